@@ -1,0 +1,1 @@
+"""deskterm: a terminal service desk."""

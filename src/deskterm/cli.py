@@ -1,0 +1,289 @@
+"""The command line (contract section 2).
+
+Every command parses its input, hands the change to the service layer and prints the result. Errors are
+one line per problem on stderr, ``where: what``; exit 1 when an operation is refused, 2 for bad input or
+configuration; never a traceback for bad input.
+"""
+
+from __future__ import annotations
+
+import sys
+from datetime import datetime, timezone
+from typing import Sequence
+
+import click
+
+from .errors import BadInput, DeskError
+
+STATUS_CHOICES = ("new", "open", "pending", "on_hold", "resolved", "closed")
+
+
+class Context:
+    """What every command needs, built lazily (the database is not opened for --help)."""
+
+    def __init__(self, db: str | None, config: str | None) -> None:
+        self.db = db
+        self.config_path = config
+        self._config = None
+        self._desk = None
+
+    @property
+    def config(self):
+        if self._config is None:
+            from .config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def desk(self):
+        if self._desk is None:
+            from .service import Desk
+            from .store.engine import open_store
+
+            config = self.config  # a bad configuration is reported before the database is touched
+            self._desk = Desk(open_store(self.db), config)
+        return self._desk
+
+
+def _parse_at(value: str | None, option: str = "--at") -> datetime | None:
+    if value is None:
+        return None
+    from .importer import parse_instant
+
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise BadInput(f"{option}: {value!r}: {exc}") from None
+
+
+@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="PATH_OR_URL", help="Database file or SQLAlchemy URL (default: $DESKTERM_DB, else the user data dir).")
+@click.option("--config", "config_path", metavar="PATH", help="Configuration file (default: $DESKTERM_CONFIG, else the user config dir).")
+@click.version_option(package_name="deskterm")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, config_path: str | None) -> None:
+    """deskterm: a terminal service desk. Without a command, opens the queue."""
+    ctx.obj = Context(db, config_path)
+    if ctx.invoked_subcommand is None:
+        from .tui.launch import run_app
+
+        obj: Context = ctx.obj
+        config = obj.config
+        run_app(db=obj.db, config=config)
+
+
+@cli.command()
+@click.option("--tickets", default=300, show_default=True, help="How many tickets to generate.")
+@click.option("--keep", metavar="DIR", help="Keep the demo database in DIR instead of a temporary directory.")
+def demo(tickets: int, keep: str | None) -> None:
+    """Open the app on a fresh demo desk (never touches your real database)."""
+    import tempfile
+    from pathlib import Path
+
+    from .demo import build_demo
+    from .tui.launch import run_app
+
+    if tickets < 1:
+        raise BadInput(f"--tickets: {tickets}: must be at least 1")
+    with tempfile.TemporaryDirectory(prefix="deskterm-demo-") as tmp:
+        where = Path(keep) if keep else Path(tmp)
+        where.mkdir(parents=True, exist_ok=True)
+        db, config = build_demo(where, tickets=tickets)
+        run_app(db=str(db), config=config)
+
+
+@cli.command("import")
+@click.argument("file", type=str)
+@click.pass_obj
+def import_(obj: Context, file: str) -> None:
+    """Import tickets from a JSON array or JSON Lines FILE (- for stdin); all or nothing."""
+    from .clock import os_user
+    from .importer import parse_tickets
+
+    if file == "-":
+        name, raw = "<stdin>", sys.stdin.buffer.read()
+    else:
+        name = file
+        try:
+            with open(file, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    config = obj.config
+    tickets = parse_tickets(text, name, importer=os_user())
+    del config
+    ids = obj.desk().import_tickets(tickets)
+    click.echo(f"imported {len(ids)} tickets")
+
+
+@cli.command()
+@click.option("--subject", required=True)
+@click.option("--customer", required=True)
+@click.option("--priority", type=click.Choice(["P1", "P2", "P3", "P4"]), help="Priority (default P3, or from --impact and --urgency).")
+@click.option("--impact", type=click.IntRange(1, 3), help="1 high … 3 low; with --urgency gives the priority (ITIL matrix).")
+@click.option("--urgency", type=click.IntRange(1, 3), help="1 high … 3 low.")
+@click.option("--type", "ticket_type", type=click.Choice(["incident", "request", "problem", "change"]), default="incident", show_default=True)
+@click.option("--description", help="The customer's description; - reads it from stdin.")
+@click.option("--ref", help="The ticket's id in the system it came from.")
+@click.pass_obj
+def new(obj: Context, subject: str, customer: str, priority: str | None, impact: int | None, urgency: int | None,
+        ticket_type: str, description: str | None, ref: str | None) -> None:
+    """Create one ticket; prints its id."""
+    from .domain.priority import from_matrix
+    from .service import NewTicket
+
+    if not subject.strip():
+        raise BadInput("--subject: empty")
+    if not customer.strip():
+        raise BadInput("--customer: empty")
+    if (impact is None) != (urgency is None):
+        raise BadInput("--impact and --urgency go together")
+    if priority is None:
+        priority = from_matrix(impact, urgency) if impact is not None else "P3"
+    if description == "-":
+        description = sys.stdin.read()
+    desk = obj.desk()
+    ticket = desk.create(NewTicket(subject=subject, customer=customer, priority=priority, created_at=desk.clock.now(),
+                                   type=ticket_type, description=description or "", ref=ref, impact=impact,
+                                   urgency=urgency, where="new"))
+    click.echo(ticket.id)
+
+
+@cli.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON array.")
+@click.option("--at", "at_text", metavar="ISO8601", help="Evaluate every timer as of this instant instead of now.")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUS_CHOICES), help="Keep tickets in this status (repeatable).")
+@click.pass_obj
+def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[str]) -> None:
+    """List tickets (every ticket, closed included, unless --status is given)."""
+    from . import jsonout
+    from .fmt import compact, one_line
+    from .service import state_at
+
+    at = _parse_at(at_text)
+    desk = obj.desk()
+    tz = desk.config.tz
+    now = at or desk.clock.now()
+    rows = []
+    for t in desk.tickets():
+        if at is not None and t.created_at > at:
+            continue  # it did not exist yet
+        state = state_at(t, at) if at is not None else None
+        status = state["status"] if state else t.status
+        if statuses and status not in statuses:
+            continue
+        rows.append((t, desk.sla(t, now), state))
+    if as_json:
+        click.echo(jsonout.dumps([jsonout.ticket_json(t, sla, tz, state) for t, sla, state in rows]))
+        return
+    width = 80
+    click.echo(f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT':>6}  {'CUSTOMER':18} SUBJECT")
+    for t, sla, state in rows:
+        nearest = sla.nearest()
+        left = "" if nearest is None else ("⏸" + compact(nearest.remaining) if nearest.state == "paused" else compact(nearest.remaining))
+        status = state["status"] if state else t.status
+        prio = state["priority"] if state else t.priority
+        line = f"{t.id:>6} {prio:4} {status:8} {left:>6}  {one_line(t.customer, 18):18} {one_line(t.subject)}"
+        click.echo(line[: max(width, 120)])
+
+
+@cli.command()
+@click.argument("ticket")
+@click.option("--json", "as_json", is_flag=True, help="Print the ticket, its timers, version and events as JSON.")
+@click.option("--at", "at_text", metavar="ISO8601", help="Evaluate the timers as of this instant.")
+@click.pass_obj
+def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
+    """One ticket with its timers and its whole history."""
+    from . import jsonout
+    from .domain.sla import TIMER_LABELS
+    from .fmt import compact, inert, local, one_line
+
+    desk = obj.desk()
+    at = _parse_at(at_text)
+    t = desk.ticket(ticket)
+    sla = desk.sla(t, at)
+    tz = desk.config.tz
+    if as_json:
+        data = jsonout.ticket_json(t, sla, tz)
+        data["description"] = t.description
+        data["version"] = t.version
+        data["events"] = [jsonout.event_json(e, tz) for e in t.events]
+        click.echo(jsonout.dumps(data))
+        return
+    click.echo(f"#{t.id}{' ' + one_line(t.ref) if t.ref else ''}  {one_line(t.subject)}")
+    click.echo(f"customer {one_line(t.customer)} · policy {sla.policy} · {t.type} · {t.priority} · {t.status}"
+               f" · assignee {one_line(t.assignee) or '-'} · group {one_line(t.group)} · version {t.version}")
+    for name, timer in sla.timers.items():
+        due = local(datetime.fromtimestamp(timer.due, timezone.utc), tz) if timer.due is not None else "paused"
+        warn = " (warning)" if timer.warning else ""
+        click.echo(f"  {TIMER_LABELS[name]:15} {timer.state:8}{warn} due {due}  left {compact(timer.remaining)}")
+    if t.description:
+        click.echo("")
+        click.echo(inert(t.description, newlines=True))
+    click.echo("")
+    for e in t.events:
+        click.echo(f"{local(e.at, tz)}  {one_line(e.author)}  {_describe(e)}")
+        if e.body:
+            for line in inert(e.body, newlines=True).split("\n"):
+                click.echo(f"    {line}")
+
+
+def _describe(e) -> str:
+    from .fmt import one_line
+
+    if e.kind == "reply":
+        return "message from the customer" if e.author == "customer" else ("reply to the customer" if e.public else "internal note")
+    arrow = f"{one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}" if e.from_value is not None else f"→ {one_line(e.to) or '-'}"
+    text = f"{e.kind} {arrow}"
+    return text + (f" ({one_line(e.reason)})" if e.reason else "")
+
+
+@cli.command()
+@click.argument("ticket")
+@click.option("--status", type=click.Choice(STATUS_CHOICES))
+@click.option("--priority", type=click.Choice(["P1", "P2", "P3", "P4"]))
+@click.option("--assign", metavar="AGENT", help="An agent, or 'me'; 'none' unassigns.")
+@click.option("--group", metavar="GROUP")
+@click.option("--reply", metavar="TEXT", help="A public reply to the customer.")
+@click.option("--note", metavar="TEXT", help="An internal note.")
+@click.option("--reason", metavar="TEXT", help="Why (kept with a status, priority or group change).")
+@click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the ticket changed since version N.")
+@click.pass_obj
+def update(obj: Context, ticket: str, status, priority, assign, group, reply, note, reason, expect_version) -> None:
+    """One change to a ticket, as the OS user; prints the new version."""
+    from .service import Change
+
+    version = obj.desk().update(
+        ticket,
+        Change(status=status, priority=priority, assign=assign, group=group, reply=reply, note=note, reason=reason),
+        expect_version=expect_version,
+    )
+    click.echo(version)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        rv = cli.main(args=list(argv) if argv is not None else None, prog_name="deskterm", standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        where = ""
+        if isinstance(exc, click.UsageError) and exc.ctx is not None:
+            where = f"{exc.ctx.command_path}: "
+        print(f"{where or 'deskterm: '}{exc.format_message()}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except DeskError as exc:
+        for line in exc.problems:
+            print(line, file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except BrokenPipeError:
+        sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

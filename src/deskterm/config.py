@@ -1,0 +1,373 @@
+"""The configuration file (contract section 3): calendars, SLA policies, customers, display zone.
+
+Loaded from ``--config``, ``DESKTERM_CONFIG`` or the platformdirs location; a missing file means the
+built-in defaults (one 24x7 calendar, one policy). Every problem is collected and reported as
+``path: key: problem`` before anything runs (exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
+from .domain.priority import PRIORITIES
+from .domain.sla import Policy, Targets
+from .errors import BadInput
+
+_DURATION = re.compile(r"^([0-9]+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: object) -> int:
+    """``"15m"`` → 900 seconds. ``d`` is 24 hours of counted time."""
+    if not isinstance(text, str) or not (m := _DURATION.match(text.strip())):
+        raise ValueError(f"{text!r} is not a duration such as 30m, 4h or 3d")
+    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    if seconds <= 0:
+        raise ValueError(f"{text!r} must be longer than zero")
+    return seconds
+
+
+def default_config_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("deskterm")) / "deskterm.toml"
+
+
+def system_timezone() -> str:
+    """The machine's zone name (TZ, then /etc/localtime), else UTC."""
+    candidates = [os.environ.get("TZ", "").lstrip(":")]
+    try:
+        target = os.path.realpath("/etc/localtime")
+        if "zoneinfo/" in target:
+            candidates.append(target.split("zoneinfo/", 1)[1])
+    except OSError:
+        pass
+    for name in candidates:
+        if name:
+            try:
+                ZoneInfo(name)
+                return name
+            except (ZoneInfoNotFoundError, ValueError):
+                continue
+    return "UTC"
+
+
+DEFAULT_TARGETS = {
+    "P1": Targets(first_response=15 * 60, resolution=4 * 3600, next_update=3600),
+    "P2": Targets(first_response=30 * 60, resolution=8 * 3600, next_update=4 * 3600),
+    "P3": Targets(first_response=2 * 3600, resolution=3 * 86400),
+    "P4": Targets(first_response=8 * 3600, resolution=10 * 86400),
+}
+
+
+@dataclass
+class Config:
+    timezone: str = "UTC"
+    calendars: dict[str, BusinessCalendar] = field(default_factory=dict)
+    policies: dict[str, Policy] = field(default_factory=dict)
+    customers: dict[str, str] = field(default_factory=dict)  # customer name → policy name
+    default_policy: str = "standard"
+    source: Path | None = None  # the file it came from, None for built-in defaults
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def policy_for(self, customer: str) -> Policy:
+        return self.policies[self.customers.get(customer, self.default_policy)]
+
+    def policy_reason(self, customer: str) -> str:
+        """Why this customer gets its policy (for explanations)."""
+        if customer in self.customers:
+            return f"customer {customer!r} is configured with policy {self.customers[customer]!r}"
+        return f"customer {customer!r} has no entry: the default policy {self.default_policy!r} applies"
+
+
+def builtin_config() -> Config:
+    always = BusinessCalendar(name="always", always=True)
+    policy = Policy(name="standard", calendar=always, targets=dict(DEFAULT_TARGETS), warn_at=0.75)
+    return Config(
+        timezone=system_timezone(),
+        calendars={"always": always},
+        policies={"standard": policy},
+        default_policy="standard",
+    )
+
+
+def load_config(path: str | os.PathLike | None = None) -> Config:
+    """Load the configuration: explicit path, else $DESKTERM_CONFIG, else the platformdirs file.
+
+    An explicit path (option or variable) that does not exist is an error; the default location may be
+    absent (built-in defaults).
+    """
+    explicit = path if path is not None else os.environ.get("DESKTERM_CONFIG") or None
+    file = Path(explicit) if explicit else default_config_path()
+    if not file.exists():
+        if explicit:
+            raise BadInput(f"{file}: no such configuration file")
+        return builtin_config()
+    try:
+        raw = file.read_bytes().decode("utf-8")
+        data = tomllib.loads(raw)
+    except UnicodeDecodeError:
+        raise BadInput(f"{file}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{file}: invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+    return parse_config(data, str(file))
+
+
+def parse_config(data: dict, where: str = "config") -> Config:
+    """Validate a parsed TOML document; raise BadInput listing every problem."""
+    problems: list[str] = []
+
+    def bad(key: str, what: str) -> None:
+        problems.append(f"{where}: {key}: {what}")
+
+    known = {"timezone", "calendars", "policies", "customers", "defaults"}
+    for key in data:
+        if key not in known:
+            bad(key, f"unknown key (known: {', '.join(sorted(known))})")
+
+    timezone = data.get("timezone", system_timezone())
+    if not _valid_zone(timezone):
+        bad("timezone", f"unknown time zone {timezone!r}")
+        timezone = "UTC"
+
+    calendars: dict[str, BusinessCalendar] = {}
+    raw_cals = _table(data, "calendars", bad)
+    for name, spec in raw_cals.items():
+        cal = _parse_calendar(name, spec, bad)
+        if cal is not None:
+            calendars[name] = cal
+    if not raw_cals:
+        calendars["always"] = BusinessCalendar(name="always", always=True)
+
+    policies: dict[str, Policy] = {}
+    raw_pols = _table(data, "policies", bad)
+    for name, spec in raw_pols.items():
+        pol = _parse_policy(name, spec, calendars, set(raw_cals), bad)
+        if pol is not None:
+            policies[name] = pol
+    if not raw_pols:
+        default_cal = calendars.get("always") or BusinessCalendar(name="always", always=True)
+        policies["standard"] = Policy("standard", default_cal, dict(DEFAULT_TARGETS), 0.75)
+
+    defaults = _table(data, "defaults", bad)
+    for key in defaults:
+        if key != "policy":
+            bad(f"defaults.{key}", "unknown key (known: policy)")
+    default_policy = defaults.get("policy")
+    if default_policy is None:
+        default_policy = next(iter(raw_pols), "standard") if len(raw_pols) <= 1 else None
+        if default_policy is None:
+            bad("defaults.policy", "missing: with several policies, name the one for customers with no entry")
+    elif default_policy not in raw_pols and not (not raw_pols and default_policy == "standard"):
+        bad("defaults.policy", f"unknown policy {default_policy!r}")
+
+    customers: dict[str, str] = {}
+    for name, spec in _table(data, "customers", bad).items():
+        key = f"customers.{_quote(name)}"
+        if not isinstance(spec, dict):
+            bad(key, "must be a table such as { policy = \"gold\" }")
+            continue
+        for k in spec:
+            if k != "policy":
+                bad(f"{key}.{k}", "unknown key (known: policy)")
+        pol = spec.get("policy")
+        if pol is None:
+            bad(f"{key}.policy", "missing")
+        elif pol not in raw_pols:
+            bad(f"{key}.policy", f"unknown policy {pol!r}")
+        else:
+            customers[name] = pol
+
+    if problems:
+        raise BadInput(problems)
+    return Config(
+        timezone=timezone,
+        calendars=calendars,
+        policies=policies,
+        customers=customers,
+        default_policy=default_policy or "standard",
+        source=Path(where) if where != "config" else None,
+    )
+
+
+def _quote(name: str) -> str:
+    return name if re.fullmatch(r"[A-Za-z0-9_-]+", name) else f'"{name}"'
+
+
+def _valid_zone(name: object) -> bool:
+    if not isinstance(name, str) or not name:
+        return False
+    try:
+        ZoneInfo(name)
+        return True
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _table(data: dict, key: str, bad) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        bad(key, "must be a table")
+        return {}
+    return value
+
+
+def _parse_calendar(name: str, spec: object, bad) -> BusinessCalendar | None:
+    key = f"calendars.{_quote(name)}"
+    if not isinstance(spec, dict):
+        bad(key, "must be a table")
+        return None
+    ok = True
+    known = {"timezone", "always", "holidays", "closed", *WEEKDAYS}
+    for k in spec:
+        if k not in known:
+            bad(f"{key}.{k}", f"unknown key (known: {', '.join(sorted(known))})")
+            ok = False
+    always = spec.get("always", False)
+    if not isinstance(always, bool):
+        bad(f"{key}.always", "must be true or false")
+        return None
+    if always:
+        extra = [k for k in spec if k not in ("always", "timezone")]
+        if extra:
+            bad(f"{key}.{extra[0]}", "an always calendar has no business hours, holidays or closed days")
+            return None
+        return BusinessCalendar(name=name, always=True) if ok else None
+    tz = spec.get("timezone", "UTC")
+    if not _valid_zone(tz):
+        bad(f"{key}.timezone", f"unknown time zone {tz!r}")
+        ok = False
+    weekly: dict[int, tuple[tuple[int, int], ...]] = {}
+    for i, day in enumerate(WEEKDAYS):
+        if day not in spec:
+            continue
+        value = spec[day]
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            bad(f"{key}.{day}", 'must be a list of "HH:MM-HH:MM" strings')
+            ok = False
+            continue
+        intervals = []
+        for text in value:
+            try:
+                intervals.append(parse_hhmm_interval(text))
+            except ValueError as exc:
+                bad(f"{key}.{day}", str(exc))
+                ok = False
+        intervals.sort()
+        for (s1, e1), (s2, e2) in zip(intervals, intervals[1:]):
+            if s2 < e1:
+                bad(f"{key}.{day}", f"intervals overlap ({_hhmm(s1)}-{_hhmm(e1)} and {_hhmm(s2)}-{_hhmm(e2)})")
+                ok = False
+        weekly[i] = tuple(intervals)
+    if ok and not any(weekly.values()):
+        bad(key, "no business hours: list at least one weekday (mon = [\"09:00-17:00\"]) or set always = true")
+        ok = False
+    hol = None
+    if "holidays" in spec:
+        hol = _holidays(spec["holidays"], f"{key}.holidays", bad)
+        ok = ok and hol is not None
+    closed: set[date] = set()
+    raw_closed = spec.get("closed", [])
+    if not isinstance(raw_closed, list):
+        bad(f"{key}.closed", "must be a list of dates (YYYY-MM-DD)")
+        ok = False
+    else:
+        for value in raw_closed:
+            if isinstance(value, date):
+                closed.add(value)
+                continue
+            try:
+                closed.add(date.fromisoformat(value))
+            except (TypeError, ValueError):
+                bad(f"{key}.closed", f"{value!r} is not a date YYYY-MM-DD")
+                ok = False
+    if not ok:
+        return None
+    return BusinessCalendar(name=name, timezone=tz, weekly=weekly, holidays=hol, closed=frozenset(closed))
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
+def _holidays(value: object, key: str, bad):
+    """``"FR"`` or ``"US-NY"`` (country, optional subdivision) → a holidays object."""
+    import holidays
+
+    if not isinstance(value, str) or not value:
+        bad(key, "must be a country code such as \"FR\" or \"US-NY\"")
+        return None
+    country, _, subdiv = value.partition("-")
+    try:
+        return holidays.country_holidays(country, subdiv=subdiv or None)
+    except NotImplementedError:
+        bad(key, f"unknown holiday country {country!r}")
+    except Exception:  # the package raises NotImplementedError or others for bad subdivisions
+        bad(key, f"unknown subdivision {subdiv!r} of {country!r}")
+    return None
+
+
+def _parse_policy(name: str, spec: object, calendars: dict, known_cals: set, bad) -> Policy | None:
+    key = f"policies.{_quote(name)}"
+    if not isinstance(spec, dict):
+        bad(key, "must be a table")
+        return None
+    ok = True
+    for k in spec:
+        if k not in ("calendar", "warn_at", *PRIORITIES):
+            bad(f"{key}.{k}", "unknown key (known: calendar, warn_at, P1, P2, P3, P4)")
+            ok = False
+    cal_name = spec.get("calendar")
+    if cal_name is None:
+        bad(f"{key}.calendar", "missing")
+        ok = False
+    elif cal_name not in known_cals and not (not known_cals and cal_name == "always"):
+        bad(f"{key}.calendar", f"unknown calendar {cal_name!r}")
+        ok = False
+    warn_at = spec.get("warn_at", 0.75)
+    if isinstance(warn_at, bool) or not isinstance(warn_at, (int, float)) or not 0 < warn_at < 1:
+        bad(f"{key}.warn_at", f"{warn_at!r} must be a fraction between 0 and 1 (exclusive)")
+        ok = False
+    targets: dict[str, Targets] = {}
+    for prio in PRIORITIES:
+        if prio not in spec:
+            bad(f"{key}.{prio}", "missing: every policy sets targets for P1, P2, P3 and P4")
+            ok = False
+            continue
+        t = spec[prio]
+        if not isinstance(t, dict):
+            bad(f"{key}.{prio}", "must be a table such as { first_response = \"15m\", resolution = \"4h\" }")
+            ok = False
+            continue
+        values: dict[str, int] = {}
+        for k, v in t.items():
+            if k not in ("first_response", "resolution", "next_update"):
+                bad(f"{key}.{prio}.{k}", "unknown timer (known: first_response, resolution, next_update)")
+                ok = False
+                continue
+            try:
+                values[k] = parse_duration(v)
+            except ValueError as exc:
+                bad(f"{key}.{prio}.{k}", str(exc))
+                ok = False
+        for required in ("first_response", "resolution"):
+            if required not in t:
+                bad(f"{key}.{prio}.{required}", "missing")
+                ok = False
+        if ok:
+            targets[prio] = Targets(values["first_response"], values["resolution"], values.get("next_update"))
+    if not ok or cal_name not in calendars:
+        return None
+    return Policy(name=name, calendar=calendars[cal_name], targets=targets, warn_at=float(warn_at))

@@ -1,0 +1,225 @@
+"""Business calendars: when counted (business) time runs.
+
+One function, ``cumulative``, measures counted time; its inverse finds deadlines. Both read the same
+per-day table of business intervals, so a pause and a deadline can never disagree about a weekend or a
+holiday (GLPI and Frappe did, because they used two different functions).
+
+Intervals are wall-clock times in the calendar's own zone, turned into real UTC instants day by day, so an
+interval on a day when the clocks change holds its real length (00:00-03:30 is 2.5 h or 4.5 h then).
+Wall times that do not exist (spring gap) or exist twice (autumn) are read with ``fold=0``, the offset in
+force before the change, the same for the start and the end of intervals, so adjacent intervals never
+leave a gap or count a second twice.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Iterator
+from zoneinfo import ZoneInfo
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CHUNK_DAYS = 64
+# A calendar with no business time at all would make a deadline search run forever: give up after this.
+_MAX_SEARCH_DAYS = 366 * 50
+
+
+class CalendarError(ValueError):
+    """A calendar that cannot produce a deadline (no business time ahead)."""
+
+
+@dataclass(eq=False)
+class BusinessCalendar:
+    """Business hours of one calendar.
+
+    ``weekly`` maps a weekday (0 = Monday) to sorted, non-overlapping (start, end) minute offsets from
+    local midnight; end may be 1440 (24:00). ``holidays`` is any container of ``datetime.date`` (the
+    ``holidays`` package's objects fit); ``closed`` holds extra closed days.
+    """
+
+    name: str
+    timezone: str = "UTC"
+    weekly: dict[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
+    holidays: object | None = None
+    closed: frozenset[date] = frozenset()
+    always: bool = False
+
+    def __post_init__(self) -> None:
+        self.tz = ZoneInfo(self.timezone)
+        self._anchor: int | None = None  # ordinal of the first day in the table
+        self._midnights: list[int] = []  # local midnight of each day, as epoch seconds
+        self._days: list[tuple[tuple[int, int], ...]] = []  # business intervals of each day (epoch)
+        self._cum: list[int] = []  # counted seconds from the anchor to the start of each day (+1 end)
+        self._end = 0  # local midnight after the last day of the table
+
+    # -- the day table ---------------------------------------------------------------------------
+
+    def _local_midnight(self, ordinal: int) -> int:
+        return int(datetime.combine(date.fromordinal(ordinal), time(0), tzinfo=self.tz).timestamp())
+
+    def is_business_day(self, day: date) -> bool:
+        if day in self.closed:
+            return False
+        if self.holidays is not None and day in self.holidays:  # type: ignore[operator]
+            return False
+        return bool(self.weekly.get(day.weekday()))
+
+    def day_intervals(self, day: date) -> tuple[tuple[int, int], ...]:
+        """The business intervals of one local day, as (start, end) epoch seconds."""
+        if not self.is_business_day(day):
+            return ()
+        out = []
+        for start_min, end_min in self.weekly[day.weekday()]:
+            start = self._wall(day, start_min)
+            end = self._wall(day, end_min)
+            if end > start:
+                out.append((start, end))
+        return tuple(out)
+
+    def _wall(self, day: date, minutes: int) -> int:
+        if minutes >= 1440:
+            return self._local_midnight(day.toordinal() + 1)
+        wall = datetime.combine(day, time(minutes // 60, minutes % 60), tzinfo=self.tz)
+        return int(wall.timestamp())
+
+    def _build(self, first: int, count: int) -> None:
+        self._anchor = first
+        self._midnights, self._days, self._cum = [], [], [0]
+        self._end = self._local_midnight(first)
+        self._extend(count)
+
+    def _extend(self, count: int) -> None:
+        assert self._anchor is not None
+        ordinal = self._anchor + len(self._days)
+        for o in range(ordinal, ordinal + count):
+            self._midnights.append(self._end)
+            intervals = self.day_intervals(date.fromordinal(o))
+            self._days.append(intervals)
+            self._cum.append(self._cum[-1] + sum(e - s for s, e in intervals))
+            self._end = self._local_midnight(o + 1)
+
+    def _ensure(self, t: int) -> int:
+        """Make the table cover instant ``t``; return the index of its day."""
+        if self._anchor is None or t < self._midnights[0]:
+            day = datetime.fromtimestamp(t, self.tz).date().toordinal()
+            # Rebuilding moves the anchor, which changes every cumulative value: callers compute the
+            # earliest instant of an operation first, so values they hold stay valid.
+            last = self._anchor + len(self._days) if self._anchor is not None else day + _CHUNK_DAYS
+            self._build(day - 7, max(last - (day - 7), _CHUNK_DAYS))
+        while t >= self._end:
+            self._extend(_CHUNK_DAYS)
+        return bisect_right(self._midnights, t) - 1
+
+    # -- measuring and searching -----------------------------------------------------------------
+
+    def cumulative(self, t: int) -> int:
+        """Counted seconds from the table's anchor up to instant ``t`` (only differences mean anything)."""
+        if self.always:
+            return t
+        i = self._ensure(t)
+        total = self._cum[i]
+        for s, e in self._days[i]:
+            if t <= s:
+                break
+            total += (e if t > e else t) - s
+        return total
+
+    def instant_of(self, value: int) -> int:
+        """The first instant at which ``cumulative`` reaches ``value`` (value > cumulative of the past).
+
+        The answer always lies inside a business interval or at its end, never at the start of the next.
+        """
+        if self.always:
+            return value
+        grown = 0
+        while self._cum[-1] < value:
+            if grown > _MAX_SEARCH_DAYS:
+                raise CalendarError(f"calendar {self.name!r} has no business time ahead")
+            self._extend(_CHUNK_DAYS)
+            grown += _CHUNK_DAYS
+        i = bisect_left(self._cum, value) - 1
+        rest = value - self._cum[i]
+        for s, e in self._days[i]:
+            if rest <= e - s:
+                return s + rest
+            rest -= e - s
+        raise AssertionError("cumulative table is inconsistent")  # pragma: no cover
+
+    def seconds_between(self, a: int, b: int) -> int:
+        """Counted seconds in [a, b); 0 when b <= a."""
+        if b <= a:
+            return 0
+        ca = self.cumulative(a)
+        return self.cumulative(b) - ca
+
+    def add(self, start: int, seconds: int) -> int:
+        """The instant at which ``seconds`` of counted time have elapsed from ``start``."""
+        if seconds <= 0:
+            return start
+        return self.instant_of(self.cumulative(start) + seconds)
+
+    def intervals(self, a: int, b: int) -> Iterator[tuple[int, int]]:
+        """The business intervals that overlap [a, b), clipped to it (for explanations)."""
+        if b <= a:
+            return
+        if self.always:
+            yield (a, b)
+            return
+        i = self._ensure(a)
+        self._ensure(b - 1)
+        while i < len(self._days) and self._midnights[i] < b:
+            for s, e in self._days[i]:
+                s2, e2 = max(s, a), min(e, b)
+                if e2 > s2:
+                    yield (s2, e2)
+            i += 1
+
+
+def parse_hhmm_interval(text: str) -> tuple[int, int]:
+    """``"09:00-12:30"`` → (540, 750) minutes; raises ValueError with a short reason."""
+    try:
+        left, right = text.split("-")
+        start, end = _minutes(left, allow_24=False), _minutes(right, allow_24=True)
+    except ValueError:
+        raise ValueError(f"{text!r} is not an interval HH:MM-HH:MM") from None
+    if end <= start:
+        raise ValueError(f"{text!r} ends before it starts")
+    return start, end
+
+
+def _minutes(text: str, allow_24: bool) -> int:
+    hh, mm = text.strip().split(":")
+    if len(hh) != 2 or len(mm) != 2 or not (hh.isdigit() and mm.isdigit()):
+        raise ValueError(text)
+    h, m = int(hh), int(mm)
+    if m > 59 or h > 24 or (h == 24 and (m or not allow_24)):
+        raise ValueError(text)
+    return h * 60 + m
+
+
+def always_calendar(name: str = "always") -> BusinessCalendar:
+    return BusinessCalendar(name=name, always=True)
+
+
+def epoch(dt: datetime) -> int:
+    """Whole epoch seconds of an aware datetime (sub-second parts are dropped)."""
+    if dt.tzinfo is None:
+        raise ValueError("naive datetime")
+    return int(dt.timestamp() // 1)
+
+
+def from_epoch(t: int, tz: ZoneInfo | str = "UTC") -> datetime:
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return datetime.fromtimestamp(t, zone)
+
+
+__all__ = [
+    "WEEKDAYS",
+    "BusinessCalendar",
+    "CalendarError",
+    "always_calendar",
+    "parse_hhmm_interval",
+    "epoch",
+    "from_epoch",
+]

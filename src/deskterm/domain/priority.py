@@ -1,0 +1,25 @@
+"""Priorities P1..P4 and the ITIL impact × urgency matrix.
+
+Impact and urgency run from 1 (high) to 3 (low). The usual 3×3 ITIL matrix gives levels 1..5 as
+impact + urgency - 1; deskterm has four priorities, so level 5 (low, low) folds into P4:
+
+              urgency 1  urgency 2  urgency 3
+    impact 1     P1         P2         P3
+    impact 2     P2         P3         P4
+    impact 3     P3         P4         P4
+"""
+
+from __future__ import annotations
+
+PRIORITIES = ("P1", "P2", "P3", "P4")
+TYPES = ("incident", "request", "problem", "change")
+
+
+def from_matrix(impact: int, urgency: int) -> str:
+    if impact not in (1, 2, 3) or urgency not in (1, 2, 3):
+        raise ValueError("impact and urgency must each be 1, 2 or 3")
+    return f"P{min(impact + urgency - 1, 4)}"
+
+
+def is_priority(value: object) -> bool:
+    return value in PRIORITIES

@@ -1,0 +1,290 @@
+"""SLA timers derived from a ticket's history (contract section 5).
+
+Every figure is replayed from the creation time and the event list, never kept in running counters, so
+a priority change, a pause, a reopen or a corrected calendar gives the same answer as a fresh replay
+(Zammad's approach). Counted time is measured with one calendar function (``BusinessCalendar.cumulative``)
+and deadlines are found with its inverse.
+
+| timer          | starts                   | pauses            | stops                                  |
+|----------------|--------------------------|-------------------|----------------------------------------|
+| first_response | creation                 | never             | first public agent reply, or resolution|
+| resolution     | creation                 | status pending    | resolved / closed (reopen resumes it)  |
+| next_update    | each public agent reply  | status pending    | resolved / closed                      |
+
+A timer that has stopped keeps the target of the priority in force when it stopped; a timer that runs
+takes the target of the current priority, counted from its start (so raising the priority can breach it).
+A ``next_update`` cycle ends at the next public reply, which starts a new cycle; after a reopen it stays
+stopped until the next public reply. Only the current cycle is reported; earlier breached cycles are
+counted in ``TimerResult.past_breaches``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+from .calendar import BusinessCalendar
+from .workflow import PAUSING, STOPPED
+
+TIMERS = ("first_response", "resolution", "next_update")
+TIMER_LABELS = {"first_response": "first response", "resolution": "resolution", "next_update": "next update"}
+CUSTOMER = "customer"  # the author of messages from the customer
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Targets of one priority, in counted seconds; ``next_update`` is optional."""
+
+    first_response: int
+    resolution: int
+    next_update: int | None = None
+
+    def get(self, timer: str) -> int | None:
+        return getattr(self, timer)
+
+
+@dataclass(frozen=True, eq=False)
+class Policy:
+    name: str
+    calendar: BusinessCalendar
+    targets: dict[str, Targets]
+    warn_at: float = 0.75
+
+
+@dataclass(frozen=True)
+class Event:
+    """What the engine needs of a history event. ``at`` is epoch seconds."""
+
+    at: int
+    kind: str  # reply, status, priority, assign, escalate, ... (others are ignored here)
+    public: bool = False
+    author: str | None = None
+    to: str | None = None
+
+    @property
+    def is_agent_reply(self) -> bool:
+        return self.kind == "reply" and self.public and self.author != CUSTOMER
+
+
+@dataclass
+class TimerResult:
+    name: str
+    target: int  # counted seconds
+    state: str  # running, paused, met, breached
+    due: int | None  # epoch seconds; None while paused
+    warning: bool
+    remaining: int  # counted seconds left, negative once breached
+    consumed: int
+    started_at: int
+    stopped_at: int | None
+    breached_at: int | None
+    segments: list[tuple[int, int]] = field(default_factory=list)  # running spans (real time)
+    past_breaches: int = 0
+
+    @property
+    def stopped(self) -> bool:
+        return self.stopped_at is not None
+
+    @property
+    def active(self) -> bool:
+        """Still counting or able to count: not stopped (running, paused, or breached and running)."""
+        return self.stopped_at is None
+
+    @property
+    def paused(self) -> bool:
+        return self.stopped_at is None and self.state == "paused"
+
+
+@dataclass
+class TicketSla:
+    policy: str
+    status: str
+    priority: str
+    timers: dict[str, TimerResult]
+
+    @property
+    def next_due(self) -> int | None:
+        """The nearest deadline among timers that are not stopped (breached ones come first)."""
+        dues = [t.due for t in self.timers.values() if t.active and t.due is not None]
+        return min(dues) if dues else None
+
+    def nearest(self) -> TimerResult | None:
+        """The timer an agent should look at: the active one due first, else a paused one, else none."""
+        active = [t for t in self.timers.values() if t.active]
+        if not active:
+            return None
+        return min(active, key=lambda t: (t.due is None, t.due or 0, t.remaining))
+
+
+class _Span:
+    """Running spans of one timer while the history is replayed."""
+
+    __slots__ = ("started_at", "run_from", "segments", "stopped_at")
+
+    def __init__(self, start: int, running: bool) -> None:
+        self.started_at = start
+        self.run_from: int | None = start if running else None
+        self.segments: list[tuple[int, int]] = []
+        self.stopped_at: int | None = None
+
+    def pause(self, t: int) -> None:
+        if self.run_from is not None:
+            if t > self.run_from:
+                self.segments.append((self.run_from, t))
+            self.run_from = None
+
+    def resume(self, t: int) -> None:
+        if self.run_from is None and self.stopped_at is None:
+            self.run_from = t
+
+    def stop(self, t: int) -> None:
+        if self.stopped_at is None:
+            self.pause(t)
+            self.stopped_at = t
+
+    def restart(self, t: int, running: bool) -> None:
+        """Resume after a reopen: the time already used is kept."""
+        self.stopped_at = None
+        self.run_from = t if running else None
+
+    def close(self, now: int) -> None:
+        if self.stopped_at is None and self.run_from is not None and now > self.run_from:
+            self.segments.append((self.run_from, now))
+
+
+def priority_at(initial: str, events: Iterable[Event], t: int) -> str:
+    prio = initial
+    for e in events:
+        if e.at > t:
+            break
+        if e.kind == "priority" and e.to:
+            prio = e.to
+    return prio
+
+
+def evaluate(
+    created_at: int,
+    priority: str,
+    events: Sequence[Event],
+    policy: Policy,
+    now: int,
+) -> TicketSla:
+    """Replay a ticket's history up to ``now`` and return its timers.
+
+    ``priority`` is the priority at creation; ``events`` are in time order (events after ``now`` are
+    ignored, which is how ``list --at`` evaluates the past).
+    """
+    status = "new"
+    prio = priority
+    first = _Span(created_at, True)
+    resolution = _Span(created_at, True)
+    update: _Span | None = None
+    updates_done: list[_Span] = []  # finished next_update cycles, for past_breaches
+    prio_changes: list[tuple[int, str]] = []
+
+    for e in events:
+        if e.at > now:
+            break
+        t = e.at
+        if e.kind == "priority" and e.to:
+            prio = e.to
+            prio_changes.append((t, prio))
+        elif e.kind == "reply" and e.is_agent_reply:
+            first.stop(t)
+            if update is not None:
+                update.stop(t)
+                updates_done.append(update)
+            if status not in STOPPED:
+                update = _Span(t, status not in PAUSING)
+            else:
+                update = None
+        elif e.kind == "status" and e.to:
+            old, status = status, e.to
+            if status in STOPPED:
+                first.stop(t)
+                resolution.stop(t)
+                if update is not None:
+                    update.stop(t)
+            elif old in STOPPED:
+                resolution.restart(t, status not in PAUSING)
+            elif status in PAUSING:
+                resolution.pause(t)
+                if update is not None:
+                    update.pause(t)
+            else:
+                resolution.resume(t)
+                if update is not None:
+                    update.resume(t)
+
+    def prio_when(t: int) -> str:
+        p = priority
+        for at, to in prio_changes:
+            if at > t:
+                break
+            p = to
+        return p
+
+    cal = policy.calendar
+    timers: dict[str, TimerResult] = {}
+    for name, span in (("first_response", first), ("resolution", resolution)):
+        target = _target(policy, prio_when(span.stopped_at if span.stopped_at is not None else now), name)
+        if target is not None:
+            timers[name] = _result(name, span, target, cal, policy.warn_at, now)
+    if update is not None:
+        target = _target(policy, prio_when(update.stopped_at if update.stopped_at is not None else now), "next_update")
+        if target is not None:
+            result = _result("next_update", update, target, cal, policy.warn_at, now)
+            for done in updates_done:
+                t_done = _target(policy, prio_when(done.stopped_at or now), "next_update")
+                if t_done is not None and _result("next_update", done, t_done, cal, policy.warn_at, now).state == "breached":
+                    result.past_breaches += 1
+            timers["next_update"] = result
+    return TicketSla(policy=policy.name, status=status, priority=prio, timers=timers)
+
+
+def _target(policy: Policy, prio: str, timer: str) -> int | None:
+    targets = policy.targets.get(prio)
+    return targets.get(timer) if targets is not None else None
+
+
+def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at: float, now: int) -> TimerResult:
+    span_segments = list(span.segments)
+    running = span.stopped_at is None and span.run_from is not None
+    if running and now > span.run_from:  # type: ignore[operator]
+        span_segments.append((span.run_from, now))  # type: ignore[arg-type]
+
+    consumed = 0
+    reached: int | None = None  # the instant the counted time reached the target, if it has
+    for a, b in span_segments:
+        ca = cal.cumulative(a)
+        d = cal.cumulative(b) - ca
+        if reached is None and consumed + d >= target:
+            reached = cal.instant_of(ca + (target - consumed))
+        consumed += d
+
+    end = span.stopped_at if span.stopped_at is not None else now
+    remaining = target - consumed
+    breached_at = reached if reached is not None and end > reached else None
+    due: int | None
+    if breached_at is not None:
+        state, due = "breached", breached_at
+    elif span.stopped_at is not None or running:
+        # met: the deadline it stood under when it stopped; running: the deadline as it stands now
+        state = "met" if span.stopped_at is not None else "running"
+        due = reached if reached is not None else cal.add(end, remaining)
+    else:
+        state, due = "paused", None
+    warning = state in ("running", "paused") and consumed >= warn_at * target
+    return TimerResult(
+        name=name,
+        target=target,
+        state=state,
+        due=due,
+        warning=warning,
+        remaining=remaining,
+        consumed=consumed,
+        started_at=span.started_at,
+        stopped_at=span.stopped_at,
+        breached_at=breached_at,
+        segments=span_segments,
+    )

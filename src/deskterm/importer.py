@@ -1,0 +1,248 @@
+"""Reading and validating import files (contract section 4): a JSON array or JSON Lines.
+
+Every problem of every record is collected and reported as ``file:record: field: problem`` (the record is
+its 1-based position in a JSON array, or its line number in JSON Lines); nothing is written unless the
+whole file is valid. Sub-second parts of timestamps are kept in the store; the SLA engine counts whole
+seconds.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from .domain import priority as prio_rules
+from .domain.workflow import STATUSES
+from .errors import BadInput
+from .service import NewEvent, NewTicket
+
+TICKET_KEYS = {"ref", "subject", "description", "customer", "priority", "impact", "urgency", "type", "created_at", "events"}
+EVENT_KEYS = {
+    "reply": ({"at", "kind", "public", "author", "body"}, {"public", "author", "body"}),
+    "status": ({"at", "kind", "to", "author", "reason"}, {"to"}),
+    "assign": ({"at", "kind", "to", "author"}, {"to"}),
+    "escalate": ({"at", "kind", "to", "reason", "author"}, {"to", "reason"}),
+    "priority": ({"at", "kind", "to", "author", "reason"}, {"to"}),
+    "group": ({"at", "kind", "to", "author", "reason"}, {"to"}),  # deskterm's own kind, so show → import round-trips
+}
+
+
+def read_records(text: str, name: str) -> list[tuple[str, Any]]:
+    """Split a file into (where, record) pairs; a file that is not JSON at all is one error."""
+    stripped = text.lstrip()
+    if not stripped:
+        raise BadInput(f"{name}: empty file: expected a JSON array or JSON Lines of tickets")
+    if stripped.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise BadInput(f"{name}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+        if not isinstance(data, list):
+            raise BadInput(f"{name}: expected a JSON array of tickets")
+        return [(f"{name}:{i}", rec) for i, rec in enumerate(data, start=1)]
+    out, problems = [], []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            out.append((f"{name}:{lineno}", json.loads(line)))
+        except json.JSONDecodeError as exc:
+            problems.append(f"{name}:{lineno}: not valid JSON: {exc.msg} (column {exc.colno})")
+    if problems:
+        raise BadInput(problems)
+    return out
+
+
+def parse_tickets(text: str, name: str, importer: str) -> list[NewTicket]:
+    """Validate every record; raise BadInput with one line per problem, or return the tickets."""
+    problems: list[str] = []
+    tickets: list[NewTicket] = []
+    refs: dict[str, str] = {}
+    for where, rec in read_records(text, name):
+        ticket = _ticket(where, rec, problems, importer)
+        if ticket is None:
+            continue
+        if ticket.ref is not None:
+            if ticket.ref in refs:
+                problems.append(f"{where}: ref: {ticket.ref!r} appears twice in the file (first at {refs[ticket.ref]})")
+                continue
+            refs[ticket.ref] = where
+        tickets.append(ticket)
+    if problems:
+        raise BadInput(problems)
+    if not tickets:
+        raise BadInput(f"{name}: no tickets in the file")
+    return tickets
+
+
+def parse_instant(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("not an ISO 8601 timestamp")
+    try:
+        dt = datetime.fromisoformat(value.replace("Z", "+00:00") if value.endswith("Z") else value)
+    except ValueError:
+        raise ValueError("not an ISO 8601 timestamp") from None
+    if dt.tzinfo is None or dt.utcoffset() is None:
+        raise ValueError("timestamp has no UTC offset (write it as 2026-03-27T16:05:00+01:00)")
+    return dt
+
+
+def _text(rec: dict, key: str, where: str, problems: list[str], required: bool, allow_empty: bool = False) -> str | None:
+    if key not in rec or rec[key] is None:
+        if required:
+            problems.append(f"{where}: {key}: missing")
+        return None
+    value = rec[key]
+    if not isinstance(value, str):
+        problems.append(f"{where}: {key}: must be a string")
+        return None
+    if not allow_empty and not value.strip():
+        problems.append(f"{where}: {key}: empty")
+        return None
+    return value
+
+
+def _ticket(where: str, rec: object, problems: list[str], importer: str) -> NewTicket | None:
+    if not isinstance(rec, dict):
+        problems.append(f"{where}: expected a JSON object for a ticket")
+        return None
+    before = len(problems)
+    for key in rec:
+        if key not in TICKET_KEYS:
+            problems.append(f"{where}: {key}: unknown key")
+    ref = _text(rec, "ref", where, problems, required=False)
+    subject = _text(rec, "subject", where, problems, required=True)
+    customer = _text(rec, "customer", where, problems, required=True)
+    description = _text(rec, "description", where, problems, required=False, allow_empty=True) or ""
+    ticket_type = rec.get("type", "incident")
+    if ticket_type not in prio_rules.TYPES:
+        problems.append(f"{where}: type: {ticket_type!r} is not one of {', '.join(prio_rules.TYPES)}")
+    priority = _priority(rec, where, problems)
+    created = None
+    if "created_at" not in rec:
+        problems.append(f"{where}: created_at: missing")
+    else:
+        try:
+            created = parse_instant(rec["created_at"])
+        except ValueError as exc:
+            problems.append(f"{where}: created_at: {exc}")
+    events = _events(rec.get("events", []), where, created, problems, importer)
+    if len(problems) > before:
+        return None
+    return NewTicket(
+        subject=subject,  # type: ignore[arg-type]
+        customer=customer,  # type: ignore[arg-type]
+        priority=priority,  # type: ignore[arg-type]
+        created_at=created,  # type: ignore[arg-type]
+        type=ticket_type,
+        description=description,
+        ref=ref,
+        impact=rec.get("impact"),
+        urgency=rec.get("urgency"),
+        events=events,
+        where=where,
+    )
+
+
+def _priority(rec: dict, where: str, problems: list[str]) -> str | None:
+    has_matrix = "impact" in rec or "urgency" in rec
+    if "priority" in rec:
+        if not prio_rules.is_priority(rec["priority"]):
+            problems.append(f"{where}: priority: {rec['priority']!r} is not one of P1, P2, P3, P4")
+            return None
+        if has_matrix:
+            for key in ("impact", "urgency"):
+                if key in rec and rec[key] not in (1, 2, 3):
+                    problems.append(f"{where}: {key}: must be 1, 2 or 3")
+        return rec["priority"]
+    if not has_matrix:
+        problems.append(f"{where}: priority: missing (give priority P1..P4, or impact and urgency)")
+        return None
+    ok = True
+    for key in ("impact", "urgency"):
+        if key not in rec:
+            problems.append(f"{where}: {key}: missing (impact and urgency go together)")
+            ok = False
+        elif isinstance(rec[key], bool) or rec[key] not in (1, 2, 3):
+            problems.append(f"{where}: {key}: must be 1 (high), 2 or 3 (low)")
+            ok = False
+    return prio_rules.from_matrix(rec["impact"], rec["urgency"]) if ok else None
+
+
+def _events(raw: object, where: str, created: datetime | None, problems: list[str], importer: str) -> list[NewEvent]:
+    if not isinstance(raw, list):
+        problems.append(f"{where}: events: must be a list")
+        return []
+    out: list[NewEvent] = []
+    last: datetime | None = None
+    for i, e in enumerate(raw, start=1):
+        here = f"events[{i}]"
+        if not isinstance(e, dict):
+            problems.append(f"{where}: {here}: expected an object")
+            continue
+        kind = e.get("kind")
+        if kind not in EVENT_KEYS:
+            problems.append(f"{where}: {here}.kind: {kind!r} is not one of {', '.join(EVENT_KEYS)}")
+            continue
+        allowed, required = EVENT_KEYS[kind]
+        bad = False
+        for key in e:
+            if key not in allowed:
+                problems.append(f"{where}: {here}.{key}: unknown key for a {kind} event")
+                bad = True
+        for key in sorted(required):
+            if key not in e or e[key] is None:
+                problems.append(f"{where}: {here}.{key}: missing")
+                bad = True
+        try:
+            at = parse_instant(e.get("at"))
+        except ValueError as exc:
+            problems.append(f"{where}: {here}.at: {'missing' if 'at' not in e else exc}")
+            continue
+        if created is not None and at < created:
+            problems.append(f"{where}: {here}.at: before created_at")
+            bad = True
+        if last is not None and at < last:
+            problems.append(f"{where}: {here}.at: events must be in time order")
+            bad = True
+        last = at
+        if bad:
+            continue
+        author = e.get("author", importer)
+        if not isinstance(author, str) or not author.strip():
+            problems.append(f"{where}: {here}.author: must be a non-empty string")
+            continue
+        to = e.get("to")
+        if kind == "reply":
+            if not isinstance(e["public"], bool):
+                problems.append(f"{where}: {here}.public: must be true or false")
+                continue
+            if not isinstance(e["body"], str):
+                problems.append(f"{where}: {here}.body: must be a string")
+                continue
+        elif kind == "status" and to not in STATUSES:
+            problems.append(f"{where}: {here}.to: {to!r} is not one of {', '.join(STATUSES)}")
+            continue
+        elif kind == "priority" and not prio_rules.is_priority(to):
+            problems.append(f"{where}: {here}.to: {to!r} is not one of P1, P2, P3, P4")
+            continue
+        elif kind in ("assign", "escalate", "group") and (not isinstance(to, str) or not to.strip()):
+            problems.append(f"{where}: {here}.to: must be a non-empty name")
+            continue
+        reason = e.get("reason")
+        if reason is not None and not isinstance(reason, str):
+            problems.append(f"{where}: {here}.reason: must be a string")
+            continue
+        out.append(
+            NewEvent(
+                at=at,
+                kind=kind,
+                author=author,
+                public=e.get("public") if kind == "reply" else None,
+                body=e.get("body"),
+                to=to,
+                reason=reason,
+            )
+        )
+    return out

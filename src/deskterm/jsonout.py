@@ -1,0 +1,69 @@
+"""The contract's JSON shape of a ticket (section 5), for ``list --json`` and ``show --json``."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from .domain.sla import TicketSla, TimerResult
+from .records import EventRecord, TicketRecord
+
+# json.dumps(ensure_ascii=False) leaves DEL, C1 controls and bidi overrides raw: escape them too, so that
+# `deskterm list --json` on a terminal cannot be turned into escape sequences.
+_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def instant(t: int | datetime | None, tz: ZoneInfo) -> str | None:
+    if t is None:
+        return None
+    dt = t if isinstance(t, datetime) else datetime.fromtimestamp(t, tz)
+    return dt.astimezone(tz).isoformat()
+
+
+def timer_json(t: TimerResult, tz: ZoneInfo) -> dict:
+    return {
+        "due": instant(t.due, tz),
+        "state": t.state,
+        "warning": t.warning,
+        "remaining_seconds": t.remaining,
+    }
+
+
+def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict | None = None) -> dict:
+    """``state`` overrides status/priority/assignee/group (their values at ``--at``)."""
+    s = state or {"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee, "group": ticket.group}
+    out = {
+        "id": ticket.id,
+        "ref": ticket.ref,
+        "subject": ticket.subject,
+        "customer": ticket.customer,
+        "status": s["status"],
+        "priority": s["priority"],
+        "type": ticket.type,
+        "assignee": s["assignee"],
+        "group": s["group"],
+        "created_at": instant(ticket.created_at, tz),
+        "sla": {"policy": sla.policy, **{name: timer_json(t, tz) for name, t in sla.timers.items()}},
+    }
+    return out
+
+
+def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
+    out: dict = {"at": instant(e.at, tz), "kind": e.kind, "author": e.author}
+    if e.kind == "reply":
+        out["public"] = bool(e.public)
+        out["body"] = e.body
+    if e.from_value is not None:
+        out["from"] = e.from_value
+    if e.kind in ("status", "priority", "assign", "escalate", "group"):
+        out["to"] = e.to
+    if e.reason is not None:
+        out["reason"] = e.reason
+    return out
+
+
+def dumps(data: object) -> str:
+    text = json.dumps(data, ensure_ascii=False, indent=2)
+    return _RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)

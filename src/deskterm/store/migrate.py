@@ -1,0 +1,72 @@
+"""Schema migrations at start-up.
+
+The current revision is read with one cheap query; Alembic (slow to import) is loaded only when the
+schema must be created or upgraded. Before an upgrade of a SQLite file that holds data, a copy is kept
+beside it (``deskterm.db.bak-<old revision>``). The migration runs under the write lock, so two agents
+starting at once do not both upgrade.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+
+from .engine import Store
+
+HEAD = "0001"  # keep in step with the newest file in migrations/versions (a test checks it)
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def current_revision(conn) -> str | None:  # noqa: ANN001
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def ensure_schema(store: Store) -> None:
+    with store.engine.connect() as conn:
+        if current_revision(conn) == HEAD:
+            return
+    engine = store.engine.execution_options(deskterm_begin="BEGIN IMMEDIATE") if store.is_sqlite else store.engine
+    with engine.connect() as conn:
+        with conn.begin():
+            rev = current_revision(conn)
+            if rev == HEAD:
+                return
+            if rev is not None and store.is_sqlite:
+                _backup(store, rev)
+            _upgrade(conn, HEAD)
+
+
+def _upgrade(conn, target: str) -> None:  # noqa: ANN001
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = conn
+    command.upgrade(cfg, target)
+
+
+def upgrade_to(store: Store, target: str) -> None:
+    """Upgrade (or create) the schema up to ``target`` only: for migration tests."""
+    with store.engine.connect() as conn:
+        with conn.begin():
+            _upgrade(conn, target)
+
+
+def _backup(store: Store, rev: str) -> None:
+    path = store.engine.url.database
+    if not path or path == ":memory:":
+        return
+    dest = Path(f"{path}.bak-{rev}")
+    src = sqlite3.connect(path)
+    try:
+        out = sqlite3.connect(dest)
+        with out:
+            src.backup(out)
+        out.close()
+    finally:
+        src.close()

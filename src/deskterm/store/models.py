@@ -1,0 +1,77 @@
+"""The tables: customers, agents, groups, tickets and their append-only history of events.
+
+A ticket row holds the current state (for the queue) plus ``version`` for optimistic concurrency and
+``next_due``, the nearest deadline of its running timers as derived by the SLA engine whenever the ticket
+changes, indexed so that "time to breach" sorts in SQL. The history (``events``) is the truth the SLA
+engine replays; it is only ever appended to.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Index, Text
+from sqlmodel import Field, SQLModel
+
+from .types import UTCDateTime
+
+
+def _instant(nullable: bool = False, index: bool = False):
+    return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "customers"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+
+
+class Agent(SQLModel, table=True):
+    __tablename__ = "agents"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+
+
+class Group(SQLModel, table=True):
+    __tablename__ = "groups"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    level: str = Field(default="L1")
+
+
+class Ticket(SQLModel, table=True):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_open_due", "status", "next_due"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ref: str | None = Field(default=None, sa_column=Column(Text, unique=True, nullable=True))
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    priority: str = Field(index=True)
+    initial_priority: str  # at creation: the SLA engine replays priority events from it
+    impact: int | None = None
+    urgency: int | None = None
+    type: str = "incident"
+    status: str = Field(default="new", index=True)
+    assignee: str | None = Field(default=None, index=True)
+    group_name: str = Field(default="L1", index=True)
+    created_at: datetime = _instant(index=True)
+    created_by: str = ""  # the OS user who created or imported it
+    updated_at: datetime = _instant()
+    version: int = 1
+    next_due: datetime | None = _instant(nullable=True, index=True)
+
+
+class Event(SQLModel, table=True):
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_ticket_at", "ticket_id", "at", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id")
+    at: datetime = _instant()
+    kind: str  # reply, status, priority, assign, group, escalate, create
+    author: str
+    public: bool | None = None  # replies: True to the customer, False an internal note
+    body: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    from_value: str | None = None
+    to: str | None = None
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))

@@ -1,0 +1,105 @@
+"""Read queries: tickets with their customer and history, as plain records."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from ..records import EventRecord, TicketRecord
+from .models import Customer, Event, Ticket
+
+_TICKET_COLUMNS = (Ticket, Customer.name)
+
+
+def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord:
+    return TicketRecord(
+        id=t.id,  # type: ignore[arg-type]
+        ref=t.ref,
+        subject=t.subject,
+        description=t.description,
+        customer=customer,
+        priority=t.priority,
+        initial_priority=t.initial_priority,
+        impact=t.impact,
+        urgency=t.urgency,
+        type=t.type,
+        status=t.status,
+        assignee=t.assignee,
+        group=t.group_name,
+        created_at=t.created_at,
+        created_by=t.created_by,
+        updated_at=t.updated_at,
+        version=t.version,
+        next_due=t.next_due,
+        events=events,
+    )
+
+
+def event_record(e: Event) -> EventRecord:
+    return EventRecord(
+        id=e.id,  # type: ignore[arg-type]
+        at=e.at,
+        kind=e.kind,
+        author=e.author,
+        public=e.public,
+        body=e.body,
+        from_value=e.from_value,
+        to=e.to,
+        reason=e.reason,
+    )
+
+
+def find_ticket_id(session: Session, key: str | int) -> int | None:
+    """A ticket's id from its number or its ref (a ref wins when it is also a number of another ticket)."""
+    text = str(key).strip()
+    by_ref = session.execute(select(Ticket.id).where(Ticket.ref == text)).scalar()
+    if by_ref is not None:
+        return by_ref
+    if text.lstrip("#").isdigit():
+        return session.execute(select(Ticket.id).where(Ticket.id == int(text.lstrip("#")))).scalar()
+    return None
+
+
+def events_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[EventRecord]]:
+    ids = list(ticket_ids)
+    out: dict[int, list[EventRecord]] = defaultdict(list)
+    # chunks keep the statement under SQLite's variable limit
+    for i in range(0, len(ids), 900):
+        stmt = select(Event).where(Event.ticket_id.in_(ids[i : i + 900])).order_by(Event.ticket_id, Event.at, Event.id)  # type: ignore[attr-defined]
+        for (e,) in session.execute(stmt):
+            out[e.ticket_id].append(event_record(e))
+    return out
+
+
+def all_events(session: Session) -> dict[int, list[EventRecord]]:
+    out: dict[int, list[EventRecord]] = defaultdict(list)
+    for (e,) in session.execute(select(Event).order_by(Event.ticket_id, Event.at, Event.id)):
+        out[e.ticket_id].append(event_record(e))
+    return out
+
+
+def load_ticket(session: Session, ticket_id: int) -> TicketRecord | None:
+    row = session.execute(
+        select(*_TICKET_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).where(Ticket.id == ticket_id)
+    ).first()
+    if row is None:
+        return None
+    t, customer = row
+    return _record(t, customer, events_of(session, [ticket_id]).get(ticket_id, []))
+
+
+def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_events: bool = True) -> list[TicketRecord]:
+    stmt = select(*_TICKET_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).order_by(Ticket.id)
+    if statuses:
+        stmt = stmt.where(Ticket.status.in_(list(statuses)))  # type: ignore[attr-defined]
+    rows = session.execute(stmt).all()
+    if not with_events:
+        events: dict[int, list[EventRecord]] = {}
+    elif statuses:
+        events = events_of(session, [t.id for t, _ in rows])
+    else:
+        events = all_events(session)
+    return [_record(t, c, events.get(t.id, [])) for t, c in rows]  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The Textual app: screens for places, widgets for things, one app-wide clock."""
