@@ -42,6 +42,7 @@ class Context:
 
             config = self.config  # a bad configuration is reported before the database is touched
             self._desk = Desk(open_store(self.db), config)
+            self._desk.rederive()  # one cheap read unless the SLA configuration changed
         return self._desk
 
 

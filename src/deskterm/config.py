@@ -7,6 +7,7 @@ built-in defaults (one 24x7 calendar, one policy). Every problem is collected an
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -75,6 +76,7 @@ class Config:
     customers: dict[str, str] = field(default_factory=dict)  # customer name → policy name
     default_policy: str = "standard"
     source: Path | None = None  # the file it came from, None for built-in defaults
+    fingerprint: str = "builtin-1"  # changes when the file does: derived deadlines are then recomputed
 
     @property
     def tz(self) -> ZoneInfo:
@@ -122,7 +124,9 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         raise BadInput(f"{file}: invalid TOML: {exc}") from None
     except OSError as exc:
         raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
-    return parse_config(data, str(file))
+    config = parse_config(data, str(file))
+    config.fingerprint = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+    return config
 
 
 def parse_config(data: dict, where: str = "config") -> Config:
@@ -313,8 +317,12 @@ def _holidays(value: object, key: str, bad):
     try:
         return holidays.country_holidays(country, subdiv=subdiv or None)
     except NotImplementedError:
-        bad(key, f"unknown holiday country {country!r}")
-    except Exception:  # the package raises NotImplementedError or others for bad subdivisions
+        # the package raises NotImplementedError both for an unknown country and an unknown subdivision
+        if subdiv and country in holidays.list_supported_countries():
+            bad(key, f"unknown subdivision {subdiv!r} of {country!r}")
+        else:
+            bad(key, f"unknown holiday country {country!r}")
+    except Exception:  # other errors for bad subdivisions
         bad(key, f"unknown subdivision {subdiv!r} of {country!r}")
     return None
 

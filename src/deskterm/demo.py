@@ -184,6 +184,7 @@ def build_demo(directory: Path, tickets: int = 300, clock: Clock | None = None) 
     store = open_store(db)
     clock = clock or Clock()
     desk = Desk(store, config, clock=clock, user="demo")
+    desk.rederive()
     desk.import_tickets(generate(clock.now(), tickets))
     store.dispose()
     return db, config

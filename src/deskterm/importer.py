@@ -153,7 +153,7 @@ def _priority(rec: dict, where: str, problems: list[str]) -> str | None:
             return None
         if has_matrix:
             for key in ("impact", "urgency"):
-                if key in rec and rec[key] not in (1, 2, 3):
+                if key in rec and not _level(rec[key]):
                     problems.append(f"{where}: {key}: must be 1, 2 or 3")
         return rec["priority"]
     if not has_matrix:
@@ -164,10 +164,15 @@ def _priority(rec: dict, where: str, problems: list[str]) -> str | None:
         if key not in rec:
             problems.append(f"{where}: {key}: missing (impact and urgency go together)")
             ok = False
-        elif isinstance(rec[key], bool) or rec[key] not in (1, 2, 3):
+        elif not _level(rec[key]):
             problems.append(f"{where}: {key}: must be 1 (high), 2 or 3 (low)")
             ok = False
     return prio_rules.from_matrix(rec["impact"], rec["urgency"]) if ok else None
+
+
+def _level(value: object) -> bool:
+    """An impact or urgency: the integer 1, 2 or 3 (not true, not 1.0)."""
+    return type(value) is int and value in (1, 2, 3)
 
 
 def _events(raw: object, where: str, created: datetime | None, problems: list[str], importer: str) -> list[NewEvent]:
@@ -182,7 +187,7 @@ def _events(raw: object, where: str, created: datetime | None, problems: list[st
             problems.append(f"{where}: {here}: expected an object")
             continue
         kind = e.get("kind")
-        if kind not in EVENT_KEYS:
+        if not isinstance(kind, str) or kind not in EVENT_KEYS:  # a list or object kind is unhashable
             problems.append(f"{where}: {here}.kind: {kind!r} is not one of {', '.join(EVENT_KEYS)}")
             continue
         allowed, required = EVENT_KEYS[kind]

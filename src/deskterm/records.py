@@ -45,6 +45,7 @@ class TicketRecord:
     updated_at: datetime
     version: int
     next_due: datetime | None
+    next_warn: datetime | None
     events: list[EventRecord] = field(default_factory=list)
 
     @property

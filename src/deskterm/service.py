@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlmodel import Session
 
 from .clock import Clock, os_user
@@ -27,7 +27,7 @@ from .errors import BadInput, Conflict, Refused
 from .records import EventRecord, TicketRecord
 from .store import queries
 from .store.engine import Store
-from .store.models import Agent, Customer, Event, Group, Ticket
+from .store.models import Agent, Customer, Event, Group, Meta, Ticket
 
 UNASSIGN = ("", "none", "nobody", "-")
 
@@ -139,7 +139,7 @@ class Desk:
         rows = []
         for t in tickets:
             final = _final_state(t)
-            rows.append((t, final, self._next_due(t.customer, t.created_at, t.priority, t.events, now)))
+            rows.append((t, final, self._deadlines(t.customer, t.created_at, t.priority, t.events, now)))
 
         def work(session: Session) -> list[int]:
             refs = [t.ref for t in tickets if t.ref]
@@ -169,9 +169,9 @@ class Desk:
                     "created_by": self.user,
                     "updated_at": max([t.created_at, *(e.at for e in t.events)]),
                     "version": 1,
-                    "next_due": due,
+                    **deadlines,
                 }
-                for t, f, due in rows
+                for t, f, deadlines in rows
             ]
             ids = list(session.execute(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True), values).scalars())
             event_rows = [e.row(tid) for tid, t in zip(ids, tickets) for e in t.events]
@@ -200,11 +200,42 @@ class Desk:
             if new:
                 session.execute(insert(model), [{"name": n} for n in new])
 
-    def _next_due(self, customer: str, created_at: datetime, priority: str, events: Sequence, now: datetime) -> datetime | None:
+    def _deadlines(self, customer: str, created_at: datetime, priority: str, events: Sequence, now: datetime) -> dict:
+        """The derived, indexed columns: the nearest deadline and warning of the active timers."""
         policy = self.config.policy_for(customer)
         result = evaluate(epoch(created_at), priority, [e.for_engine() for e in events], policy, epoch(now))
-        due = result.next_due
-        return datetime.fromtimestamp(due, timezone.utc) if due is not None else None
+        return {"next_due": _utc(result.next_due), "next_warn": _utc(result.next_warn)}
+
+    def rederive(self, only_if_config_changed: bool = True) -> int:
+        """Recompute the derived deadline columns of every open ticket from its history.
+
+        Needed when the SLA configuration changes (a corrected calendar or target moves every deadline);
+        the configuration's fingerprint is kept in ``meta`` so this runs once per change. Returns how
+        many tickets were updated.
+        """
+        fingerprint = self.config.fingerprint
+        with self.store.read() as session:
+            stored = session.get(Meta, "sla_config")
+            if only_if_config_changed and stored is not None and stored.value == fingerprint:
+                return 0
+            open_tickets = queries.load_tickets(session, [s for s in workflow.STATUSES if workflow.is_open(s)])
+        now = self.clock.now()
+        values = []
+        for t in open_tickets:
+            d = self._deadlines(t.customer, t.created_at, t.initial_priority, t.events, max(now, t.updated_at))
+            if d["next_due"] != t.next_due or d["next_warn"] != t.next_warn:
+                values.append({"tid": t.id, **d})
+
+        def work(session: Session) -> int:
+            if values:
+                session.connection().execute(
+                    update(Ticket).where(Ticket.id == bindparam("tid")).values(next_due=bindparam("next_due"), next_warn=bindparam("next_warn")),
+                    values,
+                )
+            session.merge(Meta(key="sla_config", value=fingerprint))
+            return len(values)
+
+        return self.store.write(work)
 
     # -- changing --------------------------------------------------------------------------------
 
@@ -283,7 +314,7 @@ class Desk:
             now = max(self.clock.now(), t.updated_at)
             values, events = apply(t, now)
             all_events = [*t.events, *events]
-            values["next_due"] = self._next_due(t.customer, t.created_at, t.initial_priority, all_events, now)
+            values.update(self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now))
             values["updated_at"] = now
             values["version"] = t.version + 1
             result = session.execute(update(Ticket).where(Ticket.id == t.id, Ticket.version == t.version).values(**values))
@@ -302,6 +333,10 @@ class Desk:
                 if exc.current_version is not None:
                     raise
         return self.store.write(work)
+
+
+def _utc(t: int | None) -> datetime | None:
+    return datetime.fromtimestamp(t, timezone.utc) if t is not None else None
 
 
 @dataclass

@@ -75,7 +75,19 @@ class BusinessCalendar:
             end = self._wall(day, end_min)
             if end > start:
                 out.append((start, end))
-        return tuple(out)
+        # A wall time inside the spring gap reads with the offset before the change, i.e. as the same
+        # instant as the wall time one hour later (02:30 → 03:30): intervals with a bound in the gap can
+        # then come out of order or overlap a later one. Keep their union of real instants, sorted, so
+        # no second counts twice and ``cumulative``/``instant_of`` stay each other's inverse.
+        out.sort()
+        merged: list[tuple[int, int]] = []
+        for start, end in out:
+            if merged and start < merged[-1][1]:
+                if end > merged[-1][1]:
+                    merged[-1] = (merged[-1][0], end)
+                continue
+            merged.append((start, end))
+        return tuple(merged)
 
     def _wall(self, day: date, minutes: int) -> int:
         if minutes >= 1440:
@@ -103,10 +115,15 @@ class BusinessCalendar:
         """Make the table cover instant ``t``; return the index of its day."""
         if self._anchor is None or t < self._midnights[0]:
             day = datetime.fromtimestamp(t, self.tz).date().toordinal()
-            # Rebuilding moves the anchor, which changes every cumulative value: callers compute the
-            # earliest instant of an operation first, so values they hold stay valid.
+            old_anchor, old_base = self._anchor, self._cum[0] if self._cum else 0
             last = self._anchor + len(self._days) if self._anchor is not None else day + _CHUNK_DAYS
             self._build(day - 7, max(last - (day - 7), _CHUNK_DAYS))
+            if old_anchor is not None:
+                # Rebuilding moves the anchor: shift the table so that every cumulative value handed out
+                # before stays valid (values below the old anchor become smaller, possibly negative).
+                shift = old_base - self._cum[old_anchor - self._anchor]
+                if shift:
+                    self._cum = [c + shift for c in self._cum]
         while t >= self._end:
             self._extend(_CHUNK_DAYS)
         return bisect_right(self._midnights, t) - 1
@@ -114,7 +131,10 @@ class BusinessCalendar:
     # -- measuring and searching -----------------------------------------------------------------
 
     def cumulative(self, t: int) -> int:
-        """Counted seconds from the table's anchor up to instant ``t`` (only differences mean anything)."""
+        """Counted seconds from a fixed origin up to instant ``t`` (only differences mean anything).
+
+        The origin does not move during the calendar's life, so values taken at different times compare.
+        """
         if self.always:
             return t
         i = self._ensure(t)

@@ -80,6 +80,7 @@ class TimerResult:
     breached_at: int | None
     segments: list[tuple[int, int]] = field(default_factory=list)  # running spans (real time)
     past_breaches: int = 0
+    warn_due: int | None = None  # when the warning starts (or started); None when it cannot come
 
     @property
     def stopped(self) -> bool:
@@ -101,6 +102,12 @@ class TicketSla:
     status: str
     priority: str
     timers: dict[str, TimerResult]
+
+    @property
+    def next_warn(self) -> int | None:
+        """The nearest instant at which an active timer is (or was) in warning."""
+        warns = [t.warn_due for t in self.timers.values() if t.active and t.warn_due is not None and t.state != "breached"]
+        return min(warns) if warns else None
 
     @property
     def next_due(self) -> int | None:
@@ -275,6 +282,13 @@ def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at:
     else:
         state, due = "paused", None
     warning = state in ("running", "paused") and consumed >= warn_at * target
+    warn_due = None
+    if state in ("running", "paused"):
+        threshold = -(-int(warn_at * target * 1000) // 1000)  # whole seconds, rounded up
+        if consumed >= threshold:
+            warn_due = _instant_of_consumed(cal, span_segments, threshold)
+        elif state == "running":
+            warn_due = cal.add(end, threshold - consumed)
     return TimerResult(
         name=name,
         target=target,
@@ -287,4 +301,17 @@ def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at:
         stopped_at=span.stopped_at,
         breached_at=breached_at,
         segments=span_segments,
+        warn_due=warn_due,
     )
+
+
+def _instant_of_consumed(cal: BusinessCalendar, segments: list[tuple[int, int]], amount: int) -> int | None:
+    """The instant at which the running spans had counted ``amount`` seconds."""
+    consumed = 0
+    for a, b in segments:
+        ca = cal.cumulative(a)
+        d = cal.cumulative(b) - ca
+        if consumed + d >= amount:
+            return cal.instant_of(ca + (amount - consumed)) if amount > consumed else a
+        consumed += d
+    return None

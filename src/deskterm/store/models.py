@@ -20,6 +20,14 @@ def _instant(nullable: bool = False, index: bool = False):
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
+class Meta(SQLModel, table=True):
+    """Small facts about the desk itself (e.g. the fingerprint of the SLA configuration last applied)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
 class Customer(SQLModel, table=True):
     __tablename__ = "customers"
     id: int | None = Field(default=None, primary_key=True)
@@ -60,6 +68,8 @@ class Ticket(SQLModel, table=True):
     updated_at: datetime = _instant()
     version: int = 1
     next_due: datetime | None = _instant(nullable=True, index=True)
+    # when the nearest active timer enters (or entered) its warning: "breaching soon" filters in SQL
+    next_warn: datetime | None = _instant(nullable=True, index=True)
 
 
 class Event(SQLModel, table=True):

@@ -34,6 +34,7 @@ def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord
         updated_at=t.updated_at,
         version=t.version,
         next_due=t.next_due,
+        next_warn=t.next_warn,
         events=events,
     )
 
