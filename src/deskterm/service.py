@@ -253,7 +253,13 @@ class Desk:
         return self._change(key, expect_version, lambda t, now: self._apply(t, change, now))
 
     def claim(self, key: str | int, expect_version: int | None = None) -> int:
-        """Assign to me, atomically: if someone else has it, say who."""
+        """Assign to me, atomically: if someone else has it, say who.
+
+        The check that nobody has it is made inside the write transaction, so of two agents claiming at
+        once exactly one wins. A version that moved for another reason (a note, a status) does not stop a
+        claim: claiming changes only the assignee, which is checked to be still empty.
+        """
+        del expect_version
 
         def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
             if t.assignee == self.user:
@@ -262,7 +268,7 @@ class Desk:
                 raise Refused(f"ticket {t.key}: already claimed by {t.assignee}")
             return self._apply(t, Change(assign=self.user), now)
 
-        return self._change(key, expect_version, apply)
+        return self._change(key, None, apply)
 
     def _apply(self, t: TicketRecord, change: Change, now: datetime) -> tuple[dict, list[NewEvent]]:
         values: dict = {}
