@@ -46,6 +46,12 @@ class TicketRecord:
     version: int
     next_due: datetime | None
     next_warn: datetime | None
+    classification: str | None = None
+    resolution_code: str | None = None
+    first_contact: bool | None = None
+    major_id: int | None = None
+    csat_score: int | None = None
+    csat_comment: str | None = None
     events: list[EventRecord] = field(default_factory=list)
 
     @property

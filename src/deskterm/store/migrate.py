@@ -9,13 +9,14 @@ starting at once do not both upgrade.
 from __future__ import annotations
 
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import inspect, text
 
 from .engine import Store
 
-HEAD = "0002"  # keep in step with the newest file in migrations/versions (a test checks it)
+HEAD = "0003"  # keep in step with the newest file in migrations/versions (a test checks it)
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -31,13 +32,33 @@ def ensure_schema(store: Store) -> None:
             return
     engine = store.engine.execution_options(deskterm_begin="BEGIN IMMEDIATE") if store.is_sqlite else store.engine
     with engine.connect() as conn:
-        with conn.begin():
-            rev = current_revision(conn)
-            if rev == HEAD:
-                return
-            if rev is not None and store.is_sqlite:
-                _backup(store, rev)
-            _upgrade(conn, HEAD)
+        with _foreign_keys_off(conn, store.is_sqlite):
+            with conn.begin():
+                rev = current_revision(conn)
+                if rev == HEAD:
+                    return
+                if rev is not None and store.is_sqlite:
+                    _backup(store, rev)
+                _upgrade(conn, HEAD)
+                if store.is_sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                    if broken:
+                        raise RuntimeError(f"migration left broken references: {broken[:5]}")
+
+
+@contextmanager
+def _foreign_keys_off(conn, is_sqlite: bool):  # noqa: ANN001
+    """SQLite rebuilds a table to alter it (batch mode): foreign keys must be off meanwhile, and that
+    pragma only works outside a transaction, so it is set on the raw connection before BEGIN."""
+    if not is_sqlite:
+        yield
+        return
+    raw = conn.connection.driver_connection
+    raw.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield
+    finally:
+        raw.execute("PRAGMA foreign_keys=ON")
 
 
 def _upgrade(conn, target: str) -> None:  # noqa: ANN001
@@ -53,8 +74,9 @@ def _upgrade(conn, target: str) -> None:  # noqa: ANN001
 def upgrade_to(store: Store, target: str) -> None:
     """Upgrade (or create) the schema up to ``target`` only: for migration tests."""
     with store.engine.connect() as conn:
-        with conn.begin():
-            _upgrade(conn, target)
+        with _foreign_keys_off(conn, store.is_sqlite):
+            with conn.begin():
+                _upgrade(conn, target)
 
 
 def _backup(store: Store, rev: str) -> None:

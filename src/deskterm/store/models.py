@@ -70,6 +70,13 @@ class Ticket(SQLModel, table=True):
     next_due: datetime | None = _instant(nullable=True, index=True)
     # when the nearest active timer enters (or entered) its warning: "breaching soon" filters in SQL
     next_warn: datetime | None = _instant(nullable=True, index=True)
+    # work classification for the contract: defect (covered) or change_request (billable)
+    classification: str | None = None
+    resolution_code: str | None = None
+    first_contact: bool | None = None  # resolved at first contact: no escalation, no reassignment, one agent
+    major_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)  # linked major incident
+    csat_score: int | None = None
+    csat_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class Event(SQLModel, table=True):

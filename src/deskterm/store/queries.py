@@ -35,6 +35,12 @@ def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord
         version=t.version,
         next_due=t.next_due,
         next_warn=t.next_warn,
+        classification=t.classification,
+        resolution_code=t.resolution_code,
+        first_contact=t.first_contact,
+        major_id=t.major_id,
+        csat_score=t.csat_score,
+        csat_comment=t.csat_comment,
         events=events,
     )
 
@@ -104,3 +110,10 @@ def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_e
     else:
         events = all_events(session)
     return [_record(t, c, events.get(t.id, [])) for t, c in rows]  # type: ignore[arg-type]
+
+
+def linked_tickets(session: Session, major_id: int) -> list[TicketRecord]:
+    """The tickets linked to a major incident (without their histories)."""
+    stmt = (select(*_TICKET_COLUMNS).join(Customer, Customer.id == Ticket.customer_id)
+            .where(Ticket.major_id == major_id).order_by(Ticket.id))
+    return [_record(t, c, []) for t, c in session.execute(stmt).all()]
