@@ -252,18 +252,49 @@ def _describe(e) -> str:
 @click.option("--reply", metavar="TEXT", help="A public reply to the customer.")
 @click.option("--note", metavar="TEXT", help="An internal note.")
 @click.option("--reason", metavar="TEXT", help="Why (kept with a status, priority or group change).")
+@click.option("--impact", type=click.IntRange(1, 3), help="With --urgency: the priority through the ITIL matrix.")
+@click.option("--urgency", type=click.IntRange(1, 3))
+@click.option("--type", "ticket_type", type=click.Choice(["incident", "request", "problem", "change"]))
+@click.option("--classification", type=click.Choice(["defect", "change_request"]), help="Covered by the contract, or billable.")
+@click.option("--resolution-code", metavar="CODE", help="With --status resolved: one of the configured codes.")
 @click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the ticket changed since version N.")
 @click.pass_obj
-def update(obj: Context, ticket: str, status, priority, assign, group, reply, note, reason, expect_version) -> None:
+def update(obj: Context, ticket: str, status, priority, assign, group, reply, note, reason, impact, urgency,
+           ticket_type, classification, resolution_code, expect_version) -> None:
     """One change to a ticket, as the OS user; prints the new version."""
     from .service import Change
 
     version = obj.desk().update(
         ticket,
-        Change(status=status, priority=priority, assign=assign, group=group, reply=reply, note=note, reason=reason),
+        Change(status=status, priority=priority, assign=assign, group=group, reply=reply, note=note, reason=reason,
+               impact=impact, urgency=urgency, type=ticket_type, classification=classification,
+               resolution_code=resolution_code),
         expect_version=expect_version,
     )
     click.echo(version)
+
+
+@cli.command()
+@click.argument("ticket")
+@click.argument("major", required=False)
+@click.option("--unlink", is_flag=True, help="Remove the ticket's link to its major incident.")
+@click.option("--expect-version", type=int, metavar="N")
+@click.pass_obj
+def link(obj: Context, ticket: str, major: str | None, unlink: bool, expect_version: int | None) -> None:
+    """Link TICKET to the major incident MAJOR (another ticket); prints the new version."""
+    if (major is None) == (not unlink):
+        raise BadInput("link: give the MAJOR ticket, or --unlink")
+    click.echo(obj.desk().link(ticket, None if unlink else major, expect_version=expect_version))
+
+
+@cli.command()
+@click.argument("ticket")
+@click.argument("score", type=click.IntRange(1, 5))
+@click.option("--comment", metavar="TEXT")
+@click.pass_obj
+def rate(obj: Context, ticket: str, score: int, comment: str | None) -> None:
+    """Record the customer's satisfaction (CSAT 1–5) on a resolved or closed ticket."""
+    click.echo(obj.desk().rate(ticket, score, comment))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -68,6 +68,9 @@ DEFAULT_TARGETS = {
 }
 
 
+DEFAULT_RESOLUTION_CODES = ("fixed", "workaround", "user-guidance", "no-fault-found", "duplicate", "cancelled")
+
+
 @dataclass
 class Config:
     timezone: str = "UTC"
@@ -77,6 +80,8 @@ class Config:
     default_policy: str = "standard"
     source: Path | None = None  # the file it came from, None for built-in defaults
     fingerprint: str = "builtin-1"  # changes when the file does: derived deadlines are then recomputed
+    resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
+    canned: dict[str, str] = field(default_factory=dict)  # name → reply template
 
     @property
     def tz(self) -> ZoneInfo:
@@ -136,7 +141,7 @@ def parse_config(data: dict, where: str = "config") -> Config:
     def bad(key: str, what: str) -> None:
         problems.append(f"{where}: {key}: {what}")
 
-    known = {"timezone", "calendars", "policies", "customers", "defaults"}
+    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned"}
     for key in data:
         if key not in known:
             bad(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -194,9 +199,28 @@ def parse_config(data: dict, where: str = "config") -> Config:
         else:
             customers[name] = pol
 
+    codes = data.get("resolution_codes", list(DEFAULT_RESOLUTION_CODES))
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and c.strip() for c in codes):
+        bad("resolution_codes", "must be a non-empty list of names")
+        codes = list(DEFAULT_RESOLUTION_CODES)
+    elif len(set(codes)) != len(codes):
+        bad("resolution_codes", "a code is listed twice")
+    canned: dict[str, str] = {}
+    for name, spec in _table(data, "canned", bad).items():
+        key = f"canned.{_quote(name)}"
+        if not isinstance(spec, dict) or not isinstance(spec.get("body"), str) or not spec["body"].strip():
+            bad(key, 'must be a table with a body: [canned.ack] body = "Hello {customer}, ..."')
+            continue
+        for k in spec:
+            if k != "body":
+                bad(f"{key}.{k}", "unknown key (known: body)")
+        canned[name] = spec["body"]
+
     if problems:
         raise BadInput(problems)
     return Config(
+        resolution_codes=tuple(codes),
+        canned=canned,
         timezone=timezone,
         calendars=calendars,
         policies=policies,

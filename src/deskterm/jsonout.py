@@ -45,6 +45,11 @@ def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict 
         "assignee": s["assignee"],
         "group": s["group"],
         "created_at": instant(ticket.created_at, tz),
+        "classification": ticket.classification,
+        "resolution_code": ticket.resolution_code,
+        "first_contact": ticket.first_contact,
+        "major_incident": ticket.major_id,
+        "csat": ticket.csat_score,
         "sla": {"policy": sla.policy, **{name: timer_json(t, tz) for name, t in sla.timers.items()}},
     }
     return out
@@ -57,7 +62,7 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         out["body"] = e.body
     if e.from_value is not None:
         out["from"] = e.from_value
-    if e.kind in ("status", "priority", "assign", "escalate", "group"):
+    if e.kind in ("status", "priority", "assign", "escalate", "group", "type", "classification", "link", "csat"):
         out["to"] = e.to
     if e.reason is not None:
         out["reason"] = e.reason

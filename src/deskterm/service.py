@@ -30,6 +30,7 @@ from .store.engine import Store
 from .store.models import Agent, Customer, Event, Group, Meta, Ticket
 
 UNASSIGN = ("", "none", "nobody", "-")
+CLASSIFICATIONS = ("defect", "change_request")
 
 
 @dataclass
@@ -90,9 +91,18 @@ class Change:
     reply: str | None = None
     note: str | None = None
     reason: str | None = None
+    impact: int | None = None  # with urgency: the priority through the ITIL matrix
+    urgency: int | None = None
+    type: str | None = None
+    classification: str | None = None  # defect (covered by the contract) or change_request (billable)
+    resolution_code: str | None = None  # with status resolved (the screens require one; the contract's CLI does not)
 
     def is_empty(self) -> bool:
-        return all(v is None for v in (self.status, self.priority, self.assign, self.group, self.reply, self.note))
+        return all(
+            v is None
+            for v in (self.status, self.priority, self.assign, self.group, self.reply, self.note,
+                      self.impact, self.urgency, self.type, self.classification)
+        )
 
 
 class Desk:
@@ -250,7 +260,133 @@ class Desk:
             raise BadInput(f"priority: {change.priority!r} is not one of {', '.join(prio_rules.PRIORITIES)}")
         if change.status is not None and change.status not in workflow.STATUSES:
             raise BadInput(f"status: {change.status!r} is not one of {', '.join(workflow.STATUSES)}")
+        if (change.impact is None) != (change.urgency is None):
+            raise BadInput("impact and urgency go together")
+        if change.impact is not None:
+            if change.priority is not None:
+                raise BadInput("give a priority or impact and urgency, not both")
+            try:
+                prio_rules.from_matrix(change.impact, change.urgency)  # type: ignore[arg-type]
+            except ValueError as exc:
+                raise BadInput(f"impact/urgency: {exc}") from None
+        if change.type is not None and change.type not in prio_rules.TYPES:
+            raise BadInput(f"type: {change.type!r} is not one of {', '.join(prio_rules.TYPES)}")
+        if change.classification is not None and change.classification not in CLASSIFICATIONS:
+            raise BadInput(f"classification: {change.classification!r} is not one of {', '.join(CLASSIFICATIONS)}")
+        if change.resolution_code is not None:
+            if change.status != "resolved":
+                raise BadInput("a resolution code goes with --status resolved")
+            self._check_code(change.resolution_code)
         return self._change(key, expect_version, lambda t, now: self._apply(t, change, now))
+
+    # -- resolution, satisfaction, major incidents -------------------------------------------------
+
+    def resolve(self, key: str | int, code: str, reply: str | None = None, expect_version: int | None = None) -> int:
+        """Resolve with a resolution code (required here); records whether it was resolved at first contact."""
+        return self.update(key, Change(status="resolved", resolution_code=code, reply=reply), expect_version)
+
+    def _check_code(self, code: str) -> None:
+        if code not in self.config.resolution_codes:
+            raise BadInput(f"resolution code: {code!r} is not one of {', '.join(self.config.resolution_codes)}")
+
+    def close(self, key: str | int, csat: int | None = None, comment: str | None = None,
+              expect_version: int | None = None) -> int:
+        """Close a resolved ticket, with the customer's satisfaction when it was given."""
+        if csat is not None:
+            self._check_csat(csat)
+
+        def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
+            values, events = self._apply(t, Change(status="closed"), now)
+            if csat is not None:
+                events.append(NewEvent(at=now, kind="csat", author=self.user, to=str(csat), body=comment))
+                values.update(csat_score=csat, csat_comment=comment)
+            return values, events
+
+        return self._change(key, expect_version, apply)
+
+    def rate(self, key: str | int, csat: int, comment: str | None = None, expect_version: int | None = None) -> int:
+        """Record the customer's satisfaction on a resolved or closed ticket."""
+        self._check_csat(csat)
+
+        def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
+            if t.status not in workflow.STOPPED:
+                raise Refused(f"ticket {t.key}: satisfaction is recorded once the ticket is resolved (it is {t.status})")
+            event = NewEvent(at=now, kind="csat", author=self.user, to=str(csat), body=comment)
+            return {"csat_score": csat, "csat_comment": comment}, [event]
+
+        return self._change(key, expect_version, apply)
+
+    @staticmethod
+    def _check_csat(csat: int) -> None:
+        if isinstance(csat, bool) or csat not in (1, 2, 3, 4, 5):
+            raise BadInput(f"csat: {csat!r} must be 1 (very unhappy) to 5 (very happy)")
+
+    def link(self, key: str | int, major: str | int | None, expect_version: int | None = None) -> int:
+        """Link a ticket to a major incident (another ticket), or unlink it with ``major=None``."""
+
+        def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
+            with self.store.read() as session:
+                target = self._load(session, major) if major is not None else None
+            if target is not None:
+                if target.id == t.id:
+                    raise Refused(f"ticket {t.key}: cannot be its own major incident")
+                if target.major_id is not None:
+                    raise Refused(f"ticket {target.key} is itself linked to #{target.major_id}: link to that one")
+                with self.store.read() as session:
+                    if queries.linked_tickets(session, t.id):
+                        raise Refused(f"ticket {t.key} is a major incident with linked tickets: it cannot be linked")
+            new = target.id if target is not None else None
+            if new == t.major_id:
+                raise Refused(f"ticket {t.key}: nothing changed (already {'linked to #' + str(new) if new else 'unlinked'})")
+            event = NewEvent(at=now, kind="link", author=self.user,
+                             from_value=str(t.major_id) if t.major_id else None, to=str(new) if new else None)
+            return {"major_id": new}, [event]
+
+        return self._change(key, expect_version, apply)
+
+    def linked(self, major: str | int) -> list[TicketRecord]:
+        with self.store.read() as session:
+            t = self._load(session, major)
+            return queries.linked_tickets(session, t.id)
+
+    def broadcast(self, major: str | int, reply: str | None = None, resolve_code: str | None = None) -> list[int]:
+        """Apply a public reply and/or a resolution to a major incident and every ticket linked to it, in
+        one transaction (all or nothing). Tickets already resolved are given the reply only."""
+        if reply is None and resolve_code is None:
+            raise BadInput("nothing to apply: give a reply or a resolution code")
+        if reply is not None and not reply.strip():
+            raise BadInput("reply: empty text")
+        if resolve_code is not None:
+            self._check_code(resolve_code)
+
+        def work(session: Session) -> list[int]:
+            head = self._load(session, major)
+            targets = [head] + [self._load(session, t.id) for t in queries.linked_tickets(session, head.id)]
+            changed = []
+            for t in targets:
+                now = max(self.clock.now(), t.updated_at)
+                if resolve_code is not None and t.status not in workflow.STOPPED:
+                    values, events = self._apply(t, Change(status="resolved", resolution_code=resolve_code, reply=reply), now)
+                elif reply is not None and t.status != "closed":
+                    values, events = self._apply(t, Change(reply=reply), now)
+                else:
+                    continue
+                self._write(session, t, values, events, now)
+                changed.append(t.id)
+            return changed
+
+        return self.store.write(work)
+
+    def canned(self, name: str, ticket: TicketRecord) -> str:
+        """A canned response with {customer}, {ticket} and {agent} filled in (other braces left alone)."""
+        if name not in self.config.canned:
+            known = ", ".join(sorted(self.config.canned)) or "none configured"
+            raise BadInput(f"canned response {name!r}: unknown (known: {known})")
+        text = self.config.canned[name]
+        for placeholder, value in (("{customer}", ticket.customer), ("{ticket}", ticket.ref or f"#{ticket.id}"),
+                                   ("{agent}", self.user)):
+            text = text.replace(placeholder, value)
+        return text
 
     def claim(self, key: str | int, expect_version: int | None = None) -> int:
         """Assign to me, atomically: if someone else has it, say who.
@@ -285,6 +421,17 @@ class Desk:
         if change.priority is not None and change.priority != t.priority:
             ev("priority", from_value=t.priority, to=change.priority, reason=change.reason)
             values["priority"] = change.priority
+        if change.impact is not None and (change.impact, change.urgency) != (t.impact, t.urgency):
+            new_prio = prio_rules.from_matrix(change.impact, change.urgency)  # type: ignore[arg-type]
+            why = f"impact {change.impact} × urgency {change.urgency}" + (f": {change.reason}" if change.reason else "")
+            ev("priority", from_value=t.priority, to=new_prio, reason=why)
+            values.update(priority=new_prio, impact=change.impact, urgency=change.urgency)
+        if change.type is not None and change.type != t.type:
+            ev("type", from_value=t.type, to=change.type)
+            values["type"] = change.type
+        if change.classification is not None and change.classification != t.classification:
+            ev("classification", from_value=t.classification, to=change.classification)
+            values["classification"] = change.classification
         if change.assign is not None:
             who = me if change.assign == "me" else (None if change.assign.strip().lower() in UNASSIGN else change.assign.strip())
             if who != t.assignee:
@@ -302,11 +449,28 @@ class Desk:
                 workflow.check_transition(t.status, change.status)
             except workflow.TransitionError as exc:
                 raise Refused(f"ticket {t.key}: {exc}") from None
-            ev("status", from_value=t.status, to=change.status, reason=change.reason)
+            ev("status", from_value=t.status, to=change.status, reason=change.resolution_code or change.reason)
             values["status"] = change.status
+            if change.status == "resolved":
+                values.update(resolution_code=change.resolution_code, first_contact=first_contact(t.events, self.user))
         if not events:
             raise Refused(f"ticket {t.key}: nothing changed (the ticket already has those values)")
         return values, events
+
+    def _write(self, session: Session, t: TicketRecord, values: dict, events: list[NewEvent], now: datetime) -> int:
+        """Write one change of one ticket: derived deadlines, version bump guarded by the version read,
+        the history events, and the names seen (for completion). Returns the new version."""
+        all_events = [*t.events, *events]
+        values.update(self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now))
+        values["updated_at"] = now
+        values["version"] = t.version + 1
+        result = session.execute(update(Ticket).where(Ticket.id == t.id, Ticket.version == t.version).values(**values))
+        if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
+            raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
+        session.execute(insert(Event), [e.row(t.id) for e in events])
+        agents = [self.user] + ([values["assignee"]] if values.get("assignee") else [])
+        self._register(session, agents, [values["group_name"]] if "group_name" in values else [])
+        return t.version + 1
 
     def _change(self, key: str | int, expect_version: int | None, apply) -> int:
         def work(session: Session) -> int:
@@ -319,16 +483,7 @@ class Desk:
                 )
             now = max(self.clock.now(), t.updated_at)
             values, events = apply(t, now)
-            all_events = [*t.events, *events]
-            values.update(self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now))
-            values["updated_at"] = now
-            values["version"] = t.version + 1
-            result = session.execute(update(Ticket).where(Ticket.id == t.id, Ticket.version == t.version).values(**values))
-            if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
-                raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
-            session.execute(insert(Event), [e.row(t.id) for e in events])
-            self._register(session, [me for me in (values.get("assignee"),) if me] + [self.user], [values["group_name"]] if "group_name" in values else [])
-            return t.version + 1
+            return self._write(session, t, values, events, now)
 
         if expect_version is not None:
             return self.store.write(work)
@@ -366,6 +521,21 @@ def _final_state(t: NewTicket) -> _Final:
         elif e.kind in ("escalate", "group") and e.to:
             f.group = e.to
     return f
+
+
+def first_contact(events: Sequence[EventRecord], resolver: str) -> bool:
+    """Resolved at first contact: never escalated or moved to another group, never reassigned, and
+    handled by one agent only (the resolver)."""
+    agents = {resolver}
+    assignees = set()
+    for e in events:
+        if e.kind in ("escalate", "group"):
+            return False
+        if e.kind == "assign" and e.to:
+            assignees.add(e.to)
+        if e.author != "customer" and e.kind in ("reply", "status", "priority", "assign", "type", "classification"):
+            agents.add(e.author)
+    return len(assignees) <= 1 and len(agents) == 1
 
 
 def state_at(ticket: TicketRecord, at: datetime) -> dict:

@@ -1,0 +1,106 @@
+"""The detail screen's actions in the service layer: priority matrix, type and classification, resolution
+with a code and first-contact flag, satisfaction, major incidents, canned responses."""
+
+from __future__ import annotations
+
+import pytest
+
+from deskterm.config import parse_config
+from deskterm.errors import BadInput, Refused
+from deskterm.service import Change, Desk, NewTicket
+
+
+def _new(desk: Desk, subject: str = "VPN down", **kw) -> int:
+    fields = dict(subject=subject, customer="Clinique Saint-Jean", priority="P3", created_at=desk.clock.now())
+    fields.update(kw)
+    return desk.create(NewTicket(**fields)).id
+
+
+def test_priority_from_impact_and_urgency_with_reason(desk):
+    tid = _new(desk)
+    desk.update(tid, Change(impact=1, urgency=2, reason="whole ward"))
+    t = desk.ticket(tid)
+    assert (t.priority, t.impact, t.urgency) == ("P2", 1, 2)
+    assert t.events[-1].kind == "priority" and t.events[-1].reason == "impact 1 × urgency 2: whole ward"
+    # the timers take the new targets: gold P2 first response 30m
+    assert desk.sla(t).timers["first_response"].target == 1800
+    with pytest.raises(BadInput):
+        desk.update(tid, Change(impact=1))
+
+
+def test_type_and_classification_are_history_events(desk):
+    tid = _new(desk)
+    desk.update(tid, Change(type="change", classification="change_request"))
+    t = desk.ticket(tid)
+    assert (t.type, t.classification) == ("change", "change_request")
+    assert [(e.kind, e.from_value, e.to) for e in t.events] == [("type", "incident", "change"), ("classification", None, "change_request")]
+    with pytest.raises(BadInput):
+        desk.update(tid, Change(classification="free"))
+
+
+def test_resolve_needs_a_known_code_and_records_first_contact(desk):
+    tid = _new(desk)
+    with pytest.raises(BadInput, match="resolution code"):
+        desk.resolve(tid, "magic")
+    desk.update(tid, Change(reply="Restarted the VPN concentrator."))
+    desk.resolve(tid, "fixed")
+    t = desk.ticket(tid)
+    assert (t.status, t.resolution_code, t.first_contact) == ("resolved", "fixed", True)
+    assert t.events[-1].to == "resolved" and t.events[-1].reason == "fixed"
+
+
+def test_escalated_or_reassigned_ticket_is_not_first_contact(desk):
+    tid = _new(desk)
+    desk.update(tid, Change(group="L2-network", reason="router"))
+    desk.resolve(tid, "fixed")
+    assert desk.ticket(tid).first_contact is False
+    other = _new(desk)
+    desk.update(other, Change(assign="bruno"))
+    desk.update(other, Change(assign="chloe"))
+    desk.resolve(other, "workaround")
+    assert desk.ticket(other).first_contact is False
+
+
+def test_close_with_satisfaction_and_rate_later(desk):
+    tid = _new(desk)
+    with pytest.raises(Refused):
+        desk.rate(tid, 5)
+    desk.resolve(tid, "fixed")
+    desk.close(tid, csat=4, comment="quick, thanks")
+    t = desk.ticket(tid)
+    assert (t.status, t.csat_score, t.csat_comment) == ("closed", 4, "quick, thanks")
+    with pytest.raises(BadInput):
+        desk.rate(tid, 6)
+    desk.rate(tid, 5, "changed my mind")
+    assert desk.ticket(tid).csat_score == 5
+
+
+def test_major_incident_links_and_broadcast(desk):
+    major = _new(desk, "Internet down at the whole clinic", priority="P1")
+    a, b = _new(desk, "No email"), _new(desk, "Teams down")
+    desk.link(a, major)
+    desk.link(b, str(major))
+    assert [t.id for t in desk.linked(major)] == [a, b]
+    with pytest.raises(Refused):
+        desk.link(major, a)  # a major incident with linked tickets cannot itself be linked
+    with pytest.raises(Refused):
+        desk.link(a, a)
+    changed = desk.broadcast(major, reply="The ISP is repairing the fibre.", resolve_code="fixed")
+    assert sorted(changed) == sorted([major, a, b])
+    for tid in (major, a, b):
+        t = desk.ticket(tid)
+        assert t.status == "resolved" and t.resolution_code == "fixed"
+        assert any(e.kind == "reply" and e.public and e.body == "The ISP is repairing the fibre." for e in t.events)
+    desk.link(a, None)
+    assert desk.ticket(a).major_id is None
+
+
+def test_canned_response_placeholders(db_path, frozen_clock):
+    from deskterm.store.engine import open_store
+
+    config = parse_config({"canned": {"ack": {"body": "Hello {customer}, {agent} took {ticket}. {unknown} stays."}}})
+    desk = Desk(open_store(db_path), config, clock=frozen_clock, user="alice")
+    t = desk.ticket(_new(desk, ref="EXT-7"))
+    assert desk.canned("ack", t) == "Hello Clinique Saint-Jean, alice took EXT-7. {unknown} stays."
+    with pytest.raises(BadInput):
+        desk.canned("nope", t)
