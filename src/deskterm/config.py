@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
 from .domain.priority import PRIORITIES
+from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
 from .domain.sla import Policy, Targets
 from .errors import BadInput
 
@@ -82,6 +83,7 @@ class Config:
     fingerprint: str = "builtin-1"  # changes when the file does: derived deadlines are then recomputed
     resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
     canned: dict[str, str] = field(default_factory=dict)  # name → reply template
+    escalation: EscalationSettings = field(default_factory=EscalationSettings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -141,7 +143,7 @@ def parse_config(data: dict, where: str = "config") -> Config:
     def bad(key: str, what: str) -> None:
         problems.append(f"{where}: {key}: {what}")
 
-    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned"}
+    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned", "groups", "escalation"}
     for key in data:
         if key not in known:
             bad(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -216,9 +218,12 @@ def parse_config(data: dict, where: str = "config") -> Config:
                 bad(f"{key}.{k}", "unknown key (known: body)")
         canned[name] = spec["body"]
 
+    escalation = _parse_escalation(data, set(raw_pols), bad)
+
     if problems:
         raise BadInput(problems)
     return Config(
+        escalation=escalation,
         resolution_codes=tuple(codes),
         canned=canned,
         timezone=timezone,
@@ -403,3 +408,96 @@ def _parse_policy(name: str, spec: object, calendars: dict, known_cals: set, bad
     if not ok or cal_name not in calendars:
         return None
     return Policy(name=name, calendar=calendars[cal_name], targets=targets, warn_at=float(warn_at))
+
+
+_RULE_FILTERS = ("priority", "customer", "policy", "type", "group")
+
+
+def _parse_escalation(data: dict, policies: set[str], bad) -> EscalationSettings:
+    """``[groups.NAME] level = "L2"`` and ``[escalation]`` with managers, ack_within, bell and rules."""
+    groups = {"L1": "L1"}
+    for name, spec in _table(data, "groups", bad).items():
+        key = f"groups.{_quote(name)}"
+        if not isinstance(spec, dict) or set(spec) - {"level"}:
+            bad(key, 'must be a table such as { level = "L2" }')
+            continue
+        level = spec.get("level", "L2")
+        if level not in LEVELS:
+            bad(f"{key}.level", f"{level!r} is not one of {', '.join(LEVELS)}")
+            continue
+        groups[name] = level
+    esc = _table(data, "escalation", bad)
+    for k in esc:
+        if k not in ("managers", "ack_within", "bell", "rules"):
+            bad(f"escalation.{k}", "unknown key (known: managers, ack_within, bell, rules)")
+    managers = esc.get("managers", [])
+    if not isinstance(managers, list) or not all(isinstance(m, str) and m.strip() for m in managers):
+        bad("escalation.managers", "must be a list of names")
+        managers = []
+    ack_within = 15 * 60
+    if "ack_within" in esc:
+        try:
+            ack_within = parse_duration(esc["ack_within"])
+        except ValueError as exc:
+            bad("escalation.ack_within", str(exc))
+    bell = esc.get("bell", True)
+    if not isinstance(bell, bool):
+        bad("escalation.bell", "must be true or false")
+        bell = True
+    rules = []
+    raw_rules = esc.get("rules", [])
+    if not isinstance(raw_rules, list):
+        bad("escalation.rules", "must be an array of tables: [[escalation.rules]]")
+        raw_rules = []
+    for i, spec in enumerate(raw_rules, start=1):
+        key = f"escalation.rules[{i}]"
+        if not isinstance(spec, dict):
+            bad(key, "must be a table")
+            continue
+        ok = True
+        for k in spec:
+            if k not in ("when", "action", "to", "reassign", "name", *_RULE_FILTERS):
+                bad(f"{key}.{k}", f"unknown key (known: when, action, to, reassign, name, {', '.join(_RULE_FILTERS)})")
+                ok = False
+        try:
+            condition = parse_condition(spec.get("when", ""), parse_duration)
+        except ValueError as exc:
+            bad(f"{key}.when", str(exc) if "when" in spec else "missing")
+            ok = False
+        action = spec.get("action")
+        if action not in KINDS:
+            bad(f"{key}.action", f"{action!r} is not one of {', '.join(KINDS)}" if action is not None else "missing")
+            ok = False
+        to = spec.get("to")
+        if not isinstance(to, str):
+            bad(f"{key}.to", "missing")
+            ok = False
+        elif action == "functional" and to not in groups:
+            bad(f"{key}.to", f"unknown group {to!r} (define it under [groups.{to}])")
+            ok = False
+        elif action == "hierarchical" and to not in managers:
+            bad(f"{key}.to", f"unknown manager {to!r} (list it in escalation.managers)")
+            ok = False
+        reassign = spec.get("reassign", False)
+        if not isinstance(reassign, bool):
+            bad(f"{key}.reassign", "must be true or false")
+            ok = False
+        filters: dict[str, tuple[str, ...]] = {}
+        for f in _RULE_FILTERS:
+            value = spec.get(f, [])
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                bad(f"{key}.{f}", "must be a name or a list of names")
+                ok = False
+                continue
+            if f == "priority" and any(v not in PRIORITIES for v in value):
+                bad(f"{key}.priority", f"{value!r}: priorities are P1, P2, P3, P4")
+                ok = False
+            if f == "policy" and any(v not in policies for v in value):
+                bad(f"{key}.policy", f"unknown policy in {value!r}")
+                ok = False
+            filters[f] = tuple(value)
+        if ok:
+            rules.append(Rule(when=spec["when"], condition=condition, action=action, to=to, reassign=reassign,
+                              name=str(spec.get("name", "")), **filters))
+    return EscalationSettings(groups=groups, managers=tuple(managers), rules=tuple(rules), ack_within=ack_within, bell=bell)

@@ -31,7 +31,26 @@ def timer_json(t: TimerResult, tz: ZoneInfo) -> dict:
     }
 
 
-def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict | None = None) -> dict:
+def escalation_json(e, tz: ZoneInfo) -> dict:  # noqa: ANN001
+    return {
+        "id": e.id,
+        "ticket": e.ticket_id,
+        "kind": e.kind,
+        "level": e.level,
+        "target": e.target,
+        "reason": e.reason,
+        "automatic": e.rule is not None,
+        "created_at": instant(e.created_at, tz),
+        "created_by": e.created_by,
+        "acknowledged": e.acknowledged_at is not None,
+        "acknowledged_by": e.acknowledged_by,
+        "acknowledged_at": instant(e.acknowledged_at, tz),
+        "closed_at": instant(e.closed_at, tz),
+        "outcome": e.outcome,
+    }
+
+
+def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict | None = None, escalation=None) -> dict:  # noqa: ANN001
     """``state`` overrides status/priority/assignee/group (their values at ``--at``)."""
     s = state or {"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee, "group": ticket.group}
     out = {
@@ -51,6 +70,10 @@ def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict 
         "major_incident": ticket.major_id,
         "csat": ticket.csat_score,
         "sla": {"policy": sla.policy, **{name: timer_json(t, tz) for name, t in sla.timers.items()}},
+        "escalation": None if escalation is None else {
+            "id": escalation.id, "kind": escalation.kind, "level": escalation.level, "target": escalation.target,
+            "acknowledged": escalation.acknowledged_at is not None,
+        },
     }
     return out
 
@@ -62,7 +85,8 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         out["body"] = e.body
     if e.from_value is not None:
         out["from"] = e.from_value
-    if e.kind in ("status", "priority", "assign", "escalate", "group", "type", "classification", "link", "csat"):
+    if e.kind in ("status", "priority", "assign", "escalate", "group", "type", "classification", "link", "csat",
+                  "acknowledge", "de-escalate"):
         out["to"] = e.to
     if e.reason is not None:
         out["reason"] = e.reason

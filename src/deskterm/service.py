@@ -14,11 +14,13 @@ from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
 from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from .clock import Clock, os_user
 from .config import Config
 from .domain import priority as prio_rules
+from .domain import escalation as esc_rules
 from .domain import workflow
 from .domain.calendar import epoch
 from .domain.sla import Event as SlaEvent
@@ -27,7 +29,7 @@ from .errors import BadInput, Conflict, Refused
 from .records import EventRecord, TicketRecord
 from .store import queries
 from .store.engine import Store
-from .store.models import Agent, Customer, Event, Group, Meta, Ticket
+from .store.models import Agent, Customer, Escalation, Event, Group, Meta, RuleFiring, Ticket
 
 UNASSIGN = ("", "none", "nobody", "-")
 CLASSIFICATIONS = ("defect", "change_request")
@@ -377,6 +379,163 @@ class Desk:
 
         return self.store.write(work)
 
+    # -- escalation ------------------------------------------------------------------------------
+
+    def escalate(self, key: str | int, kind: str, to: str, reason: str, expect_version: int | None = None,
+                 reassign: bool | None = None) -> int:
+        """Escalate functionally (to a group: the ticket moves there) or hierarchically (to a manager).
+
+        An open escalation of the ticket is closed as "escalated" (escalating further). ``reassign``
+        (rules) decides whether the ticket moves to the group; a manual functional escalation moves it.
+        """
+        settings = self.config.escalation
+        if kind not in esc_rules.KINDS:
+            raise BadInput(f"escalation: kind {kind!r} is not one of {', '.join(esc_rules.KINDS)}")
+        if kind == esc_rules.FUNCTIONAL and to not in settings.groups:
+            raise BadInput(f"escalation: unknown group {to!r} (known: {', '.join(sorted(settings.groups))})")
+        if kind == esc_rules.HIERARCHICAL and to not in settings.managers:
+            known = ", ".join(settings.managers) or "none configured in escalation.managers"
+            raise BadInput(f"escalation: unknown manager {to!r} (known: {known})")
+        if not reason or not reason.strip():
+            raise BadInput("escalation: a reason is required")
+        move = (kind == esc_rules.FUNCTIONAL) if reassign is None else (reassign and kind == esc_rules.FUNCTIONAL)
+        return self._change(key, expect_version, lambda t, now: self._escalation(t, now, kind, to, reason, move, None))
+
+    def _escalation(self, t: TicketRecord, now: datetime, kind: str, to: str, reason: str, move: bool, rule: str | None):
+        if t.status in workflow.STOPPED:
+            raise Refused(f"ticket {t.key}: it is {t.status}; reopen it before escalating")
+        values: dict = {}
+        events = [NewEvent(at=now, kind="escalate", author=self.user, from_value=kind, to=to, reason=reason)]
+        if move and t.group != to:
+            values["group_name"] = to
+            values["assignee"] = None  # the target group takes it from its own queue
+        level = self.config.escalation.level_of(kind, to)
+
+        def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
+            for open_esc in session.execute(select(Escalation).where(Escalation.ticket_id == ticket.id, Escalation.closed_at.is_(None))).scalars():  # type: ignore[union-attr]
+                open_esc.closed_at, open_esc.closed_by, open_esc.outcome = when, self.user, "escalated"
+            session.add(Escalation(ticket_id=ticket.id, kind=kind, level=level, target=to, reason=reason, rule=rule,
+                                   created_at=when, created_by=self.user))
+            session.flush()
+
+        return values, events, after
+
+    def acknowledge(self, escalation_id: int) -> int:
+        """The target acknowledges an escalation (an event in the ticket's history)."""
+        esc = self._escalation_row(escalation_id)
+        if esc.closed_at is not None:
+            raise Refused(f"escalation {escalation_id}: already closed ({esc.outcome})")
+        if esc.acknowledged_at is not None:
+            raise Refused(f"escalation {escalation_id}: already acknowledged by {esc.acknowledged_by}")
+
+        def apply(t: TicketRecord, now: datetime):
+            event = NewEvent(at=now, kind="acknowledge", author=self.user, to=esc.target, reason=f"escalation {escalation_id}")
+
+            def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
+                row = session.get(Escalation, escalation_id)
+                if row is None or row.acknowledged_at is not None or row.closed_at is not None:
+                    raise Conflict(f"escalation {escalation_id}: changed meanwhile; reload it")
+                row.acknowledged_at, row.acknowledged_by = when, self.user
+
+            return {}, [event], after
+
+        return self._change(esc.ticket_id, None, apply)
+
+    def de_escalate(self, escalation_id: int, note: str, to_group: str = "L1") -> int:
+        """Return the ticket to L1 (or another group) with a note; the escalation is closed as returned."""
+        if not note or not note.strip():
+            raise BadInput("de-escalation: a note for L1 is required")
+        esc = self._escalation_row(escalation_id)
+        if esc.closed_at is not None:
+            raise Refused(f"escalation {escalation_id}: already closed ({esc.outcome})")
+
+        def apply(t: TicketRecord, now: datetime):
+            values = {"group_name": to_group} if (esc.kind == esc_rules.FUNCTIONAL and t.group != to_group) else {}
+            events = [NewEvent(at=now, kind="de-escalate", author=self.user, from_value=esc.target, to=to_group, reason=note)]
+
+            def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
+                row = session.get(Escalation, escalation_id)
+                if row is None or row.closed_at is not None:
+                    raise Conflict(f"escalation {escalation_id}: changed meanwhile; reload it")
+                row.closed_at, row.closed_by, row.outcome, row.note = when, self.user, "returned", note
+
+            return values, events, after
+
+        return self._change(esc.ticket_id, None, apply)
+
+    def _escalation_row(self, escalation_id: int) -> Escalation:
+        with self.store.read() as session:
+            row = session.get(Escalation, escalation_id)
+        if row is None:
+            raise BadInput(f"escalation {escalation_id}: no such escalation")
+        return row
+
+    def escalations(self, open_only: bool = True, ticket: str | int | None = None) -> list[Escalation]:
+        with self.store.read() as session:
+            stmt = select(Escalation).order_by(Escalation.created_at, Escalation.id)
+            if open_only:
+                stmt = stmt.where(Escalation.closed_at.is_(None))  # type: ignore[union-attr]
+            if ticket is not None:
+                stmt = stmt.where(Escalation.ticket_id == self._load(session, ticket).id)
+            return list(session.execute(stmt).scalars())
+
+    def open_escalations_by_ticket(self) -> dict[int, Escalation]:
+        """The newest open escalation of each ticket that has one."""
+        return {e.ticket_id: e for e in self.escalations(open_only=True)}
+
+    def apply_rules(self, at: datetime | None = None) -> list[tuple[int, str]]:
+        """Apply the automatic escalation rules once, as of ``at`` (default now); idempotent.
+
+        Each (rule, ticket, timer cycle) fires at most once, guaranteed by the unique key of
+        ``rule_firings``: the firing is inserted in the same transaction as the escalation, and an insert
+        that loses a race with another process (app, cron) fails and is skipped. Returns (ticket id, rule key)
+        of what fired.
+        """
+        rules = self.config.escalation.rules
+        if not rules:
+            return []
+        now = at or self.clock.now()
+        now_s = epoch(now)
+        with self.store.read() as session:
+            open_tickets = queries.load_tickets(session, [s for s in workflow.STATUSES if workflow.is_open(s)])
+            fired = set(session.execute(select(RuleFiring.rule, RuleFiring.ticket_id, RuleFiring.cycle)).all())
+        fired_now: list[tuple[int, str]] = []
+        for t in open_tickets:
+            if t.created_at > now:
+                continue
+            sla = self.sla(t, now)
+            events = [e.for_engine() for e in t.events]
+            for f in esc_rules.due_firings(rules, sla, events, now_s, customer=t.customer, type=t.type, group=t.group):
+                if (f.rule.key, t.id, f.cycle) in fired:
+                    continue
+                if self._fire(t.id, f, now):
+                    fired_now.append((t.id, f.rule.key))
+        return fired_now
+
+    def _fire(self, ticket_id: int, firing, now: datetime) -> bool:
+        rule = firing.rule
+        reason = f"automatic: {rule.when}" + (f" ({rule.name})" if rule.name else "")
+
+        def work(session: Session) -> bool:
+            try:
+                with session.begin_nested():
+                    session.add(RuleFiring(rule=rule.key, ticket_id=ticket_id, cycle=firing.cycle, fired_at=now))
+                    session.flush()
+            except IntegrityError:
+                return False  # another app or cron job fired it first
+            t = self._load(session, ticket_id)
+            if t.status in workflow.STOPPED:
+                return False
+            values, events, after = self._escalation(t, now, rule.action, rule.to, reason, rule.reassign, rule.key)
+            self._write(session, t, values, events, max(now, t.updated_at))
+            after(session, t, max(now, t.updated_at))
+            return True
+
+        try:
+            return self.store.write(work)
+        except IntegrityError:
+            return False
+
     def canned(self, name: str, ticket: TicketRecord) -> str:
         """A canned response with {customer}, {ticket} and {agent} filled in (other braces left alone)."""
         if name not in self.config.canned:
@@ -482,8 +641,12 @@ class Desk:
                     current_version=t.version,
                 )
             now = max(self.clock.now(), t.updated_at)
-            values, events = apply(t, now)
-            return self._write(session, t, values, events, now)
+            result = apply(t, now)
+            values, events = result[0], result[1]
+            version = self._write(session, t, values, events, now)
+            if len(result) > 2:  # more rows to write in the same transaction (escalation records)
+                result[2](session, t, now)
+            return version
 
         if expect_version is not None:
             return self.store.write(work)

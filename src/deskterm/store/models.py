@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text
+from sqlalchemy import Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
@@ -92,3 +92,39 @@ class Event(SQLModel, table=True):
     from_value: str | None = None
     to: str | None = None
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class Escalation(SQLModel, table=True):
+    """One escalation of a ticket: who, when, to whom, why; acknowledged by whom; returned or closed when."""
+
+    __tablename__ = "escalations"
+    __table_args__ = (Index("ix_escalations_open", "closed_at", "ticket_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    kind: str  # functional or hierarchical
+    level: str  # L2, L3 or manager
+    target: str  # the group or the manager
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    rule: str | None = None  # the rule's key when a rule raised it
+    created_at: datetime = _instant()
+    created_by: str
+    acknowledged_at: datetime | None = _instant(nullable=True)
+    acknowledged_by: str | None = None
+    closed_at: datetime | None = _instant(nullable=True)
+    closed_by: str | None = None
+    outcome: str | None = None  # returned (to L1), escalated (further), resolved (with the ticket)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RuleFiring(SQLModel, table=True):
+    """A rule that fired for a ticket in a timer cycle: the unique key makes firing exactly-once across
+    every app and cron job sharing the database (an insert that loses the race fails, it never doubles)."""
+
+    __tablename__ = "rule_firings"
+    __table_args__ = (UniqueConstraint("rule", "ticket_id", "cycle", name="uq_rule_firings_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    rule: str
+    ticket_id: int = Field(foreign_key="tickets.id")
+    cycle: str
+    fired_at: datetime = _instant()
+    escalation_id: int | None = Field(default=None, foreign_key="escalations.id")

@@ -1,0 +1,215 @@
+"""Escalations: manual (functional, hierarchical), acknowledgement, return to L1, escalating further, and the
+automatic rules on SLA thresholds, exactly once per (rule, ticket, timer cycle), also across processes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from deskterm.clock import FrozenClock
+from deskterm.config import parse_config
+from deskterm.errors import BadInput, Refused
+from deskterm.service import Change, Desk, NewTicket
+from deskterm.store.engine import open_store
+
+START = datetime(2026, 3, 27, 8, 0, tzinfo=timezone.utc)
+
+CONFIG = """
+[calendars.always]
+always = true
+
+[policies.gold]
+calendar = "always"
+warn_at = 0.75
+P1 = { first_response = "15m", resolution = "4h", next_update = "1h" }
+P2 = { first_response = "30m", resolution = "8h", next_update = "2h" }
+P3 = { first_response = "2h",  resolution = "3d" }
+P4 = { first_response = "8h",  resolution = "10d" }
+
+[defaults]
+policy = "gold"
+
+[groups.L2-network]
+level = "L2"
+[groups.L3-vendor]
+level = "L3"
+
+[escalation]
+managers = ["duty-manager"]
+ack_within = "10m"
+
+[[escalation.rules]]
+when = "resolution.at 75%"
+priority = ["P1", "P2"]
+action = "hierarchical"
+to = "duty-manager"
+
+[[escalation.rules]]
+when = "first_response.before 10m"
+customer = ["Clinique Saint-Jean"]
+action = "functional"
+to = "L2-network"
+
+[[escalation.rules]]
+when = "next_update.breached"
+action = "hierarchical"
+to = "duty-manager"
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    import tomllib
+
+    (tmp_path / "esc.toml").write_text(CONFIG)
+    return parse_config(tomllib.loads(CONFIG), str(tmp_path / "esc.toml"))
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(START)
+
+
+@pytest.fixture
+def esc_desk(tmp_path, config, clock):
+    store = open_store(tmp_path / "esc.db")
+    yield Desk(store, config, clock=clock, user="alice")
+    store.dispose()
+
+
+def _new(desk: Desk, customer="Clinique Saint-Jean", priority="P1", **kw) -> int:
+    return desk.create(NewTicket(subject="Internet down", customer=customer, priority=priority, created_at=desk.clock.now(), **kw)).id
+
+
+def test_manual_functional_escalation_moves_the_ticket_and_opens_a_record(esc_desk):
+    tid = _new(esc_desk)
+    esc_desk.update(tid, Change(assign="me"))
+    esc_desk.escalate(tid, "functional", "L2-network", "router on ward B is down")
+    t = esc_desk.ticket(tid)
+    assert (t.group, t.assignee) == ("L2-network", None)
+    [e] = esc_desk.escalations()
+    assert (e.kind, e.level, e.target, e.created_by, e.acknowledged_at) == ("functional", "L2", "L2-network", "alice", None)
+    assert t.events[-1].kind == "escalate" and t.events[-1].reason == "router on ward B is down"
+    with pytest.raises(BadInput):
+        esc_desk.escalate(tid, "functional", "L9-nowhere", "x")
+    with pytest.raises(BadInput):
+        esc_desk.escalate(tid, "hierarchical", "duty-manager", "  ")
+
+
+def test_hierarchical_escalation_keeps_the_ticket_in_place(esc_desk):
+    tid = _new(esc_desk)
+    esc_desk.update(tid, Change(assign="me"))
+    esc_desk.escalate(tid, "hierarchical", "duty-manager", "customer threatens penalties")
+    t = esc_desk.ticket(tid)
+    assert (t.group, t.assignee) == ("L1", "alice")
+    assert esc_desk.escalations()[0].level == "manager"
+
+
+def test_acknowledge_return_and_escalate_further(esc_desk, config, clock, tmp_path):
+    tid = _new(esc_desk)
+    esc_desk.escalate(tid, "functional", "L2-network", "router")
+    [e] = esc_desk.escalations()
+    bob = Desk(open_store(tmp_path / "esc.db"), config, clock=clock, user="bob")
+    clock.advance(120)
+    bob.acknowledge(e.id)
+    with pytest.raises(Refused, match="already acknowledged by bob"):
+        esc_desk.acknowledge(e.id)
+    [e] = esc_desk.escalations()
+    assert (e.acknowledged_by, e.acknowledged_at) == ("bob", clock.now())
+    # further: L2 → L3 closes the L2 escalation as "escalated"
+    bob.escalate(tid, "functional", "L3-vendor", "firmware bug, vendor needed")
+    [open_esc] = esc_desk.escalations()
+    assert open_esc.level == "L3"
+    closed = [x for x in esc_desk.escalations(open_only=False) if x.closed_at is not None]
+    assert [x.outcome for x in closed] == ["escalated"]
+    # return to L1 with a note
+    bob.de_escalate(open_esc.id, "vendor patched it; please confirm with the customer")
+    assert esc_desk.escalations() == []
+    t = esc_desk.ticket(tid)
+    assert t.group == "L1"
+    assert [e.kind for e in t.events] == ["escalate", "acknowledge", "escalate", "de-escalate"]
+    assert [e.author for e in t.events] == ["alice", "bob", "bob", "bob"]
+
+
+@pytest.mark.parametrize(
+    ("priority", "customer", "minutes", "expected_targets"),
+    [
+        # P1 first response 15m: "before 10m" holds from 5 minutes on (Clinique only)
+        ("P1", "Clinique Saint-Jean", 4, []),
+        ("P1", "Clinique Saint-Jean", 5, ["L2-network"]),
+        ("P1", "Atelier Moreau", 5, []),  # filtered out by customer
+        # P1 resolution 4h: 75% = 3h
+        ("P1", "Atelier Moreau", 179, []),
+        ("P1", "Atelier Moreau", 180, ["duty-manager"]),
+        ("P3", "Atelier Moreau", 60 * 24 * 3, []),  # P3 does not match the 75% rule's priority filter
+    ],
+)
+def test_rule_thresholds_and_filters(esc_desk, clock, priority, customer, minutes, expected_targets):
+    tid = _new(esc_desk, customer=customer, priority=priority)  # no reply: no next_update timer
+    clock.advance(minutes * 60)
+    esc_desk.apply_rules()
+    assert sorted(e.target for e in esc_desk.escalations(ticket=tid)) == expected_targets
+
+
+def test_next_update_breach_fires_once_per_cycle(esc_desk, clock):
+    tid = _new(esc_desk, customer="Atelier Moreau", priority="P2")  # next update 2h
+    esc_desk.update(tid, Change(reply="Looking."))
+    clock.advance(2 * 3600 + 1)
+    assert len(esc_desk.apply_rules()) == 1
+    assert esc_desk.apply_rules() == []  # same cycle: nothing new
+    esc_desk.update(tid, Change(reply="Still looking."))  # a new next_update cycle
+    clock.advance(2 * 3600 + 1)
+    fired = esc_desk.apply_rules()
+    assert [t for t, _ in fired] == [tid]
+
+
+def test_reopen_starts_a_new_cycle_but_a_restart_does_not(esc_desk, config, clock, tmp_path):
+    tid = _new(esc_desk, customer="Atelier Moreau", priority="P1")  # no reply, so no next_update to breach
+    clock.advance(3 * 3600)  # resolution at 75%
+    assert len(esc_desk.apply_rules()) == 1
+    restarted = Desk(open_store(tmp_path / "esc.db"), config, clock=clock, user="alice")
+    assert restarted.apply_rules() == []
+    esc_desk.update(tid, Change(status="resolved"))
+    esc_desk.update(tid, Change(status="open"))  # reopen: still at 75% of the resolution target
+    clock.advance(60)
+    assert [t for t, _ in restarted.apply_rules()] == [tid]
+
+
+def test_escalate_due_cli_twice_escalates_nothing_new(tmp_path, config, clock):
+    db = tmp_path / "esc.db"
+    desk = Desk(open_store(db), config, clock=clock, user="alice")
+    for _ in range(3):
+        _new(desk, customer="Atelier Moreau", priority="P1")
+    at = (START + timedelta(hours=3, minutes=30)).isoformat()
+    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(tmp_path / "esc.toml"), "escalate-due", "--at", at]
+    first = subprocess.run(args, capture_output=True, text=True, check=True)
+    assert first.stdout.startswith("escalated 3 tickets")
+    second = subprocess.run(args, capture_output=True, text=True, check=True)
+    assert second.stdout.startswith("escalated 0 tickets")
+    listed = json.loads(subprocess.run(args[:-3] + ["list", "--json", "--at", at], capture_output=True, text=True, check=True).stdout)
+    assert all(t["escalation"] == {"id": t["escalation"]["id"], "kind": "hierarchical", "level": "manager",
+                                   "target": "duty-manager", "acknowledged": False} for t in listed)
+
+
+def test_four_processes_at_the_same_instant_escalate_each_ticket_once(tmp_path, config, clock):
+    db = tmp_path / "esc.db"
+    desk = Desk(open_store(db), config, clock=clock, user="alice")
+    from deskterm.service import NewTicket as NT
+
+    desk.import_tickets([NT(subject=f"t{i}", customer="Atelier Moreau", priority="P1", created_at=START) for i in range(200)])
+    at = (START + timedelta(hours=3, minutes=5)).isoformat()
+    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(tmp_path / "esc.toml"), "escalate-due", "--at", at]
+    procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    outs = [p.communicate(timeout=120) for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    total = sum(int(o.split()[1]) for o, _ in outs)
+    assert total == 200
+    con = sqlite3.connect(db)
+    per_ticket = con.execute("SELECT ticket_id, COUNT(*) FROM escalations GROUP BY ticket_id").fetchall()
+    con.close()
+    assert len(per_ticket) == 200 and all(n == 1 for _, n in per_ticket)
