@@ -179,7 +179,8 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
             continue
         rows.append((t, desk.sla(t, now), state))
     if as_json:
-        click.echo(jsonout.dumps([jsonout.ticket_json(t, sla, tz, state) for t, sla, state in rows]))
+        open_esc = desk.open_escalations_by_ticket()
+        click.echo(jsonout.dumps([jsonout.ticket_json(t, sla, tz, state, open_esc.get(t.id)) for t, sla, state in rows]))
         return
     width = 80
     click.echo(f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT':>6}  {'CUSTOMER':18} SUBJECT")
@@ -209,7 +210,7 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
     sla = desk.sla(t, at)
     tz = desk.config.tz
     if as_json:
-        data = jsonout.ticket_json(t, sla, tz)
+        data = jsonout.ticket_json(t, sla, tz, escalation=desk.open_escalations_by_ticket().get(t.id))
         data["description"] = t.description
         data["version"] = t.version
         data["events"] = [jsonout.event_json(e, tz) for e in t.events]
@@ -231,6 +232,43 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
         if e.body:
             for line in inert(e.body, newlines=True).split("\n"):
                 click.echo(f"    {line}")
+
+
+@cli.command()
+@click.argument("ticket")
+@click.option("--json", "as_json", is_flag=True, help="Print the audit trail as JSON.")
+@click.pass_obj
+def history(obj: Context, ticket: str, as_json: bool) -> None:
+    """The audit trail of a ticket: every event, oldest first, with its time, author (the OS user who
+    made the change), what changed from → to, and the first line of its reason or text."""
+    from . import jsonout
+    from .fmt import one_line
+
+    desk = obj.desk()
+    t = desk.ticket(ticket)
+    tz = desk.config.tz
+    if as_json:
+        click.echo(jsonout.dumps({
+            "id": t.id, "ref": t.ref, "version": t.version,
+            "created_at": jsonout.instant(t.created_at, tz), "created_by": t.created_by,
+            "events": [jsonout.event_json(e, tz) for e in t.events],
+        }))
+        return
+    def when(dt) -> str:  # noqa: ANN001
+        return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
+
+    def first_line(text: str | None) -> str:
+        lines = (text or "").strip().splitlines()
+        return one_line(lines[0], 100) if lines else ""
+
+    click.echo(f"{when(t.created_at)}  {one_line(t.created_by) or '-'}  created #{t.id}{' ' + one_line(t.ref) if t.ref else ''}")
+    for e in t.events:
+        if e.kind == "reply":
+            what = "message from the customer" if e.author == "customer" else ("reply to the customer" if e.public else "internal note")
+        else:
+            what = f"{e.kind} {one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}"
+        why = first_line(e.body) or first_line(e.reason)
+        click.echo(f"{when(e.at)}  {one_line(e.author)}  {what}{': ' + why if why else ''}")
 
 
 def _describe(e) -> str:
@@ -295,6 +333,64 @@ def link(obj: Context, ticket: str, major: str | None, unlink: bool, expect_vers
 def rate(obj: Context, ticket: str, score: int, comment: str | None) -> None:
     """Record the customer's satisfaction (CSAT 1–5) on a resolved or closed ticket."""
     click.echo(obj.desk().rate(ticket, score, comment))
+
+
+@cli.command()
+@click.argument("ticket")
+@click.option("--functional", "kind", flag_value="functional", help="To a second- or third-level group (the ticket moves there).")
+@click.option("--hierarchical", "kind", flag_value="hierarchical", help="To a duty manager (the ticket stays where it is).")
+@click.option("--to", "target", required=True, metavar="GROUP_OR_MANAGER")
+@click.option("--reason", required=True, metavar="TEXT")
+@click.option("--expect-version", type=int, metavar="N")
+@click.pass_obj
+def escalate(obj: Context, ticket: str, kind: str | None, target: str, reason: str, expect_version: int | None) -> None:
+    """Escalate TICKET; prints the new version."""
+    if kind is None:
+        raise BadInput("escalate: give --functional or --hierarchical")
+    click.echo(obj.desk().escalate(ticket, kind, target, reason, expect_version=expect_version))
+
+
+@cli.command("escalate-due")
+@click.option("--at", "at_text", metavar="ISO8601", help="Apply the rules as of this instant instead of now.")
+@click.pass_obj
+def escalate_due(obj: Context, at_text: str | None) -> None:
+    """Apply the automatic escalation rules once; idempotent, safe to run from cron."""
+    at = _parse_at(at_text)
+    fired = obj.desk().apply_rules(at)
+    click.echo(f"escalated {len(fired)} ticket{'s' if len(fired) != 1 else ''}")
+    for ticket_id, _rule in fired:
+        click.echo(f"  #{ticket_id}")
+
+
+@cli.command()
+@click.argument("escalation", type=int)
+@click.pass_obj
+def ack(obj: Context, escalation: int) -> None:
+    """Acknowledge an escalation (by its number, as shown by `deskterm escalations`)."""
+    click.echo(obj.desk().acknowledge(escalation))
+
+
+@cli.command()
+@click.option("--all", "show_all", is_flag=True, help="Closed escalations too.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def escalations(obj: Context, show_all: bool, as_json: bool) -> None:
+    """Open escalations, oldest first: level, target, age, acknowledged."""
+    from . import jsonout
+    from .fmt import compact, one_line
+
+    desk = obj.desk()
+    rows = desk.escalations(open_only=not show_all)
+    tz = desk.config.tz
+    if as_json:
+        click.echo(jsonout.dumps([jsonout.escalation_json(e, tz) for e in rows]))
+        return
+    now = desk.clock.now()
+    for e in rows:
+        ack_text = f"ack {one_line(e.acknowledged_by)}" if e.acknowledged_at else "NOT ACKNOWLEDGED"
+        state = f"closed ({e.outcome})" if e.closed_at else ack_text
+        age = compact(int((now - e.created_at).total_seconds()))
+        click.echo(f"{e.id:>5}  #{e.ticket_id:<6} {e.level:8} {one_line(e.target, 20):20} {age:>6}  {state}  {one_line(e.reason, 60)}")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
