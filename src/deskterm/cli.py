@@ -393,6 +393,76 @@ def escalations(obj: Context, show_all: bool, as_json: bool) -> None:
         click.echo(f"{e.id:>5}  #{e.ticket_id:<6} {e.level:8} {one_line(e.target, 20):20} {age:>6}  {state}  {one_line(e.reason, 60)}")
 
 
+def _since(value: str | None, now: datetime, option: str) -> datetime | None:
+    """An ISO 8601 instant, or a duration back from now (``7d``, ``24h``)."""
+    if value is None:
+        return None
+    from datetime import timedelta
+
+    from .config import parse_duration
+
+    try:
+        return now - timedelta(seconds=parse_duration(value))
+    except ValueError:
+        return _parse_at(value, option)
+
+
+@cli.command()
+@click.option("--since", "since_text", metavar="ISO8601/DURATION", help="Start of the period (default 30d ago).")
+@click.option("--until", "until_text", metavar="ISO8601/DURATION", help="End of the period (default now).")
+@click.option("--by", type=click.Choice(["customer", "policy", "group", "priority", "type"]), help="One section per value.")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
+@click.pass_obj
+def report(obj: Context, since_text: str | None, until_text: str | None, by: str | None, fmt: str) -> None:
+    """KPIs: SLA compliance, breaches, backlog, MTTR, FCR, CSAT, escalations."""
+    import csv
+    import io
+
+    from . import jsonout, reports
+
+    desk = obj.desk()
+    now = desk.clock.now()
+    until = _since(until_text, now, "--until") or now
+    since = _since(since_text, until, "--since") or _since("30d", until, "--since")
+    if since >= until:
+        raise BadInput(f"--since: {since.isoformat()} is not before --until {until.isoformat()}")
+    tickets = desk.tickets()
+    escalations = desk.escalations(open_only=False)
+
+    def sla_of(t):  # noqa: ANN001
+        return desk.sla(t, until)
+
+    total = reports.compute(tickets, sla_of, since, until, escalations)
+    groups = reports.compute_by(by, tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations) if by else {}
+    if fmt == "json":
+        click.echo(jsonout.dumps({"total": total.as_dict(), "by": by, "groups": {k: v.as_dict() for k, v in groups.items()}}))
+    elif fmt == "csv":
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(reports.CSV_COLUMNS)
+        w.writerow(reports.csv_row("total", total))
+        for name, k in groups.items():
+            w.writerow(reports.csv_row(name, k))
+        click.echo(buf.getvalue(), nl=False)
+    else:
+        click.echo(reports.kpis_markdown(total, "All customers"))
+        for name, k in groups.items():
+            click.echo(reports.kpis_markdown(k, f"{by} {name}"))
+
+
+@cli.command()
+@click.option("--hours", type=click.FloatRange(min=0.5, max=168), default=8, show_default=True, help="Length of the shift.")
+@click.pass_obj
+def handover(obj: Context, hours: float) -> None:
+    """What the next shift must know, as Markdown to paste into a chat."""
+    from . import reports
+
+    desk = obj.desk()
+    now = desk.clock.now()
+    h = reports.handover(desk.tickets(), lambda t: desk.sla(t, now), desk.escalations(open_only=True), now, hours)
+    click.echo(reports.handover_markdown(h, desk.config.tz), nl=False)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         rv = cli.main(args=list(argv) if argv is not None else None, prog_name="deskterm", standalone_mode=False)

@@ -1,0 +1,371 @@
+"""KPIs of the desk for a period: pure functions over ticket records, SLA evaluations and escalations.
+
+The same functions feed `deskterm report`, the dashboard screen and the shift handover, so the figures are
+the same everywhere. Time is passed in. Definitions (documented in the README):
+
+- opened: created in [since, until); resolved: a status change to ``resolved`` in the period (a ticket
+  counts once); backlog: created before ``until`` and not resolved or closed at ``until``.
+- SLA compliance per timer: met ÷ (met + breached) among the timers that ended in the period: a timer
+  ends when it stops (met or breached) or when it breaches (a breached timer that is still running counts
+  as a breach in the period of its breach). Timers are evaluated as of ``until``.
+- time to first response / resolution: over the timers that stopped in the period; business time is the
+  counted time of the policy's calendar (pauses excluded), wall time is from start to stop.
+- first-contact resolution: share of tickets resolved in the period that were resolved at first contact
+  (no escalation, no reassignment, one agent).
+- reopen rate: share of tickets resolved in the period that were reopened (ever, up to ``until``).
+- escalation rate: share of tickets opened in the period that were escalated; mean time to acknowledge over
+  escalations raised in the period and acknowledged.
+- CSAT: mean score of the tickets resolved in the period that have one, response rate = rated ÷ resolved;
+  NPS-style split: promoters 5, passives 4, detractors 1–3; score = (promoters − detractors) ÷ rated × 100.
+- classification: defect vs change request among tickets opened in the period.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import Callable, Iterable, Sequence
+
+from .domain.calendar import epoch
+from .domain.sla import TIMERS, TicketSla
+from .domain.workflow import STOPPED
+from .records import TicketRecord
+
+GROUPINGS = ("customer", "policy", "group", "priority", "type")
+
+
+@dataclass
+class Durations:
+    count: int = 0
+    mean_business: float | None = None
+    median_business: float | None = None
+    mean_wall: float | None = None
+    median_wall: float | None = None
+
+    @classmethod
+    def of(cls, pairs: Sequence[tuple[int, int]]) -> "Durations":
+        if not pairs:
+            return cls()
+        business = [b for b, _ in pairs]
+        wall = [w for _, w in pairs]
+        return cls(len(pairs), statistics.fmean(business), statistics.median(business), statistics.fmean(wall), statistics.median(wall))
+
+
+@dataclass
+class Compliance:
+    met: int = 0
+    breached: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        total = self.met + self.breached
+        return self.met / total if total else None
+
+
+@dataclass
+class Kpis:
+    since: datetime
+    until: datetime
+    opened: int = 0
+    resolved: int = 0
+    backlog: int = 0
+    compliance: dict[str, Compliance] = field(default_factory=lambda: {t: Compliance() for t in TIMERS})
+    breaches: list[dict] = field(default_factory=list)  # {"ticket", "ref", "customer", "timer", "at"}
+    first_response: Durations = field(default_factory=Durations)
+    resolution: Durations = field(default_factory=Durations)
+    first_contact_rate: float | None = None
+    reopen_rate: float | None = None
+    escalation_rate: float | None = None
+    mean_ack_seconds: float | None = None
+    csat_mean: float | None = None
+    csat_responses: int = 0
+    csat_response_rate: float | None = None
+    promoters: int = 0
+    passives: int = 0
+    detractors: int = 0
+    nps: float | None = None
+    defects: int = 0
+    change_requests: int = 0
+    unclassified: int = 0
+
+    @property
+    def overall_compliance(self) -> float | None:
+        met = sum(c.met for c in self.compliance.values())
+        total = met + sum(c.breached for c in self.compliance.values())
+        return met / total if total else None
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["since"] = self.since.isoformat()
+        out["until"] = self.until.isoformat()
+        out["compliance"] = {k: {"met": v.met, "breached": v.breached, "rate": v.rate} for k, v in self.compliance.items()}
+        out["overall_compliance"] = self.overall_compliance
+        return out
+
+
+def _ratio(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _resolved_at(t: TicketRecord, since: datetime, until: datetime) -> datetime | None:
+    """The last resolution of the ticket in the period, if any."""
+    found = None
+    for e in t.events:
+        if e.kind == "status" and e.to == "resolved" and since <= e.at < until:
+            found = e.at
+    return found
+
+
+def _reopened(t: TicketRecord, until: datetime) -> bool:
+    status = "new"
+    for e in t.events:
+        if e.at >= until:
+            break
+        if e.kind == "status" and e.to:
+            if status in STOPPED and e.to not in STOPPED:
+                return True
+            status = e.to
+    return False
+
+
+def _status_at(t: TicketRecord, until: datetime) -> str:
+    status = "new"
+    for e in t.events:
+        if e.at >= until:
+            break
+        if e.kind == "status" and e.to:
+            status = e.to
+    return status
+
+
+def _first_contact(t: TicketRecord) -> bool:
+    if t.first_contact is not None:
+        return t.first_contact
+    from .service import first_contact
+
+    resolver = next((e.author for e in reversed(t.events) if e.kind == "status" and e.to == "resolved"), "")
+    return first_contact([e for e in t.events if not (e.kind == "status" and e.to == "resolved")], resolver)
+
+
+def compute(
+    tickets: Iterable[TicketRecord],
+    sla_of: Callable[[TicketRecord], TicketSla],
+    since: datetime,
+    until: datetime,
+    escalations: Sequence = (),
+) -> Kpis:
+    """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``."""
+    k = Kpis(since=since, until=until)
+    s, u = epoch(since), epoch(until)
+    fr_pairs: list[tuple[int, int]] = []
+    res_pairs: list[tuple[int, int]] = []
+    resolved: list[TicketRecord] = []
+    opened_ids: set[int] = set()
+    tickets = list(tickets)
+    for t in tickets:
+        if t.created_at >= until:
+            continue
+        if since <= t.created_at:
+            k.opened += 1
+            opened_ids.add(t.id)
+            if t.classification == "defect":
+                k.defects += 1
+            elif t.classification == "change_request":
+                k.change_requests += 1
+            else:
+                k.unclassified += 1
+        if _status_at(t, until) not in STOPPED:
+            k.backlog += 1
+        if _resolved_at(t, since, until) is not None:
+            resolved.append(t)
+        sla = sla_of(t)
+        for name, timer in sla.timers.items():
+            if timer.breached_at is not None and s <= timer.breached_at < u:
+                k.compliance[name].breached += 1
+                k.breaches.append({"ticket": t.id, "ref": t.ref, "customer": t.customer, "timer": name,
+                                   "at": datetime.fromtimestamp(timer.breached_at, since.tzinfo).isoformat()})
+            elif timer.state == "met" and timer.stopped_at is not None and s <= timer.stopped_at < u:
+                k.compliance[name].met += 1
+            if timer.stopped_at is not None and s <= timer.stopped_at < u:
+                pair = (timer.consumed, timer.stopped_at - timer.started_at)
+                if name == "first_response":
+                    fr_pairs.append(pair)
+                elif name == "resolution":
+                    res_pairs.append(pair)
+    k.resolved = len(resolved)
+    k.first_response = Durations.of(fr_pairs)
+    k.resolution = Durations.of(res_pairs)
+    k.first_contact_rate = _ratio(sum(1 for t in resolved if _first_contact(t)), len(resolved))
+    k.reopen_rate = _ratio(sum(1 for t in resolved if _reopened(t, until)), len(resolved))
+    escalated = {t.id for t in tickets if t.id in opened_ids and any(e.kind == "escalate" for e in t.events)}
+    escalated |= {e.ticket_id for e in escalations if e.ticket_id in opened_ids}
+    k.escalation_rate = _ratio(len(escalated), k.opened)
+    acks = [(e.acknowledged_at - e.created_at).total_seconds() for e in escalations
+            if e.acknowledged_at is not None and since <= e.created_at < until]
+    k.mean_ack_seconds = statistics.fmean(acks) if acks else None
+    scores = [t.csat_score for t in resolved if t.csat_score is not None]
+    k.csat_responses = len(scores)
+    k.csat_mean = statistics.fmean(scores) if scores else None
+    k.csat_response_rate = _ratio(len(scores), len(resolved))
+    k.promoters = sum(1 for x in scores if x == 5)
+    k.passives = sum(1 for x in scores if x == 4)
+    k.detractors = sum(1 for x in scores if x <= 3)
+    k.nps = (k.promoters - k.detractors) / len(scores) * 100 if scores else None
+    return k
+
+
+def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
+    if by == "customer":
+        return t.customer
+    if by == "policy":
+        return policy_of(t.customer)
+    if by == "group":
+        return t.group
+    if by == "priority":
+        return t.priority
+    if by == "type":
+        return t.type
+    raise ValueError(by)
+
+
+def compute_by(by: str, tickets: Sequence[TicketRecord], sla_of, since: datetime, until: datetime,
+               policy_of: Callable[[str], str], escalations: Sequence = ()) -> dict[str, Kpis]:
+    buckets: dict[str, list[TicketRecord]] = {}
+    for t in tickets:
+        buckets.setdefault(group_key(by, t, policy_of), []).append(t)
+    return {name: compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in {t.id for t in ts}])
+            for name, ts in sorted(buckets.items())}
+
+
+# -- formats ------------------------------------------------------------------------------------------
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x * 100:.1f}%"
+
+
+def _dur(seconds: float | None) -> str:
+    from .fmt import compact
+
+    return "–" if seconds is None else compact(int(round(seconds)))
+
+
+def kpis_markdown(k: Kpis, title: str) -> str:
+    from .fmt import one_line
+
+    lines = [f"## {one_line(title)}", "",
+             f"Period {k.since.isoformat()} → {k.until.isoformat()}", "",
+             "| figure | value |", "|---|---|",
+             f"| opened | {k.opened} |", f"| resolved | {k.resolved} |", f"| backlog at end | {k.backlog} |",
+             f"| SLA compliance (all timers) | {_pct(k.overall_compliance)} |"]
+    for name, c in k.compliance.items():
+        lines.append(f"| {name.replace('_', ' ')} compliance | {_pct(c.rate)} ({c.met} met, {c.breached} breached) |")
+    lines += [
+        f"| time to first response, business (mean / median) | {_dur(k.first_response.mean_business)} / {_dur(k.first_response.median_business)} |",
+        f"| time to first response, wall (mean / median) | {_dur(k.first_response.mean_wall)} / {_dur(k.first_response.median_wall)} |",
+        f"| time to resolve, business (mean / median) | {_dur(k.resolution.mean_business)} / {_dur(k.resolution.median_business)} |",
+        f"| time to resolve, wall (mean / median) | {_dur(k.resolution.mean_wall)} / {_dur(k.resolution.median_wall)} |",
+        f"| first-contact resolution | {_pct(k.first_contact_rate)} |",
+        f"| reopen rate | {_pct(k.reopen_rate)} |",
+        f"| escalation rate | {_pct(k.escalation_rate)} |",
+        f"| mean time to acknowledge an escalation | {_dur(k.mean_ack_seconds)} |",
+        f"| CSAT mean (responses, rate) | {'–' if k.csat_mean is None else f'{k.csat_mean:.2f}'} ({k.csat_responses}, {_pct(k.csat_response_rate)}) |",
+        f"| promoters / passives / detractors (NPS) | {k.promoters} / {k.passives} / {k.detractors} ({'–' if k.nps is None else f'{k.nps:.0f}'}) |",
+        f"| defects / change requests / unclassified | {k.defects} / {k.change_requests} / {k.unclassified} |",
+    ]
+    if k.breaches:
+        lines += ["", "Breaches:", ""]
+        for b in k.breaches:
+            lines.append(f"- #{b['ticket']}{' ' + one_line(b['ref']) if b['ref'] else ''} ({one_line(b['customer'])}): {b['timer'].replace('_', ' ')} breached at {b['at']}")
+    return "\n".join(lines) + "\n"
+
+
+CSV_COLUMNS = ("group", "opened", "resolved", "backlog", "compliance", "first_response_compliance", "resolution_compliance",
+               "next_update_compliance", "breaches", "mean_first_response_business_s", "mean_resolution_business_s",
+               "median_resolution_business_s", "first_contact_rate", "reopen_rate", "escalation_rate", "mean_ack_s",
+               "csat_mean", "csat_response_rate", "nps", "defects", "change_requests")
+
+
+def csv_row(name: str, k: Kpis) -> list:
+    def r(x: float | None):
+        return "" if x is None else round(x, 4)
+
+    return [name, k.opened, k.resolved, k.backlog, r(k.overall_compliance), r(k.compliance["first_response"].rate),
+            r(k.compliance["resolution"].rate), r(k.compliance["next_update"].rate), len(k.breaches),
+            r(k.first_response.mean_business), r(k.resolution.mean_business), r(k.resolution.median_business),
+            r(k.first_contact_rate), r(k.reopen_rate), r(k.escalation_rate), r(k.mean_ack_seconds), r(k.csat_mean),
+            r(k.csat_response_rate), r(k.nps), k.defects, k.change_requests]
+
+
+# -- shift handover -------------------------------------------------------------------------------------
+
+@dataclass
+class Handover:
+    now: datetime
+    hours: float
+    breaching: list[tuple[TicketRecord, str, int]] = field(default_factory=list)  # ticket, timer, due (epoch)
+    unacknowledged: list = field(default_factory=list)  # escalations
+    majors: list[tuple[TicketRecord, list[TicketRecord]]] = field(default_factory=list)
+    long_pending: list[tuple[TicketRecord, float]] = field(default_factory=list)  # ticket, hours pending
+    resolved: list[TicketRecord] = field(default_factory=list)
+
+
+def handover(tickets: Sequence[TicketRecord], sla_of, escalations: Sequence, now: datetime, hours: float = 8,
+             pending_hours: float = 24) -> Handover:
+    """What the next shift must know, as of ``now`` for the shift of the last ``hours``."""
+    from datetime import timedelta
+
+    h = Handover(now=now, hours=hours)
+    horizon = epoch(now) + int(hours * 3600)
+    start = now - timedelta(hours=hours)
+    by_id = {t.id: t for t in tickets}
+    linked: dict[int, list[TicketRecord]] = {}
+    for t in tickets:
+        if t.major_id is not None and t.status not in STOPPED:
+            linked.setdefault(t.major_id, []).append(t)
+    for t in tickets:
+        if t.status in STOPPED:
+            if _resolved_at(t, start, now + timedelta(seconds=1)) is not None:
+                h.resolved.append(t)
+            continue
+        sla = sla_of(t)
+        nearest = min(((n, x.due) for n, x in sla.timers.items() if x.active and x.due is not None), key=lambda p: p[1], default=None)
+        if nearest is not None and nearest[1] <= horizon:
+            h.breaching.append((t, nearest[0], nearest[1]))
+        if t.status == "pending":
+            since = next((e.at for e in reversed(t.events) if e.kind == "status" and e.to == "pending"), t.created_at)
+            waited = (now - since).total_seconds() / 3600
+            if waited >= pending_hours:
+                h.long_pending.append((t, waited))
+    h.breaching.sort(key=lambda x: x[2])
+    h.long_pending.sort(key=lambda x: -x[1])
+    h.unacknowledged = [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
+    h.majors = [(by_id[mid], sorted(ts, key=lambda t: t.id)) for mid, ts in sorted(linked.items()) if mid in by_id]
+    return h
+
+
+def handover_markdown(h: Handover, tz) -> str:  # noqa: ANN001
+    from .fmt import compact, local, one_line
+
+    def name(t: TicketRecord) -> str:
+        return f"#{t.id}{' ' + one_line(t.ref) if t.ref else ''} {one_line(t.subject, 60)} ({one_line(t.customer, 30)})"
+
+    now_s = epoch(h.now)
+    out = [f"# Shift handover — {local(h.now, tz)}", ""]
+    out += [f"## Will breach within {h.hours:g} h ({len(h.breaching)})", ""]
+    out += [f"- {name(t)}: {timer.replace('_', ' ')} {'breached' if due <= now_s else 'due in ' + compact(due - now_s)}"
+            f" ({local(datetime.fromtimestamp(due, h.now.tzinfo), tz)}), {t.priority}, {one_line(t.assignee) or 'unassigned'}"
+            for t, timer, due in h.breaching] or ["- none"]
+    out += ["", f"## Unacknowledged escalations ({len(h.unacknowledged)})", ""]
+    out += [f"- escalation {e.id} of #{e.ticket_id} to {one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by"
+            f" {one_line(e.created_by)}: {one_line(e.reason, 80)}" for e in h.unacknowledged] or ["- none"]
+    out += ["", f"## Major incidents ({len(h.majors)})", ""]
+    for major, linked in h.majors:
+        out.append(f"- {name(major)} [{major.status}] with {len(linked)} linked: " + ", ".join(f"#{t.id}" for t in linked))
+    if not h.majors:
+        out.append("- none")
+    out += ["", f"## Pending the customer for long ({len(h.long_pending)})", ""]
+    out += [f"- {name(t)}: waiting {hours:.0f} h" for t, hours in h.long_pending] or ["- none"]
+    out += ["", f"## Resolved during the shift ({len(h.resolved)})", ""]
+    out += [f"- {name(t)}: {one_line(t.resolution_code) or 'resolved'}" for t in h.resolved] or ["- none"]
+    return "\n".join(out) + "\n"
