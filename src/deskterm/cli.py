@@ -146,7 +146,10 @@ def new(obj: Context, subject: str, customer: str, priority: str | None, impact:
     if priority is None:
         priority = from_matrix(impact, urgency) if impact is not None else "P3"
     if description == "-":
-        description = sys.stdin.read()
+        try:
+            description = sys.stdin.buffer.read().decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise BadInput(f"--description: standard input is not UTF-8 text (byte {exc.start})") from None
     desk = obj.desk()
     ticket = desk.create(NewTicket(subject=subject, customer=customer, priority=priority, created_at=desk.clock.now(),
                                    type=ticket_type, description=description or "", ref=ref, impact=impact,
@@ -432,8 +435,9 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     def sla_of(t):  # noqa: ANN001
         return desk.sla(t, until)
 
-    total = reports.compute(tickets, sla_of, since, until, escalations)
-    groups = reports.compute_by(by, tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations) if by else {}
+    tz = desk.config.tz
+    total = reports.compute(tickets, sla_of, since, until, escalations, tz)
+    groups = reports.compute_by(by, tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations, tz) if by else {}
     if fmt == "json":
         click.echo(jsonout.dumps({"total": total.as_dict(), "by": by, "groups": {k: v.as_dict() for k, v in groups.items()}}))
     elif fmt == "csv":

@@ -154,8 +154,12 @@ def compute(
     since: datetime,
     until: datetime,
     escalations: Sequence = (),
+    tz=None,  # noqa: ANN001  (the zone breach times are written in; UTC by default)
 ) -> Kpis:
     """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``."""
+    from datetime import timezone
+
+    tz = tz or timezone.utc
     k = Kpis(since=since, until=until)
     s, u = epoch(since), epoch(until)
     fr_pairs: list[tuple[int, int]] = []
@@ -184,7 +188,7 @@ def compute(
             if timer.breached_at is not None and s <= timer.breached_at < u:
                 k.compliance[name].breached += 1
                 k.breaches.append({"ticket": t.id, "ref": t.ref, "customer": t.customer, "timer": name,
-                                   "at": datetime.fromtimestamp(timer.breached_at, since.tzinfo).isoformat()})
+                                   "at": datetime.fromtimestamp(timer.breached_at, tz).isoformat()})
             elif timer.state == "met" and timer.stopped_at is not None and s <= timer.stopped_at < u:
                 k.compliance[name].met += 1
             if timer.stopped_at is not None and s <= timer.stopped_at < u:
@@ -230,11 +234,11 @@ def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
 
 
 def compute_by(by: str, tickets: Sequence[TicketRecord], sla_of, since: datetime, until: datetime,
-               policy_of: Callable[[str], str], escalations: Sequence = ()) -> dict[str, Kpis]:
+               policy_of: Callable[[str], str], escalations: Sequence = (), tz=None) -> dict[str, Kpis]:  # noqa: ANN001
     buckets: dict[str, list[TicketRecord]] = {}
     for t in tickets:
         buckets.setdefault(group_key(by, t, policy_of), []).append(t)
-    return {name: compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in {t.id for t in ts}])
+    return {name: compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in {t.id for t in ts}], tz)
             for name, ts in sorted(buckets.items())}
 
 

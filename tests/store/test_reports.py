@@ -1,0 +1,122 @@
+"""KPIs on a hand-built history, every figure computed by hand below (office calendar, Europe/Paris:
+Mon 09:00-12:30 & 13:30-18:00, Tue-Thu 09:00-18:00, Fri 09:00-17:00; P2: first response 1h, resolution 4h)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from deskterm import reports
+from deskterm.clock import FrozenClock
+from deskterm.config import load_config
+from deskterm.importer import parse_tickets
+from deskterm.service import Desk
+from deskterm.store.engine import open_store
+
+PARIS = ZoneInfo("Europe/Paris")
+CONFIG = """
+timezone = "Europe/Paris"
+[calendars.office]
+timezone = "Europe/Paris"
+mon = ["09:00-12:30", "13:30-18:00"]
+tue = ["09:00-18:00"]
+wed = ["09:00-18:00"]
+thu = ["09:00-18:00"]
+fri = ["09:00-17:00"]
+[policies.office]
+calendar = "office"
+P1 = { first_response = "30m", resolution = "2h" }
+P2 = { first_response = "1h", resolution = "4h" }
+P3 = { first_response = "4h", resolution = "3d" }
+P4 = { first_response = "8h", resolution = "10d" }
+[defaults]
+policy = "office"
+[groups.L2-network]
+level = "L2"
+"""
+
+
+def ev(at: str, kind: str, **kw) -> dict:
+    return {"at": at, "kind": kind, **kw}
+
+
+TICKETS = [
+    # A: Fri 16:30 → reply Mon 09:15 (30m + 15m = 45m business: met), resolved Mon 11:00 (30m + 2h = 2.5h: met)
+    {"ref": "A", "subject": "a", "customer": "Lyon", "priority": "P2", "created_at": "2026-03-27T16:30:00+01:00",
+     "events": [ev("2026-03-30T09:15:00+02:00", "reply", public=True, author="alice", body="hi"),
+                ev("2026-03-30T11:00:00+02:00", "status", to="resolved", author="alice")]},
+    # B: Mon 09:00 → escalated 09:30, reply 10:30 (1.5h: first response breached at 10:00), resolved 12:00 (3h: met)
+    {"ref": "B", "subject": "b", "customer": "Lyon", "priority": "P2", "created_at": "2026-03-30T09:00:00+02:00",
+     "events": [ev("2026-03-30T09:30:00+02:00", "escalate", to="L2-network", reason="router", author="alice"),
+                ev("2026-03-30T10:30:00+02:00", "reply", public=True, author="alice", body="hi"),
+                ev("2026-03-30T12:00:00+02:00", "status", to="resolved", author="alice")]},
+    # C: Mon 09:00 → reply 09:10 (10m: met), resolved 10:00, reopened 11:00, resolved 14:00:
+    #    resolution 1h + 1.5h (11:00-12:30) + 0.5h (13:30-14:00) = 3h: met; wall 5h
+    {"ref": "C", "subject": "c", "customer": "Paris", "priority": "P2", "created_at": "2026-03-30T09:00:00+02:00",
+     "events": [ev("2026-03-30T09:10:00+02:00", "reply", public=True, author="alice", body="hi"),
+                ev("2026-03-30T10:00:00+02:00", "status", to="resolved", author="alice"),
+                ev("2026-03-30T11:00:00+02:00", "status", to="open", author="alice"),
+                ev("2026-03-30T14:00:00+02:00", "status", to="resolved", author="alice")]},
+    # D: Tue 17:00, no reply: first response breaches at Tue 18:00 (1h of business time), still open
+    {"ref": "D", "subject": "d", "customer": "Paris", "priority": "P2", "created_at": "2026-03-31T17:00:00+02:00"},
+]
+SINCE = datetime(2026, 3, 27, 0, 0, tzinfo=PARIS)
+UNTIL = datetime(2026, 4, 1, 0, 0, tzinfo=PARIS)
+
+
+@pytest.fixture
+def built(tmp_path):
+    cfg = tmp_path / "office.toml"
+    cfg.write_text(CONFIG)
+    config = load_config(cfg)
+    db = tmp_path / "kpi.db"
+    desk = Desk(open_store(db), config, clock=FrozenClock(UNTIL), user="alice")
+    desk.import_tickets(parse_tickets(json.dumps(TICKETS), "kpi.json", importer="alice"))
+    desk.rate("A", 5)
+    desk.rate("B", 2)
+    return desk, db, cfg
+
+
+def test_every_kpi_by_hand(built):
+    desk, _, _ = built
+    k = reports.compute(desk.tickets(), lambda t: desk.sla(t, UNTIL), SINCE, UNTIL, desk.escalations(open_only=False))
+    assert (k.opened, k.resolved, k.backlog) == (4, 3, 1)
+    assert (k.compliance["first_response"].met, k.compliance["first_response"].breached) == (2, 2)  # A, C met; B, D breached
+    assert (k.compliance["resolution"].met, k.compliance["resolution"].breached) == (3, 0)
+    assert k.overall_compliance == pytest.approx(5 / 7)
+    assert sorted((b["ref"], b["timer"]) for b in k.breaches) == [("B", "first_response"), ("D", "first_response")]
+    # first response, business: A 2700, B 5400, C 600; wall: A Fri 16:30 → Mon 09:15 is 64h45 on the wall clock,
+    # but the clocks went forward on Sunday 2026-03-29: 63h45 = 229500 real seconds; B 5400, C 600
+    assert k.first_response.count == 3
+    assert k.first_response.mean_business == pytest.approx((2700 + 5400 + 600) / 3)
+    assert k.first_response.median_business == 2700
+    assert k.first_response.mean_wall == pytest.approx((229500 + 5400 + 600) / 3)
+    assert k.first_response.median_wall == 5400
+    # resolution, business: A 9000, B 10800, C 10800; wall: A 66h30 less the DST hour = 235800, B 3h = 10800, C 5h = 18000
+    assert k.resolution.mean_business == pytest.approx(10200)
+    assert k.resolution.median_business == 10800
+    assert k.resolution.mean_wall == pytest.approx((235800 + 10800 + 18000) / 3)
+    assert k.resolution.median_wall == 18000
+    assert k.first_contact_rate == pytest.approx(2 / 3)  # B was escalated
+    assert k.reopen_rate == pytest.approx(1 / 3)  # C
+    assert k.escalation_rate == pytest.approx(1 / 4)  # B of the 4 opened
+    assert (k.csat_mean, k.csat_responses, k.csat_response_rate) == (3.5, 2, pytest.approx(2 / 3))
+    assert (k.promoters, k.passives, k.detractors, k.nps) == (1, 0, 1, 0.0)
+    assert (k.defects, k.change_requests, k.unclassified) == (0, 0, 4)
+
+
+def test_report_json_gives_the_same_numbers(built):
+    desk, db, cfg = built
+    out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(cfg), "report",
+                          "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(), "--format", "json", "--by", "customer"],
+                         capture_output=True, text=True, check=True)
+    data = json.loads(out.stdout)
+    k = reports.compute(desk.tickets(), lambda t: desk.sla(t, UNTIL), SINCE, UNTIL, desk.escalations(open_only=False), tz=PARIS)
+    assert data["total"] == json.loads(json.dumps(k.as_dict()))
+    assert sorted(data["groups"]) == ["Lyon", "Paris"]
+    assert data["groups"]["Lyon"]["opened"] == 2 and data["groups"]["Paris"]["backlog"] == 1
