@@ -15,7 +15,7 @@ from typing import Any
 from .domain import priority as prio_rules
 from .domain.workflow import STATUSES
 from .errors import BadInput
-from .service import NewEvent, NewTicket
+from .records import NewEvent, NewTicket
 
 TICKET_KEYS = {"ref", "subject", "description", "customer", "priority", "impact", "urgency", "type", "created_at", "events"}
 EVENT_KEYS = {
@@ -38,6 +38,8 @@ def read_records(text: str, name: str) -> list[tuple[str, Any]]:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             raise BadInput(f"{name}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
+        except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, absurd nesting
+            raise BadInput(f"{name}: not valid JSON: {_short(exc)}") from None
         if not isinstance(data, list):
             raise BadInput(f"{name}: expected a JSON array of tickets")
         return [(f"{name}:{i}", rec) for i, rec in enumerate(data, start=1)]
@@ -49,9 +51,15 @@ def read_records(text: str, name: str) -> list[tuple[str, Any]]:
             out.append((f"{name}:{lineno}", json.loads(line)))
         except json.JSONDecodeError as exc:
             problems.append(f"{name}:{lineno}: not valid JSON: {exc.msg} (column {exc.colno})")
+        except (ValueError, RecursionError) as exc:
+            problems.append(f"{name}:{lineno}: not valid JSON: {_short(exc)}")
     if problems:
         raise BadInput(problems)
     return out
+
+
+def _short(exc: BaseException) -> str:
+    return "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
 
 
 def parse_tickets(text: str, name: str, importer: str) -> list[NewTicket]:

@@ -57,3 +57,50 @@ class TicketRecord:
     @property
     def key(self) -> str:
         return self.ref or str(self.id)
+
+
+@dataclass
+class NewEvent:
+    """An event about to be written (import and service alike)."""
+
+    at: datetime
+    kind: str
+    author: str
+    public: bool | None = None
+    body: str | None = None
+    from_value: str | None = None
+    to: str | None = None
+    reason: str | None = None
+
+    def for_engine(self) -> SlaEvent:
+        return SlaEvent(at=epoch(self.at), kind=self.kind, public=bool(self.public), author=self.author, to=self.to)
+
+    def row(self, ticket_id: int) -> dict:
+        return {
+            "ticket_id": ticket_id,
+            "at": self.at,
+            "kind": self.kind,
+            "author": self.author,
+            "public": self.public,
+            "body": self.body,
+            "from_value": self.from_value,
+            "to": self.to,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class NewTicket:
+    """A validated ticket to create (from ``new`` or an import record)."""
+
+    subject: str
+    customer: str
+    priority: str
+    created_at: datetime
+    type: str = "incident"
+    description: str = ""
+    ref: str | None = None
+    impact: int | None = None
+    urgency: int | None = None
+    events: list[NewEvent] = field(default_factory=list)
+    where: str = ""  # file:record, for error messages

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
@@ -26,60 +26,13 @@ from .domain.calendar import epoch
 from .domain.sla import Event as SlaEvent
 from .domain.sla import TicketSla, evaluate
 from .errors import BadInput, Conflict, Refused
-from .records import EventRecord, TicketRecord
-from .store import queries
+from .records import EventRecord, NewEvent, NewTicket, TicketRecord  # noqa: F401  (re-exported)
+from .store import bulk, queries
 from .store.engine import Store
 from .store.models import Agent, Customer, Escalation, Event, Group, Meta, RuleFiring, Ticket
 
 UNASSIGN = ("", "none", "nobody", "-")
 CLASSIFICATIONS = ("defect", "change_request")
-
-
-@dataclass
-class NewEvent:
-    """An event about to be written (import and service alike)."""
-
-    at: datetime
-    kind: str
-    author: str
-    public: bool | None = None
-    body: str | None = None
-    from_value: str | None = None
-    to: str | None = None
-    reason: str | None = None
-
-    def for_engine(self) -> SlaEvent:
-        return SlaEvent(at=epoch(self.at), kind=self.kind, public=bool(self.public), author=self.author, to=self.to)
-
-    def row(self, ticket_id: int) -> dict:
-        return {
-            "ticket_id": ticket_id,
-            "at": self.at,
-            "kind": self.kind,
-            "author": self.author,
-            "public": self.public,
-            "body": self.body,
-            "from_value": self.from_value,
-            "to": self.to,
-            "reason": self.reason,
-        }
-
-
-@dataclass
-class NewTicket:
-    """A validated ticket to create (from ``new`` or an import record)."""
-
-    subject: str
-    customer: str
-    priority: str
-    created_at: datetime
-    type: str = "incident"
-    description: str = ""
-    ref: str | None = None
-    impact: int | None = None
-    urgency: int | None = None
-    events: list[NewEvent] = field(default_factory=list)
-    where: str = ""  # file:record, for error messages
 
 
 @dataclass
@@ -133,7 +86,10 @@ class Desk:
         return evaluate(epoch(ticket.created_at), ticket.initial_priority, events, policy, now)
 
     def _load(self, session: Session, key: str | int) -> TicketRecord:
-        ticket_id = queries.find_ticket_id(session, key)
+        try:
+            ticket_id = queries.find_ticket_id(session, key)
+        except (ValueError, OverflowError, UnicodeError):  # "²", a number beyond 64 bits, undecodable bytes
+            ticket_id = None
         record = queries.load_ticket(session, ticket_id) if ticket_id is not None else None
         if record is None:
             raise BadInput(f"ticket {key}: no such ticket")
@@ -147,6 +103,9 @@ class Desk:
 
     def import_tickets(self, tickets: Sequence[NewTicket]) -> list[int]:
         """Write all tickets in one transaction, or none (a ref already present is an error for all)."""
+        bad = [f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}" for t in tickets for name, value in _texts(t) if _unencodable(value)]
+        if bad:
+            raise BadInput(bad)
         now = self.clock.now()
         rows = []
         for t in tickets:
@@ -185,10 +144,19 @@ class Desk:
                 }
                 for t, f, deadlines in rows
             ]
-            ids = list(session.execute(insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True), values).scalars())
+            conn = session.connection()
+            if self.store.is_sqlite:
+                # We hold the write lock (BEGIN IMMEDIATE): ids after the current maximum are ours. One Core
+                # executemany is ~10x faster than ORM inserts with RETURNING (one statement per row on SQLite).
+                first = (conn.execute(select(func.max(Ticket.id))).scalar() or 0) + 1
+                ids = list(range(first, first + len(values)))
+                for tid, v in zip(ids, values):
+                    v["id"] = tid
+                bulk.insert_rows(conn, Ticket.__table__, values)
+            else:
+                ids = list(conn.execute(Ticket.__table__.insert().returning(Ticket.__table__.c.id, sort_by_parameter_order=True), values).scalars())
             event_rows = [e.row(tid) for tid, t in zip(ids, tickets) for e in t.events]
-            if event_rows:
-                session.execute(insert(Event), event_rows)
+            bulk.insert_rows(conn, Event.__table__, event_rows)
             return ids
 
         return self.store.write(work)
@@ -258,6 +226,10 @@ class Desk:
         for name, text in (("reply", change.reply), ("note", change.note)):
             if text is not None and not text.strip():
                 raise BadInput(f"{name}: empty text")
+        bad = [f"{name}: {_NOT_UNICODE}" for name in ("reply", "note", "reason", "assign", "group")
+               if _unencodable(getattr(change, name))]
+        if bad:
+            raise BadInput(bad)
         if change.priority is not None and not prio_rules.is_priority(change.priority):
             raise BadInput(f"priority: {change.priority!r} is not one of {', '.join(prio_rules.PRIORITIES)}")
         if change.status is not None and change.status not in workflow.STATUSES:
@@ -657,6 +629,26 @@ class Desk:
                 if exc.current_version is not None:
                     raise
         return self.store.write(work)
+
+
+_NOT_UNICODE = "not valid Unicode text (undecodable bytes or a lone surrogate such as \\ud800)"
+
+
+def _unencodable(text: object) -> bool:
+    """Text that SQLite cannot store (a lone surrogate: from \\ud800 in JSON, or non-UTF-8 bytes in argv)."""
+    if not isinstance(text, str):
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _texts(t: NewTicket) -> Iterable[tuple[str, object]]:
+    yield from (("subject", t.subject), ("customer", t.customer), ("description", t.description), ("ref", t.ref))
+    for i, e in enumerate(t.events, start=1):
+        yield from ((f"events[{i}].{k}", getattr(e, k)) for k in ("author", "body", "to", "reason"))
 
 
 def _utc(t: int | None) -> datetime | None:

@@ -1,0 +1,202 @@
+#!/usr/bin/env python
+"""Import throughput: generate N tickets as JSON Lines, run the real ``deskterm import``, print tickets/s.
+
+    python benchmarks/import.py                 # 20,000 tickets (goal: >= 5,000 tickets/s)
+    python benchmarks/import.py --tickets 5000 --repeat 3
+    python benchmarks/import.py --profile       # also profile deskterm.cli.main in-process (cProfile)
+
+Each ticket has a realistic history of 3-8 events (replies, customer messages, internal notes, assignment,
+escalation, priority change, pending/open/resolved/closed), in time order after ``created_at``, with UTC
+offsets of several zones. The import runs in a subprocess on a fresh SQLite file in a temporary directory,
+with the contract's example configuration. The figure includes interpreter start-up; the time of a
+one-ticket import (start-up, configuration, migrations) is printed too so the two can be told apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+CONFIG = ROOT / "examples" / "deskterm.toml"
+GOAL = 5_000  # tickets per second
+
+CUSTOMERS = ["Clinique Saint-Jean", "Acme", "Globex", "Initech", "Umbrella Health", "Hooli", "Stark Logistics",
+             "Wayne Foundation", "Soylent", "Tyrell Systems"] + [f"Customer {i:03d}" for i in range(40)]
+AGENTS = ["alice", "bob", "chloe", "dmitri", "emma", "farid"]
+GROUPS = ["L1", "L2", "network", "apps"]
+SUBJECTS = ["VPN down for ward B", "Printer jams on floor 3", "Cannot log in to the ERP", "Mailbox full",
+            "New laptop for an intern", "Wi-Fi drops every hour", "Access to the shared drive", "Invoice export fails",
+            "Phone line crackles", "Password reset", "Badge reader offline", "Slow database reports"]
+ZONES = [timezone(timedelta(hours=h)) for h in (0, 1, 2, -5, 9)]
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(random.choice(ZONES)).isoformat(timespec="seconds")
+
+
+def ticket(i: int, rng: random.Random, start: datetime) -> dict:
+    created = start + timedelta(seconds=rng.randrange(0, 90 * 86400))
+    rec: dict = {
+        "ref": f"EXT-{i:07d}",
+        "subject": rng.choice(SUBJECTS),
+        "description": "Reported by phone. " * rng.randint(0, 4),
+        "customer": rng.choice(CUSTOMERS),
+        "type": rng.choice(("incident", "incident", "incident", "request", "problem", "change")),
+        "created_at": iso(created),
+    }
+    if rng.random() < 0.3:
+        rec["impact"], rec["urgency"] = rng.randint(1, 3), rng.randint(1, 3)
+    else:
+        rec["priority"] = rng.choice(("P1", "P2", "P2", "P3", "P3", "P3", "P4"))
+    at = created
+    events: list[dict] = []
+
+    def step(**event) -> None:
+        nonlocal at
+        at += timedelta(seconds=rng.randrange(60, 6 * 3600))
+        events.append({"at": iso(at), **event})
+
+    agent = rng.choice(AGENTS)
+    n = rng.randint(3, 8)
+    step(kind="assign", to=agent)
+    step(kind="reply", public=True, author=agent, body="Thanks, we are looking into it.")
+    middle = n - 3  # between the first reply and the resolution
+    for _ in range(middle):
+        choice = rng.random()
+        if choice < 0.25:
+            step(kind="status", to="pending")
+            if len(events) < n - 1:
+                step(kind="reply", public=True, author="customer", body="Here is the screenshot.")
+            if len(events) < n - 1:
+                step(kind="status", to="open")
+        elif choice < 0.45:
+            step(kind="reply", public=False, author=agent, body="Checked the logs: nothing obvious.")
+        elif choice < 0.6:
+            step(kind="escalate", to=rng.choice(GROUPS), reason="needs network access")
+        elif choice < 0.7:
+            step(kind="priority", to=rng.choice(("P1", "P2", "P3", "P4")), reason="customer impact revised")
+        else:
+            step(kind="reply", public=True, author=agent, body="Update: still working on it.")
+        if len(events) >= n - 1:
+            break
+    events = events[: n - 1]
+    # a pending left open at the end is fine: the ticket simply stays pending; most get resolved
+    if rng.random() < 0.85:
+        step(kind="status", to="resolved")
+    else:
+        step(kind="reply", public=True, author=agent, body="We will get back to you tomorrow.")
+    rec["events"] = events
+    return rec
+
+
+def generate(path: Path, n: int, seed: int) -> tuple[int, int]:
+    rng = random.Random(seed)
+    random.seed(seed)
+    start = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    events = 0
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(1, n + 1):
+            rec = ticket(i, rng, start)
+            events += len(rec["events"])
+            fh.write(json.dumps(rec, ensure_ascii=False))
+            fh.write("\n")
+    return n, events
+
+
+def run_import(db: Path, file: Path) -> float:
+    cmd = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(CONFIG), "import", str(file)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    elapsed = time.perf_counter() - t0
+    if out.returncode != 0:
+        sys.exit(f"deskterm import failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
+    return elapsed
+
+
+def count(db: Path) -> tuple[int, int]:
+    con = sqlite3.connect(db)
+    try:
+        return (con.execute("SELECT count(*) FROM tickets").fetchone()[0],
+                con.execute("SELECT count(*) FROM events").fetchone()[0])
+    finally:
+        con.close()
+
+
+def profile(db: Path, file: Path, top: int) -> None:
+    import cProfile
+    import pstats
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from deskterm.cli import main
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        main(["--db", str(db), "--config", str(CONFIG), "import", str(file)])
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    finally:
+        prof.disable()
+    stats = pstats.Stats(prof, stream=sys.stdout).strip_dirs()
+    print(f"\n--- cProfile, in-process import, top {top} by cumulative time ---")
+    stats.sort_stats("cumulative").print_stats(top)
+    print(f"--- top {top} by own time ---")
+    stats.sort_stats("tottime").print_stats(top)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tickets", type=int, default=20_000, help="tickets to generate (default 20000)")
+    ap.add_argument("--repeat", type=int, default=1, help="runs, each on a fresh database; the best is reported")
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--profile", action="store_true", help="also profile the import in-process with cProfile")
+    ap.add_argument("--top", type=int, default=25, help="rows of the profile to print")
+    args = ap.parse_args()
+    if args.tickets < 1:
+        ap.error("--tickets must be at least 1")
+
+    with tempfile.TemporaryDirectory(prefix="deskterm-bench-") as tmp:
+        tmp_path = Path(tmp)
+        data = tmp_path / "tickets.jsonl"
+        t0 = time.perf_counter()
+        n_tickets, n_events = generate(data, args.tickets, args.seed)
+        print(f"generated {n_tickets} tickets, {n_events} events ({n_events / n_tickets:.2f}/ticket), "
+              f"{data.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s")
+
+        one = tmp_path / "one.jsonl"
+        generate(one, 1, args.seed + 1)
+        startup = run_import(tmp_path / "startup.db", one)
+
+        times = []
+        for r in range(args.repeat):
+            db = tmp_path / f"bench{r}.db"
+            times.append(run_import(db, data))
+            got = count(db)
+            if got != (n_tickets, n_events):
+                sys.exit(f"database holds {got[0]} tickets and {got[1]} events, expected {n_tickets} and {n_events}")
+        best = min(times)
+        rate = n_tickets / best
+        print(f"one-ticket import (start-up, configuration, schema): {startup:.2f} s")
+        print(f"import of {n_tickets} tickets: {best:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
+        print(f"  {rate:,.0f} tickets/s   {n_events / best:,.0f} events/s   "
+              f"(without start-up: {n_tickets / max(best - startup, 1e-9):,.0f} tickets/s)")
+        print(f"  goal >= {GOAL:,} tickets/s: {'MET' if rate >= GOAL else 'NOT MET'}")
+
+        if args.profile:
+            profile(tmp_path / "profile.db", data, args.top)
+
+
+if __name__ == "__main__":
+    main()

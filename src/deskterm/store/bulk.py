@@ -1,0 +1,38 @@
+"""Bulk inserts for imports: one DBAPI ``executemany`` per table, values converted once.
+
+SQLAlchemy's per-row parameter processing costs more than SQLite's own insert work for large imports
+(about 4 s of 18 s for 20,000 tickets with 110,000 events), so on SQLite the rows are turned into tuples
+here, with instants written exactly as ``UTCDateTime`` writes them (UTC, naive ISO text that sorts in
+time order). Other engines take the ordinary Core executemany.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Sequence
+
+from sqlalchemy import Table
+
+from .types import UTCDateTime
+
+
+def _sqlite_instant(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    v = value.astimezone(timezone.utc)
+    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+
+
+def insert_rows(conn, table: Table, rows: Sequence[dict]) -> None:  # noqa: ANN001
+    """Insert ``rows`` (dicts with the same keys) into ``table`` in the caller's transaction."""
+    if not rows:
+        return
+    if conn.dialect.name != "sqlite":
+        conn.execute(table.insert(), list(rows))
+        return
+    columns = list(rows[0].keys())
+    instants = {c for c in columns if isinstance(table.c[c].type, UTCDateTime)}
+    converters = [(_sqlite_instant if c in instants else None) for c in columns]
+    data = [tuple(conv(r[c]) if conv else r[c] for c, conv in zip(columns, converters)) for r in rows]
+    sql = f'INSERT INTO {table.name} ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
+    conn.exec_driver_sql(sql, data)
