@@ -137,7 +137,10 @@ class BusinessCalendar:
         """
         if self.always:
             return t
-        i = self._ensure(t)
+        if self._anchor is not None and self._midnights[0] <= t < self._end:
+            i = bisect_right(self._midnights, t) - 1  # the common case of _ensure, inlined
+        else:
+            i = self._ensure(t)
         total = self._cum[i]
         for s, e in self._days[i]:
             if t <= s:

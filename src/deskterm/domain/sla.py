@@ -189,32 +189,33 @@ def evaluate(
     updates_done: list[_Span] = []  # finished next_update cycles, for past_breaches
     prio_changes: list[tuple[int, str]] = []
 
+    stopped, pausing = STOPPED, PAUSING  # local names: this loop is the hot path of list/report
     for e in events:
-        if e.at > now:
-            break
         t = e.at
-        if e.kind == "priority" and e.to:
-            prio = e.to
-            prio_changes.append((t, prio))
-        elif e.kind == "reply" and e.is_agent_reply:
+        if t > now:
+            break
+        kind = e.kind
+        if kind == "reply":
+            if not e.public or e.author == CUSTOMER:  # not Event.is_agent_reply (inlined: hot loop)
+                continue
             first.stop(t)
-            if update is not None:
-                update.stop(t)
-                updates_done.append(update)
-            if status not in STOPPED:
-                update = _Span(t, status not in PAUSING)
-            else:
-                update = None
-        elif e.kind == "status" and e.to:
+            # A reply on a resolved/closed ticket starts no cycle and leaves the last one as it stopped
+            # (the timer stays reported; after a reopen the next reply starts the next cycle).
+            if status not in stopped:
+                if update is not None:
+                    update.stop(t)
+                    updates_done.append(update)
+                update = _Span(t, status not in pausing)
+        elif kind == "status" and e.to:
             old, status = status, e.to
-            if status in STOPPED:
+            if status in stopped:
                 first.stop(t)
                 resolution.stop(t)
                 if update is not None:
                     update.stop(t)
-            elif old in STOPPED:
-                resolution.restart(t, status not in PAUSING)
-            elif status in PAUSING:
+            elif old in stopped:
+                resolution.restart(t, status not in pausing)
+            elif status in pausing:
                 resolution.pause(t)
                 if update is not None:
                     update.pause(t)
@@ -222,8 +223,13 @@ def evaluate(
                 resolution.resume(t)
                 if update is not None:
                     update.resume(t)
+        elif kind == "priority" and e.to:
+            prio = e.to
+            prio_changes.append((t, prio))
 
     def prio_when(t: int) -> str:
+        if not prio_changes:
+            return priority
         p = priority
         for at, to in prio_changes:
             if at > t:
@@ -243,15 +249,28 @@ def evaluate(
             result = _result("next_update", update, target, cal, policy.warn_at, now)
             for done in updates_done:
                 t_done = _target(policy, prio_when(done.stopped_at or now), "next_update")
-                if t_done is not None and _result("next_update", done, t_done, cal, policy.warn_at, now).state == "breached":
+                if t_done is not None and _cycle_breached(done, t_done, cal):
                     result.past_breaches += 1
             timers["next_update"] = result
     return TicketSla(policy=policy.name, status=status, priority=prio, timers=timers)
 
 
+def _cycle_breached(span: _Span, target: int, cal: BusinessCalendar) -> bool:
+    """Whether a finished (stopped) cycle ended after its target was reached: ``_result(...).state``."""
+    consumed = 0
+    for a, b in span.segments:
+        ca = cal.cumulative(a)
+        d = cal.cumulative(b) - ca
+        if consumed + d >= target:
+            rest = target - consumed
+            return span.stopped_at > (cal.instant_of(ca + rest) if rest > 0 else a)  # type: ignore[operator]
+        consumed += d
+    return False
+
+
 def _target(policy: Policy, prio: str, timer: str) -> int | None:
     targets = policy.targets.get(prio)
-    return targets.get(timer) if targets is not None else None
+    return getattr(targets, timer) if targets is not None else None  # Targets.get, one call less
 
 
 def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at: float, now: int) -> TimerResult:
@@ -262,12 +281,21 @@ def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at:
 
     consumed = 0
     reached: int | None = None  # the instant the counted time reached the target, if it has
-    for a, b in span_segments:
-        ca = cal.cumulative(a)
-        d = cal.cumulative(b) - ca
-        if reached is None and consumed + d >= target:
-            reached = cal.instant_of(ca + (target - consumed))
-        consumed += d
+    if cal.always:  # every second counts: cumulative(t) == t (same arithmetic, no calls)
+        for a, b in span_segments:
+            if reached is None and consumed + b - a >= target:
+                reached = a + max(target - consumed, 0)
+            consumed += b - a
+    else:
+        for a, b in span_segments:
+            ca = cal.cumulative(a)
+            d = cal.cumulative(b) - ca
+            if reached is None and consumed + d >= target:
+                rest = target - consumed
+                # rest <= 0 only for a zero target: reached at the start, not at the end of the business
+                # interval before it (which may precede the ticket's creation)
+                reached = cal.instant_of(ca + rest) if rest > 0 else a
+            consumed += d
 
     end = span.stopped_at if span.stopped_at is not None else now
     remaining = target - consumed
