@@ -359,11 +359,14 @@ def test_lowering_the_priority_extends_running_timers():
     assert (fr.target, fr.state, fr.due, fr.remaining) == (8 * H, "running", t("2026-03-10T18:00:00+01:00"), 8 * H - 30 * M)
 
 
-def test_lowering_the_priority_after_a_breach_recomputes_from_the_start():
-    # Documents the engine's rule (sla.py docstring): a running timer takes the current priority's target,
-    # counted from its start, so lowering P1 → P2 after the P1 first response breached at 10:15 gives a
-    # running timer due 10:30 again.
+def test_lowering_the_priority_after_a_breach_does_not_undo_the_breach():
+    # Contract: a breached timer stays breached. The P1 first response (15 m) breached at 10:15; lowering to
+    # P2 (30 m) at 10:20 leaves it breached at 10:15, reported against the 15 m it breached: 25 m used, -10 m.
     sla = run("2026-03-10T10:00:00+01:00", "P1", [prio("2026-03-10T10:20:00+01:00", "P2")], "2026-03-10T10:25:00+01:00")
+    fr = sla.timers["first_response"]
+    assert (fr.target, fr.state, fr.due, fr.remaining, fr.warning) == (15 * M, "breached", t("2026-03-10T10:15:00+01:00"), -10 * M, False)
+    # lowered before the breach: the new target simply applies
+    sla = run("2026-03-10T10:00:00+01:00", "P1", [prio("2026-03-10T10:10:00+01:00", "P2")], "2026-03-10T10:25:00+01:00")
     fr = sla.timers["first_response"]
     assert (fr.target, fr.state, fr.due, fr.remaining) == (30 * M, "running", t("2026-03-10T10:30:00+01:00"), 5 * M)
 

@@ -13,6 +13,8 @@ and deadlines are found with its inverse.
 
 A timer that has stopped keeps the target of the priority in force when it stopped; a timer that runs
 takes the target of the current priority, counted from its start (so raising the priority can breach it).
+A breach stays: if the timer breached under an earlier priority, lowering the priority afterwards does not
+undo it (the timer reports the target it breached and a negative remaining).
 A ``next_update`` cycle ends at the next public reply, which starts a new cycle; after a reopen it stays
 stopped until the next public reply. Only the current cycle is reported; earlier breached cycles are
 counted in ``TimerResult.past_breaches``.
@@ -239,14 +241,31 @@ def evaluate(
 
     cal = policy.calendar
     timers: dict[str, TimerResult] = {}
+    def earlier(span: _Span, name: str) -> list[tuple[int, int, int]]:
+        """(start, end, target) of the priorities in force before the one at the timer's end."""
+        if not prio_changes:
+            return []
+        end = span.stopped_at if span.stopped_at is not None else now
+        out, start, p = [], span.started_at, priority
+        for at, to in prio_changes:
+            if at > end:
+                break
+            if at > start:
+                tgt = _target(policy, p, name)
+                if tgt is not None:
+                    out.append((start, at, tgt))
+                start = at
+            p = to
+        return out
+
     for name, span in (("first_response", first), ("resolution", resolution)):
         target = _target(policy, prio_when(span.stopped_at if span.stopped_at is not None else now), name)
         if target is not None:
-            timers[name] = _result(name, span, target, cal, policy.warn_at, now)
+            timers[name] = _result(name, span, target, cal, policy.warn_at, now, earlier(span, name))
     if update is not None:
         target = _target(policy, prio_when(update.stopped_at if update.stopped_at is not None else now), "next_update")
         if target is not None:
-            result = _result("next_update", update, target, cal, policy.warn_at, now)
+            result = _result("next_update", update, target, cal, policy.warn_at, now, earlier(update, "next_update"))
             for done in updates_done:
                 t_done = _target(policy, prio_when(done.stopped_at or now), "next_update")
                 if t_done is not None and _cycle_breached(done, t_done, cal):
@@ -273,7 +292,21 @@ def _target(policy: Policy, prio: str, timer: str) -> int | None:
     return getattr(targets, timer) if targets is not None else None  # Targets.get, one call less
 
 
-def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at: float, now: int) -> TimerResult:
+def _reach(segments: list[tuple[int, int]], target: int, cal: BusinessCalendar) -> int | None:
+    """The instant at which the running spans had counted ``target`` seconds, if they did."""
+    consumed = 0
+    for a, b in segments:
+        ca = cal.cumulative(a)
+        d = cal.cumulative(b) - ca
+        if consumed + d >= target:
+            rest = target - consumed
+            return cal.instant_of(ca + rest) if rest > 0 else a
+        consumed += d
+    return None
+
+
+def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at: float, now: int,
+            earlier: list[tuple[int, int, int]] = ()) -> TimerResult:  # type: ignore[assignment]
     span_segments = list(span.segments)
     running = span.stopped_at is None and span.run_from is not None
     if running and now > span.run_from:  # type: ignore[operator]
@@ -300,6 +333,14 @@ def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at:
     end = span.stopped_at if span.stopped_at is not None else now
     remaining = target - consumed
     breached_at = reached if reached is not None and end > reached else None
+    # A breach under an earlier priority stays: lowering the priority afterwards does not undo it.
+    # The timer then reports the target it breached, so that remaining is negative as for any breach.
+    for start, until, old_target in earlier:
+        hit = _reach([(a, min(b, until)) for a, b in span_segments if a < until], old_target, cal)
+        if hit is not None and hit < until:
+            hit = max(hit, start)
+            if breached_at is None or hit < breached_at:
+                breached_at, target, remaining = hit, old_target, old_target - consumed
     due: int | None
     if breached_at is not None:
         state, due = "breached", breached_at
