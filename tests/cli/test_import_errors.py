@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import EXAMPLE_CONFIG, run_cli
+from deskterm_testing import EXAMPLE_CONFIG, run_cli
 
 TABLES = ("tickets", "events", "customers", "agents", "groups")
 

@@ -394,7 +394,7 @@ policy = "bronze"
 
 
 def test_cli_reports_a_bad_config_with_exit_2(tmp_path):
-    from conftest import run_cli
+    from deskterm_testing import run_cli
 
     path = write(tmp_path, 'colour = "blue"\n' + VALID.replace('"15m"', '"15"'))
     db = tmp_path / "desk.db"

@@ -1,0 +1,126 @@
+"""Write contention on one SQLite file (issue 6: one jump host, many agents).
+
+For 1, 2, 4 and 8 writer processes, each process makes N updates (an internal note on a random ticket)
+through ``Desk.update`` on the same file; prints the aggregate updates per second (N x processes / wall
+time from the moment every process is ready) and the p50/p99/max latency of one update, as seen by the caller
+(waiting for the write lock included).
+
+    .venv/bin/python benchmarks/contention.py [--updates N] [--tickets T] [--writers 1,2,4,8]
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# benchmarks/queue.py would shadow the standard library's queue (which multiprocessing needs): this script's
+# directory is not a package, keep it off the import path.
+sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
+
+import argparse  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import random  # noqa: E402
+import statistics  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from datetime import timedelta  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+
+def _seed(db: Path, tickets: int) -> None:
+    from deskterm.clock import Clock
+    from deskterm.config import builtin_config
+    from deskterm.service import Desk, NewTicket
+    from deskterm.store.engine import open_store
+
+    store = open_store(db)
+    desk = Desk(store, builtin_config(), user="seed")
+    now = Clock().now()
+    desk.import_tickets([NewTicket(subject=f"t{i}", customer=f"c{i % 20}", priority=f"P{1 + i % 4}",
+                                   created_at=now - timedelta(minutes=i)) for i in range(tickets)])
+    store.dispose()
+
+
+def _flock_writes(store, db: str) -> None:  # noqa: ANN001
+    """Experiment (--flock): queue the writers of this host on a lock file (the kernel wakes the next one at
+    once) instead of SQLite's busy handler (which polls with sleeps of up to 100 ms)."""
+    import fcntl
+    import os
+
+    fd = os.open(db + ".writelock", os.O_CREAT | os.O_RDWR, 0o660)
+    plain = store.write
+
+    def write(work):  # noqa: ANN001
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            return plain(work)
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    store.write = write
+
+
+def _writer(db: str, agent: int, n: int, tickets: int, ready, go, results, flock: bool = False) -> None:  # noqa: ANN001
+    from deskterm.config import builtin_config
+    from deskterm.service import Change, Desk
+    from deskterm.store.engine import open_store
+
+    store = open_store(db)
+    if flock:
+        _flock_writes(store, db)
+    desk = Desk(store, builtin_config(), user=f"agent{agent}")
+    rng = random.Random(agent)
+    desk.ticket(1)  # warm up: connection, imports
+    ready.release()
+    go.wait()
+    latencies = []
+    for i in range(n):
+        tid = rng.randint(1, tickets)
+        t0 = time.perf_counter()
+        desk.update(tid, Change(note=f"agent{agent} note {i}"))
+        latencies.append(time.perf_counter() - t0)
+    results.put(latencies)
+
+
+def run(writers: int, n: int, tickets: int, flock: bool = False) -> tuple[float, list[float]]:
+    ctx = mp.get_context("spawn")
+    with tempfile.TemporaryDirectory(prefix="deskterm-bench-") as tmp:
+        db = Path(tmp) / "desk.db"
+        _seed(db, tickets)
+        ready, go, results = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+        procs = [ctx.Process(target=_writer, args=(str(db), i, n, tickets, ready, go, results, flock)) for i in range(writers)]
+        for p in procs:
+            p.start()
+        for _ in procs:
+            ready.acquire()
+        t0 = time.perf_counter()
+        go.set()
+        latencies = [x for _ in procs for x in results.get()]
+        wall = time.perf_counter() - t0
+        for p in procs:
+            p.join()
+            if p.exitcode != 0:
+                sys.exit(f"writer failed with exit code {p.exitcode}")
+    return wall, latencies
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--updates", type=int, default=300, help="updates per writer process (default 300)")
+    parser.add_argument("--tickets", type=int, default=1000, help="tickets in the file (default 1000)")
+    parser.add_argument("--writers", default="1,2,4,8", help="writer counts to try (default 1,2,4,8)")
+    parser.add_argument("--flock", action="store_true", help="experiment: queue writers on a lock file (see _flock_writes)")
+    args = parser.parse_args()
+    print(f"one SQLite file, {args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs"
+          f"{', writers queued on a lock file' if args.flock else ''}")
+    print(f"{'writers':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
+    for w in (int(x) for x in args.writers.split(",")):
+        wall, lat = run(w, args.updates, args.tickets, args.flock)
+        lat.sort()
+        p50 = statistics.median(lat) * 1000
+        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+        print(f"{w:>7} {len(lat) / wall:>10.0f} {p50:>8.1f} {p99:>8.1f} {lat[-1] * 1000:>8.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
