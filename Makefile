@@ -27,5 +27,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sla.py
 	$(BIN)/python benchmarks/import.py
 
+screenshots: $(STAMP)
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -5,7 +5,10 @@ through ``Desk.update`` on the same file; prints the aggregate updates per secon
 time from the moment every process is ready) and the p50/p99/max latency of one update, as seen by the caller
 (waiting for the write lock included).
 
-    .venv/bin/python benchmarks/contention.py [--updates N] [--tickets T] [--writers 1,2,4,8]
+    .venv/bin/python benchmarks/contention.py [--updates N] [--tickets T] [--writers 1,2,4,8] [--db URL]
+
+With ``--db postgresql+psycopg://…`` the same runs go to a PostgreSQL database instead of a temporary
+SQLite file. It must be a scratch database: its desk tables are emptied before each run.
 """
 
 from __future__ import annotations
@@ -82,10 +85,25 @@ def _writer(db: str, agent: int, n: int, tickets: int, ready, go, results, flock
     results.put(latencies)
 
 
-def run(writers: int, n: int, tickets: int, flock: bool = False) -> tuple[float, list[float]]:
+def _empty(url: str) -> None:
+    """--db: start each run from an empty desk (ids from 1) in the scratch database."""
+    from sqlalchemy import text
+
+    from deskterm.dbcopy import TABLES
+    from deskterm.store.engine import open_store
+
+    store = open_store(url)
+    with store.engine.begin() as conn:
+        conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in TABLES) + " RESTART IDENTITY CASCADE"))
+    store.dispose()
+
+
+def run(writers: int, n: int, tickets: int, flock: bool = False, url: str | None = None) -> tuple[float, list[float]]:
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="deskterm-bench-") as tmp:
-        db = Path(tmp) / "desk.db"
+        db = url or Path(tmp) / "desk.db"
+        if url:
+            _empty(url)
         _seed(db, tickets)
         ready, go, results = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
         procs = [ctx.Process(target=_writer, args=(str(db), i, n, tickets, ready, go, results, flock)) for i in range(writers)]
@@ -110,12 +128,16 @@ def main() -> None:
     parser.add_argument("--tickets", type=int, default=1000, help="tickets in the file (default 1000)")
     parser.add_argument("--writers", default="1,2,4,8", help="writer counts to try (default 1,2,4,8)")
     parser.add_argument("--flock", action="store_true", help="experiment: queue writers on a lock file (see _flock_writes)")
+    parser.add_argument("--db", metavar="URL", help="a scratch PostgreSQL database instead of a temporary SQLite file (emptied before each run)")
     args = parser.parse_args()
-    print(f"one SQLite file, {args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs"
+    if args.db and args.flock:
+        parser.error("--flock is for SQLite files only")
+    where = f"PostgreSQL ({args.db.split('@')[-1]})" if args.db else "one SQLite file"
+    print(f"{where}, {args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs"
           f"{', writers queued on a lock file' if args.flock else ''}")
     print(f"{'writers':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for w in (int(x) for x in args.writers.split(",")):
-        wall, lat = run(w, args.updates, args.tickets, args.flock)
+        wall, lat = run(w, args.updates, args.tickets, args.flock, args.db)
         lat.sort()
         p50 = statistics.median(lat) * 1000
         p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000

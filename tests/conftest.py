@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"
+from deskterm_testing import EXAMPLE_CONFIG, ROOT, run_cli  # noqa: F401  (run_cli re-exported)
 
 
 @pytest.fixture(autouse=True)
@@ -45,17 +44,79 @@ def frozen_clock():
 
 
 @pytest.fixture
-def desk(db_path, example_config, frozen_clock):
+def desk(db_url, example_config, frozen_clock):
     from deskterm.service import Desk
     from deskterm.store.engine import open_store
 
-    store = open_store(db_path)
+    store = open_store(db_url)
     yield Desk(store, example_config, clock=frozen_clock, user="alice")
     store.dispose()
 
 
-def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real command line, in a subprocess."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "deskterm.cli", *args], input=input, capture_output=True,
-                          text=True, env=full_env, timeout=120)
+
+
+# -- PostgreSQL: a throwaway server for the whole session, one database per test ------------------------
+#
+# Tests that take ``db_url`` (directly or through ``desk``) run on SQLite only, unless their module (or the
+# test) is marked ``@pytest.mark.engines("sqlite", "postgresql")``: then they run once per engine. The
+# server is started on first use from the machine's PostgreSQL binaries (initdb, pg_ctl: on PATH or under
+# /usr/lib/postgresql/*/bin), in a temporary directory, on a free port of 127.0.0.1, as ``nobody`` when
+# the tests run as root. Each test gets a fresh database cloned from a template migrated once.
+# Without the binaries the PostgreSQL variants are skipped, except under CI=true, where they fail.
+
+ENGINES = ("sqlite", "postgresql")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "engines(*names): run the test once per database engine (sqlite, postgresql)")
+
+
+def pytest_generate_tests(metafunc):
+    marker = metafunc.definition.get_closest_marker("engines")
+    if marker is not None and "db_engine" in metafunc.fixturenames:
+        engines = marker.args or ENGINES
+        metafunc.parametrize("db_engine", engines, ids=[("pg" if e == "postgresql" else e) for e in engines], scope="function")
+
+
+@pytest.fixture
+def db_engine() -> str:
+    return "sqlite"
+
+
+@pytest.fixture
+def db_url(request, db_engine, db_path):
+    """What ``--db`` takes: the SQLite file ``db_path``, or the URL of a fresh PostgreSQL database."""
+    if db_engine == "sqlite":
+        yield str(db_path)
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
+def pg_url(request):
+    """A fresh, migrated PostgreSQL database (for the tests that only make sense there)."""
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    if str(ROOT / "tests" / "pg") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests" / "pg"))
+    from pgserver import PgServer, PgUnavailable
+
+    try:
+        server = PgServer.start()
+    except PgUnavailable as exc:
+        if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true but no PostgreSQL server could be started: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL tests skipped: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()

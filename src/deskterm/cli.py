@@ -254,9 +254,11 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
         click.echo(jsonout.dumps({
             "id": t.id, "ref": t.ref, "version": t.version,
             "created_at": jsonout.instant(t.created_at, tz), "created_by": t.created_by,
-            "events": [jsonout.event_json(e, tz) for e in t.events],
+            # every event whole: the body of any kind (a satisfaction comment too), not only of replies
+            "events": [{**jsonout.event_json(e, tz), **({"body": e.body} if e.body is not None else {})} for e in t.events],
         }))
         return
+
     def when(dt) -> str:  # noqa: ANN001
         return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
@@ -465,6 +467,22 @@ def handover(obj: Context, hours: float) -> None:
     now = desk.clock.now()
     h = reports.handover(desk.tickets(), lambda t: desk.sla(t, now), desk.escalations(open_only=True), now, hours)
     click.echo(reports.handover_markdown(h, desk.config.tz), nl=False)
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database administration (moving a desk to PostgreSQL)."""
+
+
+@db_group.command("copy")
+@click.option("--from", "source", required=True, metavar="SQLITE_PATH_OR_URL", help="The desk to copy.")
+@click.option("--to", "target", required=True, metavar="URL", help="An empty database, e.g. postgresql+psycopg://deskterm@dbhost/deskterm.")
+def db_copy(source: str, target: str) -> None:
+    """Copy every table, ids kept, into an empty database (migrated first); counts are verified."""
+    from .dbcopy import copy_database
+
+    counts = copy_database(source, target)
+    click.echo("copied " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -590,10 +590,9 @@ def test_plain_list_shows_the_nearest_timer(desk):
 
 
 @pytest.fixture
-def live(tmp_path, db_url) -> Desk:
-    """An empty desk: a SQLite file, or a PostgreSQL database for the tests marked with both engines."""
+def live(tmp_path) -> Desk:
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    return Desk(db_url, EXAMPLE, env)
+    return Desk(tmp_path / "live.db", EXAMPLE, env)
 
 
 def _show(d: Desk, key: str, *args: str) -> dict:
@@ -609,7 +608,6 @@ def _refused(d: Desk, *args: str) -> str:
     return r.stderr
 
 
-@pytest.mark.engines("sqlite", "postgresql")
 def test_ticket_lifecycle_through_the_cli(live):
     # new prints the id; show --json: version 1, no events.
     assert live.run("new", "--subject", "Mail bounces", "--customer", "Clinique Saint-Jean",

@@ -1,10 +1,10 @@
 """Escalations: manual (functional, hierarchical), acknowledgement, return to L1, escalating further, and the
-automatic rules on SLA thresholds, exactly once per (rule, ticket, timer cycle), also across processes."""
+automatic rules on SLA thresholds, exactly once per (rule, ticket, timer cycle), also across processes;
+on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -16,6 +16,8 @@ from deskterm.config import parse_config
 from deskterm.errors import BadInput, Refused
 from deskterm.service import Change, Desk, NewTicket
 from deskterm.store.engine import open_store
+
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 START = datetime(2026, 3, 27, 8, 0, tzinfo=timezone.utc)
 
@@ -76,8 +78,8 @@ def clock():
 
 
 @pytest.fixture
-def esc_desk(tmp_path, config, clock):
-    store = open_store(tmp_path / "esc.db")
+def esc_desk(db_url, config, clock):
+    store = open_store(db_url)
     yield Desk(store, config, clock=clock, user="alice")
     store.dispose()
 
@@ -110,11 +112,11 @@ def test_hierarchical_escalation_keeps_the_ticket_in_place(esc_desk):
     assert esc_desk.escalations()[0].level == "manager"
 
 
-def test_acknowledge_return_and_escalate_further(esc_desk, config, clock, tmp_path):
+def test_acknowledge_return_and_escalate_further(esc_desk, config, clock, db_url):
     tid = _new(esc_desk)
     esc_desk.escalate(tid, "functional", "L2-network", "router")
     [e] = esc_desk.escalations()
-    bob = Desk(open_store(tmp_path / "esc.db"), config, clock=clock, user="bob")
+    bob = Desk(open_store(db_url), config, clock=clock, user="bob")
     clock.advance(120)
     bob.acknowledge(e.id)
     with pytest.raises(Refused, match="already acknowledged by bob"):
@@ -168,11 +170,11 @@ def test_next_update_breach_fires_once_per_cycle(esc_desk, clock):
     assert [t for t, _ in fired] == [tid]
 
 
-def test_reopen_starts_a_new_cycle_but_a_restart_does_not(esc_desk, config, clock, tmp_path):
+def test_reopen_starts_a_new_cycle_but_a_restart_does_not(esc_desk, config, clock, db_url):
     tid = _new(esc_desk, customer="Atelier Moreau", priority="P1")  # no reply, so no next_update to breach
     clock.advance(3 * 3600)  # resolution at 75%
     assert len(esc_desk.apply_rules()) == 1
-    restarted = Desk(open_store(tmp_path / "esc.db"), config, clock=clock, user="alice")
+    restarted = Desk(open_store(db_url), config, clock=clock, user="alice")
     assert restarted.apply_rules() == []
     esc_desk.update(tid, Change(status="resolved"))
     esc_desk.update(tid, Change(status="open"))  # reopen: still at 75% of the resolution target
@@ -180,8 +182,8 @@ def test_reopen_starts_a_new_cycle_but_a_restart_does_not(esc_desk, config, cloc
     assert [t for t, _ in restarted.apply_rules()] == [tid]
 
 
-def test_escalate_due_cli_twice_escalates_nothing_new(tmp_path, config, clock):
-    db = tmp_path / "esc.db"
+def test_escalate_due_cli_twice_escalates_nothing_new(tmp_path, db_url, config, clock):
+    db = db_url
     desk = Desk(open_store(db), config, clock=clock, user="alice")
     for _ in range(3):
         _new(desk, customer="Atelier Moreau", priority="P1")
@@ -196,8 +198,8 @@ def test_escalate_due_cli_twice_escalates_nothing_new(tmp_path, config, clock):
                                    "target": "duty-manager", "acknowledged": False} for t in listed)
 
 
-def test_four_processes_at_the_same_instant_escalate_each_ticket_once(tmp_path, config, clock):
-    db = tmp_path / "esc.db"
+def test_four_processes_at_the_same_instant_escalate_each_ticket_once(tmp_path, db_url, config, clock):
+    db = db_url
     desk = Desk(open_store(db), config, clock=clock, user="alice")
     from deskterm.service import NewTicket as NT
 
@@ -209,7 +211,10 @@ def test_four_processes_at_the_same_instant_escalate_each_ticket_once(tmp_path, 
     assert all(p.returncode == 0 for p in procs), outs
     total = sum(int(o.split()[1]) for o, _ in outs)
     assert total == 200
-    con = sqlite3.connect(db)
-    per_ticket = con.execute("SELECT ticket_id, COUNT(*) FROM escalations GROUP BY ticket_id").fetchall()
-    con.close()
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        per_ticket = conn.exec_driver_sql("SELECT ticket_id, COUNT(*) FROM escalations GROUP BY ticket_id").fetchall()
+        firings = conn.exec_driver_sql("SELECT COUNT(*) FROM rule_firings").scalar()
+    store.dispose()
+    assert firings == 200
     assert len(per_ticket) == 200 and all(n == 1 for _, n in per_ticket)

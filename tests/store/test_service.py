@@ -1,4 +1,4 @@
-"""The service layer on a real SQLite file: workflow, optimistic versions, atomic claims, history."""
+"""The service layer on a real SQLite file and on PostgreSQL: workflow, optimistic versions, atomic claims, history."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 from deskterm.errors import BadInput, Conflict, Refused
 from deskterm.service import Change, Desk, NewTicket
 from deskterm.store.engine import open_store
+
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
 def _new(desk: Desk, **kw) -> int:
@@ -53,9 +55,9 @@ def test_stale_version_is_a_conflict_and_nothing_is_written(desk):
     assert t.version == 2 and len(t.events) == 1
 
 
-def test_claim_is_atomic_between_two_agents_on_one_file(db_path, example_config, frozen_clock):
-    a = Desk(open_store(db_path), example_config, clock=frozen_clock, user="alice")
-    b = Desk(open_store(db_path), example_config, clock=frozen_clock, user="bruno")
+def test_claim_is_atomic_between_two_agents_on_one_file(db_url, example_config, frozen_clock):
+    a = Desk(open_store(db_url), example_config, clock=frozen_clock, user="alice")
+    b = Desk(open_store(db_url), example_config, clock=frozen_clock, user="bruno")
     tid = _new(a)
     read_by_b = b.ticket(tid).version
     a.claim(tid)

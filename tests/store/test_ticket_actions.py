@@ -9,6 +9,8 @@ from deskterm.config import parse_config
 from deskterm.errors import BadInput, Refused
 from deskterm.service import Change, Desk, NewTicket
 
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
+
 
 def _new(desk: Desk, subject: str = "VPN down", **kw) -> int:
     fields = dict(subject=subject, customer="Clinique Saint-Jean", priority="P3", created_at=desk.clock.now())
@@ -95,11 +97,11 @@ def test_major_incident_links_and_broadcast(desk):
     assert desk.ticket(a).major_id is None
 
 
-def test_canned_response_placeholders(db_path, frozen_clock):
+def test_canned_response_placeholders(db_url, frozen_clock):
     from deskterm.store.engine import open_store
 
     config = parse_config({"canned": {"ack": {"body": "Hello {customer}, {agent} took {ticket}. {unknown} stays."}}})
-    desk = Desk(open_store(db_path), config, clock=frozen_clock, user="alice")
+    desk = Desk(open_store(db_url), config, clock=frozen_clock, user="alice")
     t = desk.ticket(_new(desk, ref="EXT-7"))
     assert desk.canned("ack", t) == "Hello Clinique Saint-Jean, alice took EXT-7. {unknown} stays."
     with pytest.raises(BadInput):

@@ -3,6 +3,12 @@
 SQLite is opened in WAL mode (readers never block the writer), with foreign keys on, a busy timeout, and
 ``BEGIN IMMEDIATE`` for write transactions so that a read-modify-write takes the write lock before it
 reads (no lock upgrade deadlock). A write that still meets "database is locked" is retried with backoff.
+
+PostgreSQL (``postgresql+psycopg://user@host/dbname``; ``postgresql://`` and ``postgres://`` mean the same)
+runs every transaction at REPEATABLE READ: a write that read a row another transaction changed in the
+meantime fails with a serialization failure (SQLSTATE 40001) instead of silently working on stale data,
+and is retried from the start, as are deadlocks (40P01) and a unique key taken by a concurrent
+transaction (23505: e.g. two agents registering the same new name; the retry sees the committed row).
 The schema is brought to the current revision at start-up (``migrate.ensure_schema``).
 """
 
@@ -18,14 +24,18 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from ..errors import BadInput
 
 T = TypeVar("T")
 BUSY_TIMEOUT_MS = 10_000
+FILE_MODE = 0o660  # a new database file: owner and group read-write, others nothing (issue 6)
+DIR_MODE = 0o770  # a new data directory
 _RETRIES = 8
+_UNIQUE_RETRIES = 3  # a unique violation that persists is a real error, not a race: give up sooner
+_RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 
 
 def default_db_path() -> Path:
@@ -38,6 +48,9 @@ def db_url(db: str | os.PathLike | None) -> str:
     """``--db`` / ``DESKTERM_DB`` / the platformdirs default, as a SQLAlchemy URL."""
     value = str(db) if db is not None else os.environ.get("DESKTERM_DB") or str(default_db_path())
     if "://" in value:
+        for prefix in ("postgres://", "postgresql://"):  # the bare scheme: the driver deskterm ships with
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix):]
         return value
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
@@ -62,13 +75,19 @@ class Store:
         """
         engine = self.engine.execution_options(deskterm_begin="BEGIN IMMEDIATE") if self.is_sqlite else self.engine
         delay = 0.01
+        unique_retries = 0
         for attempt in range(_RETRIES):
             try:
                 with Session(engine, expire_on_commit=False) as session:
                     result = work(session)
                     session.commit()
                     return result
-            except OperationalError as exc:
+            except IntegrityError as exc:
+                # SQLite holds the write lock for the whole transaction: a unique violation there is never a race
+                if self.is_sqlite or _sqlstate(exc) != "23505" or unique_retries >= _UNIQUE_RETRIES or attempt == _RETRIES - 1:
+                    raise
+                unique_retries += 1
+            except DBAPIError as exc:
                 if attempt == _RETRIES - 1 or not _is_busy(exc):
                     raise
             time.sleep(delay * (1 + random.random()))
@@ -76,15 +95,39 @@ class Store:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def data_version(self) -> int:
-        """A cheap number that changes when another connection commits (SQLite's data_version)."""
+        """A cheap number that changes when a write is committed.
+
+        SQLite: ``PRAGMA data_version`` (changes when *another* connection commits; per connection).
+        PostgreSQL: the sum of the highest event id and the highest ticket id. Every service write
+        appends an event (the history is append-only, ids come from sequences and only grow), so the sum
+        grows with every committed change, whoever made it, on whatever host. Two index lookups.
+        """
         with self.engine.connect() as conn:
-            return int(conn.exec_driver_sql("PRAGMA data_version").scalar() or 0)
+            if self.is_sqlite:
+                return int(conn.exec_driver_sql("PRAGMA data_version").scalar() or 0)
+            value = conn.exec_driver_sql(
+                "SELECT (SELECT coalesce(max(id), 0) FROM events) + (SELECT coalesce(max(id), 0) FROM tickets)"
+            ).scalar()
+            return int(value or 0)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _is_busy(exc: OperationalError) -> bool:
+def _sqlstate(exc: DBAPIError) -> str | None:
+    """The SQLSTATE of a server error (psycopg: ``.sqlstate``; psycopg2: ``.pgcode``), else None."""
+    orig = exc.orig
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+
+
+def _is_busy(exc: DBAPIError) -> bool:
+    """A transient failure worth running the transaction again: SQLite busy/locked, PostgreSQL
+    serialization failure or deadlock (psycopg raises these as ``SerializationFailure`` and
+    ``DeadlockDetected``, which SQLAlchemy wraps in OperationalError)."""
+    if _sqlstate(exc) in _RETRY_SQLSTATES:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
     return "locked" in text or "busy" in text or "deadlock" in text or "could not serialize" in text
 
@@ -96,15 +139,48 @@ def open_store(db: str | os.PathLike | None = None, migrate: bool = True) -> Sto
         engine = _sqlite_engine(url)
     else:
         try:
-            engine = create_engine(url, pool_pre_ping=True)
+            engine = _server_engine(url)
         except Exception as exc:  # a bad URL or a missing driver
-            raise BadInput(f"--db: cannot use {url!r}: {exc}") from None
+            raise BadInput(f"--db: cannot use {_safe(url)!r}: {exc}") from None
     store = Store(engine)
+    if not store.is_sqlite:
+        _check_connection(store)
     if migrate:
         from .migrate import ensure_schema
 
         ensure_schema(store)
     return store
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - unparsable: say nothing of it
+        return "<unparsable URL>"
+
+
+def _server_engine(url: str) -> Engine:
+    if url.startswith("postgresql"):
+        # REPEATABLE READ: one snapshot per transaction, and a concurrent change to a row we update is
+        # a serialization failure (retried by Store.write), never a lost update
+        return create_engine(url, pool_pre_ping=True, isolation_level="REPEATABLE READ",
+                             connect_args={"application_name": "deskterm"})
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _check_connection(store: Store) -> None:
+    """A server that cannot be reached is one line on stderr (exit 2), not a traceback."""
+    try:
+        with store.engine.connect():
+            pass
+    except DBAPIError as exc:
+        lines = [line.strip() for line in str(exc.orig if exc.orig is not None else exc).strip().splitlines() if line.strip()]
+        reason = lines[0] if lines else type(exc).__name__
+        where = store.engine.url.render_as_string(hide_password=True)
+        raise BadInput(f"--db: cannot connect to {where}: {reason}") from None
 
 
 def _sqlite_engine(url: str) -> Engine:
@@ -114,11 +190,28 @@ def _sqlite_engine(url: str) -> Engine:
         if file.is_dir():
             raise BadInput(f"--db: {file} is a directory, not a database file")
         if not file.parent.exists():
-            # data directory of the desk: only its owner (and the shared group, issue 6) may enter it
-            file.parent.mkdir(parents=True, mode=0o770, exist_ok=True)
+            # data directory of the desk: only its owner (and the shared group, issue 6) may enter it.
+            # mkdir's mode is masked by the umask (022 makes it 0o750): set it explicitly.
+            file.parent.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                file.parent.mkdir(mode=DIR_MODE)
+            except FileExistsError:  # another agent made it just now
+                pass
+            else:
+                os.chmod(file.parent, DIR_MODE)
         if not file.exists():
-            fd = os.open(file, os.O_CREAT | os.O_WRONLY, 0o660)
-            os.close(fd)
+            # the agents of the host share the file through its group: read-write for owner and group,
+            # nothing for others, whatever the umask (os.open's mode is masked by it). SQLite gives the
+            # -wal and -shm files the mode of the database file.
+            try:
+                fd = os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
+            except FileExistsError:  # another agent created it just now: leave its mode alone
+                pass
+            else:
+                try:
+                    os.fchmod(fd, FILE_MODE)
+                finally:
+                    os.close(fd)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")

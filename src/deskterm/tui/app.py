@@ -1,50 +1,105 @@
-"""The deskterm app (minimal list until the queue screen lands)."""
+"""The deskterm app: the queue first, one app-wide clock, the store opened after the first paint.
+
+``tick`` is the single clock of the screens: an interval calls it every second (and polls the
+database's change counter); tests freeze the injected clock, ``advance`` it and call ``tick`` themselves.
+"""
 
 from __future__ import annotations
 
-from rich.text import Text
-from textual.app import App, ComposeResult
-from textual.widgets import DataTable, Footer, Header
+import signal
+
+from textual.app import App
+from textual.binding import Binding
 
 from ..clock import Clock
 from ..config import Config
+from .commands import ScreenActions
 
 
 class DeskApp(App):
     TITLE = "deskterm"
-    BINDINGS = [("q", "quit", "Quit")]
+    CSS_PATH = "deskterm.tcss"
+    COMMANDS = App.COMMANDS | {ScreenActions}
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit")]
 
-    def __init__(self, db: str | None, config: Config, clock: Clock | None = None) -> None:
+    def __init__(self, db: str | None, config: Config, clock: Clock | None = None, user: str | None = None) -> None:
         super().__init__()
         self.db = db
         self.config = config
         self.clock = clock or Clock()
-
-    def compose(self) -> ComposeResult:
-        yield Header()
-        yield DataTable(cursor_type="row")
-        yield Footer()
+        self.user = user
+        self.desk = None
+        self.watch = None
+        self.load_error: str | None = None
 
     def on_mount(self) -> None:
-        self.run_worker(self._load, thread=True)
+        from .screens.queue import QueueScreen
 
-    def _load(self) -> None:
-        from ..fmt import compact, one_line
+        self.push_screen(QueueScreen())
+        self.set_interval(1.0, self._every_second, name="deskterm clock")
+        self._open_store()
+        try:  # terminal hang-up: leave cleanly (restore nothing on a dead tty, just exit)
+            import asyncio
+
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+        except (NotImplementedError, RuntimeError, ValueError):
+            pass
+
+    def _open_store(self) -> None:
+        self.run_worker(self._open, thread=True, group="store", name="open store")
+
+    def _open(self) -> None:
+        # SQLAlchemy's import costs most of a second: here it happens after the frame is painted
         from ..service import Desk
         from ..store.engine import open_store
+        from ..store.queue import VersionWatch
 
-        desk = Desk(open_store(self.db), self.config, clock=self.clock)
-        rows = []
-        for t in desk.tickets(statuses=["new", "open", "pending", "on_hold"]):
-            sla = desk.sla(t)
-            nearest = sla.nearest()
-            left = compact(nearest.remaining) if nearest else ""
-            rows.append((nearest.due if nearest and nearest.due else 2**62, (left, t.priority, t.status, str(t.id),
-                         Text(one_line(t.customer, 24)), Text(one_line(t.subject, 60)))))
-        rows.sort(key=lambda r: r[0])
-        self.call_from_thread(self._show, [r for _, r in rows])
+        try:
+            store = open_store(self.db)
+            desk = Desk(store, self.config, clock=self.clock, user=self.user)
+            watch = VersionWatch(store)
+        except Exception as exc:  # noqa: BLE001 - shown to the agent, never a traceback
+            self.call_from_thread(self._failed, str(exc))
+            return
+        self.call_from_thread(self._opened, desk, watch)
 
-    def _show(self, rows: list) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("left", "prio", "status", "id", "customer", "subject")
-        table.add_rows(rows)
+    def _failed(self, message: str) -> None:
+        self.load_error = message
+        self.notify(message, title="Cannot open the desk", severity="error", timeout=30)
+
+    def _opened(self, desk, watch) -> None:
+        self.desk, self.watch = desk, watch
+        for screen in self.screen_stack:
+            ready = getattr(screen, "desk_ready", None)
+            if ready is not None:
+                ready(desk)
+
+    # -- the clock and the change counter --------------------------------------------------------
+
+    def tick(self) -> None:
+        """One second passed (or a test says so): countdowns of every screen move on."""
+        now = self.clock.now()
+        for screen in self.screen_stack:
+            on_tick = getattr(screen, "clock_tick", None)
+            if on_tick is not None:
+                on_tick(now)
+
+    def poll(self) -> bool:
+        """Re-read the screens' data when another connection has committed; True if it had."""
+        if self.watch is None or not self.watch.changed():
+            return False
+        for screen in self.screen_stack:
+            changed = getattr(screen, "data_changed", None)
+            if changed is not None:
+                changed()
+        return True
+
+    def _every_second(self) -> None:
+        self.poll()
+        self.tick()
+
+    def on_unmount(self) -> None:
+        if self.watch is not None:
+            self.watch.close()
+        if self.desk is not None:
+            self.desk.store.dispose()

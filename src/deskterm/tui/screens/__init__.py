@@ -1,0 +1,1 @@
+"""Screens: one per place an agent goes (the queue, a ticket, small dialogs)."""

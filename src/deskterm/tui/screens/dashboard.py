@@ -1,0 +1,419 @@
+"""The dashboard: the KPIs of today, this week and this month, for all customers or one, with 30-day trends.
+
+Every figure comes from ``reports.compute`` / ``reports.compute_by`` (the functions of ``deskterm report``) over
+the same tickets, escalations and SLA evaluations, so the screen and the report always agree. Periods end now
+and start at midnight today, Monday 00:00 or the 1st 00:00 in the configured time zone. The trends are one
+``compute`` per local day (the window [midnight, next midnight), as of its end; today as of now).
+
+Keys: ``1``/``2``/``3`` or tab pick the period; ``c``/``C`` cycle the customer (all customers is one of the
+choices); ``enter`` on a customer at risk asks the app to open the queue filtered to it (``ShowCustomerQueue``).
+The work runs in a thread worker and comes back as a typed message: keystrokes never wait for a report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Sequence
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+
+from ... import reports
+from ...fmt import compact, one_line
+
+PERIODS = {"today": "Today", "week": "This week", "month": "This month"}
+PERIOD_KEYS = list(PERIODS)
+TREND_DAYS = 30
+AT_RISK = 5
+REFRESH_EVERY = 60  # seconds: the periods end now, so the figures move with the time
+
+
+class ShowCustomerQueue(Message):
+    """Open the queue filtered to one customer (the app routes it)."""
+
+    def __init__(self, customer: str) -> None:
+        super().__init__()
+        self.customer = customer
+
+
+def period_bounds(now: datetime, tz) -> dict[str, tuple[datetime, datetime]]:  # noqa: ANN001
+    """[since, until) of each period: local midnight today, Monday 00:00 and the 1st 00:00, until now."""
+    local = now.astimezone(tz)
+    today = local.date()
+    midnight = datetime.combine(today, time(0), tzinfo=tz)
+    monday = datetime.combine(today - timedelta(days=today.weekday()), time(0), tzinfo=tz)
+    first = datetime.combine(today.replace(day=1), time(0), tzinfo=tz)
+    return {"today": (midnight, now), "week": (monday, now), "month": (first, now)}
+
+
+def day_windows(now: datetime, tz, days: int = TREND_DAYS) -> list[tuple[datetime, datetime]]:  # noqa: ANN001
+    """The last ``days`` local days, oldest first; today's window ends now."""
+    today = now.astimezone(tz).date()
+    out = []
+    for i in range(days - 1, -1, -1):
+        d = today - timedelta(days=i)
+        start = datetime.combine(d, time(0), tzinfo=tz)
+        end = datetime.combine(d + timedelta(days=1), time(0), tzinfo=tz)
+        out.append((start, min(end, now)))
+    return out
+
+
+def at_risk(by_customer: dict[str, reports.Kpis], limit: int = AT_RISK) -> list[tuple[str, reports.Kpis]]:
+    """Lowest SLA compliance first (no timer ended: last), then most breaches, then the largest backlog."""
+    def key(item: tuple[str, reports.Kpis]):  # noqa: ANN202
+        name, k = item
+        rate = k.overall_compliance
+        return (rate is None, rate if rate is not None else 0, -len(k.breaches), -k.backlog, name)
+
+    return sorted(by_customer.items(), key=key)[:limit]
+
+
+@dataclass
+class DashData:
+    now: datetime
+    bounds: dict[str, tuple[datetime, datetime]]
+    totals: dict[str, reports.Kpis]
+    by_customer: dict[str, dict[str, reports.Kpis]]
+    customers: list[str]
+    days: dict[str | None, list[tuple[datetime, reports.Kpis]]] = field(default_factory=dict)  # customer → trend
+
+
+class DashboardLoaded(Message):
+    def __init__(self, data: DashData, generation: int) -> None:
+        super().__init__()
+        self.data = data
+        self.generation = generation
+
+
+class TrendLoaded(Message):
+    def __init__(self, customer: str | None, days: list[tuple[datetime, reports.Kpis]], generation: int) -> None:
+        super().__init__()
+        self.customer = customer
+        self.days = days
+        self.generation = generation
+
+
+class Figures:
+    """What a desk's figures are made of: tickets, escalations and cached SLA evaluations (thread side)."""
+
+    def __init__(self, desk) -> None:  # noqa: ANN001
+        self.desk = desk
+        self.tickets = desk.tickets()
+        self.escalations = desk.escalations(open_only=False)
+        self._sla: dict[tuple[int, datetime], object] = {}
+
+    def sla_at(self, until: datetime):  # noqa: ANN201
+        def sla_of(t):  # noqa: ANN001, ANN202
+            key = (t.id, until)
+            if key not in self._sla:
+                self._sla[key] = self.desk.sla(t, until)
+            return self._sla[key]
+
+        return sla_of
+
+    def period(self, since: datetime, until: datetime) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
+        tz = self.desk.config.tz
+        sla_of = self.sla_at(until)
+        total = reports.compute(self.tickets, sla_of, since, until, self.escalations, tz)
+        by = reports.compute_by("customer", self.tickets, sla_of, since, until,
+                                lambda c: self.desk.config.policy_for(c).name, self.escalations, tz)
+        return total, by
+
+    def trend(self, customer: str | None, now: datetime) -> list[tuple[datetime, reports.Kpis]]:
+        tz = self.desk.config.tz
+        tickets = self.tickets if customer is None else [t for t in self.tickets if t.customer == customer]
+        ids = {t.id for t in tickets}
+        escalations = self.escalations if customer is None else [e for e in self.escalations if e.ticket_id in ids]
+        return [(since, reports.compute(tickets, self.sla_at(until), since, until, escalations, tz))
+                for since, until in day_windows(now, tz)]
+
+
+def _pct(x: float | None) -> str:
+    return "–" if x is None else f"{x * 100:.1f}%"
+
+
+def _dur(x: float | None) -> str:
+    return "–" if x is None else compact(int(round(x)))
+
+
+def kpi_text(k: reports.Kpis) -> Text:
+    """The figures of one period, one per line (labels left, values right-aligned)."""
+    rows: list[tuple[str, str]] = [
+        ("Opened", str(k.opened)),
+        ("Resolved", str(k.resolved)),
+        ("Backlog", str(k.backlog)),
+        ("SLA compliance", _pct(k.overall_compliance)),
+    ]
+    for name, c in k.compliance.items():
+        rows.append((f"  {name.replace('_', ' ')}", f"{_pct(c.rate)} {c.met}/{c.met + c.breached}"))
+    rows += [
+        ("Breaches", str(len(k.breaches))),
+        ("1st response (mean)", _dur(k.first_response.mean_business)),
+        ("Resolution (mean)", _dur(k.resolution.mean_business)),
+        ("Resolution (median)", _dur(k.resolution.median_business)),
+        ("First-contact res.", _pct(k.first_contact_rate)),
+        ("Reopen rate", _pct(k.reopen_rate)),
+        ("Escalation rate", _pct(k.escalation_rate)),
+        ("Time to ack (mean)", _dur(k.mean_ack_seconds)),
+        ("CSAT", "–" if k.csat_mean is None else f"{k.csat_mean:.2f} ({k.csat_responses})"),
+        ("NPS", "–" if k.nps is None else f"{k.nps:.0f}"),
+    ]
+    text = Text(no_wrap=True, overflow="ellipsis")
+    for i, (label, value) in enumerate(rows):
+        if i:
+            text.append("\n")
+        text.append(f"{label:<20}")
+        text.append(f"{value:>13}", style="bold")
+    return text
+
+
+def _compliance_series(days: Sequence[tuple[datetime, reports.Kpis]]) -> list[float]:
+    """Daily compliance in %, from the first day on which a timer ended; a later day on which none ended
+    keeps the previous day's value."""
+    out: list[float] = []
+    last = None
+    for _, k in days:
+        rate = k.overall_compliance
+        if rate is not None:
+            last = rate * 100
+        if last is not None:
+            out.append(last)
+    return out or [0.0]
+
+
+class DashboardScreen(Screen):
+    BINDINGS = [
+        Binding("1", "period('today')", "Today", id="dashboard.today"),
+        Binding("2", "period('week')", "Week", id="dashboard.week"),
+        Binding("3", "period('month')", "Month", id="dashboard.month"),
+        Binding("tab", "next_period", "Next period", show=False, id="dashboard.next_period"),
+        Binding("shift+tab", "previous_period", "Previous period", show=False, id="dashboard.previous_period"),
+        Binding("c", "next_customer", "Customer", id="dashboard.customer"),
+        Binding("C", "previous_customer", "Previous customer", show=False, id="dashboard.previous_customer"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="dashboard.reload"),
+        Binding("escape,q", "back", "Back", id="dashboard.back"),
+    ]
+    DEFAULT_CSS = """
+    DashboardScreen #dash-title { height: 1; padding: 0 1; background: $panel; }
+    DashboardScreen #dash-body { height: 1fr; }
+    DashboardScreen #dash-kpis { width: 36; padding: 0 1; }
+    DashboardScreen #dash-right { width: 1fr; padding: 0 1 0 0; }
+    DashboardScreen .dash-label { height: 1; color: $text-muted; }
+    DashboardScreen Sparkline { height: 2; margin-bottom: 1; }
+    DashboardScreen #dash-risk { height: auto; max-height: 8; }
+    """
+
+    def __init__(self, period: str = "today", customer: str | None = None) -> None:
+        super().__init__()
+        self.desk = None
+        self.period = period if period in PERIODS else "today"
+        self.customer = customer
+        self.data: DashData | None = None
+        self.loaded = False
+        self._generation = 0
+        self._ticks = 0
+        self._figures: Figures | None = None  # the tickets of the last load (thread side)
+        self._risk: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Dashboard · computing…"), id="dash-title")
+        with Horizontal(id="dash-body"):
+            with VerticalScroll(id="dash-kpis"):
+                yield Static(id="dash-figures")
+            with Vertical(id="dash-right"):
+                yield Label(id="label-opened", classes="dash-label")
+                yield Sparkline([0], id="spark-opened")
+                yield Label(id="label-resolved", classes="dash-label")
+                yield Sparkline([0], id="spark-resolved")
+                yield Label(id="label-compliance", classes="dash-label")
+                yield Sparkline([0], id="spark-compliance")
+                yield Label(Text("Customers at risk (enter: their queue)"), id="label-risk", classes="dash-label")
+                yield DataTable(cursor_type="row", id="dash-risk")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#dash-risk", DataTable)
+        table.add_column("customer", key="customer")
+        table.add_column("SLA", key="sla")
+        table.add_column("breaches", key="breaches")
+        table.add_column("backlog", key="backlog")
+        table.focus()
+        desk = getattr(self.app, "desk", None)
+        if desk is not None:
+            self.desk_ready(desk)
+
+    def desk_ready(self, desk) -> None:  # noqa: ANN001
+        if self.desk is desk:
+            return
+        self.desk = desk
+        self.reload()
+
+    # -- computing (in a thread) -----------------------------------------------------------------
+
+    def reload(self) -> None:
+        if self.desk is None:
+            return
+        self._generation += 1
+        self._compute(self._generation, self.customer)
+
+    @work(thread=True, exclusive=True, group="dashboard")
+    def _compute(self, generation: int, customer: str | None) -> None:
+        desk = self.desk
+        figures = Figures(desk)
+        now = desk.clock.now()
+        bounds = period_bounds(now, desk.config.tz)
+        totals, by_customer = {}, {}
+        for key, (since, until) in bounds.items():
+            totals[key], by_customer[key] = figures.period(since, until)
+        customers = sorted({t.customer for t in figures.tickets})
+        data = DashData(now, bounds, totals, by_customer, customers)
+        data.days[customer] = figures.trend(customer, now)
+        self._figures = figures
+        self.post_message(DashboardLoaded(data, generation))
+
+    @work(thread=True, exclusive=True, group="dashboard-trend")
+    def _compute_trend(self, generation: int, customer: str | None) -> None:
+        figures, data = self._figures, self.data
+        if figures is None or data is None:
+            return
+        self.post_message(TrendLoaded(customer, figures.trend(customer, data.now), generation))
+
+    def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        self.data = message.data
+        if self.customer is not None and self.customer not in self.data.customers:
+            self.customer = None
+        self.loaded = self.customer in self.data.days
+        self.show()
+        if not self.loaded:
+            self._compute_trend(self._generation, self.customer)
+
+    def on_trend_loaded(self, message: TrendLoaded) -> None:
+        if message.generation != self._generation or self.data is None:
+            return
+        self.data.days[message.customer] = message.days
+        if message.customer == self.customer:
+            self.loaded = True
+            self.show()
+
+    # -- showing ---------------------------------------------------------------------------------
+
+    @property
+    def kpis(self) -> reports.Kpis | None:
+        """The figures on screen: the period's, of all customers or of the chosen one."""
+        if self.data is None:
+            return None
+        if self.customer is None:
+            return self.data.totals[self.period]
+        return self.data.by_customer[self.period].get(self.customer)
+
+    def show(self) -> None:
+        data = self.data
+        if data is None:
+            return
+        since, _ = data.bounds[self.period]
+        tz = self.desk.config.tz
+        title = Text(no_wrap=True, overflow="ellipsis")
+        for i, (key, name) in enumerate(PERIODS.items(), 1):
+            label = f" {i} {name} "
+            title.append(label, style="bold reverse" if key == self.period else "")
+            title.append(" ")
+        title.append(f"since {since.astimezone(tz):%a %d %b %H:%M} · ")
+        title.append(one_line(self.customer) if self.customer else "all customers", style="bold")
+        self.query_one("#dash-title", Static).update(title)
+        k = self.kpis
+        self.query_one("#dash-figures", Static).update(kpi_text(k) if k is not None else Text("no tickets"))
+        self._show_trend()
+        self._show_risk()
+
+    def _show_trend(self) -> None:
+        days = self.data.days.get(self.customer) if self.data else None
+        if not days:
+            for name in ("opened", "resolved", "compliance"):
+                self.query_one(f"#label-{name}", Label).update(Text(f"{name}: computing…"))
+            return
+        opened = [float(k.opened) for _, k in days]
+        resolved = [float(k.resolved) for _, k in days]
+        compliance = _compliance_series(days)
+        low = min((k.overall_compliance for _, k in days if k.overall_compliance is not None), default=None)
+        n = len(days)
+        self.query_one("#label-opened", Label).update(
+            Text(f"Opened/day ({n} d): today {days[-1][1].opened}, max {max(opened):.0f}"))
+        self.query_one("#label-resolved", Label).update(
+            Text(f"Resolved/day: today {days[-1][1].resolved}, max {max(resolved):.0f}"))
+        self.query_one("#label-compliance", Label).update(
+            Text(f"SLA compliance/day: today {_pct(days[-1][1].overall_compliance)}, low {_pct(low)}"))
+        self.query_one("#spark-opened", Sparkline).data = opened
+        self.query_one("#spark-resolved", Sparkline).data = resolved
+        self.query_one("#spark-compliance", Sparkline).data = compliance
+
+    def _show_risk(self) -> None:
+        table = self.query_one("#dash-risk", DataTable)
+        current = self._risk[table.cursor_row] if self._risk and 0 <= table.cursor_row < len(self._risk) else None
+        table.clear()
+        ranked = at_risk(self.data.by_customer[self.period])
+        self._risk = [name for name, _ in ranked]
+        width = 14 if self.size.width < 100 else 28
+        for name, k in ranked:
+            table.add_row(Text(one_line(name, width)), Text(_pct(k.overall_compliance), justify="right"),
+                          Text(str(len(k.breaches)), justify="right"), Text(str(k.backlog), justify="right"), key=name)
+        if current in self._risk:
+            table.move_cursor(row=self._risk.index(current))
+
+    # -- the app's hooks -------------------------------------------------------------------------
+
+    def data_changed(self) -> None:
+        self.reload()
+
+    def clock_tick(self, now) -> None:  # noqa: ANN001
+        self._ticks += 1
+        if self._ticks % REFRESH_EVERY == 0:
+            self.reload()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_period(self, key: str) -> None:
+        if key in PERIODS:
+            self.period = key
+            self.show()
+
+    def action_next_period(self) -> None:
+        self.action_period(PERIOD_KEYS[(PERIOD_KEYS.index(self.period) + 1) % len(PERIOD_KEYS)])
+
+    def action_previous_period(self) -> None:
+        self.action_period(PERIOD_KEYS[(PERIOD_KEYS.index(self.period) - 1) % len(PERIOD_KEYS)])
+
+    def _cycle_customer(self, step: int) -> None:
+        if self.data is None:
+            return
+        choices: list[str | None] = [None, *self.data.customers]
+        self.customer = choices[(choices.index(self.customer) + step) % len(choices)]
+        self.loaded = self.customer in self.data.days
+        self.show()
+        if not self.loaded:
+            self._compute_trend(self._generation, self.customer)
+
+    def action_next_customer(self) -> None:
+        self._cycle_customer(1)
+
+    def action_previous_customer(self) -> None:
+        self._cycle_customer(-1)
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(ShowCustomerQueue(event.row_key.value))

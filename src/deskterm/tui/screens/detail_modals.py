@@ -1,0 +1,294 @@
+"""The dialogs of the ticket-detail screen: a text editor, small forms, and the "why is it due" pane.
+
+Every dialog works with the keyboard alone: tab moves between fields, ctrl+s applies (enter in a
+one-line field too), esc cancels. Forms return a dict of their values (the screen calls the service and
+shows its refusals); the editor returns ``(action, text)`` so that a cancelled draft is kept by the screen.
+Labels that may come from customers (names) are ``rich.text.Text``, never markup.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.suggester import SuggestFromList
+from textual.widgets import Input, Label, Select, Static, TextArea
+
+NONE = Select.NULL
+
+
+def options(values, labels: dict | None = None) -> list[tuple[Text, object]]:
+    return [(Text(labels.get(v, str(v)) if labels else str(v)), v) for v in values]
+
+
+class DetailDialog(ModalScreen):
+    """A centred box; ctrl+s applies, esc cancels (returns None)."""
+
+    DEFAULT_CSS = """
+    DetailDialog { align: center middle; }
+    DetailDialog > #detail-dialog {
+        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    DetailDialog #detail-dialog-title { text-style: bold; width: 1fr; }
+    DetailDialog .detail-hint { color: $text-muted; width: 1fr; }
+    DetailDialog .detail-field-label { margin-top: 1; color: $text-muted; }
+    DetailDialog Select { width: 1fr; }
+    DetailDialog Horizontal { height: auto; }
+    DetailDialog Horizontal > Vertical { height: auto; width: 1fr; }
+    DetailDialog TextArea { height: 10; min-height: 3; }
+    """
+
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="detail.dialog.cancel"),
+        Binding("ctrl+s", "submit", "Apply", priority=True, id="detail.dialog.submit"),
+    ]
+
+    title_text = ""
+    hint = "ctrl+s applies · esc cancels · tab moves"
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="detail-dialog"):
+            yield Label(Text(self.title_text), id="detail-dialog-title")
+            yield from self.fields()
+            yield Label(Text(self.hint), classes="detail-hint")
+
+    def fields(self) -> ComposeResult:
+        yield from ()
+
+    def values(self) -> dict | None:
+        """The form's values, or None (after a notification) when they cannot be applied."""
+        return {}
+
+    def action_submit(self) -> None:
+        values = self.values()
+        if values is not None:
+            self.dismiss(values)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.action_submit()
+
+    def select(self, id: str):
+        value = self.query_one(f"#{id}", Select).value
+        return None if value is NONE else value
+
+    def text(self, id: str) -> str:
+        return self.query_one(f"#{id}", Input).value.strip()
+
+
+class EditorDialog(DetailDialog):
+    """A reply or an internal note: returns ("send", text) on ctrl+s, ("cancel", text) on esc."""
+
+    hint = "ctrl+s sends · esc keeps the draft and closes"
+
+    def __init__(self, title: str, text: str = "", kind: str = "reply") -> None:
+        super().__init__()
+        self.title_text = title
+        self.initial = text
+        self.kind = kind
+
+    def fields(self) -> ComposeResult:
+        area = TextArea(self.initial, soft_wrap=True, tab_behavior="focus", id="detail-editor",
+                        classes=f"-{self.kind}")
+        yield area
+
+    def on_mount(self) -> None:
+        area = self.query_one(TextArea)
+        area.focus()
+        area.move_cursor(area.document.end)
+
+    def action_submit(self) -> None:
+        self.dismiss(("send", self.query_one(TextArea).text))
+
+    def action_cancel(self) -> None:
+        self.dismiss(("cancel", self.query_one(TextArea).text))
+
+
+class PriorityDialog(DetailDialog):
+    title_text = "Priority: impact × urgency, or a priority directly"
+
+    def __init__(self, priority: str, impact: int | None, urgency: int | None) -> None:
+        super().__init__()
+        self.current = (priority, impact, urgency)
+
+    def fields(self) -> ComposeResult:
+        _, impact, urgency = self.current
+        levels = {1: "1 high", 2: "2 medium", 3: "3 low"}
+        with Horizontal():
+            with Vertical():
+                yield Label("impact", classes="detail-field-label")
+                yield Select(options((1, 2, 3), levels), prompt="impact", value=impact or NONE, id="impact")
+            with Vertical():
+                yield Label("urgency", classes="detail-field-label")
+                yield Select(options((1, 2, 3), levels), prompt="urgency", value=urgency or NONE, id="urgency")
+            with Vertical():
+                yield Label("or directly", classes="detail-field-label")
+                yield Select(options(("P1", "P2", "P3", "P4")), prompt="priority", id="direct")
+        yield Label("reason (kept in the history)", classes="detail-field-label")
+        yield Input(placeholder="why the priority changes", id="reason")
+
+    def values(self) -> dict | None:
+        direct, impact, urgency = self.select("direct"), self.select("impact"), self.select("urgency")
+        reason = self.text("reason") or None
+        if direct is not None:
+            return {"priority": direct, "reason": reason}
+        if impact is None or urgency is None:
+            self.notify(markup=False, message="choose both impact and urgency, or a priority", severity="warning")
+            return None
+        return {"impact": impact, "urgency": urgency, "reason": reason}
+
+
+class TypeDialog(DetailDialog):
+    title_text = "Type and classification"
+
+    def __init__(self, types, current_type: str, classifications, current_class: str | None) -> None:
+        super().__init__()
+        self.types, self.current_type = types, current_type
+        self.classifications, self.current_class = classifications, current_class
+
+    def fields(self) -> ComposeResult:
+        with Horizontal():
+            with Vertical():
+                yield Label("type", classes="detail-field-label")
+                yield Select(options(self.types), value=self.current_type, allow_blank=False, id="type")
+            with Vertical():
+                yield Label("classification", classes="detail-field-label")
+                yield Select(options(self.classifications, {"defect": "defect (covered)",
+                                                            "change_request": "change request (billable)"}),
+                             prompt="classification", value=self.current_class or NONE, id="classification")
+
+    def values(self) -> dict | None:
+        return {"type": self.select("type"), "classification": self.select("classification")}
+
+
+class AssignDialog(DetailDialog):
+    title_text = "Assign to an agent and/or a group"
+    hint = "agent: a name, me, or none to unassign · enter or ctrl+s applies · esc cancels"
+
+    def __init__(self, assignee: str | None, group: str, agents: list[str], groups: list[str]) -> None:
+        super().__init__()
+        self.assignee, self.group = assignee or "", group
+        self.agents, self.groups = agents, groups
+
+    def fields(self) -> ComposeResult:
+        yield Label("agent", classes="detail-field-label")
+        yield Input(self.assignee, placeholder="agent name, me, none",
+                    suggester=SuggestFromList([*self.agents, "me", "none"], case_sensitive=False), id="agent")
+        yield Label("group", classes="detail-field-label")
+        yield Input(self.group, placeholder="group", suggester=SuggestFromList(self.groups, case_sensitive=False),
+                    id="group")
+
+    def values(self) -> dict | None:
+        return {"assign": self.text("agent"), "group": self.text("group")}
+
+
+class LinkDialog(DetailDialog):
+    title_text = "Link to a major incident"
+    hint = "a ticket number or ref; empty unlinks · enter applies · esc cancels"
+
+    def __init__(self, current: int | None) -> None:
+        super().__init__()
+        self.current = current
+
+    def fields(self) -> ComposeResult:
+        yield Input(str(self.current) if self.current else "", placeholder="major incident: id or ref", id="major")
+
+    def values(self) -> dict | None:
+        return {"major": self.text("major") or None}
+
+
+class ResolveDialog(DetailDialog):
+    title_text = "Resolve"
+
+    def __init__(self, codes, reply: str = "") -> None:
+        super().__init__()
+        self.codes = codes
+        self.reply = reply
+
+    def fields(self) -> ComposeResult:
+        yield Label("resolution code (required)", classes="detail-field-label")
+        yield Select(options(self.codes), prompt="resolution code", id="code")
+        yield Label("reply to the customer (optional)", classes="detail-field-label")
+        yield TextArea(self.reply, soft_wrap=True, id="resolve-reply")
+
+    def on_mount(self) -> None:
+        self.query_one("#code", Select).focus()
+
+    def values(self) -> dict | None:
+        code = self.select("code")
+        if code is None:
+            self.notify(markup=False, message="resolve: choose a resolution code", title="Not resolved", severity="warning")
+            return None
+        text = self.query_one("#resolve-reply", TextArea).text
+        return {"code": code, "reply": text if text.strip() else None}
+
+
+class CloseDialog(DetailDialog):
+    title_text = "Close (the customer's satisfaction, when they gave it)"
+
+    def fields(self) -> ComposeResult:
+        labels = {1: "1 very unhappy", 2: "2 unhappy", 3: "3 neutral", 4: "4 happy", 5: "5 very happy"}
+        yield Label("satisfaction (optional)", classes="detail-field-label")
+        yield Select(options((1, 2, 3, 4, 5), labels), prompt="CSAT 1–5", id="csat")
+        yield Label("comment (optional)", classes="detail-field-label")
+        yield Input(placeholder="what the customer said", id="comment")
+
+    def values(self) -> dict | None:
+        return {"csat": self.select("csat"), "comment": self.text("comment") or None}
+
+
+class BroadcastDialog(DetailDialog):
+    title_text = "Apply to the major incident and every linked ticket"
+
+    def __init__(self, codes, count: int) -> None:
+        super().__init__()
+        self.codes = codes
+        self.title_text = f"Apply to this major incident and its {count} linked ticket{'s' if count != 1 else ''}"
+
+    def fields(self) -> ComposeResult:
+        yield Label("public reply (optional)", classes="detail-field-label")
+        yield TextArea("", soft_wrap=True, id="broadcast-reply")
+        yield Label("resolve with code (optional)", classes="detail-field-label")
+        yield Select(options(self.codes), prompt="do not resolve", id="code")
+
+    def values(self) -> dict | None:
+        text = self.query_one("#broadcast-reply", TextArea).text
+        code = self.select("code")
+        if not text.strip() and code is None:
+            self.notify(markup=False, message="give a reply or a resolution code", severity="warning")
+            return None
+        return {"reply": text if text.strip() else None, "resolve_code": code}
+
+
+class WhyDialog(ModalScreen[None]):
+    """"Why is it due then?": the explanation of every timer, scrollable."""
+
+    DEFAULT_CSS = """
+    WhyDialog { align: center middle; }
+    WhyDialog > VerticalScroll {
+        width: 100; max-width: 100%; height: auto; max-height: 100%;
+        border: round $accent; background: $surface; padding: 0 1;
+    }
+    WhyDialog #why-text { height: auto; }
+    """
+    BINDINGS = [Binding("escape,w,q", "close", "Close", id="detail.why.close")]
+
+    def __init__(self, text: Text) -> None:
+        super().__init__()
+        self.explanation = text
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="why"):
+            yield Static(self.explanation, id="why-text")
+
+    def on_mount(self) -> None:
+        self.query_one("#why", VerticalScroll).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(None)

@@ -1,0 +1,493 @@
+"""Open escalations, most urgent first: level, target, age, acknowledgement and the ticket's live SLA.
+
+Order: not acknowledged first, then the ticket's nearest deadline, then the oldest. An escalation still
+unacknowledged after ``escalation.ack_within`` is overdue: the ``-overdue`` class colours it and a ``»``
+marker plus ``NOT ACKED`` in capitals say it without colour (NO_COLOR). Keys: ``a`` acknowledge, ``r``
+return to L1 with a note, ``e`` escalate further (a group or a manager of the configuration, with a reason),
+``enter`` opens the ticket. Another connection's commit (``data_changed``) reloads the list; an escalation
+that was not there before raises a toast and rings the bell (``escalation.bell``).
+
+``apply_rules_in_background(app)`` applies the automatic escalation rules in a thread worker; the app
+calls it periodically.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.screen import ModalScreen, Screen
+from textual.widget import Widget
+from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
+
+from ...errors import BadInput, Conflict, Refused
+from ...fmt import compact, local, one_line
+from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
+
+OVERDUE_MARK = "»"
+INF = float("inf")
+
+
+# -- the automatic rules, for the app -----------------------------------------------------------------
+
+def apply_rules_in_background(app):  # noqa: ANN001, ANN201 - returns the Worker (or None: no desk yet)
+    """Apply the automatic escalation rules once, in a thread; the new escalations reach every screen through
+    the app's change poll (``data_changed``). Returns the worker, or None when the store is not open yet.
+
+    Idempotent and safe alongside a cron ``escalate-due`` or other apps: the store fires each rule at most
+    once per ticket and timer cycle.
+    """
+    desk = getattr(app, "desk", None)
+    if desk is None or not desk.config.escalation.rules:
+        return None
+
+    def run() -> list[tuple[int, str]]:
+        try:
+            return desk.apply_rules()
+        except Exception as exc:  # noqa: BLE001 - a busy database must not stop the app; shown, retried next time
+            app.call_from_thread(app.notify, str(exc), title="Escalation rules not applied", severity="warning")
+            return []
+
+    return app.run_worker(run, thread=True, exclusive=True, group="escalation-rules", name="apply escalation rules")
+
+
+# -- data ---------------------------------------------------------------------------------------------
+
+@dataclass
+class EscRow:
+    """One open escalation with what the screen shows of its ticket."""
+
+    esc: object  # store.models.Escalation (detached)
+    ticket_id: int
+    ref: str | None
+    subject: str
+    customer: str
+    version: int
+
+    @property
+    def id(self) -> int:
+        return self.esc.id  # type: ignore[attr-defined]
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.esc.acknowledged_at is not None  # type: ignore[attr-defined]
+
+
+def urgency_key(row: EscRow, due: int | None):  # noqa: ANN201
+    """Not acknowledged first, then the ticket's nearest deadline (none last), then the oldest."""
+    return (row.acknowledged, due if due is not None else INF, row.esc.created_at, row.id)  # type: ignore[attr-defined]
+
+
+def overdue(row: EscRow, now: datetime, ack_within: int) -> bool:
+    return not row.acknowledged and (now - row.esc.created_at).total_seconds() >= ack_within  # type: ignore[attr-defined]
+
+
+class EscalationsLoaded(Message):
+    def __init__(self, rows: list[EscRow], generation: int) -> None:
+        super().__init__()
+        self.rows = rows
+        self.generation = generation
+
+
+# -- widgets ------------------------------------------------------------------------------------------
+
+COLUMNS = (("", 2), ("ticket", 7), ("level", 8), ("target", 15), ("age", 6), ("ack", 13), ("SLA", 14))
+
+
+def _cell(text: str, width: int, right: bool = False) -> str:
+    text = one_line(text, width - 1)
+    return (text.rjust(width - 1) if right else text.ljust(width - 1)) + " "
+
+
+class EscLine(Widget):
+    """One escalation on one line; the screen sets ``row``, ``timer`` and ``now`` and refreshes it."""
+
+    COMPONENT_CLASSES = SLA_CLASSES | {"esc-line--overdue"}
+    DEFAULT_CSS = "EscLine { height: 1; }"
+
+    def __init__(self, row: EscRow) -> None:
+        super().__init__()
+        self.row = row
+        self.timer: LiveTimer | None = None
+        self.now: datetime | None = None
+        self.late = False
+
+    def render(self) -> Text:
+        r, e = self.row, self.row.esc
+        now = self.now or e.created_at  # type: ignore[attr-defined]
+        age = compact(int((now - e.created_at).total_seconds()))  # type: ignore[attr-defined]
+        if r.acknowledged:
+            ack = f"✓ {e.acknowledged_by}"  # type: ignore[attr-defined]
+        else:
+            ack = "NOT ACKED" if self.late else "not acked"
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append(_cell(OVERDUE_MARK if self.late else "", 2))
+        text.append(_cell(f"#{r.ticket_id}", 7))
+        text.append(_cell(e.level, 8))  # type: ignore[attr-defined]
+        text.append(_cell(e.target, 15))  # type: ignore[attr-defined]
+        text.append(_cell(age, 6, right=True))
+        ack_text = Text(_cell(ack, 13))
+        if self.late:
+            ack_text.stylize(self.get_component_rich_style("esc-line--overdue", partial=True))
+        text.append_text(ack_text)
+        if self.timer is not None:
+            text.append(_cell(countdown_text(self.timer), 14), style=state_style(self, self.timer.state))
+        else:
+            text.append(_cell("", 14))
+        text.append(one_line(r.subject))
+        return text
+
+
+class EscItem(ListItem):
+    def __init__(self, row: EscRow) -> None:
+        super().__init__(EscLine(row), id=f"esc-{row.id}")
+        self.row = row
+
+    @property
+    def line(self) -> EscLine:
+        return self.query_one(EscLine)
+
+
+class TextPromptScreen(ModalScreen[str | None]):
+    """A title, a one-line input and a hint; enter submits (an empty text is refused), esc cancels."""
+
+    DEFAULT_CSS = """
+    TextPromptScreen { align: center middle; }
+    TextPromptScreen > #prompt-dialog { width: 70; max-width: 95%; height: auto; border: round $accent;
+        background: $surface; padding: 0 1; }
+    TextPromptScreen #prompt-title { text-style: bold; margin-bottom: 1; }
+    TextPromptScreen #prompt-hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", hint: str = "enter confirms · esc cancels") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-dialog"):
+            yield Label(Text(self.title_text), id="prompt-title")
+            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Static(Text(self.hint), id="prompt-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.query_one("#prompt-hint", Static).update(Text("A text is required (esc cancels)."))
+            return
+        self.dismiss(event.value.strip())
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+# -- the screen ---------------------------------------------------------------------------------------
+
+class EscalationScreen(Screen):
+    BINDINGS = [
+        Binding("a", "acknowledge", "Acknowledge", id="escalations.acknowledge"),
+        Binding("r", "return_to_l1", "Return to L1", id="escalations.return"),
+        Binding("e", "escalate", "Escalate further", id="escalations.escalate"),
+        Binding("enter", "open", "Open ticket", id="escalations.open"),
+        Binding("j", "cursor_down", "Down", show=False, id="escalations.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="escalations.up"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="escalations.reload"),
+        Binding("escape,q", "back", "Back", id="escalations.back"),
+    ]
+    DEFAULT_CSS = """
+    EscalationScreen #esc-status { height: 1; padding: 0 1; }
+    EscalationScreen #esc-header { height: 1; padding: 0 1; text-style: bold; background: $panel; }
+    EscalationScreen #esc-list { height: 1fr; background: $surface; }
+    EscalationScreen #esc-list > EscItem { padding: 0 1; }
+    EscalationScreen #esc-list > EscItem.-overdue { background: $error 25%; }
+    EscalationScreen #esc-list > EscItem.-acked { color: $text-muted; }
+    EscalationScreen EscLine > .esc-line--overdue { color: $error; text-style: bold; }
+    EscalationScreen #esc-detail { height: auto; max-height: 4; padding: 0 1; border-top: solid $panel; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.desk = None
+        self.rows: list[EscRow] = []
+        self.loaded = False
+        self._generation = 0
+        self._known: set[int] | None = None  # escalation ids seen so far (None: not loaded yet)
+        self._own: set[int] = set()  # tickets this screen just escalated: their new record is no news
+        self._sla = None  # an SlaCache
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Loading escalations…"), id="esc-status")
+        yield Static(self._header(), id="esc-header")
+        yield ListView(id="esc-list")
+        yield Static(id="esc-detail")
+        yield Footer()
+
+    @staticmethod
+    def _header() -> Text:
+        return Text("".join(_cell(name, width, right=name == "age") for name, width in COLUMNS) + "subject",
+                    no_wrap=True, overflow="ellipsis")
+
+    @property
+    def list_view(self) -> ListView:
+        return self.query_one("#esc-list", ListView)
+
+    def on_mount(self) -> None:
+        self.list_view.focus()
+        desk = getattr(self.app, "desk", None)
+        if desk is not None:
+            self.desk_ready(desk)
+
+    def desk_ready(self, desk) -> None:  # noqa: ANN001
+        from ..sla_cache import SlaCache
+
+        if self.desk is desk:
+            return
+        self.desk = desk
+        self._sla = SlaCache(desk, size=512)
+        self.reload()
+
+    # -- loading ---------------------------------------------------------------------------------
+
+    def reload(self) -> None:
+        if self.desk is None:
+            return
+        self._generation += 1
+        self._load(self._generation)
+
+    @work(thread=True, group="escalations")
+    def _load(self, generation: int) -> None:
+        from ...store.queue import records
+
+        desk = self.desk
+        escalations = desk.escalations(open_only=True)
+        tickets = {t.id: t for t in records(desk.store, sorted({e.ticket_id for e in escalations}))}
+        now = desk.clock.now()
+        rows = []
+        for e in escalations:
+            t = tickets.get(e.ticket_id)
+            if t is None:
+                continue
+            if (t.id, t.version) not in self._sla._cache:
+                self._sla.put(t, now)
+            rows.append(EscRow(e, t.id, t.ref, t.subject, t.customer, t.version))
+        self.post_message(EscalationsLoaded(rows, generation))
+
+    async def on_escalations_loaded(self, message: EscalationsLoaded) -> None:
+        if message.generation != self._generation:
+            return  # a newer load is on its way
+        self._announce(message.rows)
+        now = self.desk.clock.now()
+        self.rows = sorted(message.rows, key=lambda r: urgency_key(r, self._due(r)))
+        lv = self.list_view
+        current = self.cursor_row
+        keep = current.id if current is not None else None
+        await lv.clear()
+        if self.rows:
+            await lv.extend(EscItem(r) for r in self.rows)
+            lv.index = next((i for i, r in enumerate(self.rows) if r.id == keep), 0)
+        self.loaded = True
+        self.clock_tick(now)
+
+    def _due(self, row: EscRow) -> int | None:
+        entry = self._sla._cache.get((row.ticket_id, row.version))
+        if entry is None:
+            return None
+        timer = entry[0].nearest()
+        return timer.due if timer is not None else None
+
+    def _announce(self, rows: list[EscRow]) -> None:
+        ids = {r.id for r in rows}
+        if self._known is None:
+            self._known = ids
+            return
+        new = [r for r in rows if r.id not in self._known and r.ticket_id not in self._own]
+        self._known |= ids
+        self._own.clear()
+        if not new:
+            return
+        for r in new[:3]:
+            e = r.esc
+            self.notify(Text(f"#{r.ticket_id} {one_line(r.subject, 40)} → {one_line(e.target)} ({e.level}): "  # type: ignore[attr-defined]
+                             f"{one_line(e.reason, 60)}"),  # type: ignore[attr-defined]
+                        title="New escalation", severity="warning", timeout=10)
+        if len(new) > 3:
+            self.notify(f"… and {len(new) - 3} more", title="New escalations", severity="warning")
+        if self.desk.config.escalation.bell:
+            self.app.bell()
+
+    # -- the app's hooks -------------------------------------------------------------------------
+
+    def data_changed(self) -> None:
+        self.reload()
+
+    def clock_tick(self, now) -> None:  # noqa: ANN001
+        if self.desk is None or not self.is_mounted:
+            return
+        ack_within = self.desk.config.escalation.ack_within
+        late = 0
+        for item in self.list_view.query(EscItem):
+            row = item.row
+            line = item.line
+            line.now = now
+            line.late = overdue(row, now, ack_within)
+            line.timer = self._sla.nearest(row.ticket_id, row.version, now) if self._sla else None
+            late += line.late
+            item.set_class(line.late, "-overdue")
+            item.set_class(row.acknowledged, "-acked")
+            line.refresh()
+        self._show_status(late)
+        self._show_detail()
+
+    def _show_status(self, late: int) -> None:
+        n = len(self.rows)
+        unacked = sum(1 for r in self.rows if not r.acknowledged)
+        if not self.loaded:
+            text = Text("Loading escalations…")
+        elif not n:
+            text = Text("No open escalation.")
+        else:
+            text = Text(f"{n} open escalation{'s' if n != 1 else ''} · {unacked} not acknowledged")
+            if late:
+                text.append(f" · {late} overdue {OVERDUE_MARK} (ack within {compact(self.desk.config.escalation.ack_within)})",
+                            style="bold")
+        self.query_one("#esc-status", Static).update(text)
+
+    def _show_detail(self) -> None:
+        row = self.cursor_row
+        detail = self.query_one("#esc-detail", Static)
+        if row is None:
+            detail.update(Text("a acknowledge · r return to L1 · e escalate further · enter open the ticket"))
+            return
+        e, tz = row.esc, self.desk.config.tz
+        text = Text(no_wrap=False)
+        text.append(f"Escalation {row.id} ", style="bold")
+        text.append(f"of #{row.ticket_id}{' ' + one_line(row.ref) if row.ref else ''} ({one_line(row.customer)}) · "
+                    f"{e.kind} to {one_line(e.target)} · raised {local(e.created_at, tz)} by {one_line(e.created_by)}")  # type: ignore[attr-defined]
+        if e.rule:  # type: ignore[attr-defined]
+            text.append(" (rule)")
+        if e.acknowledged_at is not None:  # type: ignore[attr-defined]
+            text.append(f" · acknowledged {local(e.acknowledged_at, tz)} by {one_line(e.acknowledged_by)}")  # type: ignore[attr-defined]
+        text.append(f"\nReason: {one_line(e.reason)}")  # type: ignore[attr-defined]
+        detail.update(text)
+
+    def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
+        if self.desk is not None:
+            self._show_detail()
+
+    def on_list_view_selected(self, event: ListView.Selected) -> None:
+        event.stop()
+        self.action_open()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    @property
+    def cursor_row(self) -> EscRow | None:
+        item = self.list_view.highlighted_child
+        return item.row if isinstance(item, EscItem) else None
+
+    def action_cursor_down(self) -> None:
+        self.list_view.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.list_view.action_cursor_up()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_open(self) -> None:
+        row = self.cursor_row
+        if row is not None:
+            self.app.push_screen(ticket_screen(row.ticket_id))
+
+    def _do(self, what: str, call) -> bool:  # noqa: ANN001
+        try:
+            call()
+        except (Refused, Conflict, BadInput) as exc:
+            self.notify(str(exc), title=f"Not {what}", severity="warning")
+            self.reload()
+            return False
+        self.reload()
+        return True
+
+    def action_acknowledge(self) -> None:
+        row = self.cursor_row
+        if row is None or self.desk is None:
+            return
+        if self._do("acknowledged", lambda: self.desk.acknowledge(row.id)):
+            self.notify(f"escalation {row.id} of #{row.ticket_id}", title="Acknowledged")
+
+    def action_return_to_l1(self) -> None:
+        row = self.cursor_row
+        if row is None or self.desk is None:
+            return
+
+        def done(note: str | None) -> None:
+            if note and self._do("returned", lambda: self.desk.de_escalate(row.id, note)):
+                self.notify(f"#{row.ticket_id} is back with L1", title="Returned")
+
+        self.app.push_screen(TextPromptScreen(f"Return #{row.ticket_id} to L1: a note for L1 (required)",
+                                              "what was done, what L1 should do next"), done)
+
+    def escalation_targets(self) -> dict[str, tuple[str, str]]:
+        """Choice label → (kind, target): the configured groups above L1, then the managers."""
+        settings = self.desk.config.escalation
+        out = {}
+        for group, level in sorted(settings.groups.items(), key=lambda g: (g[1], g[0])):
+            if level != "L1":
+                out[f"{group} ({level}, functional)"] = ("functional", group)
+        for manager in settings.managers:
+            out[f"{manager} (manager, hierarchical)"] = ("hierarchical", manager)
+        return out
+
+    def action_escalate(self) -> None:
+        from .modals import ChoiceScreen
+
+        row = self.cursor_row
+        if row is None or self.desk is None:
+            return
+        targets = self.escalation_targets()
+        if not targets:
+            self.notify("no group above L1 and no manager in the configuration ([groups.NAME], escalation.managers)",
+                        title="Nowhere to escalate", severity="warning")
+            return
+
+        def chosen(label: str | None) -> None:
+            if not label:
+                return
+            kind, to = targets[label]
+
+            def reason_given(reason: str | None) -> None:
+                if not reason:
+                    return
+                self._own.add(row.ticket_id)
+                if self._do("escalated", lambda: self.desk.escalate(row.ticket_id, kind, to, reason)):
+                    self.notify(f"#{row.ticket_id} → {to}", title="Escalated")
+
+            self.app.push_screen(TextPromptScreen(f"Escalate #{row.ticket_id} to {to}: the reason (required)"), reason_given)
+
+        self.app.push_screen(ChoiceScreen(f"Escalate #{row.ticket_id} further to", list(targets)), chosen)
+
+
+def ticket_screen(ticket_id: int) -> Screen:
+    """The ticket's screen: the detail screen when it exists, else the read-only ticket view."""
+    try:
+        from .detail import DetailScreen  # type: ignore[import-not-found]
+    except ImportError:
+        from .ticket import TicketScreen
+
+        return TicketScreen(ticket_id)
+    return DetailScreen(ticket_id)

@@ -1,0 +1,277 @@
+"""Shift handover: what the next shift must know, section by section, as ``deskterm handover`` prints it.
+
+The sections come from ``reports.handover`` (the function of the command): tickets that will breach within
+N hours (``+``/``-`` change N), unacknowledged escalations, major incidents with their linked tickets, tickets
+pending the customer for long, and what was resolved during the shift. ``enter`` opens a ticket; ``y`` copies
+the Markdown of ``reports.handover_markdown`` to the clipboard and writes it to a file (its path is notified),
+since not every terminal passes the clipboard on (OSC 52).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ... import reports
+from ...domain.calendar import epoch
+from ...fmt import compact, local, one_line
+
+MIN_HOURS, MAX_HOURS = 1, 168
+REFRESH_EVERY = 60  # seconds
+SECTIONS = ("breaching", "unacknowledged", "majors", "long_pending", "resolved")
+SHORT = {"breaching": "breaching", "unacknowledged": "unacked", "majors": "majors",
+         "long_pending": "pending long", "resolved": "resolved"}
+
+
+def default_export_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("deskterm")) / "handovers"
+
+
+@dataclass
+class HandoverLine:
+    section: str
+    ticket_id: int
+    text: str
+
+
+def section_titles(h: reports.Handover) -> dict[str, str]:
+    return {
+        "breaching": f"Will breach within {h.hours:g} h ({len(h.breaching)})",
+        "unacknowledged": f"Unacknowledged escalations ({len(h.unacknowledged)})",
+        "majors": f"Major incidents ({len(h.majors)})",
+        "long_pending": f"Pending the customer for long ({len(h.long_pending)})",
+        "resolved": f"Resolved during the shift ({len(h.resolved)})",
+    }
+
+
+def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:  # noqa: ANN001
+    """One line per item of each section, in the order of ``reports.handover``."""
+    now_s = epoch(h.now)
+
+    def name(t) -> str:  # noqa: ANN001
+        return f"{one_line(t.subject, 50)} ({one_line(t.customer, 24)})"
+
+    out: dict[str, list[HandoverLine]] = {s: [] for s in SECTIONS}
+    for t, timer, due in h.breaching:
+        when = "breached" if due <= now_s else f"due in {compact(due - now_s)}"
+        out["breaching"].append(HandoverLine("breaching", t.id, f"#{t.id} {t.priority} {timer.replace('_', ' ')} {when} · "
+                                             f"{one_line(t.assignee) or 'unassigned'} · {name(t)}"))
+    for e in h.unacknowledged:
+        out["unacknowledged"].append(HandoverLine("unacknowledged", e.ticket_id, f"#{e.ticket_id} escalation {e.id} to "
+                                                  f"{one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by "
+                                                  f"{one_line(e.created_by)}: {one_line(e.reason, 60)}"))
+    for major, linked in h.majors:
+        out["majors"].append(HandoverLine("majors", major.id, f"#{major.id} [{major.status}] with {len(linked)} linked: "
+                                          + ", ".join(f"#{t.id}" for t in linked) + f" · {name(major)}"))
+    for t, hours in h.long_pending:
+        out["long_pending"].append(HandoverLine("long_pending", t.id, f"#{t.id} waiting {hours:.0f} h · {name(t)}"))
+    for t in h.resolved:
+        out["resolved"].append(HandoverLine("resolved", t.id, f"#{t.id} {one_line(t.resolution_code) or 'resolved'} · {name(t)}"))
+    return out
+
+
+class HandoverLoaded(Message):
+    def __init__(self, handover: reports.Handover, markdown: str, generation: int) -> None:
+        super().__init__()
+        self.handover = handover
+        self.markdown = markdown
+        self.generation = generation
+
+
+class HandoverScreen(Screen):
+    BINDINGS = [
+        Binding("y", "copy", "Copy Markdown", id="handover.copy"),
+        Binding("plus,equals_sign", "hours(1)", "+1 h", id="handover.more"),
+        Binding("minus", "hours(-1)", "-1 h", id="handover.less"),
+        Binding("tab", "section(1)", "Next section", id="handover.next_section"),
+        Binding("shift+tab", "section(-1)", "Previous section", show=False, id="handover.previous_section"),
+        Binding("j", "cursor_down", "Down", show=False, id="handover.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="handover.up"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="handover.reload"),
+        Binding("escape,q", "back", "Back", id="handover.back"),
+    ]
+    DEFAULT_CSS = """
+    HandoverScreen #hand-title { height: 1; padding: 0 1; background: $panel; }
+    HandoverScreen #hand-summary { height: 1; padding: 0 1; color: $text-muted; }
+    HandoverScreen #hand-list { height: 1fr; border: none; background: $surface; }
+    HandoverScreen #hand-list > .option-list--option-disabled { text-style: bold; color: $text; }
+    """
+
+    def __init__(self, hours: float = 8, export_dir: Path | str | None = None) -> None:
+        super().__init__()
+        self.desk = None
+        self.hours = hours
+        self.export_dir = Path(export_dir) if export_dir is not None else None
+        self.handover: reports.Handover | None = None
+        self.markdown = ""
+        self.lines: dict[str, list[HandoverLine]] = {}
+        self.loaded = False
+        self._generation = 0
+        self._ticks = 0
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text("Shift handover · computing…"), id="hand-title")
+        yield Static(id="hand-summary")
+        yield OptionList(id="hand-list", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+        desk = getattr(self.app, "desk", None)
+        if desk is not None:
+            self.desk_ready(desk)
+
+    def desk_ready(self, desk) -> None:  # noqa: ANN001
+        if self.desk is desk:
+            return
+        self.desk = desk
+        self.reload()
+
+    def reload(self) -> None:
+        if self.desk is None:
+            return
+        self._generation += 1
+        self._compute(self._generation, self.hours)
+
+    @work(thread=True, exclusive=True, group="handover")
+    def _compute(self, generation: int, hours: float) -> None:
+        desk = self.desk
+        now = desk.clock.now()
+        h = reports.handover(desk.tickets(), lambda t: desk.sla(t, now), desk.escalations(open_only=True), now, hours)
+        self.post_message(HandoverLoaded(h, reports.handover_markdown(h, desk.config.tz), generation))
+
+    def on_handover_loaded(self, message: HandoverLoaded) -> None:
+        if message.generation != self._generation:
+            return
+        self.handover, self.markdown = message.handover, message.markdown
+        self.lines = handover_lines(message.handover, self.desk.config.tz)
+        self.show()
+        self.loaded = True
+
+    def show(self) -> None:
+        h = self.handover
+        if h is None:
+            return
+        tz = self.desk.config.tz
+        title = Text(no_wrap=True, overflow="ellipsis")
+        title.append("Shift handover", style="bold")
+        title.append(f" · {local(h.now, tz)} · last {h.hours:g} h (+/-) · y copies the Markdown")
+        self.query_one("#hand-title", Static).update(title)
+        counts = {"breaching": len(h.breaching), "unacknowledged": len(h.unacknowledged), "majors": len(h.majors),
+                  "long_pending": len(h.long_pending), "resolved": len(h.resolved)}
+        summary = " · ".join(f"{SHORT[s]} {n}" for s, n in counts.items())
+        self.query_one("#hand-summary", Static).update(Text(summary, no_wrap=True, overflow="ellipsis"))
+        options = self.query_one(OptionList)
+        highlighted = options.highlighted_option.id if options.highlighted_option is not None else None
+        options.clear_options()
+        content: list[Option] = []
+        width = max(20, self.size.width - 5)  # one line per item: the option list would wrap it
+        for section, heading in section_titles(h).items():
+            content.append(Option(Text(heading, style="bold"), id=f"head:{section}", disabled=True))
+            items = self.lines.get(section, [])
+            for i, line in enumerate(items):
+                content.append(Option(Text("  " + one_line(line.text, width)),
+                                      id=f"{section}:{i}:{line.ticket_id}"))
+            if not items:
+                content.append(Option(Text("  none"), id=f"none:{section}", disabled=True))
+        options.add_options(content)
+        ids = [o.id for o in content]
+        if highlighted in ids:
+            options.highlighted = ids.index(highlighted)
+        else:
+            first = next((i for i, o in enumerate(content) if not o.disabled), None)
+            if first is not None:
+                options.highlighted = first
+
+    # -- the app's hooks -------------------------------------------------------------------------
+
+    def on_resize(self) -> None:
+        self.show()
+
+    def data_changed(self) -> None:
+        self.reload()
+
+    def clock_tick(self, now) -> None:  # noqa: ANN001
+        self._ticks += 1
+        if self._ticks % REFRESH_EVERY == 0:
+            self.reload()
+
+    # -- actions ---------------------------------------------------------------------------------
+
+    def action_hours(self, step: int) -> None:
+        hours = min(MAX_HOURS, max(MIN_HOURS, int(self.hours) + step))
+        if hours != self.hours:
+            self.hours = hours
+            self.reload()
+
+    def action_section(self, step: int) -> None:
+        """Highlight the first item of the next (or previous) section that has one."""
+        options = self.query_one(OptionList)
+        count = options.option_count
+        if not count:
+            return
+        ids = [options.get_option_at_index(i).id or "" for i in range(count)]
+        current = options.highlighted if options.highlighted is not None else 0
+        heads = [i for i, x in enumerate(ids) if x.startswith("head:")]
+        firsts = [h + 1 for h in heads if h + 1 < count and not ids[h + 1].startswith(("head:", "none:"))]
+        if not firsts:
+            return
+        here = max((h for h in heads if h <= current), default=heads[0])
+        if step > 0:
+            later = [f for f in firsts if f > here + 1]
+            target = later[0] if later else firsts[0]
+        else:
+            earlier = [f for f in firsts if f < here + 1]
+            target = earlier[-1] if earlier else firsts[-1]
+        options.highlighted = target
+
+    def action_cursor_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+    def action_reload(self) -> None:
+        self.reload()
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        option_id = event.option.id or ""
+        parts = option_id.split(":")
+        if len(parts) == 3 and parts[2].isdigit():
+            from .escalations import ticket_screen
+
+            self.app.push_screen(ticket_screen(int(parts[2])))
+
+    def export_path(self) -> Path:
+        assert self.handover is not None
+        stamp = self.handover.now.astimezone(self.desk.config.tz).strftime("%Y%m%d-%H%M")
+        return (self.export_dir or default_export_dir()) / f"handover-{stamp}.md"
+
+    def action_copy(self) -> None:
+        if not self.markdown:
+            return
+        self.app.copy_to_clipboard(self.markdown)
+        path = self.export_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(self.markdown, encoding="utf-8")
+        except OSError as exc:
+            self.notify(f"Copied to the clipboard; not written to {path}: {exc.strerror or exc}",
+                        title="Handover", severity="warning")
+            return
+        self.notify(Text(f"Copied to the clipboard and written to {path}"), title="Handover copied", timeout=10)

@@ -1,0 +1,55 @@
+"""Small dialogs: pick one choice from a list, and the list of every key of a screen."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Label, OptionList
+from textual.widgets.option_list import Option
+
+
+class ChoiceScreen(ModalScreen[str | None]):
+    """A short list of choices; enter picks one, esc cancels (returns None)."""
+
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, choices: list[str]) -> None:
+        super().__init__()
+        self.title_text = title
+        self.choices = choices
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label(Text(self.title_text), id="dialog-title")
+            yield OptionList(*[Option(Text(c), id=c) for c in self.choices], id="choices")
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class KeysScreen(ModalScreen[None]):
+    """Every binding of the screen underneath (``?``)."""
+
+    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
+
+    def __init__(self, bindings: list[tuple[str, str]]) -> None:
+        super().__init__()
+        self.bindings_list = bindings
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Keys (esc closes)", id="dialog-title")
+            table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="keys")
+            table.add_columns("key", "does")
+            for key, description in self.bindings_list:
+                table.add_row(Text(key), Text(description))
+            yield table
+
+    def action_close(self) -> None:
+        self.dismiss(None)

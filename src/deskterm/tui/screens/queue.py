@@ -1,0 +1,461 @@
+"""The queue: every ticket of a view, most urgent first, with live SLA countdowns.
+
+Views are tabs with live counts (1–6, tab); ``/`` narrows as you type (free words and ``key:value``
+filters); ``o``/``O`` sort; ``c`` claims; space/``v`` mark rows for ``a``/``p``/``s``; ``:`` jumps to a
+ticket or a view. Every change goes through ``Desk`` with the version the agent saw.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Input, Static
+
+from ...domain.priority import PRIORITIES
+from ...domain.workflow import STATUSES
+from ...errors import BadInput, Conflict, Refused
+from ...store.queue import SORTS, VIEWS, Filters, QueueQuery, Sort, parse_filter
+from ..state import QueueState, load_state, save_state
+from ..widgets.queue_table import QueueTable
+from .modals import ChoiceScreen, KeysScreen
+
+VIEW_KEYS = list(VIEWS)
+# tab titles for narrow terminals (80 columns must show all six, with their counts)
+SHORT_TITLES = {"mine": "Mine", "unassigned": "Unassigned", "breaching": "Soon", "escalated": "Escalated",
+                "pending": "Pending", "open": "Open"}
+COUNTS_EVERY = 10  # seconds between recounts of the tabs when nothing changed (time moves views)
+
+
+class ViewTabs(Static):
+    """``1 My tickets 4 │ 2 Unassigned 12 …``: the current view stands out (bold, underlined, colour)."""
+
+    COMPONENT_CLASSES = {"view-tabs--active", "view-tabs--count"}
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.current = "open"
+        self.counts: dict[str, int] = {}
+
+    def show(self, current: str, counts: dict[str, int] | None = None) -> None:
+        self.current = current
+        if counts is not None:
+            self.counts = counts
+        self.refresh()
+
+    def render(self) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        active = self.get_component_rich_style("view-tabs--active")
+        count_style = self.get_component_rich_style("view-tabs--count", partial=True)
+        wide = self.size.width >= 110
+        titles = VIEWS if wide else SHORT_TITLES
+        for i, (key, title) in enumerate(titles.items(), 1):
+            if i > 1:
+                text.append(" │ " if wide else "│")
+            count = self.counts.get(key)
+            label = Text(f"{i} {title}")
+            if count is not None:
+                label.append(f" {count}", style=count_style)
+            if key == self.current:
+                label.stylize(active)
+            text.append_text(label)
+        return text
+
+
+class QueueScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "open", "Open", id="queue.open"),
+        Binding("c", "claim", "Claim", id="queue.claim"),
+        Binding("slash", "search", "Search", id="queue.search"),
+        Binding("o", "cycle_sort", "Sort", id="queue.sort"),
+        Binding("O", "reverse_sort", "Reverse sort", show=False, id="queue.reverse_sort"),
+        Binding("a", "assign", "Assign", show=False, id="queue.assign"),
+        Binding("p", "set_priority", "Priority", show=False, id="queue.priority"),
+        Binding("s", "set_status", "Status", show=False, id="queue.status"),
+        Binding("colon", "command_line", "Command", show=False, id="queue.command"),
+        Binding("tab", "next_view", "Next view", show=False, id="queue.next_view"),
+        Binding("shift+tab", "previous_view", "Previous view", show=False, id="queue.previous_view"),
+        *[Binding(str(i), f"view('{key}')", VIEWS[key], show=False, id=f"queue.view.{key}")
+          for i, key in enumerate(VIEW_KEYS, 1)],
+        Binding("Z", "freeze", "Freeze order", show=False, id="queue.freeze"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
+        Binding("escape", "clear", "Clear", show=False, id="queue.clear"),
+        Binding("question_mark", "keys", "Keys", id="queue.keys"),
+        Binding("q", "app.quit", "Quit", id="queue.quit"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.state: QueueState = load_state()
+        if self.state.view not in VIEWS:
+            self.state.view = "open"
+        if self.state.sort not in SORTS:
+            self.state.sort = "due"
+        self.filters: Filters = parse_filter(self.state.filter)
+        self.desk = None
+        self._prompt_mode = ""  # "search", "command" or "assign" while the prompt is open
+        self._ticks = 0
+        self._generation = 0  # of background queries: only the newest one is shown
+        self._counting = False
+        self._count_again = False
+
+    # -- layout ----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield ViewTabs(id="views")
+        yield Static(Text("Opening the desk…"), id="queue-status")
+        yield QueueTable(id="queue-table")
+        yield Input(id="prompt")
+        yield Footer()
+
+    @property
+    def table(self) -> QueueTable:
+        return self.query_one(QueueTable)
+
+    def on_mount(self) -> None:
+        # the store may already be open (desk_ready can run first): set nothing that it has set
+        self.query_one(ViewTabs).show(self.state.view)
+        self.table.focus()
+
+    # -- data ------------------------------------------------------------------------------------
+
+    def desk_ready(self, desk) -> None:
+        """Called by the app once the store is open (it opens in a worker: the frame paints first)."""
+        from ..sla_cache import SlaCache
+
+        self.desk = desk
+        self.table.sla = SlaCache(desk)
+        self.table._now = desk.clock.now
+        self.requery(keep_cursor=False)
+        self.recount()
+
+    def make_query(self) -> QueueQuery:
+        assert self.desk is not None
+        return QueueQuery(self.desk.store, view=self.state.view, filters=self.filters,
+                          sort=Sort(self.state.sort, self.state.descending), user=self.desk.user,
+                          now=self.desk.clock.now())
+
+    def requery(self, keep_cursor: bool = True) -> None:
+        if self.desk is None:
+            return
+        self._generation += 1  # a background result still on its way is now stale
+        self.table.set_query(self.make_query(), keep_cursor=keep_cursor)
+        self.show_status()
+
+    def requery_in_background(self) -> None:
+        """Re-run the query in a thread (typing and live refresh): the screen stays responsive while
+        SQL filters and sorts, and a result that a newer one has overtaken is dropped."""
+        if self.desk is None:
+            return
+        self._generation += 1
+        self._background_query(self.make_query(), self._generation)
+
+    @work(thread=True, group="query")
+    def _background_query(self, query: QueueQuery, generation: int) -> None:
+        query.ids()  # the costly part, off the event loop
+        self.app.call_from_thread(self._background_done, query, generation)
+
+    def _background_done(self, query: QueueQuery, generation: int) -> None:
+        if generation != self._generation or self.table.frozen:
+            return
+        self.table.set_query(query, keep_cursor=True)
+        self.show_status()
+
+    def data_changed(self) -> None:
+        """Another connection committed: re-read the window (the cursor stays on its ticket)."""
+        if self.desk is None:
+            return
+        if self.table.frozen:
+            self.table.reload()
+        else:
+            self.requery_in_background()
+        self.recount()
+
+    def clock_tick(self, now) -> None:
+        if self.desk is None:
+            return
+        self._ticks += 1
+        if self.state.view == "breaching" and not self.table.frozen:
+            # the view is defined by the time: tickets enter it as their warning starts
+            self.requery_in_background()
+        else:
+            self.table._prepare_visible()
+            self.table.tick()
+        if self._ticks % COUNTS_EVERY == 0:
+            self.recount()
+
+    def recount(self) -> None:
+        """Recount the tabs in a thread; asked again while counting, count once more afterwards.
+
+        (Not an exclusive worker: cancelling one would make ``wait_for_complete`` raise in tests.)
+        """
+        if self.desk is None:
+            return
+        if self._counting:
+            self._count_again = True
+            return
+        self._counting = True
+        self._count_views()
+
+    @work(thread=True, group="counts")
+    def _count_views(self) -> None:
+        from ...store.queue import view_counts
+
+        desk = self.desk
+        counts = None
+        try:
+            counts = view_counts(desk.store, desk.user, desk.clock.now())
+        finally:  # even on an error, so that the next recount is not blocked forever
+            self.app.call_from_thread(self._counted, counts)
+
+    def _counted(self, counts: dict[str, int] | None) -> None:
+        self._counting = False
+        if counts is not None:
+            self.query_one(ViewTabs).show(self.state.view, counts)
+        if self._count_again:
+            self._count_again = False
+            self.recount()
+
+    def show_status(self) -> None:
+        table = self.table
+        sort = SORTS[self.state.sort] + (" ▼" if self.state.descending else " ▲")
+        parts = [f"{table.total} ticket{'s' if table.total != 1 else ''}", f"sorted by {sort}"]
+        if self.state.filter:
+            parts.append(f"filter: {self.state.filter}")
+        if table.marked:
+            parts.append(f"{len(table.marked)} marked")
+        if table.frozen:
+            parts.append("order frozen (Z)")
+        # the filter is typed by the agent: plain text, never markup
+        self.query_one("#queue-status", Static).update(Text(" · ".join(parts)))
+
+    def remember(self) -> None:
+        save_state(self.state)
+
+    # -- views and sorting -----------------------------------------------------------------------
+
+    def action_view(self, key: str) -> None:
+        if key not in VIEWS:
+            return
+        self.state.view = key
+        self.query_one(ViewTabs).show(key)
+        self.remember()
+        self.requery()
+
+    def action_next_view(self) -> None:
+        self.action_view(VIEW_KEYS[(VIEW_KEYS.index(self.state.view) + 1) % len(VIEW_KEYS)])
+
+    def action_previous_view(self) -> None:
+        self.action_view(VIEW_KEYS[(VIEW_KEYS.index(self.state.view) - 1) % len(VIEW_KEYS)])
+
+    def action_cycle_sort(self) -> None:
+        sort = Sort(self.state.sort).next()
+        self.state.sort, self.state.descending = sort.column, sort.descending
+        self.remember()
+        self.requery()
+
+    def action_reverse_sort(self) -> None:
+        self.state.descending = not self.state.descending
+        self.remember()
+        self.requery()
+
+    def action_freeze(self) -> None:
+        self.table.frozen = not self.table.frozen
+        if not self.table.frozen:
+            self.requery()
+        self.show_status()
+
+    def action_reload(self) -> None:
+        self.requery()
+        self.recount()
+
+    # -- the prompt: search, command line, assignee ----------------------------------------------
+
+    def _open_prompt(self, mode: str, value: str, placeholder: str) -> None:
+        prompt = self.query_one("#prompt", Input)
+        self._prompt_mode = mode
+        prompt.placeholder = placeholder
+        prompt.value = value
+        prompt.cursor_position = len(value)
+        prompt.display = True
+        prompt.focus()
+
+    def _close_prompt(self) -> None:
+        prompt = self.query_one("#prompt", Input)
+        self._prompt_mode = ""
+        prompt.display = False
+        self.table.focus()
+
+    def action_search(self) -> None:
+        self._open_prompt("search", self.state.filter, "/ search: words, prio:P1 status:open customer:lyon assignee:me group:L2")
+
+    def action_command_line(self) -> None:
+        self._open_prompt("command", "", ": 1234, EXT-1042, view breaching, sort customer, q")
+
+    def set_filter(self, text: str, background: bool = False) -> None:
+        self.state.filter = text
+        self.filters = parse_filter(text)
+        self.remember()
+        if background:
+            self.requery_in_background()
+        else:
+            self.requery()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if self._prompt_mode == "search":
+            self.set_filter(event.value, background=True)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        mode, value = self._prompt_mode, event.value
+        self._close_prompt()
+        if mode == "command":
+            self.run_command(value)
+        elif mode == "assign" and value.strip():
+            self.apply_to_marked("assign", value.strip())
+
+    def action_clear(self) -> None:
+        """esc: closes the prompt (clearing a search), else unmarks, else clears the filter."""
+        if self._prompt_mode:
+            if self._prompt_mode == "search":
+                self.set_filter("")
+            self._close_prompt()
+        elif self.table.marked:
+            self.table.marked.clear()
+            self.table.refresh()
+            self.show_status()
+        elif self.state.filter:
+            self.set_filter("")
+
+    def run_command(self, text: str) -> None:
+        words = text.strip().lstrip(":").split()
+        if not words:
+            return
+        head, rest = words[0].lower(), " ".join(words[1:]).lower()
+        if head in ("q", "quit"):
+            self.app.exit()
+        elif head == "view":
+            match = [k for k, t in VIEWS.items() if k.startswith(rest) or t.lower().startswith(rest)] if rest else []
+            if match:
+                self.action_view(match[0])
+            else:
+                self.notify(f"no view {rest!r}; views: {', '.join(VIEWS)}", severity="warning")
+        elif head == "sort":
+            key = rest.split()[0] if rest else ""
+            if key in SORTS:
+                self.state.sort, self.state.descending = key, "desc" in rest
+                self.remember()
+                self.requery()
+            else:
+                self.notify(f"no sort {key!r}; sorts: {', '.join(SORTS)}", severity="warning")
+        else:
+            self.jump(words[0])
+
+    def jump(self, key: str) -> None:
+        """Put the cursor on a ticket (by number or ref), switching to All open if the view hides it."""
+        from ...store import queries
+
+        assert self.desk is not None
+        with self.desk.store.read() as session:
+            ticket_id = queries.find_ticket_id(session, key)
+        if ticket_id is None:
+            self.notify(f"no ticket {key!r}", severity="warning")
+            return
+        if self.table.select_ticket(ticket_id):
+            return
+        if self.state.view != "open" or self.state.filter:
+            self.state.view, self.state.filter, self.filters = "open", "", Filters()
+            self.query_one(ViewTabs).show("open")
+            self.remember()
+            self.requery()
+            if self.table.select_ticket(ticket_id):
+                return
+        self.app.push_screen(_ticket_screen(ticket_id))  # closed tickets: not in any view
+
+    # -- acting on tickets -----------------------------------------------------------------------
+
+    def action_open(self) -> None:
+        row = self.table.cursor_row
+        if row is not None:
+            self.app.push_screen(_ticket_screen(row.id))
+
+    def action_claim(self) -> None:
+        row = self.table.cursor_row
+        if row is None or self.desk is None:
+            return
+        try:
+            self.desk.claim(row.id, expect_version=row.version)
+        except (Refused, Conflict, BadInput) as exc:
+            self.notify(str(exc), title="Not claimed", severity="warning")
+        else:
+            self.notify(f"#{row.id} is yours", title="Claimed")
+        self.data_changed()
+
+    def _targets(self) -> list[int]:
+        if self.table.marked:
+            return sorted(self.table.marked)
+        row = self.table.cursor_row
+        return [row.id] if row else []
+
+    def action_assign(self) -> None:
+        if self._targets():
+            self._open_prompt("assign", "", f"assign {len(self._targets())} ticket(s) to: agent name, me, or none")
+
+    def action_set_priority(self) -> None:
+        if self._targets():
+            self.app.push_screen(ChoiceScreen("Set priority", list(PRIORITIES)),
+                                 lambda value: value and self.apply_to_marked("priority", value))
+
+    def action_set_status(self) -> None:
+        if self._targets():
+            self.app.push_screen(ChoiceScreen("Set status", list(STATUSES)),
+                                 lambda value: value and self.apply_to_marked("status", value))
+
+    def apply_to_marked(self, field: str, value: str) -> None:
+        """One ``Desk.update`` per ticket, each with the version the agent has on screen."""
+        ids = self._targets()
+        if not ids or self.table.query_ is None:
+            return
+        known = {r.id: r.version for r in self.table._win}
+        versions = {**{i: r.version for i, r in self.table.query_.rows([i for i in ids if i not in known]).items()},
+                    **{i: known[i] for i in ids if i in known}}
+        self._apply(field, value, ids, versions)
+
+    @work(thread=True, group="apply")
+    def _apply(self, field: str, value: str, ids: list[int], versions: dict[int, int]) -> None:
+        from ...service import Change
+
+        assert self.desk is not None
+        done, refused = 0, []
+        for ticket_id in ids:
+            try:
+                self.desk.update(ticket_id, Change(**{field: value}), expect_version=versions.get(ticket_id))
+                done += 1
+            except (Refused, Conflict, BadInput) as exc:
+                refused.append(str(exc))
+        self.app.call_from_thread(self._applied, field, value, done, refused)
+
+    def _applied(self, field: str, value: str, done: int, refused: list[str]) -> None:
+        self.table.marked.clear()
+        if done:
+            self.notify(f"{field} → {value} on {done} ticket{'s' if done != 1 else ''}", title="Updated")
+        if refused:
+            shown = "\n".join(refused[:5]) + (f"\n… and {len(refused) - 5} more" if len(refused) > 5 else "")
+            self.notify(shown, title=f"{len(refused)} refused", severity="warning", timeout=10)
+        self.data_changed()
+
+    # -- help ------------------------------------------------------------------------------------
+
+    def action_keys(self) -> None:
+        seen = []
+        for key, active in self.active_bindings.items():
+            b = active.binding
+            seen.append((self.app.get_key_display(b), b.description or b.action))
+        self.app.push_screen(KeysScreen(seen))
+
+
+def _ticket_screen(ticket_id: int):
+    from .ticket import TicketScreen
+
+    return TicketScreen(ticket_id)

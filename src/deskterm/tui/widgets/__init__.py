@@ -1,0 +1,1 @@
+"""Reusable widgets: the virtual queue table and the SLA countdown."""

@@ -1,0 +1,394 @@
+"""A virtual ticket table: renders only the visible rows, fetched from SQL a window at a time.
+
+The table holds the total row count and a window of rows around the viewport (``QueueQuery.window``);
+scrolling past the window fetches the next one. Lines are rendered with the line API and cached as
+strips keyed by everything that shows (ticket id and version, countdown text and state, age, cursor,
+mark, width), so a repaint after a keypress or a clock tick costs a dictionary lookup for the lines
+that did not change.
+
+The cursor belongs to a ticket, not to a position: after any reload (new data, new sort, new view) the
+table asks SQL where that ticket now stands and keeps it on the same screen line when it can.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+from rich.cells import set_cell_size
+from rich.segment import Segment
+from rich.style import Style
+from textual.binding import Binding
+from textual.cache import LRUCache
+from textual.geometry import Size
+from textual.message import Message
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+from ...fmt import compact, one_line
+from ...store.queue import SORTS, QueueQuery, Row, Sort
+from .countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
+
+if TYPE_CHECKING:
+    from ..sla_cache import SlaCache
+
+_MARGIN = 60  # rows fetched beyond each edge of the viewport
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str  # also the sort key
+    title: str
+    width: int  # 0: takes the remaining width
+    right: bool = False
+    min_table_width: int = 0  # hidden on narrower tables
+
+
+COLUMNS = (
+    Column("mark", "", 1),
+    Column("due", "SLA", 13),
+    Column("priority", "P", 2),
+    Column("status", "Status", 7),
+    Column("id", "ID", 6, right=True),
+    Column("customer", "Customer", 16),
+    Column("subject", "Subject", 0),
+    Column("assignee", "Assignee", 8),
+    Column("group", "Group", 10, min_table_width=100),
+    Column("age", "Age", 6, right=True),
+)
+
+
+def layout(width: int) -> list[tuple[Column, int]]:
+    """The columns shown at this width, with their widths (the subject takes what is left)."""
+    columns = [c for c in COLUMNS if width >= c.min_table_width]
+    widths = [c.width for c in columns]
+    if width < 100:  # narrow: a shorter customer name leaves the subject readable
+        widths[[c.key for c in columns].index("customer")] = 12
+    fixed = sum(widths) + len(columns) - 1
+    flex = max(width - fixed, 8)
+    return [(c, w or flex) for c, w in zip(columns, widths)]
+
+
+class QueueTable(ScrollView, can_focus=True):
+    """The queue's rows. Feed it a ``QueueQuery`` with ``set_query``; tick it with ``tick``."""
+
+    COMPONENT_CLASSES = {
+        "queue-table--header",
+        "queue-table--cursor",
+        "queue-table--marked",
+        "queue-table--placeholder",
+        *SLA_CLASSES,
+    }
+
+    BINDINGS = [
+        Binding("j,down", "cursor_down", "Down", show=False),
+        Binding("k,up", "cursor_up", "Up", show=False),
+        Binding("g,home", "first", "First", show=False),
+        Binding("G,end", "last", "Last", show=False),
+        Binding("pagedown", "page_down", "Page down", show=False),
+        Binding("pageup", "page_up", "Page up", show=False),
+        Binding("space", "toggle_mark", "Mark", show=False, id="queue.mark"),
+        Binding("v", "mark_range", "Mark range", show=False, id="queue.mark_range"),
+    ]
+
+    class CursorMoved(Message):
+        def __init__(self, table: "QueueTable", row: Row | None) -> None:
+            super().__init__()
+            self.table = table
+            self.row = row
+
+    def __init__(self, sla: "SlaCache | None" = None, now: Callable[[], datetime] | None = None,
+                 *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.sla = sla
+        self._now = now or (lambda: datetime.now().astimezone())
+        self.query_: QueueQuery | None = None
+        self.total = 0
+        self.loaded = False
+        self._win_start = 0
+        self._win: list[Row] = []
+        self.cursor_index = 0
+        self.cursor_id: int | None = None
+        self.marked: set[int] = set()
+        self._range_anchor: int | None = None
+        self.frozen = False  # Z: keep the order on screen when the data changes
+        self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
+        self._line_keys: dict[int, tuple] = {}  # screen line → key of what it shows
+        self.fetches = 0  # window queries run (benchmarks read it)
+
+    # -- data ------------------------------------------------------------------------------------
+
+    @property
+    def rows_visible(self) -> int:
+        return max(self.scrollable_content_region.height - 1, 1)
+
+    @property
+    def sort(self) -> Sort:
+        return self.query_.sort if self.query_ else Sort()
+
+    def row_at(self, index: int) -> Row | None:
+        i = index - self._win_start
+        return self._win[i] if 0 <= i < len(self._win) else None
+
+    @property
+    def cursor_row(self) -> Row | None:
+        return self.row_at(self.cursor_index)
+
+    def visible_rows(self) -> list[Row]:
+        top = int(self.scroll_y)
+        return [r for r in (self.row_at(i) for i in range(top, top + self.rows_visible)) if r is not None]
+
+    def _fetch(self, around: int, force: bool = False) -> None:
+        """Make sure the window holds the rows from ``around`` to the bottom of the viewport."""
+        if self.query_ is None:
+            return
+        need_lo = max(around, 0)
+        need_hi = min(around + self.rows_visible, self.total)
+        have_hi = self._win_start + len(self._win)
+        if not force and self._win_start <= need_lo and need_hi <= have_hi:
+            return
+        start = max(need_lo - _MARGIN, 0)
+        self._win = self.query_.window(start, self.rows_visible + 2 * _MARGIN)
+        self._win_start = start
+        self.fetches += 1
+
+    def _prepare_visible(self) -> None:
+        if self.sla is not None:
+            self.sla.ensure(self.visible_rows())
+
+    def set_query(self, query: QueueQuery, keep_cursor: bool = True) -> None:
+        """Show a new or refreshed query; the cursor stays on its ticket when that ticket is still shown."""
+        old_line = self.cursor_index - int(self.scroll_y)
+        self.query_ = query
+        self.total = query.count()
+        position = query.position(self.cursor_id) if (keep_cursor and self.cursor_id is not None) else None
+        if position is None:
+            position = min(self.cursor_index, max(self.total - 1, 0)) if keep_cursor else 0
+        self.cursor_index = position
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        top = max(0, min(position - max(old_line, 0), self.total - self.rows_visible))
+        if position < top or position >= top + self.rows_visible:
+            top = max(0, position - self.rows_visible // 2)
+        self._fetch(top, force=True)
+        self._scroll_top(top)
+        self._settle_cursor()
+        self.loaded = True
+        self._prepare_visible()
+        self._line_keys.clear()
+        self.refresh()
+
+    def reload(self) -> None:
+        """Re-read the same query (the data changed); a frozen table only refreshes its rows' contents."""
+        if self.query_ is None:
+            return
+        if self.frozen and self._win:
+            fresh = self.query_.rows([r.id for r in self._win])
+            self._win = [fresh.get(r.id, r) for r in self._win]
+            self._prepare_visible()
+            self.refresh()
+            return
+        self.set_query(self.query_, keep_cursor=True)
+
+    def _scroll_top(self, top: int) -> None:
+        self.scroll_target_y = top
+        self.scroll_y = top  # the watcher fetches rows and repaints
+
+    def _settle_cursor(self) -> None:
+        row = self.cursor_row
+        new_id = row.id if row else None
+        if new_id != self.cursor_id:
+            self.cursor_id = new_id
+            self.post_message(self.CursorMoved(self, row))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        self._fetch(int(new_value))
+        super().watch_scroll_y(old_value, new_value)
+        self._prepare_visible()
+
+    def on_resize(self) -> None:
+        self.virtual_size = Size(self.size.width, self.total + 1)
+        self._fetch(int(self.scroll_y))
+        self._prepare_visible()
+        self._strips.clear()
+
+    def notify_style_update(self) -> None:
+        super().notify_style_update()
+        self._strips.clear()
+        self.refresh()
+
+    # -- cursor ----------------------------------------------------------------------------------
+
+    def move_cursor(self, index: int) -> None:
+        if self.total == 0:
+            return
+        index = max(0, min(index, self.total - 1))
+        old = self.cursor_index
+        self.cursor_index = index
+        top = int(self.scroll_y)
+        if index < top:
+            top = index
+        elif index >= top + self.rows_visible:
+            top = index - self.rows_visible + 1
+        self._fetch(top)
+        if top != int(self.scroll_y):
+            self._scroll_top(top)  # repaints everything (and fetches rows) via watch_scroll_y
+        else:
+            # virtual line of row i is i + 1 (the header sits above the first row)
+            self.refresh_line(old + 1)
+            self.refresh_line(index + 1)
+        self._settle_cursor()
+
+    def select_ticket(self, ticket_id: int) -> bool:
+        """Put the cursor on a ticket, if the current query shows it."""
+        if self.query_ is None:
+            return False
+        position = self.query_.position(ticket_id)
+        if position is None:
+            return False
+        self.move_cursor(position)
+        return True
+
+    def action_cursor_down(self) -> None:
+        self.move_cursor(self.cursor_index + 1)
+
+    def action_cursor_up(self) -> None:
+        self.move_cursor(self.cursor_index - 1)
+
+    def action_first(self) -> None:
+        self.move_cursor(0)
+
+    def action_last(self) -> None:
+        self.move_cursor(self.total - 1)
+
+    def action_page_down(self) -> None:
+        self.move_cursor(self.cursor_index + self.rows_visible)
+
+    def action_page_up(self) -> None:
+        self.move_cursor(self.cursor_index - self.rows_visible)
+
+    def action_toggle_mark(self) -> None:
+        row = self.cursor_row
+        if row is None:
+            return
+        self.marked.symmetric_difference_update({row.id})
+        self.refresh_line(self.cursor_index + 1)
+        self.move_cursor(self.cursor_index + 1)
+
+    def action_mark_range(self) -> None:
+        """First ``v`` drops an anchor; the second marks every row between it and the cursor."""
+        if self.query_ is None:
+            return
+        if self._range_anchor is None:
+            self._range_anchor = self.cursor_index
+            self.notify("Range started: move, then press v again", timeout=2)
+            return
+        lo, hi = sorted((self._range_anchor, self.cursor_index))
+        self.marked.update(r.id for r in self.query_.window(lo, hi - lo + 1))
+        self._range_anchor = None
+        self.refresh()
+
+    def on_click(self, event) -> None:
+        y = event.y
+        if y >= 1:
+            self.move_cursor(int(self.scroll_y) + y - 1)
+
+    # -- the clock -------------------------------------------------------------------------------
+
+    def tick(self) -> int:
+        """Repaint the lines whose countdown or age text changed; return how many."""
+        changed = 0
+        now = self._now()
+        top = int(self.scroll_y)
+        for y in range(1, self.rows_visible + 1):
+            row = self.row_at(top + y - 1)
+            if row is None:
+                continue
+            key = self._cells_key(row, now)
+            if self._line_keys.get(y) != key:
+                self.refresh_line(top + y)
+                changed += 1
+        return changed
+
+    def countdown(self, row: Row, now: datetime | None = None) -> LiveTimer | None:
+        if self.sla is None:
+            return None
+        return self.sla.nearest(row.id, row.version, now or self._now())
+
+    def _cells_key(self, row: Row, now: datetime) -> tuple:
+        timer = self.countdown(row, now)
+        age = compact(int((now - row.created_at).total_seconds()))
+        return (countdown_text(timer), timer.state if timer else "", age)
+
+    # -- rendering -------------------------------------------------------------------------------
+
+    def render_line(self, y: int) -> Strip:
+        width = self.scrollable_content_region.width  # without the scrollbar
+        if y == 0:
+            return self._header(width)
+        index = int(self.scroll_y) + y - 1
+        if index >= self.total:
+            self._line_keys.pop(y, None)
+            return Strip.blank(width, self.rich_style)
+        row = self.row_at(index)
+        if row is None:  # not fetched yet: the next scroll event fetches it
+            style = self.rich_style + self.get_component_rich_style("queue-table--placeholder")
+            return Strip([Segment(set_cell_size("  …", width), style)], width)
+        now = self._now()
+        cells = self._cells_key(row, now)
+        self._line_keys[y] = cells
+        is_cursor = index == self.cursor_index
+        key = (row.id, row.version, cells, is_cursor, row.id in self.marked, width)
+        strip = self._strips.get(key)
+        if strip is None:
+            strip = self._render_row(row, cells, is_cursor, row.id in self.marked, width, now)
+            self._strips[key] = strip
+        return strip
+
+    def _header(self, width: int) -> Strip:
+        style = self.rich_style + self.get_component_rich_style("queue-table--header")
+        sort = self.sort
+        segments: list[Segment] = []
+        for col, w in layout(width):
+            if segments:
+                segments.append(Segment(" ", style))
+            title = col.title
+            if col.key == sort.column:
+                title += "▼" if sort.descending else "▲"
+            text = title.rjust(w) if col.right else title
+            segments.append(Segment(set_cell_size(text, w), style))
+        return Strip(segments).adjust_cell_length(width, style)
+
+    def _render_row(self, row: Row, cells: tuple, is_cursor: bool, marked: bool, width: int, now: datetime) -> Strip:
+        base = self.rich_style
+        if marked:
+            base += self.get_component_rich_style("queue-table--marked")
+        if is_cursor:
+            base += self.get_component_rich_style("queue-table--cursor")
+        countdown, state, age = cells
+        values = {
+            "mark": "●" if marked else ("▶" if is_cursor else " "),
+            "due": countdown,
+            "priority": row.priority,
+            "status": row.status,
+            "id": str(row.id),
+            "customer": one_line(row.customer),
+            "subject": one_line(row.subject),
+            "assignee": one_line(row.assignee or "—"),
+            "group": one_line(row.group),
+            "age": age,
+        }
+        segments: list[Segment] = []
+        for col, w in layout(width):
+            if segments:
+                segments.append(Segment(" ", base))
+            text = values[col.key]
+            text = text.rjust(w) if col.right else text
+            style = base
+            if col.key == "due" and state:
+                style = base + state_style(self, state)
+            segments.append(Segment(set_cell_size(text, w), style))
+        return Strip(segments).adjust_cell_length(width, base)
+
+
+__all__ = ["COLUMNS", "Column", "QueueTable", "SORTS", "layout"]  # SORTS: the keys ``o`` cycles

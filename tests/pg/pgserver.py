@@ -1,0 +1,154 @@
+"""A throwaway PostgreSQL server for the tests, from the machine's own binaries.
+
+``PgServer.start()`` runs ``initdb`` and ``pg_ctl start`` in a new temporary directory (data directory,
+log and unix socket all inside it), listening on a free port of 127.0.0.1 with trust authentication for
+the superuser ``postgres``; durability is off (fsync, synchronous_commit, full_page_writes) since nothing
+outlives the session. PostgreSQL refuses to run as root: as root the server runs as ``nobody`` (through
+``runuser``), which then owns the temporary directory.
+
+``create_database()`` clones a template database that was migrated to the current schema once, which
+takes a few tens of milliseconds instead of a migration per test.
+"""
+
+from __future__ import annotations
+
+import glob
+import itertools
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+SERVER_USER = "nobody"  # as root only: the server may not run as root
+TEMPLATE = "deskterm_template"
+
+
+class PgUnavailable(Exception):
+    """No PostgreSQL server can be started here (the reason says why)."""
+
+
+def find_bindir() -> Path:
+    """The directory holding initdb and pg_ctl: from PATH, else the newest /usr/lib/postgresql/*/bin."""
+    on_path = shutil.which("initdb")
+    if on_path and shutil.which("pg_ctl"):
+        return Path(os.path.realpath(on_path)).parent
+    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    if candidates:
+        return Path(candidates[-1]).parent
+    raise PgUnavailable("initdb not found (on PATH or under /usr/lib/postgresql/*/bin); install the postgresql package")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class PgServer:
+    def __init__(self, bindir: Path, root: Path, port: int, as_user: str | None) -> None:
+        self.bindir, self.root, self.port, self.as_user = bindir, root, port, as_user
+        self.data = root / "data"
+        self._names = itertools.count(1)
+        self.version = 0
+        self.strategy = os.environ.get("DESKTERM_PG_STRATEGY", "FILE_COPY")
+
+    # -- life cycle ---------------------------------------------------------------------------------
+
+    @classmethod
+    def start(cls) -> "PgServer":
+        try:
+            import psycopg  # noqa: F401
+        except ImportError as exc:
+            raise PgUnavailable(f"the psycopg driver is not installed ({exc})") from None
+        bindir = find_bindir()
+        as_user = None
+        root = Path(tempfile.mkdtemp(prefix="deskterm-pg-"))
+        if os.geteuid() == 0:
+            as_user = SERVER_USER
+            if shutil.which("runuser") is None:
+                shutil.rmtree(root, ignore_errors=True)
+                raise PgUnavailable("running as root and runuser is missing: cannot start PostgreSQL as another user")
+            pw = pwd.getpwnam(as_user)
+            os.chown(root, pw.pw_uid, pw.pw_gid)
+            os.chmod(root, 0o755)  # the tests (root) reach the socket and the log
+        server = cls(bindir, root, _free_port(), as_user)
+        try:
+            server._initdb()
+            server._pg_ctl_start()
+            server._make_template()
+        except Exception as exc:
+            log = server.root / "server.log"
+            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+            server.stop()
+            if isinstance(exc, PgUnavailable):
+                raise
+            raise PgUnavailable(f"{type(exc).__name__}: {exc}\n{tail}") from None
+        return server
+
+    def _run(self, *args: str, timeout: float = 120) -> None:
+        cmd = [str(self.bindir / args[0]), *args[1:]]
+        if self.as_user:
+            cmd = ["runuser", "-u", self.as_user, "--", *cmd]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.root,
+                              env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})
+        if proc.returncode != 0:
+            raise PgUnavailable(f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[-1500:] or proc.stdout.strip()[-1500:]}")
+
+    def _initdb(self) -> None:
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                  "--locale=C.UTF-8", "--no-sync", "--no-instructions")
+
+    def _pg_ctl_start(self) -> None:
+        options = " ".join([
+            f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={self.root}",
+            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
+            "-c max_connections=200", "-c shared_buffers=32MB", "-c log_min_messages=warning",
+        ])
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60", "-o", options, "start")
+
+    def stop(self) -> None:
+        if (self.data / "postmaster.pid").exists():
+            try:
+                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", timeout=60)
+            except Exception:  # noqa: BLE001 - leave no directory behind anyway
+                pass
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- databases ----------------------------------------------------------------------------------
+
+    def url(self, dbname: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{dbname}"
+
+    def admin(self, sql: str) -> None:
+        """Run one statement outside a transaction (CREATE/DROP DATABASE) on the maintenance database."""
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True) as conn:
+            conn.execute(sql)
+
+    def _make_template(self) -> None:
+        from deskterm.store.engine import open_store
+
+        import psycopg
+
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres") as conn:
+            self.version = conn.info.server_version
+        self.admin(f"CREATE DATABASE {TEMPLATE}")
+        store = open_store(self.url(TEMPLATE))  # migrates to HEAD
+        store.dispose()
+
+    def create_database(self, migrated: bool = True) -> str:
+        """A new database: a clone of the migrated template, or empty (``migrated=False``)."""
+        name = f"t{os.getpid()}_{next(self._names)}"
+        self.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {TEMPLATE}" + (f" STRATEGY {self.strategy}" if self.version >= 150000 else "") if migrated else ""))
+        return self.url(name)
+
+    def drop_database(self, url: str) -> None:
+        name = url.rsplit("/", 1)[1]
+        try:
+            self.admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        except Exception:  # noqa: BLE001 - the server goes away at the end of the session anyway
+            pass

@@ -1,0 +1,116 @@
+"""``deskterm db copy``: a demo desk (with escalations, rule firings and a major-incident link) copied to
+PostgreSQL answers exactly as the SQLite file did; ids, sequences and counts; refusals."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from sqlalchemy import text
+
+from deskterm.clock import FrozenClock
+from deskterm.dbcopy import TABLES
+from deskterm.service import Desk
+from deskterm.store.engine import open_store
+from deskterm_testing import run_cli
+
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
+AT = "2026-03-27T16:00:00+00:00"
+ESCALATION = """
+[groups.L2-network]
+level = "L2"
+
+[escalation]
+managers = ["duty-manager"]
+
+[[escalation.rules]]
+when = "first_response.breached"
+action = "hierarchical"
+to = "duty-manager"
+"""
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory):
+    """A demo desk on SQLite, with escalations and a link to a major incident of a higher number."""
+    from deskterm.config import load_config
+    from deskterm.demo import build_demo
+
+    where = tmp_path_factory.mktemp("copy-source")
+    db, _ = build_demo(where, tickets=120, clock=FrozenClock(NOW))
+    with open(where / "deskterm.toml", "a", encoding="utf-8") as fh:
+        fh.write(ESCALATION)
+    config = load_config(where / "deskterm.toml")
+    desk = Desk(open_store(db), config, clock=FrozenClock(NOW + timedelta(minutes=30)), user="alice")
+    ids = sorted(t.id for t in desk.tickets(["new", "open"]))
+    desk.escalate(ids[1], "functional", "L2-network", "router on ward B")
+    desk.link(ids[0], ids[-1])  # a lower number linked to a higher one: the copy must order the links
+    assert desk.apply_rules()  # rule_firings and more escalations
+    desk.store.dispose()
+    return db, where / "deskterm.toml"
+
+
+def _cli(db: str, config, *args: str):
+    return run_cli("--db", db, "--config", str(config), *args)
+
+
+def _counts(url: str) -> dict[str, int]:
+    store = open_store(url)
+    with store.engine.connect() as conn:
+        counts = {t: conn.execute(text(f'SELECT count(*) FROM "{t}"')).scalar() for t in TABLES}
+    store.dispose()
+    return counts
+
+
+def test_copy_to_postgresql_gives_the_same_answers(source, pg_url):
+    db, config = source
+    r = run_cli("db", "copy", "--from", str(db), "--to", pg_url)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("copied ") and "120 tickets" in r.stdout
+    counts = _counts(pg_url)
+    assert counts == _counts(str(db))
+    assert counts["tickets"] == 120 and counts["events"] > 120 and counts["meta"] >= 1
+
+    for args in (("list", "--json", "--at", AT), ("escalations", "--all", "--json")):
+        a, b = _cli(str(db), config, *args), _cli(pg_url, config, *args)
+        assert a.returncode == b.returncode == 0, (a.stderr, b.stderr)
+        assert json.loads(b.stdout) == json.loads(a.stdout)
+        assert b.stdout == a.stdout
+    listed = json.loads(_cli(pg_url, config, "list", "--json", "--at", AT).stdout)
+    for t in listed[:1] + [t for t in listed if t.get("escalation")][:1]:
+        a, b = _cli(str(db), config, "show", str(t["id"]), "--json", "--at", AT), _cli(pg_url, config, "show", str(t["id"]), "--json", "--at", AT)
+        assert b.stdout == a.stdout
+
+    # the sequences were moved past the copied ids: the next ticket is number 121, its events follow
+    r = _cli(pg_url, config, "new", "--subject", "After the move", "--customer", "Atelier Moreau")
+    assert (r.returncode, r.stdout.strip()) == (0, "121"), r.stderr
+    assert _cli(pg_url, config, "update", "121", "--note", "first note on PostgreSQL").returncode == 0
+    assert _counts(pg_url)["events"] == counts["events"] + 1
+
+
+def test_non_empty_target_is_refused_and_left_alone(source, pg_url):
+    db, _ = source
+    assert run_cli("db", "copy", "--from", str(db), "--to", pg_url).returncode == 0
+    before = _counts(pg_url)
+    r = run_cli("db", "copy", "--from", str(db), "--to", pg_url)
+    assert r.returncode == 1 and r.stdout == ""
+    assert len(r.stderr.strip().splitlines()) == 1 and "not empty" in r.stderr, r.stderr
+    assert _counts(pg_url) == before
+
+
+def test_missing_source_or_same_database_is_bad_input(tmp_path, source, pg_url):
+    r = run_cli("db", "copy", "--from", str(tmp_path / "nope.db"), "--to", pg_url)
+    assert r.returncode == 2 and "no such database file" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "nope.db").exists()
+    r = run_cli("db", "copy", "--from", pg_url, "--to", pg_url)
+    assert r.returncode == 2 and "is the source" in r.stderr
+
+
+def test_copy_back_from_postgresql_to_a_new_sqlite_file(source, pg_url, tmp_path):
+    db, config = source
+    assert run_cli("db", "copy", "--from", str(db), "--to", pg_url).returncode == 0
+    back = tmp_path / "back.db"
+    r = run_cli("db", "copy", "--from", pg_url, "--to", str(back))
+    assert r.returncode == 0, r.stderr
+    assert _cli(str(back), config, "list", "--json", "--at", AT).stdout == _cli(str(db), config, "list", "--json", "--at", AT).stdout

@@ -1,0 +1,174 @@
+"""The dashboard: its figures are reports.compute's (and `deskterm report --format json`'s) on the same data,
+for today, this week and this month, for all customers and per customer; trends; customers at risk."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tomllib
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from tuihelp import NOW, SIZE, ready, settle
+
+from deskterm import reports
+from deskterm.config import parse_config
+from deskterm.service import Desk
+from deskterm.store.engine import open_store
+from deskterm.tui.screens.dashboard import (
+    TREND_DAYS,
+    DashboardScreen,
+    ShowCustomerQueue,
+    at_risk,
+    day_windows,
+    period_bounds,
+)
+
+EXTRA = """
+
+[escalation]
+managers = ["duty-manager"]
+"""
+
+
+@pytest.fixture
+def desk_files(demo):
+    """(db, config path, config, clock) of the demo desk with two escalations of today, one acknowledged."""
+    db, _, clock = demo
+    path = db.parent / "deskterm.toml"
+    text = path.read_text(encoding="utf-8") + EXTRA
+    path.write_text(text, encoding="utf-8")
+    config = parse_config(tomllib.loads(text), str(path))
+    store = open_store(db)
+    desk = Desk(store, config, clock=clock, user="bob")
+    a, b = sorted((t for t in desk.tickets(["open"]) if t.updated_at <= NOW - timedelta(hours=2)), key=lambda t: t.id)[:2]
+    clock.set(NOW - timedelta(hours=1))
+    desk.escalate(a.id, "hierarchical", "duty-manager", "angry customer")
+    desk.escalate(b.id, "hierarchical", "duty-manager", "penalties")
+    clock.set(NOW - timedelta(minutes=40))
+    desk.acknowledge(desk.escalations(ticket=a.id)[0].id)
+    clock.set(NOW)
+    store.dispose()
+    return db, path, config, clock
+
+
+async def show(app, pilot, **kw) -> DashboardScreen:  # noqa: ANN001
+    await ready(pilot)
+    screen = DashboardScreen(**kw)
+    await app.push_screen(screen)
+    for _ in range(100):
+        await settle(pilot)
+        if screen.loaded:
+            break
+    assert screen.loaded
+    await pilot.pause(0.05)
+    return screen
+
+
+def cli_report(db, config_path, since: datetime, until: datetime, by: str | None = None) -> dict:  # noqa: ANN001
+    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(config_path), "report",
+            "--since", since.isoformat(), "--until", until.isoformat(), "--format", "json"]
+    if by:
+        args += ["--by", by]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_periods_start_at_local_midnight_monday_and_the_first():
+    from zoneinfo import ZoneInfo
+
+    paris = ZoneInfo("Europe/Paris")
+    b = period_bounds(NOW, paris)  # Friday 27 March 2026, 16:00 in Paris
+    assert b["today"][0] == datetime(2026, 3, 27, tzinfo=paris)
+    assert b["week"][0] == datetime(2026, 3, 23, tzinfo=paris)
+    assert b["month"][0] == datetime(2026, 3, 1, tzinfo=paris)
+    assert all(until == NOW for _, until in b.values())
+    days = day_windows(NOW, paris)
+    assert len(days) == TREND_DAYS and days[-1] == (datetime(2026, 3, 27, tzinfo=paris), NOW)
+    # across the change to summer time (29 March 2026 in Paris) a day is 23 hours
+    spring = day_windows(datetime(2026, 3, 30, 12, tzinfo=timezone.utc), paris, days=3)
+    assert spring[1][1].timestamp() - spring[1][0].timestamp() == 23 * 3600
+
+
+async def test_figures_equal_reports_compute_and_the_report_command(make_app, desk_files):
+    db, config_path, config, clock = desk_files
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        desk = app.desk
+        tickets, escalations = desk.tickets(), desk.escalations(open_only=False)
+        for period, key in (("today", "1"), ("week", "2"), ("month", "3")):
+            await pilot.press(key)
+            assert screen.period == period
+            since, until = period_bounds(NOW, config.tz)[period]
+            expected = reports.compute(tickets, lambda t: desk.sla(t, until), since, until, escalations, config.tz)
+            shown = screen.kpis
+            assert shown.as_dict() == expected.as_dict()
+            figures = str(screen.query_one("#dash-figures").render())
+            assert f"Opened{expected.opened:>27}" in figures and f"Backlog{expected.backlog:>26}" in figures
+            report = cli_report(db, config_path, since, until, by="customer" if period == "week" else None)
+            assert report["total"] == json.loads(json.dumps(shown.as_dict()))
+            if period == "week":
+                for name, k in screen.data.by_customer["week"].items():
+                    assert report["groups"][name] == json.loads(json.dumps(k.as_dict()))
+        assert screen.data.totals["today"].mean_ack_seconds == 20 * 60  # the escalation acknowledged today
+
+
+async def test_per_customer_and_trends(make_app, desk_files):
+    db, config_path, config, clock = desk_files
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, period="week")
+        desk = app.desk
+        all_days = screen.data.days[None]
+        tickets = desk.tickets()
+        # the trend: one compute per local day, as of the day's end
+        for since, k in all_days[-3:]:
+            until = min(since + timedelta(days=1), NOW)
+            expected = reports.compute(tickets, lambda t: desk.sla(t, until), since, until, desk.escalations(open_only=False), config.tz)
+            assert k.as_dict() == expected.as_dict()
+        assert screen.query_one("#spark-opened").data == [float(k.opened) for _, k in all_days]
+        assert sum(k.opened for _, k in all_days) == sum(1 for t in tickets if t.created_at >= all_days[0][0])
+        await pilot.press("c")
+        await settle(pilot)
+        first = screen.data.customers[0]
+        assert screen.customer == first and screen.loaded
+        mine = [t for t in tickets if t.customer == first]
+        since, until = period_bounds(NOW, config.tz)["week"]
+        expected = reports.compute(mine, lambda t: desk.sla(t, until), since, until,
+                                   [e for e in desk.escalations(open_only=False) if e.ticket_id in {t.id for t in mine}], config.tz)
+        assert screen.kpis.as_dict() == expected.as_dict()
+        assert first in str(screen.query_one("#dash-title").render())
+        assert screen.query_one("#spark-opened").data == [float(k.opened) for _, k in screen.data.days[first]]
+        await pilot.press("C")
+        assert screen.customer is None and screen.kpis is screen.data.totals["week"]
+        await pilot.press("tab")
+        assert screen.period == "month"
+
+
+async def test_customers_at_risk_and_enter_asks_for_their_queue(make_app, desk_files):
+    db, config_path, config, clock = desk_files
+    app = make_app(config=config)
+    asked = []
+    async with app.run_test(size=SIZE, message_hook=lambda m: isinstance(m, ShowCustomerQueue) and asked.append(m.customer)) as pilot:
+        screen = await show(app, pilot, period="month")
+        ranked = at_risk(screen.data.by_customer["month"])
+        rates = [k.overall_compliance for _, k in ranked]
+        assert [r for r in rates if r is not None] == sorted(r for r in rates if r is not None)
+        table = screen.query_one("#dash-risk")
+        assert table.row_count == len(ranked) > 0
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert asked == [ranked[1][0]]
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_dashboard_snapshot(snap_compare, make_app, desk_files, size):
+    app = make_app(config=desk_files[2])
+
+    async def run_before(pilot) -> None:
+        await show(app, pilot, period="week")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -1,0 +1,580 @@
+"""The ticket-detail screen driven by the keyboard over a real SQLite demo desk with a frozen clock.
+
+Tickets of known shape are imported into the per-test copy of the demo desk (``sample_tickets``); the
+history read back from the database shows one event per action, with its author.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from textual import events
+from textual.widgets import Select, TextArea
+from tuihelp import NOW, SIZE, settle
+
+from deskterm.clock import FrozenClock
+from deskterm.domain.calendar import epoch
+from deskterm.domain.explain import explain
+from deskterm.records import NewEvent, NewTicket
+from deskterm.service import Change
+from deskterm.tui.screens.detail import DetailScreen
+from deskterm.tui.screens.detail_modals import (AssignDialog, CloseDialog, EditorDialog, LinkDialog, PriorityDialog,
+                                                ResolveDialog, TypeDialog, WhyDialog)
+from deskterm.tui.screens.modals import ChoiceScreen
+from deskterm.tui.widgets.countdown import Countdown
+from deskterm.tui.widgets.timeline import Timeline, TimelineEntry
+
+PARIS = ZoneInfo("Europe/Paris")
+LONG = ("The VPN concentrator for ward B drops every tunnel after about ten minutes; nurses lose access to the "
+        "patient records each time and have to log in again. ") * 3
+
+
+def sample_tickets(now: datetime) -> list[NewTicket]:
+    """[0] a long, busy timeline (open); [1] paused (pending); [2] breached; [3] new and unassigned."""
+    m = lambda minutes: now - timedelta(minutes=minutes)  # noqa: E731
+    long_events = [
+        NewEvent(m(175), "reply", "customer", public=True, body=LONG + "\n\nSecond paragraph:\n  - ward B\n  - ward C"),
+        NewEvent(m(170), "assign", "alice", to="alice"),
+        NewEvent(m(169), "status", "alice", to="open"),
+        NewEvent(m(165), "reply", "alice", public=True, body="On it. Can you tell me the exact time of the last drop?"),
+        NewEvent(m(160), "reply", "alice", public=False, body="Same symptom as INC-2231 last month: check the DPD timers. [b]not bold[/b]"),
+        NewEvent(m(150), "reply", "customer", public=True, body="14:02, 14:13 and 14:25. It is getting worse.\x1b[31m"),
+        NewEvent(m(140), "priority", "alice", to="P1", reason="whole ward affected"),
+        NewEvent(m(130), "escalate", "alice", to="L2-network", reason="needs the firewall team"),
+        NewEvent(m(120), "reply", "bruno", public=False, body="Firewall logs show IKE rekey failures every 10 min. " * 4),
+        NewEvent(m(100), "reply", "bruno", public=True, body="We found the cause; a fix is scheduled for 17:00."),
+        NewEvent(m(90), "reply", "customer", public=True, body="Thanks, keep us posted."),
+        NewEvent(m(60), "reply", "bruno", public=False, body="Change CHG-118 approved."),
+        NewEvent(m(30), "reply", "bruno", public=True, body="Fix applied on the standby unit; switching over at 17:00."),
+    ]
+    return [
+        NewTicket(subject="VPN drops every ten minutes for ward B", customer="Clinique Saint-Jean", priority="P2",
+                  created_at=m(180), ref="DET-LONG", description="Reported by the ward B head nurse.", events=long_events),
+        NewTicket(subject="Scanner sends blank PDFs", customer="Banque Rhône-Alpes", priority="P3", created_at=m(300),
+                  ref="DET-PAUSED", description="Scanner on floor 2.",
+                  events=[NewEvent(m(290), "assign", "chloe", to="chloe"), NewEvent(m(289), "status", "chloe", to="open"),
+                          NewEvent(m(280), "reply", "chloe", public=True, body="Could you send one of the PDFs?"),
+                          NewEvent(m(279), "status", "chloe", to="pending")]),
+        NewTicket(subject="Website returns 502 since 09:00", customer="CHU Lyon Sud", priority="P1", created_at=m(360),
+                  ref="DET-BREACHED", description="Public website down.",
+                  events=[NewEvent(m(350), "reply", "customer", public=True, body="Still down!")]),
+        NewTicket(subject="Badge reader at gate 3 offline", customer="Atelier Moreau", priority="P3", created_at=m(20),
+                  ref="DET-NEW", description="Gate 3."),
+    ]
+
+
+@pytest.fixture
+def tickets(other_desk) -> list[int]:
+    """Ids of the sample tickets, imported into this test's copy of the demo desk (as bob)."""
+    ids = other_desk.import_tickets(sample_tickets(NOW))
+    other_desk.store.dispose()  # no connection kept open across the test
+    return ids
+
+
+async def open_detail(pilot, ticket_id: int) -> DetailScreen:
+    app = pilot.app
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        if app.desk is not None:
+            break
+    await app.push_screen(DetailScreen(ticket_id))
+    await settle(pilot)
+    screen = app.screen
+    assert isinstance(screen, DetailScreen) and screen.record is not None
+    return screen
+
+
+def notes(app) -> list[str]:
+    return [f"{n.title}: {n.message}" for n in app._notifications]
+
+
+async def type_text(pilot, text: str) -> None:
+    """Short text is typed key by key; longer text is pasted into the focused field (much faster)."""
+    if len(text) <= 4:
+        await pilot.press(*[{" ": "space", "\n": "enter"}.get(ch, ch) for ch in text])
+        return
+    focused = pilot.app.focused
+    if isinstance(focused, TextArea):
+        focused.insert(text)
+    else:
+        focused.post_message(events.Paste(text))
+    await pilot.pause()
+
+
+async def choose(pilot, dialog, select_id: str, value) -> None:
+    dialog.query_one(f"#{select_id}", Select).value = value
+    await pilot.pause()
+
+
+def history(app, ticket_id: int):
+    return app.desk.ticket(ticket_id).events
+
+
+# -- showing -------------------------------------------------------------------------------------
+
+
+async def test_header_timers_and_timeline(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        head = str(screen.query_one("#detail-head").render())
+        assert "DET-LONG" in head and "VPN drops every ten minutes" in head and "Clinique Saint-Jean" in head
+        assert "policy platinum (this customer's" in head
+        assert "P1" in head and "open" in head and "alice" in head and "group L2-network" in head
+        timers = {c.id: c.timer for c in screen.query(Countdown)}
+        assert set(timers) == {"detail-timer-first_response", "detail-timer-resolution", "detail-timer-next_update"}
+        assert timers["detail-timer-first_response"].state == "met"
+        due = str(screen.query_one("#detail-due-resolution").render())
+        assert "Europe/Paris" in due and "due" in due
+        timeline = screen.query_one(Timeline)
+        record = app.desk.ticket(tickets[0])
+        assert timeline.shown == [e.id for e in record.events]  # every event, in order
+        entries = list(screen.query(TimelineEntry))
+        assert len(entries) == len(record.events) + 1  # + "ticket created"
+        note_entries = [e for e in entries if e.has_class("-note")]
+        assert len(note_entries) == 3 and all("INTERNAL NOTE" in str(e.render()) for e in note_entries)
+        # untrusted text is inert: markup is shown as written, escapes are made visible
+        texts = "\n".join(str(e.render()) for e in entries)
+        assert "[b]not bold[/b]" in texts and "\\x1b[31m" in texts and "\x1b" not in texts
+        assert "priority P2 → P1 (whole ward affected)" in texts and "escalation to L2-network" in texts
+        # long bodies wrap instead of being cut
+        first_customer = next(e for e in entries if e.has_class("-customer"))
+        assert first_customer.size.height > 4
+        # it scrolls, with the keyboard
+        assert timeline.max_scroll_y > 0
+        await pilot.press("home")
+        await pilot.pause()
+        assert timeline.scroll_y == 0
+        await pilot.press("end")
+        await pilot.pause()
+        assert timeline.scroll_y == timeline.max_scroll_y
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, DetailScreen)
+
+
+async def test_clock_tick_moves_countdowns_without_replaying(make_app, tickets, clock, monkeypatch):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[2])
+        before = screen.query_one("#detail-timer-resolution", Countdown).timer
+        calls = []
+        monkeypatch.setattr(app.desk, "sla", lambda *a, **k: calls.append(a))
+        clock.advance(600)
+        app.tick()
+        await pilot.pause()
+        after = screen.query_one("#detail-timer-resolution", Countdown).timer
+        assert after.remaining == before.remaining - 600 and after.state == "breached"
+        assert calls == []
+
+
+async def test_major_incident_shows_linked_tickets(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[1])
+        desk = app.desk
+        desk.link(tickets[1], tickets[2])
+        desk.link(tickets[3], tickets[2])
+        await pilot.press("ctrl+r")
+        await settle(pilot)
+        assert f"linked to major incident #{tickets[2]}" in str(screen.query_one("#detail-head").render())
+        app.pop_screen()
+        screen = await open_detail(pilot, tickets[2])
+        head = str(screen.query_one("#detail-head").render())
+        assert f"major incident: 2 linked (#{tickets[1]} pending, #{tickets[3]} new)" in head
+
+
+# -- replies, notes, drafts, canned responses ----------------------------------------------------
+
+
+async def test_reply_and_note_each_write_one_event(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, EditorDialog)
+        await type_text(pilot, "Hello,\nwe are on it.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert app.screen is screen
+        await pilot.press("n")
+        await pilot.pause()
+        await type_text(pilot, "check the badge server")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        events = history(app, tickets[3])
+        assert [(e.kind, e.public, e.author, e.body) for e in events] == [
+            ("reply", True, "alice", "Hello,\nwe are on it."), ("reply", False, "alice", "check the badge server")]
+        assert screen.record.version == 3 and screen.drafts == {"reply": "", "note": ""}
+        assert screen.query(TimelineEntry).last().has_class("-note")
+
+
+async def test_empty_reply_is_refused(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, tickets[3])
+        await pilot.press("r")
+        await pilot.pause()
+        await type_text(pilot, "   ")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert any("Reply: refused: reply: empty text" in n for n in notes(app))
+        assert history(app, tickets[3]) == []
+
+
+async def test_cancelled_editor_keeps_the_draft(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("r")
+        await pilot.pause()
+        await type_text(pilot, "half a reply")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert screen.drafts["reply"] == "half a reply" and history(app, tickets[3]) == []
+        assert "unsent draft: reply" in str(screen.query_one("#detail-drafts").render())
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.screen.query_one(TextArea).text == "half a reply"
+
+
+async def test_canned_response_is_inserted_for_review(make_app, demo, tickets):
+    _, config, _ = demo
+    config = dataclasses.replace(config, canned={"ack": "Hello {customer}, we received {ticket}. {agent}"})
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, tickets[3])
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen)
+        await pilot.press("enter")  # the first (only) canned response
+        await settle(pilot)
+        assert isinstance(app.screen, EditorDialog)
+        area = app.screen.query_one(TextArea)
+        assert area.text == "Hello Atelier Moreau, we received DET-NEW. alice"
+        assert history(app, tickets[3]) == []  # nothing sent before review
+        await type_text(pilot, " Thanks")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert [e.body for e in history(app, tickets[3])] == ["Hello Atelier Moreau, we received DET-NEW. alice Thanks"]
+
+
+# -- status, resolve, close --------------------------------------------------------------------
+
+
+async def test_status_offers_allowed_targets_only(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        await pilot.press("s")
+        await pilot.pause()
+        assert isinstance(app.screen, ChoiceScreen) and app.screen.choices == ["pending", "on_hold", "resolved"]
+        await pilot.press("enter")  # pending
+        await settle(pilot)
+        assert screen.record.status == "pending"
+        e = history(app, tickets[0])[-1]
+        assert (e.kind, e.from_value, e.to, e.author) == ("status", "open", "pending", "alice")
+        assert screen.query_one("#detail-timer-resolution", Countdown).timer.state == "paused"
+
+
+async def test_invalid_transition_is_refused_with_the_service_message(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        n = len(history(app, tickets[0]))
+        assert not await screen.set_status("closed")
+        await pilot.pause()
+        assert any("cannot go from open to closed; from open it may go to pending, on_hold, resolved" in m for m in notes(app))
+        assert len(history(app, tickets[0])) == n
+
+
+async def test_resolve_requires_a_code_then_close_with_csat(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        await pilot.press("x")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ResolveDialog)
+        await pilot.press("ctrl+s")  # no code chosen
+        await pilot.pause()
+        assert app.screen is dialog and any("choose a resolution code" in m for m in notes(app))
+        assert screen.record.status == "open"
+        await choose(pilot, dialog, "code", "workaround")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert screen.record.status == "resolved" and screen.record.resolution_code == "workaround"
+        assert not await screen.resolve(None)  # the screen itself refuses a resolution without a code
+        await pilot.press("X")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, CloseDialog)
+        await choose(pilot, dialog, "csat", 4)
+        dialog.query_one("#comment").focus()
+        await type_text(pilot, "quick fix")
+        await pilot.press("enter")
+        await settle(pilot)
+        r = app.desk.ticket(tickets[0])
+        assert (r.status, r.csat_score, r.csat_comment) == ("closed", 4, "quick fix")
+        tail = [(e.kind, e.to, e.author) for e in r.events[-3:]]
+        assert tail == [("status", "resolved", "alice"), ("status", "closed", "alice"), ("csat", "4", "alice")]
+        assert r.events[-3].reason == "workaround"
+
+
+# -- priority, type, claim, assign ---------------------------------------------------------------
+
+
+async def test_priority_by_matrix_and_directly(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("p")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, PriorityDialog)
+        await pilot.press("ctrl+s")  # nothing chosen: stays open
+        await pilot.pause()
+        assert app.screen is dialog
+        await choose(pilot, dialog, "impact", 1)
+        await choose(pilot, dialog, "urgency", 2)
+        dialog.query_one("#reason").focus()
+        await type_text(pilot, "two sites")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (screen.record.priority, screen.record.impact, screen.record.urgency) == ("P2", 1, 2)
+        await pilot.press("p")
+        await pilot.pause()
+        await choose(pilot, app.screen, "direct", "P4")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        events = [(e.kind, e.from_value, e.to, e.reason) for e in history(app, tickets[3])]
+        assert events == [("priority", "P3", "P2", "impact 1 × urgency 2: two sites"), ("priority", "P2", "P4", None)]
+
+
+async def test_type_and_classification(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("t")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, TypeDialog)
+        await choose(pilot, dialog, "type", "request")
+        await choose(pilot, dialog, "classification", "change_request")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert (screen.record.type, screen.record.classification) == ("request", "change_request")
+        assert [(e.kind, e.to) for e in history(app, tickets[3])] == [("type", "request"), ("classification", "change_request")]
+
+
+async def test_claim_then_claim_again_is_refused(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("c")
+        await settle(pilot)
+        assert screen.record.assignee == "alice"
+        await pilot.press("c")
+        await settle(pilot)
+        assert any("already yours" in m for m in notes(app))
+        assert [(e.kind, e.to, e.author) for e in history(app, tickets[3])] == [("assign", "alice", "alice")]
+
+
+async def test_assign_with_suggestions(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("a")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, AssignDialog)
+        assert {"alice", "bruno", "chloe", "david"} <= set(dialog.agents)
+        assert {"L1", "L2-network"} <= set(dialog.groups)
+        await type_text(pilot, "bru")
+        await pilot.press("right")  # accepts the suggestion
+        await pilot.pause()
+        assert dialog.query_one("#agent").value == "bruno"
+        await pilot.press("tab")
+        group = dialog.query_one("#group")
+        group.value = ""
+        await type_text(pilot, "L2-n")
+        await pilot.press("right")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert (screen.record.assignee, screen.record.group) == ("bruno", "L2-network")
+        assert [(e.kind, e.to) for e in history(app, tickets[3])] == [("assign", "bruno"), ("group", "L2-network")]
+
+
+# -- major incidents -----------------------------------------------------------------------------
+
+
+async def test_link_and_broadcast_a_resolution(make_app, tickets):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("l")
+        await pilot.pause()
+        assert isinstance(app.screen, LinkDialog)
+        await type_text(pilot, "DET-BREACHED")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert screen.record.major_id == tickets[2]
+        await pilot.press("b")  # not a major incident itself
+        await pilot.pause()
+        assert any("not a major incident" in m for m in notes(app))
+        app.pop_screen()
+        screen = await open_detail(pilot, tickets[2])
+        await pilot.press("b")
+        await pilot.pause()
+        dialog = app.screen
+        await type_text(pilot, "Fixed at the source.")
+        await choose(pilot, dialog, "code", "fixed")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        for tid in (tickets[2], tickets[3]):
+            r = app.desk.ticket(tid)
+            assert r.status == "resolved" and r.resolution_code == "fixed"
+            assert [(e.kind, e.author) for e in r.events[-2:]] == [("reply", "alice"), ("status", "alice")]
+        assert screen.record.status == "resolved"
+
+
+# -- why is it due then? -------------------------------------------------------------------------
+
+
+async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
+    """Gold (office calendar, Europe/Paris, FR holidays), P2: resolution 8h of business time.
+
+    Thursday 2026-04-02 16:00 created; pending Friday 10:00 → Tuesday 10:00 (a weekend and Easter Monday
+    inside); now Tuesday 12:00. Counted: Thu 16:00-18:00 (2h) + Fri 09:00-10:00 (1h) + Tue 10:00-12:00
+    (2h) = 5h; 3h left: Tue 12:00-15:00 → due Tuesday 15:00.
+    """
+    db, config, _ = demo
+    clock = FrozenClock(datetime(2026, 4, 7, 12, 0, tzinfo=PARIS))
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+
+    store = open_store(db)
+    desk = Desk(store, config, clock=clock, user="bob")
+    p = lambda *a: datetime(*a, tzinfo=PARIS)  # noqa: E731
+    [tid] = desk.import_tickets([NewTicket(
+        subject="Payroll export fails", customer="Banque Rhône-Alpes", priority="P2", created_at=p(2026, 4, 2, 16, 0),
+        events=[NewEvent(p(2026, 4, 2, 16, 30), "reply", "alice", public=True, body="Looking."),
+                NewEvent(p(2026, 4, 3, 10, 0), "status", "alice", to="pending"),
+                NewEvent(p(2026, 4, 7, 10, 0), "status", "alice", to="open")])])
+    record = desk.ticket(tid)
+    policy = config.policy_for(record.customer)
+    res = desk.sla(record).timers["resolution"]
+    ex = explain(res, policy, epoch(clock.now()))
+    assert ex.counted_seconds == res.consumed == 5 * 3600 and ex.future_seconds == res.remaining == 3 * 3600
+    assert ex.counted_seconds + ex.future_seconds == ex.target == 8 * 3600
+    store.dispose()
+
+    app = make_app(clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tid)
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, WhyDialog)
+        text = app.screen.explanation.plain
+        assert "policy gold: customer 'Banque Rhône-Alpes' is configured with policy 'gold'" in text
+        assert "calendar office: business hours in Europe/Paris" in text
+        res_part = text[text.index("resolution —"):]
+        for line in ("Thu 2026-04-02 16:00 → 18:00   2h00", "Fri 2026-04-03 09:00 → 10:00   1h00",
+                     "Tue 2026-04-07 10:00 → 12:00   2h00", "= 5h00 counted",
+                     "Fri 2026-04-03 10:00 → Tue 2026-04-07 10:00",  # the pause
+                     "Mon 2026-04-06 holiday: Easter Monday",
+                     "Tue 2026-04-07 12:00 → 15:00   3h00", "= 3h00 left",
+                     "5h00 counted + 3h00 left = 8h00 target → due Tue 2026-04-07 15:00"):
+            assert line in res_part, line
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+# -- other connections ---------------------------------------------------------------------------
+
+
+async def test_conflict_reloads_notifies_and_keeps_the_draft(make_app, tickets, other_desk, monkeypatch):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        monkeypatch.setattr(app, "poll", lambda: False)  # the 1 s poll must not reload before we send
+        screen = await open_detail(pilot, tickets[0])
+        loaded = screen.record.version
+        other_desk.update(tickets[0], Change(status="pending"))  # bob, in another process
+        await pilot.press("r")
+        await pilot.pause()
+        await type_text(pilot, "The fix is in.")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert any("ticket changed by bob: status open → pending" in m and "kept" in m for m in notes(app))
+        assert screen.record.version == loaded + 1 and screen.record.status == "pending"
+        assert screen.drafts["reply"] == "The fix is in."
+        assert [e.author for e in history(app, tickets[0])][-1] == "bob"
+        await pilot.press("r")
+        await pilot.pause()
+        assert app.screen.query_one(TextArea).text == "The fix is in."
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        last = history(app, tickets[0])[-1]
+        assert (last.kind, last.author, last.body) == ("reply", "alice", "The fix is in.")
+        assert screen.drafts["reply"] == ""
+
+
+async def test_poll_reloads_when_the_version_moved(make_app, tickets, other_desk):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        screen.drafts["note"] = "my draft"
+        other_desk.update(tickets[3], Change(assign="bruno"))
+        app.poll()
+        await settle(pilot)
+        assert screen.record.assignee == "bruno" and screen.drafts["note"] == "my draft"
+        assert any("ticket changed by bob: assigned to bruno" in m for m in notes(app))
+
+
+# -- the whole history -----------------------------------------------------------------------------
+
+
+async def test_history_holds_one_event_per_action_with_its_author(make_app, tickets):
+    app = make_app(user="carol")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        before = len(history(app, tickets[3]))
+        await pilot.press("c")
+        await settle(pilot)
+        await pilot.press("r")
+        await pilot.pause()
+        await type_text(pilot, "hi")
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert await screen.set_status("pending")
+        assert await screen.resolve("fixed")
+        events = history(app, tickets[3])[before:]
+        assert [(e.kind, e.author) for e in events] == [("assign", "carol"), ("reply", "carol"),
+                                                         ("status", "carol"), ("status", "carol")]
+
+
+def test_bindings_have_ids_for_the_palette():
+    ids = {b.id for b in DetailScreen.BINDINGS}
+    for name in ("reply", "note", "status", "priority", "type", "claim", "assign", "link", "broadcast", "resolve",
+                 "close", "canned", "why", "back"):
+        assert f"detail.{name}" in ids
+
+
+async def test_unknown_ticket_says_so_and_goes_back(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if app.desk is not None:
+                break
+        await app.push_screen(DetailScreen(999999))
+        await settle(pilot)
+        assert not isinstance(app.screen, DetailScreen)
+        assert any("no such ticket" in m for m in notes(app))

@@ -1,0 +1,272 @@
+"""The escalation screen: order by urgency, overdue highlighting with a steppable clock, acknowledge, return to
+L1, escalate further, live count and notification, and the automatic rules applied in a worker."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+
+import pytest
+from tuihelp import NOW, SIZE, ready, settle
+
+from deskterm.config import parse_config
+from deskterm.service import Desk
+from deskterm.store.engine import open_store
+from deskterm.tui.screens.escalations import (
+    OVERDUE_MARK,
+    EscalationScreen,
+    EscItem,
+    TextPromptScreen,
+    apply_rules_in_background,
+)
+
+ESCALATION_CONFIG = """
+
+[groups.L2-network]
+level = "L2"
+[groups.L3-vendor]
+level = "L3"
+
+[escalation]
+managers = ["duty-manager"]
+ack_within = "10m"
+bell = true
+
+[[escalation.rules]]
+when = "resolution.breached"
+priority = ["P1"]
+action = "hierarchical"
+to = "duty-manager"
+"""
+
+
+@pytest.fixture
+def esc_config(demo):
+    db, _, _ = demo
+    path = db.parent / "deskterm.toml"
+    text = path.read_text(encoding="utf-8") + ESCALATION_CONFIG
+    path.write_text(text, encoding="utf-8")
+    return parse_config(tomllib.loads(text), str(path))
+
+
+@pytest.fixture
+def setup_desk(demo, esc_config):
+    """bob's Desk on the same database (another agent's process)."""
+    db, _, clock = demo
+    store = open_store(db)
+    yield Desk(store, esc_config, clock=clock, user="bob")
+    store.dispose()
+
+
+def open_tickets(desk: Desk, before) -> list:  # noqa: ANN001
+    ts = [t for t in desk.tickets(["open", "new"]) if t.updated_at <= before]
+    return sorted(ts, key=lambda t: t.id)
+
+
+@pytest.fixture
+def escalated(setup_desk, clock):
+    """Three open escalations: #a raised 20 min ago (overdue), #b 5 min ago, #c 30 min ago and acknowledged."""
+    desk = setup_desk
+    a, b, c = open_tickets(desk, NOW - timedelta(hours=1))[:3]
+    clock.set(NOW - timedelta(minutes=30))
+    desk.escalate(c.id, "functional", "L2-network", "switch logs needed")
+    desk.acknowledge(desk.escalations(ticket=c.id)[0].id)
+    clock.set(NOW - timedelta(minutes=20))
+    desk.escalate(a.id, "hierarchical", "duty-manager", "customer threatens penalties")
+    clock.set(NOW - timedelta(minutes=5))
+    desk.escalate(b.id, "functional", "L3-vendor", "vendor bug")
+    clock.set(NOW)
+    return a.id, b.id, c.id
+
+
+async def show(app, pilot) -> EscalationScreen:  # noqa: ANN001
+    await ready(pilot)
+    screen = EscalationScreen()
+    await app.push_screen(screen)
+    for _ in range(100):
+        await settle(pilot)
+        if screen.loaded:
+            break
+    await pilot.pause(0.05)
+    return screen
+
+
+def items(screen: EscalationScreen) -> list[EscItem]:
+    return list(screen.list_view.query(EscItem))
+
+
+def line_text(item: EscItem) -> str:
+    return item.line.render().plain
+
+
+async def test_order_and_overdue_highlighting_with_a_steppable_clock(make_app, esc_config, escalated, clock):
+    a, b, c = escalated
+    app = make_app(config=esc_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        rows = screen.rows
+        assert {r.ticket_id for r in rows} == {a, b, c}
+        # the unacknowledged ones first (ordered by the ticket's nearest deadline), the acknowledged last
+        assert rows[-1].ticket_id == c and rows[-1].acknowledged
+        desk = app.desk
+        dues = []
+        for r in rows[:2]:
+            nearest = desk.sla(desk.ticket(r.ticket_id), NOW).nearest()
+            dues.append(nearest.due if nearest and nearest.due is not None else float("inf"))
+        assert dues == sorted(dues)
+        by_ticket = {i.row.ticket_id: i for i in items(screen)}
+        assert by_ticket[a].has_class("-overdue") and line_text(by_ticket[a]).startswith(OVERDUE_MARK)
+        assert "NOT ACKED" in line_text(by_ticket[a])
+        assert not by_ticket[b].has_class("-overdue") and "not acked" in line_text(by_ticket[b])
+        assert not by_ticket[c].has_class("-overdue") and "✓ bob" in line_text(by_ticket[c])
+        assert "L3" in line_text(by_ticket[b]) and "manager" in line_text(by_ticket[a])
+        status = str(screen.query_one("#esc-status").render())
+        assert "3 open escalations" in status and "2 not acknowledged" in status and "1 overdue" in status
+        # five minutes later #b is past ack_within (10 min): highlighted on the next tick
+        clock.advance(minutes=5)
+        app.tick()
+        await pilot.pause()
+        assert by_ticket[b].has_class("-overdue") and "NOT ACKED" in line_text(by_ticket[b])
+        assert "2 overdue" in str(screen.query_one("#esc-status").render())
+        # the SLA countdown is shown and moves with the clock
+        before = by_ticket[a].line.timer
+        clock.advance(minutes=3)
+        app.tick()
+        assert before is not None and by_ticket[a].line.timer.remaining <= before.remaining
+
+
+async def test_acknowledge(make_app, esc_config, escalated):
+    a, b, c = escalated
+    app = make_app(config=esc_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        first = screen.cursor_row
+        assert first is not None and not first.acknowledged
+        await pilot.press("a")
+        await settle(pilot)
+        record = next(e for e in app.desk.escalations(open_only=False) if e.id == first.id)
+        assert record.acknowledged_by == "alice" and record.acknowledged_at == NOW
+        assert [r.acknowledged for r in screen.rows].count(True) == 2
+        # the cursor stays on it (now below the unacknowledged one)
+        assert screen.cursor_row.id == first.id
+        await pilot.press("a")  # already acknowledged: refused, nothing written
+        await settle(pilot)
+        assert any("already acknowledged" in str(n.message) for n in app._notifications)
+
+
+async def test_return_to_l1_requires_a_note(make_app, esc_config, escalated):
+    a, b, c = escalated
+    app = make_app(config=esc_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        await pilot.press("j", "j")
+        row = screen.cursor_row
+        assert row.ticket_id == c
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press("enter")  # empty: refused by the dialog
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press(*"not a network issue, check the PC", "enter")
+        await settle(pilot)
+        assert app.screen is screen
+        record = next(e for e in app.desk.escalations(open_only=False) if e.id == row.id)
+        assert (record.outcome, record.note, record.closed_by) == ("returned", "not a network issue, check the PC", "alice")
+        assert app.desk.ticket(c).group == "L1"
+        assert {r.ticket_id for r in screen.rows} == {a, b}
+
+
+async def test_escalate_further_to_a_manager(make_app, esc_config, escalated):
+    a, b, c = escalated
+    app = make_app(config=esc_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        row = next(r for r in screen.rows if r.ticket_id == b)
+        screen.list_view.index = screen.rows.index(row)
+        await pilot.press("e")
+        await pilot.pause()
+        choices = app.screen.query_one("#choices")
+        labels = [str(o.prompt) for o in choices.options]
+        assert labels == ["L2-network (L2, functional)", "L3-vendor (L3, functional)", "duty-manager (manager, hierarchical)"]
+        await pilot.press("down", "down", "enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press(*"vendor silent for 2 days", "enter")
+        await settle(pilot)
+        records = [e for e in app.desk.escalations(open_only=False) if e.ticket_id == b]
+        old, new = sorted(records, key=lambda e: e.id)
+        assert (old.outcome, old.closed_by) == ("escalated", "alice")
+        assert (new.kind, new.level, new.target, new.reason, new.created_by, new.closed_at) == (
+            "hierarchical", "manager", "duty-manager", "vendor silent for 2 days", "alice", None)
+        assert len(screen.rows) == 3 and any(r.id == new.id for r in screen.rows)
+        # our own escalation is no news: no toast, no bell
+        assert not any(n.title == "New escalation" for n in app._notifications)
+
+
+async def test_enter_opens_the_ticket(make_app, esc_config, escalated):
+    app = make_app(config=esc_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        ticket = screen.cursor_row.ticket_id
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is not screen and getattr(app.screen, "ticket_id", None) == ticket
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_new_escalation_from_elsewhere_updates_the_count_and_rings(make_app, esc_config, escalated, setup_desk, monkeypatch):
+    a, b, c = escalated
+    app = make_app(config=esc_config)
+    bells = []
+    monkeypatch.setattr(app, "bell", lambda: bells.append(1))
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        other = next(t for t in open_tickets(setup_desk, NOW) if t.id not in (a, b, c))
+        setup_desk.escalate(other.id, "functional", "L2-network", "needs the network team")
+        assert app.poll()  # what the app's interval does every second
+        await settle(pilot)
+        await pilot.pause(0.05)
+        assert len(screen.rows) == 4 and len(items(screen)) == 4
+        assert "4 open escalations" in str(screen.query_one("#esc-status").render())
+        assert any(n.title == "New escalation" and f"#{other.id}" in str(n.message) for n in app._notifications)
+        assert bells == [1]
+
+
+async def test_apply_rules_in_background(make_app, esc_config, setup_desk, clock):
+    app = make_app(config=esc_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        expected = [t for t in app.desk.tickets(["new", "open", "pending", "on_hold"]) if t.priority == "P1"
+                    and app.desk.sla(t, NOW).timers["resolution"].state == "breached"]
+        assert expected  # the demo has breached P1 tickets
+        worker = apply_rules_in_background(app)
+        assert worker is not None
+        await worker.wait()
+        assert sorted(tid for tid, _ in worker.result) == sorted(t.id for t in expected)
+        records = app.desk.escalations()
+        assert {e.ticket_id for e in records} == {t.id for t in expected}
+        assert all((e.level, e.target, e.rule is not None) == ("manager", "duty-manager", True) for e in records)
+        again = apply_rules_in_background(app)
+        await again.wait()
+        assert again.result == []  # idempotent
+
+
+async def test_apply_rules_before_the_store_is_open_does_nothing(make_app):
+    app = make_app()
+    assert apply_rules_in_background(app) is None
+
+
+@pytest.mark.parametrize("size,no_color", [((80, 24), False), ((120, 40), False), ((80, 24), True)],
+                         ids=["80x24", "120x40", "80x24-no_color"])
+def test_escalation_snapshot(snap_compare, make_app, esc_config, escalated, monkeypatch, size, no_color):
+    if no_color:
+        monkeypatch.setenv("NO_COLOR", "1")  # read when the app is created: the » marker and NOT ACKED remain
+    app = make_app(config=esc_config)
+
+    async def run_before(pilot) -> None:
+        await show(app, pilot)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)

@@ -1,0 +1,160 @@
+"""The shift handover screen shows reports.handover's sections; +/- change the horizon; y copies the Markdown
+of reports.handover_markdown and writes it to a file; enter opens a ticket."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import timedelta
+
+import pytest
+from tuihelp import NOW, SIZE, ready, settle
+
+from deskterm import reports
+from deskterm.config import parse_config
+from deskterm.service import Desk
+from deskterm.store.engine import open_store
+from deskterm.tui.screens.handover import SECTIONS, HandoverScreen
+
+EXTRA = """
+
+[escalation]
+managers = ["duty-manager"]
+"""
+
+
+@pytest.fixture
+def config(demo):
+    """The demo desk plus a major incident with two linked tickets and an unacknowledged escalation."""
+    db, _, clock = demo
+    path = db.parent / "deskterm.toml"
+    text = path.read_text(encoding="utf-8") + EXTRA
+    path.write_text(text, encoding="utf-8")
+    config = parse_config(tomllib.loads(text), str(path))
+    store = open_store(db)
+    desk = Desk(store, config, clock=clock, user="bob")
+    major, x, y, z = sorted((t for t in desk.tickets(["open"]) if t.updated_at <= NOW - timedelta(hours=1)), key=lambda t: t.id)[:4]
+    desk.link(x.id, major.id)
+    desk.link(y.id, major.id)
+    desk.escalate(z.id, "hierarchical", "duty-manager", "third call today")
+    store.dispose()
+    return config
+
+
+async def show(app, pilot, **kw) -> HandoverScreen:  # noqa: ANN001
+    await ready(pilot)
+    screen = HandoverScreen(**kw)
+    await app.push_screen(screen)
+    for _ in range(100):
+        await settle(pilot)
+        if screen.loaded:
+            break
+    assert screen.loaded
+    await pilot.pause(0.05)
+    return screen
+
+
+def section_ids(h: reports.Handover) -> dict[str, list[int]]:
+    return {
+        "breaching": [t.id for t, _, _ in h.breaching],
+        "unacknowledged": [e.ticket_id for e in h.unacknowledged],
+        "majors": [t.id for t, _ in h.majors],
+        "long_pending": [t.id for t, _ in h.long_pending],
+        "resolved": [t.id for t in h.resolved],
+    }
+
+
+def shown_ids(screen: HandoverScreen) -> dict[str, list[int]]:
+    options = screen.query_one("#hand-list")
+    out: dict[str, list[int]] = {s: [] for s in SECTIONS}
+    for i in range(options.option_count):
+        section, _, ticket = (options.get_option_at_index(i).id or "").partition(":")
+        if section in out:
+            out[section].append(int(ticket.split(":")[1]))
+    return out
+
+
+async def test_sections_equal_reports_handover(make_app, config, tmp_path):
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path / "out")
+        desk = app.desk
+        expected = reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8)
+        ids = section_ids(expected)
+        assert all(ids[s] for s in ("breaching", "unacknowledged", "majors", "resolved"))  # the data shows every kind
+        assert shown_ids(screen) == ids
+        assert screen.markdown == reports.handover_markdown(expected, config.tz)
+        options = screen.query_one("#hand-list")
+        texts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
+        assert "Will breach within 8 h" in texts[0] and f"({len(ids['breaching'])})" in texts[0]
+        major = expected.majors[0]
+        assert any(f"#{major[0].id} [" in t and "with 2 linked: " + ", ".join(f"#{x.id}" for x in major[1]) in t for t in texts)
+        # a longer horizon: more tickets will breach within it
+        await pilot.press("plus", "plus")
+        await settle(pilot)
+        await pilot.pause()
+        wider = reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 10)
+        assert screen.hours == 10 and shown_ids(screen) == section_ids(wider)
+        assert len(wider.breaching) >= len(expected.breaching)
+        await pilot.press("minus", "minus", "minus")
+        await settle(pilot)
+        assert screen.hours == 7 and screen.handover.hours == 7
+
+
+async def test_y_copies_and_writes_the_markdown(make_app, config, tmp_path):
+    app = make_app(config=config)
+    copied = []
+    app.copy_to_clipboard = copied.append
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path / "out")
+        await pilot.press("y")
+        await pilot.pause()
+        desk = app.desk
+        expected = reports.handover_markdown(
+            reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8), config.tz)
+        assert copied == [expected]
+        [written] = (tmp_path / "out").iterdir()
+        assert written.name == "handover-20260327-1600.md" and written.read_text(encoding="utf-8") == expected
+        assert any(str(written) in str(n.message) for n in app._notifications)
+
+
+async def test_enter_opens_the_highlighted_ticket(make_app, config, tmp_path):
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path)
+        first = screen.handover.breaching[0][0].id
+        await pilot.press("enter")
+        await pilot.pause()
+        assert getattr(app.screen, "ticket_id", None) == first
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+@pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
+def test_handover_snapshot(snap_compare, make_app, config, tmp_path, size):
+    app = make_app(config=config)
+
+    async def run_before(pilot) -> None:
+        await show(app, pilot, export_dir=tmp_path)
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_tab_jumps_to_the_next_section(make_app, config, tmp_path):
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path)
+        options = screen.query_one("#hand-list")
+
+        def section() -> str:
+            return options.get_option_at_index(options.highlighted).id.split(":")[0]
+
+        assert section() == "breaching"
+        await pilot.press("tab")
+        assert section() == "unacknowledged"
+        await pilot.press("tab")
+        assert section() == "majors"
+        await pilot.press("shift+tab")
+        assert section() == "unacknowledged"
+        await pilot.press("shift+tab", "shift+tab")
+        assert section() == "resolved"  # wraps around

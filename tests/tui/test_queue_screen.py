@@ -1,0 +1,325 @@
+"""The queue screen driven by the keyboard over a real SQLite demo desk with a frozen clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from tuihelp import NOW, SIZE, lines, ready, settle
+
+from deskterm.service import NewTicket
+from deskterm.store.queue import QueueQuery, Sort
+from deskterm.tui.screens.queue import QueueScreen, ViewTabs
+from deskterm.tui.screens.ticket import TicketScreen
+from deskterm.tui.widgets.queue_table import QueueTable
+
+
+def table_of(app) -> QueueTable:
+    return app.screen.query_one(QueueTable)
+
+
+async def choice_open(pilot) -> None:
+    """Wait for the choice dialog: keys pressed before it is mounted would reach the queue."""
+    from deskterm.tui.screens.modals import ChoiceScreen
+
+    for _ in range(100):
+        await pilot.pause()
+        if isinstance(pilot.app.screen, ChoiceScreen) and pilot.app.screen.query("OptionList"):
+            return
+    raise AssertionError("the choice dialog did not open")
+
+
+async def test_first_screen_is_the_queue_sorted_by_time_to_breach(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert isinstance(app.screen, QueueScreen)
+        table = table_of(app)
+        rows = table.visible_rows()
+        dues = [r.next_due for r in rows]
+        assert dues == sorted(dues) and dues[0] < NOW  # breached first, then soonest due
+        first = lines(table)[0]
+        assert "✖" in first and str(rows[0].id) in first  # a breached countdown, with its symbol
+        assert table.cursor_id == rows[0].id
+
+
+async def test_sort_keys_keep_the_cursor_on_its_ticket(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("j", "j", "j")
+        ticket = table.cursor_id
+        await pilot.press("o")  # → priority
+        assert table.sort == Sort("priority")
+        assert table.cursor_id == ticket and table.cursor_row.id == ticket
+        prios = [r.priority for r in table.visible_rows()]
+        assert prios == sorted(prios)
+        await pilot.press("O")
+        assert table.sort == Sort("priority", descending=True)
+        assert table.cursor_id == ticket
+        assert table.query_.window(0, 1)[0].priority == "P4"
+        await pilot.press("G")
+        assert table.cursor_index == table.total - 1
+        await pilot.press("g")
+        assert table.cursor_index == 0
+
+
+async def test_views_and_counts(make_app, demo):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tabs = app.screen.query_one(ViewTabs)
+        desk = app.desk
+        tickets = desk.tickets()
+        open_ = [t for t in tickets if t.status not in ("resolved", "closed")]
+        assert tabs.counts["open"] == len(open_)
+        assert tabs.counts["unassigned"] == sum(1 for t in open_ if t.assignee is None)
+        assert tabs.counts["mine"] == sum(1 for t in open_ if t.assignee == "alice")
+        assert tabs.counts["pending"] == sum(1 for t in tickets if t.status == "pending")
+        await pilot.press("2")
+        table = table_of(app)
+        assert table.total == tabs.counts["unassigned"]
+        assert all(r.assignee is None for r in table.visible_rows())
+        await pilot.press("tab")
+        assert tabs.current == "breaching"
+        soon = NOW + timedelta(hours=1)
+        assert all((r.next_warn and r.next_warn <= NOW) or (r.next_due and r.next_due <= soon) for r in table.visible_rows())
+        await pilot.press("5")
+        assert {r.status for r in table.visible_rows()} == {"pending"}
+        assert "5 Pending" in "".join(s.text for s in tabs.render().render(app.console))
+
+
+async def test_incremental_search_filters_esc_and_persistence(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        everything = table.total
+        await pilot.press("slash", "v", "p")
+        await settle(pilot)  # the query runs in a thread while the agent types
+        narrowed = table.total
+        await pilot.press("n")
+        await settle(pilot)
+        assert everything > narrowed >= table.total > 0
+        assert all("vpn" in r.subject.lower() for r in table.visible_rows())
+        await pilot.press("space", *"prio:P1")
+        await settle(pilot)
+        assert all(r.priority == "P1" and "vpn" in r.subject.lower() for r in table.visible_rows())
+        await pilot.press("enter")
+        assert table.has_focus
+        filtered = table.total
+    # the view and filter survive a restart
+    app2 = make_app()
+    async with app2.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app2)
+        assert app2.screen.state.filter == "vpn prio:P1"
+        assert table.total == filtered
+        await pilot.press("escape")
+        assert table.total == everything
+
+
+async def test_claim_and_refusal(make_app, other_desk):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")  # unassigned
+        table = table_of(app)
+        ticket = table.cursor_id
+        await pilot.press("c")
+        await settle(pilot)
+        assert app.desk.ticket(ticket).assignee == "alice"
+        # one that bob has: refused, and the notification says who has it
+        await pilot.press("6")
+        bobs = next(t for t in other_desk.tickets() if t.assignee not in (None, "alice") and t.status == "open")
+        await pilot.press("colon", *str(bobs.id), "enter")
+        assert table.cursor_id == bobs.id
+        await pilot.press("c")
+        await settle(pilot)
+        messages = [n.message for n in app._notifications]
+        assert any(f"already claimed by {bobs.assignee}" in m for m in messages)
+
+
+async def test_bulk_priority_and_status_on_marked_rows(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")  # unassigned: status new, may go to open
+        table = table_of(app)
+        chosen = [table.row_at(0).id, table.row_at(1).id]
+        await pilot.press("space", "space")
+        assert table.marked == set(chosen)
+        await pilot.press("p")
+        await choice_open(pilot)
+        await pilot.press("home", "enter")  # P1 is the first choice
+        await settle(pilot)
+        assert {app.desk.ticket(i).priority for i in chosen} == {"P1"}
+        assert not table.marked
+        # range mark: v here, two rows down, v again
+        await pilot.press("g", "v", "j", "j", "v")
+        marked = set(table.marked)
+        assert len(marked) == 3
+        await pilot.press("s")
+        await choice_open(pilot)
+        await pilot.press("down", "enter")  # new → open
+        await settle(pilot)
+        assert {app.desk.ticket(i).status for i in marked} == {"open"}
+
+
+async def test_refused_bulk_change_is_reported(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await pilot.press("s")
+        await choice_open(pilot)
+        await pilot.press("end", "enter")  # new → closed: the workflow refuses it
+        await settle(pilot)
+        assert any("refused" in (n.title or "") for n in app._notifications)
+
+
+async def test_countdown_changes_state_on_the_tick(make_app, demo, other_desk):
+    """A P4 ticket of a 24x7 customer: 8 h to first response, warning after 6 h (75 %)."""
+    db, config, clock = demo
+    created = NOW - timedelta(hours=5, minutes=59)
+    [tid] = other_desk.import_tickets([NewTicket(subject="Clock test", customer="Clinique Saint-Jean",
+                                                 priority="P4", created_at=created, ref="CLK-1")])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("colon", *"CLK-1", "enter")
+        assert table.cursor_id == tid
+        timer = table.countdown(table.cursor_row)
+        assert (timer.name, timer.state, timer.remaining) == ("first_response", "running", 2 * 3600 + 60)
+        await pilot.press("3")  # breaching soon: not yet (due in 2 h, warning in 1 min)
+        assert table.query_.position(tid) is None
+        clock.advance(minutes=2)
+        app.tick()
+        await settle(pilot)
+        assert table.query_.position(tid) is not None  # entered "breaching soon" in the same tick
+        table.select_ticket(tid)
+        timer = table.countdown(table.cursor_row)
+        assert timer.state == "warning"
+        line = table.cursor_index - int(table.scroll_y) + 1
+        strip = table.render_line(line)
+        cell = next(s for s in strip if "!" in s.text)
+        assert cell.text.startswith("!") and cell.style.color is not None
+        warning_colour = cell.style.color
+        clock.advance(hours=2)
+        app.tick()
+        await settle(pilot)
+        table.select_ticket(tid)
+        timer = table.countdown(table.cursor_row)
+        assert timer.state == "breached" and timer.remaining == 2 * 3600 + 60 - 120 - 2 * 3600
+        strip = table.render_line(table.cursor_index - int(table.scroll_y) + 1)
+        cell = next(s for s in strip if "✖" in s.text)
+        assert cell.style.color != warning_colour
+        assert table.sla.evaluations < 200  # only visible rows were evaluated
+
+
+async def test_live_refresh_from_another_connection(make_app, other_desk):
+    import asyncio
+    import time
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("j", "j")
+        ticket = table.cursor_id
+        before = table.total
+        new_id = other_desk.create(NewTicket(subject="Arrived from elsewhere", customer="Atelier Moreau",
+                                             priority="P1", created_at=NOW - timedelta(hours=9))).id
+        start = time.monotonic()
+        while table.total == before and time.monotonic() - start < 2.5:
+            await asyncio.sleep(0.1)
+        assert table.total == before + 1, "a new ticket from another process shows within 2 s"
+        assert time.monotonic() - start <= 2.0
+        assert table.cursor_id == ticket  # the cursor stayed on its ticket
+        assert table.query_.position(new_id) is not None
+
+
+async def test_untrusted_subject_shows_literally(make_app, other_desk):
+    evil = "[bold red]x[/] \x1b[2J\x1b]0;pwned\x07"
+    other_desk.import_tickets([NewTicket(subject=evil, customer="[i]Evil[/i] Corp", priority="P1",
+                                         created_at=NOW - timedelta(days=30), ref="EVIL-1")])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("colon", *"EVIL-1", "enter")
+        table = table_of(app)
+        text = lines(table)[table.cursor_index - int(table.scroll_y)]
+        assert "[bold red]x[/] \\x1b[2J\\x1b]0;pwned\\x07" in text
+        assert "[i]Evil[/i]" in text
+        assert "\x1b" not in text and "\x07" not in text
+
+
+async def test_enter_opens_the_ticket_and_esc_comes_back(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("j", "j", "j", "j")
+        ticket = table.cursor_id
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, TicketScreen) and app.screen.ticket_id == ticket
+        app.tick()
+        await pilot.pause()
+        assert app.screen.query("Countdown")
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, QueueScreen)
+        assert table.cursor_id == ticket
+
+
+async def test_command_line_views_and_help(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("colon", *"view breaching", "enter")
+        assert app.screen.state.view == "breaching"
+        await pilot.press("question_mark")
+        await pilot.pause()
+        from deskterm.tui.screens.modals import KeysScreen
+
+        assert isinstance(app.screen, KeysScreen)
+        keys = app.screen.bindings_list
+        assert any("Claim" in d for _, d in keys) and any("Freeze" in d for _, d in keys)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_frozen_order_keeps_rows_in_place(make_app, other_desk):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("Z")
+        order = [r.id for r in table.visible_rows()]
+        target = table.row_at(3)
+        other_desk.update(target.id, __import__("deskterm.service", fromlist=["Change"]).Change(priority="P4"))
+        app.poll()
+        await pilot.pause()
+        assert [r.id for r in table.visible_rows()] == order
+        assert table.row_at(3).priority == "P4"
+
+
+async def test_command_palette_lists_the_queue_actions(make_app):
+    from deskterm.tui.commands import ScreenActions
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")  # unassigned: the claim can succeed
+        provider = ScreenActions(app.screen)
+        hits = [hit async for hit in provider.search("claim")]
+        assert hits and "Claim" in str(hits[0].text)
+        found = [hit async for hit in provider.discover()]
+        assert {h.help for h in found} >= {"queue.claim", "queue.search", "queue.sort", "queue.freeze"}
+        ticket = table_of(app).cursor_id
+        await hits[0].command()
+        await settle(pilot)
+        assert app.desk.ticket(ticket).assignee == "alice"

@@ -1,0 +1,34 @@
+"""Helpers for the screen tests (a module, not fixtures: tests import them by name)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)  # a Friday afternoon, inside office hours
+SIZE = (120, 40)
+
+
+async def ready(pilot) -> None:
+    """Wait until the store is open and the queue shows its rows (and the tab counts are in)."""
+    app = pilot.app
+    for _ in range(200):
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        table = app.screen.query("QueueTable")
+        if table and table.first().loaded:
+            await app.workers.wait_for_complete()
+            # the screen repaints on its own update timer, which pause() alone does not wait for
+            await pilot.pause(0.1)
+            return
+    raise AssertionError("the queue never loaded")
+
+
+async def settle(pilot) -> None:
+    await pilot.app.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.pause()
+
+
+def lines(table) -> list[str]:
+    """The text of the table's visible row lines, as rendered."""
+    return ["".join(s.text for s in table.render_line(y)) for y in range(1, table.rows_visible + 1)]
