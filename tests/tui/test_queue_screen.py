@@ -9,7 +9,7 @@ from tuihelp import NOW, SIZE, lines, ready, settle
 from deskterm.service import NewTicket
 from deskterm.store.queue import QueueQuery, Sort
 from deskterm.tui.screens.queue import QueueScreen, ViewTabs
-from deskterm.tui.screens.ticket import TicketScreen
+from deskterm.tui.screens.detail import DetailScreen as TicketScreen  # enter opens the ticket-detail screen
 from deskterm.tui.widgets.queue_table import QueueTable
 
 

@@ -20,7 +20,14 @@ class DeskApp(App):
     TITLE = "deskterm"
     CSS_PATH = "deskterm.tcss"
     COMMANDS = App.COMMANDS | {ScreenActions}
-    BINDINGS = [Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit")]
+    BINDINGS = [
+        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit"),
+        # not priority bindings: typed into a search box or an editor, E, D and H are just letters
+        Binding("E", "show('escalations')", "Escalations", id="app.escalations"),
+        Binding("D", "show('dashboard')", "Dashboard", id="app.dashboard"),
+        Binding("H", "show('handover')", "Handover", id="app.handover"),
+    ]
+    RULES_EVERY = 30.0  # seconds between two applications of the automatic escalation rules
 
     def __init__(self, db: str | None, config: Config, clock: Clock | None = None, user: str | None = None) -> None:
         super().__init__()
@@ -73,6 +80,47 @@ class DeskApp(App):
             ready = getattr(screen, "desk_ready", None)
             if ready is not None:
                 ready(desk)
+        if desk.config.escalation.rules:
+            self.apply_rules()
+            self.set_interval(self.RULES_EVERY, self.apply_rules, name="escalation rules")
+
+    def apply_rules(self) -> None:
+        """Apply the automatic escalation rules in a thread (idempotent: safe beside other apps and cron)."""
+        from .screens.escalations import apply_rules_in_background
+
+        apply_rules_in_background(self)
+
+    # -- places ----------------------------------------------------------------------------------
+
+    def action_show(self, which: str) -> None:
+        """Open the escalation screen, the dashboard or the handover (once: pressing again stays)."""
+        from .screens.dashboard import DashboardScreen
+        from .screens.escalations import EscalationScreen
+        from .screens.handover import HandoverScreen
+
+        cls = {"escalations": EscalationScreen, "dashboard": DashboardScreen, "handover": HandoverScreen}[which]
+        if isinstance(self.screen, cls):
+            return
+        for screen in self.screen_stack:
+            if isinstance(screen, cls):  # already open below: go back to it
+                while not isinstance(self.screen, cls):
+                    self.pop_screen()
+                return
+        self.push_screen(cls())
+
+    def on_show_customer_queue(self, message) -> None:  # noqa: ANN001
+        """The dashboard asks for the queue of one customer: back to the queue, filtered to it."""
+        from ..store.queue import Filters
+        from .screens.queue import QueueScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, QueueScreen):
+            self.pop_screen()
+        queue = self.screen
+        if isinstance(queue, QueueScreen):
+            queue.action_view("open")
+            queue.state.filter = f"customer:{message.customer}"
+            queue.filters = Filters(customers=(message.customer,))
+            queue.requery()
 
     # -- the clock and the change counter --------------------------------------------------------
 

@@ -456,6 +456,6 @@ class QueueScreen(Screen):
 
 
 def _ticket_screen(ticket_id: int):
-    from .ticket import TicketScreen
+    from .detail import DetailScreen
 
-    return TicketScreen(ticket_id)
+    return DetailScreen(ticket_id)
