@@ -431,7 +431,7 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     since = _since(since_text, until, "--since") or _since("30d", until, "--since")
     if since >= until:
         raise BadInput(f"--since: {since.isoformat()} is not before --until {until.isoformat()}")
-    tickets = desk.tickets()
+    tickets = desk.tickets_for_period(since, until)
     escalations = desk.escalations(open_only=False)
 
     def sla_of(t):  # noqa: ANN001

@@ -79,6 +79,11 @@ class Desk:
         with self.store.read() as session:
             return queries.load_tickets(session, statuses)
 
+    def tickets_for_period(self, since: datetime, until: datetime) -> list[TicketRecord]:
+        """The tickets whose life overlaps [since, until): all the KPIs of that period need."""
+        with self.store.read() as session:
+            return queries.load_tickets(session, period=(since, until))
+
     def sla(self, ticket: TicketRecord, at: datetime | None = None) -> TicketSla:
         now = epoch(at or self.clock.now())
         policy = self.config.policy_for(ticket.customer)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session
 
 from ..records import EventRecord, TicketRecord
@@ -70,21 +70,29 @@ def find_ticket_id(session: Session, key: str | int) -> int | None:
     return None
 
 
+_EVENT_COLUMNS = (Event.ticket_id, Event.id, Event.at, Event.kind, Event.author, Event.public, Event.body,
+                  Event.from_value, Event.to, Event.reason)
+
+
+def _collect(rows, out: dict[int, list[EventRecord]]) -> None:
+    # plain rows, not ORM objects: loading 500,000 events is several times faster this way
+    for tid, eid, at, kind, author, public, body, from_value, to, reason in rows:
+        out[tid].append(EventRecord(eid, at, kind, author, public, body, from_value, to, reason))
+
+
 def events_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[EventRecord]]:
     ids = list(ticket_ids)
     out: dict[int, list[EventRecord]] = defaultdict(list)
     # chunks keep the statement under SQLite's variable limit
     for i in range(0, len(ids), 900):
-        stmt = select(Event).where(Event.ticket_id.in_(ids[i : i + 900])).order_by(Event.ticket_id, Event.at, Event.id)  # type: ignore[attr-defined]
-        for (e,) in session.execute(stmt):
-            out[e.ticket_id].append(event_record(e))
+        stmt = select(*_EVENT_COLUMNS).where(Event.ticket_id.in_(ids[i : i + 900])).order_by(Event.ticket_id, Event.at, Event.id)  # type: ignore[attr-defined]
+        _collect(session.execute(stmt), out)
     return out
 
 
 def all_events(session: Session) -> dict[int, list[EventRecord]]:
     out: dict[int, list[EventRecord]] = defaultdict(list)
-    for (e,) in session.execute(select(Event).order_by(Event.ticket_id, Event.at, Event.id)):
-        out[e.ticket_id].append(event_record(e))
+    _collect(session.execute(select(*_EVENT_COLUMNS).order_by(Event.ticket_id, Event.at, Event.id)), out)
     return out
 
 
@@ -98,14 +106,26 @@ def load_ticket(session: Session, ticket_id: int) -> TicketRecord | None:
     return _record(t, customer, events_of(session, [ticket_id]).get(ticket_id, []))
 
 
-def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_events: bool = True) -> list[TicketRecord]:
+def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_events: bool = True,
+                 period: tuple | None = None) -> list[TicketRecord]:
+    """Tickets with their customer and (by default) their histories.
+
+    ``period=(since, until)`` keeps only the tickets whose life overlaps it: created before ``until`` and
+    either still open or changed since ``since``. That is exact for the KPIs of the period (a ticket closed and
+    untouched before ``since`` cannot have opened, resolved, breached or been rated in it), and it is what
+    keeps a 30-day report fast on a desk with years of history.
+    """
     stmt = select(*_TICKET_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).order_by(Ticket.id)
     if statuses:
         stmt = stmt.where(Ticket.status.in_(list(statuses)))  # type: ignore[attr-defined]
+    if period is not None:
+        since, until = period
+        stmt = stmt.where(Ticket.created_at < until,
+                          or_(Ticket.status.not_in(["resolved", "closed"]), Ticket.updated_at >= since))  # type: ignore[attr-defined]
     rows = session.execute(stmt).all()
     if not with_events:
         events: dict[int, list[EventRecord]] = {}
-    elif statuses:
+    elif statuses or period is not None:
         events = events_of(session, [t.id for t, _ in rows])
     else:
         events = all_events(session)

@@ -23,9 +23,9 @@ class DeskApp(App):
     BINDINGS = [
         Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit"),
         # not priority bindings: typed into a search box or an editor, E, D and H are just letters
-        Binding("E", "show('escalations')", "Escalations", id="app.escalations"),
-        Binding("D", "show('dashboard')", "Dashboard", id="app.dashboard"),
-        Binding("H", "show('handover')", "Handover", id="app.handover"),
+        Binding("E", "show('escalations')", "Escalations", show=False, id="app.escalations"),
+        Binding("D", "show('dashboard')", "Dashboard", show=False, id="app.dashboard"),
+        Binding("H", "show('handover')", "Handover", show=False, id="app.handover"),
     ]
     RULES_EVERY = 30.0  # seconds between two applications of the automatic escalation rules
 
