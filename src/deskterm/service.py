@@ -108,14 +108,19 @@ class Desk:
 
     def import_tickets(self, tickets: Sequence[NewTicket]) -> list[int]:
         """Write all tickets in one transaction, or none (a ref already present is an error for all)."""
-        bad = [f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}" for t in tickets for name, value in _texts(t) if _unencodable(value)]
+        # one encode of all a ticket's text finds the rare bad one; only then is each field checked, to name it
+        bad = [f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}" for t in tickets if _unencodable(_all_text(t))
+               for name, value in _texts(t) if _unencodable(value)]
         if bad:
             raise BadInput(bad)
         now = self.clock.now()
         rows = []
         for t in tickets:
             final = _final_state(t)
-            rows.append((t, final, self._deadlines(t.customer, t.created_at, t.priority, t.events, now)))
+            if final.status in workflow.STOPPED:  # every timer has stopped: nothing to derive (same as a replay)
+                rows.append((t, final, {"next_due": None, "next_warn": None}))
+            else:
+                rows.append((t, final, self._deadlines(t.customer, t.created_at, t.priority, t.events, now)))
 
         def work(session: Session) -> list[int]:
             refs = [t.ref for t in tickets if t.ref]
@@ -648,6 +653,13 @@ def _unencodable(text: object) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def _all_text(t: NewTicket) -> str:
+    parts = [t.subject, t.customer, t.description, t.ref or ""]
+    for e in t.events:
+        parts += (e.author, e.body or "", e.to or "", e.reason or "")
+    return "\n".join(p for p in parts if isinstance(p, str))
 
 
 def _texts(t: NewTicket) -> Iterable[tuple[str, object]]:

@@ -9,6 +9,7 @@ time order). Other engines take the ordinary Core executemany.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import Sequence
 
 from sqlalchemy import Table
@@ -31,8 +32,13 @@ def insert_rows(conn, table: Table, rows: Sequence[dict]) -> None:  # noqa: ANN0
         conn.execute(table.insert(), list(rows))
         return
     columns = list(rows[0].keys())
-    instants = {c for c in columns if isinstance(table.c[c].type, UTCDateTime)}
-    converters = [(_sqlite_instant if c in instants else None) for c in columns]
-    data = [tuple(conv(r[c]) if conv else r[c] for c, conv in zip(columns, converters)) for r in rows]
+    instants = [i for i, c in enumerate(columns) if isinstance(table.c[c].type, UTCDateTime)]
+    get = itemgetter(*columns)
+    data = []
+    for r in rows:
+        values = list(get(r))
+        for i in instants:
+            values[i] = _sqlite_instant(values[i])
+        data.append(tuple(values))
     sql = f'INSERT INTO {table.name} ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
     conn.exec_driver_sql(sql, data)
