@@ -56,3 +56,86 @@ def test_view_counts_match_the_views(store):
     for view, n in counts.items():
         assert QueueQuery(store, view=view, user="alice", now=NOW).count() == n
     assert counts["open"] > counts["pending"] > 0
+
+
+def _reference(store, view, filters_text, sort=Sort()):
+    """What free words should find, by brute force: every word in subject, customer or ref (casefolded),
+    or the word is the ticket's number."""
+    from deskterm.store.queue import haystack
+
+    f = parse_filter(filters_text)
+    base = QueueQuery(store, view=view, filters=f.__class__(**{**f.__dict__, "words": ()}), sort=sort, user="alice", now=NOW)
+    rows = base.window(0, base.count())
+    words = [w.casefold() for w in f.words]
+
+    def match(r, w):
+        digits = w.lstrip("#")
+        return w in haystack(r.subject, r.customer, r.ref) or (digits.isdigit() and r.id == int(digits))
+
+    return [r.id for r in rows if all(match(r, w) for w in words)]
+
+
+def test_search_index_narrows_incrementally_and_agrees_with_brute_force(store):
+    from deskterm.store.queue import SearchIndex
+
+    index = SearchIndex()
+
+    def ids(text, view="open", sort=Sort()):
+        return list(QueueQuery(store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=NOW,
+                               search=index).ids())
+
+    everything = ids("")
+    assert index.scanned == 0 and index.loads == 0  # no words: SQL only, no haystacks
+    for text in ("v", "vp", "vpn", "vpn prio:P1", "lyon", "LYON printer", "ext-10", "#3", "3", "x y z"):
+        assert ids(text) == _reference(store, "open", text), text
+    # typing on examines only the previous result; backspace examines nothing
+    scanned = index.scanned
+    ids("p")
+    assert index.scanned - scanned == len(everything)
+    scanned, after_p = index.scanned, len(ids("p"))
+    ids("pr")
+    assert index.scanned - scanned == after_p  # only the tickets that matched "p"
+    scanned = index.scanned
+    assert ids("p") == _reference(store, "open", "p") and index.scanned == scanned
+    assert index.loads == 1
+    # another sort or view: the same haystacks, another base
+    assert ids("pr", sort=Sort("customer", True)) == _reference(store, "open", "pr", Sort("customer", True))
+    assert ids("pr", view="unassigned") == _reference(store, "unassigned", "pr")
+    assert index.loads == 1
+    # a cleared search shows the held ids (no SQL), the same as SQL's
+    held = index.find(QueueQuery(store, view="unassigned", user="alice", now=NOW), wait=False)
+    assert held is not None and list(held) == list(QueueQuery(store, view="unassigned", user="alice", now=NOW).ids())
+    assert index.find(QueueQuery(store, view="open", user="alice", now=NOW), wait=False) is None  # would need SQL
+
+
+def test_search_is_case_insensitive_beyond_ascii(demo):
+    """SQLite's LIKE folds ASCII only; the search folds like str.casefold."""
+    from deskterm.service import Desk, NewTicket
+    from deskterm.store.engine import open_store
+    from deskterm.store.queue import SearchIndex
+
+    db, config, clock = demo
+    s = open_store(db)
+    try:
+        desk = Desk(s, config, clock=clock, user="alice")
+        [upper, german] = desk.import_tickets([
+            NewTicket(subject="PANNE ÉLECTRIQUE À L'ÉCOLE", customer="Banque Rhône-Alpes", priority="P2", created_at=NOW),
+            NewTicket(subject="Drucker in der Hauptstraße", customer="Atelier Moreau", priority="P3", created_at=NOW),
+        ])
+        index = SearchIndex()
+
+        def found(text):
+            return set(QueueQuery(s, filters=parse_filter(text), user="alice", now=NOW, search=index).ids())
+
+        assert upper in found("électrique") and upper in found("Électrique") and upper in found("à l'école")
+        assert german in found("HAUPTSTRASSE") and german in found("hauptstraße")
+        assert upper in found("RHÔNE électrique") and upper in found("customer:RHÔNE électrique")
+        assert found("électrique") == found("ÉLECTRIQUE")
+        # new data is seen after invalidate (the screen calls it when the data changes)
+        [later] = desk.import_tickets([NewTicket(subject="Électricité coupée", customer="Atelier Moreau",
+                                                 priority="P2", created_at=NOW)])
+        assert later not in found("électri")  # what was loaded is held until invalidated
+        index.invalidate()
+        assert {upper, later} <= found("ÉLECTRI")
+    finally:
+        s.dispose()

@@ -119,6 +119,41 @@ async def test_incremental_search_filters_esc_and_persistence(make_app):
         assert table.total == everything
 
 
+async def test_search_folds_non_ascii_case_and_narrows_as_you_type(make_app, other_desk):
+    [tid] = other_desk.import_tickets([NewTicket(subject="PANNE ÉLECTRIQUE AU SOUS-SOL", customer="Banque Rhône-Alpes",
+                                                 priority="P2", created_at=NOW - timedelta(hours=1), ref="ÉLEC-1")])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table, search = table_of(app), app.screen.search
+        everything = table.total
+        await pilot.press("slash")
+        await settle(pilot)  # the prompt loads the haystacks in a worker
+        assert search.loads == 1
+        scanned = search.scanned
+        await pilot.press("é")  # lower case: finds the upper-case subject
+        await settle(pilot)
+        assert search.scanned - scanned == everything  # the first character examines every ticket
+        after_first = table.total
+        assert table.query_.position(tid) is not None
+        for ch in "lectrique":
+            scanned = search.scanned
+            before = table.total
+            await pilot.press(ch)
+            assert search.scanned - scanned <= before  # each character narrows the previous result only
+            await settle(pilot)
+        assert table.total <= after_first and [r.id for r in table.visible_rows()] == [tid]
+        await pilot.press("space", *"RHÔNE")
+        await settle(pilot)
+        assert [r.id for r in table.visible_rows()] == [tid]
+        scanned = search.scanned
+        for _ in "électrique RHÔNE":
+            await pilot.press("backspace")
+        await settle(pilot)
+        assert table.total == everything and search.scanned == scanned  # backspace: earlier results, kept
+        assert search.loads == 1
+
+
 async def test_claim_and_refusal(make_app, other_desk):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -2,9 +2,13 @@
 
 The queue screen never loads the whole desk: it asks for the total (``count``), a window of rows
 (``window(offset, limit)``) and, to keep its cursor on a ticket across reloads, the position of one
-ticket in the ordering (``position``). Filtering and sorting are done in SQL, which returns only the
-ordered ids (from indexes where it can); rows are then fetched a window at a time by primary key.
-Sorting is always ``<column>, id`` so the order is total and positions are stable.
+ticket in the ordering (``position``). The view, field filters and sort are done in SQL, which returns
+only the ordered ids (from indexes where it can); rows are then fetched a window at a time by primary
+key. Sorting is always ``<column>, id`` so the order is total and positions are stable.
+
+Free words are matched in Python (``SearchIndex``): a casefolded haystack per ticket, looked up along
+the ordered ids of the view + filters + sort, so that a search typed character by character narrows in
+milliseconds, and matches "RHÔNE" for "rhône" (SQLite's LIKE only folds ASCII).
 
 ``parse_filter`` is pure: it turns what the agent types after ``/`` into ``Filters``.
 ``VersionWatch`` keeps one connection of its own for ``PRAGMA data_version``: the value is per
@@ -13,10 +17,12 @@ connection, so asking pooled connections in turn would report changes that did n
 
 from __future__ import annotations
 
+import threading
 from array import array
+from collections import OrderedDict
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -83,7 +89,7 @@ def parse_filter(text: str) -> Filters:
 
     A term is ``key:value[,value...]``; an unknown key or an empty value leaves the term as a free word
     (so a subject containing "a:b" can still be searched). Priorities are upper-cased, statuses
-    lower-cased; everything else matches case-insensitively when queried.
+    lower-cased; everything else matches case-insensitively (``casefold``) when queried.
     """
     found: dict[str, list[str]] = {}
     words: list[str] = []
@@ -166,7 +172,11 @@ def _contains(column, text: str, sqlite: bool) -> ColumnElement:
     return column.like(pattern, escape="\\") if sqlite else column.ilike(pattern, escape="\\")
 
 
-def _customers_matching(text: str, sqlite: bool):
+def _customers_matching(text: str, sqlite: bool, customers: Mapping[int, str] | None = None):
+    if customers is not None:
+        # matched in Python: casefold() also folds non-ASCII letters ("rhône" finds "RHÔNE")
+        needle = text.casefold()
+        return Ticket.customer_id.in_([i for i, name in customers.items() if needle in name.casefold()])  # type: ignore[attr-defined]
     # a subquery on the small customers table spares joining it to every ticket
     return Ticket.customer_id.in_(select(Customer.id).where(_contains(Customer.name, text, sqlite)))  # type: ignore[attr-defined]
 
@@ -188,14 +198,20 @@ def view_condition(view: str, user: str, now: datetime) -> ColumnElement:
     raise ValueError(f"unknown view {view!r}")
 
 
-def filter_conditions(filters: Filters, user: str, sqlite: bool = True) -> list[ColumnElement]:
+def filter_conditions(filters: Filters, user: str, sqlite: bool = True,
+                      customers: Mapping[int, str] | None = None) -> list[ColumnElement]:
+    """The field terms as SQL conditions. Free words are not here: ``SearchIndex`` matches them in Python.
+
+    With ``customers`` (id → name, a small table) ``customer:`` terms are matched in Python, casefolded;
+    without, by SQL LIKE (which folds ASCII only).
+    """
     conds: list[ColumnElement] = []
     if filters.priorities:
         conds.append(Ticket.priority.in_(filters.priorities))  # type: ignore[attr-defined]
     if filters.statuses:
         conds.append(Ticket.status.in_(filters.statuses))  # type: ignore[attr-defined]
     if filters.customers:
-        conds.append(or_(*(_customers_matching(c, sqlite) for c in filters.customers)))
+        conds.append(or_(*(_customers_matching(c, sqlite, customers) for c in filters.customers)))
     if filters.assignees:
         alts = []
         for a in filters.assignees:
@@ -207,23 +223,39 @@ def filter_conditions(filters: Filters, user: str, sqlite: bool = True) -> list[
     if filters.groups:
         # a prefix: group:L2 takes L2-network and L2-apps
         conds.append(or_(*(func.lower(Ticket.group_name).like(_like(g.lower())[1:], escape="\\") for g in filters.groups)))
-    for word in filters.words:
-        alts = [_contains(Ticket.subject, word, sqlite), _customers_matching(word, sqlite), _contains(Ticket.ref, word, sqlite)]
-        digits = word.lstrip("#")
-        if digits.isdigit():
-            alts.append(Ticket.id == int(digits))
-        conds.append(or_(*alts))
     return conds
+
+
+def _customer_names(conn) -> dict[int, str]:
+    return dict(conn.execute(select(Customer.id, Customer.name)).all())  # type: ignore[arg-type]
+
+
+def haystack(subject: str, customer: str, ref: str | None) -> str:
+    """What a free word is looked for in: subject, customer and ref, casefolded ("rhône" finds "RHÔNE",
+    "strasse" finds "Straße"), joined by a character nobody types so that a word never matches across two
+    of them. A word of digits (``1234`` or ``#1234``) also finds the ticket with that number."""
+    return f"{subject}\x1f{customer}\x1f{ref or ''}".casefold()
+
+
+def fold_words(words: Sequence[str]) -> tuple[str, ...]:
+    return tuple(w.casefold() for w in words)
+
+
+def _ticket_number(word: str) -> int | None:
+    digits = word.lstrip("#")
+    return int(digits) if digits.isascii() and digits.isdigit() else None
 
 
 @dataclass
 class QueueQuery:
     """One queue as the agent sees it: a view, filters and free-text search, and a sort.
 
-    The first question asked runs one query for the ordered ids of every matching ticket (an index
-    scan and a sort in SQL, about 100 ms at 100,000 tickets) and keeps them; count, windows and
-    positions are then answered from that snapshot, and a window's rows are fetched by primary key.
-    A reload (new data, new sort or filter) is a new QueueQuery.
+    The first question asked runs one query for the ordered ids of every ticket matching the view and
+    field filters (an index scan and a sort in SQL, about 100 ms at 100,000 tickets) and keeps them;
+    free words then narrow those ids in Python (``search``, a ``SearchIndex`` shared by the queries of
+    one screen, keeps what that costs to load). Count, windows and positions are answered from that
+    snapshot, and a window's rows are fetched by primary key. A reload (new data, new sort or filter)
+    is a new QueueQuery.
     """
 
     store: Store
@@ -232,11 +264,19 @@ class QueueQuery:
     sort: Sort = field(default_factory=Sort)
     user: str = ""
     now: datetime | None = None  # the instant time-dependent views are taken at
+    search: "SearchIndex | None" = field(default=None, repr=False, compare=False)
     _ids: array | None = field(default=None, init=False, repr=False)
 
-    def _where(self) -> list[ColumnElement]:
+    def _where(self, conn) -> list[ColumnElement]:
         now = self.now or datetime.now().astimezone()
-        return [view_condition(self.view, self.user, now), *filter_conditions(self.filters, self.user, self.store.is_sqlite)]
+        customers = _customer_names(conn) if self.filters.customers else None
+        return [view_condition(self.view, self.user, now),
+                *filter_conditions(self.filters, self.user, self.store.is_sqlite, customers)]
+
+    def base_key(self) -> tuple:
+        """What the ordered ids depend on besides the data: everything but the free words."""
+        now = (self.now or datetime.now().astimezone()) if self.view == "breaching" else None
+        return (self.view, replace(self.filters, words=()), self.sort, self.user, now)
 
     def _order(self) -> list:
         key = _sort_key(self.sort.column)
@@ -244,16 +284,32 @@ class QueueQuery:
             return [key.desc().nulls_last(), Ticket.id.desc()]  # type: ignore[union-attr]
         return [key.asc().nulls_last(), Ticket.id.asc()]  # type: ignore[union-attr]
 
+    def sql_ids(self) -> array:
+        """The ids of the view and field filters, in order (no free words): one SQL query."""
+        # Core, not the ORM session: 100,000 plain integers need no identity map
+        with self.store.engine.connect() as conn:
+            stmt = select(Ticket.id).where(*self._where(conn)).order_by(*self._order())
+            if self.sort.column == "customer":
+                stmt = stmt.join(Customer, Customer.id == Ticket.customer_id)
+            return array("q", conn.execute(stmt).scalars())
+
     def ids(self) -> array:
         """Every matching ticket id, in order (computed once per QueueQuery)."""
         if self._ids is None:
-            stmt = select(Ticket.id).where(*self._where()).order_by(*self._order())
-            if self.sort.column == "customer":
-                stmt = stmt.join(Customer, Customer.id == Ticket.customer_id)
-            # Core, not the ORM session: 100,000 plain integers need no identity map
-            with self.store.engine.connect() as conn:
-                self._ids = array("q", (r[0] for r in conn.execute(stmt)))
+            if self.search is not None:
+                self._ids = self.search.find(self)
+            elif self.filters.words:
+                self._ids = SearchIndex().find(self)
+            else:
+                self._ids = self.sql_ids()
+        assert self._ids is not None
         return self._ids
+
+    def try_ids_now(self) -> bool:
+        """Compute the ids if that needs no SQL (the search index holds them); True when they are known."""
+        if self._ids is None and self.search is not None:
+            self._ids = self.search.find(self, wait=False)
+        return self._ids is not None
 
     def count(self) -> int:
         return len(self.ids())
@@ -286,13 +342,232 @@ class QueueQuery:
         return out
 
 
-def view_counts(store: Store, user: str, now: datetime) -> dict[str, int]:
-    """How many tickets each view holds, in one scan."""
-    columns = [func.sum(case((view_condition(v, user, now), 1), else_=0)) for v in VIEWS]
-    stmt = select(*columns).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES))  # type: ignore[attr-defined]
+class SearchIndex:
+    """Free words, matched in memory: per (view, filters, sort), the ordered ids and a haystack per id.
+
+    The haystacks (``haystack``: subject, customer, ref, casefolded) of every open ticket are loaded
+    once, in one sequential scan (about 150 ms at 70,000 open tickets, in a worker); the ordered ids of
+    the view + field filters + sort come from SQL (or from the screen's query without words, which the
+    index keeps: clearing the search shows them again without SQL). A search is then a substring test
+    per haystack along that list, 5–20 ms at 70,000; when the new words extend earlier ones (typing on:
+    "v" → "vp" → "vpn"), only the earlier, smaller result is examined, and earlier results are kept for
+    backspace.
+
+    One index serves the queries of one screen, from the event loop and from workers (a lock).
+    ``invalidate`` (the data changed) drops everything: the next query loads again.
+    """
+
+    RESULTS_KEPT = 32
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.generation = 0  # bumped by invalidate(): what was loaded before is dropped
+        self._held = 0  # the generation of what is held
+        self._texts: dict[int, str] | None = None
+        self._key: tuple | None = None
+        self._ids: array | None = None
+        self._hays: list[str] | None = None
+        self._positions: dict[int, int] | None = None  # id → position in _ids, when a word is a number
+        self._results: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()  # words → positions in _ids
+        self.loads = 0  # full loads of the haystacks (tests and benchmarks read these)
+        self.scanned = 0  # haystacks examined
+
+    def invalidate(self) -> None:
+        """The data changed: what is held is stale (dropped by the next call, which waits for no load)."""
+        self.generation += 1
+
+    def _check_generation(self) -> None:
+        if self._held != self.generation:
+            self._held = self.generation
+            self._texts, self._key, self._ids, self._hays, self._positions = None, None, None, None, None
+            self._results.clear()
+
+    def _use_base(self, key: tuple, ids: array) -> None:
+        if key != self._key or ids is not self._ids:
+            self._key, self._ids, self._hays, self._positions = key, ids, None, None
+            self._results.clear()
+
+    def _holds(self, query: QueueQuery, texts: bool) -> bool:
+        return (self._held == self.generation and self._ids is not None and self._key == query.base_key()
+                and (not texts or self._texts is not None))
+
+    def ready(self, query: QueueQuery) -> bool:
+        """Whether ``find`` would answer this query without SQL."""
+        return self._holds(query, texts=bool(query.filters.words))
+
+    def prepare(self, query: QueueQuery) -> None:
+        """Load what a search on this query will need (in a worker, when the search prompt opens)."""
+        with self._lock:
+            self._load(query)
+
+    def find(self, query: QueueQuery, wait: bool = True) -> array | None:
+        """The query's ids, its words matched in memory; with ``wait=False``, None unless no SQL is needed."""
+        if not query.filters.words:
+            return self._base(query, wait)
+        if not self._lock.acquire(blocking=wait):
+            return None
+        try:
+            if not wait and not self.ready(query):
+                return None
+            self._load(query)
+            ids = self._ids
+            assert ids is not None
+            return array("q", [ids[p] for p in self._narrow(fold_words(query.filters.words))])
+        finally:
+            self._lock.release()
+
+    def _base(self, query: QueueQuery, wait: bool) -> array | None:
+        """Without words: the held ids when they are this query's, else SQL (kept for the searches that
+        follow). Never waits for a search's load: the agent switching views should not."""
+        generation = self.generation
+        if self._lock.acquire(blocking=False):
+            try:
+                self._check_generation()
+                if self._holds(query, texts=False):
+                    return self._ids
+            finally:
+                self._lock.release()
+        if not wait:
+            return None
+        ids = query.sql_ids()
+        if self._lock.acquire(blocking=False):
+            try:
+                self._check_generation()
+                if generation == self.generation:
+                    self._use_base(query.base_key(), ids)
+            finally:
+                self._lock.release()
+        return ids
+
+    def _load(self, query: QueueQuery) -> None:
+        """Under the lock: the haystacks, the query's base ids and their haystacks in that order."""
+        self._check_generation()
+        if self._texts is None:
+            self._texts = self._load_texts(query.store)
+            self.loads += 1
+        key = query.base_key()
+        if key != self._key or self._ids is None:
+            self._use_base(key, query.sql_ids())
+        if self._hays is None:
+            texts, ids = self._texts, self._ids
+            assert ids is not None
+            missing = [i for i in ids if i not in texts]
+            if missing:  # committed between the two reads (data_changed follows and reloads anyway)
+                texts.update(self._load_texts(query.store, missing))
+            self._hays = [texts[i] for i in ids]
+        # invalidated meanwhile: this answer is from the old data, and the next call drops it all
+
+    @staticmethod
+    def _load_texts(store: Store, ids: Sequence[int] | None = None) -> dict[int, str]:
+        out: dict[int, str] = {}
+        stmt = select(Ticket.id, Ticket.subject, Ticket.customer_id, Ticket.ref)
+        with store.engine.connect() as conn:
+            customers = {i: name.casefold() for i, name in _customer_names(conn).items()}
+            if ids is None:
+                # every open ticket (every view is within them); "status || ''" keeps SQLite off the status
+                # index: a sequential scan reads them about 2.5x faster than 70,000 index lookups
+                chunks = [stmt.where((Ticket.status + "").in_(OPEN_STATUSES))]  # type: ignore[operator]
+            else:
+                ids = list(ids)
+                chunks = [stmt.where(Ticket.id.in_(ids[i : i + 900])) for i in range(0, len(ids), 900)]  # type: ignore[union-attr]
+            for chunk in chunks:
+                for i, subject, customer_id, ref in conn.execute(chunk):
+                    # = haystack(), with each customer casefolded once rather than once per ticket
+                    out[i] = f"{subject.casefold()}\x1f{customers.get(customer_id, '')}\x1f{(ref or '').casefold()}"
+        return out
+
+    def _narrow(self, words: tuple[str, ...]) -> list[int]:
+        """Positions (in the base ids) of the tickets matching every word, in order."""
+        results = self._results
+        found = results.get(words)
+        if found is not None:
+            results.move_to_end(words)
+            return found
+        hays = self._hays
+        assert hays is not None
+        # An earlier result whose every word is within one of the new words holds every ticket whose
+        # haystack holds the new words: only it needs examining. (Not the ticket a number finds: below.)
+        source: list[int] | None = None
+        for earlier, positions in results.items():
+            if (source is None or len(positions) < len(source)) and all(any(e in w for w in words) for e in earlier):
+                source = positions
+        if len(words) == 1:
+            needle = words[0]
+            if source is None:
+                found = [p for p, h in enumerate(hays) if needle in h]
+            else:
+                found = [p for p in source if needle in hays[p]]
+        elif source is None:
+            found = [p for p, h in enumerate(hays) if all(w in h for w in words)]
+        else:
+            found = [p for p in source if all(w in hays[p] for w in words)]
+        self.scanned += len(hays) if source is None else len(source)
+        numbers = {n for n in map(_ticket_number, words) if n is not None}
+        if numbers:
+            found = self._add_numbered(found, words, numbers)
+        results[words] = found
+        if len(results) > self.RESULTS_KEPT:
+            results.popitem(last=False)
+        return found
+
+    def _add_numbered(self, found: list[int], words: tuple[str, ...], numbers: set[int]) -> list[int]:
+        """The tickets whose number is a word (``1234``, ``#1234``) match it wherever the text does not."""
+        ids, hays = self._ids, self._hays
+        assert ids is not None and hays is not None
+        if self._positions is None:
+            self._positions = {i: p for p, i in enumerate(ids)}
+        extra = []
+        for n in numbers:
+            p = self._positions.get(n)
+            if p is not None and all(w in hays[p] or _ticket_number(w) == n for w in words):
+                extra.append(p)
+        return sorted(set(found).union(extra)) if extra else found
+
+
+def _open_counts(user: str) -> dict[str, ColumnElement]:
+    """The views that only the data moves (not the clock), as conditional sums over every ticket."""
+    is_open = Ticket.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+    return {
+        "mine": func.sum(case((and_(is_open, Ticket.assignee == user), 1), else_=0)),
+        "unassigned": func.sum(case((and_(is_open, Ticket.assignee.is_(None)), 1), else_=0)),  # type: ignore[union-attr]
+        "escalated": func.sum(case((and_(is_open, Ticket.group_name != FIRST_LEVEL), 1), else_=0)),
+        "pending": func.sum(case((Ticket.status == "pending", 1), else_=0)),
+        "open": func.sum(case((is_open, 1), else_=0)),
+    }
+
+
+def data_view_counts(store: Store, user: str) -> dict[str, int]:
+    """The counts of every view but "breaching soon": they change only when the data does.
+
+    One statement, no WHERE: a sequential scan of the table (about 70 ms at 100,000 tickets) where the
+    status index would cost a lookup per open ticket (about 190 ms).
+    """
+    sums = _open_counts(user)
     with store.engine.connect() as conn:
-        values = conn.execute(stmt).one()
-    return {v: int(n or 0) for v, n in zip(VIEWS, values)}
+        values = conn.execute(select(*sums.values()).select_from(Ticket)).one()
+    return {v: int(n or 0) for v, n in zip(sums, values)}
+
+
+def breaching_count(store: Store, now: datetime) -> int:
+    """How many tickets "breaching soon" holds at ``now`` (about 10 ms at 100,000 tickets).
+
+    Split in two so that each part is answered from an index: due within the horizon (the (status,
+    next_due) index alone), plus warning started but not due within the horizon (the next_warn index;
+    "status || ''" keeps SQLite from preferring the status index, which would visit every open ticket).
+    """
+    soon = now + BREACHING_HORIZON
+    due = select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.next_due <= soon)  # type: ignore[attr-defined,operator]
+    warned = select(func.count()).select_from(Ticket).where(
+        Ticket.next_warn <= now, (Ticket.status + "").in_(OPEN_STATUSES),  # type: ignore[operator]
+        or_(Ticket.next_due.is_(None), Ticket.next_due > soon))  # type: ignore[union-attr,operator]
+    with store.engine.connect() as conn:
+        return int(conn.execute(due).scalar() or 0) + int(conn.execute(warned).scalar() or 0)
+
+
+def view_counts(store: Store, user: str, now: datetime) -> dict[str, int]:
+    """How many tickets each view holds (two cheap reads: see ``data_view_counts`` and ``breaching_count``)."""
+    counts = {**data_view_counts(store, user), "breaching": breaching_count(store, now)}
+    return {v: counts[v] for v in VIEWS}
 
 
 def records(store: Store, ids: Sequence[int]) -> list[TicketRecord]:
@@ -341,4 +616,5 @@ class VersionWatch:
             self._conn = None
 
 
-__all__ = ["Filters", "QueueQuery", "Row", "Sort", "SORTS", "VIEWS", "VersionWatch", "parse_filter", "records", "view_counts"]
+__all__ = ["Filters", "QueueQuery", "Row", "SearchIndex", "Sort", "SORTS", "VIEWS", "VersionWatch", "breaching_count",
+           "data_view_counts", "haystack", "parse_filter", "records", "view_counts"]

@@ -116,6 +116,7 @@ class QueueTable(ScrollView, can_focus=True):
         self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
         self._line_keys: dict[int, tuple] = {}  # screen line → key of what it shows
         self.fetches = 0  # window queries run (benchmarks read it)
+        self._sizes: tuple | None = None  # what the scrollbars were last laid out for
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -205,6 +206,17 @@ class QueueTable(ScrollView, can_focus=True):
         self._fetch(int(new_value))
         super().watch_scroll_y(old_value, new_value)
         self._prepare_visible()
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # Textual's ScrollView compares the compositor's virtual size (the region's) with ours (one line
+        # per ticket), finds them different on every layout pass and repaints both scrollbars: after a
+        # search, the prompt's own layout pass then cost one more frame (~15 ms). Skip it when nothing
+        # that the scrollbars show has changed.
+        sizes = (size, self.virtual_size, container_size, self.scroll_offset)
+        if sizes == self._sizes:
+            return False
+        self._sizes = sizes
+        return super()._size_updated(size, virtual_size, container_size, layout)
 
     def on_resize(self) -> None:
         self.virtual_size = Size(self.size.width, self.total + 1)
