@@ -30,6 +30,8 @@ bench: $(STAMP)
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py
+	$(BIN)/python scripts/detail_screenshots.py
+	$(BIN)/python scripts/place_screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -145,6 +145,8 @@ def generate(now: datetime, count: int, seed: int = 7) -> list[NewTicket]:
             return t.replace(microsecond=0)
 
         fate = rnd.random()
+        if age_hours > 30 and rnd.random() < 0.85:
+            fate = rnd.uniform(0.7, 1.0)  # a real desk resolves most of its older tickets
         agent = rnd.choice(AGENTS)
         if rnd.random() < 0.3:
             events.append(NewEvent(at=step(0.05), kind="reply", author="customer", public=True, body="Any news? This is blocking us."))
