@@ -29,7 +29,7 @@ OPS = 500
 TICKETS = 1000
 
 
-def _seed_tickets(db: Path) -> None:
+def _seed_tickets(db: str) -> None:
     from deskterm.clock import Clock
     from deskterm.config import load_config
     from deskterm.service import Desk, NewTicket
@@ -49,8 +49,9 @@ def _seed_tickets(db: Path) -> None:
 
 
 @pytest.mark.stress
-def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successes(tmp_path):
-    db = tmp_path / "desk.db"
+@pytest.mark.engines("sqlite", "postgresql")
+def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successes(tmp_path, db_url, db_engine):
+    db = db_url  # a file on SQLite; a fresh database on the throwaway PostgreSQL server (issue 8)
     _seed_tickets(db)
 
     started = time.perf_counter()
@@ -83,17 +84,28 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
     assert successes > PROCESSES * OPS // 2, "too few changes succeeded for the test to mean anything"
 
     # -- what the database says ------------------------------------------------------------------
-    conn = sqlite3.connect(db)
+    if db_engine == "sqlite":
+        conn = sqlite3.connect(db)
+        try:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        finally:
+            conn.close()
+    from sqlalchemy import create_engine
+
+    from deskterm.store.engine import db_url as to_url
+
+    engine = create_engine(to_url(db))
     try:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-        tickets = {row[0]: row[1:] for row in conn.execute("SELECT id, version, assignee, status, priority, initial_priority FROM tickets")}
-        events: dict[int, list[tuple]] = defaultdict(list)
-        for row in conn.execute("SELECT ticket_id, kind, author, public, body, from_value, \"to\" FROM events ORDER BY id"):
-            events[row[0]].append(row[1:])
-        total_events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        with engine.connect() as conn:
+            tickets = {row[0]: tuple(row[1:]) for row in conn.exec_driver_sql(
+                "SELECT id, version, assignee, status, priority, initial_priority FROM tickets")}
+            events: dict[int, list[tuple]] = defaultdict(list)
+            for row in conn.exec_driver_sql('SELECT ticket_id, kind, author, public, body, from_value, "to" FROM events ORDER BY id'):
+                events[row[0]].append(tuple(row[1:]))
+            total_events = conn.exec_driver_sql("SELECT count(*) FROM events").scalar()
     finally:
-        conn.close()
+        engine.dispose()
 
     assert len(tickets) == TICKETS
     assert total_events == successes  # one event per successful change, none for a refused one
@@ -108,7 +120,7 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
         for o, (kind, author, public, body, from_value, to) in zip(ops, evs):
             assert author == o["agent"], f"ticket {tid} v{o['version']}"
             if o["op"] == "reply":
-                assert (kind, public, body) == ("reply", 1, o["body"])
+                assert (kind, bool(public), body) == ("reply", True, o["body"])
             elif o["op"] == "claim":
                 assert (kind, from_value, to) == ("assign", None, o["agent"])
             else:
