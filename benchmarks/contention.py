@@ -129,19 +129,51 @@ def main() -> None:
     parser.add_argument("--writers", default="1,2,4,8", help="writer counts to try (default 1,2,4,8)")
     parser.add_argument("--flock", action="store_true", help="experiment: queue writers on a lock file (see _flock_writes)")
     parser.add_argument("--db", metavar="URL", help="a scratch PostgreSQL database instead of a temporary SQLite file (emptied before each run)")
+    parser.add_argument("--both", action="store_true",
+                        help="SQLite and PostgreSQL side by side: PostgreSQL is a throwaway server started from the machine's "
+                             "binaries (as the tests do), or --db if given")
     args = parser.parse_args()
     if args.db and args.flock:
         parser.error("--flock is for SQLite files only")
+    writers = [int(x) for x in args.writers.split(",")]
+    if args.both:
+        both(args, writers)
+        return
     where = f"PostgreSQL ({args.db.split('@')[-1]})" if args.db else "one SQLite file"
     print(f"{where}, {args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs"
           f"{', writers queued on a lock file' if args.flock else ''}")
     print(f"{'writers':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
-    for w in (int(x) for x in args.writers.split(",")):
-        wall, lat = run(w, args.updates, args.tickets, args.flock, args.db)
-        lat.sort()
-        p50 = statistics.median(lat) * 1000
-        p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-        print(f"{w:>7} {len(lat) / wall:>10.0f} {p50:>8.1f} {p99:>8.1f} {lat[-1] * 1000:>8.1f}", flush=True)
+    for w in writers:
+        print(f"{w:>7} " + _figures(*run(w, args.updates, args.tickets, args.flock, args.db)), flush=True)
+
+
+def _figures(wall: float, lat: list[float]) -> str:
+    lat = sorted(lat)
+    p50 = statistics.median(lat) * 1000
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
+    return f"{len(lat) / wall:>10.0f} {p50:>8.1f} {p99:>8.1f} {lat[-1] * 1000:>8.1f}"
+
+
+def both(args, writers: list[int]) -> None:  # noqa: ANN001
+    server = None
+    url = args.db
+    if url is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pg"))
+        from pgserver import PgServer  # the throwaway server of the test suite
+
+        server = PgServer.start()
+        url = server.create_database()
+    try:
+        print(f"{args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs; "
+              "updates/s, p50 / p99 / max latency in ms")
+        print(f"{'writers':>7} | {'SQLite':^38} | {'PostgreSQL':^38}")
+        for w in writers:
+            lite = _figures(*run(w, args.updates, args.tickets, False, None))
+            pg = _figures(*run(w, args.updates, args.tickets, False, url))
+            print(f"{w:>7} | {lite} | {pg}", flush=True)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":

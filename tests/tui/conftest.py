@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,42 @@ def other_desk(demo):
     store = open_store(db)
     yield Desk(store, config, clock=clock, user="bob")
     store.dispose()
+
+
+ESCALATION_CONFIG = """
+
+[groups.L2-network]
+level = "L2"
+[groups.L3-vendor]
+level = "L3"
+
+[escalation]
+managers = ["duty-manager"]
+ack_within = "10m"
+bell = true
+
+[[escalation.rules]]
+when = "resolution.breached"
+priority = ["P1"]
+action = "hierarchical"
+to = "duty-manager"
+"""
+
+
+@pytest.fixture
+def esc_config(demo):
+    """The demo configuration with two groups above L1, a manager, the bell and one automatic rule."""
+    from deskterm.config import parse_config
+
+    db, _, _ = demo
+    path = db.parent / "deskterm.toml"
+    text = path.read_text(encoding="utf-8") + ESCALATION_CONFIG
+    path.write_text(text, encoding="utf-8")
+    return parse_config(tomllib.loads(text), str(path))
+
+
+@pytest.fixture
+def screen_config(esc_config):
+    """The same configuration without the automatic rules: the running app applies rules by itself (every 30 s
+    and when it opens), which would add escalations to those a screen test arranges."""
+    return replace(esc_config, escalation=replace(esc_config.escalation, rules=()))

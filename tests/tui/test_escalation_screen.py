@@ -3,15 +3,11 @@ L1, escalate further, live count and notification, and the automatic rules appli
 
 from __future__ import annotations
 
-from dataclasses import replace
-
-import tomllib
 from datetime import timedelta
 
 import pytest
 from tuihelp import NOW, SIZE, ready, settle
 
-from deskterm.config import parse_config
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm.tui.screens.escalations import (
@@ -22,40 +18,7 @@ from deskterm.tui.screens.escalations import (
     apply_rules_in_background,
 )
 
-ESCALATION_CONFIG = """
-
-[groups.L2-network]
-level = "L2"
-[groups.L3-vendor]
-level = "L3"
-
-[escalation]
-managers = ["duty-manager"]
-ack_within = "10m"
-bell = true
-
-[[escalation.rules]]
-when = "resolution.breached"
-priority = ["P1"]
-action = "hierarchical"
-to = "duty-manager"
-"""
-
-
-@pytest.fixture
-def esc_config(demo):
-    db, _, _ = demo
-    path = db.parent / "deskterm.toml"
-    text = path.read_text(encoding="utf-8") + ESCALATION_CONFIG
-    path.write_text(text, encoding="utf-8")
-    return parse_config(tomllib.loads(text), str(path))
-
-
-@pytest.fixture
-def screen_config(esc_config):
-    """The same configuration without the automatic rules: the running app applies rules by itself (every 30 s
-    and when it opens), which would add escalations to those a screen test arranges."""
-    return replace(esc_config, escalation=replace(esc_config.escalation, rules=()))
+# esc_config and screen_config (groups L2-network, L3-vendor; manager duty-manager) are in conftest.py
 
 
 @pytest.fixture

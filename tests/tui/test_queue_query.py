@@ -139,3 +139,23 @@ def test_search_is_case_insensitive_beyond_ascii(demo):
         assert {upper, later} <= found("ÉLECTRI")
     finally:
         s.dispose()
+
+
+def test_escalated_view_is_another_group_or_an_open_escalation(demo, esc_config, store):
+    """A hierarchical escalation leaves the ticket in L1 but puts it in the view (count and window alike);
+    closing the escalation takes it out again."""
+    from deskterm.service import Desk
+
+    desk = Desk(store, esc_config, clock=demo[2], user="bob")
+    before = view_counts(store, "alice", NOW)["escalated"]
+    l1 = sorted((t for t in desk.tickets(["open"]) if t.group == "L1"), key=lambda t: t.id)
+    a, b = l1[0], l1[1]
+    desk.escalate(a.id, "hierarchical", "duty-manager", "penalties")
+    desk.escalate(b.id, "functional", "L2-network", "switch")
+    q = QueueQuery(store, view="escalated", user="alice", now=NOW)
+    assert view_counts(store, "alice", NOW)["escalated"] == q.count() == before + 2
+    assert {a.id, b.id} <= set(q.ids())
+    desk.de_escalate(desk.escalations(ticket=a.id)[0].id, "done")
+    q = QueueQuery(store, view="escalated", user="alice", now=NOW)
+    assert view_counts(store, "alice", NOW)["escalated"] == q.count() == before + 1
+    assert a.id not in q.ids()

@@ -31,7 +31,7 @@ from ..domain.workflow import STATUSES, STOPPED
 from ..records import TicketRecord
 from . import queries
 from .engine import Store
-from .models import Customer, Ticket
+from .models import Customer, Escalation, Ticket
 
 OPEN_STATUSES = tuple(s for s in STATUSES if s not in STOPPED)
 
@@ -45,7 +45,7 @@ VIEWS: dict[str, str] = {
     "open": "All open",
 }
 BREACHING_HORIZON = timedelta(hours=1)
-FIRST_LEVEL = "L1"  # tickets in any other group are "escalated"
+FIRST_LEVEL = "L1"  # tickets in any other group are "escalated", and so are those with an open escalation
 
 # sort key → column title, in the order ``o`` cycles through them
 SORTS: dict[str, str] = {
@@ -181,6 +181,16 @@ def _customers_matching(text: str, sqlite: bool, customers: Mapping[int, str] | 
     return Ticket.customer_id.in_(select(Customer.id).where(_contains(Customer.name, text, sqlite)))  # type: ignore[attr-defined]
 
 
+def escalated_condition() -> ColumnElement:
+    """In a group other than L1 (functional), or with an open escalation record (a hierarchical one leaves the
+    group alone). The same condition for the view's window and its count; the EXISTS is answered from the
+    (closed_at, ticket_id) index of the escalations, only for the tickets in L1."""
+    has_open = (select(Escalation.id)
+                .where(Escalation.closed_at.is_(None), Escalation.ticket_id == Ticket.id)  # type: ignore[union-attr]
+                .exists())
+    return or_(Ticket.group_name != FIRST_LEVEL, has_open)
+
+
 def view_condition(view: str, user: str, now: datetime) -> ColumnElement:
     is_open = Ticket.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
     if view == "mine":
@@ -190,7 +200,7 @@ def view_condition(view: str, user: str, now: datetime) -> ColumnElement:
     if view == "breaching":
         return and_(is_open, or_(Ticket.next_warn <= now, Ticket.next_due <= now + BREACHING_HORIZON))  # type: ignore[operator]
     if view == "escalated":
-        return and_(is_open, Ticket.group_name != FIRST_LEVEL)
+        return and_(is_open, escalated_condition())
     if view == "pending":
         return Ticket.status == "pending"
     if view == "open":
@@ -530,7 +540,7 @@ def _open_counts(user: str) -> dict[str, ColumnElement]:
     return {
         "mine": func.sum(case((and_(is_open, Ticket.assignee == user), 1), else_=0)),
         "unassigned": func.sum(case((and_(is_open, Ticket.assignee.is_(None)), 1), else_=0)),  # type: ignore[union-attr]
-        "escalated": func.sum(case((and_(is_open, Ticket.group_name != FIRST_LEVEL), 1), else_=0)),
+        "escalated": func.sum(case((and_(is_open, escalated_condition()), 1), else_=0)),
         "pending": func.sum(case((Ticket.status == "pending", 1), else_=0)),
         "open": func.sum(case((is_open, 1), else_=0)),
     }
@@ -568,6 +578,20 @@ def view_counts(store: Store, user: str, now: datetime) -> dict[str, int]:
     """How many tickets each view holds (two cheap reads: see ``data_view_counts`` and ``breaching_count``)."""
     counts = {**data_view_counts(store, user), "breaching": breaching_count(store, now)}
     return {v: counts[v] for v in VIEWS}
+
+
+def latest_escalation_id(store: Store) -> int:
+    """The highest escalation id (0: none yet): one primary-key lookup, for noticing new escalations."""
+    with store.engine.connect() as conn:
+        return int(conn.execute(select(func.max(Escalation.id))).scalar() or 0)
+
+
+def escalations_after(store: Store, after_id: int, limit: int = 50) -> list[tuple[Escalation, str]]:
+    """The escalations with an id above ``after_id``, oldest first, each with its ticket's subject."""
+    stmt = (select(Escalation, Ticket.subject).join(Ticket, Ticket.id == Escalation.ticket_id)
+            .where(Escalation.id > after_id).order_by(Escalation.id).limit(limit))  # type: ignore[operator,arg-type]
+    with store.read() as session:
+        return [(e, subject) for e, subject in session.execute(stmt).all()]
 
 
 def records(store: Store, ids: Sequence[int]) -> list[TicketRecord]:
@@ -617,4 +641,4 @@ class VersionWatch:
 
 
 __all__ = ["Filters", "QueueQuery", "Row", "SearchIndex", "Sort", "SORTS", "VIEWS", "VersionWatch", "breaching_count",
-           "data_view_counts", "haystack", "parse_filter", "records", "view_counts"]
+           "data_view_counts", "escalated_condition", "escalations_after", "latest_escalation_id", "haystack", "parse_filter", "records", "view_counts"]

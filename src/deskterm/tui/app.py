@@ -2,6 +2,9 @@
 
 ``tick`` is the single clock of the screens: an interval calls it every second (and polls the
 database's change counter); tests freeze the injected clock, ``advance`` it and call ``tick`` themselves.
+When the poll sees a change, the app also looks for new escalations (one ``max(id)`` read per change): each
+one that this agent did not raise by hand is a toast, and the bell rings (``escalation.bell``), whatever
+screen is on top.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ class DeskApp(App):
         self.desk = None
         self.watch = None
         self.load_error: str | None = None
+        self.last_escalation: int | None = None  # the highest escalation id already seen (None: store not open)
 
     def on_mount(self) -> None:
         from .screens.queue import QueueScreen
@@ -59,23 +63,25 @@ class DeskApp(App):
         # SQLAlchemy's import costs most of a second: here it happens after the frame is painted
         from ..service import Desk
         from ..store.engine import open_store
-        from ..store.queue import VersionWatch
+        from ..store.queue import VersionWatch, latest_escalation_id
 
         try:
             store = open_store(self.db)
             desk = Desk(store, self.config, clock=self.clock, user=self.user)
             watch = VersionWatch(store)
+            latest = latest_escalation_id(store)  # what was there before the app opened is no news
         except Exception as exc:  # noqa: BLE001 - shown to the agent, never a traceback
             self.call_from_thread(self._failed, str(exc))
             return
-        self.call_from_thread(self._opened, desk, watch)
+        self.call_from_thread(self._opened, desk, watch, latest)
 
     def _failed(self, message: str) -> None:
         self.load_error = message
         self.notify(message, title="Cannot open the desk", severity="error", timeout=30)
 
-    def _opened(self, desk, watch) -> None:
+    def _opened(self, desk, watch, latest_escalation: int = 0) -> None:
         self.desk, self.watch = desk, watch
+        self.last_escalation = latest_escalation
         for screen in self.screen_stack:
             ready = getattr(screen, "desk_ready", None)
             if ready is not None:
@@ -136,11 +142,50 @@ class DeskApp(App):
         """Re-read the screens' data when another connection has committed; True if it had."""
         if self.watch is None or not self.watch.changed():
             return False
+        self.announce_escalations()
         for screen in self.screen_stack:
             changed = getattr(screen, "data_changed", None)
             if changed is not None:
                 changed()
         return True
+
+    SHOWN_ESCALATIONS = 3  # toasts at most per poll; the rest are counted in one more
+
+    def announce_escalations(self) -> int:
+        """A toast per escalation raised since the last look, and one bell; returns how many were news.
+
+        Not news: those this agent raised by hand (the same user, no rule). A rule's escalation is news
+        even when this app applied the rule. Costs one ``max(id)`` read; the new rows are read only when
+        there are some.
+        """
+        from ..fmt import one_line
+        from ..store.queue import escalations_after, latest_escalation_id
+
+        desk, last = self.desk, self.last_escalation
+        if desk is None or last is None:
+            return 0
+        try:
+            latest = latest_escalation_id(desk.store)
+            if latest <= last:
+                return 0
+            rows = escalations_after(desk.store, last, limit=100)
+        except Exception:  # noqa: BLE001 - a busy database: look again at the next change
+            return 0
+        self.last_escalation = max([latest, *(e.id for e, _ in rows)])
+        news = [(e, subject) for e, subject in rows if not (e.created_by == desk.user and e.rule is None)]
+        if not news:
+            return 0
+        for e, subject in news[:self.SHOWN_ESCALATIONS]:
+            by = "rule " + one_line(e.rule, 30) if e.rule else one_line(e.created_by, 30)
+            self.notify(f"#{e.ticket_id} {one_line(subject, 40)} → {one_line(e.target, 30)} ({one_line(e.level, 10)}) "
+                        f"by {by}: {one_line(e.reason, 60)}",
+                        title="New escalation", severity="warning", timeout=10, markup=False)
+        if len(news) > self.SHOWN_ESCALATIONS:
+            self.notify(f"… and {len(news) - self.SHOWN_ESCALATIONS} more (E lists them)", title="New escalations",
+                        severity="warning", timeout=10, markup=False)
+        if desk.config.escalation.bell:
+            self.bell()
+        return len(news)
 
     def _every_second(self) -> None:
         self.poll()

@@ -80,6 +80,7 @@ class DetailScreen(Screen):
         Binding("a", "assign", "Assign", id="detail.assign"),
         Binding("l", "link", "Link", id="detail.link"),
         Binding("b", "broadcast", "Broadcast", id="detail.broadcast"),
+        Binding("e", "escalate", "Escalate", id="detail.escalate"),
         Binding("m", "canned", "Canned", id="detail.canned"),
         Binding("w", "why", "Why due", id="detail.why"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
@@ -512,6 +513,22 @@ class DetailScreen(Screen):
             return
         await self.reload()
         self.say(f"applied to {len(changed)} ticket{'s' if len(changed) != 1 else ''}", title="Broadcast")
+
+    # escalation --------------------------------------------------------------------------------
+
+    def action_escalate(self) -> None:
+        """A group above L1 (functional: the ticket moves there) or a manager (hierarchical), with a reason."""
+        from .escalate import ask_escalation
+
+        if self.record is None:
+            return
+        ask_escalation(self.app, self.desk.config, f"#{self.record.id}", self.escalate)
+
+    async def escalate(self, kind: str, to: str, reason: str) -> bool:
+        """Escalate with the version on screen; refusals and conflicts are shown like the other actions."""
+        what = "escalation to a manager" if kind == "hierarchical" else "moved to the group"
+        return await self.act("Escalate", lambda v: self.desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
+                              f"escalated to {to} ({what})")
 
     # why is it due then? -----------------------------------------------------------------------
 

@@ -4,8 +4,8 @@ Order: not acknowledged first, then the ticket's nearest deadline, then the olde
 unacknowledged after ``escalation.ack_within`` is overdue: the ``-overdue`` class colours it and a ``»``
 marker plus ``NOT ACKED`` in capitals say it without colour (NO_COLOR). Keys: ``a`` acknowledge, ``r``
 return to L1 with a note, ``e`` escalate further (a group or a manager of the configuration, with a reason),
-``enter`` opens the ticket. Another connection's commit (``data_changed``) reloads the list; an escalation
-that was not there before raises a toast and rings the bell (``escalation.bell``).
+``enter`` opens the ticket. Another connection's commit (``data_changed``) reloads the list. The toast and
+the bell for a new escalation are the app's (``DeskApp.poll``), whatever screen is on top.
 
 ``apply_rules_in_background(app)`` applies the automatic escalation rules in a thread worker; the app
 calls it periodically.
@@ -20,15 +20,19 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Vertical
 from textual.message import Message
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Label, ListItem, ListView, Static
+from textual.widgets import Footer, ListItem, ListView, Static
 
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import compact, local, one_line
 from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
+from .escalate import ask_escalation, escalation_targets
+from .modals import TextPromptScreen
+
+__all__ = ["EscalationScreen", "EscItem", "EscLine", "EscRow", "OVERDUE_MARK", "TextPromptScreen",
+           "apply_rules_in_background", "escalation_targets", "ticket_screen"]
 
 OVERDUE_MARK = "»"
 INF = float("inf")
@@ -154,44 +158,6 @@ class EscItem(ListItem):
         return self.query_one(EscLine)
 
 
-class TextPromptScreen(ModalScreen[str | None]):
-    """A title, a one-line input and a hint; enter submits (an empty text is refused), esc cancels."""
-
-    DEFAULT_CSS = """
-    TextPromptScreen { align: center middle; }
-    TextPromptScreen > #prompt-dialog { width: 70; max-width: 95%; height: auto; border: round $accent;
-        background: $surface; padding: 0 1; }
-    TextPromptScreen #prompt-title { text-style: bold; margin-bottom: 1; }
-    TextPromptScreen #prompt-hint { color: $text-muted; }
-    """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
-
-    def __init__(self, title: str, placeholder: str = "", hint: str = "enter confirms · esc cancels") -> None:
-        super().__init__()
-        self.title_text = title
-        self.placeholder = placeholder
-        self.hint = hint
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="prompt-dialog"):
-            yield Label(Text(self.title_text), id="prompt-title")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
-            yield Static(Text(self.hint), id="prompt-hint")
-
-    def on_mount(self) -> None:
-        self.query_one(Input).focus()
-
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if not event.value.strip():
-            self.query_one("#prompt-hint", Static).update(Text("A text is required (esc cancels)."))
-            return
-        self.dismiss(event.value.strip())
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
 # -- the screen ---------------------------------------------------------------------------------------
 
 class EscalationScreen(Screen):
@@ -222,8 +188,6 @@ class EscalationScreen(Screen):
         self.rows: list[EscRow] = []
         self.loaded = False
         self._generation = 0
-        self._known: set[int] | None = None  # escalation ids seen so far (None: not loaded yet)
-        self._own: set[int] = set()  # tickets this screen just escalated: their new record is no news
         self._sla = None  # an SlaCache
 
     def compose(self) -> ComposeResult:
@@ -286,7 +250,6 @@ class EscalationScreen(Screen):
     async def on_escalations_loaded(self, message: EscalationsLoaded) -> None:
         if message.generation != self._generation:
             return  # a newer load is on its way
-        self._announce(message.rows)
         now = self.desk.clock.now()
         self.rows = sorted(message.rows, key=lambda r: urgency_key(r, self._due(r)))
         lv = self.list_view
@@ -305,26 +268,6 @@ class EscalationScreen(Screen):
             return None
         timer = entry[0].nearest()
         return timer.due if timer is not None else None
-
-    def _announce(self, rows: list[EscRow]) -> None:
-        ids = {r.id for r in rows}
-        if self._known is None:
-            self._known = ids
-            return
-        new = [r for r in rows if r.id not in self._known and r.ticket_id not in self._own]
-        self._known |= ids
-        self._own.clear()
-        if not new:
-            return
-        for r in new[:3]:
-            e = r.esc
-            self.notify(Text(f"#{r.ticket_id} {one_line(r.subject, 40)} → {one_line(e.target)} ({e.level}): "  # type: ignore[attr-defined]
-                             f"{one_line(e.reason, 60)}"),  # type: ignore[attr-defined]
-                        title="New escalation", severity="warning", timeout=10)
-        if len(new) > 3:
-            self.notify(f"… and {len(new) - 3} more", title="New escalations", severity="warning")
-        if self.desk.config.escalation.bell:
-            self.app.bell()
 
     # -- the app's hooks -------------------------------------------------------------------------
 
@@ -444,42 +387,18 @@ class EscalationScreen(Screen):
 
     def escalation_targets(self) -> dict[str, tuple[str, str]]:
         """Choice label → (kind, target): the configured groups above L1, then the managers."""
-        settings = self.desk.config.escalation
-        out = {}
-        for group, level in sorted(settings.groups.items(), key=lambda g: (g[1], g[0])):
-            if level != "L1":
-                out[f"{group} ({level}, functional)"] = ("functional", group)
-        for manager in settings.managers:
-            out[f"{manager} (manager, hierarchical)"] = ("hierarchical", manager)
-        return out
+        return escalation_targets(self.desk.config)
 
     def action_escalate(self) -> None:
-        from .modals import ChoiceScreen
-
         row = self.cursor_row
         if row is None or self.desk is None:
             return
-        targets = self.escalation_targets()
-        if not targets:
-            self.notify("no group above L1 and no manager in the configuration ([groups.NAME], escalation.managers)",
-                        title="Nowhere to escalate", severity="warning")
-            return
 
-        def chosen(label: str | None) -> None:
-            if not label:
-                return
-            kind, to = targets[label]
+        def escalate(kind: str, to: str, reason: str) -> None:
+            if self._do("escalated", lambda: self.desk.escalate(row.ticket_id, kind, to, reason)):
+                self.notify(f"#{row.ticket_id} → {to}", title="Escalated", markup=False)
 
-            def reason_given(reason: str | None) -> None:
-                if not reason:
-                    return
-                self._own.add(row.ticket_id)
-                if self._do("escalated", lambda: self.desk.escalate(row.ticket_id, kind, to, reason)):
-                    self.notify(f"#{row.ticket_id} → {to}", title="Escalated")
-
-            self.app.push_screen(TextPromptScreen(f"Escalate #{row.ticket_id} to {to}: the reason (required)"), reason_given)
-
-        self.app.push_screen(ChoiceScreen(f"Escalate #{row.ticket_id} further to", list(targets)), chosen)
+        ask_escalation(self.app, self.desk.config, f"#{row.ticket_id}", escalate, title="Escalate further")
 
 
 def ticket_screen(ticket_id: int) -> Screen:

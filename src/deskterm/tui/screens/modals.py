@@ -1,4 +1,5 @@
-"""Small dialogs: pick one choice from a list, and the list of every key of a screen."""
+"""Small dialogs: pick one choice from a list, type one required line of text, and the list of every key of a
+screen."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Label, OptionList
+from textual.widgets import DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 
@@ -28,6 +29,44 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class TextPromptScreen(ModalScreen[str | None]):
+    """A title, a one-line input and a hint; enter submits (an empty text is refused), esc cancels."""
+
+    DEFAULT_CSS = """
+    TextPromptScreen { align: center middle; }
+    TextPromptScreen > #prompt-dialog { width: 70; max-width: 95%; height: auto; border: round $accent;
+        background: $surface; padding: 0 1; }
+    TextPromptScreen #prompt-title { text-style: bold; margin-bottom: 1; }
+    TextPromptScreen #prompt-hint { color: $text-muted; }
+    """
+    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+
+    def __init__(self, title: str, placeholder: str = "", hint: str = "enter confirms · esc cancels") -> None:
+        super().__init__()
+        self.title_text = title
+        self.placeholder = placeholder
+        self.hint = hint
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="prompt-dialog"):
+            yield Label(Text(self.title_text), id="prompt-title")
+            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Static(Text(self.hint), id="prompt-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        if not event.value.strip():
+            self.query_one("#prompt-hint", Static).update(Text("A text is required (esc cancels)."))
+            return
+        self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -1,8 +1,9 @@
 """The queue: every ticket of a view, most urgent first, with live SLA countdowns.
 
 Views are tabs with live counts (1–6, tab); ``/`` narrows as you type (free words and ``key:value``
-filters); ``o``/``O`` sort; ``c`` claims; space/``v`` mark rows for ``a``/``p``/``s``; ``:`` jumps to a
-ticket or a view. Every change goes through ``Desk`` with the version the agent saw.
+filters); ``o``/``O`` sort; ``c`` claims; space/``v`` mark rows for ``a``/``p``/``s``/``e`` (escalate: one
+target and one reason for all); ``:`` jumps to a ticket or a view. Every change goes through ``Desk`` with the
+version the agent saw.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from textual.widgets import Footer, Input, Static
 from ...domain.priority import PRIORITIES
 from ...domain.workflow import STATUSES
 from ...errors import BadInput, Conflict, Refused
+from ...fmt import one_line
 from ...store.queue import SORTS, VIEWS, Filters, QueueQuery, SearchIndex, Sort, parse_filter
 from ..state import QueueState, load_state, save_state
 from ..widgets.queue_table import QueueTable
@@ -76,6 +78,7 @@ class QueueScreen(Screen):
         Binding("a", "assign", "Assign", show=False, id="queue.assign"),
         Binding("p", "set_priority", "Priority", show=False, id="queue.priority"),
         Binding("s", "set_status", "Status", show=False, id="queue.status"),
+        Binding("e", "escalate", "Escalate", show=False, id="queue.escalate"),
         Binding("colon", "command_line", "Command", show=False, id="queue.command"),
         Binding("tab", "next_view", "Next view", show=False, id="queue.next_view"),
         Binding("shift+tab", "previous_view", "Previous view", show=False, id="queue.previous_view"),
@@ -449,15 +452,19 @@ class QueueScreen(Screen):
             self.app.push_screen(ChoiceScreen("Set status", list(STATUSES)),
                                  lambda value: value and self.apply_to_marked("status", value))
 
+    def _versions(self, ids: list[int]) -> dict[int, int]:
+        """The version of each ticket as the agent has it on screen (the window, else the query's rows)."""
+        known = {r.id: r.version for r in self.table._win}
+        missing = [i for i in ids if i not in known]
+        rows = self.table.query_.rows(missing) if missing and self.table.query_ is not None else {}
+        return {**{i: r.version for i, r in rows.items()}, **{i: known[i] for i in ids if i in known}}
+
     def apply_to_marked(self, field: str, value: str) -> None:
         """One ``Desk.update`` per ticket, each with the version the agent has on screen."""
         ids = self._targets()
         if not ids or self.table.query_ is None:
             return
-        known = {r.id: r.version for r in self.table._win}
-        versions = {**{i: r.version for i, r in self.table.query_.rows([i for i in ids if i not in known]).items()},
-                    **{i: known[i] for i in ids if i in known}}
-        self._apply(field, value, ids, versions)
+        self._apply(field, value, ids, self._versions(ids))
 
     @work(thread=True, group="apply")
     def _apply(self, field: str, value: str, ids: list[int], versions: dict[int, int]) -> None:
@@ -470,17 +477,47 @@ class QueueScreen(Screen):
                 self.desk.update(ticket_id, Change(**{field: value}), expect_version=versions.get(ticket_id))
                 done += 1
             except (Refused, Conflict, BadInput) as exc:
-                refused.append(str(exc))
+                refused.append(one_line(str(exc)))
         self.app.call_from_thread(self._applied, field, value, done, refused)
 
     def _applied(self, field: str, value: str, done: int, refused: list[str]) -> None:
+        self._report(f"{field} → {value} on {done} ticket{'s' if done != 1 else ''}" if done else "", "Updated", refused)
+
+    def _report(self, done: str, title: str, refused: list[str]) -> None:
+        """What a bulk action did, and every refusal in one notification (never markup: they quote refs)."""
         self.table.marked.clear()
         if done:
-            self.notify(f"{field} → {value} on {done} ticket{'s' if done != 1 else ''}", title="Updated")
+            self.notify(done, title=title, markup=False)
         if refused:
             shown = "\n".join(refused[:5]) + (f"\n… and {len(refused) - 5} more" if len(refused) > 5 else "")
-            self.notify(shown, title=f"{len(refused)} refused", severity="warning", timeout=10)
+            self.notify(shown, title=f"{len(refused)} refused", severity="warning", timeout=10, markup=False)
         self.data_changed()
+
+    def action_escalate(self) -> None:
+        """Escalate the marked tickets (else the cursor's): one target and one reason for all, each ticket
+        with the version the agent has on screen now."""
+        from .escalate import ask_escalation
+
+        ids = self._targets()
+        if not ids or self.desk is None or self.table.query_ is None:
+            return
+        versions = self._versions(ids)
+        what = f"#{ids[0]}" if len(ids) == 1 else f"{len(ids)} tickets"
+        ask_escalation(self.app, self.desk.config, what,
+                       lambda kind, to, reason: self._escalate_all(ids, versions, kind, to, reason))
+
+    @work(thread=True, group="apply")
+    def _escalate_all(self, ids: list[int], versions: dict[int, int], kind: str, to: str, reason: str) -> None:
+        assert self.desk is not None
+        done, refused = 0, []
+        for ticket_id in ids:
+            try:
+                self.desk.escalate(ticket_id, kind, to, reason, expect_version=versions.get(ticket_id))
+                done += 1
+            except (Refused, Conflict, BadInput) as exc:
+                refused.append(one_line(str(exc)))
+        summary = f"{done} ticket{'s' if done != 1 else ''} → {to} ({kind})" if done else ""
+        self.app.call_from_thread(self._report, summary, "Escalated", refused)
 
     # -- help ------------------------------------------------------------------------------------
 
