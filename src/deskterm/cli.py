@@ -458,13 +458,14 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
 
 @cli.command()
 @click.option("--hours", type=click.FloatRange(min=0.5, max=168), default=8, show_default=True, help="Length of the shift.")
+@click.option("--at", "at_text", metavar="ISO8601", help="The end of the shift (default now).")
 @click.pass_obj
-def handover(obj: Context, hours: float) -> None:
+def handover(obj: Context, hours: float, at_text: str | None) -> None:
     """What the next shift must know, as Markdown to paste into a chat."""
     from . import reports
 
     desk = obj.desk()
-    now = desk.clock.now()
+    now = _parse_at(at_text) or desk.clock.now()
     h = reports.handover(desk.tickets(), lambda t: desk.sla(t, now), desk.escalations(open_only=True), now, hours)
     click.echo(reports.handover_markdown(h, desk.config.tz), nl=False)
 

@@ -218,3 +218,32 @@ def test_four_processes_at_the_same_instant_escalate_each_ticket_once(tmp_path, 
     store.dispose()
     assert firings == 200
     assert len(per_ticket) == 200 and all(n == 1 for _, n in per_ticket)
+
+
+@pytest.mark.parametrize("timer", ["first_response", "resolution", "next_update"])
+@pytest.mark.parametrize("kind", ["share", "lead"])
+def test_each_timer_by_share_and_by_lead_time_fires_exactly_once(tmp_path, clock, timer, kind):
+    """P2 on the 24x7 gold policy: first response 30m, resolution 8h, next update 2h (from the reply)."""
+    import tomllib
+
+    when = {("first_response", "share"): "first_response.at 50%", ("first_response", "lead"): "first_response.before 10m",
+            ("resolution", "share"): "resolution.at 50%", ("resolution", "lead"): "resolution.before 1h",
+            ("next_update", "share"): "next_update.at 50%", ("next_update", "lead"): "next_update.before 30m"}[(timer, kind)]
+    # the instant (minutes after creation) at which the threshold is crossed
+    crossing = {("first_response", "share"): 15, ("first_response", "lead"): 20, ("resolution", "share"): 240,
+                ("resolution", "lead"): 420, ("next_update", "share"): 60, ("next_update", "lead"): 90}[(timer, kind)]
+    text = CONFIG.split("[[escalation.rules]]")[0] + f'[[escalation.rules]]\nwhen = "{when}"\naction = "hierarchical"\nto = "duty-manager"\n'
+    config = parse_config(tomllib.loads(text), "rules.toml")
+    desk = Desk(open_store(tmp_path / "rules.db"), config, clock=clock, user="alice")
+    tid = _new(desk, customer="Atelier Moreau", priority="P2")
+    if timer == "next_update":
+        desk.update(tid, Change(reply="Looking into it."))  # starts next_update at minute 0; first response met
+    elif timer == "resolution":
+        desk.update(tid, Change(reply="Looking into it."))  # first response met; next update (2h) has no rule here
+    clock.advance((crossing - 1) * 60)
+    assert desk.apply_rules() == []  # a minute before the threshold
+    clock.advance(60)
+    assert [t for t, _ in desk.apply_rules()] == [tid]  # at the threshold
+    clock.advance(5 * 60)
+    assert desk.apply_rules() == []  # once
+    assert len(desk.escalations(ticket=tid)) == 1

@@ -158,3 +158,18 @@ async def test_tab_jumps_to_the_next_section(make_app, config, tmp_path):
         assert section() == "unacknowledged"
         await pilot.press("shift+tab", "shift+tab")
         assert section() == "resolved"  # wraps around
+
+
+async def test_screen_and_command_line_give_the_same_handover(make_app, config, demo, tmp_path):
+    """The handover screen and `deskterm handover --at` print the same Markdown for the same desk and instant."""
+    import subprocess
+    import sys
+
+    db, _, _ = demo
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path / "out")
+        shown = screen.markdown
+    out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(config.source), "handover",
+                          "--hours", "8", "--at", NOW.isoformat()], capture_output=True, text=True, check=True)
+    assert out.stdout == shown
