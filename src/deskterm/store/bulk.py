@@ -20,8 +20,8 @@ from .types import UTCDateTime
 def _sqlite_instant(value: datetime | None) -> str | None:
     if value is None:
         return None
-    v = value.astimezone(timezone.utc)
-    return f"{v.year:04d}-{v.month:02d}-{v.day:02d} {v.hour:02d}:{v.minute:02d}:{v.second:02d}.{v.microsecond:06d}"
+    # exactly SQLAlchemy's SQLite DATETIME text (always with microseconds, so that text order is time order)
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def insert_rows(conn, table: Table, rows: Sequence[dict]) -> None:  # noqa: ANN001
