@@ -22,11 +22,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Label, Sparkline, Static
 
 from ... import reports
 from ...fmt import compact, one_line
+from .base import DeskScreen
 
 PERIODS = {"today": "Today", "week": "This week", "month": "This month"}
 PERIOD_KEYS = list(PERIODS)
@@ -188,7 +188,7 @@ def _compliance_series(days: Sequence[tuple[datetime, reports.Kpis]]) -> list[fl
     return out or [0.0]
 
 
-class DashboardScreen(Screen):
+class DashboardScreen(DeskScreen):
     BINDINGS = [
         Binding("1", "period('today')", "Today", id="dashboard.today"),
         Binding("2", "period('week')", "Week", id="dashboard.week"),
@@ -212,12 +212,10 @@ class DashboardScreen(Screen):
 
     def __init__(self, period: str = "today", customer: str | None = None) -> None:
         super().__init__()
-        self.desk = None
         self.period = period if period in PERIODS else "today"
         self.customer = customer
         self.data: DashData | None = None
         self.loaded = False
-        self._generation = 0
         self._ticks = 0
         self._figures: Figures | None = None  # the tickets of the last load (thread side)
         self._risk: list[str] = []
@@ -245,23 +243,12 @@ class DashboardScreen(Screen):
         table.add_column("breaches", key="breaches")
         table.add_column("backlog", key="backlog")
         table.focus()
-        desk = getattr(self.app, "desk", None)
-        if desk is not None:
-            self.desk_ready(desk)
-
-    def desk_ready(self, desk) -> None:  # noqa: ANN001
-        if self.desk is desk:
-            return
-        self.desk = desk
-        self.reload()
+        self.attach_desk()
 
     # -- computing (in a thread) -----------------------------------------------------------------
 
-    def reload(self) -> None:
-        if self.desk is None:
-            return
-        self._generation += 1
-        self._compute(self._generation, self.customer)
+    def load(self, generation: int) -> None:
+        self._compute(generation, self.customer)
 
     @work(thread=True, exclusive=True, group="dashboard")
     def _compute(self, generation: int, customer: str | None) -> None:

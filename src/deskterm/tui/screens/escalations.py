@@ -28,6 +28,7 @@ from textual.widgets import Footer, ListItem, ListView, Static
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import compact, local, one_line
 from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
+from .base import DeskScreen
 from .escalate import ask_escalation, escalation_targets
 from .modals import TextPromptScreen
 
@@ -160,7 +161,7 @@ class EscItem(ListItem):
 
 # -- the screen ---------------------------------------------------------------------------------------
 
-class EscalationScreen(Screen):
+class EscalationScreen(DeskScreen):
     BINDINGS = [
         Binding("a", "acknowledge", "Acknowledge", id="escalations.acknowledge"),
         Binding("r", "return_to_l1", "Return to L1", id="escalations.return"),
@@ -184,10 +185,8 @@ class EscalationScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.desk = None
         self.rows: list[EscRow] = []
         self.loaded = False
-        self._generation = 0
         self._sla = None  # an SlaCache
 
     def compose(self) -> ComposeResult:
@@ -208,26 +207,17 @@ class EscalationScreen(Screen):
 
     def on_mount(self) -> None:
         self.list_view.focus()
-        desk = getattr(self.app, "desk", None)
-        if desk is not None:
-            self.desk_ready(desk)
+        self.attach_desk()
 
-    def desk_ready(self, desk) -> None:  # noqa: ANN001
+    def on_desk(self, desk) -> None:  # noqa: ANN001
         from ..sla_cache import SlaCache
 
-        if self.desk is desk:
-            return
-        self.desk = desk
         self._sla = SlaCache(desk, size=512)
-        self.reload()
 
     # -- loading ---------------------------------------------------------------------------------
 
-    def reload(self) -> None:
-        if self.desk is None:
-            return
-        self._generation += 1
-        self._load(self._generation)
+    def load(self, generation: int) -> None:
+        self._load(generation)
 
     @work(thread=True, group="escalations")
     def _load(self, generation: int) -> None:

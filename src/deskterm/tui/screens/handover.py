@@ -17,13 +17,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ... import reports
 from ...domain.calendar import epoch
 from ...fmt import compact, local, one_line
+from .base import DeskScreen
 
 MIN_HOURS, MAX_HOURS = 1, 168
 REFRESH_EVERY = 60  # seconds
@@ -89,7 +89,7 @@ class HandoverLoaded(Message):
         self.generation = generation
 
 
-class HandoverScreen(Screen):
+class HandoverScreen(DeskScreen):
     BINDINGS = [
         Binding("y", "copy", "Copy Markdown", id="handover.copy"),
         Binding("plus,equals_sign", "hours(1)", "+1 h", id="handover.more"),
@@ -110,14 +110,12 @@ class HandoverScreen(Screen):
 
     def __init__(self, hours: float = 8, export_dir: Path | str | None = None) -> None:
         super().__init__()
-        self.desk = None
         self.hours = hours
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.handover: reports.Handover | None = None
         self.markdown = ""
         self.lines: dict[str, list[HandoverLine]] = {}
         self.loaded = False
-        self._generation = 0
         self._ticks = 0
 
     def compose(self) -> ComposeResult:
@@ -128,21 +126,10 @@ class HandoverScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
-        desk = getattr(self.app, "desk", None)
-        if desk is not None:
-            self.desk_ready(desk)
+        self.attach_desk()
 
-    def desk_ready(self, desk) -> None:  # noqa: ANN001
-        if self.desk is desk:
-            return
-        self.desk = desk
-        self.reload()
-
-    def reload(self) -> None:
-        if self.desk is None:
-            return
-        self._generation += 1
-        self._compute(self._generation, self.hours)
+    def load(self, generation: int) -> None:
+        self._compute(generation, self.hours)
 
     @work(thread=True, exclusive=True, group="handover")
     def _compute(self, generation: int, hours: float) -> None:
