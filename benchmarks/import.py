@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Import throughput: generate N tickets as JSON Lines, run the real ``deskterm import``, print tickets/s.
 
-    python benchmarks/import.py                 # 20,000 tickets (goal: >= 5,000 tickets/s)
+    python benchmarks/import.py                 # 100,000 tickets (goal: >= 5,000 tickets/s)
     python benchmarks/import.py --tickets 5000 --repeat 3
     python benchmarks/import.py --profile       # also profile deskterm.cli.main in-process (cProfile)
 
@@ -158,7 +158,7 @@ def profile(db: Path, file: Path, top: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tickets", type=int, default=20_000, help="tickets to generate (default 20000)")
+    ap.add_argument("--tickets", type=int, default=100_000, help="tickets to generate (default 100000)")
     ap.add_argument("--repeat", type=int, default=1, help="runs, each on a fresh database; the best is reported")
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--profile", action="store_true", help="also profile the import in-process with cProfile")
