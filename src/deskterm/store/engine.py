@@ -36,6 +36,9 @@ DIR_MODE = 0o770  # a new data directory
 _RETRIES = 8
 _UNIQUE_RETRIES = 3  # a unique violation that persists is a real error, not a race: give up sooner
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+NOTIFY_CHANNEL = "deskterm"  # PostgreSQL: what a write transaction notifies and every running app listens to
+_WROTE = "deskterm_wrote"  # connection.info key: this transaction changed a row
+_WRITES = {"INSERT", "UPDATE", "DELETE"}
 
 
 def default_db_path() -> Path:
@@ -80,6 +83,8 @@ class Store:
             try:
                 with Session(engine, expire_on_commit=False) as session:
                     result = work(session)
+                    if not self.is_sqlite:
+                        self._notify_if_changed(session)
                     session.commit()
                     return result
             except IntegrityError as exc:
@@ -94,21 +99,15 @@ class Store:
             delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def data_version(self) -> int:
-        """A cheap number that changes when a write is committed.
+    def _notify_if_changed(self, session: Session) -> None:
+        """PostgreSQL: tell every listener (store/changes.py) that this transaction changed something.
 
-        SQLite: ``PRAGMA data_version`` (changes when *another* connection commits; per connection).
-        PostgreSQL: the sum of the highest event id and the highest ticket id. Every service write
-        appends an event (the history is append-only, ids come from sequences and only grow), so the sum
-        grows with every committed change, whoever made it, on whatever host. Two index lookups.
-        """
-        with self.engine.connect() as conn:
-            if self.is_sqlite:
-                return int(conn.exec_driver_sql("PRAGMA data_version").scalar() or 0)
-            value = conn.exec_driver_sql(
-                "SELECT (SELECT coalesce(max(id), 0) FROM events) + (SELECT coalesce(max(id), 0) FROM tickets)"
-            ).scalar()
-            return int(value or 0)
+        Sent inside the transaction, so it is delivered at commit and never for a rollback; only when a
+        row was written, so the escalation rules' periodic pass that finds nothing sends nothing (else
+        each running app would make every other reload every 30 s)."""
+        conn = session.connection()
+        if conn.info.pop(_WROTE, False):
+            conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -166,8 +165,20 @@ def _server_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         # REPEATABLE READ: one snapshot per transaction, and a concurrent change to a row we update is
         # a serialization failure (retried by Store.write), never a lost update
-        return create_engine(url, pool_pre_ping=True, isolation_level="REPEATABLE READ",
-                             connect_args={"application_name": "deskterm"})
+        engine = create_engine(url, pool_pre_ping=True, isolation_level="REPEATABLE READ",
+                               connect_args={"application_name": "deskterm"})
+
+        @event.listens_for(engine, "after_cursor_execute")
+        def _note_write(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+            # what Store.write needs to know to send NOTIFY: did this transaction change a row?
+            if statement[:6].upper() in _WRITES and cursor.rowcount != 0:
+                conn.info[_WROTE] = True
+
+        @event.listens_for(engine, "rollback")
+        def _forget_write(conn):  # noqa: ANN001
+            conn.info.pop(_WROTE, None)
+
+        return engine
     return create_engine(url, pool_pre_ping=True)
 
 

@@ -63,12 +63,13 @@ class DeskApp(App):
         # SQLAlchemy's import costs most of a second: here it happens after the frame is painted
         from ..service import Desk
         from ..store.engine import open_store
-        from ..store.queue import VersionWatch, latest_escalation_id
+        from ..store.changes import ChangeWatch
+        from ..store.queue import latest_escalation_id
 
         try:
             store = open_store(self.db)
             desk = Desk(store, self.config, clock=self.clock, user=self.user)
-            watch = VersionWatch(store)
+            watch = ChangeWatch(store)
             latest = latest_escalation_id(store)  # what was there before the app opened is no news
         except Exception as exc:  # noqa: BLE001 - shown to the agent, never a traceback
             self.call_from_thread(self._failed, str(exc))
