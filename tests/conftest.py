@@ -1,4 +1,5 @@
-"""Shared fixtures: real SQLite files in a temporary directory, a frozen clock, the contract's config."""
+"""Shared fixtures: real SQLite files in a temporary directory, a throwaway PostgreSQL server (tests marked
+``engines`` run on both), a frozen clock, the contract's config, and the command line forked from one process."""
 
 from __future__ import annotations
 
@@ -58,7 +59,9 @@ def desk(db_url, example_config, frozen_clock):
 # -- PostgreSQL: a throwaway server for the whole session, one database per test ------------------------
 #
 # Tests that take ``db_url`` (directly or through ``desk``) run on SQLite only, unless their module (or the
-# test) is marked ``@pytest.mark.engines("sqlite", "postgresql")``: then they run once per engine. The
+# test) is marked ``@pytest.mark.engines("sqlite", "postgresql")``: then they run once per engine. With
+# ``scope="module"`` on the module's marker, ``module_db_url`` gives one database per engine for the whole
+# module (filled once by a module-scoped fixture, then read by the tests). The
 # server is started on first use from the machine's PostgreSQL binaries (initdb, pg_ctl: on PATH or under
 # /usr/lib/postgresql/*/bin), in a temporary directory, on a free port of 127.0.0.1, as ``nobody`` when
 # the tests run as root. Each test gets a fresh database cloned from a template migrated once.
@@ -68,19 +71,29 @@ ENGINES = ("sqlite", "postgresql")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "engines(*names): run the test once per database engine (sqlite, postgresql)")
+    config.addinivalue_line("markers", "engines(*names, scope='function'): run the test once per database engine "
+                                       "(sqlite, postgresql); scope='module' to share module-scoped databases")
 
 
 def pytest_generate_tests(metafunc):
     marker = metafunc.definition.get_closest_marker("engines")
     if marker is not None and "db_engine" in metafunc.fixturenames:
         engines = marker.args or ENGINES
-        metafunc.parametrize("db_engine", engines, ids=[("pg" if e == "postgresql" else e) for e in engines], scope="function")
+        # scope="module": module-scoped fixtures (``module_db_url``, a database imported once and only read by
+        # the tests) are made once per engine, and the module's tests run grouped by engine (the scope may come
+        # from the module's marker while a test's own marker narrows the engines). Indirect, through the
+        # db_engine fixture: pytest groups a test that has other parameters too by engine only then (a direct
+        # parameter gets a distinct index for every combination, which would interleave the engines and
+        # rebuild the module's databases again and again).
+        scope = next((m.kwargs["scope"] for m in metafunc.definition.iter_markers("engines") if "scope" in m.kwargs), "function")
+        metafunc.parametrize("db_engine", engines, ids=[("pg" if e == "postgresql" else e) for e in engines],
+                             scope=scope, indirect=True)
 
 
-@pytest.fixture
-def db_engine() -> str:
-    return "sqlite"
+@pytest.fixture(scope="session")
+def db_engine(request) -> str:
+    """The engine of a test marked ``engines``; SQLite for the others."""
+    return getattr(request, "param", "sqlite")
 
 
 @pytest.fixture
@@ -88,6 +101,19 @@ def db_url(request, db_engine, db_path):
     """What ``--db`` takes: the SQLite file ``db_path``, or the URL of a fresh PostgreSQL database."""
     if db_engine == "sqlite":
         yield str(db_path)
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database()
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def module_db_url(request, db_engine, tmp_path_factory):
+    """As ``db_url``, but one database for the whole module (per engine): for the tests that only read what a
+    module-scoped fixture wrote once. Needs ``@pytest.mark.engines(..., scope="module")`` on the module."""
+    if db_engine == "sqlite":
+        yield str(tmp_path_factory.mktemp("module-db") / "desk.db")
         return
     server = request.getfixturevalue("pg_server")
     url = server.create_database()
@@ -120,3 +146,17 @@ def pg_server():
         yield server
     finally:
         server.stop()
+
+
+# -- the command line, forked from one process (tests/deskterm_testing.py: CliServer) ----------------------
+
+
+@pytest.fixture(scope="session")
+def cli_server(tmp_path_factory):
+    """``cli_server.run(*args, input=, env=)``: as ``run_cli``, a few tens of milliseconds a command instead of a
+    second (tests/test_corpus.py checks both give the same exit code, stdout and stderr)."""
+    from deskterm_testing import CliServer
+
+    server = CliServer(tmp_path_factory.mktemp("cli-server"))
+    yield server
+    server.close()

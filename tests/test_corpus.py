@@ -1,4 +1,5 @@
-"""A corpus of malformed input (tests/corpus/), each case through the command line against a real database.
+"""A corpus of malformed input (tests/corpus/), each case through the command line against a real database, on
+SQLite and on PostgreSQL.
 
 - ``import_*.json`` / ``import_*.jsonl``: ``deskterm import FILE``;
 - ``config_*.toml``: ``deskterm --config FILE list``;
@@ -6,21 +7,25 @@
   empty argument; bytes that are not UTF-8 reach the CLI as the OS passes them, surrogate-escaped), with
   standard input from ``NAME.stdin`` when that file exists.
 
-Every case must: exit 2; print nothing on stdout; print one stderr line per problem, each naming where
-(``FILE:RECORD: key``, ``FILE: key``, or the option / argument / command); print no traceback; and leave the
-database file byte-identical.
+Every case must, on both engines: exit 2; print nothing on stdout; print one stderr line per problem, each
+naming where (``FILE:RECORD: key``, ``FILE: key``, or the option / argument / command); print no traceback;
+and leave the database exactly as it was. The cases about a SQLite file path (``--db`` naming a directory)
+run on SQLite only: with a PostgreSQL URL they would be the very same command.
 
-"Byte-identical": the database is checkpointed (``PRAGMA wal_checkpoint(TRUNCATE)`` through sqlite3) and its
-file hashed with sha256 before and after each case, and the -wal file must then be empty. This is stricter than
-comparing ``iterdump()`` (which would not see a rewritten page, a bumped change counter or a no-op write
-transaction); it can be, because a command that fails must not open a write transaction at all.
+"Exactly as it was", on SQLite: byte-identical. The database is checkpointed (``PRAGMA wal_checkpoint(TRUNCATE)``
+through sqlite3) and its file hashed with sha256 before and after each case, and the -wal file must then be
+empty. This is stricter than comparing ``iterdump()`` (which would not see a rewritten page, a bumped change
+counter or a no-op write transaction); it can be, because a command that fails must not open a write
+transaction at all. On PostgreSQL there is no file to hash: every row of every table and every sequence's last
+value (``deskterm_testing.db_state``) must be unchanged; a sequence does not roll back, so even a row inserted
+then rolled back would show.
 
-Speed: starting the real CLI costs about a second of CPU (imports), times 75 cases on a 2-core machine. So the
-cases run in a fork server: one Python process imports ``deskterm.cli`` once, then forks a child per case; the
-child points fds 0/1/2 at files and calls ``deskterm.cli.main(args)`` exactly as ``python -m deskterm.cli``
-does, so exit code, stdout and stderr are those of the real command (an uncaught exception prints its
-traceback and exits 1, as the interpreter would). ``test_fork_server_matches_the_real_cli`` runs a sample of
-cases both ways and requires identical results.
+Speed: starting the real CLI costs about a second of CPU (imports), times 75 cases, times two engines, on a
+2-core machine. So the cases run through the fork server of tests/deskterm_testing.py (``CliServer``): one
+Python process imports ``deskterm.cli`` once, then forks a child per case that runs ``deskterm.cli.main(args)``
+exactly as ``python -m deskterm.cli`` does. ``test_fork_server_matches_the_real_cli*`` run a sample of cases
+both ways, on both engines, and require identical results (the CLI tests of tests/cli rely on it too). One
+database per engine serves every case: the cases must not write, and each is checked for it.
 """
 
 from __future__ import annotations
@@ -36,15 +41,9 @@ from pathlib import Path
 
 import pytest
 
-# (not ``from conftest import ...``: another directory's conftest.py can shadow the module name "conftest")
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"
+from deskterm_testing import EXAMPLE_CONFIG, db_state, is_pg, run_cli
 
-
-def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real command line, in a subprocess (as tests/conftest.py's run_cli)."""
-    return subprocess.run([sys.executable, "-m", "deskterm.cli", *args], input=input, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+pytestmark = pytest.mark.engines("sqlite", "postgresql", scope="module")
 
 CORPUS = Path(__file__).with_name("corpus")
 CASES = sorted(p.name for p in CORPUS.iterdir() if p.suffix in (".json", ".jsonl", ".toml", ".args"))
@@ -126,54 +125,6 @@ SEED = [
     {"ref": "SEED-3", "subject": "Printer", "customer": "Acme", "priority": "P4", "created_at": "2026-03-25T08:00:00Z"},
 ]
 
-SERVER = r'''
-import io, json, os, sys, traceback
-import deskterm.cli, deskterm.service, deskterm.importer, deskterm.store.engine  # the slow imports, once
-
-def run(case):
-    out, err, inp = case["stdout"], case["stderr"], case.get("stdin") or os.devnull
-    sys.stdout.flush(); sys.stderr.flush()
-    pid = os.fork()
-    if pid == 0:
-        code = 70
-        try:
-            os.chdir(case["cwd"])
-            for fd, path, flags in ((0, inp, os.O_RDONLY), (1, out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC),
-                                    (2, err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)):
-                f = os.open(path, flags, 0o600)
-                os.dup2(f, fd)
-                os.close(f)
-            sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding="utf-8")
-            sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", line_buffering=False)
-            sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace")
-            sys.argv = ["deskterm", *case["args"]]
-            try:
-                deskterm.cli.main(case["args"])
-                code = 0
-            except SystemExit as exc:
-                if exc.code is None:
-                    code = 0
-                elif isinstance(exc.code, int):
-                    code = exc.code
-                else:
-                    print(exc.code, file=sys.stderr)
-                    code = 1
-            except BaseException:
-                traceback.print_exc()
-                code = 1
-            sys.stdout.flush(); sys.stderr.flush()
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status)
-
-for line in sys.stdin:
-    case = json.loads(line)
-    code = run(case)
-    sys.stdout.write(json.dumps({"rc": code}) + "\n")
-    sys.stdout.flush()
-'''
-
 
 def _args_of(name: str) -> list[str]:
     data = (CORPUS / name).read_bytes()
@@ -195,60 +146,31 @@ def _command(name: str) -> list[str]:
     return ["import", path]
 
 
-def _fingerprint(db: Path) -> str:
+def _fingerprint(db: str) -> object:
+    if is_pg(db):
+        return db_state(db)
     conn = sqlite3.connect(db)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     finally:
         conn.close()
-    wal = db.with_name(db.name + "-wal")
+    wal = Path(db + "-wal")
     assert not wal.exists() or wal.stat().st_size == 0
-    return hashlib.sha256(db.read_bytes()).hexdigest()
-
-
-class ForkServer:
-    def __init__(self, workdir: Path, env: dict) -> None:
-        self.workdir = workdir
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, env=env, cwd=workdir)
-
-    def run(self, args: list[str], stdin: Path | None = None) -> subprocess.CompletedProcess:
-        out, err = self.workdir / "out.txt", self.workdir / "err.txt"
-        case = {"args": args, "stdout": str(out), "stderr": str(err), "cwd": str(self.workdir), "stdin": stdin and str(stdin)}
-        self.proc.stdin.write(json.dumps(case) + "\n")
-        self.proc.stdin.flush()
-        reply = self.proc.stdout.readline()
-        assert reply, "the fork server died"
-        return subprocess.CompletedProcess(args, json.loads(reply)["rc"], out.read_text(encoding="utf-8", errors="replace"),
-                                           err.read_text(encoding="utf-8", errors="replace"))
-
-    def close(self) -> None:
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
+    return hashlib.sha256(Path(db).read_bytes()).hexdigest()
 
 
 @pytest.fixture(scope="module")
-def desk_db(tmp_path_factory):
-    """A database with three valid tickets, made by the real CLI with the configuration every case uses."""
+def desk_db(module_db_url, cli_server, tmp_path_factory):
+    """A database with three valid tickets, made by the CLI with the configuration every case uses (one per
+    engine), and the working directory the cases run in."""
     root = tmp_path_factory.mktemp("corpus")
-    db = root / "desk.db"
     seed = root / "seed.json"
     seed.write_text(json.dumps(SEED))
-    r = run_cli("--db", str(db), "--config", str(EXAMPLE_CONFIG), "import", str(seed))
+    r = cli_server.run("--db", module_db_url, "--config", str(EXAMPLE_CONFIG), "import", str(seed))
     assert r.returncode == 0, r.stderr
-    return root, db
-
-
-@pytest.fixture(scope="module")
-def server(desk_db):
-    root, _ = desk_db
     work = root / "work"
     work.mkdir()
-    env = {k: v for k, v in os.environ.items() if k not in ("DESKTERM_DB", "DESKTERM_CONFIG")}
-    env.update(XDG_DATA_HOME=str(root / "xdg-data"), XDG_CONFIG_HOME=str(root / "xdg-config"))
-    s = ForkServer(work, env)
-    yield s
-    s.close()
+    return module_db_url, work
 
 
 def _where_ok(name: str, line: str) -> bool:
@@ -258,18 +180,22 @@ def _where_ok(name: str, line: str) -> bool:
     return True  # an argument list: checked by EXPECT
 
 
+# Cases about the SQLite file named by --db: they override --db, so on PostgreSQL they would run the same command.
+SQLITE_FILE_CASES = ["args_db_is_a_directory.args"]
+
+
 def test_the_corpus_is_large_enough_and_every_case_has_expectations():
     kinds = {s: [c for c in CASES if c.endswith(s)] for s in (".json", ".jsonl", ".toml", ".args")}
     assert len(CASES) >= 40 and all(kinds.values()), kinds
     assert not [c for c in CASES if c.endswith(".args") and c not in EXPECT]
+    assert set(SQLITE_FILE_CASES) <= set(CASES)
 
 
-@pytest.mark.parametrize("name", CASES)
-def test_malformed_input_is_rejected_cleanly_and_writes_nothing(name, server, desk_db):
-    _, db = desk_db
+def _rejected_cleanly(name: str, cli_server, desk_db) -> None:
+    db, work = desk_db
     before = _fingerprint(db)
-    args = ["--db", str(db), "--config", str(EXAMPLE_CONFIG), *_command(name)]
-    r = server.run(args, _stdin_of(name))
+    args = ["--db", db, "--config", str(EXAMPLE_CONFIG), *_command(name)]
+    r = cli_server.run(*args, stdin=_stdin_of(name), cwd=work)
     after = _fingerprint(db)
 
     assert "Traceback" not in r.stderr, r.stderr
@@ -285,20 +211,43 @@ def test_malformed_input_is_rejected_cleanly_and_writes_nothing(name, server, de
     if name.endswith(".args"):
         # a problem of the command line names the option, argument or command on every line
         assert all(any(n in line for n in EXPECT[name]) for line in lines), r.stderr
-    assert after == before, "the database file changed"
+    assert after == before, "the database changed"
 
 
-@pytest.mark.parametrize("name", ["import_missing_fields.json", "config_bad_hours.toml", "args_update_bad_priority.args",
-                                  "args_show_unknown_ticket.args", "args_update_note_not_utf8.args",
-                                  "args_new_description_stdin_not_utf8.args"])
-def test_fork_server_matches_the_real_cli(name, server, desk_db):
-    _, db = desk_db
-    args = ["--db", str(db), "--config", str(EXAMPLE_CONFIG), *_command(name)]
-    stdin = _stdin_of(name)
-    forked = server.run(args, stdin)
+@pytest.mark.parametrize("name", [c for c in CASES if c not in SQLITE_FILE_CASES])
+def test_malformed_input_is_rejected_cleanly_and_writes_nothing(name, cli_server, desk_db):
+    _rejected_cleanly(name, cli_server, desk_db)
+
+
+@pytest.mark.engines("sqlite")
+@pytest.mark.parametrize("name", SQLITE_FILE_CASES)
+def test_malformed_sqlite_file_argument_is_rejected_cleanly(name, cli_server, desk_db):
+    _rejected_cleanly(name, cli_server, desk_db)
+
+
+def _both_ways(args: list[str], stdin: Path | None, cli_server, work: Path) -> None:
+    forked = cli_server.run(*args, stdin=stdin, cwd=work)
     real = subprocess.run([sys.executable, "-m", "deskterm.cli", *map(os.fsencode, args)], capture_output=True,
-                          input=stdin.read_bytes() if stdin else b"", cwd=server.workdir, timeout=120)
+                          input=stdin.read_bytes() if stdin else b"", cwd=work, timeout=120)
     assert (forked.returncode, forked.stdout, forked.stderr) == (real.returncode, real.stdout.decode(), real.stderr.decode())
+
+
+# Cases that fail before the database is opened (configuration, arguments, standard input): one engine is enough.
+@pytest.mark.engines("sqlite")
+@pytest.mark.parametrize("name", ["import_missing_fields.json", "config_bad_hours.toml", "args_update_bad_priority.args",
+                                  "args_update_note_not_utf8.args", "args_new_description_stdin_not_utf8.args"])
+def test_fork_server_matches_the_real_cli(name, cli_server, desk_db):
+    db, work = desk_db
+    _both_ways(["--db", db, "--config", str(EXAMPLE_CONFIG), *_command(name)], _stdin_of(name), cli_server, work)
+
+
+# Commands that read the database, on each engine: a refusal and a success (what the CLI tests mostly run).
+@pytest.mark.parametrize("command", [_command("args_show_unknown_ticket.args"),
+                                     ["show", "SEED-1", "--json", "--at", "2026-03-28T12:00:00+01:00"]],
+                         ids=["show-unknown", "show-json"])
+def test_fork_server_matches_the_real_cli_on_the_database(command, cli_server, desk_db):
+    db, work = desk_db
+    _both_ways(["--db", db, "--config", str(EXAMPLE_CONFIG), *command], None, cli_server, work)
 
 
 def test_no_click_usage_block():

@@ -14,6 +14,12 @@ Configuration: tests/cli/business.toml (display zone Europe/Paris):
                                                P1 1h/4h           ...                           warn 0.75
 A day ("d") is 24 h of counted time. Paris is +01:00 until 2026-03-29 02:00 and after 2026-10-25 03:00,
 +02:00 in between; New York is -05:00 until 2026-03-08 and after 2026-11-01, -04:00 in between.
+
+Every test runs on SQLite and on PostgreSQL (``--db`` a file, or a database URL). The business desk is imported
+once per engine and only read by the tests (``module_db_url``). The commands go through the fork server of
+tests/deskterm_testing.py (``cli_server``: the real ``deskterm.cli.main`` in a new process, a few tens of
+milliseconds instead of a second of imports; tests/test_corpus.py checks it answers exactly as
+``python -m deskterm.cli``), except the contract's own example, which runs ``python -m deskterm.cli`` itself.
 """
 
 from __future__ import annotations
@@ -23,10 +29,13 @@ import os
 import pwd
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
 from deskterm_testing import run_cli
+
+pytestmark = pytest.mark.engines("sqlite", "postgresql", scope="module")
 
 HERE = Path(__file__).resolve().parent
 BUSINESS = HERE / "business.toml"
@@ -34,8 +43,8 @@ EXAMPLE = HERE.parents[1] / "examples" / "deskterm.toml"
 OS_USER = pwd.getpwuid(os.geteuid()).pw_name
 
 
-def ok(*args: str, input: str | None = None, env: dict | None = None) -> str:
-    r = run_cli(*args, input=input, env=env)
+def ok(cli: Callable, *args: str, input: str | None = None, env: dict | None = None) -> str:
+    r = cli(*args, input=input, env=env)
     assert r.returncode == 0, f"deskterm {' '.join(args)} → {r.returncode}\n{r.stdout}\n{r.stderr}"
     return r.stdout
 
@@ -125,14 +134,19 @@ FINAL_STATUS = {t["ref"]: "new" for t in TICKETS} | {
 
 
 class Desk:
-    """One imported database; `list --json --at T` results are cached per (T, options)."""
+    """One imported database (a SQLite file or a PostgreSQL URL), and how to run the command line
+    (``run_cli`` or ``cli_server.run``); `list --json --at T` results are cached per (T, options)."""
 
-    def __init__(self, db: Path, config: Path, env: dict) -> None:
-        self.db, self.config, self.env = db, config, env
+    def __init__(self, db: str, config: Path, env: dict, cli: Callable) -> None:
+        self.db, self.config, self.env, self.cli = db, config, env, cli
         self._cache: dict = {}
 
     def run(self, *args: str) -> str:
-        return ok("--db", str(self.db), "--config", str(self.config), *args, env=self.env)
+        return ok(self.cli, "--db", self.db, "--config", str(self.config), *args, env=self.env)
+
+    def attempt(self, *args: str):
+        """The command's CompletedProcess, whatever its exit code."""
+        return self.cli("--db", self.db, "--config", str(self.config), *args, env=self.env)
 
     def list(self, *args: str) -> list[dict]:
         if args not in self._cache:
@@ -146,18 +160,18 @@ class Desk:
         return {t["ref"]: t for t in self.list()}
 
 
-def _import(tmp: Path, config: Path, tickets: list[dict]) -> Desk:
+def _import(tmp: Path, db: str, config: Path, tickets: list[dict], cli: Callable) -> Desk:
     env = {"XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"), "DESKTERM_DB": "", "DESKTERM_CONFIG": ""}
     file = tmp / "tickets.json"
     file.write_text(json.dumps(tickets, ensure_ascii=False), encoding="utf-8")
-    desk = Desk(tmp / "desk.db", config, env)
+    desk = Desk(db, config, env, cli)
     assert desk.run("import", str(file)).strip() == f"imported {len(tickets)} tickets"
     return desk
 
 
 @pytest.fixture(scope="module")
-def desk(tmp_path_factory) -> Desk:
-    return _import(tmp_path_factory.mktemp("business"), BUSINESS, TICKETS)
+def desk(tmp_path_factory, module_db_url, cli_server) -> Desk:
+    return _import(tmp_path_factory.mktemp("business"), module_db_url, BUSINESS, TICKETS, cli_server.run)
 
 
 # -- (1) the contract's own example, on the contract's own configuration ------------------------------
@@ -166,8 +180,9 @@ def desk(tmp_path_factory) -> Desk:
 CONTRACT_KEYS = ("id", "ref", "subject", "customer", "status", "priority", "type", "assignee", "group", "sla")
 
 
-def test_contract_example_on_the_example_configuration(tmp_path):
-    d = _import(tmp_path, EXAMPLE, [CONTRACT_EXAMPLE])
+def test_contract_example_on_the_example_configuration(tmp_path, db_url):
+    # `deskterm import` then `deskterm list --json --at`, each a real `python -m deskterm.cli` process
+    d = _import(tmp_path, db_url, EXAMPLE, [CONTRACT_EXAMPLE], run_cli)
     [t] = d.list("--at", "2026-03-28T12:00:00+01:00")
     # gold P2 on "always": first_response 30m, resolution 8h (28800 s), no next_update.
     # first_response: created 16:05, due 16:05 + 30m = 16:35; replied at 16:20 → met, 30m - 15m = 900 s left.
@@ -557,7 +572,7 @@ def test_show_by_ref_and_by_id(desk):
 
 def test_unknown_ticket_is_exit_2(desk):
     for args in (("show", "999", "--json"), ("update", "NO-SUCH-REF", "--note", "x")):
-        r = run_cli("--db", str(desk.db), "--config", str(desk.config), *args, env=desk.env)
+        r = desk.attempt(*args)
         assert r.returncode == 2, args
         assert r.stdout == ""
         assert "no such ticket" in r.stderr and "Traceback" not in r.stderr
@@ -590,9 +605,9 @@ def test_plain_list_shows_the_nearest_timer(desk):
 
 
 @pytest.fixture
-def live(tmp_path) -> Desk:
+def live(tmp_path, db_url, cli_server) -> Desk:
     env = {"XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
-    return Desk(tmp_path / "live.db", EXAMPLE, env)
+    return Desk(db_url, EXAMPLE, env, cli_server.run)
 
 
 def _show(d: Desk, key: str, *args: str) -> dict:
@@ -601,7 +616,7 @@ def _show(d: Desk, key: str, *args: str) -> dict:
 
 def _refused(d: Desk, *args: str) -> str:
     """Run a command that must be refused (exit 1, nothing on stdout, one line on stderr); return stderr."""
-    r = run_cli("--db", str(d.db), "--config", str(d.config), *args, env=d.env)
+    r = d.attempt(*args)
     assert r.returncode == 1, (args, r.stdout, r.stderr)
     assert r.stdout == "" and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1, r.stderr

@@ -2,6 +2,10 @@
 
 Every change is recorded with the OS account that made it (``pwd.getpwuid(os.geteuid())``), never a name the
 user typed or the environment claims: ``USER``/``LOGNAME`` are ignored and there is no ``--author`` option.
+
+On SQLite and on PostgreSQL: the trail is made once per engine, and the commands go through the fork server of
+tests/deskterm_testing.py (``cli_server``: the real ``deskterm.cli.main`` in a new process, with the environment
+given, here a lying USER; tests/test_corpus.py checks it answers exactly as ``python -m deskterm.cli``).
 """
 
 from __future__ import annotations
@@ -9,38 +13,28 @@ from __future__ import annotations
 import json
 import os
 import pwd
-import sqlite3
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 
-# (not ``from conftest import ...``: another directory's conftest.py can shadow the module name "conftest")
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"
+from deskterm_testing import EXAMPLE_CONFIG, db_rows, db_state, is_pg
 
-
-def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real command line, in a subprocess (as tests/conftest.py's run_cli)."""
-    return subprocess.run([sys.executable, "-m", "deskterm.cli", *args], input=input, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+pytestmark = pytest.mark.engines("sqlite", "postgresql", scope="module")
 
 ME = pwd.getpwuid(os.geteuid()).pw_name
 LIAR = {"USER": "mallory", "LOGNAME": "mallory", "USERNAME": "mallory"}
 
 
 @pytest.fixture(scope="module")
-def trail(tmp_path_factory):
-    """One ticket (made through the real CLI, with USER/LOGNAME lying) with a status change with a reason,
+def trail(module_db_url, cli_server):
+    """One ticket (made through the CLI, with USER/LOGNAME lying) with a status change with a reason,
     a two-line reply and a claim, then a priority change with a note (two events in one update)."""
-    db_path = tmp_path_factory.mktemp("history") / "desk.db"
-    base = ["--db", str(db_path), "--config", str(EXAMPLE_CONFIG)]
+    base = ["--db", module_db_url, "--config", str(EXAMPLE_CONFIG)]
 
     def cli(*args: str):
-        r = run_cli(*base, *args, env=LIAR)
+        r = cli_server.run(*base, *args, env=LIAR)
         assert r.returncode == 0, r.stderr
         return r
 
@@ -49,12 +43,12 @@ def trail(tmp_path_factory):
     cli("update", "EXT-9", "--reply", "We are on it.\nMore tomorrow.", "--assign", "me")
     cli("update", "1", "--priority", "P1", "--reason", "ward closed", "--note", "\x1b[31mred\x1b[0m \u202eevil",
         "--expect-version", "3")
-    return base, db_path
+    return base, module_db_url
 
 
-def test_history_lists_every_event_with_time_os_user_change_and_first_line(trail):
+def test_history_lists_every_event_with_time_os_user_change_and_first_line(trail, cli_server):
     base, _ = trail
-    r = run_cli(*base, "history", "1", env=LIAR)
+    r = cli_server.run(*base, "history", "1", env=LIAR)
     assert r.returncode == 0 and r.stderr == ""
     lines = r.stdout.splitlines()
     assert len(lines) == 1 + 5  # the creation, then one line per event
@@ -73,9 +67,9 @@ def test_history_lists_every_event_with_time_os_user_change_and_first_line(trail
     assert lines[1].split()[2] in ("CET", "CEST")
 
 
-def test_history_json_matches_the_database(trail):
-    base, db_path = trail
-    r = run_cli(*base, "history", "EXT-9", "--json")
+def test_history_json_matches_the_database(trail, cli_server):
+    base, db = trail
+    r = cli_server.run(*base, "history", "EXT-9", "--json")
     assert r.returncode == 0, r.stderr
     data = json.loads(r.stdout)
     assert (data["id"], data["ref"], data["version"], data["created_by"]) == (1, "EXT-9", 4, ME)
@@ -93,25 +87,21 @@ def test_history_json_matches_the_database(trail):
     for e in events:
         at = datetime.fromisoformat(e["at"])
         assert at.utcoffset() == at.astimezone(ZoneInfo("Europe/Paris")).utcoffset()
-    conn = sqlite3.connect(db_path)
-    try:
-        authors = {a for (a,) in conn.execute("SELECT DISTINCT author FROM events")}
-        created_by = {a for (a,) in conn.execute("SELECT DISTINCT created_by FROM tickets")}
-    finally:
-        conn.close()
+    authors = {a for (a,) in db_rows(db, "SELECT DISTINCT author FROM events")}
+    created_by = {a for (a,) in db_rows(db, "SELECT DISTINCT created_by FROM tickets")}
     assert authors == created_by == {ME}
 
 
-def test_the_author_cannot_be_typed(trail):
-    base, db_path = trail
-    before = db_path.read_bytes()
-    r = run_cli(*base, "update", "1", "--note", "hi", "--author", "mallory")
+def test_the_author_cannot_be_typed(trail, cli_server):
+    base, db = trail
+    before = db_state(db) if is_pg(db) else Path(db).read_bytes()  # SQLite: the very bytes of the file
+    r = cli_server.run(*base, "update", "1", "--note", "hi", "--author", "mallory")
     assert r.returncode == 2 and "--author" in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
-    assert db_path.read_bytes() == before
+    assert (db_state(db) if is_pg(db) else Path(db).read_bytes()) == before
 
 
-def test_history_of_an_unknown_ticket_is_bad_input(trail):
-    r = run_cli(*trail[0], "history", "999")
+def test_history_of_an_unknown_ticket_is_bad_input(trail, cli_server):
+    r = cli_server.run(*trail[0], "history", "999")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip() == "ticket 999: no such ticket"

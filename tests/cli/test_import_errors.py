@@ -1,22 +1,28 @@
-"""`deskterm import` with malformed files, through the real command line (contract sections 2 and 4).
+"""`deskterm import` with malformed files, through the command line (contract sections 2 and 4), on SQLite and
+on PostgreSQL.
 
 Every bad file: exit 2, one stderr line per problem starting with ``FILE:N:`` (``FILE:`` for a problem of the
 whole file) and naming the field, no traceback, nothing on stdout, and the database exactly as before (a valid
-import done first is still intact, nothing added).
+import done first is still intact, nothing added): the row counts, and every row of every table (and on
+PostgreSQL every sequence: ``deskterm_testing.db_state``).
+
+The first import is made once per engine; each test that writes works on its own copy (a copied file, or a
+database created from it as a template). The commands go through the fork server of tests/deskterm_testing.py
+(``cli_server``: the real ``deskterm.cli.main`` in a new process, without a second of imports each time;
+tests/test_corpus.py checks it answers exactly as ``python -m deskterm.cli``).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-from deskterm_testing import EXAMPLE_CONFIG, run_cli
+from deskterm_testing import EXAMPLE_CONFIG, db_counts, db_rows, db_state, is_pg
 
-TABLES = ("tickets", "events", "customers", "agents", "groups")
+pytestmark = pytest.mark.engines("sqlite", "postgresql", scope="module")
 
 BASELINE = [
     {"ref": "BASE-1", "subject": "VPN down for ward B", "description": "since 8am",
@@ -57,58 +63,68 @@ def jsonl(*records) -> str:
     return "".join(json.dumps(r) + "\n" for r in records)
 
 
-def snapshot(db: Path) -> dict:
-    con = sqlite3.connect(db)
-    try:
-        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY rowid').fetchall() for t in TABLES}
-    finally:
-        con.close()
+class Db:
+    """A database (a SQLite file or a PostgreSQL URL) and the command line to run on it."""
+
+    def __init__(self, url: str, cli) -> None:  # noqa: ANN001 - cli_server.run
+        self.url, self.cli = url, cli
+
+    def __call__(self, *args: str, input: str | None = None):
+        return self.cli("--db", self.url, "--config", str(EXAMPLE_CONFIG), *args, input=input)
 
 
-def counts(db: Path) -> dict:
-    con = sqlite3.connect(db)
-    try:
-        return {t: con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in ("tickets", "events", "customers")}
-    finally:
-        con.close()
+class Copies:
+    """Copies of the first import: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL."""
+
+    def __init__(self, engine: str, source: str, request) -> None:  # noqa: ANN001
+        self.engine, self.source, self.request = engine, source, request
+
+    def make(self, where: Path) -> str:
+        if self.engine == "sqlite":
+            path = where / "desk.db"
+            shutil.copy(self.source, path)  # (the CLI leaves no -wal file behind: the file holds everything)
+            return str(path)
+        return self.request.getfixturevalue("pg_server").create_database(template=self.source)
+
+    def drop(self, url: str) -> None:
+        if self.engine != "sqlite":
+            self.request.getfixturevalue("pg_server").drop_database(url)
 
 
 @pytest.fixture(scope="module")
-def baseline(tmp_path_factory):
-    """A database holding a first, valid import (made once; each test works on a copy)."""
+def baseline(module_db_url, cli_server, db_engine, tmp_path_factory, request):
+    """A database holding a first, valid import (made once per engine; the tests work on copies), its content,
+    and how to copy it."""
     where = tmp_path_factory.mktemp("baseline")
-    db = where / "desk.db"
     src = where / "first.json"
     src.write_text(json.dumps(BASELINE, indent=1), encoding="utf-8")
-    out = run_cli("--db", str(db), "--config", str(EXAMPLE_CONFIG), "import", str(src))
+    out = Db(module_db_url, cli_server.run)("import", str(src))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "imported 3 tickets"
-    assert counts(db) == {"tickets": 3, "events": 5, "customers": 2}
-    return db, snapshot(db)
+    assert db_counts(module_db_url) == {"tickets": 3, "events": 5, "customers": 2}
+    return module_db_url, db_state(module_db_url), Copies(db_engine, module_db_url, request)
 
 
 @pytest.fixture
-def db(baseline, tmp_path) -> Path:
-    path = tmp_path / "desk.db"
-    shutil.copy(baseline[0], path)
-    return path
+def db(baseline, tmp_path, cli_server) -> Db:
+    copies = baseline[2]
+    url = copies.make(tmp_path)
+    yield Db(url, cli_server.run)
+    copies.drop(url)
 
 
-def deskterm(db: Path, *args: str, input: str | None = None):
-    return run_cli("--db", str(db), "--config", str(EXAMPLE_CONFIG), *args, input=input)
-
-
-def assert_intact(db: Path, baseline) -> None:
+def assert_intact(db: Db, baseline) -> None:
     """Every row of every table exactly as after the first import (so nothing added, nothing changed)."""
-    assert counts(db) == {"tickets": 3, "events": 5, "customers": 2}
-    assert snapshot(db) == baseline[1]
+    assert db_counts(db.url) == {"tickets": 3, "events": 5, "customers": 2}
+    assert db_state(db.url) == baseline[1]
 
 
-def rejected(db: Path, baseline, name: str, expected: list[tuple[int | None, str]], *, input: str | None = None,
-             ordered: bool = True, out=None) -> list[str]:
-    """Import NAME, expect exit 2 and exactly one line per expected (record, field) problem."""
+def rejected(db: Db, baseline, name: str, expected: list[tuple[int | None, str]], *, input: str | None = None,
+             ordered: bool = True, out=None, state: dict | None = None) -> list[str]:
+    """Import NAME, expect exit 2 and exactly one line per expected (record, field) problem, and the database
+    intact (``state``: what it held right after the import, when that was run earlier)."""
     if out is None:
-        out = deskterm(db, "import", name, input=input)
+        out = db("import", name, input=input)
     name = "<stdin>" if name == "-" else name
     assert out.returncode == 2, (out.returncode, out.stdout, out.stderr)
     assert "Traceback" not in out.stderr
@@ -118,7 +134,10 @@ def rejected(db: Path, baseline, name: str, expected: list[tuple[int | None, str
     pairs = list(zip(lines, expected)) if ordered else [(next(l for l in lines if _matches(l, name, e)), e) for e in expected]
     for line, exp in pairs:
         assert _matches(line, name, exp), (line, exp)
-    assert_intact(db, baseline)
+    if state is not None:
+        assert state == baseline[1]
+    else:
+        assert_intact(db, baseline)
     return lines
 
 
@@ -189,38 +208,46 @@ CASES = {
 
 
 @pytest.fixture(scope="module")
-def outcomes(baseline, tmp_path_factory):
-    """Run every case of CASES at once (each a subprocess on its own copy of the baseline), to keep the suite fast."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    def run(i_case):
-        i, case = i_case
+def outcomes(baseline, cli_server, tmp_path_factory):
+    """Run every case of CASES at once, each on a copy of the baseline, and keep what each printed and what the
+    database held right after it. A rejected import writes nothing, so the next case reuses the same copy; only
+    a case that did change it (a failure, reported by its own test) costs a fresh copy for the cases after it."""
+    copies = baseline[2]
+    scratch = None
+    made = []
+    results = {}
+    for i, case in enumerate(CASES):
         filename, text, _ = CASES[case]
         where = tmp_path_factory.mktemp(f"case{i}")
-        db = where / "desk.db"
-        shutil.copy(baseline[0], db)
+        if scratch is None:
+            scratch = Db(copies.make(where), cli_server.run)
+            made.append(scratch.url)
         name = write(where, text, filename)
-        return case, (db, name, deskterm(db, "import", name))
-
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        return dict(pool.map(run, enumerate(CASES)))
+        out = scratch("import", name)
+        state = db_state(scratch.url)
+        results[case] = (scratch, name, out, state)
+        if state != baseline[1]:
+            scratch = None
+    yield results
+    for url in made:
+        copies.drop(url)
 
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 def test_malformed_file_is_rejected_and_nothing_is_written(outcomes, baseline, case):
-    db, name, out = outcomes[case]
-    rejected(db, baseline, name, CASES[case][2], out=out)
+    db, name, out, state = outcomes[case]
+    rejected(db, baseline, name, CASES[case][2], out=out, state=state)
 
 
 def test_first_import_is_still_readable_after_a_rejected_one(db, baseline, tmp_path):
     rejected(db, baseline, write(tmp_path, jsonl(good(ref="BASE-1", subject=...))),
              [(1, "subject: missing")])
-    shown = deskterm(db, "show", "BASE-1", "--json")
+    shown = db("show", "BASE-1", "--json")
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
     assert data["ref"] == "BASE-1" and data["status"] == "resolved"
     assert [e["kind"] for e in data["events"]] == ["reply", "status", "status", "status"]
-    listed = json.loads(deskterm(db, "list", "--json").stdout)
+    listed = json.loads(db("list", "--json").stdout)
     assert sorted(t["ref"] for t in listed) == ["BASE-1", "BASE-2", "BASE-3"]
 
 
@@ -282,24 +309,39 @@ def test_jsonl_with_blank_lines_reports_file_line_numbers(db, baseline, tmp_path
     rejected(db, baseline, write(tmp_path, text), [(5, "subject: missing")])
 
 
-def test_bad_import_into_a_database_that_does_not_exist_creates_nothing(tmp_path):
-    db = tmp_path / "fresh.db"
+@pytest.fixture
+def new_db(db_engine, tmp_path, request):
+    """A database nothing was ever written to: a SQLite file that does not exist, an empty PostgreSQL database."""
+    if db_engine == "sqlite":
+        yield str(tmp_path / "fresh.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database(migrated=False)
+    yield url
+    server.drop_database(url)
+
+
+def test_bad_import_into_a_new_database_creates_nothing(new_db, tmp_path, cli_server):
+    # SQLite: the file is not created; PostgreSQL: the database gets no table (not even the schema)
     name = write(tmp_path, jsonl(good(subject=...)))
-    out = deskterm(db, "import", name)
+    out = Db(new_db, cli_server.run)("import", name)
     assert out.returncode == 2
     assert out.stderr.splitlines() == [f"{name}:1: subject: missing"]
-    assert not db.exists()
+    if is_pg(new_db):
+        assert db_rows(new_db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
+    else:
+        assert not Path(new_db).exists()
 
 
 # -- stdin and JSON Lines that are valid -----------------------------------------------------------------
 
 
 def test_import_from_stdin(db, baseline):
-    out = deskterm(db, "import", "-", input=jsonl(good(ref="IN-1"), good(ref="IN-2", customer="Stdin Co")))
+    out = db("import", "-", input=jsonl(good(ref="IN-1"), good(ref="IN-2", customer="Stdin Co")))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "imported 2 tickets"
-    assert counts(db) == {"tickets": 5, "events": 9, "customers": 3}
-    shown = json.loads(deskterm(db, "show", "IN-2", "--json").stdout)
+    assert db_counts(db.url) == {"tickets": 5, "events": 9, "customers": 3}
+    shown = json.loads(db("show", "IN-2", "--json").stdout)
     assert shown["customer"] == "Stdin Co" and shown["status"] == "resolved"
 
 
@@ -310,7 +352,7 @@ def test_bad_import_from_stdin(db, baseline):
 
 
 def test_empty_stdin(db, baseline):
-    out = deskterm(db, "import", "-", input="")
+    out = db("import", "-", input="")
     assert out.returncode == 2
     assert out.stderr.splitlines() == ["<stdin>: empty file: expected a JSON array or JSON Lines of tickets"]
     assert_intact(db, baseline)
@@ -318,16 +360,16 @@ def test_empty_stdin(db, baseline):
 
 def test_jsonl_with_blank_lines_imports(db, baseline, tmp_path):
     text = "\n\n" + jsonl(good(ref="B-1")) + "\n  \n" + jsonl(good(ref="B-2", events=[])) + "\n\n"
-    out = deskterm(db, "import", write(tmp_path, text))
+    out = db("import", write(tmp_path, text))
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "imported 2 tickets"
-    assert counts(db) == {"tickets": 5, "events": 7, "customers": 2}
-    before = snapshot(db)
+    assert db_counts(db.url) == {"tickets": 5, "events": 7, "customers": 2}
+    before = db_state(db.url)
     # the same file again: both refs are now taken; nothing changes
-    again = deskterm(db, "import", write(tmp_path, text))
+    again = db("import", write(tmp_path, text))
     assert again.returncode == 2
     assert again.stderr.splitlines() == [
         f"{tmp_path / 'tickets.jsonl'}:3: ref: 'B-1' was already imported",
         f"{tmp_path / 'tickets.jsonl'}:6: ref: 'B-2' was already imported",
     ]
-    assert snapshot(db) == before
+    assert db_state(db.url) == before

@@ -7,7 +7,8 @@ outlives the session. PostgreSQL refuses to run as root: as root the server runs
 ``runuser``), which then owns the temporary directory.
 
 ``create_database()`` clones a template database that was migrated to the current schema once, which
-takes a few tens of milliseconds instead of a migration per test.
+takes a few tens of milliseconds instead of a migration per test; ``create_database(template=URL)`` clones
+another test database (e.g. one holding a first import, copied for each test that writes to it).
 """
 
 from __future__ import annotations
@@ -140,10 +141,12 @@ class PgServer:
         store = open_store(self.url(TEMPLATE))  # migrates to HEAD
         store.dispose()
 
-    def create_database(self, migrated: bool = True) -> str:
-        """A new database: a clone of the migrated template, or empty (``migrated=False``)."""
+    def create_database(self, migrated: bool = True, template: str | None = None) -> str:
+        """A new database: a clone of the migrated template, or of the database at the URL ``template`` (which
+        nobody may be connected to), or empty (``migrated=False``)."""
         name = f"t{os.getpid()}_{next(self._names)}"
-        self.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {TEMPLATE}" + (f" STRATEGY {self.strategy}" if self.version >= 150000 else "") if migrated else ""))
+        source = template.rsplit("/", 1)[1] if template else TEMPLATE
+        self.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {source}" + (f" STRATEGY {self.strategy}" if self.version >= 150000 else "") if migrated or template else ""))
         return self.url(name)
 
     def drop_database(self, url: str) -> None:

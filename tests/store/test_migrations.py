@@ -1,47 +1,78 @@
-"""Migrations keep every row: a database made with the first schema is filled, upgraded and compared."""
+"""Migrations, on SQLite and on PostgreSQL: from an empty database they build exactly the schema of the models;
+a database made with the first schema is filled, upgraded and compared (every row kept); the columns added
+later are derived after the upgrade. SQLite only: the copy of the file kept before an upgrade, and the
+pragmas of a new file (WAL, foreign keys, busy timeout)."""
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
 
-from deskterm.store import migrate
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import SQLModel
+
+from deskterm.store import migrate, models  # noqa: F401  (models: the tables of SQLModel.metadata)
 from deskterm.store.engine import open_store
+from deskterm_testing import db_rows, is_pg
+
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
-def _fill_first_schema(path) -> None:
-    store = open_store(path, migrate=False)
+@pytest.fixture
+def empty_db(db_engine, tmp_path, request):
+    """An empty database: a SQLite file that does not exist yet, or a PostgreSQL database without any table."""
+    if db_engine == "sqlite":
+        yield str(tmp_path / "old.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database(migrated=False)
+    yield url
+    server.drop_database(url)
+
+
+def _instant(db: str, utc: str):
+    """An instant as the first schema holds it: SQLite's text (what UTCDateTime writes), PostgreSQL's timestamptz."""
+    if is_pg(db):
+        return datetime.fromisoformat(utc).replace(tzinfo=timezone.utc)
+    return datetime.fromisoformat(utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _fill_first_schema(db: str) -> None:
+    store = open_store(db, migrate=False)
     migrate.upgrade_to(store, "0001")
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO customers (id, name) VALUES (1, 'Clinique Saint-Jean')"))
+        conn.execute(
+            text("INSERT INTO tickets (id, ref, subject, description, customer_id, priority, initial_priority, type, status,"
+                 " group_name, created_at, created_by, updated_at, version, next_due)"
+                 " VALUES (1, 'EXT-1', 'VPN down', '', 1, 'P2', 'P2', 'incident', 'open', 'L1',"
+                 " :created, 'alice', :created, 3, NULL)"),
+            {"created": _instant(db, "2026-03-27 15:05:00")},
+        )
+        conn.execute(
+            text("INSERT INTO events (ticket_id, at, kind, author, public, body) VALUES"
+                 " (1, :at, 'reply', 'alice', :public, 'On it.')"),
+            {"at": _instant(db, "2026-03-27 15:20:00"), "public": True},
+        )
     store.dispose()
-    con = sqlite3.connect(path)
-    with con:
-        con.execute("INSERT INTO customers (id, name) VALUES (1, 'Clinique Saint-Jean')")
-        con.execute(
-            "INSERT INTO tickets (id, ref, subject, description, customer_id, priority, initial_priority, type, status,"
-            " group_name, created_at, created_by, updated_at, version, next_due)"
-            " VALUES (1, 'EXT-1', 'VPN down', '', 1, 'P2', 'P2', 'incident', 'open', 'L1',"
-            " '2026-03-27 15:05:00.000000', 'alice', '2026-03-27 15:05:00.000000', 3, NULL)"
-        )
-        con.execute(
-            "INSERT INTO events (ticket_id, at, kind, author, public, body) VALUES"
-            " (1, '2026-03-27 15:20:00.000000', 'reply', 'alice', 1, 'On it.')"
-        )
-    con.close()
 
 
-def _rows(path, table):
-    con = sqlite3.connect(path)
-    try:
-        cols = [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
-        return cols, con.execute(f"SELECT * FROM {table} ORDER BY 1").fetchall()
-    finally:
-        con.close()
+def _columns(db: str, table: str) -> list[str]:
+    if is_pg(db):
+        return [r[0] for r in db_rows(db, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'"
+                                          f" AND table_name = '{table}' ORDER BY ordinal_position")]
+    return [r[1] for r in db_rows(db, f"PRAGMA table_info({table})")]
 
 
-def test_upgrade_from_first_schema_keeps_every_row(tmp_path):
-    db = tmp_path / "old.db"
+def _rows(db: str, table: str):
+    return _columns(db, table), db_rows(db, f"SELECT * FROM {table} ORDER BY 1")
+
+
+def test_upgrade_from_first_schema_keeps_every_row(empty_db, db_engine):
+    db = empty_db
     _fill_first_schema(db)
     before = {t: _rows(db, t) for t in ("customers", "tickets", "events")}
+    assert all(rows for _, rows in before.values())
 
     store = open_store(db)  # upgrades to HEAD at start-up
     with store.engine.connect() as conn:
@@ -52,10 +83,35 @@ def test_upgrade_from_first_schema_keeps_every_row(tmp_path):
         new_cols, new_rows = _rows(db, table)
         assert new_cols[: len(cols)] == cols
         assert [r[: len(cols)] for r in new_rows] == rows
-    # a copy of the old file was kept before the upgrade
-    backup = tmp_path / "old.db.bak-0001"
-    assert backup.exists()
-    assert _rows(backup, "tickets")[1] == before["tickets"][1]
+    if db_engine == "sqlite":
+        # a copy of the old file was kept before the upgrade (PostgreSQL: the server's backups are the operator's)
+        backup = db + ".bak-0001"
+        assert _rows(backup, "tickets")[1] == before["tickets"][1]
+
+
+def test_migrations_from_an_empty_database_build_the_models_schema(empty_db):
+    """Every table, column (name and nullability), primary key, foreign key, unique constraint and index the
+    models declare, and nothing else: the migrations and the models cannot drift apart on either engine."""
+    store = open_store(empty_db)  # from nothing to HEAD
+    try:
+        insp = inspect(store.engine)
+        assert set(insp.get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
+        for name, table in SQLModel.metadata.tables.items():
+            assert {c["name"]: c["nullable"] for c in insp.get_columns(name)} == {c.name: c.nullable for c in table.columns}, name
+            assert insp.get_pk_constraint(name)["constrained_columns"] == [c.name for c in table.primary_key.columns], name
+            assert {(tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                    for f in insp.get_foreign_keys(name)} == {
+                (tuple(c.name for c in f.columns), f.referred_table.name, tuple(e.column.name for e in f.elements))
+                for f in table.foreign_key_constraints}, name
+            assert {tuple(u["column_names"]) for u in insp.get_unique_constraints(name)} == {
+                tuple(c.name for c in u.columns) for u in table.constraints if type(u).__name__ == "UniqueConstraint"
+            } | {(c.name,) for c in table.columns if c.unique}, name
+            # (PostgreSQL also lists the index behind each unique constraint: checked as a constraint above)
+            assert {(i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(name)
+                    if not i.get("duplicates_constraint")} == {
+                (i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes}, name
+    finally:
+        store.dispose()
 
 
 def test_head_matches_newest_migration_file():
@@ -63,7 +119,7 @@ def test_head_matches_newest_migration_file():
     assert versions[-1] == migrate.HEAD
 
 
-def test_fresh_database_is_wal_with_foreign_keys(tmp_path):
+def test_fresh_database_is_wal_with_foreign_keys(tmp_path):  # SQLite's pragmas: SQLite only (no db_engine)
     store = open_store(tmp_path / "new.db")
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
@@ -72,13 +128,12 @@ def test_fresh_database_is_wal_with_foreign_keys(tmp_path):
     store.dispose()
 
 
-def test_rederive_after_upgrade_fills_next_warn(tmp_path, example_config):
+def test_rederive_after_upgrade_fills_next_warn(empty_db, example_config):
     from deskterm.clock import FrozenClock
     from deskterm.service import Desk
 
-    db = tmp_path / "old.db"
-    _fill_first_schema(db)
-    store = open_store(db)
+    _fill_first_schema(empty_db)
+    store = open_store(empty_db)
     desk = Desk(store, example_config, clock=FrozenClock(datetime(2026, 3, 27, 16, 0, tzinfo=timezone.utc)), user="bob")
     assert desk.rederive() == 1
     t = desk.ticket("EXT-1")

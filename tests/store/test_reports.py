@@ -1,5 +1,6 @@
 """KPIs on a hand-built history, every figure computed by hand below (office calendar, Europe/Paris:
-Mon 09:00-12:30 & 13:30-18:00, Tue-Thu 09:00-18:00, Fri 09:00-17:00; P2: first response 1h, resolution 4h)."""
+Mon 09:00-12:30 & 13:30-18:00, Tue-Thu 09:00-18:00, Fri 09:00-17:00; P2: first response 1h, resolution 4h).
+On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from deskterm.config import load_config
 from deskterm.importer import parse_tickets
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
+
+pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 PARIS = ZoneInfo("Europe/Paris")
 CONFIG = """
@@ -70,16 +73,16 @@ UNTIL = datetime(2026, 4, 1, 0, 0, tzinfo=PARIS)
 
 
 @pytest.fixture
-def built(tmp_path):
+def built(tmp_path, db_url):
     cfg = tmp_path / "office.toml"
     cfg.write_text(CONFIG)
     config = load_config(cfg)
-    db = tmp_path / "kpi.db"
-    desk = Desk(open_store(db), config, clock=FrozenClock(UNTIL), user="alice")
+    desk = Desk(open_store(db_url), config, clock=FrozenClock(UNTIL), user="alice")
     desk.import_tickets(parse_tickets(json.dumps(TICKETS), "kpi.json", importer="alice"))
     desk.rate("A", 5)
     desk.rate("B", 2)
-    return desk, db, cfg
+    yield desk, db_url, cfg
+    desk.store.dispose()  # (PostgreSQL: the database is dropped after the test)
 
 
 def test_every_kpi_by_hand(built):

@@ -73,6 +73,9 @@ def event_record(e: Event) -> EventRecord:
     )
 
 
+_PG_MAX_ID = 2**31 - 1
+
+
 def find_ticket_id(session: Session, key: str | int) -> int | None:
     """A ticket's id from its number or its ref (a ref wins when it is also a number of another ticket)."""
     text = str(key).strip()
@@ -80,7 +83,13 @@ def find_ticket_id(session: Session, key: str | int) -> int | None:
     if by_ref is not None:
         return by_ref
     if text.lstrip("#").isdigit():
-        return session.execute(select(Ticket.id).where(Ticket.id == int(text.lstrip("#")))).scalar()
+        number = int(text.lstrip("#"))
+        # PostgreSQL's ids are INTEGER (32 bits): a larger number is no ticket, and the server would refuse the
+        # comparison itself ("integer out of range", a traceback) instead of finding nothing. (SQLite's driver
+        # raises OverflowError beyond 64 bits, which the service reports as no such ticket.)
+        if session.get_bind().dialect.name == "postgresql" and number > _PG_MAX_ID:
+            return None
+        return session.execute(select(Ticket.id).where(Ticket.id == number)).scalar()
     return None
 
 
