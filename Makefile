@@ -26,7 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sla.py
 	$(BIN)/python benchmarks/import.py
-	$(BIN)/python benchmarks/queue_screen.py
+	$(BIN)/python benchmarks/queue.py
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

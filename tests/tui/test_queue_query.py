@@ -18,15 +18,66 @@ def store(demo):
     s.dispose()
 
 
+def _urgency(r, now=NOW):
+    """The "time to breach" group of a row at ``now``: what its countdown shows."""
+    if r.next_due is None:
+        return 3  # every timer paused: last
+    if r.next_due < now:
+        return 0  # breached
+    if r.next_warn is not None and r.next_warn <= now:
+        return 1  # warning
+    return 2
+
+
 def test_default_order_is_time_to_breach(store):
+    """Breached first (most overdue first), then warning, then the rest, each by deadline; then no deadline."""
     q = QueueQuery(store, view="open", user="alice", now=NOW)
     rows = q.window(0, q.count())
-    dues = [r.next_due for r in rows if r.next_due is not None]
-    assert dues == sorted(dues)
-    assert dues[0] < NOW  # breached tickets come first
-    firsts_null = [i for i, r in enumerate(rows) if r.next_due is None]
-    assert not firsts_null or firsts_null[0] == len(dues)  # no deadline: last
     assert {r.status for r in rows} <= set(OPEN_STATUSES)
+    expected = sorted(rows, key=lambda r: (_urgency(r), r.next_due or NOW, r.id))
+    assert [r.id for r in rows] == [r.id for r in expected]
+    groups = [_urgency(r) for r in rows]
+    assert groups[0] == 0 and {0, 1, 2, 3} <= set(groups)  # the demo has every group
+    # a ticket in warning whose deadline is later than one that is not: the group wins over the deadline
+    warning = [r for r in rows if _urgency(r) == 1]
+    calm = [r for r in rows if _urgency(r) == 2]
+    assert any(w.next_due > c.next_due for w in warning for c in calm)
+    # reversed: each group reversed, in the reverse group order; no deadline stays last
+    back = QueueQuery(store, view="open", sort=Sort("due", True), user="alice", now=NOW)
+    reversed_rows = back.window(0, back.count())
+    expected = [r for g in (2, 1, 0) for r in reversed([x for x in rows if _urgency(x) == g])]
+    expected += list(reversed([r for r in rows if _urgency(r) == 3]))
+    assert [r.id for r in reversed_rows] == [r.id for r in expected]
+
+
+def test_the_order_moves_with_the_time_only_at_thresholds(store):
+    """Later, tickets change groups; ``next_thresholds`` names the first instant at which one does."""
+    from datetime import timedelta
+
+    from deskterm.store.queue import next_thresholds
+
+    warn, due = next_thresholds(store, NOW)
+    assert warn is not None and due is not None and warn > NOW and due >= NOW
+    first = min(warn, due + timedelta(seconds=1))
+    before = list(QueueQuery(store, view="open", user="alice", now=NOW).ids())
+    just_before = list(QueueQuery(store, view="open", user="alice", now=first - timedelta(seconds=1)).ids())
+    assert just_before == before  # nothing crossed a threshold in between
+    q = QueueQuery(store, view="open", user="alice", now=first)
+    rows = q.window(0, q.count())
+    assert any(_urgency(r, first) != _urgency(r, NOW) for r in rows)  # at it, one does
+    assert [r.id for r in rows] == [r.id for r in sorted(rows, key=lambda r: (_urgency(r, first), r.next_due or NOW, r.id))]
+    later = NOW + timedelta(hours=3)
+    q = QueueQuery(store, view="open", user="alice", now=later)
+    rows = q.window(0, q.count())
+    assert [r.id for r in rows] == [r.id for r in sorted(rows, key=lambda r: (_urgency(r, later), r.next_due or NOW, r.id))]
+
+
+def test_a_view_keeps_the_groups(store):
+    """The groups apply within any view and filter (the warning set is read without them)."""
+    q = QueueQuery(store, view="unassigned", filters=parse_filter("prio:P1,P2,P3"), user="alice", now=NOW)
+    rows = q.window(0, q.count())
+    assert rows and all(r.assignee is None and r.priority != "P4" for r in rows)
+    assert [r.id for r in rows] == [r.id for r in sorted(rows, key=lambda r: (_urgency(r), r.next_due or NOW, r.id))]
 
 
 @pytest.mark.parametrize("column", ["due", "priority", "status", "customer", "assignee", "age", "subject"])
@@ -159,3 +210,58 @@ def test_escalated_view_is_another_group_or_an_open_escalation(demo, esc_config,
     q = QueueQuery(store, view="escalated", user="alice", now=NOW)
     assert view_counts(store, "alice", NOW)["escalated"] == q.count() == before + 1
     assert a.id not in q.ids()
+
+
+def test_the_queue_benchmark_does_not_shadow_the_standard_library_queue():
+    """benchmarks/queue.py is named like the standard library's ``queue``, and benchmarks/ is sys.path[0] for
+    the scripts run from there: imported as ``queue`` it must hand over to the real one (asyncio,
+    concurrent.futures and multiprocessing import it)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    code = ("import runpy,sys; sys.path.insert(0,'benchmarks'); import queue; "
+            "assert hasattr(queue,'Queue') and queue.Queue.__module__=='queue'; "
+            "import asyncio, concurrent.futures; assert sys.modules['queue'] is queue; print(queue.__file__)")
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert not out.stdout.strip().startswith(str(root / "benchmarks"))
+
+
+def test_later_moves_only_the_tickets_that_crossed_and_agrees_with_a_fresh_query(store, monkeypatch):
+    """``QueueQuery.later``: step by step through two days, the regrouped order is the order a fresh query
+    gives at each instant (any view, search words, both directions)."""
+    from datetime import timedelta
+
+    from deskterm.store.queue import SearchIndex, next_thresholds
+
+    regrouped = []
+    original = QueueQuery._regroup
+
+    def spy(self, earlier):
+        out = original(self, earlier)
+        regrouped.append(out is not None)
+        return out
+
+    monkeypatch.setattr(QueueQuery, "_regroup", spy)
+
+    for view, text, descending in (("open", "", False), ("open", "", True), ("unassigned", "p", False)):
+        index = SearchIndex()
+        query = QueueQuery(store, view=view, filters=parse_filter(text), sort=Sort("due", descending),
+                           user="alice", now=NOW, search=index)
+        query.ids()
+        now, steps = NOW, 0
+        while now < NOW + timedelta(days=2) and steps < 40:
+            warn, due = next_thresholds(store, now)
+            instants = [t for t in (warn, due and due + timedelta(seconds=1)) if t is not None]
+            if not instants:
+                break
+            now = min(instants) + timedelta(seconds=steps % 3 * 600)  # sometimes several crossings at once
+            query = query.later(now)
+            fresh = QueueQuery(store, view=view, filters=parse_filter(text), sort=Sort("due", descending),
+                               user="alice", now=now, search=SearchIndex())
+            assert list(query.ids()) == list(fresh.ids()), (view, text, descending, now)
+            steps += 1
+        assert steps > 10
+    assert regrouped and all(regrouped)  # every step moved the crossing tickets, none arranged all again

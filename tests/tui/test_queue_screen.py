@@ -358,3 +358,171 @@ async def test_command_palette_lists_the_queue_actions(make_app):
         await hits[0].command()
         await settle(pilot)
         assert app.desk.ticket(ticket).assignee == "alice"
+
+
+def _position(table, ticket_id):
+    return table.query_.position(ticket_id)
+
+
+def _line_of(table, ticket_id) -> str:
+    """The rendered text of a visible ticket's line (the strip's segments)."""
+    y = _position(table, ticket_id) - int(table.scroll_y) + 1
+    assert 1 <= y <= table.rows_visible, "the ticket is not on screen"
+    return table.render_line(y)
+
+
+async def _settled(pilot) -> None:
+    # the re-read order arrives from a worker, and the rows it shows are then evaluated by another
+    for _ in range(3):
+        await settle(pilot)
+
+
+async def test_a_ticket_moves_up_when_it_crosses_its_warning_then_its_breach(make_app, demo, other_desk):
+    """Two 24x7 tickets: A is due later than B (2 h 01 vs 1 h) but its warning starts first (in 1 min, at
+    75 % of 8 h; B's in 30 min, at 75 % of 2 h). Stepping the clock past A's warning puts A above B in
+    the tick its countdown turns to warning, the cursor staying on its ticket; past A's deadline, A joins
+    the breached tickets at the top."""
+    db, config, clock = demo
+    [a, b] = other_desk.import_tickets([
+        NewTicket(subject="Later due, earlier warning", customer="Clinique Saint-Jean", priority="P4",
+                  created_at=NOW - timedelta(hours=5, minutes=59), ref="MOVE-A"),
+        NewTicket(subject="Sooner due, later warning", customer="Clinique Saint-Jean", priority="P3",
+                  created_at=NOW - timedelta(hours=1), ref="MOVE-B"),
+    ])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("slash", *"customer:clinique", "enter")  # a short list: both on screen
+        await _settled(pilot)
+        await pilot.press("colon", *"MOVE-B", "enter")
+        await _settled(pilot)
+        assert table.cursor_id == b
+        assert _position(table, b) < _position(table, a)  # neither warned yet: by deadline
+        assert table.countdown(table.row_at(_position(table, a))).state == "running"
+
+        clock.advance(minutes=2)  # past A's warning (NOW + 1 min), before B's (NOW + 30 min)
+        app.tick()
+        # the same tick: A's countdown is a warning (symbol and colour) before the new order arrives
+        row_a = table.row_at(_position(table, a))
+        assert table.countdown(row_a).state == "warning"
+        cell = next(s for s in _line_of(table, a) if s.text.startswith("!"))
+        assert cell.style.color is not None
+        warning_colour = cell.style.color
+        await _settled(pilot)
+        assert _position(table, a) < _position(table, b)  # A moved above B
+        assert table.cursor_id == b and table.cursor_row.id == b  # the cursor stayed on B
+        now = clock.now()
+        rows = table.query_.window(0, table.total)
+        # above A: only breached tickets and warnings (A is in the warning group)
+        assert all(r.next_due < now or (r.next_warn is not None and r.next_warn <= now) for r in rows[: _position(table, a)])
+
+        # now on A: past its deadline (B's passed before), A is breached, in the group at the top
+        table.select_ticket(a)
+        clock.advance(hours=2)  # NOW + 2 h 02 > A's deadline, NOW + 2 h 01
+        app.tick()
+        assert table.countdown(table.cursor_row).state == "breached"
+        await _settled(pilot)
+        now = clock.now()
+        rows = table.query_.window(0, table.total)
+        position = _position(table, a)
+        assert table.cursor_id == a and table.cursor_row.id == a
+        assert all(r.next_due is not None and r.next_due < now for r in rows[: position + 1])  # breached above
+        assert not any(r.next_due is not None and r.next_due < now for r in rows[position + 1:])  # none below
+        assert _position(table, b) < position  # B breached first: more overdue, higher
+        cell = next(s for s in _line_of(table, a) if s.text.startswith("✖"))
+        assert cell.style.color not in (None, warning_colour)
+
+
+async def test_frozen_order_waits_for_z(make_app, demo, other_desk):
+    """``Z``: a ticket crossing its warning changes colour but keeps its place until the order is unfrozen."""
+    db, config, clock = demo
+    [a, b] = other_desk.import_tickets([
+        NewTicket(subject="Later due, earlier warning", customer="Clinique Saint-Jean", priority="P4",
+                  created_at=NOW - timedelta(hours=5, minutes=59), ref="MOVE-A"),
+        NewTicket(subject="Sooner due, later warning", customer="Clinique Saint-Jean", priority="P3",
+                  created_at=NOW - timedelta(hours=1), ref="MOVE-B"),
+    ])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("slash", *"customer:clinique", "enter")
+        await _settled(pilot)
+        await pilot.press("Z")
+        order = [r.id for r in table.visible_rows()]
+        clock.advance(minutes=2)
+        app.tick()
+        await _settled(pilot)
+        assert [r.id for r in table.visible_rows()] == order  # frozen: no move
+        assert table.countdown(table.row_at(_position(table, a))).state == "warning"
+        assert _position(table, b) < _position(table, a)
+        await pilot.press("Z")  # unfrozen: the order of now
+        await _settled(pilot)
+        assert _position(table, a) < _position(table, b)
+
+
+async def test_keys_never_wait_for_an_evaluation(make_app, monkeypatch):
+    """Rows not evaluated yet are painted at once from the ticket row (the stored deadline: state symbol and
+    time left, no timer name); the evaluation, in a worker, then repaints them with the timer's name."""
+    import threading
+
+    from deskterm.tui.sla_cache import SlaCache
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        gate = threading.Event()
+        load = SlaCache.load
+
+        def slow_load(self, ids):
+            gate.wait(10)  # the evaluation takes as long as the test says
+            return load(self, ids)
+
+        monkeypatch.setattr(SlaCache, "load", slow_load)
+        table.sla = SlaCache(app.desk)  # nothing evaluated yet
+        await pilot.press("G")
+        assert table.cursor_index == table.total - 1  # the key was handled, the evaluation still blocked
+        rows = table.visible_rows()
+        assert table.sla.missing(rows)
+        now = app.desk.clock.now()
+        for row, text in zip(rows, lines(table)):
+            if table.countdown(row) is None:  # provisional: the state of the stored deadline, no name
+                due = row.next_due
+                symbol = "⏸" if due is None else "✖" if due < now else "!" if row.next_warn and row.next_warn <= now else "▸"
+                assert symbol in text[:4], text
+                assert not any(name in text[:16] for name in ("res", "resp", "upd")), text
+        gate.set()
+        await settle(pilot)
+        await settle(pilot)
+        assert not table.sla.missing(table.visible_rows())
+        assert any(name in text[:16] for text in lines(table) for name in ("res", "resp", "upd"))
+
+
+async def test_typing_a_search_lays_nothing_out(make_app, monkeypatch):
+    """A search character repaints the prompt, the rows and the status line, and asks for no layout of the
+    screen (one costs a frame of its own, 17–33 ms after the keystroke's)."""
+    from textual.widget import Widget
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        layouts = []
+        refresh = Widget.refresh
+
+        def spy(self, *regions, **kwargs):
+            if kwargs.get("layout"):
+                layouts.append(type(self).__name__)
+            return refresh(self, *regions, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", spy)
+        table = table_of(app)
+        everything = table.total
+        for key in ("v", "p", "backspace"):
+            await pilot.press(key)
+            await settle(pilot)
+        assert table.total < everything  # it did narrow ("v")
+        assert layouts == []

@@ -3,10 +3,17 @@
 Evaluating replays a ticket's history; the queue does it once per version of each *visible* ticket and
 then derives every later second from the cached result (``countdown.live_timer``). A new version (any
 change to the ticket) is a new key, so a stale evaluation is never used.
+
+Evaluating needs the tickets' histories from the database (tens of milliseconds for a screenful read
+cold), so the queue does it in a worker (``missing`` → ``load`` in the thread → ``store`` back on the event
+loop) and meanwhile paints each row from what its ticket row already holds (``provisional``: the stored
+``next_due`` and ``next_warn``). The cache itself is guarded by a lock: screens fill it from threads.
 """
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime
 from typing import TYPE_CHECKING, Iterable
 
 from textual.cache import LRUCache
@@ -16,38 +23,74 @@ from ..domain.sla import TicketSla
 from .widgets.countdown import LiveTimer, live_timer
 
 if TYPE_CHECKING:
+    from ..records import TicketRecord
     from ..service import Desk
     from ..store.queue import Row
+
+# (id, version) → (evaluation, evaluated at, policy calendar, warn_at)
+Entry = tuple
 
 
 class SlaCache:
     def __init__(self, desk: "Desk", size: int = 2048) -> None:
         self.desk = desk
-        # (id, version) → (evaluation, evaluated at, policy calendar, warn_at)
-        self._cache: LRUCache[tuple[int, int], tuple] = LRUCache(size)
+        self._cache: LRUCache[tuple[int, int], Entry] = LRUCache(size)
+        self._lock = threading.Lock()  # LRUCache is not thread-safe, and workers put into it
+        self._versions: dict[int, int] = {}  # ticket id → the version last evaluated
         self.evaluations = 0  # how many replays were done (tests and benchmarks read it)
 
+    def has(self, ticket_id: int, version: int) -> bool:
+        with self._lock:
+            return (ticket_id, version) in self._cache
+
+    def entry(self, ticket_id: int, version: int) -> Entry | None:
+        with self._lock:
+            return self._cache.get((ticket_id, version))
+
+    def missing(self, rows: Iterable["Row"]) -> list["Row"]:
+        """The rows that have no evaluation for their version yet."""
+        with self._lock:
+            return [r for r in rows if (r.id, r.version) not in self._cache]
+
+    def unknown(self, ids: Iterable[int]) -> list[int]:
+        """The tickets never evaluated, whatever their version (for tickets not fetched yet: no version)."""
+        with self._lock:
+            return [i for i in ids if i not in self._versions]
+
     def ensure(self, rows: Iterable["Row"]) -> None:
-        """Evaluate the tickets among ``rows`` that have no evaluation for their version yet."""
+        """Evaluate the tickets among ``rows`` that have no evaluation for their version yet (blocking: in a
+        worker, or where a screenful of database reads does not matter)."""
+        missing = self.missing(rows)
+        if missing:
+            self.store(self.load([r.id for r in missing]))
+
+    def load(self, ids: list[int]) -> list[tuple[tuple[int, int], Entry]]:
+        """Read and evaluate these tickets (thread-safe: touches no cache); ``store`` keeps the result."""
         from ..store.queue import records
 
-        missing = [r.id for r in rows if (r.id, r.version) not in self._cache]
-        if not missing:
-            return
         now = self.desk.clock.now()
-        for record in records(self.desk.store, missing):
-            self.put(record, now)
+        return [self.evaluate(record, now) for record in records(self.desk.store, ids)]
 
-    def put(self, record, now) -> TicketSla:
+    def evaluate(self, record: "TicketRecord", now: datetime) -> tuple[tuple[int, int], Entry]:
         sla = self.desk.sla(record, at=now)
         policy = self.desk.config.policy_for(record.customer)
-        self._cache[(record.id, record.version)] = (sla, epoch(now), policy.calendar, policy.warn_at)
-        self.evaluations += 1
-        return sla
+        return (record.id, record.version), (sla, epoch(now), policy.calendar, policy.warn_at)
+
+    def store(self, entries: Iterable[tuple[tuple[int, int], Entry]]) -> None:
+        with self._lock:
+            for key, entry in entries:
+                self._cache[key] = entry
+                self._versions[key[0]] = key[1]
+                self.evaluations += 1
+
+    def put(self, record: "TicketRecord", now: datetime) -> TicketSla:
+        key, entry = self.evaluate(record, now)
+        self.store([(key, entry)])
+        return entry[0]
 
     def timers(self, ticket_id: int, version: int, now) -> dict[str, LiveTimer] | None:
         """Every timer of a ticket as it stands at ``now``; None when not evaluated yet."""
-        entry = self._cache.get((ticket_id, version))
+        entry = self.entry(ticket_id, version)
         if entry is None:
             return None
         sla, at, calendar, warn_at = entry
@@ -56,7 +99,7 @@ class SlaCache:
 
     def nearest(self, ticket_id: int, version: int, now) -> LiveTimer | None:
         """The timer an agent should look at (the active one due first), else the resolution outcome."""
-        entry = self._cache.get((ticket_id, version))
+        entry = self.entry(ticket_id, version)
         if entry is None:
             return None
         sla, at, calendar, warn_at = entry
@@ -64,3 +107,23 @@ class SlaCache:
         if timer is None:
             return None
         return live_timer(timer, calendar, warn_at, at, epoch(now))
+
+    def provisional(self, row: "Row", now: datetime) -> LiveTimer:
+        """What the ticket row alone says, until the ticket is evaluated: the nearest deadline
+        (``next_due``), the state it gives at ``now`` (the same rules as the queue's order: breached once
+        the deadline is passed, warning from ``next_warn`` on) and the business time left until it. The
+        timer's name is unknown (""). No deadline: every timer is paused (the time left is unknown, 0)."""
+        if row.next_due is None:
+            return LiveTimer("", "paused", 0)
+        calendar = self.desk.config.policy_for(row.customer).calendar
+        t = epoch(now)
+        due = epoch(row.next_due)
+        # counted seconds from now to the deadline (negative once passed), as live_timer counts them
+        remaining = calendar.cumulative(due) - calendar.cumulative(t)
+        if t > due:
+            state = "breached"
+        elif row.next_warn is not None and row.next_warn <= now:
+            state = "warning"
+        else:
+            state = "running"
+        return LiveTimer("", state, remaining)

@@ -232,7 +232,7 @@ class EscalationScreen(DeskScreen):
             t = tickets.get(e.ticket_id)
             if t is None:
                 continue
-            if (t.id, t.version) not in self._sla._cache:
+            if not self._sla.has(t.id, t.version):
                 self._sla.put(t, now)
             rows.append(EscRow(e, t.id, t.ref, t.subject, t.customer, t.version))
         self.post_message(EscalationsLoaded(rows, generation))
@@ -253,7 +253,7 @@ class EscalationScreen(DeskScreen):
         self.clock_tick(now)
 
     def _due(self, row: EscRow) -> int | None:
-        entry = self._sla._cache.get((row.ticket_id, row.version))
+        entry = self._sla.entry(row.ticket_id, row.version)
         if entry is None:
             return None
         timer = entry[0].nearest()

@@ -8,17 +8,26 @@ that did not change.
 
 The cursor belongs to a ticket, not to a position: after any reload (new data, new sort, new view) the
 table asks SQL where that ticket now stands and keeps it on the same screen line when it can.
+
+Nothing on the path of a keystroke waits for an SLA evaluation (a screenful of histories read from the
+database: up to ~100 ms cold at 100,000 tickets). A row whose ticket has not been evaluated yet is painted
+from its own columns (``SlaCache.provisional``: the stored deadline and warning instant); the visible rows
+missing an evaluation are evaluated in a worker, then those of the screenfuls above and below, and only the
+lines whose countdown then reads differently are repainted. Generally a line is repainted only when what it
+shows changes (``refresh_changed``): a clock tick or a re-sort that leaves the screen as it was writes
+nothing to the terminal. Nor does the table ask for a layout of the screen when its number of rows changes
+(see ``_set_lines``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
-from rich.style import Style
 from textual.binding import Binding
 from textual.cache import LRUCache
 from textual.geometry import Size
@@ -28,12 +37,14 @@ from textual.strip import Strip
 
 from ...fmt import compact, one_line
 from ...store.queue import SORTS, QueueQuery, Row, Sort
-from .countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
+from .countdown import SLA_CLASSES, SYMBOLS, LiveTimer, countdown_text, state_style
 
 if TYPE_CHECKING:
     from ..sla_cache import SlaCache
 
 _MARGIN = 60  # rows fetched beyond each edge of the viewport
+_UNKNOWN = ("unknown",)  # what a screen line shows before it is first painted
+_AHEAD = 20  # tickets evaluated per batch ahead of the screen (a batch holds the GIL for a few ms)
 
 
 @dataclass(frozen=True)
@@ -114,9 +125,11 @@ class QueueTable(ScrollView, can_focus=True):
         self._range_anchor: int | None = None
         self.frozen = False  # Z: keep the order on screen when the data changes
         self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
-        self._line_keys: dict[int, tuple] = {}  # screen line → key of what it shows
+        self._line_keys: dict[int, tuple | None] = {}  # screen line → key of what it shows (_line_key)
         self.fetches = 0  # window queries run (benchmarks read it)
         self._sizes: tuple | None = None  # what the scrollbars were last laid out for
+        self._evaluating = False  # an evaluation worker is running
+        self._evaluate_again = False  # rows became visible meanwhile: look again when it is done
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -140,8 +153,9 @@ class QueueTable(ScrollView, can_focus=True):
         top = int(self.scroll_y)
         return [r for r in (self.row_at(i) for i in range(top, top + self.rows_visible)) if r is not None]
 
-    def _fetch(self, around: int, force: bool = False) -> None:
-        """Make sure the window holds the rows from ``around`` to the bottom of the viewport."""
+    def _fetch(self, around: int, force: bool = False, reuse: bool = False) -> None:
+        """Make sure the window holds the rows from ``around`` to the bottom of the viewport.
+        ``reuse``: the rows held are still current (only the order changed): read only the others."""
         if self.query_ is None:
             return
         need_lo = max(around, 0)
@@ -150,16 +164,64 @@ class QueueTable(ScrollView, can_focus=True):
         if not force and self._win_start <= need_lo and need_hi <= have_hi:
             return
         start = max(need_lo - _MARGIN, 0)
-        self._win = self.query_.window(start, self.rows_visible + 2 * _MARGIN)
+        known = {r.id: r for r in self._win} if reuse else None
+        self._win = self.query_.window(start, self.rows_visible + 2 * _MARGIN, known=known)
         self._win_start = start
         self.fetches += 1
 
-    def _prepare_visible(self) -> None:
-        if self.sla is not None:
-            self.sla.ensure(self.visible_rows())
+    def nearby_rows(self) -> list[Row]:
+        """The rows of the screenful above and of the screenful below the visible ones (those fetched)."""
+        top, n = int(self.scroll_y), self.rows_visible
+        return [r for r in (self.row_at(i) for i in (*range(top - n, top), *range(top + n, top + 2 * n)))
+                if r is not None]
 
-    def set_query(self, query: QueueQuery, keep_cursor: bool = True) -> None:
-        """Show a new or refreshed query; the cursor stays on its ticket when that ticket is still shown."""
+    def _ends(self) -> list[int]:
+        """The tickets of the first and of the last screenful (``g`` and ``G``), from the query's ids."""
+        if self.query_ is None:
+            return []
+        ids, n = self.query_.ids(), self.rows_visible
+        return [*ids[:n], *ids[max(n, len(ids) - n):]]
+
+    def _prepare_visible(self) -> None:
+        """Evaluate, in a worker, the visible tickets that have no evaluation yet; then, a batch at a time,
+        those of the screenfuls above and below and of the first and last screenfuls, so that moving on,
+        ``g``/``G`` or narrowing a search seldom shows a row before its evaluation (which costs one more
+        frame, 17–33 ms after the key's). Never blocks."""
+        if self.sla is None:
+            return
+        if self._evaluating:
+            self._evaluate_again = True
+            return
+        missing = [r.id for r in self.sla.missing(self.visible_rows())] or \
+            [r.id for r in self.sla.missing(self.nearby_rows())[:_AHEAD]] or self.sla.unknown(self._ends())[:_AHEAD]
+        if not missing:
+            return
+        self._evaluating = True
+        self.run_worker(partial(self._evaluate, self.sla, missing), thread=True, group="sla",
+                        name="evaluate visible rows", exit_on_error=False)
+
+    def _evaluate(self, sla: "SlaCache", ids: list[int]) -> None:
+        entries = None
+        try:
+            entries = sla.load(ids)
+        finally:  # even on an error (a busy database): the next tick tries again
+            self.app.call_from_thread(self._evaluated, sla, entries)
+
+    def _evaluated(self, sla: "SlaCache", entries: list | None) -> None:
+        self._evaluating = False
+        if self.parent is None:  # removed meanwhile (the app is closing)
+            return
+        again, self._evaluate_again = self._evaluate_again, False
+        if entries:
+            sla.store(entries)
+            self.tick()  # repaints the lines whose countdown now reads differently, only those
+        if again or entries:  # (none read: failed or gone; the next tick tries again)
+            self._prepare_visible()
+
+    def set_query(self, query: QueueQuery, keep_cursor: bool = True, reuse_rows: bool = False) -> None:
+        """Show a new or refreshed query; the cursor stays on its ticket when that ticket is still shown.
+        ``reuse_rows``: the data has not changed since the rows held were read (a re-sort at a new instant):
+        only the rows not held are read."""
         old_line = self.cursor_index - int(self.scroll_y)
         self.query_ = query
         self.total = query.count()
@@ -167,17 +229,17 @@ class QueueTable(ScrollView, can_focus=True):
         if position is None:
             position = min(self.cursor_index, max(self.total - 1, 0)) if keep_cursor else 0
         self.cursor_index = position
-        self.virtual_size = Size(self.size.width, self.total + 1)
+        self._set_lines(self.total + 1)
         top = max(0, min(position - max(old_line, 0), self.total - self.rows_visible))
         if position < top or position >= top + self.rows_visible:
             top = max(0, position - self.rows_visible // 2)
-        self._fetch(top, force=True)
+        self._fetch(top, force=True, reuse=reuse_rows)
         self._scroll_top(top)
         self._settle_cursor()
         self.loaded = True
         self._prepare_visible()
-        self._line_keys.clear()
-        self.refresh()
+        # only what reads differently: typing on in a search or a re-sort often leaves most lines as they were
+        self.refresh_changed()
 
     def reload(self) -> None:
         """Re-read the same query (the data changed); a frozen table only refreshes its rows' contents."""
@@ -218,8 +280,20 @@ class QueueTable(ScrollView, can_focus=True):
         self._sizes = sizes
         return super()._size_updated(size, virtual_size, container_size, layout)
 
+    def _set_lines(self, lines: int) -> None:
+        """One line per ticket and the header. Assigning ``virtual_size`` would ask for a layout of the
+        whole screen, which Textual runs in a frame of its own: after a search character that was one
+        more frame, ~30 ms after the one that showed the narrowed rows. Here only the scrollbar depends on
+        it (always shown: ``overflow-y: scroll``, so its presence never changes the table's width), so
+        the scrollbar is updated directly."""
+        size = Size(self.size.width, lines)
+        if size == self.virtual_size:
+            return
+        self.set_reactive(QueueTable.virtual_size, size)
+        self._scroll_update(size)  # the scrollbar; the rows are repainted by whoever changed them
+
     def on_resize(self) -> None:
-        self.virtual_size = Size(self.size.width, self.total + 1)
+        self._set_lines(self.total + 1)
         self._fetch(int(self.scroll_y))
         self._prepare_visible()
         self._strips.clear()
@@ -309,51 +383,73 @@ class QueueTable(ScrollView, can_focus=True):
 
     def tick(self) -> int:
         """Repaint the lines whose countdown or age text changed; return how many."""
+        return self.refresh_changed()
+
+    def refresh_changed(self) -> int:
+        """Repaint the lines (header included) that would read differently from what they show; return how
+        many. A clock tick, a re-sort that leaves the screen as it was, an evaluation that confirms what the
+        ticket row said: nothing to write to the terminal."""
         changed = 0
         now = self._now()
+        width = self.scrollable_content_region.width
         top = int(self.scroll_y)
-        for y in range(1, self.rows_visible + 1):
-            row = self.row_at(top + y - 1)
-            if row is None:
-                continue
-            key = self._cells_key(row, now)
-            if self._line_keys.get(y) != key:
-                self.refresh_line(top + y)
+        for y in range(0, self.rows_visible + 1):
+            if self._line_keys.get(y, _UNKNOWN) != self._line_key(y, top, now, width):
+                self.refresh_line(top + y)  # virtual line top + y is on screen line y
                 changed += 1
         return changed
 
     def countdown(self, row: Row, now: datetime | None = None) -> LiveTimer | None:
+        """The row's countdown from its evaluation; None until it is evaluated."""
         if self.sla is None:
             return None
         return self.sla.nearest(row.id, row.version, now or self._now())
 
     def _cells_key(self, row: Row, now: datetime) -> tuple:
         timer = self.countdown(row, now)
+        if timer is not None:
+            text = countdown_text(timer)
+        elif self.sla is not None:
+            # not evaluated yet: the stored deadline's state and time left, without the timer's name
+            timer = self.sla.provisional(row, now)
+            text = SYMBOLS["paused"] if row.next_due is None else countdown_text(timer)
+        else:
+            text = ""
         age = compact(int((now - row.created_at).total_seconds()))
-        return (countdown_text(timer), timer.state if timer else "", age)
+        return (text, timer.state if timer else "", age)
 
     # -- rendering -------------------------------------------------------------------------------
 
+    def _line_key(self, y: int, top: int, now: datetime, width: int) -> tuple | None:
+        """Everything screen line ``y`` shows when the view starts at row ``top`` (None: a blank line)."""
+        if y == 0:
+            return ("header", self.sort, width)
+        index = top + y - 1
+        if index >= self.total:
+            return None
+        row = self.row_at(index)
+        if row is None:
+            return ("placeholder", width)
+        return (row.id, row.version, self._cells_key(row, now), index == self.cursor_index, row.id in self.marked, width)
+
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width  # without the scrollbar
+        top = int(self.scroll_y)
+        now = self._now()
+        key = self._line_key(y, top, now, width)
+        self._line_keys[y] = key
         if y == 0:
             return self._header(width)
-        index = int(self.scroll_y) + y - 1
-        if index >= self.total:
-            self._line_keys.pop(y, None)
+        if key is None:
             return Strip.blank(width, self.rich_style)
-        row = self.row_at(index)
+        row = self.row_at(top + y - 1)
         if row is None:  # not fetched yet: the next scroll event fetches it
             style = self.rich_style + self.get_component_rich_style("queue-table--placeholder")
             return Strip([Segment(set_cell_size("  …", width), style)], width)
-        now = self._now()
-        cells = self._cells_key(row, now)
-        self._line_keys[y] = cells
-        is_cursor = index == self.cursor_index
-        key = (row.id, row.version, cells, is_cursor, row.id in self.marked, width)
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(row, cells, is_cursor, row.id in self.marked, width, now)
+            _, _, cells, is_cursor, marked, _ = key
+            strip = self._render_row(row, cells, is_cursor, marked, width, now)
             self._strips[key] = strip
         return strip
 

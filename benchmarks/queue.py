@@ -1,0 +1,287 @@
+"""The queue at 100,000 tickets: deskterm's virtual table beside a plain Textual DataTable.
+
+Builds (once, cached in the temp directory) a desk of N demo tickets with ``Desk.import_tickets`` and a
+fixed seed, then runs each variant in its own process (so that peak RSS is its own) under
+``App.run_test`` with a driver that counts the bytes the app would write to the terminal:
+
+- time to first painted queue (app start → rows on screen),
+- key-to-repaint, median and worst: ``j`` (50 presses), ``G``/``g`` (10 each), a search character
+  (``/`` then ``v``, ``p``, ``n`` and three backspaces: the first one includes what is left of loading
+  the search's haystacks, which ``/`` starts). Each key is timed to the first frame it causes and to
+  the last one (for ``G``, the last is the repaint of countdowns evaluated after the frame; for a search
+  character, the narrowed rows),
+- peak RSS, CPU used while idle, bytes written while idle (10 s at 80x24 by default; the tab counts
+  that the clock moves are recounted every 60 s: ``--idle 60`` includes one).
+
+Each figure is printed beside the same figure for a plain Textual DataTable holding every open ticket.
+The clock runs (from the demo's reference instant) so that idle includes the live countdowns.
+Usage: ``python benchmarks/queue.py [--tickets 100000] [--idle 10] [--only deskterm]``.
+
+This file is named like the standard library's ``queue``, and benchmarks/ is ``sys.path[0]`` for every
+script run from it, so a script there that imports asyncio, concurrent.futures or multiprocessing (which
+``import queue``) would import this file instead. So: imported as ``queue``, it hands over to the
+standard library's module and defines nothing; run as a script, it first takes its own directory off
+``sys.path``, before importing anything that could ``import queue``.
+"""
+
+import sys
+
+if __name__ == "queue":
+    # Imported as "queue" (from a script of benchmarks/, whose directory is on sys.path): load the standard
+    # library's module in this one's place. The import system returns sys.modules["queue"] once this file has
+    # run, so the importer gets the real one; this file defines nothing.
+    import os as _os
+
+    _here = _os.path.dirname(_os.path.abspath(__file__))
+    sys.path[:] = [_p for _p in sys.path if _os.path.abspath(_p or _os.curdir) != _here]
+    del sys.modules["queue"]
+    import queue as _stdlib_queue  # noqa: E402  (the standard library's, now that this directory is off the path)
+
+    sys.modules["queue"] = _stdlib_queue
+    del _os, _here, _stdlib_queue
+else:
+    import os
+
+    # Run as a script (or imported under another name): this directory is sys.path[0]; take it off, so that
+    # asyncio and subprocess find the standard library's queue and not this file.
+    _here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
+
+    import argparse
+    import asyncio
+    import json
+    import resource
+    import statistics
+    import subprocess
+    import tempfile
+    import time
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+
+    NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
+    SEED = 7
+
+
+    def build(tickets: int) -> Path:
+        where = Path(tempfile.gettempdir()) / "deskterm-bench-queue" / f"{tickets}-seed{SEED}"
+        if (where / "demo.db").exists() and (where / "deskterm.toml").exists():
+            return where
+        from deskterm.clock import FrozenClock
+        from deskterm.demo import build_demo
+
+        started = time.perf_counter()
+        # build_demo generates the tickets with a fixed seed and writes them with Desk.import_tickets
+        build_demo(where, tickets=tickets, clock=FrozenClock(NOW))
+        print(f"built {tickets} tickets in {time.perf_counter() - started:.0f} s → {where}", file=sys.stderr)
+        return where
+
+
+    def _counting_driver():
+        from textual.drivers.headless_driver import HeadlessDriver
+
+        class CountingDriver(HeadlessDriver):
+            """Renders like a terminal driver (not headless) but only counts what it would write."""
+
+            written = 0
+            writes: list[float] = []  # when each frame was written
+
+            @property
+            def is_headless(self) -> bool:
+                return False
+
+            def write(self, data: str) -> None:
+                CountingDriver.written += len(data.encode("utf-8"))
+                CountingDriver.writes.append(time.perf_counter())
+
+        return CountingDriver
+
+
+    def _running_clock():
+        from deskterm.clock import Clock
+
+        class RunningClock(Clock):
+            """Real seconds, counted from the demo's reference instant."""
+
+            def __init__(self) -> None:
+                self.t0 = time.monotonic()
+
+            def now(self) -> datetime:
+                return (NOW + timedelta(seconds=time.monotonic() - self.t0)).replace(microsecond=0)
+
+        return RunningClock()
+
+
+    async def _timed_keys(pilot, Driver, keys: list[str]) -> tuple[list[float], list[float]]:
+        """From a key to the first frame it causes and to the last one (a search echoes the character
+        at once and shows the narrowed rows when its query, run in a thread, is done). The pilot's own
+        waiting for idle, tens of milliseconds, is not counted: the times are the driver's writes."""
+        first, last = [], []
+        for key in keys:
+            await pilot.pause(0.05)
+            t = time.perf_counter()
+            await pilot.press(key)
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            after = [w for w in Driver.writes if w > t]
+            if after:
+                first.append((after[0] - t) * 1000)
+                last.append((after[-1] - t) * 1000)
+        return first, last
+
+
+    def _summary(timings: tuple[list[float], list[float]]) -> dict:
+        first, last = timings
+        return {"median_ms": round(statistics.median(last), 1), "worst_ms": round(max(last), 1),
+                "first_frame_median_ms": round(statistics.median(first), 1),
+                "first_frame_worst_ms": round(max(first), 1)}
+
+
+    async def run_deskterm(where: Path, size: tuple[int, int], idle: float) -> dict:
+        from deskterm.config import load_config
+        from deskterm.tui.app import DeskApp
+        from deskterm.tui.widgets.queue_table import QueueTable
+
+        Driver = _counting_driver()
+        started = time.perf_counter()
+        app = DeskApp(db=str(where / "demo.db"), config=load_config(where / "deskterm.toml"), clock=_running_clock(), user="alice")
+        app.driver_class = Driver
+        result: dict = {"variant": "deskterm QueueTable"}
+        async with app.run_test(size=size, headless=False) as pilot:
+            while True:
+                await pilot.pause(0.01)
+                tables = app.screen.query(QueueTable)
+                if tables and tables.first().loaded:
+                    break
+            await pilot.pause()
+            result["first_paint_s"] = round(time.perf_counter() - started, 2)
+            await app.workers.wait_for_complete()
+            table = tables.first()
+            result["rows"] = table.total
+            result["j"] = _summary(await _timed_keys(pilot, Driver, ["j"] * 50))
+            result["G"] = _summary(await _timed_keys(pilot, Driver, ["G", "g"] * 10))
+            await pilot.press("slash")
+            result["search_char"] = _summary(await _timed_keys(pilot, Driver, list("vpn") + ["backspace"] * 3))
+            await pilot.press("escape")
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            result.update(await _idle(pilot, Driver, idle))
+        return result
+
+
+    async def run_datatable(where: Path, size: tuple[int, int], idle: float) -> dict:
+        """A plain DataTable holding every open ticket (the same columns; no live countdowns)."""
+        from rich.text import Text
+        from textual.app import App
+        from textual.widgets import DataTable, Input
+
+        from deskterm.fmt import compact, one_line
+        from deskterm.store.engine import open_store
+        from deskterm.store.queue import QueueQuery
+
+        Driver = _counting_driver()
+        started = time.perf_counter()
+
+        class Plain(App):
+            BINDINGS = [("slash", "search", "search")]
+
+            def compose(self):
+                yield DataTable(cursor_type="row")
+                yield Input(id="search")
+
+            def on_mount(self) -> None:
+                self.store = open_store(where / "demo.db")
+                q = QueueQuery(self.store, view="open", user="alice", now=NOW)
+                self.all_rows = [self._cells(r) for r in q.window(0, q.count())]
+                table = self.query_one(DataTable)
+                table.add_columns("SLA", "P", "Status", "ID", "Customer", "Subject", "Assignee", "Group", "Age")
+                table.add_rows(self.all_rows)
+                table.focus()
+                self.loaded = True
+
+            def _cells(self, r):
+                due = compact(int((r.next_due - NOW).total_seconds())) if r.next_due else ""
+                return (due, r.priority, r.status, str(r.id), Text(one_line(r.customer)), Text(one_line(r.subject)),
+                        r.assignee or "—", r.group, compact(int((NOW - r.created_at).total_seconds())))
+
+            def action_search(self) -> None:
+                self.query_one(Input).focus()
+
+            def on_input_changed(self, event) -> None:
+                words = event.value.lower()
+                table = self.query_one(DataTable)
+                table.clear()
+                table.add_rows([c for c in self.all_rows if words in c[5].plain.lower()])
+
+        app = Plain()
+        app.driver_class = Driver
+        result: dict = {"variant": "Textual DataTable"}
+        async with app.run_test(size=size, headless=False) as pilot:
+            while not getattr(app, "loaded", False):
+                await pilot.pause(0.01)
+            await pilot.pause()
+            result["first_paint_s"] = round(time.perf_counter() - started, 2)
+            result["rows"] = len(app.all_rows)
+            result["j"] = _summary(await _timed_keys(pilot, Driver, ["down"] * 50))
+            result["G"] = _summary(await _timed_keys(pilot, Driver, ["ctrl+end", "ctrl+home"] * 10))
+            await pilot.press("slash")
+            result["search_char"] = _summary(await _timed_keys(pilot, Driver, list("vpn") + ["backspace"] * 3))
+            app.query_one("DataTable").focus()
+            await pilot.pause()
+            result.update(await _idle(pilot, Driver, idle))
+        return result
+
+
+    async def _idle(pilot, Driver, seconds: float) -> dict:
+        await pilot.pause(0.5)
+        cpu0, bytes0, t0 = time.process_time(), Driver.written, time.perf_counter()
+        await asyncio.sleep(seconds)
+        cpu = time.process_time() - cpu0
+        wall = time.perf_counter() - t0
+        return {"idle_cpu_percent": round(100 * cpu / wall, 2), "idle_bytes": Driver.written - bytes0,
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+
+
+    def child(variant: str, where: Path, size: tuple[int, int], idle: float) -> None:
+        os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="deskterm-bench-state-")  # no saved filter
+        runner = run_deskterm if variant == "deskterm" else run_datatable
+        print(json.dumps(asyncio.run(runner(where, size, idle))))
+
+
+    def main() -> int:
+        parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+        parser.add_argument("--tickets", type=int, default=100_000,
+                            help="tickets in the desk (built once, cached under the temp directory)")
+        parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measured")
+        parser.add_argument("--size", default="80x24", help="terminal size, COLSxROWS")
+        parser.add_argument("--variant", choices=["deskterm", "datatable"], help=argparse.SUPPRESS)  # the child process
+        parser.add_argument("--only", choices=["deskterm", "datatable"], help="run one variant")
+        args = parser.parse_args()
+        size = tuple(int(v) for v in args.size.split("x"))
+        where = build(args.tickets)
+        if args.variant:
+            child(args.variant, where, size, args.idle)  # type: ignore[arg-type]
+            return 0
+        results = []
+        for variant in [args.only] if args.only else ["deskterm", "datatable"]:
+            out = subprocess.run([sys.executable, __file__, "--variant", variant, "--tickets", str(args.tickets),
+                                  "--idle", str(args.idle), "--size", args.size], capture_output=True, text=True)
+            if out.returncode != 0:
+                print(out.stderr, file=sys.stderr)
+                return 1
+            results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+        keys = ["rows", "first_paint_s", "j", "G", "search_char", "peak_rss_mb", "idle_cpu_percent", "idle_bytes"]
+        print("key rows, ms from the key: median / worst to its first frame · median / worst to the last frame it caused")
+        print(f"{'':22}" + "".join(f"{r['variant']:>46}" for r in results))
+        for k in keys:
+            cells = []
+            for r in results:
+                v = r[k]
+                cells.append(f"1st {v['first_frame_median_ms']} / {v['first_frame_worst_ms']} · "
+                             f"last {v['median_ms']} / {v['worst_ms']}" if isinstance(v, dict) else str(v))
+            print(f"{k:22}" + "".join(f"{c:>46}" for c in cells))
+        print(json.dumps(results))
+        return 0
+
+
+    if __name__ == "__main__":
+        sys.exit(main())
