@@ -122,6 +122,19 @@ def module_db_url(request, db_engine, tmp_path_factory):
 
 
 @pytest.fixture
+def empty_db(db_engine, tmp_path, request):
+    """A database nothing was ever written to: a SQLite file that does not exist yet, or a PostgreSQL database
+    without any table (not even the schema)."""
+    if db_engine == "sqlite":
+        yield str(tmp_path / "empty.db")
+        return
+    server = request.getfixturevalue("pg_server")
+    url = server.create_database(migrated=False)
+    yield url
+    server.drop_database(url)
+
+
+@pytest.fixture
 def pg_url(request):
     """A fresh, migrated PostgreSQL database (for the tests that only make sense there)."""
     server = request.getfixturevalue("pg_server")

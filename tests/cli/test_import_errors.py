@@ -309,28 +309,16 @@ def test_jsonl_with_blank_lines_reports_file_line_numbers(db, baseline, tmp_path
     rejected(db, baseline, write(tmp_path, text), [(5, "subject: missing")])
 
 
-@pytest.fixture
-def new_db(db_engine, tmp_path, request):
-    """A database nothing was ever written to: a SQLite file that does not exist, an empty PostgreSQL database."""
-    if db_engine == "sqlite":
-        yield str(tmp_path / "fresh.db")
-        return
-    server = request.getfixturevalue("pg_server")
-    url = server.create_database(migrated=False)
-    yield url
-    server.drop_database(url)
-
-
-def test_bad_import_into_a_new_database_creates_nothing(new_db, tmp_path, cli_server):
+def test_bad_import_into_a_new_database_creates_nothing(empty_db, tmp_path, cli_server):
     # SQLite: the file is not created; PostgreSQL: the database gets no table (not even the schema)
     name = write(tmp_path, jsonl(good(subject=...)))
-    out = Db(new_db, cli_server.run)("import", name)
+    out = Db(empty_db, cli_server.run)("import", name)
     assert out.returncode == 2
     assert out.stderr.splitlines() == [f"{name}:1: subject: missing"]
-    if is_pg(new_db):
-        assert db_rows(new_db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
+    if is_pg(empty_db):
+        assert db_rows(empty_db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
     else:
-        assert not Path(new_db).exists()
+        assert not Path(empty_db).exists()
 
 
 # -- stdin and JSON Lines that are valid -----------------------------------------------------------------

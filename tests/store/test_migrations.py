@@ -18,18 +18,6 @@ from deskterm_testing import db_rows, is_pg
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
-@pytest.fixture
-def empty_db(db_engine, tmp_path, request):
-    """An empty database: a SQLite file that does not exist yet, or a PostgreSQL database without any table."""
-    if db_engine == "sqlite":
-        yield str(tmp_path / "old.db")
-        return
-    server = request.getfixturevalue("pg_server")
-    url = server.create_database(migrated=False)
-    yield url
-    server.drop_database(url)
-
-
 def _instant(db: str, utc: str):
     """An instant as the first schema holds it: SQLite's text (what UTCDateTime writes), PostgreSQL's timestamptz."""
     if is_pg(db):

@@ -377,18 +377,25 @@ async def _settled(pilot) -> None:
         await settle(pilot)
 
 
+def _later_due_earlier_warning(desk) -> tuple[int, int]:
+    """Two 24x7 tickets: A is due later than B (2 h 01 vs 1 h) but its warning starts first (in 1 min, at
+    75 % of 8 h; B's in 30 min, at 75 % of 2 h)."""
+    [a, b] = desk.import_tickets([
+        NewTicket(subject="Later due, earlier warning", customer="Clinique Saint-Jean", priority="P4",
+                  created_at=NOW - timedelta(hours=5, minutes=59), ref="MOVE-A"),
+        NewTicket(subject="Sooner due, later warning", customer="Clinique Saint-Jean", priority="P3",
+                  created_at=NOW - timedelta(hours=1), ref="MOVE-B"),
+    ])
+    return a, b
+
+
 async def test_a_ticket_moves_up_when_it_crosses_its_warning_then_its_breach(make_app, demo, other_desk):
     """Two 24x7 tickets: A is due later than B (2 h 01 vs 1 h) but its warning starts first (in 1 min, at
     75 % of 8 h; B's in 30 min, at 75 % of 2 h). Stepping the clock past A's warning puts A above B in
     the tick its countdown turns to warning, the cursor staying on its ticket; past A's deadline, A joins
     the breached tickets at the top."""
     db, config, clock = demo
-    [a, b] = other_desk.import_tickets([
-        NewTicket(subject="Later due, earlier warning", customer="Clinique Saint-Jean", priority="P4",
-                  created_at=NOW - timedelta(hours=5, minutes=59), ref="MOVE-A"),
-        NewTicket(subject="Sooner due, later warning", customer="Clinique Saint-Jean", priority="P3",
-                  created_at=NOW - timedelta(hours=1), ref="MOVE-B"),
-    ])
+    a, b = _later_due_earlier_warning(other_desk)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -437,12 +444,7 @@ async def test_a_ticket_moves_up_when_it_crosses_its_warning_then_its_breach(mak
 async def test_frozen_order_waits_for_z(make_app, demo, other_desk):
     """``Z``: a ticket crossing its warning changes colour but keeps its place until the order is unfrozen."""
     db, config, clock = demo
-    [a, b] = other_desk.import_tickets([
-        NewTicket(subject="Later due, earlier warning", customer="Clinique Saint-Jean", priority="P4",
-                  created_at=NOW - timedelta(hours=5, minutes=59), ref="MOVE-A"),
-        NewTicket(subject="Sooner due, later warning", customer="Clinique Saint-Jean", priority="P3",
-                  created_at=NOW - timedelta(hours=1), ref="MOVE-B"),
-    ])
+    a, b = _later_due_earlier_warning(other_desk)
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
