@@ -1,8 +1,15 @@
 """The escalation screen: order by urgency, overdue highlighting with a steppable clock, acknowledge, return to
-L1, escalate further, live count and notification, and the automatic rules applied in a worker."""
+L1, escalate further, live count and notification, the app's clock ticking while the list is rebuilt or the app
+closes, and the automatic rules applied in a worker.
+
+A reload (a key, another connection's commit) reads in a worker and then rebuilds the list over several turns
+of the event loop, and the app's own one-second interval may start another one meanwhile: the tests wait for
+``EscalationScreen.up_to_date`` (the newest reload is on screen), with a bound, before they look at the rows.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -51,15 +58,22 @@ def escalated(setup_desk, clock):
     return a.id, b.id, c.id
 
 
+async def until_shown(pilot, screen: EscalationScreen) -> None:  # noqa: ANN001
+    """Wait until the screen shows its newest reload: its worker has read the rows and the list is rebuilt
+    (each takes several turns of the event loop, many more on a busy machine; bounded, about 4 s at least)."""
+    for _ in range(100):
+        await settle(pilot)
+        if screen.up_to_date:
+            return
+    raise AssertionError("the escalation list never showed its newest reload")
+
+
 async def show(app, pilot) -> EscalationScreen:  # noqa: ANN001
     await ready(pilot)
     screen = EscalationScreen()
     await app.push_screen(screen)
-    for _ in range(100):
-        await settle(pilot)
-        if screen.loaded:
-            break
-    await pilot.pause(0.05)
+    await until_shown(pilot, screen)
+    await pilot.pause(0.05)  # the screen repaints on its own update timer
     return screen
 
 
@@ -118,6 +132,7 @@ async def test_acknowledge(make_app, screen_config, escalated):
         await settle(pilot)
         record = next(e for e in app.desk.escalations(open_only=False) if e.id == first.id)
         assert record.acknowledged_by == "alice" and record.acknowledged_at == NOW
+        await until_shown(pilot, screen)  # the reload the key asked for (and any the app's poll added)
         assert [r.acknowledged for r in screen.rows].count(True) == 2
         # the cursor stays on it (now below the unacknowledged one)
         assert screen.cursor_row.id == first.id
@@ -146,7 +161,11 @@ async def test_return_to_l1_requires_a_note(make_app, screen_config, escalated):
         record = next(e for e in app.desk.escalations(open_only=False) if e.id == row.id)
         assert (record.outcome, record.note, record.closed_by) == ("returned", "not a network issue, check the PC", "alice")
         assert app.desk.ticket(c).group == "L1"
+        # written, so the reload is asked for; its rows come from a worker, and the app's interval may see
+        # the commit and ask for another (the older result is then dropped): wait for the newest on screen
+        await until_shown(pilot, screen)
         assert {r.ticket_id for r in screen.rows} == {a, b}
+        assert {i.row.ticket_id for i in items(screen)} == {a, b}
 
 
 async def test_escalate_further_to_a_manager(make_app, screen_config, escalated):
@@ -171,6 +190,7 @@ async def test_escalate_further_to_a_manager(make_app, screen_config, escalated)
         assert (old.outcome, old.closed_by) == ("escalated", "alice")
         assert (new.kind, new.level, new.target, new.reason, new.created_by, new.closed_at) == (
             "hierarchical", "manager", "duty-manager", "vendor silent for 2 days", "alice", None)
+        await until_shown(pilot, screen)  # the reload the dialog asked for (and any the app's poll added)
         assert len(screen.rows) == 3 and any(r.id == new.id for r in screen.rows)
         # our own escalation is no news: no toast, no bell
         assert not any(n.title == "New escalation" for n in app._notifications)
@@ -199,15 +219,55 @@ async def test_new_escalation_from_elsewhere_updates_the_count_and_rings(make_ap
         other = next(t for t in open_tickets(setup_desk, NOW) if t.id not in (a, b, c))
         setup_desk.escalate(other.id, "functional", "L2-network", "needs the network team")
         assert app.poll()  # what the app's interval does every second
-        for _ in range(40):  # the list reloads in a worker: give it up to 2 s on a loaded machine
-            await settle(pilot)
-            await pilot.pause(0.05)
-            if len(screen.rows) == 4 and len(items(screen)) == 4:
-                break
+        assert not screen.up_to_date  # the poll asked for a reload
+        await until_shown(pilot, screen)
         assert len(screen.rows) == 4 and len(items(screen)) == 4
         assert "4 open escalations" in str(screen.query_one("#esc-status").render())
         assert any(n.title == "New escalation" and f"#{other.id}" in str(n.message) for n in app._notifications)
         assert bells == [1]
+
+
+async def test_the_clock_ticks_while_the_list_is_rebuilt(make_app, screen_config, escalated):
+    """The app's clock runs in the app's own task: it can tick between the awaits of a reload's rebuild, when an
+    old item has lost its line and a new one has none yet (it raised NoMatches and stopped the app)."""
+    a, b, c = escalated
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        before = str(screen.query_one("#esc-status").render())
+        for _ in range(3):
+            screen.data_changed()  # what the app's poll calls when another connection commits
+            await app.workers.wait_for_complete()  # the rows are read: the rebuild is next
+            for _turn in range(10_000):  # a tick at every turn of the event loop until the rebuild is done
+                app.tick()
+                if screen.up_to_date:
+                    break
+                await asyncio.sleep(0)
+            assert screen.up_to_date
+        assert {i.row.ticket_id for i in items(screen)} == {a, b, c}
+        assert str(screen.query_one("#esc-status").render()) == before
+
+
+async def test_the_clock_ticks_while_the_app_closes(make_app, screen_config, escalated):
+    """Under run_test the app's interval still runs while the screens' widgets are removed: a tick then paints
+    nothing (it raised NoMatches on the status line, failing the test at its end)."""
+    app = make_app(config=screen_config)
+    errors: list[Exception] = []
+
+    async def tick_every_turn() -> None:
+        while True:
+            try:
+                app.tick()
+            except Exception as exc:  # noqa: BLE001 - recorded: the app's timer would stop the app with it
+                errors.append(exc)
+                return
+            await asyncio.sleep(0)
+
+    async with app.run_test(size=SIZE) as pilot:
+        await show(app, pilot)
+        ticker = asyncio.create_task(tick_every_turn())
+    ticker.cancel()
+    assert errors == []
 
 
 async def test_apply_rules_in_background(make_app, esc_config, setup_desk, clock):

@@ -7,6 +7,10 @@ return to L1 with a note, ``e`` escalate further (a group or a manager of the co
 ``enter`` opens the ticket. Another connection's commit (``data_changed``) reloads the list. The toast and
 the bell for a new escalation are the app's (``DeskApp.poll``), whatever screen is on top.
 
+The app's clock (``clock_tick``) runs in the app's own task, so it can call in while a reload rebuilds the
+list across awaits: it leaves the list alone until the rebuild is done (the rebuild then ticks itself).
+``up_to_date`` tells when the newest reload is on screen.
+
 ``apply_rules_in_background(app)`` applies the automatic escalation rules in a thread worker; the app
 calls it periodically.
 """
@@ -188,6 +192,8 @@ class EscalationScreen(DeskScreen):
         self.rows: list[EscRow] = []
         self.loaded = False
         self._sla = None  # an SlaCache
+        self._shown = 0  # the generation of the rows on screen (the newest is ``_generation``)
+        self._rebuilding = False  # the list's items are being removed and mounted (across awaits)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading escalations…"), id="esc-status")
@@ -240,17 +246,29 @@ class EscalationScreen(DeskScreen):
     async def on_escalations_loaded(self, message: EscalationsLoaded) -> None:
         if message.generation != self._generation:
             return  # a newer load is on its way
-        now = self.desk.clock.now()
-        self.rows = sorted(message.rows, key=lambda r: urgency_key(r, self._due(r)))
         lv = self.list_view
         current = self.cursor_row
         keep = current.id if current is not None else None
-        await lv.clear()
-        if self.rows:
-            await lv.extend(EscItem(r) for r in self.rows)
-            lv.index = next((i for i, r in enumerate(self.rows) if r.id == keep), 0)
+        # Removing the old items and mounting the new ones takes several turns of the event loop, and the
+        # app's clock ticks from its own task meanwhile: an old item has already lost its line, a new one
+        # has none yet (querying them raised NoMatches, which stops the app). The tick waits for the end.
+        self._rebuilding = True
+        try:
+            self.rows = sorted(message.rows, key=lambda r: urgency_key(r, self._due(r)))
+            await lv.clear()
+            if self.rows:
+                await lv.extend(EscItem(r) for r in self.rows)
+                lv.index = next((i for i, r in enumerate(self.rows) if r.id == keep), 0)
+        finally:
+            self._rebuilding = False
         self.loaded = True
-        self.clock_tick(now)
+        self._shown = message.generation
+        self.clock_tick(self.desk.clock.now())  # the time now, after the awaits
+
+    @property
+    def up_to_date(self) -> bool:
+        """The newest reload is on screen: none is waiting for its worker or rebuilding the list."""
+        return self.loaded and self._shown == self._generation
 
     def _due(self, row: EscRow) -> int | None:
         entry = self._sla.entry(row.ticket_id, row.version)
@@ -261,11 +279,19 @@ class EscalationScreen(DeskScreen):
 
     # -- the app's hooks -------------------------------------------------------------------------
 
+    def _app_closing(self) -> bool:
+        """The app is closing: its screens' widgets are being removed, possibly under a clock that still
+        runs (``run_test`` prunes the screens before it stops the app's timers)."""
+        return not self.app.is_running
+
     def data_changed(self) -> None:
-        self.reload()
+        if not self._app_closing():
+            self.reload()
 
     def clock_tick(self, now) -> None:  # noqa: ANN001
-        if self.desk is None or not self.is_mounted:
+        if self.desk is None or not self.is_mounted or self._app_closing():
+            return
+        if self._rebuilding:  # on_escalations_loaded ticks when the new items are mounted
             return
         ack_within = self.desk.config.escalation.ack_within
         late = 0
