@@ -63,7 +63,16 @@ else:
 
 
     def build(tickets: int) -> Path:
-        where = Path(tempfile.gettempdir()) / "deskterm-bench-queue" / f"{tickets}-seed{SEED}"
+        import hashlib
+
+        import deskterm.demo
+        import deskterm.store.migrate
+
+        # cached per generator and schema: a desk built by an older demo.py (another mix of open and closed
+        # tickets) or migrated on first open (and every open ticket derived again) would measure something else
+        made_by = hashlib.sha256(Path(deskterm.demo.__file__).read_bytes()).hexdigest()[:10]
+        where = (Path(tempfile.gettempdir()) / "deskterm-bench-queue"
+                 / f"{tickets}-seed{SEED}-{made_by}-{deskterm.store.migrate.HEAD}")
         if (where / "demo.db").exists() and (where / "deskterm.toml").exists():
             return where
         from deskterm.clock import FrozenClock

@@ -52,6 +52,8 @@ class TicketRecord:
     major_id: int | None = None
     csat_score: int | None = None
     csat_comment: str | None = None
+    next_timer: str | None = None
+    next_left: int | None = None
     events: list[EventRecord] = field(default_factory=list)
 
     @property

@@ -117,9 +117,10 @@ class Desk:
         for t in tickets:
             final = _final_state(t)
             if final.status in workflow.STOPPED:  # every timer has stopped: nothing to derive (same as a replay)
-                rows.append((t, final, None, None))
+                rows.append((t, final, None, None, None, None))
             else:
-                rows.append((t, final, *self._deadlines(t.customer, t.created_at, t.priority, t.events, now)))
+                updated = max([t.created_at, *(e.at for e in t.events)])
+                rows.append((t, final, *self._deadlines(t.customer, t.created_at, t.priority, t.events, updated, now)))
 
         def work(session: Session) -> list[int]:
             refs = [t.ref for t in tickets if t.ref]
@@ -130,15 +131,15 @@ class Desk:
                 raise BadInput([f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken])
             customers = self._customer_ids(session, {t.customer for t in tickets})
             self._register(session, {e.author for t in tickets for e in t.events if e.kind == "reply" and e.author != "customer"}
-                           | {f.assignee for _, f, _, _ in rows if f.assignee}, {f.group for _, f, _, _ in rows})
+                           | {row[1].assignee for row in rows if row[1].assignee}, {row[1].group for row in rows})
             conn = session.connection()
             at = bulk.instant_writer(conn)
             user = self.user
             values = [
                 (t.ref, t.subject, t.description, customers[t.customer], f.priority, t.priority, t.impact, t.urgency,
                  t.type, f.status, f.assignee, f.group, at(t.created_at), user,
-                 at(max([t.created_at, *(e.at for e in t.events)])), 1, at(due), at(warn))
-                for t, f, due, warn in rows
+                 at(max([t.created_at, *(e.at for e in t.events)])), 1, at(due), at(warn), timer, left)
+                for t, f, due, warn, timer, left in rows
             ]
             if self.store.is_sqlite:
                 # We hold the write lock (BEGIN IMMEDIATE): ids after the current maximum are ours. One
@@ -175,11 +176,24 @@ class Desk:
             if new:
                 session.execute(insert(model), [{"name": n} for n in new])
 
-    def _deadlines(self, customer: str, created_at: datetime, priority: str, events: Sequence, now: datetime) -> tuple[datetime | None, datetime | None]:
-        """The derived, indexed columns: the nearest deadline and warning of the active timers."""
+    def _deadlines(self, customer: str, created_at: datetime, priority: str, events: Sequence,
+                   updated_at: datetime, now: datetime) -> tuple:
+        """The derived columns (``DERIVED``) of a ticket last changed at ``updated_at``, evaluated at ``now``
+        (or at ``updated_at`` if later): the nearest deadline and warning of the active timers (indexed), the
+        timer an agent looks at (``TicketSla.nearest``) and the counted seconds it had left at ``updated_at``.
+        Nothing happens to a ticket's timers between two changes but the counting: from these, the time
+        left at any later instant is ``next_left`` less the counted time since ``updated_at`` (none while
+        paused), which only differences of the calendar's ``cumulative`` give."""
         policy = self.config.policy_for(customer)
-        result = evaluate(epoch(created_at), priority, [e.for_engine() for e in events], policy, epoch(now))
-        return _utc(result.next_due), _utc(result.next_warn)
+        at = epoch(max(now, updated_at))
+        result = evaluate(epoch(created_at), priority, [e.for_engine() for e in events], policy, at)
+        nearest = result.nearest()
+        if nearest is None:
+            return _utc(result.next_due), _utc(result.next_warn), None, None
+        left = nearest.remaining
+        if nearest.counting:  # (running, or breached and running) since updated_at at least
+            left += policy.calendar.cumulative(at) - policy.calendar.cumulative(epoch(updated_at))
+        return _utc(result.next_due), _utc(result.next_warn), nearest.name, left
 
     def rederive(self, only_if_config_changed: bool = True) -> int:
         """Recompute the derived deadline columns of every open ticket from its history.
@@ -197,14 +211,14 @@ class Desk:
         now = self.clock.now()
         values = []
         for t in open_tickets:
-            due, warn = self._deadlines(t.customer, t.created_at, t.initial_priority, t.events, max(now, t.updated_at))
-            if due != t.next_due or warn != t.next_warn:
-                values.append({"tid": t.id, "next_due": due, "next_warn": warn})
+            derived = self._deadlines(t.customer, t.created_at, t.initial_priority, t.events, t.updated_at, now)
+            if derived != (t.next_due, t.next_warn, t.next_timer, t.next_left):
+                values.append({"tid": t.id, **dict(zip(DERIVED, derived))})
 
         def work(session: Session) -> int:
             if values:
                 session.connection().execute(
-                    update(Ticket).where(Ticket.id == bindparam("tid")).values(next_due=bindparam("next_due"), next_warn=bindparam("next_warn")),
+                    update(Ticket).where(Ticket.id == bindparam("tid")).values(**{c: bindparam(c) for c in DERIVED}),
                     values,
                 )
             session.merge(Meta(key="sla_config", value=fingerprint))
@@ -587,7 +601,7 @@ class Desk:
         """Write one change of one ticket: derived deadlines, version bump guarded by the version read,
         the history events, and the names seen (for completion). Returns the new version."""
         all_events = [*t.events, *events]
-        values["next_due"], values["next_warn"] = self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now)
+        values.update(zip(DERIVED, self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, now)))
         values["updated_at"] = now
         values["version"] = t.version + 1
         result = session.execute(update(Ticket).where(Ticket.id == t.id, Ticket.version == t.version).values(**values))
@@ -629,7 +643,9 @@ class Desk:
 # the columns an import writes, in the order of the tuples import_tickets builds
 _TICKET_COLUMNS = ("ref", "subject", "description", "customer_id", "priority", "initial_priority", "impact", "urgency",
                    "type", "status", "assignee", "group_name", "created_at", "created_by", "updated_at", "version",
-                   "next_due", "next_warn")
+                   "next_due", "next_warn", "next_timer", "next_left")
+# the ticket columns derived from its history by the SLA engine (``Desk._deadlines``), in its order
+DERIVED = ("next_due", "next_warn", "next_timer", "next_left")
 _EVENT_COLUMNS = ("ticket_id", "at", "kind", "author", "public", "body", "from_value", "to", "reason")
 
 _NOT_UNICODE = "not valid Unicode text (undecodable bytes or a lone surrogate such as \\ud800)"

@@ -126,5 +126,30 @@ def test_rederive_after_upgrade_fills_next_warn(empty_db, example_config):
     assert desk.rederive() == 1
     t = desk.ticket("EXT-1")
     assert t.next_due is not None and t.next_warn is not None
+    # and what a queue row paints its countdown from (0005): the timer an agent looks at, its time left
+    nearest = desk.sla(t).nearest()
+    assert (t.next_timer, t.next_left is not None) == (nearest.name, True)
     assert desk.rederive() == 0  # same configuration: nothing to do
+    store.dispose()
+
+
+def test_upgrade_to_0005_derives_the_row_countdown_even_under_an_unchanged_configuration(empty_db, example_config):
+    """A desk at 0004 whose deadlines were derived under this very configuration: 0005 drops the stored
+    fingerprint, so the next rederive (every command, and the app as it opens) fills next_timer/next_left."""
+    from deskterm.clock import FrozenClock
+    from deskterm.service import Desk
+
+    _fill_first_schema(empty_db)
+    store = open_store(empty_db, migrate=False)
+    migrate.upgrade_to(store, "0004")
+    clock = FrozenClock(datetime(2026, 3, 27, 16, 0, tzinfo=timezone.utc))
+    with store.engine.begin() as conn:  # as a 0004 desk stands after a rederive: its fingerprint stored
+        conn.execute(text("INSERT INTO meta (key, value) VALUES ('sla_config', :v)"), {"v": example_config.fingerprint})
+    store.dispose()
+
+    store = open_store(empty_db)  # → HEAD
+    desk = Desk(store, example_config, clock=clock, user="bob")
+    assert desk.ticket("EXT-1").next_timer is None
+    assert desk.rederive() == 1
+    assert desk.ticket("EXT-1").next_timer == "resolution"  # (first response met by the reply)
     store.dispose()

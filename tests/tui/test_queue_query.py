@@ -232,10 +232,6 @@ def test_the_queue_benchmark_does_not_shadow_the_standard_library_queue():
 def test_later_moves_only_the_tickets_that_crossed_and_agrees_with_a_fresh_query(store, monkeypatch):
     """``QueueQuery.later``: step by step through two days, the regrouped order is the order a fresh query
     gives at each instant (any view, search words, both directions)."""
-    from datetime import timedelta
-
-    from deskterm.store.queue import SearchIndex, next_thresholds
-
     regrouped = []
     original = QueueQuery._regroup
 
@@ -247,21 +243,58 @@ def test_later_moves_only_the_tickets_that_crossed_and_agrees_with_a_fresh_query
     monkeypatch.setattr(QueueQuery, "_regroup", spy)
 
     for view, text, descending in (("open", "", False), ("open", "", True), ("unassigned", "p", False)):
-        index = SearchIndex()
-        query = QueueQuery(store, view=view, filters=parse_filter(text), sort=Sort("due", descending),
-                           user="alice", now=NOW, search=index)
-        query.ids()
-        now, steps = NOW, 0
-        while now < NOW + timedelta(days=2) and steps < 40:
-            warn, due = next_thresholds(store, now)
-            instants = [t for t in (warn, due and due + timedelta(seconds=1)) if t is not None]
-            if not instants:
-                break
-            now = min(instants) + timedelta(seconds=steps % 3 * 600)  # sometimes several crossings at once
-            query = query.later(now)
-            fresh = QueueQuery(store, view=view, filters=parse_filter(text), sort=Sort("due", descending),
-                               user="alice", now=now, search=SearchIndex())
-            assert list(query.ids()) == list(fresh.ids()), (view, text, descending, now)
-            steps += 1
-        assert steps > 10
+        _step_later(store, view, text, Sort("due", descending))
     assert regrouped and all(regrouped)  # every step moved the crossing tickets, none arranged all again
+
+
+def _step_later(store, view, text, sort):
+    """Step ``QueueQuery.later`` through the instants at which the order changes by itself, for two days,
+    comparing each with a fresh query at that instant; return the queries' rows along the way."""
+    from datetime import timedelta
+
+    from deskterm.store.queue import SearchIndex, next_entering, next_thresholds
+
+    query = QueueQuery(store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=NOW,
+                       search=SearchIndex())
+    query.ids()
+    now, steps, seen = NOW, 0, []
+    while now < NOW + timedelta(days=2) and steps < 40:
+        warn, due = next_thresholds(store, now)
+        enter = next_entering(store, now) if view == "breaching" else None
+        instants = [t for t in (warn, due and due + timedelta(seconds=1), enter) if t is not None]
+        if not instants:
+            break
+        now = min(instants) + timedelta(seconds=steps % 3 * 600)  # sometimes several crossings at once
+        query = query.later(now)
+        fresh = QueueQuery(store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=now,
+                           search=SearchIndex())
+        assert list(query.ids()) == list(fresh.ids()), (view, text, sort, now)
+        seen.append((now, query.window(0, query.count())))
+        steps += 1
+    assert steps > 10
+    return seen
+
+
+@pytest.mark.parametrize("text, sort", [("", Sort("due")), ("", Sort("due", True)), ("p", Sort("priority")),
+                                        ("prio:P1,P2", Sort("customer", True))])
+def test_breaching_soon_moves_with_the_time_from_one_sql_order(store, text, sort):
+    """"Breaching soon" is the open tickets whose warning has started or that are due within the hour, at
+    the query's instant: stepped with ``later`` (no SQL of its own) it holds, at each instant, exactly what
+    the view's SQL condition selects, and agrees with a fresh query."""
+    from sqlalchemy import select
+
+    from deskterm.store.models import Ticket
+    from deskterm.store.queue import filter_conditions, view_condition
+
+    f = parse_filter(text)
+    for now, rows in _step_later(store, "breaching", text, sort):
+        with store.engine.connect() as conn:
+            wanted = set(conn.execute(select(Ticket.id).where(view_condition("breaching", "alice", now),
+                                                               *filter_conditions(f, "alice"))).scalars())
+        if f.words:
+            assert {r.id for r in rows} <= wanted
+            assert all(all(w in f"{r.subject}\x1f{r.customer}\x1f{r.ref or ''}".casefold() or str(r.id) == w
+                           for w in f.words) for r in rows)
+        else:
+            assert {r.id for r in rows} == wanted
+        assert len(rows) == len({r.id for r in rows})

@@ -465,8 +465,10 @@ async def test_frozen_order_waits_for_z(make_app, demo, other_desk):
 
 
 async def test_keys_never_wait_for_an_evaluation(make_app, monkeypatch):
-    """Rows not evaluated yet are painted at once from the ticket row (the stored deadline: state symbol and
-    time left, no timer name); the evaluation, in a worker, then repaints them with the timer's name."""
+    """Rows not evaluated yet are painted at once from the ticket row (the stored deadline, warning instant,
+    timer and paused time left); the evaluation, in a worker, then confirms them: the lines read the same,
+    so it costs no second frame (but for a ticket in warning by a timer other than the one due first,
+    whose line then names the timer in warning)."""
     import threading
 
     from deskterm.tui.sla_cache import SlaCache
@@ -483,23 +485,31 @@ async def test_keys_never_wait_for_an_evaluation(make_app, monkeypatch):
             return load(self, ids)
 
         monkeypatch.setattr(SlaCache, "load", slow_load)
-        table.sla = SlaCache(app.desk)  # nothing evaluated yet
-        await pilot.press("G")
-        assert table.cursor_index == table.total - 1  # the key was handled, the evaluation still blocked
-        rows = table.visible_rows()
-        assert table.sla.missing(rows)
-        now = app.desk.clock.now()
-        for row, text in zip(rows, lines(table)):
-            if table.countdown(row) is None:  # provisional: the state of the stored deadline, no name
-                due = row.next_due
-                symbol = "⏸" if due is None else "✖" if due < now else "!" if row.next_warn and row.next_warn <= now else "▸"
-                assert symbol in text[:4], text
-                assert not any(name in text[:16] for name in ("res", "resp", "upd")), text
-        gate.set()
-        await settle(pilot)
-        await settle(pilot)
-        assert not table.sla.missing(table.visible_rows())
-        assert any(name in text[:16] for text in lines(table) for name in ("res", "resp", "upd"))
+        shown = []
+        for key in ("G", "g"):  # the last rows (paused among them), then the first (breached, warning)
+            while table._evaluating:  # the evaluations ahead of the screen, after the previous key
+                await settle(pilot)
+            gate.clear()
+            table.sla = SlaCache(app.desk)  # nothing evaluated yet
+            await pilot.press(key)
+            assert table.cursor_index == (table.total - 1 if key == "G" else 0)  # handled, the evaluation blocked
+            rows = table.visible_rows()
+            assert all(table.countdown(r) is None for r in rows)
+            before = lines(table)
+            shown += before
+            assert all(any(name in text[:16] for name in ("res", "resp", "upd")) for text in before)
+            gate.set()
+            await settle(pilot)
+            await settle(pilot)
+            assert not table.sla.missing(rows)
+            now = app.desk.clock.now()
+            for row, first, evaluated in zip(rows, before, lines(table)):
+                timer = table.countdown(row, now)
+                if timer.name != row.next_timer:  # the exception above, and only it
+                    assert timer.state == "warning" and row.next_warn <= now, (first, evaluated)
+                else:
+                    assert first == evaluated
+        assert {"⏸", "✖", "!"} <= {text[2] for text in shown}  # paused, breached and warning rows were seen
 
 
 async def test_typing_a_search_lays_nothing_out(make_app, monkeypatch):
@@ -528,3 +538,63 @@ async def test_typing_a_search_lays_nothing_out(make_app, monkeypatch):
             await settle(pilot)
         assert table.total < everything  # it did narrow ("v")
         assert layouts == []
+
+
+async def test_breaching_soon_takes_in_tickets_as_time_passes_without_sql(make_app, demo, other_desk, monkeypatch):
+    """"Breaching soon" follows the clock: a ticket enters in the tick its deadline comes within the hour,
+    and ticks in between run no SQL for the view (it was re-run every second: ~120 ms at 100,000 tickets);
+    the cursor stays on its ticket."""
+    db, config, clock = demo
+    # a P3 ticket of a 24x7 customer created 58 min ago: first response due in 1 h 02 (2 h), its warning in
+    # 32 min (75 %): it enters "breaching soon" by its deadline, in 2 min
+    [tid] = other_desk.import_tickets([NewTicket(subject="Enters soon", customer="Clinique Saint-Jean",
+                                                 priority="P3", created_at=NOW - timedelta(minutes=58),
+                                                 ref="SOON-1")])
+    sql_runs = []
+    original = QueueQuery.sql_ids
+    monkeypatch.setattr(QueueQuery, "sql_ids", lambda self: sql_runs.append(self.view) or original(self))
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("3")
+        await _settled(pilot)
+        due = other_desk.ticket(tid).next_due
+        assert table.query_.position(tid) is None and table.total > 0
+        cursor = table.cursor_id
+        sql_runs.clear()
+        for _ in range(5):  # seconds in which nothing enters: nothing is run
+            clock.advance(seconds=1)
+            app.tick()
+            await _settled(pilot)
+        assert table.query_.position(tid) is None
+        clock.set(due - timedelta(hours=1))
+        app.tick()
+        await _settled(pilot)
+        assert table.query_.position(tid) is not None  # entered at its instant
+        assert table.cursor_id == cursor
+        assert sql_runs == []  # taken again from the same SQL order
+
+
+async def test_search_haystacks_are_loaded_once_open_and_kept_across_changes(make_app, other_desk):
+    """The search's haystacks are read once after the queue opens (not at the agent's first ``/``), and a
+    change made elsewhere reads only the new tickets' haystacks, not every ticket's again."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        search = app.screen.search
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if search.loads:
+                break
+        await settle(pilot)
+        assert search.loads == 1
+        [tid] = other_desk.import_tickets([NewTicket(subject="Imprimante bloquée au 3e", customer="Atelier Moreau",
+                                                     priority="P3", created_at=NOW, ref="NEW-77")])
+        app.screen.data_changed()
+        await settle(pilot)
+        await pilot.press("slash", *"imprimante bloquée")
+        await settle(pilot)
+        table = table_of(app)
+        assert [r.id for r in table.visible_rows()] == [tid]
+        assert search.loads == 1

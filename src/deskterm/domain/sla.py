@@ -83,6 +83,7 @@ class TimerResult:
     segments: list[tuple[int, int]] = field(default_factory=list)  # running spans (real time)
     past_breaches: int = 0
     warn_due: int | None = None  # when the warning starts (or started); None when it cannot come
+    counting: bool = False  # counting time at the evaluation's instant (running, or breached and running)
 
     @property
     def stopped(self) -> bool:
@@ -159,6 +160,12 @@ class _Span:
     def close(self, now: int) -> None:
         if self.stopped_at is None and self.run_from is not None and now > self.run_from:
             self.segments.append((self.run_from, now))
+
+
+def counts_while(timer: str, status: str) -> bool:
+    """Whether an active timer counts time while its ticket has this status (the table above ``evaluate``:
+    ``pending`` pauses every timer but the first response)."""
+    return timer == "first_response" or status not in PAUSING
 
 
 def priority_at(initial: str, events: Iterable[Event], t: int) -> str:
@@ -371,6 +378,7 @@ def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at:
         breached_at=breached_at,
         segments=span_segments,
         warn_due=warn_due,
+        counting=running,
     )
 
 

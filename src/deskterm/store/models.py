@@ -70,6 +70,12 @@ class Ticket(SQLModel, table=True):
     next_due: datetime | None = _instant(nullable=True, index=True)
     # when the nearest active timer enters (or entered) its warning: "breaching soon" filters in SQL
     next_warn: datetime | None = _instant(nullable=True, index=True)
+    # the timer an agent looks at (the engine's ``nearest``: the active one due first, else a paused one) and
+    # the counted seconds it had left at updated_at (negative once breached): with next_due (None while it is
+    # paused), what the queue paints a row's countdown from, exactly, before (and without) replaying the
+    # ticket's history
+    next_timer: str | None = None
+    next_left: int | None = None
     # work classification for the contract: defect (covered) or change_request (billable)
     classification: str | None = None
     resolution_code: str | None = None

@@ -20,6 +20,7 @@ _RECORD_COLUMNS = (
     Ticket.impact, Ticket.urgency, Ticket.type, Ticket.status, Ticket.assignee, Ticket.group_name, Ticket.created_at,
     Ticket.created_by, Ticket.updated_at, Ticket.version, Ticket.next_due, Ticket.next_warn, Ticket.classification,
     Ticket.resolution_code, Ticket.first_contact, Ticket.major_id, Ticket.csat_score, Ticket.csat_comment,
+    Ticket.next_timer, Ticket.next_left,
 )
 
 
@@ -55,6 +56,8 @@ def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord
         major_id=t.major_id,
         csat_score=t.csat_score,
         csat_comment=t.csat_comment,
+        next_timer=t.next_timer,
+        next_left=t.next_left,
         events=events,
     )
 

@@ -144,11 +144,15 @@ class Row:
     next_due: datetime | None
     next_warn: datetime | None
     version: int
+    next_timer: str | None = None  # the timer the countdown shows, and its counted seconds left at
+    next_left: int | None = None  # updated_at (see Ticket.next_timer)
+    updated_at: datetime | None = None
 
 
 _ROW_COLUMNS = (
     Ticket.id, Ticket.ref, Ticket.subject, Customer.name, Ticket.priority, Ticket.status, Ticket.assignee,
-    Ticket.group_name, Ticket.created_at, Ticket.next_due, Ticket.next_warn, Ticket.version,
+    Ticket.group_name, Ticket.created_at, Ticket.next_due, Ticket.next_warn, Ticket.version, Ticket.next_timer,
+    Ticket.next_left, Ticket.updated_at,
 )
 
 _STATUS_RANK = case({s: i for i, s in enumerate(STATUSES)}, value=Ticket.status, else_=len(STATUSES))
@@ -271,11 +275,12 @@ def warned_ids(conn, now: datetime) -> set[int]:
 _SAMPLES = 48  # deadlines read per stretch and step: three steps find a bound among 100,000 ids
 
 
-def _bounds(conn, ids: array, now: datetime) -> tuple[int, int]:
-    """In ids ordered by ``next_due, id`` (no deadline last): where the not-yet-breached start and where
-    the no-deadline start. Each step reads, by primary key and in one query for both bounds, the deadlines
-    of 48 evenly spaced ids of the stretch a bound is known to lie in, and narrows it to the gap between
-    two of them: about 300 deadlines in three queries among 100,000 ids."""
+def _bounds(conn, ids: array, now: datetime, soon: datetime | None = None) -> tuple[int, ...]:
+    """In ids ordered by ``next_due, id`` (no deadline last): where the not-yet-breached start, where the
+    no-deadline start and, given ``soon``, where the deadlines after ``soon`` start (before the no-deadline).
+    Each step reads, by primary key and in one query for every bound, the deadlines of 48 evenly spaced ids
+    of the stretch a bound is known to lie in, and narrows it to the gap between two of them: about 300
+    deadlines in three queries among 100,000 ids."""
 
     def not_breached(due) -> bool:
         return due is None or due >= now
@@ -283,9 +288,12 @@ def _bounds(conn, ids: array, now: datetime) -> tuple[int, int]:
     def no_deadline(due) -> bool:
         return due is None
 
-    tests = (not_breached, no_deadline)
-    # the first index where the test holds lies in lo..hi (hi: it holds nowhere before the stretch's end)
-    stretches = [(0, len(ids)), (0, len(ids))]
+    def after_soon(due) -> bool:
+        return due is None or due > soon
+
+    tests = (not_breached, no_deadline) if soon is None else (not_breached, no_deadline, after_soon)
+    # the first index where a test holds lies in lo..hi (hi: it holds nowhere before the stretch's end)
+    stretches = [(0, len(ids))] * len(tests)
     dues: dict[int, datetime | None] = {}
     while any(lo < hi for lo, hi in stretches):
         picks = []
@@ -303,7 +311,12 @@ def _bounds(conn, ids: array, now: datetime) -> tuple[int, int]:
             end = hi if first is None else first
             narrowed.append((end, end) if pick.step == 1 else (before + 1, end))
         stretches = narrowed
-    return stretches[0][0], stretches[1][0]
+    return tuple(lo for lo, _ in stretches)
+
+
+def soon_ids(conn, now: datetime) -> set[int]:
+    """The tickets due within the "breaching soon" horizon of ``now`` (the breached too): the next_due index."""
+    return set(conn.execute(select(Ticket.id).where(Ticket.next_due <= now + BREACHING_HORIZON)).scalars())  # type: ignore[operator]
 
 
 _REGROUP_MOST = 500  # tickets crossing a threshold between two instants, beyond which all are arranged again
@@ -355,21 +368,27 @@ class QueueQuery:
     # "time to breach": the groups, each by deadline (breached, warning, rest, no deadline), as arranged
     _groups: tuple | None = field(default=None, init=False, repr=False)
     _earlier: "QueueQuery | None" = field(default=None, init=False, repr=False)  # see later()
+    _found: array | None = field(default=None, init=False, repr=False)  # the SQL order, words matched
+
+    @property
+    def _sql_view(self) -> str:
+        """The view as SQL selects it: "breaching soon" is every open ticket there, and ``arrange`` keeps
+        those in it at the query's instant, so that its SQL order does not depend on the time."""
+        return "open" if self.view == "breaching" else self.view
 
     def _where(self, conn) -> list[ColumnElement]:
-        now = self.now or datetime.now().astimezone()
         customers = _customer_names(conn) if self.filters.customers else None
-        return [view_condition(self.view, self.user, now),
+        return [view_condition(self._sql_view, self.user, self.now or datetime.now().astimezone()),
                 *filter_conditions(self.filters, self.user, self.store.is_sqlite, customers)]
 
     def base_key(self) -> tuple:
-        """What the SQL order of the ids depends on besides the data: everything but the free words, and the
-        instant when the view depends on it ("breaching soon"). Not for "time to breach": its SQL order is
-        by deadline whatever the time, the time only regroups it (``arrange``), so the same base serves every
-        instant and both directions."""
-        now = (self.now or datetime.now().astimezone()) if self.view == "breaching" else None
+        """What the SQL order of the ids depends on besides the data: everything but the free words. Never
+        the time: for "time to breach" the SQL order is by deadline whatever the time, which only regroups
+        it, and "breaching soon" is all open tickets in SQL, the time only choosing among them (both in
+        ``arrange``); so one base serves every instant, both directions, and "breaching soon" and "all open"
+        alike."""
         sort = Sort("due") if self.sort.column == "due" else self.sort
-        return (self.view, replace(self.filters, words=()), sort, self.user, now)
+        return (self._sql_view, replace(self.filters, words=()), sort, self.user)
 
     def _order(self) -> list:
         key = _sort_key(self.sort.column)
@@ -392,6 +411,10 @@ class QueueQuery:
     def arrange(self, ids: array) -> array:
         """The SQL order (any part of it: free words keep a subsequence) as the agent sees it.
 
+        "Breaching soon" keeps, of the open tickets SQL gave, those whose warning has started or that are
+        due within the horizon at the query's instant (by deadline: a prefix, found with the group bounds,
+        and the warned beyond it; in another order: two index ranges, then a filter).
+
         Time to breach: breached (``next_due < now``), then warning (``next_warn <= now <= next_due``), then
         the rest, each by ``next_due, id``; then no running deadline, by id. Reversed (``O``): each group
         reversed, in the reverse group order, no deadline still last. The groups are the states the
@@ -407,17 +430,36 @@ class QueueQuery:
         queries by group, which together cost what one sort of the view does). Later instants on the same
         data: ``later``, which moves only the tickets that crossed a threshold.
         """
-        if self.sort.column != "due":
-            return ids
         now = self.now or datetime.now().astimezone()
+        breaching = self.view == "breaching"
+        if self.sort.column != "due":
+            if not breaching:
+                return ids
+            # "breaching soon" in another order: warning started or due within the horizon (two index ranges)
+            with self.store.engine.connect() as conn:
+                inside = self._warned(conn, now) | soon_ids(conn, now)
+            return array("q", [i for i in ids if i in inside])
         with self.store.engine.connect() as conn:
-            breached, paused = _bounds(conn, ids, now) if ids else (0, 0)
-            warned = self.search.warned(conn, now) if self.search is not None else warned_ids(conn, now)
-        middle = ids[breached:paused]
+            if not ids:
+                breached = paused = soon = 0
+            elif breaching:
+                breached, paused, soon = _bounds(conn, ids, now, now + BREACHING_HORIZON)
+            else:
+                breached, paused = _bounds(conn, ids, now)
+            warned = self._warned(conn, now)
+        if breaching:
+            # due within the horizon: a prefix of the deadline order; beyond it, only those in warning
+            middle = ids[breached:soon] + array("q", [i for i in ids[soon:paused] if i in warned])
+            last = array("q", [i for i in ids[paused:] if i in warned])
+        else:
+            middle, last = ids[breached:paused], ids[paused:]
         warning = array("q", [i for i in middle if i in warned])
         rest = array("q", [i for i in middle if i not in warned]) if warning else middle
-        self._groups = (ids[:breached], warning, rest, ids[paused:])
+        self._groups = (ids[:breached], warning, rest, last)
         return self._joined()
+
+    def _warned(self, conn, now: datetime) -> set[int]:
+        return self.search.warned(conn, now) if self.search is not None else warned_ids(conn, now)
 
     def _joined(self) -> array:
         assert self._groups is not None
@@ -433,9 +475,13 @@ class QueueQuery:
         """This query at a later instant, the data unchanged: "time to breach" regrouped by moving only the
         tickets that crossed a warning or a deadline in between (``_regroup``), not by arranging every id
         again. At 100,000 tickets one ticket or another crosses about every second; this costs 1–4 ms
-        where arranging again costs about 10."""
+        where arranging again costs about 10. "Breaching soon", which tickets enter as time passes, is
+        arranged again from the same SQL order (about 10 ms; running its SQL again cost about 120)."""
         query = replace(self, now=now)
-        query._earlier = self if (self.sort.column == "due" and self.view != "breaching") else None
+        if self.view == "breaching":
+            query._found = self._found
+        elif self.sort.column == "due":
+            query._earlier = self
         return query
 
     def _regroup(self, earlier: "QueueQuery") -> array | None:
@@ -481,13 +527,13 @@ class QueueQuery:
             self._ids = self._regroup(self._earlier)
             self._earlier = None  # (and what it held can go)
         if self._ids is None:
-            if self.search is not None:
+            found = self._found
+            if found is None and self.search is not None:
                 found = self.search.find(self)
-            elif self.filters.words:
-                found = SearchIndex().find(self)
-            else:
-                found = self.sql_ids()
+            elif found is None:
+                found = SearchIndex().find(self) if self.filters.words else self.sql_ids()
             assert found is not None
+            self._found = found if self.view == "breaching" else None  # later() arranges it again
             self._ids = self.arrange(found)
         return self._ids
 
@@ -496,6 +542,7 @@ class QueueQuery:
         if self._ids is None and self.search is not None:
             found = self.search.find(self, wait=False)
             if found is not None:
+                self._found = found if self.view == "breaching" else None
                 self._ids = self.arrange(found)
         return self._ids is not None
 
@@ -550,7 +597,9 @@ class SearchIndex:
     backspace.
 
     One index serves the queries of one screen, from the event loop and from workers (a lock).
-    ``invalidate`` (the data changed) drops everything: the next query loads again.
+    ``invalidate`` (the data changed) drops the ids and results: the next query reads its ids again, and
+    the haystacks of the tickets it has not seen yet. The queue screen loads the haystacks once it has
+    opened, so that the agent's first ``/`` finds them there.
     """
 
     RESULTS_KEPT = 32
@@ -570,7 +619,9 @@ class SearchIndex:
         self.scanned = 0  # haystacks examined
 
     def invalidate(self) -> None:
-        """The data changed: what is held is stale (dropped by the next call, which waits for no load)."""
+        """The data changed: what is held is stale (dropped by the next call, which waits for no load), but
+        for the haystacks: a ticket's subject, customer and ref never change once it exists (the service has
+        no such edit), so the next load reads only the tickets it has not seen (the new ones)."""
         self.generation += 1
 
     def warned(self, conn, now: datetime) -> set[int]:
@@ -585,7 +636,7 @@ class SearchIndex:
     def _check_generation(self) -> None:
         if self._held != self.generation:
             self._held = self.generation
-            self._texts, self._key, self._ids, self._hays, self._positions = None, None, None, None, None
+            self._key, self._ids, self._hays, self._positions = None, None, None, None  # (not _texts: invalidate)
             self._results.clear()
 
     def _use_base(self, key: tuple, ids: array) -> None:
@@ -790,6 +841,15 @@ def next_thresholds(store: Store, now: datetime) -> tuple[datetime | None, datet
     return warn, due  # typed by the column (min() keeps its argument's type): aware, in UTC
 
 
+def next_entering(store: Store, now: datetime) -> datetime | None:
+    """The first instant after ``now`` at which a ticket enters "breaching soon" because its deadline comes
+    within the horizon (entering by a warning that starts is ``next_thresholds``' first instant). One
+    lookup at one end of the next_due index."""
+    with store.engine.connect() as conn:
+        due = conn.execute(select(func.min(Ticket.next_due)).where(Ticket.next_due > now + BREACHING_HORIZON)).scalar()  # type: ignore[operator]
+    return None if due is None else due - BREACHING_HORIZON
+
+
 def latest_escalation_id(store: Store) -> int:
     """The highest escalation id (0: none yet): one primary-key lookup, for noticing new escalations."""
     with store.engine.connect() as conn:
@@ -821,5 +881,5 @@ def records(store: Store, ids: Sequence[int]) -> list[TicketRecord]:
 
 
 __all__ = ["Filters", "QueueQuery", "Row", "SearchIndex", "Sort", "SORTS", "VIEWS", "breaching_count",
-           "data_view_counts", "escalated_condition", "escalations_after", "latest_escalation_id", "haystack", "next_thresholds",
-           "parse_filter", "records", "view_counts"]
+           "data_view_counts", "escalated_condition", "escalations_after", "latest_escalation_id", "haystack",
+           "next_entering", "next_thresholds", "parse_filter", "records", "view_counts"]

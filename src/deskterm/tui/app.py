@@ -77,6 +77,8 @@ class DeskApp(App):
         try:
             store = open_store(self.db)
             desk = Desk(store, self.config, clock=self.clock, user=self.user)
+            # as every command does: one cheap read, unless the SLA configuration changed (or a migration asks)
+            desk.rederive()
             watch = ChangeWatch(store)
             latest = latest_escalation_id(store)  # what was there before the app opened is no news
         except Exception as exc:  # noqa: BLE001 - shown to the agent, never a traceback

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Iterable
 from textual.cache import LRUCache
 
 from ..domain.calendar import epoch
-from ..domain.sla import TicketSla
+from ..domain.sla import TicketSla, counts_while
 from .widgets.countdown import LiveTimer, live_timer
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
 # (id, version) → (evaluation, evaluated at, policy calendar, warn_at)
 Entry = tuple
+_WORST_FIRST = {"breached": 0, "warning": 1, "running": 2, "paused": 3, "met": 4}
 
 
 class SlaCache:
@@ -98,32 +99,48 @@ class SlaCache:
         return {name: live_timer(timer, calendar, warn_at, at, t) for name, timer in sla.timers.items()}
 
     def nearest(self, ticket_id: int, version: int, now) -> LiveTimer | None:
-        """The timer an agent should look at (the active one due first), else the resolution outcome."""
+        """The timer an agent should look at now: of the active timers, the worst off (breached, then in
+        warning, then running, then paused), the one with the least time left among those; else the
+        resolution's outcome. By state first, so that a row shows the timer that put its ticket in its
+        "time to breach" group: a ticket is in the warning group when any timer's warning has started,
+        even if another, still running, is due first (then the row's first paint, from the ticket row's
+        nearest deadline, is corrected by its evaluation)."""
         entry = self.entry(ticket_id, version)
         if entry is None:
             return None
         sla, at, calendar, warn_at = entry
-        timer = sla.nearest() or sla.timers.get("resolution")
-        if timer is None:
-            return None
-        return live_timer(timer, calendar, warn_at, at, epoch(now))
+        t = epoch(now)
+        active = [live_timer(timer, calendar, warn_at, at, t) for timer in sla.timers.values() if timer.active]
+        if active:
+            return min(active, key=lambda timer: (_WORST_FIRST[timer.state], timer.remaining))
+        timer = sla.timers.get("resolution")
+        return None if timer is None else live_timer(timer, calendar, warn_at, at, t)
 
     def provisional(self, row: "Row", now: datetime) -> LiveTimer:
         """What the ticket row alone says, until the ticket is evaluated: the nearest deadline
-        (``next_due``), the state it gives at ``now`` (the same rules as the queue's order: breached once
-        the deadline is passed, warning from ``next_warn`` on) and the business time left until it. The
-        timer's name is unknown (""). No deadline: every timer is paused (the time left is unknown, 0)."""
+        (``next_due``) and its timer (``next_timer``), the state it gives at ``now`` (the same rules as the
+        queue's order: breached once the deadline is passed, warning from ``next_warn`` on) and the counted
+        time left (``next_left`` at ``updated_at``, less what has counted since). No deadline: the timer is
+        paused, ``next_left`` left. What the evaluation then says, so that painting it costs no second
+        frame, but for the ticket in warning by a timer other than the one due first (see ``nearest``)."""
+        name = row.next_timer or ""
         if row.next_due is None:
-            return LiveTimer("", "paused", 0)
+            left = row.next_left or 0
+            return LiveTimer(name, "breached" if left < 0 else "paused", left)  # (breached stays breached)
         calendar = self.desk.config.policy_for(row.customer).calendar
         t = epoch(now)
         due = epoch(row.next_due)
-        # counted seconds from now to the deadline (negative once passed), as live_timer counts them
-        remaining = calendar.cumulative(due) - calendar.cumulative(t)
+        if row.next_left is not None and row.updated_at is not None:
+            # counting since the ticket's last change, as live_timer counts from an evaluation; not while
+            # paused (a breached timer keeps its deadline, the instant of the breach, while paused)
+            counted = calendar.cumulative(t) - calendar.cumulative(epoch(row.updated_at))
+            remaining = row.next_left - counted if counts_while(name, row.status) else row.next_left
+        else:  # a row derived before next_left was: counted seconds from now to the deadline
+            remaining = calendar.cumulative(due) - calendar.cumulative(t)
         if t > due:
             state = "breached"
         elif row.next_warn is not None and row.next_warn <= now:
             state = "warning"
         else:
             state = "running"
-        return LiveTimer("", state, remaining)
+        return LiveTimer(name, state, remaining)

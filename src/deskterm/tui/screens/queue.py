@@ -9,8 +9,9 @@ version the agent saw.
 instant, ``_order_at``. The order moves on only when the app's clock passes the next instant at which a
 ticket crosses a warning or a deadline (``next_thresholds``), and then only the tickets that crossed move
 (``QueueQuery.later``), so a ticket moves up in the tick its countdown changes colour, the cursor staying
-on its ticket; ``Z`` freezes that too. The search index's base is the SQL order by deadline, which the time
-does not change.
+on its ticket; ``Z`` freezes that too. "Breaching soon" is taken at that instant as well, and taken again
+from the same SQL order when a ticket enters it (``next_entering``). The search index's base is the SQL
+order by deadline, which the time does not change.
 
 A keystroke lays nothing out and gives one frame: see ``Prompt``; the status line has a fixed size and is
 updated without a layout pass, and only when it reads differently.
@@ -46,6 +47,9 @@ SHORT_TITLES = {"mine": "Mine", "unassigned": "Unassigned", "breaching": "Soon",
 # seconds between recounts of "breaching soon" when nothing changed (time moves that view; the other
 # counts change only with the data, and are recounted when it does)
 COUNTS_EVERY = 60
+# seconds after the queue opens at which the search's haystacks are loaded (about 150 ms in a worker at
+# 70,000 open tickets): after the first paint and the first evaluations, before the agent's first "/"
+SEARCH_PRELOAD_AFTER = 1.0
 
 
 class ViewTabs(Static):
@@ -155,11 +159,13 @@ class QueueScreen(Screen):
         self._recount_data = True  # the counts that only data changes move are stale
         self.counts: dict[str, int] = {}
         self._status = ""  # the status line as shown (updated only when it reads differently)
-        # "time to breach" is taken at _order_at, and holds until the first of these instants: the next
-        # warning to start (reached at it) and the next deadline to pass (passed after it)
+        # "time to breach" and "breaching soon" are taken at _order_at, and hold until the first of these
+        # instants: the next warning to start (reached at it), the next deadline to pass (passed after it),
+        # the next deadline to come within the horizon of "breaching soon" (reached at it)
         self._order_at: datetime | None = None
-        self._resort_at: tuple[datetime | None, datetime | None] = (None, None)
+        self._resort_at: tuple[datetime | None, datetime | None, datetime | None] = (None, None, None)
         self._data_moved = False  # the data changed since the table last read its rows
+        self._unsaved = False  # the state differs from the state file (a search being typed)
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -201,6 +207,11 @@ class QueueScreen(Screen):
         self.table._now = desk.clock.now
         self.requery(keep_cursor=False)
         self.recount()
+        self.set_timer(SEARCH_PRELOAD_AFTER, self._preload_search)
+
+    def _preload_search(self) -> None:
+        if self.desk is not None and not self._widgets_gone():
+            self._prepare_search(self.make_query())
 
     def make_query(self) -> QueueQuery:
         """The query as the agent set it up, at ``_order_at`` (taken now if no order was taken yet)."""
@@ -211,18 +222,24 @@ class QueueScreen(Screen):
                           sort=Sort(self.state.sort, self.state.descending), user=self.desk.user,
                           now=self._order_at, search=self.search)
 
-    def _thresholds(self, query: QueueQuery) -> tuple[datetime | None, datetime | None]:
-        """When the order of this query next changes by time alone (only "time to breach" depends on it;
-        "breaching soon" is re-read every second anyway)."""
-        from ...store.queue import next_thresholds
+    def _thresholds(self, query: QueueQuery) -> tuple[datetime | None, datetime | None, datetime | None]:
+        """When this query next changes by time alone: "time to breach" regroups when a warning starts or a
+        deadline passes; "breaching soon" takes in a ticket when its warning starts or its deadline comes
+        within the horizon. Other sorts of other views do not change with the time."""
+        from ...store.queue import next_entering, next_thresholds
 
-        if query.sort.column != "due" or query.now is None:
-            return (None, None)
-        return next_thresholds(query.store, query.now)
+        breaching = query.view == "breaching"
+        if query.now is None or (query.sort.column != "due" and not breaching):
+            return (None, None, None)
+        warn, due = next_thresholds(query.store, query.now)
+        if query.sort.column != "due":
+            due = None
+        return (warn, due, next_entering(query.store, query.now) if breaching else None)
 
     def _order_expired(self, now: datetime) -> bool:
-        warn, due = self._resort_at
-        return (warn is not None and now >= warn) or (due is not None and now > due)
+        warn, due, enter = self._resort_at
+        return (warn is not None and now >= warn) or (due is not None and now > due) or \
+            (enter is not None and now >= enter)
 
     def requery(self, keep_cursor: bool = True) -> None:
         if self.desk is None:
@@ -256,9 +273,9 @@ class QueueScreen(Screen):
         self._background_query(query, self._generation)
 
     def _resort(self, now: datetime) -> None:
-        """A ticket has crossed a warning or a deadline: it changes group in "time to breach". When the
-        table shows the query as set up now, on the same data, only the tickets that crossed are moved
-        (``QueueQuery.later``); else the query is run again at ``now``."""
+        """A ticket has crossed a warning or a deadline: it changes group in "time to breach" (or enters
+        "breaching soon"). When the table shows the query as set up now, on the same data, only the tickets
+        that crossed are moved (``QueueQuery.later``); else the query is run again at ``now``."""
         assert self.desk is not None
         self._order_at = now
         query = self.make_query()
@@ -309,12 +326,8 @@ class QueueScreen(Screen):
         # when the regrouped order arrives from a worker (a few ms later)
         self.table._prepare_visible()
         self.table.tick()
-        if not self.table.frozen:
-            if self.state.view == "breaching":
-                # the view is defined by the time: tickets enter it as their warning starts
-                self.requery_in_background(fresh=True)
-            elif self._order_expired(now):
-                self._resort(now)
+        if not self.table.frozen and self._order_expired(now):
+            self._resort(now)
         if self._ticks % COUNTS_EVERY == 0:
             self.recount(data=False)
 
@@ -380,6 +393,7 @@ class QueueScreen(Screen):
         self.query_one("#queue-status", Static).update(Text(status), layout=False)
 
     def remember(self) -> None:
+        self._unsaved = False
         save_state(self.state)
 
     # -- views and sorting -----------------------------------------------------------------------
@@ -436,6 +450,12 @@ class QueueScreen(Screen):
         self._prompt_mode = ""
         prompt.display = False
         self.table.focus()
+        if self._unsaved:
+            self.remember()
+
+    def on_unmount(self) -> None:
+        if self._unsaved:  # the app closed with the search prompt open: the filter typed is kept too
+            self.remember()
 
     def action_search(self) -> None:
         self._open_prompt("search", self.state.filter, "/ search: words, prio:P1 status:open customer:lyon assignee:me group:L2")
@@ -447,12 +467,15 @@ class QueueScreen(Screen):
         self._open_prompt("command", "", ": 1234, EXT-1042, view breaching, sort customer, q")
 
     def set_filter(self, text: str, background: bool = False) -> None:
+        """``background``: typed in the search prompt, a character at a time. The state file is then written
+        when the prompt closes (or the screen goes), not on every character (2 ms each on the key's path)."""
         self.state.filter = text
         self.filters = parse_filter(text)
-        self.remember()
         if background:
+            self._unsaved = True
             self.requery_in_background()
         else:
+            self.remember()
             self.requery()
 
     def _prompt_changed(self, value: str) -> None:

@@ -39,13 +39,13 @@ def live_timer(timer: TimerResult, calendar: BusinessCalendar, warn_at: float, e
     """The timer at ``now``, derived from its evaluation at ``evaluated_at``."""
     state = timer.state
     remaining = timer.remaining
-    # A breached timer that is still running keeps counting (its last span ends at the evaluation).
-    counting = timer.stopped_at is None and (
-        state == "running" or (state == "breached" and bool(timer.segments) and timer.segments[-1][1] == evaluated_at)
-    )
+    # A breached timer that is still running keeps counting (also one resumed at the very evaluation instant)
+    counting = timer.stopped_at is None and (state == "running" or (state == "breached" and timer.counting))
     if counting and now > evaluated_at:
         remaining -= calendar.cumulative(now) - calendar.cumulative(evaluated_at)
-    if state == "running" and remaining < 0:
+    # breached once the deadline is passed, as the engine says (at closing time the counted time left can
+    # be 0 until the next business second, while the deadline, the end of that day's hours, is passed)
+    if state == "running" and (remaining < 0 or (timer.due is not None and now > timer.due)):
         state = "breached"
     if state in ("running", "paused") and timer.target - remaining >= warn_at * timer.target:
         state = "warning" if state == "running" else "paused"

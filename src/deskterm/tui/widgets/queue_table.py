@@ -11,12 +11,12 @@ table asks SQL where that ticket now stands and keeps it on the same screen line
 
 Nothing on the path of a keystroke waits for an SLA evaluation (a screenful of histories read from the
 database: up to ~100 ms cold at 100,000 tickets). A row whose ticket has not been evaluated yet is painted
-from its own columns (``SlaCache.provisional``: the stored deadline and warning instant); the visible rows
-missing an evaluation are evaluated in a worker, then those of the screenfuls above and below, and only the
-lines whose countdown then reads differently are repainted. Generally a line is repainted only when what it
-shows changes (``refresh_changed``): a clock tick or a re-sort that leaves the screen as it was writes
-nothing to the terminal. Nor does the table ask for a layout of the screen when its number of rows changes
-(see ``_set_lines``).
+from its own columns (``SlaCache.provisional``: the stored deadline, warning instant and timer, which almost
+always read as the evaluation will); the visible rows missing an evaluation are evaluated in a worker, then
+those of the screenfuls above and below, and only the lines whose countdown then reads differently are
+repainted. Generally a line is repainted only when what it shows changes (``refresh_changed``): a clock
+tick or a re-sort that leaves the screen as it was writes nothing to the terminal. Nor does the table ask
+for a layout of the screen when its number of rows changes (see ``_set_lines``).
 """
 
 from __future__ import annotations
@@ -410,9 +410,10 @@ class QueueTable(ScrollView, can_focus=True):
         if timer is not None:
             text = countdown_text(timer)
         elif self.sla is not None:
-            # not evaluated yet: the stored deadline's state and time left, without the timer's name
+            # not evaluated yet: what the ticket row says (deadline, timer, time left when paused); a row
+            # written before those were derived knows no paused time: the symbol alone
             timer = self.sla.provisional(row, now)
-            text = SYMBOLS["paused"] if row.next_due is None else countdown_text(timer)
+            text = SYMBOLS["paused"] if row.next_due is None and row.next_left is None else countdown_text(timer)
         else:
             text = ""
         age = compact(int((now - row.created_at).total_seconds()))
