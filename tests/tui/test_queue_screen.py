@@ -598,3 +598,38 @@ async def test_search_haystacks_are_loaded_once_open_and_kept_across_changes(mak
         table = table_of(app)
         assert [r.id for r in table.visible_rows()] == [tid]
         assert search.loads == 1
+
+
+async def test_the_mouse_works_too(make_app):
+    """A click on a tab chooses its view, on a column title sorts by it (again: the other way round), on a
+    row puts the cursor there; a double click opens the ticket."""
+    from deskterm.tui.widgets.queue_table import layout
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen, table = app.screen, table_of(app)
+        tabs = screen.query_one(ViewTabs)
+        start, _, key = next(span for span in tabs._spans if span[2] == "pending")
+        await pilot.click(ViewTabs, offset=(start + 1 + 1, 0))  # (the tabs' padding)
+        await settle(pilot)
+        assert screen.state.view == "pending" and tabs.current == "pending"
+
+        x = 0
+        for col, width in layout(table.scrollable_content_region.width):
+            if col.key == "customer":
+                break
+            x += width + 1
+        await pilot.click(QueueTable, offset=(x + 2, 0))
+        await settle(pilot)
+        assert table.sort == Sort("customer")
+        await pilot.click(QueueTable, offset=(x + 2, 0))
+        await settle(pilot)
+        assert table.sort == Sort("customer", descending=True)
+
+        await pilot.click(QueueTable, offset=(20, 3))  # the third row
+        assert table.cursor_index == 2
+        ticket = table.cursor_id
+        await pilot.double_click(QueueTable, offset=(20, 3))
+        await settle(pilot)
+        assert isinstance(app.screen, TicketScreen) and app.screen.ticket_id == ticket

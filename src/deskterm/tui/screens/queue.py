@@ -27,6 +27,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import Reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
@@ -53,14 +54,21 @@ SEARCH_PRELOAD_AFTER = 1.0
 
 
 class ViewTabs(Static):
-    """``1 My tickets 4 │ 2 Unassigned 12 …``: the current view stands out (bold, underlined, colour)."""
+    """``1 My tickets 4 │ 2 Unassigned 12 …``: the current view stands out (bold, underlined, colour).
+    A click on a tab chooses its view (``Chosen``)."""
 
     COMPONENT_CLASSES = {"view-tabs--active", "view-tabs--count"}
+
+    class Chosen(Message):
+        def __init__(self, view: str) -> None:
+            super().__init__()
+            self.view = view
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.current = "open"
         self.counts: dict[str, int] = {}
+        self._spans: list[tuple[int, int, str]] = []  # (first cell, end, view) of each tab as last rendered
 
     def show(self, current: str, counts: dict[str, int] | None = None) -> None:
         self.current = current
@@ -74,6 +82,7 @@ class ViewTabs(Static):
         count_style = self.get_component_rich_style("view-tabs--count", partial=True)
         wide = self.size.width >= 110
         titles = VIEWS if wide else SHORT_TITLES
+        spans = []
         for i, (key, title) in enumerate(titles.items(), 1):
             if i > 1:
                 text.append(" │ " if wide else "│")
@@ -83,8 +92,17 @@ class ViewTabs(Static):
                 label.append(f" {count}", style=count_style)
             if key == self.current:
                 label.stylize(active)
+            spans.append((text.cell_len, text.cell_len + label.cell_len, key))
             text.append_text(label)
+        self._spans = spans
         return text
+
+    def on_click(self, event) -> None:
+        offset = event.get_content_offset(self)
+        if offset is not None:
+            for start, end, key in self._spans:
+                if start <= offset.x < end:
+                    self.post_message(self.Chosen(key))
 
 
 class Prompt(Input):
@@ -397,6 +415,21 @@ class QueueScreen(Screen):
         save_state(self.state)
 
     # -- views and sorting -----------------------------------------------------------------------
+
+    def on_view_tabs_chosen(self, message: ViewTabs.Chosen) -> None:
+        self.action_view(message.view)
+
+    def on_queue_table_header_clicked(self, message: QueueTable.HeaderClicked) -> None:
+        """Sort by the clicked column; clicked again, the other way round."""
+        if message.column == self.state.sort:
+            self.action_reverse_sort()
+            return
+        self.state.sort, self.state.descending = message.column, False
+        self.remember()
+        self.requery()
+
+    def on_queue_table_row_activated(self, message: QueueTable.RowActivated) -> None:
+        self.app.push_screen(_ticket_screen(message.row.id))
 
     def action_view(self, key: str) -> None:
         if key not in VIEWS:

@@ -374,10 +374,43 @@ class QueueTable(ScrollView, can_focus=True):
         self._range_anchor = None
         self.refresh()
 
+    class HeaderClicked(Message):
+        """A column title was clicked: sort by that column (the screen decides the direction)."""
+
+        def __init__(self, column: str) -> None:
+            super().__init__()
+            self.column = column
+
+    class RowActivated(Message):
+        """A row was double-clicked: open its ticket, as ``enter`` does."""
+
+        def __init__(self, row: Row) -> None:
+            super().__init__()
+            self.row = row
+
     def on_click(self, event) -> None:
-        y = event.y
-        if y >= 1:
-            self.move_cursor(int(self.scroll_y) + y - 1)
+        """The mouse, for those who have one: a title sorts, a row takes the cursor, a double click opens."""
+        offset = event.get_content_offset(self)
+        if offset is None:  # on the scrollbar: Textual's own handling
+            return
+        if offset.y == 0:
+            column = self.column_at(offset.x)
+            if column is not None:
+                self.post_message(self.HeaderClicked(column))
+            return
+        self.move_cursor(int(self.scroll_y) + offset.y - 1)
+        row = self.cursor_row
+        if event.chain >= 2 and row is not None:
+            self.post_message(self.RowActivated(row))
+
+    def column_at(self, x: int) -> str | None:
+        """The sort key of the column under cell ``x`` of a line (None: the mark column or a gap)."""
+        start = 0
+        for col, w in layout(self.scrollable_content_region.width):
+            if start <= x < start + w:
+                return None if col.key == "mark" else col.key
+            start += w + 1
+        return None
 
     # -- the clock -------------------------------------------------------------------------------
 
