@@ -633,3 +633,44 @@ async def test_the_mouse_works_too(make_app):
         await pilot.double_click(QueueTable, offset=(20, 3))
         await settle(pilot)
         assert isinstance(app.screen, TicketScreen) and app.screen.ticket_id == ticket
+
+
+async def test_a_tick_repaints_only_the_cells_that_changed(make_app, demo, monkeypatch):
+    """A minute later countdowns and ages on screen read differently, and nothing else: the tick asks for
+    those cells only (the SLA and Age columns of the lines that changed), not for whole lines, and they
+    hold every character that changed."""
+    from textual.widget import Widget
+
+    from deskterm.tui.widgets.queue_table import layout
+
+    db, config, clock = demo
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        spans, x = {}, 0
+        for col, w in layout(table.scrollable_content_region.width):
+            spans[col.key] = (x, w)
+            x += w + 1
+        before = lines(table)
+        asked = []
+        refresh = Widget.refresh
+
+        def spy(self, *regions, **kwargs):
+            if self is table:
+                asked.extend(regions)
+            return refresh(self, *regions, **kwargs)
+
+        monkeypatch.setattr(Widget, "refresh", spy)
+        clock.advance(minutes=1)
+        app.tick()
+        monkeypatch.setattr(Widget, "refresh", refresh)
+        assert asked, "a minute later, some countdown reads differently"
+        assert {(r.x, r.width) for r in asked} <= {spans["due"], spans["age"]} and all(r.height == 1 for r in asked)
+        await settle(pilot)
+        after = lines(table)
+        for y, (old, new) in enumerate(zip(before, after), 1):
+            cells = [(r.x, r.width) for r in asked if r.y == y]
+            differ = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
+            assert all(any(x <= i < x + w for x, w in cells) for i in differ), (old, new, cells)
+        assert before != after

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import signal
+import sys
 
 from textual.app import App
 from textual.binding import Binding
@@ -57,12 +58,42 @@ class DeskApp(App):
         self.push_screen(QueueScreen())
         self.set_interval(1.0, self._every_second, name="deskterm clock")
         self._open_store()
-        try:  # terminal hang-up: leave cleanly (restore nothing on a dead tty, just exit)
+        self._watch_the_terminal()
+
+    def _watch_the_terminal(self) -> None:
+        """When the terminal goes away (the SSH connection drops), leave cleanly. The kernel hangs the
+        terminal up and sends SIGHUP: handled here, and unblocked first, since a blocked signal mask is
+        inherited from whatever started the app (then the signal never came, and Textual's input thread spun
+        on the dead terminal's end of file at more than a core). Without the signal (ignored by ``nohup``, or
+        no controlling terminal), the clock notices the dead terminal within a second (``_terminal_gone``)."""
+        import os
+
+        try:
             import asyncio
 
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
-        except (NotImplementedError, RuntimeError, ValueError):
+        except (AttributeError, NotImplementedError, RuntimeError, ValueError):
             pass
+        self._tty: int | None = None
+        if not self.is_headless:
+            try:
+                fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
+                self._tty = fd if fd >= 0 and os.isatty(fd) else None
+            except (OSError, ValueError):
+                pass
+
+    def _terminal_gone(self) -> bool:
+        """The terminal the app was started in has been hung up (its attributes cannot be read: EIO)."""
+        if getattr(self, "_tty", None) is None:
+            return False
+        import termios
+
+        try:
+            termios.tcgetattr(self._tty)
+        except termios.error:
+            return True
+        return False
 
     def _open_store(self) -> None:
         self.run_worker(self._open, thread=True, group="store", name="open store")
@@ -203,6 +234,9 @@ class DeskApp(App):
         return len(news)
 
     def _every_second(self) -> None:
+        if self._terminal_gone():
+            self.exit()
+            return
         self.poll()
         self.tick()
 

@@ -30,7 +30,7 @@ from rich.cells import set_cell_size
 from rich.segment import Segment
 from textual.binding import Binding
 from textual.cache import LRUCache
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -427,10 +427,40 @@ class QueueTable(ScrollView, can_focus=True):
         width = self.scrollable_content_region.width
         top = int(self.scroll_y)
         for y in range(0, self.rows_visible + 1):
-            if self._line_keys.get(y, _UNKNOWN) != self._line_key(y, top, now, width):
+            old, new = self._line_keys.get(y, _UNKNOWN), self._line_key(y, top, now, width)
+            if old == new:
+                continue
+            changed += 1
+            cells = self._changed_cells(old, new, width)
+            if cells is None:
                 self.refresh_line(top + y)  # virtual line top + y is on screen line y
-                changed += 1
+            else:  # the same ticket, as it was, but its countdown or its age: only those cells
+                for x, w in cells:
+                    self.refresh(Region(x, y, w, 1))
         return changed
+
+    @staticmethod
+    def _changed_cells(old: tuple | None, new: tuple | None, width: int) -> list[tuple[int, int]] | None:
+        """Where (x, width) a line showing the same ticket reads differently when only its clock-driven
+        cells changed (the countdown, the age): a tick then writes those few cells, not whole lines. None
+        when anything else differs."""
+        if old is None or new is None or len(old) != 6 or len(new) != 6 or old[0] == "header":
+            return None
+        (oid, over, ocells, ocursor, omarked, owidth), (nid, nver, ncells, ncursor, nmarked, nwidth) = old, new
+        if (oid, over, ocursor, omarked, owidth) != (nid, nver, ncursor, nmarked, nwidth):
+            return None
+        (otext, ostate, oage), (ntext, nstate, nage) = ocells, ncells
+        wanted = set()
+        if (otext, ostate) != (ntext, nstate):
+            wanted.add("due")
+        if oage != nage:
+            wanted.add("age")
+        cells, x = [], 0
+        for col, w in layout(width):
+            if col.key in wanted:
+                cells.append((x, w))
+            x += w + 1
+        return cells
 
     def countdown(self, row: Row, now: datetime | None = None) -> LiveTimer | None:
         """The row's countdown from its evaluation; None until it is evaluated."""

@@ -1,0 +1,63 @@
+"""Over SSH: when the terminal goes away (the session drops), the app leaves cleanly instead of spinning.
+
+The real app runs in a real pseudo-terminal as its controlling terminal; closing the terminal's master side is
+what sshd does when the connection drops: the kernel hangs the terminal up and sends SIGHUP."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import select
+import signal
+import subprocess
+import sys
+import termios
+import time
+
+import pytest
+
+
+def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
+    seen = b""
+    deadline = time.monotonic() + seconds
+    while wanted not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+    return seen
+
+
+@pytest.mark.parametrize("how", ["hang-up", "hang-up, SIGHUP blocked by the parent", "not the controlling terminal"])
+def test_the_app_exits_when_its_terminal_hangs_up(demo, tmp_path, how):
+    """The signal, also when the process that started the app had it blocked (the mask is inherited: the app
+    then spun at more than a core on the dead terminal); without the signal, the clock notices."""
+    db, _, _ = demo
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24 rows, 80 columns
+
+    def controlling_terminal() -> None:  # in the child: a new session (setsid) whose terminal is the pty
+        if how != "not the controlling terminal":
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        if "blocked" in how:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
+
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
+                            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
+                            preexec_fn=controlling_terminal, close_fds=True)
+    os.close(slave)
+    try:
+        shown = _read_until(master, b"tickets", 20)
+        assert b"tickets" in shown, shown[-500:]  # the queue is up
+        os.close(master)  # the connection drops
+        started = time.monotonic()
+        code = proc.wait(timeout=10)
+        assert time.monotonic() - started < 5
+        assert code == 0  # left through the app's own exit, not killed by the signal
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
