@@ -162,7 +162,7 @@ class DeskApp(App):
 
     def on_show_customer_queue(self, message) -> None:  # noqa: ANN001
         """The dashboard asks for the queue of one customer: back to the queue, filtered to it."""
-        from ..store.queue import Filters
+        from ..store.queue_terms import Filters
         from .screens.queue import QueueScreen
 
         while len(self.screen_stack) > 1 and not isinstance(self.screen, QueueScreen):

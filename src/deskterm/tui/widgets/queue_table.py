@@ -36,10 +36,11 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ...fmt import compact, one_line
-from ...store.queue import SORTS, QueueQuery, Row, Sort
+from ...store.queue_terms import SORTS, Row, Sort
 from .countdown import SLA_CLASSES, SYMBOLS, LiveTimer, countdown_text, state_style
 
 if TYPE_CHECKING:
+    from ...store.queue import QueueQuery  # (SQLAlchemy: imported after the first frame, by the store's worker)
     from ..sla_cache import SlaCache
 
 _MARGIN = 60  # rows fetched beyond each edge of the viewport
