@@ -82,7 +82,7 @@ def layout(width: int) -> list[tuple[Column, int]]:
     return [(c, w or flex) for c, w in zip(columns, widths)]
 
 
-class QueueTable(ScrollView, can_focus=True):
+class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     """The queue's rows. Feed it a ``QueueQuery`` with ``set_query``; tick it with ``tick``."""
 
     COMPONENT_CLASSES = {
