@@ -674,3 +674,26 @@ async def test_a_tick_repaints_only_the_cells_that_changed(make_app, demo, monke
             differ = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
             assert all(any(x <= i < x + w for x, w in cells) for i in differ), (old, new, cells)
         assert before != after
+
+
+async def test_states_and_the_cursor_stay_apart_in_16_colours(make_app):
+    """On a 16-colour terminal (the colours downgraded to the 16 standard ones, as Rich does): breached,
+    warning and running countdowns keep three different colours, each visible on the row's background, and
+    the cursor's row a background of its own. (Paused and met are told by their symbol and style too.)"""
+    from rich.color import ColorSystem
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+
+        def sixteen(color):
+            return color.downgrade(ColorSystem.STANDARD).number
+
+        background = sixteen(table.rich_style.bgcolor)
+        states = {s: sixteen(table.get_component_rich_style(f"sla--{s}", partial=True).color)
+                  for s in ("breached", "warning", "running")}
+        assert len(set(states.values())) == 3, states
+        assert background not in states.values(), (background, states)
+        cursor = table.get_component_rich_style("queue-table--cursor")
+        assert sixteen(cursor.bgcolor) != background

@@ -9,8 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from deskterm.service import Change, Desk
-from deskterm.store.engine import open_store
+from deskterm.service import Change
 from deskterm.store.queue import QueueQuery
 from deskterm.tui.sla_cache import SlaCache
 
@@ -20,11 +19,9 @@ LATER = (timedelta(0), timedelta(minutes=37), timedelta(hours=3, seconds=5), tim
 
 
 @pytest.fixture
-def desk(demo):
-    db, config, clock = demo
-    store = open_store(db)
-    yield Desk(store, config, clock=clock, user="alice")
-    store.dispose()
+def desk(other_desk):
+    """A Desk on the demo file, as another agent's process would have it (tests/tui/conftest.py)."""
+    return other_desk
 
 
 def _rows(desk, view="open"):
