@@ -7,8 +7,8 @@ only the ordered ids (from indexes where it can); rows are then fetched a window
 key. Sorting is always ``<column>, id`` so the order is total and positions are stable.
 
 "Time to breach" (the default sort) is by urgency group, then by the stored ``next_due``: breached
-tickets first (most overdue first), then those whose warning has started, then the rest, then those with
-no running deadline (paused). SQL orders by deadline, which does not depend on the time; the groups,
+tickets first (breached longest ago first), then those whose warning has started, then the rest, then
+those with no running deadline (paused). SQL orders by deadline, which does not depend on the time; the groups,
 which do, are cut out of that order at the query's instant (``QueueQuery.arrange``: two bisections and a
 range of the next_warn index), so the same SQL order serves every instant. ``next_thresholds`` tells the
 screen when the next ticket crosses a warning or a deadline: the only instants at which the order changes
