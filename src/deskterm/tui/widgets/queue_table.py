@@ -131,6 +131,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._sizes: tuple | None = None  # what the scrollbars were last laid out for
         self._evaluating = False  # an evaluation worker is running
         self._evaluate_again = False  # rows became visible meanwhile: look again when it is done
+        self._prepare_scheduled = False  # _prepare_visible is to run after the next frame
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -238,7 +239,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._scroll_top(top)
         self._settle_cursor()
         self.loaded = True
-        self._prepare_visible()
+        self._prepare_after_frame()
         # only what reads differently: typing on in a search or a re-sort often leaves most lines as they were
         self.refresh_changed()
 
@@ -268,6 +269,18 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         self._fetch(int(new_value))
         super().watch_scroll_y(old_value, new_value)
+        self._prepare_after_frame()
+
+    def _prepare_after_frame(self) -> None:
+        """``_prepare_visible`` once the frame of the key being handled is out: the rows it shows are painted
+        right from their ticket rows, and an evaluation worker started now would hold the GIL while that
+        frame renders (at 120x40, a search character's frame came 10-20 ms later)."""
+        if not self._prepare_scheduled:
+            self._prepare_scheduled = True
+            self.call_after_refresh(self._prepare_scheduled_now)
+
+    def _prepare_scheduled_now(self) -> None:
+        self._prepare_scheduled = False
         self._prepare_visible()
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
