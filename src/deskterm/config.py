@@ -336,24 +336,32 @@ def _hhmm(minutes: int) -> str:
 
 
 def _holidays(value: object, key: str, bad):
-    """``"FR"`` or ``"US-NY"`` (country, optional subdivision) → a holidays object."""
-    import holidays
+    """``"FR"`` or ``"US-NY"`` (country, optional subdivision) → its holidays (``holiday_cache``: the
+    ``holidays`` package is imported only for a code not checked in an earlier run, or a year not kept)."""
+    from .holiday_cache import CountryHolidays, is_known, keep_this_year
 
     if not isinstance(value, str) or not value:
         bad(key, "must be a country code such as \"FR\" or \"US-NY\"")
         return None
+    if is_known(value):
+        return CountryHolidays(value)
+    import holidays
+
     country, _, subdiv = value.partition("-")
     try:
-        return holidays.country_holidays(country, subdiv=subdiv or None)
+        holidays.country_holidays(country, subdiv=subdiv or None)
     except NotImplementedError:
         # the package raises NotImplementedError both for an unknown country and an unknown subdivision
         if subdiv and country in holidays.list_supported_countries():
             bad(key, f"unknown subdivision {subdiv!r} of {country!r}")
         else:
             bad(key, f"unknown holiday country {country!r}")
+        return None
     except Exception:  # other errors for bad subdivisions
         bad(key, f"unknown subdivision {subdiv!r} of {country!r}")
-    return None
+        return None
+    keep_this_year(value)  # the code is known from now on: the next run need not import the package
+    return CountryHolidays(value)
 
 
 def _parse_policy(name: str, spec: object, calendars: dict, known_cals: set, bad) -> Policy | None:

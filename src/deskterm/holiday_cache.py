@@ -1,0 +1,111 @@
+"""Public holidays of a country (or one of its subdivisions), kept year by year in the user's cache directory.
+
+Importing the ``holidays`` package costs about 0.15 s (it loads the module of every country), on the path of
+every command and of the app's first frame, while the dates it gives for one country, subdivision and year
+never change for one version of the package. So each year's dates are computed once with the package and
+kept in ``<user cache dir>/holidays-<package version>.json``; later runs read them from there and import the
+package only for a code or a year not kept yet. A missing, damaged or unwritable cache only costs the import.
+Several processes of one user may write it at once: each writes a whole file and renames it into place, so
+the worst case is a year computed again.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import date
+from pathlib import Path
+
+_lock = threading.Lock()
+_kept_years: dict[str, dict[str, dict[str, str]]] | None = None  # code → year → {ISO date: name}
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("holidays")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def cache_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("deskterm")) / f"holidays-{_version()}.json"
+
+
+def _kept() -> dict[str, dict[str, dict[str, str]]]:
+    global _kept_years
+    if _kept_years is None:
+        try:
+            data = json.loads(cache_path().read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = None
+        _kept_years = data if isinstance(data, dict) else {}
+    return _kept_years
+
+
+def _keep(code: str, year: int, dates: dict[str, str]) -> None:
+    with _lock:
+        kept = _kept()
+        kept.setdefault(code, {})[str(year)] = dates
+        path = cache_path()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+            tmp.write_text(json.dumps(kept), encoding="utf-8")
+            os.replace(tmp, path)  # never a half-written file
+        except OSError:
+            pass  # a read-only home: the package is imported again next time, nothing worse
+
+
+def is_known(code: str) -> bool:
+    """Whether a code (``"FR"``, ``"US-NY"``) was checked by the package in an earlier run."""
+    return bool(_kept().get(code))
+
+
+def keep_this_year(code: str) -> None:
+    """Compute and keep the current year of a code just checked (the package is imported already)."""
+    year = date.today().year
+    if str(year) not in _kept().get(code, {}):
+        _keep(code, year, compute(code, year))
+
+
+def compute(code: str, year: int) -> dict[str, str]:
+    """The package's holidays of one year (imports it); raises what it raises for an unknown code."""
+    import holidays
+
+    country, _, subdiv = code.partition("-")
+    found = holidays.country_holidays(country, subdiv=subdiv or None, years=year)
+    return {day.isoformat(): name for day, name in sorted(found.items())}
+
+
+class CountryHolidays:
+    """``day in holidays`` and ``holidays.get(day)`` (the holiday's name), as the package's objects answer
+    them, a year at a time: from this process's memory, else the cache file, else the package."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self._years: dict[int, dict[date, str]] = {}
+
+    def _year(self, year: int) -> dict[date, str]:
+        found = self._years.get(year)
+        if found is None:
+            dates = _kept().get(self.code, {}).get(str(year))
+            if not isinstance(dates, dict):
+                dates = compute(self.code, year)
+                _keep(self.code, year, dates)
+            found = {date.fromisoformat(day): name for day, name in dates.items()}
+            self._years[year] = found  # (two threads may both compute a year: the same dates)
+        return found
+
+    def __contains__(self, day: object) -> bool:
+        return isinstance(day, date) and day in self._year(day.year)
+
+    def get(self, day: date, default: str | None = None) -> str | None:
+        return self._year(day.year).get(day, default)
+
+    def __repr__(self) -> str:
+        return f"CountryHolidays({self.code!r})"
