@@ -116,11 +116,11 @@ class Desk:
         rows = []
         for t in tickets:
             final = _final_state(t)
+            updated = max([t.created_at, *(e.at for e in t.events)])
             if final.status in workflow.STOPPED:  # every timer has stopped: nothing to derive (same as a replay)
-                rows.append((t, final, None, None, None, None))
+                rows.append((t, final, updated, None, None, None, None))
             else:
-                updated = max([t.created_at, *(e.at for e in t.events)])
-                rows.append((t, final, *self._deadlines(t.customer, t.created_at, t.priority, t.events, updated, now)))
+                rows.append((t, final, updated, *self._deadlines(t.customer, t.created_at, t.priority, t.events, updated, now)))
 
         def work(session: Session) -> list[int]:
             refs = [t.ref for t in tickets if t.ref]
@@ -137,9 +137,9 @@ class Desk:
             user = self.user
             values = [
                 (t.ref, t.subject, t.description, customers[t.customer], f.priority, t.priority, t.impact, t.urgency,
-                 t.type, f.status, f.assignee, f.group, at(t.created_at), user,
-                 at(max([t.created_at, *(e.at for e in t.events)])), 1, at(due), at(warn), timer, left)
-                for t, f, due, warn, timer, left in rows
+                 t.type, f.status, f.assignee, f.group, at(t.created_at), user, at(updated), 1, at(due), at(warn),
+                 timer, left)
+                for t, f, updated, due, warn, timer, left in rows
             ]
             if self.store.is_sqlite:
                 # We hold the write lock (BEGIN IMMEDIATE): ids after the current maximum are ours. One
@@ -640,12 +640,12 @@ class Desk:
         return self.store.write(work)
 
 
+# the ticket columns derived from its history by the SLA engine (``Desk._deadlines``), in its order
+DERIVED = ("next_due", "next_warn", "next_timer", "next_left")
 # the columns an import writes, in the order of the tuples import_tickets builds
 _TICKET_COLUMNS = ("ref", "subject", "description", "customer_id", "priority", "initial_priority", "impact", "urgency",
                    "type", "status", "assignee", "group_name", "created_at", "created_by", "updated_at", "version",
-                   "next_due", "next_warn", "next_timer", "next_left")
-# the ticket columns derived from its history by the SLA engine (``Desk._deadlines``), in its order
-DERIVED = ("next_due", "next_warn", "next_timer", "next_left")
+                   *DERIVED)
 _EVENT_COLUMNS = ("ticket_id", "at", "kind", "author", "public", "body", "from_value", "to", "reason")
 
 _NOT_UNICODE = "not valid Unicode text (undecodable bytes or a lone surrogate such as \\ud800)"

@@ -44,6 +44,7 @@ class DeskApp(App):
         self.watch = None
         self.load_error: str | None = None
         self.last_escalation: int | None = None  # the highest escalation id already seen (None: store not open)
+        self._tty: int | None = None  # the terminal's file descriptor, watched by the clock (_terminal_gone)
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:  # noqa: ANN001
@@ -75,7 +76,6 @@ class DeskApp(App):
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
         except (AttributeError, NotImplementedError, RuntimeError, ValueError):
             pass
-        self._tty: int | None = None
         if not self.is_headless:
             try:
                 fd = sys.__stdin__.fileno() if sys.__stdin__ is not None else -1
@@ -85,7 +85,7 @@ class DeskApp(App):
 
     def _terminal_gone(self) -> bool:
         """The terminal the app was started in has been hung up (its attributes cannot be read: EIO)."""
-        if getattr(self, "_tty", None) is None:
+        if self._tty is None:
             return False
         import termios
 

@@ -444,12 +444,8 @@ class QueueScreen(Screen):
 
     def on_queue_table_header_clicked(self, message: QueueTable.HeaderClicked) -> None:
         """Sort by the clicked column; clicked again, the other way round."""
-        if message.column == self.state.sort:
-            self.action_reverse_sort()
-            return
-        self.state.sort, self.state.descending = message.column, False
-        self.remember()
-        self.requery()
+        same = message.column == self.state.sort
+        self._sort_by(message.column, not self.state.descending if same else False)
 
     def on_queue_table_row_activated(self, message: QueueTable.RowActivated) -> None:
         self.app.push_screen(_ticket_screen(message.row.id))
@@ -468,16 +464,17 @@ class QueueScreen(Screen):
     def action_previous_view(self) -> None:
         self.action_view(VIEW_KEYS[(VIEW_KEYS.index(self.state.view) - 1) % len(VIEW_KEYS)])
 
-    def action_cycle_sort(self) -> None:
-        sort = Sort(self.state.sort).next()
-        self.state.sort, self.state.descending = sort.column, sort.descending
+    def _sort_by(self, column: str, descending: bool) -> None:
+        self.state.sort, self.state.descending = column, descending
         self.remember()
         self.requery()
 
+    def action_cycle_sort(self) -> None:
+        sort = Sort(self.state.sort).next()
+        self._sort_by(sort.column, sort.descending)
+
     def action_reverse_sort(self) -> None:
-        self.state.descending = not self.state.descending
-        self.remember()
-        self.requery()
+        self._sort_by(self.state.sort, not self.state.descending)
 
     def action_freeze(self) -> None:
         self.table.frozen = not self.table.frozen
@@ -576,9 +573,7 @@ class QueueScreen(Screen):
         elif head == "sort":
             key = rest.split()[0] if rest else ""
             if key in SORTS:
-                self.state.sort, self.state.descending = key, "desc" in rest
-                self.remember()
-                self.requery()
+                self._sort_by(key, "desc" in rest)
             else:
                 self.notify(f"no sort {key!r}; sorts: {', '.join(SORTS)}", severity="warning")
         else:

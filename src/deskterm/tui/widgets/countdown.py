@@ -39,8 +39,8 @@ def live_timer(timer: TimerResult, calendar: BusinessCalendar, warn_at: float, e
     """The timer at ``now``, derived from its evaluation at ``evaluated_at``."""
     state = timer.state
     remaining = timer.remaining
-    # A breached timer that is still running keeps counting (also one resumed at the very evaluation instant)
-    counting = timer.stopped_at is None and (state == "running" or (state == "breached" and timer.counting))
+    # running, or breached and still running (also one resumed at the very evaluation instant)
+    counting = timer.counting
     if counting and now > evaluated_at:
         remaining -= calendar.cumulative(now) - calendar.cumulative(evaluated_at)
     # breached once the deadline is passed, as the engine says (at closing time the counted time left can
