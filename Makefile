@@ -4,15 +4,16 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test setup bench screenshots clean
+.PHONY: demo test test-fast setup lock bench screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+# The exact tested set: requirements.lock pins every package, the transitive ones too.
+$(STAMP): $(BIN)/python pyproject.toml requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock pip
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[test]'
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -22,6 +23,19 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The edit loop: stops at the first failure, leaves out the multi-process stress tests and the real-terminal layer.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -x -m "not stress and not pty"
+
+# Rewrites requirements.lock from the newest versions that pyproject.toml accepts (then run make test).
+lock:
+	rm -rf .lockvenv && $(PYTHON) -m venv .lockvenv
+	.lockvenv/bin/python -m pip install --quiet --upgrade pip
+	.lockvenv/bin/python -m pip install --quiet -e '.[test]'
+	{ echo "# The whole tested set (make lock rewrites it from a fresh venv). pip installs with -c requirements.lock."; \
+	  .lockvenv/bin/python -m pip freeze --all --exclude-editable | grep -v '^setuptools=='; } > requirements.lock
+	rm -rf .lockvenv
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sla.py
