@@ -1,4 +1,11 @@
-"""Presentation helpers shared by the CLI and the screens: compact durations, inert untrusted text.
+"""Presentation helpers shared by the CLI and the screens: compact durations, inert untrusted text, and the
+one rule for showing an SLA deadline on two clocks.
+
+An SLA countdown is counted *business* time (the policy calendar's hours); the deadline is an instant on the
+*wall clock*. During business hours they agree; outside them (a P1 of an office-hours customer at 08:00) the
+counted time stands still while the wall clock runs, so "30m left" may mean "due at 09:30". Wherever a
+deadline is shown (the queue, ``deskterm list``, the handover) it is written by ``left_and_due``: the business
+time left, and the wall-clock due time next to it whenever the two differ (``30m · 09:30``).
 
 Ticket subjects, bodies and customer names come from customers. ``inert`` makes them safe to print on
 a terminal: control characters (C0, DEL, C1 — which include ESC and the 8-bit CSI) and bidirectional
@@ -10,7 +17,7 @@ never markup strings.)
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -60,3 +67,51 @@ def local(dt: datetime | None, tz: ZoneInfo | str) -> str:
         return ""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     return dt.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def exact(seconds: int) -> str:
+    """Counted seconds written out in full, for adding up by hand: ``4h50m58s``, ``4h00m``, ``35m19s``,
+    ``-1h30m``, ``0m``."""
+    sign = "-" if seconds < 0 else ""
+    s = abs(int(seconds))
+    h, rest = divmod(s, 3600)
+    m, sec = divmod(rest, 60)
+    tail = f"{sec:02d}s" if sec else ""
+    if h:
+        return f"{sign}{h}h{m:02d}m{tail}"
+    if m:
+        return f"{sign}{m}m{tail}"
+    return f"{sign}{sec}s" if sec else "0m"
+
+
+DIFFER_BY = 60  # seconds: the clocks are shown apart when wall time and business time differ by a minute
+
+
+def clocks_differ(remaining: int, due: int | None, now: int) -> bool:
+    """Whether the wall-clock distance to ``due`` (epoch) differs from the business time ``remaining``: the
+    calendar does not count all the way between now and the deadline (or, once breached, since the breach)."""
+    return due is not None and abs((due - now) - remaining) >= DIFFER_BY
+
+
+def due_clock(due: int, now: int, tz: ZoneInfo | str, long: bool = False) -> str:
+    """The wall-clock due time in the display zone, as short as it reads unambiguously next to ``now``:
+    ``09:30`` the same day, ``Tue`` (``long``: ``Tue 09:30``) within six days, ``11-12`` (``long``:
+    ``2026-11-12 14:02``) further away."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    d = datetime.fromtimestamp(due, timezone.utc).astimezone(zone)
+    today = datetime.fromtimestamp(now, timezone.utc).astimezone(zone).date()
+    if d.date() == today:
+        return d.strftime("%H:%M")
+    if abs((d.date() - today).days) <= 6:
+        return d.strftime("%a %H:%M") if long else d.strftime("%a")
+    return d.strftime("%Y-%m-%d %H:%M") if long else d.strftime("%m-%d")
+
+
+def left_and_due(remaining: int, due: int | None, now: int, tz: ZoneInfo | str, long: bool = False) -> str:
+    """``30m`` when the deadline is as far on the wall clock as in business time, else ``30m · 09:30``: the
+    business time left (negative once breached), then the wall-clock due time (once breached: the instant
+    of the breach). The one rule of the queue, ``deskterm list`` and the handover."""
+    left = compact(remaining)
+    if not clocks_differ(remaining, due, now):
+        return left
+    return f"{left} · {due_clock(due, now, tz, long)}"  # type: ignore[arg-type]

@@ -484,12 +484,12 @@ async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
         assert "policy gold: customer 'Banque Rhône-Alpes' is configured with policy 'gold'" in text
         assert "calendar office: business hours in Europe/Paris" in text
         res_part = text[text.index("resolution —"):]
-        for line in ("Thu 2026-04-02 16:00 → 18:00   2h00", "Fri 2026-04-03 09:00 → 10:00   1h00",
-                     "Tue 2026-04-07 10:00 → 12:00   2h00", "= 5h00 counted",
+        for line in ("Thu 2026-04-02 16:00 → 18:00   2h00m", "Fri 2026-04-03 09:00 → 10:00   1h00m",
+                     "Tue 2026-04-07 10:00 → 12:00   2h00m", "= 5h00m counted",
                      "Fri 2026-04-03 10:00 → Tue 2026-04-07 10:00",  # the pause
                      "Mon 2026-04-06 holiday: Easter Monday",
-                     "Tue 2026-04-07 12:00 → 15:00   3h00", "= 3h00 left",
-                     "5h00 counted + 3h00 left = 8h00 target → due Tue 2026-04-07 15:00"):
+                     "Tue 2026-04-07 12:00 → 15:00   3h00m", "= 3h00m left",
+                     "5h00m counted + 3h00m left = 8h00m target → due Tue 2026-04-07 15:00"):
             assert line in res_part, line
         await pilot.press("escape")
         await pilot.pause()
@@ -578,3 +578,41 @@ async def test_unknown_ticket_says_so_and_goes_back(make_app):
         await settle(pilot)
         assert not isinstance(app.screen, DetailScreen)
         assert any("no such ticket" in m for m in notes(app))
+
+
+async def test_why_pane_writes_exact_durations_and_the_target_a_timer_stopped_under(make_app, demo):
+    """Issue 13 item 10. Gold (office calendar, Europe/Paris): P4 first response 8h; P1 first response 30m,
+    resolution 4h. Created P4 Thursday 09:00, first reply 09:35:19 (35m19s: met under P4), raised to P1 at
+    10:00; now 13:50:58, resolution counted 4h50m58s of a 4h target: 50m58s over. The pane wrote
+    ``0h3519s`` and ``4h5058s``, and "P1 target 8h00" for the first response (8h is the P4 target)."""
+    db, config, _ = demo
+    clock = FrozenClock(datetime(2026, 4, 2, 13, 50, 58, tzinfo=PARIS))
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+
+    store = open_store(db)
+    desk = Desk(store, config, clock=clock, user="bob")
+    p = lambda *a: datetime(*a, tzinfo=PARIS)  # noqa: E731
+    [tid] = desk.import_tickets([NewTicket(
+        subject="Payroll export fails", customer="Banque Rhône-Alpes", priority="P4", created_at=p(2026, 4, 2, 9, 0),
+        events=[NewEvent(p(2026, 4, 2, 9, 35, 19), "reply", "alice", public=True, body="Looking."),
+                NewEvent(p(2026, 4, 2, 10, 0), "priority", "alice", to="P1")])])
+    sla = desk.sla(desk.ticket(tid))
+    assert sla.timers["first_response"].priority == "P4" and sla.timers["resolution"].priority == "P1"
+    store.dispose()
+
+    app = make_app(clock=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, tid)
+        await pilot.press("w")
+        await pilot.pause()
+        text = app.screen.explanation.plain
+        first = text[text.index("first response —"):text.index("resolution —")]
+        assert "stopped under P4 (target 8h00m) before the priority became P1" in first
+        assert "P1 target" not in first
+        assert "Thu 2026-04-02 09:00 → 09:35   35m19s" in first
+        assert "with 7h24m41s to spare (35m19s of 8h00m used): met" in first
+        res = text[text.index("resolution —"):]
+        assert "P1 target 4h00m of counted time" in res
+        assert "4h50m58s counted = 4h00m target + 50m58s over" in res
+        assert "0h" not in text and "3519s" not in text

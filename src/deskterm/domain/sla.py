@@ -16,8 +16,9 @@ takes the target of the current priority, counted from its start (so raising the
 A breach stays: if the timer breached under an earlier priority, lowering the priority afterwards does not
 undo it (the timer reports the target it breached and a negative remaining).
 A ``next_update`` cycle ends at the next public reply, which starts a new cycle; after a reopen it stays
-stopped until the next public reply. Only the current cycle is reported; earlier breached cycles are
-counted in ``TimerResult.past_breaches``.
+stopped until the next public reply. The current cycle is the timer reported; the earlier, finished cycles
+are in ``TimerResult.cycles`` (each a ``TimerResult`` of its own, met or breached), which the KPIs count one by
+one, and ``TimerResult.past_breaches`` counts the breached ones.
 """
 
 from __future__ import annotations
@@ -81,7 +82,9 @@ class TimerResult:
     stopped_at: int | None
     breached_at: int | None
     segments: list[tuple[int, int]] = field(default_factory=list)  # running spans (real time)
-    past_breaches: int = 0
+    past_breaches: int = 0  # breached cycles among ``cycles``
+    cycles: list["TimerResult"] = field(default_factory=list)  # next_update: earlier finished cycles, oldest first
+    priority: str | None = None  # the priority whose target this is (it stopped or breached under it)
     warn_due: int | None = None  # when the warning starts (or started); None when it cannot come
     counting: bool = False  # counting time at the evaluation's instant (running, or breached and running)
 
@@ -265,33 +268,38 @@ def evaluate(
             p = to
         return out
 
+    def result(name: str, span: _Span) -> TimerResult | None:
+        prio_in_force = prio_when(span.stopped_at if span.stopped_at is not None else now)
+        target = _target(policy, prio_in_force, name)
+        if target is None:
+            return None
+        timer = _result(name, span, target, cal, policy.warn_at, now, earlier(span, name))
+        timer.priority = prio_in_force if timer.target == target else _prio_of_target(span, name, timer.target)
+        return timer
+
+    def _prio_of_target(span: _Span, name: str, target: int) -> str:
+        """The earlier priority whose target the timer breached under (``earlier``), the latest such."""
+        found = priority
+        for start, until, tgt in earlier(span, name):
+            if tgt == target:
+                found = prio_when(start)
+        return found
+
     for name, span in (("first_response", first), ("resolution", resolution)):
-        target = _target(policy, prio_when(span.stopped_at if span.stopped_at is not None else now), name)
-        if target is not None:
-            timers[name] = _result(name, span, target, cal, policy.warn_at, now, earlier(span, name))
+        timer = result(name, span)
+        if timer is not None:
+            timers[name] = timer
     if update is not None:
-        target = _target(policy, prio_when(update.stopped_at if update.stopped_at is not None else now), "next_update")
-        if target is not None:
-            result = _result("next_update", update, target, cal, policy.warn_at, now, earlier(update, "next_update"))
+        current = result("next_update", update)
+        if current is not None:
             for done in updates_done:
-                t_done = _target(policy, prio_when(done.stopped_at or now), "next_update")
-                if t_done is not None and _cycle_breached(done, t_done, cal):
-                    result.past_breaches += 1
-            timers["next_update"] = result
+                cycle = result("next_update", done)
+                if cycle is not None:
+                    current.cycles.append(cycle)
+                    if cycle.state == "breached":
+                        current.past_breaches += 1
+            timers["next_update"] = current
     return TicketSla(policy=policy.name, status=status, priority=prio, timers=timers)
-
-
-def _cycle_breached(span: _Span, target: int, cal: BusinessCalendar) -> bool:
-    """Whether a finished (stopped) cycle ended after its target was reached: ``_result(...).state``."""
-    consumed = 0
-    for a, b in span.segments:
-        ca = cal.cumulative(a)
-        d = cal.cumulative(b) - ca
-        if consumed + d >= target:
-            rest = target - consumed
-            return span.stopped_at > (cal.instant_of(ca + rest) if rest > 0 else a)  # type: ignore[operator]
-        consumed += d
-    return False
 
 
 def _target(policy: Policy, prio: str, timer: str) -> int | None:

@@ -27,7 +27,7 @@ from ...domain.explain import explain
 from ...domain.priority import TYPES
 from ...domain.sla import TIMER_LABELS
 from ...errors import BadInput, Conflict, Refused
-from ...fmt import compact, local, one_line
+from ...fmt import compact, exact, local, one_line
 from ..widgets.countdown import Countdown, live_timer
 from ..widgets.timeline import Timeline, describe
 from .detail_modals import (AssignDialog, BroadcastDialog, CloseDialog, EditorDialog, LinkDialog, PriorityDialog,
@@ -42,15 +42,6 @@ def _local_epoch(t: int | None, zone: ZoneInfo, fmt: str = "%a %Y-%m-%d %H:%M") 
     if t is None:
         return ""
     return datetime.fromtimestamp(t, timezone.utc).astimezone(zone).strftime(fmt)
-
-
-def _hm(seconds: int) -> str:
-    """Counted seconds as hours and minutes (``5h00``, ``-1h30``): exact, for adding up by hand."""
-    sign = "-" if seconds < 0 else ""
-    s = abs(int(seconds))
-    h, rest = divmod(s, 3600)
-    m, sec = divmod(rest, 60)
-    return f"{sign}{h}h{m:02d}" + (f"{sec:02d}s" if sec else "")
 
 
 class DetailScreen(Screen):
@@ -559,15 +550,15 @@ class DetailScreen(Screen):
             ex = explain(timer, policy, epoch(now))
             out.append("\n")
             out.append(f"{TIMER_LABELS.get(name, name)}", style="bold underline")
-            out.append(f" — {r.priority} target {_hm(ex.target)} of counted time ({compact(ex.target)}) — {ex.state}\n")
+            out.append(f" — {_target_words(timer, r.priority, ex.target)} — {ex.state}\n")
             out.append(f"started {_local_epoch(timer.started_at, zone)}\n")
             out.append("counted (business time):\n")
             for a, b in ex.counted:
                 out.append(f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
-                           f"   {_hm(b - a)}\n")
+                           f"   {exact(b - a)}\n")
             if not ex.counted:
                 out.append("  nothing yet\n")
-            out.append(f"  = {_hm(ex.counted_seconds)} counted\n")
+            out.append(f"  = {exact(ex.counted_seconds)} counted\n")
             if ex.pauses:
                 out.append("paused (not counted: waiting on the customer):\n")
                 for a, b in ex.pauses:
@@ -581,21 +572,31 @@ class DetailScreen(Screen):
                 out.append("still to count, up to the due time:\n")
                 for a, b in ex.future:
                     out.append(f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
-                               f"   {_hm(b - a)}\n")
-                out.append(f"  = {_hm(ex.future_seconds)} left\n")
-                out.append(f"{_hm(ex.counted_seconds)} counted + {_hm(ex.remaining)} left = {_hm(ex.target)} target"
+                               f"   {exact(b - a)}\n")
+                out.append(f"  = {exact(ex.future_seconds)} left\n")
+                out.append(f"{exact(ex.counted_seconds)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target"
                            f" → due {_local_epoch(ex.due, zone)}\n", style="bold")
             elif ex.state == "paused":
-                out.append(f"{_hm(ex.consumed)} counted + {_hm(ex.remaining)} left = {_hm(ex.target)} target; "
+                out.append(f"{exact(ex.consumed)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target; "
                            "no due time while paused: it is set again when the ticket is reopened\n", style="bold")
             elif ex.state == "met":
-                out.append(f"stopped {_local_epoch(timer.stopped_at, zone)} with {_hm(ex.remaining)} to spare "
-                           f"({_hm(ex.consumed)} of {_hm(ex.target)} used): met\n", style="bold")
+                out.append(f"stopped {_local_epoch(timer.stopped_at, zone)} with {exact(ex.remaining)} to spare "
+                           f"({exact(ex.consumed)} of {exact(ex.target)} used): met\n", style="bold")
             else:
                 over = -ex.remaining
-                out.append(f"{_hm(ex.consumed)} counted = {_hm(ex.target)} target + {_hm(over)} over; "
+                out.append(f"{exact(ex.consumed)} counted = {exact(ex.target)} target + {exact(over)} over; "
                            f"the target was reached {_local_epoch(ex.due, zone) or 'earlier'}: breached\n", style="bold")
         return out
+
+
+def _target_words(timer, priority: str, target: int) -> str:  # noqa: ANN001
+    """``P1 target 4h00m of counted time``; a timer that stopped (or breached) under another priority than the
+    ticket's present one names that one: ``stopped under P4 (target 8h00m) before the priority became P1``."""
+    under = timer.priority or priority
+    if under == priority:
+        return f"{priority} target {exact(target)} of counted time" + (f" ({compact(target)})" if target >= 86400 else "")
+    how = "stopped" if timer.stopped_at is not None else "breached"
+    return f"{how} under {under} (target {exact(target)}) before the priority became {priority}"
 
 
 def _same_day(a: int, b: int, zone: ZoneInfo) -> bool:
