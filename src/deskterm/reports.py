@@ -7,7 +7,9 @@ the same everywhere. Time is passed in. Definitions (documented in the README):
   counts once); backlog: created before ``until`` and not resolved or closed at ``until``.
 - SLA compliance per timer: met ÷ (met + breached) among the timers that ended in the period: a timer
   ends when it stops (met or breached) or when it breaches (a breached timer that is still running counts
-  as a breach in the period of its breach). Timers are evaluated as of ``until``.
+  as a breach in the period of its breach). Timers are evaluated as of ``until``. Each cycle of
+  ``next_update`` (from one public reply to the next) is a timer of its own: a cycle missed before the next
+  reply stays a breach.
 - time to first response / resolution: over the timers that stopped in the period; business time is the
   counted time of the policy's calendar (pauses excluded), wall time is from start to stop.
 - first-contact resolution: share of tickets resolved in the period that were resolved at first contact
@@ -185,12 +187,14 @@ def compute(
             resolved.append(t)
         sla = sla_of(t)
         for name, timer in sla.timers.items():
-            if timer.breached_at is not None and s <= timer.breached_at < u:
-                k.compliance[name].breached += 1
-                k.breaches.append({"ticket": t.id, "ref": t.ref, "customer": t.customer, "timer": name,
-                                   "at": datetime.fromtimestamp(timer.breached_at, tz).isoformat()})
-            elif timer.state == "met" and timer.stopped_at is not None and s <= timer.stopped_at < u:
-                k.compliance[name].met += 1
+            # every cycle of next_update counts, the finished ones (``cycles``) as well as the current one
+            for run in (*timer.cycles, timer):
+                if run.breached_at is not None and s <= run.breached_at < u:
+                    k.compliance[name].breached += 1
+                    k.breaches.append({"ticket": t.id, "ref": t.ref, "customer": t.customer, "timer": name,
+                                       "at": datetime.fromtimestamp(run.breached_at, tz).isoformat()})
+                elif run.state == "met" and run.stopped_at is not None and s <= run.stopped_at < u:
+                    k.compliance[name].met += 1
             if timer.stopped_at is not None and s <= timer.stopped_at < u:
                 pair = (timer.consumed, timer.stopped_at - timer.started_at)
                 if name == "first_response":

@@ -123,3 +123,55 @@ def test_report_json_gives_the_same_numbers(built):
     assert data["total"] == json.loads(json.dumps(k.as_dict()))
     assert sorted(data["groups"]) == ["Lyon", "Paris"]
     assert data["groups"]["Lyon"]["opened"] == 2 and data["groups"]["Paris"]["backlog"] == 1
+
+
+# -- next_update: every cycle that ended in the period counts (issue 13 item 11) -----------------------------
+
+NEXT_UPDATE_CONFIG = """
+timezone = "Europe/Paris"
+[calendars.always]
+always = true
+[policies.gold]
+calendar = "always"
+P1 = { first_response = "15m", resolution = "8h", next_update = "1h" }
+P2 = { first_response = "30m", resolution = "8h" }
+P3 = { first_response = "2h", resolution = "3d" }
+P4 = { first_response = "8h", resolution = "10d" }
+[defaults]
+policy = "gold"
+"""
+
+
+def test_a_missed_next_update_stays_counted_after_the_next_reply(tmp_path, db_url):
+    """Public replies at 10:00 and 12:00 on a 1-hour next-update target: the cycle 10:00-12:00 breached at
+    11:00, the cycle from 12:00 is met when the ticket is resolved at 12:30. Only the last cycle used to be
+    counted: 100 % and no breach."""
+    cfg = tmp_path / "nu.toml"
+    cfg.write_text(NEXT_UPDATE_CONFIG)
+    config = load_config(cfg)
+    at = lambda h, m=0: f"2026-03-31T{h:02d}:{m:02d}:00+02:00"  # noqa: E731
+    until = datetime(2026, 4, 1, 0, 0, tzinfo=PARIS)
+    desk = Desk(open_store(db_url), config, clock=FrozenClock(until), user="alice")
+    try:
+        desk.import_tickets(parse_tickets(json.dumps([
+            {"ref": "NU", "subject": "s", "customer": "Lyon", "priority": "P1", "created_at": at(9, 55),
+             "events": [ev(at(10), "reply", public=True, author="alice", body="on it"),
+                        ev(at(12), "reply", public=True, author="alice", body="still on it"),
+                        ev(at(12, 30), "status", to="resolved", author="alice")]}]), "nu.json", importer="alice"))
+        since = datetime(2026, 3, 31, 0, 0, tzinfo=PARIS)
+        k = reports.compute(desk.tickets(), lambda t: desk.sla(t, until), since, until, tz=PARIS)
+        c = k.compliance["next_update"]
+        assert (c.met, c.breached) == (1, 1)
+        assert [(b["timer"], b["at"]) for b in k.breaches] == [("next_update", "2026-03-31T11:00:00+02:00")]
+        # a period that holds the breach but not the cycle's end still counts it, in the period of the breach
+        k = reports.compute(desk.tickets(), lambda t: desk.sla(t, until), since,
+                            datetime(2026, 3, 31, 11, 30, tzinfo=PARIS), tz=PARIS)
+        assert (k.compliance["next_update"].met, k.compliance["next_update"].breached) == (0, 1)
+        # the command prints the same
+        out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db_url), "--config", str(cfg), "report",
+                              "--since", since.isoformat(), "--until", until.isoformat(), "--format", "json"],
+                             capture_output=True, text=True, check=True)
+        total = json.loads(out.stdout)["total"]
+        assert total["compliance"]["next_update"] == {"met": 1, "breached": 1, "rate": 0.5}
+    finally:
+        desk.store.dispose()
