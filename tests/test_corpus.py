@@ -113,6 +113,19 @@ EXPECT: dict[str, list[str]] = {
     "args_update_note_not_utf8.args": ["note:"],
     "args_new_description_stdin_not_utf8.args": ["--description"],
     "import_lone_surrogate.json": [":1: subject:", ":1: events[1].body:"],
+    # issue 13 item 22: dates outside 1970-2200, durations beyond 100 years, an import dated in the future
+    "args_show_at_year_1.args": ["--at", "outside the years 1970 to 2200"],
+    "args_handover_at_year_1.args": ["--at", "outside the years 1970 to 2200"],
+    "args_handover_at_year_9999.args": ["--at", "outside the years 1970 to 2200"],
+    "args_report_since_year_1.args": ["--since", "outside the years 1970 to 2200"],
+    "args_report_since_huge_duration.args": ["--since", "longer than 100 years"],
+    "args_report_until_before_1970.args": ["--until", "outside the years 1970 to 2200"],
+    "args_list_at_after_2200.args": ["--at", "outside the years 1970 to 2200"],
+    "args_escalate_due_at_before_1970.args": ["--at", "outside the years 1970 to 2200"],
+    "import_created_in_future.json": [":1: created_at:", "in the future"],
+    "import_event_in_future.json": [":1: events[2].at:", "in the future"],
+    "import_created_year_1.json": [":1: created_at: outside the years 1970 to 2200"],
+    "config_duration_too_long.toml": ["policies.gold.P1.first_response", "longer than 100 years"],
 }
 
 SEED = [

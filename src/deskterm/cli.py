@@ -412,14 +412,19 @@ def _since(value: str | None, now: datetime, option: str) -> datetime | None:
     """An ISO 8601 instant, or a duration back from now (``7d``, ``24h``)."""
     if value is None:
         return None
-    from datetime import timedelta
-
-    from .config import parse_duration
+    from .clock import back_from
+    from .config import looks_like_duration, parse_duration
 
     try:
-        return now - timedelta(seconds=parse_duration(value))
-    except ValueError:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        if looks_like_duration(value):
+            raise BadInput(f"{option}: {exc}") from None
         return _parse_at(value, option)
+    try:
+        return back_from(now, seconds)
+    except ValueError as exc:
+        raise BadInput(f"{option}: {value!r}: {exc}") from None
 
 
 @cli.command()

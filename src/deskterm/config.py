@@ -24,16 +24,25 @@ from .errors import BadInput
 
 _DURATION = re.compile(r"^([0-9]+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+MAX_DURATION = 36500 * 86400  # 100 years: longer is a typing error, and would carry deadlines past datetime's range
 
 
 def parse_duration(text: object) -> int:
     """``"15m"`` → 900 seconds. ``d`` is 24 hours of counted time."""
     if not isinstance(text, str) or not (m := _DURATION.match(text.strip())):
         raise ValueError(f"{text!r} is not a duration such as 30m, 4h or 3d")
-    seconds = int(m.group(1)) * _UNITS[m.group(2)]
+    digits = m.group(1).lstrip("0")
+    seconds = int(digits or "0") * _UNITS[m.group(2)] if len(digits) <= 15 else MAX_DURATION + 1
     if seconds <= 0:
         raise ValueError(f"{text!r} must be longer than zero")
+    if seconds > MAX_DURATION:
+        raise ValueError(f"{text!r} is longer than 100 years (36500d)")
     return seconds
+
+
+def looks_like_duration(text: str) -> bool:
+    """Written as a duration (``30m``, ``99999999999d``), whether or not its length is acceptable."""
+    return bool(_DURATION.match(text.strip()))
 
 
 def default_config_path() -> Path:

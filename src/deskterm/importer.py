@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from .clock import check_range
 from .domain import priority as prio_rules
 from .domain.workflow import STATUSES
 from .errors import BadInput
@@ -93,7 +94,7 @@ def parse_instant(value: object) -> datetime:
         raise ValueError("not an ISO 8601 timestamp") from None
     if dt.tzinfo is None:
         raise ValueError("timestamp has no UTC offset (write it as 2026-03-27T16:05:00+01:00)")
-    return dt
+    return check_range(dt)
 
 
 def _text(rec: dict, key: str, where: str, problems: list[str], required: bool, allow_empty: bool = False) -> str | None:

@@ -17,7 +17,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from .clock import Clock, os_user
+from .clock import CLOCK_SKEW, Clock, os_user
 from .config import Config
 from .domain import priority as prio_rules
 from .domain import escalation as esc_rules
@@ -113,6 +113,7 @@ class Desk:
             raise BadInput([f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}" for t in tickets if _unencodable(_all_text(t))
                             for name, value in _texts(t) if _unencodable(value)])
         now = self.clock.now()
+        _refuse_future(tickets, now)
         rows = []
         for t in tickets:
             final = _final_state(t)
@@ -727,3 +728,21 @@ def state_at(ticket: TicketRecord, at: datetime) -> dict:
 
 def events_in_order(events: Iterable[EventRecord]) -> list[EventRecord]:
     return sorted(events, key=lambda e: (e.at, e.id))
+
+
+def _refuse_future(tickets: Sequence[NewTicket], now: datetime) -> None:
+    """An import records what already happened: a ticket or event dated later than now (beyond the clock skew
+    tolerated between two hosts) is a mistake of the exporting system, refused for the whole file."""
+    limit = now + CLOCK_SKEW
+    problems = []
+    for t in tickets:
+        where = t.where or "ticket"
+        if t.created_at > limit:
+            problems.append(f"{where}: created_at: {t.created_at.isoformat()} is in the future (now {now.isoformat()})")
+            continue
+        late = next((i for i, e in enumerate(t.events, start=1) if e.at > limit), None)
+        if late is not None:
+            problems.append(f"{where}: events[{late}].at: {t.events[late - 1].at.isoformat()} is in the future"
+                            f" (now {now.isoformat()})")
+    if problems:
+        raise BadInput(problems)
