@@ -14,9 +14,10 @@ range of the next_warn index), so the same SQL order serves every instant. ``nex
 screen when the next ticket crosses a warning or a deadline: the only instants at which the order changes
 by itself; ``QueueQuery.later`` then moves just the tickets that crossed.
 
-Free words are matched in Python (``SearchIndex``): a casefolded haystack per ticket, looked up along
-the ordered ids of the view + filters + sort, so that a search typed character by character narrows in
-milliseconds, and matches "RHÔNE" for "rhône" (SQLite's LIKE only folds ASCII).
+Free words are matched in Python (``SearchIndex``): a folded haystack per ticket (``fold``: case and
+diacritics), looked up along the ordered ids of the view + filters + sort, so that a search typed character
+by character narrows in milliseconds, and matches "RHÔNE" or "Rhône" for "rhone" (SQLite's LIKE only folds
+ASCII case).
 
 The views, sorts, filters (``parse_filter``) and rows are queue_terms.py: no SQL there, so that the screens
 can name them before SQLAlchemy is imported.
@@ -41,7 +42,7 @@ from . import queries
 from .engine import Store
 from .models import Customer, Escalation, Ticket
 from .queue_terms import (BREACHING_HORIZON, FIRST_LEVEL, OPEN_STATUSES, SORTS, VIEWS, Filters, Row, Sort,  # noqa: F401
-                          parse_filter)
+                          fold, parse_filter)
 
 _ROW_COLUMNS = (
     Ticket.id, Ticket.ref, Ticket.subject, Customer.name, Ticket.priority, Ticket.status, Ticket.assignee,
@@ -79,9 +80,9 @@ def _contains(column, text: str, sqlite: bool) -> ColumnElement:
 
 def _customers_matching(text: str, sqlite: bool, customers: Mapping[int, str] | None = None):
     if customers is not None:
-        # matched in Python: casefold() also folds non-ASCII letters ("rhône" finds "RHÔNE")
-        needle = text.casefold()
-        return Ticket.customer_id.in_([i for i, name in customers.items() if needle in name.casefold()])  # type: ignore[attr-defined]
+        # matched in Python, folding case and diacritics ("rhone" finds "Banque RHÔNE-Alpes")
+        needle = fold(text)
+        return Ticket.customer_id.in_([i for i, name in customers.items() if needle in fold(name)])  # type: ignore[attr-defined]
     # a subquery on the small customers table spares joining it to every ticket
     return Ticket.customer_id.in_(select(Customer.id).where(_contains(Customer.name, text, sqlite)))  # type: ignore[attr-defined]
 
@@ -117,8 +118,8 @@ def filter_conditions(filters: Filters, user: str, sqlite: bool = True,
                       customers: Mapping[int, str] | None = None) -> list[ColumnElement]:
     """The field terms as SQL conditions. Free words are not here: ``SearchIndex`` matches them in Python.
 
-    With ``customers`` (id → name, a small table) ``customer:`` terms are matched in Python, casefolded;
-    without, by SQL LIKE (which folds ASCII only).
+    With ``customers`` (id → name, a small table) ``customer:`` terms are matched in Python, folded (``fold``);
+    without, by SQL LIKE (which folds ASCII case only).
     """
     conds: list[ColumnElement] = []
     if filters.priorities:
@@ -146,14 +147,14 @@ def _customer_names(conn) -> dict[int, str]:
 
 
 def haystack(subject: str, customer: str, ref: str | None) -> str:
-    """What a free word is looked for in: subject, customer and ref, casefolded ("rhône" finds "RHÔNE",
+    """What a free word is looked for in: subject, customer and ref, folded (``fold``: "rhone" finds "RHÔNE",
     "strasse" finds "Straße"), joined by a character nobody types so that a word never matches across two
     of them. A word of digits (``1234`` or ``#1234``) also finds the ticket with that number."""
-    return f"{subject}\x1f{customer}\x1f{ref or ''}".casefold()
+    return fold(f"{subject}\x1f{customer}\x1f{ref or ''}")
 
 
 def fold_words(words: Sequence[str]) -> tuple[str, ...]:
-    return tuple(w.casefold() for w in words)
+    return tuple(fold(w) for w in words)
 
 
 def _ticket_number(word: str) -> int | None:
@@ -482,7 +483,7 @@ class SearchIndex:
     """Free words, matched in memory: per (view, filters, sort), the ids in SQL order and a haystack per id
     (the query then ``arrange``s what matches: for "time to breach", grouped at its instant).
 
-    The haystacks (``haystack``: subject, customer, ref, casefolded) of every open ticket are loaded
+    The haystacks (``haystack``: subject, customer, ref, folded) of every open ticket are loaded
     once, in one sequential scan (about 150 ms at 70,000 open tickets, in a worker); the ordered ids of
     the view + field filters + sort come from SQL (or from the screen's query without words, which the
     index keeps: clearing the search shows them again without SQL). A search is then a substring test
@@ -616,7 +617,7 @@ class SearchIndex:
         out: dict[int, str] = {}
         stmt = select(Ticket.id, Ticket.subject, Ticket.customer_id, Ticket.ref)
         with store.engine.connect() as conn:
-            customers = {i: name.casefold() for i, name in _customer_names(conn).items()}
+            customers = {i: fold(name) for i, name in _customer_names(conn).items()}
             if ids is None:
                 # every open ticket (every view is within them); "status || ''" keeps SQLite off the status
                 # index: a sequential scan reads them about 2.5x faster than 70,000 index lookups
@@ -626,8 +627,8 @@ class SearchIndex:
                 chunks = [stmt.where(Ticket.id.in_(ids[i : i + 900])) for i in range(0, len(ids), 900)]  # type: ignore[union-attr]
             for chunk in chunks:
                 for i, subject, customer_id, ref in conn.execute(chunk):
-                    # = haystack(), with each customer casefolded once rather than once per ticket
-                    out[i] = f"{subject.casefold()}\x1f{customers.get(customer_id, '')}\x1f{(ref or '').casefold()}"
+                    # = haystack(), with each customer folded once rather than once per ticket
+                    out[i] = f"{fold(subject)}\x1f{customers.get(customer_id, '')}\x1f{fold(ref or '')}"
         return out
 
     def _narrow(self, words: tuple[str, ...]) -> list[int]:

@@ -6,6 +6,8 @@ SQLAlchemy, which costs about 0.3 s and is imported in a worker, after the first
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -47,6 +49,21 @@ _FILTER_KEYS = {
 }
 
 
+def fold(text: str) -> str:
+    """Text as the search compares it: case and diacritics folded, both ways ("rhone", "RHÔNE" and "Rhône"
+    are one; "strasse" finds "Straße"; "electrique" finds "ÉLECTRIQUE" and "électrique" finds "ELECTRIQUE").
+    Casefolded, then decomposed (NFKD) and stripped of its combining marks; ASCII text (most of it) only
+    lower-cased, at a fraction of the cost. The haystacks are folded once, when loaded; a keystroke folds
+    only what was typed."""
+    if text.isascii():
+        return text.lower()
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
+
+
+# the blocks of combining marks (diacritics), removed by one regular expression at C speed
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
+
+
 @dataclass(frozen=True)
 class Filters:
     """What the agent typed after ``/``: field terms (OR within a field, AND across) and free words."""
@@ -67,7 +84,7 @@ def parse_filter(text: str) -> Filters:
 
     A term is ``key:value[,value...]``; an unknown key or an empty value leaves the term as a free word
     (so a subject containing "a:b" can still be searched). Priorities are upper-cased, statuses
-    lower-cased; everything else matches case-insensitively (``casefold``) when queried.
+    lower-cased; everything else matches folding case and diacritics (``fold``) when queried.
     """
     found: dict[str, list[str]] = {}
     words: list[str] = []
@@ -91,9 +108,13 @@ class Sort:
     column: str = "due"
     descending: bool = False
 
-    def next(self) -> "Sort":
-        keys = list(SORTS)
-        return Sort(keys[(keys.index(self.column) + 1) % len(keys)], False)
+    def next(self, among: list[str] | None = None) -> "Sort":
+        """The next sort ``o`` chooses, ascending: the next column of ``among`` (the columns shown; default
+        every sort), in the order of ``SORTS``."""
+        keys = [k for k in SORTS if among is None or k in among or k == self.column]
+        following = keys[keys.index(self.column) + 1:] + keys[:keys.index(self.column)]
+        choices = [k for k in following if among is None or k in among]
+        return Sort(choices[0] if choices else self.column, False)
 
     def reversed(self) -> "Sort":
         return replace(self, descending=not self.descending)
@@ -121,4 +142,4 @@ class Row:
 
 
 __all__ = ["BREACHING_HORIZON", "FIRST_LEVEL", "OPEN_STATUSES", "SORTS", "VIEWS", "Filters", "Row", "Sort",
-           "parse_filter"]
+           "fold", "parse_filter"]

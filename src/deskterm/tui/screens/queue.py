@@ -22,6 +22,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable
 
+from rich.cells import cell_len, set_cell_size
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -38,7 +39,7 @@ from ...errors import BadInput, Conflict, Refused
 from ...fmt import one_line
 from ...store.queue_terms import SORTS, VIEWS, Filters, Sort, parse_filter
 from ..state import QueueState, load_state, save_state
-from ..widgets.queue_table import QueueTable
+from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
 from .modals import ChoiceScreen, KeysScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
@@ -135,19 +136,31 @@ class Prompt(Input):
     def watch_value(self, value: str) -> None:
         self._on_change(value)
 
+    async def _on_key(self, event) -> None:  # noqa: ANN001
+        # what is typed in the prompt belongs to it: tab and shift+tab would otherwise reach the screen's
+        # bindings and switch the view behind the prompt
+        if event.key in ("tab", "shift+tab"):
+            event.stop()
+            event.prevent_default()
+            return
+        await super()._on_key(event)
+
 
 class QueueScreen(Screen):
     BINDINGS = [
         Binding("enter", "open", "Open", id="queue.open"),
         Binding("c", "claim", "Claim", id="queue.claim"),
-        Binding("slash", "search", "Search", id="queue.search"),
+        # priority: handled as the key arrives, so that the prompt has the focus before the next key is
+        # delivered (what is typed straight after "/" belongs to the prompt); inside the prompt they are
+        # just characters (check_action)
+        Binding("slash", "search", "Search", priority=True, id="queue.search"),
         Binding("o", "cycle_sort", "Sort", id="queue.sort"),
         Binding("O", "reverse_sort", "Reverse sort", show=False, id="queue.reverse_sort"),
-        Binding("a", "assign", "Assign", show=False, id="queue.assign"),
+        Binding("a", "assign", "Assign", show=False, priority=True, id="queue.assign"),
         Binding("p", "set_priority", "Priority", show=False, id="queue.priority"),
         Binding("s", "set_status", "Status", show=False, id="queue.status"),
         Binding("e", "escalate", "Escalate", show=False, id="queue.escalate"),
-        Binding("colon", "command_line", "Command", show=False, id="queue.command"),
+        Binding("colon", "command_line", "Command", show=False, priority=True, id="queue.command"),
         Binding("tab", "next_view", "Next view", show=False, id="queue.next_view"),
         Binding("shift+tab", "previous_view", "Previous view", show=False, id="queue.previous_view"),
         *[Binding(str(i), f"view('{key}')", VIEWS[key], show=False, id=f"queue.view.{key}")
@@ -188,6 +201,13 @@ class QueueScreen(Screen):
         self._data_moved = False  # the data changed since the table last read its rows
         self._unsaved = False  # the state differs from the state file (a search being typed)
         self._count_when_shown = False  # the tabs are counted when the first rows are shown
+
+    PROMPT_OPENERS = ("search", "command_line", "assign")  # their keys are characters while a prompt is open
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.PROMPT_OPENERS and self._prompt_mode:
+            return False
+        return True
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -416,22 +436,52 @@ class QueueScreen(Screen):
             self.recount(data=False)
 
     def show_status(self) -> None:
+        """``12 tickets · filter: vpn prio:P1 · 2 marked · sorted by time to breach ▲``, fitted to one line:
+        the sort goes first when it does not fit (the table's header marks its column too), then the filter
+        is shortened at its end (``…``); the count is always whole."""
         table = self.table
-        sort = SORTS[self.state.sort] + (" ▼" if self.state.descending else " ▲")
-        parts = [f"{table.total} ticket{'s' if table.total != 1 else ''}", f"sorted by {sort}"]
-        if self.state.filter:
-            parts.append(f"filter: {self.state.filter}")
+        self._show_empty(table)
+        filter_text = one_line(self.state.filter, 1000) if self.state.filter else ""
+        head = [f"{table.total} ticket{'s' if table.total != 1 else ''}"]
+        tail = []
         if table.marked:
-            parts.append(f"{len(table.marked)} marked")
+            tail.append(f"{len(table.marked)} marked")
         if table.frozen:
-            parts.append("order frozen (Z)")
-        status = " · ".join(parts)
+            tail.append("order frozen (Z)")
+        sort = "sorted by " + SORTS[self.state.sort] + (" ▼" if self.state.descending else " ▲")
+        width = max(self.query_one("#queue-status", Static).content_region.width, 20)
+
+        def line(filter_shown: str, with_sort: bool) -> str:
+            parts = head + ([f"filter: {filter_shown}"] if filter_shown else []) + tail + ([sort] if with_sort else [])
+            return " · ".join(parts)
+
+        status = line(filter_text, True)
+        if Text(status).cell_len > width:
+            status = line(filter_text, False)
+        if Text(status).cell_len > width and filter_text:
+            room = width - Text(line("x", False)).cell_len + 1  # the cells left for the filter's text
+            status = line(_cut(filter_text, max(room, 4)), False)
         if status == self._status:
             return
         self._status = status
         # the filter is typed by the agent: plain text, never markup. No layout: the line's size is fixed
         # (one line, the screen's width), and a layout pass costs a frame of its own
-        self.query_one("#queue-status", Static).update(Text(status), layout=False)
+        self.query_one("#queue-status", Static).update(Text(status, no_wrap=True, overflow="ellipsis"), layout=False)
+
+    def _show_empty(self, table: QueueTable) -> None:
+        """An empty table says why: the filter matches nothing (esc clears it), or the view is empty."""
+        if self.state.filter:
+            text = f"No ticket matches {one_line(self.state.filter, 60)} — esc clears"
+        else:
+            text = f"No ticket in {VIEWS[self.state.view]}"
+        if text != table.empty_text:
+            table.empty_text = text
+            if table.total == 0:
+                table.refresh()
+
+    def on_resize(self) -> None:
+        if self._composed and not self._widgets_gone():
+            self.show_status()
 
     def remember(self) -> None:
         self._unsaved = False
@@ -470,7 +520,8 @@ class QueueScreen(Screen):
         self.requery()
 
     def action_cycle_sort(self) -> None:
-        sort = Sort(self.state.sort).next()
+        """The next column shown (at 80 columns the group is not: ``o`` passes it)."""
+        sort = Sort(self.state.sort).next(among=sortable_columns(self.table.scrollable_content_region.width))
         self._sort_by(sort.column, sort.descending)
 
     def action_reverse_sort(self) -> None:
@@ -497,7 +548,9 @@ class QueueScreen(Screen):
         prompt.value = value
         prompt.cursor_position = len(value)
         prompt.display = True
-        prompt.focus()
+        # focused now, not after the keys already queued: Widget.focus() waits its turn behind them, and
+        # what is typed straight after "/" ("/Rhône" in one paste) reached the table instead of the prompt
+        self.set_focus(prompt)
 
     def _close_prompt(self) -> None:
         prompt = self.query_one("#prompt", Input)
@@ -571,11 +624,17 @@ class QueueScreen(Screen):
             else:
                 self.notify(f"no view {rest!r}; views: {', '.join(VIEWS)}", severity="warning")
         elif head == "sort":
-            key = rest.split()[0] if rest else ""
-            if key in SORTS:
-                self._sort_by(key, "desc" in rest)
+            # the words the screen shows ("sort SLA", "sort time to breach desc") or the sorts' names
+            named = rest.split()
+            descending = bool(named) and named[-1] in ("desc", "descending", "asc", "ascending") and \
+                named.pop().startswith("desc")
+            key = sort_named(" ".join(named))
+            if key is not None:
+                self._sort_by(key, descending)
             else:
-                self.notify(f"no sort {key!r}; sorts: {', '.join(SORTS)}", severity="warning")
+                shown = [c.title for c in COLUMNS if c.key in SORTS]
+                self.notify(f"no sort {' '.join(named)!r}; sort by {', '.join(shown)} (add desc to reverse)",
+                            severity="warning")
         else:
             self.jump(words[0])
 
@@ -714,6 +773,13 @@ class QueueScreen(Screen):
             b = active.binding
             seen.append((self.app.get_key_display(b), b.description or b.action))
         self.app.push_screen(KeysScreen(seen))
+
+
+def _cut(text: str, cells: int) -> str:
+    """``text`` in at most ``cells`` cells, shortened at its end with ``…``."""
+    if cell_len(text) <= cells:
+        return text
+    return set_cell_size(text, cells - 1) + "…"
 
 
 def _ticket_screen(ticket_id: int):

@@ -71,6 +71,25 @@ COLUMNS = (
 )
 
 
+def sortable_columns(width: int) -> list[str]:
+    """The sort keys of the columns shown at this width, in the order ``o`` cycles through them."""
+    shown = {c.key for c, _ in layout(width)}
+    return [key for key in SORTS if key in shown]
+
+
+def sort_named(name: str) -> str | None:
+    """The sort key a word names: a column's title as the screen shows it ("SLA", "P"), a sort's key or
+    title ("due", "time to breach"), case-insensitive; None for no sort."""
+    name = " ".join(name.split()).casefold()
+    for c in COLUMNS:
+        if c.key in SORTS and name in (c.title.casefold(), c.key):
+            return c.key
+    for key, title in SORTS.items():
+        if name == title.casefold():
+            return key
+    return {"sla": "due", "prio": "priority"}.get(name)
+
+
 def layout(width: int) -> list[tuple[Column, int]]:
     """The columns shown at this width, with their widths (the subject takes what is left)."""
     columns = [c for c in COLUMNS if width >= c.min_table_width]
@@ -132,6 +151,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._evaluating = False  # an evaluation worker is running
         self._evaluate_again = False  # rows became visible meanwhile: look again when it is done
         self._prepare_scheduled = False  # _prepare_visible is to run after the next frame
+        self.empty_text = ""  # shown on the first line when no ticket is there (the screen says why)
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -504,6 +524,8 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             return ("header", self.sort, width)
         index = top + y - 1
         if index >= self.total:
+            if index == 0 and self.loaded and self.empty_text:
+                return ("empty", self.empty_text, width)
             return None
         row = self.row_at(index)
         if row is None:
@@ -520,6 +542,9 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             return self._header(width)
         if key is None:
             return Strip.blank(width, self.rich_style)
+        if key[0] == "empty":  # (typed by the agent: a plain segment, never markup)
+            style = self.rich_style + self.get_component_rich_style("queue-table--placeholder")
+            return Strip([Segment(set_cell_size("  " + one_line(self.empty_text), width), style)], width)
         row = self.row_at(top + y - 1)
         if row is None:  # not fetched yet: the next scroll event fetches it
             style = self.rich_style + self.get_component_rich_style("queue-table--placeholder")
@@ -577,4 +602,4 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segments).adjust_cell_length(width, base)
 
 
-__all__ = ["COLUMNS", "Column", "QueueTable", "SORTS", "layout"]  # SORTS: the keys ``o`` cycles
+__all__ = ["COLUMNS", "Column", "QueueTable", "SORTS", "layout", "sort_named", "sortable_columns"]  # SORTS: the keys ``o`` cycles

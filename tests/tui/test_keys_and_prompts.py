@@ -1,0 +1,209 @@
+"""Keys, help and prompts (issue 13, items 13-16, 18, 20): what an agent types belongs where it was typed, the
+help lists every key of the screen, the search folds accents, and a filter always says what it did."""
+
+from __future__ import annotations
+
+from textual import events
+from tuihelp import SIZE, ready, settle
+
+from deskterm.tui.screens.queue import QueueScreen
+from deskterm.tui.widgets.queue_table import QueueTable
+
+SMALL = (80, 24)
+
+
+def table_of(app) -> QueueTable:
+    return app.screen.query_one(QueueTable)
+
+
+async def type_at_once(pilot, keys: str | list[str]) -> None:
+    """Keys sent back to back, the way a terminal delivers a paste or ``tmux send-keys '/Rhône'``: every key
+    is queued before the app has handled the first one (``pilot.press`` waits for the app after each key)."""
+    from textual.keys import _character_to_key
+
+    app = pilot.app
+    for key in keys:
+        char = key if len(key) == 1 else None
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, char)
+        event.set_sender(app)
+        app._driver.send_message(event)
+    await settle(pilot)
+    await pilot.pause()
+
+
+# -- 16: keys typed while a prompt opens belong to the prompt ------------------------------------------
+
+async def test_text_typed_straight_after_slash_is_the_filter(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.screen
+        await type_at_once(pilot, "/Rhône")
+        assert screen.query_one("#prompt").value == "Rhône"
+        assert screen.state.filter == "Rhône"
+        assert isinstance(app.screen, QueueScreen)  # nothing typed reached the queue's keys (H: handover)
+        assert table_of(app).total > 0
+        assert all("rhône" in r.customer.casefold() or "rhône" in r.subject.casefold()
+                   for r in table_of(app).visible_rows())
+
+
+async def test_text_typed_straight_after_colon_is_the_command(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await type_at_once(pilot, [*":view pending", "enter"])
+        assert app.screen.state.view == "pending"
+
+
+# -- 15: tab in a prompt stays in the prompt -----------------------------------------------------------
+
+async def test_tab_in_the_search_does_not_switch_the_view(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.screen
+        view = screen.state.view
+        for opener in ("slash", "colon"):
+            await pilot.press(opener, "v", "tab", "shift+tab", "p")
+            await settle(pilot)
+            prompt = screen.query_one("#prompt")
+            assert screen.state.view == view
+            assert prompt.display and prompt.has_focus and prompt.value.endswith("vp")
+            await pilot.press("escape")
+            await settle(pilot)
+        await pilot.press("a")  # the bulk prompt: assign
+        await settle(pilot)
+        await pilot.press("tab", "b")
+        await settle(pilot)
+        assert screen.state.view == view and screen.query_one("#prompt").value == "b"
+        await pilot.press("escape")
+        await pilot.press("tab")  # out of the prompt, tab is the next view again
+        assert screen.state.view != view
+
+
+# -- 18: the search folds case and diacritics, both ways -------------------------------------------------
+
+def test_fold_ignores_case_and_diacritics_both_ways():
+    from deskterm.store.queue_terms import fold
+
+    assert fold("Banque Rhône-Alpes") == fold("BANQUE RHONE-ALPES") == "banque rhone-alpes"
+    assert fold("rhône") in fold("Banque RHONE-Alpes")
+    assert fold("ÉLECTRIQUE") == fold("electrique") == fold("Électrique")
+    assert fold("Straße") == "strasse" and fold("Ørsted Ångström") == "ørsted angstrom"  # ø has no accent to strip
+    assert fold("Москва") == "москва"  # other scripts: case folded, letters kept
+
+
+async def test_search_and_customer_filter_fold_accents(make_app, other_desk):
+    from datetime import timedelta
+
+    from tuihelp import NOW
+
+    from deskterm.service import NewTicket
+
+    [plain] = other_desk.import_tickets([NewTicket(subject="Panne electrique au sous-sol", customer="Atelier Moreau",
+                                                   priority="P2", created_at=NOW - timedelta(hours=1))])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen, table = app.screen, table_of(app)
+        from deskterm.store.queue_terms import OPEN_STATUSES
+
+        rhone = {t.id for t in other_desk.tickets(OPEN_STATUSES) if t.customer == "Banque Rhône-Alpes"}
+        assert rhone
+        for typed in ("rhone", "RHONE", "customer:rhone", "c:RHÔNE"):
+            screen.set_filter(typed)
+            await settle(pilot)
+            assert table.total > 0, typed
+            assert all(r.customer == "Banque Rhône-Alpes" for r in table.visible_rows()), typed
+            assert table.total == len(rhone), typed
+        screen.set_filter("ÉLECTRIQUE")  # the accent typed, none in the text
+        await settle(pilot)
+        assert plain in [r.id for r in table.visible_rows()]
+
+
+# -- 20: a filter says what it did; :sort takes the screen's words; o cycles the columns shown -------------
+
+def status_of(app) -> str:
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#queue-status", Static).content)
+
+
+async def test_a_filter_with_no_result_says_so_and_esc_clears_it(make_app):
+    from tuihelp import lines
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        everything = table.total
+        await pilot.press("slash", *"zzqx", "enter")
+        await settle(pilot)
+        assert table.total == 0
+        assert "No ticket matches zzqx — esc clears" in lines(table)[0]
+        assert status_of(app).startswith("0 tickets · filter: zzqx")
+        await pilot.press("escape")
+        await settle(pilot)
+        assert table.total == everything and "No ticket" not in lines(table)[0]
+
+
+async def test_the_status_line_shows_the_count_and_the_filter_whole_or_shortened(make_app):
+    from rich.cells import cell_len
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(pilot)
+        screen = app.screen
+        width = screen.query_one("#queue-status").content_region.width
+        long = "prio:P1,P2,P3 status:open,new,in_progress vpn"  # 46 characters: whole at 80 columns
+        screen.set_filter(long)
+        await settle(pilot)
+        status = status_of(app)
+        assert status.startswith(f"{screen.table.total} ticket") and f"filter: {long}" in status
+        assert cell_len(status) <= width
+        longer = long + " customer:lyon group:L1 assignee:me,none,bob"
+        screen.set_filter(longer)
+        await settle(pilot)
+        status = status_of(app)
+        assert status.startswith(f"{screen.table.total} ticket") and "filter: prio:P1,P2,P3" in status
+        assert status.endswith("…") and cell_len(status) == width
+    async with make_app().run_test(size=SIZE) as pilot:  # wide: the whole filter
+        await ready(pilot)
+        assert status_of(pilot.app).endswith(f"filter: {longer}")
+
+
+async def test_sort_command_takes_the_words_the_screen_shows(make_app):
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(pilot)
+        screen = app.screen
+        for typed, sort, descending in [("sort customer", "customer", False), ("sort sla", "due", False),
+                                        ("sort SLA desc", "due", True), ("sort P", "priority", False),
+                                        ("sort Time to breach", "due", False), ("sort age desc", "age", True),
+                                        ("sort Status", "status", False)]:
+            await pilot.press("colon", *typed, "enter")
+            await settle(pilot)
+            assert (screen.state.sort, screen.state.descending) == (sort, descending), typed
+            assert screen.table.sort.column == sort
+        await pilot.press("colon", *"sort nonsense", "enter")
+        await settle(pilot)
+        assert screen.state.sort == "status"
+
+
+async def test_o_cycles_only_the_columns_shown(make_app):
+    from deskterm.tui.widgets.queue_table import layout
+
+    for size, group_shown in ((SMALL, False), (SIZE, True)):
+        app = make_app()
+        async with app.run_test(size=size) as pilot:
+            await ready(pilot)
+            screen, table = app.screen, table_of(app)
+            shown = [c.key for c, _ in layout(table.scrollable_content_region.width)]
+            seen = []
+            for _ in range(9):
+                await pilot.press("o")
+                seen.append(screen.state.sort)
+                assert screen.state.sort in shown
+            assert ("group" in seen) == group_shown
+            assert set(seen) == set(shown) - {"mark"}  # every column shown, in turn
