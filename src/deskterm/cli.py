@@ -370,11 +370,21 @@ def escalate(obj: Context, ticket: str, kind: str | None, target: str, reason: s
 @click.pass_obj
 def escalate_due(obj: Context, at_text: str | None) -> None:
     """Apply the automatic escalation rules once; idempotent, safe to run from cron."""
+    from .fmt import one_line
+
     at = _parse_at(at_text)
-    fired = obj.desk().apply_rules(at)
-    click.echo(f"escalated {len(fired)} ticket{'s' if len(fired) != 1 else ''}")
-    for ticket_id, _rule in fired:
-        click.echo(f"  #{ticket_id}")
+    desk = obj.desk()
+    if at is not None and at > desk.clock.now():
+        raise BadInput(f"--at: {at_text!r}: in the future; a writing command records nothing later than now")
+    fired = desk.apply_rules(at)
+    per_ticket: dict[int, list[str]] = {}
+    for ticket_id, key in fired:  # in firing order: tickets by id, each ticket's rules in configuration order
+        rule = desk.config.escalation.rule(key)
+        per_ticket.setdefault(ticket_id, []).append(f"{one_line(rule.label)} → {one_line(rule.to)}" if rule else key)
+    n, m = len(per_ticket), len(fired)
+    click.echo(f"escalated {n} ticket{'s' if n != 1 else ''}" + (f" ({m} escalations)" if m != n else ""))
+    for ticket_id, rules in per_ticket.items():
+        click.echo(f"  #{ticket_id}  {'; '.join(rules)}")
 
 
 @cli.command()

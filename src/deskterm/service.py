@@ -90,6 +90,17 @@ class Desk:
         events = [e.for_engine() for e in ticket.events]
         return evaluate(epoch(ticket.created_at), ticket.initial_priority, events, policy, now)
 
+    def _stamp(self, last_change: datetime, at: datetime | None = None) -> datetime:
+        """The instant a change is recorded: now (or ``at``, never later than now), moved to the ticket's last
+        change when that is later, so that its history stays in order across hosts whose clocks differ a
+        little. A last change further ahead than ``CLOCK_SKEW`` was written by a wrong clock (an older
+        ``escalate-due --at`` in the future): it is not followed, a change is never recorded in the future."""
+        real = self.clock.now()
+        when = min(at, real) if at is not None else real
+        if when < last_change <= real + CLOCK_SKEW:
+            return last_change
+        return when
+
     def _load(self, session: Session, key: str | int) -> TicketRecord:
         try:
             ticket_id = queries.find_ticket_id(session, key)
@@ -348,7 +359,7 @@ class Desk:
             targets = [head] + [self._load(session, t.id) for t in queries.linked_tickets(session, head.id)]
             changed = []
             for t in targets:
-                now = max(self.clock.now(), t.updated_at)
+                now = self._stamp(t.updated_at)
                 if resolve_code is not None and t.status not in workflow.STOPPED:
                     values, events = self._apply(t, Change(status="resolved", resolution_code=resolve_code, reply=reply), now)
                 elif reply is not None and t.status != "closed":
@@ -367,7 +378,8 @@ class Desk:
                  reassign: bool | None = None) -> int:
         """Escalate functionally (to a group: the ticket moves there) or hierarchically (to a manager).
 
-        An open escalation of the ticket is closed as "escalated" (escalating further). ``reassign``
+        Functional and hierarchical escalations are two independent lines: an open escalation of the same
+        kind is closed as "escalated" (escalating further), one of the other kind stays open. ``reassign``
         (rules) decides whether the ticket moves to the group; a manual functional escalation moves it.
         """
         settings = self.config.escalation
@@ -394,7 +406,11 @@ class Desk:
         level = self.config.escalation.level_of(kind, to)
 
         def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
-            for open_esc in session.execute(select(Escalation).where(Escalation.ticket_id == ticket.id, Escalation.closed_at.is_(None))).scalars():  # type: ignore[union-attr]
+            # two independent lines (ITIL): a functional escalation supersedes an open functional one, a
+            # hierarchical one an open hierarchical one; the other line is left as it is
+            same_line = select(Escalation).where(Escalation.ticket_id == ticket.id, Escalation.kind == kind,
+                                                 Escalation.closed_at.is_(None))  # type: ignore[union-attr]
+            for open_esc in session.execute(same_line).scalars():
                 open_esc.closed_at, open_esc.closed_by, open_esc.outcome = when, self.user, "escalated"
             session.add(Escalation(ticket_id=ticket.id, kind=kind, level=level, target=to, reason=reason, rule=rule,
                                    created_at=when, created_by=self.user))
@@ -411,6 +427,8 @@ class Desk:
             raise Refused(f"escalation {escalation_id}: already acknowledged by {esc.acknowledged_by}")
 
         def apply(t: TicketRecord, now: datetime):
+            if t.status in workflow.STOPPED:
+                raise Refused(f"escalation {escalation_id}: closed with its ticket ({t.status})")
             event = NewEvent(at=now, kind="acknowledge", author=self.user, to=esc.target, reason=f"escalation {escalation_id}")
 
             def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
@@ -432,6 +450,8 @@ class Desk:
             raise Refused(f"escalation {escalation_id}: already closed ({esc.outcome})")
 
         def apply(t: TicketRecord, now: datetime):
+            if t.status in workflow.STOPPED:
+                raise Refused(f"escalation {escalation_id}: closed with its ticket ({t.status})")
             values = {"group_name": to_group} if (esc.kind == esc_rules.FUNCTIONAL and t.group != to_group) else {}
             events = [NewEvent(at=now, kind="de-escalate", author=self.user, from_value=esc.target, to=to_group, reason=note)]
 
@@ -453,13 +473,25 @@ class Desk:
         return row
 
     def escalations(self, open_only: bool = True, ticket: str | int | None = None) -> list[Escalation]:
+        """The escalations, oldest first (``open_only``: those still open).
+
+        Resolving or closing a ticket closes its escalations (``_write``). A desk written before that rule
+        may hold open escalations of resolved or closed tickets: they are read as closed by the ticket's end
+        (outcome its status, at its last change), never as waiting for an acknowledgement."""
         with self.store.read() as session:
-            stmt = select(Escalation).order_by(Escalation.created_at, Escalation.id)
+            stmt = (select(Escalation, Ticket.status, Ticket.updated_at).join(Ticket, Ticket.id == Escalation.ticket_id)
+                    .order_by(Escalation.created_at, Escalation.id))
             if open_only:
-                stmt = stmt.where(Escalation.closed_at.is_(None))  # type: ignore[union-attr]
+                stmt = stmt.where(Escalation.closed_at.is_(None), Ticket.status.not_in(sorted(workflow.STOPPED)))  # type: ignore[union-attr]
             if ticket is not None:
                 stmt = stmt.where(Escalation.ticket_id == self._load(session, ticket).id)
-            return list(session.execute(stmt).scalars())
+            rows = session.execute(stmt).all()
+        out = []
+        for esc, status, updated_at in rows:
+            if esc.closed_at is None and status in workflow.STOPPED:  # detached: shown so, never written
+                esc.closed_at, esc.outcome = max(updated_at, esc.created_at), status
+            out.append(esc)
+        return out
 
     def open_escalations_by_ticket(self) -> dict[int, Escalation]:
         """The newest open escalation of each ticket that has one."""
@@ -473,6 +505,10 @@ class Desk:
         that loses a race with another process (app, cron) fails and is skipped. Returns (ticket id, rule key)
         of what fired.
         """
+        if at is not None and at > self.clock.now():
+            # escalations dated in the future would use up the firings of their cycle and, through the ticket's
+            # last change, date what follows: a writing command records nothing later than now
+            raise BadInput(f"at: {at.isoformat()} is in the future; the rules are applied as of now or an instant before")
         rules = self.config.escalation.rules
         if not rules:
             return []
@@ -508,9 +544,10 @@ class Desk:
             t = self._load(session, ticket_id)
             if t.status in workflow.STOPPED:
                 return False
-            values, events, after = self._escalation(t, now, rule.action, rule.to, reason, rule.reassign, rule.key)
-            self._write(session, t, values, events, max(now, t.updated_at))
-            after(session, t, max(now, t.updated_at))
+            when = self._stamp(t.updated_at, now)
+            values, events, after = self._escalation(t, when, rule.action, rule.to, reason, rule.reassign, rule.key)
+            self._write(session, t, values, events, when)
+            after(session, t, when)
             return True
 
         try:
@@ -609,6 +646,11 @@ class Desk:
         if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
             raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
         session.execute(insert(Event), [e.row(t.id) for e in events])
+        if values.get("status") in workflow.STOPPED:
+            # the ticket's end ends its escalations: nobody is left to acknowledge or return them (a reopen
+            # does not reopen them; the rules may raise new ones in the new cycle)
+            session.execute(update(Escalation).where(Escalation.ticket_id == t.id, Escalation.closed_at.is_(None))  # type: ignore[union-attr]
+                            .values(closed_at=now, closed_by=self.user, outcome=values["status"]))
         agents = [self.user] + ([values["assignee"]] if values.get("assignee") else [])
         self._register(session, agents, [values["group_name"]] if "group_name" in values else [])
         return t.version + 1
@@ -622,7 +664,7 @@ class Desk:
                     "reload it and try again",
                     current_version=t.version,
                 )
-            now = max(self.clock.now(), t.updated_at)
+            now = self._stamp(t.updated_at)
             result = apply(t, now)
             values, events = result[0], result[1]
             version = self._write(session, t, values, events, now)

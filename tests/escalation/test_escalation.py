@@ -247,3 +247,131 @@ def test_each_timer_by_share_and_by_lead_time_fires_exactly_once(tmp_path, clock
     clock.advance(5 * 60)
     assert desk.apply_rules() == []  # once
     assert len(desk.escalations(ticket=tid)) == 1
+
+
+# -- the two escalation lines, the ticket's end, the acknowledger, escalate-due's output and --at --------------
+
+def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock):
+    """A functional escalation supersedes only an open functional one, a hierarchical one only a hierarchical one
+    (an automatic functional escalation to L2 once closed the duty manager's unacknowledged hierarchical one)."""
+    tid = _new(esc_desk, customer="Atelier Moreau")
+    esc_desk.escalate(tid, "hierarchical", "duty-manager", "customer threatens penalties")
+    clock.advance(60)
+    esc_desk.escalate(tid, "functional", "L2-network", "router")
+    assert sorted((e.kind, e.target) for e in esc_desk.escalations(ticket=tid)) == [
+        ("functional", "L2-network"), ("hierarchical", "duty-manager")]
+    clock.advance(60)
+    esc_desk.escalate(tid, "functional", "L3-vendor", "firmware")  # further on the functional line only
+    by_target = {e.target: e for e in esc_desk.escalations(open_only=False, ticket=tid)}
+    assert (by_target["L2-network"].closed_at, by_target["L2-network"].outcome) == (clock.now(), "escalated")
+    assert by_target["duty-manager"].closed_at is None and by_target["L3-vendor"].closed_at is None
+    # an automatic rule on the functional line leaves the manager's escalation open too
+    t2 = _new(esc_desk)  # Clinique Saint-Jean, P1: "first_response.before 10m" → L2-network (functional)
+    esc_desk.escalate(t2, "hierarchical", "duty-manager", "VIP")
+    clock.advance(5 * 60)
+    esc_desk.apply_rules()
+    assert sorted((e.kind, e.closed_at) for e in esc_desk.escalations(open_only=False, ticket=t2)) == [
+        ("functional", None), ("hierarchical", None)]
+
+
+@pytest.mark.parametrize("end", ["resolved", "closed"])
+def test_resolving_or_closing_the_ticket_closes_its_open_escalations(esc_desk, clock, end):
+    tid = _new(esc_desk, customer="Atelier Moreau")
+    esc_desk.escalate(tid, "hierarchical", "duty-manager", "penalties")
+    esc_desk.escalate(tid, "functional", "L2-network", "router")
+    clock.advance(60)
+    esc_desk.update(tid, Change(status="resolved"))
+    if end == "closed":
+        esc_desk.close(tid)
+    assert esc_desk.escalations() == []  # the open list (E, `deskterm escalations`) no longer holds them
+    closed = esc_desk.escalations(open_only=False, ticket=tid)
+    assert [(e.outcome, e.closed_by, e.acknowledged_at) for e in closed] == [("resolved", "alice", None)] * 2
+    assert all(e.closed_at == START + timedelta(seconds=60) for e in closed)
+    if end == "resolved":
+        esc_desk.update(tid, Change(status="open"))  # a reopen does not reopen them: the rules may raise new ones
+        assert esc_desk.escalations() == []
+
+
+def test_open_escalations_of_tickets_resolved_by_an_older_deskterm_read_as_closed(esc_desk, clock):
+    """A desk written before the rule above holds open escalations of resolved tickets: not in the open list,
+    read as closed with the ticket's state, and neither acknowledged nor returned any more."""
+    from sqlalchemy import update as sql_update
+
+    from deskterm.store.models import Escalation
+
+    tid = _new(esc_desk, customer="Atelier Moreau")
+    esc_desk.escalate(tid, "hierarchical", "duty-manager", "penalties")
+    clock.advance(60)
+    esc_desk.update(tid, Change(status="resolved"))
+    esc_desk.store.write(lambda s: s.execute(sql_update(Escalation).values(closed_at=None, closed_by=None, outcome=None)))
+    assert esc_desk.escalations() == []
+    [e] = esc_desk.escalations(open_only=False)
+    assert (e.outcome, e.closed_at) == ("resolved", clock.now())
+    with pytest.raises(Refused, match="closed with its ticket"):
+        esc_desk.acknowledge(e.id)
+    with pytest.raises(Refused, match="closed with its ticket"):
+        esc_desk.de_escalate(e.id, "back to you")
+
+
+def test_the_acknowledger_is_the_user_who_acknowledged(esc_desk, config, clock, db_url):
+    from deskterm.tui.widgets.timeline import describe
+
+    tid = _new(esc_desk)
+    esc_desk.escalate(tid, "hierarchical", "duty-manager", "penalties")
+    [e] = esc_desk.escalations()
+    bob = Desk(open_store(db_url), config, clock=clock, user="bob")
+    bob.acknowledge(e.id)
+    ack = esc_desk.ticket(tid).events[-1]
+    assert (ack.kind, ack.author) == ("acknowledge", "bob")
+    assert describe(ack) == f"escalation {e.id} to duty-manager acknowledged by bob"
+    bob.store.dispose()
+
+
+def _cli(tmp_path, db_url, *args, check=True):
+    cmd = [sys.executable, "-m", "deskterm.cli", "--db", str(db_url), "--config", str(tmp_path / "esc.toml"), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, check=check)
+
+
+def test_escalate_due_counts_and_lists_each_ticket_once(tmp_path, db_url, config, clock):
+    """Two rules firing on one ticket: one line for the ticket, with both rules, and both counts."""
+    desk = Desk(open_store(db_url), config, clock=clock, user="alice")
+    clinique = _new(desk)  # P1 Clinique: first_response.before 10m (at 5m) and resolution.at 75% (at 3h)
+    others = [_new(desk, customer="Atelier Moreau") for _ in range(3)]  # resolution.at 75% only
+    desk.store.dispose()
+    out = _cli(tmp_path, db_url, "escalate-due", "--at", (START + timedelta(hours=3, minutes=1)).isoformat()).stdout
+    lines = out.splitlines()
+    assert lines[0] == "escalated 4 tickets (5 escalations)"
+    assert lines[1:] == [
+        f"  #{clinique}  resolution.at 75% → duty-manager; first_response.before 10m → L2-network",
+        *(f"  #{t}  resolution.at 75% → duty-manager" for t in others),
+    ]
+
+
+def test_escalate_due_refuses_a_future_instant(tmp_path, db_url, config, clock):
+    """--at beyond now would date escalations in the future, use up the firings, and (through the ticket's
+    updated_at) stamp every later change with that date: refused, one line, exit 2, nothing written."""
+    desk = Desk(open_store(db_url), config, clock=clock, user="alice")
+    tid = _new(desk, customer="Atelier Moreau")
+    desk.store.dispose()
+    done = _cli(tmp_path, db_url, "escalate-due", "--at", "9999-01-01T00:00:00Z", check=False)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("--at: ") and "future" in done.stderr
+    desk = Desk(open_store(db_url), config, clock=clock, user="alice")
+    assert desk.escalations(open_only=False) == [] and desk.ticket(tid).version == 1
+    with pytest.raises(BadInput, match="future"):
+        desk.apply_rules(clock.now() + timedelta(seconds=1))
+    desk.store.dispose()
+
+
+def test_a_future_stamp_already_in_a_desk_does_not_leak_into_later_changes(esc_desk, clock):
+    """A desk written by an older deskterm (escalate-due --at 9999…) holds a ticket changed "in 9999": the next
+    change is stamped now, not 9999 (a change is never recorded later than now, beyond a small clock skew)."""
+    tid = _new(esc_desk, customer="Atelier Moreau")
+    future = Desk(esc_desk.store, esc_desk.config, clock=FrozenClock(datetime(2050, 1, 1, tzinfo=timezone.utc)), user="cron")
+    future.update(tid, Change(note="written by a clock in 2050"))
+    clock.advance(60)
+    esc_desk.update(tid, Change(note="a note made now"))
+    t = esc_desk.ticket(tid)
+    note = next(e for e in t.events if e.body == "a note made now")
+    assert note.at == clock.now()
+    assert t.updated_at == clock.now()

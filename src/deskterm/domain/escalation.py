@@ -81,6 +81,11 @@ class Rule:
     name: str = ""
 
     @property
+    def label(self) -> str:
+        """How people see the rule: its ``name`` when the configuration gives one, else its condition."""
+        return self.name or self.when
+
+    @property
     def key(self) -> str:
         """A stable identity: the same rule keeps its firings when rules are reordered or renamed."""
         text = "|".join([self.when, self.action, self.to, str(self.reassign), *map(",".join, (
@@ -139,6 +144,15 @@ class EscalationSettings:
     rules: tuple[Rule, ...] = ()
     ack_within: int = 15 * 60  # unacknowledged escalations older than this are highlighted
     bell: bool = True
+
+    def rule(self, key: str | None) -> Rule | None:
+        """The configured rule of a key (an escalation's ``rule``); None for a rule no longer configured."""
+        return next((r for r in self.rules if r.key == key), None) if key else None
+
+    def rule_label(self, key: str | None) -> str:
+        """A rule's name for people (never its hash): its label, or "a rule since removed"."""
+        rule = self.rule(key)
+        return rule.label if rule is not None else "an automatic rule since removed from the configuration"
 
     def level_of(self, kind: str, target: str) -> str:
         return MANAGER_LEVEL if kind == HIERARCHICAL else self.groups.get(target, "L2")

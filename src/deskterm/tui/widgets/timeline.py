@@ -52,7 +52,9 @@ def describe(e) -> str:
     if k == "de-escalate":
         return f"returned from {_v(e.from_value, '?')} to {_v(e.to, '?')}" + (f": {one_line(e.reason)}" if e.reason else "")
     if k == "acknowledge":
-        return f"escalation acknowledged by {_v(e.to, '?')}" + (f" ({one_line(e.reason)})" if e.reason else "")
+        # the event's author is who pressed `a` (the OS user); ``to`` is the escalation's target
+        what = one_line(e.reason) if e.reason else "escalation"  # "escalation 12"
+        return f"{what} to {_v(e.to, '?')} acknowledged by {_v(e.author, '?')}"
     if k == "type":
         return f"type {_v(e.from_value)} → {_v(e.to)}"
     if k == "classification":
