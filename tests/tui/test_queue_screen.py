@@ -28,6 +28,18 @@ async def choice_open(pilot) -> None:
     raise AssertionError("the choice dialog did not open")
 
 
+async def list_open(pilot) -> None:
+    """Wait for a bulk action's list of tickets."""
+    from deskterm.tui.screens.modals import TicketListScreen
+
+    for _ in range(100):
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if isinstance(pilot.app.screen, TicketListScreen) and pilot.app.screen.query("OptionList"):
+            return
+    raise AssertionError("the list of tickets did not open")
+
+
 async def test_first_screen_is_the_queue_sorted_by_time_to_breach(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -183,10 +195,12 @@ async def test_bulk_priority_and_status_on_marked_rows(make_app):
         table = table_of(app)
         chosen = [table.row_at(0).id, table.row_at(1).id]
         await pilot.press("space", "space")
-        assert table.marked == set(chosen)
+        assert set(table.marked) == set(chosen)
         await pilot.press("p")
         await choice_open(pilot)
         await pilot.press("home", "enter")  # P1 is the first choice
+        await list_open(pilot)  # marked: the tickets are listed first
+        await pilot.press("enter")
         await settle(pilot)
         assert {app.desk.ticket(i).priority for i in chosen} == {"P1"}
         assert not table.marked
@@ -197,6 +211,8 @@ async def test_bulk_priority_and_status_on_marked_rows(make_app):
         await pilot.press("s")
         await choice_open(pilot)
         await pilot.press("down", "enter")  # new → open
+        await list_open(pilot)
+        await pilot.press("y")
         await settle(pilot)
         assert {app.desk.ticket(i).status for i in marked} == {"open"}
 
@@ -210,7 +226,7 @@ async def test_refused_bulk_change_is_reported(make_app):
         await choice_open(pilot)
         await pilot.press("end", "enter")  # new → closed: the workflow refuses it
         await settle(pilot)
-        assert any("refused" in (n.title or "") for n in app._notifications)
+        assert any("skipped" in (n.title or "") for n in app._notifications)
 
 
 async def test_countdown_changes_state_on_the_tick(make_app, demo, other_desk):

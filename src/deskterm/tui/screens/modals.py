@@ -92,3 +92,50 @@ class KeysScreen(ModalScreen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+class TicketListScreen(ModalScreen[bool]):
+    """A bulk action's list of tickets: before it acts, which tickets it will touch and in what state (enter
+    applies, esc cancels: returns True / False); after, what was done to each and what was skipped and why
+    (``confirm=False``: enter or esc closes)."""
+
+    DEFAULT_CSS = """
+    TicketListScreen { align: center middle; }
+    TicketListScreen > #list-dialog { width: 100; max-width: 96%; height: auto; max-height: 90%;
+        border: round $accent; background: $surface; padding: 0 1; }
+    TicketListScreen #list-title { text-style: bold; margin-bottom: 1; }
+    TicketListScreen #list-lines { height: auto; max-height: 16; border: none; text-wrap: nowrap;
+        text-overflow: ellipsis; }
+    TicketListScreen #list-hint { color: $text-muted; margin-top: 1; }
+    """
+    BINDINGS = [
+        Binding("enter,y", "confirm", "Apply", id="bulk.apply"),
+        Binding("escape,n", "cancel", "Cancel", id="bulk.cancel"),
+    ]
+
+    def __init__(self, title: str, lines: list[str], hint: str, confirm: bool = True) -> None:
+        super().__init__()
+        self.title_text = title
+        self.lines = lines
+        self.hint = hint
+        self.confirm = confirm
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="list-dialog"):
+            yield Label(Text(self.title_text), id="list-title")
+            yield OptionList(*[Option(Text(line, no_wrap=True, overflow="ellipsis")) for line in self.lines],
+                             id="list-lines")
+            yield Static(Text(self.hint), id="list-hint")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.action_confirm()
+
+    def action_confirm(self) -> None:
+        self.dismiss(self.confirm)
+
+    def action_cancel(self) -> None:
+        self.dismiss(False)

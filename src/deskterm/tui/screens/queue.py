@@ -40,7 +40,7 @@ from ...fmt import one_line
 from ...store.queue_terms import SORTS, VIEWS, Filters, Sort, parse_filter
 from ..state import QueueState, load_state, save_state
 from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
-from .modals import ChoiceScreen, KeysScreen
+from .modals import ChoiceScreen, KeysScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
     from ...store.queue import QueueQuery, SearchIndex
@@ -201,6 +201,7 @@ class QueueScreen(Screen):
         self._data_moved = False  # the data changed since the table last read its rows
         self._unsaved = False  # the state differs from the state file (a search being typed)
         self._count_when_shown = False  # the tabs are counted when the first rows are shown
+        self._pending: tuple[list[int], dict[int, int], bool] | None = None  # the assign prompt's tickets
 
     PROMPT_OPENERS = ("search", "command_line", "assign")  # their keys are characters while a prompt is open
 
@@ -503,10 +504,20 @@ class QueueScreen(Screen):
     def action_view(self, key: str) -> None:
         if key not in VIEWS:
             return
+        self._drop_marks(key)
         self.state.view = key
         self.query_one(ViewTabs).show(key)
         self.remember()
         self.requery()
+
+    def _drop_marks(self, view: str) -> None:
+        """Marks belong to the view they were made in: leaving it clears them, and says so."""
+        if view != self.state.view and self.table.marked:
+            count = len(self.table.marked)
+            self.table.marked.clear()
+            self.table.refresh()
+            self.notify(f"{count} mark{'s' if count != 1 else ''} of {VIEWS[self.state.view]} cleared",
+                        title="Marks cleared", timeout=3)
 
     def action_next_view(self) -> None:
         self.action_view(VIEW_KEYS[(VIEW_KEYS.index(self.state.view) + 1) % len(VIEW_KEYS)])
@@ -594,8 +605,10 @@ class QueueScreen(Screen):
         self._close_prompt()
         if mode == "command":
             self.run_command(value)
-        elif mode == "assign" and value.strip():
-            self.apply_to_marked("assign", value.strip())
+        elif mode == "assign" and value.strip() and self._pending is not None:
+            ids, versions, bulk = self._pending
+            self._act(ids, versions, bulk, "assign", value.strip())
+        self._pending = None
 
     def action_clear(self) -> None:
         """esc: closes the prompt (clearing a search), else unmarks, else clears the filter."""
@@ -651,6 +664,7 @@ class QueueScreen(Screen):
         if self.table.select_ticket(ticket_id):
             return
         if self.state.view != "open" or self.state.filter:
+            self._drop_marks("open")
             self.state.view, self.state.filter, self.filters = "open", "", Filters()
             self.query_one(ViewTabs).show("open")
             self.remember()
@@ -678,25 +692,42 @@ class QueueScreen(Screen):
             self.notify(f"#{row.id} is yours", title="Claimed")
         self.data_changed()
 
+    # -- bulk actions ----------------------------------------------------------------------------
+    # Marks belong to the view they were made in: changing the view clears them (and says so). With marks,
+    # an action first lists the tickets it will touch as they stand now (read in a worker) and acts on each
+    # only at the version listed, so nothing is changed in a state the agent has not seen; a marked ticket
+    # that has left the view is listed as skipped. Afterwards it says what it did to each ticket, and what it
+    # skipped and why. Without marks it acts on the cursor's ticket at the version on screen when the key
+    # was pressed.
+
     def _targets(self) -> list[int]:
         if self.table.marked:
-            return sorted(self.table.marked)
+            return list(self.table.marked)  # in the order they were marked
         row = self.table.cursor_row
         return [row.id] if row else []
 
+    def _snapshot(self) -> tuple[list[int], dict[int, int], bool]:
+        """At the key press: the tickets an action is for, the versions on screen, and whether it is bulk."""
+        ids = self._targets()
+        return ids, self._versions(ids), bool(self.table.marked)
+
     def action_assign(self) -> None:
-        if self._targets():
-            self._open_prompt("assign", "", f"assign {len(self._targets())} ticket(s) to: agent name, me, or none")
+        ids = self._targets()
+        if ids:
+            self._pending = self._snapshot()
+            self._open_prompt("assign", "", f"assign {_count(len(ids))} to: agent name, me, or none")
 
     def action_set_priority(self) -> None:
-        if self._targets():
-            self.app.push_screen(ChoiceScreen("Set priority", list(PRIORITIES)),
-                                 lambda value: value and self.apply_to_marked("priority", value))
+        ids, versions, bulk = self._snapshot()
+        if ids:
+            self.app.push_screen(ChoiceScreen(f"Priority of {_count(len(ids))}", list(PRIORITIES)),
+                                 lambda value: value and self._act(ids, versions, bulk, "priority", value))
 
     def action_set_status(self) -> None:
-        if self._targets():
-            self.app.push_screen(ChoiceScreen("Set status", list(STATUSES)),
-                                 lambda value: value and self.apply_to_marked("status", value))
+        ids, versions, bulk = self._snapshot()
+        if ids:
+            self.app.push_screen(ChoiceScreen(f"Status of {_count(len(ids))}", list(STATUSES)),
+                                 lambda value: value and self._act(ids, versions, bulk, "status", value))
 
     def _versions(self, ids: list[int]) -> dict[int, int]:
         """The version of each ticket as the agent has it on screen (the window, else the query's rows)."""
@@ -706,64 +737,121 @@ class QueueScreen(Screen):
         return {**{i: r.version for i, r in rows.items()}, **{i: known[i] for i in ids if i in known}}
 
     def apply_to_marked(self, field: str, value: str) -> None:
-        """One ``Desk.update`` per ticket, each with the version the agent has on screen."""
-        ids = self._targets()
-        if not ids or self.table.query_ is None:
-            return
-        self._apply(field, value, ids, self._versions(ids))
+        """``field`` → ``value`` on the marked tickets (else the cursor's), listed first when marked."""
+        ids, versions, bulk = self._snapshot()
+        if ids:
+            self._act(ids, versions, bulk, field, value)
 
-    @work(thread=True, group="apply")
-    def _apply(self, field: str, value: str, ids: list[int], versions: dict[int, int]) -> None:
+    def _act(self, ids: list[int], versions: dict[int, int], bulk: bool, field: str, value: str) -> None:
         from ...service import Change
 
-        assert self.desk is not None
-        done, refused = 0, []
+        label = f"{field} → {value}"
+        self._run_bulk(ids, versions, bulk, label, "Updated",
+                       lambda desk, ticket_id, version: desk.update(ticket_id, Change(**{field: value}),
+                                                                    expect_version=version))
+
+    def _run_bulk(self, ids: list[int], versions: dict[int, int], bulk: bool, label: str, title: str,
+                  one: Callable) -> None:
+        if self.desk is None or self.table.query_ is None or not ids:
+            return
+        if bulk:
+            self._list_targets(ids, dict(self.table.marked), label, title, one)
+        else:
+            self._apply_each([(i, versions.get(i)) for i in ids], [], label, title, one)
+
+    @work(thread=True, group="apply")
+    def _list_targets(self, ids: list[int], marked: dict[int, int], label: str, title: str, one: Callable) -> None:
+        """Read the marked tickets as they are now, and which are still in the view shown."""
+        query = self.table.query_
+        assert query is not None
+        rows = query.rows(ids)
+        shown = set(query.ids())
+        width = max(len(str(i)) for i in ids) + 1
+        items, skipped, lines = [], [], []
         for ticket_id in ids:
+            row = rows.get(ticket_id)
+            if row is None:
+                skipped.append((ticket_id, "no such ticket any more"))
+                lines.append(f"{'#' + str(ticket_id):<{width}}  skipped: no such ticket any more")
+                continue
+            line = (f"{'#' + str(row.id):<{width}}  {row.priority}  {row.status:<8} "
+                    f"{one_line(row.assignee or '-')[:12]:<12} {one_line(row.subject)}")
+            if ticket_id not in shown:
+                reason = f"no longer in this view ({row.status}, {row.assignee or 'unassigned'})"
+                skipped.append((ticket_id, reason))
+                lines.append(f"{'#' + str(row.id):<{width}}  skipped: {reason}")
+                continue
+            if marked.get(ticket_id) not in (None, row.version):
+                line += "   (changed since you marked it)"
+            items.append((ticket_id, row.version))
+            lines.append(line)
+        self.app.call_from_thread(self._confirm_bulk, items, skipped, lines, label, title, one)
+
+    def _confirm_bulk(self, items: list[tuple[int, int]], skipped: list[tuple[int, str]], lines: list[str],
+                      label: str, title: str, one: Callable) -> None:
+        if self._widgets_gone():
+            return
+        if not items:
+            self._bulk_done(label, title, [], skipped)
+            return
+        hint = (f"enter applies to the {_count(len(items))} listed, each as shown here"
+                + (f" ({len(skipped)} skipped)" if skipped else "") + " · esc cancels, the marks stay")
+        self.app.push_screen(TicketListScreen(f"{label} on {_count(len(items))}", lines, hint),
+                             lambda ok: ok and self._apply_each(items, skipped, label, title, one))
+
+    @work(thread=True, group="apply")
+    def _apply_each(self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str,
+                    title: str, one: Callable) -> None:
+        """One change per ticket, each at its version; a ticket changed meanwhile is skipped, saying by whom."""
+        desk = self.desk
+        assert desk is not None
+        done, skipped = [], list(skipped)
+        for ticket_id, version in items:
             try:
-                self.desk.update(ticket_id, Change(**{field: value}), expect_version=versions.get(ticket_id))
-                done += 1
-            except (Refused, Conflict, BadInput) as exc:
-                refused.append(one_line(str(exc)))
-        self.app.call_from_thread(self._applied, field, value, done, refused)
+                one(desk, ticket_id, version)
+                done.append(ticket_id)
+            except Conflict:
+                skipped.append((ticket_id, _changed_by(desk, ticket_id)))
+            except (Refused, BadInput) as exc:
+                skipped.append((ticket_id, one_line(str(exc))))
+        self.app.call_from_thread(self._bulk_done, label, title, done, skipped)
 
-    def _applied(self, field: str, value: str, done: int, refused: list[str]) -> None:
-        self._report(f"{field} → {value} on {done} ticket{'s' if done != 1 else ''}" if done else "", "Updated", refused)
-
-    def _report(self, done: str, title: str, refused: list[str]) -> None:
-        """What a bulk action did, and every refusal in one notification (never markup: they quote refs)."""
+    def _bulk_done(self, label: str, title: str, done: list[int], skipped: list[tuple[int, str]]) -> None:
+        """What the action did: a notice when it did all; each ticket done and skipped (why) otherwise."""
+        if self._widgets_gone():
+            return
         self.table.marked.clear()
-        if done:
-            self.notify(done, title=title, markup=False)
-        if refused:
-            shown = "\n".join(refused[:5]) + (f"\n… and {len(refused) - 5} more" if len(refused) > 5 else "")
-            self.notify(shown, title=f"{len(refused)} refused", severity="warning", timeout=10, markup=False)
+        if skipped and len(done) + len(skipped) > 1:  # the list says it all, ticket by ticket
+            width = max(len(str(i)) for i, *_ in [*((d,) for d in done), *skipped]) + 1
+            lines = ([f"✓ {'#' + str(i):<{width}}  {label}" for i in done]
+                     + [f"✗ {'#' + str(i):<{width}}  skipped: {why}" for i, why in skipped])
+            self.app.push_screen(TicketListScreen(f"{label}: {len(done)} done, {len(skipped)} skipped",
+                                                  lines, "enter or esc closes", confirm=False))
+        elif done:
+            ids = ", ".join(f"#{i}" for i in done[:8]) + (f" and {len(done) - 8} more" if len(done) > 8 else "")
+            self.notify(f"{label} on {_count(len(done))}: {ids}", title=title, markup=False)
+        elif skipped:
+            [(ticket_id, why)] = skipped
+            self.notify(f"#{ticket_id}: {why}", title="1 skipped", severity="warning", timeout=10, markup=False)
         self.data_changed()
+        self.show_status()
 
     def action_escalate(self) -> None:
         """Escalate the marked tickets (else the cursor's): one target and one reason for all, each ticket
-        with the version the agent has on screen now."""
+        at the version listed (marked) or on screen (the cursor's)."""
         from .escalate import ask_escalation
 
-        ids = self._targets()
+        ids, versions, bulk = self._snapshot()
         if not ids or self.desk is None or self.table.query_ is None:
             return
-        versions = self._versions(ids)
-        what = f"#{ids[0]}" if len(ids) == 1 else f"{len(ids)} tickets"
-        ask_escalation(self.app, self.desk.config, what,
-                       lambda kind, to, reason: self._escalate_all(ids, versions, kind, to, reason))
+        what = f"#{ids[0]}" if not bulk else _count(len(ids))
 
-    @work(thread=True, group="apply")
-    def _escalate_all(self, ids: list[int], versions: dict[int, int], kind: str, to: str, reason: str) -> None:
-        assert self.desk is not None
-        done, refused = 0, []
-        for ticket_id in ids:
-            try:
-                self.desk.escalate(ticket_id, kind, to, reason, expect_version=versions.get(ticket_id))
-                done += 1
-            except (Refused, Conflict, BadInput) as exc:
-                refused.append(one_line(str(exc)))
-        summary = f"{done} ticket{'s' if done != 1 else ''} → {to} ({kind})" if done else ""
-        self.app.call_from_thread(self._report, summary, "Escalated", refused)
+        def chosen(kind: str, to: str, reason: str) -> None:
+            self._run_bulk(ids, versions, bulk, f"escalation to {to} ({kind})", "Escalated",
+                           lambda desk, ticket_id, version: desk.escalate(ticket_id, kind, to, reason,
+                                                                          expect_version=version))
+
+        ask_escalation(self.app, self.desk.config, what, chosen)
 
     # -- help ------------------------------------------------------------------------------------
 
@@ -780,6 +868,24 @@ def _cut(text: str, cells: int) -> str:
     if cell_len(text) <= cells:
         return text
     return set_cell_size(text, cells - 1) + "…"
+
+
+def _count(n: int) -> str:
+    return f"{n} ticket{'s' if n != 1 else ''}"
+
+
+def _changed_by(desk, ticket_id: int) -> str:  # noqa: ANN001
+    """Why a change at an old version was skipped: who changed the ticket last, and how."""
+    from ..widgets.timeline import describe
+
+    try:
+        ticket = desk.ticket(ticket_id)
+    except Exception:  # noqa: BLE001 - the reason is all that is wanted here
+        return "changed since you saw it"
+    if not ticket.events:
+        return "changed since you saw it"
+    last = ticket.events[-1]
+    return f"changed since you saw it: {describe(last)} by {one_line(last.author)}"
 
 
 def _ticket_screen(ticket_id: int):

@@ -141,7 +141,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._win: list[Row] = []
         self.cursor_index = 0
         self.cursor_id: int | None = None
-        self.marked: set[int] = set()
+        self.marked: dict[int, int] = {}  # marked ticket → its version when marked
         self._range_anchor: int | None = None
         self.frozen = False  # Z: keep the order on screen when the data changes
         self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
@@ -391,7 +391,8 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.cursor_row
         if row is None:
             return
-        self.marked.symmetric_difference_update({row.id})
+        if self.marked.pop(row.id, None) is None:
+            self.marked[row.id] = row.version
         self.refresh_line(self.cursor_index + 1)
         self.move_cursor(self.cursor_index + 1)
 
@@ -404,7 +405,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.notify("Range started: move, then press v again", timeout=2)
             return
         lo, hi = sorted((self._range_anchor, self.cursor_index))
-        self.marked.update(r.id for r in self.query_.window(lo, hi - lo + 1))
+        self.marked.update((r.id, r.version) for r in self.query_.window(lo, hi - lo + 1))
         self._range_anchor = None
         self.refresh()
 

@@ -1,0 +1,150 @@
+"""Bulk actions are explicit (issue 14): marks belong to their view, a bulk action lists the tickets it will
+touch before it acts, acts on each only at the version listed, and says per ticket what it did and skipped.
+Two agents on one SQLite desk: the app (alice) and another Desk on the same file (bob)."""
+
+from __future__ import annotations
+
+from tuihelp import SIZE, ready, settle
+
+from deskterm.service import Change
+from deskterm.tui.screens.modals import ChoiceScreen, TicketListScreen
+from deskterm.tui.screens.queue import QueueScreen
+from deskterm.tui.widgets.queue_table import QueueTable
+
+
+async def until(pilot, predicate, tries: int = 100) -> None:
+    for _ in range(tries):
+        await settle(pilot)
+        if predicate():
+            return
+    raise AssertionError("condition not reached")
+
+
+def table_of(app) -> QueueTable:
+    return app.screen.query_one(QueueTable)
+
+
+def list_lines(app) -> list[str]:
+    screen = app.screen
+    assert isinstance(screen, TicketListScreen)
+    return screen.lines
+
+
+async def test_a_bulk_status_skips_a_ticket_that_left_the_view(make_app, other_desk):
+    """Two rows marked; bob resolves one (it leaves the queue); s → open must not reopen it."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")  # unassigned: status new
+        await settle(pilot)
+        table = table_of(app)
+        first, second = table.row_at(0), table.row_at(1)
+        await pilot.press("space", "space")
+        assert set(table.marked) == {first.id, second.id}
+        other_desk.update(second.id, Change(status="resolved"))
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("OptionList"))
+        await pilot.press("down", "enter")  # open
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen))
+        shown = list_lines(app)
+        assert "status → open on 1 ticket" in app.screen.title_text
+        assert any(line.startswith(f"#{first.id}") and "new" in line for line in shown)
+        assert any(line.startswith(f"#{second.id}") and "skipped: no longer in this view (resolved" in line
+                   for line in shown)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen) and not app.screen.confirm)
+        result = [" ".join(line.split()) for line in list_lines(app)]
+        assert result == [f"✓ #{first.id} status → open",
+                          f"✗ #{second.id} skipped: no longer in this view (resolved, unassigned)"]
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and not table.marked)
+        assert app.desk.ticket(first.id).status == "open"
+        assert app.desk.ticket(second.id).status == "resolved"  # not reopened by alice
+        assert not any(e.author == "alice" for e in app.desk.ticket(second.id).events)
+
+
+async def test_a_ticket_changed_while_the_list_is_shown_is_skipped_and_reported(make_app, other_desk):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        table = table_of(app)
+        rows = [table.row_at(i) for i in range(3)]
+        await pilot.press("space", "space", "space")
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("OptionList"))
+        await pilot.press("home", "enter")  # P1
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen))
+        assert len(list_lines(app)) == 3
+        other_desk.update(rows[1].id, Change(note="looking at it"))  # after alice saw the list
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen) and not app.screen.confirm)
+        result = [" ".join(line.split()) for line in list_lines(app)]
+        assert f"✓ #{rows[0].id} priority → P1" in result and f"✓ #{rows[2].id} priority → P1" in result
+        assert any(line.startswith(f"✗ #{rows[1].id} skipped: changed since you saw it: internal note by bob")
+                   for line in result)
+        assert "2 done, 1 skipped" in app.screen.title_text
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        assert app.desk.ticket(rows[1].id).priority == rows[1].priority
+        assert {app.desk.ticket(r.id).priority for r in (rows[0], rows[2])} == {"P1"}
+
+
+async def test_esc_on_the_list_changes_nothing_and_keeps_the_marks(make_app):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        table = table_of(app)
+        rows = [table.row_at(i) for i in range(2)]
+        await pilot.press("space", "space", "s")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("OptionList"))
+        await pilot.press("down", "enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen))
+        await pilot.press("escape")
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen))
+        assert {app.desk.ticket(r.id).status for r in rows} == {"new"}
+        assert set(table.marked) == {r.id for r in rows}
+
+
+async def test_marks_belong_to_their_view(make_app):
+    """A mark made in "All open" is not assigned from another view with the cursor elsewhere."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("6")  # all open
+        await settle(pilot)
+        table = table_of(app)
+        marked = table.row_at(0)
+        await pilot.press("space")
+        assert set(table.marked) == {marked.id}
+        await pilot.press("2")  # unassigned
+        await settle(pilot)
+        assert not table.marked
+        assert any(n.title == "Marks cleared" and "1 mark of All open cleared" in str(n.message)
+                   for n in app._notifications)
+        assert "marked" not in str(app.screen.query_one("#queue-status").render())
+
+
+async def test_a_single_ticket_change_uses_the_version_seen_when_the_key_was_pressed(make_app, other_desk):
+    """No marks: s acts on the cursor's ticket at the version on screen when s was pressed, even if a live
+    refresh brought a newer one meanwhile."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        table = table_of(app)
+        row = table.cursor_row
+        await pilot.press("s")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("OptionList"))
+        other_desk.update(row.id, Change(status="pending"))
+        next(s for s in app.screen_stack if isinstance(s, QueueScreen)).data_changed()  # the live refresh
+        await settle(pilot)
+        await pilot.press("down", "enter")  # open
+        await until(pilot, lambda: any(n.title == "1 skipped" for n in app._notifications))
+        assert app.desk.ticket(row.id).status == "pending"
+        [note] = [n for n in app._notifications if n.title == "1 skipped"]
+        assert "status new → pending by bob" in str(note.message)
