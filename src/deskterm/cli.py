@@ -456,13 +456,14 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     since = _since(since_text, until, "--since") or _since("30d", until, "--since")
     if since >= until:
         raise BadInput(f"--since: {since.isoformat()} is not before --until {until.isoformat()}")
+    tz = desk.config.tz
+    since, until = since.astimezone(tz), until.astimezone(tz)  # the period is printed in the configured zone
     tickets = desk.tickets_for_period(since, until)
     escalations = desk.escalations(open_only=False)
 
     def sla_of(t):  # noqa: ANN001
         return desk.sla(t, until)
 
-    tz = desk.config.tz
     total = reports.compute(tickets, sla_of, since, until, escalations, tz)
     groups = reports.compute_by(by, tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations, tz) if by else {}
     if fmt == "json":
@@ -476,9 +477,9 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
             w.writerow(reports.csv_row(name, k))
         click.echo(buf.getvalue(), nl=False)
     else:
-        click.echo(reports.kpis_markdown(total, "All customers"))
+        click.echo(reports.kpis_markdown(total, "All customers", tz))
         for name, k in groups.items():
-            click.echo(reports.kpis_markdown(k, f"{by} {name}"))
+            click.echo(reports.kpis_markdown(k, f"{by} {name}", tz))
 
 
 @cli.command()

@@ -108,10 +108,20 @@ def due_clock(due: int, now: int, tz: ZoneInfo | str, long: bool = False) -> str
 
 
 def left_and_due(remaining: int, due: int | None, now: int, tz: ZoneInfo | str, long: bool = False) -> str:
-    """``30m`` when the deadline is as far on the wall clock as in business time, else ``30m · 09:30``: the
-    business time left (negative once breached), then the wall-clock due time (once breached: the instant
-    of the breach). The one rule of the queue, ``deskterm list`` and the handover."""
+    """The one rule of the queue, ``deskterm list`` and the handover for a deadline: the business time left
+    (negative once breached), then the wall-clock due time (once breached: the instant of the breach).
+
+    Short (a table cell): ``30m`` when the deadline is as far on the wall clock as in business time, else
+    ``30m · 09:30``. Long (a sentence, the handover): both always, ``30m left · due 09:30``, ``5h01 over ·
+    breached Fri 17:00``. A paused timer (no ``due``) shows its time left alone."""
+    if long:
+        if due is None:
+            return f"{compact(remaining)} left, paused"
+        when = due_clock(due, now, tz, long=True)
+        if remaining < 0 or due < now:
+            return f"{compact(-remaining)} over · breached {when}"
+        return f"{compact(remaining)} left · due {when}"
     left = compact(remaining)
     if not clocks_differ(remaining, due, now):
         return left
-    return f"{left} · {due_clock(due, now, tz, long)}"  # type: ignore[arg-type]
+    return f"{left} · {due_clock(due, now, tz)}"  # type: ignore[arg-type]

@@ -258,11 +258,14 @@ def _dur(seconds: float | None) -> str:
     return "–" if seconds is None else compact(int(round(seconds)))
 
 
-def kpis_markdown(k: Kpis, title: str) -> str:
-    from .fmt import one_line
+def kpis_markdown(k: Kpis, title: str, tz=None) -> str:  # noqa: ANN001
+    """The KPIs as Markdown; the period in the display zone ``tz`` (the configuration's ``timezone``)."""
+    from .fmt import local, one_line
 
+    period = (f"{local(k.since, tz)} → {local(k.until, tz)} ({getattr(tz, 'key', tz)})" if tz is not None
+              else f"{k.since.isoformat()} → {k.until.isoformat()}")
     lines = [f"## {one_line(title)}", "",
-             f"Period {k.since.isoformat()} → {k.until.isoformat()}", "",
+             f"Period {period}", "",
              "| figure | value |", "|---|---|",
              f"| opened | {k.opened} |", f"| resolved | {k.resolved} |", f"| backlog at end | {k.backlog} |",
              f"| SLA compliance (all timers) | {_pct(k.overall_compliance)} |"]
@@ -311,7 +314,10 @@ def csv_row(name: str, k: Kpis) -> list:
 class Handover:
     now: datetime
     hours: float
-    breaching: list[tuple[TicketRecord, str, int]] = field(default_factory=list)  # ticket, timer, due (epoch)
+    # ticket, timer, due (epoch), business seconds left: due within the horizon, not breached yet
+    breaching: list[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
+    # ticket, timer, instant of the breach (epoch), business seconds left (negative): breached, still open
+    breached: list[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
     unacknowledged: list = field(default_factory=list)  # escalations
     majors: list[tuple[TicketRecord, list[TicketRecord]]] = field(default_factory=list)
     long_pending: list[tuple[TicketRecord, float]] = field(default_factory=list)  # ticket, hours pending
@@ -337,23 +343,38 @@ def handover(tickets: Sequence[TicketRecord], sla_of, escalations: Sequence, now
                 h.resolved.append(t)
             continue
         sla = sla_of(t)
-        nearest = min(((n, x.due) for n, x in sla.timers.items() if x.active and x.due is not None), key=lambda p: p[1], default=None)
-        if nearest is not None and nearest[1] <= horizon:
-            h.breaching.append((t, nearest[0], nearest[1]))
+        # "breached", not "will breach": a ticket whose active timer has breached goes to its own section
+        breached = min(((x.due, n, x.remaining) for n, x in sla.timers.items()
+                        if x.active and x.state == "breached" and x.due is not None), default=None)
+        running = min(((x.due, n, x.remaining) for n, x in sla.timers.items()
+                       if x.active and x.state == "running" and x.due is not None), default=None)
+        if breached is not None:
+            h.breached.append((t, breached[1], breached[0], breached[2]))
+        elif running is not None and running[0] <= horizon:
+            h.breaching.append((t, running[1], running[0], running[2]))
         if t.status == "pending":
             since = next((e.at for e in reversed(t.events) if e.kind == "status" and e.to == "pending"), t.created_at)
             waited = (now - since).total_seconds() / 3600
             if waited >= pending_hours:
                 h.long_pending.append((t, waited))
-    h.breaching.sort(key=lambda x: x[2])
+    h.breaching.sort(key=lambda x: (x[2], x[0].id))
+    h.breached.sort(key=lambda x: (x[2], x[0].id))  # breached longest ago first, as the queue orders them
     h.long_pending.sort(key=lambda x: -x[1])
     h.unacknowledged = [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
     h.majors = [(by_id[mid], sorted(ts, key=lambda t: t.id)) for mid, ts in sorted(linked.items()) if mid in by_id]
     return h
 
 
+def timer_due(timer: str, due: int, remaining: int, now: int, tz) -> str:  # noqa: ANN001
+    """``first response 30m left · due 09:30``, ``resolution 5h01 over · breached Fri 17:00``: a handover line's
+    deadline, by the rule of ``fmt.left_and_due`` (business time, then the wall clock)."""
+    from .fmt import left_and_due
+
+    return f"{timer.replace('_', ' ')} {left_and_due(remaining, due, now, tz, long=True)}"
+
+
 def handover_markdown(h: Handover, tz) -> str:  # noqa: ANN001
-    from .fmt import compact, local, one_line
+    from .fmt import local, one_line
 
     def name(t: TicketRecord) -> str:
         return f"#{t.id}{' ' + one_line(t.ref) if t.ref else ''} {one_line(t.subject, 60)} ({one_line(t.customer, 30)})"
@@ -361,9 +382,11 @@ def handover_markdown(h: Handover, tz) -> str:  # noqa: ANN001
     now_s = epoch(h.now)
     out = [f"# Shift handover — {local(h.now, tz)}", ""]
     out += [f"## Will breach within {h.hours:g} h ({len(h.breaching)})", ""]
-    out += [f"- {name(t)}: {timer.replace('_', ' ')} {'breached' if due <= now_s else 'due in ' + compact(due - now_s)}"
-            f" ({local(datetime.fromtimestamp(due, h.now.tzinfo), tz)}), {t.priority}, {one_line(t.assignee) or 'unassigned'}"
-            for t, timer, due in h.breaching] or ["- none"]
+    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {one_line(t.assignee) or 'unassigned'}"
+            for t, timer, due, left in h.breaching] or ["- none"]
+    out += ["", f"## Breached, still open ({len(h.breached)})", ""]
+    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {one_line(t.assignee) or 'unassigned'}"
+            for t, timer, due, left in h.breached] or ["- none"]
     out += ["", f"## Unacknowledged escalations ({len(h.unacknowledged)})", ""]
     out += [f"- escalation {e.id} of #{e.ticket_id} to {one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by"
             f" {one_line(e.created_by)}: {one_line(e.reason, 80)}" for e in h.unacknowledged] or ["- none"]

@@ -175,3 +175,41 @@ def test_a_missed_next_update_stays_counted_after_the_next_reply(tmp_path, db_ur
         assert total["compliance"]["next_update"] == {"met": 1, "breached": 1, "rate": 0.5}
     finally:
         desk.store.dispose()
+
+
+def test_handover_tells_breached_from_will_breach_and_shows_both_clocks(tmp_path, db_url):
+    """Issue 13 items 9 and 12. Tuesday 08:00 in Paris, office hours from 09:00. A P1 created at 07:30 has 30 min
+    of business time left, due at 09:30 on the wall clock: the handover said "due in 1h30 (09:30)" while the
+    queue said 30m; it now says "30m left · due 09:30". A P2 whose first response breached 21 days ago was
+    listed among those that "will breach within 8 h": it is under "Breached, still open"."""
+    cfg = tmp_path / "office.toml"
+    cfg.write_text(CONFIG)
+    config = load_config(cfg)
+    now = datetime(2026, 3, 31, 8, 0, tzinfo=PARIS)
+    desk = Desk(open_store(db_url), config, clock=FrozenClock(now), user="alice")
+    try:
+        soon, old = desk.import_tickets(parse_tickets(json.dumps([
+            {"ref": "SOON", "subject": "s", "customer": "Lyon", "priority": "P1", "created_at": "2026-03-31T07:30:00+02:00"},
+            {"ref": "OLD", "subject": "o", "customer": "Lyon", "priority": "P2", "created_at": "2026-03-10T10:00:00+01:00"},
+        ]), "h.json", importer="alice"))
+        h = reports.handover(desk.tickets(), lambda t: desk.sla(t, now), [], now, 8)
+        assert [(t.id, timer, left) for t, timer, _, left in h.breaching] == [(soon, "first_response", 1800)]
+        assert [(t.id, timer) for t, timer, *_ in h.breached] == [(old, "first_response")]
+        md = reports.handover_markdown(h, PARIS)
+        assert "## Will breach within 8 h (1)" in md and "## Breached, still open (1)" in md
+        assert "first response 30m left · due 09:30, P1" in md
+        assert "over · breached 2026-03-10 11:00, P2" in md  # (P2: first response 1 h, from 10:00)
+    finally:
+        desk.store.dispose()
+
+
+def test_report_prints_its_period_in_the_configured_zone(built):
+    """Issue 13 item 12: with ``timezone = "Europe/Paris"`` the report's header printed the period in UTC."""
+    desk, db, cfg = built
+    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(cfg), "report",
+            "--since", "2026-03-27T00:00:00Z", "--until", "2026-04-01T00:00:00Z"]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    assert "Period 2026-03-27 01:00 → 2026-04-01 02:00 (Europe/Paris)" in out
+    assert "+00:00" not in out
+    data = json.loads(subprocess.run([*args, "--format", "json"], capture_output=True, text=True, check=True).stdout)
+    assert (data["total"]["since"], data["total"]["until"]) == ("2026-03-27T01:00:00+01:00", "2026-04-01T02:00:00+02:00")

@@ -55,7 +55,8 @@ async def show(app, pilot, **kw) -> HandoverScreen:  # noqa: ANN001
 
 def section_ids(h: reports.Handover) -> dict[str, list[int]]:
     return {
-        "breaching": [t.id for t, _, _ in h.breaching],
+        "breaching": [t.id for t, *_ in h.breaching],
+        "breached": [t.id for t, *_ in h.breached],
         "unacknowledged": [e.ticket_id for e in h.unacknowledged],
         "majors": [t.id for t, _ in h.majors],
         "long_pending": [t.id for t, _ in h.long_pending],
@@ -151,12 +152,14 @@ async def test_tab_jumps_to_the_next_section(make_app, config, tmp_path):
 
         assert section() == "breaching"
         await pilot.press("tab")
+        assert section() == "breached"
+        await pilot.press("tab")
         assert section() == "unacknowledged"
         await pilot.press("tab")
         assert section() == "majors"
         await pilot.press("shift+tab")
         assert section() == "unacknowledged"
-        await pilot.press("shift+tab", "shift+tab")
+        await pilot.press("shift+tab", "shift+tab", "shift+tab")
         assert section() == "resolved"  # wraps around
 
 

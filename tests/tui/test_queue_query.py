@@ -298,3 +298,26 @@ def test_breaching_soon_moves_with_the_time_from_one_sql_order(store, text, sort
         else:
             assert {r.id for r in rows} == wanted
         assert len(rows) == len({r.id for r in rows})
+
+
+@pytest.mark.parametrize("sort", [Sort("due"), Sort("due", True), Sort("priority"), Sort("customer", True)])
+def test_breaching_soon_holds_no_breached_ticket(store, sort):
+    """Issue 13 item 12: a ticket breached 19 days ago is "breached", not "breaching soon". The view holds the
+    open tickets not yet breached whose warning has started or that are due within the hour, in any sort, and
+    its tab counts the same; the breached lead "All open"."""
+    from datetime import timedelta
+
+    from deskterm.store.queue import breaching_count
+
+    q = QueueQuery(store, view="breaching", sort=sort, user="alice", now=NOW)
+    rows = q.window(0, q.count())
+    assert rows and all(r.next_due is None or r.next_due >= NOW for r in rows)
+    assert all((r.next_warn is not None and r.next_warn <= NOW) or r.next_due <= NOW + timedelta(hours=1) for r in rows)
+    everything = QueueQuery(store, view="open", user="alice", now=NOW)
+    all_rows = everything.window(0, everything.count())
+    breached = [r for r in all_rows if _urgency(r) == 0]
+    assert breached and not {r.id for r in breached} & {r.id for r in rows}
+    expected = {r.id for r in all_rows if _urgency(r) != 0 and (
+        (r.next_warn is not None and r.next_warn <= NOW) or (r.next_due is not None and r.next_due <= NOW + timedelta(hours=1)))}
+    assert {r.id for r in rows} == expected
+    assert breaching_count(store, NOW) == len(expected) == view_counts(store, "alice", NOW)["breaching"]

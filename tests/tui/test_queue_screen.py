@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from tuihelp import NOW, SIZE, lines, ready, settle
 
 from deskterm.service import NewTicket
@@ -713,3 +715,34 @@ async def test_states_and_the_cursor_stay_apart_in_16_colours(make_app):
         assert background not in states.values(), (background, states)
         cursor = table.get_component_rich_style("queue-table--cursor")
         assert sixteen(cursor.bgcolor) != background
+
+
+@pytest.mark.parametrize("sort_keys", [(), ("colon", *"sort priority", "enter")])
+async def test_a_ticket_leaves_breaching_soon_in_the_second_it_breaches(make_app, demo, other_desk, sort_keys):
+    """Issue 13 item 12: "breaching soon" holds no breached ticket. A P3 of a 24x7 customer created 1 h 59 ago
+    (first response 2 h) is in it; one second past its deadline it is breached and leaves the view, by "time
+    to breach" and in another sort alike; the tab's count follows."""
+    db, config, clock = demo
+    [tid] = other_desk.import_tickets([NewTicket(subject="Leaves soon", customer="Clinique Saint-Jean",
+                                                 priority="P3", created_at=NOW - timedelta(hours=1, minutes=59),
+                                                 ref="GONE-1")])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = table_of(app)
+        await pilot.press("3")
+        if sort_keys:
+            await pilot.press(*sort_keys)
+        await _settled(pilot)
+        assert table.query_.position(tid) is not None
+        due = other_desk.ticket(tid).next_due
+        clock.set(due + timedelta(seconds=1))
+        app.tick()
+        await _settled(pilot)
+        assert table.query_.position(tid) is None  # breached: not "soon" any more
+        app.screen.recount(data=False)
+        await _settled(pilot)
+        assert app.screen.counts["breaching"] == table.total
+        await pilot.press("6")
+        await _settled(pilot)
+        assert table.query_.position(tid) is not None  # it is among the breached of "All open"

@@ -6,6 +6,9 @@ ticket in the ordering (``position``). The view, field filters and sort are done
 only the ordered ids (from indexes where it can); rows are then fetched a window at a time by primary
 key. Sorting is always ``<column>, id`` so the order is total and positions are stable.
 
+"Breaching soon" holds the open tickets not yet breached whose warning has started or that are due within the
+hour (a ticket breached 19 days ago is "breached", not "soon": it leads "All open").
+
 "Time to breach" (the default sort) is by urgency group, then by the stored ``next_due``: breached
 tickets first (breached longest ago first), then those whose warning has started, then the rest, then
 those with no running deadline (paused). SQL orders by deadline, which does not depend on the time; the groups,
@@ -104,7 +107,9 @@ def view_condition(view: str, user: str, now: datetime) -> ColumnElement:
     if view == "unassigned":
         return and_(is_open, Ticket.assignee.is_(None))  # type: ignore[union-attr]
     if view == "breaching":
-        return and_(is_open, or_(Ticket.next_warn <= now, Ticket.next_due <= now + BREACHING_HORIZON))  # type: ignore[operator]
+        # not breached yet (a breached ticket is "breached", not "soon"), and warning started or due within the hour
+        return and_(is_open, or_(Ticket.next_due.is_(None), Ticket.next_due >= now),  # type: ignore[union-attr,operator]
+                    or_(Ticket.next_warn <= now, Ticket.next_due <= now + BREACHING_HORIZON))  # type: ignore[operator]
     if view == "escalated":
         return and_(is_open, escalated_condition())
     if view == "pending":
@@ -210,8 +215,14 @@ def _bounds(conn, ids: array, now: datetime, soon: datetime | None = None) -> tu
 
 
 def soon_ids(conn, now: datetime) -> set[int]:
-    """The tickets due within the "breaching soon" horizon of ``now`` (the breached too): the next_due index."""
-    return set(conn.execute(select(Ticket.id).where(Ticket.next_due <= now + BREACHING_HORIZON)).scalars())  # type: ignore[operator]
+    """The tickets due within the "breaching soon" horizon of ``now``, not yet breached: the next_due index."""
+    return set(conn.execute(select(Ticket.id).where(Ticket.next_due >= now,  # type: ignore[operator]
+                                                    Ticket.next_due <= now + BREACHING_HORIZON)).scalars())  # type: ignore[operator]
+
+
+def breached_ids(conn, ids: set[int], now: datetime) -> set[int]:
+    """Those of ``ids`` whose deadline has passed at ``now`` (breached), by primary key."""
+    return {i for i, due in _dues(conn, sorted(ids)).items() if due is not None and due < now}
 
 
 _REGROUP_MOST = 500  # tickets crossing a threshold between two instants, beyond which all are arranged again
@@ -330,9 +341,11 @@ class QueueQuery:
         if self.sort.column != "due":
             if not breaching:
                 return ids
-            # "breaching soon" in another order: warning started or due within the horizon (two index ranges)
+            # "breaching soon" in another order: warning started or due within the horizon (two index ranges),
+            # the breached left out (those in warning by another timer: their deadlines, by primary key)
             with self.store.engine.connect() as conn:
-                inside = self._warned(conn, now) | soon_ids(conn, now)
+                warned = self._warned(conn, now)
+                inside = (warned - breached_ids(conn, warned, now)) | soon_ids(conn, now)
             return array("q", [i for i in ids if i in inside])
         with self.store.engine.connect() as conn:
             if not ids:
@@ -350,7 +363,8 @@ class QueueQuery:
             middle, last = ids[breached:paused], ids[paused:]
         warning = array("q", [i for i in middle if i in warned])
         rest = array("q", [i for i in middle if i not in warned]) if warning else middle
-        self._groups = (ids[:breached], warning, rest, last)
+        # "breaching soon" holds no breached ticket: they are "breached", not "soon"
+        self._groups = (array("q") if breaching else ids[:breached], warning, rest, last)
         return self._joined()
 
     def _warned(self, conn, now: datetime) -> set[int]:
@@ -711,7 +725,8 @@ def breaching_count(store: Store, now: datetime) -> int:
     "status || ''" keeps SQLite from preferring the status index, which would visit every open ticket).
     """
     soon = now + BREACHING_HORIZON
-    due = select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.next_due <= soon)  # type: ignore[attr-defined,operator]
+    due = select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.next_due >= now,  # type: ignore[attr-defined,operator]
+                                                         Ticket.next_due <= soon)  # type: ignore[operator]
     warned = select(func.count()).select_from(Ticket).where(
         Ticket.next_warn <= now, (Ticket.status + "").in_(OPEN_STATUSES),  # type: ignore[operator]
         or_(Ticket.next_due.is_(None), Ticket.next_due > soon))  # type: ignore[union-attr,operator]

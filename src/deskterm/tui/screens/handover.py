@@ -2,7 +2,8 @@
 
 The sections come from ``reports.handover`` (the function of the command): tickets that will breach within
 N hours (``+``/``-`` change N), unacknowledged escalations, major incidents with their linked tickets, tickets
-pending the customer for long, and what was resolved during the shift. ``enter`` opens a ticket; ``y`` copies
+pending the customer for long, and what was resolved during the shift. Tickets already breached and still open
+have a section of their own ("breached", not "will breach"). ``enter`` opens a ticket; ``y`` copies
 the Markdown of ``reports.handover_markdown`` to the clipboard and writes it to a file (its path is notified),
 since not every terminal passes the clipboard on (OSC 52).
 """
@@ -22,13 +23,13 @@ from textual.widgets.option_list import Option
 
 from ... import reports
 from ...domain.calendar import epoch
-from ...fmt import compact, local, one_line
+from ...fmt import local, one_line
 from .base import DeskScreen
 
 MIN_HOURS, MAX_HOURS = 1, 168
 REFRESH_EVERY = 60  # seconds
-SECTIONS = ("breaching", "unacknowledged", "majors", "long_pending", "resolved")
-SHORT = {"breaching": "breaching", "unacknowledged": "unacked", "majors": "majors",
+SECTIONS = ("breaching", "breached", "unacknowledged", "majors", "long_pending", "resolved")
+SHORT = {"breaching": "breaching", "breached": "breached", "unacknowledged": "unacked", "majors": "majors",
          "long_pending": "pending long", "resolved": "resolved"}
 
 
@@ -48,6 +49,7 @@ class HandoverLine:
 def section_titles(h: reports.Handover) -> dict[str, str]:
     return {
         "breaching": f"Will breach within {h.hours:g} h ({len(h.breaching)})",
+        "breached": f"Breached, still open ({len(h.breached)})",
         "unacknowledged": f"Unacknowledged escalations ({len(h.unacknowledged)})",
         "majors": f"Major incidents ({len(h.majors)})",
         "long_pending": f"Pending the customer for long ({len(h.long_pending)})",
@@ -63,10 +65,10 @@ def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:  #
         return f"{one_line(t.subject, 50)} ({one_line(t.customer, 24)})"
 
     out: dict[str, list[HandoverLine]] = {s: [] for s in SECTIONS}
-    for t, timer, due in h.breaching:
-        when = "breached" if due <= now_s else f"due in {compact(due - now_s)}"
-        out["breaching"].append(HandoverLine("breaching", t.id, f"#{t.id} {t.priority} {timer.replace('_', ' ')} {when} · "
-                                             f"{one_line(t.assignee) or 'unassigned'} · {name(t)}"))
+    for section in ("breaching", "breached"):
+        for t, timer, due, left in getattr(h, section):
+            out[section].append(HandoverLine(section, t.id, f"#{t.id} {t.priority} {reports.timer_due(timer, due, left, now_s, tz)}"
+                                             f" · {one_line(t.assignee) or 'unassigned'} · {name(t)}"))
     for e in h.unacknowledged:
         out["unacknowledged"].append(HandoverLine("unacknowledged", e.ticket_id, f"#{e.ticket_id} escalation {e.id} to "
                                                   f"{one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by "
@@ -155,7 +157,8 @@ class HandoverScreen(DeskScreen):
         title.append("Shift handover", style="bold")
         title.append(f" · {local(h.now, tz)} · last {h.hours:g} h (+/-) · y copies the Markdown")
         self.query_one("#hand-title", Static).update(title)
-        counts = {"breaching": len(h.breaching), "unacknowledged": len(h.unacknowledged), "majors": len(h.majors),
+        counts = {"breaching": len(h.breaching), "breached": len(h.breached), "unacknowledged": len(h.unacknowledged),
+                  "majors": len(h.majors),
                   "long_pending": len(h.long_pending), "resolved": len(h.resolved)}
         summary = " · ".join(f"{SHORT[s]} {n}" for s, n in counts.items())
         self.query_one("#hand-summary", Static).update(Text(summary, no_wrap=True, overflow="ellipsis"))

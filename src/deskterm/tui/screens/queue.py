@@ -277,14 +277,14 @@ class QueueScreen(Screen):
     def _thresholds(self, query: QueueQuery) -> tuple[datetime | None, datetime | None, datetime | None]:
         """When this query next changes by time alone: "time to breach" regroups when a warning starts or a
         deadline passes; "breaching soon" takes in a ticket when its warning starts or its deadline comes
-        within the horizon. Other sorts of other views do not change with the time."""
+        within the horizon, and lets it go when its deadline passes. Other sorts of other views do not change with the time."""
         from ...store.queue import next_entering, next_thresholds
 
         breaching = query.view == "breaching"
         if query.now is None or (query.sort.column != "due" and not breaching):
             return (None, None, None)
         warn, due = next_thresholds(query.store, query.now)
-        if query.sort.column != "due":
+        if query.sort.column != "due" and not breaching:  # (a ticket leaves "breaching soon" when it breaches)
             due = None
         return (warn, due, next_entering(query.store, query.now) if breaching else None)
 
