@@ -262,7 +262,10 @@ async def test_countdown_changes_state_on_the_tick(make_app, demo, other_desk):
         clock.advance(hours=2)
         app.tick()
         await settle(pilot)
-        table.select_ticket(tid)
+        assert table.query_.position(tid) is None  # breached: it left "breaching soon"
+        await pilot.press("6")
+        await settle(pilot)
+        assert table.select_ticket(tid)
         timer = table.countdown(table.cursor_row)
         assert timer.state == "breached" and timer.remaining == 2 * 3600 + 60 - 120 - 2 * 3600
         strip = table.render_line(table.cursor_index - int(table.scroll_y) + 1)
