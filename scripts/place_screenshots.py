@@ -1,52 +1,21 @@
 """Write screenshots of the escalation, dashboard and handover screens (demo desk, frozen clock).
 
-Run by ``make screenshots``; the demo desk gets three escalations and a major incident so that every section
-shows something. Nothing of the user's is read or written.
+Run by ``make screenshots``; the demo desk has its own escalations, major incident, satisfaction answers and
+90 days of history, so every section shows something. Nothing of the user's is read or written.
 """
-import asyncio, os, sys, tempfile, tomllib
-from datetime import datetime, timedelta, timezone
+import asyncio, os, sys, tempfile
+from datetime import datetime, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
-EXTRA = """
-
-[groups.L2-network]
-level = "L2"
-[groups.L3-vendor]
-level = "L3"
-
-[escalation]
-managers = ["duty-manager"]
-ack_within = "10m"
-"""
 
 
 def prepare(tmp: Path):
     from deskterm.clock import FrozenClock
-    from deskterm.config import parse_config
     from deskterm.demo import build_demo
-    from deskterm.service import Desk
-    from deskterm.store.engine import open_store
 
-    clock = FrozenClock(NOW)
-    db, _ = build_demo(tmp / "demo", tickets=300, clock=clock)
-    path = db.parent / "deskterm.toml"
-    text = path.read_text() + EXTRA
-    path.write_text(text)
-    config = parse_config(tomllib.loads(text), str(path))
-    store = open_store(db)
-    desk = Desk(store, config, clock=clock, user="bob")
-    ts = sorted((t for t in desk.tickets(["open", "new"]) if t.updated_at <= NOW - timedelta(hours=1)), key=lambda t: t.id)
-    a, b, c, major, x, y = ts[:6]
-    clock.set(NOW - timedelta(minutes=30)); desk.escalate(c.id, "functional", "L2-network", "switch logs needed")
-    desk.acknowledge(desk.escalations(ticket=c.id)[0].id)
-    clock.set(NOW - timedelta(minutes=20)); desk.escalate(a.id, "hierarchical", "duty-manager", "customer threatens penalties")
-    clock.set(NOW - timedelta(minutes=5)); desk.escalate(b.id, "functional", "L3-vendor", "vendor bug")
-    clock.set(NOW)
-    desk.link(x.id, major.id); desk.link(y.id, major.id)
-    store.dispose()
-    return db, config
+    return build_demo(tmp / "demo", tickets=300, clock=FrozenClock(NOW))
 
 
 async def shoot(db, config, screen_factory, size, out: Path):

@@ -88,8 +88,8 @@ def demo(tickets: int, keep: str | None) -> None:
     if tickets < 1:
         raise BadInput(f"--tickets: {tickets}: must be at least 1")
     with tempfile.TemporaryDirectory(prefix="deskterm-demo-") as tmp:
+        # --keep DIR: a new directory (made 0770) or an empty one; never one holding a desk or a configuration
         where = Path(keep) if keep else Path(tmp)
-        where.mkdir(parents=True, exist_ok=True)
         db, config = build_demo(where, tickets=tickets)
         run_app(db=str(db), config=config)
 

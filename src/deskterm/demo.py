@@ -1,22 +1,33 @@
-"""A realistic demo desk: a dozen customers on four policies, a few hundred tickets with histories.
+"""A realistic demo desk: a dozen customers on four policies, 90 days of tickets with their histories.
 
-Timestamps are relative to now so that countdowns are live: some tickets breached, some about to
-breach, some paused waiting on the customer, some resolved and closed. ``build_demo`` writes a database
-and a configuration file into a directory (never the user's real database).
+Timestamps are relative to now so that countdowns are live. Each ticket's life is planned in its policy's
+business time (first response, updates and resolution mostly inside their targets, a few late), then cut
+at now: older tickets are resolved and closed, recent ones are open in every state (new, being worked,
+waiting on the customer, some about to breach, a few breached). On top of that history, the "story" does
+what a desk's agents did during the last days, through the same service calls as the screens and the
+command line: a major incident with linked tickets, functional and hierarchical escalations (some
+acknowledged, some waiting), satisfaction answers, classifications, and the automatic escalation rules
+applied once. ``build_demo`` writes a database and a configuration file into a new or empty directory (never
+the user's real database, never over an existing desk or configuration).
 """
 
 from __future__ import annotations
 
+import os
 import random
-from datetime import datetime, timedelta
+import tomllib
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from .clock import Clock
-from .config import Config, load_config
-from .service import Desk, NewEvent, NewTicket
+from .clock import Clock, FrozenClock
+from .config import Config, load_config, parse_config
+from .domain.calendar import epoch
+from .errors import BadInput
+from .service import Change, Desk, NewEvent, NewTicket
 from .store.engine import open_store
 
-DEMO_CONFIG = """\
+DEMO_SLA_CONFIG = """\
 timezone = "Europe/Paris"
 
 [calendars.office]
@@ -94,6 +105,59 @@ policy = "bronze"
 policy = "bronze"
 """
 
+# What a desk adds to its SLA: escalation targets, a duty manager, automatic rules, reply templates. Every
+# group the demo's history escalates to is defined here (the tests check it).
+DEMO_DESK_CONFIG = """
+[canned.ack]
+body = "Hello {customer}, {agent} is looking at {ticket} and will update you within the hour."
+[canned.need-info]
+body = "Hello {customer}, to move {ticket} forward we need a screenshot of the error and the time it happened. Thank you, {agent}"
+[canned.major]
+body = "Hello {customer}, {ticket} is part of a wider incident our teams are working on. We will update you within the hour."
+[canned.fixed]
+body = "Hello {customer}, the fix for {ticket} is in place. Could you confirm it works for you? {agent}"
+[canned.escalated]
+body = "Hello {customer}, {ticket} has been passed to our second-level team, who will contact you shortly."
+
+[groups.L2-network]
+level = "L2"
+[groups.L2-apps]
+level = "L2"
+[groups.L3-vendor]
+level = "L3"
+
+[escalation]
+managers = ["duty-manager"]
+ack_within = "15m"
+bell = true
+
+[[escalation.rules]]
+name = "P1 at 75 % of its resolution time"
+when = "resolution.at 75%"
+priority = ["P1"]
+action = "hierarchical"
+to = "duty-manager"
+
+[[escalation.rules]]
+name = "P2 past its resolution time"
+when = "resolution.breached"
+priority = ["P2"]
+action = "hierarchical"
+to = "duty-manager"
+
+[[escalation.rules]]
+name = "platinum P1 half-way: L2 looks at it"
+when = "resolution.at 50%"
+priority = ["P1"]
+policy = ["platinum"]
+group = ["L1"]
+action = "functional"
+to = "L2-apps"
+"""
+
+DEMO_CONFIG = DEMO_SLA_CONFIG + DEMO_DESK_CONFIG
+HISTORY_DAYS = 90
+
 CUSTOMERS = [
     "Clinique Saint-Jean", "CHU Lyon Sud", "Banque Rhône-Alpes", "Mairie de Villeurbanne",
     "Transports Guillaume", "Hudson Freight Inc.", "Brooklyn Bagels Co.", "Atelier Moreau",
@@ -109,22 +173,99 @@ SUBJECTS = [
     "Disk almost full on DB-{n:02d}", "Change: open firewall port {port} for the vendor", "Mobile app crashes on login",
 ]
 NAMES = ["Camille", "Léa", "Hugo", "Nora", "Yanis", "Jade", "Louis", "Inès"]
-AGENTS = ["alice", "bruno", "chloe", "david"]
+AGENTS = ["alice", "bruno", "chloe", "david", "emma"]  # level 1
+GROUP_AGENTS = {"L2-network": "nadia", "L2-apps": "omar", "L3-vendor": "vendor-desk"}  # who works each group
 GROUPS = ["L1", "L1", "L1", "L2-network", "L2-apps", "L3-vendor"]
-REPLIES = ["On it, looking now.", "Could you send a screenshot of the error?", "We have restarted the service; please try again.",
-           "Escalated to the network team, next update within the hour.", "Fixed on our side: can you confirm?"]
+MANAGER = "duty-manager"
+CODES = ["fixed", "workaround", "user-guidance", "no-fault-found", "duplicate", "cancelled"]
+CODE_WEIGHTS = [10, 3, 4, 1, 1, 1]
+FIRST_REPLIES = ["On it, looking now.", "Thank you, we are looking into it.",
+                 "We can reproduce it here and are working on it."]
+UPDATES = ["Still working on it: the logs point to the authentication server.",
+           "We have restarted the service; please try again.", "Update: a fix is being tested.",
+           "Escalated to the network team, next update within the hour."]
+ASK_INFO = "Could you send a screenshot of the error?"
+FIXED = ["Fixed on our side: can you confirm?", "Done. Please let us know if it happens again.",
+         "The account is unlocked; you can log in again."]
 NOTES = ["Same symptom as last week's incident, check the switch logs.", "Customer called twice, very anxious.",
          "Vendor ticket opened: case 88123.", "Workaround applied, root cause unknown."]
+CHASERS = ["Any news? This is blocking us.", "Hello, is anyone looking at this?"]
+CUSTOMER_ANSWERS = ["Here is the screenshot.", "It happens every morning around 9.", "Yes, all users on floor 2."]
+REOPENERS = ["It is broken again this morning.", "Still not working for two of us."]
+BUSY_AGENTS = ["alice", "bruno", "chloe", "david"]
+BUSY_REPLIES = ["On it, looking now.", "Could you send a screenshot of the error?", "We have restarted the service; please try again.",
+                "Escalated to the network team, next update within the hour.", "Fixed on our side: can you confirm?"]
+COMMENTS = {5: ["Quick and friendly, thank you!", "Perfect."], 4: ["Good, but it took a while."],
+            3: ["Fixed, but we had to chase twice."], 2: ["Slow to answer."], 1: ["Nobody called us back."]}
 
 
-def write_demo_config(directory: Path) -> Path:
+def demo_config(full: bool = True) -> Config:
+    return parse_config(tomllib.loads(DEMO_CONFIG if full else DEMO_SLA_CONFIG), "demo")
+
+
+def write_demo_config(directory: Path, full: bool = True) -> Path:
+    """Write the demo's configuration as ``directory/deskterm.toml``: a new file only (never over one)."""
     path = directory / "deskterm.toml"
-    path.write_text(DEMO_CONFIG, encoding="utf-8")
+    _write_new(path, (DEMO_CONFIG if full else DEMO_SLA_CONFIG).encode("utf-8"))
     return path
 
 
+def _write_new(path: Path, data: bytes) -> None:
+    """Create ``path`` and write ``data``: never over an existing file, never through a symbolic link."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o660)
+    except FileExistsError:
+        raise BadInput(f"{path}: already exists: the demo writes only into a new or empty directory") from None
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+
+
+# the files that make a directory a desk or a configuration directory: the demo never writes beside them
+_TAKEN = ("deskterm.toml", "demo.db", "demo.db-wal", "demo.db-shm", "deskterm.db", "deskterm.db-wal")
+
+
+def prepare_directory(directory: Path) -> Path:
+    """Make sure ``directory`` can take a new demo desk: created (mode 0770, as a desk's data directory)
+    when missing; refused when it holds a desk or a configuration already (``demo --keep ~/.config/deskterm``
+    must not overwrite the real one)."""
+    directory = Path(directory)
+    if not directory.exists():
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(mode=0o770)
+        except FileExistsError:
+            pass  # made just now by someone else: checked below like any existing directory
+        else:
+            os.chmod(directory, 0o770)  # mkdir's mode is masked by the umask
+            return directory
+    if not directory.is_dir():
+        raise BadInput(f"{directory}: not a directory")
+    taken = [name for name in _TAKEN if os.path.lexists(directory / name)]
+    if taken:
+        raise BadInput(f"{directory}: already holds a desk or a configuration ({taken[0]}): give a new or empty directory")
+    return directory
+
+
+# -- the history -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Plan:
+    """What the story needs to know of a generated ticket besides its events."""
+
+    handler: str  # the agent who worked it last
+    resolved_at: datetime | None = None
+
+
+def history(now: datetime, count: int, seed: int = 7, config: Config | None = None) -> list[NewTicket]:
+    """Tickets with histories, created over the last 90 days (the SLA of ``config``, the demo's by default)."""
+    return [t for t, _ in _generate(now, count, seed, config or demo_config(full=False))]
+
+
 def generate(now: datetime, count: int, seed: int = 7) -> list[NewTicket]:
-    """Tickets with histories, created over the last 20 days, most open ones recent."""
+    """A busy queue rather than a desk's life: tickets created over the last 20 days, about half of them open
+    in every state (many breached). The screen tests and the queue benchmark use it (``build_demo(story=False)``)
+    for its many open tickets; the demo itself is ``history``."""
     rnd = random.Random(seed)
     out = []
     for i in range(count):
@@ -147,13 +288,13 @@ def generate(now: datetime, count: int, seed: int = 7) -> list[NewTicket]:
         fate = rnd.random()
         if age_hours > 30 and rnd.random() < 0.85:
             fate = rnd.uniform(0.7, 1.0)  # a real desk resolves most of its older tickets
-        agent = rnd.choice(AGENTS)
+        agent = rnd.choice(BUSY_AGENTS)
         if rnd.random() < 0.3:
             events.append(NewEvent(at=step(0.05), kind="reply", author="customer", public=True, body="Any news? This is blocking us."))
         if fate > 0.25 and span > 300:
             events.append(NewEvent(at=step(0.1), kind="assign", author=agent, to=agent))
             events.append(NewEvent(at=step(0.05), kind="status", author=agent, to="open"))
-            events.append(NewEvent(at=step(0.1), kind="reply", author=agent, public=True, body=rnd.choice(REPLIES)))
+            events.append(NewEvent(at=step(0.1), kind="reply", author=agent, public=True, body=rnd.choice(BUSY_REPLIES)))
             if rnd.random() < 0.4:
                 events.append(NewEvent(at=step(0.05), kind="reply", author=agent, public=False, body=rnd.choice(NOTES)))
             if rnd.random() < 0.2:
@@ -177,16 +318,261 @@ def generate(now: datetime, count: int, seed: int = 7) -> list[NewTicket]:
     return out
 
 
-def build_demo(directory: Path, tickets: int = 300, clock: Clock | None = None) -> tuple[Path, Config]:
-    """Write a demo database and configuration into ``directory``; return (db path, config)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    config_path = write_demo_config(directory)
+
+def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tuple[NewTicket, _Plan]]:
+    rnd = random.Random(seed)
+    now_s = epoch(now)
+    out = []
+    for i in range(count):
+        customer = rnd.choice(CUSTOMERS)
+        policy = config.policy_for(customer)
+        cal = policy.calendar
+        prio = rnd.choices(["P1", "P2", "P3", "P4"], weights=[1, 3, 6, 3])[0]
+        raw = now_s - int(rnd.uniform(0, HISTORY_DAYS * 86400))
+        created = raw
+        if not cal.always and rnd.random() < 0.85:  # people report problems while they work
+            created = cal.add(raw, rnd.randint(60, 5400))
+            if created > now_s - 60:
+                created = raw
+        subject = rnd.choice(SUBJECTS).format(w=rnd.choice("ABCDE"), n=rnd.randint(1, 12), name=rnd.choice(NAMES),
+                                               code=f"{rnd.randint(0, 0xFFFF):04X}", h=rnd.randint(6, 18),
+                                               port=rnd.choice([443, 8443, 5432, 1521]))
+        ticket_type = rnd.choices(["incident", "request", "problem", "change"], weights=[8, 4, 1, 1])[0]
+        events, plan = _life(rnd, cal, policy.targets[prio], created, now_s)
+        out.append((NewTicket(subject=subject, customer=customer, priority=prio, type=ticket_type,
+                              created_at=_dt(created), description=f"Reported by {rnd.choice(NAMES)} at {customer}.",
+                              ref=f"EXT-{1000 + i}", events=events, where=f"demo:{i + 1}"), plan))
+    return out
+
+
+def _dt(t: int) -> datetime:
+    return datetime.fromtimestamp(t, timezone.utc)
+
+
+def _life(rnd: random.Random, cal, targets, created: int, now_s: int) -> tuple[list[NewEvent], _Plan]:
+    """A ticket's whole life planned in business time (mostly within its targets), cut at now."""
+    events: list[NewEvent] = []
+    w = created  # the wall clock of the plan, epoch seconds
+
+    def add(at: int, kind: str, author: str, **kw) -> None:
+        nonlocal w
+        w = max(w, at)
+        if w <= now_s:
+            events.append(NewEvent(at=_dt(w), kind=kind, author=author, **kw))
+
+    def late(p: float) -> bool:
+        return rnd.random() < p
+
+    agent = rnd.choice(AGENTS)
+    plan = _Plan(handler=agent)
+    fr = int(targets.first_response * (rnd.uniform(1.15, 2.2) if late(0.08) else rnd.uniform(0.1, 0.8)))
+    budget = int(targets.resolution * (rnd.uniform(1.05, 1.5) if late(0.09) else rnd.uniform(0.15, 0.8)))
+    budget = max(budget, fr + 600)
+    if late(0.15):
+        add(cal.add(created, fr // 2), "reply", "customer", public=True, body=rnd.choice(CHASERS))
+    add(cal.add(created, max(60, int(fr * rnd.uniform(0.2, 0.8)))), "assign", agent, to=agent)
+    add(w + 30, "status", agent, to="open")
+    add(cal.add(created, fr), "reply", agent, public=True, body=rnd.choice(FIRST_REPLIES))
+    left = budget - fr  # business time of the resolution timer still to spend
+    nu = targets.next_update
+    chunk_max = int(nu * 0.85) if nu else max(left // rnd.randint(1, 3), 1)
+    pending_done = escalated = False
+    handler = agent
+    while left > 0:
+        step = min(left, max(60, int(chunk_max * rnd.uniform(0.5, 1.0))))
+        if nu and late(0.06):
+            step = int(nu * rnd.uniform(1.1, 1.4))  # an update sent late
+        left -= step
+        at = cal.add(w, step)
+        if left <= 0:
+            add(at, "reply", handler, public=True, body=rnd.choice(FIXED))
+            add(w + 20, "status", handler, to="resolved", reason=rnd.choices(CODES, weights=CODE_WEIGHTS)[0])
+            plan.resolved_at = _dt(w) if w <= now_s else None
+            break
+        roll = rnd.random()
+        if not pending_done and roll < 0.3:
+            pending_done = True
+            add(at, "reply", handler, public=True, body=ASK_INFO)
+            add(w + 30, "status", handler, to="pending")
+            wait = int(rnd.choice([rnd.uniform(1800, 4 * 3600), rnd.uniform(3600, 30 * 3600), rnd.uniform(86400, 6 * 86400)]))
+            add(w + wait, "reply", "customer", public=True, body=rnd.choice(CUSTOMER_ANSWERS))
+            add(w + 60, "status", handler, to="open")
+        elif not escalated and roll < 0.42:
+            escalated = True
+            group = rnd.choice(GROUPS[3:])
+            add(at, "reply", handler, public=False, body=rnd.choice(NOTES))
+            add(w + 60, "escalate", handler, to=group, reason="needs second level")
+            handler = GROUP_AGENTS[group]
+            add(w + 300, "assign", handler, to=handler)
+        elif nu or roll < 0.7:
+            add(at, "reply", handler, public=True, body=rnd.choice(UPDATES))
+        else:
+            add(at, "reply", handler, public=False, body=rnd.choice(NOTES))
+    plan.handler = handler
+    if plan.resolved_at is not None and late(0.04):  # reopened by the customer, fixed again
+        add(w + int(rnd.uniform(3600, 86400)), "reply", "customer", public=True, body=rnd.choice(REOPENERS))
+        add(w + 600, "status", handler, to="open")
+        add(cal.add(w, int(targets.resolution * rnd.uniform(0.02, 0.1))), "reply", handler, public=True, body=rnd.choice(FIXED))
+        add(w + 20, "status", handler, to="resolved", reason="fixed")
+        plan.resolved_at = _dt(w) if w <= now_s else None
+    if plan.resolved_at is not None:
+        add(w + int(rnd.uniform(1, 5) * 86400), "status", handler, to="closed")
+    return events, plan
+
+
+# -- the demo desk ---------------------------------------------------------------------------------------
+
+
+def build_demo(directory: Path, tickets: int = 300, clock: Clock | None = None, story: bool = True) -> tuple[Path, Config]:
+    """Write a demo database and configuration into ``directory``; return (db path, config).
+
+    ``directory`` must be new or empty (see ``prepare_directory``). ``story=False`` writes a busy queue
+    (``generate``) and the SLA configuration only: the screen tests add the escalation settings they need,
+    and the queue benchmark wants its many open tickets.
+    """
+    directory = prepare_directory(directory)
+    config_path = write_demo_config(directory, full=story)
     config = load_config(config_path)
     db = directory / "demo.db"
+    if os.path.lexists(db):
+        raise BadInput(f"{db}: already exists: the demo writes only into a new or empty directory")
     store = open_store(db)
-    clock = clock or Clock()
-    desk = Desk(store, config, clock=clock, user="demo")
-    desk.rederive()
-    desk.import_tickets(generate(clock.now(), tickets))
-    store.dispose()
+    try:
+        clock = clock or Clock()
+        now = clock.now()
+        desk = Desk(store, config, clock=clock, user="demo")
+        desk.rederive()
+        if story:
+            planned = _generate(now, tickets, 7, config) + _major_tickets(now)
+            ids = desk.import_tickets([t for t, _ in planned])
+            _story(store, config, now, list(zip(ids, planned)))
+        else:
+            desk.import_tickets(generate(now, tickets))
+    finally:
+        store.dispose()
     return db, config
+
+
+MAJOR_SUBJECT = "Internet access down: regional fibre outage (provider incident)"
+
+
+def _major_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
+    """Today's major incident (a provider outage) and the tickets customers opened about it."""
+    start = now - timedelta(hours=2, minutes=40)
+
+    def at(minutes: int) -> datetime:
+        return (start + timedelta(minutes=minutes)).replace(microsecond=0)
+
+    major = NewTicket(
+        subject=MAJOR_SUBJECT, customer="CHU Lyon Sud", priority="P1", type="incident", created_at=at(0),
+        description="Monitoring: every site behind the regional provider lost Internet access at once.",
+        ref="EXT-MAJOR-1", where="demo:major",
+        events=[NewEvent(at=at(3), kind="assign", author="alice", to="alice"),
+                NewEvent(at=at(4), kind="status", author="alice", to="open"),
+                NewEvent(at=at(9), kind="reply", author="alice", public=True,
+                         body="We see the outage on every site of the region and are on the phone with the provider."),
+                NewEvent(at=at(50), kind="reply", author="alice", public=True,
+                         body="The provider confirms a cut fibre near Lyon; a team is on its way."),
+                NewEvent(at=at(95), kind="reply", author="alice", public=True,
+                         body="Repair under way; the provider expects service back within two hours.")],
+    )
+    out = [(major, _Plan(handler="alice"))]
+    linked = [("Clinique Saint-Jean", "No Internet on any workstation since 12:30", "P2", 12, "bruno"),
+              ("Mairie de Villeurbanne", "Website returns 502 since 12:00", "P3", 18, "chloe"),
+              ("Banque Rhône-Alpes", "VPN down for ward B", "P2", 25, "david"),
+              ("Transports Guillaume", "Teams calls drop after 5 minutes", "P3", 33, "emma"),
+              ("Atelier Moreau", "No Internet in the workshop", "P4", 47, None)]
+    for n, (customer, subject, prio, minute, agent) in enumerate(linked, start=1):
+        events = []
+        if agent:
+            events = [NewEvent(at=at(minute + 4), kind="assign", author=agent, to=agent),
+                      NewEvent(at=at(minute + 5), kind="status", author=agent, to="open"),
+                      NewEvent(at=at(minute + 7), kind="reply", author=agent, public=True,
+                               body=f"Hello {customer}, this is part of a wider incident our teams are working on. "
+                                    "We will update you within the hour.")]
+        out.append((NewTicket(subject=subject, customer=customer, priority=prio, type="incident", created_at=at(minute),
+                              description=f"Reported by {NAMES[n]} at {customer}.", ref=f"EXT-MAJOR-1-{n}",
+                              events=events, where=f"demo:major:{n}"), _Plan(handler=agent or "alice")))
+    return out
+
+
+def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: ANN001
+    """What the agents did lately, through the service like the screens and the command line: the major
+    incident handled, escalations raised (some acknowledged, one returned), satisfaction answers, work
+    classified, and the automatic rules applied once (as ``deskterm escalate-due`` from cron would)."""
+    rnd = random.Random(11)
+    clock = FrozenClock(now)
+    desks: dict[str, Desk] = {}
+
+    def as_(user: str, at: datetime) -> Desk:
+        clock.set(min(at, now))
+        if user not in desks:
+            desks[user] = Desk(store, config, clock=clock, user=user)
+        return desks[user]
+
+    def status_of(t: NewTicket) -> str:
+        return next((e.to for e in reversed(t.events) if e.kind == "status"), "new")
+
+    def last_at(t: NewTicket) -> datetime:
+        return max([t.created_at, *(e.at for e in t.events)])
+
+    def minutes(m: float) -> datetime:
+        return now - timedelta(minutes=m)
+
+    # the major incident: linked tickets, escalated to the network team and to the duty manager, a broadcast
+    major_id = next(i for i, (t, _) in made if t.ref == "EXT-MAJOR-1")
+    for i, (t, _) in made:
+        if t.ref and t.ref.startswith("EXT-MAJOR-1-"):
+            as_("alice", t.created_at + timedelta(minutes=10)).link(i, major_id)
+    as_("alice", minutes(140)).escalate(major_id, "functional", "L2-network", "provider outage: L2 network to liaise")
+    as_("nadia", minutes(132)).acknowledge(_open_escalation(desks["nadia"], major_id).id)
+    as_("alice", minutes(35)).broadcast(major_id, reply="Update: the provider has spliced the fibre; service is "
+                                                        "coming back site by site. Next update within the hour.")
+    as_("alice", minutes(30)).escalate(major_id, "hierarchical", MANAGER, "three customers on platinum and gold affected")
+
+    # escalations of the day, on open tickets worked by L1 and not touched since
+    candidates = sorted((last_at(t), i, t) for i, (t, _) in made
+                        if status_of(t) == "open" and t.ref and not t.ref.startswith("EXT-MAJOR")
+                        and all(e.kind != "escalate" for e in t.events) and last_at(t) < minutes(200))
+    candidates = [c for c in candidates if c[0] > now - timedelta(days=4)]
+    rnd.shuffle(candidates)
+    plans = [("functional", "L2-apps", "application error needs L2 analysis", 190, "omar", 170, None),
+             ("hierarchical", MANAGER, "customer threatens contract penalties", 50, None, None, None),
+             ("functional", "L3-vendor", "vendor bug suspected: case opened with the vendor", 28, None, None, None),
+             ("functional", "L2-network", "switch logs needed", 150, "nadia", None, "not a network fault: the "
+              "user's account was locked; unlocked, please confirm with the customer"),
+             ("functional", "L2-network", "packet loss on the customer's site link", 6, None, None, None)]
+    for (_, tid, t), (kind, to, reason, ago, acker, ack_ago, returned) in zip(candidates, plans):
+        ago_at = max(minutes(ago), last_at(t) + timedelta(minutes=5))
+        agent = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
+        as_(agent, ago_at).escalate(tid, kind, to, reason)
+        if acker:
+            esc = _open_escalation(desks[agent], tid)
+            as_(acker, ago_at + timedelta(minutes=rnd.randint(4, 12))).acknowledge(esc.id)
+            if returned:
+                as_(acker, ago_at + timedelta(minutes=25)).de_escalate(esc.id, returned)
+
+    # satisfaction answers: a third of the customers answer the survey sent when a ticket is closed
+    closed = sorted((last_at(t), i, p.handler) for i, (t, p) in made if status_of(t) == "closed")
+    recent = [c for c in closed if c[0] > now - timedelta(days=30)]
+    older = [c for c in closed if c[0] <= now - timedelta(days=30)]
+    rated = rnd.sample(recent, min(len(recent) // 3, 18)) + rnd.sample(older, min(len(older) // 3, 4))
+    for when, tid, handler in sorted(rated):
+        score = rnd.choices([5, 4, 3, 2, 1], weights=[55, 25, 10, 6, 4])[0]
+        comment = rnd.choice(COMMENTS[score]) if rnd.random() < 0.4 else None
+        as_(handler, when + timedelta(hours=rnd.uniform(0.2, 20))).rate(tid, score, comment)
+
+    # classification of this week's incidents and requests (covered by the contract, or billable)
+    week = sorted((t.created_at, i, t) for i, (t, _) in made
+                  if t.created_at > now - timedelta(days=7) and not (t.ref or "").startswith("EXT-MAJOR"))
+    for created, tid, t in rnd.sample(week, min(len(week) // 2, 10)):
+        kind = "change_request" if t.type in ("request", "change") else "defect"
+        who = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
+        as_(who, last_at(t) + timedelta(minutes=rnd.randint(2, 90))).update(tid, Change(classification=kind))
+
+    # the automatic rules, once, as cron's `deskterm escalate-due` does every few minutes
+    as_("cron", now).apply_rules()
+
+
+def _open_escalation(desk: Desk, ticket_id: int):  # noqa: ANN202
+    return [e for e in desk.escalations(open_only=True, ticket=ticket_id)][-1]

@@ -147,10 +147,11 @@ class Desk:
             conn = session.connection()
             at = bulk.instant_writer(conn)
             user = self.user
+            codes = set(self.config.resolution_codes)  # a resolution's reason that is a code is its code (as `show` writes it)
             values = [
                 (t.ref, t.subject, t.description, customers[t.customer], f.priority, t.priority, t.impact, t.urgency,
                  t.type, f.status, f.assignee, f.group, at(t.created_at), user, at(updated), 1, at(due), at(warn),
-                 timer, left)
+                 timer, left, f.resolution_code if f.resolution_code in codes else None)
                 for t, f, updated, due, warn, timer, left in rows
             ]
             if self.store.is_sqlite:
@@ -688,7 +689,7 @@ DERIVED = ("next_due", "next_warn", "next_timer", "next_left")
 # the columns an import writes, in the order of the tuples import_tickets builds
 _TICKET_COLUMNS = ("ref", "subject", "description", "customer_id", "priority", "initial_priority", "impact", "urgency",
                    "type", "status", "assignee", "group_name", "created_at", "created_by", "updated_at", "version",
-                   *DERIVED)
+                   *DERIVED, "resolution_code")
 _EVENT_COLUMNS = ("ticket_id", "at", "kind", "author", "public", "body", "from_value", "to", "reason")
 
 _NOT_UNICODE = "not valid Unicode text (undecodable bytes or a lone surrogate such as \\ud800)"
@@ -728,6 +729,7 @@ class _Final:
     priority: str
     assignee: str | None
     group: str
+    resolution_code: str | None = None  # the reason of the last resolution, unless reopened since
 
 
 def _final_state(t: NewTicket) -> _Final:
@@ -735,6 +737,10 @@ def _final_state(t: NewTicket) -> _Final:
     f = _Final(status="new", priority=t.priority, assignee=None, group="L1")
     for e in t.events:
         if e.kind == "status" and e.to:
+            if e.to == "resolved":
+                f.resolution_code = e.reason
+            elif e.to not in workflow.STOPPED:
+                f.resolution_code = None
             f.status = e.to
         elif e.kind == "priority" and e.to:
             f.priority = e.to
