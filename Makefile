@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast setup lock bench screenshots clean
+.PHONY: demo test test-fast setup lock upgrade bench screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)" >&2; exit 2; }
@@ -36,6 +36,10 @@ lock:
 	{ echo "# The whole tested set (make lock rewrites it from a fresh venv). pip installs with -c requirements.lock."; \
 	  .lockvenv/bin/python -m pip freeze --all --exclude-editable | grep -v '^setuptools=='; } > requirements.lock
 	rm -rf .lockvenv
+
+# Moves to the newest versions pyproject.toml accepts, reinstalls from the new lock, and runs the whole suite.
+upgrade: lock
+	$(MAKE) test
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/sla.py

@@ -623,6 +623,3 @@ def _closed_days(cal, start: int, end: int, limit: int = 31) -> list:
         day += timedelta(days=1)
     return out
 
-
-# The name the rest of the app may use (the queue opens ``TicketScreen(ticket_id)`` today).
-TicketDetailScreen = DetailScreen

@@ -418,11 +418,6 @@ class EscalationScreen(DeskScreen):
 
 
 def ticket_screen(ticket_id: int) -> Screen:
-    """The ticket's screen: the detail screen when it exists, else the read-only ticket view."""
-    try:
-        from .detail import DetailScreen  # type: ignore[import-not-found]
-    except ImportError:
-        from .ticket import TicketScreen
+    from .detail import DetailScreen
 
-        return TicketScreen(ticket_id)
     return DetailScreen(ticket_id)
