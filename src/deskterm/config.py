@@ -466,6 +466,7 @@ def _parse_escalation(data: dict, policies: set[str], bad) -> EscalationSettings
     if not isinstance(raw_rules, list):
         bad("escalation.rules", "must be an array of tables: [[escalation.rules]]")
         raw_rules = []
+    names: dict[str, int] = {}  # rule name → the rule's number, for unique names
     for i, spec in enumerate(raw_rules, start=1):
         key = f"escalation.rules[{i}]"
         if not isinstance(spec, dict):
@@ -499,6 +500,17 @@ def _parse_escalation(data: dict, policies: set[str], bad) -> EscalationSettings
         if not isinstance(reassign, bool):
             bad(f"{key}.reassign", "must be true or false")
             ok = False
+        name = spec.get("name", "")
+        if "name" in spec:  # how toasts, the escalation list and escalate-due name the rule (else its `when`)
+            if not isinstance(name, str) or not name.strip() or not name.isprintable() or len(name) > 60:
+                bad(f"{key}.name", "must be a short name on one line (at most 60 characters)")
+                ok = False
+            elif name.strip() in names:
+                bad(f"{key}.name", f"{name.strip()!r} already names escalation.rules[{names[name.strip()]}]")
+                ok = False
+            else:
+                name = name.strip()
+                names[name] = i
         filters: dict[str, tuple[str, ...]] = {}
         for f in _RULE_FILTERS:
             value = spec.get(f, [])
@@ -516,5 +528,5 @@ def _parse_escalation(data: dict, policies: set[str], bad) -> EscalationSettings
             filters[f] = tuple(value)
         if ok:
             rules.append(Rule(when=spec["when"], condition=condition, action=action, to=to, reassign=reassign,
-                              name=str(spec.get("name", "")), **filters))
+                              name=name, **filters))
     return EscalationSettings(groups=groups, managers=tuple(managers), rules=tuple(rules), ack_within=ack_within, bell=bell)

@@ -375,3 +375,41 @@ def test_a_future_stamp_already_in_a_desk_does_not_leak_into_later_changes(esc_d
     note = next(e for e in t.events if e.body == "a note made now")
     assert note.at == clock.now()
     assert t.updated_at == clock.now()
+
+
+def test_a_rule_is_named_by_its_name_or_its_condition(tmp_path, db_url, clock):
+    import tomllib
+
+    text = CONFIG.replace('when = "resolution.at 75%"', 'when = "resolution.at 75%"\nname = "P1/P2 three quarters"')
+    config = parse_config(tomllib.loads(text), "named.toml")
+    named, plain = config.escalation.rules[0], config.escalation.rules[1]
+    assert (named.label, plain.label) == ("P1/P2 three quarters", "first_response.before 10m")
+    assert config.escalation.rule_label(named.key) == "P1/P2 three quarters"
+    assert "removed" in config.escalation.rule_label("0000000000000000")
+    # the name is not part of the rule's identity: renaming a rule keeps its firings
+    assert named.key == parse_config(tomllib.loads(CONFIG), "plain.toml").escalation.rules[0].key
+    (tmp_path / "esc.toml").write_text(text)
+    desk = Desk(open_store(db_url), config, clock=clock, user="alice")
+    tid = _new(desk, customer="Atelier Moreau")
+    desk.store.dispose()
+    out = _cli(tmp_path, db_url, "escalate-due", "--at", (START + timedelta(hours=3)).isoformat()).stdout
+    assert out.splitlines() == ["escalated 1 ticket", f"  #{tid}  P1/P2 three quarters → duty-manager"]
+
+
+@pytest.mark.parametrize(("name", "problem"), [
+    ('""', "must be a short name on one line"),
+    ("3", "must be a short name on one line"),
+    ('"two\\nlines"', "must be a short name on one line"),
+    ('"' + "x" * 61 + '"', "at most 60 characters"),
+    ('"late"', "'late' already names escalation.rules[1]"),
+])
+def test_a_rule_name_is_checked(name, problem):
+    import tomllib
+
+    from deskterm.errors import BadInput as ConfigError
+
+    text = CONFIG.replace('when = "resolution.at 75%"', 'when = "resolution.at 75%"\nname = "late"', 1)
+    text = text.replace('when = "next_update.breached"', f'when = "next_update.breached"\nname = {name}', 1)
+    with pytest.raises(ConfigError) as info:
+        parse_config(tomllib.loads(text), "named.toml")
+    assert any(p.startswith("named.toml: escalation.rules[3].name: ") and problem in p for p in info.value.problems), info.value.problems

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 from tuihelp import NOW, SIZE, ready, settle
 
-from deskterm.service import Desk
+from deskterm.service import Change, Desk
 from deskterm.store.engine import open_store
 from deskterm.tui.screens.escalations import (
     OVERDUE_MARK,
@@ -168,32 +168,108 @@ async def test_return_to_l1_requires_a_note(make_app, screen_config, escalated):
         assert {i.row.ticket_id for i in items(screen)} == {a, b}
 
 
-async def test_escalate_further_to_a_manager(make_app, screen_config, escalated):
+async def test_escalate_further_offers_only_higher_or_other_targets(make_app, screen_config, escalated):
+    """From L2-network (functional): L3 and the manager, not L2-network itself; from the duty manager
+    (hierarchical): the groups, not the duty manager; from L3-vendor, the top group: the manager only. Going
+    further on the functional line closes the L2 escalation; going to the manager opens the other line beside it."""
     a, b, c = escalated
     app = make_app(config=screen_config)
     async with app.run_test(size=SIZE) as pilot:
         screen = await show(app, pilot)
-        row = next(r for r in screen.rows if r.ticket_id == b)
-        screen.list_view.index = screen.rows.index(row)
-        await pilot.press("e")
+
+        async def offered(ticket: int) -> list[str]:
+            screen.list_view.index = next(i for i, r in enumerate(screen.rows) if r.ticket_id == ticket)
+            await pilot.press("e")
+            await pilot.pause()
+            labels = [str(o.prompt) for o in app.screen.query_one("#choices").options]
+            return labels
+
+        assert await offered(a) == ["L2-network (L2, functional)", "L3-vendor (L3, functional)"]
+        await pilot.press("escape")
         await pilot.pause()
-        choices = app.screen.query_one("#choices")
-        labels = [str(o.prompt) for o in choices.options]
-        assert labels == ["L2-network (L2, functional)", "L3-vendor (L3, functional)", "duty-manager (manager, hierarchical)"]
-        await pilot.press("down", "down", "enter")
+        assert await offered(b) == ["duty-manager (manager, hierarchical)"]
+        await pilot.press("escape")
+        await pilot.pause()
+        assert await offered(c) == ["L3-vendor (L3, functional)", "duty-manager (manager, hierarchical)"]
+        await pilot.press("enter")  # L3-vendor
         await pilot.pause()
         assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press(*"switch firmware bug", "enter")
+        await settle(pilot)
+        old, new = sorted((e for e in app.desk.escalations(open_only=False) if e.ticket_id == c), key=lambda e: e.id)
+        assert (old.target, old.outcome, old.closed_by) == ("L2-network", "escalated", "alice")
+        assert (new.kind, new.level, new.target, new.created_by, new.closed_at) == ("functional", "L3", "L3-vendor", "alice", None)
+        await until_shown(pilot, screen)
+        screen.list_view.index = next(i for i, r in enumerate(screen.rows) if r.ticket_id == b)
+        await pilot.press("e", "enter")  # b (L3-vendor) → duty-manager: the hierarchical line opens beside it
+        await pilot.pause()
         await pilot.press(*"vendor silent for 2 days", "enter")
         await settle(pilot)
-        records = [e for e in app.desk.escalations(open_only=False) if e.ticket_id == b]
-        old, new = sorted(records, key=lambda e: e.id)
-        assert (old.outcome, old.closed_by) == ("escalated", "alice")
-        assert (new.kind, new.level, new.target, new.reason, new.created_by, new.closed_at) == (
-            "hierarchical", "manager", "duty-manager", "vendor silent for 2 days", "alice", None)
-        await until_shown(pilot, screen)  # the reload the dialog asked for (and any the app's poll added)
-        assert len(screen.rows) == 3 and any(r.id == new.id for r in screen.rows)
-        # our own escalation is no news: no toast, no bell
-        assert not any(n.title == "New escalation" for n in app._notifications)
+        assert sorted((e.kind, e.target, e.closed_at) for e in app.desk.escalations(ticket=b)) == [
+            ("functional", "L3-vendor", None), ("hierarchical", "duty-manager", None)]
+        await until_shown(pilot, screen)
+        assert len(screen.rows) == 4
+        # our own escalations are no news: no toast, no bell
+        assert not any(n.title.startswith("New escalation") for n in app._notifications)
+
+
+async def test_first_and_last_keys(make_app, screen_config, escalated):
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        assert screen.list_view.index == 0
+        for last, first in (("G", "g"), ("end", "home")):
+            await pilot.press(last)
+            await pilot.pause()
+            assert screen.list_view.index == len(screen.rows) - 1 == 2
+            assert screen.cursor_row.id == screen.rows[-1].id
+            await pilot.press(first)
+            await pilot.pause()
+            assert screen.list_view.index == 0
+
+
+async def test_the_cursor_moves_to_the_next_row_when_its_row_leaves(make_app, screen_config, escalated, setup_desk):
+    """Returned to L1 (or acknowledged, resolved elsewhere), the row leaves the list: the cursor goes to the row
+    that followed it, not back to the top; the last row's successor is the row before it."""
+    a, b, c = escalated
+    more = [t for t in open_tickets(setup_desk, NOW) if t.id not in (a, b, c)][:2]
+    for t in more:
+        setup_desk.escalate(t.id, "hierarchical", "duty-manager", "more work")
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        assert len(screen.rows) == 5
+        await pilot.press("j")
+        await pilot.pause()
+        second, third = screen.rows[1], screen.rows[2]
+        await pilot.press("r")
+        await pilot.pause()
+        await pilot.press(*"handled by L1 after all", "enter")
+        await settle(pilot)
+        await until_shown(pilot, screen)
+        assert second.id not in {r.id for r in screen.rows}
+        assert screen.cursor_row.id == third.id and screen.list_view.index == 1
+        # another agent resolves the last row's ticket: the cursor, on it, goes to the row before it
+        await pilot.press("G")
+        await pilot.pause()
+        last, before_last = screen.rows[-1], screen.rows[-2]
+        setup_desk.update(last.ticket_id, Change(status="resolved"))
+        assert app.poll()
+        await until_shown(pilot, screen)
+        assert last.id not in {r.id for r in screen.rows}
+        assert screen.cursor_row.id == before_last.id
+
+
+async def test_a_resolved_ticket_leaves_the_list(make_app, screen_config, escalated, setup_desk):
+    a, b, c = escalated
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        setup_desk.update(a, Change(status="resolved"))
+        assert app.poll()
+        await until_shown(pilot, screen)
+        assert {r.ticket_id for r in screen.rows} == {b, c}
+        assert "2 open escalations · 1 not acknowledged" in str(screen.query_one("#esc-status").render())
 
 
 async def test_enter_opens_the_ticket(make_app, screen_config, escalated):
@@ -304,3 +380,35 @@ def test_escalation_snapshot(snap_compare, make_app, screen_config, escalated, m
         await show(app, pilot)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_a_rule_firing_on_many_tickets_is_one_toast_naming_the_rule(make_app, esc_config, setup_desk, demo):
+    """At start the app applies the rules: what one rule raised to one target is one toast, naming the rule by
+    its `name` (else its `when`), never by its key; the escalation list names it too."""
+    from dataclasses import replace
+
+    from deskterm.service import NewTicket
+
+    rule = replace(esc_config.escalation.rules[0], name="P1 past resolution")
+    config = replace(esc_config, escalation=replace(esc_config.escalation, rules=(rule,)))
+    for i in range(3):  # P1 tickets ten days old: their resolution target (hours) is breached
+        setup_desk.create(NewTicket(subject=f"Outage {i}", customer="Atelier Moreau", priority="P1",
+                                    created_at=NOW - timedelta(days=10)))
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        for _ in range(100):  # the rules run in a worker; the app's poll announces what they raised
+            await settle(pilot)
+            app.poll()
+            if any(n.title.startswith("New escalation") for n in app._notifications):
+                break
+        fired = app.desk.escalations()
+        assert len(fired) >= 3 and all(e.rule == rule.key for e in fired)
+        toasts = [str(n.message) for n in app._notifications if n.title.startswith("New escalation")]
+        assert toasts == [toasts[0]] and toasts[0].startswith(
+            f"{len(fired)} tickets escalated by rule 'P1 past resolution' → duty-manager (manager): #")
+        assert rule.key not in toasts[0]
+        screen = EscalationScreen()
+        await app.push_screen(screen)
+        await until_shown(pilot, screen)
+        assert "(rule 'P1 past resolution')" in str(screen.query_one("#esc-detail").render())

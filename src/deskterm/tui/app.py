@@ -188,21 +188,28 @@ class DeskApp(App):
         """Re-read the screens' data when another connection has committed; True if it had."""
         if self.watch is None or not self.watch.changed():
             return False
-        self.announce_escalations()
+        if not self.applying_rules:  # what this app's rules raise is announced at once when they are done
+            self.announce_escalations()
         for screen in self.screen_stack:
             changed = getattr(screen, "data_changed", None)
             if changed is not None:
                 changed()
         return True
 
+    @property
+    def applying_rules(self) -> bool:
+        """The automatic rules are being applied by this app (``apply_rules_in_background``)."""
+        return any(w.group == "escalation-rules" and not w.is_finished for w in self.workers)
+
     SHOWN_ESCALATIONS = 3  # toasts at most per poll; the rest are counted in one more
 
     def announce_escalations(self) -> int:
-        """A toast per escalation raised since the last look, and one bell; returns how many were news.
+        """Toasts for the escalations raised since the last look, and one bell; returns how many were news.
 
         Not news: those this agent raised by hand (the same user, no rule). A rule's escalation is news
-        even when this app applied the rule. Costs one ``max(id)`` read; the new rows are read only when
-        there are some.
+        even when this app applied the rule. What one rule raised to one target is one toast ("7 tickets
+        escalated by 'resolution.at 75%' → duty-manager"), the rule named by its ``name`` or its ``when``,
+        never by its key. Costs one ``max(id)`` read; the new rows are read only when there are some.
         """
         from ..fmt import one_line
         from ..store.queue import escalations_after, latest_escalation_id
@@ -221,13 +228,24 @@ class DeskApp(App):
         news = [(e, subject) for e, subject in rows if not (e.created_by == desk.user and e.rule is None)]
         if not news:
             return 0
-        for e, subject in news[:self.SHOWN_ESCALATIONS]:
-            by = "rule " + one_line(e.rule, 30) if e.rule else one_line(e.created_by, 30)
-            self.notify(f"#{e.ticket_id} {one_line(subject, 40)} → {one_line(e.target, 30)} ({one_line(e.level, 10)}) "
-                        f"by {by}: {one_line(e.reason, 60)}",
-                        title="New escalation", severity="warning", timeout=10, markup=False)
-        if len(news) > self.SHOWN_ESCALATIONS:
-            self.notify(f"… and {len(news) - self.SHOWN_ESCALATIONS} more (E lists them)", title="New escalations",
+        batches: dict[tuple, list] = {}  # by (rule, target) for a rule's escalations, one each for the others
+        for e, subject in news:
+            batches.setdefault((e.rule, e.target) if e.rule else (None, e.id), []).append((e, subject))
+        shown = list(batches.values())[:self.SHOWN_ESCALATIONS]
+        for batch in shown:
+            e, subject = batch[0]
+            target = f"{one_line(e.target, 30)} ({one_line(e.level, 10)})"
+            by = f"rule '{one_line(desk.config.escalation.rule_label(e.rule), 40)}'" if e.rule else one_line(e.created_by, 30)
+            if len(batch) == 1:
+                self.notify(f"#{e.ticket_id} {one_line(subject, 40)} → {target} by {by}: {one_line(e.reason, 60)}",
+                            title="New escalation", severity="warning", timeout=10, markup=False)
+            else:
+                ids = ", ".join(f"#{x.ticket_id}" for x, _ in batch[:6]) + (", …" if len(batch) > 6 else "")
+                self.notify(f"{len(batch)} tickets escalated by {by} → {target}: {ids}",
+                            title="New escalations", severity="warning", timeout=10, markup=False)
+        rest = sum(len(b) for b in list(batches.values())[self.SHOWN_ESCALATIONS:])
+        if rest:
+            self.notify(f"… and {rest} more (E lists them)", title="New escalations",
                         severity="warning", timeout=10, markup=False)
         if desk.config.escalation.bell:
             self.bell()

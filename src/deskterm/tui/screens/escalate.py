@@ -15,24 +15,36 @@ from .modals import ChoiceScreen, TextPromptScreen
 NOWHERE = "no group above L1 and no manager in the configuration ([groups.NAME], escalation.managers)"
 
 
-def escalation_targets(config) -> dict[str, tuple[str, str]]:  # noqa: ANN001
-    """Choice label → (kind, target): the configured groups above L1 (by level, then name), then the managers."""
+def escalation_targets(config, further: tuple[str, str] | None = None) -> dict[str, tuple[str, str]]:  # noqa: ANN001
+    """Choice label → (kind, target): the configured groups above L1 (by level, then name), then the managers.
+
+    ``further`` is the (kind, target) of an open escalation being escalated further: its own target is not
+    offered, nor, on the functional line, a group of a lower level than it (further is up or sideways; the way
+    down is "return to L1"). The other line is offered whole: it opens beside this one."""
     settings = config.escalation
+    floor = settings.groups.get(further[1], "L1") if further and further[0] == "functional" else "L1"
     out: dict[str, tuple[str, str]] = {}
     for group, level in sorted(settings.groups.items(), key=lambda g: (g[1], g[0])):
-        if level != "L1":
+        if level != "L1" and level >= floor and ("functional", group) != further:
             out[f"{group} ({level}, functional)"] = ("functional", group)
     for manager in settings.managers:
-        out[f"{manager} (manager, hierarchical)"] = ("hierarchical", manager)
+        if ("hierarchical", manager) != further:
+            out[f"{manager} (manager, hierarchical)"] = ("hierarchical", manager)
     return out
 
 
-def ask_escalation(app, config, what: str, done: Callable[[str, str, str], Any], title: str = "Escalate") -> bool:  # noqa: ANN001
+def ask_escalation(app, config, what: str, done: Callable[[str, str, str], Any], title: str = "Escalate",  # noqa: ANN001
+                   further: tuple[str, str] | None = None) -> bool:
     """Ask where to escalate ``what`` (``#12``, ``3 tickets``) and why, then call ``done(kind, to, reason)``
-    (which may be a coroutine function). False, with a warning, when the configuration offers nowhere to go."""
-    targets = escalation_targets(config)
+    (which may be a coroutine function). False, with a warning, when the configuration offers nowhere to go.
+    ``further``: the (kind, target) of the open escalation escalated further (see ``escalation_targets``)."""
+    targets = escalation_targets(config, further)
     if not targets:
-        app.notify(NOWHERE, title="Nowhere to escalate", severity="warning", markup=False)
+        if further is not None:
+            app.notify(f"nothing above {further[1]} in the configuration ([groups.NAME], escalation.managers)",
+                       title="Nowhere further", severity="warning", markup=False)
+        else:
+            app.notify(NOWHERE, title="Nowhere to escalate", severity="warning", markup=False)
         return False
 
     def chosen(label: str | None) -> None:

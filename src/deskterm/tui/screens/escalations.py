@@ -58,10 +58,16 @@ def apply_rules_in_background(app):  # noqa: ANN001, ANN201 - returns the Worker
 
     def run() -> list[tuple[int, str]]:
         try:
-            return desk.apply_rules()
+            fired = desk.apply_rules()
         except Exception as exc:  # noqa: BLE001 - a busy database must not stop the app; shown, retried next time
             app.call_from_thread(app.notify, str(exc), title="Escalation rules not applied", severity="warning")
             return []
+        if fired:  # each firing is its own transaction: announced together, not split by the app's poll
+            try:
+                app.call_from_thread(app.announce_escalations)
+            except RuntimeError:  # the app closed meanwhile
+                pass
+        return fired
 
     return app.run_worker(run, thread=True, exclusive=True, group="escalation-rules", name="apply escalation rules")
 
@@ -173,6 +179,8 @@ class EscalationScreen(DeskScreen):
         Binding("enter", "open", "Open ticket", id="escalations.open"),
         Binding("j", "cursor_down", "Down", show=False, id="escalations.down"),
         Binding("k", "cursor_up", "Up", show=False, id="escalations.up"),
+        Binding("g,home", "cursor_first", "First", show=False, id="escalations.first"),
+        Binding("G,end", "cursor_last", "Last", show=False, id="escalations.last"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="escalations.reload"),
         Binding("escape,q", "back", "Back", id="escalations.back"),
     ]
@@ -254,11 +262,12 @@ class EscalationScreen(DeskScreen):
         # has none yet (querying them raised NoMatches, which stops the app). The tick waits for the end.
         self._rebuilding = True
         try:
+            before = [r.id for r in self.rows]
             self.rows = sorted(message.rows, key=lambda r: urgency_key(r, self._due(r)))
             await lv.clear()
             if self.rows:
                 await lv.extend(EscItem(r) for r in self.rows)
-                lv.index = next((i for i, r in enumerate(self.rows) if r.id == keep), 0)
+                lv.index = _keep_place(before, keep, [r.id for r in self.rows])
         finally:
             self._rebuilding = False
         self.loaded = True
@@ -334,7 +343,7 @@ class EscalationScreen(DeskScreen):
         text.append(f"of #{row.ticket_id}{' ' + one_line(row.ref) if row.ref else ''} ({one_line(row.customer)}) · "
                     f"{e.kind} to {one_line(e.target)} · raised {local(e.created_at, tz)} by {one_line(e.created_by)}")  # type: ignore[attr-defined]
         if e.rule:  # type: ignore[attr-defined]
-            text.append(" (rule)")
+            text.append(f" (rule '{one_line(self.desk.config.escalation.rule_label(e.rule))}')")  # type: ignore[attr-defined]
         if e.acknowledged_at is not None:  # type: ignore[attr-defined]
             text.append(f" · acknowledged {local(e.acknowledged_at, tz)} by {one_line(e.acknowledged_by)}")  # type: ignore[attr-defined]
         text.append(f"\nReason: {one_line(e.reason)}")  # type: ignore[attr-defined]
@@ -360,6 +369,14 @@ class EscalationScreen(DeskScreen):
 
     def action_cursor_up(self) -> None:
         self.list_view.action_cursor_up()
+
+    def action_cursor_first(self) -> None:
+        if self.rows:
+            self.list_view.index = 0
+
+    def action_cursor_last(self) -> None:
+        if self.rows:
+            self.list_view.index = len(self.rows) - 1
 
     def action_reload(self) -> None:
         self.reload()
@@ -414,7 +431,24 @@ class EscalationScreen(DeskScreen):
             if self._do("escalated", lambda: self.desk.escalate(row.ticket_id, kind, to, reason)):
                 self.notify(f"#{row.ticket_id} → {to}", title="Escalated", markup=False)
 
-        ask_escalation(self.app, self.desk.config, f"#{row.ticket_id}", escalate, title="Escalate further")
+        ask_escalation(self.app, self.desk.config, f"#{row.ticket_id}", escalate, title="Escalate further",
+                       further=(row.esc.kind, row.esc.target))  # type: ignore[attr-defined]
+
+
+def _keep_place(before: list[int], current: int | None, after: list[int]) -> int:
+    """Where the cursor goes once the list is reloaded: on the row it was on; when that row has left the list
+    (acknowledged elsewhere, returned to L1, its ticket resolved), on the row that followed it, else the one
+    before it, as a list of work to go through expects."""
+    where = {row: i for i, row in enumerate(after)}
+    if current in where:
+        return where[current]
+    if current in before:
+        p = before.index(current)
+        for row in [*before[p + 1:], *reversed(before[:p])]:
+            if row in where:
+                return where[row]
+        return min(p, len(after) - 1)
+    return 0
 
 
 def ticket_screen(ticket_id: int) -> Screen:
