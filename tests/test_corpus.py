@@ -268,3 +268,339 @@ def test_no_click_usage_block():
     r = run_cli("update", "1", "--priority", "P9")
     assert r.returncode == 2
     assert r.stderr.count("\n") == 1 and not re.search(r"^(Usage|Try|Error):", r.stderr, re.M)
+
+
+# -- desks in trouble (issue 13 items 21-24) ----------------------------------------------------------------
+#
+# ``desk_*.case`` files (TOML): a command run against a desk that a named set-up recipe prepares in a fresh
+# directory, from a copy of the seed desk (SQLite: these cases are about the file, its directory, its disk and
+# its lock). Keys: ``recipe`` (a function of RECIPES below), ``args`` (after ``deskterm --db DESK --config
+# CONFIG``), ``expect`` (what the one stderr line must name), optional ``exit`` (default 2), ``env``, ``input``
+# (a file of tests/corpus given as the last argument), ``check`` (a named check of stdout, for the cases that
+# succeed). Every case must: exit as said; print no traceback; print exactly one stderr line (none on success)
+# with no control character; and leave every file of its directory as it was (bytes, mode, link target), save the
+# ``-shm`` index and an empty ``-wal`` that SQLite may leave beside a desk it could only read.
+
+DESK_CASES = sorted(p.name for p in CORPUS.iterdir() if p.suffix == ".case")
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
+HOLD_LOCK = """
+import sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def _can_mount() -> bool:
+    if os.geteuid() != 0 or not Path("/proc/self/mountinfo").exists():
+        return False
+    probe = Path(__import__("tempfile").mkdtemp(prefix="deskterm-mount-probe-"))
+    try:
+        ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)], capture_output=True).returncode == 0
+        if ok:
+            subprocess.run(["umount", str(probe)], capture_output=True)
+        return ok
+    finally:
+        probe.rmdir()
+
+
+class Recipe:
+    """What a set-up recipe made: the --db argument, extra environment, and how to undo it."""
+
+    def __init__(self, db: Path, env: dict | None = None) -> None:
+        self.db, self.env = db, env or {}
+        self.undo = _UNDO  # run by the test even when the recipe fails half-way
+
+
+_UNDO: list = []  # what the recipe of the running case must undo (unmount, chattr -i, release a lock)
+
+
+@pytest.fixture
+def undo_recipe():
+    _UNDO.clear()
+    yield
+    while _UNDO:
+        _UNDO.pop()()
+
+
+def _copy_seed(seed: Path, where: Path, name: str = "desk.db") -> Path:
+    where.mkdir(parents=True, exist_ok=True)
+    db = where / name
+    db.write_bytes(seed.read_bytes())
+    os.chmod(db, 0o660)
+    return db
+
+
+def _mount_tmpfs(where: Path, size: str, recipe: Recipe) -> None:
+    where.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size},mode=0770", "tmpfs", str(where)], check=True)
+    recipe.undo.append(lambda: subprocess.run(["umount", str(where)], check=False))
+
+
+def _make_read_only(path: Path, recipe: Recipe) -> None:
+    """A desk file that nobody may write, root included (chattr +i), or its owner (chmod 0444) when not root."""
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode != 0:
+            pytest.skip("running as root on a file system without chattr +i: cannot make a read-only desk")
+        recipe.undo.append(lambda: subprocess.run(["chattr", "-i", str(path)], check=False))
+    else:
+        os.chmod(path, 0o444)
+
+
+def recipe_text_file(seed: Path, work: Path) -> Recipe:
+    (work / "notes.db").write_text("shopping list: milk, eggs\n")
+    return Recipe(work / "notes.db")
+
+
+def recipe_random_bytes(seed: Path, work: Path) -> Recipe:
+    (work / "noise.db").write_bytes(bytes((i * 7919 + 13) % 256 for i in range(8192)))
+    return Recipe(work / "noise.db")
+
+
+def recipe_dev_null(seed: Path, work: Path) -> Recipe:
+    return Recipe(Path(os.devnull))
+
+
+def recipe_other_sqlite_database(seed: Path, work: Path) -> Recipe:
+    db = work / "places.sqlite"
+    conn = sqlite3.connect(db)
+    conn.execute("CREATE TABLE bookmarks (url TEXT)")
+    conn.commit()
+    conn.close()
+    return Recipe(db)
+
+
+def recipe_truncated_desk(seed: Path, work: Path) -> Recipe:
+    db = _copy_seed(seed, work)
+    with open(db, "r+b") as fh:
+        fh.truncate(db.stat().st_size // 3)
+    return Recipe(db)
+
+
+def recipe_damaged_pages(seed: Path, work: Path) -> Recipe:
+    db = _copy_seed(seed, work)
+    data = bytearray(db.read_bytes())
+    page = 4096
+    for start in range(page, len(data), page):  # every page but the first (the header) overwritten with noise
+        data[start + 8 : start + 400] = bytes((i * 31 + start) % 251 for i in range(392))
+    db.write_bytes(bytes(data))
+    return Recipe(db)
+
+
+def recipe_newer_schema(seed: Path, work: Path) -> Recipe:
+    db = _copy_seed(seed, work)
+    conn = sqlite3.connect(db)
+    conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    for companion in ("-wal", "-shm"):
+        Path(f"{db}{companion}").unlink(missing_ok=True)
+    return Recipe(db)
+
+
+def recipe_read_only_desk(seed: Path, work: Path) -> Recipe:
+    db = _copy_seed(seed, work / "desk")
+    recipe = Recipe(db)
+    _make_read_only(db, recipe)
+    return recipe
+
+
+def recipe_read_only_directory(seed: Path, work: Path) -> Recipe:
+    """The desk in a directory nobody may write (root: a read-only mount; else chmod 0555)."""
+    where = work / "ro"
+    recipe = Recipe(where / "desk.db")
+    if os.geteuid() == 0:
+        if not _can_mount():
+            pytest.skip("running as root without mount: cannot make a read-only directory")
+        _mount_tmpfs(where, "4m", recipe)
+        _copy_seed(seed, where)
+        subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+    else:
+        _copy_seed(seed, where)
+        os.chmod(where / "desk.db", 0o444)
+        os.chmod(where, 0o555)
+        recipe.undo.append(lambda: os.chmod(where, 0o755))
+    return recipe
+
+
+def recipe_full_disk(seed: Path, work: Path) -> Recipe:
+    """The desk on a file system with no space left (root: a 1 MB tmpfs filled up; else RLIMIT_FSIZE at the
+    desk's size, through the fork server's ``fsize``)."""
+    where = work / "disk"
+    if os.geteuid() == 0 and _can_mount():
+        recipe = Recipe(where / "desk.db")
+        _mount_tmpfs(where, "1m", recipe)
+        _copy_seed(seed, where)
+        fd = os.open(where / "filler", os.O_CREAT | os.O_WRONLY, 0o600)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        return recipe
+    pytest.skip("needs root and mount for a full file system")
+
+
+def recipe_locked_desk(seed: Path, work: Path) -> Recipe:
+    """Another process holds the desk's write lock (BEGIN IMMEDIATE) for longer than the retry window (1 s here)."""
+    db = _copy_seed(seed, work)
+    recipe = Recipe(db, env={"DESKTERM_BUSY_TIMEOUT": "1"})
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+
+    def release() -> None:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+
+    recipe.undo.append(release)
+    assert holder.stdout.readline().strip() == "locked"
+    return recipe
+
+
+def recipe_planted_backup_link(seed: Path, work: Path) -> Recipe:
+    """A desk one schema behind (its upgrade keeps a backup) whose backup name is a link, planted by a member of the
+    desk's group, to a file of the agent who will start deskterm next."""
+    from deskterm.store import migrate
+    from deskterm.store.engine import open_store
+
+    db = work / "desk.db"
+    store = open_store(db, migrate=False)
+    migrate.upgrade_to(store, "0004")
+    store.dispose()
+    victim = work / "victim" / "authorized_keys"
+    victim.parent.mkdir()
+    victim.write_text("ssh-ed25519 AAAA... agent@host\n")
+    os.chmod(victim, 0o600)
+    os.symlink(victim, f"{db}.bak-0004")
+    return Recipe(db)
+
+
+def recipe_planted_wal_link(seed: Path, work: Path) -> Recipe:
+    db = _copy_seed(seed, work)
+    victim = work / "victim" / "bashrc"
+    victim.parent.mkdir()
+    victim.write_text("export PATH=$HOME/bin:$PATH\n")
+    os.chmod(victim, 0o600)
+    os.symlink(victim, f"{db}-wal")
+    return Recipe(db)
+
+
+RECIPES = {name[len("recipe_"):]: fn for name, fn in globals().items() if name.startswith("recipe_")}
+
+
+def _tree(root: Path) -> dict[str, tuple]:
+    """Every entry under ``root``: (kind, mode, content hash or link target); SQLite's -shm index and an empty
+    -wal left out (a read of a read-only desk may leave them; they hold no data)."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            path = Path(dirpath) / name
+            st = path.lstat()
+            rel = str(path.relative_to(root))
+            if name.endswith("-shm") or (name.endswith("-wal") and st.st_size == 0 and not path.is_symlink()):
+                continue
+            if path.is_symlink():
+                out[rel] = ("link", os.readlink(path))
+            elif path.is_dir():
+                out[rel] = ("dir", oct(st.st_mode))
+            else:
+                out[rel] = ("file", oct(st.st_mode), hashlib.sha256(path.read_bytes()).hexdigest())
+    return out
+
+
+@pytest.fixture(scope="module")
+def seed_desk(cli_server, tmp_path_factory) -> Path:
+    """The seed tickets in a SQLite desk, checkpointed into one file (copied by every recipe)."""
+    root = tmp_path_factory.mktemp("seed-desk")
+    seed = root / "seed.json"
+    seed.write_text(json.dumps(SEED))
+    db = root / "desk.db"
+    r = cli_server.run("--db", str(db), "--config", str(EXAMPLE_CONFIG), "import", str(seed))
+    assert r.returncode == 0, r.stderr
+    conn = sqlite3.connect(db)
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+    conn.close()
+    return db
+
+
+def _desk_case(name: str) -> dict:
+    import tomllib
+
+    case = tomllib.loads((CORPUS / name).read_text(encoding="utf-8"))
+    assert case["recipe"] in RECIPES, f"{name}: no recipe {case['recipe']!r}"
+    return case
+
+
+def test_every_desk_case_names_a_recipe_and_what_to_expect():
+    assert len(DESK_CASES) >= 15
+    for name in DESK_CASES:
+        case = _desk_case(name)
+        assert case.get("expect") or case.get("check"), name
+
+
+@pytest.mark.engines("sqlite")
+@pytest.mark.parametrize("name", DESK_CASES)
+def test_a_desk_in_trouble_is_one_line_and_stays_as_it_was(name, cli_server, seed_desk, tmp_path, undo_recipe):
+    case = _desk_case(name)
+    work = tmp_path / "case"
+    work.mkdir()
+    recipe = RECIPES[case["recipe"]](seed_desk, work)
+    before = _tree(work)
+    args = ["--db", str(recipe.db), "--config", str(EXAMPLE_CONFIG), *case["args"]]
+    if "input" in case:
+        args.append(str(CORPUS / case["input"]))
+    r = cli_server.run(*args, env={**recipe.env, **case.get("env", {})}, cwd=work)
+    after = _tree(work)
+
+    expected_exit = case.get("exit", 2)
+    assert "Traceback" not in r.stderr, r.stderr
+    assert r.returncode == expected_exit, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.splitlines()
+    if expected_exit:
+        assert r.stdout == ""
+        assert len(lines) == 1 and r.stderr.endswith("\n"), f"one line, not {r.stderr!r}"
+    else:
+        assert r.stderr == ""
+    assert not _CONTROL.search(r.stderr), repr(r.stderr)
+    for needle in case.get("expect", []):
+        assert needle in r.stderr, f"{needle!r} not named in {r.stderr!r}"
+    if "check" in case:
+        CHECKS[case["check"]](r, work, recipe)
+    changed = set(case.get("changes", []))
+    assert {k: v for k, v in after.items() if k not in changed} == {k: v for k, v in before.items() if k not in changed}
+
+
+def check_backup_beside_the_link(r, work: Path, recipe: Recipe) -> None:
+    """The upgrade went through, the planted link and its target untouched, the copy under a fresh name, ours."""
+    link = Path(f"{recipe.db}.bak-0004")
+    assert link.is_symlink()
+    victim = work / "victim" / "authorized_keys"
+    assert victim.read_text() == "ssh-ed25519 AAAA... agent@host\n" and victim.stat().st_mode & 0o777 == 0o600
+    copy = Path(f"{recipe.db}.bak-0004.1")
+    assert copy.is_file() and not copy.is_symlink() and copy.stat().st_mode & 0o777 == 0o660
+    conn = sqlite3.connect(copy)
+    try:
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
+    finally:
+        conn.close()
+
+
+CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
+
+
+@pytest.mark.engines("sqlite")
+@pytest.mark.parametrize("recipe", ["read_only_desk", "read_only_directory"])
+def test_a_read_only_desk_can_still_be_read(recipe, cli_server, seed_desk, tmp_path, undo_recipe):
+    """Reads work from a desk that may not be written (a snapshot, a read-only mount, another agent's file)."""
+    work = tmp_path / "case"
+    work.mkdir()
+    made = RECIPES[recipe](seed_desk, work)
+    for args in (["list"], ["show", "SEED-1"], ["history", "SEED-1"], ["report", "--since", "3650d"],
+                 ["handover"], ["escalations", "--all"]):
+        r = cli_server.run("--db", str(made.db), "--config", str(EXAMPLE_CONFIG), *args, cwd=work)
+        assert (r.returncode, r.stderr) == (0, ""), (args, r.stderr)
+    assert "SEED-1" in cli_server.run("--db", str(made.db), "--config", str(EXAMPLE_CONFIG), "show", "SEED-1").stdout

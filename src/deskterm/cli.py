@@ -43,7 +43,14 @@ class Context:
 
             config = self.config  # a bad configuration is reported before the database is touched
             self._desk = Desk(open_store(self.db), config)
-            self._desk.rederive()  # one cheap read unless the SLA configuration changed
+            try:
+                self._desk.rederive()  # one cheap read unless the SLA configuration changed
+            except Exception as exc:  # noqa: BLE001
+                from .store.engine import is_read_only
+
+                if not is_read_only(exc):
+                    raise
+                # a read-only desk (a snapshot, another's file): reads still work, timers are computed from history
         return self._desk
 
 
@@ -58,7 +65,28 @@ def _parse_at(value: str | None, option: str = "--at") -> datetime | None:
         raise BadInput(f"{option}: {value!r}: {exc}") from None
 
 
-@click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
+class DeskGroup(click.Group):
+    """Failures of the database that are not deskterm's bugs (a file that is no desk, a damaged, read-only or busy
+    desk, a full disk, a lost server) become one line naming the problem, exit 2, wherever they happen."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except DeskError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - only what explain_failure recognises is replaced
+            if type(exc).__module__.split(".")[0] not in ("sqlalchemy", "sqlite3", "psycopg"):
+                raise
+            from .store.engine import explain_failure
+
+            obj = ctx.obj if isinstance(ctx.obj, Context) else None
+            failure = explain_failure(exc, obj.db if obj else None)
+            if failure is None:
+                raise
+            raise failure from None
+
+
+@click.group(cls=DeskGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", metavar="PATH_OR_URL", help="Database file or SQLAlchemy URL (default: $DESKTERM_DB, else the user data dir).")
 @click.option("--config", "config_path", metavar="PATH", help="Configuration file (default: $DESKTERM_CONFIG, else the user config dir).")
 @click.version_option(package_name="deskterm")

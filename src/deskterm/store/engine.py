@@ -28,9 +28,10 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlmodel import Session
 
 from ..errors import BadInput
+from ..safefile import NOFOLLOW, set_mode
 
 T = TypeVar("T")
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # the default retry window (busy_window: DESKTERM_BUSY_TIMEOUT overrides it)
 FILE_MODE = 0o660  # a new database file: owner and group read-write, others nothing (issue 6)
 DIR_MODE = 0o770  # a new data directory
 _RETRIES = 8
@@ -79,6 +80,7 @@ class Store:
         engine = self.engine.execution_options(deskterm_begin="BEGIN IMMEDIATE") if self.is_sqlite else self.engine
         delay = 0.01
         unique_retries = 0
+        deadline = time.monotonic() + busy_window()  # the retry window: then "the desk is busy" (explain_failure)
         for attempt in range(_RETRIES):
             try:
                 with Session(engine, expire_on_commit=False) as session:
@@ -93,7 +95,7 @@ class Store:
                     raise
                 unique_retries += 1
             except DBAPIError as exc:
-                if attempt == _RETRIES - 1 or not _is_busy(exc):
+                if attempt == _RETRIES - 1 or not _is_busy(exc) or time.monotonic() >= deadline:
                     raise
             time.sleep(delay * (1 + random.random()))
             delay = min(delay * 2, 1.0)
@@ -194,44 +196,105 @@ def _check_connection(store: Store) -> None:
         raise BadInput(f"--db: cannot connect to {where}: {reason}") from None
 
 
+def _on_read_only_mount(file: Path) -> bool:
+    try:
+        return bool(os.statvfs(file).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def _check_desk_files(file: Path) -> None:
+    """The desk and the files SQLite keeps beside it are plain files, never links put there by someone else: SQLite
+    opens ``-wal``, ``-shm`` and ``-journal`` with O_CREAT and would write through a link to any file of the agent
+    running deskterm (issue 13 item 24). The desk itself may be a link the user chose (``--db``), not its companions."""
+    import stat
+
+    try:
+        st = file.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise BadInput(f"--db: {file}: cannot open the desk: {exc.strerror}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise BadInput(f"--db: {file}: not a deskterm desk (not a regular file)")
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = Path(f"{file}{suffix}")
+        try:
+            cst = companion.lstat()
+        except OSError:
+            continue
+        if stat.S_ISLNK(cst.st_mode) or not stat.S_ISREG(cst.st_mode):
+            what = "a symbolic link" if stat.S_ISLNK(cst.st_mode) else "not a regular file"
+            raise BadInput(f"--db: {companion}: {what}, refused (SQLite would write through it); remove it,"
+                           " then open the desk again")
+
+
+def _create_desk_dir(directory: Path) -> None:
+    # data directory of the desk: only its owner (and the shared group, issue 6) may enter it.
+    # mkdir's mode is masked by the umask (022 makes it 0o750): set it explicitly.
+    try:
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            directory.mkdir(mode=DIR_MODE)
+        except FileExistsError:  # another agent made it just now
+            pass
+        else:
+            set_mode(directory, DIR_MODE)  # not by name: a link put in its place meanwhile is not followed
+    except OSError as exc:
+        raise BadInput(f"--db: {directory}: cannot create the desk's directory: {exc.strerror or exc}") from None
+
+
+def _create_desk_file(file: Path) -> None:
+    try:
+        # the agents of the host share the file through its group: read-write for owner and group,
+        # nothing for others, whatever the umask (os.open's mode is masked by it). SQLite gives the
+        # -wal and -shm files the mode of the database file.
+        try:
+            fd = os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY | NOFOLLOW, FILE_MODE)
+        except FileExistsError:  # another agent created it just now: leave its mode alone
+            pass
+        else:
+            try:
+                os.fchmod(fd, FILE_MODE)
+            finally:
+                os.close(fd)
+    except OSError as exc:
+        raise BadInput(f"--db: {file}: cannot create the desk: {exc.strerror or exc}") from None
+
+
 def _sqlite_engine(url: str) -> Engine:
     path = url.split(":///", 1)[1] if ":///" in url else ""
     if path and path != ":memory:":
         file = Path(path)
         if file.is_dir():
             raise BadInput(f"--db: {file} is a directory, not a database file")
+        _check_desk_files(file)
         if not file.parent.exists():
-            # data directory of the desk: only its owner (and the shared group, issue 6) may enter it.
-            # mkdir's mode is masked by the umask (022 makes it 0o750): set it explicitly.
-            file.parent.parent.mkdir(parents=True, exist_ok=True)
-            try:
-                file.parent.mkdir(mode=DIR_MODE)
-            except FileExistsError:  # another agent made it just now
-                pass
-            else:
-                os.chmod(file.parent, DIR_MODE)
+            _create_desk_dir(file.parent)
         if not file.exists():
-            # the agents of the host share the file through its group: read-write for owner and group,
-            # nothing for others, whatever the umask (os.open's mode is masked by it). SQLite gives the
-            # -wal and -shm files the mode of the database file.
-            try:
-                fd = os.open(file, os.O_CREAT | os.O_EXCL | os.O_WRONLY, FILE_MODE)
-            except FileExistsError:  # another agent created it just now: leave its mode alone
-                pass
-            else:
-                try:
-                    os.fchmod(fd, FILE_MODE)
-                finally:
-                    os.close(fd)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False})
+            _create_desk_file(file)
+        if file.exists() and not Path(f"{file}-wal").exists() and _on_read_only_mount(file):
+            # a desk on a read-only file system (a snapshot, a backup mount) that was closed cleanly: SQLite could
+            # not create the -shm file it needs to read in WAL mode; nobody can change it there, so it is read as
+            # immutable. Any write is refused as for any read-only desk.
+            from urllib.parse import quote
+
+            url = f"sqlite:///file:{quote(str(file.absolute()))}?immutable=1&uri=true"
+    window = busy_window()
+    engine = create_engine(url, connect_args={"timeout": window, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):  # noqa: ANN001
         dbapi_conn.isolation_level = None  # BEGIN is emitted by _on_begin, as we want it
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            # a new desk (no table yet) or a desk: WAL. Not the database of another program given by mistake,
+            # which migrate.ensure_schema refuses: switching its journal mode would already rewrite its header
+            tables = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            if not tables or "alembic_version" in tables:
+                cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={int(window * 1000)}")
         cur.execute("PRAGMA synchronous=NORMAL")  # safe in WAL mode: a crash loses no committed data
         cur.close()
 
@@ -240,3 +303,153 @@ def _sqlite_engine(url: str) -> Engine:
         conn.exec_driver_sql(conn.get_execution_options().get("deskterm_begin", "BEGIN"))
 
     return engine
+
+
+# -- what a failure of the database means to the person who typed the command ------------------------------
+# Every entry point turns these into one line (cli.py: DeskGroup.invoke). SQLite names the failure by its
+# result code (Python 3.11: ``sqlite_errorcode``); the text is the fallback for SQLAlchemy-wrapped errors.
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_CODE_BUSY, _CODE_LOCKED, _CODE_READONLY, _CODE_IOERR, _CODE_CORRUPT = 5, 6, 8, 10, 11
+_CODE_FULL, _CODE_CANTOPEN, _CODE_NOTADB = 13, 14, 26
+_LOST_CONNECTION = ("server closed the connection", "terminating connection", "connection refused",
+                    "the connection is closed", "consuming input failed", "connection to server",
+                    "could not receive data", "could not send data", "connection is lost", "ssl syscall",
+                    "connection already closed", "no connection to the server")
+
+
+class Busy(BadInput):
+    """The desk stayed locked by another writer for the whole retry window."""
+
+
+def busy_window() -> float:
+    """How long a command waits for the desk's write lock before giving up, in seconds: 10, or the
+    ``DESKTERM_BUSY_TIMEOUT`` environment variable (for tests and impatient scripts; at least 0.1)."""
+    raw = os.environ.get("DESKTERM_BUSY_TIMEOUT", "")
+    try:
+        return max(float(raw), 0.1) if raw else BUSY_TIMEOUT_MS / 1000
+    except ValueError:
+        return BUSY_TIMEOUT_MS / 1000
+
+
+def _sqlite_code(exc: BaseException) -> int | None:
+    orig = getattr(exc, "orig", None) or exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF
+    text = str(orig).lower()
+    for needle, code in (("database is locked", _CODE_BUSY), ("readonly database", _CODE_READONLY),
+                         ("read-only", _CODE_READONLY), ("disk i/o error", _CODE_IOERR), ("malformed", _CODE_CORRUPT),
+                         ("disk is full", _CODE_FULL), ("unable to open database", _CODE_CANTOPEN),
+                         ("file is not a database", _CODE_NOTADB)):
+        if needle in text:
+            return code
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    orig = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(orig).splitlines() if line.strip()]
+    return lines[0] if lines else type(orig).__name__
+
+
+def _is_sqlite_file(path: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            return fh.read(16) == _SQLITE_MAGIC
+    except OSError:
+        return False
+
+
+def lock_holder(path: str) -> str | None:
+    """Which process holds the write lock of a SQLite desk in WAL mode, as ``process 1234 (sqlite3)``: the POSIX
+    lock on byte 120 of its ``-shm`` file, as /proc/locks lists it (Linux); None when it cannot be told."""
+    try:
+        st = os.stat(path + "-shm")
+        with open("/proc/locks", encoding="ascii", errors="replace") as fh:
+            lines = fh.read().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        parts = line.split()
+        # "1: POSIX  ADVISORY  WRITE 12345 08:01:123456 120 120"
+        if len(parts) < 8 or parts[1] != "POSIX" or parts[3] != "WRITE":
+            continue
+        try:
+            pid, inode, start = int(parts[4]), int(parts[5].rsplit(":", 1)[1]), int(parts[6])
+        except (ValueError, IndexError):
+            continue
+        if inode == st.st_ino and start <= 120 and (parts[7] == "EOF" or int(parts[7]) >= 120) and pid != os.getpid():
+            try:
+                with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as fh:
+                    name = fh.read().strip()
+            except OSError:
+                name = ""
+            return f"process {pid}{f' ({name})' if name else ''} holds its write lock"
+    return None
+
+
+def _disk_full(path: str) -> bool:
+    try:
+        st = os.statvfs(os.path.dirname(path) or ".")
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 64 * 1024 or (st.f_files > 0 and st.f_favail == 0)
+
+
+def is_read_only(exc: BaseException) -> bool:
+    """A write refused because the desk (its file, directory or file system) is read-only."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, (DBAPIError, sqlite3.Error)) and _sqlite_code(exc) == _CODE_READONLY
+
+
+def explain_failure(exc: BaseException, db: str | os.PathLike | None) -> BadInput | None:
+    """One line for a database failure that is not a bug of deskterm: a file that is no desk, a damaged,
+    read-only or locked desk, a full disk, a lost server; None for anything else (a bug: let it show)."""
+    from sqlalchemy.exc import DBAPIError
+
+    if isinstance(exc, Busy):
+        return exc
+    import sqlite3
+
+    if not isinstance(exc, (DBAPIError, sqlite3.Error)):
+        return None
+    url = db_url(db)
+    if not url.startswith("sqlite"):
+        text = _first_line(exc)
+        if _sqlstate(exc) in _RETRY_SQLSTATES:  # retried for the whole window, still in conflict
+            return Busy(f"--db: {_safe(url)}: the desk is busy: other agents keep changing the same rows; try again")
+        if any(needle in text.lower() for needle in _LOST_CONNECTION) or _sqlstate(exc) in ("57P01", "57P02", "57P03"):
+            return BadInput(f"--db: {_safe(url)}: lost the connection to the server ({text}); this command's change,"
+                            " if any, was not made: try again")
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else url
+    code = _sqlite_code(exc)
+    detail = _first_line(exc)
+    if code == _CODE_NOTADB:
+        if _is_sqlite_file(path):
+            return BadInput(f"--db: {path}: the desk file is damaged: {detail}; restore a backup")
+        return BadInput(f"--db: {path}: not a deskterm desk (the file is not a SQLite database)")
+    if code == _CODE_CORRUPT:
+        return BadInput(f"--db: {path}: the desk file is damaged: {detail}; restore a backup")
+    if code in (_CODE_BUSY, _CODE_LOCKED):
+        who = lock_holder(path) or "another program holds its write lock"
+        return Busy(f"--db: {path}: the desk is busy: {who}; try again")
+    if code == _CODE_READONLY:
+        return BadInput(f"--db: {path}: the desk is read-only here ({detail}): this command changes it, nothing was"
+                        " written")
+    if code == _CODE_FULL:
+        return BadInput(f"--db: {path}: the disk is full: nothing was written; free some space and try again")
+    if code == _CODE_CANTOPEN:
+        directory = os.path.dirname(path) or "."
+        why = "its directory is not writable (the desk needs its -wal and -shm files beside it)" \
+            if not os.access(directory, os.W_OK) else detail
+        return BadInput(f"--db: {path}: cannot open the desk: {why}")
+    if code == _CODE_IOERR and _disk_full(path):  # SQLite says "I/O error" when the -shm file cannot grow
+        return BadInput(f"--db: {path}: the disk is full: nothing was written; free some space and try again")
+    if code == _CODE_IOERR:
+        return BadInput(f"--db: {path}: cannot read or write the desk file ({detail}): nothing was written")
+    return None

@@ -2,7 +2,7 @@
 
 The current revision is read with one cheap query; Alembic (slow to import) is loaded only when the
 schema must be created or upgraded. Before an upgrade of a SQLite file that holds data, a copy is kept
-beside it (``deskterm.db.bak-<old revision>``). The migration runs under the write lock (SQLite) or a
+beside it (``deskterm.db.bak-<old revision>``, never written through a link: see safefile.py). The migration runs under the write lock (SQLite) or a
 transaction-scoped advisory lock (PostgreSQL, whose DDL is transactional), so two agents starting at
 once do not both upgrade: the second waits, then finds the schema current.
 """
@@ -16,6 +16,8 @@ from pathlib import Path
 
 from sqlalchemy import inspect, text
 
+from ..errors import BadInput
+from ..safefile import NOFOLLOW, private_dir, publish, set_mode
 from .engine import Store
 
 HEAD = "0005"  # keep in step with the newest file in migrations/versions (a test checks it)
@@ -29,10 +31,26 @@ def current_revision(conn) -> str | None:  # noqa: ANN001
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def known_revisions() -> set[str]:
+    return {p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")}
+
+
+def _check_revision(store: Store, conn, rev: str | None) -> None:  # noqa: ANN001
+    """Refuse, before anything is written (no backup either), a desk this deskterm cannot work on."""
+    where = store.engine.url.database if store.is_sqlite else store.engine.url.render_as_string(hide_password=True)
+    if rev is not None and rev not in known_revisions():
+        raise BadInput(f"--db: {where}: the desk has schema {rev}, newer than this deskterm knows ({HEAD}):"
+                       " upgrade deskterm to use it")
+    if rev is None and store.is_sqlite and inspect(conn).get_table_names():
+        raise BadInput(f"--db: {where}: a SQLite database of another program, not a deskterm desk")
+
+
 def ensure_schema(store: Store) -> None:
     with store.engine.connect() as conn:
-        if current_revision(conn) == HEAD:
+        rev = current_revision(conn)
+        if rev == HEAD:
             return
+        _check_revision(store, conn, rev)
     with _migration_engine(store).connect() as conn:
         with _foreign_keys_off(conn, store.is_sqlite):
             with conn.begin():
@@ -40,6 +58,7 @@ def ensure_schema(store: Store) -> None:
                 rev = current_revision(conn)
                 if rev == HEAD:
                     return
+                _check_revision(store, conn, rev)
                 if rev is not None and store.is_sqlite:
                     _backup(store, rev)
                 _upgrade(conn, HEAD)
@@ -96,23 +115,33 @@ def upgrade_to(store: Store, target: str) -> None:
                 _upgrade(conn, target)
 
 
-def _backup(store: Store, rev: str) -> None:
+def _backup(store: Store, rev: str) -> Path | None:
+    """A copy of the desk before its upgrade, ``<desk>.bak-<rev>`` (or ``.bak-<rev>.1``, ``.2``… when that
+    name is taken: an earlier copy is kept, and a name planted by someone else is never written through).
+
+    The copy is made in a private directory beside the desk, its mode set on our own file (the copy holds
+    everything the desk holds: owner and group, whatever the umask), then linked to its final name."""
     path = store.engine.url.database
     if not path or path == ":memory:":
-        return
-    dest = Path(f"{path}.bak-{rev}")
-    # the copy holds everything the desk holds: same permissions as the desk, whatever the umask
+        return None
+    desk = Path(path)
     try:
-        fd = os.open(dest, os.O_CREAT | os.O_WRONLY, 0o660)
-        os.fchmod(fd, 0o660)
-        os.close(fd)
-    except OSError:
-        pass
-    src = sqlite3.connect(path)
-    try:
-        out = sqlite3.connect(dest)
-        with out:
-            src.backup(out)
-        out.close()
-    finally:
-        src.close()
+        with private_dir(desk) as work:
+            tmp = work / "copy.db"
+            os.close(os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY | NOFOLLOW, 0o600))
+            src = sqlite3.connect(desk)
+            try:
+                out = sqlite3.connect(tmp)
+                try:
+                    with out:
+                        src.backup(out)
+                finally:
+                    out.close()
+            finally:
+                src.close()
+            set_mode(tmp, 0o660)
+            first = Path(f"{desk}.bak-{rev}")
+            return publish(tmp, [first, *(Path(f"{first}.{n}") for n in range(1, 1000))])
+    except (OSError, sqlite3.Error) as exc:
+        raise BadInput(f"--db: {desk}: cannot keep a copy of the desk before upgrading it: "
+                       f"{getattr(exc, 'strerror', None) or exc}") from None
