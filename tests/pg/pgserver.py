@@ -110,6 +110,11 @@ class PgServer:
         ])
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60", "-o", options, "start")
 
+    def restart(self) -> None:
+        """Restart the server as an operator would (``pg_ctl restart -m fast``): every session is terminated."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60",
+                  "restart")
+
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
             try:

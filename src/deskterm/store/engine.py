@@ -24,7 +24,7 @@ from typing import Callable, Iterator, TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from ..errors import BadInput
@@ -178,7 +178,10 @@ def _server_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "rollback")
         def _forget_write(conn):  # noqa: ANN001
-            conn.info.pop(_WROTE, None)
+            try:
+                conn.info.pop(_WROTE, None)
+            except SQLAlchemyError:  # the connection was lost (a server restart): nothing to forget, let its error show
+                pass
 
         return engine
     return create_engine(url, pool_pre_ping=True)
