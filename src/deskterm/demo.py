@@ -195,6 +195,8 @@ REOPENERS = ["It is broken again this morning.", "Still not working for two of u
 BUSY_AGENTS = ["alice", "bruno", "chloe", "david"]
 BUSY_REPLIES = ["On it, looking now.", "Could you send a screenshot of the error?", "We have restarted the service; please try again.",
                 "Escalated to the network team, next update within the hour.", "Fixed on our side: can you confirm?"]
+ON_TIME_SCORES = [5, 5, 4, 5, 4, 5, 5, 3, 5, 4]  # CSAT of tickets handled within their targets, in turn
+LATE_SCORES = [4, 3, 2, 4, 1]  # and of those that missed one
 COMMENTS = {5: ["Quick and friendly, thank you!", "Perfect."], 4: ["Good, but it took a while."],
             3: ["Fixed, but we had to chase twice."], 2: ["Slow to answer."], 1: ["Nobody called us back."]}
 
@@ -255,6 +257,7 @@ class _Plan:
 
     handler: str  # the agent who worked it last
     resolved_at: datetime | None = None
+    late: bool = False  # a target was missed (the customer's satisfaction shows it)
 
 
 def history(now: datetime, count: int, seed: int = 7, config: Config | None = None) -> list[NewTicket]:
@@ -361,14 +364,18 @@ def _life(rnd: random.Random, cal, targets, created: int, now_s: int) -> tuple[l
             events.append(NewEvent(at=_dt(w), kind=kind, author=author, **kw))
 
     def late(p: float) -> bool:
-        return rnd.random() < p
+        missed = rnd.random() < p
+        plan.late = plan.late or missed
+        return missed
 
     agent = rnd.choice(AGENTS)
     plan = _Plan(handler=agent)
     fr = int(targets.first_response * (rnd.uniform(1.15, 2.2) if late(0.08) else rnd.uniform(0.1, 0.8)))
+    if not plan.late and rnd.random() < 0.8:  # most tickets are answered within the hour or two, whatever the target
+        fr = min(fr, rnd.randint(300, 7200))
     budget = int(targets.resolution * (rnd.uniform(1.05, 1.5) if late(0.09) else rnd.uniform(0.15, 0.8)))
     budget = max(budget, fr + 600)
-    if late(0.15):
+    if rnd.random() < 0.15:
         add(cal.add(created, fr // 2), "reply", "customer", public=True, body=rnd.choice(CHASERS))
     add(cal.add(created, max(60, int(fr * rnd.uniform(0.2, 0.8)))), "assign", agent, to=agent)
     add(w + 30, "status", agent, to="open")
@@ -552,20 +559,27 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
             if returned:
                 as_(acker, ago_at + timedelta(minutes=25)).de_escalate(esc.id, returned)
 
-    # satisfaction answers: a third of the customers answer the survey sent when a ticket is closed
-    closed = sorted((last_at(t), i, p.handler) for i, (t, p) in made if status_of(t) == "closed")
-    recent = [c for c in closed if c[0] > now - timedelta(days=30)]
-    older = [c for c in closed if c[0] <= now - timedelta(days=30)]
-    rated = rnd.sample(recent, min(len(recent) // 3, 18)) + rnd.sample(older, min(len(older) // 3, 4))
-    for when, tid, handler in sorted(rated):
-        score = rnd.choices([5, 4, 3, 2, 1], weights=[55, 25, 10, 6, 4])[0]
+    # satisfaction answers to the survey sent when a ticket is resolved (recorded with `rate`; a ticket closed
+    # since then takes the answer after its closing)
+    solved = sorted((p.resolved_at, i, p.handler, p.late) for i, (t, p) in made
+                    if p.resolved_at is not None and status_of(t) in ("resolved", "closed"))
+    recent = [c for c in solved if c[0] > now - timedelta(days=30)]
+    older = [c for c in solved if c[0] <= now - timedelta(days=30)]
+    answers = [c for c in recent if rnd.random() < (0.25 if c[3] else 0.4)]  # a survey comes back one time in three
+    rated = rnd.sample(answers, min(len(answers), 12)) + rnd.sample(older, min(len(older) // 3, 3))
+    happy, unhappy = iter(ON_TIME_SCORES * 10), iter(LATE_SCORES * 10)  # a steady mix, whatever the sample
+    for when, tid, handler, was_late in sorted(rated):
+        score = next(unhappy if was_late else happy)
         comment = rnd.choice(COMMENTS[score]) if rnd.random() < 0.4 else None
         as_(handler, when + timedelta(hours=rnd.uniform(0.2, 20))).rate(tid, score, comment)
 
     # classification of this week's incidents and requests (covered by the contract, or billable)
     week = sorted((t.created_at, i, t) for i, (t, _) in made
                   if t.created_at > now - timedelta(days=7) and not (t.ref or "").startswith("EXT-MAJOR"))
-    for created, tid, t in rnd.sample(week, min(len(week) // 2, 10)):
+    billable = [w for w in week if w[2].type in ("request", "change")]
+    defects = [w for w in week if w[2].type not in ("request", "change")]
+    chosen = rnd.sample(billable, min(len(billable), 2)) + rnd.sample(defects, min(len(defects) // 2, 4))
+    for created, tid, t in sorted(chosen):
         kind = "change_request" if t.type in ("request", "change") else "defect"
         who = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
         as_(who, last_at(t) + timedelta(minutes=rnd.randint(2, 90))).update(tid, Change(classification=kind))
