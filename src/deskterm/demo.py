@@ -183,7 +183,7 @@ FIRST_REPLIES = ["On it, looking now.", "Thank you, we are looking into it.",
                  "We can reproduce it here and are working on it."]
 UPDATES = ["Still working on it: the logs point to the authentication server.",
            "We have restarted the service; please try again.", "Update: a fix is being tested.",
-           "Escalated to the network team, next update within the hour."]
+           "Still investigating with the customer's IT contact; next update within the hour."]
 ASK_INFO = "Could you send a screenshot of the error?"
 FIXED = ["Fixed on our side: can you confirm?", "Done. Please let us know if it happens again.",
          "The account is unlocked; you can log in again."]
@@ -343,7 +343,7 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
         ticket_type = rnd.choices(["incident", "request", "problem", "change"], weights=[8, 4, 1, 1])[0]
         events, plan = _life(rnd, cal, policy.targets[prio], created, now_s)
         out.append((NewTicket(subject=subject, customer=customer, priority=prio, type=ticket_type,
-                              created_at=_dt(created), description=f"Reported by {rnd.choice(NAMES)} at {customer}.",
+                              created_at=_dt(created), description=f"Reported by {rnd.choice(NAMES)} at {customer.rstrip('.')}.",
                               ref=f"EXT-{1000 + i}", events=events, where=f"demo:{i + 1}"), plan))
     return out
 
@@ -404,7 +404,7 @@ def _life(rnd: random.Random, cal, targets, created: int, now_s: int) -> tuple[l
             wait = int(rnd.choice([rnd.uniform(1800, 4 * 3600), rnd.uniform(3600, 30 * 3600), rnd.uniform(86400, 6 * 86400)]))
             add(w + wait, "reply", "customer", public=True, body=rnd.choice(CUSTOMER_ANSWERS))
             add(w + 60, "status", handler, to="open")
-        elif not escalated and roll < 0.42:
+        elif not escalated and roll < 0.37:
             escalated = True
             group = rnd.choice(GROUPS[3:])
             add(at, "reply", handler, public=False, body=rnd.choice(NOTES))
@@ -498,7 +498,7 @@ def _major_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
                                body=f"Hello {customer}, this is part of a wider incident our teams are working on. "
                                     "We will update you within the hour.")]
         out.append((NewTicket(subject=subject, customer=customer, priority=prio, type="incident", created_at=at(minute),
-                              description=f"Reported by {NAMES[n]} at {customer}.", ref=f"EXT-MAJOR-1-{n}",
+                              description=f"Reported by {NAMES[n]} at {customer.rstrip('.')}.", ref=f"EXT-MAJOR-1-{n}",
                               events=events, where=f"demo:major:{n}"), _Plan(handler=agent or "alice")))
     return out
 
