@@ -251,7 +251,7 @@ def test_each_timer_by_share_and_by_lead_time_fires_exactly_once(tmp_path, clock
 
 # -- the two escalation lines, the ticket's end, the acknowledger, escalate-due's output and --at --------------
 
-def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock):
+def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock, tmp_path, db_url):
     """A functional escalation supersedes only an open functional one, a hierarchical one only a hierarchical one
     (an automatic functional escalation to L2 once closed the duty manager's unacknowledged hierarchical one)."""
     tid = _new(esc_desk, customer="Atelier Moreau")
@@ -272,10 +272,14 @@ def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock):
     esc_desk.apply_rules()
     assert sorted((e.kind, e.closed_at) for e in esc_desk.escalations(open_only=False, ticket=t2)) == [
         ("functional", None), ("hierarchical", None)]
+    # `escalations --all`: the reason column lines up whatever the state (closed (escalated), NOT ACKNOWLEDGED)
+    listed = _cli(tmp_path, db_url, "escalations", "--all").stdout.splitlines()
+    reasons = ["customer threatens penalties", "router", "firmware", "VIP", "automatic: first_response.before 10m"]
+    assert len(listed) == 5 and len({line.index(r) for line, r in zip(listed, reasons)}) == 1, listed
 
 
 @pytest.mark.parametrize("end", ["resolved", "closed"])
-def test_resolving_or_closing_the_ticket_closes_its_open_escalations(esc_desk, clock, end):
+def test_resolving_or_closing_the_ticket_closes_its_open_escalations(esc_desk, clock, end, tmp_path, db_url):
     tid = _new(esc_desk, customer="Atelier Moreau")
     esc_desk.escalate(tid, "hierarchical", "duty-manager", "penalties")
     esc_desk.escalate(tid, "functional", "L2-network", "router")
@@ -287,6 +291,9 @@ def test_resolving_or_closing_the_ticket_closes_its_open_escalations(esc_desk, c
     closed = esc_desk.escalations(open_only=False, ticket=tid)
     assert [(e.outcome, e.closed_by, e.acknowledged_at) for e in closed] == [("resolved", "alice", None)] * 2
     assert all(e.closed_at == START + timedelta(seconds=60) for e in closed)
+    assert _cli(tmp_path, db_url, "escalations").stdout == ""
+    listed = _cli(tmp_path, db_url, "escalations", "--all").stdout.splitlines()
+    assert len(listed) == 2 and all("closed (resolved)  " in line and "NOT ACKNOWLEDGED" not in line for line in listed)
     if end == "resolved":
         esc_desk.update(tid, Change(status="open"))  # a reopen does not reopen them: the rules may raise new ones
         assert esc_desk.escalations() == []
