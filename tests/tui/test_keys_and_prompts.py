@@ -207,3 +207,156 @@ async def test_o_cycles_only_the_columns_shown(make_app):
                 assert screen.state.sort in shown
             assert ("group" in seen) == group_shown
             assert set(seen) == set(shown) - {"mark"}  # every column shown, in turn
+
+
+# -- 13: ? lists every key of every screen, grouped, scrollable at 80x24 -------------------------------------
+
+def _listed_keys(entries) -> set[str]:
+    return {k for e in entries for k in e.keys}
+
+
+async def _open_help(pilot):
+    from deskterm.tui.keys import KeysScreen
+
+    await pilot.press("question_mark")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, KeysScreen)
+    return pilot.app.screen
+
+
+async def _every_key_of(screen) -> set[str]:
+    """The keys of a screen's bindings and of the app's, as the help names them."""
+    from deskterm.tui.keys import key_name
+
+    app = screen.app
+    keys = set()
+    for node in (screen, app):
+        for _, b in node._bindings:
+            if b.id:  # deskterm's bindings (Textual's own have no id)
+                keys.add(key_name(app, b))
+    return keys
+
+
+async def test_help_on_the_queue_lists_every_key_and_scrolls_at_80x24(make_app):
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(pilot)
+        queue = app.screen
+        wanted = await _every_key_of(queue) | {"space", "v", "j", "g", "G", "pgdn"}
+        help_ = await _open_help(pilot)
+        listed = _listed_keys(help_.entries)
+        assert wanted <= listed, wanted - listed
+        for key in ("2", "6", "Z", "ctrl+r", "E", "D", "H", "q", "ctrl+p", "?"):
+            assert key in listed
+        groups = [g for g, _ in __import__("deskterm.tui.keys", fromlist=["grouped"]).grouped(help_.entries)]
+        assert groups[0] == "Move" and groups[-2:] == ["Go elsewhere", "Anywhere"] and "Views" in groups
+        words = dict(help_.bindings_list)
+        assert words["c"].startswith("Claim") and "." not in words["c"].split()[0]  # plain words, not ids
+        scroll = help_.query_one("#keys-scroll")
+        assert scroll.max_scroll_y > 0  # more than a screenful at 80x24: it scrolls
+        dialog = help_.query_one("#keys-dialog")
+        assert dialog.region.height <= 24 and dialog.region.y >= 0
+        await pilot.press("j", "j")
+        assert scroll.scroll_y == 2
+        await pilot.press("k")
+        assert scroll.scroll_y == 1
+        await pilot.press("pagedown")
+        assert scroll.scroll_y > 2
+        await pilot.press("pageup", "G")
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("g")
+        assert scroll.scroll_y == 0
+        await pilot.press("down", "down", "up")
+        assert scroll.scroll_y == 1
+        await pilot.press("end")
+        assert scroll.scroll_y == scroll.max_scroll_y
+        await pilot.press("home")
+        assert scroll.scroll_y == 0
+        await pilot.press("question_mark")  # ? closes it too
+        await settle(pilot)
+        assert app.screen is queue
+        await _open_help(pilot)
+        await pilot.press("escape")
+        await settle(pilot)
+        assert app.screen is queue
+
+
+async def test_help_on_every_screen_lists_its_keys(make_app):
+    from deskterm.tui.screens.dashboard import DashboardScreen
+    from deskterm.tui.screens.detail import DetailScreen
+    from deskterm.tui.screens.escalations import EscalationScreen
+    from deskterm.tui.screens.handover import HandoverScreen
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        for key, cls, must in [(None, DetailScreen, {"w", "r", "n", "x", "X", "m", "b", "l", "ctrl+r", "esc", "↓"}),
+                               ("E", EscalationScreen, {"a", "r", "e", "enter", "j", "k", "esc"}),
+                               ("D", DashboardScreen, {"1", "2", "3", "c", "C", "tab", "esc"}),
+                               ("H", HandoverScreen, {"y", "+", "-", "tab", "j", "k", "esc"})]:
+            if key:
+                await pilot.press(key)
+                await settle(pilot)
+            screen = app.screen
+            assert isinstance(screen, cls)
+            help_ = await _open_help(pilot)
+            listed = _listed_keys(help_.entries)
+            wanted = await _every_key_of(screen) | must | {"E", "D", "H", "?", "ctrl+p"}
+            assert wanted <= listed, (cls.__name__, wanted - listed)
+            assert all(e.words and "." not in e.words.split()[0] for e in help_.entries)
+            assert help_.query_one("#keys-dialog").region.height <= 24
+            await pilot.press("escape")
+            await settle(pilot)
+            assert app.screen is screen
+        # the footer shows "? Keys" first, whatever else is cut off at 80 columns
+        from textual.widgets._footer import FooterKey
+
+        for screen in app.screen_stack[1:]:
+            keys = [w.key for w in screen.query(FooterKey)]
+            assert keys and keys[0] == "question_mark", type(screen).__name__
+
+
+def test_help_snapshot_at_80x24(snap_compare, make_app):
+    app = make_app()
+
+    async def run_before(pilot) -> None:
+        await ready(pilot)
+        await pilot.press("question_mark")
+        await settle(pilot)
+        await pilot.pause(0.1)
+
+    assert snap_compare(app, terminal_size=SMALL, run_before=run_before)
+
+
+# -- 14: the command palette: every action, in plain words, and the places ---------------------------------
+
+async def test_palette_lists_every_action_in_plain_words_and_the_places(make_app):
+    from deskterm.tui.commands import ScreenActions
+
+    app = make_app()
+    async with app.run_test(size=SMALL) as pilot:
+        await ready(pilot)
+        await pilot.press("enter")
+        await settle(pilot)
+        detail = app.screen
+        found = [(str(h.text), h.help) async for h in ScreenActions(detail).discover()]
+        texts = [t for t, _ in found]
+        assert not any("detail." in t or "queue." in t or "app." in t for t, _ in found)  # no internal ids
+        for start in ("Why is it due then", "Reply to the customer", "Escalations", "Dashboard", "Handover",
+                      "Resolve", "Back to the queue"):
+            assert any(t.startswith(start) for t in texts), start
+        assert all(help_ for _, help_ in found)  # each says its group, in words
+        # every binding of the screen with an id is there
+        ids = {b.id for _, b in detail._bindings if b.id}
+        from deskterm.tui.keys import key_entries
+
+        assert ids <= {e.id for e in key_entries(detail)}
+        hits = [h async for h in ScreenActions(detail).search("handover")]
+        assert hits
+        await hits[0].command()
+        await settle(pilot)
+        assert type(app.screen).__name__ == "HandoverScreen"
+        found = [str(h.text) async for h in ScreenActions(app.screen).discover()]
+        assert any(t.startswith("Copy the handover") for t in found)

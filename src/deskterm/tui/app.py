@@ -31,6 +31,8 @@ class DeskApp(App):
         Binding("E", "show('escalations')", "Escalations", show=False, id="app.escalations"),
         Binding("D", "show('dashboard')", "Dashboard", show=False, id="app.dashboard"),
         Binding("H", "show('handover')", "Handover", show=False, id="app.handover"),
+        # every screen and dialog: its keys (the queue and the ticket have their own ?, the same list)
+        Binding("question_mark", "keys", "Keys", id="app.keys"),
     ]
     RULES_EVERY = 30.0  # seconds between two applications of the automatic escalation rules
 
@@ -159,6 +161,12 @@ class DeskApp(App):
                     self.pop_screen()
                 return
         self.push_screen(cls())
+
+    def action_keys(self) -> None:
+        """``?``: every key of the screen on top, and the app-wide ones."""
+        from .keys import show_keys
+
+        show_keys(self)
 
     def on_show_customer_queue(self, message) -> None:  # noqa: ANN001
         """The dashboard asks for the queue of one customer: back to the queue, filtered to it."""

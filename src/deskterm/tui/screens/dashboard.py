@@ -22,10 +22,11 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Label, Sparkline, Static
+from textual.widgets import DataTable, Label, Sparkline, Static
 
 from ... import reports
 from ...fmt import compact, one_line
+from ..keys import KeysFooter
 from .base import DeskScreen
 
 PERIODS = {"today": "Today", "week": "This week", "month": "This month"}
@@ -234,7 +235,7 @@ class DashboardScreen(DeskScreen):
                 yield Sparkline([0], id="spark-compliance")
                 yield Label(Text("Customers at risk (enter: their queue)"), id="label-risk", classes="dash-label")
                 yield DataTable(cursor_type="row", id="dash-risk")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         table = self.query_one("#dash-risk", DataTable)

@@ -19,7 +19,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widgets import Static
 
 from ...domain import workflow
 from ...domain.calendar import epoch
@@ -28,6 +28,7 @@ from ...domain.priority import TYPES
 from ...domain.sla import TIMER_LABELS
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import compact, exact, local, one_line
+from ..keys import KeysFooter
 from ..widgets.countdown import Countdown, live_timer
 from ..widgets.timeline import Timeline, describe
 from .detail_modals import (AssignDialog, BroadcastDialog, CloseDialog, EditorDialog, LinkDialog, PriorityDialog,
@@ -96,7 +97,7 @@ class DetailScreen(Screen):
         yield Vertical(id="detail-timers")
         yield Static(id="detail-drafts")
         yield Timeline(id="detail-timeline")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def desk(self):
@@ -271,10 +272,9 @@ class DetailScreen(Screen):
         self.app.pop_screen()
 
     def action_keys(self) -> None:
-        from .modals import KeysScreen
+        from ..keys import show_keys
 
-        shown = [(self.app.get_key_display(b), b.description or b.action) for b in self.BINDINGS]
-        self.app.push_screen(KeysScreen(shown))
+        show_keys(self.app)
 
     async def action_reload(self) -> None:
         await self.reload()

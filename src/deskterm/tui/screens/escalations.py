@@ -27,10 +27,11 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, ListItem, ListView, Static
+from textual.widgets import ListItem, ListView, Static
 
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import compact, local, one_line
+from ..keys import KeysFooter
 from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
 from .base import DeskScreen
 from .escalate import ask_escalation, escalation_targets
@@ -208,7 +209,7 @@ class EscalationScreen(DeskScreen):
         yield Static(self._header(), id="esc-header")
         yield ListView(id="esc-list")
         yield Static(id="esc-detail")
-        yield Footer()
+        yield KeysFooter()
 
     @staticmethod
     def _header() -> Text:

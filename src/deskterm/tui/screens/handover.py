@@ -18,12 +18,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ... import reports
 from ...domain.calendar import epoch
 from ...fmt import local, one_line
+from ..keys import KeysFooter
 from .base import DeskScreen
 
 MIN_HOURS, MAX_HOURS = 1, 168
@@ -124,7 +125,7 @@ class HandoverScreen(DeskScreen):
         yield Static(Text("Shift handover · computing…"), id="hand-title")
         yield Static(id="hand-summary")
         yield OptionList(id="hand-list", markup=False)
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()

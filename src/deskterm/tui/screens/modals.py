@@ -1,5 +1,5 @@
-"""Small dialogs: pick one choice from a list, type one required line of text, and the list of every key of a
-screen."""
+"""Small dialogs: pick one choice from a list, type one required line of text. (The list of every key of a
+screen, ``?``, is tui/keys.py's ``KeysScreen``.)"""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Input, Label, OptionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from ..keys import KeysScreen  # noqa: F401  (where the screens found it)
 
 
 class ChoiceScreen(ModalScreen[str | None]):
@@ -69,28 +71,6 @@ class TextPromptScreen(ModalScreen[str | None]):
         self.dismiss(event.value.strip())
 
     def action_cancel(self) -> None:
-        self.dismiss(None)
-
-
-class KeysScreen(ModalScreen[None]):
-    """Every binding of the screen underneath (``?``)."""
-
-    BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
-
-    def __init__(self, bindings: list[tuple[str, str]]) -> None:
-        super().__init__()
-        self.bindings_list = bindings
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="dialog"):
-            yield Label("Keys (esc closes)", id="dialog-title")
-            table: DataTable = DataTable(cursor_type="row", zebra_stripes=True, id="keys")
-            table.add_columns("key", "does")
-            for key, description in self.bindings_list:
-                table.add_row(Text(key), Text(description))
-            yield table
-
-    def action_close(self) -> None:
         self.dismiss(None)
 
 

@@ -31,16 +31,17 @@ from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Input, Static
 
 from ...domain.priority import PRIORITIES
 from ...domain.workflow import STATUSES
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import one_line
 from ...store.queue_terms import SORTS, VIEWS, Filters, Sort, parse_filter
+from ..keys import KeysFooter
 from ..state import QueueState, load_state, save_state
 from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
-from .modals import ChoiceScreen, KeysScreen, TicketListScreen
+from .modals import ChoiceScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
     from ...store.queue import QueueQuery, SearchIndex
@@ -217,7 +218,7 @@ class QueueScreen(Screen):
         yield Static(Text("Opening the desk…"), id="queue-status")
         yield QueueTable(id="queue-table")
         yield Prompt(self._prompt_changed, id="prompt")
-        yield Footer()
+        yield KeysFooter()
 
     @property
     def table(self) -> QueueTable:
@@ -856,11 +857,9 @@ class QueueScreen(Screen):
     # -- help ------------------------------------------------------------------------------------
 
     def action_keys(self) -> None:
-        seen = []
-        for key, active in self.active_bindings.items():
-            b = active.binding
-            seen.append((self.app.get_key_display(b), b.description or b.action))
-        self.app.push_screen(KeysScreen(seen))
+        from ..keys import show_keys
+
+        show_keys(self.app)
 
 
 def _cut(text: str, cells: int) -> str:
