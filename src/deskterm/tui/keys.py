@@ -113,8 +113,8 @@ MOVES: dict[str, str] = {
     "cursor_down": "Down one line", "scroll_down": "Down one line",
     "cursor_up": "Up one line", "scroll_up": "Up one line",
     "page_down": "Down one page", "page_up": "Up one page",
-    "first": "To the top", "scroll_home": "To the top", "scroll_top": "To the top",
-    "last": "To the bottom", "scroll_end": "To the bottom", "scroll_bottom": "To the bottom",
+    "first": "To the top", "cursor_first": "To the top", "scroll_home": "To the top", "scroll_top": "To the top",
+    "last": "To the bottom", "cursor_last": "To the bottom", "scroll_end": "To the bottom", "scroll_bottom": "To the bottom",
 }
 SELECTS = {"select", "select_cursor"}
 # Textual's own keys that every screen has, by action
