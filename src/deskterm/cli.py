@@ -443,7 +443,7 @@ def escalations(obj: Context, show_all: bool, as_json: bool) -> None:
         ack_text = f"ack {one_line(e.acknowledged_by)}" if e.acknowledged_at else "NOT ACKNOWLEDGED"
         state = f"closed ({e.outcome})" if e.closed_at else ack_text
         age = compact(int((now - e.created_at).total_seconds()))
-        click.echo(f"{e.id:>5}  #{e.ticket_id:<6} {e.level:8} {one_line(e.target, 20):20} {age:>6}  {one_line(state, 18):18}  {one_line(e.reason, 60)}")
+        click.echo(f"{e.id:>5}  #{e.ticket_id:<6} {e.level:8} {one_line(e.target, 20):20} {age:>7}  {one_line(state, 18):18}  {one_line(e.reason, 60)}")
 
 
 def _since(value: str | None, now: datetime, option: str) -> datetime | None:
