@@ -416,6 +416,51 @@ def escalate_due(obj: Context, at_text: str | None) -> None:
 
 
 @cli.command()
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def agents(obj: Context, as_json: bool) -> None:
+    """The directory of agents: who can be given a ticket, who is on shift, and how many open tickets each holds."""
+    import json
+
+    from .fmt import local, one_line
+
+    desk = obj.desk()
+    directory = desk.directory()
+    roster = {name: (since, load) for name, _, since, load in desk.roster()}
+    rows = []
+    for name in directory.names:
+        since, load = roster.get(name, (None, 0))
+        entry = directory.entries.get(name)
+        rows.append({"name": name, "display": directory.display(name), "groups": list(entry.groups) if entry else [],
+                     "on_shift_since": since.isoformat() if since else None, "open_tickets": load})
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    tz = desk.config.tz
+    for r in rows:
+        since = roster.get(r["name"], (None, 0))[0]
+        shift = f"on shift since {local(since, tz)}" if since else "off shift"
+        display = f" ({one_line(r['display'])})" if r["display"] != r["name"] else ""
+        groups = f" · {', '.join(r['groups'])}" if r["groups"] else ""
+        click.echo(f"{one_line(r['name'])}{display} · {shift} · {r['open_tickets']} open{groups}")
+
+
+@cli.command()
+@click.argument("action", type=click.Choice(["start", "end"]))
+@click.pass_obj
+def shift(obj: Context, action: str) -> None:
+    """Start or end your shift (opening the app starts it too); the queue's roster shows who is on shift."""
+    from .fmt import local
+
+    desk = obj.desk()
+    since = desk.shift(action == "start")
+    if since is not None:
+        click.echo(f"{desk.user}: on shift since {local(since, desk.config.tz)}")
+    else:
+        click.echo(f"{desk.user}: off shift")
+
+
+@cli.command()
 @click.argument("escalation", type=int)
 @click.pass_obj
 def ack(obj: Context, escalation: int) -> None:

@@ -16,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .domain.agents import AgentEntry
 from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
 from .domain.priority import PRIORITIES
 from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
@@ -93,10 +94,20 @@ class Config:
     resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
     canned: dict[str, str] = field(default_factory=dict)  # name → reply template
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
+    agents: tuple[AgentEntry, ...] = ()  # [agents.NAME]
+    unix_group: str = ""  # [directory] unix_group: its members are agents too
+    allow_new_agents: bool = False  # [directory] allow_new: assignments accept names outside the directory
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def agent_for_account(self, account: str) -> str:
+        """The agent name of an OS account: the agent whose ``os_user`` it is, else the account's own name."""
+        for agent in self.agents:
+            if agent.os_user == account:
+                return agent.name
+        return account
 
     def policy_for(self, customer: str) -> Policy:
         return self.policies[self.customers.get(customer, self.default_policy)]
@@ -152,7 +163,8 @@ def parse_config(data: dict, where: str = "config") -> Config:
     def bad(key: str, what: str) -> None:
         problems.append(f"{where}: {key}: {what}")
 
-    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned", "groups", "escalation"}
+    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned", "groups", "escalation",
+             "agents", "directory"}
     for key in data:
         if key not in known:
             bad(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -228,10 +240,26 @@ def parse_config(data: dict, where: str = "config") -> Config:
         canned[name] = spec["body"]
 
     escalation = _parse_escalation(data, set(raw_pols), bad)
+    agents = _parse_agents(data, {"L1", *escalation.groups}, bad)
+    directory = _table(data, "directory", bad)
+    for k in directory:
+        if k not in ("unix_group", "allow_new"):
+            bad(f"directory.{k}", "unknown key (known: allow_new, unix_group)")
+    unix_group = directory.get("unix_group", "")
+    if not isinstance(unix_group, str):
+        bad("directory.unix_group", "must be the name of a unix group")
+        unix_group = ""
+    allow_new = directory.get("allow_new", False)
+    if not isinstance(allow_new, bool):
+        bad("directory.allow_new", "must be true or false")
+        allow_new = False
 
     if problems:
         raise BadInput(problems)
     return Config(
+        agents=agents,
+        unix_group=unix_group,
+        allow_new_agents=allow_new,
         escalation=escalation,
         resolution_codes=tuple(codes),
         canned=canned,
@@ -242,6 +270,40 @@ def parse_config(data: dict, where: str = "config") -> Config:
         default_policy=default_policy or "standard",
         source=Path(where) if where != "config" else None,
     )
+
+
+def _parse_agents(data: dict, groups: set[str], bad) -> tuple[AgentEntry, ...]:
+    """``[agents.alice]`` with an optional display ``name``, ``groups`` and ``os_user``."""
+    out = []
+    for name, spec in _table(data, "agents", bad).items():
+        key = f"agents.{_quote(name)}"
+        if not name.strip() or name.strip().lower() in ("me", "none", "nobody", "-", "customer"):
+            bad(key, "not a name an agent can have")
+            continue
+        if not isinstance(spec, dict):
+            bad(key, 'must be a table such as { name = "Alice Martin", groups = ["L1"] }')
+            continue
+        for k in spec:
+            if k not in ("name", "groups", "os_user"):
+                bad(f"{key}.{k}", "unknown key (known: groups, name, os_user)")
+        display, member_of, account = spec.get("name", ""), spec.get("groups", []), spec.get("os_user", "")
+        if not isinstance(display, str):
+            bad(f"{key}.name", "must be text")
+            display = ""
+        if not isinstance(member_of, list) or not all(isinstance(g, str) for g in member_of):
+            bad(f"{key}.groups", "must be a list of group names")
+            member_of = []
+        for g in member_of:
+            if g not in groups:
+                bad(f"{key}.groups", f"unknown group {g!r} (known: {', '.join(sorted(groups))})")
+        if not isinstance(account, str):
+            bad(f"{key}.os_user", "must be the name of an OS account")
+            account = ""
+        out.append(AgentEntry(name=name, display=display.strip(), groups=tuple(member_of), os_user=account.strip()))
+    accounts = [a.os_user for a in out if a.os_user]
+    for account in sorted({a for a in accounts if accounts.count(a) > 1}):
+        bad("agents", f"OS user {account!r} is given to several agents")
+    return tuple(out)
 
 
 def _quote(name: str) -> str:

@@ -9,6 +9,7 @@ silently (on PostgreSQL as on SQLite).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Iterable, Sequence
@@ -17,11 +18,13 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from .accounts import unix_group_members
 from .clock import CLOCK_SKEW, Clock, os_user
 from .config import Config
 from .domain import priority as prio_rules
 from .domain import escalation as esc_rules
 from .domain import workflow
+from .domain.agents import Directory, on_shift
 from .domain.calendar import epoch
 from .domain.sla import Event as SlaEvent
 from .domain.sla import TicketSla, evaluate
@@ -29,6 +32,7 @@ from .errors import BadInput, Conflict, Refused
 from .records import EventRecord, NewEvent, NewTicket, TicketRecord  # noqa: F401  (re-exported)
 from .store import bulk, queries
 from .store.engine import Store
+from .store.queue_terms import OPEN_STATUSES
 from .store.models import Agent, Customer, Escalation, Event, Group, Meta, RuleFiring, Ticket
 
 UNASSIGN = ("", "none", "nobody", "-")
@@ -67,7 +71,68 @@ class Desk:
         self.store = store
         self.config = config
         self.clock = clock or Clock()
-        self.user = user or os_user()
+        # the OS account is the author of every change, under its agent's name when [agents] maps it
+        self.user = user or config.agent_for_account(os_user())
+
+    # -- the directory of agents and their shifts -------------------------------------------------
+
+    def directory(self) -> Directory:
+        """Every known agent: the configured ones, the OS users who have changed the desk, and the members
+        of the configured unix group (see ``domain/agents.py``)."""
+        with self.store.read() as session:
+            return self._directory(session)
+
+    def _directory(self, session: Session) -> Directory:
+        seen = list(session.execute(select(Agent.name).where(Agent.wrote)).scalars())  # type: ignore[arg-type]
+        if self.config.unix_group:
+            seen.extend(unix_group_members(self.config.unix_group))
+        return Directory.of(self.config.agents, [*seen, self.user], self.config.allow_new_agents)
+
+    def agent(self, typed: str) -> str:
+        """The agent a typed assignee means (``me`` and ``none`` as they are), or BadInput naming the closest
+        known ones, unless the configuration allows new names."""
+        if typed.strip().lower() in ("me", *UNASSIGN):
+            return typed.strip().lower()
+        directory = self.directory()
+        who = directory.resolve(typed)
+        if who is not None:
+            return who
+        if directory.allow_new:
+            return typed.strip()
+        raise BadInput(f"assign: {directory.unknown_message(typed)}")
+
+    def shift(self, start: bool) -> datetime | None:
+        """Start (or end) this agent's shift; returns when the shift began (None once ended). Starting a
+        shift already started keeps its beginning."""
+        def work(session: Session) -> datetime | None:
+            now = self.clock.now()
+            self._register(session, [self.user], [], wrote=True)
+            row = session.execute(select(Agent).where(Agent.name == self.user)).scalar_one()
+            if start and not on_shift(row.on_shift_since, now):
+                row.on_shift_since = now
+            elif not start:
+                row.on_shift_since = None
+            session.add(row)
+            return row.on_shift_since
+
+        return self.store.write(work)
+
+    def roster(self) -> list[tuple[str, str, datetime | None, int]]:
+        """Who is on shift and how many open tickets each agent holds: (name, display name, on shift since or
+        None, open tickets), those on shift first, then by load. Agents off shift with no open ticket are left
+        out."""
+        with self.store.read() as session:
+            directory = self._directory(session)
+            shifts = dict(session.execute(select(Agent.name, Agent.on_shift_since)).all())  # type: ignore[call-overload]
+            load = dict(session.execute(
+                select(Ticket.assignee, func.count()).where(Ticket.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
+                                                             Ticket.assignee.is_not(None))  # type: ignore[union-attr]
+                .group_by(Ticket.assignee)).all())
+        now = self.clock.now()
+        shifts = {n: since if on_shift(since, now) else None for n, since in shifts.items()}
+        names = {n for n, since in shifts.items() if since is not None} | set(load)
+        rows = [(n, directory.display(n), shifts.get(n), int(load.get(n, 0))) for n in names]
+        return sorted(rows, key=lambda r: (r[2] is None, -r[3], r[0].casefold()))
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -142,8 +207,10 @@ class Desk:
             if taken:
                 raise BadInput([f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken])
             customers = self._customer_ids(session, {t.customer for t in tickets})
+            # the agents of imported history are agents of this desk too (authors and assignees alike)
             self._register(session, {e.author for t in tickets for e in t.events if e.kind == "reply" and e.author != "customer"}
-                           | {row[1].assignee for row in rows if row[1].assignee}, {row[1].group for row in rows})
+                           | {row[1].assignee for row in rows if row[1].assignee}, {row[1].group for row in rows},
+                           wrote=True)
             conn = session.connection()
             at = bulk.instant_writer(conn)
             user = self.user
@@ -178,8 +245,9 @@ class Desk:
             known = {n: i for i, n in session.execute(select(Customer.id, Customer.name))}
         return known
 
-    def _register(self, session: Session, agents: Iterable[str], groups: Iterable[str]) -> None:
-        """Remember agent and group names (for completion); never fails on a name seen before."""
+    def _register(self, session: Session, agents: Iterable[str], groups: Iterable[str], wrote: bool = False) -> None:
+        """Remember agent and group names (for completion); never fails on a name seen before. ``wrote``: the
+        agents changed the desk (or its imported history), which makes them known agents."""
         for model, names in ((Agent, set(agents)), (Group, set(groups))):
             names.discard(None)  # type: ignore[arg-type]
             if not names:
@@ -187,7 +255,11 @@ class Desk:
             known = set(session.execute(select(model.name).where(model.name.in_(sorted(names)))).scalars())  # type: ignore[attr-defined]
             new = sorted(names - known)
             if new:
-                session.execute(insert(model), [{"name": n} for n in new])
+                extra = {"wrote": wrote} if model is Agent else {}
+                session.execute(insert(model), [{"name": n, **extra} for n in new])
+            if wrote and model is Agent and known:
+                session.execute(update(Agent).where(Agent.name.in_(sorted(known)), Agent.wrote.is_(False))  # type: ignore[attr-defined,union-attr]
+                                .values(wrote=True))
 
     def _deadlines(self, customer: str, created_at: datetime, priority: str, events: Sequence,
                    updated_at: datetime, now: datetime) -> tuple:
@@ -273,6 +345,8 @@ class Desk:
             if change.status != "resolved":
                 raise BadInput("a resolution code goes with --status resolved")
             self._check_code(change.resolution_code)
+        if change.assign is not None:
+            change = dataclasses.replace(change, assign=self.agent(change.assign))
         return self._change(key, expect_version, lambda t, now: self._apply(t, change, now))
 
     # -- resolution, satisfaction, major incidents -------------------------------------------------
@@ -652,8 +726,7 @@ class Desk:
             # does not reopen them; the rules may raise new ones in the new cycle)
             session.execute(update(Escalation).where(Escalation.ticket_id == t.id, Escalation.closed_at.is_(None))  # type: ignore[union-attr]
                             .values(closed_at=now, closed_by=self.user, outcome=values["status"]))
-        agents = [self.user] + ([values["assignee"]] if values.get("assignee") else [])
-        self._register(session, agents, [values["group_name"]] if "group_name" in values else [])
+        self._register(session, [self.user], [values["group_name"]] if "group_name" in values else [], wrote=True)
         return t.version + 1
 
     def _change(self, key: str | int, expect_version: int | None, apply) -> int:

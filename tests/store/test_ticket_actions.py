@@ -57,6 +57,8 @@ def test_escalated_or_reassigned_ticket_is_not_first_contact(desk):
     desk.resolve(tid, "fixed")
     assert desk.ticket(tid).first_contact is False
     other = _new(desk)
+    for colleague in ("bruno", "chloe"):  # agents who have worked on the desk: known to its directory
+        Desk(desk.store, desk.config, clock=desk.clock, user=colleague).update(tid, Change(note="seen"))
     desk.update(other, Change(assign="bruno"))
     desk.update(other, Change(assign="chloe"))
     desk.resolve(other, "workaround")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
@@ -35,9 +35,15 @@ class Customer(SQLModel, table=True):
 
 
 class Agent(SQLModel, table=True):
+    """A name seen on the desk. ``wrote``: an OS user who changed the desk (or an agent of imported history),
+    hence a known agent; other rows are names that were only ever typed as assignees before the directory.
+    ``on_shift_since``: when the agent's shift began (None: off shift)."""
+
     __tablename__ = "agents"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    wrote: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    on_shift_since: datetime | None = _instant(nullable=True)
 
 
 class Group(SQLModel, table=True):

@@ -118,6 +118,10 @@ class DeskApp(App):
             self.call_from_thread(self._failed, str(exc))
             return
         self.call_from_thread(self._opened, desk, watch, latest)
+        try:  # after the queue has what it needs: a busy desk must not hold the first rows back
+            desk.shift(True)  # opening the app starts the agent's shift (the roster shows it)
+        except Exception:  # noqa: BLE001, S110 - a desk that takes no writes (read-only) still opens
+            pass
 
     def _failed(self, message: str) -> None:
         self.load_error = message

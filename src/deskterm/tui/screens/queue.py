@@ -143,6 +143,9 @@ class Prompt(Input):
         if event.key in ("tab", "shift+tab"):
             event.stop()
             event.prevent_default()
+            if event.key == "tab" and self._suggestion:  # tab takes the completion shown (an agent's name)
+                self.cursor_position = len(self.value)
+                self.action_cursor_right()
             return
         await super()._on_key(event)
 
@@ -167,6 +170,7 @@ class QueueScreen(Screen):
         *[Binding(str(i), f"view('{key}')", VIEWS[key], show=False, id=f"queue.view.{key}")
           for i, key in enumerate(VIEW_KEYS, 1)],
         Binding("Z", "freeze", "Freeze order", show=False, id="queue.freeze"),
+        Binding("R", "roster", "Who is on shift (roster)", show=False, id="queue.roster"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
         Binding("escape", "clear", "Clear", show=False, id="queue.clear"),
         Binding("question_mark", "keys", "Keys", id="queue.keys"),
@@ -203,6 +207,7 @@ class QueueScreen(Screen):
         self._unsaved = False  # the state differs from the state file (a search being typed)
         self._count_when_shown = False  # the tabs are counted when the first rows are shown
         self._pending: tuple[list[int], dict[int, int], bool] | None = None  # the assign prompt's tickets
+        self._directory = None  # the agents the assign prompt checks against (loaded when it opens)
 
     PROMPT_OPENERS = ("search", "command_line", "assign")  # their keys are characters while a prompt is open
 
@@ -216,6 +221,7 @@ class QueueScreen(Screen):
     def compose(self) -> ComposeResult:
         yield ViewTabs(id="views")
         yield Static(Text("Opening the desk…"), id="queue-status")
+        yield Static(Text(""), id="roster")
         yield QueueTable(id="queue-table")
         yield Prompt(self._prompt_changed, id="prompt")
         yield KeysFooter()
@@ -380,6 +386,8 @@ class QueueScreen(Screen):
         else:
             self.requery_in_background(fresh=True)  # new deadlines: new order, new thresholds
         self.recount()
+        if self.query_one("#roster", Static).display:
+            self._load_roster()
 
     def clock_tick(self, now) -> None:
         if self.desk is None or self._widgets_gone():
@@ -566,6 +574,7 @@ class QueueScreen(Screen):
 
     def _close_prompt(self) -> None:
         prompt = self.query_one("#prompt", Input)
+        prompt.suggester = None
         self._prompt_mode = ""
         prompt.display = False
         self.table.focus()
@@ -603,6 +612,13 @@ class QueueScreen(Screen):
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         mode, value = self._prompt_mode, event.value
+        if mode == "assign" and value.strip() and self._directory is not None:
+            who = self._directory.resolve(value) if value.strip().lower() not in ("me", "none") else value.strip()
+            if who is None and not self._directory.allow_new:
+                # a typo must not give the ticket to nobody's view: say who was meant, keep the prompt
+                self.notify(self._directory.unknown_message(value), title="Not assigned", severity="warning")
+                return
+            value = who or value
         self._close_prompt()
         if mode == "command":
             self.run_command(value)
@@ -716,7 +732,51 @@ class QueueScreen(Screen):
         ids = self._targets()
         if ids:
             self._pending = self._snapshot()
-            self._open_prompt("assign", "", f"assign {_count(len(ids))} to: agent name, me, or none")
+            self._open_prompt("assign", "", f"assign {_count(len(ids))} to: agent name (tab completes), me, or none")
+            self._load_directory()
+
+    @work(thread=True, group="directory")
+    def _load_directory(self) -> None:
+        """The agents the assign prompt completes from and checks against (read off the event loop)."""
+        if self.desk is not None:
+            directory = self.desk.directory()
+            self.app.call_from_thread(self._directory_loaded, directory)
+
+    def _directory_loaded(self, directory) -> None:  # noqa: ANN001
+        from textual.suggester import SuggestFromList
+
+        self._directory = directory
+        if self._prompt_mode == "assign":
+            prompt = self.query_one("#prompt", Input)
+            prompt.suggester = SuggestFromList([*directory.names, "me", "none"], case_sensitive=False)
+
+    # -- the roster: who is on shift, and how many open tickets each holds -------------------------
+
+    def action_roster(self) -> None:
+        roster = self.query_one("#roster", Static)
+        roster.display = not roster.display
+        if roster.display:
+            roster.update(Text("Roster: loading…"))
+            self._load_roster()
+
+    @work(thread=True, group="roster")  # not exclusive: a cancelled worker makes wait_for_complete raise
+    def _load_roster(self) -> None:
+        if self.desk is not None:
+            rows = self.desk.roster()
+            self.app.call_from_thread(self._show_roster, rows)
+
+    def _show_roster(self, rows) -> None:  # noqa: ANN001
+        if self._widgets_gone():
+            return
+        on = [r for r in rows if r[2] is not None]
+        off = [r for r in rows if r[2] is None]
+        text = Text("On shift: ", style="bold")
+        text.append(" · ".join(f"{one_line(name)} {load}" for name, _, _, load in on) or "nobody")
+        if off:
+            text.append("   Off shift, holding tickets: ", style="bold")
+            text.append(" · ".join(f"{one_line(name)} {load}" for name, _, _, load in off))
+        text.append("   (open tickets each · R hides)", style="dim")
+        self.query_one("#roster", Static).update(text)
 
     def action_set_priority(self) -> None:
         ids, versions, bulk = self._snapshot()
