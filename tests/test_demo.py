@@ -28,8 +28,10 @@ NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)  # a Friday afternoon (t
 
 @pytest.fixture(scope="module")
 def desk(tmp_path_factory):
-    where = tmp_path_factory.mktemp("demo") / "desk"
-    db, config = build_demo(where, tickets=300, clock=FrozenClock(NOW))
+    where = tmp_path_factory.mktemp("demo")
+    with pytest.MonkeyPatch.context() as mp:  # set up before the per-test isolation: keep the holidays cache here too
+        mp.setenv("XDG_CACHE_HOME", str(where / "cache"))
+        db, config = build_demo(where / "desk", tickets=300, clock=FrozenClock(NOW))
     store = open_store(db)
     yield Desk(store, config, clock=FrozenClock(NOW), user="tester")
     store.dispose()

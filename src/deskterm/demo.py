@@ -450,7 +450,7 @@ def build_demo(directory: Path, tickets: int = 300, clock: Clock | None = None, 
         desk = Desk(store, config, clock=clock, user="demo")
         desk.rederive()
         if story:
-            planned = _generate(now, tickets, 7, config) + _major_tickets(now)
+            planned = _generate(now, tickets, 7, config) + _major_tickets(now) + _fresh_tickets(now)
             ids = desk.import_tickets([t for t, _ in planned])
             _story(store, config, now, list(zip(ids, planned)))
         else:
@@ -503,6 +503,27 @@ def _major_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
     return out
 
 
+def _fresh_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
+    """A P1 that came in a few minutes ago and nobody has taken yet, and a request that has waited on the
+    customer for days (what the handover lists as pending for long)."""
+    def ago(**kw) -> datetime:
+        return (now - timedelta(**kw)).replace(microsecond=0)
+
+    fresh = NewTicket(subject="Patient records application down in the emergency ward", customer="Clinique Saint-Jean",
+                      priority="P1", type="incident", created_at=ago(minutes=4), ref="EXT-FRESH-1", where="demo:fresh",
+                      description="Reported by Inès at Clinique Saint-Jean: nobody in the ward can open a record.")
+    waiting = NewTicket(subject="Request: access to the finance share for two interns", customer="Cabinet Durand Avocats",
+                        priority="P4", type="request", created_at=ago(days=4, hours=2), ref="EXT-WAIT-1", where="demo:wait",
+                        description="Reported by Hugo at Cabinet Durand Avocats.",
+                        events=[NewEvent(at=ago(days=4, hours=1), kind="assign", author="chloe", to="chloe"),
+                                NewEvent(at=ago(days=4, hours=1), kind="status", author="chloe", to="open"),
+                                NewEvent(at=ago(days=4), kind="reply", author="chloe", public=True,
+                                         body="Hello, access to the finance share needs your managing partner's "
+                                              "approval: could you forward it to us?"),
+                                NewEvent(at=ago(days=4), kind="status", author="chloe", to="pending")])
+    return [(fresh, _Plan(handler="alice")), (waiting, _Plan(handler="chloe"))]
+
+
 def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: ANN001
     """What the agents did lately, through the service like the screens and the command line: the major
     incident handled, escalations raised (some acknowledged, one returned), satisfaction answers, work
@@ -539,7 +560,7 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
 
     # escalations of the day, on open tickets worked by L1 and not touched since
     candidates = sorted((last_at(t), i, t) for i, (t, _) in made
-                        if status_of(t) == "open" and t.ref and not t.ref.startswith("EXT-MAJOR")
+                        if status_of(t) == "open" and (t.ref or "")[4:].isdigit()  # generated, not today's special ones
                         and all(e.kind != "escalate" for e in t.events) and last_at(t) < minutes(200))
     candidates = [c for c in candidates if c[0] > now - timedelta(days=4)]
     rnd.shuffle(candidates)
@@ -566,7 +587,7 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
     recent = [c for c in solved if c[0] > now - timedelta(days=30)]
     older = [c for c in solved if c[0] <= now - timedelta(days=30)]
     answers = [c for c in recent if rnd.random() < (0.25 if c[3] else 0.4)]  # a survey comes back one time in three
-    rated = rnd.sample(answers, min(len(answers), 12)) + rnd.sample(older, min(len(older) // 3, 3))
+    rated = rnd.sample(answers, min(len(answers), 9)) + rnd.sample(older, min(len(older) // 3, 2))
     happy, unhappy = iter(ON_TIME_SCORES * 10), iter(LATE_SCORES * 10)  # a steady mix, whatever the sample
     for when, tid, handler, was_late in sorted(rated):
         score = next(unhappy if was_late else happy)
@@ -575,10 +596,10 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
 
     # classification of this week's incidents and requests (covered by the contract, or billable)
     week = sorted((t.created_at, i, t) for i, (t, _) in made
-                  if t.created_at > now - timedelta(days=7) and not (t.ref or "").startswith("EXT-MAJOR"))
+                  if t.created_at > now - timedelta(days=7) and (t.ref or "")[4:].isdigit())
     billable = [w for w in week if w[2].type in ("request", "change")]
     defects = [w for w in week if w[2].type not in ("request", "change")]
-    chosen = rnd.sample(billable, min(len(billable), 2)) + rnd.sample(defects, min(len(defects) // 2, 4))
+    chosen = rnd.sample(billable, min(len(billable), 1)) + rnd.sample(defects, min(len(defects) // 2, 3))
     for created, tid, t in sorted(chosen):
         kind = "change_request" if t.type in ("request", "change") else "defect"
         who = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
