@@ -30,3 +30,8 @@ class Conflict(Refused):
     def __init__(self, message: str, current_version: int | None = None) -> None:
         super().__init__(message)
         self.current_version = current_version
+
+
+class DeskLost(BadInput):
+    """The desk this process opened is gone: its SQLite file was deleted or replaced by another file.
+    Nothing is written to the file that was opened (it may be unlinked: a write there would be lost)."""

@@ -53,6 +53,14 @@ class ChangeWatch:
         finally:
             cur.close()
 
+    @property
+    def trouble(self) -> str | None:
+        """Why the server cannot be heard from (PostgreSQL: the listening connection is lost and could not be
+        made again); None while it can."""
+        if self._closed or self.store.is_sqlite or self._conn is not None:
+            return None
+        return "the desk's server cannot be reached"
+
     def changed(self) -> bool:
         if self._closed:
             return False

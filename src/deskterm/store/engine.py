@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
-from ..errors import BadInput
+from ..errors import BadInput, DeskLost
 from ..safefile import NOFOLLOW, set_mode
 
 T = TypeVar("T")
@@ -62,10 +62,27 @@ def db_url(db: str | os.PathLike | None) -> str:
 @dataclass
 class Store:
     engine: Engine
+    path: str | None = None  # SQLite: the desk file, and which file it was when opened (st_dev, st_ino)
+    identity: tuple[int, int] | None = None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
+
+    def lost(self) -> str | None:
+        """Why the desk this store opened is no longer the file at its path (deleted, or replaced by another
+        file: another desk), None while it is. One ``stat``: cheap enough for every second and every write."""
+        if self.path is None or self.identity is None:
+            return None
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            return f"{self.path}: the desk file was deleted"
+        except OSError as exc:
+            return f"{self.path}: the desk file cannot be reached ({exc.strerror})"
+        if (st.st_dev, st.st_ino) != self.identity:
+            return f"{self.path}: the desk file was replaced by another file (another desk: restart deskterm to open it)"
+        return None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -77,6 +94,9 @@ class Store:
 
         ``work`` must be safe to run again (it is, when it reads what it needs inside the transaction).
         """
+        problem = self.lost()
+        if problem is not None:  # SQLite would write to the unlinked file, and the change would be lost
+            raise DeskLost(f"{problem}: nothing was written")
         engine = self.engine.execution_options(deskterm_begin="BEGIN IMMEDIATE") if self.is_sqlite else self.engine
         delay = 0.01
         unique_retries = 0
@@ -150,6 +170,14 @@ def open_store(db: str | os.PathLike | None = None, migrate: bool = True) -> Sto
         from .migrate import ensure_schema
 
         ensure_schema(store)
+    if store.is_sqlite and ":///" in url:
+        path = url.split(":///", 1)[1].split("?", 1)[0]
+        try:
+            st = os.stat(path)
+        except OSError:
+            pass  # not created yet (no migration asked): nothing to watch
+        else:
+            store.path, store.identity = path, (st.st_dev, st.st_ino)
     return store
 
 

@@ -47,6 +47,9 @@ class DeskApp(App):
         self.load_error: str | None = None
         self.last_escalation: int | None = None  # the highest escalation id already seen (None: store not open)
         self._tty: int | None = None  # the terminal's file descriptor, watched by the clock (_terminal_gone)
+        self.desk_problem: str | None = None  # why the desk cannot be used now (deleted, server down), else None
+        self._problem_notice = None  # the notification that says so, as long as it lasts
+        self._listening_again = False  # a worker is trying to reach the server again
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:  # noqa: ANN001
@@ -267,8 +270,77 @@ class DeskApp(App):
         if self._terminal_gone():
             self.exit()
             return
-        self.poll()
+        self.check_desk()
+        if self.watch is not None and self.watch.trouble:
+            self._listen_again()  # reaching a lost server can take seconds: never on the event loop
+        else:
+            self.poll()
         self.tick()
+
+    # -- losing the desk ---------------------------------------------------------------------------
+
+    def check_desk(self) -> str | None:
+        """Notice within a second that the desk went away (its SQLite file deleted or replaced, its server
+        unreachable) and came back. Meanwhile a notice stays on screen, every write is refused with that reason
+        (``Store.write``; a lost server refuses by itself), and drafts are kept."""
+        if self.desk is None:
+            return None
+        problem = self.desk.store.lost() or (self.watch.trouble if self.watch is not None else None)
+        if problem == self.desk_problem:
+            return problem
+        self.desk_problem = problem
+        if self._problem_notice is not None:
+            try:
+                self._unnotify(self._problem_notice)
+            except KeyError:  # dismissed already
+                pass
+            self._problem_notice = None
+        if problem is not None:
+            from textual.notifications import Notification, Notify
+
+            self._problem_notice = Notification(
+                f"{problem} — retrying. Changes are refused until it is back; drafts are kept.",
+                title="Desk unreachable", severity="error", timeout=24 * 3600, markup=False)
+            self.post_message(Notify(self._problem_notice))
+        else:
+            self.notify("The desk answers again.", title="Desk back", timeout=5)
+        return problem
+
+    def _listen_again(self) -> None:
+        if not self._listening_again:
+            self._listening_again = True
+            self.run_worker(self._reach_server, thread=True, group="listen-again", exit_on_error=False)
+
+    def _reach_server(self) -> None:
+        try:
+            back = self.watch is not None and self.watch.changed() and self.watch.trouble is None
+        finally:
+            self._listening_again = False
+        if back:
+            self.call_from_thread(self._server_back)
+
+    def _server_back(self) -> None:
+        self.check_desk()
+        for screen in self.screen_stack:  # whatever changed while nobody listened is unknown: reload
+            changed = getattr(screen, "data_changed", None)
+            if changed is not None:
+                changed()
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A database that fails under the app (a server restarted, a file gone, a disk full) is a notice
+        and the app goes on, with its drafts; anything else is a crash (non-zero exit)."""
+        from textual.worker import WorkerFailed
+
+        cause = error.error if isinstance(error, WorkerFailed) else error
+        if self.desk is not None:
+            from ..store.engine import explain_failure
+
+            explained = explain_failure(cause, self.db)
+            if explained is not None:
+                self.notify(str(explained), title="The desk did not answer", severity="error", timeout=15)
+                self.check_desk()
+                return
+        super()._handle_exception(error)
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # what was frozen is collectable again (an app that runs in a longer process: tests)

@@ -1,0 +1,65 @@
+"""The app on PostgreSQL when the server goes away and comes back (issue 14). Before: the ticket screen's reload
+and the queue's background query raised OperationalError, and the app stopped, losing the unsent note, with
+exit code 0. Now: a notice that stays while the server is away, writes refused with a reason, the app running,
+and "Desk back" with a reload once the server answers. A throwaway server of the test's own (stopping the
+session's server would cut every other test)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
+sys.path.insert(0, str(Path(__file__).parent))
+from test_restart import own_server  # noqa: E402,F401  (the fixture)
+from tuihelp import NOW, SIZE, ready, settle  # noqa: E402
+
+from deskterm.service import Change, Desk, NewTicket  # noqa: E402
+
+
+async def test_the_app_survives_its_server_going_away_and_coming_back(own_server, example_config):
+    from deskterm.clock import FrozenClock
+    from deskterm.store.engine import open_store
+    from deskterm.tui.app import DeskApp
+    from deskterm.tui.screens.detail import DetailScreen
+
+    url = own_server.create_database(migrated=True)
+    clock = FrozenClock(NOW)
+    seed = Desk(open_store(url), example_config, clock=clock, user="bob")
+    tid = seed.create(NewTicket(subject="VPN down", customer="Atelier Moreau", priority="P2", created_at=NOW)).id
+    seed.store.dispose()
+    app = DeskApp(db=url, config=example_config, clock=clock, user="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await app.push_screen(DetailScreen(tid))
+        await settle(pilot)
+        await asyncio.to_thread(own_server._run, "pg_ctl", "-D", str(own_server.data), "-m", "fast", "-w", "stop")
+        app.poll()  # the clock's poll: the listening connection breaks, every screen reloads (and fails)
+        for _ in range(50):
+            await settle(pilot)
+            if app.check_desk() is not None:
+                break
+        await pilot.pause()
+        assert app.desk_problem == "the desk's server cannot be reached"
+        assert any(n.title == "Desk unreachable" for n in app._notifications)
+        await pilot.press("n")
+        await pilot.pause()
+        await pilot.press(*"note", "ctrl+s")
+        await settle(pilot)
+        assert app.is_running and app.return_code is None
+        assert any(n.title in ("The desk did not answer", "Note: refused") for n in app._notifications)
+        await asyncio.to_thread(own_server._pg_ctl_start)
+        app._listen_again()
+        for _ in range(100):
+            await settle(pilot)
+            if app.desk_problem is None:
+                break
+        assert app.desk_problem is None
+        assert any(n.title == "Desk back" for n in app._notifications)
+        assert not any(n.title == "Desk unreachable" for n in app._notifications)
+    after = Desk(open_store(url), example_config, clock=clock).ticket(tid)
+    assert [e.body for e in after.events if e.kind == "reply"] == []  # the note was not half-written
+    after_change = Desk(open_store(url), example_config, clock=clock, user="alice")
+    after_change.update(tid, Change(note="written once the server is back"))
