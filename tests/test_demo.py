@@ -56,6 +56,11 @@ def test_escalations_await_acknowledgement_functional_and_hierarchical(desk):
     assert {e.level for e in open_escalations} >= {"L2", "L3", "manager"}
     assert any(e.outcome == "returned" for e in desk.escalations(open_only=False))  # one sent back to L1
     assert all(e.created_at <= NOW and (e.acknowledged_at or NOW) <= NOW for e in desk.escalations(open_only=False))
+    # the queue's "Escalated" view and the escalation list agree: every open ticket outside L1 went there by a
+    # real escalation that is still open (the imported history escalates only tickets resolved since)
+    outside_l1 = {t.id for t in desk.tickets() if t.status not in STOPPED and t.group != "L1"}
+    assert outside_l1 and outside_l1 <= {e.ticket_id for e in open_escalations}
+    assert any(e.rule for e in open_escalations)  # the automatic rules fired too
     # the escalated tickets are open, and their history says who escalated and who acknowledged
     for e in open_escalations:
         t = desk.ticket(e.ticket_id)

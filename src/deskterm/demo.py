@@ -341,7 +341,12 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
                                                code=f"{rnd.randint(0, 0xFFFF):04X}", h=rnd.randint(6, 18),
                                                port=rnd.choice([443, 8443, 5432, 1521]))
         ticket_type = rnd.choices(["incident", "request", "problem", "change"], weights=[8, 4, 1, 1])[0]
-        events, plan = _life(rnd, cal, policy.targets[prio], created, now_s)
+        life = rnd.getrandbits(64)
+        events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s)
+        if plan.resolved_at is None and any(e.kind == "escalate" for e in events):
+            # a ticket still open at L2 holds a real escalation record, which only the story's service calls make:
+            # the imported history escalates only tickets that were resolved since
+            events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s, escalate=False)
         out.append((NewTicket(subject=subject, customer=customer, priority=prio, type=ticket_type,
                               created_at=_dt(created), description=f"Reported by {rnd.choice(NAMES)} at {customer.rstrip('.')}.",
                               ref=f"EXT-{1000 + i}", events=events, where=f"demo:{i + 1}"), plan))
@@ -352,7 +357,7 @@ def _dt(t: int) -> datetime:
     return datetime.fromtimestamp(t, timezone.utc)
 
 
-def _life(rnd: random.Random, cal, targets, created: int, now_s: int) -> tuple[list[NewEvent], _Plan]:
+def _life(rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = True) -> tuple[list[NewEvent], _Plan]:
     """A ticket's whole life planned in business time (mostly within its targets), cut at now."""
     events: list[NewEvent] = []
     w = created  # the wall clock of the plan, epoch seconds
@@ -404,7 +409,7 @@ def _life(rnd: random.Random, cal, targets, created: int, now_s: int) -> tuple[l
             wait = int(rnd.choice([rnd.uniform(1800, 4 * 3600), rnd.uniform(3600, 30 * 3600), rnd.uniform(86400, 6 * 86400)]))
             add(w + wait, "reply", "customer", public=True, body=rnd.choice(CUSTOMER_ANSWERS))
             add(w + 60, "status", handler, to="open")
-        elif not escalated and roll < 0.37:
+        elif escalate and not escalated and roll < 0.37:
             escalated = True
             group = rnd.choice(GROUPS[3:])
             add(at, "reply", handler, public=False, body=rnd.choice(NOTES))
