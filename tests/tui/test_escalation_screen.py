@@ -412,3 +412,32 @@ async def test_a_rule_firing_on_many_tickets_is_one_toast_naming_the_rule(make_a
         await app.push_screen(screen)
         await until_shown(pilot, screen)
         assert "(rule 'P1 past resolution')" in str(screen.query_one("#esc-detail").render())
+
+
+async def test_acknowledging_on_a_busy_desk_does_not_freeze_the_screen(make_app, screen_config, escalated, demo, monkeypatch):
+    """Another writer holds the desk's write lock: `a` waits for it in a thread, the keys still work meanwhile,
+    and the acknowledgement lands once the lock is released (it froze the screen for the retry window)."""
+    import sqlite3
+    import time
+
+    monkeypatch.setenv("DESKTERM_BUSY_TIMEOUT", "5")
+    db, _, _ = demo
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        first = screen.cursor_row
+        blocker = sqlite3.connect(db, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")
+        try:
+            started = time.monotonic()
+            await pilot.press("a")
+            await pilot.press("j")
+            assert time.monotonic() - started < 2
+            assert screen.list_view.index == 1  # the screen answered while the write waited
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        await settle(pilot)
+        record = next(e for e in app.desk.escalations(open_only=False) if e.id == first.id)
+        assert record.acknowledged_by == "alice"
+        assert any(n.title == "Acknowledged" for n in app._notifications)

@@ -390,31 +390,39 @@ class EscalationScreen(DeskScreen):
         if row is not None:
             self.app.push_screen(ticket_screen(row.ticket_id))
 
-    def _do(self, what: str, call) -> bool:  # noqa: ANN001
+    def _do(self, what: str, call, done: str) -> None:  # noqa: ANN001
+        """Write in a thread (a desk busy with another writer must not freeze the screen for its retry
+        window), then say ``done`` (or why not) and reload the list."""
+        self._write(what, call, done)
+
+    @work(thread=True, group="escalation-writes")
+    def _write(self, what: str, call, done: str) -> None:  # noqa: ANN001
         try:
             call()
-        except (Refused, Conflict, BadInput) as exc:
-            self.notify(str(exc), title=f"Not {what}", severity="warning")
-            self.reload()
-            return False
-        self.reload()
-        return True
+        except (Refused, Conflict, BadInput) as exc:  # BadInput: a busy or unreachable desk too
+            self.app.call_from_thread(self.notify, str(exc), title=f"Not {what}", severity="warning")
+        except Exception as exc:  # noqa: BLE001 - shown to the agent, never a crash
+            self.app.call_from_thread(self.notify, str(exc), title=f"Not {what}", severity="error")
+        else:
+            self.app.call_from_thread(self.notify, done, title=what.capitalize())
+        self.app.call_from_thread(self.reload)
 
     def action_acknowledge(self) -> None:
         row = self.cursor_row
         if row is None or self.desk is None:
             return
-        if self._do("acknowledged", lambda: self.desk.acknowledge(row.id)):
-            self.notify(f"escalation {row.id} of #{row.ticket_id}", title="Acknowledged")
+        desk = self.desk
+        self._do("acknowledged", lambda: desk.acknowledge(row.id), f"escalation {row.id} of #{row.ticket_id}")
 
     def action_return_to_l1(self) -> None:
         row = self.cursor_row
         if row is None or self.desk is None:
             return
+        desk = self.desk
 
         def done(note: str | None) -> None:
-            if note and self._do("returned", lambda: self.desk.de_escalate(row.id, note)):
-                self.notify(f"#{row.ticket_id} is back with L1", title="Returned")
+            if note:
+                self._do("returned", lambda: desk.de_escalate(row.id, note), f"#{row.ticket_id} is back with L1")
 
         self.app.push_screen(TextPromptScreen(f"Return #{row.ticket_id} to L1: a note for L1 (required)",
                                               "what was done, what L1 should do next"), done)
@@ -428,9 +436,10 @@ class EscalationScreen(DeskScreen):
         if row is None or self.desk is None:
             return
 
+        desk = self.desk
+
         def escalate(kind: str, to: str, reason: str) -> None:
-            if self._do("escalated", lambda: self.desk.escalate(row.ticket_id, kind, to, reason)):
-                self.notify(f"#{row.ticket_id} → {to}", title="Escalated", markup=False)
+            self._do("escalated", lambda: desk.escalate(row.ticket_id, kind, to, reason), f"#{row.ticket_id} → {to}")
 
         ask_escalation(self.app, self.desk.config, f"#{row.ticket_id}", escalate, title="Escalate further",
                        further=(row.esc.kind, row.esc.target))  # type: ignore[attr-defined]
