@@ -610,8 +610,10 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
         who = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
         as_(who, last_at(t) + timedelta(minutes=rnd.randint(2, 90))).update(tid, Change(classification=kind))
 
-    # the automatic rules, once, as cron's `deskterm escalate-due` does every few minutes
-    as_("cron", now).apply_rules()
+    # the automatic rules, as cron's `deskterm escalate-due` applies them every few minutes (here: the last
+    # three hours, hourly; the app applies them again when it opens)
+    for hours in (3, 2, 1, 0):
+        as_("cron", now - timedelta(hours=hours)).apply_rules()
 
 
 def _open_escalation(desk: Desk, ticket_id: int):  # noqa: ANN202
