@@ -194,7 +194,7 @@ def test_keep_creates_the_directory_0770_whatever_the_umask(tmp_path):
     assert stat.S_IMODE(where.stat().st_mode) == 0o770
     db, _ = build_demo(where, tickets=5, clock=FrozenClock(NOW))
     assert stat.S_IMODE(where.stat().st_mode) == 0o770
-    assert stat.S_IMODE((where / "deskterm.toml").stat().st_mode) & 0o007 == 0  # nothing for others
+    assert stat.S_IMODE((where / "deskterm.toml").stat().st_mode) == 0o660  # the group's, as the desk; nothing for others
     # an empty directory that exists is fine, and keeps its own mode
     empty = tmp_path / "empty"
     empty.mkdir(mode=0o700)

@@ -219,6 +219,7 @@ def _write_new(path: Path, data: bytes) -> None:
     except FileExistsError:
         raise BadInput(f"{path}: already exists: the demo writes only into a new or empty directory") from None
     with os.fdopen(fd, "wb") as fh:
+        os.fchmod(fd, 0o660)  # the file just made (never another one): the group shares it, as it shares the desk
         fh.write(data)
 
 
