@@ -38,7 +38,7 @@ def source(tmp_path_factory):
     from deskterm.demo import build_demo
 
     where = tmp_path_factory.mktemp("copy-source")
-    db, _ = build_demo(where, tickets=120, clock=FrozenClock(NOW))
+    db, _ = build_demo(where, tickets=120, clock=FrozenClock(NOW), story=False)  # its own escalations and link, below
     with open(where / "deskterm.toml", "a", encoding="utf-8") as fh:
         fh.write(ESCALATION)
     config = load_config(where / "deskterm.toml")

@@ -24,7 +24,7 @@ def pg_demo(tmp_path, pg_url):
     from deskterm.dbcopy import copy_database
     from deskterm.demo import build_demo
 
-    db, _ = build_demo(tmp_path, tickets=150, clock=FrozenClock(NOW))
+    db, _ = build_demo(tmp_path, tickets=150, clock=FrozenClock(NOW), story=False)
     copy_database(str(db), pg_url)
     return pg_url, load_config(tmp_path / "deskterm.toml"), FrozenClock(NOW)
 
