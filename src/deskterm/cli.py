@@ -522,6 +522,7 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     import io
 
     from . import jsonout, reports
+    from .fmt import csv_cell
 
     desk = obj.desk()
     now = desk.clock.now()
@@ -545,9 +546,9 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
         buf = io.StringIO()
         w = csv.writer(buf)
         w.writerow(reports.CSV_COLUMNS)
-        w.writerow(reports.csv_row("total", total))
+        w.writerow([csv_cell(c) for c in reports.csv_row("total", total)])
         for name, k in groups.items():
-            w.writerow(reports.csv_row(name, k))
+            w.writerow([csv_cell(c) for c in reports.csv_row(name, k)])  # customer names: inert, never a formula
         click.echo(buf.getvalue(), nl=False)
     else:
         click.echo(reports.kpis_markdown(total, "All customers", tz))
@@ -585,6 +586,14 @@ def db_copy(source: str, target: str) -> None:
     click.echo("copied " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 
+def _inert_line(text: str) -> str:
+    """An error line that echoes what was typed or imported (an unknown key, a ticket id) reaches the terminal
+    inert: one line, no escape sequence, no bidi override (issue 13 item 23)."""
+    from .fmt import one_line
+
+    return one_line(text)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     try:
         rv = cli.main(args=list(argv) if argv is not None else None, prog_name="deskterm", standalone_mode=False)
@@ -594,11 +603,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         where = ""
         if isinstance(exc, click.UsageError) and exc.ctx is not None:
             where = f"{exc.ctx.command_path}: "
-        print(f"{where or 'deskterm: '}{exc.format_message()}", file=sys.stderr)
+        print(_inert_line(f"{where or 'deskterm: '}{exc.format_message()}"), file=sys.stderr)
         sys.exit(exc.exit_code)
     except DeskError as exc:
         for line in exc.problems:
-            print(line, file=sys.stderr)
+            print(_inert_line(line), file=sys.stderr)
         sys.exit(exc.exit_code)
     except BrokenPipeError:
         sys.exit(1)

@@ -20,7 +20,12 @@ import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# C0, DEL, C1; bidirectional marks, embeddings, overrides and isolates; and the invisible characters a terminal
+# and the width computation disagree on (zero-width space, joiners, word joiner, invisible operators, BOM, soft
+# hyphen, line and paragraph separators, interlinear annotations): each would shift the columns of a table
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
+                     "\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]")
+SUBJECT_SHOWN = 300  # characters of a subject shown on the ticket screen (all of it is kept)
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -41,7 +46,10 @@ def inert(text: str | None, newlines: bool = False) -> str:
 
 def one_line(text: str | None, width: int | None = None) -> str:
     """Inert, on one line (line breaks become spaces), cut to ``width`` with an ellipsis."""
-    s = inert((text or "").replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+    text = text or ""
+    if width is not None and len(text) > width * 8:  # a 1 MB subject: no need to escape what will be cut
+        text = text[: width * 8]
+    s = inert(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
     if width is not None and len(s) > width:
         return s[: max(width - 1, 0)] + "…"
     return s
@@ -125,3 +133,27 @@ def left_and_due(remaining: int, due: int | None, now: int, tz: ZoneInfo | str, 
     if not clocks_differ(remaining, due, now):
         return left
     return f"{left} · {due_clock(due, now, tz)}"  # type: ignore[arg-type]
+
+
+# -- text that leaves deskterm for other programs -------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\uff1d", "\uff0b", "\uff0d", "\uff20")  # and their full-width forms
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>|~#!])")
+
+
+def csv_cell(value: object) -> object:
+    """A CSV cell that a spreadsheet shows as text: inert, and a text starting with ``=``, ``+``, ``-``, ``@``, a
+    tab or a carriage return prefixed with ``'`` (OWASP, CSV injection), so that it is never run as a formula.
+    Numbers are left as they are (a negative number is a number)."""
+    if not isinstance(value, str):
+        return value
+    shown = inert(value.replace("\r\n", "\n"))
+    if value[:1] in ("\t", "\r") or shown.startswith(_FORMULA_START):
+        return "'" + shown
+    return shown
+
+
+def md_text(text: str | None, width: int | None = None) -> str:
+    """Untrusted text inside Markdown (the handover, ``report``): inert, on one line, and its Markdown punctuation
+    escaped so that it stays text (no link, image, HTML, emphasis, heading or extra table cell)."""
+    return _MARKDOWN.sub(r"\\\1", one_line(text, width))

@@ -16,6 +16,7 @@ from .clock import check_range
 from .domain import priority as prio_rules
 from .domain.workflow import STATUSES
 from .errors import BadInput
+from .fmt import one_line
 from .records import NewEvent, NewTicket
 
 TICKET_KEYS = {"ref", "subject", "description", "customer", "priority", "impact", "urgency", "type", "created_at", "events"}
@@ -119,7 +120,7 @@ def _ticket(where: str, rec: object, problems: list[str], importer: str) -> NewT
     before = len(problems)
     for key in rec:
         if key not in TICKET_KEYS:
-            problems.append(f"{where}: {key}: unknown key")
+            problems.append(f"{where}: {one_line(key, 60)}: unknown key")
     ref = _text(rec, "ref", where, problems, required=False)
     subject = _text(rec, "subject", where, problems, required=True)
     customer = _text(rec, "customer", where, problems, required=True)
@@ -221,7 +222,7 @@ def _checked(e: object, here: str, created: datetime | None, last: datetime | No
     bad = False
     for key in e:
         if key not in allowed:
-            problems.append(f"{here}.{key}: unknown key for a {kind} event")
+            problems.append(f"{here}.{one_line(key, 60)}: unknown key for a {kind} event")
             bad = True
     for key in sorted(required):
         if key not in e or e[key] is None:

@@ -260,11 +260,11 @@ def _dur(seconds: float | None) -> str:
 
 def kpis_markdown(k: Kpis, title: str, tz=None) -> str:  # noqa: ANN001
     """The KPIs as Markdown; the period in the display zone ``tz`` (the configuration's ``timezone``)."""
-    from .fmt import local, one_line
+    from .fmt import local, md_text
 
     period = (f"{local(k.since, tz)} → {local(k.until, tz)} ({getattr(tz, 'key', tz)})" if tz is not None
               else f"{k.since.isoformat()} → {k.until.isoformat()}")
-    lines = [f"## {one_line(title)}", "",
+    lines = [f"## {md_text(title)}", "",
              f"Period {period}", "",
              "| figure | value |", "|---|---|",
              f"| opened | {k.opened} |", f"| resolved | {k.resolved} |", f"| backlog at end | {k.backlog} |",
@@ -287,7 +287,7 @@ def kpis_markdown(k: Kpis, title: str, tz=None) -> str:  # noqa: ANN001
     if k.breaches:
         lines += ["", "Breaches:", ""]
         for b in k.breaches:
-            lines.append(f"- #{b['ticket']}{' ' + one_line(b['ref']) if b['ref'] else ''} ({one_line(b['customer'])}): {b['timer'].replace('_', ' ')} breached at {b['at']}")
+            lines.append(f"- #{b['ticket']}{' ' + md_text(b['ref']) if b['ref'] else ''} ({md_text(b['customer'])}): {b['timer'].replace('_', ' ')} breached at {b['at']}")
     return "\n".join(lines) + "\n"
 
 
@@ -374,22 +374,22 @@ def timer_due(timer: str, due: int, remaining: int, now: int, tz) -> str:  # noq
 
 
 def handover_markdown(h: Handover, tz) -> str:  # noqa: ANN001
-    from .fmt import local, one_line
+    from .fmt import local, md_text
 
     def name(t: TicketRecord) -> str:
-        return f"#{t.id}{' ' + one_line(t.ref) if t.ref else ''} {one_line(t.subject, 60)} ({one_line(t.customer, 30)})"
+        return f"#{t.id}{' ' + md_text(t.ref) if t.ref else ''} {md_text(t.subject, 60)} ({md_text(t.customer, 30)})"
 
     now_s = epoch(h.now)
     out = [f"# Shift handover — {local(h.now, tz)}", ""]
     out += [f"## Will breach within {h.hours:g} h ({len(h.breaching)})", ""]
-    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {one_line(t.assignee) or 'unassigned'}"
+    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {md_text(t.assignee) or 'unassigned'}"
             for t, timer, due, left in h.breaching] or ["- none"]
     out += ["", f"## Breached, still open ({len(h.breached)})", ""]
-    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {one_line(t.assignee) or 'unassigned'}"
+    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {md_text(t.assignee) or 'unassigned'}"
             for t, timer, due, left in h.breached] or ["- none"]
     out += ["", f"## Unacknowledged escalations ({len(h.unacknowledged)})", ""]
-    out += [f"- escalation {e.id} of #{e.ticket_id} to {one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by"
-            f" {one_line(e.created_by)}: {one_line(e.reason, 80)}" for e in h.unacknowledged] or ["- none"]
+    out += [f"- escalation {e.id} of #{e.ticket_id} to {md_text(e.target)} ({e.level}), raised {local(e.created_at, tz)} by"
+            f" {md_text(e.created_by)}: {md_text(e.reason, 80)}" for e in h.unacknowledged] or ["- none"]
     out += ["", f"## Major incidents ({len(h.majors)})", ""]
     for major, linked in h.majors:
         out.append(f"- {name(major)} [{major.status}] with {len(linked)} linked: " + ", ".join(f"#{t.id}" for t in linked))
@@ -398,5 +398,5 @@ def handover_markdown(h: Handover, tz) -> str:  # noqa: ANN001
     out += ["", f"## Pending the customer for long ({len(h.long_pending)})", ""]
     out += [f"- {name(t)}: waiting {hours:.0f} h" for t, hours in h.long_pending] or ["- none"]
     out += ["", f"## Resolved during the shift ({len(h.resolved)})", ""]
-    out += [f"- {name(t)}: {one_line(t.resolution_code) or 'resolved'}" for t in h.resolved] or ["- none"]
+    out += [f"- {name(t)}: {md_text(t.resolution_code) or 'resolved'}" for t in h.resolved] or ["- none"]
     return "\n".join(out) + "\n"

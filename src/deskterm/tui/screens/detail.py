@@ -27,7 +27,7 @@ from ...domain.explain import explain
 from ...domain.priority import TYPES
 from ...domain.sla import TIMER_LABELS
 from ...errors import BadInput, Conflict, Refused
-from ...fmt import compact, exact, local, one_line
+from ...fmt import SUBJECT_SHOWN, compact, exact, local, one_line
 from ..keys import KeysFooter
 from ..widgets.countdown import Countdown, live_timer
 from ..widgets.timeline import Timeline, describe
@@ -147,7 +147,7 @@ class DetailScreen(Screen):
         t.append(f"#{r.id}", style="bold")
         if r.ref:
             t.append(f"  {one_line(r.ref)}")
-        t.append(f"  {one_line(r.subject)}", style="bold")
+        t.append(f"  {one_line(r.subject, SUBJECT_SHOWN)}", style="bold")  # a 1 MB subject: the rest is kept, not shown
         t.append(f"   v{r.version}\n", style="dim")
         t.append(one_line(r.customer), style="bold")
         t.append(f" · policy {one_line(self._policy.name)}")

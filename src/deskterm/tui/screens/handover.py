@@ -24,6 +24,7 @@ from textual.widgets.option_list import Option
 from ... import reports
 from ...domain.calendar import epoch
 from ...fmt import local, one_line
+from ...safefile import write_atomic
 from ..keys import KeysFooter
 from .base import DeskScreen
 
@@ -260,7 +261,8 @@ class HandoverScreen(DeskScreen):
         path = self.export_path()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(self.markdown, encoding="utf-8")
+            # the data directory may be the desk's, shared with the group: never write through a planted name
+            write_atomic(path, self.markdown.encode("utf-8"), 0o640)
         except OSError as exc:
             self.notify(f"Copied to the clipboard; not written to {path}: {exc.strerror or exc}",
                         title="Handover", severity="warning")

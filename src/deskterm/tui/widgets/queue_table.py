@@ -35,7 +35,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ...fmt import compact, one_line
+from ...fmt import SUBJECT_SHOWN, compact, one_line
 from ...store.queue_terms import SORTS, Row, Sort
 from .countdown import SLA_CLASSES, SYMBOLS, LiveTimer, countdown_text, state_style
 
@@ -585,7 +585,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             "status": row.status,
             "id": str(row.id),
             "customer": one_line(row.customer),
-            "subject": one_line(row.subject),
+            "subject": one_line(row.subject, SUBJECT_SHOWN),
             "assignee": one_line(row.assignee or "—"),
             "group": one_line(row.group),
             "age": age,
