@@ -60,3 +60,21 @@ async def test_a_1_mb_subject_is_cut_on_the_ticket_screen_and_kept_whole(make_ap
         assert len(text) < 1000 and "Printer on fire" in text and "…" in text
         assert head.size.height <= 10, head.size  # the timeline and the timers stay on screen at 80x24
     assert other_desk.ticket(tid).subject == subject  # all of it kept
+
+
+async def test_a_file_that_is_no_desk_or_a_damaged_desk_is_said_plainly_on_the_screen(make_app, demo, tmp_path):
+    """As the command line says it (issue 13 item 21), not as SQLAlchemy does."""
+    text = tmp_path / "notes.db"
+    text.write_text("shopping list\n")
+    damaged = tmp_path / "damaged.db"
+    data = demo[0].read_bytes()
+    damaged.write_bytes(data[: len(data) // 3])
+    for db, said in ((text, "not a deskterm desk"), (damaged, "the desk file is damaged")):
+        app = make_app(db=db)
+        async with app.run_test(size=SIZE) as pilot:
+            for _ in range(200):
+                await app.workers.wait_for_complete()
+                await pilot.pause()
+                if app.load_error:
+                    break
+            assert said in app.load_error and "sqlalche.me" not in app.load_error, app.load_error

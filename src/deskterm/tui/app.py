@@ -114,11 +114,20 @@ class DeskApp(App):
             store = open_store(self.db)
             desk = Desk(store, self.config, clock=self.clock, user=self.user)
             # as every command does: one cheap read, unless the SLA configuration changed (or a migration asks)
-            desk.rederive()
+            try:
+                desk.rederive()
+            except Exception as exc:  # noqa: BLE001
+                from ..store.engine import is_read_only
+
+                if not is_read_only(exc):  # a read-only desk still opens, to be read
+                    raise
             watch = ChangeWatch(store)
             latest = latest_escalation_id(store)  # what was there before the app opened is no news
         except Exception as exc:  # noqa: BLE001 - shown to the agent, never a traceback
-            self.call_from_thread(self._failed, str(exc))
+            from ..store.engine import explain_failure
+
+            # a damaged, busy or foreign file said as the command line says it, not as SQLAlchemy does
+            self.call_from_thread(self._failed, str(explain_failure(exc, self.db) or exc))
             return
         self.call_from_thread(self._opened, desk, watch, latest)
         try:  # after the queue has what it needs: a busy desk must not hold the first rows back
