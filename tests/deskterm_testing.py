@@ -58,6 +58,10 @@ def run(case):
     if pid == 0:
         code = 70
         try:
+            if case.get("fsize"):  # a disk that takes no more than this many bytes a file (RLIMIT_FSIZE)
+                import resource, signal
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past it fails (EFBIG) instead of killing
+                resource.setrlimit(resource.RLIMIT_FSIZE, (case["fsize"], case["fsize"]))
             os.environ.clear()
             os.environ.update(case["env"])
             time.tzset()
@@ -117,16 +121,17 @@ class CliServer:
                                      text=True, cwd=self.workdir)
 
     def run(self, *args: str, input: str | bytes | None = None, env: dict | None = None,
-            stdin: Path | None = None, cwd: Path | None = None) -> subprocess.CompletedProcess:
+            stdin: Path | None = None, cwd: Path | None = None, fsize: int | None = None) -> subprocess.CompletedProcess:
         """Run ``deskterm ARGS`` with the caller's environment plus ``env``, in the caller's working directory
-        (or ``cwd``); standard input from the string ``input``, from the file ``stdin``, else empty."""
+        (or ``cwd``); standard input from the string ``input``, from the file ``stdin``, else empty; ``fsize``:
+        no file may grow past that many bytes (RLIMIT_FSIZE: a full disk without root)."""
         with self._lock:
             out, err = self.workdir / "out.txt", self.workdir / "err.txt"
             if input is not None:
                 stdin = self.workdir / f"stdin-{next(self._inputs)}"
                 stdin.write_bytes(input.encode("utf-8") if isinstance(input, str) else input)
             case = {"args": list(args), "stdout": str(out), "stderr": str(err), "cwd": str(cwd or os.getcwd()),
-                    "stdin": stdin and str(stdin), "env": {**os.environ, **(env or {})}}
+                    "stdin": stdin and str(stdin), "env": {**os.environ, **(env or {})}, "fsize": fsize}
             self.proc.stdin.write(json.dumps(case) + "\n")
             self.proc.stdin.flush()
             reply = self.proc.stdout.readline()
