@@ -203,7 +203,7 @@ def new(obj: Context, subject: str, customer: str, priority: str | None, impact:
 def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[str]) -> None:
     """List tickets (every ticket, closed included, unless --status is given)."""
     from . import jsonout
-    from .fmt import compact, one_line
+    from .fmt import compact, left_and_due, one_line
     from .service import state_at
 
     at = _parse_at(at_text)
@@ -224,13 +224,17 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
         click.echo(jsonout.dumps([jsonout.ticket_json(t, sla, tz, state, open_esc.get(t.id)) for t, sla, state in rows]))
         return
     width = 80
-    click.echo(f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT':>6}  {'CUSTOMER':18} SUBJECT")
+    # LEFT: business time left, and the wall-clock due time when the two differ (fmt.left_and_due: the rule
+    # of the queue and the handover too): "30m · 09:30" is 30 minutes of business time, due at 09:30
+    click.echo(f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>12}  {'CUSTOMER':18} SUBJECT")
+    now_s = int(now.timestamp())
     for t, sla, state in rows:
         nearest = sla.nearest()
-        left = "" if nearest is None else ("⏸" + compact(nearest.remaining) if nearest.state == "paused" else compact(nearest.remaining))
+        left = "" if nearest is None else ("⏸" + compact(nearest.remaining) if nearest.state == "paused"
+                                           else left_and_due(nearest.remaining, nearest.due, now_s, tz))
         status = state["status"] if state else t.status
         prio = state["priority"] if state else t.priority
-        line = f"{t.id:>6} {prio:4} {status:8} {left:>6}  {one_line(t.customer, 18):18} {one_line(t.subject)}"
+        line = f"{t.id:>6} {prio:4} {status:8} {left:>12}  {one_line(t.customer, 18):18} {one_line(t.subject)}"
         click.echo(line[: max(width, 120)])
 
 
@@ -530,8 +534,7 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     since = _since(since_text, until, "--since") or _since("30d", until, "--since")
     if since >= until:
         raise BadInput(f"--since: {since.isoformat()} is not before --until {until.isoformat()}")
-    tz = desk.config.tz
-    since, until = since.astimezone(tz), until.astimezone(tz)  # the period is printed in the configured zone
+    tz = desk.config.tz  # (the period is printed in it: reports.compute)
     tickets = desk.tickets_for_period(since, until)
     escalations = desk.escalations(open_only=False)
 

@@ -56,7 +56,8 @@ def one_line(text: str | None, width: int | None = None) -> str:
 
 
 def compact(seconds: int) -> str:
-    """``42m``, ``3h05``, ``2d4h``, ``-15m``: fits a narrow column. ``d`` is 24 h of counted time."""
+    """``42m``, ``3h05``, ``2d4h``, ``-15m``, ``-19d``: fits a narrow column (six cells at most). ``d`` is 24 h
+    of counted time; from ten days on, the hours are left out."""
     sign = "-" if seconds < 0 else ""
     s = abs(int(seconds))
     if s < 60:
@@ -65,8 +66,10 @@ def compact(seconds: int) -> str:
         body = f"{s // 60}m"
     elif s < 86400:
         body = f"{s // 3600}h{(s % 3600) // 60:02d}"
-    else:
+    elif s < 10 * 86400:
         body = f"{s // 86400}d{(s % 86400) // 3600}h"
+    else:
+        body = f"{s // 86400}d"
     return sign + body
 
 
@@ -101,17 +104,17 @@ def clocks_differ(remaining: int, due: int | None, now: int) -> bool:
     return due is not None and abs((due - now) - remaining) >= DIFFER_BY
 
 
-def due_clock(due: int, now: int, tz: ZoneInfo | str, long: bool = False) -> str:
+def due_clock(due: int, now: int, tz: ZoneInfo | str, long: bool = False, wide: bool = False) -> str:
     """The wall-clock due time in the display zone, as short as it reads unambiguously next to ``now``:
-    ``09:30`` the same day, ``Tue`` (``long``: ``Tue 09:30``) within six days, ``11-12`` (``long``:
-    ``2026-11-12 14:02``) further away."""
+    ``09:30`` the same day; within six days ``Tue`` (``wide`` or ``long``: ``Tue 09:30``); further away
+    ``11-12`` (``long``: ``2026-11-12 14:02``)."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     d = datetime.fromtimestamp(due, timezone.utc).astimezone(zone)
     today = datetime.fromtimestamp(now, timezone.utc).astimezone(zone).date()
     if d.date() == today:
         return d.strftime("%H:%M")
     if abs((d.date() - today).days) <= 6:
-        return d.strftime("%a %H:%M") if long else d.strftime("%a")
+        return d.strftime("%a %H:%M") if long or wide else d.strftime("%a")
     return d.strftime("%Y-%m-%d %H:%M") if long else d.strftime("%m-%d")
 
 

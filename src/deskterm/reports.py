@@ -162,7 +162,7 @@ def compute(
     from datetime import timezone
 
     tz = tz or timezone.utc
-    k = Kpis(since=since, until=until)
+    k = Kpis(since=since.astimezone(tz), until=until.astimezone(tz))  # the period in the display zone
     s, u = epoch(since), epoch(until)
     fr_pairs: list[tuple[int, int]] = []
     res_pairs: list[tuple[int, int]] = []

@@ -580,7 +580,7 @@ def test_unknown_ticket_is_exit_2(desk):
 
 def test_plain_list_shows_the_nearest_timer(desk):
     out = desk.run("list", "--at", "2026-03-29T03:20:00+02:00").splitlines()
-    assert out[0].split() == ["ID", "PRIO", "STATUS", "LEFT", "CUSTOMER", "SUBJECT"]
+    assert out[0].split() == ["ID", "PRIO", "STATUS", "LEFT", "·", "DUE", "CUSTOMER", "SUBJECT"]
     rows = {line.split()[0]: line for line in out[1:]}
     ids = {t["ref"]: str(t["id"]) for t in desk.list()}
     assert sorted(rows) == sorted(str(t["id"]) for t in desk.at("2026-03-29T03:20:00+02:00").values())
@@ -588,7 +588,8 @@ def test_plain_list_shows_the_nearest_timer(desk):
     def cells(ref: str) -> list[str]:
         line = rows[ids[ref]]
         assert line.endswith(f"ticket {ref}") or ref == "EXT-1042"
-        return line.split()[1:4]
+        # ID, PRIO, STATUS, then LEFT · DUE (right-aligned in 12 cells: the due time only when it differs)
+        return [*line[7:20].split(), line[21:33].strip()]
 
     # EXT-1042: first_response met, resolution paused with 26700 s = 7h25 left.
     assert cells("EXT-1042") == ["P2", "pending", "⏸7h25"]
@@ -597,8 +598,9 @@ def test_plain_list_shows_the_nearest_timer(desk):
     assert cells("GOLD-SPRING") == ["P1", "new", "10m"]
     # NIGHT-SPRING: the breached first_response (-1200 s) is the one to look at: -20m.
     assert cells("NIGHT-SPRING") == ["P1", "new", "-20m"]
-    # OFF-SPRING: first_response, 3600 s left: 1h00.
-    assert cells("OFF-SPRING") == ["P2", "new", "1h00"]
+    # OFF-SPRING: first_response, 3600 s left: 1h00, on Monday (office hours: nothing counts on Sunday);
+    # the wall-clock due time is shown beside the business time left because the two differ
+    assert cells("OFF-SPRING") == ["P2", "new", "1h00 · Mon"]
 
 
 # -- new / update / show through the CLI (example configuration, real clock) --------------------------------

@@ -260,6 +260,8 @@ class KeysScreen(ModalScreen[None]):
         self.entries = key_entries(screen)
         self.bindings_list = [(e.key_text, e.words) for e in self.entries]
         self.where = getattr(screen, "KEYS_TITLE", None) or _screen_title(screen)
+        # what the screen's symbols mean, listed before its keys: (symbols, meaning) pairs (the queue's SLA column)
+        self.legend: tuple[tuple[str, str], ...] = tuple(getattr(screen, "KEYS_LEGEND", ()))
 
     def compose(self) -> ComposeResult:
         with Vertical(id="keys-dialog"):
@@ -272,6 +274,15 @@ class KeysScreen(ModalScreen[None]):
         """A title per group, then its keys and words (the words wrap beside the keys)."""
         width = min(max((len(e.key_text) for e in self.entries), default=4), 16)
         parts: list = []
+        if self.legend:
+            parts.append(Text("The SLA column", style="bold underline"))
+            legend = Table.grid(padding=(0, 2))
+            legend.add_column(width=max(len(symbols) for symbols, _ in self.legend))
+            legend.add_column(ratio=1)
+            for symbols, meaning in self.legend:
+                legend.add_row(Text(symbols, style="bold"), Text(meaning))
+            parts.append(legend)
+            parts.append(Text(""))
         for n, (group, entries) in enumerate(grouped(self.entries)):
             parts.append(Text(("\n" if n else "") + group, style="bold underline"))
             table = Table.grid(padding=(0, 2))

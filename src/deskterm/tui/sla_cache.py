@@ -143,4 +143,4 @@ class SlaCache:
             state = "warning"
         else:
             state = "running"
-        return LiveTimer(name, state, remaining)
+        return LiveTimer(name, state, remaining, due)

@@ -40,6 +40,7 @@ from ...fmt import one_line
 from ...store.queue_terms import SORTS, VIEWS, Filters, Sort, parse_filter
 from ..keys import KeysFooter
 from ..state import QueueState, load_state, save_state
+from ..widgets.countdown import LEGEND
 from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
 from .modals import ChoiceScreen, TicketListScreen
 
@@ -151,6 +152,7 @@ class Prompt(Input):
 
 
 class QueueScreen(Screen):
+    KEYS_LEGEND = LEGEND  # ``?`` explains the SLA column first (tui/keys.py)
     BINDINGS = [
         Binding("enter", "open", "Open", id="queue.open"),
         Binding("c", "claim", "Claim", id="queue.claim"),

@@ -10,6 +10,7 @@ the ``$sla-*`` variables of deskterm.tcss. The state is also carried by a symbol
 from __future__ import annotations
 
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from rich.style import Style
 from rich.text import Text
@@ -18,7 +19,7 @@ from textual.widget import Widget
 
 from ...domain.calendar import BusinessCalendar
 from ...domain.sla import TIMER_LABELS, TimerResult
-from ...fmt import compact
+from ...fmt import clocks_differ, compact, due_clock
 
 STATES = ("running", "warning", "paused", "breached", "met")
 SYMBOLS = {"running": "▸", "warning": "!", "paused": "⏸", "breached": "✖", "met": "✓"}
@@ -33,6 +34,7 @@ class LiveTimer:
     name: str
     state: str
     remaining: int  # counted seconds, negative once breached
+    due: int | None = None  # the wall-clock deadline (epoch; breached: the instant of the breach); None paused
 
 
 def live_timer(timer: TimerResult, calendar: BusinessCalendar, warn_at: float, evaluated_at: int, now: int) -> LiveTimer:
@@ -49,20 +51,42 @@ def live_timer(timer: TimerResult, calendar: BusinessCalendar, warn_at: float, e
         state = "breached"
     if state in ("running", "paused") and timer.target - remaining >= warn_at * timer.target:
         state = "warning" if state == "running" else "paused"
-    return LiveTimer(timer.name, state, remaining)
+    return LiveTimer(timer.name, state, remaining, None if state == "paused" else timer.due)
 
 
-def countdown_text(timer: LiveTimer | None, long: bool = False) -> str:
-    """``✖ -2h05 res`` in a table cell; ``long`` names the timer in full (``✖ -2h05 resolution``)."""
+def countdown_text(timer: LiveTimer | None, long: bool = False, now: int | None = None,
+                   tz: ZoneInfo | str | None = None, wide: bool = False) -> str:
+    """``✖ -2h05 res`` in a table cell; ``long`` names the timer in full (``✖ -2h05 resolution``).
+
+    Given ``now`` and the display zone ``tz``, the wall-clock due time is shown when it differs from the
+    business time left (``fmt.clocks_differ``: the calendar does not count all the way to the deadline):
+    ``▸    30m 09:30`` in a narrow cell (in place of the timer's name), ``▸    30m resp Tue 09:30`` in a
+    ``wide`` one, ``▸ 30m first response · due 09:30`` when ``long``."""
     if timer is None:
         return ""
     name = TIMER_LABELS.get(timer.name, timer.name) if long else SHORT_NAMES.get(timer.name, timer.name)
     if timer.state == "met":
         return f"{SYMBOLS['met']} met {name}" if long else f"{SYMBOLS['met']} {'met':>6} {name}"
     left = compact(timer.remaining)
+    clock = ""
+    if now is not None and tz is not None and timer.state != "paused" and clocks_differ(timer.remaining, timer.due, now):
+        clock = due_clock(timer.due, now, tz, long=long, wide=wide)  # type: ignore[arg-type]
     if long:
-        return f"{SYMBOLS[timer.state]} {left} {name}"
-    return f"{SYMBOLS[timer.state]} {left:>6} {name}"
+        when = f" · {'breached' if timer.state == 'breached' else 'due'} {clock}" if clock else ""
+        return f"{SYMBOLS[timer.state]} {left} {name}{when}"
+    if wide:
+        return f"{SYMBOLS[timer.state]} {left:>6} {name:<4} {clock}".rstrip()
+    return f"{SYMBOLS[timer.state]} {left:>6} {clock or name}"
+
+
+LEGEND = (  # the queue's SLA column, as ``?`` explains it (one line each in a 60-cell dialog, but the last)
+    ("▸ ! ⏸", "running · in warning · paused (pending)"),
+    ("✖ ✓", "breached · met"),
+    ("30m -2h05", "business time left (negative: over)"),
+    ("resp upd res", "first response · next update · resolution"),
+    ("09:30 Tue", "the wall-clock due time (breached: when), shown when it differs from the time left: "
+                  "counting stops outside business hours; the queue is in due-time order"),
+)
 
 
 def state_style(widget: Widget, state: str) -> Style:

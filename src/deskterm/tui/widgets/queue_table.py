@@ -57,16 +57,18 @@ class Column:
     min_table_width: int = 0  # hidden on narrower tables
 
 
+WIDE = 100  # tables at least this wide show the group and a wider SLA cell (timer name and due time both)
+
 COLUMNS = (
     Column("mark", "", 1),
-    Column("due", "SLA", 13),
+    Column("due", "SLA", 23),  # narrow tables: 15 (see ``layout``)
     Column("priority", "P", 2),
     Column("status", "Status", 7),
     Column("id", "ID", 6, right=True),
     Column("customer", "Customer", 16),
     Column("subject", "Subject", 0),
     Column("assignee", "Assignee", 8),
-    Column("group", "Group", 10, min_table_width=100),
+    Column("group", "Group", 10, min_table_width=WIDE),
     Column("age", "Age", 6, right=True),
 )
 
@@ -94,8 +96,10 @@ def layout(width: int) -> list[tuple[Column, int]]:
     """The columns shown at this width, with their widths (the subject takes what is left)."""
     columns = [c for c in COLUMNS if width >= c.min_table_width]
     widths = [c.width for c in columns]
-    if width < 100:  # narrow: a shorter customer name leaves the subject readable
-        widths[[c.key for c in columns].index("customer")] = 12
+    if width < WIDE:  # narrow: a shorter customer name leaves the subject readable; the SLA cell shows the
+        keys = [c.key for c in columns]  # due time in place of the timer's name (``countdown_text``)
+        widths[keys.index("customer")] = 12
+        widths[keys.index("due")] = 15
     fixed = sum(widths) + len(columns) - 1
     flex = max(width - fixed, 8)
     return [(c, w or flex) for c, w in zip(columns, widths)]
@@ -503,15 +507,18 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             return None
         return self.sla.nearest(row.id, row.version, now or self._now())
 
-    def _cells_key(self, row: Row, now: datetime) -> tuple:
+    def _cells_key(self, row: Row, now: datetime, width: int = WIDE) -> tuple:
+        """What the clock-driven cells read: the countdown (business time left, and the wall-clock due time
+        when the two differ: ``countdown_text``), its state, the age."""
         timer = self.countdown(row, now)
+        clocks = {"now": int(now.timestamp()), "tz": self.sla.desk.config.tz, "wide": width >= WIDE} if self.sla else {}
         if timer is not None:
-            text = countdown_text(timer)
+            text = countdown_text(timer, **clocks)
         elif self.sla is not None:
             # not evaluated yet: what the ticket row says (deadline, timer, time left when paused); a row
             # written before those were derived knows no paused time: the symbol alone
             timer = self.sla.provisional(row, now)
-            text = SYMBOLS["paused"] if row.next_due is None and row.next_left is None else countdown_text(timer)
+            text = SYMBOLS["paused"] if row.next_due is None and row.next_left is None else countdown_text(timer, **clocks)
         else:
             text = ""
         age = compact(int((now - row.created_at).total_seconds()))
@@ -531,7 +538,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.row_at(index)
         if row is None:
             return ("placeholder", width)
-        return (row.id, row.version, self._cells_key(row, now), index == self.cursor_index, row.id in self.marked, width)
+        return (row.id, row.version, self._cells_key(row, now, width), index == self.cursor_index, row.id in self.marked, width)
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width  # without the scrollbar
