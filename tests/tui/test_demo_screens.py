@@ -1,0 +1,102 @@
+"""The demo desk as a new user meets it (issue 13, item 25): `E` lists its escalations, `e` offers its groups and
+its duty manager, `m` its canned responses, the dashboard's month has CSAT and NPS, the queue's Escalated tab
+and the escalation list agree. The desk is ``deskterm demo``'s own (``build_demo`` with its story), not the
+busier desk of the other screen tests."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import defaultdict
+
+import pytest
+from tuihelp import NOW, ready, settle
+
+from deskterm.clock import FrozenClock
+from deskterm.demo import build_demo
+from deskterm.service import Desk
+from deskterm.store.engine import open_store
+from deskterm.tui.screens.detail import DetailScreen
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def demo_app(tmp_path):
+    from deskterm.tui.app import DeskApp
+
+    db, config = build_demo(tmp_path / "desk", clock=FrozenClock(NOW))
+    store = open_store(db)
+    desk = Desk(store, config, clock=FrozenClock(NOW), user="reader")
+    yield DeskApp(db=str(db), config=config, clock=FrozenClock(NOW), user="alice"), desk
+    store.dispose()
+
+
+def screen_text(app) -> str:  # noqa: ANN001
+    """What the terminal shows, line by line (from the app's own SVG screenshot)."""
+    svg = app.export_screenshot()
+    rows: dict[float, list[tuple[float, str]]] = defaultdict(list)
+    for m in re.finditer(r'<text[^>]*?x="([\d.]+)"[^>]*?y="([\d.]+)"[^>]*>(.*?)</text>', svg, re.S):
+        rows[float(m.group(2))].append((float(m.group(1)), html.unescape(re.sub(r"<[^>]+>", "", m.group(3)))))
+    return "\n".join("".join(t for _, t in sorted(parts)).replace("\xa0", " ") for _, parts in sorted(rows.items()))
+
+
+async def until(pilot, predicate, what: str) -> None:  # noqa: ANN001
+    for _ in range(150):
+        await settle(pilot)
+        if predicate():
+            await pilot.pause(0.1)  # the screen repaints on its own update timer
+            return
+    raise AssertionError(f"never shown: {what}\n{screen_text(pilot.app)}")
+
+
+async def test_escalations_waiting_and_the_escalated_tab_agree(demo_app):
+    app, desk = demo_app
+    open_escalations = desk.escalations(open_only=True)
+    waiting = sum(1 for e in open_escalations if e.acknowledged_at is None)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        tickets = len({e.ticket_id for e in open_escalations})
+        assert f"Escalated {tickets}" in screen_text(app)
+        await pilot.press("E")
+        await until(pilot, lambda: getattr(app.screen, "up_to_date", False), "the escalation list")
+        text = screen_text(app)
+        assert f"{len(open_escalations)} open escalations · {waiting} not acknowledged" in text
+        assert "No open escalation" not in text
+        assert "duty-manager" in text and "L2-network" in text and "NOT ACKED" in text and "✓ nadia" in text
+
+
+async def test_a_ticket_offers_the_groups_the_manager_and_the_canned_responses(demo_app):
+    app, desk = demo_app
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        linked = desk.ticket("EXT-MAJOR-1-2")  # a ticket linked to the major incident
+        await app.push_screen(DetailScreen(linked.id))
+        await until(pilot, lambda: "EXT-MAJOR-1-2" in screen_text(app), "the ticket")
+        assert "linked to major incident" in screen_text(app)
+        await pilot.press("e")
+        await until(pilot, lambda: "Escalate" in screen_text(app), "the escalation dialog")
+        text = screen_text(app)
+        assert "Nowhere to escalate" not in text
+        for target in ("L2-network (L2", "L2-apps (L2", "L3-vendor (L3", "duty-manager (manager"):
+            assert target in text
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("m")
+        await until(pilot, lambda: "Canned response" in screen_text(app), "the canned responses")
+        text = screen_text(app)
+        assert all(name in text for name in desk.config.canned)
+
+
+async def test_the_dashboards_month_has_satisfaction_and_trends(demo_app):
+    app, _ = demo_app
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("D")
+        await until(pilot, lambda: getattr(app.screen, "loaded", False), "the dashboard")
+        await pilot.press("3")
+        await until(pilot, lambda: "This month" in screen_text(app) and getattr(app.screen, "loaded", False), "the month")
+        lines = {line.split()[0]: line for line in screen_text(app).splitlines() if line.split()}
+        assert re.search(r"CSAT\s+\d\.\d\d \(\d+\)", lines["CSAT"]) and re.search(r"NPS\s+-?\d+", lines["NPS"])
+        compliance = float(re.search(r"SLA compliance\s+([\d.]+)%", screen_text(app)).group(1))
+        assert 85 <= compliance <= 95
