@@ -85,7 +85,7 @@ LEGEND = (  # the queue's SLA column, as ``?`` explains it (one line each in a 6
     ("30m -2h05", "business time left (negative: over)"),
     ("resp upd res", "first response · next update · resolution"),
     ("09:30 Tue", "the wall-clock due time (breached: when), shown when it differs from the time left: "
-                  "counting stops outside business hours; the queue is in due-time order"),
+                  "counting stops outside business hours. Within ✖, ! and ▸ the queue is in due-time order"),
 )
 
 
