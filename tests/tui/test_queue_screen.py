@@ -182,6 +182,7 @@ async def test_claim_and_refusal(make_app, other_desk):
         await pilot.press("6")
         bobs = next(t for t in other_desk.tickets() if t.assignee not in (None, "alice") and t.status == "open")
         await pilot.press("colon", *str(bobs.id), "enter")
+        await settle(pilot)  # the ticket is looked up in a thread
         assert table.cursor_id == bobs.id
         await pilot.press("c")
         await settle(pilot)
@@ -242,6 +243,7 @@ async def test_countdown_changes_state_on_the_tick(make_app, demo, other_desk):
         await ready(pilot)
         table = table_of(app)
         await pilot.press("colon", *"CLK-1", "enter")
+        await settle(pilot)  # the ticket is looked up in a thread
         assert table.cursor_id == tid
         timer = table.countdown(table.cursor_row)
         assert (timer.name, timer.state, timer.remaining) == ("first_response", "running", 2 * 3600 + 60)
@@ -304,6 +306,7 @@ async def test_untrusted_subject_shows_literally(make_app, other_desk):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("colon", *"EVIL-1", "enter")
+        await settle(pilot)  # the ticket is looked up in a thread
         table = table_of(app)
         text = lines(table)[table.cursor_index - int(table.scroll_y)]
         assert "[bold red]x[/] \\x1b[2J\\x1b]0;pw" in text  # (the rest is cut to the column)

@@ -50,6 +50,9 @@ class DeskApp(App):
         self.desk_problem: str | None = None  # why the desk cannot be used now (deleted, server down), else None
         self._problem_notice = None  # the notification that says so, as long as it lasts
         self._listening_again = False  # a worker is trying to reach the server again
+        from .pending import PendingWrites
+
+        self.writes = PendingWrites(self)  # changes in flight, each in a thread (pending.py)
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:  # noqa: ANN001

@@ -35,7 +35,7 @@ from textual.widgets import Input, Static
 
 from ...domain.priority import PRIORITIES
 from ...domain.workflow import STATUSES
-from ...errors import BadInput, Conflict, Refused
+from ...errors import Conflict
 from ...fmt import one_line
 from ...store.queue_terms import SORTS, VIEWS, Filters, Sort, parse_filter
 from ..keys import KeysFooter
@@ -212,11 +212,23 @@ class QueueScreen(Screen):
         self._directory = None  # the agents the assign prompt checks against (loaded when it opens)
 
     PROMPT_OPENERS = ("search", "command_line", "assign")  # their keys are characters while a prompt is open
+    # the keys that change tickets: off (shown dimmed) while a change this screen asked for is pending (pending.py)
+    WRITERS = ("claim", "assign", "set_priority", "set_status", "escalate")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.PROMPT_OPENERS and self._prompt_mode:
             return False
+        if action in self.WRITERS and self.app.writes.busy(self):
+            return None
         return True
+
+    def writes_changed(self, keys: bool) -> None:
+        """A change in flight started, settled, or its spinner moved: the status line says so, and the keys that
+        change tickets are off while this screen's own is pending."""
+        if keys:
+            self.refresh_bindings()
+        if self._composed and not self._widgets_gone():
+            self.show_status()
 
     # -- layout ----------------------------------------------------------------------------------
 
@@ -467,6 +479,9 @@ class QueueScreen(Screen):
             parts = head + ([f"filter: {filter_shown}"] if filter_shown else []) + tail + ([sort] if with_sort else [])
             return " · ".join(parts)
 
+        saving = self.app.writes.line()  # "⠹ saving claim #12…": first, whatever else has to give way
+        if saving:
+            head = [saving, *head]
         status = line(filter_text, True)
         if Text(status).cell_len > width:
             status = line(filter_text, False)
@@ -671,12 +686,27 @@ class QueueScreen(Screen):
             self.jump(words[0])
 
     def jump(self, key: str) -> None:
-        """Put the cursor on a ticket (by number or ref), switching to All open if the view hides it."""
+        """Put the cursor on a ticket (by number or ref), switching to All open if the view hides it. The ticket
+        is looked up in a thread (the keys never wait on the desk)."""
+        if self.desk is not None:
+            self._find(key)
+
+    @work(thread=True, group="jump", exclusive=True)
+    def _find(self, key: str) -> None:
         from ...store import queries
 
-        assert self.desk is not None
-        with self.desk.store.read() as session:
-            ticket_id = queries.find_ticket_id(session, key)
+        desk = self.desk
+        assert desk is not None
+        try:
+            with desk.store.read() as session:
+                ticket_id = queries.find_ticket_id(session, key)
+        except (ValueError, OverflowError, UnicodeError):  # "²", a number beyond 64 bits
+            ticket_id = None
+        self.app.call_from_thread(self._jump_to, key, ticket_id)
+
+    def _jump_to(self, key: str, ticket_id: int | None) -> None:
+        if self._widgets_gone():
+            return
         if ticket_id is None:
             self.notify(f"no ticket {key!r}", severity="warning")
             return
@@ -700,16 +730,25 @@ class QueueScreen(Screen):
             self.app.push_screen(_ticket_screen(row.id))
 
     def action_claim(self) -> None:
+        """Claim in a thread: on a busy desk the status line says "saving claim #12…" and the keys that change
+        tickets wait for it; it lands when the lock is released, or is refused when the retry window ends."""
+        from ..pending import write_in_thread
+
         row = self.table.cursor_row
         if row is None or self.desk is None:
             return
-        try:
-            self.desk.claim(row.id, expect_version=row.version)
-        except (Refused, Conflict, BadInput) as exc:
-            self.notify(str(exc), title="Not claimed", severity="warning")
-        else:
-            self.notify(f"#{row.id} is yours", title="Claimed")
-        self.data_changed()
+        desk, ticket_id, version = self.desk, row.id, row.version
+
+        def claimed(_version: int) -> None:
+            self.app.notify(f"#{ticket_id} is yours", title="Claimed")
+            self.data_changed()
+
+        def refused(message: str) -> None:
+            self.app.notify(message, title="Not claimed", severity="warning", timeout=10)
+            self.data_changed()
+
+        write_in_thread(self, f"claim #{ticket_id}", lambda: desk.claim(ticket_id, expect_version=version),
+                        done=claimed, failed=refused)
 
     # -- bulk actions ----------------------------------------------------------------------------
     # Marks belong to the view they were made in: changing the view clears them (and says so). With marks,
@@ -820,7 +859,7 @@ class QueueScreen(Screen):
         if bulk:
             self._list_targets(ids, dict(self.table.marked), label, title, one)
         else:
-            self._apply_each([(i, versions.get(i)) for i in ids], [], label, title, one)
+            self._start_apply([(i, versions.get(i)) for i in ids], [], label, title, one)
 
     @work(thread=True, group="apply")
     def _list_targets(self, ids: list[int], marked: dict[int, int], label: str, title: str, one: Callable) -> None:
@@ -860,23 +899,46 @@ class QueueScreen(Screen):
         hint = (f"enter applies to the {_count(len(items))} listed, each as shown here"
                 + (f" ({len(skipped)} skipped)" if skipped else "") + " · esc cancels, the marks stay")
         self.app.push_screen(TicketListScreen(f"{label} on {_count(len(items))}", lines, hint),
-                             lambda ok: ok and self._apply_each(items, skipped, label, title, one))
+                             lambda ok: ok and self._start_apply(items, skipped, label, title, one))
+
+    def _start_apply(self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str,
+                     title: str, one: Callable) -> None:
+        """The changes run in a thread; meanwhile the status line shows them pending (pending.py)."""
+        what = f"{label} on #{items[0][0]}" if len(items) == 1 else f"{label} on {_count(len(items))}"
+        pending = self.app.writes.start(what, self)
+        self._apply_each(items, skipped, label, title, one, pending)
 
     @work(thread=True, group="apply")
     def _apply_each(self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str,
-                    title: str, one: Callable) -> None:
-        """One change per ticket, each at its version; a ticket changed meanwhile is skipped, saying by whom."""
+                    title: str, one: Callable, pending=None) -> None:  # noqa: ANN001
+        """One change per ticket, each at its version; a ticket changed meanwhile is skipped, saying by whom; one
+        the desk did not take (busy for its whole retry window, gone) is skipped saying why."""
+        from ..pending import refusal
+
         desk = self.desk
         assert desk is not None
         done, skipped = [], list(skipped)
-        for ticket_id, version in items:
-            try:
-                one(desk, ticket_id, version)
-                done.append(ticket_id)
-            except Conflict:
-                skipped.append((ticket_id, _changed_by(desk, ticket_id)))
-            except (Refused, BadInput) as exc:
-                skipped.append((ticket_id, one_line(str(exc))))
+        busy = None  # the desk stayed busy for a whole retry window: the others are not tried (as long again each)
+        try:
+            for ticket_id, version in items:
+                if busy is not None:
+                    skipped.append((ticket_id, f"not tried: {busy}"))
+                    continue
+                try:
+                    one(desk, ticket_id, version)
+                    done.append(ticket_id)
+                except Conflict:
+                    skipped.append((ticket_id, _changed_by(desk, ticket_id)))
+                except Exception as exc:  # noqa: BLE001 - refused, or the desk's failure; a bug is raised
+                    why = refusal(exc, self.app.db)
+                    if why is None:
+                        raise
+                    skipped.append((ticket_id, one_line(why)))
+                    if why.startswith("the desk is busy"):
+                        busy = why.split(";")[0]
+        finally:
+            if pending is not None:
+                self.app.call_from_thread(self.app.writes.finish, pending)
         self.app.call_from_thread(self._bulk_done, label, title, done, skipped)
 
     def _bulk_done(self, label: str, title: str, done: list[int], skipped: list[tuple[int, str]]) -> None:

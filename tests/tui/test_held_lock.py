@@ -1,0 +1,176 @@
+"""The desk is never waited on from the event loop (issue 14): another process holds the SQLite desk's write lock (a
+real ``sqlite3`` connection in a subprocess, in ``BEGIN IMMEDIATE``) while the agent claims, sets a status and
+replies, on the queue and on the ticket screen. The keys keep answering (j/k move the cursor while the write
+waits), the screen says a change is pending and its action keys are off until it settles, and the change lands
+when the lock is released, or is refused with "the desk is busy: …" when the retry window ends. Before: the
+screen froze for the whole retry window (10 s, per try)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from tuihelp import SIZE, ready, settle
+
+from deskterm.tui.screens.detail import DetailScreen
+
+HOLD = r"""
+import sqlite3, sys, time
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("BEGIN IMMEDIATE")
+print("held", flush=True)
+sys.stdin.readline()  # released when the test says so (or when it dies: end of file)
+conn.execute("ROLLBACK")
+conn.close()
+"""
+
+
+class LockHolder:
+    """Another process holding the desk's write lock until ``release()``."""
+
+    def __init__(self, db) -> None:  # noqa: ANN001
+        self.proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "held"
+
+    def release(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.write("go\n")
+            self.proc.stdin.close()
+            self.proc.wait(10)
+
+    def __enter__(self) -> "LockHolder":
+        return self
+
+    def __exit__(self, *exc) -> None:  # noqa: ANN002
+        self.release()
+
+
+async def responsive(pilot, table) -> float:
+    """Press j then k while the write waits: both move the cursor at once. Returns the slowest key, in seconds."""
+    before = table.cursor_index
+    slowest = 0.0
+    for key, expected in (("j", before + 1), ("k", before)):
+        started = time.monotonic()
+        await pilot.press(key)
+        slowest = max(slowest, time.monotonic() - started)
+        assert table.cursor_index == expected
+    return slowest
+
+
+async def until(pilot, condition, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "never happened"
+        await pilot.pause(0.05)
+
+
+def notes(app) -> list[tuple[str, str]]:  # noqa: ANN001
+    return [(n.title, str(n.message)) for n in app._notifications]
+
+
+async def test_claim_on_the_queue_waits_in_a_thread_and_lands_when_the_lock_is_released(make_app, demo, monkeypatch):
+    monkeypatch.setenv("DESKTERM_BUSY_TIMEOUT", "30")
+    db, _, _ = demo
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")  # unassigned
+        await settle(pilot)
+        table = app.screen.query_one("QueueTable")
+        ticket = table.cursor_id
+        with LockHolder(db) as lock:
+            started = time.monotonic()
+            await pilot.press("c")
+            assert time.monotonic() - started < 1  # answered: the claim waits in a thread
+            assert app.writes.busy(app.screen)
+            await pilot.pause(0.2)
+            status = str(app.screen.query_one("#queue-status").render())
+            assert f"saving claim #{ticket}…" in status
+            assert await responsive(pilot, table) < 1
+            # the keys that change tickets are off until it settles; the others are not
+            assert app.screen.check_action("claim", ()) is None and app.screen.check_action("set_status", ()) is None
+            assert app.screen.check_action("cursor_down", ()) is True
+            await pilot.pause(1.2)  # a write still pending after a second says who holds the lock
+            status = str(app.screen.query_one("#queue-status").render())
+            assert f"holds its write lock" in status, status
+            lock.release()
+            await until(pilot, lambda: not app.writes.busy())
+        await settle(pilot)
+        assert app.desk.ticket(ticket).assignee == "alice"
+        assert ("Claimed", f"#{ticket} is yours") in notes(app)
+        assert app.screen.check_action("claim", ()) is True
+        assert "saving" not in str(app.screen.query_one("#queue-status").render())
+
+
+async def test_claim_on_a_desk_busy_for_the_whole_window_is_refused_clearly(make_app, demo, monkeypatch):
+    monkeypatch.setenv("DESKTERM_BUSY_TIMEOUT", "1")
+    db, _, _ = demo
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        table = app.screen.query_one("QueueTable")
+        ticket, version = table.cursor_id, table.cursor_row.version
+        with LockHolder(db):
+            await pilot.press("c")
+            assert await responsive(pilot, table) < 1
+            await until(pilot, lambda: not app.writes.busy())
+            refused = [m for t, m in notes(app) if t == "Not claimed"]
+            assert len(refused) == 1
+            assert refused[0].startswith("the desk is busy: process ") and "holds its write lock" in refused[0]
+            assert refused[0].endswith("nothing was changed, try again")
+        await settle(pilot)
+        assert app.desk.ticket(ticket).version == version  # nothing written
+        assert app.is_running
+
+
+async def test_status_on_the_queue_while_the_lock_is_held(make_app, demo, monkeypatch):
+    from deskterm.tui.screens.modals import ChoiceScreen
+
+    monkeypatch.setenv("DESKTERM_BUSY_TIMEOUT", "30")
+    db, _, _ = demo
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")  # unassigned: status new
+        await settle(pilot)
+        table = app.screen.query_one("QueueTable")
+        ticket = table.cursor_id
+        with LockHolder(db) as lock:
+            await pilot.press("s")
+            await until(pilot, lambda: isinstance(app.screen, ChoiceScreen))
+            await pilot.press("down", "enter")  # new → open
+            await until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
+            assert app.writes.busy()
+            assert await responsive(pilot, table) < 1
+            lock.release()
+            await until(pilot, lambda: not app.writes.busy())
+        await settle(pilot)
+        assert app.desk.ticket(ticket).status == "open"
+
+
+async def test_jump_looks_the_ticket_up_in_a_thread(make_app, monkeypatch):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.screen.query_one("QueueTable")
+        target = table.row_at(5).id
+        on_loop = []
+        import deskterm.store.queries as queries
+        import threading
+
+        real = queries.find_ticket_id
+
+        def spy(session, key):  # noqa: ANN001
+            on_loop.append(threading.current_thread() is threading.main_thread())
+            return real(session, key)
+
+        monkeypatch.setattr(queries, "find_ticket_id", spy)
+        await pilot.press("colon", *str(target), "enter")
+        await settle(pilot)
+        assert table.cursor_id == target
+        assert on_loop == [False]
