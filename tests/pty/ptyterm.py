@@ -76,6 +76,7 @@ class Term:
         self._raw = bytearray()
         self._changed = threading.Condition()
         self._eof = False
+        self._last_data = time.monotonic()
         self.proc = ptyprocess.PtyProcess.spawn(argv, env=env, cwd=cwd, dimensions=(rows, columns))
         self._reader = threading.Thread(target=self._read, name="pty reader", daemon=True)
         self._reader.start()
@@ -89,6 +90,7 @@ class Term:
             except (EOFError, OSError, ValueError):  # the end, a hang-up, or closed by close()
                 break
             with self._changed:
+                self._last_data = time.monotonic()
                 self._raw.extend(data)
                 try:
                     self._stream.feed(data)
@@ -132,7 +134,7 @@ class Term:
                         what += " (the program ended)"
                     raise ScreenTimeout(f"{what} within {timeout:g} s; the screen ({self.columns}x{self.rows}):\n"
                                         + shown + "\n--- the last output:\n" + repr(bytes(self._raw[-400:])))
-                self._changed.wait(min(left, 0.25))
+                self._changed.wait(min(left, 0.05))
 
     def wait_for(self, *wanted: str | re.Pattern, timeout: float = 10.0) -> str:
         """Wait until every one of ``wanted`` (text, or a compiled regex) is on the screen; returns the screen."""
@@ -143,16 +145,21 @@ class Term:
     def wait_for_any(self, *wanted: str, timeout: float = 10.0) -> str:
         return self._wait(lambda shown: any(w in shown for w in wanted), timeout, f"none on the screen: {wanted!r}")
 
-    def cursor_line(self) -> str:
-        """The line the terminal's cursor is on: Textual puts it in the focused text field."""
-        with self._changed:
-            return self.screen.display[self.screen.cursor.y].rstrip()
+    def _block_cursor_on(self, text: str) -> bool:
+        """A text area draws its own cursor: a cell in light reverse colours on a line holding ``text``."""
+        for y, line in enumerate(self.screen.display):
+            if text not in line:
+                continue
+            for char in self.screen.buffer[y].values():
+                bg = char.bg if not char.reverse else char.fg
+                if len(bg) == 6 and all(int(bg[i:i + 2], 16) >= 0xb0 for i in (0, 2, 4)):
+                    return True
+        return False
 
-    def wait_cursor_on(self, text: str, timeout: float = 10.0) -> str:
-        """Wait until the cursor is on a line holding ``text`` (the field a person would type into)."""
-        def ok(shown: str) -> bool:
-            return text in self.screen.display[self.screen.cursor.y]
-        return self._wait(ok, timeout, f"the cursor is not on a line with {text!r}")
+    def wait_text_cursor_on(self, text: str, timeout: float = 10.0) -> str:
+        """Wait until a text area shows its (blinking) cursor on a line holding ``text``: it has the focus."""
+        return self._wait(lambda shown: self._block_cursor_on(text), timeout,
+                          f"no text cursor on a line with {text!r}")
 
     def wait_for_new(self, before: str, pattern: re.Pattern, timeout: float = 10.0) -> str:
         """Wait until a line matching ``pattern`` shows that was not on the screen ``before``, while the program
@@ -254,14 +261,18 @@ QUEUE_READY = re.compile(r"\d+ tickets? · ")
 TICKET_HEAD = re.compile(r"^ #(\d+) ", re.M)
 
 
+QUEUE_COUNTED = re.compile(r"(?i)\bopen \d+")  # the views' tab counts come once the rows are shown
+
+
 def queue_ready(term: Term) -> str:
-    return term.wait_for(QUEUE_READY, timeout=30)
+    """The queue is on the screen with its rows (the status line says '0 tickets' before they come)."""
+    return term.wait_for(QUEUE_READY, QUEUE_COUNTED, timeout=30)
 
 
 def open_first_ticket(term: Term) -> int:
     """enter on the queue's first row; returns the ticket's number, read from the screen's head."""
     queue_ready(term)
-    term.press("enter")
+    press_until(term, "enter", TICKET_HEAD)
     shown = term.wait_for(TICKET_HEAD, re.compile(r" v\d+\b"))
     return int(TICKET_HEAD.search(shown).group(1))
 
@@ -362,11 +373,11 @@ def tab_to(term: Term, field: str, tries: int = 4) -> None:
     for _ in range(tries):
         term.press("tab")
         try:
-            term.wait_cursor_on(field, timeout=1.5)
+            term.wait_text_cursor_on(field, timeout=1.5)
             return
         except AssertionError:
             continue
-    term.wait_cursor_on(field, timeout=0.1)
+    term.wait_text_cursor_on(field, timeout=0.1)
 
 
 def quit_cleanly(term: Term) -> None:
@@ -384,7 +395,7 @@ def back_to_queue(term: Term) -> None:
             return
         term.press("escape")
         try:
-            term.wait_for(QUEUE_READY, timeout=3)
+            term.wait_for(QUEUE_READY, QUEUE_COUNTED, timeout=3)
             return
         except AssertionError:
             continue
