@@ -142,6 +142,10 @@ class Term:
             return all((w.search(shown) if isinstance(w, re.Pattern) else w in shown) for w in wanted)
         return self._wait(ok, timeout, f"not on the screen: {wanted!r}")
 
+    def wait_until(self, ok, what: str, timeout: float = 10.0) -> str:
+        """Wait until ``ok(screen text)`` holds."""
+        return self._wait(ok, timeout, f"not on the screen: {what}")
+
     def wait_for_any(self, *wanted: str, timeout: float = 10.0) -> str:
         return self._wait(lambda shown: any(w in shown for w in wanted), timeout, f"none on the screen: {wanted!r}")
 
@@ -293,20 +297,19 @@ def dialog_options(shown: str, title: str) -> list[str]:
 
 def choose(term: Term, title: str, option: str) -> None:
     """In a list dialog titled ``title``: move to ``option`` and press enter."""
-    shown = term.wait_for(title, option)
+    shown = term.wait_until(lambda shown: title in shown and option in dialog_options(shown, title),
+                            f"a list {title!r} offering {option!r}")
     options = dialog_options(shown, title)
-    assert option in options, (option, options, shown)
     term.press(*["down"] * options.index(option), "enter")
 
 
-def pick_in_select(term: Term, prompt: str, option: str) -> None:
-    """A drop-down (Textual's Select) showing ``prompt``, focused: open it, move to ``option``, enter."""
-    term.wait_for(re.compile(r"▊\s*" + re.escape(prompt) + r"\s+▼"))
-    term.press("enter")
-    shown = term.wait_for(re.compile(r"▊\s*" + re.escape(prompt) + r"\s+▲"), re.compile(r"▊\s*" + re.escape(option)))
+def select_entries(shown: str) -> list[str]:
+    """The entries of an open drop-down: the lines below the one showing its ▲, to the list's end."""
     lines = shown.split("\n")
-    opened = next(i for i, line in enumerate(lines) if "▲" in line)
-    entries = []
+    opened = next((i for i, line in enumerate(lines) if "▲" in line), None)
+    entries: list[str] = []
+    if opened is None:
+        return entries
     for line in lines[opened + 1:]:
         m = re.search(r"▊\s*(.*?)\s*▎", line)
         if m is None or "▁▁" in line:
@@ -315,9 +318,16 @@ def pick_in_select(term: Term, prompt: str, option: str) -> None:
             continue
         if m.group(1) and not set(m.group(1)) <= set("▔▁ "):
             entries.append(m.group(1))
-    # the overlay lists the prompt first (no choice), then the options, the highlight on the current one
-    assert option in entries, (option, entries, shown)
-    term.press(*["down"] * entries.index(option), "enter")
+    return entries
+
+
+def pick_in_select(term: Term, prompt: str, option: str) -> None:
+    """A drop-down (Textual's Select) showing ``prompt``, focused: open it, move to ``option``, enter. The open
+    list shows the prompt first (no choice), then the options."""
+    term.wait_for(re.compile(r"▊\s*" + re.escape(prompt) + r"\s+▼"))
+    term.press("enter")
+    shown = term.wait_until(lambda shown: option in select_entries(shown), f"a drop-down offering {option!r}")
+    term.press(*["down"] * select_entries(shown).index(option), "enter")
     term.wait_for(re.compile(r"▊\s*" + re.escape(option) + r"\s+▼"))
 
 

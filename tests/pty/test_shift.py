@@ -97,7 +97,8 @@ def test_escalate_a_ticket_then_acknowledge_it_in_E(agent, demo_desk):
     title = f"Escalate #{ticket} to"
     shown = term.wait_for_any(title, "Nowhere to escalate")
     assert "Nowhere to escalate" not in shown, shown
-    shown = term.wait_for(title, "functional")
+    shown = term.wait_until(lambda shown: any("functional" in o for o in dialog_options(shown, title)),
+                            "a group to escalate to")
     options = dialog_options(shown, title)
     target = next(o for o in options if "functional" in o)
     term.press(*["down"] * options.index(target), "enter")
