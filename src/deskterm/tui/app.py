@@ -163,6 +163,25 @@ class DeskApp(App):
 
         apply_rules_in_background(self)
 
+    # -- keys ------------------------------------------------------------------------------------
+
+    async def _on_key(self, event) -> None:  # noqa: ANN001
+        """Keys typed while a prompt opens belong to the prompt. A dialog takes the focus a moment after it is
+        pushed: the characters typed (or pasted, or sent by ``tmux send-keys``) with the key that opened it
+        went to the dialog's screen, came up here unhandled, and were lost ("rHello" gave an empty reply). A
+        printable key that reaches the app while a text field has the focus was typed before the field had
+        it (a focused field keeps every character it is sent): it is handed to the field, in order."""
+        from textual import events
+        from textual.widgets import Input, TextArea
+
+        focused = self.focused
+        if event.is_printable and (isinstance(focused, Input) or
+                                   (isinstance(focused, TextArea) and not focused.read_only)):
+            event.stop()
+            event.prevent_default()  # App._on_key (the bindings) is not run for it
+            focused.post_message(events.Key(event.key, event.character))
+        # else Textual runs App._on_key next (handlers are called along the class hierarchy)
+
     # -- places ----------------------------------------------------------------------------------
 
     def action_show(self, which: str) -> None:

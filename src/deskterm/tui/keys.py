@@ -116,7 +116,9 @@ MOVES: dict[str, str] = {
     "first": "To the top", "cursor_first": "To the top", "scroll_home": "To the top", "scroll_top": "To the top",
     "last": "To the bottom", "cursor_last": "To the bottom", "scroll_end": "To the bottom", "scroll_bottom": "To the bottom",
 }
-SELECTS = {"select", "select_cursor"}
+SELECTS = {"select", "select_cursor"}  # enter on a list: what it opens, by screen
+SELECT_WORDS = {"DashboardScreen": "Open the queue of the customer at risk under the cursor",
+                "HandoverScreen": "Open the ticket on the line under the cursor"}
 # Textual's own keys that every screen has, by action
 ACTION_WORDS = {"screen.copy_text": (ANYWHERE, "Copy the text selected with the mouse")}  # enter on a list: what it opens is the screen's to say
 
@@ -125,8 +127,8 @@ ORDER = [MOVE, "Tickets", "Write", "Change the ticket", "Read", "Escalations", "
          "Find and sort", "Views", "This dialog", HERE]
 LAST = [ELSEWHERE, ANYWHERE]
 
-# key names as the help writes them (else Textual's: "esc", "pgdn", "↓", "?")
-KEY_NAMES = {"enter": "enter", "ctrl+r": "ctrl+r", "ctrl+p": "ctrl+p", "ctrl+q": "ctrl+q", "ctrl+s": "ctrl+s"}
+# key names as the help writes them (else Textual's: "esc", "pgdn", "↓", "?"; ctrl+ keys as they are)
+KEY_NAMES = {"enter": "enter"}
 
 
 @dataclass
@@ -146,6 +148,8 @@ class KeyEntry:
 
 
 def key_name(app, binding: Binding) -> str:  # noqa: ANN001
+    if binding.key.startswith("ctrl+"):
+        return binding.key  # "ctrl+r", not "^r": words a newcomer reads
     return KEY_NAMES.get(binding.key) or app.get_key_display(binding)
 
 
@@ -218,7 +222,8 @@ def key_entries(screen) -> list[KeyEntry]:  # noqa: ANN001
                 words = MOVES[binding.action]
                 add(node, binding, MOVE, words, ("move", words))
             elif binding.action in SELECTS and binding.key not in taken:
-                add(node, binding, HERE, "Open what the cursor is on", ("select", id(node)))
+                words = SELECT_WORDS.get(type(screen).__name__, "Open what the cursor is on")
+                add(node, binding, HERE, words, ("select", id(node)))
     rank = {g: i for i, g in enumerate(ORDER)} | {g: 100 + i for i, g in enumerate(LAST)}
     listed = list(entries.values())
     return sorted(listed, key=lambda e: rank.get(e.group, 50))  # stable: each group in the bindings' order

@@ -143,12 +143,10 @@ class Prompt(Input):
         # bindings and switch the view behind the prompt
         if event.key in ("tab", "shift+tab"):
             event.stop()
-            event.prevent_default()
+            event.prevent_default()  # nor Input._on_key (Textual calls each class's handler in turn)
             if event.key == "tab" and self._suggestion:  # tab takes the completion shown (an agent's name)
                 self.cursor_position = len(self.value)
                 self.action_cursor_right()
-            return
-        await super()._on_key(event)
 
 
 class QueueScreen(Screen):
