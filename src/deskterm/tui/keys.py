@@ -177,7 +177,7 @@ def key_entries(screen) -> list[KeyEntry]:  # noqa: ANN001
     taken: set[str] = set()  # keys listed already (the screen's and the app's own words win)
 
     def add(node: DOMNode, binding: Binding, group: str, words: str, merge_by: object) -> None:
-        if binding.key in taken:
+        if binding.key in taken or binding.key.startswith("super+"):  # (the Mac's command key: not over SSH)
             return
         taken.add(binding.key)
         entry = entries.get(merge_by)
