@@ -31,7 +31,8 @@ from ..errors import BadInput, DeskLost
 from ..safefile import NOFOLLOW, set_mode
 
 T = TypeVar("T")
-BUSY_TIMEOUT_MS = 10_000  # the default retry window (busy_window: DESKTERM_BUSY_TIMEOUT overrides it)
+BUSY_TIMEOUT_MS = 10_000  # how long one statement waits for SQLite's lock (at most the retry window)
+RETRY_WINDOW_S = 30.0  # how long a write keeps trying (busy_window: DESKTERM_BUSY_TIMEOUT overrides it)
 FILE_MODE = 0o660  # a new database file: owner and group read-write, others nothing (issue 6)
 DIR_MODE = 0o770  # a new data directory
 _RETRIES = 8
@@ -311,7 +312,7 @@ def _sqlite_engine(url: str) -> Engine:
             from urllib.parse import quote
 
             url = f"sqlite:///file:{quote(str(file.absolute()))}?immutable=1&uri=true"
-    window = busy_window()
+    window = min(busy_window(), BUSY_TIMEOUT_MS / 1000)  # one wait; Store.write tries again until the window ends
     engine = create_engine(url, connect_args={"timeout": window, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
@@ -354,13 +355,14 @@ class Busy(BadInput):
 
 
 def busy_window() -> float:
-    """How long a command waits for the desk's write lock before giving up, in seconds: 10, or the
-    ``DESKTERM_BUSY_TIMEOUT`` environment variable (for tests and impatient scripts; at least 0.1)."""
+    """How long a write keeps trying to get the desk's write lock before "the desk is busy", in seconds: 30, or
+    the ``DESKTERM_BUSY_TIMEOUT`` environment variable (for tests and scripts that would rather fail fast; at
+    least 0.1). SQLite's own wait is at most 10 s a try: between tries the writers that starved get a chance."""
     raw = os.environ.get("DESKTERM_BUSY_TIMEOUT", "")
     try:
-        return max(float(raw), 0.1) if raw else BUSY_TIMEOUT_MS / 1000
+        return max(float(raw), 0.1) if raw else RETRY_WINDOW_S
     except ValueError:
-        return BUSY_TIMEOUT_MS / 1000
+        return RETRY_WINDOW_S
 
 
 def _sqlite_code(exc: BaseException) -> int | None:
