@@ -23,6 +23,7 @@ from pathlib import Path
 from .clock import Clock, FrozenClock
 from .config import Config, load_config, parse_config
 from .domain.calendar import epoch
+from .safefile import set_mode
 from .errors import BadInput
 from .service import Change, Desk, NewEvent, NewTicket
 from .store.engine import open_store
@@ -239,7 +240,7 @@ def prepare_directory(directory: Path) -> Path:
         except FileExistsError:
             pass  # made just now by someone else: checked below like any existing directory
         else:
-            os.chmod(directory, 0o770)  # mkdir's mode is masked by the umask
+            set_mode(directory, 0o770)  # mkdir's mode is masked by the umask; set on the directory made, never a link
             return directory
     if not directory.is_dir():
         raise BadInput(f"{directory}: not a directory")
