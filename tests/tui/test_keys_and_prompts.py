@@ -171,6 +171,11 @@ async def test_a_filter_with_no_result_says_so_and_esc_clears_it(make_app):
         assert table.total == 0
         assert "No ticket matches zzqx — esc clears" in lines(table)[0]
         assert status_of(app).startswith("0 tickets · filter: zzqx")
+        long = "customer:nobody-at-all prio:P3 status:open,new,in_progress,pending"
+        await pilot.press("escape", "slash", *long, "enter")
+        await settle(pilot)
+        assert lines(table)[0].rstrip().endswith("… — esc clears")  # at 80 columns, the filter cut, not the hint
+        assert "No ticket matches customer:nobody-at-all" in lines(table)[0]
         await pilot.press("escape")
         await settle(pilot)
         assert table.total == everything and "No ticket" not in lines(table)[0]

@@ -496,7 +496,9 @@ class QueueScreen(Screen):
     def _show_empty(self, table: QueueTable) -> None:
         """An empty table says why: the filter matches nothing (esc clears it), or the view is empty."""
         if self.state.filter:
-            text = f"No ticket matches {one_line(self.state.filter, 60)} — esc clears"
+            # the whole line in the table's width: the filter is cut (…) before "esc clears" is
+            room = table.scrollable_content_region.width - 2 - cell_len("No ticket matches  — esc clears")
+            text = f"No ticket matches {_cut(one_line(self.state.filter, 1000), max(room, 8))} — esc clears"
         else:
             text = f"No ticket in {VIEWS[self.state.view]}"
         if text != table.empty_text:
