@@ -61,7 +61,7 @@ WIDE = 100  # tables at least this wide show the group and a wider SLA cell (tim
 
 COLUMNS = (
     Column("mark", "", 1),
-    Column("due", "SLA", 23),  # narrow tables: 15 (see ``layout``)
+    Column("due", "SLA", 23),  # narrow tables: 14 (see ``layout``)
     Column("priority", "P", 2),
     Column("status", "Status", 7),
     Column("id", "ID", 6, right=True),
@@ -69,7 +69,7 @@ COLUMNS = (
     Column("subject", "Subject", 0),
     Column("assignee", "Assignee", 8),
     Column("group", "Group", 10, min_table_width=WIDE),
-    Column("age", "Age", 6, right=True),
+    Column("age", "Age", 5, right=True),  # compact() of an age: 5 cells at most (9d23h)
 )
 
 
@@ -99,7 +99,7 @@ def layout(width: int) -> list[tuple[Column, int]]:
     if width < WIDE:  # narrow: a shorter customer name leaves the subject readable; the SLA cell shows the
         keys = [c.key for c in columns]  # due time in place of the timer's name (``countdown_text``)
         widths[keys.index("customer")] = 12
-        widths[keys.index("due")] = 15
+        widths[keys.index("due")] = 14
     fixed = sum(widths) + len(columns) - 1
     flex = max(width - fixed, 8)
     return [(c, w or flex) for c, w in zip(columns, widths)]
