@@ -8,15 +8,28 @@ NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)  # a Friday afternoon, i
 SIZE = (120, 40)
 
 
+async def workers_done(app) -> None:
+    """Wait for the app's workers. A worker that a newer one replaced (an exclusive worker: the handover or the
+    dashboard reloading when the app's rules change the desk at start) ends cancelled: wait for the newer."""
+    from textual.worker import WorkerCancelled
+
+    for _ in range(50):
+        try:
+            await app.workers.wait_for_complete()
+            return
+        except WorkerCancelled:
+            continue
+
+
 async def ready(pilot) -> None:
     """Wait until the store is open and the queue shows its rows (and the tab counts are in)."""
     app = pilot.app
     for _ in range(200):
-        await app.workers.wait_for_complete()
+        await workers_done(app)
         await pilot.pause()
         table = app.screen.query("QueueTable")
         if table and table.first().loaded:
-            await app.workers.wait_for_complete()
+            await workers_done(app)
             # the screen repaints on its own update timer, which pause() alone does not wait for
             await pilot.pause(0.1)
             return
@@ -24,7 +37,7 @@ async def ready(pilot) -> None:
 
 
 async def settle(pilot) -> None:
-    await pilot.app.workers.wait_for_complete()
+    await workers_done(pilot.app)
     await pilot.pause()
     await pilot.pause()
 
