@@ -140,3 +140,15 @@ class RuleFiring(SQLModel, table=True):
     cycle: str
     fired_at: datetime = _instant()
     escalation_id: int | None = Field(default=None, foreign_key="escalations.id")
+
+
+class PresenceRow(SQLModel, table=True):
+    """PostgreSQL's presence (store/presence.py): which app's agent has which ticket open, by heartbeat.
+    Written and read with plain SQL off the event loop; SQLite keeps the same rows in a file of its own."""
+
+    __tablename__ = "presence"
+    app: str = Field(primary_key=True)
+    agent: str
+    ticket_id: int | None = None
+    activity: str
+    seen_at: float

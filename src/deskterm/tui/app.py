@@ -15,10 +15,19 @@ import sys
 
 from textual.app import App
 from textual.binding import Binding
+from textual.message import Message
 
 from ..clock import Clock
 from ..config import Config
 from .commands import ScreenActions
+
+
+class OthersOpen(Message):
+    """From the presence thread: which tickets the other apps have open (ticket → [(agent, activity)])."""
+
+    def __init__(self, seen: dict[int, list[tuple[str, str]]]) -> None:
+        super().__init__()
+        self.seen = seen
 
 
 class DeskApp(App):
@@ -53,6 +62,13 @@ class DeskApp(App):
         from .pending import PendingWrites
 
         self.writes = PendingWrites(self)  # changes in flight, each in a thread (pending.py)
+        # presence: what this app's agent has open (ticket, activity), published by the presence thread, and
+        # what the other apps have open (ticket → [(agent, activity)]), for the screens to show
+        self.presence_state: tuple[int | None, str] = (None, "viewing")
+        self.others_open: dict[int, list[tuple[str, str]]] = {}
+        import threading
+
+        self._presence_wake = threading.Event()
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:  # noqa: ANN001
@@ -65,6 +81,7 @@ class DeskApp(App):
         from .screens.queue import QueueScreen
 
         self.push_screen(QueueScreen())
+        self.screen_change_signal.subscribe(self, self._screen_changed)
         self.set_interval(1.0, self._every_second, name="deskterm clock")
         self._open_store()
         self._watch_the_terminal()
@@ -149,6 +166,11 @@ class DeskApp(App):
             ready = getattr(screen, "desk_ready", None)
             if ready is not None:
                 ready(desk)
+        # a thread of its own, not a worker: it runs as long as the app (waiting for workers must not wait for it)
+        import threading
+
+        self._presence_running = True
+        threading.Thread(target=self._presence_loop, name="deskterm presence", daemon=True).start()
         if desk.config.escalation.rules:
             self.apply_rules()
             self.set_interval(self.RULES_EVERY, self.apply_rules, name="escalation rules")
@@ -357,6 +379,57 @@ class DeskApp(App):
             if changed is not None:
                 changed()
 
+    # -- presence: who else has which ticket open -------------------------------------------------
+
+    def _screen_changed(self, _screen=None) -> None:  # noqa: ANN001
+        """What this agent has open now: the ticket of the topmost ticket screen, and whether a reply or a note
+        is being typed over it; the presence thread publishes it at once."""
+        ticket, activity = None, "viewing"
+        for screen in reversed(self.screen_stack):
+            kind = getattr(screen, "kind", None) if type(screen).__name__ == "EditorDialog" else None
+            if kind is not None and activity == "viewing":
+                activity = "replying" if kind == "reply" else "noting"
+            ticket = getattr(screen, "ticket_id", None) if type(screen).__name__ == "DetailScreen" else None
+            if ticket is not None:
+                break
+        state = (ticket, activity if ticket is not None else "viewing")
+        if state != self.presence_state:
+            self.presence_state = state
+            self._presence_wake.set()
+
+    def _presence_loop(self) -> None:
+        """The presence thread (store/presence.py ``Keeper``): this app's state out, the others' in, about four
+        times a second; the screens hear only of a difference."""
+        import os
+        import socket
+        import time
+
+        from ..store.presence import Keeper, open_presence
+
+        desk = self.desk
+        presence = open_presence(desk.store) if desk is not None else None
+        if presence is None:
+            return
+        keeper = Keeper(presence, f"{socket.gethostname()}:{os.getpid()}:{id(self):x}", desk.user)
+        try:
+            while self._presence_running:
+                if self.desk_problem is None:
+                    seen = keeper.step(self.presence_state, time.time())
+                    if seen is not None and self._presence_running:
+                        self.post_message(OthersOpen(seen))  # thread-safe, and never waits
+                self._presence_wake.wait(0.25)
+                self._presence_wake.clear()
+        finally:
+            keeper.leave()
+
+    def on_others_open(self, message: OthersOpen) -> None:
+        seen = message.seen
+        self.others_open = seen
+        for screen in self.screen_stack:
+            changed = getattr(screen, "presence_changed", None)
+            if changed is not None:
+                changed(seen)
+
     def _handle_exception(self, error: Exception) -> None:
         """A database that fails under the app (a server restarted, a file gone, a disk full) is a notice
         and the app goes on, with its drafts; anything else is a crash (non-zero exit)."""
@@ -373,7 +446,14 @@ class DeskApp(App):
                 return
         super()._handle_exception(error)
 
+    _presence_running = False
+
+    def _stop_presence(self) -> None:
+        self._presence_running = False
+        self._presence_wake.set()
+
     def on_unmount(self) -> None:
+        self._stop_presence()
         gc.unfreeze()  # what was frozen is collectable again (an app that runs in a longer process: tests)
         if self.watch is not None:
             self.watch.close()

@@ -94,6 +94,7 @@ class DetailScreen(Screen):
 
     def compose(self) -> ComposeResult:
         yield Static(id="detail-head")
+        yield Static(id="detail-presence")
         yield Vertical(id="detail-timers")
         yield Static(id="detail-drafts")
         yield Timeline(id="detail-timeline")
@@ -103,7 +104,17 @@ class DetailScreen(Screen):
     def desk(self):
         return getattr(self.app, "desk", None)
 
+    def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
+        """Who else has this ticket open, and who is typing on it: "bruno is viewing · chloe is replying"."""
+        from ..presence import presence_line
+
+        line = presence_line(seen.get(self.ticket_id, []))
+        widget = self.query_one("#detail-presence", Static)
+        widget.update(Text(line))
+        widget.display = bool(line)
+
     async def on_mount(self) -> None:
+        self.presence_changed(getattr(self.app, "others_open", {}))
         if self.desk is not None:
             await self.reload()
         self.query_one(Timeline).focus()

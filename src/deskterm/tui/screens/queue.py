@@ -401,6 +401,12 @@ class QueueScreen(Screen):
         if self.query_one("#roster", Static).display:
             self._load_roster()
 
+    def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
+        """Other agents opened or left tickets: the rows mark them (``◦`` open, ``✎`` someone typing)."""
+        if not self._widgets_gone():
+            self.table.others_open = seen
+            self.table.refresh()
+
     def clock_tick(self, now) -> None:
         if self.desk is None or self._widgets_gone():
             return

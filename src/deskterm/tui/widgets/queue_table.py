@@ -37,6 +37,7 @@ from textual.strip import Strip
 
 from ...fmt import SUBJECT_SHOWN, compact, one_line
 from ...store.queue_terms import SORTS, Row, Sort
+from ..presence import presence_mark
 from .countdown import SLA_CLASSES, SYMBOLS, LiveTimer, countdown_text, state_style
 
 if TYPE_CHECKING:
@@ -146,6 +147,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor_index = 0
         self.cursor_id: int | None = None
         self.marked: dict[int, int] = {}  # marked ticket → its version when marked
+        self.others_open: dict[int, list[tuple[str, str]]] = {}  # ticket → who else has it open (presence)
         self._range_anchor: int | None = None
         self.frozen = False  # Z: keep the order on screen when the data changes
         self._strips: LRUCache[tuple, Strip] = LRUCache(1024)
@@ -483,10 +485,10 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Where (x, width) a line showing the same ticket reads differently when only its clock-driven
         cells changed (the countdown, the age): a tick then writes those few cells, not whole lines. None
         when anything else differs."""
-        if old is None or new is None or len(old) != 6 or len(new) != 6 or old[0] == "header":
+        if old is None or new is None or len(old) != 7 or len(new) != 7 or old[0] == "header":
             return None
-        (oid, over, ocells, ocursor, omarked, owidth), (nid, nver, ncells, ncursor, nmarked, nwidth) = old, new
-        if (oid, over, ocursor, omarked, owidth) != (nid, nver, ncursor, nmarked, nwidth):
+        (oid, over, ocells, ocursor, omarked, owidth, oseen), (nid, nver, ncells, ncursor, nmarked, nwidth, nseen) = old, new
+        if (oid, over, ocursor, omarked, owidth, oseen) != (nid, nver, ncursor, nmarked, nwidth, nseen):
             return None
         (otext, ostate, oage), (ntext, nstate, nage) = ocells, ncells
         wanted = set()
@@ -538,7 +540,8 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.row_at(index)
         if row is None:
             return ("placeholder", width)
-        return (row.id, row.version, self._cells_key(row, now, width), index == self.cursor_index, row.id in self.marked, width)
+        return (row.id, row.version, self._cells_key(row, now, width), index == self.cursor_index, row.id in self.marked, width,
+                presence_mark(self.others_open.get(row.id)))
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width  # without the scrollbar
@@ -559,8 +562,8 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             return Strip([Segment(set_cell_size("  …", width), style)], width)
         strip = self._strips.get(key)
         if strip is None:
-            _, _, cells, is_cursor, marked, _ = key
-            strip = self._render_row(row, cells, is_cursor, marked, width, now)
+            _, _, cells, is_cursor, marked, _, seen = key
+            strip = self._render_row(row, cells, is_cursor, marked, width, now, seen)
             self._strips[key] = strip
         return strip
 
@@ -578,7 +581,8 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             segments.append(Segment(set_cell_size(text, w), style))
         return Strip(segments).adjust_cell_length(width, style)
 
-    def _render_row(self, row: Row, cells: tuple, is_cursor: bool, marked: bool, width: int, now: datetime) -> Strip:
+    def _render_row(self, row: Row, cells: tuple, is_cursor: bool, marked: bool, width: int, now: datetime,
+                    seen: str = "") -> Strip:
         base = self.rich_style
         if marked:
             base += self.get_component_rich_style("queue-table--marked")
@@ -586,7 +590,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             base += self.get_component_rich_style("queue-table--cursor")
         countdown, state, age = cells
         values = {
-            "mark": "●" if marked else ("▶" if is_cursor else " "),
+            "mark": "●" if marked else ("▶" if is_cursor else (seen or " ")),
             "due": countdown,
             "priority": row.priority,
             "status": row.status,
