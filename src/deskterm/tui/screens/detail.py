@@ -109,7 +109,10 @@ class DetailScreen(Screen):
         from ..presence import presence_line
 
         line = presence_line(seen.get(self.ticket_id, []))
-        widget = self.query_one("#detail-presence", Static)
+        found = self.query("#detail-presence")
+        if not found:  # not composed yet: on_mount shows what the app knows then
+            return
+        widget = found.first(Static)
         widget.update(Text(line))
         widget.display = bool(line)
 

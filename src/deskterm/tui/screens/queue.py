@@ -403,7 +403,7 @@ class QueueScreen(Screen):
 
     def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
         """Other agents opened or left tickets: the rows mark them (``◦`` open, ``✎`` someone typing)."""
-        if not self._widgets_gone():
+        if self._composed and not self._widgets_gone():
             self.table.others_open = seen
             self.table.refresh()
 
