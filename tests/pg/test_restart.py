@@ -79,3 +79,27 @@ def test_a_server_restarted_during_a_command_is_one_line_exit_2_and_nothing_writ
     assert "lost the connection to the server" in err and "try again" in err
     assert "postgres@" in err and ":" in err  # names the server (no password in these URLs)
     assert db_state(url) == before  # the note was not written
+
+
+def test_a_row_locked_longer_than_the_retry_window_is_the_desk_is_busy(pg_url):
+    """A session left in a transaction holding a ticket's row (an operator's psql): the command says the desk is
+    busy after the retry window (DESKTERM_BUSY_TIMEOUT=1 here), instead of waiting for ever; nothing written."""
+    env = {**os.environ, "DESKTERM_BUSY_TIMEOUT": "1"}
+    cli = [sys.executable, "-m", "deskterm.cli", "--db", pg_url, "--config", str(EXAMPLE_CONFIG)]
+    made = subprocess.run([*cli, "new", "--subject", "VPN down", "--customer", "Acme"], capture_output=True, text=True,
+                          timeout=120, env=env)
+    assert made.returncode == 0, made.stderr
+    before = db_state(pg_url)
+    with _psql(pg_url) as holder:
+        holder.execute("BEGIN")
+        holder.execute("SELECT id FROM tickets WHERE id = 1 FOR UPDATE")
+        started = time.monotonic()
+        r = subprocess.run([*cli, "update", "1", "--note", "checked the tunnel"], capture_output=True, text=True,
+                           timeout=120, env=env)
+        waited = time.monotonic() - started
+        holder.execute("ROLLBACK")
+    assert "Traceback" not in r.stderr, r.stderr
+    assert (r.returncode, r.stdout) == (2, ""), (r.returncode, r.stdout, r.stderr)
+    assert r.stderr.count("\n") == 1 and "the desk is busy: " in r.stderr and "try again" in r.stderr, r.stderr
+    assert waited < 30, waited
+    assert db_state(pg_url) == before

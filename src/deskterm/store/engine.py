@@ -205,6 +205,19 @@ def _server_engine(url: str) -> Engine:
             if statement[:6].upper() in _WRITES and cursor.rowcount != 0:
                 conn.info[_WROTE] = True
 
+        lock_ms = int(busy_window() * 1000)
+
+        @event.listens_for(engine, "connect")
+        def _lock_timeout(dbapi_conn, _record):  # noqa: ANN001
+            # a lock held by a stuck session (a psql left in BEGIN) is "the desk is busy" after the retry window,
+            # not a command, a cron job or a screen that waits for ever
+            autocommit = dbapi_conn.autocommit
+            dbapi_conn.autocommit = True
+            try:
+                dbapi_conn.execute(f"SET lock_timeout = {lock_ms}")
+            finally:
+                dbapi_conn.autocommit = autocommit
+
         @event.listens_for(engine, "rollback")
         def _forget_write(conn):  # noqa: ANN001
             try:
@@ -453,6 +466,9 @@ def explain_failure(exc: BaseException, db: str | os.PathLike | None) -> BadInpu
     url = db_url(db)
     if not url.startswith("sqlite"):
         text = _first_line(exc)
+        if _sqlstate(exc) == "55P03":  # lock_not_available: waited the whole window (lock_timeout)
+            return Busy(f"--db: {_safe(url)}: the desk is busy: another session holds a lock on what this command"
+                        " changes; try again")
         if _sqlstate(exc) in _RETRY_SQLSTATES:  # retried for the whole window, still in conflict
             return Busy(f"--db: {_safe(url)}: the desk is busy: other agents keep changing the same rows; try again")
         if any(needle in text.lower() for needle in _LOST_CONNECTION) or _sqlstate(exc) in ("57P01", "57P02", "57P03"):
