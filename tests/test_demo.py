@@ -9,7 +9,6 @@ import os
 import stat
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 

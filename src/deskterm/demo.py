@@ -534,7 +534,7 @@ def _fresh_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
 def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: ANN001
     """What the agents did lately, through the service like the screens and the command line: the major
     incident handled, escalations raised (some acknowledged, one returned), satisfaction answers, work
-    classified, and the automatic rules applied once (as ``deskterm escalate-due`` from cron would)."""
+    classified, and the automatic rules applied as ``deskterm escalate-due`` from cron would have."""
     rnd = random.Random(11)
     clock = FrozenClock(now)
     desks: dict[str, Desk] = {}
@@ -571,13 +571,14 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
                         and all(e.kind != "escalate" for e in t.events) and last_at(t) < minutes(200))
     candidates = [c for c in candidates if c[0] > now - timedelta(days=4)]
     rnd.shuffle(candidates)
-    plans = [("functional", "L2-apps", "application error needs L2 analysis", 190, "omar", 170, None),
-             ("hierarchical", MANAGER, "customer threatens contract penalties", 50, None, None, None),
-             ("functional", "L3-vendor", "vendor bug suspected: case opened with the vendor", 28, None, None, None),
-             ("functional", "L2-network", "switch logs needed", 150, "nadia", None, "not a network fault: the "
+    # (kind, target, reason, minutes ago, who acknowledged it, the note it was returned to L1 with)
+    plans = [("functional", "L2-apps", "application error needs L2 analysis", 190, "omar", None),
+             ("hierarchical", MANAGER, "customer threatens contract penalties", 50, None, None),
+             ("functional", "L3-vendor", "vendor bug suspected: case opened with the vendor", 28, None, None),
+             ("functional", "L2-network", "switch logs needed", 150, "nadia", "not a network fault: the "
               "user's account was locked; unlocked, please confirm with the customer"),
-             ("functional", "L2-network", "packet loss on the customer's site link", 6, None, None, None)]
-    for (_, tid, t), (kind, to, reason, ago, acker, ack_ago, returned) in zip(candidates, plans):
+             ("functional", "L2-network", "packet loss on the customer's site link", 6, None, None)]
+    for (_, tid, t), (kind, to, reason, ago, acker, returned) in zip(candidates, plans):
         ago_at = max(minutes(ago), last_at(t) + timedelta(minutes=5))
         agent = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
         as_(agent, ago_at).escalate(tid, kind, to, reason)
