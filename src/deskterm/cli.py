@@ -226,7 +226,7 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
     width = 80
     # LEFT: business time left, and the wall-clock due time when the two differ (fmt.left_and_due: the rule
     # of the queue and the handover too): "30m · 09:30" is 30 minutes of business time, due at 09:30
-    click.echo(f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>12}  {'CUSTOMER':18} SUBJECT")
+    click.echo(f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>14}  {'CUSTOMER':18} SUBJECT")
     now_s = int(now.timestamp())
     for t, sla, state in rows:
         nearest = sla.nearest()
@@ -234,7 +234,7 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
                                            else left_and_due(nearest.remaining, nearest.due, now_s, tz))
         status = state["status"] if state else t.status
         prio = state["priority"] if state else t.priority
-        line = f"{t.id:>6} {prio:4} {status:8} {left:>12}  {one_line(t.customer, 18):18} {one_line(t.subject)}"
+        line = f"{t.id:>6} {prio:4} {status:8} {left:>14}  {one_line(t.customer, 18):18} {one_line(t.subject)}"
         click.echo(line[: max(width, 120)])
 
 

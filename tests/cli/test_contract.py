@@ -588,8 +588,8 @@ def test_plain_list_shows_the_nearest_timer(desk):
     def cells(ref: str) -> list[str]:
         line = rows[ids[ref]]
         assert line.endswith(f"ticket {ref}") or ref == "EXT-1042"
-        # ID, PRIO, STATUS, then LEFT · DUE (right-aligned in 12 cells: the due time only when it differs)
-        return [*line[7:20].split(), line[21:33].strip()]
+        # ID, PRIO, STATUS, then LEFT · DUE (right-aligned in 14 cells: the due time only when it differs)
+        return [*line[7:20].split(), line[21:35].strip()]
 
     # EXT-1042: first_response met, resolution paused with 26700 s = 7h25 left.
     assert cells("EXT-1042") == ["P2", "pending", "⏸7h25"]

@@ -86,8 +86,8 @@ def test_list_and_handover_write_it_as_the_queue_does(demo, two):
                           "list", "--at", MONDAY_8.isoformat(), "--status", "new"],
                          capture_output=True, text=True, check=True).stdout.splitlines()
     rows = {line.split()[0]: line for line in out[1:]}
-    assert rows[str(p1_id)][21:33].strip() == "30m · 09:30"
-    assert rows[str(p3_id)][21:33].strip() == "1h01"
+    assert rows[str(p1_id)][21:35].strip() == "30m · 09:30"
+    assert rows[str(p3_id)][21:35].strip() == "1h01"
     from deskterm.service import Desk
     from deskterm.store.engine import open_store
 
