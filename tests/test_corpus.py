@@ -279,9 +279,10 @@ def test_no_click_usage_block():
 # ``desk_*.case`` files (TOML): a command run against a desk that a named set-up recipe prepares in a fresh
 # directory, from a copy of the seed desk (SQLite: these cases are about the file, its directory, its disk and
 # its lock). Keys: ``recipe`` (a function of RECIPES below), ``args`` (after ``deskterm --db DESK --config
-# CONFIG``), ``expect`` (what the one stderr line must name), optional ``exit`` (default 2), ``env``, ``input``
+# CONFIG``; in them ``{desk}``, ``{work}`` and ``{seed}`` stand for the desk, the case's directory and the healthy
+# seed desk), ``expect`` (what the one stderr line must name), optional ``exit`` (default 2), ``env``, ``input``
 # (a file of tests/corpus given as the last argument), ``check`` (a named check of stdout, for the cases that
-# succeed). Every case must: exit as said; print no traceback; print exactly one stderr line (none on success)
+# succeed), ``changes`` (the files that may change, for the cases that succeed). Every case must: exit as said; print no traceback; print exactly one stderr line (none on success)
 # with no control character; and leave every file of its directory as it was (bytes, mode, link target), save the
 # ``-shm`` index and an empty ``-wal`` that SQLite may leave beside a desk it could only read.
 
@@ -591,7 +592,9 @@ def test_a_desk_in_trouble_is_one_line_and_stays_as_it_was(name, cli_server, see
     work.mkdir()
     recipe = RECIPES[case["recipe"]](seed_desk, work)
     before = _tree(work)
-    args = ["--db", str(recipe.db), "--config", str(EXAMPLE_CONFIG), *case["args"]]
+    # {desk} and {work} in an argument: the recipe's desk, the case's directory (db copy --from {desk})
+    args = ["--db", str(recipe.db), "--config", str(EXAMPLE_CONFIG),
+            *(a.format(desk=recipe.db, work=work, seed=seed_desk) for a in case["args"])]
     if "input" in case:
         args.append(str(CORPUS / case["input"]))
     r = cli_server.run(*args, env={**recipe.env, **case.get("env", {})}, cwd=work, fsize=recipe.fsize)

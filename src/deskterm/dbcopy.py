@@ -21,8 +21,8 @@ from typing import Iterator
 from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection
 
-from .errors import BadInput, Refused
-from .store.engine import db_url, open_store
+from .errors import BadInput, DeskError, Refused
+from .store.engine import db_url, explain_failure, is_damaged, open_store
 from .store.models import SQLModel
 
 # foreign-key order: a row's references are always copied before it
@@ -40,7 +40,31 @@ def _open(value: str, role: str):
         path = url.split(":///", 1)[1] if ":///" in url else ""
         if role == "--from" and (not path or path == ":memory:" or not Path(path).is_file()):
             raise BadInput(f"--from: {value}: no such database file")
-    return open_store(value)
+    try:
+        store = open_store(value)
+    except BadInput as exc:  # as open_store says it for --db: here it is --from or --to
+        raise type(exc)([role + line[len("--db"):] if line.startswith("--db:") else line for line in exc.problems]) from None
+    except Exception as exc:
+        failure = explain_failure(exc, value, role)
+        if failure is None:
+            raise
+        raise failure from None
+    return store
+
+
+def copy_database(source: str, target: str) -> dict[str, int]:
+    """Copy the desk at ``source`` into the empty database at ``target``; returns rows copied per table. A failure
+    of either database is one line naming it (a damaged source, a full or read-only target...)."""
+    try:
+        return _copy(source, target)
+    except DeskError:
+        raise
+    except Exception as exc:
+        # the target is new: a damaged file is the source; what refuses to be written (read-only, full, busy) the target
+        failure = explain_failure(exc, source, "--from") if is_damaged(exc) else explain_failure(exc, target, "--to")
+        if failure is None:
+            raise
+        raise failure from None
 
 
 def _rows(conn: Connection, table: Table) -> Iterator[list[dict]]:
@@ -55,8 +79,7 @@ def _counts(conn: Connection) -> dict[str, int]:
     return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0) for t in _tables()}
 
 
-def copy_database(source: str, target: str) -> dict[str, int]:
-    """Copy the desk at ``source`` into the empty database at ``target``; returns rows copied per table."""
+def _copy(source: str, target: str) -> dict[str, int]:
     src = _open(source, "--from")
     try:
         dst = _open(target, "--to")

@@ -452,9 +452,27 @@ def is_read_only(exc: BaseException) -> bool:
     return isinstance(exc, (DBAPIError, sqlite3.Error)) and _sqlite_code(exc) == _CODE_READONLY
 
 
-def explain_failure(exc: BaseException, db: str | os.PathLike | None) -> BadInput | None:
+def is_damaged(exc: BaseException) -> bool:
+    """A failure that says the database file itself is bad (damaged, or not a database)."""
+    import sqlite3
+
+    from sqlalchemy.exc import DBAPIError
+
+    return isinstance(exc, (DBAPIError, sqlite3.Error)) and _sqlite_code(exc) in (_CODE_CORRUPT, _CODE_NOTADB)
+
+
+def explain_failure(exc: BaseException, db: str | os.PathLike | None, option: str = "--db") -> BadInput | None:
     """One line for a database failure that is not a bug of deskterm: a file that is no desk, a damaged,
-    read-only or locked desk, a full disk, a lost server; None for anything else (a bug: let it show)."""
+    read-only or locked desk, a full disk, a lost server; None for anything else (a bug: let it show).
+    ``option`` names where the database was given (``--db``; ``db copy``: ``--from``, ``--to``)."""
+    failure = _explain(exc, db)
+    if failure is not None and option != "--db":
+        failure = type(failure)([option + line[len("--db"):] if line.startswith("--db:") else line
+                                 for line in failure.problems])
+    return failure
+
+
+def _explain(exc: BaseException, db: str | os.PathLike | None) -> BadInput | None:
     from sqlalchemy.exc import DBAPIError
 
     if isinstance(exc, Busy):
