@@ -65,6 +65,14 @@ def _parse_at(value: str | None, option: str = "--at") -> datetime | None:
         raise BadInput(f"{option}: {value!r}: {exc}") from None
 
 
+def _say_warnings() -> None:
+    """A damaged cache noticed on the way (and not already shown by the app): one line on stderr."""
+    cache = sys.modules.get("deskterm.holiday_cache")
+    warning = cache.take_warning() if cache is not None else None
+    if warning:
+        print(f"deskterm: warning: {warning}", file=sys.stderr)
+
+
 class DeskGroup(click.Group):
     """Failures of the database that are not deskterm's bugs (a file that is no desk, a damaged, read-only or busy
     desk, a full disk, a lost server) become one line naming the problem, exit 2, wherever they happen."""
@@ -91,9 +99,10 @@ class DeskGroup(click.Group):
 @click.option("--config", "config_path", metavar="PATH", help="Configuration file (default: $DESKTERM_CONFIG, else the user config dir).")
 @click.version_option(package_name="deskterm")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, config_path: str | None) -> None:
+def cli(ctx: click.Context, db: str | None, config_path: str | None) -> int | None:
     """deskterm: a terminal service desk. Without a command, opens the queue."""
     ctx.obj = Context(db, config_path)
+    ctx.call_on_close(_say_warnings)  # also when the command fails (before its error line)
     if ctx.invoked_subcommand is None:
         from .tui.launch import run_app
 

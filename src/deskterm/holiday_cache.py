@@ -4,7 +4,10 @@ Importing the ``holidays`` package costs about 0.15 s (it loads the module of ev
 every command and of the app's first frame, while the dates it gives for one country, subdivision and year
 never change for one version of the package. So each year's dates are computed once with the package and
 kept in ``<user cache dir>/holidays-<package version>.json``; later runs read them from there and import the
-package only for a code or a year not kept yet. A missing, damaged or unwritable cache only costs the import.
+package only for a code or a year not kept yet. A missing, damaged or unwritable cache only costs the import: a
+damaged one (not JSON, or not of the shape ``{code: {year: {ISO date: name}}}``) keeps what is sound, is
+rewritten at once, and leaves one warning (``take_warning``: the command line prints it on stderr, the app shows
+it as a notice).
 Several processes of one user may write it at once: each writes a whole file and renames it into place, so
 the worst case is a year computed again.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 
 _lock = threading.Lock()
 _kept_years: dict[str, dict[str, dict[str, str]]] | None = None  # code → year → {ISO date: name}
+_warning: str | None = None  # what was wrong with the cache file, until someone says it
 
 
 def _version() -> str:
@@ -36,29 +40,81 @@ def cache_path() -> Path:
     return Path(platformdirs.user_cache_dir("deskterm")) / f"holidays-{_version()}.json"
 
 
+def take_warning() -> str | None:
+    """What was wrong with the cache file this process read (once: the next call gives None)."""
+    global _warning
+    warning, _warning = _warning, None
+    return warning
+
+
+def _sound_dates(dates: object) -> bool:
+    if not isinstance(dates, dict):
+        return False
+    try:
+        return all(isinstance(day, str) and isinstance(name, str) and date.fromisoformat(day) is not None
+                   for day, name in dates.items())
+    except ValueError:
+        return False
+
+
+def _sound(data: object) -> tuple[dict[str, dict[str, dict[str, str]]], str | None]:
+    """The sound part of what the file held, and what was not (None when all of it was sound)."""
+    if not isinstance(data, dict):
+        return {}, "not an object of country codes"
+    kept: dict[str, dict[str, dict[str, str]]] = {}
+    dropped = 0
+    for code, years in data.items():
+        if not isinstance(years, dict):
+            dropped += 1
+            continue
+        for year, dates in years.items():
+            if isinstance(year, str) and year.isdigit() and _sound_dates(dates):
+                kept.setdefault(code, {})[year] = dates
+            else:
+                dropped += 1
+    return kept, (f"{dropped} entr{'y' if dropped == 1 else 'ies'} of the wrong shape" if dropped else None)
+
+
 def _kept() -> dict[str, dict[str, dict[str, str]]]:
-    global _kept_years
+    global _kept_years, _warning
     if _kept_years is None:
+        path = cache_path()
+        problem = None
         try:
-            data = json.loads(cache_path().read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = None
-        _kept_years = data if isinstance(data, dict) else {}
+            data = json.loads(path.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
+            data = {}
+        except OSError:
+            data = {}  # unreadable: computed again, and written if it can be
+        except ValueError:  # not UTF-8, not JSON
+            data, problem = {}, "not JSON"
+        kept, wrong = _sound(data)
+        problem = problem or wrong
+        _kept_years = kept
+        if problem:
+            written = _write(kept)
+            _warning = (f"{path}: the holidays cache was damaged ({problem}): "
+                        + ("ignored and rewritten" if written else "ignored (it could not be rewritten)"))
     return _kept_years
+
+
+def _write(kept: dict) -> bool:
+    path = cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(kept), encoding="utf-8")
+        os.replace(tmp, path)  # never a half-written file
+    except OSError:
+        return False  # a read-only home: the package is imported again next time, nothing worse
+    return True
 
 
 def _keep(code: str, year: int, dates: dict[str, str]) -> None:
     with _lock:
         kept = _kept()
         kept.setdefault(code, {})[str(year)] = dates
-        path = cache_path()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-            tmp.write_text(json.dumps(kept), encoding="utf-8")
-            os.replace(tmp, path)  # never a half-written file
-        except OSError:
-            pass  # a read-only home: the package is imported again next time, nothing worse
+        _write(kept)
 
 
 def is_known(code: str) -> bool:

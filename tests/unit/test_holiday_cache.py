@@ -18,6 +18,7 @@ from deskterm.holiday_cache import CountryHolidays
 @pytest.fixture(autouse=True)
 def _fresh_memory(monkeypatch):
     monkeypatch.setattr(holiday_cache, "_kept_years", None)  # as a new process starts
+    monkeypatch.setattr(holiday_cache, "_warning", None)
 
 
 def _days(year: int):

@@ -82,6 +82,10 @@ class DeskApp(App):
 
         self.push_screen(QueueScreen())
         self.screen_change_signal.subscribe(self, self._screen_changed)
+        cache = sys.modules.get("deskterm.holiday_cache")  # read with the configuration, before the app
+        warning = cache.take_warning() if cache is not None else None
+        if warning:
+            self.notify(warning, title="Holidays cache", severity="warning", timeout=15)
         self.set_interval(1.0, self._every_second, name="deskterm clock")
         self._open_store()
         self._watch_the_terminal()

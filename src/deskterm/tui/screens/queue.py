@@ -39,7 +39,7 @@ from ...errors import Conflict
 from ...fmt import one_line
 from ...store.queue_terms import SORTS, VIEWS, Filters, Sort, parse_filter
 from ..keys import KeysFooter
-from ..state import QueueState, load_state, save_state
+from ..state import QueueState, read_state, save_state
 from ..widgets.countdown import LEGEND
 from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
 from .modals import ChoiceScreen, TicketListScreen
@@ -179,11 +179,9 @@ class QueueScreen(Screen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.state: QueueState = load_state()
-        if self.state.view not in VIEWS:
-            self.state.view = "open"
-        if self.state.sort not in SORTS:
-            self.state.sort = "due"
+        # a damaged state file is rewritten, and said once (on_mount)
+        state, self._state_problem = read_state()
+        self.state: QueueState = state
         self.filters: Filters = parse_filter(self.state.filter)
         self.desk = None
         self._desk_applied = False
@@ -250,6 +248,9 @@ class QueueScreen(Screen):
     def on_mount(self) -> None:
         # the store may already be open (desk_ready can run first): set nothing that it has set
         self._composed = True
+        if self._state_problem:
+            self.notify(self._state_problem, title="Queue state", severity="warning", timeout=15, markup=False)
+            self._state_problem = None
         self.query_one(ViewTabs).show(self.state.view)
         self.table.focus()
         if self.desk is not None and not self._desk_applied:
