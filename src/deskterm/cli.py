@@ -108,13 +108,14 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None) -> int | No
 
         obj: Context = ctx.obj
         config = obj.config
-        run_app(db=obj.db, config=config)
+        return run_app(db=obj.db, config=config)  # non-zero when the app stopped on an error
+    return None
 
 
 @cli.command()
 @click.option("--tickets", default=300, show_default=True, help="How many tickets to generate.")
 @click.option("--keep", metavar="DIR", help="Keep the demo database in DIR instead of a temporary directory.")
-def demo(tickets: int, keep: str | None) -> None:
+def demo(tickets: int, keep: str | None) -> int:
     """Open the app on a fresh demo desk (never touches your real database)."""
     import tempfile
     from pathlib import Path
@@ -128,7 +129,7 @@ def demo(tickets: int, keep: str | None) -> None:
         # --keep DIR: a new directory (made 0770) or an empty one; never one holding a desk or a configuration
         where = Path(keep) if keep else Path(tmp)
         db, config = build_demo(where, tickets=tickets)
-        run_app(db=str(db), config=config)
+        return run_app(db=str(db), config=config)  # non-zero when the app stopped on an error
 
 
 @cli.command("import")

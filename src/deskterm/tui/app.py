@@ -35,7 +35,10 @@ class DeskApp(App):
     CSS_PATH = "deskterm.tcss"
     COMMANDS = App.COMMANDS | {ScreenActions}
     BINDINGS = [
-        Binding("ctrl+q", "quit", "Quit", show=False, id="app.quit"),
+        # q quits from every screen, asking first while drafts are unsent; inside a text field it is a letter
+        # (not a priority binding), ctrl+q works there too
+        Binding("ctrl+q", "request_quit", "Quit", show=False, id="app.quit"),
+        Binding("q", "request_quit", "Quit", id="app.quit_q"),
         # not priority bindings: typed into a search box or an editor, E, D and H are just letters
         Binding("E", "show('escalations')", "Escalations", show=False, id="app.escalations"),
         Binding("D", "show('dashboard')", "Dashboard", show=False, id="app.dashboard"),
@@ -69,13 +72,21 @@ class DeskApp(App):
         import threading
 
         self._presence_wake = threading.Event()
+        self.drafts = None  # the desk's unsent replies and notes (drafts.Drafts), once the store is open
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
                markup: bool = False) -> None:  # noqa: ANN001
         """Every notification is plain text, whatever the caller asked (screens and widgets pass markup=True
         by default): messages carry what agents type, names from the store and error texts, and Textual's
-        markup would style ``[b]`` or fail on a stray ``[/]``."""
-        super().notify(message, title=title, severity=severity, timeout=timeout, markup=False)
+        markup would style ``[b]`` or fail on a stray ``[/]``. A ``rich.text.Text`` (or anything else) is given
+        as its plain text: Textual's toast takes a string only, and drew a Text by crashing the app."""
+        from rich.text import Text
+
+        if isinstance(message, Text):
+            message = message.plain
+        elif not isinstance(message, str):
+            message = str(message)
+        super().notify(message, title=str(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         from .screens.queue import QueueScreen
@@ -153,7 +164,10 @@ class DeskApp(App):
             # a damaged, busy or foreign file said as the command line says it, not as SQLAlchemy does
             self.call_from_thread(self._failed, str(explain_failure(exc, self.db) or exc))
             return
-        self.call_from_thread(self._opened, desk, watch, latest)
+        from .drafts import Drafts, desk_identity
+
+        drafts = Drafts.for_desk(desk_identity(store))
+        self.call_from_thread(self._opened, desk, watch, latest, drafts)
         try:  # after the queue has what it needs: a busy desk must not hold the first rows back
             desk.shift(True)  # opening the app starts the agent's shift (the roster shows it)
         except Exception:  # noqa: BLE001, S110 - a desk that takes no writes (read-only) still opens
@@ -163,9 +177,12 @@ class DeskApp(App):
         self.load_error = message
         self.notify(message, title="Cannot open the desk", severity="error", timeout=30)
 
-    def _opened(self, desk, watch, latest_escalation: int = 0) -> None:
+    def _opened(self, desk, watch, latest_escalation: int = 0, drafts=None) -> None:  # noqa: ANN001
         self.desk, self.watch = desk, watch
         self.last_escalation = latest_escalation
+        if drafts is not None:
+            self.drafts = drafts
+            self._offer_drafts()
         for screen in self.screen_stack:
             ready = getattr(screen, "desk_ready", None)
             if ready is not None:
@@ -182,6 +199,41 @@ class DeskApp(App):
         # app: out of the garbage collector's full passes, which otherwise stop the app for 70-90 ms at
         # unpredictable keystrokes (the worst key latencies of the queue at 100,000 tickets).
         gc.freeze()
+
+    def _offer_drafts(self) -> None:
+        """At start: say how many drafts a previous run left unsent (a crash, a quit), and where they are."""
+        drafts = self.drafts
+        if drafts.problem:
+            self.notify(drafts.problem, title="Drafts", severity="warning", timeout=15)
+        unsent = drafts.unsent()
+        if not unsent:
+            return
+        n = len(unsent)
+        shown = ", ".join(f"#{t} {kind}" for t, kind in unsent[:6]) + (" …" if n > 6 else "")
+        self.notify(f"{shown}: open the ticket to send it, or ctrl+g in the editor to discard it",
+                    title=f"{n} unsent draft{'s' if n != 1 else ''}", severity="warning", timeout=20)
+
+    def unsent_drafts(self) -> int:
+        return self.drafts.count() if self.drafts is not None else 0
+
+    def action_request_quit(self) -> None:
+        """q (and ctrl+q): quit; while drafts are unsent, ask first (they are kept for the next start anyway)."""
+        from .screens.confirm import ConfirmScreen
+
+        if isinstance(self.screen, ConfirmScreen):
+            return
+        n = self.unsent_drafts()
+        if not n:
+            self.exit()
+            return
+        question = f"{n} unsent draft{'s' if n != 1 else ''}: quit anyway? y/n"
+        self.push_screen(ConfirmScreen(question, "They are kept, and offered again at the next start."),
+                         lambda yes: self.exit() if yes else None)
+
+    def action_help_quit(self) -> None:
+        """ctrl+c no longer quits (it copies in a text field): say what does, as plain text (Textual's own
+        message is markup, which this app's notify shows as it is)."""
+        self.notify("Press q to quit the app (ctrl+q inside a text field)", title="Do you want to quit?")
 
     def apply_rules(self) -> None:
         """Apply the automatic escalation rules in a thread (idempotent: safe beside other apps and cron)."""
@@ -458,6 +510,8 @@ class DeskApp(App):
 
     def on_unmount(self) -> None:
         self._stop_presence()
+        if self.drafts is not None:
+            self.drafts.close()  # what was typed in the last moments is written now
         gc.unfreeze()  # what was frozen is collectable again (an app that runs in a longer process: tests)
         if self.watch is not None:
             self.watch.close()

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import sys
+
 from ..config import Config
 
 
-def run_app(db: str | None, config: Config) -> None:
+def run_app(db: str | None, config: Config) -> int:
+    """Run the app; its exit code: 0 when the agent quit, non-zero when it stopped on an error (Textual
+    prints the traceback and sets the code; the unsent drafts are on disk whatever happened)."""
     from .app import DeskApp
 
-    DeskApp(db=db, config=config).run()
+    app = DeskApp(db=db, config=config)
+    try:
+        app.run()
+    finally:
+        if app.drafts is not None:
+            app.drafts.close()
+    code = app.return_code or 0
+    if code:
+        unsent = app.unsent_drafts()
+        kept = f"; {unsent} unsent draft{'s are' if unsent != 1 else ' is'} kept for the next start" if unsent else ""
+        print(f"deskterm: the app stopped on an error (exit {code}){kept}", file=sys.stderr)
+    return code

@@ -199,7 +199,7 @@ class DashboardScreen(DeskScreen):
         Binding("c", "next_customer", "Customer", id="dashboard.customer"),
         Binding("C", "previous_customer", "Previous customer", show=False, id="dashboard.previous_customer"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="dashboard.reload"),
-        Binding("escape,q", "back", "Back", id="dashboard.back"),
+        Binding("escape", "back", "Back", id="dashboard.back"),
     ]
     DEFAULT_CSS = """
     DashboardScreen #dash-title { height: 1; padding: 0 1; background: $panel; }

@@ -142,6 +142,7 @@ class DetailScreen(Screen):
     async def _show(self, record) -> None:
         desk = self.desk
         self.record = record
+        self._restore_drafts()
         self.linked = desk.linked(record.id) if record.major_id is None else []
         now = desk.clock.now()
         self._sla = desk.sla(record, at=now)
@@ -208,6 +209,23 @@ class DetailScreen(Screen):
         if timer.state == "breached":
             return f"was due {when} {zone.key}"
         return f"due {when} {zone.key}"
+
+    def _restore_drafts(self) -> None:
+        """The drafts kept on disk for this ticket (an earlier run's, or this run's from before the screen was
+        opened again) come back, unless one is being worked on here."""
+        kept = getattr(self.app, "drafts", None)
+        if kept is None:
+            return
+        for kind in self.drafts:
+            if not self.drafts[kind].strip():
+                self.drafts[kind] = kept.get(self.ticket_id, kind)
+
+    def set_draft(self, kind: str, text: str) -> None:
+        """The draft as it stands (also while typed): kept on disk until it is sent or discarded."""
+        self.drafts[kind] = text
+        kept = getattr(self.app, "drafts", None)
+        if kept is not None:
+            kept.put(self.ticket_id, kind, text)
 
     def _show_drafts(self) -> None:
         kept = [k for k, v in self.drafts.items() if v.strip()]
@@ -306,14 +324,17 @@ class DetailScreen(Screen):
             return
         title = (f"Reply to {one_line(self.record.customer)} (public)" if kind == "reply"
                  else "Internal note (agents only, never sent to the customer)")
-        self.app.push_screen(EditorDialog(title, self.drafts[kind], kind=kind),
+        self.app.push_screen(EditorDialog(title, self.drafts[kind], kind=kind,
+                                          on_change=lambda text: self.set_draft(kind, text)),
                              lambda result: self._edited(kind, result))
 
     async def _edited(self, kind: str, result) -> None:
         if result is None:
             return
         action, text = result
-        self.drafts[kind] = text
+        self.set_draft(kind, "" if action == "discard" else text)
+        if action == "discard" and text.strip():
+            self.say(f"the {kind} draft is discarded", title="Draft")
         if action == "send":
             from ...service import Change
 
@@ -321,7 +342,7 @@ class DetailScreen(Screen):
             label = "Reply" if kind == "reply" else "Note"
             if await self.act(label, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
                               "sent to the customer" if kind == "reply" else "internal note added"):
-                self.drafts[kind] = ""
+                self.set_draft(kind, "")
         self._show_drafts()
 
     def action_canned(self) -> None:
@@ -343,7 +364,7 @@ class DetailScreen(Screen):
             self.say(str(exc), severity="warning")
             return
         draft = self.drafts["reply"]
-        self.drafts["reply"] = (draft.rstrip("\n") + "\n\n" + text) if draft.strip() else text
+        self.set_draft("reply", (draft.rstrip("\n") + "\n\n" + text) if draft.strip() else text)
         self._edit("reply")
 
     # status, resolve, close -------------------------------------------------------------------
@@ -390,7 +411,7 @@ class DetailScreen(Screen):
         ok = await self.act("Resolve", lambda v: self.desk.resolve(self.ticket_id, code, reply=reply, expect_version=v),
                             f"resolved ({code})")
         if ok and reply:
-            self.drafts["reply"] = ""
+            self.set_draft("reply", "")
             self._show_drafts()
         return ok
 

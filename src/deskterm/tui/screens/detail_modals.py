@@ -83,15 +83,25 @@ class DetailDialog(ModalScreen):
 
 
 class EditorDialog(DetailDialog):
-    """A reply or an internal note: returns ("send", text) on ctrl+s, ("cancel", text) on esc."""
+    """A reply or an internal note: returns ("send", text) on ctrl+s, ("cancel", text) on esc, ("discard", text)
+    on ctrl+g. ``on_change`` is called with the text as it is typed (the screen keeps the draft on disk)."""
 
-    hint = "ctrl+s sends · esc keeps the draft and closes"
+    hint = "ctrl+s sends · esc keeps the draft and closes · ctrl+g discards it"
+    BINDINGS = [Binding("ctrl+g", "discard", "Discard the draft", id="detail.dialog.discard")]
 
-    def __init__(self, title: str, text: str = "", kind: str = "reply") -> None:
+    def __init__(self, title: str, text: str = "", kind: str = "reply", on_change=None) -> None:  # noqa: ANN001
         super().__init__()
         self.title_text = title
         self.initial = text
         self.kind = kind
+        self.on_change = on_change
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self.on_change is not None:
+            self.on_change(event.text_area.text)
+
+    def action_discard(self) -> None:
+        self.dismiss(("discard", self.query_one(TextArea).text))
 
     def fields(self) -> ComposeResult:
         area = TextArea(self.initial, soft_wrap=True, tab_behavior="focus", id="detail-editor",
@@ -277,7 +287,7 @@ class WhyDialog(ModalScreen[None]):
     }
     WhyDialog #why-text { height: auto; }
     """
-    BINDINGS = [Binding("escape,w,q", "close", "Close", id="detail.why.close")]
+    BINDINGS = [Binding("escape,w", "close", "Close", id="detail.why.close")]
 
     def __init__(self, text: Text) -> None:
         super().__init__()

@@ -183,7 +183,7 @@ class EscalationScreen(DeskScreen):
         Binding("g,home", "cursor_first", "First", show=False, id="escalations.first"),
         Binding("G,end", "cursor_last", "Last", show=False, id="escalations.last"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="escalations.reload"),
-        Binding("escape,q", "back", "Back", id="escalations.back"),
+        Binding("escape", "back", "Back", id="escalations.back"),
     ]
     DEFAULT_CSS = """
     EscalationScreen #esc-status { height: 1; padding: 0 1; }

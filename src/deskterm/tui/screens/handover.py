@@ -103,7 +103,7 @@ class HandoverScreen(DeskScreen):
         Binding("j", "cursor_down", "Down", show=False, id="handover.down"),
         Binding("k", "cursor_up", "Up", show=False, id="handover.up"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="handover.reload"),
-        Binding("escape,q", "back", "Back", id="handover.back"),
+        Binding("escape", "back", "Back", id="handover.back"),
     ]
     DEFAULT_CSS = """
     HandoverScreen #hand-title { height: 1; padding: 0 1; background: $panel; }
@@ -267,4 +267,4 @@ class HandoverScreen(DeskScreen):
             self.notify(f"Copied to the clipboard; not written to {path}: {exc.strerror or exc}",
                         title="Handover", severity="warning")
             return
-        self.notify(Text(f"Copied to the clipboard and written to {path}"), title="Handover copied", timeout=10)
+        self.notify(f"Copied to the clipboard and written to {path}", title="Handover copied", timeout=10)

@@ -174,7 +174,7 @@ class QueueScreen(Screen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
         Binding("escape", "clear", "Clear", show=False, id="queue.clear"),
         Binding("question_mark", "keys", "Keys", id="queue.keys"),
-        Binding("q", "app.quit", "Quit", id="queue.quit"),
+        Binding("q", "app.request_quit", "Quit", id="queue.quit"),
     ]
 
     def __init__(self) -> None:
@@ -477,6 +477,9 @@ class QueueScreen(Screen):
             tail.append(f"{len(table.marked)} marked")
         if table.frozen:
             tail.append("order frozen (Z)")
+        unsent = self.app.unsent_drafts() if hasattr(self.app, "unsent_drafts") else 0
+        if unsent:
+            tail.append(f"{unsent} unsent draft{'s' if unsent != 1 else ''}")
         sort = "sorted by " + SORTS[self.state.sort] + (" ▼" if self.state.descending else " ▲")
         width = max(self.query_one("#queue-status", Static).content_region.width, 20)
 
@@ -605,6 +608,10 @@ class QueueScreen(Screen):
         if self._unsaved:
             self.remember()
 
+    def on_screen_resume(self) -> None:
+        if self.desk is not None and self._desk_applied:
+            self.show_status()  # back from a ticket: a draft may have been sent, or begun
+
     def on_unmount(self) -> None:
         if self._unsaved:  # the app closed with the search prompt open: the filter typed is kept too
             self.remember()
@@ -670,7 +677,7 @@ class QueueScreen(Screen):
             return
         head, rest = words[0].lower(), " ".join(words[1:]).lower()
         if head in ("q", "quit"):
-            self.app.exit()
+            self.app.action_request_quit()  # as q does: asks first while drafts are unsent
         elif head == "view":
             match = [k for k, t in VIEWS.items() if k.startswith(rest) or t.lower().startswith(rest)] if rest else []
             if match:
