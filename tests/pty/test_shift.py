@@ -123,8 +123,6 @@ def test_escalate_a_ticket_then_acknowledge_it_in_E(agent, demo_desk):
     assert any(e["acknowledged"] and e["acknowledged_by"] == me for e in escalations), escalations
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 1: y on the handover crashes the app ~2 s later "
-                                       "(notify given a rich Text)")
 def test_handover_copy_writes_the_markdown_and_the_app_goes_on(agent, demo_desk, home):
     term = agent.start(*on_desk(demo_desk))
     queue_ready(term)
@@ -141,7 +139,6 @@ def test_handover_copy_writes_the_markdown_and_the_app_goes_on(agent, demo_desk,
     quit_cleanly(term)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 2: q on the queue quits at once, losing an unsent draft")
 def test_q_with_an_unsent_draft_asks_first(agent, demo_desk):
     term = agent.start(*on_desk(demo_desk))
     open_first_ticket(term)
@@ -163,7 +160,6 @@ def test_q_with_an_unsent_draft_asks_first(agent, demo_desk):
     assert term.proc.isalive(), term.after_exit()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 items 1-2: an unsent draft is lost when the app dies")
 def test_an_unsent_draft_survives_a_crash(agent, demo_desk):
     term = agent.start(*on_desk(demo_desk))
     ticket = open_first_ticket(term)
@@ -180,8 +176,6 @@ def test_an_unsent_draft_survives_a_crash(agent, demo_desk):
     term.wait_for_any("Note I never sent", "unsent draft", timeout=5)
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 2: q does nothing on the ticket screen and means back on "
-                                       "E, D and H")
 def test_q_quits_from_the_ticket_screen_and_the_dashboard(agent, demo_desk):
     term = agent.start(*on_desk(demo_desk))
     open_first_ticket(term)
@@ -198,7 +192,6 @@ def test_q_quits_from_the_ticket_screen_and_the_dashboard(agent, demo_desk):
     assert not has_traceback(term.after_exit())
 
 
-@pytest.mark.xfail(strict=True, reason="issue 13 item 3: a queue.json holding [] stops the app at start (exit 0)")
 def test_a_damaged_state_file_is_harmless(agent, demo_desk, home):
     state = home / ".local/state/deskterm"
     state.mkdir(parents=True)

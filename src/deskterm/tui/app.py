@@ -201,20 +201,23 @@ class DeskApp(App):
         gc.freeze()
 
     def _offer_drafts(self) -> None:
-        """At start: say how many drafts a previous run left unsent (a crash, a quit), and where they are."""
-        drafts = self.drafts
-        if drafts.problem:
-            self.notify(drafts.problem, title="Drafts", severity="warning", timeout=15)
-        unsent = drafts.unsent()
-        if not unsent:
-            return
-        n = len(unsent)
-        shown = ", ".join(f"#{t} {kind}" for t, kind in unsent[:6]) + (" …" if n > 6 else "")
-        self.notify(f"{shown}: open the ticket to send it, or ctrl+g in the editor to discard it",
-                    title=f"{n} unsent draft{'s' if n != 1 else ''}", severity="warning", timeout=20)
+        """At start, drafts a previous run left unsent (a crash, a quit) are offered by the queue's status line
+        ("1 unsent draft (#53)") and by their ticket's screen; only a drafts directory that cannot be used is
+        a notice."""
+        if self.drafts.problem:
+            self.notify(self.drafts.problem, title="Drafts", severity="warning", timeout=15)
 
     def unsent_drafts(self) -> int:
         return self.drafts.count() if self.drafts is not None else 0
+
+    def unsent_drafts_text(self) -> str:
+        """``2 unsent drafts (#53, #61)``, or "" when there is none."""
+        unsent = self.drafts.unsent() if self.drafts is not None else []
+        if not unsent:
+            return ""
+        tickets = list(dict.fromkeys(t for t, _ in unsent))
+        shown = ", ".join(f"#{t}" for t in tickets[:3]) + (", …" if len(tickets) > 3 else "")
+        return f"{len(unsent)} unsent draft{'s' if len(unsent) != 1 else ''} ({shown})"
 
     def action_request_quit(self) -> None:
         """q (and ctrl+q): quit; while drafts are unsent, ask first (they are kept for the next start anyway)."""

@@ -48,7 +48,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "queue.previous_view": ("Views", "Previous view"),
     **{f"queue.view.{key}": ("Views", f"View: {title}") for key, title in VIEWS.items()},
     "queue.keys": (ANYWHERE, "Every key of this screen (this list)"),
-    "queue.quit": (ANYWHERE, "Quit deskterm"),
+    "queue.quit": (ANYWHERE, "Quit deskterm (asks first while drafts are unsent)"),
     # the ticket
     "detail.reply": ("Write", "Reply to the customer"),
     "detail.note": ("Write", "Add an internal note (agents only)"),
@@ -104,7 +104,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "app.dashboard": (ELSEWHERE, "Dashboard: SLA, satisfaction and the customers at risk"),
     "app.handover": (ELSEWHERE, "Handover: what the next shift must know"),
     "app.keys": (ANYWHERE, "Every key of this screen (this list)"),
-    "app.quit": (ANYWHERE, "Quit deskterm"),
+    "app.quit": (ANYWHERE, "Quit deskterm (asks first while drafts are unsent)"),
+    "app.quit_q": (ANYWHERE, "Quit deskterm (asks first while drafts are unsent)"),
     "app.palette": (ANYWHERE, "Every action by name (command palette)"),
 }
 
@@ -251,7 +252,7 @@ class KeysScreen(ModalScreen[None]):
     KeysScreen #keys-hint { color: $text-muted; width: 1fr; }
     """
     BINDINGS = [
-        Binding("escape,question_mark,q", "close", "Close", id="keys.close"),
+        Binding("escape,question_mark", "close", "Close", id="keys.close"),  # q quits, as everywhere
         Binding("j,down", "scroll(1)", "Down", show=False, id="keys.down"),
         Binding("k,up", "scroll(-1)", "Up", show=False, id="keys.up"),
         Binding("pagedown,space", "page(1)", "Page down", show=False, id="keys.page_down"),

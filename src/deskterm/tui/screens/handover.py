@@ -267,4 +267,4 @@ class HandoverScreen(DeskScreen):
             self.notify(f"Copied to the clipboard; not written to {path}: {exc.strerror or exc}",
                         title="Handover", severity="warning")
             return
-        self.notify(f"Copied to the clipboard and written to {path}", title="Handover copied", timeout=10)
+        self.notify(f"written to {path}, and copied to the clipboard", title="Handover copied", timeout=10)

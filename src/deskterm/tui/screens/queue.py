@@ -469,6 +469,8 @@ class QueueScreen(Screen):
         the sort goes first when it does not fit (the table's header marks its column too), then the filter
         is shortened at its end (``…``); the count is always whole."""
         table = self.table
+        if not table.loaded:  # "Opening the desk…" until the first rows: never "0 tickets" while loading
+            return
         self._show_empty(table)
         filter_text = one_line(self.state.filter, 1000) if self.state.filter else ""
         head = [f"{table.total} ticket{'s' if table.total != 1 else ''}"]
@@ -477,9 +479,9 @@ class QueueScreen(Screen):
             tail.append(f"{len(table.marked)} marked")
         if table.frozen:
             tail.append("order frozen (Z)")
-        unsent = self.app.unsent_drafts() if hasattr(self.app, "unsent_drafts") else 0
+        unsent = self.app.unsent_drafts_text() if hasattr(self.app, "unsent_drafts_text") else ""
         if unsent:
-            tail.append(f"{unsent} unsent draft{'s' if unsent != 1 else ''}")
+            tail.append(unsent)
         sort = "sorted by " + SORTS[self.state.sort] + (" ▼" if self.state.descending else " ▲")
         width = max(self.query_one("#queue-status", Static).content_region.width, 20)
 
