@@ -471,6 +471,8 @@ class QueueScreen(Screen):
         table = self.table
         if not table.loaded:  # "Opening the desk…" until the first rows: never "0 tickets" while loading
             return
+        if not self.query("#queue-status"):  # the app is closing: its widgets go one by one
+            return
         self._show_empty(table)
         filter_text = one_line(self.state.filter, 1000) if self.state.filter else ""
         head = [f"{table.total} ticket{'s' if table.total != 1 else ''}"]
