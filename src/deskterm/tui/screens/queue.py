@@ -875,15 +875,15 @@ class QueueScreen(Screen):
         if self.desk is None or self.table.query_ is None or not ids:
             return
         if bulk:
-            self._list_targets(ids, dict(self.table.marked), label, title, one)
+            self._list_targets(ids, dict(self.table.marked), self.make_query(), label, title, one)
         else:
             self._start_apply([(i, versions.get(i)) for i in ids], [], label, title, one)
 
     @work(thread=True, group="apply")
-    def _list_targets(self, ids: list[int], marked: dict[int, int], label: str, title: str, one: Callable) -> None:
-        """Read the marked tickets as they are now, and which are still in the view shown."""
-        query = self.table.query_
-        assert query is not None
+    def _list_targets(self, ids: list[int], marked: dict[int, int], query: QueueQuery, label: str, title: str,
+                      one: Callable) -> None:
+        """Read the marked tickets as they are now, and which the view (with its filters) holds now: taken
+        afresh, not the rows on screen, which a live refresh may not have caught up with yet."""
         rows = query.rows(ids)
         shown = set(query.ids())
         width = max(len(str(i)) for i in ids) + 1
