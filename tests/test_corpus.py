@@ -115,6 +115,8 @@ EXPECT: dict[str, list[str]] = {
     "import_lone_surrogate.json": [":1: subject:", ":1: events[1].body:"],
     # issue 13 item 23: what is echoed back is inert
     "import_unknown_key_escape.json": [":1: evil\\x1b[2J\\u202e: unknown key"],
+    "args_ack_huge_number.args": ["ESCALATION"],
+    "args_handover_hours_nan.args": ["--hours"],
     "args_show_unknown_ticket_escape.args": ["ticket \\x1b[2Jevil\\x07: no such ticket"],
     # issue 13 item 22: dates outside 1970-2200, durations beyond 100 years, an import dated in the future
     "args_show_at_year_1.args": ["--at", "outside the years 1970 to 2200"],

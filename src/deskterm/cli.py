@@ -73,6 +73,16 @@ def _say_warnings() -> None:
         print(f"deskterm: warning: {warning}", file=sys.stderr)
 
 
+class FiniteRange(click.FloatRange):
+    """A FloatRange that refuses nan (every comparison with nan is false: FloatRange lets it through)."""
+
+    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+        number = super().convert(value, param, ctx)
+        if number != number:
+            self.fail(f"{value!r} is not a number.", param, ctx)
+        return number
+
+
 class DeskGroup(click.Group):
     """Failures of the database that are not deskterm's bugs (a file that is no desk, a damaged, read-only or busy
     desk, a full disk, a lost server) become one line naming the problem, exit 2, wherever they happen."""
@@ -475,7 +485,7 @@ def shift(obj: Context, action: str) -> None:
 
 
 @cli.command()
-@click.argument("escalation", type=int)
+@click.argument("escalation", type=click.IntRange(1, 2**63 - 1))  # a number SQLite can hold
 @click.pass_obj
 def ack(obj: Context, escalation: int) -> None:
     """Acknowledge an escalation (by its number, as shown by `deskterm escalations`)."""
@@ -570,7 +580,7 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
 
 
 @cli.command()
-@click.option("--hours", type=click.FloatRange(min=0.5, max=168), default=8, show_default=True, help="Length of the shift.")
+@click.option("--hours", type=FiniteRange(min=0.5, max=168), default=8, show_default=True, help="Length of the shift.")
 @click.option("--at", "at_text", metavar="ISO8601", help="The end of the shift (default now).")
 @click.pass_obj
 def handover(obj: Context, hours: float, at_text: str | None) -> None:
