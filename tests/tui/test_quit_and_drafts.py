@@ -253,3 +253,27 @@ async def test_drafts_belong_to_their_desk(make_app, tmp_path, demo):
         await _ready_tickets(elsewhere, pilot)
         assert elsewhere.drafts.unsent() == [] and elsewhere.drafts.directory != app.drafts.directory
         assert "unsent draft" not in _status(elsewhere)
+
+
+async def test_the_reply_typed_in_the_resolve_dialog_is_the_reply_draft(make_app):
+    """Typed in x's reply field then esc: it was lost; now it is the ticket's reply draft, on disk too."""
+    from deskterm.tui.screens.detail_modals import ResolveDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = (await _ready_tickets(app, pilot))[0].id
+        screen = await _open_ticket(app, pilot, ticket)
+        await pilot.press("x")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, ResolveDialog)
+        dialog.query_one("#resolve-reply", TextArea).insert("Fixed by the reboot")
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        assert screen.drafts["reply"] == "Fixed by the reboot"
+        app.drafts.flush()
+        assert [p.name for p in app.drafts.directory.glob("*.json")] == [f"{ticket}.reply.json"]
+        await pilot.press("x")  # offered again
+        await pilot.pause()
+        assert app.screen.query_one("#resolve-reply", TextArea).text == "Fixed by the reboot"

@@ -397,7 +397,8 @@ class DetailScreen(Screen):
     def action_resolve(self) -> None:
         if self.record is None:
             return
-        self.app.push_screen(ResolveDialog(self.desk.config.resolution_codes, self.drafts["reply"]), self._resolve_chosen)
+        self.app.push_screen(ResolveDialog(self.desk.config.resolution_codes, self.drafts["reply"],
+                                           on_change=lambda text: self.set_draft("reply", text)), self._resolve_chosen)
 
     async def _resolve_chosen(self, values: dict | None) -> None:
         if values is None:

@@ -216,10 +216,15 @@ class LinkDialog(DetailDialog):
 class ResolveDialog(DetailDialog):
     title_text = "Resolve"
 
-    def __init__(self, codes, reply: str = "") -> None:
+    def __init__(self, codes, reply: str = "", on_change=None) -> None:  # noqa: ANN001
         super().__init__()
         self.codes = codes
         self.reply = reply
+        self.on_change = on_change  # called with the reply as it is typed: it is the ticket's reply draft
+
+    def on_text_area_changed(self, event: TextArea.Changed) -> None:
+        if self.on_change is not None and event.text_area.id == "resolve-reply":
+            self.on_change(event.text_area.text)
 
     def fields(self) -> ComposeResult:
         yield Label("resolution code (required)", classes="detail-field-label")
