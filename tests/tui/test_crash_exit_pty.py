@@ -3,7 +3,8 @@ ended with 0), and the draft being typed when it happened is offered again at th
 
 The installed ``deskterm`` runs in a pseudo-terminal, read through a terminal emulator (pyte). The error is
 injected without touching the product: a ``sitecustomize`` module on ``PYTHONPATH`` makes the app's clock
-raise once a trigger file exists, that is, an exception in a timer callback, at any moment the test chooses.
+raise once a trigger file exists, that is, an exception in a timer callback, at any moment the test chooses (and
+the handover's computation, which runs in a worker thread, once ``<trigger>-worker`` exists).
 """
 
 from __future__ import annotations
@@ -36,6 +37,19 @@ def tick(self):
 
 
 _app.DeskApp.tick = tick
+
+import deskterm.reports as _reports
+
+_handover = _reports.handover
+
+
+def handover(*args, **kwargs):  # computed in a worker thread by the handover screen
+    if os.path.exists(os.environ["DESKTERM_TEST_CRASH_FILE"] + "-worker"):
+        raise RuntimeError("injected in a worker by the test")
+    return _handover(*args, **kwargs)
+
+
+_reports.handover = handover
 '''
 
 
@@ -185,3 +199,17 @@ def test_the_exit_code_of_a_crash_is_not_zero(demo, tmp_path, env, command):
     finally:
         term.close()
     assert code == 1 and b"injected by the test" in term.raw
+
+
+def test_an_error_in_a_worker_exits_non_zero(demo, tmp_path, env):
+    db, _, _ = demo
+    argv = [str(DESKTERM), "--db", str(db), "--config", str(db.parent / "deskterm.toml")]
+    term = Terminal(argv, _with_hook(env))
+    try:
+        term.wait_for("tickets")
+        (tmp_path / "crash-now-worker").touch()
+        term.keys("H")
+        code = term.exit_code()
+    finally:
+        term.close()
+    assert code == 1 and b"injected in a worker by the test" in term.raw
