@@ -471,8 +471,9 @@ class Desk:
         return self._change(key, expect_version, lambda t, now: self._escalation(t, now, kind, to, reason, move, None))
 
     def _escalation(self, t: TicketRecord, now: datetime, kind: str, to: str, reason: str, move: bool, rule: str | None):
-        if t.status in workflow.STOPPED:
-            raise Refused(f"ticket {t.key}: it is {t.status}; reopen it before escalating")
+        refusal = esc_rules.why_not_escalate(t.status)
+        if refusal is not None:
+            raise Refused(f"ticket {t.key}: {refusal}")
         values: dict = {}
         events = [NewEvent(at=now, kind="escalate", author=self.user, from_value=kind, to=to, reason=reason)]
         if move and t.group != to:

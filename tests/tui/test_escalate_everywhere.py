@@ -116,6 +116,22 @@ async def test_detail_hierarchical_escalation_keeps_the_group(make_app, screen_c
         assert (after.events[-1].kind, after.events[-1].author) == ("escalate", "alice")
 
 
+async def test_a_closed_ticket_is_refused_before_the_dialog_opens(make_app, screen_config, bob):
+    """Found in a shift in tmux: e on a closed ticket offered the targets and the reason, then refused."""
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        ticket = l1_tickets(app.desk)[2]
+        bob.resolve(ticket.id, "fixed")
+        bob.close(ticket.id)
+        await open_detail(pilot, ticket.id)
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)  # no dialog
+        [refusal] = [n for n in app._notifications if n.title == "Escalate: refused"]
+        assert refusal.message == f"#{ticket.id}: it is closed; reopen it before escalating"
+
+
 async def test_detail_escalation_uses_the_version_on_screen(make_app, screen_config, bob, monkeypatch):
     app = make_app(config=screen_config)
     monkeypatch.setattr(app, "poll", lambda: False)  # the app has not noticed bob's change yet

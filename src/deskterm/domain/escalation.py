@@ -156,3 +156,9 @@ class EscalationSettings:
 
     def level_of(self, kind: str, target: str) -> str:
         return MANAGER_LEVEL if kind == HIERARCHICAL else self.groups.get(target, "L2")
+
+
+def why_not_escalate(status: str) -> str | None:
+    """Why a ticket in ``status`` cannot be escalated (None: it can): a resolved or closed ticket has nobody
+    left to act on it; the screens ask this before they open the escalation dialog, the service on writing."""
+    return f"it is {status}; reopen it before escalating" if status in STOPPED else None

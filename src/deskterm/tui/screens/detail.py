@@ -547,7 +547,13 @@ class DetailScreen(Screen):
         """A group above L1 (functional: the ticket moves there) or a manager (hierarchical), with a reason."""
         from .escalate import ask_escalation
 
+        from ...domain.escalation import why_not_escalate
+
         if self.record is None:
+            return
+        refusal = why_not_escalate(self.record.status)
+        if refusal is not None:  # said before the dialog, not after the agent filled it in
+            self.say(f"#{self.record.id}: {refusal}", title="Escalate: refused", severity="warning", timeout=8)
             return
         ask_escalation(self.app, self.desk.config, f"#{self.record.id}", self.escalate)
 
