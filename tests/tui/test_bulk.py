@@ -4,20 +4,12 @@ Two agents on one SQLite desk: the app (alice) and another Desk on the same file
 
 from __future__ import annotations
 
-from tuihelp import SIZE, ready, settle
+from tuihelp import SIZE, ready, settle, until
 
 from deskterm.service import Change
 from deskterm.tui.screens.modals import ChoiceScreen, TicketListScreen
 from deskterm.tui.screens.queue import QueueScreen
 from deskterm.tui.widgets.queue_table import QueueTable
-
-
-async def until(pilot, predicate, tries: int = 100) -> None:
-    for _ in range(tries):
-        await settle(pilot)
-        if predicate():
-            return
-    raise AssertionError("condition not reached")
 
 
 def table_of(app) -> QueueTable:

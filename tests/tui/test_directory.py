@@ -3,18 +3,10 @@ typo (the ticket must not land in nobody's view), and R shows who is on shift an
 
 from __future__ import annotations
 
-from tuihelp import SIZE, ready, settle
+from tuihelp import SIZE, ready, settle, until
 
 from deskterm.service import Change
 from deskterm.tui.widgets.queue_table import QueueTable
-
-
-async def until(pilot, predicate, tries: int = 100) -> None:
-    for _ in range(tries):
-        await settle(pilot)
-        if predicate():
-            return
-    raise AssertionError("condition not reached")
 
 
 async def test_assign_refuses_a_typo_and_tab_completes_a_name(make_app, other_desk):

@@ -45,3 +45,12 @@ async def settle(pilot) -> None:
 def lines(table) -> list[str]:
     """The text of the table's visible row lines, as rendered."""
     return ["".join(s.text for s in table.render_line(y)) for y in range(1, table.rows_visible + 1)]
+
+
+async def until(pilot, predicate, tries: int = 100, what: str = "condition") -> None:
+    """Settle until ``predicate()`` holds (workers done, messages handled), or fail naming ``what``."""
+    for _ in range(tries):
+        await settle(pilot)
+        if predicate():
+            return
+    raise AssertionError(f"{what} not reached")
