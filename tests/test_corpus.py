@@ -492,6 +492,20 @@ def recipe_planted_backup_link(seed: Path, work: Path) -> Recipe:
     return Recipe(db)
 
 
+def recipe_read_only_old_desk(seed: Path, work: Path) -> Recipe:
+    """A desk one schema behind (this deskterm would upgrade it, keeping a backup) that may not be written."""
+    from deskterm.store import migrate
+    from deskterm.store.engine import open_store
+
+    db = work / "desk.db"
+    store = open_store(db, migrate=False)
+    migrate.upgrade_to(store, "0004")
+    store.dispose()
+    recipe = Recipe(db)
+    _make_read_only(db, recipe)
+    return recipe
+
+
 def recipe_planted_wal_link(seed: Path, work: Path) -> Recipe:
     db = _copy_seed(seed, work)
     victim = work / "victim" / "bashrc"

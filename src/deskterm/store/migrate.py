@@ -43,6 +43,16 @@ def _check_revision(store: Store, conn, rev: str | None) -> None:  # noqa: ANN00
                        " upgrade deskterm to use it")
     if rev is None and store.is_sqlite and inspect(conn).get_table_names():
         raise BadInput(f"--db: {where}: a SQLite database of another program, not a deskterm desk")
+    path = store.engine.url.database if store.is_sqlite else None
+    if path and path.startswith("file:"):  # opened immutable (engine.py: a read-only file system)
+        from urllib.parse import unquote
+
+        path = unquote(path[len("file:"):])
+    if path and path != ":memory:" and (store.engine.url.query.get("immutable") == "1" or not os.access(path, os.W_OK)):
+        # refused before the backup: each try would leave one more copy beside a desk it cannot upgrade
+        what = f"brought from {rev} to {HEAD}" if rev else f"created ({HEAD})"
+        raise BadInput(f"--db: {path}: the desk is read-only here and its schema must first be {what}: open it once"
+                       " with this deskterm where it can be written")
 
 
 def ensure_schema(store: Store) -> None:
