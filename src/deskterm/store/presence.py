@@ -159,7 +159,7 @@ class Keeper:
             self._read = now
             seen: dict[int, list[tuple[str, str]]] = {}
             for s in self.presence.others(self.app_id, now):
-                if s.agent != self.agent and s.ticket_id is not None:
+                if s.ticket_id is not None:  # this agent's other windows too: a reply typed twice is a collision
                     seen.setdefault(s.ticket_id, []).append((s.agent, s.activity))
         except Exception:  # noqa: BLE001 - a busy or lost desk: publish again at the next step
             self._published = None

@@ -108,7 +108,7 @@ class DetailScreen(Screen):
         """Who else has this ticket open, and who is typing on it: "bruno is viewing · chloe is replying"."""
         from ..presence import presence_line
 
-        line = presence_line(seen.get(self.ticket_id, []))
+        line = presence_line(seen.get(self.ticket_id, []), getattr(self.desk, "user", ""))
         found = self.query("#detail-presence")
         if not found:  # not composed yet: on_mount shows what the app knows then
             return
