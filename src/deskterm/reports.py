@@ -25,11 +25,12 @@ the same everywhere. Time is passed in. Definitions (documented in the README):
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
-from typing import Callable, Iterable, Sequence
+from datetime import UTC, datetime
 
 from .domain.calendar import epoch
+from .domain.history import first_contact
 from .domain.sla import TIMERS, TicketSla
 from .domain.workflow import STOPPED
 from .records import TicketRecord
@@ -46,7 +47,7 @@ class Durations:
     median_wall: float | None = None
 
     @classmethod
-    def of(cls, pairs: Sequence[tuple[int, int]]) -> "Durations":
+    def of(cls, pairs: Sequence[tuple[int, int]]) -> Durations:
         if not pairs:
             return cls()
         business = [b for b, _ in pairs]
@@ -144,8 +145,6 @@ def _status_at(t: TicketRecord, until: datetime) -> str:
 def _first_contact(t: TicketRecord) -> bool:
     if t.first_contact is not None:
         return t.first_contact
-    from .service import first_contact
-
     resolver = next((e.author for e in reversed(t.events) if e.kind == "status" and e.to == "resolved"), "")
     return first_contact([e for e in t.events if not (e.kind == "status" and e.to == "resolved")], resolver)
 
@@ -156,12 +155,11 @@ def compute(
     since: datetime,
     until: datetime,
     escalations: Sequence = (),
-    tz=None,  # noqa: ANN001  (the zone breach times are written in; UTC by default)
+    tz=None,
 ) -> Kpis:
     """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``."""
-    from datetime import timezone
 
-    tz = tz or timezone.utc
+    tz = tz or UTC
     k = Kpis(since=since.astimezone(tz), until=until.astimezone(tz))  # the period in the display zone
     s, u = epoch(since), epoch(until)
     fr_pairs: list[tuple[int, int]] = []
@@ -238,7 +236,7 @@ def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
 
 
 def compute_by(by: str, tickets: Sequence[TicketRecord], sla_of, since: datetime, until: datetime,
-               policy_of: Callable[[str], str], escalations: Sequence = (), tz=None) -> dict[str, Kpis]:  # noqa: ANN001
+               policy_of: Callable[[str], str], escalations: Sequence = (), tz=None) -> dict[str, Kpis]:
     buckets: dict[str, list[TicketRecord]] = {}
     for t in tickets:
         buckets.setdefault(group_key(by, t, policy_of), []).append(t)
@@ -258,7 +256,7 @@ def _dur(seconds: float | None) -> str:
     return "–" if seconds is None else compact(int(round(seconds)))
 
 
-def kpis_markdown(k: Kpis, title: str, tz=None) -> str:  # noqa: ANN001
+def kpis_markdown(k: Kpis, title: str, tz=None) -> str:
     """The KPIs as Markdown; the period in the display zone ``tz`` (the configuration's ``timezone``)."""
     from .fmt import local, md_text
 
@@ -365,7 +363,7 @@ def handover(tickets: Sequence[TicketRecord], sla_of, escalations: Sequence, now
     return h
 
 
-def timer_due(timer: str, due: int, remaining: int, now: int, tz) -> str:  # noqa: ANN001
+def timer_due(timer: str, due: int, remaining: int, now: int, tz) -> str:
     """``first response 30m left · due 09:30``, ``resolution 5h01 over · breached Fri 17:00``: a handover line's
     deadline, by the rule of ``fmt.left_and_due`` (business time, then the wall clock)."""
     from .fmt import left_and_due
@@ -373,7 +371,7 @@ def timer_due(timer: str, due: int, remaining: int, now: int, tz) -> str:  # noq
     return f"{timer.replace('_', ' ')} {left_and_due(remaining, due, now, tz, long=True)}"
 
 
-def handover_markdown(h: Handover, tz) -> str:  # noqa: ANN001
+def handover_markdown(h: Handover, tz) -> str:
     from .fmt import local, md_text
 
     def name(t: TicketRecord) -> str:

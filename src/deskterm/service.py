@@ -10,9 +10,9 @@ silently (on PostgreSQL as on SQLite).
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -21,19 +21,19 @@ from sqlmodel import Session
 from .accounts import unix_group_members
 from .clock import CLOCK_SKEW, Clock, os_user
 from .config import Config
-from .domain import priority as prio_rules
 from .domain import escalation as esc_rules
+from .domain import priority as prio_rules
 from .domain import workflow
 from .domain.agents import Directory, on_shift
 from .domain.calendar import epoch
-from .domain.sla import Event as SlaEvent
+from .domain.history import first_contact
 from .domain.sla import TicketSla, evaluate
 from .errors import BadInput, Conflict, Refused
-from .records import EventRecord, NewEvent, NewTicket, TicketRecord  # noqa: F401  (re-exported)
+from .records import EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
 from .store.engine import Store
-from .store.queue_terms import OPEN_STATUSES
 from .store.models import Agent, Customer, Escalation, Event, Group, Meta, RuleFiring, Ticket
+from .store.queue_terms import OPEN_STATUSES
 
 UNASSIGN = ("", "none", "nobody", "-")
 CLASSIFICATIONS = ("defect", "change_request")
@@ -87,6 +87,13 @@ class Desk:
         if self.config.unix_group:
             seen.extend(unix_group_members(self.config.unix_group))
         return Directory.of(self.config.agents, [*seen, self.user], self.config.allow_new_agents)
+
+    def names_seen(self) -> tuple[set[str], set[str]]:
+        """Every agent and every group name the desk has recorded (for completion in the ticket screen)."""
+        with self.store.read() as session:
+            agents = set(session.execute(select(Agent.name)).scalars())
+            groups = set(session.execute(select(Group.name)).scalars())
+        return agents, groups
 
     def agent(self, typed: str) -> str:
         """The agent a typed assignee means (``me`` and ``none`` as they are), or BadInput naming the closest
@@ -226,12 +233,12 @@ class Desk:
                 # executemany is ~10x faster than ORM inserts with RETURNING (one statement per row on SQLite).
                 first = (conn.execute(select(func.max(Ticket.id))).scalar() or 0) + 1
                 ids = list(range(first, first + len(values)))
-                bulk.insert_tuples(conn, Ticket.__table__, ("id", *_TICKET_COLUMNS), [(tid, *v) for tid, v in zip(ids, values)])
+                bulk.insert_tuples(conn, Ticket.__table__, ("id", *_TICKET_COLUMNS), [(tid, *v) for tid, v in zip(ids, values, strict=True)])
             else:
                 ids = list(conn.execute(Ticket.__table__.insert().returning(Ticket.__table__.c.id, sort_by_parameter_order=True),
-                                        [dict(zip(_TICKET_COLUMNS, v)) for v in values]).scalars())
+                                        [dict(zip(_TICKET_COLUMNS, v, strict=True)) for v in values]).scalars())
             event_rows = [(tid, at(e.at), e.kind, e.author, e.public, e.body, e.from_value, e.to, e.reason)
-                          for tid, t in zip(ids, tickets) for e in t.events]
+                          for tid, t in zip(ids, tickets, strict=True) for e in t.events]
             bulk.insert_tuples(conn, Event.__table__, _EVENT_COLUMNS, event_rows)
             return ids
 
@@ -298,7 +305,7 @@ class Desk:
         for t in open_tickets:
             derived = self._deadlines(t.customer, t.created_at, t.initial_priority, t.events, t.updated_at, now)
             if derived != (t.next_due, t.next_warn, t.next_timer, t.next_left):
-                values.append({"tid": t.id, **dict(zip(DERIVED, derived))})
+                values.append({"tid": t.id, **dict(zip(DERIVED, derived, strict=True))})
 
         def work(session: Session) -> int:
             if values:
@@ -715,7 +722,8 @@ class Desk:
         """Write one change of one ticket: derived deadlines, version bump guarded by the version read,
         the history events, and the names seen (for completion). Returns the new version."""
         all_events = [*t.events, *events]
-        values.update(zip(DERIVED, self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, now)))
+        values.update(zip(DERIVED, self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, now),
+                          strict=True))
         values["updated_at"] = now
         values["version"] = t.version + 1
         result = session.execute(update(Ticket).where(Ticket.id == t.id, Ticket.version == t.version).values(**values))
@@ -794,7 +802,7 @@ def _texts(t: NewTicket) -> Iterable[tuple[str, object]]:
 
 
 def _utc(t: int | None) -> datetime | None:
-    return datetime.fromtimestamp(t, timezone.utc) if t is not None else None
+    return datetime.fromtimestamp(t, UTC) if t is not None else None
 
 
 @dataclass
@@ -823,21 +831,6 @@ def _final_state(t: NewTicket) -> _Final:
         elif e.kind in ("escalate", "group") and e.to:
             f.group = e.to
     return f
-
-
-def first_contact(events: Sequence[EventRecord], resolver: str) -> bool:
-    """Resolved at first contact: never escalated or moved to another group, never reassigned, and
-    handled by one agent only (the resolver)."""
-    agents = {resolver}
-    assignees = set()
-    for e in events:
-        if e.kind in ("escalate", "group"):
-            return False
-        if e.kind == "assign" and e.to:
-            assignees.add(e.to)
-        if e.author != "customer" and e.kind in ("reply", "status", "priority", "assign", "type", "classification"):
-            agents.add(e.author)
-    return len(assignees) <= 1 and len(agents) == 1
 
 
 def state_at(ticket: TicketRecord, at: datetime) -> dict:

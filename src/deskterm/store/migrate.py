@@ -13,19 +13,22 @@ import os
 import sqlite3
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import inspect, text
 
 from ..errors import BadInput
 from ..safefile import NOFOLLOW, private_dir, publish, set_mode
-from .engine import Store
+
+if TYPE_CHECKING:  # engine.open_store imports this module: a type only here, so that there is no cycle
+    from .engine import Store
 
 HEAD = "0007"  # keep in step with the newest file in migrations/versions (a test checks it)
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x6465736B  # "desk": the advisory lock key held while migrating a PostgreSQL database
 
 
-def current_revision(conn) -> str | None:  # noqa: ANN001
+def current_revision(conn) -> str | None:
     if not inspect(conn).has_table("alembic_version"):
         return None
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -35,7 +38,7 @@ def known_revisions() -> set[str]:
     return {p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")}
 
 
-def _check_revision(store: Store, conn, rev: str | None) -> None:  # noqa: ANN001
+def _check_revision(store: Store, conn, rev: str | None) -> None:
     """Refuse, before anything is written (no backup either), a desk this deskterm cannot work on."""
     where = store.engine.url.database if store.is_sqlite else store.engine.url.render_as_string(hide_password=True)
     if rev is not None and rev not in known_revisions():
@@ -78,7 +81,7 @@ def ensure_schema(store: Store) -> None:
                         raise RuntimeError(f"migration left broken references: {broken[:5]}")
 
 
-def _migration_engine(store: Store):  # noqa: ANN202
+def _migration_engine(store: Store):
     if store.is_sqlite:
         return store.engine.execution_options(deskterm_begin="BEGIN IMMEDIATE")
     # READ COMMITTED: the revision is read after the lock is granted, with a snapshot that sees what the
@@ -86,13 +89,13 @@ def _migration_engine(store: Store):  # noqa: ANN202
     return store.engine.execution_options(isolation_level="READ COMMITTED")
 
 
-def _lock(conn) -> None:  # noqa: ANN001
+def _lock(conn) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
 
 
 @contextmanager
-def _foreign_keys_off(conn, is_sqlite: bool):  # noqa: ANN001
+def _foreign_keys_off(conn, is_sqlite: bool):
     """SQLite rebuilds a table to alter it (batch mode): foreign keys must be off meanwhile, and that
     pragma only works outside a transaction, so it is set on the raw connection before BEGIN."""
     if not is_sqlite:
@@ -106,7 +109,7 @@ def _foreign_keys_off(conn, is_sqlite: bool):  # noqa: ANN001
         raw.execute("PRAGMA foreign_keys=ON")
 
 
-def _upgrade(conn, target: str) -> None:  # noqa: ANN001
+def _upgrade(conn, target: str) -> None:
     from alembic import command
     from alembic.config import Config
 

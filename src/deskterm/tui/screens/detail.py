@@ -10,11 +10,10 @@ replaying the history each second.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
-from sqlalchemy import select
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -31,8 +30,17 @@ from ...fmt import SUBJECT_SHOWN, compact, exact, local, one_line
 from ..keys import KeysFooter
 from ..widgets.countdown import Countdown, live_timer
 from ..widgets.timeline import Timeline, describe
-from .detail_modals import (AssignDialog, BroadcastDialog, CloseDialog, EditorDialog, LinkDialog, PriorityDialog,
-                            ResolveDialog, TypeDialog, WhyDialog)
+from .detail_modals import (
+    AssignDialog,
+    BroadcastDialog,
+    CloseDialog,
+    EditorDialog,
+    LinkDialog,
+    PriorityDialog,
+    ResolveDialog,
+    TypeDialog,
+    WhyDialog,
+)
 from .modals import ChoiceScreen
 
 CLASSIFICATIONS = ("defect", "change_request")
@@ -42,7 +50,7 @@ SHORT = "%a %d %b %H:%M"
 def _local_epoch(t: int | None, zone: ZoneInfo, fmt: str = "%a %Y-%m-%d %H:%M") -> str:
     if t is None:
         return ""
-    return datetime.fromtimestamp(t, timezone.utc).astimezone(zone).strftime(fmt)
+    return datetime.fromtimestamp(t, UTC).astimezone(zone).strftime(fmt)
 
 
 class DetailScreen(Screen):
@@ -470,13 +478,8 @@ class DetailScreen(Screen):
 
     def known_names(self) -> tuple[list[str], list[str]]:
         """Agents and groups for completion: those the desk has seen, and the configured groups."""
-        from ...store.models import Agent, Group
-
-        agents: set[str] = set()
-        groups: set[str] = set(self.desk.config.escalation.groups)
-        with self.desk.store.read() as session:
-            agents.update(session.execute(select(Agent.name)).scalars())
-            groups.update(session.execute(select(Group.name)).scalars())
+        agents, groups = self.desk.names_seen()
+        groups.update(self.desk.config.escalation.groups)
         for e in self.record.events:
             if e.kind == "assign" and e.to:
                 agents.add(e.to)
@@ -631,7 +634,7 @@ class DetailScreen(Screen):
         return out
 
 
-def _target_words(timer, priority: str, target: int) -> str:  # noqa: ANN001
+def _target_words(timer, priority: str, target: int) -> str:
     """``P1 target 4h00m of counted time``; a timer that stopped (or breached) under another priority than the
     ticket's present one names that one: ``stopped under P4 (target 8h00m) before the priority became P1``."""
     under = timer.priority or priority
@@ -642,8 +645,8 @@ def _target_words(timer, priority: str, target: int) -> str:  # noqa: ANN001
 
 
 def _same_day(a: int, b: int, zone: ZoneInfo) -> bool:
-    da = datetime.fromtimestamp(a, timezone.utc).astimezone(zone).date()
-    db = datetime.fromtimestamp(b, timezone.utc).astimezone(zone).date()
+    da = datetime.fromtimestamp(a, UTC).astimezone(zone).date()
+    db = datetime.fromtimestamp(b, UTC).astimezone(zone).date()
     return da == db
 
 
@@ -652,8 +655,8 @@ def _closed_days(cal, start: int, end: int, limit: int = 31) -> list:
     if cal.always or end <= start:
         return []
     zone = ZoneInfo(cal.timezone)
-    day = datetime.fromtimestamp(start, timezone.utc).astimezone(zone).date()
-    last = datetime.fromtimestamp(end, timezone.utc).astimezone(zone).date()
+    day = datetime.fromtimestamp(start, UTC).astimezone(zone).date()
+    last = datetime.fromtimestamp(end, UTC).astimezone(zone).date()
     out = []
     while day <= last and len(out) < limit:
         if day.weekday() in cal.weekly:
