@@ -44,7 +44,7 @@ def _seed(db: Path, tickets: int) -> None:
     store.dispose()
 
 
-def _flock_writes(store, db: str) -> None:  # noqa: ANN001
+def _flock_writes(store, db: str) -> None:
     """Experiment (--flock): queue the writers of this host on a lock file (the kernel wakes the next one at
     once) instead of SQLite's busy handler (which polls with sleeps of up to 100 ms)."""
     import fcntl
@@ -53,7 +53,7 @@ def _flock_writes(store, db: str) -> None:  # noqa: ANN001
     fd = os.open(db + ".writelock", os.O_CREAT | os.O_RDWR, 0o660)
     plain = store.write
 
-    def write(work):  # noqa: ANN001
+    def write(work):
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             return plain(work)
@@ -63,7 +63,7 @@ def _flock_writes(store, db: str) -> None:  # noqa: ANN001
     store.write = write
 
 
-def _writer(db: str, agent: int, n: int, tickets: int, ready, go, results, flock: bool = False) -> None:  # noqa: ANN001
+def _writer(db: str, agent: int, n: int, tickets: int, ready, go, results, flock: bool = False) -> None:
     from deskterm.config import builtin_config
     from deskterm.service import Change, Desk
     from deskterm.store.engine import open_store
@@ -154,7 +154,7 @@ def _figures(wall: float, lat: list[float]) -> str:
     return f"{len(lat) / wall:>10.0f} {p50:>8.1f} {p99:>8.1f} {lat[-1] * 1000:>8.1f}"
 
 
-def both(args, writers: list[int]) -> None:  # noqa: ANN001
+def both(args, writers: list[int]) -> None:
     server = None
     url = args.db
     if url is None:

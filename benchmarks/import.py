@@ -23,7 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -102,7 +102,7 @@ def ticket(i: int, rng: random.Random, start: datetime) -> dict:
 def generate(path: Path, n: int, seed: int) -> tuple[int, int]:
     rng = random.Random(seed)
     random.seed(seed)
-    start = datetime(2026, 1, 5, 8, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
     events = 0
     with path.open("w", encoding="utf-8") as fh:
         for i in range(1, n + 1):

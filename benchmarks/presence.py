@@ -30,7 +30,7 @@ from pathlib import Path
 STEP = 0.25  # what the app's presence thread waits between two steps
 
 
-def _app(db: str, index: int, seconds: float, start_at: float, with_presence: bool, out) -> None:  # noqa: ANN001
+def _app(db: str, index: int, seconds: float, start_at: float, with_presence: bool, out) -> None:
     from deskterm.store.engine import open_store
     from deskterm.store.presence import Keeper, open_presence
 
@@ -41,7 +41,7 @@ def _app(db: str, index: int, seconds: float, start_at: float, with_presence: bo
     if keeper is not None:
         publish = keeper.presence.publish
 
-        def counted(*args, **kwargs):  # noqa: ANN002, ANN003
+        def counted(*args, **kwargs):
             nonlocal writes
             writes += 1
             return publish(*args, **kwargs)

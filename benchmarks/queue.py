@@ -29,6 +29,7 @@ standard library's module and defines nothing; run as a script, it first takes i
 """
 
 import sys
+from datetime import UTC
 
 if __name__ == "queue":
     # Imported as "queue" (from a script of benchmarks/, whose directory is on sys.path): load the standard
@@ -39,7 +40,7 @@ if __name__ == "queue":
     _here = _os.path.dirname(_os.path.abspath(__file__))
     sys.path[:] = [_p for _p in sys.path if _os.path.abspath(_p or _os.curdir) != _here]
     del sys.modules["queue"]
-    import queue as _stdlib_queue  # noqa: E402  (the standard library's, now that this directory is off the path)
+    import queue as _stdlib_queue
 
     sys.modules["queue"] = _stdlib_queue
     del _os, _here, _stdlib_queue
@@ -59,10 +60,10 @@ else:
     import subprocess
     import tempfile
     import time
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
     from pathlib import Path
 
-    NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
+    NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
     SEED = 7
 
 

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from deskterm import reports  # noqa: E402
-from deskterm.clock import FrozenClock  # noqa: E402
-from deskterm.config import load_config  # noqa: E402
-from deskterm.demo import generate, write_demo_config  # noqa: E402
-from deskterm.service import Desk, NewEvent  # noqa: E402
-from deskterm.store.engine import open_store  # noqa: E402
+from deskterm import reports
+from deskterm.clock import FrozenClock
+from deskterm.config import load_config
+from deskterm.demo import generate, write_demo_config
+from deskterm.service import Desk, NewEvent
+from deskterm.store.engine import open_store
 
 
 def main() -> None:

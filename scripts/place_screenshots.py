@@ -3,12 +3,14 @@
 Run by ``make screenshots``; the demo desk has its own escalations, major incident, satisfaction answers and
 90 days of history, so every section shows something. Nothing of the user's is read or written.
 """
-import asyncio, os, sys, tempfile
-from datetime import datetime, timezone
+import asyncio
+import os
+import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
 
 
 def prepare(tmp: Path):
@@ -26,14 +28,16 @@ async def shoot(db, config, screen_factory, size, out: Path):
     app = DeskApp(db=str(db), config=config, clock=FrozenClock(NOW), user="alice")
     async with app.run_test(size=size) as pilot:
         for _ in range(200):
-            await app.workers.wait_for_complete(); await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
             t = app.screen.query(QueueTable)
             if t and t.first().loaded:
                 break
         screen = screen_factory()
         await app.push_screen(screen)
         for _ in range(100):
-            await app.workers.wait_for_complete(); await pilot.pause()
+            await app.workers.wait_for_complete()
+            await pilot.pause()
             if screen.loaded:
                 break
         await pilot.pause(0.2)

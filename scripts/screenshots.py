@@ -10,11 +10,11 @@ import asyncio
 import os
 import sys
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
 SIZES = [(80, 24), (120, 40)]
 
 

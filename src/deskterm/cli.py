@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from datetime import datetime, timezone
-from typing import Sequence
+from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import click
 
@@ -45,7 +45,7 @@ class Context:
             self._desk = Desk(open_store(self.db), config)
             try:
                 self._desk.rederive()  # one cheap read unless the SLA configuration changed
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 from .store.engine import is_read_only
 
                 if not is_read_only(exc):
@@ -87,12 +87,12 @@ class DeskGroup(click.Group):
     """Failures of the database that are not deskterm's bugs (a file that is no desk, a damaged, read-only or busy
     desk, a full disk, a lost server) become one line naming the problem, exit 2, wherever they happen."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except DeskError:
             raise
-        except Exception as exc:  # noqa: BLE001 - only what explain_failure recognises is replaced
+        except Exception as exc:
             if type(exc).__module__.split(".")[0] not in ("sqlalchemy", "sqlite3", "psycopg"):
                 raise
             from .store.engine import explain_failure
@@ -285,7 +285,7 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
     click.echo(f"customer {one_line(t.customer)} · policy {sla.policy} · {t.type} · {t.priority} · {t.status}"
                f" · assignee {one_line(t.assignee) or '-'} · group {one_line(t.group)} · version {t.version}")
     for name, timer in sla.timers.items():
-        due = local(datetime.fromtimestamp(timer.due, timezone.utc), tz) if timer.due is not None else "paused"
+        due = local(datetime.fromtimestamp(timer.due, UTC), tz) if timer.due is not None else "paused"
         warn = " (warning)" if timer.warning else ""
         click.echo(f"  {TIMER_LABELS[name]:15} {timer.state:8}{warn} due {due}  left {compact(timer.remaining)}")
     if t.description:
@@ -321,7 +321,7 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
         }))
         return
 
-    def when(dt) -> str:  # noqa: ANN001
+    def when(dt) -> str:
         return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
     def first_line(text: str | None) -> str:
@@ -558,7 +558,7 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     tickets = desk.tickets_for_period(since, until)
     escalations = desk.escalations(open_only=False)
 
-    def sla_of(t):  # noqa: ANN001
+    def sla_of(t):
         return desk.sla(t, until)
 
     total = reports.compute(tickets, sla_of, since, until, escalations, tz)

@@ -5,14 +5,14 @@ Instants are whole seconds (the SLA engine counts in seconds), timezone-aware, i
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 
 class Clock:
     """The system clock."""
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc).replace(microsecond=0)
+        return datetime.now(UTC).replace(microsecond=0)
 
     def __call__(self) -> datetime:
         return self.now()
@@ -24,7 +24,7 @@ class FrozenClock(Clock):
     def __init__(self, at: datetime) -> None:
         if at.tzinfo is None:
             raise ValueError("a frozen clock needs an aware datetime")
-        self._at = at.astimezone(timezone.utc).replace(microsecond=0)
+        self._at = at.astimezone(UTC).replace(microsecond=0)
 
     def now(self) -> datetime:
         return self._at
@@ -34,7 +34,7 @@ class FrozenClock(Clock):
         return self._at
 
     def set(self, at: datetime) -> None:
-        self._at = at.astimezone(timezone.utc).replace(microsecond=0)
+        self._at = at.astimezone(UTC).replace(microsecond=0)
 
 
 def os_user() -> str:
@@ -53,8 +53,8 @@ def os_user() -> str:
 # --since, --until) must fall in the years 1970 to 2200. Earlier or later is a typing error, not a date a
 # service desk deals in, and the arithmetic of timers (epoch seconds, offsets of up to ±24 h, durations of
 # years) stays far from the limits of datetime (years 1 and 9999) that made such dates crash.
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
-LATEST = datetime(2200, 12, 31, 23, 59, 59, tzinfo=timezone.utc)
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 12, 31, 23, 59, 59, tzinfo=UTC)
 RANGE_TEXT = "outside the years 1970 to 2200"
 # How far ahead of this host's clock a recorded instant may be (another host's clock running fast, an export
 # taken seconds ago): an import dated later than now plus this is refused.

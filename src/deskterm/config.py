@@ -13,13 +13,14 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.agents import AgentEntry
 from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
-from .domain.priority import PRIORITIES
 from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
+from .domain.priority import PRIORITIES
 from .domain.sla import Policy, Targets
 from .errors import BadInput
 
@@ -370,7 +371,7 @@ def _parse_calendar(name: str, spec: object, bad) -> BusinessCalendar | None:
                 bad(f"{key}.{day}", str(exc))
                 ok = False
         intervals.sort()
-        for (s1, e1), (s2, e2) in zip(intervals, intervals[1:]):
+        for (s1, e1), (s2, e2) in pairwise(intervals):
             if s2 < e1:
                 bad(f"{key}.{day}", f"intervals overlap ({_hhmm(s1)}-{_hhmm(e1)} and {_hhmm(s2)}-{_hhmm(e2)})")
                 ok = False
@@ -428,7 +429,7 @@ def _holidays(value: object, key: str, bad):
         else:
             bad(key, f"unknown holiday country {country!r}")
         return None
-    except Exception:  # other errors for bad subdivisions
+    except Exception:  # noqa: BLE001 - the holidays package raises various errors for bad subdivisions
         bad(key, f"unknown subdivision {subdiv!r} of {country!r}")
         return None
     keep_this_year(value)  # the code is known from now on: the next run need not import the package

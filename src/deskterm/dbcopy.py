@@ -15,8 +15,8 @@ Safety:
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from sqlalchemy import Table, bindparam, func, select, text, update
 from sqlalchemy.engine import Connection

@@ -17,14 +17,14 @@ import os
 import random
 import tomllib
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .clock import Clock, FrozenClock
 from .config import Config, load_config, parse_config
 from .domain.calendar import epoch
-from .safefile import set_mode
 from .errors import BadInput
+from .safefile import set_mode
 from .service import Change, Desk, NewEvent, NewTicket
 from .store.engine import open_store
 
@@ -287,7 +287,7 @@ def generate(now: datetime, count: int, seed: int = 7) -> list[NewTicket]:
 
         def step(fraction: float) -> datetime:
             nonlocal t
-            t = min(now, t + timedelta(seconds=max(60, span * fraction * rnd.uniform(0.3, 1.0))))
+            t = min(now, t + timedelta(seconds=max(60, span * fraction * rnd.uniform(0.3, 1.0))))  # noqa: B023 - used in this iteration only
             return t.replace(microsecond=0)
 
         fate = rnd.random()
@@ -356,7 +356,7 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
 
 
 def _dt(t: int) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
+    return datetime.fromtimestamp(t, UTC)
 
 
 def _life(rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = True) -> tuple[list[NewEvent], _Plan]:
@@ -459,7 +459,7 @@ def build_demo(directory: Path, tickets: int = 300, clock: Clock | None = None, 
         if story:
             planned = _generate(now, tickets, 7, config) + _major_tickets(now) + _fresh_tickets(now)
             ids = desk.import_tickets([t for t, _ in planned])
-            _story(store, config, now, list(zip(ids, planned)))
+            _story(store, config, now, list(zip(ids, planned, strict=True)))
         else:
             desk.import_tickets(generate(now, tickets))
     finally:
@@ -531,7 +531,7 @@ def _fresh_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
     return [(fresh, _Plan(handler="alice")), (waiting, _Plan(handler="chloe"))]
 
 
-def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: ANN001
+def _story(store, config: Config, now: datetime, made: list) -> None:
     """What the agents did lately, through the service like the screens and the command line: the major
     incident handled, escalations raised (some acknowledged, one returned), satisfaction answers, work
     classified, and the automatic rules applied as ``deskterm escalate-due`` from cron would have."""
@@ -578,7 +578,7 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
              ("functional", "L2-network", "switch logs needed", 150, "nadia", "not a network fault: the "
               "user's account was locked; unlocked, please confirm with the customer"),
              ("functional", "L2-network", "packet loss on the customer's site link", 6, None, None)]
-    for (_, tid, t), (kind, to, reason, ago, acker, returned) in zip(candidates, plans):
+    for (_, tid, t), (kind, to, reason, ago, acker, returned) in zip(candidates, plans, strict=False):  # as many stories as tickets fit
         ago_at = max(minutes(ago), last_at(t) + timedelta(minutes=5))
         agent = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
         as_(agent, ago_at).escalate(tid, kind, to, reason)
@@ -608,7 +608,7 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
     billable = [w for w in week if w[2].type in ("request", "change")]
     defects = [w for w in week if w[2].type not in ("request", "change")]
     chosen = rnd.sample(billable, min(len(billable), 1)) + rnd.sample(defects, min(len(defects) // 2, 3))
-    for created, tid, t in sorted(chosen):
+    for _created, tid, t in sorted(chosen):
         kind = "change_request" if t.type in ("request", "change") else "defect"
         who = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
         as_(who, last_at(t) + timedelta(minutes=rnd.randint(2, 90))).update(tid, Change(classification=kind))
@@ -619,5 +619,5 @@ def _story(store, config: Config, now: datetime, made: list) -> None:  # noqa: A
         as_("cron", now - timedelta(hours=hours)).apply_rules()
 
 
-def _open_escalation(desk: Desk, ticket_id: int):  # noqa: ANN202
+def _open_escalation(desk: Desk, ticket_id: int):
     return [e for e in desk.escalations(open_only=True, ticket=ticket_id)][-1]

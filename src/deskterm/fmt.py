@@ -17,7 +17,7 @@ never markup strings.)
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 # C0, DEL, C1; bidirectional marks, embeddings, overrides and isolates; and the invisible characters a terminal
@@ -109,8 +109,8 @@ def due_clock(due: int, now: int, tz: ZoneInfo | str, long: bool = False, wide: 
     ``09:30`` the same day; within six days ``Tue`` (``wide`` or ``long``: ``Tue 09:30``); further away
     ``11-12`` (``long``: ``2026-11-12 14:02``)."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
-    d = datetime.fromtimestamp(due, timezone.utc).astimezone(zone)
-    today = datetime.fromtimestamp(now, timezone.utc).astimezone(zone).date()
+    d = datetime.fromtimestamp(due, UTC).astimezone(zone)
+    today = datetime.fromtimestamp(now, UTC).astimezone(zone).date()
     if d.date() == today:
         return d.strftime("%H:%M")
     if abs((d.date() - today).days) <= 6:

@@ -31,7 +31,7 @@ def timer_json(t: TimerResult, tz: ZoneInfo) -> dict:
     }
 
 
-def escalation_json(e, tz: ZoneInfo) -> dict:  # noqa: ANN001
+def escalation_json(e, tz: ZoneInfo) -> dict:
     return {
         "id": e.id,
         "ticket": e.ticket_id,
@@ -50,7 +50,7 @@ def escalation_json(e, tz: ZoneInfo) -> dict:  # noqa: ANN001
     }
 
 
-def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict | None = None, escalation=None) -> dict:  # noqa: ANN001
+def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict | None = None, escalation=None) -> dict:
     """``state`` overrides status/priority/assignee/group (their values at ``--at``)."""
     s = state or {"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee, "group": ticket.group}
     out = {

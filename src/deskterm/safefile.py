@@ -20,9 +20,9 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
 
 NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 

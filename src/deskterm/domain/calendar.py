@@ -14,9 +14,9 @@ leave a gap or count a second twice.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Iterator
 from zoneinfo import ZoneInfo
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -121,6 +121,7 @@ class BusinessCalendar:
             if old_anchor is not None:
                 # Rebuilding moves the anchor: shift the table so that every cumulative value handed out
                 # before stays valid (values below the old anchor become smaller, possibly negative).
+                assert self._anchor is not None  # _build set it
                 shift = old_base - self._cum[old_anchor - self._anchor]
                 if shift:
                     self._cum = [c + shift for c in self._cum]

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from .sla import TIMERS, Event, TicketSla, TimerResult
 from .workflow import STOPPED
@@ -48,7 +48,7 @@ class Condition:
         return t.remaining <= self.lead
 
 
-def parse_condition(text: str, parse_duration) -> Condition:
+def parse_condition(text: str, parse_duration: Callable[[str], int]) -> Condition:
     """Parse a rule's ``when``; raise ValueError with a short reason."""
     m = _WHEN.match(text.strip()) if isinstance(text, str) else None
     if not m:

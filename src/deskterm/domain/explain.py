@@ -9,6 +9,7 @@ target, so the pane and the engine can never disagree: both come from the same r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from .calendar import BusinessCalendar
 from .sla import Policy, TimerResult
@@ -49,7 +50,7 @@ def explain(timer: TimerResult, policy: Policy, now: int, limit: int = 200) -> E
     counted: list[tuple[int, int]] = []
     for a, b in timer.segments:
         counted.extend(cal.intervals(a, b))
-    pauses = [(b1, a2) for (_, b1), (a2, _) in zip(timer.segments, timer.segments[1:]) if a2 > b1]
+    pauses = [(b1, a2) for (_, b1), (a2, _) in pairwise(timer.segments) if a2 > b1]
     if timer.stopped_at is None and timer.segments and timer.segments[-1][1] < now:
         pauses.append((timer.segments[-1][1], now))  # paused now
     elif timer.stopped_at is None and not timer.segments and now > timer.started_at:

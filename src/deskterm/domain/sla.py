@@ -23,8 +23,8 @@ one, and ``TimerResult.past_breaches`` counts the breached ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 from .calendar import BusinessCalendar
 from .workflow import PAUSING, STOPPED
@@ -43,7 +43,8 @@ class Targets:
     next_update: int | None = None
 
     def get(self, timer: str) -> int | None:
-        return getattr(self, timer)
+        target: int | None = getattr(self, timer)
+        return target
 
 
 @dataclass(frozen=True, eq=False)
@@ -83,7 +84,7 @@ class TimerResult:
     breached_at: int | None
     segments: list[tuple[int, int]] = field(default_factory=list)  # running spans (real time)
     past_breaches: int = 0  # breached cycles among ``cycles``
-    cycles: list["TimerResult"] = field(default_factory=list)  # next_update: earlier finished cycles, oldest first
+    cycles: list[TimerResult] = field(default_factory=list)  # next_update: earlier finished cycles, oldest first
     priority: str | None = None  # the priority whose target this is (it stopped or breached under it)
     warn_due: int | None = None  # when the warning starts (or started); None when it cannot come
     counting: bool = False  # counting time at the evaluation's instant (running, or breached and running)
@@ -280,7 +281,7 @@ def evaluate(
     def _prio_of_target(span: _Span, name: str, target: int) -> str:
         """The earlier priority whose target the timer breached under (``earlier``), the latest such."""
         found = priority
-        for start, until, tgt in earlier(span, name):
+        for start, _until, tgt in earlier(span, name):
             if tgt == target:
                 found = prio_when(start)
         return found

@@ -10,12 +10,12 @@ and they go straight to the driver. Other engines take the ordinary Core execute
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 
 from sqlalchemy import Table
 
-_UTC = timezone.utc
+_UTC = UTC
 _BIG = 10_000  # rows from which an insert gets a bigger page cache
 _BIG_CACHE_KIB = 65_536
 
@@ -32,18 +32,18 @@ def _unchanged(value: datetime | None) -> datetime | None:
     return value
 
 
-def instant_writer(conn) -> Callable[[datetime | None], object]:  # noqa: ANN001
+def instant_writer(conn) -> Callable[[datetime | None], object]:
     """What ``insert_tuples`` expects in place of an instant, on the connection's engine."""
     return _sqlite_instant if conn.dialect.name == "sqlite" else _unchanged
 
 
-def insert_tuples(conn, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:  # noqa: ANN001
+def insert_tuples(conn, table: Table, columns: Sequence[str], rows: Sequence[tuple]) -> None:
     """Insert ``rows`` (tuples in the order of ``columns``, instants through ``instant_writer``) into
     ``table`` in the caller's transaction."""
     if not rows:
         return
     if conn.dialect.name != "sqlite":
-        conn.execute(table.insert(), [dict(zip(columns, r)) for r in rows])
+        conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
         return
     sql = f'INSERT INTO {table.name} ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
     if len(rows) < _BIG:

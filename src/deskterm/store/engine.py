@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import random
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
@@ -162,7 +163,7 @@ def open_store(db: str | os.PathLike | None = None, migrate: bool = True) -> Sto
     else:
         try:
             engine = _server_engine(url)
-        except Exception as exc:  # a bad URL or a missing driver
+        except Exception as exc:  # noqa: BLE001 - a bad URL or a missing driver: any of several errors
             raise BadInput(f"--db: cannot use {_safe(url)!r}: {exc}") from None
     store = Store(engine)
     if not store.is_sqlite:
@@ -200,7 +201,7 @@ def _server_engine(url: str) -> Engine:
                                connect_args={"application_name": "deskterm"})
 
         @event.listens_for(engine, "after_cursor_execute")
-        def _note_write(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        def _note_write(conn, cursor, statement, parameters, context, executemany):
             # what Store.write needs to know to send NOTIFY: did this transaction change a row?
             if statement[:6].upper() in _WRITES and cursor.rowcount != 0:
                 conn.info[_WROTE] = True
@@ -208,7 +209,7 @@ def _server_engine(url: str) -> Engine:
         lock_ms = int(busy_window() * 1000)
 
         @event.listens_for(engine, "connect")
-        def _lock_timeout(dbapi_conn, _record):  # noqa: ANN001
+        def _lock_timeout(dbapi_conn, _record):
             # a lock held by a stuck session (a psql left in BEGIN) is "the desk is busy" after the retry window,
             # not a command, a cron job or a screen that waits for ever
             autocommit = dbapi_conn.autocommit
@@ -219,7 +220,7 @@ def _server_engine(url: str) -> Engine:
                 dbapi_conn.autocommit = autocommit
 
         @event.listens_for(engine, "rollback")
-        def _forget_write(conn):  # noqa: ANN001
+        def _forget_write(conn):
             try:
                 conn.info.pop(_WROTE, None)
             except SQLAlchemyError:  # the connection was lost (a server restart): nothing to forget, let its error show
@@ -329,7 +330,7 @@ def _sqlite_engine(url: str) -> Engine:
     engine = create_engine(url, connect_args={"timeout": window, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+    def _on_connect(dbapi_conn, _record):
         dbapi_conn.isolation_level = None  # BEGIN is emitted by _on_begin, as we want it
         cur = dbapi_conn.cursor()
         if cur.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
@@ -344,7 +345,7 @@ def _sqlite_engine(url: str) -> Engine:
         cur.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(conn):  # noqa: ANN001
+    def _on_begin(conn):
         conn.exec_driver_sql(conn.get_execution_options().get("deskterm_begin", "BEGIN"))
 
     return engine

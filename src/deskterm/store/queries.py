@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import or_, select
 from sqlmodel import Session
@@ -24,7 +24,7 @@ _RECORD_COLUMNS = (
 )
 
 
-def _records(session: Session, *where, order=Ticket.id) -> list[TicketRecord]:  # noqa: ANN001
+def _records(session: Session, *where, order=Ticket.id) -> list[TicketRecord]:
     stmt = select(*_RECORD_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).where(*where).order_by(order)
     return [TicketRecord(*row) for row in session.connection().execute(stmt)]
 
@@ -102,7 +102,7 @@ _EVENT_COLUMNS = (Event.ticket_id, Event.id, Event.at, Event.kind, Event.author,
 
 def _collect(rows, out: dict[int, list[EventRecord]]) -> None:
     # plain rows, not ORM objects: loading 500,000 events is several times faster this way
-    for tid, eid, at, kind, author, public, body, from_value, to, reason in rows:  # noqa: B007
+    for tid, eid, at, kind, author, public, body, from_value, to, reason in rows:
         out[tid].append(EventRecord(eid, at, kind, author, public, body, from_value, to, reason))
 
 

@@ -32,9 +32,9 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Mapping, Sequence
 
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -44,8 +44,18 @@ from ..records import TicketRecord
 from . import queries
 from .engine import Store
 from .models import Customer, Escalation, Ticket
-from .queue_terms import (BREACHING_HORIZON, FIRST_LEVEL, OPEN_STATUSES, SORTS, VIEWS, Filters, Row, Sort,  # noqa: F401
-                          fold, parse_filter)
+from .queue_terms import (
+    BREACHING_HORIZON,
+    FIRST_LEVEL,
+    OPEN_STATUSES,
+    SORTS,
+    VIEWS,
+    Filters,
+    Row,
+    Sort,
+    fold,
+    parse_filter,
+)
 
 _ROW_COLUMNS = (
     Ticket.id, Ticket.ref, Ticket.subject, Customer.name, Ticket.priority, Ticket.status, Ticket.assignee,
@@ -202,7 +212,7 @@ def _bounds(conn, ids: array, now: datetime, soon: datetime | None = None) -> tu
             picks.append(range(lo, hi, step))
         dues.update(_dues(conn, sorted({ids[i] for pick in picks for i in pick if ids[i] not in dues})))
         narrowed = []
-        for test, (lo, hi), pick in zip(tests, stretches, picks):
+        for test, (lo, hi), pick in zip(tests, stretches, picks, strict=True):
             if lo >= hi:
                 narrowed.append((lo, hi))
                 continue
@@ -269,11 +279,11 @@ class QueueQuery:
     sort: Sort = field(default_factory=Sort)
     user: str = ""
     now: datetime | None = None  # the instant time-dependent views are taken at
-    search: "SearchIndex | None" = field(default=None, repr=False, compare=False)
+    search: SearchIndex | None = field(default=None, repr=False, compare=False)
     _ids: array | None = field(default=None, init=False, repr=False)
     # "time to breach": the groups, each by deadline (breached, warning, rest, no deadline), as arranged
     _groups: tuple | None = field(default=None, init=False, repr=False)
-    _earlier: "QueueQuery | None" = field(default=None, init=False, repr=False)  # see later()
+    _earlier: QueueQuery | None = field(default=None, init=False, repr=False)  # see later()
     _found: array | None = field(default=None, init=False, repr=False)  # the SQL order, words matched
 
     @property
@@ -380,7 +390,7 @@ class QueueQuery:
             out.extend(group)
         return out
 
-    def later(self, now: datetime) -> "QueueQuery":
+    def later(self, now: datetime) -> QueueQuery:
         """This query at a later instant, the data unchanged: "time to breach" regrouped by moving only the
         tickets that crossed a warning or a deadline in between (``_regroup``), not by arranging every id
         again. At 100,000 tickets one ticket or another crosses about every second; this costs 1–4 ms
@@ -393,7 +403,7 @@ class QueueQuery:
             query._earlier = self
         return query
 
-    def _regroup(self, earlier: "QueueQuery") -> array | None:
+    def _regroup(self, earlier: QueueQuery) -> array | None:
         """``earlier``'s groups moved on to this query's instant; None when that is not cheaper."""
         t0, t1 = earlier.now, self.now
         if earlier._groups is None or t0 is None or t1 is None or t1 < t0:
@@ -714,7 +724,7 @@ def data_view_counts(store: Store, user: str) -> dict[str, int]:
     sums = _open_counts(user)
     with store.engine.connect() as conn:
         values = conn.execute(select(*sums.values()).select_from(Ticket)).one()
-    return {v: int(n or 0) for v, n in zip(sums, values)}
+    return {v: int(n or 0) for v, n in zip(sums, values, strict=True)}
 
 
 def breaching_count(store: Store, now: datetime) -> int:

@@ -108,7 +108,7 @@ class Sort:
     column: str = "due"
     descending: bool = False
 
-    def next(self, among: list[str] | None = None) -> "Sort":
+    def next(self, among: list[str] | None = None) -> Sort:
         """The next sort ``o`` chooses, ascending: the next column of ``among`` (the columns shown; default
         every sort), in the order of ``SORTS``."""
         keys = [k for k in SORTS if among is None or k in among or k == self.column]
@@ -116,7 +116,7 @@ class Sort:
         choices = [k for k in following if among is None or k in among]
         return Sort(choices[0] if choices else self.column, False)
 
-    def reversed(self) -> "Sort":
+    def reversed(self) -> Sort:
         return replace(self, descending=not self.descending)
 
 

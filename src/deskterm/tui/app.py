@@ -75,7 +75,7 @@ class DeskApp(App):
         self.drafts = None  # the desk's unsent replies and notes (drafts.Drafts), once the store is open
 
     def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
-               markup: bool = False) -> None:  # noqa: ANN001
+               markup: bool = False) -> None:
         """Every notification is plain text, whatever the caller asked (screens and widgets pass markup=True
         by default): messages carry what agents type, names from the store and error texts, and Textual's
         markup would style ``[b]`` or fail on a stray ``[/]``. A ``rich.text.Text`` (or anything else) is given
@@ -141,8 +141,8 @@ class DeskApp(App):
     def _open(self) -> None:
         # SQLAlchemy's import costs most of a second: here it happens after the frame is painted
         from ..service import Desk
-        from ..store.engine import open_store
         from ..store.changes import ChangeWatch
+        from ..store.engine import open_store
         from ..store.queue import latest_escalation_id
 
         try:
@@ -151,7 +151,7 @@ class DeskApp(App):
             # as every command does: one cheap read, unless the SLA configuration changed (or a migration asks)
             try:
                 desk.rederive()
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 from ..store.engine import is_read_only
 
                 if not is_read_only(exc):  # a read-only desk still opens, to be read
@@ -170,7 +170,7 @@ class DeskApp(App):
         self.call_from_thread(self._opened, desk, watch, latest, drafts)
         try:  # after the queue has what it needs: a busy desk must not hold the first rows back
             desk.shift(True)  # opening the app starts the agent's shift (the roster shows it)
-        except Exception:  # noqa: BLE001, S110 - a desk that takes no writes (read-only) still opens
+        except Exception:  # noqa: BLE001 - a desk that takes no writes (read-only) still opens
             pass
 
     def _failed(self, message: str) -> None:
@@ -246,7 +246,7 @@ class DeskApp(App):
 
     # -- keys ------------------------------------------------------------------------------------
 
-    async def _on_key(self, event) -> None:  # noqa: ANN001
+    async def _on_key(self, event) -> None:
         """Keys typed while a prompt opens belong to the prompt. A dialog takes the focus a moment after it is
         pushed: the characters typed (or pasted, or sent by ``tmux send-keys``) with the key that opened it
         went to the dialog's screen, came up here unhandled, and were lost ("rHello" gave an empty reply). A
@@ -287,7 +287,7 @@ class DeskApp(App):
 
         show_keys(self)
 
-    def on_show_customer_queue(self, message) -> None:  # noqa: ANN001
+    def on_show_customer_queue(self, message) -> None:
         """The dashboard asks for the queue of one customer: back to the queue, filtered to it."""
         from ..store.queue_terms import Filters
         from .screens.queue import QueueScreen
@@ -440,7 +440,7 @@ class DeskApp(App):
 
     # -- presence: who else has which ticket open -------------------------------------------------
 
-    def _screen_changed(self, _screen=None) -> None:  # noqa: ANN001
+    def _screen_changed(self, _screen=None) -> None:
         """What this agent has open now: the ticket of the topmost ticket screen, and whether a reply or a note
         is being typed over it; the presence thread publishes it at once."""
         ticket, activity = None, "viewing"

@@ -148,7 +148,7 @@ class KeyEntry:
         return ", ".join(self.keys)
 
 
-def key_name(app, binding: Binding) -> str:  # noqa: ANN001
+def key_name(app, binding: Binding) -> str:
     if binding.key.startswith("ctrl+"):
         return binding.key  # "ctrl+r", not "^r": words a newcomer reads
     return KEY_NAMES.get(binding.key) or app.get_key_display(binding)
@@ -171,7 +171,7 @@ def _own_bindings(widget: DOMNode) -> list[Binding]:
 SKIPPED = {"app.focus_next", "app.focus_previous", "focus_next", "focus_previous"}  # Textual's tab: one widget
 
 
-def key_entries(screen) -> list[KeyEntry]:  # noqa: ANN001
+def key_entries(screen) -> list[KeyEntry]:
     """Every key of ``screen`` and the app-wide ones, grouped (``ORDER``), each binding once with its keys."""
     app = screen.app
     entries: dict[object, KeyEntry] = {}
@@ -261,7 +261,7 @@ class KeysScreen(ModalScreen[None]):
         Binding("G,end", "end(1)", "Bottom", show=False, id="keys.bottom"),
     ]
 
-    def __init__(self, screen) -> None:  # noqa: ANN001
+    def __init__(self, screen) -> None:
         super().__init__()
         self.entries = key_entries(screen)
         self.bindings_list = [(e.key_text, e.words) for e in self.entries]
@@ -320,7 +320,7 @@ class KeysScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
-def _screen_title(screen) -> str:  # noqa: ANN001
+def _screen_title(screen) -> str:
     names = {"QueueScreen": "queue", "DetailScreen": "ticket", "TicketScreen": "ticket",
              "EscalationScreen": "escalations", "DashboardScreen": "dashboard", "HandoverScreen": "handover"}
     return names.get(type(screen).__name__, "this dialog")
@@ -336,7 +336,7 @@ class KeysFooter(Footer):
         yield from first + [w for w in items if not any(w is f for f in first)]
 
 
-def show_keys(app) -> None:  # noqa: ANN001
+def show_keys(app) -> None:
     """``?`` anywhere: the keys of the screen on top (once: ``?`` on the list closes it)."""
     if isinstance(app.screen, KeysScreen):
         return

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 SPIN_EVERY = 0.1  # seconds between two frames of the spinner (only while a write is pending)
@@ -32,7 +33,7 @@ class Pending:
 class PendingWrites:
     """The writes the app has in flight (``app.writes``), and the line that shows them."""
 
-    def __init__(self, app) -> None:  # noqa: ANN001
+    def __init__(self, app) -> None:
         self.app = app
         self._items: list[Pending] = []
         self._timer = None
@@ -93,7 +94,7 @@ class PendingWrites:
                 hook(keys=owners is not None and screen in owners)
 
 
-def _holder(app) -> str:  # noqa: ANN001
+def _holder(app) -> str:
     """Who holds the SQLite desk's write lock (``process 4242 (sqlite3) holds its write lock``), else a plain word."""
     desk = getattr(app, "desk", None)
     path = getattr(getattr(desk, "store", None), "path", None)
@@ -106,7 +107,7 @@ def _holder(app) -> str:  # noqa: ANN001
     return "waiting for its write lock"
 
 
-def refusal(exc: BaseException, db) -> str | None:  # noqa: ANN001
+def refusal(exc: BaseException, db) -> str | None:
     """What to tell the agent when a write failed: the refusal (the ticket changed, the workflow), or why the desk
     did not take it (busy for the whole retry window, gone, read-only). None: a bug, to be raised."""
     from ..errors import DeskError
@@ -135,7 +136,7 @@ def write_in_thread(screen, label: str, call: Callable[[], Any], *, done: Callab
     def work() -> None:
         try:
             result = call()
-        except Exception as exc:  # noqa: BLE001 - sorted below
+        except Exception as exc:
             message = refusal(exc, app.db)
             if message is None:
                 app.call_from_thread(app.writes.finish, pending)
@@ -148,13 +149,13 @@ def write_in_thread(screen, label: str, call: Callable[[], Any], *, done: Callab
     return pending
 
 
-def _settle(app, pending: Pending, then: Callable[[], None] | None) -> None:  # noqa: ANN001
+def _settle(app, pending: Pending, then: Callable[[], None] | None) -> None:
     app.writes.finish(pending)
     if then is not None:
         then()
 
 
-def _default_failed(app, label: str) -> Callable[[str], None]:  # noqa: ANN001
+def _default_failed(app, label: str) -> Callable[[str], None]:
     return lambda message: app.notify(message, title=f"Not saved: {label}", severity="warning", timeout=10)
 
 

@@ -13,8 +13,9 @@ loop) and meanwhile paints each row from what its ticket row already holds (``pr
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 from textual.cache import LRUCache
 
@@ -33,7 +34,7 @@ _WORST_FIRST = {"breached": 0, "warning": 1, "running": 2, "paused": 3, "met": 4
 
 
 class SlaCache:
-    def __init__(self, desk: "Desk", size: int = 2048) -> None:
+    def __init__(self, desk: Desk, size: int = 2048) -> None:
         self.desk = desk
         self._cache: LRUCache[tuple[int, int], Entry] = LRUCache(size)
         self._lock = threading.Lock()  # LRUCache is not thread-safe, and workers put into it
@@ -48,7 +49,7 @@ class SlaCache:
         with self._lock:
             return self._cache.get((ticket_id, version))
 
-    def missing(self, rows: Iterable["Row"]) -> list["Row"]:
+    def missing(self, rows: Iterable[Row]) -> list[Row]:
         """The rows that have no evaluation for their version yet."""
         with self._lock:
             return [r for r in rows if (r.id, r.version) not in self._cache]
@@ -58,7 +59,7 @@ class SlaCache:
         with self._lock:
             return [i for i in ids if i not in self._versions]
 
-    def ensure(self, rows: Iterable["Row"]) -> None:
+    def ensure(self, rows: Iterable[Row]) -> None:
         """Evaluate the tickets among ``rows`` that have no evaluation for their version yet (blocking: in a
         worker, or where a screenful of database reads does not matter)."""
         missing = self.missing(rows)
@@ -72,7 +73,7 @@ class SlaCache:
         now = self.desk.clock.now()
         return [self.evaluate(record, now) for record in records(self.desk.store, ids)]
 
-    def evaluate(self, record: "TicketRecord", now: datetime) -> tuple[tuple[int, int], Entry]:
+    def evaluate(self, record: TicketRecord, now: datetime) -> tuple[tuple[int, int], Entry]:
         sla = self.desk.sla(record, at=now)
         policy = self.desk.config.policy_for(record.customer)
         return (record.id, record.version), (sla, epoch(now), policy.calendar, policy.warn_at)
@@ -84,7 +85,7 @@ class SlaCache:
                 self._versions[key[0]] = key[1]
                 self.evaluations += 1
 
-    def put(self, record: "TicketRecord", now: datetime) -> TicketSla:
+    def put(self, record: TicketRecord, now: datetime) -> TicketSla:
         key, entry = self.evaluate(record, now)
         self.store([(key, entry)])
         return entry[0]
@@ -116,7 +117,7 @@ class SlaCache:
         timer = sla.timers.get("resolution")
         return None if timer is None else live_timer(timer, calendar, warn_at, at, t)
 
-    def provisional(self, row: "Row", now: datetime) -> LiveTimer:
+    def provisional(self, row: Row, now: datetime) -> LiveTimer:
         """What the ticket row alone says, until the ticket is evaluated: the nearest deadline
         (``next_due``) and its timer (``next_timer``), the state it gives at ``now`` (the same rules as the
         queue's order: breached once the deadline is passed, warning from ``next_warn`` on) and the counted

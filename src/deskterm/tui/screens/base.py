@@ -22,14 +22,14 @@ class DeskScreen(Screen):
         if desk is not None:
             self.desk_ready(desk)
 
-    def desk_ready(self, desk) -> None:  # noqa: ANN001
+    def desk_ready(self, desk) -> None:
         if self.desk is desk:
             return
         self.desk = desk
         self.on_desk(desk)
         self.reload()
 
-    def on_desk(self, desk) -> None:  # noqa: ANN001
+    def on_desk(self, desk) -> None:
         """Set up what depends on the desk (caches), before the first load."""
 
     def reload(self) -> None:

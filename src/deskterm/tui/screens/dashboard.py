@@ -12,9 +12,9 @@ The work runs in a thread worker and comes back as a typed message: keystrokes n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from typing import Sequence
 
 from rich.text import Text
 from textual import work
@@ -44,7 +44,7 @@ class ShowCustomerQueue(Message):
         self.customer = customer
 
 
-def period_bounds(now: datetime, tz) -> dict[str, tuple[datetime, datetime]]:  # noqa: ANN001
+def period_bounds(now: datetime, tz) -> dict[str, tuple[datetime, datetime]]:
     """[since, until) of each period: local midnight today, Monday 00:00 and the 1st 00:00, until now."""
     local = now.astimezone(tz)
     today = local.date()
@@ -54,7 +54,7 @@ def period_bounds(now: datetime, tz) -> dict[str, tuple[datetime, datetime]]:  #
     return {"today": (midnight, now), "week": (monday, now), "month": (first, now)}
 
 
-def day_windows(now: datetime, tz, days: int = TREND_DAYS) -> list[tuple[datetime, datetime]]:  # noqa: ANN001
+def day_windows(now: datetime, tz, days: int = TREND_DAYS) -> list[tuple[datetime, datetime]]:
     """The last ``days`` local days, oldest first; today's window ends now."""
     today = now.astimezone(tz).date()
     out = []
@@ -68,7 +68,7 @@ def day_windows(now: datetime, tz, days: int = TREND_DAYS) -> list[tuple[datetim
 
 def at_risk(by_customer: dict[str, reports.Kpis], limit: int = AT_RISK) -> list[tuple[str, reports.Kpis]]:
     """Lowest SLA compliance first (no timer ended: last), then most breaches, then the largest backlog."""
-    def key(item: tuple[str, reports.Kpis]):  # noqa: ANN202
+    def key(item: tuple[str, reports.Kpis]):
         name, k = item
         rate = k.overall_compliance
         return (rate is None, rate if rate is not None else 0, -len(k.breaches), -k.backlog, name)
@@ -104,14 +104,14 @@ class TrendLoaded(Message):
 class Figures:
     """What a desk's figures are made of: tickets, escalations and cached SLA evaluations (thread side)."""
 
-    def __init__(self, desk) -> None:  # noqa: ANN001
+    def __init__(self, desk) -> None:
         self.desk = desk
         self.tickets = desk.tickets()
         self.escalations = desk.escalations(open_only=False)
         self._sla: dict[tuple[int, datetime], object] = {}
 
-    def sla_at(self, until: datetime):  # noqa: ANN201
-        def sla_of(t):  # noqa: ANN001, ANN202
+    def sla_at(self, until: datetime):
+        def sla_of(t):
             key = (t.id, until)
             if key not in self._sla:
                 self._sla[key] = self.desk.sla(t, until)
@@ -361,7 +361,7 @@ class DashboardScreen(DeskScreen):
     def data_changed(self) -> None:
         self.reload()
 
-    def clock_tick(self, now) -> None:  # noqa: ANN001
+    def clock_tick(self, now) -> None:
         self._ticks += 1
         if self._ticks % REFRESH_EVERY == 0:
             self.reload()

@@ -7,15 +7,16 @@ First a choice of where to: a configured group above L1 (functional: the ticket 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from inspect import isawaitable
-from typing import Any, Callable
+from typing import Any
 
 from .modals import ChoiceScreen, TextPromptScreen
 
 NOWHERE = "no group above L1 and no manager in the configuration ([groups.NAME], escalation.managers)"
 
 
-def escalation_targets(config, further: tuple[str, str] | None = None) -> dict[str, tuple[str, str]]:  # noqa: ANN001
+def escalation_targets(config, further: tuple[str, str] | None = None) -> dict[str, tuple[str, str]]:
     """Choice label → (kind, target): the configured groups above L1 (by level, then name), then the managers.
 
     ``further`` is the (kind, target) of an open escalation being escalated further: its own target is not
@@ -33,7 +34,7 @@ def escalation_targets(config, further: tuple[str, str] | None = None) -> dict[s
     return out
 
 
-def ask_escalation(app, config, what: str, done: Callable[[str, str, str], Any], title: str = "Escalate",  # noqa: ANN001
+def ask_escalation(app, config, what: str, done: Callable[[str, str, str], Any], title: str = "Escalate",
                    further: tuple[str, str] | None = None) -> bool:
     """Ask where to escalate ``what`` (``#12``, ``3 tickets``) and why, then call ``done(kind, to, reason)``
     (which may be a coroutine function). False, with a warning, when the configuration offers nowhere to go.

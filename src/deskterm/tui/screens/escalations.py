@@ -46,7 +46,7 @@ INF = float("inf")
 
 # -- the automatic rules, for the app -----------------------------------------------------------------
 
-def apply_rules_in_background(app):  # noqa: ANN001, ANN201 - returns the Worker (or None: no desk yet)
+def apply_rules_in_background(app):
     """Apply the automatic escalation rules once, in a thread; the new escalations reach every screen through
     the app's change poll (``data_changed``). Returns the worker, or None when the store is not open yet.
 
@@ -95,7 +95,7 @@ class EscRow:
         return self.esc.acknowledged_at is not None  # type: ignore[attr-defined]
 
 
-def urgency_key(row: EscRow, due: int | None):  # noqa: ANN201
+def urgency_key(row: EscRow, due: int | None):
     """Not acknowledged first, then the ticket's nearest deadline (none last), then the oldest."""
     return (row.acknowledged, due if due is not None else INF, row.esc.created_at, row.id)  # type: ignore[attr-defined]
 
@@ -224,7 +224,7 @@ class EscalationScreen(DeskScreen):
         self.list_view.focus()
         self.attach_desk()
 
-    def on_desk(self, desk) -> None:  # noqa: ANN001
+    def on_desk(self, desk) -> None:
         from ..sla_cache import SlaCache
 
         self._sla = SlaCache(desk, size=512)
@@ -298,7 +298,7 @@ class EscalationScreen(DeskScreen):
         if not self._app_closing():
             self.reload()
 
-    def clock_tick(self, now) -> None:  # noqa: ANN001
+    def clock_tick(self, now) -> None:
         if self.desk is None or not self.is_mounted or self._app_closing():
             return
         if self._rebuilding:  # on_escalations_loaded ticks when the new items are mounted
@@ -390,13 +390,13 @@ class EscalationScreen(DeskScreen):
         if row is not None:
             self.app.push_screen(ticket_screen(row.ticket_id))
 
-    def _do(self, what: str, call, done: str) -> None:  # noqa: ANN001
+    def _do(self, what: str, call, done: str) -> None:
         """Write in a thread (a desk busy with another writer must not freeze the screen for its retry
         window), then say ``done`` (or why not) and reload the list."""
         self._write(what, call, done)
 
     @work(thread=True, group="escalation-writes")
-    def _write(self, what: str, call, done: str) -> None:  # noqa: ANN001
+    def _write(self, what: str, call, done: str) -> None:
         try:
             call()
         except (Refused, Conflict, BadInput) as exc:  # BadInput: a busy or unreachable desk too

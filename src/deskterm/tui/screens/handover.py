@@ -59,11 +59,11 @@ def section_titles(h: reports.Handover) -> dict[str, str]:
     }
 
 
-def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:  # noqa: ANN001
+def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:
     """One line per item of each section, in the order of ``reports.handover``."""
     now_s = epoch(h.now)
 
-    def name(t) -> str:  # noqa: ANN001
+    def name(t) -> str:
         return f"{one_line(t.subject, 50)} ({one_line(t.customer, 24)})"
 
     out: dict[str, list[HandoverLine]] = {s: [] for s in SECTIONS}
@@ -194,7 +194,7 @@ class HandoverScreen(DeskScreen):
     def data_changed(self) -> None:
         self.reload()
 
-    def clock_tick(self, now) -> None:  # noqa: ANN001
+    def clock_tick(self, now) -> None:
         self._ticks += 1
         if self._ticks % REFRESH_EVERY == 0:
             self.reload()

@@ -19,8 +19,9 @@ updated without a layout pass, and only when it reads differently.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
@@ -138,7 +139,7 @@ class Prompt(Input):
     def watch_value(self, value: str) -> None:
         self._on_change(value)
 
-    async def _on_key(self, event) -> None:  # noqa: ANN001
+    async def _on_key(self, event) -> None:
         # what is typed in the prompt belongs to it: tab and shift+tab would otherwise reach the screen's
         # bindings and switch the view behind the prompt
         if event.key in ("tab", "shift+tab"):
@@ -801,7 +802,7 @@ class QueueScreen(Screen):
             directory = self.desk.directory()
             self.app.call_from_thread(self._directory_loaded, directory)
 
-    def _directory_loaded(self, directory) -> None:  # noqa: ANN001
+    def _directory_loaded(self, directory) -> None:
         from textual.suggester import SuggestFromList
 
         self._directory = directory
@@ -824,7 +825,7 @@ class QueueScreen(Screen):
             rows = self.desk.roster()
             self.app.call_from_thread(self._show_roster, rows)
 
-    def _show_roster(self, rows) -> None:  # noqa: ANN001
+    def _show_roster(self, rows) -> None:
         if self._widgets_gone():
             return
         on = [r for r in rows if r[2] is not None]
@@ -928,7 +929,7 @@ class QueueScreen(Screen):
 
     @work(thread=True, group="apply")
     def _apply_each(self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str,
-                    title: str, one: Callable, pending=None) -> None:  # noqa: ANN001
+                    title: str, one: Callable, pending=None) -> None:
         """One change per ticket, each at its version; a ticket changed meanwhile is skipped, saying by whom; one
         the desk did not take (busy for its whole retry window, gone) is skipped saying why."""
         from ..pending import refusal
@@ -947,7 +948,7 @@ class QueueScreen(Screen):
                     done.append(ticket_id)
                 except Conflict:
                     skipped.append((ticket_id, _changed_by(desk, ticket_id)))
-                except Exception as exc:  # noqa: BLE001 - refused, or the desk's failure; a bug is raised
+                except Exception as exc:
                     why = refusal(exc, self.app.db)
                     if why is None:
                         raise
@@ -1015,7 +1016,7 @@ def _count(n: int) -> str:
     return f"{n} ticket{'s' if n != 1 else ''}"
 
 
-def _changed_by(desk, ticket_id: int) -> str:  # noqa: ANN001
+def _changed_by(desk, ticket_id: int) -> str:
     """Why a change at an old version was skipped: who changed the ticket last, and how."""
     from ..widgets.timeline import describe
 

@@ -21,10 +21,11 @@ for a layout of the screen when its number of rows changes (see ``_set_lines``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
@@ -103,7 +104,7 @@ def layout(width: int) -> list[tuple[Column, int]]:
         widths[keys.index("due")] = 14
     fixed = sum(widths) + len(columns) - 1
     flex = max(width - fixed, 8)
-    return [(c, w or flex) for c, w in zip(columns, widths)]
+    return [(c, w or flex) for c, w in zip(columns, widths, strict=True)]
 
 
 class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
@@ -129,12 +130,12 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     ]
 
     class CursorMoved(Message):
-        def __init__(self, table: "QueueTable", row: Row | None) -> None:
+        def __init__(self, table: QueueTable, row: Row | None) -> None:
             super().__init__()
             self.table = table
             self.row = row
 
-    def __init__(self, sla: "SlaCache | None" = None, now: Callable[[], datetime] | None = None,
+    def __init__(self, sla: SlaCache | None = None, now: Callable[[], datetime] | None = None,
                  *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.sla = sla
@@ -228,14 +229,14 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.run_worker(partial(self._evaluate, self.sla, missing), thread=True, group="sla",
                         name="evaluate visible rows", exit_on_error=False)
 
-    def _evaluate(self, sla: "SlaCache", ids: list[int]) -> None:
+    def _evaluate(self, sla: SlaCache, ids: list[int]) -> None:
         entries = None
         try:
             entries = sla.load(ids)
         finally:  # even on an error (a busy database): the next tick tries again
             self.app.call_from_thread(self._evaluated, sla, entries)
 
-    def _evaluated(self, sla: "SlaCache", entries: list | None) -> None:
+    def _evaluated(self, sla: SlaCache, entries: list | None) -> None:
         self._evaluating = False
         if self.parent is None:  # removed meanwhile (the app is closing)
             return

@@ -10,8 +10,8 @@ cannot be mistaken for replies the customer sees.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from rich.text import Text

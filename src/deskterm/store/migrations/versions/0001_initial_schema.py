@@ -4,10 +4,10 @@ Revision ID: 0001
 Revises: 
 Create Date: 2026-11-24
 """
-from alembic import op
 import sqlalchemy as sa
-from deskterm.store.types import UTCDateTime
+from alembic import op
 
+from deskterm.store.types import UTCDateTime
 
 revision = '0001'
 down_revision = None

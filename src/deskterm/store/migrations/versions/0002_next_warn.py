@@ -7,8 +7,8 @@ Create Date: 2026-11-24
 Also the ``meta`` table. Existing rows get NULL next_warn and no stored configuration fingerprint, so
 the first Desk.rederive() after the upgrade recomputes every open ticket's deadlines.
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 from deskterm.store.types import UTCDateTime
 
