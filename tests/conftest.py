@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -42,7 +41,7 @@ def example_config():
 def frozen_clock():
     from deskterm.clock import FrozenClock
 
-    return FrozenClock(datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc))
+    return FrozenClock(datetime(2026, 3, 27, 15, 0, tzinfo=UTC))
 
 
 @pytest.fixture

@@ -199,7 +199,7 @@ def db_state(db: str | os.PathLike) -> dict:
         conn.close()
 
 
-def _ordered(conn, table: str) -> list[tuple]:  # noqa: ANN001 - a sqlite3 or a psycopg connection
+def _ordered(conn, table: str) -> list[tuple]:
     width = len(conn.execute(f'SELECT * FROM "{table}" LIMIT 0').description)
     order = ", ".join(str(i) for i in range(1, width + 1))
     return [tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()]

@@ -37,6 +37,7 @@ import re
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -531,7 +532,7 @@ def recipe_hostile_names(seed: Path, work: Path) -> Recipe:
     """A desk whose customers and subjects carry spreadsheet formulas, terminal escapes, bidi overrides, zero-width
     characters and Markdown: P1 tickets opened 5 minutes ago (in the report's period, and due within the shift of
     the handover), one of each kind of payload."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from deskterm.config import load_config
     from deskterm.service import Desk, NewTicket
@@ -540,7 +541,7 @@ def recipe_hostile_names(seed: Path, work: Path) -> Recipe:
     db = _copy_seed(seed, work)
     store = open_store(db)
     desk = Desk(store, load_config(EXAMPLE_CONFIG), user="alice")
-    at = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(minutes=5)
+    at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=5)
     for customer, subject in HOSTILE:
         desk.create(NewTicket(subject=subject, customer=customer, priority="P1", created_at=at))
     store.dispose()

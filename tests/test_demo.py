@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import stat
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,7 +22,7 @@ from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm_testing import run_cli
 
-NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)  # a Friday afternoon (the screen tests' instant)
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)  # a Friday afternoon (the screen tests' instant)
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +78,9 @@ def test_every_escalation_target_is_defined_in_the_demo_configuration(desk, tick
 
 
 def test_rules_validate_against_the_demo_configuration(desk):
-    from deskterm.config import parse_config
     import tomllib
+
+    from deskterm.config import parse_config
 
     settings = desk.config.escalation
     assert len(settings.rules) >= 2 and {r.action for r in settings.rules} == {FUNCTIONAL, HIERARCHICAL}

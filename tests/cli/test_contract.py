@@ -27,9 +27,9 @@ from __future__ import annotations
 import json
 import os
 import pwd
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Callable
 
 import pytest
 

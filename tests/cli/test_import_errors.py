@@ -66,7 +66,7 @@ def jsonl(*records) -> str:
 class Db:
     """A database (a SQLite file or a PostgreSQL URL) and the command line to run on it."""
 
-    def __init__(self, url: str, cli) -> None:  # noqa: ANN001 - cli_server.run
+    def __init__(self, url: str, cli) -> None:
         self.url, self.cli = url, cli
 
     def __call__(self, *args: str, input: str | None = None):
@@ -76,7 +76,7 @@ class Db:
 class Copies:
     """Copies of the first import: a file copy on SQLite, ``CREATE DATABASE ... TEMPLATE`` on PostgreSQL."""
 
-    def __init__(self, engine: str, source: str, request) -> None:  # noqa: ANN001
+    def __init__(self, engine: str, source: str, request) -> None:
         self.engine, self.source, self.request = engine, source, request
 
     def make(self, where: Path) -> str:
@@ -131,7 +131,8 @@ def rejected(db: Db, baseline, name: str, expected: list[tuple[int | None, str]]
     assert out.stdout == ""
     lines = out.stderr.splitlines()
     assert len(lines) == len(expected), lines
-    pairs = list(zip(lines, expected)) if ordered else [(next(l for l in lines if _matches(l, name, e)), e) for e in expected]
+    pairs = (list(zip(lines, expected, strict=False)) if ordered
+             else [(next(line for line in lines if _matches(line, name, e)), e) for e in expected])
     for line, exp in pairs:
         assert _matches(line, name, exp), (line, exp)
     if state is not None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ from deskterm.store.engine import open_store
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
-START = datetime(2026, 3, 27, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 27, 8, 0, tzinfo=UTC)
 
 CONFIG = """
 [calendars.always]
@@ -275,7 +275,7 @@ def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock, tmp_
     # `escalations --all`: the reason column lines up whatever the state (closed (escalated), NOT ACKNOWLEDGED)
     listed = _cli(tmp_path, db_url, "escalations", "--all").stdout.splitlines()
     reasons = ["customer threatens penalties", "router", "firmware", "VIP", "automatic: first_response.before 10m"]
-    assert len(listed) == 5 and len({line.index(r) for line, r in zip(listed, reasons)}) == 1, listed
+    assert len(listed) == 5 and len({line.index(r) for line, r in zip(listed, reasons, strict=True)}) == 1, listed
 
 
 @pytest.mark.parametrize("end", ["resolved", "closed"])
@@ -374,7 +374,7 @@ def test_a_future_stamp_already_in_a_desk_does_not_leak_into_later_changes(esc_d
     """A desk written by an older deskterm (escalate-due --at 9999…) holds a ticket changed "in 9999": the next
     change is stamped now, not 9999 (a change is never recorded later than now, beyond a small clock skew)."""
     tid = _new(esc_desk, customer="Atelier Moreau")
-    future = Desk(esc_desk.store, esc_desk.config, clock=FrozenClock(datetime(2050, 1, 1, tzinfo=timezone.utc)), user="cron")
+    future = Desk(esc_desk.store, esc_desk.config, clock=FrozenClock(datetime(2050, 1, 1, tzinfo=UTC)), user="cron")
     future.update(tid, Change(note="written by a clock in 2050"))
     clock.advance(60)
     esc_desk.update(tid, Change(note="a note made now"))

@@ -59,7 +59,7 @@ class PgServer:
     # -- life cycle ---------------------------------------------------------------------------------
 
     @classmethod
-    def start(cls) -> "PgServer":
+    def start(cls) -> PgServer:
         try:
             import psycopg  # noqa: F401
         except ImportError as exc:
@@ -136,9 +136,9 @@ class PgServer:
             conn.execute(sql)
 
     def _make_template(self) -> None:
-        from deskterm.store.engine import open_store
-
         import psycopg
+
+        from deskterm.store.engine import open_store
 
         with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres") as conn:
             self.version = conn.info.server_version

@@ -4,7 +4,7 @@ PostgreSQL answers exactly as the SQLite file did; ids, sequences and counts; re
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import text
@@ -15,7 +15,7 @@ from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm_testing import run_cli
 
-NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
 AT = "2026-03-27T16:00:00+00:00"
 ESCALATION = """
 [groups.L2-network]

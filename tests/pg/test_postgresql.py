@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select, text
@@ -20,7 +20,7 @@ from deskterm.store.engine import Store, db_url, open_store
 from deskterm.store.models import Agent, Ticket
 from deskterm_testing import EXAMPLE_CONFIG, run_cli
 
-NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
 
 
 def _desk(url: str, user: str = "alice") -> Desk:
@@ -75,8 +75,8 @@ def test_each_migration_runs_on_postgresql_and_keeps_rows(pg_server):
         store.dispose()
         desk = _desk(url, "bob")
         t = desk.ticket("EXT-1")
-        assert (t.subject, t.version, t.created_at) == ("VPN down", 3, datetime(2026, 3, 27, 15, 5, tzinfo=timezone.utc))
-        assert [(e.kind, e.body, e.at) for e in t.events] == [("reply", "On it.", datetime(2026, 3, 27, 15, 20, tzinfo=timezone.utc))]
+        assert (t.subject, t.version, t.created_at) == ("VPN down", 3, datetime(2026, 3, 27, 15, 5, tzinfo=UTC))
+        assert [(e.kind, e.body, e.at) for e in t.events] == [("reply", "On it.", datetime(2026, 3, 27, 15, 20, tzinfo=UTC))]
         assert desk.rederive() == 1  # the columns added later are derived from the history
         assert desk.update("EXT-1", Change(note="after the upgrade")) == 4
         desk.store.dispose()
@@ -99,7 +99,7 @@ def test_instants_are_timestamptz_stored_in_utc(pg_url):
         conn.execute(text("SET TIME ZONE 'Asia/Tokyo'"))  # the session zone changes nothing
         assert conn.execute(text("SELECT to_char(created_at AT TIME ZONE 'UTC', 'HH24:MI') FROM tickets")).scalar() == "15:05"
     t = desk.ticket(tid)
-    assert t.created_at == datetime(2026, 3, 27, 15, 5, tzinfo=timezone.utc) and t.created_at.utcoffset() == timedelta(0)
+    assert t.created_at == datetime(2026, 3, 27, 15, 5, tzinfo=UTC) and t.created_at.utcoffset() == timedelta(0)
     store.dispose()
 
 
@@ -275,7 +275,7 @@ def test_cli_import_list_show_update_give_the_same_answers_on_both_engines(tmp_p
     file.write_text(json.dumps(TICKETS))
     outputs = {}
     for name, db in (("sqlite", str(tmp_path / "s.db")), ("pg", pg_url)):
-        def ok(*args):
+        def ok(*args, db=db, name=name):
             r = run_cli("--db", db, "--config", str(EXAMPLE_CONFIG), *args)
             assert r.returncode == 0, (name, args, r.stderr)
             return r.stdout
@@ -364,7 +364,7 @@ def test_two_rules_fired_at_once_on_one_ticket_by_two_processes_both_land(tmp_pa
     first, second = ("[[escalation.rules]]" + r for r in rules.split("[[escalation.rules]]"))
     configs = [parse_config(tomllib.loads(base + r), "two.toml") for r in (first, second)]
     clock = FrozenClock(NOW + timedelta(hours=2, minutes=30))
-    desks = [Desk(open_store(db_url), c, clock=clock, user=u) for c, u in zip(configs, ("alice", "bruno"))]
+    desks = [Desk(open_store(db_url), c, clock=clock, user=u) for c, u in zip(configs, ("alice", "bruno"), strict=True)]
     tid = desks[0].create(NewTicket(subject="t", customer="Atelier Moreau", priority="P1", created_at=NOW)).id
     barrier = threading.Barrier(2, timeout=1)
     for d in desks:

@@ -17,7 +17,7 @@ import pytest
 from deskterm_testing import EXAMPLE_CONFIG, db_state
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pgserver import PgServer, PgUnavailable  # noqa: E402
+from pgserver import PgServer, PgUnavailable
 
 
 @pytest.fixture

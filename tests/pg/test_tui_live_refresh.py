@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
-from tuihelp import NOW, SIZE, ready  # noqa: E402
+from tuihelp import NOW, SIZE, ready
 
-from deskterm.service import NewTicket  # noqa: E402
+from deskterm.service import NewTicket
 
 
 @pytest.fixture

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
-
 from ptyterm import QUEUE_READY, open_ticket, quit_cleanly
 
 pytestmark = pytest.mark.pty  # the real program in a terminal: make test runs it, make test-fast does not
@@ -22,7 +21,7 @@ TICKETS_AGO = [  # (subject, customer, priority, hours ago)
 
 def test_a_second_agent_changes_tickets_from_the_command_line(agent, tmp_path):
     db = str(tmp_path / "team.db")
-    now = datetime.now(timezone.utc).replace(microsecond=0)
+    now = datetime.now(UTC).replace(microsecond=0)
     records = [{"ref": f"TEAM-{i}", "subject": subject, "customer": customer, "priority": prio,
                 "created_at": (now - timedelta(hours=ago)).isoformat()}
                for i, (subject, customer, prio, ago) in enumerate(TICKETS_AGO, 1)]

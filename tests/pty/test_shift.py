@@ -15,8 +15,20 @@ import re
 import time
 
 import pytest
-from ptyterm import (Term, back_to_queue, choose, dialog_options, has_traceback, on_desk, open_first_ticket,
-                     open_ticket, pick_in_select, queue_ready, quit_cleanly, show_json, tab_to)
+from ptyterm import (
+    back_to_queue,
+    choose,
+    dialog_options,
+    has_traceback,
+    on_desk,
+    open_first_ticket,
+    open_ticket,
+    pick_in_select,
+    queue_ready,
+    quit_cleanly,
+    show_json,
+    tab_to,
+)
 
 pytestmark = pytest.mark.pty  # the real program in a terminal: make test runs it, make test-fast does not
 

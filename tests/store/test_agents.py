@@ -8,7 +8,6 @@ import json
 import os
 import tomllib
 from dataclasses import replace
-from datetime import timedelta
 
 import pytest
 

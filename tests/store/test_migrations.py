@@ -5,7 +5,7 @@ pragmas of a new file (WAL, foreign keys, busy timeout)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import inspect, text
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.engines("sqlite", "postgresql")
 def _instant(db: str, utc: str):
     """An instant as the first schema holds it: SQLite's text (what UTCDateTime writes), PostgreSQL's timestamptz."""
     if is_pg(db):
-        return datetime.fromisoformat(utc).replace(tzinfo=timezone.utc)
+        return datetime.fromisoformat(utc).replace(tzinfo=UTC)
     return datetime.fromisoformat(utc).strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
@@ -122,7 +122,7 @@ def test_rederive_after_upgrade_fills_next_warn(empty_db, example_config):
 
     _fill_first_schema(empty_db)
     store = open_store(empty_db)
-    desk = Desk(store, example_config, clock=FrozenClock(datetime(2026, 3, 27, 16, 0, tzinfo=timezone.utc)), user="bob")
+    desk = Desk(store, example_config, clock=FrozenClock(datetime(2026, 3, 27, 16, 0, tzinfo=UTC)), user="bob")
     assert desk.rederive() == 1
     t = desk.ticket("EXT-1")
     assert t.next_due is not None and t.next_warn is not None
@@ -142,7 +142,7 @@ def test_upgrade_to_0005_derives_the_row_countdown_even_under_an_unchanged_confi
     _fill_first_schema(empty_db)
     store = open_store(empty_db, migrate=False)
     migrate.upgrade_to(store, "0004")
-    clock = FrozenClock(datetime(2026, 3, 27, 16, 0, tzinfo=timezone.utc))
+    clock = FrozenClock(datetime(2026, 3, 27, 16, 0, tzinfo=UTC))
     with store.engine.begin() as conn:  # as a 0004 desk stands after a rederive: its fingerprint stored
         conn.execute(text("INSERT INTO meta (key, value) VALUES ('sla_config', :v)"), {"v": example_config.fingerprint})
     store.dispose()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -83,10 +83,10 @@ def test_bad_values_are_bad_input(desk):
 def test_reply_moves_the_derived_deadline_and_pending_clears_it(desk):
     tid = _new(desk)  # gold / always: P2 first response 30m, resolution 8h
     t = desk.ticket(tid)
-    assert t.next_due == datetime(2026, 3, 27, 15, 30, tzinfo=timezone.utc)  # first response first
+    assert t.next_due == datetime(2026, 3, 27, 15, 30, tzinfo=UTC)  # first response first
     desk.clock.advance(600)
     desk.update(tid, Change(reply="On it."))
-    assert desk.ticket(tid).next_due == datetime(2026, 3, 27, 23, 0, tzinfo=timezone.utc)  # resolution
+    assert desk.ticket(tid).next_due == datetime(2026, 3, 27, 23, 0, tzinfo=UTC)  # resolution
     desk.update(tid, Change(status="pending"))
     assert desk.ticket(tid).next_due is None  # paused: no deadline to sort by
 

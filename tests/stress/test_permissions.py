@@ -14,7 +14,7 @@ import stat
 import pytest
 
 
-def _mode(path) -> int:  # noqa: ANN001
+def _mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 

@@ -117,7 +117,7 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
         evs = events.get(tid, [])
         assert len(evs) == len(ops), f"ticket {tid}: {len(evs)} events for {len(ops)} successful changes"
         # the k-th event is the change that produced version k+1, by the agent who reported it
-        for o, (kind, author, public, body, from_value, to) in zip(ops, evs):
+        for o, (kind, author, public, body, from_value, to) in zip(ops, evs, strict=False):
             assert author == o["agent"], f"ticket {tid} v{o['version']}"
             if o["op"] == "reply":
                 assert (kind, bool(public), body) == ("reply", True, o["body"])

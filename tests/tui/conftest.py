@@ -11,7 +11,6 @@ import pytest
 from tuihelp import NOW
 
 
-
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory) -> Path:
     from deskterm.clock import FrozenClock

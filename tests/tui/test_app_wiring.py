@@ -3,7 +3,6 @@ automatic escalation rules applied by the running app."""
 
 from __future__ import annotations
 
-
 from tuihelp import SIZE, ready, settle
 
 from deskterm.config import parse_config

@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 import tomllib
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from tuihelp import NOW, SIZE, ready, settle
@@ -53,7 +53,7 @@ def desk_files(demo):
     return db, path, config, clock
 
 
-async def show(app, pilot, **kw) -> DashboardScreen:  # noqa: ANN001
+async def show(app, pilot, **kw) -> DashboardScreen:
     await ready(pilot)
     screen = DashboardScreen(**kw)
     await app.push_screen(screen)
@@ -66,7 +66,7 @@ async def show(app, pilot, **kw) -> DashboardScreen:  # noqa: ANN001
     return screen
 
 
-def cli_report(db, config_path, since: datetime, until: datetime, by: str | None = None) -> dict:  # noqa: ANN001
+def cli_report(db, config_path, since: datetime, until: datetime, by: str | None = None) -> dict:
     args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(config_path), "report",
             "--since", since.isoformat(), "--until", until.isoformat(), "--format", "json"]
     if by:
@@ -88,7 +88,7 @@ def test_periods_start_at_local_midnight_monday_and_the_first():
     days = day_windows(NOW, paris)
     assert len(days) == TREND_DAYS and days[-1] == (datetime(2026, 3, 27, tzinfo=paris), NOW)
     # across the change to summer time (29 March 2026 in Paris) a day is 23 hours
-    spring = day_windows(datetime(2026, 3, 30, 12, tzinfo=timezone.utc), paris, days=3)
+    spring = day_windows(datetime(2026, 3, 30, 12, tzinfo=UTC), paris, days=3)
     assert spring[1][1].timestamp() - spring[1][0].timestamp() == 23 * 3600
 
 
@@ -103,7 +103,7 @@ async def test_figures_equal_reports_compute_and_the_report_command(make_app, de
             await pilot.press(key)
             assert screen.period == period
             since, until = period_bounds(NOW, config.tz)[period]
-            expected = reports.compute(tickets, lambda t: desk.sla(t, until), since, until, escalations, config.tz)
+            expected = reports.compute(tickets, lambda t, until=until: desk.sla(t, until), since, until, escalations, config.tz)
             shown = screen.kpis
             assert shown.as_dict() == expected.as_dict()
             figures = str(screen.query_one("#dash-figures").render())
@@ -127,7 +127,7 @@ async def test_per_customer_and_trends(make_app, desk_files):
         # the trend: one compute per local day, as of the day's end
         for since, k in all_days[-3:]:
             until = min(since + timedelta(days=1), NOW)
-            expected = reports.compute(tickets, lambda t: desk.sla(t, until), since, until, desk.escalations(open_only=False), config.tz)
+            expected = reports.compute(tickets, lambda t, until=until: desk.sla(t, until), since, until, desk.escalations(open_only=False), config.tz)
             assert k.as_dict() == expected.as_dict()
         assert screen.query_one("#spark-opened").data == [float(k.opened) for _, k in all_days]
         assert sum(k.opened for _, k in all_days) == sum(1 for t in tickets if t.created_at >= all_days[0][0])

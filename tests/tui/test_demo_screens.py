@@ -32,7 +32,7 @@ def demo_app(tmp_path):
     store.dispose()
 
 
-def screen_text(app) -> str:  # noqa: ANN001
+def screen_text(app) -> str:
     """What the terminal shows, line by line (from the app's own SVG screenshot)."""
     svg = app.export_screenshot()
     rows: dict[float, list[tuple[float, str]]] = defaultdict(list)
@@ -41,7 +41,7 @@ def screen_text(app) -> str:  # noqa: ANN001
     return "\n".join("".join(t for _, t in sorted(parts)).replace("\xa0", " ") for _, parts in sorted(rows.items()))
 
 
-async def until(pilot, predicate, what: str) -> None:  # noqa: ANN001
+async def until(pilot, predicate, what: str) -> None:
     for _ in range(150):
         await settle(pilot)
         if predicate():

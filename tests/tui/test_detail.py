@@ -21,8 +21,16 @@ from deskterm.domain.explain import explain
 from deskterm.records import NewEvent, NewTicket
 from deskterm.service import Change
 from deskterm.tui.screens.detail import DetailScreen
-from deskterm.tui.screens.detail_modals import (AssignDialog, CloseDialog, EditorDialog, LinkDialog, PriorityDialog,
-                                                ResolveDialog, TypeDialog, WhyDialog)
+from deskterm.tui.screens.detail_modals import (
+    AssignDialog,
+    CloseDialog,
+    EditorDialog,
+    LinkDialog,
+    PriorityDialog,
+    ResolveDialog,
+    TypeDialog,
+    WhyDialog,
+)
 from deskterm.tui.screens.modals import ChoiceScreen
 from deskterm.tui.widgets.countdown import Countdown
 from deskterm.tui.widgets.timeline import Timeline, TimelineEntry

@@ -37,7 +37,7 @@ def setup_desk(demo, esc_config):
     store.dispose()
 
 
-def open_tickets(desk: Desk, before) -> list:  # noqa: ANN001
+def open_tickets(desk: Desk, before) -> list:
     ts = [t for t in desk.tickets(["open", "new"]) if t.updated_at <= before]
     return sorted(ts, key=lambda t: t.id)
 
@@ -58,7 +58,7 @@ def escalated(setup_desk, clock):
     return a.id, b.id, c.id
 
 
-async def until_shown(pilot, screen: EscalationScreen) -> None:  # noqa: ANN001
+async def until_shown(pilot, screen: EscalationScreen) -> None:
     """Wait until the screen shows its newest reload: its worker has read the rows and the list is rebuilt
     (each takes several turns of the event loop, many more on a busy machine; bounded, about 4 s at least)."""
     for _ in range(100):
@@ -68,7 +68,7 @@ async def until_shown(pilot, screen: EscalationScreen) -> None:  # noqa: ANN001
     raise AssertionError("the escalation list never showed its newest reload")
 
 
-async def show(app, pilot) -> EscalationScreen:  # noqa: ANN001
+async def show(app, pilot) -> EscalationScreen:
     await ready(pilot)
     screen = EscalationScreen()
     await app.push_screen(screen)

@@ -40,7 +40,7 @@ def config(demo):
     return config
 
 
-async def show(app, pilot, **kw) -> HandoverScreen:  # noqa: ANN001
+async def show(app, pilot, **kw) -> HandoverScreen:
     await ready(pilot)
     screen = HandoverScreen(**kw)
     await app.push_screen(screen)
@@ -106,7 +106,7 @@ async def test_y_copies_and_writes_the_markdown(make_app, config, tmp_path):
     copied = []
     app.copy_to_clipboard = copied.append
     async with app.run_test(size=SIZE) as pilot:
-        screen = await show(app, pilot, export_dir=tmp_path / "out")
+        await show(app, pilot, export_dir=tmp_path / "out")
         await pilot.press("y")
         await pilot.pause()
         desk = app.desk

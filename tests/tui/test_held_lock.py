@@ -11,10 +11,7 @@ import subprocess
 import sys
 import time
 
-import pytest
 from tuihelp import SIZE, ready, settle
-
-from deskterm.tui.screens.detail import DetailScreen
 
 HOLD = r"""
 import sqlite3, sys, time
@@ -30,7 +27,7 @@ conn.close()
 class LockHolder:
     """Another process holding the desk's write lock until ``release()``."""
 
-    def __init__(self, db) -> None:  # noqa: ANN001
+    def __init__(self, db) -> None:
         self.proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, text=True)
         assert self.proc.stdout.readline().strip() == "held"
@@ -41,10 +38,10 @@ class LockHolder:
             self.proc.stdin.close()
             self.proc.wait(10)
 
-    def __enter__(self) -> "LockHolder":
+    def __enter__(self) -> LockHolder:
         return self
 
-    def __exit__(self, *exc) -> None:  # noqa: ANN002
+    def __exit__(self, *exc) -> None:
         self.release()
 
 
@@ -67,7 +64,7 @@ async def until(pilot, condition, seconds: float = 15) -> None:
         await pilot.pause(0.05)
 
 
-def notes(app) -> list[tuple[str, str]]:  # noqa: ANN001
+def notes(app) -> list[tuple[str, str]]:
     return [(n.title, str(n.message)) for n in app._notifications]
 
 
@@ -95,7 +92,7 @@ async def test_claim_on_the_queue_waits_in_a_thread_and_lands_when_the_lock_is_r
             assert app.screen.check_action("cursor_down", ()) is True
             await pilot.pause(1.2)  # a write still pending after a second says who holds the lock
             status = str(app.screen.query_one("#queue-status").render())
-            assert f"holds its write lock" in status, status
+            assert "holds its write lock" in status, status
             lock.release()
             await until(pilot, lambda: not app.writes.busy())
         await settle(pilot)
@@ -160,12 +157,13 @@ async def test_jump_looks_the_ticket_up_in_a_thread(make_app, monkeypatch):
         table = app.screen.query_one("QueueTable")
         target = table.row_at(5).id
         on_loop = []
-        import deskterm.store.queries as queries
         import threading
+
+        import deskterm.store.queries as queries
 
         real = queries.find_ticket_id
 
-        def spy(session, key):  # noqa: ANN001
+        def spy(session, key):
             on_loop.append(threading.current_thread() is threading.main_thread())
             return real(session, key)
 

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from tuihelp import NOW
 
 from deskterm.store.queue import OPEN_STATUSES, QueueQuery, Sort, parse_filter, view_counts
-
-from tuihelp import NOW
 
 
 @pytest.fixture
@@ -109,13 +108,14 @@ def test_view_counts_match_the_views(store):
     assert counts["open"] > counts["pending"] > 0
 
 
-def _reference(store, view, filters_text, sort=Sort()):
+def _reference(store, view, filters_text, sort=None):
     """What free words should find, by brute force: every word in subject, customer or ref (casefolded),
     or the word is the ticket's number."""
     from deskterm.store.queue import haystack
 
     f = parse_filter(filters_text)
-    base = QueueQuery(store, view=view, filters=f.__class__(**{**f.__dict__, "words": ()}), sort=sort, user="alice", now=NOW)
+    base = QueueQuery(store, view=view, filters=f.__class__(**{**f.__dict__, "words": ()}), sort=sort or Sort(), user="alice",
+                      now=NOW)
     rows = base.window(0, base.count())
     words = [w.casefold() for w in f.words]
 
@@ -131,8 +131,8 @@ def test_search_index_narrows_incrementally_and_agrees_with_brute_force(store):
 
     index = SearchIndex()
 
-    def ids(text, view="open", sort=Sort()):
-        return list(QueueQuery(store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=NOW,
+    def ids(text, view="open", sort=None):
+        return list(QueueQuery(store, view=view, filters=parse_filter(text), sort=sort or Sort(), user="alice", now=NOW,
                                search=index).ids())
 
     everything = ids("")

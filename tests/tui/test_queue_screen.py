@@ -5,13 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-
 from tuihelp import NOW, SIZE, lines, ready, settle
 
 from deskterm.service import NewTicket
 from deskterm.store.queue import QueueQuery, Sort
-from deskterm.tui.screens.queue import QueueScreen, ViewTabs
 from deskterm.tui.screens.detail import DetailScreen as TicketScreen  # enter opens the ticket-detail screen
+from deskterm.tui.screens.queue import QueueScreen, ViewTabs
 from deskterm.tui.widgets.queue_table import QueueTable
 
 
@@ -528,7 +527,7 @@ async def test_keys_never_wait_for_an_evaluation(make_app, monkeypatch):
             await settle(pilot)
             assert not table.sla.missing(rows)
             now = app.desk.clock.now()
-            for row, first, evaluated in zip(rows, before, lines(table)):
+            for row, first, evaluated in zip(rows, before, lines(table), strict=False):
                 timer = table.countdown(row, now)
                 if timer.name != row.next_timer:  # the exception above, and only it
                     assert timer.state == "warning" and row.next_warn <= now, (first, evaluated)
@@ -694,9 +693,9 @@ async def test_a_tick_repaints_only_the_cells_that_changed(make_app, demo, monke
         assert {(r.x, r.width) for r in asked} <= {spans["due"], spans["age"]} and all(r.height == 1 for r in asked)
         await settle(pilot)
         after = lines(table)
-        for y, (old, new) in enumerate(zip(before, after), 1):
+        for y, (old, new) in enumerate(zip(before, after, strict=False), 1):
             cells = [(r.x, r.width) for r in asked if r.y == y]
-            differ = [i for i, (a, b) in enumerate(zip(old, new)) if a != b]
+            differ = [i for i, (a, b) in enumerate(zip(old, new, strict=False)) if a != b]
             assert all(any(x <= i < x + w for x, w in cells) for i in differ), (old, new, cells)
         assert before != after
 

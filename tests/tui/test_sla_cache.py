@@ -8,12 +8,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from tuihelp import NOW
 
 from deskterm.service import Change
 from deskterm.store.queue import QueueQuery
 from deskterm.tui.sla_cache import SlaCache
-
-from tuihelp import NOW
 
 LATER = (timedelta(0), timedelta(minutes=37), timedelta(hours=3, seconds=5), timedelta(days=2, hours=7))
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-NOW = datetime(2026, 3, 27, 15, 0, tzinfo=timezone.utc)  # a Friday afternoon, inside office hours
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)  # a Friday afternoon, inside office hours
 SIZE = (120, 40)
 
 

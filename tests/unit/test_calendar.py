@@ -14,6 +14,7 @@ Useful 2026 dates: 2026-03-29 (Sun) and 2026-10-25 (Sun) are the Paris DST chang
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import pairwise
 
 import holidays
 import pytest
@@ -299,7 +300,7 @@ def test_wall_times_in_the_spring_gap_never_count_twice():
     assert cal.seconds_between(day_start, due) == 30 * M
     # Intervals of a day are sorted and never overlap.
     days = cal.day_intervals(date(2026, 3, 29))
-    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(days, days[1:]))
+    assert all(e1 <= s2 for (_, e1), (s2, _) in pairwise(days))
     # Reversed order after conversion: 02:30-02:45 reads 03:30-03:45 +02:00, 03:00-03:10 stays before it.
     cal2 = night_shift("Europe/Paris", sun=["02:30-02:45", "03:00-03:10"])
     assert cal2.day_intervals(date(2026, 3, 29)) == (

@@ -8,7 +8,7 @@ breaches at reply i + 1 h.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -20,7 +20,7 @@ from deskterm.records import EventRecord, TicketRecord
 
 H = 3600
 POLICY = Policy("p", always_calendar(), {"P1": Targets(first_response=15 * 60, resolution=100 * H, next_update=H)})
-START = datetime(2026, 3, 2, 8, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
 
 
 def ticket(gaps: list[int]) -> TicketRecord:
@@ -52,6 +52,6 @@ def test_every_cycle_counts_once(gaps):
     assert c.met + c.breached == len(gaps)
     assert c.breached == sum(1 for n in lengths if n > H)
     replies = [e.at for e in t.events if e.kind == "reply"]
-    expected = sorted((r + timedelta(hours=1)).isoformat() for r, n in zip(replies, lengths) if n > H)
+    expected = sorted((r + timedelta(hours=1)).isoformat() for r, n in zip(replies, lengths, strict=True) if n > H)
     assert sorted(b["at"] for b in k.breaches if b["timer"] == "next_update") == expected
     assert sla_of(t).timers["next_update"].past_breaches == sum(1 for n in lengths[:-1] if n > H)

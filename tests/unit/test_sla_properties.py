@@ -8,7 +8,8 @@ in 2025-2027, half of them within two days of a DST change of one of those zones
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import holidays
@@ -20,8 +21,8 @@ from deskterm.domain.sla import Event, Policy, Targets, evaluate
 
 ZONES = ("Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC")
 FIRST_DAY, LAST_DAY = date(2025, 1, 1), date(2027, 12, 31)
-T_MIN = epoch(datetime.combine(FIRST_DAY, time(0), tzinfo=timezone.utc))
-T_MAX = epoch(datetime.combine(LAST_DAY, time(23, 59, 59), tzinfo=timezone.utc))
+T_MIN = epoch(datetime.combine(FIRST_DAY, time(0), tzinfo=UTC))
+T_MAX = epoch(datetime.combine(LAST_DAY, time(23, 59, 59), tzinfo=UTC))
 FR_HOLIDAYS = frozenset(holidays.country_holidays("FR", years=range(2024, 2031)))
 
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -61,7 +62,7 @@ def day_intervals(draw) -> tuple[tuple[int, int], ...]:
     bounds = sorted(draw(st.lists(minute_bound, max_size=6, unique=True)))
     if len(bounds) % 2:
         bounds.pop()
-    return tuple(zip(bounds[::2], bounds[1::2]))
+    return tuple(zip(bounds[::2], bounds[1::2], strict=False))
 
 
 days = st.one_of(st.sampled_from(DST_DAYS), st.dates(FIRST_DAY, LAST_DAY))
@@ -93,7 +94,7 @@ def instants(draw) -> int:
     if draw(st.booleans()):
         return draw(st.integers(T_MIN, T_MAX))
     d = draw(st.sampled_from(DST_DAYS))
-    midnight = epoch(datetime.combine(d, time(0), tzinfo=timezone.utc))
+    midnight = epoch(datetime.combine(d, time(0), tzinfo=UTC))
     return midnight + draw(st.integers(-86400, 2 * 86400))
 
 
@@ -120,8 +121,8 @@ def test_cumulative_monotonic_and_additive(cal, ts, order):
     shuffled = list(ts)
     order.shuffle(shuffled)
     values = {x: cal.cumulative(x) for x in shuffled}
-    assert all(values[a] <= values[b] for a, b in zip(ts, ts[1:]))
-    for a, b in zip(ts, ts[1:]):
+    assert all(values[a] <= values[b] for a, b in pairwise(ts))
+    for a, b in pairwise(ts):
         assert 0 <= cal.seconds_between(a, b) <= b - a
         assert cal.seconds_between(a, b) == values[b] - values[a]
     a, b, c = ts[0], ts[len(ts) // 2], ts[-1]
@@ -130,7 +131,7 @@ def test_cumulative_monotonic_and_additive(cal, ts, order):
     day = from_epoch(b, cal.tz).date()
     ivs = cal.day_intervals(day)
     assert all(s < e for s, e in ivs)
-    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(ivs, ivs[1:]))
+    assert all(e1 <= s2 for (_, e1), (s2, _) in pairwise(ivs))
     assert sum(e - s for s, e in cal.intervals(a, c)) == cal.seconds_between(a, c)
 
 
@@ -142,7 +143,7 @@ def night_intervals(draw) -> tuple[tuple[int, int], ...]:
     bounds = sorted(draw(st.lists(night_bound, min_size=2, max_size=6, unique=True)))
     if len(bounds) % 2:
         bounds.pop()
-    return tuple(zip(bounds[::2], bounds[1::2]))
+    return tuple(zip(bounds[::2], bounds[1::2], strict=False))
 
 
 @st.composite
@@ -159,7 +160,7 @@ def test_day_table_on_dst_days(zone_day, intervals, seconds):
     cal = BusinessCalendar("night", zone, {wd: intervals for wd in range(7)})
     ivs = cal.day_intervals(day)
     assert all(s < e for s, e in ivs)
-    assert all(e1 <= s2 for (_, e1), (s2, _) in zip(ivs, ivs[1:]))  # sorted, never overlapping
+    assert all(e1 <= s2 for (_, e1), (s2, _) in pairwise(ivs))  # sorted, never overlapping
     midnight = epoch(datetime.combine(day, time(0), tzinfo=cal.tz))
     next_midnight = epoch(datetime.combine(day + timedelta(days=1), time(0), tzinfo=cal.tz))
     assert all(midnight <= s and e <= next_midnight for s, e in ivs)
@@ -259,7 +260,7 @@ def test_adding_pause_time_never_makes_due_earlier(cal, created, res, nu, reply_
     bounds = sorted(bounds)
     if len(bounds) % 2:
         bounds.pop()
-    pauses = [(created + a, created + b) for a, b in zip(bounds[::2], bounds[1::2])]
+    pauses = [(created + a, created + b) for a, b in zip(bounds[::2], bounds[1::2], strict=False)]
     reply = Event(created + reply_after, "reply", public=True, author="alice")
     now = created + max(bounds[-1], reply_after) + tail
     policy = policy_for(cal, 60, res, nu)
@@ -271,7 +272,7 @@ def test_adding_pause_time_never_makes_due_earlier(cal, created, res, nu, reply_
         events.sort(key=lambda e: e.at)  # stable: pending before open at one instant, reply first
         return evaluate(created, "P1", events, policy, now)
 
-    fewer = [p for p, k in zip(pauses, keep) if k]
+    fewer = [p for p, k in zip(pauses, keep, strict=False) if k]
     more_sla, fewer_sla = ticket(pauses), ticket(fewer)
     for name in ("resolution", "next_update"):
         more, less = more_sla.timers[name], fewer_sla.timers[name]
@@ -290,7 +291,7 @@ writing_zones = st.one_of(st.sampled_from([ZoneInfo(z) for z in ZONES]), fixed_o
 
 def rewrite(t: int, tz, how: int) -> int:
     """Write instant ``t`` as a datetime in zone ``tz`` and read it back."""
-    dt = datetime.fromtimestamp(t, timezone.utc).astimezone(tz)
+    dt = datetime.fromtimestamp(t, UTC).astimezone(tz)
     if how == 0:  # through ISO 8601 text with its offset
         return epoch(datetime.fromisoformat(dt.isoformat()))
     # through wall-clock fields (fold says which of two repeated wall times)
