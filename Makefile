@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast setup lock upgrade bench screenshots clean
+.PHONY: demo test test-fast check setup lock upgrade bench screenshots clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "make: $(PYTHON) not found: install Python 3.11 (or run make PYTHON=/path/to/python3.11)" >&2; exit 2; }
@@ -23,6 +23,13 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
+
+# The guardrails (CI runs them before the tests): lint, the import contracts between layers, types.
+# Configured in pyproject.toml; README "Contributing" says what each one catches.
+check: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 # The edit loop: stops at the first failure, leaves out the multi-process stress tests and the real-terminal layer.
 test-fast: $(STAMP)

@@ -1,0 +1,107 @@
+"""`make check` fails on a planted violation of each guardrail: lint, import contracts, types.
+
+Each test copies the package and pyproject.toml to a temporary directory, plants one small violating file,
+and runs there the very commands of the Makefile's ``check`` recipe (with this venv's tools), which must
+stop with an error that names the plant.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from deskterm_testing import ROOT
+
+BIN = Path(sys.executable).parent
+
+
+def check_commands() -> list[str]:
+    """The recipe of ``make check``, its lines in order, ``$(BIN)`` made this venv's bin directory."""
+    lines = (ROOT / "Makefile").read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("check:"))
+    recipe = []
+    for line in lines[start + 1:]:
+        if not line.startswith("\t"):
+            break
+        recipe.append(line.strip().replace("$(BIN)", str(BIN)))
+    return recipe
+
+
+@pytest.fixture
+def project(tmp_path) -> Path:
+    """A copy of what ``make check`` reads; the copy's package is the one analysed (PYTHONPATH)."""
+    root = tmp_path / "project"
+    shutil.copytree(ROOT / "src", root / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("tests", "benchmarks", "scripts"):
+        (root / name).mkdir()
+    shutil.copy(ROOT / "pyproject.toml", root / "pyproject.toml")
+    if (ROOT / ".mypy_cache").is_dir():  # a warm cache keeps the type check to a few seconds
+        shutil.copytree(ROOT / ".mypy_cache", root / ".mypy_cache")
+    return root
+
+
+def make_check(root: Path) -> subprocess.CompletedProcess:
+    """Run the recipe's commands in order, stopping at the first that fails (as make does)."""
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    out = ""
+    for command in check_commands():
+        r = subprocess.run(command, shell=True, cwd=root, env=env, capture_output=True, text=True, timeout=240)
+        out += r.stdout + r.stderr
+        if r.returncode != 0:
+            return subprocess.CompletedProcess(command, r.returncode, out, "")
+    return subprocess.CompletedProcess("make check", 0, out, "")
+
+
+def plant(root: Path, relative: str, text: str) -> None:
+    (root / "src" / "deskterm" / relative).write_text(text)
+
+
+def test_the_recipe_runs_the_three_tools():
+    tools = [c.split()[0].rsplit("/", 1)[-1] for c in check_commands()]
+    assert tools == ["ruff", "lint-imports", "mypy"]
+
+
+def test_lint_an_unused_import_and_a_blind_except_fail(project):
+    plant(project, "planted.py", "import os\n\n\ndef f():\n    try:\n        return 1\n    except Exception:\n        return 2\n")
+    r = make_check(project)
+    assert r.returncode != 0
+    assert "planted.py" in r.stdout and "F401" in r.stdout and "BLE001" in r.stdout, r.stdout
+
+
+@pytest.mark.parametrize(("where", "text", "contract"), [
+    ("domain/planted.py", "from ..store import models\n\nPLANTED = models\n", "domain is pure"),
+    ("tui/planted.py", "from ..store.models import Ticket\n\nPLANTED = Ticket\n", "tui reads through queries"),
+    ("tui/planted_sql.py", "import sqlalchemy\n\nPLANTED = sqlalchemy\n", "tui reads through queries"),
+    ("store/planted.py", "from .. import service\n\nPLANTED = service\n", "store knows nothing"),
+    ("planted_report.py", "", "reports read the store"),
+])
+def test_import_contracts_fail_on_a_forbidden_import(project, where, text, contract):
+    if where == "planted_report.py":  # reports.py itself reaching for the service
+        reports = project / "src" / "deskterm" / "reports.py"
+        reports.write_text(reports.read_text() + "\n\ndef _planted():\n    from .service import Desk\n\n    return Desk\n")
+    else:
+        plant(project, where, text)
+    r = make_check(project)
+    assert r.returncode != 0
+    assert "BROKEN" in r.stdout and contract in r.stdout.split("Broken contracts", 1)[-1], r.stdout
+
+
+def test_import_contracts_fail_on_the_engine_migrate_cycle(project):
+    migrate = project / "src" / "deskterm" / "store" / "migrate.py"
+    migrate.write_text(migrate.read_text() + "\n\ndef _planted():\n    from .engine import Store\n\n    return Store\n")
+    r = make_check(project)
+    assert r.returncode != 0
+    assert "deskterm.store.migrate is not allowed to import deskterm.store.engine" in r.stdout, r.stdout
+
+
+def test_types_a_wrong_type_fails_and_the_domain_is_strict(project):
+    plant(project, "domain/planted.py", 'def untyped(x):\n    return x\n\n\nCOUNT: int = "three"\n')
+    r = make_check(project)
+    assert r.returncode != 0
+    assert "planted.py" in r.stdout, r.stdout
+    assert "[no-untyped-def]" in r.stdout and "[assignment]" in r.stdout, r.stdout
