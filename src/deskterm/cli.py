@@ -76,7 +76,7 @@ def _say_warnings() -> None:
 class FiniteRange(click.FloatRange):
     """A FloatRange that refuses nan (every comparison with nan is false: FloatRange lets it through)."""
 
-    def convert(self, value, param, ctx):  # noqa: ANN001, ANN201
+    def convert(self, value, param, ctx):
         number = super().convert(value, param, ctx)
         if number != number:
             self.fail(f"{value!r} is not a number.", param, ctx)

@@ -10,7 +10,6 @@ the handover's computation, which runs in a worker thread, once ``<trigger>-work
 from __future__ import annotations
 
 import os
-import shutil
 import sys
 import time
 from pathlib import Path

@@ -13,7 +13,7 @@ from deskterm.tui.screens.detail_modals import EditorDialog
 from deskterm.tui.screens.handover import HandoverScreen
 
 
-async def _handover(app, pilot, tmp_path) -> HandoverScreen:  # noqa: ANN001
+async def _handover(app, pilot, tmp_path) -> HandoverScreen:
     await ready(pilot)
     screen = HandoverScreen(export_dir=tmp_path / "out")
     await app.push_screen(screen)
@@ -45,7 +45,7 @@ async def test_handover_y_notifies_without_crashing(make_app, tmp_path):
 # -- q quits from every screen, esc goes back -------------------------------------------------------
 
 
-async def _open_ticket(app, pilot, ticket_id: int | None = None):  # noqa: ANN001
+async def _open_ticket(app, pilot, ticket_id: int | None = None):
     from deskterm.tui.screens.detail import DetailScreen
 
     await ready(pilot)
@@ -57,7 +57,7 @@ async def _open_ticket(app, pilot, ticket_id: int | None = None):  # noqa: ANN00
     return app.screen
 
 
-async def _place(app, pilot, where: str, tmp_path):  # noqa: ANN001
+async def _place(app, pilot, where: str, tmp_path):
     """Go to one of the app's screens the way an agent does (keys), and return it."""
     await ready(pilot)
     if where == "ticket":
@@ -147,7 +147,7 @@ async def test_q_with_unsent_drafts_asks_first(make_app):
     assert len(list(app.drafts.directory.glob("*.json"))) == 2
 
 
-async def _ready_tickets(app, pilot):  # noqa: ANN001
+async def _ready_tickets(app, pilot):
     await ready(pilot)
     return sorted(app.desk.tickets(["open"]), key=lambda t: t.id)
 
@@ -168,7 +168,7 @@ async def test_ctrl_c_says_how_to_quit_in_plain_text(make_app):
 # -- drafts survive: kept on disk while typed, offered again at the next start ---------------------------
 
 
-def _status(app) -> str:  # noqa: ANN001
+def _status(app) -> str:
     return str(app.screen.query_one("#queue-status").render())
 
 

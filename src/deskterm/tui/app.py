@@ -177,7 +177,7 @@ class DeskApp(App):
         self.load_error = message
         self.notify(message, title="Cannot open the desk", severity="error", timeout=30)
 
-    def _opened(self, desk, watch, latest_escalation: int = 0, drafts=None) -> None:  # noqa: ANN001
+    def _opened(self, desk, watch, latest_escalation: int = 0, drafts=None) -> None:
         self.desk, self.watch = desk, watch
         self.last_escalation = latest_escalation
         if drafts is not None:

@@ -23,7 +23,7 @@ import os
 import stat
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 KINDS = ("reply", "note")
@@ -40,7 +40,7 @@ def drafts_root() -> Path:
     return Path(platformdirs.user_state_dir("deskterm")) / "drafts"
 
 
-def desk_identity(store) -> str:  # noqa: ANN001
+def desk_identity(store) -> str:
     """What names a desk for its drafts: the database file's real path, else the URL without its password."""
     url = store.engine.url
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
@@ -205,7 +205,7 @@ class Drafts:
 
     def _write_file(self, dir_fd: int, name: str, ticket: int, kind: str, text: str) -> None:
         body = json.dumps({"desk": self.identity, "ticket": ticket, "kind": kind, "text": text,
-                           "saved_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}, ensure_ascii=False)
+                           "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}, ensure_ascii=False)
         tmp = f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd)
         try:

@@ -548,9 +548,8 @@ class DetailScreen(Screen):
 
     def action_escalate(self) -> None:
         """A group above L1 (functional: the ticket moves there) or a manager (hierarchical), with a reason."""
-        from .escalate import ask_escalation
-
         from ...domain.escalation import why_not_escalate
+        from .escalate import ask_escalation
 
         if self.record is None:
             return

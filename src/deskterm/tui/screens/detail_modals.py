@@ -89,7 +89,7 @@ class EditorDialog(DetailDialog):
     hint = "ctrl+s sends · esc keeps the draft and closes · ctrl+g discards it"
     BINDINGS = [Binding("ctrl+g", "discard", "Discard the draft", id="detail.dialog.discard")]
 
-    def __init__(self, title: str, text: str = "", kind: str = "reply", on_change=None) -> None:  # noqa: ANN001
+    def __init__(self, title: str, text: str = "", kind: str = "reply", on_change=None) -> None:
         super().__init__()
         self.title_text = title
         self.initial = text
@@ -216,7 +216,7 @@ class LinkDialog(DetailDialog):
 class ResolveDialog(DetailDialog):
     title_text = "Resolve"
 
-    def __init__(self, codes, reply: str = "", on_change=None) -> None:  # noqa: ANN001
+    def __init__(self, codes, reply: str = "", on_change=None) -> None:
         super().__init__()
         self.codes = codes
         self.reply = reply
