@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from ptyterm import open_ticket, queue_ready, quit_cleanly
 
 pytestmark = pytest.mark.pty
