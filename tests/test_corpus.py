@@ -5,7 +5,9 @@ SQLite and on PostgreSQL.
 - ``config_*.toml``: ``deskterm --config FILE list``;
 - ``args_*.args``: the arguments after ``deskterm --db DB --config CONFIG``, one per line (an empty line is an
   empty argument; bytes that are not UTF-8 reach the CLI as the OS passes them, surrogate-escaped), with
-  standard input from ``NAME.stdin`` when that file exists.
+  standard input from ``NAME.stdin`` when that file exists;
+- ``desk_*.case``: a command against a desk in trouble (not a database, damaged, read-only, full, locked, of a
+  newer schema, with planted links, with hostile names), prepared by a set-up recipe: see "desks in trouble" below.
 
 Every case must, on both engines: exit 2; print nothing on stdout; print one stderr line per problem, each
 naming where (``FILE:RECORD: key``, ``FILE: key``, or the option / argument / command); print no traceback;
