@@ -140,3 +140,32 @@ async def test_a_single_ticket_change_uses_the_version_seen_when_the_key_was_pre
         assert app.desk.ticket(row.id).status == "pending"
         [note] = [n for n in app._notifications if n.title == "1 skipped"]
         assert "status new → pending by bob" in str(note.message)
+
+
+async def test_u_undoes_the_last_bulk_change_except_where_someone_changed_since(make_app, other_desk):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        table = table_of(app)
+        rows = [table.row_at(i) for i in range(3)]
+        await pilot.press("space", "space", "space", "p")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("OptionList"))
+        await pilot.press("home", "enter")  # P1
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen))
+        await pilot.press("enter")
+        await until(pilot, lambda: {app.desk.ticket(r.id).priority for r in rows} == {"P1"})
+        assert any("u undoes" in str(n.message) for n in app._notifications)
+        other_desk.update(rows[1].id, Change(note="bob looked at it"))  # changed since: its undo is skipped
+        await pilot.press("u")
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen) and not app.screen.confirm)
+        assert app.desk.ticket(rows[0].id).priority == rows[0].priority
+        assert app.desk.ticket(rows[2].id).priority == rows[2].priority
+        assert app.desk.ticket(rows[1].id).priority == "P1"
+        assert any("skipped: changed since you saw it: internal note by bob" in line for line in app.screen.lines)
+        await pilot.press("escape")
+        await settle(pilot)
+        await pilot.press("u")  # once only
+        await settle(pilot)
+        assert any(n.title == "Undo" and "Nothing to undo" in str(n.message) for n in app._notifications)

@@ -19,8 +19,10 @@ updated without a layout pass, and only when it reads differently.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.cells import cell_len, set_cell_size
@@ -38,7 +40,7 @@ from ...domain.priority import PRIORITIES
 from ...domain.workflow import STATUSES
 from ...errors import Conflict
 from ...fmt import one_line
-from ...store.queue_terms import SORTS, VIEWS, Filters, Sort, parse_filter
+from ...store.queue_terms import SORTS, VIEWS, Filters, Row, Sort, parse_filter
 from ..keys import KeysFooter
 from ..state import QueueState, read_state, save_state
 from ..widgets.countdown import LEGEND
@@ -172,6 +174,7 @@ class QueueScreen(Screen):
           for i, key in enumerate(VIEW_KEYS, 1)],
         Binding("Z", "freeze", "Freeze order", show=False, id="queue.freeze"),
         Binding("R", "roster", "Who is on shift (roster)", show=False, id="queue.roster"),
+        Binding("u", "undo", "Undo the last change made here (a few seconds)", show=False, id="queue.undo"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="queue.reload"),
         Binding("escape", "clear", "Clear", show=False, id="queue.clear"),
         Binding("question_mark", "keys", "Keys", id="queue.keys"),
@@ -207,6 +210,7 @@ class QueueScreen(Screen):
         self._count_when_shown = False  # the tabs are counted when the first rows are shown
         self._pending: tuple[list[int], dict[int, int], bool] | None = None  # the assign prompt's tickets
         self._directory = None  # the agents the assign prompt checks against (loaded when it opens)
+        self._undo: tuple[str, list, float] | None = None  # the last change made here: label, undo, until when
 
     PROMPT_OPENERS = ("search", "command_line", "assign")  # their keys are characters while a prompt is open
     # the keys that change tickets: off (shown dimmed) while a change this screen asked for is pending (pending.py)
@@ -867,9 +871,9 @@ class QueueScreen(Screen):
         from ...service import Change
 
         label = f"{field} → {value}"
-        self._run_bulk(ids, versions, bulk, label, "Updated",
-                       lambda desk, ticket_id, version: desk.update(ticket_id, Change(**{field: value}),
-                                                                    expect_version=version))
+        one = partial(_change_one, Change(**{field: value}))
+        one.reverse = partial(_reverse, field)  # type: ignore[attr-defined]  # what undoes it, from the row before
+        self._run_bulk(ids, versions, bulk, label, "Updated", one)
 
     def _run_bulk(self, ids: list[int], versions: dict[int, int], bulk: bool, label: str, title: str,
                   one: Callable) -> None:
@@ -937,6 +941,10 @@ class QueueScreen(Screen):
         desk = self.desk
         assert desk is not None
         done, skipped = [], list(skipped)
+        reverse = getattr(one, "reverse", None)
+        query = self.table.query_
+        before = query.rows([i for i, _ in items]) if reverse is not None and query is not None else {}
+        undo: list[tuple[int, int, object]] = []  # (ticket, version made, the change that undoes it)
         busy = None  # the desk stayed busy for a whole retry window: the others are not tried (as long again each)
         try:
             for ticket_id, version in items:
@@ -944,8 +952,11 @@ class QueueScreen(Screen):
                     skipped.append((ticket_id, f"not tried: {busy}"))
                     continue
                 try:
-                    one(desk, ticket_id, version)
+                    made = one(desk, ticket_id, version)
                     done.append(ticket_id)
+                    row = before.get(ticket_id)
+                    if reverse is not None and row is not None and row.version == version and isinstance(made, int):
+                        undo.append((ticket_id, made, reverse(row)))
                 except Conflict:
                     skipped.append((ticket_id, _changed_by(desk, ticket_id)))
                 except Exception as exc:
@@ -958,27 +969,46 @@ class QueueScreen(Screen):
         finally:
             if pending is not None:
                 self.app.call_from_thread(self.app.writes.finish, pending)
-        self.app.call_from_thread(self._bulk_done, label, title, done, skipped)
+        self.app.call_from_thread(self._bulk_done, label, title, done, skipped, undo)
 
-    def _bulk_done(self, label: str, title: str, done: list[int], skipped: list[tuple[int, str]]) -> None:
+    def _bulk_done(self, label: str, title: str, done: list[int], skipped: list[tuple[int, str]],
+                   undo: list | None = None) -> None:
         """What the action did: a notice when it did all; each ticket done and skipped (why) otherwise."""
         if self._widgets_gone():
             return
         self.table.marked.clear()
+        again = ""
+        if undo:  # u undoes it for a few seconds, each ticket only if nobody changed it since
+            self._undo = (label, undo, time.monotonic() + UNDO_SECONDS)
+            again = f" · u undoes ({UNDO_SECONDS} s)"
         if skipped and len(done) + len(skipped) > 1:  # the list says it all, ticket by ticket
             width = max(len(str(i)) for i, *_ in [*((d,) for d in done), *skipped]) + 1
             lines = ([f"✓ {'#' + str(i):<{width}}  {label}" for i in done]
                      + [f"✗ {'#' + str(i):<{width}}  skipped: {why}" for i, why in skipped])
             self.app.push_screen(TicketListScreen(f"{label}: {len(done)} done, {len(skipped)} skipped",
-                                                  lines, "enter or esc closes", confirm=False))
+                                                  lines, "enter or esc closes" + again, confirm=False))
         elif done:
             ids = ", ".join(f"#{i}" for i in done[:8]) + (f" and {len(done) - 8} more" if len(done) > 8 else "")
-            self.notify(f"{label} on {_count(len(done))}: {ids}", title=title, markup=False)
+            self.notify(f"{label} on {_count(len(done))}: {ids}{again}", title=title, markup=False)
         elif skipped:
             [(ticket_id, why)] = skipped
             self.notify(f"#{ticket_id}: {why}", title="1 skipped", severity="warning", timeout=10, markup=False)
         self.data_changed()
         self.show_status()
+
+    def action_undo(self) -> None:
+        """Undo the last assignment, priority or status change made from the queue, a few seconds after, by
+        compensating changes (history keeps both); a ticket changed since by anyone is left as it is."""
+        label, undo, until = self._undo or ("", [], 0.0)
+        self._undo = None
+        if not undo or time.monotonic() > until:
+            self.notify("Nothing to undo (an assignment, priority or status change can be undone for "
+                        f"{UNDO_SECONDS} s)", title="Undo", timeout=4)
+            return
+        changes = {ticket_id: change for ticket_id, _, change in undo}
+        self._start_apply([(ticket_id, version) for ticket_id, version, _ in undo], [], f"undo of {label}", "Undone",
+                          lambda desk, ticket_id, version: desk.update(ticket_id, changes[ticket_id],
+                                                                       expect_version=version))
 
     def action_escalate(self) -> None:
         """Escalate the marked tickets (else the cursor's): one target and one reason for all, each ticket
@@ -1010,6 +1040,23 @@ def _cut(text: str, cells: int) -> str:
     if cell_len(text) <= cells:
         return text
     return set_cell_size(text, cells - 1) + "…"
+
+
+UNDO_SECONDS = 10  # how long after a change from the queue u undoes it
+
+
+def _change_one(change, desk, ticket_id: int, version: int | None) -> int:  # noqa: ANN001
+    return desk.update(ticket_id, change, expect_version=version)
+
+
+def _reverse(field: str, row: Row):  # noqa: ANN202
+    """The change that gives back what ``row`` showed for ``field`` (a status back only where the workflow
+    allows: the service refuses the others, and the undo says so)."""
+    from ...service import Change
+
+    if field == "assign":
+        return Change(assign=row.assignee or "none")
+    return Change(**{field: getattr(row, field)})
 
 
 def _count(n: int) -> str:
