@@ -49,6 +49,7 @@ from .modals import ChoiceScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
     from ...store.queue import QueueQuery, SearchIndex
+    from ...service import Change, Desk
 
 VIEW_KEYS = list(VIEWS)
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
@@ -1045,11 +1046,11 @@ def _cut(text: str, cells: int) -> str:
 UNDO_SECONDS = 10  # how long after a change from the queue u undoes it
 
 
-def _change_one(change, desk, ticket_id: int, version: int | None) -> int:  # noqa: ANN001
+def _change_one(change: Change, desk: Desk, ticket_id: int, version: int | None) -> int:
     return desk.update(ticket_id, change, expect_version=version)
 
 
-def _reverse(field: str, row: Row):  # noqa: ANN202
+def _reverse(field: str, row: Row) -> Change:
     """The change that gives back what ``row`` showed for ``field`` (a status back only where the workflow
     allows: the service refuses the others, and the undo says so)."""
     from ...service import Change
