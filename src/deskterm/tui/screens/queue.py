@@ -19,6 +19,7 @@ updated without a layout pass, and only when it reads differently.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -881,7 +882,8 @@ class QueueScreen(Screen):
         if self.desk is None or self.table.query_ is None or not ids:
             return
         if bulk:
-            self._list_targets(ids, dict(self.table.marked), self.make_query(), label, title, one)
+            fresh = dataclasses.replace(self.make_query(), search=None)  # not the search's cached order
+            self._list_targets(ids, dict(self.table.marked), fresh, label, title, one)
         else:
             self._start_apply([(i, versions.get(i)) for i in ids], [], label, title, one)
 
