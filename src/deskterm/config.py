@@ -589,7 +589,7 @@ def _parse_escalation(data: dict, policies: set[str], bad) -> EscalationSettings
                 bad(f"{key}.policy", f"unknown policy in {value!r}")
                 ok = False
             filters[f] = tuple(value)
-        if ok:
+        if ok and isinstance(action, str) and isinstance(to, str):  # ok: both checked above
             rules.append(Rule(when=spec["when"], condition=condition, action=action, to=to, reassign=reassign,
                               name=name, **filters))
     return EscalationSettings(groups=groups, managers=tuple(managers), rules=tuple(rules), ack_within=ack_within, bell=bell)

@@ -546,7 +546,7 @@ def _story(store, config: Config, now: datetime, made: list) -> None:
         return desks[user]
 
     def status_of(t: NewTicket) -> str:
-        return next((e.to for e in reversed(t.events) if e.kind == "status"), "new")
+        return next((e.to for e in reversed(t.events) if e.kind == "status" and e.to), "new")
 
     def last_at(t: NewTicket) -> datetime:
         return max([t.created_at, *(e.at for e in t.events)])

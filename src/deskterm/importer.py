@@ -284,7 +284,9 @@ def _well_formed(e: object, importer: str) -> NewEvent | None:
     if type(e) is not dict:
         return None
     kind = e.get("kind")
-    shape = _SHAPES.get(kind) if type(kind) is str else None
+    if type(kind) is not str:
+        return None
+    shape = _SHAPES.get(kind)
     if shape is None:
         return None
     allowed, required = shape

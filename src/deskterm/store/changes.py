@@ -16,6 +16,7 @@ deadline) moves no id at all.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from .engine import NOTIFY_CHANNEL, Store
 
@@ -27,14 +28,14 @@ class ChangeWatch:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self._conn = None  # SQLite: a raw DBAPI connection; PostgreSQL: the listening psycopg connection
+        self._conn: Any = None  # SQLite: a raw DBAPI connection; PostgreSQL: the listening psycopg connection
         self._last = 0
         self._closed = False
         self._connect()
 
     def _connect(self) -> None:
         fairy = self.store.engine.raw_connection()
-        driver = fairy.driver_connection
+        driver: Any = fairy.driver_connection  # sqlite3 or psycopg: the DBAPI connection itself
         fairy.detach()  # ours until close(): never handed back to the pool in autocommit or listening
         if self.store.is_sqlite:
             self._conn = driver

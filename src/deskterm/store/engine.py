@@ -137,10 +137,10 @@ class Store:
         self.engine.dispose()
 
 
-def _sqlstate(exc: DBAPIError) -> str | None:
-    """The SQLSTATE of a server error (psycopg: ``.sqlstate``; psycopg2: ``.pgcode``), else None."""
-    orig = exc.orig
-    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+def _sqlstate(exc: BaseException) -> str:
+    """The SQLSTATE of a server error (psycopg: ``.sqlstate``; psycopg2: ``.pgcode``), else ""."""
+    orig = getattr(exc, "orig", None)
+    return getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None) or ""
 
 
 def _is_busy(exc: DBAPIError) -> bool:

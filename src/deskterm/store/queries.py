@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, or_, select
+from sqlmodel import Session, col
 
 from ..records import EventRecord, TicketRecord
 from .models import Customer, Event, Ticket
@@ -16,17 +17,20 @@ _TICKET_COLUMNS = (Ticket, Customer.name)
 # positionally, without building an ORM object or looking up 25 attributes by name per ticket (about 5x
 # faster for tens of thousands of tickets).
 _RECORD_COLUMNS = (
-    Ticket.id, Ticket.ref, Ticket.subject, Ticket.description, Customer.name, Ticket.priority, Ticket.initial_priority,
-    Ticket.impact, Ticket.urgency, Ticket.type, Ticket.status, Ticket.assignee, Ticket.group_name, Ticket.created_at,
-    Ticket.created_by, Ticket.updated_at, Ticket.version, Ticket.next_due, Ticket.next_warn, Ticket.classification,
-    Ticket.resolution_code, Ticket.first_contact, Ticket.major_id, Ticket.csat_score, Ticket.csat_comment,
-    Ticket.next_timer, Ticket.next_left,
+    col(Ticket.id), col(Ticket.ref), col(Ticket.subject), col(Ticket.description), col(Customer.name),
+    col(Ticket.priority), col(Ticket.initial_priority), col(Ticket.impact), col(Ticket.urgency), col(Ticket.type),
+    col(Ticket.status), col(Ticket.assignee), col(Ticket.group_name), col(Ticket.created_at), col(Ticket.created_by),
+    col(Ticket.updated_at), col(Ticket.version), col(Ticket.next_due), col(Ticket.next_warn), col(Ticket.classification),
+    col(Ticket.resolution_code), col(Ticket.first_contact), col(Ticket.major_id), col(Ticket.csat_score),
+    col(Ticket.csat_comment), col(Ticket.next_timer), col(Ticket.next_left),
 )
 
 
-def _records(session: Session, *where, order=Ticket.id) -> list[TicketRecord]:
-    stmt = select(*_RECORD_COLUMNS).join(Customer, Customer.id == Ticket.customer_id).where(*where).order_by(order)
-    return [TicketRecord(*row) for row in session.connection().execute(stmt)]
+def _records(session: Session, *where: ColumnElement[bool], order: Any = None) -> list[TicketRecord]:
+    stmt = (select(*_RECORD_COLUMNS).join(Customer, col(Customer.id) == col(Ticket.customer_id)).where(*where)
+            .order_by(col(Ticket.id) if order is None else order))
+    rows: Iterable[Any] = session.connection().execute(stmt)
+    return [TicketRecord(*row) for row in rows]
 
 
 def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord:
@@ -82,7 +86,7 @@ _PG_MAX_ID = 2**31 - 1
 def find_ticket_id(session: Session, key: str | int) -> int | None:
     """A ticket's id from its number or its ref (a ref wins when it is also a number of another ticket)."""
     text = str(key).strip()
-    by_ref = session.execute(select(Ticket.id).where(Ticket.ref == text)).scalar()
+    by_ref = session.execute(select(col(Ticket.id)).where(col(Ticket.ref) == text)).scalar()
     if by_ref is not None:
         return by_ref
     if text.lstrip("#").isdigit():
@@ -92,12 +96,13 @@ def find_ticket_id(session: Session, key: str | int) -> int | None:
         # raises OverflowError beyond 64 bits, which the service reports as no such ticket.)
         if session.get_bind().dialect.name == "postgresql" and number > _PG_MAX_ID:
             return None
-        return session.execute(select(Ticket.id).where(Ticket.id == number)).scalar()
+        return session.execute(select(col(Ticket.id)).where(col(Ticket.id) == number)).scalar()
     return None
 
 
-_EVENT_COLUMNS = (Event.ticket_id, Event.id, Event.at, Event.kind, Event.author, Event.public, Event.body,
-                  Event.from_value, Event.to, Event.reason)
+_EVENT_COLUMNS = (col(Event.ticket_id), col(Event.id), col(Event.at), col(Event.kind), col(Event.author),
+                  col(Event.public), col(Event.body), col(Event.from_value), col(Event.to), col(Event.reason))
+_EVENT_ORDER = (col(Event.ticket_id), col(Event.at), col(Event.id))
 
 
 def _collect(rows, out: dict[int, list[EventRecord]]) -> None:
@@ -111,19 +116,19 @@ def events_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[Eve
     out: dict[int, list[EventRecord]] = defaultdict(list)
     # chunks keep the statement under SQLite's variable limit
     for i in range(0, len(ids), 900):
-        stmt = select(*_EVENT_COLUMNS).where(Event.ticket_id.in_(ids[i : i + 900])).order_by(Event.ticket_id, Event.at, Event.id)  # type: ignore[attr-defined]
+        stmt = select(*_EVENT_COLUMNS).where(col(Event.ticket_id).in_(ids[i : i + 900])).order_by(*_EVENT_ORDER)
         _collect(session.connection().execute(stmt), out)
     return out
 
 
 def all_events(session: Session) -> dict[int, list[EventRecord]]:
     out: dict[int, list[EventRecord]] = defaultdict(list)
-    _collect(session.connection().execute(select(*_EVENT_COLUMNS).order_by(Event.ticket_id, Event.at, Event.id)), out)
+    _collect(session.connection().execute(select(*_EVENT_COLUMNS).order_by(*_EVENT_ORDER)), out)
     return out
 
 
 def load_ticket(session: Session, ticket_id: int) -> TicketRecord | None:
-    found = _records(session, Ticket.id == ticket_id)
+    found = _records(session, col(Ticket.id) == ticket_id)
     if not found:
         return None
     found[0].events = events_of(session, [ticket_id]).get(ticket_id, [])
@@ -139,13 +144,13 @@ def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_e
     untouched before ``since`` cannot have opened, resolved, breached or been rated in it), and it is what
     keeps a 30-day report fast on a desk with years of history.
     """
-    where = []
+    where: list[ColumnElement[bool]] = []
     if statuses:
-        where.append(Ticket.status.in_(list(statuses)))  # type: ignore[attr-defined]
+        where.append(col(Ticket.status).in_(list(statuses)))
     if period is not None:
         since, until = period
-        where += [Ticket.created_at < until,
-                  or_(Ticket.status.not_in(["resolved", "closed"]), Ticket.updated_at >= since)]  # type: ignore[attr-defined]
+        where += [col(Ticket.created_at) < until,
+                  or_(col(Ticket.status).not_in(["resolved", "closed"]), col(Ticket.updated_at) >= since)]
     found = _records(session, *where)
     if not with_events:
         return found
@@ -157,4 +162,4 @@ def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_e
 
 def linked_tickets(session: Session, major_id: int) -> list[TicketRecord]:
     """The tickets linked to a major incident (without their histories)."""
-    return _records(session, Ticket.major_id == major_id)
+    return _records(session, col(Ticket.major_id) == major_id)

@@ -199,7 +199,7 @@ def key_entries(screen) -> list[KeyEntry]:
         elif binding.action in ACTION_WORDS:
             group, words = ACTION_WORDS[binding.action]
         elif binding.id in WORDS:
-            group, words = WORDS[binding.id]  # type: ignore[index]
+            group, words = WORDS[binding.id]
         elif binding.description:
             group, words = (ANYWHERE if node is app else HERE), binding.description
         else:

@@ -10,7 +10,10 @@ connection = config.attributes.get("connection")
 if connection is None:  # `alembic` run by hand: connect to the URL given in the config
     from sqlalchemy import create_engine
 
-    connection = create_engine(config.get_main_option("sqlalchemy.url")).connect()
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise SystemExit("alembic: set sqlalchemy.url (or run deskterm, which migrates at start-up)")
+    connection = create_engine(url).connect()
 
 context.configure(
     connection=connection,

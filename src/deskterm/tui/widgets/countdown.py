@@ -97,7 +97,7 @@ def state_style(widget: Widget, state: str) -> Style:
 class Countdown(Widget):
     """One timer's countdown, e.g. ``! 42m first response``; set ``timer`` to update it."""
 
-    COMPONENT_CLASSES = SLA_CLASSES
+    COMPONENT_CLASSES = set(SLA_CLASSES)
     DEFAULT_CSS = """
     Countdown { width: auto; height: 1; }
     """
