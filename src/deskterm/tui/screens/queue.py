@@ -49,8 +49,8 @@ from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_colu
 from .modals import ChoiceScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
-    from ...store.queue import QueueQuery, SearchIndex
     from ...service import Change, Desk
+    from ...store.queue import QueueQuery, SearchIndex
 
 VIEW_KEYS = list(VIEWS)
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
