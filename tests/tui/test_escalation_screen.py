@@ -434,6 +434,9 @@ async def test_acknowledging_on_a_busy_desk_does_not_freeze_the_screen(make_app,
             await pilot.press("j")
             assert time.monotonic() - started < 2
             assert screen.list_view.index == 1  # the screen answered while the write waited
+            # it says so, and its writing keys wait for it to settle
+            assert f"saving acknowledgement of escalation {first.id}" in str(screen.query_one("#esc-status").render())
+            assert screen.check_action("acknowledge", ()) is None and screen.check_action("cursor_down", ()) is True
         finally:
             blocker.execute("ROLLBACK")
             blocker.close()

@@ -29,7 +29,6 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import ListItem, ListView, Static
 
-from ...errors import BadInput, Conflict, Refused
 from ...fmt import compact, local, one_line
 from ..keys import KeysFooter
 from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
@@ -319,6 +318,7 @@ class EscalationScreen(DeskScreen):
         self._show_detail()
 
     def _show_status(self, late: int) -> None:
+        self._late = late
         n = len(self.rows)
         unacked = sum(1 for r in self.rows if not r.acknowledged)
         if not self.loaded:
@@ -330,7 +330,23 @@ class EscalationScreen(DeskScreen):
             if late:
                 text.append(f" · {late} overdue {OVERDUE_MARK} (ack within {compact(self.desk.config.escalation.ack_within)})",
                             style="bold")
+        saving = self.app.writes.line(self)  # "⠹ saving acknowledge escalation 12…" while a write waits
+        if saving:
+            text = Text(saving + " · ").append_text(text)
         self.query_one("#esc-status", Static).update(text)
+
+    WRITERS = ("acknowledge", "return_to_l1", "escalate")  # off (dimmed) while this screen's write is pending
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.WRITERS and self.app.writes.busy(self):
+            return None
+        return True
+
+    def writes_changed(self, keys: bool) -> None:
+        if keys:
+            self.refresh_bindings()
+        if self.is_mounted and not self._app_closing() and self.desk is not None:
+            self._show_status(getattr(self, "_late", 0))
 
     def _show_detail(self) -> None:
         row = self.cursor_row
@@ -390,29 +406,32 @@ class EscalationScreen(DeskScreen):
         if row is not None:
             self.app.push_screen(ticket_screen(row.ticket_id))
 
-    def _do(self, what: str, call, done: str) -> None:
+    def _do(self, what: str, call, done: str, label: str = "") -> None:  # noqa: ANN001
         """Write in a thread (a desk busy with another writer must not freeze the screen for its retry
-        window), then say ``done`` (or why not) and reload the list."""
-        self._write(what, call, done)
+        window; the status line shows it pending, pending.py), then say ``done`` (or why not) and reload."""
+        from ..pending import write_in_thread
 
-    @work(thread=True, group="escalation-writes")
-    def _write(self, what: str, call, done: str) -> None:
-        try:
-            call()
-        except (Refused, Conflict, BadInput) as exc:  # BadInput: a busy or unreachable desk too
-            self.app.call_from_thread(self.notify, str(exc), title=f"Not {what}", severity="warning")
-        except Exception as exc:  # noqa: BLE001 - shown to the agent, never a crash
-            self.app.call_from_thread(self.notify, str(exc), title=f"Not {what}", severity="error")
-        else:
-            self.app.call_from_thread(self.notify, done, title=what.capitalize())
-        self.app.call_from_thread(self.reload)
+        def ok(_result) -> None:  # noqa: ANN001
+            self.app.notify(done, title=what.capitalize())
+            self._reload_if_shown()
+
+        def refused(message: str) -> None:
+            self.app.notify(message, title=f"Not {what}", severity="warning", timeout=10)
+            self._reload_if_shown()
+
+        write_in_thread(self, label or what, call, done=ok, failed=refused)
+
+    def _reload_if_shown(self) -> None:
+        if self.is_mounted and not self._app_closing():
+            self.reload()
 
     def action_acknowledge(self) -> None:
         row = self.cursor_row
         if row is None or self.desk is None:
             return
         desk = self.desk
-        self._do("acknowledged", lambda: desk.acknowledge(row.id), f"escalation {row.id} of #{row.ticket_id}")
+        self._do("acknowledged", lambda: desk.acknowledge(row.id), f"escalation {row.id} of #{row.ticket_id}",
+                 f"acknowledgement of escalation {row.id}")
 
     def action_return_to_l1(self) -> None:
         row = self.cursor_row
@@ -422,7 +441,8 @@ class EscalationScreen(DeskScreen):
 
         def done(note: str | None) -> None:
             if note:
-                self._do("returned", lambda: desk.de_escalate(row.id, note), f"#{row.ticket_id} is back with L1")
+                self._do("returned", lambda: desk.de_escalate(row.id, note), f"#{row.ticket_id} is back with L1",
+                         f"return of #{row.ticket_id} to L1")
 
         self.app.push_screen(TextPromptScreen(f"Return #{row.ticket_id} to L1: a note for L1 (required)",
                                               "what was done, what L1 should do next"), done)
@@ -439,7 +459,8 @@ class EscalationScreen(DeskScreen):
         desk = self.desk
 
         def escalate(kind: str, to: str, reason: str) -> None:
-            self._do("escalated", lambda: desk.escalate(row.ticket_id, kind, to, reason), f"#{row.ticket_id} → {to}")
+            self._do("escalated", lambda: desk.escalate(row.ticket_id, kind, to, reason), f"#{row.ticket_id} → {to}",
+                     f"escalation of #{row.ticket_id} to {to}")
 
         ask_escalation(self.app, self.desk.config, f"#{row.ticket_id}", escalate, title="Escalate further",
                        further=(row.esc.kind, row.esc.target))  # type: ignore[attr-defined]
