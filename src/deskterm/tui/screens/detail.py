@@ -10,6 +10,8 @@ replaying the history each second.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -41,10 +43,22 @@ from .detail_modals import (
     TypeDialog,
     WhyDialog,
 )
+from ..pending import refusal, run_write
 from .modals import ChoiceScreen
 
 CLASSIFICATIONS = ("defect", "change_request")
 SHORT = "%a %d %b %H:%M"
+
+
+def in_background(method):  # noqa: ANN001, ANN201
+    """An async handler of the ticket screen (a key's action, a dialog's callback) run as a worker of the screen: the
+    key's handler returns at once, so the app keeps answering keys while the change waits for the desk (Textual awaits
+    an action in the app's own message loop, a dialog's callback in the screen's)."""
+    @functools.wraps(method)
+    def start(self, *args) -> None:  # noqa: ANN001, ANN002
+        self.run_worker(method(self, *args), group="detail-act")
+
+    return start
 
 
 def _local_epoch(t: int | None, zone: ZoneInfo, fmt: str = "%a %Y-%m-%d %H:%M") -> str:
@@ -65,6 +79,8 @@ class DetailScreen(Screen):
     DetailScreen .detail-due { width: 1fr; color: $text-muted; }
     DetailScreen #detail-drafts { height: auto; padding: 0 1; color: $warning; display: none; }
     DetailScreen #detail-drafts.-shown { display: block; }
+    DetailScreen #detail-saving { height: 1; padding: 0 1; color: $warning; text-style: bold; display: none; }
+    DetailScreen #detail-saving.-shown { display: block; }
     """
 
     BINDINGS = [
@@ -105,6 +121,7 @@ class DetailScreen(Screen):
         yield Static(id="detail-presence")
         yield Vertical(id="detail-timers")
         yield Static(id="detail-drafts")
+        yield Static(id="detail-saving")
         yield Timeline(id="detail-timeline")
         yield KeysFooter()
 
@@ -134,24 +151,35 @@ class DetailScreen(Screen):
         if self.record is None:
             self.run_worker(self.reload(), group="detail-load", exclusive=True)
 
+    async def _fetch(self) -> tuple:
+        """The ticket and, for a ticket not linked to another, the tickets linked to it: read in a worker
+        thread (the event loop never waits on the desk)."""
+        desk, key = self.desk, self.ticket_id
+
+        def read() -> tuple:
+            record = desk.ticket(key)
+            return record, (desk.linked(record.id) if record.major_id is None else [])
+
+        return await asyncio.to_thread(read)
+
     async def reload(self) -> None:
         """Read the ticket again and show it (drafts are kept)."""
         if self.desk is None:
             return
         try:
-            record = self.desk.ticket(self.ticket_id)
+            record, linked = await self._fetch()
         except (BadInput, Refused) as exc:  # deleted meanwhile, or never existed
             self.say(str(exc), title="Cannot show the ticket", severity="error")
             if self.record is None and self.is_current:
                 self.app.pop_screen()
             return
-        await self._show(record)
+        await self._show(record, linked)
 
-    async def _show(self, record) -> None:
+    async def _show(self, record, linked: list) -> None:
         desk = self.desk
         self.record = record
         self._restore_drafts()
-        self.linked = desk.linked(record.id) if record.major_id is None else []
+        self.linked = linked
         now = desk.clock.now()
         self._sla = desk.sla(record, at=now)
         self._policy = desk.config.policy_for(record.customer)
@@ -259,12 +287,12 @@ class DetailScreen(Screen):
     async def _reload_if_moved(self) -> None:
         old = self.record
         try:
-            record = self.desk.ticket(self.ticket_id)
+            record, linked = await self._fetch()
         except (BadInput, Refused):
             return
         if old is None or record.version == old.version:
             return
-        await self._show(record)
+        await self._show(record, linked)
         changes = self.changes_since(old)
         if changes:
             self.say(changes, title="Ticket changed", timeout=8)
@@ -281,6 +309,27 @@ class DetailScreen(Screen):
         return "; ".join(f"ticket changed by {who}: {', '.join(what)}" for who, what in by.items())
 
     # -- doing -----------------------------------------------------------------------------------
+    # Every change runs in a thread (``act`` → ``pending.run_write``): while it waits for the desk (another
+    # agent's long transaction holds the write lock) the line under the header says "⠹ saving claim of #12…",
+    # the keys that change the ticket are off, and the others (scrolling, w, esc) work.
+
+    WRITERS = ("reply", "note", "canned", "status", "resolve", "close_ticket", "priority", "type", "claim", "assign",
+               "link", "broadcast", "escalate")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in self.WRITERS and self.app.writes.busy(self):
+            return None
+        return True
+
+    def writes_changed(self, keys: bool) -> None:
+        if not self.is_mounted or not self.query("#detail-saving"):
+            return
+        line = self.app.writes.line(self) if self.app.writes.busy(self) else ""
+        marker = self.query_one("#detail-saving", Static)
+        marker.set_class(bool(line), "-shown")
+        marker.update(Text(line))
+        if keys:  # the footer dims them after the frame that says so
+            self.call_after_refresh(self.refresh_bindings)
 
     async def act(self, what: str, fn, done: str | None = None) -> bool:
         """Run ``fn(expect_version)``; reload; say what happened. False when it was refused."""
@@ -288,7 +337,7 @@ class DetailScreen(Screen):
             return False
         old = self.record
         try:
-            fn(old.version)
+            await run_write(self, f"{what.lower()} of #{old.id}", lambda: fn(old.version))
         except Conflict:
             await self.reload()
             changes = self.changes_since(old)
@@ -296,8 +345,11 @@ class DetailScreen(Screen):
             self.say(f"{changes}.{kept} Review and try again.", title=f"{what}: not applied",
                         severity="warning", timeout=12)
             return False
-        except (Refused, BadInput) as exc:
-            self.say(str(exc), title=f"{what}: refused", severity="warning", timeout=8)
+        except Exception as exc:  # noqa: BLE001 - refused, or the desk did not take it (busy, gone); a bug is raised
+            message = refusal(exc, self.app.db)
+            if message is None:
+                raise
+            self.say(message, title=f"{what}: refused", severity="warning", timeout=10)
             return False
         await self.reload()
         if done:
@@ -316,6 +368,7 @@ class DetailScreen(Screen):
 
         show_keys(self.app)
 
+    @in_background
     async def action_reload(self) -> None:
         await self.reload()
 
@@ -336,6 +389,7 @@ class DetailScreen(Screen):
                                           on_change=lambda text: self.set_draft(kind, text)),
                              lambda result: self._edited(kind, result))
 
+    @in_background
     async def _edited(self, kind: str, result) -> None:
         if result is None:
             return
@@ -386,6 +440,7 @@ class DetailScreen(Screen):
             return
         self.app.push_screen(ChoiceScreen(f"Status: {self.record.status} →", list(allowed)), self._status_chosen)
 
+    @in_background
     async def _status_chosen(self, status: str | None) -> None:
         if not status:
             return
@@ -408,6 +463,7 @@ class DetailScreen(Screen):
         self.app.push_screen(ResolveDialog(self.desk.config.resolution_codes, self.drafts["reply"],
                                            on_change=lambda text: self.set_draft("reply", text)), self._resolve_chosen)
 
+    @in_background
     async def _resolve_chosen(self, values: dict | None) -> None:
         if values is None:
             return
@@ -429,6 +485,7 @@ class DetailScreen(Screen):
             return
         self.app.push_screen(CloseDialog(), self._close_chosen)
 
+    @in_background
     async def _close_chosen(self, values: dict | None) -> None:
         if values is None:
             return
@@ -444,6 +501,7 @@ class DetailScreen(Screen):
         r = self.record
         self.app.push_screen(PriorityDialog(r.priority, r.impact, r.urgency), self._priority_chosen)
 
+    @in_background
     async def _priority_chosen(self, values: dict | None) -> None:
         if values is None:
             return
@@ -458,6 +516,7 @@ class DetailScreen(Screen):
         r = self.record
         self.app.push_screen(TypeDialog(TYPES, r.type, CLASSIFICATIONS, r.classification), self._type_chosen)
 
+    @in_background
     async def _type_chosen(self, values: dict | None) -> None:
         if values is None:
             return
@@ -471,6 +530,7 @@ class DetailScreen(Screen):
             return
         await self.act("Type", lambda v: self.desk.update(self.ticket_id, change, expect_version=v), "type/classification changed")
 
+    @in_background
     async def action_claim(self) -> None:
         if self.record is None:
             return
@@ -489,12 +549,14 @@ class DetailScreen(Screen):
                 groups.add(e.to)
         return sorted(agents), sorted(groups)
 
-    def action_assign(self) -> None:
+    @in_background
+    async def action_assign(self) -> None:
         if self.record is None:
             return
-        agents, groups = self.known_names()
+        agents, groups = await asyncio.to_thread(self.known_names)  # read off the event loop
         self.app.push_screen(AssignDialog(self.record.assignee, self.record.group, agents, groups), self._assign_chosen)
 
+    @in_background
     async def _assign_chosen(self, values: dict | None) -> None:
         if values is None:
             return
@@ -516,6 +578,7 @@ class DetailScreen(Screen):
             return
         self.app.push_screen(LinkDialog(self.record.major_id), self._link_chosen)
 
+    @in_background
     async def _link_chosen(self, values: dict | None) -> None:
         if values is None:
             return
@@ -533,13 +596,18 @@ class DetailScreen(Screen):
             return
         self.app.push_screen(BroadcastDialog(self.desk.config.resolution_codes, len(self.linked)), self._broadcast_chosen)
 
+    @in_background
     async def _broadcast_chosen(self, values: dict | None) -> None:
         if values is None:
             return
         try:
-            changed = self.desk.broadcast(self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"])
-        except (Refused, BadInput) as exc:
-            self.say(str(exc), title="Broadcast: refused", severity="warning")
+            changed = await run_write(self, f"broadcast of #{self.ticket_id}", lambda: self.desk.broadcast(
+                self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]))
+        except Exception as exc:  # noqa: BLE001 - refused, or the desk did not take it; a bug is raised
+            message = refusal(exc, self.app.db)
+            if message is None:
+                raise
+            self.say(message, title="Broadcast: refused", severity="warning", timeout=10)
             return
         await self.reload()
         self.say(f"applied to {len(changed)} ticket{'s' if len(changed) != 1 else ''}", title="Broadcast")
@@ -553,11 +621,12 @@ class DetailScreen(Screen):
 
         if self.record is None:
             return
-        refusal = why_not_escalate(self.record.status)
-        if refusal is not None:  # said before the dialog, not after the agent filled it in
-            self.say(f"#{self.record.id}: {refusal}", title="Escalate: refused", severity="warning", timeout=8)
+        refused = why_not_escalate(self.record.status)
+        if refused is not None:  # said before the dialog, not after the agent filled it in
+            self.say(f"#{self.record.id}: {refused}", title="Escalate: refused", severity="warning", timeout=8)
             return
-        ask_escalation(self.app, self.desk.config, f"#{self.record.id}", self.escalate)
+        ask_escalation(self.app, self.desk.config, f"#{self.record.id}",
+                       lambda kind, to, reason: self.run_worker(self.escalate(kind, to, reason), group="detail-act"))
 
     async def escalate(self, kind: str, to: str, reason: str) -> bool:
         """Escalate with the version on screen; refusals and conflicts are shown like the other actions."""

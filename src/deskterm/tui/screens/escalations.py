@@ -343,8 +343,8 @@ class EscalationScreen(DeskScreen):
         return True
 
     def writes_changed(self, keys: bool) -> None:
-        if keys:
-            self.refresh_bindings()
+        if keys:  # the footer dims them after the frame that says so (laying the footer out again costs a frame)
+            self.call_after_refresh(self.refresh_bindings)
         if self.is_mounted and not self._app_closing() and self.desk is not None:
             self._show_status(getattr(self, "_late", 0))
 

@@ -228,8 +228,8 @@ class QueueScreen(Screen):
     def writes_changed(self, keys: bool) -> None:
         """A change in flight started, settled, or its spinner moved: the status line says so, and the keys that
         change tickets are off while this screen's own is pending."""
-        if keys:
-            self.refresh_bindings()
+        if keys:  # the footer dims them after the frame that says so (laying the footer out again costs a frame)
+            self.call_after_refresh(self.refresh_bindings)
         if self._composed and not self._widgets_gone():
             self.show_status()
 
