@@ -141,10 +141,10 @@ class DetailScreen(Screen):
         widget.update(Text(line))
         widget.display = bool(line)
 
-    async def on_mount(self) -> None:
+    def on_mount(self) -> None:
         self.presence_changed(getattr(self.app, "others_open", {}))
-        if self.desk is not None:
-            await self.reload()
+        if self.desk is not None:  # read in a thread, as a worker (the screen's messages go on meanwhile)
+            self.run_worker(self.reload(), group="detail-load", exclusive=True)
         self.query_one(Timeline).focus()
 
     def desk_ready(self, desk) -> None:
