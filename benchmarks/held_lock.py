@@ -147,7 +147,7 @@ async def _phase(app, pilot, Driver, db: Path, held: bool, hold: float, rounds: 
     def settled() -> bool:
         return not writes.busy()
 
-    async def change(keys: list[str], dialog=None, moves: tuple[str, str] = ("j", "k")) -> None:  # noqa: ANN001
+    async def change(keys: list[str], dialog=None, moves: tuple[str, str] = ("j", "k")) -> None:
         """Press ``keys`` (the last one asks for the change), j/k while it waits, then release and wait for it."""
         lock = Lock(db, hold) if held else None
         pending = False

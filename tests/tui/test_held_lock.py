@@ -13,6 +13,8 @@ import time
 
 from tuihelp import SIZE, ready, settle
 
+from deskterm.tui.screens.detail import DetailScreen
+
 HOLD = r"""
 import sqlite3, sys, time
 conn = sqlite3.connect(sys.argv[1], isolation_level=None)

@@ -30,6 +30,7 @@ from ...domain.sla import TIMER_LABELS
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import SUBJECT_SHOWN, compact, exact, local, one_line
 from ..keys import KeysFooter
+from ..pending import refusal, run_write
 from ..widgets.countdown import Countdown, live_timer
 from ..widgets.timeline import Timeline, describe
 from .detail_modals import (
@@ -43,19 +44,18 @@ from .detail_modals import (
     TypeDialog,
     WhyDialog,
 )
-from ..pending import refusal, run_write
 from .modals import ChoiceScreen
 
 CLASSIFICATIONS = ("defect", "change_request")
 SHORT = "%a %d %b %H:%M"
 
 
-def in_background(method):  # noqa: ANN001, ANN201
+def in_background(method):
     """An async handler of the ticket screen (a key's action, a dialog's callback) run as a worker of the screen: the
     key's handler returns at once, so the app keeps answering keys while the change waits for the desk (Textual awaits
     an action in the app's own message loop, a dialog's callback in the screen's)."""
     @functools.wraps(method)
-    def start(self, *args) -> None:  # noqa: ANN001, ANN002
+    def start(self, *args) -> None:
         self.run_worker(method(self, *args), group="detail-act")
 
     return start
@@ -345,7 +345,7 @@ class DetailScreen(Screen):
             self.say(f"{changes}.{kept} Review and try again.", title=f"{what}: not applied",
                         severity="warning", timeout=12)
             return False
-        except Exception as exc:  # noqa: BLE001 - refused, or the desk did not take it (busy, gone); a bug is raised
+        except Exception as exc:
             message = refusal(exc, self.app.db)
             if message is None:
                 raise
@@ -603,7 +603,7 @@ class DetailScreen(Screen):
         try:
             changed = await run_write(self, f"broadcast of #{self.ticket_id}", lambda: self.desk.broadcast(
                 self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]))
-        except Exception as exc:  # noqa: BLE001 - refused, or the desk did not take it; a bug is raised
+        except Exception as exc:
             message = refusal(exc, self.app.db)
             if message is None:
                 raise

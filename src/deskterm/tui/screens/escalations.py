@@ -406,12 +406,12 @@ class EscalationScreen(DeskScreen):
         if row is not None:
             self.app.push_screen(ticket_screen(row.ticket_id))
 
-    def _do(self, what: str, call, done: str, label: str = "") -> None:  # noqa: ANN001
+    def _do(self, what: str, call, done: str, label: str = "") -> None:
         """Write in a thread (a desk busy with another writer must not freeze the screen for its retry
         window; the status line shows it pending, pending.py), then say ``done`` (or why not) and reload."""
         from ..pending import write_in_thread
 
-        def ok(_result) -> None:  # noqa: ANN001
+        def ok(_result) -> None:
             self.app.notify(done, title=what.capitalize())
             self._reload_if_shown()
 
