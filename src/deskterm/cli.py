@@ -11,10 +11,15 @@ import gc
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from .errors import BadInput, DeskError
+
+if TYPE_CHECKING:  # imported when first needed: --help opens neither
+    from .config import Config
+    from .service import Desk
 
 STATUS_CHOICES = ("new", "open", "pending", "on_hold", "resolved", "closed")
 
@@ -25,18 +30,18 @@ class Context:
     def __init__(self, db: str | None, config: str | None) -> None:
         self.db = db
         self.config_path = config
-        self._config = None
-        self._desk = None
+        self._config: Config | None = None
+        self._desk: Desk | None = None
 
     @property
-    def config(self):
+    def config(self) -> Config:
         if self._config is None:
             from .config import load_config
 
             self._config = load_config(self.config_path)
         return self._config
 
-    def desk(self):
+    def desk(self) -> Desk:
         if self._desk is None:
             from .service import Desk
             from .store.engine import open_store
@@ -202,7 +207,7 @@ def new(obj: Context, subject: str, customer: str, priority: str | None, impact:
     if (impact is None) != (urgency is None):
         raise BadInput("--impact and --urgency go together")
     if priority is None:
-        priority = from_matrix(impact, urgency) if impact is not None else "P3"
+        priority = from_matrix(impact, urgency) if impact is not None and urgency is not None else "P3"
     if description == "-":
         try:
             description = sys.stdin.buffer.read().decode("utf-8-sig")
@@ -451,7 +456,7 @@ def agents(obj: Context, as_json: bool) -> None:
     desk = obj.desk()
     directory = desk.directory()
     roster = {name: (since, load) for name, _, since, load in desk.roster()}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in directory.names:
         since, load = roster.get(name, (None, 0))
         entry = directory.entries.get(name)
@@ -551,7 +556,8 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     desk = obj.desk()
     now = desk.clock.now()
     until = _since(until_text, now, "--until") or now
-    since = _since(since_text, until, "--since") or _since("30d", until, "--since")
+    since = _since(since_text if since_text is not None else "30d", until, "--since")
+    assert since is not None  # a text was given
     if since >= until:
         raise BadInput(f"--since: {since.isoformat()} is not before --until {until.isoformat()}")
     tz = desk.config.tz  # (the period is printed in it: reports.compute)

@@ -18,6 +18,7 @@ import os
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from .engine import FILE_MODE, Store, _create_desk_file
 
@@ -110,10 +111,11 @@ class ServerPresence(Presence):
 
     def __init__(self, store: Store) -> None:
         fairy = store.engine.raw_connection()
-        self._conn = fairy.driver_connection
+        conn: Any = fairy.driver_connection  # psycopg's connection itself
         fairy.detach()
-        self._conn.rollback()
-        self._conn.autocommit = True
+        conn.rollback()
+        conn.autocommit = True
+        self._conn = conn
 
     def publish(self, app_id: str, agent: str, ticket_id: int | None, activity: str, now: float) -> None:
         self._conn.execute(

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import set_cell_size
 from rich.segment import Segment
@@ -514,7 +514,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         """What the clock-driven cells read: the countdown (business time left, and the wall-clock due time
         when the two differ: ``countdown_text``), its state, the age."""
         timer = self.countdown(row, now)
-        clocks = {"now": int(now.timestamp()), "tz": self.sla.desk.config.tz, "wide": width >= WIDE} if self.sla else {}
+        clocks: dict[str, Any] = {"now": int(now.timestamp()), "tz": self.sla.desk.config.tz, "wide": width >= WIDE} if self.sla else {}
         if timer is not None:
             text = countdown_text(timer, **clocks)
         elif self.sla is not None:
