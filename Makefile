@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sla.py
 	$(BIN)/python benchmarks/import.py
 	$(BIN)/python benchmarks/queue.py
+	$(BIN)/python benchmarks/held_lock.py
 
 screenshots: $(STAMP)
 	$(BIN)/python scripts/screenshots.py

@@ -2,7 +2,7 @@
 
 Every change a screen makes runs in a worker thread (``write_in_thread`` or ``await run_write``). While it
 waits (another agent's long transaction holds the desk's write lock: a write then waits up to its retry
-window, ``busy_window()``, 10 s by default) the app answers keys, the screen that asked says so (a spinner and
+window, ``busy_window()``, 30 s by default) the app answers keys, the screen that asked says so (a spinner and
 "saving claim #12…" in its status line, "(the desk is busy: process 4242 (sqlite3) holds its write lock)"
 after a second), and its action keys are disabled until the write settles (``busy(screen)`` in the screens'
 ``check_action``). It settles done, refused (the ticket changed, the workflow does not allow it), or refused
