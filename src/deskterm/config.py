@@ -11,10 +11,12 @@ import hashlib
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.agents import AgentEntry
@@ -23,6 +25,11 @@ from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_co
 from .domain.priority import PRIORITIES
 from .domain.sla import Policy, Targets
 from .errors import BadInput
+
+if TYPE_CHECKING:  # holiday_cache is imported only when a calendar names holidays
+    from .holiday_cache import CountryHolidays
+
+Bad = Callable[[str, str], None]  # reports one problem: the key, and what is wrong with it
 
 _DURATION = re.compile(r"^([0-9]+)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -131,7 +138,7 @@ def builtin_config() -> Config:
     )
 
 
-def load_config(path: str | os.PathLike | None = None) -> Config:
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     """Load the configuration: explicit path, else $DESKTERM_CONFIG, else the platformdirs file.
 
     An explicit path (option or variable) that does not exist is an error; the default location may be
@@ -157,7 +164,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
     return config
 
 
-def parse_config(data: dict, where: str = "config") -> Config:
+def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document; raise BadInput listing every problem."""
     problems: list[str] = []
 
@@ -273,7 +280,7 @@ def parse_config(data: dict, where: str = "config") -> Config:
     )
 
 
-def _parse_agents(data: dict, groups: set[str], bad) -> tuple[AgentEntry, ...]:
+def _parse_agents(data: dict[str, Any], groups: set[str], bad: Bad) -> tuple[AgentEntry, ...]:
     """``[agents.alice]`` with an optional display ``name``, ``groups`` and ``os_user``."""
     out = []
     for name, spec in _table(data, "agents", bad).items():
@@ -321,7 +328,7 @@ def _valid_zone(name: object) -> bool:
         return False
 
 
-def _table(data: dict, key: str, bad) -> dict:
+def _table(data: dict[str, Any], key: str, bad: Bad) -> dict[str, Any]:
     value = data.get(key, {})
     if not isinstance(value, dict):
         bad(key, "must be a table")
@@ -329,7 +336,7 @@ def _table(data: dict, key: str, bad) -> dict:
     return value
 
 
-def _parse_calendar(name: str, spec: object, bad) -> BusinessCalendar | None:
+def _parse_calendar(name: str, spec: object, bad: Bad) -> BusinessCalendar | None:
     key = f"calendars.{_quote(name)}"
     if not isinstance(spec, dict):
         bad(key, "must be a table")
@@ -407,7 +414,7 @@ def _hhmm(minutes: int) -> str:
     return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
-def _holidays(value: object, key: str, bad):
+def _holidays(value: object, key: str, bad: Bad) -> CountryHolidays | None:
     """``"FR"`` or ``"US-NY"`` (country, optional subdivision) → its holidays (``holiday_cache``: the
     ``holidays`` package is imported only for a code not checked in an earlier run, or a year not kept)."""
     from .holiday_cache import CountryHolidays, is_known, keep_this_year
@@ -436,7 +443,8 @@ def _holidays(value: object, key: str, bad):
     return CountryHolidays(value)
 
 
-def _parse_policy(name: str, spec: object, calendars: dict, known_cals: set, bad) -> Policy | None:
+def _parse_policy(name: str, spec: object, calendars: dict[str, BusinessCalendar], known_cals: set[str],
+                  bad: Bad) -> Policy | None:
     key = f"policies.{_quote(name)}"
     if not isinstance(spec, dict):
         bad(key, "must be a table")
@@ -493,7 +501,7 @@ def _parse_policy(name: str, spec: object, calendars: dict, known_cals: set, bad
 _RULE_FILTERS = ("priority", "customer", "policy", "type", "group")
 
 
-def _parse_escalation(data: dict, policies: set[str], bad) -> EscalationSettings:
+def _parse_escalation(data: dict[str, Any], policies: set[str], bad: Bad) -> EscalationSettings:
     """``[groups.NAME] level = "L2"`` and ``[escalation]`` with managers, ack_within, bell and rules."""
     groups = {"L1": "L1"}
     for name, spec in _table(data, "groups", bad).items():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from .domain.calendar import epoch
 from .domain.sla import Event as SlaEvent
@@ -77,7 +78,7 @@ class NewEvent:
     def for_engine(self) -> SlaEvent:
         return SlaEvent(at=epoch(self.at), kind=self.kind, public=bool(self.public), author=self.author, to=self.to)
 
-    def row(self, ticket_id: int) -> dict:
+    def row(self, ticket_id: int) -> dict[str, Any]:
         return {
             "ticket_id": ticket_id,
             "at": self.at,

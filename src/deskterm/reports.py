@@ -27,13 +27,20 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from .domain.calendar import epoch
 from .domain.history import first_contact
 from .domain.sla import TIMERS, TicketSla
 from .domain.workflow import STOPPED
 from .records import TicketRecord
+
+if TYPE_CHECKING:  # the escalations come as the store's rows, read by the caller
+    from .store.models import Escalation
+
+SlaOf = Callable[[TicketRecord], TicketSla]
 
 GROUPINGS = ("customer", "policy", "group", "priority", "type")
 
@@ -74,7 +81,7 @@ class Kpis:
     resolved: int = 0
     backlog: int = 0
     compliance: dict[str, Compliance] = field(default_factory=lambda: {t: Compliance() for t in TIMERS})
-    breaches: list[dict] = field(default_factory=list)  # {"ticket", "ref", "customer", "timer", "at"}
+    breaches: list[dict[str, Any]] = field(default_factory=list)  # {"ticket", "ref", "customer", "timer", "at"}
     first_response: Durations = field(default_factory=Durations)
     resolution: Durations = field(default_factory=Durations)
     first_contact_rate: float | None = None
@@ -98,7 +105,7 @@ class Kpis:
         total = met + sum(c.breached for c in self.compliance.values())
         return met / total if total else None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["since"] = self.since.isoformat()
         out["until"] = self.until.isoformat()
@@ -151,11 +158,11 @@ def _first_contact(t: TicketRecord) -> bool:
 
 def compute(
     tickets: Iterable[TicketRecord],
-    sla_of: Callable[[TicketRecord], TicketSla],
+    sla_of: SlaOf,
     since: datetime,
     until: datetime,
-    escalations: Sequence = (),
-    tz=None,
+    escalations: Sequence[Escalation] = (),
+    tz: tzinfo | None = None,
 ) -> Kpis:
     """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``."""
 
@@ -235,8 +242,9 @@ def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
     raise ValueError(by)
 
 
-def compute_by(by: str, tickets: Sequence[TicketRecord], sla_of, since: datetime, until: datetime,
-               policy_of: Callable[[str], str], escalations: Sequence = (), tz=None) -> dict[str, Kpis]:
+def compute_by(by: str, tickets: Sequence[TicketRecord], sla_of: SlaOf, since: datetime, until: datetime,
+               policy_of: Callable[[str], str], escalations: Sequence[Escalation] = (),
+               tz: tzinfo | None = None) -> dict[str, Kpis]:
     buckets: dict[str, list[TicketRecord]] = {}
     for t in tickets:
         buckets.setdefault(group_key(by, t, policy_of), []).append(t)
@@ -256,7 +264,7 @@ def _dur(seconds: float | None) -> str:
     return "–" if seconds is None else compact(int(round(seconds)))
 
 
-def kpis_markdown(k: Kpis, title: str, tz=None) -> str:
+def kpis_markdown(k: Kpis, title: str, tz: ZoneInfo | None = None) -> str:
     """The KPIs as Markdown; the period in the display zone ``tz`` (the configuration's ``timezone``)."""
     from .fmt import local, md_text
 
@@ -295,8 +303,8 @@ CSV_COLUMNS = ("group", "opened", "resolved", "backlog", "compliance", "first_re
                "csat_mean", "csat_response_rate", "nps", "defects", "change_requests")
 
 
-def csv_row(name: str, k: Kpis) -> list:
-    def r(x: float | None):
+def csv_row(name: str, k: Kpis) -> list[str | int | float]:
+    def r(x: float | None) -> str | float:
         return "" if x is None else round(x, 4)
 
     return [name, k.opened, k.resolved, k.backlog, r(k.overall_compliance), r(k.compliance["first_response"].rate),
@@ -316,14 +324,14 @@ class Handover:
     breaching: list[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
     # ticket, timer, instant of the breach (epoch), business seconds left (negative): breached, still open
     breached: list[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
-    unacknowledged: list = field(default_factory=list)  # escalations
+    unacknowledged: list[Escalation] = field(default_factory=list)
     majors: list[tuple[TicketRecord, list[TicketRecord]]] = field(default_factory=list)
     long_pending: list[tuple[TicketRecord, float]] = field(default_factory=list)  # ticket, hours pending
     resolved: list[TicketRecord] = field(default_factory=list)
 
 
-def handover(tickets: Sequence[TicketRecord], sla_of, escalations: Sequence, now: datetime, hours: float = 8,
-             pending_hours: float = 24) -> Handover:
+def handover(tickets: Sequence[TicketRecord], sla_of: SlaOf, escalations: Sequence[Escalation], now: datetime,
+             hours: float = 8, pending_hours: float = 24) -> Handover:
     """What the next shift must know, as of ``now`` for the shift of the last ``hours``."""
     from datetime import timedelta
 
@@ -363,7 +371,7 @@ def handover(tickets: Sequence[TicketRecord], sla_of, escalations: Sequence, now
     return h
 
 
-def timer_due(timer: str, due: int, remaining: int, now: int, tz) -> str:
+def timer_due(timer: str, due: int, remaining: int, now: int, tz: ZoneInfo | str) -> str:
     """``first response 30m left · due 09:30``, ``resolution 5h01 over · breached Fri 17:00``: a handover line's
     deadline, by the rule of ``fmt.left_and_due`` (business time, then the wall clock)."""
     from .fmt import left_and_due
@@ -371,7 +379,7 @@ def timer_due(timer: str, due: int, remaining: int, now: int, tz) -> str:
     return f"{timer.replace('_', ' ')} {left_and_due(remaining, due, now, tz, long=True)}"
 
 
-def handover_markdown(h: Handover, tz) -> str:
+def handover_markdown(h: Handover, tz: ZoneInfo | str) -> str:
     from .fmt import local, md_text
 
     def name(t: TicketRecord) -> str:
