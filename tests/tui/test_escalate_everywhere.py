@@ -295,3 +295,28 @@ async def test_no_bell_when_the_configuration_says_so(make_app, screen_config, b
         assert app.poll()
         await settle(pilot)
         assert titles(app).count("New escalation") == 1 and bells == []
+
+
+async def test_new_escalations_are_looked_for_in_a_thread(make_app, screen_config, bob, monkeypatch):
+    """The app's look for new escalations (after every commit it notices) reads the desk in a thread: on a server
+    that stopped answering it froze the keys (issue 14: the desk is never waited on from the event loop)."""
+    import threading
+
+    import deskterm.store.queue as store_queue
+
+    on_loop: list[bool] = []
+    real = store_queue.latest_escalation_id
+
+    def spy(store):  # noqa: ANN001
+        on_loop.append(threading.current_thread() is threading.main_thread())
+        return real(store)
+
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        monkeypatch.setattr(store_queue, "latest_escalation_id", spy)
+        bob.escalate(l1_tickets(bob)[0].id, "hierarchical", "duty-manager", "from elsewhere")
+        assert app.poll()
+        await settle(pilot)
+        assert titles(app).count("New escalation") == 1
+        assert on_loop and not any(on_loop)

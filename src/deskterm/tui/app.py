@@ -62,6 +62,8 @@ class DeskApp(App):
         self.desk_problem: str | None = None  # why the desk cannot be used now (deleted, server down), else None
         self._problem_notice = None  # the notification that says so, as long as it lasts
         self._listening_again = False  # a worker is trying to reach the server again
+        self._announcing = False  # a thread is looking for new escalations (announce_escalations)
+        self._announce_again = False
         from .pending import PendingWrites
 
         self.writes = PendingWrites(self)  # changes in flight, each in a thread (pending.py)
@@ -330,27 +332,58 @@ class DeskApp(App):
 
     SHOWN_ESCALATIONS = 3  # toasts at most per poll; the rest are counted in one more
 
-    def announce_escalations(self) -> int:
-        """Toasts for the escalations raised since the last look, and one bell; returns how many were news.
+    def announce_escalations(self) -> None:
+        """Look for the escalations raised since the last look, in a thread (the desk is never read on the event
+        loop: a server that stopped answering would freeze the keys), then toast them (``_announce``). Asked again
+        while looking, it looks once more afterwards."""
+        if self.desk is None or self.last_escalation is None:
+            return
+        if self._announcing:
+            self._announce_again = True
+            return
+        self._announcing = True
+        self.run_worker(self._look_for_escalations, thread=True, group="announce", name="new escalations",
+                        exit_on_error=False)
+
+    def _look_for_escalations(self) -> None:
+        from ..store.queue import escalations_after, latest_escalation_id
+
+        desk, last = self.desk, self.last_escalation
+        latest, rows = None, []
+        try:
+            if desk is not None and last is not None:
+                latest = latest_escalation_id(desk.store)
+                if latest > last:
+                    rows = escalations_after(desk.store, last, limit=100)
+        except Exception:  # noqa: BLE001 - a busy or lost database: look again at the next change
+            latest, rows = None, []
+        try:
+            self.call_from_thread(self._announce, latest, rows)
+        except RuntimeError:  # the app closed meanwhile
+            pass
+
+    def _announce(self, latest: int | None, rows: list) -> int:
+        """Toasts for the escalations found, and one bell; returns how many were news.
 
         Not news: those this agent raised by hand (the same user, no rule). A rule's escalation is news
         even when this app applied the rule. What one rule raised to one target is one toast ("7 tickets
         escalated by 'resolution.at 75%' → duty-manager"), the rule named by its ``name`` or its ``when``,
         never by its key. Costs one ``max(id)`` read; the new rows are read only when there are some.
         """
+        self._announcing = False
+        news = self._toast_escalations(latest, rows)
+        if self._announce_again:
+            self._announce_again = False
+            self.announce_escalations()
+        return news
+
+    def _toast_escalations(self, latest: int | None, rows: list) -> int:
         from ..fmt import one_line
-        from ..store.queue import escalations_after, latest_escalation_id
 
         desk, last = self.desk, self.last_escalation
-        if desk is None or last is None:
+        if desk is None or last is None or latest is None or latest <= last:
             return 0
-        try:
-            latest = latest_escalation_id(desk.store)
-            if latest <= last:
-                return 0
-            rows = escalations_after(desk.store, last, limit=100)
-        except Exception:  # noqa: BLE001 - a busy database: look again at the next change
-            return 0
+        rows = [(e, subject) for e, subject in rows if e.id > last]  # (not those a look in between has shown)
         self.last_escalation = max([latest, *(e.id for e, _ in rows)])
         news = [(e, subject) for e, subject in rows if not (e.created_by == desk.user and e.rule is None)]
         if not news:
