@@ -307,7 +307,7 @@ async def test_new_escalations_are_looked_for_in_a_thread(make_app, screen_confi
     on_loop: list[bool] = []
     real = store_queue.latest_escalation_id
 
-    def spy(store):  # noqa: ANN001
+    def spy(store):
         on_loop.append(threading.current_thread() is threading.main_thread())
         return real(store)
 
