@@ -220,7 +220,8 @@ async def test_the_ticket_screen_claims_sets_status_and_replies_while_the_lock_i
             await until(pilot, lambda: app.writes.busy(screen), seconds=5)
             await pilot.pause(0.2)
             marker = screen.query_one("#detail-saving")
-            assert marker.display and f"saving claim of #{ticket}…" in str(marker.render())
+            shown = str(marker.render())
+            assert marker.display and "saving claim" in shown and f"#{ticket}…" in shown, shown
             assert screen.check_action("status", ()) is None and screen.check_action("reply", ()) is None
             await still_answers(pilot, screen)
             lock.release()

@@ -310,7 +310,7 @@ class DetailScreen(Screen):
 
     # -- doing -----------------------------------------------------------------------------------
     # Every change runs in a thread (``act`` → ``pending.run_write``): while it waits for the desk (another
-    # agent's long transaction holds the write lock) the line under the header says "⠹ saving claim of #12…",
+    # agent's long transaction holds the write lock) the line under the header says "⠹ saving claim #12…",
     # the keys that change the ticket are off, and the others (scrolling, w, esc) work.
 
     WRITERS = ("reply", "note", "canned", "status", "resolve", "close_ticket", "priority", "type", "claim", "assign",
@@ -337,7 +337,7 @@ class DetailScreen(Screen):
             return False
         old = self.record
         try:
-            await run_write(self, f"{what.lower()} of #{old.id}", lambda: fn(old.version))
+            await run_write(self, f"{what.lower()} #{old.id}", lambda: fn(old.version))
         except Conflict:
             await self.reload()
             changes = self.changes_since(old)
