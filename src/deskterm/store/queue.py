@@ -32,12 +32,14 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.elements import ColumnElement, SQLColumnExpression
+from sqlmodel import col
 
 from ..domain.workflow import STATUSES
 from ..records import TicketRecord
@@ -58,26 +60,26 @@ from .queue_terms import (
 )
 
 _ROW_COLUMNS = (
-    Ticket.id, Ticket.ref, Ticket.subject, Customer.name, Ticket.priority, Ticket.status, Ticket.assignee,
-    Ticket.group_name, Ticket.created_at, Ticket.next_due, Ticket.next_warn, Ticket.version, Ticket.next_timer,
-    Ticket.next_left, Ticket.updated_at,
+    col(Ticket.id), col(Ticket.ref), col(Ticket.subject), col(Customer.name), col(Ticket.priority),
+    col(Ticket.status), col(Ticket.assignee), col(Ticket.group_name), col(Ticket.created_at), col(Ticket.next_due),
+    col(Ticket.next_warn), col(Ticket.version), col(Ticket.next_timer), col(Ticket.next_left), col(Ticket.updated_at),
 )
 
-_STATUS_RANK = case({s: i for i, s in enumerate(STATUSES)}, value=Ticket.status, else_=len(STATUSES))
+_STATUS_RANK = case({s: i for i, s in enumerate(STATUSES)}, value=col(Ticket.status), else_=len(STATUSES))
 
 
-def _sort_key(column: str) -> ColumnElement:
+def _sort_key(column: str) -> SQLColumnExpression[Any]:
     return {
-        "due": Ticket.next_due,
-        "priority": Ticket.priority,
+        "due": col(Ticket.next_due),
+        "priority": col(Ticket.priority),
         "status": _STATUS_RANK,
-        "id": Ticket.id,
+        "id": col(Ticket.id),
         "customer": func.lower(Customer.name),
         "subject": func.lower(Ticket.subject),
-        "assignee": Ticket.assignee,
-        "group": Ticket.group_name,
-        "age": Ticket.created_at,
-    }[column]  # type: ignore[return-value]
+        "assignee": col(Ticket.assignee),
+        "group": col(Ticket.group_name),
+        "age": col(Ticket.created_at),
+    }[column]
 
 
 def _like(text: str) -> str:
@@ -95,35 +97,35 @@ def _customers_matching(text: str, sqlite: bool, customers: Mapping[int, str] | 
     if customers is not None:
         # matched in Python, folding case and diacritics ("rhone" finds "Banque RHÔNE-Alpes")
         needle = fold(text)
-        return Ticket.customer_id.in_([i for i, name in customers.items() if needle in fold(name)])  # type: ignore[attr-defined]
+        return col(Ticket.customer_id).in_([i for i, name in customers.items() if needle in fold(name)])
     # a subquery on the small customers table spares joining it to every ticket
-    return Ticket.customer_id.in_(select(Customer.id).where(_contains(Customer.name, text, sqlite)))  # type: ignore[attr-defined]
+    return col(Ticket.customer_id).in_(select(col(Customer.id)).where(_contains(col(Customer.name), text, sqlite)))
 
 
 def escalated_condition() -> ColumnElement:
     """In a group other than L1 (functional), or with an open escalation record (a hierarchical one leaves the
     group alone). The same condition for the view's window and its count; the EXISTS is answered from the
     (closed_at, ticket_id) index of the escalations, only for the tickets in L1."""
-    has_open = (select(Escalation.id)
-                .where(Escalation.closed_at.is_(None), Escalation.ticket_id == Ticket.id)  # type: ignore[union-attr]
+    has_open = (select(col(Escalation.id))
+                .where(col(Escalation.closed_at).is_(None), col(Escalation.ticket_id) == col(Ticket.id))
                 .exists())
-    return or_(Ticket.group_name != FIRST_LEVEL, has_open)
+    return or_(col(Ticket.group_name) != FIRST_LEVEL, has_open)
 
 
 def view_condition(view: str, user: str, now: datetime) -> ColumnElement:
-    is_open = Ticket.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+    is_open = col(Ticket.status).in_(OPEN_STATUSES)
     if view == "mine":
-        return and_(is_open, Ticket.assignee == user)
+        return and_(is_open, col(Ticket.assignee) == user)
     if view == "unassigned":
-        return and_(is_open, Ticket.assignee.is_(None))  # type: ignore[union-attr]
+        return and_(is_open, col(Ticket.assignee).is_(None))
     if view == "breaching":
         # not breached yet (a breached ticket is "breached", not "soon"), and warning started or due within the hour
-        return and_(is_open, or_(Ticket.next_due.is_(None), Ticket.next_due >= now),  # type: ignore[union-attr,operator]
-                    or_(Ticket.next_warn <= now, Ticket.next_due <= now + BREACHING_HORIZON))  # type: ignore[operator]
+        return and_(is_open, or_(col(Ticket.next_due).is_(None), col(Ticket.next_due) >= now),
+                    or_(col(Ticket.next_warn) <= now, col(Ticket.next_due) <= now + BREACHING_HORIZON))
     if view == "escalated":
         return and_(is_open, escalated_condition())
     if view == "pending":
-        return Ticket.status == "pending"
+        return col(Ticket.status) == "pending"
     if view == "open":
         return is_open
     raise ValueError(f"unknown view {view!r}")
@@ -138,27 +140,28 @@ def filter_conditions(filters: Filters, user: str, sqlite: bool = True,
     """
     conds: list[ColumnElement] = []
     if filters.priorities:
-        conds.append(Ticket.priority.in_(filters.priorities))  # type: ignore[attr-defined]
+        conds.append(col(Ticket.priority).in_(filters.priorities))
     if filters.statuses:
-        conds.append(Ticket.status.in_(filters.statuses))  # type: ignore[attr-defined]
+        conds.append(col(Ticket.status).in_(filters.statuses))
     if filters.customers:
         conds.append(or_(*(_customers_matching(c, sqlite, customers) for c in filters.customers)))
     if filters.assignees:
-        alts = []
+        alts: list[ColumnElement[bool]] = []
         for a in filters.assignees:
             if a.lower() in ("none", "nobody", "-"):
-                alts.append(Ticket.assignee.is_(None))  # type: ignore[union-attr]
+                alts.append(col(Ticket.assignee).is_(None))
             else:
-                alts.append(func.lower(Ticket.assignee) == (user if a.lower() == "me" else a).lower())
+                alts.append(func.lower(col(Ticket.assignee)) == (user if a.lower() == "me" else a).lower())
         conds.append(or_(*alts))
     if filters.groups:
         # a prefix: group:L2 takes L2-network and L2-apps
-        conds.append(or_(*(func.lower(Ticket.group_name).like(_like(g.lower())[1:], escape="\\") for g in filters.groups)))
+        conds.append(or_(*(func.lower(col(Ticket.group_name)).like(_like(g.lower())[1:], escape="\\")
+                           for g in filters.groups)))
     return conds
 
 
 def _customer_names(conn) -> dict[int, str]:
-    return dict(conn.execute(select(Customer.id, Customer.name)).all())  # type: ignore[arg-type]
+    return dict(conn.execute(select(col(Customer.id), col(Customer.name))).all())
 
 
 def haystack(subject: str, customer: str, ref: str | None) -> str:
@@ -179,7 +182,7 @@ def _ticket_number(word: str) -> int | None:
 
 def warned_ids(conn, now: datetime) -> set[int]:
     """The tickets whose warning has started at ``now`` (the breached among them too): the next_warn index."""
-    return set(conn.execute(select(Ticket.id).where(Ticket.next_warn <= now)).scalars())  # type: ignore[operator]
+    return set(conn.execute(select(col(Ticket.id)).where(col(Ticket.next_warn) <= now)).scalars())
 
 
 _SAMPLES = 48  # deadlines read per stretch and step: three steps find a bound among 100,000 ids
@@ -226,8 +229,8 @@ def _bounds(conn, ids: array, now: datetime, soon: datetime | None = None) -> tu
 
 def soon_ids(conn, now: datetime) -> set[int]:
     """The tickets due within the "breaching soon" horizon of ``now``, not yet breached: the next_due index."""
-    return set(conn.execute(select(Ticket.id).where(Ticket.next_due >= now,  # type: ignore[operator]
-                                                    Ticket.next_due <= now + BREACHING_HORIZON)).scalars())  # type: ignore[operator]
+    return set(conn.execute(select(col(Ticket.id)).where(col(Ticket.next_due) >= now,
+                                                    col(Ticket.next_due) <= now + BREACHING_HORIZON)).scalars())
 
 
 def breached_ids(conn, ids: set[int], now: datetime) -> set[int]:
@@ -257,7 +260,8 @@ def _position_by_due(conn, group: array, due: datetime, ticket_id: int) -> int:
 def _dues(conn, ids: Sequence[int]) -> dict[int, datetime | None]:
     out: dict[int, datetime | None] = {}
     for i in range(0, len(ids), 900):  # SQLite's variable limit
-        out.update(conn.execute(select(Ticket.id, Ticket.next_due).where(Ticket.id.in_(ids[i : i + 900]))).all())  # type: ignore[union-attr,arg-type]
+        out.update(conn.execute(select(col(Ticket.id), col(Ticket.next_due))
+                                .where(col(Ticket.id).in_(ids[i : i + 900]))).all())
     return out
 
 
@@ -309,19 +313,19 @@ class QueueQuery:
     def _order(self) -> list:
         key = _sort_key(self.sort.column)
         if self.sort.column == "due":  # by deadline, ascending: arrange() groups and reverses
-            return [key.asc().nulls_last(), Ticket.id.asc()]  # type: ignore[union-attr]
+            return [key.asc().nulls_last(), col(Ticket.id).asc()]
         if self.sort.descending:
-            return [key.desc().nulls_last(), Ticket.id.desc()]  # type: ignore[union-attr]
-        return [key.asc().nulls_last(), Ticket.id.asc()]  # type: ignore[union-attr]
+            return [key.desc().nulls_last(), col(Ticket.id).desc()]
+        return [key.asc().nulls_last(), col(Ticket.id).asc()]
 
     def sql_ids(self) -> array:
         """The ids of the view and field filters, in the SQL order (no free words): one SQL query. For
         "time to breach", by deadline (``next_due, id``, no deadline last): ``arrange`` then groups them."""
         # Core, not the ORM session: 100,000 plain integers need no identity map
         with self.store.engine.connect() as conn:
-            stmt = select(Ticket.id).where(*self._where(conn)).order_by(*self._order())
+            stmt = select(col(Ticket.id)).where(*self._where(conn)).order_by(*self._order())
             if self.sort.column == "customer":
-                stmt = stmt.join(Customer, Customer.id == Ticket.customer_id)
+                stmt = stmt.join(Customer, col(Customer.id) == col(Ticket.customer_id))
             return array("q", conn.execute(stmt).scalars())
 
     def arrange(self, ids: array) -> array:
@@ -409,14 +413,16 @@ class QueueQuery:
         if earlier._groups is None or t0 is None or t1 is None or t1 < t0:
             return None
         breached, warning, rest, paused = (array("q", g) for g in earlier._groups)
-        crossed_warning = and_(Ticket.next_warn > t0, Ticket.next_warn <= t1)  # type: ignore[operator]
-        crossed_deadline = and_(Ticket.next_due >= t0, Ticket.next_due < t1)  # type: ignore[operator]
+        crossed_warning = and_(col(Ticket.next_warn) > t0, col(Ticket.next_warn) <= t1)
+        crossed_deadline = and_(col(Ticket.next_due) >= t0, col(Ticket.next_due) < t1)
         with self.store.engine.connect() as conn:
-            crossed = conn.execute(select(Ticket.id, Ticket.next_due, Ticket.next_warn)
+            crossed: Sequence[Any] = conn.execute(select(col(Ticket.id), col(Ticket.next_due), col(Ticket.next_warn))
                                    .where(or_(crossed_warning, crossed_deadline)).limit(_REGROUP_MOST + 1)).all()
             if len(crossed) > _REGROUP_MOST:  # after a long pause: arranging again is cheaper
                 return None
-            newly_breached, newly_warned = [], []
+            newly_breached: list[tuple[datetime, int]] = []
+            newly_warned: list[tuple[datetime, int]] = []
+            sources: tuple[array[int], ...]
             for ticket_id, due, warn in crossed:
                 if due is None:
                     continue
@@ -497,9 +503,10 @@ class QueueQuery:
             return out
         with self.store.engine.connect() as conn:
             for i in range(0, len(ids), 900):  # SQLite's variable limit
-                stmt = (select(*_ROW_COLUMNS).join(Customer, Customer.id == Ticket.customer_id)
-                        .where(Ticket.id.in_(ids[i : i + 900])))  # type: ignore[union-attr]
-                out.update((r[0], Row(*r)) for r in conn.execute(stmt))
+                stmt = (select(*_ROW_COLUMNS).join(Customer, col(Customer.id) == col(Ticket.customer_id))
+                        .where(col(Ticket.id).in_(ids[i : i + 900])))
+                rows: Iterable[Any] = conn.execute(stmt)
+                out.update((r[0], Row(*r)) for r in rows)
         return out
 
 
@@ -639,18 +646,19 @@ class SearchIndex:
     @staticmethod
     def _load_texts(store: Store, ids: Sequence[int] | None = None) -> dict[int, str]:
         out: dict[int, str] = {}
-        stmt = select(Ticket.id, Ticket.subject, Ticket.customer_id, Ticket.ref)
+        stmt = select(col(Ticket.id), col(Ticket.subject), col(Ticket.customer_id), col(Ticket.ref))
         with store.engine.connect() as conn:
             customers = {i: fold(name) for i, name in _customer_names(conn).items()}
             if ids is None:
                 # every open ticket (every view is within them); "status || ''" keeps SQLite off the status
                 # index: a sequential scan reads them about 2.5x faster than 70,000 index lookups
-                chunks = [stmt.where((Ticket.status + "").in_(OPEN_STATUSES))]  # type: ignore[operator]
+                chunks = [stmt.where((col(Ticket.status) + "").in_(OPEN_STATUSES))]
             else:
                 ids = list(ids)
-                chunks = [stmt.where(Ticket.id.in_(ids[i : i + 900])) for i in range(0, len(ids), 900)]  # type: ignore[union-attr]
+                chunks = [stmt.where(col(Ticket.id).in_(ids[i : i + 900])) for i in range(0, len(ids), 900)]
             for chunk in chunks:
-                for i, subject, customer_id, ref in conn.execute(chunk):
+                found: Iterable[Any] = conn.execute(chunk)
+                for i, subject, customer_id, ref in found:
                     # = haystack(), with each customer folded once rather than once per ticket
                     out[i] = f"{fold(subject)}\x1f{customers.get(customer_id, '')}\x1f{fold(ref or '')}"
         return out
@@ -705,12 +713,12 @@ class SearchIndex:
 
 def _open_counts(user: str) -> dict[str, ColumnElement]:
     """The views that only the data moves (not the clock), as conditional sums over every ticket."""
-    is_open = Ticket.status.in_(OPEN_STATUSES)  # type: ignore[attr-defined]
+    is_open = col(Ticket.status).in_(OPEN_STATUSES)
     return {
-        "mine": func.sum(case((and_(is_open, Ticket.assignee == user), 1), else_=0)),
-        "unassigned": func.sum(case((and_(is_open, Ticket.assignee.is_(None)), 1), else_=0)),  # type: ignore[union-attr]
+        "mine": func.sum(case((and_(is_open, col(Ticket.assignee) == user), 1), else_=0)),
+        "unassigned": func.sum(case((and_(is_open, col(Ticket.assignee).is_(None)), 1), else_=0)),
         "escalated": func.sum(case((and_(is_open, escalated_condition()), 1), else_=0)),
-        "pending": func.sum(case((Ticket.status == "pending", 1), else_=0)),
+        "pending": func.sum(case((col(Ticket.status) == "pending", 1), else_=0)),
         "open": func.sum(case((is_open, 1), else_=0)),
     }
 
@@ -735,11 +743,11 @@ def breaching_count(store: Store, now: datetime) -> int:
     "status || ''" keeps SQLite from preferring the status index, which would visit every open ticket).
     """
     soon = now + BREACHING_HORIZON
-    due = select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES), Ticket.next_due >= now,  # type: ignore[attr-defined,operator]
-                                                         Ticket.next_due <= soon)  # type: ignore[operator]
+    due = select(func.count()).select_from(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES),
+                                                         col(Ticket.next_due) >= now, col(Ticket.next_due) <= soon)
     warned = select(func.count()).select_from(Ticket).where(
-        Ticket.next_warn <= now, (Ticket.status + "").in_(OPEN_STATUSES),  # type: ignore[operator]
-        or_(Ticket.next_due.is_(None), Ticket.next_due > soon))  # type: ignore[union-attr,operator]
+        col(Ticket.next_warn) <= now, (col(Ticket.status) + "").in_(OPEN_STATUSES),
+        or_(col(Ticket.next_due).is_(None), col(Ticket.next_due) > soon))
     with store.engine.connect() as conn:
         return int(conn.execute(due).scalar() or 0) + int(conn.execute(warned).scalar() or 0)
 
@@ -756,8 +764,8 @@ def next_thresholds(store: Store, now: datetime) -> tuple[datetime | None, datet
     enters its warning *at* its warning instant, but is breached only once its deadline is *passed*).
     Two lookups at one end of an index each (well under a millisecond at 100,000 tickets)."""
     with store.engine.connect() as conn:
-        warn = conn.execute(select(func.min(Ticket.next_warn)).where(Ticket.next_warn > now)).scalar()  # type: ignore[operator]
-        due = conn.execute(select(func.min(Ticket.next_due)).where(Ticket.next_due >= now)).scalar()  # type: ignore[operator]
+        warn = conn.execute(select(func.min(col(Ticket.next_warn))).where(col(Ticket.next_warn) > now)).scalar()
+        due = conn.execute(select(func.min(col(Ticket.next_due))).where(col(Ticket.next_due) >= now)).scalar()
     return warn, due  # typed by the column (min() keeps its argument's type): aware, in UTC
 
 
@@ -766,20 +774,21 @@ def next_entering(store: Store, now: datetime) -> datetime | None:
     within the horizon (entering by a warning that starts is ``next_thresholds``' first instant). One
     lookup at one end of the next_due index."""
     with store.engine.connect() as conn:
-        due = conn.execute(select(func.min(Ticket.next_due)).where(Ticket.next_due > now + BREACHING_HORIZON)).scalar()  # type: ignore[operator]
+        due = conn.execute(select(func.min(col(Ticket.next_due)))
+                           .where(col(Ticket.next_due) > now + BREACHING_HORIZON)).scalar()
     return None if due is None else due - BREACHING_HORIZON
 
 
 def latest_escalation_id(store: Store) -> int:
     """The highest escalation id (0: none yet): one primary-key lookup, for noticing new escalations."""
     with store.engine.connect() as conn:
-        return int(conn.execute(select(func.max(Escalation.id))).scalar() or 0)
+        return int(conn.execute(select(func.max(col(Escalation.id)))).scalar() or 0)
 
 
 def escalations_after(store: Store, after_id: int, limit: int = 50) -> list[tuple[Escalation, str]]:
     """The escalations with an id above ``after_id``, oldest first, each with its ticket's subject."""
-    stmt = (select(Escalation, Ticket.subject).join(Ticket, Ticket.id == Escalation.ticket_id)
-            .where(Escalation.id > after_id).order_by(Escalation.id).limit(limit))  # type: ignore[operator,arg-type]
+    stmt = (select(Escalation, col(Ticket.subject)).join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
+            .where(col(Escalation.id) > after_id).order_by(col(Escalation.id)).limit(limit))
     with store.read() as session:
         return [(e, subject) for e, subject in session.execute(stmt).all()]
 
@@ -793,7 +802,7 @@ def records(store: Store, ids: Sequence[int]) -> list[TicketRecord]:
     if not ids:
         return []
     with store.read() as session:
-        found = queries._records(session, Ticket.id.in_(list(ids)))  # type: ignore[union-attr]
+        found = queries._records(session, col(Ticket.id).in_(list(ids)))
         events = queries.events_of(session, [t.id for t in found])
     for t in found:
         t.events = events.get(t.id, [])
