@@ -98,3 +98,77 @@ def screen_config(esc_config):
     """The same configuration without the automatic rules: the running app applies rules by itself (every 30 s
     and when it opens), which would add escalations to those a screen test arranges."""
     return replace(esc_config, escalation=replace(esc_config.escalation, rules=()))
+
+
+# -- every key is exercised (issue 13) ------------------------------------------------------------------
+#
+# Every key press a screen test makes through the pilot reaches ``App._check_bindings``; the wrapper below
+# runs it as Textual does and records, for a binding of deskterm's own classes that handled the key, its id
+# (or ``Class:key->action`` for a binding without one). test_zz_every_key.py, the last module of this
+# directory, then lists the bindings of every deskterm screen, modal and widget that no test pressed.
+
+PRESSED: set[str] = set()
+_DESELECTED_TUI: list[str] = []
+
+
+def binding_name(owner: type, binding) -> str:  # noqa: ANN001
+    return binding.id or f"{owner.__name__}:{binding.key}->{binding.action}"
+
+
+def _owner(namespace, binding):  # noqa: ANN001, ANN202
+    """The deskterm class whose BINDINGS declare ``binding`` (None: Textual's own)."""
+    from textual.binding import BindingsMap
+
+    for cls in type(namespace).__mro__:
+        if not cls.__module__.startswith("deskterm.") or "BINDINGS" not in cls.__dict__:
+            continue
+        for _, b in BindingsMap(cls.__dict__["BINDINGS"]):
+            if b.key == binding.key and b.action == binding.action:
+                return cls
+    return None
+
+
+def _install_recorder() -> None:
+    from textual.app import App
+
+    if getattr(App._check_bindings, "_deskterm_recorder", False):
+        return
+
+    async def _check_bindings(self, key: str, priority: bool = False) -> bool:  # noqa: ANN001
+        # as Textual 8.2's App._check_bindings (textual is pinned: pyproject.toml), recording who handled it
+        for namespace, bindings in (reversed(self.screen._binding_chain) if priority
+                                    else self.screen._modal_binding_chain):
+            for binding in bindings.key_to_bindings.get(key, ()):
+                if binding.priority == priority:
+                    if await self.run_action(binding.action, namespace):
+                        owner = _owner(namespace, binding)
+                        if owner is not None:
+                            PRESSED.add(binding_name(owner, binding))
+                        return True
+        return False
+
+    _check_bindings._deskterm_recorder = True  # type: ignore[attr-defined]
+    App._check_bindings = _check_bindings  # type: ignore[method-assign]
+
+
+_install_recorder()
+
+
+def pytest_deselected(items):
+    here = Path(__file__).parent
+    _DESELECTED_TUI.extend(item.nodeid for item in items if Path(str(item.fspath)).parent == here)
+
+
+@pytest.fixture(scope="session")
+def pressed_bindings() -> set[str]:
+    return PRESSED
+
+
+@pytest.fixture(scope="session")
+def whole_tui_suite(request) -> bool:
+    """True when every test module of this directory was collected and none of its tests deselected."""
+    here = Path(__file__).parent
+    on_disk = {p.name for p in here.glob("test_*.py")}
+    collected = {Path(str(item.fspath)).name for item in request.session.items
+                 if Path(str(item.fspath)).parent == here}
+    return collected == on_disk and not _DESELECTED_TUI
