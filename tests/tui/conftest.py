@@ -111,11 +111,11 @@ PRESSED: set[str] = set()
 _DESELECTED_TUI: list[str] = []
 
 
-def binding_name(owner: type, binding) -> str:  # noqa: ANN001
+def binding_name(owner: type, binding) -> str:
     return binding.id or f"{owner.__name__}:{binding.key}->{binding.action}"
 
 
-def _owner(namespace, binding):  # noqa: ANN001, ANN202
+def _owner(namespace, binding):
     """The deskterm class whose BINDINGS declare ``binding`` (None: Textual's own)."""
     from textual.binding import BindingsMap
 
@@ -134,16 +134,24 @@ def _install_recorder() -> None:
     if getattr(App._check_bindings, "_deskterm_recorder", False):
         return
 
-    async def _check_bindings(self, key: str, priority: bool = False) -> bool:  # noqa: ANN001
+    async def _check_bindings(self, key: str, priority: bool = False) -> bool:
         # as Textual 8.2's App._check_bindings (textual is pinned: pyproject.toml), recording who handled it
-        for namespace, bindings in (reversed(self.screen._binding_chain) if priority
-                                    else self.screen._modal_binding_chain):
+        chain = list(reversed(self.screen._binding_chain) if priority else self.screen._modal_binding_chain)
+        for n, (namespace, bindings) in enumerate(chain):
             for binding in bindings.key_to_bindings.get(key, ()):
                 if binding.priority == priority:
                     if await self.run_action(binding.action, namespace):
                         owner = _owner(namespace, binding)
                         if owner is not None:
                             PRESSED.add(binding_name(owner, binding))
+                        else:
+                            # a Textual widget took the key first (enter on the escalation list is the
+                            # ListView's select, which opens the ticket): the screen's binding of that key
+                            # was pressed too, as far as the agent can tell
+                            for outer, outer_bindings in chain[n + 1:]:
+                                for b in outer_bindings.key_to_bindings.get(key, ()):
+                                    if (cls := _owner(outer, b)) is not None:
+                                        PRESSED.add(binding_name(cls, b))
                         return True
         return False
 
@@ -172,3 +180,12 @@ def whole_tui_suite(request) -> bool:
     collected = {Path(str(item.fspath)).name for item in request.session.items
                  if Path(str(item.fspath)).parent == here}
     return collected == on_disk and not _DESELECTED_TUI
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """DESKTERM_PRESSED=FILE: write the bindings pressed in this session there, one a line (to see the check)."""
+    import os
+
+    out = os.environ.get("DESKTERM_PRESSED")
+    if out:
+        Path(out).write_text("".join(f"{name}\n" for name in sorted(PRESSED)), encoding="utf-8")

@@ -12,9 +12,8 @@ from datetime import timedelta
 import pytest
 from test_dashboard import desk_files  # noqa: F401  (the fixture)
 from test_dashboard import show as show_dashboard
-from test_escalation_screen import escalated, open_tickets, setup_desk  # noqa: F401  (fixtures)
+from test_escalation_screen import escalated, open_tickets, setup_desk, until_shown  # noqa: F401  (fixtures)
 from test_escalation_screen import show as show_escalations
-from test_escalation_screen import until_shown
 from test_handover_screen import config as handover_config  # noqa: F401  (the fixture)
 from test_handover_screen import show as show_handover
 from tuihelp import NOW, SIZE, ready, settle

@@ -9,6 +9,7 @@ import importlib
 import pkgutil
 
 import pytest
+
 from conftest import binding_name
 
 
