@@ -13,10 +13,12 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, SQLModel, col
 
 from .accounts import unix_group_members
 from .clock import CLOCK_SKEW, Clock, os_user
@@ -83,7 +85,7 @@ class Desk:
             return self._directory(session)
 
     def _directory(self, session: Session) -> Directory:
-        seen = list(session.execute(select(Agent.name).where(Agent.wrote)).scalars())  # type: ignore[arg-type]
+        seen = list(session.execute(select(col(Agent.name)).where(col(Agent.wrote))).scalars())
         if self.config.unix_group:
             seen.extend(unix_group_members(self.config.unix_group))
         return Directory.of(self.config.agents, [*seen, self.user], self.config.allow_new_agents)
@@ -91,8 +93,8 @@ class Desk:
     def names_seen(self) -> tuple[set[str], set[str]]:
         """Every agent and every group name the desk has recorded (for completion in the ticket screen)."""
         with self.store.read() as session:
-            agents = set(session.execute(select(Agent.name)).scalars())
-            groups = set(session.execute(select(Group.name)).scalars())
+            agents = set(session.execute(select(col(Agent.name))).scalars())
+            groups = set(session.execute(select(col(Group.name))).scalars())
         return agents, groups
 
     def agent(self, typed: str) -> str:
@@ -114,7 +116,7 @@ class Desk:
         def work(session: Session) -> datetime | None:
             now = self.clock.now()
             self._register(session, [self.user], [], wrote=True)
-            row = session.execute(select(Agent).where(Agent.name == self.user)).scalar_one()
+            row = session.execute(select(Agent).where(col(Agent.name) == self.user)).scalar_one()
             if start and not on_shift(row.on_shift_since, now):
                 row.on_shift_since = now
             elif not start:
@@ -130,11 +132,11 @@ class Desk:
         out."""
         with self.store.read() as session:
             directory = self._directory(session)
-            shifts = dict(session.execute(select(Agent.name, Agent.on_shift_since)).all())  # type: ignore[call-overload]
+            shifts = dict(session.execute(select(col(Agent.name), col(Agent.on_shift_since))).all())
             load = dict(session.execute(
-                select(Ticket.assignee, func.count()).where(Ticket.status.in_(OPEN_STATUSES),  # type: ignore[attr-defined]
-                                                             Ticket.assignee.is_not(None))  # type: ignore[union-attr]
-                .group_by(Ticket.assignee)).all())
+                select(col(Ticket.assignee), func.count()).where(col(Ticket.status).in_(OPEN_STATUSES),
+                                                             col(Ticket.assignee).is_not(None))
+                .group_by(col(Ticket.assignee))).all())
         now = self.clock.now()
         shifts = {n: since if on_shift(since, now) else None for n, since in shifts.items()}
         names = {n for n, since in shifts.items() if since is not None} | set(load)
@@ -208,9 +210,10 @@ class Desk:
 
         def work(session: Session) -> list[int]:
             refs = [t.ref for t in tickets if t.ref]
-            taken = set()
+            taken: set[str] = set()
             for i in range(0, len(refs), 900):
-                taken.update(session.execute(select(Ticket.ref).where(Ticket.ref.in_(refs[i : i + 900]))).scalars())  # type: ignore[union-attr]
+                chunk = select(col(Ticket.ref)).where(col(Ticket.ref).in_(refs[i : i + 900]))
+                taken.update(r for r in session.execute(chunk).scalars() if r is not None)
             if taken:
                 raise BadInput([f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken])
             customers = self._customer_ids(session, {t.customer for t in tickets})
@@ -231,41 +234,42 @@ class Desk:
             if self.store.is_sqlite:
                 # We hold the write lock (BEGIN IMMEDIATE): ids after the current maximum are ours. One
                 # executemany is ~10x faster than ORM inserts with RETURNING (one statement per row on SQLite).
-                first = (conn.execute(select(func.max(Ticket.id))).scalar() or 0) + 1
+                first = (conn.execute(select(func.max(col(Ticket.id)))).scalar() or 0) + 1
                 ids = list(range(first, first + len(values)))
-                bulk.insert_tuples(conn, Ticket.__table__, ("id", *_TICKET_COLUMNS), [(tid, *v) for tid, v in zip(ids, values, strict=True)])
+                bulk.insert_tuples(conn, _TICKETS, ("id", *_TICKET_COLUMNS),
+                                   [(tid, *v) for tid, v in zip(ids, values, strict=True)])
             else:
-                ids = list(conn.execute(Ticket.__table__.insert().returning(Ticket.__table__.c.id, sort_by_parameter_order=True),
+                ids = list(conn.execute(_TICKETS.insert().returning(_TICKETS.c.id, sort_by_parameter_order=True),
                                         [dict(zip(_TICKET_COLUMNS, v, strict=True)) for v in values]).scalars())
             event_rows = [(tid, at(e.at), e.kind, e.author, e.public, e.body, e.from_value, e.to, e.reason)
                           for tid, t in zip(ids, tickets, strict=True) for e in t.events]
-            bulk.insert_tuples(conn, Event.__table__, _EVENT_COLUMNS, event_rows)
+            bulk.insert_tuples(conn, _EVENTS, _EVENT_COLUMNS, event_rows)
             return ids
 
         return self.store.write(work)
 
     def _customer_ids(self, session: Session, names: set[str]) -> dict[str, int]:
-        known = {n: i for i, n in session.execute(select(Customer.id, Customer.name))}
+        known = {n: i for i, n in session.execute(select(col(Customer.id), col(Customer.name)))}
         missing = sorted(names - known.keys())
         if missing:
             session.execute(insert(Customer), [{"name": n} for n in missing])
-            known = {n: i for i, n in session.execute(select(Customer.id, Customer.name))}
+            known = {n: i for i, n in session.execute(select(col(Customer.id), col(Customer.name)))}
         return known
 
     def _register(self, session: Session, agents: Iterable[str], groups: Iterable[str], wrote: bool = False) -> None:
         """Remember agent and group names (for completion); never fails on a name seen before. ``wrote``: the
         agents changed the desk (or its imported history), which makes them known agents."""
         for model, names in ((Agent, set(agents)), (Group, set(groups))):
-            names.discard(None)  # type: ignore[arg-type]
+            names.discard(None)  # a row without an assignee or a group passes None
             if not names:
                 continue
-            known = set(session.execute(select(model.name).where(model.name.in_(sorted(names)))).scalars())  # type: ignore[attr-defined]
+            known = set(session.execute(select(col(model.name)).where(col(model.name).in_(sorted(names)))).scalars())
             new = sorted(names - known)
             if new:
                 extra = {"wrote": wrote} if model is Agent else {}
                 session.execute(insert(model), [{"name": n, **extra} for n in new])
             if wrote and model is Agent and known:
-                session.execute(update(Agent).where(Agent.name.in_(sorted(known)), Agent.wrote.is_(False))  # type: ignore[attr-defined,union-attr]
+                session.execute(update(Agent).where(col(Agent.name).in_(sorted(known)), col(Agent.wrote).is_(False))
                                 .values(wrote=True))
 
     def _deadlines(self, customer: str, created_at: datetime, priority: str, events: Sequence,
@@ -310,7 +314,8 @@ class Desk:
         def work(session: Session) -> int:
             if values:
                 session.connection().execute(
-                    update(Ticket).where(Ticket.id == bindparam("tid")).values(**{c: bindparam(c) for c in DERIVED}),
+                    update(Ticket).where(col(Ticket.id) == bindparam("tid"))
+                    .values(**{c: bindparam(c) for c in DERIVED}),
                     values,
                 )
             session.merge(Meta(key="sla_config", value=fingerprint))
@@ -491,8 +496,8 @@ class Desk:
         def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
             # two independent lines (ITIL): a functional escalation supersedes an open functional one, a
             # hierarchical one an open hierarchical one; the other line is left as it is
-            same_line = select(Escalation).where(Escalation.ticket_id == ticket.id, Escalation.kind == kind,
-                                                 Escalation.closed_at.is_(None))  # type: ignore[union-attr]
+            same_line = select(Escalation).where(col(Escalation.ticket_id) == ticket.id, col(Escalation.kind) == kind,
+                                                 col(Escalation.closed_at).is_(None))
             for open_esc in session.execute(same_line).scalars():
                 open_esc.closed_at, open_esc.closed_by, open_esc.outcome = when, self.user, "escalated"
             session.add(Escalation(ticket_id=ticket.id, kind=kind, level=level, target=to, reason=reason, rule=rule,
@@ -562,12 +567,14 @@ class Desk:
         may hold open escalations of resolved or closed tickets: they are read as closed by the ticket's end
         (outcome its status, at its last change), never as waiting for an acknowledgement."""
         with self.store.read() as session:
-            stmt = (select(Escalation, Ticket.status, Ticket.updated_at).join(Ticket, Ticket.id == Escalation.ticket_id)
-                    .order_by(Escalation.created_at, Escalation.id))
+            stmt = (select(Escalation, col(Ticket.status), col(Ticket.updated_at))
+                    .join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
+                    .order_by(col(Escalation.created_at), col(Escalation.id)))
             if open_only:
-                stmt = stmt.where(Escalation.closed_at.is_(None), Ticket.status.not_in(sorted(workflow.STOPPED)))  # type: ignore[union-attr]
+                stmt = stmt.where(col(Escalation.closed_at).is_(None),
+                                  col(Ticket.status).not_in(sorted(workflow.STOPPED)))
             if ticket is not None:
-                stmt = stmt.where(Escalation.ticket_id == self._load(session, ticket).id)
+                stmt = stmt.where(col(Escalation.ticket_id) == self._load(session, ticket).id)
             rows = session.execute(stmt).all()
         out = []
         for esc, status, updated_at in rows:
@@ -599,7 +606,8 @@ class Desk:
         now_s = epoch(now)
         with self.store.read() as session:
             open_tickets = queries.load_tickets(session, [s for s in workflow.STATUSES if workflow.is_open(s)])
-            fired = set(session.execute(select(RuleFiring.rule, RuleFiring.ticket_id, RuleFiring.cycle)).all())
+            fired = set(session.execute(
+                select(col(RuleFiring.rule), col(RuleFiring.ticket_id), col(RuleFiring.cycle))).all())
         fired_now: list[tuple[int, str]] = []
         for t in open_tickets:
             if t.created_at > now:
@@ -726,14 +734,16 @@ class Desk:
                           strict=True))
         values["updated_at"] = now
         values["version"] = t.version + 1
-        result = session.execute(update(Ticket).where(Ticket.id == t.id, Ticket.version == t.version).values(**values))
+        result = cast(CursorResult[Any], session.execute(
+            update(Ticket).where(col(Ticket.id) == t.id, col(Ticket.version) == t.version).values(**values)))
         if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
             raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
         session.execute(insert(Event), [e.row(t.id) for e in events])
         if values.get("status") in workflow.STOPPED:
             # the ticket's end ends its escalations: nobody is left to acknowledge or return them (a reopen
             # does not reopen them; the rules may raise new ones in the new cycle)
-            session.execute(update(Escalation).where(Escalation.ticket_id == t.id, Escalation.closed_at.is_(None))  # type: ignore[union-attr]
+            session.execute(update(Escalation)
+                            .where(col(Escalation.ticket_id) == t.id, col(Escalation.closed_at).is_(None))
                             .values(closed_at=now, closed_by=self.user, outcome=values["status"]))
         self._register(session, [self.user], [values["group_name"]] if "group_name" in values else [], wrote=True)
         return t.version + 1
@@ -772,6 +782,9 @@ DERIVED = ("next_due", "next_warn", "next_timer", "next_left")
 _TICKET_COLUMNS = ("ref", "subject", "description", "customer_id", "priority", "initial_priority", "impact", "urgency",
                    "type", "status", "assignee", "group_name", "created_at", "created_by", "updated_at", "version",
                    *DERIVED, "resolution_code")
+# The tables themselves, for the bulk inserts of an import (SQLModel does not type ``Model.__table__``).
+_TICKETS = SQLModel.metadata.tables[Ticket.__tablename__]
+_EVENTS = SQLModel.metadata.tables[Event.__tablename__]
 _EVENT_COLUMNS = ("ticket_id", "at", "kind", "author", "public", "body", "from_value", "to", "reason")
 
 _NOT_UNICODE = "not valid Unicode text (undecodable bytes or a lone surrogate such as \\ud800)"
