@@ -20,14 +20,14 @@ import sys
 # directory is not a package, keep it off the import path.
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != os.path.dirname(os.path.abspath(__file__))]
 
-import argparse  # noqa: E402
-import multiprocessing as mp  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from datetime import timedelta  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse  # noqa: E402 - after the path fix above
+import multiprocessing as mp  # noqa: E402 - after the path fix above
+import random  # noqa: E402 - after the path fix above
+import statistics  # noqa: E402 - after the path fix above
+import tempfile  # noqa: E402 - after the path fix above
+import time  # noqa: E402 - after the path fix above
+from datetime import timedelta  # noqa: E402 - after the path fix above
+from pathlib import Path  # noqa: E402 - after the path fix above
 
 
 def _seed(db: Path, tickets: int) -> None:

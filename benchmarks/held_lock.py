@@ -28,15 +28,15 @@ import sys
 _here = os.path.dirname(os.path.abspath(__file__))
 sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != _here]
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import importlib.util  # noqa: E402
-import statistics  # noqa: E402
-import subprocess  # noqa: E402
-import tempfile  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse  # noqa: E402 - after the path fix above
+import asyncio  # noqa: E402 - after the path fix above
+import importlib.util  # noqa: E402 - after the path fix above
+import statistics  # noqa: E402 - after the path fix above
+import subprocess  # noqa: E402 - after the path fix above
+import tempfile  # noqa: E402 - after the path fix above
+import threading  # noqa: E402 - after the path fix above
+import time  # noqa: E402 - after the path fix above
+from pathlib import Path  # noqa: E402 - after the path fix above
 
 HOLD = r"""
 import sqlite3, sys

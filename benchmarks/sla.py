@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 try:
-    import deskterm  # noqa: F401
+    import deskterm  # noqa: F401 - only whether it imports
 except ImportError:  # run from a checkout without the package installed
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 

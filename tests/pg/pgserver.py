@@ -61,7 +61,7 @@ class PgServer:
     @classmethod
     def start(cls) -> PgServer:
         try:
-            import psycopg  # noqa: F401
+            import psycopg  # noqa: F401 - only whether it imports
         except ImportError as exc:
             raise PgUnavailable(f"the psycopg driver is not installed ({exc})") from None
         bindir = find_bindir()

@@ -158,7 +158,7 @@ def test_deadlock_is_retried(pg_url):
 
         try:
             store.write(work)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - every failure is collected and asserted on
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=("x", a, b)), threading.Thread(target=run, args=("y", b, a))]
@@ -206,7 +206,7 @@ def test_two_apps_of_a_new_agent_writing_at_once_both_succeed(pg_url):
             d = _desk(pg_url, f"newcomer-{i}")  # one app per new agent and thread: both threads register it
             try:
                 d.update(tid, Change(note=f"first words of newcomer-{i}"))
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # noqa: BLE001 - every failure is collected and asserted on
                 errors.append(exc)
             finally:
                 d.store.dispose()
@@ -386,7 +386,7 @@ def test_two_rules_fired_at_once_on_one_ticket_by_two_processes_both_land(tmp_pa
     def fire(d):
         try:
             results.append(d.apply_rules())
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # noqa: BLE001 - every failure is collected and asserted on
             errors.append(exc)
 
     threads = [threading.Thread(target=fire, args=(d,)) for d in desks]

@@ -149,7 +149,8 @@ def test_a_missed_next_update_stays_counted_after_the_next_reply(tmp_path, db_ur
     cfg = tmp_path / "nu.toml"
     cfg.write_text(NEXT_UPDATE_CONFIG)
     config = load_config(cfg)
-    at = lambda h, m=0: f"2026-03-31T{h:02d}:{m:02d}:00+02:00"  # noqa: E731
+    def at(h, m=0):
+        return f"2026-03-31T{h:02d}:{m:02d}:00+02:00"
     until = datetime(2026, 4, 1, 0, 0, tzinfo=PARIS)
     desk = Desk(open_store(db_url), config, clock=FrozenClock(until), user="alice")
     try:

@@ -34,7 +34,8 @@ MONDAY_8 = datetime(2026, 3, 30, 8, 0, tzinfo=PARIS)
 @pytest.fixture
 def two(other_desk, clock):
     clock.set(MONDAY_8)  # (an import refuses tickets created after now)
-    p = lambda *a: datetime(*a, tzinfo=PARIS)  # noqa: E731
+    def p(*a):
+        return datetime(*a, tzinfo=PARIS)
     return other_desk.import_tickets([
         NewTicket(subject="Office P1 before hours", customer="Banque Rhône-Alpes", priority="P1",
                   created_at=p(2026, 3, 30, 7, 30), ref="CLOCK-P1"),

@@ -42,7 +42,8 @@ LONG = ("The VPN concentrator for ward B drops every tunnel after about ten minu
 
 def sample_tickets(now: datetime) -> list[NewTicket]:
     """[0] a long, busy timeline (open); [1] paused (pending); [2] breached; [3] new and unassigned."""
-    m = lambda minutes: now - timedelta(minutes=minutes)  # noqa: E731
+    def m(minutes):
+        return now - timedelta(minutes=minutes)
     long_events = [
         NewEvent(m(175), "reply", "customer", public=True, body=LONG + "\n\nSecond paragraph:\n  - ward B\n  - ward C"),
         NewEvent(m(170), "assign", "alice", to="alice"),
@@ -468,7 +469,8 @@ async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
 
     store = open_store(db)
     desk = Desk(store, config, clock=clock, user="bob")
-    p = lambda *a: datetime(*a, tzinfo=PARIS)  # noqa: E731
+    def p(*a):
+        return datetime(*a, tzinfo=PARIS)
     [tid] = desk.import_tickets([NewTicket(
         subject="Payroll export fails", customer="Banque Rhône-Alpes", priority="P2", created_at=p(2026, 4, 2, 16, 0),
         events=[NewEvent(p(2026, 4, 2, 16, 30), "reply", "alice", public=True, body="Looking."),
@@ -600,7 +602,8 @@ async def test_why_pane_writes_exact_durations_and_the_target_a_timer_stopped_un
 
     store = open_store(db)
     desk = Desk(store, config, clock=clock, user="bob")
-    p = lambda *a: datetime(*a, tzinfo=PARIS)  # noqa: E731
+    def p(*a):
+        return datetime(*a, tzinfo=PARIS)
     [tid] = desk.import_tickets([NewTicket(
         subject="Payroll export fails", customer="Banque Rhône-Alpes", priority="P4", created_at=p(2026, 4, 2, 9, 0),
         events=[NewEvent(p(2026, 4, 2, 9, 35, 19), "reply", "alice", public=True, body="Looking."),

@@ -17,7 +17,7 @@ def list_json(db, config_path, ref: str) -> dict:
     return next(t for t in json.loads(out.stdout) if t["ref"] == ref)
 
 
-async def test_list_json_reflects_reply_priority_and_status_from_the_screen(make_app, tickets, demo):  # noqa: F811
+async def test_list_json_reflects_reply_priority_and_status_from_the_screen(make_app, tickets, demo):  # noqa: F811 - a fixture imported from another test module
     db, config, _ = demo
     before = list_json(db, config.source, "DET-NEW")
     assert (before["status"], before["priority"], before["sla"]["first_response"]["state"]) == ("new", "P3", "running")

@@ -13,7 +13,7 @@ SAMPLES = {"long": 0, "paused": 1, "breached": 2}
 
 @pytest.mark.parametrize("size", [(80, 24), (120, 40)], ids=["80x24", "120x40"])
 @pytest.mark.parametrize("sample", list(SAMPLES))
-def test_detail_snapshot(snap_compare, make_app, tickets, sample, size):  # noqa: F811
+def test_detail_snapshot(snap_compare, make_app, tickets, sample, size):  # noqa: F811 - a fixture imported from another test module
     app = make_app()
 
     async def run_before(pilot) -> None:

@@ -48,7 +48,7 @@ DIALOGS = {
 
 
 @pytest.mark.parametrize("dialog", list(DIALOGS))
-def test_dialog_snapshot(snap_compare, make_app, dialog_config, tickets, other_desk, dialog):  # noqa: F811
+def test_dialog_snapshot(snap_compare, make_app, dialog_config, tickets, other_desk, dialog):  # noqa: F811 - a fixture imported from another test module
     which, keys, typed = DIALOGS[dialog]
     if which == "resolved":
         ticket = tickets[1]

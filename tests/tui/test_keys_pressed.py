@@ -125,7 +125,7 @@ async def test_q_and_ctrl_q_quit_from_the_queue(make_app, key):
 # -- the escalation list and its prompts -----------------------------------------------------------------
 
 
-async def test_escalations_k_enter_and_ctrl_r(make_app, screen_config, escalated, demo):  # noqa: F811
+async def test_escalations_k_enter_and_ctrl_r(make_app, screen_config, escalated, demo):  # noqa: F811 - a fixture imported from another test module
     app = make_app(config=screen_config)
     async with app.run_test(size=SIZE) as pilot:
         screen = await show_escalations(app, pilot)
@@ -175,7 +175,7 @@ async def test_esc_in_the_escalation_reason_prompt_escalates_nothing(make_app, s
 # -- the dashboard ---------------------------------------------------------------------------------------
 
 
-async def test_dashboard_1_2_shift_tab_and_ctrl_r(make_app, desk_files, demo):  # noqa: F811
+async def test_dashboard_1_2_shift_tab_and_ctrl_r(make_app, desk_files, demo):  # noqa: F811 - a fixture imported from another test module
     db, path, config, clock = desk_files
     app = make_app(config=config)
     async with app.run_test(size=SIZE) as pilot:
@@ -206,7 +206,7 @@ async def test_dashboard_1_2_shift_tab_and_ctrl_r(make_app, desk_files, demo):  
 # -- the handover ----------------------------------------------------------------------------------------
 
 
-async def test_handover_j_k_and_ctrl_r(make_app, handover_config, demo, tmp_path):  # noqa: F811
+async def test_handover_j_k_and_ctrl_r(make_app, handover_config, demo, tmp_path):  # noqa: F811 - a fixture imported from another test module
     app = make_app(config=handover_config)
     async with app.run_test(size=SIZE) as pilot:
         screen = await show_handover(app, pilot, export_dir=tmp_path)

@@ -6,7 +6,7 @@ Create Date: ${create_date}
 """
 from alembic import op
 import sqlalchemy as sa
-from deskterm.store.types import UTCDateTime  # noqa: F401
+from deskterm.store.types import UTCDateTime  # noqa: F401 - for the columns a migration declares
 ${imports if imports else ""}
 
 revision = ${repr(up_revision)}
