@@ -67,7 +67,8 @@ def test_the_recipe_runs_the_three_tools():
 
 
 def test_lint_an_unused_import_and_a_blind_except_fail(project):
-    plant(project, "planted.py", "import os\n\n\ndef f():\n    try:\n        return 1\n    except Exception:\n        return 2\n")
+    plant(project, "planted.py",
+          "import os\n\n\ndef f():\n    try:\n        return 1\n    except Exception:\n        return 2\n")
     r = make_check(project)
     assert r.returncode != 0
     assert "planted.py" in r.stdout and "F401" in r.stdout and "BLE001" in r.stdout, r.stdout
@@ -83,7 +84,8 @@ def test_lint_an_unused_import_and_a_blind_except_fail(project):
 def test_import_contracts_fail_on_a_forbidden_import(project, where, text, contract):
     if where == "planted_report.py":  # reports.py itself reaching for the service
         reports = project / "src" / "deskterm" / "reports.py"
-        reports.write_text(reports.read_text() + "\n\ndef _planted():\n    from .service import Desk\n\n    return Desk\n")
+        planted = "\n\ndef _planted():\n    from .service import Desk\n\n    return Desk\n"
+        reports.write_text(reports.read_text() + planted)
     else:
         plant(project, where, text)
     r = make_check(project)

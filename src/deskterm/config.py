@@ -171,8 +171,8 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     def bad(key: str, what: str) -> None:
         problems.append(f"{where}: {key}: {what}")
 
-    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned", "groups", "escalation",
-             "agents", "directory"}
+    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned", "groups",
+             "escalation", "agents", "directory"}
     for key in data:
         if key not in known:
             bad(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -600,4 +600,5 @@ def _parse_escalation(data: dict[str, Any], policies: set[str], bad: Bad) -> Esc
         if ok and isinstance(action, str) and isinstance(to, str):  # ok: both checked above
             rules.append(Rule(when=spec["when"], condition=condition, action=action, to=to, reassign=reassign,
                               name=name, **filters))
-    return EscalationSettings(groups=groups, managers=tuple(managers), rules=tuple(rules), ack_within=ack_within, bell=bell)
+    return EscalationSettings(groups=groups, managers=tuple(managers), rules=tuple(rules), ack_within=ack_within,
+                              bell=bell)

@@ -19,7 +19,8 @@ from .errors import BadInput
 from .fmt import one_line
 from .records import NewEvent, NewTicket
 
-TICKET_KEYS = {"ref", "subject", "description", "customer", "priority", "impact", "urgency", "type", "created_at", "events"}
+TICKET_KEYS = {"ref", "subject", "description", "customer", "priority", "impact", "urgency", "type", "created_at",
+               "events"}
 EVENT_KEYS = {
     "reply": ({"at", "kind", "public", "author", "body"}, {"public", "author", "body"}),
     "status": ({"at", "kind", "to", "author", "reason"}, {"to"}),
@@ -98,7 +99,8 @@ def parse_instant(value: object) -> datetime:
     return check_range(dt)
 
 
-def _text(rec: dict, key: str, where: str, problems: list[str], required: bool, allow_empty: bool = False) -> str | None:
+def _text(rec: dict, key: str, where: str, problems: list[str], required: bool,
+          allow_empty: bool = False) -> str | None:
     if key not in rec or rec[key] is None:
         if required:
             problems.append(f"{where}: {key}: missing")

@@ -52,7 +52,8 @@ def escalation_json(e, tz: ZoneInfo) -> dict:
 
 def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict | None = None, escalation=None) -> dict:
     """``state`` overrides status/priority/assignee/group (their values at ``--at``)."""
-    s = state or {"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee, "group": ticket.group}
+    s = state or {"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee,
+                  "group": ticket.group}
     out = {
         "id": ticket.id,
         "ref": ticket.ref,

@@ -27,7 +27,8 @@ KINDS = (FUNCTIONAL, HIERARCHICAL)
 LEVELS = ("L1", "L2", "L3")
 MANAGER_LEVEL = "manager"
 
-_WHEN = re.compile(r"^(?P<timer>[a-z_]+)\.(?:(?P<at>at)\s+(?P<pct>[0-9]+(?:\.[0-9]+)?)%|(?P<before>before)\s+(?P<lead>\S+)|(?P<breached>breached))$")
+_WHEN = re.compile(r"^(?P<timer>[a-z_]+)\.(?:(?P<at>at)\s+(?P<pct>[0-9]+(?:\.[0-9]+)?)%"
+                   r"|(?P<before>before)\s+(?P<lead>\S+)|(?P<breached>breached))$")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,8 @@ def parse_condition(text: str, parse_duration: Callable[[str], int]) -> Conditio
     """Parse a rule's ``when``; raise ValueError with a short reason."""
     m = _WHEN.match(text.strip()) if isinstance(text, str) else None
     if not m:
-        raise ValueError(f'{text!r} is not a condition such as "resolution.at 75%", "first_response.before 10m" or "next_update.breached"')
+        raise ValueError(f'{text!r} is not a condition such as "resolution.at 75%", "first_response.before 10m"'
+                         ' or "next_update.breached"')
     timer = m.group("timer")
     if timer not in TIMERS:
         raise ValueError(f"unknown timer {timer!r} (known: {', '.join(TIMERS)})")
@@ -130,7 +132,8 @@ def due_firings(rules: Sequence[Rule], sla: TicketSla, events: Sequence[Event], 
     out = []
     for rule in rules:
         t = sla.timers.get(rule.condition.timer)
-        if t is None or not rule.matches(priority=sla.priority, customer=customer, policy=sla.policy, type=type, group=group):
+        if t is None or not rule.matches(priority=sla.priority, customer=customer, policy=sla.policy, type=type,
+                                         group=group):
             continue
         if rule.condition.met_by(t):
             out.append(Firing(rule, timer_cycle(rule.condition.timer, events, now, t)))

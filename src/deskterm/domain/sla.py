@@ -113,7 +113,8 @@ class TicketSla:
     @property
     def next_warn(self) -> int | None:
         """The nearest instant at which an active timer is (or was) in warning."""
-        warns = [t.warn_due for t in self.timers.values() if t.active and t.warn_due is not None and t.state != "breached"]
+        warns = [t.warn_due for t in self.timers.values()
+                 if t.active and t.warn_due is not None and t.state != "breached"]
         return min(warns) if warns else None
 
     @property

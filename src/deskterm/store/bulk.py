@@ -45,7 +45,8 @@ def insert_tuples(conn, table: Table, columns: Sequence[str], rows: Sequence[tup
     if conn.dialect.name != "sqlite":
         conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
         return
-    sql = f'INSERT INTO {table.name} ({", ".join(chr(34) + c + chr(34) for c in columns)}) VALUES ({", ".join("?" * len(columns))})'
+    names = ", ".join(chr(34) + c + chr(34) for c in columns)
+    sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join("?" * len(columns))})'
     if len(rows) < _BIG:
         conn.exec_driver_sql(sql, list(rows))
         return

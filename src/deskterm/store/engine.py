@@ -83,7 +83,8 @@ class Store:
         except OSError as exc:
             return f"{self.path}: the desk file cannot be reached ({exc.strerror})"
         if (st.st_dev, st.st_ino) != self.identity:
-            return f"{self.path}: the desk file was replaced by another file (another desk: restart deskterm to open it)"
+            return (f"{self.path}: the desk file was replaced by another file"
+                    " (another desk: restart deskterm to open it)")
         return None
 
     @contextmanager
@@ -113,7 +114,8 @@ class Store:
                     return result
             except IntegrityError as exc:
                 # SQLite holds the write lock for the whole transaction: a unique violation there is never a race
-                if self.is_sqlite or _sqlstate(exc) != "23505" or unique_retries >= _UNIQUE_RETRIES or attempt == _RETRIES - 1:
+                if (self.is_sqlite or _sqlstate(exc) != "23505" or unique_retries >= _UNIQUE_RETRIES
+                        or attempt == _RETRIES - 1):
                     raise
                 unique_retries += 1
             except DBAPIError as exc:
@@ -236,7 +238,8 @@ def _check_connection(store: Store) -> None:
         with store.engine.connect():
             pass
     except DBAPIError as exc:
-        lines = [line.strip() for line in str(exc.orig if exc.orig is not None else exc).strip().splitlines() if line.strip()]
+        text = str(exc.orig if exc.orig is not None else exc)
+        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         reason = lines[0] if lines else type(exc).__name__
         where = store.engine.url.render_as_string(hide_password=True)
         raise BadInput(f"--db: cannot connect to {where}: {reason}") from None

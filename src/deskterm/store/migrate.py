@@ -2,9 +2,10 @@
 
 The current revision is read with one cheap query; Alembic (slow to import) is loaded only when the
 schema must be created or upgraded. Before an upgrade of a SQLite file that holds data, a copy is kept
-beside it (``deskterm.db.bak-<old revision>``, never written through a link: see safefile.py). The migration runs under the write lock (SQLite) or a
-transaction-scoped advisory lock (PostgreSQL, whose DDL is transactional), so two agents starting at
-once do not both upgrade: the second waits, then finds the schema current.
+beside it (``deskterm.db.bak-<old revision>``, never written through a link: see safefile.py). The
+migration runs under the write lock (SQLite) or a transaction-scoped advisory lock (PostgreSQL, whose DDL
+is transactional), so two agents starting at once do not both upgrade: the second waits, then finds the
+schema current.
 """
 
 from __future__ import annotations

@@ -20,7 +20,8 @@ _RECORD_COLUMNS = (
     col(Ticket.id), col(Ticket.ref), col(Ticket.subject), col(Ticket.description), col(Customer.name),
     col(Ticket.priority), col(Ticket.initial_priority), col(Ticket.impact), col(Ticket.urgency), col(Ticket.type),
     col(Ticket.status), col(Ticket.assignee), col(Ticket.group_name), col(Ticket.created_at), col(Ticket.created_by),
-    col(Ticket.updated_at), col(Ticket.version), col(Ticket.next_due), col(Ticket.next_warn), col(Ticket.classification),
+    col(Ticket.updated_at), col(Ticket.version), col(Ticket.next_due), col(Ticket.next_warn),
+    col(Ticket.classification),
     col(Ticket.resolution_code), col(Ticket.first_contact), col(Ticket.major_id), col(Ticket.csat_score),
     col(Ticket.csat_comment), col(Ticket.next_timer), col(Ticket.next_left),
 )
