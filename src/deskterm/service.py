@@ -412,6 +412,9 @@ class Desk:
             if target is not None:
                 if target.id == t.id:
                     raise Refused(f"ticket {t.key}: cannot be its own major incident")
+                if target.status == "closed":
+                    raise Refused(f"ticket {target.key} is closed: it cannot be a major incident any more "
+                                  "(link to an open one)")
                 if target.major_id is not None:
                     raise Refused(f"ticket {target.key} is itself linked to #{target.major_id}: link to that one")
                 with self.store.read() as session:
@@ -425,6 +428,11 @@ class Desk:
             return {"major_id": new}, [event]
 
         return self._change(key, expect_version, apply)
+
+    def open_majors(self) -> list[tuple[TicketRecord, int]]:
+        """The major incidents still open (not resolved or closed), each with its number of linked tickets."""
+        with self.store.read() as session:
+            return queries.open_majors(session, sorted(workflow.STOPPED))
 
     def linked(self, major: str | int) -> list[TicketRecord]:
         with self.store.read() as session:

@@ -99,6 +99,27 @@ def test_major_incident_links_and_broadcast(desk):
     assert desk.ticket(a).major_id is None
 
 
+def test_a_closed_ticket_is_refused_as_a_major_incident_and_open_majors_are_listed(desk):
+    """Issue 13 item 19: `l` accepted any ticket, a closed one too; the open majors are offered first."""
+    big, small, done = _new(desk, "Internet down"), _new(desk, "Printer queue stuck"), _new(desk, "Old outage")
+    a, b, c, d = (_new(desk, f"affected {i}") for i in range(4))
+    desk.link(a, big)
+    desk.link(b, big)
+    desk.link(c, small)
+    desk.link(d, done)
+    desk.resolve(done, "fixed")
+    desk.close(done)
+    assert [(t.id, n) for t, n in desk.open_majors()] == [(big, 2), (small, 1)]  # the most linked first
+    before = desk.ticket(c)
+    with pytest.raises(Refused, match=f"ticket {done} is closed: it cannot be a major incident"):
+        desk.link(c, done)
+    assert desk.ticket(c).version == before.version and desk.ticket(c).major_id == small
+    desk.resolve(small, "fixed")  # resolved: no longer offered, still accepted (it may be reopened)
+    assert [t.id for t, _ in desk.open_majors()] == [big]
+    desk.link(a, small)
+    assert desk.ticket(a).major_id == small
+
+
 def test_canned_response_placeholders(db_url, frozen_clock):
     from deskterm.store.engine import open_store
 

@@ -110,3 +110,28 @@ def test_the_writer_waits_for_a_pause_but_not_forever(tmp_path, monkeypatch):
         assert time.monotonic() - started < 3
     assert time.monotonic() - started >= 0.5
     d.close()
+
+
+def test_a_draft_keeps_the_version_it_began_on(tmp_path):
+    """The version (and newest event) of the ticket when the draft began is written with its text and read back:
+    a draft taken back after a restart is sent with it (tui/screens/stale.py), never as if begun now."""
+    d = Drafts.for_desk("desk", root=tmp_path)
+    d.begin(7, "reply", 5, 1234)  # the editor opened: nothing to write yet
+    d.close()
+    assert not list(tmp_path.rglob("*.json"))
+    d = Drafts.for_desk("desk", root=tmp_path)
+    d.begin(7, "reply", 5, 1234)
+    d.put(7, "reply", "we are on it")
+    d.put(8, "note", "no version known")
+    d.close()
+    [path] = tmp_path.rglob("7.reply.json")
+    assert {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items() if k in ("version", "last_event")} == \
+        {"version": 5, "last_event": 1234}
+    again = Drafts.for_desk("desk", root=tmp_path)
+    assert again.begun(7, "reply") == (5, 1234) and again.get(7, "reply") == "we are on it"
+    assert again.begun(8, "note") is None
+    again.put(7, "reply", "")  # sent or discarded: the version goes with it
+    assert again.begun(7, "reply") is None
+    again.close()
+    path.write_text(json.dumps({"text": "x", "version": "5", "last_event": -1}), encoding="utf-8")
+    assert Drafts.for_desk("desk", root=tmp_path).begun(7, "reply") is None  # not two whole numbers: unknown

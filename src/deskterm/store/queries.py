@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlmodel import Session, col
 
 from ..records import EventRecord, TicketRecord
@@ -164,3 +164,15 @@ def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_e
 def linked_tickets(session: Session, major_id: int) -> list[TicketRecord]:
     """The tickets linked to a major incident (without their histories)."""
     return _records(session, col(Ticket.major_id) == major_id)
+
+
+def open_majors(session: Session, stopped: Sequence[str]) -> list[tuple[TicketRecord, int]]:
+    """The major incidents (tickets others are linked to) whose status is not in ``stopped``, each with how many
+    tickets are linked to it, the most linked first (without their histories)."""
+    counts: dict[int, int] = dict(session.execute(
+        select(col(Ticket.major_id), func.count()).where(col(Ticket.major_id).is_not(None))
+        .group_by(col(Ticket.major_id))).all())
+    if not counts:
+        return []
+    heads = _records(session, col(Ticket.id).in_(list(counts)), col(Ticket.status).not_in(list(stopped)))
+    return sorted(((t, counts[t.id]) for t in heads), key=lambda tc: (-tc[1], tc[0].id))

@@ -60,6 +60,8 @@ class Drafts:
         self.identity = identity
         self.problem: str | None = None  # why the drafts cannot be kept on disk (said once, by the app)
         self._texts: dict[tuple[int, str], str] = {}
+        # (version, newest event id) of the ticket when each draft began: sent with that version (screens/stale.py)
+        self._begun: dict[tuple[int, str], tuple[int, int]] = {}
         self._pending: set[tuple[int, str]] = set()
         self._lock = threading.Lock()  # _texts, _pending, _last_put
         self._io = threading.Lock()  # one batch of writes at a time, in the order the batches were taken
@@ -95,15 +97,39 @@ class Drafts:
                 self._texts[key] = text
             else:
                 self._texts.pop(key, None)
-            now = time.monotonic()
-            if not self._pending:
-                self._first_pending = now
-            self._pending.add(key)
-            self._last_put = now
-            if self._closed:
+                self._begun.pop(key, None)
+            if not self._to_write(key):
                 return
-            self._wake.notify()
         self._start_writer()
+
+    def begin(self, ticket: int, kind: str, version: int, last_event: int) -> None:
+        """The ticket as the draft began on it (its version and newest event id): kept with its text, so that a
+        draft taken back after a restart is still sent with the version it began on."""
+        key = (int(ticket), kind)
+        with self._lock:
+            if self._begun.get(key) == (version, last_event):
+                return
+            self._begun[key] = (int(version), int(last_event))
+            if key not in self._texts or not self._to_write(key):  # no text: written with it, once there is one
+                return
+        self._start_writer()
+
+    def begun(self, ticket: int, kind: str) -> tuple[int, int] | None:
+        """(version, newest event id) of the ticket when the draft began, if known."""
+        with self._lock:
+            return self._begun.get((int(ticket), kind))
+
+    def _to_write(self, key: tuple[int, str]) -> bool:
+        """With the lock held: ``key`` is to be written; whether the writer is to be started."""
+        now = time.monotonic()
+        if not self._pending:
+            self._first_pending = now
+        self._pending.add(key)
+        self._last_put = now
+        if self._closed:
+            return False
+        self._wake.notify()
+        return True
 
     def unsent(self) -> list[tuple[int, str]]:
         """(ticket, kind) of every draft that is not empty, by ticket."""
@@ -142,49 +168,58 @@ class Drafts:
         fd = self._open_dir(create=False)
         if fd is None:
             return
-        found: dict[tuple[int, str], str] = {}
+        found: dict[tuple[int, str], tuple[str, tuple[int, int] | None]] = {}
         try:
             for name in os.listdir(fd):
                 parts = name.split(".")
                 if len(parts) != 3 or parts[2] != "json" or not parts[0].isdigit() or parts[1] not in KINDS:
                     continue
-                text = self._read(fd, name)
+                text, begun = self._read(fd, name)
                 if text is not None and text.strip():
-                    found[(int(parts[0]), parts[1])] = text
+                    found[(int(parts[0]), parts[1])] = (text, begun)
         finally:
             os.close(fd)
         with self._lock:
-            for key, text in found.items():
+            for key, (text, begun) in found.items():
+                if key not in self._texts and begun is not None:
+                    self._begun.setdefault(key, begun)
                 self._texts.setdefault(key, text)
 
     @staticmethod
-    def _read(dir_fd: int, name: str) -> str | None:
+    def _read(dir_fd: int, name: str) -> tuple[str | None, tuple[int, int] | None]:
+        """The text of a draft file and (version, newest event id) of the ticket when the draft began."""
         try:
             fd = os.open(name, os.O_RDONLY | _NOFOLLOW | _CLOEXEC, dir_fd=dir_fd)
         except OSError:
-            return None
+            return None, None
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
-                return None
+                return None, None
             with os.fdopen(fd, "rb", closefd=False) as fh:
                 data = json.loads(fh.read(4_000_000).decode("utf-8"))
         except (OSError, ValueError):
-            return None
+            return None, None
         finally:
             os.close(fd)
-        text = data.get("text") if isinstance(data, dict) else None
-        return text if isinstance(text, str) else None
+        if not isinstance(data, dict):
+            return None, None
+        text, version, last = data.get("text"), data.get("version"), data.get("last_event")
+        begun = None
+        if type(version) is int and type(last) is int and version >= 0 and last >= 0:
+            begun = (version, last)
+        return (text if isinstance(text, str) else None), begun
 
     def flush(self) -> None:
         """Write every pending draft now (in the caller's thread)."""
         with self._io:
             with self._lock:
                 batch = {key: self._texts.get(key, "") for key in self._pending}
+                begun = {key: self._begun.get(key) for key in batch}
                 self._pending.clear()
             if batch:
-                self._write_batch(batch)
+                self._write_batch(batch, begun)
 
-    def _write_batch(self, batch: dict[tuple[int, str], str]) -> None:
+    def _write_batch(self, batch: dict[tuple[int, str], str], begun: dict | None = None) -> None:
         fd = self._open_dir(create=any(text.strip() for text in batch.values()))
         if fd is None:
             return
@@ -193,7 +228,7 @@ class Drafts:
                 name = _file_name(ticket, kind)
                 try:
                     if text.strip():
-                        self._write_file(fd, name, ticket, kind, text)
+                        self._write_file(fd, name, ticket, kind, text, (begun or {}).get((ticket, kind)))
                     else:
                         os.unlink(name, dir_fd=fd)
                 except FileNotFoundError:
@@ -203,9 +238,13 @@ class Drafts:
         finally:
             os.close(fd)
 
-    def _write_file(self, dir_fd: int, name: str, ticket: int, kind: str, text: str) -> None:
-        body = json.dumps({"desk": self.identity, "ticket": ticket, "kind": kind, "text": text,
-                           "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}, ensure_ascii=False)
+    def _write_file(self, dir_fd: int, name: str, ticket: int, kind: str, text: str,
+                    begun: tuple[int, int] | None = None) -> None:
+        fields: dict[str, object] = {"desk": self.identity, "ticket": ticket, "kind": kind, "text": text,
+                                     "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}
+        if begun is not None:
+            fields["version"], fields["last_event"] = begun
+        body = json.dumps(fields, ensure_ascii=False)
         tmp = f".{name}.{os.getpid()}.{threading.get_ident()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC, 0o600, dir_fd=dir_fd)
         try:

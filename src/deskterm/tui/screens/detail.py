@@ -1,11 +1,13 @@
 """The ticket-detail screen: who, what, the SLA countdowns, the whole history, and every agent action.
 
-Every change goes through ``Desk`` with the version this screen loaded (``expect_version``). When
-another agent (another connection) changed the ticket first, the service refuses with ``Conflict``:
-the screen reloads, says what changed and by whom, and keeps the agent's unsent text so that it can be
-reviewed and sent again. ``data_changed`` (the app noticed a commit elsewhere) reloads the ticket if its
-version moved. ``clock_tick`` moves the countdowns on from the last evaluation (``live_timer``), without
-replaying the history each second.
+No change is made blind: every dialog, and every reply or note draft, keeps the version of the ticket it was
+opened (begun) on (``stale.Seen``), and its change goes through ``Desk`` with that version
+(``expect_version``). When another agent changed the ticket meanwhile the service refuses with ``Conflict``:
+the screen reloads and ``StaleDialog`` shows what changed since (who, what), for the agent to apply anyway,
+re-open the dialog on the new state, or cancel; unsent text is kept. ``data_changed`` (the app noticed a
+commit elsewhere) reloads the ticket if its version moved, and a major incident if its linked tickets
+changed. The desk is read and written in worker threads, never on the event loop. ``clock_tick`` moves the
+countdowns on from the last evaluation (``live_timer``), without replaying the history each second.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from .detail_modals import (
     WhyDialog,
 )
 from .modals import ChoiceScreen
+from .stale import APPLY, REOPEN, Seen, StaleDialog
 
 CLASSIFICATIONS = ("defect", "change_request")
 SHORT = "%a %d %b %H:%M"
@@ -81,6 +84,10 @@ class DetailScreen(Screen):
     DetailScreen #detail-drafts.-shown { display: block; }
     DetailScreen #detail-saving { height: 1; padding: 0 1; color: $warning; text-style: bold; display: none; }
     DetailScreen #detail-saving.-shown { display: block; }
+    /* notifications take their own lines above the footer (the timeline shrinks and scrolls) instead of
+       covering the right half of the ticket at 80x24: the rack is laid out with the screen's widgets */
+    DetailScreen > ToastRack { layer: default; }
+    DetailScreen Toast { width: 1fr; max-width: 100%; padding: 0 1; margin-top: 0; }
     """
 
     BINDINGS = [
@@ -109,6 +116,8 @@ class DetailScreen(Screen):
         self.record = None
         self.linked: list = []
         self.drafts: dict[str, str] = {"reply": "", "note": ""}
+        # what each draft saw of the ticket when it began (None: no draft); sent with that version
+        self.draft_seen: dict[str, Seen | None] = {"reply": None, "note": None}
         self._sla = None
         self._policy = None
         self._evaluated_at = 0
@@ -162,6 +171,21 @@ class DetailScreen(Screen):
 
         return await asyncio.to_thread(read)
 
+    def _read_failed(self, exc: Exception) -> str:
+        """Why a read of the desk failed (busy, deleted, unreachable: the app says so too); other errors are bugs
+        and raised."""
+        message = refusal(exc, getattr(self.app, "db", None))
+        if message is None and type(exc).__module__.startswith("sqlalchemy."):  # the file deleted: "no such table"
+            message = getattr(self.app, "desk_problem", None) or f"the desk cannot be read: {type(exc).__name__}"
+        if message is None:
+            raise exc
+        return message
+
+    def _later(self, work) -> None:
+        """Run a coroutine of this screen (a change and its questions) as a worker: the dialog callbacks return
+        at once, and the screen keeps handling messages while the desk is written."""
+        self.run_worker(work, group="detail-act")
+
     async def reload(self) -> None:
         """Read the ticket again and show it (drafts are kept)."""
         if self.desk is None:
@@ -172,6 +196,9 @@ class DetailScreen(Screen):
             self.say(str(exc), title="Cannot show the ticket", severity="error")
             if self.record is None and self.is_current:
                 self.app.pop_screen()
+            return
+        except Exception as exc:  # noqa: BLE001 - the desk busy or gone: said, the screen stays as it was
+            self.say(self._read_failed(exc), title="Cannot show the ticket", severity="error")
             return
         await self._show(record, linked)
 
@@ -255,6 +282,16 @@ class DetailScreen(Screen):
         for kind in self.drafts:
             if not self.drafts[kind].strip():
                 self.drafts[kind] = kept.get(self.ticket_id, kind)
+                begun = kept.begun(self.ticket_id, kind) if self.drafts[kind].strip() else None
+                if begun is not None:  # the version the draft began on, kept with it
+                    self.draft_seen[kind] = Seen(*begun)
+
+    def begin_draft(self, kind: str, seen: Seen | None) -> None:
+        """The ticket as the draft (now) begins on it; kept on disk with the draft's text."""
+        self.draft_seen[kind] = seen
+        kept = getattr(self.app, "drafts", None)
+        if kept is not None and seen is not None:
+            kept.begin(self.ticket_id, kind, seen.version, seen.last_event)
 
     def set_draft(self, kind: str, text: str) -> None:
         """The draft as it stands (also while typed): kept on disk until it is sent or discarded."""
@@ -285,17 +322,23 @@ class DetailScreen(Screen):
             self.run_worker(self._reload_if_moved(), group="detail-poll", exclusive=True)
 
     async def _reload_if_moved(self) -> None:
-        old = self.record
+        old, old_linked = self.record, self.linked
         try:
             record, linked = await self._fetch()
-        except (BadInput, Refused):
+        except Exception as exc:  # noqa: BLE001 - deleted, or the desk busy or gone: the next change tries again
+            self._read_failed(exc)
             return
-        if old is None or record.version == old.version:
+        if old is None:
+            return
+        moved = record.version != old.version
+        links = _links_changed(old_linked, linked)  # another agent linked a ticket to this major incident
+        if not moved and not links:
             return
         await self._show(record, linked)
-        changes = self.changes_since(old)
-        if changes:
-            self.say(changes, title="Ticket changed", timeout=8)
+        changes = [self.changes_since(old)] if moved else []
+        if links:
+            changes.append(links)
+        self.say("; ".join(changes), title="Ticket changed", timeout=8)
 
     def changes_since(self, old) -> str:
         """``ticket changed by bob: status open → pending`` for the events newer than ``old``."""
@@ -309,7 +352,7 @@ class DetailScreen(Screen):
         return "; ".join(f"ticket changed by {who}: {', '.join(what)}" for who, what in by.items())
 
     # -- doing -----------------------------------------------------------------------------------
-    # Every change runs in a thread (``act`` → ``pending.run_write``): while it waits for the desk (another
+    # Every change runs in a thread (``change`` → ``pending.run_write``): while it waits for the desk (another
     # agent's long transaction holds the write lock) the line under the header says "⠹ saving claim #12…",
     # the keys that change the ticket are off, and the others (scrolling, w, esc) work.
 
@@ -331,30 +374,58 @@ class DetailScreen(Screen):
         if keys:  # the footer dims them after the frame that says so
             self.call_after_refresh(self.refresh_bindings)
 
-    async def act(self, what: str, fn, done: str | None = None) -> bool:
-        """Run ``fn(expect_version)``; reload; say what happened. False when it was refused."""
+    async def change(self, what: str, seen: Seen | None, fn, done: str | None = None, reopen=None,
+                     draft: str | None = None) -> bool:
+        """Apply ``fn(expect_version)`` (a service call, run in a worker thread) to the ticket as ``seen`` (the
+        dialog's or the draft's; None: as shown now). When the ticket changed since, nothing is written: the
+        agent is shown what changed and chooses to apply anyway (with the new version, checked again),
+        ``reopen()`` the dialog on the new state, or cancel. Reloads and says what happened; False when
+        nothing was applied."""
         if self.record is None:
             return False
-        old = self.record
-        try:
-            await run_write(self, f"{what.lower()} #{old.id}", lambda: fn(old.version))
-        except Conflict:
-            await self.reload()
-            changes = self.changes_since(old)
-            kept = " Your unsent text is kept." if any(v.strip() for v in self.drafts.values()) else ""
-            self.say(f"{changes}.{kept} Review and try again.", title=f"{what}: not applied",
-                        severity="warning", timeout=12)
-            return False
-        except Exception as exc:
-            message = refusal(exc, self.app.db)
-            if message is None:
-                raise
-            self.say(message, title=f"{what}: refused", severity="warning", timeout=10)
-            return False
+        seen = seen or Seen.of(self.record)
+        version = seen.version
+        while True:
+            try:
+                new_version = await run_write(self, f"{what.lower()} #{self.ticket_id}", lambda v=version: fn(v))
+            except Conflict:
+                await self.reload()
+                choice = await self.ask(StaleDialog(what, seen, self.record, self.desk.config.tz, draft=draft))
+                if choice == APPLY:
+                    version = self.record.version
+                    continue
+                if choice == REOPEN and reopen is not None:
+                    reopen()
+                else:
+                    kept = " The draft is kept." if draft and self.drafts.get(draft, "").strip() else ""
+                    self.say(f"nothing changed.{kept}", title=f"{what}: cancelled", timeout=6)
+                return False
+            except Exception as exc:  # a refusal, the desk busy or gone: said; anything else raised
+                message = refusal(exc, getattr(self.app, "db", None))
+                if message is None:
+                    raise
+                self.say(message, title=f"{what}: refused", severity="warning", timeout=8)
+                return False
+            break
         await self.reload()
+        if self.record is not None and isinstance(new_version, int) and self.record.version == new_version:
+            # a draft that had seen everything up to this change has seen it too (it is this agent's own)
+            for kind, begun in self.draft_seen.items():
+                if begun is not None and begun.version == version:
+                    self.begin_draft(kind, Seen.of(self.record))
         if done:
             self.say(done, title=what)
         return True
+
+    async def ask(self, dialog):
+        """Push a dialog and wait for its answer (from a worker, or any task but this screen's own messages)."""
+        answer = asyncio.get_running_loop().create_future()
+        self.app.push_screen(dialog, lambda value: answer.done() or answer.set_result(value))
+        return await answer
+
+    def refuse(self, what: str, why: str) -> None:
+        """An action the ticket's state does not allow: said before any dialog opens."""
+        self.say(why, title=f"{what}: not possible", severity="warning", timeout=8)
 
     def say(self, message: str, title: str = "", severity: str = "information", timeout: float | None = None) -> None:
         """A notification that is never read as markup (messages quote ticket text and names)."""
@@ -380,17 +451,19 @@ class DetailScreen(Screen):
     def action_note(self) -> None:
         self._edit("note")
 
-    def _edit(self, kind: str) -> None:
+    def _edit(self, kind: str, seen: Seen | None = None) -> None:
+        """Open the editor on the draft; a draft begins (its version is taken) when the editor opens on none."""
         if self.record is None:
             return
+        if seen is not None or self.draft_seen.get(kind) is None or not self.drafts[kind].strip():
+            self.begin_draft(kind, seen or Seen.of(self.record))
         title = (f"Reply to {one_line(self.record.customer)} (public)" if kind == "reply"
                  else "Internal note (agents only, never sent to the customer)")
         self.app.push_screen(EditorDialog(title, self.drafts[kind], kind=kind,
                                           on_change=lambda text: self.set_draft(kind, text)),
                              lambda result: self._edited(kind, result))
 
-    @in_background
-    async def _edited(self, kind: str, result) -> None:
+    def _edited(self, kind: str, result) -> None:
         if result is None:
             return
         action, text = result
@@ -398,14 +471,29 @@ class DetailScreen(Screen):
         if action == "discard" and text.strip():
             self.say(f"the {kind} draft is discarded", title="Draft")
         if action == "send":
-            from ...service import Change
-
-            change = Change(reply=text) if kind == "reply" else Change(note=text)
-            label = "Reply" if kind == "reply" else "Note"
-            if await self.act(label, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
-                              "sent to the customer" if kind == "reply" else "internal note added"):
-                self.set_draft(kind, "")
+            self._later(self.send(kind))
+        elif not self.drafts[kind].strip():  # emptied or discarded: no draft, nothing begun
+            self.draft_seen[kind] = None
         self._show_drafts()
+
+    async def send(self, kind: str) -> bool:
+        """Send the draft with the version it began on (asking first when the ticket changed since)."""
+        from ...service import Change
+
+        text = self.drafts[kind]
+        change = Change(reply=text) if kind == "reply" else Change(note=text)
+        label = "Reply" if kind == "reply" else "Note"
+        ok = await self.change(label, self.draft_seen.get(kind),
+                               lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                               "sent to the customer" if kind == "reply" else "internal note added",
+                               reopen=lambda: self._edit(kind, seen=Seen.of(self.record)), draft=kind)
+        if ok:
+            self.set_draft(kind, "")
+            self.draft_seen[kind] = None
+        elif not self.drafts[kind].strip():
+            self.draft_seen[kind] = None
+        self._show_drafts()
+        return ok
 
     def action_canned(self) -> None:
         if self.record is None:
@@ -431,6 +519,16 @@ class DetailScreen(Screen):
 
     # status, resolve, close -------------------------------------------------------------------
 
+    def _may(self, what: str, target: str) -> bool:
+        """Whether the workflow lets the ticket go to ``target``; if not, says why and what is allowed."""
+        try:
+            workflow.check_transition(self.record.status, target)
+        except workflow.TransitionError as exc:
+            hint = " (x resolves it first)" if target == "closed" and "resolved" in workflow.TRANSITIONS[self.record.status] else ""
+            self.refuse(what, f"ticket {self.record.key}: {exc}{hint}")
+            return False
+        return True
+
     def action_status(self) -> None:
         if self.record is None:
             return
@@ -438,103 +536,124 @@ class DetailScreen(Screen):
         if not allowed:
             self.say(f"ticket {self.record.key} is {self.record.status}: it is final", severity="warning")
             return
-        self.app.push_screen(ChoiceScreen(f"Status: {self.record.status} →", list(allowed)), self._status_chosen)
+        seen = Seen.of(self.record)
+        self.app.push_screen(ChoiceScreen(f"Status: {self.record.status} →", list(allowed)),
+                             lambda status: self._status_chosen(status, seen))
 
-    @in_background
-    async def _status_chosen(self, status: str | None) -> None:
+    def _status_chosen(self, status: str | None, seen: Seen | None = None) -> None:
         if not status:
             return
         if status == "resolved":
-            self.action_resolve()
+            self.action_resolve(seen=seen)
         elif status == "closed":
-            self.action_close_ticket()
+            self.action_close_ticket(seen=seen)
         else:
-            await self.set_status(status)
+            self._later(self.set_status(status, seen))
 
-    async def set_status(self, status: str) -> bool:
+    async def set_status(self, status: str, seen: Seen | None = None) -> bool:
         from ...service import Change
 
-        return await self.act("Status", lambda v: self.desk.update(self.ticket_id, Change(status=status), expect_version=v),
-                              f"status → {status}")
+        return await self.change("Status", seen,
+                                 lambda v: self.desk.update(self.ticket_id, Change(status=status), expect_version=v),
+                                 f"status → {status}", reopen=self.action_status)
 
-    def action_resolve(self) -> None:
-        if self.record is None:
+    def action_resolve(self, seen: Seen | None = None, preset: dict | None = None) -> None:
+        if self.record is None or not self._may("Resolve", "resolved"):
             return
-        self.app.push_screen(ResolveDialog(self.desk.config.resolution_codes, self.drafts["reply"],
-                                           on_change=lambda text: self.set_draft("reply", text)), self._resolve_chosen)
+        seen = seen or Seen.of(self.record)
+        reply = self.drafts["reply"]
+        if reply.strip() and self.draft_seen["reply"] is not None and self.draft_seen["reply"].version < seen.version:
+            seen = self.draft_seen["reply"]  # the dialog carries the reply draft: as old as it is
+        if self.draft_seen["reply"] is None or not reply.strip():
+            self.begin_draft("reply", seen)  # a reply typed here begins the reply draft
+        preset = preset or {}
+        self.app.push_screen(ResolveDialog(self.desk.config.resolution_codes, preset.get("reply") or reply,
+                                           code=preset.get("code"), on_change=lambda text: self.set_draft("reply", text)),
+                             lambda values: self._resolve_chosen(values, seen))
 
-    @in_background
-    async def _resolve_chosen(self, values: dict | None) -> None:
+    def _resolve_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
             return
-        await self.resolve(values["code"], values["reply"])
+        self._later(self.resolve(values["code"], values["reply"], seen=seen))
 
-    async def resolve(self, code: str | None, reply: str | None = None) -> bool:
+    async def resolve(self, code: str | None, reply: str | None = None, seen: Seen | None = None) -> bool:
         if not code:
             self.say("resolve: a resolution code is required", title="Resolve: refused", severity="warning")
             return False
-        ok = await self.act("Resolve", lambda v: self.desk.resolve(self.ticket_id, code, reply=reply, expect_version=v),
-                            f"resolved ({code})")
+        ok = await self.change("Resolve", seen,
+                               lambda v: self.desk.resolve(self.ticket_id, code, reply=reply, expect_version=v),
+                               f"resolved ({code})", reopen=lambda: self.action_resolve(preset={"code": code, "reply": reply}),
+                               draft="reply" if reply else None)
         if ok and reply:
             self.set_draft("reply", "")
+            self.draft_seen["reply"] = None
             self._show_drafts()
         return ok
 
-    def action_close_ticket(self) -> None:
-        if self.record is None:
+    def action_close_ticket(self, seen: Seen | None = None, preset: dict | None = None) -> None:
+        if self.record is None or not self._may("Close", "closed"):
             return
-        self.app.push_screen(CloseDialog(), self._close_chosen)
+        seen = seen or Seen.of(self.record)
+        self.app.push_screen(CloseDialog(**(preset or {})), lambda values: self._close_chosen(values, seen))
 
-    @in_background
-    async def _close_chosen(self, values: dict | None) -> None:
+    def _close_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
             return
-        csat, comment = values["csat"], values["comment"]
-        await self.act("Close", lambda v: self.desk.close(self.ticket_id, csat=csat, comment=comment, expect_version=v),
-                       "closed" + (f" (CSAT {csat}/5)" if csat else ""))
+        self._later(self.close(values["csat"], values["comment"], seen))
+
+    async def close(self, csat: int | None, comment: str | None, seen: Seen | None = None) -> bool:
+        return await self.change(
+            "Close", seen, lambda v: self.desk.close(self.ticket_id, csat=csat, comment=comment, expect_version=v),
+            "closed" + (f" (CSAT {csat}/5)" if csat else ""),
+            reopen=lambda: self.action_close_ticket(preset={"csat": csat, "comment": comment}))
 
     # priority, type, assignment ----------------------------------------------------------------
 
-    def action_priority(self) -> None:
+    def action_priority(self, preset: dict | None = None) -> None:
         if self.record is None:
             return
         r = self.record
-        self.app.push_screen(PriorityDialog(r.priority, r.impact, r.urgency), self._priority_chosen)
+        seen = Seen.of(r)
+        self.app.push_screen(PriorityDialog(r.priority, r.impact, r.urgency, reason=(preset or {}).get("reason")),
+                             lambda values: self._priority_chosen(values, seen))
 
-    @in_background
-    async def _priority_chosen(self, values: dict | None) -> None:
+    def _priority_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
             return
         from ...service import Change
 
         change = Change(**values)
-        await self.act("Priority", lambda v: self.desk.update(self.ticket_id, change, expect_version=v), "priority changed")
+        self._later(self.change("Priority", seen, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                                "priority changed", reopen=lambda: self.action_priority(preset=values)))
 
     def action_type(self) -> None:
         if self.record is None:
             return
         r = self.record
-        self.app.push_screen(TypeDialog(TYPES, r.type, CLASSIFICATIONS, r.classification), self._type_chosen)
+        seen = Seen.of(r)
+        self.app.push_screen(TypeDialog(TYPES, r.type, CLASSIFICATIONS, r.classification),
+                             lambda values: self._type_chosen(values, r, seen))
 
-    @in_background
-    async def _type_chosen(self, values: dict | None) -> None:
+    def _type_chosen(self, values: dict | None, shown=None, seen: Seen | None = None) -> None:
         if values is None:
             return
         from ...service import Change
 
-        r = self.record
+        r = shown or self.record  # what the dialog showed: only what the agent changed there is applied
         change = Change(type=values["type"] if values["type"] != r.type else None,
                         classification=values["classification"] if values["classification"] != r.classification else None)
         if change.is_empty():
             self.say("nothing changed", severity="information")
             return
-        await self.act("Type", lambda v: self.desk.update(self.ticket_id, change, expect_version=v), "type/classification changed")
+        self._later(self.change("Type", seen, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                                "type/classification changed", reopen=self.action_type))
 
-    @in_background
-    async def action_claim(self) -> None:
+    def action_claim(self) -> None:
         if self.record is None:
             return
-        await self.act("Claim", lambda v: self.desk.claim(self.ticket_id, expect_version=v), "the ticket is yours")
+        # no question here: the claim checks inside its transaction that nobody has the ticket
+        self._later(self.change("Claim", None, lambda v: self.desk.claim(self.ticket_id, expect_version=v),
+                                "the ticket is yours"))
 
     def known_names(self) -> tuple[list[str], list[str]]:
         """Agents and groups for completion: those the desk has seen, and the configured groups."""
@@ -549,44 +668,58 @@ class DetailScreen(Screen):
                 groups.add(e.to)
         return sorted(agents), sorted(groups)
 
-    @in_background
-    async def action_assign(self) -> None:
+    def action_assign(self) -> None:
         if self.record is None:
             return
-        agents, groups = await asyncio.to_thread(self.known_names)  # read off the event loop
-        self.app.push_screen(AssignDialog(self.record.assignee, self.record.group, agents, groups), self._assign_chosen)
+        self._later(self._open_assign(self.record))
 
-    @in_background
-    async def _assign_chosen(self, values: dict | None) -> None:
+    async def _open_assign(self, r) -> None:
+        seen = Seen.of(r)
+        agents, groups = await asyncio.to_thread(self.known_names)
+        self.app.push_screen(AssignDialog(r.assignee, r.group, agents, groups),
+                             lambda values: self._assign_chosen(values, r, seen))
+
+    def _assign_chosen(self, values: dict | None, shown=None, seen: Seen | None = None) -> None:
         if values is None:
             return
         from ...service import UNASSIGN, Change
 
-        r = self.record
+        r = shown or self.record
         agent, group = values["assign"], values["group"]
         same_agent = (agent.lower() in UNASSIGN and r.assignee is None) or agent == (r.assignee or "")
         change = Change(assign=None if same_agent else agent, group=None if (not group or group == r.group) else group)
         if change.is_empty():
             self.say("nothing changed", severity="information")
             return
-        await self.act("Assign", lambda v: self.desk.update(self.ticket_id, change, expect_version=v), "assignment changed")
+        self._later(self.change("Assign", seen, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                                "assignment changed", reopen=self.action_assign))
 
     # major incidents ---------------------------------------------------------------------------
 
     def action_link(self) -> None:
         if self.record is None:
             return
-        self.app.push_screen(LinkDialog(self.record.major_id), self._link_chosen)
+        if self.linked:
+            n = len(self.linked)
+            self.refuse("Link", f"ticket {self.record.key} is a major incident with {n} linked ticket{'s' if n != 1 else ''}: "
+                                "it cannot itself be linked to another")
+            return
+        self._later(self._open_link(self.record))
 
-    @in_background
-    async def _link_chosen(self, values: dict | None) -> None:
+    async def _open_link(self, r) -> None:
+        """The open major incidents first (a list), or any other ticket by id or ref."""
+        seen = Seen.of(r)
+        majors = [(t, n) for t, n in await asyncio.to_thread(self.desk.open_majors) if t.id != r.id]
+        self.app.push_screen(LinkDialog(r.major_id, majors), lambda values: self._link_chosen(values, seen))
+
+    def _link_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
             return
         major = values["major"]
         if major is not None and major.lstrip("#").isdigit():
             major = int(major.lstrip("#"))
-        await self.act("Link", lambda v: self.desk.link(self.ticket_id, major, expect_version=v),
-                       f"linked to #{major}" if major is not None else "unlinked")
+        self._later(self.change("Link", seen, lambda v: self.desk.link(self.ticket_id, major, expect_version=v),
+                                f"linked to #{major}" if major is not None else "unlinked", reopen=self.action_link))
 
     def action_broadcast(self) -> None:
         if self.record is None:
@@ -594,17 +727,15 @@ class DetailScreen(Screen):
         if not self.linked:
             self.say("not a major incident: no ticket is linked to this one (link them with l)", severity="warning")
             return
-        self.app.push_screen(BroadcastDialog(self.desk.config.resolution_codes, len(self.linked)), self._broadcast_chosen)
+        self.app.push_screen(BroadcastDialog(self.desk.config.resolution_codes, len(self.linked)),
+                             lambda values: None if values is None else self._later(self._broadcast(values)))
 
-    @in_background
-    async def _broadcast_chosen(self, values: dict | None) -> None:
-        if values is None:
-            return
+    async def _broadcast(self, values: dict) -> None:
         try:
-            changed = await run_write(self, f"broadcast of #{self.ticket_id}", lambda: self.desk.broadcast(
+            changed = await run_write(self, f"broadcast #{self.ticket_id}", lambda: self.desk.broadcast(
                 self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]))
-        except Exception as exc:
-            message = refusal(exc, self.app.db)
+        except Exception as exc:  # a refusal, the desk busy or gone: said; anything else raised
+            message = refusal(exc, getattr(self.app, "db", None))
             if message is None:
                 raise
             self.say(message, title="Broadcast: refused", severity="warning", timeout=10)
@@ -621,18 +752,20 @@ class DetailScreen(Screen):
 
         if self.record is None:
             return
-        refused = why_not_escalate(self.record.status)
-        if refused is not None:  # said before the dialog, not after the agent filled it in
-            self.say(f"#{self.record.id}: {refused}", title="Escalate: refused", severity="warning", timeout=8)
+        why = why_not_escalate(self.record.status)
+        if why is not None:  # said before the dialog, not after the agent filled it in
+            self.say(f"#{self.record.id}: {why}", title="Escalate: refused", severity="warning", timeout=8)
             return
+        seen = Seen.of(self.record)
         ask_escalation(self.app, self.desk.config, f"#{self.record.id}",
-                       lambda kind, to, reason: self.run_worker(self.escalate(kind, to, reason), group="detail-act"))
+                       lambda kind, to, reason: self._later(self.escalate(kind, to, reason, seen)))
 
-    async def escalate(self, kind: str, to: str, reason: str) -> bool:
-        """Escalate with the version on screen; refusals and conflicts are shown like the other actions."""
+    async def escalate(self, kind: str, to: str, reason: str, seen: Seen | None = None) -> bool:
+        """Escalate with the version the dialog was opened on; refusals and changes are shown like the others."""
         what = "escalation to a manager" if kind == "hierarchical" else "moved to the group"
-        return await self.act("Escalate", lambda v: self.desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
-                              f"escalated to {to} ({what})")
+        return await self.change("Escalate", seen,
+                                 lambda v: self.desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
+                                 f"escalated to {to} ({what})", reopen=self.action_escalate)
 
     # why is it due then? -----------------------------------------------------------------------
 
@@ -710,6 +843,16 @@ def _target_words(timer, priority: str, target: int) -> str:
         return f"{priority} target {exact(target)} of counted time" + (f" ({compact(target)})" if target >= 86400 else "")
     how = "stopped" if timer.stopped_at is not None else "breached"
     return f"{how} under {under} (target {exact(target)}) before the priority became {priority}"
+
+
+def _links_changed(old: list, new: list) -> str:
+    """``linked tickets: +#12, -#9, #7 resolved`` when a major incident's linked tickets changed, else ""."""
+    before, after = {t.id: t.status for t in old}, {t.id: t.status for t in new}
+    if before == after:
+        return ""
+    parts = [f"+#{i}" for i in after if i not in before] + [f"-#{i}" for i in before if i not in after]
+    parts += [f"#{i} {one_line(after[i])}" for i in after if i in before and before[i] != after[i]]
+    return "linked tickets: " + ", ".join(parts)
 
 
 def _same_day(a: int, b: int, zone: ZoneInfo) -> bool:

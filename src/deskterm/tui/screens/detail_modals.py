@@ -14,7 +14,10 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Input, Label, Select, Static, TextArea
+from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from ...fmt import one_line
 
 NONE = Select.NULL
 
@@ -29,13 +32,16 @@ class DetailDialog(ModalScreen):
     DEFAULT_CSS = """
     DetailDialog { align: center middle; }
     DetailDialog > #detail-dialog {
-        width: 76; max-width: 100%; height: auto; max-height: 100%;
+        width: 76; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
         border: round $accent; background: $surface; padding: 0 1;
     }
     DetailDialog #detail-dialog-title { text-style: bold; width: 1fr; }
     DetailDialog .detail-hint { color: $text-muted; width: 1fr; }
     DetailDialog .detail-field-label { margin-top: 1; color: $text-muted; }
     DetailDialog Select { width: 1fr; }
+    /* the list opens inside the dialog (it pushes what is below down and the dialog grows), never over
+       the dialog's border: a screen overlay drew past it at 80x24 */
+    DetailDialog Select > SelectOverlay { overlay: none; constrain: none none; }
     DetailDialog Horizontal { height: auto; }
     DetailDialog Horizontal > Vertical { height: auto; width: 1fr; }
     DetailDialog TextArea { height: 10; min-height: 3; }
@@ -123,9 +129,10 @@ class EditorDialog(DetailDialog):
 class PriorityDialog(DetailDialog):
     title_text = "Priority: impact × urgency, or a priority directly"
 
-    def __init__(self, priority: str, impact: int | None, urgency: int | None) -> None:
+    def __init__(self, priority: str, impact: int | None, urgency: int | None, reason: str | None = None) -> None:
         super().__init__()
         self.current = (priority, impact, urgency)
+        self.reason = reason or ""  # typed before (the dialog re-opened on a ticket changed meanwhile)
 
     def fields(self) -> ComposeResult:
         _, impact, urgency = self.current
@@ -141,7 +148,7 @@ class PriorityDialog(DetailDialog):
                 yield Label("or directly", classes="detail-field-label")
                 yield Select(options(("P1", "P2", "P3", "P4")), prompt="priority", id="direct")
         yield Label("reason (kept in the history)", classes="detail-field-label")
-        yield Input(placeholder="why the priority changes", id="reason")
+        yield Input(self.reason, placeholder="why the priority changes", id="reason")
 
     def values(self) -> dict | None:
         direct, impact, urgency = self.select("direct"), self.select("impact"), self.select("urgency")
@@ -199,15 +206,37 @@ class AssignDialog(DetailDialog):
 
 
 class LinkDialog(DetailDialog):
-    title_text = "Link to a major incident"
-    hint = "a ticket number or ref; empty unlinks · enter applies · esc cancels"
+    """The open major incidents first (enter links to the highlighted one), then any ticket by id or ref."""
 
-    def __init__(self, current: int | None) -> None:
+    title_text = "Link to a major incident"
+    hint = "enter links · tab: another ticket by id or ref (empty unlinks) · esc cancels"
+
+    DEFAULT_CSS = """
+    LinkDialog #majors { height: auto; max-height: 8; }
+    """
+
+    def __init__(self, current: int | None, majors: list | None = None) -> None:
         super().__init__()
         self.current = current
+        self.majors = majors or []  # (TicketRecord, number of linked tickets), open ones
 
     def fields(self) -> ComposeResult:
+        if self.majors:
+            yield Label("open major incidents", classes="detail-field-label")
+            yield OptionList(*[Option(Text(f"#{t.id} {one_line(t.subject, 40)} · {t.status} · {n} linked"
+                                           + (" · linked now" if t.id == self.current else "")), id=str(t.id))
+                               for t, n in self.majors], id="majors")
+        else:
+            yield Label("no open major incident: give the ticket that becomes one", classes="detail-field-label")
+        yield Label("another ticket (id or ref; empty unlinks)", classes="detail-field-label")
         yield Input(str(self.current) if self.current else "", placeholder="major incident: id or ref", id="major")
+
+    def on_mount(self) -> None:
+        self.query_one("#majors" if self.majors else "#major").focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss({"major": event.option.id})
 
     def values(self) -> dict | None:
         return {"major": self.text("major") or None}
@@ -216,10 +245,11 @@ class LinkDialog(DetailDialog):
 class ResolveDialog(DetailDialog):
     title_text = "Resolve"
 
-    def __init__(self, codes, reply: str = "", on_change=None) -> None:
+    def __init__(self, codes, reply: str = "", code: str | None = None, on_change=None) -> None:
         super().__init__()
         self.codes = codes
         self.reply = reply
+        self.code = code if code in codes else None
         self.on_change = on_change  # called with the reply as it is typed: it is the ticket's reply draft
 
     def on_text_area_changed(self, event: TextArea.Changed) -> None:
@@ -228,7 +258,7 @@ class ResolveDialog(DetailDialog):
 
     def fields(self) -> ComposeResult:
         yield Label("resolution code (required)", classes="detail-field-label")
-        yield Select(options(self.codes), prompt="resolution code", id="code")
+        yield Select(options(self.codes), prompt="resolution code", value=self.code or NONE, id="code")
         yield Label("reply to the customer (optional)", classes="detail-field-label")
         yield TextArea(self.reply, soft_wrap=True, id="resolve-reply")
 
@@ -247,12 +277,16 @@ class ResolveDialog(DetailDialog):
 class CloseDialog(DetailDialog):
     title_text = "Close (the customer's satisfaction, when they gave it)"
 
+    def __init__(self, csat: int | None = None, comment: str | None = None) -> None:
+        super().__init__()
+        self.csat, self.comment = csat, comment or ""  # given before (re-opened on a ticket changed meanwhile)
+
     def fields(self) -> ComposeResult:
         labels = {1: "1 very unhappy", 2: "2 unhappy", 3: "3 neutral", 4: "4 happy", 5: "5 very happy"}
         yield Label("satisfaction (optional)", classes="detail-field-label")
-        yield Select(options((1, 2, 3, 4, 5), labels), prompt="CSAT 1–5", id="csat")
+        yield Select(options((1, 2, 3, 4, 5), labels), prompt="CSAT 1–5", value=self.csat or NONE, id="csat")
         yield Label("comment (optional)", classes="detail-field-label")
-        yield Input(placeholder="what the customer said", id="comment")
+        yield Input(self.comment, placeholder="what the customer said", id="comment")
 
     def values(self) -> dict | None:
         return {"csat": self.select("csat"), "comment": self.text("comment") or None}

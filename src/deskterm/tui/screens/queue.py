@@ -466,7 +466,8 @@ class QueueScreen(Screen):
             self._recount_data = self._recount_data or data  # failed: count it again next time
         else:
             self.counts = {v: counts.get(v, self.counts.get(v, 0)) for v in VIEWS}
-            self.query_one(ViewTabs).show(self.state.view, self.counts)
+            for tabs in self.query(ViewTabs):  # none while the app closes (the table can outlive the tabs)
+                tabs.show(self.state.view, self.counts)
         if self._count_again:
             self._count_again = False
             self.recount(data=False)

@@ -129,6 +129,15 @@ class Timeline(VerticalScroll, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.shown: list[int] = []  # ids of the events shown, in order (tests read it)
+        self._height = 0  # the height of the last layout (on_resize)
+
+    def on_resize(self, event) -> None:
+        """Stay at the bottom when the timeline shrinks (notifications take lines above the footer): the
+        newest events are what the agent just changed."""
+        was_at_end = self.scroll_y >= self.virtual_size.height - self._height
+        self._height = self.size.height
+        if was_at_end:
+            self.scroll_end(animate=False, immediate=True)
 
     async def show(self, created_at: datetime, created_by: str, description: str, events: Iterable, zone: ZoneInfo,
                    keep_position: bool = True, initial_priority: str | None = None) -> None:
