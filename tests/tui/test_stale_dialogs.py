@@ -76,7 +76,8 @@ async def open_detail(pilot, ticket_id: int) -> DetailScreen:
 
 async def opened(pilot, cls):
     """The dialog of type ``cls`` once it is mounted (keys pressed before would reach the screen below)."""
-    dialog = await until(pilot, lambda: isinstance(pilot.app.screen, cls) and pilot.app.screen.is_mounted and pilot.app.screen)
+    app = pilot.app
+    dialog = await until(pilot, lambda: isinstance(app.screen, cls) and app.screen.is_mounted and app.screen)
     await pilot.pause()
     return dialog
 
@@ -106,7 +107,8 @@ async def test_status_dialog_opened_on_pending_does_not_apply_over_a_change_from
         await pilot.press("s")
         dialog = await opened(pilot, ChoiceScreen)
         assert dialog.title_text == "Status: pending →" and dialog.choices == ["open", "on_hold", "resolved"]
-        r = await asyncio.to_thread(run_cli, "--db", desk_url, "--config", config, "update", str(ticket), "--status", "open")
+        r = await asyncio.to_thread(run_cli, "--db", desk_url, "--config", config, "update", str(ticket),
+                                    "--status", "open")
         assert r.returncode == 0 and r.stdout.strip() == str(loaded + 1), r.stderr
         await poll(pilot)  # the screen under the dialog reloads (this made the stale choice apply silently)
         assert screen.record.status == "open"
@@ -135,7 +137,8 @@ async def test_a_reply_after_another_agents_reply_says_so_before_sending(app, ti
         await asyncio.to_thread(bob.update, ticket, Change(reply="Fixed: the badge server was restarted.\nBob"))
         await pilot.press("ctrl+s")
         stale = await opened(pilot, StaleDialog)
-        assert stale.news == f"bob replied at {NOW.astimezone(app.config.tz):%H:%M}: Fixed: the badge server was restarted. Bob"
+        at = f"{NOW.astimezone(app.config.tz):%H:%M}"
+        assert stale.news == f"bob replied at {at}: Fixed: the badge server was restarted. Bob"
         shown = str(stale.query_one("#stale-news").render())
         assert shown.endswith("; send anyway?") and "bob replied at" in shown
         assert by(app, ticket, "alice") == []
@@ -173,7 +176,8 @@ async def test_every_dialog_and_the_note_draft_ask_before_applying_over_a_change
     async def note(pilot, dialog):
         await type_text(pilot, "half a thought")
 
-    cases = [("p", PriorityDialog, priority, ticket), ("t", TypeDialog, type_, ticket), ("a", AssignDialog, assign, ticket),
+    cases = [("p", PriorityDialog, priority, ticket), ("t", TypeDialog, type_, ticket),
+             ("a", AssignDialog, assign, ticket),
              ("x", ResolveDialog, resolve, ticket), ("l", LinkDialog, link, ticket), ("n", EditorDialog, note, ticket),
              ("X", CloseDialog, close, tickets[0])]
     async with app.run_test(size=SIZE) as pilot:

@@ -81,7 +81,8 @@ async def test_link_offers_the_open_majors_first_and_refuses_a_closed_one(make_a
         await pilot.press("l")
         await settle(pilot)
         assert app.screen is screen
-        assert any("Link: not possible: ticket DET-BREACHED is a major incident with 2 linked tickets" in m for m in notes(app))
+        said = "Link: not possible: ticket DET-BREACHED is a major incident with 2 linked tickets"
+        assert any(said in m for m in notes(app))
 
 
 @pytest.mark.parametrize("key, dialog_cls, select_ids, ticket", [
@@ -123,7 +124,8 @@ async def test_notifications_take_their_own_lines_and_leave_the_newest_events_in
         timeline = screen.query_one(Timeline)
         full = timeline.region
         await pilot.press("end")
-        screen.say("ticket changed by bob: status open → pending, assigned to chloe (was alice)", title="Ticket changed")
+        screen.say("ticket changed by bob: status open → pending, assigned to chloe (was alice)",
+                   title="Ticket changed")
         screen.say("status → pending", title="Status")
         await pilot.pause(0.3)
         toasts = list(screen.query("Toast"))
