@@ -135,3 +135,18 @@ async def test_notifications_take_their_own_lines_and_leave_the_newest_events_in
             assert "…" not in str(toast.render())  # all of the message, on the full width
         assert timeline.region.height < full.height
         assert timeline.scroll_y == timeline.max_scroll_y  # the newest event stays in view
+
+
+async def test_a_notification_over_a_dialog_leaves_the_dialog_whole(make_app, tickets):
+    """A toast arriving while a dialog is open (another agent's change) covered the dialog's last lines."""
+    app = make_app()
+    async with app.run_test(size=SMALL, notifications=True) as pilot:
+        await open_detail(pilot, tickets[3])
+        await pilot.press("x")  # the tallest dialog: at 80x24 it fills the screen
+        dialog = await until(pilot, lambda: isinstance(app.screen, ResolveDialog) and app.screen)
+        await pilot.pause()
+        app.notify("ticket changed by bob: internal note", title="Ticket changed")
+        await pilot.pause(0.3)
+        [toast] = list(dialog.query("Toast"))
+        box = dialog.query_one("#detail-dialog")
+        assert not toast.region.overlaps(box.region), (toast.region, box.region)

@@ -31,6 +31,9 @@ class DetailDialog(ModalScreen):
 
     DEFAULT_CSS = """
     DetailDialog { align: center middle; }
+    /* notifications take lines of their own at the bottom (the dialog is centred above them), as on the ticket */
+    DetailDialog > ToastRack { layer: default; }
+    DetailDialog Toast { width: 1fr; max-width: 100%; padding: 0 1; margin-top: 0; }
     DetailDialog > #detail-dialog {
         width: 76; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
         border: round $accent; background: $surface; padding: 0 1;

@@ -70,6 +70,8 @@ class StaleDialog(ModalScreen[str]):
 
     DEFAULT_CSS = """
     StaleDialog { align: center middle; }
+    StaleDialog > ToastRack { layer: default; }
+    StaleDialog Toast { width: 1fr; max-width: 100%; padding: 0 1; margin-top: 0; }
     StaleDialog > #stale { width: 76; max-width: 100%; height: auto; max-height: 100%;
         border: round $warning; background: $surface; padding: 0 1; }
     StaleDialog #stale-title { text-style: bold; width: 1fr; }
