@@ -112,7 +112,13 @@ class Desk:
 
     def shift(self, start: bool) -> datetime | None:
         """Start (or end) this agent's shift; returns when the shift began (None once ended). Starting a
-        shift already started keeps its beginning."""
+        shift already started keeps its beginning, and writes nothing (each app that opens starts it)."""
+        if start:
+            with self.store.read() as session:
+                since = session.execute(select(Agent.on_shift_since).where(col(Agent.name) == self.user)).scalar()
+            if since is not None and on_shift(since, self.clock.now()):
+                return since
+
         def work(session: Session) -> datetime | None:
             now = self.clock.now()
             self._register(session, [self.user], [], wrote=True)

@@ -62,6 +62,14 @@ class ChangeWatch:
             return None
         return "the desk's server cannot be reached"
 
+    def absorb(self) -> None:
+        """Forget a change this process has just committed itself (the app starting its agent's shift as it
+        opens), so that it does not reload every screen for it. Call it from the thread that polls."""
+        try:
+            self.changed()
+        except Exception:  # noqa: BLE001 - the next poll finds what is wrong
+            pass
+
     def changed(self) -> bool:
         if self._closed:
             return False

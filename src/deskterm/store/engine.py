@@ -330,7 +330,21 @@ def _sqlite_engine(url: str) -> Engine:
 
             url = f"sqlite:///file:{quote(str(file.absolute()))}?immutable=1&uri=true"
     window = min(busy_window(), BUSY_TIMEOUT_MS / 1000)  # one wait; Store.write tries again until the window ends
-    engine = create_engine(url, connect_args={"timeout": window, "check_same_thread": False})
+    if path and path != ":memory:" and "immutable=1" not in url and Path(path).exists():
+        # never created again by a connection: a desk file deleted under a running app would otherwise come back
+        # empty at its next connection, and every agent who starts deskterm would find an empty desk there
+        import sqlite3
+        from urllib.parse import quote
+
+        mode = "rw" if os.access(path, os.W_OK) else "ro"
+        target = f"file:{quote(str(Path(path).absolute()))}?mode={mode}"
+
+        def connect() -> sqlite3.Connection:
+            return sqlite3.connect(target, uri=True, timeout=window, check_same_thread=False)
+
+        engine = create_engine(url, creator=connect)
+    else:
+        engine = create_engine(url, connect_args={"timeout": window, "check_same_thread": False})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):

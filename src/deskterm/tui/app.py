@@ -173,7 +173,8 @@ class DeskApp(App):
         try:  # after the queue has what it needs: a busy desk must not hold the first rows back
             desk.shift(True)  # opening the app starts the agent's shift (the roster shows it)
         except Exception:  # noqa: BLE001 - a desk that takes no writes (read-only) still opens
-            pass
+            return
+        self.call_from_thread(watch.absorb)  # the app's own shift start is no news to its screens
 
     def _failed(self, message: str) -> None:
         self.load_error = message

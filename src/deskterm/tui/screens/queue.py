@@ -406,7 +406,8 @@ class QueueScreen(Screen):
         else:
             self.requery_in_background(fresh=True)  # new deadlines: new order, new thresholds
         self.recount()
-        if self.query_one("#roster", Static).display:
+        roster = self.query("#roster")
+        if roster and roster.first().display:
             self._load_roster()
 
     def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
