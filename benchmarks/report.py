@@ -15,7 +15,7 @@ import argparse
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
@@ -36,7 +36,7 @@ def main() -> None:
     import random
 
     rnd = random.Random(42)
-    clock = FrozenClock(__import__("datetime").datetime(2026, 11, 24, 12, 0, tzinfo=__import__("datetime").timezone.utc))
+    clock = FrozenClock(datetime(2026, 11, 24, 12, 0, tzinfo=UTC))
     with tempfile.TemporaryDirectory() as tmp:
         config = load_config(write_demo_config(Path(tmp)))
         desk = Desk(open_store(Path(tmp) / "bench.db"), config, clock=clock, user="bench")

@@ -396,7 +396,8 @@ class DeskApp(App):
         for batch in shown:
             e, subject = batch[0]
             target = f"{one_line(e.target, 30)} ({one_line(e.level, 10)})"
-            by = f"rule '{one_line(desk.config.escalation.rule_label(e.rule), 40)}'" if e.rule else one_line(e.created_by, 30)
+            by = (f"rule '{one_line(desk.config.escalation.rule_label(e.rule), 40)}'" if e.rule
+                  else one_line(e.created_by, 30))
             if len(batch) == 1:
                 self.notify(f"#{e.ticket_id} {one_line(subject, 40)} → {target} by {by}: {one_line(e.reason, 60)}",
                             title="New escalation", severity="warning", timeout=10, markup=False)

@@ -7,7 +7,8 @@ change to the ticket) is a new key, so a stale evaluation is never used.
 Evaluating needs the tickets' histories from the database (tens of milliseconds for a screenful read
 cold), so the queue does it in a worker (``missing`` → ``load`` in the thread → ``store`` back on the event
 loop) and meanwhile paints each row from what its ticket row already holds (``provisional``: the stored
-``next_due``, ``next_warn``, ``next_timer`` and ``next_left``). The cache itself is guarded by a lock: screens fill it from threads.
+``next_due``, ``next_warn``, ``next_timer`` and ``next_left``). The cache itself is guarded by a lock:
+screens fill it from threads.
 """
 
 from __future__ import annotations

@@ -271,7 +271,8 @@ class ResolveDialog(DetailDialog):
     def values(self) -> dict | None:
         code = self.select("code")
         if code is None:
-            self.notify(markup=False, message="resolve: choose a resolution code", title="Not resolved", severity="warning")
+            self.notify(markup=False, message="resolve: choose a resolution code", title="Not resolved",
+                        severity="warning")
             return None
         text = self.query_one("#resolve-reply", TextArea).text
         return {"code": code, "reply": text if text.strip() else None}
