@@ -115,7 +115,7 @@ class Desk:
         shift already started keeps its beginning, and writes nothing (each app that opens starts it)."""
         if start:
             with self.store.read() as session:
-                since = session.execute(select(Agent.on_shift_since).where(col(Agent.name) == self.user)).scalar()
+                since = session.execute(select(col(Agent.on_shift_since)).where(col(Agent.name) == self.user)).scalar()
             if since is not None and on_shift(since, self.clock.now()):
                 return since
 
