@@ -143,8 +143,8 @@ def pg_url(request):
     server.drop_database(url)
 
 
-@pytest.fixture(scope="session")
-def pg_server():
+def _throwaway_pg_server():
+    """A PostgreSQL server of the machine's binaries, stopped at the end; skipped without them (failed under CI)."""
     if str(ROOT / "tests" / "pg") not in sys.path:
         sys.path.insert(0, str(ROOT / "tests" / "pg"))
     from pgserver import PgServer, PgUnavailable
@@ -159,6 +159,17 @@ def pg_server():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    yield from _throwaway_pg_server()
+
+
+@pytest.fixture
+def own_server():
+    """A server of the test's own, for tests that stop or restart it (the session's serves every other test)."""
+    yield from _throwaway_pg_server()
 
 
 # -- the command line, forked from one process (tests/deskterm_testing.py: CliServer) ----------------------

@@ -12,26 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
-
 from deskterm_testing import EXAMPLE_CONFIG, db_state
 
 sys.path.insert(0, str(Path(__file__).parent))
-from pgserver import PgServer, PgUnavailable
-
-
-@pytest.fixture
-def own_server():
-    try:
-        server = PgServer.start()
-    except PgUnavailable as exc:
-        if os.environ.get("CI", "").strip().lower() in ("1", "true", "yes"):
-            pytest.fail(f"CI=true but no PostgreSQL server could be started: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL tests skipped: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _psql(url: str):

@@ -12,13 +12,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
 sys.path.insert(0, str(Path(__file__).parent))
-from test_restart import own_server  # noqa: F401  (the fixture)
 from tuihelp import NOW, SIZE, ready, settle
 
 from deskterm.service import Change, Desk, NewTicket
 
 
-async def test_the_app_survives_its_server_going_away_and_coming_back(own_server, example_config):  # noqa: F811 - the fixture
+async def test_the_app_survives_its_server_going_away_and_coming_back(own_server, example_config):
     from deskterm.clock import FrozenClock
     from deskterm.store.engine import open_store
     from deskterm.tui.app import DeskApp
