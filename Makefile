@@ -24,12 +24,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
-# The guardrails (CI runs them before the tests): lint, the import contracts between layers, types.
+# The guardrails (CI runs them before the tests): lint, the import contracts between layers, types, formatting.
 # Configured in pyproject.toml; README "Contributing" says what each one catches.
 check: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/mypy
+	$(BIN)/ruff format --check src tests benchmarks scripts
 
 # The edit loop: stops at the first failure, leaves out the multi-process stress tests and the real-terminal layer.
 test-fast: $(STAMP)

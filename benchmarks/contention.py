@@ -39,8 +39,14 @@ def _seed(db: Path, tickets: int) -> None:
     store = open_store(db)
     desk = Desk(store, builtin_config(), user="seed")
     now = Clock().now()
-    desk.import_tickets([NewTicket(subject=f"t{i}", customer=f"c{i % 20}", priority=f"P{1 + i % 4}",
-                                   created_at=now - timedelta(minutes=i)) for i in range(tickets)])
+    desk.import_tickets(
+        [
+            NewTicket(
+                subject=f"t{i}", customer=f"c{i % 20}", priority=f"P{1 + i % 4}", created_at=now - timedelta(minutes=i)
+            )
+            for i in range(tickets)
+        ]
+    )
     store.dispose()
 
 
@@ -106,7 +112,10 @@ def run(writers: int, n: int, tickets: int, flock: bool = False, url: str | None
             _empty(url)
         _seed(db, tickets)
         ready, go, results = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-        procs = [ctx.Process(target=_writer, args=(str(db), i, n, tickets, ready, go, results, flock)) for i in range(writers)]
+        procs = [
+            ctx.Process(target=_writer, args=(str(db), i, n, tickets, ready, go, results, flock))
+            for i in range(writers)
+        ]
         for p in procs:
             p.start()
         for _ in procs:
@@ -127,11 +136,20 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=300, help="updates per writer process (default 300)")
     parser.add_argument("--tickets", type=int, default=1000, help="tickets in the file (default 1000)")
     parser.add_argument("--writers", default="1,2,4,8", help="writer counts to try (default 1,2,4,8)")
-    parser.add_argument("--flock", action="store_true", help="experiment: queue writers on a lock file (see _flock_writes)")
-    parser.add_argument("--db", metavar="URL", help="a scratch PostgreSQL database instead of a temporary SQLite file (emptied before each run)")
-    parser.add_argument("--both", action="store_true",
-                        help="SQLite and PostgreSQL side by side: PostgreSQL is a throwaway server started from the machine's "
-                             "binaries (as the tests do), or --db if given")
+    parser.add_argument(
+        "--flock", action="store_true", help="experiment: queue writers on a lock file (see _flock_writes)"
+    )
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="a scratch PostgreSQL database instead of a temporary SQLite file (emptied before each run)",
+    )
+    parser.add_argument(
+        "--both",
+        action="store_true",
+        help="SQLite and PostgreSQL side by side: PostgreSQL is a throwaway server started from the machine's "
+        "binaries (as the tests do), or --db if given",
+    )
     args = parser.parse_args()
     if args.db and args.flock:
         parser.error("--flock is for SQLite files only")
@@ -140,8 +158,10 @@ def main() -> None:
         both(args, writers)
         return
     where = f"PostgreSQL ({args.db.split('@')[-1]})" if args.db else "one SQLite file"
-    print(f"{where}, {args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs"
-          f"{', writers queued on a lock file' if args.flock else ''}")
+    print(
+        f"{where}, {args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs"
+        f"{', writers queued on a lock file' if args.flock else ''}"
+    )
     print(f"{'writers':>7} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for w in writers:
         print(f"{w:>7} " + _figures(*run(w, args.updates, args.tickets, args.flock, args.db)), flush=True)
@@ -164,8 +184,10 @@ def both(args, writers: list[int]) -> None:
         server = PgServer.start()
         url = server.create_database()
     try:
-        print(f"{args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs; "
-              "updates/s, p50 / p99 / max latency in ms")
+        print(
+            f"{args.tickets} tickets, {args.updates} updates per writer, {os.cpu_count()} CPUs; "
+            "updates/s, p50 / p99 / max latency in ms"
+        )
         print(f"{'writers':>7} | {'SQLite':^38} | {'PostgreSQL':^38}")
         for w in writers:
             lite = _figures(*run(w, args.updates, args.tickets, False, None))

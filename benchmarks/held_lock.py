@@ -60,8 +60,9 @@ class Lock:
     """Another process holding the desk's write lock; released by ``release()`` or after ``hold`` seconds."""
 
     def __init__(self, db: Path, hold: float) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLD, str(db)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout.readline().strip() == "held"
         self._timer = threading.Timer(hold, self.release)
         self._timer.start()
@@ -241,17 +242,22 @@ async def run(where: Path, hold: float, size: tuple[int, int], rounds: int) -> N
         os.environ["DESKTERM_BUSY_TIMEOUT"] = str(hold + 30)  # the change waits for the release, not longer
         base = await _phase(app, pilot, Driver, db, held=False, hold=hold, rounds=rounds)
         held = await _phase(app, pilot, Driver, db, held=True, hold=hold, rounds=rounds)
-    rows = [("queue", k) for k in ("j", "k", "c", "s (opens)", "enter")] + \
-           [("ticket", k) for k in ("down", "up", "c", "s (opens)", "enter", "ctrl+s")]
-    print(f"keystroke → first frame, ms (median / worst), {size[0]}x{size[1]}; held: another process holds the "
-          "write lock, j/k pressed while the change waits")
+    rows = [("queue", k) for k in ("j", "k", "c", "s (opens)", "enter")] + [
+        ("ticket", k) for k in ("down", "up", "c", "s (opens)", "enter", "ctrl+s")
+    ]
+    print(
+        f"keystroke → first frame, ms (median / worst), {size[0]}x{size[1]}; held: another process holds the "
+        "write lock, j/k pressed while the change waits"
+    )
     print(f"{'':22}{'no lock':>18}{'lock held':>18}")
     for screen, key in rows:
         name = {"enter": "enter (applies s)", "ctrl+s": "ctrl+s (sends r)"}.get(key, key)
         print(f"{screen + ' ' + name:22}{_fmt(base[screen].get(key)):>18}{_fmt(held[screen].get(key)):>18}")
     print(f"{'loop stall (worst)':22}{base['stall_ms']:>18.1f}{held['stall_ms']:>18.1f}")
-    print(f"{'release → landed':22}{'—':>18}{_fmt(held['landed_ms']):>18}   ({len(held['landed_ms'])} changes"
-          " still pending at the release)")
+    print(
+        f"{'release → landed':22}{'—':>18}{_fmt(held['landed_ms']):>18}   ({len(held['landed_ms'])} changes"
+        " still pending at the release)"
+    )
 
 
 def main() -> int:

@@ -30,13 +30,34 @@ ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "deskterm.toml"
 GOAL = 5_000  # tickets per second
 
-CUSTOMERS = ["Clinique Saint-Jean", "Acme", "Globex", "Initech", "Umbrella Health", "Hooli", "Stark Logistics",
-             "Wayne Foundation", "Soylent", "Tyrell Systems"] + [f"Customer {i:03d}" for i in range(40)]
+CUSTOMERS = [
+    "Clinique Saint-Jean",
+    "Acme",
+    "Globex",
+    "Initech",
+    "Umbrella Health",
+    "Hooli",
+    "Stark Logistics",
+    "Wayne Foundation",
+    "Soylent",
+    "Tyrell Systems",
+] + [f"Customer {i:03d}" for i in range(40)]
 AGENTS = ["alice", "bob", "chloe", "dmitri", "emma", "farid"]
 GROUPS = ["L1", "L2", "network", "apps"]
-SUBJECTS = ["VPN down for ward B", "Printer jams on floor 3", "Cannot log in to the ERP", "Mailbox full",
-            "New laptop for an intern", "Wi-Fi drops every hour", "Access to the shared drive", "Invoice export fails",
-            "Phone line crackles", "Password reset", "Badge reader offline", "Slow database reports"]
+SUBJECTS = [
+    "VPN down for ward B",
+    "Printer jams on floor 3",
+    "Cannot log in to the ERP",
+    "Mailbox full",
+    "New laptop for an intern",
+    "Wi-Fi drops every hour",
+    "Access to the shared drive",
+    "Invoice export fails",
+    "Phone line crackles",
+    "Password reset",
+    "Badge reader offline",
+    "Slow database reports",
+]
 ZONES = [timezone(timedelta(hours=h)) for h in (0, 1, 2, -5, 9)]
 
 
@@ -127,8 +148,10 @@ def run_import(db: Path, file: Path) -> float:
 def count(db: Path) -> tuple[int, int]:
     con = sqlite3.connect(db)
     try:
-        return (con.execute("SELECT count(*) FROM tickets").fetchone()[0],
-                con.execute("SELECT count(*) FROM events").fetchone()[0])
+        return (
+            con.execute("SELECT count(*) FROM tickets").fetchone()[0],
+            con.execute("SELECT count(*) FROM events").fetchone()[0],
+        )
     finally:
         con.close()
 
@@ -172,8 +195,10 @@ def main() -> None:
         data = tmp_path / "tickets.jsonl"
         t0 = time.perf_counter()
         n_tickets, n_events = generate(data, args.tickets, args.seed)
-        print(f"generated {n_tickets} tickets, {n_events} events ({n_events / n_tickets:.2f}/ticket), "
-              f"{data.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"generated {n_tickets} tickets, {n_events} events ({n_events / n_tickets:.2f}/ticket), "
+            f"{data.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s"
+        )
 
         one = tmp_path / "one.jsonl"
         generate(one, 1, args.seed + 1)
@@ -190,8 +215,10 @@ def main() -> None:
         rate = n_tickets / best
         print(f"one-ticket import (start-up, configuration, schema): {startup:.2f} s")
         print(f"import of {n_tickets} tickets: {best:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
-        print(f"  {rate:,.0f} tickets/s   {n_events / best:,.0f} events/s   "
-              f"(without start-up: {n_tickets / max(best - startup, 1e-9):,.0f} tickets/s)")
+        print(
+            f"  {rate:,.0f} tickets/s   {n_events / best:,.0f} events/s   "
+            f"(without start-up: {n_tickets / max(best - startup, 1e-9):,.0f} tickets/s)"
+        )
         print(f"  goal >= {GOAL:,} tickets/s: {'MET' if rate >= GOAL else 'NOT MET'}")
 
         if args.profile:

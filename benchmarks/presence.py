@@ -88,12 +88,21 @@ def run(db: str, apps: int, seconds: float, with_presence: bool) -> dict:
     for p in procs:
         p.join()
     opened = {int(k): v for k, v in next(r["opened"] for r in results if r["index"] == 0).items()}
-    latencies = [seen - opened[int(tid)] for r in results if r["index"] != 0
-                 for tid, seen in r["seen"].items() if int(tid) in opened]
+    latencies = [
+        seen - opened[int(tid)]
+        for r in results
+        if r["index"] != 0
+        for tid, seen in r["seen"].items()
+        if int(tid) in opened
+    ]
     cpu = [r["cpu"] / seconds for r in results]
-    return {"cpu_per_app": statistics.mean(cpu), "cpu_max": max(cpu),
-            "writes_per_app": statistics.mean(r["writes"] for r in results) / seconds,
-            "latencies": sorted(latencies), "events": len(opened)}
+    return {
+        "cpu_per_app": statistics.mean(cpu),
+        "cpu_max": max(cpu),
+        "writes_per_app": statistics.mean(r["writes"] for r in results) / seconds,
+        "latencies": sorted(latencies),
+        "events": len(opened),
+    }
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -107,12 +116,16 @@ def report(name: str, db: str, apps: int, seconds: float) -> None:
     pres = run(db, apps, seconds, with_presence=True)
     lat = pres["latencies"]
     print(f"{name}: {apps} apps, {seconds:.0f} s")
-    print(f"  CPU per app:        presence {pres['cpu_per_app'] * 100:.2f} % of a core (worst app "
-          f"{pres['cpu_max'] * 100:.2f} %)   baseline (4 wake-ups/s, no presence) {base['cpu_per_app'] * 100:.2f} %")
+    print(
+        f"  CPU per app:        presence {pres['cpu_per_app'] * 100:.2f} % of a core (worst app "
+        f"{pres['cpu_max'] * 100:.2f} %)   baseline (4 wake-ups/s, no presence) {base['cpu_per_app'] * 100:.2f} %"
+    )
     print(f"  writes per app:     {pres['writes_per_app']:.2f}/s   baseline 0/s")
-    print(f"  bruno opens a ticket -> another app knows: p50 {_pct(lat, 0.5) * 1000:.0f} ms, "
-          f"p95 {_pct(lat, 0.95) * 1000:.0f} ms, worst {(lat[-1] if lat else float('nan')) * 1000:.0f} ms "
-          f"({len(lat)} sightings of {pres['events']} openings x {apps - 1} apps; goal p95 <= 1000 ms)")
+    print(
+        f"  bruno opens a ticket -> another app knows: p50 {_pct(lat, 0.5) * 1000:.0f} ms, "
+        f"p95 {_pct(lat, 0.95) * 1000:.0f} ms, worst {(lat[-1] if lat else float('nan')) * 1000:.0f} ms "
+        f"({len(lat)} sightings of {pres['events']} openings x {apps - 1} apps; goal p95 <= 1000 ms)"
+    )
 
 
 def main() -> None:

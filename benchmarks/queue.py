@@ -66,7 +66,6 @@ else:
     NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
     SEED = 7
 
-
     def build(tickets: int) -> Path:
         import hashlib
 
@@ -76,8 +75,11 @@ else:
         # cached per generator and schema: a desk built by an older demo.py (another mix of open and closed
         # tickets) or migrated on first open (and every open ticket derived again) would measure something else
         made_by = hashlib.sha256(Path(deskterm.demo.__file__).read_bytes()).hexdigest()[:10]
-        where = (Path(tempfile.gettempdir()) / "deskterm-bench-queue"
-                 / f"{tickets}-seed{SEED}-{made_by}-{deskterm.store.migrate.HEAD}")
+        where = (
+            Path(tempfile.gettempdir())
+            / "deskterm-bench-queue"
+            / f"{tickets}-seed{SEED}-{made_by}-{deskterm.store.migrate.HEAD}"
+        )
         if (where / "demo.db").exists() and (where / "deskterm.toml").exists():
             return where
         from deskterm.clock import FrozenClock
@@ -88,7 +90,6 @@ else:
         build_demo(where, tickets=tickets, clock=FrozenClock(NOW), story=False)  # the busy queue: about half open
         print(f"built {tickets} tickets in {time.perf_counter() - started:.0f} s → {where}", file=sys.stderr)
         return where
-
 
     def _counting_driver():
         from textual.drivers.headless_driver import HeadlessDriver
@@ -109,7 +110,6 @@ else:
 
         return CountingDriver
 
-
     def _running_clock():
         from deskterm.clock import Clock
 
@@ -123,7 +123,6 @@ else:
                 return (NOW + timedelta(seconds=time.monotonic() - self.t0)).replace(microsecond=0)
 
         return RunningClock()
-
 
     async def _timed_keys(pilot, Driver, keys: list[str]) -> tuple[list[float], list[float]]:
         """From a key to the first frame it causes and to the last one (a search echoes the character
@@ -142,13 +141,14 @@ else:
                 last.append((after[-1] - t) * 1000)
         return first, last
 
-
     def _summary(timings: tuple[list[float], list[float]]) -> dict:
         first, last = timings
-        return {"median_ms": round(statistics.median(last), 1), "worst_ms": round(max(last), 1),
-                "first_frame_median_ms": round(statistics.median(first), 1),
-                "first_frame_worst_ms": round(max(first), 1)}
-
+        return {
+            "median_ms": round(statistics.median(last), 1),
+            "worst_ms": round(max(last), 1),
+            "first_frame_median_ms": round(statistics.median(first), 1),
+            "first_frame_worst_ms": round(max(first), 1),
+        }
 
     async def run_deskterm(where: Path, size: tuple[int, int], idle: float) -> dict:
         from deskterm.config import load_config
@@ -157,7 +157,9 @@ else:
 
         Driver = _counting_driver()
         started = time.perf_counter()
-        app = DeskApp(db=str(where / "demo.db"), config=load_config(where / "deskterm.toml"), clock=_running_clock(), user="alice")
+        app = DeskApp(
+            db=str(where / "demo.db"), config=load_config(where / "deskterm.toml"), clock=_running_clock(), user="alice"
+        )
         app.driver_class = Driver
         result: dict = {"variant": "deskterm QueueTable"}
         async with app.run_test(size=size, headless=False) as pilot:
@@ -180,7 +182,6 @@ else:
             await pilot.pause()
             result.update(await _idle(pilot, Driver, idle))
         return result
-
 
     async def run_datatable(where: Path, size: tuple[int, int], idle: float) -> dict:
         """A plain DataTable holding every open ticket (the same columns; no live countdowns)."""
@@ -214,8 +215,17 @@ else:
 
             def _cells(self, r):
                 due = compact(int((r.next_due - NOW).total_seconds())) if r.next_due else ""
-                return (due, r.priority, r.status, str(r.id), Text(one_line(r.customer)), Text(one_line(r.subject)),
-                        r.assignee or "—", r.group, compact(int((NOW - r.created_at).total_seconds())))
+                return (
+                    due,
+                    r.priority,
+                    r.status,
+                    str(r.id),
+                    Text(one_line(r.customer)),
+                    Text(one_line(r.subject)),
+                    r.assignee or "—",
+                    r.group,
+                    compact(int((NOW - r.created_at).total_seconds())),
+                )
 
             def action_search(self) -> None:
                 self.query_one(Input).focus()
@@ -244,16 +254,17 @@ else:
             result.update(await _idle(pilot, Driver, idle))
         return result
 
-
     async def _idle(pilot, Driver, seconds: float) -> dict:
         await pilot.pause(0.5)
         cpu0, bytes0, t0 = time.process_time(), Driver.written, time.perf_counter()
         await asyncio.sleep(seconds)
         cpu = time.process_time() - cpu0
         wall = time.perf_counter() - t0
-        return {"idle_cpu_percent": round(100 * cpu / wall, 2), "idle_bytes": Driver.written - bytes0,
-                "peak_rss_mb": _peak_rss_mb()}
-
+        return {
+            "idle_cpu_percent": round(100 * cpu / wall, 2),
+            "idle_bytes": Driver.written - bytes0,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
 
     def _peak_rss_mb() -> float:
         """This process's peak resident memory. Linux's VmHWM, where it exists: ``ru_maxrss`` carries over
@@ -267,7 +278,6 @@ else:
         except OSError:
             pass
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
-
 
     def launch_in_terminal(where: Path, size: tuple[int, int], runs: int = 3) -> float:
         """Seconds from starting the real ``deskterm`` command in a pseudo-terminal to the queue's status line
@@ -283,12 +293,29 @@ else:
         for _ in range(runs):
             master, slave = os.openpty()
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
-            env = {**os.environ, "TERM": "xterm-256color",
-                   "XDG_STATE_HOME": tempfile.mkdtemp(prefix="deskterm-bench-state-")}
+            env = {
+                **os.environ,
+                "TERM": "xterm-256color",
+                "XDG_STATE_HOME": tempfile.mkdtemp(prefix="deskterm-bench-state-"),
+            }
             started = time.perf_counter()
-            proc = subprocess.Popen([sys.executable, "-m", "deskterm.cli", "--db", str(where / "demo.db"), "--config",
-                                     str(where / "deskterm.toml")], stdin=slave, stdout=slave, stderr=slave, env=env,
-                                    start_new_session=True, close_fds=True)
+            proc = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "deskterm.cli",
+                    "--db",
+                    str(where / "demo.db"),
+                    "--config",
+                    str(where / "deskterm.toml"),
+                ],
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                env=env,
+                start_new_session=True,
+                close_fds=True,
+            )
             os.close(slave)
             seen, shown = b"", None
             try:
@@ -306,17 +333,19 @@ else:
             times.append(shown)
         return round(statistics.median(times), 2)
 
-
     def child(variant: str, where: Path, size: tuple[int, int], idle: float) -> None:
         os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="deskterm-bench-state-")  # no saved filter
         runner = run_deskterm if variant == "deskterm" else run_datatable
         print(json.dumps(asyncio.run(runner(where, size, idle))))
 
-
     def main() -> int:
         parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-        parser.add_argument("--tickets", type=int, default=100_000,
-                            help="tickets in the desk (built once, cached under the temp directory)")
+        parser.add_argument(
+            "--tickets",
+            type=int,
+            default=100_000,
+            help="tickets in the desk (built once, cached under the temp directory)",
+        )
         parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measured")
         parser.add_argument("--size", default="80x24", help="terminal size, COLSxROWS")
         parser.add_argument("--variant", choices=["deskterm", "datatable"], help=argparse.SUPPRESS)  # the child process
@@ -329,27 +358,56 @@ else:
             return 0
         results = []
         for variant in [args.only] if args.only else ["deskterm", "datatable"]:
-            out = subprocess.run([sys.executable, __file__, "--variant", variant, "--tickets", str(args.tickets),
-                                  "--idle", str(args.idle), "--size", args.size], capture_output=True, text=True)
+            out = subprocess.run(
+                [
+                    sys.executable,
+                    __file__,
+                    "--variant",
+                    variant,
+                    "--tickets",
+                    str(args.tickets),
+                    "--idle",
+                    str(args.idle),
+                    "--size",
+                    args.size,
+                ],
+                capture_output=True,
+                text=True,
+            )
             if out.returncode != 0:
                 print(out.stderr, file=sys.stderr)
                 return 1
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             # the real command in a terminal (the DataTable is no command: its in-process figure is beside)
             results[-1]["launch_to_queue_s"] = launch_in_terminal(where, size) if variant == "deskterm" else "—"
-        keys = ["rows", "launch_to_queue_s", "first_paint_s", "j", "G", "search_char", "peak_rss_mb", "idle_cpu_percent", "idle_bytes"]
-        print("key rows, ms from the key: median / worst to its first frame · median / worst to the last frame it caused")
+        keys = [
+            "rows",
+            "launch_to_queue_s",
+            "first_paint_s",
+            "j",
+            "G",
+            "search_char",
+            "peak_rss_mb",
+            "idle_cpu_percent",
+            "idle_bytes",
+        ]
+        print(
+            "key rows, ms from the key: median / worst to its first frame · median / worst to the last frame it caused"
+        )
         print(f"{'':22}" + "".join(f"{r['variant']:>46}" for r in results))
         for k in keys:
             cells = []
             for r in results:
                 v = r[k]
-                cells.append(f"1st {v['first_frame_median_ms']} / {v['first_frame_worst_ms']} · "
-                             f"last {v['median_ms']} / {v['worst_ms']}" if isinstance(v, dict) else str(v))
+                cells.append(
+                    f"1st {v['first_frame_median_ms']} / {v['first_frame_worst_ms']} · "
+                    f"last {v['median_ms']} / {v['worst_ms']}"
+                    if isinstance(v, dict)
+                    else str(v)
+                )
             print(f"{k:22}" + "".join(f"{c:>46}" for c in cells))
         print(json.dumps(results))
         return 0
-
 
     if __name__ == "__main__":
         sys.exit(main())

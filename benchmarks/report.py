@@ -71,8 +71,10 @@ def main() -> None:
         total = t2 - t0
         print(f"load tickets and histories: {t1 - t0:6.2f} s ({sum(len(t.events) for t in tickets):,} events)")
         print(f"SLA replay + KPIs:          {t2 - t1:6.2f} s")
-        print(f"30-day report over a desk of {args.tickets:,} tickets ({len(tickets):,} touch the period): "
-              f"{total:.2f} s   goal < 2 s: {'MET' if total < 2 else 'NOT MET'}")
+        print(
+            f"30-day report over a desk of {args.tickets:,} tickets ({len(tickets):,} touch the period): "
+            f"{total:.2f} s   goal < 2 s: {'MET' if total < 2 else 'NOT MET'}"
+        )
         print(f"  opened {kpis.opened:,}, resolved {kpis.resolved:,}, compliance {kpis.overall_compliance:.1%}")
 
 

@@ -50,8 +50,13 @@ def office_calendar() -> BusinessCalendar:
     return BusinessCalendar(
         name="office",
         timezone="Europe/Paris",
-        weekly={0: iv("09:00-12:30", "13:30-18:00"), 1: iv("09:00-18:00"), 2: iv("09:00-18:00"),
-                3: iv("09:00-18:00"), 4: iv("09:00-17:00")},
+        weekly={
+            0: iv("09:00-12:30", "13:30-18:00"),
+            1: iv("09:00-18:00"),
+            2: iv("09:00-18:00"),
+            3: iv("09:00-18:00"),
+            4: iv("09:00-17:00"),
+        },
         holidays=holidays.country_holidays("FR"),
     )
 
@@ -144,10 +149,14 @@ def main(argv: list[str] | None = None) -> int:
         for timer in evaluate(created, priority, events, policies["business"], now).timers.values():
             states[f"{timer.name}:{timer.state}"] += 1
 
-    print(f"python {sys.version.split()[0]}, {args.tickets} tickets, {n_events} events "
-          f"({n_events / max(args.tickets, 1):.1f} per ticket), best of {args.repeat} passes")
-    print("timer states (business calendar, first 10000 tickets): "
-          + ", ".join(f"{k} {v}" for k, v in sorted(states.items())))
+    print(
+        f"python {sys.version.split()[0]}, {args.tickets} tickets, {n_events} events "
+        f"({n_events / max(args.tickets, 1):.1f} per ticket), best of {args.repeat} passes"
+    )
+    print(
+        "timer states (business calendar, first 10000 tickets): "
+        + ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+    )
     failed = False
     # The verdict uses CPU time: on a shared machine wall-clock time also measures the neighbours.
     for label, policy in policies.items():
@@ -158,8 +167,10 @@ def main(argv: list[str] | None = None) -> int:
         goal = GOALS[label]
         verdict = "ok" if rate >= goal else "BELOW GOAL"
         failed |= rate < goal
-        print(f"{label:>8}: {rate:>10,.0f} evaluations/s CPU ({cpu * 1e6 / args.tickets:5.1f} µs each), "
-              f"{wall_rate:>10,.0f}/s wall   goal >= {goal:,}/s   {verdict}")
+        print(
+            f"{label:>8}: {rate:>10,.0f} evaluations/s CPU ({cpu * 1e6 / args.tickets:5.1f} µs each), "
+            f"{wall_rate:>10,.0f}/s wall   goal >= {goal:,}/s   {verdict}"
+        )
 
     if args.profile:
         profiler = cProfile.Profile()

@@ -26,8 +26,11 @@ def pick(db: Path, config) -> int:
     store = open_store(db)
     try:
         desk = Desk(store, config, clock=FrozenClock(NOW))
-        open_ = [t for t in desk.tickets(["open", "pending", "on_hold"])
-                 if any(e.kind == "reply" and not e.public for e in t.events)]
+        open_ = [
+            t
+            for t in desk.tickets(["open", "pending", "on_hold"])
+            if any(e.kind == "reply" and not e.public for e in t.events)
+        ]
         return max(open_, key=lambda t: (len(t.events), -t.id)).id
     finally:
         store.dispose()

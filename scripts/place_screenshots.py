@@ -3,6 +3,7 @@
 Run by ``make screenshots``; the demo desk has its own escalations, major incident, satisfaction answers and
 90 days of history, so every section shows something. Nothing of the user's is read or written.
 """
+
 import asyncio
 import os
 import tempfile
@@ -52,8 +53,11 @@ def main():
         from deskterm.tui.screens.handover import HandoverScreen
 
         db, config = prepare(Path(tmp))
-        for name, factory in (("escalations", EscalationScreen), ("dashboard", lambda: DashboardScreen(period="week")),
-                              ("handover", lambda: HandoverScreen(export_dir=Path(tmp) / "h"))):
+        for name, factory in (
+            ("escalations", EscalationScreen),
+            ("dashboard", lambda: DashboardScreen(period="week")),
+            ("handover", lambda: HandoverScreen(export_dir=Path(tmp) / "h")),
+        ):
             for w, h in [(80, 24), (120, 40)]:
                 out = ROOT / "screenshots" / f"{name}-{w}x{h}.svg"
                 asyncio.run(shoot(db, config, factory, (w, h), out))

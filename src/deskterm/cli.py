@@ -110,8 +110,17 @@ class DeskGroup(click.Group):
 
 
 @click.group(cls=DeskGroup, invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", metavar="PATH_OR_URL", help="Database file or SQLAlchemy URL (default: $DESKTERM_DB, else the user data dir).")
-@click.option("--config", "config_path", metavar="PATH", help="Configuration file (default: $DESKTERM_CONFIG, else the user config dir).")
+@click.option(
+    "--db",
+    metavar="PATH_OR_URL",
+    help="Database file or SQLAlchemy URL (default: $DESKTERM_DB, else the user data dir).",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="Configuration file (default: $DESKTERM_CONFIG, else the user config dir).",
+)
 @click.version_option(package_name="deskterm")
 @click.pass_context
 def cli(ctx: click.Context, db: str | None, config_path: str | None) -> int | None:
@@ -187,15 +196,36 @@ def import_(obj: Context, file: str) -> None:
 @cli.command()
 @click.option("--subject", required=True)
 @click.option("--customer", required=True)
-@click.option("--priority", type=click.Choice(["P1", "P2", "P3", "P4"]), help="Priority (default P3, or from --impact and --urgency).")
-@click.option("--impact", type=click.IntRange(1, 3), help="1 high … 3 low; with --urgency gives the priority (ITIL matrix).")
+@click.option(
+    "--priority",
+    type=click.Choice(["P1", "P2", "P3", "P4"]),
+    help="Priority (default P3, or from --impact and --urgency).",
+)
+@click.option(
+    "--impact", type=click.IntRange(1, 3), help="1 high … 3 low; with --urgency gives the priority (ITIL matrix)."
+)
 @click.option("--urgency", type=click.IntRange(1, 3), help="1 high … 3 low.")
-@click.option("--type", "ticket_type", type=click.Choice(["incident", "request", "problem", "change"]), default="incident", show_default=True)
+@click.option(
+    "--type",
+    "ticket_type",
+    type=click.Choice(["incident", "request", "problem", "change"]),
+    default="incident",
+    show_default=True,
+)
 @click.option("--description", help="The customer's description; - reads it from stdin.")
 @click.option("--ref", help="The ticket's id in the system it came from.")
 @click.pass_obj
-def new(obj: Context, subject: str, customer: str, priority: str | None, impact: int | None, urgency: int | None,
-        ticket_type: str, description: str | None, ref: str | None) -> None:
+def new(
+    obj: Context,
+    subject: str,
+    customer: str,
+    priority: str | None,
+    impact: int | None,
+    urgency: int | None,
+    ticket_type: str,
+    description: str | None,
+    ref: str | None,
+) -> None:
     """Create one ticket; prints its id."""
     from .domain.priority import from_matrix
     from .service import NewTicket
@@ -214,16 +244,33 @@ def new(obj: Context, subject: str, customer: str, priority: str | None, impact:
         except UnicodeDecodeError as exc:
             raise BadInput(f"--description: standard input is not UTF-8 text (byte {exc.start})") from None
     desk = obj.desk()
-    ticket = desk.create(NewTicket(subject=subject, customer=customer, priority=priority, created_at=desk.clock.now(),
-                                   type=ticket_type, description=description or "", ref=ref, impact=impact,
-                                   urgency=urgency, where="new"))
+    ticket = desk.create(
+        NewTicket(
+            subject=subject,
+            customer=customer,
+            priority=priority,
+            created_at=desk.clock.now(),
+            type=ticket_type,
+            description=description or "",
+            ref=ref,
+            impact=impact,
+            urgency=urgency,
+            where="new",
+        )
+    )
     click.echo(ticket.id)
 
 
 @cli.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Print the contract's JSON array.")
 @click.option("--at", "at_text", metavar="ISO8601", help="Evaluate every timer as of this instant instead of now.")
-@click.option("--status", "statuses", multiple=True, type=click.Choice(STATUS_CHOICES), help="Keep tickets in this status (repeatable).")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(STATUS_CHOICES),
+    help="Keep tickets in this status (repeatable).",
+)
 @click.pass_obj
 def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[str]) -> None:
     """List tickets (every ticket, closed included, unless --status is given)."""
@@ -246,7 +293,9 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
         rows.append((t, desk.sla(t, now), state))
     if as_json:
         open_esc = desk.open_escalations_by_ticket()
-        click.echo(jsonout.dumps([jsonout.ticket_json(t, sla, tz, state, open_esc.get(t.id)) for t, sla, state in rows]))
+        click.echo(
+            jsonout.dumps([jsonout.ticket_json(t, sla, tz, state, open_esc.get(t.id)) for t, sla, state in rows])
+        )
         return
     width = 80
     # LEFT: business time left, and the wall-clock due time when the two differ (fmt.left_and_due: the rule
@@ -255,8 +304,15 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
     now_s = int(now.timestamp())
     for t, sla, state in rows:
         nearest = sla.nearest()
-        left = "" if nearest is None else ("⏸" + compact(nearest.remaining) if nearest.state == "paused"
-                                           else left_and_due(nearest.remaining, nearest.due, now_s, tz))
+        left = (
+            ""
+            if nearest is None
+            else (
+                "⏸" + compact(nearest.remaining)
+                if nearest.state == "paused"
+                else left_and_due(nearest.remaining, nearest.due, now_s, tz)
+            )
+        )
         status = state["status"] if state else t.status
         prio = state["priority"] if state else t.priority
         line = f"{t.id:>6} {prio:4} {status:8} {left:>14}  {one_line(t.customer, 18):18} {one_line(t.subject)}"
@@ -287,8 +343,10 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
         click.echo(jsonout.dumps(data))
         return
     click.echo(f"#{t.id}{' ' + one_line(t.ref) if t.ref else ''}  {one_line(t.subject)}")
-    click.echo(f"customer {one_line(t.customer)} · policy {sla.policy} · {t.type} · {t.priority} · {t.status}"
-               f" · assignee {one_line(t.assignee) or '-'} · group {one_line(t.group)} · version {t.version}")
+    click.echo(
+        f"customer {one_line(t.customer)} · policy {sla.policy} · {t.type} · {t.priority} · {t.status}"
+        f" · assignee {one_line(t.assignee) or '-'} · group {one_line(t.group)} · version {t.version}"
+    )
     for name, timer in sla.timers.items():
         due = local(datetime.fromtimestamp(timer.due, UTC), tz) if timer.due is not None else "paused"
         warn = " (warning)" if timer.warning else ""
@@ -318,12 +376,22 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
     t = desk.ticket(ticket)
     tz = desk.config.tz
     if as_json:
-        click.echo(jsonout.dumps({
-            "id": t.id, "ref": t.ref, "version": t.version,
-            "created_at": jsonout.instant(t.created_at, tz), "created_by": t.created_by,
-            # every event whole: the body of any kind (a satisfaction comment too), not only of replies
-            "events": [{**jsonout.event_json(e, tz), **({"body": e.body} if e.body is not None else {})} for e in t.events],
-        }))
+        click.echo(
+            jsonout.dumps(
+                {
+                    "id": t.id,
+                    "ref": t.ref,
+                    "version": t.version,
+                    "created_at": jsonout.instant(t.created_at, tz),
+                    "created_by": t.created_by,
+                    # every event whole: the body of any kind (a satisfaction comment too), not only of replies
+                    "events": [
+                        {**jsonout.event_json(e, tz), **({"body": e.body} if e.body is not None else {})}
+                        for e in t.events
+                    ],
+                }
+            )
+        )
         return
 
     def when(dt) -> str:
@@ -333,10 +401,16 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
         lines = (text or "").strip().splitlines()
         return one_line(lines[0], 100) if lines else ""
 
-    click.echo(f"{when(t.created_at)}  {one_line(t.created_by) or '-'}  created #{t.id}{' ' + one_line(t.ref) if t.ref else ''}")
+    click.echo(
+        f"{when(t.created_at)}  {one_line(t.created_by) or '-'}  created #{t.id}{' ' + one_line(t.ref) if t.ref else ''}"
+    )
     for e in t.events:
         if e.kind == "reply":
-            what = "message from the customer" if e.author == "customer" else ("reply to the customer" if e.public else "internal note")
+            what = (
+                "message from the customer"
+                if e.author == "customer"
+                else ("reply to the customer" if e.public else "internal note")
+            )
         else:
             what = f"{e.kind} {one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}"
         why = first_line(e.body) or first_line(e.reason)
@@ -347,8 +421,16 @@ def _describe(e) -> str:
     from .fmt import one_line
 
     if e.kind == "reply":
-        return "message from the customer" if e.author == "customer" else ("reply to the customer" if e.public else "internal note")
-    arrow = f"{one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}" if e.from_value is not None else f"→ {one_line(e.to) or '-'}"
+        return (
+            "message from the customer"
+            if e.author == "customer"
+            else ("reply to the customer" if e.public else "internal note")
+        )
+    arrow = (
+        f"{one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}"
+        if e.from_value is not None
+        else f"→ {one_line(e.to) or '-'}"
+    )
     text = f"{e.kind} {arrow}"
     return text + (f" ({one_line(e.reason)})" if e.reason else "")
 
@@ -365,20 +447,48 @@ def _describe(e) -> str:
 @click.option("--impact", type=click.IntRange(1, 3), help="With --urgency: the priority through the ITIL matrix.")
 @click.option("--urgency", type=click.IntRange(1, 3))
 @click.option("--type", "ticket_type", type=click.Choice(["incident", "request", "problem", "change"]))
-@click.option("--classification", type=click.Choice(["defect", "change_request"]), help="Covered by the contract, or billable.")
+@click.option(
+    "--classification", type=click.Choice(["defect", "change_request"]), help="Covered by the contract, or billable."
+)
 @click.option("--resolution-code", metavar="CODE", help="With --status resolved: one of the configured codes.")
 @click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the ticket changed since version N.")
 @click.pass_obj
-def update(obj: Context, ticket: str, status, priority, assign, group, reply, note, reason, impact, urgency,
-           ticket_type, classification, resolution_code, expect_version) -> None:
+def update(
+    obj: Context,
+    ticket: str,
+    status,
+    priority,
+    assign,
+    group,
+    reply,
+    note,
+    reason,
+    impact,
+    urgency,
+    ticket_type,
+    classification,
+    resolution_code,
+    expect_version,
+) -> None:
     """One change to a ticket, as the OS user; prints the new version."""
     from .service import Change
 
     version = obj.desk().update(
         ticket,
-        Change(status=status, priority=priority, assign=assign, group=group, reply=reply, note=note, reason=reason,
-               impact=impact, urgency=urgency, type=ticket_type, classification=classification,
-               resolution_code=resolution_code),
+        Change(
+            status=status,
+            priority=priority,
+            assign=assign,
+            group=group,
+            reply=reply,
+            note=note,
+            reason=reason,
+            impact=impact,
+            urgency=urgency,
+            type=ticket_type,
+            classification=classification,
+            resolution_code=resolution_code,
+        ),
         expect_version=expect_version,
     )
     click.echo(version)
@@ -409,8 +519,12 @@ def rate(obj: Context, ticket: str, score: int, comment: str | None) -> None:
 
 @cli.command()
 @click.argument("ticket")
-@click.option("--functional", "kind", flag_value="functional", help="To a second- or third-level group (the ticket moves there).")
-@click.option("--hierarchical", "kind", flag_value="hierarchical", help="To a duty manager (the ticket stays where it is).")
+@click.option(
+    "--functional", "kind", flag_value="functional", help="To a second- or third-level group (the ticket moves there)."
+)
+@click.option(
+    "--hierarchical", "kind", flag_value="hierarchical", help="To a duty manager (the ticket stays where it is)."
+)
 @click.option("--to", "target", required=True, metavar="GROUP_OR_MANAGER")
 @click.option("--reason", required=True, metavar="TEXT")
 @click.option("--expect-version", type=int, metavar="N")
@@ -460,8 +574,15 @@ def agents(obj: Context, as_json: bool) -> None:
     for name in directory.names:
         since, load = roster.get(name, (None, 0))
         entry = directory.entries.get(name)
-        rows.append({"name": name, "display": directory.display(name), "groups": list(entry.groups) if entry else [],
-                     "on_shift_since": since.isoformat() if since else None, "open_tickets": load})
+        rows.append(
+            {
+                "name": name,
+                "display": directory.display(name),
+                "groups": list(entry.groups) if entry else [],
+                "on_shift_since": since.isoformat() if since else None,
+                "open_tickets": load,
+            }
+        )
     if as_json:
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
@@ -517,7 +638,9 @@ def escalations(obj: Context, show_all: bool, as_json: bool) -> None:
         ack_text = f"ack {one_line(e.acknowledged_by)}" if e.acknowledged_at else "NOT ACKNOWLEDGED"
         state = f"closed ({e.outcome})" if e.closed_at else ack_text
         age = compact(int((now - e.created_at).total_seconds()))
-        click.echo(f"{e.id:>5}  #{e.ticket_id:<6} {e.level:8} {one_line(e.target, 20):20} {age:>7}  {one_line(state, 18):18}  {one_line(e.reason, 60)}")
+        click.echo(
+            f"{e.id:>5}  #{e.ticket_id:<6} {e.level:8} {one_line(e.target, 20):20} {age:>7}  {one_line(state, 18):18}  {one_line(e.reason, 60)}"
+        )
 
 
 def _since(value: str | None, now: datetime, option: str) -> datetime | None:
@@ -542,7 +665,9 @@ def _since(value: str | None, now: datetime, option: str) -> datetime | None:
 @cli.command()
 @click.option("--since", "since_text", metavar="ISO8601/DURATION", help="Start of the period (default 30d ago).")
 @click.option("--until", "until_text", metavar="ISO8601/DURATION", help="End of the period (default now).")
-@click.option("--by", type=click.Choice(["customer", "policy", "group", "priority", "type"]), help="One section per value.")
+@click.option(
+    "--by", type=click.Choice(["customer", "policy", "group", "priority", "type"]), help="One section per value."
+)
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
 @click.pass_obj
 def report(obj: Context, since_text: str | None, until_text: str | None, by: str | None, fmt: str) -> None:
@@ -568,9 +693,15 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
         return desk.sla(t, until)
 
     total = reports.compute(tickets, sla_of, since, until, escalations, tz)
-    groups = reports.compute_by(by, tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations, tz) if by else {}
+    groups = (
+        reports.compute_by(by, tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations, tz)
+        if by
+        else {}
+    )
     if fmt == "json":
-        click.echo(jsonout.dumps({"total": total.as_dict(), "by": by, "groups": {k: v.as_dict() for k, v in groups.items()}}))
+        click.echo(
+            jsonout.dumps({"total": total.as_dict(), "by": by, "groups": {k: v.as_dict() for k, v in groups.items()}})
+        )
     elif fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -606,7 +737,13 @@ def db_group() -> None:
 
 @db_group.command("copy")
 @click.option("--from", "source", required=True, metavar="SQLITE_PATH_OR_URL", help="The desk to copy.")
-@click.option("--to", "target", required=True, metavar="URL", help="An empty database, e.g. postgresql+psycopg://deskterm@dbhost/deskterm.")
+@click.option(
+    "--to",
+    "target",
+    required=True,
+    metavar="URL",
+    help="An empty database, e.g. postgresql+psycopg://deskterm@dbhost/deskterm.",
+)
 def db_copy(source: str, target: str) -> None:
     """Copy every table, ids kept, into an empty database (migrated first); counts are verified."""
     from .dbcopy import copy_database

@@ -171,8 +171,19 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     def bad(key: str, what: str) -> None:
         problems.append(f"{where}: {key}: {what}")
 
-    known = {"timezone", "calendars", "policies", "customers", "defaults", "resolution_codes", "canned", "groups",
-             "escalation", "agents", "directory"}
+    known = {
+        "timezone",
+        "calendars",
+        "policies",
+        "customers",
+        "defaults",
+        "resolution_codes",
+        "canned",
+        "groups",
+        "escalation",
+        "agents",
+        "directory",
+    }
     for key in data:
         if key not in known:
             bad(key, f"unknown key (known: {', '.join(sorted(known))})")
@@ -217,7 +228,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     for name, spec in _table(data, "customers", bad).items():
         key = f"customers.{_quote(name)}"
         if not isinstance(spec, dict):
-            bad(key, "must be a table such as { policy = \"gold\" }")
+            bad(key, 'must be a table such as { policy = "gold" }')
             continue
         for k in spec:
             if k != "policy":
@@ -384,7 +395,7 @@ def _parse_calendar(name: str, spec: object, bad: Bad) -> BusinessCalendar | Non
                 ok = False
         weekly[i] = tuple(intervals)
     if ok and not any(weekly.values()):
-        bad(key, "no business hours: list at least one weekday (mon = [\"09:00-17:00\"]) or set always = true")
+        bad(key, 'no business hours: list at least one weekday (mon = ["09:00-17:00"]) or set always = true')
         ok = False
     hol = None
     if "holidays" in spec:
@@ -420,7 +431,7 @@ def _holidays(value: object, key: str, bad: Bad) -> CountryHolidays | None:
     from .holiday_cache import CountryHolidays, is_known, keep_this_year
 
     if not isinstance(value, str) or not value:
-        bad(key, "must be a country code such as \"FR\" or \"US-NY\"")
+        bad(key, 'must be a country code such as "FR" or "US-NY"')
         return None
     if is_known(value):
         return CountryHolidays(value)
@@ -443,8 +454,9 @@ def _holidays(value: object, key: str, bad: Bad) -> CountryHolidays | None:
     return CountryHolidays(value)
 
 
-def _parse_policy(name: str, spec: object, calendars: dict[str, BusinessCalendar], known_cals: set[str],
-                  bad: Bad) -> Policy | None:
+def _parse_policy(
+    name: str, spec: object, calendars: dict[str, BusinessCalendar], known_cals: set[str], bad: Bad
+) -> Policy | None:
     key = f"policies.{_quote(name)}"
     if not isinstance(spec, dict):
         bad(key, "must be a table")
@@ -473,7 +485,7 @@ def _parse_policy(name: str, spec: object, calendars: dict[str, BusinessCalendar
             continue
         t = spec[prio]
         if not isinstance(t, dict):
-            bad(f"{key}.{prio}", "must be a table such as { first_response = \"15m\", resolution = \"4h\" }")
+            bad(f"{key}.{prio}", 'must be a table such as { first_response = "15m", resolution = "4h" }')
             ok = False
             continue
         values: dict[str, int] = {}
@@ -598,7 +610,17 @@ def _parse_escalation(data: dict[str, Any], policies: set[str], bad: Bad) -> Esc
                 ok = False
             filters[f] = tuple(value)
         if ok and isinstance(action, str) and isinstance(to, str):  # ok: both checked above
-            rules.append(Rule(when=spec["when"], condition=condition, action=action, to=to, reassign=reassign,
-                              name=name, **filters))
-    return EscalationSettings(groups=groups, managers=tuple(managers), rules=tuple(rules), ack_within=ack_within,
-                              bell=bell)
+            rules.append(
+                Rule(
+                    when=spec["when"],
+                    condition=condition,
+                    action=action,
+                    to=to,
+                    reassign=reassign,
+                    name=name,
+                    **filters,
+                )
+            )
+    return EscalationSettings(
+        groups=groups, managers=tuple(managers), rules=tuple(rules), ack_within=ack_within, bell=bell
+    )

@@ -43,8 +43,9 @@ def _open(value: str, role: str):
     try:
         store = open_store(value)
     except BadInput as exc:  # as open_store says it for --db: here it is --from or --to
-        raise type(exc)([role + line[len("--db"):] if line.startswith("--db:") else line
-                         for line in exc.problems]) from None
+        raise type(exc)(
+            [role + line[len("--db") :] if line.startswith("--db:") else line for line in exc.problems]
+        ) from None
     except Exception as exc:
         failure = explain_failure(exc, value, role)
         if failure is None:
@@ -110,14 +111,19 @@ def _copy(source: str, target: str) -> dict[str, int]:
                         d.execute(table.insert(), batch)
                 if majors:
                     tickets = SQLModel.metadata.tables["tickets"]
-                    d.execute(update(tickets).where(tickets.c.id == bindparam("tid"))
-                              .values(major_id=bindparam("major")), majors)
+                    d.execute(
+                        update(tickets).where(tickets.c.id == bindparam("tid")).values(major_id=bindparam("major")),
+                        majors,
+                    )
                 if d.dialect.name == "postgresql":
                     _reset_sequences(d)
                 copied = _counts(d)
                 if copied != expected:
-                    diff = ", ".join(f"{t}: {expected[t]} in the source, {copied[t]} copied"
-                                     for t in TABLES if expected[t] != copied[t])
+                    diff = ", ".join(
+                        f"{t}: {expected[t]} in the source, {copied[t]} copied"
+                        for t in TABLES
+                        if expected[t] != copied[t]
+                    )
                     raise RuntimeError(f"db copy: row counts differ ({diff}); nothing was written")
         return copied
     finally:
@@ -130,7 +136,9 @@ def _reset_sequences(conn: Connection) -> None:
     for table in _tables():
         if "id" not in table.c:
             continue
-        conn.execute(text(
-            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-            f"coalesce((SELECT max(id) FROM \"{table.name}\"), 0) + 1, false)"
-        ))
+        conn.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f'coalesce((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
+            )
+        )

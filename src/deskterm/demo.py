@@ -160,18 +160,40 @@ DEMO_CONFIG = DEMO_SLA_CONFIG + DEMO_DESK_CONFIG
 HISTORY_DAYS = 90
 
 CUSTOMERS = [
-    "Clinique Saint-Jean", "CHU Lyon Sud", "Banque Rhône-Alpes", "Mairie de Villeurbanne",
-    "Transports Guillaume", "Hudson Freight Inc.", "Brooklyn Bagels Co.", "Atelier Moreau",
-    "Librairie du Parc", "Boulangerie Petit", "Cabinet Durand Avocats", "École Jules Ferry",
+    "Clinique Saint-Jean",
+    "CHU Lyon Sud",
+    "Banque Rhône-Alpes",
+    "Mairie de Villeurbanne",
+    "Transports Guillaume",
+    "Hudson Freight Inc.",
+    "Brooklyn Bagels Co.",
+    "Atelier Moreau",
+    "Librairie du Parc",
+    "Boulangerie Petit",
+    "Cabinet Durand Avocats",
+    "École Jules Ferry",
 ]
 SUBJECTS = [
-    "VPN down for ward {w}", "Printer on floor {n} jams on every job", "Cannot log in to the HR portal",
-    "Outlook keeps asking for the password", "New starter: laptop and accounts for {name}",
-    "Wi-Fi drops in meeting room {n}", "Shared drive S: not mapped after reboot", "Badge reader at gate {n} offline",
-    "Payroll export fails with error 0x{code}", "Phone line {n} has no dial tone", "Request: access to the finance share",
-    "Website returns 502 since {h}:00", "Backup job failed on SRV-{n:02d}", "Teams calls drop after 5 minutes",
-    "Certificate expires on the intranet in 3 days", "Scanner sends blank PDFs", "MFA codes not received by SMS",
-    "Disk almost full on DB-{n:02d}", "Change: open firewall port {port} for the vendor", "Mobile app crashes on login",
+    "VPN down for ward {w}",
+    "Printer on floor {n} jams on every job",
+    "Cannot log in to the HR portal",
+    "Outlook keeps asking for the password",
+    "New starter: laptop and accounts for {name}",
+    "Wi-Fi drops in meeting room {n}",
+    "Shared drive S: not mapped after reboot",
+    "Badge reader at gate {n} offline",
+    "Payroll export fails with error 0x{code}",
+    "Phone line {n} has no dial tone",
+    "Request: access to the finance share",
+    "Website returns 502 since {h}:00",
+    "Backup job failed on SRV-{n:02d}",
+    "Teams calls drop after 5 minutes",
+    "Certificate expires on the intranet in 3 days",
+    "Scanner sends blank PDFs",
+    "MFA codes not received by SMS",
+    "Disk almost full on DB-{n:02d}",
+    "Change: open firewall port {port} for the vendor",
+    "Mobile app crashes on login",
 ]
 NAMES = ["Camille", "Léa", "Hugo", "Nora", "Yanis", "Jade", "Louis", "Inès"]
 AGENTS = ["alice", "bruno", "chloe", "david", "emma"]  # level 1
@@ -180,26 +202,49 @@ GROUPS = ["L1", "L1", "L1", "L2-network", "L2-apps", "L3-vendor"]
 MANAGER = "duty-manager"
 CODES = ["fixed", "workaround", "user-guidance", "no-fault-found", "duplicate", "cancelled"]
 CODE_WEIGHTS = [10, 3, 4, 1, 1, 1]
-FIRST_REPLIES = ["On it, looking now.", "Thank you, we are looking into it.",
-                 "We can reproduce it here and are working on it."]
-UPDATES = ["Still working on it: the logs point to the authentication server.",
-           "We have restarted the service; please try again.", "Update: a fix is being tested.",
-           "Still investigating with the customer's IT contact; next update within the hour."]
+FIRST_REPLIES = [
+    "On it, looking now.",
+    "Thank you, we are looking into it.",
+    "We can reproduce it here and are working on it.",
+]
+UPDATES = [
+    "Still working on it: the logs point to the authentication server.",
+    "We have restarted the service; please try again.",
+    "Update: a fix is being tested.",
+    "Still investigating with the customer's IT contact; next update within the hour.",
+]
 ASK_INFO = "Could you send a screenshot of the error?"
-FIXED = ["Fixed on our side: can you confirm?", "Done. Please let us know if it happens again.",
-         "The account is unlocked; you can log in again."]
-NOTES = ["Same symptom as last week's incident, check the switch logs.", "Customer called twice, very anxious.",
-         "Vendor ticket opened: case 88123.", "Workaround applied, root cause unknown."]
+FIXED = [
+    "Fixed on our side: can you confirm?",
+    "Done. Please let us know if it happens again.",
+    "The account is unlocked; you can log in again.",
+]
+NOTES = [
+    "Same symptom as last week's incident, check the switch logs.",
+    "Customer called twice, very anxious.",
+    "Vendor ticket opened: case 88123.",
+    "Workaround applied, root cause unknown.",
+]
 CHASERS = ["Any news? This is blocking us.", "Hello, is anyone looking at this?"]
 CUSTOMER_ANSWERS = ["Here is the screenshot.", "It happens every morning around 9.", "Yes, all users on floor 2."]
 REOPENERS = ["It is broken again this morning.", "Still not working for two of us."]
 BUSY_AGENTS = ["alice", "bruno", "chloe", "david"]
-BUSY_REPLIES = ["On it, looking now.", "Could you send a screenshot of the error?", "We have restarted the service; please try again.",
-                "Escalated to the network team, next update within the hour.", "Fixed on our side: can you confirm?"]
+BUSY_REPLIES = [
+    "On it, looking now.",
+    "Could you send a screenshot of the error?",
+    "We have restarted the service; please try again.",
+    "Escalated to the network team, next update within the hour.",
+    "Fixed on our side: can you confirm?",
+]
 ON_TIME_SCORES = [5, 5, 4, 5, 4, 5, 5, 3, 5, 4]  # CSAT of tickets handled within their targets, in turn
 LATE_SCORES = [4, 3, 2, 4, 1]  # and of those that missed one
-COMMENTS = {5: ["Quick and friendly, thank you!", "Perfect."], 4: ["Good, but it took a while."],
-            3: ["Fixed, but we had to chase twice."], 2: ["Slow to answer."], 1: ["Nobody called us back."]}
+COMMENTS = {
+    5: ["Quick and friendly, thank you!", "Perfect."],
+    4: ["Good, but it took a while."],
+    3: ["Fixed, but we had to chase twice."],
+    2: ["Slow to answer."],
+    1: ["Nobody called us back."],
+}
 
 
 def demo_config(full: bool = True) -> Config:
@@ -246,7 +291,9 @@ def prepare_directory(directory: Path) -> Path:
         raise BadInput(f"{directory}: not a directory")
     taken = [name for name in _TAKEN if os.path.lexists(directory / name)]
     if taken:
-        raise BadInput(f"{directory}: already holds a desk or a configuration ({taken[0]}): give a new or empty directory")
+        raise BadInput(
+            f"{directory}: already holds a desk or a configuration ({taken[0]}): give a new or empty directory"
+        )
     return directory
 
 
@@ -277,9 +324,14 @@ def generate(now: datetime, count: int, seed: int = 7) -> list[NewTicket]:
         age_hours = rnd.choice([rnd.uniform(0.05, 3), rnd.uniform(0.2, 12), rnd.uniform(1, 72), rnd.uniform(1, 480)])
         created = (now - timedelta(hours=age_hours)).replace(microsecond=0)
         prio = rnd.choices(["P1", "P2", "P3", "P4"], weights=[1, 3, 6, 3])[0]
-        subject = rnd.choice(SUBJECTS).format(w=rnd.choice("ABCDE"), n=rnd.randint(1, 12), name=rnd.choice(NAMES),
-                                               code=f"{rnd.randint(0, 0xFFFF):04X}", h=rnd.randint(6, 18),
-                                               port=rnd.choice([443, 8443, 5432, 1521]))
+        subject = rnd.choice(SUBJECTS).format(
+            w=rnd.choice("ABCDE"),
+            n=rnd.randint(1, 12),
+            name=rnd.choice(NAMES),
+            code=f"{rnd.randint(0, 0xFFFF):04X}",
+            h=rnd.randint(6, 18),
+            port=rnd.choice([443, 8443, 5432, 1521]),
+        )
         customer = rnd.choice(CUSTOMERS)
         events: list[NewEvent] = []
         t = created
@@ -295,33 +347,63 @@ def generate(now: datetime, count: int, seed: int = 7) -> list[NewTicket]:
             fate = rnd.uniform(0.7, 1.0)  # a real desk resolves most of its older tickets
         agent = rnd.choice(BUSY_AGENTS)
         if rnd.random() < 0.3:
-            events.append(NewEvent(at=step(0.05), kind="reply", author="customer", public=True, body="Any news? This is blocking us."))
+            events.append(
+                NewEvent(
+                    at=step(0.05), kind="reply", author="customer", public=True, body="Any news? This is blocking us."
+                )
+            )
         if fate > 0.25 and span > 300:
             events.append(NewEvent(at=step(0.1), kind="assign", author=agent, to=agent))
             events.append(NewEvent(at=step(0.05), kind="status", author=agent, to="open"))
-            events.append(NewEvent(at=step(0.1), kind="reply", author=agent, public=True, body=rnd.choice(BUSY_REPLIES)))
+            events.append(
+                NewEvent(at=step(0.1), kind="reply", author=agent, public=True, body=rnd.choice(BUSY_REPLIES))
+            )
             if rnd.random() < 0.4:
                 events.append(NewEvent(at=step(0.05), kind="reply", author=agent, public=False, body=rnd.choice(NOTES)))
             if rnd.random() < 0.2:
                 group = rnd.choice(GROUPS[3:])
-                events.append(NewEvent(at=step(0.05), kind="escalate", author=agent, to=group, reason="needs second level"))
+                events.append(
+                    NewEvent(at=step(0.05), kind="escalate", author=agent, to=group, reason="needs second level")
+                )
             if rnd.random() < 0.15:
-                events.append(NewEvent(at=step(0.05), kind="priority", author=agent, to=rnd.choice(["P1", "P2"]), reason="more users affected"))
+                events.append(
+                    NewEvent(
+                        at=step(0.05),
+                        kind="priority",
+                        author=agent,
+                        to=rnd.choice(["P1", "P2"]),
+                        reason="more users affected",
+                    )
+                )
             if fate > 0.45:
                 events.append(NewEvent(at=step(0.1), kind="status", author=agent, to="pending"))
                 if fate > 0.6:
-                    events.append(NewEvent(at=step(0.2), kind="reply", author="customer", public=True, body="Here is the screenshot."))
+                    events.append(
+                        NewEvent(
+                            at=step(0.2), kind="reply", author="customer", public=True, body="Here is the screenshot."
+                        )
+                    )
                     events.append(NewEvent(at=step(0.05), kind="status", author=agent, to="open"))
                     if fate > 0.7:
-                        events.append(NewEvent(at=step(0.2), kind="status", author=agent, to="resolved", reason="fixed"))
+                        events.append(
+                            NewEvent(at=step(0.2), kind="status", author=agent, to="resolved", reason="fixed")
+                        )
                         if fate > 0.85:
                             events.append(NewEvent(at=step(0.3), kind="status", author=agent, to="closed"))
-        out.append(NewTicket(subject=subject, customer=customer, priority=prio, created_at=created,
-                             type=rnd.choices(["incident", "request", "problem", "change"], weights=[8, 4, 1, 1])[0],
-                             description=f"Reported by {rnd.choice(NAMES)} at {customer}.", ref=f"EXT-{1000 + i}",
-                             events=events, where=f"demo:{i + 1}"))
+        out.append(
+            NewTicket(
+                subject=subject,
+                customer=customer,
+                priority=prio,
+                created_at=created,
+                type=rnd.choices(["incident", "request", "problem", "change"], weights=[8, 4, 1, 1])[0],
+                description=f"Reported by {rnd.choice(NAMES)} at {customer}.",
+                ref=f"EXT-{1000 + i}",
+                events=events,
+                where=f"demo:{i + 1}",
+            )
+        )
     return out
-
 
 
 def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tuple[NewTicket, _Plan]]:
@@ -339,9 +421,14 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
             created = cal.add(raw, rnd.randint(60, 5400))
             if created > now_s - 60:
                 created = raw
-        subject = rnd.choice(SUBJECTS).format(w=rnd.choice("ABCDE"), n=rnd.randint(1, 12), name=rnd.choice(NAMES),
-                                               code=f"{rnd.randint(0, 0xFFFF):04X}", h=rnd.randint(6, 18),
-                                               port=rnd.choice([443, 8443, 5432, 1521]))
+        subject = rnd.choice(SUBJECTS).format(
+            w=rnd.choice("ABCDE"),
+            n=rnd.randint(1, 12),
+            name=rnd.choice(NAMES),
+            code=f"{rnd.randint(0, 0xFFFF):04X}",
+            h=rnd.randint(6, 18),
+            port=rnd.choice([443, 8443, 5432, 1521]),
+        )
         ticket_type = rnd.choices(["incident", "request", "problem", "change"], weights=[8, 4, 1, 1])[0]
         life = rnd.getrandbits(64)
         events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s)
@@ -349,9 +436,22 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
             # a ticket still open at L2 holds a real escalation record, which only the story's service calls make:
             # the imported history escalates only tickets that were resolved since
             events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s, escalate=False)
-        out.append((NewTicket(subject=subject, customer=customer, priority=prio, type=ticket_type,
-                              created_at=_dt(created), description=f"Reported by {rnd.choice(NAMES)} at {customer.rstrip('.')}.",
-                              ref=f"EXT-{1000 + i}", events=events, where=f"demo:{i + 1}"), plan))
+        out.append(
+            (
+                NewTicket(
+                    subject=subject,
+                    customer=customer,
+                    priority=prio,
+                    type=ticket_type,
+                    created_at=_dt(created),
+                    description=f"Reported by {rnd.choice(NAMES)} at {customer.rstrip('.')}.",
+                    ref=f"EXT-{1000 + i}",
+                    events=events,
+                    where=f"demo:{i + 1}",
+                ),
+                plan,
+            )
+        )
     return out
 
 
@@ -359,7 +459,9 @@ def _dt(t: int) -> datetime:
     return datetime.fromtimestamp(t, UTC)
 
 
-def _life(rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = True) -> tuple[list[NewEvent], _Plan]:
+def _life(
+    rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = True
+) -> tuple[list[NewEvent], _Plan]:
     """A ticket's whole life planned in business time (mostly within its targets), cut at now."""
     events: list[NewEvent] = []
     w = created  # the wall clock of the plan, epoch seconds
@@ -408,7 +510,9 @@ def _life(rnd: random.Random, cal, targets, created: int, now_s: int, escalate: 
             pending_done = True
             add(at, "reply", handler, public=True, body=ASK_INFO)
             add(w + 30, "status", handler, to="pending")
-            wait = int(rnd.choice([rnd.uniform(1800, 4 * 3600), rnd.uniform(3600, 30 * 3600), rnd.uniform(86400, 6 * 86400)]))
+            wait = int(
+                rnd.choice([rnd.uniform(1800, 4 * 3600), rnd.uniform(3600, 30 * 3600), rnd.uniform(86400, 6 * 86400)])
+            )
             add(w + wait, "reply", "customer", public=True, body=rnd.choice(CUSTOMER_ANSWERS))
             add(w + 60, "status", handler, to="open")
         elif escalate and not escalated and roll < 0.37:
@@ -426,7 +530,13 @@ def _life(rnd: random.Random, cal, targets, created: int, now_s: int, escalate: 
     if plan.resolved_at is not None and late(0.04):  # reopened by the customer, fixed again
         add(w + int(rnd.uniform(3600, 86400)), "reply", "customer", public=True, body=rnd.choice(REOPENERS))
         add(w + 600, "status", handler, to="open")
-        add(cal.add(w, int(targets.resolution * rnd.uniform(0.02, 0.1))), "reply", handler, public=True, body=rnd.choice(FIXED))
+        add(
+            cal.add(w, int(targets.resolution * rnd.uniform(0.02, 0.1))),
+            "reply",
+            handler,
+            public=True,
+            body=rnd.choice(FIXED),
+        )
         add(w + 20, "status", handler, to="resolved", reason="fixed")
         plan.resolved_at = _dt(w) if w <= now_s else None
     if plan.resolved_at is not None:
@@ -437,7 +547,9 @@ def _life(rnd: random.Random, cal, targets, created: int, now_s: int, escalate: 
 # -- the demo desk ---------------------------------------------------------------------------------------
 
 
-def build_demo(directory: Path, tickets: int = 300, clock: Clock | None = None, story: bool = True) -> tuple[Path, Config]:
+def build_demo(
+    directory: Path, tickets: int = 300, clock: Clock | None = None, story: bool = True
+) -> tuple[Path, Config]:
     """Write a demo database and configuration into ``directory``; return (db path, config).
 
     ``directory`` must be new or empty (see ``prepare_directory``). ``story=False`` writes a busy queue
@@ -478,56 +590,122 @@ def _major_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
         return (start + timedelta(minutes=minutes)).replace(microsecond=0)
 
     major = NewTicket(
-        subject=MAJOR_SUBJECT, customer="CHU Lyon Sud", priority="P1", type="incident", created_at=at(0),
+        subject=MAJOR_SUBJECT,
+        customer="CHU Lyon Sud",
+        priority="P1",
+        type="incident",
+        created_at=at(0),
         description="Monitoring: every site behind the regional provider lost Internet access at once.",
-        ref="EXT-MAJOR-1", where="demo:major",
-        events=[NewEvent(at=at(3), kind="assign", author="alice", to="alice"),
-                NewEvent(at=at(4), kind="status", author="alice", to="open"),
-                NewEvent(at=at(9), kind="reply", author="alice", public=True,
-                         body="We see the outage on every site of the region and are on the phone with the provider."),
-                NewEvent(at=at(50), kind="reply", author="alice", public=True,
-                         body="The provider confirms a cut fibre near Lyon; a team is on its way."),
-                NewEvent(at=at(95), kind="reply", author="alice", public=True,
-                         body="Repair under way; the provider expects service back within two hours.")],
+        ref="EXT-MAJOR-1",
+        where="demo:major",
+        events=[
+            NewEvent(at=at(3), kind="assign", author="alice", to="alice"),
+            NewEvent(at=at(4), kind="status", author="alice", to="open"),
+            NewEvent(
+                at=at(9),
+                kind="reply",
+                author="alice",
+                public=True,
+                body="We see the outage on every site of the region and are on the phone with the provider.",
+            ),
+            NewEvent(
+                at=at(50),
+                kind="reply",
+                author="alice",
+                public=True,
+                body="The provider confirms a cut fibre near Lyon; a team is on its way.",
+            ),
+            NewEvent(
+                at=at(95),
+                kind="reply",
+                author="alice",
+                public=True,
+                body="Repair under way; the provider expects service back within two hours.",
+            ),
+        ],
     )
     out = [(major, _Plan(handler="alice"))]
-    linked = [("Clinique Saint-Jean", "No Internet on any workstation since 12:30", "P2", 12, "bruno"),
-              ("Mairie de Villeurbanne", "Website returns 502 since 12:00", "P3", 18, "chloe"),
-              ("Banque Rhône-Alpes", "VPN down for ward B", "P2", 25, "david"),
-              ("Transports Guillaume", "Teams calls drop after 5 minutes", "P3", 33, "emma"),
-              ("Atelier Moreau", "No Internet in the workshop", "P4", 47, None)]
+    linked = [
+        ("Clinique Saint-Jean", "No Internet on any workstation since 12:30", "P2", 12, "bruno"),
+        ("Mairie de Villeurbanne", "Website returns 502 since 12:00", "P3", 18, "chloe"),
+        ("Banque Rhône-Alpes", "VPN down for ward B", "P2", 25, "david"),
+        ("Transports Guillaume", "Teams calls drop after 5 minutes", "P3", 33, "emma"),
+        ("Atelier Moreau", "No Internet in the workshop", "P4", 47, None),
+    ]
     for n, (customer, subject, prio, minute, agent) in enumerate(linked, start=1):
         events = []
         if agent:
-            events = [NewEvent(at=at(minute + 4), kind="assign", author=agent, to=agent),
-                      NewEvent(at=at(minute + 5), kind="status", author=agent, to="open"),
-                      NewEvent(at=at(minute + 7), kind="reply", author=agent, public=True,
-                               body=f"Hello {customer}, this is part of a wider incident our teams are working on. "
-                                    "We will update you within the hour.")]
-        out.append((NewTicket(subject=subject, customer=customer, priority=prio, type="incident", created_at=at(minute),
-                              description=f"Reported by {NAMES[n]} at {customer.rstrip('.')}.", ref=f"EXT-MAJOR-1-{n}",
-                              events=events, where=f"demo:major:{n}"), _Plan(handler=agent or "alice")))
+            events = [
+                NewEvent(at=at(minute + 4), kind="assign", author=agent, to=agent),
+                NewEvent(at=at(minute + 5), kind="status", author=agent, to="open"),
+                NewEvent(
+                    at=at(minute + 7),
+                    kind="reply",
+                    author=agent,
+                    public=True,
+                    body=f"Hello {customer}, this is part of a wider incident our teams are working on. "
+                    "We will update you within the hour.",
+                ),
+            ]
+        out.append(
+            (
+                NewTicket(
+                    subject=subject,
+                    customer=customer,
+                    priority=prio,
+                    type="incident",
+                    created_at=at(minute),
+                    description=f"Reported by {NAMES[n]} at {customer.rstrip('.')}.",
+                    ref=f"EXT-MAJOR-1-{n}",
+                    events=events,
+                    where=f"demo:major:{n}",
+                ),
+                _Plan(handler=agent or "alice"),
+            )
+        )
     return out
 
 
 def _fresh_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
     """A P1 that came in a few minutes ago and nobody has taken yet, and a request that has waited on the
     customer for days (what the handover lists as pending for long)."""
+
     def ago(**kw) -> datetime:
         return (now - timedelta(**kw)).replace(microsecond=0)
 
-    fresh = NewTicket(subject="Patient records application down in the emergency ward", customer="Clinique Saint-Jean",
-                      priority="P1", type="incident", created_at=ago(minutes=4), ref="EXT-FRESH-1", where="demo:fresh",
-                      description="Reported by Inès at Clinique Saint-Jean: nobody in the ward can open a record.")
-    waiting = NewTicket(subject="Request: access to the finance share for two interns", customer="Cabinet Durand Avocats",
-                        priority="P4", type="request", created_at=ago(days=4, hours=2), ref="EXT-WAIT-1", where="demo:wait",
-                        description="Reported by Hugo at Cabinet Durand Avocats.",
-                        events=[NewEvent(at=ago(days=4, hours=1), kind="assign", author="chloe", to="chloe"),
-                                NewEvent(at=ago(days=4, hours=1), kind="status", author="chloe", to="open"),
-                                NewEvent(at=ago(days=4), kind="reply", author="chloe", public=True,
-                                         body="Hello, access to the finance share needs your managing partner's "
-                                              "approval: could you forward it to us?"),
-                                NewEvent(at=ago(days=4), kind="status", author="chloe", to="pending")])
+    fresh = NewTicket(
+        subject="Patient records application down in the emergency ward",
+        customer="Clinique Saint-Jean",
+        priority="P1",
+        type="incident",
+        created_at=ago(minutes=4),
+        ref="EXT-FRESH-1",
+        where="demo:fresh",
+        description="Reported by Inès at Clinique Saint-Jean: nobody in the ward can open a record.",
+    )
+    waiting = NewTicket(
+        subject="Request: access to the finance share for two interns",
+        customer="Cabinet Durand Avocats",
+        priority="P4",
+        type="request",
+        created_at=ago(days=4, hours=2),
+        ref="EXT-WAIT-1",
+        where="demo:wait",
+        description="Reported by Hugo at Cabinet Durand Avocats.",
+        events=[
+            NewEvent(at=ago(days=4, hours=1), kind="assign", author="chloe", to="chloe"),
+            NewEvent(at=ago(days=4, hours=1), kind="status", author="chloe", to="open"),
+            NewEvent(
+                at=ago(days=4),
+                kind="reply",
+                author="chloe",
+                public=True,
+                body="Hello, access to the finance share needs your managing partner's "
+                "approval: could you forward it to us?",
+            ),
+            NewEvent(at=ago(days=4), kind="status", author="chloe", to="pending"),
+        ],
+    )
     return [(fresh, _Plan(handler="alice")), (waiting, _Plan(handler="chloe"))]
 
 
@@ -561,24 +739,44 @@ def _story(store, config: Config, now: datetime, made: list) -> None:
             as_("alice", t.created_at + timedelta(minutes=10)).link(i, major_id)
     as_("alice", minutes(140)).escalate(major_id, "functional", "L2-network", "provider outage: L2 network to liaise")
     as_("nadia", minutes(132)).acknowledge(_open_escalation(desks["nadia"], major_id).id)
-    as_("alice", minutes(35)).broadcast(major_id, reply="Update: the provider has spliced the fibre; service is "
-                                                        "coming back site by site. Next update within the hour.")
-    as_("alice", minutes(30)).escalate(major_id, "hierarchical", MANAGER, "three customers on platinum and gold affected")
+    as_("alice", minutes(35)).broadcast(
+        major_id,
+        reply="Update: the provider has spliced the fibre; service is "
+        "coming back site by site. Next update within the hour.",
+    )
+    as_("alice", minutes(30)).escalate(
+        major_id, "hierarchical", MANAGER, "three customers on platinum and gold affected"
+    )
 
     # escalations of the day, on open tickets worked by L1 and not touched since
-    candidates = sorted((last_at(t), i, t) for i, (t, _) in made
-                        if status_of(t) == "open" and (t.ref or "")[4:].isdigit()  # generated, not today's special ones
-                        and all(e.kind != "escalate" for e in t.events) and last_at(t) < minutes(200))
+    candidates = sorted(
+        (last_at(t), i, t)
+        for i, (t, _) in made
+        if status_of(t) == "open"
+        and (t.ref or "")[4:].isdigit()  # generated, not today's special ones
+        and all(e.kind != "escalate" for e in t.events)
+        and last_at(t) < minutes(200)
+    )
     candidates = [c for c in candidates if c[0] > now - timedelta(days=4)]
     rnd.shuffle(candidates)
     # (kind, target, reason, minutes ago, who acknowledged it, the note it was returned to L1 with)
-    plans = [("functional", "L2-apps", "application error needs L2 analysis", 190, "omar", None),
-             ("hierarchical", MANAGER, "customer threatens contract penalties", 50, None, None),
-             ("functional", "L3-vendor", "vendor bug suspected: case opened with the vendor", 28, None, None),
-             ("functional", "L2-network", "switch logs needed", 150, "nadia", "not a network fault: the "
-              "user's account was locked; unlocked, please confirm with the customer"),
-             ("functional", "L2-network", "packet loss on the customer's site link", 6, None, None)]
-    for (_, tid, t), (kind, to, reason, ago, acker, returned) in zip(candidates, plans, strict=False):  # as many stories as tickets fit
+    plans = [
+        ("functional", "L2-apps", "application error needs L2 analysis", 190, "omar", None),
+        ("hierarchical", MANAGER, "customer threatens contract penalties", 50, None, None),
+        ("functional", "L3-vendor", "vendor bug suspected: case opened with the vendor", 28, None, None),
+        (
+            "functional",
+            "L2-network",
+            "switch logs needed",
+            150,
+            "nadia",
+            "not a network fault: the user's account was locked; unlocked, please confirm with the customer",
+        ),
+        ("functional", "L2-network", "packet loss on the customer's site link", 6, None, None),
+    ]
+    for (_, tid, t), (kind, to, reason, ago, acker, returned) in zip(
+        candidates, plans, strict=False
+    ):  # as many stories as tickets fit
         ago_at = max(minutes(ago), last_at(t) + timedelta(minutes=5))
         agent = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
         as_(agent, ago_at).escalate(tid, kind, to, reason)
@@ -590,8 +788,11 @@ def _story(store, config: Config, now: datetime, made: list) -> None:
 
     # satisfaction answers to the survey sent when a ticket is resolved (recorded with `rate`; a ticket closed
     # since then takes the answer after its closing)
-    solved = sorted((p.resolved_at, i, p.handler, p.late) for i, (t, p) in made
-                    if p.resolved_at is not None and status_of(t) in ("resolved", "closed"))
+    solved = sorted(
+        (p.resolved_at, i, p.handler, p.late)
+        for i, (t, p) in made
+        if p.resolved_at is not None and status_of(t) in ("resolved", "closed")
+    )
     recent = [c for c in solved if c[0] > now - timedelta(days=30)]
     older = [c for c in solved if c[0] <= now - timedelta(days=30)]
     answers = [c for c in recent if rnd.random() < (0.25 if c[3] else 0.4)]  # a survey comes back one time in three
@@ -603,8 +804,11 @@ def _story(store, config: Config, now: datetime, made: list) -> None:
         as_(handler, when + timedelta(hours=rnd.uniform(0.2, 20))).rate(tid, score, comment)
 
     # classification of this week's incidents and requests (covered by the contract, or billable)
-    week = sorted((t.created_at, i, t) for i, (t, _) in made
-                  if t.created_at > now - timedelta(days=7) and (t.ref or "")[4:].isdigit())
+    week = sorted(
+        (t.created_at, i, t)
+        for i, (t, _) in made
+        if t.created_at > now - timedelta(days=7) and (t.ref or "")[4:].isdigit()
+    )
     billable = [w for w in week if w[2].type in ("request", "change")]
     defects = [w for w in week if w[2].type not in ("request", "change")]
     chosen = rnd.sample(billable, min(len(billable), 1)) + rnd.sample(defects, min(len(defects) // 2, 3))

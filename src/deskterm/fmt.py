@@ -23,8 +23,10 @@ from zoneinfo import ZoneInfo
 # C0, DEL, C1; bidirectional marks, embeddings, overrides and isolates; and the invisible characters a terminal
 # and the width computation disagree on (zero-width space, joiners, word joiner, invisible operators, BOM, soft
 # hyphen, line and paragraph separators, interlinear annotations): each would shift the columns of a table
-_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
-                     "\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]")
+_UNSAFE = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]"
+)
 SUBJECT_SHOWN = 300  # characters of a subject shown on the ticket screen (all of it is kept)
 
 

@@ -51,8 +51,10 @@ def _sound_dates(dates: object) -> bool:
     if not isinstance(dates, dict):
         return False
     try:
-        return all(isinstance(day, str) and isinstance(name, str) and date.fromisoformat(day) is not None
-                   for day, name in dates.items())
+        return all(
+            isinstance(day, str) and isinstance(name, str) and date.fromisoformat(day) is not None
+            for day, name in dates.items()
+        )
     except ValueError:
         return False
 
@@ -93,8 +95,9 @@ def _kept() -> dict[str, dict[str, dict[str, str]]]:
         _kept_years = kept
         if problem:
             written = _write(kept)
-            _warning = (f"{path}: the holidays cache was damaged ({problem}): "
-                        + ("ignored and rewritten" if written else "ignored (it could not be rewritten)"))
+            _warning = f"{path}: the holidays cache was damaged ({problem}): " + (
+                "ignored and rewritten" if written else "ignored (it could not be rewritten)"
+            )
     return _kept_years
 
 

@@ -19,8 +19,18 @@ from .errors import BadInput
 from .fmt import one_line
 from .records import NewEvent, NewTicket
 
-TICKET_KEYS = {"ref", "subject", "description", "customer", "priority", "impact", "urgency", "type", "created_at",
-               "events"}
+TICKET_KEYS = {
+    "ref",
+    "subject",
+    "description",
+    "customer",
+    "priority",
+    "impact",
+    "urgency",
+    "type",
+    "created_at",
+    "events",
+}
 EVENT_KEYS = {
     "reply": ({"at", "kind", "public", "author", "body"}, {"public", "author", "body"}),
     "status": ({"at", "kind", "to", "author", "reason"}, {"to"}),
@@ -99,8 +109,9 @@ def parse_instant(value: object) -> datetime:
     return check_range(dt)
 
 
-def _text(rec: dict, key: str, where: str, problems: list[str], required: bool,
-          allow_empty: bool = False) -> str | None:
+def _text(
+    rec: dict, key: str, where: str, problems: list[str], required: bool, allow_empty: bool = False
+) -> str | None:
     if key not in rec or rec[key] is None:
         if required:
             problems.append(f"{where}: {key}: missing")
@@ -210,8 +221,9 @@ def _events(raw: object, where: str, created: datetime | None, problems: list[st
     return out
 
 
-def _checked(e: object, here: str, created: datetime | None, last: datetime | None, problems: list[str],
-             importer: str) -> tuple[NewEvent | None, datetime | None]:
+def _checked(
+    e: object, here: str, created: datetime | None, last: datetime | None, problems: list[str], importer: str
+) -> tuple[NewEvent | None, datetime | None]:
     """One event checked in detail: (the event or None, its instant when readable); problems appended."""
     if not isinstance(e, dict):
         problems.append(f"{here}: expected an object")
@@ -268,9 +280,17 @@ def _checked(e: object, here: str, created: datetime | None, last: datetime | No
     if reason is not None and not isinstance(reason, str):
         problems.append(f"{here}.reason: must be a string")
         return None, at
-    event = NewEvent(at=at, kind=kind, author=author, public=e.get("public") if kind == "reply" else None,
-                     body=e.get("body"), to=to, reason=reason)
+    event = NewEvent(
+        at=at,
+        kind=kind,
+        author=author,
+        public=e.get("public") if kind == "reply" else None,
+        body=e.get("body"),
+        to=to,
+        reason=reason,
+    )
     return event, at
+
 
 # kind -> (allowed keys, required keys that must not be null), as frozensets for subset tests
 _SHAPES = {kind: (frozenset(allowed), tuple(sorted(required))) for kind, (allowed, required) in EVENT_KEYS.items()}
@@ -324,5 +344,12 @@ def _well_formed(e: object, importer: str) -> NewEvent | None:
     reason = e.get("reason")
     if reason is not None and type(reason) is not str:
         return None
-    return NewEvent(at=instant, kind=kind, author=author, public=e.get("public") if kind == "reply" else None,
-                    body=e.get("body"), to=to, reason=reason)
+    return NewEvent(
+        at=instant,
+        kind=kind,
+        author=author,
+        public=e.get("public") if kind == "reply" else None,
+        body=e.get("body"),
+        to=to,
+        reason=reason,
+    )

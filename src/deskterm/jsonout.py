@@ -52,8 +52,12 @@ def escalation_json(e, tz: ZoneInfo) -> dict:
 
 def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict | None = None, escalation=None) -> dict:
     """``state`` overrides status/priority/assignee/group (their values at ``--at``)."""
-    s = state or {"status": ticket.status, "priority": ticket.priority, "assignee": ticket.assignee,
-                  "group": ticket.group}
+    s = state or {
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "assignee": ticket.assignee,
+        "group": ticket.group,
+    }
     out = {
         "id": ticket.id,
         "ref": ticket.ref,
@@ -71,8 +75,13 @@ def ticket_json(ticket: TicketRecord, sla: TicketSla, tz: ZoneInfo, state: dict 
         "major_incident": ticket.major_id,
         "csat": ticket.csat_score,
         "sla": {"policy": sla.policy, **{name: timer_json(t, tz) for name, t in sla.timers.items()}},
-        "escalation": None if escalation is None else {
-            "id": escalation.id, "kind": escalation.kind, "level": escalation.level, "target": escalation.target,
+        "escalation": None
+        if escalation is None
+        else {
+            "id": escalation.id,
+            "kind": escalation.kind,
+            "level": escalation.level,
+            "target": escalation.target,
             "acknowledged": escalation.acknowledged_at is not None,
         },
     }
@@ -86,8 +95,19 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         out["body"] = e.body
     if e.from_value is not None:
         out["from"] = e.from_value
-    if e.kind in ("status", "priority", "assign", "escalate", "group", "type", "classification", "link", "csat",
-                  "acknowledge", "de-escalate"):
+    if e.kind in (
+        "status",
+        "priority",
+        "assign",
+        "escalate",
+        "group",
+        "type",
+        "classification",
+        "link",
+        "csat",
+        "acknowledge",
+        "de-escalate",
+    ):
         out["to"] = e.to
     if e.reason is not None:
         out["reason"] = e.reason

@@ -59,7 +59,13 @@ class Durations:
             return cls()
         business = [b for b, _ in pairs]
         wall = [w for _, w in pairs]
-        return cls(len(pairs), statistics.fmean(business), statistics.median(business), statistics.fmean(wall), statistics.median(wall))
+        return cls(
+            len(pairs),
+            statistics.fmean(business),
+            statistics.median(business),
+            statistics.fmean(wall),
+            statistics.median(wall),
+        )
 
 
 @dataclass
@@ -109,7 +115,9 @@ class Kpis:
         out = asdict(self)
         out["since"] = self.since.isoformat()
         out["until"] = self.until.isoformat()
-        out["compliance"] = {k: {"met": v.met, "breached": v.breached, "rate": v.rate} for k, v in self.compliance.items()}
+        out["compliance"] = {
+            k: {"met": v.met, "breached": v.breached, "rate": v.rate} for k, v in self.compliance.items()
+        }
         out["overall_compliance"] = self.overall_compliance
         return out
 
@@ -196,8 +204,15 @@ def compute(
             for run in (*timer.cycles, timer):
                 if run.breached_at is not None and s <= run.breached_at < u:
                     k.compliance[name].breached += 1
-                    k.breaches.append({"ticket": t.id, "ref": t.ref, "customer": t.customer, "timer": name,
-                                       "at": datetime.fromtimestamp(run.breached_at, tz).isoformat()})
+                    k.breaches.append(
+                        {
+                            "ticket": t.id,
+                            "ref": t.ref,
+                            "customer": t.customer,
+                            "timer": name,
+                            "at": datetime.fromtimestamp(run.breached_at, tz).isoformat(),
+                        }
+                    )
                 elif run.state == "met" and run.stopped_at is not None and s <= run.stopped_at < u:
                     k.compliance[name].met += 1
             if timer.stopped_at is not None and s <= timer.stopped_at < u:
@@ -214,8 +229,11 @@ def compute(
     escalated = {t.id for t in tickets if t.id in opened_ids and any(e.kind == "escalate" for e in t.events)}
     escalated |= {e.ticket_id for e in escalations if e.ticket_id in opened_ids}
     k.escalation_rate = _ratio(len(escalated), k.opened)
-    acks = [(e.acknowledged_at - e.created_at).total_seconds() for e in escalations
-            if e.acknowledged_at is not None and since <= e.created_at < until]
+    acks = [
+        (e.acknowledged_at - e.created_at).total_seconds()
+        for e in escalations
+        if e.acknowledged_at is not None and since <= e.created_at < until
+    ]
     k.mean_ack_seconds = statistics.fmean(acks) if acks else None
     scores = [t.csat_score for t in resolved if t.csat_score is not None]
     k.csat_responses = len(scores)
@@ -242,17 +260,27 @@ def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
     raise ValueError(by)
 
 
-def compute_by(by: str, tickets: Sequence[TicketRecord], sla_of: SlaOf, since: datetime, until: datetime,
-               policy_of: Callable[[str], str], escalations: Sequence[Escalation] = (),
-               tz: tzinfo | None = None) -> dict[str, Kpis]:
+def compute_by(
+    by: str,
+    tickets: Sequence[TicketRecord],
+    sla_of: SlaOf,
+    since: datetime,
+    until: datetime,
+    policy_of: Callable[[str], str],
+    escalations: Sequence[Escalation] = (),
+    tz: tzinfo | None = None,
+) -> dict[str, Kpis]:
     buckets: dict[str, list[TicketRecord]] = {}
     for t in tickets:
         buckets.setdefault(group_key(by, t, policy_of), []).append(t)
-    return {name: compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in {t.id for t in ts}], tz)
-            for name, ts in sorted(buckets.items())}
+    return {
+        name: compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in {t.id for t in ts}], tz)
+        for name, ts in sorted(buckets.items())
+    }
 
 
 # -- formats ------------------------------------------------------------------------------------------
+
 
 def _pct(x: float | None) -> str:
     return "–" if x is None else f"{x * 100:.1f}%"
@@ -268,13 +296,23 @@ def kpis_markdown(k: Kpis, title: str, tz: ZoneInfo | None = None) -> str:
     """The KPIs as Markdown; the period in the display zone ``tz`` (the configuration's ``timezone``)."""
     from .fmt import local, md_text
 
-    period = (f"{local(k.since, tz)} → {local(k.until, tz)} ({getattr(tz, 'key', tz)})" if tz is not None
-              else f"{k.since.isoformat()} → {k.until.isoformat()}")
-    lines = [f"## {md_text(title)}", "",
-             f"Period {period}", "",
-             "| figure | value |", "|---|---|",
-             f"| opened | {k.opened} |", f"| resolved | {k.resolved} |", f"| backlog at end | {k.backlog} |",
-             f"| SLA compliance (all timers) | {_pct(k.overall_compliance)} |"]
+    period = (
+        f"{local(k.since, tz)} → {local(k.until, tz)} ({getattr(tz, 'key', tz)})"
+        if tz is not None
+        else f"{k.since.isoformat()} → {k.until.isoformat()}"
+    )
+    lines = [
+        f"## {md_text(title)}",
+        "",
+        f"Period {period}",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| opened | {k.opened} |",
+        f"| resolved | {k.resolved} |",
+        f"| backlog at end | {k.backlog} |",
+        f"| SLA compliance (all timers) | {_pct(k.overall_compliance)} |",
+    ]
     for name, c in k.compliance.items():
         lines.append(f"| {name.replace('_', ' ')} compliance | {_pct(c.rate)} ({c.met} met, {c.breached} breached) |")
     lines += [
@@ -293,28 +331,68 @@ def kpis_markdown(k: Kpis, title: str, tz: ZoneInfo | None = None) -> str:
     if k.breaches:
         lines += ["", "Breaches:", ""]
         for b in k.breaches:
-            lines.append(f"- #{b['ticket']}{' ' + md_text(b['ref']) if b['ref'] else ''} ({md_text(b['customer'])}): {b['timer'].replace('_', ' ')} breached at {b['at']}")
+            lines.append(
+                f"- #{b['ticket']}{' ' + md_text(b['ref']) if b['ref'] else ''} ({md_text(b['customer'])}): {b['timer'].replace('_', ' ')} breached at {b['at']}"
+            )
     return "\n".join(lines) + "\n"
 
 
-CSV_COLUMNS = ("group", "opened", "resolved", "backlog", "compliance", "first_response_compliance", "resolution_compliance",
-               "next_update_compliance", "breaches", "mean_first_response_business_s", "mean_resolution_business_s",
-               "median_resolution_business_s", "first_contact_rate", "reopen_rate", "escalation_rate", "mean_ack_s",
-               "csat_mean", "csat_response_rate", "nps", "defects", "change_requests")
+CSV_COLUMNS = (
+    "group",
+    "opened",
+    "resolved",
+    "backlog",
+    "compliance",
+    "first_response_compliance",
+    "resolution_compliance",
+    "next_update_compliance",
+    "breaches",
+    "mean_first_response_business_s",
+    "mean_resolution_business_s",
+    "median_resolution_business_s",
+    "first_contact_rate",
+    "reopen_rate",
+    "escalation_rate",
+    "mean_ack_s",
+    "csat_mean",
+    "csat_response_rate",
+    "nps",
+    "defects",
+    "change_requests",
+)
 
 
 def csv_row(name: str, k: Kpis) -> list[str | int | float]:
     def r(x: float | None) -> str | float:
         return "" if x is None else round(x, 4)
 
-    return [name, k.opened, k.resolved, k.backlog, r(k.overall_compliance), r(k.compliance["first_response"].rate),
-            r(k.compliance["resolution"].rate), r(k.compliance["next_update"].rate), len(k.breaches),
-            r(k.first_response.mean_business), r(k.resolution.mean_business), r(k.resolution.median_business),
-            r(k.first_contact_rate), r(k.reopen_rate), r(k.escalation_rate), r(k.mean_ack_seconds), r(k.csat_mean),
-            r(k.csat_response_rate), r(k.nps), k.defects, k.change_requests]
+    return [
+        name,
+        k.opened,
+        k.resolved,
+        k.backlog,
+        r(k.overall_compliance),
+        r(k.compliance["first_response"].rate),
+        r(k.compliance["resolution"].rate),
+        r(k.compliance["next_update"].rate),
+        len(k.breaches),
+        r(k.first_response.mean_business),
+        r(k.resolution.mean_business),
+        r(k.resolution.median_business),
+        r(k.first_contact_rate),
+        r(k.reopen_rate),
+        r(k.escalation_rate),
+        r(k.mean_ack_seconds),
+        r(k.csat_mean),
+        r(k.csat_response_rate),
+        r(k.nps),
+        k.defects,
+        k.change_requests,
+    ]
 
 
 # -- shift handover -------------------------------------------------------------------------------------
+
 
 @dataclass
 class Handover:
@@ -330,8 +408,14 @@ class Handover:
     resolved: list[TicketRecord] = field(default_factory=list)
 
 
-def handover(tickets: Sequence[TicketRecord], sla_of: SlaOf, escalations: Sequence[Escalation], now: datetime,
-             hours: float = 8, pending_hours: float = 24) -> Handover:
+def handover(
+    tickets: Sequence[TicketRecord],
+    sla_of: SlaOf,
+    escalations: Sequence[Escalation],
+    now: datetime,
+    hours: float = 8,
+    pending_hours: float = 24,
+) -> Handover:
     """What the next shift must know, as of ``now`` for the shift of the last ``hours``."""
     from datetime import timedelta
 
@@ -350,10 +434,22 @@ def handover(tickets: Sequence[TicketRecord], sla_of: SlaOf, escalations: Sequen
             continue
         sla = sla_of(t)
         # "breached", not "will breach": a ticket whose active timer has breached goes to its own section
-        breached = min(((x.due, n, x.remaining) for n, x in sla.timers.items()
-                        if x.active and x.state == "breached" and x.due is not None), default=None)
-        running = min(((x.due, n, x.remaining) for n, x in sla.timers.items()
-                       if x.active and x.state == "running" and x.due is not None), default=None)
+        breached = min(
+            (
+                (x.due, n, x.remaining)
+                for n, x in sla.timers.items()
+                if x.active and x.state == "breached" and x.due is not None
+            ),
+            default=None,
+        )
+        running = min(
+            (
+                (x.due, n, x.remaining)
+                for n, x in sla.timers.items()
+                if x.active and x.state == "running" and x.due is not None
+            ),
+            default=None,
+        )
         if breached is not None:
             h.breached.append((t, breached[1], breached[0], breached[2]))
         elif running is not None and running[0] <= horizon:
@@ -388,17 +484,26 @@ def handover_markdown(h: Handover, tz: ZoneInfo | str) -> str:
     now_s = epoch(h.now)
     out = [f"# Shift handover — {local(h.now, tz)}", ""]
     out += [f"## Will breach within {h.hours:g} h ({len(h.breaching)})", ""]
-    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {md_text(t.assignee) or 'unassigned'}"
-            for t, timer, due, left in h.breaching] or ["- none"]
+    out += [
+        f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {md_text(t.assignee) or 'unassigned'}"
+        for t, timer, due, left in h.breaching
+    ] or ["- none"]
     out += ["", f"## Breached, still open ({len(h.breached)})", ""]
-    out += [f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {md_text(t.assignee) or 'unassigned'}"
-            for t, timer, due, left in h.breached] or ["- none"]
+    out += [
+        f"- {name(t)}: {timer_due(timer, due, left, now_s, tz)}, {t.priority}, {md_text(t.assignee) or 'unassigned'}"
+        for t, timer, due, left in h.breached
+    ] or ["- none"]
     out += ["", f"## Unacknowledged escalations ({len(h.unacknowledged)})", ""]
-    out += [f"- escalation {e.id} of #{e.ticket_id} to {md_text(e.target)} ({e.level}), raised {local(e.created_at, tz)} by"
-            f" {md_text(e.created_by)}: {md_text(e.reason, 80)}" for e in h.unacknowledged] or ["- none"]
+    out += [
+        f"- escalation {e.id} of #{e.ticket_id} to {md_text(e.target)} ({e.level}), raised {local(e.created_at, tz)} by"
+        f" {md_text(e.created_by)}: {md_text(e.reason, 80)}"
+        for e in h.unacknowledged
+    ] or ["- none"]
     out += ["", f"## Major incidents ({len(h.majors)})", ""]
     for major, linked in h.majors:
-        out.append(f"- {name(major)} [{major.status}] with {len(linked)} linked: " + ", ".join(f"#{t.id}" for t in linked))
+        out.append(
+            f"- {name(major)} [{major.status}] with {len(linked)} linked: " + ", ".join(f"#{t.id}" for t in linked)
+        )
     if not h.majors:
         out.append("- none")
     out += ["", f"## Pending the customer for long ({len(h.long_pending)})", ""]

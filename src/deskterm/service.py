@@ -61,8 +61,18 @@ class Change:
     def is_empty(self) -> bool:
         return all(
             v is None
-            for v in (self.status, self.priority, self.assign, self.group, self.reply, self.note,
-                      self.impact, self.urgency, self.type, self.classification)
+            for v in (
+                self.status,
+                self.priority,
+                self.assign,
+                self.group,
+                self.reply,
+                self.note,
+                self.impact,
+                self.urgency,
+                self.type,
+                self.classification,
+            )
         )
 
 
@@ -139,10 +149,13 @@ class Desk:
         with self.store.read() as session:
             directory = self._directory(session)
             shifts = dict(session.execute(select(col(Agent.name), col(Agent.on_shift_since))).all())
-            load = dict(session.execute(
-                select(col(Ticket.assignee), func.count()).where(col(Ticket.status).in_(OPEN_STATUSES),
-                                                             col(Ticket.assignee).is_not(None))
-                .group_by(col(Ticket.assignee))).all())
+            load = dict(
+                session.execute(
+                    select(col(Ticket.assignee), func.count())
+                    .where(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.assignee).is_not(None))
+                    .group_by(col(Ticket.assignee))
+                ).all()
+            )
         now = self.clock.now()
         shifts = {n: since if on_shift(since, now) else None for n, since in shifts.items()}
         names = {n for n, since in shifts.items() if since is not None} | set(load)
@@ -201,8 +214,15 @@ class Desk:
         """Write all tickets in one transaction, or none (a ref already present is an error for all)."""
         # one encode of all the text finds the rare bad one; only then is each field checked, to name it
         if _unencodable("\n".join(map(_all_text, tickets))):
-            raise BadInput([f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}" for t in tickets if _unencodable(_all_text(t))
-                            for name, value in _texts(t) if _unencodable(value)])
+            raise BadInput(
+                [
+                    f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}"
+                    for t in tickets
+                    if _unencodable(_all_text(t))
+                    for name, value in _texts(t)
+                    if _unencodable(value)
+                ]
+            )
         now = self.clock.now()
         _refuse_future(tickets, now)
         rows = []
@@ -212,7 +232,9 @@ class Desk:
             if final.status in workflow.STOPPED:  # every timer has stopped: nothing to derive (same as a replay)
                 rows.append((t, final, updated, None, None, None, None))
             else:
-                rows.append((t, final, updated, *self._deadlines(t.customer, t.created_at, t.priority, t.events, updated, now)))
+                rows.append(
+                    (t, final, updated, *self._deadlines(t.customer, t.created_at, t.priority, t.events, updated, now))
+                )
 
         def work(session: Session) -> list[int]:
             refs = [t.ref for t in tickets if t.ref]
@@ -221,20 +243,48 @@ class Desk:
                 chunk = select(col(Ticket.ref)).where(col(Ticket.ref).in_(refs[i : i + 900]))
                 taken.update(r for r in session.execute(chunk).scalars() if r is not None)
             if taken:
-                raise BadInput([f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken])
+                raise BadInput(
+                    [f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken]
+                )
             customers = self._customer_ids(session, {t.customer for t in tickets})
             # the agents of imported history are agents of this desk too (authors and assignees alike)
-            self._register(session, {e.author for t in tickets for e in t.events if e.kind == "reply" and e.author != "customer"}
-                           | {row[1].assignee for row in rows if row[1].assignee}, {row[1].group for row in rows},
-                           wrote=True)
+            self._register(
+                session,
+                {e.author for t in tickets for e in t.events if e.kind == "reply" and e.author != "customer"}
+                | {row[1].assignee for row in rows if row[1].assignee},
+                {row[1].group for row in rows},
+                wrote=True,
+            )
             conn = session.connection()
             at = bulk.instant_writer(conn)
             user = self.user
-            codes = set(self.config.resolution_codes)  # a resolution's reason that is a code is its code (as `show` writes it)
+            codes = set(
+                self.config.resolution_codes
+            )  # a resolution's reason that is a code is its code (as `show` writes it)
             values = [
-                (t.ref, t.subject, t.description, customers[t.customer], f.priority, t.priority, t.impact, t.urgency,
-                 t.type, f.status, f.assignee, f.group, at(t.created_at), user, at(updated), 1, at(due), at(warn),
-                 timer, left, f.resolution_code if f.resolution_code in codes else None)
+                (
+                    t.ref,
+                    t.subject,
+                    t.description,
+                    customers[t.customer],
+                    f.priority,
+                    t.priority,
+                    t.impact,
+                    t.urgency,
+                    t.type,
+                    f.status,
+                    f.assignee,
+                    f.group,
+                    at(t.created_at),
+                    user,
+                    at(updated),
+                    1,
+                    at(due),
+                    at(warn),
+                    timer,
+                    left,
+                    f.resolution_code if f.resolution_code in codes else None,
+                )
                 for t, f, updated, due, warn, timer, left in rows
             ]
             if self.store.is_sqlite:
@@ -242,13 +292,21 @@ class Desk:
                 # executemany is ~10x faster than ORM inserts with RETURNING (one statement per row on SQLite).
                 first = (conn.execute(select(func.max(col(Ticket.id)))).scalar() or 0) + 1
                 ids = list(range(first, first + len(values)))
-                bulk.insert_tuples(conn, _TICKETS, ("id", *_TICKET_COLUMNS),
-                                   [(tid, *v) for tid, v in zip(ids, values, strict=True)])
+                bulk.insert_tuples(
+                    conn, _TICKETS, ("id", *_TICKET_COLUMNS), [(tid, *v) for tid, v in zip(ids, values, strict=True)]
+                )
             else:
-                ids = list(conn.execute(_TICKETS.insert().returning(_TICKETS.c.id, sort_by_parameter_order=True),
-                                        [dict(zip(_TICKET_COLUMNS, v, strict=True)) for v in values]).scalars())
-            event_rows = [(tid, at(e.at), e.kind, e.author, e.public, e.body, e.from_value, e.to, e.reason)
-                          for tid, t in zip(ids, tickets, strict=True) for e in t.events]
+                ids = list(
+                    conn.execute(
+                        _TICKETS.insert().returning(_TICKETS.c.id, sort_by_parameter_order=True),
+                        [dict(zip(_TICKET_COLUMNS, v, strict=True)) for v in values],
+                    ).scalars()
+                )
+            event_rows = [
+                (tid, at(e.at), e.kind, e.author, e.public, e.body, e.from_value, e.to, e.reason)
+                for tid, t in zip(ids, tickets, strict=True)
+                for e in t.events
+            ]
             bulk.insert_tuples(conn, _EVENTS, _EVENT_COLUMNS, event_rows)
             return ids
 
@@ -275,11 +333,15 @@ class Desk:
                 extra = {"wrote": wrote} if model is Agent else {}
                 session.execute(insert(model), [{"name": n, **extra} for n in new])
             if wrote and model is Agent and known:
-                session.execute(update(Agent).where(col(Agent.name).in_(sorted(known)), col(Agent.wrote).is_(False))
-                                .values(wrote=True))
+                session.execute(
+                    update(Agent)
+                    .where(col(Agent.name).in_(sorted(known)), col(Agent.wrote).is_(False))
+                    .values(wrote=True)
+                )
 
-    def _deadlines(self, customer: str, created_at: datetime, priority: str, events: Sequence,
-                   updated_at: datetime, now: datetime) -> tuple:
+    def _deadlines(
+        self, customer: str, created_at: datetime, priority: str, events: Sequence, updated_at: datetime, now: datetime
+    ) -> tuple:
         """The derived columns (``DERIVED``) of a ticket last changed at ``updated_at``, evaluated at ``now``
         (or at ``updated_at`` if later): the nearest deadline and warning of the active timers (indexed), the
         timer an agent looks at (``TicketSla.nearest``) and the counted seconds it had left at ``updated_at``.
@@ -320,7 +382,8 @@ class Desk:
         def work(session: Session) -> int:
             if values:
                 session.connection().execute(
-                    update(Ticket).where(col(Ticket.id) == bindparam("tid"))
+                    update(Ticket)
+                    .where(col(Ticket.id) == bindparam("tid"))
                     .values(**{c: bindparam(c) for c in DERIVED}),
                     values,
                 )
@@ -338,8 +401,11 @@ class Desk:
         for name, text in (("reply", change.reply), ("note", change.note)):
             if text is not None and not text.strip():
                 raise BadInput(f"{name}: empty text")
-        bad = [f"{name}: {_NOT_UNICODE}" for name in ("reply", "note", "reason", "assign", "group")
-               if _unencodable(getattr(change, name))]
+        bad = [
+            f"{name}: {_NOT_UNICODE}"
+            for name in ("reply", "note", "reason", "assign", "group")
+            if _unencodable(getattr(change, name))
+        ]
         if bad:
             raise BadInput(bad)
         if change.priority is not None and not prio_rules.is_priority(change.priority):
@@ -377,8 +443,9 @@ class Desk:
         if code not in self.config.resolution_codes:
             raise BadInput(f"resolution code: {code!r} is not one of {', '.join(self.config.resolution_codes)}")
 
-    def close(self, key: str | int, csat: int | None = None, comment: str | None = None,
-              expect_version: int | None = None) -> int:
+    def close(
+        self, key: str | int, csat: int | None = None, comment: str | None = None, expect_version: int | None = None
+    ) -> int:
         """Close a resolved ticket, with the customer's satisfaction when it was given."""
         if csat is not None:
             self._check_csat(csat)
@@ -398,7 +465,9 @@ class Desk:
 
         def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
             if t.status not in workflow.STOPPED:
-                raise Refused(f"ticket {t.key}: satisfaction is recorded once the ticket is resolved (it is {t.status})")
+                raise Refused(
+                    f"ticket {t.key}: satisfaction is recorded once the ticket is resolved (it is {t.status})"
+                )
             event = NewEvent(at=now, kind="csat", author=self.user, to=str(csat), body=comment)
             return {"csat_score": csat, "csat_comment": comment}, [event]
 
@@ -419,8 +488,9 @@ class Desk:
                 if target.id == t.id:
                     raise Refused(f"ticket {t.key}: cannot be its own major incident")
                 if target.status == "closed":
-                    raise Refused(f"ticket {target.key} is closed: it cannot be a major incident any more "
-                                  "(link to an open one)")
+                    raise Refused(
+                        f"ticket {target.key} is closed: it cannot be a major incident any more (link to an open one)"
+                    )
                 if target.major_id is not None:
                     raise Refused(f"ticket {target.key} is itself linked to #{target.major_id}: link to that one")
                 with self.store.read() as session:
@@ -428,9 +498,16 @@ class Desk:
                         raise Refused(f"ticket {t.key} is a major incident with linked tickets: it cannot be linked")
             new = target.id if target is not None else None
             if new == t.major_id:
-                raise Refused(f"ticket {t.key}: nothing changed (already {'linked to #' + str(new) if new else 'unlinked'})")
-            event = NewEvent(at=now, kind="link", author=self.user,
-                             from_value=str(t.major_id) if t.major_id else None, to=str(new) if new else None)
+                raise Refused(
+                    f"ticket {t.key}: nothing changed (already {'linked to #' + str(new) if new else 'unlinked'})"
+                )
+            event = NewEvent(
+                at=now,
+                kind="link",
+                author=self.user,
+                from_value=str(t.major_id) if t.major_id else None,
+                to=str(new) if new else None,
+            )
             return {"major_id": new}, [event]
 
         return self._change(key, expect_version, apply)
@@ -462,7 +539,9 @@ class Desk:
             for t in targets:
                 now = self._stamp(t.updated_at)
                 if resolve_code is not None and t.status not in workflow.STOPPED:
-                    values, events = self._apply(t, Change(status="resolved", resolution_code=resolve_code, reply=reply), now)
+                    values, events = self._apply(
+                        t, Change(status="resolved", resolution_code=resolve_code, reply=reply), now
+                    )
                 elif reply is not None and t.status != "closed":
                     values, events = self._apply(t, Change(reply=reply), now)
                 else:
@@ -475,8 +554,15 @@ class Desk:
 
     # -- escalation ------------------------------------------------------------------------------
 
-    def escalate(self, key: str | int, kind: str, to: str, reason: str, expect_version: int | None = None,
-                 reassign: bool | None = None) -> int:
+    def escalate(
+        self,
+        key: str | int,
+        kind: str,
+        to: str,
+        reason: str,
+        expect_version: int | None = None,
+        reassign: bool | None = None,
+    ) -> int:
         """Escalate functionally (to a group: the ticket moves there) or hierarchically (to a manager).
 
         Functional and hierarchical escalations are two independent lines: an open escalation of the same
@@ -496,7 +582,9 @@ class Desk:
         move = (kind == esc_rules.FUNCTIONAL) if reassign is None else (reassign and kind == esc_rules.FUNCTIONAL)
         return self._change(key, expect_version, lambda t, now: self._escalation(t, now, kind, to, reason, move, None))
 
-    def _escalation(self, t: TicketRecord, now: datetime, kind: str, to: str, reason: str, move: bool, rule: str | None):
+    def _escalation(
+        self, t: TicketRecord, now: datetime, kind: str, to: str, reason: str, move: bool, rule: str | None
+    ):
         refusal = esc_rules.why_not_escalate(t.status)
         if refusal is not None:
             raise Refused(f"ticket {t.key}: {refusal}")
@@ -510,12 +598,25 @@ class Desk:
         def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
             # two independent lines (ITIL): a functional escalation supersedes an open functional one, a
             # hierarchical one an open hierarchical one; the other line is left as it is
-            same_line = select(Escalation).where(col(Escalation.ticket_id) == ticket.id, col(Escalation.kind) == kind,
-                                                 col(Escalation.closed_at).is_(None))
+            same_line = select(Escalation).where(
+                col(Escalation.ticket_id) == ticket.id,
+                col(Escalation.kind) == kind,
+                col(Escalation.closed_at).is_(None),
+            )
             for open_esc in session.execute(same_line).scalars():
                 open_esc.closed_at, open_esc.closed_by, open_esc.outcome = when, self.user, "escalated"
-            session.add(Escalation(ticket_id=ticket.id, kind=kind, level=level, target=to, reason=reason, rule=rule,
-                                   created_at=when, created_by=self.user))
+            session.add(
+                Escalation(
+                    ticket_id=ticket.id,
+                    kind=kind,
+                    level=level,
+                    target=to,
+                    reason=reason,
+                    rule=rule,
+                    created_at=when,
+                    created_by=self.user,
+                )
+            )
             session.flush()
 
         return values, events, after
@@ -531,7 +632,9 @@ class Desk:
         def apply(t: TicketRecord, now: datetime):
             if t.status in workflow.STOPPED:
                 raise Refused(f"escalation {escalation_id}: closed with its ticket ({t.status})")
-            event = NewEvent(at=now, kind="acknowledge", author=self.user, to=esc.target, reason=f"escalation {escalation_id}")
+            event = NewEvent(
+                at=now, kind="acknowledge", author=self.user, to=esc.target, reason=f"escalation {escalation_id}"
+            )
 
             def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
                 row = session.get(Escalation, escalation_id)
@@ -555,7 +658,9 @@ class Desk:
             if t.status in workflow.STOPPED:
                 raise Refused(f"escalation {escalation_id}: closed with its ticket ({t.status})")
             values = {"group_name": to_group} if (esc.kind == esc_rules.FUNCTIONAL and t.group != to_group) else {}
-            events = [NewEvent(at=now, kind="de-escalate", author=self.user, from_value=esc.target, to=to_group, reason=note)]
+            events = [
+                NewEvent(at=now, kind="de-escalate", author=self.user, from_value=esc.target, to=to_group, reason=note)
+            ]
 
             def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
                 row = session.get(Escalation, escalation_id)
@@ -581,12 +686,15 @@ class Desk:
         may hold open escalations of resolved or closed tickets: they are read as closed by the ticket's end
         (outcome its status, at its last change), never as waiting for an acknowledgement."""
         with self.store.read() as session:
-            stmt = (select(Escalation, col(Ticket.status), col(Ticket.updated_at))
-                    .join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
-                    .order_by(col(Escalation.created_at), col(Escalation.id)))
+            stmt = (
+                select(Escalation, col(Ticket.status), col(Ticket.updated_at))
+                .join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
+                .order_by(col(Escalation.created_at), col(Escalation.id))
+            )
             if open_only:
-                stmt = stmt.where(col(Escalation.closed_at).is_(None),
-                                  col(Ticket.status).not_in(sorted(workflow.STOPPED)))
+                stmt = stmt.where(
+                    col(Escalation.closed_at).is_(None), col(Ticket.status).not_in(sorted(workflow.STOPPED))
+                )
             if ticket is not None:
                 stmt = stmt.where(col(Escalation.ticket_id) == self._load(session, ticket).id)
             rows = session.execute(stmt).all()
@@ -612,7 +720,9 @@ class Desk:
         if at is not None and at > self.clock.now():
             # escalations dated in the future would use up the firings of their cycle and, through the ticket's
             # last change, date what follows: a writing command records nothing later than now
-            raise BadInput(f"at: {at.isoformat()} is in the future; the rules are applied as of now or an instant before")
+            raise BadInput(
+                f"at: {at.isoformat()} is in the future; the rules are applied as of now or an instant before"
+            )
         rules = self.config.escalation.rules
         if not rules:
             return []
@@ -620,8 +730,9 @@ class Desk:
         now_s = epoch(now)
         with self.store.read() as session:
             open_tickets = queries.load_tickets(session, [s for s in workflow.STATUSES if workflow.is_open(s)])
-            fired = set(session.execute(
-                select(col(RuleFiring.rule), col(RuleFiring.ticket_id), col(RuleFiring.cycle))).all())
+            fired = set(
+                session.execute(select(col(RuleFiring.rule), col(RuleFiring.ticket_id), col(RuleFiring.cycle))).all()
+            )
         fired_now: list[tuple[int, str]] = []
         for t in open_tickets:
             if t.created_at > now:
@@ -666,8 +777,11 @@ class Desk:
             known = ", ".join(sorted(self.config.canned)) or "none configured"
             raise BadInput(f"canned response {name!r}: unknown (known: {known})")
         text = self.config.canned[name]
-        for placeholder, value in (("{customer}", ticket.customer), ("{ticket}", ticket.ref or f"#{ticket.id}"),
-                                   ("{agent}", self.user)):
+        for placeholder, value in (
+            ("{customer}", ticket.customer),
+            ("{ticket}", ticket.ref or f"#{ticket.id}"),
+            ("{agent}", self.user),
+        ):
             text = text.replace(placeholder, value)
         return text
 
@@ -716,7 +830,11 @@ class Desk:
             ev("classification", from_value=t.classification, to=change.classification)
             values["classification"] = change.classification
         if change.assign is not None:
-            who = me if change.assign == "me" else (None if change.assign.strip().lower() in UNASSIGN else change.assign.strip())
+            who = (
+                me
+                if change.assign == "me"
+                else (None if change.assign.strip().lower() in UNASSIGN else change.assign.strip())
+            )
             if who != t.assignee:
                 ev("assign", from_value=t.assignee, to=who)
                 values["assignee"] = who
@@ -744,21 +862,32 @@ class Desk:
         """Write one change of one ticket: derived deadlines, version bump guarded by the version read,
         the history events, and the names seen (for completion). Returns the new version."""
         all_events = [*t.events, *events]
-        values.update(zip(DERIVED, self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, now),
-                          strict=True))
+        values.update(
+            zip(
+                DERIVED,
+                self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, now),
+                strict=True,
+            )
+        )
         values["updated_at"] = now
         values["version"] = t.version + 1
-        result = cast(CursorResult[Any], session.execute(
-            update(Ticket).where(col(Ticket.id) == t.id, col(Ticket.version) == t.version).values(**values)))
+        result = cast(
+            CursorResult[Any],
+            session.execute(
+                update(Ticket).where(col(Ticket.id) == t.id, col(Ticket.version) == t.version).values(**values)
+            ),
+        )
         if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
             raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
         session.execute(insert(Event), [e.row(t.id) for e in events])
         if values.get("status") in workflow.STOPPED:
             # the ticket's end ends its escalations: nobody is left to acknowledge or return them (a reopen
             # does not reopen them; the rules may raise new ones in the new cycle)
-            session.execute(update(Escalation)
-                            .where(col(Escalation.ticket_id) == t.id, col(Escalation.closed_at).is_(None))
-                            .values(closed_at=now, closed_by=self.user, outcome=values["status"]))
+            session.execute(
+                update(Escalation)
+                .where(col(Escalation.ticket_id) == t.id, col(Escalation.closed_at).is_(None))
+                .values(closed_at=now, closed_by=self.user, outcome=values["status"])
+            )
         self._register(session, [self.user], [values["group_name"]] if "group_name" in values else [], wrote=True)
         return t.version + 1
 
@@ -793,9 +922,26 @@ class Desk:
 # the ticket columns derived from its history by the SLA engine (``Desk._deadlines``), in its order
 DERIVED = ("next_due", "next_warn", "next_timer", "next_left")
 # the columns an import writes, in the order of the tuples import_tickets builds
-_TICKET_COLUMNS = ("ref", "subject", "description", "customer_id", "priority", "initial_priority", "impact", "urgency",
-                   "type", "status", "assignee", "group_name", "created_at", "created_by", "updated_at", "version",
-                   *DERIVED, "resolution_code")
+_TICKET_COLUMNS = (
+    "ref",
+    "subject",
+    "description",
+    "customer_id",
+    "priority",
+    "initial_priority",
+    "impact",
+    "urgency",
+    "type",
+    "status",
+    "assignee",
+    "group_name",
+    "created_at",
+    "created_by",
+    "updated_at",
+    "version",
+    *DERIVED,
+    "resolution_code",
+)
 # The tables themselves, for the bulk inserts of an import (SQLModel does not type ``Model.__table__``).
 _TICKETS = SQLModel.metadata.tables[Ticket.__tablename__]
 _EVENTS = SQLModel.metadata.tables[Event.__tablename__]
@@ -862,8 +1008,13 @@ def _final_state(t: NewTicket) -> _Final:
 
 def state_at(ticket: TicketRecord, at: datetime) -> dict:
     """Status, priority, assignee and group as they were at an instant (for ``list --at``)."""
-    new = NewTicket(subject="", customer="", priority=ticket.initial_priority, created_at=ticket.created_at,
-                    events=[NewEvent(at=e.at, kind=e.kind, author=e.author, to=e.to) for e in ticket.events if e.at <= at])
+    new = NewTicket(
+        subject="",
+        customer="",
+        priority=ticket.initial_priority,
+        created_at=ticket.created_at,
+        events=[NewEvent(at=e.at, kind=e.kind, author=e.author, to=e.to) for e in ticket.events if e.at <= at],
+    )
     f = _final_state(new)
     return {"status": f.status, "priority": f.priority, "assignee": f.assignee, "group": f.group}
 
@@ -884,7 +1035,9 @@ def _refuse_future(tickets: Sequence[NewTicket], now: datetime) -> None:
             continue
         late = next((i for i, e in enumerate(t.events, start=1) if e.at > limit), None)
         if late is not None:
-            problems.append(f"{where}: events[{late}].at: {t.events[late - 1].at.isoformat()} is in the future"
-                            f" (now {now.isoformat()})")
+            problems.append(
+                f"{where}: events[{late}].at: {t.events[late - 1].at.isoformat()} is in the future"
+                f" (now {now.isoformat()})"
+            )
     if problems:
         raise BadInput(problems)

@@ -62,16 +62,27 @@ def status(at: str, to: str) -> dict:
 
 
 def ticket(ref: str, customer: str, priority: str, created_at: str, *events: dict, subject: str | None = None) -> dict:
-    return {"ref": ref, "subject": subject or f"ticket {ref}", "customer": customer, "priority": priority,
-            "type": "incident", "created_at": created_at, "events": list(events)}
+    return {
+        "ref": ref,
+        "subject": subject or f"ticket {ref}",
+        "customer": customer,
+        "priority": priority,
+        "type": "incident",
+        "created_at": created_at,
+        "events": list(events),
+    }
 
 
 GOLD, OFFICE, NY, NIGHT = "Clinique Saint-Jean", "Mairie de Paris", "Acme Corp NYC", "Nightwatch"
 
 # The contract's own section-4 example, verbatim.
 CONTRACT_EXAMPLE = {
-    "ref": "EXT-1042", "subject": "VPN down for ward B", "description": "…",
-    "customer": "Clinique Saint-Jean", "priority": "P2", "type": "incident",
+    "ref": "EXT-1042",
+    "subject": "VPN down for ward B",
+    "description": "…",
+    "customer": "Clinique Saint-Jean",
+    "priority": "P2",
+    "type": "incident",
     "created_at": "2026-03-27T16:05:00+01:00",
     "events": [
         {"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
@@ -91,8 +102,14 @@ TICKETS = [
     ticket("OFF-EASTER", OFFICE, "P2", "2026-04-03T16:00:00+02:00"),  # Friday before Easter Monday 04-06
     ticket("OFF-MAY", OFFICE, "P4", "2026-04-30T17:00:00+02:00"),  # Thursday before May 1st (Fri)
     # (4) Paris DST: always calendar, office calendar, night calendar (interval across the change hour)
-    ticket("GOLD-SPRING", GOLD, "P1", "2026-03-29T00:30:00+01:00",
-           reply("2026-03-29T00:40:00+01:00"), reply("2026-03-29T01:30:00+01:00", body="Still on it.")),
+    ticket(
+        "GOLD-SPRING",
+        GOLD,
+        "P1",
+        "2026-03-29T00:30:00+01:00",
+        reply("2026-03-29T00:40:00+01:00"),
+        reply("2026-03-29T01:30:00+01:00", body="Still on it."),
+    ),
     ticket("GOLD-AUTUMN", GOLD, "P2", "2026-10-24T22:00:00+02:00"),
     ticket("OFF-SPRING", OFFICE, "P2", "2026-03-27T16:00:00+01:00"),
     ticket("OFF-AUTUMN", OFFICE, "P1", "2026-10-23T16:30:00+02:00"),
@@ -103,33 +120,73 @@ TICKETS = [
     ticket("NY-AUTUMN", NY, "P1", "2026-10-30T16:00:00-04:00", reply("2026-10-30T16:30:00-04:00", author="bob")),
     ticket("NY-THANKS", NY, "P2", "2026-11-25T16:00:00-05:00"),  # the day before Thanksgiving
     # (6) pending pauses resolution and next_update, never first_response
-    ticket("OFF-PENDING", OFFICE, "P2", "2026-06-09T10:00:00+02:00",
-           status("2026-06-09T10:05:00+02:00", "open"), status("2026-06-09T11:00:00+02:00", "pending"),
-           status("2026-06-10T09:30:00+02:00", "open")),
-    ticket("OFF-PENDING-P1", OFFICE, "P1", "2026-06-09T09:00:00+02:00",
-           reply("2026-06-09T09:30:00+02:00"), status("2026-06-09T10:00:00+02:00", "pending"),
-           status("2026-06-10T09:00:00+02:00", "open")),
+    ticket(
+        "OFF-PENDING",
+        OFFICE,
+        "P2",
+        "2026-06-09T10:00:00+02:00",
+        status("2026-06-09T10:05:00+02:00", "open"),
+        status("2026-06-09T11:00:00+02:00", "pending"),
+        status("2026-06-10T09:30:00+02:00", "open"),
+    ),
+    ticket(
+        "OFF-PENDING-P1",
+        OFFICE,
+        "P1",
+        "2026-06-09T09:00:00+02:00",
+        reply("2026-06-09T09:30:00+02:00"),
+        status("2026-06-09T10:00:00+02:00", "pending"),
+        status("2026-06-10T09:00:00+02:00", "open"),
+    ),
     # (7) resolve, then reopen
-    ticket("GOLD-REOPEN", GOLD, "P3", "2026-06-08T08:00:00+02:00",
-           reply("2026-06-08T08:30:00+02:00"), status("2026-06-08T18:00:00+02:00", "resolved"),
-           status("2026-06-10T09:00:00+02:00", "open")),
+    ticket(
+        "GOLD-REOPEN",
+        GOLD,
+        "P3",
+        "2026-06-08T08:00:00+02:00",
+        reply("2026-06-08T08:30:00+02:00"),
+        status("2026-06-08T18:00:00+02:00", "resolved"),
+        status("2026-06-10T09:00:00+02:00", "open"),
+    ),
     # (8) a customer message and an internal note do not stop first_response
-    ticket("OFF-QUIET", OFFICE, "P1", "2026-06-10T09:30:00+02:00",
-           reply("2026-06-10T09:40:00+02:00", author="customer", body="Any news?"),
-           reply("2026-06-10T09:50:00+02:00", public=False, body="Internal: waiting for the vendor.")),
+    ticket(
+        "OFF-QUIET",
+        OFFICE,
+        "P1",
+        "2026-06-10T09:30:00+02:00",
+        reply("2026-06-10T09:40:00+02:00", author="customer", body="Any news?"),
+        reply("2026-06-10T09:50:00+02:00", public=False, body="Internal: waiting for the vendor."),
+    ),
     # (9)/(10) breach that stays breached after a late reply, next_update after the reply; a warning
     ticket("GOLD-BREACH", GOLD, "P1", "2026-06-09T05:00:00+02:00", reply("2026-06-09T11:00:00+02:00")),
-    ticket("GOLD-WARN", GOLD, "P1", "2026-06-10T10:03:00+02:00", reply("2026-06-10T10:20:00+02:00"),
-           status("2026-06-10T10:30:00+02:00", "resolved")),
+    ticket(
+        "GOLD-WARN",
+        GOLD,
+        "P1",
+        "2026-06-10T10:03:00+02:00",
+        reply("2026-06-10T10:20:00+02:00"),
+        status("2026-06-10T10:30:00+02:00", "resolved"),
+    ),
     # (11) a closed ticket
-    ticket("GOLD-CLOSED", GOLD, "P4", "2026-05-01T10:00:00+02:00", reply("2026-05-01T10:30:00+02:00"),
-           status("2026-05-02T10:00:00+02:00", "resolved"), status("2026-05-05T10:00:00+02:00", "closed")),
+    ticket(
+        "GOLD-CLOSED",
+        GOLD,
+        "P4",
+        "2026-05-01T10:00:00+02:00",
+        reply("2026-05-01T10:30:00+02:00"),
+        status("2026-05-02T10:00:00+02:00", "resolved"),
+        status("2026-05-05T10:00:00+02:00", "closed"),
+    ),
 ]
 
 # Status of every ticket after its whole history (what `list` shows without --at).
 FINAL_STATUS = {t["ref"]: "new" for t in TICKETS} | {
-    "EXT-1042": "resolved", "OFF-PENDING": "open", "OFF-PENDING-P1": "open", "GOLD-REOPEN": "open",
-    "GOLD-WARN": "resolved", "GOLD-CLOSED": "closed",
+    "EXT-1042": "resolved",
+    "OFF-PENDING": "open",
+    "OFF-PENDING-P1": "open",
+    "GOLD-REOPEN": "open",
+    "GOLD-WARN": "resolved",
+    "GOLD-CLOSED": "closed",
 }
 
 
@@ -161,7 +218,12 @@ class Desk:
 
 
 def _import(tmp: Path, db: str, config: Path, tickets: list[dict], cli: Callable) -> Desk:
-    env = {"XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"), "DESKTERM_DB": "", "DESKTERM_CONFIG": ""}
+    env = {
+        "XDG_DATA_HOME": str(tmp / "data"),
+        "XDG_CONFIG_HOME": str(tmp / "config"),
+        "DESKTERM_DB": "",
+        "DESKTERM_CONFIG": "",
+    }
     file = tmp / "tickets.json"
     file.write_text(json.dumps(tickets, ensure_ascii=False), encoding="utf-8")
     desk = Desk(db, config, env, cli)
@@ -191,11 +253,20 @@ def test_contract_example_on_the_example_configuration(tmp_path, db_url):
     # (The contract's section-5 sample shows 26400, i.e. 40 minutes used, and status "open": neither fits its
     # own section-4 history; 26700 and "pending" are what section 5's rules give.)
     assert {k: t[k] for k in CONTRACT_KEYS} == {
-        "id": 1, "ref": "EXT-1042", "subject": "VPN down for ward B", "customer": "Clinique Saint-Jean",
-        "status": "pending", "priority": "P2", "type": "incident", "assignee": None, "group": "L1",
-        "sla": {"policy": "gold",
-                "first_response": timer("2026-03-27T16:35:00+01:00", "met", False, 900),
-                "resolution": timer(None, "paused", False, 26700)},
+        "id": 1,
+        "ref": "EXT-1042",
+        "subject": "VPN down for ward B",
+        "customer": "Clinique Saint-Jean",
+        "status": "pending",
+        "priority": "P2",
+        "type": "incident",
+        "assignee": None,
+        "group": "L1",
+        "sla": {
+            "policy": "gold",
+            "first_response": timer("2026-03-27T16:35:00+01:00", "met", False, 900),
+            "resolution": timer(None, "paused", False, 26700),
+        },
     }
 
 
@@ -205,16 +276,20 @@ def test_contract_example_running_again_then_resolved(desk):
     # due = 09:30 + 25500 s (7h05) = 16:35+02:00 (24x7).
     t = desk.at("2026-03-30T09:30:00+02:00")["EXT-1042"]
     assert t["status"] == "open"
-    assert t["sla"] == {"policy": "gold",
-                        "first_response": timer("2026-03-27T16:35:00+01:00", "met", False, 900),
-                        "resolution": timer("2026-03-30T16:35:00+02:00", "running", False, 25500)}
+    assert t["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-03-27T16:35:00+01:00", "met", False, 900),
+        "resolution": timer("2026-03-30T16:35:00+02:00", "running", False, 25500),
+    }
     # Resolved at 11:00 (now, without --at): used 2100 + (09:10 → 11:00 = 6600) = 8700; 20100 left; met;
     # the deadline it stood under when it stopped: 11:00 + 20100 s (5h35) = 16:35+02:00.
     t = desk.now()["EXT-1042"]
     assert t["status"] == "resolved"
-    assert t["sla"] == {"policy": "gold",
-                        "first_response": timer("2026-03-27T16:35:00+01:00", "met", False, 900),
-                        "resolution": timer("2026-03-30T16:35:00+02:00", "met", False, 20100)}
+    assert t["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-03-27T16:35:00+01:00", "met", False, 900),
+        "resolution": timer("2026-03-30T16:35:00+02:00", "met", False, 20100),
+    }
 
 
 # -- (2) created outside business hours -----------------------------------------------------------------
@@ -226,9 +301,11 @@ def test_created_in_the_evening_counts_from_next_opening(desk):
     # Wed 10:30: used 09:00 → 10:30 = 5400; first_response 7200 - 5400 = 1800, 5400/7200 = 0.75 ≥ 0.75 → warning;
     # resolution 28800 - 5400 = 23400, 0.19 → no warning.
     t = desk.at("2026-03-11T10:30:00+01:00")["OFF-EVENING"]
-    assert t["sla"] == {"policy": "office",
-                        "first_response": timer("2026-03-11T11:00:00+01:00", "running", True, 1800),
-                        "resolution": timer("2026-03-11T17:00:00+01:00", "running", False, 23400)}
+    assert t["sla"] == {
+        "policy": "office",
+        "first_response": timer("2026-03-11T11:00:00+01:00", "running", True, 1800),
+        "resolution": timer("2026-03-11T17:00:00+01:00", "running", False, 23400),
+    }
 
 
 def test_created_in_the_lunch_break_and_on_a_saturday(desk):
@@ -238,7 +315,8 @@ def test_created_in_the_lunch_break_and_on_a_saturday(desk):
     assert at["OFF-LUNCH"]["sla"] == {
         "policy": "office",
         "first_response": timer("2026-03-16T14:30:00+01:00", "running", False, 3600),
-        "resolution": timer("2026-03-16T17:30:00+01:00", "running", False, 14400)}
+        "resolution": timer("2026-03-16T17:30:00+01:00", "running", False, 14400),
+    }
     # OFF-SATURDAY (P3: 4h / 1d = 24 h counted, Sat 03-14 10:00): Monday 09:00-12:30 counted = 12600.
     # first_response 14400 - 12600 = 1800 (0.875 → warning): 13:30 + 30m = 14:00.
     # resolution 86400 - 12600 = 73800: Mon 13:30-18:00 = 16200 → 57600; Tue 9h = 32400 → 25200 = 7h;
@@ -246,7 +324,8 @@ def test_created_in_the_lunch_break_and_on_a_saturday(desk):
     assert at["OFF-SATURDAY"]["sla"] == {
         "policy": "office",
         "first_response": timer("2026-03-16T14:00:00+01:00", "running", True, 1800),
-        "resolution": timer("2026-03-18T16:00:00+01:00", "running", False, 73800)}
+        "resolution": timer("2026-03-18T16:00:00+01:00", "running", False, 73800),
+    }
 
 
 # -- (3) weekend and French public holidays -----------------------------------------------------------
@@ -257,9 +336,11 @@ def test_weekend_and_easter_monday(desk):
     # first_response 2h: 1h Fri + 1h Tue 04-07 → Tue 10:00. resolution 8h: 1h Fri + 7h Tue → Tue 16:00.
     # Tue 09:45: used 1h + 45m = 6300; first_response 900 left (0.875 → warning); resolution 22500 left.
     t = desk.at("2026-04-07T09:45:00+02:00")["OFF-EASTER"]
-    assert t["sla"] == {"policy": "office",
-                        "first_response": timer("2026-04-07T10:00:00+02:00", "running", True, 900),
-                        "resolution": timer("2026-04-07T16:00:00+02:00", "running", False, 22500)}
+    assert t["sla"] == {
+        "policy": "office",
+        "first_response": timer("2026-04-07T10:00:00+02:00", "running", True, 900),
+        "resolution": timer("2026-04-07T16:00:00+02:00", "running", False, 22500),
+    }
 
 
 def test_may_holidays(desk):
@@ -270,9 +351,11 @@ def test_may_holidays(desk):
     #   Fri 05-08 (Victory Day) closed, Mon 05-11 8 (43), Tue 9 (52), Wed 9 (61), Thu 05-14 (Ascension) closed,
     #   Fri 05-15 8 (69), Mon 05-18 09:00 + 2h → 11:00.
     t = desk.at("2026-05-04T08:00:00+02:00")["OFF-MAY"]
-    assert t["sla"] == {"policy": "office",
-                        "first_response": timer("2026-05-04T17:00:00+02:00", "running", False, 25200),
-                        "resolution": timer("2026-05-18T11:00:00+02:00", "running", False, 255600)}
+    assert t["sla"] == {
+        "policy": "office",
+        "first_response": timer("2026-05-04T17:00:00+02:00", "running", False, 25200),
+        "resolution": timer("2026-05-18T11:00:00+02:00", "running", False, 255600),
+    }
 
 
 # -- (4) Europe/Paris daylight-saving changes ------------------------------------------------------------
@@ -290,7 +373,8 @@ def test_paris_spring_change(desk):
         "policy": "gold",
         "first_response": timer("2026-03-29T00:45:00+01:00", "met", False, 300),
         "resolution": timer("2026-03-29T05:30:00+02:00", "running", False, 7800),
-        "next_update": timer("2026-03-29T03:30:00+02:00", "running", True, 600)}
+        "next_update": timer("2026-03-29T03:30:00+02:00", "running", True, 600),
+    }
     # NIGHT-SPRING (sat/sun 01:00-04:00, P1 1h/4h, created Sat 03-28 12:00, after Saturday's shift).
     # Sunday 01:00+01:00 = 00:00Z → 04:00+02:00 = 02:00Z: only 2 real hours that night.
     # At 01:20Z: used 4800. first_response reached 3600 at 01:00Z = 03:00+02:00 → breached, 3600 - 4800 = -1200.
@@ -299,23 +383,27 @@ def test_paris_spring_change(desk):
     assert at["NIGHT-SPRING"]["sla"] == {
         "policy": "night",
         "first_response": timer("2026-03-29T03:00:00+02:00", "breached", False, -1200),
-        "resolution": timer("2026-04-04T03:00:00+02:00", "running", False, 9600)}
+        "resolution": timer("2026-04-04T03:00:00+02:00", "running", False, 9600),
+    }
     # OFF-SPRING (office P2, Fri 03-27 16:00+01:00): 1h counted on Friday, nothing on the weekend.
     # first_response 1h left → Mon 09:00+02:00 + 1h = 10:00+02:00.
     # resolution 7h left → Mon 09:00-12:30 (3.5h) + 13:30 + 3.5h → 17:00+02:00.
     assert at["OFF-SPRING"]["sla"] == {
         "policy": "office",
         "first_response": timer("2026-03-30T10:00:00+02:00", "running", False, 3600),
-        "resolution": timer("2026-03-30T17:00:00+02:00", "running", False, 25200)}
+        "resolution": timer("2026-03-30T17:00:00+02:00", "running", False, 25200),
+    }
 
 
 def test_paris_spring_change_office_monday(desk):
     # OFF-SPRING on Monday 09:30+02:00: used 1h (Fri) + 30m = 5400; first_response 1800 left,
     # 5400/7200 = 0.75 → warning; resolution 28800 - 5400 = 23400.
     t = desk.at("2026-03-30T09:30:00+02:00")["OFF-SPRING"]
-    assert t["sla"] == {"policy": "office",
-                        "first_response": timer("2026-03-30T10:00:00+02:00", "running", True, 1800),
-                        "resolution": timer("2026-03-30T17:00:00+02:00", "running", False, 23400)}
+    assert t["sla"] == {
+        "policy": "office",
+        "first_response": timer("2026-03-30T10:00:00+02:00", "running", True, 1800),
+        "resolution": timer("2026-03-30T17:00:00+02:00", "running", False, 23400),
+    }
 
 
 def test_paris_autumn_change(desk):
@@ -326,7 +414,8 @@ def test_paris_autumn_change(desk):
     assert at["GOLD-AUTUMN"]["sla"] == {
         "policy": "gold",
         "first_response": timer("2026-10-24T22:30:00+02:00", "breached", False, -18000),
-        "resolution": timer("2026-10-25T05:00:00+01:00", "running", False, 9000)}
+        "resolution": timer("2026-10-25T05:00:00+01:00", "running", False, 9000),
+    }
     # NIGHT-AUTUMN (created Sat 10-24 12:00+02:00): Sunday 01:00+02:00 = 23:00Z → 04:00+01:00 = 03:00Z:
     # 4 real hours that night. At 01:30Z: used 2h30 = 9000.
     # first_response reached 3600 at 00:00Z = 02:00+02:00 (the first 02:00) → breached, 3600 - 9000 = -5400.
@@ -334,14 +423,16 @@ def test_paris_autumn_change(desk):
     assert at["NIGHT-AUTUMN"]["sla"] == {
         "policy": "night",
         "first_response": timer("2026-10-25T02:00:00+02:00", "breached", False, -5400),
-        "resolution": timer("2026-10-25T04:00:00+01:00", "running", False, 5400)}
+        "resolution": timer("2026-10-25T04:00:00+01:00", "running", False, 5400),
+    }
     # OFF-AUTUMN (office P1, Fri 10-23 16:30+02:00): 30m on Friday, nothing on the weekend: used 1800.
     # Monday 10-26 is +01:00. first_response 1800 left → Mon 09:00 + 30m = 09:30+01:00.
     # resolution 14400 - 1800 = 12600 = 3h30 → 09:00 + 3h30 = 12:30+01:00 (the end of the morning interval).
     assert at["OFF-AUTUMN"]["sla"] == {
         "policy": "office",
         "first_response": timer("2026-10-26T09:30:00+01:00", "running", False, 1800),
-        "resolution": timer("2026-10-26T12:30:00+01:00", "running", False, 12600)}
+        "resolution": timer("2026-10-26T12:30:00+01:00", "running", False, 12600),
+    }
 
 
 # -- (5) America/New_York daylight-saving changes and holidays ------------------------------------------
@@ -354,9 +445,11 @@ def test_new_york_spring_change(desk):
     # Sunday 03-08 12:00+01:00: used 7200; resolution 28800 - 7200 = 21600 = 6h → Mon 09:00 + 6h = 15:00-04:00
     #   = 19:00Z = 20:00+01:00 (ignoring New York's change would give 21:00+01:00).
     t = desk.at("2026-03-08T12:00:00+01:00")["NY-SPRING"]
-    assert t["sla"] == {"policy": "ny",
-                        "first_response": timer("2026-03-06T23:00:00+01:00", "met", False, 3600),
-                        "resolution": timer("2026-03-09T20:00:00+01:00", "running", False, 21600)}
+    assert t["sla"] == {
+        "policy": "ny",
+        "first_response": timer("2026-03-06T23:00:00+01:00", "met", False, 3600),
+        "resolution": timer("2026-03-09T20:00:00+01:00", "running", False, 21600),
+    }
 
 
 def test_new_york_autumn_change(desk):
@@ -368,10 +461,12 @@ def test_new_york_autumn_change(desk):
     #   due 10:00 + 2h = 12:00-05:00 = 17:00Z = 18:00+01:00.
     # next_update: from 16:30 Fri: 30m + 1h = 5400 used; 1800 left; warning; due 10:30-05:00 = 16:30+01:00.
     t = desk.at("2026-11-02T10:00:00-05:00")["NY-AUTUMN"]
-    assert t["sla"] == {"policy": "ny",
-                        "first_response": timer("2026-10-30T22:00:00+01:00", "met", False, 1800),
-                        "resolution": timer("2026-11-02T18:00:00+01:00", "running", True, 7200),
-                        "next_update": timer("2026-11-02T16:30:00+01:00", "running", True, 1800)}
+    assert t["sla"] == {
+        "policy": "ny",
+        "first_response": timer("2026-10-30T22:00:00+01:00", "met", False, 1800),
+        "resolution": timer("2026-11-02T18:00:00+01:00", "running", True, 7200),
+        "next_update": timer("2026-11-02T16:30:00+01:00", "running", True, 1800),
+    }
 
 
 def test_new_york_thanksgiving(desk):
@@ -380,9 +475,11 @@ def test_new_york_thanksgiving(desk):
     #   Fri 11-27 09:00 + 1h = 10:00-05:00 = 15:00Z = 16:00+01:00.
     # resolution 25200 = 7h left → Fri 16:00-05:00 = 21:00Z = 22:00+01:00; 0.125 → no warning.
     t = desk.at("2026-11-26T12:00:00-05:00")["NY-THANKS"]
-    assert t["sla"] == {"policy": "ny",
-                        "first_response": timer("2026-11-27T16:00:00+01:00", "running", True, 3600),
-                        "resolution": timer("2026-11-27T22:00:00+01:00", "running", False, 25200)}
+    assert t["sla"] == {
+        "policy": "ny",
+        "first_response": timer("2026-11-27T16:00:00+01:00", "running", True, 3600),
+        "resolution": timer("2026-11-27T22:00:00+01:00", "running", False, 25200),
+    }
 
 
 # -- (6) pending: pause and resume ---------------------------------------------------------------------
@@ -397,7 +494,8 @@ def test_pending_pauses_resolution_not_first_response(desk):
     assert at["OFF-PENDING"]["sla"] == {
         "policy": "office",
         "first_response": timer("2026-06-09T12:00:00+02:00", "running", True, 900),
-        "resolution": timer(None, "paused", False, 25200)}
+        "resolution": timer(None, "paused", False, 25200),
+    }
     # OFF-PENDING-P1 (office P1 1h/4h/next 2h): created 09:00, reply 09:30, pending 10:00.
     # first_response: met, 3600 - 1800 = 1800, due 09:30 + 30m = 10:00.
     # resolution: 09:00 → 10:00 = 3600 used, 10800 left, paused. next_update: 09:30 → 10:00 = 1800 used,
@@ -407,7 +505,8 @@ def test_pending_pauses_resolution_not_first_response(desk):
         "policy": "office",
         "first_response": timer("2026-06-09T10:00:00+02:00", "met", False, 1800),
         "resolution": timer(None, "paused", False, 10800),
-        "next_update": timer(None, "paused", False, 5400)}
+        "next_update": timer(None, "paused", False, 5400),
+    }
 
 
 def test_pending_resumes_with_time_used(desk):
@@ -420,14 +519,16 @@ def test_pending_resumes_with_time_used(desk):
     assert at["OFF-PENDING"]["sla"] == {
         "policy": "office",
         "first_response": timer("2026-06-09T12:00:00+02:00", "breached", False, -26100),
-        "resolution": timer("2026-06-10T16:30:00+02:00", "running", False, 22500)}
+        "resolution": timer("2026-06-10T16:30:00+02:00", "running", False, 22500),
+    }
     # OFF-PENDING-P1: open again at 09:00. resolution 3600 + 4500 = 8100 used, 6300 left (0.56),
     #   due 10:15 + 1h45 = 12:00. next_update 1800 + 4500 = 6300 used, 900 left (0.875 → warning), due 10:30.
     assert at["OFF-PENDING-P1"]["sla"] == {
         "policy": "office",
         "first_response": timer("2026-06-09T10:00:00+02:00", "met", False, 1800),
         "resolution": timer("2026-06-10T12:00:00+02:00", "running", False, 6300),
-        "next_update": timer("2026-06-10T10:30:00+02:00", "running", True, 900)}
+        "next_update": timer("2026-06-10T10:30:00+02:00", "running", True, 900),
+    }
 
 
 # -- (7) resolve, then reopen --------------------------------------------------------------------------
@@ -439,16 +540,20 @@ def test_reopen_resumes_resolution_with_time_used(desk):
     # resolution stopped after 10h = 36000: met, 223200 left, due 18:00 + 62h = Thu 06-11 08:00.
     t = desk.at("2026-06-09T11:45:00+02:00")["GOLD-REOPEN"]
     assert t["status"] == "resolved"
-    assert t["sla"] == {"policy": "gold",
-                        "first_response": timer("2026-06-08T10:00:00+02:00", "met", False, 5400),
-                        "resolution": timer("2026-06-11T08:00:00+02:00", "met", False, 223200)}
+    assert t["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-06-08T10:00:00+02:00", "met", False, 5400),
+        "resolution": timer("2026-06-11T08:00:00+02:00", "met", False, 223200),
+    }
     # Reopened Wed 06-10 09:00; at 10:15: used 36000 + 4500 = 40500, 259200 - 40500 = 218700 = 60h45;
     # due 10:15 + 60h45 = Fri 06-12 23:00.
     t = desk.at("2026-06-10T10:15:00+02:00")["GOLD-REOPEN"]
     assert t["status"] == "open"
-    assert t["sla"] == {"policy": "gold",
-                        "first_response": timer("2026-06-08T10:00:00+02:00", "met", False, 5400),
-                        "resolution": timer("2026-06-12T23:00:00+02:00", "running", False, 218700)}
+    assert t["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-06-08T10:00:00+02:00", "met", False, 5400),
+        "resolution": timer("2026-06-12T23:00:00+02:00", "running", False, 218700),
+    }
 
 
 # -- (8) messages that are not a public agent reply -----------------------------------------------------
@@ -460,9 +565,11 @@ def test_customer_message_and_internal_note_do_not_stop_first_response(desk):
     # resolution 14400 - 2700 = 11700, due 09:30 + 4h = 13:30. No public agent reply: no next_update.
     t = desk.at("2026-06-10T10:15:00+02:00")["OFF-QUIET"]
     assert t["status"] == "new"
-    assert t["sla"] == {"policy": "office",
-                        "first_response": timer("2026-06-10T10:30:00+02:00", "running", True, 900),
-                        "resolution": timer("2026-06-10T13:30:00+02:00", "running", False, 11700)}
+    assert t["sla"] == {
+        "policy": "office",
+        "first_response": timer("2026-06-10T10:30:00+02:00", "running", True, 900),
+        "resolution": timer("2026-06-10T13:30:00+02:00", "running", False, 11700),
+    }
 
 
 # -- (9)/(10) warning, breach, next_update after the first public agent reply ---------------------------
@@ -474,38 +581,46 @@ def test_breached_timers_and_next_update_after_a_late_reply(desk):
     # resolution: 05:00 → 11:45 = 24300 used, 14400 - 24300 = -9900, breached at 09:00; never a warning.
     # next_update: started by the reply at 11:00, 2700 used, 900 left, 0.75 → warning, due 12:00.
     t = desk.at("2026-06-09T11:45:00+02:00")["GOLD-BREACH"]
-    assert t["sla"] == {"policy": "gold",
-                        "first_response": timer("2026-06-09T05:15:00+02:00", "breached", False, -20700),
-                        "resolution": timer("2026-06-09T09:00:00+02:00", "breached", False, -9900),
-                        "next_update": timer("2026-06-09T12:00:00+02:00", "running", True, 900)}
+    assert t["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-06-09T05:15:00+02:00", "breached", False, -20700),
+        "resolution": timer("2026-06-09T09:00:00+02:00", "breached", False, -9900),
+        "next_update": timer("2026-06-09T12:00:00+02:00", "running", True, 900),
+    }
 
 
 def test_warning_then_next_update_appears(desk):
     # GOLD-WARN (gold P1), created Wed 06-10 10:03. At 10:15: 720 used; first_response 180 left,
     # 720/900 = 0.8 → warning, due 10:18; resolution 13680 left, due 14:03. No reply yet: no next_update.
     t = desk.at("2026-06-10T10:15:00+02:00")["GOLD-WARN"]
-    assert t["sla"] == {"policy": "gold",
-                        "first_response": timer("2026-06-10T10:18:00+02:00", "running", True, 180),
-                        "resolution": timer("2026-06-10T14:03:00+02:00", "running", False, 13680)}
+    assert t["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-06-10T10:18:00+02:00", "running", True, 180),
+        "resolution": timer("2026-06-10T14:03:00+02:00", "running", False, 13680),
+    }
     # Replied at 10:20 (2 minutes late), resolved at 10:30. Now:
     # first_response stopped after 17m = 1020 > 900: stays breached, -120, due 10:18.
     # resolution stopped after 27m = 1620: met, 12780 left, due 10:30 + 3h33 = 14:03.
     # next_update started at 10:20, stopped by the resolution at 10:30: met, 3000 left, due 10:30 + 50m = 11:20.
     t = desk.now()["GOLD-WARN"]
     assert t["status"] == "resolved"
-    assert t["sla"] == {"policy": "gold",
-                        "first_response": timer("2026-06-10T10:18:00+02:00", "breached", False, -120),
-                        "resolution": timer("2026-06-10T14:03:00+02:00", "met", False, 12780),
-                        "next_update": timer("2026-06-10T11:20:00+02:00", "met", False, 3000)}
+    assert t["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-06-10T10:18:00+02:00", "breached", False, -120),
+        "resolution": timer("2026-06-10T14:03:00+02:00", "met", False, 12780),
+        "next_update": timer("2026-06-10T11:20:00+02:00", "met", False, 3000),
+    }
 
 
 def test_breach_on_a_business_calendar(desk):
     # NY-SPRING at Tue 03-10 19:30+01:00 = 18:30Z = 14:30-04:00: used Fri 2h + Mon 8h + Tue 5h30 = 15h30
     # = 55800; 28800 - 55800 = -27000; breached when it reached 8h, Mon 15:00-04:00 = 20:00+01:00.
     t = desk.at("2026-03-10T19:30:00+01:00")["NY-SPRING"]
-    assert t["sla"] == {"policy": "ny",
-                        "first_response": timer("2026-03-06T23:00:00+01:00", "met", False, 3600),
-                        "resolution": timer("2026-03-09T20:00:00+01:00", "breached", False, -27000)}
+    assert t["sla"] == {
+        "policy": "ny",
+        "first_response": timer("2026-03-06T23:00:00+01:00", "met", False, 3600),
+        "resolution": timer("2026-03-09T20:00:00+01:00", "breached", False, -27000),
+    }
 
 
 # -- (11) --status filter; closed tickets are listed without it ----------------------------------------
@@ -517,9 +632,11 @@ def test_list_lists_every_ticket_closed_included(desk):
     assert len(desk.list()) == len(TICKETS)
     # GOLD-CLOSED (gold P4 8h/10d): first reply after 30m → 27000 left, due 10:30 + 7h30 = 18:00.
     # resolution stopped at resolved after 24h = 86400: 864000 - 86400 = 777600 = 9 days → 05-11 10:00.
-    assert now["GOLD-CLOSED"]["sla"] == {"policy": "gold",
-                                         "first_response": timer("2026-05-01T18:00:00+02:00", "met", False, 27000),
-                                         "resolution": timer("2026-05-11T10:00:00+02:00", "met", False, 777600)}
+    assert now["GOLD-CLOSED"]["sla"] == {
+        "policy": "gold",
+        "first_response": timer("2026-05-01T18:00:00+02:00", "met", False, 27000),
+        "resolution": timer("2026-05-11T10:00:00+02:00", "met", False, 777600),
+    }
 
 
 def test_status_filter_is_repeatable(desk):
@@ -530,7 +647,11 @@ def test_status_filter_is_repeatable(desk):
     # With --at, the status as it was then. On 06-09 11:45: EXT-1042 and GOLD-REOPEN resolved, OFF-PENDING and
     # OFF-PENDING-P1 pending, GOLD-CLOSED closed (left out), GOLD-BREACH new (left out).
     assert refs(desk.list("--at", "2026-06-09T11:45:00+02:00", "--status", "resolved", "--status", "pending")) == [
-        "EXT-1042", "GOLD-REOPEN", "OFF-PENDING", "OFF-PENDING-P1"]
+        "EXT-1042",
+        "GOLD-REOPEN",
+        "OFF-PENDING",
+        "OFF-PENDING-P1",
+    ]
 
 
 # -- (12) --at before some tickets' creation ----------------------------------------------------------
@@ -544,9 +665,11 @@ def test_at_before_creation_leaves_the_ticket_out(desk):
     at = desk.at("2026-03-10T19:30:00+01:00")
     assert sorted(at) == ["NY-SPRING", "OFF-EVENING"]
     assert at["OFF-EVENING"]["status"] == "new"
-    assert at["OFF-EVENING"]["sla"] == {"policy": "office",
-                                        "first_response": timer("2026-03-11T11:00:00+01:00", "running", False, 7200),
-                                        "resolution": timer("2026-03-11T17:00:00+01:00", "running", False, 28800)}
+    assert at["OFF-EVENING"]["sla"] == {
+        "policy": "office",
+        "first_response": timer("2026-03-11T11:00:00+01:00", "running", False, 7200),
+        "resolution": timer("2026-03-11T17:00:00+01:00", "running", False, 28800),
+    }
 
 
 # -- show: by ref and by id; events; unknown tickets; the plain list ------------------------------------
@@ -561,7 +684,12 @@ def test_show_by_ref_and_by_id(desk):
     events = by_ref["events"]
     assert [e["kind"] for e in events] == ["reply", "status", "status", "status"]
     assert {k: events[0][k] for k in ("at", "kind", "author", "public", "body")} == {
-        "at": "2026-03-27T16:20:00+01:00", "kind": "reply", "author": "alice", "public": True, "body": "On it."}
+        "at": "2026-03-27T16:20:00+01:00",
+        "kind": "reply",
+        "author": "alice",
+        "public": True,
+        "body": "On it.",
+    }
     # The contract's status events carry no author: the importing OS user is recorded.
     assert [(e["at"], e["author"], e["to"]) for e in events[1:]] == [
         ("2026-03-27T16:40:00+01:00", OS_USER, "pending"),
@@ -627,12 +755,20 @@ def _refused(d: Desk, *args: str) -> str:
 
 def test_ticket_lifecycle_through_the_cli(live):
     # new prints the id; show --json: version 1, no events.
-    assert live.run("new", "--subject", "Mail bounces", "--customer", "Clinique Saint-Jean",
-                    "--priority", "P1").strip() == "1"
+    assert (
+        live.run("new", "--subject", "Mail bounces", "--customer", "Clinique Saint-Jean", "--priority", "P1").strip()
+        == "1"
+    )
     t = _show(live, "1")
     assert (t["id"], t["version"], t["events"]) == (1, 1, [])
     assert (t["subject"], t["customer"], t["priority"], t["status"], t["type"], t["assignee"]) == (
-        "Mail bounces", "Clinique Saint-Jean", "P1", "new", "incident", None)
+        "Mail bounces",
+        "Clinique Saint-Jean",
+        "P1",
+        "new",
+        "incident",
+        None,
+    )
     assert set(t["sla"]) == {"policy", "first_response", "resolution"}  # no next_update before a reply
     assert t["sla"]["first_response"]["state"] == "running"
     created = datetime.fromisoformat(t["created_at"])

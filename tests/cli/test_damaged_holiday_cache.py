@@ -36,8 +36,20 @@ def test_a_damaged_holiday_cache_is_harmless(tmp_path, content):
     cache.parent.mkdir(parents=True)
     cache.write_text(content, encoding="utf-8")
     # the configuration's calendar has FR holidays: every command reads the cache
-    new = run_cli("--db", db, "--config", str(EXAMPLE_CONFIG), "new", "--subject", "VPN down", "--customer",
-                  "Banque Rhône-Alpes", "--priority", "P3", env=env)
+    new = run_cli(
+        "--db",
+        db,
+        "--config",
+        str(EXAMPLE_CONFIG),
+        "new",
+        "--subject",
+        "VPN down",
+        "--customer",
+        "Banque Rhône-Alpes",
+        "--priority",
+        "P3",
+        env=env,
+    )
     assert new.returncode == 0, new.stderr
     assert "Traceback" not in new.stderr
     [warning] = new.stderr.splitlines()

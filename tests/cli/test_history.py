@@ -38,11 +38,24 @@ def trail(module_db_url, cli_server):
         assert r.returncode == 0, r.stderr
         return r
 
-    assert cli("new", "--subject", "VPN down", "--customer", "Acme", "--priority", "P3", "--ref", "EXT-9").stdout.strip() == "1"
+    assert (
+        cli("new", "--subject", "VPN down", "--customer", "Acme", "--priority", "P3", "--ref", "EXT-9").stdout.strip()
+        == "1"
+    )
     cli("update", "1", "--status", "open", "--reason", "customer called\nsecond line of the reason")
     cli("update", "EXT-9", "--reply", "We are on it.\nMore tomorrow.", "--assign", "me")
-    cli("update", "1", "--priority", "P1", "--reason", "ward closed", "--note", "\x1b[31mred\x1b[0m \u202eevil",
-        "--expect-version", "3")
+    cli(
+        "update",
+        "1",
+        "--priority",
+        "P1",
+        "--reason",
+        "ward closed",
+        "--note",
+        "\x1b[31mred\x1b[0m \u202eevil",
+        "--expect-version",
+        "3",
+    )
     return base, module_db_url
 
 

@@ -25,28 +25,46 @@ from deskterm_testing import EXAMPLE_CONFIG, db_counts, db_rows, db_state, is_pg
 pytestmark = pytest.mark.engines("sqlite", "postgresql", scope="module")
 
 BASELINE = [
-    {"ref": "BASE-1", "subject": "VPN down for ward B", "description": "since 8am",
-     "customer": "Clinique Saint-Jean", "priority": "P2", "type": "incident",
-     "created_at": "2026-03-27T16:05:00+01:00",
-     "events": [
-         {"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
-         {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"},
-         {"at": "2026-03-30T09:10:00+02:00", "kind": "status", "to": "open"},
-         {"at": "2026-03-30T11:00:00+02:00", "kind": "status", "to": "resolved"},
-     ]},
-    {"ref": "BASE-2", "subject": "New laptop", "customer": "Acme", "impact": 3, "urgency": 2, "type": "request",
-     "created_at": "2026-03-26T10:00:00Z",
-     "events": [{"at": "2026-03-26T10:30:00Z", "kind": "assign", "to": "bob"}]},
+    {
+        "ref": "BASE-1",
+        "subject": "VPN down for ward B",
+        "description": "since 8am",
+        "customer": "Clinique Saint-Jean",
+        "priority": "P2",
+        "type": "incident",
+        "created_at": "2026-03-27T16:05:00+01:00",
+        "events": [
+            {"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
+            {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"},
+            {"at": "2026-03-30T09:10:00+02:00", "kind": "status", "to": "open"},
+            {"at": "2026-03-30T11:00:00+02:00", "kind": "status", "to": "resolved"},
+        ],
+    },
+    {
+        "ref": "BASE-2",
+        "subject": "New laptop",
+        "customer": "Acme",
+        "impact": 3,
+        "urgency": 2,
+        "type": "request",
+        "created_at": "2026-03-26T10:00:00Z",
+        "events": [{"at": "2026-03-26T10:30:00Z", "kind": "assign", "to": "bob"}],
+    },
     {"ref": "BASE-3", "subject": "Printer", "customer": "Acme", "priority": "P4", "created_at": "2026-03-25T08:00:00Z"},
 ]
 
 # A valid ticket to build bad ones from.
-GOOD = {"ref": "NEW-1", "subject": "Mail bounces", "customer": "Acme", "priority": "P3",
-        "created_at": "2026-03-27T09:00:00+01:00",
-        "events": [
-            {"at": "2026-03-27T09:15:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "Looking."},
-            {"at": "2026-03-27T10:00:00+01:00", "kind": "status", "to": "resolved"},
-        ]}
+GOOD = {
+    "ref": "NEW-1",
+    "subject": "Mail bounces",
+    "customer": "Acme",
+    "priority": "P3",
+    "created_at": "2026-03-27T09:00:00+01:00",
+    "events": [
+        {"at": "2026-03-27T09:15:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "Looking."},
+        {"at": "2026-03-27T10:00:00+01:00", "kind": "status", "to": "resolved"},
+    ],
+}
 
 
 def good(**changes) -> dict:
@@ -119,8 +137,17 @@ def assert_intact(db: Db, baseline) -> None:
     assert db_state(db.url) == baseline[1]
 
 
-def rejected(db: Db, baseline, name: str, expected: list[tuple[int | None, str]], *, input: str | None = None,
-             ordered: bool = True, out=None, state: dict | None = None) -> list[str]:
+def rejected(
+    db: Db,
+    baseline,
+    name: str,
+    expected: list[tuple[int | None, str]],
+    *,
+    input: str | None = None,
+    ordered: bool = True,
+    out=None,
+    state: dict | None = None,
+) -> list[str]:
     """Import NAME, expect exit 2 and exactly one line per expected (record, field) problem, and the database
     intact (``state``: what it held right after the import, when that was run earlier)."""
     if out is None:
@@ -131,8 +158,11 @@ def rejected(db: Db, baseline, name: str, expected: list[tuple[int | None, str]]
     assert out.stdout == ""
     lines = out.stderr.splitlines()
     assert len(lines) == len(expected), lines
-    pairs = (list(zip(lines, expected, strict=False)) if ordered
-             else [(next(line for line in lines if _matches(line, name, e)), e) for e in expected])
+    pairs = (
+        list(zip(lines, expected, strict=False))
+        if ordered
+        else [(next(line for line in lines if _matches(line, name, e)), e) for e in expected]
+    )
     for line, exp in pairs:
         assert _matches(line, name, exp), (line, exp)
     if state is not None:
@@ -158,8 +188,11 @@ def write(tmp_path: Path, text: str, name: str = "tickets.jsonl") -> str:
 
 CASES = {
     "bad JSON in an array": ("tickets.json", '[\n  {"subject": "s",}\n]\n', [(2, "not valid JSON")]),
-    "bad JSON Lines": ("tickets.jsonl", jsonl(good()) + '{"subject": \n' + "{'ref': 'x'}\n",
-                       [(2, "not valid JSON"), (3, "not valid JSON")]),
+    "bad JSON Lines": (
+        "tickets.jsonl",
+        jsonl(good()) + '{"subject": \n' + "{'ref': 'x'}\n",
+        [(2, "not valid JSON"), (3, "not valid JSON")],
+    ),
     "JSON that is not an array of tickets": ("tickets.json", "[]", [(None, "no tickets in the file")]),
     "missing subject": ("t.jsonl", jsonl(good(subject=...)), [(1, "subject: missing")]),
     "missing customer": ("t.jsonl", jsonl(good(customer=...)), [(1, "customer: missing")]),
@@ -167,40 +200,78 @@ CASES = {
     "empty subject": ("t.jsonl", jsonl(good(subject="  ")), [(1, "subject: empty")]),
     "subject not a string": ("t.jsonl", jsonl(good(subject=42)), [(1, "subject: must be a string")]),
     "unknown ticket key": ("t.jsonl", jsonl(good(severity="high")), [(1, "severity: unknown key")]),
-    "unknown event key": ("t.jsonl", jsonl(good(events=[dict(GOOD["events"][0], colour="red")])),
-                          [(1, "events[1].colour: unknown key")]),
-    "naive created_at": ("t.jsonl", jsonl(good(created_at="2026-03-27T09:00:00")),
-                         [(1, "created_at: timestamp has no UTC offset")]),
-    "naive event time": ("t.jsonl", jsonl(good(events=[dict(GOOD["events"][0], at="2026-03-27T09:15:00")])),
-                         [(1, "events[1].at: timestamp has no UTC offset")]),
-    "created_at not a timestamp": ("t.jsonl", jsonl(good(created_at="yesterday")),
-                                   [(1, "created_at: not an ISO 8601 timestamp")]),
-    "event without at": ("t.jsonl", jsonl(good(events=[{"kind": "assign", "to": "bob"}])),
-                         [(1, "events[1].at: missing")]),
-    "event before created_at": ("t.jsonl", jsonl(good(events=[dict(GOOD["events"][0], at="2026-03-27T07:59:59Z")])),
-                                [(1, "events[1].at: before created_at")]),
-    "events out of time order": ("t.jsonl", jsonl(good(events=list(reversed(GOOD["events"])))),
-                                 [(1, "events[2].at: events must be in time order")]),
-    "unknown status": ("t.jsonl", jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": "status", "to": "done"}])),
-                       [(1, "events[1].to: 'done' is not one of")]),
-    "unknown event kind": ("t.jsonl", jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": "call"}])),
-                           [(1, "events[1].kind: 'call' is not one of")]),
-    "event kind that is a list": ("t.jsonl", jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": ["reply"]}])),
-                                  [(1, "events[1].kind: ")]),
-    "status event without to": ("t.jsonl", jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": "status"}])),
-                                [(1, "events[1].to: missing")]),
+    "unknown event key": (
+        "t.jsonl",
+        jsonl(good(events=[dict(GOOD["events"][0], colour="red")])),
+        [(1, "events[1].colour: unknown key")],
+    ),
+    "naive created_at": (
+        "t.jsonl",
+        jsonl(good(created_at="2026-03-27T09:00:00")),
+        [(1, "created_at: timestamp has no UTC offset")],
+    ),
+    "naive event time": (
+        "t.jsonl",
+        jsonl(good(events=[dict(GOOD["events"][0], at="2026-03-27T09:15:00")])),
+        [(1, "events[1].at: timestamp has no UTC offset")],
+    ),
+    "created_at not a timestamp": (
+        "t.jsonl",
+        jsonl(good(created_at="yesterday")),
+        [(1, "created_at: not an ISO 8601 timestamp")],
+    ),
+    "event without at": (
+        "t.jsonl",
+        jsonl(good(events=[{"kind": "assign", "to": "bob"}])),
+        [(1, "events[1].at: missing")],
+    ),
+    "event before created_at": (
+        "t.jsonl",
+        jsonl(good(events=[dict(GOOD["events"][0], at="2026-03-27T07:59:59Z")])),
+        [(1, "events[1].at: before created_at")],
+    ),
+    "events out of time order": (
+        "t.jsonl",
+        jsonl(good(events=list(reversed(GOOD["events"])))),
+        [(1, "events[2].at: events must be in time order")],
+    ),
+    "unknown status": (
+        "t.jsonl",
+        jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": "status", "to": "done"}])),
+        [(1, "events[1].to: 'done' is not one of")],
+    ),
+    "unknown event kind": (
+        "t.jsonl",
+        jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": "call"}])),
+        [(1, "events[1].kind: 'call' is not one of")],
+    ),
+    "event kind that is a list": (
+        "t.jsonl",
+        jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": ["reply"]}])),
+        [(1, "events[1].kind: ")],
+    ),
+    "status event without to": (
+        "t.jsonl",
+        jsonl(good(events=[{"at": "2026-03-27T10:00:00+01:00", "kind": "status"}])),
+        [(1, "events[1].to: missing")],
+    ),
     "events not a list": ("t.jsonl", jsonl(good(events={"kind": "reply"})), [(1, "events: must be a list")]),
-    "duplicate ref in one file": ("t.jsonl", jsonl(good(), good(subject="again")),
-                                  [(2, "ref: 'NEW-1' appears twice in the file (first at ")]),
+    "duplicate ref in one file": (
+        "t.jsonl",
+        jsonl(good(), good(subject="again")),
+        [(2, "ref: 'NEW-1' appears twice in the file (first at ")],
+    ),
     "bad priority": ("t.jsonl", jsonl(good(priority="P5")), [(1, "priority: 'P5' is not one of P1, P2, P3, P4")]),
     "no priority": ("t.jsonl", jsonl(good(priority=...)), [(1, "priority: missing")]),
     "impact without urgency": ("t.jsonl", jsonl(good(priority=..., impact=1)), [(1, "urgency: missing")]),
     "impact out of range": ("t.jsonl", jsonl(good(priority=..., impact=4, urgency=1)), [(1, "impact: must be 1")]),
     "impact true": ("t.jsonl", jsonl(good(priority=..., impact=True, urgency=1)), [(1, "impact: must be 1")]),
     "bad type": ("t.jsonl", jsonl(good(type="bug")), [(1, "type: 'bug' is not one of")]),
-    "non-object records in an array": ("t.json", json.dumps([1, "ticket", None]),
-                                       [(1, "expected a JSON object"), (2, "expected a JSON object"),
-                                        (3, "expected a JSON object")]),
+    "non-object records in an array": (
+        "t.json",
+        json.dumps([1, "ticket", None]),
+        [(1, "expected a JSON object"), (2, "expected a JSON object"), (3, "expected a JSON object")],
+    ),
     "non-object record in JSON Lines": ("t.jsonl", jsonl(good()) + "[1, 2]\n", [(2, "expected a JSON object")]),
     "empty file": ("t.jsonl", "", [(None, "empty file")]),
     "blank file": ("t.jsonl", "\n  \n\t\n", [(None, "empty file")]),
@@ -241,8 +312,7 @@ def test_malformed_file_is_rejected_and_nothing_is_written(outcomes, baseline, c
 
 
 def test_first_import_is_still_readable_after_a_rejected_one(db, baseline, tmp_path):
-    rejected(db, baseline, write(tmp_path, jsonl(good(ref="BASE-1", subject=...))),
-             [(1, "subject: missing")])
+    rejected(db, baseline, write(tmp_path, jsonl(good(ref="BASE-1", subject=...))), [(1, "subject: missing")])
     shown = db("show", "BASE-1", "--json")
     assert shown.returncode == 0, shown.stderr
     data = json.loads(shown.stdout)
@@ -270,7 +340,10 @@ def test_ref_already_imported_by_an_earlier_import(db, baseline, tmp_path):
 
 
 def test_mixed_new_and_already_imported_refs_write_nothing(db, baseline, tmp_path):
-    name = write(tmp_path, jsonl(good(ref="NEW-1"), good(ref="BASE-2"), good(ref="NEW-2"), good(ref="BASE-3", customer="Brand New Co")))
+    name = write(
+        tmp_path,
+        jsonl(good(ref="NEW-1"), good(ref="BASE-2"), good(ref="NEW-2"), good(ref="BASE-3", customer="Brand New Co")),
+    )
     rejected(db, baseline, name, [(2, "ref: 'BASE-2' was already imported"), (4, "ref: 'BASE-3' was already imported")])
 
 
@@ -278,23 +351,38 @@ def test_mixed_new_and_already_imported_refs_write_nothing(db, baseline, tmp_pat
 
 
 def test_three_bad_records_give_three_lines(db, baseline, tmp_path):
-    name = write(tmp_path, jsonl(good(ref="A", subject=...), good(ref="B", customer=...), good(ref="C", created_at=...)))
+    name = write(
+        tmp_path, jsonl(good(ref="A", subject=...), good(ref="B", customer=...), good(ref="C", created_at=...))
+    )
     rejected(db, baseline, name, [(1, "subject: missing"), (2, "customer: missing"), (3, "created_at: missing")])
 
 
 def test_every_problem_of_one_record_is_reported(db, baseline, tmp_path):
-    rec = good(subject=..., priority="urgent", created_at="2026-03-27", colour="red",
-               events=[{"at": "2026-03-27T10:00:00+01:00", "kind": "status", "to": "done"},
-                       {"at": "2026-03-27T09:00:00+01:00", "kind": "assign", "to": "bob"}])
+    rec = good(
+        subject=...,
+        priority="urgent",
+        created_at="2026-03-27",
+        colour="red",
+        events=[
+            {"at": "2026-03-27T10:00:00+01:00", "kind": "status", "to": "done"},
+            {"at": "2026-03-27T09:00:00+01:00", "kind": "assign", "to": "bob"},
+        ],
+    )
     name = write(tmp_path, jsonl(rec))
-    rejected(db, baseline, name, [
-        (1, "colour: unknown key"),
-        (1, "subject: missing"),
-        (1, "priority: 'urgent'"),
-        (1, "created_at: timestamp has no UTC offset"),
-        (1, "events[1].to: 'done'"),
-        (1, "events[2].at: events must be in time order"),
-    ], ordered=False)
+    rejected(
+        db,
+        baseline,
+        name,
+        [
+            (1, "colour: unknown key"),
+            (1, "subject: missing"),
+            (1, "priority: 'urgent'"),
+            (1, "created_at: timestamp has no UTC offset"),
+            (1, "events[1].to: 'done'"),
+            (1, "events[2].at: events must be in time order"),
+        ],
+        ordered=False,
+    )
 
 
 def test_mixed_valid_and_invalid_records_write_nothing(db, baseline, tmp_path):
@@ -317,7 +405,9 @@ def test_bad_import_into_a_new_database_creates_nothing(empty_db, tmp_path, cli_
     assert out.returncode == 2
     assert out.stderr.splitlines() == [f"{name}:1: subject: missing"]
     if is_pg(empty_db):
-        assert db_rows(empty_db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [(0,)]
+        assert db_rows(empty_db, "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'") == [
+            (0,)
+        ]
     else:
         assert not Path(empty_db).exists()
 

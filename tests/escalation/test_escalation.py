@@ -85,7 +85,9 @@ def esc_desk(db_url, config, clock):
 
 
 def _new(desk: Desk, customer="Clinique Saint-Jean", priority="P1", **kw) -> int:
-    return desk.create(NewTicket(subject="Internet down", customer=customer, priority=priority, created_at=desk.clock.now(), **kw)).id
+    return desk.create(
+        NewTicket(subject="Internet down", customer=customer, priority=priority, created_at=desk.clock.now(), **kw)
+    ).id
 
 
 def test_manual_functional_escalation_moves_the_ticket_and_opens_a_record(esc_desk):
@@ -95,7 +97,13 @@ def test_manual_functional_escalation_moves_the_ticket_and_opens_a_record(esc_de
     t = esc_desk.ticket(tid)
     assert (t.group, t.assignee) == ("L2-network", None)
     [e] = esc_desk.escalations()
-    assert (e.kind, e.level, e.target, e.created_by, e.acknowledged_at) == ("functional", "L2", "L2-network", "alice", None)
+    assert (e.kind, e.level, e.target, e.created_by, e.acknowledged_at) == (
+        "functional",
+        "L2",
+        "L2-network",
+        "alice",
+        None,
+    )
     assert t.events[-1].kind == "escalate" and t.events[-1].reason == "router on ward B is down"
     with pytest.raises(BadInput):
         esc_desk.escalate(tid, "functional", "L9-nowhere", "x")
@@ -188,14 +196,36 @@ def test_escalate_due_cli_twice_escalates_nothing_new(tmp_path, db_url, config, 
     for _ in range(3):
         _new(desk, customer="Atelier Moreau", priority="P1")
     at = (START + timedelta(hours=3, minutes=30)).isoformat()
-    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(tmp_path / "esc.toml"), "escalate-due", "--at", at]
+    args = [
+        sys.executable,
+        "-m",
+        "deskterm.cli",
+        "--db",
+        str(db),
+        "--config",
+        str(tmp_path / "esc.toml"),
+        "escalate-due",
+        "--at",
+        at,
+    ]
     first = subprocess.run(args, capture_output=True, text=True, check=True)
     assert first.stdout.startswith("escalated 3 tickets")
     second = subprocess.run(args, capture_output=True, text=True, check=True)
     assert second.stdout.startswith("escalated 0 tickets")
-    listed = json.loads(subprocess.run(args[:-3] + ["list", "--json", "--at", at], capture_output=True, text=True, check=True).stdout)
-    assert all(t["escalation"] == {"id": t["escalation"]["id"], "kind": "hierarchical", "level": "manager",
-                                   "target": "duty-manager", "acknowledged": False} for t in listed)
+    listed = json.loads(
+        subprocess.run(args[:-3] + ["list", "--json", "--at", at], capture_output=True, text=True, check=True).stdout
+    )
+    assert all(
+        t["escalation"]
+        == {
+            "id": t["escalation"]["id"],
+            "kind": "hierarchical",
+            "level": "manager",
+            "target": "duty-manager",
+            "acknowledged": False,
+        }
+        for t in listed
+    )
 
 
 def test_four_processes_at_the_same_instant_escalate_each_ticket_once(tmp_path, db_url, config, clock):
@@ -203,9 +233,22 @@ def test_four_processes_at_the_same_instant_escalate_each_ticket_once(tmp_path, 
     desk = Desk(open_store(db), config, clock=clock, user="alice")
     from deskterm.service import NewTicket as NT
 
-    desk.import_tickets([NT(subject=f"t{i}", customer="Atelier Moreau", priority="P1", created_at=START) for i in range(200)])
+    desk.import_tickets(
+        [NT(subject=f"t{i}", customer="Atelier Moreau", priority="P1", created_at=START) for i in range(200)]
+    )
     at = (START + timedelta(hours=3, minutes=5)).isoformat()
-    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(tmp_path / "esc.toml"), "escalate-due", "--at", at]
+    args = [
+        sys.executable,
+        "-m",
+        "deskterm.cli",
+        "--db",
+        str(db),
+        "--config",
+        str(tmp_path / "esc.toml"),
+        "escalate-due",
+        "--at",
+        at,
+    ]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
@@ -226,13 +269,27 @@ def test_each_timer_by_share_and_by_lead_time_fires_exactly_once(tmp_path, clock
     """P2 on the 24x7 gold policy: first response 30m, resolution 8h, next update 2h (from the reply)."""
     import tomllib
 
-    when = {("first_response", "share"): "first_response.at 50%", ("first_response", "lead"): "first_response.before 10m",
-            ("resolution", "share"): "resolution.at 50%", ("resolution", "lead"): "resolution.before 1h",
-            ("next_update", "share"): "next_update.at 50%", ("next_update", "lead"): "next_update.before 30m"}[(timer, kind)]
+    when = {
+        ("first_response", "share"): "first_response.at 50%",
+        ("first_response", "lead"): "first_response.before 10m",
+        ("resolution", "share"): "resolution.at 50%",
+        ("resolution", "lead"): "resolution.before 1h",
+        ("next_update", "share"): "next_update.at 50%",
+        ("next_update", "lead"): "next_update.before 30m",
+    }[(timer, kind)]
     # the instant (minutes after creation) at which the threshold is crossed
-    crossing = {("first_response", "share"): 15, ("first_response", "lead"): 20, ("resolution", "share"): 240,
-                ("resolution", "lead"): 420, ("next_update", "share"): 60, ("next_update", "lead"): 90}[(timer, kind)]
-    text = CONFIG.split("[[escalation.rules]]")[0] + f'[[escalation.rules]]\nwhen = "{when}"\naction = "hierarchical"\nto = "duty-manager"\n'
+    crossing = {
+        ("first_response", "share"): 15,
+        ("first_response", "lead"): 20,
+        ("resolution", "share"): 240,
+        ("resolution", "lead"): 420,
+        ("next_update", "share"): 60,
+        ("next_update", "lead"): 90,
+    }[(timer, kind)]
+    text = (
+        CONFIG.split("[[escalation.rules]]")[0]
+        + f'[[escalation.rules]]\nwhen = "{when}"\naction = "hierarchical"\nto = "duty-manager"\n'
+    )
     config = parse_config(tomllib.loads(text), "rules.toml")
     desk = Desk(open_store(tmp_path / "rules.db"), config, clock=clock, user="alice")
     tid = _new(desk, customer="Atelier Moreau", priority="P2")
@@ -251,6 +308,7 @@ def test_each_timer_by_share_and_by_lead_time_fires_exactly_once(tmp_path, clock
 
 # -- the two escalation lines, the ticket's end, the acknowledger, escalate-due's output and --at --------------
 
+
 def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock, tmp_path, db_url):
     """A functional escalation supersedes only an open functional one, a hierarchical one only a hierarchical one
     (an automatic functional escalation to L2 once closed the duty manager's unacknowledged hierarchical one)."""
@@ -259,7 +317,9 @@ def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock, tmp_
     clock.advance(60)
     esc_desk.escalate(tid, "functional", "L2-network", "router")
     assert sorted((e.kind, e.target) for e in esc_desk.escalations(ticket=tid)) == [
-        ("functional", "L2-network"), ("hierarchical", "duty-manager")]
+        ("functional", "L2-network"),
+        ("hierarchical", "duty-manager"),
+    ]
     clock.advance(60)
     esc_desk.escalate(tid, "functional", "L3-vendor", "firmware")  # further on the functional line only
     by_target = {e.target: e for e in esc_desk.escalations(open_only=False, ticket=tid)}
@@ -271,7 +331,9 @@ def test_functional_and_hierarchical_are_independent_lines(esc_desk, clock, tmp_
     clock.advance(5 * 60)
     esc_desk.apply_rules()
     assert sorted((e.kind, e.closed_at) for e in esc_desk.escalations(open_only=False, ticket=t2)) == [
-        ("functional", None), ("hierarchical", None)]
+        ("functional", None),
+        ("hierarchical", None),
+    ]
     # `escalations --all`: the reason column lines up whatever the state (closed (escalated), NOT ACKNOWLEDGED)
     listed = _cli(tmp_path, db_url, "escalations", "--all").stdout.splitlines()
     reasons = ["customer threatens penalties", "router", "firmware", "VIP", "automatic: first_response.before 10m"]
@@ -310,7 +372,9 @@ def test_open_escalations_of_tickets_resolved_by_an_older_deskterm_read_as_close
     esc_desk.escalate(tid, "hierarchical", "duty-manager", "penalties")
     clock.advance(60)
     esc_desk.update(tid, Change(status="resolved"))
-    esc_desk.store.write(lambda s: s.execute(sql_update(Escalation).values(closed_at=None, closed_by=None, outcome=None)))
+    esc_desk.store.write(
+        lambda s: s.execute(sql_update(Escalation).values(closed_at=None, closed_by=None, outcome=None))
+    )
     assert esc_desk.escalations() == []
     [e] = esc_desk.escalations(open_only=False)
     assert (e.outcome, e.closed_at) == ("resolved", clock.now())
@@ -403,13 +467,16 @@ def test_a_rule_is_named_by_its_name_or_its_condition(tmp_path, db_url, clock):
     assert out.splitlines() == ["escalated 1 ticket", f"  #{tid}  P1/P2 three quarters → duty-manager"]
 
 
-@pytest.mark.parametrize(("name", "problem"), [
-    ('""', "must be a short name on one line"),
-    ("3", "must be a short name on one line"),
-    ('"two\\nlines"', "must be a short name on one line"),
-    ('"' + "x" * 61 + '"', "at most 60 characters"),
-    ('"late"', "'late' already names escalation.rules[1]"),
-])
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ('""', "must be a short name on one line"),
+        ("3", "must be a short name on one line"),
+        ('"two\\nlines"', "must be a short name on one line"),
+        ('"' + "x" * 61 + '"', "at most 60 characters"),
+        ('"late"', "'late' already names escalation.rules[1]"),
+    ],
+)
 def test_a_rule_name_is_checked(name, problem):
     import tomllib
 
@@ -419,4 +486,6 @@ def test_a_rule_name_is_checked(name, problem):
     text = text.replace('when = "next_update.breached"', f'when = "next_update.breached"\nname = {name}', 1)
     with pytest.raises(ConfigError) as info:
         parse_config(tomllib.loads(text), "named.toml")
-    assert any(p.startswith("named.toml: escalation.rules[3].name: ") and problem in p for p in info.value.problems), info.value.problems
+    assert any(p.startswith("named.toml: escalation.rules[3].name: ") and problem in p for p in info.value.problems), (
+        info.value.problems
+    )

@@ -36,7 +36,10 @@ def find_bindir() -> Path:
     on_path = shutil.which("initdb")
     if on_path and shutil.which("pg_ctl"):
         return Path(os.path.realpath(on_path)).parent
-    candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    candidates = sorted(
+        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
+        key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0,
+    )
     if candidates:
         return Path(candidates[-1]).parent
     raise PgUnavailable("initdb not found (on PATH or under /usr/lib/postgresql/*/bin); install the postgresql package")
@@ -93,27 +96,78 @@ class PgServer:
         cmd = [str(self.bindir / args[0]), *args[1:]]
         if self.as_user:
             cmd = ["runuser", "-u", self.as_user, "--", *cmd]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=self.root,
-                              env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"})
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.root,
+            env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
+        )
         if proc.returncode != 0:
-            raise PgUnavailable(f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[-1500:] or proc.stdout.strip()[-1500:]}")
+            raise PgUnavailable(
+                f"{args[0]} failed ({proc.returncode}): {proc.stderr.strip()[-1500:] or proc.stdout.strip()[-1500:]}"
+            )
 
     def _initdb(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
-                  "--locale=C.UTF-8", "--no-sync", "--no-instructions")
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--locale=C.UTF-8",
+            "--no-sync",
+            "--no-instructions",
+        )
 
     def _pg_ctl_start(self) -> None:
-        options = " ".join([
-            f"-p {self.port}", "-c listen_addresses=127.0.0.1", f"-c unix_socket_directories={self.root}",
-            "-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off",
-            "-c max_connections=200", "-c shared_buffers=32MB", "-c log_min_messages=warning",
-        ])
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-w", "-t", "60", "-o", options, "start")
+        options = " ".join(
+            [
+                f"-p {self.port}",
+                "-c listen_addresses=127.0.0.1",
+                f"-c unix_socket_directories={self.root}",
+                "-c fsync=off",
+                "-c synchronous_commit=off",
+                "-c full_page_writes=off",
+                "-c max_connections=200",
+                "-c shared_buffers=32MB",
+                "-c log_min_messages=warning",
+            ]
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "-o",
+            options,
+            "start",
+        )
 
     def restart(self) -> None:
         """Restart the server as an operator would (``pg_ctl restart -m fast``): every session is terminated."""
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "server.log"), "-m", "fast", "-w", "-t", "60",
-                  "restart")
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "server.log"),
+            "-m",
+            "fast",
+            "-w",
+            "-t",
+            "60",
+            "restart",
+        )
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
@@ -132,7 +186,9 @@ class PgServer:
         """Run one statement outside a transaction (CREATE/DROP DATABASE) on the maintenance database."""
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="postgres", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(sql)
 
     def _make_template(self) -> None:
@@ -151,7 +207,14 @@ class PgServer:
         nobody may be connected to), or empty (``migrated=False``)."""
         name = f"t{os.getpid()}_{next(self._names)}"
         source = template.rsplit("/", 1)[1] if template else TEMPLATE
-        self.admin(f"CREATE DATABASE {name}" + (f" TEMPLATE {source}" + (f" STRATEGY {self.strategy}" if self.version >= 150000 else "") if migrated or template else ""))
+        self.admin(
+            f"CREATE DATABASE {name}"
+            + (
+                f" TEMPLATE {source}" + (f" STRATEGY {self.strategy}" if self.version >= 150000 else "")
+                if migrated or template
+                else ""
+            )
+        )
         return self.url(name)
 
     def drop_database(self, url: str) -> None:

@@ -79,7 +79,10 @@ def test_copy_to_postgresql_gives_the_same_answers(source, pg_url):
         assert b.stdout == a.stdout
     listed = json.loads(_cli(pg_url, config, "list", "--json", "--at", AT).stdout)
     for t in listed[:1] + [t for t in listed if t.get("escalation")][:1]:
-        a, b = _cli(str(db), config, "show", str(t["id"]), "--json", "--at", AT), _cli(pg_url, config, "show", str(t["id"]), "--json", "--at", AT)
+        a, b = (
+            _cli(str(db), config, "show", str(t["id"]), "--json", "--at", AT),
+            _cli(pg_url, config, "show", str(t["id"]), "--json", "--at", AT),
+        )
         assert b.stdout == a.stdout
 
     # the sequences were moved past the copied ids: the next ticket is number 121, its events follow
@@ -113,4 +116,7 @@ def test_copy_back_from_postgresql_to_a_new_sqlite_file(source, pg_url, tmp_path
     back = tmp_path / "back.db"
     r = run_cli("db", "copy", "--from", pg_url, "--to", str(back))
     assert r.returncode == 0, r.stderr
-    assert _cli(str(back), config, "list", "--json", "--at", AT).stdout == _cli(str(db), config, "list", "--json", "--at", AT).stdout
+    assert (
+        _cli(str(back), config, "list", "--json", "--at", AT).stdout
+        == _cli(str(db), config, "list", "--json", "--at", AT).stdout
+    )

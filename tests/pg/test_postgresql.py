@@ -61,13 +61,20 @@ def test_each_migration_runs_on_postgresql_and_keeps_rows(pg_server):
         migrate.upgrade_to(store, "0001")
         with store.engine.begin() as conn:
             conn.execute(text("INSERT INTO customers (id, name) VALUES (1, 'Clinique Saint-Jean')"))
-            conn.execute(text(
-                "INSERT INTO tickets (id, ref, subject, description, customer_id, priority, initial_priority, type,"
-                " status, group_name, created_at, created_by, updated_at, version, next_due) VALUES (1, 'EXT-1',"
-                " 'VPN down', '', 1, 'P2', 'P2', 'incident', 'open', 'L1', '2026-03-27 16:05:00+01', 'alice',"
-                " '2026-03-27 16:05:00+01', 3, NULL)"))
-            conn.execute(text("INSERT INTO events (ticket_id, at, kind, author, public, body) VALUES"
-                              " (1, '2026-03-27 15:20:00+00', 'reply', 'alice', true, 'On it.')"))
+            conn.execute(
+                text(
+                    "INSERT INTO tickets (id, ref, subject, description, customer_id, priority, initial_priority, type,"
+                    " status, group_name, created_at, created_by, updated_at, version, next_due) VALUES (1, 'EXT-1',"
+                    " 'VPN down', '', 1, 'P2', 'P2', 'incident', 'open', 'L1', '2026-03-27 16:05:00+01', 'alice',"
+                    " '2026-03-27 16:05:00+01', 3, NULL)"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO events (ticket_id, at, kind, author, public, body) VALUES"
+                    " (1, '2026-03-27 15:20:00+00', 'reply', 'alice', true, 'On it.')"
+                )
+            )
         for rev in ("0002", "0003", migrate.HEAD):  # one step at a time: each migration runs here
             migrate.upgrade_to(store, rev)
             with store.engine.connect() as conn:
@@ -76,7 +83,9 @@ def test_each_migration_runs_on_postgresql_and_keeps_rows(pg_server):
         desk = _desk(url, "bob")
         t = desk.ticket("EXT-1")
         assert (t.subject, t.version, t.created_at) == ("VPN down", 3, datetime(2026, 3, 27, 15, 5, tzinfo=UTC))
-        assert [(e.kind, e.body, e.at) for e in t.events] == [("reply", "On it.", datetime(2026, 3, 27, 15, 20, tzinfo=UTC))]
+        assert [(e.kind, e.body, e.at) for e in t.events] == [
+            ("reply", "On it.", datetime(2026, 3, 27, 15, 20, tzinfo=UTC))
+        ]
         assert desk.rederive() == 1  # the columns added later are derived from the history
         assert desk.update("EXT-1", Change(note="after the upgrade")) == 4
         desk.store.dispose()
@@ -87,17 +96,25 @@ def test_each_migration_runs_on_postgresql_and_keeps_rows(pg_server):
 def test_instants_are_timestamptz_stored_in_utc(pg_url):
     store = open_store(pg_url)
     with store.engine.connect() as conn:
-        types = dict(conn.execute(text(
-            "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND column_name IN ('created_at', 'updated_at', 'at', 'next_due',"
-            " 'next_warn', 'fired_at', 'acknowledged_at', 'closed_at')")).all())
+        types = dict(
+            conn.execute(
+                text(
+                    "SELECT table_name || '.' || column_name, data_type FROM information_schema.columns"
+                    " WHERE table_schema = 'public' AND column_name IN ('created_at', 'updated_at', 'at', 'next_due',"
+                    " 'next_warn', 'fired_at', 'acknowledged_at', 'closed_at')"
+                )
+            ).all()
+        )
     assert types and set(types.values()) == {"timestamp with time zone"}, types
     desk = Desk(store, _desk(pg_url).config, clock=FrozenClock(NOW), user="alice")
     paris = timezone(timedelta(hours=1))
     tid = _new(desk, created_at=datetime(2026, 3, 27, 16, 5, tzinfo=paris))
     with store.engine.connect() as conn:
         conn.execute(text("SET TIME ZONE 'Asia/Tokyo'"))  # the session zone changes nothing
-        assert conn.execute(text("SELECT to_char(created_at AT TIME ZONE 'UTC', 'HH24:MI') FROM tickets")).scalar() == "15:05"
+        assert (
+            conn.execute(text("SELECT to_char(created_at AT TIME ZONE 'UTC', 'HH24:MI') FROM tickets")).scalar()
+            == "15:05"
+        )
     t = desk.ticket(tid)
     assert t.created_at == datetime(2026, 3, 27, 15, 5, tzinfo=UTC) and t.created_at.utcoffset() == timedelta(0)
     store.dispose()
@@ -106,8 +123,15 @@ def test_instants_are_timestamptz_stored_in_utc(pg_url):
 def test_agents_starting_at_once_on_an_empty_database_migrate_it_once(pg_server):
     url = pg_server.create_database(migrated=False)
     try:
-        procs = [subprocess.Popen([sys.executable, "-m", "deskterm.cli", "--db", url, "list", "--json"],
-                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(3)]
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-m", "deskterm.cli", "--db", url, "list", "--json"],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(3)
+        ]
         outs = [p.communicate(timeout=120) for p in procs]
         assert all(p.returncode == 0 for p in procs), outs
         assert all(json.loads(o) == [] for o, _ in outs)
@@ -154,7 +178,9 @@ def test_deadlock_is_retried(pg_url):
             session.execute(text("UPDATE tickets SET subject = subject || :n WHERE id = :id"), {"n": name, "id": first})
             if attempts[name] == 1:
                 barrier.wait()  # both hold their first row: each now wants the other's
-            session.execute(text("UPDATE tickets SET subject = subject || :n WHERE id = :id"), {"n": name, "id": second})
+            session.execute(
+                text("UPDATE tickets SET subject = subject || :n WHERE id = :id"), {"n": name, "id": second}
+            )
 
         try:
             store.write(work)
@@ -232,9 +258,24 @@ def test_the_change_watch_sees_a_change_made_by_another_process_within_2_seconds
     store = open_store(pg_url)  # another host, as far as PostgreSQL can tell
     watch = ChangeWatch(store)
     assert not watch.changed()  # nothing happened
-    proc = subprocess.Popen([sys.executable, "-m", "deskterm.cli", "--db", pg_url, "--config", str(EXAMPLE_CONFIG),
-                             "update", str(tid), "--note", "from another process"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deskterm.cli",
+            "--db",
+            pg_url,
+            "--config",
+            str(EXAMPLE_CONFIG),
+            "update",
+            str(tid),
+            "--note",
+            "from another process",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     committed = time.monotonic()
@@ -256,17 +297,39 @@ def test_the_change_watch_sees_a_change_made_by_another_process_within_2_seconds
 # -- the command line on both engines ------------------------------------------------------------------------
 
 TICKETS = [
-    {"ref": "EXT-1", "subject": "VPN down for ward B", "customer": "Clinique Saint-Jean", "priority": "P2",
-     "created_at": "2026-03-27T16:05:00+01:00",
-     "events": [{"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
-                {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"},
-                {"at": "2026-03-30T09:10:00+02:00", "kind": "status", "to": "open"}]},
-    {"ref": "EXT-2", "subject": "Printer", "customer": "Atelier Moreau", "impact": 2, "urgency": 3, "type": "request",
-     "created_at": "2026-03-28T23:30:00-04:00", "events": []},
-    {"ref": "EXT-3", "subject": "Mail bounces", "customer": "Atelier Moreau", "priority": "P1",
-     "created_at": "2026-03-29T01:15:00+00:00",
-     "events": [{"at": "2026-03-29T03:30:00+02:00", "kind": "assign", "to": "bruno"},
-                {"at": "2026-03-29T04:00:00+02:00", "kind": "status", "to": "resolved"}]},
+    {
+        "ref": "EXT-1",
+        "subject": "VPN down for ward B",
+        "customer": "Clinique Saint-Jean",
+        "priority": "P2",
+        "created_at": "2026-03-27T16:05:00+01:00",
+        "events": [
+            {"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
+            {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"},
+            {"at": "2026-03-30T09:10:00+02:00", "kind": "status", "to": "open"},
+        ],
+    },
+    {
+        "ref": "EXT-2",
+        "subject": "Printer",
+        "customer": "Atelier Moreau",
+        "impact": 2,
+        "urgency": 3,
+        "type": "request",
+        "created_at": "2026-03-28T23:30:00-04:00",
+        "events": [],
+    },
+    {
+        "ref": "EXT-3",
+        "subject": "Mail bounces",
+        "customer": "Atelier Moreau",
+        "priority": "P1",
+        "created_at": "2026-03-29T01:15:00+00:00",
+        "events": [
+            {"at": "2026-03-29T03:30:00+02:00", "kind": "assign", "to": "bruno"},
+            {"at": "2026-03-29T04:00:00+02:00", "kind": "status", "to": "resolved"},
+        ],
+    },
 ]
 
 
@@ -275,6 +338,7 @@ def test_cli_import_list_show_update_give_the_same_answers_on_both_engines(tmp_p
     file.write_text(json.dumps(TICKETS))
     outputs = {}
     for name, db in (("sqlite", str(tmp_path / "s.db")), ("pg", pg_url)):
+
         def ok(*args, db=db, name=name):
             r = run_cli("--db", db, "--config", str(EXAMPLE_CONFIG), *args)
             assert r.returncode == 0, (name, args, r.stderr)
@@ -283,7 +347,9 @@ def test_cli_import_list_show_update_give_the_same_answers_on_both_engines(tmp_p
         got = [ok("import", str(file))]
         got.append(ok("list", "--json", "--at", "2026-03-30T12:00:00+02:00"))
         got.append(ok("update", "EXT-2", "--status", "open", "--expect-version", "1"))
-        r = run_cli("--db", db, "--config", str(EXAMPLE_CONFIG), "update", "EXT-2", "--note", "x", "--expect-version", "1")
+        r = run_cli(
+            "--db", db, "--config", str(EXAMPLE_CONFIG), "update", "EXT-2", "--note", "x", "--expect-version", "1"
+        )
         assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
         show = json.loads(ok("show", "EXT-2", "--json", "--at", "2026-04-01T00:00:00Z"))
         for e in show["events"]:
@@ -336,10 +402,23 @@ def test_four_processes_firing_two_rules_on_the_same_tickets_each_fire_once(tmp_
     config_path = tmp_path / "two.toml"
     config_path.write_text(TWO_RULES)
     desk = Desk(open_store(db_url), load_config(config_path), clock=FrozenClock(NOW), user="alice")
-    desk.import_tickets([NewTicket(subject=f"t{i}", customer="Atelier Moreau", priority="P1", created_at=NOW) for i in range(60)])
+    desk.import_tickets(
+        [NewTicket(subject=f"t{i}", customer="Atelier Moreau", priority="P1", created_at=NOW) for i in range(60)]
+    )
     desk.store.dispose()
     at = (NOW + timedelta(hours=2, minutes=30)).isoformat()
-    args = [sys.executable, "-m", "deskterm.cli", "--db", db_url, "--config", str(config_path), "escalate-due", "--at", at]
+    args = [
+        sys.executable,
+        "-m",
+        "deskterm.cli",
+        "--db",
+        db_url,
+        "--config",
+        str(config_path),
+        "escalate-due",
+        "--at",
+        at,
+    ]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
     outs = [p.communicate(timeout=120) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs

@@ -26,25 +26,31 @@ def _psql(url: str):
 def test_a_server_restarted_during_a_command_is_one_line_exit_2_and_nothing_written(own_server, tmp_path):
     url = own_server.create_database()
     cli = [sys.executable, "-m", "deskterm.cli", "--db", url, "--config", str(EXAMPLE_CONFIG)]
-    made = subprocess.run([*cli, "new", "--subject", "VPN down", "--customer", "Acme"], capture_output=True, text=True,
-                          timeout=120)
+    made = subprocess.run(
+        [*cli, "new", "--subject", "VPN down", "--customer", "Acme"], capture_output=True, text=True, timeout=120
+    )
     assert made.returncode == 0, made.stderr
     before = db_state(url)
 
     holder = _psql(url)
     holder.execute("BEGIN")
     holder.execute("SELECT id FROM tickets WHERE id = 1 FOR UPDATE")
-    command = subprocess.Popen([*cli, "update", "1", "--note", "checked the tunnel"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    command = subprocess.Popen(
+        [*cli, "update", "1", "--note", "checked the tunnel"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
         with _psql(url) as watcher:  # wait until the command waits on the row lock, inside its transaction
             for _ in range(600):
-                waiting = watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'deskterm'"
-                                          " AND wait_event_type = 'Lock'").fetchone()[0]
+                waiting = watcher.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'deskterm'"
+                    " AND wait_event_type = 'Lock'"
+                ).fetchone()[0]
                 if waiting or command.poll() is not None:
                     break
                 time.sleep(0.05)
-            assert waiting, f"the command did not wait on the lock: {command.poll()} {command.stderr.read() if command.poll() is not None else ''}"
+            assert waiting, (
+                f"the command did not wait on the lock: {command.poll()} {command.stderr.read() if command.poll() is not None else ''}"
+            )
         own_server.restart()
         out, err = command.communicate(timeout=120)
     finally:
@@ -69,16 +75,22 @@ def test_a_row_locked_longer_than_the_retry_window_is_the_desk_is_busy(pg_url):
     busy after the retry window (DESKTERM_BUSY_TIMEOUT=1 here), instead of waiting for ever; nothing written."""
     env = {**os.environ, "DESKTERM_BUSY_TIMEOUT": "1"}
     cli = [sys.executable, "-m", "deskterm.cli", "--db", pg_url, "--config", str(EXAMPLE_CONFIG)]
-    made = subprocess.run([*cli, "new", "--subject", "VPN down", "--customer", "Acme"], capture_output=True, text=True,
-                          timeout=120, env=env)
+    made = subprocess.run(
+        [*cli, "new", "--subject", "VPN down", "--customer", "Acme"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert made.returncode == 0, made.stderr
     before = db_state(pg_url)
     with _psql(pg_url) as holder:
         holder.execute("BEGIN")
         holder.execute("SELECT id FROM tickets WHERE id = 1 FOR UPDATE")
         started = time.monotonic()
-        r = subprocess.run([*cli, "update", "1", "--note", "checked the tunnel"], capture_output=True, text=True,
-                           timeout=120, env=env)
+        r = subprocess.run(
+            [*cli, "update", "1", "--note", "checked the tunnel"], capture_output=True, text=True, timeout=120, env=env
+        )
         waited = time.monotonic() - started
         holder.execute("ROLLBACK")
     assert "Traceback" not in r.stderr, r.stderr

@@ -30,8 +30,9 @@ conn.close()
 class RowHolder:
     def __init__(self, url: str, ticket: int) -> None:
         libpq = "postgresql://" + url.split("://", 1)[1]
-        self.proc = subprocess.Popen([sys.executable, "-c", HOLD, libpq, str(ticket)], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD, libpq, str(ticket)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
         assert self.proc.stdout.readline().strip() == "held"
 
     def release(self) -> None:

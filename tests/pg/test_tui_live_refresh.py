@@ -45,9 +45,18 @@ async def test_live_refresh_from_another_connection_on_postgresql(pg_demo):
         await pilot.press("j", "j")
         ticket = table.cursor_id
         before = table.total
-        new_id = await asyncio.to_thread(lambda: other.create(NewTicket(
-            subject="Arrived from another host", customer="Atelier Moreau", priority="P1",
-            created_at=NOW - timedelta(hours=9))).id)
+        new_id = await asyncio.to_thread(
+            lambda: (
+                other.create(
+                    NewTicket(
+                        subject="Arrived from another host",
+                        customer="Atelier Moreau",
+                        priority="P1",
+                        created_at=NOW - timedelta(hours=9),
+                    )
+                ).id
+            )
+        )
         start = time.monotonic()
         while table.total == before and time.monotonic() - start < 2.5:
             await asyncio.sleep(0.1)

@@ -60,8 +60,15 @@ class Agent:
         return term
 
     def cli(self, *args: str, input: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        done = subprocess.run([self.command, *args], input=input, capture_output=True, text=True, env=self.env,
-                              cwd=str(self.home), timeout=60)
+        done = subprocess.run(
+            [self.command, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=str(self.home),
+            timeout=60,
+        )
         if check and done.returncode != 0:
             raise AssertionError(f"deskterm {' '.join(args)} exited {done.returncode}: {done.stderr}")
         return done

@@ -27,10 +27,26 @@ SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 # what a terminal sends for a key (xterm, normal cursor mode)
 KEYS = {
-    "enter": b"\r", "escape": b"\x1b", "tab": b"\t", "shift+tab": b"\x1b[Z", "backspace": b"\x7f",
-    "space": b" ", "up": b"\x1b[A", "down": b"\x1b[B", "right": b"\x1b[C", "left": b"\x1b[D",
-    "home": b"\x1b[H", "end": b"\x1b[F", "pageup": b"\x1b[5~", "pagedown": b"\x1b[6~", "delete": b"\x1b[3~",
-    "question_mark": b"?", "colon": b":", "slash": b"/", "plus": b"+", "minus": b"-",
+    "enter": b"\r",
+    "escape": b"\x1b",
+    "tab": b"\t",
+    "shift+tab": b"\x1b[Z",
+    "backspace": b"\x7f",
+    "space": b" ",
+    "up": b"\x1b[A",
+    "down": b"\x1b[B",
+    "right": b"\x1b[C",
+    "left": b"\x1b[D",
+    "home": b"\x1b[H",
+    "end": b"\x1b[F",
+    "pageup": b"\x1b[5~",
+    "pagedown": b"\x1b[6~",
+    "delete": b"\x1b[3~",
+    "question_mark": b"?",
+    "colon": b":",
+    "slash": b"/",
+    "plus": b"+",
+    "minus": b"-",
 }
 for _c in "abcdefghijklmnopqrstuvwxyz":
     KEYS[f"ctrl+{_c}"] = bytes([ord(_c) - 96])
@@ -52,11 +68,22 @@ def deskterm_command() -> str:
 
 def private_env(home: Path, **extra: str) -> dict[str, str]:
     """The environment of one agent: its own HOME and XDG directories, no DESKTERM_* from outside."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("DESKTERM_", "XDG_", "PYTEST_", "COLUMNS", "LINES", "NO_COLOR", "TEXTUAL"))}
-    env.update(HOME=str(home), XDG_DATA_HOME=str(home / ".local/share"), XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_STATE_HOME=str(home / ".local/state"), XDG_CACHE_HOME=str(home / ".cache"),
-               TERM="xterm-256color", COLORTERM="truecolor", LANG="C.UTF-8", LC_ALL="C.UTF-8")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DESKTERM_", "XDG_", "PYTEST_", "COLUMNS", "LINES", "NO_COLOR", "TEXTUAL"))
+    }
+    env.update(
+        HOME=str(home),
+        XDG_DATA_HOME=str(home / ".local/share"),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_STATE_HOME=str(home / ".local/state"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+        LANG="C.UTF-8",
+        LC_ALL="C.UTF-8",
+    )
     env.update(extra)
     return env
 
@@ -68,8 +95,9 @@ class ScreenTimeout(AssertionError):
 class Term:
     """One run of ``argv`` in a pty of ``columns`` x ``rows``."""
 
-    def __init__(self, argv: list[str], *, env: dict[str, str], columns: int = 80, rows: int = 24,
-                 cwd: str | None = None) -> None:
+    def __init__(
+        self, argv: list[str], *, env: dict[str, str], columns: int = 80, rows: int = 24, cwd: str | None = None
+    ) -> None:
         self.columns, self.rows = columns, rows
         self.screen = pyte.Screen(columns, rows)
         self._stream = pyte.ByteStream(self.screen)
@@ -132,14 +160,20 @@ class Term:
                 if left <= 0 or (self._eof and not ok(shown)):
                     if self._eof and left > 0:
                         what += " (the program ended)"
-                    raise ScreenTimeout(f"{what} within {timeout:g} s; the screen ({self.columns}x{self.rows}):\n"
-                                        + shown + "\n--- the last output:\n" + repr(bytes(self._raw[-400:])))
+                    raise ScreenTimeout(
+                        f"{what} within {timeout:g} s; the screen ({self.columns}x{self.rows}):\n"
+                        + shown
+                        + "\n--- the last output:\n"
+                        + repr(bytes(self._raw[-400:]))
+                    )
                 self._changed.wait(min(left, 0.05))
 
     def wait_for(self, *wanted: str | re.Pattern, timeout: float = 10.0) -> str:
         """Wait until every one of ``wanted`` (text, or a compiled regex) is on the screen; returns the screen."""
+
         def ok(shown: str) -> bool:
             return all((w.search(shown) if isinstance(w, re.Pattern) else w in shown) for w in wanted)
+
         return self._wait(ok, timeout, f"not on the screen: {wanted!r}")
 
     def wait_until(self, ok, what: str, timeout: float = 10.0) -> str:
@@ -156,14 +190,13 @@ class Term:
                 continue
             for char in self.screen.buffer[y].values():
                 bg = char.bg if not char.reverse else char.fg
-                if len(bg) == 6 and all(int(bg[i:i + 2], 16) >= 0xb0 for i in (0, 2, 4)):
+                if len(bg) == 6 and all(int(bg[i : i + 2], 16) >= 0xB0 for i in (0, 2, 4)):
                     return True
         return False
 
     def wait_text_cursor_on(self, text: str, timeout: float = 10.0) -> str:
         """Wait until a text area shows its (blinking) cursor on a line holding ``text``: it has the focus."""
-        return self._wait(lambda shown: self._block_cursor_on(text), timeout,
-                          f"no text cursor on a line with {text!r}")
+        return self._wait(lambda shown: self._block_cursor_on(text), timeout, f"no text cursor on a line with {text!r}")
 
     def wait_for_new(self, before: str, pattern: re.Pattern, timeout: float = 10.0) -> str:
         """Wait until a line matching ``pattern`` shows that was not on the screen ``before``, while the program
@@ -172,10 +205,13 @@ class Term:
 
         def ok(shown: str) -> bool:
             return not self._eof and any(pattern.search(line) for line in shown.split("\n") if line not in old)
+
         return self._wait(ok, timeout, f"no new line matching {pattern.pattern!r}")
 
     def wait_for_any_re(self, *wanted: re.Pattern, timeout: float = 10.0) -> str:
-        return self._wait(lambda shown: any(w.search(shown) for w in wanted), timeout, f"none on the screen: {wanted!r}")
+        return self._wait(
+            lambda shown: any(w.search(shown) for w in wanted), timeout, f"none on the screen: {wanted!r}"
+        )
 
     def wait_gone(self, *gone: str, timeout: float = 10.0) -> str:
         """Wait until none of ``gone`` is on the screen any more."""
@@ -237,7 +273,7 @@ class Term:
         """What the program wrote once it had left the alternate screen (tracebacks, messages), as text."""
         raw = self.raw()
         at = raw.rfind(LEAVE_ALT_SCREEN)
-        tail = raw[at + len(LEAVE_ALT_SCREEN):] if at >= 0 else raw
+        tail = raw[at + len(LEAVE_ALT_SCREEN) :] if at >= 0 else raw
         text = re.sub(rb"\x1b\[[0-9;?<>=]*[A-Za-z]", b"", tail).decode("utf-8", "replace")
         return text.strip()
 
@@ -286,7 +322,7 @@ def dialog_options(shown: str, title: str) -> list[str]:
     lines = shown.split("\n")
     start = next(i for i, line in enumerate(lines) if title in line)
     out = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         m = re.search(r"▊\s*(.*?)\s*▎", line)
         if m and m.group(1) and not set(m.group(1)) <= set("▔▁ "):
             out.append(m.group(1))
@@ -297,8 +333,9 @@ def dialog_options(shown: str, title: str) -> list[str]:
 
 def choose(term: Term, title: str, option: str) -> None:
     """In a list dialog titled ``title``: move to ``option`` and press enter."""
-    shown = term.wait_until(lambda shown: title in shown and option in dialog_options(shown, title),
-                            f"a list {title!r} offering {option!r}")
+    shown = term.wait_until(
+        lambda shown: title in shown and option in dialog_options(shown, title), f"a list {title!r} offering {option!r}"
+    )
     options = dialog_options(shown, title)
     term.press(*["down"] * options.index(option), "enter")
 
@@ -310,7 +347,7 @@ def select_entries(shown: str) -> list[str]:
     entries: list[str] = []
     if opened is None:
         return entries
-    for line in lines[opened + 1:]:
+    for line in lines[opened + 1 :]:
         m = re.search(r"▊\s*(.*?)\s*▎", line)
         if m is None or "▁▁" in line:
             if entries:
@@ -419,5 +456,3 @@ def on_desk(desk) -> list[str]:
 
 def show_json(agent, desk, ticket: int) -> dict:
     return json.loads(agent.cli(*on_desk(desk), "show", str(ticket), "--json").stdout)
-
-

@@ -85,8 +85,11 @@ def test_question_mark_on_every_screen_lists_every_key(agent, demo_desk):
     missing["ticket"] = missing_from(keys_listed(term), expected_words(DetailScreen, DeskApp))
     back_to_queue(term)
 
-    for key, cls, ready in (("E", EscalationScreen, "open escalation"), ("D", DashboardScreen, "Customers at risk"),
-                            ("H", HandoverScreen, "Shift handover")):
+    for key, cls, ready in (
+        ("E", EscalationScreen, "open escalation"),
+        ("D", DashboardScreen, "Customers at risk"),
+        ("H", HandoverScreen, "Shift handover"),
+    ):
         term.press(key)
         term.wait_for(ready, timeout=20)
         missing[key] = missing_from(keys_listed(term), expected_words(cls, DeskApp))

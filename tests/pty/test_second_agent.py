@@ -22,9 +22,16 @@ TICKETS_AGO = [  # (subject, customer, priority, hours ago)
 def test_a_second_agent_changes_tickets_from_the_command_line(agent, tmp_path):
     db = str(tmp_path / "team.db")
     now = datetime.now(UTC).replace(microsecond=0)
-    records = [{"ref": f"TEAM-{i}", "subject": subject, "customer": customer, "priority": prio,
-                "created_at": (now - timedelta(hours=ago)).isoformat()}
-               for i, (subject, customer, prio, ago) in enumerate(TICKETS_AGO, 1)]
+    records = [
+        {
+            "ref": f"TEAM-{i}",
+            "subject": subject,
+            "customer": customer,
+            "priority": prio,
+            "created_at": (now - timedelta(hours=ago)).isoformat(),
+        }
+        for i, (subject, customer, prio, ago) in enumerate(TICKETS_AGO, 1)
+    ]
     agent.cli("--db", db, "import", "-", input=json.dumps(records))
 
     term = agent.start("--db", db)

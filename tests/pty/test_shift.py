@@ -100,8 +100,11 @@ def test_a_ticket_from_first_reply_to_closing(agent, tmp_path):
     kinds = [(e["kind"], e.get("public"), e.get("body") or e.get("to")) for e in shown["events"]]
     assert ("reply", True, "Hello from the terminal: we are on it.") in kinds
     assert ("reply", False, "Checked the switch logs.") in kinds
-    assert [k for k in kinds if k[0] == "status"][-3:] == [("status", None, "pending"), ("status", None, "resolved"),
-                                                           ("status", None, "closed")]
+    assert [k for k in kinds if k[0] == "status"][-3:] == [
+        ("status", None, "pending"),
+        ("status", None, "resolved"),
+        ("status", None, "closed"),
+    ]
 
 
 ESCALATIONS_LINE = re.compile(r"(\d+) open escalations? · (\d+) not acknowledged")
@@ -114,8 +117,9 @@ def test_escalate_a_ticket_then_acknowledge_it_in_E(agent, demo_desk):
     title = f"Escalate #{ticket} to"
     shown = term.wait_for_any(title, "Nowhere to escalate")
     assert "Nowhere to escalate" not in shown, shown
-    shown = term.wait_until(lambda shown: any("functional" in o for o in dialog_options(shown, title)),
-                            "a group to escalate to")
+    shown = term.wait_until(
+        lambda shown: any("functional" in o for o in dialog_options(shown, title)), "a group to escalate to"
+    )
     options = dialog_options(shown, title)
     target = next(o for o in options if "functional" in o)
     term.press(*["down"] * options.index(target), "enter")

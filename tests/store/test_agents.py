@@ -22,8 +22,9 @@ pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
 def _ticket(desk: Desk) -> int:
-    return desk.create(NewTicket(subject="VPN down", customer="Clinique Saint-Jean", priority="P2",
-                                 created_at=desk.clock.now())).id
+    return desk.create(
+        NewTicket(subject="VPN down", customer="Clinique Saint-Jean", priority="P2", created_at=desk.clock.now())
+    ).id
 
 
 def _as(desk: Desk, user: str, config=None) -> Desk:
@@ -94,7 +95,9 @@ def test_shift_and_roster(desk):
 
 
 def test_agents_configuration_is_checked():
-    text = EXAMPLE_CONFIG.read_text(encoding="utf-8") + """
+    text = (
+        EXAMPLE_CONFIG.read_text(encoding="utf-8")
+        + """
 [agents.alice]
 name = "Alice Martin"
 groups = ["L9"]
@@ -105,11 +108,16 @@ colour = "red"
 [directory]
 allow_new = "yes"
 """
+    )
     with pytest.raises(BadInput) as bad:
         parse_config(tomllib.loads(text), "desk.toml")
     problems = "\n".join(bad.value.problems if hasattr(bad.value, "problems") else [str(bad.value)])
-    for expected in ("agents.alice.groups: unknown group 'L9'", "agents.alice.colour: unknown key",
-                     "agents.me: not a name an agent can have", "directory.allow_new: must be true or false"):
+    for expected in (
+        "agents.alice.groups: unknown group 'L9'",
+        "agents.alice.colour: unknown key",
+        "agents.me: not a name an agent can have",
+        "directory.allow_new: must be true or false",
+    ):
         assert expected in str(bad.value) or expected in problems
 
 

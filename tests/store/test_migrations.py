@@ -31,15 +31,19 @@ def _fill_first_schema(db: str) -> None:
     with store.engine.begin() as conn:
         conn.execute(text("INSERT INTO customers (id, name) VALUES (1, 'Clinique Saint-Jean')"))
         conn.execute(
-            text("INSERT INTO tickets (id, ref, subject, description, customer_id, priority, initial_priority, type, status,"
-                 " group_name, created_at, created_by, updated_at, version, next_due)"
-                 " VALUES (1, 'EXT-1', 'VPN down', '', 1, 'P2', 'P2', 'incident', 'open', 'L1',"
-                 " :created, 'alice', :created, 3, NULL)"),
+            text(
+                "INSERT INTO tickets (id, ref, subject, description, customer_id, priority, initial_priority, type, status,"
+                " group_name, created_at, created_by, updated_at, version, next_due)"
+                " VALUES (1, 'EXT-1', 'VPN down', '', 1, 'P2', 'P2', 'incident', 'open', 'L1',"
+                " :created, 'alice', :created, 3, NULL)"
+            ),
             {"created": _instant(db, "2026-03-27 15:05:00")},
         )
         conn.execute(
-            text("INSERT INTO events (ticket_id, at, kind, author, public, body) VALUES"
-                 " (1, :at, 'reply', 'alice', :public, 'On it.')"),
+            text(
+                "INSERT INTO events (ticket_id, at, kind, author, public, body) VALUES"
+                " (1, :at, 'reply', 'alice', :public, 'On it.')"
+            ),
             {"at": _instant(db, "2026-03-27 15:20:00"), "public": True},
         )
     store.dispose()
@@ -47,8 +51,14 @@ def _fill_first_schema(db: str) -> None:
 
 def _columns(db: str, table: str) -> list[str]:
     if is_pg(db):
-        return [r[0] for r in db_rows(db, "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'"
-                                          f" AND table_name = '{table}' ORDER BY ordinal_position")]
+        return [
+            r[0]
+            for r in db_rows(
+                db,
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public'"
+                f" AND table_name = '{table}' ORDER BY ordinal_position",
+            )
+        ]
     return [r[1] for r in db_rows(db, f"PRAGMA table_info({table})")]
 
 
@@ -85,19 +95,28 @@ def test_migrations_from_an_empty_database_build_the_models_schema(empty_db):
         insp = inspect(store.engine)
         assert set(insp.get_table_names()) == set(SQLModel.metadata.tables) | {"alembic_version"}
         for name, table in SQLModel.metadata.tables.items():
-            assert {c["name"]: c["nullable"] for c in insp.get_columns(name)} == {c.name: c.nullable for c in table.columns}, name
-            assert insp.get_pk_constraint(name)["constrained_columns"] == [c.name for c in table.primary_key.columns], name
-            assert {(tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
-                    for f in insp.get_foreign_keys(name)} == {
+            assert {c["name"]: c["nullable"] for c in insp.get_columns(name)} == {
+                c.name: c.nullable for c in table.columns
+            }, name
+            assert insp.get_pk_constraint(name)["constrained_columns"] == [c.name for c in table.primary_key.columns], (
+                name
+            )
+            assert {
+                (tuple(f["constrained_columns"]), f["referred_table"], tuple(f["referred_columns"]))
+                for f in insp.get_foreign_keys(name)
+            } == {
                 (tuple(c.name for c in f.columns), f.referred_table.name, tuple(e.column.name for e in f.elements))
-                for f in table.foreign_key_constraints}, name
+                for f in table.foreign_key_constraints
+            }, name
             assert {tuple(u["column_names"]) for u in insp.get_unique_constraints(name)} == {
                 tuple(c.name for c in u.columns) for u in table.constraints if type(u).__name__ == "UniqueConstraint"
             } | {(c.name,) for c in table.columns if c.unique}, name
             # (PostgreSQL also lists the index behind each unique constraint: checked as a constraint above)
-            assert {(i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in insp.get_indexes(name)
-                    if not i.get("duplicates_constraint")} == {
-                (i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes}, name
+            assert {
+                (i["name"], tuple(i["column_names"]), bool(i["unique"]))
+                for i in insp.get_indexes(name)
+                if not i.get("duplicates_constraint")
+            } == {(i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes}, name
     finally:
         store.dispose()
 

@@ -50,21 +50,45 @@ def ev(at: str, kind: str, **kw) -> dict:
 
 TICKETS = [
     # A: Fri 16:30 → reply Mon 09:15 (30m + 15m = 45m business: met), resolved Mon 11:00 (30m + 2h = 2.5h: met)
-    {"ref": "A", "subject": "a", "customer": "Lyon", "priority": "P2", "created_at": "2026-03-27T16:30:00+01:00",
-     "events": [ev("2026-03-30T09:15:00+02:00", "reply", public=True, author="alice", body="hi"),
-                ev("2026-03-30T11:00:00+02:00", "status", to="resolved", author="alice")]},
+    {
+        "ref": "A",
+        "subject": "a",
+        "customer": "Lyon",
+        "priority": "P2",
+        "created_at": "2026-03-27T16:30:00+01:00",
+        "events": [
+            ev("2026-03-30T09:15:00+02:00", "reply", public=True, author="alice", body="hi"),
+            ev("2026-03-30T11:00:00+02:00", "status", to="resolved", author="alice"),
+        ],
+    },
     # B: Mon 09:00 → escalated 09:30, reply 10:30 (1.5h: first response breached at 10:00), resolved 12:00 (3h: met)
-    {"ref": "B", "subject": "b", "customer": "Lyon", "priority": "P2", "created_at": "2026-03-30T09:00:00+02:00",
-     "events": [ev("2026-03-30T09:30:00+02:00", "escalate", to="L2-network", reason="router", author="alice"),
-                ev("2026-03-30T10:30:00+02:00", "reply", public=True, author="alice", body="hi"),
-                ev("2026-03-30T12:00:00+02:00", "status", to="resolved", author="alice")]},
+    {
+        "ref": "B",
+        "subject": "b",
+        "customer": "Lyon",
+        "priority": "P2",
+        "created_at": "2026-03-30T09:00:00+02:00",
+        "events": [
+            ev("2026-03-30T09:30:00+02:00", "escalate", to="L2-network", reason="router", author="alice"),
+            ev("2026-03-30T10:30:00+02:00", "reply", public=True, author="alice", body="hi"),
+            ev("2026-03-30T12:00:00+02:00", "status", to="resolved", author="alice"),
+        ],
+    },
     # C: Mon 09:00 → reply 09:10 (10m: met), resolved 10:00, reopened 11:00, resolved 14:00:
     #    resolution 1h + 1.5h (11:00-12:30) + 0.5h (13:30-14:00) = 3h: met; wall 5h
-    {"ref": "C", "subject": "c", "customer": "Paris", "priority": "P2", "created_at": "2026-03-30T09:00:00+02:00",
-     "events": [ev("2026-03-30T09:10:00+02:00", "reply", public=True, author="alice", body="hi"),
-                ev("2026-03-30T10:00:00+02:00", "status", to="resolved", author="alice"),
-                ev("2026-03-30T11:00:00+02:00", "status", to="open", author="alice"),
-                ev("2026-03-30T14:00:00+02:00", "status", to="resolved", author="alice")]},
+    {
+        "ref": "C",
+        "subject": "c",
+        "customer": "Paris",
+        "priority": "P2",
+        "created_at": "2026-03-30T09:00:00+02:00",
+        "events": [
+            ev("2026-03-30T09:10:00+02:00", "reply", public=True, author="alice", body="hi"),
+            ev("2026-03-30T10:00:00+02:00", "status", to="resolved", author="alice"),
+            ev("2026-03-30T11:00:00+02:00", "status", to="open", author="alice"),
+            ev("2026-03-30T14:00:00+02:00", "status", to="resolved", author="alice"),
+        ],
+    },
     # D: Tue 17:00, no reply: first response breaches at Tue 18:00 (1h of business time), still open
     {"ref": "D", "subject": "d", "customer": "Paris", "priority": "P2", "created_at": "2026-03-31T17:00:00+02:00"},
 ]
@@ -89,7 +113,10 @@ def test_every_kpi_by_hand(built):
     desk, _, _ = built
     k = reports.compute(desk.tickets(), lambda t: desk.sla(t, UNTIL), SINCE, UNTIL, desk.escalations(open_only=False))
     assert (k.opened, k.resolved, k.backlog) == (4, 3, 1)
-    assert (k.compliance["first_response"].met, k.compliance["first_response"].breached) == (2, 2)  # A, C met; B, D breached
+    assert (k.compliance["first_response"].met, k.compliance["first_response"].breached) == (
+        2,
+        2,
+    )  # A, C met; B, D breached
     assert (k.compliance["resolution"].met, k.compliance["resolution"].breached) == (3, 0)
     assert k.overall_compliance == pytest.approx(5 / 7)
     assert sorted((b["ref"], b["timer"]) for b in k.breaches) == [("B", "first_response"), ("D", "first_response")]
@@ -115,11 +142,33 @@ def test_every_kpi_by_hand(built):
 
 def test_report_json_gives_the_same_numbers(built):
     desk, db, cfg = built
-    out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(cfg), "report",
-                          "--since", SINCE.isoformat(), "--until", UNTIL.isoformat(), "--format", "json", "--by", "customer"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deskterm.cli",
+            "--db",
+            str(db),
+            "--config",
+            str(cfg),
+            "report",
+            "--since",
+            SINCE.isoformat(),
+            "--until",
+            UNTIL.isoformat(),
+            "--format",
+            "json",
+            "--by",
+            "customer",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     data = json.loads(out.stdout)
-    k = reports.compute(desk.tickets(), lambda t: desk.sla(t, UNTIL), SINCE, UNTIL, desk.escalations(open_only=False), tz=PARIS)
+    k = reports.compute(
+        desk.tickets(), lambda t: desk.sla(t, UNTIL), SINCE, UNTIL, desk.escalations(open_only=False), tz=PARIS
+    )
     assert data["total"] == json.loads(json.dumps(k.as_dict()))
     assert sorted(data["groups"]) == ["Lyon", "Paris"]
     assert data["groups"]["Lyon"]["opened"] == 2 and data["groups"]["Paris"]["backlog"] == 1
@@ -149,29 +198,67 @@ def test_a_missed_next_update_stays_counted_after_the_next_reply(tmp_path, db_ur
     cfg = tmp_path / "nu.toml"
     cfg.write_text(NEXT_UPDATE_CONFIG)
     config = load_config(cfg)
+
     def at(h, m=0):
         return f"2026-03-31T{h:02d}:{m:02d}:00+02:00"
+
     until = datetime(2026, 4, 1, 0, 0, tzinfo=PARIS)
     desk = Desk(open_store(db_url), config, clock=FrozenClock(until), user="alice")
     try:
-        desk.import_tickets(parse_tickets(json.dumps([
-            {"ref": "NU", "subject": "s", "customer": "Lyon", "priority": "P1", "created_at": at(9, 55),
-             "events": [ev(at(10), "reply", public=True, author="alice", body="on it"),
-                        ev(at(12), "reply", public=True, author="alice", body="still on it"),
-                        ev(at(12, 30), "status", to="resolved", author="alice")]}]), "nu.json", importer="alice"))
+        desk.import_tickets(
+            parse_tickets(
+                json.dumps(
+                    [
+                        {
+                            "ref": "NU",
+                            "subject": "s",
+                            "customer": "Lyon",
+                            "priority": "P1",
+                            "created_at": at(9, 55),
+                            "events": [
+                                ev(at(10), "reply", public=True, author="alice", body="on it"),
+                                ev(at(12), "reply", public=True, author="alice", body="still on it"),
+                                ev(at(12, 30), "status", to="resolved", author="alice"),
+                            ],
+                        }
+                    ]
+                ),
+                "nu.json",
+                importer="alice",
+            )
+        )
         since = datetime(2026, 3, 31, 0, 0, tzinfo=PARIS)
         k = reports.compute(desk.tickets(), lambda t: desk.sla(t, until), since, until, tz=PARIS)
         c = k.compliance["next_update"]
         assert (c.met, c.breached) == (1, 1)
         assert [(b["timer"], b["at"]) for b in k.breaches] == [("next_update", "2026-03-31T11:00:00+02:00")]
         # a period that holds the breach but not the cycle's end still counts it, in the period of the breach
-        k = reports.compute(desk.tickets(), lambda t: desk.sla(t, until), since,
-                            datetime(2026, 3, 31, 11, 30, tzinfo=PARIS), tz=PARIS)
+        k = reports.compute(
+            desk.tickets(), lambda t: desk.sla(t, until), since, datetime(2026, 3, 31, 11, 30, tzinfo=PARIS), tz=PARIS
+        )
         assert (k.compliance["next_update"].met, k.compliance["next_update"].breached) == (0, 1)
         # the command prints the same
-        out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db_url), "--config", str(cfg), "report",
-                              "--since", since.isoformat(), "--until", until.isoformat(), "--format", "json"],
-                             capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "deskterm.cli",
+                "--db",
+                str(db_url),
+                "--config",
+                str(cfg),
+                "report",
+                "--since",
+                since.isoformat(),
+                "--until",
+                until.isoformat(),
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         total = json.loads(out.stdout)["total"]
         assert total["compliance"]["next_update"] == {"met": 1, "breached": 1, "rate": 0.5}
     finally:
@@ -189,10 +276,30 @@ def test_handover_tells_breached_from_will_breach_and_shows_both_clocks(tmp_path
     now = datetime(2026, 3, 31, 8, 0, tzinfo=PARIS)
     desk = Desk(open_store(db_url), config, clock=FrozenClock(now), user="alice")
     try:
-        soon, old = desk.import_tickets(parse_tickets(json.dumps([
-            {"ref": "SOON", "subject": "s", "customer": "Lyon", "priority": "P1", "created_at": "2026-03-31T07:30:00+02:00"},
-            {"ref": "OLD", "subject": "o", "customer": "Lyon", "priority": "P2", "created_at": "2026-03-10T10:00:00+01:00"},
-        ]), "h.json", importer="alice"))
+        soon, old = desk.import_tickets(
+            parse_tickets(
+                json.dumps(
+                    [
+                        {
+                            "ref": "SOON",
+                            "subject": "s",
+                            "customer": "Lyon",
+                            "priority": "P1",
+                            "created_at": "2026-03-31T07:30:00+02:00",
+                        },
+                        {
+                            "ref": "OLD",
+                            "subject": "o",
+                            "customer": "Lyon",
+                            "priority": "P2",
+                            "created_at": "2026-03-10T10:00:00+01:00",
+                        },
+                    ]
+                ),
+                "h.json",
+                importer="alice",
+            )
+        )
         h = reports.handover(desk.tickets(), lambda t: desk.sla(t, now), [], now, 8)
         assert [(t.id, timer, left) for t, timer, _, left in h.breaching] == [(soon, "first_response", 1800)]
         assert [(t.id, timer) for t, timer, *_ in h.breached] == [(old, "first_response")]
@@ -207,10 +314,25 @@ def test_handover_tells_breached_from_will_breach_and_shows_both_clocks(tmp_path
 def test_report_prints_its_period_in_the_configured_zone(built):
     """Issue 13 item 12: with ``timezone = "Europe/Paris"`` the report's header printed the period in UTC."""
     desk, db, cfg = built
-    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(cfg), "report",
-            "--since", "2026-03-27T00:00:00Z", "--until", "2026-04-01T00:00:00Z"]
+    args = [
+        sys.executable,
+        "-m",
+        "deskterm.cli",
+        "--db",
+        str(db),
+        "--config",
+        str(cfg),
+        "report",
+        "--since",
+        "2026-03-27T00:00:00Z",
+        "--until",
+        "2026-04-01T00:00:00Z",
+    ]
     out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
     assert "Period 2026-03-27 01:00 → 2026-04-01 02:00 (Europe/Paris)" in out
     assert "+00:00" not in out
     data = json.loads(subprocess.run([*args, "--format", "json"], capture_output=True, text=True, check=True).stdout)
-    assert (data["total"]["since"], data["total"]["until"]) == ("2026-03-27T01:00:00+01:00", "2026-04-01T02:00:00+02:00")
+    assert (data["total"]["since"], data["total"]["until"]) == (
+        "2026-03-27T01:00:00+01:00",
+        "2026-04-01T02:00:00+02:00",
+    )

@@ -35,7 +35,10 @@ def test_type_and_classification_are_history_events(desk):
     desk.update(tid, Change(type="change", classification="change_request"))
     t = desk.ticket(tid)
     assert (t.type, t.classification) == ("change", "change_request")
-    assert [(e.kind, e.from_value, e.to) for e in t.events] == [("type", "incident", "change"), ("classification", None, "change_request")]
+    assert [(e.kind, e.from_value, e.to) for e in t.events] == [
+        ("type", "incident", "change"),
+        ("classification", None, "change_request"),
+    ]
     with pytest.raises(BadInput):
         desk.update(tid, Change(classification="free"))
 

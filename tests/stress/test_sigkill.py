@@ -47,29 +47,50 @@ def _integrity(db: Path) -> None:
 def _write_import(path: Path, prefix: str) -> None:
     with path.open("w") as fh:
         for i in range(IMPORT_TICKETS):
-            fh.write(json.dumps({
-                "ref": f"{prefix}-{i}", "subject": f"imported {i}", "customer": f"customer {i % 40}", "priority": "P2",
-                "created_at": "2026-03-27T16:05:00+01:00",
-                "events": [
-                    {"at": "2026-03-27T16:20:00+01:00", "kind": "reply", "public": True, "author": "alice", "body": "On it."},
-                    {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"},
-                ]}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "ref": f"{prefix}-{i}",
+                        "subject": f"imported {i}",
+                        "customer": f"customer {i % 40}",
+                        "priority": "P2",
+                        "created_at": "2026-03-27T16:05:00+01:00",
+                        "events": [
+                            {
+                                "at": "2026-03-27T16:20:00+01:00",
+                                "kind": "reply",
+                                "public": True,
+                                "author": "alice",
+                                "body": "On it.",
+                            },
+                            {"at": "2026-03-27T16:40:00+01:00", "kind": "status", "to": "pending"},
+                        ],
+                    }
+                )
+                + "\n"
+            )
 
 
 def _imported(db: Path, prefix: str) -> tuple[int, int]:
     conn = sqlite3.connect(db)
     try:
         tickets = conn.execute("SELECT count(*) FROM tickets WHERE ref LIKE ?", (f"{prefix}-%",)).fetchone()[0]
-        events = conn.execute("SELECT count(*) FROM events JOIN tickets ON tickets.id = events.ticket_id "
-                              "WHERE tickets.ref LIKE ?", (f"{prefix}-%",)).fetchone()[0]
+        events = conn.execute(
+            "SELECT count(*) FROM events JOIN tickets ON tickets.id = events.ticket_id WHERE tickets.ref LIKE ?",
+            (f"{prefix}-%",),
+        ).fetchone()[0]
     finally:
         conn.close()
     return tickets, events
 
 
 def _import(db: Path, file: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "deskterm.cli", "--db", str(db), "import", str(file)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "import", str(file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 @pytest.mark.stress
@@ -109,19 +130,23 @@ def test_import_killed_at_random_instants_is_all_or_nothing(tmp_path):
         assert p.returncode in (0, -signal.SIGKILL), err  # killed, or it had finished well
         _integrity(db)
         tickets, events = _imported(db, prefix)
-        assert (tickets, events) in ((0, 0), (IMPORT_TICKETS, 2 * IMPORT_TICKETS)), f"seed {SEED} kill {k}: {tickets} tickets"
+        assert (tickets, events) in ((0, 0), (IMPORT_TICKETS, 2 * IMPORT_TICKETS)), (
+            f"seed {SEED} kill {k}: {tickets} tickets"
+        )
         outcomes["all" if tickets else "none"] += 1
         assert _imported(db, "BASE") == (IMPORT_TICKETS, 2 * IMPORT_TICKETS)
         file.unlink()
-    print(f"\nsigkill import (seed {SEED}): one import {duration:.2f}s; after {IMPORT_KILLS} kills "
-          f"({in_write} while the WAL was being written): {outcomes}")
+    print(
+        f"\nsigkill import (seed {SEED}): one import {duration:.2f}s; after {IMPORT_KILLS} kills "
+        f"({in_write} while the WAL was being written): {outcomes}"
+    )
 
 
 def _check_updates(db: Path, rounds: list[int], initial: dict[int, str]) -> dict[int, int]:
     conn = sqlite3.connect(db)
     try:
         tickets = {tid: (v, prio) for tid, v, prio in conn.execute("SELECT id, version, priority FROM tickets")}
-        rows = conn.execute("SELECT id, ticket_id, kind, public, body, \"to\", at FROM events ORDER BY id").fetchall()
+        rows = conn.execute('SELECT id, ticket_id, kind, public, body, "to", at FROM events ORDER BY id').fetchall()
     finally:
         conn.close()
     notes: dict[int, int] = defaultdict(int)
@@ -137,14 +162,17 @@ def _check_updates(db: Path, rounds: list[int], initial: dict[int, str]) -> dict
             counters[int(m.group(1))].append(int(m.group(2)))
         elif kind == "priority":
             # written in the same transaction as its note, right after it
-            assert previous is not None and previous[1] == tid and previous[2] == "reply" and previous[6] == at, \
+            assert previous is not None and previous[1] == tid and previous[2] == "reply" and previous[6] == at, (
                 f"seed {SEED}: priority event {row} without its note (after {previous})"
+            )
             last_prio[tid] = to
         else:
             raise AssertionError(f"seed {SEED}: unexpected event {row}")
         previous = row
     for tid, (version, prio) in tickets.items():
-        assert version == 1 + notes[tid], f"seed {SEED}: ticket {tid} version {version} with {notes[tid]} update transactions"
+        assert version == 1 + notes[tid], (
+            f"seed {SEED}: ticket {tid} version {version} with {notes[tid]} update transactions"
+        )
         assert prio == last_prio.get(tid, initial[tid]), f"seed {SEED}: ticket {tid}"
     for r in rounds:
         got = counters.get(r, [])
@@ -164,7 +192,9 @@ def test_update_loop_killed_at_random_instants_leaves_no_ticket_half_written(tmp
     store = open_store(db)
     desk = Desk(store, builtin_config(), user="seed")
     now = Clock().now()
-    desk.import_tickets([NewTicket(subject=f"t{i}", customer="Acme", priority=f"P{1 + i % 4}", created_at=now) for i in range(50)])
+    desk.import_tickets(
+        [NewTicket(subject=f"t{i}", customer="Acme", priority=f"P{1 + i % 4}", created_at=now) for i in range(50)]
+    )
     initial = {t.id: t.priority for t in desk.tickets()}
     store.dispose()
 
@@ -172,8 +202,12 @@ def test_update_loop_killed_at_random_instants_leaves_no_ticket_half_written(tmp
     for k in range(UPDATE_KILLS):
         round_id = 1000 + k
         rounds.append(round_id)
-        p = subprocess.Popen([sys.executable, str(WORKER), "loop", str(db), str(round_id)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        p = subprocess.Popen(
+            [sys.executable, str(WORKER), "loop", str(db), str(round_id)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         line = p.stdout.readline()  # the loop is running (its first update is committed)
         assert line.strip() == "ready", p.communicate(timeout=60)[1]
         time.sleep(rng.uniform(0.0, 0.4))
@@ -183,5 +217,7 @@ def test_update_loop_killed_at_random_instants_leaves_no_ticket_half_written(tmp
         _integrity(db)
         _check_updates(db, rounds, initial)
     committed = _check_updates(db, rounds, initial)
-    print(f"\nsigkill updates (seed {SEED}): {UPDATE_KILLS} kills, {sum(committed.values())} committed update transactions "
-          f"({min(committed.values())}..{max(committed.values())} per run)")
+    print(
+        f"\nsigkill updates (seed {SEED}): {UPDATE_KILLS} kills, {sum(committed.values())} committed update transactions "
+        f"({min(committed.values())}..{max(committed.values())} per run)"
+    )

@@ -39,11 +39,18 @@ def _seed_tickets(db: str) -> None:
     desk = Desk(store, load_config(EXAMPLE_CONFIG), user="importer")
     now = Clock().now()
     customers = ["Clinique Saint-Jean", "Acme", "Globex"]
-    ids = desk.import_tickets([
-        NewTicket(subject=f"ticket {i}", customer=customers[i % 3], priority=f"P{1 + i % 4}",
-                  created_at=now - timedelta(minutes=i % 600), ref=f"ST-{i}")
-        for i in range(TICKETS)
-    ])
+    ids = desk.import_tickets(
+        [
+            NewTicket(
+                subject=f"ticket {i}",
+                customer=customers[i % 3],
+                priority=f"P{1 + i % 4}",
+                created_at=now - timedelta(minutes=i % 600),
+                ref=f"ST-{i}",
+            )
+            for i in range(TICKETS)
+        ]
+    )
     assert len(ids) == TICKETS
     store.dispose()
 
@@ -58,9 +65,27 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
     procs = []
     for i in range(PROCESSES):
         out = tmp_path / f"agent{i}.json"
-        procs.append((out, subprocess.Popen(
-            [sys.executable, str(WORKER), "stress", str(db), str(EXAMPLE_CONFIG), f"agent{i}", str(1000 + i), str(OPS), str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)))
+        procs.append(
+            (
+                out,
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        str(WORKER),
+                        "stress",
+                        str(db),
+                        str(EXAMPLE_CONFIG),
+                        f"agent{i}",
+                        str(1000 + i),
+                        str(OPS),
+                        str(out),
+                    ],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                ),
+            )
+        )
     reports = []
     for out, p in procs:
         stdout, stderr = p.communicate(timeout=600)
@@ -98,10 +123,16 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
     engine = create_engine(to_url(db))
     try:
         with engine.connect() as conn:
-            tickets = {row[0]: tuple(row[1:]) for row in conn.exec_driver_sql(
-                "SELECT id, version, assignee, status, priority, initial_priority FROM tickets")}
+            tickets = {
+                row[0]: tuple(row[1:])
+                for row in conn.exec_driver_sql(
+                    "SELECT id, version, assignee, status, priority, initial_priority FROM tickets"
+                )
+            }
             events: dict[int, list[tuple]] = defaultdict(list)
-            for row in conn.exec_driver_sql('SELECT ticket_id, kind, author, public, body, from_value, "to" FROM events ORDER BY id'):
+            for row in conn.exec_driver_sql(
+                'SELECT ticket_id, kind, author, public, body, from_value, "to" FROM events ORDER BY id'
+            ):
                 events[row[0]].append(tuple(row[1:]))
             total_events = conn.exec_driver_sql("SELECT count(*) FROM events").scalar()
     finally:
@@ -112,7 +143,9 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
     for tid, (version, assignee, status, priority, initial) in tickets.items():
         ops = sorted(by_ticket.get(tid, []), key=lambda o: o["version"])
         # each success got its own version: 2, 3, ... with no gap and no duplicate (no lost update)
-        assert [o["version"] for o in ops] == list(range(2, 2 + len(ops))), f"ticket {tid}: versions {[o['version'] for o in ops]}"
+        assert [o["version"] for o in ops] == list(range(2, 2 + len(ops))), (
+            f"ticket {tid}: versions {[o['version'] for o in ops]}"
+        )
         assert version == 1 + len(ops), f"ticket {tid}"
         evs = events.get(tid, [])
         assert len(evs) == len(ops), f"ticket {tid}: {len(evs)} events for {len(ops)} successful changes"
@@ -136,5 +169,7 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
     kinds = Counter(o["op"] for ops in by_ticket.values() for o in ops)
     refused = sum(r["refused"] for r in reports)
     conflicts = sum(r["conflicts"] for r in reports)
-    print(f"\nstress: {PROCESSES}x{OPS} ops in {wall:.1f}s wall; {successes} ok {dict(kinds)}, "
-          f"{refused} refused, {conflicts} conflicts; per process {[round(r['seconds'], 1) for r in reports]}s")
+    print(
+        f"\nstress: {PROCESSES}x{OPS} ops in {wall:.1f}s wall; {successes} ok {dict(kinds)}, "
+        f"{refused} refused, {conflicts} conflicts; per process {[round(r['seconds'], 1) for r in reports]}s"
+    )

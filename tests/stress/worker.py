@@ -77,8 +77,11 @@ def stress(db: str, config: str, agent: str, seed: int, n: int, out: str) -> Non
         except Exception:  # noqa: BLE001 - the point is to count them
             errors.append(traceback.format_exc())
     elapsed = time.perf_counter() - started
-    Path(out).write_text(json.dumps({"agent": agent, "ok": ok, "refused": refused, "conflicts": conflicts,
-                                     "errors": errors, "seconds": elapsed}))
+    Path(out).write_text(
+        json.dumps(
+            {"agent": agent, "ok": ok, "refused": refused, "conflicts": conflicts, "errors": errors, "seconds": elapsed}
+        )
+    )
 
 
 def loop(db: str, seed: int) -> None:

@@ -148,7 +148,7 @@ def _install_recorder() -> None:
                             # a Textual widget took the key first (enter on the escalation list is the
                             # ListView's select, which opens the ticket): the screen's binding of that key
                             # was pressed too, as far as the agent can tell
-                            for outer, outer_bindings in chain[n + 1:]:
+                            for outer, outer_bindings in chain[n + 1 :]:
                                 for b in outer_bindings.key_to_bindings.get(key, ()):
                                     if (cls := _owner(outer, b)) is not None:
                                         PRESSED.add(binding_name(cls, b))
@@ -177,8 +177,7 @@ def whole_tui_suite(request) -> bool:
     """True when every test module of this directory was collected and none of its tests deselected."""
     here = Path(__file__).parent
     on_disk = {p.name for p in here.glob("test_*.py")}
-    collected = {Path(str(item.fspath)).name for item in request.session.items
-                 if Path(str(item.fspath)).parent == here}
+    collected = {Path(str(item.fspath)).name for item in request.session.items if Path(str(item.fspath)).parent == here}
     return collected == on_disk and not _DESELECTED_TUI
 
 

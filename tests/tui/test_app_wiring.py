@@ -52,7 +52,9 @@ async def test_running_app_applies_escalation_rules_once(make_app, demo, clock):
     import tomllib
 
     db, config, _ = demo
-    text = (config.source.read_text() + """
+    text = (
+        config.source.read_text()
+        + """
 [escalation]
 managers = ["duty-manager"]
 
@@ -60,7 +62,8 @@ managers = ["duty-manager"]
 when = "first_response.breached"
 action = "hierarchical"
 to = "duty-manager"
-""")
+"""
+    )
     rules_config = parse_config(tomllib.loads(text), str(config.source))
     app = make_app(config=rules_config)
     async with app.run_test(size=SIZE) as pilot:

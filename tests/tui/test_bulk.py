@@ -41,13 +41,16 @@ async def test_a_bulk_status_skips_a_ticket_that_left_the_view(make_app, other_d
         shown = list_lines(app)
         assert "status → open on 1 ticket" in app.screen.title_text
         assert any(line.startswith(f"#{first.id}") and "new" in line for line in shown)
-        assert any(line.startswith(f"#{second.id}") and "skipped: no longer in this view (resolved" in line
-                   for line in shown)
+        assert any(
+            line.startswith(f"#{second.id}") and "skipped: no longer in this view (resolved" in line for line in shown
+        )
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, TicketListScreen) and not app.screen.confirm)
         result = [" ".join(line.split()) for line in list_lines(app)]
-        assert result == [f"✓ #{first.id} status → open",
-                          f"✗ #{second.id} skipped: no longer in this view (resolved, unassigned)"]
+        assert result == [
+            f"✓ #{first.id} status → open",
+            f"✗ #{second.id} skipped: no longer in this view (resolved, unassigned)",
+        ]
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen) and not table.marked)
         assert app.desk.ticket(first.id).status == "open"
@@ -74,8 +77,10 @@ async def test_a_ticket_changed_while_the_list_is_shown_is_skipped_and_reported(
         await until(pilot, lambda: isinstance(app.screen, TicketListScreen) and not app.screen.confirm)
         result = [" ".join(line.split()) for line in list_lines(app)]
         assert f"✓ #{rows[0].id} priority → P1" in result and f"✓ #{rows[2].id} priority → P1" in result
-        assert any(line.startswith(f"✗ #{rows[1].id} skipped: changed since you saw it: internal note by bob")
-                   for line in result)
+        assert any(
+            line.startswith(f"✗ #{rows[1].id} skipped: changed since you saw it: internal note by bob")
+            for line in result
+        )
         assert "2 done, 1 skipped" in app.screen.title_text
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, QueueScreen))
@@ -115,8 +120,9 @@ async def test_marks_belong_to_their_view(make_app):
         await pilot.press("2")  # unassigned
         await settle(pilot)
         assert not table.marked
-        assert any(n.title == "Marks cleared" and "1 mark of All open cleared" in str(n.message)
-                   for n in app._notifications)
+        assert any(
+            n.title == "Marks cleared" and "1 mark of All open cleared" in str(n.message) for n in app._notifications
+        )
         assert "marked" not in str(app.screen.query_one("#queue-status").render())
 
 

@@ -34,13 +34,28 @@ MONDAY_8 = datetime(2026, 3, 30, 8, 0, tzinfo=PARIS)
 @pytest.fixture
 def two(other_desk, clock):
     clock.set(MONDAY_8)  # (an import refuses tickets created after now)
+
     def p(*a):
         return datetime(*a, tzinfo=PARIS)
-    return other_desk.import_tickets([
-        NewTicket(subject="Office P1 before hours", customer="Banque Rhône-Alpes", priority="P1",
-                  created_at=p(2026, 3, 30, 7, 30), ref="CLOCK-P1"),
-        NewTicket(subject="Always P3", customer="Clinique Saint-Jean", priority="P3",
-                  created_at=p(2026, 3, 30, 7, 1), ref="CLOCK-P3")])
+
+    return other_desk.import_tickets(
+        [
+            NewTicket(
+                subject="Office P1 before hours",
+                customer="Banque Rhône-Alpes",
+                priority="P1",
+                created_at=p(2026, 3, 30, 7, 30),
+                ref="CLOCK-P1",
+            ),
+            NewTicket(
+                subject="Always P3",
+                customer="Clinique Saint-Jean",
+                priority="P3",
+                created_at=p(2026, 3, 30, 7, 1),
+                ref="CLOCK-P3",
+            ),
+        ]
+    )
 
 
 def row_text(table, ticket_id: int) -> str:
@@ -48,9 +63,11 @@ def row_text(table, ticket_id: int) -> str:
     return "".join(s.text for s in table.render_line(table.cursor_index - int(table.scroll_y) + 1))
 
 
-@pytest.mark.parametrize("size, p1, p3", [((80, 24), "▸    30m 09:30 ", "▸   1h01 resp "),
-                                          ((120, 40), "▸    30m resp 09:30 ", "▸   1h01 resp ")],
-                         ids=["80x24", "120x40"])
+@pytest.mark.parametrize(
+    "size, p1, p3",
+    [((80, 24), "▸    30m 09:30 ", "▸   1h01 resp "), ((120, 40), "▸    30m resp 09:30 ", "▸   1h01 resp ")],
+    ids=["80x24", "120x40"],
+)
 async def test_the_queue_shows_the_due_time_where_the_clocks_differ(make_app, two, size, p1, p3):
     p1_id, p3_id = two
     app = make_app(clock=FrozenClock(MONDAY_8))
@@ -83,9 +100,25 @@ async def test_the_queue_shows_the_due_time_where_the_clocks_differ(make_app, tw
 def test_list_and_handover_write_it_as_the_queue_does(demo, two):
     db, config, _ = demo
     p1_id, p3_id = two
-    out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml"),
-                          "list", "--at", MONDAY_8.isoformat(), "--status", "new"],
-                         capture_output=True, text=True, check=True).stdout.splitlines()
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deskterm.cli",
+            "--db",
+            str(db),
+            "--config",
+            str(db.parent / "deskterm.toml"),
+            "list",
+            "--at",
+            MONDAY_8.isoformat(),
+            "--status",
+            "new",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.splitlines()
     rows = {line.split()[0]: line for line in out[1:]}
     assert rows[str(p1_id)][21:35].strip() == "30m · 09:30"
     assert rows[str(p3_id)][21:35].strip() == "1h01"
@@ -113,5 +146,12 @@ def test_the_one_rule():
     assert due_clock(now + 86400 + 7200, now, PARIS, wide=True) == "Tue 10:00"
     assert due_clock(now - 20 * 86400, now, PARIS) == "03-10"
     assert not clocks_differ(1800, now + 1830, now) and clocks_differ(1800, now + 1860, now)
-    assert [exact(s) for s in (2119, 17458, 14400, -5400, 0, 7)] == ["35m19s", "4h50m58s", "4h00m", "-1h30m", "0m", "7s"]
+    assert [exact(s) for s in (2119, 17458, 14400, -5400, 0, 7)] == [
+        "35m19s",
+        "4h50m58s",
+        "4h00m",
+        "-1h30m",
+        "0m",
+        "7s",
+    ]
     assert [compact(s) for s in (42 * 60, 2 * 86400 + 4 * 3600, -(19 * 86400 + 7 * 3600))] == ["42m", "2d4h", "-19d"]

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.pty
 
 DESKTERM = Path(sys.executable).parent / "deskterm"
 
-HOOK = '''
+HOOK = """
 import os
 import deskterm.tui.app as _app
 
@@ -49,7 +49,7 @@ def handover(*args, **kwargs):  # computed in a worker thread by the handover sc
 
 
 _reports.handover = handover
-'''
+"""
 
 
 class Terminal:
@@ -132,10 +132,17 @@ def env(tmp_path):
     (hook / "sitecustomize.py").write_text(HOOK, encoding="utf-8")
     home = tmp_path / "home"
     base = {k: v for k, v in os.environ.items() if not k.startswith(("DESKTERM_", "XDG_", "PYTHON"))}
-    return {**base, "TERM": "xterm-256color", "HOME": str(home), "XDG_STATE_HOME": str(home / "state"),
-            "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
-            "XDG_CACHE_HOME": str(home / "cache"), "DESKTERM_TEST_CRASH_FILE": str(tmp_path / "crash-now"),
-            "HOOK": str(hook)}
+    return {
+        **base,
+        "TERM": "xterm-256color",
+        "HOME": str(home),
+        "XDG_STATE_HOME": str(home / "state"),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "XDG_CACHE_HOME": str(home / "cache"),
+        "DESKTERM_TEST_CRASH_FILE": str(tmp_path / "crash-now"),
+        "HOOK": str(hook),
+    }
 
 
 def _with_hook(env: dict[str, str]) -> dict[str, str]:

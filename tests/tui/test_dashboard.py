@@ -42,7 +42,9 @@ def desk_files(demo):
     config = parse_config(tomllib.loads(text), str(path))
     store = open_store(db)
     desk = Desk(store, config, clock=clock, user="bob")
-    a, b = sorted((t for t in desk.tickets(["open"]) if t.updated_at <= NOW - timedelta(hours=2)), key=lambda t: t.id)[:2]
+    a, b = sorted((t for t in desk.tickets(["open"]) if t.updated_at <= NOW - timedelta(hours=2)), key=lambda t: t.id)[
+        :2
+    ]
     clock.set(NOW - timedelta(hours=1))
     desk.escalate(a.id, "hierarchical", "duty-manager", "angry customer")
     desk.escalate(b.id, "hierarchical", "duty-manager", "penalties")
@@ -67,8 +69,22 @@ async def show(app, pilot, **kw) -> DashboardScreen:
 
 
 def cli_report(db, config_path, since: datetime, until: datetime, by: str | None = None) -> dict:
-    args = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(config_path), "report",
-            "--since", since.isoformat(), "--until", until.isoformat(), "--format", "json"]
+    args = [
+        sys.executable,
+        "-m",
+        "deskterm.cli",
+        "--db",
+        str(db),
+        "--config",
+        str(config_path),
+        "report",
+        "--since",
+        since.isoformat(),
+        "--until",
+        until.isoformat(),
+        "--format",
+        "json",
+    ]
     if by:
         args += ["--by", by]
     done = subprocess.run(args, capture_output=True, text=True, timeout=60)
@@ -103,7 +119,9 @@ async def test_figures_equal_reports_compute_and_the_report_command(make_app, de
             await pilot.press(key)
             assert screen.period == period
             since, until = period_bounds(NOW, config.tz)[period]
-            expected = reports.compute(tickets, lambda t, until=until: desk.sla(t, until), since, until, escalations, config.tz)
+            expected = reports.compute(
+                tickets, lambda t, until=until: desk.sla(t, until), since, until, escalations, config.tz
+            )
             shown = screen.kpis
             assert shown.as_dict() == expected.as_dict()
             figures = str(screen.query_one("#dash-figures").render())
@@ -127,7 +145,14 @@ async def test_per_customer_and_trends(make_app, desk_files):
         # the trend: one compute per local day, as of the day's end
         for since, k in all_days[-3:]:
             until = min(since + timedelta(days=1), NOW)
-            expected = reports.compute(tickets, lambda t, until=until: desk.sla(t, until), since, until, desk.escalations(open_only=False), config.tz)
+            expected = reports.compute(
+                tickets,
+                lambda t, until=until: desk.sla(t, until),
+                since,
+                until,
+                desk.escalations(open_only=False),
+                config.tz,
+            )
             assert k.as_dict() == expected.as_dict()
         assert screen.query_one("#spark-opened").data == [float(k.opened) for _, k in all_days]
         assert sum(k.opened for _, k in all_days) == sum(1 for t in tickets if t.created_at >= all_days[0][0])
@@ -137,8 +162,14 @@ async def test_per_customer_and_trends(make_app, desk_files):
         assert screen.customer == first and screen.loaded
         mine = [t for t in tickets if t.customer == first]
         since, until = period_bounds(NOW, config.tz)["week"]
-        expected = reports.compute(mine, lambda t: desk.sla(t, until), since, until,
-                                   [e for e in desk.escalations(open_only=False) if e.ticket_id in {t.id for t in mine}], config.tz)
+        expected = reports.compute(
+            mine,
+            lambda t: desk.sla(t, until),
+            since,
+            until,
+            [e for e in desk.escalations(open_only=False) if e.ticket_id in {t.id for t in mine}],
+            config.tz,
+        )
         assert screen.kpis.as_dict() == expected.as_dict()
         assert first in str(screen.query_one("#dash-title").render())
         assert screen.query_one("#spark-opened").data == [float(k.opened) for _, k in screen.data.days[first]]
@@ -152,7 +183,9 @@ async def test_customers_at_risk_and_enter_asks_for_their_queue(make_app, desk_f
     db, config_path, config, clock = desk_files
     app = make_app(config=config)
     asked = []
-    async with app.run_test(size=SIZE, message_hook=lambda m: isinstance(m, ShowCustomerQueue) and asked.append(m.customer)) as pilot:
+    async with app.run_test(
+        size=SIZE, message_hook=lambda m: isinstance(m, ShowCustomerQueue) and asked.append(m.customer)
+    ) as pilot:
         screen = await show(app, pilot, period="month")
         ranked = at_risk(screen.data.by_customer["month"])
         rates = [k.overall_compliance for _, k in ranked]

@@ -95,7 +95,9 @@ async def test_the_dashboards_month_has_satisfaction_and_trends(demo_app):
         await pilot.press("D")
         await until(pilot, lambda: getattr(app.screen, "loaded", False), "the dashboard")
         await pilot.press("3")
-        await until(pilot, lambda: "This month" in screen_text(app) and getattr(app.screen, "loaded", False), "the month")
+        await until(
+            pilot, lambda: "This month" in screen_text(app) and getattr(app.screen, "loaded", False), "the month"
+        )
         lines = {line.split()[0]: line for line in screen_text(app).splitlines() if line.split()}
         assert re.search(r"CSAT\s+\d\.\d\d \(\d+\)", lines["CSAT"]) and re.search(r"NPS\s+-?\d+", lines["NPS"])
         compliance = float(re.search(r"SLA compliance\s+([\d.]+)%", screen_text(app)).group(1))

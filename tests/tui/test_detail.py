@@ -37,42 +37,84 @@ from deskterm.tui.widgets.countdown import Countdown
 from deskterm.tui.widgets.timeline import Timeline, TimelineEntry
 
 PARIS = ZoneInfo("Europe/Paris")
-LONG = ("The VPN concentrator for ward B drops every tunnel after about ten minutes; nurses lose access to the "
-        "patient records each time and have to log in again. ") * 3
+LONG = (
+    "The VPN concentrator for ward B drops every tunnel after about ten minutes; nurses lose access to the "
+    "patient records each time and have to log in again. "
+) * 3
 
 
 def sample_tickets(now: datetime) -> list[NewTicket]:
     """[0] a long, busy timeline (open); [1] paused (pending); [2] breached; [3] new and unassigned."""
+
     def m(minutes):
         return now - timedelta(minutes=minutes)
+
     long_events = [
         NewEvent(m(175), "reply", "customer", public=True, body=LONG + "\n\nSecond paragraph:\n  - ward B\n  - ward C"),
         NewEvent(m(170), "assign", "alice", to="alice"),
         NewEvent(m(169), "status", "alice", to="open"),
         NewEvent(m(165), "reply", "alice", public=True, body="On it. Can you tell me the exact time of the last drop?"),
-        NewEvent(m(160), "reply", "alice", public=False, body="Same symptom as INC-2231 last month: check the DPD timers. [b]not bold[/b]"),
+        NewEvent(
+            m(160),
+            "reply",
+            "alice",
+            public=False,
+            body="Same symptom as INC-2231 last month: check the DPD timers. [b]not bold[/b]",
+        ),
         NewEvent(m(150), "reply", "customer", public=True, body="14:02, 14:13 and 14:25. It is getting worse.\x1b[31m"),
         NewEvent(m(140), "priority", "alice", to="P1", reason="whole ward affected"),
         NewEvent(m(130), "escalate", "alice", to="L2-network", reason="needs the firewall team"),
-        NewEvent(m(120), "reply", "bruno", public=False, body="Firewall logs show IKE rekey failures every 10 min. " * 4),
+        NewEvent(
+            m(120), "reply", "bruno", public=False, body="Firewall logs show IKE rekey failures every 10 min. " * 4
+        ),
         NewEvent(m(100), "reply", "bruno", public=True, body="We found the cause; a fix is scheduled for 17:00."),
         NewEvent(m(90), "reply", "customer", public=True, body="Thanks, keep us posted."),
         NewEvent(m(60), "reply", "bruno", public=False, body="Change CHG-118 approved."),
-        NewEvent(m(30), "reply", "bruno", public=True, body="Fix applied on the standby unit; switching over at 17:00."),
+        NewEvent(
+            m(30), "reply", "bruno", public=True, body="Fix applied on the standby unit; switching over at 17:00."
+        ),
     ]
     return [
-        NewTicket(subject="VPN drops every ten minutes for ward B", customer="Clinique Saint-Jean", priority="P2",
-                  created_at=m(180), ref="DET-LONG", description="Reported by the ward B head nurse.", events=long_events),
-        NewTicket(subject="Scanner sends blank PDFs", customer="Banque Rhône-Alpes", priority="P3", created_at=m(300),
-                  ref="DET-PAUSED", description="Scanner on floor 2.",
-                  events=[NewEvent(m(290), "assign", "chloe", to="chloe"), NewEvent(m(289), "status", "chloe", to="open"),
-                          NewEvent(m(280), "reply", "chloe", public=True, body="Could you send one of the PDFs?"),
-                          NewEvent(m(279), "status", "chloe", to="pending")]),
-        NewTicket(subject="Website returns 502 since 09:00", customer="CHU Lyon Sud", priority="P1", created_at=m(360),
-                  ref="DET-BREACHED", description="Public website down.",
-                  events=[NewEvent(m(350), "reply", "customer", public=True, body="Still down!")]),
-        NewTicket(subject="Badge reader at gate 3 offline", customer="Atelier Moreau", priority="P3", created_at=m(20),
-                  ref="DET-NEW", description="Gate 3."),
+        NewTicket(
+            subject="VPN drops every ten minutes for ward B",
+            customer="Clinique Saint-Jean",
+            priority="P2",
+            created_at=m(180),
+            ref="DET-LONG",
+            description="Reported by the ward B head nurse.",
+            events=long_events,
+        ),
+        NewTicket(
+            subject="Scanner sends blank PDFs",
+            customer="Banque Rhône-Alpes",
+            priority="P3",
+            created_at=m(300),
+            ref="DET-PAUSED",
+            description="Scanner on floor 2.",
+            events=[
+                NewEvent(m(290), "assign", "chloe", to="chloe"),
+                NewEvent(m(289), "status", "chloe", to="open"),
+                NewEvent(m(280), "reply", "chloe", public=True, body="Could you send one of the PDFs?"),
+                NewEvent(m(279), "status", "chloe", to="pending"),
+            ],
+        ),
+        NewTicket(
+            subject="Website returns 502 since 09:00",
+            customer="CHU Lyon Sud",
+            priority="P1",
+            created_at=m(360),
+            ref="DET-BREACHED",
+            description="Public website down.",
+            events=[NewEvent(m(350), "reply", "customer", public=True, body="Still down!")],
+        ),
+        NewTicket(
+            subject="Badge reader at gate 3 offline",
+            customer="Atelier Moreau",
+            priority="P3",
+            created_at=m(20),
+            ref="DET-NEW",
+            description="Gate 3.",
+        ),
     ]
 
 
@@ -230,7 +272,9 @@ async def test_reply_and_note_each_write_one_event(make_app, tickets):
         await settle(pilot)
         events = history(app, tickets[3])
         assert [(e.kind, e.public, e.author, e.body) for e in events] == [
-            ("reply", True, "alice", "Hello,\nwe are on it."), ("reply", False, "alice", "check the badge server")]
+            ("reply", True, "alice", "Hello,\nwe are on it."),
+            ("reply", False, "alice", "check the badge server"),
+        ]
         assert screen.record.version == 3 and screen.drafts == {"reply": "", "note": ""}
         assert screen.query(TimelineEntry).last().has_class("-note")
 
@@ -310,7 +354,9 @@ async def test_invalid_transition_is_refused_with_the_service_message(make_app, 
         n = len(history(app, tickets[0]))
         assert not await screen.set_status("closed")
         await pilot.pause()
-        assert any("cannot go from open to closed; from open it may go to pending, on_hold, resolved" in m for m in notes(app))
+        assert any(
+            "cannot go from open to closed; from open it may go to pending, on_hold, resolved" in m for m in notes(app)
+        )
         assert len(history(app, tickets[0])) == n
 
 
@@ -390,7 +436,10 @@ async def test_type_and_classification(make_app, tickets):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert (screen.record.type, screen.record.classification) == ("request", "change_request")
-        assert [(e.kind, e.to) for e in history(app, tickets[3])] == [("type", "request"), ("classification", "change_request")]
+        assert [(e.kind, e.to) for e in history(app, tickets[3])] == [
+            ("type", "request"),
+            ("classification", "change_request"),
+        ]
 
 
 async def test_claim_then_claim_again_is_refused(make_app, tickets):
@@ -482,13 +531,25 @@ async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
 
     store = open_store(db)
     desk = Desk(store, config, clock=clock, user="bob")
+
     def p(*a):
         return datetime(*a, tzinfo=PARIS)
-    [tid] = desk.import_tickets([NewTicket(
-        subject="Payroll export fails", customer="Banque Rhône-Alpes", priority="P2", created_at=p(2026, 4, 2, 16, 0),
-        events=[NewEvent(p(2026, 4, 2, 16, 30), "reply", "alice", public=True, body="Looking."),
-                NewEvent(p(2026, 4, 3, 10, 0), "status", "alice", to="pending"),
-                NewEvent(p(2026, 4, 7, 10, 0), "status", "alice", to="open")])])
+
+    [tid] = desk.import_tickets(
+        [
+            NewTicket(
+                subject="Payroll export fails",
+                customer="Banque Rhône-Alpes",
+                priority="P2",
+                created_at=p(2026, 4, 2, 16, 0),
+                events=[
+                    NewEvent(p(2026, 4, 2, 16, 30), "reply", "alice", public=True, body="Looking."),
+                    NewEvent(p(2026, 4, 3, 10, 0), "status", "alice", to="pending"),
+                    NewEvent(p(2026, 4, 7, 10, 0), "status", "alice", to="open"),
+                ],
+            )
+        ]
+    )
     record = desk.ticket(tid)
     policy = config.policy_for(record.customer)
     res = desk.sla(record).timers["resolution"]
@@ -506,13 +567,18 @@ async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
         text = app.screen.explanation.plain
         assert "policy gold: customer 'Banque Rhône-Alpes' is configured with policy 'gold'" in text
         assert "calendar office: business hours in Europe/Paris" in text
-        res_part = text[text.index("resolution —"):]
-        for line in ("Thu 2026-04-02 16:00 → 18:00   2h00m", "Fri 2026-04-03 09:00 → 10:00   1h00m",
-                     "Tue 2026-04-07 10:00 → 12:00   2h00m", "= 5h00m counted",
-                     "Fri 2026-04-03 10:00 → Tue 2026-04-07 10:00",  # the pause
-                     "Mon 2026-04-06 holiday: Easter Monday",
-                     "Tue 2026-04-07 12:00 → 15:00   3h00m", "= 3h00m left",
-                     "5h00m counted + 3h00m left = 8h00m target → due Tue 2026-04-07 15:00"):
+        res_part = text[text.index("resolution —") :]
+        for line in (
+            "Thu 2026-04-02 16:00 → 18:00   2h00m",
+            "Fri 2026-04-03 09:00 → 10:00   1h00m",
+            "Tue 2026-04-07 10:00 → 12:00   2h00m",
+            "= 5h00m counted",
+            "Fri 2026-04-03 10:00 → Tue 2026-04-07 10:00",  # the pause
+            "Mon 2026-04-06 holiday: Easter Monday",
+            "Tue 2026-04-07 12:00 → 15:00   3h00m",
+            "= 3h00m left",
+            "5h00m counted + 3h00m left = 8h00m target → due Tue 2026-04-07 15:00",
+        ):
             assert line in res_part, line
         await pilot.press("escape")
         await pilot.pause()
@@ -583,14 +649,32 @@ async def test_history_holds_one_event_per_action_with_its_author(make_app, tick
         assert await screen.set_status("pending")
         assert await screen.resolve("fixed")
         events = history(app, tickets[3])[before:]
-        assert [(e.kind, e.author) for e in events] == [("assign", "carol"), ("reply", "carol"),
-                                                         ("status", "carol"), ("status", "carol")]
+        assert [(e.kind, e.author) for e in events] == [
+            ("assign", "carol"),
+            ("reply", "carol"),
+            ("status", "carol"),
+            ("status", "carol"),
+        ]
 
 
 def test_bindings_have_ids_for_the_palette():
     ids = {b.id for b in DetailScreen.BINDINGS}
-    for name in ("reply", "note", "status", "priority", "type", "claim", "assign", "link", "broadcast", "resolve",
-                 "close", "canned", "why", "back"):
+    for name in (
+        "reply",
+        "note",
+        "status",
+        "priority",
+        "type",
+        "claim",
+        "assign",
+        "link",
+        "broadcast",
+        "resolve",
+        "close",
+        "canned",
+        "why",
+        "back",
+    ):
         assert f"detail.{name}" in ids
 
 
@@ -620,12 +704,24 @@ async def test_why_pane_writes_exact_durations_and_the_target_a_timer_stopped_un
 
     store = open_store(db)
     desk = Desk(store, config, clock=clock, user="bob")
+
     def p(*a):
         return datetime(*a, tzinfo=PARIS)
-    [tid] = desk.import_tickets([NewTicket(
-        subject="Payroll export fails", customer="Banque Rhône-Alpes", priority="P4", created_at=p(2026, 4, 2, 9, 0),
-        events=[NewEvent(p(2026, 4, 2, 9, 35, 19), "reply", "alice", public=True, body="Looking."),
-                NewEvent(p(2026, 4, 2, 10, 0), "priority", "alice", to="P1")])])
+
+    [tid] = desk.import_tickets(
+        [
+            NewTicket(
+                subject="Payroll export fails",
+                customer="Banque Rhône-Alpes",
+                priority="P4",
+                created_at=p(2026, 4, 2, 9, 0),
+                events=[
+                    NewEvent(p(2026, 4, 2, 9, 35, 19), "reply", "alice", public=True, body="Looking."),
+                    NewEvent(p(2026, 4, 2, 10, 0), "priority", "alice", to="P1"),
+                ],
+            )
+        ]
+    )
     sla = desk.sla(desk.ticket(tid))
     assert sla.timers["first_response"].priority == "P4" and sla.timers["resolution"].priority == "P1"
     store.dispose()
@@ -636,12 +732,12 @@ async def test_why_pane_writes_exact_durations_and_the_target_a_timer_stopped_un
         await pilot.press("w")
         await pilot.pause()
         text = app.screen.explanation.plain
-        first = text[text.index("first response —"):text.index("resolution —")]
+        first = text[text.index("first response —") : text.index("resolution —")]
         assert "stopped under P4 (target 8h00m) before the priority became P1" in first
         assert "P1 target" not in first
         assert "Thu 2026-04-02 09:00 → 09:35   35m19s" in first
         assert "with 7h24m41s to spare (35m19s of 8h00m used): met" in first
-        res = text[text.index("resolution —"):]
+        res = text[text.index("resolution —") :]
         assert "P1 target 4h00m of counted time" in res
         assert "4h50m58s counted = 4h00m target + 50m58s over" in res
         assert "0h" not in text and "3519s" not in text

@@ -12,8 +12,24 @@ from tuihelp import NOW, SIZE, settle
 
 
 def list_json(db, config_path, ref: str) -> dict:
-    out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(config_path), "list",
-                          "--json", "--at", NOW.isoformat()], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deskterm.cli",
+            "--db",
+            str(db),
+            "--config",
+            str(config_path),
+            "list",
+            "--json",
+            "--at",
+            NOW.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return next(t for t in json.loads(out.stdout) if t["ref"] == ref)
 
 

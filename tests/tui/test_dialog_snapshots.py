@@ -28,8 +28,11 @@ def dialog_config(esc_config):
     """The screens' escalation configuration (groups, a manager), two canned responses, no automatic rules."""
     from deskterm.config import parse_config
 
-    return replace(esc_config, escalation=replace(esc_config.escalation, rules=()),
-                   canned=parse_config(tomllib.loads(CANNED), "canned.toml").canned)
+    return replace(
+        esc_config,
+        escalation=replace(esc_config.escalation, rules=()),
+        canned=parse_config(tomllib.loads(CANNED), "canned.toml").canned,
+    )
 
 
 # ticket: which sample (0 long and open, 1 pending, 2 breached, 3 new); keys: pressed on its screen; typed: then

@@ -92,9 +92,19 @@ async def test_detail_functional_escalation_moves_the_ticket(make_app, screen_co
         assert after.group == "L3-vendor" and after.version == ticket.version + 1
         [esc] = app.desk.escalations(ticket=ticket.id)
         assert (esc.kind, esc.level, esc.target, esc.reason, esc.created_by) == (
-            "functional", "L3", "L3-vendor", "vendor firmware bug", os_user())
+            "functional",
+            "L3",
+            "L3-vendor",
+            "vendor firmware bug",
+            os_user(),
+        )
         event = after.events[-1]
-        assert (event.kind, event.author, event.from_value, event.to) == ("escalate", os_user(), "functional", "L3-vendor")
+        assert (event.kind, event.author, event.from_value, event.to) == (
+            "escalate",
+            os_user(),
+            "functional",
+            "L3-vendor",
+        )
         assert "group L3-vendor" in str(screen.query_one("#detail-head").render())  # reloaded
         assert "Escalate" in titles(app)
         app.poll()  # (the app's interval may have polled already)
@@ -183,7 +193,9 @@ async def test_queue_escalates_marked_rows_each_with_its_version(make_app, scree
             await settle(pilot)
             if isinstance(app.screen, TicketListScreen) and not app.screen.confirm:
                 break
-        assert " ".join(app.screen.lines[-1].split()).startswith(f"✗ #{rows[2].id} skipped: changed since you saw it: priority")
+        assert " ".join(app.screen.lines[-1].split()).startswith(
+            f"✗ #{rows[2].id} skipped: changed since you saw it: priority"
+        )
         await pilot.press("escape")
         for _ in range(20):
             await settle(pilot)

@@ -159,7 +159,11 @@ async def test_return_to_l1_requires_a_note(make_app, screen_config, escalated):
         await settle(pilot)
         assert app.screen is screen
         record = next(e for e in app.desk.escalations(open_only=False) if e.id == row.id)
-        assert (record.outcome, record.note, record.closed_by) == ("returned", "not a network issue, check the PC", "alice")
+        assert (record.outcome, record.note, record.closed_by) == (
+            "returned",
+            "not a network issue, check the PC",
+            "alice",
+        )
         assert app.desk.ticket(c).group == "L1"
         # written, so the reload is asked for; its rows come from a worker, and the app's interval may see
         # the commit and ask for another (the older result is then dropped): wait for the newest on screen
@@ -198,7 +202,13 @@ async def test_escalate_further_offers_only_higher_or_other_targets(make_app, sc
         await settle(pilot)
         old, new = sorted((e for e in app.desk.escalations(open_only=False) if e.ticket_id == c), key=lambda e: e.id)
         assert (old.target, old.outcome, old.closed_by) == ("L2-network", "escalated", "alice")
-        assert (new.kind, new.level, new.target, new.created_by, new.closed_at) == ("functional", "L3", "L3-vendor", "alice", None)
+        assert (new.kind, new.level, new.target, new.created_by, new.closed_at) == (
+            "functional",
+            "L3",
+            "L3-vendor",
+            "alice",
+            None,
+        )
         await until_shown(pilot, screen)
         screen.list_view.index = next(i for i, r in enumerate(screen.rows) if r.ticket_id == b)
         await pilot.press("e", "enter")  # b (L3-vendor) → duty-manager: the hierarchical line opens beside it
@@ -206,7 +216,9 @@ async def test_escalate_further_offers_only_higher_or_other_targets(make_app, sc
         await pilot.press(*"vendor silent for 2 days", "enter")
         await settle(pilot)
         assert sorted((e.kind, e.target, e.closed_at) for e in app.desk.escalations(ticket=b)) == [
-            ("functional", "L3-vendor", None), ("hierarchical", "duty-manager", None)]
+            ("functional", "L3-vendor", None),
+            ("hierarchical", "duty-manager", None),
+        ]
         await until_shown(pilot, screen)
         assert len(screen.rows) == 4
         # our own escalations are no news: no toast, no bell
@@ -285,7 +297,9 @@ async def test_enter_opens_the_ticket(make_app, screen_config, escalated):
         assert app.screen is screen
 
 
-async def test_new_escalation_from_elsewhere_updates_the_count_and_rings(make_app, screen_config, escalated, setup_desk, monkeypatch):
+async def test_new_escalation_from_elsewhere_updates_the_count_and_rings(
+    make_app, screen_config, escalated, setup_desk, monkeypatch
+):
     a, b, c = escalated
     app = make_app(config=screen_config)
     bells = []
@@ -351,8 +365,11 @@ async def test_apply_rules_in_background(make_app, esc_config, setup_desk, clock
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await settle(pilot)  # the running app applies the rules itself as soon as the store is open
-        expected = [t for t in app.desk.tickets(["new", "open", "pending", "on_hold"]) if t.priority == "P1"
-                    and app.desk.sla(t, NOW).timers["resolution"].state == "breached"]
+        expected = [
+            t
+            for t in app.desk.tickets(["new", "open", "pending", "on_hold"])
+            if t.priority == "P1" and app.desk.sla(t, NOW).timers["resolution"].state == "breached"
+        ]
         assert expected  # the demo has breached P1 tickets
         records = app.desk.escalations()
         assert {e.ticket_id for e in records} == {t.id for t in expected}
@@ -369,8 +386,11 @@ async def test_apply_rules_before_the_store_is_open_does_nothing(make_app):
     assert apply_rules_in_background(app) is None
 
 
-@pytest.mark.parametrize("size,no_color", [((80, 24), False), ((120, 40), False), ((80, 24), True)],
-                         ids=["80x24", "120x40", "80x24-no_color"])
+@pytest.mark.parametrize(
+    "size,no_color",
+    [((80, 24), False), ((120, 40), False), ((80, 24), True)],
+    ids=["80x24", "120x40", "80x24-no_color"],
+)
 def test_escalation_snapshot(snap_compare, make_app, screen_config, escalated, monkeypatch, size, no_color):
     if no_color:
         monkeypatch.setenv("NO_COLOR", "1")  # read when the app is created: the » marker and NOT ACKED remain
@@ -392,8 +412,11 @@ async def test_a_rule_firing_on_many_tickets_is_one_toast_naming_the_rule(make_a
     rule = replace(esc_config.escalation.rules[0], name="P1 past resolution")
     config = replace(esc_config, escalation=replace(esc_config.escalation, rules=(rule,)))
     for i in range(3):  # P1 tickets ten days old: their resolution target (hours) is breached
-        setup_desk.create(NewTicket(subject=f"Outage {i}", customer="Atelier Moreau", priority="P1",
-                                    created_at=NOW - timedelta(days=10)))
+        setup_desk.create(
+            NewTicket(
+                subject=f"Outage {i}", customer="Atelier Moreau", priority="P1", created_at=NOW - timedelta(days=10)
+            )
+        )
     app = make_app(config=config)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -406,7 +429,8 @@ async def test_a_rule_firing_on_many_tickets_is_one_toast_naming_the_rule(make_a
         assert len(fired) >= 3 and all(e.rule == rule.key for e in fired)
         toasts = [str(n.message) for n in app._notifications if n.title.startswith("New escalation")]
         assert toasts == [toasts[0]] and toasts[0].startswith(
-            f"{len(fired)} tickets escalated by rule 'P1 past resolution' → duty-manager (manager): #")
+            f"{len(fired)} tickets escalated by rule 'P1 past resolution' → duty-manager (manager): #"
+        )
         assert rule.key not in toasts[0]
         screen = EscalationScreen()
         await app.push_screen(screen)
@@ -414,7 +438,9 @@ async def test_a_rule_firing_on_many_tickets_is_one_toast_naming_the_rule(make_a
         assert "(rule 'P1 past resolution')" in str(screen.query_one("#esc-detail").render())
 
 
-async def test_acknowledging_on_a_busy_desk_does_not_freeze_the_screen(make_app, screen_config, escalated, demo, monkeypatch):
+async def test_acknowledging_on_a_busy_desk_does_not_freeze_the_screen(
+    make_app, screen_config, escalated, demo, monkeypatch
+):
     """Another writer holds the desk's write lock: `a` waits for it in a thread, the keys still work meanwhile,
     and the acknowledgement lands once the lock is released (it froze the screen for the retry window)."""
     import sqlite3

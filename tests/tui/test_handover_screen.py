@@ -32,7 +32,9 @@ def config(demo):
     config = parse_config(tomllib.loads(text), str(path))
     store = open_store(db)
     desk = Desk(store, config, clock=clock, user="bob")
-    major, x, y, z = sorted((t for t in desk.tickets(["open"]) if t.updated_at <= NOW - timedelta(hours=1)), key=lambda t: t.id)[:4]
+    major, x, y, z = sorted(
+        (t for t in desk.tickets(["open"]) if t.updated_at <= NOW - timedelta(hours=1)), key=lambda t: t.id
+    )[:4]
     desk.link(x.id, major.id)
     desk.link(y.id, major.id)
     desk.escalate(z.id, "hierarchical", "duty-manager", "third call today")
@@ -88,7 +90,9 @@ async def test_sections_equal_reports_handover(make_app, config, tmp_path):
         texts = [str(options.get_option_at_index(i).prompt) for i in range(options.option_count)]
         assert "Will breach within 8 h" in texts[0] and f"({len(ids['breaching'])})" in texts[0]
         major = expected.majors[0]
-        assert any(f"#{major[0].id} [" in t and "with 2 linked: " + ", ".join(f"#{x.id}" for x in major[1]) in t for t in texts)
+        assert any(
+            f"#{major[0].id} [" in t and "with 2 linked: " + ", ".join(f"#{x.id}" for x in major[1]) in t for t in texts
+        )
         # a longer horizon: more tickets will breach within it
         await pilot.press("plus", "plus")
         await settle(pilot)
@@ -111,7 +115,8 @@ async def test_y_copies_and_writes_the_markdown(make_app, config, tmp_path):
         await pilot.pause()
         desk = app.desk
         expected = reports.handover_markdown(
-            reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8), config.tz)
+            reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8), config.tz
+        )
         assert copied == [expected]
         [written] = (tmp_path / "out").iterdir()
         assert written.name == "handover-20260327-1600.md" and written.read_text(encoding="utf-8") == expected
@@ -173,6 +178,23 @@ async def test_screen_and_command_line_give_the_same_handover(make_app, config, 
     async with app.run_test(size=SIZE) as pilot:
         screen = await show(app, pilot, export_dir=tmp_path / "out")
         shown = screen.markdown
-    out = subprocess.run([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(config.source), "handover",
-                          "--hours", "8", "--at", NOW.isoformat()], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "deskterm.cli",
+            "--db",
+            str(db),
+            "--config",
+            str(config.source),
+            "handover",
+            "--hours",
+            "8",
+            "--at",
+            NOW.isoformat(),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout == shown

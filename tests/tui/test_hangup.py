@@ -45,9 +45,16 @@ def test_the_app_exits_when_its_terminal_hangs_up(demo, tmp_path, how):
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
 
     env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(tmp_path / "state")}
-    proc = subprocess.Popen([sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
-                            stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True,
-                            preexec_fn=controlling_terminal, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        preexec_fn=controlling_terminal,
+        close_fds=True,
+    )
     os.close(slave)
     try:
         shown = _read_until(master, b"tickets", 20)

@@ -34,6 +34,7 @@ async def type_at_once(pilot, keys: str | list[str]) -> None:
 
 # -- 16: keys typed while a prompt opens belong to the prompt ------------------------------------------
 
+
 async def test_text_typed_straight_after_slash_is_the_filter(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -44,8 +45,9 @@ async def test_text_typed_straight_after_slash_is_the_filter(make_app):
         assert screen.state.filter == "Rhône"
         assert isinstance(app.screen, QueueScreen)  # nothing typed reached the queue's keys (H: handover)
         assert table_of(app).total > 0
-        assert all("rhône" in r.customer.casefold() or "rhône" in r.subject.casefold()
-                   for r in table_of(app).visible_rows())
+        assert all(
+            "rhône" in r.customer.casefold() or "rhône" in r.subject.casefold() for r in table_of(app).visible_rows()
+        )
 
 
 async def test_text_typed_straight_after_colon_is_the_command(make_app):
@@ -86,6 +88,7 @@ async def test_text_typed_straight_after_opening_a_dialog_is_in_it(make_app):
 
 # -- 15: tab in a prompt stays in the prompt -----------------------------------------------------------
 
+
 async def test_tab_in_the_search_does_not_switch_the_view(make_app):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
@@ -112,6 +115,7 @@ async def test_tab_in_the_search_does_not_switch_the_view(make_app):
 
 # -- 18: the search folds case and diacritics, both ways -------------------------------------------------
 
+
 def test_fold_ignores_case_and_diacritics_both_ways():
     from deskterm.store.queue_terms import fold
 
@@ -129,8 +133,16 @@ async def test_search_and_customer_filter_fold_accents(make_app, other_desk):
 
     from deskterm.service import NewTicket
 
-    [plain] = other_desk.import_tickets([NewTicket(subject="Panne electrique au sous-sol", customer="Atelier Moreau",
-                                                   priority="P2", created_at=NOW - timedelta(hours=1))])
+    [plain] = other_desk.import_tickets(
+        [
+            NewTicket(
+                subject="Panne electrique au sous-sol",
+                customer="Atelier Moreau",
+                priority="P2",
+                created_at=NOW - timedelta(hours=1),
+            )
+        ]
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -151,6 +163,7 @@ async def test_search_and_customer_filter_fold_accents(make_app, other_desk):
 
 
 # -- 20: a filter says what it did; :sort takes the screen's words; o cycles the columns shown -------------
+
 
 def status_of(app) -> str:
     from textual.widgets import Static
@@ -211,10 +224,15 @@ async def test_sort_command_takes_the_words_the_screen_shows(make_app):
     async with app.run_test(size=SMALL) as pilot:
         await ready(pilot)
         screen = app.screen
-        for typed, sort, descending in [("sort customer", "customer", False), ("sort sla", "due", False),
-                                        ("sort SLA desc", "due", True), ("sort P", "priority", False),
-                                        ("sort Time to breach", "due", False), ("sort age desc", "age", True),
-                                        ("sort Status", "status", False)]:
+        for typed, sort, descending in [
+            ("sort customer", "customer", False),
+            ("sort sla", "due", False),
+            ("sort SLA desc", "due", True),
+            ("sort P", "priority", False),
+            ("sort Time to breach", "due", False),
+            ("sort age desc", "age", True),
+            ("sort Status", "status", False),
+        ]:
             await pilot.press("colon", *typed, "enter")
             await settle(pilot)
             assert (screen.state.sort, screen.state.descending) == (sort, descending), typed
@@ -243,6 +261,7 @@ async def test_o_cycles_only_the_columns_shown(make_app):
 
 
 # -- 13: ? lists every key of every screen, grouped, scrollable at 80x24 -------------------------------------
+
 
 def _listed_keys(entries) -> set[str]:
     return {k for e in entries for k in e.keys}
@@ -325,10 +344,12 @@ async def test_help_on_every_screen_lists_its_keys(make_app):
         await ready(pilot)
         await pilot.press("enter")
         await settle(pilot)
-        for key, cls, must in [(None, DetailScreen, {"w", "r", "n", "x", "X", "m", "b", "l", "ctrl+r", "esc", "↓"}),
-                               ("E", EscalationScreen, {"a", "r", "e", "enter", "j", "k", "esc"}),
-                               ("D", DashboardScreen, {"1", "2", "3", "c", "C", "tab", "esc"}),
-                               ("H", HandoverScreen, {"y", "+", "-", "tab", "j", "k", "esc"})]:
+        for key, cls, must in [
+            (None, DetailScreen, {"w", "r", "n", "x", "X", "m", "b", "l", "ctrl+r", "esc", "↓"}),
+            ("E", EscalationScreen, {"a", "r", "e", "enter", "j", "k", "esc"}),
+            ("D", DashboardScreen, {"1", "2", "3", "c", "C", "tab", "esc"}),
+            ("H", HandoverScreen, {"y", "+", "-", "tab", "j", "k", "esc"}),
+        ]:
             if key:
                 await pilot.press(key)
                 await settle(pilot)
@@ -365,6 +386,7 @@ def test_help_snapshot_at_80x24(snap_compare, make_app):
 
 # -- 14: the command palette: every action, in plain words, and the places ---------------------------------
 
+
 async def test_palette_lists_every_action_in_plain_words_and_the_places(make_app):
     from deskterm.tui.commands import ScreenActions
 
@@ -377,8 +399,15 @@ async def test_palette_lists_every_action_in_plain_words_and_the_places(make_app
         found = [(str(h.text), h.help) async for h in ScreenActions(detail).discover()]
         texts = [t for t, _ in found]
         assert not any("detail." in t or "queue." in t or "app." in t for t, _ in found)  # no internal ids
-        for start in ("Why is it due then", "Reply to the customer", "Escalations", "Dashboard", "Handover",
-                      "Resolve", "Back to the queue"):
+        for start in (
+            "Why is it due then",
+            "Reply to the customer",
+            "Escalations",
+            "Dashboard",
+            "Handover",
+            "Resolve",
+            "Back to the queue",
+        ):
             assert any(t.startswith(start) for t in texts), start
         assert all(help_ for _, help_ in found)  # each says its group, in words
         # every binding of the screen with an id is there

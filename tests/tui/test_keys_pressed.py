@@ -103,8 +103,14 @@ async def test_queue_ctrl_r_reads_another_agents_new_ticket(make_app, demo):
             before = queue.table.total
             bob = another_agent(demo)
             try:
-                bob.create(NewTicket(subject="Printer on fire", customer="Atelier Moreau", priority="P1",
-                                     created_at=NOW - timedelta(minutes=1)))
+                bob.create(
+                    NewTicket(
+                        subject="Printer on fire",
+                        customer="Atelier Moreau",
+                        priority="P1",
+                        created_at=NOW - timedelta(minutes=1),
+                    )
+                )
             finally:
                 bob.store.dispose()
             await pilot.press("ctrl+r")
@@ -136,8 +142,9 @@ async def test_escalations_k_enter_and_ctrl_r(make_app, screen_config, escalated
         assert screen.list_view.index == 0
         first = screen.cursor_row
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None,
-                    "the ticket opened")
+        await until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None, "the ticket opened"
+        )
         assert app.screen.ticket_id == first.ticket_id
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is screen, "back to the list")
@@ -159,8 +166,9 @@ async def test_esc_in_the_escalation_reason_prompt_escalates_nothing(make_app, s
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("enter")
-        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None,
-                    "the ticket opened")
+        await until(
+            pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None, "the ticket opened"
+        )
         detail = app.screen
         await pilot.press("e")
         await until(pilot, lambda: isinstance(app.screen, ChoiceScreen), "where to")
@@ -169,7 +177,8 @@ async def test_esc_in_the_escalation_reason_prompt_escalates_nothing(make_app, s
         await pilot.press("escape")
         await until(pilot, lambda: app.screen is detail, "back to the ticket")
         assert detail.desk.escalations(ticket=detail.ticket_id) == [] or all(
-            e.created_by != "alice" for e in detail.desk.escalations(ticket=detail.ticket_id))
+            e.created_by != "alice" for e in detail.desk.escalations(ticket=detail.ticket_id)
+        )
 
 
 # -- the dashboard ---------------------------------------------------------------------------------------
@@ -199,8 +208,11 @@ async def test_dashboard_1_2_shift_tab_and_ctrl_r(make_app, desk_files, demo):  
                 clock.set(NOW)
                 bob.store.dispose()
             await pilot.press("ctrl+r")
-            await until(pilot, lambda: screen.data is not data and screen.kpis.resolved == resolved + 1,
-                        "one more resolved today")
+            await until(
+                pilot,
+                lambda: screen.data is not data and screen.kpis.resolved == resolved + 1,
+                "one more resolved today",
+            )
 
 
 # -- the handover ----------------------------------------------------------------------------------------
@@ -228,5 +240,8 @@ async def test_handover_j_k_and_ctrl_r(make_app, handover_config, demo, tmp_path
             finally:
                 bob.store.dispose()
             await pilot.press("ctrl+r")
-            await until(pilot, lambda: screen.handover is not handover
-                        and len(screen.handover.unacknowledged) == unacked + 1, "the new escalation listed")
+            await until(
+                pilot,
+                lambda: screen.handover is not handover and len(screen.handover.unacknowledged) == unacked + 1,
+                "the new escalation listed",
+            )

@@ -64,11 +64,15 @@ def test_the_order_moves_with_the_time_only_at_thresholds(store):
     q = QueueQuery(store, view="open", user="alice", now=first)
     rows = q.window(0, q.count())
     assert any(_urgency(r, first) != _urgency(r, NOW) for r in rows)  # at it, one does
-    assert [r.id for r in rows] == [r.id for r in sorted(rows, key=lambda r: (_urgency(r, first), r.next_due or NOW, r.id))]
+    assert [r.id for r in rows] == [
+        r.id for r in sorted(rows, key=lambda r: (_urgency(r, first), r.next_due or NOW, r.id))
+    ]
     later = NOW + timedelta(hours=3)
     q = QueueQuery(store, view="open", user="alice", now=later)
     rows = q.window(0, q.count())
-    assert [r.id for r in rows] == [r.id for r in sorted(rows, key=lambda r: (_urgency(r, later), r.next_due or NOW, r.id))]
+    assert [r.id for r in rows] == [
+        r.id for r in sorted(rows, key=lambda r: (_urgency(r, later), r.next_due or NOW, r.id))
+    ]
 
 
 def test_a_view_keeps_the_groups(store):
@@ -114,8 +118,9 @@ def _reference(store, view, filters_text, sort=None):
     from deskterm.store.queue import haystack
 
     f = parse_filter(filters_text)
-    base = QueueQuery(store, view=view, filters=f.__class__(**{**f.__dict__, "words": ()}), sort=sort or Sort(), user="alice",
-                      now=NOW)
+    base = QueueQuery(
+        store, view=view, filters=f.__class__(**{**f.__dict__, "words": ()}), sort=sort or Sort(), user="alice", now=NOW
+    )
     rows = base.window(0, base.count())
     words = [w.casefold() for w in f.words]
 
@@ -132,8 +137,11 @@ def test_search_index_narrows_incrementally_and_agrees_with_brute_force(store):
     index = SearchIndex()
 
     def ids(text, view="open", sort=None):
-        return list(QueueQuery(store, view=view, filters=parse_filter(text), sort=sort or Sort(), user="alice", now=NOW,
-                               search=index).ids())
+        return list(
+            QueueQuery(
+                store, view=view, filters=parse_filter(text), sort=sort or Sort(), user="alice", now=NOW, search=index
+            ).ids()
+        )
 
     everything = ids("")
     assert index.scanned == 0 and index.loads == 0  # no words: SQL only, no haystacks
@@ -169,10 +177,16 @@ def test_search_is_case_insensitive_beyond_ascii(demo):
     s = open_store(db)
     try:
         desk = Desk(s, config, clock=clock, user="alice")
-        [upper, german] = desk.import_tickets([
-            NewTicket(subject="PANNE ÉLECTRIQUE À L'ÉCOLE", customer="Banque Rhône-Alpes", priority="P2", created_at=NOW),
-            NewTicket(subject="Drucker in der Hauptstraße", customer="Atelier Moreau", priority="P3", created_at=NOW),
-        ])
+        [upper, german] = desk.import_tickets(
+            [
+                NewTicket(
+                    subject="PANNE ÉLECTRIQUE À L'ÉCOLE", customer="Banque Rhône-Alpes", priority="P2", created_at=NOW
+                ),
+                NewTicket(
+                    subject="Drucker in der Hauptstraße", customer="Atelier Moreau", priority="P3", created_at=NOW
+                ),
+            ]
+        )
         index = SearchIndex()
 
         def found(text):
@@ -183,8 +197,9 @@ def test_search_is_case_insensitive_beyond_ascii(demo):
         assert upper in found("RHÔNE électrique") and upper in found("customer:RHÔNE électrique")
         assert found("électrique") == found("ÉLECTRIQUE")
         # new data is seen after invalidate (the screen calls it when the data changes)
-        [later] = desk.import_tickets([NewTicket(subject="Électricité coupée", customer="Atelier Moreau",
-                                                 priority="P2", created_at=NOW)])
+        [later] = desk.import_tickets(
+            [NewTicket(subject="Électricité coupée", customer="Atelier Moreau", priority="P2", created_at=NOW)]
+        )
         assert later not in found("électri")  # what was loaded is held until invalidated
         index.invalidate()
         assert {upper, later} <= found("ÉLECTRI")
@@ -221,9 +236,11 @@ def test_the_queue_benchmark_does_not_shadow_the_standard_library_queue():
     from pathlib import Path
 
     root = Path(__file__).resolve().parents[2]
-    code = ("import runpy,sys; sys.path.insert(0,'benchmarks'); import queue; "
-            "assert hasattr(queue,'Queue') and queue.Queue.__module__=='queue'; "
-            "import asyncio, concurrent.futures; assert sys.modules['queue'] is queue; print(queue.__file__)")
+    code = (
+        "import runpy,sys; sys.path.insert(0,'benchmarks'); import queue; "
+        "assert hasattr(queue,'Queue') and queue.Queue.__module__=='queue'; "
+        "import asyncio, concurrent.futures; assert sys.modules['queue'] is queue; print(queue.__file__)"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert not out.stdout.strip().startswith(str(root / "benchmarks"))
@@ -254,8 +271,9 @@ def _step_later(store, view, text, sort):
 
     from deskterm.store.queue import SearchIndex, next_entering, next_thresholds
 
-    query = QueueQuery(store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=NOW,
-                       search=SearchIndex())
+    query = QueueQuery(
+        store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=NOW, search=SearchIndex()
+    )
     query.ids()
     now, steps, seen = NOW, 0, []
     while now < NOW + timedelta(days=2) and steps < 40:
@@ -266,8 +284,9 @@ def _step_later(store, view, text, sort):
             break
         now = min(instants) + timedelta(seconds=steps % 3 * 600)  # sometimes several crossings at once
         query = query.later(now)
-        fresh = QueueQuery(store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=now,
-                           search=SearchIndex())
+        fresh = QueueQuery(
+            store, view=view, filters=parse_filter(text), sort=sort, user="alice", now=now, search=SearchIndex()
+        )
         assert list(query.ids()) == list(fresh.ids()), (view, text, sort, now)
         seen.append((now, query.window(0, query.count())))
         steps += 1
@@ -275,10 +294,12 @@ def _step_later(store, view, text, sort):
     return seen
 
 
-@pytest.mark.parametrize("text, sort", [("", Sort("due")), ("", Sort("due", True)), ("p", Sort("priority")),
-                                        ("prio:P1,P2", Sort("customer", True))])
+@pytest.mark.parametrize(
+    "text, sort",
+    [("", Sort("due")), ("", Sort("due", True)), ("p", Sort("priority")), ("prio:P1,P2", Sort("customer", True))],
+)
 def test_breaching_soon_moves_with_the_time_from_one_sql_order(store, text, sort):
-    """"Breaching soon" is the open tickets whose warning has started or that are due within the hour, at
+    """ "Breaching soon" is the open tickets whose warning has started or that are due within the hour, at
     the query's instant: stepped with ``later`` (no SQL of its own) it holds, at each instant, exactly what
     the view's SQL condition selects, and agrees with a fresh query."""
     from sqlalchemy import select
@@ -289,12 +310,17 @@ def test_breaching_soon_moves_with_the_time_from_one_sql_order(store, text, sort
     f = parse_filter(text)
     for now, rows in _step_later(store, "breaching", text, sort):
         with store.engine.connect() as conn:
-            wanted = set(conn.execute(select(Ticket.id).where(view_condition("breaching", "alice", now),
-                                                               *filter_conditions(f, "alice"))).scalars())
+            wanted = set(
+                conn.execute(
+                    select(Ticket.id).where(view_condition("breaching", "alice", now), *filter_conditions(f, "alice"))
+                ).scalars()
+            )
         if f.words:
             assert {r.id for r in rows} <= wanted
-            assert all(all(w in f"{r.subject}\x1f{r.customer}\x1f{r.ref or ''}".casefold() or str(r.id) == w
-                           for w in f.words) for r in rows)
+            assert all(
+                all(w in f"{r.subject}\x1f{r.customer}\x1f{r.ref or ''}".casefold() or str(r.id) == w for w in f.words)
+                for r in rows
+            )
         else:
             assert {r.id for r in rows} == wanted
         assert len(rows) == len({r.id for r in rows})
@@ -317,7 +343,14 @@ def test_breaching_soon_holds_no_breached_ticket(store, sort):
     all_rows = everything.window(0, everything.count())
     breached = [r for r in all_rows if _urgency(r) == 0]
     assert breached and not {r.id for r in breached} & {r.id for r in rows}
-    expected = {r.id for r in all_rows if _urgency(r) != 0 and (
-        (r.next_warn is not None and r.next_warn <= NOW) or (r.next_due is not None and r.next_due <= NOW + timedelta(hours=1)))}
+    expected = {
+        r.id
+        for r in all_rows
+        if _urgency(r) != 0
+        and (
+            (r.next_warn is not None and r.next_warn <= NOW)
+            or (r.next_due is not None and r.next_due <= NOW + timedelta(hours=1))
+        )
+    }
     assert {r.id for r in rows} == expected
     assert breaching_count(store, NOW) == len(expected) == view_counts(store, "alice", NOW)["breaching"]

@@ -96,7 +96,9 @@ async def test_views_and_counts(make_app, demo):
         await pilot.press("tab")
         assert tabs.current == "breaching"
         soon = NOW + timedelta(hours=1)
-        assert all((r.next_warn and r.next_warn <= NOW) or (r.next_due and r.next_due <= soon) for r in table.visible_rows())
+        assert all(
+            (r.next_warn and r.next_warn <= NOW) or (r.next_due and r.next_due <= soon) for r in table.visible_rows()
+        )
         await pilot.press("5")
         assert {r.status for r in table.visible_rows()} == {"pending"}
         assert "5 Pending" in "".join(s.text for s in tabs.render().render(app.console))
@@ -133,8 +135,17 @@ async def test_incremental_search_filters_esc_and_persistence(make_app):
 
 
 async def test_search_folds_non_ascii_case_and_narrows_as_you_type(make_app, other_desk):
-    [tid] = other_desk.import_tickets([NewTicket(subject="PANNE ÉLECTRIQUE AU SOUS-SOL", customer="Banque Rhône-Alpes",
-                                                 priority="P2", created_at=NOW - timedelta(hours=1), ref="ÉLEC-1")])
+    [tid] = other_desk.import_tickets(
+        [
+            NewTicket(
+                subject="PANNE ÉLECTRIQUE AU SOUS-SOL",
+                customer="Banque Rhône-Alpes",
+                priority="P2",
+                created_at=NOW - timedelta(hours=1),
+                ref="ÉLEC-1",
+            )
+        ]
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -235,8 +246,13 @@ async def test_countdown_changes_state_on_the_tick(make_app, demo, other_desk):
     """A P4 ticket of a 24x7 customer: 8 h to first response, warning after 6 h (75 %)."""
     db, config, clock = demo
     created = NOW - timedelta(hours=5, minutes=59)
-    [tid] = other_desk.import_tickets([NewTicket(subject="Clock test", customer="Clinique Saint-Jean",
-                                                 priority="P4", created_at=created, ref="CLK-1")])
+    [tid] = other_desk.import_tickets(
+        [
+            NewTicket(
+                subject="Clock test", customer="Clinique Saint-Jean", priority="P4", created_at=created, ref="CLK-1"
+            )
+        ]
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -286,8 +302,14 @@ async def test_live_refresh_from_another_connection(make_app, other_desk):
         await pilot.press("j", "j")
         ticket = table.cursor_id
         before = table.total
-        new_id = other_desk.create(NewTicket(subject="Arrived from elsewhere", customer="Atelier Moreau",
-                                             priority="P1", created_at=NOW - timedelta(hours=9))).id
+        new_id = other_desk.create(
+            NewTicket(
+                subject="Arrived from elsewhere",
+                customer="Atelier Moreau",
+                priority="P1",
+                created_at=NOW - timedelta(hours=9),
+            )
+        ).id
         start = time.monotonic()
         while table.total == before and time.monotonic() - start < 2.5:
             await asyncio.sleep(0.1)
@@ -299,8 +321,17 @@ async def test_live_refresh_from_another_connection(make_app, other_desk):
 
 async def test_untrusted_subject_shows_literally(make_app, other_desk):
     evil = "[bold red]x[/] \x1b[2J\x1b]0;pwned\x07"
-    other_desk.import_tickets([NewTicket(subject=evil, customer="[i]Evil[/i] Corp", priority="P1",
-                                         created_at=NOW - timedelta(days=30), ref="EVIL-1")])
+    other_desk.import_tickets(
+        [
+            NewTicket(
+                subject=evil,
+                customer="[i]Evil[/i] Corp",
+                priority="P1",
+                created_at=NOW - timedelta(days=30),
+                ref="EVIL-1",
+            )
+        ]
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -404,12 +435,24 @@ async def _settled(pilot) -> None:
 def _later_due_earlier_warning(desk) -> tuple[int, int]:
     """Two 24x7 tickets: A is due later than B (2 h 01 vs 1 h) but its warning starts first (in 1 min, at
     75 % of 8 h; B's in 30 min, at 75 % of 2 h)."""
-    [a, b] = desk.import_tickets([
-        NewTicket(subject="Later due, earlier warning", customer="Clinique Saint-Jean", priority="P4",
-                  created_at=NOW - timedelta(hours=5, minutes=59), ref="MOVE-A"),
-        NewTicket(subject="Sooner due, later warning", customer="Clinique Saint-Jean", priority="P3",
-                  created_at=NOW - timedelta(hours=1), ref="MOVE-B"),
-    ])
+    [a, b] = desk.import_tickets(
+        [
+            NewTicket(
+                subject="Later due, earlier warning",
+                customer="Clinique Saint-Jean",
+                priority="P4",
+                created_at=NOW - timedelta(hours=5, minutes=59),
+                ref="MOVE-A",
+            ),
+            NewTicket(
+                subject="Sooner due, later warning",
+                customer="Clinique Saint-Jean",
+                priority="P3",
+                created_at=NOW - timedelta(hours=1),
+                ref="MOVE-B",
+            ),
+        ]
+    )
     return a, b
 
 
@@ -446,7 +489,9 @@ async def test_a_ticket_moves_up_when_it_crosses_its_warning_then_its_breach(mak
         now = clock.now()
         rows = table.query_.window(0, table.total)
         # above A: only breached tickets and warnings (A is in the warning group)
-        assert all(r.next_due < now or (r.next_warn is not None and r.next_warn <= now) for r in rows[: _position(table, a)])
+        assert all(
+            r.next_due < now or (r.next_warn is not None and r.next_warn <= now) for r in rows[: _position(table, a)]
+        )
 
         # now on A: past its deadline (B's passed before), A is breached, in the group at the top
         table.select_ticket(a)
@@ -459,7 +504,7 @@ async def test_a_ticket_moves_up_when_it_crosses_its_warning_then_its_breach(mak
         position = _position(table, a)
         assert table.cursor_id == a and table.cursor_row.id == a
         assert all(r.next_due is not None and r.next_due < now for r in rows[: position + 1])  # breached above
-        assert not any(r.next_due is not None and r.next_due < now for r in rows[position + 1:])  # none below
+        assert not any(r.next_due is not None and r.next_due < now for r in rows[position + 1 :])  # none below
         assert _position(table, b) < position  # B breached first: more overdue, higher
         cell = next(s for s in _line_of(table, a) if s.text.startswith("✖"))
         assert cell.style.color not in (None, warning_colour)
@@ -565,15 +610,23 @@ async def test_typing_a_search_lays_nothing_out(make_app, monkeypatch):
 
 
 async def test_breaching_soon_takes_in_tickets_as_time_passes_without_sql(make_app, demo, other_desk, monkeypatch):
-    """"Breaching soon" follows the clock: a ticket enters in the tick its deadline comes within the hour,
+    """ "Breaching soon" follows the clock: a ticket enters in the tick its deadline comes within the hour,
     and ticks in between run no SQL for the view (it was re-run every second: ~120 ms at 100,000 tickets);
     the cursor stays on its ticket."""
     db, config, clock = demo
     # a P3 ticket of a 24x7 customer created 58 min ago: first response due in 1 h 02 (2 h), its warning in
     # 32 min (75 %): it enters "breaching soon" by its deadline, in 2 min
-    [tid] = other_desk.import_tickets([NewTicket(subject="Enters soon", customer="Clinique Saint-Jean",
-                                                 priority="P3", created_at=NOW - timedelta(minutes=58),
-                                                 ref="SOON-1")])
+    [tid] = other_desk.import_tickets(
+        [
+            NewTicket(
+                subject="Enters soon",
+                customer="Clinique Saint-Jean",
+                priority="P3",
+                created_at=NOW - timedelta(minutes=58),
+                ref="SOON-1",
+            )
+        ]
+    )
     sql_runs = []
     original = QueueQuery.sql_ids
     monkeypatch.setattr(QueueQuery, "sql_ids", lambda self: sql_runs.append(self.view) or original(self))
@@ -613,8 +666,17 @@ async def test_search_haystacks_are_loaded_once_open_and_kept_across_changes(mak
                 break
         await settle(pilot)
         assert search.loads == 1
-        [tid] = other_desk.import_tickets([NewTicket(subject="Imprimante bloquée au 3e", customer="Atelier Moreau",
-                                                     priority="P3", created_at=NOW, ref="NEW-77")])
+        [tid] = other_desk.import_tickets(
+            [
+                NewTicket(
+                    subject="Imprimante bloquée au 3e",
+                    customer="Atelier Moreau",
+                    priority="P3",
+                    created_at=NOW,
+                    ref="NEW-77",
+                )
+            ]
+        )
         app.screen.data_changed()
         await settle(pilot)
         await pilot.press("slash", *"imprimante bloquée")
@@ -715,8 +777,10 @@ async def test_states_and_the_cursor_stay_apart_in_16_colours(make_app):
             return color.downgrade(ColorSystem.STANDARD).number
 
         background = sixteen(table.rich_style.bgcolor)
-        states = {s: sixteen(table.get_component_rich_style(f"sla--{s}", partial=True).color)
-                  for s in ("breached", "warning", "running")}
+        states = {
+            s: sixteen(table.get_component_rich_style(f"sla--{s}", partial=True).color)
+            for s in ("breached", "warning", "running")
+        }
         assert len(set(states.values())) == 3, states
         assert background not in states.values(), (background, states)
         cursor = table.get_component_rich_style("queue-table--cursor")
@@ -729,9 +793,17 @@ async def test_a_ticket_leaves_breaching_soon_in_the_second_it_breaches(make_app
     (first response 2 h) is in it; one second past its deadline it is breached and leaves the view, by "time
     to breach" and in another sort alike; the tab's count follows."""
     db, config, clock = demo
-    [tid] = other_desk.import_tickets([NewTicket(subject="Leaves soon", customer="Clinique Saint-Jean",
-                                                 priority="P3", created_at=NOW - timedelta(hours=1, minutes=59),
-                                                 ref="GONE-1")])
+    [tid] = other_desk.import_tickets(
+        [
+            NewTicket(
+                subject="Leaves soon",
+                customer="Clinique Saint-Jean",
+                priority="P3",
+                created_at=NOW - timedelta(hours=1, minutes=59),
+                ref="GONE-1",
+            )
+        ]
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)

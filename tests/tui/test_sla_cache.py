@@ -42,8 +42,11 @@ def _check(desk, rows) -> int:
                 # the one case told apart: in warning by a timer that is not the one due first
                 assert evaluated.state == "warning" and row.next_warn is not None and row.next_warn <= now, row
                 continue
-            assert (first.name, first.state, first.remaining) == \
-                (evaluated.name, evaluated.state, evaluated.remaining), (row, step)
+            assert (first.name, first.state, first.remaining) == (
+                evaluated.name,
+                evaluated.state,
+                evaluated.remaining,
+            ), (row, step)
             compared += 1
     return compared
 
@@ -58,9 +61,16 @@ def test_every_open_ticket_of_the_demo(desk):
 def test_after_each_kind_of_change(desk, clock):
     """Replies (first response met, next update started), pending (paused), a reopen, a priority change,
     resolving and reopening: each written by the service, each row read back and compared."""
-    ids = [r.id for r in _rows(desk)[:: 7]][:30]
-    steps = [Change(reply="On it"), Change(status="pending"), Change(priority="P1"), Change(status="open"),
-             Change(note="internal"), Change(status="resolved", resolution_code="fixed"), Change(status="open")]
+    ids = [r.id for r in _rows(desk)[::7]][:30]
+    steps = [
+        Change(reply="On it"),
+        Change(status="pending"),
+        Change(priority="P1"),
+        Change(status="open"),
+        Change(note="internal"),
+        Change(status="resolved", resolution_code="fixed"),
+        Change(status="open"),
+    ]
     for i, change in enumerate(steps):
         clock.advance(minutes=53)
         for tid in ids[i::2]:

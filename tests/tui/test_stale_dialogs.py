@@ -107,8 +107,9 @@ async def test_status_dialog_opened_on_pending_does_not_apply_over_a_change_from
         await pilot.press("s")
         dialog = await opened(pilot, ChoiceScreen)
         assert dialog.title_text == "Status: pending →" and dialog.choices == ["open", "on_hold", "resolved"]
-        r = await asyncio.to_thread(run_cli, "--db", desk_url, "--config", config, "update", str(ticket),
-                                    "--status", "open")
+        r = await asyncio.to_thread(
+            run_cli, "--db", desk_url, "--config", config, "update", str(ticket), "--status", "open"
+        )
         assert r.returncode == 0 and r.stdout.strip() == str(loaded + 1), r.stderr
         await poll(pilot)  # the screen under the dialog reloads (this made the stale choice apply silently)
         assert screen.record.status == "open"
@@ -145,7 +146,9 @@ async def test_a_reply_after_another_agents_reply_says_so_before_sending(app, ti
         await pilot.press("a")  # send anyway
         await settle(pilot)
         assert [(e.author, e.body) for e in history(app, ticket)] == [
-            ("bob", "Fixed: the badge server was restarted.\nBob"), ("alice", "We are looking into it.")]
+            ("bob", "Fixed: the badge server was restarted.\nBob"),
+            ("alice", "We are looking into it."),
+        ]
         assert screen.drafts["reply"] == ""
 
 
@@ -176,10 +179,15 @@ async def test_every_dialog_and_the_note_draft_ask_before_applying_over_a_change
     async def note(pilot, dialog):
         await type_text(pilot, "half a thought")
 
-    cases = [("p", PriorityDialog, priority, ticket), ("t", TypeDialog, type_, ticket),
-             ("a", AssignDialog, assign, ticket),
-             ("x", ResolveDialog, resolve, ticket), ("l", LinkDialog, link, ticket), ("n", EditorDialog, note, ticket),
-             ("X", CloseDialog, close, tickets[0])]
+    cases = [
+        ("p", PriorityDialog, priority, ticket),
+        ("t", TypeDialog, type_, ticket),
+        ("a", AssignDialog, assign, ticket),
+        ("x", ResolveDialog, resolve, ticket),
+        ("l", LinkDialog, link, ticket),
+        ("n", EditorDialog, note, ticket),
+        ("X", CloseDialog, close, tickets[0]),
+    ]
     async with app.run_test(size=SIZE) as pilot:
         await open_detail(pilot, ticket)
         for key, cls, fill, tid in cases:
@@ -243,8 +251,9 @@ async def test_an_open_major_incident_shows_tickets_linked_by_others(app, ticket
 
 
 @pytest.mark.engines("sqlite")
-async def test_a_draft_taken_back_after_a_restart_keeps_the_version_it_began_on(desk_url, screen_config, clock, tickets,
-                                                                                  bob):
+async def test_a_draft_taken_back_after_a_restart_keeps_the_version_it_began_on(
+    desk_url, screen_config, clock, tickets, bob
+):
     """A draft kept on disk (tui/drafts.py) carries its version with its text: bob's reply between the two runs is
     said before alice's reply goes out."""
     import json

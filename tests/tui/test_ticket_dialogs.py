@@ -32,8 +32,11 @@ async def test_close_on_a_new_ticket_says_why_before_any_dialog(make_app, ticket
         await pilot.press("X")
         await settle(pilot)
         assert app.screen is screen  # no form
-        assert any("Close: not possible: ticket DET-NEW: cannot go from new to closed; from new it may go to open, "
-                   "pending, on_hold, resolved (x resolves it first)" in m for m in notes(app))
+        assert any(
+            "Close: not possible: ticket DET-NEW: cannot go from new to closed; from new it may go to open, "
+            "pending, on_hold, resolved (x resolves it first)" in m
+            for m in notes(app)
+        )
         assert await screen.resolve("fixed")
         await pilot.press("X")
         assert isinstance(await until(pilot, lambda: app.screen), CloseDialog)  # resolved: it may be closed
@@ -43,8 +46,11 @@ async def test_close_on_a_new_ticket_says_why_before_any_dialog(make_app, ticket
         await pilot.press("x")
         await settle(pilot)
         assert app.screen is screen
-        assert any("Resolve: not possible: ticket DET-NEW: cannot go from closed to resolved; from closed it may go "
-                   "to nothing (it is final)" in m for m in notes(app))
+        assert any(
+            "Resolve: not possible: ticket DET-NEW: cannot go from closed to resolved; from closed it may go "
+            "to nothing (it is final)" in m
+            for m in notes(app)
+        )
 
 
 async def test_link_offers_the_open_majors_first_and_refuses_a_closed_one(make_app, tickets, other_desk):
@@ -85,14 +91,18 @@ async def test_link_offers_the_open_majors_first_and_refuses_a_closed_one(make_a
         assert any(said in m for m in notes(app))
 
 
-@pytest.mark.parametrize("key, dialog_cls, select_ids, ticket", [
-    ("p", PriorityDialog, ["impact", "urgency", "direct"], 3),
-    ("t", TypeDialog, ["type", "classification"], 3),
-    ("x", ResolveDialog, ["code"], 3),
-    ("X", CloseDialog, ["csat"], 0),
-])
-async def test_drop_down_lists_stay_inside_their_dialog_at_80x24(make_app, tickets, other_desk, key, dialog_cls,
-                                                                   select_ids, ticket):
+@pytest.mark.parametrize(
+    "key, dialog_cls, select_ids, ticket",
+    [
+        ("p", PriorityDialog, ["impact", "urgency", "direct"], 3),
+        ("t", TypeDialog, ["type", "classification"], 3),
+        ("x", ResolveDialog, ["code"], 3),
+        ("X", CloseDialog, ["csat"], 0),
+    ],
+)
+async def test_drop_down_lists_stay_inside_their_dialog_at_80x24(
+    make_app, tickets, other_desk, key, dialog_cls, select_ids, ticket
+):
     """The lists drew over the dialog's border (and the ticket behind it) at 80x24."""
     other_desk.update(tickets[0], Change(status="resolved", resolution_code="fixed"))
     app = make_app()
@@ -124,8 +134,9 @@ async def test_notifications_take_their_own_lines_and_leave_the_newest_events_in
         timeline = screen.query_one(Timeline)
         full = timeline.region
         await pilot.press("end")
-        screen.say("ticket changed by bob: status open → pending, assigned to chloe (was alice)",
-                   title="Ticket changed")
+        screen.say(
+            "ticket changed by bob: status open → pending, assigned to chloe (was alice)", title="Ticket changed"
+        )
         screen.say("status → pending", title="Status")
         await pilot.pause(0.3)
         toasts = list(screen.query("Toast"))

@@ -21,8 +21,17 @@ def _invisible(text: str) -> list[str]:
 
 
 async def test_zero_width_characters_are_shown_as_escapes_and_keep_the_columns(make_app, other_desk):
-    ids = [other_desk.create(NewTicket(subject=f"Z{i}{INVISIBLE * 4}subject", customer=f"Ac{INVISIBLE * 3}me{i}",
-                                       priority="P1", created_at=NOW - timedelta(hours=6))).id for i in range(3)]
+    ids = [
+        other_desk.create(
+            NewTicket(
+                subject=f"Z{i}{INVISIBLE * 4}subject",
+                customer=f"Ac{INVISIBLE * 3}me{i}",
+                priority="P1",
+                created_at=NOW - timedelta(hours=6),
+            )
+        ).id
+        for i in range(3)
+    ]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -42,7 +51,9 @@ async def test_zero_width_characters_are_shown_as_escapes_and_keep_the_columns(m
 
 async def test_a_1_mb_subject_is_cut_on_the_ticket_screen_and_kept_whole(make_app, other_desk):
     subject = ("Printer on fire " * 65_536)[: 1024 * 1024]
-    tid = other_desk.create(NewTicket(subject=subject, customer="Acme", priority="P2", created_at=NOW - timedelta(hours=1))).id
+    tid = other_desk.create(
+        NewTicket(subject=subject, customer="Acme", priority="P2", created_at=NOW - timedelta(hours=1))
+    ).id
     app = make_app()
     async with app.run_test(size=(80, 24)) as pilot:
         for _ in range(200):

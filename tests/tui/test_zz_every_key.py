@@ -42,8 +42,16 @@ def deskterm_bindings() -> dict[str, str]:
 def test_the_inventory_has_the_screens_keys():
     """The inventory itself: it finds the bindings of the app, the screens, the dialogs and the queue table."""
     names = deskterm_bindings()
-    for expected in ("app.escalations", "queue.open", "queue.mark", "detail.reply", "detail.dialog.submit",
-                     "escalations.acknowledge", "dashboard.today", "handover.copy"):
+    for expected in (
+        "app.escalations",
+        "queue.open",
+        "queue.mark",
+        "detail.reply",
+        "detail.dialog.submit",
+        "escalations.acknowledge",
+        "dashboard.today",
+        "handover.copy",
+    ):
         assert expected in names, sorted(names)
 
 
@@ -51,5 +59,7 @@ def test_every_key_of_every_screen_is_pressed_by_a_test(pressed_bindings, whole_
     if not whole_tui_suite:
         pytest.skip("only when every screen test ran (the whole tests/tui directory, nothing deselected)")
     missing = {name: where for name, where in deskterm_bindings().items() if name not in pressed_bindings}
-    assert not missing, ("keys that no screen test presses (write a test that presses each and checks what it "
-                         "does):\n" + "\n".join(f"  {name}  ({where})" for name, where in sorted(missing.items())))
+    assert not missing, (
+        "keys that no screen test presses (write a test that presses each and checks what it "
+        "does):\n" + "\n".join(f"  {name}  ({where})" for name, where in sorted(missing.items()))
+    )

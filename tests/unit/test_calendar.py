@@ -74,8 +74,20 @@ def test_parse_hhmm_interval():
     assert parse_hhmm_interval(" 13:30 - 18:00 ") == (810, 1080)
 
 
-@pytest.mark.parametrize("bad", ["18:00-09:00", "09:00-09:00", "9:00-12:00", "09:60-10:00", "24:00-24:00",
-                                 "09:00", "09:00-24:01", "ab:cd-ef:gh", "09:00-10:00-11:00"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "18:00-09:00",
+        "09:00-09:00",
+        "9:00-12:00",
+        "09:60-10:00",
+        "24:00-24:00",
+        "09:00",
+        "09:00-24:01",
+        "ab:cd-ef:gh",
+        "09:00-10:00-11:00",
+    ],
+)
 def test_parse_hhmm_interval_rejects(bad):
     with pytest.raises(ValueError):
         parse_hhmm_interval(bad)
@@ -238,14 +250,10 @@ def test_paris_night_interval_holds_its_real_length_on_change_days():
     # A normal Sunday: 3 h 30.
     assert cal.seconds_between(t("2026-03-22T00:00:00+01:00"), t("2026-03-23T00:00:00+01:00")) == 3 * H + 30 * M
     # Spring (2026-03-29, 02:00 → 03:00): 00:00 +01:00 to 03:30 +02:00 is 2 h 30 of real time.
-    assert cal.day_intervals(date(2026, 3, 29)) == (
-        (t("2026-03-29T00:00:00+01:00"), t("2026-03-29T03:30:00+02:00")),
-    )
+    assert cal.day_intervals(date(2026, 3, 29)) == ((t("2026-03-29T00:00:00+01:00"), t("2026-03-29T03:30:00+02:00")),)
     assert cal.seconds_between(t("2026-03-29T00:00:00+01:00"), t("2026-03-30T00:00:00+02:00")) == 2 * H + 30 * M
     # Autumn (2026-10-25, 03:00 → 02:00): 00:00 +02:00 to 03:30 +01:00 is 4 h 30 of real time.
-    assert cal.day_intervals(date(2026, 10, 25)) == (
-        (t("2026-10-25T00:00:00+02:00"), t("2026-10-25T03:30:00+01:00")),
-    )
+    assert cal.day_intervals(date(2026, 10, 25)) == ((t("2026-10-25T00:00:00+02:00"), t("2026-10-25T03:30:00+01:00")),)
     assert cal.seconds_between(t("2026-10-25T00:00:00+02:00"), t("2026-10-26T00:00:00+01:00")) == 4 * H + 30 * M
 
 
@@ -262,7 +270,9 @@ def test_paris_deadlines_inside_the_change():
 
 
 def test_new_york_night_interval_on_change_days():
-    cal = night_shift("America/New_York", **{d: ["00:00-03:30"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")})
+    cal = night_shift(
+        "America/New_York", **{d: ["00:00-03:30"] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    )
     # Spring 2026-03-08: 00:00 -05:00 to 03:30 -04:00 = 2 h 30.
     assert cal.seconds_between(t("2026-03-08T00:00:00-05:00"), t("2026-03-09T00:00:00-04:00")) == 2 * H + 30 * M
     # Autumn 2026-11-01: 00:00 -04:00 to 03:30 -05:00 = 4 h 30.
@@ -277,8 +287,9 @@ def test_new_york_night_interval_on_change_days():
 
 
 def test_new_york_office_across_the_spring_weekend():
-    cal = BusinessCalendar("ny", "America/New_York",
-                           weekly(**{d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")}))
+    cal = BusinessCalendar(
+        "ny", "America/New_York", weekly(**{d: ["09:00-17:00"] for d in ("mon", "tue", "wed", "thu", "fri")})
+    )
     # Fri 2026-03-06 16:00 -05:00 + 2 h: Fri 1 h; Mon 2026-03-09 09:00 -04:00 + 1 h.
     start = t("2026-03-06T16:00:00-05:00")
     due = cal.add(start, 2 * H)

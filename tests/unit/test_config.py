@@ -54,7 +54,7 @@ def only_problem(tmp_path: Path, text: str, key: str) -> str:
     prefix = f"{path}: {key}: "
     assert len(lines) == 1, lines
     assert lines[0].startswith(prefix), lines
-    return lines[0][len(prefix):]
+    return lines[0][len(prefix) :]
 
 
 # -- loading ---------------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def test_policy_without_calendar(tmp_path):
 
 
 def office(**days: str) -> str:
-    lines = ['[calendars.office]', 'timezone = "Europe/Paris"']
+    lines = ["[calendars.office]", 'timezone = "Europe/Paris"']
     lines += [f"{day} = {value}" for day, value in days.items()]
     return "\n".join(lines) + "\n"
 
@@ -269,14 +269,17 @@ def test_policy_missing_a_priority(tmp_path):
 
 
 def test_priority_missing_a_required_timer(tmp_path):
-    text = CAL_ALWAYS + POLICY_GOLD.replace('P4 = { first_response = "8h",  resolution = "10d" }',
-                                            'P4 = { first_response = "8h" }')
+    text = CAL_ALWAYS + POLICY_GOLD.replace(
+        'P4 = { first_response = "8h",  resolution = "10d" }', 'P4 = { first_response = "8h" }'
+    )
     assert only_problem(tmp_path, text, "policies.gold.P4.resolution") == "missing"
 
 
 def test_unknown_timer(tmp_path):
-    text = CAL_ALWAYS + POLICY_GOLD.replace('P2 = { first_response = "30m", resolution = "8h" }',
-                                            'P2 = { first_response = "30m", resolution = "8h", reply = "1h" }')
+    text = CAL_ALWAYS + POLICY_GOLD.replace(
+        'P2 = { first_response = "30m", resolution = "8h" }',
+        'P2 = { first_response = "30m", resolution = "8h", reply = "1h" }',
+    )
     assert "unknown timer" in only_problem(tmp_path, text, "policies.gold.P2.reply")
 
 
@@ -287,7 +290,7 @@ def test_customer_pointing_at_an_unknown_policy(tmp_path):
 
 
 def test_customer_with_a_simple_name_is_not_quoted(tmp_path):
-    text = VALID + "[customers.Acme]\npolicy = \"platinum\"\n"
+    text = VALID + '[customers.Acme]\npolicy = "platinum"\n'
     assert only_problem(tmp_path, text, "customers.Acme.policy") == "unknown policy 'platinum'"
 
 
@@ -368,7 +371,7 @@ policy = "bronze"
 """
     path = write(tmp_path, text)
     lines = problems_of(path)
-    keys = [line[len(f"{path}: "):].split(": ", 1)[0] for line in lines]
+    keys = [line[len(f"{path}: ") :].split(": ", 1)[0] for line in lines]
     expected = [
         "colour",
         "timezone",

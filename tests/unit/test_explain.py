@@ -13,9 +13,11 @@ from deskterm.domain.sla import Event, Policy, Targets, evaluate
 
 PARIS = ZoneInfo("Europe/Paris")
 OFFICE = BusinessCalendar(
-    "office", "Europe/Paris",
+    "office",
+    "Europe/Paris",
     {0: ((540, 750), (810, 1080)), 1: ((540, 1080),), 2: ((540, 1080),), 3: ((540, 1080),), 4: ((540, 1020),)},
-    holidays.country_holidays("FR"), frozenset(),
+    holidays.country_holidays("FR"),
+    frozenset(),
 )
 POLICY = Policy("gold-office", OFFICE, {p: Targets(3600, 20 * 3600) for p in ("P1", "P2", "P3", "P4")}, 0.75)
 

@@ -44,14 +44,18 @@ def test_the_same_dates_and_names_as_the_package_cold_and_kept(code):
 
 def test_a_second_run_imports_no_holidays_package(tmp_path):
     config = tmp_path / "deskterm.toml"
-    config.write_text('[calendars.office]\ntimezone = "Europe/Paris"\nmon = ["09:00-17:00"]\nholidays = "FR"\n'
-                      '[policies.standard]\ncalendar = "office"\nP1 = { first_response = "1h", resolution = "4h" }\n'
-                      'P2 = { first_response = "1h", resolution = "4h" }\nP3 = { first_response = "1h", resolution = "4h" }\n'
-                      'P4 = { first_response = "1h", resolution = "4h" }\n[defaults]\npolicy = "standard"\n')
-    code = ("import sys; from datetime import date; from deskterm.config import load_config;"
-            f"c = load_config({str(config)!r}); cal = c.policies['standard'].calendar;"
-            "print(date(2026, 7, 14) in cal.holidays, cal.holidays.get(date(2026, 7, 14)), date(2026, 7, 15) in cal.holidays,"
-            " 'holidays' in sys.modules)")
+    config.write_text(
+        '[calendars.office]\ntimezone = "Europe/Paris"\nmon = ["09:00-17:00"]\nholidays = "FR"\n'
+        '[policies.standard]\ncalendar = "office"\nP1 = { first_response = "1h", resolution = "4h" }\n'
+        'P2 = { first_response = "1h", resolution = "4h" }\nP3 = { first_response = "1h", resolution = "4h" }\n'
+        'P4 = { first_response = "1h", resolution = "4h" }\n[defaults]\npolicy = "standard"\n'
+    )
+    code = (
+        "import sys; from datetime import date; from deskterm.config import load_config;"
+        f"c = load_config({str(config)!r}); cal = c.policies['standard'].calendar;"
+        "print(date(2026, 7, 14) in cal.holidays, cal.holidays.get(date(2026, 7, 14)), date(2026, 7, 15) in cal.holidays,"
+        " 'holidays' in sys.modules)"
+    )
     first = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     second = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert first[0] == second[0] == "True" and first[-2] == second[-2] == "False"

@@ -18,11 +18,23 @@ VALUES = st.one_of(
     st.booleans(),
     st.integers(-2, 5),
     st.sampled_from(["", " ", "alice", "customer", "P1", "P5", "open", "pending", "resolved", "Open", "L2", "x"]),
-    st.sampled_from(["2026-03-27T16:05:00+01:00", "2026-03-27T16:05:00Z", "2026-03-27T16:05:00", "yesterday",
-                     "2026-03-27T16:05:00.250+00:00", "2026-02-30T10:00:00+00:00"]),
+    st.sampled_from(
+        [
+            "2026-03-27T16:05:00+01:00",
+            "2026-03-27T16:05:00Z",
+            "2026-03-27T16:05:00",
+            "yesterday",
+            "2026-03-27T16:05:00.250+00:00",
+            "2026-02-30T10:00:00+00:00",
+        ]
+    ),
     st.lists(st.integers(), max_size=2),
 )
-KINDS = st.one_of(st.sampled_from([*importer.EVENT_KEYS, "note", "REPLY", ""]), st.integers(), st.lists(st.text(max_size=1), max_size=1))
+KINDS = st.one_of(
+    st.sampled_from([*importer.EVENT_KEYS, "note", "REPLY", ""]),
+    st.integers(),
+    st.lists(st.text(max_size=1), max_size=1),
+)
 
 
 @st.composite

@@ -29,10 +29,28 @@ def ticket(gaps: list[int]) -> TicketRecord:
         at += timedelta(seconds=gap)
         events.append(EventRecord(i, at, "reply", "alice", public=True, body="x"))
     events.append(EventRecord(len(gaps), at + timedelta(seconds=gaps[-1]), "status", "alice", to="resolved"))
-    return TicketRecord(id=1, ref=None, subject="s", description="", customer="c", priority="P1", initial_priority="P1",
-                        impact=None, urgency=None, type="incident", status="resolved", assignee=None, group="L1",
-                        created_at=START, created_by="alice", updated_at=START, version=1, next_due=None,
-                        next_warn=None, events=events)
+    return TicketRecord(
+        id=1,
+        ref=None,
+        subject="s",
+        description="",
+        customer="c",
+        priority="P1",
+        initial_priority="P1",
+        impact=None,
+        urgency=None,
+        type="incident",
+        status="resolved",
+        assignee=None,
+        group="L1",
+        created_at=START,
+        created_by="alice",
+        updated_at=START,
+        version=1,
+        next_due=None,
+        next_warn=None,
+        events=events,
+    )
 
 
 @settings(max_examples=200, deadline=None)
@@ -42,8 +60,13 @@ def test_every_cycle_counts_once(gaps):
     until = START + timedelta(days=2)
 
     def sla_of(record: TicketRecord):
-        return evaluate(epoch(record.created_at), record.initial_priority, [e.for_engine() for e in record.events],
-                        POLICY, epoch(until))
+        return evaluate(
+            epoch(record.created_at),
+            record.initial_priority,
+            [e.for_engine() for e in record.events],
+            POLICY,
+            epoch(until),
+        )
 
     k = reports.compute([t], sla_of, START, until)
     # cycle i lasts gaps[i + 1] (the last one, to the resolution, gaps[-1] as well: see ``ticket``)

@@ -40,8 +40,13 @@ def office_calendar() -> BusinessCalendar:
     return BusinessCalendar(
         name="office",
         timezone="Europe/Paris",
-        weekly={0: iv("09:00-12:30", "13:30-18:00"), 1: iv("09:00-18:00"), 2: iv("09:00-18:00"),
-                3: iv("09:00-18:00"), 4: iv("09:00-17:00")},
+        weekly={
+            0: iv("09:00-12:30", "13:30-18:00"),
+            1: iv("09:00-18:00"),
+            2: iv("09:00-18:00"),
+            3: iv("09:00-18:00"),
+            4: iv("09:00-17:00"),
+        },
         holidays=holidays.country_holidays("FR"),
     )
 
@@ -136,7 +141,12 @@ def test_created_on_saturday():
     # Monday 09:20: first response breached at 09:15, five business minutes ago.
     fr = run("2026-03-14T10:00:00+01:00", "P1", [], "2026-03-16T09:20:00+01:00").timers["first_response"]
     assert (fr.state, fr.due, fr.breached_at, fr.remaining, fr.warning) == (
-        "breached", t("2026-03-16T09:15:00+01:00"), t("2026-03-16T09:15:00+01:00"), -5 * M, False)
+        "breached",
+        t("2026-03-16T09:15:00+01:00"),
+        t("2026-03-16T09:15:00+01:00"),
+        -5 * M,
+        False,
+    )
 
 
 # -- weekends, holidays, DST ---------------------------------------------------------------------------------
@@ -205,7 +215,13 @@ def test_pending_pauses_resolution_and_next_update():
     sla = run("2026-03-10T10:00:00+01:00", "P1", P1_PENDING, "2026-03-10T14:00:00+01:00")
     fr, res, nu = sla.timers["first_response"], sla.timers["resolution"], sla.timers["next_update"]
     assert (fr.state, fr.remaining, fr.due) == ("met", 5 * M, t("2026-03-10T10:15:00+01:00"))
-    assert (res.state, res.due, res.consumed, res.remaining, res.warning) == ("paused", None, 40 * M, 4 * H - 40 * M, False)
+    assert (res.state, res.due, res.consumed, res.remaining, res.warning) == (
+        "paused",
+        None,
+        40 * M,
+        4 * H - 40 * M,
+        False,
+    )
     assert (nu.state, nu.due, nu.consumed, nu.remaining, nu.warning) == ("paused", None, 30 * M, 30 * M, False)
     assert sla.next_due is None
     assert nu.paused and res.paused and not fr.active
@@ -252,13 +268,22 @@ def test_reopen_resumes_resolution_with_the_time_already_used():
     # Resolved after 2 h: met, 6 h left; the deadline it stood under: 11:00-12:30, 13:30-18:00 = Mon 18:00.
     res = run(created, "P2", events, "2026-03-16T12:00:00+01:00").timers["resolution"]
     assert (res.state, res.remaining, res.due, res.stopped_at) == (
-        "met", 6 * H, t("2026-03-16T18:00:00+01:00"), t("2026-03-16T11:00:00+01:00"))
+        "met",
+        6 * H,
+        t("2026-03-16T18:00:00+01:00"),
+        t("2026-03-16T11:00:00+01:00"),
+    )
     # Reopened Tue 10:00; at 11:00 it has used 3 h: 5 h left → Tue 16:00.
     events.append(status("2026-03-17T10:00:00+01:00", "open"))
     sla = run(created, "P2", events, "2026-03-17T11:00:00+01:00")
     res, fr = sla.timers["resolution"], sla.timers["first_response"]
     assert (res.state, res.consumed, res.remaining, res.due, res.stopped_at) == (
-        "running", 3 * H, 5 * H, t("2026-03-17T16:00:00+01:00"), None)
+        "running",
+        3 * H,
+        5 * H,
+        t("2026-03-17T16:00:00+01:00"),
+        None,
+    )
     assert sla.status == "open"
     assert (fr.state, fr.stopped_at) == ("met", t("2026-03-16T09:10:00+01:00"))
 
@@ -269,7 +294,11 @@ def test_breached_stays_breached_through_reopen_and_resolution():
     events = [reply("2026-03-16T09:05:00+01:00"), status("2026-03-16T15:00:00+01:00", "resolved")]
     res = run(created, "P1", events, "2026-03-16T16:00:00+01:00").timers["resolution"]
     assert (res.state, res.due, res.breached_at, res.remaining) == (
-        "breached", t("2026-03-16T14:00:00+01:00"), t("2026-03-16T14:00:00+01:00"), -H)
+        "breached",
+        t("2026-03-16T14:00:00+01:00"),
+        t("2026-03-16T14:00:00+01:00"),
+        -H,
+    )
     events.append(status("2026-03-17T09:00:00+01:00", "open"))
     res = run(created, "P1", events, "2026-03-17T10:00:00+01:00").timers["resolution"]
     assert (res.state, res.due, res.remaining) == ("breached", t("2026-03-16T14:00:00+01:00"), -2 * H)
@@ -288,13 +317,22 @@ def test_next_update_stays_stopped_after_reopen_until_the_next_reply():
     sla = run(created, "P1", events, "2026-03-17T11:00:00+01:00")
     nu, res = sla.timers["next_update"], sla.timers["resolution"]
     assert (nu.state, nu.stopped_at, nu.remaining, nu.due) == (
-        "met", t("2026-03-16T09:30:00+01:00"), 35 * M, t("2026-03-16T10:05:00+01:00"))
+        "met",
+        t("2026-03-16T09:30:00+01:00"),
+        35 * M,
+        t("2026-03-16T10:05:00+01:00"),
+    )
     # Resolution: 30 m on Monday + 2 h on Tuesday; 1 h 30 left → Tue 12:30.
     assert (res.state, res.remaining, res.due) == ("running", H + 30 * M, t("2026-03-17T12:30:00+01:00"))
     events.append(reply("2026-03-17T11:30:00+01:00"))
     nu = run(created, "P1", events, "2026-03-17T11:45:00+01:00").timers["next_update"]
     assert (nu.state, nu.started_at, nu.due, nu.remaining, nu.past_breaches) == (
-        "running", t("2026-03-17T11:30:00+01:00"), t("2026-03-17T12:30:00+01:00"), 45 * M, 0)
+        "running",
+        t("2026-03-17T11:30:00+01:00"),
+        t("2026-03-17T12:30:00+01:00"),
+        45 * M,
+        0,
+    )
 
 
 # -- what counts as a first response -----------------------------------------------------------------------
@@ -309,14 +347,23 @@ def test_customer_message_and_internal_note_are_not_a_first_response():
     sla = run(created, "P1", events, "2026-03-10T10:12:00+01:00")
     fr = sla.timers["first_response"]
     assert (fr.state, fr.consumed, fr.remaining, fr.due, fr.warning) == (
-        "running", 12 * M, 3 * M, t("2026-03-10T10:15:00+01:00"), True)
+        "running",
+        12 * M,
+        3 * M,
+        t("2026-03-10T10:15:00+01:00"),
+        True,
+    )
     assert "next_update" not in sla.timers  # no public agent reply yet
     # Alice's public reply at 10:14 is the first response; the next-update cycle starts with it.
     events.append(reply("2026-03-10T10:14:00+01:00"))
     sla = run(created, "P1", events, "2026-03-10T10:20:00+01:00")
     fr, nu = sla.timers["first_response"], sla.timers["next_update"]
     assert (fr.state, fr.remaining, fr.stopped_at) == ("met", M, t("2026-03-10T10:14:00+01:00"))
-    assert (nu.state, nu.started_at, nu.due) == ("running", t("2026-03-10T10:14:00+01:00"), t("2026-03-10T11:14:00+01:00"))
+    assert (nu.state, nu.started_at, nu.due) == (
+        "running",
+        t("2026-03-10T10:14:00+01:00"),
+        t("2026-03-10T11:14:00+01:00"),
+    )
     # A later customer message does not restart the next-update cycle.
     events.append(reply("2026-03-10T10:30:00+01:00", author="customer"))
     nu = run(created, "P1", events, "2026-03-10T10:45:00+01:00").timers["next_update"]
@@ -329,11 +376,17 @@ def test_resolution_before_any_reply_stops_first_response(final):
     sla = run(created, "P2", [status("2026-03-10T10:20:00+01:00", final)], "2026-03-10T11:00:00+01:00")
     fr, res = sla.timers["first_response"], sla.timers["resolution"]
     assert (fr.state, fr.stopped_at, fr.remaining, fr.due) == (
-        "met", t("2026-03-10T10:20:00+01:00"), 10 * M, t("2026-03-10T10:30:00+01:00"))
+        "met",
+        t("2026-03-10T10:20:00+01:00"),
+        10 * M,
+        t("2026-03-10T10:30:00+01:00"),
+    )
     assert (res.state, res.remaining) == ("met", 8 * H - 20 * M)
     assert sla.next_due is None and sla.nearest() is None
     # Resolved only at 10:45: the first response was due 10:30.
-    fr = run(created, "P2", [status("2026-03-10T10:45:00+01:00", final)], "2026-03-10T11:00:00+01:00").timers["first_response"]
+    fr = run(created, "P2", [status("2026-03-10T10:45:00+01:00", final)], "2026-03-10T11:00:00+01:00").timers[
+        "first_response"
+    ]
     assert (fr.state, fr.due, fr.remaining) == ("breached", t("2026-03-10T10:30:00+01:00"), -15 * M)
 
 
@@ -347,7 +400,12 @@ def test_raising_the_priority_applies_the_new_targets_from_the_start():
     assert sla.priority == "P1"
     # P1 first response is 15 m from 10:00: already breached at 10:15.
     assert (fr.target, fr.state, fr.due, fr.remaining) == (15 * M, "breached", t("2026-03-10T10:15:00+01:00"), -25 * M)
-    assert (res.target, res.state, res.due, res.remaining) == (4 * H, "running", t("2026-03-10T14:00:00+01:00"), 4 * H - 40 * M)
+    assert (res.target, res.state, res.due, res.remaining) == (
+        4 * H,
+        "running",
+        t("2026-03-10T14:00:00+01:00"),
+        4 * H - 40 * M,
+    )
     assert "next_update" not in sla.timers
 
 
@@ -356,7 +414,12 @@ def test_lowering_the_priority_extends_running_timers():
     sla = run(created, "P1", [prio("2026-03-10T10:05:00+01:00", "P4")], "2026-03-10T10:30:00+01:00")
     fr = sla.timers["first_response"]
     # P4 first response 8 h from Tue 10:00 → Tue 18:00 (end of the day, not Wed 09:00).
-    assert (fr.target, fr.state, fr.due, fr.remaining) == (8 * H, "running", t("2026-03-10T18:00:00+01:00"), 8 * H - 30 * M)
+    assert (fr.target, fr.state, fr.due, fr.remaining) == (
+        8 * H,
+        "running",
+        t("2026-03-10T18:00:00+01:00"),
+        8 * H - 30 * M,
+    )
 
 
 def test_lowering_the_priority_after_a_breach_does_not_undo_the_breach():
@@ -364,7 +427,13 @@ def test_lowering_the_priority_after_a_breach_does_not_undo_the_breach():
     # P2 (30 m) at 10:20 leaves it breached at 10:15, reported against the 15 m it breached: 25 m used, -10 m.
     sla = run("2026-03-10T10:00:00+01:00", "P1", [prio("2026-03-10T10:20:00+01:00", "P2")], "2026-03-10T10:25:00+01:00")
     fr = sla.timers["first_response"]
-    assert (fr.target, fr.state, fr.due, fr.remaining, fr.warning) == (15 * M, "breached", t("2026-03-10T10:15:00+01:00"), -10 * M, False)
+    assert (fr.target, fr.state, fr.due, fr.remaining, fr.warning) == (
+        15 * M,
+        "breached",
+        t("2026-03-10T10:15:00+01:00"),
+        -10 * M,
+        False,
+    )
     # lowered before the breach: the new target simply applies
     sla = run("2026-03-10T10:00:00+01:00", "P1", [prio("2026-03-10T10:10:00+01:00", "P2")], "2026-03-10T10:25:00+01:00")
     fr = sla.timers["first_response"]
@@ -382,7 +451,12 @@ def test_a_stopped_timer_keeps_the_priority_in_force_when_it_stopped():
     assert (res.target, res.due, res.remaining) == (4 * H, t("2026-03-10T14:00:00+01:00"), 4 * H - 80 * M)
     # The next-update cycle started at the 10:30 reply, now under P1's 1 h: due 11:30, 10 m left.
     assert (nu.target, nu.state, nu.due, nu.remaining, nu.warning) == (
-        H, "running", t("2026-03-10T11:30:00+01:00"), 10 * M, True)
+        H,
+        "running",
+        t("2026-03-10T11:30:00+01:00"),
+        10 * M,
+        True,
+    )
 
 
 def test_a_priority_without_targets_has_no_timers():
@@ -399,12 +473,22 @@ def test_next_update_cycles():
     # Cycle 2 started 10:50, due 11:50; at 12:30 it is 40 business minutes late.
     nu = run(created, "P1", events, "2026-03-10T12:30:00+01:00").timers["next_update"]
     assert (nu.state, nu.started_at, nu.due, nu.remaining, nu.past_breaches) == (
-        "breached", t("2026-03-10T10:50:00+01:00"), t("2026-03-10T11:50:00+01:00"), -40 * M, 0)
+        "breached",
+        t("2026-03-10T10:50:00+01:00"),
+        t("2026-03-10T11:50:00+01:00"),
+        -40 * M,
+        0,
+    )
     # A reply at 12:40 starts cycle 3 (due 13:40); cycle 2 is counted as a past breach.
     events.append(reply("2026-03-10T12:40:00+01:00"))
     nu = run(created, "P1", events, "2026-03-10T12:45:00+01:00").timers["next_update"]
     assert (nu.state, nu.started_at, nu.due, nu.remaining, nu.past_breaches) == (
-        "running", t("2026-03-10T12:40:00+01:00"), t("2026-03-10T13:40:00+01:00"), 55 * M, 1)
+        "running",
+        t("2026-03-10T12:40:00+01:00"),
+        t("2026-03-10T13:40:00+01:00"),
+        55 * M,
+        1,
+    )
 
 
 def test_next_update_cycle_across_the_night():
@@ -482,12 +566,20 @@ def test_a_reply_on_a_resolved_ticket_keeps_the_last_next_update_cycle():
     ]
     nu = run(created, "P1", events, "2026-03-16T12:00:00+01:00").timers["next_update"]
     assert (nu.state, nu.started_at, nu.stopped_at, nu.due) == (
-        "breached", t("2026-03-16T09:05:00+01:00"), t("2026-03-16T11:00:00+01:00"), t("2026-03-16T10:05:00+01:00"))
+        "breached",
+        t("2026-03-16T09:05:00+01:00"),
+        t("2026-03-16T11:00:00+01:00"),
+        t("2026-03-16T10:05:00+01:00"),
+    )
     # Reopened: still that stopped cycle until the next reply, which counts it as a past breach.
     events += [status("2026-03-17T09:00:00+01:00", "open"), reply("2026-03-17T09:30:00+01:00")]
     nu = run(created, "P1", events, "2026-03-17T09:40:00+01:00").timers["next_update"]
     assert (nu.state, nu.started_at, nu.due, nu.past_breaches) == (
-        "running", t("2026-03-17T09:30:00+01:00"), t("2026-03-17T10:30:00+01:00"), 1)
+        "running",
+        t("2026-03-17T09:30:00+01:00"),
+        t("2026-03-17T10:30:00+01:00"),
+        1,
+    )
 
 
 def test_a_zero_target_is_due_at_the_start():

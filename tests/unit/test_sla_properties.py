@@ -184,8 +184,9 @@ def test_add_lands_in_business_time_after_exactly_the_target(cal, start, seconds
 
 
 @SETTINGS
-@given(cal=calendars(), created=instants(), fr=targets_seconds, res=targets_seconds,
-       now_offset=st.integers(0, 30 * 86400))
+@given(
+    cal=calendars(), created=instants(), fr=targets_seconds, res=targets_seconds, now_offset=st.integers(0, 30 * 86400)
+)
 def test_uninterrupted_timer_counts_exactly_its_target(cal, created, fr, res, now_offset):
     sla = evaluate(created, "P1", [], policy_for(cal, fr, res, None), created + now_offset)
     for name, target in (("first_response", fr), ("resolution", res)):
@@ -300,8 +301,13 @@ def rewrite(t: int, tz, how: int) -> int:
 
 
 @SETTINGS
-@given(cal=calendars(), history=histories(), zones=st.lists(writing_zones, min_size=1, max_size=4),
-       how=st.integers(0, 1), targets=st.tuples(targets_seconds, targets_seconds, targets_seconds))
+@given(
+    cal=calendars(),
+    history=histories(),
+    zones=st.lists(writing_zones, min_size=1, max_size=4),
+    how=st.integers(0, 1),
+    targets=st.tuples(targets_seconds, targets_seconds, targets_seconds),
+)
 def test_result_does_not_depend_on_the_writing_offset(cal, history, zones, how, targets):
     created, events, now = history
     policy = Policy("p", cal, {"P1": Targets(*targets), "P2": Targets(*targets)})

@@ -27,8 +27,10 @@ KINDS = (FUNCTIONAL, HIERARCHICAL)
 LEVELS = ("L1", "L2", "L3")
 MANAGER_LEVEL = "manager"
 
-_WHEN = re.compile(r"^(?P<timer>[a-z_]+)\.(?:(?P<at>at)\s+(?P<pct>[0-9]+(?:\.[0-9]+)?)%"
-                   r"|(?P<before>before)\s+(?P<lead>\S+)|(?P<breached>breached))$")
+_WHEN = re.compile(
+    r"^(?P<timer>[a-z_]+)\.(?:(?P<at>at)\s+(?P<pct>[0-9]+(?:\.[0-9]+)?)%"
+    r"|(?P<before>before)\s+(?P<lead>\S+)|(?P<breached>breached))$"
+)
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,10 @@ def parse_condition(text: str, parse_duration: Callable[[str], int]) -> Conditio
     """Parse a rule's ``when``; raise ValueError with a short reason."""
     m = _WHEN.match(text.strip()) if isinstance(text, str) else None
     if not m:
-        raise ValueError(f'{text!r} is not a condition such as "resolution.at 75%", "first_response.before 10m"'
-                         ' or "next_update.breached"')
+        raise ValueError(
+            f'{text!r} is not a condition such as "resolution.at 75%", "first_response.before 10m"'
+            ' or "next_update.breached"'
+        )
     timer = m.group("timer")
     if timer not in TIMERS:
         raise ValueError(f"unknown timer {timer!r} (known: {', '.join(TIMERS)})")
@@ -90,13 +94,25 @@ class Rule:
     @property
     def key(self) -> str:
         """A stable identity: the same rule keeps its firings when rules are reordered or renamed."""
-        text = "|".join([self.when, self.action, self.to, str(self.reassign), *map(",".join, (
-            self.priority, self.customer, self.policy, self.type, self.group))])
+        text = "|".join(
+            [
+                self.when,
+                self.action,
+                self.to,
+                str(self.reassign),
+                *map(",".join, (self.priority, self.customer, self.policy, self.type, self.group)),
+            ]
+        )
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def matches(self, *, priority: str, customer: str, policy: str, type: str, group: str) -> bool:
-        for allowed, value in ((self.priority, priority), (self.customer, customer), (self.policy, policy),
-                               (self.type, type), (self.group, group)):
+        for allowed, value in (
+            (self.priority, priority),
+            (self.customer, customer),
+            (self.policy, policy),
+            (self.type, type),
+            (self.group, group),
+        ):
             if allowed and value not in allowed:
                 return False
         return True
@@ -124,16 +140,18 @@ def timer_cycle(timer: str, events: Sequence[Event], now: int, result: TimerResu
     return str(reopens)
 
 
-def due_firings(rules: Sequence[Rule], sla: TicketSla, events: Sequence[Event], now: int, *, customer: str,
-                type: str, group: str) -> list[Firing]:
+def due_firings(
+    rules: Sequence[Rule], sla: TicketSla, events: Sequence[Event], now: int, *, customer: str, type: str, group: str
+) -> list[Firing]:
     """The rules whose condition holds for this ticket now (the store decides whether each already fired)."""
     if sla.status in STOPPED:
         return []
     out = []
     for rule in rules:
         t = sla.timers.get(rule.condition.timer)
-        if t is None or not rule.matches(priority=sla.priority, customer=customer, policy=sla.policy, type=type,
-                                         group=group):
+        if t is None or not rule.matches(
+            priority=sla.priority, customer=customer, policy=sla.policy, type=type, group=group
+        ):
             continue
         if rule.condition.met_by(t):
             out.append(Firing(rule, timer_cycle(rule.condition.timer, events, now, t)))

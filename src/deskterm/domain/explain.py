@@ -1,4 +1,4 @@
-""""Why is it due then?": the reasoning behind one timer, in pieces an agent can check by hand.
+""" "Why is it due then?": the reasoning behind one timer, in pieces an agent can check by hand.
 
 For a timer it gives the target, the calendar and its zone, every business interval that was counted
 (running spans clipped to business hours), the pauses that were subtracted, and how the due instant

@@ -113,8 +113,9 @@ class TicketSla:
     @property
     def next_warn(self) -> int | None:
         """The nearest instant at which an active timer is (or was) in warning."""
-        warns = [t.warn_due for t in self.timers.values()
-                 if t.active and t.warn_due is not None and t.state != "breached"]
+        warns = [
+            t.warn_due for t in self.timers.values() if t.active and t.warn_due is not None and t.state != "breached"
+        ]
         return min(warns) if warns else None
 
     @property
@@ -253,6 +254,7 @@ def evaluate(
 
     cal = policy.calendar
     timers: dict[str, TimerResult] = {}
+
     def earlier(span: _Span, name: str) -> list[tuple[int, int, int]]:
         """(start, end, target) of the priorities in force before the one at the timer's end."""
         if not prio_changes:
@@ -322,8 +324,15 @@ def _reach(segments: list[tuple[int, int]], target: int, cal: BusinessCalendar) 
     return None
 
 
-def _result(name: str, span: _Span, target: int, cal: BusinessCalendar, warn_at: float, now: int,
-            earlier: list[tuple[int, int, int]] = ()) -> TimerResult:  # type: ignore[assignment]
+def _result(
+    name: str,
+    span: _Span,
+    target: int,
+    cal: BusinessCalendar,
+    warn_at: float,
+    now: int,
+    earlier: Sequence[tuple[int, int, int]] = (),
+) -> TimerResult:
     span_segments = list(span.segments)
     running = span.stopped_at is None and span.run_from is not None
     if running and now > span.run_from:  # type: ignore[operator]

@@ -46,7 +46,7 @@ def insert_tuples(conn, table: Table, columns: Sequence[str], rows: Sequence[tup
         conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
         return
     names = ", ".join(chr(34) + c + chr(34) for c in columns)
-    sql = f'INSERT INTO {table.name} ({names}) VALUES ({", ".join("?" * len(columns))})'
+    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
     if len(rows) < _BIG:
         conn.exec_driver_sql(sql, list(rows))
         return

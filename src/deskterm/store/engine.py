@@ -56,7 +56,7 @@ def db_url(db: str | os.PathLike | None) -> str:
     if "://" in value:
         for prefix in ("postgres://", "postgresql://"):  # the bare scheme: the driver deskterm ships with
             if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix):]
+                return "postgresql+psycopg://" + value[len(prefix) :]
         return value
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
@@ -83,8 +83,9 @@ class Store:
         except OSError as exc:
             return f"{self.path}: the desk file cannot be reached ({exc.strerror})"
         if (st.st_dev, st.st_ino) != self.identity:
-            return (f"{self.path}: the desk file was replaced by another file"
-                    " (another desk: restart deskterm to open it)")
+            return (
+                f"{self.path}: the desk file was replaced by another file (another desk: restart deskterm to open it)"
+            )
         return None
 
     @contextmanager
@@ -114,8 +115,12 @@ class Store:
                     return result
             except IntegrityError as exc:
                 # SQLite holds the write lock for the whole transaction: a unique violation there is never a race
-                if (self.is_sqlite or _sqlstate(exc) != "23505" or unique_retries >= _UNIQUE_RETRIES
-                        or attempt == _RETRIES - 1):
+                if (
+                    self.is_sqlite
+                    or _sqlstate(exc) != "23505"
+                    or unique_retries >= _UNIQUE_RETRIES
+                    or attempt == _RETRIES - 1
+                ):
                     raise
                 unique_retries += 1
             except DBAPIError as exc:
@@ -199,8 +204,9 @@ def _server_engine(url: str) -> Engine:
     if url.startswith("postgresql"):
         # REPEATABLE READ: one snapshot per transaction, and a concurrent change to a row we update is
         # a serialization failure (retried by Store.write), never a lost update
-        engine = create_engine(url, pool_pre_ping=True, isolation_level="REPEATABLE READ",
-                               connect_args={"application_name": "deskterm"})
+        engine = create_engine(
+            url, pool_pre_ping=True, isolation_level="REPEATABLE READ", connect_args={"application_name": "deskterm"}
+        )
 
         @event.listens_for(engine, "after_cursor_execute")
         def _note_write(conn, cursor, statement, parameters, context, executemany):
@@ -274,8 +280,10 @@ def _check_desk_files(file: Path) -> None:
             continue
         if stat.S_ISLNK(cst.st_mode) or not stat.S_ISREG(cst.st_mode):
             what = "a symbolic link" if stat.S_ISLNK(cst.st_mode) else "not a regular file"
-            raise BadInput(f"--db: {companion}: {what}, refused (SQLite would write through it); remove it,"
-                           " then open the desk again")
+            raise BadInput(
+                f"--db: {companion}: {what}, refused (SQLite would write through it); remove it,"
+                " then open the desk again"
+            )
 
 
 def _create_desk_dir(directory: Path) -> None:
@@ -375,10 +383,20 @@ def _sqlite_engine(url: str) -> Engine:
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _CODE_BUSY, _CODE_LOCKED, _CODE_READONLY, _CODE_IOERR, _CODE_CORRUPT = 5, 6, 8, 10, 11
 _CODE_FULL, _CODE_CANTOPEN, _CODE_NOTADB = 13, 14, 26
-_LOST_CONNECTION = ("server closed the connection", "terminating connection", "connection refused",
-                    "the connection is closed", "consuming input failed", "connection to server",
-                    "could not receive data", "could not send data", "connection is lost", "ssl syscall",
-                    "connection already closed", "no connection to the server")
+_LOST_CONNECTION = (
+    "server closed the connection",
+    "terminating connection",
+    "connection refused",
+    "the connection is closed",
+    "consuming input failed",
+    "connection to server",
+    "could not receive data",
+    "could not send data",
+    "connection is lost",
+    "ssl syscall",
+    "connection already closed",
+    "no connection to the server",
+)
 
 
 class Busy(BadInput):
@@ -402,10 +420,16 @@ def _sqlite_code(exc: BaseException) -> int | None:
     if code is not None:
         return code & 0xFF
     text = str(orig).lower()
-    for needle, code in (("database is locked", _CODE_BUSY), ("readonly database", _CODE_READONLY),
-                         ("read-only", _CODE_READONLY), ("disk i/o error", _CODE_IOERR), ("malformed", _CODE_CORRUPT),
-                         ("disk is full", _CODE_FULL), ("unable to open database", _CODE_CANTOPEN),
-                         ("file is not a database", _CODE_NOTADB)):
+    for needle, code in (
+        ("database is locked", _CODE_BUSY),
+        ("readonly database", _CODE_READONLY),
+        ("read-only", _CODE_READONLY),
+        ("disk i/o error", _CODE_IOERR),
+        ("malformed", _CODE_CORRUPT),
+        ("disk is full", _CODE_FULL),
+        ("unable to open database", _CODE_CANTOPEN),
+        ("file is not a database", _CODE_NOTADB),
+    ):
         if needle in text:
             return code
     return None
@@ -485,8 +509,9 @@ def explain_failure(exc: BaseException, db: str | os.PathLike | None, option: st
     ``option`` names where the database was given (``--db``; ``db copy``: ``--from``, ``--to``)."""
     failure = _explain(exc, db)
     if failure is not None and option != "--db":
-        failure = type(failure)([option + line[len("--db"):] if line.startswith("--db:") else line
-                                 for line in failure.problems])
+        failure = type(failure)(
+            [option + line[len("--db") :] if line.startswith("--db:") else line for line in failure.problems]
+        )
     return failure
 
 
@@ -503,13 +528,17 @@ def _explain(exc: BaseException, db: str | os.PathLike | None) -> BadInput | Non
     if not url.startswith("sqlite"):
         text = _first_line(exc)
         if _sqlstate(exc) == "55P03":  # lock_not_available: waited the whole window (lock_timeout)
-            return Busy(f"--db: {_safe(url)}: the desk is busy: another session holds a lock on what this command"
-                        " changes; try again")
+            return Busy(
+                f"--db: {_safe(url)}: the desk is busy: another session holds a lock on what this command"
+                " changes; try again"
+            )
         if _sqlstate(exc) in _RETRY_SQLSTATES:  # retried for the whole window, still in conflict
             return Busy(f"--db: {_safe(url)}: the desk is busy: other agents keep changing the same rows; try again")
         if any(needle in text.lower() for needle in _LOST_CONNECTION) or _sqlstate(exc) in ("57P01", "57P02", "57P03"):
-            return BadInput(f"--db: {_safe(url)}: lost the connection to the server ({text}); this command's change,"
-                            " if any, was not made: try again")
+            return BadInput(
+                f"--db: {_safe(url)}: lost the connection to the server ({text}); this command's change,"
+                " if any, was not made: try again"
+            )
         return None
     path = url.split(":///", 1)[1] if ":///" in url else url
     code = _sqlite_code(exc)
@@ -524,14 +553,18 @@ def _explain(exc: BaseException, db: str | os.PathLike | None) -> BadInput | Non
         who = lock_holder(path) or "another program holds its write lock"
         return Busy(f"--db: {path}: the desk is busy: {who}; try again")
     if code == _CODE_READONLY:
-        return BadInput(f"--db: {path}: the desk is read-only here ({detail}): this command changes it, nothing was"
-                        " written")
+        return BadInput(
+            f"--db: {path}: the desk is read-only here ({detail}): this command changes it, nothing was written"
+        )
     if code == _CODE_FULL:
         return BadInput(f"--db: {path}: the disk is full: nothing was written; free some space and try again")
     if code == _CODE_CANTOPEN:
         directory = os.path.dirname(path) or "."
-        why = "its directory is not writable (the desk needs its -wal and -shm files beside it)" \
-            if not os.access(directory, os.W_OK) else detail
+        why = (
+            "its directory is not writable (the desk needs its -wal and -shm files beside it)"
+            if not os.access(directory, os.W_OK)
+            else detail
+        )
         return BadInput(f"--db: {path}: cannot open the desk: {why}")
     if code == _CODE_IOERR and _disk_full(path):  # SQLite says "I/O error" when the -shm file cannot grow
         return BadInput(f"--db: {path}: the disk is full: nothing was written; free some space and try again")

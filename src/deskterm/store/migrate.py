@@ -43,20 +43,24 @@ def _check_revision(store: Store, conn, rev: str | None) -> None:
     """Refuse, before anything is written (no backup either), a desk this deskterm cannot work on."""
     where = store.engine.url.database if store.is_sqlite else store.engine.url.render_as_string(hide_password=True)
     if rev is not None and rev not in known_revisions():
-        raise BadInput(f"--db: {where}: the desk has schema {rev}, newer than this deskterm knows ({HEAD}):"
-                       " upgrade deskterm to use it")
+        raise BadInput(
+            f"--db: {where}: the desk has schema {rev}, newer than this deskterm knows ({HEAD}):"
+            " upgrade deskterm to use it"
+        )
     if rev is None and store.is_sqlite and inspect(conn).get_table_names():
         raise BadInput(f"--db: {where}: a SQLite database of another program, not a deskterm desk")
     path = store.engine.url.database if store.is_sqlite else None
     if path and path.startswith("file:"):  # opened immutable (engine.py: a read-only file system)
         from urllib.parse import unquote
 
-        path = unquote(path[len("file:"):])
+        path = unquote(path[len("file:") :])
     if path and path != ":memory:" and (store.engine.url.query.get("immutable") == "1" or not os.access(path, os.W_OK)):
         # refused before the backup: each try would leave one more copy beside a desk it cannot upgrade
         what = f"brought from {rev} to {HEAD}" if rev else f"created ({HEAD})"
-        raise BadInput(f"--db: {path}: the desk is read-only here and its schema must first be {what}: open it once"
-                       " with this deskterm where it can be written")
+        raise BadInput(
+            f"--db: {path}: the desk is read-only here and its schema must first be {what}: open it once"
+            " with this deskterm where it can be written"
+        )
 
 
 def ensure_schema(store: Store) -> None:
@@ -157,5 +161,6 @@ def _backup(store: Store, rev: str) -> Path | None:
             first = Path(f"{desk}.bak-{rev}")
             return publish(tmp, [first, *(Path(f"{first}.{n}") for n in range(1, 1000))])
     except (OSError, sqlite3.Error) as exc:
-        raise BadInput(f"--db: {desk}: cannot keep a copy of the desk before upgrading it: "
-                       f"{getattr(exc, 'strerror', None) or exc}") from None
+        raise BadInput(
+            f"--db: {desk}: cannot keep a copy of the desk before upgrading it: {getattr(exc, 'strerror', None) or exc}"
+        ) from None

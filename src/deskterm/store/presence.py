@@ -59,8 +59,10 @@ class Presence:
 
 
 class SqlitePresence(Presence):
-    SCHEMA = ("CREATE TABLE IF NOT EXISTS presence (app TEXT PRIMARY KEY, agent TEXT NOT NULL, ticket_id INTEGER,"
-              " activity TEXT NOT NULL, seen_at REAL NOT NULL)")
+    SCHEMA = (
+        "CREATE TABLE IF NOT EXISTS presence (app TEXT PRIMARY KEY, agent TEXT NOT NULL, ticket_id INTEGER,"
+        " activity TEXT NOT NULL, seen_at REAL NOT NULL)"
+    )
 
     def __init__(self, path: Path) -> None:
         if not path.exists():
@@ -76,8 +78,10 @@ class SqlitePresence(Presence):
 
     def publish(self, app_id: str, agent: str, ticket_id: int | None, activity: str, now: float) -> None:
         try:
-            self._conn.execute("INSERT OR REPLACE INTO presence (app, agent, ticket_id, activity, seen_at)"
-                               " VALUES (?, ?, ?, ?, ?)", (app_id, agent, ticket_id, activity, now))
+            self._conn.execute(
+                "INSERT OR REPLACE INTO presence (app, agent, ticket_id, activity, seen_at) VALUES (?, ?, ?, ?, ?)",
+                (app_id, agent, ticket_id, activity, now),
+            )
         except sqlite3.OperationalError:  # busy beyond a second: the next heartbeat will do
             pass
 
@@ -88,8 +92,9 @@ class SqlitePresence(Presence):
             pass
 
     def others(self, app_id: str, now: float) -> list[Seen]:
-        rows = self._conn.execute("SELECT agent, ticket_id, activity, seen_at FROM presence WHERE app != ?",
-                                  (app_id,)).fetchall()
+        rows = self._conn.execute(
+            "SELECT agent, ticket_id, activity, seen_at FROM presence WHERE app != ?", (app_id,)
+        ).fetchall()
         if any(seen < now - 10 * EXPIRE for *_, seen in rows):
             try:  # rows of apps long dead: anyone may remove them
                 self._conn.execute("DELETE FROM presence WHERE seen_at < ?", (now - 10 * EXPIRE,))
@@ -121,15 +126,18 @@ class ServerPresence(Presence):
         self._conn.execute(
             "INSERT INTO presence (app, agent, ticket_id, activity, seen_at) VALUES (%s, %s, %s, %s, %s)"
             " ON CONFLICT (app) DO UPDATE SET agent = EXCLUDED.agent, ticket_id = EXCLUDED.ticket_id,"
-            " activity = EXCLUDED.activity, seen_at = EXCLUDED.seen_at", (app_id, agent, ticket_id, activity, now))
+            " activity = EXCLUDED.activity, seen_at = EXCLUDED.seen_at",
+            (app_id, agent, ticket_id, activity, now),
+        )
 
     def leave(self, app_id: str) -> None:
         self._conn.execute("DELETE FROM presence WHERE app = %s", (app_id,))
 
     def others(self, app_id: str, now: float) -> list[Seen]:
         self._conn.execute("DELETE FROM presence WHERE seen_at < %s", (now - 10 * EXPIRE,))
-        rows = self._conn.execute("SELECT agent, ticket_id, activity FROM presence WHERE app != %s AND seen_at >= %s",
-                                  (app_id, now - EXPIRE)).fetchall()
+        rows = self._conn.execute(
+            "SELECT agent, ticket_id, activity FROM presence WHERE app != %s AND seen_at >= %s", (app_id, now - EXPIRE)
+        ).fetchall()
         return sorted(Seen(a, t, act) for a, t, act in rows)
 
     def close(self) -> None:
@@ -196,5 +204,14 @@ def open_presence(store: Store) -> Presence | None:
         return None
 
 
-__all__ = ["ACTIVITIES", "EXPIRE", "FILE_MODE", "HEARTBEAT", "Keeper", "Presence", "Seen", "open_presence",
-           "presence_path"]
+__all__ = [
+    "ACTIVITIES",
+    "EXPIRE",
+    "FILE_MODE",
+    "HEARTBEAT",
+    "Keeper",
+    "Presence",
+    "Seen",
+    "open_presence",
+    "presence_path",
+]

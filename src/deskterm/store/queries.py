@@ -17,19 +17,43 @@ _TICKET_COLUMNS = (Ticket, Customer.name)
 # positionally, without building an ORM object or looking up 25 attributes by name per ticket (about 5x
 # faster for tens of thousands of tickets).
 _RECORD_COLUMNS = (
-    col(Ticket.id), col(Ticket.ref), col(Ticket.subject), col(Ticket.description), col(Customer.name),
-    col(Ticket.priority), col(Ticket.initial_priority), col(Ticket.impact), col(Ticket.urgency), col(Ticket.type),
-    col(Ticket.status), col(Ticket.assignee), col(Ticket.group_name), col(Ticket.created_at), col(Ticket.created_by),
-    col(Ticket.updated_at), col(Ticket.version), col(Ticket.next_due), col(Ticket.next_warn),
+    col(Ticket.id),
+    col(Ticket.ref),
+    col(Ticket.subject),
+    col(Ticket.description),
+    col(Customer.name),
+    col(Ticket.priority),
+    col(Ticket.initial_priority),
+    col(Ticket.impact),
+    col(Ticket.urgency),
+    col(Ticket.type),
+    col(Ticket.status),
+    col(Ticket.assignee),
+    col(Ticket.group_name),
+    col(Ticket.created_at),
+    col(Ticket.created_by),
+    col(Ticket.updated_at),
+    col(Ticket.version),
+    col(Ticket.next_due),
+    col(Ticket.next_warn),
     col(Ticket.classification),
-    col(Ticket.resolution_code), col(Ticket.first_contact), col(Ticket.major_id), col(Ticket.csat_score),
-    col(Ticket.csat_comment), col(Ticket.next_timer), col(Ticket.next_left),
+    col(Ticket.resolution_code),
+    col(Ticket.first_contact),
+    col(Ticket.major_id),
+    col(Ticket.csat_score),
+    col(Ticket.csat_comment),
+    col(Ticket.next_timer),
+    col(Ticket.next_left),
 )
 
 
 def _records(session: Session, *where: ColumnElement[bool], order: Any = None) -> list[TicketRecord]:
-    stmt = (select(*_RECORD_COLUMNS).join(Customer, col(Customer.id) == col(Ticket.customer_id)).where(*where)
-            .order_by(col(Ticket.id) if order is None else order))
+    stmt = (
+        select(*_RECORD_COLUMNS)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(*where)
+        .order_by(col(Ticket.id) if order is None else order)
+    )
     rows: Iterable[Any] = session.connection().execute(stmt)
     return [TicketRecord(*row) for row in rows]
 
@@ -101,8 +125,18 @@ def find_ticket_id(session: Session, key: str | int) -> int | None:
     return None
 
 
-_EVENT_COLUMNS = (col(Event.ticket_id), col(Event.id), col(Event.at), col(Event.kind), col(Event.author),
-                  col(Event.public), col(Event.body), col(Event.from_value), col(Event.to), col(Event.reason))
+_EVENT_COLUMNS = (
+    col(Event.ticket_id),
+    col(Event.id),
+    col(Event.at),
+    col(Event.kind),
+    col(Event.author),
+    col(Event.public),
+    col(Event.body),
+    col(Event.from_value),
+    col(Event.to),
+    col(Event.reason),
+)
 _EVENT_ORDER = (col(Event.ticket_id), col(Event.at), col(Event.id))
 
 
@@ -136,8 +170,9 @@ def load_ticket(session: Session, ticket_id: int) -> TicketRecord | None:
     return found[0]
 
 
-def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_events: bool = True,
-                 period: tuple | None = None) -> list[TicketRecord]:
+def load_tickets(
+    session: Session, statuses: Sequence[str] | None = None, with_events: bool = True, period: tuple | None = None
+) -> list[TicketRecord]:
     """Tickets with their customer and (by default) their histories.
 
     ``period=(since, until)`` keeps only the tickets whose life overlaps it: created before ``until`` and
@@ -150,8 +185,10 @@ def load_tickets(session: Session, statuses: Sequence[str] | None = None, with_e
         where.append(col(Ticket.status).in_(list(statuses)))
     if period is not None:
         since, until = period
-        where += [col(Ticket.created_at) < until,
-                  or_(col(Ticket.status).not_in(["resolved", "closed"]), col(Ticket.updated_at) >= since)]
+        where += [
+            col(Ticket.created_at) < until,
+            or_(col(Ticket.status).not_in(["resolved", "closed"]), col(Ticket.updated_at) >= since),
+        ]
     found = _records(session, *where)
     if not with_events:
         return found
@@ -169,9 +206,13 @@ def linked_tickets(session: Session, major_id: int) -> list[TicketRecord]:
 def open_majors(session: Session, stopped: Sequence[str]) -> list[tuple[TicketRecord, int]]:
     """The major incidents (tickets others are linked to) whose status is not in ``stopped``, each with how many
     tickets are linked to it, the most linked first (without their histories)."""
-    counts: dict[int, int] = dict(session.execute(
-        select(col(Ticket.major_id), func.count()).where(col(Ticket.major_id).is_not(None))
-        .group_by(col(Ticket.major_id))).all())
+    counts: dict[int, int] = dict(
+        session.execute(
+            select(col(Ticket.major_id), func.count())
+            .where(col(Ticket.major_id).is_not(None))
+            .group_by(col(Ticket.major_id))
+        ).all()
+    )
     if not counts:
         return []
     heads = _records(session, col(Ticket.id).in_(list(counts)), col(Ticket.status).not_in(list(stopped)))

@@ -60,9 +60,21 @@ from .queue_terms import (
 )
 
 _ROW_COLUMNS = (
-    col(Ticket.id), col(Ticket.ref), col(Ticket.subject), col(Customer.name), col(Ticket.priority),
-    col(Ticket.status), col(Ticket.assignee), col(Ticket.group_name), col(Ticket.created_at), col(Ticket.next_due),
-    col(Ticket.next_warn), col(Ticket.version), col(Ticket.next_timer), col(Ticket.next_left), col(Ticket.updated_at),
+    col(Ticket.id),
+    col(Ticket.ref),
+    col(Ticket.subject),
+    col(Customer.name),
+    col(Ticket.priority),
+    col(Ticket.status),
+    col(Ticket.assignee),
+    col(Ticket.group_name),
+    col(Ticket.created_at),
+    col(Ticket.next_due),
+    col(Ticket.next_warn),
+    col(Ticket.version),
+    col(Ticket.next_timer),
+    col(Ticket.next_left),
+    col(Ticket.updated_at),
 )
 
 _STATUS_RANK = case({s: i for i, s in enumerate(STATUSES)}, value=col(Ticket.status), else_=len(STATUSES))
@@ -106,9 +118,11 @@ def escalated_condition() -> ColumnElement:
     """In a group other than L1 (functional), or with an open escalation record (a hierarchical one leaves the
     group alone). The same condition for the view's window and its count; the EXISTS is answered from the
     (closed_at, ticket_id) index of the escalations, only for the tickets in L1."""
-    has_open = (select(col(Escalation.id))
-                .where(col(Escalation.closed_at).is_(None), col(Escalation.ticket_id) == col(Ticket.id))
-                .exists())
+    has_open = (
+        select(col(Escalation.id))
+        .where(col(Escalation.closed_at).is_(None), col(Escalation.ticket_id) == col(Ticket.id))
+        .exists()
+    )
     return or_(col(Ticket.group_name) != FIRST_LEVEL, has_open)
 
 
@@ -120,8 +134,11 @@ def view_condition(view: str, user: str, now: datetime) -> ColumnElement:
         return and_(is_open, col(Ticket.assignee).is_(None))
     if view == "breaching":
         # not breached yet (a breached ticket is "breached", not "soon"), and warning started or due within the hour
-        return and_(is_open, or_(col(Ticket.next_due).is_(None), col(Ticket.next_due) >= now),
-                    or_(col(Ticket.next_warn) <= now, col(Ticket.next_due) <= now + BREACHING_HORIZON))
+        return and_(
+            is_open,
+            or_(col(Ticket.next_due).is_(None), col(Ticket.next_due) >= now),
+            or_(col(Ticket.next_warn) <= now, col(Ticket.next_due) <= now + BREACHING_HORIZON),
+        )
     if view == "escalated":
         return and_(is_open, escalated_condition())
     if view == "pending":
@@ -131,8 +148,9 @@ def view_condition(view: str, user: str, now: datetime) -> ColumnElement:
     raise ValueError(f"unknown view {view!r}")
 
 
-def filter_conditions(filters: Filters, user: str, sqlite: bool = True,
-                      customers: Mapping[int, str] | None = None) -> list[ColumnElement]:
+def filter_conditions(
+    filters: Filters, user: str, sqlite: bool = True, customers: Mapping[int, str] | None = None
+) -> list[ColumnElement]:
     """The field terms as SQL conditions. Free words are not here: ``SearchIndex`` matches them in Python.
 
     With ``customers`` (id → name, a small table) ``customer:`` terms are matched in Python, folded (``fold``);
@@ -155,8 +173,9 @@ def filter_conditions(filters: Filters, user: str, sqlite: bool = True,
         conds.append(or_(*alts))
     if filters.groups:
         # a prefix: group:L2 takes L2-network and L2-apps
-        conds.append(or_(*(func.lower(col(Ticket.group_name)).like(_like(g.lower())[1:], escape="\\")
-                           for g in filters.groups)))
+        conds.append(
+            or_(*(func.lower(col(Ticket.group_name)).like(_like(g.lower())[1:], escape="\\") for g in filters.groups))
+        )
     return conds
 
 
@@ -229,8 +248,11 @@ def _bounds(conn, ids: array, now: datetime, soon: datetime | None = None) -> tu
 
 def soon_ids(conn, now: datetime) -> set[int]:
     """The tickets due within the "breaching soon" horizon of ``now``, not yet breached: the next_due index."""
-    return set(conn.execute(select(col(Ticket.id)).where(col(Ticket.next_due) >= now,
-                                                    col(Ticket.next_due) <= now + BREACHING_HORIZON)).scalars())
+    return set(
+        conn.execute(
+            select(col(Ticket.id)).where(col(Ticket.next_due) >= now, col(Ticket.next_due) <= now + BREACHING_HORIZON)
+        ).scalars()
+    )
 
 
 def breached_ids(conn, ids: set[int], now: datetime) -> set[int]:
@@ -260,8 +282,9 @@ def _position_by_due(conn, group: array, due: datetime, ticket_id: int) -> int:
 def _dues(conn, ids: Sequence[int]) -> dict[int, datetime | None]:
     out: dict[int, datetime | None] = {}
     for i in range(0, len(ids), 900):  # SQLite's variable limit
-        out.update(conn.execute(select(col(Ticket.id), col(Ticket.next_due))
-                                .where(col(Ticket.id).in_(ids[i : i + 900]))).all())
+        out.update(
+            conn.execute(select(col(Ticket.id), col(Ticket.next_due)).where(col(Ticket.id).in_(ids[i : i + 900]))).all()
+        )
     return out
 
 
@@ -298,8 +321,10 @@ class QueueQuery:
 
     def _where(self, conn) -> list[ColumnElement]:
         customers = _customer_names(conn) if self.filters.customers else None
-        return [view_condition(self._sql_view, self.user, self.now or datetime.now().astimezone()),
-                *filter_conditions(self.filters, self.user, self.store.is_sqlite, customers)]
+        return [
+            view_condition(self._sql_view, self.user, self.now or datetime.now().astimezone()),
+            *filter_conditions(self.filters, self.user, self.store.is_sqlite, customers),
+        ]
 
     def base_key(self) -> tuple:
         """What the SQL order of the ids depends on besides the data: everything but the free words. Never
@@ -416,8 +441,11 @@ class QueueQuery:
         crossed_warning = and_(col(Ticket.next_warn) > t0, col(Ticket.next_warn) <= t1)
         crossed_deadline = and_(col(Ticket.next_due) >= t0, col(Ticket.next_due) < t1)
         with self.store.engine.connect() as conn:
-            crossed: Sequence[Any] = conn.execute(select(col(Ticket.id), col(Ticket.next_due), col(Ticket.next_warn))
-                                   .where(or_(crossed_warning, crossed_deadline)).limit(_REGROUP_MOST + 1)).all()
+            crossed: Sequence[Any] = conn.execute(
+                select(col(Ticket.id), col(Ticket.next_due), col(Ticket.next_warn))
+                .where(or_(crossed_warning, crossed_deadline))
+                .limit(_REGROUP_MOST + 1)
+            ).all()
             if len(crossed) > _REGROUP_MOST:  # after a long pause: arranging again is cheaper
                 return None
             newly_breached: list[tuple[datetime, int]] = []
@@ -503,8 +531,11 @@ class QueueQuery:
             return out
         with self.store.engine.connect() as conn:
             for i in range(0, len(ids), 900):  # SQLite's variable limit
-                stmt = (select(*_ROW_COLUMNS).join(Customer, col(Customer.id) == col(Ticket.customer_id))
-                        .where(col(Ticket.id).in_(ids[i : i + 900])))
+                stmt = (
+                    select(*_ROW_COLUMNS)
+                    .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+                    .where(col(Ticket.id).in_(ids[i : i + 900]))
+                )
                 rows: Iterable[Any] = conn.execute(stmt)
                 out.update((r[0], Row(*r)) for r in rows)
         return out
@@ -571,8 +602,12 @@ class SearchIndex:
             self._results.clear()
 
     def _holds(self, query: QueueQuery, texts: bool) -> bool:
-        return (self._held == self.generation and self._ids is not None and self._key == query.base_key()
-                and (not texts or self._texts is not None))
+        return (
+            self._held == self.generation
+            and self._ids is not None
+            and self._key == query.base_key()
+            and (not texts or self._texts is not None)
+        )
 
     def ready(self, query: QueueQuery) -> bool:
         """Whether ``find`` would answer this query without SQL."""
@@ -743,11 +778,20 @@ def breaching_count(store: Store, now: datetime) -> int:
     "status || ''" keeps SQLite from preferring the status index, which would visit every open ticket).
     """
     soon = now + BREACHING_HORIZON
-    due = select(func.count()).select_from(Ticket).where(col(Ticket.status).in_(OPEN_STATUSES),
-                                                         col(Ticket.next_due) >= now, col(Ticket.next_due) <= soon)
-    warned = select(func.count()).select_from(Ticket).where(
-        col(Ticket.next_warn) <= now, (col(Ticket.status) + "").in_(OPEN_STATUSES),
-        or_(col(Ticket.next_due).is_(None), col(Ticket.next_due) > soon))
+    due = (
+        select(func.count())
+        .select_from(Ticket)
+        .where(col(Ticket.status).in_(OPEN_STATUSES), col(Ticket.next_due) >= now, col(Ticket.next_due) <= soon)
+    )
+    warned = (
+        select(func.count())
+        .select_from(Ticket)
+        .where(
+            col(Ticket.next_warn) <= now,
+            (col(Ticket.status) + "").in_(OPEN_STATUSES),
+            or_(col(Ticket.next_due).is_(None), col(Ticket.next_due) > soon),
+        )
+    )
     with store.engine.connect() as conn:
         return int(conn.execute(due).scalar() or 0) + int(conn.execute(warned).scalar() or 0)
 
@@ -774,8 +818,9 @@ def next_entering(store: Store, now: datetime) -> datetime | None:
     within the horizon (entering by a warning that starts is ``next_thresholds``' first instant). One
     lookup at one end of the next_due index."""
     with store.engine.connect() as conn:
-        due = conn.execute(select(func.min(col(Ticket.next_due)))
-                           .where(col(Ticket.next_due) > now + BREACHING_HORIZON)).scalar()
+        due = conn.execute(
+            select(func.min(col(Ticket.next_due))).where(col(Ticket.next_due) > now + BREACHING_HORIZON)
+        ).scalar()
     return None if due is None else due - BREACHING_HORIZON
 
 
@@ -787,8 +832,13 @@ def latest_escalation_id(store: Store) -> int:
 
 def escalations_after(store: Store, after_id: int, limit: int = 50) -> list[tuple[Escalation, str]]:
     """The escalations with an id above ``after_id``, oldest first, each with its ticket's subject."""
-    stmt = (select(Escalation, col(Ticket.subject)).join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
-            .where(col(Escalation.id) > after_id).order_by(col(Escalation.id)).limit(limit))
+    stmt = (
+        select(Escalation, col(Ticket.subject))
+        .join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
+        .where(col(Escalation.id) > after_id)
+        .order_by(col(Escalation.id))
+        .limit(limit)
+    )
     with store.read() as session:
         return [(e, subject) for e, subject in session.execute(stmt).all()]
 
@@ -809,6 +859,23 @@ def records(store: Store, ids: Sequence[int]) -> list[TicketRecord]:
     return found
 
 
-__all__ = ["Filters", "QueueQuery", "Row", "SearchIndex", "Sort", "SORTS", "VIEWS", "breaching_count",
-           "data_view_counts", "escalated_condition", "escalations_after", "latest_escalation_id", "haystack",
-           "next_entering", "next_thresholds", "parse_filter", "records", "view_counts"]
+__all__ = [
+    "Filters",
+    "QueueQuery",
+    "Row",
+    "SearchIndex",
+    "Sort",
+    "SORTS",
+    "VIEWS",
+    "breaching_count",
+    "data_view_counts",
+    "escalated_condition",
+    "escalations_after",
+    "latest_escalation_id",
+    "haystack",
+    "next_entering",
+    "next_thresholds",
+    "parse_filter",
+    "records",
+    "view_counts",
+]

@@ -41,11 +41,17 @@ SORTS: dict[str, str] = {
 }
 
 _FILTER_KEYS = {
-    "prio": "priorities", "priority": "priorities", "p": "priorities",
-    "status": "statuses", "s": "statuses",
-    "customer": "customers", "c": "customers",
-    "assignee": "assignees", "a": "assignees",
-    "group": "groups", "g": "groups",
+    "prio": "priorities",
+    "priority": "priorities",
+    "p": "priorities",
+    "status": "statuses",
+    "s": "statuses",
+    "customer": "customers",
+    "c": "customers",
+    "assignee": "assignees",
+    "a": "assignees",
+    "group": "groups",
+    "g": "groups",
 }
 
 
@@ -112,7 +118,7 @@ class Sort:
         """The next sort ``o`` chooses, ascending: the next column of ``among`` (the columns shown; default
         every sort), in the order of ``SORTS``."""
         keys = [k for k in SORTS if among is None or k in among or k == self.column]
-        following = keys[keys.index(self.column) + 1:] + keys[:keys.index(self.column)]
+        following = keys[keys.index(self.column) + 1 :] + keys[: keys.index(self.column)]
         choices = [k for k in following if among is None or k in among]
         return Sort(choices[0] if choices else self.column, False)
 
@@ -141,5 +147,15 @@ class Row:
     updated_at: datetime | None = None
 
 
-__all__ = ["BREACHING_HORIZON", "FIRST_LEVEL", "OPEN_STATUSES", "SORTS", "VIEWS", "Filters", "Row", "Sort",
-           "fold", "parse_filter"]
+__all__ = [
+    "BREACHING_HORIZON",
+    "FIRST_LEVEL",
+    "OPEN_STATUSES",
+    "SORTS",
+    "VIEWS",
+    "Filters",
+    "Row",
+    "Sort",
+    "fold",
+    "parse_filter",
+]

@@ -76,8 +76,9 @@ class DeskApp(App):
         self._presence_wake = threading.Event()
         self.drafts = None  # the desk's unsent replies and notes (drafts.Drafts), once the store is open
 
-    def notify(self, message, *, title: str = "", severity="information", timeout: float | None = None,
-               markup: bool = False) -> None:
+    def notify(
+        self, message, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False
+    ) -> None:
         """Every notification is plain text, whatever the caller asked (screens and widgets pass markup=True
         by default): messages carry what agents type, names from the store and error texts, and Textual's
         markup would style ``[b]`` or fail on a stray ``[/]``. A ``rich.text.Text`` (or anything else) is given
@@ -233,8 +234,10 @@ class DeskApp(App):
             self.exit()
             return
         question = f"{n} unsent draft{'s' if n != 1 else ''}: quit anyway? y/n"
-        self.push_screen(ConfirmScreen(question, "They are kept, and offered again at the next start."),
-                         lambda yes: self.exit() if yes else None)
+        self.push_screen(
+            ConfirmScreen(question, "They are kept, and offered again at the next start."),
+            lambda yes: self.exit() if yes else None,
+        )
 
     def action_help_quit(self) -> None:
         """ctrl+c no longer quits (it copies in a text field): say what does, as plain text (Textual's own
@@ -259,8 +262,9 @@ class DeskApp(App):
         from textual.widgets import Input, TextArea
 
         focused = self.focused
-        if event.is_printable and (isinstance(focused, Input) or
-                                   (isinstance(focused, TextArea) and not focused.read_only)):
+        if event.is_printable and (
+            isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only)
+        ):
             event.stop()
             event.prevent_default()  # App._on_key (the bindings) is not run for it
             focused.post_message(events.Key(event.key, event.character))
@@ -343,8 +347,9 @@ class DeskApp(App):
             self._announce_again = True
             return
         self._announcing = True
-        self.run_worker(self._look_for_escalations, thread=True, group="announce", name="new escalations",
-                        exit_on_error=False)
+        self.run_worker(
+            self._look_for_escalations, thread=True, group="announce", name="new escalations", exit_on_error=False
+        )
 
     def _look_for_escalations(self) -> None:
         from ..store.queue import escalations_after, latest_escalation_id
@@ -392,23 +397,41 @@ class DeskApp(App):
         batches: dict[tuple, list] = {}  # by (rule, target) for a rule's escalations, one each for the others
         for e, subject in news:
             batches.setdefault((e.rule, e.target) if e.rule else (None, e.id), []).append((e, subject))
-        shown = list(batches.values())[:self.SHOWN_ESCALATIONS]
+        shown = list(batches.values())[: self.SHOWN_ESCALATIONS]
         for batch in shown:
             e, subject = batch[0]
             target = f"{one_line(e.target, 30)} ({one_line(e.level, 10)})"
-            by = (f"rule '{one_line(desk.config.escalation.rule_label(e.rule), 40)}'" if e.rule
-                  else one_line(e.created_by, 30))
+            by = (
+                f"rule '{one_line(desk.config.escalation.rule_label(e.rule), 40)}'"
+                if e.rule
+                else one_line(e.created_by, 30)
+            )
             if len(batch) == 1:
-                self.notify(f"#{e.ticket_id} {one_line(subject, 40)} → {target} by {by}: {one_line(e.reason, 60)}",
-                            title="New escalation", severity="warning", timeout=10, markup=False)
+                self.notify(
+                    f"#{e.ticket_id} {one_line(subject, 40)} → {target} by {by}: {one_line(e.reason, 60)}",
+                    title="New escalation",
+                    severity="warning",
+                    timeout=10,
+                    markup=False,
+                )
             else:
                 ids = ", ".join(f"#{x.ticket_id}" for x, _ in batch[:6]) + (", …" if len(batch) > 6 else "")
-                self.notify(f"{len(batch)} tickets escalated by {by} → {target}: {ids}",
-                            title="New escalations", severity="warning", timeout=10, markup=False)
-        rest = sum(len(b) for b in list(batches.values())[self.SHOWN_ESCALATIONS:])
+                self.notify(
+                    f"{len(batch)} tickets escalated by {by} → {target}: {ids}",
+                    title="New escalations",
+                    severity="warning",
+                    timeout=10,
+                    markup=False,
+                )
+        rest = sum(len(b) for b in list(batches.values())[self.SHOWN_ESCALATIONS :])
         if rest:
-            self.notify(f"… and {rest} more (E lists them)", title="New escalations",
-                        severity="warning", timeout=10, markup=False)
+            self.notify(
+                f"… and {rest} more (E lists them)",
+                title="New escalations",
+                severity="warning",
+                timeout=10,
+                markup=False,
+            )
         if desk.config.escalation.bell:
             self.bell()
         return len(news)
@@ -447,7 +470,11 @@ class DeskApp(App):
 
             self._problem_notice = Notification(
                 f"{problem} — retrying. Changes are refused until it is back; drafts are kept.",
-                title="Desk unreachable", severity="error", timeout=24 * 3600, markup=False)
+                title="Desk unreachable",
+                severity="error",
+                timeout=24 * 3600,
+                markup=False,
+            )
             self.post_message(Notify(self._problem_notice))
         else:
             self.notify("The desk answers again.", title="Desk back", timeout=5)

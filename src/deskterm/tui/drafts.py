@@ -238,10 +238,16 @@ class Drafts:
         finally:
             os.close(fd)
 
-    def _write_file(self, dir_fd: int, name: str, ticket: int, kind: str, text: str,
-                    begun: tuple[int, int] | None = None) -> None:
-        fields: dict[str, object] = {"desk": self.identity, "ticket": ticket, "kind": kind, "text": text,
-                                     "saved_at": datetime.now(UTC).isoformat(timespec="seconds")}
+    def _write_file(
+        self, dir_fd: int, name: str, ticket: int, kind: str, text: str, begun: tuple[int, int] | None = None
+    ) -> None:
+        fields: dict[str, object] = {
+            "desk": self.identity,
+            "ticket": ticket,
+            "kind": kind,
+            "text": text,
+            "saved_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         if begun is not None:
             fields["version"], fields["last_event"] = begun
         body = json.dumps(fields, ensure_ascii=False)
@@ -251,7 +257,7 @@ class Drafts:
             try:
                 data = body.encode("utf-8")
                 while data:
-                    data = data[os.write(fd, data):]
+                    data = data[os.write(fd, data) :]
                 os.fsync(fd)
             finally:
                 os.close(fd)

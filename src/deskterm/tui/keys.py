@@ -113,21 +113,46 @@ WORDS: dict[str, tuple[str, str]] = {
 
 # the moving keys of lists and scrolled panes, by action (the list itself names them in English only)
 MOVES: dict[str, str] = {
-    "cursor_down": "Down one line", "scroll_down": "Down one line",
-    "cursor_up": "Up one line", "scroll_up": "Up one line",
-    "page_down": "Down one page", "page_up": "Up one page",
-    "first": "To the top", "cursor_first": "To the top", "scroll_home": "To the top", "scroll_top": "To the top",
-    "last": "To the bottom", "cursor_last": "To the bottom", "scroll_end": "To the bottom", "scroll_bottom": "To the bottom",
+    "cursor_down": "Down one line",
+    "scroll_down": "Down one line",
+    "cursor_up": "Up one line",
+    "scroll_up": "Up one line",
+    "page_down": "Down one page",
+    "page_up": "Up one page",
+    "first": "To the top",
+    "cursor_first": "To the top",
+    "scroll_home": "To the top",
+    "scroll_top": "To the top",
+    "last": "To the bottom",
+    "cursor_last": "To the bottom",
+    "scroll_end": "To the bottom",
+    "scroll_bottom": "To the bottom",
 }
 SELECTS = {"select", "select_cursor"}  # enter on a list: what it opens, by screen
-SELECT_WORDS = {"DashboardScreen": "Open the queue of the customer at risk under the cursor",
-                "HandoverScreen": "Open the ticket on the line under the cursor"}
+SELECT_WORDS = {
+    "DashboardScreen": "Open the queue of the customer at risk under the cursor",
+    "HandoverScreen": "Open the ticket on the line under the cursor",
+}
 # Textual's own keys that every screen has, by action
-ACTION_WORDS = {"screen.copy_text": (ANYWHERE, "Copy the text selected with the mouse")}  # enter on a list: what it opens is the screen's to say
+ACTION_WORDS = {
+    "screen.copy_text": (ANYWHERE, "Copy the text selected with the mouse")
+}  # enter on a list: what it opens is the screen's to say
 
 # the groups in the order listed (any other group after these, before "Go elsewhere")
-ORDER = [MOVE, "Tickets", "Write", "Change the ticket", "Read", "Escalations", "Period and customer", "Handover",
-         "Find and sort", "Views", "This dialog", HERE]
+ORDER = [
+    MOVE,
+    "Tickets",
+    "Write",
+    "Change the ticket",
+    "Read",
+    "Escalations",
+    "Period and customer",
+    "Handover",
+    "Find and sort",
+    "Views",
+    "This dialog",
+    HERE,
+]
 LAST = [ELSEWHERE, ANYWHERE]
 
 # key names as the help writes them (else Textual's: "esc", "pgdn", "↓", "?"; ctrl+ keys as they are)
@@ -217,7 +242,7 @@ def key_entries(screen) -> list[KeyEntry]:
         add_own(app, binding)
     # the moving keys of the focused widget and its containers (Textual's lists and scrolled panes)
     focused = screen.focused
-    for node in (focused.ancestors_with_self if focused is not None else []):
+    for node in focused.ancestors_with_self if focused is not None else []:
         if node is screen or node is app:
             continue
         for binding in _bindings(node):
@@ -323,8 +348,14 @@ class KeysScreen(ModalScreen[None]):
 
 
 def _screen_title(screen) -> str:
-    names = {"QueueScreen": "queue", "DetailScreen": "ticket", "TicketScreen": "ticket",
-             "EscalationScreen": "escalations", "DashboardScreen": "dashboard", "HandoverScreen": "handover"}
+    names = {
+        "QueueScreen": "queue",
+        "DetailScreen": "ticket",
+        "TicketScreen": "ticket",
+        "EscalationScreen": "escalations",
+        "DashboardScreen": "dashboard",
+        "HandoverScreen": "handover",
+    }
     return names.get(type(screen).__name__, "this dialog")
 
 

@@ -125,8 +125,14 @@ def refusal(exc: BaseException, db) -> str | None:
     return text
 
 
-def write_in_thread(screen, label: str, call: Callable[[], Any], *, done: Callable[[Any], None] | None = None,
-                    failed: Callable[[str], None] | None = None) -> Pending:
+def write_in_thread(
+    screen,
+    label: str,
+    call: Callable[[], Any],
+    *,
+    done: Callable[[Any], None] | None = None,
+    failed: Callable[[str], None] | None = None,
+) -> Pending:
     """Run ``call`` (a change through ``Desk``) in a thread of the app: ``screen`` shows it pending and its action
     keys are off until it settles. Then, on the event loop, ``done(result)``, or ``failed(message)`` with why it was
     refused (by default a warning titled "Not saved: <label>"). Errors that are not the desk's are raised (bugs)."""

@@ -11,8 +11,10 @@ def presence_line(others: list[tuple[str, str]], me: str = "") -> str:
     """``bruno is viewing · chloe is replying``: typing first (it is what may collide with a reply). The
     agent's own other windows read ``you (another window) is replying``."""
     ranked = sorted(set(others), key=lambda o: (o[1] == "viewing", o[0] != me, o[0].casefold()))
-    return " · ".join(f"{'you (another window)' if agent == me else one_line(agent, 20)} "
-                      f"{VERBS.get(activity, 'is viewing')}" for agent, activity in ranked)
+    return " · ".join(
+        f"{'you (another window)' if agent == me else one_line(agent, 20)} {VERBS.get(activity, 'is viewing')}"
+        for agent, activity in ranked
+    )
 
 
 def presence_mark(others: list[tuple[str, str]] | None) -> str:

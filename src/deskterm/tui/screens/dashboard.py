@@ -68,6 +68,7 @@ def day_windows(now: datetime, tz, days: int = TREND_DAYS) -> list[tuple[datetim
 
 def at_risk(by_customer: dict[str, reports.Kpis], limit: int = AT_RISK) -> list[tuple[str, reports.Kpis]]:
     """Lowest SLA compliance first (no timer ended: last), then most breaches, then the largest backlog."""
+
     def key(item: tuple[str, reports.Kpis]):
         name, k = item
         rate = k.overall_compliance
@@ -123,8 +124,16 @@ class Figures:
         tz = self.desk.config.tz
         sla_of = self.sla_at(until)
         total = reports.compute(self.tickets, sla_of, since, until, self.escalations, tz)
-        by = reports.compute_by("customer", self.tickets, sla_of, since, until,
-                                lambda c: self.desk.config.policy_for(c).name, self.escalations, tz)
+        by = reports.compute_by(
+            "customer",
+            self.tickets,
+            sla_of,
+            since,
+            until,
+            lambda c: self.desk.config.policy_for(c).name,
+            self.escalations,
+            tz,
+        )
         return total, by
 
     def trend(self, customer: str | None, now: datetime) -> list[tuple[datetime, reports.Kpis]]:
@@ -132,8 +141,10 @@ class Figures:
         tickets = self.tickets if customer is None else [t for t in self.tickets if t.customer == customer]
         ids = {t.id for t in tickets}
         escalations = self.escalations if customer is None else [e for e in self.escalations if e.ticket_id in ids]
-        return [(since, reports.compute(tickets, self.sla_at(until), since, until, escalations, tz))
-                for since, until in day_windows(now, tz)]
+        return [
+            (since, reports.compute(tickets, self.sla_at(until), since, until, escalations, tz))
+            for since, until in day_windows(now, tz)
+        ]
 
 
 def _pct(x: float | None) -> str:
@@ -334,11 +345,14 @@ class DashboardScreen(DeskScreen):
         low = min((k.overall_compliance for _, k in days if k.overall_compliance is not None), default=None)
         n = len(days)
         self.query_one("#label-opened", Label).update(
-            Text(f"Opened/day ({n} d): today {days[-1][1].opened}, max {max(opened):.0f}"))
+            Text(f"Opened/day ({n} d): today {days[-1][1].opened}, max {max(opened):.0f}")
+        )
         self.query_one("#label-resolved", Label).update(
-            Text(f"Resolved/day: today {days[-1][1].resolved}, max {max(resolved):.0f}"))
+            Text(f"Resolved/day: today {days[-1][1].resolved}, max {max(resolved):.0f}")
+        )
         self.query_one("#label-compliance", Label).update(
-            Text(f"SLA compliance/day: today {_pct(days[-1][1].overall_compliance)}, low {_pct(low)}"))
+            Text(f"SLA compliance/day: today {_pct(days[-1][1].overall_compliance)}, low {_pct(low)}")
+        )
         self.query_one("#spark-opened", Sparkline).data = opened
         self.query_one("#spark-resolved", Sparkline).data = resolved
         self.query_one("#spark-compliance", Sparkline).data = compliance
@@ -351,8 +365,13 @@ class DashboardScreen(DeskScreen):
         self._risk = [name for name, _ in ranked]
         width = 14 if self.size.width < 100 else 28
         for name, k in ranked:
-            table.add_row(Text(one_line(name, width)), Text(_pct(k.overall_compliance), justify="right"),
-                          Text(str(len(k.breaches)), justify="right"), Text(str(k.backlog), justify="right"), key=name)
+            table.add_row(
+                Text(one_line(name, width)),
+                Text(_pct(k.overall_compliance), justify="right"),
+                Text(str(len(k.breaches)), justify="right"),
+                Text(str(k.backlog), justify="right"),
+                key=name,
+            )
         if current in self._risk:
             table.move_cursor(row=self._risk.index(current))
 

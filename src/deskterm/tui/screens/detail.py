@@ -57,6 +57,7 @@ def in_background(method):
     """An async handler of the ticket screen (a key's action, a dialog's callback) run as a worker of the screen: the
     key's handler returns at once, so the app keeps answering keys while the change waits for the desk (Textual awaits
     an action in the app's own message loop, a dialog's callback in the screen's)."""
+
     @functools.wraps(method)
     def start(self, *args) -> None:
         self.run_worker(method(self, *args), group="detail-act")
@@ -215,8 +216,14 @@ class DetailScreen(Screen):
         self.query_one("#detail-head", Static).update(self._head_text(record, zone))
         await self._show_timers(zone)
         self._show_drafts()
-        await self.query_one(Timeline).show(record.created_at, record.created_by, record.description, record.events, zone,
-                                                   initial_priority=record.initial_priority)
+        await self.query_one(Timeline).show(
+            record.created_at,
+            record.created_by,
+            record.description,
+            record.events,
+            zone,
+            initial_priority=record.initial_priority,
+        )
         self.clock_tick(now)
 
     def _head_text(self, r, zone: ZoneInfo) -> Text:
@@ -255,8 +262,14 @@ class DetailScreen(Screen):
         names = tuple(self._sla.timers)
         if names != self._timer_names:
             await box.remove_children()
-            rows = [Horizontal(Countdown(id=f"detail-timer-{n}"), Static(id=f"detail-due-{n}", classes="detail-due"),
-                               classes="detail-timer") for n in names]
+            rows = [
+                Horizontal(
+                    Countdown(id=f"detail-timer-{n}"),
+                    Static(id=f"detail-due-{n}", classes="detail-due"),
+                    classes="detail-timer",
+                )
+                for n in names
+            ]
             await box.mount_all(rows)
             self._timer_names = names
         for name, timer in self._sla.timers.items():
@@ -356,8 +369,21 @@ class DetailScreen(Screen):
     # agent's long transaction holds the write lock) the line under the header says "⠹ saving claim #12…",
     # the keys that change the ticket are off, and the others (scrolling, w, esc) work.
 
-    WRITERS = ("reply", "note", "canned", "status", "resolve", "close_ticket", "priority", "type", "claim", "assign",
-               "link", "broadcast", "escalate")
+    WRITERS = (
+        "reply",
+        "note",
+        "canned",
+        "status",
+        "resolve",
+        "close_ticket",
+        "priority",
+        "type",
+        "claim",
+        "assign",
+        "link",
+        "broadcast",
+        "escalate",
+    )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.WRITERS and self.app.writes.busy(self):
@@ -374,8 +400,9 @@ class DetailScreen(Screen):
         if keys:  # the footer dims them after the frame that says so
             self.call_after_refresh(self.refresh_bindings)
 
-    async def change(self, what: str, seen: Seen | None, fn, done: str | None = None, reopen=None,
-                     draft: str | None = None) -> bool:
+    async def change(
+        self, what: str, seen: Seen | None, fn, done: str | None = None, reopen=None, draft: str | None = None
+    ) -> bool:
         """Apply ``fn(expect_version)`` (a service call, run in a worker thread) to the ticket as ``seen`` (the
         dialog's or the draft's; None: as shown now). When the ticket changed since, nothing is written: the
         agent is shown what changed and chooses to apply anyway (with the new version, checked again),
@@ -457,11 +484,15 @@ class DetailScreen(Screen):
             return
         if seen is not None or self.draft_seen.get(kind) is None or not self.drafts[kind].strip():
             self.begin_draft(kind, seen or Seen.of(self.record))
-        title = (f"Reply to {one_line(self.record.customer)} (public)" if kind == "reply"
-                 else "Internal note (agents only, never sent to the customer)")
-        self.app.push_screen(EditorDialog(title, self.drafts[kind], kind=kind,
-                                          on_change=lambda text: self.set_draft(kind, text)),
-                             lambda result: self._edited(kind, result))
+        title = (
+            f"Reply to {one_line(self.record.customer)} (public)"
+            if kind == "reply"
+            else "Internal note (agents only, never sent to the customer)"
+        )
+        self.app.push_screen(
+            EditorDialog(title, self.drafts[kind], kind=kind, on_change=lambda text: self.set_draft(kind, text)),
+            lambda result: self._edited(kind, result),
+        )
 
     def _edited(self, kind: str, result) -> None:
         if result is None:
@@ -483,10 +514,14 @@ class DetailScreen(Screen):
         text = self.drafts[kind]
         change = Change(reply=text) if kind == "reply" else Change(note=text)
         label = "Reply" if kind == "reply" else "Note"
-        ok = await self.change(label, self.draft_seen.get(kind),
-                               lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
-                               "sent to the customer" if kind == "reply" else "internal note added",
-                               reopen=lambda: self._edit(kind, seen=Seen.of(self.record)), draft=kind)
+        ok = await self.change(
+            label,
+            self.draft_seen.get(kind),
+            lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+            "sent to the customer" if kind == "reply" else "internal note added",
+            reopen=lambda: self._edit(kind, seen=Seen.of(self.record)),
+            draft=kind,
+        )
         if ok:
             self.set_draft(kind, "")
             self.draft_seen[kind] = None
@@ -500,10 +535,11 @@ class DetailScreen(Screen):
             return
         names = sorted(self.desk.config.canned)
         if not names:
-            self.say("no canned responses configured ([canned.NAME] body = \"…\")", severity="warning")
+            self.say('no canned responses configured ([canned.NAME] body = "…")', severity="warning")
             return
-        self.app.push_screen(ChoiceScreen("Canned response (inserted into the reply for review)", names),
-                             self._canned_chosen)
+        self.app.push_screen(
+            ChoiceScreen("Canned response (inserted into the reply for review)", names), self._canned_chosen
+        )
 
     def _canned_chosen(self, name: str | None) -> None:
         if not name:
@@ -524,7 +560,11 @@ class DetailScreen(Screen):
         try:
             workflow.check_transition(self.record.status, target)
         except workflow.TransitionError as exc:
-            hint = " (x resolves it first)" if target == "closed" and "resolved" in workflow.TRANSITIONS[self.record.status] else ""
+            hint = (
+                " (x resolves it first)"
+                if target == "closed" and "resolved" in workflow.TRANSITIONS[self.record.status]
+                else ""
+            )
             self.refuse(what, f"ticket {self.record.key}: {exc}{hint}")
             return False
         return True
@@ -537,8 +577,10 @@ class DetailScreen(Screen):
             self.say(f"ticket {self.record.key} is {self.record.status}: it is final", severity="warning")
             return
         seen = Seen.of(self.record)
-        self.app.push_screen(ChoiceScreen(f"Status: {self.record.status} →", list(allowed)),
-                             lambda status: self._status_chosen(status, seen))
+        self.app.push_screen(
+            ChoiceScreen(f"Status: {self.record.status} →", list(allowed)),
+            lambda status: self._status_chosen(status, seen),
+        )
 
     def _status_chosen(self, status: str | None, seen: Seen | None = None) -> None:
         if not status:
@@ -553,9 +595,13 @@ class DetailScreen(Screen):
     async def set_status(self, status: str, seen: Seen | None = None) -> bool:
         from ...service import Change
 
-        return await self.change("Status", seen,
-                                 lambda v: self.desk.update(self.ticket_id, Change(status=status), expect_version=v),
-                                 f"status → {status}", reopen=self.action_status)
+        return await self.change(
+            "Status",
+            seen,
+            lambda v: self.desk.update(self.ticket_id, Change(status=status), expect_version=v),
+            f"status → {status}",
+            reopen=self.action_status,
+        )
 
     def action_resolve(self, seen: Seen | None = None, preset: dict | None = None) -> None:
         if self.record is None or not self._may("Resolve", "resolved"):
@@ -567,9 +613,15 @@ class DetailScreen(Screen):
         if self.draft_seen["reply"] is None or not reply.strip():
             self.begin_draft("reply", seen)  # a reply typed here begins the reply draft
         preset = preset or {}
-        self.app.push_screen(ResolveDialog(self.desk.config.resolution_codes, preset.get("reply") or reply,
-                                           code=preset.get("code"), on_change=lambda text: self.set_draft("reply", text)),
-                             lambda values: self._resolve_chosen(values, seen))
+        self.app.push_screen(
+            ResolveDialog(
+                self.desk.config.resolution_codes,
+                preset.get("reply") or reply,
+                code=preset.get("code"),
+                on_change=lambda text: self.set_draft("reply", text),
+            ),
+            lambda values: self._resolve_chosen(values, seen),
+        )
 
     def _resolve_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
@@ -580,10 +632,14 @@ class DetailScreen(Screen):
         if not code:
             self.say("resolve: a resolution code is required", title="Resolve: refused", severity="warning")
             return False
-        ok = await self.change("Resolve", seen,
-                               lambda v: self.desk.resolve(self.ticket_id, code, reply=reply, expect_version=v),
-                               f"resolved ({code})", reopen=lambda: self.action_resolve(preset={"code": code, "reply": reply}),
-                               draft="reply" if reply else None)
+        ok = await self.change(
+            "Resolve",
+            seen,
+            lambda v: self.desk.resolve(self.ticket_id, code, reply=reply, expect_version=v),
+            f"resolved ({code})",
+            reopen=lambda: self.action_resolve(preset={"code": code, "reply": reply}),
+            draft="reply" if reply else None,
+        )
         if ok and reply:
             self.set_draft("reply", "")
             self.draft_seen["reply"] = None
@@ -603,9 +659,12 @@ class DetailScreen(Screen):
 
     async def close(self, csat: int | None, comment: str | None, seen: Seen | None = None) -> bool:
         return await self.change(
-            "Close", seen, lambda v: self.desk.close(self.ticket_id, csat=csat, comment=comment, expect_version=v),
+            "Close",
+            seen,
+            lambda v: self.desk.close(self.ticket_id, csat=csat, comment=comment, expect_version=v),
             "closed" + (f" (CSAT {csat}/5)" if csat else ""),
-            reopen=lambda: self.action_close_ticket(preset={"csat": csat, "comment": comment}))
+            reopen=lambda: self.action_close_ticket(preset={"csat": csat, "comment": comment}),
+        )
 
     # priority, type, assignment ----------------------------------------------------------------
 
@@ -614,8 +673,10 @@ class DetailScreen(Screen):
             return
         r = self.record
         seen = Seen.of(r)
-        self.app.push_screen(PriorityDialog(r.priority, r.impact, r.urgency, reason=(preset or {}).get("reason")),
-                             lambda values: self._priority_chosen(values, seen))
+        self.app.push_screen(
+            PriorityDialog(r.priority, r.impact, r.urgency, reason=(preset or {}).get("reason")),
+            lambda values: self._priority_chosen(values, seen),
+        )
 
     def _priority_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
@@ -623,16 +684,25 @@ class DetailScreen(Screen):
         from ...service import Change
 
         change = Change(**values)
-        self._later(self.change("Priority", seen, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
-                                "priority changed", reopen=lambda: self.action_priority(preset=values)))
+        self._later(
+            self.change(
+                "Priority",
+                seen,
+                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                "priority changed",
+                reopen=lambda: self.action_priority(preset=values),
+            )
+        )
 
     def action_type(self) -> None:
         if self.record is None:
             return
         r = self.record
         seen = Seen.of(r)
-        self.app.push_screen(TypeDialog(TYPES, r.type, CLASSIFICATIONS, r.classification),
-                             lambda values: self._type_chosen(values, r, seen))
+        self.app.push_screen(
+            TypeDialog(TYPES, r.type, CLASSIFICATIONS, r.classification),
+            lambda values: self._type_chosen(values, r, seen),
+        )
 
     def _type_chosen(self, values: dict | None, shown=None, seen: Seen | None = None) -> None:
         if values is None:
@@ -640,20 +710,32 @@ class DetailScreen(Screen):
         from ...service import Change
 
         r = shown or self.record  # what the dialog showed: only what the agent changed there is applied
-        change = Change(type=values["type"] if values["type"] != r.type else None,
-                        classification=values["classification"] if values["classification"] != r.classification else None)
+        change = Change(
+            type=values["type"] if values["type"] != r.type else None,
+            classification=values["classification"] if values["classification"] != r.classification else None,
+        )
         if change.is_empty():
             self.say("nothing changed", severity="information")
             return
-        self._later(self.change("Type", seen, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
-                                "type/classification changed", reopen=self.action_type))
+        self._later(
+            self.change(
+                "Type",
+                seen,
+                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                "type/classification changed",
+                reopen=self.action_type,
+            )
+        )
 
     def action_claim(self) -> None:
         if self.record is None:
             return
         # no question here: the claim checks inside its transaction that nobody has the ticket
-        self._later(self.change("Claim", None, lambda v: self.desk.claim(self.ticket_id, expect_version=v),
-                                "the ticket is yours"))
+        self._later(
+            self.change(
+                "Claim", None, lambda v: self.desk.claim(self.ticket_id, expect_version=v), "the ticket is yours"
+            )
+        )
 
     def known_names(self) -> tuple[list[str], list[str]]:
         """Agents and groups for completion: those the desk has seen, and the configured groups."""
@@ -676,8 +758,9 @@ class DetailScreen(Screen):
     async def _open_assign(self, r) -> None:
         seen = Seen.of(r)
         agents, groups = await asyncio.to_thread(self.known_names)
-        self.app.push_screen(AssignDialog(r.assignee, r.group, agents, groups),
-                             lambda values: self._assign_chosen(values, r, seen))
+        self.app.push_screen(
+            AssignDialog(r.assignee, r.group, agents, groups), lambda values: self._assign_chosen(values, r, seen)
+        )
 
     def _assign_chosen(self, values: dict | None, shown=None, seen: Seen | None = None) -> None:
         if values is None:
@@ -691,8 +774,15 @@ class DetailScreen(Screen):
         if change.is_empty():
             self.say("nothing changed", severity="information")
             return
-        self._later(self.change("Assign", seen, lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
-                                "assignment changed", reopen=self.action_assign))
+        self._later(
+            self.change(
+                "Assign",
+                seen,
+                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                "assignment changed",
+                reopen=self.action_assign,
+            )
+        )
 
     # major incidents ---------------------------------------------------------------------------
 
@@ -701,8 +791,11 @@ class DetailScreen(Screen):
             return
         if self.linked:
             n = len(self.linked)
-            self.refuse("Link", f"ticket {self.record.key} is a major incident with {n} linked ticket{'s' if n != 1 else ''}: "
-                                "it cannot itself be linked to another")
+            self.refuse(
+                "Link",
+                f"ticket {self.record.key} is a major incident with {n} linked ticket{'s' if n != 1 else ''}: "
+                "it cannot itself be linked to another",
+            )
             return
         self._later(self._open_link(self.record))
 
@@ -718,8 +811,15 @@ class DetailScreen(Screen):
         major = values["major"]
         if major is not None and major.lstrip("#").isdigit():
             major = int(major.lstrip("#"))
-        self._later(self.change("Link", seen, lambda v: self.desk.link(self.ticket_id, major, expect_version=v),
-                                f"linked to #{major}" if major is not None else "unlinked", reopen=self.action_link))
+        self._later(
+            self.change(
+                "Link",
+                seen,
+                lambda v: self.desk.link(self.ticket_id, major, expect_version=v),
+                f"linked to #{major}" if major is not None else "unlinked",
+                reopen=self.action_link,
+            )
+        )
 
     def action_broadcast(self) -> None:
         if self.record is None:
@@ -727,13 +827,18 @@ class DetailScreen(Screen):
         if not self.linked:
             self.say("not a major incident: no ticket is linked to this one (link them with l)", severity="warning")
             return
-        self.app.push_screen(BroadcastDialog(self.desk.config.resolution_codes, len(self.linked)),
-                             lambda values: None if values is None else self._later(self._broadcast(values)))
+        self.app.push_screen(
+            BroadcastDialog(self.desk.config.resolution_codes, len(self.linked)),
+            lambda values: None if values is None else self._later(self._broadcast(values)),
+        )
 
     async def _broadcast(self, values: dict) -> None:
         try:
-            changed = await run_write(self, f"broadcast #{self.ticket_id}", lambda: self.desk.broadcast(
-                self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]))
+            changed = await run_write(
+                self,
+                f"broadcast #{self.ticket_id}",
+                lambda: self.desk.broadcast(self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]),
+            )
         except Exception as exc:  # a refusal, the desk busy or gone: said; anything else raised
             message = refusal(exc, getattr(self.app, "db", None))
             if message is None:
@@ -757,15 +862,23 @@ class DetailScreen(Screen):
             self.say(f"#{self.record.id}: {why}", title="Escalate: refused", severity="warning", timeout=8)
             return
         seen = Seen.of(self.record)
-        ask_escalation(self.app, self.desk.config, f"#{self.record.id}",
-                       lambda kind, to, reason: self._later(self.escalate(kind, to, reason, seen)))
+        ask_escalation(
+            self.app,
+            self.desk.config,
+            f"#{self.record.id}",
+            lambda kind, to, reason: self._later(self.escalate(kind, to, reason, seen)),
+        )
 
     async def escalate(self, kind: str, to: str, reason: str, seen: Seen | None = None) -> bool:
         """Escalate with the version the dialog was opened on; refusals and changes are shown like the others."""
         what = "escalation to a manager" if kind == "hierarchical" else "moved to the group"
-        return await self.change("Escalate", seen,
-                                 lambda v: self.desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
-                                 f"escalated to {to} ({what})", reopen=self.action_escalate)
+        return await self.change(
+            "Escalate",
+            seen,
+            lambda v: self.desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
+            f"escalated to {to} ({what})",
+            reopen=self.action_escalate,
+        )
 
     # why is it due then? -----------------------------------------------------------------------
 
@@ -789,8 +902,10 @@ class DetailScreen(Screen):
         if cal.always:
             out.append(f"calendar {one_line(cal.name)}: 24x7, every second counts (times shown in {zone.key})\n")
         else:
-            out.append(f"calendar {one_line(cal.name)}: business hours in {cal.timezone}; nights, weekends, "
-                       "holidays and closed days are not counted\n")
+            out.append(
+                f"calendar {one_line(cal.name)}: business hours in {cal.timezone}; nights, weekends, "
+                "holidays and closed days are not counted\n"
+            )
         out.append(f"now: {local(now, zone)}\n")
         for name, timer in sla.timers.items():
             ex = explain(timer, policy, epoch(now))
@@ -800,8 +915,10 @@ class DetailScreen(Screen):
             out.append(f"started {_local_epoch(timer.started_at, zone)}\n")
             out.append("counted (business time):\n")
             for a, b in ex.counted:
-                out.append(f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
-                           f"   {exact(b - a)}\n")
+                out.append(
+                    f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
+                    f"   {exact(b - a)}\n"
+                )
             if not ex.counted:
                 out.append("  nothing yet\n")
             out.append(f"  = {exact(ex.counted_seconds)} counted\n")
@@ -817,21 +934,35 @@ class DetailScreen(Screen):
             if ex.state == "running":
                 out.append("still to count, up to the due time:\n")
                 for a, b in ex.future:
-                    out.append(f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
-                               f"   {exact(b - a)}\n")
+                    out.append(
+                        f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
+                        f"   {exact(b - a)}\n"
+                    )
                 out.append(f"  = {exact(ex.future_seconds)} left\n")
-                out.append(f"{exact(ex.counted_seconds)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target"
-                           f" → due {_local_epoch(ex.due, zone)}\n", style="bold")
+                out.append(
+                    f"{exact(ex.counted_seconds)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target"
+                    f" → due {_local_epoch(ex.due, zone)}\n",
+                    style="bold",
+                )
             elif ex.state == "paused":
-                out.append(f"{exact(ex.consumed)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target; "
-                           "no due time while paused: it is set again when the ticket is reopened\n", style="bold")
+                out.append(
+                    f"{exact(ex.consumed)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target; "
+                    "no due time while paused: it is set again when the ticket is reopened\n",
+                    style="bold",
+                )
             elif ex.state == "met":
-                out.append(f"stopped {_local_epoch(timer.stopped_at, zone)} with {exact(ex.remaining)} to spare "
-                           f"({exact(ex.consumed)} of {exact(ex.target)} used): met\n", style="bold")
+                out.append(
+                    f"stopped {_local_epoch(timer.stopped_at, zone)} with {exact(ex.remaining)} to spare "
+                    f"({exact(ex.consumed)} of {exact(ex.target)} used): met\n",
+                    style="bold",
+                )
             else:
                 over = -ex.remaining
-                out.append(f"{exact(ex.consumed)} counted = {exact(ex.target)} target + {exact(over)} over; "
-                           f"the target was reached {_local_epoch(ex.due, zone) or 'earlier'}: breached\n", style="bold")
+                out.append(
+                    f"{exact(ex.consumed)} counted = {exact(ex.target)} target + {exact(over)} over; "
+                    f"the target was reached {_local_epoch(ex.due, zone) or 'earlier'}: breached\n",
+                    style="bold",
+                )
         return out
 
 
@@ -840,7 +971,9 @@ def _target_words(timer, priority: str, target: int) -> str:
     ticket's present one names that one: ``stopped under P4 (target 8h00m) before the priority became P1``."""
     under = timer.priority or priority
     if under == priority:
-        return f"{priority} target {exact(target)} of counted time" + (f" ({compact(target)})" if target >= 86400 else "")
+        return f"{priority} target {exact(target)} of counted time" + (
+            f" ({compact(target)})" if target >= 86400 else ""
+        )
     how = "stopped" if timer.stopped_at is not None else "breached"
     return f"{how} under {under} (target {exact(target)}) before the priority became {priority}"
 
@@ -878,4 +1011,3 @@ def _closed_days(cal, start: int, end: int, limit: int = 31) -> list:
                 out.append((day, f"holiday{': ' + str(name) if name else ''}"))
         day += timedelta(days=1)
     return out
-

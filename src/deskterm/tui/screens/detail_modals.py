@@ -113,8 +113,7 @@ class EditorDialog(DetailDialog):
         self.dismiss(("discard", self.query_one(TextArea).text))
 
     def fields(self) -> ComposeResult:
-        area = TextArea(self.initial, soft_wrap=True, tab_behavior="focus", id="detail-editor",
-                        classes=f"-{self.kind}")
+        area = TextArea(self.initial, soft_wrap=True, tab_behavior="focus", id="detail-editor", classes=f"-{self.kind}")
         yield area
 
     def on_mount(self) -> None:
@@ -179,9 +178,15 @@ class TypeDialog(DetailDialog):
                 yield Select(options(self.types), value=self.current_type, allow_blank=False, id="type")
             with Vertical():
                 yield Label("classification", classes="detail-field-label")
-                yield Select(options(self.classifications, {"defect": "defect (covered)",
-                                                            "change_request": "change request (billable)"}),
-                             prompt="classification", value=self.current_class or NONE, id="classification")
+                yield Select(
+                    options(
+                        self.classifications,
+                        {"defect": "defect (covered)", "change_request": "change request (billable)"},
+                    ),
+                    prompt="classification",
+                    value=self.current_class or NONE,
+                    id="classification",
+                )
 
     def values(self) -> dict | None:
         return {"type": self.select("type"), "classification": self.select("classification")}
@@ -198,11 +203,16 @@ class AssignDialog(DetailDialog):
 
     def fields(self) -> ComposeResult:
         yield Label("agent", classes="detail-field-label")
-        yield Input(self.assignee, placeholder="agent name, me, none",
-                    suggester=SuggestFromList([*self.agents, "me", "none"], case_sensitive=False), id="agent")
+        yield Input(
+            self.assignee,
+            placeholder="agent name, me, none",
+            suggester=SuggestFromList([*self.agents, "me", "none"], case_sensitive=False),
+            id="agent",
+        )
         yield Label("group", classes="detail-field-label")
-        yield Input(self.group, placeholder="group", suggester=SuggestFromList(self.groups, case_sensitive=False),
-                    id="group")
+        yield Input(
+            self.group, placeholder="group", suggester=SuggestFromList(self.groups, case_sensitive=False), id="group"
+        )
 
     def values(self) -> dict | None:
         return {"assign": self.text("agent"), "group": self.text("group")}
@@ -226,9 +236,19 @@ class LinkDialog(DetailDialog):
     def fields(self) -> ComposeResult:
         if self.majors:
             yield Label("open major incidents", classes="detail-field-label")
-            yield OptionList(*[Option(Text(f"#{t.id} {one_line(t.subject, 40)} · {t.status} · {n} linked"
-                                           + (" · linked now" if t.id == self.current else "")), id=str(t.id))
-                               for t, n in self.majors], id="majors")
+            yield OptionList(
+                *[
+                    Option(
+                        Text(
+                            f"#{t.id} {one_line(t.subject, 40)} · {t.status} · {n} linked"
+                            + (" · linked now" if t.id == self.current else "")
+                        ),
+                        id=str(t.id),
+                    )
+                    for t, n in self.majors
+                ],
+                id="majors",
+            )
         else:
             yield Label("no open major incident: give the ticket that becomes one", classes="detail-field-label")
         yield Label("another ticket (id or ref; empty unlinks)", classes="detail-field-label")
@@ -271,8 +291,9 @@ class ResolveDialog(DetailDialog):
     def values(self) -> dict | None:
         code = self.select("code")
         if code is None:
-            self.notify(markup=False, message="resolve: choose a resolution code", title="Not resolved",
-                        severity="warning")
+            self.notify(
+                markup=False, message="resolve: choose a resolution code", title="Not resolved", severity="warning"
+            )
             return None
         text = self.query_one("#resolve-reply", TextArea).text
         return {"code": code, "reply": text if text.strip() else None}
@@ -320,7 +341,7 @@ class BroadcastDialog(DetailDialog):
 
 
 class WhyDialog(ModalScreen[None]):
-    """"Why is it due then?": the explanation of every timer, scrollable."""
+    """ "Why is it due then?": the explanation of every timer, scrollable."""
 
     DEFAULT_CSS = """
     WhyDialog { align: center middle; }

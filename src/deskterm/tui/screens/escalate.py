@@ -34,16 +34,26 @@ def escalation_targets(config, further: tuple[str, str] | None = None) -> dict[s
     return out
 
 
-def ask_escalation(app, config, what: str, done: Callable[[str, str, str], Any], title: str = "Escalate",
-                   further: tuple[str, str] | None = None) -> bool:
+def ask_escalation(
+    app,
+    config,
+    what: str,
+    done: Callable[[str, str, str], Any],
+    title: str = "Escalate",
+    further: tuple[str, str] | None = None,
+) -> bool:
     """Ask where to escalate ``what`` (``#12``, ``3 tickets``) and why, then call ``done(kind, to, reason)``
     (which may be a coroutine function). False, with a warning, when the configuration offers nowhere to go.
     ``further``: the (kind, target) of the open escalation escalated further (see ``escalation_targets``)."""
     targets = escalation_targets(config, further)
     if not targets:
         if further is not None:
-            app.notify(f"nothing above {further[1]} in the configuration ([groups.NAME], escalation.managers)",
-                       title="Nowhere further", severity="warning", markup=False)
+            app.notify(
+                f"nothing above {further[1]} in the configuration ([groups.NAME], escalation.managers)",
+                title="Nowhere further",
+                severity="warning",
+                markup=False,
+            )
         else:
             app.notify(NOWHERE, title="Nowhere to escalate", severity="warning", markup=False)
         return False
@@ -60,8 +70,10 @@ def ask_escalation(app, config, what: str, done: Callable[[str, str, str], Any],
             if isawaitable(result):
                 await result
 
-        app.push_screen(TextPromptScreen(f"{title} {what} to {to}: the reason (required)",
-                                         "what was tried, why it needs them"), reason_given)
+        app.push_screen(
+            TextPromptScreen(f"{title} {what} to {to}: the reason (required)", "what was tried, why it needs them"),
+            reason_given,
+        )
 
     app.push_screen(ChoiceScreen(f"{title} {what} to", list(targets)), chosen)
     return True

@@ -36,14 +36,24 @@ from .base import DeskScreen
 from .escalate import ask_escalation, escalation_targets
 from .modals import TextPromptScreen
 
-__all__ = ["EscalationScreen", "EscItem", "EscLine", "EscRow", "OVERDUE_MARK", "TextPromptScreen",
-           "apply_rules_in_background", "escalation_targets", "ticket_screen"]
+__all__ = [
+    "EscalationScreen",
+    "EscItem",
+    "EscLine",
+    "EscRow",
+    "OVERDUE_MARK",
+    "TextPromptScreen",
+    "apply_rules_in_background",
+    "escalation_targets",
+    "ticket_screen",
+]
 
 OVERDUE_MARK = "»"
 INF = float("inf")
 
 
 # -- the automatic rules, for the app -----------------------------------------------------------------
+
 
 def apply_rules_in_background(app):
     """Apply the automatic escalation rules once, in a thread; the new escalations reach every screen through
@@ -73,6 +83,7 @@ def apply_rules_in_background(app):
 
 
 # -- data ---------------------------------------------------------------------------------------------
+
 
 @dataclass
 class EscRow:
@@ -171,6 +182,7 @@ class EscItem(ListItem):
 
 # -- the screen ---------------------------------------------------------------------------------------
 
+
 class EscalationScreen(DeskScreen):
     BINDINGS = [
         Binding("a", "acknowledge", "Acknowledge", id="escalations.acknowledge"),
@@ -212,8 +224,11 @@ class EscalationScreen(DeskScreen):
 
     @staticmethod
     def _header() -> Text:
-        return Text("".join(_cell(name, width, right=name == "age") for name, width in COLUMNS) + "subject",
-                    no_wrap=True, overflow="ellipsis")
+        return Text(
+            "".join(_cell(name, width, right=name == "age") for name, width in COLUMNS) + "subject",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
 
     @property
     def list_view(self) -> ListView:
@@ -328,8 +343,10 @@ class EscalationScreen(DeskScreen):
         else:
             text = Text(f"{n} open escalation{'s' if n != 1 else ''} · {unacked} not acknowledged")
             if late:
-                text.append(f" · {late} overdue {OVERDUE_MARK} (ack within {compact(self.desk.config.escalation.ack_within)})",
-                            style="bold")
+                text.append(
+                    f" · {late} overdue {OVERDUE_MARK} (ack within {compact(self.desk.config.escalation.ack_within)})",
+                    style="bold",
+                )
         saving = self.app.writes.line(self)  # "⠹ saving acknowledge escalation 12…" while a write waits
         if saving:
             text = Text(saving + " · ").append_text(text)
@@ -357,8 +374,10 @@ class EscalationScreen(DeskScreen):
         e, tz = row.esc, self.desk.config.tz
         text = Text(no_wrap=False)
         text.append(f"Escalation {row.id} ", style="bold")
-        text.append(f"of #{row.ticket_id}{' ' + one_line(row.ref) if row.ref else ''} ({one_line(row.customer)}) · "
-                    f"{e.kind} to {one_line(e.target)} · raised {local(e.created_at, tz)} by {one_line(e.created_by)}")  # type: ignore[attr-defined]
+        text.append(
+            f"of #{row.ticket_id}{' ' + one_line(row.ref) if row.ref else ''} ({one_line(row.customer)}) · "
+            f"{e.kind} to {one_line(e.target)} · raised {local(e.created_at, tz)} by {one_line(e.created_by)}"
+        )  # type: ignore[attr-defined]
         if e.rule:  # type: ignore[attr-defined]
             text.append(f" (rule '{one_line(self.desk.config.escalation.rule_label(e.rule))}')")  # type: ignore[attr-defined]
         if e.acknowledged_at is not None:  # type: ignore[attr-defined]
@@ -430,8 +449,12 @@ class EscalationScreen(DeskScreen):
         if row is None or self.desk is None:
             return
         desk = self.desk
-        self._do("acknowledged", lambda: desk.acknowledge(row.id), f"escalation {row.id} of #{row.ticket_id}",
-                 f"acknowledgement of escalation {row.id}")
+        self._do(
+            "acknowledged",
+            lambda: desk.acknowledge(row.id),
+            f"escalation {row.id} of #{row.ticket_id}",
+            f"acknowledgement of escalation {row.id}",
+        )
 
     def action_return_to_l1(self) -> None:
         row = self.cursor_row
@@ -441,11 +464,19 @@ class EscalationScreen(DeskScreen):
 
         def done(note: str | None) -> None:
             if note:
-                self._do("returned", lambda: desk.de_escalate(row.id, note), f"#{row.ticket_id} is back with L1",
-                         f"return of #{row.ticket_id} to L1")
+                self._do(
+                    "returned",
+                    lambda: desk.de_escalate(row.id, note),
+                    f"#{row.ticket_id} is back with L1",
+                    f"return of #{row.ticket_id} to L1",
+                )
 
-        self.app.push_screen(TextPromptScreen(f"Return #{row.ticket_id} to L1: a note for L1 (required)",
-                                              "what was done, what L1 should do next"), done)
+        self.app.push_screen(
+            TextPromptScreen(
+                f"Return #{row.ticket_id} to L1: a note for L1 (required)", "what was done, what L1 should do next"
+            ),
+            done,
+        )
 
     def escalation_targets(self) -> dict[str, tuple[str, str]]:
         """Choice label → (kind, target): the configured groups above L1, then the managers."""
@@ -459,11 +490,21 @@ class EscalationScreen(DeskScreen):
         desk = self.desk
 
         def escalate(kind: str, to: str, reason: str) -> None:
-            self._do("escalated", lambda: desk.escalate(row.ticket_id, kind, to, reason), f"#{row.ticket_id} → {to}",
-                     f"escalation of #{row.ticket_id} to {to}")
+            self._do(
+                "escalated",
+                lambda: desk.escalate(row.ticket_id, kind, to, reason),
+                f"#{row.ticket_id} → {to}",
+                f"escalation of #{row.ticket_id} to {to}",
+            )
 
-        ask_escalation(self.app, self.desk.config, f"#{row.ticket_id}", escalate, title="Escalate further",
-                       further=(row.esc.kind, row.esc.target))  # type: ignore[attr-defined]
+        ask_escalation(
+            self.app,
+            self.desk.config,
+            f"#{row.ticket_id}",
+            escalate,
+            title="Escalate further",
+            further=(row.esc.kind, row.esc.target),
+        )  # type: ignore[attr-defined]
 
 
 def _keep_place(before: list[int], current: int | None, after: list[int]) -> int:
@@ -475,7 +516,7 @@ def _keep_place(before: list[int], current: int | None, after: list[int]) -> int
         return where[current]
     if current in before:
         p = before.index(current)
-        for row in [*before[p + 1:], *reversed(before[:p])]:
+        for row in [*before[p + 1 :], *reversed(before[:p])]:
             if row in where:
                 return where[row]
         return min(p, len(after) - 1)

@@ -31,8 +31,14 @@ from .base import DeskScreen
 MIN_HOURS, MAX_HOURS = 1, 168
 REFRESH_EVERY = 60  # seconds
 SECTIONS = ("breaching", "breached", "unacknowledged", "majors", "long_pending", "resolved")
-SHORT = {"breaching": "breaching", "breached": "breached", "unacknowledged": "unacked", "majors": "majors",
-         "long_pending": "pending long", "resolved": "resolved"}
+SHORT = {
+    "breaching": "breaching",
+    "breached": "breached",
+    "unacknowledged": "unacked",
+    "majors": "majors",
+    "long_pending": "pending long",
+    "resolved": "resolved",
+}
 
 
 def default_export_dir() -> Path:
@@ -69,19 +75,40 @@ def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:
     out: dict[str, list[HandoverLine]] = {s: [] for s in SECTIONS}
     for section in ("breaching", "breached"):
         for t, timer, due, left in getattr(h, section):
-            out[section].append(HandoverLine(section, t.id, f"#{t.id} {t.priority} {reports.timer_due(timer, due, left, now_s, tz)}"
-                                             f" · {one_line(t.assignee) or 'unassigned'} · {name(t)}"))
+            out[section].append(
+                HandoverLine(
+                    section,
+                    t.id,
+                    f"#{t.id} {t.priority} {reports.timer_due(timer, due, left, now_s, tz)}"
+                    f" · {one_line(t.assignee) or 'unassigned'} · {name(t)}",
+                )
+            )
     for e in h.unacknowledged:
-        out["unacknowledged"].append(HandoverLine("unacknowledged", e.ticket_id, f"#{e.ticket_id} escalation {e.id} to "
-                                                  f"{one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by "
-                                                  f"{one_line(e.created_by)}: {one_line(e.reason, 60)}"))
+        out["unacknowledged"].append(
+            HandoverLine(
+                "unacknowledged",
+                e.ticket_id,
+                f"#{e.ticket_id} escalation {e.id} to "
+                f"{one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by "
+                f"{one_line(e.created_by)}: {one_line(e.reason, 60)}",
+            )
+        )
     for major, linked in h.majors:
-        out["majors"].append(HandoverLine("majors", major.id, f"#{major.id} [{major.status}] with {len(linked)} linked: "
-                                          + ", ".join(f"#{t.id}" for t in linked) + f" · {name(major)}"))
+        out["majors"].append(
+            HandoverLine(
+                "majors",
+                major.id,
+                f"#{major.id} [{major.status}] with {len(linked)} linked: "
+                + ", ".join(f"#{t.id}" for t in linked)
+                + f" · {name(major)}",
+            )
+        )
     for t, hours in h.long_pending:
         out["long_pending"].append(HandoverLine("long_pending", t.id, f"#{t.id} waiting {hours:.0f} h · {name(t)}"))
     for t in h.resolved:
-        out["resolved"].append(HandoverLine("resolved", t.id, f"#{t.id} {one_line(t.resolution_code) or 'resolved'} · {name(t)}"))
+        out["resolved"].append(
+            HandoverLine("resolved", t.id, f"#{t.id} {one_line(t.resolution_code) or 'resolved'} · {name(t)}")
+        )
     return out
 
 
@@ -159,9 +186,14 @@ class HandoverScreen(DeskScreen):
         title.append("Shift handover", style="bold")
         title.append(f" · {local(h.now, tz)} · last {h.hours:g} h (+/-) · y copies the Markdown")
         self.query_one("#hand-title", Static).update(title)
-        counts = {"breaching": len(h.breaching), "breached": len(h.breached), "unacknowledged": len(h.unacknowledged),
-                  "majors": len(h.majors),
-                  "long_pending": len(h.long_pending), "resolved": len(h.resolved)}
+        counts = {
+            "breaching": len(h.breaching),
+            "breached": len(h.breached),
+            "unacknowledged": len(h.unacknowledged),
+            "majors": len(h.majors),
+            "long_pending": len(h.long_pending),
+            "resolved": len(h.resolved),
+        }
         summary = " · ".join(f"{SHORT[s]} {n}" for s, n in counts.items())
         self.query_one("#hand-summary", Static).update(Text(summary, no_wrap=True, overflow="ellipsis"))
         options = self.query_one(OptionList)
@@ -173,8 +205,7 @@ class HandoverScreen(DeskScreen):
             content.append(Option(Text(heading, style="bold"), id=f"head:{section}", disabled=True))
             items = self.lines.get(section, [])
             for i, line in enumerate(items):
-                content.append(Option(Text("  " + one_line(line.text, width)),
-                                      id=f"{section}:{i}:{line.ticket_id}"))
+                content.append(Option(Text("  " + one_line(line.text, width)), id=f"{section}:{i}:{line.ticket_id}"))
             if not items:
                 content.append(Option(Text("  none"), id=f"none:{section}", disabled=True))
         options.add_options(content)
@@ -264,7 +295,10 @@ class HandoverScreen(DeskScreen):
             # the data directory may be the desk's, shared with the group: never write through a planted name
             write_atomic(path, self.markdown.encode("utf-8"), 0o640)
         except OSError as exc:
-            self.notify(f"Copied to the clipboard; not written to {path}: {exc.strerror or exc}",
-                        title="Handover", severity="warning")
+            self.notify(
+                f"Copied to the clipboard; not written to {path}: {exc.strerror or exc}",
+                title="Handover",
+                severity="warning",
+            )
             return
         self.notify(f"written to {path}, and copied to the clipboard", title="Handover copied", timeout=10)

@@ -103,8 +103,9 @@ class TicketListScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="list-dialog"):
             yield Label(Text(self.title_text), id="list-title")
-            yield OptionList(*[Option(Text(line, no_wrap=True, overflow="ellipsis")) for line in self.lines],
-                             id="list-lines")
+            yield OptionList(
+                *[Option(Text(line, no_wrap=True, overflow="ellipsis")) for line in self.lines], id="list-lines"
+            )
             yield Static(Text(self.hint), id="list-hint")
 
     def on_mount(self) -> None:

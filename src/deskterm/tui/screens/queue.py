@@ -54,8 +54,14 @@ if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the s
 
 VIEW_KEYS = list(VIEWS)
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
-SHORT_TITLES = {"mine": "Mine", "unassigned": "Unassigned", "breaching": "Soon", "escalated": "Escalated",
-                "pending": "Pending", "open": "Open"}
+SHORT_TITLES = {
+    "mine": "Mine",
+    "unassigned": "Unassigned",
+    "breaching": "Soon",
+    "escalated": "Escalated",
+    "pending": "Pending",
+    "open": "Open",
+}
 # seconds between recounts of "breaching soon" when nothing changed (time moves that view; the other
 # counts change only with the data, and are recounted when it does)
 COUNTS_EVERY = 60
@@ -172,8 +178,10 @@ class QueueScreen(Screen):
         Binding("colon", "command_line", "Command", show=False, priority=True, id="queue.command"),
         Binding("tab", "next_view", "Next view", show=False, id="queue.next_view"),
         Binding("shift+tab", "previous_view", "Previous view", show=False, id="queue.previous_view"),
-        *[Binding(str(i), f"view('{key}')", VIEWS[key], show=False, id=f"queue.view.{key}")
-          for i, key in enumerate(VIEW_KEYS, 1)],
+        *[
+            Binding(str(i), f"view('{key}')", VIEWS[key], show=False, id=f"queue.view.{key}")
+            for i, key in enumerate(VIEW_KEYS, 1)
+        ],
         Binding("Z", "freeze", "Freeze order", show=False, id="queue.freeze"),
         Binding("R", "roster", "Who is on shift (roster)", show=False, id="queue.roster"),
         Binding("u", "undo", "Undo the last change made here (a few seconds)", show=False, id="queue.undo"),
@@ -297,9 +305,15 @@ class QueueScreen(Screen):
         assert self.desk is not None
         if self._order_at is None:
             self._order_at = self.desk.clock.now()
-        return QueueQuery(self.desk.store, view=self.state.view, filters=self.filters,
-                          sort=Sort(self.state.sort, self.state.descending), user=self.desk.user,
-                          now=self._order_at, search=self.search)
+        return QueueQuery(
+            self.desk.store,
+            view=self.state.view,
+            filters=self.filters,
+            sort=Sort(self.state.sort, self.state.descending),
+            user=self.desk.user,
+            now=self._order_at,
+            search=self.search,
+        )
 
     def _thresholds(self, query: QueueQuery) -> tuple[datetime | None, datetime | None, datetime | None]:
         """When this query next changes by time alone: "time to breach" regroups when a warning starts or a
@@ -317,8 +331,11 @@ class QueueScreen(Screen):
 
     def _order_expired(self, now: datetime) -> bool:
         warn, due, enter = self._resort_at
-        return (warn is not None and now >= warn) or (due is not None and now > due) or \
-            (enter is not None and now >= enter)
+        return (
+            (warn is not None and now >= warn)
+            or (due is not None and now > due)
+            or (enter is not None and now >= enter)
+        )
 
     def requery(self, keep_cursor: bool = True) -> None:
         if self.desk is None:
@@ -360,8 +377,12 @@ class QueueScreen(Screen):
         self._order_at = now
         query = self.make_query()
         shown = self.table.query_
-        if shown is not None and not self._data_moved and \
-                (shown.view, shown.filters, shown.sort, shown.user) == (query.view, query.filters, query.sort, query.user):
+        if (
+            shown is not None
+            and not self._data_moved
+            and (shown.view, shown.filters, shown.sort, shown.user)
+            == (query.view, query.filters, query.sort, query.user)
+        ):
             query = shown.later(now)
         self._generation += 1
         self._background_query(query, self._generation)
@@ -565,8 +586,11 @@ class QueueScreen(Screen):
             count = len(self.table.marked)
             self.table.marked.clear()
             self.table.refresh()
-            self.notify(f"{count} mark{'s' if count != 1 else ''} of {VIEWS[self.state.view]} cleared",
-                        title="Marks cleared", timeout=3)
+            self.notify(
+                f"{count} mark{'s' if count != 1 else ''} of {VIEWS[self.state.view]} cleared",
+                title="Marks cleared",
+                timeout=3,
+            )
 
     def action_next_view(self) -> None:
         self.action_view(VIEW_KEYS[(VIEW_KEYS.index(self.state.view) + 1) % len(VIEW_KEYS)])
@@ -630,7 +654,9 @@ class QueueScreen(Screen):
             self.remember()
 
     def action_search(self) -> None:
-        self._open_prompt("search", self.state.filter, "/ search: words, prio:P1 status:open customer:lyon assignee:me group:L2")
+        self._open_prompt(
+            "search", self.state.filter, "/ search: words, prio:P1 status:open customer:lyon assignee:me group:L2"
+        )
         if self.desk is not None:
             # load the haystacks while the agent starts typing, so that the first character is fast too
             self._prepare_search(self.make_query())
@@ -700,15 +726,19 @@ class QueueScreen(Screen):
         elif head == "sort":
             # the words the screen shows ("sort SLA", "sort time to breach desc") or the sorts' names
             named = rest.split()
-            descending = bool(named) and named[-1] in ("desc", "descending", "asc", "ascending") and \
-                named.pop().startswith("desc")
+            descending = (
+                bool(named)
+                and named[-1] in ("desc", "descending", "asc", "ascending")
+                and named.pop().startswith("desc")
+            )
             key = sort_named(" ".join(named))
             if key is not None:
                 self._sort_by(key, descending)
             else:
                 shown = [c.title for c in COLUMNS if c.key in SORTS]
-                self.notify(f"no sort {' '.join(named)!r}; sort by {', '.join(shown)} (add desc to reverse)",
-                            severity="warning")
+                self.notify(
+                    f"no sort {' '.join(named)!r}; sort by {', '.join(shown)} (add desc to reverse)", severity="warning"
+                )
         else:
             self.jump(words[0])
 
@@ -774,8 +804,13 @@ class QueueScreen(Screen):
             self.app.notify(message, title="Not claimed", severity="warning", timeout=10)
             self.data_changed()
 
-        write_in_thread(self, f"claim #{ticket_id}", lambda: desk.claim(ticket_id, expect_version=version),
-                        done=claimed, failed=refused)
+        write_in_thread(
+            self,
+            f"claim #{ticket_id}",
+            lambda: desk.claim(ticket_id, expect_version=version),
+            done=claimed,
+            failed=refused,
+        )
 
     # -- bulk actions ----------------------------------------------------------------------------
     # Marks belong to the view they were made in: changing the view clears them (and says so). With marks,
@@ -849,14 +884,18 @@ class QueueScreen(Screen):
     def action_set_priority(self) -> None:
         ids, versions, bulk = self._snapshot()
         if ids:
-            self.app.push_screen(ChoiceScreen(f"Priority of {_count(len(ids))}", list(PRIORITIES)),
-                                 lambda value: value and self._act(ids, versions, bulk, "priority", value))
+            self.app.push_screen(
+                ChoiceScreen(f"Priority of {_count(len(ids))}", list(PRIORITIES)),
+                lambda value: value and self._act(ids, versions, bulk, "priority", value),
+            )
 
     def action_set_status(self) -> None:
         ids, versions, bulk = self._snapshot()
         if ids:
-            self.app.push_screen(ChoiceScreen(f"Status of {_count(len(ids))}", list(STATUSES)),
-                                 lambda value: value and self._act(ids, versions, bulk, "status", value))
+            self.app.push_screen(
+                ChoiceScreen(f"Status of {_count(len(ids))}", list(STATUSES)),
+                lambda value: value and self._act(ids, versions, bulk, "status", value),
+            )
 
     def _versions(self, ids: list[int]) -> dict[int, int]:
         """The version of each ticket as the agent has it on screen (the window, else the query's rows)."""
@@ -879,8 +918,9 @@ class QueueScreen(Screen):
         one.reverse = partial(_reverse, field)  # type: ignore[attr-defined]  # what undoes it, from the row before
         self._run_bulk(ids, versions, bulk, label, "Updated", one)
 
-    def _run_bulk(self, ids: list[int], versions: dict[int, int], bulk: bool, label: str, title: str,
-                  one: Callable) -> None:
+    def _run_bulk(
+        self, ids: list[int], versions: dict[int, int], bulk: bool, label: str, title: str, one: Callable
+    ) -> None:
         if self.desk is None or self.table.query_ is None or not ids:
             return
         if bulk:
@@ -890,8 +930,9 @@ class QueueScreen(Screen):
             self._start_apply([(i, versions.get(i)) for i in ids], [], label, title, one)
 
     @work(thread=True, group="apply")
-    def _list_targets(self, ids: list[int], marked: dict[int, int], query: QueueQuery, label: str, title: str,
-                      one: Callable) -> None:
+    def _list_targets(
+        self, ids: list[int], marked: dict[int, int], query: QueueQuery, label: str, title: str, one: Callable
+    ) -> None:
         """Read the marked tickets as they are now, and which the view (with its filters) holds now: taken
         afresh, not the rows on screen, which a live refresh may not have caught up with yet."""
         rows = query.rows(ids)
@@ -904,8 +945,10 @@ class QueueScreen(Screen):
                 skipped.append((ticket_id, "no such ticket any more"))
                 lines.append(f"{'#' + str(ticket_id):<{width}}  skipped: no such ticket any more")
                 continue
-            line = (f"{'#' + str(row.id):<{width}}  {row.priority}  {row.status:<8} "
-                    f"{one_line(row.assignee or '-')[:12]:<12} {one_line(row.subject)}")
+            line = (
+                f"{'#' + str(row.id):<{width}}  {row.priority}  {row.status:<8} "
+                f"{one_line(row.assignee or '-')[:12]:<12} {one_line(row.subject)}"
+            )
             if ticket_id not in shown:
                 reason = f"no longer in this view ({row.status}, {row.assignee or 'unassigned'})"
                 skipped.append((ticket_id, reason))
@@ -917,28 +960,48 @@ class QueueScreen(Screen):
             lines.append(line)
         self.app.call_from_thread(self._confirm_bulk, items, skipped, lines, label, title, one)
 
-    def _confirm_bulk(self, items: list[tuple[int, int]], skipped: list[tuple[int, str]], lines: list[str],
-                      label: str, title: str, one: Callable) -> None:
+    def _confirm_bulk(
+        self,
+        items: list[tuple[int, int]],
+        skipped: list[tuple[int, str]],
+        lines: list[str],
+        label: str,
+        title: str,
+        one: Callable,
+    ) -> None:
         if self._widgets_gone():
             return
         if not items:
             self._bulk_done(label, title, [], skipped)
             return
-        hint = (f"enter applies to the {_count(len(items))} listed, each as shown here"
-                + (f" ({len(skipped)} skipped)" if skipped else "") + " · esc cancels, the marks stay")
-        self.app.push_screen(TicketListScreen(f"{label} on {_count(len(items))}", lines, hint),
-                             lambda ok: ok and self._start_apply(items, skipped, label, title, one))
+        hint = (
+            f"enter applies to the {_count(len(items))} listed, each as shown here"
+            + (f" ({len(skipped)} skipped)" if skipped else "")
+            + " · esc cancels, the marks stay"
+        )
+        self.app.push_screen(
+            TicketListScreen(f"{label} on {_count(len(items))}", lines, hint),
+            lambda ok: ok and self._start_apply(items, skipped, label, title, one),
+        )
 
-    def _start_apply(self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str,
-                     title: str, one: Callable) -> None:
+    def _start_apply(
+        self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str, title: str, one: Callable
+    ) -> None:
         """The changes run in a thread; meanwhile the status line shows them pending (pending.py)."""
         what = f"{label} on #{items[0][0]}" if len(items) == 1 else f"{label} on {_count(len(items))}"
         pending = self.app.writes.start(what, self)
         self._apply_each(items, skipped, label, title, one, pending)
 
     @work(thread=True, group="apply")
-    def _apply_each(self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str,
-                    title: str, one: Callable, pending=None) -> None:
+    def _apply_each(
+        self,
+        items: list[tuple[int, int | None]],
+        skipped: list[tuple[int, str]],
+        label: str,
+        title: str,
+        one: Callable,
+        pending=None,
+    ) -> None:
         """One change per ticket, each at its version; a ticket changed meanwhile is skipped, saying by whom; one
         the desk did not take (busy for its whole retry window, gone) is skipped saying why."""
         from ..pending import refusal
@@ -976,8 +1039,9 @@ class QueueScreen(Screen):
                 self.app.call_from_thread(self.app.writes.finish, pending)
         self.app.call_from_thread(self._bulk_done, label, title, done, skipped, undo)
 
-    def _bulk_done(self, label: str, title: str, done: list[int], skipped: list[tuple[int, str]],
-                   undo: list | None = None) -> None:
+    def _bulk_done(
+        self, label: str, title: str, done: list[int], skipped: list[tuple[int, str]], undo: list | None = None
+    ) -> None:
         """What the action did: a notice when it did all; each ticket done and skipped (why) otherwise."""
         if self._widgets_gone():
             return
@@ -988,10 +1052,17 @@ class QueueScreen(Screen):
             again = f" · u undoes ({UNDO_SECONDS} s)"
         if skipped and len(done) + len(skipped) > 1:  # the list says it all, ticket by ticket
             width = max(len(str(i)) for i, *_ in [*((d,) for d in done), *skipped]) + 1
-            lines = ([f"✓ {'#' + str(i):<{width}}  {label}" for i in done]
-                     + [f"✗ {'#' + str(i):<{width}}  skipped: {why}" for i, why in skipped])
-            self.app.push_screen(TicketListScreen(f"{label}: {len(done)} done, {len(skipped)} skipped",
-                                                  lines, "enter or esc closes" + again, confirm=False))
+            lines = [f"✓ {'#' + str(i):<{width}}  {label}" for i in done] + [
+                f"✗ {'#' + str(i):<{width}}  skipped: {why}" for i, why in skipped
+            ]
+            self.app.push_screen(
+                TicketListScreen(
+                    f"{label}: {len(done)} done, {len(skipped)} skipped",
+                    lines,
+                    "enter or esc closes" + again,
+                    confirm=False,
+                )
+            )
         elif done:
             ids = ", ".join(f"#{i}" for i in done[:8]) + (f" and {len(done) - 8} more" if len(done) > 8 else "")
             self.notify(f"{label} on {_count(len(done))}: {ids}{again}", title=title, markup=False)
@@ -1007,13 +1078,20 @@ class QueueScreen(Screen):
         label, undo, until = self._undo or ("", [], 0.0)
         self._undo = None
         if not undo or time.monotonic() > until:
-            self.notify("Nothing to undo (an assignment, priority or status change can be undone for "
-                        f"{UNDO_SECONDS} s)", title="Undo", timeout=4)
+            self.notify(
+                f"Nothing to undo (an assignment, priority or status change can be undone for {UNDO_SECONDS} s)",
+                title="Undo",
+                timeout=4,
+            )
             return
         changes = {ticket_id: change for ticket_id, _, change in undo}
-        self._start_apply([(ticket_id, version) for ticket_id, version, _ in undo], [], f"undo of {label}", "Undone",
-                          lambda desk, ticket_id, version: desk.update(ticket_id, changes[ticket_id],
-                                                                       expect_version=version))
+        self._start_apply(
+            [(ticket_id, version) for ticket_id, version, _ in undo],
+            [],
+            f"undo of {label}",
+            "Undone",
+            lambda desk, ticket_id, version: desk.update(ticket_id, changes[ticket_id], expect_version=version),
+        )
 
     def action_escalate(self) -> None:
         """Escalate the marked tickets (else the cursor's): one target and one reason for all, each ticket
@@ -1026,9 +1104,14 @@ class QueueScreen(Screen):
         what = f"#{ids[0]}" if not bulk else _count(len(ids))
 
         def chosen(kind: str, to: str, reason: str) -> None:
-            self._run_bulk(ids, versions, bulk, f"escalation to {to} ({kind})", "Escalated",
-                           lambda desk, ticket_id, version: desk.escalate(ticket_id, kind, to, reason,
-                                                                          expect_version=version))
+            self._run_bulk(
+                ids,
+                versions,
+                bulk,
+                f"escalation to {to} ({kind})",
+                "Escalated",
+                lambda desk, ticket_id, version: desk.escalate(ticket_id, kind, to, reason, expect_version=version),
+            )
 
         ask_escalation(self.app, self.desk.config, what, chosen)
 

@@ -99,8 +99,13 @@ class StaleDialog(ModalScreen[str]):
         since = "this draft began" if self.draft else "you opened this dialog"
         send = "send" if self.draft == "reply" else ("add" if self.draft == "note" else "apply")
         with Vertical(id="stale"):
-            yield Label(Text(f"{self.what}: not applied yet — ticket #{self.record.id} changed since {since} "
-                             f"(v{self.seen.version} → v{self.record.version})"), id="stale-title")
+            yield Label(
+                Text(
+                    f"{self.what}: not applied yet — ticket #{self.record.id} changed since {since} "
+                    f"(v{self.seen.version} → v{self.record.version})"
+                ),
+                id="stale-title",
+            )
             if self.news:
                 yield Label(Text(f"{self.news}; {send} anyway?"), id="stale-news")
             with VerticalScroll(id="stale-changes"):
@@ -108,9 +113,12 @@ class StaleDialog(ModalScreen[str]):
                 yield Static(Text(body))
             editor = "editor" if self.draft else "dialog"
             kept = " (the draft is kept)" if self.draft else " (nothing is changed)"
-            yield OptionList(Option(Text(f"a  {send} anyway, on the ticket as it is now"), id=APPLY),
-                             Option(Text(f"r  re-open the {editor} on the new state"), id=REOPEN),
-                             Option(Text(f"esc  cancel{kept}"), id=CANCEL), id="stale-choices")
+            yield OptionList(
+                Option(Text(f"a  {send} anyway, on the ticket as it is now"), id=APPLY),
+                Option(Text(f"r  re-open the {editor} on the new state"), id=REOPEN),
+                Option(Text(f"esc  cancel{kept}"), id=CANCEL),
+                id="stale-choices",
+            )
             yield Label(Text("a / r / esc, or enter on a line"), classes="stale-hint")
 
     def on_mount(self) -> None:

@@ -37,7 +37,9 @@ class LiveTimer:
     due: int | None = None  # the wall-clock deadline (epoch; breached: the instant of the breach); None paused
 
 
-def live_timer(timer: TimerResult, calendar: BusinessCalendar, warn_at: float, evaluated_at: int, now: int) -> LiveTimer:
+def live_timer(
+    timer: TimerResult, calendar: BusinessCalendar, warn_at: float, evaluated_at: int, now: int
+) -> LiveTimer:
     """The timer at ``now``, derived from its evaluation at ``evaluated_at``."""
     state = timer.state
     remaining = timer.remaining
@@ -54,8 +56,13 @@ def live_timer(timer: TimerResult, calendar: BusinessCalendar, warn_at: float, e
     return LiveTimer(timer.name, state, remaining, None if state == "paused" else timer.due)
 
 
-def countdown_text(timer: LiveTimer | None, long: bool = False, now: int | None = None,
-                   tz: ZoneInfo | str | None = None, wide: bool = False) -> str:
+def countdown_text(
+    timer: LiveTimer | None,
+    long: bool = False,
+    now: int | None = None,
+    tz: ZoneInfo | str | None = None,
+    wide: bool = False,
+) -> str:
     """``✖ -2h05 res`` in a table cell; ``long`` names the timer in full (``✖ -2h05 resolution``).
 
     Given ``now`` and the display zone ``tz``, the wall-clock due time is shown when it differs from the
@@ -69,7 +76,12 @@ def countdown_text(timer: LiveTimer | None, long: bool = False, now: int | None 
         return f"{SYMBOLS['met']} met {name}" if long else f"{SYMBOLS['met']} {'met':>6} {name}"
     left = compact(timer.remaining)
     clock = ""
-    if now is not None and tz is not None and timer.state != "paused" and clocks_differ(timer.remaining, timer.due, now):
+    if (
+        now is not None
+        and tz is not None
+        and timer.state != "paused"
+        and clocks_differ(timer.remaining, timer.due, now)
+    ):
         clock = due_clock(timer.due, now, tz, long=long, wide=wide)  # type: ignore[arg-type]
     if long:
         when = f" · {'breached' if timer.state == 'breached' else 'due'} {clock}" if clock else ""
@@ -84,8 +96,11 @@ LEGEND = (  # the queue's SLA column, as ``?`` explains it (one line each in a 6
     ("✖ ✓", "breached · met"),
     ("30m -2h05", "business time left (negative: over)"),
     ("resp upd res", "first response · next update · resolution"),
-    ("09:30 Tue", "the wall-clock due time (breached: when), shown when it differs from the time left: "
-                  "counting stops outside business hours. Within ✖, ! and ▸ the queue is in due-time order"),
+    (
+        "09:30 Tue",
+        "the wall-clock due time (breached: when), shown when it differs from the time left: "
+        "counting stops outside business hours. Within ✖, ! and ▸ the queue is in due-time order",
+    ),
 )
 
 
@@ -104,8 +119,14 @@ class Countdown(Widget):
 
     timer: reactive[LiveTimer | None] = reactive(None, layout=True)
 
-    def __init__(self, timer: LiveTimer | None = None, *, name: str | None = None, id: str | None = None,
-                 classes: str | None = None) -> None:
+    def __init__(
+        self,
+        timer: LiveTimer | None = None,
+        *,
+        name: str | None = None,
+        id: str | None = None,
+        classes: str | None = None,
+    ) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.set_reactive(Countdown.timer, timer)
 

@@ -135,8 +135,9 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.table = table
             self.row = row
 
-    def __init__(self, sla: SlaCache | None = None, now: Callable[[], datetime] | None = None,
-                 *, id: str | None = None) -> None:
+    def __init__(
+        self, sla: SlaCache | None = None, now: Callable[[], datetime] | None = None, *, id: str | None = None
+    ) -> None:
         super().__init__(id=id)
         self.sla = sla
         self._now = now or (lambda: datetime.now().astimezone())
@@ -201,15 +202,16 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     def nearby_rows(self) -> list[Row]:
         """The rows of the screenful above and of the screenful below the visible ones (those fetched)."""
         top, n = int(self.scroll_y), self.rows_visible
-        return [r for r in (self.row_at(i) for i in (*range(top - n, top), *range(top + n, top + 2 * n)))
-                if r is not None]
+        return [
+            r for r in (self.row_at(i) for i in (*range(top - n, top), *range(top + n, top + 2 * n))) if r is not None
+        ]
 
     def _ends(self) -> list[int]:
         """The tickets of the first and of the last screenful (``g`` and ``G``), from the query's ids."""
         if self.query_ is None:
             return []
         ids, n = self.query_.ids(), self.rows_visible
-        return [*ids[:n], *ids[max(n, len(ids) - n):]]
+        return [*ids[:n], *ids[max(n, len(ids) - n) :]]
 
     def _prepare_visible(self) -> None:
         """Evaluate, in a worker, the visible tickets that have no evaluation yet; then, a batch at a time,
@@ -221,13 +223,21 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self._evaluating:
             self._evaluate_again = True
             return
-        missing = [r.id for r in self.sla.missing(self.visible_rows())] or \
-            [r.id for r in self.sla.missing(self.nearby_rows())[:_AHEAD]] or self.sla.unknown(self._ends())[:_AHEAD]
+        missing = (
+            [r.id for r in self.sla.missing(self.visible_rows())]
+            or [r.id for r in self.sla.missing(self.nearby_rows())[:_AHEAD]]
+            or self.sla.unknown(self._ends())[:_AHEAD]
+        )
         if not missing:
             return
         self._evaluating = True
-        self.run_worker(partial(self._evaluate, self.sla, missing), thread=True, group="sla",
-                        name="evaluate visible rows", exit_on_error=False)
+        self.run_worker(
+            partial(self._evaluate, self.sla, missing),
+            thread=True,
+            group="sla",
+            name="evaluate visible rows",
+            exit_on_error=False,
+        )
 
     def _evaluate(self, sla: SlaCache, ids: list[int]) -> None:
         entries = None
@@ -488,7 +498,10 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         when anything else differs."""
         if old is None or new is None or len(old) != 7 or len(new) != 7 or old[0] == "header":
             return None
-        (oid, over, ocells, ocursor, omarked, owidth, oseen), (nid, nver, ncells, ncursor, nmarked, nwidth, nseen) = old, new
+        (oid, over, ocells, ocursor, omarked, owidth, oseen), (nid, nver, ncells, ncursor, nmarked, nwidth, nseen) = (
+            old,
+            new,
+        )
         if (oid, over, ocursor, omarked, owidth, oseen) != (nid, nver, ncursor, nmarked, nwidth, nseen):
             return None
         (otext, ostate, oage), (ntext, nstate, nage) = ocells, ncells
@@ -514,14 +527,18 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         """What the clock-driven cells read: the countdown (business time left, and the wall-clock due time
         when the two differ: ``countdown_text``), its state, the age."""
         timer = self.countdown(row, now)
-        clocks: dict[str, Any] = {"now": int(now.timestamp()), "tz": self.sla.desk.config.tz, "wide": width >= WIDE} if self.sla else {}
+        clocks: dict[str, Any] = (
+            {"now": int(now.timestamp()), "tz": self.sla.desk.config.tz, "wide": width >= WIDE} if self.sla else {}
+        )
         if timer is not None:
             text = countdown_text(timer, **clocks)
         elif self.sla is not None:
             # not evaluated yet: what the ticket row says (deadline, timer, time left when paused); a row
             # written before those were derived knows no paused time: the symbol alone
             timer = self.sla.provisional(row, now)
-            text = SYMBOLS["paused"] if row.next_due is None and row.next_left is None else countdown_text(timer, **clocks)
+            text = (
+                SYMBOLS["paused"] if row.next_due is None and row.next_left is None else countdown_text(timer, **clocks)
+            )
         else:
             text = ""
         age = compact(int((now - row.created_at).total_seconds()))
@@ -541,8 +558,15 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         row = self.row_at(index)
         if row is None:
             return ("placeholder", width)
-        return (row.id, row.version, self._cells_key(row, now, width), index == self.cursor_index, row.id in self.marked, width,
-                presence_mark(self.others_open.get(row.id)))
+        return (
+            row.id,
+            row.version,
+            self._cells_key(row, now, width),
+            index == self.cursor_index,
+            row.id in self.marked,
+            width,
+            presence_mark(self.others_open.get(row.id)),
+        )
 
     def render_line(self, y: int) -> Strip:
         width = self.scrollable_content_region.width  # without the scrollbar
@@ -582,8 +606,9 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             segments.append(Segment(set_cell_size(text, w), style))
         return Strip(segments).adjust_cell_length(width, style)
 
-    def _render_row(self, row: Row, cells: tuple, is_cursor: bool, marked: bool, width: int, now: datetime,
-                    seen: str = "") -> Strip:
+    def _render_row(
+        self, row: Row, cells: tuple, is_cursor: bool, marked: bool, width: int, now: datetime, seen: str = ""
+    ) -> Strip:
         base = self.rich_style
         if marked:
             base += self.get_component_rich_style("queue-table--marked")
@@ -615,4 +640,12 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segments).adjust_cell_length(width, base)
 
 
-__all__ = ["COLUMNS", "Column", "QueueTable", "SORTS", "layout", "sort_named", "sortable_columns"]  # SORTS: the keys ``o`` cycles
+__all__ = [
+    "COLUMNS",
+    "Column",
+    "QueueTable",
+    "SORTS",
+    "layout",
+    "sort_named",
+    "sortable_columns",
+]  # SORTS: the keys ``o`` cycles

@@ -50,7 +50,9 @@ def describe(e) -> str:
         kind = f"{one_line(e.from_value)} " if e.from_value else ""
         return f"{kind}escalation to {_v(e.to, '?')}" + (f": {one_line(e.reason)}" if e.reason else "")
     if k == "de-escalate":
-        return f"returned from {_v(e.from_value, '?')} to {_v(e.to, '?')}" + (f": {one_line(e.reason)}" if e.reason else "")
+        return f"returned from {_v(e.from_value, '?')} to {_v(e.to, '?')}" + (
+            f": {one_line(e.reason)}" if e.reason else ""
+        )
     if k == "acknowledge":
         # the event's author is who pressed `a` (the OS user); ``to`` is the escalation's target
         what = one_line(e.reason) if e.reason else "escalation"  # "escalation 12"
@@ -61,7 +63,9 @@ def describe(e) -> str:
         return f"classification {_v(e.from_value)} → {_v(e.to)}"
     if k == "link":
         if e.to:
-            return f"linked to major incident #{one_line(e.to)}" + (f" (was #{one_line(e.from_value)})" if e.from_value else "")
+            return f"linked to major incident #{one_line(e.to)}" + (
+                f" (was #{one_line(e.from_value)})" if e.from_value else ""
+            )
         return f"unlinked from major incident #{_v(e.from_value, '?')}"
     if k == "csat":
         return f"satisfaction {_v(e.to, '?')}/5"
@@ -139,8 +143,16 @@ class Timeline(VerticalScroll, can_focus=True):
         if was_at_end:
             self.scroll_end(animate=False, immediate=True)
 
-    async def show(self, created_at: datetime, created_by: str, description: str, events: Iterable, zone: ZoneInfo,
-                   keep_position: bool = True, initial_priority: str | None = None) -> None:
+    async def show(
+        self,
+        created_at: datetime,
+        created_by: str,
+        description: str,
+        events: Iterable,
+        zone: ZoneInfo,
+        keep_position: bool = True,
+        initial_priority: str | None = None,
+    ) -> None:
         """Replace the entries (a reload); stays at the bottom if it was there."""
         events = with_previous_values(events, initial_priority)
         at_end = self.scroll_y >= self.max_scroll_y

@@ -7,6 +7,7 @@ Create Date: 2026-11-24
 Also the ``meta`` table. Existing rows get NULL next_warn and no stored configuration fingerprint, so
 the first Desk.rederive() after the upgrade recomputes every open ticket's deadlines.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

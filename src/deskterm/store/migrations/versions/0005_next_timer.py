@@ -8,6 +8,7 @@ Existing rows get NULL in both; the stored configuration fingerprint is dropped,
 Desk.rederive() after the upgrade (every command, and the app as it opens) derives them for every open
 ticket, as it did for next_warn.
 """
+
 import sqlalchemy as sa
 from alembic import op
 

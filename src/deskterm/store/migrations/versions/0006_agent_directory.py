@@ -9,6 +9,7 @@ agent; until now every name typed as an assignee was registered too, typos inclu
 as agents when some event bears their name as its author. ``on_shift_since``: when the agent's shift began
 (NULL: off shift).
 """
+
 import sqlalchemy as sa
 from alembic import op
 

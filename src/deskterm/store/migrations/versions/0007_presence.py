@@ -7,6 +7,7 @@ Create Date: 2026-11-30
 Heartbeats land here every few seconds from every running app (store/presence.py), outside the write path
 that notifies the other apps of ticket changes. ``seen_at`` is seconds since the epoch (the app's wall clock).
 """
+
 import sqlalchemy as sa
 from alembic import op
 
