@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deskterm.domain.calendar import BusinessCalendar, always_calendar, epoch, from_epoch
-from deskterm.domain.sla import Event, Policy, Targets, evaluate
+from deskterm.domain.sla import Event, Policy, Targets, evaluate, live_timer, provisional_timer
 
 ZONES = ("Europe/Paris", "America/New_York", "Australia/Sydney", "Asia/Kolkata", "UTC")
 FIRST_DAY, LAST_DAY = date(2025, 1, 1), date(2027, 12, 31)
@@ -320,3 +320,48 @@ def test_result_does_not_depend_on_the_writing_offset(cal, history, zones, how, 
     now2 = rewrite(now, zone(len(events) + 1), how)
     assert (created2, [e.at for e in events2], now2) == (created, [e.at for e in events], now)
     assert evaluate(created2, "P1", events2, policy, now2) == evaluate(created, "P1", events, policy, now)
+
+
+# -- (g) a timer carried forward from an earlier evaluation is the timer evaluated later ---------------------------
+
+
+@SETTINGS
+@given(
+    cal=calendars(),
+    history=histories(),
+    fr=targets_seconds,
+    res=targets_seconds,
+    nu=targets_seconds,
+    later=st.integers(0, 10 * 86400),
+)
+def test_live_timer_equals_a_later_evaluation(cal, history, fr, res, nu, later):
+    """The countdowns tick from one evaluation (``live_timer``) instead of replaying the history each second:
+    with no event in between, what they show at ``now + later`` is what evaluating then says."""
+    created, events, now = history
+    policy = Policy("p", cal, {"P1": Targets(fr, res, nu), "P2": Targets(2 * fr, 2 * res, nu)})
+    then = evaluate(created, "P1", events, policy, now)
+    after = evaluate(created, "P1", events, policy, now + later)
+    for name, timer in then.timers.items():
+        live = live_timer(timer, cal, policy.warn_at, now, now + later)
+        truth = after.timers[name]
+        expected = "warning" if truth.state == "running" and truth.warning else truth.state
+        assert (live.state, live.remaining) == (expected, truth.remaining), (name, timer, truth)
+        if live.state != "paused":
+            assert live.due == truth.due
+
+
+@SETTINGS
+@given(
+    cal=calendars(), created=instants(), res=targets_seconds, seen=st.integers(0, 86400), later=st.integers(0, 86400)
+)
+def test_provisional_timer_from_a_row_equals_the_evaluation(cal, created, res, seen, later):
+    """A queue row painted before its ticket is evaluated (``provisional_timer``: the stored deadline, the counted
+    time left at the last change, the warning instant) says what the evaluation says."""
+    policy = policy_for(cal, res, res, None)
+    row = evaluate(created, "P1", [], policy, created + seen).timers["resolution"]
+    live = provisional_timer(
+        "resolution", "open", row.due, row.remaining, row.warn_due, created + seen, cal, created + seen + later
+    )
+    truth = evaluate(created, "P1", [], policy, created + seen + later).timers["resolution"]
+    expected = "warning" if truth.state == "running" and truth.warning else truth.state
+    assert (live.state, live.remaining, live.due) == (expected, truth.remaining, truth.due)

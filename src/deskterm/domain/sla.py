@@ -411,3 +411,75 @@ def _instant_of_consumed(cal: BusinessCalendar, segments: list[tuple[int, int]],
             return cal.instant_of(ca + (amount - consumed)) if amount > consumed else a
         consumed += d
     return None
+
+
+# -- a timer as it stands now, derived from an earlier evaluation -------------------------------------------------
+#
+# ``live_timer`` derives a timer's state *now* from an evaluation made earlier, without replaying the history: a
+# counting timer has used ``C(now) - C(evaluated_at)`` more counted seconds (``C`` is the policy calendar's
+# ``cumulative``), so crossing the warning threshold or the deadline shows in the very tick it happens.
+# ``provisional_timer`` says the same from what a ticket row stores (its nearest deadline), before any evaluation.
+
+LIVE_STATES = ("running", "warning", "paused", "breached", "met")
+
+
+@dataclass(frozen=True)
+class LiveTimer:
+    """A timer as it stands now: ``state`` is one of LIVE_STATES (warning is a state here, for display)."""
+
+    name: str
+    state: str
+    remaining: int  # counted seconds, negative once breached
+    due: int | None = None  # the wall-clock deadline (epoch; breached: the instant of the breach); None paused
+
+
+def live_timer(
+    timer: TimerResult, calendar: BusinessCalendar, warn_at: float, evaluated_at: int, now: int
+) -> LiveTimer:
+    """The timer at ``now``, derived from its evaluation at ``evaluated_at``."""
+    state = timer.state
+    remaining = timer.remaining
+    # running, or breached and still running (also one resumed at the very evaluation instant)
+    counting = timer.counting
+    if counting and now > evaluated_at:
+        remaining -= calendar.cumulative(now) - calendar.cumulative(evaluated_at)
+    # breached once the deadline is passed, as the engine says (at closing time the counted time left can
+    # be 0 until the next business second, while the deadline, the end of that day's hours, is passed)
+    if state == "running" and (remaining < 0 or (timer.due is not None and now > timer.due)):
+        state = "breached"
+    if state in ("running", "paused") and timer.target - remaining >= warn_at * timer.target:
+        state = "warning" if state == "running" else "paused"
+    return LiveTimer(timer.name, state, remaining, None if state == "paused" else timer.due)
+
+
+def provisional_timer(
+    name: str,
+    status: str,
+    due: int | None,
+    left: int | None,
+    warn: int | None,
+    updated: int | None,
+    calendar: BusinessCalendar,
+    now: int,
+) -> LiveTimer:
+    """What a ticket row alone says of its nearest timer ``name`` at ``now``: the stored deadline ``due``, the
+    counted seconds ``left`` at the row's last change ``updated``, the warning instant ``warn`` (all epoch).
+    The same rules as ``live_timer``: breached once the deadline is passed, warning from the warning instant on.
+    No deadline: the timer is paused (breached stays breached), ``left`` left."""
+    if due is None:
+        remaining = left or 0
+        return LiveTimer(name, "breached" if remaining < 0 else "paused", remaining)
+    if left is not None and updated is not None:
+        # counting since the ticket's last change, as live_timer counts from an evaluation; not while paused
+        # (a breached timer keeps its deadline, the instant of the breach, while paused)
+        counted = calendar.cumulative(now) - calendar.cumulative(updated)
+        remaining = left - counted if counts_while(name, status) else left
+    else:  # a row derived before next_left was: counted seconds from now to the deadline
+        remaining = calendar.cumulative(due) - calendar.cumulative(now)
+    if now > due:
+        state = "breached"
+    elif warn is not None and warn <= now:
+        state = "warning"
+    else:
+        state = "running"
+    return LiveTimer(name, state, remaining, due)

@@ -1,7 +1,7 @@
 """SLA evaluations of the tickets on screen, kept per (ticket id, version).
 
 Evaluating replays a ticket's history; the queue does it once per version of each *visible* ticket and
-then derives every later second from the cached result (``countdown.live_timer``). A new version (any
+then derives every later second from the cached result (``domain.sla.live_timer``). A new version (any
 change to the ticket) is a new key, so a stale evaluation is never used.
 
 Evaluating needs the tickets' histories from the database (tens of milliseconds for a screenful read
@@ -21,8 +21,7 @@ from typing import TYPE_CHECKING
 from textual.cache import LRUCache
 
 from ..domain.calendar import epoch
-from ..domain.sla import TicketSla, counts_while
-from .widgets.countdown import LiveTimer, live_timer
+from ..domain.sla import LiveTimer, TicketSla, live_timer, provisional_timer
 
 if TYPE_CHECKING:
     from ..records import TicketRecord
@@ -125,24 +124,14 @@ class SlaCache:
         time left (``next_left`` at ``updated_at``, less what has counted since). No deadline: the timer is
         paused, ``next_left`` left. What the evaluation then says, so that painting it costs no second
         frame, but for the ticket in warning by a timer other than the one due first (see ``nearest``)."""
-        name = row.next_timer or ""
-        if row.next_due is None:
-            left = row.next_left or 0
-            return LiveTimer(name, "breached" if left < 0 else "paused", left)  # (breached stays breached)
         calendar = self.desk.config.policy_for(row.customer).calendar
-        t = epoch(now)
-        due = epoch(row.next_due)
-        if row.next_left is not None and row.updated_at is not None:
-            # counting since the ticket's last change, as live_timer counts from an evaluation; not while
-            # paused (a breached timer keeps its deadline, the instant of the breach, while paused)
-            counted = calendar.cumulative(t) - calendar.cumulative(epoch(row.updated_at))
-            remaining = row.next_left - counted if counts_while(name, row.status) else row.next_left
-        else:  # a row derived before next_left was: counted seconds from now to the deadline
-            remaining = calendar.cumulative(due) - calendar.cumulative(t)
-        if t > due:
-            state = "breached"
-        elif row.next_warn is not None and row.next_warn <= now:
-            state = "warning"
-        else:
-            state = "running"
-        return LiveTimer(name, state, remaining, due)
+        return provisional_timer(
+            row.next_timer or "",
+            row.status,
+            None if row.next_due is None else epoch(row.next_due),
+            row.next_left,
+            None if row.next_warn is None else epoch(row.next_warn),
+            None if row.updated_at is None else epoch(row.updated_at),
+            calendar,
+            epoch(now),
+        )

@@ -1,15 +1,12 @@
 """SLA countdowns: one formatting function and one set of styles for every screen.
 
-``live_timer`` derives a timer's state *now* from an evaluation made earlier, without replaying the
-history: a counting timer has used ``C(now) - C(evaluated_at)`` more counted seconds (``C`` is the
-policy calendar's ``cumulative``), so crossing the warning threshold or the deadline shows in the very
-tick it happens. ``countdown_text`` renders it; the ``sla--<state>`` component classes colour it from
-the ``$sla-*`` variables of deskterm.tcss. The state is also carried by a symbol (NO_COLOR, 16 colours).
+``domain.sla.live_timer`` derives a timer's state *now* from an evaluation made earlier (the rule lives in the
+domain); ``countdown_text`` renders it; the ``sla--<state>`` component classes colour it from the ``$sla-*``
+variables of deskterm.tcss. The state is also carried by a symbol (NO_COLOR, 16 colours).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from rich.style import Style
@@ -17,43 +14,15 @@ from rich.text import Text
 from textual.reactive import reactive
 from textual.widget import Widget
 
-from ...domain.calendar import BusinessCalendar
-from ...domain.sla import TIMER_LABELS, TimerResult
+from ...domain.sla import LIVE_STATES as STATES
+from ...domain.sla import TIMER_LABELS, LiveTimer, live_timer
 from ...fmt import clocks_differ, compact, due_clock
 
-STATES = ("running", "warning", "paused", "breached", "met")
 SYMBOLS = {"running": "▸", "warning": "!", "paused": "⏸", "breached": "✖", "met": "✓"}
 SHORT_NAMES = {"first_response": "resp", "next_update": "upd", "resolution": "res"}
+__all__ = ["STATES", "LiveTimer", "live_timer"]  # re-exported: screens import them from here too
+
 SLA_CLASSES = frozenset(f"sla--{state}" for state in STATES)
-
-
-@dataclass(frozen=True)
-class LiveTimer:
-    """A timer as it stands now: ``state`` is one of STATES (warning is a state here, for display)."""
-
-    name: str
-    state: str
-    remaining: int  # counted seconds, negative once breached
-    due: int | None = None  # the wall-clock deadline (epoch; breached: the instant of the breach); None paused
-
-
-def live_timer(
-    timer: TimerResult, calendar: BusinessCalendar, warn_at: float, evaluated_at: int, now: int
-) -> LiveTimer:
-    """The timer at ``now``, derived from its evaluation at ``evaluated_at``."""
-    state = timer.state
-    remaining = timer.remaining
-    # running, or breached and still running (also one resumed at the very evaluation instant)
-    counting = timer.counting
-    if counting and now > evaluated_at:
-        remaining -= calendar.cumulative(now) - calendar.cumulative(evaluated_at)
-    # breached once the deadline is passed, as the engine says (at closing time the counted time left can
-    # be 0 until the next business second, while the deadline, the end of that day's hours, is passed)
-    if state == "running" and (remaining < 0 or (timer.due is not None and now > timer.due)):
-        state = "breached"
-    if state in ("running", "paused") and timer.target - remaining >= warn_at * timer.target:
-        state = "warning" if state == "running" else "paused"
-    return LiveTimer(timer.name, state, remaining, None if state == "paused" else timer.due)
 
 
 def countdown_text(
