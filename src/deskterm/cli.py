@@ -39,6 +39,8 @@ class Context:
             from .config import load_config
 
             self._config = load_config(self.config_path)
+            for warning in self._config.warnings:
+                print(f"deskterm: warning: {warning}", file=sys.stderr)
         return self._config
 
     def desk(self) -> Desk:

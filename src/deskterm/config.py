@@ -49,6 +49,25 @@ def parse_duration(text: object) -> int:
     return seconds
 
 
+_BUSINESS_DAYS = re.compile(r"^([0-9]+)bd$")
+MAX_BUSINESS_DAYS = 3650
+
+
+def parse_target(text: object) -> int | tuple[str, int]:
+    """A policy target: a duration (``"4h"`` → 14400 seconds) or business days (``"3bd"`` → ("bd", 3))."""
+    if isinstance(text, str) and (m := _BUSINESS_DAYS.match(text.strip())):
+        digits = m.group(1).lstrip("0")
+        days = int(digits) if digits and len(digits) <= 6 else (0 if not digits else MAX_BUSINESS_DAYS + 1)
+        if days <= 0:
+            raise ValueError(f"{text!r} must be longer than zero")
+        if days > MAX_BUSINESS_DAYS:
+            raise ValueError(f"{text!r} is longer than {MAX_BUSINESS_DAYS} business days")
+        return ("bd", days)
+    if isinstance(text, str) and looks_like_duration(text):
+        return parse_duration(text)  # its own errors: zero, longer than 100 years
+    raise ValueError(f"{text!r} is not a duration such as 30m, 4h, 3d or 3bd (business days)")
+
+
 def looks_like_duration(text: str) -> bool:
     """Written as a duration (``30m``, ``99999999999d``), whether or not its length is acceptable."""
     return bool(_DURATION.match(text.strip()))
@@ -105,6 +124,7 @@ class Config:
     agents: tuple[AgentEntry, ...] = ()  # [agents.NAME]
     unix_group: str = ""  # [directory] unix_group: its members are agents too
     allow_new_agents: bool = False  # [directory] allow_new: assignments accept names outside the directory
+    warnings: list[str] = field(default_factory=list)  # valid but probably not meant: one line each on stderr
 
     @property
     def tz(self) -> ZoneInfo:
@@ -171,6 +191,11 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     def bad(key: str, what: str) -> None:
         problems.append(f"{where}: {key}: {what}")
 
+    warnings: list[str] = []
+
+    def warn(key: str, what: str) -> None:
+        warnings.append(f"{where}: {key}: {what}")
+
     known = {
         "timezone",
         "calendars",
@@ -205,7 +230,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     policies: dict[str, Policy] = {}
     raw_pols = _table(data, "policies", bad)
     for name, spec in raw_pols.items():
-        pol = _parse_policy(name, spec, calendars, set(raw_cals), bad)
+        pol = _parse_policy(name, spec, calendars, set(raw_cals), bad, warn)
         if pol is not None:
             policies[name] = pol
     if not raw_pols:
@@ -288,6 +313,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         customers=customers,
         default_policy=default_policy or "standard",
         source=Path(where) if where != "config" else None,
+        warnings=warnings,
     )
 
 
@@ -455,7 +481,12 @@ def _holidays(value: object, key: str, bad: Bad) -> CountryHolidays | None:
 
 
 def _parse_policy(
-    name: str, spec: object, calendars: dict[str, BusinessCalendar], known_cals: set[str], bad: Bad
+    name: str,
+    spec: object,
+    calendars: dict[str, BusinessCalendar],
+    known_cals: set[str],
+    bad: Bad,
+    warn: Callable[[str, str], None] | None = None,
 ) -> Policy | None:
     key = f"policies.{_quote(name)}"
     if not isinstance(spec, dict):
@@ -463,9 +494,13 @@ def _parse_policy(
         return None
     ok = True
     for k in spec:
-        if k not in ("calendar", "warn_at", *PRIORITIES):
-            bad(f"{key}.{k}", "unknown key (known: calendar, warn_at, P1, P2, P3, P4)")
+        if k not in ("calendar", "warn_at", "business_day_due", *PRIORITIES):
+            bad(f"{key}.{k}", "unknown key (known: calendar, warn_at, business_day_due, P1, P2, P3, P4)")
             ok = False
+    due_mode = spec.get("business_day_due", "same_time")
+    if due_mode not in ("same_time", "end_of_day"):
+        bad(f"{key}.business_day_due", f'{due_mode!r} must be "same_time" or "end_of_day"')
+        ok = False
     cal_name = spec.get("calendar")
     if cal_name is None:
         bad(f"{key}.calendar", "missing")
@@ -489,25 +524,51 @@ def _parse_policy(
             ok = False
             continue
         values: dict[str, int] = {}
+        days: list[tuple[str, int]] = []
         for k, v in t.items():
             if k not in ("first_response", "resolution", "next_update"):
                 bad(f"{key}.{prio}.{k}", "unknown timer (known: first_response, resolution, next_update)")
                 ok = False
                 continue
             try:
-                values[k] = parse_duration(v)
+                parsed = parse_target(v)
             except ValueError as exc:
                 bad(f"{key}.{prio}.{k}", str(exc))
                 ok = False
+                continue
+            if isinstance(parsed, tuple):
+                days.append((k, parsed[1]))
+                values[k] = parsed[1] * 86400
+                continue
+            values[k] = parsed
+            cal = calendars.get(cal_name) if isinstance(cal_name, str) else None
+            if warn is not None and cal is not None and str(v).strip().endswith("d") and not cal.always:
+                week = cal.weekly_seconds()
+                if 0 < week < parsed:
+                    daily = week / max(1, len(cal.weekly))
+                    warn(
+                        f"{key}.{prio}.{k}",
+                        f"{v!r} counts {parsed // 3600} h of business time, more than a week of calendar "
+                        f"{cal_name!r} ({week // 3600} h): about {parsed / daily:.0f} business days; "
+                        f"write '{parsed // 86400}bd' for business days",
+                    )
         for required in ("first_response", "resolution"):
             if required not in t:
                 bad(f"{key}.{prio}.{required}", "missing")
                 ok = False
         if ok:
-            targets[prio] = Targets(values["first_response"], values["resolution"], values.get("next_update"))
+            targets[prio] = Targets(
+                values["first_response"], values["resolution"], values.get("next_update"), tuple(days)
+            )
     if not ok or cal_name not in calendars:
         return None
-    return Policy(name=name, calendar=calendars[cal_name], targets=targets, warn_at=float(warn_at))
+    return Policy(
+        name=name,
+        calendar=calendars[cal_name],
+        targets=targets,
+        warn_at=float(warn_at),
+        end_of_day=due_mode == "end_of_day",
+    )
 
 
 _RULE_FILTERS = ("priority", "customer", "policy", "type", "group")

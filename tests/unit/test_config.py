@@ -406,6 +406,9 @@ def test_cli_reports_a_bad_config_with_exit_2(tmp_path):
     lines = out.stderr.splitlines()
     assert len(lines) == 2, lines
     assert lines[0].startswith(f"{path}: colour: unknown key (known: ")
-    assert lines[1] == f"{path}: policies.gold.P1.first_response: '15' is not a duration such as 30m, 4h or 3d"
+    assert (
+        lines[1]
+        == f"{path}: policies.gold.P1.first_response: '15' is not a duration such as 30m, 4h, 3d or 3bd (business days)"
+    )
     assert "Traceback" not in out.stderr
     assert not db.exists()  # the configuration is checked before the database is touched

@@ -183,6 +183,58 @@ class BusinessCalendar:
             return start
         return self.instant_of(self.cumulative(start) + seconds)
 
+    def business_days_later(self, start: int, days: int, end_of_day: bool = False) -> int:
+        """The deadline of a target of ``days`` business days (``3bd``) counted from ``start``.
+
+        A business day is a local day with business hours. The start's business day is the day of ``start``
+        when it comes before that day's closing, else the next business day (from its opening). The
+        deadline falls ``days`` business days later: at the same wall-clock time (clipped to that day's
+        business hours: a time after closing gives the closing, a time before opening or at it gives the
+        previous business day's closing, which is the same business moment), or with ``end_of_day`` at
+        that day's closing. A 24x7 calendar counts 24 hours a day (``end_of_day``: up to the next midnight
+        of its zone). Like ``instant_of``, the answer never lies at the start of an interval.
+        """
+        if days <= 0:
+            return start
+        if self.always:
+            due = start + days * 86400
+            if end_of_day:
+                local = datetime.fromtimestamp(due, self.tz).date()
+                return self._local_midnight(local.toordinal() + 1)
+            return due
+        i = self._ensure(start)
+        today = self._days[i]
+        if today and start < today[-1][1]:
+            wall = datetime.fromtimestamp(start, self.tz).time()
+        else:
+            wall = time(0)  # from the next business day's opening
+            i = self._next_business(i)
+        for _ in range(days):
+            i = self._next_business(i)
+        if end_of_day:
+            return self._days[i][-1][1]
+        assert self._anchor is not None  # _ensure built the table
+        day = date.fromordinal(self._anchor + i)
+        target = int(datetime.combine(day, wall, tzinfo=self.tz).timestamp())
+        closing = self._days[i][-1][1]
+        return self.instant_of(self.cumulative(min(max(target, self._midnights[i]), closing)))
+
+    def _next_business(self, i: int) -> int:
+        """The index of the next day of the table after ``i`` that has business hours."""
+        for _ in range(_MAX_SEARCH_DAYS):
+            i += 1
+            while i >= len(self._days):
+                self._extend(_CHUNK_DAYS)
+            if self._days[i]:
+                return i
+        raise CalendarError(f"calendar {self.name!r} has no business time ahead")
+
+    def weekly_seconds(self) -> int:
+        """Business seconds in a week without holidays (24x7: 7 × 24 h), from the weekly hours."""
+        if self.always:
+            return 7 * 86400
+        return sum((end - start) * 60 for day in self.weekly.values() for start, end in day)
+
     def intervals(self, a: int, b: int) -> Iterator[tuple[int, int]]:
         """The business intervals that overlap [a, b), clipped to it (for explanations)."""
         if b <= a:

@@ -36,11 +36,17 @@ CUSTOMER = "customer"  # the author of messages from the customer
 
 @dataclass(frozen=True)
 class Targets:
-    """Targets of one priority, in counted seconds; ``next_update`` is optional."""
+    """Targets of one priority, in counted seconds; ``next_update`` is optional.
+
+    ``days`` names the timers whose target is written in business days (``3bd``): (timer, days). Such a
+    timer's target is the counted time from its start to ``BusinessCalendar.business_days_later`` (its field
+    above holds ``days`` × 24 h, which only the demo's planning reads).
+    """
 
     first_response: int
     resolution: int
     next_update: int | None = None
+    days: tuple[tuple[str, int], ...] = ()
 
     def get(self, timer: str) -> int | None:
         target: int | None = getattr(self, timer)
@@ -53,6 +59,7 @@ class Policy:
     calendar: BusinessCalendar
     targets: dict[str, Targets]
     warn_at: float = 0.75
+    end_of_day: bool = False  # a business-day target falls at the closing of its day, not at the same time
 
 
 @dataclass(frozen=True)
@@ -265,7 +272,7 @@ def evaluate(
             if at > end:
                 break
             if at > start:
-                tgt = _target(policy, p, name)
+                tgt = _target(policy, p, name, span.started_at)
                 if tgt is not None:
                     out.append((start, at, tgt))
                 start = at
@@ -274,7 +281,7 @@ def evaluate(
 
     def result(name: str, span: _Span) -> TimerResult | None:
         prio_in_force = prio_when(span.stopped_at if span.stopped_at is not None else now)
-        target = _target(policy, prio_in_force, name)
+        target = _target(policy, prio_in_force, name, span.started_at)
         if target is None:
             return None
         timer = _result(name, span, target, cal, policy.warn_at, now, earlier(span, name))
@@ -306,9 +313,23 @@ def evaluate(
     return TicketSla(policy=policy.name, status=status, priority=prio, timers=timers)
 
 
-def _target(policy: Policy, prio: str, timer: str) -> int | None:
+def _target(policy: Policy, prio: str, timer: str, start: int) -> int | None:
     targets = policy.targets.get(prio)
-    return getattr(targets, timer) if targets is not None else None  # Targets.get, one call less
+    if targets is None:
+        return None
+    if targets.days:
+        for named, days in targets.days:
+            if named == timer:
+                return business_day_target(policy, days, start)
+    return getattr(targets, timer)  # type: ignore[no-any-return]  # Targets.get, one call less
+
+
+def business_day_target(policy: Policy, days: int, start: int) -> int:
+    """The counted seconds of a ``days``-business-day target for a timer started at ``start``: from the start
+    to the same business moment ``days`` business days later (or the closing of that day, ``end_of_day``).
+    Pauses then push the deadline by the business time they took, as for any target."""
+    cal = policy.calendar
+    return max(1, cal.seconds_between(start, cal.business_days_later(start, days, policy.end_of_day)))
 
 
 def _reach(segments: list[tuple[int, int]], target: int, cal: BusinessCalendar) -> int | None:
