@@ -325,9 +325,10 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
 @click.argument("ticket")
 @click.option("--json", "as_json", is_flag=True, help="Print the ticket, its timers, version and events as JSON.")
 @click.option("--at", "at_text", metavar="ISO8601", help="Evaluate the timers as of this instant.")
+@click.option("--why", is_flag=True, help="Explain each timer's due time (what the ticket screen's w shows).")
 @click.pass_obj
-def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
-    """One ticket with its timers and its whole history."""
+def show(obj: Context, ticket: str, as_json: bool, at_text: str | None, why: bool) -> None:
+    """One ticket with its timers and its whole history; --why explains each timer's due time."""
     from . import jsonout
     from .domain.sla import TIMER_LABELS
     from .fmt import compact, inert, local, one_line
@@ -337,11 +338,20 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
     t = desk.ticket(ticket)
     sla = desk.sla(t, at)
     tz = desk.config.tz
+    account = None
+    if why:
+        from .why import why_lines, why_text
+
+        policy = desk.config.policy_for(t.customer)
+        now = at or desk.clock.now()
+        account = why_text(why_lines(sla, policy, desk.config.policy_reason(t.customer), t.priority, tz, now))
     if as_json:
         data = jsonout.ticket_json(t, sla, tz, escalation=desk.open_escalations_by_ticket().get(t.id))
         data["description"] = t.description
         data["version"] = t.version
         data["events"] = [jsonout.event_json(e, tz) for e in t.events]
+        if account is not None:
+            data["why"] = account.split("\n")
         click.echo(jsonout.dumps(data))
         return
     click.echo(f"#{t.id}{' ' + one_line(t.ref) if t.ref else ''}  {one_line(t.subject)}")
@@ -353,6 +363,9 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None) -> None:
         due = local(datetime.fromtimestamp(timer.due, UTC), tz) if timer.due is not None else "paused"
         warn = " (warning)" if timer.warning else ""
         click.echo(f"  {TIMER_LABELS[name]:15} {timer.state:8}{warn} due {due}  left {compact(timer.remaining)}")
+    if account is not None:
+        click.echo("")
+        click.echo(account)
     if t.description:
         click.echo("")
         click.echo(inert(t.description, newlines=True))

@@ -834,3 +834,30 @@ def test_hostile_subject_is_printed_inert(live):
     assert "[bold red]x[/]" in plain_list and "[bold red]x[/]" in plain_show  # shown as written, not as markup
     [t] = json.loads(as_json)
     assert t["subject"] == HOSTILE
+
+
+# -- (9) `show --why`: the account the ticket screen's `w` shows, from the command line (issue 19) ------------
+
+
+def test_show_why_accounts_for_the_saturday_ticket_by_hand(desk):
+    # OFF-SATURDAY (office P3, created Sat 03-14 10:00), at Mon 03-16 13:00: counted Mon 09:00-12:30 (3h30);
+    # first response 4h: 30m left, due 14:00 (13:30 + 30m); resolution 1d = 24h counted: 20h30 left,
+    # Mon 13:30-18:00, Tue 09:00-18:00, Wed 09:00-16:00 still to count.
+    out = desk.run("show", "OFF-SATURDAY", "--why", "--at", "2026-03-16T13:00:00+01:00")
+    lines = out.splitlines()
+    assert "policy office: customer 'Mairie de Paris' is configured with policy 'office'" in lines
+    assert any(line.startswith("calendar office: business hours in Europe/Paris") for line in lines)
+    first = lines.index(next(line for line in lines if line.startswith("first response — ")))
+    res = lines.index(next(line for line in lines if line.startswith("resolution — ")))
+    assert lines[first] == "first response — P3 target 4h00m of counted time — running"
+    assert "  Mon 2026-03-16 09:00 → 12:30   3h30m" in lines[first:res]
+    assert "3h30m counted + 30m left = 4h00m target → due Mon 2026-03-16 14:00" in lines[first:res]
+    tail = lines[res:]
+    assert lines[res] == "resolution — P3 target 24h00m of counted time (1d0h) — running"
+    assert "  Mon 2026-03-16 13:30 → 18:00   4h30m" in tail
+    assert "  Tue 2026-03-17 09:00 → 18:00   9h00m" in tail
+    assert "  Wed 2026-03-18 09:00 → 16:00   7h00m" in tail
+    assert "3h30m counted + 20h30m left = 24h00m target → due Wed 2026-03-18 16:00" in tail
+    as_json = json.loads(desk.run("show", "OFF-SATURDAY", "--why", "--json", "--at", "2026-03-16T13:00:00+01:00"))
+    start = lines.index(as_json["why"][0])
+    assert lines[start : start + len(as_json["why"])] == as_json["why"]  # the same account in both forms

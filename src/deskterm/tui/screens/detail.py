@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -26,11 +26,10 @@ from textual.widgets import Static
 
 from ...domain import workflow
 from ...domain.calendar import epoch
-from ...domain.explain import explain
 from ...domain.priority import TYPES
-from ...domain.sla import TIMER_LABELS
 from ...errors import BadInput, Conflict, Refused
-from ...fmt import SUBJECT_SHOWN, compact, exact, local, one_line
+from ...fmt import SUBJECT_SHOWN, one_line
+from ...why import why_lines
 from ..keys import KeysFooter
 from ..pending import refusal, run_write
 from ..widgets.countdown import Countdown, live_timer
@@ -888,94 +887,22 @@ class DetailScreen(Screen):
         self.app.push_screen(WhyDialog(self.explanation()))
 
     def explanation(self) -> Text:
-        """The reasoning behind every timer, from ``domain.explain`` on a fresh evaluation."""
+        """The reasoning behind every timer (``why.why_lines``, as ``deskterm show --why`` prints it)."""
         desk, r = self.desk, self.record
         now = desk.clock.now()
-        sla = desk.sla(r, at=now)
         policy = desk.config.policy_for(r.customer)
-        cal = policy.calendar
-        zone = desk.config.tz if cal.always else ZoneInfo(cal.timezone)
+        lines = why_lines(
+            desk.sla(r, at=now), policy, desk.config.policy_reason(r.customer), r.priority, desk.config.tz, now
+        )
         out = Text()
         out.append("Why is it due then?", style="bold")
         out.append("  (esc closes)\n", style="dim")
-        out.append(f"policy {one_line(policy.name)}: {one_line(desk.config.policy_reason(r.customer))}\n")
-        if cal.always:
-            out.append(f"calendar {one_line(cal.name)}: 24x7, every second counts (times shown in {zone.key})\n")
-        else:
-            out.append(
-                f"calendar {one_line(cal.name)}: business hours in {cal.timezone}; nights, weekends, "
-                "holidays and closed days are not counted\n"
-            )
-        out.append(f"now: {local(now, zone)}\n")
-        for name, timer in sla.timers.items():
-            ex = explain(timer, policy, epoch(now))
+        styles = {"": "", "bold": "bold", "heading": "bold underline"}
+        for line in lines:
+            for text, style in line:
+                out.append(text, style=styles[style])
             out.append("\n")
-            out.append(f"{TIMER_LABELS.get(name, name)}", style="bold underline")
-            out.append(f" — {_target_words(timer, r.priority, ex.target)} — {ex.state}\n")
-            out.append(f"started {_local_epoch(timer.started_at, zone)}\n")
-            out.append("counted (business time):\n")
-            for a, b in ex.counted:
-                out.append(
-                    f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
-                    f"   {exact(b - a)}\n"
-                )
-            if not ex.counted:
-                out.append("  nothing yet\n")
-            out.append(f"  = {exact(ex.counted_seconds)} counted\n")
-            if ex.pauses:
-                out.append("paused (not counted: waiting on the customer):\n")
-                for a, b in ex.pauses:
-                    out.append(f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone)}\n")
-            days = _closed_days(cal, timer.started_at, timer.stopped_at or ex.due or epoch(now))
-            if days:
-                out.append("holidays and closed days in between:\n")
-                for d, why in days:
-                    out.append(f"  {d:%a %Y-%m-%d} {one_line(why)}\n")
-            if ex.state == "running":
-                out.append("still to count, up to the due time:\n")
-                for a, b in ex.future:
-                    out.append(
-                        f"  {_local_epoch(a, zone)} → {_local_epoch(b, zone, '%H:%M') if _same_day(a, b, zone) else _local_epoch(b, zone)}"
-                        f"   {exact(b - a)}\n"
-                    )
-                out.append(f"  = {exact(ex.future_seconds)} left\n")
-                out.append(
-                    f"{exact(ex.counted_seconds)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target"
-                    f" → due {_local_epoch(ex.due, zone)}\n",
-                    style="bold",
-                )
-            elif ex.state == "paused":
-                out.append(
-                    f"{exact(ex.consumed)} counted + {exact(ex.remaining)} left = {exact(ex.target)} target; "
-                    "no due time while paused: it is set again when the ticket is reopened\n",
-                    style="bold",
-                )
-            elif ex.state == "met":
-                out.append(
-                    f"stopped {_local_epoch(timer.stopped_at, zone)} with {exact(ex.remaining)} to spare "
-                    f"({exact(ex.consumed)} of {exact(ex.target)} used): met\n",
-                    style="bold",
-                )
-            else:
-                over = -ex.remaining
-                out.append(
-                    f"{exact(ex.consumed)} counted = {exact(ex.target)} target + {exact(over)} over; "
-                    f"the target was reached {_local_epoch(ex.due, zone) or 'earlier'}: breached\n",
-                    style="bold",
-                )
         return out
-
-
-def _target_words(timer, priority: str, target: int) -> str:
-    """``P1 target 4h00m of counted time``; a timer that stopped (or breached) under another priority than the
-    ticket's present one names that one: ``stopped under P4 (target 8h00m) before the priority became P1``."""
-    under = timer.priority or priority
-    if under == priority:
-        return f"{priority} target {exact(target)} of counted time" + (
-            f" ({compact(target)})" if target >= 86400 else ""
-        )
-    how = "stopped" if timer.stopped_at is not None else "breached"
-    return f"{how} under {under} (target {exact(target)}) before the priority became {priority}"
 
 
 def _links_changed(old: list, new: list) -> str:
@@ -986,28 +913,3 @@ def _links_changed(old: list, new: list) -> str:
     parts = [f"+#{i}" for i in after if i not in before] + [f"-#{i}" for i in before if i not in after]
     parts += [f"#{i} {one_line(after[i])}" for i in after if i in before and before[i] != after[i]]
     return "linked tickets: " + ", ".join(parts)
-
-
-def _same_day(a: int, b: int, zone: ZoneInfo) -> bool:
-    da = datetime.fromtimestamp(a, UTC).astimezone(zone).date()
-    db = datetime.fromtimestamp(b, UTC).astimezone(zone).date()
-    return da == db
-
-
-def _closed_days(cal, start: int, end: int, limit: int = 31) -> list:
-    """Weekdays with hours that are holidays or closed days, between two instants (for the pane)."""
-    if cal.always or end <= start:
-        return []
-    zone = ZoneInfo(cal.timezone)
-    day = datetime.fromtimestamp(start, UTC).astimezone(zone).date()
-    last = datetime.fromtimestamp(end, UTC).astimezone(zone).date()
-    out = []
-    while day <= last and len(out) < limit:
-        if day.weekday() in cal.weekly:
-            if day in cal.closed:
-                out.append((day, "closed"))
-            elif cal.holidays is not None and day in cal.holidays:
-                name = cal.holidays.get(day) if hasattr(cal.holidays, "get") else None
-                out.append((day, f"holiday{': ' + str(name) if name else ''}"))
-        day += timedelta(days=1)
-    return out
