@@ -426,6 +426,10 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
                 if e.author == "customer"
                 else ("reply to the customer" if e.public else "internal note")
             )
+        elif e.kind in ("time", "estimate", "approval"):
+            from .fmt import work_words
+
+            what = work_words(e.kind, e.from_value, e.to)
         else:
             what = f"{e.kind} {one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}"
         why = first_line(e.body) or first_line(e.reason)
@@ -435,6 +439,10 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
 def _describe(e) -> str:
     from .fmt import one_line
 
+    if e.kind in ("time", "estimate", "approval"):
+        from .fmt import work_words
+
+        return work_words(e.kind, e.from_value, e.to)
     if e.kind == "reply":
         return (
             "message from the customer"
@@ -729,6 +737,188 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
         click.echo(reports.kpis_markdown(total, "All customers", tz))
         for name, k in groups.items():
             click.echo(reports.kpis_markdown(k, f"{by} {name}", tz))
+
+
+@cli.command("time", context_settings={"ignore_unknown_options": True})
+@click.argument("ticket")
+@click.argument("duration")
+@click.option("--note", metavar="TEXT", help="What the time was spent on.")
+@click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the ticket changed since version N.")
+@click.pass_obj
+def time_(obj: Context, ticket: str, duration: str, note: str | None, expect_version: int | None) -> None:
+    """Log time spent on a ticket (25m, 1h30, 2h; at most 24 h an entry); prints the new version."""
+    from .domain.billing import RuleError, parse_work
+
+    try:
+        seconds = parse_work(duration)
+    except RuleError as exc:
+        raise BadInput(f"time: {exc}") from None
+    click.echo(obj.desk().log_time(ticket, seconds, note, expect_version=expect_version))
+
+
+@cli.command("change-request")
+@click.argument("ticket")
+@click.option("--estimate", metavar="DURATION", help="The estimated work (6h, 2h30, 45m; any length).")
+@click.option(
+    "--approval",
+    type=click.Choice(["proposed", "approved", "delivered", "invoiced", "rejected"]),
+    help="The next approval state (one step: proposed → approved → delivered → invoiced, or rejected).",
+)
+@click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the ticket changed since version N.")
+@click.pass_obj
+def change_request(
+    obj: Context, ticket: str, estimate: str | None, approval: str | None, expect_version: int | None
+) -> None:
+    """A change request's estimate and approval (who and when are recorded); prints the new version."""
+    seconds = None
+    if estimate is not None:
+        seconds = _work_hours(estimate, "--estimate")
+    click.echo(obj.desk().change_request(ticket, seconds, approval, expect_version=expect_version))
+
+
+def _work_hours(text: str, option: str) -> int:
+    """A duration of work of any length: ``6h``, ``2h30``, ``45m`` (estimates, included hours)."""
+    import re
+
+    m = re.fullmatch(r"([0-9]{1,6})h(?:([0-9]{1,2})m?)?|([0-9]{1,8})m", text.strip().lower())
+    if not m or (m.group(2) and int(m.group(2)) > 59):
+        raise BadInput(f"{option}: {text!r} is not a duration such as 6h, 2h30 or 45m")
+    if m.group(3) is not None:
+        return int(m.group(3)) * 60
+    return int(m.group(1)) * 3600 + int(m.group(2) or 0) * 60
+
+
+def _day(text: str | None, option: str):
+    from datetime import date
+
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise BadInput(f"{option}: {text!r} is not a date such as 2026-10-01") from None
+
+
+@cli.group("contract")
+def contract_group() -> None:
+    """A customer's contracts: dates in force, policy, included hours, billable rate, scope."""
+
+
+@contract_group.command("add")
+@click.option("--customer", required=True)
+@click.option("--name", required=True)
+@click.option("--start", required=True, metavar="YYYY-MM-DD", help="The first day in force.")
+@click.option("--end", metavar="YYYY-MM-DD", help="The last day in force (no renewal: the customer leaves).")
+@click.option("--renews", metavar="YYYY-MM-DD", help="The renewal date (the contract goes on unless ended).")
+@click.option("--policy", help="The SLA policy it sets (one of the configuration's).")
+@click.option("--included", default="0m", show_default=True, metavar="DURATION", help="Covered hours a month (10h).")
+@click.option("--rate", default="0", show_default=True, metavar="AMOUNT", help="Billable rate an hour (95.00).")
+@click.option("--scope", default="", help="What the contract covers.")
+@click.pass_obj
+def contract_add(
+    obj: Context,
+    customer: str,
+    name: str,
+    start: str,
+    end: str | None,
+    renews: str | None,
+    policy: str | None,
+    included: str,
+    rate: str,
+    scope: str,
+) -> None:
+    """Register a contract; prints its id. Overlapping contracts, an end before the start: exit 2."""
+    from .domain.billing import Contract, RuleError, parse_money
+
+    if end is not None and renews is not None:
+        raise BadInput("contract: give --end or --renews, not both")
+    try:
+        rate_cents = parse_money(rate)
+    except RuleError as exc:
+        raise BadInput(f"--rate: {exc}") from None
+    first = _day(start, "--start")
+    last = _day(end if end is not None else renews, "--end" if end is not None else "--renews")
+    contract = Contract(
+        name=name.strip(),
+        customer=customer,
+        start=first,
+        end=last,
+        renews=renews is not None,
+        policy=policy,
+        included_seconds=_work_hours(included, "--included"),
+        rate_cents=rate_cents,
+        scope=scope,
+    )
+    click.echo(obj.desk().add_contract(contract))
+
+
+@contract_group.command("list")
+@click.option("--customer", help="Only this customer's.")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_obj
+def contract_list(obj: Context, customer: str | None, as_json: bool) -> None:
+    """The contracts, with the ones ending within 60 days marked."""
+    from . import jsonout
+    from .domain.billing import ending_within, hours, money
+    from .fmt import one_line
+
+    desk = obj.desk()
+    contracts = desk.contracts(customer)
+    today = desk.clock.now().astimezone(desk.config.tz).date()
+    ending = {c.id for c in ending_within(contracts, today)}
+    if as_json:
+        click.echo(
+            jsonout.dumps(
+                [
+                    {
+                        "id": c.id,
+                        "customer": c.customer,
+                        "name": c.name,
+                        "start": c.start.isoformat(),
+                        "end": c.end.isoformat() if c.end else None,
+                        "renews": c.renews,
+                        "policy": c.policy,
+                        "included_hours": c.included_seconds / 3600,
+                        "rate": c.rate_cents / 100,
+                        "scope": c.scope,
+                        "ending_within_60_days": c.id in ending,
+                    }
+                    for c in contracts
+                ]
+            )
+        )
+        return
+    for c in contracts:
+        until = f"renews {c.end}" if c.renews else (f"ends {c.end}" if c.end else "open-ended")
+        flag = "  ! ends within 60 days" if c.id in ending and not c.renews else ""
+        flag = flag or ("  ! renewal within 60 days" if c.id in ending else "")
+        click.echo(
+            f"{c.id:>4}  {one_line(c.customer, 28):28}  {one_line(c.name, 20):20}  from {c.start}  {until:18}"
+            f"  {hours(c.included_seconds)} h/month  {money(c.rate_cents)}/h{flag}"
+        )
+
+
+@cli.command()
+@click.option("--customer", required=True)
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
+@click.pass_obj
+def billing(obj: Context, customer: str, month: str, fmt: str) -> None:
+    """A customer's month per contract: included hours used, change requests billed, amounts."""
+    from . import billing as bills
+    from . import jsonout
+
+    desk = obj.desk()
+    tz = desk.config.tz
+    period = bills.parse_month(month, tz, desk.clock.now())
+    with desk.store.read() as session:
+        mb = bills.month_bill(session, customer, period, tz)
+    if fmt == "json":
+        click.echo(jsonout.dumps(bills.as_json(mb)))
+    elif fmt == "csv":
+        click.echo(bills.as_csv(mb), nl=False)
+    else:
+        click.echo(bills.as_markdown(mb), nl=False)
 
 
 @cli.command()

@@ -162,3 +162,22 @@ def md_text(text: str | None, width: int | None = None) -> str:
     """Untrusted text inside Markdown (the handover, ``report``): inert, on one line, and its Markdown punctuation
     escaped so that it stays text (no link, image, HTML, emphasis, heading or extra table cell)."""
     return _MARKDOWN.sub(r"\\\1", one_line(text, width))
+
+
+def hours_minutes(seconds: int) -> str:
+    """Logged work, to the minute: ``25m``, ``1h30m``, ``2h``."""
+    h, m = divmod(seconds // 60, 60)
+    return f"{h}h{m:02d}m" if h and m else (f"{h}h" if h else f"{m}m")
+
+
+def work_words(kind: str, from_value: str | None, to: str | None) -> str:
+    """What a ``time``, ``estimate`` or ``approval`` event says (their values hold seconds, or states)."""
+
+    def dur(v: str | None) -> str:
+        return hours_minutes(int(v)) if v and v.isdigit() else "?"
+
+    if kind == "time":
+        return f"time logged {dur(to)}"
+    if kind == "estimate":
+        return f"estimate {dur(from_value)} → {dur(to)}" if from_value else f"estimate {dur(to)}"
+    return f"change request {one_line(from_value) if from_value else 'not proposed'} → {one_line(to) or '?'}"

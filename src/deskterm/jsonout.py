@@ -107,8 +107,14 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         "csat",
         "acknowledge",
         "de-escalate",
+        "approval",
+        "estimate",
+        "time",
     ):
         out["to"] = e.to
+    if e.kind == "time":  # to: the seconds logged; body: the note
+        out["seconds"] = int(e.to) if e.to and e.to.isdigit() else None
+        out["body"] = e.body
     if e.reason is not None:
         out["reason"] = e.reason
     return out

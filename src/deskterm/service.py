@@ -23,6 +23,7 @@ from sqlmodel import Session, SQLModel, col
 from .accounts import unix_group_members
 from .clock import CLOCK_SKEW, Clock, os_user
 from .config import Config
+from .domain import billing as billing_rules
 from .domain import escalation as esc_rules
 from .domain import priority as prio_rules
 from .domain import workflow
@@ -34,7 +35,19 @@ from .errors import BadInput, Conflict, Refused
 from .records import EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
 from .store.engine import Store
-from .store.models import Agent, Customer, Escalation, Event, Group, Meta, RuleFiring, Ticket
+from .store.models import (
+    Agent,
+    ChangeRequest,
+    Contract,
+    Customer,
+    Escalation,
+    Event,
+    Group,
+    Meta,
+    RuleFiring,
+    Ticket,
+    TimeEntry,
+)
 from .store.queue_terms import OPEN_STATUSES
 
 UNASSIGN = ("", "none", "nobody", "-")
@@ -770,6 +783,161 @@ class Desk:
             return self.store.write(work)
         except IntegrityError:
             return False
+
+    # -- time, change requests, contracts (the service manager's month: domain/billing.py) ---------
+
+    def log_time(self, key: str | int, seconds: int, note: str | None = None, expect_version: int | None = None) -> int:
+        """Log ``seconds`` of work on a ticket, as the OS user: a ``time`` event in its history and a row of
+        ``time_entries`` (what billing adds up), in one transaction. Returns the ticket's new version."""
+        try:
+            billing_rules.check_entry(seconds)
+        except billing_rules.RuleError as exc:
+            raise BadInput(f"time: {exc}") from None
+        note = note.strip() if note is not None else None
+        if note is not None and _unencodable(note):
+            raise BadInput(f"--note: {_NOT_UNICODE}")
+
+        def apply(t: TicketRecord, now: datetime):
+            event = NewEvent(at=now, kind="time", author=self.user, to=str(seconds), body=note or None)
+
+            def after(session: Session, ticket: TicketRecord, when: datetime) -> None:
+                session.execute(
+                    insert(TimeEntry).values(
+                        ticket_id=ticket.id, at=when, agent=self.user, seconds=seconds, note=note or None
+                    )
+                )
+
+            return {}, [event], after
+
+        return self._change(key, expect_version, apply)
+
+    def time_logged(self, key: str | int) -> list[tuple[datetime, str, int, str | None]]:
+        """The time entries of one ticket, oldest first: (at, agent, seconds, note)."""
+        with self.store.read() as session:
+            t = self._load(session, key)
+            rows = session.execute(
+                select(col(TimeEntry.at), col(TimeEntry.agent), col(TimeEntry.seconds), col(TimeEntry.note))
+                .where(col(TimeEntry.ticket_id) == t.id)
+                .order_by(col(TimeEntry.at), col(TimeEntry.id))
+            )
+            return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def change_request(
+        self,
+        key: str | int,
+        estimate: int | None = None,
+        approval: str | None = None,
+        expect_version: int | None = None,
+    ) -> int:
+        """Set a change request's estimate and/or move its approval one step (proposed → approved → delivered →
+        invoiced, or rejected), recording who and when; a skipped step is bad input (nothing written)."""
+        if estimate is None and approval is None:
+            raise BadInput("change-request: nothing to change (give --estimate and/or --approval)")
+        if estimate is not None and estimate <= 0:
+            raise BadInput("--estimate: must be longer than zero")
+
+        def work(session: Session) -> int:
+            t = self._load(session, key)
+            if expect_version is not None and t.version != expect_version:
+                raise Conflict(
+                    f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
+                    "reload it and try again",
+                    current_version=t.version,
+                )
+            if t.classification != "change_request":
+                raise BadInput(
+                    f"ticket {t.key}: not a change request (classification: {t.classification or 'none'}); "
+                    "classify it first (update --classification change_request)"
+                )
+            row = session.get(ChangeRequest, t.id)
+            now = self._stamp(t.updated_at)
+            events: list[NewEvent] = []
+            values: dict[str, Any] = {}
+            if estimate is not None and (row is None or row.estimate_seconds != estimate):
+                old = row.estimate_seconds if row is not None else None
+                events.append(
+                    NewEvent(
+                        at=now,
+                        kind="estimate",
+                        author=self.user,
+                        from_value=str(old) if old is not None else None,
+                        to=str(estimate),
+                    )
+                )
+                values["estimate_seconds"] = estimate
+            if approval is not None:
+                current = row.approval if row is not None else None
+                try:
+                    billing_rules.check_approval(current, approval)
+                except billing_rules.RuleError as exc:
+                    raise BadInput(f"ticket {t.key}: {exc}") from None
+                events.append(NewEvent(at=now, kind="approval", author=self.user, from_value=current, to=approval))
+                values.update(approval=approval, approval_by=self.user, approval_at=now)
+            if not events:
+                raise Refused(f"ticket {t.key}: nothing changed (the change request already has those values)")
+            version = self._write(session, t, {}, events, now)
+            if row is None:
+                session.execute(insert(ChangeRequest).values(ticket_id=t.id, **values))
+            else:
+                session.execute(update(ChangeRequest).where(col(ChangeRequest.ticket_id) == t.id).values(**values))
+            return version
+
+        return self.store.write(work)
+
+    def change_request_of(self, key: str | int) -> tuple[int | None, str | None, str | None, datetime | None] | None:
+        """(estimate seconds, approval, by, at) of a change request; None when nothing was set."""
+        with self.store.read() as session:
+            t = self._load(session, key)
+            row = session.get(ChangeRequest, t.id)
+            if row is None:
+                return None
+            return row.estimate_seconds, row.approval, row.approval_by, row.approval_at
+
+    def add_contract(self, contract: billing_rules.Contract) -> int:
+        """Register a customer's contract; overlapping ones, an end before the start, an unknown customer or
+        policy are bad input (nothing written). Returns the contract's id."""
+        for label, text in (("--name", contract.name), ("--scope", contract.scope)):
+            if _unencodable(text):
+                raise BadInput(f"{label}: {_NOT_UNICODE}")
+        if not contract.name.strip():
+            raise BadInput("--name: empty")
+        if contract.policy is not None and contract.policy not in self.config.policies:
+            raise BadInput(f"--policy: unknown policy {contract.policy!r} (known: {', '.join(self.config.policies)})")
+
+        def work(session: Session) -> int:
+            customer_id = session.execute(
+                select(col(Customer.id)).where(col(Customer.name) == contract.customer)
+            ).scalar()
+            if customer_id is None:
+                raise BadInput(f"--customer: unknown customer {contract.customer!r}")
+            try:
+                billing_rules.check_contract(contract, queries.contracts(session, contract.customer))
+            except billing_rules.RuleError as exc:
+                raise BadInput(str(exc)) from None
+            now = self.clock.now()
+            row = Contract(
+                customer_id=customer_id,
+                name=contract.name.strip(),
+                start=contract.start,
+                end=contract.end,
+                renews=contract.renews,
+                policy=contract.policy,
+                included_seconds=contract.included_seconds,
+                rate_cents=contract.rate_cents,
+                scope=contract.scope,
+                created_at=now,
+                created_by=self.user,
+            )
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            return row.id
+
+        return self.store.write(work)
+
+    def contracts(self, customer: str | None = None) -> list[billing_rules.Contract]:
+        with self.store.read() as session:
+            return queries.contracts(session, customer)
 
     def canned(self, name: str, ticket: TicketRecord) -> str:
         """A canned response with {customer}, {ticket} and {agent} filled in (other braces left alone)."""

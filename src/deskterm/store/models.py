@@ -8,9 +8,9 @@ engine replays; it is only ever appended to.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Index, Text, UniqueConstraint, false
+from sqlalchemy import Boolean, Column, Date, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from .types import UTCDateTime
@@ -152,3 +152,47 @@ class PresenceRow(SQLModel, table=True):
     ticket_id: int | None = None
     activity: str
     seen_at: float
+
+
+class Contract(SQLModel, table=True):
+    """A customer's contract: the days it is in force (``end`` the last one; with ``renews`` a renewal date, the
+    contract going on), its policy, the hours of covered work included each month, the billable rate (cents an
+    hour) and its scope. A customer's contracts never overlap (checked by the service: domain/billing.py)."""
+
+    __tablename__ = "contracts"
+    __table_args__ = (UniqueConstraint("customer_id", "name", name="uq_contracts_customer_name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    start: date = Field(sa_column=Column(Date, nullable=False))
+    end: date | None = Field(default=None, sa_column=Column(Date, nullable=True))
+    renews: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    policy: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    included_seconds: int = 0
+    rate_cents: int = 0
+    scope: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    created_at: datetime = _instant()
+    created_by: str
+
+
+class TimeEntry(SQLModel, table=True):
+    """Time an agent logged on a ticket (the ticket's history has a ``time`` event for it too)."""
+
+    __tablename__ = "time_entries"
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    at: datetime = _instant(index=True)
+    agent: str
+    seconds: int
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ChangeRequest(SQLModel, table=True):
+    """The estimate and approval state of a ticket classified ``change_request``."""
+
+    __tablename__ = "change_requests"
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    estimate_seconds: int | None = None
+    approval: str | None = None  # proposed, approved, delivered, invoiced, rejected
+    approval_by: str | None = None
+    approval_at: datetime | None = _instant(nullable=True)

@@ -9,8 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlmodel import Session, col
 
+from ..domain.billing import Contract as ContractTerms
 from ..records import EventRecord, TicketRecord
-from .models import Customer, Event, Ticket
+from .models import Contract, Customer, Event, Ticket
 
 _TICKET_COLUMNS = (Ticket, Customer.name)
 # The columns of a TicketRecord, in the order of its fields: rows read on the Core connection become records
@@ -217,3 +218,30 @@ def open_majors(session: Session, stopped: Sequence[str]) -> list[tuple[TicketRe
         return []
     heads = _records(session, col(Ticket.id).in_(list(counts)), col(Ticket.status).not_in(list(stopped)))
     return sorted(((t, counts[t.id]) for t in heads), key=lambda tc: (-tc[1], tc[0].id))
+
+
+def contracts(session: Session, customer: str | None = None) -> list[ContractTerms]:
+    """Every contract (of one customer), by customer then start."""
+    stmt = select(Contract, col(Customer.name)).join(Customer, col(Customer.id) == col(Contract.customer_id))
+    if customer is not None:
+        stmt = stmt.where(col(Customer.name) == customer)
+    rows = session.execute(stmt.order_by(col(Customer.name), col(Contract.start)))
+    return [
+        ContractTerms(
+            name=c.name,
+            customer=name,
+            start=c.start,
+            end=c.end,
+            renews=c.renews,
+            policy=c.policy,
+            included_seconds=c.included_seconds,
+            rate_cents=c.rate_cents,
+            scope=c.scope,
+            id=c.id,
+        )
+        for c, name in rows
+    ]
+
+
+def customer_names(session: Session) -> list[str]:
+    return list(session.execute(select(col(Customer.name)).order_by(col(Customer.name))).scalars())

@@ -18,7 +18,7 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ...fmt import inert, local, one_line
+from ...fmt import inert, local, one_line, work_words
 
 
 def _v(value: str | None, empty: str = "none") -> str:
@@ -69,6 +69,8 @@ def describe(e) -> str:
         return f"unlinked from major incident #{_v(e.from_value, '?')}"
     if k == "csat":
         return f"satisfaction {_v(e.to, '?')}/5"
+    if k in ("time", "estimate", "approval"):
+        return work_words(k, e.from_value, e.to)
     return one_line(k) + (f" → {one_line(e.to)}" if e.to else "") + (f" ({one_line(e.reason)})" if e.reason else "")
 
 
@@ -116,7 +118,7 @@ def entry_text(e, zone: ZoneInfo) -> Text:
     head.append("  ")
     label = describe(e)
     head.append(label.upper() if label == "internal note" else label, style="italic" if e.kind != "reply" else "bold")
-    if e.kind == "reply" or (e.kind == "csat" and e.body):
+    if e.kind == "reply" or (e.kind in ("csat", "time") and e.body):
         head.append("\n")
         head.append(inert(e.body, newlines=True))
     return head
