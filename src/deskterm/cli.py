@@ -957,6 +957,11 @@ def db_copy(source: str, target: str) -> None:
     click.echo("copied " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 
+from .cli_mail import register as _register_mail  # noqa: E402 (the commands need the group above)
+
+_register_mail(cli)
+
+
 def _inert_line(text: str) -> str:
     """An error line that echoes what was typed or imported (an unknown key, a ticket id) reaches the terminal
     inert: one line, no escape sequence, no bidi override (issue 13 item 23)."""

@@ -28,6 +28,7 @@ from .errors import BadInput
 
 if TYPE_CHECKING:  # holiday_cache is imported only when a calendar names holidays
     from .holiday_cache import CountryHolidays
+    from .mail.settings import MailSettings
 
 Bad = Callable[[str, str], None]  # reports one problem: the key, and what is wrong with it
 
@@ -125,6 +126,7 @@ class Config:
     unix_group: str = ""  # [directory] unix_group: its members are agents too
     allow_new_agents: bool = False  # [directory] allow_new: assignments accept names outside the directory
     warnings: list[str] = field(default_factory=list)  # valid but probably not meant: one line each on stderr
+    mail: MailSettings | None = None  # [mail]: customer e-mail in and out (None: none sent, none taken)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -208,6 +210,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         "escalation",
         "agents",
         "directory",
+        "mail",
     }
     for key in data:
         if key not in known:
@@ -298,9 +301,15 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         bad("directory.allow_new", "must be true or false")
         allow_new = False
 
+    mail = None
+    if "mail" in data:
+        from .mail.settings import parse_mail
+
+        mail = parse_mail(data, bad, parse_duration)
     if problems:
         raise BadInput(problems)
     return Config(
+        mail=mail,
         agents=agents,
         unix_group=unix_group,
         allow_new_agents=allow_new,

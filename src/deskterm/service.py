@@ -32,6 +32,7 @@ from .domain.calendar import epoch
 from .domain.history import first_contact
 from .domain.sla import TicketSla, evaluate
 from .errors import BadInput, Conflict, Refused
+from .mail import outbox
 from .records import EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
 from .store.engine import Store
@@ -971,6 +972,31 @@ class Desk:
 
         return self._change(key, None, apply)
 
+    # -- customer e-mail (issue 16) -----------------------------------------------------------------
+
+    def mail_statuses(self, key: str | int) -> list[outbox.Status]:
+        """How each message of the ticket stands (queued, sent, failed), oldest first."""
+        with self.store.read() as session:
+            t = self._load(session, key)
+            return outbox.statuses(session, t.id)
+
+    def mail_lines(self, key: str | int) -> dict[int, str]:
+        """For the timeline: the event that made each message (a reply, a resolution) → how it stands."""
+        return {s.event_id: s.describe() for s in self.mail_statuses(key) if s.event_id is not None}
+
+    def mail_retry(self, key: str | int) -> int:
+        """Queue the ticket's failed messages again (the ticket screen's R); how many. Nothing of the ticket
+        changes: its version stays, so no agent's view of it goes stale."""
+
+        def work(session: Session) -> int:
+            t = self._load(session, key)
+            n = outbox.retry(session, t.id, self.clock.now())
+            if n == 0:
+                raise Refused(f"ticket {t.key}: no failed message to send again")
+            return n
+
+        return self.store.write(work)
+
     def _apply(self, t: TicketRecord, change: Change, now: datetime) -> tuple[dict, list[NewEvent]]:
         values: dict = {}
         events: list[NewEvent] = []
@@ -1047,7 +1073,16 @@ class Desk:
         )
         if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
             raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
-        session.execute(insert(Event), [e.row(t.id) for e in events])
+        mail = self.config.mail
+        if mail is not None and (outbox.needs_ids(events) or values.get("status") == "resolved"):
+            # the transactional outbox: the reply and its message are written together or not at all
+            ids = [
+                session.execute(insert(Event).values(**e.row(t.id)).returning(col(Event.id))).scalar_one()
+                for e in events
+            ]
+            outbox.queue_for_change(session, mail, t, events, ids, values, now)
+        else:
+            session.execute(insert(Event), [e.row(t.id) for e in events])
         if values.get("status") in workflow.STOPPED:
             # the ticket's end ends its escalations: nobody is left to acknowledge or return them (a reopen
             # does not reopen them; the rules may raise new ones in the new cycle)

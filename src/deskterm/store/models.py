@@ -196,3 +196,70 @@ class ChangeRequest(SQLModel, table=True):
     approval: str | None = None  # proposed, approved, delivered, invoiced, rejected
     approval_by: str | None = None
     approval_at: datetime | None = _instant(nullable=True)
+
+
+class OutboxMail(SQLModel, table=True):
+    """A message to a customer, queued in the transaction of the reply it carries (the transactional outbox):
+    ``message_id`` is made and kept before any attempt, so a retry sends the same message. ``state``: queued,
+    sending (claimed by a sender at ``claimed_at``), sent, failed (``last_error``: the server's reason).
+    ``possible_duplicate``: a sender died between the server's answer and recording it, and the message was sent
+    again (the same Message-ID lets the receiving side drop the copy)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_try_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="events.id", unique=True)
+    kind: str  # reply, acknowledge, resolution_notice
+    message_id: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    to_addr: str = Field(sa_column=Column(Text, nullable=False))
+    from_addr: str = Field(sa_column=Column(Text, nullable=False))
+    reply_to: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    subject: str = Field(sa_column=Column(Text, nullable=False))
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    in_reply_to: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    references: str | None = Field(default=None, sa_column=Column("refs", Text, nullable=True))
+    state: str = "queued"
+    attempts: int = 0
+    created_at: datetime = _instant()
+    next_try_at: datetime = _instant()
+    claimed_at: datetime | None = _instant(nullable=True)
+    sent_at: datetime | None = _instant(nullable=True)
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    possible_duplicate: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+
+
+class InboundMail(SQLModel, table=True):
+    """Every message taken (or set aside), once: the unique ``message_id`` makes two fetchers racing on one
+    message write it once. ``state``: ticket (opened one), added (to ``ticket_id``), flood (added to the ticket
+    of a flooding sender), quarantined (``reason``; the raw message kept under ``raw_sha256``)."""
+
+    __tablename__ = "mail_in"
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="events.id")
+    state: str
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    from_addr: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    subject: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    automatic: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    source: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    raw_sha256: str | None = None
+    taken_at: datetime = _instant(index=True)
+
+
+class Attachment(SQLModel, table=True):
+    """A file that came with a customer's message: stored once by content (``sha256``) beside the desk,
+    numbered ``n`` within its ticket (``deskterm attachment get TICKET N``)."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (UniqueConstraint("ticket_id", "n", name="uq_attachments_n"),)
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    event_id: int | None = Field(default=None, foreign_key="events.id")
+    n: int
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str = "application/octet-stream"
+    size: int
+    sha256: str

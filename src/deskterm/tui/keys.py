@@ -66,6 +66,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "detail.escalate": ("Change the ticket", "Escalate: to a group above, or to a manager"),
     "detail.link": ("Change the ticket", "Link to a major incident, or unlink"),
     "detail.why": ("Read", "Why is it due then? The SLA deadlines explained"),
+    "detail.retry_mail": ("Write", "Send the ticket's failed mail again"),
     "detail.reload": ("Read", "Read the ticket again"),
     "detail.back": (ELSEWHERE, "Back to the queue"),
     "detail.keys": (ANYWHERE, "Every key of this screen (this list)"),

@@ -106,6 +106,7 @@ class DetailScreen(Screen):
         Binding("e", "escalate", "Escalate", id="detail.escalate"),
         Binding("m", "canned", "Canned", id="detail.canned"),
         Binding("w", "why", "Why due", id="detail.why"),
+        Binding("R", "retry_mail", "Retry mail", show=False, id="detail.retry_mail"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
         Binding("question_mark", "keys", "Keys", id="detail.keys"),
     ]
@@ -167,6 +168,7 @@ class DetailScreen(Screen):
 
         def read() -> tuple:
             record = desk.ticket(key)
+            self._mail = desk.mail_lines(record.id) if desk.config.mail is not None else {}
             return record, (desk.linked(record.id) if record.major_id is None else [])
 
         return await asyncio.to_thread(read)
@@ -222,6 +224,7 @@ class DetailScreen(Screen):
             record.events,
             zone,
             initial_priority=record.initial_priority,
+            mail=getattr(self, "_mail", None),
         )
         self.clock_tick(now)
 
@@ -725,6 +728,23 @@ class DetailScreen(Screen):
                 reopen=self.action_type,
             )
         )
+
+    @in_background
+    async def action_retry_mail(self) -> None:
+        """R: send the ticket's failed messages again (queued now for the mail sender)."""
+        if self.record is None or self.desk is None:
+            return
+        desk, key = self.desk, self.ticket_id
+        try:
+            n = await asyncio.to_thread(desk.mail_retry, key)
+        except (BadInput, Refused) as exc:
+            self.say(str(exc), title="Retry mail", severity="warning")
+            return
+        except Exception as exc:  # noqa: BLE001 - the desk busy or gone: said, nothing changed
+            self.say(self._read_failed(exc), title="Retry mail", severity="error")
+            return
+        self.say(f"{n} message{'s' if n != 1 else ''} queued again", title="Retry mail")
+        await self.reload()
 
     def action_claim(self) -> None:
         if self.record is None:

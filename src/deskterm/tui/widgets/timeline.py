@@ -110,7 +110,8 @@ class TimelineEntry(Static):
     """
 
 
-def entry_text(e, zone: ZoneInfo) -> Text:
+def entry_text(e, zone: ZoneInfo, mail: str | None = None) -> Text:
+    """An event's text; ``mail``: how the message it sent the customer stands (queued, sent, failed)."""
     head = Text()
     head.append(local(e.at, zone), style="bold")
     head.append("  ")
@@ -118,6 +119,9 @@ def entry_text(e, zone: ZoneInfo) -> Text:
     head.append("  ")
     label = describe(e)
     head.append(label.upper() if label == "internal note" else label, style="italic" if e.kind != "reply" else "bold")
+    if mail:
+        head.append("\n")
+        head.append(f"✉ {one_line(mail)}", style="bold red" if mail.startswith("mail failed") else "dim")
     if e.kind == "reply" or (e.kind in ("csat", "time") and e.body):
         head.append("\n")
         head.append(inert(e.body, newlines=True))
@@ -154,6 +158,7 @@ class Timeline(VerticalScroll, can_focus=True):
         zone: ZoneInfo,
         keep_position: bool = True,
         initial_priority: str | None = None,
+        mail: dict[int, str] | None = None,
     ) -> None:
         """Replace the entries (a reload); stays at the bottom if it was there."""
         events = with_previous_values(events, initial_priority)
@@ -168,7 +173,8 @@ class Timeline(VerticalScroll, can_focus=True):
             first.append("\n")
             first.append(inert(description, newlines=True))
         entries = [TimelineEntry(first, classes="-created")]
-        entries += [TimelineEntry(entry_text(e, zone), classes=entry_class(e)) for e in events]
+        mail = mail or {}
+        entries += [TimelineEntry(entry_text(e, zone, mail.get(e.id)), classes=entry_class(e)) for e in events]
         await self.mount_all(entries)
         self.shown = [e.id for e in events]
         if at_end or not keep_position:

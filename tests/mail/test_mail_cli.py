@@ -1,0 +1,75 @@
+"""``deskterm mail send`` through the real command line, and the [mail] section's errors (one line each, exit 2)."""
+
+from __future__ import annotations
+
+from test_outbox import mailed_ticket
+
+from deskterm.records import NewTicket
+from deskterm.service import Change
+from deskterm_testing import run_cli
+
+
+def test_mail_send_delivers_the_outbox_and_says_what_it_did(mail_desk, smtp, db_url):
+    tid = mailed_ticket(mail_desk)
+    mail_desk.update(tid, Change(reply="From the CLI"))
+    mail_desk.store.dispose()
+    cfg = str(mail_desk.config.source)
+    r = run_cli("--db", db_url, "--config", cfg, "mail", "send")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "sent 1, to retry 0, failed 0\n", "")
+    assert [m["Subject"] for m in smtp.messages] == [f"Re: [#{tid}] Printer down"]
+    r = run_cli("--db", db_url, "--config", cfg, "mail", "status")
+    assert r.stdout == "0 queued, 0 sending, 1 sent, 0 failed\n"
+    r = run_cli("--db", db_url, "--config", cfg, "mail", "send")  # nothing left: nothing said, nothing sent
+    assert (r.returncode, r.stdout) == (0, "")
+    assert len(smtp.messages) == 1
+
+
+def test_mail_send_with_a_5xx_exits_1_naming_the_reason(mail_desk, smtp, db_url):
+    tid = mailed_ticket(mail_desk)
+    mail_desk.update(tid, Change(reply="x"))
+    mail_desk.store.dispose()
+    smtp.mode = "5xx"
+    r = run_cli("--db", db_url, "--config", str(mail_desk.config.source), "mail", "send")
+    assert r.returncode == 1
+    assert r.stderr == f"mail 1 (ticket {tid}): failed: 550 5.1.1 no such user here\n"
+
+
+def test_bad_mail_settings_are_one_line_each(tmp_path, db_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text(
+        '[mail]\nfrom = "not an address"\n[mail.smtp]\nhost = "h"\npassword = "secret"\nsecurity = "tls"\n'
+        "[mail.imap]\nport = 99999\n"
+    )
+    r = run_cli("--db", str(db_path), "--config", str(cfg), "mail", "send")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    lines = r.stderr.splitlines()
+    assert f"{cfg}: mail.from: missing or not a mail address" in lines
+    assert any(
+        "mail.smtp.password: unknown key (a password is read from password_file or the environment)" in x for x in lines
+    )
+    assert any("mail.imap.host: missing" in x for x in lines)
+
+
+def test_mail_send_without_mail_settings_says_so(db_path):
+    r = run_cli("--db", str(db_path), "mail", "send")
+    assert (r.returncode, r.stderr) == (2, "mail: no [mail] section in the configuration\n")
+
+
+def test_smtp_password_from_a_file_or_the_environment(tmp_path):
+    from deskterm.mail.settings import Server
+
+    (tmp_path / "pw").write_text("s3cret\nignored\n")
+    assert Server("h", 25, username="u", password_file=str(tmp_path / "pw")).password() == "s3cret"
+    import os
+
+    os.environ["DESKTERM_TEST_PW"] = "fromenv"
+    try:
+        assert Server("h", 25, username="u", env="DESKTERM_TEST_PW").password() == "fromenv"
+    finally:
+        del os.environ["DESKTERM_TEST_PW"]
+
+
+def test_a_ticket_created_without_mail_has_no_message(mail_desk):
+    # a ticket created without mail has no address: nothing to send
+    t = mail_desk.create(NewTicket(subject="x", customer="ACME", priority="P3", created_at=mail_desk.clock.now()))
+    assert mail_desk.mail_statuses(t.id) == []

@@ -1,0 +1,67 @@
+"""The ticket screen shows how each reply's mail stands (queued, sent, failed with the server's reason) and
+R queues a failed one again (issue 16)."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, update
+from test_detail import notes, open_detail
+from tuihelp import SIZE, settle
+
+from deskterm.config import load_config
+from deskterm.records import NewTicket
+from deskterm.service import Change, Desk
+from deskterm.store.engine import open_store
+from deskterm.store.models import InboundMail, OutboxMail
+from deskterm.tui.widgets.timeline import Timeline, TimelineEntry
+
+MAIL = """
+[mail]
+from = "Service desk <desk@desk.example>"
+[mail.smtp]
+host = "127.0.0.1"
+port = 2525
+security = "none"
+"""
+
+
+async def test_failed_mail_is_shown_and_R_queues_it_again(demo, make_app):
+    db, _, clock = demo
+    path = db.parent / "deskterm.toml"
+    path.write_text(path.read_text(encoding="utf-8") + MAIL, encoding="utf-8")
+    config = load_config(path)
+    store = open_store(db)
+    desk = Desk(store, config, clock=clock, user="bob")
+    t = desk.create(NewTicket(subject="Printer \x1b[31mdown", customer="ACME", priority="P2", created_at=clock.now()))
+    desk.store.write(
+        lambda s: s.execute(
+            insert(InboundMail).values(
+                message_id="<m1@acme.example>",
+                ticket_id=t.id,
+                state="ticket",
+                from_addr="joe@acme.example",
+                source="test",
+                taken_at=clock.now(),
+            )
+        )
+    )
+    desk.update(t.id, Change(reply="On it"))
+    desk.store.write(
+        lambda s: s.execute(update(OutboxMail).values(state="failed", last_error="550 5.1.1 \x1b[2Jno such user"))
+    )
+    store.dispose()
+
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, t.id)
+        text = "\n".join(str(w.render()) for w in screen.query_one(Timeline).query(TimelineEntry))
+        assert (
+            "✉ mail failed: 550 5.1.1 \\x1b[2Jno such user (R retries)" in text
+        )  # inert: no escape reaches the screen
+        await pilot.press("R")
+        await settle(pilot)
+        assert any("1 message queued again" in n for n in notes(app))
+        text = "\n".join(str(w.render()) for w in screen.query_one(Timeline).query(TimelineEntry))
+        assert "✉ mail queued, attempt" in text
+        await pilot.press("R")  # nothing failed any more: said, nothing changed
+        await settle(pilot)
+        assert any("no failed message" in n for n in notes(app))
