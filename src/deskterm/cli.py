@@ -216,6 +216,7 @@ def import_(obj: Context, file: str) -> None:
 )
 @click.option("--description", help="The customer's description; - reads it from stdin.")
 @click.option("--ref", help="The ticket's id in the system it came from.")
+@click.option("--category", metavar="CATEGORY", help="The contact reason: a category of the taxonomy (network/vpn).")
 @click.pass_obj
 def new(
     obj: Context,
@@ -227,6 +228,7 @@ def new(
     ticket_type: str,
     description: str | None,
     ref: str | None,
+    category: str | None,
 ) -> None:
     """Create one ticket; prints its id."""
     from .domain.priority import from_matrix
@@ -246,6 +248,8 @@ def new(
         except UnicodeDecodeError as exc:
             raise BadInput(f"--description: standard input is not UTF-8 text (byte {exc.start})") from None
     desk = obj.desk()
+    if category is not None:
+        category = desk.category(category)  # "category: …" (exit 2) for one outside the taxonomy
     ticket = desk.create(
         NewTicket(
             subject=subject,
@@ -258,6 +262,7 @@ def new(
             impact=impact,
             urgency=urgency,
             where="new",
+            category=category,
         )
     )
     click.echo(ticket.id)
@@ -474,6 +479,7 @@ def _describe(e) -> str:
     "--classification", type=click.Choice(["defect", "change_request"]), help="Covered by the contract, or billable."
 )
 @click.option("--resolution-code", metavar="CODE", help="With --status resolved: one of the configured codes.")
+@click.option("--category", metavar="CATEGORY", help="The contact reason (a category of the taxonomy); none clears it.")
 @click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the ticket changed since version N.")
 @click.pass_obj
 def update(
@@ -491,6 +497,7 @@ def update(
     ticket_type,
     classification,
     resolution_code,
+    category,
     expect_version,
 ) -> None:
     """One change to a ticket, as the OS user; prints the new version."""
@@ -511,6 +518,7 @@ def update(
             type=ticket_type,
             classification=classification,
             resolution_code=resolution_code,
+            category=category,
         ),
         expect_version=expect_version,
     )
@@ -689,7 +697,9 @@ def _since(value: str | None, now: datetime, option: str) -> datetime | None:
 @click.option("--since", "since_text", metavar="ISO8601/DURATION", help="Start of the period (default 30d ago).")
 @click.option("--until", "until_text", metavar="ISO8601/DURATION", help="End of the period (default now).")
 @click.option(
-    "--by", type=click.Choice(["customer", "policy", "group", "priority", "type"]), help="One section per value."
+    "--by",
+    type=click.Choice(["customer", "policy", "group", "priority", "type", "category"]),
+    help="One section per value.",
 )
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
 @click.pass_obj
@@ -919,6 +929,21 @@ def billing(obj: Context, customer: str, month: str, fmt: str) -> None:
         click.echo(bills.as_csv(mb), nl=False)
     else:
         click.echo(bills.as_markdown(mb), nl=False)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the taxonomy as JSON.")
+@click.pass_obj
+def categories(obj: Context, as_json: bool) -> None:
+    """The configured categories (contact reasons), one a line."""
+    from . import jsonout
+
+    taxonomy = obj.config.taxonomy
+    if as_json:
+        click.echo(jsonout.dumps([{"category": top, "subcategories": list(subs)} for top, subs in taxonomy.tree]))
+        return
+    for path in taxonomy.paths():
+        click.echo(path)
 
 
 @cli.command()

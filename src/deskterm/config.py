@@ -24,6 +24,7 @@ from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
 from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
 from .domain.priority import PRIORITIES
 from .domain.sla import Policy, Targets
+from .domain.taxonomy import Taxonomy, parse_tree
 from .errors import BadInput
 
 if TYPE_CHECKING:  # holiday_cache is imported only when a calendar names holidays
@@ -127,6 +128,7 @@ class Config:
     allow_new_agents: bool = False  # [directory] allow_new: assignments accept names outside the directory
     warnings: list[str] = field(default_factory=list)  # valid but probably not meant: one line each on stderr
     mail: MailSettings | None = None  # [mail]: customer e-mail in and out (None: none sent, none taken)
+    taxonomy: Taxonomy = field(default_factory=Taxonomy)  # [categories]: the contact reasons
 
     @property
     def tz(self) -> ZoneInfo:
@@ -211,6 +213,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         "agents",
         "directory",
         "mail",
+        "categories",
     }
     for key in data:
         if key not in known:
@@ -306,10 +309,12 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         from .mail.settings import parse_mail
 
         mail = parse_mail(data, bad, parse_duration)
+    taxonomy = parse_tree(data["categories"], bad) if "categories" in data else Taxonomy()
     if problems:
         raise BadInput(problems)
     return Config(
         mail=mail,
+        taxonomy=taxonomy,
         agents=agents,
         unix_group=unix_group,
         allow_new_agents=allow_new,

@@ -30,6 +30,7 @@ TICKET_KEYS = {
     "type",
     "created_at",
     "events",
+    "category",
 }
 EVENT_KEYS = {
     "reply": ({"at", "kind", "public", "author", "body"}, {"public", "author", "body"}),
@@ -138,6 +139,7 @@ def _ticket(where: str, rec: object, problems: list[str], importer: str) -> NewT
     subject = _text(rec, "subject", where, problems, required=True)
     customer = _text(rec, "customer", where, problems, required=True)
     description = _text(rec, "description", where, problems, required=False, allow_empty=True) or ""
+    category = _text(rec, "category", where, problems, required=False)  # checked against the taxonomy by the service
     ticket_type = rec.get("type", "incident")
     if ticket_type not in prio_rules.TYPES:
         problems.append(f"{where}: type: {ticket_type!r} is not one of {', '.join(prio_rules.TYPES)}")
@@ -165,6 +167,7 @@ def _ticket(where: str, rec: object, problems: list[str], importer: str) -> NewT
         urgency=rec.get("urgency"),
         events=events,
         where=where,
+        category=category,
     )
 
 

@@ -55,6 +55,7 @@ class TicketRecord:
     csat_comment: str | None = None
     next_timer: str | None = None
     next_left: int | None = None
+    category: str | None = None
     events: list[EventRecord] = field(default_factory=list)
 
     @property
@@ -107,3 +108,4 @@ class NewTicket:
     urgency: int | None = None
     events: list[NewEvent] = field(default_factory=list)
     where: str = ""  # file:record, for error messages
+    category: str | None = None  # a path of the taxonomy, as typed (the service resolves and checks it)

@@ -257,7 +257,48 @@ def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
         return t.priority
     if by == "type":
         return t.type
+    if by == "category":
+        return t.category or NO_CATEGORY
     raise ValueError(by)
+
+
+NO_CATEGORY = "(none)"  # the section of tickets not classified yet, in `report --by category`
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One contact reason of the dashboard: its tickets created in the period and in the period before."""
+
+    category: str
+    count: int
+    previous: int
+
+    @property
+    def trend(self) -> str:
+        """``↑``, ``↓`` or ``=`` against the period before (``new`` when it had none)."""
+        if self.previous == 0:
+            return "new" if self.count else "="
+        return "↑" if self.count > self.previous else ("↓" if self.count < self.previous else "=")
+
+
+def top_reasons(
+    tickets: Sequence[TicketRecord], since: datetime, until: datetime, limit: int = 5, level: int = 2
+) -> list[Reason]:
+    """The contact reasons of the tickets created in [since, until), most frequent first, each with the count
+    of the period of the same length just before (its trend): so that recurring failures show. ``level`` 1
+    counts by top-level category (``network``), 2 by the category as set (``network/vpn``). Tickets without
+    a category are left out."""
+    before = since - (until - since)
+    now: dict[str, int] = {}
+    prev: dict[str, int] = {}
+    for t in tickets:
+        if t.category is None or not before <= t.created_at < until:
+            continue
+        key = t.category if level == 2 else t.category.split("/", 1)[0]
+        bucket = now if t.created_at >= since else prev
+        bucket[key] = bucket.get(key, 0) + 1
+    ranked = sorted(now.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    return [Reason(name, count, prev.get(name, 0)) for name, count in ranked]
 
 
 def compute_by(

@@ -26,7 +26,7 @@ from .config import Config
 from .domain import billing as billing_rules
 from .domain import escalation as esc_rules
 from .domain import priority as prio_rules
-from .domain import workflow
+from .domain import taxonomy, workflow
 from .domain.agents import Directory, on_shift
 from .domain.calendar import epoch
 from .domain.history import first_contact
@@ -71,6 +71,7 @@ class Change:
     type: str | None = None
     classification: str | None = None  # defect (covered by the contract) or change_request (billable)
     resolution_code: str | None = None  # with status resolved (the screens require one; the contract's CLI does not)
+    category: str | None = None  # a path of the taxonomy (any case); "none" or "-" clears it
 
     def is_empty(self) -> bool:
         return all(
@@ -86,6 +87,7 @@ class Change:
                 self.urgency,
                 self.type,
                 self.classification,
+                self.category,
             )
         )
 
@@ -239,6 +241,7 @@ class Desk:
             )
         now = self.clock.now()
         _refuse_future(tickets, now)
+        tickets = self._categorised(tickets)
         rows = []
         for t in tickets:
             final = _final_state(t)
@@ -298,6 +301,7 @@ class Desk:
                     timer,
                     left,
                     f.resolution_code if f.resolution_code in codes else None,
+                    t.category,
                 )
                 for t, f, updated, due, warn, timer, left in rows
             ]
@@ -325,6 +329,24 @@ class Desk:
             return ids
 
         return self.store.write(work)
+
+    def _categorised(self, tickets: Sequence[NewTicket]) -> Sequence[NewTicket]:
+        """The tickets with their categories in the configured spelling; BadInput, one line per ticket, for a
+        category that is not in the taxonomy (nothing is written)."""
+        if all(t.category is None for t in tickets):
+            return tickets
+        problems, out = [], []
+        for t in tickets:
+            if t.category is None:
+                out.append(t)
+                continue
+            try:
+                out.append(dataclasses.replace(t, category=self.config.taxonomy.resolve(t.category)))
+            except ValueError as exc:
+                problems.append(f"{t.where or 'ticket'}: category: {exc}")
+        if problems:
+            raise BadInput(problems)
+        return out
 
     def _customer_ids(self, session: Session, names: set[str]) -> dict[str, int]:
         known = {n: i for i, n in session.execute(select(col(Customer.id), col(Customer.name)))}
@@ -445,6 +467,8 @@ class Desk:
             self._check_code(change.resolution_code)
         if change.assign is not None:
             change = dataclasses.replace(change, assign=self.agent(change.assign))
+        if change.category is not None:
+            change = dataclasses.replace(change, category=self.category(change.category) or "")
         return self._change(key, expect_version, lambda t, now: self._apply(t, change, now))
 
     # -- resolution, satisfaction, major incidents -------------------------------------------------
@@ -452,6 +476,16 @@ class Desk:
     def resolve(self, key: str | int, code: str, reply: str | None = None, expect_version: int | None = None) -> int:
         """Resolve with a resolution code (required here); records whether it was resolved at first contact."""
         return self.update(key, Change(status="resolved", resolution_code=code, reply=reply), expect_version)
+
+    def category(self, typed: str) -> str | None:
+        """The configured category that ``typed`` names (None for "none" or "-": no category), or BadInput
+        naming the closest ones: a category outside the taxonomy is never stored."""
+        if typed.strip().casefold() in taxonomy.CLEAR:
+            return None
+        try:
+            return self.config.taxonomy.resolve(typed)
+        except ValueError as exc:
+            raise BadInput(f"category: {exc}") from None
 
     def _check_code(self, code: str) -> None:
         if code not in self.config.resolution_codes:
@@ -1023,6 +1057,9 @@ class Desk:
         if change.classification is not None and change.classification != t.classification:
             ev("classification", from_value=t.classification, to=change.classification)
             values["classification"] = change.classification
+        if change.category is not None and (change.category or None) != t.category:
+            ev("category", from_value=t.category, to=change.category or None, reason=change.reason)
+            values["category"] = change.category or None
         if change.assign is not None:
             who = (
                 me
@@ -1144,6 +1181,7 @@ _TICKET_COLUMNS = (
     "version",
     *DERIVED,
     "resolution_code",
+    "category",
 )
 # The tables themselves, for the bulk inserts of an import (SQLModel does not type ``Model.__table__``).
 _TICKETS = SQLModel.metadata.tables[Ticket.__tablename__]

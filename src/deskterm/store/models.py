@@ -89,6 +89,8 @@ class Ticket(SQLModel, table=True):
     major_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)  # linked major incident
     csat_score: int | None = None
     csat_comment: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # the contact reason, a path of the configured taxonomy ("network/vpn"); None: not classified yet
+    category: str | None = Field(default=None, sa_column=Column(Text, nullable=True, index=True))
 
 
 class Event(SQLModel, table=True):

@@ -45,6 +45,7 @@ _RECORD_COLUMNS = (
     col(Ticket.csat_comment),
     col(Ticket.next_timer),
     col(Ticket.next_left),
+    col(Ticket.category),
 )
 
 
@@ -88,6 +89,7 @@ def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord
         csat_comment=t.csat_comment,
         next_timer=t.next_timer,
         next_left=t.next_left,
+        category=t.category,
         events=events,
     )
 

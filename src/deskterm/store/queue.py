@@ -176,6 +176,11 @@ def filter_conditions(
         conds.append(
             or_(*(func.lower(col(Ticket.group_name)).like(_like(g.lower())[1:], escape="\\") for g in filters.groups))
         )
+    if filters.categories:
+        # a prefix too: category:network takes network and network/vpn (the taxonomy's names are ASCII)
+        conds.append(
+            or_(*(func.lower(col(Ticket.category)).like(_like(c.lower())[1:], escape="\\") for c in filters.categories))
+        )
     return conds
 
 

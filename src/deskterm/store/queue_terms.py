@@ -52,6 +52,8 @@ _FILTER_KEYS = {
     "a": "assignees",
     "group": "groups",
     "g": "groups",
+    "category": "categories",
+    "cat": "categories",
 }
 
 
@@ -79,6 +81,7 @@ class Filters:
     customers: tuple[str, ...] = ()
     assignees: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # a prefix: category:network takes network and network/*
     words: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
@@ -86,7 +89,7 @@ class Filters:
 
 
 def parse_filter(text: str) -> Filters:
-    """``"vpn prio:P1,P2 status:open customer:lyon assignee:me group:L2"`` → Filters.
+    """``"vpn prio:P1,P2 status:open customer:lyon assignee:me group:L2 category:network"`` → Filters.
 
     A term is ``key:value[,value...]``; an unknown key or an empty value leaves the term as a free word
     (so a subject containing "a:b" can still be searched). Priorities are upper-cased, statuses

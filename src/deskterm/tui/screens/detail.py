@@ -37,6 +37,7 @@ from ..widgets.timeline import Timeline, describe
 from .detail_modals import (
     AssignDialog,
     BroadcastDialog,
+    CategoryDialog,
     CloseDialog,
     EditorDialog,
     LinkDialog,
@@ -99,6 +100,7 @@ class DetailScreen(Screen):
         Binding("X", "close_ticket", "Close", id="detail.close"),
         Binding("p", "priority", "Priority", id="detail.priority"),
         Binding("t", "type", "Type", id="detail.type"),
+        Binding("C", "category", "Category", show=False, id="detail.category"),
         Binding("c", "claim", "Claim", id="detail.claim"),
         Binding("a", "assign", "Assign", id="detail.assign"),
         Binding("l", "link", "Link", id="detail.link"),
@@ -241,6 +243,8 @@ class DetailScreen(Screen):
         why = "this customer's" if r.customer in cfg.customers else "the default: no entry for this customer"
         t.append(f" ({why}; w explains)\n", style="dim")
         t.append(f"{r.type} · {(r.classification or 'unclassified').replace('_', ' ')} · ")
+        if r.category:
+            t.append(f"{one_line(r.category)} · ")
         t.append(r.priority, style="bold")
         if r.impact is not None and r.urgency is not None:
             t.append(f" (impact {r.impact} × urgency {r.urgency})")
@@ -745,6 +749,39 @@ class DetailScreen(Screen):
             return
         self.say(f"{n} message{'s' if n != 1 else ''} queued again", title="Retry mail")
         await self.reload()
+
+    def action_category(self) -> None:
+        if self.record is None:
+            return
+        r = self.record
+        seen = Seen.of(r)
+        if not self.desk.config.taxonomy:
+            self.refuse("Category", "no categories are configured: add a [categories] table to the configuration")
+            return
+        self.app.push_screen(
+            CategoryDialog(r.category, self.desk.config.taxonomy.paths()),
+            lambda values: self._category_chosen(values, seen),
+        )
+
+    def _category_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
+        if values is None:
+            return
+        from ...service import Change
+
+        typed = values["category"].strip()
+        if not typed:
+            self.say("no category typed: nothing changed", severity="information")
+            return
+        change = Change(category=typed)
+        self._later(
+            self.change(
+                "Category",
+                seen,
+                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                "category set",
+                reopen=self.action_category,
+            )
+        )
 
     def action_claim(self) -> None:
         if self.record is None:

@@ -218,6 +218,68 @@ class AssignDialog(DetailDialog):
         return {"assign": self.text("agent"), "group": self.text("group")}
 
 
+class CategoryDialog(DetailDialog):
+    """The contact reason: type to narrow the taxonomy (the first match is completed in the field; the list
+    shows every match), ``down`` goes to the list, enter applies the category typed, else the one highlighted.
+    ``none`` clears it."""
+
+    title_text = "Category (contact reason)"
+    hint = "type to narrow · down: the list · enter applies · none clears · esc cancels"
+
+    DEFAULT_CSS = """
+    CategoryDialog #categories { height: auto; max-height: 10; }
+    """
+
+    def __init__(self, current: str | None, paths: list[str], about: str | None = None) -> None:
+        super().__init__()
+        self.current, self.paths, self.about = current, paths, about
+
+    def fields(self) -> ComposeResult:
+        yield Label(Text(self.about or f"now: {self.current or 'none'}"), classes="detail-field-label")
+        yield Input(
+            "",
+            placeholder="category, e.g. network/vpn",
+            suggester=SuggestFromList([*self.paths, "none"], case_sensitive=False),
+            id="category",
+        )
+        yield OptionList(*[Option(Text(p), id=p) for p in self.paths], id="categories")
+
+    def on_mount(self) -> None:
+        self.query_one("#category", Input).focus()
+
+    def matches(self, typed: str) -> list[str]:
+        needle = typed.strip().casefold()
+        starts = [p for p in self.paths if p.casefold().startswith(needle)]
+        return starts or [p for p in self.paths if needle in p.casefold()]
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        found = self.query_one("#categories", OptionList)
+        found.clear_options()
+        found.add_options([Option(Text(p), id=p) for p in self.matches(event.value)])
+        if found.option_count:
+            found.highlighted = 0
+
+    def on_key(self, event) -> None:
+        if event.key == "down" and self.focused is self.query_one("#category", Input):
+            event.stop()
+            event.prevent_default()
+            self.query_one("#categories", OptionList).focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        self.dismiss({"category": event.option.id})
+
+    def values(self) -> dict | None:
+        typed = self.text("category")
+        if typed.casefold() in ("none", "-") or any(p.casefold() == typed.casefold() for p in self.paths):
+            return {"category": typed}
+        found = self.query_one("#categories", OptionList)
+        if typed and found.highlighted is not None and found.option_count:
+            return {"category": found.get_option_at_index(found.highlighted).id}
+        return {"category": typed}  # empty or unknown: the service says why
+
+
 class LinkDialog(DetailDialog):
     """The open major incidents first (enter links to the highlighted one), then any ticket by id or ref."""
 

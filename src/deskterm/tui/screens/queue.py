@@ -175,6 +175,7 @@ class QueueScreen(Screen):
         Binding("p", "set_priority", "Priority", show=False, id="queue.priority"),
         Binding("s", "set_status", "Status", show=False, id="queue.status"),
         Binding("e", "escalate", "Escalate", show=False, id="queue.escalate"),
+        Binding("C", "set_category", "Category (contact reason)", show=False, id="queue.category"),
         Binding("colon", "command_line", "Command", show=False, priority=True, id="queue.command"),
         Binding("tab", "next_view", "Next view", show=False, id="queue.next_view"),
         Binding("shift+tab", "previous_view", "Previous view", show=False, id="queue.previous_view"),
@@ -897,6 +898,27 @@ class QueueScreen(Screen):
                 lambda value: value and self._act(ids, versions, bulk, "status", value),
             )
 
+    def action_set_category(self) -> None:
+        ids, versions, bulk = self._snapshot()
+        if not ids or self.desk is None:
+            return
+        taxonomy = self.desk.config.taxonomy
+        if not taxonomy:
+            self.notify(
+                "no categories are configured: add a [categories] table to the configuration",
+                severity="warning",
+                markup=False,
+            )
+            return
+        from .detail_modals import CategoryDialog
+
+        def chosen(values: dict | None) -> None:
+            typed = (values or {}).get("category", "").strip()
+            if typed:
+                self._act(ids, versions, bulk, "category", typed)
+
+        self.app.push_screen(CategoryDialog(None, taxonomy.paths(), about=f"for {_count(len(ids))}"), chosen)
+
     def _versions(self, ids: list[int]) -> dict[int, int]:
         """The version of each ticket as the agent has it on screen (the window, else the query's rows)."""
         known = {r.id: r.version for r in self.table._win}
@@ -915,7 +937,8 @@ class QueueScreen(Screen):
 
         label = f"{field} → {value}"
         one = partial(_change_one, Change(**{field: value}))
-        one.reverse = partial(_reverse, field)  # type: ignore[attr-defined]  # what undoes it, from the row before
+        if field != "category":  # the rows do not hold a category: that change is not undone from here
+            one.reverse = partial(_reverse, field)  # type: ignore[attr-defined]  # what undoes it, from the row before
         self._run_bulk(ids, versions, bulk, label, "Updated", one)
 
     def _run_bulk(
