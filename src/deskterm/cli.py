@@ -375,8 +375,10 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None, why: boo
         click.echo("")
         click.echo(inert(t.description, newlines=True))
     click.echo("")
-    for e in t.events:
-        click.echo(f"{local(e.at, tz)}  {one_line(e.author)}  {_describe(e)}")
+    from .eventtext import describe, with_previous_values
+
+    for e in with_previous_values(t.events, t.initial_priority):
+        click.echo(f"{local(e.at, tz)}  {one_line(e.author)}  {describe(e)}")
         if e.body:
             for line in inert(e.body, newlines=True).split("\n"):
                 click.echo(f"    {line}")
@@ -414,6 +416,8 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
         )
         return
 
+    from .eventtext import message_kind
+
     def when(dt) -> str:
         return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
 
@@ -426,11 +430,7 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
     )
     for e in t.events:
         if e.kind == "reply":
-            what = (
-                "message from the customer"
-                if e.author == "customer"
-                else ("reply to the customer" if e.public else "internal note")
-            )
+            what = message_kind(e)
         elif e.kind in ("time", "estimate", "approval"):
             from .fmt import work_words
 
@@ -439,28 +439,6 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
             what = f"{e.kind} {one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}"
         why = first_line(e.body) or first_line(e.reason)
         click.echo(f"{when(e.at)}  {one_line(e.author)}  {what}{': ' + why if why else ''}")
-
-
-def _describe(e) -> str:
-    from .fmt import one_line
-
-    if e.kind in ("time", "estimate", "approval"):
-        from .fmt import work_words
-
-        return work_words(e.kind, e.from_value, e.to)
-    if e.kind == "reply":
-        return (
-            "message from the customer"
-            if e.author == "customer"
-            else ("reply to the customer" if e.public else "internal note")
-        )
-    arrow = (
-        f"{one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}"
-        if e.from_value is not None
-        else f"→ {one_line(e.to) or '-'}"
-    )
-    text = f"{e.kind} {arrow}"
-    return text + (f" ({one_line(e.reason)})" if e.reason else "")
 
 
 @cli.command()

@@ -69,7 +69,7 @@ def test_history_lists_every_event_with_time_os_user_change_and_first_line(trail
     assert "mallory" not in r.stdout
     assert lines[0].endswith("created #1 EXT-9")
     assert lines[1].endswith(f"{ME}  status new → open: customer called")
-    assert lines[2].endswith(f"{ME}  reply to the customer: We are on it.")
+    assert lines[2].endswith(f"{ME}  reply to customer: We are on it.")
     assert lines[3].endswith(f"{ME}  assign - → {ME}")
     assert lines[4].endswith(f"{ME}  internal note: \\x1b[31mred\\x1b[0m \\u202eevil")  # inert
     assert lines[5].endswith(f"{ME}  priority P3 → P1: ward closed")
@@ -118,3 +118,18 @@ def test_history_of_an_unknown_ticket_is_bad_input(trail, cli_server):
     r = cli_server.run(*trail[0], "history", "999")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr.strip() == "ticket 999: no such ticket"
+
+
+def test_show_describes_each_event_as_the_timeline_does(trail, cli_server):
+    """One description of an event (``eventtext.describe``) for `show` and the ticket screen's timeline."""
+    base, _ = trail
+    r = cli_server.run(*base, "show", "1")
+    assert r.returncode == 0, r.stderr
+    heads = [line.split(f"  {ME}  ", 1)[1] for line in r.stdout.splitlines() if f"  {ME}  " in line]
+    assert heads == [
+        "status new → open (customer called second line of the reason)",
+        "reply to customer",
+        f"assigned to {ME}",
+        "internal note",
+        "priority P3 → P1 (ward closed)",
+    ]

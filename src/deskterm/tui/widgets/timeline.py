@@ -9,7 +9,6 @@ cannot be mistaken for replies the customer sees.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -18,62 +17,10 @@ from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from ...fmt import inert, local, one_line, work_words
+from ...eventtext import describe, with_previous_values
+from ...fmt import inert, local, one_line
 
-
-def _v(value: str | None, empty: str = "none") -> str:
-    return one_line(value) if value else empty
-
-
-def describe(e) -> str:
-    """One line for an event that is a change (``status open → pending``); for messages, what they are."""
-    k = e.kind
-    if k == "reply":
-        if e.author == "customer":
-            return "customer message"
-        return "reply to customer" if e.public else "internal note"
-    if k == "status":
-        text = f"status {_v(e.from_value, '?')} → {_v(e.to, '?')}" if e.from_value else f"status → {_v(e.to, '?')}"
-        if e.to == "resolved" and e.reason:
-            return f"{text} (code {one_line(e.reason)})"
-        return text + (f" ({one_line(e.reason)})" if e.reason else "")
-    if k == "priority":
-        text = f"priority {_v(e.from_value, '?')} → {_v(e.to, '?')}" if e.from_value else f"priority → {_v(e.to, '?')}"
-        return text + (f" ({one_line(e.reason)})" if e.reason else "")
-    if k == "assign":
-        if e.to:
-            return f"assigned to {one_line(e.to)}" + (f" (was {one_line(e.from_value)})" if e.from_value else "")
-        return f"unassigned (was {_v(e.from_value)})"
-    if k == "group":
-        return f"group {_v(e.from_value, '?')} → {_v(e.to, '?')}" + (f" ({one_line(e.reason)})" if e.reason else "")
-    if k == "escalate":
-        kind = f"{one_line(e.from_value)} " if e.from_value else ""
-        return f"{kind}escalation to {_v(e.to, '?')}" + (f": {one_line(e.reason)}" if e.reason else "")
-    if k == "de-escalate":
-        return f"returned from {_v(e.from_value, '?')} to {_v(e.to, '?')}" + (
-            f": {one_line(e.reason)}" if e.reason else ""
-        )
-    if k == "acknowledge":
-        # the event's author is who pressed `a` (the OS user); ``to`` is the escalation's target
-        what = one_line(e.reason) if e.reason else "escalation"  # "escalation 12"
-        return f"{what} to {_v(e.to, '?')} acknowledged by {_v(e.author, '?')}"
-    if k == "type":
-        return f"type {_v(e.from_value)} → {_v(e.to)}"
-    if k == "classification":
-        return f"classification {_v(e.from_value)} → {_v(e.to)}"
-    if k == "category":
-        return f"category {_v(e.from_value)} → {_v(e.to)}" + (f" ({one_line(e.reason)})" if e.reason else "")
-    if k == "link":
-        if e.to:
-            return f"linked to major incident #{one_line(e.to)}" + (
-                f" (was #{one_line(e.from_value)})" if e.from_value else ""
-            )
-        return f"unlinked from major incident #{_v(e.from_value, '?')}"
-    if k == "csat":
-        return f"satisfaction {_v(e.to, '?')}/5"
-    if k in ("time", "estimate", "approval"):
-        return work_words(k, e.from_value, e.to)
-    return one_line(k) + (f" → {one_line(e.to)}" if e.to else "") + (f" ({one_line(e.reason)})" if e.reason else "")
+__all__ = ["describe", "with_previous_values"]  # re-exported: screens import them from here too
 
 
 def entry_class(e) -> str:
@@ -82,21 +29,6 @@ def entry_class(e) -> str:
             return "-customer"
         return "-reply" if e.public else "-note"
     return "-change"
-
-
-def with_previous_values(events: Iterable, initial_priority: str | None = None) -> list:
-    """Imported history often names only the new value: fill ``from_value`` by replaying (display only)."""
-    state = {"status": "new", "priority": initial_priority, "group": "L1", "escalate": None, "assign": None}
-    out = []
-    for e in events:
-        key = "group" if e.kind == "escalate" else e.kind
-        if key in state:
-            if e.from_value is None and e.kind in ("status", "priority") and state[key]:
-                e = dataclasses.replace(e, from_value=state[key])
-            if e.to is not None or e.kind == "assign":
-                state[key] = e.to
-        out.append(e)
-    return out
 
 
 class TimelineEntry(Static):
