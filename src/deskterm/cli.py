@@ -290,7 +290,9 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
     tz = desk.config.tz
     now = at or desk.clock.now()
     rows = []
-    for t in desk.tickets():
+    # --status without --at: only those tickets are read (their status now is the one filtered on); with --at,
+    # a ticket's status then may differ from its status now, so every ticket is read and replayed
+    for t in desk.tickets(list(statuses) if statuses and at is None else None):
         if at is not None and t.created_at > at:
             continue  # it did not exist yet
         state = state_at(t, at) if at is not None else None

@@ -1,0 +1,90 @@
+"""Desks for the benchmarks, built once and kept between runs.
+
+``cached(tickets)`` returns a directory holding ``demo.db`` and ``deskterm.toml``: the demo's busy-queue
+generator (``build_demo(story=False)``, fixed seed, the clock frozen at ``NOW``: about 47 % of the tickets
+open), the desk the queue benchmark and the screen tests use. It is built the first time (100,000 tickets:
+about a minute; 1,000,000: about ten) under ``$DESKTERM_BENCH_DIR`` (default: ``deskterm-bench-desks`` in the
+temporary directory), keyed by the generator's source and the schema's revision, so that a desk made by
+another generator or migrated on its first open is never measured. ``working_copy`` copies one to a scratch
+directory for a benchmark that writes (the cached desk stays as it was built).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
+
+# An automatic escalation rule, added to a working copy's configuration so that escalate-due has its work to
+# do: every open ticket's timers evaluated against it. It fires for no ticket (no customer has that name), so
+# that every run measures the steady state of a cron job (the desk's clock is long past the generator's: a rule
+# that fired would escalate every old ticket on the first run, one transaction each).
+RULES = """
+[groups."L2-network"]
+level = "L2"
+
+[escalation]
+managers = ["duty-manager"]
+
+[[escalation.rules]]
+name = "P1/P2 at 75 %"
+when = "resolution.at 75%"
+priority = ["P1", "P2"]
+customer = ["(the benchmark: nobody)"]
+action = "hierarchical"
+to = "duty-manager"
+"""
+
+
+def root() -> Path:
+    return Path(os.environ.get("DESKTERM_BENCH_DIR") or Path(tempfile.gettempdir()) / "deskterm-bench-desks")
+
+
+def cached(tickets: int) -> Path:
+    import deskterm.demo
+    import deskterm.store.migrate
+
+    made_by = hashlib.sha256(Path(deskterm.demo.__file__).read_bytes()).hexdigest()[:10]
+    where = root() / f"{tickets}-{made_by}-{deskterm.store.migrate.HEAD}"
+    if (where / "demo.db").exists() and (where / "done").exists():
+        return where
+    from deskterm.clock import FrozenClock
+    from deskterm.demo import build_demo
+
+    if where.exists():  # an interrupted build
+        shutil.rmtree(where)
+    started = time.perf_counter()
+    build_demo(where, tickets=tickets, clock=FrozenClock(NOW), story=False)
+    (where / "done").touch()
+    print(f"built {tickets} tickets in {time.perf_counter() - started:.0f} s → {where}", file=sys.stderr)
+    return where
+
+
+def working_copy(tickets: int, into: Path, rules: bool = False) -> tuple[Path, Path]:
+    """A copy of the cached desk of ``tickets`` in ``into``: (database, configuration)."""
+    source = cached(tickets)
+    into.mkdir(parents=True, exist_ok=True)
+    db, config = into / "demo.db", into / "deskterm.toml"
+    import sqlite3
+
+    src, out = sqlite3.connect(source / "demo.db"), sqlite3.connect(db)
+    try:
+        src.backup(out)  # what the write-ahead log holds too
+    finally:
+        src.close()
+        out.close()
+    text = (source / "deskterm.toml").read_text()
+    config.write_text(text + (RULES if rules else ""))
+    return db, config
+
+
+if __name__ == "__main__":
+    for n in sys.argv[1:] or ["100000"]:
+        print(cached(int(n)))

@@ -1,0 +1,265 @@
+"""A jump host: K agents' apps open on one desk while changes arrive, and what each app pays for them.
+
+Starts K real ``deskterm`` apps, each in a pseudo-terminal of 80x24 (ptyprocess, read through the pyte
+terminal emulator as ``tests/pty`` does, each with a private HOME), on a working copy of the cached demo desk
+of N tickets (``benchmarks/desks.py``: built once, kept between runs). Once every app shows its queue (and has
+counted its tabs), it measures for ``--idle`` seconds what the apps cost doing nothing, then for ``--seconds``
+seconds another process changes tickets at ``--rate`` changes a second through the service layer (as
+``deskterm update`` does, without starting an interpreter for each): it takes the tickets the queue shows in
+its first rows ("open", breached long ago: they stay where they are) and sets each in turn to ``on_hold`` and
+back to ``open``, so that every change shows on every app's screen. It prints, per app and over all apps:
+
+- CPU per change: the app's CPU time (user + system, ``/proc/PID/stat``) during the changes, less what it
+  spends idle over the same time, divided by the number of changes;
+- idle CPU, as a share of one core;
+- resident memory (``VmRSS``) at the end;
+- from a change's commit to its appearance on the app's screen: median, 95th percentile and worst, over every
+  change and app (a change that never showed is counted as missed).
+
+    nice python benchmarks/jumphost.py [--apps 1,10] [--tickets 100000] [--rate 1] [--seconds 20] [--idle 10]
+
+The machine is shared: say the load average (printed before and after) with the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE))
+
+import desks  # noqa: E402 - benchmarks/desks.py, beside this file
+
+TICK = os.sysconf("SC_CLK_TCK")
+ROW = re.compile(r"\b(new|open|on.hold|pending)\s+(\d+)\b")
+READY = re.compile(r"\d+ tickets? · ")
+COUNTED = re.compile(r"Unassigned \d+")  # the tabs are counted once the rows are shown
+
+
+class App:
+    """One agent's app in a pseudo-terminal; a thread reads its output into a pyte screen and notes when each
+    expected change first shows."""
+
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        import ptyprocess
+        import pyte
+
+        self.screen = pyte.Screen(80, 24)
+        self.stream = pyte.ByteStream(self.screen)
+        self.lock = threading.Lock()
+        self.expected: dict[int, tuple[str, float]] = {}  # ticket → (status, committed at)
+        self.latencies: list[float] = []
+        self.missed = 0
+        self.proc = ptyprocess.PtyProcess.spawn(argv, env=env, dimensions=(24, 80))
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                data = self.proc.read(65536)
+            except (EOFError, OSError, ValueError):
+                return
+            now = time.time()
+            with self.lock:
+                try:
+                    self.stream.feed(data)
+                except Exception:  # noqa: BLE001 - an emulator hiccup must not stop the reading
+                    continue
+                if self.expected:
+                    self._look(now)
+
+    def _look(self, now: float) -> None:
+        for line in self.screen.display:
+            for status, ticket in ROW.findall(line):
+                want = self.expected.get(int(ticket))
+                if want is not None and status.replace(" ", "_") == want[0]:
+                    self.latencies.append(now - want[1])
+                    del self.expected[int(ticket)]
+
+    def expect(self, ticket: int, status: str, committed: float) -> None:
+        with self.lock:
+            if ticket in self.expected:
+                self.missed += 1  # the previous change of this ticket never showed
+            self.expected[ticket] = (status, committed)
+
+    def text(self) -> str:
+        with self.lock:
+            return "\n".join(self.screen.display)
+
+    def cpu(self) -> float:
+        with open(f"/proc/{self.proc.pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / TICK
+
+    def rss_mb(self) -> float:
+        with open(f"/proc/{self.proc.pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+        return 0.0
+
+    def wait_until(self, *patterns: re.Pattern, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            shown = self.text()
+            if all(p.search(shown) for p in patterns):
+                return
+            time.sleep(0.1)
+        raise SystemExit(f"an app did not show its queue within {timeout:g} s:\n{self.text()}")
+
+    def close(self) -> None:
+        try:
+            self.proc.write(b"q")
+            time.sleep(0.5)
+        except OSError:
+            pass
+        if self.proc.isalive():
+            self.proc.terminate(force=True)
+
+
+CHANGER = r"""
+import sys, time
+from deskterm.config import load_config
+from deskterm.service import Change, Desk
+from deskterm.store.engine import open_store
+
+db, config, rate, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+tickets = [int(t) for t in sys.argv[5].split(",")]
+desk = Desk(open_store(db), load_config(config), user="bench")
+status = {t: "open" for t in tickets}
+started = time.monotonic()
+n = 0
+while time.monotonic() - started < seconds:
+    ticket = tickets[n % len(tickets)]
+    status[ticket] = "on_hold" if status[ticket] == "open" else "open"
+    desk.update(ticket, Change(status=status[ticket]))
+    print(ticket, status[ticket], time.time(), flush=True)
+    n += 1
+    time.sleep(max(0.0, started + n / rate - time.monotonic()))
+"""
+
+
+def run(k: int, tickets: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
+    db, config = desks.working_copy(tickets, tmp / f"desk-{k}")
+    deskterm = str(Path(sys.executable).parent / "deskterm")
+    apps = []
+    started = time.monotonic()
+    for i in range(k):
+        home = tmp / f"home-{k}-{i}"
+        home.mkdir()
+        env = {
+            **{n: v for n, v in os.environ.items() if not n.startswith(("DESKTERM_", "XDG_", "TEXTUAL"))},
+            "HOME": str(home),
+            "XDG_STATE_HOME": str(home / "state"),
+            "XDG_CACHE_HOME": str(home / "cache"),
+            "XDG_DATA_HOME": str(home / "data"),
+            "XDG_CONFIG_HOME": str(home / "config"),
+            "TERM": "xterm-256color",
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+        }
+        apps.append(App([deskterm, "--db", str(db), "--config", str(config)], env))
+    try:
+        for app in apps:
+            app.wait_until(READY, COUNTED, timeout=60 + 10 * k)
+        opened = time.monotonic() - started
+        time.sleep(3)  # what the first load left (search haystacks, the first countdowns) settles
+        targets = [int(t) for s, t in ROW.findall(apps[0].text()) if s == "open"][:4]
+        if not targets:
+            raise SystemExit("no open ticket on the first screen:\n" + apps[0].text())
+        cpu0 = [a.cpu() for a in apps]
+        time.sleep(idle)
+        cpu1 = [a.cpu() for a in apps]
+        idle_rate = [(b - a) / idle for a, b in zip(cpu0, cpu1, strict=True)]
+        changer = subprocess.Popen(
+            [sys.executable, "-c", CHANGER, str(db), str(config), str(rate), str(seconds), ",".join(map(str, targets))],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        t0 = time.monotonic()
+        changes = 0
+        assert changer.stdout is not None
+        for line in changer.stdout:
+            ticket, status, committed = line.split()
+            changes += 1
+            for app in apps:
+                app.expect(int(ticket), status, float(committed))
+        changer.wait()
+        time.sleep(2.0)  # the last change's chance to show
+        busy = time.monotonic() - t0
+        cpu2 = [a.cpu() for a in apps]
+        rss = [a.rss_mb() for a in apps]
+        per_change = [
+            max(0.0, (c2 - c1) - r * busy) / changes * 1000 for c1, c2, r in zip(cpu1, cpu2, idle_rate, strict=True)
+        ]
+        latencies = sorted(x for a in apps for x in a.latencies)
+        missed = sum(a.missed + len(a.expected) for a in apps)
+    finally:
+        for app in apps:
+            app.close()
+
+    def p(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else float("nan")
+
+    return {
+        "apps": k,
+        "opened_s": opened,
+        "changes": changes,
+        "cpu_ms": per_change,
+        "idle": idle_rate,
+        "rss": rss,
+        "p50": p(0.5),
+        "p95": p(0.95),
+        "worst": latencies[-1] if latencies else float("nan"),
+        "missed": missed,
+        "shown": len(latencies),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--apps", default="1,10", help="how many apps, comma-separated runs (e.g. 1,10,30)")
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--rate", type=float, default=1.0, help="changes per second")
+    parser.add_argument("--seconds", type=float, default=20.0, help="how long the changes go on")
+    parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle before the changes")
+    args = parser.parse_args()
+    desks.cached(args.tickets)
+    print(
+        f"{args.tickets} tickets, SQLite, {args.rate:g} changes/s for {args.seconds:g} s; "
+        f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
+        file=sys.stderr,
+    )
+    header = (
+        f"{'apps':>4} {'CPU/change ms (median, worst app)':>34} {'idle % (median)':>16} {'RSS MB (max)':>13}"
+        f" {'change→screen p50/p95/worst s':>30} {'missed':>7}"
+    )
+    print(header)
+    for k in (int(x) for x in args.apps.split(",")):
+        with tempfile.TemporaryDirectory(prefix="deskterm-bench-jumphost-") as tmp:
+            r = run(k, args.tickets, args.rate, args.seconds, args.idle, Path(tmp))
+        cpu = f"{statistics.median(r['cpu_ms']):.1f}, {max(r['cpu_ms']):.1f}"
+        idle = f"{statistics.median(r['idle']) * 100:.2f}"
+        lat = f"{r['p50']:.2f} / {r['p95']:.2f} / {r['worst']:.2f}"
+        print(f"{k:>4} {cpu:>34} {idle:>16} {max(r['rss']):>13.0f} {lat:>30} {r['missed']:>7}")
+        print(
+            f"      ({r['changes']} changes, {r['shown']} appearances; all apps showed their queue in"
+            f" {r['opened_s']:.1f} s; load average {os.getloadavg()[0]:.2f})",
+            file=sys.stderr,
+        )
+        sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
