@@ -72,6 +72,16 @@ def _parse_at(value: str | None, option: str = "--at") -> datetime | None:
         raise BadInput(f"{option}: {value!r}: {exc}") from None
 
 
+def _read_text(value: str, option: str) -> str:
+    """An option's text, or standard input's (UTF-8) when it is ``-``."""
+    if value != "-":
+        return value
+    try:
+        return sys.stdin.buffer.read().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{option}: standard input is not UTF-8 text (byte {exc.start})") from None
+
+
 def _say_warnings() -> None:
     """A damaged cache noticed on the way (and not already shown by the app): one line on stderr."""
     cache = sys.modules.get("deskterm.holiday_cache")
@@ -243,10 +253,7 @@ def new(
     if priority is None:
         priority = from_matrix(impact, urgency) if impact is not None and urgency is not None else "P3"
     if description == "-":
-        try:
-            description = sys.stdin.buffer.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise BadInput(f"--description: standard input is not UTF-8 text (byte {exc.start})") from None
+        description = _read_text(description, "--description")
     desk = obj.desk()
     if category is not None:
         category = desk.category(category)  # "category: …" (exit 2) for one outside the taxonomy
@@ -451,6 +458,11 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
 @click.option("--group", metavar="GROUP")
 @click.option("--reply", metavar="TEXT", help="A public reply to the customer.")
 @click.option("--note", metavar="TEXT", help="An internal note.")
+@click.option(
+    "--customer-message",
+    metavar="TEXT",
+    help="A message from the customer (by phone, chat…); a pending ticket goes back to open. - reads stdin.",
+)
 @click.option("--reason", metavar="TEXT", help="Why (kept with a status, priority or group change).")
 @click.option("--impact", type=click.IntRange(1, 3), help="With --urgency: the priority through the ITIL matrix.")
 @click.option("--urgency", type=click.IntRange(1, 3))
@@ -471,6 +483,7 @@ def update(
     group,
     reply,
     note,
+    customer_message,
     reason,
     impact,
     urgency,
@@ -483,6 +496,8 @@ def update(
     """One change to a ticket, as the OS user; prints the new version."""
     from .service import Change
 
+    if customer_message == "-":
+        customer_message = _read_text(customer_message, "--customer-message")
     version = obj.desk().update(
         ticket,
         Change(
@@ -499,6 +514,7 @@ def update(
             classification=classification,
             resolution_code=resolution_code,
             category=category,
+            customer_message=customer_message,
         ),
         expect_version=expect_version,
     )
@@ -526,6 +542,51 @@ def link(obj: Context, ticket: str, major: str | None, unlink: bool, expect_vers
 def rate(obj: Context, ticket: str, score: int, comment: str | None) -> None:
     """Record the customer's satisfaction (CSAT 1–5) on a resolved or closed ticket."""
     click.echo(obj.desk().rate(ticket, score, comment))
+
+
+@cli.command()
+@click.argument("ticket")
+@click.option("--csat", type=int, metavar="1-5", help="Satisfaction: 1 (very unhappy) to 5 (very happy).")
+@click.option("--nps", type=int, metavar="0-10", help="How likely to recommend: 0 to 10.")
+@click.option("--ces", type=int, metavar="1-7", help="Effort: 1 (very difficult) to 7 (very easy).")
+@click.option("--comment", metavar="TEXT", help="What the customer said besides the scores.")
+@click.option("--answer", metavar="TEXT", help="The customer's reply, read as the survey answer; - reads stdin.")
+@click.option("--remind", is_flag=True, help="Record that the customer was reminded (once per resolution).")
+@click.option("--expect-version", type=int, metavar="N")
+@click.pass_obj
+def survey(
+    obj: Context,
+    ticket: str,
+    csat: int | None,
+    nps: int | None,
+    ces: int | None,
+    comment: str | None,
+    answer: str | None,
+    remind: bool,
+    expect_version: int | None,
+) -> None:
+    """Record the survey answer of a resolved TICKET (CSAT, NPS, CES, comment); prints the new version."""
+    from .domain.survey import SurveyAnswer, SurveyError, parse_answer
+
+    scores = (csat, nps, ces, comment)
+    if remind:
+        if answer is not None or any(x is not None for x in scores):
+            raise BadInput("survey: --remind goes alone")
+        click.echo(obj.desk().remind_survey(ticket, expect_version=expect_version))
+        return
+    if answer is not None:
+        if any(x is not None for x in scores):
+            raise BadInput("survey: give --answer or the scores, not both")
+        text = _read_text(answer, "--answer")
+        try:
+            parsed = parse_answer(text)
+        except SurveyError as exc:
+            raise BadInput(f"--answer: {exc}") from None
+        if parsed is None:
+            raise BadInput("--answer: no survey answer found in the text (e.g. '4', '4 / 9 / 6', 'CSAT 4 NPS 9 CES 6')")
+    else:
+        parsed = SurveyAnswer(csat=csat, nps=nps, ces=ces, comment=comment)
+    click.echo(obj.desk().record_survey(ticket, parsed, expect_version=expect_version))
 
 
 @cli.command()
@@ -684,7 +745,7 @@ def _since(value: str | None, now: datetime, option: str) -> datetime | None:
 @click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
 @click.pass_obj
 def report(obj: Context, since_text: str | None, until_text: str | None, by: str | None, fmt: str) -> None:
-    """KPIs: SLA compliance, breaches, backlog, MTTR, FCR, CSAT, escalations."""
+    """KPIs: SLA compliance, breaches, backlog, MTTR, FCR, CSAT, NPS, CES, escalations."""
     import csv
     import io
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from .clock import Clock, FrozenClock
 from .config import Config, load_config, parse_config
 from .domain.calendar import epoch
+from .domain.survey import SurveyAnswer
 from .errors import BadInput
 from .safefile import set_mode
 from .service import Change, Desk, NewEvent, NewTicket
@@ -238,6 +239,8 @@ BUSY_REPLIES = [
 ]
 ON_TIME_SCORES = [5, 5, 4, 5, 4, 5, 5, 3, 5, 4]  # CSAT of tickets handled within their targets, in turn
 LATE_SCORES = [4, 3, 2, 4, 1]  # and of those that missed one
+NPS_OF = {5: 10, 4: 8, 3: 6, 2: 4, 1: 2}  # the demo's customers answer the NPS question in line with the CSAT
+CES_OF = {5: 7, 4: 6, 3: 4, 2: 3, 1: 2}
 COMMENTS = {
     5: ["Quick and friendly, thank you!", "Perfect."],
     4: ["Good, but it took a while."],
@@ -801,7 +804,11 @@ def _story(store, config: Config, now: datetime, made: list) -> None:
     for when, tid, handler, was_late in sorted(rated):
         score = next(unhappy if was_late else happy)
         comment = rnd.choice(COMMENTS[score]) if rnd.random() < 0.4 else None
-        as_(handler, when + timedelta(hours=rnd.uniform(0.2, 20))).rate(tid, score, comment)
+        # two in three also answer the NPS question, one in two the CES one (no draw: the rest stays as it was)
+        nps = (NPS_OF[score] - tid % 2) if tid % 3 else None
+        ces = CES_OF[score] if tid % 2 == 0 else None
+        answer = SurveyAnswer(csat=score, nps=nps, ces=ces, comment=comment)
+        as_(handler, when + timedelta(hours=rnd.uniform(0.2, 20))).record_survey(tid, answer)
 
     # classification of this week's incidents and requests (covered by the contract, or billable)
     week = sorted(

@@ -66,6 +66,12 @@ def describe(e) -> str:
         return f"unlinked from major incident #{_v(e.from_value, '?')}"
     if k == "csat":
         return f"satisfaction {_v(e.to, '?')}/5"
+    if k == "nps":
+        return f"recommendation (NPS) {_v(e.to, '?')}/10"
+    if k == "ces":
+        return f"ease (CES) {_v(e.to, '?')}/7"
+    if k == "survey_reminder":
+        return "survey reminder sent"
     if k in ("time", "estimate", "approval"):
         return work_words(k, e.from_value, e.to)
     return one_line(k) + (f" → {one_line(e.to)}" if e.to else "") + (f" ({one_line(e.reason)})" if e.reason else "")

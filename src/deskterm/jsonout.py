@@ -107,6 +107,8 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         "category",
         "link",
         "csat",
+        "nps",
+        "ces",
         "acknowledge",
         "de-escalate",
         "approval",
@@ -117,6 +119,8 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
     if e.kind == "time":  # to: the seconds logged; body: the note
         out["seconds"] = int(e.to) if e.to and e.to.isdigit() else None
         out["body"] = e.body
+    if e.kind in ("csat", "nps", "ces") and e.body:
+        out["comment"] = e.body
     if e.reason is not None:
         out["reason"] = e.reason
     return out

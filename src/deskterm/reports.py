@@ -17,8 +17,11 @@ the same everywhere. Time is passed in. Definitions (documented in the README):
 - reopen rate: share of tickets resolved in the period that were reopened (ever, up to ``until``).
 - escalation rate: share of tickets opened in the period that were escalated; mean time to acknowledge over
   escalations raised in the period and acknowledged.
-- CSAT: mean score of the tickets resolved in the period that have one, response rate = rated ÷ resolved;
-  NPS-style split: promoters 5, passives 4, detractors 1–3; score = (promoters − detractors) ÷ rated × 100.
+- surveys (domain/survey.py), over the tickets resolved in the period, each measure with its response rate
+  (answers ÷ resolved): CSAT, the mean of the 1–5 scores and the share of satisfied answers (4 or 5); NPS, on
+  its own 0–10 question: promoters 9–10, passives 7–8, detractors 0–6, score = (promoters − detractors) ÷
+  answers × 100 (−100 to 100); CES, the mean of the 1–7 scores (7: very easy). A ticket counts its latest
+  answer to each question.
 - classification: defect vs change request among tickets opened in the period.
 """
 
@@ -32,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .domain.calendar import epoch
-from .domain.history import first_contact
+from .domain.history import first_contact, survey_scores
 from .domain.sla import TIMERS, TicketSla
 from .domain.workflow import STOPPED
 from .records import TicketRecord
@@ -97,10 +100,16 @@ class Kpis:
     csat_mean: float | None = None
     csat_responses: int = 0
     csat_response_rate: float | None = None
-    promoters: int = 0
-    passives: int = 0
-    detractors: int = 0
+    csat_satisfied_rate: float | None = None  # share of the CSAT answers that are 4 or 5
+    promoters: int = 0  # NPS 9-10
+    passives: int = 0  # NPS 7-8
+    detractors: int = 0  # NPS 0-6
     nps: float | None = None
+    nps_responses: int = 0
+    nps_response_rate: float | None = None
+    ces_mean: float | None = None
+    ces_responses: int = 0
+    ces_response_rate: float | None = None
     defects: int = 0
     change_requests: int = 0
     unclassified: int = 0
@@ -235,15 +244,36 @@ def compute(
         if e.acknowledged_at is not None and since <= e.created_at < until
     ]
     k.mean_ack_seconds = statistics.fmean(acks) if acks else None
-    scores = [t.csat_score for t in resolved if t.csat_score is not None]
-    k.csat_responses = len(scores)
-    k.csat_mean = statistics.fmean(scores) if scores else None
-    k.csat_response_rate = _ratio(len(scores), len(resolved))
-    k.promoters = sum(1 for x in scores if x == 5)
-    k.passives = sum(1 for x in scores if x == 4)
-    k.detractors = sum(1 for x in scores if x <= 3)
-    k.nps = (k.promoters - k.detractors) / len(scores) * 100 if scores else None
+    _surveys(k, resolved)
     return k
+
+
+def _surveys(k: Kpis, resolved: Sequence[TicketRecord]) -> None:
+    """CSAT, NPS and CES of the tickets resolved in the period: three measures, each with its response rate."""
+    csat: list[int] = []
+    nps: list[int] = []
+    ces: list[int] = []
+    for t in resolved:
+        scores = survey_scores(t.events)
+        if t.csat_score is not None:
+            csat.append(t.csat_score)
+        if "nps" in scores:
+            nps.append(scores["nps"])
+        if "ces" in scores:
+            ces.append(scores["ces"])
+    k.csat_responses = len(csat)
+    k.csat_mean = statistics.fmean(csat) if csat else None
+    k.csat_response_rate = _ratio(len(csat), len(resolved))
+    k.csat_satisfied_rate = _ratio(sum(1 for x in csat if x >= 4), len(csat))
+    k.nps_responses = len(nps)
+    k.promoters = sum(1 for x in nps if x >= 9)
+    k.passives = sum(1 for x in nps if 7 <= x <= 8)
+    k.detractors = sum(1 for x in nps if x <= 6)
+    k.nps = (k.promoters - k.detractors) / len(nps) * 100 if nps else None
+    k.nps_response_rate = _ratio(len(nps), len(resolved))
+    k.ces_responses = len(ces)
+    k.ces_mean = statistics.fmean(ces) if ces else None
+    k.ces_response_rate = _ratio(len(ces), len(resolved))
 
 
 def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
@@ -365,8 +395,11 @@ def kpis_markdown(k: Kpis, title: str, tz: ZoneInfo | None = None) -> str:
         f"| reopen rate | {_pct(k.reopen_rate)} |",
         f"| escalation rate | {_pct(k.escalation_rate)} |",
         f"| mean time to acknowledge an escalation | {_dur(k.mean_ack_seconds)} |",
-        f"| CSAT mean (responses, rate) | {'–' if k.csat_mean is None else f'{k.csat_mean:.2f}'} ({k.csat_responses}, {_pct(k.csat_response_rate)}) |",
-        f"| promoters / passives / detractors (NPS) | {k.promoters} / {k.passives} / {k.detractors} ({'–' if k.nps is None else f'{k.nps:.0f}'}) |",
+        f"| CSAT mean 1–5 (responses, rate) | {'–' if k.csat_mean is None else f'{k.csat_mean:.2f}'} ({k.csat_responses}, {_pct(k.csat_response_rate)}) |",
+        f"| CSAT satisfied (4–5) | {_pct(k.csat_satisfied_rate)} |",
+        f"| NPS −100…100 (responses, rate) | {'–' if k.nps is None else f'{k.nps:+.0f}'} ({k.nps_responses}, {_pct(k.nps_response_rate)}) |",
+        f"| NPS promoters 9–10 / passives 7–8 / detractors 0–6 | {k.promoters} / {k.passives} / {k.detractors} |",
+        f"| CES mean 1–7 (responses, rate) | {'–' if k.ces_mean is None else f'{k.ces_mean:.2f}'} ({k.ces_responses}, {_pct(k.ces_response_rate)}) |",
         f"| defects / change requests / unclassified | {k.defects} / {k.change_requests} / {k.unclassified} |",
     ]
     if k.breaches:
@@ -400,6 +433,10 @@ CSV_COLUMNS = (
     "nps",
     "defects",
     "change_requests",
+    "csat_satisfied_rate",
+    "nps_response_rate",
+    "ces_mean",
+    "ces_response_rate",
 )
 
 
@@ -429,6 +466,10 @@ def csv_row(name: str, k: Kpis) -> list[str | int | float]:
         r(k.nps),
         k.defects,
         k.change_requests,
+        r(k.csat_satisfied_rate),
+        r(k.nps_response_rate),
+        r(k.ces_mean),
+        r(k.ces_response_rate),
     ]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -26,11 +26,12 @@ from .config import Config
 from .domain import billing as billing_rules
 from .domain import escalation as esc_rules
 from .domain import priority as prio_rules
-from .domain import taxonomy, workflow
+from .domain import survey, taxonomy, workflow
 from .domain.agents import Directory, on_shift
 from .domain.calendar import epoch
-from .domain.history import first_contact
-from .domain.sla import TicketSla, evaluate
+from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_state
+from .domain.sla import CUSTOMER, TicketSla, evaluate
+from .domain.survey import SurveyAnswer
 from .errors import BadInput, Conflict, Refused
 from .mail import outbox
 from .records import EventRecord, NewEvent, NewTicket, TicketRecord
@@ -72,6 +73,9 @@ class Change:
     classification: str | None = None  # defect (covered by the contract) or change_request (billable)
     resolution_code: str | None = None  # with status resolved (the screens require one; the contract's CLI does not)
     category: str | None = None  # a path of the taxonomy (any case); "none" or "-" clears it
+    # a message from the customer (recorded by an agent, or read from the customer's mail): a reply event whose
+    # author is "customer"; it takes a pending ticket back to open (the SLA resumes)
+    customer_message: str | None = None
 
     def is_empty(self) -> bool:
         return all(
@@ -88,6 +92,7 @@ class Change:
                 self.type,
                 self.classification,
                 self.category,
+                self.customer_message,
             )
         )
 
@@ -434,12 +439,16 @@ class Desk:
         """Apply one change; return the ticket's new version."""
         if change.is_empty():
             raise BadInput("nothing to change: give --status, --priority, --assign, --group, --reply or --note")
-        for name, text in (("reply", change.reply), ("note", change.note)):
+        for name, text in (
+            ("reply", change.reply),
+            ("note", change.note),
+            ("customer message", change.customer_message),
+        ):
             if text is not None and not text.strip():
                 raise BadInput(f"{name}: empty text")
         bad = [
             f"{name}: {_NOT_UNICODE}"
-            for name in ("reply", "note", "reason", "assign", "group")
+            for name in ("reply", "note", "reason", "assign", "group", "customer_message")
             if _unencodable(getattr(change, name))
         ]
         if bad:
@@ -509,22 +518,81 @@ class Desk:
 
     def rate(self, key: str | int, csat: int, comment: str | None = None, expect_version: int | None = None) -> int:
         """Record the customer's satisfaction on a resolved or closed ticket."""
-        self._check_csat(csat)
+        return self.record_survey(key, SurveyAnswer(csat=csat, comment=comment), expect_version=expect_version)
+
+    def record_survey(
+        self,
+        key: str | int,
+        answer: SurveyAnswer,
+        author: str | None = None,
+        expect_version: int | None = None,
+    ) -> int:
+        """Record the customer's survey answer (CSAT 1-5, NPS 0-10, CES 1-7, a comment) on a resolved or
+        closed ticket: one history event per score (``csat``, ``nps``, ``ces``; the comment goes with the first),
+        the CSAT also on the ticket as the close dialog records it. ``author`` is who gave it: the agent who
+        types it (the default), or ``"customer"`` when it is read from the customer's reply. A later answer
+        replaces an earlier one in the KPIs. Returns the new version."""
+        try:
+            survey.check(answer)
+        except survey.SurveyError as exc:
+            raise BadInput(str(exc)) from None
+        if _unencodable(answer.comment):
+            raise BadInput(f"comment: {_NOT_UNICODE}")
+        who = author or self.user
 
         def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
             if t.status not in workflow.STOPPED:
                 raise Refused(
                     f"ticket {t.key}: satisfaction is recorded once the ticket is resolved (it is {t.status})"
                 )
-            event = NewEvent(at=now, kind="csat", author=self.user, to=str(csat), body=comment)
-            return {"csat_score": csat, "csat_comment": comment}, [event]
+            values: dict = {}
+            events: list[NewEvent] = []
+            for measure, score in answer.scores().items():
+                body = answer.comment if not events else None
+                events.append(NewEvent(at=now, kind=measure, author=who, to=str(score), body=body))
+            if answer.csat is not None:
+                values.update(csat_score=answer.csat, csat_comment=answer.comment)
+            return values, events
 
         return self._change(key, expect_version, apply)
 
+    def remind_survey(self, key: str | int, expect_version: int | None = None) -> int:
+        """Record that the customer was reminded of the survey (once per resolution; the mail sender sends it).
+        Refused when the ticket is not resolved, was answered or was already reminded since its resolution."""
+
+        def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
+            if t.status not in workflow.STOPPED:
+                raise Refused(f"ticket {t.key}: not resolved (it is {t.status}): no survey to remind")
+            state = survey_state(t.events)
+            if state == "answered":
+                raise Refused(f"ticket {t.key}: the survey was answered; no reminder")
+            if state == "reminded":
+                raise Refused(f"ticket {t.key}: already reminded once")
+            return {}, [NewEvent(at=now, kind=SURVEY_REMINDER, author=self.user)]
+
+        return self._change(key, expect_version, apply)
+
+    def survey_reminders_due(self, after: timedelta, within: timedelta = timedelta(days=30)) -> list[TicketRecord]:
+        """Resolved (or closed) tickets whose survey has had no answer and no reminder, resolved at least
+        ``after`` ago and at most ``within`` ago: those to remind, oldest resolution first."""
+        now = self.clock.now()
+        since, until = now - within, now - after
+        if until <= since:
+            return []
+        due = []
+        for t in self.tickets_for_period(since, until):
+            resolved = resolved_at(t.events)
+            if t.status in workflow.STOPPED and resolved is not None and since <= resolved < until:
+                if survey_state(t.events) == "asked":
+                    due.append((resolved, t))
+        return [t for _, t in sorted(due, key=lambda x: (x[0], x[1].id))]
+
     @staticmethod
     def _check_csat(csat: int) -> None:
-        if isinstance(csat, bool) or csat not in (1, 2, 3, 4, 5):
-            raise BadInput(f"csat: {csat!r} must be 1 (very unhappy) to 5 (very happy)")
+        try:
+            survey.check(SurveyAnswer(csat=csat))
+        except survey.SurveyError as exc:
+            raise BadInput(str(exc)) from None
 
     def link(self, key: str | int, major: str | int | None, expect_version: int | None = None) -> int:
         """Link a ticket to a major incident (another ticket), or unlink it with ``major=None``."""
@@ -1039,6 +1107,11 @@ class Desk:
         def ev(kind: str, **kw) -> None:
             events.append(NewEvent(at=now, kind=kind, author=me, **kw))
 
+        if change.customer_message is not None:
+            events.append(NewEvent(at=now, kind="reply", author=CUSTOMER, public=True, body=change.customer_message))
+            if t.status in workflow.PAUSING and change.status is None:  # the desk waited on the customer: resume
+                events.append(NewEvent(at=now, kind="status", author=CUSTOMER, from_value=t.status, to="open"))
+                values["status"] = "open"
         if change.reply is not None:
             ev("reply", public=True, body=change.reply)
         if change.note is not None:

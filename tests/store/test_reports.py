@@ -15,6 +15,7 @@ import pytest
 from deskterm import reports
 from deskterm.clock import FrozenClock
 from deskterm.config import load_config
+from deskterm.domain.survey import SurveyAnswer
 from deskterm.importer import parse_tickets
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
@@ -103,8 +104,9 @@ def built(tmp_path, db_url):
     config = load_config(cfg)
     desk = Desk(open_store(db_url), config, clock=FrozenClock(UNTIL), user="alice")
     desk.import_tickets(parse_tickets(json.dumps(TICKETS), "kpi.json", importer="alice"))
-    desk.rate("A", 5)
-    desk.rate("B", 2)
+    desk.record_survey("A", SurveyAnswer(csat=5, nps=10, ces=6, comment="quick"))
+    desk.rate("B", 2)  # the close dialog's CSAT alone
+    desk.record_survey("C", SurveyAnswer(nps=7), author="customer")  # the NPS question alone
     yield desk, db_url, cfg
     desk.store.dispose()  # (PostgreSQL: the database is dropped after the test)
 
@@ -136,7 +138,11 @@ def test_every_kpi_by_hand(built):
     assert k.reopen_rate == pytest.approx(1 / 3)  # C
     assert k.escalation_rate == pytest.approx(1 / 4)  # B of the 4 opened
     assert (k.csat_mean, k.csat_responses, k.csat_response_rate) == (3.5, 2, pytest.approx(2 / 3))
-    assert (k.promoters, k.passives, k.detractors, k.nps) == (1, 0, 1, 0.0)
+    assert k.csat_satisfied_rate == pytest.approx(1 / 2)  # A's 5; B's 2 is not
+    # NPS from its own 0-10 question (never from the CSAT): A 10 promoter, C 7 passive; B did not answer it
+    assert (k.promoters, k.passives, k.detractors, k.nps_responses) == (1, 1, 0, 2)
+    assert k.nps == pytest.approx(50.0) and k.nps_response_rate == pytest.approx(2 / 3)
+    assert (k.ces_mean, k.ces_responses, k.ces_response_rate) == (6.0, 1, pytest.approx(1 / 3))
     assert (k.defects, k.change_requests, k.unclassified) == (0, 0, 4)
 
 

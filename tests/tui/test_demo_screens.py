@@ -99,6 +99,8 @@ async def test_the_dashboards_month_has_satisfaction_and_trends(demo_app):
             pilot, lambda: "This month" in screen_text(app) and getattr(app.screen, "loaded", False), "the month"
         )
         lines = {line.split()[0]: line for line in screen_text(app).splitlines() if line.split()}
-        assert re.search(r"CSAT\s+\d\.\d\d \(\d+\)", lines["CSAT"]) and re.search(r"NPS\s+-?\d+", lines["NPS"])
+        assert re.search(r"CSAT\s+\d\.\d\d \(\d+\)", lines["CSAT"])
+        # NPS from its own 0-10 question (-100..+100, answers), CES the mean on 1-7 (answers)
+        assert re.search(r"NPS\s+[+-]\d+ \(\d+\)", lines["NPS"]) and re.search(r"CES\s+\d\.\d\d \(\d+\)", lines["CES"])
         compliance = float(re.search(r"SLA compliance\s+([\d.]+)%", screen_text(app)).group(1))
         assert 85 <= compliance <= 95

@@ -8,7 +8,10 @@ was stored) ask here, and neither asks the other.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 from typing import Protocol
+
+from .workflow import STOPPED
 
 
 class HistoryEvent(Protocol):
@@ -18,6 +21,11 @@ class HistoryEvent(Protocol):
     def author(self) -> str: ...
     @property
     def to(self) -> str | None: ...
+
+
+class TimedEvent(HistoryEvent, Protocol):
+    @property
+    def at(self) -> datetime: ...
 
 
 # The kinds of event by which an agent (not the customer) handles a ticket.
@@ -37,3 +45,50 @@ def first_contact(events: Iterable[HistoryEvent], resolver: str) -> bool:
         if e.author != "customer" and e.kind in _HANDLING:
             agents.add(e.author)
     return len(assignees) <= 1 and len(agents) == 1
+
+
+SURVEY_KINDS = ("csat", "nps", "ces")  # the answers of a survey (domain/survey.py), one event per score
+SURVEY_REMINDER = "survey_reminder"  # the customer was reminded of the survey
+
+
+def resolved_at(events: Iterable[TimedEvent]) -> datetime | None:
+    """When the ticket was last resolved (or closed without being resolved first), if it was."""
+    found = None
+    status = "new"
+    for e in events:
+        if e.kind == "status" and e.to:
+            if e.to in STOPPED and status not in STOPPED:
+                found = e.at
+            elif e.to not in STOPPED:
+                found = None
+            status = e.to
+    return found
+
+
+def survey_state(events: Iterable[HistoryEvent]) -> str:
+    """The survey of the ticket's last resolution: ``none`` (not resolved now), ``asked`` (no answer yet),
+    ``reminded`` (reminded once, no answer) or ``answered``. Read in the history's order: what came before the
+    last resolution belongs to an earlier survey."""
+    state = "none"
+    status = "new"
+    for e in events:
+        if e.kind == "status" and e.to:
+            if e.to in STOPPED and status not in STOPPED:
+                state = "asked"
+            elif e.to not in STOPPED:
+                state = "none"
+            status = e.to
+        elif state != "none" and e.kind in SURVEY_KINDS:
+            state = "answered"
+        elif state == "asked" and e.kind == SURVEY_REMINDER:
+            state = "reminded"
+    return state
+
+
+def survey_scores(events: Iterable[HistoryEvent]) -> dict[str, int]:
+    """The latest score the ticket's history holds for each survey measure (``csat``, ``nps``, ``ces``)."""
+    scores: dict[str, int] = {}
+    for e in events:
+        if e.kind in SURVEY_KINDS and e.to is not None and e.to.lstrip("-").isdigit():
+            scores[e.kind] = int(e.to)
+    return scores

@@ -175,7 +175,8 @@ def kpi_text(k: reports.Kpis) -> Text:
         ("Escalation rate", _pct(k.escalation_rate)),
         ("Time to ack (mean)", _dur(k.mean_ack_seconds)),
         ("CSAT", "–" if k.csat_mean is None else f"{k.csat_mean:.2f} ({k.csat_responses})"),
-        ("NPS", "–" if k.nps is None else f"{k.nps:.0f}"),
+        ("NPS", "–" if k.nps is None else f"{k.nps:+.0f} ({k.nps_responses})"),
+        ("CES", "–" if k.ces_mean is None else f"{k.ces_mean:.2f} ({k.ces_responses})"),
     ]
     text = Text(no_wrap=True, overflow="ellipsis")
     for i, (label, value) in enumerate(rows):

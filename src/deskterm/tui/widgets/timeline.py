@@ -56,7 +56,7 @@ def entry_text(e, zone: ZoneInfo, mail: str | None = None) -> Text:
     if mail:
         head.append("\n")
         head.append(f"✉ {one_line(mail)}", style="bold red" if mail.startswith("mail failed") else "dim")
-    if e.kind == "reply" or (e.kind in ("csat", "time") and e.body):
+    if e.kind == "reply" or (e.kind in ("csat", "nps", "ces", "time") and e.body):
         head.append("\n")
         head.append(inert(e.body, newlines=True))
     return head
