@@ -97,6 +97,16 @@ class Change:
         )
 
 
+@dataclass(frozen=True)
+class WorkSummary:
+    contract: billing_rules.Contract | None
+    logged_seconds: int
+    estimate_seconds: int | None = None
+    approval: str | None = None
+    approval_by: str | None = None
+    approval_at: datetime | None = None
+
+
 class Desk:
     """The service layer: one per process, bound to a store, a configuration, a clock and an OS user."""
 
@@ -995,6 +1005,26 @@ class Desk:
             if row is None:
                 return None
             return row.estimate_seconds, row.approval, row.approval_by, row.approval_at
+
+    def work_summary(self, key: str | int) -> WorkSummary:
+        """What the ticket screen shows of the service manager's side: the contract the ticket belongs to (in
+        force on the day it was created), the time logged on it, and its change request's estimate and state."""
+        with self.store.read() as session:
+            t = self._load(session, key)
+            day = t.created_at.astimezone(self.config.tz).date()
+            contract = billing_rules.in_force(queries.contracts(session, t.customer), day)
+            logged = session.execute(
+                select(func.coalesce(func.sum(col(TimeEntry.seconds)), 0)).where(col(TimeEntry.ticket_id) == t.id)
+            ).scalar()
+            row = session.get(ChangeRequest, t.id)
+            return WorkSummary(
+                contract=contract,
+                logged_seconds=int(logged or 0),
+                estimate_seconds=row.estimate_seconds if row else None,
+                approval=row.approval if row else None,
+                approval_by=row.approval_by if row else None,
+                approval_at=row.approval_at if row else None,
+            )
 
     def add_contract(self, contract: billing_rules.Contract) -> int:
         """Register a customer's contract; overlapping ones, an end before the start, an unknown customer or

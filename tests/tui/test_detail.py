@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from textual import events
-from textual.widgets import Select, TextArea
+from textual.widgets import Input, Select, TextArea
 from tuihelp import NOW, SIZE, settle
 
 from deskterm.clock import FrozenClock
@@ -427,7 +427,7 @@ async def test_type_and_classification(make_app, tickets):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, tickets[3])
-        await pilot.press("t")
+        await pilot.press("T")
         await pilot.pause()
         dialog = app.screen
         assert isinstance(dialog, TypeDialog)
@@ -440,6 +440,45 @@ async def test_type_and_classification(make_app, tickets):
             ("type", "request"),
             ("classification", "change_request"),
         ]
+
+
+async def test_t_logs_time_and_refuses_bad_durations(make_app, tickets):
+    """t opens the time dialog; 25h or -5m is said on one line and the dialog stays; 1h30 with a note is logged
+    (the history and the head say so); the classification dialog moved to T."""
+    from deskterm.tui.screens.detail_modals import TimeDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        version = screen.record.version
+        await pilot.press("t")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, TimeDialog)
+        for bad, said in (("25h", "more than 24 h in one entry"), ("-5m", "cannot be negative"), ("", "type the")):
+            dialog.query_one("#duration", Input).value = bad
+            await pilot.press("ctrl+s")
+            await pilot.pause()
+            assert app.screen is dialog
+            assert any(said in m for m in notes(app)), (bad, notes(app))
+        dialog.query_one("#duration", Input).value = ""
+        dialog.query_one("#duration", Input).focus()
+        await type_text(pilot, "1h30")
+        await pilot.press("tab")
+        await type_text(pilot, "restored the tunnel")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.screen is screen
+        assert screen.record.version == version + 1
+        event = history(app, tickets[3])[-1]
+        assert (event.kind, event.to, event.body) == ("time", "5400", "restored the tunnel")
+        assert "1h30m logged" in str(screen.query_one("#detail-head").render())
+        assert app.desk.time_logged(tickets[3])[0][2] == 5400
+        await pilot.press("t")
+        await pilot.pause()
+        await pilot.press("escape")  # cancel: nothing logged
+        await settle(pilot)
+        assert len(app.desk.time_logged(tickets[3])) == 1
 
 
 async def test_claim_then_claim_again_is_refused(make_app, tickets):

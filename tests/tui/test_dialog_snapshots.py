@@ -46,6 +46,7 @@ DIALOGS = {
     "escalate": (3, ["e"], None),
     "link": (3, ["l"], None),
     "canned": (3, ["m"], None),
+    "time": (0, ["t"], "1h30"),
     "keys": (0, ["question_mark"], None),
 }
 

@@ -29,6 +29,7 @@ from deskterm.tui.screens.detail_modals import (
     LinkDialog,
     PriorityDialog,
     ResolveDialog,
+    TimeDialog,
     TypeDialog,
 )
 from deskterm.tui.screens.modals import ChoiceScreen, TextPromptScreen
@@ -167,6 +168,9 @@ async def test_every_dialog_and_the_note_draft_ask_before_applying_over_a_change
     async def assign(pilot, dialog):
         dialog.query_one("#agent", Input).value = "chloe"
 
+    async def log_time(pilot, dialog):
+        dialog.query_one("#duration", Input).value = "25m"
+
     async def resolve(pilot, dialog):
         await choose(pilot, dialog, "code", "fixed")
 
@@ -181,7 +185,8 @@ async def test_every_dialog_and_the_note_draft_ask_before_applying_over_a_change
 
     cases = [
         ("p", PriorityDialog, priority, ticket),
-        ("t", TypeDialog, type_, ticket),
+        ("T", TypeDialog, type_, ticket),
+        ("t", TimeDialog, log_time, ticket),
         ("a", AssignDialog, assign, ticket),
         ("x", ResolveDialog, resolve, ticket),
         ("l", LinkDialog, link, ticket),

@@ -95,7 +95,7 @@ async def test_link_offers_the_open_majors_first_and_refuses_a_closed_one(make_a
     "key, dialog_cls, select_ids, ticket",
     [
         ("p", PriorityDialog, ["impact", "urgency", "direct"], 3),
-        ("t", TypeDialog, ["type", "classification"], 3),
+        ("T", TypeDialog, ["type", "classification"], 3),
         ("x", ResolveDialog, ["code"], 3),
         ("X", CloseDialog, ["csat"], 0),
     ],

@@ -61,6 +61,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "detail.close": ("Change the ticket", "Close, with the customer's satisfaction"),
     "detail.priority": ("Change the ticket", "Set the priority (impact and urgency, or directly)"),
     "detail.type": ("Change the ticket", "Set the type and classification"),
+    "detail.time": ("Change the ticket", "Log time spent on the ticket"),
     "detail.claim": ("Change the ticket", "Claim the ticket: assign it to yourself"),
     "detail.assign": ("Change the ticket", "Assign the ticket to someone"),
     "detail.escalate": ("Change the ticket", "Escalate: to a group above, or to a manager"),

@@ -28,7 +28,7 @@ from ...domain import workflow
 from ...domain.calendar import epoch
 from ...domain.priority import TYPES
 from ...errors import BadInput, Conflict, Refused
-from ...fmt import SUBJECT_SHOWN, one_line
+from ...fmt import SUBJECT_SHOWN, hours_minutes, local, one_line
 from ...why import why_lines
 from ..keys import KeysFooter
 from ..pending import refusal, run_write
@@ -43,6 +43,7 @@ from .detail_modals import (
     LinkDialog,
     PriorityDialog,
     ResolveDialog,
+    TimeDialog,
     TypeDialog,
     WhyDialog,
 )
@@ -99,7 +100,8 @@ class DetailScreen(Screen):
         Binding("x", "resolve", "Resolve", id="detail.resolve"),
         Binding("X", "close_ticket", "Close", id="detail.close"),
         Binding("p", "priority", "Priority", id="detail.priority"),
-        Binding("t", "type", "Type", id="detail.type"),
+        Binding("t", "log_time", "Time", id="detail.time"),
+        Binding("T", "type", "Type", id="detail.type"),
         Binding("C", "category", "Category", show=False, id="detail.category"),
         Binding("c", "claim", "Claim", id="detail.claim"),
         Binding("a", "assign", "Assign", id="detail.assign"),
@@ -118,6 +120,7 @@ class DetailScreen(Screen):
         self.ticket_id = ticket_id
         self.record = None
         self.linked: list = []
+        self.work = None  # the service manager's side (Desk.work_summary): contract, time, change request
         self.drafts: dict[str, str] = {"reply": "", "note": ""}
         # what each draft saw of the ticket when it began (None: no draft); sent with that version
         self.draft_seen: dict[str, Seen | None] = {"reply": None, "note": None}
@@ -171,6 +174,7 @@ class DetailScreen(Screen):
         def read() -> tuple:
             record = desk.ticket(key)
             self._mail = desk.mail_lines(record.id) if desk.config.mail is not None else {}
+            self.work = desk.work_summary(record.id)
             return record, (desk.linked(record.id) if record.major_id is None else [])
 
         return await asyncio.to_thread(read)
@@ -255,6 +259,19 @@ class DetailScreen(Screen):
         t.append(f" · {one_line(r.assignee) if r.assignee else 'unassigned'} · group {one_line(r.group)}")
         if r.csat_score is not None:
             t.append(f" · CSAT {r.csat_score}/5")
+        work = self.work
+        if work is not None and (work.contract or work.logged_seconds or work.approval or work.estimate_seconds):
+            parts = [f"contract {one_line(work.contract.name, 30)}" if work.contract else "no contract in force"]
+            if work.logged_seconds:
+                parts.append(f"{hours_minutes(work.logged_seconds)} logged")
+            if r.classification == "change_request" or work.approval:
+                cr = f"change request {work.approval or 'not proposed'}"
+                if work.approval_by and work.approval_at:
+                    cr += f" ({one_line(work.approval_by, 16)} {local(work.approval_at, zone)})"
+                parts.append(cr)
+                if work.estimate_seconds:
+                    parts.append(f"estimate {hours_minutes(work.estimate_seconds)}")
+            t.append("\n" + " · ".join(parts), style="dim")
         if r.major_id is not None:
             t.append(f"\nlinked to major incident #{r.major_id}", style="bold")
         elif self.linked:
@@ -384,6 +401,7 @@ class DetailScreen(Screen):
         "close_ticket",
         "priority",
         "type",
+        "log_time",
         "claim",
         "assign",
         "link",
@@ -780,6 +798,26 @@ class DetailScreen(Screen):
                 lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
                 "category set",
                 reopen=self.action_category,
+            )
+        )
+
+    def action_log_time(self) -> None:
+        if self.record is None:
+            return
+        seen = Seen.of(self.record)
+        self.app.push_screen(TimeDialog(), lambda values: self._time_chosen(values, seen))
+
+    def _time_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
+        if values is None:
+            return
+        seconds, note = values["seconds"], values["note"]
+        self._later(
+            self.change(
+                "Time",
+                seen,
+                lambda v: self.desk.log_time(self.ticket_id, seconds, note, expect_version=v),
+                f"{hours_minutes(seconds)} logged",
+                reopen=self.action_log_time,
             )
         )
 

@@ -192,6 +192,30 @@ class TypeDialog(DetailDialog):
         return {"type": self.select("type"), "classification": self.select("classification")}
 
 
+class TimeDialog(DetailDialog):
+    """Log time spent on the ticket: a duration (25m, 1h30, 2h; at most 24 h) and what it was spent on."""
+
+    title_text = "Log time spent on this ticket"
+    hint = "25m, 1h30, 2h (at most 24 h) · enter or ctrl+s logs · esc cancels"
+
+    def fields(self) -> ComposeResult:
+        yield Label("time spent", classes="detail-field-label")
+        yield Input(placeholder="25m, 1h30, 2h", id="duration")
+        yield Label("note (what it was spent on; optional)", classes="detail-field-label")
+        yield Input(placeholder="restored the tunnel", id="note")
+
+    def values(self) -> dict | None:
+        from ...domain.billing import RuleError, parse_work
+
+        text = self.text("duration")
+        try:
+            seconds = parse_work(text)
+        except RuleError as exc:
+            self.notify(markup=False, message=str(exc) if text.strip() else "type the time spent", severity="warning")
+            return None
+        return {"seconds": seconds, "note": self.text("note").strip() or None}
+
+
 class AssignDialog(DetailDialog):
     title_text = "Assign to an agent and/or a group"
     hint = "agent: a name, me, or none to unassign · enter or ctrl+s applies · esc cancels"
