@@ -15,13 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .domain.priority import CLASSIFICATIONS, PRIORITIES, TYPES
+from .domain.workflow import STATUSES
 from .errors import BadInput, DeskError
 
 if TYPE_CHECKING:  # imported when first needed: --help opens neither
     from .config import Config
     from .service import Desk
 
-STATUS_CHOICES = ("new", "open", "pending", "on_hold", "resolved", "closed")
+STATUS_CHOICES = STATUSES
 
 
 class Context:
@@ -210,7 +212,7 @@ def import_(obj: Context, file: str) -> None:
 @click.option("--customer", required=True)
 @click.option(
     "--priority",
-    type=click.Choice(["P1", "P2", "P3", "P4"]),
+    type=click.Choice(PRIORITIES),
     help="Priority (default P3, or from --impact and --urgency).",
 )
 @click.option(
@@ -220,7 +222,7 @@ def import_(obj: Context, file: str) -> None:
 @click.option(
     "--type",
     "ticket_type",
-    type=click.Choice(["incident", "request", "problem", "change"]),
+    type=click.Choice(TYPES),
     default="incident",
     show_default=True,
 )
@@ -453,7 +455,7 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
 @cli.command()
 @click.argument("ticket")
 @click.option("--status", type=click.Choice(STATUS_CHOICES))
-@click.option("--priority", type=click.Choice(["P1", "P2", "P3", "P4"]))
+@click.option("--priority", type=click.Choice(PRIORITIES))
 @click.option("--assign", metavar="AGENT", help="An agent, or 'me'; 'none' unassigns.")
 @click.option("--group", metavar="GROUP")
 @click.option("--reply", metavar="TEXT", help="A public reply to the customer.")
@@ -466,10 +468,8 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
 @click.option("--reason", metavar="TEXT", help="Why (kept with a status, priority or group change).")
 @click.option("--impact", type=click.IntRange(1, 3), help="With --urgency: the priority through the ITIL matrix.")
 @click.option("--urgency", type=click.IntRange(1, 3))
-@click.option("--type", "ticket_type", type=click.Choice(["incident", "request", "problem", "change"]))
-@click.option(
-    "--classification", type=click.Choice(["defect", "change_request"]), help="Covered by the contract, or billable."
-)
+@click.option("--type", "ticket_type", type=click.Choice(TYPES))
+@click.option("--classification", type=click.Choice(CLASSIFICATIONS), help="Covered by the contract, or billable.")
 @click.option("--resolution-code", metavar="CODE", help="With --status resolved: one of the configured codes.")
 @click.option("--category", metavar="CATEGORY", help="The contact reason (a category of the taxonomy); none clears it.")
 @click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the ticket changed since version N.")

@@ -53,7 +53,6 @@ from .store.models import (
 from .store.queue_terms import OPEN_STATUSES
 
 UNASSIGN = ("", "none", "nobody", "-")
-CLASSIFICATIONS = ("defect", "change_request")
 
 
 @dataclass
@@ -478,8 +477,10 @@ class Desk:
                 raise BadInput(f"impact/urgency: {exc}") from None
         if change.type is not None and change.type not in prio_rules.TYPES:
             raise BadInput(f"type: {change.type!r} is not one of {', '.join(prio_rules.TYPES)}")
-        if change.classification is not None and change.classification not in CLASSIFICATIONS:
-            raise BadInput(f"classification: {change.classification!r} is not one of {', '.join(CLASSIFICATIONS)}")
+        if change.classification is not None and change.classification not in prio_rules.CLASSIFICATIONS:
+            raise BadInput(
+                f"classification: {change.classification!r} is not one of {', '.join(prio_rules.CLASSIFICATIONS)}"
+            )
         if change.resolution_code is not None:
             if change.status != "resolved":
                 raise BadInput("a resolution code goes with --status resolved")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 PRIORITIES = ("P1", "P2", "P3", "P4")
 TYPES = ("incident", "request", "problem", "change")
+CLASSIFICATIONS = ("defect", "change_request")  # covered by the maintenance contract, or billable
 
 
 def from_matrix(impact: int, urgency: int) -> str:

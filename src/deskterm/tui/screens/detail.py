@@ -26,7 +26,7 @@ from textual.widgets import Static
 
 from ...domain import workflow
 from ...domain.calendar import epoch
-from ...domain.priority import TYPES
+from ...domain.priority import CLASSIFICATIONS, TYPES
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import SUBJECT_SHOWN, hours_minutes, local, one_line
 from ...why import why_lines
@@ -50,7 +50,6 @@ from .detail_modals import (
 from .modals import ChoiceScreen
 from .stale import APPLY, REOPEN, Seen, StaleDialog
 
-CLASSIFICATIONS = ("defect", "change_request")
 SHORT = "%a %d %b %H:%M"
 
 

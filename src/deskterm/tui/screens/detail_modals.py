@@ -17,6 +17,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from ...domain.priority import PRIORITIES
 from ...fmt import one_line
 
 NONE = Select.NULL
@@ -148,7 +149,7 @@ class PriorityDialog(DetailDialog):
                 yield Select(options((1, 2, 3), levels), prompt="urgency", value=urgency or NONE, id="urgency")
             with Vertical():
                 yield Label("or directly", classes="detail-field-label")
-                yield Select(options(("P1", "P2", "P3", "P4")), prompt="priority", id="direct")
+                yield Select(options(PRIORITIES), prompt="priority", id="direct")
         yield Label("reason (kept in the history)", classes="detail-field-label")
         yield Input(self.reason, placeholder="why the priority changes", id="reason")
 
