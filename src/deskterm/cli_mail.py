@@ -89,5 +89,138 @@ def mail_retry(obj: Context, ticket: str) -> None:
     _say(f"{n} message{'s' if n != 1 else ''} queued again")
 
 
+def _fetch_round(obj: Context, maildir: str | None, imap: bool) -> int:
+    from collections import Counter
+
+    from .errors import BadInput
+    from .mail.fetch import fetch_imap, fetch_maildir
+
+    desk = obj.desk()
+    mail = desk.config.mail
+    if mail is None:
+        raise BadInput("mail: no [mail] section in the configuration")
+    maildir = maildir or (mail.maildir if not imap else "")
+    use_imap = imap or (not maildir and mail.imap is not None)
+    if not maildir and not use_imap:
+        raise BadInput("mail: nothing to fetch from: set mail.maildir or [mail.imap], or give --maildir")
+    out: Counter[str] = Counter()
+    if maildir:
+        out.update(fetch_maildir(desk, maildir))
+    if use_imap:
+        if mail.imap is None:
+            raise BadInput("mail.imap: not configured (host, port, security, username, password_file)")
+        out.update(fetch_imap(desk, mail.imap))
+    if sum(out.values()):
+        parts = [f"{out[k]} {label}" for k, label in _LABELS if out[k]]
+        _say(f"took {sum(out.values())} message{'s' if sum(out.values()) != 1 else ''}: {', '.join(parts)}")
+    return out["quarantined"]
+
+
+_LABELS = (
+    ("ticket", "new tickets"),
+    ("added", "added to their tickets"),
+    ("flood", "added to a flooding sender's ticket"),
+    ("duplicate", "already taken"),
+    ("quarantined", "quarantined (deskterm mail quarantined lists them)"),
+    ("unreadable", "unreadable"),
+)
+
+
+@mail_group.command("fetch")
+@click.option("--maildir", metavar="DIR", help="Read this Maildir (default: mail.maildir of the configuration).")
+@click.option("--imap", is_flag=True, help="Read the IMAP mailbox of [mail.imap] (the default when no Maildir is set).")
+@click.option("--watch", is_flag=True, help="Keep fetching (every mail.poll) and delivering the outbox until stopped.")
+@click.pass_obj
+def mail_fetch(obj: Context, maildir: str | None, imap: bool, watch: bool) -> int:
+    """Take new customer messages into tickets; with --watch, also deliver the outbox (one process for both)."""
+    if not watch:
+        _fetch_round(obj, maildir, imap)
+        return 0
+    from .errors import BadInput
+    from .fmt import one_line
+
+    stop = _Stop()
+    desk = obj.desk()
+    poll = desk.config.mail.poll if desk.config.mail else 60
+    while not stop.stopped:
+        for work in (lambda: _fetch_round(obj, maildir, imap), lambda: _send_round(obj)):
+            try:
+                work()
+            except BadInput as exc:  # a server away for a while: said, tried again next round
+                for line in exc.problems:
+                    print(one_line(line), file=sys.stderr)
+        stop.sleep(poll)
+    return 0
+
+
+@mail_group.command("quarantined")
+@click.pass_obj
+def mail_quarantined(obj: Context) -> None:
+    """The messages set aside, with the reason (their bytes are kept in <desk>.files/quarantine/)."""
+    from .fmt import local, one_line
+
+    desk = obj.desk()
+    for row in desk.quarantined():
+        when = local(row.taken_at, desk.config.tz)
+        _say(one_line(f"{row.id}  {when}  {row.from_addr or '?'}  {row.reason}  {row.raw_sha256 or ''}"))
+
+
+@click.group("attachment")
+def attachment_group() -> None:
+    """The files that came with customers' messages."""
+
+
+@attachment_group.command("list")
+@click.argument("ticket")
+@click.pass_obj
+def attachment_list(obj: Context, ticket: str) -> None:
+    """The attachments of TICKET: number, size, type, name."""
+    from .fmt import one_line
+    from .mail.files import human_size
+
+    for a in obj.desk().attachments(ticket):
+        _say(one_line(f"{a.n}  {human_size(a.size)}  {a.content_type}  {a.name}"))
+
+
+@attachment_group.command("get")
+@click.argument("ticket")
+@click.argument("n", type=click.IntRange(1))
+@click.option("-o", "--output", "output", required=True, metavar="FILE", help="Where to write it (- for stdout).")
+@click.pass_obj
+def attachment_get(obj: Context, ticket: str, n: int, output: str) -> None:
+    """Write attachment N of TICKET to FILE (a new file: an existing one is never overwritten)."""
+    import os
+
+    from .errors import BadInput
+    from .mail import files
+    from .safefile import NOFOLLOW
+
+    desk = obj.desk()
+    mail = desk.config.mail
+    found = [a for a in desk.attachments(ticket) if a.n == n]
+    if not found:
+        raise BadInput(f"attachment {ticket} {n}: no such attachment")
+    root = files.files_dir(desk.store.path, mail.attachments_dir if mail else "")
+    data = files.get(root, found[0].sha256)
+    if output == "-":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW, 0o600)
+    except FileExistsError:
+        raise BadInput(f"-o: {output}: exists; give a new file name") from None
+    except OSError as exc:
+        raise BadInput(f"-o: {output}: cannot create: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        os.unlink(output)
+        raise BadInput(f"-o: {output}: cannot write: {exc.strerror}") from None
+    _say(f"{output}: {files.human_size(len(data))}")
+
+
 def register(cli: click.Group) -> None:
     cli.add_command(mail_group)
+    cli.add_command(attachment_group)

@@ -33,18 +33,20 @@ from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_
 from .domain.sla import CUSTOMER, TicketSla, evaluate
 from .domain.survey import SurveyAnswer
 from .errors import BadInput, Conflict, Refused
-from .mail import outbox
+from .mail import intake, outbox
 from .records import EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
 from .store.engine import Store
 from .store.models import (
     Agent,
+    Attachment,
     ChangeRequest,
     Contract,
     Customer,
     Escalation,
     Event,
     Group,
+    InboundMail,
     Meta,
     RuleFiring,
     Ticket,
@@ -104,6 +106,17 @@ class WorkSummary:
     approval: str | None = None
     approval_by: str | None = None
     approval_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MailTaken:
+    """What became of one message: ``ticket`` (opened one), ``added`` (to its ticket), ``flood`` (to the ticket
+    of a flooding sender), ``duplicate`` (taken before), ``quarantined`` (``why`` says why)."""
+
+    state: str
+    ticket_id: int | None
+    message_id: str
+    why: str
 
 
 class Desk:
@@ -1114,8 +1127,16 @@ class Desk:
             return outbox.statuses(session, t.id)
 
     def mail_lines(self, key: str | int) -> dict[int, str]:
-        """For the timeline: the event that made each message (a reply, a resolution) → how it stands."""
-        return {s.event_id: s.describe() for s in self.mail_statuses(key) if s.event_id is not None}
+        """For the timeline: the event that made each message (a reply, a resolution) → how it stands, and
+        the customer message that brought attachments → their list (0: the message that opened the ticket)."""
+        from .mail.files import human_size
+
+        lines = {s.event_id: s.describe() for s in self.mail_statuses(key) if s.event_id is not None}
+        for a in self.attachments(key):
+            line = f"attachment {a.n}: {a.name} ({human_size(a.size)})"
+            where = a.event_id or 0
+            lines[where] = f"{lines[where]}\n{line}" if where in lines else line
+        return lines
 
     def mail_retry(self, key: str | int) -> int:
         """Queue the ticket's failed messages again (the ticket screen's R); how many. Nothing of the ticket
@@ -1129,6 +1150,211 @@ class Desk:
             return n
 
         return self.store.write(work)
+
+    def take_mail(self, parsed: Any, source: str, files: Sequence[tuple[str, str, int, str]] = ()) -> MailTaken:
+        """Take one customer message (``mail/parse.py``), exactly once by its Message-ID: a new ticket, or a
+        customer message on the ticket it answers (which takes a pending ticket back to open, and reopens one
+        resolved within ``mail.reopen_within``). ``files``: its attachments already stored by content (name,
+        type, size, sha256). A message that names another customer's ticket, or an automatic one that would
+        open a ticket, is quarantined with the reason instead."""
+        mail = self.config.mail
+        if mail is None:
+            raise BadInput("mail: no [mail] section in the configuration")
+        if _unencodable(parsed.text) or _unencodable(parsed.subject):
+            raise BadInput(f"mail {parsed.message_id}: {_NOT_UNICODE}")
+
+        def work(session: Session) -> MailTaken:
+            seen = session.execute(
+                select(col(InboundMail.state), col(InboundMail.ticket_id)).where(
+                    col(InboundMail.message_id) == parsed.message_id
+                )
+            ).first()
+            if seen is not None:
+                return MailTaken("duplicate", seen[1], parsed.message_id, "already taken")
+            now = self.clock.now()
+            tid = intake.thread_ticket(session, parsed)
+            via = "answers a message of its thread"
+            if tid is None:
+                tid = intake.tagged_ticket(session, parsed)
+                via = "tag in the subject"
+            state = "added"
+            if tid is not None:
+                known = intake.addresses_of(session, tid)
+                if known and not intake.same_party(parsed.sender, known):
+                    t = self._load(session, tid)
+                    return self._set_aside(
+                        session,
+                        parsed,
+                        source,
+                        now,
+                        f"names ticket #{tid} ({t.customer}), whose thread {parsed.sender} is not on",
+                    )
+            else:
+                tid = intake.flood_ticket(session, parsed.sender, now, mail.flood_count, mail.flood_window)
+                state, via = "flood", "flooding sender: added to their ticket"
+            if tid is not None:
+                t = self._load(session, tid)
+                closed_for_good = t.status == "closed" or (
+                    t.status == "resolved" and (now - t.updated_at).total_seconds() > mail.reopen_within
+                )
+                if not closed_for_good:
+                    event_id = self._customer_message(session, t, parsed, state, now)
+                    self._mail_rows(session, parsed, source, now, tid, event_id, state, via, files)
+                    return MailTaken(state, tid, parsed.message_id, via)
+                via = f"follow-up of #{t.id}, which is {t.status}"
+            if parsed.automatic:
+                return self._set_aside(session, parsed, source, now, f"automatic message ({parsed.automatic})")
+            customer = mail.unknown_customer
+            desc = parsed.text if tid is None else f"(follow-up of #{tid})\n\n{parsed.text}"
+            new_id = self._insert_ticket(session, parsed.subject, customer, mail.priority, desc, now)
+            self._mail_rows(session, parsed, source, now, new_id, None, "ticket", via if tid else "new", files)
+            if mail.acknowledge:
+                body = outbox.fill(mail.acknowledge, new_id, parsed.subject, customer)
+                outbox.queue(session, mail, new_id, parsed.subject, customer, "L1", "acknowledge", body, now)
+            return MailTaken("ticket", new_id, parsed.message_id, via if tid else "new")
+
+        return self.store.write(work)
+
+    def quarantine_mail(self, message_id: str, reason: str, source: str, raw_sha256: str) -> MailTaken:
+        """Keep a message that cannot be taken aside, once, with the reason (its bytes are kept by the caller)."""
+
+        def work(session: Session) -> MailTaken:
+            seen = session.execute(select(col(InboundMail.id)).where(col(InboundMail.message_id) == message_id)).first()
+            if seen is None:
+                session.execute(
+                    insert(InboundMail).values(
+                        message_id=message_id,
+                        state="quarantined",
+                        reason=reason,
+                        source=source,
+                        raw_sha256=raw_sha256,
+                        taken_at=self.clock.now(),
+                    )
+                )
+            return MailTaken("quarantined", None, message_id, reason)
+
+        return self.store.write(work)
+
+    def quarantined(self) -> list[InboundMail]:
+        with self.store.read() as session:
+            return list(
+                session.execute(
+                    select(InboundMail).where(col(InboundMail.state) == "quarantined").order_by(col(InboundMail.id))
+                ).scalars()
+            )
+
+    def attachments(self, key: str | int) -> list[Attachment]:
+        with self.store.read() as session:
+            t = self._load(session, key)
+            return list(
+                session.execute(
+                    select(Attachment).where(col(Attachment.ticket_id) == t.id).order_by(col(Attachment.n))
+                ).scalars()
+            )
+
+    def _set_aside(self, session: Session, parsed: Any, source: str, now: datetime, reason: str) -> MailTaken:
+        session.execute(
+            insert(InboundMail).values(
+                message_id=parsed.message_id,
+                state="quarantined",
+                reason=reason,
+                from_addr=parsed.sender,
+                subject=parsed.subject,
+                automatic=parsed.automatic is not None,
+                source=source,
+                taken_at=now,
+            )
+        )
+        return MailTaken("quarantined", None, parsed.message_id, reason)
+
+    def _customer_message(self, session: Session, t: TicketRecord, parsed: Any, state: str, now: datetime) -> int:
+        """The message as a customer reply on ``t``; a pending ticket goes back to open (its SLA resumes), a
+        resolved one is reopened. An automatic message (an out-of-office) or a flood changes no status."""
+        now = self._stamp(t.updated_at, now)
+        events = [NewEvent(at=now, kind="reply", author="customer", public=True, body=parsed.text)]
+        values: dict = {}
+        if state == "added" and not parsed.automatic and t.status in ("pending", "resolved"):
+            why = "the customer answered" if t.status == "pending" else "the customer answered: reopened"
+            events.append(
+                NewEvent(at=now, kind="status", author="customer", from_value=t.status, to="open", reason=why)
+            )
+            values["status"] = "open"
+        self._write(session, t, values, events, now)
+        return session.execute(
+            select(func.max(col(Event.id))).where(col(Event.ticket_id) == t.id, col(Event.kind) == "reply")
+        ).scalar_one()
+
+    def _insert_ticket(
+        self, session: Session, subject: str, customer: str, priority: str, text: str, now: datetime
+    ) -> int:
+        ids = self._customer_ids(session, {customer})
+        due, warn, timer, left = self._deadlines(customer, now, priority, [], now, now)
+        row = Ticket(
+            subject=subject,
+            description=text,
+            customer_id=ids[customer],
+            priority=priority,
+            initial_priority=priority,
+            status="new",
+            group_name="L1",
+            created_at=now,
+            created_by="customer",
+            updated_at=now,
+            next_due=due,
+            next_warn=warn,
+            next_timer=timer,
+            next_left=left,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        return row.id
+
+    def _mail_rows(
+        self,
+        session: Session,
+        parsed: Any,
+        source: str,
+        now: datetime,
+        ticket_id: int,
+        event_id: int | None,
+        state: str,
+        why: str,
+        files: Sequence[tuple[str, str, int, str]],
+    ) -> None:
+        session.execute(
+            insert(InboundMail).values(
+                message_id=parsed.message_id,
+                ticket_id=ticket_id,
+                event_id=event_id,
+                state=state,
+                reason=why,
+                from_addr=parsed.sender,
+                subject=parsed.subject,
+                automatic=parsed.automatic is not None,
+                source=source,
+                taken_at=now,
+            )
+        )
+        if files:
+            last = session.execute(
+                select(func.max(col(Attachment.n))).where(col(Attachment.ticket_id) == ticket_id)
+            ).scalar()
+            session.execute(
+                insert(Attachment),
+                [
+                    {
+                        "ticket_id": ticket_id,
+                        "event_id": event_id,
+                        "n": (last or 0) + i,
+                        "name": name,
+                        "content_type": ctype,
+                        "size": size,
+                        "sha256": sha,
+                    }
+                    for i, (name, ctype, size, sha) in enumerate(files, 1)
+                ],
+            )
 
     def _apply(self, t: TicketRecord, change: Change, now: datetime) -> tuple[dict, list[NewEvent]]:
         values: dict = {}

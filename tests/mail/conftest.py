@@ -67,6 +67,7 @@ MAIL_SECTION = """
 from = "Service desk <desk@desk.example>"
 reply_to = "desk@desk.example"
 max_attempts = 3
+attachments_dir = "{files}"
 {extra}
 
 [mail.smtp]
@@ -82,7 +83,8 @@ from = "Clinique support <clinique@desk.example>"
 
 def write_mail_config(tmp_path: Path, port: int, extra: str = "", more: str = "") -> Path:
     path = tmp_path / "deskterm.toml"
-    path.write_text(EXAMPLE_CONFIG.read_text() + MAIL_SECTION.format(port=port, extra=extra) + more)
+    text = MAIL_SECTION.format(port=port, extra=extra, files=tmp_path / "files")
+    path.write_text(EXAMPLE_CONFIG.read_text() + text + more)
     return path
 
 

@@ -73,3 +73,23 @@ def test_a_ticket_created_without_mail_has_no_message(mail_desk):
     # a ticket created without mail has no address: nothing to send
     t = mail_desk.create(NewTicket(subject="x", customer="ACME", priority="P3", created_at=mail_desk.clock.now()))
     assert mail_desk.mail_statuses(t.id) == []
+
+
+def test_mail_fetch_and_quarantined_through_the_command_line(mail_desk, db_url, tmp_path):
+    import mailbox
+
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(b"From: ann@shop.example\r\nSubject: VPN down\r\nMessage-ID: <v1@shop.example>\r\n\r\nhelp\r\n")
+    box.add(b'From: "\x1b[2J" <x@shop.example>\r\nSubject: hi\r\nMessage-ID: <v2@shop.example>\r\n\r\nhi\r\n')
+    mail_desk.store.dispose()
+    cfg = str(mail_desk.config.source)
+    r = run_cli("--db", db_url, "--config", cfg, "mail", "fetch", "--maildir", str(tmp_path / "Maildir"))
+    assert (r.returncode, r.stderr) == (0, "")
+    assert r.stdout == "took 2 messages: 1 new tickets, 1 quarantined (deskterm mail quarantined lists them)\n"
+    r = run_cli("--db", db_url, "--config", cfg, "mail", "quarantined")
+    assert r.returncode == 0 and "From: holds control characters" in r.stdout and "\x1b" not in r.stdout
+    r = run_cli("--db", db_url, "--config", cfg, "mail", "fetch", "--maildir", str(tmp_path / "nothing"))
+    assert (r.returncode, r.stderr) == (
+        2,
+        f"mail.maildir: {tmp_path / 'nothing'}: not a Maildir (it needs new/ and cur/)\n",
+    )

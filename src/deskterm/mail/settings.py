@@ -88,7 +88,9 @@ class MailSettings:
     max_attempts: int = 8  # deliveries tried before a reply is marked failed
     flood_count: int = 10  # more messages than this from one sender ...
     flood_window: int = 3600  # ... within this many seconds go into one ticket, unanswered
-    poll: int = 60  # seconds between two fetches of --watch (IMAP IDLE wakes it sooner)
+    poll: int = 60  # seconds between two fetches of --watch
+    priority: str = "P3"  # of a ticket opened by a message
+    unknown_customer: str = "unknown contact"  # the customer of a sender no customer record knows
 
     def sender_for(self, customer: str, group: str) -> Sender:
         """From and Reply-To for a ticket: its customer's, else its group's, else the desk's (a Reply-To left
@@ -211,6 +213,8 @@ _KNOWN = (
     "max_attempts",
     "flood",
     "poll",
+    "priority",
+    "unknown_customer",
 )
 
 
@@ -266,6 +270,14 @@ def parse_mail(data: dict[str, Any], bad: Bad, parse_duration: Callable[[object]
         except ValueError as exc:
             bad(f"mail.{k}", str(exc))
             numbers[k] = default
+    priority = spec.get("priority", "P3")
+    if priority not in ("P1", "P2", "P3", "P4"):
+        bad("mail.priority", f"{priority!r} is not one of P1, P2, P3, P4")
+        priority = "P3"
+    unknown = spec.get("unknown_customer", "unknown contact")
+    if not isinstance(unknown, str) or not unknown.strip():
+        bad("mail.unknown_customer", "must be a customer name")
+        unknown = "unknown contact"
     attempts = spec.get("max_attempts", 8)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 100:
         bad("mail.max_attempts", "must be a whole number from 1 to 100")
@@ -302,4 +314,6 @@ def parse_mail(data: dict[str, Any], bad: Bad, parse_duration: Callable[[object]
         flood_count=flood_count,
         flood_window=flood_window,
         poll=numbers["poll"],
+        priority=priority,
+        unknown_customer=unknown.strip(),
     )

@@ -53,9 +53,10 @@ def entry_text(e, zone: ZoneInfo, mail: str | None = None) -> Text:
     head.append("  ")
     label = describe(e)
     head.append(label.upper() if label == "internal note" else label, style="italic" if e.kind != "reply" else "bold")
-    if mail:
+    for line in (mail or "").split("\n") if mail else ():
         head.append("\n")
-        head.append(f"✉ {one_line(mail)}", style="bold red" if mail.startswith("mail failed") else "dim")
+        mark = "+" if line.startswith("attachment ") else "✉"
+        head.append(f"{mark} {one_line(line)}", style="bold red" if line.startswith("mail failed") else "dim")
     if e.kind == "reply" or (e.kind in ("csat", "nps", "ces", "time") and e.body):
         head.append("\n")
         head.append(inert(e.body, newlines=True))
@@ -103,6 +104,8 @@ class Timeline(VerticalScroll, can_focus=True):
         first.append("  ")
         first.append(one_line(created_by), style="bold")
         first.append("  ticket created", style="italic")
+        for line in (mail or {}).get(0, "").split("\n") if (mail or {}).get(0) else ():
+            first.append(f"\n+ {one_line(line)}", style="dim")
         if description:
             first.append("\n")
             first.append(inert(description, newlines=True))
