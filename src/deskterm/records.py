@@ -10,22 +10,6 @@ from .domain.calendar import epoch
 from .domain.sla import Event as SlaEvent
 
 
-@dataclass(frozen=True)
-class EventRecord:
-    id: int
-    at: datetime
-    kind: str
-    author: str
-    public: bool | None = None
-    body: str | None = None
-    from_value: str | None = None
-    to: str | None = None
-    reason: str | None = None
-
-    def for_engine(self) -> SlaEvent:
-        return SlaEvent(at=epoch(self.at), kind=self.kind, public=bool(self.public), author=self.author, to=self.to)
-
-
 @dataclass
 class TicketRecord:
     id: int
@@ -63,9 +47,10 @@ class TicketRecord:
         return self.ref or str(self.id)
 
 
-@dataclass
-class NewEvent:
-    """An event about to be written (import and service alike)."""
+@dataclass(frozen=True)
+class EventRecord:
+    """An event of a ticket's history: read from the store (``id`` set), or about to be written (``id`` None: the
+    import and the service build it, ``row`` gives the values to insert)."""
 
     at: datetime
     kind: str
@@ -75,6 +60,7 @@ class NewEvent:
     from_value: str | None = None
     to: str | None = None
     reason: str | None = None
+    id: int | None = None
 
     def for_engine(self) -> SlaEvent:
         return SlaEvent(at=epoch(self.at), kind=self.kind, public=bool(self.public), author=self.author, to=self.to)
@@ -91,6 +77,9 @@ class NewEvent:
             "to": self.to,
             "reason": self.reason,
         }
+
+
+NewEvent = EventRecord  # the name the writers use for an event not yet written: the same record, without an id
 
 
 @dataclass

@@ -27,8 +27,8 @@ def ticket(gaps: list[int]) -> TicketRecord:
     at, events = START, []
     for i, gap in enumerate(gaps):
         at += timedelta(seconds=gap)
-        events.append(EventRecord(i, at, "reply", "alice", public=True, body="x"))
-    events.append(EventRecord(len(gaps), at + timedelta(seconds=gaps[-1]), "status", "alice", to="resolved"))
+        events.append(EventRecord(at, "reply", "alice", public=True, body="x", id=i))
+    events.append(EventRecord(at + timedelta(seconds=gaps[-1]), "status", "alice", to="resolved", id=len(gaps)))
     return TicketRecord(
         id=1,
         ref=None,
