@@ -973,6 +973,81 @@ def billing(obj: Context, customer: str, month: str, fmt: str) -> None:
 
 
 @cli.command()
+@click.argument("ticket", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestions (or the evaluation) as JSON.")
+@click.option("--evaluate", is_flag=True, help="Measure the suggestions on the desk's resolved history.")
+@click.option(
+    "--threshold", type=float, default=0.5, show_default=True, help="Confidence below which nothing is suggested."
+)
+@click.option(
+    "--neighbours", type=click.IntRange(1, 200), default=15, show_default=True, help="Similar tickets that vote."
+)
+@click.option("--test-share", type=float, default=0.2, show_default=True, help="--evaluate: the newest share tested.")
+@click.option("--accept", is_flag=True, help="Apply the suggestions to TICKET (as one change, in its history).")
+@click.option("--set", "corrections", multiple=True, metavar="FIELD=VALUE", help="With --accept: correct one field.")
+@click.pass_obj
+def triage(
+    obj: Context,
+    ticket: str | None,
+    as_json: bool,
+    evaluate: bool,
+    threshold: float,
+    neighbours: int,
+    test_share: float,
+    accept: bool,
+    corrections: Sequence[str],
+) -> None:
+    """Suggestions for a new ticket learned from the resolved ones; without TICKET, the tickets to triage."""
+    from . import jsonout
+    from . import triage as tri
+    from .fmt import one_line
+
+    desk = obj.desk()
+    if evaluate:
+        if ticket is not None or accept:
+            raise BadInput("--evaluate: measures the whole desk; give no TICKET and no --accept")
+        measured = tri.evaluate(desk, test_share=test_share, threshold=threshold, neighbours=neighbours)
+        click.echo(jsonout.dumps(measured.as_dict()) if as_json else tri.evaluation_text(measured))
+        return
+    if ticket is None:
+        if accept or corrections:
+            raise BadInput("--accept: give the TICKET to apply the suggestions to")
+        waiting = tri.to_triage(desk)
+        if as_json:
+            click.echo(jsonout.dumps([{"id": t.id, "ref": t.ref, "subject": t.subject} for t in waiting]))
+        for t in [] if as_json else waiting:
+            click.echo(f"#{t.id}  {one_line(t.category or '-', 20):<20}  {one_line(t.subject, 60)}")
+        return
+    fixes: dict[str, str] = {}
+    for item in corrections:
+        name, sep, value = item.partition("=")
+        if not sep or not value.strip():
+            raise BadInput(f"--set: {item!r} is not FIELD=VALUE (fields: type, category, group, impact_urgency)")
+        fixes[name.strip()] = value.strip()
+    if corrections and not accept:
+        raise BadInput("--set: goes with --accept")
+    result = tri.suggest(desk, ticket, threshold=threshold, neighbours=neighbours)
+    if accept:
+        click.echo(tri.accept(desk, result, fixes))
+        return
+    if as_json:
+        click.echo(jsonout.dumps(result.as_json()))
+        return
+    click.echo(f"#{result.ticket.id}  {one_line(result.ticket.subject, 70)}")
+    for name, vote in result.votes.items():
+        mark = "suggested" if name in result.suggestions else "below the threshold"
+        click.echo(f"  {name:<15} {one_line(vote.value, 30):<30} {vote.confidence:6.0%}  {mark}")
+    if not result.votes:
+        click.echo("  no suggestion: no similar resolved ticket")
+    for title, items in (("possible duplicates (open)", result.duplicates), ("resolved, may help", result.helpful)):
+        click.echo(f"{title}:")
+        for s in items:
+            click.echo(f"  #{s.id} {s.status:<8} {one_line(s.resolution_code or '', 14):<14} {one_line(s.subject, 50)}")
+    if result.major is not None:
+        click.echo(f"open major incident: #{result.major[0]} {one_line(result.major[1], 60)}")
+
+
+@cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the taxonomy as JSON.")
 @click.pass_obj
 def categories(obj: Context, as_json: bool) -> None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from . import demo_tickets
 from .clock import Clock, FrozenClock
 from .config import Config, load_config, parse_config
 from .domain.calendar import epoch
@@ -157,6 +158,7 @@ action = "functional"
 to = "L2-apps"
 """
 
+DEMO_DESK_CONFIG += demo_tickets.CATEGORIES_TOML
 DEMO_CONFIG = DEMO_SLA_CONFIG + DEMO_DESK_CONFIG
 HISTORY_DAYS = 90
 
@@ -434,7 +436,12 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
         )
         ticket_type = rnd.choices(["incident", "request", "problem", "change"], weights=[8, 4, 1, 1])[0]
         life = rnd.getrandbits(64)
-        events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s)
+        # what the call is about (demo_tickets.py), drawn apart so that the rest of the desk stays as it was
+        side = random.Random(life ^ 0x7415)
+        name = rnd.choice(NAMES)
+        category, subject, description, ticket_type, route = demo_tickets.ticket(side, name, customer)
+        impact, urgency = demo_tickets.impact_urgency(prio, side)
+        events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s, route=route)
         if plan.resolved_at is None and any(e.kind == "escalate" for e in events):
             # a ticket still open at L2 holds a real escalation record, which only the story's service calls make:
             # the imported history escalates only tickets that were resolved since
@@ -447,8 +454,11 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
                     priority=prio,
                     type=ticket_type,
                     created_at=_dt(created),
-                    description=f"Reported by {rnd.choice(NAMES)} at {customer.rstrip('.')}.",
+                    description=description,
                     ref=f"EXT-{1000 + i}",
+                    impact=impact,
+                    urgency=urgency,
+                    category=category,
                     events=events,
                     where=f"demo:{i + 1}",
                 ),
@@ -463,7 +473,7 @@ def _dt(t: int) -> datetime:
 
 
 def _life(
-    rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = True
+    rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = True, route: str | None = None
 ) -> tuple[list[NewEvent], _Plan]:
     """A ticket's whole life planned in business time (mostly within its targets), cut at now."""
     events: list[NewEvent] = []
@@ -521,6 +531,8 @@ def _life(
         elif escalate and not escalated and roll < 0.37:
             escalated = True
             group = rnd.choice(GROUPS[3:])
+            if route in GROUP_AGENTS:  # the group that handles the ticket's category
+                group = route
             add(at, "reply", handler, public=False, body=rnd.choice(NOTES))
             add(w + 60, "escalate", handler, to=group, reason="needs second level")
             handler = GROUP_AGENTS[group]

@@ -176,6 +176,7 @@ class QueueScreen(Screen):
         Binding("s", "set_status", "Status", show=False, id="queue.status"),
         Binding("e", "escalate", "Escalate", show=False, id="queue.escalate"),
         Binding("C", "set_category", "Category (contact reason)", show=False, id="queue.category"),
+        Binding("T", "triage", "To triage (suggestions)", show=False, id="queue.triage"),
         Binding("colon", "command_line", "Command", show=False, priority=True, id="queue.command"),
         Binding("tab", "next_view", "Next view", show=False, id="queue.next_view"),
         Binding("shift+tab", "previous_view", "Previous view", show=False, id="queue.previous_view"),
@@ -897,6 +898,11 @@ class QueueScreen(Screen):
                 ChoiceScreen(f"Status of {_count(len(ids))}", list(STATUSES)),
                 lambda value: value and self._act(ids, versions, bulk, "status", value),
             )
+
+    def action_triage(self) -> None:
+        from .triage import TriageScreen
+
+        self.app.push_screen(TriageScreen())
 
     def action_set_category(self) -> None:
         ids, versions, bulk = self._snapshot()

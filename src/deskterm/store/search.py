@@ -1,0 +1,168 @@
+"""The full-text index of the tickets (subject and description) that triage finds similar tickets with.
+
+Each engine's own: SQLite's FTS5 (an external-content table ``ticket_fts`` over ``tickets``, ranked by bm25, kept
+current by triggers on ``tickets``), PostgreSQL's full-text search (a GIN index on the tickets' ``tsvector``,
+ranked by ``ts_rank``; an expression index is current by construction). Both are created by the migration
+0011 and live outside the SQLModel tables (``db copy`` copies the tickets; the target's triggers or index
+index them as they arrive). A query is the OR of the words of a ticket (``words``): the engine's ranking
+weighs the rare words up, and the subject counts four times the description.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection
+
+from ..domain.workflow import STOPPED
+from .types import UTCDateTime
+
+FTS = "ticket_fts"
+# what the FTS5 table is made of (the test of the models' schema leaves them out)
+SQLITE_TABLES = frozenset({FTS, f"{FTS}_data", f"{FTS}_idx", f"{FTS}_docsize", f"{FTS}_config"})
+SQLITE_TRIGGERS = ("ticket_fts_ai", "ticket_fts_ad", "ticket_fts_au")
+PG_INDEX = "ix_tickets_search"
+INDEXED_CHARS = 20000  # of a description: a 1 MB one is stored whole, its first 20,000 characters indexed
+MAX_WORDS = 32
+
+# the same expression in the index and in the queries (PostgreSQL uses the index only for that expression)
+PG_VECTOR = (
+    "(setweight(to_tsvector('simple'::regconfig, subject), 'A') || "
+    f"setweight(to_tsvector('simple'::regconfig, left(description, {INDEXED_CHARS})), 'B'))"
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+# words too common to tell tickets apart (English and French): left out of the queries, which they would slow
+STOP_WORDS = frozenset(
+    """a an and are as at be been but by can cannot could de des do does du en et for from has have he her his how i
+    if in is it its la le les me my no not of on or our ou par pas pour qui que she so than that the their them
+    then there they this to un une up was we were what when where which who will with you your since after
+    before all any again still has get got hello bonjour merci please thanks thank us reported""".split()
+)
+
+
+def words(subject: str, description: str = "") -> list[str]:
+    """The query words of a ticket: its subject's, then its description's, folded, without stop words,
+    duplicates or single characters, at most ``MAX_WORDS``."""
+    seen: dict[str, None] = {}
+    for part in (subject, description[:INDEXED_CHARS]):
+        for w in _WORD.findall(part.casefold()):
+            if len(w) > 1 and w not in STOP_WORDS and not w.isdigit() and w not in seen:
+                seen[w] = None
+                if len(seen) >= MAX_WORDS:
+                    return list(seen)
+    return list(seen)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A ticket the index found, with its relevance (higher is more similar) and what triage learns from."""
+
+    id: int
+    score: float
+    subject: str
+    status: str
+    type: str
+    category: str | None
+    group: str
+    impact: int | None
+    urgency: int | None
+    priority: str
+    resolution_code: str | None
+    major_id: int | None
+    created_at: datetime
+
+
+_COLUMNS = (
+    "t.id, t.subject, t.status, t.type, t.category, t.group_name, t.impact, t.urgency, t.priority,"
+    " t.resolution_code, t.major_id, t.created_at"
+)
+
+
+def similar(
+    conn: Connection,
+    query_words: Sequence[str],
+    *,
+    exclude: int | None = None,
+    resolved: bool,
+    limit: int,
+    before: datetime | None = None,
+) -> list[Hit]:
+    """The ``limit`` tickets most similar to ``query_words``: resolved (or closed) ones, else open ones;
+    ``before``: created before that instant only (the evaluation's training set)."""
+    if not query_words:
+        return []
+    stopped = sorted(STOPPED)
+    params: dict = {"limit": limit, "exclude": exclude if exclude is not None else -1}
+    status = "t.status IN ({})" if resolved else "t.status NOT IN ({})"
+    status = status.format(", ".join(f":s{i}" for i in range(len(stopped))))
+    params.update({f"s{i}": s for i, s in enumerate(stopped)})
+    when = ""
+    if before is not None:
+        when = " AND t.created_at < :before"
+        params["before"] = before
+    if conn.dialect.name == "sqlite":
+        params["q"] = " OR ".join(f'"{w}"' for w in query_words)  # \w+ words: no quote inside
+        sql = (
+            f"SELECT {_COLUMNS}, -bm25({FTS}, 4.0, 1.0) AS score FROM {FTS} JOIN tickets t ON t.id = {FTS}.rowid"
+            f" WHERE {FTS} MATCH :q AND t.id != :exclude AND {status}{when} ORDER BY bm25({FTS}, 4.0, 1.0) LIMIT :limit"
+        )
+    else:
+        params["q"] = " | ".join(query_words)
+        sql = (
+            f"SELECT {_COLUMNS}, ts_rank({PG_VECTOR}, q) AS score FROM tickets t,"
+            " to_tsquery('simple'::regconfig, :q) AS q"
+            f" WHERE {PG_VECTOR} @@ q AND t.id != :exclude AND {status}{when} ORDER BY score DESC, t.id LIMIT :limit"
+        )
+    stmt = text(sql).columns(created_at=UTCDateTime())
+    if before is not None:
+        stmt = stmt.bindparams(bindparam("before", type_=UTCDateTime()))
+    return [_hit(r) for r in conn.execute(stmt, params).all()]
+
+
+def _hit(r) -> Hit:
+    return Hit(
+        id=r[0],
+        subject=r[1],
+        status=r[2],
+        type=r[3],
+        category=r[4],
+        group=r[5],
+        impact=r[6],
+        urgency=r[7],
+        priority=r[8],
+        resolution_code=r[9],
+        major_id=r[10],
+        created_at=r[11],
+        score=float(r[12]),
+    )
+
+
+@dataclass(frozen=True)
+class Known:
+    """A resolved ticket as the evaluation sees it: its text and the fields triage suggests."""
+
+    id: int
+    subject: str
+    description: str
+    created_at: datetime
+    type: str
+    category: str | None
+    group: str
+    impact: int | None
+    urgency: int | None
+
+
+def resolved_tickets(conn: Connection) -> list[Known]:
+    """Every resolved or closed ticket, oldest first (the evaluation's history)."""
+    stopped = sorted(STOPPED)
+    names = ", ".join(f":s{i}" for i in range(len(stopped)))
+    stmt = text(
+        f"SELECT id, subject, substr(description, 1, {INDEXED_CHARS}) AS description, created_at, type, category,"
+        f" group_name, impact, urgency FROM tickets WHERE status IN ({names}) ORDER BY created_at, id"
+    ).columns(created_at=UTCDateTime())
+    return [Known(*row) for row in conn.execute(stmt, {f"s{i}": s for i, s in enumerate(stopped)}).all()]
