@@ -111,15 +111,18 @@ def main() -> int:
             f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
             file=sys.stderr,
         )
-        installs = [("this", Path(sys.executable).parent)]
-        if args.against:
-            installs.append(("baseline", Path(args.against)))
+        installs = [("this", Path(sys.executable).parent, db)]
+        desks.migrate(Path(sys.executable).parent, db, config)
+        if args.against:  # its own copy, at its own schema
+            old_db, _ = desks.working_copy(args.tickets, Path(tmp) / "baseline", rules=True)
+            desks.migrate(Path(args.against), old_db, config)
+            installs.append(("baseline", Path(args.against), old_db))
         print(f"{'command':24} {'install':9} {'median s':>9} {'worst s':>8} {'imports s':>10}  costliest imports")
         for i, (label, _) in enumerate(commands(installs[0][1], db, config, ticket)):
             if args.only and not any(label.startswith(o) for o in args.only):
                 continue
-            for name, bin_dir in installs:
-                argv = commands(bin_dir, db, config, ticket)[i][1]
+            for name, bin_dir, desk_db in installs:
+                argv = commands(bin_dir, desk_db, config, ticket)[i][1]
                 wall(argv, env)  # warm: the desk's pages, the bytecode, the holidays cache
                 times = [wall(argv, env) for _ in range(args.runs)]
                 imported, top = import_profile(argv, env)

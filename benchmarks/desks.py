@@ -4,9 +4,10 @@
 generator (``build_demo(story=False)``, fixed seed, the clock frozen at ``NOW``: about 47 % of the tickets
 open), the desk the queue benchmark and the screen tests use. It is built the first time (100,000 tickets:
 about a minute; 1,000,000: about ten) under ``$DESKTERM_BENCH_DIR`` (default: ``deskterm-bench-desks`` in the
-temporary directory), keyed by the generator's source and the schema's revision, so that a desk made by
-another generator or migrated on its first open is never measured. ``working_copy`` copies one to a scratch
-directory for a benchmark that writes (the cached desk stays as it was built).
+temporary directory), keyed by the generator's source, so that a desk made by another generator is never
+measured. ``working_copy`` copies one to a scratch directory, where ``migrate`` brings it to the schema of the
+deskterm that will measure it (an older baseline's, or this one's) before anything is timed: the cached desk
+stays as it was built, at the schema of the deskterm that built it.
 """
 
 from __future__ import annotations
@@ -49,10 +50,9 @@ def root() -> Path:
 
 def cached(tickets: int) -> Path:
     import deskterm.demo
-    import deskterm.store.migrate
 
     made_by = hashlib.sha256(Path(deskterm.demo.__file__).read_bytes()).hexdigest()[:10]
-    where = root() / f"{tickets}-{made_by}-{deskterm.store.migrate.HEAD}"
+    where = root() / f"{tickets}-{made_by}"
     if (where / "demo.db").exists() and (where / "done").exists():
         return where
     from deskterm.clock import FrozenClock
@@ -83,6 +83,18 @@ def working_copy(tickets: int, into: Path, rules: bool = False) -> tuple[Path, P
     text = (source / "deskterm.toml").read_text()
     config.write_text(text + (RULES if rules else ""))
     return db, config
+
+
+def migrate(bin_dir: Path, db: Path, config: Path) -> None:
+    """Bring a working copy to the schema of the deskterm installed in ``bin_dir`` (a command that reads)."""
+    import subprocess
+
+    subprocess.run(
+        [str(bin_dir / "deskterm"), "--db", str(db), "--config", str(config), "agents"],
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,  # (the configuration's warnings, once per copy)
+    )
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ back to ``open``, so that every change shows on every app's screen. It prints, p
   change and app (a change that never showed is counted as missed).
 
     nice python benchmarks/jumphost.py [--apps 1,10] [--tickets 100000] [--rate 1] [--seconds 20] [--idle 10]
+        [--against /path/to/baseline/.venv/bin]
 
 The machine is shared: say the load average (printed before and after) with the figures.
 """
@@ -149,9 +150,10 @@ while time.monotonic() - started < seconds:
 """
 
 
-def run(k: int, tickets: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
+def run(bin_dir: Path, k: int, tickets: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
     db, config = desks.working_copy(tickets, tmp / f"desk-{k}")
-    deskterm = str(Path(sys.executable).parent / "deskterm")
+    desks.migrate(bin_dir, db, config)
+    deskterm = str(bin_dir / "deskterm")
     apps = []
     started = time.monotonic()
     for i in range(k):
@@ -182,7 +184,16 @@ def run(k: int, tickets: int, rate: float, seconds: float, idle: float, tmp: Pat
         cpu1 = [a.cpu() for a in apps]
         idle_rate = [(b - a) / idle for a, b in zip(cpu0, cpu1, strict=True)]
         changer = subprocess.Popen(
-            [sys.executable, "-c", CHANGER, str(db), str(config), str(rate), str(seconds), ",".join(map(str, targets))],
+            [
+                str(bin_dir / "python"),
+                "-c",
+                CHANGER,
+                str(db),
+                str(config),
+                str(rate),
+                str(seconds),
+                ",".join(map(str, targets)),
+            ],
             stdout=subprocess.PIPE,
             text=True,
         )
@@ -233,6 +244,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=1.0, help="changes per second")
     parser.add_argument("--seconds", type=float, default=20.0, help="how long the changes go on")
     parser.add_argument("--idle", type=float, default=10.0, help="seconds measured idle before the changes")
+    parser.add_argument(
+        "--against",
+        metavar="VENV_BIN",
+        help="another installation's bin directory (the baseline: e.g. a checkout of main with its venv), measured"
+        " first with the same desk and the same changes, in the same run",
+    )
     args = parser.parse_args()
     desks.cached(args.tickets)
     print(
@@ -240,24 +257,29 @@ def main() -> int:
         f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
         file=sys.stderr,
     )
+    installs = [("this", Path(sys.executable).parent)]
+    if args.against:
+        installs.insert(0, ("baseline", Path(args.against)))
     header = (
-        f"{'apps':>4} {'CPU/change ms (median, worst app)':>34} {'idle % (median)':>16} {'RSS MB (max)':>13}"
+        f"{'install':9} {'apps':>4} {'CPU/change ms (median, worst app)':>34}"
+        f" {'idle % (median)':>16} {'RSS MB (max)':>13}"
         f" {'change→screen p50/p95/worst s':>30} {'missed':>7}"
     )
     print(header)
     for k in (int(x) for x in args.apps.split(",")):
-        with tempfile.TemporaryDirectory(prefix="deskterm-bench-jumphost-") as tmp:
-            r = run(k, args.tickets, args.rate, args.seconds, args.idle, Path(tmp))
-        cpu = f"{statistics.median(r['cpu_ms']):.1f}, {max(r['cpu_ms']):.1f}"
-        idle = f"{statistics.median(r['idle']) * 100:.2f}"
-        lat = f"{r['p50']:.2f} / {r['p95']:.2f} / {r['worst']:.2f}"
-        print(f"{k:>4} {cpu:>34} {idle:>16} {max(r['rss']):>13.0f} {lat:>30} {r['missed']:>7}")
-        print(
-            f"      ({r['changes']} changes, {r['shown']} appearances; all apps showed their queue in"
-            f" {r['opened_s']:.1f} s; load average {os.getloadavg()[0]:.2f})",
-            file=sys.stderr,
-        )
-        sys.stdout.flush()
+        for name, bin_dir in installs:
+            with tempfile.TemporaryDirectory(prefix="deskterm-bench-jumphost-") as tmp:
+                r = run(bin_dir, k, args.tickets, args.rate, args.seconds, args.idle, Path(tmp))
+            cpu = f"{statistics.median(r['cpu_ms']):.1f}, {max(r['cpu_ms']):.1f}"
+            idle = f"{statistics.median(r['idle']) * 100:.2f}"
+            lat = f"{r['p50']:.2f} / {r['p95']:.2f} / {r['worst']:.2f}"
+            print(f"{name:9} {k:>4} {cpu:>34} {idle:>16} {max(r['rss']):>13.0f} {lat:>30} {r['missed']:>7}")
+            print(
+                f"      ({r['changes']} changes, {r['shown']} appearances; all apps showed their queue in"
+                f" {r['opened_s']:.1f} s; load average {os.getloadavg()[0]:.2f})",
+                file=sys.stderr,
+            )
+            sys.stdout.flush()
     return 0
 
 

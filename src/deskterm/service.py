@@ -36,7 +36,8 @@ from .errors import BadInput, Conflict, Refused
 from .mail import intake, outbox
 from .records import EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
-from .store.engine import Store
+from .store.engine import FEED_MOST, Store
+from .store.engine import changed as feed_changed
 from .store.models import (
     Agent,
     Attachment,
@@ -353,6 +354,8 @@ class Desk:
                 for e in t.events
             ]
             bulk.insert_tuples(conn, _EVENTS, _EVENT_COLUMNS, event_rows)
+            for tid in ids if len(ids) <= FEED_MOST else [None]:  # (a large import: every app reads all again)
+                feed_changed(session, tid)
             return ids
 
         return self.store.write(work)
@@ -1440,6 +1443,7 @@ class Desk:
         )
         if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
             raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
+        feed_changed(session, t.id)  # the feed of ticket changes: every app touches only this ticket (store/changes.py)
         mail = self.config.mail
         if mail is not None and (outbox.needs_ids(events) or values.get("status") == "resolved"):
             # the transactional outbox: the reply and its message are written together or not at all

@@ -11,16 +11,35 @@ trip (libpq reads what already arrived on the socket). A fingerprint read by pol
 sequence values are taken in one order and committed in another, so "the highest id" can stay the same
 while a transaction that took a lower id commits, and a change that appends no row (a recomputed
 deadline) moves no id at all.
+
+Which tickets changed (issue 17): every write transaction that changes tickets names them (``engine.changed``,
+``Store.write``): on SQLite it appends their ids to the ``ticket_changes`` feed, which is read from the last
+row seen (one primary-key range, a few rows), on PostgreSQL its notification carries them. ``changes()`` says
+which tickets changed since the last call, so that a screen touches only their rows and counts; ``ANY`` when
+that is not known (an import, deadlines derived again, a write that named no ticket, an app that fell behind
+the feed's newest rows or lost its connection): the screens then read everything again.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from .engine import NOTIFY_CHANNEL, Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What was committed since the last look: ``tickets``, the tickets that changed (empty: none, only other
+    rows: an agent's shift, presence), or None when any ticket may have changed."""
+
+    tickets: frozenset[int] | None
+
+
+ANY = Changes(None)
 
 
 class ChangeWatch:
@@ -30,6 +49,7 @@ class ChangeWatch:
         self.store = store
         self._conn: Any = None  # SQLite: a raw DBAPI connection; PostgreSQL: the listening psycopg connection
         self._last = 0
+        self._seq: int | None = None  # SQLite: the last row of the feed seen (None: no feed, every change is ANY)
         self._closed = False
         self._connect()
 
@@ -40,6 +60,7 @@ class ChangeWatch:
         if self.store.is_sqlite:
             self._conn = driver
             self._last = self._data_version()
+            self._seq = self._newest()
             return
         driver.rollback()  # the pool may have begun a transaction; LISTEN must not sit in one
         driver.autocommit = True
@@ -53,6 +74,38 @@ class ChangeWatch:
             return int(cur.fetchone()[0])
         finally:
             cur.close()
+
+    def _newest(self) -> int | None:
+        cur = self._conn.cursor()
+        try:
+            cur.execute("SELECT max(seq) FROM ticket_changes")
+            return int(cur.fetchone()[0] or 0)
+        except Exception:  # noqa: BLE001 - a desk without the feed (read as it is): every change is ANY
+            return None
+        finally:
+            cur.close()
+
+    def _read_feed(self) -> Changes:
+        """The tickets of the feed's rows after the last one seen (SQLite)."""
+        if self._seq is None:
+            self._seq = self._newest()
+            return ANY
+        cur = self._conn.cursor()
+        try:
+            cur.execute("SELECT seq, ticket_id FROM ticket_changes WHERE seq > ? ORDER BY seq", (self._seq,))
+            rows = cur.fetchall()
+        except Exception:  # noqa: BLE001 - read everything again; the next look tries the feed again
+            self._seq = None
+            return ANY
+        finally:
+            cur.close()
+        if not rows:
+            return Changes(frozenset())
+        behind = rows[0][0] != self._seq + 1  # rows this app never saw were dropped: it fell too far behind
+        self._seq = rows[-1][0]
+        if behind or any(ticket is None for _, ticket in rows):
+            return ANY
+        return Changes(frozenset(ticket for _, ticket in rows))
 
     @property
     def trouble(self) -> str | None:
@@ -71,28 +124,43 @@ class ChangeWatch:
             pass
 
     def changed(self) -> bool:
+        return self.changes() is not None
+
+    def changes(self) -> Changes | None:
+        """What was committed by anyone else since the last call (None: nothing)."""
         if self._closed:
-            return False
+            return None
         if self._conn is None:  # lost earlier and not back yet
             self._reconnect()
-            return self._conn is not None  # listening again: reload once
+            return ANY if self._conn is not None else None  # listening again: reload once
         if self.store.is_sqlite:
             value = self._data_version()
             if value != self._last:
                 self._last = value
-                return True
-            return False
+                return self._read_feed()
+            return None
         try:
             pgconn = self._conn.pgconn
             pgconn.consume_input()  # reads what the server already sent; no query, no round trip
             arrived = False
-            while pgconn.notifies() is not None:
+            tickets: set[int] | None = set()
+            while (note := pgconn.notifies()) is not None:
                 arrived = True
-            return arrived
+                payload = bytes(note.extra).decode("ascii", "replace")
+                if tickets is None or payload == "*":
+                    tickets = None
+                elif payload:
+                    try:
+                        tickets.update(int(i) for i in payload.split(","))
+                    except ValueError:  # not ours (someone's NOTIFY by hand): read everything again
+                        tickets = None
+            if not arrived:
+                return None
+            return ANY if tickets is None else Changes(frozenset(tickets))
         except Exception as exc:  # noqa: BLE001 - the server restarted, the network dropped: listen again
             log.info("change watch: listening again after %s", exc)
             self._reconnect()
-            return True  # whatever happened while we were not listening is unknown: reload once
+            return ANY  # whatever happened while we were not listening is unknown: reload once
 
     def _reconnect(self) -> None:
         self._drop()

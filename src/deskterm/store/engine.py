@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import column, create_engine, delete, event, func, insert, select, table
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
@@ -42,6 +43,22 @@ _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detecte
 NOTIFY_CHANNEL = "deskterm"  # PostgreSQL: what a write transaction notifies and every running app listens to
 _WROTE = "deskterm_wrote"  # connection.info key: this transaction changed a row
 _WRITES = {"INSERT", "UPDATE", "DELETE"}
+# The feed of ticket changes (models.TicketChange; read by store/changes.py), as a Core table: this module is
+# imported by the screens, which never import the models.
+_FEED = table("ticket_changes", column("seq"), column("ticket_id"))
+FEED_KEEP = 20_000  # the newest rows of the feed kept: an app further behind reads everything again
+FEED_MOST = 1_000  # more tickets changed by one transaction: one NULL row (every app reads everything again)
+_CHANGED = "deskterm_changed"  # session.info: the tickets this transaction changed (None among them: any)
+_TOUCHED = "deskterm_touched"  # connection.info: this transaction wrote to a table the screens show
+_SHOWN_TABLES = re.compile(r"\b(tickets|events|escalations|customers)\b", re.IGNORECASE)
+
+
+def changed(session: Session, ticket_id: int | None) -> None:
+    """Note that this write transaction changes ticket ``ticket_id`` (None: any ticket, or too many to name):
+    ``Store.write`` appends it to the feed of ticket changes when it commits. A transaction that writes to the
+    tickets (or their events, escalations or customers) without naming any is recorded as "any ticket", so
+    that no change goes unseen; naming the tickets is what spares every app a whole reload."""
+    session.info.setdefault(_CHANGED, set()).add(ticket_id)
 
 
 def default_db_path() -> Path:
@@ -109,8 +126,9 @@ class Store:
             try:
                 with Session(engine, expire_on_commit=False) as session:
                     result = work(session)
+                    payload = self._record_changes(session)
                     if not self.is_sqlite:
-                        self._notify_if_changed(session)
+                        self._notify_if_changed(session, payload)
                     session.commit()
                     return result
             except IntegrityError as exc:
@@ -130,15 +148,37 @@ class Store:
             delay = min(delay * 2, 1.0)
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _notify_if_changed(self, session: Session) -> None:
-        """PostgreSQL: tell every listener (store/changes.py) that this transaction changed something.
+    def _record_changes(self, session: Session) -> str | None:
+        """Append the tickets this transaction changed to the feed (``changed``); returns what PostgreSQL's
+        notification carries: their ids, comma-separated, or ``*`` for any ticket; None when no ticket changed."""
+        marked = session.info.pop(_CHANGED, None)
+        if not marked and not session.in_transaction():
+            return None
+        conn = session.connection()
+        touched = conn.info.pop(_TOUCHED, False)
+        if not marked and not touched:
+            return None
+        ids = sorted(i for i in marked if i is not None) if marked and None not in marked else None
+        if ids is not None and len(ids) > FEED_MOST:
+            ids = None
+        conn.execute(insert(_FEED), [{"ticket_id": i} for i in ids] if ids is not None else [{"ticket_id": None}])
+        newest = conn.execute(select(func.max(_FEED.c.seq))).scalar() or 0
+        if newest > FEED_KEEP:
+            conn.execute(delete(_FEED).where(_FEED.c.seq <= newest - FEED_KEEP))
+        return "*" if ids is None else ",".join(map(str, ids))
+
+    def _notify_if_changed(self, session: Session, payload: str | None = None) -> None:
+        """PostgreSQL: tell every listener (store/changes.py) that this transaction changed something, and which
+        tickets (``payload``: their ids, ``*`` for any; empty when no ticket changed, only something else).
 
         Sent inside the transaction, so it is delivered at commit and never for a rollback; only when a
         row was written, so the escalation rules' periodic pass that finds nothing sends nothing (else
         each running app would make every other reload every 30 s)."""
         conn = session.connection()
-        if conn.info.pop(_WROTE, False):
-            conn.exec_driver_sql(f"NOTIFY {NOTIFY_CHANNEL}")
+        if conn.info.pop(_WROTE, False) or payload is not None:
+            if payload is not None and len(payload) > 7000:  # (a notification carries at most 8000 bytes)
+                payload = "*"
+            conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, payload or "")))
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -234,6 +274,7 @@ def _server_engine(url: str) -> Engine:
             except SQLAlchemyError:  # the connection was lost (a server restart): nothing to forget, let its error show
                 pass
 
+        _note_shown_writes(engine)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
@@ -373,7 +414,32 @@ def _sqlite_engine(url: str) -> Engine:
     def _on_begin(conn):
         conn.exec_driver_sql(conn.get_execution_options().get("deskterm_begin", "BEGIN"))
 
+    _note_shown_writes(engine)
     return engine
+
+
+def _note_shown_writes(engine: Engine) -> None:
+    """Note on the connection when a statement writes to a table the screens show (``_TOUCHED``): a write
+    transaction that names no ticket it changed (``changed``) is then recorded as having changed any."""
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _note(conn, cursor, statement, parameters, context, executemany):
+        if statement[:6].upper() in _WRITES and cursor.rowcount != 0 and _SHOWN_TABLES.search(statement, 0, 200):
+            conn.info[_TOUCHED] = True
+
+    @event.listens_for(engine, "commit")
+    def _forget_on_commit(conn):
+        try:
+            conn.info.pop(_TOUCHED, None)
+        except SQLAlchemyError:  # the connection was lost: nothing to forget
+            pass
+
+    @event.listens_for(engine, "rollback")
+    def _forget_on_rollback(conn):
+        try:
+            conn.info.pop(_TOUCHED, None)
+        except SQLAlchemyError:
+            pass
 
 
 # -- what a failure of the database means to the person who typed the command ------------------------------

@@ -265,3 +265,15 @@ class Attachment(SQLModel, table=True):
     content_type: str = "application/octet-stream"
     size: int
     sha256: str
+
+
+class TicketChange(SQLModel, table=True):
+    """The feed of ticket changes: which tickets each committed write transaction changed (``Store.write``), read
+    by every running app (store/changes.py) so that it touches only those tickets' rows and counts. ``ticket_id``
+    NULL: any ticket may have changed (an import, deadlines derived again, a write that named no ticket): the
+    apps read everything again. Only the newest rows are kept (``engine.FEED_KEEP``); an app that fell further
+    behind reads everything again. Not copied by ``db copy``: a desk's feed starts empty."""
+
+    __tablename__ = "ticket_changes"
+    seq: int | None = Field(default=None, primary_key=True)
+    ticket_id: int | None = None

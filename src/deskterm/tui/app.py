@@ -319,12 +319,19 @@ class DeskApp(App):
                 on_tick(now)
 
     def poll(self) -> bool:
-        """Re-read the screens' data when another connection has committed; True if it had."""
-        if self.watch is None or not self.watch.changed():
+        """Re-read the screens' data when another connection has committed; True if it had. A screen that can
+        touch only the tickets that changed (``tickets_changed``: the queue) is told which, when the feed of
+        ticket changes says (store/changes.py); the others read their data again."""
+        changes = self.watch.changes() if self.watch is not None else None
+        if changes is None:
             return False
         if not self.applying_rules:  # what this app's rules raise is announced at once when they are done
             self.announce_escalations()
         for screen in self.screen_stack:
+            touch = getattr(screen, "tickets_changed", None)
+            if touch is not None and changes.tickets is not None:
+                touch(changes.tickets)
+                continue
             changed = getattr(screen, "data_changed", None)
             if changed is not None:
                 changed()

@@ -50,7 +50,7 @@ from .modals import ChoiceScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
     from ...service import Change, Desk
-    from ...store.queue import QueueQuery, SearchIndex
+    from ...store.queue import QueueQuery, SearchIndex, ViewCounts
 
 VIEW_KEYS = list(VIEWS)
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
@@ -210,6 +210,7 @@ class QueueScreen(Screen):
         self._counting = False
         self._count_again = False
         self._recount_data = True  # the counts that only data changes move are stale
+        self._view_counts: ViewCounts | None = None  # the data views' counts, moved by the tickets that change
         self.counts: dict[str, int] = {}
         self._status = ""  # the status line as shown (updated only when it reads differently)
         # "time to breach" and "breaching soon" are taken at _order_at, and hold until the first of these
@@ -433,6 +434,57 @@ class QueueScreen(Screen):
         if roster and roster.first().display:
             self._load_roster()
 
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        """Another connection changed these tickets (the feed of ticket changes, store/changes.py): only they
+        are touched. Their places in the order and the view's count come from a worker (``QueueQuery.patched``:
+        a query for their rows and a bisection of a few dozen deadlines each), the tabs' counts move by their
+        difference, and only their rows are read again; where the order cannot be patched (another sort, free
+        words, "breaching soon", a frozen order) the view is read again as for any change."""
+        if self.desk is None or self._widgets_gone():
+            return
+        if not changed:  # no ticket changed (a shift started, an escalation's note): only the roster may show it
+            self._reload_roster()
+            return
+        if self.search is not None:
+            self.search.invalidate()
+        shown = self.table.query_
+        if (
+            self.table.frozen
+            or shown is None
+            or self._data_moved
+            or shown.sort.column != "due"
+            or shown.view == "breaching"
+            or shown.filters.words
+        ):
+            self.data_changed()
+            return
+        self._generation += 1
+        self._background_patch(shown, changed, self._generation)
+        self.recount_changed(changed)
+        self._reload_roster()
+
+    @work(thread=True, group="query")
+    def _background_patch(self, shown: QueueQuery, changed: frozenset[int], generation: int) -> None:
+        query = shown.patched(changed)
+        thresholds = self._thresholds(query) if query is not None else None
+        self.app.call_from_thread(self._patched, query, changed, generation, thresholds)
+
+    def _patched(self, query: QueueQuery | None, changed: frozenset[int], generation: int, thresholds) -> None:
+        if generation != self._generation or self._widgets_gone():
+            return
+        if query is None or self.table.frozen:
+            self.data_changed()
+            return
+        self.table.set_query(query, keep_cursor=True, reuse_rows=True, stale=changed)
+        if thresholds is not None:
+            self._resort_at = thresholds
+        self.show_status()
+
+    def _reload_roster(self) -> None:
+        roster = self.query("#roster")
+        if roster and roster.first().display:
+            self._load_roster()
+
     def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
         """Other agents opened or left tickets: the rows mark them (``◦`` open, ``✎`` someone typing)."""
         if self._composed and not self._widgets_gone():
@@ -451,6 +503,17 @@ class QueueScreen(Screen):
             self._resort(now)
         if self._ticks % COUNTS_EVERY == 0:
             self.recount(data=False)
+
+    def recount_changed(self, changed: frozenset[int]) -> None:
+        """Some tickets changed: move the counts by their difference (a full count while one runs)."""
+        if self.desk is None:
+            return
+        if self._counting:  # counted again afterwards, whole
+            self._recount_data = True
+            self._count_again = True
+            return
+        self._counting = True
+        self._count_views(False, changed)
 
     def recount(self, data: bool = True) -> None:
         """Recount the tabs in a thread; asked again while counting, count once more afterwards.
@@ -471,13 +534,19 @@ class QueueScreen(Screen):
         self._count_views(data)
 
     @work(thread=True, group="counts")
-    def _count_views(self, data: bool) -> None:
-        from ...store.queue import breaching_count, data_view_counts
+    def _count_views(self, data: bool, changed: frozenset[int] | None = None) -> None:
+        """``changed``: only these tickets changed (the feed): the counts move by their difference
+        (``ViewCounts.apply``) instead of a scan of every ticket."""
+        from ...store.queue import ViewCounts, breaching_count
 
         desk = self.desk
         counts = None
         try:
-            counts = data_view_counts(desk.store, desk.user) if data else {}
+            if self._view_counts is None or self._view_counts.user != desk.user:
+                self._view_counts = ViewCounts(desk.store, desk.user)
+            kept = self._view_counts
+            applied = kept.apply(changed) if changed is not None else None
+            counts = applied if applied is not None else (kept.load() if data or changed is not None else {})
             counts["breaching"] = breaching_count(desk.store, desk.clock.now())
         finally:  # even on an error, so that the next recount is not blocked forever
             self.app.call_from_thread(self._counted, counts, data)

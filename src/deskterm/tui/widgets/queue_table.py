@@ -21,7 +21,7 @@ for a layout of the screen when its number of rows changes (see ``_set_lines``).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -183,9 +183,10 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         top = int(self.scroll_y)
         return [r for r in (self.row_at(i) for i in range(top, top + self.rows_visible)) if r is not None]
 
-    def _fetch(self, around: int, force: bool = False, reuse: bool = False) -> None:
+    def _fetch(self, around: int, force: bool = False, reuse: bool = False, stale: Collection[int] = ()) -> None:
         """Make sure the window holds the rows from ``around`` to the bottom of the viewport.
-        ``reuse``: the rows held are still current (only the order changed): read only the others."""
+        ``reuse``: the rows held are still current (only the order changed), but for those of ``stale`` (tickets
+        that changed): read only the others."""
         if self.query_ is None:
             return
         need_lo = max(around, 0)
@@ -194,7 +195,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         if not force and self._win_start <= need_lo and need_hi <= have_hi:
             return
         start = max(need_lo - _MARGIN, 0)
-        known = {r.id: r for r in self._win} if reuse else None
+        known = {r.id: r for r in self._win if r.id not in stale} if reuse else None
         self._win = self.query_.window(start, self.rows_visible + 2 * _MARGIN, known=known)
         self._win_start = start
         self.fetches += 1
@@ -257,10 +258,12 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         if again or entries:  # (none read: failed or gone; the next tick tries again)
             self._prepare_visible()
 
-    def set_query(self, query: QueueQuery, keep_cursor: bool = True, reuse_rows: bool = False) -> None:
+    def set_query(
+        self, query: QueueQuery, keep_cursor: bool = True, reuse_rows: bool = False, stale: Collection[int] = ()
+    ) -> None:
         """Show a new or refreshed query; the cursor stays on its ticket when that ticket is still shown.
-        ``reuse_rows``: the data has not changed since the rows held were read (a re-sort at a new instant):
-        only the rows not held are read."""
+        ``reuse_rows``: the data has not changed since the rows held were read (a re-sort at a new instant), but
+        for the tickets of ``stale`` (changed elsewhere): only the rows not held, and theirs, are read."""
         old_line = self.cursor_index - int(self.scroll_y)
         self.query_ = query
         self.total = query.count()
@@ -272,7 +275,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         top = max(0, min(position - max(old_line, 0), self.total - self.rows_visible))
         if position < top or position >= top + self.rows_visible:
             top = max(0, position - self.rows_visible // 2)
-        self._fetch(top, force=True, reuse=reuse_rows)
+        self._fetch(top, force=True, reuse=reuse_rows, stale=stale)
         self._scroll_top(top)
         self._settle_cursor()
         self.loaded = True

@@ -1,0 +1,60 @@
+"""Issue 17: the queue follows other agents' changes by touching only the tickets that changed.
+
+Another agent (a second Desk on the same file) changes tickets; after the app's poll the queue must show what
+a queue opened from scratch shows (the same ids in the same order, the same tab counts), the changed rows as
+they now are, and it must have got there through the feed of ticket changes (``QueueQuery.patched``, the view
+counts moved by ``ViewCounts.apply``), without reading the whole view again.
+"""
+
+from __future__ import annotations
+
+from tuihelp import SIZE, lines, ready, settle
+
+from deskterm.service import Change, NewTicket
+from deskterm.store.queue import QueueQuery, Sort, data_view_counts
+from deskterm.tui.widgets.queue_table import QueueTable
+
+
+def _fresh_ids(app) -> list[int]:
+    shown = app.screen.query_one(QueueTable).query_
+    fresh = QueueQuery(app.desk.store, view=shown.view, sort=Sort("due"), user=app.desk.user, now=shown.now)
+    return list(fresh.ids())
+
+
+async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.screen.query_one(QueueTable)
+        patched = []
+        original = QueueQuery.patched
+
+        def spy(self, changed):
+            result = original(self, changed)
+            patched.append((set(changed), result is not None))
+            return result
+
+        QueueQuery.patched = spy  # type: ignore[method-assign]
+        try:
+            third = table.row_at(2)
+            assert third is not None and third.status != "pending"
+            other_desk.update(third.id, Change(status="pending"))
+            first = table.row_at(0)
+            assert first is not None
+            other_desk.update(first.id, Change(status="resolved"))  # leaves the view
+            new = other_desk.create(
+                NewTicket(subject="Printer on fire", customer="Lyon", priority="P1", created_at=other_desk.clock.now())
+            )
+            assert app.poll()
+            await settle(pilot)
+        finally:
+            QueueQuery.patched = original  # type: ignore[method-assign]
+        assert patched == [({third.id, first.id, new.id}, True)], "the feed named the three tickets"
+        assert list(table.query_.ids()) == _fresh_ids(app)
+        assert first.id not in table.query_.ids() and new.id in table.query_.ids()
+        assert table.total == len(_fresh_ids(app))
+        counts = data_view_counts(app.desk.store, app.desk.user)
+        assert {v: app.screen.counts[v] for v in counts} == counts
+        row = next(r for r in table.visible_rows() if r.id == third.id)
+        assert row.status == "pending"
+        assert any(str(third.id) in line and "pending" in line for line in lines(table))
