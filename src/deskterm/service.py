@@ -572,14 +572,7 @@ class Desk:
                 raise Refused(
                     f"ticket {t.key}: satisfaction is recorded once the ticket is resolved (it is {t.status})"
                 )
-            values: dict = {}
-            events: list[NewEvent] = []
-            for measure, score in answer.scores().items():
-                body = answer.comment if not events else None
-                events.append(NewEvent(at=now, kind=measure, author=who, to=str(score), body=body))
-            if answer.csat is not None:
-                values.update(csat_score=answer.csat, csat_comment=answer.comment)
-            return values, events
+            return _survey_change(answer, who, now)
 
         return self._change(key, expect_version, apply)
 
@@ -1197,6 +1190,11 @@ class Desk:
                 state, via = "flood", "flooding sender: added to their ticket"
             if tid is not None:
                 t = self._load(session, tid)
+                if t.status in workflow.STOPPED and state == "added" and not parsed.automatic:
+                    answered = self._survey_reply(session, t, parsed, now)
+                    if answered is not None:
+                        self._mail_rows(session, parsed, source, now, tid, answered, "survey", via, files)
+                        return MailTaken("survey", tid, parsed.message_id, via)
                 closed_for_good = t.status == "closed" or (
                     t.status == "resolved" and (now - t.updated_at).total_seconds() > mail.reopen_within
                 )
@@ -1269,6 +1267,23 @@ class Desk:
             )
         )
         return MailTaken("quarantined", None, parsed.message_id, reason)
+
+    def _survey_reply(self, session: Session, t: TicketRecord, parsed: Any, now: datetime) -> int | None:
+        """A reply on a resolved or closed ticket that answers the resolution notice's survey: the message and
+        its scores recorded (no reopen); its event id. None when it holds no answer (an ordinary message)."""
+        try:
+            answer = survey.parse_answer(parsed.text)
+        except survey.SurveyError:
+            return None  # a score off its scale: an ordinary message, which the agent reads
+        if answer is None:
+            return None
+        now = self._stamp(t.updated_at, now)
+        values, events = _survey_change(answer, "customer", now)
+        message = NewEvent(at=now, kind="reply", author="customer", public=True, body=parsed.text)
+        self._write(session, t, values, [message, *events], now)
+        return session.execute(
+            select(func.max(col(Event.id))).where(col(Event.ticket_id) == t.id, col(Event.kind) == "reply")
+        ).scalar_one()
 
     def _customer_message(self, session: Session, t: TicketRecord, parsed: Any, state: str, now: datetime) -> int:
         """The message as a customer reply on ``t``; a pending ticket goes back to open (its SLA resumes), a
@@ -1491,6 +1506,18 @@ class Desk:
                 if exc.current_version is not None:
                     raise
         return self.store.write(work)
+
+
+def _survey_change(answer: SurveyAnswer, who: str, now: datetime) -> tuple[dict, list[NewEvent]]:
+    """The values and events of a survey answer (``record_survey``, and a customer's mail answering one)."""
+    values: dict = {}
+    events: list[NewEvent] = []
+    for measure, score in answer.scores().items():
+        body = answer.comment if not events else None
+        events.append(NewEvent(at=now, kind=measure, author=who, to=str(score), body=body))
+    if answer.csat is not None:
+        values.update(csat_score=answer.csat, csat_comment=answer.comment)
+    return values, events
 
 
 # the ticket columns derived from its history by the SLA engine (``Desk._deadlines``), in its order

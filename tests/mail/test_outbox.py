@@ -173,7 +173,11 @@ def test_resolution_notice_is_queued_when_configured(db_url, make_mail_config, s
         desk.update(tid, Change(status="resolved", resolution_code="fixed"))
         assert deliver(desk).sent == 1
         [msg] = smtp.messages
-        assert msg.get_content().strip() == f"Ticket #{tid} (Printer down) is resolved."
+        assert msg.get_content().replace("\r\n", "\n").strip() == (
+            f"Ticket #{tid} (Printer down) is resolved.\n\n"
+            "1. How satisfied are you with how we handled it? 1 (very unhappy) to 5 (very happy)\n\n"
+            "Reply with the number (for example: 4), and a comment if you wish."
+        )
         assert msg["Auto-Submitted"] == "auto-replied"
     finally:
         store.dispose()

@@ -24,6 +24,8 @@ from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col
 
 from ..domain import mail as rules
+from ..domain import survey
+from ..domain.history import SURVEY_REMINDER
 from ..records import NewEvent
 from ..store.models import InboundMail, OutboxMail
 from .settings import MailSettings
@@ -121,13 +123,38 @@ def queue_for_change(
         if e.kind == "reply" and e.public and e.author != "customer" and e.body:
             queue(session, mail, ticket.id, ticket.subject, ticket.customer, group, "reply", e.body, now, eid)
     if values.get("status") == "resolved" and mail.resolution_notice:
-        body = fill(mail.resolution_notice, ticket.id, ticket.subject, ticket.customer)
+        body = notice(mail, ticket)
         status = next(eid for e, eid in zip(events, event_ids, strict=True) if e.kind == "status")
         queue(session, mail, ticket.id, ticket.subject, ticket.customer, group, "resolution_notice", body, now, status)
+    for e, eid in zip(events, event_ids, strict=True):
+        if e.kind == SURVEY_REMINDER and mail.resolution_notice and mail.survey:
+            body = "A reminder: we would like to know how we did.\n\n" + notice(mail, ticket)
+            queue(session, mail, ticket.id, ticket.subject, ticket.customer, group, "survey_reminder", body, now, eid)
+
+
+def notice(mail: MailSettings, ticket: Any) -> str:
+    """The resolution notice: the template filled in, then the survey's questions (``mail.survey``)."""
+    body = fill(mail.resolution_notice, ticket.id, ticket.subject, ticket.customer)
+    return body + ("\n\n" + questions(mail.survey) if mail.survey else "")
+
+
+_QUESTIONS = {
+    "csat": "How satisfied are you with how we handled it?",
+    "nps": "How likely are you to recommend our service to a colleague?",
+    "ces": "How easy was it to get your problem solved?",
+}
+
+
+def questions(measures: Sequence[str]) -> str:
+    """The survey's questions, each with its scale, and how to answer (what ``survey.parse_answer`` reads)."""
+    lines = [f"{i}. {_QUESTIONS[m]} {survey.SCALES[m][2]}" for i, m in enumerate(measures, 1)]
+    example = " ".join(str(survey.SCALES[m][1] - 1) for m in measures)
+    how = f"Reply with {'the number' if len(measures) == 1 else 'the numbers, in this order,'} (for example: {example})"
+    return "\n".join([*lines, "", how + ", and a comment if you wish."])
 
 
 def needs_ids(events: Sequence[NewEvent]) -> bool:
-    return any(e.kind == "reply" and e.public and e.author != "customer" for e in events)
+    return any((e.kind == "reply" and e.public and e.author != "customer") or e.kind == SURVEY_REMINDER for e in events)
 
 
 # -- delivering ------------------------------------------------------------------------------------------

@@ -91,6 +91,8 @@ class MailSettings:
     poll: int = 60  # seconds between two fetches of --watch
     priority: str = "P3"  # of a ticket opened by a message
     unknown_customer: str = "unknown contact"  # the customer of a sender no customer record knows
+    survey: tuple[str, ...] = ("csat",)  # what the resolution notice asks: csat, nps, ces (in that order)
+    survey_reminder: int = 0  # seconds after the notice to remind a customer who did not answer (0: never)
 
     def sender_for(self, customer: str, group: str) -> Sender:
         """From and Reply-To for a ticket: its customer's, else its group's, else the desk's (a Reply-To left
@@ -215,6 +217,8 @@ _KNOWN = (
     "poll",
     "priority",
     "unknown_customer",
+    "survey",
+    "survey_reminder",
 )
 
 
@@ -278,6 +282,21 @@ def parse_mail(data: dict[str, Any], bad: Bad, parse_duration: Callable[[object]
     if not isinstance(unknown, str) or not unknown.strip():
         bad("mail.unknown_customer", "must be a customer name")
         unknown = "unknown contact"
+    asked = spec.get("survey", ["csat"])
+    if (
+        not isinstance(asked, list)
+        or any(m not in ("csat", "nps", "ces") for m in asked)
+        or len(set(asked)) != len(asked)
+    ):
+        bad("mail.survey", 'must list csat, nps and/or ces once each, such as ["csat", "nps", "ces"]')
+        asked = ["csat"]
+    asked = [m for m in ("csat", "nps", "ces") if m in asked]  # asked (and read back) in this order
+    reminder = 0
+    if "survey_reminder" in spec:
+        try:
+            reminder = parse_duration(spec["survey_reminder"])
+        except ValueError as exc:
+            bad("mail.survey_reminder", str(exc))
     attempts = spec.get("max_attempts", 8)
     if not isinstance(attempts, int) or isinstance(attempts, bool) or not 1 <= attempts <= 100:
         bad("mail.max_attempts", "must be a whole number from 1 to 100")
@@ -316,4 +335,6 @@ def parse_mail(data: dict[str, Any], bad: Bad, parse_duration: Callable[[object]
         poll=numbers["poll"],
         priority=priority,
         unknown_customer=unknown.strip(),
+        survey=tuple(asked),
+        survey_reminder=reminder,
     )
