@@ -1,7 +1,7 @@
 """ticket_changes: the feed of which tickets each write changed, read by the running apps (issue 17)
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30
 
 Every write transaction that changes tickets appends their ids (a NULL id: any ticket may have changed); every
@@ -12,8 +12,8 @@ of reading its whole view again. The writers keep only the newest rows (store/en
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
