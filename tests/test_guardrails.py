@@ -121,3 +121,26 @@ def test_types_a_wrong_type_fails_and_the_domain_is_strict(project):
     assert r.returncode != 0
     assert "planted.py" in r.stdout, r.stdout
     assert "[no-untyped-def]" in r.stdout and "[assignment]" in r.stdout, r.stdout
+
+
+def test_screens_hear_from_the_app_only_through_the_desk_screen_contract():
+    """The app tells screens of the desk, the clock, changes and presence by calling DeskScreen's hooks on the
+    screens that are DeskScreens: a screen that defines a hook without being one would never hear it."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import deskterm.tui.screens as screens
+    from deskterm.tui.screens.base import DeskScreen
+
+    hooks = {"desk_ready", "clock_tick", "data_changed", "tickets_changed", "presence_changed"}
+    offenders = []
+    for info in pkgutil.iter_modules(screens.__path__):
+        module = importlib.import_module(f"deskterm.tui.screens.{info.name}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and hooks & set(vars(cls)) and not issubclass(cls, DeskScreen):
+                offenders.append(f"{module.__name__}.{name}")
+    assert offenders == []
+    app = (ROOT / "src" / "deskterm" / "tui" / "app.py").read_text()
+    for hook in hooks:
+        assert f'getattr(screen, "{hook}"' not in app

@@ -29,11 +29,11 @@ from deskterm.tui.screens.modals import ChoiceScreen, TextPromptScreen
 @contextmanager
 def poll_stopped(app):
     """The app does not look for other connections' commits (its one-second poll) while inside."""
-    watch, app.watch = app.watch, None
+    watch, app.change_watch = app.change_watch, None
     try:
         yield
     finally:
-        app.watch = watch
+        app.change_watch = watch
 
 
 async def until(pilot, condition, what: str, seconds: float = 30.0) -> None:

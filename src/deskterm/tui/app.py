@@ -20,6 +20,7 @@ from textual.message import Message
 from ..clock import Clock
 from ..config import Config
 from .commands import ScreenActions
+from .screens.base import DeskScreen
 
 
 class OthersOpen(Message):
@@ -55,7 +56,7 @@ class DeskApp(App):
         self.clock = clock or Clock()
         self.user = user
         self.desk = None
-        self.watch = None
+        self.change_watch = None
         self.load_error: str | None = None
         self.last_escalation: int | None = None  # the highest escalation id already seen (None: store not open)
         self._tty: int | None = None  # the terminal's file descriptor, watched by the clock (_terminal_gone)
@@ -182,15 +183,13 @@ class DeskApp(App):
         self.notify(message, title="Cannot open the desk", severity="error", timeout=30)
 
     def _opened(self, desk, watch, latest_escalation: int = 0, drafts=None) -> None:
-        self.desk, self.watch = desk, watch
+        self.desk, self.change_watch = desk, watch
         self.last_escalation = latest_escalation
         if drafts is not None:
             self.drafts = drafts
             self._offer_drafts()
-        for screen in self.screen_stack:
-            ready = getattr(screen, "desk_ready", None)
-            if ready is not None:
-                ready(desk)
+        for screen in self.desk_screens():
+            screen.desk_ready(desk)
         # a thread of its own, not a worker: it runs as long as the app (waiting for workers must not wait for it)
         import threading
 
@@ -310,31 +309,30 @@ class DeskApp(App):
 
     # -- the clock and the change counter --------------------------------------------------------
 
+    def desk_screens(self) -> list[DeskScreen]:
+        """The screens of the stack the app keeps informed (screens/base.py: the contract), bottom first."""
+        return [screen for screen in self.screen_stack if isinstance(screen, DeskScreen)]
+
     def tick(self) -> None:
         """One second passed (or a test says so): countdowns of every screen move on."""
         now = self.clock.now()
-        for screen in self.screen_stack:
-            on_tick = getattr(screen, "clock_tick", None)
-            if on_tick is not None:
-                on_tick(now)
+        for screen in self.desk_screens():
+            screen.clock_tick(now)
 
     def poll(self) -> bool:
-        """Re-read the screens' data when another connection has committed; True if it had. A screen that can
-        touch only the tickets that changed (``tickets_changed``: the queue) is told which, when the feed of
-        ticket changes says (store/changes.py); the others read their data again."""
-        changes = self.watch.changes() if self.watch is not None else None
+        """Re-read the screens' data when another connection has committed; True if it had. When the feed of
+        ticket changes says which tickets changed (store/changes.py), each screen is told which
+        (``tickets_changed``: the queue touches only those); otherwise each reads its data again."""
+        changes = self.change_watch.changes() if self.change_watch is not None else None
         if changes is None:
             return False
         if not self.applying_rules:  # what this app's rules raise is announced at once when they are done
             self.announce_escalations()
-        for screen in self.screen_stack:
-            touch = getattr(screen, "tickets_changed", None)
-            if touch is not None and changes.tickets is not None:
-                touch(changes.tickets)
-                continue
-            changed = getattr(screen, "data_changed", None)
-            if changed is not None:
-                changed()
+        for screen in self.desk_screens():
+            if changes.tickets is not None:
+                screen.tickets_changed(changes.tickets)
+            else:
+                screen.data_changed()
         return True
 
     @property
@@ -448,7 +446,7 @@ class DeskApp(App):
             self.exit()
             return
         self.check_desk()
-        if self.watch is not None and self.watch.trouble:
+        if self.change_watch is not None and self.change_watch.trouble:
             self._listen_again()  # reaching a lost server can take seconds: never on the event loop
         else:
             self.poll()
@@ -462,7 +460,7 @@ class DeskApp(App):
         (``Store.write``; a lost server refuses by itself), and drafts are kept."""
         if self.desk is None:
             return None
-        problem = self.desk.store.lost() or (self.watch.trouble if self.watch is not None else None)
+        problem = self.desk.store.lost() or (self.change_watch.trouble if self.change_watch is not None else None)
         if problem == self.desk_problem:
             return problem
         self.desk_problem = problem
@@ -494,7 +492,7 @@ class DeskApp(App):
 
     def _reach_server(self) -> None:
         try:
-            back = self.watch is not None and self.watch.changed() and self.watch.trouble is None
+            back = self.change_watch is not None and self.change_watch.changed() and self.change_watch.trouble is None
         finally:
             self._listening_again = False
         if back:
@@ -502,10 +500,8 @@ class DeskApp(App):
 
     def _server_back(self) -> None:
         self.check_desk()
-        for screen in self.screen_stack:  # whatever changed while nobody listened is unknown: reload
-            changed = getattr(screen, "data_changed", None)
-            if changed is not None:
-                changed()
+        for screen in self.desk_screens():  # whatever changed while nobody listened is unknown: reload
+            screen.data_changed()
 
     # -- presence: who else has which ticket open -------------------------------------------------
 
@@ -553,10 +549,8 @@ class DeskApp(App):
     def on_others_open(self, message: OthersOpen) -> None:
         seen = message.seen
         self.others_open = seen
-        for screen in self.screen_stack:
-            changed = getattr(screen, "presence_changed", None)
-            if changed is not None:
-                changed(seen)
+        for screen in self.desk_screens():
+            screen.presence_changed(seen)
 
     def _handle_exception(self, error: Exception) -> None:
         """A database that fails under the app (a server restarted, a file gone, a disk full) is a notice
@@ -585,7 +579,7 @@ class DeskApp(App):
         if self.drafts is not None:
             self.drafts.close()  # what was typed in the last moments is written now
         gc.unfreeze()  # what was frozen is collectable again (an app that runs in a longer process: tests)
-        if self.watch is not None:
-            self.watch.close()
+        if self.change_watch is not None:
+            self.change_watch.close()
         if self.desk is not None:
             self.desk.store.dispose()

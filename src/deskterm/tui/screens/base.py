@@ -1,17 +1,49 @@
-"""What the screens that show computed desk data share: attaching to the desk and reloading in a worker.
+"""The contract between the app and its screens, and what the screens of computed desk data share.
 
-The store opens in a worker after the first paint, so a screen may be pushed before or after it is ready:
-``attach_desk`` (end of ``on_mount``) takes the desk if it is already there, and the app calls
-``desk_ready`` when it arrives. Each reload gets a new generation number so that a worker's late result
-for an older reload can be told apart and dropped.
+``DeskScreen`` is what the app tells a screen, and the only way it does (``DeskApp`` calls these on every screen of
+its stack that is a ``DeskScreen``, never a method looked up by name):
+
+- ``desk_ready(desk)``: the store is open (it opens in a worker after the first paint, so a screen may be pushed
+  before or after that);
+- ``clock_tick(now)``: a second passed (countdowns move on);
+- ``data_changed()``: another connection committed a change (re-read what is shown);
+- ``tickets_changed(ids)``: another connection changed these tickets (a screen that can touch only them does;
+  by default it reads its data again, as for ``data_changed``);
+- ``presence_changed(seen)``: who else has which ticket open changed.
+
+``LoadingScreen`` adds what the dashboard, the handover and the escalations share: ``attach_desk`` (end of
+``on_mount``) takes the desk if it is already there, and each reload gets a new generation number so that a
+worker's late result for an older reload can be told apart and dropped.
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from textual.screen import Screen
 
 
 class DeskScreen(Screen):
+    """A screen the app keeps informed: each hook does nothing unless the screen overrides it."""
+
+    def desk_ready(self, desk) -> None:
+        """The store is open: ``desk`` is the service layer's ``Desk``."""
+
+    def clock_tick(self, now: datetime) -> None:
+        """One second passed (or a test says so)."""
+
+    def data_changed(self) -> None:
+        """Another connection committed a change to the desk."""
+
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        """Another connection changed these tickets (the feed of ticket changes); by default: ``data_changed``."""
+        self.data_changed()
+
+    def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
+        """Who else has which ticket open (ticket id → [(agent, activity)]) changed."""
+
+
+class LoadingScreen(DeskScreen):
     def __init__(self) -> None:
         super().__init__()
         self.desk = None

@@ -27,7 +27,7 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 from ... import reports
 from ...fmt import compact, one_line
 from ..keys import KeysFooter
-from .base import DeskScreen
+from .base import LoadingScreen
 
 PERIODS = {"today": "Today", "week": "This week", "month": "This month"}
 PERIOD_KEYS = list(PERIODS)
@@ -201,7 +201,7 @@ def _compliance_series(days: Sequence[tuple[datetime, reports.Kpis]]) -> list[fl
     return out or [0.0]
 
 
-class DashboardScreen(DeskScreen):
+class DashboardScreen(LoadingScreen):
     BINDINGS = [
         Binding("1", "period('today')", "Today", id="dashboard.today"),
         Binding("2", "period('week')", "Week", id="dashboard.week"),

@@ -21,7 +21,6 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import Screen
 from textual.widgets import Static
 
 from ...domain import workflow
@@ -34,6 +33,7 @@ from ..keys import KeysFooter
 from ..pending import refusal, run_write
 from ..widgets.countdown import Countdown, live_timer
 from ..widgets.timeline import Timeline, describe
+from .base import DeskScreen
 from .detail_modals import (
     AssignDialog,
     BroadcastDialog,
@@ -71,7 +71,7 @@ def _local_epoch(t: int | None, zone: ZoneInfo, fmt: str = "%a %Y-%m-%d %H:%M") 
     return datetime.fromtimestamp(t, UTC).astimezone(zone).strftime(fmt)
 
 
-class DetailScreen(Screen):
+class DetailScreen(DeskScreen):
     """One ticket; ``DetailScreen(ticket_id)``. esc goes back to the queue."""
 
     DEFAULT_CSS = """

@@ -32,7 +32,7 @@ from textual.widgets import ListItem, ListView, Static
 from ...fmt import compact, local, one_line
 from ..keys import KeysFooter
 from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
-from .base import DeskScreen
+from .base import LoadingScreen
 from .escalate import ask_escalation, escalation_targets
 from .modals import TextPromptScreen
 
@@ -183,7 +183,7 @@ class EscItem(ListItem):
 # -- the screen ---------------------------------------------------------------------------------------
 
 
-class EscalationScreen(DeskScreen):
+class EscalationScreen(LoadingScreen):
     BINDINGS = [
         Binding("a", "acknowledge", "Acknowledge", id="escalations.acknowledge"),
         Binding("r", "return_to_l1", "Return to L1", id="escalations.return"),

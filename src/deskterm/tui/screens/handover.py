@@ -26,7 +26,7 @@ from ...domain.calendar import epoch
 from ...fmt import local, one_line
 from ...safefile import write_atomic
 from ..keys import KeysFooter
-from .base import DeskScreen
+from .base import LoadingScreen
 
 MIN_HOURS, MAX_HOURS = 1, 168
 REFRESH_EVERY = 60  # seconds
@@ -120,7 +120,7 @@ class HandoverLoaded(Message):
         self.generation = generation
 
 
-class HandoverScreen(DeskScreen):
+class HandoverScreen(LoadingScreen):
     BINDINGS = [
         Binding("y", "copy", "Copy Markdown", id="handover.copy"),
         Binding("plus,equals_sign", "hours(1)", "+1 h", id="handover.more"),

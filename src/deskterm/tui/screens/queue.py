@@ -34,7 +34,6 @@ from textual.binding import Binding
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import Reactive
-from textual.screen import Screen
 from textual.widgets import Input, Static
 
 from ...domain.priority import PRIORITIES
@@ -46,6 +45,7 @@ from ..keys import KeysFooter
 from ..state import QueueState, read_state, save_state
 from ..widgets.countdown import LEGEND
 from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
+from .base import DeskScreen
 from .modals import ChoiceScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
@@ -160,7 +160,7 @@ class Prompt(Input):
                 self.action_cursor_right()
 
 
-class QueueScreen(Screen):
+class QueueScreen(DeskScreen):
     KEYS_LEGEND = LEGEND  # ``?`` explains the SLA column first (tui/keys.py)
     BINDINGS = [
         Binding("enter", "open", "Open", id="queue.open"),

@@ -20,10 +20,10 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...fmt import one_line
-from .base import DeskScreen
+from .base import LoadingScreen
 
 
-class TriageScreen(DeskScreen):
+class TriageScreen(LoadingScreen):
     BINDINGS = [
         Binding("a", "accept", "Accept all", id="triage.accept"),
         Binding("C", "correct_category", "Correct category", id="triage.category"),
