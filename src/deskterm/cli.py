@@ -18,6 +18,7 @@ import click
 from .domain.priority import CLASSIFICATIONS, PRIORITIES, TYPES
 from .domain.workflow import STATUSES
 from .errors import BadInput, DeskError
+from .fmt import MANAGER_KINDS
 
 if TYPE_CHECKING:  # imported when first needed: --help opens neither
     from .config import Config
@@ -442,7 +443,7 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
     for e in t.events:
         if e.kind == "reply":
             what = message_kind(e)
-        elif e.kind in ("time", "estimate", "approval"):
+        elif e.kind in MANAGER_KINDS:
             from .fmt import work_words
 
             what = work_words(e.kind, e.from_value, e.to)
@@ -742,9 +743,19 @@ def _since(value: str | None, now: datetime, option: str) -> datetime | None:
     type=click.Choice(["customer", "policy", "group", "priority", "type", "category"]),
     help="One section per value.",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json"]), default="md", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "html"]), default="md", show_default=True)
+@click.option("--customer", help="With --month: the customer's monthly SLA report (md, html or json).")
+@click.option("--month", metavar="YYYY-MM", help="With --customer: the month of the customer's report.")
 @click.pass_obj
-def report(obj: Context, since_text: str | None, until_text: str | None, by: str | None, fmt: str) -> None:
+def report(
+    obj: Context,
+    since_text: str | None,
+    until_text: str | None,
+    by: str | None,
+    fmt: str,
+    customer: str | None,
+    month: str | None,
+) -> None:
     """KPIs: SLA compliance, breaches, backlog, MTTR, FCR, CSAT, NPS, CES, escalations."""
     import csv
     import io
@@ -752,6 +763,25 @@ def report(obj: Context, since_text: str | None, until_text: str | None, by: str
     from . import jsonout, reports
     from .fmt import csv_cell
 
+    if customer is not None or month is not None:
+        if customer is None or month is None:
+            raise BadInput("report: --customer and --month go together")
+        if since_text is not None or until_text is not None or by is not None:
+            raise BadInput("report: --customer takes a --month, not --since, --until or --by")
+        if fmt == "csv":
+            raise BadInput("--format: the customer's report is md, html or json")
+        from . import monthly
+
+        data = monthly.customer_report(obj.desk(), customer, month)
+        if fmt == "json":
+            click.echo(jsonout.dumps(data))
+        elif fmt == "html":
+            click.echo(monthly.customer_html(data), nl=False)
+        else:
+            click.echo(monthly.customer_markdown(data), nl=False)
+        return
+    if fmt == "html":
+        raise BadInput("--format: html is for the customer's report (--customer and --month)")
     desk = obj.desk()
     now = desk.clock.now()
     until = _since(until_text, now, "--until") or now
@@ -947,6 +977,80 @@ def contract_list(obj: Context, customer: str | None, as_json: bool) -> None:
             f"{c.id:>4}  {one_line(c.customer, 28):28}  {one_line(c.name, 20):20}  from {c.start}  {until:18}"
             f"  {hours(c.included_seconds)} h/month  {money(c.rate_cents)}/h{flag}"
         )
+
+
+@cli.command()
+@click.argument("ticket")
+@click.option("--root-cause", metavar="TEXT", help="What causes the incidents.")
+@click.option("--known-error/--not-known-error", default=None, help="A known error (its workaround is documented).")
+@click.option("--workaround", metavar="TEXT", help="How to restore the service meanwhile.")
+@click.option(
+    "--link", "links", multiple=True, metavar="INCIDENT", help="Link an incident to this problem (repeatable)."
+)
+@click.option("--expect-version", type=int, metavar="N", help="Refuse (exit 1) if the problem changed since version N.")
+@click.pass_obj
+def problem(
+    obj: Context,
+    ticket: str,
+    root_cause: str | None,
+    known_error: bool | None,
+    workaround: str | None,
+    links: Sequence[str],
+    expect_version: int | None,
+) -> None:
+    """A problem's root cause, known error and workaround; --link attaches incidents to it."""
+    desk = obj.desk()
+    if root_cause is None and known_error is None and workaround is None and not links:
+        raise BadInput("problem: nothing to change (--root-cause, --known-error, --workaround, --link)")
+    if root_cause is not None or known_error is not None or workaround is not None:
+        click.echo(desk.update_problem(ticket, root_cause, known_error, workaround, expect_version=expect_version))
+    if links:
+        desk.link_problem(ticket, list(links))
+        click.echo(f"{len(links)} linked")
+
+
+@cli.group("action")
+def action_group() -> None:
+    """Corrective actions of problems: owner, due day, state."""
+
+
+@action_group.command("add")
+@click.argument("problem")
+@click.option("--title", required=True)
+@click.option("--owner", required=True, help="An agent (or me).")
+@click.option("--due", required=True, metavar="YYYY-MM-DD")
+@click.pass_obj
+def action_add(obj: Context, problem: str, title: str, owner: str, due: str) -> None:
+    """Add a corrective action to a problem; prints its id."""
+    click.echo(obj.desk().add_action(problem, title, owner, _day(due, "--due")))
+
+
+@action_group.command("done")
+@click.argument("action", type=int)
+@click.pass_obj
+def action_done(obj: Context, action: int) -> None:
+    """Mark a corrective action done."""
+    click.echo(obj.desk().set_action(action, "done"))
+
+
+@action_group.command("cancel")
+@click.argument("action", type=int)
+@click.pass_obj
+def action_cancel(obj: Context, action: int) -> None:
+    """Cancel a corrective action."""
+    click.echo(obj.desk().set_action(action, "cancelled"))
+
+
+@cli.command()
+@click.option("--month", required=True, metavar="YYYY-MM")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.pass_obj
+def improvement(obj: Context, month: str, fmt: str) -> None:
+    """The monthly continuous-improvement report: reasons, problems, actions, SLA trend, changes."""
+    from . import jsonout, monthly
+
+    data = monthly.improvement_report(obj.desk(), month)
+    click.echo(jsonout.dumps(data) if fmt == "json" else monthly.improvement_markdown(data), nl=False)
 
 
 @cli.command()

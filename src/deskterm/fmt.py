@@ -170,14 +170,26 @@ def hours_minutes(seconds: int) -> str:
     return f"{h}h{m:02d}m" if h and m else (f"{h}h" if h else f"{m}m")
 
 
+MANAGER_KINDS = ("time", "estimate", "approval", "problem", "problem-link", "action")
+
+
 def work_words(kind: str, from_value: str | None, to: str | None) -> str:
-    """What a ``time``, ``estimate`` or ``approval`` event says (their values hold seconds, or states)."""
+    """What a ``time``, ``estimate``, ``approval``, ``problem``, ``problem-link`` or ``action`` event says."""
 
     def dur(v: str | None) -> str:
         return hours_minutes(int(v)) if v and v.isdigit() else "?"
 
     if kind == "time":
         return f"time logged {dur(to)}"
+    if kind == "problem":
+        field = {"root_cause": "root cause", "workaround": "workaround", "known_error": "known error"}
+        return f"problem: {field.get(to or '', one_line(to))} recorded"
+    if kind == "problem-link":
+        return f"linked to problem #{one_line(to)}" + (f" (was #{one_line(from_value)})" if from_value else "")
+    if kind == "action":
+        if from_value:
+            return f"corrective action {one_line(from_value)} → {one_line(to)}"
+        return f"corrective action for {one_line(to)}"
     if kind == "estimate":
         return f"estimate {dur(from_value)} → {dur(to)}" if from_value else f"estimate {dur(to)}"
     return f"change request {one_line(from_value) if from_value else 'not proposed'} → {one_line(to) or '?'}"

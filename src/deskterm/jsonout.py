@@ -114,8 +114,13 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         "approval",
         "estimate",
         "time",
+        "problem",
+        "problem-link",
+        "action",
     ):
         out["to"] = e.to
+    if e.kind in ("problem", "action") and e.body is not None:
+        out["body"] = e.body
     if e.kind == "time":  # to: the seconds logged; body: the note
         out["seconds"] = int(e.to) if e.to and e.to.isdigit() else None
         out["body"] = e.body

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -26,6 +26,7 @@ from .config import Config
 from .domain import billing as billing_rules
 from .domain import escalation as esc_rules
 from .domain import priority as prio_rules
+from .domain import problems as problem_rules
 from .domain import survey, taxonomy, workflow
 from .domain.agents import Directory, on_shift
 from .domain.calendar import epoch
@@ -49,6 +50,9 @@ from .store.models import (
     Group,
     InboundMail,
     Meta,
+    ProblemAction,
+    ProblemLink,
+    ProblemRecord,
     RuleFiring,
     Ticket,
     TimeEntry,
@@ -216,10 +220,10 @@ class Desk:
         with self.store.read() as session:
             return queries.load_tickets(session, statuses)
 
-    def tickets_for_period(self, since: datetime, until: datetime) -> list[TicketRecord]:
-        """The tickets whose life overlaps [since, until): all the KPIs of that period need."""
+    def tickets_for_period(self, since: datetime, until: datetime, customer: str | None = None) -> list[TicketRecord]:
+        """The tickets whose life overlaps [since, until) (of one customer): all the KPIs of that period need."""
         with self.store.read() as session:
-            return queries.load_tickets(session, period=(since, until))
+            return queries.load_tickets(session, period=(since, until), customer=customer)
 
     def sla(self, ticket: TicketRecord, at: datetime | None = None) -> TicketSla:
         now = epoch(at or self.clock.now())
@@ -1035,6 +1039,156 @@ class Desk:
                 approval_by=row.approval_by if row else None,
                 approval_at=row.approval_at if row else None,
             )
+
+    # -- problems: root cause, known error, linked incidents, corrective actions (domain/problems.py) --
+
+    def update_problem(
+        self,
+        key: str | int,
+        root_cause: str | None = None,
+        known_error: bool | None = None,
+        workaround: str | None = None,
+        expect_version: int | None = None,
+    ) -> int:
+        """Record what is known of a problem; each field changed is an event of its history."""
+        for label, text in (("--root-cause", root_cause), ("--workaround", workaround)):
+            if text is not None and _unencodable(text):
+                raise BadInput(f"{label}: {_NOT_UNICODE}")
+        if root_cause is None and known_error is None and workaround is None:
+            raise BadInput("problem: nothing to change (--root-cause, --known-error, --workaround, --link)")
+
+        def work(session: Session) -> int:
+            t = self._load(session, key)
+            if expect_version is not None and t.version != expect_version:
+                raise Conflict(
+                    f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
+                    "reload it and try again",
+                    current_version=t.version,
+                )
+            if t.type != "problem":
+                raise BadInput(f"ticket {t.key}: not a problem (type {t.type}); set its type to problem first")
+            row = session.get(ProblemRecord, t.id)
+            now = self._stamp(t.updated_at)
+            values: dict[str, Any] = {}
+            events: list[NewEvent] = []
+            for name, value in (("root_cause", root_cause), ("workaround", workaround)):
+                if value is not None and (row is None or getattr(row, name) != value.strip()):
+                    values[name] = value.strip()
+                    events.append(NewEvent(at=now, kind="problem", author=self.user, to=name, body=value.strip()))
+            if known_error is not None and (row is None or row.known_error != known_error):
+                values["known_error"] = known_error
+                events.append(
+                    NewEvent(at=now, kind="problem", author=self.user, to="known_error", body=str(known_error).lower())
+                )
+            if not events:
+                raise Refused(f"ticket {t.key}: nothing changed (the problem already has those values)")
+            version = self._write(session, t, {}, events, now)
+            if row is None:
+                session.execute(insert(ProblemRecord).values(ticket_id=t.id, **values))
+            else:
+                session.execute(update(ProblemRecord).where(col(ProblemRecord.ticket_id) == t.id).values(**values))
+            return version
+
+        return self.store.write(work)
+
+    def link_problem(self, problem: str | int, incidents: Sequence[str | int]) -> list[int]:
+        """Link incidents to a problem (one transaction: all or none); an incident linked elsewhere moves here.
+        Each incident's history says so. Returns their new versions."""
+        if not incidents:
+            raise BadInput("problem: --link names no incident")
+
+        def work(session: Session) -> list[int]:
+            p = self._load(session, problem)
+            versions = []
+            for key in incidents:
+                t = self._load(session, key)
+                try:
+                    problem_rules.check_link(p.type, t.type, p.key, t.key)
+                except billing_rules.RuleError as exc:
+                    raise BadInput(str(exc)) from None
+                old = session.get(ProblemLink, t.id)
+                if old is not None and old.problem_id == p.id:
+                    continue
+                now = self._stamp(t.updated_at)
+                event = NewEvent(
+                    at=now,
+                    kind="problem-link",
+                    author=self.user,
+                    from_value=str(old.problem_id) if old else None,
+                    to=str(p.id),
+                )
+                versions.append(self._write(session, t, {}, [event], now))
+                if old is None:
+                    session.execute(
+                        insert(ProblemLink).values(ticket_id=t.id, problem_id=p.id, linked_at=now, linked_by=self.user)
+                    )
+                else:
+                    session.execute(
+                        update(ProblemLink)
+                        .where(col(ProblemLink.ticket_id) == t.id)
+                        .values(problem_id=p.id, linked_at=now, linked_by=self.user)
+                    )
+            if not versions:
+                raise Refused(f"ticket {p.key}: those incidents are already linked to it")
+            return versions
+
+        return self.store.write(work)
+
+    def add_action(self, problem: str | int, title: str, owner: str, due: date) -> int:
+        """A corrective action of a problem (an event of the problem's history); returns the action's id."""
+        if not title.strip() or _unencodable(title):
+            raise BadInput("--title: empty" if not title.strip() else f"--title: {_NOT_UNICODE}")
+        owner_name = self.agent(owner)
+        if owner_name == "me":
+            owner_name = self.user
+        elif owner_name in UNASSIGN:
+            raise BadInput("--owner: an action needs an owner")
+
+        def work(session: Session) -> int:
+            p = self._load(session, problem)
+            if p.type != "problem":
+                raise BadInput(f"ticket {p.key}: not a problem (type {p.type}); set its type to problem first")
+            now = self._stamp(p.updated_at)
+            event = NewEvent(at=now, kind="action", author=self.user, to=f"{owner_name} by {due}", body=title.strip())
+            self._write(session, p, {}, [event], now)
+            row = ProblemAction(
+                problem_id=p.id,
+                title=title.strip(),
+                owner=owner_name,
+                due=due,
+                created_at=now,
+                created_by=self.user,
+            )
+            session.add(row)
+            session.flush()
+            assert row.id is not None
+            return row.id
+
+        return self.store.write(work)
+
+    def set_action(self, action_id: int, state: str) -> int:
+        """Mark a corrective action done or cancelled (an event of its problem's history)."""
+
+        def work(session: Session) -> int:
+            row = session.get(ProblemAction, action_id)
+            if row is None:
+                raise BadInput(f"action {action_id}: no such action")
+            try:
+                problem_rules.check_action_state(row.state, state)
+            except billing_rules.RuleError as exc:
+                raise BadInput(f"action {action_id}: {exc}") from None
+            p = self._load(session, row.problem_id)
+            now = self._stamp(p.updated_at)
+            event = NewEvent(at=now, kind="action", author=self.user, from_value=row.state, to=state, body=row.title)
+            version = self._write(session, p, {}, [event], now)
+            session.execute(
+                update(ProblemAction)
+                .where(col(ProblemAction.id) == action_id)
+                .values(state=state, done_at=now if state == "done" else None)
+            )
+            return version
+
+        return self.store.write(work)
 
     def add_contract(self, contract: billing_rules.Contract) -> int:
         """Register a customer's contract; overlapping ones, an end before the start, an unknown customer or

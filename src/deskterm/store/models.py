@@ -277,3 +277,38 @@ class TicketChange(SQLModel, table=True):
     __tablename__ = "ticket_changes"
     seq: int | None = Field(default=None, primary_key=True)
     ticket_id: int | None = None
+
+
+class ProblemRecord(SQLModel, table=True):
+    """What is known of a ticket of type ``problem``: its root cause, whether it is a known error, the workaround."""
+
+    __tablename__ = "problems"
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    root_cause: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    known_error: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    workaround: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class ProblemLink(SQLModel, table=True):
+    """An incident linked to the problem that causes it (an incident has one problem at most)."""
+
+    __tablename__ = "problem_links"
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    problem_id: int = Field(foreign_key="tickets.id", index=True)
+    linked_at: datetime = _instant()
+    linked_by: str
+
+
+class ProblemAction(SQLModel, table=True):
+    """A corrective action of a problem: who owns it, when it is due, open, done or cancelled."""
+
+    __tablename__ = "problem_actions"
+    id: int | None = Field(default=None, primary_key=True)
+    problem_id: int = Field(foreign_key="tickets.id", index=True)
+    title: str = Field(sa_column=Column(Text, nullable=False))
+    owner: str
+    due: date = Field(sa_column=Column(Date, nullable=False))
+    state: str = "open"
+    done_at: datetime | None = _instant(nullable=True)
+    created_at: datetime = _instant()
+    created_by: str

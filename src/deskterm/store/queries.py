@@ -174,7 +174,11 @@ def load_ticket(session: Session, ticket_id: int) -> TicketRecord | None:
 
 
 def load_tickets(
-    session: Session, statuses: Sequence[str] | None = None, with_events: bool = True, period: tuple | None = None
+    session: Session,
+    statuses: Sequence[str] | None = None,
+    with_events: bool = True,
+    period: tuple | None = None,
+    customer: str | None = None,
 ) -> list[TicketRecord]:
     """Tickets with their customer and (by default) their histories.
 
@@ -186,6 +190,8 @@ def load_tickets(
     where: list[ColumnElement[bool]] = []
     if statuses:
         where.append(col(Ticket.status).in_(list(statuses)))
+    if customer is not None:
+        where.append(col(Customer.name) == customer)
     if period is not None:
         since, until = period
         where += [
