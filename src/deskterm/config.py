@@ -23,7 +23,7 @@ from .domain.agents import AgentEntry
 from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
 from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
 from .domain.priority import PRIORITIES
-from .domain.sla import Policy, Targets
+from .domain.sla import TIMERS, Policy, Targets
 from .domain.taxonomy import Taxonomy, parse_tree
 from .errors import BadInput
 
@@ -540,8 +540,8 @@ def _parse_policy(
         values: dict[str, int] = {}
         days: list[tuple[str, int]] = []
         for k, v in t.items():
-            if k not in ("first_response", "resolution", "next_update"):
-                bad(f"{key}.{prio}.{k}", "unknown timer (known: first_response, resolution, next_update)")
+            if k not in TIMERS:
+                bad(f"{key}.{prio}.{k}", f"unknown timer (known: {', '.join(TIMERS)})")
                 ok = False
                 continue
             try:
@@ -572,7 +572,11 @@ def _parse_policy(
                 ok = False
         if ok:
             targets[prio] = Targets(
-                values["first_response"], values["resolution"], values.get("next_update"), tuple(days)
+                values["first_response"],
+                values["resolution"],
+                values.get("next_update"),
+                tuple(days),
+                customer_reply=values.get("customer_reply"),
             )
     if not ok or cal_name not in calendars:
         return None

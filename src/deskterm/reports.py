@@ -9,7 +9,7 @@ the same everywhere. Time is passed in. Definitions (documented in the README):
   ends when it stops (met or breached) or when it breaches (a breached timer that is still running counts
   as a breach in the period of its breach). Timers are evaluated as of ``until``. Each cycle of
   ``next_update`` (from one public reply to the next) is a timer of its own: a cycle missed before the next
-  reply stays a breach.
+  reply stays a breach; so is each cycle of ``customer_reply`` (from a customer's message to the answer).
 - time to first response / resolution: over the timers that stopped in the period; business time is the
   counted time of the policy's calendar (pauses excluded), wall time is from start to stop.
 - first-contact resolution: share of tickets resolved in the period that were resolved at first contact
@@ -209,7 +209,7 @@ def compute(
             resolved.append(t)
         sla = sla_of(t)
         for name, timer in sla.timers.items():
-            # every cycle of next_update counts, the finished ones (``cycles``) as well as the current one
+            # every cycle of next_update and customer_reply counts, the finished ones (``cycles``) and the current one
             for run in (*timer.cycles, timer):
                 if run.breached_at is not None and s <= run.breached_at < u:
                     k.compliance[name].breached += 1
@@ -437,6 +437,7 @@ CSV_COLUMNS = (
     "nps_response_rate",
     "ces_mean",
     "ces_response_rate",
+    "customer_reply_compliance",
 )
 
 
@@ -470,6 +471,7 @@ def csv_row(name: str, k: Kpis) -> list[str | int | float]:
         r(k.nps_response_rate),
         r(k.ces_mean),
         r(k.ces_response_rate),
+        r(k.compliance["customer_reply"].rate),
     ]
 
 

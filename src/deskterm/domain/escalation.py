@@ -5,10 +5,11 @@ starts a new resolution cycle; every public reply starts a new next_update cycle
 escalated again but a restart of the app, a second agent's app or a cron job cannot escalate it twice (the store
 keeps a unique record of every firing, as iTop's stopwatch thresholds do).
 
-Conditions, on one of the three timers:
+Conditions, on one of the four timers:
     "resolution.at 75%"          the consumed share of the target reaches 75 %
     "first_response.before 10m"  10 minutes (counted time) or less remain
     "next_update.breached"       the timer has breached
+    "customer_reply.before 10m"  a customer's message waits for an answer, 10 minutes or less remain
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .sla import TIMERS, Event, TicketSla, TimerResult
+from .sla import CYCLIC, TIMERS, Event, TicketSla, TimerResult
 from .workflow import STOPPED
 
 FUNCTIONAL = "functional"
@@ -135,7 +136,7 @@ def timer_cycle(timer: str, events: Sequence[Event], now: int, result: TimerResu
             if status in STOPPED and e.to not in STOPPED:
                 reopens += 1
             status = e.to
-    if timer == "next_update":
+    if timer in CYCLIC:  # a new cycle at each reply (of the agent, or of the customer)
         return f"{reopens}:{result.started_at}"
     return str(reopens)
 

@@ -10,6 +10,9 @@ and deadlines are found with its inverse.
 | first_response | creation                 | never             | first public agent reply, or resolution|
 | resolution     | creation                 | status pending    | resolved / closed (reopen resumes it)  |
 | next_update    | each public agent reply  | status pending    | resolved / closed                      |
+| customer_reply | a customer message after | status pending    | the next public agent reply; resolved /|
+|                | the first response       |                   | closed (a reopen while it is unanswered|
+|                | (unanswered)             |                   | starts a new cycle)                    |
 
 A timer that has stopped keeps the target of the priority in force when it stopped; a timer that runs
 takes the target of the current priority, counted from its start (so raising the priority can breach it).
@@ -19,6 +22,14 @@ A ``next_update`` cycle ends at the next public reply, which starts a new cycle;
 stopped until the next public reply. The current cycle is the timer reported; the earlier, finished cycles
 are in ``TimerResult.cycles`` (each a ``TimerResult`` of its own, met or breached), which the KPIs count one by
 one, and ``TimerResult.past_breaches`` counts the breached ones.
+
+``customer_reply`` (Zammad's "update" timer) chases the customer who wrote and waits for an answer: a cycle
+starts at the first customer message after the last public agent reply (once the first response has stopped:
+before it, the first response is the customer's timer) and ends at the next public agent reply, met or
+breached. Further customer messages in between change nothing (the customer has been waiting since the first).
+It pauses while pending; a resolution stops it, and a reopen while a customer message is still unanswered
+starts a new cycle at the reopen. Like ``next_update``, the last cycle stays reported once it ended and the
+earlier ones are in ``cycles``.
 """
 
 from __future__ import annotations
@@ -29,14 +40,20 @@ from dataclasses import dataclass, field
 from .calendar import BusinessCalendar
 from .workflow import PAUSING, STOPPED
 
-TIMERS = ("first_response", "resolution", "next_update")
-TIMER_LABELS = {"first_response": "first response", "resolution": "resolution", "next_update": "next update"}
+TIMERS = ("first_response", "resolution", "next_update", "customer_reply")
+TIMER_LABELS = {
+    "first_response": "first response",
+    "resolution": "resolution",
+    "next_update": "next update",
+    "customer_reply": "customer reply",
+}
+CYCLIC = ("next_update", "customer_reply")  # timers that run in cycles (``TimerResult.cycles``)
 CUSTOMER = "customer"  # the author of messages from the customer
 
 
 @dataclass(frozen=True)
 class Targets:
-    """Targets of one priority, in counted seconds; ``next_update`` is optional.
+    """Targets of one priority, in counted seconds; ``next_update`` and ``customer_reply`` are optional.
 
     ``days`` names the timers whose target is written in business days (``3bd``): (timer, days). Such a
     timer's target is the counted time from its start to ``BusinessCalendar.business_days_later`` (its field
@@ -47,6 +64,7 @@ class Targets:
     resolution: int
     next_update: int | None = None
     days: tuple[tuple[str, int], ...] = ()
+    customer_reply: int | None = None
 
     def get(self, timer: str) -> int | None:
         target: int | None = getattr(self, timer)
@@ -209,6 +227,9 @@ def evaluate(
     resolution = _Span(created_at, True)
     update: _Span | None = None
     updates_done: list[_Span] = []  # finished next_update cycles, for past_breaches
+    waiting: _Span | None = None  # customer_reply: the current (or last) cycle
+    waits_done: list[_Span] = []
+    unanswered = False  # a customer message came after the last public agent reply (and the first response)
     prio_changes: list[tuple[int, str]] = []
 
     stopped, pausing = STOPPED, PAUSING  # local names: this loop is the hot path of list/report
@@ -218,9 +239,20 @@ def evaluate(
             break
         kind = e.kind
         if kind == "reply":
-            if not e.public or e.author == CUSTOMER:  # not Event.is_agent_reply (inlined: hot loop)
+            if e.author == CUSTOMER:  # the customer wrote
+                if not unanswered and first.stopped_at is not None:
+                    unanswered = True
+                    if status not in stopped:
+                        if waiting is not None:
+                            waits_done.append(waiting)
+                        waiting = _Span(t, status not in pausing)
+                continue
+            if not e.public:  # not Event.is_agent_reply (inlined: hot loop)
                 continue
             first.stop(t)
+            unanswered = False
+            if waiting is not None:
+                waiting.stop(t)
             # A reply on a resolved/closed ticket starts no cycle and leaves the last one as it stopped
             # (the timer stays reported; after a reopen the next reply starts the next cycle).
             if status not in stopped:
@@ -235,16 +267,26 @@ def evaluate(
                 resolution.stop(t)
                 if update is not None:
                     update.stop(t)
+                if waiting is not None:
+                    waiting.stop(t)
             elif old in stopped:
                 resolution.restart(t, status not in pausing)
+                if unanswered:  # reopened while the customer waits for an answer: a new cycle
+                    if waiting is not None:
+                        waits_done.append(waiting)
+                    waiting = _Span(t, status not in pausing)
             elif status in pausing:
                 resolution.pause(t)
                 if update is not None:
                     update.pause(t)
+                if waiting is not None:
+                    waiting.pause(t)
             else:
                 resolution.resume(t)
                 if update is not None:
                     update.resume(t)
+                if waiting is not None:
+                    waiting.resume(t)
         elif kind == "priority" and e.to:
             prio = e.to
             prio_changes.append((t, prio))
@@ -300,16 +342,18 @@ def evaluate(
         timer = result(name, span)
         if timer is not None:
             timers[name] = timer
-    if update is not None:
-        current = result("next_update", update)
+    for name, last, done_spans in (("next_update", update, updates_done), ("customer_reply", waiting, waits_done)):
+        if last is None:
+            continue
+        current = result(name, last)
         if current is not None:
-            for done in updates_done:
-                cycle = result("next_update", done)
+            for done in done_spans:
+                cycle = result(name, done)
                 if cycle is not None:
                     current.cycles.append(cycle)
                     if cycle.state == "breached":
                         current.past_breaches += 1
-            timers["next_update"] = current
+            timers[name] = current
     return TicketSla(policy=policy.name, status=status, priority=prio, timers=timers)
 
 

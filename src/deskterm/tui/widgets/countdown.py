@@ -19,7 +19,7 @@ from ...domain.sla import TIMER_LABELS, LiveTimer, live_timer
 from ...fmt import clocks_differ, compact, due_clock
 
 SYMBOLS = {"running": "▸", "warning": "!", "paused": "⏸", "breached": "✖", "met": "✓"}
-SHORT_NAMES = {"first_response": "resp", "next_update": "upd", "resolution": "res"}
+SHORT_NAMES = {"first_response": "resp", "next_update": "upd", "resolution": "res", "customer_reply": "cust"}
 __all__ = ["STATES", "LiveTimer", "live_timer"]  # re-exported: screens import them from here too
 
 SLA_CLASSES = frozenset(f"sla--{state}" for state in STATES)
@@ -65,6 +65,7 @@ LEGEND = (  # the queue's SLA column, as ``?`` explains it (one line each in a 6
     ("✖ ✓", "breached · met"),
     ("30m -2h05", "business time left (negative: over)"),
     ("resp upd res", "first response · next update · resolution"),
+    ("cust", "customer reply: a customer's message waits for an answer"),
     (
         "09:30 Tue",
         "the wall-clock due time (breached: when), shown when it differs from the time left: "
