@@ -23,6 +23,7 @@ from .domain.agents import AgentEntry
 from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
 from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
 from .domain.priority import PRIORITIES
+from .domain.routing import RoutingRule, parse_rules
 from .domain.sla import TIMERS, Policy, Targets
 from .domain.taxonomy import Taxonomy, parse_tree
 from .errors import BadInput
@@ -129,6 +130,7 @@ class Config:
     warnings: list[str] = field(default_factory=list)  # valid but probably not meant: one line each on stderr
     mail: MailSettings | None = None  # [mail]: customer e-mail in and out (None: none sent, none taken)
     taxonomy: Taxonomy = field(default_factory=Taxonomy)  # [categories]: the contact reasons
+    routing: tuple[RoutingRule, ...] = ()  # [[routing]]: rules applied when a ticket is created
 
     @property
     def tz(self) -> ZoneInfo:
@@ -214,6 +216,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         "directory",
         "mail",
         "categories",
+        "routing",
     }
     for key in data:
         if key not in known:
@@ -310,11 +313,13 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
 
         mail = parse_mail(data, bad, parse_duration)
     taxonomy = parse_tree(data["categories"], bad) if "categories" in data else Taxonomy()
+    routing = parse_rules(data["routing"], taxonomy, set(escalation.groups), bad) if "routing" in data else ()
     if problems:
         raise BadInput(problems)
     return Config(
         mail=mail,
         taxonomy=taxonomy,
+        routing=routing,
         agents=agents,
         unix_group=unix_group,
         allow_new_agents=allow_new,

@@ -27,7 +27,7 @@ from .domain import billing as billing_rules
 from .domain import escalation as esc_rules
 from .domain import priority as prio_rules
 from .domain import problems as problem_rules
-from .domain import survey, taxonomy, workflow
+from .domain import routing, survey, taxonomy, workflow
 from .domain.agents import Directory, on_shift
 from .domain.calendar import epoch
 from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_state
@@ -273,7 +273,7 @@ class Desk:
             )
         now = self.clock.now()
         _refuse_future(tickets, now)
-        tickets = self._categorised(tickets)
+        tickets = self._routed(self._categorised(tickets))
         rows = []
         for t in tickets:
             final = _final_state(t)
@@ -363,6 +363,34 @@ class Desk:
             return ids
 
         return self.store.write(work)
+
+    def _routed(self, tickets: Sequence[NewTicket]) -> Sequence[NewTicket]:
+        """The tickets after the configuration's routing rules (``[[routing]]``, the first rule that matches): its
+        category (unless one was given) and its group, each an event at the ticket's creation whose reason names
+        the rule, so that the history says the rule did it."""
+        rules = self.config.routing
+        if not rules:
+            return tickets
+        out = []
+        for t in tickets:
+            rule = routing.first_match(rules, t.subject, t.description, t.customer)
+            if rule is None:
+                out.append(t)
+                continue
+            why = f"routing rule: {rule.name}"
+            events = []
+            category = t.category
+            if rule.category is not None and t.category is None:
+                category = rule.category
+                events.append(NewEvent(at=t.created_at, kind="category", author=self.user, to=category, reason=why))
+            if rule.group is not None and rule.group != "L1":
+                events.append(
+                    NewEvent(
+                        at=t.created_at, kind="group", author=self.user, from_value="L1", to=rule.group, reason=why
+                    )
+                )
+            out.append(dataclasses.replace(t, category=category, events=[*events, *t.events]))
+        return out
 
     def _categorised(self, tickets: Sequence[NewTicket]) -> Sequence[NewTicket]:
         """The tickets with their categories in the configured spelling; BadInput, one line per ticket, for a

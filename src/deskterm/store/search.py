@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection
 
 from ..domain.workflow import STOPPED
+from .queue_terms import fold
 from .types import UTCDateTime
 
 FTS = "ticket_fts"
@@ -83,6 +84,26 @@ _COLUMNS = (
 )
 
 
+CANDIDATES = 200  # the most similar tickets read from the index, whatever their status
+RARE_WORDS = 10  # SQLite: the query keeps the words found in the fewest tickets (the others barely rank)
+
+
+def rarest(conn: Connection, query_words: Sequence[str], keep: int = RARE_WORDS) -> list[str]:
+    """The ``keep`` words of ``query_words`` that the fewest tickets hold (SQLite: from the index's vocabulary,
+    a temporary fts5vocab table of the connection); words no ticket holds are left out. PostgreSQL: the first
+    ``keep`` (the subject's come first)."""
+    if conn.dialect.name != "sqlite" or len(query_words) <= 1:
+        return list(query_words[:keep])
+    conn.exec_driver_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{FTS}_vocab USING fts5vocab(main, {FTS}, row)")
+    found: dict[str, int] = {}
+    for w in query_words:
+        # the index holds its words without diacritics (remove_diacritics): "bloquée" is there as "bloquee"
+        row = conn.exec_driver_sql(f"SELECT doc FROM temp.{FTS}_vocab WHERE term = ?", (fold(w),)).first()
+        if row is not None:
+            found[w] = row[0]
+    return sorted(found, key=lambda w: (found[w], query_words.index(w)))[:keep]
+
+
 def similar(
     conn: Connection,
     query_words: Sequence[str],
@@ -92,39 +113,43 @@ def similar(
     limit: int,
     before: datetime | None = None,
 ) -> list[Hit]:
-    """The ``limit`` tickets most similar to ``query_words``: resolved (or closed) ones, else open ones;
-    ``before``: created before that instant only (the evaluation's training set)."""
-    if not query_words:
+    """The ``limit`` tickets most similar to ``query_words`` among the ``CANDIDATES`` the index ranks first:
+    resolved (or closed) ones, else open ones; ``before``: created before that instant only."""
+    hits = candidates(conn, query_words, exclude=exclude, before=before)
+    return [h for h in hits if (h.status in STOPPED) == resolved][:limit]
+
+
+def candidates(
+    conn: Connection, query_words: Sequence[str], *, exclude: int | None = None, before: datetime | None = None
+) -> list[Hit]:
+    """The tickets the index ranks most similar to ``query_words`` (at most ``CANDIDATES``, before filtering),
+    best first, with what triage reads of them."""
+    words = rarest(conn, query_words)
+    if not words:
         return []
-    stopped = sorted(STOPPED)
-    params: dict = {"limit": limit, "exclude": exclude if exclude is not None else -1}
-    status = "t.status IN ({})" if resolved else "t.status NOT IN ({})"
-    status = status.format(", ".join(f":s{i}" for i in range(len(stopped))))
-    params.update({f"s{i}": s for i, s in enumerate(stopped)})
-    when = ""
-    if before is not None:
-        when = " AND t.created_at < :before"
-        params["before"] = before
+    params: dict = {"limit": CANDIDATES}
     if conn.dialect.name == "sqlite":
-        params["q"] = " OR ".join(f'"{w}"' for w in query_words)  # \w+ words: no quote inside
-        sql = (
-            f"SELECT {_COLUMNS}, -bm25({FTS}, 4.0, 1.0) AS score FROM {FTS} JOIN tickets t ON t.id = {FTS}.rowid"
-            f" WHERE {FTS} MATCH :q AND t.id != :exclude AND {status}{when} ORDER BY bm25({FTS}, 4.0, 1.0) LIMIT :limit"
+        params["q"] = " OR ".join(f'"{w}"' for w in words)  # \w+ words: no quote inside
+        ranked = (
+            f"SELECT rowid AS id, -bm25({FTS}, 4.0, 1.0) AS score FROM {FTS} WHERE {FTS} MATCH :q"
+            f" ORDER BY bm25({FTS}, 4.0, 1.0) LIMIT :limit"
         )
     else:
-        params["q"] = " | ".join(query_words)
-        sql = (
-            f"SELECT {_COLUMNS}, ts_rank({PG_VECTOR}, q) AS score FROM tickets t,"
-            " to_tsquery('simple'::regconfig, :q) AS q"
-            f" WHERE {PG_VECTOR} @@ q AND t.id != :exclude AND {status}{when} ORDER BY score DESC, t.id LIMIT :limit"
+        params["q"] = " | ".join(words)
+        ranked = (
+            f"SELECT t.id, ts_rank({PG_VECTOR}, q) AS score FROM tickets t, to_tsquery('simple'::regconfig, :q) AS q"
+            f" WHERE {PG_VECTOR} @@ q ORDER BY score DESC, t.id LIMIT :limit"
         )
-    stmt = text(sql).columns(created_at=UTCDateTime())
-    if before is not None:
-        stmt = stmt.bindparams(bindparam("before", type_=UTCDateTime()))
-    return [_hit(r) for r in conn.execute(stmt, params).all()]
+    scores = {i: float(score) for i, score in conn.execute(text(ranked), params).all() if i != exclude}
+    if not scores:
+        return []
+    stmt = text(f"SELECT {_COLUMNS} FROM tickets t WHERE t.id IN :ids").bindparams(bindparam("ids", expanding=True))
+    rows = conn.execute(stmt.columns(created_at=UTCDateTime()), {"ids": list(scores)}).all()
+    hits = [_hit(r, scores[r[0]]) for r in rows if before is None or r[11] < before]
+    return sorted(hits, key=lambda h: (-h.score, h.id))
 
 
-def _hit(r) -> Hit:
+def _hit(r, score: float) -> Hit:
     return Hit(
         id=r[0],
         subject=r[1],
@@ -138,7 +163,7 @@ def _hit(r) -> Hit:
         resolution_code=r[9],
         major_id=r[10],
         created_at=r[11],
-        score=float(r[12]),
+        score=score,
     )
 
 
