@@ -72,7 +72,18 @@ def desk_db(tmp_path_factory):
     store.dispose()
     base = ["--db", str(db), "--config", str(EXAMPLE_CONFIG)]
     argv_text = ESCAPES.replace("\x00", "")  # an argument cannot carry NUL
-    r = run_cli(*base, "new", "--subject", argv_text, "--customer", "cli" + argv_text, "--description", "-", input=BIG)
+    r = run_cli(
+        *base,
+        "new",
+        "--new-customer",
+        "--subject",
+        argv_text,
+        "--customer",
+        "cli" + argv_text,
+        "--description",
+        "-",
+        input=BIG,
+    )
     assert r.returncode == 0, r.stderr
     ids["cli"] = int(r.stdout)
     r = run_cli(*base, "update", str(ids["cli"]), "--reply", argv_text)

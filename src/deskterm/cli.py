@@ -177,7 +177,7 @@ def demo(tickets: int, keep: str | None) -> int:
 def import_(obj: Context, file: str) -> None:
     """Import tickets from a JSON array or JSON Lines FILE (- for stdin); all or nothing."""
     from .clock import os_user
-    from .importer import parse_tickets
+    from .importer import parse_import
 
     if file == "-":
         name, raw = "<stdin>", sys.stdin.buffer.read()
@@ -199,13 +199,17 @@ def import_(obj: Context, file: str) -> None:
     collecting = gc.isenabled()
     gc.disable()
     try:
-        tickets = parse_tickets(text, name, importer=os_user())
+        tickets, directory = parse_import(text, name, importer=os_user())
         del config
-        ids = obj.desk().import_tickets(tickets)
+        ids = obj.desk().import_tickets(tickets, directory)
     finally:
         if collecting:
             gc.enable()
-    click.echo(f"imported {len(ids)} tickets")
+    extra = len(directory.customers) + len(directory.contacts)
+    click.echo(
+        f"imported {len(ids)} tickets"
+        + (f", {len(directory.customers)} customers, {len(directory.contacts)} contacts" if extra else "")
+    )
 
 
 @cli.command()
@@ -230,6 +234,8 @@ def import_(obj: Context, file: str) -> None:
 @click.option("--description", help="The customer's description; - reads it from stdin.")
 @click.option("--ref", help="The ticket's id in the system it came from.")
 @click.option("--category", metavar="CATEGORY", help="The contact reason: a category of the taxonomy (network/vpn).")
+@click.option("--new-customer", is_flag=True, help="Create the customer if the desk does not know it yet.")
+@click.option("--contact", metavar="NAME|EMAIL", help="Who called: a contact of the customer, by e-mail or name.")
 @click.pass_obj
 def new(
     obj: Context,
@@ -242,8 +248,11 @@ def new(
     description: str | None,
     ref: str | None,
     category: str | None,
+    new_customer: bool,
+    contact: str | None,
 ) -> None:
-    """Create one ticket; prints its id."""
+    """Create one ticket; prints its id. The customer must be known (see `deskterm customers list`) unless
+    --new-customer."""
     from .domain.priority import from_matrix
     from .service import NewTicket
 
@@ -273,9 +282,121 @@ def new(
             urgency=urgency,
             where="new",
             category=category,
-        )
+            contact=contact.strip() if contact and contact.strip() else None,
+        ),
+        new_customer=new_customer,
     )
     click.echo(ticket.id)
+
+
+@cli.group()
+def customers() -> None:
+    """Customers and their contacts: list, show, import."""
+
+
+def _customer_json(desk: Desk, c) -> dict[str, Any]:
+    return {
+        "name": c.name,
+        "policy": desk.policy_name(c.name),
+        "recorded_policy": c.policy,
+        "vip": c.vip,
+        "notes": c.notes,
+        "domains": list(c.domains),
+        "contacts": [{"name": p.name, "email": p.email, "phone": p.phone, "role": p.role} for p in c.contacts],
+    }
+
+
+@customers.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print the customers as a JSON array.")
+@click.pass_obj
+def customers_list(obj: Context, as_json: bool) -> None:
+    """Every customer: VIP flag, policy, contacts and open tickets."""
+    import json
+
+    from .fmt import one_line
+    from .store.queue_terms import OPEN_STATUSES
+
+    desk = obj.desk()
+    found = desk.customers()
+    if as_json:
+        click.echo(json.dumps([_customer_json(desk, c) for c in found], ensure_ascii=False, indent=2))
+        return
+    load: dict[str, int] = {}
+    for t in desk.tickets(list(OPEN_STATUSES)):
+        load[t.customer] = load.get(t.customer, 0) + 1
+    for c in found:
+        vip = "VIP " if c.vip else ""
+        click.echo(
+            f"{vip}{one_line(c.name, 40)} · policy {one_line(desk.policy_name(c.name), 20)} · "
+            f"{len(c.contacts)} contact{'s' if len(c.contacts) != 1 else ''} · {load.get(c.name, 0)} open"
+        )
+
+
+@customers.command("show")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the customer as JSON.")
+@click.pass_obj
+def customers_show(obj: Context, name: str, as_json: bool) -> None:
+    """One customer: its policy, VIP flag, notes, e-mail domains, contacts and open tickets."""
+    import json
+
+    from .fmt import one_line
+    from .store.queue_terms import OPEN_STATUSES
+
+    desk = obj.desk()
+    c = desk.customer(name)
+    open_tickets = desk.customer_tickets(c.id, OPEN_STATUSES)
+    if as_json:
+        out = _customer_json(desk, c)
+        out["open_tickets"] = [
+            {"id": t.id, "ref": t.ref, "subject": t.subject, "status": t.status} for t in open_tickets
+        ]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=2))
+        return
+    click.echo(one_line(c.name) + ("  [VIP]" if c.vip else ""))
+    policy = desk.policy_name(c.name)
+    click.echo(f"policy: {one_line(policy)}")
+    if c.policy and c.policy != policy:
+        click.echo(f"  (its record names {one_line(c.policy)}; the configuration decides the SLA)")
+    if c.domains:
+        click.echo("e-mail domains: " + ", ".join(one_line(d) for d in c.domains))
+    if c.notes:
+        click.echo("notes: " + one_line(c.notes))
+    click.echo(f"contacts ({len(c.contacts)}):")
+    for p in c.contacts:
+        extra = " · ".join(one_line(x) for x in (p.email, p.phone, p.role) if x)
+        click.echo(f"  {one_line(p.name)}" + (f" · {extra}" if extra else ""))
+    click.echo(f"open tickets ({len(open_tickets)}):")
+    for t in open_tickets:
+        click.echo(f"  #{t.id} {t.status:8} {one_line(t.subject)}")
+
+
+@customers.command("import")
+@click.argument("file", type=str)
+@click.pass_obj
+def customers_import(obj: Context, file: str) -> None:
+    """Create or update customers and contacts from a JSON or CSV FILE (- for stdin); all or nothing."""
+    from .importer import parse_directory
+
+    if file == "-":
+        name, raw = "<stdin>", sys.stdin.buffer.read()
+    else:
+        name = file
+        try:
+            with open(file, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    directory = parse_directory(text, name)
+    created, updated = obj.desk().save_directory(directory)
+    click.echo(
+        f"imported {len(directory.customers)} customers and {len(directory.contacts)} contacts"
+        f" ({created} new, {updated} updated)"
+    )
 
 
 @cli.command("list")

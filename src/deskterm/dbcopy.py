@@ -26,7 +26,18 @@ from .store.engine import db_url, explain_failure, is_damaged, open_store
 from .store.models import SQLModel
 
 # foreign-key order: a row's references are always copied before it
-TABLES = ("customers", "agents", "groups", "tickets", "events", "escalations", "rule_firings", "meta")
+TABLES = (
+    "customers",
+    "customer_domains",
+    "contacts",
+    "agents",
+    "groups",
+    "tickets",
+    "events",
+    "escalations",
+    "rule_firings",
+    "meta",
+)
 BATCH = 5000
 
 

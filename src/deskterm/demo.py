@@ -24,6 +24,7 @@ from . import demo_tickets
 from .clock import Clock, FrozenClock
 from .config import Config, load_config, parse_config
 from .domain.calendar import epoch
+from .domain.customers import ContactSpec, CustomerBatch, CustomerSpec
 from .domain.survey import SurveyAnswer
 from .errors import BadInput
 from .safefile import set_mode
@@ -176,6 +177,86 @@ CUSTOMERS = [
     "Cabinet Durand Avocats",
     "École Jules Ferry",
 ]
+# the customers' records: VIP flag, notes for the desk, e-mail domain, and two contacts each (name, e-mail, phone,
+# role); the demo's tickets are opened by them in turn
+CUSTOMER_RECORDS: dict[str, tuple[bool, str, str, list[tuple[str, str, str, str]]]] = {
+    "Clinique Saint-Jean": (
+        True,
+        "Call the duty manager before restarting anything on the wards",
+        "clinique-sj.fr",
+        [
+            ("Claire Martin", "claire.martin@clinique-sj.fr", "+33 4 72 10 20 30", "IT lead"),
+            ("Paul Girard", "paul.girard@clinique-sj.fr", "+33 4 72 10 20 31", "Ward B manager"),
+        ],
+    ),
+    "CHU Lyon Sud": (
+        True,
+        "24x7 hospital: a P1 is phoned to the on-call engineer as well",
+        "chu-lyon.example",
+        [
+            ("Nadia Benali", "n.benali@chu-lyon.example", "+33 4 78 86 00 00", "CIO office"),
+            ("Thomas Roux", "t.roux@chu-lyon.example", "+33 4 78 86 00 01", "Biomedical"),
+        ],
+    ),
+    "Banque Rhône-Alpes": (
+        False,
+        "Changes only in the Tuesday window",
+        "bra.example",
+        [
+            ("Ana Lopes", "ana.lopes@bra.example", "+33 4 72 40 00 00", "Operations"),
+            ("Marc Dubois", "marc.dubois@bra.example", "+33 4 72 40 00 01", "Security officer"),
+        ],
+    ),
+    "Mairie de Villeurbanne": (
+        False,
+        "",
+        "mairie-villeurbanne.example",
+        [
+            ("Sophie Bernard", "sophie.bernard@mairie-villeurbanne.example", "+33 4 78 03 67 67", "DSI"),
+            ("Hugo Petit", "hugo.petit@mairie-villeurbanne.example", "+33 4 78 03 67 68", "Front desk"),
+        ],
+    ),
+    "Hudson Freight Inc.": (
+        False,
+        "English speaking; office hours New York time",
+        "hudsonfreight.example",
+        [
+            ("Dana Scott", "dana.scott@hudsonfreight.example", "+1 212 555 0100", "IT manager"),
+            ("Mike Chen", "mike.chen@hudsonfreight.example", "+1 212 555 0101", "Dispatch"),
+        ],
+    ),
+    "Atelier Moreau": (
+        False,
+        "Small shop: the owner is the only contact who may approve costs",
+        "atelier-moreau.example",
+        [
+            ("Luc Moreau", "luc@atelier-moreau.example", "+33 6 12 34 56 78", "Owner"),
+            ("Inès Moreau", "ines@atelier-moreau.example", "+33 6 12 34 56 79", "Accounts"),
+        ],
+    ),
+}
+
+
+def demo_customers() -> CustomerBatch:
+    """The demo's customer records and contacts (what `deskterm customers import` would load)."""
+    batch = CustomerBatch()
+    for name, (vip, notes, domain, people) in CUSTOMER_RECORDS.items():
+        batch.customers.append(CustomerSpec(name=name, vip=vip, notes=notes, domains=(domain,)))
+        for person, email, phone, role in people:
+            batch.contacts.append(ContactSpec(customer=name, name=person, email=email, phone=phone, role=role))
+    return batch
+
+
+def _with_contacts(tickets: list[NewTicket]) -> list[NewTicket]:
+    """Each ticket of a customer with records opened by its contacts in turn (no randomness: the generator's
+    sequence, and so every other ticket, stays as it was)."""
+    for i, t in enumerate(tickets):
+        record = CUSTOMER_RECORDS.get(t.customer)
+        if record is not None and t.contact is None:
+            t.contact = record[3][i % len(record[3])][1]
+    return tickets
+
+
 SUBJECTS = [
     "VPN down for ward {w}",
     "Printer on floor {n} jams on every job",
@@ -585,7 +666,7 @@ def build_demo(
         desk.rederive()
         if story:
             planned = _generate(now, tickets, 7, config) + _major_tickets(now) + _fresh_tickets(now)
-            ids = desk.import_tickets([t for t, _ in planned])
+            ids = desk.import_tickets(_with_contacts([t for t, _ in planned]), demo_customers())
             _story(store, config, now, list(zip(ids, planned, strict=True)))
         else:
             desk.import_tickets(generate(now, tickets))

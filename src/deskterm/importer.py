@@ -14,6 +14,7 @@ from typing import Any
 
 from .clock import check_range
 from .domain import priority as prio_rules
+from .domain.customers import ContactSpec, CustomerBatch, CustomerSpec
 from .domain.workflow import STATUSES
 from .errors import BadInput
 from .fmt import one_line
@@ -31,7 +32,12 @@ TICKET_KEYS = {
     "created_at",
     "events",
     "category",
+    "contact",
+    "record",
 }
+# records beside tickets (``"record": "customer"`` or ``"contact"``); a record without ``record`` is a ticket
+CUSTOMER_KEYS = {"record", "name", "policy", "vip", "notes", "domains", "contacts"}
+CONTACT_KEYS = {"record", "customer", "name", "email", "phone", "role"}
 EVENT_KEYS = {
     "reply": ({"at", "kind", "public", "author", "body"}, {"public", "author", "body"}),
     "status": ({"at", "kind", "to", "author", "reason"}, {"to"}),
@@ -78,10 +84,27 @@ def _short(exc: BaseException) -> str:
 
 def parse_tickets(text: str, name: str, importer: str) -> list[NewTicket]:
     """Validate every record; raise BadInput with one line per problem, or return the tickets."""
+    tickets, directory = parse_import(text, name, importer)
+    if directory.customers or directory.contacts:
+        raise BadInput(f"{name}: customer and contact records are imported by `deskterm import`")
+    return tickets
+
+
+def parse_import(text: str, name: str, importer: str) -> tuple[list[NewTicket], CustomerBatch]:
+    """Validate every record: tickets, and customers and contacts beside them (``"record": "customer"`` or
+    ``"contact"``); raise BadInput with one line per problem, or return them."""
     problems: list[str] = []
     tickets: list[NewTicket] = []
+    directory = CustomerBatch()
     refs: dict[str, str] = {}
     for where, rec in read_records(text, name):
+        kind = rec.get("record", "ticket") if isinstance(rec, dict) else "ticket"
+        if kind != "ticket":
+            if kind in ("customer", "contact"):
+                _directory_record(where, rec, problems, directory)
+            else:
+                problems.append(f"{where}: record: {one_line(repr(kind), 60)} is not ticket, customer or contact")
+            continue
         ticket = _ticket(where, rec, problems, importer)
         if ticket is None:
             continue
@@ -93,9 +116,182 @@ def parse_tickets(text: str, name: str, importer: str) -> list[NewTicket]:
         tickets.append(ticket)
     if problems:
         raise BadInput(problems)
-    if not tickets:
+    if not tickets and not directory.customers and not directory.contacts:
         raise BadInput(f"{name}: no tickets in the file")
-    return tickets
+    return tickets, directory
+
+
+def parse_directory(text: str, name: str) -> CustomerBatch:
+    """A file of customers (and contacts): JSON (array or lines, as ``deskterm import``'s records, ``record``
+    optional) or CSV with a header (``name`` or ``customer``, ``policy``, ``vip``, ``notes``, ``domains``,
+    ``contact``, ``email``, ``phone``, ``role``: one row per contact, the customer's fields on any of its rows)."""
+    stripped = text.lstrip()
+    if not stripped:
+        raise BadInput(f"{name}: empty file: expected JSON or CSV of customers")
+    problems: list[str] = []
+    directory = CustomerBatch()
+    if stripped[0] in "[{":
+        for where, rec in read_records(text, name):
+            if isinstance(rec, dict) and "record" not in rec:
+                rec = {"record": "customer", **rec}
+            if isinstance(rec, dict) and rec.get("record") in ("customer", "contact"):
+                _directory_record(where, rec, problems, directory)
+            else:
+                problems.append(f"{where}: expected a customer or contact object")
+    else:
+        _csv_directory(text, name, problems, directory)
+    if problems:
+        raise BadInput(problems)
+    if not directory.customers and not directory.contacts:
+        raise BadInput(f"{name}: no customers in the file")
+    return directory
+
+
+CSV_COLUMNS = ("name", "customer", "policy", "vip", "notes", "domains", "contact", "email", "phone", "role")
+_YES = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "vip": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+}
+
+
+def _csv_directory(text: str, name: str, problems: list[str], directory: CustomerBatch) -> None:
+    import csv
+    import io
+
+    try:
+        sample = text[:4096]
+        dialect: Any = csv.Sniffer().sniff(sample, delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text), dialect)
+    try:
+        header = [h.strip().lower() for h in next(reader)]
+    except (StopIteration, csv.Error):
+        problems.append(f"{name}:1: expected a CSV header line")
+        return
+    unknown = [h for h in header if h not in CSV_COLUMNS]
+    if unknown:
+        problems.append(f"{name}:1: unknown column {one_line(unknown[0], 40)!r} (known: {', '.join(CSV_COLUMNS)})")
+        return
+    if "name" not in header and "customer" not in header:
+        problems.append(f"{name}:1: a column name (or customer) gives the customer")
+        return
+    by_name: dict[str, CustomerSpec] = {}
+    try:
+        for row in reader:
+            where = f"{name}:{reader.line_num}"
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                problems.append(f"{where}: {len(row)} cells for {len(header)} columns")
+                continue
+            cells = dict(zip(header, (c.strip() for c in row), strict=False))
+            customer = cells.get("name") or cells.get("customer") or ""
+            if not customer:
+                problems.append(f"{where}: name: empty")
+                continue
+            spec = by_name.get(customer)
+            if spec is None:
+                spec = by_name[customer] = CustomerSpec(name=customer, where=where)
+                directory.customers.append(spec)
+            given: dict[str, Any] = {}
+            if cells.get("policy"):
+                given["policy"] = cells["policy"]
+            if cells.get("vip"):
+                vip = _YES.get(cells["vip"].lower())
+                if vip is None:
+                    problems.append(f"{where}: vip: {cells['vip']!r} is not yes or no")
+                else:
+                    given["vip"] = vip
+            if cells.get("notes"):
+                given["notes"] = cells["notes"]
+            if cells.get("domains"):
+                given["domains"] = tuple(d for d in cells["domains"].replace(";", " ").replace(",", " ").split() if d)
+            for attr, value in given.items():
+                if getattr(spec, attr) is not None and getattr(spec, attr) != value:
+                    problems.append(f"{where}: {attr}: {customer!r} has another {attr} on an earlier row")
+                setattr(spec, attr, value)
+            if cells.get("contact") or cells.get("email") or cells.get("phone") or cells.get("role"):
+                directory.contacts.append(
+                    ContactSpec(
+                        customer=customer,
+                        name=cells.get("contact", ""),
+                        email=cells.get("email") or None,
+                        phone=cells.get("phone") or None,
+                        role=cells.get("role") or None,
+                        where=where,
+                    )
+                )
+    except csv.Error as exc:
+        problems.append(f"{name}:{reader.line_num}: not valid CSV: {exc}")
+
+
+def _directory_record(where: str, rec: dict, problems: list[str], directory: CustomerBatch) -> None:
+    before = len(problems)
+    keys = CUSTOMER_KEYS if rec.get("record") == "customer" else CONTACT_KEYS
+    for key in rec:
+        if key not in keys:
+            problems.append(f"{where}: {one_line(key, 60)}: unknown key")
+    if rec.get("record") == "contact":
+        contact = _contact(where, rec, problems, customer_required=True)
+        if contact is not None and len(problems) == before:
+            directory.contacts.append(contact)
+        return
+    name = _text(rec, "name", where, problems, required=True)
+    policy = _text(rec, "policy", where, problems, required=False)
+    notes = _text(rec, "notes", where, problems, required=False, allow_empty=True)
+    vip = rec.get("vip")
+    if vip is not None and type(vip) is not bool:
+        problems.append(f"{where}: vip: must be true or false")
+    domains = rec.get("domains")
+    if domains is not None and not (isinstance(domains, list) and all(isinstance(d, str) for d in domains)):
+        problems.append(f"{where}: domains: must be a list of strings")
+    contacts = rec.get("contacts", [])
+    if not isinstance(contacts, list):
+        problems.append(f"{where}: contacts: must be a list of contacts")
+        contacts = []
+    found: list[ContactSpec] = []
+    for i, c in enumerate(contacts, start=1):
+        at = f"{where}: contacts[{i}]"
+        if not isinstance(c, dict):
+            problems.append(f"{at}: expected a JSON object for a contact")
+            continue
+        for key in c:
+            if key not in CONTACT_KEYS - {"record", "customer"}:
+                problems.append(f"{at}: {one_line(key, 60)}: unknown key")
+        contact = _contact(at, {**c, "customer": name or ""}, problems, customer_required=False)
+        if contact is not None:
+            found.append(contact)
+    if len(problems) > before:
+        return
+    directory.customers.append(
+        CustomerSpec(
+            name=name,  # type: ignore[arg-type]
+            policy=policy,
+            vip=vip,
+            notes=notes,
+            domains=tuple(domains) if domains is not None else None,
+            where=where,
+        )
+    )
+    directory.contacts.extend(found)
+
+
+def _contact(where: str, rec: dict, problems: list[str], customer_required: bool) -> ContactSpec | None:
+    before = len(problems)
+    customer = _text(rec, "customer", where, problems, required=customer_required) or ""
+    name = _text(rec, "name", where, problems, required=True)
+    fields = {k: _text(rec, k, where, problems, required=False) for k in ("email", "phone", "role")}
+    if len(problems) > before:
+        return None
+    return ContactSpec(customer=customer, name=name, where=where, **fields)  # type: ignore[arg-type]
 
 
 def parse_instant(value: object) -> datetime:
@@ -140,6 +336,7 @@ def _ticket(where: str, rec: object, problems: list[str], importer: str) -> NewT
     customer = _text(rec, "customer", where, problems, required=True)
     description = _text(rec, "description", where, problems, required=False, allow_empty=True) or ""
     category = _text(rec, "category", where, problems, required=False)  # checked against the taxonomy by the service
+    contact = _text(rec, "contact", where, problems, required=False)
     ticket_type = rec.get("type", "incident")
     if ticket_type not in prio_rules.TYPES:
         problems.append(f"{where}: type: {ticket_type!r} is not one of {', '.join(prio_rules.TYPES)}")
@@ -168,6 +365,7 @@ def _ticket(where: str, rec: object, problems: list[str], importer: str) -> NewT
         events=events,
         where=where,
         category=category,
+        contact=contact,
     )
 
 

@@ -40,6 +40,7 @@ class TicketRecord:
     next_timer: str | None = None
     next_left: int | None = None
     category: str | None = None
+    contact_id: int | None = None  # who called or wrote (Desk.contact_of gives the record)
     events: list[EventRecord] = field(default_factory=list)
 
     @property
@@ -98,3 +99,34 @@ class NewTicket:
     events: list[NewEvent] = field(default_factory=list)
     where: str = ""  # file:record, for error messages
     category: str | None = None  # a path of the taxonomy, as typed (the service resolves and checks it)
+    contact: str | None = None  # a contact of the customer: its e-mail or its name
+
+
+@dataclass(frozen=True)
+class ContactRecord:
+    id: int
+    customer_id: int
+    customer: str
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    role: str | None = None
+
+    @property
+    def label(self) -> str:
+        """ "Claire Martin <claire@example.org>" (what a list or a completion shows)."""
+        return f"{self.name} <{self.email}>" if self.email else self.name
+
+
+@dataclass
+class CustomerRecord:
+    """A customer with its contacts and e-mail domains. ``policy``: what its record names (the configuration
+    decides the SLA: ``Desk.policy_name``)."""
+
+    id: int
+    name: str
+    policy: str | None = None
+    vip: bool = False
+    notes: str = ""
+    domains: tuple[str, ...] = ()
+    contacts: list[ContactRecord] = field(default_factory=list)

@@ -30,19 +30,31 @@ from .domain import problems as problem_rules
 from .domain import routing, survey, taxonomy, workflow
 from .domain.agents import Directory, on_shift
 from .domain.calendar import epoch
+from .domain.customers import (
+    ContactSpec,
+    CustomerBatch,
+    check_contact,
+    check_customer,
+    email_key,
+    first_name,
+    name_key,
+    unknown_customer_message,
+)
 from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_state
 from .domain.sla import CUSTOMER, TicketSla, evaluate
 from .domain.survey import SurveyAnswer
 from .errors import BadInput, Conflict, Refused
 from .mail import intake, outbox
-from .records import EventRecord, NewEvent, NewTicket, TicketRecord
+from .records import ContactRecord, CustomerRecord, EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
+from .store import customers as store_customers
 from .store.engine import FEED_MOST, Store
 from .store.engine import changed as feed_changed
 from .store.models import (
     Agent,
     Attachment,
     ChangeRequest,
+    Contact,
     Contract,
     Customer,
     Escalation,
@@ -254,12 +266,36 @@ class Desk:
 
     # -- creating --------------------------------------------------------------------------------
 
-    def create(self, new: NewTicket) -> TicketRecord:
-        ids = self.import_tickets([new])
+    def create(self, new: NewTicket, new_customer: bool = True, new_contact: ContactSpec | None = None) -> TicketRecord:
+        """One new ticket. With ``new_customer=False`` (what the command line and the form pass unless asked)
+        its customer must be known (a record, or an entry of the configuration): a typo must not create one.
+        ``new_contact``: a caller not yet on the desk, created (or updated) with the ticket, in one transaction."""
+        with self.store.read() as session:
+            known = store_customers.by_name(session, new.customer)
+            if known is None and not new_customer and not self._configured_customer(new.customer):
+                raise BadInput(
+                    f"--customer: {unknown_customer_message(new.customer, store_customers.customer_names(session))}"
+                )
+        if new_contact is not None:
+            new_contact.customer = known.name if known is not None else new.customer
+            problems = check_contact(new_contact)
+            if problems:
+                raise BadInput(problems)
+            new.contact = new_contact.email or new_contact.name
+        ids = self.import_tickets([new], CustomerBatch(contacts=[new_contact] if new_contact else []))
         return self.ticket(ids[0])
 
-    def import_tickets(self, tickets: Sequence[NewTicket]) -> list[int]:
-        """Write all tickets in one transaction, or none (a ref already present is an error for all)."""
+    def _configured_customer(self, name: str) -> str | None:
+        key = name_key(name)
+        return next((n for n in self.config.customers if name_key(n) == key), None)
+
+    def import_tickets(self, tickets: Sequence[NewTicket], directory: CustomerBatch | None = None) -> list[int]:
+        """Write all tickets in one transaction, or none (a ref already present is an error for all), with the
+        customers and contacts of ``directory`` (written first: the tickets may name them)."""
+        directory = directory or CustomerBatch()
+        self._check_directory(directory)
+        if tickets:
+            self._canonical_customers(tickets, directory)
         # one encode of all the text finds the rare bad one; only then is each field checked, to name it
         if _unencodable("\n".join(map(_all_text, tickets))):
             raise BadInput(
@@ -295,7 +331,9 @@ class Desk:
                 raise BadInput(
                     [f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken]
                 )
-            customers = self._customer_ids(session, {t.customer for t in tickets})
+            self._write_directory(session, directory)
+            customers = store_customers.customer_ids(session, {t.customer for t in tickets})
+            contacts = self._contact_ids(session, tickets, customers)
             # the agents of imported history are agents of this desk too (authors and assignees alike)
             self._register(
                 session,
@@ -334,6 +372,7 @@ class Desk:
                     left,
                     f.resolution_code if f.resolution_code in codes else None,
                     t.category,
+                    contacts.get(id(t)),
                 )
                 for t, f, updated, due, warn, timer, left in rows
             ]
@@ -411,12 +450,166 @@ class Desk:
         return out
 
     def _customer_ids(self, session: Session, names: set[str]) -> dict[str, int]:
-        known = {n: i for i, n in session.execute(select(col(Customer.id), col(Customer.name)))}
-        missing = sorted(names - known.keys())
-        if missing:
-            session.execute(insert(Customer), [{"name": n} for n in missing])
-            known = {n: i for i, n in session.execute(select(col(Customer.id), col(Customer.name)))}
-        return known
+        return store_customers.customer_ids(session, names)
+
+    # -- customers and contacts ---------------------------------------------------------------------
+
+    def customers(self) -> list[CustomerRecord]:
+        """Every customer with its domains and contacts, by name."""
+        with self.store.read() as session:
+            return store_customers.load_customers(session)
+
+    def customer_names(self) -> list[str]:
+        with self.store.read() as session:
+            return store_customers.customer_names(session)
+
+    def find_customer(self, name: str) -> CustomerRecord | None:
+        """The customer a name means (case, accents and spaces aside), or None."""
+        with self.store.read() as session:
+            return store_customers.by_name(session, name)
+
+    def customer(self, name: str) -> CustomerRecord:
+        """The customer a name means, or BadInput naming the closest ones."""
+        with self.store.read() as session:
+            found = store_customers.by_name(session, name)
+            if found is None:
+                known = store_customers.customer_names(session)
+                raise BadInput(unknown_customer_message(name, known, "`deskterm customers list` lists them"))
+        return found
+
+    def customer_by_domain(self, email_or_domain: str) -> CustomerRecord | None:
+        """The customer whose e-mail domains include this address's (or this domain), or None."""
+        with self.store.read() as session:
+            return store_customers.by_domain(session, email_or_domain)
+
+    def contact_by_email(self, email: str) -> ContactRecord | None:
+        with self.store.read() as session:
+            return store_customers.contact_by_email(session, email)
+
+    def contact_of(self, ticket: TicketRecord) -> ContactRecord | None:
+        if ticket.contact_id is None:
+            return None
+        with self.store.read() as session:
+            return store_customers.contact_by_id(session, ticket.contact_id)
+
+    def customer_tickets(self, customer_id: int, statuses: Sequence[str]) -> list[TicketRecord]:
+        """A customer's tickets in those statuses (no histories), the latest changed first."""
+        with self.store.read() as session:
+            return store_customers.customer_tickets(session, customer_id, statuses)
+
+    def policy_name(self, customer: str) -> str:
+        """The SLA policy the configuration gives this customer (what the SLA is computed with)."""
+        return self.config.customers.get(customer, self.config.default_policy)
+
+    def save_directory(self, directory: CustomerBatch) -> tuple[int, int]:
+        """Create or update customers and contacts, all or none; returns (created, updated)."""
+        self._check_directory(directory)
+
+        def work(session: Session) -> tuple[int, int]:
+            return self._write_directory(session, directory)
+
+        return self.store.write(work)
+
+    def _check_directory(self, directory: CustomerBatch) -> None:
+        problems: list[str] = []
+        seen: dict[str, str] = {}
+        for c in directory.customers:
+            problems += check_customer(c, self.config.policies)
+            key = name_key(c.name)
+            if key and key in seen:
+                problems.append(
+                    f"{c.where or 'customer'}: name: {c.name!r} is the same customer as {seen[key]!r}"
+                    " (names are compared ignoring case and accents)"
+                )
+            seen.setdefault(key, c.name)
+        emails: dict[str, str] = {}
+        for p in directory.contacts:
+            problems += check_contact(p)
+            if p.email:
+                key = email_key(p.email)
+                if key in emails:
+                    problems.append(f"{p.where or 'contact'}: email: {p.email!r} is given twice (also {emails[key]})")
+                emails.setdefault(key, p.where or "contact")
+        problems += [
+            f"{where}: {name}: {_NOT_UNICODE}"
+            for where, name, value in (
+                *((c.where or "customer", f, getattr(c, f)) for c in directory.customers for f in ("name", "notes")),
+                *(
+                    (p.where or "contact", f, getattr(p, f))
+                    for p in directory.contacts
+                    for f in ("name", "phone", "role")
+                ),
+            )
+            if _unencodable(value)
+        ]
+        if problems:
+            raise BadInput(problems)
+
+    def _write_directory(self, session: Session, directory: CustomerBatch) -> tuple[int, int]:
+        created = updated = 0
+        problems: list[str] = []
+        owners = store_customers.domain_owners(session, [d for c in directory.customers for d in c.domains or ()])
+        for c in directory.customers:
+            for d in c.domains or ():
+                if d in owners and name_key(owners[d]) != name_key(c.name):
+                    problems.append(f"{c.where or 'customer'}: domains: {d!r} is already {owners[d]!r}'s")
+        if problems:
+            raise BadInput(problems)
+        for c in directory.customers:
+            _, new = store_customers.save_customer(session, c)
+            created, updated = created + new, updated + (not new)
+        if directory.contacts:
+            ids = store_customers.customer_ids(session, [p.customer for p in directory.contacts])
+            for p in directory.contacts:
+                if p.email:
+                    other = store_customers.contact_by_email(session, p.email)
+                    if other is not None and other.customer_id != ids[p.customer]:
+                        problems.append(
+                            f"{p.where or 'contact'}: email: {p.email!r} is already {other.name!r}'s,"
+                            f" a contact of {other.customer!r}"
+                        )
+                        continue
+                _, new = store_customers.save_contact(session, p, ids[p.customer])
+                created, updated = created + new, updated + (not new)
+        if problems:
+            raise BadInput(problems)  # the transaction is rolled back: nothing written
+        return created, updated
+
+    def _canonical_customers(self, tickets: Sequence[NewTicket], directory: CustomerBatch) -> None:
+        """Each ticket's customer as the desk spells it (its record, else the configuration, else the file's
+        customer record), before its SLA is derived: "acme" is the customer "Acme"."""
+        with self.store.read() as session:
+            spelled = store_customers.canonical_names(session, {t.customer for t in tickets})
+        from_file = {name_key(c.name): c.name for c in directory.customers}
+        configured = {name_key(n): n for n in self.config.customers}
+        for t in tickets:
+            key = name_key(t.customer)
+            t.customer = spelled.get(t.customer) or configured.get(key) or from_file.get(key) or t.customer
+
+    def _contact_ids(self, session: Session, tickets: Sequence[NewTicket], customers: dict[str, int]) -> dict[int, int]:
+        """id(ticket) → the id of the contact it names (an e-mail or a name of its customer's contacts)."""
+        named = [t for t in tickets if t.contact]
+        if not named:
+            return {}
+        by_customer: dict[int, list[ContactRecord]] = {}
+        out: dict[int, int] = {}
+        problems: list[str] = []
+        for t in named:
+            cid = customers[t.customer]
+            if cid not in by_customer:
+                by_customer[cid] = store_customers._contacts(session, col(Contact.customer_id) == cid)
+            found = store_customers.find_contact(by_customer[cid], t.contact or "")
+            if found is None:
+                names = ", ".join(c.label for c in by_customer[cid]) or "none yet"
+                problems.append(
+                    f"{t.where or 'ticket'}: contact: {t.contact!r} is not a contact of {t.customer!r}"
+                    f" (its contacts: {names})"
+                )
+            else:
+                out[id(t)] = found.id
+        if problems:
+            raise BadInput(problems)
+        return out
 
     def _register(self, session: Session, agents: Iterable[str], groups: Iterable[str], wrote: bool = False) -> None:
         """Remember agent and group names (for completion); never fails on a name seen before. ``wrote``: the
@@ -1264,14 +1457,20 @@ class Desk:
         with self.store.read() as session:
             return queries.contracts(session, customer)
 
-    def canned(self, name: str, ticket: TicketRecord) -> str:
-        """A canned response with {customer}, {ticket} and {agent} filled in (other braces left alone)."""
+    def canned(
+        self, name: str, ticket: TicketRecord, contact: ContactRecord | None = None, look_up: bool = True
+    ) -> str:
+        """A canned response with {customer}, {contact} (the first name of the ticket's contact; the customer's
+        name when it has none), {ticket} and {agent} filled in (other braces left alone)."""
         if name not in self.config.canned:
             known = ", ".join(sorted(self.config.canned)) or "none configured"
             raise BadInput(f"canned response {name!r}: unknown (known: {known})")
         text = self.config.canned[name]
+        if look_up and contact is None and "{contact}" in text:  # (the screens pass what they loaded: no read)
+            contact = self.contact_of(ticket)
         for placeholder, value in (
             ("{customer}", ticket.customer),
+            ("{contact}", first_name(contact.name) if contact is not None else ticket.customer),
             ("{ticket}", ticket.ref or f"#{ticket.id}"),
             ("{agent}", self.user),
         ):
@@ -1725,6 +1924,7 @@ _TICKET_COLUMNS = (
     *DERIVED,
     "resolution_code",
     "category",
+    "contact_id",
 )
 # The tables themselves, for the bulk inserts of an import (SQLModel does not type ``Model.__table__``).
 _TICKETS = SQLModel.metadata.tables[Ticket.__tablename__]

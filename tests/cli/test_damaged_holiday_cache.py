@@ -42,6 +42,7 @@ def test_a_damaged_holiday_cache_is_harmless(tmp_path, content):
         "--config",
         str(EXAMPLE_CONFIG),
         "new",
+        "--new-customer",
         "--subject",
         "VPN down",
         "--customer",

@@ -39,7 +39,9 @@ def trail(module_db_url, cli_server):
         return r
 
     assert (
-        cli("new", "--subject", "VPN down", "--customer", "Acme", "--priority", "P3", "--ref", "EXT-9").stdout.strip()
+        cli(
+            "new", "--new-customer", "--subject", "VPN down", "--customer", "Acme", "--priority", "P3", "--ref", "EXT-9"
+        ).stdout.strip()
         == "1"
     )
     cli("update", "1", "--status", "open", "--reason", "customer called\nsecond line of the reason")

@@ -27,7 +27,10 @@ def test_a_server_restarted_during_a_command_is_one_line_exit_2_and_nothing_writ
     url = own_server.create_database()
     cli = [sys.executable, "-m", "deskterm.cli", "--db", url, "--config", str(EXAMPLE_CONFIG)]
     made = subprocess.run(
-        [*cli, "new", "--subject", "VPN down", "--customer", "Acme"], capture_output=True, text=True, timeout=120
+        [*cli, "new", "--subject", "VPN down", "--customer", "Acme", "--new-customer"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert made.returncode == 0, made.stderr
     before = db_state(url)
@@ -76,7 +79,7 @@ def test_a_row_locked_longer_than_the_retry_window_is_the_desk_is_busy(pg_url):
     env = {**os.environ, "DESKTERM_BUSY_TIMEOUT": "1"}
     cli = [sys.executable, "-m", "deskterm.cli", "--db", pg_url, "--config", str(EXAMPLE_CONFIG)]
     made = subprocess.run(
-        [*cli, "new", "--subject", "VPN down", "--customer", "Acme"],
+        [*cli, "new", "--subject", "VPN down", "--customer", "Acme", "--new-customer"],
         capture_output=True,
         text=True,
         timeout=120,

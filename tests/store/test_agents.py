@@ -124,7 +124,7 @@ allow_new = "yes"
 @pytest.mark.engines("sqlite")
 def test_cli_refuses_an_unknown_assignee_in_one_line_and_lists_agents(tmp_path):
     db = str(tmp_path / "desk.db")
-    assert run_cli("--db", db, "new", "--subject", "x", "--customer", "y").returncode == 0
+    assert run_cli("--db", db, "new", "--subject", "x", "--customer", "y", "--new-customer").returncode == 0
     typo = run_cli("--db", db, "update", "1", "--assign", os_user()[:-1] + "x")
     assert typo.returncode == 2
     assert typo.stderr.count("\n") == 1 and "unknown agent" in typo.stderr and "Traceback" not in typo.stderr

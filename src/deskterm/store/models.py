@@ -29,9 +29,38 @@ class Meta(SQLModel, table=True):
 
 
 class Customer(SQLModel, table=True):
+    """A customer of the desk. ``name_key``: the name folded (case and accents, ``queue_terms.fold``), unique: "ACME"
+    and "Acmé" are one customer. ``policy``: the policy the customer's record names (the configuration's
+    ``[customers]`` still decides the SLA). ``notes``: for the desk ("call before restarting anything")."""
+
     __tablename__ = "customers"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    name_key: str = Field(sa_column=Column(Text, nullable=False, unique=True))
+    policy: str | None = None
+    vip: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class CustomerDomain(SQLModel, table=True):
+    """An e-mail domain of a customer (lower case): a sender of that domain belongs to that customer."""
+
+    __tablename__ = "customer_domains"
+    domain: str = Field(primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+
+
+class Contact(SQLModel, table=True):
+    """A person of a customer who calls or writes. ``email_key``: the address lower-cased, unique on the desk."""
+
+    __tablename__ = "contacts"
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customers.id", index=True)
+    name: str = Field(sa_column=Column(Text, nullable=False))
+    email: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    email_key: str | None = Field(default=None, sa_column=Column(Text, nullable=True, unique=True))
+    phone: str | None = None
+    role: str | None = None
 
 
 class Agent(SQLModel, table=True):
@@ -61,6 +90,7 @@ class Ticket(SQLModel, table=True):
     subject: str = Field(sa_column=Column(Text, nullable=False))
     description: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
     customer_id: int = Field(foreign_key="customers.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contacts.id", index=True)  # who called or wrote
     priority: str = Field(index=True)
     initial_priority: str  # at creation: the SLA engine replays priority events from it
     impact: int | None = None

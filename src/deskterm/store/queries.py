@@ -46,6 +46,7 @@ _RECORD_COLUMNS = (
     col(Ticket.next_timer),
     col(Ticket.next_left),
     col(Ticket.category),
+    col(Ticket.contact_id),
 )
 
 
@@ -54,7 +55,7 @@ def _records(session: Session, *where: ColumnElement[bool], order: Any = None) -
         select(*_RECORD_COLUMNS)
         .join(Customer, col(Customer.id) == col(Ticket.customer_id))
         .where(*where)
-        .order_by(col(Ticket.id) if order is None else order)
+        .order_by(*((col(Ticket.id),) if order is None else order if isinstance(order, tuple) else (order,)))
     )
     rows: Iterable[Any] = session.connection().execute(stmt)
     return [TicketRecord(*row) for row in rows]
@@ -90,6 +91,7 @@ def _record(t: Ticket, customer: str, events: list[EventRecord]) -> TicketRecord
         next_timer=t.next_timer,
         next_left=t.next_left,
         category=t.category,
+        contact_id=t.contact_id,
         events=events,
     )
 

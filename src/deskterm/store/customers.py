@@ -1,0 +1,257 @@
+"""Customers, their e-mail domains and their contacts: reads as plain records, and the writes the service makes
+(inside its transaction). Names are matched by ``name_key`` (folded), addresses by ``email_key`` (lower-cased)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlmodel import Session, col
+
+from ..domain.customers import ContactSpec, CustomerSpec, email_domain, email_key, name_key
+from ..records import ContactRecord, CustomerRecord, TicketRecord
+from . import queries
+from .models import Contact, Customer, CustomerDomain, Ticket
+
+
+def _contact(row) -> ContactRecord:
+    cid, customer_id, customer, name, email, phone, role = row
+    return ContactRecord(cid, customer_id, customer, name, email, phone, role)
+
+
+_CONTACT_COLUMNS = (
+    col(Contact.id),
+    col(Contact.customer_id),
+    col(Customer.name),
+    col(Contact.name),
+    col(Contact.email),
+    col(Contact.phone),
+    col(Contact.role),
+)
+
+
+def _contacts(session: Session, *where) -> list[ContactRecord]:
+    stmt = (
+        select(*_CONTACT_COLUMNS)
+        .join(Customer, col(Customer.id) == col(Contact.customer_id))
+        .where(*where)
+        .order_by(func.lower(col(Contact.name)), col(Contact.id))
+    )
+    return [_contact(r) for r in session.execute(stmt).all()]
+
+
+def load_customers(session: Session, *where) -> list[CustomerRecord]:
+    """Customers (all, or those ``where`` keeps) with their domains and contacts, by name."""
+    rows = session.execute(
+        select(col(Customer.id), col(Customer.name), col(Customer.policy), col(Customer.vip), col(Customer.notes))
+        .where(*where)
+        .order_by(col(Customer.name_key))
+    ).all()
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    domains: dict[int, list[str]] = defaultdict(list)
+    contacts: dict[int, list[ContactRecord]] = defaultdict(list)
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        for cid, domain in session.execute(
+            select(col(CustomerDomain.customer_id), col(CustomerDomain.domain))
+            .where(col(CustomerDomain.customer_id).in_(chunk))
+            .order_by(col(CustomerDomain.domain))
+        ).all():
+            domains[cid].append(domain)
+        for c in _contacts(session, col(Contact.customer_id).in_(chunk)):
+            contacts[c.customer_id].append(c)
+    return [
+        CustomerRecord(cid, name, policy, bool(vip), notes or "", tuple(domains[cid]), contacts[cid])
+        for cid, name, policy, vip, notes in rows
+    ]
+
+
+def customer_names(session: Session) -> list[str]:
+    return list(session.execute(select(col(Customer.name)).order_by(col(Customer.name_key))).scalars())
+
+
+def by_name(session: Session, name: str) -> CustomerRecord | None:
+    """The customer a typed name means: its exact name, else the same name folded (case, accents, spaces)."""
+    found = load_customers(session, col(Customer.name) == name)
+    if not found:
+        found = load_customers(session, col(Customer.name_key) == name_key(name))
+    return found[0] if found else None
+
+
+def by_domain(session: Session, email_or_domain: str) -> CustomerRecord | None:
+    domain = email_domain(email_or_domain)
+    cid = session.execute(select(col(CustomerDomain.customer_id)).where(col(CustomerDomain.domain) == domain)).scalar()
+    if cid is None:
+        return None
+    found = load_customers(session, col(Customer.id) == cid)
+    return found[0] if found else None
+
+
+def contact_by_email(session: Session, email: str) -> ContactRecord | None:
+    found = _contacts(session, col(Contact.email_key) == email_key(email))
+    return found[0] if found else None
+
+
+def contact_by_id(session: Session, contact_id: int) -> ContactRecord | None:
+    found = _contacts(session, col(Contact.id) == contact_id)
+    return found[0] if found else None
+
+
+def find_contact(contacts: Sequence[ContactRecord], typed: str) -> ContactRecord | None:
+    """The contact of a customer a typed e-mail or name means (folded; a name shared by two contacts means
+    neither: None, and the caller asks for the e-mail)."""
+    typed = typed.strip()
+    if "@" in typed:
+        key = email_key(typed)
+        return next((c for c in contacts if c.email and email_key(c.email) == key), None)
+    named = [c for c in contacts if name_key(c.name) == name_key(typed)]
+    return named[0] if len(named) == 1 else None
+
+
+def customer_tickets(session: Session, customer_id: int, statuses: Sequence[str]) -> list[TicketRecord]:
+    """The customer's tickets in those statuses (without histories), the latest changed first."""
+    return queries._records(
+        session,
+        col(Ticket.customer_id) == customer_id,
+        col(Ticket.status).in_(list(statuses)),
+        order=(col(Ticket.updated_at).desc(), col(Ticket.id).desc()),
+    )
+
+
+# -- writes (inside the service's transaction) ---------------------------------------------------------
+
+
+def customer_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
+    """The id of each name's customer, creating those that do not exist (a name is matched folded: "ACME"
+    finds "Acme"); keyed by the names as given."""
+    wanted = {n: name_key(n) for n in names}
+    exact = _exact_ids(session, set(wanted))
+    known = _ids_by_key(session, set(wanted.values()))
+    missing: dict[str, str] = {}
+    for n, key in wanted.items():
+        if n not in exact and key not in known and key not in missing:
+            missing[key] = n  # as given: a ticket's customer is stored exactly as it was written
+    if missing:
+        session.execute(insert(Customer), [{"name": name, "name_key": key} for key, name in sorted(missing.items())])
+        known = _ids_by_key(session, set(wanted.values()))
+    return {n: exact.get(n) or known[key] for n, key in wanted.items()}
+
+
+def _exact_ids(session: Session, names: set[str]) -> dict[str, int]:
+    """The ids of the names spelled exactly as given (an old desk's "ACMÉ" beside its "Acme")."""
+    out: dict[str, int] = {}
+    ordered = sorted(names)
+    for i in range(0, len(ordered), 900):
+        out.update(
+            (n, cid)
+            for cid, n in session.execute(
+                select(col(Customer.id), col(Customer.name)).where(col(Customer.name).in_(ordered[i : i + 900]))
+            ).all()
+        )
+    return out
+
+
+def _ids_by_key(session: Session, keys: set[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    ordered = sorted(keys)
+    for i in range(0, len(ordered), 900):
+        out.update(
+            (k, cid)
+            for cid, k in session.execute(
+                select(col(Customer.id), col(Customer.name_key)).where(col(Customer.name_key).in_(ordered[i : i + 900]))
+            ).all()
+        )
+    return out
+
+
+def canonical_names(session: Session, names: Iterable[str]) -> dict[str, str]:
+    """Each name as the desk already spells it (its customer's record), for those that have one."""
+    wanted = {n: name_key(n) for n in names}
+    spelled: dict[str, str] = {}
+    keys = sorted(set(wanted.values()))
+    for i in range(0, len(keys), 900):
+        spelled.update(
+            session.execute(
+                select(col(Customer.name_key), col(Customer.name)).where(col(Customer.name_key).in_(keys[i : i + 900]))
+            ).all()
+        )
+    exact = _exact_ids(session, set(wanted))
+    return {n: n if n in exact else spelled[k] for n, k in wanted.items() if n in exact or k in spelled}
+
+
+def save_customer(session: Session, spec: CustomerSpec) -> tuple[int, bool]:
+    """Create the customer or update the fields the spec gives; returns (id, created)."""
+    key = name_key(spec.name)
+    cid = session.execute(select(col(Customer.id)).where(col(Customer.name_key) == key)).scalar()
+    values: dict = {}
+    if spec.policy is not None:
+        values["policy"] = spec.policy
+    if spec.vip is not None:
+        values["vip"] = spec.vip
+    if spec.notes is not None:
+        values["notes"] = spec.notes
+    created = cid is None
+    if cid is None:
+        cid = session.execute(
+            insert(Customer).values(name=spec.name, name_key=key, **values).returning(col(Customer.id))
+        ).scalar_one()
+    elif values:
+        session.execute(update(Customer).where(col(Customer.id) == cid).values(**values))
+    if spec.domains is not None:
+        session.execute(delete(CustomerDomain).where(col(CustomerDomain.customer_id) == cid))
+        if spec.domains:
+            session.execute(insert(CustomerDomain), [{"domain": d, "customer_id": cid} for d in spec.domains])
+    return cid, created
+
+
+def domain_owners(session: Session, domains: Iterable[str]) -> dict[str, str]:
+    """domain → the name of the customer that has it."""
+    ordered = sorted(set(domains))
+    if not ordered:
+        return {}
+    return dict(
+        session.execute(
+            select(col(CustomerDomain.domain), col(Customer.name))
+            .join(Customer, col(Customer.id) == col(CustomerDomain.customer_id))
+            .where(col(CustomerDomain.domain).in_(ordered))
+        ).all()
+    )
+
+
+def save_contact(session: Session, spec: ContactSpec, customer_id: int) -> tuple[int, bool]:
+    """Create the contact or update it; returns (id, created). Matched by its e-mail when it has one (an
+    address of another customer's contact is refused by the caller beforehand), else by its name within the
+    customer."""
+    existing: tuple[int, int] | None = None
+    if spec.email:
+        row = session.execute(
+            select(col(Contact.id), col(Contact.customer_id)).where(col(Contact.email_key) == email_key(spec.email))
+        ).first()
+        existing = (row[0], row[1]) if row is not None else None
+    if existing is None:
+        key = name_key(spec.name)
+        for cid, name, email in session.execute(
+            select(col(Contact.id), col(Contact.name), col(Contact.email)).where(
+                col(Contact.customer_id) == customer_id
+            )
+        ).all():
+            if name_key(name) == key and (email is None or spec.email is None):
+                existing = (cid, customer_id)
+                break
+    values = {"name": spec.name}
+    if spec.email is not None:
+        values.update(email=spec.email, email_key=email_key(spec.email))
+    if spec.phone is not None:
+        values["phone"] = spec.phone
+    if spec.role is not None:
+        values["role"] = spec.role
+    if existing is None:
+        new_id = session.execute(
+            insert(Contact).values(customer_id=customer_id, **values).returning(col(Contact.id))
+        ).scalar_one()
+        return new_id, True
+    session.execute(update(Contact).where(col(Contact.id) == existing[0]).values(**values))
+    return existing[0], False
