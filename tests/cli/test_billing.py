@@ -187,7 +187,7 @@ def test_cli_billing_and_bad_input(db_url, tmp_path):
     def cli(*args: str):
         return run_cli("--db", db_url, "--config", str(cfg), *args)
 
-    assert cli("new", "--subject", "=HYPERLINK(1)", "--customer", "Acme <b>").returncode == 0
+    assert cli("new", "--new-customer", "--subject", "=HYPERLINK(1)", "--customer", "Acme <b>").returncode == 0
     assert cli("contract", "add", "--customer", "Acme <b>", "--name", "Gold", "--start", "2026-01-01",
                "--renews", "2026-12-31", "--included", "10h", "--rate", "95.50").returncode == 0  # fmt: skip
     assert cli("update", "1", "--classification", "change_request").returncode == 0

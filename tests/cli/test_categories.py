@@ -42,7 +42,9 @@ def ok(r) -> str:
 
 
 def test_new_update_show_and_history(cli, db_url):
-    tid = ok(cli("new", "--subject", "VPN down", "--customer", "Acme", "--category", "Network/VPN")).strip()
+    tid = ok(
+        cli("new", "--new-customer", "--subject", "VPN down", "--customer", "Acme", "--category", "Network/VPN")
+    ).strip()
     shown = json.loads(ok(cli("show", tid, "--json")))
     assert shown["category"] == "network/vpn"  # the configured spelling, whatever the case typed
     ok(cli("update", tid, "--category", "access/password"))
@@ -71,13 +73,13 @@ def test_categories_command(cli):
 @pytest.mark.parametrize(
     "args",
     [
-        ("new", "--subject", "x", "--customer", "Acme", "--category", "network/vnp"),
-        ("new", "--subject", "x", "--customer", "Acme", "--category", "printers"),
-        ("new", "--subject", "x", "--customer", "Acme", "--category", "network/vpn/extra"),
+        ("new", "--new-customer", "--subject", "x", "--customer", "Acme", "--category", "network/vnp"),
+        ("new", "--new-customer", "--subject", "x", "--customer", "Acme", "--category", "printers"),
+        ("new", "--new-customer", "--subject", "x", "--customer", "Acme", "--category", "network/vpn/extra"),
     ],
 )
 def test_a_category_outside_the_taxonomy_is_refused(cli, db_url, args):
-    ok(cli("new", "--subject", "first", "--customer", "Acme"))
+    ok(cli("new", "--new-customer", "--subject", "first", "--customer", "Acme"))
     before = db_state(db_url)
     r = cli(*args)
     assert r.returncode == 2
@@ -87,7 +89,7 @@ def test_a_category_outside_the_taxonomy_is_refused(cli, db_url, args):
 
 
 def test_update_with_an_unknown_category_writes_nothing(cli, db_url):
-    tid = ok(cli("new", "--subject", "first", "--customer", "Acme")).strip()
+    tid = ok(cli("new", "--new-customer", "--subject", "first", "--customer", "Acme")).strip()
     before = db_state(db_url)
     r = cli("update", tid, "--category", "network/vnp")
     assert r.returncode == 2
@@ -126,7 +128,7 @@ def test_import_with_categories_all_or_nothing(cli, db_url, tmp_path):
 def test_report_by_category(cli):
     for subject, category in [("a", "network/vpn"), ("b", "network/vpn"), ("c", "access/password"), ("d", None)]:
         extra = ("--category", category) if category else ()
-        ok(cli("new", "--subject", subject, "--customer", "Acme", *extra))
+        ok(cli("new", "--new-customer", "--subject", subject, "--customer", "Acme", *extra))
     report = json.loads(ok(cli("report", "--by", "category", "--format", "json")))
     assert report["by"] == "category"
     created = {name: g["opened"] for name, g in report["groups"].items()}
@@ -135,7 +137,18 @@ def test_report_by_category(cli):
 
 def test_no_taxonomy_configured(db_url, cli_server):
     r = cli_server.run(
-        "--db", db_url, "--config", str(EXAMPLE_CONFIG), "new", "--subject", "x", "--customer", "A", "--category", "x"
+        "--db",
+        db_url,
+        "--config",
+        str(EXAMPLE_CONFIG),
+        "new",
+        "--new-customer",
+        "--subject",
+        "x",
+        "--customer",
+        "A",
+        "--category",
+        "x",
     )
     assert r.returncode == 2
     assert r.stderr.strip() == "category: 'x': no categories are configured (add a [categories] table)"
