@@ -223,7 +223,7 @@ def test_first_name_for_greetings():
 
 
 def test_an_old_desk_keeps_its_customers_by_name(empty_db, example_config, frozen_clock):
-    """A desk from before customer records (0010): each distinct name becomes a record with its folded key; two
+    """A desk from before customer records (0011): each distinct name becomes a record with its folded key; two
     names that fold alike stay two customers, each reachable by its exact name."""
     from sqlalchemy import text
 
@@ -231,7 +231,7 @@ def test_an_old_desk_keeps_its_customers_by_name(empty_db, example_config, froze
     from deskterm.store.engine import open_store
 
     store = open_store(empty_db, migrate=False)
-    migrate.upgrade_to(store, "0010")
+    migrate.upgrade_to(store, "0011")
     with store.engine.begin() as conn:
         conn.execute(
             text("INSERT INTO customers (id, name) VALUES (1, 'Acme'), (2, 'ACMÉ'), (3, 'Clinique Saint-Jean')")
@@ -245,5 +245,9 @@ def test_an_old_desk_keeps_its_customers_by_name(empty_db, example_config, froze
         assert desk.find_customer("clinique saint-jean").id == 3
         t = desk.create(NewTicket(subject="x", customer="ACMÉ", priority="P3", created_at=frozen_clock.now()))
         assert t.customer == "ACMÉ"
+        if store.is_sqlite:  # the tickets table was altered in place: the full-text index's triggers are kept
+            with store.engine.connect() as conn:
+                triggers = conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'trigger'").scalars()
+                assert {"ticket_fts_ai", "ticket_fts_ad", "ticket_fts_au"} <= set(triggers)
     finally:
         store.dispose()

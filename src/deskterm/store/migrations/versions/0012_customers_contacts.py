@@ -1,8 +1,8 @@
 """customers and contacts as records: the customer's folded name, policy, VIP flag, notes and e-mail domains;
 contacts; a ticket's contact
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-30
 
 ``customers.name_key`` is the name folded (case and accents, ``queue_terms.fold``) and unique: the names already
@@ -16,8 +16,8 @@ from alembic import op
 
 from deskterm.domain.text import fold
 
-revision = "0011"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
@@ -61,17 +61,27 @@ def upgrade() -> None:
         sa.UniqueConstraint("email_key"),
     )
     op.create_index(op.f("ix_contacts_customer_id"), "contacts", ["customer_id"], unique=False)
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("contact_id", sa.Integer(), nullable=True))
-        batch_op.create_foreign_key("fk_tickets_contact_id", "contacts", ["contact_id"], ["id"])
-        batch_op.create_index(batch_op.f("ix_tickets_contact_id"), ["contact_id"], unique=False)
+    if conn.dialect.name == "sqlite":
+        # SQLite adds a column with its reference in place: a batch would copy the table, and the copy loses the
+        # triggers that keep the full-text index (0011) current
+        op.execute("ALTER TABLE tickets ADD COLUMN contact_id INTEGER REFERENCES contacts (id)")
+        op.create_index(op.f("ix_tickets_contact_id"), "tickets", ["contact_id"], unique=False)
+    else:
+        with op.batch_alter_table("tickets", schema=None) as batch_op:
+            batch_op.add_column(sa.Column("contact_id", sa.Integer(), nullable=True))
+            batch_op.create_foreign_key("fk_tickets_contact_id", "contacts", ["contact_id"], ["id"])
+            batch_op.create_index(batch_op.f("ix_tickets_contact_id"), ["contact_id"], unique=False)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("tickets", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_tickets_contact_id"))
-        batch_op.drop_constraint("fk_tickets_contact_id", type_="foreignkey")
-        batch_op.drop_column("contact_id")
+    if op.get_bind().dialect.name == "sqlite":
+        op.drop_index(op.f("ix_tickets_contact_id"), table_name="tickets")
+        op.execute("ALTER TABLE tickets DROP COLUMN contact_id")
+    else:
+        with op.batch_alter_table("tickets", schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f("ix_tickets_contact_id"))
+            batch_op.drop_constraint("fk_tickets_contact_id", type_="foreignkey")
+            batch_op.drop_column("contact_id")
     op.drop_index(op.f("ix_contacts_customer_id"), table_name="contacts")
     op.drop_table("contacts")
     op.drop_index(op.f("ix_customer_domains_customer_id"), table_name="customer_domains")
