@@ -1,8 +1,8 @@
 """customers and contacts as records: the customer's folded name, policy, VIP flag, notes and e-mail domains;
 contacts; a ticket's contact
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-11-30
 
 ``customers.name_key`` is the name folded (case and accents, ``queue_terms.fold``) and unique: the names already
@@ -16,8 +16,8 @@ from alembic import op
 
 from deskterm.domain.text import fold
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
