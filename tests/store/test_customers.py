@@ -223,7 +223,7 @@ def test_first_name_for_greetings():
 
 
 def test_an_old_desk_keeps_its_customers_by_name(empty_db, example_config, frozen_clock):
-    """A desk from before customer records (0012): each distinct name becomes a record with its folded key; two
+    """A desk from before customer records (0013): each distinct name becomes a record with its folded key; two
     names that fold alike stay two customers, each reachable by its exact name."""
     from sqlalchemy import text
 
@@ -231,7 +231,7 @@ def test_an_old_desk_keeps_its_customers_by_name(empty_db, example_config, froze
     from deskterm.store.engine import open_store
 
     store = open_store(empty_db, migrate=False)
-    migrate.upgrade_to(store, "0012")
+    migrate.upgrade_to(store, "0013")
     with store.engine.begin() as conn:
         conn.execute(
             text("INSERT INTO customers (id, name) VALUES (1, 'Acme'), (2, 'ACMÉ'), (3, 'Clinique Saint-Jean')")

@@ -1,8 +1,8 @@
 """customers and contacts as records: the customer's folded name, policy, VIP flag, notes and e-mail domains;
 contacts; a ticket's contact
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-11-30
 
 ``customers.name_key`` is the name folded (case and accents, ``queue_terms.fold``) and unique: the names already
@@ -16,8 +16,8 @@ from alembic import op
 
 from deskterm.domain.text import fold
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
