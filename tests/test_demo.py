@@ -209,3 +209,51 @@ def test_keep_creates_the_directory_0770_whatever_the_umask(tmp_path):
     empty.mkdir(mode=0o700)
     build_demo(empty, tickets=5, clock=FrozenClock(NOW))
     assert stat.S_IMODE(empty.stat().st_mode) == 0o700 and (empty / "demo.db").exists()
+
+
+def test_the_service_managers_month(desk, tickets):
+    """Contracts (one ending within 60 days, one ended without renewal), time logged, change requests in every
+    approval state, two problems with linked incidents and corrective actions (issue 18)."""
+    from deskterm import billing, monthly
+    from deskterm.domain.billing import churned, ending_within
+
+    contracts = desk.contracts()
+    today = NOW.date()
+    assert len(contracts) == 4
+    assert [c.customer for c in ending_within(contracts, today) if not c.renews] == ["CHU Lyon Sud"]
+    assert [c.customer for c in churned(contracts, today - timedelta(days=30), today)] == ["Atelier Moreau"]
+    logged = [t for t in tickets if desk.time_logged(t.id)]
+    assert len(logged) >= 10
+    states = Counter(
+        cr[1] for t in tickets if t.classification == "change_request" and (cr := desk.change_request_of(t.id))
+    )
+    assert set(states) == {"proposed", "approved", "delivered", "invoiced", "rejected"}
+    problems = [t for t in tickets if t.type == "problem" and desk.work_summary(t.id) is not None]
+    with desk.store.read() as session:
+        found = monthly._problems(session, None, today, desk.config.tz)
+    linked = [p for p in found if p["incidents"]]
+    assert len(linked) == 2 and all(len(p["incidents"]) >= 2 and p["root_cause"] for p in linked)
+    actions = [a for p in linked for a in p["actions"]]
+    assert any(a["state"] == "done" for a in actions) and any(a["overdue"] for a in actions)
+    assert problems
+    # billing adds up: each contract's amount is the sum of its lines, the month's the sum of the contracts'
+    month = billing.parse_month("2026-03", desk.config.tz, NOW)
+    billed = 0
+    for customer in ("Clinique Saint-Jean", "CHU Lyon Sud", "Banque Rhône-Alpes"):
+        with desk.store.read() as session:
+            bill = billing.month_bill(session, customer, month, desk.config.tz)
+        for b in bill.bills:
+            assert b.amount_cents == sum(line.amount_cents for line in b.changes)
+            assert b.included_used == sum(i.seconds for i in b.covered)
+            for line in b.changes:
+                assert line.amount_cents == (
+                    (line.item.seconds * b.contract.rate_cents + 1800) // 3600 if line.billable else 0
+                )
+        assert bill.amount_cents == sum(b.amount_cents for b in bill.bills)
+        billed += bill.amount_cents
+        report = monthly.customer_report(desk, customer, "2026-03")
+        assert round(report["billed_amount"] * 100) == bill.amount_cents
+    assert billed > 0
+    assert report["volumes"]["opened"] > 0 and report["contracts"][0]["name"] == "Gold support"  # the last one
+    page = monthly.customer_html(report)
+    assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "Banque Rhône-Alpes" in page

@@ -42,8 +42,10 @@ class Context:
             from .config import load_config
 
             self._config = load_config(self.config_path)
-            for warning in self._config.warnings:
-                print(f"deskterm: warning: {warning}", file=sys.stderr)
+            warnings = self._config.warnings
+            if warnings:  # one line, however many targets: the first in full, then how many more
+                more = f" (and {len(warnings) - 1} more such targets)" if len(warnings) > 1 else ""
+                print(f"deskterm: warning: {warnings[0]}{more}", file=sys.stderr)
         return self._config
 
     def desk(self) -> Desk:

@@ -23,6 +23,7 @@ from pathlib import Path
 from . import demo_tickets
 from .clock import Clock, FrozenClock
 from .config import Config, load_config, parse_config
+from .domain.billing import Contract
 from .domain.calendar import epoch
 from .domain.customers import ContactSpec, CustomerBatch, CustomerSpec
 from .domain.survey import SurveyAnswer
@@ -917,10 +918,107 @@ def _story(store, config: Config, now: datetime, made: list) -> None:
         who = next((e.author for e in reversed(t.events) if e.kind == "assign"), "alice")
         as_(who, last_at(t) + timedelta(minutes=rnd.randint(2, 90))).update(tid, Change(classification=kind))
 
+    _manager_month(made, as_, now, rnd)
+
     # the automatic rules, as cron's `deskterm escalate-due` applies them every few minutes (here: the last
     # three hours, hourly; the app applies them again when it opens)
     for hours in (3, 2, 1, 0):
         as_("cron", now - timedelta(hours=hours)).apply_rules()
+
+
+CONTRACT_CUSTOMERS = ("Clinique Saint-Jean", "CHU Lyon Sud", "Banque Rhône-Alpes", "Atelier Moreau")
+PROBLEMS = (
+    (
+        "VPN",
+        "Recurring VPN drops: concentrator firmware",
+        "a memory leak in the VPN concentrator's firmware 9.2 drops the tunnels after about 40 hours",
+        "restart the tunnel from the concentrator's console (2 minutes)",
+    ),
+    (
+        "Printer",
+        "Printers jam on every job: driver pushed by the print server",
+        "the print server pushed driver 4.1, which mis-sizes A4 trays",
+        "print to the queue 'A4-legacy' meanwhile",
+    ),
+)
+
+
+def _manager_month(made: list, as_, now: datetime, rnd: random.Random) -> None:
+    """The service manager's side: contracts (one renewing, one ending within 60 days, one ended without renewal:
+    churn), time logged on the contract customers' recent tickets, change requests in every approval state, two
+    problems with linked incidents and corrective actions (one done late, one overdue)."""
+    today = now.date()
+    manager = as_("duty-manager", now - timedelta(days=95))
+    terms = [
+        (CONTRACT_CUSTOMERS[0], "Platinum support", today - timedelta(days=200), today + timedelta(days=165), True),
+        (CONTRACT_CUSTOMERS[1], "Gold support", today - timedelta(days=320), today + timedelta(days=40), False),
+        (CONTRACT_CUSTOMERS[2], "Gold support", today - timedelta(days=150), today + timedelta(days=215), True),
+        (CONTRACT_CUSTOMERS[3], "Basic support", today - timedelta(days=380), today - timedelta(days=12), False),
+    ]
+    for (customer, name, start, end, renews), (included, rate) in zip(
+        terms, ((20, 11000), (10, 9500), (15, 9500), (5, 8000)), strict=True
+    ):
+        manager.add_contract(
+            Contract(name, customer, start, end, renews, None, included * 3600, rate, "workstations, network, apps")
+        )
+    mine = [(t.created_at, i, t, p) for i, (t, p) in made if t.customer in CONTRACT_CUSTOMERS[:3]]
+    recent = sorted(m for m in mine if m[0] > now - timedelta(days=45))
+    # time logged on the work of the last weeks (covered work: defects and the rest)
+    for created, tid, _t, p in rnd.sample(recent, min(len(recent), 24)):
+        when = created + timedelta(minutes=rnd.randint(20, 300))
+        if when < now:
+            as_(p.handler, when).log_time(tid, rnd.choice((15, 20, 30, 45, 60, 90)) * 60, rnd.choice(WORK_NOTES))
+    # change requests: requests of the contract customers, one in each approval state
+    requests = sorted((m for m in mine if m[2].type in ("request", "change")), key=lambda m: m[0], reverse=True)
+    states = ("proposed", "approved", "delivered", "invoiced", "rejected", "approved", "delivered")
+    for (created, tid, _t, p), last in zip(requests, states, strict=False):
+        at = max(created + timedelta(hours=1), now - timedelta(days=rnd.randint(3, 12)))
+        desk = as_(p.handler, at)
+        desk.update(tid, Change(classification="change_request"))
+        desk.change_request(tid, estimate=rnd.choice((4, 6, 8, 12)) * 3600, approval="proposed")
+        path = {"proposed": [], "rejected": ["rejected"], "approved": ["approved"]}.get(
+            last, ["approved", "delivered"] + (["invoiced"] if last == "invoiced" else [])
+        )
+        for step, state in enumerate(path, start=1):
+            if state == "delivered":
+                as_(p.handler, at + timedelta(hours=step * 5)).log_time(tid, rnd.choice((3, 4, 5)) * 3600, "built it")
+            as_("duty-manager", at + timedelta(hours=step * 6)).change_request(tid, approval=state)
+    # two problems, each with the incidents that share its cause linked, and corrective actions
+    for n, (word, subject, cause, workaround) in enumerate(PROBLEMS):
+        incidents = sorted(
+            (
+                m
+                for m in mine + [(t.created_at, i, t, p) for i, (t, p) in made if t.customer not in CONTRACT_CUSTOMERS]
+                if m[2].type == "incident" and m[2].subject.startswith(word) and m[0] > now - timedelta(days=60)
+            ),
+            key=lambda m: m[0],
+        )[:6]
+        if not incidents:
+            continue
+        opened = incidents[0][0] + timedelta(hours=2)
+        desk = as_("nadia" if n == 0 else "omar", opened)
+        problem = desk.create(
+            NewTicket(
+                subject=subject, customer=incidents[0][2].customer, priority="P3", created_at=opened, type="problem"
+            )
+        ).id
+        desk.update_problem(problem, root_cause=cause, known_error=True, workaround=workaround)
+        desk.link_problem(problem, [tid for _, tid, _, _ in incidents])
+        due_done, due_open = (opened + timedelta(days=10)).date(), (now - timedelta(days=3 - 8 * n)).date()
+        first = desk.add_action(
+            problem, "apply the vendor's fix" if n == 0 else "roll back the driver", desk.user, due_done
+        )
+        desk.add_action(problem, "add a monitor for the cause", "alice", due_open)
+        as_(desk.user, opened + timedelta(days=12 if n == 0 else 6)).set_action(first, "done")
+
+
+WORK_NOTES = (
+    "checked the logs with the customer",
+    "remote session: reconfigured the client",
+    "on site: replaced the cable",
+    "call with the vendor",
+    "restored the service, wrote up the fix",
+)
 
 
 def _open_escalation(desk: Desk, ticket_id: int):
