@@ -1707,6 +1707,7 @@ class Desk:
         session.add(row)
         session.flush()
         assert row.id is not None
+        feed_changed(session, row.id)  # the other apps touch only this ticket
         return row.id
 
     def _mail_rows(
