@@ -1534,68 +1534,79 @@ class Desk:
         resolved within ``mail.reopen_within``). ``files``: its attachments already stored by content (name,
         type, size, sha256). A message that names another customer's ticket, or an automatic one that would
         open a ticket, is quarantined with the reason instead."""
+        return self.take_mails([(parsed, source, files)])[0]
+
+    def take_mails(self, batch: Sequence[tuple[Any, str, Sequence[tuple[str, str, int, str]]]]) -> list[MailTaken]:
+        """``take_mail`` for several messages in one transaction (a fetch takes them by the hundred): all are
+        taken, or none (then none is marked read where it came from, and the next fetch takes them)."""
         mail = self.config.mail
         if mail is None:
             raise BadInput("mail: no [mail] section in the configuration")
-        if _unencodable(parsed.text) or _unencodable(parsed.subject):
-            raise BadInput(f"mail {parsed.message_id}: {_NOT_UNICODE}")
+        for parsed, _source, _files in batch:
+            if _unencodable(parsed.text) or _unencodable(parsed.subject) or _unencodable(parsed.sender):
+                raise BadInput(f"mail {parsed.message_id}: {_NOT_UNICODE}")
 
-        def work(session: Session) -> MailTaken:
-            seen = session.execute(
-                select(col(InboundMail.state), col(InboundMail.ticket_id)).where(
-                    col(InboundMail.message_id) == parsed.message_id
-                )
-            ).first()
-            if seen is not None:
-                return MailTaken("duplicate", seen[1], parsed.message_id, "already taken")
-            now = self.clock.now()
-            tid = intake.thread_ticket(session, parsed)
-            via = "answers a message of its thread"
-            if tid is None:
-                tid = intake.tagged_ticket(session, parsed)
-                via = "tag in the subject"
-            state = "added"
-            if tid is not None:
-                known = intake.addresses_of(session, tid)
-                if known and not intake.same_party(parsed.sender, known):
-                    t = self._load(session, tid)
-                    return self._set_aside(
-                        session,
-                        parsed,
-                        source,
-                        now,
-                        f"names ticket #{tid} ({t.customer}), whose thread {parsed.sender} is not on",
-                    )
-            else:
-                tid = intake.flood_ticket(session, parsed.sender, now, mail.flood_count, mail.flood_window)
-                state, via = "flood", "flooding sender: added to their ticket"
-            if tid is not None:
-                t = self._load(session, tid)
-                if t.status in workflow.STOPPED and state == "added" and not parsed.automatic:
-                    answered = self._survey_reply(session, t, parsed, now)
-                    if answered is not None:
-                        self._mail_rows(session, parsed, source, now, tid, answered, "survey", via, files)
-                        return MailTaken("survey", tid, parsed.message_id, via)
-                closed_for_good = t.status == "closed" or (
-                    t.status == "resolved" and (now - t.updated_at).total_seconds() > mail.reopen_within
-                )
-                if not closed_for_good:
-                    event_id = self._customer_message(session, t, parsed, state, now)
-                    self._mail_rows(session, parsed, source, now, tid, event_id, state, via, files)
-                    return MailTaken(state, tid, parsed.message_id, via)
-                via = f"follow-up of #{t.id}, which is {t.status}"
-            if parsed.automatic:
-                return self._set_aside(session, parsed, source, now, f"automatic message ({parsed.automatic})")
-            customer = mail.unknown_customer
-            desc = parsed.text if tid is None else f"(follow-up of #{tid})\n\n{parsed.text}"
-            new_id = self._insert_ticket(session, parsed.subject, customer, mail.priority, desc, now)
-            self._mail_rows(session, parsed, source, now, new_id, None, "ticket", via if tid else "new", files)
-            if mail.acknowledge:
-                body = outbox.fill(mail.acknowledge, new_id, parsed.subject, customer)
-                outbox.queue(session, mail, new_id, parsed.subject, customer, "L1", "acknowledge", body, now)
-            return MailTaken("ticket", new_id, parsed.message_id, via if tid else "new")
+        def work(session: Session) -> list[MailTaken]:
+            return [self._take_one(session, mail, parsed, source, files) for parsed, source, files in batch]
 
         return self.store.write(work)
+
+    def _take_one(
+        self, session: Session, mail: Any, parsed: Any, source: str, files: Sequence[tuple[str, str, int, str]]
+    ) -> MailTaken:
+        seen = session.execute(
+            select(col(InboundMail.state), col(InboundMail.ticket_id)).where(
+                col(InboundMail.message_id) == parsed.message_id
+            )
+        ).first()
+        if seen is not None:
+            return MailTaken("duplicate", seen[1], parsed.message_id, "already taken")
+        now = self.clock.now()
+        tid = intake.thread_ticket(session, parsed)
+        via = "answers a message of its thread"
+        if tid is None:
+            tid = intake.tagged_ticket(session, parsed)
+            via = "tag in the subject"
+        state = "added"
+        if tid is not None:
+            known = intake.addresses_of(session, tid)
+            if known and not intake.same_party(parsed.sender, known):
+                t = self._load(session, tid)
+                return self._set_aside(
+                    session,
+                    parsed,
+                    source,
+                    now,
+                    f"names ticket #{tid} ({t.customer}), whose thread {parsed.sender} is not on",
+                )
+        else:
+            tid = intake.flood_ticket(session, parsed.sender, now, mail.flood_count, mail.flood_window)
+            state, via = "flood", "flooding sender: added to their ticket"
+        if tid is not None:
+            t = self._load(session, tid)
+            if t.status in workflow.STOPPED and state == "added" and not parsed.automatic:
+                answered = self._survey_reply(session, t, parsed, now)
+                if answered is not None:
+                    self._mail_rows(session, parsed, source, now, tid, answered, "survey", via, files)
+                    return MailTaken("survey", tid, parsed.message_id, via)
+            closed_for_good = t.status == "closed" or (
+                t.status == "resolved" and (now - t.updated_at).total_seconds() > mail.reopen_within
+            )
+            if not closed_for_good:
+                event_id = self._customer_message(session, t, parsed, state, now)
+                self._mail_rows(session, parsed, source, now, tid, event_id, state, via, files)
+                return MailTaken(state, tid, parsed.message_id, via)
+            via = f"follow-up of #{t.id}, which is {t.status}"
+        if parsed.automatic:
+            return self._set_aside(session, parsed, source, now, f"automatic message ({parsed.automatic})")
+        customer = mail.unknown_customer
+        desc = parsed.text if tid is None else f"(follow-up of #{tid})\n\n{parsed.text}"
+        new_id = self._insert_ticket(session, parsed.subject, customer, mail.priority, desc, now)
+        self._mail_rows(session, parsed, source, now, new_id, None, "ticket", via if tid else "new", files)
+        if mail.acknowledge:
+            body = outbox.fill(mail.acknowledge, new_id, parsed.subject, customer)
+            outbox.queue(session, mail, new_id, parsed.subject, customer, "L1", "acknowledge", body, now)
+        return MailTaken("ticket", new_id, parsed.message_id, via if tid else "new")
 
     def quarantine_mail(self, message_id: str, reason: str, source: str, raw_sha256: str) -> MailTaken:
         """Keep a message that cannot be taken aside, once, with the reason (its bytes are kept by the caller)."""
