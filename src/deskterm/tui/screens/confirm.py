@@ -11,13 +11,6 @@ from textual.widgets import Label, Static
 
 
 class ConfirmScreen(ModalScreen[bool]):
-    DEFAULT_CSS = """
-    ConfirmScreen { align: center middle; }
-    ConfirmScreen > #confirm-dialog { width: 60; max-width: 95%; height: auto; border: round $warning;
-        background: $surface; padding: 0 1; }
-    ConfirmScreen #confirm-question { text-style: bold; width: 1fr; }
-    ConfirmScreen #confirm-hint { color: $text-muted; width: 1fr; }
-    """
     BINDINGS = [
         Binding("y", "answer(True)", "Yes", id="confirm.yes"),
         Binding("n,escape", "answer(False)", "No", id="confirm.no"),

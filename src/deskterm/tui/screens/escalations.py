@@ -196,17 +196,6 @@ class EscalationScreen(LoadingScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="escalations.reload"),
         Binding("escape", "back", "Back", id="escalations.back"),
     ]
-    DEFAULT_CSS = """
-    EscalationScreen #esc-status { height: 1; padding: 0 1; }
-    EscalationScreen #esc-header { height: 1; padding: 0 1; text-style: bold; background: $panel; }
-    EscalationScreen #esc-list { height: 1fr; background: $surface; }
-    EscalationScreen #esc-list > EscItem { padding: 0 1; }
-    EscalationScreen #esc-list > EscItem.-overdue { background: $error 25%; }
-    EscalationScreen #esc-list > EscItem.-acked { color: $text-muted; }
-    EscalationScreen EscLine > .esc-line--overdue { color: $error; text-style: bold; }
-    EscalationScreen #esc-detail { height: auto; max-height: 4; padding: 0 1; border-top: solid $panel; }
-    """
-
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[EscRow] = []

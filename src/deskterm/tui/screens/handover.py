@@ -132,13 +132,6 @@ class HandoverScreen(LoadingScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="handover.reload"),
         Binding("escape", "back", "Back", id="handover.back"),
     ]
-    DEFAULT_CSS = """
-    HandoverScreen #hand-title { height: 1; padding: 0 1; background: $panel; }
-    HandoverScreen #hand-summary { height: 1; padding: 0 1; color: $text-muted; }
-    HandoverScreen #hand-list { height: 1fr; border: none; background: $surface; }
-    HandoverScreen #hand-list > .option-list--option-disabled { text-style: bold; color: $text; }
-    """
-
     def __init__(self, hours: float = 8, export_dir: Path | str | None = None) -> None:
         super().__init__()
         self.hours = hours

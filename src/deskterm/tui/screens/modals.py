@@ -39,13 +39,6 @@ class ChoiceScreen(ModalScreen[str | None]):
 class TextPromptScreen(ModalScreen[str | None]):
     """A title, a one-line input and a hint; enter submits (an empty text is refused), esc cancels."""
 
-    DEFAULT_CSS = """
-    TextPromptScreen { align: center middle; }
-    TextPromptScreen > #prompt-dialog { width: 70; max-width: 95%; height: auto; border: round $accent;
-        background: $surface; padding: 0 1; }
-    TextPromptScreen #prompt-title { text-style: bold; margin-bottom: 1; }
-    TextPromptScreen #prompt-hint { color: $text-muted; }
-    """
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, placeholder: str = "", hint: str = "enter confirms · esc cancels") -> None:
@@ -79,15 +72,6 @@ class TicketListScreen(ModalScreen[bool]):
     applies, esc cancels: returns True / False); after, what was done to each and what was skipped and why
     (``confirm=False``: enter or esc closes)."""
 
-    DEFAULT_CSS = """
-    TicketListScreen { align: center middle; }
-    TicketListScreen > #list-dialog { width: 100; max-width: 96%; height: auto; max-height: 90%;
-        border: round $accent; background: $surface; padding: 0 1; }
-    TicketListScreen #list-title { text-style: bold; margin-bottom: 1; }
-    TicketListScreen #list-lines { height: auto; max-height: 16; border: none; text-wrap: nowrap;
-        text-overflow: ellipsis; }
-    TicketListScreen #list-hint { color: $text-muted; margin-top: 1; }
-    """
     BINDINGS = [
         Binding("enter,y", "confirm", "Apply", id="bulk.apply"),
         Binding("escape,n", "cancel", "Cancel", id="bulk.cancel"),

@@ -68,18 +68,6 @@ class StaleDialog(ModalScreen[str]):
     Returns ``APPLY``, ``REOPEN`` or ``CANCEL`` (esc). Nothing has been written when it shows.
     """
 
-    DEFAULT_CSS = """
-    StaleDialog { align: center middle; }
-    StaleDialog > ToastRack { layer: default; }
-    StaleDialog Toast { width: 1fr; max-width: 100%; padding: 0 1; margin-top: 0; }
-    StaleDialog > #stale { width: 76; max-width: 100%; height: auto; max-height: 100%;
-        border: round $warning; background: $surface; padding: 0 1; }
-    StaleDialog #stale-title { text-style: bold; width: 1fr; }
-    StaleDialog #stale-news { text-style: bold; color: $text-warning; width: 1fr; margin-top: 1; }
-    StaleDialog #stale-changes { height: auto; max-height: 8; margin-top: 1; }
-    StaleDialog #stale-choices { height: auto; margin-top: 1; }
-    StaleDialog .stale-hint { color: $text-muted; }
-    """
     BINDINGS = [
         Binding("a", "choose('apply')", "Apply anyway", id="stale.apply"),
         Binding("r", "choose('reopen')", "Re-open", id="stale.reopen"),
