@@ -196,6 +196,7 @@ class EscalationScreen(LoadingScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="escalations.reload"),
         Binding("escape", "back", "Back", id="escalations.back"),
     ]
+
     def __init__(self) -> None:
         super().__init__()
         self.rows: list[EscRow] = []

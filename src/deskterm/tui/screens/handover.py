@@ -132,6 +132,7 @@ class HandoverScreen(LoadingScreen):
         Binding("ctrl+r", "reload", "Reload", show=False, id="handover.reload"),
         Binding("escape", "back", "Back", id="handover.back"),
     ]
+
     def __init__(self, hours: float = 8, export_dir: Path | str | None = None) -> None:
         super().__init__()
         self.hours = hours
