@@ -2,7 +2,8 @@
 
 After every random change (made through the service, as the screens and the command line make them), the feed
 of ticket changes (``ChangeWatch.changes``) names the tickets changed; the view counts kept incrementally
-(``ViewCounts.apply``) must equal a full count (``data_view_counts``), and a queue patched with those tickets
+(``ViewCounts.apply``) must equal a full count (``data_view_counts``; "breaching soon" moved by the difference
+the change made at that instant, ``breaching_count``), and a queue patched with those tickets
 (``QueueQuery.patched``) must hold exactly the ids, in the same order, of the same query run from scratch, in
 every view (but "breaching soon", which is always run again) and both directions. On SQLite and PostgreSQL.
 """
@@ -19,7 +20,7 @@ from deskterm.demo import generate
 from deskterm.errors import DeskError
 from deskterm.service import Change, NewTicket
 from deskterm.store.changes import ChangeWatch
-from deskterm.store.queue import QueueQuery, ViewCounts, data_view_counts
+from deskterm.store.queue import QueueQuery, ViewCounts, breaching_count, data_view_counts
 from deskterm.store.queue_terms import Sort
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
@@ -80,6 +81,8 @@ def test_counts_and_queues_follow_the_feed(busy, steps):
     try:
         for which, change in steps:
             desk.clock.advance(minutes=7)
+            now = desk.clock.now()
+            soon_before = breaching_count(desk.store, now)  # at the same instant: only the change moves it
             ids = [t.id for t in desk.tickets()]
             if change == "new":
                 desk.create(NewTicket(subject="new", customer="Lyon", priority="P2", created_at=desk.clock.now()))
@@ -92,7 +95,8 @@ def test_counts_and_queues_follow_the_feed(busy, steps):
             if seen is None:
                 continue  # nothing was committed
             assert seen.tickets is not None, "a change made through the service names its tickets"
-            assert counts.apply(seen.tickets) == data_view_counts(desk.store, desk.user)
+            assert counts.apply(seen.tickets, now) == data_view_counts(desk.store, desk.user)
+            assert soon_before + counts.breaching_moved == breaching_count(desk.store, now)
             for key, q in list(queues.items()):
                 patched = q.patched(seen.tickets)
                 assert patched is not None

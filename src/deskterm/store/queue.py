@@ -505,12 +505,13 @@ class QueueQuery:
             query._groups, query._ids = self._groups, self._ids
             return query
         groups = tuple(array("q", g) for g in self._groups)
-        gone = set(changed)
-        for group in groups:
-            if any(i in gone for i in group):
-                kept = array("q", [i for i in group if i not in gone])
-                del group[:]
-                group.extend(kept)
+        for ticket_id in changed:
+            for group in groups:
+                try:
+                    group.pop(group.index(ticket_id))  # (a search in C: well under a millisecond)
+                except ValueError:
+                    continue
+                break
         breached, warning, rest, paused = groups
         now = self.now
         with self.store.engine.connect() as conn:
@@ -856,48 +857,86 @@ class ViewCounts:
             bits = bits + case((condition, 1 << n), else_=0)
         self._bits = bits
         self._masks: bytearray | None = None
+        # each ticket's deadline and warning instant as last read (epoch seconds, nan: none): what "breaching
+        # soon" held it to be before a change, for the difference a change makes to that count
+        self._due = array("d")
+        self._warn = array("d")
         self.counts: dict[str, int] = {}
+        self.breaching_moved = 0  # what the last ``apply`` moved the count of "breaching soon" by, at its instant
 
     def load(self) -> dict[str, int]:
         """Count every view again (one scan) and note each ticket's views."""
         with self._lock, self.store.engine.connect() as conn:
-            rows: Sequence[Any] = conn.execute(select(col(Ticket.id), self._bits.label("bits"))).all()
-            masks = bytearray((max((r[0] for r in rows), default=0) + 1) if rows else 1)
+            rows: Sequence[Any] = conn.execute(  # (every data view holds open tickets only)
+                select(col(Ticket.id), self._bits.label("bits"), col(Ticket.next_due), col(Ticket.next_warn)).where(
+                    col(Ticket.status).in_(OPEN_STATUSES)
+                )
+            ).all()
+            size = (max((r[0] for r in rows), default=0) + 1) if rows else 1
+            masks, due, warn = bytearray(size), array("d", [_NONE]) * size, array("d", [_NONE]) * size
             counts = dict.fromkeys(self._views, 0)
-            for ticket_id, m in rows:
+            for ticket_id, m, d, w in rows:
                 if m:
                     masks[ticket_id] = m
                     for n, view in enumerate(self._views):
                         if m >> n & 1:
                             counts[view] += 1
-            self._masks, self.counts = masks, counts
+                    due[ticket_id] = d.timestamp() if d is not None else _NONE
+                    warn[ticket_id] = w.timestamp() if w is not None else _NONE
+            self._masks, self._due, self._warn, self.counts = masks, due, warn, counts
             return dict(counts)
 
-    def apply(self, changed: Iterable[int]) -> dict[str, int] | None:
-        """The counts after the tickets ``changed`` changed; None before ``load``."""
+    def apply(self, changed: Iterable[int], at: datetime | None = None) -> dict[str, int] | None:
+        """The counts after the tickets ``changed`` changed; None before ``load``. With ``at``,
+        ``breaching_moved`` is what the change moved the count of "breaching soon" by at that instant (the
+        tickets' membership before, from the deadlines last read, and after)."""
         ids = sorted(set(changed))
         with self._lock:
             if self._masks is None:
                 return None
-            now: dict[int, int] = {}
+            rows: dict[int, tuple] = {}
             with self.store.engine.connect() as conn:
                 for i in range(0, len(ids), 900):  # SQLite's variable limit
-                    now.update(
-                        conn.execute(
-                            select(col(Ticket.id), self._bits).where(col(Ticket.id).in_(ids[i : i + 900]))
-                        ).all()
+                    found: Iterable[Any] = conn.execute(
+                        select(col(Ticket.id), self._bits, col(Ticket.next_due), col(Ticket.next_warn)).where(
+                            col(Ticket.id).in_(ids[i : i + 900])
+                        )
                     )
-            masks = self._masks
+                    rows.update((r[0], tuple(r[1:])) for r in found)
+            masks, due, warn = self._masks, self._due, self._warn
+            moved = 0
+            open_bit = 1 << self._views.index("open")
             for ticket_id in ids:
                 if ticket_id >= len(masks):
-                    masks.extend(bytes(ticket_id + 1 - len(masks) + 1024))
-                old, new = masks[ticket_id], int(now.get(ticket_id) or 0)  # (a ticket deleted: in no view)
-                if old == new:
-                    continue
-                masks[ticket_id] = new
-                for n, view in enumerate(self._views):
-                    self.counts[view] += (new >> n & 1) - (old >> n & 1)
+                    grow = ticket_id + 1 - len(masks) + 1024
+                    masks.extend(bytes(grow))
+                    due.extend(array("d", [_NONE]) * grow)
+                    warn.extend(array("d", [_NONE]) * grow)
+                bits, d, w = rows.get(ticket_id, (0, None, None))  # (a ticket deleted: in no view)
+                new, old = int(bits or 0), masks[ticket_id]
+                new_due = d.timestamp() if d is not None else _NONE
+                new_warn = w.timestamp() if w is not None else _NONE
+                if at is not None:
+                    t = at.timestamp()
+                    moved += _breaching(new & open_bit, new_due, new_warn, t) - _breaching(
+                        old & open_bit, due[ticket_id], warn[ticket_id], t
+                    )
+                masks[ticket_id], due[ticket_id], warn[ticket_id] = new, new_due, new_warn
+                if old != new:
+                    for n, view in enumerate(self._views):
+                        self.counts[view] += (new >> n & 1) - (old >> n & 1)
+            self.breaching_moved = moved
             return dict(self.counts)
+
+
+_NONE = float("nan")  # no instant (a nan compares false with everything, as SQL's NULL does)
+
+
+def _breaching(is_open: int, due: float, warn: float, at: float) -> int:
+    """Whether a ticket is in "breaching soon" at ``at`` (``view_condition``'s rule, on epoch seconds)."""
+    horizon = at + BREACHING_HORIZON.total_seconds()
+    not_breached = due != due or due >= at  # (nan: no deadline)
+    return int(bool(is_open) and not_breached and (warn <= at or due <= horizon))
 
 
 def breaching_count(store: Store, now: datetime) -> int:

@@ -545,9 +545,15 @@ class QueueScreen(DeskScreen):
             if self._view_counts is None or self._view_counts.user != desk.user:
                 self._view_counts = ViewCounts(desk.store, desk.user)
             kept = self._view_counts
-            applied = kept.apply(changed) if changed is not None else None
-            counts = applied if applied is not None else (kept.load() if data or changed is not None else {})
-            counts["breaching"] = breaching_count(desk.store, desk.clock.now())
+            now = desk.clock.now()
+            applied = kept.apply(changed, now) if changed is not None else None
+            if applied is not None and "breaching" in self.counts:
+                # "breaching soon" moved by what the changed tickets' membership became (the time moves it
+                # too: recounted whole every COUNTS_EVERY seconds, as without changes)
+                counts = {**applied, "breaching": self.counts["breaching"] + kept.breaching_moved}
+            else:
+                counts = applied if applied is not None else (kept.load() if data or changed is not None else {})
+                counts["breaching"] = breaching_count(desk.store, now)
         finally:  # even on an error, so that the next recount is not blocked forever
             self.app.call_from_thread(self._counted, counts, data)
 
