@@ -10,6 +10,7 @@ every view (but "breaching soon", which is always run again) and both directions
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -64,6 +65,15 @@ def busy(desk):
     return desk
 
 
+def _seen(watch):
+    """What the watch reports of a change just committed: PostgreSQL delivers its notification a moment after
+    the commit, so it is waited for (at most 5 s)."""
+    deadline = time.monotonic() + 5
+    while (seen := watch.changes()) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return seen
+
+
 def _fresh(desk, view: str, descending: bool) -> QueueQuery:
     return QueueQuery(desk.store, view=view, sort=Sort("due", descending), user=desk.user, now=desk.clock.now())
 
@@ -90,10 +100,9 @@ def test_counts_and_queues_follow_the_feed(busy, steps):
                 try:
                     desk.update(ids[which % len(ids)], change)
                 except DeskError:
-                    pass  # refused by the workflow (a closed ticket): nothing was written, nothing to follow
-            seen = watch.changes()
-            if seen is None:
-                continue  # nothing was committed
+                    continue  # refused by the workflow (a closed ticket): nothing was written, nothing to follow
+            seen = _seen(watch)
+            assert seen is not None
             assert seen.tickets is not None, "a change made through the service names its tickets"
             assert counts.apply(seen.tickets, now) == data_view_counts(desk.store, desk.user)
             assert soon_before + counts.breaching_moved == breaching_count(desk.store, now)
@@ -118,10 +127,10 @@ def test_an_import_of_many_tickets_reads_everything_again(busy):
         for t in tickets:
             t.ref = None
         desk.import_tickets(tickets)
-        seen = watch.changes()
+        seen = _seen(watch)
         assert seen is not None and seen.tickets is None
         desk.update(1, Change(note="one"))
-        seen = watch.changes()
+        seen = _seen(watch)
         assert seen is not None and seen.tickets == frozenset({1})
     finally:
         watch.close()
