@@ -1303,6 +1303,57 @@ def handover(obj: Context, hours: float, at_text: str | None) -> None:
     click.echo(reports.handover_markdown(h, desk.config.tz), nl=False)
 
 
+@cli.group("intake")
+def intake_group() -> None:
+    """Take what other systems send: monitoring alerts."""
+
+
+@intake_group.command("alertmanager")
+@click.option(
+    "--listen",
+    metavar="HOST:PORT",
+    help="Listen for Alertmanager's webhook over HTTP (e.g. 127.0.0.1:9099); without it, one notification on stdin.",
+)
+@click.option("--token-file", metavar="FILE", help="The bearer token's file (default: [alertmanager] token_file).")
+@click.option("--any-address", is_flag=True, help="Allow --listen on an address that is not loopback.")
+@click.pass_obj
+def intake_alertmanager(obj: Context, listen: str | None, token_file: str | None, any_address: bool) -> None:
+    """Prometheus Alertmanager notifications (webhook, version 4) become incidents (see README "Monitoring alerts")."""
+    from . import alertlisten
+    from .domain.alerts import AlertError
+
+    settings = obj.config.alertmanager
+    if listen is None:
+        body = sys.stdin.buffer.read(settings.max_body + 1)
+        try:
+            taken = alertlisten.take(obj.desk(), body, settings.max_body)
+        except AlertError as exc:
+            raise BadInput(f"alertmanager: {exc}") from None
+        for t in taken:
+            major = f" (major incident #{t.major_id})" if t.major_id else ""
+            click.echo(f"{t.state} #{t.ticket_id}{major}" if t.ticket_id else t.state)
+        _say_warnings()
+        return
+    host, port = alertlisten.parse_listen(listen, any_address)
+    path = token_file or settings.token_file
+    if not path:
+        raise BadInput("--token-file: required with --listen (or [alertmanager] token_file): a file with the token")
+    token = alertlisten.read_token(path)
+    desk = obj.desk()
+    try:
+        server = alertlisten.make_server(desk, host, port, token, settings.max_body)
+    except OSError as exc:
+        raise BadInput(f"--listen: {listen}: {exc.strerror or exc}") from None
+    bound = server.server_address
+    print(f"alertmanager: listening on http://{bound[0]}:{bound[1]}/ (ctrl+c stops)", file=sys.stderr, flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @cli.group("db")
 def db_group() -> None:
     """Database administration (moving a desk to PostgreSQL)."""

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.agents import AgentEntry
+from .domain.alerts import AlertSettings
+from .domain.alerts import parse_settings as parse_alert_settings
 from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
 from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
 from .domain.priority import PRIORITIES
@@ -131,6 +133,7 @@ class Config:
     mail: MailSettings | None = None  # [mail]: customer e-mail in and out (None: none sent, none taken)
     taxonomy: Taxonomy = field(default_factory=Taxonomy)  # [categories]: the contact reasons
     routing: tuple[RoutingRule, ...] = ()  # [[routing]]: rules applied when a ticket is created
+    alertmanager: AlertSettings = field(default_factory=AlertSettings)  # [alertmanager]: alerts in (domain/alerts.py)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -217,6 +220,7 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         "mail",
         "categories",
         "routing",
+        "alertmanager",
     }
     for key in data:
         if key not in known:
@@ -314,12 +318,18 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         mail = parse_mail(data, bad, parse_duration)
     taxonomy = parse_tree(data["categories"], bad) if "categories" in data else Taxonomy()
     routing = parse_rules(data["routing"], taxonomy, set(escalation.groups), bad) if "routing" in data else ()
+    alertmanager = AlertSettings()
+    if "alertmanager" in data:
+        from .mail.settings import parse_size
+
+        alertmanager = parse_alert_settings(data["alertmanager"], bad, parse_size) or alertmanager
     if problems:
         raise BadInput(problems)
     return Config(
         mail=mail,
         taxonomy=taxonomy,
         routing=routing,
+        alertmanager=alertmanager,
         agents=agents,
         unix_group=unix_group,
         allow_new_agents=allow_new,

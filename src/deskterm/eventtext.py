@@ -72,6 +72,8 @@ def describe(e) -> str:
         return f"ease (CES) {_v(e.to, '?')}/7"
     if k == "survey_reminder":
         return "survey reminder sent"
+    if k == "alert":
+        return f"monitoring alert {_v(e.to, '?')}"
     if k in ("time", "estimate", "approval"):
         return work_words(k, e.from_value, e.to)
     return one_line(k) + (f" → {one_line(e.to)}" if e.to else "") + (f" ({one_line(e.reason)})" if e.reason else "")

@@ -109,6 +109,7 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         "csat",
         "nps",
         "ces",
+        "alert",
         "acknowledge",
         "de-escalate",
         "approval",
@@ -126,6 +127,8 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         out["body"] = e.body
     if e.kind in ("csat", "nps", "ces") and e.body:
         out["comment"] = e.body
+    if e.kind == "alert":
+        out["body"] = e.body
     if e.reason is not None:
         out["reason"] = e.reason
     return out

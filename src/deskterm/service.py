@@ -29,6 +29,8 @@ from .domain import priority as prio_rules
 from .domain import problems as problem_rules
 from .domain import routing, survey, taxonomy, workflow
 from .domain.agents import Directory, on_shift
+from .domain.alerts import Alert, Notification
+from .domain.alerts import Mapping_ as AlertMapping
 from .domain.calendar import epoch
 from .domain.customers import (
     ContactSpec,
@@ -52,6 +54,7 @@ from .store.engine import FEED_MOST, Store
 from .store.engine import changed as feed_changed
 from .store.models import (
     Agent,
+    AlertRow,
     Attachment,
     ChangeRequest,
     Contact,
@@ -71,6 +74,7 @@ from .store.models import (
 )
 from .store.queue_terms import OPEN_STATUSES
 
+ALERT_AUTHOR = "alertmanager"  # the author of what monitoring alerts write
 UNASSIGN = ("", "none", "nobody", "-")
 
 
@@ -134,6 +138,20 @@ class MailTaken:
     ticket_id: int | None
     message_id: str
     why: str
+
+
+@dataclass(frozen=True)
+class AlertTaken:
+    """What became of one alert of a notification: ``ticket`` (opened one), ``added`` (fired again: added to the
+    open ticket of its fingerprint), ``resolved`` (recorded on its ticket; ``closed`` says whether the ticket was
+    resolved by the rule), ``duplicate`` (recorded before: nothing changed), ``unknown`` (resolved, never seen
+    firing: nothing to do). ``major``: the major incident of its group, when the group storms."""
+
+    state: str
+    key: str
+    ticket_id: int | None
+    major_id: int | None = None
+    closed: bool = False
 
 
 class Desk:
@@ -1693,6 +1711,200 @@ class Desk:
         return session.execute(
             select(func.max(col(Event.id))).where(col(Event.ticket_id) == t.id, col(Event.kind) == "reply")
         ).scalar_one()
+
+    # -- monitoring alerts in (domain/alerts.py) ---------------------------------------------------------
+
+    def take_alerts(self, notification: Notification) -> list[AlertTaken]:
+        """Take one Alertmanager notification in one transaction (all or nothing), alert by alert:
+
+        - a firing alert not recorded yet opens an incident (customer, priority, category and group from the
+          ``[alertmanager]`` rules), or is added to the open ticket of the same fingerprint; once ``storm``
+          open tickets share its group key, a major incident is opened for the group and every one of them is
+          linked to it (later alerts of the group are linked as they come);
+        - a resolved alert records an event on its ticket, and resolves the ticket when its rule says so and
+          none of the ticket's alerts still fires (a major incident is resolved with its last child);
+        - an alert recorded before (same fingerprint and start, same status) changes nothing.
+        """
+        settings = self.config.alertmanager
+        mappings = {a.key: settings.rule_for(a.labels) for a in notification.alerts}
+        for m in mappings.values():
+            if m.category is not None:
+                self.category(m.category)  # BadInput for a category outside the taxonomy, before writing
+        code = settings.resolution_code
+        if code is not None:
+            self._check_code(code)
+        texts = [notification.group_key, *(t for a in notification.alerts for t in (a.subject(), a.description()))]
+        if _unencodable("\n".join(texts)):
+            raise BadInput(f"alertmanager: {_NOT_UNICODE}")
+
+        def work(session: Session) -> list[AlertTaken]:
+            now = self.clock.now()
+            out = [self._take_alert(session, notification, a, mappings[a.key], now) for a in notification.alerts]
+            return out
+
+        return self.store.write(work)
+
+    def _take_alert(self, session: Session, n: Notification, a: Alert, m: AlertMapping, now: datetime) -> AlertTaken:
+        row = session.execute(
+            select(AlertRow).where(col(AlertRow.fingerprint) == a.fingerprint, col(AlertRow.starts_at) == a.starts_at)
+        ).scalar_one_or_none()
+        author = ALERT_AUTHOR
+        if a.status == "resolved":
+            if row is None:
+                return AlertTaken("unknown", a.key, None)
+            if row.status == "resolved":
+                return AlertTaken("duplicate", a.key, row.ticket_id)
+            row.status, row.ended_at = "resolved", a.ends_at
+            session.add(row)
+            session.flush()
+            t = self._load(session, row.ticket_id)
+            when = self._stamp(t.updated_at, now)
+            ended = a.ends_at.isoformat() if a.ends_at else "?"
+            events = [
+                NewEvent(at=when, kind="alert", author=author, to="resolved", body=f"{a.subject()}\nended {ended}")
+            ]
+            values: dict = {}
+            firing = session.execute(
+                select(func.count())
+                .select_from(AlertRow)
+                .where(col(AlertRow.ticket_id) == t.id, col(AlertRow.status) == "firing")
+            ).scalar_one()
+            closed = m.resolve and firing == 0 and t.status not in workflow.STOPPED
+            if closed:
+                code = self.config.alertmanager.resolution_code
+                events.append(
+                    NewEvent(
+                        at=when,
+                        kind="status",
+                        author=author,
+                        from_value=t.status,
+                        to="resolved",
+                        reason=code or "the alert resolved",
+                    )
+                )
+                values.update(status="resolved", resolution_code=code, first_contact=False)
+            self._write(session, t, values, events, when)
+            if closed and t.major_id is not None:
+                self._resolve_major_if_done(session, t.major_id, now)
+            return AlertTaken("resolved", a.key, t.id, t.major_id, closed)
+        if row is not None:
+            return AlertTaken("duplicate", a.key, row.ticket_id)
+        # fired again (a new start) while its ticket is open: added to that ticket
+        open_id = session.execute(
+            select(col(AlertRow.ticket_id))
+            .join(Ticket, col(Ticket.id) == col(AlertRow.ticket_id))
+            .where(col(AlertRow.fingerprint) == a.fingerprint, col(Ticket.status).not_in(list(workflow.STOPPED)))
+            .order_by(col(AlertRow.id).desc())
+            .limit(1)
+        ).scalar()
+        if open_id is not None:
+            t = self._load(session, open_id)
+            when = self._stamp(t.updated_at, now)
+            body = f"{a.subject()}\nstarted {a.starts_at.isoformat()}"
+            self._write(session, t, {}, [NewEvent(at=when, kind="alert", author=author, to="firing", body=body)], when)
+            self._record_alert(session, n, a, t.id, now)
+            return AlertTaken("added", a.key, t.id, t.major_id)
+        tid = self._alert_ticket(session, a.subject(), a.description(), m, now)
+        self._record_alert(session, n, a, tid, now)
+        major = self._storm(session, n, m, now)
+        return AlertTaken("ticket", a.key, tid, major)
+
+    def _record_alert(self, session: Session, n: Notification, a: Alert, ticket_id: int, now: datetime) -> None:
+        session.add(
+            AlertRow(
+                fingerprint=a.fingerprint,
+                starts_at=a.starts_at,
+                group_key=n.group_key,
+                ticket_id=ticket_id,
+                status="firing",
+                name=a.name,
+                received_at=now,
+            )
+        )
+        session.flush()
+
+    def _alert_ticket(self, session: Session, subject: str, text: str, m: AlertMapping, now: datetime) -> int:
+        """A new incident opened by monitoring (``created_by`` alertmanager), with its first event."""
+        ids = self._customer_ids(session, {m.customer})
+        category = self.category(m.category) if m.category is not None else None
+        events = [NewEvent(at=now, kind="alert", author=ALERT_AUTHOR, to="firing", body=subject)]
+        due, warn, timer, left = self._deadlines(m.customer, now, m.priority, events, now, now)
+        row = Ticket(
+            subject=subject,
+            description=text,
+            customer_id=ids[m.customer],
+            priority=m.priority,
+            initial_priority=m.priority,
+            type="incident",
+            status="new",
+            group_name=m.group,
+            created_at=now,
+            created_by=ALERT_AUTHOR,
+            updated_at=now,
+            next_due=due,
+            next_warn=warn,
+            next_timer=timer,
+            next_left=left,
+            category=category,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        session.execute(insert(Event), [e.row(row.id) for e in events])
+        self._register(session, [], [m.group])
+        feed_changed(session, row.id)
+        return row.id
+
+    def _storm(self, session: Session, n: Notification, m: AlertMapping, now: datetime) -> int | None:
+        """Once ``storm`` open tickets share the group key, the group's major incident (opened then), with every
+        open ticket of the group linked to it. Returns the major's id (None below the threshold)."""
+        rows = session.execute(
+            select(col(Ticket.id), col(Ticket.major_id), col(Ticket.priority))
+            .join(AlertRow, col(AlertRow.ticket_id) == col(Ticket.id))
+            .where(col(AlertRow.group_key) == n.group_key, col(Ticket.status).not_in(list(workflow.STOPPED)))
+            .distinct()
+        ).all()
+        majors = [r[1] for r in rows if r[1] is not None]
+        major_id = None
+        if majors:
+            major_id = majors[0]
+            if self._load(session, major_id).status in workflow.STOPPED:
+                major_id = None
+        if major_id is None:
+            if len(rows) < self.config.alertmanager.storm:
+                return None
+            priority = min(r[2] for r in rows)
+            subject = f"Alert storm: {n.group_name()} ({len(rows)} alerts)"
+            text = f"Alertmanager group {n.group_key}: {len(rows)} alerts at once; the alerts' tickets are linked here."
+            major_id = self._alert_ticket(session, subject, text, dataclasses.replace(m, priority=priority), now)
+        for tid, linked, _ in rows:
+            if linked is None and tid != major_id:
+                t = self._load(session, tid)
+                when = self._stamp(t.updated_at, now)
+                event = NewEvent(at=when, kind="link", author=ALERT_AUTHOR, to=str(major_id))
+                self._write(session, t, {"major_id": major_id}, [event], when)
+        return major_id
+
+    def _resolve_major_if_done(self, session: Session, major_id: int, now: datetime) -> None:
+        """An alert storm's major incident is resolved with its last open child (when the rules resolve)."""
+        major = self._load(session, major_id)
+        if major.status in workflow.STOPPED or major.created_by != ALERT_AUTHOR:
+            return
+        if any(t.status not in workflow.STOPPED for t in queries.linked_tickets(session, major_id)):
+            return
+        when = self._stamp(major.updated_at, now)
+        code = self.config.alertmanager.resolution_code
+        event = NewEvent(
+            at=when,
+            kind="status",
+            author=ALERT_AUTHOR,
+            from_value=major.status,
+            to="resolved",
+            reason=code or "every alert of the storm resolved",
+        )
+        self._write(
+            session, major, {"status": "resolved", "resolution_code": code, "first_contact": False}, [event], when
+        )
 
     def _insert_ticket(
         self, session: Session, subject: str, customer: str, priority: str, text: str, now: datetime

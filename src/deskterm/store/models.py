@@ -342,3 +342,21 @@ class ProblemAction(SQLModel, table=True):
     done_at: datetime | None = _instant(nullable=True)
     created_at: datetime = _instant()
     created_by: str
+
+
+class AlertRow(SQLModel, table=True):
+    """One firing of one Alertmanager alert (domain/alerts.py): its fingerprint and start make it unique, so a
+    notification sent again changes nothing; ``ticket_id`` is the ticket it opened or was added to, ``status``
+    firing or resolved. The open tickets of one ``group_key`` are what a storm links to its major incident."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (UniqueConstraint("fingerprint", "starts_at", name="uq_alerts_firing"),)
+    id: int | None = Field(default=None, primary_key=True)
+    fingerprint: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    starts_at: datetime = _instant()
+    group_key: str = Field(sa_column=Column(Text, nullable=False, index=True))
+    ticket_id: int = Field(foreign_key="tickets.id", index=True)
+    status: str
+    name: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    received_at: datetime = _instant()
+    ended_at: datetime | None = _instant(nullable=True)

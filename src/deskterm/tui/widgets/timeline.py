@@ -57,7 +57,7 @@ def entry_text(e, zone: ZoneInfo, mail: str | None = None) -> Text:
         head.append("\n")
         mark = "+" if line.startswith("attachment ") else "✉"
         head.append(f"{mark} {one_line(line)}", style="bold red" if line.startswith("mail failed") else "dim")
-    if e.kind == "reply" or (e.kind in ("csat", "nps", "ces", "time") and e.body):
+    if e.kind == "reply" or (e.kind in ("csat", "nps", "ces", "time", "alert") and e.body):
         head.append("\n")
         head.append(inert(e.body, newlines=True))
     return head

@@ -1,0 +1,96 @@
+"""`deskterm intake alertmanager` as a command: one notification on stdin, or the listener started by the real
+program (`--listen 127.0.0.1:0`: the port it bound is on its first line), refusals in one line with exit 2."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+
+from alertpayloads import alert, notification, storm
+
+from deskterm_testing import run_cli
+
+CONFIG = """
+timezone = "UTC"
+
+[calendars.always]
+always = true
+
+[policies.std]
+calendar = "always"
+P1 = { first_response = "15m", resolution = "4h" }
+P2 = { first_response = "30m", resolution = "8h" }
+P3 = { first_response = "2h",  resolution = "3d" }
+P4 = { first_response = "8h",  resolution = "10d" }
+
+[defaults]
+policy = "std"
+
+[alertmanager]
+storm = 3
+"""
+
+
+def test_stdin(tmp_path) -> None:
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(CONFIG)
+    base = ("--db", str(tmp_path / "desk.db"), "--config", str(cfg), "intake", "alertmanager")
+    body = notification(*storm(3), group_key="g").decode()
+    r = run_cli(*base, input=body)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.splitlines() == ["ticket #1", "ticket #2", "ticket #3 (major incident #4)"]
+    assert run_cli(*base, input=body).stdout.splitlines() == ["duplicate #1", "duplicate #2", "duplicate #3"]
+    for bad, why in [
+        ("{", "alertmanager: body: not JSON"),
+        ('{"version": "4", "groupKey": "g", "alerts": [{"status": "firing"}]}', "alertmanager: alerts[0].labels"),
+        ("x" * (1024 * 1024 + 1), "alertmanager: body: 1048577 bytes, more than the limit"),
+    ]:
+        r = run_cli(*base, input=bad)
+        assert r.returncode == 2 and r.stderr.startswith(why) and r.stderr.count("\n") == 1, r.stderr
+    shown = json.loads(run_cli("--db", str(tmp_path / "desk.db"), "--config", str(cfg), "show", "4", "--json").stdout)
+    assert shown["subject"] == "Alert storm: alertname=DiskFull (3 alerts)"
+
+
+def test_the_listener_of_the_real_program(tmp_path) -> None:
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text(CONFIG)
+    token = tmp_path / "token"
+    token.write_text("a-token-of-thirty-two-characters\n")
+    base = [sys.executable, "-m", "deskterm.cli", "--db", str(tmp_path / "desk.db"), "--config", str(cfg)]
+    for args, why in [
+        (["--listen", "0.0.0.0:9099", "--token-file", str(token)], "--listen: 0.0.0.0 is not a loopback address"),
+        (["--listen", "127.0.0.1:9099"], "--token-file: required with --listen"),
+        (["--listen", "localhost", "--token-file", str(token)], "--listen: 'localhost': give HOST:PORT"),
+    ]:
+        r = subprocess.run([*base, "intake", "alertmanager", *args], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and r.stderr.startswith(why), r.stderr
+    proc = subprocess.Popen(
+        [*base, "intake", "alertmanager", "--listen", "127.0.0.1:0", "--token-file", str(token)],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    try:
+        first = proc.stderr.readline()
+        port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", first).group(1))
+
+        def post(body: bytes, auth: str) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.request("POST", "/", body=body, headers={"Authorization": auth})
+            status = conn.getresponse().status
+            conn.close()
+            return status
+
+        assert post(notification(alert(severity="critical")), "Bearer a-token-of-thirty-two-characters") == 200
+        assert post(notification(alert()), "Bearer nope") == 401
+        assert proc.stderr.readline() == "alertmanager: 200 1 alert: 1 ticket\n"
+        assert proc.stderr.readline() == "alertmanager: 401 refused: missing or wrong bearer token\n"
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=30)
+    assert "Traceback" not in proc.stderr.read()
