@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from . import billing, reports
+from .domain import billing as rules
 from .domain.calendar import epoch, from_epoch
 from .domain.explain import explain
 from .domain.history import SURVEY_KINDS
@@ -701,3 +702,64 @@ def customer_html(r: dict[str, Any]) -> str:
             )
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+# -- the dashboard's lines ----------------------------------------------------------------------------------------
+
+
+def manager_lines(desk: Desk, now: datetime, customer: str | None = None) -> list[str]:
+    """What the dashboard shows of the service manager's side (nothing when the desk has none of it): contracts
+    ending within 60 days, churn this month, the problems with the most incidents linked this month, overdue
+    corrective actions; for one customer, its contract in force and the month's billable hours and amount."""
+    tz = desk.config.tz
+    today = now.astimezone(tz).date()
+    month = billing.parse_month(f"{today:%Y-%m}", tz, now)
+    with desk.store.read() as session:
+        contracts = billing.queries.contracts(session)
+        problems = _problems(session, None, today, tz)
+        bill = None
+        if customer is not None and any(c.customer == customer for c in contracts):
+            bill = billing.month_bill(session, customer, month, tz)
+    lines: list[str] = []
+    if customer is not None:
+        current = rules.in_force([c for c in contracts if c.customer == customer], today)
+        if current is not None:
+            until = f"renews {current.end}" if current.renews else (f"ends {current.end}" if current.end else "open")
+            lines.append(f"contract {one_line(current.name, 30)} ({until})")
+        if bill is not None:
+            lines.append(
+                f"this month: {rules.hours(sum(b.billable_seconds for b in bill.bills))} h billable, "
+                f"{rules.money(bill.amount_cents)}; {rules.hours(sum(b.included_used for b in bill.bills))} h "
+                "of included hours used"
+            )
+        mine = [c for c in contracts if c.customer == customer]
+    else:
+        mine = contracts
+    ending = rules.ending_within(mine, today)
+    if ending:
+        lines.append(
+            "ending within 60 days: "
+            + ", ".join(f"{one_line(c.customer, 24)} {c.end}{' (renewal)' if c.renews else ''}" for c in ending)
+        )
+    churn = rules.churned(mine, month.first, month.last)
+    if churn:
+        lines.append("churn this month: " + ", ".join(f"{one_line(c.customer, 24)} ({c.end})" for c in churn))
+    linked = sorted(
+        ((sum(1 for c in p["_incident_created"] if month.since <= c < month.until), p) for p in problems),
+        key=lambda x: (-x[0], x[1]["ticket"]),
+    )
+    top = [(n, p) for n, p in linked if n][:3]
+    if top:
+        lines.append(
+            "problems, most incidents this month: "
+            + "; ".join(f"#{p['ticket']} {one_line(p['subject'], 32)} ({n})" for n, p in top)
+        )
+    overdue = [(a, p) for p in problems for a in p["actions"] if a["overdue"]]
+    if overdue:
+        lines.append(
+            f"overdue actions ({len(overdue)}): "
+            + "; ".join(
+                f"{one_line(a['title'], 28)} ({one_line(a['owner'], 12)}, due {a['due']})" for a, _ in overdue[:3]
+            )
+        )
+    return lines

@@ -205,3 +205,48 @@ def test_dashboard_snapshot(snap_compare, make_app, desk_files, size):
         await show(app, pilot, period="week")
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+async def test_service_manager_lines_for_the_desk_and_a_customer(make_app, desk_files):
+    """Contracts ending within 60 days, churn this month, the problems with the most incidents this month and the
+    overdue actions (issue 18); with a customer chosen (c), its contract and billable hours. Absent when the desk
+    has none of it (the other tests' screens and snapshots)."""
+    from datetime import date
+
+    from deskterm.domain.billing import Contract
+    from deskterm.records import NewTicket
+
+    db, _config_path, config, clock = desk_files
+    store = open_store(db)
+    desk = Desk(store, config, clock=clock, user="alice")
+    customers = sorted({t.customer for t in desk.tickets()})
+    first = customers[0]
+    today = NOW.date()
+    desk.add_contract(Contract("Gold", first, date(2026, 1, 1), today + timedelta(days=30), rate_cents=10000))
+    desk.add_contract(Contract("Old", customers[1], date(2025, 1, 1), date(2026, 3, 5)))
+    incidents = [t for t in desk.tickets(["open"]) if t.type == "incident" and t.created_at >= NOW - timedelta(days=20)]
+    problem = desk.create(
+        NewTicket(
+            subject="Switch firmware", customer=first, priority="P3", created_at=NOW - timedelta(days=1), type="problem"
+        )
+    ).id
+    desk.link_problem(problem, [t.id for t in incidents[:3]])
+    desk.add_action(problem, "upgrade the switches", "me", today - timedelta(days=2))
+    store.dispose()
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, period="month")
+        lines = screen.data.manager[None]
+        assert lines[0] == f"ending within 60 days: {first} {today + timedelta(days=30)}"
+        assert lines[1] == f"churn this month: {customers[1]} (2026-03-05)"
+        assert lines[2] == f"problems, most incidents this month: #{problem} Switch firmware (3)"
+        assert lines[3] == f"overdue actions (1): upgrade the switches (alice, due {today - timedelta(days=2)})"
+        shown = str(screen.query_one("#dash-figures").render())
+        assert "Service manager" in shown and "churn this month" in shown
+        await pilot.press("c")
+        for _ in range(50):
+            await settle(pilot)
+            if screen.customer == first and screen.loaded and first in screen.data.manager:
+                break
+        assert screen.data.manager[first][0] == f"contract Gold (ends {today + timedelta(days=30)})"
+        assert screen.data.manager[first][1].startswith("this month: 0.00 h billable, 0.00")

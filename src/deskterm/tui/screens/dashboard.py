@@ -24,7 +24,7 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.widgets import DataTable, Label, Sparkline, Static
 
-from ... import reports
+from ... import monthly, reports
 from ...fmt import compact, one_line
 from ..keys import KeysFooter
 from .base import LoadingScreen
@@ -85,6 +85,8 @@ class DashData:
     by_customer: dict[str, dict[str, reports.Kpis]]
     customers: list[str]
     days: dict[str | None, list[tuple[datetime, reports.Kpis]]] = field(default_factory=dict)  # customer → trend
+    # customer (None: all) → the service manager's lines: contracts ending, churn, problems, overdue actions
+    manager: dict[str | None, list[str]] = field(default_factory=dict)
 
 
 class DashboardLoaded(Message):
@@ -275,6 +277,7 @@ class DashboardScreen(LoadingScreen):
         customers = sorted({t.customer for t in figures.tickets})
         data = DashData(now, bounds, totals, by_customer, customers)
         data.days[customer] = figures.trend(customer, now)
+        data.manager[customer] = monthly.manager_lines(desk, now, customer)
         self._figures = figures
         self.post_message(DashboardLoaded(data, generation))
 
@@ -283,6 +286,7 @@ class DashboardScreen(LoadingScreen):
         figures, data = self._figures, self.data
         if figures is None or data is None:
             return
+        data.manager[customer] = monthly.manager_lines(self.desk, data.now, customer)
         self.post_message(TrendLoaded(customer, figures.trend(customer, data.now), generation))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
@@ -330,7 +334,14 @@ class DashboardScreen(LoadingScreen):
         title.append(one_line(self.customer) if self.customer else "all customers", style="bold")
         self.query_one("#dash-title", Static).update(title)
         k = self.kpis
-        self.query_one("#dash-figures", Static).update(kpi_text(k) if k is not None else Text("no tickets"))
+        figures = kpi_text(k) if k is not None else Text("no tickets")
+        manager = self.data.manager.get(self.customer) if self.data else None
+        if manager:
+            figures = figures.copy()
+            figures.append("\nService manager\n", style="bold")
+            for line in manager:
+                figures.append(f"  {line}\n")
+        self.query_one("#dash-figures", Static).update(figures)
         self._show_trend()
         self._show_risk()
 
