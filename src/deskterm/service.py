@@ -1586,10 +1586,11 @@ class Desk:
             tid = intake.tagged_ticket(session, parsed)
             via = "tag in the subject"
         state = "added"
+        customer, contact_id = self._sender(session, parsed.sender)
         if tid is not None:
             known = intake.addresses_of(session, tid)
-            if known and not intake.same_party(parsed.sender, known):
-                t = self._load(session, tid)
+            t = self._load(session, tid)
+            if not intake.same_party(parsed.sender, known) and customer != t.customer:
                 return self._set_aside(
                     session,
                     parsed,
@@ -1617,9 +1618,9 @@ class Desk:
             via = f"follow-up of #{t.id}, which is {t.status}"
         if parsed.automatic:
             return self._set_aside(session, parsed, source, now, f"automatic message ({parsed.automatic})")
-        customer = mail.unknown_customer
+        customer = customer or mail.unknown_customer
         desc = parsed.text if tid is None else f"(follow-up of #{tid})\n\n{parsed.text}"
-        new_id = self._insert_ticket(session, parsed.subject, customer, mail.priority, desc, now)
+        new_id = self._insert_ticket(session, parsed.subject, customer, mail.priority, desc, now, contact_id)
         self._mail_rows(session, parsed, source, now, new_id, None, "ticket", via if tid else "new", files)
         if mail.acknowledge:
             body = outbox.fill(mail.acknowledge, new_id, parsed.subject, customer)
@@ -1906,8 +1907,24 @@ class Desk:
             session, major, {"status": "resolved", "resolution_code": code, "first_contact": False}, [event], when
         )
 
+    def _sender(self, session: Session, address: str) -> tuple[str | None, int | None]:
+        """Who wrote: the customer of the contact with this address, else of its domain (customer records);
+        (None, None) for an unknown sender."""
+        contact = store_customers.contact_by_email(session, address)
+        if contact is not None:
+            return contact.customer, contact.id
+        found = store_customers.by_domain(session, address)
+        return (found.name, None) if found is not None else (None, None)
+
     def _insert_ticket(
-        self, session: Session, subject: str, customer: str, priority: str, text: str, now: datetime
+        self,
+        session: Session,
+        subject: str,
+        customer: str,
+        priority: str,
+        text: str,
+        now: datetime,
+        contact_id: int | None = None,
     ) -> int:
         ids = self._customer_ids(session, {customer})
         due, warn, timer, left = self._deadlines(customer, now, priority, [], now, now)
@@ -1921,6 +1938,7 @@ class Desk:
             group_name="L1",
             created_at=now,
             created_by="customer",
+            contact_id=contact_id,
             updated_at=now,
             next_due=due,
             next_warn=warn,

@@ -297,3 +297,33 @@ def test_acknowledgement_and_flood(db_url, make_mail_config, maildir, frozen_clo
         assert smtp.messages[0]["Auto-Submitted"] == "auto-replied"
     finally:
         store.dispose()
+
+
+def test_the_sender_is_found_by_contact_or_by_domain(mail_desk, maildir, smtp):
+    from deskterm.domain.customers import ContactSpec, CustomerBatch, CustomerSpec
+
+    mail_desk.save_directory(
+        CustomerBatch(
+            customers=[
+                CustomerSpec(name="Clinique Saint-Jean", domains=("clinique.example",)),
+                CustomerSpec(name="ACME", domains=("acme.example",)),
+            ],
+            contacts=[
+                ContactSpec(customer="Clinique Saint-Jean", name="Marie Curie", email="marie@clinique.example"),
+                ContactSpec(customer="ACME", name="Wile E.", email="wile@acme.example"),
+            ],
+        )
+    )
+    deliver_to(
+        maildir,
+        message(),
+        message(sender="paul@clinique.example", msgid="<p1@clinique.example>", subject="Badge reader"),
+    )
+    assert fetch_maildir(mail_desk, str(maildir)) == {"ticket": 2}
+    marie, paul = (mail_desk.ticket(r.ticket_id) for r in inbound(mail_desk))
+    assert marie.customer == "Clinique Saint-Jean" and mail_desk.contact_of(marie).email == "marie@clinique.example"
+    assert paul.customer == "Clinique Saint-Jean" and paul.contact_id is None
+    # another customer's contact naming the ticket by its tag: set aside
+    deliver_to(maildir, message(subject=f"Re: [#{marie.id}]", sender="wile@acme.example", msgid="<w1@acme.example>"))
+    assert fetch_maildir(mail_desk, str(maildir)) == {"quarantined": 1}
+    assert "names ticket" in mail_desk.quarantined()[-1].reason

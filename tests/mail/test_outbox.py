@@ -181,3 +181,17 @@ def test_resolution_notice_is_queued_when_configured(db_url, make_mail_config, s
         assert msg["Auto-Submitted"] == "auto-replied"
     finally:
         store.dispose()
+
+
+def test_a_reply_on_a_phone_ticket_goes_to_its_contacts_address(mail_desk, smtp):
+    from deskterm.domain.customers import ContactSpec
+
+    t = mail_desk.create(
+        NewTicket(subject="Called about VPN", customer="ACME", priority="P3", created_at=mail_desk.clock.now()),
+        new_contact=ContactSpec(customer="ACME", name="Wile E.", email="wile@acme.example"),
+    )
+    mail_desk.update(t.id, Change(reply="Following up on your call."))
+    assert deliver(mail_desk).sent == 1
+    [msg] = smtp.messages
+    assert msg["To"] == "wile@acme.example" and msg["In-Reply-To"] is None
+    assert msg["Subject"] == f"[#{t.id}] Called about VPN"  # a first message: no "Re:"

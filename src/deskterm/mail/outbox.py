@@ -27,7 +27,7 @@ from ..domain import mail as rules
 from ..domain import survey
 from ..domain.history import SURVEY_REMINDER
 from ..records import NewEvent
-from ..store.models import InboundMail, OutboxMail
+from ..store.models import Contact, InboundMail, OutboxMail, Ticket
 from .settings import MailSettings
 
 LEASE = timedelta(minutes=5)  # a claim older than this belongs to a sender that died
@@ -52,6 +52,12 @@ def thread_of(session: Session, ticket_id: int) -> tuple[str | None, str | None,
         .order_by(col(OutboxMail.id))
     ).all()
     to = inbound[-1][0] if inbound else None
+    if to is None:  # a ticket opened by phone or by hand: its contact's address, if it has one
+        to = session.execute(
+            select(col(Contact.email))
+            .join(Ticket, col(Ticket.contact_id) == col(Contact.id))
+            .where(col(Ticket.id) == ticket_id)
+        ).scalar()
     answering = inbound[-1][1] if inbound else None
     refs = [
         m for m, _ in sorted([(r[1], r[2]) for r in inbound] + [(r[0], r[1]) for r in outbound], key=lambda x: x[1])
@@ -86,7 +92,7 @@ def queue(
         "to_addr": to,
         "from_addr": sender.from_addr,
         "reply_to": sender.reply_to or None,
-        "subject": rules.tagged(ticket_id, subject, reply=kind != "acknowledge" or answering is None),
+        "subject": rules.tagged(ticket_id, subject, reply=answering is not None),
         "body": body,
         "in_reply_to": answering,
         "refs": " ".join(refs) or None,
