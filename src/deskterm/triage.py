@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .domain import triage as knn
 from .errors import BadInput
 from .records import TicketRecord
-from .store import search
+from .store import queries, search
 
 if TYPE_CHECKING:
     from .service import Desk
@@ -97,12 +97,18 @@ def suggest(
     """The suggestions and similar tickets of one ticket (a few reads; run it in a worker in the app)."""
     check_threshold(threshold)
     started = time.perf_counter()
-    ticket = desk.ticket(key)
-    words = search.words(ticket.subject, ticket.description)
     with desk.store.read() as session:
-        conn = session.connection()
-        resolved = search.similar(conn, words, exclude=ticket.id, resolved=True, limit=neighbours)
-        open_ = search.similar(conn, words, exclude=ticket.id, resolved=False, limit=DUPLICATES)
+        try:
+            ticket_id = queries.find_ticket_id(session, key)
+        except (ValueError, OverflowError, UnicodeError):  # as the service: "²", beyond 64 bits, bad bytes
+            ticket_id = None
+        ticket = queries.load_ticket(session, ticket_id, with_events=False) if ticket_id is not None else None
+        if ticket is None:
+            raise BadInput(f"ticket {key}: no such ticket")
+        words = search.words(ticket.subject, ticket.description)
+        found = search.candidates(session.connection(), words, exclude=ticket.id)
+    resolved = search.split(found, True, neighbours)
+    open_ = search.split(found, False, DUPLICATES)
     votes = knn.vote([(h.score, _values(h)) for h in resolved])
     major = _major(desk, ticket, open_)
     return Triage(

@@ -167,11 +167,12 @@ def all_events(session: Session) -> dict[int, list[EventRecord]]:
     return out
 
 
-def load_ticket(session: Session, ticket_id: int) -> TicketRecord | None:
+def load_ticket(session: Session, ticket_id: int, with_events: bool = True) -> TicketRecord | None:
     found = _records(session, col(Ticket.id) == ticket_id)
     if not found:
         return None
-    found[0].events = events_of(session, [ticket_id]).get(ticket_id, [])
+    if with_events:
+        found[0].events = events_of(session, [ticket_id]).get(ticket_id, [])
     return found[0]
 
 

@@ -85,22 +85,23 @@ _COLUMNS = (
 
 
 CANDIDATES = 200  # the most similar tickets read from the index, whatever their status
-RARE_WORDS = 10  # SQLite: the query keeps the words found in the fewest tickets (the others barely rank)
+RARE_WORDS = 6  # SQLite: the query keeps the words found in the fewest tickets (the others barely rank)
+WINDOW = 20_000  # the newest tickets the suggestions look among: the cost does not grow with the desk
 
 
-def rarest(conn: Connection, query_words: Sequence[str], keep: int = RARE_WORDS) -> list[str]:
+def rarest(conn: Connection, query_words: Sequence[str], keep: int = RARE_WORDS, own: bool = False) -> list[str]:
     """The ``keep`` words of ``query_words`` that the fewest tickets hold (SQLite: from the index's vocabulary,
-    a temporary fts5vocab table of the connection); words no ticket holds are left out. PostgreSQL: the first
-    ``keep`` (the subject's come first)."""
+    a temporary fts5vocab table of the connection); words no ticket holds are left out, and so are those only
+    the ticket itself holds when it is on the desk (``own``). PostgreSQL: the first ``keep`` (the subject's
+    come first)."""
     if conn.dialect.name != "sqlite" or len(query_words) <= 1:
         return list(query_words[:keep])
     conn.exec_driver_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{FTS}_vocab USING fts5vocab(main, {FTS}, row)")
-    found: dict[str, int] = {}
-    for w in query_words:
-        # the index holds its words without diacritics (remove_diacritics): "bloquée" is there as "bloquee"
-        row = conn.exec_driver_sql(f"SELECT doc FROM temp.{FTS}_vocab WHERE term = ?", (fold(w),)).first()
-        if row is not None:
-            found[w] = row[0]
+    # the index holds its words without diacritics (remove_diacritics): "bloquée" is there as "bloquee"
+    folded = {fold(w): w for w in reversed(query_words)}
+    marks = ", ".join("?" * len(folded))
+    rows = conn.exec_driver_sql(f"SELECT term, doc FROM temp.{FTS}_vocab WHERE term IN ({marks})", tuple(folded))
+    found = {folded[term]: doc for term, doc in rows if doc > (1 if own else 0)}
     return sorted(found, key=lambda w: (found[w], query_words.index(w)))[:keep]
 
 
@@ -113,32 +114,39 @@ def similar(
     limit: int,
     before: datetime | None = None,
 ) -> list[Hit]:
-    """The ``limit`` tickets most similar to ``query_words`` among the ``CANDIDATES`` the index ranks first:
-    resolved (or closed) ones, else open ones; ``before``: created before that instant only."""
-    hits = candidates(conn, query_words, exclude=exclude, before=before)
+    """The ``limit`` tickets most similar to ``query_words`` among the candidates (``candidates``): resolved (or
+    closed) ones, else open ones; ``before``: created before that instant only."""
+    return split(candidates(conn, query_words, exclude=exclude, before=before), resolved, limit)
+
+
+def split(hits: Sequence[Hit], resolved: bool, limit: int) -> list[Hit]:
     return [h for h in hits if (h.status in STOPPED) == resolved][:limit]
 
 
 def candidates(
     conn: Connection, query_words: Sequence[str], *, exclude: int | None = None, before: datetime | None = None
 ) -> list[Hit]:
-    """The tickets the index ranks most similar to ``query_words`` (at most ``CANDIDATES``, before filtering),
-    best first, with what triage reads of them."""
-    words = rarest(conn, query_words)
+    """The tickets the index ranks most similar to ``query_words``, best first: at most ``CANDIDATES``, among
+    the newest ``WINDOW`` tickets (all of them with ``before``, for the evaluation), with what triage reads of
+    them."""
+    words = rarest(conn, query_words, own=exclude is not None)
     if not words:
         return []
-    params: dict = {"limit": CANDIDATES}
+    params: dict = {"limit": CANDIDATES, "low": 0}
+    if before is None:
+        top = conn.execute(text("SELECT max(id) FROM tickets")).scalar() or 0
+        params["low"] = top - WINDOW
     if conn.dialect.name == "sqlite":
         params["q"] = " OR ".join(f'"{w}"' for w in words)  # \w+ words: no quote inside
         ranked = (
-            f"SELECT rowid AS id, -bm25({FTS}, 4.0, 1.0) AS score FROM {FTS} WHERE {FTS} MATCH :q"
+            f"SELECT rowid AS id, -bm25({FTS}, 4.0, 1.0) AS score FROM {FTS} WHERE {FTS} MATCH :q AND rowid > :low"
             f" ORDER BY bm25({FTS}, 4.0, 1.0) LIMIT :limit"
         )
     else:
         params["q"] = " | ".join(words)
         ranked = (
             f"SELECT t.id, ts_rank({PG_VECTOR}, q) AS score FROM tickets t, to_tsquery('simple'::regconfig, :q) AS q"
-            f" WHERE {PG_VECTOR} @@ q ORDER BY score DESC, t.id LIMIT :limit"
+            f" WHERE {PG_VECTOR} @@ q AND t.id > :low ORDER BY score DESC, t.id LIMIT :limit"
         )
     scores = {i: float(score) for i, score in conn.execute(text(ranked), params).all() if i != exclude}
     if not scores:

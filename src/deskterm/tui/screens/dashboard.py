@@ -87,6 +87,7 @@ class DashData:
     days: dict[str | None, list[tuple[datetime, reports.Kpis]]] = field(default_factory=dict)  # customer → trend
     # customer (None: all) → the service manager's lines: contracts ending, churn, problems, overdue actions
     manager: dict[str | None, list[str]] = field(default_factory=dict)
+    reasons: list[reports.Reason] = field(default_factory=list)  # top contact reasons, last 7 days, with their trend
 
 
 class DashboardLoaded(Message):
@@ -276,6 +277,8 @@ class DashboardScreen(LoadingScreen):
             totals[key], by_customer[key] = figures.period(since, until)
         customers = sorted({t.customer for t in figures.tickets})
         data = DashData(now, bounds, totals, by_customer, customers)
+        # a rolling week against the week before it (a calendar week just begun would compare hours with days)
+        data.reasons = reports.top_reasons(figures.tickets, now - timedelta(days=7), now)
         data.days[customer] = figures.trend(customer, now)
         data.manager[customer] = monthly.manager_lines(desk, now, customer)
         self._figures = figures
@@ -341,6 +344,11 @@ class DashboardScreen(LoadingScreen):
             figures.append("\nService manager\n", style="bold")
             for line in manager:
                 figures.append(f"  {line}\n")
+        if data.reasons:  # only on a desk that classifies its tickets (categories)
+            figures = figures.copy()
+            figures.append("\nTop contact reasons, last 7 days\n", style="bold")
+            for r in data.reasons:
+                figures.append(f"{one_line(r.category, 22):<22} {r.count:>3} {r.trend:>3} (was {r.previous})\n")
         self.query_one("#dash-figures", Static).update(figures)
         self._show_trend()
         self._show_risk()
