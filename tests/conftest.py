@@ -188,3 +188,92 @@ def cli_server(tmp_path_factory):
     server = CliServer(tmp_path_factory.mktemp("cli-server"))
     yield server
     server.close()
+
+
+# -- every key is exercised, on several workers (pytest-xdist: make test) ------------------------------------
+#
+# tests/tui/test_zz_every_key.py checks that every binding was pressed by a screen test, which only the process
+# that ran every screen test can see. On several workers no process does: each worker leaves that test out and
+# sends what its tests pressed (tests/tui/conftest.py); the controller, which runs no test itself, runs the same
+# check on the union once every worker is done, and reports it under the test's own name, passed, failed or
+# skipped (skipped, as in one process, unless every screen test ran: no -k, no single file, no -x stop).
+
+
+class _KeyCoverage:
+    def __init__(self) -> None:
+        self.collected: list[str] | None = None
+        self.finished: set[str] = set()
+        self.pressed: set[str] = set()
+        self.deselected: list[str] = []
+        self.check_selected = False
+        self.worker_lost = False
+
+
+_KEYS = _KeyCoverage()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids):
+    _KEYS.collected = list(ids)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    out = getattr(node, "workeroutput", None) or {}
+    _KEYS.pressed.update(out.get("deskterm_pressed", ()))
+    _KEYS.deselected.extend(out.get("deskterm_tui_deselected", ()))
+    _KEYS.check_selected |= bool(out.get("deskterm_check_selected"))
+    _KEYS.worker_lost |= error is not None or "deskterm_pressed" not in out
+
+
+def pytest_runtest_logreport(report):
+    if report.when == "teardown" and report.nodeid.startswith("tests/tui/"):
+        _KEYS.finished.add(report.nodeid)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not session.config.pluginmanager.hasplugin("dsession") or not _KEYS.check_selected:
+        return
+    if str(ROOT / "tests" / "tui") not in sys.path:
+        sys.path.insert(0, str(ROOT / "tests" / "tui"))
+    import time
+
+    from _pytest.reports import TestReport
+    from keycoverage import CHECK_NODEID, is_tui_test, missing_keys, missing_message, tui_test_files
+
+    started = time.perf_counter()
+    tui_ids = {i for i in _KEYS.collected or () if is_tui_test(i)}
+    files = {i.split("::", 1)[0] for i in tui_ids}
+    whole = (
+        files >= tui_test_files() - {CHECK_NODEID.split("::", 1)[0]}
+        and not _KEYS.deselected
+        and tui_ids <= _KEYS.finished
+        and not _KEYS.worker_lost
+    )
+    path, name = CHECK_NODEID.split("::", 1)
+    if not whole:
+        outcome = "skipped"
+        longrepr: object = (
+            str(ROOT / path),
+            0,
+            "Skipped: only when every screen test ran (the whole tests/tui directory, nothing deselected)",
+        )
+    else:
+        missing = missing_keys(_KEYS.pressed)
+        outcome = "failed" if missing else "passed"
+        longrepr = missing_message(missing) if missing else None
+    report = TestReport(
+        nodeid=CHECK_NODEID,
+        location=(path, 0, name),
+        keywords={name: 1},
+        outcome=outcome,
+        longrepr=longrepr,
+        when="call",
+        duration=time.perf_counter() - started,
+    )
+    session.testscollected += 1  # the workers left it out of theirs
+    session.config.hook.pytest_runtest_logreport(report=report)
+    if outcome == "failed":
+        session.testsfailed += 1
+        if session.exitstatus == pytest.ExitCode.OK:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED

@@ -81,7 +81,7 @@ class PgServer:
         server = cls(bindir, root, _free_port(), as_user)
         try:
             server._initdb()
-            server._pg_ctl_start()
+            server._start_on_a_free_port()
             server._make_template()
         except Exception as exc:
             log = server.root / "server.log"
@@ -124,6 +124,21 @@ class PgServer:
             "--no-sync",
             "--no-instructions",
         )
+
+    def _start_on_a_free_port(self, tries: int = 3) -> None:
+        """Start the server; if the port was taken meanwhile (by another test worker's server, say: each
+        pytest-xdist worker starts its own), try again on another free port."""
+        for attempt in range(tries):
+            try:
+                self._pg_ctl_start()
+                return
+            except PgUnavailable:
+                log = self.root / "server.log"
+                taken = log.exists() and "could not bind" in log.read_text(errors="replace")
+                if not taken or attempt == tries - 1:
+                    raise
+                log.unlink()
+                self.port = _free_port()
 
     def _pg_ctl_start(self) -> None:
         options = " ".join(

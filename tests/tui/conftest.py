@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from keycoverage import CHECK_NODEID, binding_name
 from tuihelp import NOW
 
 
@@ -109,10 +110,7 @@ def screen_config(esc_config):
 
 PRESSED: set[str] = set()
 _DESELECTED_TUI: list[str] = []
-
-
-def binding_name(owner: type, binding) -> str:
-    return binding.id or f"{owner.__name__}:{binding.key}->{binding.action}"
+_CHECK_SELECTED = False  # on a pytest-xdist worker: whether the every-key check was selected (for the controller)
 
 
 def _owner(namespace, binding):
@@ -181,10 +179,25 @@ def whole_tui_suite(request) -> bool:
     return collected == on_disk and not _DESELECTED_TUI
 
 
+def pytest_collection_modifyitems(config, items):
+    """On a pytest-xdist worker the every-key check is the controller's (tests/conftest.py): no worker saw every
+    key press, so none runs the test; each sends the controller what it pressed (pytest_sessionfinish below)."""
+    global _CHECK_SELECTED
+    if hasattr(config, "workerinput"):
+        _CHECK_SELECTED = any(item.nodeid == CHECK_NODEID for item in items)
+        items[:] = [item for item in items if item.nodeid != CHECK_NODEID]
+
+
 def pytest_sessionfinish(session, exitstatus):
-    """DESKTERM_PRESSED=FILE: write the bindings pressed in this session there, one a line (to see the check)."""
+    """On a pytest-xdist worker: the bindings pressed here and the screen tests deselected, for the controller.
+    DESKTERM_PRESSED=FILE: write the bindings pressed in this session there, one a line (to see the check)."""
     import os
 
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["deskterm_pressed"] = sorted(PRESSED)
+        workeroutput["deskterm_tui_deselected"] = list(_DESELECTED_TUI)
+        workeroutput["deskterm_check_selected"] = _CHECK_SELECTED
     out = os.environ.get("DESKTERM_PRESSED")
     if out:
         Path(out).write_text("".join(f"{name}\n" for name in sorted(PRESSED)), encoding="utf-8")
