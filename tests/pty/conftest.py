@@ -1,5 +1,6 @@
-"""Fixtures of the real-terminal layer: the installed ``deskterm`` in a pty at 80x24 and 120x40, a private home
-per test, a demo desk built once (copied per test), and the command line of a second agent."""
+"""Fixtures of the real-terminal layer: the installed ``deskterm`` in a pty at 80x24 (and 120x40 for the tests
+marked ``both_sizes``), a private home per test, a demo desk built once (copied per test), and the command line
+of a second agent."""
 
 from __future__ import annotations
 
@@ -11,9 +12,17 @@ import pytest
 from ptyterm import SIZES, Term, deskterm_command, private_env
 
 
-@pytest.fixture(params=list(SIZES))
+def pytest_generate_tests(metafunc):
+    """The terminal's size: 80x24 (an agent over SSH) for every test; 120x40 as well for the tests marked
+    ``both_sizes`` (the whole shift, ``?`` on every screen), where a larger screen lays things out otherwise."""
+    if "size" in metafunc.fixturenames:
+        sizes = list(SIZES) if metafunc.definition.get_closest_marker("both_sizes") else ["80x24"]
+        metafunc.parametrize("size", sizes, indirect=True)
+
+
+@pytest.fixture
 def size(request) -> tuple[int, int]:
-    """(columns, rows): every test of this layer runs at 80x24 and at 120x40."""
+    """(columns, rows) of the test's terminal (see pytest_generate_tests above)."""
     return SIZES[request.param]
 
 

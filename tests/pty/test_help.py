@@ -66,6 +66,7 @@ def missing_from(listed: str, expected: set[str]) -> list[str]:
     return sorted(w for w in expected if re.sub(r"\s+", " ", w) not in listed)
 
 
+@pytest.mark.both_sizes
 def test_question_mark_on_every_screen_lists_every_key(agent, demo_desk):
     from deskterm.tui.app import DeskApp
     from deskterm.tui.screens.dashboard import DashboardScreen

@@ -1,9 +1,9 @@
 """A shift on the demo desk, in the installed ``deskterm`` in a real terminal, as an agent lives it.
 
-Every test runs at 80x24 and 120x40 and reads what a person sees on the emulated screen (pyte). Each one ends
-the program as an agent does and checks its exit code and that nothing (no traceback) was printed once it had
-left the screen. Steps that issue 13 fixes but which have not landed yet are ``xfail(strict=True)``: they turn
-into failures, to be unmarked, the moment the fix lands.
+Every test runs at 80x24 (the whole shift at 120x40 too) and reads what a person sees on the emulated screen
+(pyte). Each one ends the program as an agent does and checks its exit code and that nothing (no traceback) was
+printed once it had left the screen. Steps that issue 13 fixes but which have not landed yet are
+``xfail(strict=True)``: they turn into failures, to be unmarked, the moment the fix lands.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ EDITOR_LINE = "▎ │"  # a line of the reply/note editor: the cursor is in it 
 # -- the shift -----------------------------------------------------------------------------------------
 
 
+@pytest.mark.both_sizes
 def test_a_ticket_from_first_reply_to_closing(agent, tmp_path):
     """``deskterm demo --keep DIR``: open a ticket, reply, note, pending, resolve with a code, close with CSAT,
     back to the queue, ``q``. The desk kept in DIR holds every change, made by this agent."""
