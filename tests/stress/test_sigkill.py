@@ -10,6 +10,8 @@
     priority event, and the notes of a round are exactly 1..k (the one in flight at the kill is all gone).
 
 50 kill points (20 imports, 30 update loops), from a seeded generator (``DESKTERM_KILL_SEED`` replays a run).
+The processes are forked from one that imported deskterm once (forkserver.py): killed the same way, without a
+second of imports each.
 """
 
 from __future__ import annotations
@@ -20,15 +22,13 @@ import random
 import re
 import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+from forkserver import Child, ForkServer
 
-WORKER = Path(__file__).with_name("worker.py")
 IMPORT_TICKETS = 1500
 IMPORT_KILLS = 20
 UPDATE_KILLS = 30  # 50 kill points in all
@@ -84,27 +84,29 @@ def _imported(db: Path, prefix: str) -> tuple[int, int]:
     return tickets, events
 
 
-def _import(db: Path, file: Path) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "import", str(file)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+@pytest.fixture
+def forks(tmp_path):
+    server = ForkServer(tmp_path)
+    yield server
+    server.close()
+
+
+def _import(forks: ForkServer, db: Path, file: Path) -> Child:
+    return forks.start("cli", "--db", str(db), "import", str(file))
 
 
 @pytest.mark.stress
-def test_import_killed_at_random_instants_is_all_or_nothing(tmp_path):
+def test_import_killed_at_random_instants_is_all_or_nothing(tmp_path, forks):
     rng = random.Random(SEED)
     db = tmp_path / "desk.db"
     # calibration: one import that runs to its end, to know how long one takes on this machine
     first = tmp_path / "base.jsonl"
     _write_import(first, "BASE")
     t0 = time.perf_counter()
-    p = _import(db, first)
-    _, err = p.communicate(timeout=120)
+    p = _import(forks, db, first)
+    rc, _, err = p.wait()
     duration = time.perf_counter() - t0
-    assert p.returncode == 0, err
+    assert rc == 0, err
     assert _imported(db, "BASE") == (IMPORT_TICKETS, 2 * IMPORT_TICKETS)
 
     outcomes = {"none": 0, "all": 0}
@@ -114,20 +116,20 @@ def test_import_killed_at_random_instants_is_all_or_nothing(tmp_path):
         prefix = f"K{k}"
         file = tmp_path / f"{prefix}.jsonl"
         _write_import(file, prefix)
-        p = _import(db, file)
+        p = _import(forks, db, file)
         if k % 2 == 0:  # at a random instant of the whole run
             time.sleep(rng.uniform(0.3, 1.3) * duration)
         else:  # while the transaction is being written: the WAL file starts growing at the commit
             deadline = time.monotonic() + 60
-            while p.poll() is None and time.monotonic() < deadline:
+            while p.running() and time.monotonic() < deadline:
                 if wal.exists() and wal.stat().st_size > 0:
                     in_write += 1
                     break
                 time.sleep(0.0005)
             time.sleep(rng.uniform(0, 0.002))
-        p.send_signal(signal.SIGKILL)
-        _, err = p.communicate(timeout=60)
-        assert p.returncode in (0, -signal.SIGKILL), err  # killed, or it had finished well
+        p.kill()
+        rc, _, err = p.wait()
+        assert rc in (0, -signal.SIGKILL), err  # killed, or it had finished well
         _integrity(db)
         tickets, events = _imported(db, prefix)
         assert (tickets, events) in ((0, 0), (IMPORT_TICKETS, 2 * IMPORT_TICKETS)), (
@@ -181,7 +183,7 @@ def _check_updates(db: Path, rounds: list[int], initial: dict[int, str]) -> dict
 
 
 @pytest.mark.stress
-def test_update_loop_killed_at_random_instants_leaves_no_ticket_half_written(tmp_path):
+def test_update_loop_killed_at_random_instants_leaves_no_ticket_half_written(tmp_path, forks):
     from deskterm.clock import Clock
     from deskterm.config import builtin_config
     from deskterm.service import Desk, NewTicket
@@ -202,18 +204,12 @@ def test_update_loop_killed_at_random_instants_leaves_no_ticket_half_written(tmp
     for k in range(UPDATE_KILLS):
         round_id = 1000 + k
         rounds.append(round_id)
-        p = subprocess.Popen(
-            [sys.executable, str(WORKER), "loop", str(db), str(round_id)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = p.stdout.readline()  # the loop is running (its first update is committed)
-        assert line.strip() == "ready", p.communicate(timeout=60)[1]
+        p = forks.start("loop", str(db), str(round_id))  # worker.py's loop
+        p.wait_for_line("ready")  # the loop is running (its first update is committed)
         time.sleep(rng.uniform(0.0, 0.4))
-        p.send_signal(signal.SIGKILL)
-        _, err = p.communicate(timeout=60)
-        assert p.returncode == -signal.SIGKILL, err  # the loop never stops by itself
+        p.kill()
+        rc, _, err = p.wait()
+        assert rc == -signal.SIGKILL, err  # the loop never stops by itself
         _integrity(db)
         _check_updates(db, rounds, initial)
     committed = _check_updates(db, rounds, initial)
