@@ -10,7 +10,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -925,9 +925,27 @@ def report(
         if by
         else {}
     )
+    from .domain.billing import churned, ending_within
+
+    contracts = desk.contracts()
+    today = now.astimezone(tz).date()
+    ending = ending_within(contracts, today)
+    churn = churned(contracts, since.astimezone(tz).date(), (until - timedelta(seconds=1)).astimezone(tz).date())
+
+    def contract_json(c) -> dict:
+        return {"customer": c.customer, "name": c.name, "end": c.end.isoformat() if c.end else None, "renews": c.renews}
+
     if fmt == "json":
         click.echo(
-            jsonout.dumps({"total": total.as_dict(), "by": by, "groups": {k: v.as_dict() for k, v in groups.items()}})
+            jsonout.dumps(
+                {
+                    "total": total.as_dict(),
+                    "by": by,
+                    "groups": {k: v.as_dict() for k, v in groups.items()},
+                    "contracts_ending_within_60_days": [contract_json(c) for c in ending],
+                    "churn": [contract_json(c) for c in churn],
+                }
+            )
         )
     elif fmt == "csv":
         buf = io.StringIO()
@@ -941,6 +959,16 @@ def report(
         click.echo(reports.kpis_markdown(total, "All customers", tz))
         for name, k in groups.items():
             click.echo(reports.kpis_markdown(k, f"{by} {name}", tz))
+        if contracts:
+            from .fmt import md_text
+
+            click.echo("## Contracts\n")
+            click.echo("Ending or renewing within 60 days:" + ("" if ending else " none"))
+            for c in ending:
+                click.echo(f"- {md_text(c.customer)}: {md_text(c.name)}, {'renews' if c.renews else 'ends'} {c.end}")
+            click.echo("\nChurn (ended without renewal) in the period:" + ("" if churn else " none"))
+            for c in churn:
+                click.echo(f"- {md_text(c.customer)}: {md_text(c.name)} ended {c.end}")
 
 
 @cli.command("time", context_settings={"ignore_unknown_options": True})

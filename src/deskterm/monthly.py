@@ -546,15 +546,16 @@ def _line_svg(trend: list[dict[str, Any]], key: str = "compliance") -> str:
     step = (w - 2 * pad) / max(1, len(trend) - 1)
     points = [(pad + i * step, h - pad - (h - 2 * pad) * (t[key] or 0) / 100, t) for i, t in enumerate(trend)]
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" role="img" aria-label="compliance">']
+    parts.append('<text x="30" y="14" font-size="11" fill="#2f6fb0">SLA compliance %</text>')
     parts.append(f'<line x1="{pad}" y1="{h - pad}" x2="{w - pad}" y2="{h - pad}" stroke="#d5dbe3"/>')
     known = [(x, y) for x, y, t in points if t[key] is not None]
     if len(known) > 1:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in known)
         parts.append(f'<polyline points="{path}" fill="none" stroke="#2f6fb0" stroke-width="2"/>')
     for x, y, t in points:
-        label = "—" if t[key] is None else f"{t[key]} %"
-        parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2f6fb0"/>')
-        parts.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" font-size="11" text-anchor="middle">{label}</text>')
+        if t[key] is not None:  # a month without any timer ending has no point
+            parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#2f6fb0"/>')
+            parts.append(f'<text x="{x:.1f}" y="{y - 6:.1f}" font-size="11" text-anchor="middle">{t[key]} %</text>')
         parts.append(f'<text x="{x:.1f}" y="{h - 10}" font-size="11" text-anchor="middle">{_h(t["month"])}</text>')
     parts.append("</svg>")
     return "".join(parts)

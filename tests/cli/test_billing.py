@@ -5,7 +5,7 @@ and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -240,3 +240,48 @@ def test_cli_billing_and_bad_input(db_url, tmp_path):
     assert db_state(db_url) == before
     history = cli("history", "1").stdout
     assert "change request proposed → approved" in history and "time logged 1h30m: built it" in history
+
+
+def test_report_lists_contracts_ending_and_churn(db_url, tmp_path):
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text('timezone = "UTC"\n')
+
+    def cli(*args: str):
+        return run_cli("--db", db_url, "--config", str(cfg), *args)
+
+    today = datetime.now(UTC).date()
+    for customer in ("Acme", "Globex", "Initech"):
+        assert cli("new", "--new-customer", "--subject", "x", "--customer", customer).returncode == 0
+    soon, gone = today + timedelta(days=30), today - timedelta(days=2)
+    assert (
+        cli(
+            "contract", "add", "--customer", "Acme", "--name", "A", "--start", "2026-01-01", "--end", str(soon)
+        ).returncode
+        == 0
+    )
+    assert (
+        cli(
+            "contract", "add", "--customer", "Globex", "--name", "G", "--start", "2026-01-01", "--end", str(gone)
+        ).returncode
+        == 0
+    )
+    # Initech's contract ended too, but a new one starts the day after: a renewal, not churn
+    assert (
+        cli(
+            "contract", "add", "--customer", "Initech", "--name", "I1", "--start", "2026-01-01", "--end", str(gone)
+        ).returncode
+        == 0
+    )
+    assert (
+        cli(
+            "contract", "add", "--customer", "Initech", "--name", "I2", "--start", str(gone + timedelta(days=1))
+        ).returncode
+        == 0
+    )
+    data = json.loads(cli("report", "--format", "json").stdout)
+    assert data["contracts_ending_within_60_days"] == [
+        {"customer": "Acme", "name": "A", "end": str(soon), "renews": False}
+    ]
+    assert data["churn"] == [{"customer": "Globex", "name": "G", "end": str(gone), "renews": False}]
+    md = cli("report").stdout
+    assert f"- Acme: A, ends {soon}" in md and f"- Globex: G ended {gone}" in md
