@@ -88,8 +88,10 @@ def main() -> int:
     )
     parser.add_argument("--only", action="append", help="only the commands whose label starts so (repeatable)")
     args = parser.parse_args()
+    # built by the baseline when there is one: both can open it (this deskterm migrates its copy)
+    source = desks.cached_by(Path(args.against) if args.against else Path(sys.executable).parent, args.tickets)
     with tempfile.TemporaryDirectory(prefix="deskterm-bench-cli-") as tmp:
-        db, config = desks.working_copy(args.tickets, Path(tmp) / "desk", rules=True)
+        db, config = desks.working_copy(args.tickets, Path(tmp) / "desk", rules=True, source=source)
         env = {
             **os.environ,
             "HOME": tmp,
@@ -114,7 +116,7 @@ def main() -> int:
         installs = [("this", Path(sys.executable).parent, db)]
         desks.migrate(Path(sys.executable).parent, db, config)
         if args.against:  # its own copy, at its own schema
-            old_db, _ = desks.working_copy(args.tickets, Path(tmp) / "baseline", rules=True)
+            old_db, _ = desks.working_copy(args.tickets, Path(tmp) / "baseline", rules=True, source=source)
             desks.migrate(Path(args.against), old_db, config)
             installs.append(("baseline", Path(args.against), old_db))
         print(f"{'command':24} {'install':9} {'median s':>9} {'worst s':>8} {'imports s':>10}  costliest imports")

@@ -67,9 +67,24 @@ def cached(tickets: int) -> Path:
     return where
 
 
-def working_copy(tickets: int, into: Path, rules: bool = False) -> tuple[Path, Path]:
-    """A copy of the cached desk of ``tickets`` in ``into``: (database, configuration)."""
-    source = cached(tickets)
+def cached_by(bin_dir: Path, tickets: int) -> Path:
+    """``cached(tickets)`` as the deskterm installed in ``bin_dir`` builds it (its generator, its schema): the
+    desk a baseline and this deskterm both open (this one migrates its copy up, an older one could not open a
+    desk of a newer schema)."""
+    import subprocess
+
+    done = subprocess.run(
+        [str(bin_dir / "python"), str(Path(__file__).resolve()), str(tickets)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"building the desk with {bin_dir}: {done.stderr[-1000:]}")
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def working_copy(tickets: int, into: Path, rules: bool = False, source: Path | None = None) -> tuple[Path, Path]:
+    """A copy of the cached desk of ``tickets`` (or of the one in ``source``) in ``into``: (database,
+    configuration)."""
+    source = source or cached(tickets)
     into.mkdir(parents=True, exist_ok=True)
     db, config = into / "demo.db", into / "deskterm.toml"
     import sqlite3

@@ -150,8 +150,8 @@ while time.monotonic() - started < seconds:
 """
 
 
-def run(bin_dir: Path, k: int, tickets: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
-    db, config = desks.working_copy(tickets, tmp / f"desk-{k}")
+def run(bin_dir: Path, source: Path, k: int, tickets: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
+    db, config = desks.working_copy(tickets, tmp / f"desk-{k}", source=source)
     desks.migrate(bin_dir, db, config)
     deskterm = str(bin_dir / "deskterm")
     apps = []
@@ -251,7 +251,8 @@ def main() -> int:
         " first with the same desk and the same changes, in the same run",
     )
     args = parser.parse_args()
-    desks.cached(args.tickets)
+    # built by the baseline when there is one: both can open it (this deskterm migrates its copy)
+    source = desks.cached_by(Path(args.against) if args.against else Path(sys.executable).parent, args.tickets)
     print(
         f"{args.tickets} tickets, SQLite, {args.rate:g} changes/s for {args.seconds:g} s; "
         f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
@@ -269,7 +270,7 @@ def main() -> int:
     for k in (int(x) for x in args.apps.split(",")):
         for name, bin_dir in installs:
             with tempfile.TemporaryDirectory(prefix="deskterm-bench-jumphost-") as tmp:
-                r = run(bin_dir, k, args.tickets, args.rate, args.seconds, args.idle, Path(tmp))
+                r = run(bin_dir, source, k, args.tickets, args.rate, args.seconds, args.idle, Path(tmp))
             cpu = f"{statistics.median(r['cpu_ms']):.1f}, {max(r['cpu_ms']):.1f}"
             idle = f"{statistics.median(r['idle']) * 100:.2f}"
             lat = f"{r['p50']:.2f} / {r['p95']:.2f} / {r['worst']:.2f}"
