@@ -4,10 +4,10 @@
 generator (``build_demo(story=False)``, fixed seed, the clock frozen at ``NOW``: about 47 % of the tickets
 open), the desk the queue benchmark and the screen tests use. It is built the first time (100,000 tickets:
 about a minute; 1,000,000: about ten) under ``$DESKTERM_BENCH_DIR`` (default: ``deskterm-bench-desks`` in the
-temporary directory), keyed by the generator's source, so that a desk made by another generator is never
-measured. ``working_copy`` copies one to a scratch directory, where ``migrate`` brings it to the schema of the
-deskterm that will measure it (an older baseline's, or this one's) before anything is timed: the cached desk
-stays as it was built, at the schema of the deskterm that built it.
+temporary directory), keyed by the generator's source and the schema it was built at, so that a desk made
+by another generator is never measured and an older deskterm (a baseline: ``cached_by``) gets one it can
+open. ``working_copy`` copies one to a scratch directory, where ``migrate`` brings it to the schema of the
+deskterm that will measure it before anything is timed; the cached desk stays as it was built.
 """
 
 from __future__ import annotations
@@ -50,9 +50,10 @@ def root() -> Path:
 
 def cached(tickets: int) -> Path:
     import deskterm.demo
+    import deskterm.store.migrate
 
     made_by = hashlib.sha256(Path(deskterm.demo.__file__).read_bytes()).hexdigest()[:10]
-    where = root() / f"{tickets}-{made_by}"
+    where = root() / f"{tickets}-{made_by}-{deskterm.store.migrate.HEAD}"
     if (where / "demo.db").exists() and (where / "done").exists():
         return where
     from deskterm.clock import FrozenClock

@@ -175,9 +175,12 @@ def demo(tickets: int, keep: str | None) -> int:
 
 @cli.command("import")
 @click.argument("file", type=str)
+@click.option("--quiet", is_flag=True, help="No progress on stderr (shown only when stderr is a terminal).")
 @click.pass_obj
-def import_(obj: Context, file: str) -> None:
+def import_(obj: Context, file: str, quiet: bool) -> None:
     """Import tickets from a JSON array or JSON Lines FILE (- for stdin); all or nothing."""
+    import os
+
     from .clock import os_user
     from .importer import parse_import
 
@@ -203,7 +206,12 @@ def import_(obj: Context, file: str) -> None:
     try:
         tickets, directory = parse_import(text, name, importer=os_user())
         del config
-        ids = obj.desk().import_tickets(tickets, directory)
+        desk = obj.desk()
+        from .progress import progress
+
+        # on a terminal: the tickets whose deadlines are derived, with the rate and the time left (stderr)
+        with progress(f"{os.path.basename(name)}: importing", len(tickets), quiet) as advance:
+            ids = desk.import_tickets(tickets, directory, progress=advance)
     finally:
         if collecting:
             gc.enable()
@@ -1396,11 +1404,12 @@ def db_group() -> None:
     metavar="URL",
     help="An empty database, e.g. postgresql+psycopg://deskterm@dbhost/deskterm.",
 )
-def db_copy(source: str, target: str) -> None:
+@click.option("--quiet", is_flag=True, help="No progress on stderr (shown only when stderr is a terminal).")
+def db_copy(source: str, target: str, quiet: bool) -> None:
     """Copy every table, ids kept, into an empty database (migrated first); counts are verified."""
     from .dbcopy import copy_database
 
-    counts = copy_database(source, target)
+    counts = copy_database(source, target, quiet)
     click.echo("copied " + ", ".join(f"{n} {table}" for table, n in counts.items()))
 
 

@@ -65,11 +65,12 @@ def _open(value: str, role: str):
     return store
 
 
-def copy_database(source: str, target: str) -> dict[str, int]:
+def copy_database(source: str, target: str, quiet: bool = False) -> dict[str, int]:
     """Copy the desk at ``source`` into the empty database at ``target``; returns rows copied per table. A failure
-    of either database is one line naming it (a damaged source, a full or read-only target...)."""
+    of either database is one line naming it (a damaged source, a full or read-only target...). On a terminal
+    (without ``quiet``) the rows copied show on stderr as they go (``progress.py``)."""
     try:
-        return _copy(source, target)
+        return _copy(source, target, quiet)
     except DeskError:
         raise
     except Exception as exc:
@@ -88,11 +89,30 @@ def _rows(conn: Connection, table: Table) -> Iterator[list[dict]]:
         yield [dict(r) for r in part]
 
 
+def _copy_rows(s: Connection, d: Connection, majors: list[dict], advance) -> int:
+    """Every table's rows, a batch at a time; the tickets' links to their majors are kept aside in ``majors``."""
+    n = 0
+    for table in _tables():
+        for batch in _rows(s, table):
+            if table.name == "tickets":
+                # a ticket may link to a major incident with a higher number: links come last
+                for row in batch:
+                    if row.get("major_id") is not None:
+                        majors.append({"tid": row["id"], "major": row["major_id"]})
+                        row["major_id"] = None
+            d.execute(table.insert(), batch)
+            advance(len(batch))
+            n += len(batch)
+    return n
+
+
 def _counts(conn: Connection) -> dict[str, int]:
     return {t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0) for t in _tables()}
 
 
-def _copy(source: str, target: str) -> dict[str, int]:
+def _copy(source: str, target: str, quiet: bool = False) -> dict[str, int]:
+    from .progress import progress
+
     src = _open(source, "--from")
     try:
         dst = _open(target, "--to")
@@ -111,15 +131,8 @@ def _copy(source: str, target: str) -> dict[str, int]:
                     raise Refused(f"--to: {where} is not empty ({what}); copy only into a new, empty database")
                 expected = _counts(s)
                 majors: list[dict] = []
-                for table in _tables():
-                    for batch in _rows(s, table):
-                        if table.name == "tickets":
-                            # a ticket may link to a major incident with a higher number: links come last
-                            for row in batch:
-                                if row.get("major_id") is not None:
-                                    majors.append({"tid": row["id"], "major": row["major_id"]})
-                                    row["major_id"] = None
-                        d.execute(table.insert(), batch)
+                with progress("copying rows", sum(expected.values()), quiet) as advance:
+                    _copy_rows(s, d, majors, advance)
                 if majors:
                     tickets = SQLModel.metadata.tables["tickets"]
                     d.execute(

@@ -10,7 +10,7 @@ silently (on PostgreSQL as on SQLite).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -307,9 +307,15 @@ class Desk:
         key = name_key(name)
         return next((n for n in self.config.customers if name_key(n) == key), None)
 
-    def import_tickets(self, tickets: Sequence[NewTicket], directory: CustomerBatch | None = None) -> list[int]:
+    def import_tickets(
+        self,
+        tickets: Sequence[NewTicket],
+        directory: CustomerBatch | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> list[int]:
         """Write all tickets in one transaction, or none (a ref already present is an error for all), with the
-        customers and contacts of ``directory`` (written first: the tickets may name them)."""
+        customers and contacts of ``directory`` (written first: the tickets may name them). ``progress(n)`` is
+        told of every thousand tickets whose deadlines are derived (the long part of a large import)."""
         directory = directory or CustomerBatch()
         self._check_directory(directory)
         if tickets:
@@ -329,7 +335,9 @@ class Desk:
         _refuse_future(tickets, now)
         tickets = self._routed(self._categorised(tickets))
         rows = []
-        for t in tickets:
+        for n, t in enumerate(tickets, start=1):
+            if progress is not None and n % 1000 == 0:
+                progress(1000)
             final = _final_state(t)
             updated = max([t.created_at, *(e.at for e in t.events)])
             if final.status in workflow.STOPPED:  # every timer has stopped: nothing to derive (same as a replay)
