@@ -105,8 +105,8 @@ def suggest(
         ticket = queries.load_ticket(session, ticket_id, with_events=False) if ticket_id is not None else None
         if ticket is None:
             raise BadInput(f"ticket {key}: no such ticket")
-        words = search.words(ticket.subject, ticket.description)
-        found = search.candidates(session.connection(), words, exclude=ticket.id)
+        words, first = search.subject_words(ticket.subject, ticket.description)
+        found = search.candidates(session.connection(), words, exclude=ticket.id, first=first)
     resolved = search.split(found, True, neighbours)
     open_ = search.split(found, False, DUPLICATES)
     votes = knn.vote([(h.score, _values(h)) for h in resolved])
@@ -124,8 +124,8 @@ def suggest(
 
 
 def _major(desk: Desk, ticket: TicketRecord, duplicates: list[search.Hit]) -> tuple[int, str] | None:
-    """The open major incident the ticket may belong to: the one its open look-alikes are linked to (or are),
-    else the newest open major incident; None when none is open or the ticket is linked already."""
+    """The open major incident the ticket may belong to: the one its open look-alikes are linked to (or are);
+    None when there is none, or the ticket is linked already."""
     if ticket.major_id is not None:
         return None
     majors = {t.id: t for t, _ in desk.open_majors() if t.id != ticket.id}
@@ -135,8 +135,7 @@ def _major(desk: Desk, ticket: TicketRecord, duplicates: list[search.Hit]) -> tu
         for candidate in (hit.major_id, hit.id):
             if candidate in majors:
                 return candidate, majors[candidate].subject
-    newest = max(majors.values(), key=lambda t: t.created_at)
-    return newest.id, newest.subject
+    return None
 
 
 def check_threshold(threshold: float) -> None:
@@ -281,8 +280,8 @@ def evaluate(
         for name in knn.FIELDS:
             result.fields[name] = FieldScore(name, baseline_value=knn.majority([truth(k)[name] for k in train]))
         for k in test:
-            words = search.words(k.subject, k.description)
-            hits = search.similar(conn, words, exclude=k.id, resolved=True, limit=neighbours, before=split)
+            words, first = search.subject_words(k.subject, k.description)
+            hits = search.similar(conn, words, exclude=k.id, resolved=True, limit=neighbours, before=split, first=first)
             votes = knn.vote([(h.score, _values(h)) for h in hits])
             sure = knn.confident(votes, threshold)
             for name, expected in truth(k).items():

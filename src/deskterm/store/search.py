@@ -46,6 +46,11 @@ STOP_WORDS = frozenset(
 )
 
 
+def subject_words(subject: str, description: str) -> tuple[list[str], int]:
+    """A ticket's query words (``words``) and how many of them come from its subject."""
+    return words(subject, description), len(words(subject))
+
+
 def words(subject: str, description: str = "") -> list[str]:
     """The query words of a ticket: its subject's, then its description's, folded, without stop words,
     duplicates or single characters, at most ``MAX_WORDS``."""
@@ -85,15 +90,18 @@ _COLUMNS = (
 
 
 CANDIDATES = 200  # the most similar tickets read from the index, whatever their status
-RARE_WORDS = 6  # SQLite: the query keeps the words found in the fewest tickets (the others barely rank)
+RARE_WORDS = 8  # the words a query keeps: the subject's, then the description's found in the fewest tickets
 WINDOW = 20_000  # the newest tickets the suggestions look among: the cost does not grow with the desk
 
 
-def rarest(conn: Connection, query_words: Sequence[str], keep: int = RARE_WORDS, own: bool = False) -> list[str]:
-    """The ``keep`` words of ``query_words`` that the fewest tickets hold (SQLite: from the index's vocabulary,
-    a temporary fts5vocab table of the connection); words no ticket holds are left out, and so are those only
-    the ticket itself holds when it is on the desk (``own``). PostgreSQL: the first ``keep`` (the subject's
-    come first)."""
+def rarest(
+    conn: Connection, query_words: Sequence[str], keep: int = RARE_WORDS, own: bool = False, first: int = 0
+) -> list[str]:
+    """The words a query keeps: the first ``first`` words (the subject's: what the ticket is about), then the
+    others that the fewest tickets hold (a description's rare words tell more than its common ones), ``keep`` in
+    all. SQLite reads how many tickets hold each word from the index's vocabulary (a temporary fts5vocab table
+    of the connection) and leaves out the words no ticket holds, or only the ticket itself (``own``: it is on
+    the desk). PostgreSQL: the first ``keep``."""
     if conn.dialect.name != "sqlite" or len(query_words) <= 1:
         return list(query_words[:keep])
     conn.exec_driver_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{FTS}_vocab USING fts5vocab(main, {FTS}, row)")
@@ -102,7 +110,8 @@ def rarest(conn: Connection, query_words: Sequence[str], keep: int = RARE_WORDS,
     marks = ", ".join("?" * len(folded))
     rows = conn.exec_driver_sql(f"SELECT term, doc FROM temp.{FTS}_vocab WHERE term IN ({marks})", tuple(folded))
     found = {folded[term]: doc for term, doc in rows if doc > (1 if own else 0)}
-    return sorted(found, key=lambda w: (found[w], query_words.index(w)))[:keep]
+    position = {w: i for i, w in enumerate(query_words)}
+    return sorted(found, key=lambda w: (position[w] >= first, found[w], position[w]))[:keep]
 
 
 def similar(
@@ -113,10 +122,11 @@ def similar(
     resolved: bool,
     limit: int,
     before: datetime | None = None,
+    first: int = 0,
 ) -> list[Hit]:
     """The ``limit`` tickets most similar to ``query_words`` among the candidates (``candidates``): resolved (or
     closed) ones, else open ones; ``before``: created before that instant only."""
-    return split(candidates(conn, query_words, exclude=exclude, before=before), resolved, limit)
+    return split(candidates(conn, query_words, exclude=exclude, before=before, first=first), resolved, limit)
 
 
 def split(hits: Sequence[Hit], resolved: bool, limit: int) -> list[Hit]:
@@ -124,12 +134,17 @@ def split(hits: Sequence[Hit], resolved: bool, limit: int) -> list[Hit]:
 
 
 def candidates(
-    conn: Connection, query_words: Sequence[str], *, exclude: int | None = None, before: datetime | None = None
+    conn: Connection,
+    query_words: Sequence[str],
+    *,
+    exclude: int | None = None,
+    before: datetime | None = None,
+    first: int = 0,
 ) -> list[Hit]:
     """The tickets the index ranks most similar to ``query_words``, best first: at most ``CANDIDATES``, among
     the newest ``WINDOW`` tickets (all of them with ``before``, for the evaluation), with what triage reads of
     them."""
-    words = rarest(conn, query_words, own=exclude is not None)
+    words = rarest(conn, query_words, own=exclude is not None, first=first)
     if not words:
         return []
     params: dict = {"limit": CANDIDATES, "low": 0}
