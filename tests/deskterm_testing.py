@@ -37,6 +37,21 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> su
     )
 
 
+def patience(seconds: float) -> float:
+    """How long to wait for a condition (a screen, a process to end) that takes at most ``seconds`` on a quiet
+    machine: longer on a loaded one, by the load per core over the last minute when it is above 1 (at most 10
+    times). A wait on a condition returns as soon as it holds, so this only moves the point where a test gives
+    up; ``DESKTERM_TEST_PATIENCE=F`` sets the factor (e.g. 1 to see the quiet machine's limits)."""
+    forced = os.environ.get("DESKTERM_TEST_PATIENCE")
+    if forced:
+        return seconds * float(forced)
+    try:
+        per_core = os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        per_core = 1.0
+    return seconds * min(10.0, max(1.0, per_core))
+
+
 # -- the fork server ------------------------------------------------------------------------------------
 
 # The server imports deskterm.cli (and what every command loads: the service, the importer, the store, SQLAlchemy's

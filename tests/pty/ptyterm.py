@@ -23,6 +23,8 @@ from pathlib import Path
 import ptyprocess
 import pyte
 
+from deskterm_testing import patience
+
 SIZES = {"80x24": (80, 24), "120x40": (120, 40)}
 
 # what a terminal sends for a key (xterm, normal cursor mode)
@@ -150,6 +152,7 @@ class Term:
                 print(f"[{time.monotonic() - started:6.2f}s] {what}", file=sys.__stderr__)
 
     def _wait_inner(self, ok, timeout: float, what: str) -> str:
+        timeout = patience(timeout)  # longer on a loaded machine
         deadline = time.monotonic() + timeout
         with self._changed:
             while True:
@@ -259,6 +262,7 @@ class Term:
 
     def wait_exit(self, timeout: float = 10.0) -> int:
         """The exit code once the program has ended (a signal: minus its number)."""
+        timeout = patience(timeout)
         deadline = time.monotonic() + timeout
         while self.proc.isalive():
             if time.monotonic() > deadline:

@@ -18,6 +18,8 @@ import pyte
 import pytest
 from ptyprocess import PtyProcess
 
+from deskterm_testing import patience
+
 pytestmark = pytest.mark.pty
 
 DESKTERM = Path(sys.executable).parent / "deskterm"
@@ -86,7 +88,7 @@ class Terminal:
         return "\n".join(self.screen.display)
 
     def wait_for(self, wanted: str, seconds: float = 30) -> str:
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + patience(seconds)
         while time.monotonic() < deadline:
             self.pump(0.2)
             if wanted in self.text():
@@ -112,7 +114,7 @@ class Terminal:
         return self.wait_for(wanted, seconds=1)
 
     def exit_code(self, seconds: float = 15) -> int:
-        deadline = time.monotonic() + seconds
+        deadline = time.monotonic() + patience(seconds)
         while self.proc.isalive() and time.monotonic() < deadline:
             self.pump(0.2)
         self.pump(0.3)
