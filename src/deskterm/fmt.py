@@ -28,6 +28,7 @@ _UNSAFE = re.compile(
     "\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]"
 )
 SUBJECT_SHOWN = 300  # characters of a subject shown on the ticket screen (all of it is kept)
+DESCRIPTION_SHOWN = 20_000  # characters of a description the ticket screen (and the new-ticket form) shows
 
 
 def _escape(m: re.Match[str]) -> str:

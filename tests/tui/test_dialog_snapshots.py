@@ -48,6 +48,7 @@ DIALOGS = {
     "canned": (3, ["m"], None),
     "time": (0, ["t"], "1h30"),
     "keys": (0, ["question_mark"], None),
+    "new_ticket": (3, ["A"], "Printer jams again"),  # the same caller as the ticket (issue 15)
 }
 
 

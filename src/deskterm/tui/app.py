@@ -19,6 +19,7 @@ from textual.message import Message
 
 from ..clock import Clock
 from ..config import Config
+from ..errors import DeskError
 from .commands import ScreenActions
 from .screens.base import DeskScreen
 
@@ -44,6 +45,7 @@ class DeskApp(App):
         Binding("E", "show('escalations')", "Escalations", show=False, id="app.escalations"),
         Binding("D", "show('dashboard')", "Dashboard", show=False, id="app.dashboard"),
         Binding("H", "show('handover')", "Handover", show=False, id="app.handover"),
+        Binding("N", "new_ticket", "New ticket", show=False, id="app.new_ticket"),
         # every screen and dialog: its keys (the queue and the ticket have their own ?, the same list)
         Binding("question_mark", "keys", "Keys", id="app.keys"),
     ]
@@ -219,7 +221,7 @@ class DeskApp(App):
         if not unsent:
             return ""
         tickets = list(dict.fromkeys(t for t, _ in unsent))
-        shown = ", ".join(f"#{t}" for t in tickets[:3]) + (", …" if len(tickets) > 3 else "")
+        shown = ", ".join(f"#{t}" if t else "new ticket" for t in tickets[:3]) + (", …" if len(tickets) > 3 else "")
         return f"{len(unsent)} unsent draft{'s' if len(unsent) != 1 else ''} ({shown})"
 
     def action_request_quit(self) -> None:
@@ -286,6 +288,67 @@ class DeskApp(App):
                     self.pop_screen()
                 return
         self.push_screen(cls())
+
+    def action_new_ticket(self, same_caller_of: int | None = None) -> None:
+        """``N``: the new-ticket form (``A`` on a ticket: the same caller again, pre-filled). What it completes
+        over (customers, contacts, groups) and the draft are read in a thread; the saved ticket opens."""
+        from .screens.new_ticket import NewTicketScreen
+
+        if self.desk is None or isinstance(self.screen, NewTicketScreen):
+            return
+        caller_ticket = same_caller_of
+        if caller_ticket is None:
+            screen_ticket = getattr(self.screen, "ticket_id", None)
+            caller_ticket = screen_ticket if isinstance(screen_ticket, int) else None
+        self.run_worker(self._open_new_ticket(caller_ticket, same_caller_of is not None), group="new-ticket")
+
+    async def _open_new_ticket(self, caller_ticket: int | None, fill: bool) -> None:
+        import asyncio
+        import json
+
+        from ..fmt import one_line
+        from .screens.new_ticket import DRAFT_KIND, DRAFT_TICKET, FormData, NewTicketScreen
+
+        desk, drafts = self.desk, self.drafts
+
+        def load() -> FormData:
+            _, groups = desk.names_seen()
+            caller = None
+            if caller_ticket is not None:
+                ticket = desk.ticket(caller_ticket)
+                contact = desk.contact_of(ticket)
+                caller = (ticket.customer, contact.label if contact else "")
+            text = drafts.get(DRAFT_TICKET, DRAFT_KIND) if drafts is not None else ""
+            try:
+                draft = json.loads(text) if text else None
+            except ValueError:
+                draft = None
+            return FormData(
+                customers=desk.customers(),
+                groups=sorted({"L1", *groups}, key=str.casefold),
+                categories=desk.config.taxonomy.paths(),
+                draft=draft if isinstance(draft, dict) else None,
+                from_draft=isinstance(draft, dict),
+                caller=caller,
+                caller_ticket=caller_ticket,
+            )
+
+        try:
+            data = await asyncio.to_thread(load)
+        except DeskError as exc:  # a desk that went away: said, never a crash
+            self.notify(one_line("; ".join(exc.problems), 200), title="New ticket", severity="error")
+            return
+        if fill and data.caller is not None and data.draft is None:
+            data.draft = {"customer": data.caller[0], "contact": data.caller[1]}
+
+        def opened(ticket_id: int | None) -> None:
+            if ticket_id is not None:
+                from .screens.detail import DetailScreen
+
+                self.notify(f"ticket #{ticket_id} created", title="New ticket", timeout=4)
+                self.push_screen(DetailScreen(ticket_id))
+
+        self.push_screen(NewTicketScreen(desk, data, drafts), opened)
 
     def action_keys(self) -> None:
         """``?``: every key of the screen on top, and the app-wide ones."""

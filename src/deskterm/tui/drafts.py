@@ -26,7 +26,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-KINDS = ("reply", "note")
+KINDS = ("reply", "note", "new")  # new: the new-ticket form's fields (ticket 0, screens/new_ticket.py)
 DEBOUNCE = 0.4  # seconds of quiet typing before a draft is written
 AT_MOST = 2.0  # seconds a draft waits at most while the typing goes on
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)

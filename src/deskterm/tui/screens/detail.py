@@ -108,6 +108,7 @@ class DetailScreen(DeskScreen):
         Binding("b", "broadcast", "Broadcast", id="detail.broadcast"),
         Binding("e", "escalate", "Escalate", id="detail.escalate"),
         Binding("m", "canned", "Canned", id="detail.canned"),
+        Binding("A", "same_caller", "New ticket, same caller", show=False, id="detail.same_caller"),
         Binding("w", "why", "Why due", id="detail.why"),
         Binding("R", "retry_mail", "Retry mail", show=False, id="detail.retry_mail"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
@@ -552,6 +553,10 @@ class DetailScreen(DeskScreen):
             self.draft_seen[kind] = None
         self._show_drafts()
         return ok
+
+    def action_same_caller(self) -> None:
+        """``A``: the new-ticket form with this ticket's customer and contact filled in (the same caller again)."""
+        self.app.action_new_ticket(self.ticket_id)  # type: ignore[attr-defined]
 
     def action_canned(self) -> None:
         if self.record is None:

@@ -18,7 +18,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from ...eventtext import describe, with_previous_values
-from ...fmt import inert, local, one_line
+from ...fmt import DESCRIPTION_SHOWN, inert, local, one_line
 
 __all__ = ["describe", "with_previous_values"]  # re-exported: screens import them from here too
 
@@ -108,7 +108,10 @@ class Timeline(VerticalScroll, can_focus=True):
             first.append(f"\n+ {one_line(line)}", style="dim")
         if description:
             first.append("\n")
-            first.append(inert(description, newlines=True))
+            first.append(inert(description[:DESCRIPTION_SHOWN], newlines=True))
+            if len(description) > DESCRIPTION_SHOWN:  # a pasted log of a megabyte: stored whole, shown capped
+                more = len(description) - DESCRIPTION_SHOWN
+                first.append(f"\n… {more:,} more characters (deskterm show ID --json prints them all)", style="dim")
         entries = [TimelineEntry(first, classes="-created")]
         mail = mail or {}
         entries += [TimelineEntry(entry_text(e, zone, mail.get(e.id)), classes=entry_class(e)) for e in events]
