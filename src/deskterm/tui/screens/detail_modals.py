@@ -258,6 +258,8 @@ class CategoryDialog(DetailDialog):
     def __init__(self, current: str | None, paths: list[str], about: str | None = None) -> None:
         super().__init__()
         self.current, self.paths, self.about = current, paths, about
+        self._to_list = False  # down was pressed in the field: the list is taking the focus
+        self._listed_for = ""  # the text the list shows the matches of
 
     def fields(self) -> ComposeResult:
         yield Label(Text(self.about or f"now: {self.current or 'none'}"), classes="detail-field-label")
@@ -279,9 +281,17 @@ class CategoryDialog(DetailDialog):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
+        self._narrow(event.value)
+
+    def _narrow(self, typed: str) -> None:
+        """The list of the categories ``typed`` matches, the first highlighted (once per text: the message of a
+        change may arrive after the keys typed next, which must not be undone)."""
+        if typed == self._listed_for:
+            return
+        self._listed_for = typed
         found = self.query_one("#categories", OptionList)
         found.clear_options()
-        found.add_options([Option(Text(p), id=p) for p in self.matches(event.value)])
+        found.add_options([Option(Text(p), id=p) for p in self.matches(typed)])
         if found.option_count:
             found.highlighted = 0
 
@@ -289,7 +299,17 @@ class CategoryDialog(DetailDialog):
         if event.key == "down" and self.focused is self.query_one("#category", Input):
             event.stop()
             event.prevent_default()
-            self.query_one("#categories", OptionList).focus()
+            found = self.query_one("#categories", OptionList)
+            self._narrow(self.query_one("#category", Input).value)  # what is typed so far, before moving
+            if self._to_list:  # a second down typed before the list took the focus: it moves in the list
+                found.action_cursor_down()
+            else:
+                self._to_list = True
+                found.focus()
+
+    def on_descendant_focus(self, event) -> None:
+        if event.widget is self.query_one("#category", Input):
+            self._to_list = False
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         event.stop()
