@@ -50,6 +50,14 @@ def _sla_at(desk: Desk, at: datetime, t: TicketRecord) -> Any:
     return desk.sla(t, at)
 
 
+def _overlapping(tickets: Sequence[TicketRecord], since: datetime, until: datetime) -> list[TicketRecord]:
+    """The tickets whose life overlaps [since, until), by the rule of ``queries.load_tickets(period=…)``: what the
+    KPIs of that period need (a ticket closed and untouched before ``since`` cannot count in it)."""
+    return [
+        t for t in tickets if t.created_at < until and (t.status not in ("resolved", "closed") or t.updated_at >= since)
+    ]
+
+
 def _pct(x: float | None) -> float | None:
     return None if x is None else round(100 * x, 1)
 
@@ -164,9 +172,10 @@ def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any
 
     escalations = desk.escalations(open_only=False)
     policy = desk.config.policy_for(customer)
-    kpis = reports.compute(tickets, sla_of, month.since, until, escalations, tz)
+    in_month = _overlapping(tickets, month.since, until)
+    kpis = reports.compute(in_month, sla_of, month.since, until, escalations, tz)
     by_priority = reports.compute_by(
-        "priority", tickets, sla_of, month.since, until, lambda c: policy.name, escalations, tz
+        "priority", in_month, sla_of, month.since, until, lambda c: policy.name, escalations, tz
     )
     in_force = [c for c in contracts if c.start <= month.last and (c.end is None or c.renews or c.end >= month.first)]
     compliance = []
@@ -226,7 +235,12 @@ def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any
     for m in months:
         end = min(m.until, now)
         mk = reports.compute(
-            tickets, sla_of if m is month else functools.partial(_sla_at, desk, end), m.since, end, escalations, tz
+            _overlapping(tickets, m.since, end),
+            sla_of if m is month else functools.partial(_sla_at, desk, end),
+            m.since,
+            end,
+            escalations,
+            tz,
         )
         trend.append(
             {
@@ -318,9 +332,20 @@ def improvement_report(desk: Desk, month_text: str) -> dict[str, Any]:
     tickets = desk.tickets_for_period(months[0].since, until)
     escalations = desk.escalations(open_only=False)
 
+    cache: dict[str, reports.Kpis] = {}
+
     def kpis_of(m: billing.Month) -> reports.Kpis:
-        end = min(m.until, now)
-        return reports.compute(tickets, lambda t: desk.sla(t, end), m.since, end, escalations, tz)
+        if m.text not in cache:
+            end = min(m.until, now)
+            cache[m.text] = reports.compute(
+                _overlapping(tickets, m.since, end),
+                functools.partial(_sla_at, desk, end),
+                m.since,
+                end,
+                escalations,
+                tz,
+            )
+        return cache[m.text]
 
     this, before = kpis_of(month), kpis_of(previous)
 

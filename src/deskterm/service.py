@@ -1338,7 +1338,9 @@ class Desk:
 
         return self.store.write(work)
 
-    def link_problem(self, problem: str | int, incidents: Sequence[str | int]) -> list[int]:
+    def link_problem(
+        self, problem: str | int, incidents: Sequence[str | int], expect_version: int | None = None
+    ) -> list[int]:
         """Link incidents to a problem (one transaction: all or none); an incident linked elsewhere moves here.
         Each incident's history says so. Returns their new versions."""
         if not incidents:
@@ -1349,6 +1351,12 @@ class Desk:
             versions = []
             for key in incidents:
                 t = self._load(session, key)
+                if expect_version is not None and t.version != expect_version:
+                    raise Conflict(
+                        f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
+                        "reload it and try again",
+                        current_version=t.version,
+                    )
                 try:
                     problem_rules.check_link(p.type, t.type, p.key, t.key)
                 except billing_rules.RuleError as exc:

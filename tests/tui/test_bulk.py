@@ -175,3 +175,45 @@ async def test_u_undoes_the_last_bulk_change_except_where_someone_changed_since(
         await pilot.press("u")  # once only
         await settle(pilot)
         assert any(n.title == "Undo" and "Nothing to undo" in str(n.message) for n in app._notifications)
+
+
+async def test_L_links_the_marked_incidents_to_a_problem(make_app, other_desk):
+    """Issue 18: two rows marked, L, the problem's number: the list, enter, both linked (history and service);
+    a number that is no problem is refused per ticket, nothing linked."""
+    from datetime import timedelta
+
+    from tuihelp import NOW
+
+    from deskterm.records import NewTicket
+
+    customer = other_desk.tickets()[0].customer
+    problem = other_desk.create(
+        NewTicket(
+            subject="Root cause", customer=customer, priority="P3", created_at=NOW - timedelta(hours=1), type="problem"
+        )
+    ).id
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("2")
+        await settle(pilot)
+        table = table_of(app)
+        first, second = table.row_at(0), table.row_at(1)
+        if problem in (first.id, second.id):  # the problem itself is new and unassigned: take the next rows
+            first, second = table.row_at(1), table.row_at(2)
+            await pilot.press("down")
+        await pilot.press("space", "space")
+        await pilot.press("L")
+        await settle(pilot)
+        for ch in str(problem):
+            await pilot.press(ch)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen))
+        assert f"link to problem #{problem} on 2 tickets" in app.screen.title_text
+        await pilot.press("enter")  # all went through: back on the queue, a notice names the tickets
+        await until(pilot, lambda: isinstance(app.screen, QueueScreen) and not table.marked)
+        said = [n.message for n in app._notifications]
+        assert f"link to problem #{problem} on 2 tickets: #{first.id}, #{second.id}" in said
+        for t in (first.id, second.id):
+            event = app.desk.ticket(t).events[-1]
+            assert (event.kind, event.to, event.author) == ("problem-link", str(problem), "alice")

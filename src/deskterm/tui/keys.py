@@ -37,6 +37,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "queue.priority": ("Tickets", "Set the priority of the ticket, or of the marked ones"),
     "queue.status": ("Tickets", "Set the status of the ticket, or of the marked ones"),
     "queue.escalate": ("Tickets", "Escalate the ticket, or the marked ones"),
+    "queue.link_problem": ("Tickets", "Link the ticket, or the marked ones, to a problem (its cause)"),
     "queue.undo": ("Tickets", "Undo the last assignment, priority or status change made here (for 10 s)"),
     "queue.roster": ("Tickets", "Roster: who is on shift, and the open tickets each agent holds"),
     "queue.search": ("Find and sort", "Search as you type: words, prio:P1 status:open customer:… assignee:me group:L2"),

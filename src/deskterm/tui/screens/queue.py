@@ -177,6 +177,7 @@ class QueueScreen(DeskScreen):
         Binding("e", "escalate", "Escalate", show=False, id="queue.escalate"),
         Binding("C", "set_category", "Category (contact reason)", show=False, id="queue.category"),
         Binding("T", "triage", "To triage (suggestions)", show=False, id="queue.triage"),
+        Binding("L", "link_problem", "Link to a problem", show=False, id="queue.link_problem"),
         Binding("colon", "command_line", "Command", show=False, priority=True, id="queue.command"),
         Binding("tab", "next_view", "Next view", show=False, id="queue.next_view"),
         Binding("shift+tab", "previous_view", "Previous view", show=False, id="queue.previous_view"),
@@ -225,9 +226,14 @@ class QueueScreen(DeskScreen):
         self._directory = None  # the agents the assign prompt checks against (loaded when it opens)
         self._undo: tuple[str, list, float] | None = None  # the last change made here: label, undo, until when
 
-    PROMPT_OPENERS = ("search", "command_line", "assign")  # their keys are characters while a prompt is open
+    PROMPT_OPENERS = (
+        "search",
+        "command_line",
+        "assign",
+        "link_problem",
+    )  # their keys are characters while a prompt is open
     # the keys that change tickets: off (shown dimmed) while a change this screen asked for is pending (pending.py)
-    WRITERS = ("claim", "assign", "set_priority", "set_status", "escalate")
+    WRITERS = ("claim", "assign", "set_priority", "set_status", "escalate", "link_problem")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in self.PROMPT_OPENERS and self._prompt_mode:
@@ -772,6 +778,17 @@ class QueueScreen(DeskScreen):
         elif mode == "assign" and value.strip() and self._pending is not None:
             ids, versions, bulk = self._pending
             self._act(ids, versions, bulk, "assign", value.strip())
+        elif mode == "problem" and value.strip() and self._pending is not None:
+            ids, versions, bulk = self._pending
+            problem = value.strip().lstrip("#")
+            self._run_bulk(
+                ids,
+                versions,
+                bulk,
+                f"link to problem #{problem}",
+                "Linked",
+                lambda desk, ticket_id, version: desk.link_problem(problem, [ticket_id], expect_version=version)[0],
+            )
         self._pending = None
 
     def action_clear(self) -> None:
@@ -1196,6 +1213,14 @@ class QueueScreen(DeskScreen):
             "Undone",
             lambda desk, ticket_id, version: desk.update(ticket_id, changes[ticket_id], expect_version=version),
         )
+
+    def action_link_problem(self) -> None:
+        """Link the marked incidents (else the cursor's) to a problem: its number or ref is asked in the prompt;
+        each incident at the version listed (marked) or on screen (the cursor's)."""
+        ids = self._targets()
+        if ids:
+            self._pending = self._snapshot()
+            self._open_prompt("problem", "", f"link {_count(len(ids))} to the problem: its number or ref")
 
     def action_escalate(self) -> None:
         """Escalate the marked tickets (else the cursor's): one target and one reason for all, each ticket
