@@ -87,3 +87,21 @@ async def test_queue_C_sets_the_cursors_ticket(make_app, config):
         dialog.query_one("#category", Input).value = "hardware"
         await pilot.press("enter")
         await until(pilot, lambda: app.desk.ticket(row.id).category == "hardware")
+
+
+async def test_a_late_change_message_does_not_undo_the_down_typed_after_it(make_app, tickets, config):
+    """Typed in one burst ("net", down, down, enter: a terminal sends them at once), the field's change messages
+    arrived after the downs and rebuilt the list from "n": enter took "network" instead of "network/vpn"."""
+    app = make_app(config=config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        await pilot.press("C")
+        dialog = await until(pilot, lambda: isinstance(app.screen, CategoryDialog) and app.screen)
+        field = dialog.query_one("#category", Input)
+        await pilot.press("n", "e", "t", "down", "down")
+        dialog.post_message(Input.Changed(field, "n"))  # the stale message of the first letter, after the downs
+        await pilot.pause()
+        found = dialog.query_one("#categories", OptionList)
+        assert found.get_option_at_index(found.highlighted).id == "network/vpn"
+        await pilot.press("enter")
+        await until(pilot, lambda: screen.record.category == "network/vpn")

@@ -281,7 +281,9 @@ class CategoryDialog(DetailDialog):
 
     def on_input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self._narrow(event.value)
+        # the field's text now, not the message's: the messages of a burst of typing arrive after the keys
+        # that follow it ("net" then down at once), and "n" would rebuild the list the down moved in
+        self._narrow(self.query_one("#category", Input).value)
 
     def _narrow(self, typed: str) -> None:
         """The list of the categories ``typed`` matches, the first highlighted (once per text: the message of a
