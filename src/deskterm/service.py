@@ -127,6 +127,12 @@ class WorkSummary:
     approval: str | None = None
     approval_by: str | None = None
     approval_at: datetime | None = None
+    problem_id: int | None = None  # an incident: the problem it is linked to
+    root_cause: str | None = None  # a problem: what is known of it
+    known_error: bool = False
+    workaround: str | None = None
+    incidents: int = 0  # a problem: how many incidents are linked to it
+    open_actions: int = 0
 
 
 @dataclass(frozen=True)
@@ -1278,6 +1284,18 @@ class Desk:
                 select(func.coalesce(func.sum(col(TimeEntry.seconds)), 0)).where(col(TimeEntry.ticket_id) == t.id)
             ).scalar()
             row = session.get(ChangeRequest, t.id)
+            link = session.get(ProblemLink, t.id)
+            record = session.get(ProblemRecord, t.id) if t.type == "problem" else None
+            incidents = open_actions = 0
+            if t.type == "problem":
+                incidents = session.execute(
+                    select(func.count()).where(col(ProblemLink.problem_id) == t.id)
+                ).scalar_one()
+                open_actions = session.execute(
+                    select(func.count()).where(
+                        col(ProblemAction.problem_id) == t.id, col(ProblemAction.state) == "open"
+                    )
+                ).scalar_one()
             return WorkSummary(
                 contract=contract,
                 logged_seconds=int(logged or 0),
@@ -1285,6 +1303,12 @@ class Desk:
                 approval=row.approval if row else None,
                 approval_by=row.approval_by if row else None,
                 approval_at=row.approval_at if row else None,
+                problem_id=link.problem_id if link else None,
+                root_cause=record.root_cause if record else None,
+                known_error=bool(record.known_error) if record else False,
+                workaround=record.workaround if record else None,
+                incidents=int(incidents),
+                open_actions=int(open_actions),
             )
 
     # -- problems: root cause, known error, linked incidents, corrective actions (domain/problems.py) --

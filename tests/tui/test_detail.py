@@ -780,3 +780,36 @@ async def test_why_pane_writes_exact_durations_and_the_target_a_timer_stopped_un
         assert "P1 target 4h00m of counted time" in res
         assert "4h50m58s counted = 4h00m target + 50m58s over" in res
         assert "0h" not in text and "3519s" not in text
+
+
+async def test_head_shows_the_problem_and_the_incident_it_causes(make_app, tickets):
+    """Issue 18: a problem's head says how many incidents are linked, its root cause, workaround and open actions;
+    a linked incident's head names its problem."""
+    from datetime import date
+
+    from deskterm.records import NewTicket
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, tickets[3])  # the desk is attached
+        app.pop_screen()
+        desk = app.desk
+        problem = desk.create(
+            NewTicket(
+                subject="Root cause",
+                customer=desk.ticket(tickets[3]).customer,
+                priority="P3",
+                created_at=NOW,
+                type="problem",
+            )
+        ).id
+        desk.update_problem(problem, root_cause="firmware leak", known_error=True, workaround="restart the tunnel")
+        desk.link_problem(problem, [tickets[3]])
+        desk.add_action(problem, "upgrade", "me", date(2026, 4, 1))
+        screen = await open_detail(pilot, problem)
+        head = str(screen.query_one("#detail-head").render())
+        assert "1 incident linked · root cause: firmware leak · known error, workaround: restart the tunnel" in head
+        assert "1 open action" in head
+        app.pop_screen()
+        screen = await open_detail(pilot, tickets[3])
+        assert f"caused by problem #{problem}" in str(screen.query_one("#detail-head").render())

@@ -272,6 +272,17 @@ class DetailScreen(DeskScreen):
                 if work.estimate_seconds:
                     parts.append(f"estimate {hours_minutes(work.estimate_seconds)}")
             t.append("\n" + " · ".join(parts), style="dim")
+        if work is not None and work.problem_id is not None:
+            t.append(f"\ncaused by problem #{work.problem_id}", style="dim")
+        if work is not None and r.type == "problem" and (work.root_cause or work.incidents or work.workaround):
+            bits = [f"{work.incidents} incident{'s' if work.incidents != 1 else ''} linked"]
+            if work.root_cause:
+                bits.append(f"root cause: {one_line(work.root_cause, 60)}")
+            if work.workaround:
+                bits.append(f"{'known error, ' if work.known_error else ''}workaround: {one_line(work.workaround, 50)}")
+            if work.open_actions:
+                bits.append(f"{work.open_actions} open action{'s' if work.open_actions != 1 else ''}")
+            t.append("\n" + " · ".join(bits), style="dim")
         if r.major_id is not None:
             t.append(f"\nlinked to major incident #{r.major_id}", style="bold")
         elif self.linked:
