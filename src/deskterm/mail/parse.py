@@ -169,6 +169,12 @@ def _decode(part: Message) -> str:
         return payload.decode("utf-8", "replace")
 
 
+_BLOCKS = [
+    "p", "div", "li", "tr", "td", "th", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "blockquote",
+    "pre", "hr", "section", "article", "header", "footer", "address", "dd", "dt",
+]  # fmt: skip
+
+
 def html_to_text(html: str) -> str:
     from bs4 import BeautifulSoup
 
@@ -177,7 +183,10 @@ def html_to_text(html: str) -> str:
         tag.decompose()
     for br in soup.find_all("br"):
         br.replace_with("\n")
-    text = soup.get_text("\n")
+    for block in soup.find_all(_BLOCKS):  # a line of its own; inline tags (b, a, span) stay within the line
+        block.insert_before("\n")
+        block.insert_after("\n")
+    text = soup.get_text()
     lines = [" ".join(line.split()) for line in text.splitlines()]
     out: list[str] = []
     for line in lines:

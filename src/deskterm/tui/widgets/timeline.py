@@ -9,6 +9,7 @@ cannot be mistaken for replies the customer sees.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -75,6 +76,7 @@ class Timeline(VerticalScroll, can_focus=True):
         super().__init__(id=id)
         self.shown: list[int] = []  # ids of the events shown, in order (tests read it)
         self._height = 0  # the height of the last layout (on_resize)
+        self._showing: asyncio.Lock | None = None  # made in the event loop that runs the widget
 
     def on_resize(self, event) -> None:
         """Stay at the bottom when the timeline shrinks (notifications take lines above the footer): the
@@ -95,7 +97,25 @@ class Timeline(VerticalScroll, can_focus=True):
         initial_priority: str | None = None,
         mail: dict[int, str] | None = None,
     ) -> None:
-        """Replace the entries (a reload); stays at the bottom if it was there."""
+        """Replace the entries (a reload); stays at the bottom if it was there. Two reloads at once (the
+        screen's after a change, and one another change triggers) run one after the other: interleaved, both
+        would remove the old entries before either mounted its own, and the history would show twice."""
+        if self._showing is None:
+            self._showing = asyncio.Lock()
+        async with self._showing:
+            await self._show(created_at, created_by, description, events, zone, keep_position, initial_priority, mail)
+
+    async def _show(
+        self,
+        created_at: datetime,
+        created_by: str,
+        description: str,
+        events: Iterable,
+        zone: ZoneInfo,
+        keep_position: bool,
+        initial_priority: str | None,
+        mail: dict[int, str] | None,
+    ) -> None:
         events = with_previous_values(events, initial_priority)
         at_end = self.scroll_y >= self.max_scroll_y
         await self.remove_children()
