@@ -162,3 +162,48 @@ def test_completion_and_priority_rules():
 
 
 __all__ = ["NOW"]
+
+
+async def test_customer_panel_on_a_ticket_lists_its_other_tickets_and_opens_one(make_app, other_desk):
+    from test_detail import open_detail
+
+    from deskterm.records import NewTicket
+    from deskterm.service import Change
+    from deskterm.tui.screens.customer_panel import CustomerPanel
+
+    other_desk.save_directory(
+        CustomerBatch(
+            customers=[CustomerSpec(name="Fromagerie Lenoir", vip=True, notes="Only the owner approves costs")],
+            contacts=[
+                ContactSpec(customer="Fromagerie Lenoir", name="Luc Moreau", email="luc@moreau.example", role="Owner"),
+                ContactSpec(customer="Fromagerie Lenoir", name="Inès Moreau", phone="06 12"),
+            ],
+        )
+    )
+
+    def new(subject: str, contact: str | None = None) -> int:
+        t = NewTicket(subject=subject, customer="Fromagerie Lenoir", priority="P3", created_at=NOW, contact=contact)
+        return other_desk.create(t).id
+
+    here = new("Till offline", "luc@moreau.example")
+    other = new("Printer \x1b[31mred")  # a hostile subject: shown inert
+    done = new("Wifi slow")
+    other_desk.update(done, Change(status="resolved"))
+    other_desk.store.dispose()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await open_detail(pilot, here)
+        await pilot.press("i")
+        panel = await _on(pilot, CustomerPanel)
+        head = str(panel.query_one("#panel-head").render())
+        about = str(panel.query_one("#panel-about", Static).render())
+        assert "Fromagerie Lenoir" in head and "VIP" in head
+        assert "Only the owner approves costs" in about
+        assert "Caller: Luc Moreau · luc@moreau.example · Owner" in about and "Inès Moreau (06 12)" in about
+        listed = [str(o.prompt) for o in panel.query_one("#panel-tickets").options]
+        assert listed[0] == "Open tickets (1)" and f"#{other}" in listed[1] and "\x1b" not in listed[1]
+        assert listed[2] == "Last resolved (1)" and f"#{done}" in listed[3]
+        await pilot.press("enter")  # the first ticket listed: the other open one
+        detail = await _on(pilot, DetailScreen)
+        assert detail.ticket_id == other

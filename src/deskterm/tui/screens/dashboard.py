@@ -214,6 +214,7 @@ class DashboardScreen(LoadingScreen):
         Binding("c", "next_customer", "Customer", id="dashboard.customer"),
         Binding("C", "previous_customer", "Previous customer", show=False, id="dashboard.previous_customer"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="dashboard.reload"),
+        Binding("i", "customer_panel", "Customer panel", show=False, id="dashboard.customer_panel"),
         Binding("escape", "back", "Back", id="dashboard.back"),
     ]
     DEFAULT_CSS = """
@@ -248,7 +249,7 @@ class DashboardScreen(LoadingScreen):
                 yield Sparkline([0], id="spark-resolved")
                 yield Label(id="label-compliance", classes="dash-label")
                 yield Sparkline([0], id="spark-compliance")
-                yield Label(Text("Customers at risk (enter: their queue)"), id="label-risk", classes="dash-label")
+                yield Label(Text("Customers at risk (enter: queue · i: panel)"), id="label-risk", classes="dash-label")
                 yield DataTable(cursor_type="row", id="dash-risk")
         yield KeysFooter()
 
@@ -439,6 +440,15 @@ class DashboardScreen(LoadingScreen):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    def action_customer_panel(self) -> None:
+        """``i`` on a customer at risk: its panel (contacts, notes, open and last resolved tickets)."""
+        table = self.query_one("#dash-risk", DataTable)
+        if not self._risk or not 0 <= table.cursor_row < len(self._risk):
+            return
+        from .customer_panel import open_customer_panel
+
+        self.run_worker(open_customer_panel(self, self._risk[table.cursor_row]), group="customer-panel")
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

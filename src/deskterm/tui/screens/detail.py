@@ -109,6 +109,7 @@ class DetailScreen(DeskScreen):
         Binding("e", "escalate", "Escalate", id="detail.escalate"),
         Binding("m", "canned", "Canned", id="detail.canned"),
         Binding("A", "same_caller", "New ticket, same caller", show=False, id="detail.same_caller"),
+        Binding("i", "customer_panel", "Customer", show=False, id="detail.customer"),
         Binding("w", "why", "Why due", id="detail.why"),
         Binding("R", "retry_mail", "Retry mail", show=False, id="detail.retry_mail"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="detail.reload"),
@@ -565,6 +566,14 @@ class DetailScreen(DeskScreen):
         self._show_drafts()
         return ok
 
+    def action_customer_panel(self) -> None:
+        """``i``: the customer panel (contact, VIP, notes, its other open and last resolved tickets)."""
+        if self.record is None:
+            return
+        from .customer_panel import open_customer_panel
+
+        self.run_worker(open_customer_panel(self, self.record.customer, self.record), group="customer-panel")
+
     def action_same_caller(self) -> None:
         """``A``: the new-ticket form with this ticket's customer and contact filled in (the same caller again)."""
         self.app.action_new_ticket(self.ticket_id)  # type: ignore[attr-defined]
@@ -581,10 +590,13 @@ class DetailScreen(DeskScreen):
         )
 
     def _canned_chosen(self, name: str | None) -> None:
-        if not name:
-            return
+        if name:
+            self.run_worker(self._insert_canned(name), group="detail-act")
+
+    async def _insert_canned(self, name: str) -> None:
+        """The response filled in (``{contact}`` reads the ticket's contact: in a thread), into the reply draft."""
         try:
-            text = self.desk.canned(name, self.record)
+            text = await asyncio.to_thread(self.desk.canned, name, self.record)
         except BadInput as exc:
             self.say(str(exc), severity="warning")
             return
