@@ -267,6 +267,7 @@ class InboundMail(SQLModel, table=True):
     of a flooding sender), quarantined (``reason``; the raw message kept under ``raw_sha256``)."""
 
     __tablename__ = "mail_in"
+    __table_args__ = (Index("ix_mail_in_sender", "from_addr", "taken_at"),)  # the flood check, per sender
     id: int | None = Field(default=None, primary_key=True)
     message_id: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     ticket_id: int | None = Field(default=None, foreign_key="tickets.id", index=True)
