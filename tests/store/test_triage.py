@@ -176,3 +176,20 @@ def test_a_huge_description_is_stored_whole_and_indexed_in_part(desk):
 def test_query_words_are_inert():
     assert search.words('VPN "down" OR x* NEAR(a b) -- ; DROP TABLE', "") == ["vpn", "down", "near", "drop", "table"]
     assert search.words("the and of", "") == []
+
+
+def test_db_copy_carries_the_index(desk, tmp_path):
+    """`db copy` copies the tickets; the target's triggers (SQLite) index them as they arrive, so triage works
+    on the copy (from SQLite and from PostgreSQL alike)."""
+    from deskterm.dbcopy import copy_database
+
+    desk.import_tickets(HISTORY)
+    target = tmp_path / "copy.db"
+    copy_database(str(desk.store.engine.url.render_as_string(hide_password=False)), str(target))
+    copied = open_store(str(target))
+    try:
+        other = Desk(copied, desk.config, clock=desk.clock, user="alice")
+        tid = new(other, "VPN keeps dropping", "the VPN client disconnects")
+        assert triage.suggest(other, tid).suggestions["category"].value == "network/vpn"
+    finally:
+        copied.dispose()
