@@ -28,7 +28,7 @@ class TriageScreen(LoadingScreen):
         Binding("a", "accept", "Accept all", id="triage.accept"),
         Binding("C", "correct_category", "Correct category", id="triage.category"),
         Binding("l", "link_major", "Link to the major", id="triage.link"),
-        Binding("enter", "open", "Open", id="triage.open"),
+        Binding("enter", "open", "Open", priority=True, id="triage.open"),  # before the list selects
         Binding("ctrl+r", "reload", "Reload", show=False, id="triage.reload"),
         Binding("escape", "back", "Back", id="triage.back"),
     ]
