@@ -93,3 +93,46 @@ def test_mail_fetch_and_quarantined_through_the_command_line(mail_desk, db_url, 
         2,
         f"mail.maildir: {tmp_path / 'nothing'}: not a Maildir (it needs new/ and cur/)\n",
     )
+
+
+def test_fetch_watch_takes_and_delivers_until_sigterm(db_path, make_mail_config, smtp, tmp_path):
+    """The process of the systemd unit / tmux pane: fetches every poll, delivers the outbox, stops on SIGTERM."""
+    import mailbox
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    config = make_mail_config(f'poll = "1s"\nmaildir = "{tmp_path / "Maildir"}"\nacknowledge = "Got it: {{ticket}}."')
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "deskterm.cli",
+            "--db",
+            str(db_path),
+            "--config",
+            str(config.source),
+            "mail",
+            "fetch",
+            "--watch",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "DESKTERM_BUSY_TIMEOUT": "5"},
+    )
+    try:
+        box.add(b"From: ann@shop.example\r\nSubject: VPN\r\nMessage-ID: <w1@shop.example>\r\n\r\nhelp\r\n")
+        deadline = time.monotonic() + 60
+        while not smtp.messages and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert [m["Subject"] for m in smtp.messages] == ["Re: [#1] VPN"]
+        assert smtp.messages[0].get_content().strip() == "Got it: #1."
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "took 1 message: 1 new tickets" in out and "sent 1, to retry 0, failed 0" in out and err == ""
