@@ -1004,12 +1004,29 @@ def _manager_month(made: list, as_, now: datetime, rnd: random.Random) -> None:
         ).id
         desk.update_problem(problem, root_cause=cause, known_error=True, workaround=workaround)
         desk.link_problem(problem, [tid for _, tid, _, _ in incidents])
+        # the problem manager answers the customer at once (a problem is worked like any ticket: its SLA holds)
+        as_(desk.user, opened + timedelta(minutes=25)).update(
+            problem,
+            Change(
+                status="open",
+                reply=f"We opened a problem record for these incidents. Until it is fixed: {workaround}.",
+            ),
+        )
         due_done, due_open = (opened + timedelta(days=10)).date(), (now - timedelta(days=3 - 8 * n)).date()
         first = desk.add_action(
             problem, "apply the vendor's fix" if n == 0 else "roll back the driver", desk.user, due_done
         )
         desk.add_action(problem, "add a monitor for the cause", "alice", due_open)
-        as_(desk.user, opened + timedelta(days=12 if n == 0 else 6)).set_action(first, "done")
+        fixed_at = opened + timedelta(days=12 if n == 0 else 6)
+        as_(desk.user, fixed_at).set_action(first, "done")
+        if n == 0:  # the vendor's fix is in: the problem is resolved, the monitor's action still to do
+            as_(desk.user, fixed_at + timedelta(hours=2)).update(
+                problem, Change(status="resolved", resolution_code="fixed")
+            )
+        else:  # waiting on the vendor for a corrected driver: pending pauses its resolution time
+            as_(desk.user, fixed_at + timedelta(hours=2)).update(
+                problem, Change(status="pending", reason="waiting on the vendor's corrected driver")
+            )
 
 
 WORK_NOTES = (
