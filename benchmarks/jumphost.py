@@ -250,9 +250,16 @@ def main() -> int:
         help="another installation's bin directory (the baseline: e.g. a checkout of main with its venv), measured"
         " first with the same desk and the same changes, in the same run",
     )
+    parser.add_argument(
+        "--built-by",
+        metavar="VENV_BIN",
+        help="the installation whose generator builds the desk (default: --against, else this one): an older one"
+        " reuses a desk already built by it",
+    )
     args = parser.parse_args()
     # built by the baseline when there is one: both can open it (this deskterm migrates its copy)
-    source = desks.cached_by(Path(args.against) if args.against else Path(sys.executable).parent, args.tickets)
+    builder = args.built_by or args.against
+    source = desks.cached_by(Path(builder) if builder else Path(sys.executable).parent, args.tickets)
     print(
         f"{args.tickets} tickets, SQLite, {args.rate:g} changes/s for {args.seconds:g} s; "
         f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
