@@ -1780,6 +1780,7 @@ class Desk:
 
         def work(session: Session) -> list[AlertTaken]:
             now = self.clock.now()
+            self._alert_seen: dict[str, int] = {}  # this transaction's customer ids and groups registered
             out = [self._take_alert(session, notification, a, mappings[a.key], now) for a in notification.alerts]
             return out
 
@@ -1787,17 +1788,19 @@ class Desk:
 
     def _take_alert(self, session: Session, n: Notification, a: Alert, m: AlertMapping, now: datetime) -> AlertTaken:
         row = session.execute(
-            select(AlertRow).where(col(AlertRow.fingerprint) == a.fingerprint, col(AlertRow.starts_at) == a.starts_at)
-        ).scalar_one_or_none()
+            select(col(AlertRow.id), col(AlertRow.ticket_id), col(AlertRow.status)).where(
+                col(AlertRow.fingerprint) == a.fingerprint, col(AlertRow.starts_at) == a.starts_at
+            )
+        ).first()
         author = ALERT_AUTHOR
         if a.status == "resolved":
             if row is None:
                 return AlertTaken("unknown", a.key, None)
             if row.status == "resolved":
                 return AlertTaken("duplicate", a.key, row.ticket_id)
-            row.status, row.ended_at = "resolved", a.ends_at
-            session.add(row)
-            session.flush()
+            session.execute(
+                update(AlertRow).where(col(AlertRow.id) == row.id).values(status="resolved", ended_at=a.ends_at)
+            )
             t = self._load(session, row.ticket_id)
             when = self._stamp(t.updated_at, now)
             ended = a.ends_at.isoformat() if a.ends_at else "?"
@@ -1845,14 +1848,34 @@ class Desk:
             self._write(session, t, {}, [NewEvent(at=when, kind="alert", author=author, to="firing", body=body)], when)
             self._record_alert(session, n, a, t.id, now)
             return AlertTaken("added", a.key, t.id, t.major_id)
-        tid = self._alert_ticket(session, a.subject(), a.description(), m, now)
+        major = self._group_major(session, n.group_key)  # the group storms already: linked as it comes
+        tid = self._alert_ticket(session, a.subject(), a.description(), m, now, major)
         self._record_alert(session, n, a, tid, now)
-        major = self._storm(session, n, m, now)
+        if major is None:
+            major = self._storm(session, n, m, now)
         return AlertTaken("ticket", a.key, tid, major)
 
+    def _group_major(self, session: Session, group_key: str) -> int | None:
+        """The open major incident the open tickets of this alert group are linked to, if any."""
+        major = session.execute(
+            select(col(Ticket.major_id))
+            .join(AlertRow, col(AlertRow.ticket_id) == col(Ticket.id))
+            .where(
+                col(AlertRow.group_key) == group_key,
+                col(Ticket.status).not_in(list(workflow.STOPPED)),
+                col(Ticket.major_id).is_not(None),
+            )
+            .order_by(col(AlertRow.id).desc())
+            .limit(1)
+        ).scalar()
+        if major is None:
+            return None
+        status = session.execute(select(col(Ticket.status)).where(col(Ticket.id) == major)).scalar()
+        return None if status in workflow.STOPPED else major
+
     def _record_alert(self, session: Session, n: Notification, a: Alert, ticket_id: int, now: datetime) -> None:
-        session.add(
-            AlertRow(
+        session.execute(
+            insert(AlertRow).values(
                 fingerprint=a.fingerprint,
                 starts_at=a.starts_at,
                 group_key=n.group_key,
@@ -1862,18 +1885,25 @@ class Desk:
                 received_at=now,
             )
         )
-        session.flush()
 
-    def _alert_ticket(self, session: Session, subject: str, text: str, m: AlertMapping, now: datetime) -> int:
-        """A new incident opened by monitoring (``created_by`` alertmanager), with its first event."""
-        ids = self._customer_ids(session, {m.customer})
+    def _alert_ticket(
+        self, session: Session, subject: str, text: str, m: AlertMapping, now: datetime, major: int | None = None
+    ) -> int:
+        """A new incident opened by monitoring (``created_by`` alertmanager), with its first event; linked to the
+        major incident ``major`` when given."""
+        seen = self._alert_seen
+        if "customer:" + m.customer not in seen:
+            seen["customer:" + m.customer] = self._customer_ids(session, {m.customer})[m.customer]
+        customer_id = seen["customer:" + m.customer]
         category = self.category(m.category) if m.category is not None else None
         events = [NewEvent(at=now, kind="alert", author=ALERT_AUTHOR, to="firing", body=subject)]
+        if major is not None:
+            events.append(NewEvent(at=now, kind="link", author=ALERT_AUTHOR, to=str(major)))
         due, warn, timer, left = self._deadlines(m.customer, now, m.priority, events, now, now)
         row = Ticket(
             subject=subject,
             description=text,
-            customer_id=ids[m.customer],
+            customer_id=customer_id,
             priority=m.priority,
             initial_priority=m.priority,
             type="incident",
@@ -1887,43 +1917,47 @@ class Desk:
             next_timer=timer,
             next_left=left,
             category=category,
+            major_id=major,
         )
         session.add(row)
         session.flush()
         assert row.id is not None
         session.execute(insert(Event), [e.row(row.id) for e in events])
-        self._register(session, [], [m.group])
+        if "group:" + m.group not in seen:
+            self._register(session, [], [m.group])
+            seen["group:" + m.group] = 1
         feed_changed(session, row.id)
         return row.id
 
     def _storm(self, session: Session, n: Notification, m: AlertMapping, now: datetime) -> int | None:
-        """Once ``storm`` open tickets share the group key, the group's major incident (opened then), with every
-        open ticket of the group linked to it. Returns the major's id (None below the threshold)."""
-        rows = session.execute(
+        """Once ``storm`` open tickets share the group key (and none is linked to an open major incident yet),
+        the group's major incident, opened then, with every open ticket of the group linked to it. Returns the
+        major's id (None below the threshold)."""
+        open_of_group = (
             select(col(Ticket.id), col(Ticket.major_id), col(Ticket.priority))
             .join(AlertRow, col(AlertRow.ticket_id) == col(Ticket.id))
             .where(col(AlertRow.group_key) == n.group_key, col(Ticket.status).not_in(list(workflow.STOPPED)))
             .distinct()
-        ).all()
-        majors = [r[1] for r in rows if r[1] is not None]
-        major_id = None
-        if majors:
-            major_id = majors[0]
-            if self._load(session, major_id).status in workflow.STOPPED:
-                major_id = None
-        if major_id is None:
-            if len(rows) < self.config.alertmanager.storm:
-                return None
-            priority = min(r[2] for r in rows)
-            subject = f"Alert storm: {n.group_name()} ({len(rows)} alerts)"
-            text = f"Alertmanager group {n.group_key}: {len(rows)} alerts at once; the alerts' tickets are linked here."
-            major_id = self._alert_ticket(session, subject, text, dataclasses.replace(m, priority=priority), now)
-        for tid, linked, _ in rows:
-            if linked is None and tid != major_id:
-                t = self._load(session, tid)
-                when = self._stamp(t.updated_at, now)
-                event = NewEvent(at=when, kind="link", author=ALERT_AUTHOR, to=str(major_id))
-                self._write(session, t, {"major_id": major_id}, [event], when)
+        )
+        count = session.execute(select(func.count()).select_from(open_of_group.subquery())).scalar_one()
+        if count < self.config.alertmanager.storm:
+            return None
+        rows = session.execute(open_of_group).all()
+        priority = min(r[2] for r in rows)
+        subject = f"Alert storm: {n.group_name()} ({len(rows)} alerts)"
+        text = f"Alertmanager group {n.group_key}: {len(rows)} alerts at once; the alerts' tickets are linked here."
+        major_id = self._alert_ticket(session, subject, text, dataclasses.replace(m, priority=priority), now)
+        for tid, _linked, _ in rows:
+            t = self._load(session, tid)
+            when = self._stamp(t.updated_at, now)
+            event = NewEvent(
+                at=when,
+                kind="link",
+                author=ALERT_AUTHOR,
+                from_value=str(t.major_id) if t.major_id else None,
+                to=str(major_id),
+            )
+            self._write(session, t, {"major_id": major_id}, [event], when)
         return major_id
 
     def _resolve_major_if_done(self, session: Session, major_id: int, now: datetime) -> None:
@@ -1931,7 +1965,12 @@ class Desk:
         major = self._load(session, major_id)
         if major.status in workflow.STOPPED or major.created_by != ALERT_AUTHOR:
             return
-        if any(t.status not in workflow.STOPPED for t in queries.linked_tickets(session, major_id)):
+        still_open = session.execute(
+            select(func.count())
+            .select_from(Ticket)
+            .where(col(Ticket.major_id) == major_id, col(Ticket.status).not_in(list(workflow.STOPPED)))
+        ).scalar_one()
+        if still_open:
             return
         when = self._stamp(major.updated_at, now)
         code = self.config.alertmanager.resolution_code
