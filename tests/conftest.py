@@ -9,8 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from deskterm_testing import EXAMPLE_CONFIG, ROOT, run_cli  # noqa: F401  (run_cli re-exported)
+
+# Hypothesis: as many examples as each test asks for (max_examples), without the 200 ms deadline per example and
+# the too_slow health check, which measure how loaded the machine is (2 cores shared by the suite's two workers
+# and often by other developers) rather than the code: they failed tests whose every example was right.
+settings.register_profile("deskterm", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("deskterm")
 
 
 @pytest.fixture(autouse=True)
