@@ -500,6 +500,9 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None, why: boo
         data["events"] = [jsonout.event_json(e, tz) for e in t.events]
         if account is not None:
             data["why"] = account.split("\n")
+        contact = desk.contact_of(t)
+        if contact is not None:  # who called or wrote (issue 15): absent when the ticket names no contact
+            data["contact"] = {"name": contact.name, "email": contact.email, "phone": contact.phone}
         click.echo(jsonout.dumps(data))
         return
     click.echo(f"#{t.id}{' ' + one_line(t.ref) if t.ref else ''}  {one_line(t.subject)}")
@@ -507,6 +510,9 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None, why: boo
         f"customer {one_line(t.customer)} · policy {sla.policy} · {t.type} · {t.priority} · {t.status}"
         f" · assignee {one_line(t.assignee) or '-'} · group {one_line(t.group)} · version {t.version}"
     )
+    contact = desk.contact_of(t)
+    if contact is not None:
+        click.echo("contact " + " · ".join(one_line(x) for x in (contact.name, contact.email, contact.phone) if x))
     for name, timer in sla.timers.items():
         due = local(datetime.fromtimestamp(timer.due, UTC), tz) if timer.due is not None else "paused"
         warn = " (warning)" if timer.warning else ""

@@ -122,6 +122,8 @@ def test_import_beside_tickets_and_a_big_description(db_url, tmp_path):
     assert r.stdout.strip() == "imported 1 tickets, 1 customers, 1 contacts"
     t = json.loads(_cli(db, "show", "1", "--json").stdout)
     assert t["customer"] == "Atelier Moreau"
+    assert t["contact"] == {"name": "Luc Moreau", "email": "luc@moreau.example", "phone": None}
+    assert "contact Luc Moreau · luc@moreau.example" in _cli(db, "show", "1").stdout
     big = "x" * (1 << 20)
     r = _cli(db, "new", "--subject", "Huge", "--customer", "Atelier Moreau", "--description", "-", input=big)
     assert r.returncode == 0, r.stderr
