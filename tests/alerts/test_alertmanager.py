@@ -21,6 +21,7 @@ from deskterm.clock import FrozenClock
 from deskterm.config import parse_config
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
+from deskterm_testing import patience
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -83,7 +84,7 @@ def listener(desk):
     thread.start()
 
     def post(body: bytes, token: str | None = TOKEN, method: str = "POST", headers: dict | None = None):
-        conn = http.client.HTTPConnection(*server.server_address[:2], timeout=30)
+        conn = http.client.HTTPConnection(*server.server_address[:2], timeout=patience(30))
         h = {"Content-Type": "application/json", **(headers or {})}
         if token is not None:
             h["Authorization"] = f"Bearer {token}"

@@ -13,7 +13,7 @@ import sys
 
 from alertpayloads import alert, notification, storm
 
-from deskterm_testing import run_cli
+from deskterm_testing import patience, run_cli
 
 CONFIG = """
 timezone = "UTC"
@@ -67,7 +67,9 @@ def test_the_listener_of_the_real_program(tmp_path) -> None:
         (["--listen", "127.0.0.1:9099"], "--token-file: required with --listen"),
         (["--listen", "localhost", "--token-file", str(token)], "--listen: 'localhost': give HOST:PORT"),
     ]:
-        r = subprocess.run([*base, "intake", "alertmanager", *args], capture_output=True, text=True, timeout=60)
+        r = subprocess.run(
+            [*base, "intake", "alertmanager", *args], capture_output=True, text=True, timeout=patience(60)
+        )
         assert r.returncode == 2 and r.stderr.startswith(why), r.stderr
     proc = subprocess.Popen(
         [*base, "intake", "alertmanager", "--listen", "127.0.0.1:0", "--token-file", str(token)],
@@ -80,7 +82,7 @@ def test_the_listener_of_the_real_program(tmp_path) -> None:
         port = int(re.search(r"http://127\.0\.0\.1:(\d+)/", first).group(1))
 
         def post(body: bytes, auth: str) -> int:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=patience(30))
             conn.request("POST", "/", body=body, headers={"Authorization": auth})
             status = conn.getresponse().status
             conn.close()
@@ -92,5 +94,5 @@ def test_the_listener_of_the_real_program(tmp_path) -> None:
         assert proc.stderr.readline() == "alertmanager: 401 refused: missing or wrong bearer token\n"
     finally:
         proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=30)
+        proc.wait(timeout=patience(30))
     assert "Traceback" not in proc.stderr.read()
