@@ -52,7 +52,10 @@ def show(cli, tid: str) -> dict:
 
 
 def test_new_tickets_are_routed_by_the_first_matching_rule(cli):
-    t = show(cli, cli("new", "--subject", "VPN down for ward B", "--customer", "clinique saint-jean").strip())
+    t = show(
+        cli,
+        cli("new", "--subject", "VPN down for ward B", "--customer", "clinique saint-jean", "--new-customer").strip(),
+    )
     assert (t["category"], t["group"]) == ("network/vpn", "L2-network")
     routed = [(e["kind"], e["to"], e["reason"]) for e in t["events"]]
     assert routed == [
@@ -60,17 +63,24 @@ def test_new_tickets_are_routed_by_the_first_matching_rule(cli):
         ("group", "L2-network", "routing rule: VPN of the clinic"),
     ]
     # another customer: the first rule does not match, nor the second
-    other = show(cli, cli("new", "--subject", "VPN down", "--customer", "Acme").strip())
+    other = show(cli, cli("new", "--subject", "VPN down", "--customer", "Acme", "--new-customer").strip())
     assert (other["category"], other["group"], other["events"]) == (None, "L1", [])
     # a category given by the agent is kept; the rule's group still applies
     kept = show(
         cli,
         cli(
-            "new", "--subject", "Tunnel slow", "--customer", "Clinique Saint-Jean", "--category", "network/wifi"
+            "new",
+            "--subject",
+            "Tunnel slow",
+            "--customer",
+            "Clinique Saint-Jean",
+            "--category",
+            "network/wifi",
+            "--new-customer",
         ).strip(),
     )
     assert (kept["category"], kept["group"]) == ("network/wifi", "L2-network")
-    pw = show(cli, cli("new", "--subject", "Mot de passe expiré", "--customer", "Acme").strip())
+    pw = show(cli, cli("new", "--subject", "Mot de passe expiré", "--customer", "Acme", "--new-customer").strip())
     assert (pw["category"], pw["group"]) == ("access/password", "L1")
 
 
@@ -110,6 +120,8 @@ def test_imported_tickets_are_routed_too(cli, tmp_path):
 def test_a_bad_rule_is_a_configuration_error(db_url, tmp_path, cli_server, rule, message):
     cfg = tmp_path / "bad.toml"
     cfg.write_text('[categories]\nnetwork = ["vpn"]\n\n[[routing]]\n' + rule + "\n", encoding="utf-8")
-    r = cli_server.run("--db", db_url, "--config", str(cfg), "new", "--subject", "x", "--customer", "A")
+    r = cli_server.run(
+        "--db", db_url, "--config", str(cfg), "new", "--subject", "x", "--customer", "A", "--new-customer"
+    )
     assert r.returncode == 2
     assert message in r.stderr and "Traceback" not in r.stderr
