@@ -6,7 +6,7 @@ from test_outbox import mailed_ticket
 
 from deskterm.records import NewTicket
 from deskterm.service import Change
-from deskterm_testing import run_cli
+from deskterm_testing import patience, run_cli
 
 
 def test_mail_send_delivers_the_outbox_and_says_what_it_did(mail_desk, smtp, db_url):
@@ -133,6 +133,6 @@ def test_fetch_watch_takes_and_delivers_until_sigterm(db_path, make_mail_config,
         assert smtp.messages[0].get_content().strip() == "Got it: #1."
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=patience(30))
     assert proc.returncode == 0, err
     assert "took 1 message: 1 new tickets" in out and "sent 1, to retry 0, failed 0" in out and err == ""

@@ -18,7 +18,7 @@ from deskterm.service import Change, Desk, NewTicket
 from deskterm.store import migrate
 from deskterm.store.engine import Store, db_url, open_store
 from deskterm.store.models import Agent, Ticket
-from deskterm_testing import EXAMPLE_CONFIG, run_cli
+from deskterm_testing import EXAMPLE_CONFIG, patience, run_cli
 
 NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
 
@@ -132,7 +132,7 @@ def test_agents_starting_at_once_on_an_empty_database_migrate_it_once(pg_server)
             )
             for _ in range(3)
         ]
-        outs = [p.communicate(timeout=120) for p in procs]
+        outs = [p.communicate(timeout=patience(120)) for p in procs]
         assert all(p.returncode == 0 for p in procs), outs
         assert all(json.loads(o) == [] for o, _ in outs)
     finally:
@@ -276,7 +276,7 @@ def test_the_change_watch_sees_a_change_made_by_another_process_within_2_seconds
         stderr=subprocess.PIPE,
         text=True,
     )
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=patience(60))
     assert proc.returncode == 0, err
     committed = time.monotonic()
     while not watch.changed() and time.monotonic() - committed < 2.5:
@@ -420,7 +420,7 @@ def test_four_processes_firing_two_rules_on_the_same_tickets_each_fire_once(tmp_
         at,
     ]
     procs = [subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
-    outs = [p.communicate(timeout=120) for p in procs]
+    outs = [p.communicate(timeout=patience(120)) for p in procs]
     assert all(p.returncode == 0 for p in procs), outs
     store = open_store(db_url)
     with store.engine.connect() as conn:
