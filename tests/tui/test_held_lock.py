@@ -14,6 +14,7 @@ import time
 from tuihelp import SIZE, ready, settle
 
 from deskterm.tui.screens.detail import DetailScreen
+from deskterm_testing import patience
 
 HOLD = r"""
 import sqlite3, sys, time
@@ -84,12 +85,12 @@ async def test_claim_on_the_queue_waits_in_a_thread_and_lands_when_the_lock_is_r
         with LockHolder(db) as lock:
             started = time.monotonic()
             await pilot.press("c")
-            assert time.monotonic() - started < 2  # answered: the claim waits in a thread (30 s window)
+            assert time.monotonic() - started < patience(2)  # answered: the claim waits in a thread (30 s window)
             assert app.writes.busy(app.screen)
             await pilot.pause(0.2)
             status = str(app.screen.query_one("#queue-status").render())
             assert f"saving claim #{ticket}…" in status
-            assert await responsive(pilot, table) < 2
+            assert await responsive(pilot, table) < patience(2)
             # the keys that change tickets are off until it settles; the others are not
             assert app.screen.check_action("claim", ()) is None and app.screen.check_action("set_status", ()) is None
             assert app.screen.check_action("cursor_down", ()) is True
@@ -117,7 +118,7 @@ async def test_claim_on_a_desk_busy_for_the_whole_window_is_refused_clearly(make
         ticket, version = table.cursor_id, table.cursor_row.version
         with LockHolder(db):
             await pilot.press("c")
-            assert await responsive(pilot, table) < 2
+            assert await responsive(pilot, table) < patience(2)
             await until(pilot, lambda: not app.writes.busy())
             refused = [m for t, m in notes(app) if t == "Not claimed"]
             assert len(refused) == 1
@@ -146,7 +147,7 @@ async def test_status_on_the_queue_while_the_lock_is_held(make_app, demo, monkey
             await pilot.press("down", "enter")  # new → open
             await until(pilot, lambda: not isinstance(app.screen, ChoiceScreen))
             assert app.writes.busy()
-            assert await responsive(pilot, table) < 2
+            assert await responsive(pilot, table) < patience(2)
             lock.release()
             await until(pilot, lambda: not app.writes.busy())
         await settle(pilot)

@@ -12,11 +12,12 @@ import pytest
 from tuihelp import SIZE, ready, settle
 
 from deskterm.store.presence import EXPIRE, SqlitePresence
+from deskterm_testing import patience
 
 
 async def until(pilots, predicate, timeout: float = 5.0) -> float:
     start = time.monotonic()
-    while time.monotonic() - start < timeout:
+    while time.monotonic() - start < patience(timeout):
         for pilot in pilots:
             await pilot.pause()
         if predicate():
@@ -37,7 +38,7 @@ async def test_two_apps_see_each_other(make_app):
         await settle(pa)
         assert isinstance(alice.screen, DetailScreen)
         took = await until([pa, pb], lambda: bob.others_open.get(ticket) == [("alice", "viewing")])
-        assert took < 2.0  # the goal is 1 s p95 (benchmarks/presence.py measures it)
+        assert took < patience(2.0)  # the goal is 1 s p95 (benchmarks/presence.py measures it)
         bob_table = bob.screen.query_one("QueueTable")
         assert bob_table.others_open.get(ticket) == [("alice", "viewing")]
         line = next(

@@ -12,6 +12,7 @@ from deskterm.store.queue import QueueQuery, Sort
 from deskterm.tui.screens.detail import DetailScreen as TicketScreen  # enter opens the ticket-detail screen
 from deskterm.tui.screens.queue import QueueScreen, ViewTabs
 from deskterm.tui.widgets.queue_table import QueueTable
+from deskterm_testing import patience
 
 
 def table_of(app) -> QueueTable:
@@ -311,10 +312,10 @@ async def test_live_refresh_from_another_connection(make_app, other_desk):
             )
         ).id
         start = time.monotonic()
-        while table.total == before and time.monotonic() - start < 2.5:
+        while table.total == before and time.monotonic() - start < patience(2.5):
             await asyncio.sleep(0.1)
         assert table.total == before + 1, "a new ticket from another process shows within 2 s"
-        assert time.monotonic() - start <= 2.0
+        assert time.monotonic() - start <= patience(2.0)  # 2 s on a quiet machine
         assert table.cursor_id == ticket  # the cursor stayed on its ticket
         assert table.query_.position(new_id) is not None
 
