@@ -185,6 +185,8 @@ class NewTicketScreen(DetailDialog):
         yield Static("", id="nt-problem")
 
     def on_mount(self) -> None:
+        for widget in (*self.query(Input), self.query_one("#nt-description", TextArea)):
+            widget.cursor_blink = False  # no repaint twice a second over SSH (and the same screen each time)
         draft = self.data.draft or {}
         for name in FIELDS:
             if name in draft and isinstance(draft[name], str):
