@@ -1003,7 +1003,11 @@ def _manager_month(made: list, as_, now: datetime, rnd: random.Random) -> None:
             )
         ).id
         desk.update_problem(problem, root_cause=cause, known_error=True, workaround=workaround)
-        desk.link_problem(problem, [tid for _, tid, _, _ in incidents])
+        # each incident is linked once both exist, after its last change: the ones opened after the problem
+        # when they come in (a link dated before its ticket was created would derive its deadlines then)
+        for _created, tid, _t, _p in incidents:
+            as_(desk.user, max(opened, desk.ticket(tid).updated_at)).link_problem(problem, [tid])
+        desk = as_(desk.user, opened)
         # the problem manager answers the customer at once (a problem is worked like any ticket: its SLA holds)
         as_(desk.user, opened + timedelta(minutes=25)).update(
             problem,

@@ -2142,11 +2142,15 @@ class Desk:
     def _write(self, session: Session, t: TicketRecord, values: dict, events: list[NewEvent], now: datetime) -> int:
         """Write one change of one ticket: derived deadlines, version bump guarded by the version read,
         the history events, and the names seen (for completion). Returns the new version."""
-        all_events = [*t.events, *events]
+        # as the history reads back (by instant, then as written): a change recorded before the ticket's last
+        # one (a clock behind, the demo's story) is derived with every event of the history, as the
+        # evaluation that paints its countdown is, not with those up to its own instant only
+        all_events = sorted([*t.events, *events], key=lambda e: e.at)
+        latest = max(now, all_events[-1].at) if all_events else now
         values.update(
             zip(
                 DERIVED,
-                self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, now),
+                self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, latest),
                 strict=True,
             )
         )
