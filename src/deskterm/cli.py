@@ -244,7 +244,9 @@ def import_(obj: Context, file: str, quiet: bool) -> None:
 @click.option("--description", help="The customer's description; - reads it from stdin.")
 @click.option("--ref", help="The ticket's id in the system it came from.")
 @click.option("--category", metavar="CATEGORY", help="The contact reason: a category of the taxonomy (network/vpn).")
-@click.option("--new-customer", is_flag=True, help="Create the customer if the desk does not know it yet.")
+@click.option(
+    "--new-customer", is_flag=True, help="Create the customer even if its name looks like a known one's (a typo guard)."
+)
 @click.option("--contact", metavar="NAME|EMAIL", help="Who called: a contact of the customer, by e-mail or name.")
 @click.pass_obj
 def new(
@@ -261,8 +263,8 @@ def new(
     new_customer: bool,
     contact: str | None,
 ) -> None:
-    """Create one ticket; prints its id. The customer must be known (see `deskterm customers list`) unless
-    --new-customer."""
+    """Create one ticket; prints its id. A customer the desk does not know is created with it, unless its name
+    looks like a known one's (a probable typo: refused with the name it resembles; --new-customer creates it)."""
     from .domain.priority import from_matrix
     from .service import NewTicket
 
@@ -294,7 +296,7 @@ def new(
             category=category,
             contact=contact.strip() if contact and contact.strip() else None,
         ),
-        new_customer=new_customer,
+        new_customer=True if new_customer else None,  # without it: a look-alike of a known customer is refused
     )
     click.echo(ticket.id)
 

@@ -39,6 +39,7 @@ from .domain.customers import (
     check_customer,
     email_key,
     first_name,
+    looks_like,
     name_key,
     unknown_customer_message,
 )
@@ -290,16 +291,20 @@ class Desk:
 
     # -- creating --------------------------------------------------------------------------------
 
-    def create(self, new: NewTicket, new_customer: bool = True, new_contact: ContactSpec | None = None) -> TicketRecord:
-        """One new ticket. With ``new_customer=False`` (what the command line and the form pass unless asked)
-        its customer must be known (a record, or an entry of the configuration): a typo must not create one.
+    def create(
+        self, new: NewTicket, new_customer: bool | None = True, new_contact: ContactSpec | None = None
+    ) -> TicketRecord:
+        """One new ticket. Its customer, when the desk does not know it (no record, no entry of the configuration):
+        ``new_customer=True`` creates it; ``False`` (the form, until the agent confirms) refuses it; ``None`` (the
+        command line without --new-customer) refuses it only when it looks like a misspelling of a known one (a
+        typo must not create a customer; a name like no other is a new customer, as the contract's ``new`` says).
         ``new_contact``: a caller not yet on the desk, created (or updated) with the ticket, in one transaction."""
         with self.store.read() as session:
             known = store_customers.by_name(session, new.customer)
-            if known is None and not new_customer and not self._configured_customer(new.customer):
-                raise BadInput(
-                    f"--customer: {unknown_customer_message(new.customer, store_customers.customer_names(session))}"
-                )
+            if known is None and new_customer is not True and not self._configured_customer(new.customer):
+                names = [*store_customers.customer_names(session), *self.config.customers]
+                if new_customer is False or looks_like(new.customer, names):
+                    raise BadInput(f"--customer: {unknown_customer_message(new.customer, names)}")
         if new_contact is not None:
             new_contact.customer = known.name if known is not None else new.customer
             problems = check_contact(new_contact)

@@ -75,6 +75,14 @@ def test_customers_import_list_show_and_new(db_url, tmp_path):
     r = _cli(db, "new", "--subject", "Till offline", "--customer", "Atelier Moreau", "--new-customer")
     assert r.returncode == 0, r.stderr
     assert "Atelier Moreau · policy gold · 0 contacts · 1 open" in _cli(db, "customers", "list").stdout
+    # the contract's `new` creates a customer like no other without being asked (only a look-alike is refused)
+    r = _cli(db, "new", "--subject", "Printer offline", "--customer", "Hudson Freight Inc")
+    assert r.returncode == 0, r.stderr
+    assert "Hudson Freight Inc · policy gold · 0 contacts · 1 open" in _cli(db, "customers", "list").stdout
+    _one_line_exit_2(
+        _cli(db, "new", "--subject", "x", "--customer", "Atelier Moureau"),
+        "--customer: unknown customer 'Atelier Moureau' (did you mean 'Atelier Moreau'?); add --new-customer",
+    )
 
 
 @pytest.mark.engines("sqlite")  # (the service's tests cover PostgreSQL: here, the command line's messages)

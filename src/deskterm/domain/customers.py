@@ -98,6 +98,23 @@ def suggest(typed: str, names: Iterable[str], limit: int = 3) -> list[str]:
     return out[:limit]
 
 
+def looks_like(typed: str, names: Iterable[str]) -> list[str]:
+    """The known names that an unknown one is probably a misspelling of: close by spelling (folded), as a whole
+    or as a word of a longer name ("Clinque Saint-Jean", "clinque" → "Clinique Saint-Jean"). A name like none of
+    them is a new customer, not a typo."""
+    key = name_key(typed)
+    if len(key) < 4:
+        return []
+    out: list[str] = []
+    for n in names:
+        k = name_key(n)
+        whole = difflib.SequenceMatcher(None, key, k).ratio() >= 0.8
+        word = any(difflib.SequenceMatcher(None, key, w).ratio() >= 0.85 and key != w for w in k.split())
+        if (whole or word) and n not in out:
+            out.append(n)
+    return out
+
+
 def unknown_customer_message(typed: str, known: Iterable[str], hint: str = "add --new-customer to create it") -> str:
     """``unknown customer 'Clinque' (did you mean 'Clinique Saint-Jean'?); add --new-customer to create it``"""
     guesses = suggest(typed, known)
