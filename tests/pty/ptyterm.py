@@ -316,7 +316,7 @@ def queue_ready(term: Term) -> str:
 def open_first_ticket(term: Term) -> int:
     """enter on the queue's first row; returns the ticket's number, read from the screen's head."""
     queue_ready(term)
-    press_until(term, "enter", TICKET_HEAD)
+    term.press("enter")
     shown = term.wait_for(TICKET_HEAD, re.compile(r" v\d+\b"))
     return int(TICKET_HEAD.search(shown).group(1))
 
@@ -377,7 +377,8 @@ def command_line(term: Term, command: str) -> None:
     queue_ready(term)
     term.press("colon")
     term.wait_for(": 1234")
-    type_into_prompt(term, command)
+    term.type(command)
+    term.wait_for(re.compile(r"^ " + re.escape(command) + r"\s*$", re.M))
     term.press("enter")
 
 
@@ -387,48 +388,8 @@ def open_ticket(term: Term, number: int) -> None:
     row = re.compile(r"^▶.*\s" + str(number) + r" ", re.M)
     head = re.compile(r"^ #" + str(number) + r" ", re.M)
     if not head.search(term.wait_for_any_re(row, head)):
-        press_until(term, "enter", head)
+        term.press("enter")
     term.wait_for(head, re.compile(r" v\d+\b"))
-
-
-def press_until(term: Term, key: str, wanted: re.Pattern | str, tries: int = 3, each: float = 2.0) -> str:
-    """Press ``key`` until ``wanted`` shows: a key pressed while a prompt closes (the focus going back to the
-    table) is lost today, and a person presses it again."""
-    for _ in range(tries - 1):
-        term.press(key)
-        try:
-            return term.wait_for(wanted, timeout=each)
-        except AssertionError:
-            continue
-    term.press(key)
-    return term.wait_for(wanted, timeout=each)
-
-
-def type_into_prompt(term: Term, text: str, tries: int = 3) -> None:
-    """Type ``text`` into a one-line prompt that just opened and see it there. Keys typed while a prompt opens
-    are lost today (issue 13 item 16): like a person who sees that, clear the line (ctrl+u) and type again."""
-    shown = re.compile(r"^ " + re.escape(text) + r"\s*$", re.M)
-    for _ in range(tries):
-        term.type(text)
-        try:
-            term.wait_for(shown, timeout=1.5)
-            return
-        except AssertionError:
-            term.press("ctrl+u")
-    term.wait_for(shown, timeout=0.1)
-
-
-def tab_to(term: Term, field: str, tries: int = 4) -> None:
-    """tab until the cursor is in the field showing ``field`` (its placeholder or label line), as a person
-    does who watches the cursor: a dialog that is still settling may swallow a first tab."""
-    for _ in range(tries):
-        term.press("tab")
-        try:
-            term.wait_text_cursor_on(field, timeout=1.5)
-            return
-        except AssertionError:
-            continue
-    term.wait_text_cursor_on(field, timeout=0.1)
 
 
 def quit_cleanly(term: Term) -> None:
@@ -440,16 +401,10 @@ def quit_cleanly(term: Term) -> None:
     assert code == 0, (code, after)
 
 
-def back_to_queue(term: Term) -> None:
-    for _ in range(5):
-        if QUEUE_READY.search(term.text()):
-            return
-        term.press("escape")
-        try:
-            term.wait_for(QUEUE_READY, QUEUE_COUNTED, timeout=3)
-            return
-        except AssertionError:
-            continue
+def back_to_queue(term: Term, screens: int = 1) -> None:
+    """esc on each of the ``screens`` opened over the queue (a ticket, E, D, H; E over a ticket: 2), pressed
+    at once as a person who knows the way does: the queue with its rows."""
+    term.press(*["escape"] * screens)
     queue_ready(term)
 
 

@@ -40,7 +40,6 @@ def expected_words(*classes) -> set[str]:
 def keys_listed(term) -> str:
     """Open ``?``, page it down to its end, close it: every line it showed that the screen did not show before,
     with runs of spaces made one."""
-    term.wait_gone("▌", timeout=20)  # the notifications (of rules fired at start) cover the list: read them first
     old = set(term.text().split("\n"))
     term.press("?")
     term.wait_for("Keys ·", timeout=5)

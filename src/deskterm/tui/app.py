@@ -78,6 +78,9 @@ class DeskApp(App):
 
         self._presence_wake = threading.Event()
         self.drafts = None  # the desk's unsent replies and notes (drafts.Drafts), once the store is open
+        from .keygate import KeyGate
+
+        self.keygate = KeyGate(self)  # keys one at a time, each once the app has settled (keygate.py)
 
     def notify(
         self, message, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False
@@ -253,23 +256,26 @@ class DeskApp(App):
 
     # -- keys ------------------------------------------------------------------------------------
 
-    async def _on_key(self, event) -> None:
-        """Keys typed while a prompt opens belong to the prompt. A dialog takes the focus a moment after it is
-        pushed: the characters typed (or pasted, or sent by ``tmux send-keys``) with the key that opened it
-        went to the dialog's screen, came up here unhandled, and were lost ("rHello" gave an empty reply). A
-        printable key that reaches the app while a text field has the focus was typed before the field had
-        it (a focused field keeps every character it is sent): it is handed to the field, in order."""
+    async def on_event(self, event) -> None:
+        """Keys and pastes from the terminal pass the key gate (keygate.py): handed out one at a time, each
+        once the app has settled after the previous one, so that what is typed while a dialog or a prompt
+        opens or closes reaches the widget that has the focus once it has."""
         from textual import events
-        from textual.widgets import Input, TextArea
 
-        focused = self.focused
-        if event.is_printable and (
-            isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only)
-        ):
-            event.stop()
-            event.prevent_default()  # App._on_key (the bindings) is not run for it
-            focused.post_message(events.Key(event.key, event.character))
-        # else Textual runs App._on_key next (handlers are called along the class hierarchy)
+        if isinstance(event, (events.Key, events.Paste)) and not event.is_forwarded:
+            if self.keygate.hold(event):
+                return
+            await self._hand_out(event)
+            self.keygate.handed_out(event)
+            return
+        await super().on_event(event)
+
+    async def _hand_out(self, event) -> None:
+        """What Textual does with a key from the terminal: a priority binding, else to the focused widget."""
+        await super().on_event(event)
+
+    def on_key_through(self, message) -> None:
+        self.keygate.key_through(message.serial)
 
     # -- places ----------------------------------------------------------------------------------
 
@@ -505,6 +511,7 @@ class DeskApp(App):
         return len(news)
 
     def _every_second(self) -> None:
+        self.keygate.watchdog()
         if self._terminal_gone():
             self.exit()
             return
@@ -570,7 +577,9 @@ class DeskApp(App):
 
     def _screen_changed(self, _screen=None) -> None:
         """What this agent has open now: the ticket of the topmost ticket screen, and whether a reply or a note
-        is being typed over it; the presence thread publishes it at once."""
+        is being typed over it; the presence thread publishes it at once. Keys typed meanwhile wait for the
+        screen on top to settle (keygate.py)."""
+        self.keygate.screen_changed()
         ticket, activity = None, "viewing"
         for screen in reversed(self.screen_stack):
             kind = getattr(screen, "kind", None) if type(screen).__name__ == "EditorDialog" else None

@@ -288,6 +288,9 @@ class KeysScreen(ModalScreen[None]):
     KeysScreen #keys-title { text-style: bold; width: 1fr; }
     KeysScreen #keys-scroll { height: auto; max-height: 80vh; scrollbar-size-vertical: 1; }
     KeysScreen #keys-hint { color: $text-muted; width: 1fr; }
+    /* the list the agent asked for is not covered: notifications (rules fired at start, a new escalation)
+       wait under it, and show again when it closes */
+    KeysScreen Toast { visibility: hidden; }
     """
     BINDINGS = [
         Binding("escape,question_mark", "close", "Close", id="keys.close"),  # q quits, as everywhere

@@ -157,7 +157,11 @@ class DetailScreen(DeskScreen):
         widget.update(Text(line))
         widget.display = bool(line)
 
+    _ticket_coming = None  # while the ticket is read the first time: keys typed meanwhile wait (keygate.py)
+
     def on_mount(self) -> None:
+        if self.record is None:  # enter then r, typed at once: the r is for the ticket, once it is shown
+            self._ticket_coming = self.app.keygate.expect()
         self.presence_changed(getattr(self.app, "others_open", {}))
         if self.desk is not None:  # read in a thread, as a worker (the screen's messages go on meanwhile)
             self.run_worker(self.reload(), group="detail-load", exclusive=True)
@@ -195,8 +199,9 @@ class DetailScreen(DeskScreen):
         at once, and the screen keeps handling messages while the desk is written."""
         self.run_worker(work, group="detail-act")
 
-    async def reload(self) -> None:
-        """Read the ticket again and show it (drafts are kept)."""
+    async def reload(self, follow: bool = False) -> None:
+        """Read the ticket again and show it (drafts are kept); ``follow``: the timeline goes to the newest
+        event (this agent's own change), wherever it was scrolled."""
         if self.desk is None:
             return
         try:
@@ -209,9 +214,9 @@ class DetailScreen(DeskScreen):
         except Exception as exc:  # noqa: BLE001 - the desk busy or gone: said, the screen stays as it was
             self.say(self._read_failed(exc), title="Cannot show the ticket", severity="error")
             return
-        await self._show(record, linked)
+        await self._show(record, linked, follow)
 
-    async def _show(self, record, linked: list) -> None:
+    async def _show(self, record, linked: list, follow: bool = False) -> None:
         desk = self.desk
         self.record = record
         self._restore_drafts()
@@ -230,10 +235,20 @@ class DetailScreen(DeskScreen):
             record.description,
             record.events,
             zone,
+            keep_position=not follow,
             initial_priority=record.initial_priority,
             mail=getattr(self, "_mail", None),
         )
         self.clock_tick(now)
+        self._ticket_shown()
+
+    def _ticket_shown(self) -> None:
+        if self._ticket_coming is not None:
+            self._ticket_coming, coming = None, self._ticket_coming
+            coming()
+
+    def on_unmount(self) -> None:
+        self._ticket_shown()
 
     def _head_text(self, r, zone: ZoneInfo) -> Text:
         cfg = self.desk.config
@@ -470,7 +485,7 @@ class DetailScreen(DeskScreen):
                 self.say(message, title=f"{what}: refused", severity="warning", timeout=8)
                 return False
             break
-        await self.reload()
+        await self.reload(follow=True)  # the agent sees what they just did
         if self.record is not None and isinstance(new_version, int) and self.record.version == new_version:
             # a draft that had seen everything up to this change has seen it too (it is this agent's own)
             for kind, begun in self.draft_seen.items():
@@ -874,14 +889,18 @@ class DetailScreen(DeskScreen):
     def action_assign(self) -> None:
         if self.record is None:
             return
-        self._later(self._open_assign(self.record))
+        # the dialog comes after a read: what is typed meanwhile waits for it (keygate.py)
+        self._later(self._open_assign(self.record, self.app.keygate.expect()))
 
-    async def _open_assign(self, r) -> None:
-        seen = Seen.of(r)
-        agents, groups = await asyncio.to_thread(self.known_names)
-        self.app.push_screen(
-            AssignDialog(r.assignee, r.group, agents, groups), lambda values: self._assign_chosen(values, r, seen)
-        )
+    async def _open_assign(self, r, pushed) -> None:
+        try:
+            seen = Seen.of(r)
+            agents, groups = await asyncio.to_thread(self.known_names)
+            self.app.push_screen(
+                AssignDialog(r.assignee, r.group, agents, groups), lambda values: self._assign_chosen(values, r, seen)
+            )
+        finally:
+            pushed()
 
     def _assign_chosen(self, values: dict | None, shown=None, seen: Seen | None = None) -> None:
         if values is None:
@@ -918,13 +937,16 @@ class DetailScreen(DeskScreen):
                 "it cannot itself be linked to another",
             )
             return
-        self._later(self._open_link(self.record))
+        self._later(self._open_link(self.record, self.app.keygate.expect()))
 
-    async def _open_link(self, r) -> None:
+    async def _open_link(self, r, pushed) -> None:
         """The open major incidents first (a list), or any other ticket by id or ref."""
-        seen = Seen.of(r)
-        majors = [(t, n) for t, n in await asyncio.to_thread(self.desk.open_majors) if t.id != r.id]
-        self.app.push_screen(LinkDialog(r.major_id, majors), lambda values: self._link_chosen(values, seen))
+        try:
+            seen = Seen.of(r)
+            majors = [(t, n) for t, n in await asyncio.to_thread(self.desk.open_majors) if t.id != r.id]
+            self.app.push_screen(LinkDialog(r.major_id, majors), lambda values: self._link_chosen(values, seen))
+        finally:
+            pushed()
 
     def _link_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
@@ -966,7 +988,7 @@ class DetailScreen(DeskScreen):
                 raise
             self.say(message, title="Broadcast: refused", severity="warning", timeout=10)
             return
-        await self.reload()
+        await self.reload(follow=True)
         self.say(f"applied to {len(changed)} ticket{'s' if len(changed) != 1 else ''}", title="Broadcast")
 
     # escalation --------------------------------------------------------------------------------

@@ -272,6 +272,8 @@ class QueueScreen(DeskScreen):
     def on_mount(self) -> None:
         # the store may already be open (desk_ready can run first): set nothing that it has set
         self._composed = True
+        # keys typed before the first rows are shown (enter, a view's number) wait for them (keygate.py)
+        self._rows_coming = self.app.keygate.expect() if self.table.query_ is None else None
         if self._state_problem:
             self.notify(self._state_problem, title="Queue state", severity="warning", timeout=15, markup=False)
             self._state_problem = None
@@ -413,8 +415,14 @@ class QueueScreen(DeskScreen):
         self.show_status()
         self._shown()
 
+    _rows_coming: Callable[[], None] | None = None
+
     def _shown(self) -> None:
-        """Rows are on screen: the first time, count the tabs (see desk_ready)."""
+        """Rows are on screen: the first time, count the tabs (see desk_ready), and let the keys typed
+        meanwhile through."""
+        if self._rows_coming is not None:
+            self._rows_coming, coming = None, self._rows_coming
+            coming()
         if self._count_when_shown:
             self._count_when_shown = False
             self.recount()
@@ -733,6 +741,8 @@ class QueueScreen(DeskScreen):
             self.show_status()  # back from a ticket: a draft may have been sent, or begun
 
     def on_unmount(self) -> None:
+        if self._rows_coming is not None:
+            self._rows_coming()
         if self._unsaved:  # the app closed with the search prompt open: the filter typed is kept too
             self.remember()
 
@@ -1046,18 +1056,31 @@ class QueueScreen(DeskScreen):
             return
         if bulk:
             fresh = dataclasses.replace(self.make_query(), search=None)  # not the search's cached order
-            self._list_targets(ids, dict(self.table.marked), fresh, label, title, one)
+            # the list comes after a read: what is typed meanwhile waits for it (keygate.py)
+            self._list_targets(ids, dict(self.table.marked), fresh, label, title, one, self.app.keygate.expect())
         else:
             self._start_apply([(i, versions.get(i)) for i in ids], [], label, title, one)
 
     @work(thread=True, group="apply")
     def _list_targets(
-        self, ids: list[int], marked: dict[int, int], query: QueueQuery, label: str, title: str, one: Callable
+        self,
+        ids: list[int],
+        marked: dict[int, int],
+        query: QueueQuery,
+        label: str,
+        title: str,
+        one: Callable,
+        listed: Callable[[], None],
     ) -> None:
         """Read the marked tickets as they are now, and which the view (with its filters) holds now: taken
-        afresh, not the rows on screen, which a live refresh may not have caught up with yet."""
-        rows = query.rows(ids)
-        shown = set(query.ids())
+        afresh, not the rows on screen, which a live refresh may not have caught up with yet. ``listed`` is
+        called once the list is shown (or will not be)."""
+        try:
+            rows = query.rows(ids)
+            shown = set(query.ids())
+        except BaseException:
+            self.app.call_from_thread(listed)
+            raise
         width = max(len(str(i)) for i in ids) + 1
         items, skipped, lines = [], [], []
         for ticket_id in ids:
@@ -1079,9 +1102,24 @@ class QueueScreen(DeskScreen):
                 line += "   (changed since you marked it)"
             items.append((ticket_id, row.version))
             lines.append(line)
-        self.app.call_from_thread(self._confirm_bulk, items, skipped, lines, label, title, one)
+        self.app.call_from_thread(self._confirm_bulk, items, skipped, lines, label, title, one, listed)
 
     def _confirm_bulk(
+        self,
+        items: list[tuple[int, int]],
+        skipped: list[tuple[int, str]],
+        lines: list[str],
+        label: str,
+        title: str,
+        one: Callable,
+        listed: Callable[[], None] = lambda: None,
+    ) -> None:
+        try:
+            self._confirm_bulk_now(items, skipped, lines, label, title, one)
+        finally:
+            listed()
+
+    def _confirm_bulk_now(
         self,
         items: list[tuple[int, int]],
         skipped: list[tuple[int, str]],

@@ -75,16 +75,42 @@ class Timeline(VerticalScroll, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.shown: list[int] = []  # ids of the events shown, in order (tests read it)
-        self._height = 0  # the height of the last layout (on_resize)
+        # where a reload leaves the timeline, until it gets there: (following, scroll_y). Two reloads at once
+        # (the app's poll and a change's own reload) run one after the other; the second goes where the first
+        # was going
+        self._going: tuple[bool, float] | None = None
+        self._reloads = 0
         self._showing: asyncio.Lock | None = None  # made in the event loop that runs the widget
 
-    def on_resize(self, event) -> None:
-        """Stay at the bottom when the timeline shrinks (notifications take lines above the footer): the
-        newest events are what the agent just changed."""
-        was_at_end = self.scroll_y >= self.virtual_size.height - self._height
-        self._height = self.size.height
-        if was_at_end:
+    # Following: the newest event stays in view as entries come, as they lay out and as the timeline shrinks
+    # (notifications take lines above the footer), until the agent scrolls up; end (or scrolling back to the
+    # bottom) follows again. Textual's anchor does it once the entries overflow; a timeline that fits is not
+    # anchored (an anchor draws short content at the bottom of the pane).
+
+    @property
+    def following(self) -> bool:
+        return not (self._anchored and self._anchor_released)
+
+    def _follow(self) -> None:
+        """Anchored (at the end, and kept there) when the entries overflow the pane; at the top when they fit."""
+        overflows = self.virtual_size.height > self.scrollable_content_region.height
+        if overflows and not self._anchored:
+            self.anchor()
+        elif overflows:
             self.scroll_end(animate=False, immediate=True)
+        elif self._anchored:
+            self.anchor(False)
+            self.scroll_home(animate=False, immediate=True)
+
+    def on_resize(self, event) -> None:
+        if self.following:
+            self.call_after_refresh(self._follow)
+
+    def watch_virtual_size(self) -> None:
+        """The entries laid out again (a reload, text wrapping once the width is known): following, go on
+        following (whether they overflow is known only now)."""
+        if self.following and self._going is None:
+            self.call_later(self._follow)
 
     async def show(
         self,
@@ -97,9 +123,12 @@ class Timeline(VerticalScroll, can_focus=True):
         initial_priority: str | None = None,
         mail: dict[int, str] | None = None,
     ) -> None:
-        """Replace the entries (a reload); stays at the bottom if it was there. Two reloads at once (the
-        screen's after a change, and one another change triggers) run one after the other: interleaved, both
-        would remove the old entries before either mounted its own, and the history would show twice."""
+        """Replace the entries (a reload). Following, it stays at the newest event; scrolled up, it keeps its
+        place; ``keep_position=False`` (this agent's own change) goes to the newest event wherever it was. Two
+        reloads at once (the screen's after a change, and one another change triggers) run one after the other:
+        interleaved, both would remove the old entries before either mounted its own, and the history would show
+        twice. (Following was decided from the scroll position at the reload, which the other reload was
+        changing: the timeline stopped following after a reply; scrolled up, a reload jumped to the top.)"""
         if self._showing is None:
             self._showing = asyncio.Lock()
         async with self._showing:
@@ -117,7 +146,7 @@ class Timeline(VerticalScroll, can_focus=True):
         mail: dict[int, str] | None,
     ) -> None:
         events = with_previous_values(events, initial_priority)
-        at_end = self.scroll_y >= self.max_scroll_y
+        following, y = self._going or (self.following, self.scroll_y)
         await self.remove_children()
         first = Text()
         first.append(local(created_at, zone), style="bold")
@@ -137,5 +166,17 @@ class Timeline(VerticalScroll, can_focus=True):
         entries += [TimelineEntry(entry_text(e, zone, mail.get(e.id)), classes=entry_class(e)) for e in events]
         await self.mount_all(entries)
         self.shown = [e.id for e in events]
-        if at_end or not keep_position:
-            self.call_after_refresh(self.scroll_end, animate=False)
+        self._going = (following or not keep_position, y)
+        self._reloads += 1
+        self.call_after_refresh(self._arrive, self._reloads)
+
+    def _arrive(self, reload: int) -> None:
+        if reload != self._reloads or self._going is None:
+            return  # a newer reload goes there
+        following, y = self._going
+        self._going = None
+        if following:
+            self._anchor_released = False
+            self._follow()
+        else:
+            self.scroll_to(y=y, animate=False)
