@@ -850,22 +850,33 @@ class QueueScreen(DeskScreen):
         """Put the cursor on a ticket (by number or ref), switching to All open if the view hides it. The ticket
         is looked up in a thread (the keys never wait on the desk)."""
         if self.desk is not None:
-            self._find(key)
+            # keys typed meanwhile (":42" enter enter) wait for the cursor to be on it (keygate.py)
+            self._find(key, self.app.keygate.expect())
 
     @work(thread=True, group="jump", exclusive=True)
-    def _find(self, key: str) -> None:
+    def _find(self, key: str, found: Callable[[], None] = lambda: None) -> None:
         from ...store import queries
 
         desk = self.desk
         assert desk is not None
         try:
-            with desk.store.read() as session:
-                ticket_id = queries.find_ticket_id(session, key)
-        except (ValueError, OverflowError, UnicodeError):  # "²", a number beyond 64 bits
-            ticket_id = None
-        self.app.call_from_thread(self._jump_to, key, ticket_id)
+            try:
+                with desk.store.read() as session:
+                    ticket_id = queries.find_ticket_id(session, key)
+            except (ValueError, OverflowError, UnicodeError):  # "²", a number beyond 64 bits
+                ticket_id = None
+        except BaseException:
+            self.app.call_from_thread(found)
+            raise
+        self.app.call_from_thread(self._jump_to, key, ticket_id, found)
 
-    def _jump_to(self, key: str, ticket_id: int | None) -> None:
+    def _jump_to(self, key: str, ticket_id: int | None, found: Callable[[], None] = lambda: None) -> None:
+        try:
+            self._jump_now(key, ticket_id)
+        finally:
+            found()
+
+    def _jump_now(self, key: str, ticket_id: int | None) -> None:
         if self._widgets_gone():
             return
         if ticket_id is None:

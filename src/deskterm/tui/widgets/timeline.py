@@ -78,7 +78,7 @@ class Timeline(VerticalScroll, can_focus=True):
         # where a reload leaves the timeline, until it gets there: (following, scroll_y). Two reloads at once
         # (the app's poll and a change's own reload) run one after the other; the second goes where the first
         # was going
-        self._going: tuple[bool, float] | None = None
+        self._going: tuple[bool, bool, float] | None = None  # (following, this agent's own change, scroll_y)
         self._reloads = 0
         self._showing: asyncio.Lock | None = None  # made in the event loop that runs the widget
 
@@ -101,6 +101,26 @@ class Timeline(VerticalScroll, can_focus=True):
         elif self._anchored:
             self.anchor(False)
             self.scroll_home(animate=False, immediate=True)
+
+    # The agent's scrolls are not animated: an animation starting at the bottom was read as "back at the
+    # bottom" on its first frame, and the anchor pulled the story down again (home did nothing); a second
+    # key during an animation started again from where the first began (releasing the anchor resets the
+    # target), and was lost.
+
+    def action_scroll_home(self) -> None:
+        self.scroll_home(animate=False, immediate=True)
+
+    def action_scroll_up(self) -> None:
+        self.scroll_up(animate=False, immediate=True)
+
+    def action_page_up(self) -> None:
+        self.scroll_page_up(animate=False)
+
+    def action_scroll_down(self) -> None:
+        self.scroll_down(animate=False, immediate=True)
+
+    def action_page_down(self) -> None:
+        self.scroll_page_down(animate=False)
 
     def on_resize(self, event) -> None:
         if self.following:
@@ -146,7 +166,7 @@ class Timeline(VerticalScroll, can_focus=True):
         mail: dict[int, str] | None,
     ) -> None:
         events = with_previous_values(events, initial_priority)
-        following, y = self._going or (self.following, self.scroll_y)
+        following, forced, y = self._going or (self.following, False, self.scroll_y)
         await self.remove_children()
         first = Text()
         first.append(local(created_at, zone), style="bold")
@@ -166,15 +186,17 @@ class Timeline(VerticalScroll, can_focus=True):
         entries += [TimelineEntry(entry_text(e, zone, mail.get(e.id)), classes=entry_class(e)) for e in events]
         await self.mount_all(entries)
         self.shown = [e.id for e in events]
-        self._going = (following or not keep_position, y)
+        self._going = (following or not keep_position, forced or not keep_position, y)
         self._reloads += 1
         self.call_after_refresh(self._arrive, self._reloads)
 
     def _arrive(self, reload: int) -> None:
         if reload != self._reloads or self._going is None:
             return  # a newer reload goes there
-        following, y = self._going
+        following, forced, y = self._going
         self._going = None
+        if following and self._anchor_released and not forced:
+            return  # the agent scrolled up while it reloaded: they stay where they went
         if following:
             self._anchor_released = False
             self._follow()
