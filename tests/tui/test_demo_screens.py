@@ -90,7 +90,8 @@ async def test_a_ticket_offers_the_groups_the_manager_and_the_canned_responses(d
 
 async def test_the_dashboards_month_has_satisfaction_and_trends(demo_app):
     app, _ = demo_app
-    async with app.run_test(size=SIZE) as pilot:
+    # tall enough for every KPI line at once (at 80x24 the satisfaction lines are below the fold: the panel scrolls)
+    async with app.run_test(size=(120, 50)) as pilot:
         await ready(pilot)
         await pilot.press("D")
         await until(pilot, lambda: getattr(app.screen, "loaded", False), "the dashboard")
