@@ -33,7 +33,7 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> su
         capture_output=True,
         text=True,
         env=full_env,
-        timeout=120,
+        timeout=patience(120),
     )
 
 

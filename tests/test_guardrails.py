@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from deskterm_testing import ROOT
+from deskterm_testing import ROOT, patience
 
 BIN = Path(sys.executable).parent
 
@@ -50,7 +50,9 @@ def make_check(root: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
     out = ""
     for command in check_commands():
-        r = subprocess.run(command, shell=True, cwd=root, env=env, capture_output=True, text=True, timeout=240)
+        r = subprocess.run(
+            command, shell=True, cwd=root, env=env, capture_output=True, text=True, timeout=patience(240)
+        )
         out += r.stdout + r.stderr
         if r.returncode != 0:
             return subprocess.CompletedProcess(command, r.returncode, out, "")

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from deskterm_testing import patience
+
 # (not ``from conftest import ...``: another directory's conftest.py can shadow the module name "conftest")
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"
@@ -33,7 +35,7 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> su
         capture_output=True,
         text=True,
         env={**os.environ, **(env or {})},
-        timeout=120,
+        timeout=patience(120),
     )
 
 

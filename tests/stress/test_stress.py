@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from deskterm_testing import patience
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"  # not from conftest: its name can be shadowed
 
@@ -88,7 +90,7 @@ def test_eight_processes_500_changes_each_final_state_is_the_sum_of_the_successe
         )
     reports = []
     for out, p in procs:
-        stdout, stderr = p.communicate(timeout=600)
+        stdout, stderr = p.communicate(timeout=patience(600))
         assert p.returncode == 0, stderr
         reports.append(json.loads(out.read_text()))
     wall = time.perf_counter() - started
