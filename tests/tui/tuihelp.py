@@ -47,9 +47,18 @@ def lines(table) -> list[str]:
     return ["".join(s.text for s in table.render_line(y)) for y in range(1, table.rows_visible + 1)]
 
 
-async def until(pilot, predicate, tries: int = 100, what: str = "condition") -> None:
-    """Settle until ``predicate()`` holds (workers done, messages handled), or fail naming ``what``."""
-    for _ in range(tries):
+async def until(pilot, predicate, tries: int = 100, what: str = "condition", seconds: float = 10.0) -> None:
+    """Settle until ``predicate()`` holds (workers done, messages handled), or fail naming ``what``: after
+    ``tries`` settles and ``seconds`` (longer on a loaded machine: what the app's own timers wait for needs time,
+    not only turns of the loop)."""
+    import time
+
+    from deskterm_testing import patience
+
+    deadline = time.monotonic() + patience(seconds)
+    done = 0
+    while done < tries or time.monotonic() < deadline:
+        done += 1
         await settle(pilot)
         if predicate():
             return
