@@ -71,7 +71,7 @@ def test_a_ticket_from_first_reply_to_closing(agent, tmp_path):
     term.wait_for("Resolve", "resolution code (required)")
     pick_in_select(term, "resolution code", "workaround")
     term.press("ctrl+s")
-    term.wait_for("resolved (workaround)")
+    term.wait_for("→ resolved (code workaround)")  # the timeline (the head may wrap it at 80 columns)
 
     term.press("X")
     term.wait_for("Close (the customer's satisfaction", "what the customer said")
@@ -82,7 +82,7 @@ def test_a_ticket_from_first_reply_to_closing(agent, tmp_path):
     term.press("shift+tab")
     pick_in_select(term, "CSAT 1–5", "4 happy")
     term.press("ctrl+s")
-    term.wait_for("closed (workaround)", "CSAT 4/5")
+    term.wait_for("resolved → closed", "satisfaction 4/5")
 
     back_to_queue(term)
     term.press("D")  # how the desk does today

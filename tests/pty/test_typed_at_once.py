@@ -23,10 +23,10 @@ def test_a_ticket_worked_in_bursts(agent, demo_desk):
     term.type("nNoted at once" + CTRL_S + "x\r" + DOWN + "\r" + CTRL_S)  # a note, then resolve with the first code
     term.wait_for("INTERNAL NOTE", "Noted at once", re.compile(r"resolved \("), timeout=15)
     term.type("X\r" + DOWN * 4 + "\r\tThanks at once" + CTRL_S)  # close: CSAT 4, tab to the comment, at once
-    term.wait_for(re.compile(r"closed \("), "CSAT 4/5", "Thanks at once", timeout=15)
+    term.wait_for("resolved → closed", "satisfaction 4/5", "Thanks at once", timeout=15)
     term.press("escape")
     term.type(":" + str(ticket) + "\r\r")  # the command line, then enter straight after it closes
-    term.wait_for(TICKET_HEAD, re.compile(r"closed \("), timeout=15)
+    term.wait_for(TICKET_HEAD, "resolved → closed", timeout=15)
     term.press("escape")
     queue_ready(term)
     quit_cleanly(term)
