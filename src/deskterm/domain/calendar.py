@@ -13,6 +13,7 @@ leave a gap or count a second twice.
 
 from __future__ import annotations
 
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,6 +53,9 @@ class BusinessCalendar:
         self._days: list[tuple[tuple[int, int], ...]] = []  # business intervals of each day (epoch)
         self._cum: list[int] = []  # counted seconds from the anchor to the start of each day (+1 end)
         self._end = 0  # local midnight after the last day of the table
+        # the app's event loop and its worker threads share one calendar per policy: the table is read and grown
+        # under this lock, so that no reader sees it half built (re-entrant: add calls cumulative and instant_of)
+        self._lock = threading.RLock()
 
     # -- the day table ---------------------------------------------------------------------------
 
@@ -132,6 +136,10 @@ class BusinessCalendar:
     # -- measuring and searching -----------------------------------------------------------------
 
     def cumulative(self, t: int) -> int:
+        with self._lock:
+            return self._cumulative_unlocked(t)
+
+    def _cumulative_unlocked(self, t: int) -> int:
         """Counted seconds from a fixed origin up to instant ``t`` (only differences mean anything).
 
         The origin does not move during the calendar's life, so values taken at different times compare.
@@ -150,6 +158,10 @@ class BusinessCalendar:
         return total
 
     def instant_of(self, value: int) -> int:
+        with self._lock:
+            return self._instant_of_unlocked(value)
+
+    def _instant_of_unlocked(self, value: int) -> int:
         """The first instant at which ``cumulative`` reaches ``value`` (value > cumulative of the past).
 
         The answer always lies inside a business interval or at its end, never at the start of the next.
@@ -174,8 +186,9 @@ class BusinessCalendar:
         """Counted seconds in [a, b); 0 when b <= a."""
         if b <= a:
             return 0
-        ca = self.cumulative(a)
-        return self.cumulative(b) - ca
+        with self._lock:
+            ca = self._cumulative_unlocked(a)
+            return self._cumulative_unlocked(b) - ca
 
     def add(self, start: int, seconds: int) -> int:
         """The instant at which ``seconds`` of counted time have elapsed from ``start``."""
@@ -184,6 +197,10 @@ class BusinessCalendar:
         return self.instant_of(self.cumulative(start) + seconds)
 
     def business_days_later(self, start: int, days: int, end_of_day: bool = False) -> int:
+        with self._lock:
+            return self._business_days_later_unlocked(start, days, end_of_day)
+
+    def _business_days_later_unlocked(self, start: int, days: int, end_of_day: bool = False) -> int:
         """The deadline of a target of ``days`` business days (``3bd``) counted from ``start``.
 
         A business day is a local day with business hours. The start's business day is the day of ``start``
@@ -242,14 +259,17 @@ class BusinessCalendar:
         if self.always:
             yield (a, b)
             return
-        i = self._ensure(a)
-        self._ensure(b - 1)
-        while i < len(self._days) and self._midnights[i] < b:
-            for s, e in self._days[i]:
-                s2, e2 = max(s, a), min(e, b)
-                if e2 > s2:
-                    yield (s2, e2)
-            i += 1
+        found: list[tuple[int, int]] = []
+        with self._lock:  # read whole under the lock (a generator must not hold it across its yields)
+            i = self._ensure(a)
+            self._ensure(b - 1)
+            while i < len(self._days) and self._midnights[i] < b:
+                for s, e in self._days[i]:
+                    s2, e2 = max(s, a), min(e, b)
+                    if e2 > s2:
+                        found.append((s2, e2))
+                i += 1
+        yield from found
 
 
 def parse_hhmm_interval(text: str) -> tuple[int, int]:
