@@ -999,7 +999,7 @@ def _manager_month(made: list, as_, now: datetime, rnd: random.Random) -> None:
         desk = as_("nadia" if n == 0 else "omar", opened)
         problem = desk.create(
             NewTicket(
-                subject=subject, customer=incidents[0][2].customer, priority="P3", created_at=opened, type="problem"
+                subject=subject, customer=incidents[0][2].customer, priority="P4", created_at=opened, type="problem"
             )
         ).id
         desk.update_problem(problem, root_cause=cause, known_error=True, workaround=workaround)
@@ -1027,10 +1027,8 @@ def _manager_month(made: list, as_, now: datetime, rnd: random.Random) -> None:
             as_(desk.user, fixed_at + timedelta(hours=2)).update(
                 problem, Change(status="resolved", resolution_code="fixed")
             )
-        else:  # waiting on the vendor for a corrected driver: pending pauses its resolution time
-            as_(desk.user, fixed_at + timedelta(hours=2)).update(
-                problem, Change(status="pending", reason="waiting on the vendor's corrected driver")
-            )
+        # the other stays open, worked at low priority (P4: a workaround holds) while the driver is corrected;
+        # not pending, which would read as "waiting on the customer" in the handover
 
 
 WORK_NOTES = (
