@@ -923,7 +923,9 @@ def report(
         raise BadInput("--format: html is for the customer's report (--customer and --month)")
     desk = obj.desk()
     now = desk.clock.now()
-    until = _since(until_text, now, "--until") or now
+    # the period is [since, until) and instants are whole seconds: up to now means up to the end of this second,
+    # or a ticket created in it (by the command just before) would be left out
+    until = _since(until_text, now, "--until") or now + timedelta(seconds=1)
     since = _since(since_text if since_text is not None else "30d", until, "--since")
     assert since is not None  # a text was given
     if since >= until:
