@@ -105,3 +105,17 @@ async def test_the_dashboards_month_has_satisfaction_and_trends(demo_app):
         assert re.search(r"NPS\s+[+-]\d+ \(\d+\)", lines["NPS"]) and re.search(r"CES\s+\d\.\d\d \(\d+\)", lines["CES"])
         compliance = float(re.search(r"SLA compliance\s+([\d.]+)%", screen_text(app)).group(1))
         assert 85 <= compliance <= 95
+
+
+async def test_i_on_a_customer_at_risk_opens_its_panel(demo_app):
+    from deskterm.tui.screens.customer_panel import CustomerPanel
+
+    app, _ = demo_app
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        await pilot.press("D")
+        await until(pilot, lambda: getattr(app.screen, "loaded", False), "the dashboard")
+        at_risk = app.screen._risk[0]
+        await pilot.press("i")
+        await until(pilot, lambda: isinstance(app.screen, CustomerPanel), "the customer panel")
+        assert at_risk in str(app.screen.query_one("#panel-head").render())

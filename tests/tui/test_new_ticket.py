@@ -207,3 +207,43 @@ async def test_customer_panel_on_a_ticket_lists_its_other_tickets_and_opens_one(
         await pilot.press("enter")  # the first ticket listed: the other open one
         detail = await _on(pilot, DetailScreen)
         assert detail.ticket_id == other
+
+
+async def test_f2_fills_the_caller_of_the_ticket_and_the_panel_closes_with_i_or_esc(make_app, other_desk):
+    from test_detail import open_detail
+
+    from deskterm.records import NewTicket
+    from deskterm.tui.screens.customer_panel import CustomerPanel
+
+    other_desk.save_directory(
+        CustomerBatch(
+            customers=[CustomerSpec(name="Fromagerie Lenoir")],
+            contacts=[ContactSpec(customer="Fromagerie Lenoir", name="Luc Moreau", email="luc@moreau.example")],
+        )
+    )
+    t = NewTicket(
+        subject="Till offline",
+        customer="Fromagerie Lenoir",
+        priority="P3",
+        created_at=NOW,
+        contact="luc@moreau.example",
+    )
+    here = other_desk.create(t).id
+    other_desk.store.dispose()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await open_detail(pilot, here)
+        # the customer panel: i opens it, i closes it; esc closes it too
+        for close in ("i", "escape"):
+            await pilot.press("i")
+            await _on(pilot, CustomerPanel)
+            await pilot.press(close)
+            await _on(pilot, DetailScreen)
+        # N from the ticket, then f2: the same caller as the ticket, the cursor on the subject
+        form = await _form(pilot)
+        assert form.query_one("#nt-customer", Input).value == ""
+        await pilot.press("f2")
+        await until(pilot, lambda: form.query_one("#nt-customer", Input).value == "Fromagerie Lenoir", what="f2")
+        assert form.query_one("#nt-contact", Input).value == "Luc Moreau <luc@moreau.example>"
+        assert app.focused is form.query_one("#nt-subject", Input)
