@@ -66,6 +66,23 @@ class Context:
         return self._desk
 
 
+def _read_file(file: str) -> tuple[str, str]:
+    """(name for messages, text) of an input FILE (- for stdin), UTF-8 with or without a BOM; bad input otherwise."""
+    if file == "-":
+        name, raw = "<stdin>", sys.stdin.buffer.read()
+    else:
+        name = file
+        try:
+            with open(file, "rb") as fh:
+                raw = fh.read()
+        except OSError as exc:
+            raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+    try:
+        return name, raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{name}: not UTF-8 text (byte {exc.start})") from None
+
+
 def _parse_at(value: str | None, option: str = "--at") -> datetime | None:
     if value is None:
         return None
@@ -184,19 +201,7 @@ def import_(obj: Context, file: str, quiet: bool) -> None:
     from .clock import os_user
     from .importer import parse_import
 
-    if file == "-":
-        name, raw = "<stdin>", sys.stdin.buffer.read()
-    else:
-        name = file
-        try:
-            with open(file, "rb") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    name, text = _read_file(file)
     config = obj.config
     # A bulk load makes millions of objects and no reference cycles: the cyclic collector would only walk
     # the growing heap again and again (it doubled the time of parsing 100,000 tickets). The process ends
@@ -390,19 +395,7 @@ def customers_import(obj: Context, file: str) -> None:
     """Create or update customers and contacts from a JSON or CSV FILE (- for stdin); all or nothing."""
     from .importer import parse_directory
 
-    if file == "-":
-        name, raw = "<stdin>", sys.stdin.buffer.read()
-    else:
-        name = file
-        try:
-            with open(file, "rb") as fh:
-                raw = fh.read()
-        except OSError as exc:
-            raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise BadInput(f"{name}: not UTF-8 text (byte {exc.start})") from None
+    name, text = _read_file(file)
     directory = parse_directory(text, name)
     created, updated = obj.desk().save_directory(directory)
     click.echo(

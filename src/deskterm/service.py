@@ -1223,12 +1223,7 @@ class Desk:
 
         def work(session: Session) -> int:
             t = self._load(session, key)
-            if expect_version is not None and t.version != expect_version:
-                raise Conflict(
-                    f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
-                    "reload it and try again",
-                    current_version=t.version,
-                )
+            _expect(t, expect_version)
             if t.classification != "change_request":
                 raise BadInput(
                     f"ticket {t.key}: not a change request (classification: {t.classification or 'none'}); "
@@ -1335,12 +1330,7 @@ class Desk:
 
         def work(session: Session) -> int:
             t = self._load(session, key)
-            if expect_version is not None and t.version != expect_version:
-                raise Conflict(
-                    f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
-                    "reload it and try again",
-                    current_version=t.version,
-                )
+            _expect(t, expect_version)
             if t.type != "problem":
                 raise BadInput(f"ticket {t.key}: not a problem (type {t.type}); set its type to problem first")
             row = session.get(ProblemRecord, t.id)
@@ -1380,12 +1370,7 @@ class Desk:
             versions = []
             for key in incidents:
                 t = self._load(session, key)
-                if expect_version is not None and t.version != expect_version:
-                    raise Conflict(
-                        f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
-                        "reload it and try again",
-                        current_version=t.version,
-                    )
+                _expect(t, expect_version)
                 try:
                     problem_rules.check_link(p.type, t.type, p.key, t.key)
                 except billing_rules.RuleError as exc:
@@ -2194,12 +2179,7 @@ class Desk:
     def _change(self, key: str | int, expect_version: int | None, apply) -> int:
         def work(session: Session) -> int:
             t = self._load(session, key)
-            if expect_version is not None and t.version != expect_version:
-                raise Conflict(
-                    f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
-                    "reload it and try again",
-                    current_version=t.version,
-                )
+            _expect(t, expect_version)
             now = self._stamp(t.updated_at)
             result = apply(t, now)
             values, events = result[0], result[1]
@@ -2355,3 +2335,14 @@ def _refuse_future(tickets: Sequence[NewTicket], now: datetime) -> None:
             )
     if problems:
         raise BadInput(problems)
+
+
+def _expect(t: Any, expect_version: int | None) -> None:
+    """Refuse a change made on a version of the ticket that is no longer its own (``--expect-version``, a dialog's
+    or a draft's version): Conflict, with the ticket's present version."""
+    if expect_version is not None and t.version != expect_version:
+        raise Conflict(
+            f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
+            "reload it and try again",
+            current_version=t.version,
+        )
