@@ -389,3 +389,18 @@ async def test_enter_typed_before_the_first_rows_opens_the_first_ticket(make_app
         await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
         queue = app.screen_stack[-2]
         assert isinstance(queue, QueueScreen) and app.screen.ticket_id == queue.table.row_at(0).id
+
+
+async def test_movement_keys_in_a_burst_are_not_held_and_enter_opens_the_row_reached(make_app):
+    """j only moves the queue's cursor: a burst of them goes straight to the table, as without the gate (each one
+    held behind the previous one's repaint made 50 j take four times as long); the enter after them waits for
+    them all and opens the ticket of the row they reached."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        queue = app.screen
+        before = held(app)
+        await burst(pilot, *["j"] * 12, "enter")
+        assert held(app) - before <= 1  # (the enter, behind the moves)
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
+        assert app.screen.ticket_id == queue.table.row_at(12).id

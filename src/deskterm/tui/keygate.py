@@ -83,16 +83,42 @@ class KeyGate:
 
     # -- from the app ---------------------------------------------------------------------------
 
+    # actions of the focused widget's own bindings that only move in it (a cursor, a scroll): no screen comes or goes
+    MOVES = frozenset(
+        {
+            "cursor_down", "cursor_up", "cursor_left", "cursor_right", "first", "last", "page_down", "page_up",
+            "scroll_down", "scroll_up", "scroll_home", "scroll_end", "scroll_page_down", "scroll_page_up",
+        }
+    )  # fmt: skip
+
     def typed_text(self, event: events.Key | events.Paste) -> bool:
-        """A character (or a paste) for the text field that has the focus: it only adds to the field, in order
-        behind the characters before it (the field's own queue), so the gate need not settle after it. The key
-        that follows a run of them (enter, ctrl+s, tab) waits until the field has them all."""
+        """A key that stays in the widget that has the focus: a character (or a paste) for a text field, or a
+        movement key of the focused widget's own bindings (``j`` on the queue). It only changes that widget, in
+        order behind the keys before it (the widget's own queue), so the gate need not settle after it: a burst
+        of ``j`` costs what it did without the gate. The key that follows a run of them (enter, ctrl+s, tab)
+        waits until the widget has them all."""
         from textual.widgets import Input, TextArea
 
-        if isinstance(event, events.Key) and not event.is_printable:
-            return False
         focused = self.app.focused
-        return isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only)
+        if isinstance(event, events.Key) and not event.is_printable:
+            return self._moves_in(focused, event.key)
+        if isinstance(focused, Input) or (isinstance(focused, TextArea) and not focused.read_only):
+            return True
+        return isinstance(event, events.Key) and self._moves_in(focused, event.key)
+
+    def _moves_in(self, focused: MessagePump | None, key: str) -> bool:
+        """``key`` is bound by ``focused`` itself to movement only, and no priority binding of the screen or the
+        app takes it first."""
+        if focused is None:
+            return False
+        own = getattr(focused, "_bindings", None)
+        found = own.key_to_bindings.get(key, []) if own is not None else []
+        if not found or any(b.action not in self.MOVES for b in found):
+            return False
+        for node in (self.app.screen, self.app):
+            if any(b.priority for b in node._bindings.key_to_bindings.get(key, [])):
+                return False
+        return True
 
     def hold(self, event: events.Key | events.Paste) -> bool:
         """A key or a paste from the terminal. True: it waits (handed out later); False: hand it out now
