@@ -120,6 +120,8 @@ async def test_claim_on_a_desk_busy_for_the_whole_window_is_refused_clearly(make
             await pilot.press("c")
             assert await responsive(pilot, table) < patience(2)
             await until(pilot, lambda: not app.writes.busy())
+            # the refusal is said on the event loop once the write's thread has given up: wait for it to show
+            await until(pilot, lambda: any(t == "Not claimed" for t, _ in notes(app)))
             refused = [m for t, m in notes(app) if t == "Not claimed"]
             assert len(refused) == 1
             assert refused[0].startswith("the desk is busy: process ") and "holds its write lock" in refused[0]
