@@ -308,7 +308,7 @@ def new(
 
 @cli.group()
 def customers() -> None:
-    """Customers and their contacts: list, show, import."""
+    """Customers and their contacts: list, show, import, rename, delete."""
 
 
 def _customer_json(desk: Desk, c) -> dict[str, Any]:
@@ -402,6 +402,65 @@ def customers_import(obj: Context, file: str) -> None:
         f"imported {len(directory.customers)} customers and {len(directory.contacts)} contacts"
         f" ({created} new, {updated} updated)"
     )
+
+
+@customers.command("rename")
+@click.argument("old")
+@click.argument("new")
+@click.option("--merge", is_flag=True, help="NEW is another customer: move OLD's tickets, contacts and domains to it.")
+@click.pass_obj
+def customers_rename(obj: Context, old: str, new: str, merge: bool) -> None:
+    """Rename customer OLD to NEW; its tickets follow (each records it in its history). With --merge, fold OLD
+    into the existing customer NEW and delete OLD."""
+    from .fmt import one_line
+
+    done = obj.desk().rename_customer(old, new, merge=merge)
+    what = "merged into" if done.merged else "renamed to"
+    click.echo(
+        f"{one_line(done.old)} {what} {one_line(done.new)}: {done.tickets} ticket{'s' if done.tickets != 1 else ''}"
+        f" changed (policy {one_line(done.policy)})"
+    )
+
+
+@customers.command("delete")
+@click.argument("name")
+@click.pass_obj
+def customers_delete(obj: Context, name: str) -> None:
+    """Delete customer NAME with its contacts and e-mail domains; refused while tickets or contracts refer to it."""
+    from .fmt import one_line
+
+    deleted, contacts, domains = obj.desk().delete_customer(name)
+    click.echo(
+        f"deleted {one_line(deleted)} ({contacts} contact{'s' if contacts != 1 else ''},"
+        f" {domains} e-mail domain{'s' if domains != 1 else ''})"
+    )
+
+
+@customers.command("contact-rename")
+@click.argument("customer")
+@click.argument("contact")
+@click.argument("new")
+@click.pass_obj
+def customers_contact_rename(obj: Context, customer: str, contact: str, new: str) -> None:
+    """Rename CONTACT (its e-mail or its name) of CUSTOMER to NEW; the tickets naming it record it."""
+    from .fmt import one_line
+
+    done = obj.desk().rename_contact(customer, contact, new)
+    click.echo(
+        f"{one_line(done.old)} renamed to {one_line(done.new)}: {done.tickets}"
+        f" ticket{'s' if done.tickets != 1 else ''} changed"
+    )
+
+
+@customers.command("contact-delete")
+@click.argument("customer")
+@click.argument("contact")
+@click.pass_obj
+def customers_contact_delete(obj: Context, customer: str, contact: str) -> None:
+    """Delete CONTACT (its e-mail or its name) of CUSTOMER; refused while tickets name it."""
+    from .fmt import one_line
+
+    click.echo(f"deleted {one_line(obj.desk().delete_contact(customer, contact))}")
 
 
 @cli.command("list")

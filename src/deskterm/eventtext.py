@@ -58,6 +58,8 @@ def describe(e) -> str:
         return f"classification {_v(e.from_value)} → {_v(e.to)}"
     if k == "category":
         return f"category {_v(e.from_value)} → {_v(e.to)}" + (f" ({one_line(e.reason)})" if e.reason else "")
+    if k in ("customer", "contact"):  # renamed, or merged into another customer (the reason says which)
+        return f"{k} {_v(e.from_value)} → {_v(e.to)}" + (f" ({one_line(e.reason)})" if e.reason else "")
     if k == "link":
         if e.to:
             return f"linked to major incident #{one_line(e.to)}" + (

@@ -105,6 +105,8 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
         "type",
         "classification",
         "category",
+        "customer",
+        "contact",
         "link",
         "csat",
         "nps",

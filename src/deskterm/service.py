@@ -33,10 +33,12 @@ from .domain.alerts import Alert, Notification
 from .domain.alerts import Mapping_ as AlertMapping
 from .domain.calendar import epoch
 from .domain.customers import (
+    NAME_MAX,
     ContactSpec,
     CustomerBatch,
     check_contact,
     check_customer,
+    clean_name,
     email_key,
     first_name,
     looks_like,
@@ -159,6 +161,22 @@ class AlertTaken:
     ticket_id: int | None
     major_id: int | None = None
     closed: bool = False
+
+
+@dataclass(frozen=True)
+class Renamed:
+    """A customer (or contact) renamed or merged: its old and new name, how many tickets recorded it, and the
+    policy the configuration gives the customer now."""
+
+    old: str
+    new: str
+    tickets: int
+    merged: bool
+    policy: str
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
 class Desk:
@@ -611,6 +629,173 @@ class Desk:
         if problems:
             raise BadInput(problems)  # the transaction is rolled back: nothing written
         return created, updated
+
+    # -- renaming and deleting customers and contacts -----------------------------------------------
+
+    def rename_customer(self, old: str, new: str, merge: bool = False) -> Renamed:
+        """Rename a customer, or (``merge``) fold it into the existing customer that ``new`` names. Its tickets
+        keep their customer: each records the change in its history (a ``customer`` event, a new version, written
+        by ``_write`` under the version it read) and its deadlines are derived again under the customer it now
+        has. A merge moves the tickets, contacts, e-mail domains and contracts to the target, which stays VIP if
+        either was and gains the notes it lacks, and deletes the source. All or nothing. Refused (exit 1): a rename
+        that would change the SLA policy (the configuration's ``[customers]`` is keyed by name: rename it there
+        first), a name that is another customer's without ``merge``, a merge of two customers with contracts."""
+        new_name = self._new_name(new, "NEW")
+
+        def work(session: Session) -> Renamed:
+            source = self._customer_in(session, old, "OLD")
+            target = store_customers.by_name(session, new_name)
+            if target is not None and target.id == source.id:
+                target = None  # the same customer spelled another way: a rename
+            if target is None:
+                if new_name == source.name:
+                    raise Refused(f"customers rename: {new_name!r} is already the customer's name")
+                before, after = self.policy_name(source.name), self.policy_name(new_name)
+                if before != after:
+                    raise Refused(
+                        f"customers rename: the configuration gives {source.name!r} the policy {before!r} and would"
+                        f" give {new_name!r} {after!r}: name {new_name!r} in its [customers] table"
+                        f' (policy = "{before}") first'
+                    )
+                store_customers.rename_customer(session, source.id, new_name)
+                name, reason, values = new_name, "renamed", {}
+            else:
+                if not merge:
+                    total, _ = store_customers.ticket_counts(session, source.id)
+                    raise Refused(
+                        f"customers rename: {target.name!r} is already a customer; add --merge to move the"
+                        f" {_count(total, 'ticket')} and {_count(len(source.contacts), 'contact')} of"
+                        f" {source.name!r} to it"
+                    )
+                theirs, ours = (store_customers.contract_names(session, c.id) for c in (target, source))
+                if theirs and ours:
+                    raise Refused(
+                        f"customers rename: {source.name!r} and {target.name!r} both have contracts"
+                        f" ({', '.join(map(repr, ours))}; {', '.join(map(repr, theirs))}): merge them by hand first"
+                    )
+                name, reason, values = target.name, f"merged into {target.name}", {"customer_id": target.id}
+            tickets = queries._records(session, col(Ticket.customer_id) == source.id)
+            histories = queries.events_of(session, [t.id for t in tickets])
+            for t in tickets:
+                t.events = histories.get(t.id, [])
+                now = self._stamp(t.updated_at)
+                event = NewEvent(
+                    at=now, kind="customer", author=self.user, from_value=source.name, to=name, reason=reason
+                )
+                # derived under the customer it now has: a merge may give it another policy
+                self._write(session, dataclasses.replace(t, customer=name), dict(values), [event], now)
+            if target is not None:
+                store_customers.merge_customer(session, source, target)
+            return Renamed(source.name, name, len(tickets), target is not None, self.policy_name(name))
+
+        return self._retrying(work)
+
+    def delete_customer(self, name: str) -> tuple[str, int, int]:
+        """Delete a customer no ticket and no contract refers to, with its contacts and e-mail domains; returns
+        (its name, contacts, domains deleted). A customer with tickets is refused (exit 1) with their count and
+        the way out: a rename, or a merge into another customer."""
+
+        def work(session: Session) -> tuple[str, int, int]:
+            c = self._customer_in(session, name, "NAME")
+            total, open_ = store_customers.ticket_counts(session, c.id)
+            if total:
+                raise Refused(
+                    f"customers delete: {c.name!r} has {_count(total, 'ticket')} ({open_} open): a customer with"
+                    " tickets stays on the desk; to correct its name: deskterm customers rename NAME NEW; to fold it"
+                    " into another customer: deskterm customers rename NAME OTHER --merge"
+                )
+            contracts = store_customers.contract_names(session, c.id)
+            if contracts:
+                raise Refused(
+                    f"customers delete: {c.name!r} has {_count(len(contracts), 'contract')}"
+                    f" ({', '.join(map(repr, contracts))}): a customer with contracts stays on the desk"
+                )
+            others = store_customers.contact_ticket_count(session, [p.id for p in c.contacts])
+            if others:  # contacts named by tickets of other customers (an old desk's mix-up)
+                raise Refused(f"customers delete: {_count(others, 'ticket')} of other customers name its contacts")
+            contacts, domains = store_customers.delete_customer(session, c.id)
+            return c.name, contacts, domains
+
+        return self.store.write(work)
+
+    def rename_contact(self, customer: str, contact: str, new: str) -> Renamed:
+        """Rename a contact of a customer (``contact``: its e-mail or its name); each ticket that names it records
+        the change in its history (a ``contact`` event, a new version). All or nothing."""
+        new_name = self._new_name(new, "NEW")
+
+        def work(session: Session) -> Renamed:
+            c = self._customer_in(session, customer, "CUSTOMER")
+            p = self._contact_in(c, contact)
+            if p.name == new_name:
+                raise Refused(f"customers contact-rename: {new_name!r} is already the contact's name")
+            store_customers.rename_contact(session, p.id, new_name)
+            tickets = queries._records(session, col(Ticket.contact_id) == p.id)
+            histories = queries.events_of(session, [t.id for t in tickets])
+            for t in tickets:
+                t.events = histories.get(t.id, [])
+                now = self._stamp(t.updated_at)
+                event = NewEvent(
+                    at=now, kind="contact", author=self.user, from_value=p.name, to=new_name, reason="renamed"
+                )
+                self._write(session, t, {}, [event], now)
+            return Renamed(p.name, new_name, len(tickets), False, self.policy_name(c.name))
+
+        return self._retrying(work)
+
+    def delete_contact(self, customer: str, contact: str) -> str:
+        """Delete a contact no ticket names; returns its name. One that tickets name is refused (exit 1) with
+        their count: who called stays on the desk (rename it, e.g. "Claire Martin (left)")."""
+
+        def work(session: Session) -> str:
+            c = self._customer_in(session, customer, "CUSTOMER")
+            p = self._contact_in(c, contact)
+            named = store_customers.contact_ticket_count(session, [p.id])
+            if named:
+                raise Refused(
+                    f"customers contact-delete: {_count(named, 'ticket')} of {c.name!r} name {p.name!r}: a contact"
+                    " who called stays on the desk; rename it instead (deskterm customers contact-rename)"
+                )
+            store_customers.delete_contact(session, p.id)
+            return p.name
+
+        return self.store.write(work)
+
+    def _new_name(self, typed: str, label: str) -> str:
+        name = clean_name(typed)
+        if not name:
+            raise BadInput(f"{label}: empty name")
+        if len(name) > NAME_MAX:
+            raise BadInput(f"{label}: longer than {NAME_MAX} characters")
+        if _unencodable(name):
+            raise BadInput(f"{label}: {_NOT_UNICODE}")
+        return name
+
+    def _customer_in(self, session: Session, typed: str, label: str) -> CustomerRecord:
+        found = store_customers.by_name(session, typed) if not _unencodable(typed) else None
+        if found is None:
+            known = store_customers.customer_names(session)
+            raise BadInput(f"{label}: {unknown_customer_message(typed, known, '`deskterm customers list` lists them')}")
+        return found
+
+    @staticmethod
+    def _contact_in(c: CustomerRecord, typed: str) -> ContactRecord:
+        found = store_customers.find_contact(c.contacts, typed) if not _unencodable(typed) else None
+        if found is None:
+            names = ", ".join(p.label for p in c.contacts) or "none"
+            shared = "@" not in typed and sum(name_key(p.name) == name_key(typed) for p in c.contacts) > 1
+            why = "two of its contacts have that name: give the e-mail" if shared else f"its contacts: {names}"
+            raise BadInput(f"CONTACT: {clean_name(typed)!r} is not one contact of {c.name!r} ({why})")
+        return found
+
+    def _retrying(self, work: Callable[[Session], Any]) -> Any:
+        """A write of many tickets at the versions it read: a ticket changed meanwhile by another writer (PostgreSQL
+        read committed) makes it start again on fresh rows, a few times."""
+        for _ in range(4):
+            try:
+                return self.store.write(work)
+            except Conflict:
+                continue
+        return self.store.write(work)
 
     def _canonical_customers(self, tickets: Sequence[NewTicket], directory: CustomerBatch) -> None:
         """Each ticket's customer as the desk spells it (its record, else the configuration, else the file's

@@ -136,3 +136,35 @@ def test_import_beside_tickets_and_a_big_description(db_url, tmp_path):
     r = _cli(db, "new", "--subject", "Huge", "--customer", "Atelier Moreau", "--description", "-", input=big)
     assert r.returncode == 0, r.stderr
     assert json.loads(_cli(db, "show", r.stdout.strip(), "--json").stdout)["description"] == big
+
+
+@pytest.mark.engines("sqlite")
+def test_customers_rename_merge_and_delete_on_the_command_line(db_url, tmp_path, cli_server):
+    """The real command line, forked (cli_server): exit 0, 1 (refused) and 2 (bad input), one line each; the
+    other cases are the service's (tests/store/test_customer_rename.py)."""
+    db = db_url
+
+    def _cli(db: str, *args: str):
+        return cli_server.run("--db", db, "--config", str(EXAMPLE_CONFIG), *args)
+
+    (tmp_path / "c.csv").write_text(CSV, encoding="utf-8")
+    assert _cli(db, "customers", "import", str(tmp_path / "c.csv")).returncode == 0
+    tid = _cli(db, "new", "--subject", "VPN down", "--customer", "Banque Rhône-Alpes").stdout.strip()
+    r = _cli(db, "customers", "rename", "banque rhone-alpes", "Banque Rhône-Alpes SA")
+    assert r.stdout == "Banque Rhône-Alpes renamed to Banque Rhône-Alpes SA: 1 ticket changed (policy gold)\n", r.stderr
+
+    before = db_counts(db, TABLES)
+    r = _cli(db, "customers", "rename", "Banque Rhône-Alpes SA", "Clinique Saint-Jean")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "add --merge" in r.stderr, r.stderr
+    r = _cli(db, "customers", "delete", "Banque Rhône-Alpes SA")
+    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "has 1 ticket (1 open)" in r.stderr, r.stderr
+    _one_line_exit_2(
+        _cli(db, "customers", "contact-delete", "Banqe", "Ana Lopes"), "CUSTOMER: unknown customer 'Banqe'"
+    )
+    assert db_counts(db, TABLES) == before
+
+    r = _cli(db, "customers", "rename", "Banque Rhône-Alpes SA", "clinique saint-jean", "--merge")
+    assert r.stdout.startswith("Banque Rhône-Alpes SA merged into Clinique Saint-Jean: 1 ticket changed"), r.stderr
+    history = _cli(db, "show", tid).stdout
+    assert "customer Banque Rhône-Alpes → Banque Rhône-Alpes SA (renamed)" in history
+    assert "customer Banque Rhône-Alpes SA → Clinique Saint-Jean (merged into Clinique Saint-Jean)" in history

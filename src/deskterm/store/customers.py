@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import case, delete, func, insert, select, update
 from sqlmodel import Session, col
 
 from ..domain.customers import ContactSpec, CustomerSpec, email_domain, email_key, name_key
 from ..records import ContactRecord, CustomerRecord, TicketRecord
 from . import queries
-from .models import Contact, Customer, CustomerDomain, Ticket
+from .models import Contact, Contract, Customer, CustomerDomain, Ticket
 
 
 def _contact(row) -> ContactRecord:
@@ -255,3 +255,71 @@ def save_contact(session: Session, spec: ContactSpec, customer_id: int) -> tuple
         return new_id, True
     session.execute(update(Contact).where(col(Contact.id) == existing[0]).values(**values))
     return existing[0], False
+
+
+def ticket_counts(session: Session, customer_id: int) -> tuple[int, int]:
+    """(tickets, open ones) of a customer."""
+    from .queue_terms import OPEN_STATUSES
+
+    total, open_ = session.execute(
+        select(
+            func.count(),
+            func.coalesce(func.sum(case((col(Ticket.status).in_(list(OPEN_STATUSES)), 1), else_=0)), 0),
+        ).where(col(Ticket.customer_id) == customer_id)
+    ).one()
+    return int(total), int(open_)
+
+
+def contact_ticket_count(session: Session, contact_ids: Sequence[int]) -> int:
+    """How many tickets name one of these contacts."""
+    if not contact_ids:
+        return 0
+    return int(
+        session.execute(
+            select(func.count()).select_from(Ticket).where(col(Ticket.contact_id).in_(list(contact_ids)))
+        ).scalar_one()
+    )
+
+
+def contract_names(session: Session, customer_id: int) -> list[str]:
+    return list(
+        session.execute(
+            select(col(Contract.name)).where(col(Contract.customer_id) == customer_id).order_by(col(Contract.name))
+        ).scalars()
+    )
+
+
+def rename_customer(session: Session, customer_id: int, name: str) -> None:
+    session.execute(update(Customer).where(col(Customer.id) == customer_id).values(name=name, name_key=name_key(name)))
+
+
+def merge_customer(session: Session, source: CustomerRecord, target: CustomerRecord) -> None:
+    """Move what belongs to ``source`` (contacts, e-mail domains, contracts) to ``target`` and delete ``source``;
+    the target keeps its own fields, is VIP if either was, and gains the source's notes it does not have. Its
+    tickets are moved by the caller (each one a change of the ticket, through the service)."""
+    for model in (Contact, CustomerDomain, Contract):
+        session.execute(update(model).where(col(model.customer_id) == source.id).values(customer_id=target.id))
+    values: dict = {}
+    if source.vip and not target.vip:
+        values["vip"] = True
+    if source.notes.strip() and source.notes.strip() not in target.notes:
+        values["notes"] = f"{target.notes}\n{source.notes}".strip() if target.notes.strip() else source.notes
+    if values:
+        session.execute(update(Customer).where(col(Customer.id) == target.id).values(**values))
+    session.execute(delete(Customer).where(col(Customer.id) == source.id))
+
+
+def delete_customer(session: Session, customer_id: int) -> tuple[int, int]:
+    """Delete a customer without tickets, with its contacts and e-mail domains; returns (contacts, domains)."""
+    contacts = session.execute(delete(Contact).where(col(Contact.customer_id) == customer_id)).rowcount  # type: ignore[attr-defined]
+    domains = session.execute(delete(CustomerDomain).where(col(CustomerDomain.customer_id) == customer_id)).rowcount  # type: ignore[attr-defined]
+    session.execute(delete(Customer).where(col(Customer.id) == customer_id))
+    return int(contacts or 0), int(domains or 0)
+
+
+def rename_contact(session: Session, contact_id: int, name: str) -> None:
+    session.execute(update(Contact).where(col(Contact.id) == contact_id).values(name=name))
+
+
+def delete_contact(session: Session, contact_id: int) -> None:
+    session.execute(delete(Contact).where(col(Contact.id) == contact_id))
