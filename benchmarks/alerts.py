@@ -15,7 +15,6 @@ import argparse
 import http.client
 import sys
 import tempfile
-import threading
 import time
 import tomllib
 from pathlib import Path
@@ -23,70 +22,48 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "alerts"))
 
-from alertpayloads import alert, notification  # noqa: E402
+from alertpayloads import POLICY, listening, notification, storm  # noqa: E402
 
-from deskterm import alertlisten  # noqa: E402
 from deskterm.config import parse_config  # noqa: E402
 from deskterm.service import Desk  # noqa: E402
 from deskterm.store.engine import open_store  # noqa: E402
 
 TOKEN = "benchmark-token-0123456789"
-CONFIG = """
-timezone = "UTC"
-[calendars.always]
-always = true
-[policies.std]
-calendar = "always"
-P1 = { first_response = "15m", resolution = "4h" }
-P2 = { first_response = "30m", resolution = "8h" }
-P3 = { first_response = "2h",  resolution = "3d" }
-P4 = { first_response = "8h",  resolution = "10d" }
-[defaults]
-policy = "std"
+CONFIG = (
+    POLICY
+    + """
 [alertmanager]
 storm = 5
 resolve = true
 """
+)
 
 
 def bodies(n: int, batch: int, status: str, offset: int) -> list[bytes]:
-    out = []
-    for start in range(0, n, batch):
-        alerts = [
-            alert(
-                "DiskFull",
-                f"web-{offset + i}:9100",
-                status=status,
-                fingerprint=f"{offset + i:016x}",
-                annotations={"summary": f"/var is full on web-{offset + i}"},
-                severity="warning",
-            )
-            for i in range(start, min(n, start + batch))
-        ]
-        out.append(notification(*alerts, group_key=f"group-{(offset + start) // 20}"))
-    return out
+    """Notifications of ``batch`` alerts each (groups of 20 alerts: every group storms into a major incident)."""
+    return [
+        notification(*storm(min(batch, n - start), status, offset + start), group_key=f"group-{(offset + start) // 20}")
+        for start in range(0, n, batch)
+    ]
 
 
 def run(desk: Desk, n: int, batch: int, offset: int) -> dict[str, float]:
-    server = alertlisten.make_server(desk, "127.0.0.1", 0, TOKEN, 1 << 20, lambda line: None)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    conn = http.client.HTTPConnection(*server.server_address[:2], timeout=60)
     rates = {}
-    try:
-        for phase, status in (("new", "firing"), ("repeated", "firing"), ("resolved", "resolved")):
-            todo = bodies(n, batch, status, offset)
-            t0, c0 = time.perf_counter(), time.process_time()
-            for body in todo:
-                conn.request("POST", "/", body=body, headers={"Authorization": f"Bearer {TOKEN}"})
-                r = conn.getresponse()
-                r.read()
-                assert r.status == 200, r.status
-            rates[phase] = n / (time.perf_counter() - t0)
-            rates[phase + " cpu"] = n / max(time.process_time() - c0, 1e-9)
-    finally:
-        conn.close()
-        server.shutdown()
-        server.server_close()
+    with listening(desk, TOKEN) as address:
+        conn = http.client.HTTPConnection(*address, timeout=60)
+        try:
+            for phase, status in (("new", "firing"), ("repeated", "firing"), ("resolved", "resolved")):
+                todo = bodies(n, batch, status, offset)
+                t0, c0 = time.perf_counter(), time.process_time()
+                for body in todo:
+                    conn.request("POST", "/", body=body, headers={"Authorization": f"Bearer {TOKEN}"})
+                    r = conn.getresponse()
+                    r.read()
+                    assert r.status == 200, r.status
+                rates[phase] = n / (time.perf_counter() - t0)
+                rates[phase + " cpu"] = n / max(time.process_time() - c0, 1e-9)
+        finally:
+            conn.close()
     return rates
 
 

@@ -1,8 +1,30 @@
-"""Real-shaped Alertmanager webhook payloads (version 4), as Alertmanager 0.27 sends them."""
+"""Real-shaped Alertmanager webhook payloads (version 4), as Alertmanager 0.27 sends them, the desk's policy
+for them and the listener in a thread: the one home of what the alert tests and ``benchmarks/alerts.py`` share."""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+POLICY = """
+timezone = "UTC"
+
+[calendars.always]
+always = true
+
+[policies.std]
+calendar = "always"
+P1 = { first_response = "15m", resolution = "4h" }
+P2 = { first_response = "30m", resolution = "8h" }
+P3 = { first_response = "2h",  resolution = "3d" }
+P4 = { first_response = "8h",  resolution = "10d" }
+
+[defaults]
+policy = "std"
+"""  # a desk's configuration up to its [alertmanager] section
 
 STARTS = "2026-11-30T09:00:00.123456789Z"
 
@@ -47,8 +69,8 @@ def notification(*alerts: dict, group_key: str = '{}/{severity="critical"}:{aler
     return json.dumps(body).encode()
 
 
-def storm(n: int, status: str = "firing") -> list[dict]:
-    """``n`` alerts of one group (one rule, ``n`` instances)."""
+def storm(n: int, status: str = "firing", start: int = 0) -> list[dict]:
+    """``n`` alerts of one group (one rule, ``n`` instances: web-``start`` on)."""
     return [
         alert(
             "DiskFull",
@@ -58,5 +80,24 @@ def storm(n: int, status: str = "firing") -> list[dict]:
             annotations={"summary": f"/var is 99% full on web-{i}"},
             severity="warning",
         )
-        for i in range(n)
+        for i in range(start, start + n)
     ]
+
+
+@contextmanager
+def listening(
+    desk: Any, token: str, max_body: int = 1 << 20, say: Callable[[str], None] = lambda line: None
+) -> Iterator[tuple[str, int]]:
+    """The listener ``deskterm intake alertmanager --listen`` runs, on a free loopback port in a thread, until
+    the block ends; its (host, port)."""
+    from deskterm import alertlisten
+
+    server = alertlisten.make_server(desk, "127.0.0.1", 0, token, max_body, say)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[0], server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

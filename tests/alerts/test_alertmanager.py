@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 from datetime import UTC, datetime
 
 import pytest
-from alertpayloads import alert, notification, storm
+from alertpayloads import POLICY, alert, listening, notification, storm
 
-from deskterm import alertlisten
 from deskterm.clock import FrozenClock
 from deskterm.config import parse_config
 from deskterm.service import Desk
@@ -26,22 +24,9 @@ from deskterm_testing import patience
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 TOKEN = "s3cret-token-of-the-tests"
-CONFIG = """
-timezone = "UTC"
-
-[calendars.always]
-always = true
-
-[policies.std]
-calendar = "always"
-P1 = { first_response = "15m", resolution = "4h" }
-P2 = { first_response = "30m", resolution = "8h" }
-P3 = { first_response = "2h",  resolution = "3d" }
-P4 = { first_response = "8h",  resolution = "10d" }
-
-[defaults]
-policy = "std"
-
+CONFIG = (
+    POLICY
+    + """
 [groups.L2-network]
 level = "L2"
 
@@ -60,6 +45,7 @@ customer = "Hébergement"
 priority = "P3"
 resolve = true
 """
+)
 
 
 @pytest.fixture
@@ -79,25 +65,21 @@ def desk(db_url):
 @pytest.fixture
 def listener(desk):
     lines: list[str] = []
-    server = alertlisten.make_server(desk, "127.0.0.1", 0, TOKEN, desk.config.alertmanager.max_body, lines.append)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    with listening(desk, TOKEN, desk.config.alertmanager.max_body, lines.append) as address:
 
-    def post(body: bytes, token: str | None = TOKEN, method: str = "POST", headers: dict | None = None):
-        conn = http.client.HTTPConnection(*server.server_address[:2], timeout=patience(30))
-        h = {"Content-Type": "application/json", **(headers or {})}
-        if token is not None:
-            h["Authorization"] = f"Bearer {token}"
-        conn.request(method, "/alertmanager", body=body, headers=h)
-        r = conn.getresponse()
-        data = r.read()
-        conn.close()
-        return r.status, json.loads(data) if data else None
+        def post(body: bytes, token: str | None = TOKEN, method: str = "POST", headers: dict | None = None):
+            conn = http.client.HTTPConnection(*address, timeout=patience(30))
+            h = {"Content-Type": "application/json", **(headers or {})}
+            if token is not None:
+                h["Authorization"] = f"Bearer {token}"
+            conn.request(method, "/alertmanager", body=body, headers=h)
+            r = conn.getresponse()
+            data = r.read()
+            conn.close()
+            return r.status, json.loads(data) if data else None
 
-    post.lines = lines  # type: ignore[attr-defined]
-    yield post
-    server.shutdown()
-    server.server_close()
+        post.lines = lines  # type: ignore[attr-defined]
+        yield post
 
 
 def test_a_firing_alert_opens_an_incident_mapped_by_the_rules(desk, listener) -> None:

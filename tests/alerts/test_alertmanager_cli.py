@@ -11,29 +11,17 @@ import signal
 import subprocess
 import sys
 
-from alertpayloads import alert, notification, storm
+from alertpayloads import POLICY, alert, notification, storm
 
 from deskterm_testing import patience, run_cli
 
-CONFIG = """
-timezone = "UTC"
-
-[calendars.always]
-always = true
-
-[policies.std]
-calendar = "always"
-P1 = { first_response = "15m", resolution = "4h" }
-P2 = { first_response = "30m", resolution = "8h" }
-P3 = { first_response = "2h",  resolution = "3d" }
-P4 = { first_response = "8h",  resolution = "10d" }
-
-[defaults]
-policy = "std"
-
+CONFIG = (
+    POLICY
+    + """
 [alertmanager]
 storm = 3
 """
+)
 
 
 def test_stdin(tmp_path) -> None:
