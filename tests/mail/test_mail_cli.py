@@ -136,3 +136,50 @@ def test_fetch_watch_takes_and_delivers_until_sigterm(db_path, make_mail_config,
         out, err = proc.communicate(timeout=patience(30))
     assert proc.returncode == 0, err
     assert "took 1 message: 1 new tickets" in out and "sent 1, to retry 0, failed 0" in out and err == ""
+
+
+def test_mail_send_reminds_an_unanswered_survey_once_when_due(db_url, make_mail_config, smtp):
+    """``survey_reminder = "3d"``: the notice goes out at the resolution; ``mail send`` three days later sends
+    the reminder (with the survey's questions) to the real SMTP server, and a second ``mail send`` sends nothing."""
+    from datetime import UTC, datetime, timedelta
+
+    from deskterm.clock import FrozenClock
+    from deskterm.mail.deliver import deliver
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+
+    config = make_mail_config('resolution_notice = "Ticket {ticket} is resolved."\nsurvey_reminder = "3d"')
+    clock = FrozenClock(datetime.now(UTC) - timedelta(days=4))
+    store = open_store(db_url)
+    desk = Desk(store, config, clock=clock, user="alice")
+    try:
+        tid = mailed_ticket(desk)
+        answered = mailed_ticket(desk, addr="paul@clinique.example", message_id="<other@clinique.example>")
+        for t in (tid, answered):
+            desk.update(t, Change(status="resolved", resolution_code="fixed"))
+        desk.rate(answered, 5)  # answered: never reminded
+        clock.advance(days=1)
+        assert deliver(desk).sent == 2  # the two notices; a day later, no reminder is due yet
+        assert [m["Subject"] for m in smtp.messages] == [
+            f"Re: [#{tid}] Printer down",
+            f"Re: [#{answered}] Printer down",
+        ]
+    finally:
+        store.dispose()
+    smtp.messages.clear()
+    cfg = str(config.source)
+    r = run_cli("--db", db_url, "--config", cfg, "mail", "send")  # now: four days after the notice
+    assert (r.returncode, r.stdout, r.stderr) == (0, "sent 1, to retry 0, failed 0\n", "")
+    [msg] = smtp.messages
+    assert msg["To"] == "marie@clinique.example" and msg["Subject"] == f"Re: [#{tid}] Printer down"
+    body = msg.get_content()
+    assert body.startswith("A reminder: we would like to know how we did.") and "How satisfied" in body
+    store = open_store(db_url)
+    try:
+        again = Desk(store, config, user="alice")  # the real clock, as the command's
+        assert deliver(again).sent == 0  # once
+        assert len(smtp.messages) == 1
+        kinds = [e.kind for e in again.ticket(tid).events]
+        assert kinds.count("survey_reminder") == 1, kinds  # recorded on the ticket, with its message
+    finally:
+        store.dispose()

@@ -18,13 +18,15 @@ from deskterm.store.models import InboundMail, OutboxMail
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 
-def mailed_ticket(desk, customer="Clinique Saint-Jean", addr="marie@clinique.example") -> int:
+def mailed_ticket(
+    desk, customer="Clinique Saint-Jean", addr="marie@clinique.example", message_id="<first@clinique.example>"
+) -> int:
     """A ticket with a customer address on its thread (as inbound mail leaves it)."""
     t = desk.create(NewTicket(subject="Printer down", customer=customer, priority="P2", created_at=desk.clock.now()))
     desk.store.write(
         lambda s: s.execute(
             insert(InboundMail).values(
-                message_id="<first@clinique.example>",
+                message_id=message_id,
                 ticket_id=t.id,
                 state="ticket",
                 from_addr=addr,
