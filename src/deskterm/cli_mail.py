@@ -13,6 +13,7 @@ import click
 
 if TYPE_CHECKING:
     from .cli import Context
+    from .mail.fetch import ImapSession
 
 
 class _Stop:
@@ -89,27 +90,36 @@ def mail_retry(obj: Context, ticket: str) -> None:
     _say(f"{n} message{'s' if n != 1 else ''} queued again")
 
 
-def _fetch_round(obj: Context, maildir: str | None, imap: bool) -> int:
-    from collections import Counter
-
+def _sources(obj: Context, maildir: str | None, imap: bool) -> tuple[str, bool]:
+    """What a fetch reads: the Maildir (the option's, else the configuration's) and/or the IMAP mailbox."""
     from .errors import BadInput
-    from .mail.fetch import fetch_imap, fetch_maildir
 
-    desk = obj.desk()
-    mail = desk.config.mail
+    mail = obj.desk().config.mail
     if mail is None:
         raise BadInput("mail: no [mail] section in the configuration")
     maildir = maildir or (mail.maildir if not imap else "")
     use_imap = imap or (not maildir and mail.imap is not None)
     if not maildir and not use_imap:
         raise BadInput("mail: nothing to fetch from: set mail.maildir or [mail.imap], or give --maildir")
+    if use_imap and mail.imap is None:
+        raise BadInput("mail.imap: not configured (host, port, security, username, password_file)")
+    return maildir, use_imap
+
+
+def _fetch_round(obj: Context, maildir: str | None, imap: bool, session: ImapSession | None = None) -> int:
+    """One fetch: ``session`` is the IMAP connection --watch keeps (None: one made for this fetch)."""
+    from collections import Counter
+
+    from .mail.fetch import fetch_imap, fetch_maildir
+
+    desk = obj.desk()
+    path, use_imap = _sources(obj, maildir, imap)
     out: Counter[str] = Counter()
-    if maildir:
-        out.update(fetch_maildir(desk, maildir))
+    if path:
+        out.update(fetch_maildir(desk, path))
     if use_imap:
-        if mail.imap is None:
-            raise BadInput("mail.imap: not configured (host, port, security, username, password_file)")
-        out.update(fetch_imap(desk, mail.imap))
+        assert desk.config.mail is not None and desk.config.mail.imap is not None
+        out.update(session.fetch(desk) if session is not None else fetch_imap(desk, desk.config.mail.imap))
     if sum(out.values()):
         parts = [f"{out[k]} {label}" for k, label in _LABELS if out[k]]
         _say(f"took {sum(out.values())} message{'s' if sum(out.values()) != 1 else ''}: {', '.join(parts)}")
@@ -138,18 +148,38 @@ def mail_fetch(obj: Context, maildir: str | None, imap: bool, watch: bool) -> in
         return 0
     from .errors import BadInput
     from .fmt import one_line
+    from .mail.fetch import ImapSession
 
     stop = _Stop()
     desk = obj.desk()
     poll = desk.config.mail.poll if desk.config.mail else 60
-    while not stop.stopped:
-        for work in (lambda: _fetch_round(obj, maildir, imap), lambda: _send_round(obj)):
+    _path, use_imap = _sources(obj, maildir, imap)
+    imap_server = desk.config.mail.imap if desk.config.mail else None
+    # one IMAP connection kept between rounds: between them it waits with IDLE when the server offers it (a new
+    # message is taken at once), else it sleeps for mail.poll; the outbox is delivered after each round
+    session = ImapSession(imap_server) if use_imap and imap_server is not None else None
+
+    def said(exc: BadInput) -> None:  # a server away for a while: said, tried again next round
+        for line in exc.problems:
+            print(one_line(line), file=sys.stderr)
+
+    try:
+        while not stop.stopped:
+            for work in (lambda: _fetch_round(obj, maildir, imap, session), lambda: _send_round(obj)):
+                try:
+                    work()
+                except BadInput as exc:
+                    said(exc)
+            if session is None:
+                stop.sleep(poll)
+                continue
             try:
-                work()
-            except BadInput as exc:  # a server away for a while: said, tried again next round
-                for line in exc.problems:
-                    print(one_line(line), file=sys.stderr)
-        stop.sleep(poll)
+                session.wait(poll, lambda: stop.stopped)
+            except BadInput as exc:  # the connection was lost while idling: the next round opens another
+                said(exc)
+    finally:
+        if session is not None:
+            session.close()
     return 0
 
 

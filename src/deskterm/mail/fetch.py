@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import functools
 import imaplib
+import io
 import os
+import select
+import ssl
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import BadInput
 from ..fmt import one_line
@@ -149,39 +154,178 @@ def _imap_connect(server: Server) -> imaplib.IMAP4:
 
 def fetch_imap(desk: Desk, server: Server) -> Counter[str]:
     """Take the unseen messages of the IMAP mailbox; each is flagged \\Seen once taken."""
-    out: Counter[str] = Counter()
-    password = server.password()
-    where = f"mail.imap: {server.host}:{server.port}"
+    session = ImapSession(server)
     try:
-        conn = _imap_connect(server)
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise BadInput(f"{where}: cannot connect: {one_line(str(exc) or type(exc).__name__, 200)}") from None
-    try:
-        try:
-            conn.login(server.username, password)
-        except imaplib.IMAP4.error as exc:
-            raise BadInput(f"{where}: login refused for {server.username!r}: {one_line(str(exc), 200)}") from None
-        typ, _ = conn.select(_quote(server.mailbox))
-        if typ != "OK":
-            raise BadInput(f"{where}: no mailbox {server.mailbox!r}")
-        typ, data = conn.uid("SEARCH", "UNSEEN")
-        uids = data[0].split() if typ == "OK" and data and data[0] else []
-        batch = _Batch(desk, out)
-        for uid in uids:
-            typ, fetched = conn.uid("FETCH", uid, "(BODY.PEEK[])")
-            raw = next((p[1] for p in fetched or [] if isinstance(p, tuple) and len(p) > 1), None)
-            if typ != "OK" or not isinstance(raw, bytes):
-                continue
-            batch.add(raw, f"imap:{server.mailbox}:{uid.decode()}", functools.partial(_seen, conn, uid.decode()))
-        batch.flush()
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise BadInput(f"{where}: {one_line(str(exc) or type(exc).__name__, 200)}") from None
+        return session.fetch(desk)
     finally:
+        session.close()
+
+
+IDLE_MAX = 25 * 60  # RFC 2177: a client re-issues IDLE at least every 29 minutes (servers drop idle ones at 30)
+
+
+class ImapSession:
+    """A connection to the mailbox of ``[mail.imap]``, logged in and the mailbox selected, kept between the
+    rounds of ``mail fetch --watch``, which waits for new mail with IDLE (RFC 2177) when the server offers it.
+    A connection that fails is closed, said as one ``BadInput`` line, and opened again by the next fetch."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.where = f"mail.imap: {server.host}:{server.port}"
+        self.conn: imaplib.IMAP4 | None = None
+        self.can_idle = False
+        self.idling = threading.Event()  # set while an IDLE command is in progress (tests wait for it)
+
+    def _open(self) -> imaplib.IMAP4:
+        if self.conn is not None:
+            return self.conn
+        password = self.server.password()
         try:
-            conn.logout()
-        except (OSError, imaplib.IMAP4.error):
-            pass
-    return out
+            conn = _imap_connect(self.server)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise BadInput(f"{self.where}: cannot connect: {one_line(str(exc) or type(exc).__name__, 200)}") from None
+        try:
+            try:
+                conn.login(self.server.username, password)
+            except imaplib.IMAP4.error as exc:
+                who = self.server.username
+                raise BadInput(f"{self.where}: login refused for {who!r}: {one_line(str(exc), 200)}") from None
+            typ, _ = conn.select(_quote(self.server.mailbox))
+            if typ != "OK":
+                raise BadInput(f"{self.where}: no mailbox {self.server.mailbox!r}")
+            typ, data = conn.capability()  # those after login (a server may offer more once logged in)
+            said = data[0] if typ == "OK" and data and isinstance(data[0], bytes) else b""
+            self.can_idle = b"IDLE" in said.upper().split() or "IDLE" in conn.capabilities
+        except BaseException:
+            _logout(conn)
+            raise
+        self.conn = conn
+        return conn
+
+    def close(self) -> None:
+        conn, self.conn = self.conn, None
+        if conn is not None:
+            _logout(conn)
+
+    def _failed(self, exc: BaseException) -> BadInput:
+        self.close()
+        return BadInput(f"{self.where}: {one_line(str(exc) or type(exc).__name__, 200)}")
+
+    def fetch(self, desk: Desk) -> Counter[str]:
+        """Take the unseen messages; each is flagged \\Seen once the transaction that took it is committed."""
+        fresh = self.conn is None
+        conn = self._open()
+        out: Counter[str] = Counter()
+        try:
+            if not fresh:  # a kept connection: NOOP makes the server announce what came since (SEARCH sees it)
+                conn.noop()
+            typ, data = conn.uid("SEARCH", "UNSEEN")
+            uids = data[0].split() if typ == "OK" and data and data[0] else []
+            batch = _Batch(desk, out)
+            for uid in uids:
+                typ, fetched = conn.uid("FETCH", uid, "(BODY.PEEK[])")
+                raw = next((p[1] for p in fetched or [] if isinstance(p, tuple) and len(p) > 1), None)
+                if typ != "OK" or not isinstance(raw, bytes):
+                    continue
+                source = f"imap:{self.server.mailbox}:{uid.decode()}"
+                batch.add(raw, source, functools.partial(_seen, conn, uid.decode()))
+            batch.flush()
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise self._failed(exc) from None
+        return out
+
+    def wait(self, seconds: float, stopped: Callable[[], bool]) -> bool:
+        """Wait up to ``seconds`` (at most ``IDLE_MAX``) for new mail, or until ``stopped()``: with IDLE when the
+        server offers it (True as soon as it announces a new message), else by sleeping (a poll; False)."""
+        conn = self.conn
+        if conn is None or not self.can_idle:
+            _sleep(seconds, stopped)
+            return False
+        try:
+            return _idle(conn, min(seconds, IDLE_MAX), stopped, self.idling)
+        except (OSError, imaplib.IMAP4.error) as exc:
+            raise self._failed(exc) from None
+        finally:
+            self.idling.clear()
+
+
+def _sleep(seconds: float, stopped: Callable[[], bool]) -> None:
+    end = time.monotonic() + seconds
+    while not stopped() and time.monotonic() < end:
+        time.sleep(min(0.2, max(0.0, end - time.monotonic())))
+
+
+def _idle(conn: imaplib.IMAP4, seconds: float, stopped: Callable[[], bool], idling: threading.Event) -> bool:
+    """One IDLE command (RFC 2177): sent, then the server's untagged responses read until one announces a new
+    message (``* N EXISTS``), ``seconds`` pass or ``stopped()``; then ``DONE`` and the tagged completion."""
+    tag = conn._new_tag()  # imaplib has no IDLE before Python 3.14
+    conn.send(tag + b" IDLE\r\n")
+    while True:  # the continuation "+ idling" (untagged updates may come before it)
+        line = _line(conn)
+        if line.startswith(b"+"):
+            break
+        if line.startswith(tag + b" "):
+            raise imaplib.IMAP4.error(f"IDLE refused: {line.decode('ascii', 'replace')}")
+    idling.set()
+    news = False
+    end = time.monotonic() + seconds
+    while not news and not stopped() and time.monotonic() < end:
+        if _ready(conn, min(0.2, max(0.0, end - time.monotonic()))):
+            news = _announces_mail(_line(conn))
+    conn.send(b"DONE\r\n")
+    while True:
+        line = _line(conn)
+        if line.startswith(tag + b" "):
+            if not line[len(tag) + 1 :].upper().startswith(b"OK"):
+                raise imaplib.IMAP4.error(f"IDLE ended badly: {line.decode('ascii', 'replace')}")
+            return news
+        news = news or _announces_mail(line)
+
+
+def _line(conn: imaplib.IMAP4) -> bytes:
+    line = conn.readline()
+    if not line:
+        raise imaplib.IMAP4.abort("the server closed the connection")
+    return line.rstrip(b"\r\n")
+
+
+def _announces_mail(line: bytes) -> bool:
+    parts = line.split()
+    return len(parts) == 3 and parts[0] == b"*" and parts[2].upper() in (b"EXISTS", b"RECENT") and parts[1] != b"0"
+
+
+def _ready(conn: imaplib.IMAP4, timeout: float) -> bool:
+    """Whether a response can be read without waiting more than ``timeout``: bytes already buffered (by the
+    connection's reader or by TLS), else the socket readable within ``timeout``."""
+    sock = conn.sock
+    if isinstance(sock, ssl.SSLSocket) and sock.pending():
+        return True
+    if _buffered(conn):
+        return True
+    readable, _, _ = select.select([sock], [], [], timeout)
+    return bool(readable) and _buffered(conn)
+
+
+def _buffered(conn: imaplib.IMAP4) -> bool:
+    """Whether the connection's reader holds a byte (read now without blocking: the socket is made
+    non-blocking for one peek, so an empty buffer with nothing on the wire answers False at once)."""
+    sock = conn.sock
+    timeout = sock.gettimeout()
+    sock.setblocking(False)
+    try:
+        reader = cast(io.BufferedReader, conn.file)
+        return bool(reader.peek(1))
+    except (BlockingIOError, ssl.SSLWantReadError):
+        return False
+    finally:
+        sock.settimeout(timeout)
+
+
+def _logout(conn: imaplib.IMAP4) -> None:
+    try:
+        conn.logout()
+    except (OSError, imaplib.IMAP4.error):
+        pass
 
 
 def _seen(conn: imaplib.IMAP4, uid: str) -> None:
