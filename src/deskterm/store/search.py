@@ -1,11 +1,11 @@
 """The full-text index of the tickets (subject and description) that triage finds similar tickets with.
 
 Each engine's own: SQLite's FTS5 (an external-content table ``ticket_fts`` over ``tickets``, ranked by bm25, kept
-current by triggers on ``tickets``), PostgreSQL's full-text search (a GIN index on the tickets' ``tsvector``,
-ranked by ``ts_rank``; an expression index is current by construction). Both are created by the migration
-0011 and live outside the SQLModel tables (``db copy`` copies the tickets; the target's triggers or index
-index them as they arrive). A query is the OR of the words of a ticket (``words``): the engine's ranking
-weighs the rare words up, and the subject counts four times the description.
+current by triggers on ``tickets``), PostgreSQL's full-text search (the tickets' weighted ``tsvector`` in a stored
+generated column, current by construction, under a GIN index, ranked by ``ts_rank``). They are created by the
+migrations 0011 and 0017 and live outside the SQLModel tables (``db copy`` copies the tickets; the target's
+triggers or generated column index them as they arrive). A query is the OR of the words of a ticket
+(``words``): the engine's ranking weighs the rare words up, and the subject counts four times the description.
 """
 
 from __future__ import annotations
@@ -30,7 +30,10 @@ PG_INDEX = "ix_tickets_search"
 INDEXED_CHARS = 20000  # of a description: a 1 MB one is stored whole, its first 20,000 characters indexed
 MAX_WORDS = 32
 
-# the same expression in the index and in the queries (PostgreSQL uses the index only for that expression)
+# the weighted vector of a ticket: what the generated column ``tickets.search_vector`` holds (migration 0017), under
+# the GIN index ``PG_INDEX``; the queries rank the stored vector (``PG_RANKED``), never computing it again
+PG_COLUMN = "search_vector"
+PG_RANKED = f"t.{PG_COLUMN}"
 PG_VECTOR = (
     "(setweight(to_tsvector('simple'::regconfig, subject), 'A') || "
     f"setweight(to_tsvector('simple'::regconfig, left(description, {INDEXED_CHARS})), 'B'))"
@@ -160,8 +163,8 @@ def candidates(
     else:
         params["q"] = " | ".join(words)
         ranked = (
-            f"SELECT t.id, ts_rank({PG_VECTOR}, q) AS score FROM tickets t, to_tsquery('simple'::regconfig, :q) AS q"
-            f" WHERE {PG_VECTOR} @@ q AND t.id > :low ORDER BY score DESC, t.id LIMIT :limit"
+            f"SELECT t.id, ts_rank({PG_RANKED}, q) AS score FROM tickets t, to_tsquery('simple'::regconfig, :q) AS q"
+            f" WHERE {PG_RANKED} @@ q AND t.id > :low ORDER BY score DESC, t.id LIMIT :limit"
         )
     scores = {i: float(score) for i, score in conn.execute(text(ranked), params).all() if i != exclude}
     if not scores:
