@@ -327,3 +327,25 @@ def test_the_sender_is_found_by_contact_or_by_domain(mail_desk, maildir, smtp):
     deliver_to(maildir, message(subject=f"Re: [#{marie.id}]", sender="wile@acme.example", msgid="<w1@acme.example>"))
     assert fetch_maildir(mail_desk, str(maildir)) == {"quarantined": 1}
     assert "names ticket" in mail_desk.quarantined()[-1].reason
+
+
+def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_of_its_batch_taken(mail_desk, maildir):
+    """Per-message isolation in a batch of one transaction: a message the database refuses (a NUL in its text:
+    PostgreSQL's text cannot hold one) neither blocks the mailbox nor costs its neighbours."""
+    deliver_to(
+        maildir,
+        message(msgid="<n1@clinique.example>"),
+        message(msgid="<n2@clinique.example>", body="before\x00after", subject="NUL inside"),
+        message(msgid="<n3@clinique.example>", subject="Third"),
+    )
+    out = fetch_maildir(mail_desk, str(maildir))
+    if mail_desk.store.is_sqlite:  # SQLite holds it
+        assert out == {"ticket": 3}
+    else:
+        assert out == {"ticket": 2, "quarantined": 1}
+        [row] = mail_desk.quarantined()
+        assert row.message_id == "<n2@clinique.example>" and row.raw_sha256
+        assert row.reason.startswith("the desk could not take it: PostgreSQL text fields cannot contain NUL")
+    assert fetch_maildir(mail_desk, str(maildir)) == {}  # all three marked read
+    subjects = sorted(t.subject for t in mail_desk.tickets())
+    assert "Third" in subjects and "Printer down on floor 2" in subjects

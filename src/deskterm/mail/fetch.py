@@ -21,7 +21,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..errors import BadInput
+import sqlalchemy.exc
+
+from ..errors import BadInput, DeskError
 from ..fmt import one_line
 from . import files
 from .parse import Quarantine, fallback_id, parse
@@ -32,6 +34,8 @@ if TYPE_CHECKING:
 
 
 BATCH = 100  # messages taken in one transaction by a fetch
+# what a message can make the desk refuse (the rest, a database away or busy, ends the fetch)
+_REFUSALS = (DeskError, sqlalchemy.exc.DataError, sqlalchemy.exc.IntegrityError)
 
 
 def prepare(desk: Desk, raw: bytes, source: str) -> tuple[Any, str, list[tuple[str, str, int, str]]] | MailTaken:
@@ -69,18 +73,24 @@ def _unencodable(text: str) -> bool:
 
 
 class _Batch:
-    """Messages read and parsed, taken together, then each marked read by its ``done`` callback."""
+    """Messages read and parsed, taken together in one transaction, then each marked read by its ``done``
+    callback. A batch the desk refuses as a whole (one message the database cannot hold) is taken again one
+    message at a time, and a message refused alone is quarantined with the reason: one bad message neither
+    blocks the mailbox nor costs its neighbours. A database away or busy is no message's fault: it ends the
+    fetch, and nothing is marked read."""
 
     def __init__(self, desk: Desk, out: Counter[str]) -> None:
         self.desk = desk
         self.out = out
         self.items: list[tuple[Any, str, list[tuple[str, str, int, str]]]] = []
+        self.raws: list[bytes] = []
         self.done: list[Callable[[], None]] = []
 
     def add(self, raw: bytes, source: str, done: Callable[[], None]) -> None:
         prepared = prepare(self.desk, raw, source)
         if isinstance(prepared, tuple):
             self.items.append(prepared)
+            self.raws.append(raw)
             self.done.append(done)
             if len(self.items) >= BATCH:
                 self.flush()
@@ -91,11 +101,27 @@ class _Batch:
     def flush(self) -> None:
         if not self.items:
             return
-        for taken in self.desk.take_mails(self.items):
-            self.out[taken.state] += 1
-        for mark in self.done:  # only once the transaction is committed
+        try:
+            taken = self.desk.take_mails(self.items)
+        except _REFUSALS:
+            if len(self.items) == 1:
+                raise
+            taken = [self._alone(item, raw) for item, raw in zip(self.items, self.raws, strict=True)]
+        for t in taken:
+            self.out[t.state] += 1
+        for mark in self.done:  # only once the transactions are committed
             mark()
-        self.items, self.done = [], []
+        self.items, self.raws, self.done = [], [], []
+
+    def _alone(self, item: tuple[Any, str, list[tuple[str, str, int, str]]], raw: bytes) -> MailTaken:
+        try:
+            return self.desk.take_mails([item])[0]
+        except _REFUSALS as exc:
+            why = one_line(str(getattr(exc, "orig", None) or exc) or type(exc).__name__, 200)
+            mail = self.desk.config.mail
+            assert mail is not None
+            sha = files.put(files.files_dir(self.desk.store.path, mail.attachments_dir), raw, "quarantine")
+            return self.desk.quarantine_mail(item[0].message_id, f"the desk could not take it: {why}", item[1], sha)
 
 
 def _flags(name: str) -> str:
