@@ -404,3 +404,69 @@ async def test_movement_keys_in_a_burst_are_not_held_and_enter_opens_the_row_rea
         assert held(app) - before <= 1  # (the enter, behind the moves)
         await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
         assert app.screen.ticket_id == queue.table.row_at(12).id
+
+
+# -- keys typed while the agent's own change is written, or the rows it asked for are read --------------------
+
+
+@pytest.fixture
+def late_changes(monkeypatch):
+    """A change made from a dialog starts 0.3 s after the dialog closed, and the desk takes 0.3 s more to write it
+    (a loaded machine, a desk on a busy server): the keys typed after it arrive before it is written."""
+    import asyncio
+    import time
+
+    from deskterm.service import Desk
+
+    send, update = DetailScreen.send, Desk.update
+
+    async def late_send(self, kind):
+        await asyncio.sleep(0.3)
+        return await send(self, kind)
+
+    def slow_update(self, *args, **kwargs):
+        time.sleep(0.3)
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(DetailScreen, "send", late_send)
+    monkeypatch.setattr(Desk, "update", slow_update)
+
+
+async def test_resolve_typed_right_after_a_note_sees_the_note(make_app, tickets, late_changes):
+    """``x`` typed right after the note's ctrl+s opened the resolve dialog on the ticket as it was before the
+    note (the note was still being written); applying it then found the ticket "changed since you opened this
+    dialog" by the agent's own note. Keys wait until the agent's change is written and shown."""
+    from deskterm.tui.screens.stale import StaleDialog
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        await burst(pilot, "n", "Noted at once", "ctrl+s", "x", "enter", "down", "enter", "ctrl+s")
+        await until(pilot, lambda: screen.record.status == "resolved" or isinstance(app.screen, StaleDialog))
+        assert not isinstance(app.screen, StaleDialog)
+        assert any(e.body == "Noted at once" and not e.public for e in screen.record.events)
+
+
+async def test_enter_after_a_slow_search_opens_a_match(make_app, monkeypatch):
+    """``/Rhône`` enter enter: the second enter waits for the filtered rows (it opened the first row of the
+    queue as it was before the search, when the search's query took longer than the keys)."""
+    import time
+
+    from deskterm.store.queue import QueueQuery
+
+    ids = QueueQuery.ids
+
+    def slow(self, *args, **kwargs):
+        time.sleep(0.3)
+        return ids(self, *args, **kwargs)
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        monkeypatch.setattr(QueueQuery, "ids", slow)
+        monkeypatch.setattr(QueueQuery, "try_ids_now", lambda self: False)  # the index answers no word at once
+        screen = app.screen
+        await burst(pilot, "/", "Rhône", "enter", "enter")
+        assert screen.state.filter == "Rhône"
+        await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
+        assert "Rhône" in app.screen.record.customer

@@ -60,7 +60,7 @@ def in_background(method):
 
     @functools.wraps(method)
     def start(self, *args) -> None:
-        self.run_worker(method(self, *args), group="detail-act")
+        self._later(method(self, *args))
 
     return start
 
@@ -129,6 +129,7 @@ class DetailScreen(DeskScreen):
         self._policy = None
         self._evaluated_at = 0
         self._timer_names: tuple[str, ...] = ()
+        self._key_waits: list = []  # keys wait for the changes under way (see _later)
 
     # -- layout and loading ----------------------------------------------------------------------
 
@@ -196,8 +197,30 @@ class DetailScreen(DeskScreen):
 
     def _later(self, work) -> None:
         """Run a coroutine of this screen (a change and its questions) as a worker: the dialog callbacks return
-        at once, and the screen keeps handling messages while the desk is written."""
-        self.run_worker(work, group="detail-act")
+        at once, and the screen keeps handling messages while the desk is written.
+
+        Keys typed meanwhile wait until the change is written and shown (keygate.py), or until it asks a
+        question (``ask``): ``x`` typed right after a note's ``ctrl+s`` opens the resolve dialog on the ticket
+        with the note, not on the version before it (which the dialog would then find changed, by the agent's
+        own note). The gate lets them through after ``KeyGate.PATIENCE`` on a desk slow to answer."""
+        done = self.app.keygate.expect()
+        self._key_waits.append(done)
+
+        async def run() -> None:
+            try:
+                await work
+            finally:
+                done()
+                if done in self._key_waits:
+                    self._key_waits.remove(done)
+
+        self.run_worker(run(), group="detail-act")
+
+    def _keys_may_pass(self) -> None:
+        """A change asks a question: the keys typed from now on are for its dialog."""
+        waits, self._key_waits = self._key_waits, []
+        for done in waits:
+            done()
 
     async def reload(self, follow: bool = False) -> None:
         """Read the ticket again and show it (drafts are kept); ``follow``: the timeline goes to the newest
@@ -249,6 +272,7 @@ class DetailScreen(DeskScreen):
 
     def on_unmount(self) -> None:
         self._ticket_shown()
+        self._keys_may_pass()
 
     def _head_text(self, r, zone: ZoneInfo) -> Text:
         cfg = self.desk.config
@@ -498,6 +522,7 @@ class DetailScreen(DeskScreen):
     async def ask(self, dialog):
         """Push a dialog and wait for its answer (from a worker, or any task but this screen's own messages)."""
         answer = asyncio.get_running_loop().create_future()
+        self._keys_may_pass()
         self.app.push_screen(dialog, lambda value: answer.done() or answer.set_result(value))
         return await answer
 

@@ -356,6 +356,7 @@ class QueueScreen(DeskScreen):
         query = self.make_query()
         self._data_moved = False
         self.table.set_query(query, keep_cursor=keep_cursor)
+        self._shown_generation = self._generation
         self._resort_at = self._thresholds(query)
         self.show_status()
         self._shown()
@@ -410,12 +411,20 @@ class QueueScreen(DeskScreen):
         # the rows held are current unless the data changed since they were read: then all are read again
         reuse, self._data_moved = not self._data_moved, False
         self.table.set_query(query, keep_cursor=True, reuse_rows=reuse)
+        self._shown_generation = generation
         if thresholds is not None:  # else answered from the search index: the same order, the same instants
             self._resort_at = thresholds
         self.show_status()
         self._shown()
 
     _rows_coming: Callable[[], None] | None = None
+    _shown_generation = 0  # the generation of the rows on screen
+
+    def _await_rows(self) -> None:
+        """The search prompt closed while the rows it filtered are still being read: the keys typed next
+        (``enter`` to open the first match) wait for them instead of acting on the rows shown before."""
+        if self._generation != self._shown_generation and self._rows_coming is None:
+            self._rows_coming = self.app.keygate.expect()
 
     def _shown(self) -> None:
         """Rows are on screen: the first time, count the tabs (see desk_ready), and let the keys typed
@@ -469,6 +478,7 @@ class QueueScreen(DeskScreen):
             or shown.sort.column != "due"
             or shown.view == "breaching"
             or shown.filters.words
+            or self._generation != self._shown_generation  # a query is on its way (a filter typed): redo it
         ):
             self.data_changed()
             return
@@ -490,6 +500,7 @@ class QueueScreen(DeskScreen):
             self.data_changed()
             return
         self.table.set_query(query, keep_cursor=True, reuse_rows=True, stale=changed)
+        self._shown_generation = generation
         if thresholds is not None:
             self._resort_at = thresholds
         self.show_status()
@@ -783,6 +794,8 @@ class QueueScreen(DeskScreen):
                 return
             value = who or value
         self._close_prompt()
+        if mode == "search":
+            self._await_rows()
         if mode == "command":
             self.run_command(value)
         elif mode == "assign" and value.strip() and self._pending is not None:
