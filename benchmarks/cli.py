@@ -101,6 +101,9 @@ def main() -> int:
             "XDG_CONFIG_HOME": f"{tmp}/config",
             "DESKTERM_BUSY_TIMEOUT": "5",
         }
+        # as a script or cron finds it: Python's bytecode cached. A shell that sets PYTHONDONTWRITEBYTECODE (this
+        # project's development one does) would have every run compile deskterm's sources again (seconds)
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
         import sqlite3
 
         with sqlite3.connect(db) as conn:  # an open ticket in the middle of the desk

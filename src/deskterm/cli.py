@@ -50,10 +50,12 @@ class Context:
 
     def desk(self) -> Desk:
         if self._desk is None:
+            # a bad configuration is reported before the database is touched, and before the store's libraries
+            # (most of a command's start-up) are imported
+            config = self.config
             from .service import Desk
             from .store.engine import open_store
 
-            config = self.config  # a bad configuration is reported before the database is touched
             self._desk = Desk(open_store(self.db), config)
             try:
                 self._desk.rederive()  # one cheap read unless the SLA configuration changed
@@ -271,7 +273,7 @@ def new(
     """Create one ticket; prints its id. A customer the desk does not know is created with it, unless its name
     looks like a known one's (a probable typo: refused with the name it resembles; --new-customer creates it)."""
     from .domain.priority import from_matrix
-    from .service import NewTicket
+    from .records import NewTicket
 
     if not subject.strip():
         raise BadInput("--subject: empty")
@@ -478,10 +480,11 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
     """List tickets (every ticket, closed included, unless --status is given)."""
     from . import jsonout
     from .fmt import compact, left_and_due, one_line
-    from .service import state_at
 
     at = _parse_at(at_text)
     desk = obj.desk()
+    from .service import state_at  # after desk(): a bad configuration is said before the store is imported
+
     tz = desk.config.tz
     now = at or desk.clock.now()
     rows = []
@@ -686,11 +689,12 @@ def update(
     expect_version,
 ) -> None:
     """One change to a ticket, as the OS user; prints the new version."""
-    from .service import Change
-
     if customer_message == "-":
         customer_message = _read_text(customer_message, "--customer-message")
-    version = obj.desk().update(
+    desk = obj.desk()  # a bad configuration is said before the store is imported
+    from .service import Change
+
+    version = desk.update(
         ticket,
         Change(
             status=status,

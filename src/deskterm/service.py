@@ -13,7 +13,7 @@ import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import CursorResult
@@ -49,7 +49,6 @@ from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_
 from .domain.sla import CUSTOMER, TicketSla, evaluate
 from .domain.survey import SurveyAnswer
 from .errors import BadInput, Conflict, Refused
-from .mail import intake, outbox
 from .records import ContactRecord, CustomerRecord, EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
 from .store import customers as store_customers
@@ -76,6 +75,9 @@ from .store.models import (
     TimeEntry,
 )
 from .store.queue_terms import OPEN_STATUSES
+
+if TYPE_CHECKING:  # the mail modules (and the e-mail package) are imported by the mail work only: commands start faster
+    from .mail import outbox
 
 ALERT_AUTHOR = "alertmanager"  # the author of what monitoring alerts write
 UNASSIGN = ("", "none", "nobody", "-")
@@ -1732,6 +1734,8 @@ class Desk:
 
     def mail_statuses(self, key: str | int) -> list[outbox.Status]:
         """How each message of the ticket stands (queued, sent, failed), oldest first."""
+        from .mail import outbox
+
         with self.store.read() as session:
             t = self._load(session, key)
             return outbox.statuses(session, t.id)
@@ -1751,6 +1755,8 @@ class Desk:
     def mail_retry(self, key: str | int) -> int:
         """Queue the ticket's failed messages again (the ticket screen's R); how many. Nothing of the ticket
         changes: its version stays, so no agent's view of it goes stale."""
+
+        from .mail import outbox
 
         def work(session: Session) -> int:
             t = self._load(session, key)
@@ -1787,6 +1793,8 @@ class Desk:
     def _take_one(
         self, session: Session, mail: Any, parsed: Any, source: str, files: Sequence[tuple[str, str, int, str]]
     ) -> MailTaken:
+        from .mail import intake, outbox
+
         seen = session.execute(
             select(col(InboundMail.state), col(InboundMail.ticket_id)).where(
                 col(InboundMail.message_id) == parsed.message_id
@@ -2341,6 +2349,8 @@ class Desk:
             raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
         feed_changed(session, t.id)  # the feed of ticket changes: every app touches only this ticket (store/changes.py)
         mail = self.config.mail
+        if mail is not None:
+            from .mail import outbox
         if mail is not None and (outbox.needs_ids(events) or values.get("status") == "resolved"):
             # the transactional outbox: the reply and its message are written together or not at all
             ids = [

@@ -1,0 +1,74 @@
+"""What a command imports before it answers (issue 17, CLI start-up): each one only what it needs.
+
+Most of a command's start-up is importing the store's libraries (SQLAlchemy, SQLModel with pydantic: about 0.8 s
+of the 0.9 s of a ``show`` here); ``--version``, ``--help`` and a configuration error need none of them, a read
+of a ticket needs neither the e-mail machinery nor the address validator (``--help``:
+tests/unit/test_import_hygiene.py). Each case runs the real entry point in
+a new interpreter (the fork server of the other CLI tests has everything imported already) and asks it which
+modules it loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from deskterm_testing import EXAMPLE_CONFIG
+
+STORE = ("sqlalchemy", "sqlmodel", "pydantic", "alembic")
+MAIL = ("deskterm.mail", "email_validator", "textual")
+
+PROBE = """
+import json, sys
+sys.argv = ["deskterm", *json.loads(sys.argv[1])]
+from deskterm.entry import main
+try:
+    main()
+except SystemExit as exc:
+    code = exc.code
+else:
+    code = 0
+print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+"""
+
+
+def run(*args: str) -> tuple[int, set[str], str, str]:
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(list(args))], capture_output=True, text=True, timeout=120
+    )
+    *said, report = done.stderr.rstrip("\n").split("\n")
+    result = json.loads(report)
+    return result["code"], set(result["modules"]), done.stdout, "\n".join(said)
+
+
+def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(p for p in packages if any(m == p or m.startswith(p + ".") for m in modules))
+
+
+def test_version_imports_neither_click_nor_the_store():
+    code, modules, out, err = run("--version")
+    assert (code, out, err) == (0, "deskterm, version 0.1.0\n", "")
+    assert loaded(modules, ("click", "deskterm.cli", *STORE)) == []
+
+
+def test_a_configuration_error_is_said_before_the_store_is_imported(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sla\n")
+    for command in (["list", "--status", "open"], ["show", "1"], ["update", "1", "--note", "x"]):
+        code, modules, out, err = run("--db", str(tmp_path / "desk.db"), "--config", str(bad), *command)
+        assert code == 2 and out == "" and err.startswith(f"{bad}: invalid TOML"), (command, err)
+        assert loaded(modules, STORE + MAIL) == [], command
+    assert not (tmp_path / "desk.db").exists()  # nothing was created either
+
+
+def test_show_and_list_import_no_mail_machinery(desk, db_url):
+    from deskterm.records import NewTicket
+
+    ticket = desk.create(NewTicket(subject="VPN down", customer="Acme", priority="P2", created_at=desk.clock.now())).id
+    base = ["--db", db_url, "--config", str(EXAMPLE_CONFIG)]
+    for command in (["show", str(ticket)], ["list", "--status", "new"]):
+        code, modules, out, err = run(*base, *command)
+        assert code == 0 and "VPN down" in out, (command, err)
+        assert "sqlalchemy" in modules  # the store is read: its libraries are needed
+        assert loaded(modules, MAIL) == [], command
