@@ -10,7 +10,7 @@ silently (on PostgreSQL as on SQLite).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
@@ -1264,8 +1264,11 @@ class Desk:
             raise BadInput(f"escalation {escalation_id}: no such escalation")
         return row
 
-    def escalations(self, open_only: bool = True, ticket: str | int | None = None) -> list[Escalation]:
-        """The escalations, oldest first (``open_only``: those still open).
+    def escalations(
+        self, open_only: bool = True, ticket: str | int | None = None, tickets: Collection[int] | None = None
+    ) -> list[Escalation]:
+        """The escalations, oldest first (``open_only``: those still open; ``tickets``: only those of these
+        tickets, by id: what a screen that touches only the changed tickets reads).
 
         Resolving or closing a ticket closes its escalations (``_write``). A desk written before that rule
         may hold open escalations of resolved or closed tickets: they are read as closed by the ticket's end
@@ -1282,6 +1285,8 @@ class Desk:
                 )
             if ticket is not None:
                 stmt = stmt.where(col(Escalation.ticket_id) == self._load(session, ticket).id)
+            if tickets is not None:
+                stmt = stmt.where(col(Escalation.ticket_id).in_(sorted(tickets)))
             rows = session.execute(stmt).all()
         out = []
         for esc, status, updated_at in rows:

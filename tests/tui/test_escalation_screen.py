@@ -471,3 +471,50 @@ async def test_acknowledging_on_a_busy_desk_does_not_freeze_the_screen(
         record = next(e for e in app.desk.escalations(open_only=False) if e.id == first.id)
         assert record.acknowledged_by == "alice"
         assert any(n.title == "Acknowledged" for n in app._notifications)
+
+
+def _shown(screen: EscalationScreen) -> list[tuple[int, int, int, bool]]:
+    """The list as it stands: (escalation, ticket, the ticket's version, acknowledged), in order, rows and items."""
+    rows = [(r.id, r.ticket_id, r.version, r.acknowledged) for r in screen.rows]
+    assert [(i.row.id, i.line.row.version) for i in items(screen)] == [(r[0], r[2]) for r in rows]
+    return rows
+
+
+async def test_changes_elsewhere_read_only_the_changed_tickets(make_app, screen_config, escalated, setup_desk):
+    """Issue 17: another agent's change reads again only the open escalations of the tickets it changed (not
+    every open escalation), redraws the lines in place when the order holds, and shows what a whole reload
+    shows."""
+    a, b, c = escalated
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        asked: list[object] = []
+        read = app.desk.escalations
+
+        def spy(*args, **kwargs):
+            asked.append(kwargs.get("tickets"))
+            return read(*args, **kwargs)
+
+        app.desk.escalations = spy  # type: ignore[method-assign]
+        before = {i.row.id: i for i in items(screen)}
+        other = next(t for t in open_tickets(setup_desk, NOW) if t.id not in (a, b, c))
+        setup_desk.update(b, Change(note="called the vendor"))  # its row stays where it is, at a new version
+        setup_desk.update(other.id, Change(note="nothing to escalate here"))
+        assert app.poll()
+        await until_shown(pilot, screen)
+        assert asked == [frozenset({b, other.id})]
+        assert {i.row.id: i for i in items(screen)} == before  # the same items: nothing laid out again
+        patched = _shown(screen)
+        assert next(r for r in patched if r[1] == b)[2] == setup_desk.ticket(b).version
+        # an acknowledgement elsewhere moves its row (acknowledged last) and a new escalation adds one
+        setup_desk.acknowledge(setup_desk.escalations(ticket=a)[0].id)
+        setup_desk.escalate(other.id, "functional", "L2-network", "needs the network team")
+        assert app.poll()
+        await until_shown(pilot, screen)
+        assert asked[1:] == [frozenset({a, other.id})]
+        patched = _shown(screen)
+        assert len(patched) == 4 and [r[3] for r in patched] == [False, False, True, True]  # acknowledged last
+        screen.reload()  # every open escalation read again: the same list
+        await until_shown(pilot, screen)
+        assert asked[2:] == [None]
+        assert _shown(screen) == patched

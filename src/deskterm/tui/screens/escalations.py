@@ -4,7 +4,8 @@ Order: not acknowledged first, then the ticket's nearest deadline, then the olde
 unacknowledged after ``escalation.ack_within`` is overdue: the ``-overdue`` class colours it and a ``»``
 marker plus ``NOT ACKED`` in capitals say it without colour (NO_COLOR). Keys: ``a`` acknowledge, ``r``
 return to L1 with a note, ``e`` escalate further (a group or a manager of the configuration, with a reason),
-``enter`` opens the ticket. Another connection's commit (``data_changed``) reloads the list. The toast and
+``enter`` opens the ticket. Another connection's change to some tickets (``tickets_changed``) reads again only
+their open escalations; any other commit (``data_changed``) reloads the list. The toast and
 the bell for a new escalation are the app's (``DeskApp.poll``), whatever screen is on top.
 
 The app's clock (``clock_tick``) runs in the app's own task, so it can call in while a reload rebuilds the
@@ -115,10 +116,11 @@ def overdue(row: EscRow, now: datetime, ack_within: int) -> bool:
 
 
 class EscalationsLoaded(Message):
-    def __init__(self, rows: list[EscRow], generation: int) -> None:
+    def __init__(self, rows: list[EscRow], generation: int, tickets: frozenset[int] | None = None) -> None:
         super().__init__()
         self.rows = rows
         self.generation = generation
+        self.tickets = tickets  # None: every open escalation; else the open escalations of these tickets only
 
 
 # -- widgets ------------------------------------------------------------------------------------------
@@ -204,6 +206,8 @@ class EscalationScreen(LoadingScreen):
         self._sla = None  # an SlaCache
         self._shown = 0  # the generation of the rows on screen (the newest is ``_generation``)
         self._rebuilding = False  # the list's items are being removed and mounted (across awaits)
+        self._pending: set[int] = set()  # tickets changed elsewhere whose escalations are not on screen yet
+        self._whole = False  # a reload of every open escalation is on its way
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Loading escalations…"), id="esc-status")
@@ -239,11 +243,13 @@ class EscalationScreen(LoadingScreen):
         self._load(generation)
 
     @work(thread=True, group="escalations")
-    def _load(self, generation: int) -> None:
+    def _load(self, generation: int, changed: frozenset[int] | None = None) -> None:
+        """Read the open escalations (``changed``: only those of these tickets) and their tickets; the SLA of a
+        ticket is replayed only when its version is new to the cache."""
         from ...store.queue import records
 
         desk = self.desk
-        escalations = desk.escalations(open_only=True)
+        escalations = desk.escalations(open_only=True, tickets=changed)
         tickets = {t.id: t for t in records(desk.store, sorted({e.ticket_id for e in escalations}))}
         now = desk.clock.now()
         rows = []
@@ -254,11 +260,51 @@ class EscalationScreen(LoadingScreen):
             if not self._sla.has(t.id, t.version):
                 self._sla.put(t, now)
             rows.append(EscRow(e, t.id, t.ref, t.subject, t.customer, t.version))
-        self.post_message(EscalationsLoaded(rows, generation))
+        self.post_message(EscalationsLoaded(rows, generation, changed))
+
+    PATCH_MOST = 500  # more tickets changed at once than this: every open escalation is read again
+
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        """Another connection changed these tickets (every change of an escalation changes its ticket: the
+        service writes both in one transaction and names the ticket in the feed). Only the open escalations of
+        those tickets are read again (by the escalations' index, whatever the size of the desk), and the list
+        is laid out again only when its rows or their order changed; otherwise the changed lines are redrawn
+        in place. A change noticed while a whole reload is on its way (its read may have come before the
+        change's commit) is read once that reload is on screen."""
+        if self._app_closing() or self.desk is None:
+            return
+        self._pending |= changed
+        if not self._pending:
+            return
+        if self._whole:
+            return
+        if len(self._pending) > self.PATCH_MOST:
+            self.reload()
+            return
+        self._generation += 1
+        self._load(self._generation, frozenset(self._pending))
+
+    def reload(self) -> None:
+        self._pending = set()  # the whole read takes in every change committed before it
+        self._whole = True
+        super().reload()
 
     async def on_escalations_loaded(self, message: EscalationsLoaded) -> None:
         if message.generation != self._generation:
-            return  # a newer load is on its way
+            return  # a newer load is on its way (a patch's tickets stay pending: the newer one reads them too)
+        if message.tickets is not None:
+            self._pending -= message.tickets
+            rows = [r for r in self.rows if r.ticket_id not in message.tickets] + message.rows
+            rows.sort(key=lambda r: urgency_key(r, self._due(r)))
+            if [r.id for r in rows] == [r.id for r in self.rows] and not self._rebuilding:
+                # the same escalations in the same order: each item takes its row again, its line is redrawn
+                for item, row in zip(self.list_view.query(EscItem), rows, strict=True):
+                    item.row = item.line.row = row
+                self.rows = rows
+                self._shown = message.generation
+                self.clock_tick(self.desk.clock.now())
+                return
+            message = EscalationsLoaded(rows, message.generation, message.tickets)
         lv = self.list_view
         current = self.cursor_row
         keep = current.id if current is not None else None
@@ -278,6 +324,10 @@ class EscalationScreen(LoadingScreen):
         self.loaded = True
         self._shown = message.generation
         self.clock_tick(self.desk.clock.now())  # the time now, after the awaits
+        if message.tickets is None:
+            self._whole = False
+            if self._pending:  # changed while the whole read was on its way
+                self.tickets_changed(frozenset())
 
     @property
     def up_to_date(self) -> bool:
