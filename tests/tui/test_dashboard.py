@@ -250,3 +250,42 @@ async def test_service_manager_lines_for_the_desk_and_a_customer(make_app, desk_
                 break
         assert screen.data.manager[first][0] == f"contract Gold (ends {today + timedelta(days=30)})"
         assert screen.data.manager[first][1].startswith("this month: 0.00 h billable, 0.00")
+
+
+async def test_changes_during_a_computation_make_one_more_not_one_each(make_app, desk_files, monkeypatch):
+    """Issue 17: the figures are computed from every ticket (seconds on a large desk), in a thread that cannot be
+    stopped; changes noticed meanwhile start one computation when it ends, not one more thread each."""
+    import threading
+    import time
+
+    from tuihelp import until
+
+    from deskterm.tui.screens import dashboard
+
+    db, _, config, clock = desk_files
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        gate = threading.Event()
+        started: list[int] = []
+        read = dashboard.Figures.__init__
+
+        def held(self, desk) -> None:
+            started.append(1)
+            gate.wait(timeout=60)
+            read(self, desk)
+
+        monkeypatch.setattr(dashboard.Figures, "__init__", held)
+        screen.data_changed()
+        deadline = time.monotonic() + 30
+        while not started and time.monotonic() < deadline:
+            await pilot.pause(0.01)  # not settle(): it waits for the held worker
+        assert started == [1]
+        for _ in range(5):  # another agent's changes, while the computation is held
+            screen.data_changed()
+            await pilot.pause()
+        assert started == [1] and screen._stale
+        gate.set()
+        await until(pilot, lambda: len(started) == 2 and not screen._loading() and screen.loaded, what="one more")
+        await settle(pilot)
+        assert started == [1, 1] and not screen._stale

@@ -13,7 +13,10 @@ its stack that is a ``DeskScreen``, never a method looked up by name):
 
 ``LoadingScreen`` adds what the dashboard, the handover and the escalations share: ``attach_desk`` (end of
 ``on_mount``) takes the desk if it is already there, and each reload gets a new generation number so that a
-worker's late result for an older reload can be told apart and dropped.
+worker's late result for an older reload can be told apart and dropped. ``reload_soon`` is the reload of a
+screen whose computation is long (the dashboard and the handover read every ticket: seconds at 100,000): a
+thread cannot be stopped, so a reload asked for while one is on its way waits for its worker to end (``load_done``)
+and then starts once for all the changes noticed meanwhile, instead of one more thread per change.
 """
 
 from __future__ import annotations
@@ -21,6 +24,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
+
+_ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
 
 class DeskScreen(Screen):
@@ -48,6 +54,7 @@ class LoadingScreen(DeskScreen):
         super().__init__()
         self.desk = None
         self._generation = 0
+        self._stale = False  # reload_soon asked while one ran: one more when it is done
 
     def attach_desk(self) -> None:
         desk = getattr(self.app, "desk", None)
@@ -69,6 +76,33 @@ class LoadingScreen(DeskScreen):
             return
         self._generation += 1
         self.load(self._generation)
+
+    LOAD_GROUP = ""  # the group of the workers ``load`` starts
+
+    def _loading(self) -> bool:
+        """A worker of ``load`` is waiting or running."""
+        return any(
+            w.node is self and w.group == self.LOAD_GROUP and w.state in (WorkerState.PENDING, WorkerState.RUNNING)
+            for w in self.app.workers
+        )
+
+    def reload_soon(self) -> None:
+        """Reload, unless a computation is on its way: then once more when it is done (``load_done``)."""
+        if self._loading():
+            self._stale = True
+            return
+        self.reload()
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == self.LOAD_GROUP and event.state in _ENDED:
+            self.load_done()
+
+    def load_done(self) -> None:
+        """A computation ended (its result posted, or it failed or was superseded): start the one ``reload_soon``
+        deferred."""
+        if self._stale and not self._loading():
+            self._stale = False
+            self.reload()
 
     def load(self, generation: int) -> None:
         """Start loading the screen's data (in a worker)."""

@@ -205,6 +205,7 @@ def _compliance_series(days: Sequence[tuple[datetime, reports.Kpis]]) -> list[fl
 
 
 class DashboardScreen(LoadingScreen):
+    LOAD_GROUP = "dashboard"
     BINDINGS = [
         Binding("1", "period('today')", "Today", id="dashboard.today"),
         Binding("2", "period('week')", "Week", id="dashboard.week"),
@@ -399,12 +400,14 @@ class DashboardScreen(LoadingScreen):
     # -- the app's hooks -------------------------------------------------------------------------
 
     def data_changed(self) -> None:
-        self.reload()
+        # every figure is computed again from every ticket (reports.compute: README "Many apps on one desk"), so
+        # never two at once: the changes noticed during a computation are taken in by the next one
+        self.reload_soon()
 
     def clock_tick(self, now) -> None:
         self._ticks += 1
         if self._ticks % REFRESH_EVERY == 0:
-            self.reload()
+            self.reload_soon()
 
     # -- actions ---------------------------------------------------------------------------------
 

@@ -121,6 +121,7 @@ class HandoverLoaded(Message):
 
 
 class HandoverScreen(LoadingScreen):
+    LOAD_GROUP = "handover"
     BINDINGS = [
         Binding("y", "copy", "Copy Markdown", id="handover.copy"),
         Binding("plus,equals_sign", "hours(1)", "+1 h", id="handover.more"),
@@ -217,12 +218,12 @@ class HandoverScreen(LoadingScreen):
         self.show()
 
     def data_changed(self) -> None:
-        self.reload()
+        self.reload_soon()  # as the dashboard: every ticket is read again, never two computations at once
 
     def clock_tick(self, now) -> None:
         self._ticks += 1
         if self._ticks % REFRESH_EVERY == 0:
-            self.reload()
+            self.reload_soon()
 
     # -- actions ---------------------------------------------------------------------------------
 
