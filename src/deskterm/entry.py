@@ -12,9 +12,9 @@ import sys
 
 def main() -> None:
     if sys.argv[1:] == ["--version"]:
-        from importlib.metadata import version
+        from . import __version__
 
-        print(f"deskterm, version {version('deskterm')}")  # as click's version option says it
+        print(f"deskterm, version {__version__}")  # as click's version option says it
         sys.exit(0)
     from .cli import main as cli_main
 

@@ -47,9 +47,14 @@ def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
 
 
 def test_version_imports_neither_click_nor_the_store():
+    from importlib.metadata import version
+
+    import deskterm
+
     code, modules, out, err = run("--version")
-    assert (code, out, err) == (0, "deskterm, version 0.1.0\n", "")
-    assert loaded(modules, ("click", "deskterm.cli", *STORE)) == []
+    assert (code, out, err) == (0, f"deskterm, version {deskterm.__version__}\n", "")
+    assert deskterm.__version__ == version("deskterm")  # what the installed package says (pyproject reads it)
+    assert loaded(modules, ("click", "deskterm.cli", "importlib.metadata", *STORE)) == []
 
 
 def test_a_configuration_error_is_said_before_the_store_is_imported(tmp_path):
