@@ -52,6 +52,46 @@ def patience(seconds: float) -> float:
     return seconds * min(10.0, max(1.0, per_core))
 
 
+# -- servers that die with the tests ------------------------------------------------------------------------
+
+# A throwaway server (PostgreSQL, Dovecot) must not outlive the test process, even one killed with SIGKILL or by
+# a CI timeout, when no fixture finalizer and no atexit handler runs. Linux sends a child its "parent death signal"
+# (prctl PR_SET_PDEATHSIG) when the thread that created it ends, so every such server is started by one thread
+# that lives as long as the process: then the signal comes exactly when the test process ends, however it ends.
+_PR_SET_PDEATHSIG = 1
+_spawner = None
+_spawner_lock = threading.Lock()
+
+
+def _die_with_parent(sig: int):
+    import ctypes
+
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, in the parent: the child only calls it
+    parent = os.getpid()
+
+    def set_signal() -> None:  # in the child, after fork (and after the switch of user), before exec
+        prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
+        if os.getppid() != parent:  # the parent died before the signal was armed
+            os.kill(os.getpid(), sig)
+
+    return set_signal
+
+
+def spawn_tied(args: list[str], sig: int, **popen) -> subprocess.Popen:
+    """``subprocess.Popen(args, **popen)`` for a server that gets signal ``sig`` when this process ends (on Linux;
+    elsewhere a plain Popen). ``sig``: what stops the server at once (SIGQUIT for PostgreSQL's immediate
+    shutdown, SIGTERM for Dovecot)."""
+    global _spawner
+    if not sys.platform.startswith("linux"):
+        return subprocess.Popen(args, **popen)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with _spawner_lock:
+        if _spawner is None:  # one thread, idle between spawns, ended only when the interpreter exits
+            _spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deskterm-spawner")
+    return _spawner.submit(subprocess.Popen, args, preexec_fn=_die_with_parent(sig), **popen).result()
+
+
 # -- the fork server ------------------------------------------------------------------------------------
 
 # The server imports deskterm.cli (and what every command loads: the service, the importer, the store, SQLAlchemy's

@@ -5,12 +5,18 @@ throwaway certificate), each on a free loopback port."""
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from email import message_from_bytes, policy
 from pathlib import Path
+
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # benchmarks/mail.py puts tests/mail alone there
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from deskterm_testing import spawn_tied
 
 
 def free_port() -> int:
@@ -163,7 +169,14 @@ def start_dovecot() -> tuple[Imap, subprocess.Popen]:
     (root / "password").write_text(server.password + "\n")
     conf = root / "dovecot.conf"
     conf.write_text(DOVECOT_CONF.format(root=root, port=port, uid=nobody.pw_uid, gid=nobody.pw_gid))
-    proc = subprocess.Popen([binary, "-c", str(conf), "-F"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # a child that gets SIGTERM (dovecot stops its own processes then) when the test process ends, however it ends
+    proc = spawn_tied(
+        [binary, "-c", str(conf), "-F"],
+        signal.SIGTERM,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 20
     while True:
         try:

@@ -1,10 +1,12 @@
 """A throwaway PostgreSQL server for the tests, from the machine's own binaries.
 
-``PgServer.start()`` runs ``initdb`` and ``pg_ctl start`` in a new temporary directory (data directory,
+``PgServer.start()`` runs ``initdb`` and then ``postgres`` in a new temporary directory (data directory,
 log and unix socket all inside it), listening on a free port of 127.0.0.1 with trust authentication for
 the superuser ``postgres``; durability is off (fsync, synchronous_commit, full_page_writes) since nothing
-outlives the session. PostgreSQL refuses to run as root: as root the server runs as ``nobody`` (through
-``runuser``), which then owns the temporary directory.
+outlives the session. The server is a child of the test process that gets SIGQUIT (immediate shutdown) when
+that process ends, however it ends: a pytest killed by a CI timeout leaves no server behind. PostgreSQL
+refuses to run as root: as root the server runs as ``nobody`` (``runuser`` for initdb, Popen's ``user`` for
+the server), which then owns the temporary directory.
 
 ``create_database()`` clones a template database that was migrated to the current schema once, which
 takes a few tens of milliseconds instead of a migration per test; ``create_database(template=URL)`` clones
@@ -18,10 +20,17 @@ import itertools
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 from pathlib import Path
+
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # benchmarks import this file from tests/pg alone
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from deskterm_testing import spawn_tied
 
 SERVER_USER = "nobody"  # as root only: the server may not run as root
 TEMPLATE = "deskterm_template"
@@ -57,6 +66,7 @@ class PgServer:
         self.data = root / "data"
         self._names = itertools.count(1)
         self.version = 0
+        self.proc: subprocess.Popen | None = None
         self.strategy = os.environ.get("DESKTERM_PG_STRATEGY", "FILE_COPY")
 
     # -- life cycle ---------------------------------------------------------------------------------
@@ -130,7 +140,7 @@ class PgServer:
         pytest-xdist worker starts its own), try again on another free port."""
         for attempt in range(tries):
             try:
-                self._pg_ctl_start()
+                self.start_server()
                 return
             except PgUnavailable:
                 log = self.root / "server.log"
@@ -140,56 +150,72 @@ class PgServer:
                 log.unlink()
                 self.port = _free_port()
 
-    def _pg_ctl_start(self) -> None:
-        options = " ".join(
-            [
-                f"-p {self.port}",
-                "-c listen_addresses=127.0.0.1",
-                f"-c unix_socket_directories={self.root}",
-                "-c fsync=off",
-                "-c synchronous_commit=off",
-                "-c full_page_writes=off",
-                "-c max_connections=200",
-                "-c shared_buffers=32MB",
-                "-c log_min_messages=warning",
-            ]
-        )
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "server.log"),
-            "-w",
-            "-t",
-            "60",
-            "-o",
-            options,
-            "start",
-        )
+    def start_server(self, timeout: float = 60) -> None:
+        """Start the postmaster as a child of this process that dies with it (``spawn_tied``: SIGQUIT, the
+        immediate shutdown, when the test process ends however it ends, SIGKILL included), as ``pg_ctl start -w``
+        would otherwise: return once it accepts connections."""
+        import psycopg
+
+        options = [
+            f"port={self.port}",
+            "listen_addresses=127.0.0.1",
+            f"unix_socket_directories={self.root}",
+            "fsync=off",
+            "synchronous_commit=off",
+            "full_page_writes=off",
+            "max_connections=200",
+            "shared_buffers=32MB",
+            "log_min_messages=warning",
+        ]
+        user = {}
+        if self.as_user:
+            pw = pwd.getpwnam(self.as_user)
+            user = {"user": pw.pw_uid, "group": pw.pw_gid, "extra_groups": []}
+        with open(self.root / "server.log", "ab") as log:
+            self.proc = spawn_tied(
+                [str(self.bindir / "postgres"), "-D", str(self.data), *(a for o in options for a in ("-c", o))],
+                signal.SIGQUIT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                cwd=self.root,
+                env={**os.environ, "LC_ALL": "C.UTF-8", "LANG": "C.UTF-8"},
+                start_new_session=True,  # a Ctrl-C at the terminal reaches pytest, which stops the server itself
+                **user,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres").close()
+                return
+            except psycopg.OperationalError as exc:
+                if self.proc.poll() is not None:
+                    raise PgUnavailable(f"postgres exited ({self.proc.returncode}) at start") from None
+                if time.monotonic() > deadline:
+                    self.stop_server("immediate")
+                    raise PgUnavailable(f"postgres did not accept connections within {timeout:.0f} s: {exc}") from None
+                time.sleep(0.05)
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the postmaster as ``pg_ctl stop -m MODE`` would (fast: every session is terminated, a checkpoint is
+        written; immediate: at once) and wait until it is gone."""
+        proc = getattr(self, "proc", None)
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal({"fast": signal.SIGINT, "immediate": signal.SIGQUIT}[mode])
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
     def restart(self) -> None:
         """Restart the server as an operator would (``pg_ctl restart -m fast``): every session is terminated."""
-        self._run(
-            "pg_ctl",
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "server.log"),
-            "-m",
-            "fast",
-            "-w",
-            "-t",
-            "60",
-            "restart",
-        )
+        self.stop_server("fast")
+        self.start_server()
 
     def stop(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            try:
-                self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", timeout=60)
-            except Exception:  # noqa: BLE001 - leave no directory behind anyway
-                pass
+        self.stop_server("immediate")
         shutil.rmtree(self.root, ignore_errors=True)
 
     # -- databases ----------------------------------------------------------------------------------

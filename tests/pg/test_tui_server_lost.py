@@ -33,7 +33,7 @@ async def test_the_app_survives_its_server_going_away_and_coming_back(own_server
         await ready(pilot)
         await app.push_screen(DetailScreen(tid))
         await settle(pilot)
-        await asyncio.to_thread(own_server._run, "pg_ctl", "-D", str(own_server.data), "-m", "fast", "-w", "stop")
+        await asyncio.to_thread(own_server.stop_server, "fast")
         app.poll()  # the clock's poll: the listening connection breaks, every screen reloads (and fails)
         for _ in range(50):
             await settle(pilot)
@@ -48,7 +48,7 @@ async def test_the_app_survives_its_server_going_away_and_coming_back(own_server
         await settle(pilot)
         assert app.is_running and app.return_code is None
         assert any(n.title in ("The desk did not answer", "Note: refused") for n in app._notifications)
-        await asyncio.to_thread(own_server._pg_ctl_start)
+        await asyncio.to_thread(own_server.start_server)
         app._listen_again()
         for _ in range(100):
             await settle(pilot)
