@@ -522,8 +522,11 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
         side = random.Random(life ^ 0x7415)
         name = rnd.choice(NAMES)
         category, subject, description, ticket_type, route = demo_tickets.ticket(side, name, customer)
-        impact, urgency = demo_tickets.impact_urgency(prio, side)
-        events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s, route=route)
+        impact, urgency = demo_tickets.impact_urgency(prio, side, category)
+        escalate = demo_tickets.escalates(category, side)  # groups follow categories
+        events, plan = _life(
+            random.Random(life), cal, policy.targets[prio], created, now_s, escalate=escalate, route=route
+        )
         if plan.resolved_at is None and any(e.kind == "escalate" for e in events):
             # a ticket still open at L2 holds a real escalation record, which only the story's service calls make:
             # the imported history escalates only tickets that were resolved since
@@ -555,7 +558,7 @@ def _dt(t: int) -> datetime:
 
 
 def _life(
-    rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = True, route: str | None = None
+    rnd: random.Random, cal, targets, created: int, now_s: int, escalate: bool = False, route: str | None = None
 ) -> tuple[list[NewEvent], _Plan]:
     """A ticket's whole life planned in business time (mostly within its targets), cut at now."""
     events: list[NewEvent] = []
@@ -586,7 +589,8 @@ def _life(
     add(cal.add(created, fr), "reply", agent, public=True, body=rnd.choice(FIRST_REPLIES))
     left = budget - fr  # business time of the resolution timer still to spend
     nu = targets.next_update
-    chunk_max = int(nu * 0.85) if nu else max(left // rnd.randint(1, 3), 1)
+    # a ticket to escalate is worked in two steps at least (the escalation comes before its resolution)
+    chunk_max = int(nu * 0.85) if nu else max(left // max(rnd.randint(1, 3), 2 if escalate else 1), 1)
     pending_done = escalated = False
     handler = agent
     while left > 0:
@@ -610,7 +614,7 @@ def _life(
             )
             add(w + wait, "reply", "customer", public=True, body=rnd.choice(CUSTOMER_ANSWERS))
             add(w + 60, "status", handler, to="open")
-        elif escalate and not escalated and roll < 0.37:
+        elif escalate and not escalated:  # at the first step that does not wait on the customer
             escalated = True
             group = rnd.choice(GROUPS[3:])
             if route in GROUP_AGENTS:  # the group that handles the ticket's category

@@ -332,15 +332,55 @@ PLACES = ["reception", "accounting office", "ward B", "warehouse", "meeting room
 NOISE = 0.12  # the share of calls worded like another category
 
 
-def impact_urgency(priority: str, rnd: random.Random) -> tuple[int, int]:
-    """An impact and an urgency that give ``priority`` through the ITIL matrix (P = impact + urgency - 1)."""
-    pairs = {
-        "P1": [(1, 1)],
-        "P2": [(1, 2), (2, 1)],
-        "P3": [(2, 2), (1, 3), (3, 1)],
-        "P4": [(2, 3), (3, 2), (3, 3)],
-    }[priority]
-    return rnd.choice(pairs)
+# Who a category's calls usually affect: the whole site ("many": impact 1 when the priority allows), a team
+# ("some"), one person ("one": impact 3 when it can). The demo draws a ticket's priority apart from what it is
+# about; its impact and urgency are then the pair of that priority that fits the category's scope, four times out
+# of five (the wording does not always tell): so impact × urgency has something to learn from the words.
+SCOPE = {
+    "network/vpn": "many",
+    "network/wifi": "many",
+    "network/internet": "many",
+    "network/lan": "many",
+    "apps/erp": "many",
+    "apps/website": "many",
+    "infra/backup": "many",
+    "infra/storage": "many",
+    "infra/certificate": "many",
+    "hardware/printer": "some",
+    "email/mailbox": "some",
+    "apps/mobile": "some",
+    "apps/hr-portal": "some",
+}
+_PAIRS = {  # priority → the impact × urgency pairs that give it (P = impact + urgency - 1, at most P4)
+    "P1": [(1, 1)],
+    "P2": [(1, 2), (2, 1)],
+    "P3": [(2, 2), (1, 3), (3, 1)],
+    "P4": [(2, 3), (3, 2), (3, 3)],
+}
+_BY_SCOPE = {  # priority → scope → its pair
+    "P1": {"many": (1, 1), "some": (1, 1), "one": (1, 1)},
+    "P2": {"many": (1, 2), "some": (1, 2), "one": (2, 1)},
+    "P3": {"many": (1, 3), "some": (2, 2), "one": (3, 1)},
+    "P4": {"many": (2, 3), "some": (3, 3), "one": (3, 2)},
+}
+# Groups follow categories: a call of a category that a second-level group handles (``Kind.group``) is escalated
+# to it this often; L1's own categories seldom are (then to any group).
+ESCALATED = {"L1": 0.05}
+ESCALATED_DEFAULT = 0.8
+
+
+def impact_urgency(priority: str, rnd: random.Random, category: str | None = None) -> tuple[int, int]:
+    """An impact and an urgency that give ``priority`` through the ITIL matrix (P = impact + urgency - 1): the
+    pair of the category's scope (``SCOPE``), else (one time in five, or without a category) any of them."""
+    pair = rnd.choice(_PAIRS[priority])
+    if category is None or rnd.random() < 0.2:
+        return pair
+    return _BY_SCOPE[priority][SCOPE.get(category, "one")]
+
+
+def escalates(category: str, rnd: random.Random) -> bool:
+    """Whether L1 escalates this call (to its category's group): most calls of a second-level category."""
+    return rnd.random() < ESCALATED.get(KINDS[category].group, ESCALATED_DEFAULT)
 
 
 def ticket(rnd: random.Random, name: str, customer: str) -> tuple[str, str, str, str, str]:

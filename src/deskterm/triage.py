@@ -207,6 +207,14 @@ class FieldScore:
     suggested_correct: int = 0
     baseline_value: str | None = None
     baseline_correct: int = 0
+    baseline_when_suggested: int = 0  # the baseline right on the tickets a suggestion was made for
+
+    @property
+    def abstained(self) -> int:
+        """Test tickets given no suggestion (below the threshold, or no neighbour): the app shows nothing for them.
+        ``precision`` leaves them out (``baseline.when_suggested`` is the baseline on the same tickets); ``accuracy``
+        judges the vote's value whatever its confidence, and a ticket without any neighbour as not right."""
+        return self.tested - self.suggested
 
     def as_dict(self) -> dict[str, Any]:
         def rate(a: int, b: int) -> float | None:
@@ -218,7 +226,12 @@ class FieldScore:
             "suggested": self.suggested,
             "coverage": rate(self.suggested, self.tested),
             "precision": rate(self.suggested_correct, self.suggested),
-            "baseline": {"value": self.baseline_value, "accuracy": rate(self.baseline_correct, self.tested)},
+            "abstained": self.abstained,
+            "baseline": {
+                "value": self.baseline_value,
+                "accuracy": rate(self.baseline_correct, self.tested),
+                "when_suggested": rate(self.baseline_when_suggested, self.suggested),
+            },
         }
 
 
@@ -295,6 +308,7 @@ def evaluate(
                 if name in sure:
                     score.suggested += 1
                     score.suggested_correct += sure[name].value == expected
+                    score.baseline_when_suggested += score.baseline_value == expected
     result.seconds = time.perf_counter() - started
     return result
 
@@ -306,7 +320,7 @@ def evaluation_text(e: Evaluation) -> str:
         if e.split_at
         else "",
         "",
-        f"{'field':<17}{'tested':>7}{'accuracy':>10}{'baseline':>10}  {'suggested':>10}{'precision':>11}"
+        f"{'field':<17}{'tested':>7}{'accuracy':>9}{'baseline':>9} {'suggested':>10}{'precision':>10}{'baseline':>9}"
         "  baseline answers",
     ]
 
@@ -315,13 +329,15 @@ def evaluation_text(e: Evaluation) -> str:
 
     for name, s in e.fields.items():
         lines.append(
-            f"{knn.LABELS[name]:<17}{s.tested:>7}{pct(s.correct, s.tested):>10}{pct(s.baseline_correct, s.tested):>10}"
-            f"  {pct(s.suggested, s.tested):>10}{pct(s.suggested_correct, s.suggested):>11}  {s.baseline_value or '-'}"
+            f"{knn.LABELS[name]:<17}{s.tested:>7}{pct(s.correct, s.tested):>9}{pct(s.baseline_correct, s.tested):>9}"
+            f" {pct(s.suggested, s.tested):>10}{pct(s.suggested_correct, s.suggested):>10}"
+            f"{pct(s.baseline_when_suggested, s.suggested):>9}  {s.baseline_value or '-'}"
         )
     lines += [
         "",
         "accuracy: the vote's value, whatever its confidence; baseline: always the most frequent value of the"
-        " training set; suggested: the share above the threshold (what the app shows), precision: how many of"
-        " those were right.",
+        " training set; suggested: the share above the threshold (what the app shows; the others are abstentions,"
+        " nothing suggested), precision: how many of those were right, and beside it the baseline on those same"
+        " tickets.",
     ]
     return "\n".join(lines)

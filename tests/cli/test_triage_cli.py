@@ -1,5 +1,5 @@
 """`deskterm triage` through the real command line (issue 15): `--evaluate` on the demo desk beats the
-majority baseline for the category and the type; `triage ID --json` prints the suggestions; `--accept`
+majority baseline for every field; `triage ID --json` prints the suggestions; `--accept`
 applies them; bad input is one line, exit 2, nothing written."""
 
 from __future__ import annotations
@@ -40,6 +40,11 @@ def test_evaluate_beats_the_majority_baseline_on_the_demo_desk(cli):
     category, kind = e["fields"]["category"], e["fields"]["type"]
     assert category["accuracy"] > 3 * category["baseline"]["accuracy"] and category["accuracy"] > 0.7
     assert kind["accuracy"] >= kind["baseline"]["accuracy"]
+    # the demo's groups follow its categories and its impact its categories' scope (demo_tickets.py): both learnt
+    group, impact = e["fields"]["group"], e["fields"]["impact_urgency"]
+    assert group["accuracy"] > 1.5 * group["baseline"]["accuracy"]
+    assert group["precision"] > group["baseline"]["when_suggested"]
+    assert impact["accuracy"] > impact["baseline"]["accuracy"]
     assert category["precision"] >= category["accuracy"] * 0.95  # above the threshold, at least as right
     text = cli("triage", "--evaluate").stdout
     assert "baseline" in text and "category" in text

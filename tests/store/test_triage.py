@@ -6,6 +6,7 @@ accepting is one change through the service whose history says what was suggeste
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -193,3 +194,45 @@ def test_db_copy_carries_the_index(desk, tmp_path):
         assert triage.suggest(other, tid).suggestions["category"].value == "network/vpn"
     finally:
         copied.dispose()
+
+
+def test_evaluate_on_a_hand_built_history_counts_abstentions(desk):
+    """Nine older resolved tickets to learn from, three newer ones to test: a VPN call and a password call that
+    the history knows, and one worded like nothing on the desk (no neighbour: nothing suggested). Every figure is
+    known in advance; the abstention counts against accuracy, not in precision, and the baseline is measured
+    on the same suggested tickets beside precision."""
+
+    def wireless(subject: str, days: int) -> NewTicket:
+        return resolved(subject, "network/wifi", "L1", days)
+
+    train = [
+        *HISTORY[:4],  # VPN: L2-network, 1×2 (one 2×2), incident
+        *HISTORY[4:7],  # password: L1, 3×2, request
+        wireless("Wireless slow in the lab", 22),
+        wireless("No wireless on floor 2", 21),
+    ]
+    test = [
+        resolved("VPN tunnel unreachable again", "network/vpn", "L2-network", 3, 1, 2),
+        resolved("Password expired for the new intern", "access/password", "L1", 2, 3, 2, "request"),
+        dataclasses.replace(resolved("Keyboard sticky", "network/wifi", "L1", 1), description="Keys stick."),
+    ]
+    desk.import_tickets([*train, *test])
+    e = triage.evaluate(desk, test_share=0.25)
+    assert (e.train, e.test) == (9, 3)
+    got = {name: e.fields[name].as_dict() for name in ("category", "group", "impact_urgency")}
+    assert got["category"] == {
+        "tested": 3,
+        "accuracy": 0.6667,  # the keyboard call has no neighbour: not right
+        "suggested": 2,
+        "coverage": 0.6667,
+        "precision": 1.0,
+        "abstained": 1,
+        "baseline": {"value": "network/vpn", "accuracy": 0.3333, "when_suggested": 0.5},
+    }
+    # the group: L1 is the most frequent (5 of 9); suggesting beats it where it suggests (2 of 2 against 1 of 2),
+    # and abstaining on the keyboard call loses what always answering L1 got right there
+    assert (got["group"]["accuracy"], got["group"]["precision"]) == (0.6667, 1.0)
+    assert got["group"]["baseline"] == {"value": "L1", "accuracy": 0.6667, "when_suggested": 0.5}
+    assert got["impact_urgency"]["baseline"]["value"] == "1×2" and got["impact_urgency"]["precision"] == 1.0
+    text = triage.evaluation_text(e)
+    assert "category               3    66.7%    33.3%      66.7%    100.0%    50.0%  network/vpn" in text
