@@ -146,3 +146,23 @@ def test_screens_hear_from_the_app_only_through_the_desk_screen_contract():
     app = (ROOT / "src" / "deskterm" / "tui" / "app.py").read_text()
     for hook in hooks:
         assert f'getattr(screen, "{hook}"' not in app
+
+
+def test_screens_keep_no_styles_of_their_own():
+    """One stylesheet (tui/deskterm.tcss, as harlequin has): a screen's DEFAULT_CSS would be a second home for its
+    look, and a weaker one (the app's stylesheet wins over any DEFAULT_CSS, whatever the selectors)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    from textual.screen import Screen
+
+    import deskterm.tui.screens as screens
+
+    offenders = []
+    for info in pkgutil.iter_modules(screens.__path__):
+        module = importlib.import_module(f"deskterm.tui.screens.{info.name}")
+        for name, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ == module.__name__ and issubclass(cls, Screen) and "DEFAULT_CSS" in vars(cls):
+                offenders.append(f"{module.__name__}.{name}")
+    assert offenders == []

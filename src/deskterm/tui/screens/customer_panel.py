@@ -63,16 +63,6 @@ def _row(t: TicketRecord) -> Text:
 class CustomerPanel(ModalScreen):
     """Returns the id of the ticket chosen (enter), or None (esc)."""
 
-    DEFAULT_CSS = """
-    CustomerPanel { align: center middle; }
-    CustomerPanel > #panel { width: 78; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1; }
-    CustomerPanel #panel-head { text-style: bold; width: 1fr; }
-    CustomerPanel #panel-about { width: 1fr; height: auto; }
-    CustomerPanel #panel-tickets { height: auto; max-height: 12; }
-    CustomerPanel .panel-hint { color: $text-muted; width: 1fr; }
-    """
-
     BINDINGS = [
         Binding("escape", "close", "Close", id="panel.close"),
         Binding("i", "close", "Close", show=False, id="panel.close_i"),

@@ -218,15 +218,6 @@ class DashboardScreen(LoadingScreen):
         Binding("i", "customer_panel", "Customer panel", show=False, id="dashboard.customer_panel"),
         Binding("escape", "back", "Back", id="dashboard.back"),
     ]
-    DEFAULT_CSS = """
-    DashboardScreen #dash-title { height: 1; padding: 0 1; background: $panel; }
-    DashboardScreen #dash-body { height: 1fr; }
-    DashboardScreen #dash-kpis { width: 36; padding: 0 1; }
-    DashboardScreen #dash-right { width: 1fr; padding: 0 1 0 0; }
-    DashboardScreen .dash-label { height: 1; color: $text-muted; }
-    DashboardScreen Sparkline { height: 2; margin-bottom: 1; }
-    DashboardScreen #dash-risk { height: auto; max-height: 8; }
-    """
 
     def __init__(self, period: str = "today", customer: str | None = None) -> None:
         super().__init__()

@@ -74,23 +74,6 @@ def _local_epoch(t: int | None, zone: ZoneInfo, fmt: str = "%a %Y-%m-%d %H:%M") 
 class DetailScreen(DeskScreen):
     """One ticket; ``DetailScreen(ticket_id)``. esc goes back to the queue."""
 
-    DEFAULT_CSS = """
-    DetailScreen { layout: vertical; }
-    DetailScreen #detail-head { height: auto; padding: 0 1; background: $panel; }
-    DetailScreen #detail-timers { height: auto; padding: 0 1; background: $panel; border-bottom: solid $primary 40%; }
-    DetailScreen .detail-timer { height: 1; width: 1fr; }
-    DetailScreen .detail-timer Countdown { width: 28; }
-    DetailScreen .detail-due { width: 1fr; color: $text-muted; }
-    DetailScreen #detail-drafts { height: auto; padding: 0 1; color: $warning; display: none; }
-    DetailScreen #detail-drafts.-shown { display: block; }
-    DetailScreen #detail-saving { height: 1; padding: 0 1; color: $warning; text-style: bold; display: none; }
-    DetailScreen #detail-saving.-shown { display: block; }
-    /* notifications take their own lines above the footer (the timeline shrinks and scrolls) instead of
-       covering the right half of the ticket at 80x24: the rack is laid out with the screen's widgets */
-    DetailScreen > ToastRack { layer: default; }
-    DetailScreen Toast { width: 1fr; max-width: 100%; padding: 0 1; margin-top: 0; }
-    """
-
     BINDINGS = [
         Binding("escape", "back", "Back", id="detail.back"),
         Binding("r", "reply", "Reply", id="detail.reply"),

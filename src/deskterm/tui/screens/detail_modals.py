@@ -30,27 +30,6 @@ def options(values, labels: dict | None = None) -> list[tuple[Text, object]]:
 class DetailDialog(ModalScreen):
     """A centred box; ctrl+s applies, esc cancels (returns None)."""
 
-    DEFAULT_CSS = """
-    DetailDialog { align: center middle; }
-    /* notifications take lines of their own at the bottom (the dialog is centred above them), as on the ticket */
-    DetailDialog > ToastRack { layer: default; }
-    DetailDialog Toast { width: 1fr; max-width: 100%; padding: 0 1; margin-top: 0; }
-    DetailDialog > #detail-dialog {
-        width: 76; max-width: 100%; height: auto; max-height: 100%; overflow-y: auto;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    DetailDialog #detail-dialog-title { text-style: bold; width: 1fr; }
-    DetailDialog .detail-hint { color: $text-muted; width: 1fr; }
-    DetailDialog .detail-field-label { margin-top: 1; color: $text-muted; }
-    DetailDialog Select { width: 1fr; }
-    /* the list opens inside the dialog (it pushes what is below down and the dialog grows), never over
-       the dialog's border: a screen overlay drew past it at 80x24 */
-    DetailDialog Select > SelectOverlay { overlay: none; constrain: none none; }
-    DetailDialog Horizontal { height: auto; }
-    DetailDialog Horizontal > Vertical { height: auto; width: 1fr; }
-    DetailDialog TextArea { height: 10; min-height: 3; }
-    """
-
     BINDINGS = [
         Binding("escape", "cancel", "Cancel", id="detail.dialog.cancel"),
         Binding("ctrl+s", "submit", "Apply", priority=True, id="detail.dialog.submit"),
@@ -251,10 +230,6 @@ class CategoryDialog(DetailDialog):
     title_text = "Category (contact reason)"
     hint = "type to narrow · down: the list · enter applies · none clears · esc cancels"
 
-    DEFAULT_CSS = """
-    CategoryDialog #categories { height: auto; max-height: 10; }
-    """
-
     def __init__(self, current: str | None, paths: list[str], about: str | None = None) -> None:
         super().__init__()
         self.current, self.paths, self.about = current, paths, about
@@ -332,10 +307,6 @@ class LinkDialog(DetailDialog):
 
     title_text = "Link to a major incident"
     hint = "enter links · tab: another ticket by id or ref (empty unlinks) · esc cancels"
-
-    DEFAULT_CSS = """
-    LinkDialog #majors { height: auto; max-height: 8; }
-    """
 
     def __init__(self, current: int | None, majors: list | None = None) -> None:
         super().__init__()
@@ -452,14 +423,6 @@ class BroadcastDialog(DetailDialog):
 class WhyDialog(ModalScreen[None]):
     """ "Why is it due then?": the explanation of every timer, scrollable."""
 
-    DEFAULT_CSS = """
-    WhyDialog { align: center middle; }
-    WhyDialog > VerticalScroll {
-        width: 100; max-width: 100%; height: auto; max-height: 100%;
-        border: round $accent; background: $surface; padding: 0 1;
-    }
-    WhyDialog #why-text { height: auto; }
-    """
     BINDINGS = [Binding("escape,w", "close", "Close", id="detail.why.close")]
 
     def __init__(self, text: Text) -> None:

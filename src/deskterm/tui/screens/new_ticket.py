@@ -99,18 +99,6 @@ def parse_priority(text: str) -> tuple[str | None, int | None, int | None]:
 class NewTicketScreen(DetailDialog):
     """Returns the new ticket's id (saved), or None (esc: kept as a draft; ctrl+g: discarded)."""
 
-    DEFAULT_CSS = """
-    NewTicketScreen > #detail-dialog { width: 80; }
-    NewTicketScreen .nt-row { height: auto; }
-    NewTicketScreen .nt-label { width: 11; color: $text-muted; padding-top: 0; }
-    NewTicketScreen Input { width: 1fr; height: 1; border: none; padding: 0 1; background: $boost; }
-    NewTicketScreen Input:focus { border: none; background: $accent 30%; }
-    NewTicketScreen #nt-description { height: 4; min-height: 3; border: none; }
-    NewTicketScreen #nt-about, NewTicketScreen #nt-sla { color: $text-muted; width: 1fr; }
-    NewTicketScreen #nt-problem { color: $error; width: 1fr; height: auto; }
-    NewTicketScreen .nt-small { width: 1fr; }
-    """
-
     BINDINGS = [
         Binding("ctrl+g", "discard", "Discard the draft", id="new.discard"),
         Binding("f2", "same_caller", "Same caller as the ticket", id="new.same_caller"),

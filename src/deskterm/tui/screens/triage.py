@@ -33,12 +33,6 @@ class TriageScreen(LoadingScreen):
         Binding("escape", "back", "Back", id="triage.back"),
     ]
 
-    DEFAULT_CSS = """
-    TriageScreen #triage-list { height: 1fr; min-height: 4; }
-    TriageScreen #triage-pane { height: auto; max-height: 60%; padding: 0 1; border-top: solid $accent; }
-    TriageScreen #triage-title { padding: 0 1; text-style: bold; }
-    """
-
     def __init__(self) -> None:
         super().__init__()
         self.tickets: list = []
