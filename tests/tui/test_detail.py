@@ -556,6 +556,33 @@ async def test_link_and_broadcast_a_resolution(make_app, tickets):
 # -- why is it due then? -------------------------------------------------------------------------
 
 
+def paris(*a) -> datetime:
+    return datetime(*a, tzinfo=PARIS)
+
+
+def gold_payroll_ticket(demo, clock, priority: str, created_at: datetime, *events: NewEvent):
+    """Imports, as bob at the clock's instant, a ticket of Banque Rhône-Alpes (gold: the office calendar in
+    Europe/Paris) with this priority, creation time and history: (the Desk, whose store the caller disposes of,
+    the ticket's id)."""
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+
+    db, config, _ = demo
+    desk = Desk(open_store(db), config, clock=clock, user="bob")
+    [tid] = desk.import_tickets(
+        [
+            NewTicket(
+                subject="Payroll export fails",
+                customer="Banque Rhône-Alpes",
+                priority=priority,
+                created_at=created_at,
+                events=list(events),
+            )
+        ]
+    )
+    return desk, tid
+
+
 async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
     """Gold (office calendar, Europe/Paris, FR holidays), P2: resolution 8h of business time.
 
@@ -563,31 +590,16 @@ async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
     inside); now Tuesday 12:00. Counted: Thu 16:00-18:00 (2h) + Fri 09:00-10:00 (1h) + Tue 10:00-12:00
     (2h) = 5h; 3h left: Tue 12:00-15:00 → due Tuesday 15:00.
     """
-    db, config, _ = demo
-    clock = FrozenClock(datetime(2026, 4, 7, 12, 0, tzinfo=PARIS))
-    from deskterm.service import Desk
-    from deskterm.store.engine import open_store
-
-    store = open_store(db)
-    desk = Desk(store, config, clock=clock, user="bob")
-
-    def p(*a):
-        return datetime(*a, tzinfo=PARIS)
-
-    [tid] = desk.import_tickets(
-        [
-            NewTicket(
-                subject="Payroll export fails",
-                customer="Banque Rhône-Alpes",
-                priority="P2",
-                created_at=p(2026, 4, 2, 16, 0),
-                events=[
-                    NewEvent(p(2026, 4, 2, 16, 30), "reply", "alice", public=True, body="Looking."),
-                    NewEvent(p(2026, 4, 3, 10, 0), "status", "alice", to="pending"),
-                    NewEvent(p(2026, 4, 7, 10, 0), "status", "alice", to="open"),
-                ],
-            )
-        ]
+    _, config, _ = demo
+    clock = FrozenClock(paris(2026, 4, 7, 12, 0))
+    desk, tid = gold_payroll_ticket(
+        demo,
+        clock,
+        "P2",
+        paris(2026, 4, 2, 16, 0),
+        NewEvent(paris(2026, 4, 2, 16, 30), "reply", "alice", public=True, body="Looking."),
+        NewEvent(paris(2026, 4, 3, 10, 0), "status", "alice", to="pending"),
+        NewEvent(paris(2026, 4, 7, 10, 0), "status", "alice", to="open"),
     )
     record = desk.ticket(tid)
     policy = config.policy_for(record.customer)
@@ -595,7 +607,7 @@ async def test_why_pane_over_a_weekend_a_holiday_and_a_pause(make_app, demo):
     ex = explain(res, policy, epoch(clock.now()))
     assert ex.counted_seconds == res.consumed == 5 * 3600 and ex.future_seconds == res.remaining == 3 * 3600
     assert ex.counted_seconds + ex.future_seconds == ex.target == 8 * 3600
-    store.dispose()
+    desk.store.dispose()
 
     app = make_app(clock=clock)
     async with app.run_test(size=SIZE) as pilot:
@@ -736,34 +748,18 @@ async def test_why_pane_writes_exact_durations_and_the_target_a_timer_stopped_un
     resolution 4h. Created P4 Thursday 09:00, first reply 09:35:19 (35m19s: met under P4), raised to P1 at
     10:00; now 13:50:58, resolution counted 4h50m58s of a 4h target: 50m58s over. The pane wrote
     ``0h3519s`` and ``4h5058s``, and "P1 target 8h00" for the first response (8h is the P4 target)."""
-    db, config, _ = demo
-    clock = FrozenClock(datetime(2026, 4, 2, 13, 50, 58, tzinfo=PARIS))
-    from deskterm.service import Desk
-    from deskterm.store.engine import open_store
-
-    store = open_store(db)
-    desk = Desk(store, config, clock=clock, user="bob")
-
-    def p(*a):
-        return datetime(*a, tzinfo=PARIS)
-
-    [tid] = desk.import_tickets(
-        [
-            NewTicket(
-                subject="Payroll export fails",
-                customer="Banque Rhône-Alpes",
-                priority="P4",
-                created_at=p(2026, 4, 2, 9, 0),
-                events=[
-                    NewEvent(p(2026, 4, 2, 9, 35, 19), "reply", "alice", public=True, body="Looking."),
-                    NewEvent(p(2026, 4, 2, 10, 0), "priority", "alice", to="P1"),
-                ],
-            )
-        ]
+    clock = FrozenClock(paris(2026, 4, 2, 13, 50, 58))
+    desk, tid = gold_payroll_ticket(
+        demo,
+        clock,
+        "P4",
+        paris(2026, 4, 2, 9, 0),
+        NewEvent(paris(2026, 4, 2, 9, 35, 19), "reply", "alice", public=True, body="Looking."),
+        NewEvent(paris(2026, 4, 2, 10, 0), "priority", "alice", to="P1"),
     )
     sla = desk.sla(desk.ticket(tid))
     assert sla.timers["first_response"].priority == "P4" and sla.timers["resolution"].priority == "P1"
-    store.dispose()
+    desk.store.dispose()
 
     app = make_app(clock=clock)
     async with app.run_test(size=SIZE) as pilot:
