@@ -166,3 +166,41 @@ def test_screens_keep_no_styles_of_their_own():
             if cls.__module__ == module.__name__ and issubclass(cls, Screen) and "DEFAULT_CSS" in vars(cls):
                 offenders.append(f"{module.__name__}.{name}")
     assert offenders == []
+
+
+def test_nothing_reaches_into_the_queue_tables_private_attributes():
+    """QueueTable's public surface (use, set_query, evaluate_visible, tick, versions, evaluating, ...) is what the
+    screen, the tests and the benchmarks use: its window of rows, strips and clock are its own to change."""
+    import ast
+
+    table_file = ROOT / "src" / "deskterm" / "tui" / "widgets" / "queue_table.py"
+    tree = ast.parse(table_file.read_text())
+    private = {
+        node.attr
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and node.attr.startswith("_")
+        and not node.attr.startswith("__")
+    }
+    private |= {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("_") and not node.name.startswith("__")
+    }
+    private -= {"_size_updated", "_scroll_update"}  # Textual's own, overridden or called on self only
+    assert {"_win", "_now", "_evaluating"} <= private
+    offenders = []
+    for folder in ("src", "tests", "benchmarks", "scripts"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == table_file:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (
+                    isinstance(node, ast.Attribute)
+                    and node.attr in private
+                    and not (isinstance(node.value, ast.Name) and node.value.id in ("self", "cls"))
+                ):
+                    offenders.append(f"{path.relative_to(ROOT)}:{node.lineno}: .{node.attr}")
+    assert offenders == []

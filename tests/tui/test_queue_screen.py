@@ -557,7 +557,7 @@ async def test_keys_never_wait_for_an_evaluation(make_app, monkeypatch):
         monkeypatch.setattr(SlaCache, "load", slow_load)
         shown = []
         for key in ("G", "g"):  # the last rows (paused among them), then the first (breached, warning)
-            while table._evaluating:  # the evaluations ahead of the screen, after the previous key
+            while table.evaluating:  # the evaluations ahead of the screen, after the previous key
                 await settle(pilot)
             gate.clear()
             table.sla = SlaCache(app.desk)  # nothing evaluated yet

@@ -295,8 +295,7 @@ class QueueScreen(DeskScreen):
         if not self._composed:  # on_mount finishes the job once the table exists
             return
         self._desk_applied = True
-        self.table.sla = SlaCache(desk)
-        self.table._now = desk.clock.now
+        self.table.use(SlaCache(desk), desk.clock.now)
         # in a worker, like typing: the rows paint when it is done, and the app answers keys meanwhile (a
         # filter saved with free words first loads the search's haystacks: 0.2 s at 100,000 tickets)
         self.requery_in_background(fresh=True)
@@ -522,7 +521,7 @@ class QueueScreen(DeskScreen):
         self._ticks += 1
         # the countdowns first, in this tick: a ticket crossing its warning changes colour now, and moves
         # when the regrouped order arrives from a worker (a few ms later)
-        self.table._prepare_visible()
+        self.table.evaluate_visible()
         self.table.tick()
         if not self.table.frozen and self._order_expired(now):
             self._resort(now)
@@ -957,7 +956,7 @@ class QueueScreen(DeskScreen):
     def _snapshot(self) -> tuple[list[int], dict[int, int], bool]:
         """At the key press: the tickets an action is for, the versions on screen, and whether it is bulk."""
         ids = self._targets()
-        return ids, self._versions(ids), bool(self.table.marked)
+        return ids, self.table.versions(ids), bool(self.table.marked)
 
     def action_assign(self) -> None:
         ids = self._targets()
@@ -1050,13 +1049,6 @@ class QueueScreen(DeskScreen):
                 self._act(ids, versions, bulk, "category", typed)
 
         self.app.push_screen(CategoryDialog(None, taxonomy.paths(), about=f"for {_count(len(ids))}"), chosen)
-
-    def _versions(self, ids: list[int]) -> dict[int, int]:
-        """The version of each ticket as the agent has it on screen (the window, else the query's rows)."""
-        known = {r.id: r.version for r in self.table._win}
-        missing = [i for i in ids if i not in known]
-        rows = self.table.query_.rows(missing) if missing and self.table.query_ is not None else {}
-        return {**{i: r.version for i, r in rows.items()}, **{i: known[i] for i in ids if i in known}}
 
     def apply_to_marked(self, field: str, value: str) -> None:
         """``field`` → ``value`` on the marked tickets (else the cursor's), listed first when marked."""

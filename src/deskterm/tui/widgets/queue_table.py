@@ -108,7 +108,10 @@ def layout(width: int) -> list[tuple[Column, int]]:
 
 
 class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
-    """The queue's rows. Feed it a ``QueueQuery`` with ``set_query``; tick it with ``tick``."""
+    """The queue's rows. Give it its desk's SLA cache and clock with ``use``, a ``QueueQuery`` with
+    ``set_query``; tick it with ``tick`` (and ``evaluate_visible`` first, for the rows the clock brings into
+    view). What the screen reads: ``cursor_row``, ``visible_rows``, ``versions``, ``marked``, ``total``,
+    ``loaded``, ``evaluating``. The rest (the window of rows, the strips, the line keys) is its own."""
 
     COMPONENT_CLASSES = {
         "queue-table--header",
@@ -158,8 +161,19 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._sizes: tuple | None = None  # what the scrollbars were last laid out for
         self._evaluating = False  # an evaluation worker is running
         self._evaluate_again = False  # rows became visible meanwhile: look again when it is done
-        self._prepare_scheduled = False  # _prepare_visible is to run after the next frame
+        self._prepare_scheduled = False  # evaluate_visible is to run after the next frame
         self.empty_text = ""  # shown on the first line when no ticket is there (the screen says why)
+
+    def use(self, sla: SlaCache, now: Callable[[], datetime]) -> None:
+        """The desk's SLA cache and clock: the countdowns are evaluated by the one and read at the other's
+        instant (the app's clock, frozen in tests)."""
+        self.sla = sla
+        self._now = now
+
+    @property
+    def evaluating(self) -> bool:
+        """An evaluation of rows is running in a worker (``evaluate_visible``)."""
+        return self._evaluating
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -200,6 +214,14 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._win_start = start
         self.fetches += 1
 
+    def versions(self, ids: Collection[int]) -> dict[int, int]:
+        """The version of each of these tickets as the agent has it on screen: the rows held, else those the
+        query reads now (a ticket it no longer shows is left out)."""
+        known = {r.id: r.version for r in self._win}
+        missing = [i for i in ids if i not in known]
+        rows = self.query_.rows(missing) if missing and self.query_ is not None else {}
+        return {**{i: r.version for i, r in rows.items()}, **{i: known[i] for i in ids if i in known}}
+
     def nearby_rows(self) -> list[Row]:
         """The rows of the screenful above and of the screenful below the visible ones (those fetched)."""
         top, n = int(self.scroll_y), self.rows_visible
@@ -214,7 +236,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         ids, n = self.query_.ids(), self.rows_visible
         return [*ids[:n], *ids[max(n, len(ids) - n) :]]
 
-    def _prepare_visible(self) -> None:
+    def evaluate_visible(self) -> None:
         """Evaluate, in a worker, the visible tickets that have no evaluation yet; then, a batch at a time,
         those of the screenfuls above and below and of the first and last screenfuls, so that moving on,
         ``g``/``G`` or narrowing a search seldom shows a row before its evaluation (which costs one more
@@ -256,7 +278,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             sla.store(entries)
             self.tick()  # repaints the lines whose countdown now reads differently, only those
         if again or entries:  # (none read: failed or gone; the next tick tries again)
-            self._prepare_visible()
+            self.evaluate_visible()
 
     def set_query(
         self, query: QueueQuery, keep_cursor: bool = True, reuse_rows: bool = False, stale: Collection[int] = ()
@@ -290,7 +312,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         if self.frozen and self._win:
             fresh = self.query_.rows([r.id for r in self._win])
             self._win = [fresh.get(r.id, r) for r in self._win]
-            self._prepare_visible()
+            self.evaluate_visible()
             self.refresh()
             return
         self.set_query(self.query_, keep_cursor=True)
@@ -312,7 +334,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._prepare_after_frame()
 
     def _prepare_after_frame(self) -> None:
-        """``_prepare_visible`` once the frame of the key being handled is out: the rows it shows are painted
+        """``evaluate_visible`` once the frame of the key being handled is out: the rows it shows are painted
         right from their ticket rows, and an evaluation worker started now would hold the GIL while that
         frame renders (at 120x40, a search character's frame came 10-20 ms later)."""
         if not self._prepare_scheduled:
@@ -321,7 +343,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def _prepare_scheduled_now(self) -> None:
         self._prepare_scheduled = False
-        self._prepare_visible()
+        self.evaluate_visible()
 
     def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
         # Textual's ScrollView compares the compositor's virtual size (the region's) with ours (one line
@@ -349,7 +371,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     def on_resize(self) -> None:
         self._set_lines(self.total + 1)
         self._fetch(int(self.scroll_y))
-        self._prepare_visible()
+        self.evaluate_visible()
         self._strips.clear()
 
     def notify_style_update(self) -> None:
