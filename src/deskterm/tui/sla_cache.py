@@ -26,7 +26,7 @@ from ..domain.sla import LiveTimer, TicketSla, live_timer, provisional_timer
 if TYPE_CHECKING:
     from ..records import TicketRecord
     from ..service import Desk
-    from ..store.queue import Row
+    from ..store.queue_terms import Row
 
 # (id, version) → (evaluation, evaluated at, policy calendar, warn_at)
 Entry = tuple

@@ -50,7 +50,9 @@ from .modals import ChoiceScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
     from ...service import Change, Desk
-    from ...store.queue import QueueQuery, SearchIndex, ViewCounts
+    from ...store.queue import QueueQuery
+    from ...store.queue_counts import ViewCounts
+    from ...store.queue_search import SearchIndex
 
 VIEW_KEYS = list(VIEWS)
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
@@ -286,7 +288,7 @@ class QueueScreen(DeskScreen):
 
     def desk_ready(self, desk) -> None:
         """Called by the app once the store is open (it opens in a worker: the frame paints first)."""
-        from ...store.queue import SearchIndex
+        from ...store.queue_search import SearchIndex
         from ..sla_cache import SlaCache
 
         self.desk = desk
@@ -329,7 +331,7 @@ class QueueScreen(DeskScreen):
         """When this query next changes by time alone: "time to breach" regroups when a warning starts or a
         deadline passes; "breaching soon" takes in a ticket when its warning starts or its deadline comes
         within the horizon, and lets it go when its deadline passes. Other sorts of other views do not change with the time."""
-        from ...store.queue import next_entering, next_thresholds
+        from ...store.queue_thresholds import next_entering, next_thresholds
 
         breaching = query.view == "breaching"
         if query.now is None or (query.sort.column != "due" and not breaching):
@@ -561,7 +563,7 @@ class QueueScreen(DeskScreen):
     def _count_views(self, data: bool, changed: frozenset[int] | None = None) -> None:
         """``changed``: only these tickets changed (the feed): the counts move by their difference
         (``ViewCounts.apply``) instead of a scan of every ticket."""
-        from ...store.queue import ViewCounts, breaching_count
+        from ...store.queue_counts import ViewCounts, breaching_count
 
         desk = self.desk
         counts = None
