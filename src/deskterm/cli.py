@@ -422,6 +422,13 @@ def customers_rename(obj: Context, old: str, new: str, merge: bool) -> None:
         f"{one_line(done.old)} {what} {one_line(done.new)}: {done.tickets} ticket{'s' if done.tickets != 1 else ''}"
         f" changed (policy {one_line(done.policy)})"
     )
+    if done.mentions:
+        print(
+            f"deskterm: warning: the configuration still names {one_line(done.old)!r} in "
+            + ", ".join(one_line(m) for m in done.mentions)
+            + ": rename it there too",
+            file=sys.stderr,
+        )
 
 
 @customers.command("delete")

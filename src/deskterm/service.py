@@ -175,6 +175,7 @@ class Renamed:
     tickets: int
     merged: bool
     policy: str
+    mentions: tuple[str, ...] = ()  # the configuration's rules that name the old customer (no longer matching)
 
 
 def _count(n: int, noun: str) -> str:
@@ -688,9 +689,31 @@ class Desk:
                 self._write(session, dataclasses.replace(t, customer=name), dict(values), [event], now)
             if target is not None:
                 store_customers.merge_customer(session, source, target)
-            return Renamed(source.name, name, len(tickets), target is not None, self.policy_name(name))
+            return Renamed(
+                source.name, name, len(tickets), target is not None, self.policy_name(name), self._mentions(source.name)
+            )
 
         return self._retrying(work)
+
+    def _mentions(self, customer: str) -> tuple[str, ...]:
+        """Where the configuration names a customer by its name besides ``[customers]`` (which decides the policy
+        and is checked before a rename): its routing rules, escalation rules and alert mappings. Renamed or
+        merged away, the customer no longer matches them: the command says so."""
+        key = customer.casefold()
+        c = self.config
+        found = [f"routing rule {r.name!r}" for r in c.routing if key in (n.casefold() for n in r.customers)]
+        found += [
+            f"escalation rule {r.label!r}" for r in c.escalation.rules if key in (n.casefold() for n in r.customer)
+        ]
+        alerts = c.alertmanager
+        if alerts.customer.casefold() == key:
+            found.append("[alertmanager] customer")
+        found += [
+            f"alertmanager.rules[{i}].customer"
+            for i, r in enumerate(alerts.rules, 1)
+            if r.customer is not None and r.customer.casefold() == key
+        ]
+        return tuple(found)
 
     def delete_customer(self, name: str) -> tuple[str, int, int]:
         """Delete a customer no ticket and no contract refers to, with its contacts and e-mail domains; returns
@@ -740,7 +763,7 @@ class Desk:
                     at=now, kind="contact", author=self.user, from_value=p.name, to=new_name, reason="renamed"
                 )
                 self._write(session, t, {}, [event], now)
-            return Renamed(p.name, new_name, len(tickets), False, self.policy_name(c.name))
+            return Renamed(p.name, new_name, len(tickets), False, self.policy_name(c.name), ())
 
         return self._retrying(work)
 

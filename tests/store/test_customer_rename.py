@@ -41,6 +41,10 @@ P4 = { first_response = "1d",  resolution = "20d" }
 policy = "gold"
 [defaults]
 policy = "bronze"
+[[routing]]
+name = "the workshop"
+customer = "atelier moreau"
+group = "L1"
 """
 
 
@@ -83,6 +87,7 @@ def test_a_rename_keeps_the_tickets_and_each_records_it(two_policies):
         False,
         "bronze",
     )
+    assert done.mentions == ("routing rule 'the workshop'",)  # the command warns: the rule names the old name
     assert desk.find_customer("Atelier Moreau") is None
     renamed = desk.customer("ATELIER MOREAU & FILS")
     assert renamed.vip and renamed.notes == "Closed on Mondays" and renamed.domains == ("moreau.example",)
@@ -138,6 +143,7 @@ def test_a_merge_moves_tickets_contacts_and_domains_and_derives_the_new_policy(t
     bronze_due = desk.ticket(moved).next_due
     done = desk.rename_customer("Atelier Moreau", "Clinique Saint-Jean", merge=True)
     assert (done.new, done.tickets, done.merged, done.policy) == ("Clinique Saint-Jean", 1, True, "gold")
+    assert done.mentions == ("routing rule 'the workshop'",)
     t = desk.ticket(moved)
     assert t.customer == "Clinique Saint-Jean" and t.version == 2
     assert t.events[-1].kind == "customer" and t.events[-1].reason == "merged into Clinique Saint-Jean"
