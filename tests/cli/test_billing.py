@@ -17,7 +17,7 @@ from deskterm.errors import BadInput
 from deskterm.records import NewTicket
 from deskterm.service import Change, Desk
 from deskterm.store.engine import open_store
-from deskterm_testing import db_state, run_cli
+from deskterm_testing import db_state
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -180,12 +180,12 @@ def test_refusals_write_nothing(manager, db_url):
 # -- the command line -------------------------------------------------------------------------------------------
 
 
-def test_cli_billing_and_bad_input(db_url, tmp_path):
+def test_cli_billing_and_bad_input(db_url, tmp_path, cli_server):
     cfg = tmp_path / "desk.toml"
     cfg.write_text('timezone = "UTC"\n')
 
     def cli(*args: str):
-        return run_cli("--db", db_url, "--config", str(cfg), *args)
+        return cli_server.run("--db", db_url, "--config", str(cfg), *args)  # the real CLI, forked
 
     assert cli("new", "--new-customer", "--subject", "=HYPERLINK(1)", "--customer", "Acme <b>").returncode == 0
     assert cli("contract", "add", "--customer", "Acme <b>", "--name", "Gold", "--start", "2026-01-01",
@@ -242,12 +242,12 @@ def test_cli_billing_and_bad_input(db_url, tmp_path):
     assert "change request proposed → approved" in history and "time logged 1h30m: built it" in history
 
 
-def test_report_lists_contracts_ending_and_churn(db_url, tmp_path):
+def test_report_lists_contracts_ending_and_churn(db_url, tmp_path, cli_server):
     cfg = tmp_path / "desk.toml"
     cfg.write_text('timezone = "UTC"\n')
 
     def cli(*args: str):
-        return run_cli("--db", db_url, "--config", str(cfg), *args)
+        return cli_server.run("--db", db_url, "--config", str(cfg), *args)  # the real CLI, forked
 
     today = datetime.now(UTC).date()
     for customer in ("Acme", "Globex", "Initech"):

@@ -1,10 +1,11 @@
 """Customers and contacts on the command line (issue 15): `customers import|list|show`, `new` refusing an unknown
 customer unless --new-customer, `new --contact`, `import` of customer and contact records beside tickets, and
-the bad input of the issue (one line, exit 2, nothing written). The real CLI in a subprocess."""
+the bad input of the issue (one line, exit 2, nothing written). The real CLI, forked from ``cli_server``."""
 
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 
@@ -19,6 +20,12 @@ Clinique Saint-Jean,yes,gold,Call first,clinique-sj.fr,Claire Martin,claire@clin
 Clinique Saint-Jean,,,,,Paul Girard,,+33 4 72 00 00 00,IT
 Banque Rhône-Alpes,no,,,,Ana Lopes,ana@bra.example,,
 """
+
+
+@pytest.fixture(autouse=True)
+def _forked_cli(cli_server, monkeypatch):
+    """``run_cli`` here is the session's fork server (the same command line, without a second of imports each)."""
+    monkeypatch.setattr(sys.modules[__name__], "run_cli", cli_server.run)
 
 
 def _cli(db: str, *args: str, input: str | None = None):

@@ -19,7 +19,7 @@ from deskterm.errors import BadInput
 from deskterm.records import NewTicket
 from deskterm.service import Change, Desk
 from deskterm.store.engine import open_store
-from deskterm_testing import db_state, run_cli
+from deskterm_testing import db_state
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -217,12 +217,12 @@ def test_problem_rules_and_history(month_desk):
     ]
 
 
-def test_cli_reports_and_bad_input(month_desk, db_url, tmp_path):
+def test_cli_reports_and_bad_input(month_desk, db_url, tmp_path, cli_server):
     cfg = tmp_path / "desk.toml"
     cfg.write_text('timezone = "UTC"\n')
 
     def cli(*args):
-        return run_cli("--db", db_url, "--config", str(cfg), *args)
+        return cli_server.run("--db", db_url, "--config", str(cfg), *args)  # the real CLI, forked
 
     out = cli("report", "--customer", NAME, "--month", "2026-10", "--format", "json")
     assert out.returncode == 0, out.stderr
