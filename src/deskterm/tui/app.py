@@ -364,17 +364,13 @@ class DeskApp(App):
 
     def on_show_customer_queue(self, message) -> None:
         """The dashboard asks for the queue of one customer: back to the queue, filtered to it."""
-        from ..store.queue_terms import Filters
         from .screens.queue import QueueScreen
 
         while len(self.screen_stack) > 1 and not isinstance(self.screen, QueueScreen):
             self.pop_screen()
         queue = self.screen
         if isinstance(queue, QueueScreen):
-            queue.action_view("open")
-            queue.state.filter = f"customer:{message.customer}"
-            queue.filters = Filters(customers=(message.customer,))
-            queue.requery()
+            queue.show_customer(message.customer)
 
     # -- the clock and the change counter --------------------------------------------------------
 

@@ -6,7 +6,7 @@ target and one reason for all); ``:`` jumps to a ticket or a view. Every change 
 version the agent saw.
 
 "Time to breach" groups the tickets by what their countdowns show (breached, warning, the rest) at an
-instant, ``_order_at``. The order moves on only when the app's clock passes the next instant at which a
+instant, the model's ``order_at`` (tui/queue_model.py). The order moves on only when the app's clock passes the next instant at which a
 ticket crosses a warning or a deadline (``next_thresholds``), and then only the tickets that crossed move
 (``QueueQuery.later``), so a ticket moves up in the tick its countdown changes colour, the cursor staying
 on its ticket; ``Z`` freezes that too. "Breaching soon" is taken at that instant as well, and taken again
@@ -40,8 +40,9 @@ from ...domain.priority import PRIORITIES
 from ...domain.workflow import STATUSES
 from ...errors import Conflict
 from ...fmt import one_line
-from ...store.queue_terms import SORTS, VIEWS, Filters, Row, Sort, parse_filter
+from ...store.queue_terms import SORTS, VIEWS, Filters, Row, Sort
 from ..keys import KeysFooter
+from ..queue_model import VIEW_KEYS, QueueModel, moves_with_time
 from ..state import QueueState, read_state, save_state
 from ..widgets.countdown import LEGEND
 from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
@@ -54,7 +55,6 @@ if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the s
     from ...store.queue_counts import ViewCounts
     from ...store.queue_search import SearchIndex
 
-VIEW_KEYS = list(VIEWS)
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
 SHORT_TITLES = {
     "mine": "Mine",
@@ -64,9 +64,6 @@ SHORT_TITLES = {
     "pending": "Pending",
     "open": "Open",
 }
-# seconds between recounts of "breaching soon" when nothing changed (time moves that view; the other
-# counts change only with the data, and are recounted when it does)
-COUNTS_EVERY = 60
 # seconds after the queue opens at which the search's haystacks are loaded (about 150 ms in a worker at
 # 70,000 open tickets): after the first paint and the first evaluations, before the agent's first "/"
 SEARCH_PRELOAD_AFTER = 1.0
@@ -200,33 +197,34 @@ class QueueScreen(DeskScreen):
         super().__init__()
         # a damaged state file is rewritten, and said once (on_mount)
         state, self._state_problem = read_state()
-        self.state: QueueState = state
-        self.filters: Filters = parse_filter(self.state.filter)
+        # the agent's choices, the queries in flight, the order's instants and the tabs' counts (Textual-free)
+        self.model = QueueModel.from_state(state)
         self.desk = None
         self._desk_applied = False
         self._composed = False
         self._prompt_mode = ""  # "search", "command" or "assign" while the prompt is open
-        self._ticks = 0
-        self._generation = 0  # of background queries: only the newest one is shown
         # free words are matched in memory, over what this index loads (made once the store is open)
         self.search: SearchIndex | None = None
-        self._counting = False
-        self._count_again = False
-        self._recount_data = True  # the counts that only data changes move are stale
         self._view_counts: ViewCounts | None = None  # the data views' counts, moved by the tickets that change
-        self.counts: dict[str, int] = {}
         self._status = ""  # the status line as shown (updated only when it reads differently)
-        # "time to breach" and "breaching soon" are taken at _order_at, and hold until the first of these
-        # instants: the next warning to start (reached at it), the next deadline to pass (passed after it),
-        # the next deadline to come within the horizon of "breaching soon" (reached at it)
-        self._order_at: datetime | None = None
-        self._resort_at: tuple[datetime | None, datetime | None, datetime | None] = (None, None, None)
-        self._data_moved = False  # the data changed since the table last read its rows
-        self._unsaved = False  # the state differs from the state file (a search being typed)
         self._count_when_shown = False  # the tabs are counted when the first rows are shown
         self._pending: tuple[list[int], dict[int, int], bool] | None = None  # the assign prompt's tickets
         self._directory = None  # the agents the assign prompt checks against (loaded when it opens)
         self._undo: tuple[str, list, float] | None = None  # the last change made here: label, undo, until when
+
+    @property
+    def state(self) -> QueueState:
+        """The agent's view, filter and sort (saved between sessions)."""
+        return self.model.state
+
+    @property
+    def filters(self) -> Filters:
+        return self.model.filters
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """The tabs' counts as last counted."""
+        return self.model.counts
 
     PROMPT_OPENERS = (
         "search",
@@ -311,21 +309,12 @@ class QueueScreen(DeskScreen):
             self._prepare_search(self.make_query())
 
     def make_query(self) -> QueueQuery:
-        """The query as the agent set it up, at ``_order_at`` (taken now if no order was taken yet)."""
+        """The query as the agent set it up, at the model's ``order_at`` (taken now if no order was taken yet)."""
         from ...store.queue import QueueQuery
 
         assert self.desk is not None
-        if self._order_at is None:
-            self._order_at = self.desk.clock.now()
-        return QueueQuery(
-            self.desk.store,
-            view=self.state.view,
-            filters=self.filters,
-            sort=Sort(self.state.sort, self.state.descending),
-            user=self.desk.user,
-            now=self._order_at,
-            search=self.search,
-        )
+        terms = self.model.query_terms(self.desk.clock.now)
+        return QueueQuery(self.desk.store, user=self.desk.user, search=self.search, **terms)
 
     def _thresholds(self, query: QueueQuery) -> tuple[datetime | None, datetime | None, datetime | None]:
         """When this query next changes by time alone: "time to breach" regroups when a warning starts or a
@@ -334,31 +323,21 @@ class QueueScreen(DeskScreen):
         from ...store.queue_thresholds import next_entering, next_thresholds
 
         breaching = query.view == "breaching"
-        if query.now is None or (query.sort.column != "due" and not breaching):
+        if query.now is None or not moves_with_time(query.view, query.sort):
             return (None, None, None)
         warn, due = next_thresholds(query.store, query.now)
         if query.sort.column != "due" and not breaching:  # (a ticket leaves "breaching soon" when it breaches)
             due = None
         return (warn, due, next_entering(query.store, query.now) if breaching else None)
 
-    def _order_expired(self, now: datetime) -> bool:
-        warn, due, enter = self._resort_at
-        return (
-            (warn is not None and now >= warn)
-            or (due is not None and now > due)
-            or (enter is not None and now >= enter)
-        )
-
     def requery(self, keep_cursor: bool = True) -> None:
         if self.desk is None:
             return
-        self._generation += 1  # a background result still on its way is now stale
-        self._order_at = self.desk.clock.now()
+        generation = self.model.begin(self.desk.clock.now())  # a background result still on its way is now stale
         query = self.make_query()
-        self._data_moved = False
+        self.model.data_moved = False
         self.table.set_query(query, keep_cursor=keep_cursor)
-        self._shown_generation = self._generation
-        self._resort_at = self._thresholds(query)
+        self.model.shown(generation, self._thresholds(query))
         self.show_status()
         self._shown()
 
@@ -371,34 +350,26 @@ class QueueScreen(DeskScreen):
         instant of the order shown, which typing leaves as it is."""
         if self.desk is None:
             return
-        self._generation += 1
-        if fresh:
-            self._order_at = self.desk.clock.now()
+        generation = self.model.begin(self.desk.clock.now() if fresh else None)
         query = self.make_query()
         # typing on: the search index holds the SQL order, and narrowing it costs a few ms. (A fresh order
         # is grouped in the worker: about 10 ms at 100,000 tickets, off the keys' path.)
         if not fresh and query.try_ids_now():
-            self._background_done(query, self._generation, None)
+            self._background_done(query, generation, None)
             return
-        self._background_query(query, self._generation)
+        self._background_query(query, generation)
 
     def _resort(self, now: datetime) -> None:
         """A ticket has crossed a warning or a deadline: it changes group in "time to breach" (or enters
         "breaching soon"). When the table shows the query as set up now, on the same data, only the tickets
         that crossed are moved (``QueueQuery.later``); else the query is run again at ``now``."""
         assert self.desk is not None
-        self._order_at = now
+        generation = self.model.begin(now)
         query = self.make_query()
         shown = self.table.query_
-        if (
-            shown is not None
-            and not self._data_moved
-            and (shown.view, shown.filters, shown.sort, shown.user)
-            == (query.view, query.filters, query.sort, query.user)
-        ):
+        if self.model.can_move_on(shown, query):
             query = shown.later(now)
-        self._generation += 1
-        self._background_query(query, self._generation)
+        self._background_query(query, generation)
 
     @work(thread=True, group="query")
     def _background_query(self, query: QueueQuery, generation: int) -> None:
@@ -407,24 +378,21 @@ class QueueScreen(DeskScreen):
         self.app.call_from_thread(self._background_done, query, generation, thresholds)
 
     def _background_done(self, query: QueueQuery, generation: int, thresholds: tuple | None) -> None:
-        if generation != self._generation or self._widgets_gone() or self.table.frozen:
+        if not self.model.is_current(generation) or self._widgets_gone() or self.table.frozen:
             return
-        # the rows held are current unless the data changed since they were read: then all are read again
-        reuse, self._data_moved = not self._data_moved, False
-        self.table.set_query(query, keep_cursor=True, reuse_rows=reuse)
-        self._shown_generation = generation
-        if thresholds is not None:  # else answered from the search index: the same order, the same instants
-            self._resort_at = thresholds
+        # the rows held are current unless the data changed since they were read: then all are read again.
+        # thresholds None: answered from the search index: the same order, the same instants
+        moved = self.model.shown(generation, thresholds)
+        self.table.set_query(query, keep_cursor=True, reuse_rows=not moved)
         self.show_status()
         self._shown()
 
     _rows_coming: Callable[[], None] | None = None
-    _shown_generation = 0  # the generation of the rows on screen
 
     def _await_rows(self) -> None:
         """The search prompt closed while the rows it filtered are still being read: the keys typed next
         (``enter`` to open the first match) wait for them instead of acting on the rows shown before."""
-        if self._generation != self._shown_generation and self._rows_coming is None:
+        if self.model.in_flight and self._rows_coming is None:
             self._rows_coming = self.app.keygate.expect()
 
     def _shown(self) -> None:
@@ -448,7 +416,7 @@ class QueueScreen(DeskScreen):
             return
         if self.search is not None:
             self.search.invalidate()
-        self._data_moved = True
+        self.model.data_changed()
         if self.table.frozen:
             self.table.reload()
         else:
@@ -472,19 +440,10 @@ class QueueScreen(DeskScreen):
         if self.search is not None:
             self.search.invalidate()
         shown = self.table.query_
-        if (
-            self.table.frozen
-            or shown is None
-            or self._data_moved
-            or shown.sort.column != "due"
-            or shown.view == "breaching"
-            or shown.filters.words
-            or self._generation != self._shown_generation  # a query is on its way (a filter typed): redo it
-        ):
+        if not self.model.can_patch(shown, self.table.frozen):  # (a query on its way, a filter typed: redo it)
             self.data_changed()
             return
-        self._generation += 1
-        self._background_patch(shown, changed, self._generation)
+        self._background_patch(shown, changed, self.model.begin())
         self.recount_changed(changed)
         self._reload_roster()
 
@@ -495,15 +454,13 @@ class QueueScreen(DeskScreen):
         self.app.call_from_thread(self._patched, query, changed, generation, thresholds)
 
     def _patched(self, query: QueueQuery | None, changed: frozenset[int], generation: int, thresholds) -> None:
-        if generation != self._generation or self._widgets_gone():
+        if not self.model.is_current(generation) or self._widgets_gone():
             return
         if query is None or self.table.frozen:
             self.data_changed()
             return
         self.table.set_query(query, keep_cursor=True, reuse_rows=True, stale=changed)
-        self._shown_generation = generation
-        if thresholds is not None:
-            self._resort_at = thresholds
+        self.model.patched(generation, thresholds)
         self.show_status()
 
     def _reload_roster(self) -> None:
@@ -520,26 +477,22 @@ class QueueScreen(DeskScreen):
     def clock_tick(self, now) -> None:
         if self.desk is None or self._widgets_gone():
             return
-        self._ticks += 1
+        count_due = self.model.tick()
         # the countdowns first, in this tick: a ticket crossing its warning changes colour now, and moves
         # when the regrouped order arrives from a worker (a few ms later)
         self.table.evaluate_visible()
         self.table.tick()
-        if not self.table.frozen and self._order_expired(now):
+        if not self.table.frozen and self.model.order_expired(now):
             self._resort(now)
-        if self._ticks % COUNTS_EVERY == 0:
+        if count_due:
             self.recount(data=False)
 
     def recount_changed(self, changed: frozenset[int]) -> None:
         """Some tickets changed: move the counts by their difference (a full count while one runs)."""
         if self.desk is None:
             return
-        if self._counting:  # counted again afterwards, whole
-            self._recount_data = True
-            self._count_again = True
-            return
-        self._counting = True
-        self._count_views(False, changed)
+        if self.model.ask_count_changed():  # else counted again afterwards, whole
+            self._count_views(False, changed)
 
     def recount(self, data: bool = True) -> None:
         """Recount the tabs in a thread; asked again while counting, count once more afterwards.
@@ -548,16 +501,12 @@ class QueueScreen(DeskScreen):
         tickets); else only "breaching soon", which the clock moves (two index reads, about 10 ms).
         (Not an exclusive worker: cancelling one would make ``wait_for_complete`` raise in tests.)
         """
-        if data:
-            self._recount_data = True
         if self.desk is None:
+            self.model.recount_data = self.model.recount_data or data
             return
-        if self._counting:
-            self._count_again = True
-            return
-        self._counting = True
-        data, self._recount_data = self._recount_data, False
-        self._count_views(data)
+        whole = self.model.ask_count(data)
+        if whole is not None:
+            self._count_views(whole)
 
     @work(thread=True, group="counts")
     def _count_views(self, data: bool, changed: frozenset[int] | None = None) -> None:
@@ -584,17 +533,14 @@ class QueueScreen(DeskScreen):
             self.app.call_from_thread(self._counted, counts, data)
 
     def _counted(self, counts: dict[str, int] | None, data: bool) -> None:
-        self._counting = False
         if self._widgets_gone():
+            self.model.counting = False
             return
-        if counts is None:
-            self._recount_data = self._recount_data or data  # failed: count it again next time
-        else:
-            self.counts = {v: counts.get(v, self.counts.get(v, 0)) for v in VIEWS}
+        again = self.model.counted(counts, data)  # (failed: counted again next time)
+        if counts is not None:
             for tabs in self.query(ViewTabs):  # none while the app closes (the table can outlive the tabs)
                 tabs.show(self.state.view, self.counts)
-        if self._count_again:
-            self._count_again = False
+        if again:
             self.recount(data=False)
 
     def show_status(self) -> None:
@@ -658,7 +604,7 @@ class QueueScreen(DeskScreen):
             self.show_status()
 
     def remember(self) -> None:
-        self._unsaved = False
+        self.model.saved()
         save_state(self.state)
 
     # -- views and sorting -----------------------------------------------------------------------
@@ -678,7 +624,7 @@ class QueueScreen(DeskScreen):
         if key not in VIEWS:
             return
         self._drop_marks(key)
-        self.state.view = key
+        self.model.set_view(key)
         self.query_one(ViewTabs).show(key)
         self.remember()
         self.requery()
@@ -696,13 +642,19 @@ class QueueScreen(DeskScreen):
             )
 
     def action_next_view(self) -> None:
-        self.action_view(VIEW_KEYS[(VIEW_KEYS.index(self.state.view) + 1) % len(VIEW_KEYS)])
+        self.action_view(self.model.view_after(1))
 
     def action_previous_view(self) -> None:
-        self.action_view(VIEW_KEYS[(VIEW_KEYS.index(self.state.view) - 1) % len(VIEW_KEYS)])
+        self.action_view(self.model.view_after(-1))
+
+    def show_customer(self, customer: str) -> None:
+        """The tickets of one customer in "All open" (the dashboard asks for them)."""
+        self.action_view("open")
+        self.model.show_filter(f"customer:{customer}", Filters(customers=(customer,)))
+        self.requery()
 
     def _sort_by(self, column: str, descending: bool) -> None:
-        self.state.sort, self.state.descending = column, descending
+        self.model.sort_by(column, descending)
         self.remember()
         self.requery()
 
@@ -745,7 +697,7 @@ class QueueScreen(DeskScreen):
         self._prompt_mode = ""
         prompt.display = False
         self.table.focus()
-        if self._unsaved:
+        if self.model.unsaved:
             self.remember()
 
     def on_screen_resume(self) -> None:
@@ -755,7 +707,7 @@ class QueueScreen(DeskScreen):
     def on_unmount(self) -> None:
         if self._rows_coming is not None:
             self._rows_coming()
-        if self._unsaved:  # the app closed with the search prompt open: the filter typed is kept too
+        if self.model.unsaved:  # the app closed with the search prompt open: the filter typed is kept too
             self.remember()
 
     def action_search(self) -> None:
@@ -772,10 +724,8 @@ class QueueScreen(DeskScreen):
     def set_filter(self, text: str, background: bool = False) -> None:
         """``background``: typed in the search prompt, a character at a time. The state file is then written
         when the prompt closes (or the screen goes), not on every character (2 ms each on the key's path)."""
-        self.state.filter = text
-        self.filters = parse_filter(text)
+        self.model.set_filter(text, typing=background)
         if background:
-            self._unsaved = True
             self.requery_in_background()
         else:
             self.remember()
@@ -898,9 +848,9 @@ class QueueScreen(DeskScreen):
             return
         if self.table.select_ticket(ticket_id):
             return
-        if self.state.view != "open" or self.state.filter:
+        if self.model.hides_tickets:
             self._drop_marks("open")
-            self.state.view, self.state.filter, self.filters = "open", "", Filters()
+            self.model.show_all_open()
             self.query_one(ViewTabs).show("open")
             self.remember()
             self.requery()
