@@ -270,10 +270,10 @@ async def test_changes_during_a_computation_make_one_more_not_one_each(make_app,
         started: list[int] = []
         read = dashboard.Figures.__init__
 
-        def held(self, desk) -> None:
+        def held(self, desk, now=None) -> None:
             started.append(1)
             gate.wait(timeout=60)
-            read(self, desk)
+            read(self, desk, now)
 
         monkeypatch.setattr(dashboard.Figures, "__init__", held)
         screen.data_changed()

@@ -105,21 +105,58 @@ class TrendLoaded(Message):
         self.generation = generation
 
 
-class Figures:
-    """What a desk's figures are made of: tickets, escalations and cached SLA evaluations (thread side)."""
+def widest_since(now: datetime, tz) -> datetime:
+    """The start of the widest window the dashboard shows: the month's first or the trend's first day."""
+    return min(period_bounds(now, tz)["month"][0], day_windows(now, tz)[0][0])
 
-    def __init__(self, desk) -> None:
+
+class Figures:
+    """What a desk's figures are made of (thread side): the tickets whose life overlaps the widest window shown
+    (``widest_since`` to now: exact for every KPI of a window inside it, as ``queries.load_tickets`` says; a
+    ticket left out is closed and untouched since before it, and the window's start only moves forward), their
+    escalations, and SLA evaluations cached by ticket version and instant.
+
+    Kept from one computation to the next: another agent's change reads again only the tickets it changed
+    (``refresh``); an evaluation as of an instant past (the trend's days) is reused until its ticket changes.
+    What every period ending now needs is evaluated again (as of the new now), and the KPIs are folded again
+    from the tickets in memory: that is not incremental (README "Many apps on one desk")."""
+
+    def __init__(self, desk, now: datetime | None = None) -> None:
         self.desk = desk
-        self.tickets = desk.tickets()
+        now = now or desk.clock.now()
+        self.tickets = desk.tickets_for_period(widest_since(now, desk.config.tz), now)
         self.escalations = desk.escalations(open_only=False)
-        self._sla: dict[tuple[int, datetime], object] = {}
+        self._sla: dict[tuple[int, int, datetime], object] = {}
+        self._before: dict[tuple[int, int, datetime], object] = {}
+
+    def refresh(self, changed) -> None:
+        """Read again these tickets (changed elsewhere: new ones come in, a deleted one goes) and their
+        escalations; the others are kept as read."""
+        from ...store.queue import records
+
+        if not changed:
+            return
+        fresh = {t.id: t for t in records(self.desk.store, sorted(changed))}
+        kept = [fresh.pop(t.id, t) for t in self.tickets if t.id not in changed or t.id in fresh]
+        self.tickets = sorted(kept + list(fresh.values()), key=lambda t: t.id) if fresh else kept
+        escalations = [e for e in self.escalations if e.ticket_id not in changed]
+        escalations += self.desk.escalations(open_only=False, tickets=changed)
+        self.escalations = sorted(escalations, key=lambda e: (e.created_at, e.id))
+
+    def begin(self) -> None:
+        """A computation starts: it keeps the evaluations it uses, the others are let go at its end."""
+        self._before, self._sla = self._sla, {}
 
     def sla_at(self, until: datetime):
         def sla_of(t):
-            key = (t.id, until)
-            if key not in self._sla:
-                self._sla[key] = self.desk.sla(t, until)
-            return self._sla[key]
+            key = (t.id, t.version, until)
+            found = self._sla.get(key)
+            if found is None:
+                found = self._before.get(key)
+                if found is None:
+                    found = self.desk.sla(t, until)
+                self._sla[key] = found
+            return found
 
         return sla_of
 
@@ -227,6 +264,7 @@ class DashboardScreen(LoadingScreen):
         self.loaded = False
         self._ticks = 0
         self._figures: Figures | None = None  # the tickets of the last load (thread side)
+        self._changed: set[int] | None = None  # changed elsewhere since the last computation began (None: any)
         self._risk: list[str] = []
 
     def compose(self) -> ComposeResult:
@@ -257,13 +295,19 @@ class DashboardScreen(LoadingScreen):
     # -- computing (in a thread) -----------------------------------------------------------------
 
     def load(self, generation: int) -> None:
-        self._compute(generation, self.customer)
+        changed, self._changed = self._changed, set()
+        self._compute(generation, self.customer, changed)
 
     @work(thread=True, exclusive=True, group="dashboard")
-    def _compute(self, generation: int, customer: str | None) -> None:
+    def _compute(self, generation: int, customer: str | None, changed: set[int] | None) -> None:
         desk = self.desk
-        figures = Figures(desk)
         now = desk.clock.now()
+        figures = self._figures
+        if figures is None or changed is None:
+            figures = Figures(desk, now)
+        else:
+            figures.refresh(changed)
+        figures.begin()
         bounds = period_bounds(now, desk.config.tz)
         totals, by_customer = {}, {}
         for key, (since, until) in bounds.items():
@@ -391,8 +435,16 @@ class DashboardScreen(LoadingScreen):
     # -- the app's hooks -------------------------------------------------------------------------
 
     def data_changed(self) -> None:
-        # every figure is computed again from every ticket (reports.compute: README "Many apps on one desk"), so
-        # never two at once: the changes noticed during a computation are taken in by the next one
+        # any ticket may have changed: every one is read again. The figures are computed again from every ticket
+        # in memory (seconds on a large desk), so never two at once: the changes noticed during a computation
+        # are taken in by the next one
+        self._changed = None
+        self.reload_soon()
+
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        """Only these tickets are read again (the service manager's lines too: a contract names no ticket)."""
+        if self._changed is not None:
+            self._changed |= changed
         self.reload_soon()
 
     def clock_tick(self, now) -> None:
@@ -430,6 +482,7 @@ class DashboardScreen(LoadingScreen):
         self._cycle_customer(-1)
 
     def action_reload(self) -> None:
+        self._changed = None  # ctrl+r reads everything again
         self.reload()
 
     def action_back(self) -> None:
