@@ -1,9 +1,11 @@
-"""Issue 17: the dashboard's figures kept from one computation to the next, against a full recomputation.
+"""Issue 17: the dashboard's figures and the handover's tickets kept from one computation to the next, against a
+full recomputation.
 
-``Figures`` is read once, then after each random change (made through the service, as the screens and the
-command line make them) it reads again only the tickets the feed of ticket changes names (``refresh``); its
-periods and trends must equal those of a ``Figures`` read from scratch at the same instant, on SQLite and
-PostgreSQL. The evaluations it reuses (an instant past, an unchanged ticket) must be what a new one gives.
+``Figures`` (dashboard) and ``ShiftTickets`` (handover) are read once, then after each random change (made
+through the service, as the screens and the command line make them) they read again only the tickets the feed
+of ticket changes names (``refresh``); the dashboard's periods and trends must equal those of a ``Figures`` read
+from scratch at the same instant, and the handover must be ``reports.handover`` of every ticket (what
+``deskterm handover`` prints), on SQLite and PostgreSQL.
 """
 
 from __future__ import annotations
@@ -12,15 +14,17 @@ import time
 import tomllib
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from deskterm import reports
 from deskterm.config import parse_config
 from deskterm.demo import generate
 from deskterm.errors import DeskError
 from deskterm.service import Change, Desk, NewTicket
 from deskterm.store.changes import ChangeWatch
 from deskterm.tui.screens.dashboard import Figures, period_bounds
+from deskterm.tui.screens.handover import ShiftTickets
 from deskterm_testing import EXAMPLE_CONFIG
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
@@ -86,6 +90,17 @@ def _figures(f: Figures, now) -> dict:
     return out
 
 
+def _handover(h: reports.Handover) -> tuple:
+    sections = (h.breaching, h.breached, h.long_pending)
+    return (
+        reports.handover_markdown(h, "UTC"),
+        [[(x[0].id, *x[1:]) for x in section] for section in sections],
+        [t.id for t in h.resolved],
+        [e.id for e in h.unacknowledged],
+        [(m.id, [t.id for t in ts]) for m, ts in h.majors],
+    )
+
+
 def _apply(desk: Desk, which: int, step) -> bool:
     """Make the change; False when there was nothing to do (no escalation waits for an acknowledgement)."""
     ids = [t.id for t in desk.tickets(["new", "open", "pending"])] or [1]
@@ -106,11 +121,13 @@ def _apply(desk: Desk, which: int, step) -> bool:
 
 @settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=steps)
+@example(changes=[(380, "new", 0), (530, Change(status="resolved"), 0)])
 def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, changes):
     desk = busy
     watch = ChangeWatch(desk.store)
     kept = Figures(desk)
     _figures(kept, desk.clock.now())  # evaluations cached, to be reused or let go
+    shift = ShiftTickets(desk, desk.clock.now(), 8)
     try:
         for which, step, minutes in changes:
             desk.clock.advance(minutes=minutes)
@@ -122,7 +139,15 @@ def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, chan
             seen = _seen(watch)
             assert seen is not None and seen.tickets is not None, "a change made through the service names them"
             kept.refresh(seen.tickets)
+            shift.refresh(seen.tickets)
             now = desk.clock.now()
             assert _figures(kept, now) == _figures(Figures(desk, now), now)
+            got, want = (
+                _handover(shift.handover(now)),
+                _handover(
+                    reports.handover(desk.tickets(), lambda t, now=now: desk.sla(t, now), desk.escalations(), now, 8)
+                ),
+            )
+            assert got == want
     finally:
         watch.close()

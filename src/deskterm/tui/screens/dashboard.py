@@ -124,7 +124,8 @@ class Figures:
     def __init__(self, desk, now: datetime | None = None) -> None:
         self.desk = desk
         now = now or desk.clock.now()
-        self.tickets = desk.tickets_for_period(widest_since(now, desk.config.tz), now)
+        # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is kept too
+        self.tickets = desk.tickets_for_period(widest_since(now, desk.config.tz), now + timedelta(days=1))
         self.escalations = desk.escalations(open_only=False)
         self._sla: dict[tuple[int, int, datetime], object] = {}
         self._before: dict[tuple[int, int, datetime], object] = {}
@@ -174,7 +175,10 @@ class Figures:
             self.escalations,
             tz,
         )
-        return total, by
+        # the customers with something in the period: one whose tickets were all closed and untouched before the
+        # window may or may not be among the tickets kept, and figures nothing (an empty Kpis) either way
+        nothing = reports.compute((), sla_of, since, until, (), tz).as_dict()
+        return total, {name: k for name, k in by.items() if k.as_dict() != nothing}
 
     def trend(self, customer: str | None, now: datetime) -> list[tuple[datetime, reports.Kpis]]:
         tz = self.desk.config.tz
@@ -312,7 +316,7 @@ class DashboardScreen(LoadingScreen):
         totals, by_customer = {}, {}
         for key, (since, until) in bounds.items():
             totals[key], by_customer[key] = figures.period(since, until)
-        customers = sorted({t.customer for t in figures.tickets})
+        customers = sorted(set().union(*(by.keys() for by in by_customer.values())))  # something this month
         data = DashData(now, bounds, totals, by_customer, customers)
         # a rolling week against the week before it (a calendar week just begun would compare hours with days)
         data.reasons = reports.top_reasons(figures.tickets, now - timedelta(days=7), now)

@@ -112,6 +112,53 @@ def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:
     return out
 
 
+class ShiftTickets:
+    """What the handover is made of (thread side): the open tickets and those changed since the shift began
+    (``Desk.tickets_for_period``: exact for every section, a ticket closed before the shift is in none), the major
+    incidents of open linked tickets (read by id when closed before it), and the open escalations.
+
+    Kept from one computation to the next while the shift's length stays (its start only moves forward): another
+    agent's change reads again only the tickets it changed (``refresh``). The sections are then computed again
+    from the tickets in memory, each open ticket's timers evaluated as of the new now."""
+
+    def __init__(self, desk, now, hours: float) -> None:
+        from datetime import timedelta
+
+        self.desk, self.hours = desk, hours
+        # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is in too, as it
+        # is in every section computed later (its change may have been noticed before this read)
+        ahead = now + timedelta(days=1)
+        self.by_id = {t.id: t for t in desk.tickets_for_period(now - timedelta(hours=hours), ahead)}
+        self.escalations = desk.escalations(open_only=True)
+        self._majors()
+
+    def _majors(self) -> None:
+        from ...store.queue import records
+
+        missing = {t.major_id for t in self.by_id.values() if t.major_id is not None} - self.by_id.keys()
+        for t in records(self.desk.store, sorted(missing)):
+            self.by_id[t.id] = t
+
+    def refresh(self, changed) -> None:
+        """Read again these tickets (changed elsewhere) and their open escalations; the others are kept."""
+        from ...store.queue import records
+
+        if not changed:
+            return
+        for tid in changed:
+            self.by_id.pop(tid, None)
+        for t in records(self.desk.store, sorted(changed)):
+            self.by_id[t.id] = t
+        escalations = [e for e in self.escalations if e.ticket_id not in changed]
+        escalations += self.desk.escalations(open_only=True, tickets=changed)
+        self.escalations = sorted(escalations, key=lambda e: (e.created_at, e.id))
+        self._majors()
+
+    def handover(self, now) -> reports.Handover:
+        tickets = [self.by_id[tid] for tid in sorted(self.by_id)]
+        return reports.handover(tickets, lambda t: self.desk.sla(t, now), self.escalations, now, self.hours)
+
+
 class HandoverLoaded(Message):
     def __init__(self, handover: reports.Handover, markdown: str, generation: int) -> None:
         super().__init__()
@@ -143,6 +190,8 @@ class HandoverScreen(LoadingScreen):
         self.lines: dict[str, list[HandoverLine]] = {}
         self.loaded = False
         self._ticks = 0
+        self._shift: ShiftTickets | None = None  # the tickets of the last computation (thread side)
+        self._changed: set[int] | None = None  # changed elsewhere since the last computation began (None: any)
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Shift handover · computing…"), id="hand-title")
@@ -155,13 +204,19 @@ class HandoverScreen(LoadingScreen):
         self.attach_desk()
 
     def load(self, generation: int) -> None:
-        self._compute(generation, self.hours)
+        changed, self._changed = self._changed, set()
+        self._compute(generation, self.hours, changed)
 
     @work(thread=True, exclusive=True, group="handover")
-    def _compute(self, generation: int, hours: float) -> None:
+    def _compute(self, generation: int, hours: float, changed: set[int] | None) -> None:
         desk = self.desk
         now = desk.clock.now()
-        h = reports.handover(desk.tickets(), lambda t: desk.sla(t, now), desk.escalations(open_only=True), now, hours)
+        shift = self._shift
+        if shift is None or changed is None or shift.hours != hours:
+            shift = self._shift = ShiftTickets(desk, now, hours)
+        else:
+            shift.refresh(changed)
+        h = shift.handover(now)
         self.post_message(HandoverLoaded(h, reports.handover_markdown(h, desk.config.tz), generation))
 
     def on_handover_loaded(self, message: HandoverLoaded) -> None:
@@ -218,7 +273,14 @@ class HandoverScreen(LoadingScreen):
         self.show()
 
     def data_changed(self) -> None:
-        self.reload_soon()  # as the dashboard: every ticket is read again, never two computations at once
+        self._changed = None  # any ticket may have changed: all are read again
+        self.reload_soon()  # as the dashboard: never two computations at once
+
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        """Only these tickets are read again; the sections are computed again from the tickets in memory."""
+        if self._changed is not None:
+            self._changed |= changed
+        self.reload_soon()
 
     def clock_tick(self, now) -> None:
         self._ticks += 1
@@ -261,6 +323,7 @@ class HandoverScreen(LoadingScreen):
         self.query_one(OptionList).action_cursor_up()
 
     def action_reload(self) -> None:
+        self._changed = None  # ctrl+r reads everything again
         self.reload()
 
     def action_back(self) -> None:
