@@ -1002,12 +1002,20 @@ class Desk:
     def close(
         self, key: str | int, csat: int | None = None, comment: str | None = None, expect_version: int | None = None
     ) -> int:
-        """Close a resolved ticket, with the customer's satisfaction when it was given."""
+        """Close a resolved ticket, with the customer's satisfaction when it was given. A comment given without
+        a score is kept as the ticket's survey comment and an internal note (it was dropped)."""
         if csat is not None:
             self._check_csat(csat)
+        if comment is not None and not comment.strip():
+            comment = None
+        if comment is not None and _unencodable(comment):
+            raise BadInput(f"comment: {_NOT_UNICODE}")
 
         def apply(t: TicketRecord, now: datetime) -> tuple[dict, list[NewEvent]]:
-            values, events = self._apply(t, Change(status="closed"), now)
+            said = f"the customer's comment at closing: {comment}" if csat is None and comment else None
+            values, events = self._apply(t, Change(status="closed", note=said), now)
+            if said is not None:
+                values.update(csat_comment=comment)
             if csat is not None:
                 events.append(NewEvent(at=now, kind="csat", author=self.user, to=str(csat), body=comment))
                 values.update(csat_score=csat, csat_comment=comment)

@@ -82,6 +82,17 @@ def test_close_with_satisfaction_and_rate_later(desk):
     assert desk.ticket(tid).csat_score == 5
 
 
+def test_a_comment_at_closing_without_a_score_is_kept(desk):
+    """``close --comment`` without ``--csat`` (the close dialog with only the comment filled in) dropped the
+    comment: it is the ticket's survey comment, and an internal note says it."""
+    tid = _new(desk)
+    desk.resolve(tid, "fixed")
+    desk.close(tid, comment="works again, thanks")
+    t = desk.ticket(tid)
+    assert (t.status, t.csat_score, t.csat_comment) == ("closed", None, "works again, thanks")
+    assert any(not e.public and e.body == "the customer's comment at closing: works again, thanks" for e in t.events)
+
+
 def test_major_incident_links_and_broadcast(desk):
     major = _new(desk, "Internet down at the whole clinic", priority="P1")
     a, b = _new(desk, "No email"), _new(desk, "Teams down")
