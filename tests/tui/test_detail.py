@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from textual import events
-from textual.widgets import Input, Select, TextArea
+from textual.widgets import Input, Select, Static, TextArea
 from tuihelp import NOW, SIZE, settle
 
 from deskterm.clock import FrozenClock
@@ -809,3 +809,50 @@ async def test_head_shows_the_problem_and_the_incident_it_causes(make_app, ticke
         app.pop_screen()
         screen = await open_detail(pilot, tickets[3])
         assert f"caused by problem #{problem}" in str(screen.query_one("#detail-head").render())
+
+
+async def test_the_head_breaks_between_fields_at_80_columns(make_app, other_desk):
+    """At 80 columns the classification line was wrapped by the terminal inside a field: ``resolved`` at the end
+    of one line, ``(fixed)`` on the next. It breaks between fields, each line within the width."""
+    ids = other_desk.import_tickets(sample_tickets(NOW))
+    other_desk.update(ids[0], Change(impact=2, urgency=1))
+    other_desk.store.dispose()
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_detail(pilot, ids[0])
+        assert await screen.resolve("fixed")
+        await settle(pilot)
+        head = screen.query_one("#detail-head", Static)
+        lines = screen._head_text(screen.record, screen.desk.config.tz).plain.splitlines()
+        assert any("resolved (fixed)" in line for line in lines), lines
+        assert all(len(line) <= head.content_region.width for line in lines), lines
+        assert any(line.endswith(" ·") for line in lines), lines  # the line did need breaking
+
+
+async def test_the_agents_own_change_is_not_told_as_someone_elses(make_app, tickets, monkeypatch):
+    """The desk's notice of a commit can reach the screen before the write's own answer: the screen then said
+    "Ticket changed: ticket changed by <the agent>: internal note" about the note just sent. What others do
+    meanwhile is still told, once the change is shown."""
+    import time
+
+    from deskterm.service import Desk
+
+    update = Desk.update
+
+    def answers_late(self, *args, **kwargs):
+        version = update(self, *args, **kwargs)
+        time.sleep(1.5)  # committed; the app's clock (every second) sees the commit before this returns
+        return version
+
+    monkeypatch.setattr(Desk, "update", answers_late)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        screen.set_draft("note", "Checked the logs")
+        screen.begin_draft("note", None)
+        assert await screen.send("note")
+        await settle(pilot)
+        await pilot.pause(1.2)  # a clock tick after the change: nothing more to tell
+        await settle(pilot)
+        assert any(e.body == "Checked the logs" for e in screen.record.events)
+        assert not [n for n in notes(app) if n.startswith("Ticket changed")], notes(app)

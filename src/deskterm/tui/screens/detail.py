@@ -113,6 +113,8 @@ class DetailScreen(DeskScreen):
         self._evaluated_at = 0
         self._timer_names: tuple[str, ...] = ()
         self._key_waits: list = []  # keys wait for the changes under way (see _later)
+        self._changing = 0  # changes of this screen under way (written, then shown)
+        self._missed = False  # the desk changed meanwhile
 
     # -- layout and loading ----------------------------------------------------------------------
 
@@ -248,6 +250,11 @@ class DetailScreen(DeskScreen):
         self.clock_tick(now)
         self._ticket_shown()
 
+    def on_resize(self) -> None:
+        """The head's fields are laid out for the width: a resized terminal lays them out again."""
+        if self.record is not None and self._policy is not None and self.query("#detail-head"):
+            self.query_one("#detail-head", Static).update(self._head_text(self.record, self.desk.config.tz))
+
     def _ticket_shown(self) -> None:
         if self._ticket_coming is not None:
             self._ticket_coming, coming = None, self._ticket_coming
@@ -269,19 +276,26 @@ class DetailScreen(DeskScreen):
         t.append(f" · policy {one_line(self._policy.name)}")
         why = "this customer's" if r.customer in cfg.customers else "the default: no entry for this customer"
         t.append(f" ({why}; w explains)\n", style="dim")
-        t.append(f"{r.type} · {(r.classification or 'unclassified').replace('_', ' ')} · ")
+        fields: list[list[tuple[str, str]]] = [
+            [(r.type, "")],
+            [((r.classification or "unclassified").replace("_", " "), "")],
+        ]
         if r.category:
-            t.append(f"{one_line(r.category)} · ")
-        t.append(r.priority, style="bold")
+            fields.append([(one_line(r.category), "")])
+        priority = [(r.priority, "bold")]
         if r.impact is not None and r.urgency is not None:
-            t.append(f" (impact {r.impact} × urgency {r.urgency})")
-        t.append(" · ")
-        t.append(r.status, style="bold")
+            priority.append((f" (impact {r.impact} × urgency {r.urgency})", ""))
+        fields.append(priority)
+        status = [(r.status, "bold")]
         if r.resolution_code:
-            t.append(f" ({one_line(r.resolution_code)})")
-        t.append(f" · {one_line(r.assignee) if r.assignee else 'unassigned'} · group {one_line(r.group)}")
+            status.append((f" ({one_line(r.resolution_code)})", ""))
+        fields.append(status)
+        fields.append([(one_line(r.assignee) if r.assignee else "unassigned", "")])
+        fields.append([(f"group {one_line(r.group)}", "")])
         if r.csat_score is not None:
-            t.append(f" · CSAT {r.csat_score}/5")
+            fields.append([(f"CSAT {r.csat_score}/5", "")])
+        width = self.query_one("#detail-head").content_region.width or self.app.size.width - 2
+        _append_fields(t, fields, max(40, width))
         work = self.work
         if work is not None and (work.contract or work.logged_seconds or work.approval or work.estimate_seconds):
             parts = [f"contract {one_line(work.contract.name, 30)}" if work.contract else "no contract in force"]
@@ -388,7 +402,11 @@ class DetailScreen(DeskScreen):
                 widget.timer = live  # type: ignore[attr-defined]
 
     def data_changed(self) -> None:
-        if self.record is not None:
+        # the agent's own change is on its way: its reload shows it (told "ticket changed by <self>" otherwise,
+        # when the desk's notice of the change came before the write's answer)
+        if self._changing:
+            self._missed = True  # looked at once the change is shown: what others did meanwhile is told then
+        elif self.record is not None:
             self.run_worker(self._reload_if_moved(), group="detail-poll", exclusive=True)
 
     async def _reload_if_moved(self) -> None:
@@ -469,6 +487,16 @@ class DetailScreen(DeskScreen):
         if self.record is None:
             return False
         seen = seen or Seen.of(self.record)
+        self._changing += 1
+        try:
+            return await self._change(what, seen, fn, done, reopen, draft)
+        finally:
+            self._changing -= 1
+            if not self._changing and self._missed:
+                self._missed = False
+                self.data_changed()
+
+    async def _change(self, what: str, seen: Seen, fn, done: str | None, reopen, draft: str | None) -> bool:
         version = seen.version
         while True:
             try:
@@ -1055,6 +1083,25 @@ class DetailScreen(DeskScreen):
                 out.append(text, style=styles[style])
             out.append("\n")
         return out
+
+
+def _append_fields(t: Text, fields: list[list[tuple[str, str]]], width: int) -> None:
+    """``a · b · c`` on as many lines as ``width`` needs, broken between fields, never inside one (at 80
+    columns a status and its resolution code were cut in two)."""
+    column = 0
+    for i, field in enumerate(fields):
+        size = sum(len(text) for text, _ in field)
+        last = i == len(fields) - 1
+        if i:
+            if column + 3 + size + (0 if last else 2) > width:  # (2: the " ·" that may end the line)
+                t.append(" ·\n")
+                column = 0
+            else:
+                t.append(" · ")
+                column += 3
+        for text, style in field:
+            t.append(text, style=style or None)
+        column += size
 
 
 def _links_changed(old: list, new: list) -> str:
