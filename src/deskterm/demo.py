@@ -690,6 +690,10 @@ def _major_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
     def at(minutes: int) -> datetime:
         return (start + timedelta(minutes=minutes)).replace(microsecond=0)
 
+    def reply(minutes: int, agent: str, body: str) -> NewEvent:
+        """What the agent wrote to the customer, ``minutes`` after the outage began."""
+        return NewEvent(at=at(minutes), kind="reply", author=agent, public=True, body=body)
+
     major = NewTicket(
         subject=MAJOR_SUBJECT,
         customer="CHU Lyon Sud",
@@ -702,27 +706,9 @@ def _major_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
         events=[
             NewEvent(at=at(3), kind="assign", author="alice", to="alice"),
             NewEvent(at=at(4), kind="status", author="alice", to="open"),
-            NewEvent(
-                at=at(9),
-                kind="reply",
-                author="alice",
-                public=True,
-                body="We see the outage on every site of the region and are on the phone with the provider.",
-            ),
-            NewEvent(
-                at=at(50),
-                kind="reply",
-                author="alice",
-                public=True,
-                body="The provider confirms a cut fibre near Lyon; a team is on its way.",
-            ),
-            NewEvent(
-                at=at(95),
-                kind="reply",
-                author="alice",
-                public=True,
-                body="Repair under way; the provider expects service back within two hours.",
-            ),
+            reply(9, "alice", "We see the outage on every site of the region and are on the phone with the provider."),
+            reply(50, "alice", "The provider confirms a cut fibre near Lyon; a team is on its way."),
+            reply(95, "alice", "Repair under way; the provider expects service back within two hours."),
         ],
     )
     out = [(major, _Plan(handler="alice"))]
@@ -739,12 +725,10 @@ def _major_tickets(now: datetime) -> list[tuple[NewTicket, _Plan]]:
             events = [
                 NewEvent(at=at(minute + 4), kind="assign", author=agent, to=agent),
                 NewEvent(at=at(minute + 5), kind="status", author=agent, to="open"),
-                NewEvent(
-                    at=at(minute + 7),
-                    kind="reply",
-                    author=agent,
-                    public=True,
-                    body=f"Hello {customer}, this is part of a wider incident our teams are working on. "
+                reply(
+                    minute + 7,
+                    agent,
+                    f"Hello {customer}, this is part of a wider incident our teams are working on. "
                     "We will update you within the hour.",
                 ),
             ]
