@@ -1,9 +1,11 @@
-"""Processes to kill, forked from one that imported deskterm once (the SIGKILL tests, test_sigkill.py).
+"""Processes to kill, forked from one that imported deskterm once (the SIGKILL tests, test_sigkill.py), and the
+stress test's agents (test_stress.py).
 
 A new ``python -m deskterm.cli`` spends about a second of CPU importing deskterm before it touches the desk; the
 SIGKILL tests start 51 of them. ``ForkServer`` runs this file as a script: it imports what the commands need,
 opens nothing, and forks a child per request, which runs ``deskterm.cli.main(args)`` (as ``python -m
-deskterm.cli`` does) or ``worker.loop`` (as ``python worker.py loop`` does), its stdout and stderr in files. The
+deskterm.cli`` does), ``worker.loop`` or ``worker.stress`` (as ``python worker.py loop|stress`` does), its stdout
+and stderr in files. The
 test kills the child by its pid, as it killed the process it had started; only the server can reap it, so
 ``wait`` asks it for the exit code.
 """
@@ -77,7 +79,8 @@ class ForkServer:
         return json.loads(reply)
 
     def start(self, mode: str, *args: str) -> Child:
-        """``cli`` ARGS: ``deskterm ARGS``; ``loop`` DB SEED: worker.py's update loop."""
+        """``cli`` ARGS: ``deskterm ARGS``; ``loop`` DB SEED: worker.py's update loop; ``stress`` ARGS: worker.py's
+        stress agent (``worker.py stress ARGS``)."""
         self.count += 1
         out, err = self.workdir / f"child{self.count}.out", self.workdir / f"child{self.count}.err"
         pid = self._ask({"op": "start", "mode": mode, "args": list(args), "out": str(out), "err": str(err)})["pid"]
@@ -99,6 +102,12 @@ def _serve() -> None:
     import deskterm.service
     import deskterm.store.engine
     import deskterm.store.migrate
+
+    try:  # what a postgresql+psycopg URL loads (the stress test runs on PostgreSQL too)
+        import psycopg  # noqa: F401
+        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+    except ImportError:
+        pass
 
     sys.path.insert(0, str(HERE))
     import worker
@@ -130,6 +139,9 @@ def _serve() -> None:
                         if request["mode"] == "cli":
                             sys.argv = ["deskterm", *args]
                             deskterm.cli.main(args)
+                        elif request["mode"] == "stress":
+                            db, config, agent, seed, n, out, *go = args
+                            worker.stress(db, config, agent, int(seed), int(n), out, *go)
                         else:
                             worker.loop(args[0], int(args[1]))
                         code = 0

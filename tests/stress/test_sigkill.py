@@ -84,13 +84,6 @@ def _imported(db: Path, prefix: str) -> tuple[int, int]:
     return tickets, events
 
 
-@pytest.fixture
-def forks(tmp_path):
-    server = ForkServer(tmp_path)
-    yield server
-    server.close()
-
-
 def _import(forks: ForkServer, db: Path, file: Path) -> Child:
     return forks.start("cli", "--db", str(db), "import", str(file))
 

@@ -1,9 +1,12 @@
 """Worker processes for the stress and SIGKILL tests (run as scripts, never collected by pytest).
 
-``python worker.py stress DB CONFIG AGENT SEED N OUT``
+``python worker.py stress DB CONFIG AGENT SEED N OUT [GO]``
     N random changes through the service layer as ``AGENT`` (claim, reply, note, status, priority); writes a
     JSON report to OUT: every successful operation with the version it produced, the refusals and conflicts
     counted apart, and every unexpected exception (a "database is locked" that escaped the retries above all).
+    With GO (a path): once its desk is open and its tickets read, prints ``ready`` and starts only when the file
+    GO exists, so that all the processes make their changes at the same time (test_stress.py forks them from
+    forkserver.py, which runs this function).
 
 ``python worker.py loop DB SEED``
     Updates random tickets until killed. Every transaction carries one internal note whose body is
@@ -29,10 +32,14 @@ from deskterm.store.engine import open_store
 PRIORITIES = ("P1", "P2", "P3", "P4")
 
 
-def stress(db: str, config: str, agent: str, seed: int, n: int, out: str) -> None:
+def stress(db: str, config: str, agent: str, seed: int, n: int, out: str, go: str | None = None) -> None:
     rng = random.Random(seed)
     desk = Desk(open_store(db), load_config(config), user=agent)
     ids = [t.id for t in desk.tickets()]
+    if go:
+        print("ready", flush=True)
+        while not Path(go).exists():  # the start line: every process is ready
+            time.sleep(0.002)
     ok: list[dict] = []
     refused = conflicts = 0
     errors: list[str] = []
@@ -104,8 +111,8 @@ def loop(db: str, seed: int) -> None:
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
     if mode == "stress":
-        db, config, agent, seed, n, out = args
-        stress(db, config, agent, int(seed), int(n), out)
+        db, config, agent, seed, n, out, *go = args
+        stress(db, config, agent, int(seed), int(n), out, *go)
     elif mode == "loop":
         db, seed = args
         loop(db, int(seed))
