@@ -236,3 +236,21 @@ def test_evaluate_on_a_hand_built_history_counts_abstentions(desk):
     assert got["impact_urgency"]["baseline"]["value"] == "1×2" and got["impact_urgency"]["precision"] == 1.0
     text = triage.evaluation_text(e)
     assert "category               3    66.7%    33.3%      66.7%    100.0%    50.0%  network/vpn" in text
+
+
+@pytest.mark.engines("postgresql")
+def test_postgresql_queries_the_rarest_words_once_analyzed(desk):
+    """PostgreSQL reads how common each word is from the statistics of the vectors' column (pg_stats): a query
+    keeps the subject's words first, then the rarest; before any ANALYZE, the words as they come."""
+    from sqlalchemy import text as sql
+
+    desk.import_tickets(HISTORY)
+    words = ["user", "vpn", "tunnel"]  # "user" is in every description, "vpn" in four subjects, "tunnel" in one
+    with desk.store.read() as session:
+        assert search.rarest(session.connection(), words, keep=2) == ["user", "vpn"]  # no statistics yet
+    with desk.store.engine.begin() as conn:
+        conn.execute(sql("ANALYZE tickets"))
+    with desk.store.read() as session:
+        conn = session.connection()
+        assert search.rarest(conn, words, keep=2) == ["tunnel", "vpn"]
+        assert search.rarest(conn, words, keep=2, first=1) == ["user", "tunnel"]  # the subject's word stays

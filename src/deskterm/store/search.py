@@ -34,6 +34,7 @@ MAX_WORDS = 32
 # the GIN index ``PG_INDEX``; the queries rank the stored vector (``PG_RANKED``), never computing it again
 PG_COLUMN = "search_vector"
 PG_RANKED = f"t.{PG_COLUMN}"
+PG_RARE_WORDS = True  # choose a query's words by how common they are (pg_stats); False: the first ones, as before
 PG_VECTOR = (
     "(setweight(to_tsvector('simple'::regconfig, subject), 'A') || "
     f"setweight(to_tsvector('simple'::regconfig, left(description, {INDEXED_CHARS})), 'B'))"
@@ -104,9 +105,17 @@ def rarest(
     others that the fewest tickets hold (a description's rare words tell more than its common ones), ``keep`` in
     all. SQLite reads how many tickets hold each word from the index's vocabulary (a temporary fts5vocab table
     of the connection) and leaves out the words no ticket holds, or only the ticket itself (``own``: it is on
-    the desk). PostgreSQL: the first ``keep``."""
-    if conn.dialect.name != "sqlite" or len(query_words) <= 1:
+    the desk). PostgreSQL reads the share of tickets holding each of its most common words from the statistics
+    of the vectors' column (``pg_stats``, kept by ANALYZE): a word not among them is rare; without statistics
+    yet, the first ``keep``."""
+    if len(query_words) <= 1:
         return list(query_words[:keep])
+    if conn.dialect.name != "sqlite":
+        shares = _pg_shares(conn) if PG_RARE_WORDS else {}
+        if not shares:
+            return list(query_words[:keep])
+        at = {w: i for i, w in enumerate(query_words)}
+        return sorted(query_words, key=lambda w: (at[w] >= first, shares.get(w, 0.0), at[w]))[:keep]
     conn.exec_driver_sql(f"CREATE VIRTUAL TABLE IF NOT EXISTS temp.{FTS}_vocab USING fts5vocab(main, {FTS}, row)")
     # the index holds its words without diacritics (remove_diacritics): "bloquée" is there as "bloquee"
     folded = {fold(w): w for w in reversed(query_words)}
@@ -115,6 +124,21 @@ def rarest(
     found = {folded[term]: doc for term, doc in rows if doc > (1 if own else 0)}
     position = {w: i for i, w in enumerate(query_words)}
     return sorted(found, key=lambda w: (position[w] >= first, found[w], position[w]))[:keep]
+
+
+def _pg_shares(conn: Connection) -> dict[str, float]:
+    """word → the share of tickets whose vector holds it, for the most common words of the vectors' column (a few
+    hundred, from ANALYZE's statistics: one small read); empty before the first ANALYZE."""
+    row = conn.execute(
+        text(
+            "SELECT most_common_elems::text::text[], most_common_elem_freqs FROM pg_stats"
+            " WHERE schemaname = current_schema() AND tablename = 'tickets' AND attname = :column"
+        ),
+        {"column": PG_COLUMN},
+    ).first()
+    if row is None or row[0] is None or row[1] is None:
+        return {}
+    return dict(zip(row[0], row[1], strict=False))  # the shares list ends with three summary figures
 
 
 def similar(
