@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import os
 import sys
 import tempfile
 import time
@@ -75,6 +76,7 @@ def main() -> None:
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         desk = Desk(open_store(args.db or str(Path(tmp) / "desk.db")), parse_config(tomllib.loads(CONFIG)))
+        print(f"load average {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
         print("alerts per second through the listener (wall clock; in brackets: per CPU second of the process, client")
         print("included, which is what an idle machine gives when the disk keeps up)")
         print(f"{'alerts per notification':>24} {'new':>14} {'repeated':>14} {'resolved':>14}")
@@ -83,6 +85,7 @@ def main() -> None:
             cells = [f"{r[p]:.0f} ({r[p + ' cpu']:.0f})" for p in ("new", "repeated", "resolved")]
             print(f"{batch:>24} {cells[0]:>14} {cells[1]:>14} {cells[2]:>14}")
         desk.store.dispose()
+        print(f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -95,6 +95,31 @@ def contact_by_email(session: Session, email: str) -> ContactRecord | None:
     return found[0] if found else None
 
 
+def contacts_by_email(session: Session, emails: Iterable[str]) -> dict[str, ContactRecord]:
+    """The contacts with these addresses, by ``email_key`` (a batch of senders: one query per 500)."""
+    keys = sorted({email_key(e) for e in emails})
+    out: dict[str, ContactRecord] = {}
+    for i in range(0, len(keys), 500):
+        for c in _contacts(session, col(Contact.email_key).in_(keys[i : i + 500])):
+            out.setdefault(email_key(c.email or ""), c)
+    return out
+
+
+def customers_by_domain(session: Session, emails_or_domains: Iterable[str]) -> dict[str, str]:
+    """The name of the customer whose e-mail domains hold each of these domains (or addresses' domains),
+    by domain (a batch of senders: one query per 500)."""
+    domains = sorted({email_domain(e) for e in emails_or_domains})
+    out: dict[str, str] = {}
+    for i in range(0, len(domains), 500):
+        for domain, name in session.execute(
+            select(col(CustomerDomain.domain), col(Customer.name))
+            .join(Customer, col(Customer.id) == col(CustomerDomain.customer_id))
+            .where(col(CustomerDomain.domain).in_(domains[i : i + 500]))
+        ).all():
+            out.setdefault(domain, name)
+    return out
+
+
 def contact_by_id(session: Session, contact_id: int) -> ContactRecord | None:
     found = _contacts(session, col(Contact.id) == contact_id)
     return found[0] if found else None
