@@ -314,14 +314,15 @@ def evaluate(
 
 
 def evaluation_text(e: Evaluation) -> str:
+    """The table of ``--evaluate``, 71 columns wide (an agent's 80-column terminal); the values the baseline
+    answers under it."""
     lines = [
-        f"trained on {e.train} resolved tickets created before {e.split_at:%Y-%m-%d %H:%M} UTC,"
-        f" tested on the {e.test} newer ones ({e.neighbours} neighbours, threshold {e.threshold:.2f})"
+        f"trained on {e.train} resolved tickets created before {e.split_at:%Y-%m-%d %H:%M} UTC,\n"
+        f"tested on the {e.test} newer ones ({e.neighbours} neighbours, threshold {e.threshold:.2f})"
         if e.split_at
         else "",
         "",
-        f"{'field':<17}{'tested':>7}{'accuracy':>9}{'baseline':>9} {'suggested':>10}{'precision':>10}{'baseline':>9}"
-        "  baseline answers",
+        f"{'field':<16}{'tested':>7}{'accuracy':>9}{'baseline':>9} {'suggested':>10}{'precision':>10}{'baseline':>9}",
     ]
 
     def pct(a: int, b: int) -> str:
@@ -329,12 +330,14 @@ def evaluation_text(e: Evaluation) -> str:
 
     for name, s in e.fields.items():
         lines.append(
-            f"{knn.LABELS[name]:<17}{s.tested:>7}{pct(s.correct, s.tested):>9}{pct(s.baseline_correct, s.tested):>9}"
+            f"{knn.LABELS[name]:<16}{s.tested:>7}{pct(s.correct, s.tested):>9}{pct(s.baseline_correct, s.tested):>9}"
             f" {pct(s.suggested, s.tested):>10}{pct(s.suggested_correct, s.suggested):>10}"
-            f"{pct(s.baseline_when_suggested, s.suggested):>9}  {s.baseline_value or '-'}"
+            f"{pct(s.baseline_when_suggested, s.suggested):>9}"
         )
+    answers = ", ".join(f"{knn.LABELS[name]} {s.baseline_value or '-'}" for name, s in e.fields.items())
     lines += [
         "",
+        f"the baseline answers: {answers}",
         "accuracy: the vote's value, whatever its confidence; baseline: always the most frequent value of the"
         " training set; suggested: the share above the threshold (what the app shows; the others are abstentions,"
         " nothing suggested), precision: how many of those were right, and beside it the baseline on those same"

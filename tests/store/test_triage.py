@@ -235,7 +235,12 @@ def test_evaluate_on_a_hand_built_history_counts_abstentions(desk):
     assert got["group"]["baseline"] == {"value": "L1", "accuracy": 0.6667, "when_suggested": 0.5}
     assert got["impact_urgency"]["baseline"]["value"] == "1×2" and got["impact_urgency"]["precision"] == 1.0
     text = triage.evaluation_text(e)
-    assert "category               3    66.7%    33.3%      66.7%    100.0%    50.0%  network/vpn" in text
+    assert "category              3    66.7%    33.3%      66.7%    100.0%    50.0%" in text.splitlines()
+    assert "the baseline answers: type incident, category network/vpn, group L1, impact × urgency 1×2" in text
+    lines = text.splitlines()
+    table = lines[lines.index(next(x for x in lines if x.startswith("field"))) :][:5]  # the header and four fields
+    assert [x.split()[0] for x in table] == ["field", "type", "category", "group", "impact"]
+    assert max(len(x) for x in table) <= 80  # the table fits an agent's terminal
 
 
 @pytest.mark.engines("postgresql")
