@@ -197,6 +197,23 @@ def cli_server(tmp_path_factory):
     server.close()
 
 
+# -- the longest tests first ---------------------------------------------------------------------------------
+#
+# make test runs the suite on 2 pytest-xdist workers with --dist worksteal: each worker takes half of the tests in
+# order, and one that runs out takes half of what the other still has queued. Whatever runs last decides how long
+# the other worker idles at the end, so the tests of tens of seconds (the multi-process stress tests, the real
+# program in a terminal) go first, in their order, and the suite ends on tests of a second or less.
+
+LONG_MARKERS = ("stress", "pty")
+
+
+def pytest_collection_modifyitems(config, items):
+    long = [item for item in items if any(item.get_closest_marker(m) for m in LONG_MARKERS)]
+    if long and len(long) < len(items):
+        taken = {id(item) for item in long}
+        items[:] = long + [item for item in items if id(item) not in taken]
+
+
 # -- every key is exercised, on several workers (pytest-xdist: make test) ------------------------------------
 #
 # tests/tui/test_zz_every_key.py checks that every binding was pressed by a screen test, which only the process
