@@ -22,6 +22,28 @@ def demo_template(tmp_path_factory) -> Path:
     return where
 
 
+@pytest.fixture(scope="session")
+def story_demo_template(tmp_path_factory) -> Path:
+    """``deskterm demo``'s own desk (build_demo with its story: escalations, CSAT, a major incident) at NOW, built
+    once a session (a few seconds): ``story_demo`` copies it for each test."""
+    from deskterm.clock import FrozenClock
+    from deskterm.demo import build_demo
+
+    where = tmp_path_factory.mktemp("story-demo") / "desk"
+    build_demo(where, clock=FrozenClock(NOW))
+    return where
+
+
+@pytest.fixture
+def story_demo(tmp_path, story_demo_template):
+    """(db path, config) of a private copy of the story demo desk (the directory ``tmp_path/desk``)."""
+    from deskterm.config import load_config
+
+    where = tmp_path / "desk"
+    shutil.copytree(story_demo_template, where)
+    return where / "demo.db", load_config(where / "deskterm.toml")
+
+
 @pytest.fixture
 def clock():
     from deskterm.clock import FrozenClock

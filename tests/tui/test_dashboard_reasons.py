@@ -12,14 +12,13 @@ from tuihelp import NOW, ready
 
 from deskterm import reports
 from deskterm.clock import FrozenClock
-from deskterm.demo import build_demo
 from deskterm.tui.app import DeskApp
 from deskterm.tui.screens.dashboard import DashboardScreen
 
 
-async def test_top_contact_reasons_on_the_demo_desk(tmp_path):
+async def test_top_contact_reasons_on_the_demo_desk(story_demo):
     clock = FrozenClock(NOW)
-    db, config = build_demo(tmp_path / "desk", clock=clock)
+    db, config = story_demo  # build_demo(tmp_path / "desk", clock=clock), built once (conftest.py)
     app = DeskApp(db=str(db), config=config, clock=clock, user="alice")
     async with app.run_test(size=(120, 40)) as pilot:
         await ready(pilot)

@@ -13,7 +13,6 @@ import pytest
 from tuihelp import NOW, ready, settle
 
 from deskterm.clock import FrozenClock
-from deskterm.demo import build_demo
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm.tui.screens.detail import DetailScreen
@@ -22,10 +21,10 @@ SIZE = (80, 24)
 
 
 @pytest.fixture
-def demo_app(tmp_path):
+def demo_app(story_demo):
     from deskterm.tui.app import DeskApp
 
-    db, config = build_demo(tmp_path / "desk", clock=FrozenClock(NOW))
+    db, config = story_demo  # build_demo(tmp_path / "desk", clock=FrozenClock(NOW)), built once (conftest.py)
     store = open_store(db)
     desk = Desk(store, config, clock=FrozenClock(NOW), user="reader")
     yield DeskApp(db=str(db), config=config, clock=FrozenClock(NOW), user="alice"), desk
