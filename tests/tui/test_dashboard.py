@@ -289,3 +289,50 @@ async def test_changes_during_a_computation_make_one_more_not_one_each(make_app,
         await until(pilot, lambda: len(started) == 2 and not screen._loading() and screen.loaded, what="one more")
         await settle(pilot)
         assert started == [1, 1] and not screen._stale
+
+
+async def test_a_change_elsewhere_reads_only_its_ticket(make_app, desk_files):
+    """Issue 17: another agent resolves a ticket; after the app's poll the dashboard reads again only that ticket
+    (its figures kept otherwise) and shows what reports.compute gives over every ticket."""
+    from tuihelp import until
+
+    from deskterm.service import Change
+    from deskterm.tui.screens import dashboard
+
+    db, _, config, clock = desk_files
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        store = open_store(db)
+        other = Desk(store, config, clock=clock, user="carol")
+        read: list[object] = []
+        refresh, whole = dashboard.Figures.refresh, dashboard.Figures.__init__
+
+        def spy_refresh(self, changed):
+            read.append(set(changed))
+            refresh(self, changed)
+
+        def spy_whole(self, *args):
+            read.append("every ticket")
+            whole(self, *args)
+
+        try:
+            dashboard.Figures.refresh = spy_refresh  # type: ignore[method-assign]
+            dashboard.Figures.__init__ = spy_whole  # type: ignore[method-assign]
+            before = screen.kpis.resolved
+            tid = next(t.id for t in other.tickets(["open"]))
+            other.update(tid, Change(status="resolved", resolution_code="fixed"))
+            clock.advance(minutes=1)  # the periods end now: the resolution is in them a moment later
+            assert app.poll()
+            await until(pilot, lambda: read and not screen._loading(), what="the dashboard computed again")
+            await settle(pilot)
+        finally:
+            dashboard.Figures.refresh, dashboard.Figures.__init__ = refresh, whole  # type: ignore[method-assign]
+            store.dispose()
+        assert read == [{tid}]
+        desk = app.desk
+        since, until_ = period_bounds(clock.now(), config.tz)["today"]
+        expected = reports.compute(
+            desk.tickets(), lambda t: desk.sla(t, until_), since, until_, desk.escalations(open_only=False), config.tz
+        )
+        assert screen.kpis.as_dict() == expected.as_dict() and expected.resolved == before + 1
