@@ -2014,7 +2014,10 @@ class Desk:
         def work(session: Session) -> list[AlertTaken]:
             now = self.clock.now()
             tx = _AlertBatch(session, notification)
-            return [self._take_alert(session, tx, notification, a, mappings[a.key], now) for a in notification.alerts]
+            out = [self._take_alert(session, tx, notification, a, mappings[a.key], now) for a in notification.alerts]
+            for major in sorted(tx.majors):  # once, after its children of this notification
+                self._resolve_major_if_done(session, major, now)
+            return out
 
         return self.store.write(work)
 
@@ -2063,7 +2066,7 @@ class Desk:
                 values.update(status="resolved", resolution_code=code, first_contact=False)
             self._write(session, t, values, events, when)
             if closed and t.major_id is not None:
-                self._resolve_major_if_done(session, t.major_id, now)
+                tx.majors.add(t.major_id)  # resolved with its last child: checked once the notification is taken
             return AlertTaken("resolved", a.key, t.id, t.major_id, closed)
         if row is not None:
             return AlertTaken("duplicate", a.key, row.ticket_id)
@@ -2506,6 +2509,7 @@ class _AlertBatch:
         self.groups: set[str] = set()
         self.major: int | None | Literal[False] = False
         self.open_of_group: int | None = None
+        self.majors: set[int] = set()  # major incidents one of whose children the notification resolved
 
     def get(self, fingerprint: str, starts_at: datetime) -> _AlertSeen | None:
         return self.rows.get((fingerprint, starts_at))
