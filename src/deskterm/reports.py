@@ -344,10 +344,11 @@ def compute_by(
     buckets: dict[str, list[TicketRecord]] = {}
     for t in tickets:
         buckets.setdefault(group_key(by, t, policy_of), []).append(t)
-    return {
-        name: compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in {t.id for t in ts}], tz)
-        for name, ts in sorted(buckets.items())
-    }
+    out = {}
+    for name, ts in sorted(buckets.items()):
+        ids = {t.id for t in ts}  # once a group (it was built again for each escalation: tickets × escalations)
+        out[name] = compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in ids], tz)
+    return out
 
 
 # -- formats ------------------------------------------------------------------------------------------
