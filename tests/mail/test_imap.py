@@ -23,9 +23,10 @@ def test_imap_messages_become_tickets_once_and_are_flagged_seen(db_url, make_mai
     store = open_store(db_url)
     desk = Desk(store, config, clock=frozen_clock, user="alice")
     try:
-        imap.append(raw(1), raw(2, "bob@other.example"), raw(3, "carl@third.example"))
-        assert fetch_imap(desk, config.mail.imap) == {"ticket": 3}
-        assert imap.unseen() == 0
+        hostile = b"From: eve\x07@evil.example\r\nSubject: x\r\nMessage-ID: <bad1@evil.example>\r\n\r\nbody\r\n"
+        imap.append(raw(1), hostile, raw(2, "bob@other.example"), raw(3, "carl@third.example"))
+        assert fetch_imap(desk, config.mail.imap) == {"ticket": 3, "quarantined": 1}
+        assert imap.unseen() == 0  # the quarantined one too (kept aside, never lost)
         assert sorted(t.subject for t in desk.tickets()) == ["IMAP 1", "IMAP 2", "IMAP 3"]
         imap.append(raw(1))  # the same message delivered again: already taken
         assert fetch_imap(desk, config.mail.imap) == {"duplicate": 1}

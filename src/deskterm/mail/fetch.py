@@ -12,6 +12,7 @@ import functools
 import imaplib
 import io
 import os
+import re
 import select
 import ssl
 import threading
@@ -79,9 +80,10 @@ class _Batch:
     blocks the mailbox nor costs its neighbours. A database away or busy is no message's fault: it ends the
     fetch, and nothing is marked read."""
 
-    def __init__(self, desk: Desk, out: Counter[str]) -> None:
+    def __init__(self, desk: Desk, out: Counter[str], marked: Callable[[], None] = lambda: None) -> None:
         self.desk = desk
         self.out = out
+        self.marked = marked  # after the marks of a flush (IMAP: flags them all in one command)
         self.items: list[tuple[Any, str, list[tuple[str, str, int, str]]]] = []
         self.raws: list[bytes] = []
         self.done: list[Callable[[], None]] = []
@@ -100,6 +102,7 @@ class _Batch:
 
     def flush(self) -> None:
         if not self.items:
+            self.marked()  # the quarantined ones, marked as they came
             return
         try:
             taken = self.desk.take_mails(self.items)
@@ -111,6 +114,7 @@ class _Batch:
             self.out[t.state] += 1
         for mark in self.done:  # only once the transactions are committed
             mark()
+        self.marked()
         self.items, self.raws, self.done = [], [], []
 
     def _alone(self, item: tuple[Any, str, list[tuple[str, str, int, str]]], raw: bytes) -> MailTaken:
@@ -246,15 +250,12 @@ class ImapSession:
             if not fresh:  # a kept connection: NOOP makes the server announce what came since (SEARCH sees it)
                 conn.noop()
             typ, data = conn.uid("SEARCH", "UNSEEN")
-            uids = data[0].split() if typ == "OK" and data and data[0] else []
-            batch = _Batch(desk, out)
-            for uid in uids:
-                typ, fetched = conn.uid("FETCH", uid, "(BODY.PEEK[])")
-                raw = next((p[1] for p in fetched or [] if isinstance(p, tuple) and len(p) > 1), None)
-                if typ != "OK" or not isinstance(raw, bytes):
-                    continue
-                source = f"imap:{self.server.mailbox}:{uid.decode()}"
-                batch.add(raw, source, functools.partial(_seen, conn, uid.decode()))
+            uids = [u.decode() for u in data[0].split()] if typ == "OK" and data and data[0] else []
+            seen: list[str] = []  # taken and committed: flagged \Seen together, one command per batch
+            batch = _Batch(desk, out, lambda: _seen(conn, seen))
+            for i in range(0, len(uids), BATCH):  # one FETCH per batch, not one round trip per message
+                for uid, raw in _fetch_bodies(conn, uids[i : i + BATCH]):
+                    batch.add(raw, f"imap:{self.server.mailbox}:{uid}", functools.partial(seen.append, uid))
             batch.flush()
         except (OSError, imaplib.IMAP4.error) as exc:
             raise self._failed(exc) from None
@@ -354,8 +355,36 @@ def _logout(conn: imaplib.IMAP4) -> None:
         pass
 
 
-def _seen(conn: imaplib.IMAP4, uid: str) -> None:
-    conn.uid("STORE", uid, "+FLAGS", "(\\Seen)")
+def _seen(conn: imaplib.IMAP4, uids: list[str]) -> None:
+    """Flag these messages \\Seen (one command), and forget them."""
+    if uids:
+        conn.uid("STORE", ",".join(uids), "+FLAGS", "(\\Seen)")
+        uids.clear()
+
+
+_FETCHED_UID = re.compile(rb"\bUID (\d+)")
+
+
+def _fetch_bodies(conn: imaplib.IMAP4, uids: list[str]) -> list[tuple[str, bytes]]:
+    """The whole messages of these UIDs (one UID FETCH), in the order asked; one the server no longer has
+    (expunged meanwhile) is left out."""
+    typ, fetched = conn.uid("FETCH", ",".join(uids), "(UID BODY.PEEK[])")
+    if typ != "OK":
+        return []
+    bodies: dict[str, bytes] = {}
+    waiting: bytes | None = None  # a body whose UID the server gives after it: "BODY[] {n} ... UID 5)"
+    for part in fetched or []:
+        if isinstance(part, tuple) and len(part) > 1 and isinstance(part[1], bytes):
+            found = _FETCHED_UID.search(part[0])
+            waiting = None if found is not None else part[1]
+            if found is not None:
+                bodies[found.group(1).decode()] = part[1]
+        elif isinstance(part, bytes) and waiting is not None:
+            found = _FETCHED_UID.search(part)
+            if found is not None:
+                bodies[found.group(1).decode()] = waiting
+            waiting = None
+    return [(u, bodies[u]) for u in uids if u in bodies]
 
 
 def _quote(mailbox: str) -> str:
