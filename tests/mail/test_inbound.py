@@ -349,3 +349,20 @@ def test_a_message_that_cannot_be_written_is_set_aside_and_the_others_of_its_bat
     assert fetch_maildir(mail_desk, str(maildir)) == {}  # all three marked read
     subjects = sorted(t.subject for t in mail_desk.tickets())
     assert "Third" in subjects and "Printer down on floor 2" in subjects
+
+
+def test_one_batch_answers_threads_it_opened_and_takes_a_copy_once(mail_desk, maildir):
+    """Within one fetch's batch (one transaction, read once: ``intake.Batch``), a message answering one taken
+    earlier in the same batch goes to its ticket, and a second copy of a message is taken once."""
+    first = message(msgid="<b1@clinique.example>", subject="Scanner jammed")
+    answer = message(msgid="<b2@clinique.example>", subject="Re: Scanner jammed", body="Still jammed.")
+    answer_raw = answer.replace(b"Message-ID:", b"In-Reply-To: <b1@clinique.example>\nMessage-ID:", 1)
+    for name, raw in (("1.first", first), ("2.answer", answer_raw), ("3.copy", first)):  # read in name order
+        (maildir / "new" / name).write_bytes(raw)
+    assert fetch_maildir(mail_desk, str(maildir)) == {"ticket": 1, "added": 1, "duplicate": 1}
+    [t] = mail_desk.tickets()
+    assert [e.body for e in mail_desk.ticket(t.id).events if e.kind == "reply"] == ["Still jammed."]
+    assert [(r.message_id, r.state, r.ticket_id) for r in inbound(mail_desk)] == [
+        ("<b1@clinique.example>", "ticket", t.id),
+        ("<b2@clinique.example>", "added", t.id),
+    ]
