@@ -1,6 +1,6 @@
 """Issue 6: a process killed at any instant (SIGKILL: no cleanup, no rollback by Python) leaves the desk intact.
 
-(a) ``deskterm import`` of 1,500 tickets killed at a random instant (half of them at any time of the run, half
+(a) ``deskterm import`` of 750 tickets killed at a random instant (half of them at any time of the run, half
     just after the WAL file starts growing, i.e. in the middle of writing the transaction): afterwards the file passes
     ``PRAGMA integrity_check`` and holds either none or all of that import's tickets (each with all its events).
 (b) a process looping over updates killed at a random instant: afterwards the file passes
@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 from forkserver import Child, ForkServer
 
-IMPORT_TICKETS = 1500
+IMPORT_TICKETS = 750
 IMPORT_KILLS = 20
 UPDATE_KILLS = 30  # 50 kill points in all
 SEED = int(os.environ.get("DESKTERM_KILL_SEED", random.randrange(1 << 30)))
