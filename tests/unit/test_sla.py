@@ -598,3 +598,16 @@ def test_breach_at_the_close_of_business_leaves_zero_remaining_until_the_next_da
     assert (fr.state, fr.due, fr.remaining) == ("breached", t("2026-03-10T18:00:00+01:00"), 0)
     fr = run(created, "P2", [], "2026-03-11T09:01:00+01:00").timers["first_response"]
     assert (fr.state, fr.remaining) == ("breached", -M)
+
+
+def test_the_warning_instant_stays_once_the_timer_has_breached():
+    """A ticket's stored ``next_warn`` is derived at its last change; evaluated later, after the timer breached,
+    the instant its warning started is the same (it was dropped, so ``rederive`` changed tickets that nothing
+    had changed). P2 on the office calendar from Tue 10:00: first response 30 min, warning at 75 % (10:22:30),
+    resolution 8 h counted, warning at 6 h (16:00)."""
+    events = [reply("2026-03-10T10:05:00+01:00"), status("2026-03-10T10:06:00+01:00", "open")]
+    at_change = run("2026-03-10T10:00:00+01:00", "P2", events, "2026-03-10T10:06:00+01:00")
+    later = run("2026-03-10T10:00:00+01:00", "P2", events, "2026-03-12T09:00:00+01:00")
+    assert at_change.timers["resolution"].state == "running" and later.timers["resolution"].state == "breached"
+    assert iso(at_change.next_warn) == iso(later.next_warn) == "2026-03-10T16:00:00+01:00"
+    assert iso(later.timers["resolution"].warn_due) == "2026-03-10T16:00:00+01:00"

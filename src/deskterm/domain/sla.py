@@ -137,10 +137,9 @@ class TicketSla:
 
     @property
     def next_warn(self) -> int | None:
-        """The nearest instant at which an active timer is (or was) in warning."""
-        warns = [
-            t.warn_due for t in self.timers.values() if t.active and t.warn_due is not None and t.state != "breached"
-        ]
+        """The nearest instant at which an active timer is (or was) in warning: a timer that breached since keeps
+        it, so that the value derived at a change stays what a later evaluation derives (``rederive``)."""
+        warns = [t.warn_due for t in self.timers.values() if t.active and t.warn_due is not None]
         return min(warns) if warns else None
 
     @property
@@ -443,7 +442,7 @@ def _result(
         state, due = "paused", None
     warning = state in ("running", "paused") and consumed >= warn_at * target
     warn_due = None
-    if state in ("running", "paused"):
+    if state in ("running", "paused", "breached"):  # a breached timer keeps the instant its warning started
         threshold = -(-int(warn_at * target * 1000) // 1000)  # whole seconds, rounded up
         if consumed >= threshold:
             warn_due = _instant_of_consumed(cal, span_segments, threshold)
