@@ -16,9 +16,10 @@ from __future__ import annotations
 import os
 import random
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from . import demo_tickets
 from .clock import Clock, FrozenClock
@@ -26,6 +27,7 @@ from .config import Config, load_config, parse_config
 from .domain.billing import Contract
 from .domain.calendar import epoch
 from .domain.customers import ContactSpec, CustomerBatch, CustomerSpec
+from .domain.sla import Policy, Targets, business_day_target
 from .domain.survey import SurveyAnswer
 from .errors import BadInput
 from .safefile import set_mode
@@ -70,24 +72,24 @@ calendar = "office"
 warn_at = 0.75
 P1 = { first_response = "30m", resolution = "4h", next_update = "1h" }
 P2 = { first_response = "1h",  resolution = "8h" }
-P3 = { first_response = "4h",  resolution = "3d" }
-P4 = { first_response = "8h",  resolution = "10d" }
+P3 = { first_response = "4h",  resolution = "3bd" }
+P4 = { first_response = "8h",  resolution = "10bd" }
 
 [policies.us-business]
 calendar = "newyork"
 warn_at = 0.8
 P1 = { first_response = "30m", resolution = "6h", next_update = "2h" }
-P2 = { first_response = "2h",  resolution = "1d" }
-P3 = { first_response = "4h",  resolution = "3d" }
-P4 = { first_response = "1d",  resolution = "10d" }
+P2 = { first_response = "2h",  resolution = "1bd" }
+P3 = { first_response = "4h",  resolution = "3bd" }
+P4 = { first_response = "1bd", resolution = "10bd" }
 
 [policies.bronze]
 calendar = "office"
 warn_at = 0.8
 P1 = { first_response = "1h",  resolution = "8h" }
-P2 = { first_response = "4h",  resolution = "2d" }
-P3 = { first_response = "1d",  resolution = "5d" }
-P4 = { first_response = "2d",  resolution = "20d" }
+P2 = { first_response = "4h",  resolution = "2bd" }
+P3 = { first_response = "1bd", resolution = "5bd" }
+P4 = { first_response = "2bd", resolution = "20bd" }
 
 [customers."Clinique Saint-Jean"]
 policy = "platinum"
@@ -524,13 +526,12 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
         category, subject, description, ticket_type, route = demo_tickets.ticket(side, name, customer)
         impact, urgency = demo_tickets.impact_urgency(prio, side, category)
         escalate = demo_tickets.escalates(category, side)  # groups follow categories
-        events, plan = _life(
-            random.Random(life), cal, policy.targets[prio], created, now_s, escalate=escalate, route=route
-        )
+        targets = _planned(policy, prio, created)
+        events, plan = _life(random.Random(life), cal, targets, created, now_s, escalate=escalate, route=route)
         if plan.resolved_at is None and any(e.kind == "escalate" for e in events):
             # a ticket still open at L2 holds a real escalation record, which only the story's service calls make:
             # the imported history escalates only tickets that were resolved since
-            events, plan = _life(random.Random(life), cal, policy.targets[prio], created, now_s, escalate=False)
+            events, plan = _life(random.Random(life), cal, targets, created, now_s, escalate=False)
         out.append(
             (
                 NewTicket(
@@ -551,6 +552,17 @@ def _generate(now: datetime, count: int, seed: int, config: Config) -> list[tupl
             )
         )
     return out
+
+
+def _planned(policy: Policy, prio: str, created: int) -> Targets:
+    """The targets of ``prio`` in counted seconds for a ticket created at ``created``: a business-day target
+    (``5bd``) is the counted time from the creation to its deadline (``Targets`` holds it as days × 24 h), so
+    that the plan keeps within it as within any other target."""
+    targets = policy.targets[prio]
+    if not targets.days:
+        return targets
+    counted: dict[str, Any] = {timer: business_day_target(policy, days, created) for timer, days in targets.days}
+    return replace(targets, **counted)
 
 
 def _dt(t: int) -> datetime:
@@ -971,13 +983,15 @@ def _manager_month(made: list, as_, now: datetime, rnd: random.Random) -> None:
             if state == "delivered":
                 as_(p.handler, at + timedelta(hours=step * 5)).log_time(tid, rnd.choice((3, 4, 5)) * 3600, "built it")
             as_("duty-manager", at + timedelta(hours=step * 6)).change_request(tid, approval=state)
-    # two problems, each with the incidents that share its cause linked, and corrective actions
+    # two problems, each with the incidents that share its cause linked, and corrective actions; the one that stays
+    # open (P4: 20 business days to resolve) links the incidents of the last 24 days, so that it is within its target
     for n, (word, subject, cause, workaround) in enumerate(PROBLEMS):
+        window = timedelta(days=60 if n == 0 else 24)
         incidents = sorted(
             (
                 m
                 for m in mine + [(t.created_at, i, t, p) for i, (t, p) in made if t.customer not in CONTRACT_CUSTOMERS]
-                if m[2].type == "incident" and m[2].subject.startswith(word) and m[0] > now - timedelta(days=60)
+                if m[2].type == "incident" and m[2].subject.startswith(word) and m[0] > now - window
             ),
             key=lambda m: m[0],
         )[:6]
