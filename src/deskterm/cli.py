@@ -945,9 +945,12 @@ def _since(value: str | None, now: datetime, option: str) -> datetime | None:
     type=click.Choice(["customer", "policy", "group", "priority", "type", "category"]),
     help="One section per value.",
 )
-@click.option("--format", "fmt", type=click.Choice(["md", "csv", "json", "html"]), default="md", show_default=True)
-@click.option("--customer", help="With --month: the customer's monthly SLA report (md, html or json).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "csv", "json", "html", "pdf"]), default="md", show_default=True
+)
+@click.option("--customer", help="With --month: the customer's monthly SLA report (md, html, pdf or json).")
 @click.option("--month", metavar="YYYY-MM", help="With --customer: the month of the customer's report.")
+@click.option("--output", "-o", metavar="FILE", help="With --format pdf: the PDF file to write (whole or not at all).")
 @click.pass_obj
 def report(
     obj: Context,
@@ -957,6 +960,7 @@ def report(
     fmt: str,
     customer: str | None,
     month: str | None,
+    output: str | None,
 ) -> None:
     """KPIs: SLA compliance, breaches, backlog, MTTR, FCR, CSAT, NPS, CES, escalations."""
     import csv
@@ -971,19 +975,31 @@ def report(
         if since_text is not None or until_text is not None or by is not None:
             raise BadInput("report: --customer takes a --month, not --since, --until or --by")
         if fmt == "csv":
-            raise BadInput("--format: the customer's report is md, html or json")
+            raise BadInput("--format: the customer's report is md, html, pdf or json")
+        if (fmt == "pdf") != (output is not None):
+            raise BadInput("--output: a PDF needs --output FILE, and only a PDF is written to a file")
         from . import monthly
 
         data = monthly.customer_report(obj.desk(), customer, month)
-        if fmt == "json":
+        if fmt == "pdf":
+            from pathlib import Path
+
+            from .pdf import write_pdf
+
+            assert output is not None
+            size = write_pdf(monthly.customer_html(data), Path(output))
+            click.echo(f"{output}: {size} bytes")
+        elif fmt == "json":
             click.echo(jsonout.dumps(data))
         elif fmt == "html":
             click.echo(monthly.customer_html(data), nl=False)
         else:
             click.echo(monthly.customer_markdown(data), nl=False)
         return
-    if fmt == "html":
-        raise BadInput("--format: html is for the customer's report (--customer and --month)")
+    if fmt in ("html", "pdf"):
+        raise BadInput(f"--format: {fmt} is for the customer's report (--customer and --month)")
+    if output is not None:
+        raise BadInput("--output: only the customer's PDF report is written to a file")
     desk = obj.desk()
     now = desk.clock.now()
     # the period is [since, until) and instants are whole seconds: up to now means up to the end of this second,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
+import stat
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -134,11 +134,10 @@ def _chromium() -> str | None:
 
 
 @pytest.mark.engines("sqlite")
-def test_html_rendered_by_a_real_browser_shows_the_json_figures(month_desk, tmp_path):
+def test_html_rendered_by_a_real_browser_shows_the_json_figures(month_desk, db_url, tmp_path, cli_server):
     import os
 
-    browser = _chromium()
-    if browser is None:
+    if _chromium() is None:
         if os.environ.get("CI") == "true":
             pytest.fail("chromium is missing (.ci/run installs it)")
         pytest.skip("no chromium on this machine")
@@ -146,14 +145,17 @@ def test_html_rendered_by_a_real_browser_shows_the_json_figures(month_desk, tmp_
 
     desk, ids = month_desk
     r = monthly.customer_report(desk, NAME, "2026-10")
-    page = tmp_path / "report.html"
-    page.write_text(monthly.customer_html(r), encoding="utf-8")
-    pdf = tmp_path / "report.pdf"
-    subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
-         f"--user-data-dir={tmp_path / 'profile'}", f"--print-to-pdf={pdf}", page.as_uri()],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+    # the HTML printed by the browser through `report --format pdf --output FILE`
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text('timezone = "UTC"\n')
+    where = tmp_path / "out"
+    where.mkdir()
+    pdf = where / "report.pdf"
+    args = ("--db", db_url, "--config", str(cfg), "report", "--customer", NAME, "--month", "2026-10")
+    out = cli_server.run(*args, "--format", "pdf", "--output", str(pdf))
+    assert out.returncode == 0 and out.stderr == "" and out.stdout.startswith(f"{pdf}: "), out.stderr
+    assert stat.S_IMODE(pdf.stat().st_mode) == 0o600
+    assert [p.name for p in where.iterdir()] == ["report.pdf"]  # the work directory is gone
     text = "\n".join(p.extract_text() for p in PdfReader(str(pdf)).pages)
     lines = [" ".join(line.split()) for line in text.splitlines()]
     assert f"Service report — {NAME} — 2026-10" in lines  # the name as text, escaped in the HTML, shown as typed
@@ -248,3 +250,44 @@ def test_cli_reports_and_bad_input(month_desk, db_url, tmp_path, cli_server):
         lines = out.stderr.splitlines()
         assert len(lines) == 1 and words in lines[0], (args, lines)
     assert db_state(db_url) == before
+
+
+@pytest.mark.engines("sqlite")
+def test_cli_pdf_without_a_browser_or_when_it_fails_writes_nothing(month_desk, db_url, tmp_path, cli_server):
+    """No Chromium on PATH: one line saying what is missing, exit 2. A browser that fails after writing half a
+    file: exit 1, and the output keeps what it held (a PDF is written under a temporary name, then renamed)."""
+    cfg = tmp_path / "desk.toml"
+    cfg.write_text('timezone = "UTC"\n')
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    where = tmp_path / "out"
+    where.mkdir()
+    pdf = where / "out.pdf"
+    args = ("--db", db_url, "--config", str(cfg), "report", "--customer", NAME, "--month", "2026-10")
+    env = {"PATH": str(bin_dir)}  # no browser there
+    out = cli_server.run(*args, "--format", "pdf", "--output", str(pdf), env=env)
+    assert out.returncode == 2 and out.stdout == ""
+    (line,) = out.stderr.splitlines()
+    assert line.startswith("--format pdf: no headless Chromium found") and "--format html" in line
+    assert not pdf.exists()
+    broken = bin_dir / "chromium"
+    broken.write_text(
+        "#!/bin/sh\n"
+        'for a in "$@"; do case "$a" in\n'
+        '  --print-to-pdf=*) printf "%%PDF-1.4 half" > "${a#--print-to-pdf=}";;\n'
+        "esac; done\n"
+        "exit 3\n"
+    )
+    broken.chmod(0o755)
+    pdf.write_bytes(b"the report of last month")
+    out = cli_server.run(*args, "--format", "pdf", "--output", str(pdf), env=env)
+    assert out.returncode == 1 and out.stderr.strip().endswith("did not print the report (exit 3)"), out.stderr
+    assert pdf.read_bytes() == b"the report of last month"
+    assert [p.name for p in where.iterdir()] == ["out.pdf"]
+    for extra, words in (
+        (("--format", "pdf"), "a PDF needs --output FILE"),
+        (("--format", "html", "--output", str(pdf)), "only a PDF is written to a file"),
+        (("--format", "pdf", "--output", str(tmp_path / "nowhere" / "x.pdf")), "no such directory"),
+    ):
+        out = cli_server.run(*args, *extra, env=env)
+        assert out.returncode == 2 and len(out.stderr.splitlines()) == 1 and words in out.stderr, (extra, out.stderr)
