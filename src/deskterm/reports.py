@@ -194,6 +194,8 @@ def compute(
     for t in tickets:
         if t.created_at >= until:
             continue
+        if t.status in STOPPED and t.updated_at < since:
+            continue  # closed and untouched since before the period: nothing of it counts (queries.load_tickets)
         if since <= t.created_at:
             k.opened += 1
             opened_ids.add(t.id)
