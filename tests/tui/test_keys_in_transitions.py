@@ -470,3 +470,36 @@ async def test_enter_after_a_slow_search_opens_a_match(make_app, monkeypatch):
         assert screen.state.filter == "Rhône"
         await until(pilot, lambda: isinstance(app.screen, DetailScreen) and app.screen.record is not None)
         assert "Rhône" in app.screen.record.customer
+
+
+async def test_a_note_begun_while_a_slow_reply_is_written(make_app, tickets, monkeypatch):
+    """A reply that takes longer to write than the gate holds keys (2 s): ``n`` and the note typed after its
+    ctrl+s open the note editor and fill it (``n`` was off while any change was written, and the note's text
+    went to the ticket screen). Sent after, the note is not taken for a change by someone else."""
+    import time
+
+    from deskterm.service import Desk
+    from deskterm.tui.keygate import KeyGate
+    from deskterm.tui.screens.stale import StaleDialog
+
+    update = Desk.update
+
+    def slow(self, *args, **kwargs):
+        time.sleep(KeyGate.PATIENCE + 0.8)
+        return update(self, *args, **kwargs)
+
+    monkeypatch.setattr(Desk, "update", slow)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        await burst(pilot, "r", "On it", "ctrl+s", "n", "Checked logs")
+        await until(pilot, lambda: isinstance(app.screen, EditorDialog) and app.screen.kind == "note")
+        await until(pilot, lambda: app.screen.query_one(TextArea).text == "Checked logs")
+        await until(pilot, lambda: any(e.body == "On it" for e in screen.record.events), tries=400)
+        await burst(pilot, "ctrl+s")
+        await until(
+            pilot,
+            lambda: any(e.body == "Checked logs" for e in screen.record.events) or isinstance(app.screen, StaleDialog),
+            tries=400,
+        )
+        assert not isinstance(app.screen, StaleDialog)

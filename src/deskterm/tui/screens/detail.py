@@ -115,6 +115,7 @@ class DetailScreen(DeskScreen):
         self._key_waits: list = []  # keys wait for the changes under way (see _later)
         self._changing = 0  # changes of this screen under way (written, then shown)
         self._missed = False  # the desk changed meanwhile
+        self._sending: set[str] = set()  # the drafts being sent ("reply", "note")
 
     # -- layout and loading ----------------------------------------------------------------------
 
@@ -462,6 +463,10 @@ class DetailScreen(DeskScreen):
     )
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("reply", "note"):
+            # the editor of a draft being sent stays closed (it would offer the text again); the other opens:
+            # ``n`` typed right after a reply's ctrl+s begins the note while the reply is written
+            return None if action in self._sending else True
         if action in self.WRITERS and self.app.writes.busy(self):
             return None
         return True
@@ -601,6 +606,15 @@ class DetailScreen(DeskScreen):
         text = self.drafts[kind]
         change = Change(reply=text) if kind == "reply" else Change(note=text)
         label = "Reply" if kind == "reply" else "Note"
+        self._sending.add(kind)
+        self.refresh_bindings()
+        try:
+            return await self._send(kind, change, label)
+        finally:
+            self._sending.discard(kind)
+            self.refresh_bindings()
+
+    async def _send(self, kind: str, change, label: str) -> bool:
         ok = await self.change(
             label,
             self.draft_seen.get(kind),
