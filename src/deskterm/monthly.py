@@ -134,6 +134,19 @@ def _problems(session: Session, ids: Sequence[int] | None, today: date, tz: Zone
     return out
 
 
+def _problem_ids_of(session: Session, customer: str) -> list[int]:
+    """The problems that the customer's incidents are linked to."""
+    return sorted(
+        set(
+            session.execute(
+                select(col(ProblemLink.problem_id))
+                .join(Ticket, col(Ticket.id) == col(ProblemLink.ticket_id))
+                .where(col(Ticket.customer_id) == billing.customer_id(session, customer))
+            ).scalars()
+        )
+    )
+
+
 def _public(problem: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in problem.items() if not k.startswith("_")}
 
@@ -151,16 +164,7 @@ def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any
         billing.customer_id(session, customer)  # an unknown customer is bad input before anything is computed
         contracts = billing.queries.contracts(session, customer)
         bill = billing.month_bill(session, customer, month, tz)
-        linked_problem_ids = sorted(
-            set(
-                session.execute(
-                    select(col(ProblemLink.problem_id))
-                    .join(Ticket, col(Ticket.id) == col(ProblemLink.ticket_id))
-                    .where(col(Ticket.customer_id) == billing.customer_id(session, customer))
-                ).scalars()
-            )
-        )
-        problems = _problems(session, linked_problem_ids, today, tz)
+        problems = _problems(session, _problem_ids_of(session, customer), today, tz)
     until = min(month.until, now)
     tickets = desk.tickets_for_period(months[0].since, until, customer=customer)
     evaluated: dict[int, Any] = {}
@@ -736,7 +740,8 @@ def customer_html(r: dict[str, Any]) -> str:
 def manager_lines(desk: Desk, now: datetime, customer: str | None = None) -> list[str]:
     """What the dashboard shows of the service manager's side (nothing when the desk has none of it): contracts
     ending within 60 days, churn this month, the problems with the most incidents linked this month, overdue
-    corrective actions; for one customer, its contract in force and the month's billable hours and amount."""
+    corrective actions; for one customer, its contract in force, the month's billable hours and amount, and the
+    open problems its incidents are linked to."""
     tz = desk.config.tz
     today = now.astimezone(tz).date()
     month = billing.parse_month(f"{today:%Y-%m}", tz, now)
@@ -746,6 +751,7 @@ def manager_lines(desk: Desk, now: datetime, customer: str | None = None) -> lis
         bill = None
         if customer is not None and any(c.customer == customer for c in contracts):
             bill = billing.month_bill(session, customer, month, tz)
+        theirs = set(_problem_ids_of(session, customer)) if customer is not None else set()
     lines: list[str] = []
     if customer is not None:
         current = rules.in_force([c for c in contracts if c.customer == customer], today)
@@ -759,6 +765,15 @@ def manager_lines(desk: Desk, now: datetime, customer: str | None = None) -> lis
                 "of included hours used"
             )
         mine = [c for c in contracts if c.customer == customer]
+        still_open = [p for p in problems if p["ticket"] in theirs and p["status"] not in ("resolved", "closed")]
+        if still_open:
+            lines.append(
+                f"open problems ({len(still_open)}): "
+                + "; ".join(
+                    f"#{p['ticket']} {one_line(p['subject'], 32)} ({len(p['incidents'])} incidents)"
+                    for p in still_open[:3]
+                )
+            )
     else:
         mine = contracts
     ending = rules.ending_within(mine, today)

@@ -230,8 +230,15 @@ async def test_service_manager_lines_for_the_desk_and_a_customer(make_app, desk_
             subject="Switch firmware", customer=first, priority="P3", created_at=NOW - timedelta(days=1), type="problem"
         )
     ).id
-    desk.link_problem(problem, [t.id for t in incidents[:3]])
+    theirs = desk.create(
+        NewTicket(subject="Port down", customer=first, priority="P3", created_at=NOW - timedelta(hours=2))
+    ).id
+    desk.link_problem(problem, [t.id for t in incidents[:3]] + [theirs])
     desk.add_action(problem, "upgrade the switches", "me", today - timedelta(days=2))
+    since = period_bounds(NOW, config.tz)["month"][0]
+    month = reports.compute(
+        [t for t in desk.tickets_for_period(since, NOW) if t.customer == first], lambda t: desk.sla(t, NOW), since, NOW
+    )
     store.dispose()
     app = make_app(config=config)
     async with app.run_test(size=SIZE) as pilot:
@@ -239,7 +246,7 @@ async def test_service_manager_lines_for_the_desk_and_a_customer(make_app, desk_
         lines = screen.data.manager[None]
         assert lines[0] == f"ending within 60 days: {first} {today + timedelta(days=30)}"
         assert lines[1] == f"churn this month: {customers[1]} (2026-03-05)"
-        assert lines[2] == f"problems, most incidents this month: #{problem} Switch firmware (3)"
+        assert lines[2] == f"problems, most incidents this month: #{problem} Switch firmware (4)"
         assert lines[3] == f"overdue actions (1): upgrade the switches (alice, due {today - timedelta(days=2)})"
         shown = str(screen.query_one("#dash-figures").render())
         assert "Service manager" in shown and "churn this month" in shown
@@ -250,6 +257,17 @@ async def test_service_manager_lines_for_the_desk_and_a_customer(make_app, desk_
                 break
         assert screen.data.manager[first][0] == f"contract Gold (ends {today + timedelta(days=30)})"
         assert screen.data.manager[first][1].startswith("this month: 0.00 h billable, 0.00")
+        # the customer's open problems, and its month to date as the KPI functions count it, whatever the period
+        assert screen.data.manager[first][2] == f"open problems (1): #{problem} Switch firmware (4 incidents)"
+        await pilot.press("1")
+        await settle(pilot)
+        shown = str(screen.query_one("#dash-figures").render())
+        met = sum(c.met for c in month.compliance.values())
+        breached = sum(c.breached for c in month.compliance.values())
+        assert met + breached > 0
+        rate = f"{100 * month.overall_compliance:.1f} %"
+        assert f"month to date: SLA compliance {rate} ({met} met, {breached} breached)" in shown
+        assert "open problems (1)" in shown
 
 
 async def test_changes_during_a_computation_make_one_more_not_one_each(make_app, desk_files, monkeypatch):

@@ -379,7 +379,14 @@ class DashboardScreen(LoadingScreen):
         self.query_one("#dash-title", Static).update(title)
         k = self.kpis
         figures = kpi_text(k) if k is not None else Text("no tickets")
-        manager = self.data.manager.get(self.customer) if self.data else None
+        manager = list(self.data.manager.get(self.customer) or ()) if self.data else []
+        month = data.by_customer["month"].get(self.customer) if self.customer else None
+        if month is not None:  # the customer's month to date, whatever the period shown
+            c = month.overall_compliance
+            met = sum(x.met for x in month.compliance.values())
+            breached = sum(x.breached for x in month.compliance.values())
+            rate = "—" if c is None else f"{100 * c:.1f} %"
+            manager.insert(0, f"month to date: SLA compliance {rate} ({met} met, {breached} breached)")
         if manager:
             figures = figures.copy()
             figures.append("\nService manager\n", style="bold")
