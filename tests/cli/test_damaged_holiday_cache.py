@@ -4,12 +4,20 @@ stderr, and the cache is rewritten (the next command says nothing). It made ever
 from __future__ import annotations
 
 import json
+import sys
 from importlib.metadata import version
 from pathlib import Path
 
 import pytest
 
 from deskterm_testing import EXAMPLE_CONFIG, run_cli
+
+
+@pytest.fixture(autouse=True)
+def _forked_cli(cli_server, monkeypatch):
+    """``run_cli`` here is the session's fork server (the same command line, without a second of imports each)."""
+    monkeypatch.setattr(sys.modules[__name__], "run_cli", cli_server.run)
+
 
 WRONG = {
     "a list": "[]",

@@ -4,6 +4,7 @@ PostgreSQL answers exactly as the SQLite file did; ids, sequences and counts; re
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -14,6 +15,13 @@ from deskterm.dbcopy import TABLES
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm_testing import run_cli
+
+
+@pytest.fixture(autouse=True)
+def _forked_cli(cli_server, monkeypatch):
+    """``run_cli`` here is the session's fork server (the same command line, without a second of imports each)."""
+    monkeypatch.setattr(sys.modules[__name__], "run_cli", cli_server.run)
+
 
 NOW = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
 AT = "2026-03-27T16:00:00+00:00"

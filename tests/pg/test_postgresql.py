@@ -333,21 +333,21 @@ TICKETS = [
 ]
 
 
-def test_cli_import_list_show_update_give_the_same_answers_on_both_engines(tmp_path, pg_url):
+def test_cli_import_list_show_update_give_the_same_answers_on_both_engines(tmp_path, pg_url, cli_server):
     file = tmp_path / "t.json"
     file.write_text(json.dumps(TICKETS))
     outputs = {}
     for name, db in (("sqlite", str(tmp_path / "s.db")), ("pg", pg_url)):
 
         def ok(*args, db=db, name=name):
-            r = run_cli("--db", db, "--config", str(EXAMPLE_CONFIG), *args)
+            r = cli_server.run("--db", db, "--config", str(EXAMPLE_CONFIG), *args)
             assert r.returncode == 0, (name, args, r.stderr)
             return r.stdout
 
         got = [ok("import", str(file))]
         got.append(ok("list", "--json", "--at", "2026-03-30T12:00:00+02:00"))
         got.append(ok("update", "EXT-2", "--status", "open", "--expect-version", "1"))
-        r = run_cli(
+        r = cli_server.run(
             "--db", db, "--config", str(EXAMPLE_CONFIG), "update", "EXT-2", "--note", "x", "--expect-version", "1"
         )
         assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1, r.stderr
@@ -355,7 +355,7 @@ def test_cli_import_list_show_update_give_the_same_answers_on_both_engines(tmp_p
         for e in show["events"]:
             e.pop("at")  # written at the real now
         got.append(show)
-        r = run_cli("--db", db, "--config", str(EXAMPLE_CONFIG), "import", str(file))
+        r = cli_server.run("--db", db, "--config", str(EXAMPLE_CONFIG), "import", str(file))
         assert r.returncode == 2 and "already imported" in r.stderr  # all or nothing, on both
         outputs[name] = got
     assert outputs["pg"] == outputs["sqlite"]
