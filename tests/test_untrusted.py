@@ -12,31 +12,29 @@ escapes visibly (``\\x1b``, ``\\u202e``), markup as literal brackets.
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from deskterm_testing import patience
 
 # (not ``from conftest import ...``: another directory's conftest.py can shadow the module name "conftest")
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_CONFIG = ROOT / "examples" / "deskterm.toml"
 
 
+_CLI = []  # the session's cli_server, once a test of this module asked for it
+
+
 def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
-    """The real command line, in a subprocess (as tests/conftest.py's run_cli)."""
-    return subprocess.run(
-        [sys.executable, "-m", "deskterm.cli", *args],
-        input=input,
-        capture_output=True,
-        text=True,
-        env={**os.environ, **(env or {})},
-        timeout=patience(120),
-    )
+    """The real command line: ``deskterm.cli.main`` forked from the session's preloaded process (``cli_server``:
+    the same exit code and bytes on stdout and stderr as ``python -m deskterm.cli``, tests/test_corpus.py)."""
+    return _CLI[0].run(*args, input=input, env=env)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _forked_cli(cli_server):
+    _CLI[:] = [cli_server]
 
 
 ESCAPES = (

@@ -16,7 +16,7 @@ from deskterm.config import parse_config
 from deskterm.domain.agents import AgentEntry, Directory
 from deskterm.errors import BadInput
 from deskterm.service import Change, Desk, NewTicket
-from deskterm_testing import EXAMPLE_CONFIG, run_cli
+from deskterm_testing import EXAMPLE_CONFIG
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -122,8 +122,9 @@ allow_new = "yes"
 
 
 @pytest.mark.engines("sqlite")
-def test_cli_refuses_an_unknown_assignee_in_one_line_and_lists_agents(tmp_path):
+def test_cli_refuses_an_unknown_assignee_in_one_line_and_lists_agents(tmp_path, cli_server):
     db = str(tmp_path / "desk.db")
+    run_cli = cli_server.run  # the real command line, forked from a preloaded process
     assert run_cli("--db", db, "new", "--subject", "x", "--customer", "y", "--new-customer").returncode == 0
     typo = run_cli("--db", db, "update", "1", "--assign", os_user()[:-1] + "x")
     assert typo.returncode == 2
