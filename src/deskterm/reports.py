@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from .domain.calendar import epoch
-from .domain.history import first_contact, survey_scores
+from .domain.history import first_contact, reopens, status_at, survey_scores
 from .domain.sla import TIMERS, TicketSla
 from .domain.workflow import STOPPED
 from .records import TicketRecord
@@ -144,28 +144,6 @@ def _resolved_at(t: TicketRecord, since: datetime, until: datetime) -> datetime 
     return found
 
 
-def _reopened(t: TicketRecord, until: datetime) -> bool:
-    status = "new"
-    for e in t.events:
-        if e.at >= until:
-            break
-        if e.kind == "status" and e.to:
-            if status in STOPPED and e.to not in STOPPED:
-                return True
-            status = e.to
-    return False
-
-
-def _status_at(t: TicketRecord, until: datetime) -> str:
-    status = "new"
-    for e in t.events:
-        if e.at >= until:
-            break
-        if e.kind == "status" and e.to:
-            status = e.to
-    return status
-
-
 def _first_contact(t: TicketRecord) -> bool:
     if t.first_contact is not None:
         return t.first_contact
@@ -205,7 +183,7 @@ def compute(
                 k.change_requests += 1
             else:
                 k.unclassified += 1
-        if _status_at(t, until) not in STOPPED:
+        if status_at(t.events, until) not in STOPPED:
             k.backlog += 1
         if _resolved_at(t, since, until) is not None:
             resolved.append(t)
@@ -236,7 +214,7 @@ def compute(
     k.first_response = Durations.of(fr_pairs)
     k.resolution = Durations.of(res_pairs)
     k.first_contact_rate = _ratio(sum(1 for t in resolved if _first_contact(t)), len(resolved))
-    k.reopen_rate = _ratio(sum(1 for t in resolved if _reopened(t, until)), len(resolved))
+    k.reopen_rate = _ratio(sum(1 for t in resolved if reopens(t.events, until)), len(resolved))
     escalated = {t.id for t in tickets if t.id in opened_ids and any(e.kind == "escalate" for e in t.events)}
     escalated |= {e.ticket_id for e in escalations if e.ticket_id in opened_ids}
     k.escalation_rate = _ratio(len(escalated), k.opened)

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from .history import reopens
 from .sla import CYCLIC, TIMERS, Event, TicketSla, TimerResult
 from .workflow import STOPPED
 
@@ -127,18 +128,10 @@ class Firing:
 
 def timer_cycle(timer: str, events: Sequence[Event], now: int, result: TimerResult) -> str:
     """Which cycle of a timer this is: reopens start new cycles; next_update also restarts at each reply."""
-    status = "new"
-    reopens = 0
-    for e in events:
-        if e.at > now:
-            break
-        if e.kind == "status" and e.to:
-            if status in STOPPED and e.to not in STOPPED:
-                reopens += 1
-            status = e.to
+    count = reopens(events, now + 1)  # (events at ``now`` itself count: epoch seconds)
     if timer in CYCLIC:  # a new cycle at each reply (of the agent, or of the customer)
-        return f"{reopens}:{result.started_at}"
-    return str(reopens)
+        return f"{count}:{result.started_at}"
+    return str(count)
 
 
 def due_firings(

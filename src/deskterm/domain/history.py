@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from .workflow import STOPPED
 
@@ -49,6 +49,45 @@ def first_contact(events: Iterable[HistoryEvent], resolver: str) -> bool:
 
 SURVEY_KINDS = ("csat", "nps", "ces")  # the answers of a survey (domain/survey.py), one event per score
 SURVEY_REMINDER = "survey_reminder"  # the customer was reminded of the survey
+
+
+class StampedEvent(Protocol):
+    """An event whose ``at`` is an instant of the caller's kind: a datetime (records) or epoch seconds (the SLA
+    engine's events). Only compared with the ``until`` given along."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def to(self) -> str | None: ...
+    @property
+    def at(self) -> Any: ...
+
+
+def status_at(events: Iterable[StampedEvent], until: Any) -> str:
+    """The ticket's status just before ``until`` (events at or after it have not happened yet); events in time
+    order."""
+    status = "new"
+    for e in events:
+        if e.at >= until:
+            break
+        if e.kind == "status" and e.to:
+            status = e.to
+    return status
+
+
+def reopens(events: Iterable[StampedEvent], until: Any) -> int:
+    """How many times the ticket was taken back out of resolved or closed before ``until``; events in time
+    order. (Each reopening starts a new cycle of the SLA's timers; a resolved ticket reopened counts in the
+    reopen rate.)"""
+    status, count = "new", 0
+    for e in events:
+        if e.at >= until:
+            break
+        if e.kind == "status" and e.to:
+            if status in STOPPED and e.to not in STOPPED:
+                count += 1
+            status = e.to
+    return count
 
 
 def resolved_at(events: Iterable[TimedEvent]) -> datetime | None:
