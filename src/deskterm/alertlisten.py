@@ -89,6 +89,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, code: int, payload: dict, line: str) -> None:
         data = json.dumps(payload).encode()
+        # said before it is answered: the lines come in the order of the answers (requests run in threads)
+        self.server.say(f"alertmanager: {code} {line}")
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -97,7 +99,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
         self.end_headers()
         self.wfile.write(data)
-        self.server.say(f"alertmanager: {code} {line}")
 
     def _refuse(self, code: int, why: str) -> None:
         self._answer(code, {"error": why}, f"refused: {why}")
