@@ -62,6 +62,7 @@ async def test_list_json_reflects_reply_priority_and_status_from_the_screen(make
     sla = after["sla"]
     assert sla["first_response"]["state"] == "met"
     assert sla["resolution"]["state"] == "paused" and sla["resolution"]["due"] is None
-    # Atelier Moreau has the bronze policy (office hours): P2 resolution 2d of counted time; the ticket was created
-    # 20 minutes before NOW (Friday 16:00 in Paris, inside office hours), so 20 minutes were used before the pause
-    assert sla["resolution"]["remaining_seconds"] == 2 * 86400 - 20 * 60
+    # Atelier Moreau has the bronze policy (office hours): P2 resolution 2bd, due at the same time two business days
+    # after creation (Friday 15:40 in Paris → Tuesday 15:40): Fri 1h20 + Mon 8h + Tue 6h40 = 16 h of counted time;
+    # the ticket was created 20 minutes before NOW, so 20 minutes were used before the pause
+    assert sla["resolution"]["remaining_seconds"] == 16 * 3600 - 20 * 60

@@ -162,8 +162,11 @@ def test_search_index_narrows_incrementally_and_agrees_with_brute_force(store):
     assert ids("pr", view="unassigned") == _reference(store, "unassigned", "pr")
     assert index.loads == 1
     # a cleared search shows the held ids (no SQL), the same as SQL's
-    held = index.find(QueueQuery(store, view="unassigned", user="alice", now=NOW), wait=False)
-    assert held is not None and list(held) == list(QueueQuery(store, view="unassigned", user="alice", now=NOW).ids())
+    # (in SQL's order: the query arranges them, grouping "time to breach" by the warnings started at its instant)
+    cleared = QueueQuery(store, view="unassigned", user="alice", now=NOW)
+    held = index.find(cleared, wait=False)
+    assert held is not None and list(held) == list(cleared.sql_ids())
+    assert list(cleared.arrange(held)) == list(QueueQuery(store, view="unassigned", user="alice", now=NOW).ids())
     assert index.find(QueueQuery(store, view="open", user="alice", now=NOW), wait=False) is None  # would need SQL
 
 
