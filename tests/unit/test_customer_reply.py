@@ -9,7 +9,7 @@ begins. Each cycle is met or breached against its target exactly as the other ti
 
 from __future__ import annotations
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from deskterm.domain.calendar import always_calendar
@@ -142,9 +142,13 @@ def to_events(history: list[tuple[int, str]]) -> list[Event]:
     return out
 
 
-def model(events: list[Event], now: int) -> list[int]:
-    """Counted minutes of each cycle, in order, by walking minute after minute."""
+def model(events: list[Event], now: int) -> tuple[list[int], list[bool]]:
+    """Counted minutes of each cycle, in order, by walking minute after minute; and whether each breached: its
+    counted time reached the target at an instant (its deadline) before the cycle stopped (answered, resolved) or,
+    for the cycle still waiting (running or paused), before ``now``. Stopped at the deadline is met."""
     cycles: list[int] = []
+    due: list[int | None] = []  # the minute each cycle's counted time reached the target
+    stopped: list[int | None] = []
     answered_once = resolved = pending = waiting = unanswered = False
     by_minute: dict[int, list[Event]] = {}
     for e in events:
@@ -163,18 +167,28 @@ def model(events: list[Event], now: int) -> list[int]:
         now_waiting = unanswered and not resolved
         if now_waiting and not waiting:
             cycles.append(0)
+            due.append(None)
+            stopped.append(None)
+        elif waiting and not now_waiting:
+            stopped[-1] = minute
         waiting = now_waiting
         if waiting and not pending and minute < now:
             cycles[-1] += 1
-    return cycles
+            if cycles[-1] * M == TARGET:
+                due[-1] = minute + 1
+    breached = [d is not None and d < (now if stop is None else stop) for d, stop in zip(due, stopped, strict=True)]
+    return cycles, breached
 
 
 @settings(max_examples=300, deadline=None)
 @given(histories(), st.integers(0, 40))
+@example([(1, "resolved"), (2, "customer"), (3, "open"), (33, "pending")], 1)  # paused at the deadline: breached
+@example([(1, "resolved"), (2, "customer"), (3, "open")], 30)  # running, at the deadline itself: not yet
+@example([(1, "agent"), (2, "customer"), (32, "pending"), (33, "agent")], 0)  # paused at it, answered after
 def test_the_engine_agrees_with_the_minute_by_minute_model(history, after) -> None:
     events = to_events(history)
     now = (history[-1][0] if history else 0) + after
-    expected = model(events, now)
+    expected, breached = model(events, now)
     t = timer(events, now)
     if not expected:
         assert t is None
@@ -182,5 +196,5 @@ def test_the_engine_agrees_with_the_minute_by_minute_model(history, after) -> No
     assert t is not None
     runs = [*t.cycles, t]
     assert [r.consumed // M for r in runs] == expected
-    assert [r.state == "breached" for r in runs] == [n * M > TARGET for n in expected]
-    assert t.past_breaches == sum(1 for n in expected[:-1] if n * M > TARGET)
+    assert [r.state == "breached" for r in runs] == breached
+    assert t.past_breaches == sum(breached[:-1])
