@@ -640,6 +640,30 @@ class Desk:
 
     # -- renaming and deleting customers and contacts -----------------------------------------------
 
+    def _record_on_tickets(
+        self,
+        session: Session,
+        where,
+        kind: str,
+        old: str,
+        new: str,
+        reason: str = "renamed",
+        values: dict | None = None,
+        customer: str | None = None,
+    ) -> int:
+        """Each ticket matching ``where`` records ``kind old → new`` in its history (a new version, written by
+        ``_write`` under the version it read, its deadlines derived again, under ``customer`` when given); how
+        many."""
+        tickets = queries._records(session, where)
+        histories = queries.events_of(session, [t.id for t in tickets])
+        for t in tickets:
+            t.events = histories.get(t.id, [])
+            now = self._stamp(t.updated_at)
+            event = NewEvent(at=now, kind=kind, author=self.user, from_value=old, to=new, reason=reason)
+            record = dataclasses.replace(t, customer=customer) if customer is not None else t
+            self._write(session, record, dict(values or {}), [event], now)
+        return len(tickets)
+
     def rename_customer(self, old: str, new: str, merge: bool = False) -> Renamed:
         """Rename a customer, or (``merge``) fold it into the existing customer that ``new`` names. Its tickets
         keep their customer: each records the change in its history (a ``customer`` event, a new version, written
@@ -682,20 +706,14 @@ class Desk:
                         f" ({', '.join(map(repr, ours))}; {', '.join(map(repr, theirs))}): merge them by hand first"
                     )
                 name, reason, values = target.name, f"merged into {target.name}", {"customer_id": target.id}
-            tickets = queries._records(session, col(Ticket.customer_id) == source.id)
-            histories = queries.events_of(session, [t.id for t in tickets])
-            for t in tickets:
-                t.events = histories.get(t.id, [])
-                now = self._stamp(t.updated_at)
-                event = NewEvent(
-                    at=now, kind="customer", author=self.user, from_value=source.name, to=name, reason=reason
-                )
-                # derived under the customer it now has: a merge may give it another policy
-                self._write(session, dataclasses.replace(t, customer=name), dict(values), [event], now)
+            # derived under the customer it now has: a merge may give it another policy
+            count = self._record_on_tickets(
+                session, col(Ticket.customer_id) == source.id, "customer", source.name, name, reason, values, name
+            )
             if target is not None:
                 store_customers.merge_customer(session, source, target)
             return Renamed(
-                source.name, name, len(tickets), target is not None, self.policy_name(name), self._mentions(source.name)
+                source.name, name, count, target is not None, self.policy_name(name), self._mentions(source.name)
             )
 
         return self._retrying(work)
@@ -759,16 +777,8 @@ class Desk:
             if p.name == new_name:
                 raise Refused(f"customers contact-rename: {new_name!r} is already the contact's name")
             store_customers.rename_contact(session, p.id, new_name)
-            tickets = queries._records(session, col(Ticket.contact_id) == p.id)
-            histories = queries.events_of(session, [t.id for t in tickets])
-            for t in tickets:
-                t.events = histories.get(t.id, [])
-                now = self._stamp(t.updated_at)
-                event = NewEvent(
-                    at=now, kind="contact", author=self.user, from_value=p.name, to=new_name, reason="renamed"
-                )
-                self._write(session, t, {}, [event], now)
-            return Renamed(p.name, new_name, len(tickets), False, self.policy_name(c.name), ())
+            count = self._record_on_tickets(session, col(Ticket.contact_id) == p.id, "contact", p.name, new_name)
+            return Renamed(p.name, new_name, count, False, self.policy_name(c.name), ())
 
         return self._retrying(work)
 
