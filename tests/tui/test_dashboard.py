@@ -309,10 +309,10 @@ async def test_changes_during_a_computation_make_one_more_not_one_each(make_app,
         assert started == [1, 1] and not screen._stale
 
 
-async def test_a_change_elsewhere_reads_only_its_ticket(make_app, desk_files):
+async def test_a_change_elsewhere_reads_only_its_ticket(make_app, desk_files, monkeypatch):
     """Issue 17: another agent resolves a ticket; after the app's poll the dashboard reads again only that ticket
     (its figures kept otherwise) and shows what reports.compute gives over every ticket."""
-    from tuihelp import until
+    from tuihelp import record_reads, until
 
     from deskterm.service import Change
     from deskterm.tui.screens import dashboard
@@ -323,20 +323,8 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, desk_files):
         screen = await show(app, pilot)
         store = open_store(db)
         other = Desk(store, config, clock=clock, user="carol")
-        read: list[object] = []
-        refresh, whole = dashboard.Figures.refresh, dashboard.Figures.__init__
-
-        def spy_refresh(self, changed):
-            read.append(set(changed))
-            refresh(self, changed)
-
-        def spy_whole(self, *args):
-            read.append("every ticket")
-            whole(self, *args)
-
+        read = record_reads(monkeypatch, dashboard.Figures)
         try:
-            dashboard.Figures.refresh = spy_refresh  # type: ignore[method-assign]
-            dashboard.Figures.__init__ = spy_whole  # type: ignore[method-assign]
             before = screen.kpis.resolved
             tid = next(t.id for t in other.tickets(["open"]))
             other.update(tid, Change(status="resolved", resolution_code="fixed"))
@@ -345,7 +333,6 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, desk_files):
             await until(pilot, lambda: read and not screen._loading(), what="the dashboard computed again")
             await settle(pilot)
         finally:
-            dashboard.Figures.refresh, dashboard.Figures.__init__ = refresh, whole  # type: ignore[method-assign]
             store.dispose()
         assert read == [{tid}]
         desk = app.desk

@@ -200,10 +200,10 @@ async def test_screen_and_command_line_give_the_same_handover(make_app, config, 
     assert out.stdout == shown
 
 
-async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo):
+async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, monkeypatch):
     """Issue 17: another agent resolves a ticket and escalates another; after the app's poll the handover reads
     again only those two tickets (not every ticket) and shows what a full computation shows."""
-    from tuihelp import until
+    from tuihelp import record_reads, until
 
     from deskterm.service import Change
     from deskterm.tui.screens import handover
@@ -214,20 +214,8 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo):
         screen = await show(app, pilot)
         store = open_store(db)
         other = Desk(store, config, clock=clock, user="carol")
-        read: list[object] = []
-        refresh, whole = handover.ShiftTickets.refresh, handover.ShiftTickets.__init__
-
-        def spy_refresh(self, changed):
-            read.append(set(changed))
-            refresh(self, changed)
-
-        def spy_whole(self, *args):
-            read.append("every ticket")
-            whole(self, *args)
-
+        read = record_reads(monkeypatch, handover.ShiftTickets)
         try:
-            handover.ShiftTickets.refresh = spy_refresh  # type: ignore[method-assign]
-            handover.ShiftTickets.__init__ = spy_whole  # type: ignore[method-assign]
             breaching = screen.handover.breaching[0][0].id
             waiting = next(
                 t.id for t in other.tickets(["open"]) if t.id not in section_ids(screen.handover)["unacknowledged"]
@@ -238,7 +226,6 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo):
             await until(pilot, lambda: read and not screen._loading(), what="the handover computed again")
             await settle(pilot)
         finally:
-            handover.ShiftTickets.refresh, handover.ShiftTickets.__init__ = refresh, whole  # type: ignore[method-assign]
             store.dispose()
         assert read == [{breaching, waiting}]
         desk = app.desk

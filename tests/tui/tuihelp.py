@@ -63,3 +63,23 @@ async def until(pilot, predicate, tries: int = 100, what: str = "condition", sec
         if predicate():
             return
     raise AssertionError(f"{what} not reached")
+
+
+def record_reads(monkeypatch, kept) -> list:
+    """What a screen's tickets kept between computations (``kept``: the dashboard's ``Figures``, the handover's
+    ``ShiftTickets``) read from the desk, in order: the set of ids of each ``refresh(changed)``, and
+    ``"every ticket"`` for each one built anew. Undone with ``monkeypatch``."""
+    read: list[object] = []
+    refresh, whole = kept.refresh, kept.__init__
+
+    def spy_refresh(self, changed):
+        read.append(set(changed))
+        refresh(self, changed)
+
+    def spy_whole(self, *args, **kwargs):
+        read.append("every ticket")
+        whole(self, *args, **kwargs)
+
+    monkeypatch.setattr(kept, "refresh", spy_refresh)
+    monkeypatch.setattr(kept, "__init__", spy_whole)
+    return read
