@@ -1950,16 +1950,7 @@ class Desk:
             )
 
     def _set_aside(self, view: intake.Batch, parsed: Any, source: str, now: datetime, reason: str) -> MailTaken:
-        view.add(
-            message_id=parsed.message_id,
-            state="quarantined",
-            reason=reason,
-            from_addr=parsed.sender,
-            subject=parsed.subject,
-            automatic=parsed.automatic is not None,
-            source=source,
-            taken_at=now,
-        )
+        view.add_message(parsed, source, now, "quarantined", reason)
         return MailTaken("quarantined", None, parsed.message_id, reason)
 
     def _survey_reply(self, session: Session, t: TicketRecord, parsed: Any, now: datetime) -> int | None:
@@ -2322,18 +2313,7 @@ class Desk:
         why: str,
         files: Sequence[tuple[str, str, int, str]],
     ) -> None:
-        view.add(
-            message_id=parsed.message_id,
-            ticket_id=ticket_id,
-            event_id=event_id,
-            state=state,
-            reason=why,
-            from_addr=parsed.sender,
-            subject=parsed.subject,
-            automatic=parsed.automatic is not None,
-            source=source,
-            taken_at=now,
-        )
+        view.add_message(parsed, source, now, state, why, ticket_id, event_id)
         if files:
             last = session.execute(
                 select(func.max(col(Attachment.n))).where(col(Attachment.ticket_id) == ticket_id)

@@ -187,6 +187,30 @@ class Batch:
         if row.get("from_addr"):
             self.recent[row["from_addr"]] += 1
 
+    def add_message(
+        self,
+        parsed: Parsed,
+        source: str,
+        now: datetime,
+        state: str,
+        reason: str | None,
+        ticket_id: int | None = None,
+        event_id: int | None = None,
+    ) -> None:
+        """The ``mail_in`` row of a parsed message: what became of it (``state``, ``reason``) and where it went."""
+        self.add(
+            message_id=parsed.message_id,
+            ticket_id=ticket_id,
+            event_id=event_id,
+            state=state,
+            reason=reason,
+            from_addr=parsed.sender,
+            subject=parsed.subject,
+            automatic=parsed.automatic is not None,
+            source=source,
+            taken_at=now,
+        )
+
     def write(self) -> None:
         """The rows added so far, in one statement (before a query that reads ``mail_in``, and at the end)."""
         if self.rows:
