@@ -10,14 +10,19 @@ SIZE = (120, 40)
 
 async def workers_done(app) -> None:
     """Wait for the app's workers. A worker that a newer one replaced (an exclusive worker: the handover or the
-    dashboard reloading when the app's rules change the desk at start) ends cancelled: wait for the newer."""
-    from textual.worker import WorkerCancelled
+    dashboard reloading when the app's rules change the desk at start) ends cancelled: wait for the newer. A worker
+    that failed has had its error handed to the app (``DeskApp._handle_exception``: a notice for a desk that stopped
+    answering, else a crash the test sees in the return code): wait for the others."""
+    import asyncio
+
+    from textual.worker import WorkerCancelled, WorkerFailed
 
     for _ in range(50):
         try:
             await app.workers.wait_for_complete()
             return
-        except WorkerCancelled:
+        except (WorkerCancelled, WorkerFailed):
+            await asyncio.sleep(0)  # the ended worker leaves the manager in its done callback
             continue
 
 

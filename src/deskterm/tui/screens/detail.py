@@ -151,12 +151,12 @@ class DetailScreen(DeskScreen):
             self._ticket_coming = self.app.keygate.expect()
         self.presence_changed(getattr(self.app, "others_open", {}))
         if self.desk is not None:  # read in a thread, as a worker (the screen's messages go on meanwhile)
-            self.run_worker(self.reload(), group="detail-load", exclusive=True)
+            self.run_worker(self.reload, group="detail-load", exclusive=True)
         self.query_one(Timeline).focus()
 
     def desk_ready(self, desk) -> None:
         if self.record is None:
-            self.run_worker(self.reload(), group="detail-load", exclusive=True)
+            self.run_worker(self.reload, group="detail-load", exclusive=True)
 
     async def _fetch(self) -> tuple:
         """The ticket and, for a ticket not linked to another, the tickets linked to it: read in a worker
@@ -408,7 +408,7 @@ class DetailScreen(DeskScreen):
         if self._changing:
             self._missed = True  # looked at once the change is shown: what others did meanwhile is told then
         elif self.record is not None:
-            self.run_worker(self._reload_if_moved(), group="detail-poll", exclusive=True)
+            self.run_worker(self._reload_if_moved, group="detail-poll", exclusive=True)
 
     async def _reload_if_moved(self) -> None:
         old, old_linked = self.record, self.linked
