@@ -2185,6 +2185,8 @@ class Desk:
             self._register(session, [], [m.group])
             tx.groups.add(m.group)
         feed_changed(session, ticket_id)
+        if major is not None:  # its major incident shows one more linked ticket
+            feed_changed(session, major)
         return ticket_id
 
     def _open_of_group(self, session: Session, group_key: str) -> int:
@@ -2423,6 +2425,9 @@ class Desk:
         if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
             raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
         feed_changed(session, t.id)  # the feed of ticket changes: every app touches only this ticket (store/changes.py)
+        if "major_id" in values:  # a link changes what its major incidents show (their linked tickets): named too
+            for major in {t.major_id, values["major_id"]} - {None}:
+                feed_changed(session, major)
         mail = self.config.mail
         if mail is not None:
             from .mail import outbox

@@ -682,6 +682,54 @@ async def test_poll_reloads_when_the_version_moved(make_app, tickets, other_desk
         assert any("ticket changed by bob: assigned to bruno" in m for m in notes(app))
 
 
+async def test_only_a_change_of_its_ticket_or_a_linked_one_is_read(make_app, tickets, other_desk, monkeypatch):
+    """Issue 17: the ticket screen reads the desk again when the feed of ticket changes names its ticket, or a
+    ticket linked to it (linked now: a link names the major incident too); another ticket's change costs no
+    read."""
+    from tuihelp import until
+
+    told: list[frozenset[int]] = []
+    reads: list[int] = []
+    tickets_changed, fetch = DetailScreen.tickets_changed, DetailScreen._fetch
+
+    def spy_told(self, changed):
+        told.append(changed)
+        tickets_changed(self, changed)
+
+    async def spy_fetch(self):
+        reads.append(self.ticket_id)
+        return await fetch(self)
+
+    monkeypatch.setattr(DetailScreen, "tickets_changed", spy_told)
+    monkeypatch.setattr(DetailScreen, "_fetch", spy_fetch)
+    major, child, other = tickets[2], tickets[1], tickets[0]
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, major)
+        assert reads == [major]
+
+        async def changed_by_bob(change, ticket: int) -> None:
+            told.clear()
+            reads.clear()
+            change()
+            app.poll()  # (the app's own 1 s poll may have told the screen already)
+            await until(pilot, lambda: told, what="the screen told of the change")
+            await settle(pilot)
+            assert ticket in told[0]
+
+        await changed_by_bob(lambda: other_desk.update(other, Change(assign="bruno")), other)
+        assert reads == [] and screen.record.assignee != "bruno"
+        await changed_by_bob(lambda: other_desk.link(child, major), child)
+        assert reads == [major] and [t.id for t in screen.linked] == [child]
+        assert any(f"linked tickets: +#{child}" in m for m in notes(app))
+        await changed_by_bob(lambda: other_desk.update(child, Change(status="open")), child)
+        assert reads == [major] and screen.linked[0].status == "open"
+        await changed_by_bob(lambda: other_desk.update(major, Change(assign="bruno")), major)
+        assert reads == [major] and screen.record.assignee == "bruno"
+        await changed_by_bob(lambda: other_desk.update(other, Change(status="pending")), other)
+        assert reads == []
+
+
 # -- the whole history -----------------------------------------------------------------------------
 
 

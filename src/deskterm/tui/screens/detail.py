@@ -6,7 +6,8 @@ opened (begun) on (``stale.Seen``), and its change goes through ``Desk`` with th
 the screen reloads and ``StaleDialog`` shows what changed since (who, what), for the agent to apply anyway,
 re-open the dialog on the new state, or cancel; unsent text is kept. ``data_changed`` (the app noticed a
 commit elsewhere) reloads the ticket if its version moved, and a major incident if its linked tickets
-changed. The desk is read and written in worker threads, never on the event loop. ``clock_tick`` moves the
+changed; ``tickets_changed`` (the feed named the tickets changed) reads only when this ticket or one linked to
+it is among them. The desk is read and written in worker threads, never on the event loop. ``clock_tick`` moves the
 countdowns on from the last evaluation (``live_timer``), without replaying the history each second.
 """
 
@@ -409,6 +410,18 @@ class DetailScreen(DeskScreen):
             self._missed = True  # looked at once the change is shown: what others did meanwhile is told then
         elif self.record is not None:
             self.run_worker(self._reload_if_moved, group="detail-poll", exclusive=True)
+
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        """Another connection changed these tickets: read again only when this ticket is among them, or a ticket
+        linked to it (a link names its major incident too, ``Desk._write``); any other change costs nothing."""
+        if self._concerns(changed):
+            self.data_changed()
+
+    def _concerns(self, changed: frozenset[int]) -> bool:
+        record = self.record
+        if record is None:  # the first read is on its way: it shows what is committed by then
+            return False
+        return record.id in changed or any(t.id in changed for t in self.linked)
 
     async def _reload_if_moved(self) -> None:
         old, old_linked = self.record, self.linked
