@@ -18,7 +18,6 @@ import click
 from .domain.priority import CLASSIFICATIONS, PRIORITIES, TYPES
 from .domain.workflow import STATUSES
 from .errors import BadInput, DeskError
-from .fmt import MANAGER_KINDS
 
 if TYPE_CHECKING:  # imported when first needed: --help opens neither
     from .config import Config
@@ -603,7 +602,8 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None, why: boo
 @click.pass_obj
 def history(obj: Context, ticket: str, as_json: bool) -> None:
     """The audit trail of a ticket: every event, oldest first, with its time, author (the OS user who
-    made the change), what changed from → to, and the first line of its reason or text."""
+    made the change), what it did (as `show` and the ticket screen say it: `status new → open`, `survey reminder
+    sent`), and the first line of its text or reason."""
     from . import jsonout
     from .fmt import one_line
 
@@ -629,7 +629,7 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
         )
         return
 
-    from .eventtext import message_kind
+    from .eventtext import history_line, with_previous_values
 
     def when(dt) -> str:
         return dt.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S %Z")
@@ -641,16 +641,9 @@ def history(obj: Context, ticket: str, as_json: bool) -> None:
     click.echo(
         f"{when(t.created_at)}  {one_line(t.created_by) or '-'}  created #{t.id}{' ' + one_line(t.ref) if t.ref else ''}"
     )
-    for e in t.events:
-        if e.kind == "reply":
-            what = message_kind(e)
-        elif e.kind in MANAGER_KINDS:
-            from .fmt import work_words
-
-            what = work_words(e.kind, e.from_value, e.to)
-        else:
-            what = f"{e.kind} {one_line(e.from_value) or '-'} → {one_line(e.to) or '-'}"
-        why = first_line(e.body) or first_line(e.reason)
+    for e in with_previous_values(t.events, t.initial_priority):  # each event as `show` and the timeline say it
+        what, text = history_line(e)
+        why = first_line(text)
         click.echo(f"{when(e.at)}  {one_line(e.author)}  {what}{': ' + why if why else ''}")
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from .fmt import one_line, work_words
+from .fmt import MANAGER_KINDS, one_line, work_words
 
 
 def message_kind(e) -> str:
@@ -76,9 +76,18 @@ def describe(e) -> str:
         return "survey reminder sent"
     if k == "alert":
         return f"monitoring alert {_v(e.to, '?')}"
-    if k in ("time", "estimate", "approval"):
+    if k in MANAGER_KINDS:  # time, change requests, problems and their corrective actions
         return work_words(k, e.from_value, e.to)
     return one_line(k) + (f" → {one_line(e.to)}" if e.to else "") + (f" ({one_line(e.reason)})" if e.reason else "")
+
+
+def history_line(e) -> tuple[str, str | None]:
+    """``deskterm history``'s account of an event: what happened (``describe``), and apart from it the text that
+    goes with it (the message or comment, else the reason) for the caller to cut to its first line. The reason is
+    given apart rather than in brackets, except an acknowledgement's, which is part of what it says."""
+    if e.kind == "acknowledge" or not e.reason:
+        return describe(e), e.body
+    return describe(dataclasses.replace(e, reason=None)), e.body or e.reason
 
 
 def with_previous_values(events: Iterable, initial_priority: str | None = None) -> list:

@@ -72,7 +72,7 @@ def test_history_lists_every_event_with_time_os_user_change_and_first_line(trail
     assert lines[0].endswith("created #1 EXT-9")
     assert lines[1].endswith(f"{ME}  status new → open: customer called")
     assert lines[2].endswith(f"{ME}  reply to customer: We are on it.")
-    assert lines[3].endswith(f"{ME}  assign - → {ME}")
+    assert lines[3].endswith(f"{ME}  assigned to {ME}")  # as `show` says it
     assert lines[4].endswith(f"{ME}  internal note: \\x1b[31mred\\x1b[0m \\u202eevil")  # inert
     assert lines[5].endswith(f"{ME}  priority P3 → P1: ward closed")
     assert "\x1b" not in r.stdout and "\u202e" not in r.stdout
@@ -135,3 +135,41 @@ def test_show_describes_each_event_as_the_timeline_does(trail, cli_server):
         "internal note",
         "priority P3 → P1 (ward closed)",
     ]
+
+
+def test_history_says_each_kind_of_event_as_show_does(trail, cli_server):
+    """Events other than a field's change (a survey reminder, survey answers, time, a problem and its corrective
+    action) are said in words, the words of `show` and the ticket screen (``eventtext.describe``), never as a
+    bare ``survey_reminder - → -``."""
+    base, _ = trail
+
+    def cli(*args: str) -> str:
+        r = cli_server.run(*base, *args)
+        assert r.returncode == 0, (args, r.stderr)
+        return r.stdout.strip()
+
+    tid = cli("new", "--subject", "Printer jams", "--customer", "Acme", "--priority", "P3")
+    cli("update", tid, "--status", "resolved")
+    cli("survey", tid, "--remind")
+    cli("survey", tid, "--csat", "4", "--nps", "9", "--comment", "quick\nand kind")
+    cli("time", tid, "25m", "--note", "cleared the rollers")
+    problem = cli("new", "--subject", "Printers jam", "--customer", "Acme", "--type", "problem")
+    cli("problem", problem, "--root-cause", "worn rollers", "--link", tid)
+    cli("action", "add", problem, "--title", "replace the rollers", "--owner", "me", "--due", "2026-01-15")
+    heads = [line.split(f"  {ME}  ", 1)[1] for line in cli("history", tid).splitlines()[1:]]
+    assert heads == [
+        "status new → resolved",
+        "survey reminder sent",
+        "satisfaction 4/5: quick",
+        "recommendation (NPS) 9/10",
+        "time logged 25m: cleared the rollers",
+        f"linked to problem #{problem}",
+    ]
+    heads = [line.split(f"  {ME}  ", 1)[1] for line in cli("history", problem).splitlines()[1:]]
+    assert heads == [
+        "problem: root cause recorded: worn rollers",
+        f"corrective action for {ME} by 2026-01-15: replace the rollers",
+    ]
+    shown = cli("show", problem)
+    assert f"corrective action for {ME} by 2026-01-15" in shown and "problem: root cause recorded" in shown
+    assert "- → -" not in cli("history", tid) + cli("history", problem)
