@@ -147,6 +147,36 @@ async def test_q_with_unsent_drafts_asks_first(make_app):
     assert len(list(app.drafts.directory.glob("*.json"))) == 2
 
 
+async def test_quit_from_the_palette_asks_first_like_q(make_app):
+    """ctrl+p listed Textual's own "Quit" ("as soon as possible"), which quit at once past the question about
+    unsent drafts, and its "Keys", a panel other than `?`: the palette has deskterm's quit and keys only."""
+    from textual.command import CommandPalette
+
+    from deskterm.tui.screens.confirm import ConfirmScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        ticket = (await _ready_tickets(app, pilot))[0].id
+        await _open_ticket(app, pilot, ticket)
+        await pilot.press("r", "h", "i", "escape")  # an unsent reply draft
+        await settle(pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        assert "Quit" not in titles and "Keys" not in titles
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"quit")
+        await pilot.pause(0.5)  # the palette searches in the background
+        await settle(pilot)
+        await pilot.press("enter")  # the best hit: deskterm's quit, the only one
+        await settle(pilot)
+        assert app.is_running and isinstance(app.screen, ConfirmScreen)
+        assert str(app.screen.query_one("#confirm-question").render()) == "1 unsent draft: quit anyway? y/n"
+        await pilot.press("n")
+        await settle(pilot)
+        assert app.is_running
+
+
 async def _ready_tickets(app, pilot):
     await ready(pilot)
     return sorted(app.desk.tickets(["open"]), key=lambda t: t.id)

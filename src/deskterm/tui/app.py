@@ -12,10 +12,12 @@ from __future__ import annotations
 import gc
 import signal
 import sys
+from collections.abc import Iterable
 
-from textual.app import App
+from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import Screen
 
 from ..clock import Clock
 from ..config import Config
@@ -96,6 +98,14 @@ class DeskApp(App):
         elif not isinstance(message, str):
             message = str(message)
         super().notify(message, title=str(title), severity=severity, timeout=timeout, markup=False)
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Textual's own palette entries, less two that deskterm has in its own words (commands.py): Textual's
+        "Quit" quit at once, past the question about unsent drafts, and its "Keys" opened a panel other than
+        `?`. One rule everywhere: quitting asks first while drafts are unsent."""
+        for command in super().get_system_commands(screen):
+            if command.title not in ("Quit", "Keys"):
+                yield command
 
     def on_mount(self) -> None:
         from .screens.queue import QueueScreen
