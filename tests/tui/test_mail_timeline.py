@@ -8,6 +8,7 @@ from test_detail import notes, open_detail
 from tuihelp import SIZE, settle
 
 from deskterm.config import load_config
+from deskterm.mail.deliver import deliver
 from deskterm.records import NewTicket
 from deskterm.service import Change, Desk
 from deskterm.store.engine import open_store
@@ -65,3 +66,78 @@ async def test_failed_mail_is_shown_and_R_queues_it_again(demo, make_app):
         await pilot.press("R")  # nothing failed any more: said, nothing changed
         await settle(pilot)
         assert any("no failed message" in n for n in notes(app))
+
+
+class _Sink:
+    """A real SMTP server's handler (aiosmtpd): takes every message, or refuses every recipient."""
+
+    def __init__(self) -> None:
+        self.taken: list[bytes] = []
+        self.refuse = False
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.refuse:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.taken.append(envelope.content)
+        return "250 OK"
+
+
+async def test_an_open_ticket_screen_shows_its_mail_sent_or_failed_by_the_sender(demo, make_app, unused_tcp_port):
+    """`deskterm mail send` (another process) sends or fails a reply's mail while its ticket is open on a screen:
+    the timeline shows it at once (the sender names the ticket in the feed of changes; the ticket's version does
+    not move), not only when the screen is opened again."""
+    from aiosmtpd.controller import Controller
+
+    db, _, clock = demo
+    path = db.parent / "deskterm.toml"
+    path.write_text(path.read_text(encoding="utf-8") + MAIL.replace("2525", str(unused_tcp_port)), encoding="utf-8")
+    config = load_config(path)
+    store = open_store(db)
+    desk = Desk(store, config, clock=clock, user="bob")
+    t = desk.create(NewTicket(subject="Printer down", customer="ACME", priority="P2", created_at=clock.now()))
+    desk.store.write(
+        lambda s: s.execute(
+            insert(InboundMail).values(
+                message_id="<m2@acme.example>",
+                ticket_id=t.id,
+                state="ticket",
+                from_addr="joe@acme.example",
+                source="test",
+                taken_at=clock.now(),
+            )
+        )
+    )
+    desk.update(t.id, Change(reply="On it"))
+    desk.update(t.id, Change(reply="Fixed?"))
+    sink = _Sink()
+    server = Controller(sink, hostname="127.0.0.1", port=unused_tcp_port)
+    server.start()
+    try:
+        app = make_app(config=config)
+        async with app.run_test(size=SIZE) as pilot:
+            screen = await open_detail(pilot, t.id)
+
+            def timeline() -> str:
+                return "\n".join(str(w.render()) for w in screen.query_one(Timeline).query(TimelineEntry))
+
+            assert timeline().count("✉ mail queued to joe@acme.example") == 2
+            version = screen.record.version
+            assert deliver(desk, limit=1).sent == 1  # the sender, in its own connection
+            app.poll()
+            await settle(pilot)
+            assert "✉ mail sent to joe@acme.example <deskterm." in timeline()
+            assert timeline().count("✉ mail queued to joe@acme.example") == 1
+            sink.refuse = True
+            assert deliver(desk).failed == 1
+            app.poll()
+            await settle(pilot)
+            assert "✉ mail failed: 550 5.1.1 no such user (R retries)" in timeline()
+            assert screen.record.version == version  # nothing of the ticket changed: no "ticket changed" said
+            assert not any("Ticket changed" in n for n in notes(app))
+    finally:
+        server.stop()
+        store.dispose()

@@ -27,6 +27,7 @@ from ..domain import mail as rules
 from ..domain import survey
 from ..domain.history import SURVEY_REMINDER
 from ..records import NewEvent
+from ..store.engine import changed
 from ..store.models import Contact, InboundMail, OutboxMail, Ticket
 from .settings import MailSettings
 
@@ -255,6 +256,7 @@ def record(session: Session, claimed: Claimed, now: datetime, error: str | None,
         .where(col(OutboxMail.id) == claimed.id, col(OutboxMail.state) == "sending")
         .values(claimed_at=None, **values)
     )
+    changed(session, claimed.ticket_id)  # an open ticket screen shows the mail sent or failed (store/changes.py)
     return str(values["state"])
 
 
@@ -268,6 +270,7 @@ def retry(session: Session, ticket_id: int, now: datetime) -> int:
             .values(state="queued", next_try_at=now, attempts=0)
         ),
     )
+    changed(session, ticket_id)
     return int(result.rowcount or 0)
 
 

@@ -424,7 +424,7 @@ class DetailScreen(DeskScreen):
         return record.id in changed or any(t.id in changed for t in self.linked)
 
     async def _reload_if_moved(self) -> None:
-        old, old_linked = self.record, self.linked
+        old, old_linked, old_mail = self.record, self.linked, getattr(self, "_mail", None)
         try:
             record, linked = await self._fetch()
         except Exception as exc:  # noqa: BLE001 - deleted, or the desk busy or gone: the next change tries again
@@ -435,6 +435,8 @@ class DetailScreen(DeskScreen):
         moved = record.version != old.version
         links = _links_changed(old_linked, linked)  # another agent linked a ticket to this major incident
         if not moved and not links:
+            if self._mail != old_mail:  # a reply's mail sent or failed (the sender does not move the version)
+                await self._show(record, linked)
             return
         await self._show(record, linked)
         changes = [self.changes_since(old)] if moved else []
