@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -78,6 +78,12 @@ _ROW_COLUMNS = (
     col(Ticket.next_timer),
     col(Ticket.next_left),
     col(Ticket.updated_at),
+)
+# built once: see queue_thresholds._DEADLINES
+_ROWS = (
+    select(*_ROW_COLUMNS)
+    .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+    .where(col(Ticket.id).in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -383,12 +389,7 @@ class QueueQuery:
             return out
         with self.store.engine.connect() as conn:
             for i in range(0, len(ids), 900):  # SQLite's variable limit
-                stmt = (
-                    select(*_ROW_COLUMNS)
-                    .join(Customer, col(Customer.id) == col(Ticket.customer_id))
-                    .where(col(Ticket.id).in_(ids[i : i + 900]))
-                )
-                rows: Iterable[Any] = conn.execute(stmt)
+                rows: Iterable[Any] = conn.execute(_ROWS, {"ids": ids[i : i + 900]})
                 out.update((r[0], Row(*r)) for r in rows)
         return out
 
@@ -420,9 +421,9 @@ def records(store: Store, ids: Sequence[int]) -> list[TicketRecord]:
     """
     if not ids:
         return []
-    with store.read() as session:
-        found = queries._records(session, col(Ticket.id).in_(list(ids)))
-        events = queries.events_of(session, [t.id for t in found])
+    with store.engine.connect() as conn:  # one transaction: the tickets and their histories as of one instant
+        found = queries.records_by_id(conn, list(ids))
+        events = queries.events_on(conn, [t.id for t in found])
     for t in found:
         t.events = events.get(t.id, [])
     return found

@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlmodel import col
 
 from .engine import Store
@@ -101,13 +101,22 @@ def position_by_due(conn, group: array, due: datetime, ticket_id: int) -> int:
     return lo
 
 
+# Built once: a statement built for each read costs as much CPU again as running it (SQLAlchemy constructs it and
+# computes its cache key each time), and a change of the desk makes every open queue read deadlines a few times.
+_DEADLINES = select(col(Ticket.id), col(Ticket.next_due)).where(col(Ticket.id).in_(bindparam("ids", expanding=True)))
+
+
 def deadlines(conn, ids: Sequence[int]) -> dict[int, datetime | None]:
     out: dict[int, datetime | None] = {}
     for i in range(0, len(ids), 900):  # SQLite's variable limit
-        out.update(
-            conn.execute(select(col(Ticket.id), col(Ticket.next_due)).where(col(Ticket.id).in_(ids[i : i + 900]))).all()
-        )
+        out.update(conn.execute(_DEADLINES, {"ids": list(ids[i : i + 900])}).all())
     return out
+
+
+# built once, as _DEADLINES: the queue asks after each change of the desk
+_NEXT_WARN = select(func.min(col(Ticket.next_warn))).where(col(Ticket.next_warn) > bindparam("now"))
+_NEXT_DUE = select(func.min(col(Ticket.next_due))).where(col(Ticket.next_due) >= bindparam("now"))
+_NEXT_ENTERING = select(func.min(col(Ticket.next_due))).where(col(Ticket.next_due) > bindparam("after"))
 
 
 def next_thresholds(store: Store, now: datetime) -> tuple[datetime | None, datetime | None]:
@@ -116,8 +125,8 @@ def next_thresholds(store: Store, now: datetime) -> tuple[datetime | None, datet
     enters its warning *at* its warning instant, but is breached only once its deadline is *passed*).
     Two lookups at one end of an index each (well under a millisecond at 100,000 tickets)."""
     with store.engine.connect() as conn:
-        warn = conn.execute(select(func.min(col(Ticket.next_warn))).where(col(Ticket.next_warn) > now)).scalar()
-        due = conn.execute(select(func.min(col(Ticket.next_due))).where(col(Ticket.next_due) >= now)).scalar()
+        warn = conn.execute(_NEXT_WARN, {"now": now}).scalar()
+        due = conn.execute(_NEXT_DUE, {"now": now}).scalar()
     return warn, due  # typed by the column (min() keeps its argument's type): aware, in UTC
 
 
@@ -126,7 +135,5 @@ def next_entering(store: Store, now: datetime) -> datetime | None:
     within the horizon (entering by a warning that starts is ``next_thresholds``' first instant). One
     lookup at one end of the next_due index."""
     with store.engine.connect() as conn:
-        due = conn.execute(
-            select(func.min(col(Ticket.next_due))).where(col(Ticket.next_due) > now + BREACHING_HORIZON)
-        ).scalar()
+        due = conn.execute(_NEXT_ENTERING, {"after": now + BREACHING_HORIZON}).scalar()
     return None if due is None else due - BREACHING_HORIZON

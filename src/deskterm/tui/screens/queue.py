@@ -256,7 +256,8 @@ class QueueScreen(DeskScreen):
         yield ViewTabs(id="views")
         yield Static(Text("Opening the desk…"), id="queue-status")
         yield Static(Text(""), id="roster")
-        yield QueueTable(id="queue-table")
+        self._table = QueueTable(id="queue-table")
+        yield self._table
         yield Prompt(self._prompt_changed, id="prompt")
         yield KeysFooter()
 
@@ -264,10 +265,13 @@ class QueueScreen(DeskScreen):
     def table(self) -> QueueTable:
         return self.query_one(QueueTable)
 
+    _table: QueueTable | None = None  # (compose)
+
     def _widgets_gone(self) -> bool:
         """The app is closing and the screen's widgets are gone: a late callback (the clock's, a worker's)
-        does nothing."""
-        return not self.query(QueueTable)
+        does nothing. (Its table's parent, not a query of the screen's widgets: this is asked several times for
+        each change of the desk, by every open app.)"""
+        return self._table is None or self._table.parent is not self
 
     def on_mount(self) -> None:
         # the store may already be open (desk_ready can run first): set nothing that it has set
