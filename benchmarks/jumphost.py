@@ -17,7 +17,13 @@ back to ``open``, so that every change shows on every app's screen. It prints, p
   change and app (a change that never showed is counted as missed).
 
     nice python benchmarks/jumphost.py [--apps 1,10] [--tickets 100000] [--rate 1] [--seconds 20] [--idle 10]
-        [--against /path/to/baseline/.venv/bin]
+        [--engine sqlite|pg|both] [--against /path/to/baseline/.venv/bin]
+
+``--engine pg`` runs the same on PostgreSQL: a throwaway server started for the run (``tests/pg/pgserver.py``, as
+the tests' fixtures: ``initdb`` in a temporary directory, listening on 127.0.0.1 only, durability off, killed at
+the end however the run ends). Each installation copies its working copy of the desk into an empty database with
+its own ``deskterm db copy`` (then ``VACUUM ANALYZE``, as an operator would after a bulk copy), once; each run of
+K apps gets a fresh clone of that database (``CREATE DATABASE … TEMPLATE``).
 
 The machine is shared: say the load average (printed before and after) with the figures.
 """
@@ -150,9 +156,67 @@ while time.monotonic() - started < seconds:
 """
 
 
-def run(bin_dir: Path, source: Path, k: int, tickets: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
-    db, config = desks.working_copy(tickets, tmp / f"desk-{k}", source=source)
-    desks.migrate(bin_dir, db, config)
+class Desks:
+    """Where each run's desk comes from: a working copy of the cached SQLite desk, or (``server``: a
+    ``PgServer``) a clone of a PostgreSQL database into which the installation copied that desk once."""
+
+    def __init__(self, source: Path, tickets: int, scratch: Path, server=None) -> None:
+        self.source, self.tickets, self.scratch, self.server = source, tickets, scratch, server
+        self._templates: dict[Path, tuple[str, Path]] = {}  # installation → (its PostgreSQL copy, configuration)
+
+    def for_run(self, bin_dir: Path, into: Path) -> tuple[str, Path]:
+        """A desk of its own for one run (database path or URL, configuration), at ``bin_dir``'s schema."""
+        if self.server is None:
+            db, config = desks.working_copy(self.tickets, into, source=self.source)
+            desks.migrate(bin_dir, db, config)
+            return str(db), config
+        if bin_dir not in self._templates:
+            self._templates[bin_dir] = self._copy_to_pg(bin_dir, self.scratch / f"pg-{len(self._templates)}")
+        template, config = self._templates[bin_dir]
+        return self.server.create_database(template=template), config
+
+    def done(self, db: str) -> None:
+        """The run is over: its PostgreSQL clone is dropped (a working copy goes with its directory)."""
+        if self.server is not None:
+            self.server.admin(f"DROP DATABASE {db.rsplit('/', 1)[1]} WITH (FORCE)")
+
+    def _copy_to_pg(self, bin_dir: Path, into: Path) -> tuple[str, Path]:
+        db, config = desks.working_copy(self.tickets, into, source=self.source)
+        desks.migrate(bin_dir, db, config)
+        url = self.server.create_database(migrated=False)
+        started = time.monotonic()
+        subprocess.run(
+            [
+                str(bin_dir / "deskterm"),
+                "--config",
+                str(config),
+                "db",
+                "copy",
+                "--from",
+                str(db),
+                "--to",
+                url,
+                "--quiet",
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        _vacuum(url)
+        print(f"      (db copy to PostgreSQL by {bin_dir}: {time.monotonic() - started:.0f} s)", file=sys.stderr)
+        db.unlink()
+        return url, config
+
+
+def _vacuum(url: str) -> None:
+    import psycopg
+
+    host, rest = url.split("@", 1)[1].split("/", 1)
+    addr, port = host.split(":")
+    with psycopg.connect(host=addr, port=int(port), user="postgres", dbname=rest, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def run(bin_dir: Path, db: str, config: Path, k: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
     deskterm = str(bin_dir / "deskterm")
     apps = []
     started = time.monotonic()
@@ -250,6 +314,7 @@ def main() -> int:
         help="another installation's bin directory (the baseline: e.g. a checkout of main with its venv), measured"
         " first with the same desk and the same changes, in the same run",
     )
+    parser.add_argument("--engine", choices=("sqlite", "pg", "both"), default="sqlite")
     parser.add_argument(
         "--built-by",
         metavar="VENV_BIN",
@@ -260,35 +325,70 @@ def main() -> int:
     # built by the baseline when there is one: both can open it (this deskterm migrates its copy)
     builder = args.built_by or args.against
     source = desks.cached_by(Path(builder) if builder else Path(sys.executable).parent, args.tickets)
+    engines = ["sqlite", "pg"] if args.engine == "both" else [args.engine]
     print(
-        f"{args.tickets} tickets, SQLite, {args.rate:g} changes/s for {args.seconds:g} s; "
-        f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
+        f"{args.tickets} tickets, {' and '.join(ENGINES[e] for e in engines)}, {args.rate:g} changes/s for"
+        f" {args.seconds:g} s; load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
         file=sys.stderr,
     )
     installs = [("this", Path(sys.executable).parent)]
     if args.against:
         installs.insert(0, ("baseline", Path(args.against)))
     header = (
-        f"{'install':9} {'apps':>4} {'CPU/change ms (median, worst app)':>34}"
+        f"{'engine':10} {'install':9} {'apps':>4} {'CPU/change ms (median, worst app)':>34}"
         f" {'idle % (median)':>16} {'RSS MB (max)':>13}"
         f" {'change→screen p50/p95/worst s':>30} {'missed':>7}"
     )
     print(header)
-    for k in (int(x) for x in args.apps.split(",")):
-        for name, bin_dir in installs:
-            with tempfile.TemporaryDirectory(prefix="deskterm-bench-jumphost-") as tmp:
-                r = run(bin_dir, source, k, args.tickets, args.rate, args.seconds, args.idle, Path(tmp))
-            cpu = f"{statistics.median(r['cpu_ms']):.1f}, {max(r['cpu_ms']):.1f}"
-            idle = f"{statistics.median(r['idle']) * 100:.2f}"
-            lat = f"{r['p50']:.2f} / {r['p95']:.2f} / {r['worst']:.2f}"
-            print(f"{name:9} {k:>4} {cpu:>34} {idle:>16} {max(r['rss']):>13.0f} {lat:>30} {r['missed']:>7}")
-            print(
-                f"      ({r['changes']} changes, {r['shown']} appearances; all apps showed their queue in"
-                f" {r['opened_s']:.1f} s; load average {os.getloadavg()[0]:.2f})",
-                file=sys.stderr,
-            )
-            sys.stdout.flush()
+    with tempfile.TemporaryDirectory(prefix="deskterm-bench-jumphost-") as scratch:
+        for engine in engines:
+            server = _pg_server() if engine == "pg" else None
+            try:
+                where = Desks(source, args.tickets, Path(scratch), server)
+                for k in (int(x) for x in args.apps.split(",")):
+                    for name, bin_dir in installs:
+                        with tempfile.TemporaryDirectory(dir=scratch) as tmp:
+                            db, config = where.for_run(bin_dir, Path(tmp) / "desk")
+                            try:
+                                r = run(bin_dir, db, config, k, args.rate, args.seconds, args.idle, Path(tmp))
+                            finally:
+                                where.done(db)
+                        _print(ENGINES[engine], name, k, r)
+            finally:
+                if server is not None:
+                    server.stop()  # never left running
     return 0
+
+
+ENGINES = {"sqlite": "SQLite", "pg": "PostgreSQL"}
+
+
+def _pg_server():
+    sys.path.insert(0, str(_HERE.parent / "tests" / "pg"))
+    from pgserver import PgServer, PgUnavailable
+
+    try:
+        server = PgServer.start()
+    except PgUnavailable as exc:
+        raise SystemExit(f"--engine pg: {exc}") from None
+    print(
+        f"      (PostgreSQL {server.version // 10000} on 127.0.0.1:{server.port}, thrown away at the end)",
+        file=sys.stderr,
+    )
+    return server
+
+
+def _print(engine: str, name: str, k: int, r: dict) -> None:
+    cpu = f"{statistics.median(r['cpu_ms']):.1f}, {max(r['cpu_ms']):.1f}"
+    idle = f"{statistics.median(r['idle']) * 100:.2f}"
+    lat = f"{r['p50']:.2f} / {r['p95']:.2f} / {r['worst']:.2f}"
+    print(f"{engine:10} {name:9} {k:>4} {cpu:>34} {idle:>16} {max(r['rss']):>13.0f} {lat:>30} {r['missed']:>7}")
+    print(
+        f"      ({r['changes']} changes, {r['shown']} appearances; all apps showed their queue in"
+        f" {r['opened_s']:.1f} s; load average {os.getloadavg()[0]:.2f})",
+        file=sys.stderr,
+    )
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
