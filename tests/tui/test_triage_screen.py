@@ -105,3 +105,50 @@ async def test_accept_correct_link_open_reload_and_back(make_app, setup):
         await settle(pilot)
         assert app.screen is not screen
         assert not any("Traceback" in m for m in notes(app))
+
+
+async def test_the_list_moves_and_its_keys_read_as_every_other_screen(make_app, setup, demo):
+    """Found auditing issue 15: `j`/`k`/`g`/`G` did nothing on "To triage" (they move every other list), so
+    `j j j` then `a` accepted the suggestions of the first ticket, not the one meant; its footer had no
+    `? Keys`, and `?` was titled "Keys · this dialog" with the bindings' bare descriptions."""
+    from textual.widgets._footer import FooterKey
+
+    from deskterm.tui.keys import KeysScreen
+
+    config, major, first, second = setup
+    store = open_store(demo[0])
+    long_subject = "Zorglub VPN: the radiology ward's workstations drop the tunnel every ten minutes since the update"
+    Desk(store, config, clock=demo[2], user="bob").create(
+        NewTicket(subject=long_subject, customer="Acme", priority="P3", created_at=NOW)
+    )
+    store.dispose()
+    app = make_app(config=config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await open_triage(pilot, first)
+        listed = screen.query_one("#triage-list", OptionList)
+        ids = [t.id for t in screen.tickets]
+        assert len(ids) >= 3
+        await pilot.press("g")
+        await settle(pilot)
+        assert listed.highlighted == 0
+        await pilot.press("j", "j")
+        await until(pilot, lambda: screen.result is not None and screen.result.ticket.id == ids[2])
+        await pilot.press("k")
+        await until(pilot, lambda: screen.result is not None and screen.result.ticket.id == ids[1])
+        await pilot.press("G")
+        await until(pilot, lambda: screen.result is not None and screen.result.ticket.id == ids[-1])
+        keys = [w.key for w in screen.query(FooterKey)]
+        assert keys and keys[0] == "question_mark"
+        # at 80 columns a row is one line: a long subject is shortened, it does not wrap onto a second line
+        width = listed.scrollable_content_region.width
+        assert width < 80 and long_subject in [t.subject for t in screen.tickets]
+        for index in range(listed.option_count):
+            assert listed.get_option_at_index(index).prompt.cell_len <= width
+        await pilot.press("question_mark")
+        await settle(pilot)
+        help_ = app.screen
+        assert isinstance(help_, KeysScreen) and help_.where == "to triage"
+        words = dict(help_.bindings_list)
+        assert words["a"].startswith("Accept every suggestion") and words["enter"].startswith("Open the ticket")
+        listed_keys = {k for e in help_.entries for k in e.keys}
+        assert {"j", "k", "g", "G", "a", "C", "l", "enter", "ctrl+r", "esc"} <= listed_keys, listed_keys

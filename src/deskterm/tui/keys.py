@@ -94,6 +94,13 @@ WORDS: dict[str, tuple[str, str]] = {
     "escalations.open": ("Escalations", "Open the ticket"),
     "escalations.reload": ("Escalations", "Read the escalations again"),
     "escalations.back": (ELSEWHERE, "Back"),
+    # to triage
+    "triage.accept": ("Triage", "Accept every suggestion for the ticket under the cursor"),
+    "triage.category": ("Triage", "Correct the category (the other suggestions are applied with it)"),
+    "triage.link": ("Triage", "Link the ticket to the open major incident offered"),
+    "triage.open": ("Triage", "Open the ticket under the cursor"),
+    "triage.reload": ("Triage", "Read the tickets to triage again"),
+    "triage.back": (ELSEWHERE, "Back to the queue"),
     # the dashboard
     "dashboard.today": ("Period and customer", "Figures for today"),
     "dashboard.week": ("Period and customer", "Figures for this week"),
@@ -157,6 +164,7 @@ ORDER = [
     "Change the ticket",
     "Read",
     "Escalations",
+    "Triage",
     "Period and customer",
     "Handover",
     "Find and sort",

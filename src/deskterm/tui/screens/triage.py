@@ -16,15 +16,22 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import Footer, OptionList, Static
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from ...fmt import one_line
+from ..keys import KeysFooter
 from .base import LoadingScreen
 
 
 class TriageScreen(LoadingScreen):
+    KEYS_TITLE = "to triage"  # the title of its `?`
     BINDINGS = [
+        # the list moves as every other list does (the OptionList alone knows only the arrows, home and end)
+        Binding("j", "cursor_down", "Down", show=False, id="triage.down"),
+        Binding("k", "cursor_up", "Up", show=False, id="triage.up"),
+        Binding("g", "cursor_first", "First", show=False, id="triage.first"),
+        Binding("G", "cursor_last", "Last", show=False, id="triage.last"),
         Binding("a", "accept", "Accept all", id="triage.accept"),
         Binding("C", "correct_category", "Correct category", id="triage.category"),
         Binding("l", "link_major", "Link to the major", id="triage.link"),
@@ -43,7 +50,7 @@ class TriageScreen(LoadingScreen):
         yield Static(Text("To triage: loading…"), id="triage-title")
         yield OptionList(id="triage-list")
         yield Static(Text(""), id="triage-pane")
-        yield Footer()
+        yield KeysFooter()
 
     def on_mount(self) -> None:
         self.attach_desk()
@@ -65,10 +72,15 @@ class TriageScreen(LoadingScreen):
         listed = self.query_one("#triage-list", OptionList)
         keep = listed.highlighted
         listed.clear_options()
+        # one line a ticket: the subject is shortened to what the list shows (a row wrapped at 80 columns),
+        # less the scroll bar that a long list gets
+        room = listed.scrollable_content_region.width - 27 - listed.styles.scrollbar_size_vertical
+        subject_width = max(20, room) if room > 0 else 47
         listed.add_options(
             [
                 Option(
-                    Text(f"#{t.id:<6} {one_line(t.category or '-', 18):<18} {one_line(t.subject, 60)}"), id=str(t.id)
+                    Text(f"#{t.id:<6} {one_line(t.category or '-', 18):<18} {one_line(t.subject, subject_width)}"),
+                    id=str(t.id),
                 )
                 for t in tickets
             ]
@@ -222,6 +234,21 @@ class TriageScreen(LoadingScreen):
             from .detail import DetailScreen
 
             self.app.push_screen(DetailScreen(ticket_id))
+
+    def _list(self) -> OptionList:
+        return self.query_one("#triage-list", OptionList)
+
+    def action_cursor_down(self) -> None:
+        self._list().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._list().action_cursor_up()
+
+    def action_cursor_first(self) -> None:
+        self._list().action_first()
+
+    def action_cursor_last(self) -> None:
+        self._list().action_last()
 
     def action_reload(self) -> None:
         self.reload()
