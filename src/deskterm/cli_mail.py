@@ -121,19 +121,21 @@ def _fetch_round(obj: Context, maildir: str | None, imap: bool, session: ImapSes
         assert desk.config.mail is not None and desk.config.mail.imap is not None
         out.update(session.fetch(desk) if session is not None else fetch_imap(desk, desk.config.mail.imap))
     if sum(out.values()):
-        parts = [f"{out[k]} {label}" for k, label in _LABELS if out[k]]
+        parts = [f"{out[k]} {one if out[k] == 1 else many}" for k, (one, many) in _LABELS.items() if out[k]]
+        parts += [f"{n} {k}" for k, n in out.items() if n and k not in _LABELS]  # (a state not named below)
         _say(f"took {sum(out.values())} message{'s' if sum(out.values()) != 1 else ''}: {', '.join(parts)}")
     return out["quarantined"]
 
 
-_LABELS = (
-    ("ticket", "new tickets"),
-    ("added", "added to their tickets"),
-    ("flood", "added to a flooding sender's ticket"),
-    ("duplicate", "already taken"),
-    ("quarantined", "quarantined (deskterm mail quarantined lists them)"),
-    ("unreadable", "unreadable"),
-)
+_LABELS = {  # what became of the messages a fetch took (``MailTaken.state``): said for one, for several
+    "ticket": ("new ticket", "new tickets"),
+    "added": ("added to its ticket", "added to their tickets"),
+    "survey": ("survey answer recorded", "survey answers recorded"),
+    "flood": ("added to a flooding sender's ticket", "added to a flooding sender's ticket"),
+    "duplicate": ("already taken", "already taken"),
+    "quarantined": ("quarantined (deskterm mail quarantined lists them)",) * 2,
+    "unreadable": ("unreadable", "unreadable"),
+}
 
 
 @mail_group.command("fetch")

@@ -40,7 +40,7 @@ def test_imap_through_the_command_line_and_its_errors(db_url, make_mail_config, 
     cfg = str(config.source)
     imap.append(raw(7))
     r = run_cli("--db", db_url, "--config", cfg, "mail", "fetch", "--imap")
-    assert (r.returncode, r.stdout, r.stderr) == (0, "took 1 message: 1 new tickets\n", "")
+    assert (r.returncode, r.stdout, r.stderr) == (0, "took 1 message: 1 new ticket\n", "")
     (imap.root / "wrong").write_text("nope\n")
     bad = make_mail_config(more=imap.config().replace(str(imap.root / "password"), str(imap.root / "wrong")))
     r = run_cli("--db", db_url, "--config", str(bad.source), "mail", "fetch", "--imap")
@@ -117,9 +117,9 @@ def test_fetch_watch_takes_a_message_delivered_while_idling(db_url, make_mail_co
     reader = threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True)
     reader.start()
     try:
-        assert lines.get(timeout=patience(60)) == "took 1 message: 1 new tickets\n"
+        assert lines.get(timeout=patience(60)) == "took 1 message: 1 new ticket\n"
         imap.append(raw(9, "dora@fourth.example"))
-        assert lines.get(timeout=patience(30)) == "took 1 message: 1 new tickets\n"  # not after 10 minutes
+        assert lines.get(timeout=patience(30)) == "took 1 message: 1 new ticket\n"  # not after 10 minutes
         assert imap.unseen() == 0
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -85,7 +85,7 @@ def test_mail_fetch_and_quarantined_through_the_command_line(mail_desk, db_url, 
     cfg = str(mail_desk.config.source)
     r = run_cli("--db", db_url, "--config", cfg, "mail", "fetch", "--maildir", str(tmp_path / "Maildir"))
     assert (r.returncode, r.stderr) == (0, "")
-    assert r.stdout == "took 2 messages: 1 new tickets, 1 quarantined (deskterm mail quarantined lists them)\n"
+    assert r.stdout == "took 2 messages: 1 new ticket, 1 quarantined (deskterm mail quarantined lists them)\n"
     r = run_cli("--db", db_url, "--config", cfg, "mail", "quarantined")
     assert r.returncode == 0 and "From: holds control characters" in r.stdout and "\x1b" not in r.stdout
     r = run_cli("--db", db_url, "--config", cfg, "mail", "fetch", "--maildir", str(tmp_path / "nothing"))
@@ -135,7 +135,7 @@ def test_fetch_watch_takes_and_delivers_until_sigterm(db_path, make_mail_config,
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=patience(30))
     assert proc.returncode == 0, err
-    assert "took 1 message: 1 new tickets" in out and "sent 1, to retry 0, failed 0" in out and err == ""
+    assert "took 1 message: 1 new ticket" in out and "sent 1, to retry 0, failed 0" in out and err == ""
 
 
 def test_mail_send_reminds_an_unanswered_survey_once_when_due(db_url, make_mail_config, smtp):
@@ -183,3 +183,33 @@ def test_mail_send_reminds_an_unanswered_survey_once_when_due(db_url, make_mail_
         assert kinds.count("survey_reminder") == 1, kinds  # recorded on the ticket, with its message
     finally:
         store.dispose()
+
+
+def test_mail_fetch_says_a_survey_answer_was_recorded(db_url, make_mail_config, smtp, tmp_path):
+    """A reply to the resolution notice that answers the survey: `mail fetch` says so ("1 survey answer
+    recorded"), not an empty "took 1 message: "."""
+    import mailbox
+
+    from deskterm.mail.deliver import deliver
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+
+    config = make_mail_config('resolution_notice = "Ticket {ticket} is resolved."\nsurvey = ["csat", "nps"]')
+    store = open_store(db_url)
+    desk = Desk(store, config, user="alice")
+    try:
+        tid = mailed_ticket(desk)
+        desk.update(tid, Change(status="resolved", resolution_code="fixed"))
+        assert deliver(desk).sent == 1
+        [notice] = smtp.messages
+    finally:
+        store.dispose()
+    box = mailbox.Maildir(tmp_path / "Maildir", create=True)
+    box.add(
+        f"From: marie@clinique.example\r\nSubject: Re: [#{tid}] Printer down\r\nMessage-ID: <a1@clinique.example>\r\n"
+        f"In-Reply-To: {notice['Message-ID']}\r\n\r\n4 9 - quick\r\n".encode()
+    )
+    r = run_cli("--db", db_url, "--config", str(config.source), "mail", "fetch", "--maildir", str(tmp_path / "Maildir"))
+    assert (r.returncode, r.stdout, r.stderr) == (0, "took 1 message: 1 survey answer recorded\n", "")
+    r = run_cli("--db", db_url, "--config", str(config.source), "history", str(tid))
+    assert "customer  satisfaction 4/5: quick" in r.stdout and "customer  recommendation (NPS) 9/10" in r.stdout
