@@ -6,7 +6,8 @@ and start at midnight today, Monday 00:00 or the 1st 00:00 in the configured tim
 ``compute`` per local day (the window [midnight, next midnight), as of its end; today as of now).
 
 Keys: ``1``/``2``/``3`` or tab pick the period; ``c``/``C`` cycle the customer (all customers is one of the
-choices); ``enter`` on a customer at risk asks the app to open the queue filtered to it (``ShowCustomerQueue``).
+choices); ``pagedown``/``pageup`` scroll the figures' column (at 80x24 its end is below the fold); ``enter`` on
+a customer at risk asks the app to open the queue filtered to it (``ShowCustomerQueue``).
 The work runs in a thread worker and comes back as a typed message: keystrokes never wait for a report.
 """
 
@@ -256,6 +257,10 @@ class DashboardScreen(LoadingScreen):
         Binding("c", "next_customer", "Customer", id="dashboard.customer"),
         Binding("C", "previous_customer", "Previous customer", show=False, id="dashboard.previous_customer"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="dashboard.reload"),
+        # the figures' column is taller than 24 rows (satisfaction, the customer's contract and problems are below
+        # the fold): page keys scroll it, whatever has the focus (the risk table's own paging is not needed)
+        Binding("pagedown", "scroll_figures(1)", "Figures down", show=False, priority=True, id="dashboard.page_down"),
+        Binding("pageup", "scroll_figures(-1)", "Figures up", show=False, priority=True, id="dashboard.page_up"),
         Binding("i", "customer_panel", "Customer panel", show=False, id="dashboard.customer_panel"),
         Binding("escape", "back", "Back", id="dashboard.back"),
     ]
@@ -491,6 +496,13 @@ class DashboardScreen(LoadingScreen):
 
     def action_previous_customer(self) -> None:
         self._cycle_customer(-1)
+
+    def action_scroll_figures(self, direction: int) -> None:
+        figures = self.query_one("#dash-kpis", VerticalScroll)
+        if direction > 0:
+            figures.scroll_page_down(animate=False)
+        else:
+            figures.scroll_page_up(animate=False)
 
     def action_reload(self) -> None:
         self._changed = None  # ctrl+r reads everything again
