@@ -193,6 +193,80 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     return config
 
 
+class CustomerEntries:
+    """What a running app takes from its configuration file when the file changes under it: the customers'
+    entries (``[customers."NAME"] policy``), when nothing else of the file changed. Renaming a customer asks for the
+    new name's entry in the file first (``customers rename``); an app that kept the entries it started with would
+    show the renamed customer's tickets under the default policy, and store their deadlines so when it changes
+    one. Any other change of the file is only said (the app must be restarted to use it).
+
+    ``check()`` is cheap while the file does not change (one ``stat``); it runs on the app's poll, after a commit.
+    """
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._stamp = self._stat()
+        self._data: dict[str, Any] | None = None  # the file as the app read it (None: not known, or no file)
+        raw = self._read()
+        if raw is not None and hashlib.sha256(raw).hexdigest()[:16] == config.fingerprint:
+            self._data = self._parse(raw)
+
+    def _stat(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.config.source) if self.config.source is not None else None
+        except OSError:
+            return None
+        return (st.st_mtime_ns, st.st_size) if st is not None else None
+
+    def _read(self) -> bytes | None:
+        try:
+            return self.config.source.read_bytes() if self.config.source is not None else None
+        except OSError:
+            return None
+
+    @staticmethod
+    def _parse(raw: bytes) -> dict[str, Any] | None:
+        try:
+            return tomllib.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+            return None
+
+    def check(self) -> str | None:
+        """None when there is nothing to do; ``"customers"`` when the customers' entries were taken from the file
+        (the caller reads its tickets again); else one line saying why the rest of the change is not taken."""
+        stamp = self._stat()
+        if stamp is None or stamp == self._stamp:
+            return None
+        self._stamp = stamp
+        raw = self._read()
+        if raw is None:
+            return None
+        fingerprint = hashlib.sha256(raw).hexdigest()[:16]
+        if fingerprint == self.config.fingerprint:
+            return None
+        where = str(self.config.source)
+        data = self._parse(raw)
+        if data is None or self._data is None:
+            return f"{where} changed but cannot be read as it is now: restart deskterm to use it"
+        rest_new = {k: v for k, v in data.items() if k != "customers"}
+        rest_old = {k: v for k, v in self._data.items() if k != "customers"}
+        if rest_new != rest_old:
+            return f"{where} changed: restart deskterm to use it (only the customers' entries are taken at once)"
+        customers: dict[str, str] = {}
+        for name, spec in (data.get("customers") or {}).items():
+            policy = spec.get("policy") if isinstance(spec, dict) else None
+            if not isinstance(policy, str) or policy not in self.config.policies or set(spec) != {"policy"}:
+                return f"{where}: customers.{_quote(name)}: not a policy of this configuration: the entries are kept"
+            customers[name] = policy
+        self._data = data
+        self.config.fingerprint = fingerprint
+        if customers == self.config.customers:
+            return None
+        self.config.customers.clear()
+        self.config.customers.update(customers)
+        return "customers"
+
+
 def parse_config(data: dict[str, Any], where: str = "config") -> Config:
     """Validate a parsed TOML document; raise BadInput listing every problem."""
     problems: list[str] = []

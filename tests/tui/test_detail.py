@@ -904,3 +904,46 @@ async def test_the_agents_own_change_is_not_told_as_someone_elses(make_app, tick
         await settle(pilot)
         assert any(e.body == "Checked the logs" for e in screen.record.events)
         assert not [n for n in notes(app) if n.startswith("Ticket changed")], notes(app)
+
+
+async def test_a_customer_renamed_elsewhere_keeps_its_policy_in_a_running_app(make_app, tickets, demo):
+    """README's way to rename a customer: add the new name's entry to the configuration, then `customers rename`.
+    An app started before takes the customers' entries from the file when it changes: the ticket screen shows the
+    renamed customer's policy (not the default one), and a change made from the app stores its deadline under it;
+    a change of anything else in the file is said (a restart takes it), never taken half."""
+    from sqlalchemy import select
+
+    from deskterm.config import load_config
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+    from deskterm.store.models import Ticket
+
+    db, config, clock = demo
+    path = config.source
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        head = str(screen.query_one("#detail-head").render())
+        assert "Clinique Saint-Jean · policy platinum (this customer's" in head
+        path.write_text(
+            path.read_text(encoding="utf-8") + '\n[customers."Clinique Saint-Jean SA"]\npolicy = "platinum"\n',
+            encoding="utf-8",
+        )
+        store = open_store(db)
+        other = Desk(store, load_config(path), clock=clock, user="bob")  # `deskterm customers rename`
+        other.rename_customer("Clinique Saint-Jean", "Clinique Saint-Jean SA")
+        with store.read() as s:
+            due = s.execute(select(Ticket.next_due).where(Ticket.id == tickets[0])).scalar_one()
+        app.poll()
+        await settle(pilot)
+        head = str(screen.query_one("#detail-head").render())
+        assert "Clinique Saint-Jean SA · policy platinum (this customer's" in head, head
+        app.desk.update(tickets[0], Change(note="still on it"))  # the app's own Desk, as its screens write
+        with store.read() as s:
+            assert s.execute(select(Ticket.next_due).where(Ticket.id == tickets[0])).scalar_one() == due
+        path.write_text(path.read_text(encoding="utf-8").replace("warn_at = 0.75", "warn_at = 0.5", 1), "utf-8")
+        other.update(tickets[1], Change(note="a change, for the app to poll"))
+        store.dispose()
+        app.poll()
+        await settle(pilot)
+        assert any("changed: restart deskterm to use it" in n for n in notes(app)), notes(app)

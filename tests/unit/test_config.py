@@ -412,3 +412,33 @@ def test_cli_reports_a_bad_config_with_exit_2(tmp_path):
     )
     assert "Traceback" not in out.stderr
     assert not db.exists()  # the configuration is checked before the database is touched
+
+
+def test_customer_entries_are_followed_and_the_rest_is_only_said(tmp_path):
+    """``CustomerEntries``: what an app running on a configuration file takes when the file changes."""
+    from deskterm.config import CustomerEntries, load_config
+
+    path = tmp_path / "desk.toml"
+    targets = "".join(f'{p} = {{ first_response = "1h", resolution = "8h" }}\n' for p in ("P2", "P3", "P4"))
+    base = (
+        "[calendars.always]\nalways = true\n"
+        f'[policies.gold]\ncalendar = "always"\nP1 = {{ first_response = "1h", resolution = "4h" }}\n{targets}'
+        f'[policies.bronze]\ncalendar = "always"\nP1 = {{ first_response = "4h", resolution = "8h" }}\n{targets}'
+        '[defaults]\npolicy = "bronze"\n[customers."Acme"]\npolicy = "gold"\n'
+    )
+    path.write_text(base, encoding="utf-8")
+    config = load_config(path)
+    entries = CustomerEntries(config)
+    assert entries.check() is None  # unchanged: one stat
+    path.write_text(base + '[customers."Acme SA"]\npolicy = "gold"\n', encoding="utf-8")
+    assert entries.check() == "customers"
+    assert config.policy_for("Acme SA").name == "gold" and config.fingerprint == load_config(path).fingerprint
+    assert entries.check() is None
+    path.write_text(base + '[customers."Acme SA"]\npolicy = "platinum"\n', encoding="utf-8")
+    said = entries.check()
+    assert said is not None and "not a policy of this configuration" in said, said
+    assert config.policy_for("Acme SA").name == "gold"  # kept
+    path.write_text(base.replace('resolution = "4h"', 'resolution = "5h"'), encoding="utf-8")
+    said = entries.check()
+    assert said is not None and "restart deskterm" in said, said
+    assert config.customers == {"Acme": "gold", "Acme SA": "gold"}  # nothing taken half

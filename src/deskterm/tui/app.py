@@ -61,6 +61,9 @@ class DeskApp(App):
         self.user = user
         self.desk = None
         self.change_watch = None
+        from ..config import CustomerEntries
+
+        self.customer_entries = CustomerEntries(config)  # the customers' entries followed in the file (poll)
         self.load_error: str | None = None
         self.last_escalation: int | None = None  # the highest escalation id already seen (None: store not open)
         self._tty: int | None = None  # the terminal's file descriptor, watched by the clock (_terminal_gone)
@@ -401,6 +404,13 @@ class DeskApp(App):
         changes = self.change_watch.changes() if self.change_watch is not None else None
         if changes is None:
             return False
+        followed = self.customer_entries.check()  # a customer renamed: its new name's entry taken first
+        if followed == "customers":
+            from ..store.changes import ANY
+
+            changes = ANY  # every screen reads again: a ticket's policy may have changed
+        elif followed is not None:
+            self.notify(followed, title="Configuration", severity="warning", timeout=15)
         if not self.applying_rules:  # what this app's rules raise is announced at once when they are done
             self.announce_escalations()
         for screen in self.desk_screens():
