@@ -232,3 +232,17 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, 
         expected = reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8)
         assert shown_ids(screen) == section_ids(expected)
         assert breaching in shown_ids(screen)["resolved"] and waiting in shown_ids(screen)["unacknowledged"]
+
+
+async def test_at_80_columns_a_cut_line_ends_with_an_ellipsis(make_app, config, tmp_path):
+    """Found auditing issue 13 at 80x24: a line longer than the list was cut by the list's edge, not shortened,
+    so "raised 2026-11-30 17:40 by" ended there with no sign that the name and the reason were cut off."""
+    app = make_app(config=config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path / "out")
+        options = screen.query_one("#hand-list")
+        room = options.scrollable_content_region.width
+        prompts = [options.get_option_at_index(i).prompt for i in range(options.option_count)]
+        assert any(str(p).endswith("…") for p in prompts)  # the demo's lines are longer than 80 columns
+        for prompt in prompts:
+            assert prompt.cell_len <= room, (str(prompt), room)

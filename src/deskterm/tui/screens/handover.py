@@ -250,7 +250,10 @@ class HandoverScreen(LoadingScreen):
         highlighted = options.highlighted_option.id if options.highlighted_option is not None else None
         options.clear_options()
         content: list[Option] = []
-        width = max(20, self.size.width - 5)  # one line per item: the option list would wrap it
+        # one line per item, shortened with "…" to what the list shows (less the indent, and the scroll bar a
+        # long list gets): the option list would wrap it, or its edge cut it with no sign of it
+        room = options.scrollable_content_region.width or self.size.width - 4
+        width = max(20, room - 2 - options.styles.scrollbar_size_vertical)
         for section, heading in section_titles(h).items():
             content.append(Option(Text(heading, style="bold"), id=f"head:{section}", disabled=True))
             items = self.lines.get(section, [])
