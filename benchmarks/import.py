@@ -1,9 +1,17 @@
 #!/usr/bin/env python
-"""Import throughput: generate N tickets as JSON Lines, run the real ``deskterm import``, print tickets/s.
+"""Import throughput and memory: generate N tickets as JSON Lines, run the real ``deskterm import``, print
+tickets/s, CPU seconds and the import's peak resident memory.
 
-    python benchmarks/import.py                 # 100,000 tickets (goal: >= 5,000 tickets/s)
+    nice python benchmarks/import.py                 # 100,000 tickets
+    nice python benchmarks/import.py --tickets 1000000 --against /tmp/baseline/src   # beside a baseline
     python benchmarks/import.py --tickets 5000 --repeat 3
     python benchmarks/import.py --profile       # also profile deskterm.cli.main in-process (cProfile)
+
+Goals (issue 17): >= 15,000 tickets/s, <= 500 MB resident at 1,000,000 tickets. Each import is run twice:
+into a new desk (the file is read twice then: checked before the desk is created) and into a desk that
+exists (one ticket imported first). ``--against`` runs the same imports with another deskterm, in turn with
+this one (the machine's load changes): a directory holding the ``deskterm`` package (an older ``src``, run with
+this Python and ``PYTHONPATH``) or an environment's ``bin`` (its ``python``). The load average is printed.
 
 Each ticket has a realistic history of 3-8 events (replies, customer messages, internal notes, assignment,
 escalation, priority change, pending/open/resolved/closed), in time order after ``created_at``, with UTC
@@ -28,7 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "examples" / "deskterm.toml"
-GOAL = 5_000  # tickets per second
+GOAL = 15_000  # tickets per second
+RSS_GOAL = 500  # MB resident at most
 
 CUSTOMERS = [
     "Clinique Saint-Jean",
@@ -134,15 +143,31 @@ def generate(path: Path, n: int, seed: int) -> tuple[int, int]:
     return n, events
 
 
-def run_import(db: Path, file: Path) -> float:
-    cmd = [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(CONFIG), "import", str(file)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+def command(install: Path | None) -> tuple[list[str], dict[str, str]]:
+    """How to run a deskterm: this checkout's (None), an older ``src`` (with this Python), or a ``bin``."""
+    if install is not None and (install / "python").exists():
+        return [str(install / "python"), "-m", "deskterm.cli"], dict(os.environ)
+    src = install or ROOT / "src"
+    return [sys.executable, "-m", "deskterm.cli"], {
+        **os.environ,
+        "PYTHONPATH": str(src) + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
+
+
+def run_import(db: Path, file: Path, install: Path | None = None) -> tuple[float, float, float]:
+    """(wall seconds, CPU seconds, peak resident MB) of one import, in its own process."""
+    cmd, env = command(install)
+    cmd += ["--db", str(db), "--config", str(CONFIG), "import", str(file)]
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    elapsed = time.perf_counter() - t0
-    if out.returncode != 0:
-        sys.exit(f"deskterm import failed (exit {out.returncode}):\n{out.stderr[-4000:]}")
-    return elapsed
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        elapsed = time.perf_counter() - t0
+        if proc.returncode != 0:
+            err.seek(0)
+            sys.exit(f"deskterm import failed (exit {proc.returncode}):\n{err.read()[-4000:].decode()}")
+    return elapsed, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
 def count(db: Path) -> tuple[int, int]:
@@ -184,13 +209,15 @@ def main() -> None:
     ap.add_argument("--tickets", type=int, default=100_000, help="tickets to generate (default 100000)")
     ap.add_argument("--repeat", type=int, default=1, help="runs, each on a fresh database; the best is reported")
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--against", type=Path, help="a baseline deskterm: an older src directory, or a venv's bin")
+    ap.add_argument("--only", choices=("new", "existing"), help="only into a new desk, or one that exists")
     ap.add_argument("--profile", action="store_true", help="also profile the import in-process with cProfile")
     ap.add_argument("--top", type=int, default=25, help="rows of the profile to print")
     args = ap.parse_args()
     if args.tickets < 1:
         ap.error("--tickets must be at least 1")
 
-    with tempfile.TemporaryDirectory(prefix="deskterm-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="deskterm-bench-", dir=os.environ.get("DESKTERM_BENCH_DIR")) as tmp:
         tmp_path = Path(tmp)
         data = tmp_path / "tickets.jsonl"
         t0 = time.perf_counter()
@@ -199,30 +226,52 @@ def main() -> None:
             f"generated {n_tickets} tickets, {n_events} events ({n_events / n_tickets:.2f}/ticket), "
             f"{data.stat().st_size / 1e6:.1f} MB in {time.perf_counter() - t0:.1f} s"
         )
-
+        print(f"machine: {os.cpu_count()} CPUs; load average before: {os.getloadavg()[0]:.1f}")
         one = tmp_path / "one.jsonl"
         generate(one, 1, args.seed + 1)
-        startup = run_import(tmp_path / "startup.db", one)
-
-        times = []
+        one.write_text(one.read_text().replace('"EXT-', '"ONE-'))
+        installs: list[tuple[str, Path | None]] = [("now", None)]
+        if args.against:
+            installs.append(("baseline", args.against))
+        desks = [d for d in ("new", "existing") if args.only in (None, d)]
+        results: dict[tuple[str, str], list[tuple[float, float, float, float]]] = {}
         for r in range(args.repeat):
-            db = tmp_path / f"bench{r}.db"
-            times.append(run_import(db, data))
-            got = count(db)
-            if got != (n_tickets, n_events):
-                sys.exit(f"database holds {got[0]} tickets and {got[1]} events, expected {n_tickets} and {n_events}")
-        best = min(times)
-        rate = n_tickets / best
-        print(f"one-ticket import (start-up, configuration, schema): {startup:.2f} s")
-        print(f"import of {n_tickets} tickets: {best:.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)})")
-        print(
-            f"  {rate:,.0f} tickets/s   {n_events / best:,.0f} events/s   "
-            f"(without start-up: {n_tickets / max(best - startup, 1e-9):,.0f} tickets/s)"
-        )
-        print(f"  goal >= {GOAL:,} tickets/s: {'MET' if rate >= GOAL else 'NOT MET'}")
+            for desk in desks:
+                for label, install in installs:  # in turn, so that both see the same load
+                    db = tmp_path / f"bench-{label}-{desk}-{r}.db"
+                    if desk == "existing":
+                        run_import(db, one, install)
+                    load = os.getloadavg()[0]
+                    wall, cpu, rss = run_import(db, data, install)
+                    load = (load + os.getloadavg()[0]) / 2
+                    got = count(db)
+                    expected = (n_tickets + (desk == "existing"), n_events + (desk == "existing") * count_events(one))
+                    if got != expected:
+                        sys.exit(f"database holds {got[0]} tickets and {got[1]} events, expected {expected}")
+                    for suffix in ("", "-wal", "-shm"):
+                        Path(f"{db}{suffix}").unlink(missing_ok=True)
+                    results.setdefault((label, desk), []).append((wall, cpu, rss, load))
+                    print(
+                        f"  {label:8} into a {desk:8} desk: {wall:7.1f} s wall, {cpu:7.1f} s CPU, "
+                        f"peak {rss:6.0f} MB, load {load:.1f}",
+                        flush=True,
+                    )
+        print(f"\n{n_tickets:,} tickets, {n_events:,} events; best of {args.repeat} (by CPU):")
+        for (label, desk), runs in results.items():
+            wall, cpu, rss, load = min(runs, key=lambda x: x[1])
+            print(
+                f"  {label:8} {desk:8} desk: {n_tickets / wall:9,.0f} tickets/s wall, {n_tickets / cpu:9,.0f}/CPU s,"
+                f" peak {rss:,.0f} MB (load {load:.1f})   goals: >= {GOAL:,}/s "
+                f"{'MET' if n_tickets / wall >= GOAL else 'NOT MET'}, <= {RSS_GOAL} MB "
+                f"{'MET' if rss <= RSS_GOAL else 'NOT MET'}"
+            )
 
         if args.profile:
             profile(tmp_path / "profile.db", data, args.top)
+
+
+def count_events(path: Path) -> int:
+    return sum(len(json.loads(line).get("events", [])) for line in path.read_text().splitlines() if line.strip())
 
 
 if __name__ == "__main__":

@@ -198,34 +198,81 @@ def demo(tickets: int, keep: str | None) -> int:
 def import_(obj: Context, file: str, quiet: bool) -> None:
     """Import tickets from a JSON array or JSON Lines FILE (- for stdin); all or nothing."""
     import os
+    import tempfile
 
     from .clock import os_user
-    from .importer import parse_import
+    from .importer import ImportFile
 
-    name, text = _read_file(file)
     config = obj.config
-    # A bulk load makes millions of objects and no reference cycles: the cyclic collector would only walk
-    # the growing heap again and again (it doubled the time of parsing 100,000 tickets). The process ends
-    # right after, and the collector is back as it was for anything that follows in-process (tests).
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        tickets, directory = parse_import(text, name, importer=os_user())
-        del config
-        desk = obj.desk()
-        from .progress import progress
+    with tempfile.TemporaryDirectory(prefix="deskterm-import-") as spool:
+        name, path = _import_path(file, spool)
+        source = ImportFile.of_path(path, name, importer=os_user())
+        # A bulk load makes millions of objects and no reference cycles: the cyclic collector would only walk
+        # the growing heap again and again (it doubled the time of parsing 100,000 tickets). The process ends
+        # right after, and the collector is back as it was for anything that follows in-process (tests).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            from .store.engine import desk_exists
 
-        # on a terminal: the tickets whose deadlines are derived, with the rate and the time left (stderr)
-        with progress(f"{os.path.basename(name)}: importing", len(tickets), quiet) as advance:
-            ids = desk.import_tickets(tickets, directory, progress=advance)
-    finally:
-        if collecting:
-            gc.enable()
+            if not desk_exists(obj.db):
+                # a desk is created only for a file found good: it is read once to check it, then to import it
+                for _ in source.tickets():
+                    pass
+                if source.problems:
+                    raise BadInput(source.report())
+            del config
+            desk = obj.desk()
+            from .progress import progress, shown
+
+            # on a terminal: the tickets written, with the rate and the time left (stderr)
+            total = _records_in(path) if shown(quiet) else None
+            with progress(f"{os.path.basename(name)}: importing", total, quiet) as advance:
+                count = desk.import_file(source, progress=advance)
+        finally:
+            if collecting:
+                gc.enable()
+    directory = source.directory
     extra = len(directory.customers) + len(directory.contacts)
     click.echo(
-        f"imported {len(ids)} tickets"
+        f"imported {count} tickets"
         + (f", {len(directory.customers)} customers, {len(directory.contacts)} contacts" if extra else "")
     )
+
+
+def _import_path(file: str, spool: str) -> tuple[str, str]:
+    """(name for messages, path) of an import FILE: standard input (-) is copied to ``spool`` first, a piece at
+    a time (an import reads its file again when its transaction is tried again)."""
+    import os
+
+    if file == "-":
+        import shutil
+
+        path = os.path.join(spool, "stdin")
+        with open(path, "wb") as out:
+            shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+        return "<stdin>", path
+    try:
+        with open(file, "rb"):
+            pass
+    except OSError as exc:
+        raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
+    return file, file
+
+
+def _records_in(path: str) -> int | None:
+    """About how many records a file holds, for the progress bar: its lines, if it is JSON Lines (a JSON array
+    may be on one line: no total, the count and the rate only)."""
+    lines = 0
+    with open(path, "rb") as fh:
+        head = fh.read(4096).lstrip()
+        if head.startswith((b"[", b"\xef\xbb\xbf[")):
+            return None
+        fh.seek(0)
+        while chunk := fh.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk
+    return lines + (0 if not lines or last.endswith(b"\n") else 1)
 
 
 @cli.command()

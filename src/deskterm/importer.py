@@ -8,9 +8,11 @@ seconds.
 
 from __future__ import annotations
 
+import io
 import json
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TextIO
 
 from .clock import check_range
 from .domain import priority as prio_rules
@@ -49,37 +51,243 @@ EVENT_KEYS = {
 
 
 def read_records(text: str, name: str) -> list[tuple[str, Any]]:
-    """Split a file into (where, record) pairs; a file that is not JSON at all is one error."""
-    stripped = text.lstrip()
-    if not stripped:
-        raise BadInput(f"{name}: empty file: expected a JSON array or JSON Lines of tickets")
-    if stripped.startswith("["):
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise BadInput(f"{name}:{exc.lineno}: not valid JSON: {exc.msg} (column {exc.colno})") from None
-        except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, absurd nesting
-            raise BadInput(f"{name}: not valid JSON: {_short(exc)}") from None
-        if not isinstance(data, list):
-            raise BadInput(f"{name}: expected a JSON array of tickets")
-        return [(f"{name}:{i}", rec) for i, rec in enumerate(data, start=1)]
-    out, problems = [], []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            out.append((f"{name}:{lineno}", json.loads(line)))
-        except json.JSONDecodeError as exc:
-            problems.append(f"{name}:{lineno}: not valid JSON: {exc.msg} (column {exc.colno})")
-        except (ValueError, RecursionError) as exc:
-            problems.append(f"{name}:{lineno}: not valid JSON: {_short(exc)}")
+    """Split a file's text into (where, record) pairs; raise BadInput with its problems (a file that is not
+    JSON at all is one error)."""
+    problems: list[str] = []
+    out = [(where, rec) for _, where, rec in split_records(io.StringIO(text, newline=None), name, problems)]
     if problems:
         raise BadInput(problems)
     return out
 
 
+CHUNK = 1 << 20  # characters read at a time from a JSON array
+
+
+def split_records(stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any]]:
+    """The records of a JSON array or of JSON Lines, read from ``stream`` a piece at a time (a file of a
+    million tickets is never held whole): (position, ``file:N``, record), N being the record's 1-based
+    position in an array or its line in JSON Lines. A record that is not JSON is a problem appended to
+    ``problems`` (every bad line of JSON Lines; the first error of an array, which cannot be read past it)."""
+    head = ""
+    while not head.strip():
+        piece = stream.read(4096)
+        if not piece:
+            problems.append(f"{name}: empty file: expected a JSON array or JSON Lines of tickets")
+            return
+        head += piece
+    if head.lstrip().startswith("["):
+        yield from _array(head, stream, name, problems)
+    else:
+        yield from _lines(head, stream, name, problems)
+
+
+def _lines(head: str, stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any]]:
+    loads = json.loads
+    for lineno, line in enumerate(_rejoined(head, stream), start=1):
+        if not line or line.isspace():
+            continue
+        try:
+            yield lineno, f"{name}:{lineno}", loads(line)
+        except json.JSONDecodeError as exc:
+            problems.append(f"{name}:{lineno}: not valid JSON: {exc.msg} (column {exc.colno})")
+        except (ValueError, RecursionError) as exc:
+            problems.append(f"{name}:{lineno}: not valid JSON: {_short(exc)}")
+
+
+def _rejoined(start: str, stream: TextIO) -> Iterator[str]:
+    """The lines of ``start`` followed by the rest of ``stream``, ``start``'s last partial line joined to the
+    stream's first."""
+    parts = start.split("\n")
+    yield from (p + "\n" for p in parts[:-1])
+    tail = parts[-1]
+    first = True
+    for line in stream:
+        if first:
+            line, first = tail + line, False
+        yield line
+    if first and tail:
+        yield tail
+
+
+def _array(head: str, stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any]]:
+    """The elements of a JSON array, decoded one at a time from a window of the text (``raw_decode``); an
+    element cut by the window's end is decoded again once more text is read. Error positions are the
+    file's: the lines and the columns before the window are counted as it moves."""
+    decode = json.JSONDecoder().raw_decode
+    buf, pos = head, head.index("[") + 1
+    lines_before = 0  # newlines in the text dropped before buf
+    col_before = 0  # characters of buf's first line that were dropped (its column offset)
+    eof = False
+    index = 0
+
+    def more(at_least: int = 1) -> bool:
+        nonlocal buf, pos, lines_before, col_before, eof
+        if eof:
+            return False
+        dropped = buf[:pos]
+        newlines = dropped.count("\n")
+        if newlines:
+            lines_before += newlines
+            col_before = len(dropped) - dropped.rfind("\n") - 1
+        else:
+            col_before += len(dropped)
+        buf, pos = buf[pos:], 0
+        want = max(CHUNK, at_least)
+        while len(buf) < want:
+            piece = stream.read(want)
+            if not piece:
+                eof = True
+                break
+            buf += piece
+        return True
+
+    def bad(msg: str, at: int) -> None:
+        line = buf.count("\n", 0, at)
+        column = at - buf.rfind("\n", 0, at) if line else at + 1 + col_before
+        problems.append(f"{name}:{lines_before + line + 1}: not valid JSON: {msg} (column {column})")
+
+    def skip_space() -> bool:
+        nonlocal pos
+        while True:
+            while pos < len(buf) and buf[pos] in " \t\n\r":
+                pos += 1
+            if pos < len(buf) or not more():
+                return pos < len(buf)
+
+    expect_value = True  # after "[" or ","
+    while True:
+        if not skip_space():
+            bad("Expecting value" if expect_value else "Expecting ',' delimiter", pos)
+            return
+        if buf[pos] == "]" and (index == 0 or not expect_value):
+            pos += 1
+            if skip_space():
+                bad("Extra data", pos)
+            return
+        if not expect_value:
+            if buf[pos] != ",":
+                bad("Expecting ',' delimiter", pos)
+                return
+            pos += 1
+            expect_value = True
+            continue
+        while True:
+            try:
+                value, end = decode(buf, pos)
+            except json.JSONDecodeError as exc:
+                # cut by the window's end (a string it cuts, or the error at its very end): read on, try again
+                cut = exc.msg.startswith("Unterminated string") or exc.pos >= len(buf) - 6
+                if cut and more(2 * (len(buf) - pos)):
+                    continue
+                bad(exc.msg, exc.pos)
+                return
+            except (ValueError, RecursionError) as exc:  # an integer of thousands of digits, absurd nesting
+                problems.append(f"{name}: not valid JSON: {_short(exc)}")
+                return
+            if end == len(buf) and not eof and isinstance(value, int | float):  # a number the window cut
+                more(2 * (len(buf) - pos))
+                continue
+            break
+        index += 1
+        yield index, f"{name}:{index}", value
+        pos = end
+        expect_value = False
+
+
 def _short(exc: BaseException) -> str:
     return "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+
+
+class ImportFile:
+    """An import file read as a stream, each time ``tickets()`` is iterated (a retried transaction reads it
+    again): the valid tickets one at a time; beside them ``problems`` (every problem of every record, with its
+    position: ``(N, "file:N: field: problem")``, 0 for the file itself) and ``directory`` (the customer and
+    contact records met so far). A million tickets are never held at once: what is kept across the file is
+    the refs seen (a ref twice in the file is an error) and the problems."""
+
+    def __init__(self, open_text: Callable[[], TextIO], name: str, importer: str, path: str | None = None) -> None:
+        self.open_text, self.name, self.importer, self.path = open_text, name, importer, path
+        self.problems: list[tuple[int, str]] = []
+        self.directory = CustomerBatch()
+
+    @classmethod
+    def of_path(cls, path: str, name: str, importer: str) -> ImportFile:
+        """A file on disk (UTF-8, with or without a byte order mark), read again each time."""
+        return cls(lambda: open(path, encoding="utf-8-sig", newline=None), name, importer, path)
+
+    def tickets(self) -> Iterator[NewTicket]:
+        self.problems, self.directory = [], CustomerBatch()
+        problems: list[str] = []
+        refs: dict[str, int] = {}
+        name = self.name
+        count = 0
+        with self.open_text() as stream:
+            try:
+                for position, where, rec in split_records(stream, name, problems):
+                    if problems:
+                        self._note(problems)
+                    kind = rec.get("record", "ticket") if type(rec) is dict else "ticket"
+                    if kind != "ticket":
+                        if kind in ("customer", "contact"):
+                            _directory_record(where, rec, problems, self.directory)
+                        else:
+                            problems.append(
+                                f"{where}: record: {one_line(repr(kind), 60)} is not ticket, customer or contact"
+                            )
+                        self._note(problems)
+                        continue
+                    ticket = _ticket(where, rec, problems, self.importer)
+                    if ticket is not None and ticket.ref is not None:
+                        first = refs.setdefault(ticket.ref, position)
+                        if first != position:
+                            problems.append(
+                                f"{where}: ref: {ticket.ref!r} appears twice in the file (first at {name}:{first})"
+                            )
+                            ticket = None
+                    if problems:
+                        self._note(problems)
+                    if ticket is not None:
+                        count += 1
+                        yield ticket
+            except UnicodeDecodeError:
+                problems.append(f"{name}: not UTF-8 text (byte {self.first_bad_byte()})")
+            self._note(problems)
+        if not count and not self.directory.customers and not self.directory.contacts and not self.problems:
+            self.problems.append((0, f"{name}: no tickets in the file"))
+
+    def _note(self, problems: list[str]) -> None:
+        """The problems found moved to ``self.problems``, each with the position of its record."""
+        self.problems.extend((self._position(p), p) for p in problems)
+        problems.clear()
+
+    def _position(self, problem: str) -> int:
+        """N of a problem ``file:N: ...``; 0 for a problem of the whole file."""
+        prefix = f"{self.name}:"
+        number = problem[len(prefix) :].split(":", 1)[0] if problem.startswith(prefix) else ""
+        return int(number) if number.isdigit() else 0
+
+    def first_bad_byte(self) -> int:
+        """The offset of the file's first byte that is not UTF-8 (what a decoding error of its text names)."""
+        import codecs
+
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        offset = 0
+        with open(self.path or "", "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return offset - pending + exc.start
+                offset += len(chunk)
+        return offset
+
+    def report(self, more: Iterable[str] = ()) -> list[str]:
+        """Every problem, the file's own first, then in the order of the records (a record's in the order
+        found); ``more``: problems found by the service (``file:N: ...`` too)."""
+        found = [*self.problems, *((self._position(p), p) for p in more)]
+        found.sort(key=lambda pair: pair[0])
+        return [p for _, p in found]
 
 
 def parse_tickets(text: str, name: str, importer: str) -> list[NewTicket]:
@@ -93,32 +301,11 @@ def parse_tickets(text: str, name: str, importer: str) -> list[NewTicket]:
 def parse_import(text: str, name: str, importer: str) -> tuple[list[NewTicket], CustomerBatch]:
     """Validate every record: tickets, and customers and contacts beside them (``"record": "customer"`` or
     ``"contact"``); raise BadInput with one line per problem, or return them."""
-    problems: list[str] = []
-    tickets: list[NewTicket] = []
-    directory = CustomerBatch()
-    refs: dict[str, str] = {}
-    for where, rec in read_records(text, name):
-        kind = rec.get("record", "ticket") if isinstance(rec, dict) else "ticket"
-        if kind != "ticket":
-            if kind in ("customer", "contact"):
-                _directory_record(where, rec, problems, directory)
-            else:
-                problems.append(f"{where}: record: {one_line(repr(kind), 60)} is not ticket, customer or contact")
-            continue
-        ticket = _ticket(where, rec, problems, importer)
-        if ticket is None:
-            continue
-        if ticket.ref is not None:
-            if ticket.ref in refs:
-                problems.append(f"{where}: ref: {ticket.ref!r} appears twice in the file (first at {refs[ticket.ref]})")
-                continue
-            refs[ticket.ref] = where
-        tickets.append(ticket)
-    if problems:
-        raise BadInput(problems)
-    if not tickets and not directory.customers and not directory.contacts:
-        raise BadInput(f"{name}: no tickets in the file")
-    return tickets, directory
+    source = ImportFile(lambda: io.StringIO(text, newline=None), name, importer)
+    tickets = list(source.tickets())
+    if source.problems:
+        raise BadInput(source.report())
+    return tickets, source.directory
 
 
 def parse_directory(text: str, name: str) -> CustomerBatch:

@@ -10,10 +10,11 @@ silently (on PostgreSQL as on SQLite).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import CursorResult
@@ -351,30 +352,148 @@ class Desk:
         progress: Callable[[int], None] | None = None,
     ) -> list[int]:
         """Write all tickets in one transaction, or none (a ref already present is an error for all), with the
-        customers and contacts of ``directory`` (written first: the tickets may name them). ``progress(n)`` is
-        told of every thousand tickets whose deadlines are derived (the long part of a large import)."""
-        directory = directory or CustomerBatch()
-        self._check_directory(directory)
-        if tickets:
-            self._canonical_customers(tickets, directory)
-        # one encode of all the text finds the rare bad one; only then is each field checked, to name it
-        if _unencodable("\n".join(map(_all_text, tickets))):
-            raise BadInput(
-                [
-                    f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}"
-                    for t in tickets
-                    if _unencodable(_all_text(t))
-                    for name, value in _texts(t)
-                    if _unencodable(value)
-                ]
-            )
+        customers and contacts of ``directory`` (written first: the tickets may name them); their ids."""
+        ids: list[int] = []
+        self.import_file(_Listed(tickets, directory or CustomerBatch()), progress, ids)
+        return ids
+
+    def import_file(
+        self, source: ImportSource, progress: Callable[[int], None] | None = None, ids: list[int] | None = None
+    ) -> int:
+        """Import the tickets of ``source`` (with its customers and contacts, written before any ticket) in
+        one transaction, a batch of ``IMPORT_BATCH`` at a time as they are read, so that the memory used
+        does not grow with the file; how many. Every problem of every record, found by the reading or by the
+        desk (a ref already imported, an unknown category or contact, a date in the future) is reported
+        together: BadInput, and the transaction is rolled back, nothing written, however late in the file
+        the first one comes (after it, the rest is still read and checked, not written). ``progress(n)``: n
+        more tickets written. ``ids``: filled with the new tickets' ids, in order (for callers that hold the
+        tickets anyway).
+
+        The customer and contact records of a file normally come before its tickets; when one comes after
+        the first batch was written (a ticket before it may name that customer or contact), the transaction
+        is rolled back and the file read twice: first for its customers and contacts, then for the tickets."""
         now = self.clock.now()
-        _refuse_future(tickets, now)
-        tickets = self._routed(self._categorised(tickets))
+        for directory_first in (False, True):
+            work = functools.partial(
+                self._import_work, source=source, now=now, progress=progress, ids=ids, directory_first=directory_first
+            )
+            try:
+                return self.store.write(work)
+            except _LateDirectory:
+                continue  # (never raised when the directory was read first)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _import_work(
+        self,
+        session: Session,
+        source: ImportSource,
+        now: datetime,
+        progress: Callable[[int], None] | None,
+        ids: list[int] | None,
+        directory_first: bool,
+    ) -> int:
+        if ids is not None:
+            ids.clear()  # (a transaction tried again)
+        run = _ImportRun(now=now, ids=ids)
+        if directory_first:
+            for _ in source.tickets():  # the customers and contacts, wherever they are in the file
+                pass
+            if source.problems:
+                raise BadInput(source.report())
+            run.directory = _copy_batch(source.directory)
+            self._import_directory(session, run, known_bad=False)
+        conn = session.connection()
+        with bulk.large_writes(conn):
+            batch: list[NewTicket] = []
+            for t in source.tickets():
+                batch.append(t)
+                if len(batch) >= IMPORT_BATCH:
+                    self._import_batch(session, source, batch, run)
+                    if progress is not None:
+                        progress(len(batch))
+                    batch = []
+            self._import_batch(session, source, batch, run)
+            if progress is not None and batch:
+                progress(len(batch))
+        if not directory_first and run.directory is not None and _batch_size(source.directory) > run.directory_size:
+            raise _LateDirectory()  # (its problems too are found again, the directory known before the tickets)
+        if source.problems or run.problems:
+            raise BadInput(source.report(run.problems))
+        # the agents of imported history are agents of this desk too (authors and assignees alike)
+        self._register(session, run.agents, run.groups, wrote=True)
+        for tid in run.feed if run.written <= FEED_MOST else [None]:  # (a large import: every app reads all again)
+            feed_changed(session, tid)
+        return run.written
+
+    def _import_directory(self, session: Session, run: _ImportRun, known_bad: bool) -> None:
+        """Check the customers and contacts read before the first batch, and write them unless a problem is
+        known already (``known_bad``: then they are only checked)."""
+        directory = run.directory or CustomerBatch()
+        run.directory_size = _batch_size(directory)
+        try:
+            self._check_directory(directory)
+            if not known_bad and not run.problems:
+                self._write_directory(session, directory)
+                run.directory_written = True
+        except BadInput as exc:
+            run.problems += exc.problems
+
+    def _import_batch(self, session: Session, source: ImportSource, batch: list[NewTicket], run: _ImportRun) -> None:
+        """Check a batch of tickets against the desk; write them unless a problem was found (in them, or
+        earlier in the file: then the rest is only checked, for the report)."""
+        if run.directory is None:  # the first batch: the customers and contacts read so far go first
+            run.directory = _copy_batch(source.directory)
+            self._import_directory(session, run, known_bad=bool(source.problems))
+        if not batch:
+            return
+        problems = run.problems
+        self._canonical_customers(batch, run.directory, session)
+        # one encode of all the text finds the rare bad one; only then is each field checked, to name it
+        if _unencodable("\n".join(map(_all_text, batch))):
+            problems += [
+                f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}"
+                for t in batch
+                if _unencodable(_all_text(t))
+                for name, value in _texts(t)
+                if _unencodable(value)
+            ]
+        problems += _future(batch, run.now)
+        tickets: Sequence[NewTicket] = batch
+        try:
+            tickets = self._routed(self._categorised(batch))
+        except BadInput as exc:
+            problems += exc.problems
+        refs = [t.ref for t in tickets if t.ref]
+        taken: set[str] = set()
+        for i in range(0, len(refs), 900):
+            chunk = select(col(Ticket.ref)).where(col(Ticket.ref).in_(refs[i : i + 900]))
+            taken.update(r for r in session.execute(chunk).scalars() if r is not None)
+        problems += [f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken]
+        # once a problem is known, nothing more is written, not even a new customer (on PostgreSQL that would
+        # take a number of its sequence, which a rollback does not give back): the rest is only checked
+        writing = not problems and not source.problems
+        customers = store_customers.customer_ids(session, {t.customer for t in tickets}, create=writing)
+        if not run.directory_written:  # (a problem came first) its contacts are not on the desk: not checked
+            unwritten = {name_key(c.customer) for c in run.directory.contacts if c.customer}
+            tickets = [t for t in tickets if not (t.contact and name_key(t.customer) in unwritten)]
+        try:
+            contacts = self._contact_ids(session, tickets, customers)
+        except BadInput as exc:
+            problems += exc.problems
+        if writing and not problems:
+            self._write_batch(session, tickets, customers, contacts, run)
+
+    def _write_batch(
+        self,
+        session: Session,
+        tickets: Sequence[NewTicket],
+        customers: dict[str, int],
+        contacts: dict[int, int],
+        run: _ImportRun,
+    ) -> None:
+        now = run.now
         rows = []
-        for n, t in enumerate(tickets, start=1):
-            if progress is not None and n % 1000 == 0:
-                progress(1000)
+        for t in tickets:
             final = _final_state(t)
             updated = max([t.created_at, *(e.at for e in t.events)])
             if final.status in workflow.STOPPED:  # every timer has stopped: nothing to derive (same as a replay)
@@ -383,88 +502,70 @@ class Desk:
                 rows.append(
                     (t, final, updated, *self._deadlines(t.customer, t.created_at, t.priority, t.events, updated, now))
                 )
-
-        def work(session: Session) -> list[int]:
-            refs = [t.ref for t in tickets if t.ref]
-            taken: set[str] = set()
-            for i in range(0, len(refs), 900):
-                chunk = select(col(Ticket.ref)).where(col(Ticket.ref).in_(refs[i : i + 900]))
-                taken.update(r for r in session.execute(chunk).scalars() if r is not None)
-            if taken:
-                raise BadInput(
-                    [f"{t.where or 'ticket'}: ref: {t.ref!r} was already imported" for t in tickets if t.ref in taken]
-                )
-            self._write_directory(session, directory)
-            customers = store_customers.customer_ids(session, {t.customer for t in tickets})
-            contacts = self._contact_ids(session, tickets, customers)
-            # the agents of imported history are agents of this desk too (authors and assignees alike)
-            self._register(
-                session,
-                {e.author for t in tickets for e in t.events if e.kind == "reply" and e.author != "customer"}
-                | {row[1].assignee for row in rows if row[1].assignee},
-                {row[1].group for row in rows},
-                wrote=True,
+            if final.assignee:
+                run.agents.add(final.assignee)
+            run.groups.add(final.group)
+            run.agents.update(e.author for e in t.events if e.kind == "reply" and e.author != "customer")
+        conn = session.connection()
+        at = bulk.instant_writer(conn)
+        user = self.user
+        codes = set(
+            self.config.resolution_codes
+        )  # a resolution's reason that is a code is its code (as `show` writes it)
+        values = [
+            (
+                t.ref,
+                t.subject,
+                t.description,
+                customers[t.customer],
+                f.priority,
+                t.priority,
+                t.impact,
+                t.urgency,
+                t.type,
+                f.status,
+                f.assignee,
+                f.group,
+                at(t.created_at),
+                user,
+                at(updated),
+                1,
+                at(due),
+                at(warn),
+                timer,
+                left,
+                f.resolution_code if f.resolution_code in codes else None,
+                t.category,
+                contacts.get(id(t)),
             )
-            conn = session.connection()
-            at = bulk.instant_writer(conn)
-            user = self.user
-            codes = set(
-                self.config.resolution_codes
-            )  # a resolution's reason that is a code is its code (as `show` writes it)
-            values = [
-                (
-                    t.ref,
-                    t.subject,
-                    t.description,
-                    customers[t.customer],
-                    f.priority,
-                    t.priority,
-                    t.impact,
-                    t.urgency,
-                    t.type,
-                    f.status,
-                    f.assignee,
-                    f.group,
-                    at(t.created_at),
-                    user,
-                    at(updated),
-                    1,
-                    at(due),
-                    at(warn),
-                    timer,
-                    left,
-                    f.resolution_code if f.resolution_code in codes else None,
-                    t.category,
-                    contacts.get(id(t)),
-                )
-                for t, f, updated, due, warn, timer, left in rows
-            ]
-            if self.store.is_sqlite:
-                # We hold the write lock (BEGIN IMMEDIATE): ids after the current maximum are ours. One
-                # executemany is ~10x faster than ORM inserts with RETURNING (one statement per row on SQLite).
-                first = (conn.execute(select(func.max(col(Ticket.id)))).scalar() or 0) + 1
-                ids = list(range(first, first + len(values)))
-                bulk.insert_tuples(
-                    conn, _TICKETS, ("id", *_TICKET_COLUMNS), [(tid, *v) for tid, v in zip(ids, values, strict=True)]
-                )
-            else:
-                ids = list(
-                    conn.execute(
-                        _TICKETS.insert().returning(_TICKETS.c.id, sort_by_parameter_order=True),
-                        [dict(zip(_TICKET_COLUMNS, v, strict=True)) for v in values],
-                    ).scalars()
-                )
-            event_rows = [
-                (tid, at(e.at), e.kind, e.author, e.public, e.body, e.from_value, e.to, e.reason)
-                for tid, t in zip(ids, tickets, strict=True)
-                for e in t.events
-            ]
-            bulk.insert_tuples(conn, _EVENTS, _EVENT_COLUMNS, event_rows)
-            for tid in ids if len(ids) <= FEED_MOST else [None]:  # (a large import: every app reads all again)
-                feed_changed(session, tid)
-            return ids
-
-        return self.store.write(work)
+            for t, f, updated, due, warn, timer, left in rows
+        ]
+        if self.store.is_sqlite:
+            # We hold the write lock (BEGIN IMMEDIATE): ids after the current maximum are ours. One
+            # executemany is ~10x faster than ORM inserts with RETURNING (one statement per row on SQLite).
+            first = (conn.execute(select(func.max(col(Ticket.id)))).scalar() or 0) + 1
+            ids = list(range(first, first + len(values)))
+            bulk.insert_tuples(
+                conn, _TICKETS, ("id", *_TICKET_COLUMNS), [(tid, *v) for tid, v in zip(ids, values, strict=True)]
+            )
+        else:
+            ids = list(
+                conn.execute(
+                    _TICKETS.insert().returning(_TICKETS.c.id, sort_by_parameter_order=True),
+                    [dict(zip(_TICKET_COLUMNS, v, strict=True)) for v in values],
+                ).scalars()
+            )
+        event_rows = [
+            (tid, at(e.at), e.kind, e.author, e.public, e.body, e.from_value, e.to, e.reason)
+            for tid, t in zip(ids, tickets, strict=True)
+            for e in t.events
+        ]
+        bulk.insert_tuples(conn, _EVENTS, _EVENT_COLUMNS, event_rows)
+        run.written += len(ids)
+        if len(run.feed) <= FEED_MOST:
+            run.feed += ids[: FEED_MOST + 1 - len(run.feed)]
+        if run.ids is not None:
+            run.ids += ids
 
     def _routed(self, tickets: Sequence[NewTicket]) -> Sequence[NewTicket]:
         """The tickets after the configuration's routing rules (``[[routing]]``, the first rule that matches): its
@@ -837,11 +938,10 @@ class Desk:
                 continue
         return self.store.write(work)
 
-    def _canonical_customers(self, tickets: Sequence[NewTicket], directory: CustomerBatch) -> None:
+    def _canonical_customers(self, tickets: Sequence[NewTicket], directory: CustomerBatch, session: Session) -> None:
         """Each ticket's customer as the desk spells it (its record, else the configuration, else the file's
         customer record), before its SLA is derived: "acme" is the customer "Acme"."""
-        with self.store.read() as session:
-            spelled = store_customers.canonical_names(session, {t.customer for t in tickets})
+        spelled = store_customers.canonical_names(session, {t.customer for t in tickets})
         from_file = {name_key(c.name): c.name for c in directory.customers}
         configured = {name_key(n): n for n in self.config.customers}
         for t in tickets:
@@ -857,9 +957,9 @@ class Desk:
         out: dict[int, int] = {}
         problems: list[str] = []
         for t in named:
-            cid = customers[t.customer]
+            cid = customers.get(t.customer, 0)  # (0: a customer new to the desk, which has no contacts yet)
             if cid not in by_customer:
-                by_customer[cid] = store_customers._contacts(session, col(Contact.customer_id) == cid)
+                by_customer[cid] = store_customers._contacts(session, col(Contact.customer_id) == cid) if cid else []
             found = store_customers.find_contact(by_customer[cid], t.contact or "")
             if found is None:
                 names = ", ".join(c.label for c in by_customer[cid]) or "none yet"
@@ -2628,7 +2728,7 @@ def events_in_order(events: Iterable[EventRecord]) -> list[EventRecord]:
     return sorted(events, key=lambda e: (e.at, e.id))
 
 
-def _refuse_future(tickets: Sequence[NewTicket], now: datetime) -> None:
+def _future(tickets: Sequence[NewTicket], now: datetime) -> list[str]:
     """An import records what already happened: a ticket or event dated later than now (beyond the clock skew
     tolerated between two hosts) is a mistake of the exporting system, refused for the whole file."""
     limit = now + CLOCK_SKEW
@@ -2644,8 +2744,67 @@ def _refuse_future(tickets: Sequence[NewTicket], now: datetime) -> None:
                 f"{where}: events[{late}].at: {t.events[late - 1].at.isoformat()} is in the future"
                 f" (now {now.isoformat()})"
             )
-    if problems:
-        raise BadInput(problems)
+    return problems
+
+
+IMPORT_BATCH = 2_000  # tickets checked and written together by an import
+
+
+class ImportSource(Protocol):
+    """Tickets to import, read again each time ``tickets()`` is iterated (importer.ImportFile: a file read
+    as a stream): beside them ``directory`` (the customer and contact records read so far), ``problems``
+    (those found in reading) and ``report(more)`` (all of them, with the desk's ``more``, in file order)."""
+
+    directory: CustomerBatch
+
+    @property
+    def problems(self) -> Sequence[object]: ...
+
+    def tickets(self) -> Iterable[NewTicket]: ...
+
+    def report(self, more: Iterable[str] = ()) -> list[str]: ...
+
+
+class _Listed:
+    """Tickets given as a list (``new``, the demo), as an ImportSource."""
+
+    def __init__(self, tickets: Sequence[NewTicket], directory: CustomerBatch) -> None:
+        self.listed, self.directory = tickets, directory
+        self.problems: list[str] = []
+
+    def tickets(self) -> Iterable[NewTicket]:
+        return iter(self.listed)
+
+    def report(self, more: Iterable[str] = ()) -> list[str]:
+        return list(more)
+
+
+@dataclass
+class _ImportRun:
+    """What one import transaction keeps across its batches (never the tickets themselves)."""
+
+    now: datetime
+    ids: list[int] | None
+    directory: CustomerBatch | None = None  # written before the first batch
+    directory_size: int = 0
+    directory_written: bool = False
+    problems: list[str] = dataclasses.field(default_factory=list)
+    written: int = 0
+    feed: list[int] = dataclasses.field(default_factory=list)  # the first FEED_MOST + 1 ids
+    agents: set[str] = dataclasses.field(default_factory=set)
+    groups: set[str] = dataclasses.field(default_factory=set)
+
+
+class _LateDirectory(Exception):
+    """A customer or contact record after the first batch of tickets was written: read the file twice."""
+
+
+def _copy_batch(directory: CustomerBatch) -> CustomerBatch:
+    return CustomerBatch(customers=list(directory.customers), contacts=list(directory.contacts))
+
+
+def _batch_size(directory: CustomerBatch) -> int:
+    return len(directory.customers) + len(directory.contacts)
 
 
 def _expect(t: Any, expect_version: int | None) -> None:

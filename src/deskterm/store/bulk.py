@@ -10,13 +10,13 @@ and they go straight to the driver. Other engines take the ordinary Core execute
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import Table
 
 _UTC = UTC
-_BIG = 10_000  # rows from which an insert gets a bigger page cache
 _BIG_CACHE_KIB = 65_536
 
 
@@ -46,15 +46,45 @@ def insert_tuples(conn, table: Table, columns: Sequence[str], rows: Sequence[tup
         conn.execute(table.insert(), [dict(zip(columns, r, strict=True)) for r in rows])
         return
     names = ", ".join(chr(34) + c + chr(34) for c in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    if len(rows) < _BIG:
-        conn.exec_driver_sql(sql, list(rows))
+    one = f"({', '.join('?' * len(columns))})"
+    # Many rows per statement: the tickets' full-text index (an FTS5 table fed by a trigger) flushes what it
+    # gathered at the end of every statement, so one statement per row (executemany) cost four times the
+    # insert itself. Statements of 2^k rows only (512 at most, within SQLite's limit on parameters): the
+    # driver keeps each prepared statement (megabytes for the largest), so their number must stay small.
+    most = min(_ROWS_PER_STATEMENT, max(1, _max_parameters(conn) // len(columns)))
+    i = 0
+    while i < len(rows):
+        per = 1 << (min(most, len(rows) - i).bit_length() - 1)
+        chunk = rows[i : i + per]
+        sql = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([one] * per)}"
+        conn.exec_driver_sql(sql, tuple(v for r in chunk for v in r))  # (a tuple: one execution)
+        i += per
+
+
+_ROWS_PER_STATEMENT = 512
+
+
+def _max_parameters(conn) -> int:
+    """SQLite's limit on the parameters of one statement (999 before 3.32, 32766 since)."""
+    import sqlite3
+
+    try:
+        return int(conn.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))
+    except AttributeError:  # (Python before 3.11)
+        return 999
+
+
+@contextmanager
+def large_writes(conn) -> Iterator[None]:
+    """A transaction that writes many rows (an import): on SQLite a bigger page cache meanwhile, since the
+    default (2 MB) keeps evicting the pages of the ten ticket indexes that an import updates at random places
+    (a quarter of the time of a large import)."""
+    if conn.dialect.name != "sqlite":
+        yield
         return
-    # SQLite's default page cache (2 MB) keeps evicting the pages of the ten ticket indexes that a large
-    # import updates at random places; a bigger cache for this statement only saves a quarter of the time
     before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
     conn.exec_driver_sql(f"PRAGMA cache_size=-{_BIG_CACHE_KIB}")
     try:
-        conn.exec_driver_sql(sql, list(rows))
+        yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")

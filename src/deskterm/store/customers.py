@@ -149,9 +149,9 @@ def customer_tickets(session: Session, customer_id: int, statuses: Sequence[str]
 # -- writes (inside the service's transaction) ---------------------------------------------------------
 
 
-def customer_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
+def customer_ids(session: Session, names: Iterable[str], create: bool = True) -> dict[str, int]:
     """The id of each name's customer, creating those that do not exist (a name is matched folded: "ACME"
-    finds "Acme"); keyed by the names as given."""
+    finds "Acme"); keyed by the names as given. ``create=False``: only the names that have one."""
     wanted = {n: name_key(n) for n in names}
     exact = _exact_ids(session, set(wanted))
     known = _ids_by_key(session, set(wanted.values()))
@@ -159,6 +159,8 @@ def customer_ids(session: Session, names: Iterable[str]) -> dict[str, int]:
     for n, key in wanted.items():
         if n not in exact and key not in known and key not in missing:
             missing[key] = n  # as given: a ticket's customer is stored exactly as it was written
+    if not create:
+        return {n: exact.get(n) or known[key] for n, key in wanted.items() if n in exact or key in known}
     if missing:
         session.execute(insert(Customer), [{"name": name, "name_key": key} for key, name in sorted(missing.items())])
         known = _ids_by_key(session, set(wanted.values()))

@@ -230,6 +230,23 @@ def open_store(db: str | os.PathLike | None = None, migrate: bool = True) -> Sto
     return store
 
 
+def desk_exists(db: str | os.PathLike | None = None) -> bool:
+    """Whether the desk is there already (a SQLite file; a PostgreSQL database holding deskterm's schema),
+    found without creating anything."""
+    url = db_url(db)
+    if url.startswith("sqlite"):
+        path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+        return path in ("", ":memory:") or os.path.exists(path)
+    store = open_store(db, migrate=False)
+    try:
+        from .migrate import current_revision
+
+        with store.engine.connect() as conn:
+            return current_revision(conn) is not None
+    finally:
+        store.dispose()
+
+
 def _safe(url: str) -> str:
     """The URL without its password, for messages."""
     try:
