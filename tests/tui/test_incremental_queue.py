@@ -8,6 +8,8 @@ counts moved by ``ViewCounts.apply``), without reading the whole view again.
 
 from __future__ import annotations
 
+import threading
+
 from tuihelp import SIZE, lines, ready, settle
 
 from deskterm.service import Change, NewTicket
@@ -27,14 +29,22 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
         await ready(pilot)
         table = app.screen.query_one(QueueTable)
         patched = []
-        original = QueueQuery.patched
+        original, rows = QueueQuery.patched, QueueQuery.rows
+        read_on_the_loop: list[list[int]] = []  # rows read by the event loop's thread (it must read none)
 
         def spy(self, changed):
             result = original(self, changed)
             patched.append((set(changed), result is not None))
             return result
 
+        def spy_rows(self, ids):
+            ids = list(ids)
+            if ids and threading.current_thread() is threading.main_thread():  # (none asked: nothing read)
+                read_on_the_loop.append(ids)
+            return rows(self, ids)
+
         QueueQuery.patched = spy  # type: ignore[method-assign]
+        QueueQuery.rows = spy_rows  # type: ignore[method-assign]
         try:
             third = table.row_at(2)
             assert third is not None and third.status != "pending"
@@ -49,7 +59,9 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
             await settle(pilot)
         finally:
             QueueQuery.patched = original  # type: ignore[method-assign]
+            QueueQuery.rows = rows  # type: ignore[method-assign]
         assert patched == [({third.id, first.id, new.id}, True)], "the feed named the three tickets"
+        assert read_on_the_loop == [], "the changed rows are read in the patch's worker"
         assert list(table.query_.ids()) == _fresh_ids(app)
         assert first.id not in table.query_.ids() and new.id in table.query_.ids()
         assert table.total == len(_fresh_ids(app))

@@ -455,15 +455,18 @@ class QueueScreen(DeskScreen):
     def _background_patch(self, shown: QueueQuery, changed: frozenset[int], generation: int) -> None:
         query = shown.patched(changed)
         thresholds = self._thresholds(query) if query is not None else None
-        self.app.call_from_thread(self._patched, query, changed, generation, thresholds)
+        fresh = query.rows(sorted(changed)) if query is not None else None  # here, not on the event loop
+        self.app.call_from_thread(self._patched, query, changed, generation, thresholds, fresh)
 
-    def _patched(self, query: QueueQuery | None, changed: frozenset[int], generation: int, thresholds) -> None:
+    def _patched(
+        self, query: QueueQuery | None, changed: frozenset[int], generation: int, thresholds, fresh=None
+    ) -> None:
         if not self.model.is_current(generation) or self._widgets_gone():
             return
         if query is None or self.table.frozen:
             self.data_changed()
             return
-        self.table.set_query(query, keep_cursor=True, reuse_rows=True, stale=changed)
+        self.table.set_query(query, keep_cursor=True, reuse_rows=True, stale=changed, fresh=fresh)
         self.model.patched(generation, thresholds)
         self.show_status()
 

@@ -21,7 +21,7 @@ for a layout of the screen when its number of rows changes (see ``_set_lines``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -197,10 +197,17 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         top = int(self.scroll_y)
         return [r for r in (self.row_at(i) for i in range(top, top + self.rows_visible)) if r is not None]
 
-    def _fetch(self, around: int, force: bool = False, reuse: bool = False, stale: Collection[int] = ()) -> None:
+    def _fetch(
+        self,
+        around: int,
+        force: bool = False,
+        reuse: bool = False,
+        stale: Collection[int] = (),
+        fresh: Mapping[int, Row] | None = None,
+    ) -> None:
         """Make sure the window holds the rows from ``around`` to the bottom of the viewport.
         ``reuse``: the rows held are still current (only the order changed), but for those of ``stale`` (tickets
-        that changed): read only the others."""
+        that changed): read only the others, but those of ``fresh`` (read again already)."""
         if self.query_ is None:
             return
         need_lo = max(around, 0)
@@ -210,6 +217,8 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             return
         start = max(need_lo - _MARGIN, 0)
         known = {r.id: r for r in self._win if r.id not in stale} if reuse else None
+        if known is not None and fresh:
+            known.update(fresh)
         self._win = self.query_.window(start, self.rows_visible + 2 * _MARGIN, known=known)
         self._win_start = start
         self.fetches += 1
@@ -281,11 +290,17 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.evaluate_visible()
 
     def set_query(
-        self, query: QueueQuery, keep_cursor: bool = True, reuse_rows: bool = False, stale: Collection[int] = ()
+        self,
+        query: QueueQuery,
+        keep_cursor: bool = True,
+        reuse_rows: bool = False,
+        stale: Collection[int] = (),
+        fresh: Mapping[int, Row] | None = None,
     ) -> None:
         """Show a new or refreshed query; the cursor stays on its ticket when that ticket is still shown.
         ``reuse_rows``: the data has not changed since the rows held were read (a re-sort at a new instant), but
-        for the tickets of ``stale`` (changed elsewhere): only the rows not held, and theirs, are read."""
+        for the tickets of ``stale`` (changed elsewhere): only the rows not held, and theirs, are read; ``fresh``:
+        the rows of ``stale`` already read again (in a worker: then the event loop reads none of them)."""
         old_line = self.cursor_index - int(self.scroll_y)
         self.query_ = query
         self.total = query.count()
@@ -297,7 +312,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         top = max(0, min(position - max(old_line, 0), self.total - self.rows_visible))
         if position < top or position >= top + self.rows_visible:
             top = max(0, position - self.rows_visible // 2)
-        self._fetch(top, force=True, reuse=reuse_rows, stale=stale)
+        self._fetch(top, force=True, reuse=reuse_rows, stale=stale, fresh=fresh)
         self._scroll_top(top)
         self._settle_cursor()
         self.loaded = True
