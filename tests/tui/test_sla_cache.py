@@ -97,3 +97,22 @@ def test_a_ticket_paused_after_its_breach_counts_on_from_where_it_stopped(desk, 
     [fresh] = query.rows([row.id]).values()
     assert fresh.next_due < NOW and fresh.next_left == paused.next_left  # evaluated at the very instant it resumed
     assert _check(desk, [fresh]) == len(LATER)
+
+
+def test_no_evaluation_made_under_the_configuration_before_is_used_after_it_changes(desk):
+    """The app took new customers' entries from its configuration file (the fingerprint moves): what was evaluated
+    before is dropped, and an evaluation a thread made under the old entries while the new ones came is not kept."""
+    import dataclasses
+
+    rows = _rows(desk)[:5]
+    cache = SlaCache(desk)
+    cache.ensure(rows)
+    assert all(cache.entry(r.id, r.version) is not None for r in rows)
+    late = cache.load([rows[0].id])  # evaluated in a thread, under the configuration before
+    desk.config = dataclasses.replace(desk.config, fingerprint="edited")  # as CustomerEntries.check sets it
+    assert all(cache.entry(r.id, r.version) is None for r in rows)
+    assert cache.missing(rows) == rows
+    cache.store(late)
+    assert cache.entry(rows[0].id, rows[0].version) is None
+    cache.ensure(rows)
+    assert all(cache.entry(r.id, r.version)[4] == "edited" for r in rows)

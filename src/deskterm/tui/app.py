@@ -401,16 +401,17 @@ class DeskApp(App):
         """Re-read the screens' data when another connection has committed; True if it had. When the feed of
         ticket changes says which tickets changed (store/changes.py), each screen is told which
         (``tickets_changed``: the queue touches only those); otherwise each reads its data again."""
-        changes = self.change_watch.changes() if self.change_watch is not None else None
-        if changes is None:
-            return False
-        followed = self.customer_entries.check()  # a customer renamed: its new name's entry taken first
+        # the configuration file, each second (one stat): a customer's entry added or renamed there is taken at
+        # once, even when no ticket changes with it (a ticket's policy may then change at the same version)
+        followed = self.customer_entries.check() if self.desk is not None else None
         if followed == "customers":
-            from ..store.changes import ANY
-
-            changes = ANY  # every screen reads again: a ticket's policy may have changed
+            for screen in self.desk_screens():
+                screen.config_changed()
         elif followed is not None:
             self.notify(followed, title="Configuration", severity="warning", timeout=15)
+        changes = self.change_watch.changes() if self.change_watch is not None else None
+        if changes is None:
+            return followed == "customers"
         if not self.applying_rules:  # what this app's rules raise is announced at once when they are done
             self.announce_escalations()
         for screen in self.desk_screens():

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from ..service import Desk
     from ..store.queue_terms import Row
 
-# (id, version) → (evaluation, evaluated at, policy calendar, warn_at)
+# (id, version) → (evaluation, evaluated at, policy calendar, warn_at, the fingerprint of the configuration used)
 Entry = tuple
 _WORST_FIRST = {"breached": 0, "warning": 1, "running": 2, "paused": 3, "met": 4}
 
@@ -39,24 +39,38 @@ class SlaCache:
         self._cache: LRUCache[tuple[int, int], Entry] = LRUCache(size)
         self._lock = threading.Lock()  # LRUCache is not thread-safe, and workers put into it
         self._versions: dict[int, int] = {}  # ticket id → the version last evaluated
+        self._fingerprint = desk.config.fingerprint  # of the configuration the evaluations were made under
         self.evaluations = 0  # how many replays were done (tests and benchmarks read it)
+
+    def _fresh(self) -> None:
+        """(Under the lock.) The app took new customers' entries from its configuration file
+        (``config.CustomerEntries``): a ticket's policy may be another at the same version, and no evaluation made
+        under the entries before is used again."""
+        if self.desk.config.fingerprint != self._fingerprint:
+            self._fingerprint = self.desk.config.fingerprint
+            self._cache.clear()
+            self._versions.clear()
 
     def has(self, ticket_id: int, version: int) -> bool:
         with self._lock:
+            self._fresh()
             return (ticket_id, version) in self._cache
 
     def entry(self, ticket_id: int, version: int) -> Entry | None:
         with self._lock:
+            self._fresh()
             return self._cache.get((ticket_id, version))
 
     def missing(self, rows: Iterable[Row]) -> list[Row]:
         """The rows that have no evaluation for their version yet."""
         with self._lock:
+            self._fresh()
             return [r for r in rows if (r.id, r.version) not in self._cache]
 
     def unknown(self, ids: Iterable[int]) -> list[int]:
         """The tickets never evaluated, whatever their version (for tickets not fetched yet: no version)."""
         with self._lock:
+            self._fresh()
             return [i for i in ids if i not in self._versions]
 
     def ensure(self, rows: Iterable[Row]) -> None:
@@ -74,13 +88,17 @@ class SlaCache:
         return [self.evaluate(record, now) for record in records(self.desk.store, ids)]
 
     def evaluate(self, record: TicketRecord, now: datetime) -> tuple[tuple[int, int], Entry]:
+        fingerprint = self.desk.config.fingerprint
         sla = self.desk.sla(record, at=now)
         policy = self.desk.config.policy_for(record.customer)
-        return (record.id, record.version), (sla, epoch(now), policy.calendar, policy.warn_at)
+        return (record.id, record.version), (sla, epoch(now), policy.calendar, policy.warn_at, fingerprint)
 
     def store(self, entries: Iterable[tuple[tuple[int, int], Entry]]) -> None:
         with self._lock:
+            self._fresh()
             for key, entry in entries:
+                if entry[4] != self._fingerprint:  # evaluated in a thread while the entries changed
+                    continue
                 self._cache[key] = entry
                 self._versions[key[0]] = key[1]
                 self.evaluations += 1
@@ -95,7 +113,7 @@ class SlaCache:
         entry = self.entry(ticket_id, version)
         if entry is None:
             return None
-        sla, at, calendar, warn_at = entry
+        sla, at, calendar, warn_at, _ = entry
         t = epoch(now)
         return {name: live_timer(timer, calendar, warn_at, at, t) for name, timer in sla.timers.items()}
 
@@ -109,7 +127,7 @@ class SlaCache:
         entry = self.entry(ticket_id, version)
         if entry is None:
             return None
-        sla, at, calendar, warn_at = entry
+        sla, at, calendar, warn_at, _ = entry
         t = epoch(now)
         active = [live_timer(timer, calendar, warn_at, at, t) for timer in sla.timers.values() if timer.active]
         if active:

@@ -9,7 +9,8 @@ its stack that is a ``DeskScreen``, never a method looked up by name):
 - ``data_changed()``: another connection committed a change (re-read what is shown);
 - ``tickets_changed(ids)``: another connection changed these tickets (a screen that can touch only them does;
   by default it reads its data again, as for ``data_changed``);
-- ``presence_changed(seen)``: who else has which ticket open changed.
+- ``presence_changed(seen)``: who else has which ticket open changed;
+- ``config_changed()``: the app took new customers' entries from its configuration file (``DeskApp.poll``).
 
 ``LoadingScreen`` adds what the dashboard, the handover and the escalations share: ``attach_desk`` (end of
 ``on_mount``) takes the desk if it is already there, and each reload gets a new generation number so that a
@@ -47,6 +48,11 @@ class DeskScreen(Screen):
 
     def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
         """Who else has which ticket open (ticket id → [(agent, activity)]) changed."""
+
+    def config_changed(self) -> None:
+        """The app took new customers' entries from its configuration file (a ticket's policy may differ at the
+        same version): by default, as for ``data_changed``."""
+        self.data_changed()
 
 
 class LoadingScreen(DeskScreen):

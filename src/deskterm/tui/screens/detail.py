@@ -403,6 +403,11 @@ class DetailScreen(DeskScreen):
             for widget in self.query(f"#detail-timer-{name}"):
                 widget.timer = live  # type: ignore[attr-defined]
 
+    def config_changed(self) -> None:
+        """The customer's entry may be another now (its policy), at the same version: read again."""
+        if self.record is not None:
+            self.run_worker(self.reload, group="detail-load", exclusive=True)
+
     def data_changed(self) -> None:
         # the agent's own change is on its way: its reload shows it (told "ticket changed by <self>" otherwise,
         # when the desk's notice of the change came before the write's answer)
