@@ -411,6 +411,28 @@ def _n(x: object) -> str:
     return "—" if x is None else f"{x}"
 
 
+def _mean(x: float | None) -> str:
+    """A CSAT or CES mean as `report` and the dashboard write it (two decimals)."""
+    return "—" if x is None else f"{x:.2f}"
+
+
+def _nps(x: float | None) -> str:
+    """The NPS as `report` and the dashboard write it: signed, whole (−100 … +100)."""
+    return "—" if x is None else f"{x:+.0f}"
+
+
+def _answers(n: int) -> str:
+    return f"{n} answer{'s' if n != 1 else ''}"
+
+
+def _survey_line(s: dict[str, Any]) -> str:
+    """The satisfaction line of the customer's report (Markdown and HTML say the same)."""
+    return (
+        f"CSAT {_mean(s['csat_mean'])} ({_answers(s['csat_responses'])}) · NPS {_nps(s['nps'])} "
+        f"({_answers(s['nps_responses'])}) · CES {_mean(s['ces_mean'])} ({_answers(s['ces_responses'])})"
+    )
+
+
 def _ticket(d: dict[str, Any]) -> str:
     return f"#{d['ticket']}" + (f" ({d['ref']})" if d.get("ref") else "")
 
@@ -459,8 +481,7 @@ def customer_markdown(r: dict[str, Any]) -> str:
         "",
         "## Satisfaction",
         "",
-        f"CSAT {_n(s['csat_mean'])} ({s['csat_responses']} answers) · NPS {_n(s['nps'])} ({s['nps_responses']}) · "
-        f"CES {_n(s['ces_mean'])} ({s['ces_responses']})",
+        _survey_line(s),
         "",
     ]
     out += [
@@ -624,9 +645,9 @@ def customer_html(r: dict[str, Any]) -> str:
         ("resolved", v["resolved"]),
         ("open at month end", v["backlog"]),
         ("SLA compliance %", _n(r["overall_compliance"])),
-        ("CSAT", _n(s["csat_mean"])),
-        ("NPS", _n(s["nps"])),
-        ("CES", _n(s["ces_mean"])),
+        ("CSAT", _mean(s["csat_mean"])),
+        ("NPS", _nps(s["nps"])),
+        ("CES", _mean(s["ces_mean"])),
     ):
         parts.append(f'<div class="kpi"><b>{_h(value)}</b>{_h(label)}</div>')
     parts.append("</div>")
@@ -693,10 +714,7 @@ def customer_html(r: dict[str, Any]) -> str:
     )
     parts.append(f"<p>Billed this month: <b>{r['billed_amount']:.2f}</b></p>")
     parts.append("<h2>Satisfaction</h2>")
-    parts.append(
-        f"<p>CSAT {_h(_n(s['csat_mean']))} ({s['csat_responses']} answers) · NPS {_h(_n(s['nps']))} "
-        f"({s['nps_responses']} answers) · CES {_h(_n(s['ces_mean']))} ({s['ces_responses']} answers)</p>"
-    )
+    parts.append(f"<p>{_h(_survey_line(s))}</p>")
     if s["comments"]:
         parts.append(
             "<ul>"

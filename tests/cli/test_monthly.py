@@ -128,6 +128,15 @@ def test_customer_report_figures_are_the_kpi_functions(month_desk):
     assert "<b>&" not in page.split("<body>")[1].replace("<b>Gold</b>", "")  # the customer's text never markup
     assert "Acme &lt;b&gt;&amp;" in page and "great &lt;b&gt;work&lt;/b&gt;" in page
     assert "<script" not in page and "http" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    # the satisfaction figures as `report` and the dashboard write them: means to two decimals, the NPS signed
+    line = "CSAT 5.00 (1 answer) · NPS — (0 answers) · CES — (0 answers)"
+    assert line in md and f"<p>{line}</p>" in page
+    scored = {**r, "surveys": {**r["surveys"], "nps": -33.3, "nps_responses": 3, "ces_mean": 5.5, "ces_responses": 2}}
+    line = "CSAT 5.00 (1 answer) · NPS -33 (3 answers) · CES 5.50 (2 answers)"
+    assert line in monthly.customer_markdown(scored) and f"<p>{line}</p>" in monthly.customer_html(scored)
+    assert '<div class="kpi"><b>+100</b>NPS</div>' in monthly.customer_html(
+        {**r, "surveys": {**r["surveys"], "nps": 100.0}}
+    )
 
 
 def _chromium() -> str | None:
