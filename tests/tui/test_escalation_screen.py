@@ -518,3 +518,22 @@ async def test_changes_elsewhere_read_only_the_changed_tickets(make_app, screen_
         await until_shown(pilot, screen)
         assert asked[2:] == [None]
         assert _shown(screen) == patched
+
+
+async def test_a_notification_leaves_the_escalation_details_whole_at_80x24(make_app, screen_config, escalated):
+    """Found auditing issue 13 at 80x24: the toast of `a` ("Acknowledged") covered the right half of the details
+    of the escalation under the cursor (who raised it, when, why) for its lifetime, as toasts did on the ticket."""
+    app = make_app(config=screen_config)
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
+        screen = await show(app, pilot)
+        await pilot.press("a")
+        await settle(pilot)
+        await until_shown(pilot, screen)
+        await pilot.pause(0.3)
+        toasts = list(screen.query("Toast"))
+        assert toasts
+        detail = screen.query_one("#esc-detail")
+        assert detail.region.height > 0
+        for toast in toasts:
+            assert not toast.region.overlaps(detail.region), (toast.region, detail.region)
+            assert not toast.region.overlaps(screen.query_one("#esc-list").region)
