@@ -28,9 +28,11 @@ the same everywhere. Time is passed in. Definitions (documented in the README):
 from __future__ import annotations
 
 import statistics
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -151,6 +153,291 @@ def _first_contact(t: TicketRecord) -> bool:
     return first_contact([e for e in t.events if not (e.kind == "status" and e.to == "resolved")], resolver)
 
 
+# -- a ticket's contribution to a period, and the fold of contributions -----------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one ticket (and its escalations) adds to the KPIs of one period [since, until), evaluated as of
+    ``until``: ``compute`` is the fold of these, and the dashboard keeps them, so that a changed ticket moves
+    the figures by its new contribution less its old one. Hashable: the common ones (a backlog ticket, nothing
+    else) are shared."""
+
+    opened: str | None = None  # created in the period: its classification ("defect", "change_request", "")
+    escalated: bool = False  # opened in the period and escalated
+    backlog: bool = False
+    resolved: bool = False
+    first_contact: bool = False  # among the resolved
+    reopened: bool = False  # among the resolved
+    csat: int | None = None  # the latest answers, of a resolved ticket
+    nps: int | None = None
+    ces: int | None = None
+    met: tuple[tuple[str, int], ...] = ()  # (timer, count)
+    breached: tuple[tuple[str, int], ...] = ()
+    breaches: tuple[tuple[str, int], ...] = ()  # (timer, instant), in the order ``compute`` lists them
+    first_response: tuple[int, int] | None = None  # (business, wall) seconds, stopped in the period
+    resolution: tuple[int, int] | None = None
+    acks: tuple[float, ...] = ()  # seconds to acknowledge, of its escalations raised in the period
+
+
+NOTHING = Contribution()
+
+
+def contribution(
+    t: TicketRecord | None,
+    sla_of: SlaOf,
+    since: datetime,
+    until: datetime,
+    escalations: Sequence[Escalation] = (),
+) -> Contribution:
+    """The contribution of ``t`` with ``escalations`` (its own) to [since, until): every rule of the KPIs is here.
+    ``t`` None: escalations whose ticket is not among those computed (they count in the mean time to
+    acknowledge, as ``compute`` always counted every escalation it was given)."""
+    acks = tuple(
+        (e.acknowledged_at - e.created_at).total_seconds()
+        for e in escalations
+        if e.acknowledged_at is not None and since <= e.created_at < until
+    )
+    if t is None or t.created_at >= until or (t.status in STOPPED and t.updated_at < since):
+        # created later, or closed and untouched since before the period: nothing of it counts
+        # (queries.load_tickets); its escalations' acknowledgements still do
+        return Contribution(acks=acks) if acks else NOTHING
+    s, u = epoch(since), epoch(until)
+    opened: str | None = None
+    escalated = False
+    if since <= t.created_at:
+        opened = t.classification if t.classification in ("defect", "change_request") else ""
+        escalated = bool(escalations) or any(e.kind == "escalate" for e in t.events)
+    backlog = status_at(t.events, until) not in STOPPED
+    resolved = _resolved_at(t, since, until) is not None
+    met: dict[str, int] = {}
+    breached: dict[str, int] = {}
+    breaches: list[tuple[str, int]] = []
+    first_response = resolution = None
+    for name, timer in sla_of(t).timers.items():
+        # every cycle of next_update and customer_reply counts, the finished ones (``cycles``) and the current one
+        for run in (*timer.cycles, timer):
+            if run.breached_at is not None and s <= run.breached_at < u:
+                breached[name] = breached.get(name, 0) + 1
+                breaches.append((name, run.breached_at))
+            elif run.state == "met" and run.stopped_at is not None and s <= run.stopped_at < u:
+                met[name] = met.get(name, 0) + 1
+        if timer.stopped_at is not None and s <= timer.stopped_at < u:
+            pair = (timer.consumed, timer.stopped_at - timer.started_at)
+            if name == "first_response":
+                first_response = pair
+            elif name == "resolution":
+                resolution = pair
+    fc = reopened = False
+    csat = nps = ces = None
+    if resolved:
+        fc = _first_contact(t)
+        reopened = bool(reopens(t.events, until))
+        scores = survey_scores(t.events)
+        csat, nps, ces = t.csat_score, scores.get("nps"), scores.get("ces")
+    c = Contribution(
+        opened,
+        escalated,
+        backlog,
+        resolved,
+        fc,
+        reopened,
+        csat,
+        nps,
+        ces,
+        tuple(met.items()),
+        tuple(breached.items()),
+        tuple(breaches),
+        first_response,
+        resolution,
+        acks,
+    )
+    return NOTHING if c == NOTHING else c  # nothing counted: the one object that ``Fold.add`` passes over
+
+
+class _Pairs:
+    """(business, wall) durations: their count, sums and each side sorted, for means and medians that take
+    one away as cheaply as they add one."""
+
+    __slots__ = ("business", "sum_business", "sum_wall", "wall")
+
+    def __init__(self) -> None:
+        self.business: list[int] = []
+        self.wall: list[int] = []
+        self.sum_business = 0
+        self.sum_wall = 0
+
+    def add(self, pair: tuple[int, int], sign: int) -> None:
+        b, w = pair
+        self.sum_business += sign * b
+        self.sum_wall += sign * w
+        if sign > 0:
+            insort(self.business, b)
+            insort(self.wall, w)
+        else:
+            del self.business[bisect_left(self.business, b)]
+            del self.wall[bisect_left(self.wall, w)]
+
+    def durations(self) -> Durations:
+        n = len(self.business)
+        if not n:
+            return Durations()
+        # statistics.fmean of ints is their exact sum rounded once, divided by n; median as statistics.median
+        return Durations(
+            n, float(self.sum_business) / n, _median(self.business), float(self.sum_wall) / n, _median(self.wall)
+        )
+
+
+def _median(xs: list[int]) -> float:
+    n = len(xs)
+    i = n // 2
+    return xs[i] if n % 2 else (xs[i - 1] + xs[i]) / 2
+
+
+class Fold:
+    """The KPIs of one period as the sum of its contributions: ``add`` and ``remove`` cost what one contribution
+    holds, ``kpis`` what the figures hold (the breaches listed), never the number of tickets. Equal to
+    ``compute`` over the same tickets (``compute`` is a fold)."""
+
+    def __init__(self) -> None:
+        self.size = 0  # contributions that count something (a group with none shows nothing)
+        self.opened = self.escalated = self.backlog = self.resolved = self.first_contact = self.reopened = 0
+        self.classes = {"defect": 0, "change_request": 0, "": 0}
+        self.met = {t: 0 for t in TIMERS}
+        self.breached = {t: 0 for t in TIMERS}
+        self.breaches: dict[int, tuple[tuple[str, int], ...]] = {}
+        self.breach_order: list[int] = []  # the keys of ``breaches``, sorted
+        self.first_response = _Pairs()
+        self.resolution = _Pairs()
+        self.acks = 0
+        self.ack_sum = Fraction(0)  # exact: fmean is the exactly rounded sum, divided
+        self.csat = self.csat_sum = self.satisfied = 0
+        self.nps = self.promoters = self.passives = self.detractors = 0
+        self.ces = self.ces_sum = 0
+        self.info: dict[int, tuple[str | None, str]] = {}  # ticket → (ref, customer), for the breaches listed
+        self._listed: dict[int, list[dict[str, Any]]] = {}  # ticket → its breaches as listed (in ``_zone``)
+        self._zone: tzinfo | None = None
+        self._last: tuple[datetime, tzinfo, Kpis] | None = None  # the KPIs last given (since, zone), while unchanged
+
+    def add(self, key: int, c: Contribution, info: tuple[str | None, str] = (None, ""), sign: int = 1) -> None:
+        """Add (``sign`` -1: take away) the contribution of the ticket ``key`` (``info``: its ref and customer)."""
+        if c is NOTHING:
+            return
+        self._last = None
+        self.size += sign
+        if c.opened is not None:
+            self.opened += sign
+            self.classes[c.opened] += sign
+            self.escalated += sign * c.escalated
+        self.backlog += sign * c.backlog
+        if c.resolved:
+            self.resolved += sign
+            self.first_contact += sign * c.first_contact
+            self.reopened += sign * c.reopened
+            if c.csat is not None:
+                self.csat += sign
+                self.csat_sum += sign * c.csat
+                self.satisfied += sign * (c.csat >= 4)
+            if c.nps is not None:
+                self.nps += sign
+                self.promoters += sign * (c.nps >= 9)
+                self.passives += sign * (7 <= c.nps <= 8)
+                self.detractors += sign * (c.nps <= 6)
+            if c.ces is not None:
+                self.ces += sign
+                self.ces_sum += sign * c.ces
+        for name, n in c.met:
+            self.met[name] += sign * n
+        for name, n in c.breached:
+            self.breached[name] += sign * n
+        if c.breaches:
+            if sign > 0:
+                self.breaches[key] = c.breaches
+                self.info[key] = info
+                insort(self.breach_order, key)
+            else:
+                del self.breaches[key]
+                del self.info[key]
+                self._listed.pop(key, None)
+                del self.breach_order[bisect_left(self.breach_order, key)]
+        if c.first_response is not None:
+            self.first_response.add(c.first_response, sign)
+        if c.resolution is not None:
+            self.resolution.add(c.resolution, sign)
+        for a in c.acks:
+            self.acks += sign
+            self.ack_sum += sign * Fraction(a)
+
+    def remove(self, key: int, c: Contribution) -> None:
+        self.add(key, c, sign=-1)
+
+    def kpis(self, since: datetime, until: datetime, tz: tzinfo | None = None) -> Kpis:
+        """The KPIs of [since, until). Unchanged since the last call (nothing added or taken away), the same
+        figures with the new ``until``: a period ending now costs nothing when none of its tickets changed. The
+        breaches' lines are shared between the KPIs given (read them, do not change them)."""
+        tz = tz or UTC
+        if self._last is not None and self._last[0] == since and self._last[1] is tz:
+            last = self._last[2]
+            return last if last.until == until else replace(last, until=until.astimezone(tz))
+        k = self._kpis(since, until, tz)
+        self._last = (since, tz, k)
+        return k
+
+    def _kpis(self, since: datetime, until: datetime, tz: tzinfo) -> Kpis:
+        k = Kpis(since=since.astimezone(tz), until=until.astimezone(tz))  # the period in the display zone
+        k.opened, k.resolved, k.backlog = self.opened, self.resolved, self.backlog
+        k.defects, k.change_requests, k.unclassified = (self.classes[c] for c in ("defect", "change_request", ""))
+        for name in TIMERS:
+            k.compliance[name] = Compliance(self.met[name], self.breached[name])
+        if self._zone is not tz:
+            self._listed, self._zone = {}, tz
+        listed = self._listed
+        for key in self.breach_order:
+            lines = listed.get(key)
+            if lines is None:  # formatted once per contribution, not once per computation
+                ref, customer = self.info[key]
+                lines = listed[key] = [
+                    {
+                        "ticket": key,
+                        "ref": ref,
+                        "customer": customer,
+                        "timer": name,
+                        "at": datetime.fromtimestamp(at, tz).isoformat(),
+                    }
+                    for name, at in self.breaches[key]
+                ]
+            k.breaches += lines
+        k.first_response = self.first_response.durations()
+        k.resolution = self.resolution.durations()
+        k.first_contact_rate = _ratio(self.first_contact, self.resolved)
+        k.reopen_rate = _ratio(self.reopened, self.resolved)
+        k.escalation_rate = _ratio(self.escalated, self.opened)
+        k.mean_ack_seconds = float(self.ack_sum) / self.acks if self.acks else None
+        k.csat_responses = self.csat
+        k.csat_mean = float(self.csat_sum) / self.csat if self.csat else None
+        k.csat_response_rate = _ratio(self.csat, self.resolved)
+        k.csat_satisfied_rate = _ratio(self.satisfied, self.csat)
+        k.nps_responses = self.nps
+        k.promoters, k.passives, k.detractors = self.promoters, self.passives, self.detractors
+        k.nps = (self.promoters - self.detractors) / self.nps * 100 if self.nps else None
+        k.nps_response_rate = _ratio(self.nps, self.resolved)
+        k.ces_responses = self.ces
+        k.ces_mean = float(self.ces_sum) / self.ces if self.ces else None
+        k.ces_response_rate = _ratio(self.ces, self.resolved)
+        return k
+
+
+def _info(t: TicketRecord) -> tuple[str | None, str]:
+    return (t.ref, t.customer)
+
+
+def by_ticket(escalations: Sequence[Escalation]) -> dict[int, list[Escalation]]:
+    out: dict[int, list[Escalation]] = {}
+    for e in escalations:
+        out.setdefault(e.ticket_id, []).append(e)
+    return out
+
+
 def compute(
     tickets: Iterable[TicketRecord],
     sla_of: SlaOf,
@@ -159,101 +446,15 @@ def compute(
     escalations: Sequence[Escalation] = (),
     tz: tzinfo | None = None,
 ) -> Kpis:
-    """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``."""
-
-    tz = tz or UTC
-    k = Kpis(since=since.astimezone(tz), until=until.astimezone(tz))  # the period in the display zone
-    s, u = epoch(since), epoch(until)
-    fr_pairs: list[tuple[int, int]] = []
-    res_pairs: list[tuple[int, int]] = []
-    resolved: list[TicketRecord] = []
-    opened_ids: set[int] = set()
-    tickets = list(tickets)
+    """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``. The breaches
+    are listed by ticket id."""
+    fold = Fold()
+    theirs = by_ticket(escalations)
     for t in tickets:
-        if t.created_at >= until:
-            continue
-        if t.status in STOPPED and t.updated_at < since:
-            continue  # closed and untouched since before the period: nothing of it counts (queries.load_tickets)
-        if since <= t.created_at:
-            k.opened += 1
-            opened_ids.add(t.id)
-            if t.classification == "defect":
-                k.defects += 1
-            elif t.classification == "change_request":
-                k.change_requests += 1
-            else:
-                k.unclassified += 1
-        if status_at(t.events, until) not in STOPPED:
-            k.backlog += 1
-        if _resolved_at(t, since, until) is not None:
-            resolved.append(t)
-        sla = sla_of(t)
-        for name, timer in sla.timers.items():
-            # every cycle of next_update and customer_reply counts, the finished ones (``cycles``) and the current one
-            for run in (*timer.cycles, timer):
-                if run.breached_at is not None and s <= run.breached_at < u:
-                    k.compliance[name].breached += 1
-                    k.breaches.append(
-                        {
-                            "ticket": t.id,
-                            "ref": t.ref,
-                            "customer": t.customer,
-                            "timer": name,
-                            "at": datetime.fromtimestamp(run.breached_at, tz).isoformat(),
-                        }
-                    )
-                elif run.state == "met" and run.stopped_at is not None and s <= run.stopped_at < u:
-                    k.compliance[name].met += 1
-            if timer.stopped_at is not None and s <= timer.stopped_at < u:
-                pair = (timer.consumed, timer.stopped_at - timer.started_at)
-                if name == "first_response":
-                    fr_pairs.append(pair)
-                elif name == "resolution":
-                    res_pairs.append(pair)
-    k.resolved = len(resolved)
-    k.first_response = Durations.of(fr_pairs)
-    k.resolution = Durations.of(res_pairs)
-    k.first_contact_rate = _ratio(sum(1 for t in resolved if _first_contact(t)), len(resolved))
-    k.reopen_rate = _ratio(sum(1 for t in resolved if reopens(t.events, until)), len(resolved))
-    escalated = {t.id for t in tickets if t.id in opened_ids and any(e.kind == "escalate" for e in t.events)}
-    escalated |= {e.ticket_id for e in escalations if e.ticket_id in opened_ids}
-    k.escalation_rate = _ratio(len(escalated), k.opened)
-    acks = [
-        (e.acknowledged_at - e.created_at).total_seconds()
-        for e in escalations
-        if e.acknowledged_at is not None and since <= e.created_at < until
-    ]
-    k.mean_ack_seconds = statistics.fmean(acks) if acks else None
-    _surveys(k, resolved)
-    return k
-
-
-def _surveys(k: Kpis, resolved: Sequence[TicketRecord]) -> None:
-    """CSAT, NPS and CES of the tickets resolved in the period: three measures, each with its response rate."""
-    csat: list[int] = []
-    nps: list[int] = []
-    ces: list[int] = []
-    for t in resolved:
-        scores = survey_scores(t.events)
-        if t.csat_score is not None:
-            csat.append(t.csat_score)
-        if "nps" in scores:
-            nps.append(scores["nps"])
-        if "ces" in scores:
-            ces.append(scores["ces"])
-    k.csat_responses = len(csat)
-    k.csat_mean = statistics.fmean(csat) if csat else None
-    k.csat_response_rate = _ratio(len(csat), len(resolved))
-    k.csat_satisfied_rate = _ratio(sum(1 for x in csat if x >= 4), len(csat))
-    k.nps_responses = len(nps)
-    k.promoters = sum(1 for x in nps if x >= 9)
-    k.passives = sum(1 for x in nps if 7 <= x <= 8)
-    k.detractors = sum(1 for x in nps if x <= 6)
-    k.nps = (k.promoters - k.detractors) / len(nps) * 100 if nps else None
-    k.nps_response_rate = _ratio(len(nps), len(resolved))
-    k.ces_responses = len(ces)
-    k.ces_mean = statistics.fmean(ces) if ces else None
-    k.ces_response_rate = _ratio(len(ces), len(resolved))
+        fold.add(t.id, contribution(t, sla_of, since, until, theirs.pop(t.id, ())), _info(t))
+    for ticket_id, others in theirs.items():  # escalations of tickets not given: their acknowledgements count
+        fold.add(ticket_id, contribution(None, sla_of, since, until, others))
+    return fold.kpis(since, until, tz)
 
 
 def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
@@ -576,3 +777,78 @@ def handover_markdown(h: Handover, tz: ZoneInfo | str) -> str:
     out += ["", f"## Resolved during the shift ({len(h.resolved)})", ""]
     out += [f"- {name(t)}: {md_text(t.resolution_code) or 'resolved'}" for t in h.resolved] or ["- none"]
     return "\n".join(out) + "\n"
+
+
+# -- KPIs kept from one change to the next (the dashboard) ----------------------------------------------
+
+
+class Ledger:
+    """The folds of a list of periods, for all customers and for each, fed ticket by ticket: ``put`` replaces
+    a ticket's contributions (one per period) by its new ones, at the cost of those contributions. The caller
+    says when a contribution may have changed (the ticket changed, or the end of a period moved past one of the
+    ticket's instants: ``next_instant``); ``tests/unit/test_kpi_ledger.py`` compares it with ``compute``."""
+
+    def __init__(self, periods: Sequence[tuple[datetime, datetime]]) -> None:
+        self.periods = list(periods)
+        self.totals = [Fold() for _ in self.periods]
+        self.groups: list[dict[str, Fold]] = [{} for _ in self.periods]
+        self.kept: dict[int, tuple[str | None, tuple[str | None, str], tuple[Contribution, ...]]] = {}
+        self._shared: dict[Contribution, Contribution] = {}
+
+    def put(self, key: int, t: TicketRecord | None, contributions: Sequence[Contribution]) -> None:
+        """The ticket ``key`` (``t``: its record, None for escalations whose ticket is not kept, which count only
+        for all customers, as in ``compute``) now contributes ``contributions`` (one per period, in order)."""
+        old = self.kept.pop(key, None)
+        if old is not None:
+            customer, info, before = old
+            for i, c in enumerate(before):
+                if c is not NOTHING:
+                    self.totals[i].remove(key, c)
+                    if customer is not None:
+                        self.groups[i][customer].remove(key, c)
+        customer = t.customer if t is not None else None
+        info = _info(t) if t is not None else (None, "")
+        shared = self._shared
+        kept = []
+        for i, c in enumerate(contributions):
+            if c is not NOTHING:
+                if not c.breaches and not c.acks:  # the common ones are one object each (memory: periods × tickets)
+                    c = shared.setdefault(c, c)
+                self.totals[i].add(key, c, info)
+                if customer is not None:
+                    fold = self.groups[i].get(customer)
+                    if fold is None:
+                        fold = self.groups[i][customer] = Fold()
+                    fold.add(key, c, info)
+            kept.append(c)
+        if any(c is not NOTHING for c in kept):
+            self.kept[key] = (customer, info, tuple(kept))
+
+    def kpis(self, i: int, customer: str | None = None, tz: tzinfo | None = None) -> Kpis:
+        """The KPIs of period ``i``, of all customers or of one."""
+        since, until = self.periods[i]
+        fold = self.totals[i] if customer is None else self.groups[i].get(customer)
+        return (fold or Fold()).kpis(since, until, tz)
+
+    def customers(self, i: int) -> list[str]:
+        """The customers with something in period ``i`` (``compute_by``'s groups whose KPIs are not empty)."""
+        return sorted(name for name, fold in self.groups[i].items() if fold.size)
+
+
+def next_instant(
+    t: TicketRecord | None, sla: TicketSla | None, escalations: Sequence[Escalation], until: datetime
+) -> float:
+    """The first instant (epoch seconds) after ``until`` at which a contribution of ``t`` to a period ending then
+    (its since fixed) may differ from its contribution as of ``until``: its creation, an event, an escalation
+    raised, a running timer's deadline. A second early (the SLA counts in whole seconds, the periods in
+    microseconds), so that it is never late; ``inf`` when nothing is to come."""
+    u = until.timestamp() - 1
+    instants = [e.created_at.timestamp() for e in escalations]
+    if t is not None:
+        instants.append(t.created_at.timestamp())
+        instants += [e.at.timestamp() for e in t.events]
+    if sla is not None:
+        for timer in sla.timers.values():
+            if timer.stopped_at is None and timer.breached_at is None and timer.due is not None:
+                instants.append(float(timer.due))
+    return min((x for x in instants if x > u), default=float("inf")) - 1

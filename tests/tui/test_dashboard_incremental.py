@@ -23,7 +23,7 @@ from deskterm.demo import generate
 from deskterm.errors import DeskError
 from deskterm.service import Change, Desk, NewTicket
 from deskterm.store.changes import ChangeWatch
-from deskterm.tui.screens.dashboard import Figures, period_bounds
+from deskterm.tui.screens.dashboard import Figures, day_windows, period_bounds
 from deskterm.tui.screens.handover import ShiftTickets
 from deskterm_testing import EXAMPLE_CONFIG
 
@@ -49,7 +49,9 @@ steps = st.lists(
                 "new",
             ]
         ),
-        st.sampled_from([0, 0, 5, 180]),  # minutes the clock moves first (0: the evaluations as of now are reused)
+        # minutes the clock moves first: 0, the contributions kept; else the tickets whose deadline passed are
+        # evaluated again (and a day may begin: everything computed again)
+        st.sampled_from([0, 0, 1, 5, 30, 180, 600]),
     ),
     min_size=1,
     max_size=3,
@@ -78,15 +80,45 @@ def _seen(watch):
 
 
 def _figures(f: Figures, now) -> dict:
-    tz = f.desk.config.tz
-    f.begin()
+    """What the dashboard shows, from the figures kept (``advance`` to ``now``)."""
+    f.advance(now)
+    out = {}
+    for key in period_bounds(now, f.desk.config.tz):
+        total, by = f.period(key)
+        out[key] = (total.as_dict(), {name: k.as_dict() for name, k in by.items()})
+    out["trend"] = [(since, k.as_dict()) for since, k in f.trend(None)]
+    for customer in sorted({t.customer for t in f.desk.tickets()}):
+        out[f"trend of {customer}"] = [(since, k.as_dict()) for since, k in f.trend(customer)]
+    return out
+
+
+def _report(desk: Desk, now) -> dict:
+    """The same figures computed whole, as ``deskterm report`` computes them: every ticket of the desk, every
+    escalation, each period evaluated as of its end."""
+    tz = desk.config.tz
+    tickets, escalations = desk.tickets(), desk.escalations(open_only=False)
     out = {}
     for key, (since, until) in period_bounds(now, tz).items():
-        total, by = f.period(since, until)
-        out[key] = (total.as_dict(), {name: k.as_dict() for name, k in by.items()})
-    out["trend"] = [(since, k.as_dict()) for since, k in f.trend(None, now)]
-    customer = sorted({t.customer for t in f.tickets})[0]
-    out["trend of one"] = [(since, k.as_dict()) for since, k in f.trend(customer, now)]
+        sla_of = lambda t, until=until: desk.sla(t, until)  # noqa: E731
+        total = reports.compute(tickets, sla_of, since, until, escalations, tz)
+        by = reports.compute_by(
+            "customer", tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations, tz
+        )
+        nothing = reports.compute((), sla_of, since, until, (), tz).as_dict()
+        out[key] = (total.as_dict(), {name: k.as_dict() for name, k in by.items() if k.as_dict() != nothing})
+
+    def trend(customer):
+        mine = tickets if customer is None else [t for t in tickets if t.customer == customer]
+        ids = {t.id for t in mine}
+        theirs = escalations if customer is None else [e for e in escalations if e.ticket_id in ids]
+        return [
+            (since, reports.compute(mine, lambda t, u=until: desk.sla(t, u), since, until, theirs, tz).as_dict())
+            for since, until in day_windows(now, tz)
+        ]
+
+    out["trend"] = trend(None)
+    for customer in sorted({t.customer for t in tickets}):
+        out[f"trend of {customer}"] = trend(customer)
     return out
 
 
@@ -119,14 +151,14 @@ def _apply(desk: Desk, which: int, step) -> bool:
     return True
 
 
-@settings(max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=steps)
 @example(changes=[(380, "new", 0), (530, Change(status="resolved"), 0)])
 def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, changes):
     desk = busy
     watch = ChangeWatch(desk.store)
     kept = Figures(desk)
-    _figures(kept, desk.clock.now())  # evaluations cached, to be reused or let go
+    assert _figures(kept, desk.clock.now()) == _report(desk, desk.clock.now())
     shift = ShiftTickets(desk, desk.clock.now(), 8)
     try:
         for which, step, minutes in changes:
@@ -141,7 +173,7 @@ def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, chan
             kept.refresh(seen.tickets)
             shift.refresh(seen.tickets)
             now = desk.clock.now()
-            assert _figures(kept, now) == _figures(Figures(desk, now), now)
+            assert _figures(kept, now) == _report(desk, now)
             got, want = (
                 _handover(shift.handover(now)),
                 _handover(

@@ -13,6 +13,8 @@ The work runs in a thread worker and comes back as a typed message: keystrokes n
 
 from __future__ import annotations
 
+import heapq
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
@@ -115,81 +117,136 @@ class Figures:
     """What a desk's figures are made of (thread side): the tickets whose life overlaps the widest window shown
     (``widest_since`` to now: exact for every KPI of a window inside it, as ``queries.load_tickets`` says; a
     ticket left out is closed and untouched since before it, and the window's start only moves forward), their
-    escalations, and SLA evaluations cached by ticket version and instant.
+    escalations, and the KPIs kept as folds of each ticket's contributions (``reports.Ledger``): the three
+    periods (ending now) and the trend's past days (ending at their midnight).
 
-    Kept from one computation to the next: another agent's change reads again only the tickets it changed
-    (``refresh``); an evaluation as of an instant past (the trend's days) is reused until its ticket changes.
-    What every period ending now needs is evaluated again (as of the new now), and the KPIs are folded again
-    from the tickets in memory: that is not incremental (README "Many apps on one desk")."""
+    Another agent's change reads again only the tickets it changed (``refresh``), and ``advance`` replaces
+    their contributions by their new ones. A contribution to a period ending now changes too when now passes
+    one of the ticket's instants (a deadline, a creation, an escalation: ``reports.next_instant``): those
+    tickets alone are evaluated again, the others keep theirs. Everything is computed again when a day begins
+    (the periods' starts move): once a day."""
+
+    LIVE = len(PERIODS)  # the periods ending now come first in the ledger, then the trend's past days
 
     def __init__(self, desk, now: datetime | None = None) -> None:
         self.desk = desk
         now = now or desk.clock.now()
         # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is kept too
-        self.tickets = desk.tickets_for_period(widest_since(now, desk.config.tz), now + timedelta(days=1))
-        self.escalations = desk.escalations(open_only=False)
-        self._sla: dict[tuple[int, int, datetime], object] = {}
-        self._before: dict[tuple[int, int, datetime], object] = {}
+        read = desk.tickets_for_period(widest_since(now, desk.config.tz), now + timedelta(days=1))
+        self.tickets = {t.id: t for t in read}
+        self.escalations = reports.by_ticket(desk.escalations(open_only=False))
+        self.ledger: reports.Ledger | None = None
+        self._todo: set[int] = set()  # changed since the ledger last took them in
+        self._next: dict[int, float] = {}  # ticket → when its contributions to the periods ending now may change
+        self._heap: list[tuple[float, int]] = []
+        self.lock = threading.Lock()  # the trend of another customer is computed in another thread
 
     def refresh(self, changed) -> None:
         """Read again these tickets (changed elsewhere: new ones come in, a deleted one goes) and their
-        escalations; the others are kept as read."""
+        escalations; the others are kept as read. ``advance`` takes them in."""
         from ...store.queue import records
 
         if not changed:
             return
         fresh = {t.id: t for t in records(self.desk.store, sorted(changed))}
-        kept = [fresh.pop(t.id, t) for t in self.tickets if t.id not in changed or t.id in fresh]
-        self.tickets = sorted(kept + list(fresh.values()), key=lambda t: t.id) if fresh else kept
-        escalations = [e for e in self.escalations if e.ticket_id not in changed]
-        escalations += self.desk.escalations(open_only=False, tickets=changed)
-        self.escalations = sorted(escalations, key=lambda e: (e.created_at, e.id))
+        escalations = reports.by_ticket(self.desk.escalations(open_only=False, tickets=changed))
+        with self.lock:
+            for tid in changed:
+                if tid in fresh:
+                    self.tickets[tid] = fresh[tid]
+                else:
+                    self.tickets.pop(tid, None)
+                if tid in escalations:
+                    self.escalations[tid] = escalations[tid]
+                else:
+                    self.escalations.pop(tid, None)
+            self._todo |= set(changed)
 
-    def begin(self) -> None:
-        """A computation starts: it keeps the evaluations it uses, the others are let go at its end."""
-        self._before, self._sla = self._sla, {}
-
-    def sla_at(self, until: datetime):
-        def sla_of(t):
-            key = (t.id, t.version, until)
-            found = self._sla.get(key)
-            if found is None:
-                found = self._before.get(key)
-                if found is None:
-                    found = self.desk.sla(t, until)
-                self._sla[key] = found
-            return found
-
-        return sla_of
-
-    def period(self, since: datetime, until: datetime) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
+    def advance(self, now: datetime) -> None:
+        """Bring the figures to ``now``: the changed tickets' contributions, and those of the tickets whose
+        instant now passed, replaced; the others kept."""
         tz = self.desk.config.tz
-        sla_of = self.sla_at(until)
-        total = reports.compute(self.tickets, sla_of, since, until, self.escalations, tz)
-        by = reports.compute_by(
-            "customer",
-            self.tickets,
-            sla_of,
-            since,
-            until,
-            lambda c: self.desk.config.policy_for(c).name,
-            self.escalations,
-            tz,
-        )
-        # the customers with something in the period: one whose tickets were all closed and untouched before the
-        # window may or may not be among the tickets kept, and figures nothing (an empty Kpis) either way
-        nothing = reports.compute((), sla_of, since, until, (), tz).as_dict()
-        return total, {name: k for name, k in by.items() if k.as_dict() != nothing}
+        bounds = period_bounds(now, tz)
+        live = [bounds[key] for key in PERIOD_KEYS]
+        past = day_windows(now, tz)[:-1]  # the last one is today's, the period "today"
+        with self.lock:
+            ledger = self.ledger
+            if (
+                ledger is None
+                or [p[0] for p in ledger.periods[: self.LIVE]] != [p[0] for p in live]
+                or (ledger.periods[self.LIVE :] != past)
+            ):
+                # the first computation, or a new day: every ticket
+                self.ledger = reports.Ledger(live + past)
+                self._next, self._heap, self._todo = {}, [], set()
+                for tid in sorted(self.tickets.keys() | self.escalations.keys()):
+                    self._put(tid, now, True)
+                return
+            ledger.periods[: self.LIVE] = live  # the periods end now
+            todo, self._todo = self._todo, set()
+            moment = now.timestamp()
+            heap = self._heap
+            passed = set()
+            while heap and heap[0][0] <= moment:
+                at, tid = heapq.heappop(heap)
+                if self._next.get(tid) == at:
+                    del self._next[tid]
+                    passed.add(tid)
+            for tid in sorted(passed - todo):  # a changed one is done below, every period
+                self._put(tid, now, False)  # (once: its next instant may be as near as a second away)
+            for tid in sorted(todo):
+                self._put(tid, now, True)
 
-    def trend(self, customer: str | None, now: datetime) -> list[tuple[datetime, reports.Kpis]]:
-        tz = self.desk.config.tz
-        tickets = self.tickets if customer is None else [t for t in self.tickets if t.customer == customer]
-        ids = {t.id for t in tickets}
-        escalations = self.escalations if customer is None else [e for e in self.escalations if e.ticket_id in ids]
-        return [
-            (since, reports.compute(tickets, self.sla_at(until), since, until, escalations, tz))
-            for since, until in day_windows(now, tz)
+    def _put(self, tid: int, now: datetime, changed: bool) -> None:
+        """The contributions of ticket ``tid`` as of now: to every period when it ``changed``, else to the
+        periods ending now (those of the past days are kept)."""
+        ledger = self.ledger
+        assert ledger is not None
+        desk = self.desk
+        t = self.tickets.get(tid)
+        escalations = self.escalations.get(tid, ())
+        found: list = []
+
+        def sla_now(t):  # one evaluation as of now serves the three periods
+            if not found:
+                found.append(desk.sla(t, now))
+            return found[0]
+
+        contributions = [
+            reports.contribution(t, sla_now, since, until, escalations) for since, until in ledger.periods[: self.LIVE]
         ]
+        if changed:
+            contributions += [
+                reports.contribution(t, lambda t, until=until: desk.sla(t, until), since, until, escalations)
+                for since, until in ledger.periods[self.LIVE :]
+            ]
+        else:
+            kept = ledger.kept.get(tid)
+            contributions += kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
+        ledger.put(tid, t, contributions)
+        at = reports.next_instant(t, found[0] if found else None, escalations, now)
+        if at != float("inf"):
+            self._next[tid] = at
+            heapq.heappush(self._heap, (at, tid))
+        else:
+            self._next.pop(tid, None)
+
+    def period(self, key: str) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
+        """The KPIs of a period ending now (``advance`` first), of all customers and of each customer with
+        something in it."""
+        ledger, tz = self.ledger, self.desk.config.tz
+        assert ledger is not None
+        i = PERIOD_KEYS.index(key)
+        with self.lock:
+            return ledger.kpis(i, None, tz), {name: ledger.kpis(i, name, tz) for name in ledger.customers(i)}
+
+    def trend(self, customer: str | None) -> list[tuple[datetime, reports.Kpis]]:
+        """The trend's days, oldest first, of all customers or of one; today's is the period "today"."""
+        ledger, tz = self.ledger, self.desk.config.tz
+        assert ledger is not None
+        with self.lock:
+            days = [*range(self.LIVE, len(ledger.periods)), PERIOD_KEYS.index("today")]
+            return [(ledger.periods[i][0], ledger.kpis(i, customer, tz)) for i in days]
 
 
 def _pct(x: float | None) -> str:
@@ -316,16 +373,16 @@ class DashboardScreen(LoadingScreen):
             figures = Figures(desk, now)
         else:
             figures.refresh(changed)
-        figures.begin()
+        figures.advance(now)
         bounds = period_bounds(now, desk.config.tz)
         totals, by_customer = {}, {}
-        for key, (since, until) in bounds.items():
-            totals[key], by_customer[key] = figures.period(since, until)
+        for key in PERIODS:
+            totals[key], by_customer[key] = figures.period(key)
         customers = sorted(set().union(*(by.keys() for by in by_customer.values())))  # something this month
         data = DashData(now, bounds, totals, by_customer, customers)
         # a rolling week against the week before it (a calendar week just begun would compare hours with days)
-        data.reasons = reports.top_reasons(figures.tickets, now - timedelta(days=7), now)
-        data.days[customer] = figures.trend(customer, now)
+        data.reasons = reports.top_reasons(list(figures.tickets.values()), now - timedelta(days=7), now)
+        data.days[customer] = figures.trend(customer)
         data.manager[customer] = monthly.manager_lines(desk, now, customer)
         self._figures = figures
         self.post_message(DashboardLoaded(data, generation))
@@ -336,7 +393,7 @@ class DashboardScreen(LoadingScreen):
         if figures is None or data is None:
             return
         data.manager[customer] = monthly.manager_lines(self.desk, data.now, customer)
-        self.post_message(TrendLoaded(customer, figures.trend(customer, data.now), generation))
+        self.post_message(TrendLoaded(customer, figures.trend(customer), generation))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         if message.generation != self._generation:

@@ -1,0 +1,158 @@
+"""What an open dashboard spends on a change made elsewhere, on a desk of N tickets (issue 17: ≤ 5 ms of CPU).
+
+Each installation measured (this one, and with ``--against`` a baseline: another installation's bin
+directory, or an older ``src`` put first on ``PYTHONPATH``) works on its own copy of the cached demo desk
+(``desks.py``), in a process of its own, as the dashboard's worker does: it reads the desk and computes the
+figures once (the first load), then for each change, made by another ``Desk`` on the same file (an open ticket
+set to ``pending`` and back, a note, a new ticket), with the clock moved a few seconds as between two changes
+on a real desk, it reads again the changed tickets and computes what the screen shows: the three periods for
+all customers and for each, the 30-day trend, the top contact reasons and the service manager's lines. It
+prints the CPU seconds (``time.process_time``) of each phase, the median and worst per change.
+
+    DESKTERM_BENCH_DIR=/work/bench-desks nice .venv/bin/python benchmarks/dashboard.py --tickets 100000 \\
+        --changes 5 --against /path/to/older/src
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import desks  # noqa: E402
+
+
+def worker(db: str, config_path: str, changes: int) -> dict:
+    """Runs in the measured installation: the dashboard's computations, timed."""
+    from deskterm import monthly, reports
+    from deskterm.clock import FrozenClock
+    from deskterm.config import load_config
+    from deskterm.service import Change, Desk, NewTicket
+    from deskterm.store.changes import ChangeWatch
+    from deskterm.store.engine import open_store
+    from deskterm.tui.screens import dashboard
+
+    config = load_config(Path(config_path))
+    clock = FrozenClock(desks.NOW + timedelta(hours=1))
+    store = open_store(Path(db))
+    desk = Desk(store, config, clock=clock, user="bench")
+    other = Desk(open_store(Path(db)), config, clock=clock, user="carol")
+    incremental = hasattr(dashboard.Figures, "advance")
+
+    def compute(figures, now) -> None:
+        """What DashboardScreen._compute does once the tickets are read."""
+        if incremental:
+            figures.advance(now)
+            for key in dashboard.PERIODS:
+                figures.period(key)
+            figures.trend(None)
+        else:
+            figures.begin()
+            for since, until in dashboard.period_bounds(now, config.tz).values():
+                figures.period(since, until)
+            figures.trend(None, now)
+        tickets = list(figures.tickets.values()) if isinstance(figures.tickets, dict) else figures.tickets
+        reports.top_reasons(tickets, now - timedelta(days=7), now)
+        monthly.manager_lines(desk, now, None)
+
+    out: dict = {"incremental": incremental}
+    c0 = time.process_time()
+    figures = dashboard.Figures(desk, clock.now())
+    c1 = time.process_time()
+    compute(figures, clock.now())
+    c2 = time.process_time()
+    out["first read"], out["first compute"] = c1 - c0, c2 - c1
+    out["tickets kept"] = len(figures.tickets)
+    watch = ChangeWatch(store)
+    watch.changes()
+    opened = [t.id for t in other.tickets(["open"])][:changes]
+    reads, computes = [], []
+    for i in range(changes):
+        clock.advance(seconds=7)
+        which = i % 3
+        if which == 0:
+            other.update(opened[i], Change(status="pending"))
+        elif which == 1:
+            other.update(opened[i], Change(note="called the customer"))
+        else:
+            other.create(NewTicket(subject="printer", customer="Lyon", priority="P3", created_at=clock.now()))
+        seen = watch.changes()
+        assert seen is not None and seen.tickets, "the change is in the feed"
+        c0 = time.process_time()
+        figures.refresh(seen.tickets)
+        c1 = time.process_time()
+        compute(figures, clock.now())
+        c2 = time.process_time()
+        reads.append(c1 - c0)
+        computes.append(c2 - c1)
+    out["reads"], out["computes"] = reads, computes
+    watch.close()
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000)
+    parser.add_argument("--changes", type=int, default=5)
+    parser.add_argument(
+        "--against",
+        metavar="PATH",
+        help="the baseline: another installation's bin directory, or an older deskterm's src directory",
+    )
+    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker:
+        print(json.dumps(worker(args.worker[0], args.worker[1], int(args.worker[2]))))
+        return 0
+    installs = [("this", sys.executable, str(Path(__file__).resolve().parents[1] / "src"))]
+    if args.against:
+        against = Path(args.against)
+        if (against / "python").exists():
+            installs.append(("baseline", str(against / "python"), ""))
+        else:
+            installs.append(("baseline", sys.executable, str(against)))
+    source = desks.cached(args.tickets)
+    print(f"{args.tickets} tickets, {args.changes} changes; load average {os.getloadavg()[0]:.2f}, "
+          f"{os.cpu_count()} CPUs", file=sys.stderr)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="deskterm-bench-dashboard-") as tmp:
+        results = []
+        for name, python, src in installs:
+            db, config = desks.working_copy(args.tickets, Path(tmp) / name, source=source)
+            env = {**os.environ, "PYTHONPATH": src} if src else dict(os.environ)
+            done = subprocess.run(
+                [python, __file__, "--worker", str(db), str(config), str(args.changes)],
+                env=env,
+                capture_output=True,
+                text=True,
+            )
+            if done.returncode != 0:
+                raise SystemExit(f"{name}: {done.stderr[-2000:]}")
+            r = json.loads(done.stdout.strip().splitlines()[-1])
+            results.append((name, r))
+            print(f"{name}: done, load average {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    print(f"{'CPU seconds':34} " + " ".join(f"{name:>14}" for name, _ in results))
+    rows = [
+        ("tickets kept", lambda r: f"{r['tickets kept']:>14,}"),
+        ("first load: reading", lambda r: f"{r['first read']:14.2f}"),
+        ("first load: computing", lambda r: f"{r['first compute']:14.2f}"),
+        ("per change: reading (median)", lambda r: f"{statistics.median(r['reads']) * 1000:11.1f} ms"),
+        ("per change: computing (median)", lambda r: f"{statistics.median(r['computes']) * 1000:11.1f} ms"),
+        ("per change: computing (worst)", lambda r: f"{max(r['computes']) * 1000:11.1f} ms"),
+    ]
+    for label, cell in rows:
+        print(f"{label:34} " + " ".join(cell(r) for _, r in results))
+    print(f"load average after: {os.getloadavg()[0]:.2f}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,127 @@
+"""Issue 17: the KPIs kept as folds of contributions (``reports.Fold``, ``reports.Ledger``), against the same
+figures computed whole.
+
+Random contributions are added, replaced and taken away in a random order; after each step the kept fold must
+give exactly the KPIs of a fold built afresh from the contributions present (counts, rates, the breaches by
+ticket) and the means and medians of ``statistics`` over the durations and acknowledgement times present
+(``reports.Durations.of``, ``statistics.fmean``): a mean from a kept sum must be the same float as the mean of
+the values. The fold is pure: no desk, no clock. ``tests/tui/test_dashboard_incremental.py`` checks the whole
+chain (tickets, SLA, escalations) against ``reports.compute`` on a real desk.
+"""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from deskterm import reports
+from deskterm.domain.sla import TIMERS
+
+SINCE = datetime(2026, 11, 1, tzinfo=UTC)
+UNTIL = datetime(2026, 11, 30, 12, tzinfo=UTC)
+
+seconds = st.integers(min_value=0, max_value=10**7)
+counts = st.lists(
+    st.tuples(st.sampled_from(TIMERS), st.integers(min_value=1, max_value=3)), max_size=2, unique_by=lambda x: x[0]
+).map(tuple)
+contributions = st.builds(
+    reports.Contribution,
+    opened=st.sampled_from([None, "", "defect", "change_request"]),
+    escalated=st.booleans(),
+    backlog=st.booleans(),
+    resolved=st.booleans(),
+    first_contact=st.booleans(),
+    reopened=st.booleans(),
+    csat=st.none() | st.integers(min_value=1, max_value=5),
+    nps=st.none() | st.integers(min_value=0, max_value=10),
+    ces=st.none() | st.integers(min_value=1, max_value=7),
+    met=counts,
+    breached=counts,
+    breaches=st.lists(st.tuples(st.sampled_from(TIMERS), st.integers(1_780_000_000, 1_790_000_000)), max_size=2).map(
+        tuple
+    ),
+    first_response=st.none() | st.tuples(seconds, seconds),
+    resolution=st.none() | st.tuples(seconds, seconds),
+    # acknowledgement times as timedelta.total_seconds() gives them: microseconds, whose float sums round
+    acks=st.lists(st.integers(min_value=0, max_value=10**12).map(lambda us: us / 10**6), max_size=3).map(tuple),
+).map(lambda c: reports.NOTHING if c == reports.NOTHING else c)
+
+steps = st.lists(st.tuples(st.integers(min_value=1, max_value=12), st.none() | contributions), min_size=1, max_size=40)
+
+
+def _whole(present: dict[int, reports.Contribution]) -> dict:
+    fold = reports.Fold()
+    for key in sorted(present, reverse=True):  # any order: the breaches are listed by ticket
+        fold.add(key, present[key], (None, f"c{key % 3}"))
+    k = fold.kpis(SINCE, UNTIL).as_dict()
+    cs = list(present.values())
+    for name, get in (("first_response", lambda c: c.first_response), ("resolution", lambda c: c.resolution)):
+        k[name] = reports.Durations.of([get(c) for c in cs if get(c) is not None]).__dict__
+    acks = [a for c in cs for a in c.acks]
+    k["mean_ack_seconds"] = statistics.fmean(acks) if acks else None
+    csat = [c.csat for c in cs if c.resolved and c.csat is not None]
+    k["csat_mean"] = statistics.fmean(csat) if csat else None
+    ces = [c.ces for c in cs if c.resolved and c.ces is not None]
+    k["ces_mean"] = statistics.fmean(ces) if ces else None
+    return k
+
+
+def _kept(fold: reports.Fold) -> dict:
+    k = fold.kpis(SINCE, UNTIL).as_dict()
+    k["first_response"] = fold.first_response.durations().__dict__
+    k["resolution"] = fold.resolution.durations().__dict__
+    return k
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=steps)
+def test_a_fold_kept_through_changes_equals_the_fold_of_what_is_present(steps):
+    fold = reports.Fold()
+    present: dict[int, reports.Contribution] = {}
+    for key, c in steps:
+        old = present.pop(key, None)
+        if old is not None:
+            fold.remove(key, old)
+        if c is not None:
+            fold.add(key, c, (None, f"c{key % 3}"))
+            present[key] = c
+        assert _kept(fold) == _whole(present)
+        assert fold.size == sum(1 for c in present.values() if c is not reports.NOTHING)
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=steps)
+def test_a_ledger_keeps_every_period_and_every_customer(steps):
+    """Two periods, three customers: ``put`` replaces a ticket's contributions to both; the customers listed are
+    those with something counted."""
+    from deskterm.records import TicketRecord
+
+    def record(key: int) -> TicketRecord:
+        return TicketRecord(
+            key, None, "s", "", f"c{key % 3}", "P2", "P2", None, None, "incident", "open", None, "g",
+            SINCE, "a", SINCE, 1, None, None,
+        )  # fmt: skip
+
+    ledger = reports.Ledger([(SINCE, UNTIL), (SINCE, UNTIL)])
+    present: dict[int, tuple[reports.Contribution, reports.Contribution]] = {}
+    for key, c in steps:
+        pair = (c or reports.NOTHING, reports.NOTHING if c is None or c.backlog else c)
+        ledger.put(key, record(key), pair)
+        present[key] = pair
+        for i in (0, 1):
+            assert ledger.kpis(i).as_dict() == reports_of({k: p[i] for k, p in present.items()})
+            customers = sorted({f"c{k % 3}" for k, p in present.items() if p[i] is not reports.NOTHING})
+            assert ledger.customers(i) == customers
+            for name in customers:
+                mine = {k: p[i] for k, p in present.items() if f"c{k % 3}" == name}
+                assert ledger.kpis(i, name).as_dict() == reports_of(mine)
+
+
+def reports_of(present: dict[int, reports.Contribution]) -> dict:
+    fold = reports.Fold()
+    for key, c in present.items():
+        fold.add(key, c, (None, f"c{key % 3}"))
+    return fold.kpis(SINCE, UNTIL).as_dict()
