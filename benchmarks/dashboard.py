@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import desks  # noqa: E402
+import desks
 
 
 def worker(db: str, config_path: str, changes: int) -> dict:
