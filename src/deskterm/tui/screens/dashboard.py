@@ -174,9 +174,11 @@ class Figures:
             if (
                 ledger is None
                 or [p[0] for p in ledger.periods[: self.LIVE]] != [p[0] for p in live]
-                or (ledger.periods[self.LIVE :] != past)
+                or ledger.periods[self.LIVE :] != past
+                or now < ledger.periods[0][1]
             ):
-                # the first computation, or a new day: every ticket
+                # the first computation, a new day, or a clock set back (what was evaluated as of a later instant
+                # is not known to hold then): every ticket
                 self.ledger = reports.Ledger(live + past)
                 self._next, self._heap, self._todo = {}, [], set()
                 for tid in sorted(self.tickets.keys() | self.escalations.keys()):
