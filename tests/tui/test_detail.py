@@ -690,7 +690,7 @@ async def test_only_a_change_of_its_ticket_or_a_linked_one_is_read(make_app, tic
 
     told: list[frozenset[int]] = []
     reads: list[int] = []
-    tickets_changed, fetch = DetailScreen.tickets_changed, DetailScreen._fetch
+    tickets_changed, fetch = DetailScreen.tickets_changed, DetailScreen._read_ticket
 
     def spy_told(self, changed):
         told.append(changed)
@@ -701,7 +701,7 @@ async def test_only_a_change_of_its_ticket_or_a_linked_one_is_read(make_app, tic
         return await fetch(self)
 
     monkeypatch.setattr(DetailScreen, "tickets_changed", spy_told)
-    monkeypatch.setattr(DetailScreen, "_fetch", spy_fetch)
+    monkeypatch.setattr(DetailScreen, "_read_ticket", spy_fetch)
     major, child, other = tickets[2], tickets[1], tickets[0]
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -159,7 +159,7 @@ class DetailScreen(DeskScreen):
         if self.record is None:
             self.run_worker(self.reload, group="detail-load", exclusive=True)
 
-    async def _fetch(self) -> tuple:
+    async def _read_ticket(self) -> tuple:
         """The ticket and, for a ticket not linked to another, the tickets linked to it: read in a worker
         thread (the event loop never waits on the desk)."""
         desk, key = self.desk, self.ticket_id
@@ -215,7 +215,7 @@ class DetailScreen(DeskScreen):
         if self.desk is None:
             return
         try:
-            record, linked = await self._fetch()
+            record, linked = await self._read_ticket()
         except (BadInput, Refused) as exc:  # deleted meanwhile, or never existed
             self.say(str(exc), title="Cannot show the ticket", severity="error")
             if self.record is None and self.is_current:
@@ -431,7 +431,7 @@ class DetailScreen(DeskScreen):
     async def _reload_if_moved(self) -> None:
         old, old_linked, old_mail = self.record, self.linked, getattr(self, "_mail", None)
         try:
-            record, linked = await self._fetch()
+            record, linked = await self._read_ticket()
         except Exception as exc:  # noqa: BLE001 - deleted, or the desk busy or gone: the next change tries again
             self._read_failed(exc)
             return
