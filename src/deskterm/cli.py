@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +34,9 @@ class Context:
         self.config_path = config
         self._config: Config | None = None
         self._desk: Desk | None = None
+        # the tickets' derived deadlines match this configuration (False: a read-only desk that could not derive
+        # them again after a change of configuration; the timers are then replayed from the histories)
+        self.derived = True
 
     @property
     def config(self) -> Config:
@@ -63,6 +66,7 @@ class Context:
 
                 if not is_read_only(exc):
                     raise
+                self.derived = False
                 # a read-only desk (a snapshot, another's file): reads still work, timers are computed from history
         return self._desk
 
@@ -531,15 +535,44 @@ def customers_contact_delete(obj: Context, customer: str, contact: str) -> None:
 @click.pass_obj
 def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[str]) -> None:
     """List tickets (every ticket, closed included, unless --status is given)."""
-    from . import jsonout
-    from .fmt import compact, left_and_due, one_line
+    from .domain.workflow import is_open
 
     at = _parse_at(at_text)
     desk = obj.desk()
+    now = at or desk.clock.now()
+    if statuses and at is None and not as_json and obj.derived and all(is_open(s) for s in statuses):
+        lines = list_from_deadlines(desk, statuses, now)
+    else:
+        lines = list_replayed(desk, now, at, statuses, as_json)
+    for line in lines:
+        click.echo(line)
+
+
+LIST_HEADER = f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>14}  {'CUSTOMER':18} SUBJECT"
+# LEFT: business time left, and the wall-clock due time when the two differ (fmt.left_and_due: the rule of the
+# queue and the handover too): "30m · 09:30" is 30 minutes of business time, due at 09:30
+
+
+def list_from_deadlines(desk: Desk, statuses: Sequence[str], now: datetime) -> Iterator[str]:
+    """``list --status`` of open statuses, now, as text: each row's countdown from the deadlines its ticket row
+    keeps (``Desk.row_timer``; derived at every change, and again for every open ticket when the SLA
+    configuration changes), no history read or replayed. The same lines as ``list_replayed``."""
+    yield LIST_HEADER
+    now_s, tz = int(now.timestamp()), desk.config.tz
+    for row in desk.rows(statuses):
+        timer = desk.row_timer(row, now) if row.next_timer is not None else None
+        yield _list_line(row.id, row.priority, row.status, timer, row.customer, row.subject, now_s, tz)
+
+
+def list_replayed(
+    desk: Desk, now: datetime, at: datetime | None, statuses: Sequence[str], as_json: bool = False
+) -> Iterator[str]:
+    """``list`` from each ticket's history replayed: as of an instant (``--at``), with every timer (``--json``),
+    or closed tickets (whose derived columns are not derived again after a change of configuration)."""
+    from . import jsonout
     from .service import state_at  # after desk(): a bad configuration is said before the store is imported
 
     tz = desk.config.tz
-    now = at or desk.clock.now()
     rows = []
     # --status without --at: only those tickets are read (their status now is the one filtered on); with --at,
     # a ticket's status then may differ from its status now, so every ticket is read and replayed
@@ -553,30 +586,34 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
         rows.append((t, desk.sla(t, now), state))
     if as_json:
         open_esc = desk.open_escalations_by_ticket()
-        click.echo(
-            jsonout.dumps([jsonout.ticket_json(t, sla, tz, state, open_esc.get(t.id)) for t, sla, state in rows])
-        )
+        yield jsonout.dumps([jsonout.ticket_json(t, sla, tz, state, open_esc.get(t.id)) for t, sla, state in rows])
         return
-    width = 80
-    # LEFT: business time left, and the wall-clock due time when the two differ (fmt.left_and_due: the rule
-    # of the queue and the handover too): "30m · 09:30" is 30 minutes of business time, due at 09:30
-    click.echo(f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>14}  {'CUSTOMER':18} SUBJECT")
+    yield LIST_HEADER
     now_s = int(now.timestamp())
     for t, sla, state in rows:
-        nearest = sla.nearest()
-        left = (
-            ""
-            if nearest is None
-            else (
-                "⏸" + compact(nearest.remaining)
-                if nearest.state == "paused"
-                else left_and_due(nearest.remaining, nearest.due, now_s, tz)
-            )
-        )
         status = state["status"] if state else t.status
         prio = state["priority"] if state else t.priority
-        line = f"{t.id:>6} {prio:4} {status:8} {left:>14}  {one_line(t.customer, 18):18} {one_line(t.subject)}"
-        click.echo(line[: max(width, 120)])
+        yield _list_line(t.id, prio, status, sla.nearest(), t.customer, t.subject, now_s, tz)
+
+
+def _list_line(
+    ticket_id: int, prio: str, status: str, nearest: Any, customer: str, subject: str, now_s: int, tz: Any
+) -> str:
+    """One line of ``list``: ``nearest`` is the timer an agent looks at (a replay's ``TicketSla.nearest``, or
+    what the ticket row says of it), None when no timer is active."""
+    from .fmt import compact, left_and_due, one_line
+
+    left = (
+        ""
+        if nearest is None
+        else (
+            "⏸" + compact(nearest.remaining)
+            if nearest.state == "paused"
+            else left_and_due(nearest.remaining, nearest.due, now_s, tz)
+        )
+    )
+    line = f"{ticket_id:>6} {prio:4} {status:8} {left:>14}  {one_line(customer, 18):18} {one_line(subject)}"
+    return line[:120]
 
 
 @cli.command()

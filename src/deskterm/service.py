@@ -47,7 +47,7 @@ from .domain.customers import (
     unknown_customer_message,
 )
 from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_state
-from .domain.sla import CUSTOMER, TicketSla, evaluate
+from .domain.sla import CUSTOMER, LiveTimer, TicketSla, evaluate, provisional_timer
 from .domain.survey import SurveyAnswer
 from .errors import BadInput, Conflict, Refused
 from .records import ContactRecord, CustomerRecord, EventRecord, NewEvent, NewTicket, TicketRecord
@@ -75,7 +75,7 @@ from .store.models import (
     Ticket,
     TimeEntry,
 )
-from .store.queue_terms import OPEN_STATUSES
+from .store.queue_terms import OPEN_STATUSES, Row
 
 if TYPE_CHECKING:  # the mail modules (and the e-mail package) are imported by the mail work only: commands start faster
     from .mail import intake, outbox
@@ -288,6 +288,31 @@ class Desk:
         """The tickets whose life overlaps [since, until) (of one customer): all the KPIs of that period need."""
         with self.store.read() as session:
             return queries.load_tickets(session, period=(since, until), customer=customer)
+
+    def rows(self, statuses: Sequence[str]) -> list[Row]:
+        """The queue's rows of the tickets in these statuses, by id: the ticket rows alone, no history read."""
+        from .store.queue import rows_in_statuses
+
+        return rows_in_statuses(self.store, statuses)
+
+    def row_timer(self, row: Row, now: datetime) -> LiveTimer:
+        """What a ticket row alone says of its nearest timer at ``now`` (``provisional_timer``): the stored
+        deadline (``next_due``) and timer (``next_timer``), breached once the deadline is passed, warning from
+        ``next_warn`` on, and the counted time left (``next_left`` at ``updated_at``, less what has counted
+        since); no deadline: paused, ``next_left`` left. For an open ticket (its derived columns kept by every
+        change and by ``rederive``) that is what replaying its history says of ``TicketSla.nearest``, without
+        the replay: how the queue paints a row before its evaluation, and how ``deskterm list`` prints it."""
+        calendar = self.config.policy_for(row.customer).calendar
+        return provisional_timer(
+            row.next_timer or "",
+            row.status,
+            None if row.next_due is None else epoch(row.next_due),
+            row.next_left,
+            None if row.next_warn is None else epoch(row.next_warn),
+            None if row.updated_at is None else epoch(row.updated_at),
+            calendar,
+            epoch(now),
+        )
 
     def sla(self, ticket: TicketRecord, at: datetime | None = None) -> TicketSla:
         now = epoch(at or self.clock.now())

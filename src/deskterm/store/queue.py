@@ -394,6 +394,20 @@ class QueueQuery:
         return out
 
 
+def rows_in_statuses(store: Store, statuses: Sequence[str]) -> list[Row]:
+    """The rows of every ticket in these statuses, by id: what the ticket rows hold (their stored deadlines and
+    countdowns), no history read (``deskterm list --status``)."""
+    stmt = (
+        select(*_ROW_COLUMNS)
+        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .where(col(Ticket.status).in_(list(statuses)))
+        .order_by(col(Ticket.id))
+    )
+    with store.engine.connect() as conn:
+        rows: Iterable[Any] = conn.execute(stmt)
+        return [Row(*r) for r in rows]
+
+
 def latest_escalation_id(store: Store) -> int:
     """The highest escalation id (0: none yet): one primary-key lookup, for noticing new escalations."""
     with store.engine.connect() as conn:
@@ -450,6 +464,7 @@ __all__ = [
     "next_thresholds",
     "parse_filter",
     "records",
+    "rows_in_statuses",
     "view_condition",
     "view_counts",
 ]

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from textual.cache import LRUCache
 
 from ..domain.calendar import epoch
-from ..domain.sla import LiveTimer, TicketSla, live_timer, provisional_timer
+from ..domain.sla import LiveTimer, TicketSla, live_timer
 
 if TYPE_CHECKING:
     from ..records import TicketRecord
@@ -136,20 +136,7 @@ class SlaCache:
         return None if timer is None else live_timer(timer, calendar, warn_at, at, t)
 
     def provisional(self, row: Row, now: datetime) -> LiveTimer:
-        """What the ticket row alone says, until the ticket is evaluated: the nearest deadline
-        (``next_due``) and its timer (``next_timer``), the state it gives at ``now`` (the same rules as the
-        queue's order: breached once the deadline is passed, warning from ``next_warn`` on) and the counted
-        time left (``next_left`` at ``updated_at``, less what has counted since). No deadline: the timer is
-        paused, ``next_left`` left. What the evaluation then says, so that painting it costs no second
+        """What the ticket row alone says, until the ticket is evaluated (``Desk.row_timer``: the stored deadline,
+        warning instant, timer and time left). What the evaluation then says, so that painting it costs no second
         frame, but for the ticket in warning by a timer other than the one due first (see ``nearest``)."""
-        calendar = self.desk.config.policy_for(row.customer).calendar
-        return provisional_timer(
-            row.next_timer or "",
-            row.status,
-            None if row.next_due is None else epoch(row.next_due),
-            row.next_left,
-            None if row.next_warn is None else epoch(row.next_warn),
-            None if row.updated_at is None else epoch(row.updated_at),
-            calendar,
-            epoch(now),
-        )
+        return self.desk.row_timer(row, now)
