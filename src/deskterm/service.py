@@ -1046,8 +1046,10 @@ class Desk:
         """
         fingerprint = self.config.fingerprint
         with self.store.read() as session:
-            stored = session.get(Meta, "sla_config")
-            if only_if_config_changed and stored is not None and stored.value == fingerprint:
+            # one row read on the connection: no ORM object (building one configures every mapper, ~25 ms of a
+            # command's start)
+            stored = queries.meta_value(session, "sla_config")
+            if only_if_config_changed and stored == fingerprint:
                 return 0
             open_tickets = queries.load_tickets(session, [s for s in workflow.STATUSES if workflow.is_open(s)])
         now = self.clock.now()

@@ -3,8 +3,8 @@
 Most of a command's start-up is importing the store's libraries (SQLAlchemy, SQLModel with pydantic: about 0.8 s
 of the 0.9 s of a ``show`` here); ``--version``, ``--help`` and a configuration error need none of them, a read
 of a ticket needs neither the e-mail machinery nor the address validator (``--help``:
-tests/unit/test_import_hygiene.py). Each case runs the real entry point in
-a new interpreter (the fork server of the other CLI tests has everything imported already) and asks it which
+tests/unit/test_import_hygiene.py), nor the ORM's mappers configured. Each case runs the real entry point in a
+new interpreter (the fork server of the other CLI tests has everything imported already) and asks it which
 modules it loaded.
 """
 
@@ -29,17 +29,25 @@ except SystemExit as exc:
     code = exc.code
 else:
     code = 0
-print(json.dumps({"code": code, "modules": sorted(sys.modules)}), file=sys.stderr)
+models = sys.modules.get("deskterm.store.models")
+configured = models is not None and models.Ticket.__mapper__.configured
+print(json.dumps({"code": code, "modules": sorted(sys.modules), "orm": configured}), file=sys.stderr)
 """
 
 
 def run(*args: str) -> tuple[int, set[str], str, str]:
+    code, modules, out, err, _ = run_orm(*args)
+    return code, modules, out, err
+
+
+def run_orm(*args: str) -> tuple[int, set[str], str, str, bool]:
+    """Also whether the ORM's mappers were configured (what its first statement does: about 25 ms)."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(list(args))], capture_output=True, text=True, timeout=120
     )
     *said, report = done.stderr.rstrip("\n").split("\n")
     result = json.loads(report)
-    return result["code"], set(result["modules"]), done.stdout, "\n".join(said)
+    return result["code"], set(result["modules"]), done.stdout, "\n".join(said), result["orm"]
 
 
 def loaded(modules: set[str], packages: tuple[str, ...]) -> list[str]:
@@ -71,9 +79,34 @@ def test_show_and_list_import_no_mail_machinery(desk, db_url):
     from deskterm.records import NewTicket
 
     ticket = desk.create(NewTicket(subject="VPN down", customer="Acme", priority="P2", created_at=desk.clock.now())).id
+    desk.rederive()  # (as the first command does once: it writes)
     base = ["--db", db_url, "--config", str(EXAMPLE_CONFIG)]
     for command in (["show", str(ticket)], ["list", "--status", "new"]):
-        code, modules, out, err = run(*base, *command)
+        code, modules, out, err, orm = run_orm(*base, *command)
         assert code == 0 and "VPN down" in out, (command, err)
         assert "sqlalchemy" in modules  # the store is read: its libraries are needed
         assert loaded(modules, MAIL) == [], command
+        assert loaded(modules, ("holidays",)) == [], command  # its dates are kept in the user's cache
+        # every statement of a read is Core (``store.models.core``): the ORM's mappers are never configured
+        assert not orm, command
+
+
+def test_loading_a_configuration_with_holidays_imports_no_package_metadata():
+    """The holidays' cache is keyed by the package's version, read from its distribution's directory name:
+    neither ``importlib.metadata`` nor the e-mail package it imports (SQLAlchemy imports them, but a command
+    says a bad configuration before importing it), nor ``holidays`` itself once its dates are kept."""
+    from deskterm import holiday_cache
+
+    probe = (
+        "import json, sys; from deskterm.config import load_config; load_config(sys.argv[1]);"
+        " from deskterm import holiday_cache; print(json.dumps([holiday_cache.cache_path().name, sorted(sys.modules)]))"
+    )
+    for _ in range(2):  # the first run may compute this year's dates (and import holidays) and keep them
+        done = subprocess.run(
+            [sys.executable, "-c", probe, str(EXAMPLE_CONFIG)], capture_output=True, text=True, timeout=120, check=True
+        )
+    name, modules = json.loads(done.stdout)
+    assert loaded(set(modules), ("importlib.metadata", "email", "holidays")) == []
+    from importlib.metadata import version
+
+    assert name == f"holidays-{version('holidays')}.json" == holiday_cache.cache_path().name

@@ -12,7 +12,7 @@ from sqlmodel import Session, col
 from ..domain.customers import ContactSpec, CustomerSpec, email_domain, email_key, name_key
 from ..records import ContactRecord, CustomerRecord, TicketRecord
 from . import queries
-from .models import Contact, Contract, Customer, CustomerDomain, Ticket
+from .models import Contact, Contract, Customer, CustomerDomain, Ticket, core
 
 
 def _contact(row) -> ContactRecord:
@@ -20,25 +20,27 @@ def _contact(row) -> ContactRecord:
     return ContactRecord(cid, customer_id, customer, name, email, phone, role)
 
 
+# Core columns (``core``): a ticket's contact is read without the ORM
+_CO, _CU = core(Contact).c, core(Customer).c
 _CONTACT_COLUMNS = (
-    col(Contact.id),
-    col(Contact.customer_id),
-    col(Customer.name),
-    col(Contact.name),
-    col(Contact.email),
-    col(Contact.phone),
-    col(Contact.role),
+    _CO.id,
+    _CO.customer_id,
+    _CU.name,
+    _CO.name,
+    _CO.email,
+    _CO.phone,
+    _CO.role,
 )
 
 
 def _contacts(session: Session, *where) -> list[ContactRecord]:
     stmt = (
         select(*_CONTACT_COLUMNS)
-        .join(Customer, col(Customer.id) == col(Contact.customer_id))
+        .join(core(Customer), _CU.id == _CO.customer_id)
         .where(*where)
-        .order_by(func.lower(col(Contact.name)), col(Contact.id))
+        .order_by(func.lower(_CO.name), _CO.id)
     )
-    return [_contact(r) for r in session.execute(stmt).all()]
+    return [_contact(r) for r in session.connection().execute(stmt).all()]
 
 
 def load_customers(session: Session, *where) -> list[CustomerRecord]:
@@ -121,7 +123,7 @@ def customers_by_domain(session: Session, emails_or_domains: Iterable[str]) -> d
 
 
 def contact_by_id(session: Session, contact_id: int) -> ContactRecord | None:
-    found = _contacts(session, col(Contact.id) == contact_id)
+    found = _contacts(session, _CO.id == contact_id)
     return found[0] if found else None
 
 

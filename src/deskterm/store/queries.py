@@ -11,51 +11,54 @@ from sqlmodel import Session, col
 
 from ..domain.billing import Contract as ContractTerms
 from ..records import EventRecord, TicketRecord
-from .models import Contract, Customer, Event, Ticket
+from .models import Contract, Customer, Event, Meta, Ticket, core
+
+# Core columns: the reads of one ticket or of many, as records, run without the ORM (see ``core``)
+_T, _CU, _E, _M = core(Ticket).c, core(Customer).c, core(Event).c, core(Meta).c
 
 _TICKET_COLUMNS = (Ticket, Customer.name)
 # The columns of a TicketRecord, in the order of its fields: rows read on the Core connection become records
 # positionally, without building an ORM object or looking up 25 attributes by name per ticket (about 5x
 # faster for tens of thousands of tickets).
 _RECORD_COLUMNS = (
-    col(Ticket.id),
-    col(Ticket.ref),
-    col(Ticket.subject),
-    col(Ticket.description),
-    col(Customer.name),
-    col(Ticket.priority),
-    col(Ticket.initial_priority),
-    col(Ticket.impact),
-    col(Ticket.urgency),
-    col(Ticket.type),
-    col(Ticket.status),
-    col(Ticket.assignee),
-    col(Ticket.group_name),
-    col(Ticket.created_at),
-    col(Ticket.created_by),
-    col(Ticket.updated_at),
-    col(Ticket.version),
-    col(Ticket.next_due),
-    col(Ticket.next_warn),
-    col(Ticket.classification),
-    col(Ticket.resolution_code),
-    col(Ticket.first_contact),
-    col(Ticket.major_id),
-    col(Ticket.csat_score),
-    col(Ticket.csat_comment),
-    col(Ticket.next_timer),
-    col(Ticket.next_left),
-    col(Ticket.category),
-    col(Ticket.contact_id),
+    _T.id,
+    _T.ref,
+    _T.subject,
+    _T.description,
+    _CU.name,
+    _T.priority,
+    _T.initial_priority,
+    _T.impact,
+    _T.urgency,
+    _T.type,
+    _T.status,
+    _T.assignee,
+    _T.group_name,
+    _T.created_at,
+    _T.created_by,
+    _T.updated_at,
+    _T.version,
+    _T.next_due,
+    _T.next_warn,
+    _T.classification,
+    _T.resolution_code,
+    _T.first_contact,
+    _T.major_id,
+    _T.csat_score,
+    _T.csat_comment,
+    _T.next_timer,
+    _T.next_left,
+    _T.category,
+    _T.contact_id,
 )
 
 
 def _records(session: Session, *where: ColumnElement[bool], order: Any = None) -> list[TicketRecord]:
     stmt = (
         select(*_RECORD_COLUMNS)
-        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
+        .join(core(Customer), _CU.id == _T.customer_id)
         .where(*where)
-        .order_by(*((col(Ticket.id),) if order is None else order if isinstance(order, tuple) else (order,)))
+        .order_by(*((_T.id,) if order is None else order if isinstance(order, tuple) else (order,)))
     )
     rows: Iterable[Any] = session.connection().execute(stmt)
     return [TicketRecord(*row) for row in rows]
@@ -65,9 +68,9 @@ def _records(session: Session, *where: ColumnElement[bool], order: Any = None) -
 # built for each read costs about as much CPU again as running it (SQLAlchemy constructs it and its cache key).
 _RECORDS_BY_ID = (
     select(*_RECORD_COLUMNS)
-    .join(Customer, col(Customer.id) == col(Ticket.customer_id))
-    .where(col(Ticket.id).in_(bindparam("ids", expanding=True)))
-    .order_by(col(Ticket.id))
+    .join(core(Customer), _CU.id == _T.customer_id)
+    .where(_T.id.in_(bindparam("ids", expanding=True)))
+    .order_by(_T.id)
 )
 
 
@@ -131,10 +134,17 @@ def event_record(e: Event) -> EventRecord:
 _PG_MAX_ID = 2**31 - 1
 
 
+def meta_value(session: Session, key: str) -> str | None:
+    """A fact of the desk (table ``meta``), None when it is not recorded."""
+    return session.connection().execute(select(_M.value).where(_M.key == key)).scalar()
+
+
 def find_ticket_id(session: Session, key: str | int) -> int | None:
-    """A ticket's id from its number or its ref (a ref wins when it is also a number of another ticket)."""
+    """A ticket's id from its number or its ref (a ref wins when it is also a number of another ticket). Read on
+    the connection (Core), as the records are: the ORM's first statement configures every mapper."""
     text = str(key).strip()
-    by_ref = session.execute(select(col(Ticket.id)).where(col(Ticket.ref) == text)).scalar()
+    conn = session.connection()
+    by_ref = conn.execute(select(_T.id).where(_T.ref == text)).scalar()
     if by_ref is not None:
         return by_ref
     if text.lstrip("#").isdigit():
@@ -144,23 +154,23 @@ def find_ticket_id(session: Session, key: str | int) -> int | None:
         # raises OverflowError beyond 64 bits, which the service reports as no such ticket.)
         if session.get_bind().dialect.name == "postgresql" and number > _PG_MAX_ID:
             return None
-        return session.execute(select(col(Ticket.id)).where(col(Ticket.id) == number)).scalar()
+        return conn.execute(select(_T.id).where(_T.id == number)).scalar()
     return None
 
 
 _EVENT_COLUMNS = (
-    col(Event.ticket_id),
-    col(Event.id),
-    col(Event.at),
-    col(Event.kind),
-    col(Event.author),
-    col(Event.public),
-    col(Event.body),
-    col(Event.from_value),
-    col(Event.to),
-    col(Event.reason),
+    _E.ticket_id,
+    _E.id,
+    _E.at,
+    _E.kind,
+    _E.author,
+    _E.public,
+    _E.body,
+    _E.from_value,
+    _E.to,
+    _E.reason,
 )
-_EVENT_ORDER = (col(Event.ticket_id), col(Event.at), col(Event.id))
+_EVENT_ORDER = (_E.ticket_id, _E.at, _E.id)
 
 
 def _collect(rows, out: dict[int, list[EventRecord]]) -> None:
@@ -169,9 +179,7 @@ def _collect(rows, out: dict[int, list[EventRecord]]) -> None:
         out[tid].append(EventRecord(at, kind, author, public, body, from_value, to, reason, eid))
 
 
-_EVENTS_OF = (
-    select(*_EVENT_COLUMNS).where(col(Event.ticket_id).in_(bindparam("ids", expanding=True))).order_by(*_EVENT_ORDER)
-)
+_EVENTS_OF = select(*_EVENT_COLUMNS).where(_E.ticket_id.in_(bindparam("ids", expanding=True))).order_by(*_EVENT_ORDER)
 
 
 def events_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[EventRecord]]:
@@ -195,7 +203,7 @@ def all_events(session: Session) -> dict[int, list[EventRecord]]:
 
 
 def load_ticket(session: Session, ticket_id: int, with_events: bool = True) -> TicketRecord | None:
-    found = _records(session, col(Ticket.id) == ticket_id)
+    found = _records(session, _T.id == ticket_id)
     if not found:
         return None
     if with_events:
@@ -219,14 +227,14 @@ def load_tickets(
     """
     where: list[ColumnElement[bool]] = []
     if statuses:
-        where.append(col(Ticket.status).in_(list(statuses)))
+        where.append(_T.status.in_(list(statuses)))
     if customer is not None:
-        where.append(col(Customer.name) == customer)
+        where.append(_CU.name == customer)
     if period is not None:
         since, until = period
         where += [
-            col(Ticket.created_at) < until,
-            or_(col(Ticket.status).not_in(["resolved", "closed"]), col(Ticket.updated_at) >= since),
+            _T.created_at < until,
+            or_(_T.status.not_in(["resolved", "closed"]), _T.updated_at >= since),
         ]
     found = _records(session, *where)
     if not with_events:

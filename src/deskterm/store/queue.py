@@ -38,7 +38,7 @@ from sqlmodel import col
 from ..records import TicketRecord
 from . import queries
 from .engine import Store
-from .models import Customer, Escalation, Ticket
+from .models import Customer, Escalation, Ticket, core
 from .queue_conditions import customer_names, escalated_condition, filter_conditions, sort_key, view_condition
 from .queue_counts import ViewCounts, breaching_count, data_view_counts, view_counts
 from .queue_search import SearchIndex, haystack
@@ -62,28 +62,30 @@ from .queue_thresholds import (
     warned_ids,
 )
 
+# Core columns (``core``): a window of rows, or ``deskterm list``'s, is read without the ORM
+_T, _CU = core(Ticket).c, core(Customer).c
 _ROW_COLUMNS = (
-    col(Ticket.id),
-    col(Ticket.ref),
-    col(Ticket.subject),
-    col(Customer.name),
-    col(Ticket.priority),
-    col(Ticket.status),
-    col(Ticket.assignee),
-    col(Ticket.group_name),
-    col(Ticket.created_at),
-    col(Ticket.next_due),
-    col(Ticket.next_warn),
-    col(Ticket.version),
-    col(Ticket.next_timer),
-    col(Ticket.next_left),
-    col(Ticket.updated_at),
+    _T.id,
+    _T.ref,
+    _T.subject,
+    _CU.name,
+    _T.priority,
+    _T.status,
+    _T.assignee,
+    _T.group_name,
+    _T.created_at,
+    _T.next_due,
+    _T.next_warn,
+    _T.version,
+    _T.next_timer,
+    _T.next_left,
+    _T.updated_at,
 )
 # built once: see queue_thresholds._DEADLINES
 _ROWS = (
     select(*_ROW_COLUMNS)
-    .join(Customer, col(Customer.id) == col(Ticket.customer_id))
-    .where(col(Ticket.id).in_(bindparam("ids", expanding=True)))
+    .join(core(Customer), _CU.id == _T.customer_id)
+    .where(_T.id.in_(bindparam("ids", expanding=True)))
 )
 
 
@@ -399,9 +401,9 @@ def rows_in_statuses(store: Store, statuses: Sequence[str]) -> list[Row]:
     countdowns), no history read (``deskterm list --status``)."""
     stmt = (
         select(*_ROW_COLUMNS)
-        .join(Customer, col(Customer.id) == col(Ticket.customer_id))
-        .where(col(Ticket.status).in_(list(statuses)))
-        .order_by(col(Ticket.id))
+        .join(core(Customer), _CU.id == _T.customer_id)
+        .where(_T.status.in_(list(statuses)))
+        .order_by(_T.id)
     )
     with store.engine.connect() as conn:
         rows: Iterable[Any] = conn.execute(stmt)
