@@ -1492,7 +1492,24 @@ class Desk:
         now = at or self.clock.now()
         now_s = epoch(now)
         with self.store.read() as session:
-            open_tickets = queries.load_tickets(session, [s for s in workflow.STATUSES if workflow.is_open(s)])
+            open_tickets = queries.load_tickets(
+                session, [s for s in workflow.STATUSES if workflow.is_open(s)], with_events=False
+            )
+            if at is None:
+                # now, a ticket row says the priority, type and group its replay would: a ticket that no rule's
+                # filters take cannot fire, and its history is neither read nor replayed (one changed after now,
+                # by a clock ahead of this one, is replayed as of now: its row may say what is still to come)
+                def candidate(t: TicketRecord) -> bool:
+                    policy = self.config.policy_for(t.customer).name
+                    return t.updated_at > now or any(
+                        r.matches(priority=t.priority, customer=t.customer, policy=policy, type=t.type, group=t.group)
+                        for r in rules
+                    )
+
+                open_tickets = [t for t in open_tickets if candidate(t)]
+            histories = queries.events_of(session, [t.id for t in open_tickets])
+            for t in open_tickets:
+                t.events = histories.get(t.id, [])
             fired = set(
                 session.execute(select(col(RuleFiring.rule), col(RuleFiring.ticket_id), col(RuleFiring.cycle))).all()
             )

@@ -10,6 +10,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from deskterm.clock import FrozenClock
 from deskterm.config import parse_config
@@ -490,3 +492,97 @@ def test_a_rule_name_is_checked(name, problem):
     assert any(p.startswith("named.toml: escalation.rules[3].name: ") and problem in p for p in info.value.problems), (
         info.value.problems
     )
+
+
+# -- escalate-due replays only the tickets some rule's filters take (issue 17) ---------------------------------
+
+_steps = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=1000),  # which ticket (modulo how many)
+        st.sampled_from(
+            [
+                Change(priority="P1"),
+                Change(priority="P2"),
+                Change(priority="P3"),
+                Change(status="pending"),
+                Change(status="open"),
+                Change(reply="On it."),
+                Change(customer_message="Any news?"),
+                Change(group="L2-network"),
+                Change(type="request"),
+                "new Clinique Saint-Jean",
+                "new Atelier Moreau",
+            ]
+        ),
+        st.integers(min_value=0, max_value=5 * 60),  # minutes before the change, then the rules are applied
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+def _due_by_replay(desk: Desk) -> set[tuple[int, str]]:
+    """What should fire now: every open ticket's history replayed, less what fired already (the oracle)."""
+    from sqlmodel import select
+
+    from deskterm.domain import escalation as esc_rules
+    from deskterm.domain.calendar import epoch
+    from deskterm.store.models import RuleFiring
+
+    now = desk.clock.now()
+    with desk.store.read() as session:
+        fired = {(f.rule, f.ticket_id, f.cycle) for f in session.exec(select(RuleFiring)).all()}
+    out = set()
+    for t in desk.tickets(["new", "open", "pending", "on_hold"]):
+        events = [e.for_engine() for e in t.events]
+        for f in esc_rules.due_firings(
+            desk.config.escalation.rules,
+            desk.sla(t, now),
+            events,
+            epoch(now),
+            customer=t.customer,
+            type=t.type,
+            group=t.group,
+        ):
+            if (f.rule.key, t.id, f.cycle) not in fired:
+                out.add((t.id, f.rule.key))
+    return out
+
+
+@pytest.fixture
+def filtered_desk(db_url, clock, tmp_path):
+    """The rules of ``CONFIG`` that filter (by priority, by customer), and one by type and group: the rule that
+    takes every ticket (next_update breached) left out, so that some tickets are no rule's."""
+    import tomllib
+
+    text = CONFIG.split('[[escalation.rules]]\nwhen = "next_update.breached"')[0] + (
+        '[[escalation.rules]]\nwhen = "next_update.breached"\ntype = ["request"]\ngroup = ["L1"]\n'
+        'action = "hierarchical"\nto = "duty-manager"\n'
+    )
+    store = open_store(db_url)
+    yield Desk(store, parse_config(tomllib.loads(text), str(tmp_path / "f.toml")), clock=clock, user="alice")
+    store.dispose()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_steps)
+def test_escalate_due_fires_what_replaying_every_open_ticket_fires(filtered_desk, clock, steps):
+    """``apply_rules`` (now) reads the histories of the tickets some rule's filters take by their rows alone
+    (priority, customer, policy, type, group): it fires exactly what replaying every open ticket fires."""
+    esc_desk = filtered_desk
+    ids = [
+        _new(esc_desk, priority="P3"),
+        _new(esc_desk, customer="Atelier Moreau", priority="P2"),
+        _new(esc_desk, customer="Atelier Moreau", priority="P3"),  # no rule's until raised, or a request of L1
+    ]
+    for which, step, minutes in steps:
+        clock.advance(minutes * 60)
+        if isinstance(step, str):
+            ids.append(_new(esc_desk, customer=step.removeprefix("new "), priority="P1"))
+        else:
+            try:
+                esc_desk.update(ids[which % len(ids)], step)
+            except (BadInput, Refused):
+                pass  # refused by the workflow: nothing written
+        expected = _due_by_replay(esc_desk)
+        assert set(esc_desk.apply_rules()) == expected
