@@ -86,7 +86,6 @@ def test_show_and_list_import_no_mail_machinery(desk, db_url):
         assert code == 0 and "VPN down" in out, (command, err)
         assert "sqlalchemy" in modules  # the store is read: its libraries are needed
         assert loaded(modules, MAIL) == [], command
-        assert loaded(modules, ("holidays",)) == [], command  # its dates are kept in the user's cache
         # every statement of a read is Core (``store.models.core``): the ORM's mappers are never configured
         assert not orm, command
 
