@@ -13,6 +13,7 @@ import gc
 import signal
 import sys
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -24,6 +25,14 @@ from ..config import Config
 from ..errors import DeskError
 from .commands import ScreenActions
 from .screens.base import DeskScreen
+
+if TYPE_CHECKING:
+    from textual.notifications import Notification
+
+    from ..service import Desk
+    from ..store.changes import ChangeWatch
+    from ..store.models import Escalation
+    from .drafts import Drafts
 
 
 class OthersOpen(Message):
@@ -59,8 +68,8 @@ class DeskApp(App):
         self.config = config
         self.clock = clock or Clock()
         self.user = user
-        self.desk = None
-        self.change_watch = None
+        self.desk: Desk | None = None  # the service layer, once the store is open (_opened)
+        self.change_watch: ChangeWatch | None = None
         from ..config import CustomerEntries
 
         self.customer_entries = CustomerEntries(config)  # the customers' entries followed in the file (poll)
@@ -68,7 +77,7 @@ class DeskApp(App):
         self.last_escalation: int | None = None  # the highest escalation id already seen (None: store not open)
         self._tty: int | None = None  # the terminal's file descriptor, watched by the clock (_terminal_gone)
         self.desk_problem: str | None = None  # why the desk cannot be used now (deleted, server down), else None
-        self._problem_notice = None  # the notification that says so, as long as it lasts
+        self._problem_notice: Notification | None = None  # the notification that says so, as long as it lasts
         self._listening_again = False  # a worker is trying to reach the server again
         self._announcing = False  # a thread is looking for new escalations (announce_escalations)
         self._announce_again = False
@@ -82,7 +91,7 @@ class DeskApp(App):
         import threading
 
         self._presence_wake = threading.Event()
-        self.drafts = None  # the desk's unsent replies and notes (drafts.Drafts), once the store is open
+        self.drafts: Drafts | None = None  # the desk's unsent replies and notes (drafts.Drafts), once the store is open
         from .keygate import KeyGate
 
         self.keygate = KeyGate(self)  # keys one at a time, each once the app has settled (keygate.py)
@@ -200,12 +209,12 @@ class DeskApp(App):
         self.load_error = message
         self.notify(message, title="Cannot open the desk", severity="error", timeout=30)
 
-    def _opened(self, desk, watch, latest_escalation: int = 0, drafts=None) -> None:
+    def _opened(self, desk: Desk, watch: ChangeWatch, latest_escalation: int = 0, drafts: Drafts | None = None) -> None:
         self.desk, self.change_watch = desk, watch
         self.last_escalation = latest_escalation
         if drafts is not None:
             self.drafts = drafts
-            self._offer_drafts()
+            self._offer_drafts(drafts)
         for screen in self.desk_screens():
             screen.desk_ready(desk)
         # a thread of its own, not a worker: it runs as long as the app (waiting for workers must not wait for it)
@@ -221,19 +230,19 @@ class DeskApp(App):
         # unpredictable keystrokes (the worst key latencies of the queue at 100,000 tickets).
         gc.freeze()
 
-    def _offer_drafts(self) -> None:
+    def _offer_drafts(self, drafts: Drafts) -> None:
         """At start, drafts a previous run left unsent (a crash, a quit) are offered by the queue's status line
         ("1 unsent draft (#53)") and by their ticket's screen; only a drafts directory that cannot be used is
         a notice."""
-        if self.drafts.problem:
-            self.notify(self.drafts.problem, title="Drafts", severity="warning", timeout=15)
+        if drafts.problem:
+            self.notify(drafts.problem, title="Drafts", severity="warning", timeout=15)
 
     def unsent_drafts(self) -> int:
         return self.drafts.count() if self.drafts is not None else 0
 
     def unsent_drafts_text(self) -> str:
         """``2 unsent drafts (#53, #61)``, or "" when there is none."""
-        unsent = self.drafts.unsent() if self.drafts is not None else []
+        unsent: list[tuple[int, str]] = self.drafts.unsent() if self.drafts is not None else []
         if not unsent:
             return ""
         tickets = list(dict.fromkeys(t for t, _ in unsent))
@@ -329,6 +338,8 @@ class DeskApp(App):
         from .screens.new_ticket import DRAFT_KIND, DRAFT_TICKET, FormData, NewTicketScreen
 
         desk, drafts = self.desk, self.drafts
+        if desk is None:  # (action_new_ticket starts it only once the desk is open)
+            return
 
         def load() -> FormData:
             _, groups = desk.names_seen()
@@ -446,7 +457,8 @@ class DeskApp(App):
         from ..store.queue import escalations_after, latest_escalation_id
 
         desk, last = self.desk, self.last_escalation
-        latest, rows = None, []
+        latest: int | None = None
+        rows: list[tuple[Escalation, str]] = []
         try:
             if desk is not None and last is not None:
                 latest = latest_escalation_id(desk.store)
@@ -560,14 +572,14 @@ class DeskApp(App):
         if problem is not None:
             from textual.notifications import Notification, Notify
 
-            self._problem_notice = Notification(
+            notice = self._problem_notice = Notification(
                 f"{problem} — retrying. Changes are refused until it is back; drafts are kept.",
                 title="Desk unreachable",
                 severity="error",
                 timeout=24 * 3600,
                 markup=False,
             )
-            self.post_message(Notify(self._problem_notice))
+            self.post_message(Notify(notice))
         else:
             self.notify("The desk answers again.", title="Desk back", timeout=5)
         return problem
@@ -621,7 +633,7 @@ class DeskApp(App):
 
         desk = self.desk
         presence = open_presence(desk.store) if desk is not None else None
-        if presence is None:
+        if desk is None or presence is None:
             return
         keeper = Keeper(presence, f"{socket.gethostname()}:{os.getpid()}:{id(self):x}", desk.user)
         try:

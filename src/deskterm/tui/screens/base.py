@@ -23,9 +23,16 @@ and then starts once for all the changes noticed meanwhile, instead of one more 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
+
+if TYPE_CHECKING:
+    from textual import getters
+
+    from ...service import Desk
+    from ..app import DeskApp
 
 _ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 
@@ -33,7 +40,13 @@ _ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 class DeskScreen(Screen):
     """A screen the app keeps informed: each hook does nothing unless the screen overrides it."""
 
-    def desk_ready(self, desk) -> None:
+    if TYPE_CHECKING:
+        # A DeskScreen lives in a DeskApp: ``self.app`` is typed as one, with Textual's ``getters.app`` (its
+        # documented way). For the checker only: app.py imports this module, and at run time Textual's own
+        # ``app`` property returns the same object.
+        app = getters.app(DeskApp)
+
+    def desk_ready(self, desk: Desk) -> None:
         """The store is open: ``desk`` is the service layer's ``Desk``."""
 
     def clock_tick(self, now: datetime) -> None:
@@ -58,23 +71,30 @@ class DeskScreen(Screen):
 class LoadingScreen(DeskScreen):
     def __init__(self) -> None:
         super().__init__()
-        self.desk = None
+        self.desk: Desk | None = None  # None until the store is open (desk_ready)
         self._generation = 0
         self._stale = False  # reload_soon asked while one ran: one more when it is done
 
+    @property
+    def _desk(self) -> Desk:
+        """The desk, where it is there by construction: in ``load``, in what a loaded result shows, in an
+        action on loaded data (none of them runs before ``desk_ready``)."""
+        assert self.desk is not None, "used before desk_ready"
+        return self.desk
+
     def attach_desk(self) -> None:
-        desk = getattr(self.app, "desk", None)
+        desk = self.app.desk
         if desk is not None:
             self.desk_ready(desk)
 
-    def desk_ready(self, desk) -> None:
+    def desk_ready(self, desk: Desk) -> None:
         if self.desk is desk:
             return
         self.desk = desk
         self.on_desk(desk)
         self.reload()
 
-    def on_desk(self, desk) -> None:
+    def on_desk(self, desk: Desk) -> None:
         """Set up what depends on the desk (caches), before the first load."""
 
     def reload(self) -> None:

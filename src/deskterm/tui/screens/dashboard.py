@@ -368,7 +368,7 @@ class DashboardScreen(LoadingScreen):
 
     @work(thread=True, exclusive=True, group="dashboard")
     def _compute(self, generation: int, customer: str | None, changed: set[int] | None) -> None:
-        desk = self.desk
+        desk = self._desk
         now = desk.clock.now()
         figures = self._figures
         if figures is None or changed is None:
@@ -394,7 +394,7 @@ class DashboardScreen(LoadingScreen):
         figures, data = self._figures, self.data
         if figures is None or data is None:
             return
-        data.manager[customer] = monthly.manager_lines(self.desk, data.now, customer)
+        data.manager[customer] = monthly.manager_lines(self._desk, data.now, customer)
         self.post_message(TrendLoaded(customer, figures.trend(customer), generation))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
@@ -432,7 +432,7 @@ class DashboardScreen(LoadingScreen):
         if data is None:
             return
         since, _ = data.bounds[self.period]
-        tz = self.desk.config.tz
+        tz = self._desk.config.tz
         title = Text(no_wrap=True, overflow="ellipsis")
         for i, (key, name) in enumerate(PERIODS.items(), 1):
             label = f" {i} {name} "
@@ -493,7 +493,7 @@ class DashboardScreen(LoadingScreen):
         table = self.query_one("#dash-risk", DataTable)
         current = self._risk[table.cursor_row] if self._risk and 0 <= table.cursor_row < len(self._risk) else None
         table.clear()
-        ranked = at_risk(self.data.by_customer[self.period])
+        ranked = at_risk(self.data.by_customer[self.period]) if self.data is not None else []
         self._risk = [name for name, _ in ranked]
         width = 14 if self.size.width < 100 else 28
         for name, k in ranked:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from rich.text import Text
@@ -50,6 +51,11 @@ from .detail_modals import (
 )
 from .modals import ChoiceScreen
 from .stale import APPLY, REOPEN, Seen, StaleDialog
+
+if TYPE_CHECKING:
+    from ...domain.sla import Policy, TicketSla
+    from ...records import TicketRecord
+    from ...service import Desk, WorkSummary
 
 SHORT = "%a %d %b %H:%M"
 
@@ -103,14 +109,16 @@ class DetailScreen(DeskScreen):
     def __init__(self, ticket_id: int) -> None:
         super().__init__()
         self.ticket_id = ticket_id
-        self.record = None
+        self.record: TicketRecord | None = None  # the ticket as shown (None until it is read)
         self.linked: list = []
-        self.work = None  # the service manager's side (Desk.work_summary): contract, time, change request
+        self.work: WorkSummary | None = (
+            None  # the service manager's side (Desk.work_summary): contract, time, change request
+        )
         self.drafts: dict[str, str] = {"reply": "", "note": ""}
         # what each draft saw of the ticket when it began (None: no draft); sent with that version
         self.draft_seen: dict[str, Seen | None] = {"reply": None, "note": None}
-        self._sla = None
-        self._policy = None
+        self._sla: TicketSla | None = None
+        self._policy: Policy | None = None
         self._evaluated_at = 0
         self._timer_names: tuple[str, ...] = ()
         self._key_waits: list = []  # keys wait for the changes under way (see _later)
@@ -130,8 +138,23 @@ class DetailScreen(DeskScreen):
         yield KeysFooter()
 
     @property
-    def desk(self):
-        return getattr(self.app, "desk", None)
+    def desk(self) -> Desk | None:
+        """The app's desk (None until the store is open)."""
+        return self.app.desk
+
+    @property
+    def _desk(self) -> Desk:
+        """The desk, where it is there by construction: reading or changing the ticket shown (the ticket is read
+        once the desk is open)."""
+        desk = self.app.desk
+        assert desk is not None, "used before desk_ready"
+        return desk
+
+    @property
+    def _ticket(self) -> TicketRecord:
+        """The ticket as shown, where it is there by construction: an action on it, a dialog's answer, a change."""
+        assert self.record is not None, "no ticket shown yet"
+        return self.record
 
     def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
         """Who else has this ticket open, and who is typing on it: "bruno is viewing · chloe is replying"."""
@@ -152,17 +175,17 @@ class DetailScreen(DeskScreen):
             self._ticket_coming = self.app.keygate.expect()
         self.presence_changed(getattr(self.app, "others_open", {}))
         if self.desk is not None:  # read in a thread, as a worker (the screen's messages go on meanwhile)
-            self.run_worker(self.reload, group="detail-load", exclusive=True)
+            self.run_worker(self.reload(), group="detail-load", exclusive=True)
         self.query_one(Timeline).focus()
 
-    def desk_ready(self, desk) -> None:
+    def desk_ready(self, desk: Desk) -> None:
         if self.record is None:
-            self.run_worker(self.reload, group="detail-load", exclusive=True)
+            self.run_worker(self.reload(), group="detail-load", exclusive=True)
 
     async def _read_ticket(self) -> tuple:
         """The ticket and, for a ticket not linked to another, the tickets linked to it: read in a worker
         thread (the event loop never waits on the desk)."""
-        desk, key = self.desk, self.ticket_id
+        desk, key = self._desk, self.ticket_id
 
         def read() -> tuple:
             record = desk.ticket(key)
@@ -226,8 +249,8 @@ class DetailScreen(DeskScreen):
             return
         await self._show(record, linked, follow)
 
-    async def _show(self, record, linked: list, follow: bool = False) -> None:
-        desk = self.desk
+    async def _show(self, record: TicketRecord, linked: list, follow: bool = False) -> None:
+        desk = self._desk
         self.record = record
         self._restore_drafts()
         self.linked = linked
@@ -255,11 +278,12 @@ class DetailScreen(DeskScreen):
     def on_resize(self) -> None:
         """The head's fields are laid out for the width: a resized terminal lays them out again."""
         if self.record is not None and self._policy is not None and self.query("#detail-head"):
-            self.query_one("#detail-head", Static).update(self._head_text(self.record, self.desk.config.tz))
+            self.query_one("#detail-head", Static).update(self._head_text(self.record, self._desk.config.tz))
 
     def _ticket_shown(self) -> None:
-        if self._ticket_coming is not None:
-            self._ticket_coming, coming = None, self._ticket_coming
+        coming = self._ticket_coming
+        if coming is not None:
+            self._ticket_coming = None
             coming()
 
     def on_unmount(self) -> None:
@@ -267,7 +291,7 @@ class DetailScreen(DeskScreen):
         self._keys_may_pass()
 
     def _head_text(self, r, zone: ZoneInfo) -> Text:
-        cfg = self.desk.config
+        cfg = self._desk.config
         t = Text()
         t.append(f"#{r.id}", style="bold")
         if r.ref:
@@ -275,7 +299,9 @@ class DetailScreen(DeskScreen):
         t.append(f"  {one_line(r.subject, SUBJECT_SHOWN)}", style="bold")  # a 1 MB subject: the rest is kept, not shown
         t.append(f"   v{r.version}\n", style="dim")
         t.append(one_line(r.customer), style="bold")
-        t.append(f" · policy {one_line(self._policy.name)}")
+        policy = self._policy
+        assert policy is not None  # (read with the ticket, before its head is drawn)
+        t.append(f" · policy {one_line(policy.name)}")
         why = "this customer's" if r.customer in cfg.customers else "the default: no entry for this customer"
         t.append(f" ({why}; w explains)\n", style="dim")
         fields: list[list[tuple[str, str]]] = [
@@ -332,7 +358,9 @@ class DetailScreen(DeskScreen):
 
     async def _show_timers(self, zone: ZoneInfo) -> None:
         box = self.query_one("#detail-timers", Vertical)
-        names = tuple(self._sla.timers)
+        sla = self._sla
+        assert sla is not None  # (read with the ticket, before its timers are drawn)
+        names = tuple(sla.timers)
         if names != self._timer_names:
             await box.remove_children()
             rows = [
@@ -345,7 +373,7 @@ class DetailScreen(DeskScreen):
             ]
             await box.mount_all(rows)
             self._timer_names = names
-        for name, timer in self._sla.timers.items():
+        for name, timer in sla.timers.items():
             self.query_one(f"#detail-due-{name}", Static).update(Text(self._due_text(timer, zone)))
 
     def _due_text(self, timer, zone: ZoneInfo) -> str:
@@ -395,11 +423,12 @@ class DetailScreen(DeskScreen):
     # -- the clock and other connections ---------------------------------------------------------
 
     def clock_tick(self, now) -> None:
-        if self._sla is None:
+        sla, policy = self._sla, self._policy
+        if sla is None or policy is None:  # (both read with the ticket)
             return
         t = epoch(now)
-        for name, timer in self._sla.timers.items():
-            live = live_timer(timer, self._policy.calendar, self._policy.warn_at, self._evaluated_at, t)
+        for name, timer in sla.timers.items():
+            live = live_timer(timer, policy.calendar, policy.warn_at, self._evaluated_at, t)
             for widget in self.query(f"#detail-timer-{name}"):
                 widget.timer = live  # type: ignore[attr-defined]
 
@@ -414,7 +443,7 @@ class DetailScreen(DeskScreen):
         if self._changing:
             self._missed = True  # looked at once the change is shown: what others did meanwhile is told then
         elif self.record is not None:
-            self.run_worker(self._reload_if_moved, group="detail-poll", exclusive=True)
+            self.run_worker(self._reload_if_moved(), group="detail-poll", exclusive=True)
 
     def tickets_changed(self, changed: frozenset[int]) -> None:
         """Another connection changed these tickets: read again only when this ticket is among them, or a ticket
@@ -449,12 +478,13 @@ class DetailScreen(DeskScreen):
             changes.append(links)
         self.say("; ".join(changes), title="Ticket changed", timeout=8)
 
-    def changes_since(self, old) -> str:
+    def changes_since(self, old: TicketRecord) -> str:
         """``ticket changed by bob: status open → pending`` for the events newer than ``old``."""
         seen = {e.id for e in old.events}
-        new = [e for e in self.record.events if e.id not in seen]
+        now = self._ticket
+        new = [e for e in now.events if e.id not in seen]
         if not new:
-            return f"ticket changed (version {old.version} → {self.record.version})"
+            return f"ticket changed (version {old.version} → {now.version})"
         by: dict[str, list[str]] = {}
         for e in new:
             by.setdefault(one_line(e.author), []).append(describe(e))
@@ -525,12 +555,12 @@ class DetailScreen(DeskScreen):
         version = seen.version
         while True:
             try:
-                new_version = await run_write(self, f"{what.lower()} #{self.ticket_id}", lambda v=version: fn(v))
+                new_version = await run_write(self, f"{what.lower()} #{self.ticket_id}", functools.partial(fn, version))
             except Conflict:
                 await self.reload()
-                choice = await self.ask(StaleDialog(what, seen, self.record, self.desk.config.tz, draft=draft))
+                choice = await self.ask(StaleDialog(what, seen, self.record, self._desk.config.tz, draft=draft))
                 if choice == APPLY:
-                    version = self.record.version
+                    version = self._ticket.version
                     continue
                 if choice == REOPEN and reopen is not None:
                     reopen()
@@ -559,7 +589,12 @@ class DetailScreen(DeskScreen):
         """Push a dialog and wait for its answer (from a worker, or any task but this screen's own messages)."""
         answer = asyncio.get_running_loop().create_future()
         self._keys_may_pass()
-        self.app.push_screen(dialog, lambda value: answer.done() or answer.set_result(value))
+
+        def answered(value: object) -> None:
+            if not answer.done():
+                answer.set_result(value)
+
+        self.app.push_screen(dialog, answered)
         return await answer
 
     def refuse(self, what: str, why: str) -> None:
@@ -638,7 +673,7 @@ class DetailScreen(DeskScreen):
         ok = await self.change(
             label,
             self.draft_seen.get(kind),
-            lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+            lambda v: self._desk.update(self.ticket_id, change, expect_version=v),
             "sent to the customer" if kind == "reply" else "internal note added",
             reopen=lambda: self._edit(kind, seen=Seen.of(self.record)),
             draft=kind,
@@ -661,12 +696,12 @@ class DetailScreen(DeskScreen):
 
     def action_same_caller(self) -> None:
         """``A``: the new-ticket form with this ticket's customer and contact filled in (the same caller again)."""
-        self.app.action_new_ticket(self.ticket_id)  # type: ignore[attr-defined]
+        self.app.action_new_ticket(self.ticket_id)
 
     def action_canned(self) -> None:
         if self.record is None:
             return
-        names = sorted(self.desk.config.canned)
+        names = sorted(self._desk.config.canned)
         if not names:
             self.say('no canned responses configured ([canned.NAME] body = "…")', severity="warning")
             return
@@ -681,7 +716,7 @@ class DetailScreen(DeskScreen):
     async def _insert_canned(self, name: str) -> None:
         """The response filled in (``{contact}`` reads the ticket's contact: in a thread), into the reply draft."""
         try:
-            text = await asyncio.to_thread(self.desk.canned, name, self.record)
+            text = await asyncio.to_thread(self._desk.canned, name, self._ticket)
         except BadInput as exc:
             self.say(str(exc), severity="warning")
             return
@@ -694,14 +729,14 @@ class DetailScreen(DeskScreen):
     def _may(self, what: str, target: str) -> bool:
         """Whether the workflow lets the ticket go to ``target``; if not, says why and what is allowed."""
         try:
-            workflow.check_transition(self.record.status, target)
+            workflow.check_transition(self._ticket.status, target)
         except workflow.TransitionError as exc:
             hint = (
                 " (x resolves it first)"
-                if target == "closed" and "resolved" in workflow.TRANSITIONS[self.record.status]
+                if target == "closed" and "resolved" in workflow.TRANSITIONS[self._ticket.status]
                 else ""
             )
-            self.refuse(what, f"ticket {self.record.key}: {exc}{hint}")
+            self.refuse(what, f"ticket {self._ticket.key}: {exc}{hint}")
             return False
         return True
 
@@ -734,7 +769,7 @@ class DetailScreen(DeskScreen):
         return await self.change(
             "Status",
             seen,
-            lambda v: self.desk.update(self.ticket_id, Change(status=status), expect_version=v),
+            lambda v: self._desk.update(self.ticket_id, Change(status=status), expect_version=v),
             f"status → {status}",
             reopen=self.action_status,
         )
@@ -751,7 +786,7 @@ class DetailScreen(DeskScreen):
         preset = preset or {}
         self.app.push_screen(
             ResolveDialog(
-                self.desk.config.resolution_codes,
+                self._desk.config.resolution_codes,
                 preset.get("reply") or reply,
                 code=preset.get("code"),
                 on_change=lambda text: self.set_draft("reply", text),
@@ -771,7 +806,7 @@ class DetailScreen(DeskScreen):
         ok = await self.change(
             "Resolve",
             seen,
-            lambda v: self.desk.resolve(self.ticket_id, code, reply=reply, expect_version=v),
+            lambda v: self._desk.resolve(self.ticket_id, code, reply=reply, expect_version=v),
             f"resolved ({code})",
             reopen=lambda: self.action_resolve(preset={"code": code, "reply": reply}),
             draft="reply" if reply else None,
@@ -797,7 +832,7 @@ class DetailScreen(DeskScreen):
         return await self.change(
             "Close",
             seen,
-            lambda v: self.desk.close(self.ticket_id, csat=csat, comment=comment, expect_version=v),
+            lambda v: self._desk.close(self.ticket_id, csat=csat, comment=comment, expect_version=v),
             "closed" + (f" (CSAT {csat}/5)" if csat else ""),
             reopen=lambda: self.action_close_ticket(preset={"csat": csat, "comment": comment}),
         )
@@ -824,7 +859,7 @@ class DetailScreen(DeskScreen):
             self.change(
                 "Priority",
                 seen,
-                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                lambda v: self._desk.update(self.ticket_id, change, expect_version=v),
                 "priority changed",
                 reopen=lambda: self.action_priority(preset=values),
             )
@@ -845,7 +880,7 @@ class DetailScreen(DeskScreen):
             return
         from ...service import Change
 
-        r = shown or self.record  # what the dialog showed: only what the agent changed there is applied
+        r = shown or self._ticket  # what the dialog showed: only what the agent changed there is applied
         change = Change(
             type=values["type"] if values["type"] != r.type else None,
             classification=values["classification"] if values["classification"] != r.classification else None,
@@ -857,7 +892,7 @@ class DetailScreen(DeskScreen):
             self.change(
                 "Type",
                 seen,
-                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                lambda v: self._desk.update(self.ticket_id, change, expect_version=v),
                 "type/classification changed",
                 reopen=self.action_type,
             )
@@ -885,11 +920,11 @@ class DetailScreen(DeskScreen):
             return
         r = self.record
         seen = Seen.of(r)
-        if not self.desk.config.taxonomy:
+        if not self._desk.config.taxonomy:
             self.refuse("Category", "no categories are configured: add a [categories] table to the configuration")
             return
         self.app.push_screen(
-            CategoryDialog(r.category, self.desk.config.taxonomy.paths()),
+            CategoryDialog(r.category, self._desk.config.taxonomy.paths()),
             lambda values: self._category_chosen(values, seen),
         )
 
@@ -907,7 +942,7 @@ class DetailScreen(DeskScreen):
             self.change(
                 "Category",
                 seen,
-                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                lambda v: self._desk.update(self.ticket_id, change, expect_version=v),
                 "category set",
                 reopen=self.action_category,
             )
@@ -927,7 +962,7 @@ class DetailScreen(DeskScreen):
             self.change(
                 "Time",
                 seen,
-                lambda v: self.desk.log_time(self.ticket_id, seconds, note, expect_version=v),
+                lambda v: self._desk.log_time(self.ticket_id, seconds, note, expect_version=v),
                 f"{hours_minutes(seconds)} logged",
                 reopen=self.action_log_time,
             )
@@ -939,15 +974,15 @@ class DetailScreen(DeskScreen):
         # no question here: the claim checks inside its transaction that nobody has the ticket
         self._later(
             self.change(
-                "Claim", None, lambda v: self.desk.claim(self.ticket_id, expect_version=v), "the ticket is yours"
+                "Claim", None, lambda v: self._desk.claim(self.ticket_id, expect_version=v), "the ticket is yours"
             )
         )
 
     def known_names(self) -> tuple[list[str], list[str]]:
         """Agents and groups for completion: those the desk has seen, and the configured groups."""
-        agents, groups = self.desk.names_seen()
-        groups.update(self.desk.config.escalation.groups)
-        for e in self.record.events:
+        agents, groups = self._desk.names_seen()
+        groups.update(self._desk.config.escalation.groups)
+        for e in self._ticket.events:
             if e.kind == "assign" and e.to:
                 agents.add(e.to)
             elif e.kind == "reply" and e.author != "customer":
@@ -977,7 +1012,7 @@ class DetailScreen(DeskScreen):
             return
         from ...service import UNASSIGN, Change
 
-        r = shown or self.record
+        r = shown or self._ticket
         agent, group = values["assign"], values["group"]
         same_agent = (agent.lower() in UNASSIGN and r.assignee is None) or agent == (r.assignee or "")
         change = Change(assign=None if same_agent else agent, group=None if (not group or group == r.group) else group)
@@ -988,7 +1023,7 @@ class DetailScreen(DeskScreen):
             self.change(
                 "Assign",
                 seen,
-                lambda v: self.desk.update(self.ticket_id, change, expect_version=v),
+                lambda v: self._desk.update(self.ticket_id, change, expect_version=v),
                 "assignment changed",
                 reopen=self.action_assign,
             )
@@ -1013,7 +1048,7 @@ class DetailScreen(DeskScreen):
         """The open major incidents first (a list), or any other ticket by id or ref."""
         try:
             seen = Seen.of(r)
-            majors = [(t, n) for t, n in await asyncio.to_thread(self.desk.open_majors) if t.id != r.id]
+            majors = [(t, n) for t, n in await asyncio.to_thread(self._desk.open_majors) if t.id != r.id]
             self.app.push_screen(LinkDialog(r.major_id, majors), lambda values: self._link_chosen(values, seen))
         finally:
             pushed()
@@ -1028,7 +1063,7 @@ class DetailScreen(DeskScreen):
             self.change(
                 "Link",
                 seen,
-                lambda v: self.desk.link(self.ticket_id, major, expect_version=v),
+                lambda v: self._desk.link(self.ticket_id, major, expect_version=v),
                 f"linked to #{major}" if major is not None else "unlinked",
                 reopen=self.action_link,
             )
@@ -1041,7 +1076,7 @@ class DetailScreen(DeskScreen):
             self.say("not a major incident: no ticket is linked to this one (link them with l)", severity="warning")
             return
         self.app.push_screen(
-            BroadcastDialog(self.desk.config.resolution_codes, len(self.linked)),
+            BroadcastDialog(self._desk.config.resolution_codes, len(self.linked)),
             lambda values: None if values is None else self._later(self._broadcast(values)),
         )
 
@@ -1050,7 +1085,9 @@ class DetailScreen(DeskScreen):
             changed = await run_write(
                 self,
                 f"broadcast #{self.ticket_id}",
-                lambda: self.desk.broadcast(self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]),
+                lambda: self._desk.broadcast(
+                    self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]
+                ),
             )
         except Exception as exc:  # a refusal, the desk busy or gone: said; anything else raised
             message = refusal(exc, getattr(self.app, "db", None))
@@ -1077,7 +1114,7 @@ class DetailScreen(DeskScreen):
         seen = Seen.of(self.record)
         ask_escalation(
             self.app,
-            self.desk.config,
+            self._desk.config,
             f"#{self.record.id}",
             lambda kind, to, reason: self._later(self.escalate(kind, to, reason, seen)),
         )
@@ -1088,7 +1125,7 @@ class DetailScreen(DeskScreen):
         return await self.change(
             "Escalate",
             seen,
-            lambda v: self.desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
+            lambda v: self._desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
             f"escalated to {to} ({what})",
             reopen=self.action_escalate,
         )
@@ -1102,7 +1139,7 @@ class DetailScreen(DeskScreen):
 
     def explanation(self) -> Text:
         """The reasoning behind every timer (``why.why_lines``, as ``deskterm show --why`` prints it)."""
-        desk, r = self.desk, self.record
+        desk, r = self._desk, self._ticket
         now = desk.clock.now()
         policy = desk.config.policy_for(r.customer)
         lines = why_lines(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
@@ -36,6 +37,11 @@ from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_st
 from .base import LoadingScreen
 from .escalate import ask_escalation, escalation_targets
 from .modals import TextPromptScreen
+
+if TYPE_CHECKING:
+    from ...service import Desk
+    from ...store.models import Escalation
+    from ..sla_cache import SlaCache
 
 __all__ = [
     "EscalationScreen",
@@ -90,7 +96,7 @@ def apply_rules_in_background(app):
 class EscRow:
     """One open escalation with what the screen shows of its ticket."""
 
-    esc: object  # store.models.Escalation (detached)
+    esc: Escalation  # detached from its session: read, never written
     ticket_id: int
     ref: str | None
     subject: str
@@ -99,20 +105,21 @@ class EscRow:
 
     @property
     def id(self) -> int:
-        return self.esc.id  # type: ignore[attr-defined]
+        assert self.esc.id is not None  # read from the store: it has its id
+        return self.esc.id
 
     @property
     def acknowledged(self) -> bool:
-        return self.esc.acknowledged_at is not None  # type: ignore[attr-defined]
+        return self.esc.acknowledged_at is not None
 
 
 def urgency_key(row: EscRow, due: int | None):
     """Not acknowledged first, then the ticket's nearest deadline (none last), then the oldest."""
-    return (row.acknowledged, due if due is not None else INF, row.esc.created_at, row.id)  # type: ignore[attr-defined]
+    return (row.acknowledged, due if due is not None else INF, row.esc.created_at, row.id)
 
 
 def overdue(row: EscRow, now: datetime, ack_within: int) -> bool:
-    return not row.acknowledged and (now - row.esc.created_at).total_seconds() >= ack_within  # type: ignore[attr-defined]
+    return not row.acknowledged and (now - row.esc.created_at).total_seconds() >= ack_within
 
 
 class EscalationsLoaded(Message):
@@ -136,7 +143,7 @@ def _cell(text: str, width: int, right: bool = False) -> str:
 class EscLine(Widget):
     """One escalation on one line; the screen sets ``row``, ``timer`` and ``now`` and refreshes it."""
 
-    COMPONENT_CLASSES = SLA_CLASSES | {"esc-line--overdue"}
+    COMPONENT_CLASSES = {*SLA_CLASSES, "esc-line--overdue"}
     DEFAULT_CSS = "EscLine { height: 1; }"
 
     def __init__(self, row: EscRow) -> None:
@@ -148,17 +155,17 @@ class EscLine(Widget):
 
     def render(self) -> Text:
         r, e = self.row, self.row.esc
-        now = self.now or e.created_at  # type: ignore[attr-defined]
-        age = compact(int((now - e.created_at).total_seconds()))  # type: ignore[attr-defined]
+        now = self.now or e.created_at
+        age = compact(int((now - e.created_at).total_seconds()))
         if r.acknowledged:
-            ack = f"✓ {e.acknowledged_by}"  # type: ignore[attr-defined]
+            ack = f"✓ {e.acknowledged_by}"
         else:
             ack = "NOT ACKED" if self.late else "not acked"
         text = Text(no_wrap=True, overflow="ellipsis")
         text.append(_cell(OVERDUE_MARK if self.late else "", 2))
         text.append(_cell(f"#{r.ticket_id}", 7))
-        text.append(_cell(e.level, 8))  # type: ignore[attr-defined]
-        text.append(_cell(e.target, 15))  # type: ignore[attr-defined]
+        text.append(_cell(e.level, 8))
+        text.append(_cell(e.target, 15))
         text.append(_cell(age, 6, right=True))
         ack_text = Text(_cell(ack, 13))
         if self.late:
@@ -203,7 +210,7 @@ class EscalationScreen(LoadingScreen):
         super().__init__()
         self.rows: list[EscRow] = []
         self.loaded = False
-        self._sla = None  # an SlaCache
+        self._sla: SlaCache | None = None  # (on_desk)
         self._shown = 0  # the generation of the rows on screen (the newest is ``_generation``)
         self._rebuilding = False  # the list's items are being removed and mounted (across awaits)
         self._pending: set[int] = set()  # tickets changed elsewhere whose escalations are not on screen yet
@@ -232,7 +239,7 @@ class EscalationScreen(LoadingScreen):
         self.list_view.focus()
         self.attach_desk()
 
-    def on_desk(self, desk) -> None:
+    def on_desk(self, desk: Desk) -> None:
         from ..sla_cache import SlaCache
 
         self._sla = SlaCache(desk, size=512)
@@ -248,7 +255,8 @@ class EscalationScreen(LoadingScreen):
         ticket is replayed only when its version is new to the cache."""
         from ...store.queue import records
 
-        desk = self.desk
+        desk, sla = self._desk, self._sla
+        assert sla is not None  # (on_desk, before the first load)
         escalations = desk.escalations(open_only=True, tickets=changed)
         tickets = {t.id: t for t in records(desk.store, sorted({e.ticket_id for e in escalations}))}
         now = desk.clock.now()
@@ -257,8 +265,8 @@ class EscalationScreen(LoadingScreen):
             t = tickets.get(e.ticket_id)
             if t is None:
                 continue
-            if not self._sla.has(t.id, t.version):
-                self._sla.put(t, now)
+            if not sla.has(t.id, t.version):
+                sla.put(t, now)
             rows.append(EscRow(e, t.id, t.ref, t.subject, t.customer, t.version))
         self.post_message(EscalationsLoaded(rows, generation, changed))
 
@@ -302,7 +310,7 @@ class EscalationScreen(LoadingScreen):
                     item.row = item.line.row = row
                 self.rows = rows
                 self._shown = message.generation
-                self.clock_tick(self.desk.clock.now())
+                self.clock_tick(self._desk.clock.now())
                 return
             message = EscalationsLoaded(rows, message.generation, message.tickets)
         lv = self.list_view
@@ -323,7 +331,7 @@ class EscalationScreen(LoadingScreen):
             self._rebuilding = False
         self.loaded = True
         self._shown = message.generation
-        self.clock_tick(self.desk.clock.now())  # the time now, after the awaits
+        self.clock_tick(self._desk.clock.now())  # the time now, after the awaits
         if message.tickets is None:
             self._whole = False
             if self._pending:  # changed while the whole read was on its way
@@ -335,7 +343,7 @@ class EscalationScreen(LoadingScreen):
         return self.loaded and self._shown == self._generation
 
     def _due(self, row: EscRow) -> int | None:
-        entry = self._sla.entry(row.ticket_id, row.version)
+        entry = self._sla.entry(row.ticket_id, row.version) if self._sla is not None else None
         if entry is None:
             return None
         timer = entry[0].nearest()
@@ -384,7 +392,7 @@ class EscalationScreen(LoadingScreen):
             text = Text(f"{n} open escalation{'s' if n != 1 else ''} · {unacked} not acknowledged")
             if late:
                 text.append(
-                    f" · {late} overdue {OVERDUE_MARK} (ack within {compact(self.desk.config.escalation.ack_within)})",
+                    f" · {late} overdue {OVERDUE_MARK} (ack within {compact(self._desk.config.escalation.ack_within)})",
                     style="bold",
                 )
         saving = self.app.writes.line(self)  # "⠹ saving acknowledge escalation 12…" while a write waits
@@ -411,18 +419,19 @@ class EscalationScreen(LoadingScreen):
         if row is None:
             detail.update(Text("a acknowledge · r return to L1 · e escalate further · enter open the ticket"))
             return
-        e, tz = row.esc, self.desk.config.tz
+        config = self._desk.config
+        e, tz = row.esc, config.tz
         text = Text(no_wrap=False)
         text.append(f"Escalation {row.id} ", style="bold")
         text.append(
             f"of #{row.ticket_id}{' ' + one_line(row.ref) if row.ref else ''} ({one_line(row.customer)}) · "
             f"{e.kind} to {one_line(e.target)} · raised {local(e.created_at, tz)} by {one_line(e.created_by)}"
-        )  # type: ignore[attr-defined]
-        if e.rule:  # type: ignore[attr-defined]
-            text.append(f" (rule '{one_line(self.desk.config.escalation.rule_label(e.rule))}')")  # type: ignore[attr-defined]
-        if e.acknowledged_at is not None:  # type: ignore[attr-defined]
-            text.append(f" · acknowledged {local(e.acknowledged_at, tz)} by {one_line(e.acknowledged_by)}")  # type: ignore[attr-defined]
-        text.append(f"\nReason: {one_line(e.reason)}")  # type: ignore[attr-defined]
+        )
+        if e.rule:
+            text.append(f" (rule '{one_line(config.escalation.rule_label(e.rule))}')")
+        if e.acknowledged_at is not None:
+            text.append(f" · acknowledged {local(e.acknowledged_at, tz)} by {one_line(e.acknowledged_by or '')}")
+        text.append(f"\nReason: {one_line(e.reason)}")
         detail.update(text)
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
@@ -520,7 +529,7 @@ class EscalationScreen(LoadingScreen):
 
     def escalation_targets(self) -> dict[str, tuple[str, str]]:
         """Choice label → (kind, target): the configured groups above L1, then the managers."""
-        return escalation_targets(self.desk.config)
+        return escalation_targets(self._desk.config)
 
     def action_escalate(self) -> None:
         row = self.cursor_row
@@ -539,12 +548,12 @@ class EscalationScreen(LoadingScreen):
 
         ask_escalation(
             self.app,
-            self.desk.config,
+            desk.config,
             f"#{row.ticket_id}",
             escalate,
             title="Escalate further",
             further=(row.esc.kind, row.esc.target),
-        )  # type: ignore[attr-defined]
+        )
 
 
 def _keep_place(before: list[int], current: int | None, after: list[int]) -> int:

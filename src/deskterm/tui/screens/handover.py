@@ -209,7 +209,7 @@ class HandoverScreen(LoadingScreen):
 
     @work(thread=True, exclusive=True, group="handover")
     def _compute(self, generation: int, hours: float, changed: set[int] | None) -> None:
-        desk = self.desk
+        desk = self._desk
         now = desk.clock.now()
         shift = self._shift
         if shift is None or changed is None or shift.hours != hours:
@@ -223,7 +223,7 @@ class HandoverScreen(LoadingScreen):
         if message.generation != self._generation:
             return
         self.handover, self.markdown = message.handover, message.markdown
-        self.lines = handover_lines(message.handover, self.desk.config.tz)
+        self.lines = handover_lines(message.handover, self._desk.config.tz)
         self.show()
         self.loaded = True
 
@@ -231,7 +231,7 @@ class HandoverScreen(LoadingScreen):
         h = self.handover
         if h is None:
             return
-        tz = self.desk.config.tz
+        tz = self._desk.config.tz
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append("Shift handover", style="bold")
         title.append(f" · {local(h.now, tz)} · last {h.hours:g} h (+/-) · y copies the Markdown")
@@ -343,7 +343,7 @@ class HandoverScreen(LoadingScreen):
 
     def export_path(self) -> Path:
         assert self.handover is not None
-        stamp = self.handover.now.astimezone(self.desk.config.tz).strftime("%Y%m%d-%H%M")
+        stamp = self.handover.now.astimezone(self._desk.config.tz).strftime("%Y%m%d-%H%M")
         return (self.export_dir or default_export_dir()) / f"handover-{stamp}.md"
 
     def action_copy(self) -> None:

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
@@ -199,7 +199,7 @@ class QueueScreen(DeskScreen):
         state, self._state_problem = read_state()
         # the agent's choices, the queries in flight, the order's instants and the tabs' counts (Textual-free)
         self.model = QueueModel.from_state(state)
-        self.desk = None
+        self.desk: Desk | None = None  # None until the store is open (desk_ready)
         self._desk_applied = False
         self._composed = False
         self._prompt_mode = ""  # "search", "command" or "assign" while the prompt is open
@@ -288,7 +288,7 @@ class QueueScreen(DeskScreen):
 
     # -- data ------------------------------------------------------------------------------------
 
-    def desk_ready(self, desk) -> None:
+    def desk_ready(self, desk: Desk) -> None:
         """Called by the app once the store is open (it opens in a worker: the frame paints first)."""
         from ...store.queue_search import SearchIndex
         from ..sla_cache import SlaCache
@@ -371,7 +371,7 @@ class QueueScreen(DeskScreen):
         generation = self.model.begin(now)
         query = self.make_query()
         shown = self.table.query_
-        if self.model.can_move_on(shown, query):
+        if shown is not None and self.model.can_move_on(shown, query):
             query = shown.later(now)
         self._background_query(query, generation)
 
@@ -402,8 +402,9 @@ class QueueScreen(DeskScreen):
     def _shown(self) -> None:
         """Rows are on screen: the first time, count the tabs (see desk_ready), and let the keys typed
         meanwhile through."""
-        if self._rows_coming is not None:
-            self._rows_coming, coming = None, self._rows_coming
+        coming = self._rows_coming
+        if coming is not None:
+            self._rows_coming = None
             coming()
         if self._count_when_shown:
             self._count_when_shown = False
@@ -524,6 +525,7 @@ class QueueScreen(DeskScreen):
         desk = self.desk
         counts = None
         try:
+            assert desk is not None  # (counted once the store is open)
             if self._view_counts is None or self._view_counts.user != desk.user:
                 self._view_counts = ViewCounts(desk.store, desk.user)
             kept = self._view_counts
@@ -968,20 +970,22 @@ class QueueScreen(DeskScreen):
         self.query_one("#roster", Static).update(text)
 
     def action_set_priority(self) -> None:
-        ids, versions, bulk = self._snapshot()
-        if ids:
-            self.app.push_screen(
-                ChoiceScreen(f"Priority of {_count(len(ids))}", list(PRIORITIES)),
-                lambda value: value and self._act(ids, versions, bulk, "priority", value),
-            )
+        self._choose("priority", "Priority", PRIORITIES)
 
     def action_set_status(self) -> None:
+        self._choose("status", "Status", STATUSES)
+
+    def _choose(self, field: str, title: str, choices: Iterable[str]) -> None:
+        """One of ``choices`` for ``field`` of the marked tickets (else the cursor's)."""
         ids, versions, bulk = self._snapshot()
-        if ids:
-            self.app.push_screen(
-                ChoiceScreen(f"Status of {_count(len(ids))}", list(STATUSES)),
-                lambda value: value and self._act(ids, versions, bulk, "status", value),
-            )
+        if not ids:
+            return
+
+        def chosen(value: str | None) -> None:
+            if value:
+                self._act(ids, versions, bulk, field, value)
+
+        self.app.push_screen(ChoiceScreen(f"{title} of {_count(len(ids))}", list(choices)), chosen)
 
     def action_triage(self) -> None:
         from .triage import TriageScreen
@@ -1019,7 +1023,8 @@ class QueueScreen(DeskScreen):
         from ...service import Change
 
         label = f"{field} → {value}"
-        one = partial(_change_one, Change(**{field: value}))
+        fields: dict[str, Any] = {field: value}  # a text field of Change, named at run time
+        one = partial(_change_one, Change(**fields))
         if field != "category":  # the rows do not hold a category: that change is not undone from here
             one.reverse = partial(_reverse, field)  # type: ignore[attr-defined]  # what undoes it, from the row before
         self._run_bulk(ids, versions, bulk, label, "Updated", one)
@@ -1113,13 +1118,20 @@ class QueueScreen(DeskScreen):
             + (f" ({len(skipped)} skipped)" if skipped else "")
             + " · esc cancels, the marks stay"
         )
-        self.app.push_screen(
-            TicketListScreen(f"{label} on {_count(len(items))}", lines, hint),
-            lambda ok: ok and self._start_apply(items, skipped, label, title, one),
-        )
+
+        def confirmed(ok: bool | None) -> None:
+            if ok:
+                self._start_apply(items, skipped, label, title, one)
+
+        self.app.push_screen(TicketListScreen(f"{label} on {_count(len(items))}", lines, hint), confirmed)
 
     def _start_apply(
-        self, items: list[tuple[int, int | None]], skipped: list[tuple[int, str]], label: str, title: str, one: Callable
+        self,
+        items: Sequence[tuple[int, int | None]],
+        skipped: list[tuple[int, str]],
+        label: str,
+        title: str,
+        one: Callable,
     ) -> None:
         """The changes run in a thread; meanwhile the status line shows them pending (pending.py)."""
         what = f"{label} on #{items[0][0]}" if len(items) == 1 else f"{label} on {_count(len(items))}"
@@ -1129,7 +1141,7 @@ class QueueScreen(DeskScreen):
     @work(thread=True, group="apply")
     def _apply_each(
         self,
-        items: list[tuple[int, int | None]],
+        items: Sequence[tuple[int, int | None]],
         skipped: list[tuple[int, str]],
         label: str,
         title: str,
