@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 
 from ..clock import Clock
 from ..config import Config
 from ..errors import DeskError
 from .commands import ScreenActions
-from .screens.base import DeskScreen
+from .messages import DeskSignals, OthersOpen
 
 if TYPE_CHECKING:
     from textual.notifications import Notification
@@ -33,14 +32,6 @@ if TYPE_CHECKING:
     from ..store.changes import ChangeWatch
     from ..store.models import Escalation
     from .drafts import Drafts
-
-
-class OthersOpen(Message):
-    """From the presence thread: which tickets the other apps have open (ticket → [(agent, activity)])."""
-
-    def __init__(self, seen: dict[int, list[tuple[str, str]]]) -> None:
-        super().__init__()
-        self.seen = seen
 
 
 class DeskApp(App):
@@ -95,6 +86,8 @@ class DeskApp(App):
         from .keygate import KeyGate
 
         self.keygate = KeyGate(self)  # keys one at a time, each once the app has settled (keygate.py)
+        # what the screens are told (desk ready, ticks, changes, presence): messages.py, screens/base.py
+        self.signals = DeskSignals(self)
 
     def notify(
         self, message, *, title: str = "", severity="information", timeout: float | None = None, markup: bool = False
@@ -215,8 +208,7 @@ class DeskApp(App):
         if drafts is not None:
             self.drafts = drafts
             self._offer_drafts(drafts)
-        for screen in self.desk_screens():
-            screen.desk_ready(desk)
+        self.signals.desk_ready.publish(desk)
         # a thread of its own, not a worker: it runs as long as the app (waiting for workers must not wait for it)
         import threading
 
@@ -398,15 +390,9 @@ class DeskApp(App):
 
     # -- the clock and the change counter --------------------------------------------------------
 
-    def desk_screens(self) -> list[DeskScreen]:
-        """The screens of the stack the app keeps informed (screens/base.py: the contract), bottom first."""
-        return [screen for screen in self.screen_stack if isinstance(screen, DeskScreen)]
-
     def tick(self) -> None:
         """One second passed (or a test says so): countdowns of every screen move on."""
-        now = self.clock.now()
-        for screen in self.desk_screens():
-            screen.clock_tick(now)
+        self.signals.clock_tick.publish(self.clock.now())
 
     def poll(self) -> bool:
         """Re-read the screens' data when another connection has committed; True if it had. When the feed of
@@ -425,11 +411,7 @@ class DeskApp(App):
             return followed == "customers"
         if not self.applying_rules:  # what this app's rules raise is announced at once when they are done
             self.announce_escalations()
-        for screen in self.desk_screens():
-            if changes.tickets is not None:
-                screen.tickets_changed(changes.tickets)
-            else:
-                screen.data_changed()
+        self.signals.changes.publish(changes.tickets)
         return True
 
     @property
@@ -599,8 +581,7 @@ class DeskApp(App):
 
     def _server_back(self) -> None:
         self.check_desk()
-        for screen in self.desk_screens():  # whatever changed while nobody listened is unknown: reload
-            screen.data_changed()
+        self.signals.changes.publish(None)  # whatever changed while nobody listened is unknown: reload
 
     # -- presence: who else has which ticket open -------------------------------------------------
 
@@ -650,8 +631,7 @@ class DeskApp(App):
     def on_others_open(self, message: OthersOpen) -> None:
         seen = message.seen
         self.others_open = seen
-        for screen in self.desk_screens():
-            screen.presence_changed(seen)
+        self.signals.presence.publish(seen)
 
     def _handle_exception(self, error: Exception) -> None:
         """A database that fails under the app (a server restarted, a file gone, a disk full) is a notice

@@ -1,10 +1,13 @@
 """The contract between the app and its screens, and what the screens of computed desk data share.
 
-``DeskScreen`` is what the app tells a screen, and the only way it does (``DeskApp`` calls these on every screen of
-its stack that is a ``DeskScreen``, never a method looked up by name):
+``DeskScreen`` is what the app tells a screen, and the only way it does. The app publishes its news on Textual
+signals (``DeskApp.signals``, tui/messages.py: delivered at once, to every mounted screen of the stack, the
+bottom one first); a ``DeskScreen`` subscribes while it is mounted (``on_mount``, unsubscribed ``on_unmount``)
+and hears them as these typed hooks, which a screen overrides:
 
-- ``desk_ready(desk)``: the store is open (it opens in a worker after the first paint, so a screen may be pushed
-  before or after that);
+- ``desk_ready(desk)``: the store is open. It opens in a worker after the first paint, so a screen may be
+  mounted before or after that: mounted after, it is told at the end of its ``on_mount`` (Textual calls the
+  screen's own ``on_mount`` first, then ``DeskScreen``'s), so the screen's widgets are there either way;
 - ``clock_tick(now)``: a second passed (countdowns move on);
 - ``data_changed()``: another connection committed a change (re-read what is shown);
 - ``tickets_changed(ids)``: another connection changed these tickets (a screen that can touch only them does;
@@ -12,18 +15,22 @@ its stack that is a ``DeskScreen``, never a method looked up by name):
 - ``presence_changed(seen)``: who else has which ticket open changed;
 - ``config_changed()``: the app took new customers' entries from its configuration file (``DeskApp.poll``).
 
-``LoadingScreen`` adds what the dashboard, the handover and the escalations share: ``attach_desk`` (end of
-``on_mount``) takes the desk if it is already there, and each reload gets a new generation number so that a
-worker's late result for an older reload can be told apart and dropped. ``reload_soon`` is the reload of a
-screen whose computation is long (the dashboard and the handover read every ticket: seconds at 100,000): a
-thread cannot be stopped, so a reload asked for while one is on its way waits for its worker to end (``load_done``)
-and then starts once for all the changes noticed meanwhile, instead of one more thread per change.
+An error in a hook is the app's (``DeskApp._handle_exception``: a desk that went away is a notice, anything else
+a crash), as it was when the app's clock called the screens itself.
+
+``LoadingScreen`` adds what the dashboard, the handover, the escalations and the triage share: each reload gets a
+new generation number so that a worker's late result for an older reload can be told apart and dropped.
+``reload_soon`` is the reload of a screen whose computation is long (the dashboard and the handover read every
+ticket: seconds at 100,000): a thread cannot be stopped, so a reload asked for while one is on its way waits for
+its worker to end (``load_done``) and then starts once for all the changes noticed meanwhile, instead of one more
+thread per change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
@@ -35,6 +42,7 @@ if TYPE_CHECKING:
     from ..app import DeskApp
 
 _ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+T = TypeVar("T")
 
 
 class DeskScreen(Screen):
@@ -45,6 +53,38 @@ class DeskScreen(Screen):
         # documented way). For the checker only: app.py imports this module, and at run time Textual's own
         # ``app`` property returns the same object.
         app = getters.app(DeskApp)
+
+    def on_mount(self) -> None:
+        """Listen to the app (after the screen's own ``on_mount``), and take the desk if it is open already."""
+        signals = self.app.signals
+        signals.desk_ready.subscribe(self, self._heard(self.desk_ready), immediate=True)
+        signals.clock_tick.subscribe(self, self._heard(self.clock_tick), immediate=True)
+        signals.changes.subscribe(self, self._heard(self._changes), immediate=True)
+        signals.presence.subscribe(self, self._heard(self.presence_changed), immediate=True)
+        desk = self.app.desk
+        if desk is not None:
+            self.desk_ready(desk)
+
+    def on_unmount(self) -> None:
+        for signal in self.app.signals.all():
+            signal.unsubscribe(self)
+
+    def _heard(self, hook: Callable[[T], object]) -> Callable[[T], None]:
+        """``hook``, its error handed to the app (Textual's ``Signal`` would log it and go on)."""
+
+        def heard(data: T) -> None:
+            try:
+                hook(data)
+            except Exception as error:  # noqa: BLE001 - the app's: a notice for a lost desk, else a crash
+                self.app._handle_exception(error)
+
+        return heard
+
+    def _changes(self, tickets: frozenset[int] | None) -> None:
+        if tickets is None:
+            self.data_changed()
+        else:
+            self.tickets_changed(tickets)
 
     def desk_ready(self, desk: Desk) -> None:
         """The store is open: ``desk`` is the service layer's ``Desk``."""
@@ -81,11 +121,6 @@ class LoadingScreen(DeskScreen):
         action on loaded data (none of them runs before ``desk_ready``)."""
         assert self.desk is not None, "used before desk_ready"
         return self.desk
-
-    def attach_desk(self) -> None:
-        desk = self.app.desk
-        if desk is not None:
-            self.desk_ready(desk)
 
     def desk_ready(self, desk: Desk) -> None:
         if self.desk is desk:

@@ -358,7 +358,6 @@ class DashboardScreen(LoadingScreen):
         table.add_column("breaches", key="breaches")
         table.add_column("backlog", key="backlog")
         table.focus()
-        self.attach_desk()
 
     # -- computing (in a thread) -----------------------------------------------------------------
 

@@ -173,12 +173,12 @@ class DetailScreen(DeskScreen):
     def on_mount(self) -> None:
         if self.record is None:  # enter then r, typed at once: the r is for the ticket, once it is shown
             self._ticket_coming = self.app.keygate.expect()
-        self.presence_changed(getattr(self.app, "others_open", {}))
-        if self.desk is not None:  # read in a thread, as a worker (the screen's messages go on meanwhile)
-            self.run_worker(self.reload(), group="detail-load", exclusive=True)
+        self.presence_changed(self.app.others_open)
         self.query_one(Timeline).focus()
+        # (then DeskScreen's on_mount: desk_ready, if the store is open already)
 
     def desk_ready(self, desk: Desk) -> None:
+        # read in a thread, as a worker (the screen's messages go on meanwhile)
         if self.record is None:
             self.run_worker(self.reload(), group="detail-load", exclusive=True)
 

@@ -237,7 +237,6 @@ class EscalationScreen(LoadingScreen):
 
     def on_mount(self) -> None:
         self.list_view.focus()
-        self.attach_desk()
 
     def on_desk(self, desk: Desk) -> None:
         from ..sla_cache import SlaCache

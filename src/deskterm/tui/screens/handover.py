@@ -201,7 +201,6 @@ class HandoverScreen(LoadingScreen):
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
-        self.attach_desk()
 
     def load(self, generation: int) -> None:
         changed, self._changed = self._changed, set()

@@ -274,7 +274,7 @@ class QueueScreen(DeskScreen):
         return self._table is None or self._table.parent is not self
 
     def on_mount(self) -> None:
-        # the store may already be open (desk_ready can run first): set nothing that it has set
+        # (then DeskScreen's on_mount: desk_ready, if the store is open already)
         self._composed = True
         # keys typed before the first rows are shown (enter, a view's number) wait for them (keygate.py)
         self._rows_coming = self.app.keygate.expect() if self.table.query_ is None else None
@@ -283,20 +283,18 @@ class QueueScreen(DeskScreen):
             self._state_problem = None
         self.query_one(ViewTabs).show(self.state.view)
         self.table.focus()
-        if self.desk is not None and not self._desk_applied:
-            self.desk_ready(self.desk)  # the store opened before this screen had composed its table
 
     # -- data ------------------------------------------------------------------------------------
 
     def desk_ready(self, desk: Desk) -> None:
-        """Called by the app once the store is open (it opens in a worker: the frame paints first)."""
+        """The store is open (it opens in a worker: the frame paints first); told once the table is composed."""
         from ...store.queue_search import SearchIndex
         from ..sla_cache import SlaCache
 
         self.desk = desk
         if self.search is None:
             self.search = SearchIndex()
-        if not self._composed:  # on_mount finishes the job once the table exists
+        if not self._composed:  # (DeskScreen.on_mount tells it again once the table exists)
             return
         self._desk_applied = True
         self.table.use(SlaCache(desk), desk.clock.now)

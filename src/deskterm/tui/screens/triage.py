@@ -52,9 +52,6 @@ class TriageScreen(LoadingScreen):
         yield Static(Text(""), id="triage-pane")
         yield KeysFooter()
 
-    def on_mount(self) -> None:
-        self.attach_desk()
-
     def load(self, generation: int) -> None:
         self._load(generation)
 

@@ -1,0 +1,114 @@
+"""The contract between the app and its screens (tui/messages.py, screens/base.py): the app publishes on its
+signals, each mounted ``DeskScreen`` hears them as its hooks, at once, the bottom screen first; a screen that
+left hears nothing more; a screen mounted after the store opened is told ``desk_ready`` once its widgets are
+there; an error in a hook is the app's, as it was when the app's clock called the screens itself."""
+
+from __future__ import annotations
+
+import pytest
+from textual.app import ComposeResult
+from textual.widgets import Static
+from tuihelp import SIZE, ready, settle
+
+from deskterm.tui.screens.base import DeskScreen
+
+
+class Recorder(DeskScreen):
+    """A screen that writes down what it hears, with its name, in one list shared by all of them."""
+
+    def __init__(self, name: str, heard: list[tuple[str, str, object]]) -> None:
+        super().__init__()
+        self.label, self.heard = name, heard
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.label, id="recorder-body")
+
+    def desk_ready(self, desk) -> None:
+        # the screen's widgets are there when it is told (its own on_mount ran first)
+        self.heard.append((self.label, "desk_ready", bool(self.query("#recorder-body"))))
+
+    def clock_tick(self, now) -> None:
+        self.heard.append((self.label, "clock_tick", now))
+
+    def data_changed(self) -> None:
+        self.heard.append((self.label, "data_changed", None))
+
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        self.heard.append((self.label, "tickets_changed", changed))
+
+    def presence_changed(self, seen) -> None:
+        self.heard.append((self.label, "presence_changed", seen))
+
+
+async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app, clock):
+    app = make_app()
+    heard: list[tuple[str, str, object]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)  # the store is open before these screens are pushed
+        lower, upper = Recorder("lower", heard), Recorder("upper", heard)
+        await app.push_screen(lower)
+        await app.push_screen(upper)
+        await settle(pilot)
+        told = [h for h in heard if h[1] == "desk_ready"]  # (the app's own clock may have ticked meanwhile)
+        assert told == [("lower", "desk_ready", True), ("upper", "desk_ready", True)]
+
+        heard.clear()
+        now = clock.now()
+        app.tick()  # nothing awaited: heard when tick returns
+        app.signals.changes.publish(frozenset({7}))
+        app.signals.changes.publish(None)
+        app.signals.presence.publish({7: [("bob", "viewing")]})
+        assert heard == [
+            ("lower", "clock_tick", now),
+            ("upper", "clock_tick", now),
+            ("lower", "tickets_changed", frozenset({7})),
+            ("upper", "tickets_changed", frozenset({7})),
+            ("lower", "data_changed", None),
+            ("upper", "data_changed", None),
+            ("lower", "presence_changed", {7: [("bob", "viewing")]}),
+            ("upper", "presence_changed", {7: [("bob", "viewing")]}),
+        ]
+
+        app.pop_screen()
+        await settle(pilot)
+        heard.clear()
+        app.tick()
+        assert heard == [("lower", "clock_tick", now)]  # the popped screen left: it hears nothing more
+        assert all(upper not in signal._subscriptions for signal in app.signals.all())
+
+
+async def test_a_screen_pushed_before_the_store_opens_is_told_once(make_app):
+    app = make_app()
+    heard: list[tuple[str, str, object]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        # the store opens in a worker after the first paint: as a rule not open yet (told then, by the
+        # signal), else told at the end of the screen's on_mount; once either way
+        await app.push_screen(Recorder("early", heard))
+        await ready_desk(pilot)
+        assert [h for h in heard if h[1] == "desk_ready"] == [("early", "desk_ready", True)]
+
+
+async def ready_desk(pilot) -> None:
+    for _ in range(200):
+        await settle(pilot)
+        if pilot.app.desk is not None:
+            return
+    raise AssertionError("the store never opened")
+
+
+class Broken(DeskScreen):
+    def clock_tick(self, now) -> None:
+        raise RuntimeError("a bug in a screen's clock")
+
+
+async def test_an_error_in_a_hook_is_the_apps(make_app):
+    """Textual's Signal would log it and go on; the app's clock stopped the app with it, and still does."""
+    app = make_app()
+    with pytest.raises(RuntimeError, match="a bug in a screen's clock"):
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            await app.push_screen(Broken())
+            await settle(pilot)
+            app.tick()
+            await pilot.pause()
+    assert app.return_code == 1
