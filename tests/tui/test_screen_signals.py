@@ -39,6 +39,12 @@ class Recorder(DeskScreen):
     def presence_changed(self, seen) -> None:
         self.heard.append((self.label, "presence_changed", seen))
 
+    def config_changed(self) -> None:
+        self.heard.append((self.label, "config_changed", None))
+
+    def writes_changed(self, keys: bool) -> None:
+        self.heard.append((self.label, "writes_changed", keys))
+
 
 async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app, clock):
     app = make_app()
@@ -58,6 +64,8 @@ async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app,
         app.signals.changes.publish(frozenset({7}))
         app.signals.changes.publish(None)
         app.signals.presence.publish({7: [("bob", "viewing")]})
+        app.signals.config.publish(None)
+        app.signals.writes.publish(frozenset({upper}))  # a write the upper screen asked for
         assert heard == [
             ("lower", "clock_tick", now),
             ("upper", "clock_tick", now),
@@ -67,6 +75,10 @@ async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app,
             ("upper", "data_changed", None),
             ("lower", "presence_changed", {7: [("bob", "viewing")]}),
             ("upper", "presence_changed", {7: [("bob", "viewing")]}),
+            ("lower", "config_changed", None),
+            ("upper", "config_changed", None),
+            ("lower", "writes_changed", False),
+            ("upper", "writes_changed", True),
         ]
 
         app.pop_screen()

@@ -402,8 +402,7 @@ class DeskApp(App):
         # once, even when no ticket changes with it (a ticket's policy may then change at the same version)
         followed = self.customer_entries.check() if self.desk is not None else None
         if followed == "customers":
-            for screen in self.desk_screens():
-                screen.config_changed()
+            self.signals.config.publish(None)
         elif followed is not None:
             self.notify(followed, title="Configuration", severity="warning", timeout=15)
         changes = self.change_watch.changes() if self.change_watch is not None else None

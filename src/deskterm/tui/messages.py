@@ -33,7 +33,7 @@ Seen = dict[int, list[tuple[str, str]]]  # ticket id → [(agent, activity)] of 
 
 
 class DeskSignals:
-    """The app's four kinds of news for its screens."""
+    """The app's kinds of news for its screens."""
 
     def __init__(self, app: App) -> None:
         # the store is open (it opens in a worker after the first paint): the service layer's Desk
@@ -45,9 +45,15 @@ class DeskSignals:
         self.changes: Signal[frozenset[int] | None] = Signal(app, "changes")
         # who else has which ticket open changed
         self.presence: Signal[Seen] = Signal(app, "presence")
+        # the app took new customers' entries from its configuration file (a ticket's policy may differ at the
+        # same version): DeskApp.poll
+        self.config: Signal[None] = Signal(app, "config")
+        # a change in flight started or settled (the screens that asked for it: their keys changed), or its
+        # spinner moved (None): pending.py
+        self.writes: Signal[frozenset[object] | None] = Signal(app, "writes")
 
     def all(self) -> tuple[Signal, ...]:
-        return (self.desk_ready, self.clock_tick, self.changes, self.presence)
+        return (self.desk_ready, self.clock_tick, self.changes, self.presence, self.config, self.writes)
 
 
 class OthersOpen(Message):

@@ -86,12 +86,9 @@ class PendingWrites:
         self._changed(owners=None)
 
     def _changed(self, owners: set | None) -> None:
-        """Tell every screen of the stack (``writes_changed``): the line moved; the keys of ``owners`` (None:
-        nobody's) changed."""
-        for screen in list(self.app.screen_stack):
-            hook = getattr(screen, "writes_changed", None)
-            if hook is not None:
-                hook(keys=owners is not None and screen in owners)
+        """Tell the screens (``writes_changed``, through the app's signal: messages.py): the line moved; the keys
+        of ``owners`` (None: nobody's) changed."""
+        self.app.signals.writes.publish(frozenset(owners) if owners is not None else None)
 
 
 def _holder(app) -> str:

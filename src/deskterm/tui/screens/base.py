@@ -13,7 +13,9 @@ and hears them as these typed hooks, which a screen overrides:
 - ``tickets_changed(ids)``: another connection changed these tickets (a screen that can touch only them does;
   by default it reads its data again, as for ``data_changed``);
 - ``presence_changed(seen)``: who else has which ticket open changed;
-- ``config_changed()``: the app took new customers' entries from its configuration file (``DeskApp.poll``).
+- ``config_changed()``: the app took new customers' entries from its configuration file (``DeskApp.poll``);
+- ``writes_changed(keys)``: a change in flight (pending.py) started, settled or its spinner moved; ``keys``: it
+  is this screen's own, whose keys that change tickets are off while it is pending.
 
 An error in a hook is the app's (``DeskApp._handle_exception``: a desk that went away is a notice, anything else
 a crash), as it was when the app's clock called the screens itself.
@@ -61,6 +63,8 @@ class DeskScreen(Screen):
         signals.clock_tick.subscribe(self, self._heard(self.clock_tick), immediate=True)
         signals.changes.subscribe(self, self._heard(self._changes), immediate=True)
         signals.presence.subscribe(self, self._heard(self.presence_changed), immediate=True)
+        signals.config.subscribe(self, self._heard(self._config), immediate=True)
+        signals.writes.subscribe(self, self._heard(self._writes), immediate=True)
         desk = self.app.desk
         if desk is not None:
             self.desk_ready(desk)
@@ -86,6 +90,12 @@ class DeskScreen(Screen):
         else:
             self.tickets_changed(tickets)
 
+    def _config(self, _: None) -> None:
+        self.config_changed()
+
+    def _writes(self, owners: frozenset[object] | None) -> None:
+        self.writes_changed(keys=owners is not None and self in owners)
+
     def desk_ready(self, desk: Desk) -> None:
         """The store is open: ``desk`` is the service layer's ``Desk``."""
 
@@ -106,6 +116,9 @@ class DeskScreen(Screen):
         """The app took new customers' entries from its configuration file (a ticket's policy may differ at the
         same version): by default, as for ``data_changed``."""
         self.data_changed()
+
+    def writes_changed(self, keys: bool) -> None:
+        """A change in flight started, settled, or its spinner moved; ``keys``: this screen asked for it."""
 
 
 class LoadingScreen(DeskScreen):

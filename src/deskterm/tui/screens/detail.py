@@ -24,6 +24,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Static
+from textual.worker import Worker
 
 from ...domain import workflow
 from ...domain.calendar import epoch
@@ -180,7 +181,7 @@ class DetailScreen(DeskScreen):
     def desk_ready(self, desk: Desk) -> None:
         # read in a thread, as a worker (the screen's messages go on meanwhile)
         if self.record is None:
-            self.run_worker(self.reload(), group="detail-load", exclusive=True)
+            self._read_again()
 
     async def _read_ticket(self) -> tuple:
         """The ticket and, for a ticket not linked to another, the tickets linked to it: read in a worker
@@ -432,10 +433,20 @@ class DetailScreen(DeskScreen):
             for widget in self.query(f"#detail-timer-{name}"):
                 widget.timer = live  # type: ignore[attr-defined]
 
+    # (typed Worker[None]: Textual's run_worker infers no result type from an async method by itself)
+    def _read_again(self) -> Worker[None]:
+        """Read the ticket in a worker (the screen's messages go on meanwhile); a newer read replaces one on its
+        way."""
+        return self.run_worker(self.reload, group="detail-load", exclusive=True)
+
+    def _look_again(self) -> Worker[None]:
+        """Another connection changed the ticket, maybe: read it, and show it if it moved (in a worker)."""
+        return self.run_worker(self._reload_if_moved, group="detail-poll", exclusive=True)
+
     def config_changed(self) -> None:
         """The customer's entry may be another now (its policy), at the same version: read again."""
         if self.record is not None:
-            self.run_worker(self.reload, group="detail-load", exclusive=True)
+            self._read_again()
 
     def data_changed(self) -> None:
         # the agent's own change is on its way: its reload shows it (told "ticket changed by <self>" otherwise,
@@ -443,7 +454,7 @@ class DetailScreen(DeskScreen):
         if self._changing:
             self._missed = True  # looked at once the change is shown: what others did meanwhile is told then
         elif self.record is not None:
-            self.run_worker(self._reload_if_moved(), group="detail-poll", exclusive=True)
+            self._look_again()
 
     def tickets_changed(self, changed: frozenset[int]) -> None:
         """Another connection changed these tickets: read again only when this ticket is among them, or a ticket
