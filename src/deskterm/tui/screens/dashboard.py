@@ -217,9 +217,13 @@ class Figures:
         contributions = [
             reports.contribution(t, sla_now, since, until, escalations) for since, until in ledger.periods[: self.LIVE]
         ]
+
+        def sla_at(at):  # an evaluation as of the end of a past period
+            return lambda t: desk.sla(t, at)
+
         if changed:
             contributions += [
-                reports.contribution(t, lambda t, until=until: desk.sla(t, until), since, until, escalations)
+                reports.contribution(t, sla_at(until), since, until, escalations)
                 for since, until in ledger.periods[self.LIVE :]
             ]
         else:
