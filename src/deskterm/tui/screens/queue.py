@@ -1011,12 +1011,6 @@ class QueueScreen(DeskScreen):
 
         self.app.push_screen(CategoryDialog(None, taxonomy.paths(), about=f"for {_count(len(ids))}"), chosen)
 
-    def apply_to_marked(self, field: str, value: str) -> None:
-        """``field`` → ``value`` on the marked tickets (else the cursor's), listed first when marked."""
-        ids, versions, bulk = self._snapshot()
-        if ids:
-            self._act(ids, versions, bulk, field, value)
-
     def _act(self, ids: list[int], versions: dict[int, int], bulk: bool, field: str, value: str) -> None:
         from ...service import Change
 

@@ -44,7 +44,6 @@ class TriageScreen(LoadingScreen):
         super().__init__()
         self.tickets: list = []
         self.result: Any = None  # the Triage of the highlighted ticket
-        self.desk: Any = None
 
     def compose(self) -> ComposeResult:
         yield Static(Text("To triage: loading…"), id="triage-title")
@@ -59,7 +58,7 @@ class TriageScreen(LoadingScreen):
     def _load(self, generation: int) -> None:
         from ... import triage
 
-        tickets = triage.to_triage(self.desk)
+        tickets = triage.to_triage(self._desk)
         self.app.call_from_thread(self._loaded, generation, tickets)
 
     def _loaded(self, generation: int, tickets: list) -> None:
@@ -108,7 +107,7 @@ class TriageScreen(LoadingScreen):
         from ... import triage
 
         try:
-            result = triage.suggest(self.desk, ticket_id)
+            result = triage.suggest(self._desk, ticket_id)
         except Exception as exc:  # noqa: BLE001 - a ticket gone meanwhile, the desk busy: said in the pane
             self.app.call_from_thread(self._show_error, str(exc))
             return
@@ -175,7 +174,7 @@ class TriageScreen(LoadingScreen):
         from ... import triage
 
         try:
-            triage.accept(self.desk, result, corrections)
+            triage.accept(self._desk, result, corrections)
         except Exception as exc:  # noqa: BLE001 - refused, changed meanwhile, a bad category: said
             self.app.call_from_thread(self._said, f"#{result.ticket.id}: {exc}", "warning")
             return
@@ -218,7 +217,7 @@ class TriageScreen(LoadingScreen):
     @work(thread=True, group="triage-apply")
     def _link(self, ticket_id: int, major: int, version: int) -> None:
         try:
-            self.desk.link(ticket_id, major, expect_version=version)
+            self._desk.link(ticket_id, major, expect_version=version)
         except Exception as exc:  # noqa: BLE001 - refused or changed meanwhile: said
             self.app.call_from_thread(self._said, f"#{ticket_id}: {exc}", "warning")
             return
