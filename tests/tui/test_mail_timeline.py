@@ -25,18 +25,20 @@ security = "none"
 """
 
 
-async def test_failed_mail_is_shown_and_R_queues_it_again(demo, make_app):
+def _mailed_ticket(demo, port: int, subject: str, message_id: str):
+    """The demo desk with mail to an SMTP server on ``port``, and a ticket that came by mail (``message_id``, from
+    joe@acme.example) with the agent's reply "On it" queued: (config, store, desk, ticket)."""
     db, _, clock = demo
     path = db.parent / "deskterm.toml"
-    path.write_text(path.read_text(encoding="utf-8") + MAIL, encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + MAIL.replace("2525", str(port)), encoding="utf-8")
     config = load_config(path)
     store = open_store(db)
     desk = Desk(store, config, clock=clock, user="bob")
-    t = desk.create(NewTicket(subject="Printer \x1b[31mdown", customer="ACME", priority="P2", created_at=clock.now()))
+    t = desk.create(NewTicket(subject=subject, customer="ACME", priority="P2", created_at=clock.now()))
     desk.store.write(
         lambda s: s.execute(
             insert(InboundMail).values(
-                message_id="<m1@acme.example>",
+                message_id=message_id,
                 ticket_id=t.id,
                 state="ticket",
                 from_addr="joe@acme.example",
@@ -46,6 +48,11 @@ async def test_failed_mail_is_shown_and_R_queues_it_again(demo, make_app):
         )
     )
     desk.update(t.id, Change(reply="On it"))
+    return config, store, desk, t
+
+
+async def test_failed_mail_is_shown_and_R_queues_it_again(demo, make_app):
+    config, store, desk, t = _mailed_ticket(demo, 2525, "Printer \x1b[31mdown", "<m1@acme.example>")
     desk.store.write(
         lambda s: s.execute(update(OutboxMail).values(state="failed", last_error="550 5.1.1 \x1b[2Jno such user"))
     )
@@ -92,26 +99,7 @@ async def test_an_open_ticket_screen_shows_its_mail_sent_or_failed_by_the_sender
     not move), not only when the screen is opened again."""
     from aiosmtpd.controller import Controller
 
-    db, _, clock = demo
-    path = db.parent / "deskterm.toml"
-    path.write_text(path.read_text(encoding="utf-8") + MAIL.replace("2525", str(unused_tcp_port)), encoding="utf-8")
-    config = load_config(path)
-    store = open_store(db)
-    desk = Desk(store, config, clock=clock, user="bob")
-    t = desk.create(NewTicket(subject="Printer down", customer="ACME", priority="P2", created_at=clock.now()))
-    desk.store.write(
-        lambda s: s.execute(
-            insert(InboundMail).values(
-                message_id="<m2@acme.example>",
-                ticket_id=t.id,
-                state="ticket",
-                from_addr="joe@acme.example",
-                source="test",
-                taken_at=clock.now(),
-            )
-        )
-    )
-    desk.update(t.id, Change(reply="On it"))
+    config, store, desk, t = _mailed_ticket(demo, unused_tcp_port, "Printer down", "<m2@acme.example>")
     desk.update(t.id, Change(reply="Fixed?"))
     sink = _Sink()
     server = Controller(sink, hostname="127.0.0.1", port=unused_tcp_port)
