@@ -265,6 +265,9 @@ async def test_reply_and_note_each_write_one_event(make_app, tickets):
         await pilot.press("ctrl+s")
         await settle(pilot)
         assert app.screen is screen
+        # no [mail] in this desk's configuration: the reply is recorded, and nobody is told it was sent
+        assert any("reply recorded (no mail is configured" in n for n in notes(app))
+        assert not any("sent to the customer" in n for n in notes(app))
         await pilot.press("n")
         await pilot.pause()
         await type_text(pilot, "check the badge server")

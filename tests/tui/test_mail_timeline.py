@@ -4,7 +4,7 @@ R queues a failed one again (issue 16)."""
 from __future__ import annotations
 
 from sqlalchemy import insert, update
-from test_detail import notes, open_detail
+from test_detail import notes, open_detail, type_text
 from tuihelp import SIZE, settle
 
 from deskterm.config import load_config
@@ -129,3 +129,24 @@ async def test_an_open_ticket_screen_shows_its_mail_sent_or_failed_by_the_sender
     finally:
         server.stop()
         store.dispose()
+
+
+async def test_a_reply_says_its_mail_is_queued_not_sent(demo, make_app):
+    """The toast after a reply says what happened: its mail queued for the sender (`deskterm mail send`), or,
+    on a ticket with no customer address, recorded and not mailed. Never "sent": nothing has left yet."""
+    config, store, desk, t = _mailed_ticket(demo, 2525, "Printer down", "<m3@acme.example>")
+    phoned = desk.create(NewTicket(subject="By phone", customer="ACME", priority="P3", created_at=desk.clock.now()))
+    store.dispose()
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        for ticket, said in ((t.id, "its mail to the customer is queued"), (phoned.id, "not mailed: the ticket")):
+            await open_detail(pilot, ticket)
+            await pilot.press("r")
+            await pilot.pause()
+            await type_text(pilot, "Looking into it")
+            await pilot.press("ctrl+s")
+            await settle(pilot)
+            assert any(said in n for n in notes(app)), notes(app)
+            await pilot.press("escape")
+            await settle(pilot)
+        assert not any("sent to the customer" in n for n in notes(app))

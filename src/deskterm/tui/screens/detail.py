@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -543,13 +544,19 @@ class DetailScreen(DeskScreen):
             self.call_after_refresh(self.refresh_bindings)
 
     async def change(
-        self, what: str, seen: Seen | None, fn, done: str | None = None, reopen=None, draft: str | None = None
+        self,
+        what: str,
+        seen: Seen | None,
+        fn,
+        done: str | Callable[[], str] | None = None,
+        reopen=None,
+        draft: str | None = None,
     ) -> bool:
         """Apply ``fn(expect_version)`` (a service call, run in a worker thread) to the ticket as ``seen`` (the
         dialog's or the draft's; None: as shown now). When the ticket changed since, nothing is written: the
         agent is shown what changed and chooses to apply anyway (with the new version, checked again),
-        ``reopen()`` the dialog on the new state, or cancel. Reloads and says what happened; False when
-        nothing was applied."""
+        ``reopen()`` the dialog on the new state, or cancel. Reloads and says what happened (``done``, or what
+        ``done()`` says of the ticket as reloaded); False when nothing was applied."""
         if self.record is None:
             return False
         seen = seen or Seen.of(self.record)
@@ -562,7 +569,9 @@ class DetailScreen(DeskScreen):
                 self._missed = False
                 self.data_changed()
 
-    async def _change(self, what: str, seen: Seen, fn, done: str | None, reopen, draft: str | None) -> bool:
+    async def _change(
+        self, what: str, seen: Seen, fn, done: str | Callable[[], str] | None, reopen, draft: str | None
+    ) -> bool:
         version = seen.version
         while True:
             try:
@@ -593,7 +602,7 @@ class DetailScreen(DeskScreen):
                 if begun is not None and begun.version == version:
                     self.begin_draft(kind, Seen.of(self.record))
         if done:
-            self.say(done, title=what)
+            self.say(done if isinstance(done, str) else done(), title=what)
         return True
 
     async def ask(self, dialog):
@@ -685,7 +694,7 @@ class DetailScreen(DeskScreen):
             label,
             self.draft_seen.get(kind),
             lambda v: self._desk.update(self.ticket_id, change, expect_version=v),
-            "sent to the customer" if kind == "reply" else "internal note added",
+            self._reply_sent if kind == "reply" else "internal note added",
             reopen=lambda: self._edit(kind, seen=Seen.of(self.record)),
             draft=kind,
         )
@@ -696,6 +705,16 @@ class DetailScreen(DeskScreen):
             self.draft_seen[kind] = None
         self._show_drafts()
         return ok
+
+    def _reply_sent(self) -> str:
+        """What became of the reply just sent, as the reloaded ticket says: its mail queued for the customer,
+        or recorded only (no mail configured, or no address to write to). Never "sent": the sender sends."""
+        if self._desk.config.mail is None:
+            return "reply recorded (no mail is configured: nothing is mailed to the customer)"
+        replies = [e for e in (self.record.events if self.record else []) if e.kind == "reply" and e.public]
+        if replies and replies[-1].id in self._mail:
+            return "reply recorded; its mail to the customer is queued"
+        return "reply recorded; not mailed: the ticket has no customer address"
 
     def action_customer_panel(self) -> None:
         """``i``: the customer panel (contact, VIP, notes, its other open and last resolved tickets)."""
