@@ -2358,8 +2358,13 @@ class Desk:
             return None
         rows = session.execute(open_of_group).all()
         priority = min(r[2] for r in rows)
-        subject = f"Alert storm: {n.group_name()} ({len(rows)} alerts)"
-        text = f"Alertmanager group {n.group_key}: {len(rows)} alerts at once; the alerts' tickets are linked here."
+        # no count in the subject: later alerts of the group are linked as they come, and a subject that said
+        # "(3 alerts)" of a storm of fifty would mislead whoever reads the queue (the linked tickets are counted)
+        subject = f"Alert storm: {n.group_name()}"
+        text = (
+            f"Alertmanager group {n.group_key}: {len(rows)} alerts at once when it opened; their tickets, and those"
+            " of the group's later alerts, are linked here."
+        )
         major_id = self._alert_ticket(session, tx, subject, text, dataclasses.replace(m, priority=priority), now)
         for tid, _linked, _ in rows:
             t = self._load(session, tid)
