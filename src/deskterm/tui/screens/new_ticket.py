@@ -147,7 +147,7 @@ class NewTicketScreen(DetailDialog):
         types = list(prio_rules.TYPES)
         yield self._row(
             "Priority",
-            Input("", placeholder="P3, or 21 = impact 2 × urgency 1", id="nt-priority", classes="nt-small"),
+            Input("", placeholder="P3 or 21=impact,urgency", id="nt-priority", classes="nt-small"),
             Label(" Type ", classes="nt-label"),
             Input("incident", suggester=CallbackSuggester(lambda: types), id="nt-type", classes="nt-small"),
         )
