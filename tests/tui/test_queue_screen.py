@@ -11,7 +11,7 @@ from deskterm.service import NewTicket
 from deskterm.store.queue import QueueQuery, Sort
 from deskterm.tui.screens.detail import DetailScreen as TicketScreen  # enter opens the ticket-detail screen
 from deskterm.tui.screens.queue import QueueScreen, ViewTabs
-from deskterm.tui.widgets.queue_table import QueueTable
+from deskterm.tui.widgets.queue_table import QueueTable, header_cell, layout
 from deskterm_testing import patience
 
 
@@ -825,3 +825,16 @@ async def test_a_ticket_leaves_breaching_soon_in_the_second_it_breaches(make_app
         await pilot.press("6")
         await _settled(pilot)
         assert table.query_.position(tid) is not None  # it is among the breached of "All open"
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_sorted_column_shows_its_arrow_at_every_width(width):
+    """Every column the queue can be sorted by shows ▲/▼ in its header, shortening its title if the column is
+    just as wide (at 80 columns "Assignee" filled its 8 cells and the arrow was cut off)."""
+    for col, w in layout(width):
+        for descending, arrow in ((False, "▲"), (True, "▼")):
+            cell = header_cell(col, w, col.key, descending)
+            assert len(cell) == w and arrow in cell, (col.key, cell)
+            assert arrow not in header_cell(col, w, "another", descending)
+    assignee = next((c, w) for c, w in layout(80) if c.key == "assignee")
+    assert header_cell(*assignee, "assignee", False) == "Assigne▲"

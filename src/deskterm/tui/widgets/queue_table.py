@@ -107,6 +107,15 @@ def layout(width: int) -> list[tuple[Column, int]]:
     return [(c, w or flex) for c, w in zip(columns, widths, strict=True)]
 
 
+def header_cell(col: Column, width: int, sorted_by: str, descending: bool) -> str:
+    """A column's title fitted to its width; the sorted column's arrow always shows, the title shortened for it
+    ("Assignee" is as wide as its column at 80 columns: "Assigne▲")."""
+    title = col.title
+    if col.key == sorted_by:
+        title = title[: max(0, width - 1)] + ("▼" if descending else "▲")
+    return set_cell_size(title.rjust(width) if col.right else title, width)
+
+
 class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     """The queue's rows. Give it its desk's SLA cache and clock with ``use``, a ``QueueQuery`` with
     ``set_query``; tick it with ``tick`` (and ``evaluate_visible`` first, for the rows the clock brings into
@@ -639,11 +648,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         for col, w in layout(width):
             if segments:
                 segments.append(Segment(" ", style))
-            title = col.title
-            if col.key == sort.column:
-                title += "▼" if sort.descending else "▲"
-            text = title.rjust(w) if col.right else title
-            segments.append(Segment(set_cell_size(text, w), style))
+            segments.append(Segment(header_cell(col, w, sort.column, sort.descending), style))
         return Strip(segments).adjust_cell_length(width, style)
 
     def _render_row(
