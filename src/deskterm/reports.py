@@ -27,6 +27,7 @@ the same everywhere. Time is passed in. Definitions (documented in the README):
 
 from __future__ import annotations
 
+import heapq
 import statistics
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Sequence
@@ -36,7 +37,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from .domain.calendar import epoch
+from .domain.calendar import BusinessCalendar, epoch
 from .domain.history import first_contact, reopens, status_at, survey_scores
 from .domain.sla import TIMERS, TicketSla
 from .domain.workflow import STOPPED
@@ -665,13 +666,13 @@ class Handover:
     now: datetime
     hours: float
     # ticket, timer, due (epoch), business seconds left: due within the horizon, not breached yet
-    breaching: list[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
+    breaching: Sequence[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
     # ticket, timer, instant of the breach (epoch), business seconds left (negative): breached, still open
-    breached: list[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
+    breached: Sequence[tuple[TicketRecord, str, int, int]] = field(default_factory=list)
     unacknowledged: list[Escalation] = field(default_factory=list)
     majors: list[tuple[TicketRecord, list[TicketRecord]]] = field(default_factory=list)
-    long_pending: list[tuple[TicketRecord, float]] = field(default_factory=list)  # ticket, hours pending
-    resolved: list[TicketRecord] = field(default_factory=list)
+    long_pending: Sequence[tuple[TicketRecord, float]] = field(default_factory=list)  # ticket, hours pending
+    resolved: Sequence[TicketRecord] = field(default_factory=list)
 
 
 def handover(
@@ -682,27 +683,67 @@ def handover(
     hours: float = 8,
     pending_hours: float = 24,
 ) -> Handover:
-    """What the next shift must know, as of ``now`` for the shift of the last ``hours``."""
+    """What the next shift must know, as of ``now`` for the shift of the last ``hours``: every ticket placed
+    (``HandoverBook.put``, each open one evaluated as of now), then the sections read."""
+    book = HandoverBook(hours, pending_hours)
+    for t in tickets:
+        book.put(t, None if t.status in STOPPED else sla_of(t), None, now)
+    return book.handover(now, escalations)
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where one ticket stands in the handover as of ``at`` (epoch seconds), and until when that holds."""
+
+    deadline: str | None  # "breaching", "breached" or None
+    key: tuple[int, int]  # (due, id): the order of the deadline sections
+    entry: tuple[TicketRecord, str, int, int, int, int | None, BusinessCalendar | None]
+    pending_since: datetime | None  # pending the customer for long since then
+    resolved: bool  # resolved during the shift
+    major: int | None  # open and linked to this major incident
+    until: float  # the first instant (epoch, a second early) at which the place may differ: ``next_instant``
+
+
+def _place(
+    t: TicketRecord,
+    sla: TicketSla | None,
+    calendar: BusinessCalendar | None,
+    now: datetime,
+    hours: float,
+    pending_hours: float,
+) -> _Place:
+    """The handover's rules for one ticket as of ``now``: which deadline section it is in (an active timer
+    breached: "breached", the earliest; else the earliest running timer due within ``hours``: "breaching"),
+    whether it waits on the customer for ``pending_hours`` or more, whether it was resolved during the shift,
+    and the major incident it is linked to (open tickets). ``sla``: its evaluation as of ``now`` (None for a
+    stopped ticket, which is never evaluated)."""
     from datetime import timedelta
 
-    h = Handover(now=now, hours=hours)
-    horizon = epoch(now) + int(hours * 3600)
+    at = epoch(now)
+    span = int(hours * 3600)
     start = now - timedelta(hours=hours)
-    by_id = {t.id: t for t in tickets}
-    linked: dict[int, list[TicketRecord]] = {}
-    for t in tickets:
-        if t.major_id is not None and t.status not in STOPPED:
-            linked.setdefault(t.major_id, []).append(t)
-    for t in tickets:
-        if t.status in STOPPED:
-            if _resolved_at(t, start, now + timedelta(seconds=1)) is not None:
-                h.resolved.append(t)
-            continue
-        sla = sla_of(t)
+    # the instants at which this place may change, besides those of ``next_instant`` (an event, a deadline):
+    # a running timer's deadline entering the horizon, a resolution leaving the shift, a wait becoming long
+    later: list[float] = []
+    deadline: str | None = None
+    key = (0, t.id)
+    entry: tuple[TicketRecord, str, int, int, int, int | None, BusinessCalendar | None] = (t, "", 0, 0, at, None, None)
+    pending_since = None
+    resolved = False
+    if t.status in STOPPED:
+        found = _resolved_at(t, start, now + timedelta(seconds=1))
+        resolved = found is not None
+        later += [
+            (e.at + timedelta(hours=hours)).timestamp() + 1
+            for e in t.events
+            if e.kind == "status" and e.to == "resolved"
+        ]
+    else:
+        assert sla is not None
         # "breached", not "will breach": a ticket whose active timer has breached goes to its own section
         breached = min(
             (
-                (x.due, n, x.remaining)
+                (x.due, n, x.remaining, x.counting)
                 for n, x in sla.timers.items()
                 if x.active and x.state == "breached" and x.due is not None
             ),
@@ -710,27 +751,167 @@ def handover(
         )
         running = min(
             (
-                (x.due, n, x.remaining)
+                (x.due, n, x.remaining, x.counting)
                 for n, x in sla.timers.items()
                 if x.active and x.state == "running" and x.due is not None
             ),
             default=None,
         )
+        later += [
+            float(x.due - span) for x in sla.timers.values() if x.active and x.state == "running" and x.due is not None
+        ]
+        chosen = None
         if breached is not None:
-            h.breached.append((t, breached[1], breached[0], breached[2]))
-        elif running is not None and running[0] <= horizon:
-            h.breaching.append((t, running[1], running[0], running[2]))
+            deadline, chosen = "breached", breached
+        elif running is not None and running[0] <= at + span:
+            deadline, chosen = "breaching", running
+        if chosen is not None:
+            due, name, left, counting = chosen
+            # counting: the time left at a later instant is ``left + C(at) - C(later)`` (C: the calendar's
+            # cumulative), until the next instant (``live_timer``'s rule)
+            mark = left + calendar.cumulative(at) if counting and calendar is not None else None
+            key, entry = (due, t.id), (t, name, due, left, at, mark, calendar)
         if t.status == "pending":
             since = next((e.at for e in reversed(t.events) if e.kind == "status" and e.to == "pending"), t.created_at)
-            waited = (now - since).total_seconds() / 3600
-            if waited >= pending_hours:
-                h.long_pending.append((t, waited))
-    h.breaching.sort(key=lambda x: (x[2], x[0].id))
-    h.breached.sort(key=lambda x: (x[2], x[0].id))  # breached longest ago first, as the queue orders them
-    h.long_pending.sort(key=lambda x: -x[1])
-    h.unacknowledged = [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
-    h.majors = [(by_id[mid], sorted(ts, key=lambda t: t.id)) for mid, ts in sorted(linked.items()) if mid in by_id]
-    return h
+            if (now - since).total_seconds() / 3600 >= pending_hours:
+                pending_since = since
+            later.append((since + timedelta(hours=pending_hours)).timestamp())
+    major = t.major_id if t.status not in STOPPED else None
+    u = now.timestamp() - 1
+    until = min(next_instant(t, sla, (), now), min((x for x in later if x > u), default=float("inf")) - 1)
+    return _Place(deadline, key, entry, pending_since, resolved, major, until)
+
+
+class _Sorted:
+    """Values kept in the order of their keys (unique): a bisection to put or take one."""
+
+    def __init__(self) -> None:
+        self.keys: list[Any] = []
+        self.values: list[Any] = []
+
+    def add(self, key: Any, value: Any) -> None:
+        i = bisect_left(self.keys, key)
+        self.keys.insert(i, key)
+        self.values.insert(i, value)
+
+    def remove(self, key: Any) -> None:
+        i = bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            del self.keys[i], self.values[i]
+
+
+class _AsOf(Sequence[Any]):
+    """A section's items as of the handover's instant, each computed when read (its time left, its wait): the
+    section holds a copy of the kept entries, so that showing a few lines costs a few lines."""
+
+    def __init__(self, items: list[Any], make: Callable[[Any], Any]) -> None:
+        self._items, self._make = items, make
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self._make(x) for x in self._items[i]]
+        return self._make(self._items[i])
+
+    def __iter__(self) -> Any:
+        return map(self._make, self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class HandoverBook:
+    """The handover's sections kept ticket by ticket: ``put`` places a ticket as of an instant (``_place``, the
+    rules of ``handover``) in place of where it stood, at the cost of that ticket; ``handover`` reads the sections
+    as of a later instant, each line's time left or wait derived from its placing (a counting timer has used
+    ``C(now) - C(placed)`` more). A place holds until the instant ``put`` returns (``next_instant`` and the
+    handover's own: a deadline entering the horizon, a wait becoming long, a resolution leaving the shift): the
+    caller places the ticket again when one passes or when the ticket changes (``tests/tui/
+    test_dashboard_incremental.py`` compares the sections with ``handover`` after random changes and clock
+    moves)."""
+
+    def __init__(self, hours: float, pending_hours: float = 24) -> None:
+        self.hours, self.pending_hours = hours, pending_hours
+        self.tickets: dict[int, TicketRecord] = {}
+        self._places: dict[int, _Place] = {}
+        self._deadlines = {"breaching": _Sorted(), "breached": _Sorted()}
+        self._pending = _Sorted()  # (since, id): the longest wait first
+        self._resolved = _Sorted()  # id
+        self._linked: dict[int, set[int]] = {}  # major incident → its open linked tickets
+
+    def put(self, t: TicketRecord, sla: TicketSla | None, calendar: BusinessCalendar | None, now: datetime) -> float:
+        """Place ``t`` as of ``now`` (``sla``: its evaluation as of now, None when stopped; ``calendar``: its
+        policy's, to derive its time left later); the instant (epoch) until which the place holds."""
+        self.remove(t.id)
+        p = _place(t, sla, calendar, now, self.hours, self.pending_hours)
+        self.tickets[t.id] = t
+        self._places[t.id] = p
+        if p.deadline is not None:
+            self._deadlines[p.deadline].add(p.key, p.entry)
+        if p.pending_since is not None:
+            self._pending.add((p.pending_since, t.id), t)
+        if p.resolved:
+            self._resolved.add(t.id, t)
+        if p.major is not None:
+            self._linked.setdefault(p.major, set()).add(t.id)
+        return p.until
+
+    def remove(self, tid: int) -> None:
+        """The ticket is in no section any more (deleted; or about to be placed again)."""
+        self.tickets.pop(tid, None)
+        p = self._places.pop(tid, None)
+        if p is None:
+            return
+        if p.deadline is not None:
+            self._deadlines[p.deadline].remove(p.key)
+        if p.pending_since is not None:
+            self._pending.remove((p.pending_since, tid))
+        if p.resolved:
+            self._resolved.remove(tid)
+        if p.major is not None:
+            linked = self._linked[p.major]
+            linked.discard(tid)
+            if not linked:
+                del self._linked[p.major]
+
+    def handover(self, now: datetime, escalations: Sequence[Escalation]) -> Handover:
+        """The sections as of ``now`` (no earlier than any placing, and before any place's instant)."""
+        at = epoch(now)
+        counted: dict[int, int] = {}
+
+        def left(
+            e: tuple[TicketRecord, str, int, int, int, int | None, BusinessCalendar | None],
+        ) -> tuple[TicketRecord, str, int, int]:
+            t, name, due, remaining, placed, mark, calendar = e
+            if mark is not None and at != placed:
+                assert calendar is not None
+                c = counted.get(id(calendar))
+                if c is None:
+                    c = counted[id(calendar)] = calendar.cumulative(at)
+                remaining = mark - c
+            return (t, name, due, remaining)
+
+        def waited(item: tuple[tuple[datetime, int], TicketRecord]) -> tuple[TicketRecord, float]:
+            (since, _), t = item
+            return (t, (now - since).total_seconds() / 3600)
+
+        tickets = self.tickets
+        h = Handover(now=now, hours=self.hours)
+        h.breaching = _AsOf(list(self._deadlines["breaching"].values), left)
+        h.breached = _AsOf(list(self._deadlines["breached"].values), left)  # breached longest ago first
+        h.long_pending = _AsOf(list(zip(self._pending.keys, self._pending.values, strict=True)), waited)
+        h.resolved = list(self._resolved.values)
+        h.unacknowledged = [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
+        h.majors = [
+            (tickets[mid], [tickets[i] for i in sorted(ids)])
+            for mid, ids in sorted(self._linked.items())
+            if mid in tickets
+        ]
+        return h
 
 
 def timer_due(timer: str, due: int, remaining: int, now: int, tz: ZoneInfo | str) -> str:
@@ -852,3 +1033,30 @@ def next_instant(
             if timer.stopped_at is None and timer.breached_at is None and timer.due is not None:
                 instants.append(float(timer.due))
     return min((x for x in instants if x > u), default=float("inf")) - 1
+
+
+class Instants:
+    """Each key's next instant (epoch seconds: ``next_instant``, or the handover's ``HandoverBook.put``) in a
+    heap: ``passed`` takes out the keys whose instant has come, so that only those are evaluated again."""
+
+    def __init__(self) -> None:
+        self._next: dict[int, float] = {}
+        self._heap: list[tuple[float, int]] = []
+
+    def put(self, key: int, at: float) -> None:
+        """``key``'s next instant is ``at`` (``inf``: none to come)."""
+        if at == float("inf"):
+            self._next.pop(key, None)
+        else:
+            self._next[key] = at
+            heapq.heappush(self._heap, (at, key))
+
+    def passed(self, moment: float) -> set[int]:
+        """The keys whose instant is ``moment`` or earlier, taken out (each is set again when evaluated)."""
+        heap, out = self._heap, set[int]()
+        while heap and heap[0][0] <= moment:
+            at, key = heapq.heappop(heap)
+            if self._next.get(key) == at:
+                del self._next[key]
+                out.add(key)
+        return out

@@ -13,7 +13,6 @@ The work runs in a thread worker and comes back as a typed message: keystrokes n
 
 from __future__ import annotations
 
-import heapq
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -137,8 +136,7 @@ class Figures:
         self.escalations = reports.by_ticket(desk.escalations(open_only=False))
         self.ledger: reports.Ledger | None = None
         self._todo: set[int] = set()  # changed since the ledger last took them in
-        self._next: dict[int, float] = {}  # ticket → when its contributions to the periods ending now may change
-        self._heap: list[tuple[float, int]] = []
+        self._instants = reports.Instants()  # ticket → when its contributions to the periods ending now may change
         self.lock = threading.Lock()  # the trend of another customer is computed in another thread
 
     def refresh(self, changed) -> None:
@@ -180,20 +178,13 @@ class Figures:
                 # the first computation, a new day, or a clock set back (what was evaluated as of a later instant
                 # is not known to hold then): every ticket
                 self.ledger = reports.Ledger(live + past)
-                self._next, self._heap, self._todo = {}, [], set()
+                self._instants, self._todo = reports.Instants(), set()
                 for tid in sorted(self.tickets.keys() | self.escalations.keys()):
                     self._put(tid, now, True)
                 return
             ledger.periods[: self.LIVE] = live  # the periods end now
             todo, self._todo = self._todo, set()
-            moment = now.timestamp()
-            heap = self._heap
-            passed = set()
-            while heap and heap[0][0] <= moment:
-                at, tid = heapq.heappop(heap)
-                if self._next.get(tid) == at:
-                    del self._next[tid]
-                    passed.add(tid)
+            passed = self._instants.passed(now.timestamp())
             for tid in sorted(passed - todo):  # a changed one is done below, every period
                 self._put(tid, now, False)  # (once: its next instant may be as near as a second away)
             for tid in sorted(todo):
@@ -230,12 +221,7 @@ class Figures:
             kept = ledger.kept.get(tid)
             contributions += kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
         ledger.put(tid, t, contributions)
-        at = reports.next_instant(t, found[0] if found else None, escalations, now)
-        if at != float("inf"):
-            self._next[tid] = at
-            heapq.heappush(self._heap, (at, tid))
-        else:
-            self._next.pop(tid, None)
+        self._instants.put(tid, reports.next_instant(t, found[0] if found else None, escalations, now))
 
     def period(self, key: str) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
         """The KPIs of a period ending now (``advance`` first), of all customers and of each customer with

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 
 from ... import reports
 from ...domain.calendar import epoch
+from ...domain.workflow import STOPPED
 from ...fmt import local, one_line
 from ...safefile import write_atomic
 from ..keys import KeysFooter
@@ -115,11 +116,15 @@ def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:
 class ShiftTickets:
     """What the handover is made of (thread side): the open tickets and those changed since the shift began
     (``Desk.tickets_for_period``: exact for every section, a ticket closed before the shift is in none), the major
-    incidents of open linked tickets (read by id when closed before it), and the open escalations.
+    incidents of open linked tickets (read by id when closed before it), the unacknowledged escalations, and the
+    sections kept ticket by ticket (``reports.HandoverBook``).
 
     Kept from one computation to the next while the shift's length stays (its start only moves forward): another
-    agent's change reads again only the tickets it changed (``refresh``). The sections are then computed again
-    from the tickets in memory, each open ticket's timers evaluated as of the new now."""
+    agent's change reads again only the tickets it changed (``refresh``), and ``handover`` places again only those
+    and the tickets whose instant has passed (a deadline, a deadline entering the horizon, a wait becoming long, a
+    resolution leaving the shift: ``reports.Instants``); the others keep their place, their time left derived
+    from it. Every ticket is placed again on the first computation, after a change that names no ticket (a new
+    ``ShiftTickets``), and when the clock goes back."""
 
     def __init__(self, desk, now, hours: float) -> None:
         from datetime import timedelta
@@ -129,15 +134,25 @@ class ShiftTickets:
         # is in every section computed later (its change may have been noticed before this read)
         ahead = now + timedelta(days=1)
         self.by_id = {t.id: t for t in desk.tickets_for_period(now - timedelta(hours=hours), ahead)}
-        self.escalations = desk.escalations(open_only=True)
+        self.escalations = self._waiting(desk.escalations(open_only=True))
         self._majors()
+        self.book: reports.HandoverBook | None = None
+        self._at = now  # the instant of the last placing
+        self._instants = reports.Instants()
+        self._todo: set[int] = set()  # changed since the book last took them in
 
-    def _majors(self) -> None:
+    @staticmethod
+    def _waiting(escalations) -> list:
+        return [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
+
+    def _majors(self) -> set[int]:
         from ...store.queue import records
 
         missing = {t.major_id for t in self.by_id.values() if t.major_id is not None} - self.by_id.keys()
-        for t in records(self.desk.store, sorted(missing)):
+        found = records(self.desk.store, sorted(missing)) if missing else []
+        for t in found:
             self.by_id[t.id] = t
+        return {t.id for t in found}
 
     def refresh(self, changed) -> None:
         """Read again these tickets (changed elsewhere) and their open escalations; the others are kept."""
@@ -150,20 +165,40 @@ class ShiftTickets:
         for t in records(self.desk.store, sorted(changed)):
             self.by_id[t.id] = t
         escalations = [e for e in self.escalations if e.ticket_id not in changed]
-        escalations += self.desk.escalations(open_only=True, tickets=changed)
+        escalations += self._waiting(self.desk.escalations(open_only=True, tickets=changed))
         self.escalations = sorted(escalations, key=lambda e: (e.created_at, e.id))
-        self._majors()
+        self._todo |= set(changed) | self._majors()
+
+    def _put(self, tid: int, now) -> None:
+        assert self.book is not None
+        t = self.by_id.get(tid)
+        if t is None:
+            self.book.remove(tid)
+            self._instants.put(tid, float("inf"))
+            return
+        desk = self.desk
+        sla = None if t.status in STOPPED else desk.sla(t, now)
+        until = self.book.put(t, sla, desk.config.policy_for(t.customer).calendar, now)
+        self._instants.put(tid, until)
 
     def handover(self, now) -> reports.Handover:
-        tickets = [self.by_id[tid] for tid in sorted(self.by_id)]
-        return reports.handover(tickets, lambda t: self.desk.sla(t, now), self.escalations, now, self.hours)
+        if self.book is None or now < self._at:
+            # the first computation, or a clock set back (a place is known to hold only after its instant)
+            self.book, self._instants, self._todo = reports.HandoverBook(self.hours), reports.Instants(), set()
+            for tid in sorted(self.by_id):
+                self._put(tid, now)
+        else:
+            todo, self._todo = self._todo, set()
+            for tid in sorted(todo | self._instants.passed(now.timestamp())):
+                self._put(tid, now)
+        self._at = now
+        return self.book.handover(now, self.escalations)
 
 
 class HandoverLoaded(Message):
-    def __init__(self, handover: reports.Handover, markdown: str, generation: int) -> None:
+    def __init__(self, handover: reports.Handover, generation: int) -> None:
         super().__init__()
         self.handover = handover
-        self.markdown = markdown
         self.generation = generation
 
 
@@ -186,7 +221,7 @@ class HandoverScreen(LoadingScreen):
         self.hours = hours
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.handover: reports.Handover | None = None
-        self.markdown = ""
+        self._markdown: tuple[reports.Handover, str] | None = None
         self.lines: dict[str, list[HandoverLine]] = {}
         self.loaded = False
         self._ticks = 0
@@ -215,13 +250,22 @@ class HandoverScreen(LoadingScreen):
             shift = self._shift = ShiftTickets(desk, now, hours)
         else:
             shift.refresh(changed)
-        h = shift.handover(now)
-        self.post_message(HandoverLoaded(h, reports.handover_markdown(h, desk.config.tz), generation))
+        self.post_message(HandoverLoaded(shift.handover(now), generation))
+
+    @property
+    def markdown(self) -> str:
+        """The Markdown of the handover shown (made when asked for: ``y``), "" before the first computation."""
+        h = self.handover
+        if h is None:
+            return ""
+        if self._markdown is None or self._markdown[0] is not h:
+            self._markdown = (h, reports.handover_markdown(h, self._desk.config.tz))
+        return self._markdown[1]
 
     def on_handover_loaded(self, message: HandoverLoaded) -> None:
         if message.generation != self._generation:
             return
-        self.handover, self.markdown = message.handover, message.markdown
+        self.handover = message.handover
         self.lines = handover_lines(message.handover, self._desk.config.tz)
         self.show()
         self.loaded = True
