@@ -9,6 +9,11 @@ on a real desk, it reads again the changed tickets and computes what the screen 
 all customers and for each, the 30-day trend, the top contact reasons and the service manager's lines. It
 prints the CPU seconds (``time.process_time``) of each phase, the median and worst per change.
 
+With ``--screen handover`` it measures the handover screen the same way (the shift of the last 8 hours): the
+first read and computation, then per change the changed tickets read again, the sections computed (with the
+Markdown, when the installation's worker makes it on every computation), and apart the Markdown and the lines
+of the list (``handover_lines``, made on the event loop when the sections arrive).
+
     DESKTERM_BENCH_DIR=/work/bench-desks nice .venv/bin/python benchmarks/dashboard.py --tickets 100000 \\
         --changes 5 --against /path/to/older/src
 """
@@ -99,6 +104,72 @@ def worker(db: str, config_path: str, changes: int) -> dict:
     return out
 
 
+def handover_worker(db: str, config_path: str, changes: int) -> dict:
+    """Runs in the measured installation: the handover screen's computations, timed (``--screen handover``)."""
+    from deskterm import reports
+    from deskterm.clock import FrozenClock
+    from deskterm.config import load_config
+    from deskterm.service import Change, Desk, NewTicket
+    from deskterm.store.changes import ChangeWatch
+    from deskterm.store.engine import open_store
+    from deskterm.tui.screens import handover
+
+    config = load_config(Path(config_path))
+    clock = FrozenClock(desks.NOW + timedelta(hours=1))
+    store = open_store(Path(db))
+    desk = Desk(store, config, clock=clock, user="bench")
+    other = Desk(open_store(Path(db)), config, clock=clock, user="carol")
+    # the Markdown made by the worker on every computation (before), or when asked for (``y``)
+    eager = "markdown" in handover.HandoverLoaded.__init__.__code__.co_varnames
+
+    def compute(shift, now) -> tuple[float, float, float, dict]:
+        """What HandoverScreen._compute and on_handover_loaded do once the tickets are read: the sections
+        (and the Markdown when the worker makes it), then the lines of the list."""
+        c0 = time.process_time()
+        h = shift.handover(now)
+        c1 = time.process_time()
+        reports.handover_markdown(h, config.tz)
+        c2 = time.process_time()
+        handover.handover_lines(h, config.tz)
+        c3 = time.process_time()
+        sizes = {s: len(getattr(h, s)) for s in handover.SECTIONS}
+        return c1 - c0, c2 - c1, c3 - c2, sizes
+
+    out: dict = {"markdown in the worker": eager}
+    c0 = time.process_time()
+    shift = handover.ShiftTickets(desk, clock.now(), 8)
+    c1 = time.process_time()
+    sections, markdown, lines, out["sections"] = compute(shift, clock.now())
+    out["first read"], out["first compute"] = c1 - c0, sections + (markdown if eager else 0)
+    out["tickets kept"] = len(shift.by_id)
+    watch = ChangeWatch(store)
+    watch.changes()
+    opened = [t.id for t in other.tickets(["open"])][:changes]
+    reads, computes, markdowns, liness = [], [], [], []
+    for i in range(changes):
+        clock.advance(seconds=7)
+        which = i % 3
+        if which == 0:
+            other.update(opened[i], Change(status="pending"))
+        elif which == 1:
+            other.update(opened[i], Change(note="called the customer"))
+        else:
+            other.create(NewTicket(subject="printer", customer="Lyon", priority="P3", created_at=clock.now()))
+        seen = watch.changes()
+        assert seen is not None and seen.tickets, "the change is in the feed"
+        c0 = time.process_time()
+        shift.refresh(seen.tickets)
+        c1 = time.process_time()
+        sections, markdown, lines, _ = compute(shift, clock.now())
+        reads.append(c1 - c0)
+        computes.append(sections + (markdown if eager else 0))
+        markdowns.append(markdown)
+        liness.append(lines)
+    out["reads"], out["computes"], out["markdowns"], out["lines"] = reads, computes, markdowns, liness
+    watch.close()
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000)
@@ -108,10 +179,17 @@ def main() -> int:
         metavar="PATH",
         help="the baseline: another installation's bin directory, or an older deskterm's src directory",
     )
+    parser.add_argument(
+        "--screen",
+        choices=("dashboard", "handover"),
+        default="dashboard",
+        help="the screen measured (the handover: its sections for the last 8 hours)",
+    )
     parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker[0], args.worker[1], int(args.worker[2]))))
+        measure = handover_worker if args.screen == "handover" else worker
+        print(json.dumps(measure(args.worker[0], args.worker[1], int(args.worker[2]))))
         return 0
     installs = [("this", sys.executable, str(Path(__file__).resolve().parents[1] / "src"))]
     if args.against:
@@ -121,7 +199,7 @@ def main() -> int:
         else:
             installs.append(("baseline", sys.executable, str(against)))
     source = desks.cached(args.tickets)
-    print(f"{args.tickets} tickets, {args.changes} changes; load average {os.getloadavg()[0]:.2f}, "
+    print(f"{args.screen}: {args.tickets} tickets, {args.changes} changes; load average {os.getloadavg()[0]:.2f}, "
           f"{os.cpu_count()} CPUs", file=sys.stderr)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="deskterm-bench-dashboard-") as tmp:
         results = []
@@ -129,7 +207,7 @@ def main() -> int:
             db, config = desks.working_copy(args.tickets, Path(tmp) / name, source=source)
             env = {**os.environ, "PYTHONPATH": src} if src else dict(os.environ)
             done = subprocess.run(
-                [python, __file__, "--worker", str(db), str(config), str(args.changes)],
+                [python, __file__, "--screen", args.screen, "--worker", str(db), str(config), str(args.changes)],
                 env=env,
                 capture_output=True,
                 text=True,
@@ -148,6 +226,15 @@ def main() -> int:
         ("per change: computing (median)", lambda r: f"{statistics.median(r['computes']) * 1000:11.1f} ms"),
         ("per change: computing (worst)", lambda r: f"{max(r['computes']) * 1000:11.1f} ms"),
     ]
+    if args.screen == "handover":
+        rows[3:3] = [
+            ("sections on screen", lambda r: f"{sum(r['sections'].values()):>14,}"),
+        ]
+        rows += [
+            ("per change: the Markdown (median)", lambda r: f"{statistics.median(r['markdowns']) * 1000:11.1f} ms"),
+            ("per change: the lines (median)", lambda r: f"{statistics.median(r['lines']) * 1000:11.1f} ms"),
+            ("Markdown made by the worker", lambda r: f"{'yes' if r['markdown in the worker'] else 'no (y)':>14}"),
+        ]
     for label, cell in rows:
         print(f"{label:34} " + " ".join(cell(r) for _, r in results))
     print(f"load average after: {os.getloadavg()[0]:.2f}", file=sys.stderr)
