@@ -29,7 +29,8 @@ sys.path.insert(0, str(_HERE))
 
 import desks  # noqa: E402 - benchmarks/desks.py, beside this file
 
-# (module, class, method): the parts of a change, timed where they exist (a baseline may lack some)
+# (module, class, method): the parts of a change, timed where they exist (a baseline may lack some); no class: a
+# function of the module (looked up there at each call)
 PARTS = [
     ("deskterm.tui.app", "DeskApp", "poll"),
     ("deskterm.store.changes", "ChangeWatch", "changes"),
@@ -40,6 +41,8 @@ PARTS = [
     ("deskterm.store.queue_counts", "ViewCounts", "apply"),
     ("deskterm.tui.screens.queue", "QueueScreen", "_counted"),
     ("deskterm.tui.screens.queue", "QueueScreen", "_patched"),
+    ("deskterm.store.queue", "", "follow"),
+    ("deskterm.tui.screens.queue", "QueueScreen", "_followed"),
     ("deskterm.tui.widgets.queue_table", "QueueTable", "set_query"),
     ("deskterm.store.queue", "QueueQuery", "rows"),
     ("deskterm.tui.widgets.queue_table", "QueueTable", "refresh_changed"),
@@ -62,12 +65,14 @@ def one(db: str, config: str, changes: int) -> dict:
     spent: collections.Counter = collections.Counter()
     calls: collections.Counter = collections.Counter()
     for module, cls, name in PARTS:
-        owner = getattr(importlib.import_module(module), cls, None)
+        owner = getattr(importlib.import_module(module), cls, None) if cls else importlib.import_module(module)
         method = getattr(owner, name, None)
         if method is None:
             continue
 
-        def timed(method=method, label=f"{cls}.{name}"):
+        label = f"{cls}.{name}" if cls else f"{module.rsplit('.', 1)[-1]}.{name}"
+
+        def timed(method=method, label=label):
             @functools.wraps(method)
             def run(*args, **kwargs):
                 t = time.thread_time()

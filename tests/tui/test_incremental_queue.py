@@ -2,8 +2,9 @@
 
 Another agent (a second Desk on the same file) changes tickets; after the app's poll the queue must show what
 a queue opened from scratch shows (the same ids in the same order, the same tab counts), the changed rows as
-they now are, and it must have got there through the feed of ticket changes (``QueueQuery.patched``, the view
-counts moved by ``ViewCounts.apply``), without reading the whole view again.
+they now are, and it must have got there through the feed of ticket changes (``follow``: the order patched on
+the deadlines the counts keep, the view counts moved by the difference, the changed rows and histories read in
+that one worker), without reading the whole view again nor anything on the event loop.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 
 from tuihelp import SIZE, lines, ready, settle
 
+import deskterm.store.queue as queue_store
 from deskterm.service import Change, NewTicket
 from deskterm.store.queue import QueueQuery, Sort, data_view_counts
 from deskterm.tui.widgets.queue_table import QueueTable
@@ -28,13 +30,13 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         table = app.screen.query_one(QueueTable)
-        patched = []
-        original, rows = QueueQuery.patched, QueueQuery.rows
+        followed = []
+        original, rows = queue_store.follow, QueueQuery.rows
         read_on_the_loop: list[list[int]] = []  # rows read by the event loop's thread (it must read none)
 
-        def spy(self, changed):
-            result = original(self, changed)
-            patched.append((set(changed), result is not None))
+        def spy(query, changed, *args, **kwargs):
+            result = original(query, changed, *args, **kwargs)
+            followed.append((set(changed), result.query is not None, result.in_memory))
             return result
 
         def spy_rows(self, ids):
@@ -43,8 +45,9 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
                 read_on_the_loop.append(ids)
             return rows(self, ids)
 
-        QueueQuery.patched = spy  # type: ignore[method-assign]
+        queue_store.follow = spy  # type: ignore[assignment]
         QueueQuery.rows = spy_rows  # type: ignore[method-assign]
+        evaluations = table.sla.evaluations
         try:
             third = table.row_at(2)
             assert third is not None and third.status != "pending"
@@ -58,10 +61,15 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
             assert app.poll()
             await settle(pilot)
         finally:
-            QueueQuery.patched = original  # type: ignore[method-assign]
+            queue_store.follow = original  # type: ignore[assignment]
             QueueQuery.rows = rows  # type: ignore[method-assign]
-        assert patched == [({third.id, first.id, new.id}, True)], "the feed named the three tickets"
+        assert followed == [({third.id, first.id, new.id}, True, True)], "the feed named the three tickets"
         assert read_on_the_loop == [], "the changed rows are read in the patch's worker"
+        # the changed tickets on screen were evaluated in that worker too: no evaluation worker after it
+        # (those of the changed the order holds from a screenful above the first line shown to one below the last)
+        top, n = int(table.scroll_y), table.rows_visible
+        near = set(table.query_.ids()[max(top - n, 0) : top + 2 * n])
+        assert table.sla.evaluations - evaluations == len({third.id, new.id} & near)
         assert list(table.query_.ids()) == _fresh_ids(app)
         assert first.id not in table.query_.ids() and new.id in table.query_.ids()
         assert table.total == len(_fresh_ids(app))

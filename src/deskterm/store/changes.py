@@ -23,6 +23,7 @@ the feed's newest rows or lost its connection): the screens then read everything
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +52,9 @@ class ChangeWatch:
         self._last = 0
         self._seq: int | None = None  # SQLite: the last row of the feed seen (None: no feed, every change is ANY)
         self._closed = False
+        # when (time.monotonic()) the last look began: whatever was committed before it, it has reported (the queue
+        # trusts deadlines read before it: queue.py ``follow``)
+        self.read_at: float | None = None
         self._connect()
 
     def _connect(self) -> None:
@@ -130,6 +134,7 @@ class ChangeWatch:
         """What was committed by anyone else since the last call (None: nothing)."""
         if self._closed:
             return None
+        self.read_at = time.monotonic()
         if self._conn is None:  # lost earlier and not back yet
             self._reconnect()
             return ANY if self._conn is not None else None  # listening again: reload once

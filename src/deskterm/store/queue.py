@@ -26,12 +26,12 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
@@ -40,7 +40,7 @@ from . import queries
 from .engine import Store
 from .models import Customer, Escalation, Ticket, core
 from .queue_conditions import customer_names, escalated_condition, filter_conditions, sort_key, view_condition
-from .queue_counts import ViewCounts, breaching_count, data_view_counts, view_counts
+from .queue_counts import ViewCounts, breaching_count, data_view_counts, view_bits, view_counts
 from .queue_search import SearchIndex, haystack
 from .queue_terms import (
     BREACHING_HORIZON,
@@ -59,6 +59,7 @@ from .queue_thresholds import (
     next_thresholds,
     position_by_due,
     soon_ids,
+    thresholds_after,
     warned_ids,
 )
 
@@ -116,6 +117,7 @@ class QueueQuery:
     _groups: tuple | None = field(default=None, init=False, repr=False)
     _earlier: QueueQuery | None = field(default=None, init=False, repr=False)  # see later()
     _found: array | None = field(default=None, init=False, repr=False)  # the SQL order, words matched
+    _top: int | None = field(default=None, init=False, repr=False)  # the highest id in the order (_top_id)
 
     @property
     def _sql_view(self) -> str:
@@ -278,16 +280,10 @@ class QueueQuery:
         self._groups = (breached, warning, rest, paused)
         return self._joined()
 
-    def patched(self, changed: Iterable[int]) -> QueueQuery | None:
-        """This query after the tickets ``changed`` changed (the feed of ticket changes, store/changes.py),
-        at the same instant: each of them taken out of the order and, when it still belongs to the view and
-        filters, put back where its new deadline places it (one query for their rows, then a bisection of a
-        few dozen deadlines each), instead of ordering the whole view again. The same ids as a new query's
-        (``tests/store/test_incremental.py`` checks it against a full recomputation after random changes).
-
-        Only "time to breach" without free words, in any view but "breaching soon" (which the time also
-        moves); None otherwise, or before the ids are known: then the screen queries again."""
-        if (
+    def can_patch(self) -> bool:
+        """Whether ``patched`` can move changed tickets in this query's order: "time to breach" without free
+        words, in any view but "breaching soon" (which the time also moves), its ids known."""
+        return not (
             self._ids is None
             or self._groups is None
             or self._earlier is not None
@@ -295,23 +291,20 @@ class QueueQuery:
             or self.view == "breaching"
             or self.filters.words
             or self.now is None
-        ):
+        )
+
+    def patched(self, changed: Iterable[int]) -> QueueQuery | None:
+        """This query after the tickets ``changed`` changed (the feed of ticket changes, store/changes.py),
+        at the same instant: each of them taken out of the order and, when it still belongs to the view and
+        filters, put back where its new deadline places it (one query for their rows, then a bisection of a
+        few dozen deadlines each, read by primary key), instead of ordering the whole view again. The same ids
+        as a new query's (``tests/store/test_incremental.py`` checks it against a full recomputation after
+        random changes). ``follow`` does the same and more in one transaction, with the deadlines kept in memory.
+
+        None when ``can_patch`` is not: then the screen queries again."""
+        if not self.can_patch():
             return None
         changed = sorted(set(changed))
-        query = replace(self)
-        if not changed:
-            query._groups, query._ids = self._groups, self._ids
-            return query
-        groups = tuple(array("q", g) for g in self._groups)
-        for ticket_id in changed:
-            for group in groups:
-                try:
-                    group.pop(group.index(ticket_id))  # (a search in C: well under a millisecond)
-                except ValueError:
-                    continue
-                break
-        breached, warning, rest, paused = groups
-        now = self.now
         with self.store.engine.connect() as conn:
             found: list[Any] = []
             for i in range(0, len(changed), 900):  # SQLite's variable limit
@@ -319,20 +312,64 @@ class QueueQuery:
                     col(Ticket.id).in_(changed[i : i + 900]), *self._where(conn)
                 )
                 found.extend(conn.execute(stmt).all())
-            for ticket_id, due, warn in sorted(found, key=lambda r: r[0]):
-                if due is None:  # no running deadline: last, by id
-                    paused.insert(bisect_left(paused, ticket_id), ticket_id)
-                    continue
-                if due < now:
-                    group = breached
-                elif warn is not None and warn <= now:
-                    group = warning
-                else:
-                    group = rest
-                group.insert(position_by_due(conn, group, due, ticket_id), ticket_id)
+            return self._patch(changed, {r[0]: (r[1], r[2]) for r in found}, conn, None)
+
+    def _patch(
+        self,
+        changed: list[int],
+        found: Mapping[int, tuple[datetime | None, datetime | None]],
+        conn,
+        kept: ViewCounts | None,
+    ) -> QueueQuery:
+        """This query with the tickets ``changed`` taken out and those of ``found`` (id → its deadline and warning
+        instant, now) put back in their groups. ``kept``: the deadlines of the tickets as this query ordered them
+        (see ``follow``: its lock held), found by bisection in memory; else read by primary key on ``conn``."""
+        assert self._groups is not None and self.now is not None
+        query = replace(self)
+        query._top = self._top
+        if not changed:
+            query._groups, query._ids = self._groups, self._ids
+            return query
+        groups = tuple(array("q", g) for g in self._groups)
+        top = self._top_id()
+        for ticket_id in changed:
+            if kept is not None and _take_out_by_deadline(groups, ticket_id, kept):
+                continue
+            if ticket_id > top:  # (created since this order was taken: in none of its groups)
+                continue
+            for group in groups:
+                position = _find(group, ticket_id)
+                if position is not None:
+                    group.pop(position)
+                    break
+        breached, warning, rest, paused = groups
+        now = self.now
+        for ticket_id, (due, warn) in sorted(found.items()):
+            if due is None:  # no running deadline: last, by id
+                paused.insert(bisect_left(paused, ticket_id), ticket_id)
+                continue
+            if due < now:
+                group = breached
+            elif warn is not None and warn <= now:
+                group = warning
+            else:
+                group = rest
+            position = _position_in_memory(group, due, ticket_id, kept) if kept is not None else None
+            if position is None:
+                position = position_by_due(conn, group, due, ticket_id)
+            group.insert(position, ticket_id)
         query._groups = (breached, warning, rest, paused)
         query._ids = query._joined()
+        if found:
+            query._top = max(top, *found)
         return query
+
+    def _top_id(self) -> int:
+        """The highest ticket id in this order (a ticket created since it was taken has a higher one)."""
+        if self._top is None:
+            ids = self._ids if self._ids is not None else array("q")
+            self._top = max(ids, default=0)
+        return self._top
 
     def ids(self) -> array:
         """Every matching ticket id, in order (computed once per QueueQuery)."""
@@ -378,10 +415,7 @@ class QueueQuery:
         """Where a ticket stands in this ordering (0-based), None when the view/filters exclude it."""
         if ticket_id is None:
             return None
-        try:
-            return self.ids().index(ticket_id)
-        except ValueError:
-            return None
+        return _find(self.ids(), ticket_id)
 
     def rows(self, ids: Sequence[int]) -> dict[int, Row]:
         """Fresh rows of these tickets, whatever the view (also for a frozen order)."""
@@ -394,6 +428,220 @@ class QueueQuery:
                 rows: Iterable[Any] = conn.execute(_ROWS, {"ids": ids[i : i + 900]})
                 out.update((r[0], Row(*r)) for r in rows)
         return out
+
+
+class _Unknown(Exception):
+    """A deadline kept in memory is not known (not an open ticket when last read)."""
+
+
+def _key(kept: ViewCounts) -> Any:
+    """Sort key of an id in a group: (its deadline kept, id), as ``next_due, id`` orders them."""
+
+    def key(ticket_id: int) -> tuple[float, int]:
+        due = kept.deadline(ticket_id)
+        if due != due:  # nan: none known
+            raise _Unknown
+        return (due, ticket_id)
+
+    return key
+
+
+def _take_out_by_deadline(groups: tuple[array, ...], ticket_id: int, kept: ViewCounts) -> bool:
+    """Take ``ticket_id`` out of the group where its deadline kept places it; False when it is not found there
+    (not in the order, or ordered by another deadline: then it is looked for in every group)."""
+    due = kept.deadline(ticket_id)
+    try:
+        if due != due:  # no deadline: the last group, by id
+            candidates: list[tuple[array, int]] = [(groups[3], bisect_left(groups[3], ticket_id))]
+        else:
+            key = _key(kept)
+            candidates = [(g, bisect_left(g, (due, ticket_id), key=key)) for g in groups[:3]]
+    except _Unknown:
+        return False
+    for group, position in candidates:
+        if position < len(group) and group[position] == ticket_id:
+            group.pop(position)
+            return True
+    return False
+
+
+_HEAD = 256
+
+
+def _find(group: array, ticket_id: int) -> int | None:
+    """Where ``ticket_id`` is in ``group`` (None: not there): a search of its bytes, in C, without making an
+    object of each id as ``array.index`` does (2 ms at 100,000 ids)."""
+    head = group[:_HEAD]  # (near the start, where the screen mostly is: no copy of the whole)
+    if ticket_id in head:
+        return head.index(ticket_id)
+    if len(group) <= _HEAD:
+        return None
+    data, needle, start = group.tobytes(), array("q", [ticket_id]).tobytes(), _HEAD * group.itemsize
+    while (at := data.find(needle, start)) >= 0:
+        if at % group.itemsize == 0:
+            return at // group.itemsize
+        start = at + 1
+    return None
+
+
+def _position_in_memory(group: array, due: datetime, ticket_id: int, kept: ViewCounts) -> int | None:
+    """Where (due, ticket_id) goes in a group ordered by ``next_due, id``, bisected on the deadlines kept in
+    memory; None when one of those it compares with is not known."""
+    try:
+        return bisect_left(group, (due.timestamp(), ticket_id), key=_key(kept))
+    except _Unknown:
+        return None
+
+
+@dataclass
+class Followed:
+    """What a change of the desk does to one queue (``follow``)."""
+
+    query: QueueQuery | None  # the order patched (None: it cannot be: read the view again)
+    rows: dict[int, Row]  # the changed tickets' rows as they are now (a ticket gone: none), and the window's new ones
+    records: list[TicketRecord]  # the changed tickets asked for (``histories``), with their histories
+    counts: dict[str, int] | None  # the data views' counts after it (None: not counted yet)
+    breaching_moved: int  # what it moved "breaching soon" by, at the query's instant
+    thresholds: tuple[datetime | None, datetime | None]  # the next warning and deadline (``next_thresholds``)
+    in_memory: bool  # the order was patched on the deadlines kept in memory (no deadline read)
+
+
+# the changed tickets' records, their view bits and whether the query holds them: built once per query terms
+_FOLLOW_STATEMENTS: dict[tuple, Any] = {}
+
+
+def follow(
+    query: QueueQuery,
+    changed: Iterable[int],
+    counts: ViewCounts | None = None,
+    *,
+    thresholds: tuple[datetime | None, datetime | None] = (None, None),
+    fed_at: float | None = None,
+    counted_at: datetime | None = None,
+    near: tuple[int, int] | None = None,
+    window: tuple[int, int, Collection[int]] | None = None,
+) -> Followed:
+    """Everything one queue reads for a change of the desk, on one connection in one transaction: the changed
+    tickets' records with their view bits and whether the query holds them (one statement), then the histories
+    of those ``histories`` picks (given the patched query and the changed ids it holds: those near the screen)
+    (a second). The order is patched as ``patched`` does, the counts moved as ``ViewCounts.apply`` does, and the
+    next thresholds are the earlier of ``thresholds`` (the query's, at its instant) and the changed tickets'
+    instants after it: a ticket that moved away leaves a threshold early, and reaching it only regroups.
+
+    The deadlines of the tickets in the order are those ``counts`` keeps, when it was last read before
+    ``fed_at`` (the instant, ``time.monotonic()``, the feed that named ``changed`` was read): every ticket whose
+    deadline differs between what the order was taken from and what the counts were read from changed before
+    that, so is among ``changed`` (taken out, not compared with). Otherwise they are read by primary key.
+    ``tests/store/test_incremental.py`` compares both ways with a full recomputation, on both engines."""
+    from .queries import _RECORD_COLUMNS
+
+    ids = sorted(set(changed))
+    patchable = query.can_patch()
+    now = query.now or datetime.now().astimezone()
+    with query.store.engine.connect() as conn, conn.begin():
+        stmt = _follow_statement(query, conn)
+        n = len(_RECORD_COLUMNS)
+        records: dict[int, TicketRecord] = {}
+        bits: dict[int, tuple] = {}
+        held: dict[int, tuple[datetime | None, datetime | None]] = {}
+        for i in range(0, len(ids), 900):  # SQLite's variable limit
+            found: Iterable[Any] = conn.execute(stmt, {"ids": ids[i : i + 900]})
+            for r in found:
+                record = TicketRecord(*r[:n])
+                records[record.id] = record
+                bits[record.id] = (r[n], record.next_due, record.next_warn)
+                if r[n + 1]:
+                    held[record.id] = (record.next_due, record.next_warn)
+        lock = counts.lock if counts is not None else None
+        if lock is not None:
+            lock.acquire()
+        try:
+            loaded = counts is not None and counts.loaded
+            kept = (
+                counts
+                if loaded
+                and counts is not None
+                and counts.read_until is not None
+                and fed_at is not None
+                and counts.read_until < fed_at - (0.0 if query.store.is_sqlite else _FEED_MARGIN)
+                else None
+            )
+            patched = query._patch(ids, held, conn, kept) if patchable else None
+            moved = counts.apply_rows(ids, bits, counted_at or now) if loaded and counts is not None else None
+            breaching = counts.breaching_moved if moved is not None and counts is not None else 0
+        finally:
+            if lock is not None:
+                lock.release()
+        wanted: list[int] = []
+        extra: dict[int, Row] = {}
+        if patched is not None and near is not None:
+            wanted = sorted(set(patched.ids()[max(near[0], 0) : max(near[1], 0)]).intersection(held))
+        events = queries.events_on(conn, wanted) if wanted else {}
+        if patched is not None and window is not None:
+            start, stop, known = window
+            missing = [i for i in patched.ids()[max(start, 0) : max(stop, 0)] if i not in known and i not in records]
+            for i in range(0, len(missing), 900):
+                window_rows: Iterable[Any] = conn.execute(_ROWS, {"ids": missing[i : i + 900]})
+                extra.update((r[0], Row(*r)) for r in window_rows)
+    chosen = []
+    for ticket_id in wanted:
+        record = records[ticket_id]
+        record.events = events.get(ticket_id, [])
+        chosen.append(record)
+    return Followed(
+        query=patched,
+        rows={**extra, **{i: _row(r) for i, r in records.items()}},
+        records=chosen,
+        counts=moved,
+        breaching_moved=breaching,
+        thresholds=thresholds_after(thresholds, [(d, w) for _, d, w in bits.values()], now),
+        in_memory=kept is not None,
+    )
+
+
+# how long before the feed was read the counts' deadlines must have been read for the order to use them. SQLite:
+# none (the feed is read from the desk itself: it names every change committed before it is read); PostgreSQL: a
+# notification reaches the listener a moment after its transaction is visible to other readers
+_FEED_MARGIN = 0.25
+
+
+def _follow_statement(query: QueueQuery, conn) -> Any:
+    from .queries import _RECORD_COLUMNS
+
+    key = (query._sql_view, replace(query.filters, words=()), query.user)
+    stmt = _FOLLOW_STATEMENTS.get(key) if not query.filters.customers else None
+    if stmt is None:
+        holds = case((and_(*query._where(conn)), 1), else_=0)
+        stmt = (
+            select(*_RECORD_COLUMNS, view_bits(query.user), holds)
+            .join(core(Customer), _CU.id == _T.customer_id)
+            .where(_T.id.in_(bindparam("ids", expanding=True)))
+        )
+        if not query.filters.customers:  # (customers matched by name: their ids are read each time)
+            if len(_FOLLOW_STATEMENTS) > 32:
+                _FOLLOW_STATEMENTS.clear()
+            _FOLLOW_STATEMENTS[key] = stmt
+    return stmt
+
+
+def _row(r: TicketRecord) -> Row:
+    return Row(
+        r.id,
+        r.ref,
+        r.subject,
+        r.customer,
+        r.priority,
+        r.status,
+        r.assignee,
+        r.group,
+        r.created_at,
+        r.next_due,
+        r.next_warn,
+        r.version,
+        r.next_timer,
+        r.next_left,
+        r.updated_at,
+    )
 
 
 def rows_in_statuses(store: Store, statuses: Sequence[str]) -> list[Row]:
@@ -460,6 +708,8 @@ __all__ = [
     "escalated_condition",
     "escalations_after",
     "filter_conditions",
+    "follow",
+    "Followed",
     "latest_escalation_id",
     "haystack",
     "next_entering",

@@ -8,8 +8,9 @@ counts it from two index ranges.
 from __future__ import annotations
 
 import threading
+import time
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +45,16 @@ def data_view_counts(store: Store, user: str) -> dict[str, int]:
     return {v: int(n or 0) for v, n in zip(sums, values, strict=True)}
 
 
+def view_bits(user: str) -> ColumnElement[int]:
+    """Which data views a ticket is in, as a number: bit n for the n-th of ``data_views`` (one home for the
+    counts kept and for the queue's read of its changed tickets, queue.py ``follow``)."""
+    conditions = list(data_views(user).values())
+    bits: Any = case((conditions[0], 1), else_=0)
+    for n, condition in enumerate(conditions[1:], start=1):
+        bits = bits + case((condition, 1 << n), else_=0)
+    return bits
+
+
 class ViewCounts:
     """The counts of the data views (``data_view_counts``), kept up to date from the tickets that changed.
 
@@ -56,13 +67,10 @@ class ViewCounts:
 
     def __init__(self, store: Store, user: str) -> None:
         self.store, self.user = store, user
-        self._lock = threading.Lock()
+        # held by ``load`` and ``apply``, and by whoever reads the deadlines kept (``deadline``, ``apply_rows``)
+        self.lock = threading.Lock()
         self._views = list(data_views(user))
-        conditions = list(data_views(user).values())
-        bits: Any = case((conditions[0], 1), else_=0)
-        for n, condition in enumerate(conditions[1:], start=1):
-            bits = bits + case((condition, 1 << n), else_=0)
-        self._bits = bits
+        bits = self._bits = view_bits(user)
         # the changed tickets' views and instants: built once (building it costs as much as running it)
         self._of_changed = select(col(Ticket.id), bits, col(Ticket.next_due), col(Ticket.next_warn)).where(
             col(Ticket.id).in_(bindparam("ids", expanding=True))
@@ -74,10 +82,13 @@ class ViewCounts:
         self._warn = array("d")
         self.counts: dict[str, int] = {}
         self.breaching_moved = 0  # what the last ``apply`` moved the count of "breaching soon" by, at its instant
+        # when (time.monotonic()) the last read of what is kept here ended (a load, or the rows of an apply): the
+        # deadlines kept are those of the desk as of that instant or later (see queue.py ``follow``)
+        self.read_until: float | None = None
 
     def load(self) -> dict[str, int]:
         """Count every view again (one scan) and note each ticket's views."""
-        with self._lock, self.store.engine.connect() as conn:
+        with self.lock, self.store.engine.connect() as conn:
             rows: Sequence[Any] = conn.execute(  # (every data view holds open tickets only)
                 select(col(Ticket.id), self._bits.label("bits"), col(Ticket.next_due), col(Ticket.next_warn)).where(
                     col(Ticket.status).in_(OPEN_STATUSES)
@@ -95,6 +106,7 @@ class ViewCounts:
                     due[ticket_id] = d.timestamp() if d is not None else _NONE
                     warn[ticket_id] = w.timestamp() if w is not None else _NONE
             self._masks, self._due, self._warn, self.counts = masks, due, warn, counts
+            self.read_until = time.monotonic()
             return dict(counts)
 
     def apply(self, changed: Iterable[int], at: datetime | None = None) -> dict[str, int] | None:
@@ -102,7 +114,7 @@ class ViewCounts:
         ``breaching_moved`` is what the change moved the count of "breaching soon" by at that instant (the
         tickets' membership before, from the deadlines last read, and after)."""
         ids = sorted(set(changed))
-        with self._lock:
+        with self.lock:
             if self._masks is None:
                 return None
             rows: dict[int, tuple] = {}
@@ -110,30 +122,47 @@ class ViewCounts:
                 for i in range(0, len(ids), 900):  # SQLite's variable limit
                     found: Iterable[Any] = conn.execute(self._of_changed, {"ids": ids[i : i + 900]})
                     rows.update((r[0], tuple(r[1:])) for r in found)
-            masks, due, warn = self._masks, self._due, self._warn
-            moved = 0
-            open_bit = 1 << self._views.index("open")
-            for ticket_id in ids:
-                if ticket_id >= len(masks):
-                    grow = ticket_id + 1 - len(masks) + 1024
-                    masks.extend(bytes(grow))
-                    due.extend(array("d", [_NONE]) * grow)
-                    warn.extend(array("d", [_NONE]) * grow)
-                bits, d, w = rows.get(ticket_id, (0, None, None))  # (a ticket deleted: in no view)
-                new, old = int(bits or 0), masks[ticket_id]
-                new_due = d.timestamp() if d is not None else _NONE
-                new_warn = w.timestamp() if w is not None else _NONE
-                if at is not None:
-                    t = at.timestamp()
-                    moved += _breaching(new & open_bit, new_due, new_warn, t) - _breaching(
-                        old & open_bit, due[ticket_id], warn[ticket_id], t
-                    )
-                masks[ticket_id], due[ticket_id], warn[ticket_id] = new, new_due, new_warn
-                if old != new:
-                    for n, view in enumerate(self._views):
-                        self.counts[view] += (new >> n & 1) - (old >> n & 1)
-            self.breaching_moved = moved
-            return dict(self.counts)
+            return self.apply_rows(ids, rows, at)
+
+    @property
+    def loaded(self) -> bool:
+        return self._masks is not None
+
+    def apply_rows(self, ids: Iterable[int], rows: Mapping[int, tuple], at: datetime | None = None) -> dict[str, int]:
+        """``apply`` with the changed tickets' rows read already (``rows``: id → (view bits, next_due, next_warn),
+        none for a ticket gone), by the caller holding ``lock``, after ``load``."""
+        masks, due, warn = self._masks, self._due, self._warn
+        assert masks is not None
+        moved = 0
+        open_bit = 1 << self._views.index("open")
+        for ticket_id in ids:
+            if ticket_id >= len(masks):
+                grow = ticket_id + 1 - len(masks) + 1024
+                masks.extend(bytes(grow))
+                due.extend(array("d", [_NONE]) * grow)
+                warn.extend(array("d", [_NONE]) * grow)
+            bits, d, w = rows.get(ticket_id, (0, None, None))  # (a ticket deleted: in no view)
+            new, old = int(bits or 0), masks[ticket_id]
+            new_due = d.timestamp() if d is not None else _NONE
+            new_warn = w.timestamp() if w is not None else _NONE
+            if at is not None:
+                t = at.timestamp()
+                moved += _breaching(new & open_bit, new_due, new_warn, t) - _breaching(
+                    old & open_bit, due[ticket_id], warn[ticket_id], t
+                )
+            masks[ticket_id], due[ticket_id], warn[ticket_id] = new, new_due, new_warn
+            if old != new:
+                for n, view in enumerate(self._views):
+                    self.counts[view] += (new >> n & 1) - (old >> n & 1)
+        self.breaching_moved = moved
+        self.read_until = time.monotonic()
+        return dict(self.counts)
+
+    def deadline(self, ticket_id: int) -> float:
+        """The ticket's deadline as last read (epoch seconds; nan: none, or not an open ticket then). Under
+        ``lock``."""
+        due = self._due
+        return due[ticket_id] if ticket_id < len(due) else _NONE
 
 
 _NONE = float("nan")  # no instant (a nan compares false with everything, as SQL's NULL does)

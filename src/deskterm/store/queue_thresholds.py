@@ -11,7 +11,7 @@ ticket goes in such a list (``QueueQuery.arrange``, ``later`` and ``patched`` in
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, func, select
@@ -128,6 +128,24 @@ def next_thresholds(store: Store, now: datetime) -> tuple[datetime | None, datet
         warn = conn.execute(_NEXT_WARN, {"now": now}).scalar()
         due = conn.execute(_NEXT_DUE, {"now": now}).scalar()
     return warn, due  # typed by the column (min() keeps its argument's type): aware, in UTC
+
+
+def thresholds_after(
+    before: tuple[datetime | None, datetime | None],
+    changed: Iterable[tuple[datetime | None, datetime | None]],
+    now: datetime,
+) -> tuple[datetime | None, datetime | None]:
+    """``next_thresholds`` at ``now`` after some tickets changed, without reading: the earlier of ``before`` (its
+    answer at ``now`` before the change) and the changed tickets' deadlines and warning instants (``changed``:
+    their (next_due, next_warn) now). Never later than a new ``next_thresholds``; earlier when the ticket that
+    set a threshold moved it away, and reaching that instant then only regroups the order (nothing crossed)."""
+    warn, due = before
+    for d, w in changed:
+        if w is not None and w > now and (warn is None or w < warn):
+            warn = w
+        if d is not None and d >= now and (due is None or d < due):
+            due = d
+    return warn, due
 
 
 def next_entering(store: Store, now: datetime) -> datetime | None:

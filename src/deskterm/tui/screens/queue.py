@@ -413,8 +413,9 @@ class QueueScreen(DeskScreen):
         if self.search is not None:
             self.search.prepare(query)
 
-    def data_changed(self) -> None:
-        """Another connection committed: re-read the window (the cursor stays on its ticket)."""
+    def data_changed(self, changed: frozenset[int] | None = None) -> None:
+        """Another connection committed: re-read the window (the cursor stays on its ticket). ``changed``: the
+        tickets the feed named (the counts then move by their difference only)."""
         if self.desk is None or self._widgets_gone():
             return
         if self.search is not None:
@@ -424,17 +425,20 @@ class QueueScreen(DeskScreen):
             self.table.reload()
         else:
             self.requery_in_background(fresh=True)  # new deadlines: new order, new thresholds
-        self.recount()
-        roster = self.query("#roster")
-        if roster and roster.first().display:
-            self._load_roster()
+        if changed is not None:
+            self.recount_changed(changed)
+        else:
+            self.recount()
+        self._reload_roster()
 
     def tickets_changed(self, changed: frozenset[int]) -> None:
         """Another connection changed these tickets (the feed of ticket changes, store/changes.py): only they
-        are touched. Their places in the order and the view's count come from a worker (``QueueQuery.patched``:
-        a query for their rows and a bisection of a few dozen deadlines each), the tabs' counts move by their
-        difference, and only their rows are read again; where the order cannot be patched (another sort, free
-        words, "breaching soon", a frozen order) the view is read again as for any change."""
+        are touched, by one worker reading on one connection in one transaction (``store.queue.follow``): their
+        rows, view bits and deadlines (one statement), the histories of those near the screen (a second); their
+        places in the order found by bisection on the deadlines the counts keep, the tabs' counts moved by their
+        difference, the next thresholds from theirs; then one call on the event loop shows it all in one frame.
+        Where the order cannot be patched (another sort, free words, "breaching soon", a frozen order) the view
+        is read again, the counts still moved by the difference."""
         if self.desk is None or self._widgets_gone():
             return
         if not changed:  # no ticket changed (a shift started, an escalation's note): only the roster may show it
@@ -444,29 +448,96 @@ class QueueScreen(DeskScreen):
             self.search.invalidate()
         shown = self.table.query_
         if not self.model.can_patch(shown, self.table.frozen):  # (a query on its way, a filter typed: redo it)
-            self.data_changed()
+            self.data_changed(changed)
             return
-        self._background_patch(shown, changed, self.model.begin())
-        self.recount_changed(changed)
+        assert shown is not None
+        watch = getattr(self.app, "change_watch", None)
+        table = self.table
+        top, n = int(table.scroll_y), table.rows_visible
+        window = (table._win_start, table._win_start + len(table._win), frozenset(r.id for r in table._win))
+        self._background_follow(
+            shown,
+            changed,
+            self.model.begin(),
+            self.model.ask_count_changed(),
+            getattr(watch, "read_at", None),
+            self.model.resort_at[:2],
+            (top - n, top + 2 * n),
+            window,
+        )
         self._reload_roster()
 
     @work(thread=True, group="query")
-    def _background_patch(self, shown: QueueQuery, changed: frozenset[int], generation: int) -> None:
-        query = shown.patched(changed)
-        thresholds = self._thresholds(query) if query is not None else None
-        fresh = query.rows(sorted(changed)) if query is not None else None  # here, not on the event loop
-        self.app.call_from_thread(self._patched, query, changed, generation, thresholds, fresh)
-
-    def _patched(
-        self, query: QueueQuery | None, changed: frozenset[int], generation: int, thresholds, fresh=None
+    def _background_follow(
+        self,
+        shown: QueueQuery,
+        changed: frozenset[int],
+        generation: int,
+        count: bool,
+        fed_at: float | None,
+        thresholds: tuple,
+        near: tuple[int, int],
+        window: tuple,
     ) -> None:
+        """``count``: the counts are moved here (else a whole count is running, and another follows it)."""
+        from ...store.queue import follow
+        from ...store.queue_counts import breaching_count
+
+        desk, sla = self.desk, self.table.sla
+        assert desk is not None
+        counts: dict[str, int] | None = None
+        whole = False
+        try:
+            kept = self._kept_counts() if count else None
+            now = desk.clock.now()
+            followed = follow(
+                shown, changed, kept, thresholds=thresholds, fed_at=fed_at, counted_at=now, near=near, window=window
+            )
+            entries = [sla.evaluate(r, now) for r in followed.records] if sla is not None else []
+            if count and kept is not None:
+                if followed.counts is not None:
+                    counts = followed.counts
+                else:  # not counted yet: counted whole
+                    counts, whole = kept.load(), True
+                    counts["breaching"] = breaching_count(desk.store, now)
+        except BaseException:
+            if count:  # the count asked is over (failed: counted again next time)
+                self.app.call_from_thread(self._counted, None, False)
+            raise
+        self.app.call_from_thread(
+            self._followed, followed, changed, generation, entries, (counts, whole) if count else None
+        )
+
+    def _kept_counts(self) -> ViewCounts:
+        from ...store.queue_counts import ViewCounts
+
+        desk = self.desk
+        assert desk is not None
+        if self._view_counts is None or self._view_counts.user != desk.user:
+            self._view_counts = ViewCounts(desk.store, desk.user)
+        return self._view_counts
+
+    def _followed(self, followed, changed: frozenset[int], generation: int, entries: list, counted) -> None:
+        """On the event loop, once per change: the tabs, the order, the changed rows and their countdowns, the
+        status line, all in the frame that follows."""
+        if counted is not None:
+            counts, whole = counted
+            if counts is not None and not whole and self._view_counts is not None and "breaching" in self.counts:
+                # "breaching soon" moved by what the changed tickets' membership became (the time moves it
+                # too: recounted whole every COUNTS_EVERY seconds, as without changes)
+                counts = {**counts, "breaching": self.counts["breaching"] + self._view_counts.breaching_moved}
+            elif counts is not None and "breaching" not in counts:
+                counts = None  # (no count of "breaching soon" to move yet: a whole count next)
+            self._counted(counts, counts is None)
         if not self.model.is_current(generation) or self._widgets_gone():
             return
-        if query is None or self.table.frozen:
-            self.data_changed()
+        if followed.query is None or self.table.frozen:
+            self.data_changed(changed)
             return
-        self.table.set_query(query, keep_cursor=True, reuse_rows=True, stale=changed, fresh=fresh)
-        self.model.patched(generation, thresholds)
+        if entries and self.table.sla is not None:
+            self.table.sla.store(entries)
+        self.table.set_query(followed.query, keep_cursor=True, reuse_rows=True, stale=changed, fresh=followed.rows)
+        self.model.patched(generation, (*followed.thresholds, None))
         self.show_status()
 
     def _reload_roster(self) -> None:
@@ -518,15 +589,13 @@ class QueueScreen(DeskScreen):
     def _count_views(self, data: bool, changed: frozenset[int] | None = None) -> None:
         """``changed``: only these tickets changed (the feed): the counts move by their difference
         (``ViewCounts.apply``) instead of a scan of every ticket."""
-        from ...store.queue_counts import ViewCounts, breaching_count
+        from ...store.queue_counts import breaching_count
 
         desk = self.desk
         counts = None
         try:
             assert desk is not None  # (counted once the store is open)
-            if self._view_counts is None or self._view_counts.user != desk.user:
-                self._view_counts = ViewCounts(desk.store, desk.user)
-            kept = self._view_counts
+            kept = self._kept_counts()
             now = desk.clock.now()
             applied = kept.apply(changed, now) if changed is not None else None
             if applied is not None and "breaching" in self.counts:
