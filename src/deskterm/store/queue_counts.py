@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from array import array
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -87,24 +87,36 @@ class ViewCounts:
         self.read_until: float | None = None
 
     def load(self) -> dict[str, int]:
-        """Count every view again (one scan) and note each ticket's views."""
+        """Count every view again (one scan) and note each ticket's views.
+
+        The rows are read a batch at a time (``_LOAD_BATCH``), never all at once: at a million tickets the
+        open ones' rows, each with two datetimes, held about 200 MB at the same time only to be dropped; and
+        the counts come from a tally of the masks (at most one entry per combination of views), not from a
+        loop over the views for each ticket."""
         with self.lock, self.store.engine.connect() as conn:
-            rows: Sequence[Any] = conn.execute(  # (every data view holds open tickets only)
+            top = conn.execute(select(func.max(col(Ticket.id)))).scalar() or 0
+            size = top + 1024  # (room for the next tickets: ``apply`` grows the arrays beyond it)
+            masks, due, warn = bytearray(size), array("d", [_NONE]) * size, array("d", [_NONE]) * size
+            tally = [0] * (1 << len(self._views))
+            result = conn.execution_options(stream_results=True, yield_per=_LOAD_BATCH).execute(
+                # (every data view holds open tickets only)
                 select(col(Ticket.id), self._bits.label("bits"), col(Ticket.next_due), col(Ticket.next_warn)).where(
                     col(Ticket.status).in_(OPEN_STATUSES)
                 )
-            ).all()
-            size = (max((r[0] for r in rows), default=0) + 1) if rows else 1
-            masks, due, warn = bytearray(size), array("d", [_NONE]) * size, array("d", [_NONE]) * size
-            counts = dict.fromkeys(self._views, 0)
-            for ticket_id, m, d, w in rows:
-                if m:
-                    masks[ticket_id] = m
-                    for n, view in enumerate(self._views):
-                        if m >> n & 1:
-                            counts[view] += 1
-                    due[ticket_id] = d.timestamp() if d is not None else _NONE
-                    warn[ticket_id] = w.timestamp() if w is not None else _NONE
+            )
+            for batch in result.partitions():
+                for ticket_id, m, d, w in batch:
+                    if m:
+                        if ticket_id >= len(masks):  # committed since the max was read
+                            grow = ticket_id + 1 - len(masks) + 1024
+                            masks.extend(bytes(grow))
+                            due.extend(array("d", [_NONE]) * grow)
+                            warn.extend(array("d", [_NONE]) * grow)
+                        masks[ticket_id] = m
+                        tally[m] += 1
+                        due[ticket_id] = d.timestamp() if d is not None else _NONE
+                        warn[ticket_id] = w.timestamp() if w is not None else _NONE
+            counts = {view: sum(k for m, k in enumerate(tally) if m >> n & 1) for n, view in enumerate(self._views)}
             self._masks, self._due, self._warn, self.counts = masks, due, warn, counts
             self.read_until = time.monotonic()
             return dict(counts)
@@ -165,6 +177,7 @@ class ViewCounts:
         return due[ticket_id] if ticket_id < len(due) else _NONE
 
 
+_LOAD_BATCH = 5000  # rows read at a time by ``ViewCounts.load``
 _NONE = float("nan")  # no instant (a nan compares false with everything, as SQL's NULL does)
 
 
