@@ -90,6 +90,7 @@ _ROWS = (
 )
 
 
+HEAD_SCAN_MOST = 4096  # rows read along the deadline index for a first screenful, beyond which the whole order is
 _REGROUP_MOST = 500  # tickets crossing a threshold between two instants, beyond which all are arranged again
 
 
@@ -118,6 +119,7 @@ class QueueQuery:
     _earlier: QueueQuery | None = field(default=None, init=False, repr=False)  # see later()
     _found: array | None = field(default=None, init=False, repr=False)  # the SQL order, words matched
     _top: int | None = field(default=None, init=False, repr=False)  # the highest id in the order (_top_id)
+    complete: bool = field(default=True, init=False)  # False: only the first ids of the order (``head``)
 
     @property
     def _sql_view(self) -> str:
@@ -370,6 +372,57 @@ class QueueQuery:
             ids = self._ids if self._ids is not None else array("q")
             self._top = max(ids, default=0)
         return self._top
+
+    def head(self, n: int) -> QueueQuery | None:
+        """This query holding only the first ``n`` ids of its order (``complete`` False): the first screenful,
+        read without ordering the whole view, so that it can be shown before the whole order is known (a
+        second or more at a million tickets). None where that is not cheap: then only the whole order answers.
+
+        "Time to breach" in a data view without free words: its groups (``arrange``: breached, warning, the
+        rest, no deadline; reversed by ``O``) are ranges of the deadline index, each read in its order with the
+        view and filters as a column rather than a condition (so that the read follows the index and stops
+        early), until ``n`` of them are in the view. A view whose first tickets are rare along the index (a
+        filter on one customer) is given up after ``HEAD_SCAN_MOST`` rows: its whole order is cheap anyway
+        (the filter's index). The same ids as the whole order's first ``n`` (``tests/store/test_queue_head.py``)."""
+        if self.sort.column != "due" or self.view == "breaching" or self.filters.words or self.now is None:
+            return None
+        now, due, warn, ticket_id = self.now, col(Ticket.next_due), col(Ticket.next_warn), col(Ticket.id)
+        groups: list[list[ColumnElement[bool]]] = [  # as arrange() cuts them out of the order by deadline
+            [due < now],
+            [due >= now, warn <= now],
+            [due >= now, or_(warn.is_(None), warn > now)],
+        ]
+        order: list[Any] = [due.asc(), ticket_id.asc()]
+        if self.sort.descending:
+            groups, order = groups[::-1], [due.desc(), ticket_id.desc()]
+        ranges: list[tuple[list[ColumnElement[bool]], list[Any]]] = [(g, order) for g in groups]
+        ranges.append(([due.is_(None)], [ticket_id.desc() if self.sort.descending else ticket_id.asc()]))
+        found = array("q")
+        budget = HEAD_SCAN_MOST
+        with self.store.engine.connect() as conn:
+            in_view = case((and_(*self._where(conn)), 1), else_=0)
+            for conditions, by in ranges:
+                if len(found) >= n:
+                    break
+                if budget <= 0:
+                    return None
+                read, limit = 0, budget
+                result = conn.execute(select(ticket_id, in_view).where(*conditions).order_by(*by).limit(limit))
+                try:
+                    for i, inside in result:
+                        read += 1
+                        if inside:
+                            found.append(i)
+                            if len(found) >= n:
+                                break
+                finally:
+                    result.close()
+                budget -= read
+                if len(found) < n and read == limit:  # the range goes on beyond what was read
+                    return None
+        query = replace(self)
+        query._ids, query.complete = found, False
+        return query
 
     def ids(self) -> array:
         """Every matching ticket id, in order (computed once per QueueQuery)."""

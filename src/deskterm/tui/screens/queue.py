@@ -67,6 +67,9 @@ SHORT_TITLES = {
 # seconds after the queue opens at which the search's haystacks are loaded (about 150 ms in a worker at
 # 70,000 open tickets): after the first paint and the first evaluations, before the agent's first "/"
 SEARCH_PRELOAD_AFTER = 1.0
+# ids of a first screenful read before the whole order (``QueueQuery.head``): a tall terminal's rows and the
+# margins the table fetches around them
+HEAD_ROWS = 200
 
 
 class ViewTabs(Static):
@@ -208,6 +211,7 @@ class QueueScreen(DeskScreen):
         self._view_counts: ViewCounts | None = None  # the data views' counts, moved by the tickets that change
         self._status = ""  # the status line as shown (updated only when it reads differently)
         self._count_when_shown = False  # the tabs are counted when the first rows are shown
+        self._preload_when_shown = False  # and the search's haystacks loaded a little after
         self._pending: tuple[list[int], dict[int, int], bool] | None = None  # the assign prompt's tickets
         self._directory = None  # the agents the assign prompt checks against (loaded when it opens)
         self._undo: tuple[str, list, float] | None = None  # the last change made here: label, undo, until when
@@ -303,8 +307,9 @@ class QueueScreen(DeskScreen):
         self.requery_in_background(fresh=True)
         # the tabs are counted once the rows are shown (_shown): a count (a scan of every ticket) run beside
         # the first query made both wait for each other, about 0.1 s more before the rows at 100,000 open
+        # and the search's haystacks a little after the whole order is shown (_shown): both read every open ticket
         self._count_when_shown = True
-        self.set_timer(SEARCH_PRELOAD_AFTER, self._preload_search)
+        self._preload_when_shown = True
 
     def _preload_search(self) -> None:
         if self.desk is not None and not self._widgets_gone():
@@ -338,10 +343,20 @@ class QueueScreen(DeskScreen):
         generation = self.model.begin(self.desk.clock.now())  # a background result still on its way is now stale
         query = self.make_query()
         self.model.data_moved = False
+        # when the search index does not hold this order already, its first screenful first (a few LIMITed
+        # reads), and the whole order from a worker: at a million tickets that is a second or more
+        first = None if self.search is not None and self.search.ready(query) else query.head(HEAD_ROWS)
+        if first is not None:
+            self.table.set_query(first, keep_cursor=keep_cursor)
+            self.model.shown(generation)
+            self.show_status()
+            self._shown(first)
+            self._background_query(query, generation)
+            return
         self.table.set_query(query, keep_cursor=keep_cursor)
         self.model.shown(generation, self._thresholds(query))
         self.show_status()
-        self._shown()
+        self._shown(query)
 
     def requery_in_background(self, fresh: bool = False) -> None:
         """Re-run the query in a thread (typing and live refresh): the screen stays responsive while
@@ -359,7 +374,7 @@ class QueueScreen(DeskScreen):
         if not fresh and query.try_ids_now():
             self._background_done(query, generation, None)
             return
-        self._background_query(query, generation)
+        self._background_query(query, generation, first=not self.table.loaded)
 
     def _resort(self, now: datetime) -> None:
         """A ticket has crossed a warning or a deadline: it changes group in "time to breach" (or enters
@@ -374,7 +389,13 @@ class QueueScreen(DeskScreen):
         self._background_query(query, generation)
 
     @work(thread=True, group="query")
-    def _background_query(self, query: QueueQuery, generation: int) -> None:
+    def _background_query(self, query: QueueQuery, generation: int, first: bool = False) -> None:
+        """``first``: nothing is shown yet (the app opens): the first screenful is shown before the whole order
+        (``QueueQuery.head``), which takes a second or more at a million tickets."""
+        if first:
+            head = query.head(HEAD_ROWS)
+            if head is not None:
+                self.app.call_from_thread(self._background_done, head, generation, None)
         query.ids()  # the costly part, off the event loop
         thresholds = self._thresholds(query)
         self.app.call_from_thread(self._background_done, query, generation, thresholds)
@@ -387,7 +408,7 @@ class QueueScreen(DeskScreen):
         moved = self.model.shown(generation, thresholds)
         self.table.set_query(query, keep_cursor=True, reuse_rows=not moved)
         self.show_status()
-        self._shown()
+        self._shown(query)
 
     _rows_coming: Callable[[], None] | None = None
 
@@ -397,16 +418,22 @@ class QueueScreen(DeskScreen):
         if self.model.in_flight and self._rows_coming is None:
             self._rows_coming = self.app.keygate.expect()
 
-    def _shown(self) -> None:
-        """Rows are on screen: the first time, count the tabs (see desk_ready), and let the keys typed
-        meanwhile through."""
+    def _shown(self, query: QueueQuery) -> None:
+        """Rows are on screen: let the keys typed meanwhile through; the first time the whole order is (not only
+        its first screenful: ``QueueQuery.head``), count the tabs and, a little later, load the search's
+        haystacks (see desk_ready): each reads every open ticket, and would delay the order they ran beside."""
         coming = self._rows_coming
         if coming is not None:
             self._rows_coming = None
             coming()
+        if not query.complete:
+            return
         if self._count_when_shown:
             self._count_when_shown = False
             self.recount()
+        if self._preload_when_shown:
+            self._preload_when_shown = False
+            self.set_timer(SEARCH_PRELOAD_AFTER, self._preload_search)
 
     @work(thread=True, group="search")
     def _prepare_search(self, query: QueueQuery) -> None:
@@ -631,6 +658,8 @@ class QueueScreen(DeskScreen):
         self._show_empty(table)
         filter_text = one_line(self.state.filter, 1000) if self.state.filter else ""
         head = [f"{table.total} ticket{'s' if table.total != 1 else ''}"]
+        if table.query_ is not None and not table.query_.complete:  # the first screenful: the rest is on its way
+            head = ["… tickets"]
         tail = []
         if table.marked:
             tail.append(f"{len(table.marked)} marked")

@@ -172,6 +172,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._evaluate_again = False  # rows became visible meanwhile: look again when it is done
         self._prepare_scheduled = False  # evaluate_visible is to run after the next frame
         self.empty_text = ""  # shown on the first line when no ticket is there (the screen says why)
+        self._last_wanted = False  # G while only the first screenful is known: the last row once the order is
 
     def use(self, sla: SlaCache, now: Callable[[], datetime]) -> None:
         """The desk's SLA cache and clock: the countdowns are evaluated by the one and read at the other's
@@ -316,6 +317,9 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         position = query.position(self.cursor_id) if (keep_cursor and self.cursor_id is not None) else None
         if position is None:
             position = min(self.cursor_index, max(self.total - 1, 0)) if keep_cursor else 0
+        if self._last_wanted and query.complete:  # G pressed while only the first screenful was known
+            self._last_wanted = False
+            position = max(self.total - 1, 0)
         self.cursor_index = position
         self._set_lines(self.total + 1)
         top = max(0, min(position - max(old_line, 0), self.total - self.rows_visible))
@@ -406,6 +410,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     # -- cursor ----------------------------------------------------------------------------------
 
     def move_cursor(self, index: int) -> None:
+        self._last_wanted = False
         if self.total == 0:
             return
         index = max(0, min(index, self.total - 1))
@@ -446,6 +451,8 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
 
     def action_last(self) -> None:
         self.move_cursor(self.total - 1)
+        # only the first screenful is known (``QueueQuery.head``): the last row once the whole order is
+        self._last_wanted = self.query_ is not None and not self.query_.complete
 
     def action_page_down(self) -> None:
         self.move_cursor(self.cursor_index + self.rows_visible)

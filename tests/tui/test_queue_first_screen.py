@@ -1,0 +1,82 @@
+"""Issue 17: the queue shows its first screenful before its whole order is known (``QueueQuery.head``).
+
+At a million tickets the whole order of "All open" takes a second or more; the app shows the first rows from a
+few LIMITed reads, says "… tickets" until the order is whole, and keys work meanwhile (``G`` lands on the last
+row once the order is known). The whole order is held back here by a gate on the worker's read (the real read,
+run once the gate opens), so that the screen between the two can be looked at.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from tuihelp import SIZE, lines, ready, settle
+
+from deskterm.store.queue import QueueQuery
+from deskterm.tui.screens.queue import QueueScreen
+from deskterm.tui.widgets.queue_table import QueueTable
+from deskterm_testing import patience
+
+
+def _gate(monkeypatch) -> threading.Event:
+    """Holds the whole order's read in a worker until set (the first screenful is not held)."""
+    gate = threading.Event()
+    real = QueueQuery.ids
+
+    def held(self):
+        if self.complete and threading.current_thread() is not threading.main_thread():
+            gate.wait(patience(20))
+        return real(self)
+
+    monkeypatch.setattr(QueueQuery, "ids", held)
+    return gate
+
+
+async def test_the_first_rows_come_before_the_whole_order(make_app, monkeypatch):
+    gate = _gate(monkeypatch)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(500):
+            await pilot.pause(0.01)
+            tables = app.screen.query(QueueTable)
+            if tables and tables.first().loaded:
+                break
+        table = tables.first()
+        assert isinstance(app.screen, QueueScreen)
+        assert not table.query_.complete
+        first = [r.id for r in table.visible_rows()]
+        await pilot.pause(0.1)
+        status = str(app.screen.query_one("#queue-status").render())
+        assert status.startswith("… tickets"), status
+        assert app.screen.counts == {}  # the tabs are counted once the order is whole
+        await pilot.press("j")
+        assert table.cursor_index == 1 and table.cursor_id == first[1]
+        await pilot.press("G")  # the last row known for now; the last of all once the order is whole
+        gate.set()
+        await ready(pilot)
+        await settle(pilot)
+        assert table.query_.complete
+        whole = QueueQuery(app.desk.store, view="open", user=app.desk.user, now=table.query_.now).ids()
+        assert list(table.query_.ids()) == list(whole)
+        assert table.total == len(whole) > len(first)
+        assert table.cursor_id == whole[-1]
+        status = str(app.screen.query_one("#queue-status").render())
+        assert status.startswith(f"{len(whole)} tickets"), status
+        assert first == list(whole[: len(first)])
+        assert any(str(whole[-1]) in line for line in lines(table))
+
+
+async def test_a_view_switch_shows_its_first_rows_at_once(make_app, monkeypatch):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        gate = _gate(monkeypatch)
+        await pilot.press("2")  # Unassigned: its first screenful on the key's own turn
+        table = app.screen.query_one(QueueTable)
+        assert table.query_.view == "unassigned" and not table.query_.complete
+        head = [r.id for r in table.visible_rows()]
+        gate.set()
+        await ready(pilot)
+        await settle(pilot)
+        assert table.query_.complete
+        assert head == list(table.query_.ids()[: len(head)])
