@@ -105,7 +105,8 @@ class ViewCounts:
                 )
             )
             for batch in result.partitions():
-                for ticket_id, m, d, w in batch:
+                rows: Iterable[Any] = batch
+                for ticket_id, m, d, w in rows:
                     if m:
                         if ticket_id >= len(masks):  # committed since the max was read
                             grow = ticket_id + 1 - len(masks) + 1024
