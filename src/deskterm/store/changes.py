@@ -55,6 +55,9 @@ class ChangeWatch:
         # when (time.monotonic()) the last look began: whatever was committed before it, it has reported (the queue
         # trusts deadlines read before it: queue.py ``follow``)
         self.read_at: float | None = None
+        # SQLite: the highest escalation id when the last change was seen (read with the feed: the app then looks
+        # for new escalations only when there are some); None: not known (PostgreSQL), the app looks each time
+        self.latest_escalation: int | None = None
         self._connect()
 
     def _connect(self) -> None:
@@ -85,6 +88,18 @@ class ChangeWatch:
             cur.execute("SELECT max(seq) FROM ticket_changes")
             return int(cur.fetchone()[0] or 0)
         except Exception:  # noqa: BLE001 - a desk without the feed (read as it is): every change is ANY
+            return None
+        finally:
+            cur.close()
+
+    def _latest_escalation(self) -> int | None:
+        """The highest escalation id (SQLite: one lookup at the end of its primary key, on the watch's connection,
+        a few microseconds); None when it cannot be read."""
+        cur = self._conn.cursor()
+        try:
+            cur.execute("SELECT max(id) FROM escalations")
+            return int(cur.fetchone()[0] or 0)
+        except Exception:  # noqa: BLE001 - the app looks for new escalations as it did without it
             return None
         finally:
             cur.close()
@@ -142,6 +157,7 @@ class ChangeWatch:
             value = self._data_version()
             if value != self._last:
                 self._last = value
+                self.latest_escalation = self._latest_escalation()
                 return self._read_feed()
             return None
         try:

@@ -2,7 +2,8 @@
 
 ``tick`` is the single clock of the screens: an interval calls it every second (and polls the
 database's change counter); tests freeze the injected clock, ``advance`` it and call ``tick`` themselves.
-When the poll sees a change, the app also looks for new escalations (one ``max(id)`` read per change): each
+When the poll sees a change, the app also looks for new escalations (one ``max(id)`` read per change, in a
+worker; on SQLite the change watch reads it with the feed, and the worker starts only when there is one): each
 one that this agent did not raise by hand is a toast, and the bell rings (``escalation.bell``), whatever
 screen is on top.
 """
@@ -408,7 +409,11 @@ class DeskApp(App):
         changes = self.change_watch.changes() if self.change_watch is not None else None
         if changes is None:
             return followed == "customers"
-        if not self.applying_rules:  # what this app's rules raise is announced at once when they are done
+        latest = (
+            self.change_watch.latest_escalation if self.change_watch is not None else None
+        )  # (SQLite: read with the feed)
+        nothing_new = latest is not None and self.last_escalation is not None and latest <= self.last_escalation
+        if not self.applying_rules and not nothing_new:  # (this app's rules' are announced when they are done)
             self.announce_escalations()
         self.signals.changes.publish(changes.tickets)
         return True
