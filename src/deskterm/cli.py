@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import gc
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,7 @@ from .errors import BadInput, DeskError
 if TYPE_CHECKING:  # imported when first needed: --help opens neither
     from .config import Config
     from .service import Desk
+    from .store.plain import PlainDesk
 
 STATUS_CHOICES = STATUSES
 
@@ -34,6 +35,7 @@ class Context:
         self.config_path = config
         self._config: Config | None = None
         self._desk: Desk | None = None
+        self._plain: PlainDesk | None = None
         # the tickets' derived deadlines match this configuration (False: a read-only desk that could not derive
         # them again after a change of configuration; the timers are then replayed from the histories)
         self.derived = True
@@ -69,6 +71,23 @@ class Context:
                 self.derived = False
                 # a read-only desk (a snapshot, another's file): reads still work, timers are computed from history
         return self._desk
+
+    def reader(self) -> Desk | PlainDesk:
+        """The desk for a command that only reads: through its driver alone (``store/plain.py``: none of the
+        store's libraries imported) when it is at this deskterm's schema with its deadlines derived for this
+        configuration, else the store (which migrates, derives them again, or says what is wrong), after which
+        the driver alone is tried once more."""
+        if self._plain is None:
+            from .store.plain import open_plain
+
+            config = self.config  # (a bad configuration is said before the desk is touched)
+            self._plain = open_plain(self.db, config)
+            if self._plain is None:
+                desk = self.desk()
+                self._plain = open_plain(self.db, config) if self.derived else None
+                if self._plain is None:  # a desk in memory or read as immutable, or not derived again (read-only)
+                    return desk
+        return self._plain
 
 
 def _read_file(file: str) -> tuple[str, str]:
@@ -538,14 +557,26 @@ def list_(obj: Context, as_json: bool, at_text: str | None, statuses: Sequence[s
     from .domain.workflow import is_open
 
     at = _parse_at(at_text)
+    if statuses and at is None and not as_json and all(is_open(s) for s in statuses):
+        reader = obj.reader()
+        if obj.derived:
+            _echo_lines(list_from_deadlines(reader, statuses, reader.clock.now()))
+            return
     desk = obj.desk()
-    now = at or desk.clock.now()
-    if statuses and at is None and not as_json and obj.derived and all(is_open(s) for s in statuses):
-        lines = list_from_deadlines(desk, statuses, now)
-    else:
-        lines = list_replayed(desk, now, at, statuses, as_json)
+    _echo_lines(list_replayed(desk, at or desk.clock.now(), at, statuses, as_json))
+
+
+def _echo_lines(lines: Iterable[str]) -> None:
+    """Each line through ``click.echo`` (the same stream, the same treatment), a thousand at a time: it flushes
+    after every call, and tens of thousands of lines made as many system calls."""
+    batch: list[str] = []
     for line in lines:
-        click.echo(line)
+        batch.append(line)
+        if len(batch) == 1000:
+            click.echo("\n".join(batch))
+            batch.clear()
+    if batch:
+        click.echo("\n".join(batch))
 
 
 LIST_HEADER = f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>14}  {'CUSTOMER':18} SUBJECT"
@@ -553,15 +584,17 @@ LIST_HEADER = f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>14}  {'CUSTOME
 # queue and the handover too): "30m · 09:30" is 30 minutes of business time, due at 09:30
 
 
-def list_from_deadlines(desk: Desk, statuses: Sequence[str], now: datetime) -> Iterator[str]:
+def list_from_deadlines(desk: Desk | PlainDesk, statuses: Sequence[str], now: datetime) -> Iterator[str]:
     """``list --status`` of open statuses, now, as text: each row's countdown from the deadlines its ticket row
-    keeps (``Desk.row_timer``; derived at every change, and again for every open ticket when the SLA
-    configuration changes), no history read or replayed. The same lines as ``list_replayed``."""
+    keeps (``Timers.row_timer_at``; derived at every change, and again for every open ticket when the SLA
+    configuration changes), no history read or replayed. The same lines as ``list_replayed``. The rows come as
+    plain tuples, their instants as epoch seconds (``list_lines``: computed by the database on the plain reads)."""
     yield LIST_HEADER
-    now_s, tz = int(now.timestamp()), desk.config.tz
-    for row in desk.rows(statuses):
-        timer = desk.row_timer(row, now) if row.next_timer is not None else None
-        yield _list_line(row.id, row.priority, row.status, timer, row.customer, row.subject, now_s, tz)
+    now_s = int(now.timestamp())
+    row_timer, line = desk.row_timer_at, _ListLine(now_s, desk.config.tz).line
+    for tid, prio, status, customer, subject, timer, due, left, warn, updated in desk.list_lines(statuses):
+        nearest = row_timer(customer, status, timer, due, left, warn, updated, now_s) if timer is not None else None
+        yield line(tid, prio, status, nearest, customer, subject)
 
 
 def list_replayed(
@@ -589,31 +622,48 @@ def list_replayed(
         yield jsonout.dumps([jsonout.ticket_json(t, sla, tz, state, open_esc.get(t.id)) for t, sla, state in rows])
         return
     yield LIST_HEADER
-    now_s = int(now.timestamp())
+    line = _ListLine(int(now.timestamp()), tz).line
     for t, sla, state in rows:
         status = state["status"] if state else t.status
         prio = state["priority"] if state else t.priority
-        yield _list_line(t.id, prio, status, sla.nearest(), t.customer, t.subject, now_s, tz)
+        yield line(t.id, prio, status, sla.nearest(), t.customer, t.subject)
 
 
-def _list_line(
-    ticket_id: int, prio: str, status: str, nearest: Any, customer: str, subject: str, now_s: int, tz: Any
-) -> str:
-    """One line of ``list``: ``nearest`` is the timer an agent looks at (a replay's ``TicketSla.nearest``, or
-    what the ticket row says of it), None when no timer is active."""
-    from .fmt import compact, left_and_due, one_line
+class _ListLine:
+    """The lines of ``list`` at one instant: ``line(...)`` is one ticket's, ``nearest`` the timer an agent looks
+    at (a replay's ``TicketSla.nearest``, or what the ticket row says of it), None when no timer is active. The
+    texts that depend on one value only (a customer's cell, a subject, the countdown of a timer state, time left
+    and deadline) are made once per distinct value: tens of thousands of rows share them."""
 
-    left = (
-        ""
-        if nearest is None
-        else (
-            "⏸" + compact(nearest.remaining)
-            if nearest.state == "paused"
-            else left_and_due(nearest.remaining, nearest.due, now_s, tz)
-        )
-    )
-    line = f"{ticket_id:>6} {prio:4} {status:8} {left:>14}  {one_line(customer, 18):18} {one_line(subject)}"
-    return line[:120]
+    def __init__(self, now_s: int, tz: Any) -> None:
+        from . import fmt
+
+        self.fmt, self.now_s, self.tz = fmt, now_s, tz
+        self._customers: dict[str, str] = {}
+        self._subjects: dict[str, str] = {}
+        self._left: dict[tuple[bool, int, int | None], str] = {}
+
+    def line(self, ticket_id: int, prio: str, status: str, nearest: Any, customer: str, subject: str) -> str:
+        fmt = self.fmt
+        if nearest is None:
+            left = ""
+        else:
+            paused = nearest.state == "paused"
+            key = (paused, nearest.remaining, None if paused else nearest.due)
+            left = self._left.get(key)  # type: ignore[assignment]
+            if left is None:
+                left = self._left[key] = (
+                    "⏸" + fmt.compact(nearest.remaining)
+                    if paused
+                    else fmt.left_and_due(nearest.remaining, nearest.due, self.now_s, self.tz)
+                )
+        cell = self._customers.get(customer)
+        if cell is None:
+            cell = self._customers[customer] = f"{fmt.one_line(customer, 18):18}"
+        text = self._subjects.get(subject)
+        if text is None:
+            text = self._subjects[subject] = fmt.one_line(subject)
+        return f"{ticket_id:>6} {prio:4} {status:8} {left:>14}  {cell} {text}"[:120]
 
 
 @cli.command()
@@ -628,8 +678,8 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None, why: boo
     from .domain.sla import TIMER_LABELS
     from .fmt import compact, inert, local, one_line
 
-    desk = obj.desk()
     at = _parse_at(at_text)
+    desk = obj.desk() if as_json else obj.reader()  # (--json: the open escalation, a table model)
     t = desk.ticket(ticket)
     sla = desk.sla(t, at)
     tz = desk.config.tz
@@ -641,7 +691,7 @@ def show(obj: Context, ticket: str, as_json: bool, at_text: str | None, why: boo
         now = at or desk.clock.now()
         account = why_text(why_lines(sla, policy, desk.config.policy_reason(t.customer), t.priority, tz, now))
     if as_json:
-        data = jsonout.ticket_json(t, sla, tz, escalation=desk.open_escalations_by_ticket().get(t.id))
+        data = jsonout.ticket_json(t, sla, tz, escalation=obj.desk().open_escalations_by_ticket().get(t.id))
         data["description"] = t.description
         data["version"] = t.version
         data["events"] = [jsonout.event_json(e, tz) for e in t.events]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
@@ -47,7 +47,7 @@ from .domain.customers import (
     unknown_customer_message,
 )
 from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_state
-from .domain.sla import CUSTOMER, LiveTimer, TicketSla, evaluate, provisional_timer
+from .domain.sla import CUSTOMER, evaluate
 from .domain.survey import SurveyAnswer
 from .errors import BadInput, Conflict, Refused
 from .records import ContactRecord, CustomerRecord, EventRecord, NewEvent, NewTicket, TicketRecord
@@ -76,6 +76,7 @@ from .store.models import (
     TimeEntry,
 )
 from .store.queue_terms import OPEN_STATUSES, Row
+from .timers import Timers
 
 if TYPE_CHECKING:  # the mail modules (and the e-mail package) are imported by the mail work only: commands start faster
     from .mail import intake, outbox
@@ -188,7 +189,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-class Desk:
+class Desk(Timers):
     """The service layer: one per process, bound to a store, a configuration, a clock and an OS user."""
 
     def __init__(self, store: Store, config: Config, clock: Clock | None = None, user: str | None = None) -> None:
@@ -295,30 +296,26 @@ class Desk:
 
         return rows_in_statuses(self.store, statuses)
 
-    def row_timer(self, row: Row, now: datetime) -> LiveTimer:
-        """What a ticket row alone says of its nearest timer at ``now`` (``provisional_timer``): the stored
-        deadline (``next_due``) and timer (``next_timer``), breached once the deadline is passed, warning from
-        ``next_warn`` on, and the counted time left (``next_left`` at ``updated_at``, less what has counted
-        since); no deadline: paused, ``next_left`` left. For an open ticket (its derived columns kept by every
-        change and by ``rederive``) that is what replaying its history says of ``TicketSla.nearest``, without
-        the replay: how the queue paints a row before its evaluation, and how ``deskterm list`` prints it."""
-        calendar = self.config.policy_for(row.customer).calendar
-        return provisional_timer(
-            row.next_timer or "",
-            row.status,
-            None if row.next_due is None else epoch(row.next_due),
-            row.next_left,
-            None if row.next_warn is None else epoch(row.next_warn),
-            None if row.updated_at is None else epoch(row.updated_at),
-            calendar,
-            epoch(now),
-        )
+    def list_lines(self, statuses: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """What ``deskterm list --status`` prints of these tickets' rows (``plain.LIST_LINE``: the instants as
+        epoch seconds), by id: as ``PlainDesk.list_lines`` reads them, through the store."""
 
-    def sla(self, ticket: TicketRecord, at: datetime | None = None) -> TicketSla:
-        now = epoch(at or self.clock.now())
-        policy = self.config.policy_for(ticket.customer)
-        events = [e.for_engine() for e in ticket.events]
-        return evaluate(epoch(ticket.created_at), ticket.initial_priority, events, policy, now)
+        def seconds(dt: datetime | None) -> int | None:
+            return None if dt is None else epoch(dt)
+
+        for r in self.rows(statuses):
+            yield (
+                r.id,
+                r.priority,
+                r.status,
+                r.customer,
+                r.subject,
+                r.next_timer,
+                seconds(r.next_due),
+                r.next_left,
+                seconds(r.next_warn),
+                seconds(r.updated_at),
+            )
 
     def _stamp(self, last_change: datetime, at: datetime | None = None) -> datetime:
         """The instant a change is recorded: now (or ``at``, never later than now), moved to the ticket's last

@@ -20,6 +20,7 @@ from deskterm.config import load_config
 from deskterm.demo import generate
 from deskterm.errors import DeskError
 from deskterm.service import Change, Desk
+from deskterm.store.plain import open_plain
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -87,10 +88,18 @@ def mixed(desk, tmp_path):
 
 
 def _same(desk: Desk, statuses=OPEN) -> list[str]:
+    """The lines from the rows (read through the store, and through the driver alone as the command reads them:
+    store/plain.py) are those of the replay."""
     now = desk.clock.now()
     fast = list(list_from_deadlines(desk, statuses, now))
     replayed = list(list_replayed(desk, now, None, statuses))
     assert fast == replayed, now
+    reader = open_plain(desk.store.engine.url.render_as_string(hide_password=False), desk.config, desk.clock)
+    assert reader is not None  # (the desk is at this schema, its deadlines derived for this configuration)
+    try:
+        assert list(list_from_deadlines(reader, statuses, now)) == fast, now
+    finally:
+        reader.close()
     return fast
 
 

@@ -14,6 +14,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from deskterm_testing import EXAMPLE_CONFIG
 
 STORE = ("sqlalchemy", "sqlmodel", "pydantic", "alembic")
@@ -75,19 +77,50 @@ def test_a_configuration_error_is_said_before_the_store_is_imported(tmp_path):
     assert not (tmp_path / "desk.db").exists()  # nothing was created either
 
 
-def test_show_and_list_import_no_mail_machinery(desk, db_url):
+PLAIN_READ = (*STORE, "deskterm.store.models", "deskterm.store.engine", "deskterm.service", *MAIL)
+
+
+@pytest.mark.engines("sqlite", "postgresql")
+def test_show_and_list_read_through_the_driver_alone(desk, db_url):
+    """``show`` and ``list --status`` of open statuses read through the driver (store/plain.py): neither SQLAlchemy,
+    SQLModel with pydantic, the table models, the engine nor the service are imported; ``show --json`` (an open
+    escalation is a table model) and ``list`` of closed statuses still use the store."""
     from deskterm.records import NewTicket
 
     ticket = desk.create(NewTicket(subject="VPN down", customer="Acme", priority="P2", created_at=desk.clock.now())).id
     desk.rederive()  # (as the first command does once: it writes)
     base = ["--db", db_url, "--config", str(EXAMPLE_CONFIG)]
-    for command in (["show", str(ticket)], ["list", "--status", "new"]):
+    for command in (["show", str(ticket)], ["show", "--why", str(ticket)], ["list", "--status", "new"]):
+        code, modules, out, err = run(*base, *command)
+        assert code == 0 and "VPN down" in out, (command, err)
+        assert loaded(modules, PLAIN_READ) == [], command
+        assert ("psycopg" in modules) == db_url.startswith("postgresql"), command
+    for command in (["show", "--json", str(ticket)], ["list", "--status", "closed", "--status", "new"]):
         code, modules, out, err, orm = run_orm(*base, *command)
         assert code == 0 and "VPN down" in out, (command, err)
         assert "sqlalchemy" in modules  # the store is read: its libraries are needed
         assert loaded(modules, MAIL) == [], command
-        # every statement of a read is Core (``store.models.core``): the ORM's mappers are never configured
-        assert not orm, command
+        # every statement of list's read is Core (``store.models.core``): the ORM's mappers are never configured
+        # (show --json reads the open escalation as a table model)
+        assert not orm or command[0] == "show", command
+
+
+def test_a_desk_to_migrate_or_derive_again_is_opened_by_the_store_then_read_plainly(tmp_path):
+    """A desk whose deadlines were derived with another configuration (or that is to be created or migrated) is
+    first opened by the store, which derives them again (a write); the next command reads it plainly."""
+    db = tmp_path / "desk.db"
+    base = ["--db", str(db), "--config", str(EXAMPLE_CONFIG)]
+    code, modules, out, err = run(*base, "list", "--status", "new")
+    assert (code, err) == (0, "") and out.split() == ["ID", "PRIO", "STATUS", "LEFT", "·", "DUE", "CUSTOMER", "SUBJECT"]
+    assert "sqlalchemy" in modules  # created and migrated by the store
+    code, modules, out, err = run(*base, "list", "--status", "new")
+    assert (code, err) == (0, "") and loaded(modules, PLAIN_READ) == []
+    other = tmp_path / "other.toml"
+    other.write_text(EXAMPLE_CONFIG.read_text() + "\n# another configuration\n")
+    code, modules, out, err = run("--db", str(db), "--config", str(other), "show", "1")
+    assert (code, out, err) == (2, "", "ticket 1: no such ticket") and "sqlalchemy" in modules  # derived again
+    code, modules, out, err = run("--db", str(db), "--config", str(other), "show", "1")
+    assert (code, out, err) == (2, "", "ticket 1: no such ticket") and loaded(modules, PLAIN_READ) == []
 
 
 def test_loading_a_configuration_with_holidays_imports_no_package_metadata():

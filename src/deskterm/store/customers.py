@@ -11,7 +11,7 @@ from sqlmodel import Session, col
 
 from ..domain.customers import ContactSpec, CustomerSpec, email_domain, email_key, name_key
 from ..records import ContactRecord, CustomerRecord, TicketRecord
-from . import queries
+from . import plain, queries
 from .models import Contact, Contract, Customer, CustomerDomain, Ticket, core
 
 
@@ -22,15 +22,7 @@ def _contact(row) -> ContactRecord:
 
 # Core columns (``core``): a ticket's contact is read without the ORM
 _CO, _CU = core(Contact).c, core(Customer).c
-_CONTACT_COLUMNS = (
-    _CO.id,
-    _CO.customer_id,
-    _CU.name,
-    _CO.name,
-    _CO.email,
-    _CO.phone,
-    _CO.role,
-)
+_CONTACT_COLUMNS = plain.columns(plain.CONTACT, contacts=_CO, customers=_CU)  # (the fields of a ContactRecord)
 
 
 def _contacts(session: Session, *where) -> list[ContactRecord]:

@@ -31,10 +31,9 @@ from sqlmodel import Session
 
 from ..errors import BadInput, DeskLost
 from ..safefile import NOFOLLOW, set_mode
+from .deskfile import BUSY_TIMEOUT_MS, busy_window, check_desk_files, db_url, on_read_only_mount
 
 T = TypeVar("T")
-BUSY_TIMEOUT_MS = 10_000  # how long one statement waits for SQLite's lock (at most the retry window)
-RETRY_WINDOW_S = 30.0  # how long a write keeps trying (busy_window: DESKTERM_BUSY_TIMEOUT overrides it)
 FILE_MODE = 0o660  # a new database file: owner and group read-write, others nothing (issue 6)
 DIR_MODE = 0o770  # a new data directory
 _RETRIES = 8
@@ -59,23 +58,6 @@ def changed(session: Session, ticket_id: int | None) -> None:
     tickets (or their events, escalations or customers) without naming any is recorded as "any ticket", so
     that no change goes unseen; naming the tickets is what spares every app a whole reload."""
     session.info.setdefault(_CHANGED, set()).add(ticket_id)
-
-
-def default_db_path() -> Path:
-    import platformdirs
-
-    return Path(platformdirs.user_data_dir("deskterm")) / "deskterm.db"
-
-
-def db_url(db: str | os.PathLike | None) -> str:
-    """``--db`` / ``DESKTERM_DB`` / the platformdirs default, as a SQLAlchemy URL."""
-    value = str(db) if db is not None else os.environ.get("DESKTERM_DB") or str(default_db_path())
-    if "://" in value:
-        for prefix in ("postgres://", "postgresql://"):  # the bare scheme: the driver deskterm ships with
-            if value.startswith(prefix):
-                return "postgresql+psycopg://" + value[len(prefix) :]
-        return value
-    return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
 @dataclass
@@ -309,41 +291,6 @@ def _check_connection(store: Store) -> None:
         raise BadInput(f"--db: cannot connect to {where}: {reason}") from None
 
 
-def _on_read_only_mount(file: Path) -> bool:
-    try:
-        return bool(os.statvfs(file).f_flag & os.ST_RDONLY)
-    except (OSError, AttributeError):
-        return False
-
-
-def _check_desk_files(file: Path) -> None:
-    """The desk and the files SQLite keeps beside it are plain files, never links put there by someone else: SQLite
-    opens ``-wal``, ``-shm`` and ``-journal`` with O_CREAT and would write through a link to any file of the agent
-    running deskterm (issue 13 item 24). The desk itself may be a link the user chose (``--db``), not its companions."""
-    import stat
-
-    try:
-        st = file.stat()
-    except FileNotFoundError:
-        st = None
-    except OSError as exc:
-        raise BadInput(f"--db: {file}: cannot open the desk: {exc.strerror}") from None
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        raise BadInput(f"--db: {file}: not a deskterm desk (not a regular file)")
-    for suffix in ("-wal", "-shm", "-journal"):
-        companion = Path(f"{file}{suffix}")
-        try:
-            cst = companion.lstat()
-        except OSError:
-            continue
-        if stat.S_ISLNK(cst.st_mode) or not stat.S_ISREG(cst.st_mode):
-            what = "a symbolic link" if stat.S_ISLNK(cst.st_mode) else "not a regular file"
-            raise BadInput(
-                f"--db: {companion}: {what}, refused (SQLite would write through it); remove it,"
-                " then open the desk again"
-            )
-
-
 def _create_desk_dir(directory: Path) -> None:
     # data directory of the desk: only its owner (and the shared group, issue 6) may enter it.
     # mkdir's mode is masked by the umask (022 makes it 0o750): set it explicitly.
@@ -383,12 +330,12 @@ def _sqlite_engine(url: str) -> Engine:
         file = Path(path)
         if file.is_dir():
             raise BadInput(f"--db: {file} is a directory, not a database file")
-        _check_desk_files(file)
+        check_desk_files(file)
         if not file.parent.exists():
             _create_desk_dir(file.parent)
         if not file.exists():
             _create_desk_file(file)
-        if file.exists() and not Path(f"{file}-wal").exists() and _on_read_only_mount(file):
+        if file.exists() and not Path(f"{file}-wal").exists() and on_read_only_mount(file):
             # a desk on a read-only file system (a snapshot, a backup mount) that was closed cleanly: SQLite could
             # not create the -shm file it needs to read in WAL mode; nobody can change it there, so it is read as
             # immutable. Any write is refused as for any read-only desk.
@@ -484,17 +431,6 @@ _LOST_CONNECTION = (
 
 class Busy(BadInput):
     """The desk stayed locked by another writer for the whole retry window."""
-
-
-def busy_window() -> float:
-    """How long a write keeps trying to get the desk's write lock before "the desk is busy", in seconds: 30, or
-    the ``DESKTERM_BUSY_TIMEOUT`` environment variable (for tests and scripts that would rather fail fast; at
-    least 0.1). SQLite's own wait is at most 10 s a try: between tries the writers that starved get a chance."""
-    raw = os.environ.get("DESKTERM_BUSY_TIMEOUT", "")
-    try:
-        return max(float(raw), 0.1) if raw else RETRY_WINDOW_S
-    except ValueError:
-        return RETRY_WINDOW_S
 
 
 def _sqlite_code(exc: BaseException) -> int | None:

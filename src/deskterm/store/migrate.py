@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, text
-
 from ..errors import BadInput
 from ..safefile import NOFOLLOW, private_dir, publish, set_mode
 
@@ -30,6 +28,8 @@ _PG_MIGRATION_LOCK = 0x6465736B  # "desk": the advisory lock key held while migr
 
 
 def current_revision(conn) -> str | None:
+    from sqlalchemy import inspect, text  # (here: HEAD is read by the plain reads, which never import SQLAlchemy)
+
     if not inspect(conn).has_table("alembic_version"):
         return None
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
@@ -47,6 +47,8 @@ def _check_revision(store: Store, conn, rev: str | None) -> None:
             f"--db: {where}: the desk has schema {rev}, newer than this deskterm knows ({HEAD}):"
             " upgrade deskterm to use it"
         )
+    from sqlalchemy import inspect
+
     if rev is None and store.is_sqlite and inspect(conn).get_table_names():
         raise BadInput(f"--db: {where}: a SQLite database of another program, not a deskterm desk")
     path = store.engine.url.database if store.is_sqlite else None
@@ -96,6 +98,8 @@ def _migration_engine(store: Store):
 
 def _lock(conn) -> None:
     if conn.dialect.name == "postgresql":
+        from sqlalchemy import text
+
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
 
 

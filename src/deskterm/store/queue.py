@@ -36,7 +36,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from ..records import TicketRecord
-from . import queries
+from . import plain, queries
 from .engine import Store
 from .models import Customer, Escalation, Ticket, core
 from .queue_conditions import customer_names, escalated_condition, filter_conditions, sort_key, view_condition
@@ -65,23 +65,7 @@ from .queue_thresholds import (
 
 # Core columns (``core``): a window of rows, or ``deskterm list``'s, is read without the ORM
 _T, _CU = core(Ticket).c, core(Customer).c
-_ROW_COLUMNS = (
-    _T.id,
-    _T.ref,
-    _T.subject,
-    _CU.name,
-    _T.priority,
-    _T.status,
-    _T.assignee,
-    _T.group_name,
-    _T.created_at,
-    _T.next_due,
-    _T.next_warn,
-    _T.version,
-    _T.next_timer,
-    _T.next_left,
-    _T.updated_at,
-)
+_ROW_COLUMNS = plain.columns(plain.ROW, tickets=_T, customers=_CU)  # (the fields of a Row, in order)
 # built once: see queue_thresholds._DEADLINES
 _ROWS = (
     select(*_ROW_COLUMNS)

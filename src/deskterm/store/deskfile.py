@@ -1,0 +1,78 @@
+"""Where the desk is and how it is opened, without the store's libraries: the location given (``--db``,
+``DESKTERM_DB``, the default file), the retry window of a write, and the checks made on a SQLite desk's files
+before any connection touches them. Both ways in use these: the store (``engine.open_store``, SQLAlchemy) and
+the plain reads of ``show`` and ``list`` (``plain.py``, the driver alone), so that each rule has one home.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import BadInput
+
+BUSY_TIMEOUT_MS = 10_000  # how long one statement waits for SQLite's lock (at most the retry window)
+RETRY_WINDOW_S = 30.0  # how long a write keeps trying (busy_window: DESKTERM_BUSY_TIMEOUT overrides it)
+
+
+def default_db_path() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("deskterm")) / "deskterm.db"
+
+
+def db_url(db: str | os.PathLike | None) -> str:
+    """``--db`` / ``DESKTERM_DB`` / the platformdirs default, as a SQLAlchemy URL."""
+    value = str(db) if db is not None else os.environ.get("DESKTERM_DB") or str(default_db_path())
+    if "://" in value:
+        for prefix in ("postgres://", "postgresql://"):  # the bare scheme: the driver deskterm ships with
+            if value.startswith(prefix):
+                return "postgresql+psycopg://" + value[len(prefix) :]
+        return value
+    return f"sqlite:///{Path(value).expanduser().absolute()}"
+
+
+def busy_window() -> float:
+    """How long a write keeps trying to get the desk's write lock before "the desk is busy", in seconds: 30, or
+    the ``DESKTERM_BUSY_TIMEOUT`` environment variable (for tests and scripts that would rather fail fast; at
+    least 0.1). SQLite's own wait is at most 10 s a try: between tries the writers that starved get a chance."""
+    raw = os.environ.get("DESKTERM_BUSY_TIMEOUT", "")
+    try:
+        return max(float(raw), 0.1) if raw else RETRY_WINDOW_S
+    except ValueError:
+        return RETRY_WINDOW_S
+
+
+def on_read_only_mount(file: Path) -> bool:
+    try:
+        return bool(os.statvfs(file).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        return False
+
+
+def check_desk_files(file: Path) -> None:
+    """The desk and the files SQLite keeps beside it are plain files, never links put there by someone else: SQLite
+    opens ``-wal``, ``-shm`` and ``-journal`` with O_CREAT and would write through a link to any file of the agent
+    running deskterm (issue 13 item 24). The desk itself may be a link the user chose (``--db``), not its companions."""
+    import stat
+
+    try:
+        st = file.stat()
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise BadInput(f"--db: {file}: cannot open the desk: {exc.strerror}") from None
+    if st is not None and not stat.S_ISREG(st.st_mode):
+        raise BadInput(f"--db: {file}: not a deskterm desk (not a regular file)")
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = Path(f"{file}{suffix}")
+        try:
+            cst = companion.lstat()
+        except OSError:
+            continue
+        if stat.S_ISLNK(cst.st_mode) or not stat.S_ISREG(cst.st_mode):
+            what = "a symbolic link" if stat.S_ISLNK(cst.st_mode) else "not a regular file"
+            raise BadInput(
+                f"--db: {companion}: {what}, refused (SQLite would write through it); remove it,"
+                " then open the desk again"
+            )

@@ -1,0 +1,378 @@
+"""The reads of ``show`` and ``list --status`` through the database's driver alone (``sqlite3``, ``psycopg``).
+
+A command that only reads one ticket, or the rows of the open tickets, spent most of its time importing the
+store's libraries (SQLAlchemy, SQLModel with pydantic, the 22 table models: about 0.45 s of a 0.6 s ``show``)
+before a few statements. This module imports none of them: it opens the desk with the driver, reads the schema's
+revision (one row: the desk must be at ``migrate.HEAD``, anything else is left to ``engine.open_store``, which
+migrates or says why it cannot) and the fingerprint of the configuration its deadlines were derived with (a
+change is left to the store too: ``Desk.rederive`` writes), then reads.
+
+The columns each record is made of are listed here once (``TICKET_RECORD``, ``EVENT``, ``CONTACT``, ``ROW``: a
+record's fields in order, each a table's column), and the store's Core statements are built from the same
+lists (``columns``), so the two ways of reading a record cannot disagree on a column or its place. The values
+come back as SQLAlchemy's column types give them: an instant as an aware datetime in UTC (SQLite keeps the text
+SQLAlchemy wrote, which ``datetime.fromisoformat`` reads, as SQLAlchemy does; PostgreSQL a ``timestamptz``), a
+boolean as a bool. ``tests/store/test_plain_reads.py`` compares both ways, record for record, on both engines.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..clock import Clock
+from ..errors import BadInput
+from ..records import ContactRecord, EventRecord, TicketRecord
+from ..timers import Timers
+
+if TYPE_CHECKING:
+    from ..config import Config
+
+Column = tuple[str, str]  # (table, column)
+
+# The fields of a TicketRecord, in order (its history aside).
+TICKET_RECORD: tuple[Column, ...] = (
+    ("tickets", "id"),
+    ("tickets", "ref"),
+    ("tickets", "subject"),
+    ("tickets", "description"),
+    ("customers", "name"),
+    ("tickets", "priority"),
+    ("tickets", "initial_priority"),
+    ("tickets", "impact"),
+    ("tickets", "urgency"),
+    ("tickets", "type"),
+    ("tickets", "status"),
+    ("tickets", "assignee"),
+    ("tickets", "group_name"),
+    ("tickets", "created_at"),
+    ("tickets", "created_by"),
+    ("tickets", "updated_at"),
+    ("tickets", "version"),
+    ("tickets", "next_due"),
+    ("tickets", "next_warn"),
+    ("tickets", "classification"),
+    ("tickets", "resolution_code"),
+    ("tickets", "first_contact"),
+    ("tickets", "major_id"),
+    ("tickets", "csat_score"),
+    ("tickets", "csat_comment"),
+    ("tickets", "next_timer"),
+    ("tickets", "next_left"),
+    ("tickets", "category"),
+    ("tickets", "contact_id"),
+)
+# An event of a history: its ticket's id, then the fields of an EventRecord as ``event_record`` takes them.
+EVENT: tuple[Column, ...] = (
+    ("events", "ticket_id"),
+    ("events", "id"),
+    ("events", "at"),
+    ("events", "kind"),
+    ("events", "author"),
+    ("events", "public"),
+    ("events", "body"),
+    ("events", "from_value"),
+    ("events", "to"),
+    ("events", "reason"),
+)
+EVENT_ORDER: tuple[Column, ...] = (("events", "ticket_id"), ("events", "at"), ("events", "id"))
+# The fields of a ContactRecord, in order.
+CONTACT: tuple[Column, ...] = (
+    ("contacts", "id"),
+    ("contacts", "customer_id"),
+    ("customers", "name"),
+    ("contacts", "name"),
+    ("contacts", "email"),
+    ("contacts", "phone"),
+    ("contacts", "role"),
+)
+# The fields of a queue row (``queue_terms.Row``), in order.
+ROW: tuple[Column, ...] = (
+    ("tickets", "id"),
+    ("tickets", "ref"),
+    ("tickets", "subject"),
+    ("customers", "name"),
+    ("tickets", "priority"),
+    ("tickets", "status"),
+    ("tickets", "assignee"),
+    ("tickets", "group_name"),
+    ("tickets", "created_at"),
+    ("tickets", "next_due"),
+    ("tickets", "next_warn"),
+    ("tickets", "version"),
+    ("tickets", "next_timer"),
+    ("tickets", "next_left"),
+    ("tickets", "updated_at"),
+)
+# What ``list`` prints of a row, its instants as whole epoch seconds (``Timers.row_timer_at``'s arguments).
+LIST_LINE: tuple[Column, ...] = (
+    ("tickets", "id"),
+    ("tickets", "priority"),
+    ("tickets", "status"),
+    ("customers", "name"),
+    ("tickets", "subject"),
+    ("tickets", "next_timer"),
+    ("tickets", "next_due"),
+    ("tickets", "next_left"),
+    ("tickets", "next_warn"),
+    ("tickets", "updated_at"),
+)
+# The columns whose values are instants, and booleans (as the table models type them: a test checks it).
+INSTANTS = frozenset({("tickets", "created_at"), ("tickets", "updated_at"), ("tickets", "next_due")})
+INSTANTS |= {("tickets", "next_warn"), ("events", "at")}
+BOOLEANS = frozenset({("tickets", "first_contact"), ("events", "public")})
+
+_PG_MAX_ID = 2**31 - 1  # PostgreSQL's ids are INTEGER: a larger number is no ticket (the server would refuse it)
+_ALIASES = {"tickets": "t", "customers": "cu", "events": "e", "contacts": "co"}
+
+
+def columns(spec: Sequence[Column], **tables: Any) -> tuple[Any, ...]:
+    """The columns of ``spec`` taken from each table's column collection (SQLAlchemy Core:
+    ``columns(TICKET_RECORD, tickets=core(Ticket).c, customers=core(Customer).c)``): how the store's statements
+    are built from these lists."""
+    return tuple(tables[table][name] for table, name in spec)
+
+
+def ticket_number(key: str | int, postgresql: bool) -> int | None:
+    """The number a ticket's key may be (``42``, ``#42``), None when it is none (or beyond PostgreSQL's ids, where
+    the server would refuse the comparison itself instead of finding nothing); a ref is looked up first."""
+    text = str(key).strip().lstrip("#")
+    if not text.isdigit():
+        return None
+    number = int(text)
+    return None if postgresql and number > _PG_MAX_ID else number
+
+
+def no_such_ticket(key: str | int) -> BadInput:
+    return BadInput(f"ticket {key}: no such ticket")
+
+
+def _sql_columns(spec: Sequence[Column]) -> str:
+    return ", ".join(f'{_ALIASES[table]}."{name}"' for table, name in spec)
+
+
+def _from_sqlite_instant(value: str | None) -> datetime | None:
+    # what SQLAlchemy does with SQLite's text (2.0: datetime.fromisoformat), then store.types.UTCDateTime
+    return None if value is None else datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+
+def _from_pg_instant(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+def _to_bool(value: Any) -> bool | None:
+    return None if value is None else bool(value)
+
+
+@dataclass
+class PlainDesk(Timers):
+    """An open desk read through its driver: the reads of ``show`` and ``list``, with the configuration and the
+    clock (``Timers``: the timers of a row or a history, as the service computes them)."""
+
+    conn: Any
+    postgresql: bool
+    config: Config
+    clock: Clock
+
+    def __post_init__(self) -> None:
+        instant = _from_pg_instant if self.postgresql else _from_sqlite_instant
+        self._mark = "%s" if self.postgresql else "?"
+
+        def converter(spec: Sequence[Column]) -> Callable[[Sequence[Any]], list[Any]]:
+            conv: list[tuple[int, Callable[[Any], Any]]] = [(i, instant) for i, c in enumerate(spec) if c in INSTANTS]
+            if not self.postgresql:  # SQLite keeps booleans as 0 and 1
+                conv += [(i, _to_bool) for i, c in enumerate(spec) if c in BOOLEANS]
+
+            def convert(row: Sequence[Any]) -> list[Any]:
+                values = list(row)
+                for i, f in conv:
+                    values[i] = f(values[i])
+                return values
+
+            return convert
+
+        self._ticket = converter(TICKET_RECORD)
+        self._event = converter(EVENT)
+
+    def _epoch(self, column: str) -> str:
+        """An instant as whole epoch seconds, in SQL: ``epoch`` (the fraction dropped) without a datetime made
+        per value. SQLite: its text cut to the second (SQLite would round a fraction to milliseconds first)."""
+        if self.postgresql:
+            return f"floor(extract(epoch from {column}))::bigint"
+        return f"CAST(strftime('%s', substr({column}, 1, 19)) AS INTEGER)"
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        cur = self.conn.execute(sql.replace("?", self._mark), params)
+        try:
+            return cur.fetchall()
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        try:
+            if self.postgresql:
+                self.conn.rollback()
+        finally:
+            self.conn.close()
+
+    # -- reads --------------------------------------------------------------------------------------
+
+    def meta_value(self, key: str) -> str | None:
+        found = self._rows('SELECT "value" FROM meta WHERE "key" = ?', (key,))
+        return found[0][0] if found else None
+
+    def find_ticket_id(self, key: str | int) -> int | None:
+        """As ``queries.find_ticket_id``: a ref first, then a number."""
+        text = str(key).strip()
+        try:
+            found = self._rows("SELECT id FROM tickets WHERE ref = ?", (text,))
+            if found:
+                return found[0][0]
+            number = ticket_number(text, self.postgresql)
+            if number is None:
+                return None
+            found = self._rows("SELECT id FROM tickets WHERE id = ?", (number,))
+        except (ValueError, OverflowError, UnicodeError):  # a number beyond 64 bits, undecodable bytes (as Desk._load)
+            return None
+        return found[0][0] if found else None
+
+    def ticket(self, key: str | int) -> TicketRecord:
+        """One ticket with its history (``Desk.ticket``), read in one snapshot."""
+        ticket_id = self.find_ticket_id(key)
+        found = (
+            self._rows(
+                f"SELECT {_sql_columns(TICKET_RECORD)} FROM tickets t JOIN customers cu ON cu.id = t.customer_id"
+                " WHERE t.id = ?",
+                (ticket_id,),
+            )
+            if ticket_id is not None
+            else []
+        )
+        if not found:
+            raise no_such_ticket(key)
+        record = TicketRecord(*self._ticket(found[0]))
+        order = ", ".join(f'e."{c}"' for _, c in EVENT_ORDER)
+        events = self._rows(
+            f"SELECT {_sql_columns(EVENT)} FROM events e WHERE e.ticket_id = ? ORDER BY {order}", (ticket_id,)
+        )
+        record.events = [event_record(self._event(row)) for row in events]
+        return record
+
+    def contact_of(self, ticket: TicketRecord) -> ContactRecord | None:
+        if ticket.contact_id is None:
+            return None
+        found = self._rows(
+            f"SELECT {_sql_columns(CONTACT)} FROM contacts co JOIN customers cu ON cu.id = co.customer_id"
+            " WHERE co.id = ?",
+            (ticket.contact_id,),
+        )
+        return ContactRecord(*found[0]) if found else None
+
+    def list_lines(self, statuses: Sequence[str]) -> Iterator[tuple[Any, ...]]:
+        """The tickets in these statuses, by id, as ``LIST_LINE`` says: plain tuples, their instants as whole epoch
+        seconds computed by the database (``Timers.row_timer_at`` takes them so)."""
+        cols = []
+        for table, name in LIST_LINE:
+            column = f'{_ALIASES[table]}."{name}"'
+            cols.append(self._epoch(column) if (table, name) in INSTANTS else column)
+        marks = ", ".join("?" for _ in statuses)
+        sql = (
+            f"SELECT {', '.join(cols)} FROM tickets t JOIN customers cu ON cu.id = t.customer_id"
+            f" WHERE t.status IN ({marks}) ORDER BY t.id"
+        )
+        cur = self.conn.execute(sql.replace("?", self._mark), list(statuses))
+        try:
+            while True:
+                batch = cur.fetchmany(2000)
+                if not batch:
+                    return
+                yield from batch
+        finally:
+            cur.close()
+
+
+def event_record(row: Sequence[Any]) -> EventRecord:
+    """An event from its ``EVENT`` columns (its ticket's id first)."""
+    _tid, eid, at, kind, author, public, body, from_value, to, reason = row
+    return EventRecord(at, kind, author, public, body, from_value, to, reason, eid)
+
+
+def open_plain(db: str | os.PathLike | None, config: Config, clock: Clock | None = None) -> PlainDesk | None:
+    """The desk opened with its driver alone, for reading, when it is a desk at this deskterm's schema whose
+    deadlines were derived with this configuration (its ``fingerprint``); None otherwise (a desk to create, migrate
+    or derive again, another program's file, a server that cannot be reached: the store opens it and says what
+    is wrong). A SQLite desk's companion files are checked first, as the store does (``check_desk_files``)."""
+    from .deskfile import db_url
+    from .migrate import HEAD
+
+    url = db_url(db)
+    if url.startswith("sqlite:///"):
+        conn = _open_sqlite(url[len("sqlite:///") :])
+        postgresql = False
+    elif url.startswith("postgresql+psycopg://"):
+        conn = _open_pg(url)
+        postgresql = True
+    else:
+        return None
+    if conn is None:
+        return None
+    desk = PlainDesk(conn, postgresql, config, clock or Clock())
+    errors = _driver_errors(postgresql)
+    try:
+        revision = desk._rows("SELECT version_num FROM alembic_version")
+        if revision != [(HEAD,)] or desk.meta_value("sla_config") != config.fingerprint:
+            desk.close()
+            return None
+    except errors:
+        desk.close()
+        return None
+    return desk
+
+
+def _driver_errors(postgresql: bool) -> type[Exception]:
+    if postgresql:
+        import psycopg
+
+        return psycopg.Error
+    import sqlite3
+
+    return sqlite3.Error
+
+
+def _open_sqlite(path: str) -> Any:
+    import sqlite3
+    from urllib.parse import quote
+
+    from .deskfile import BUSY_TIMEOUT_MS, busy_window, check_desk_files, on_read_only_mount
+
+    if not path or path == ":memory:" or "?" in path:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        return None  # to create, or not a file: the store says so
+    check_desk_files(file)  # (SQLite would write through a link put beside the desk)
+    if not Path(f"{file}-wal").exists() and on_read_only_mount(file):
+        return None  # read as immutable by the store
+    mode = "rw" if os.access(path, os.W_OK) else "ro"
+    window = min(busy_window(), BUSY_TIMEOUT_MS / 1000)
+    try:
+        conn = sqlite3.connect(f"file:{quote(str(file.absolute()))}?mode={mode}", uri=True, timeout=window)
+        conn.execute("BEGIN")  # one snapshot for the command's reads (rolled back: nothing is written)
+    except sqlite3.Error:
+        return None
+    return conn
+
+
+def _open_pg(url: str) -> Any:
+    import psycopg
+
+    try:
+        conn = psycopg.connect("postgresql://" + url[len("postgresql+psycopg://") :], application_name="deskterm")
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for the command's reads
+    except psycopg.Error:
+        return None
+    return conn
