@@ -4,10 +4,10 @@ On a working copy of the cached demo desk of N tickets (``benchmarks/desks.py``:
 47 % of them open; its configuration with one automatic escalation rule added, so that ``escalate-due`` has
 rules to apply), each command is run as a script would run it (the installed ``deskterm`` entry point in a
 new process, its output to a pipe that is read and dropped) ``--runs`` times after one untimed run (the cache
-is warm: the desk's pages and Python's bytecode are in memory), and the median and the worst wall time are
-printed, beside ``python -c pass`` and ``deskterm --version`` measured the same way in the same run. A
-second pass runs each command once under ``python -X importtime`` and prints the time spent importing
-modules (the sum of the top-level imports) and the five costliest packages.
+is warm: the desk's pages and Python's bytecode are in memory), and the median and the worst wall time and the
+median CPU time (user + system) are printed, beside ``python -c pass`` and ``deskterm --version`` measured the
+same way in the same run. A second pass runs each command once under ``python -X importtime`` and prints the
+time spent importing modules (the sum of the top-level imports) and the five costliest packages.
 
     nice python benchmarks/cli.py [--tickets 100000] [--runs 7] [--against /work/main/.venv/bin] [--only show]
 
@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -46,13 +47,16 @@ def commands(bin_dir: Path, db: Path, config: Path, ticket: int) -> list[tuple[s
     ]
 
 
-def wall(argv: list[str], env: dict[str, str]) -> float:
+def wall(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The command's wall time and its CPU time (user + system: less sensitive to the machine's load)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     done = subprocess.run(argv, env=env, capture_output=True)
     took = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"{' '.join(argv[-3:])}: exit {done.returncode}: {done.stderr.decode()[-500:]}")
-    return took
+    return took, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def import_profile(argv: list[str], env: dict[str, str]) -> tuple[float, list[tuple[str, float]]]:
@@ -122,18 +126,22 @@ def main() -> int:
             old_db, _ = desks.working_copy(args.tickets, Path(tmp) / "baseline", rules=True, source=source)
             desks.migrate(Path(args.against), old_db, config)
             installs.append(("baseline", Path(args.against), old_db))
-        print(f"{'command':24} {'install':9} {'median s':>9} {'worst s':>8} {'imports s':>10}  costliest imports")
+        print(
+            f"{'command':24} {'install':9} {'median s':>9} {'worst s':>8} {'CPU s':>6} {'imports s':>10}"
+            "  costliest imports"
+        )
         for i, (label, _) in enumerate(commands(installs[0][1], db, config, ticket)):
             if args.only and not any(label.startswith(o) for o in args.only):
                 continue
             for name, bin_dir, desk_db in installs:
                 argv = commands(bin_dir, desk_db, config, ticket)[i][1]
                 wall(argv, env)  # warm: the desk's pages, the bytecode, the holidays cache
-                times = [wall(argv, env) for _ in range(args.runs)]
+                runs = [wall(argv, env) for _ in range(args.runs)]
                 imported, top = import_profile(argv, env)
                 costly = ", ".join(f"{package} {seconds:.3f}" for package, seconds in top[:3])
-                median, worst = statistics.median(times), max(times)
-                print(f"{label:24} {name:9} {median:9.3f} {worst:8.3f} {imported:10.3f}  {costly}")
+                times = [w for w, _ in runs]
+                median, worst, cpu = statistics.median(times), max(times), statistics.median(c for _, c in runs)
+                print(f"{label:24} {name:9} {median:9.3f} {worst:8.3f} {cpu:6.3f} {imported:10.3f}  {costly}")
                 sys.stdout.flush()
         print(f"load average after: {os.getloadavg()[0]:.2f}", file=sys.stderr)
     return 0
