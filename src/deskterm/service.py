@@ -1488,14 +1488,13 @@ class Desk(Timers):
             return []
         now = at or self.clock.now()
         now_s = epoch(now)
+        open_statuses = [s for s in workflow.STATUSES if workflow.is_open(s)]
         with self.store.read() as session:
-            open_tickets = queries.load_tickets(
-                session, [s for s in workflow.STATUSES if workflow.is_open(s)], with_events=False
-            )
             if at is None:
                 # now, a ticket row says the priority, type and group its replay would: a ticket that no rule's
                 # filters take cannot fire, and its history is neither read nor replayed (one changed after now,
-                # by a clock ahead of this one, is replayed as of now: its row may say what is still to come)
+                # by a clock ahead of this one, is replayed as of now: its row may say what is still to come).
+                # The filters are said in SQL (only the rows they take are read), then checked by the rule itself.
                 def candidate(t: TicketRecord) -> bool:
                     policy = self.config.policy_for(t.customer).name
                     return t.updated_at > now or any(
@@ -1503,7 +1502,11 @@ class Desk(Timers):
                         for r in rules
                     )
 
+                filters = [self._rule_filter(r) for r in rules]
+                open_tickets = queries.rule_candidates(session, open_statuses, filters, now)
                 open_tickets = [t for t in open_tickets if candidate(t)]
+            else:
+                open_tickets = queries.load_tickets(session, open_statuses, with_events=False)
             histories = queries.events_of(session, [t.id for t in open_tickets])
             for t in open_tickets:
                 t.events = histories.get(t.id, [])
@@ -1522,6 +1525,29 @@ class Desk(Timers):
                 if self._fire(t.id, f, now):
                     fired_now.append((t.id, f.rule.key))
         return fired_now
+
+    def _rule_filter(self, rule: esc_rules.Rule) -> dict[str, Any]:
+        """A rule's filters as ``queries.rule_candidates`` takes them: its policies become the customers the
+        configuration gives those policies (or, when the default policy is one of them, all customers but those
+        given another)."""
+        found: dict[str, Any] = {
+            k: v
+            for k, v in (
+                ("priority", rule.priority),
+                ("customer", rule.customer),
+                ("type", rule.type),
+                ("group", rule.group),
+            )
+            if v
+        }
+        if rule.policy:
+            config = self.config
+            named = {c for c, p in config.customers.items() if config.policies[p].name in rule.policy}
+            if config.policies[config.default_policy].name in rule.policy:
+                found["customers_not_in"] = set(config.customers) - named
+            else:
+                found["customers_in"] = named
+        return found
 
     def _fire(self, ticket_id: int, firing, now: datetime) -> bool:
         rule = firing.rule

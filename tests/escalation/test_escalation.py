@@ -569,7 +569,39 @@ def filtered_desk(db_url, clock, tmp_path):
 def test_escalate_due_fires_what_replaying_every_open_ticket_fires(filtered_desk, clock, steps):
     """``apply_rules`` (now) reads the histories of the tickets some rule's filters take by their rows alone
     (priority, customer, policy, type, group): it fires exactly what replaying every open ticket fires."""
-    esc_desk = filtered_desk
+    _fires_as_replay(filtered_desk, clock, steps)
+
+
+@pytest.fixture
+def policy_desk(db_url, clock, tmp_path):
+    """Rules filtered by policy: one by a policy some customers are given (their names, in SQL), one by the
+    default policy (every customer but those given another)."""
+    import tomllib
+
+    text = CONFIG.split("[[escalation.rules]]")[0].replace(
+        "[defaults]",
+        '[policies.silver]\ncalendar = "always"\nP1 = { first_response = "20m", resolution = "5h" }\n'
+        'P2 = { first_response = "1h", resolution = "1d" }\nP3 = { first_response = "3h", resolution = "4d" }\n'
+        'P4 = { first_response = "8h", resolution = "10d" }\n\n'
+        '[customers."Atelier Moreau"]\npolicy = "silver"\n\n[defaults]',
+    ) + (
+        '[[escalation.rules]]\nwhen = "first_response.before 15m"\npolicy = ["silver"]\naction = "functional"\n'
+        'to = "L2-network"\n\n[[escalation.rules]]\nwhen = "resolution.at 50%"\npolicy = ["gold"]\npriority = ["P1"]\n'
+        'action = "hierarchical"\nto = "duty-manager"\n'
+    )
+    store = open_store(db_url)
+    yield Desk(store, parse_config(tomllib.loads(text), str(tmp_path / "p.toml")), clock=clock, user="alice")
+    store.dispose()
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=_steps)
+def test_escalate_due_by_policy_fires_what_replaying_every_open_ticket_fires(policy_desk, clock, steps):
+    """The rules' policies said in SQL as the customers given them: the same firings as the replay of all."""
+    _fires_as_replay(policy_desk, clock, steps)
+
+
+def _fires_as_replay(esc_desk: Desk, clock, steps) -> None:
     ids = [
         _new(esc_desk, priority="P3"),
         _new(esc_desk, customer="Atelier Moreau", priority="P2"),
@@ -586,3 +618,13 @@ def test_escalate_due_fires_what_replaying_every_open_ticket_fires(filtered_desk
                 pass  # refused by the workflow: nothing written
         expected = _due_by_replay(esc_desk)
         assert set(esc_desk.apply_rules()) == expected
+
+
+def test_rules_by_policy_fire_for_the_customers_of_that_policy_only(policy_desk, clock):
+    silver = _new(policy_desk, customer="Atelier Moreau", priority="P1")
+    gold = _new(policy_desk, priority="P1")
+    silver_rule, gold_rule = policy_desk.config.escalation.rules
+    clock.advance(6 * 60)  # silver's first response (20m) has less than 15m left; gold's rule is at 50 % only
+    assert policy_desk.apply_rules() == [(silver, silver_rule.key)]
+    clock.advance(2 * 3600)  # gold's resolution (4h) at 50 %; silver's is its own (5h), and no gold rule's
+    assert policy_desk.apply_rules() == [(gold, gold_rule.key)]

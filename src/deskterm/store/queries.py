@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, bindparam, func, or_, select
+from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true
 from sqlmodel import Session, col
 
 from ..domain.billing import Contract as ContractTerms
@@ -203,6 +203,26 @@ def load_tickets(
     for t in found:
         t.events = events.get(t.id, [])
     return found
+
+
+def rule_candidates(
+    session: Session, statuses: Sequence[str], filters: Sequence[dict[str, Any]], changed_after: Any
+) -> list[TicketRecord]:
+    """The tickets in these statuses (without their histories) that one of ``filters`` takes, or changed after
+    ``changed_after``: each filter a conjunction of the ticket's ``priority``, ``customer``, ``type`` and
+    ``group`` in the values given, and of its customer in ``customers_in`` (or not in ``customers_not_in``),
+    an empty filter taking every ticket. What the escalation rules' filters say in SQL (``Desk.apply_rules``):
+    only those rows are read."""
+    columns = {"priority": _T.priority, "customer": _CU.name, "type": _T.type, "group": _T.group_name}
+    taken: list[ColumnElement[bool]] = [_T.updated_at > changed_after]
+    for f in filters:
+        parts: list[ColumnElement[bool]] = [columns[k].in_(list(v)) for k, v in f.items() if k in columns]
+        if "customers_in" in f:
+            parts.append(_CU.name.in_(sorted(f["customers_in"])))
+        if f.get("customers_not_in"):
+            parts.append(_CU.name.not_in(sorted(f["customers_not_in"])))
+        taken.append(and_(true(), *parts))
+    return _records(session, _T.status.in_(list(statuses)), or_(*taken))
 
 
 def linked_tickets(session: Session, major_id: int) -> list[TicketRecord]:
