@@ -127,6 +127,32 @@ async def test_detail_hierarchical_escalation_keeps_the_group(make_app, screen_c
         assert (after.events[-1].kind, after.events[-1].author) == ("escalate", "alice")
 
 
+async def test_e_does_not_offer_what_the_ticket_is_escalated_to_already(make_app, screen_config, bob):
+    """Found in a shift in tmux: e on a ticket escalated to the duty manager offered the duty manager again
+    (which only closes the open escalation and opens the same one). Each open line's target is left out, and,
+    on the functional line, the groups below it; a line with nothing open is offered whole."""
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        ticket = l1_tickets(app.desk)[1]
+        bob.escalate(ticket.id, "hierarchical", "duty-manager", "customer asks for a manager")
+        screen = await open_detail(pilot, ticket.id)
+        await pilot.press("e")
+        await wait_for(pilot, ChoiceScreen)
+        assert [str(o.prompt) for o in app.screen.query_one("#choices").options] == LABELS[:2]
+        await pilot.press("escape")
+        await settle(pilot)
+        bob.escalate(ticket.id, "functional", "L3-vendor", "vendor firmware bug")  # from elsewhere: read again
+        app.poll()
+        await settle(pilot)
+        assert screen.record is not None and screen.record.group == "L3-vendor"
+        await pilot.press("e")
+        await settle(pilot)
+        assert isinstance(app.screen, DetailScreen)  # nothing left to offer: said, no empty dialog
+        [nowhere] = [n for n in app._notifications if n.title == "Nowhere further"]
+        assert nowhere.message.startswith("nothing above L3-vendor, duty-manager in the configuration")
+
+
 async def test_a_closed_ticket_is_refused_before_the_dialog_opens(make_app, screen_config, bob):
     """Found in a shift in tmux: e on a closed ticket offered the targets and the reason, then refused."""
     app = make_app(config=screen_config)

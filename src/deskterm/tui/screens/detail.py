@@ -119,6 +119,7 @@ class DetailScreen(DeskScreen):
         self.drafts: dict[str, str] = {"reply": "", "note": ""}
         # what each draft saw of the ticket when it began (None: no draft); sent with that version
         self.draft_seen: dict[str, Seen | None] = {"reply": None, "note": None}
+        self._open_lines: list[tuple[str, str]] = []  # (kind, target) of its open escalations, as read
         self._sla: TicketSla | None = None
         self._policy: Policy | None = None
         self._evaluated_at = 0
@@ -193,6 +194,8 @@ class DetailScreen(DeskScreen):
             record = desk.ticket(key)
             self._mail = desk.mail_lines(record.id) if desk.config.mail is not None else {}
             self.work = desk.work_summary(record.id)
+            # its open escalations' lines: `e` does not offer their targets again (escalate.escalation_targets)
+            self._open_lines = [(e.kind, e.target) for e in desk.escalations(open_only=True, tickets=[record.id])]
             return record, (desk.linked(record.id) if record.major_id is None else [])
 
         return await asyncio.to_thread(read)
@@ -1147,6 +1150,7 @@ class DetailScreen(DeskScreen):
             self._desk.config,
             f"#{self.record.id}",
             lambda kind, to, reason: self._later(self.escalate(kind, to, reason, seen)),
+            open_lines=self._open_lines,
         )
 
     async def escalate(self, kind: str, to: str, reason: str, seen: Seen | None = None) -> bool:

@@ -7,7 +7,7 @@ First a choice of where to: a configured group above L1 (functional: the ticket 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from inspect import isawaitable
 from typing import Any
 
@@ -16,20 +16,25 @@ from .modals import ChoiceScreen, TextPromptScreen
 NOWHERE = "no group above L1 and no manager in the configuration ([groups.NAME], escalation.managers)"
 
 
-def escalation_targets(config, further: tuple[str, str] | None = None) -> dict[str, tuple[str, str]]:
+def escalation_targets(
+    config, further: tuple[str, str] | None = None, open_lines: Collection[tuple[str, str]] = ()
+) -> dict[str, tuple[str, str]]:
     """Choice label → (kind, target): the configured groups above L1 (by level, then name), then the managers.
 
-    ``further`` is the (kind, target) of an open escalation being escalated further: its own target is not
-    offered, nor, on the functional line, a group of a lower level than it (further is up or sideways; the way
-    down is "return to L1"). The other line is offered whole: it opens beside this one."""
+    ``further`` is the (kind, target) of an open escalation being escalated further, ``open_lines`` those of the
+    ticket's other open escalations (one a line at most: functional, hierarchical). An open escalation's own
+    target is not offered (escalating to it again would only close it and open the same), nor, on the
+    functional line, a group of a lower level than it (further is up or sideways; the way down is "return to
+    L1"). A line with no open escalation is offered whole: it opens beside the other."""
     settings = config.escalation
-    floor = settings.groups.get(further[1], "L1") if further and further[0] == "functional" else "L1"
+    opened = {*open_lines, *([further] if further else [])}
+    floor = max((settings.groups.get(to, "L1") for kind, to in opened if kind == "functional"), default="L1")
     out: dict[str, tuple[str, str]] = {}
     for group, level in sorted(settings.groups.items(), key=lambda g: (g[1], g[0])):
-        if level != "L1" and level >= floor and ("functional", group) != further:
+        if level != "L1" and level >= floor and ("functional", group) not in opened:
             out[f"{group} ({level}, functional)"] = ("functional", group)
     for manager in settings.managers:
-        if ("hierarchical", manager) != further:
+        if ("hierarchical", manager) not in opened:
             out[f"{manager} (manager, hierarchical)"] = ("hierarchical", manager)
     return out
 
@@ -41,15 +46,18 @@ def ask_escalation(
     done: Callable[[str, str, str], Any],
     title: str = "Escalate",
     further: tuple[str, str] | None = None,
+    open_lines: Collection[tuple[str, str]] = (),
 ) -> bool:
     """Ask where to escalate ``what`` (``#12``, ``3 tickets``) and why, then call ``done(kind, to, reason)``
     (which may be a coroutine function). False, with a warning, when the configuration offers nowhere to go.
-    ``further``: the (kind, target) of the open escalation escalated further (see ``escalation_targets``)."""
-    targets = escalation_targets(config, further)
+    ``further``: the (kind, target) of the open escalation escalated further, ``open_lines`` the ticket's open
+    escalations (see ``escalation_targets``)."""
+    targets = escalation_targets(config, further, open_lines)
     if not targets:
-        if further is not None:
+        if further is not None or open_lines:
+            above = ", ".join(sorted(to for _, to in {*open_lines, *([further] if further else [])}))
             app.notify(
-                f"nothing above {further[1]} in the configuration ([groups.NAME], escalation.managers)",
+                f"nothing above {above} in the configuration ([groups.NAME], escalation.managers)",
                 title="Nowhere further",
                 severity="warning",
                 markup=False,

@@ -552,6 +552,7 @@ class EscalationScreen(LoadingScreen):
             escalate,
             title="Escalate further",
             further=(row.esc.kind, row.esc.target),
+            open_lines=[(r.esc.kind, r.esc.target) for r in self.rows if r.ticket_id == row.ticket_id],
         )
 
 
