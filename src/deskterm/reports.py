@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import heapq
 import statistics
+from array import array
 from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from fractions import Fraction
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -258,13 +260,17 @@ def contribution(
 
 class _Pairs:
     """(business, wall) durations: their count, sums and each side sorted, for means and medians that take
-    one away as cheaply as they add one."""
+    one away as cheaply as they add one. Kept as 8-byte integers (a year's report at a million tickets holds
+    a million of each); those added since the last read are sorted in when the sides are next read, in one
+    sort (inserting each of a million in order would move the whole array every time)."""
 
-    __slots__ = ("business", "sum_business", "sum_wall", "wall")
+    __slots__ = ("_new_business", "_new_wall", "business", "sum_business", "sum_wall", "wall")
 
     def __init__(self) -> None:
-        self.business: list[int] = []
-        self.wall: list[int] = []
+        self.business = array("q")
+        self.wall = array("q")
+        self._new_business: list[int] = []
+        self._new_wall: list[int] = []
         self.sum_business = 0
         self.sum_wall = 0
 
@@ -273,13 +279,28 @@ class _Pairs:
         self.sum_business += sign * b
         self.sum_wall += sign * w
         if sign > 0:
-            insort(self.business, b)
-            insort(self.wall, w)
+            self._new_business.append(b)
+            self._new_wall.append(w)
         else:
+            self._settle()
             del self.business[bisect_left(self.business, b)]
             del self.wall[bisect_left(self.wall, w)]
 
+    def _settle(self) -> None:
+        if not self._new_business:
+            return
+        if len(self._new_business) <= 8:  # a change or two (the dashboard): each put in its place
+            for b in self._new_business:
+                insort(self.business, b)
+            for w in self._new_wall:
+                insort(self.wall, w)
+        else:
+            self.business = array("q", sorted(chain(self.business, self._new_business)))
+            self.wall = array("q", sorted(chain(self.wall, self._new_wall)))
+        self._new_business, self._new_wall = [], []
+
     def durations(self) -> Durations:
+        self._settle()
         n = len(self.business)
         if not n:
             return Durations()
@@ -289,7 +310,7 @@ class _Pairs:
         )
 
 
-def _median(xs: list[int]) -> float:
+def _median(xs: Sequence[int]) -> float:
     n = len(xs)
     i = n // 2
     return xs[i] if n % 2 else (xs[i - 1] + xs[i]) / 2
@@ -432,7 +453,55 @@ def _info(t: TicketRecord) -> tuple[str | None, str]:
     return (t.ref, t.customer)
 
 
-def by_ticket(escalations: Sequence[Escalation]) -> dict[int, list[Escalation]]:
+class Folding:
+    """``compute`` (and ``compute_by``, ``by`` given) fed batch by batch: each ticket's contribution is folded as
+    its batch comes and nothing of the ticket is kept, so that a report over a million tickets holds one batch
+    at a time (and the folds: the durations for the medians, the breaches listed). The same figures as
+    ``compute`` over all the tickets at once, whatever the batches (``tests/store/test_report_batches.py``)."""
+
+    def __init__(
+        self,
+        sla_of: SlaOf,
+        since: datetime,
+        until: datetime,
+        by: str | None = None,
+        policy_of: Callable[[str], str] | None = None,
+    ) -> None:
+        self.sla_of, self.since, self.until, self.by = sla_of, since, until, by
+        self.policy_of = policy_of or (lambda customer: "")
+        self.total = Fold()
+        self.groups: dict[str, Fold] = {}
+
+    def add(self, t: TicketRecord, escalations: Sequence[Escalation] = ()) -> None:
+        """One ticket of the period, with its escalations (all of them)."""
+        c = contribution(t, self.sla_of, self.since, self.until, escalations)
+        info = _info(t)
+        self.total.add(t.id, c, info)
+        if self.by is not None:  # every ticket given makes its group, even one that counts nothing
+            key = group_key(self.by, t, self.policy_of)
+            fold = self.groups.get(key)
+            if fold is None:
+                fold = self.groups[key] = Fold()
+            fold.add(t.id, c, info)
+
+    def add_batch(self, tickets: Iterable[TicketRecord], escalations: Mapping[int, Sequence[Escalation]]) -> None:
+        """Tickets with their escalations by ticket id."""
+        for t in tickets:
+            self.add(t, escalations.get(t.id, ()))
+
+    def add_others(self, escalations: Iterable[Escalation]) -> None:
+        """Escalations whose ticket is not among those given: their acknowledgements count for all customers."""
+        for ticket_id, others in by_ticket(escalations).items():
+            self.total.add(ticket_id, contribution(None, self.sla_of, self.since, self.until, others))
+
+    def kpis(self, tz: tzinfo | None = None) -> Kpis:
+        return self.total.kpis(self.since, self.until, tz)
+
+    def kpis_by(self, tz: tzinfo | None = None) -> dict[str, Kpis]:
+        return {name: fold.kpis(self.since, self.until, tz) for name, fold in sorted(self.groups.items())}
+
+
+def by_ticket(escalations: Iterable[Escalation]) -> dict[int, list[Escalation]]:
     out: dict[int, list[Escalation]] = {}
     for e in escalations:
         out.setdefault(e.ticket_id, []).append(e)
@@ -449,13 +518,12 @@ def compute(
 ) -> Kpis:
     """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``. The breaches
     are listed by ticket id."""
-    fold = Fold()
+    folding = Folding(sla_of, since, until)
     theirs = by_ticket(escalations)
     for t in tickets:
-        fold.add(t.id, contribution(t, sla_of, since, until, theirs.pop(t.id, ())), _info(t))
-    for ticket_id, others in theirs.items():  # escalations of tickets not given: their acknowledgements count
-        fold.add(ticket_id, contribution(None, sla_of, since, until, others))
-    return fold.kpis(since, until, tz)
+        folding.add(t, theirs.pop(t.id, ()))
+    folding.add_others(e for others in theirs.values() for e in others)  # tickets not given: their acks count
+    return folding.kpis(tz)
 
 
 def group_key(by: str, t: TicketRecord, policy_of: Callable[[str], str]) -> str:
@@ -523,14 +591,12 @@ def compute_by(
     escalations: Sequence[Escalation] = (),
     tz: tzinfo | None = None,
 ) -> dict[str, Kpis]:
-    buckets: dict[str, list[TicketRecord]] = {}
+    """The KPIs of each group of ``tickets`` (``group_key``), each with its tickets' escalations only."""
+    folding = Folding(sla_of, since, until, by, policy_of)
+    theirs = by_ticket(escalations)
     for t in tickets:
-        buckets.setdefault(group_key(by, t, policy_of), []).append(t)
-    out = {}
-    for name, ts in sorted(buckets.items()):
-        ids = {t.id for t in ts}  # once a group (it was built again for each escalation: tickets × escalations)
-        out[name] = compute(ts, sla_of, since, until, [e for e in escalations if e.ticket_id in ids], tz)
-    return out
+        folding.add(t, theirs.get(t.id, ()))
+    return folding.kpis_by(tz)
 
 
 # -- formats ------------------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, not_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col
@@ -79,6 +79,7 @@ from .store.queue_terms import OPEN_STATUSES, Row
 from .timers import Timers
 
 if TYPE_CHECKING:  # the mail modules (and the e-mail package) are imported by the mail work only: commands start faster
+    from . import reports
     from .mail import intake, outbox
 
 ALERT_AUTHOR = "alertmanager"  # the author of what monitoring alerts write
@@ -289,6 +290,47 @@ class Desk(Timers):
         """The tickets whose life overlaps [since, until) (of one customer): all the KPIs of that period need."""
         with self.store.read() as session:
             return queries.load_tickets(session, period=(since, until), customer=customer)
+
+    def kpis(
+        self,
+        since: datetime,
+        until: datetime,
+        by: str | None = None,
+        on_batch: Callable[[int], None] | None = None,
+        batch: int = 1000,
+    ) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
+        """``deskterm report``'s figures of [since, until), for all customers and (``by``) for each group: what
+        ``reports.compute`` and ``reports.compute_by`` give over ``tickets_for_period`` and every escalation, but
+        read and folded ``batch`` tickets at a time (with their histories and escalations), in one read
+        transaction, so that memory does not grow with the desk. ``on_batch`` is told the tickets folded so
+        far after each batch (a progress display)."""
+        from . import reports
+
+        folding = reports.Folding(
+            lambda t: self.sla(t, until), since, until, by, lambda c: self.config.policy_for(c).name
+        )
+        done = 0
+        with self.store.read() as session:
+            for tickets in queries.period_batches(session, since, until, batch):
+                ids = [t.id for t in tickets]
+                theirs = self._escalations(session, col(Escalation.ticket_id).in_(ids))
+                folding.add_batch(tickets, reports.by_ticket(theirs))
+                done += len(tickets)
+                if on_batch is not None:
+                    on_batch(done)
+            # the escalations of the tickets outside the period: only an acknowledgement of one raised in the
+            # period counts (``reports.contribution`` of no ticket), so only those are read
+            folding.add_others(
+                self._escalations(
+                    session,
+                    not_(queries.in_period(since, until)),
+                    col(Escalation.created_at) >= since,
+                    col(Escalation.created_at) < until,
+                    col(Escalation.acknowledged_at).is_not(None),
+                )
+            )
+        tz = self.config.tz
+        return folding.kpis(tz), folding.kpis_by(tz)
 
     def rows(self, statuses: Sequence[str]) -> list[Row]:
         """The queue's rows of the tickets in these statuses, by id: the ticket rows alone, no history read."""
@@ -1444,20 +1486,26 @@ class Desk(Timers):
         may hold open escalations of resolved or closed tickets: they are read as closed by the ticket's end
         (outcome its status, at its last change), never as waiting for an acknowledgement."""
         with self.store.read() as session:
-            stmt = (
-                select(Escalation, col(Ticket.status), col(Ticket.updated_at))
-                .join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
-                .order_by(col(Escalation.created_at), col(Escalation.id))
-            )
+            where: list[Any] = []
             if open_only:
-                stmt = stmt.where(
-                    col(Escalation.closed_at).is_(None), col(Ticket.status).not_in(sorted(workflow.STOPPED))
-                )
+                where += [col(Escalation.closed_at).is_(None), col(Ticket.status).not_in(sorted(workflow.STOPPED))]
             if ticket is not None:
-                stmt = stmt.where(col(Escalation.ticket_id) == self._load(session, ticket).id)
+                where.append(col(Escalation.ticket_id) == self._load(session, ticket).id)
             if tickets is not None:
-                stmt = stmt.where(col(Escalation.ticket_id).in_(sorted(tickets)))
-            rows = session.execute(stmt).all()
+                where.append(col(Escalation.ticket_id).in_(sorted(tickets)))
+            return self._escalations(session, *where)
+
+    @staticmethod
+    def _escalations(session: Session, *where: Any) -> list[Escalation]:
+        """The escalations that match ``where`` (on escalations and their tickets), oldest first, as ``escalations``
+        gives them."""
+        stmt = (
+            select(Escalation, col(Ticket.status), col(Ticket.updated_at))
+            .join(Ticket, col(Ticket.id) == col(Escalation.ticket_id))
+            .where(*where)
+            .order_by(col(Escalation.created_at), col(Escalation.id))
+        )
+        rows = session.execute(stmt).all()
         out = []
         for esc, status, updated_at in rows:
             if esc.closed_at is None and status in workflow.STOPPED:  # detached: shown so, never written

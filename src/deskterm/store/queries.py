@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true
@@ -24,12 +24,15 @@ _TICKET_COLUMNS = (Ticket, Customer.name)
 _RECORD_COLUMNS = plain.columns(plain.TICKET_RECORD, tickets=_T, customers=_CU)
 
 
-def _records(session: Session, *where: ColumnElement[bool], order: Any = None) -> list[TicketRecord]:
+def _records(
+    session: Session, *where: ColumnElement[bool], order: Any = None, limit: int | None = None
+) -> list[TicketRecord]:
     stmt = (
         select(*_RECORD_COLUMNS)
         .join(core(Customer), _CU.id == _T.customer_id)
         .where(*where)
         .order_by(*((_T.id,) if order is None else order if isinstance(order, tuple) else (order,)))
+        .limit(limit)
     )
     rows: Iterable[Any] = session.connection().execute(stmt)
     return [TicketRecord(*row) for row in rows]
@@ -191,11 +194,7 @@ def load_tickets(
     if customer is not None:
         where.append(_CU.name == customer)
     if period is not None:
-        since, until = period
-        where += [
-            _T.created_at < until,
-            or_(_T.status.not_in(["resolved", "closed"]), _T.updated_at >= since),
-        ]
+        where.append(in_period(*period))
     found = _records(session, *where)
     if not with_events:
         return found
@@ -223,6 +222,31 @@ def rule_candidates(
             parts.append(_CU.name.not_in(sorted(f["customers_not_in"])))
         taken.append(and_(true(), *parts))
     return _records(session, _T.status.in_(list(statuses)), or_(*taken))
+
+
+def in_period(since: Any, until: Any) -> ColumnElement[bool]:
+    """The tickets whose life overlaps [since, until): created before ``until`` and either still open or changed
+    since ``since`` (``load_tickets``)."""
+    return and_(_T.created_at < until, or_(_T.status.not_in(["resolved", "closed"]), _T.updated_at >= since))
+
+
+def period_batches(session: Session, since: Any, until: Any, size: int = 1000) -> Iterator[list[TicketRecord]]:
+    """The tickets of ``load_tickets(period=(since, until))`` with their histories, ``size`` at a time, by id
+    (each batch read by the ids after the last one's: one index range, whatever the desk), in the session's
+    transaction: a caller that folds each batch and drops it holds one batch at a time."""
+    after = None
+    where = in_period(since, until)
+    while True:
+        found = _records(session, where, *(() if after is None else (_T.id > after,)), limit=size)
+        if not found:
+            return
+        events = events_of(session, [t.id for t in found])
+        for t in found:
+            t.events = events.get(t.id, [])
+        yield found
+        if len(found) < size:
+            return
+        after = found[-1].id
 
 
 def linked_tickets(session: Session, major_id: int) -> list[TicketRecord]:
