@@ -17,7 +17,9 @@ fixed seed, then runs each variant in its own process (so that peak RSS is its o
 
 Each figure is printed beside the same figure for a plain Textual DataTable holding every open ticket.
 The clock runs (from the demo's reference instant) so that idle includes the live countdowns.
-Usage: ``python benchmarks/queue.py [--tickets 100000] [--idle 10] [--only deskterm]``. The demo's mix leaves
+Usage: ``python benchmarks/queue.py [--tickets 100000] [--idle 10] [--only deskterm] [--against BIN]``.
+``--against`` runs deskterm a second time, in the same run, with another installation (the ``bin`` directory of
+its environment: its ``python`` imports its own deskterm) on the same desk, and prints it beside. The demo's mix leaves
 about 47 % of its tickets open (the older ones are mostly resolved, as on a real desk): the queue ("All
 open") of the default desk holds 47,538 rows; ``--tickets 210000`` makes one of 99,518.
 
@@ -285,7 +287,7 @@ else:
             pass
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
-    def launch_in_terminal(where: Path, size: tuple[int, int], runs: int = 3) -> float:
+    def launch_in_terminal(where: Path, size: tuple[int, int], runs: int = 3, python: str | None = None) -> float:
         """Seconds from starting the real ``deskterm`` command in a pseudo-terminal to the queue's status line
         on screen ("N tickets · sorted by …", painted with the rows; not "tickets" alone, which the wide
         tabs' "My tickets" holds from the first frame): interpreter start, imports, store and first query
@@ -307,7 +309,7 @@ else:
             started = time.perf_counter()
             proc = subprocess.Popen(
                 [
-                    sys.executable,
+                    python or sys.executable,
                     "-m",
                     "deskterm.cli",
                     "--db",
@@ -355,18 +357,27 @@ else:
         parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle measured")
         parser.add_argument("--size", default="80x24", help="terminal size, COLSxROWS")
         parser.add_argument("--variant", choices=["deskterm", "datatable"], help=argparse.SUPPRESS)  # the child process
+        parser.add_argument("--where", help=argparse.SUPPRESS)  # the child's desk (the parent's, whatever its deskterm)
         parser.add_argument("--only", choices=["deskterm", "datatable"], help="run one variant")
+        parser.add_argument(
+            "--against", help="another installation's bin directory: its deskterm measured beside this one's"
+        )
         args = parser.parse_args()
         size = tuple(int(v) for v in args.size.split("x"))
-        where = build(args.tickets)
+        where = Path(args.where) if args.where else build(args.tickets)
         if args.variant:
             child(args.variant, where, size, args.idle)  # type: ignore[arg-type]
             return 0
         results = []
-        for variant in [args.only] if args.only else ["deskterm", "datatable"]:
+        runs = [(v, sys.executable, "") for v in ([args.only] if args.only else ["deskterm", "datatable"])]
+        if args.against:
+            runs.insert(1, ("deskterm", str(Path(args.against) / "python"), " (baseline)"))
+        for variant, python, label in runs:
+            # the load average before each variant: the machine is shared, and its figures move with it
+            print(f"{variant}{label}: load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
             out = subprocess.run(
                 [
-                    sys.executable,
+                    python,
                     __file__,
                     "--variant",
                     variant,
@@ -376,6 +387,8 @@ else:
                     str(args.idle),
                     "--size",
                     args.size,
+                    "--where",
+                    str(where),
                 ],
                 capture_output=True,
                 text=True,
@@ -384,8 +397,12 @@ else:
                 print(out.stderr, file=sys.stderr)
                 return 1
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            results[-1]["variant"] += label
             # the real command in a terminal (the DataTable is no command: its in-process figure is beside)
-            results[-1]["launch_to_queue_s"] = launch_in_terminal(where, size) if variant == "deskterm" else "—"
+            results[-1]["launch_to_queue_s"] = (
+                launch_in_terminal(where, size, python=python) if variant == "deskterm" else "—"
+            )
+            results[-1]["load_average"] = round(os.getloadavg()[0], 1)
         keys = [
             "rows",
             "launch_to_queue_s",
@@ -396,6 +413,7 @@ else:
             "peak_rss_mb",
             "idle_cpu_percent",
             "idle_bytes",
+            "load_average",
         ]
         print(
             "key rows, ms from the key: median / worst to its first frame · median / worst to the last frame it caused"
