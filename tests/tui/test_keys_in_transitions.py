@@ -464,7 +464,9 @@ async def test_enter_after_a_slow_search_opens_a_match(make_app, monkeypatch):
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         monkeypatch.setattr(QueueQuery, "ids", slow)
-        monkeypatch.setattr(QueueQuery, "try_ids_now", lambda self: False)  # the index answers no word at once
+        monkeypatch.setattr(
+            QueueQuery, "try_ids_now", lambda self, most=None: False
+        )  # the index answers no word at once
         screen = app.screen
         await burst(pilot, "/", "Rhône", "enter", "enter")
         assert screen.state.filter == "Rhône"

@@ -424,10 +424,11 @@ class QueueQuery:
             self._ids = self.arrange(found)
         return self._ids
 
-    def try_ids_now(self) -> bool:
-        """Compute the ids if the search index holds their SQL order; True when they are known."""
+    def try_ids_now(self, most: int | None = None) -> bool:
+        """Compute the ids if the search index holds their SQL order; True when they are known. ``most``: only
+        when that costs at most that many tickets examined and arranged (see ``SearchIndex.find``)."""
         if self._ids is None and self.search is not None:
-            found = self.search.find(self, wait=False)
+            found = self.search.find(self, wait=False, most=most)
             if found is not None:
                 self._found = found if self.view == "breaching" else None
                 self._ids = self.arrange(found)

@@ -128,10 +128,13 @@ class SearchIndex:
             with query.store.engine.connect() as conn:
                 self.warned(conn, query.now)
 
-    def find(self, query: QueueQuery, wait: bool = True) -> array | None:
-        """The query's ids, its words matched in memory; with ``wait=False``, None unless no SQL is needed."""
+    def find(self, query: QueueQuery, wait: bool = True, most: int | None = None) -> array | None:
+        """The query's ids, its words matched in memory; with ``wait=False``, None unless no SQL is needed, and
+        with ``most`` also unless at most that many tickets are to be examined (and their ids arranged after):
+        the event loop asks so, and leaves more to a worker."""
         if not query.filters.words:
-            return self._base(query, wait)
+            found = self._base(query, wait)
+            return None if found is None or (most is not None and len(found) > most) else found
         if not self._lock.acquire(blocking=wait):
             return None
         try:
@@ -140,9 +143,30 @@ class SearchIndex:
             self._load(query)
             ids = self._ids
             assert ids is not None
-            return array("q", [ids[p] for p in self._narrow(fold_words(query.filters.words))])
+            words = fold_words(query.filters.words)
+            if most is not None and self._examines(words) > most:
+                return None
+            return array("q", [ids[p] for p in self._narrow(words)])
         finally:
             self._lock.release()
+
+    def _examines(self, words: tuple[str, ...]) -> int:
+        """How many tickets ``_narrow(words)`` would look at (or give, when it holds the result already)."""
+        held = self._results.get(words)
+        if held is not None:
+            return len(held)
+        source = self._source(words)
+        return len(source) if source is not None else len(self._ids or ())
+
+    def _source(self, words: tuple[str, ...]) -> list[int] | None:
+        """The smallest earlier result whose every word is within one of the new words: it holds every ticket
+        whose haystack holds the new words, so only it needs examining (None: every ticket). (Not the ticket a
+        number finds: see ``_add_numbered``.)"""
+        source: list[int] | None = None
+        for earlier, positions in self._results.items():
+            if (source is None or len(positions) < len(source)) and all(any(e in w for w in words) for e in earlier):
+                source = positions
+        return source
 
     def _base(self, query: QueueQuery, wait: bool) -> array | None:
         """Without words: the held ids when they are this query's, else SQL (kept for the searches that
@@ -220,12 +244,7 @@ class SearchIndex:
             return found
         hays = self._hays
         assert hays is not None
-        # An earlier result whose every word is within one of the new words holds every ticket whose
-        # haystack holds the new words: only it needs examining. (Not the ticket a number finds: below.)
-        source: list[int] | None = None
-        for earlier, positions in results.items():
-            if (source is None or len(positions) < len(source)) and all(any(e in w for w in words) for e in earlier):
-                source = positions
+        source = self._source(words)
         if len(words) == 1:
             needle = words[0]
             if source is None:
