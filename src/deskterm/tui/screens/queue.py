@@ -479,10 +479,9 @@ class QueueScreen(DeskScreen):
         if self.search is not None:
             self.search.invalidate()
         shown = self.table.query_
-        if not self.model.can_patch(shown, self.table.frozen):  # (a query on its way, a filter typed: redo it)
-            self.data_changed(changed)
+        if not self.model.can_patch(shown, self.table.frozen) or shown is None or not shown.can_patch():
+            self.data_changed(changed)  # (a query on its way, a filter typed, only a first screenful: redo it)
             return
-        assert shown is not None
         watch = getattr(self.app, "change_watch", None)
         table = self.table
         top, n = int(table.scroll_y), table.rows_visible
