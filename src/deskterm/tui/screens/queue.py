@@ -93,9 +93,13 @@ class ViewTabs(Static):
         self._spans: list[tuple[int, int, str]] = []  # (first cell, end, view) of each tab as last rendered
 
     def show(self, current: str, counts: dict[str, int] | None = None) -> None:
+        """Repainted only when it reads differently: every change of the desk recounts the tabs, and most leave
+        their counts as they were (a repaint of the line costs the frame a few ms)."""
+        if current == self.current and (counts is None or counts == self.counts):
+            return
         self.current = current
         if counts is not None:
-            self.counts = counts
+            self.counts = dict(counts)
         self.refresh()
 
     def render(self) -> Text:
