@@ -36,8 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import desks
 
 
-def worker(db: str, config_path: str, changes: int) -> dict:
-    """Runs in the measured installation: the dashboard's computations, timed."""
+def worker(db: str, config_path: str, changes: int, profile: str = "") -> dict:
+    """Runs in the measured installation: the dashboard's computations, timed (``profile``: a file to write a
+    cProfile of the per-change part to)."""
     from deskterm import monthly, reports
     from deskterm.clock import FrozenClock
     from deskterm.config import load_config
@@ -52,6 +53,7 @@ def worker(db: str, config_path: str, changes: int) -> dict:
     desk = Desk(store, config, clock=clock, user="bench")
     other = Desk(open_store(Path(db)), config, clock=clock, user="carol")
     incremental = hasattr(dashboard.Figures, "advance")
+    kept = monthly.KeptManagerLines(desk) if hasattr(monthly, "KeptManagerLines") else None
 
     def compute(figures, now) -> None:
         """What DashboardScreen._compute does once the tickets are read."""
@@ -67,7 +69,10 @@ def worker(db: str, config_path: str, changes: int) -> dict:
             figures.trend(None, now)
         tickets = list(figures.tickets.values()) if isinstance(figures.tickets, dict) else figures.tickets
         reports.top_reasons(tickets, now - timedelta(days=7), now)
-        monthly.manager_lines(desk, now, None)
+        if kept is not None:  # the lines kept, computed again only when what they read changed
+            kept.lines(now, None)
+        else:
+            monthly.manager_lines(desk, now, None)
 
     out: dict = {"incremental": incremental}
     c0 = time.process_time()
@@ -81,6 +86,11 @@ def worker(db: str, config_path: str, changes: int) -> dict:
     watch.changes()
     opened = [t.id for t in other.tickets(["open"])][:changes]
     reads, computes = [], []
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
     for i in range(changes):
         clock.advance(seconds=7)
         which = i % 3
@@ -94,12 +104,20 @@ def worker(db: str, config_path: str, changes: int) -> dict:
         assert seen is not None and seen.tickets, "the change is in the feed"
         c0 = time.process_time()
         figures.refresh(seen.tickets)
+        if kept is not None:
+            kept.changed(seen.tickets)
         c1 = time.process_time()
+        if profiler is not None:
+            profiler.enable()
         compute(figures, clock.now())
+        if profiler is not None:
+            profiler.disable()
         c2 = time.process_time()
         reads.append(c1 - c0)
         computes.append(c2 - c1)
     out["reads"], out["computes"] = reads, computes
+    if profiler is not None:
+        profiler.dump_stats(profile)
     watch.close()
     return out
 
@@ -185,11 +203,17 @@ def main() -> int:
         default="dashboard",
         help="the screen measured (the handover: its sections for the last 8 hours)",
     )
-    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile", metavar="FILE", default="", help="write a cProfile of this installation's per-change part"
+    )
+    parser.add_argument("--worker", nargs=4, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        measure = handover_worker if args.screen == "handover" else worker
-        print(json.dumps(measure(args.worker[0], args.worker[1], int(args.worker[2]))))
+        db, config, changes, profile = args.worker
+        if args.screen == "handover":
+            print(json.dumps(handover_worker(db, config, int(changes))))
+        else:
+            print(json.dumps(worker(db, config, int(changes), profile)))
         return 0
     installs = [("this", sys.executable, str(Path(__file__).resolve().parents[1] / "src"))]
     if args.against:
@@ -207,7 +231,17 @@ def main() -> int:
             db, config = desks.working_copy(args.tickets, Path(tmp) / name, source=source)
             env = {**os.environ, "PYTHONPATH": src} if src else dict(os.environ)
             done = subprocess.run(
-                [python, __file__, "--screen", args.screen, "--worker", str(db), str(config), str(args.changes)],
+                [
+                    python,
+                    __file__,
+                    "--screen",
+                    args.screen,
+                    "--worker",
+                    str(db),
+                    str(config),
+                    str(args.changes),
+                    args.profile if name == "this" else "",
+                ],
                 env=env,
                 capture_output=True,
                 text=True,

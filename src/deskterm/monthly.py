@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import html
+import threading
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session, col
 
 from . import billing, reports
@@ -29,7 +30,7 @@ from .domain.problems import Action
 from .domain.sla import TIMER_LABELS, TIMERS
 from .fmt import exact, inert, md_text, one_line
 from .records import TicketRecord
-from .store.models import ProblemAction, ProblemLink, ProblemRecord, Ticket
+from .store.models import Customer, ProblemAction, ProblemLink, ProblemRecord, Ticket, TimeEntry
 
 if TYPE_CHECKING:
     from .service import Desk
@@ -760,6 +761,11 @@ def manager_lines(desk: Desk, now: datetime, customer: str | None = None) -> lis
     ending within 60 days, churn this month, the problems with the most incidents linked this month, overdue
     corrective actions; for one customer, its contract in force, the month's billable hours and amount, and the
     open problems its incidents are linked to."""
+    return _manager_lines(desk, now, customer)[0]
+
+
+def _manager_lines(desk: Desk, now: datetime, customer: str | None) -> tuple[list[str], set[int]]:
+    """``manager_lines``, and the tickets its problems' part read: the problems and their linked incidents."""
     tz = desk.config.tz
     today = now.astimezone(tz).date()
     month = billing.parse_month(f"{today:%Y-%m}", tz, now)
@@ -821,4 +827,108 @@ def manager_lines(desk: Desk, now: datetime, customer: str | None = None) -> lis
                 f"{one_line(a['title'], 28)} ({one_line(a['owner'], 12)}, due {a['due']})" for a, _ in overdue[:3]
             )
         )
-    return lines
+    return lines, {p["ticket"] for p in problems}.union(*(p["incidents"] for p in problems))
+
+
+_TICKETS = Ticket.__table__  # type: ignore[attr-defined]
+_LINKS = ProblemLink.__table__  # type: ignore[attr-defined]
+_TIMES = TimeEntry.__table__  # type: ignore[attr-defined]
+_CUSTOMERS = Customer.__table__  # type: ignore[attr-defined]
+# built once (building a statement costs about as much as running it): what the changed tickets are to the lines
+_PROBLEM_SIDE = (
+    select(_TICKETS.c.id)
+    .where(_TICKETS.c.id.in_(bindparam("ids", expanding=True)), _TICKETS.c.type == "problem")
+    .union(select(_LINKS.c.ticket_id).where(_LINKS.c.ticket_id.in_(bindparam("ids", expanding=True))))
+)
+_BILLED = (
+    select(_TIMES.c.ticket_id)
+    .where(
+        _TIMES.c.ticket_id.in_(bindparam("ids", expanding=True)),
+        _TIMES.c.at >= bindparam("since"),
+        _TIMES.c.at < bindparam("until"),
+    )
+    .limit(1)
+)
+_CUSTOMER_ID = select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.name == bindparam("name"))
+
+
+class KeptManagerLines:
+    """``manager_lines`` kept from one computation to the next (the dashboard's, issue 17), computed again only
+    when something they read may have changed. What they read, and how its change is known:
+
+    - the contracts (with their customers' names): read again at every ``lines`` (a few rows) and compared with
+      those read before the lines were computed; a contract is added, or moved by a customer's merge, without
+      naming any ticket;
+    - the problems (tickets of type ``problem``), their records and corrective actions, their links and the
+      linked incidents' creation: every write of a record or an action names the problem in the feed of ticket
+      changes, a link names the incident. A changed ticket counts when it is a problem or a linked incident now
+      (read by primary key) or was one in the lines kept: all the lines are computed again;
+    - one customer's lines read too its billable month (the time entries of its tickets in the month, those
+      tickets, their change requests: every such write names its ticket) and its id: a changed ticket with a
+      time entry in the month counts for every customer's lines; a customer renamed, merged or deleted is
+      found by its id read again (by its name, one indexed row);
+    - the day (``today``: contracts ending, churn, the month, overdue actions): a new day computes all again.
+
+    ``changed(None)`` (any ticket: an import, ``ctrl+r``) forgets everything. Thread-safe: the dashboard's two
+    workers ask for their customers' lines at the same time. ``tests/tui/test_dashboard_incremental.py`` checks
+    the kept lines against ``manager_lines`` after random changes of every kind above, on both engines."""
+
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+        self._lock = threading.Lock()
+        self._pending: set[int] | None = set()  # tickets changed since the last look (None: any)
+        self._day: date | None = None
+        self._contracts: list[rules.Contract] | None = None
+        self._read: set[int] = set()  # the problems and incidents the kept lines read
+        self._lines: dict[str | None, list[str]] = {}
+        self._ids: dict[str, int | None] = {}  # customer → its id when its lines were computed
+        self.computed = 0  # how many times the lines were computed whole (what the tests and benchmarks watch)
+
+    def changed(self, tickets: Iterable[int] | None) -> None:
+        """These tickets changed (None: any may have)."""
+        with self._lock:
+            if tickets is None or self._pending is None:
+                self._pending = None
+            else:
+                self._pending.update(tickets)
+
+    def lines(self, now: datetime, customer: str | None = None) -> list[str]:
+        """``manager_lines(desk, now, customer)``: the kept ones while nothing they read changed."""
+        desk = self.desk
+        tz = desk.config.tz
+        today = now.astimezone(tz).date()
+        with self._lock:
+            pending, self._pending = self._pending, set()
+            with desk.store.read() as session:
+                contracts = billing.queries.contracts(session)
+                if pending is None or today != self._day or contracts != self._contracts:
+                    self._forget()
+                elif pending and self._lines:
+                    self._look(session, sorted(pending), now)
+                if customer is not None and customer in self._lines:
+                    if session.execute(_CUSTOMER_ID, {"name": customer}).scalar() != self._ids.get(customer):
+                        del self._lines[customer]
+            self._day, self._contracts = today, contracts
+            if customer not in self._lines:
+                lines, read = _manager_lines(desk, now, customer)
+                self.computed += 1
+                self._lines[customer] = lines
+                self._read |= read
+                if customer is not None:
+                    with desk.store.read() as session:
+                        self._ids[customer] = session.execute(_CUSTOMER_ID, {"name": customer}).scalar()
+            return list(self._lines[customer])
+
+    def _forget(self) -> None:
+        self._lines, self._ids, self._read = {}, {}, set()
+
+    def _look(self, session: Session, changed: list[int], now: datetime) -> None:
+        """Forget the lines that the changed tickets may change."""
+        if self._read.intersection(changed) or session.execute(_PROBLEM_SIDE, {"ids": changed}).first():
+            self._forget()
+            return
+        if any(name is not None for name in self._lines):
+            tz = self.desk.config.tz
+            month = billing.parse_month(f"{now.astimezone(tz):%Y-%m}", tz, now)
+            if session.execute(_BILLED, {"ids": changed, "since": month.since, "until": month.until}).first():
+                self._lines = {None: self._lines[None]} if None in self._lines else {}

@@ -183,3 +183,167 @@ def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, chan
             assert got == want
     finally:
         watch.close()
+
+
+# -- the service manager's lines (monthly.KeptManagerLines) ----------------------------------------------------
+
+manager_steps = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=10_000),  # which ticket, problem, customer or action
+        st.sampled_from(
+            [
+                "problem",  # a new ticket of type problem
+                "make problem",  # an incident's type set to problem
+                "make incident",  # a problem's type set back to incident
+                "link",
+                "record",  # a problem's root cause
+                "action",  # a corrective action, due yesterday or tomorrow
+                "action done",
+                "contract",
+                "time",
+                "change request",
+                "rename",  # a customer renamed (its tickets record it)
+                Change(status="resolved"),
+                Change(status="open"),
+                Change(note="checked"),
+                "new",
+                "nothing",  # only the clock moves
+            ]
+        ),
+        # minutes the clock moves first: a new day, a new month
+        st.sampled_from([0, 0, 0, 5, 600, 1440, 20 * 1440]),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+def _manager_step(desk: Desk, which: int, step) -> None:
+    """One change of what the service manager's lines read (DeskError: refused, nothing written)."""
+    from datetime import timedelta
+
+    from deskterm.domain.billing import Contract
+
+    tickets = desk.tickets()
+    problems = [t for t in tickets if t.type == "problem"] or [None]
+    others = [t for t in tickets if t.type != "problem"]
+    customers = sorted({t.customer for t in tickets})
+    customer = customers[which % len(customers)]
+    theirs = [t for t in others if t.customer == customer] or others
+    problem, ticket = problems[which % len(problems)], theirs[which % len(theirs)]
+    today = desk.clock.now().astimezone(desk.config.tz).date()
+    if step == "problem":
+        desk.create(
+            NewTicket(
+                subject=f"problem {which}",
+                customer=customer,
+                priority="P3",
+                type="problem",
+                created_at=desk.clock.now(),
+            )
+        )
+    elif step == "make problem":
+        desk.update(ticket.id, Change(type="problem"))
+    elif step == "make incident" and problem is not None:
+        desk.update(problem.id, Change(type="incident"))
+    elif step == "link" and problem is not None:
+        desk.link_problem(problem.id, [ticket.id])
+    elif step == "record" and problem is not None:
+        desk.update_problem(problem.id, root_cause=f"cause {which}")
+    elif step == "action" and problem is not None:
+        desk.add_action(problem.id, f"fix {which}", "me", today + timedelta(days=which % 3 - 1))
+    elif step == "action done":
+        desk.set_action(1 + which % 4, "done")  # an action that does not exist, or is done already: refused
+    elif step == "contract":
+        start = today - timedelta(days=400 - which % 300)
+        end = today + timedelta(days=which % 90 - 30)
+        desk.add_contract(Contract(f"C{which}", customer, start, end, renews=which % 4 == 0, rate_cents=9000))
+    elif step == "time":
+        desk.log_time(ticket.id, 60 * (1 + which % 90))
+    elif step == "change request":
+        if ticket.classification != "change_request":
+            desk.update(ticket.id, Change(classification="change_request"))
+        desk.change_request(ticket.id, estimate=3600 * (1 + which % 5))
+    elif step == "rename":
+        desk.rename_customer(customer, f"{customer.split(' ·')[0]} · {which}")
+    elif isinstance(step, Change):
+        desk.update(ticket.id, step)
+    elif step == "new":
+        desk.create(NewTicket(subject="new", customer=customer, priority="P2", created_at=desk.clock.now()))
+
+
+def _lines(get, customer):
+    try:
+        return get(customer)
+    except DeskError as exc:  # a customer renamed away: both say so
+        return ("refused", str(exc))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=manager_steps)
+@example(changes=[(1, "problem", 0), (2, "link", 0), (3, "action", 0), (0, "contract", 0), (1, "time", 1440)])
+@example(changes=[(1, "problem", 0), (1, "action", 0), (0, "nothing", 1440)])  # the action is overdue the next day
+@example(changes=[(5, "contract", 0), (5, "time", 0)])  # the customer's billable month
+@example(changes=[(2, "rename", 0), (2, Change(note="checked"), 0)])  # the kept customer's lines are refused
+def test_service_manager_lines_kept_equal_a_full_computation(busy, changes):
+    """The lines kept (computed again only when what they read changed) equal ``monthly.manager_lines`` computed
+    whole, for all customers and for each customer ever shown, after random changes of problems, links, actions,
+    contracts, time entries, change requests, customers' names and other tickets, and days passing."""
+    from deskterm import monthly
+
+    desk = busy
+    watch = ChangeWatch(desk.store)
+    kept = monthly.KeptManagerLines(desk)
+    asked: list[str | None] = [None, *sorted({t.customer for t in desk.tickets()})]
+    try:
+        for which, step, minutes in [(0, "nothing", 0), *changes]:
+            desk.clock.advance(minutes=minutes)
+            if step != "nothing":
+                try:
+                    _manager_step(desk, which, step)
+                except DeskError:
+                    continue  # refused: nothing was written
+                seen = _seen(watch)
+                if seen is not None:
+                    kept.changed(seen.tickets)
+            now = desk.clock.now()
+            asked += [c for c in sorted({t.customer for t in desk.tickets()}) if c not in asked]
+            for customer in asked:
+                want = _lines(lambda c, now=now: monthly.manager_lines(desk, now, c), customer)
+                assert _lines(lambda c, now=now: kept.lines(now, c), customer) == want, (step, customer)
+    finally:
+        watch.close()
+
+
+def test_service_manager_lines_are_not_computed_again_for_an_unrelated_change(busy):
+    """A note on a ticket that is neither a problem nor linked, nor billed this month, keeps the lines; a link
+    computes them again."""
+    from datetime import timedelta
+
+    from deskterm import monthly
+    from deskterm.domain.billing import Contract
+
+    desk = busy
+    customer = sorted({t.customer for t in desk.tickets()})[0]
+    today = desk.clock.now().astimezone(desk.config.tz).date()
+    desk.add_contract(Contract("Gold", customer, today - timedelta(days=100), today + timedelta(days=20)))
+    problem = desk.create(
+        NewTicket(subject="switch", customer=customer, priority="P3", type="problem", created_at=desk.clock.now())
+    ).id
+    incidents = [t.id for t in desk.tickets(["new", "open"]) if t.type != "problem"]
+    watch = ChangeWatch(desk.store)
+    kept = monthly.KeptManagerLines(desk)
+    try:
+        now = desk.clock.now()
+        first = kept.lines(now, None), kept.lines(now, customer)
+        assert kept.computed == 2 and first[0] and first[1]
+        desk.update(incidents[0], Change(note="called"))
+        kept.changed(_seen(watch).tickets)
+        assert (kept.lines(now, None), kept.lines(now, customer)) == first
+        assert kept.computed == 2  # kept
+        desk.link_problem(problem, [incidents[1]])
+        kept.changed(_seen(watch).tickets)
+        assert kept.lines(now, None) == monthly.manager_lines(desk, now, None) != first[0]
+        assert kept.computed == 3
+    finally:
+        watch.close()

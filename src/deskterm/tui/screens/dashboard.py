@@ -322,6 +322,7 @@ class DashboardScreen(LoadingScreen):
         self.loaded = False
         self._ticks = 0
         self._figures: Figures | None = None  # the tickets of the last load (thread side)
+        self._manager: monthly.KeptManagerLines | None = None  # the service manager's lines kept (thread side)
         self._changed: set[int] | None = None  # changed elsewhere since the last computation began (None: any)
         self._risk: list[str] = []
 
@@ -359,11 +360,12 @@ class DashboardScreen(LoadingScreen):
     def _compute(self, generation: int, customer: str | None, changed: set[int] | None) -> None:
         desk = self._desk
         now = desk.clock.now()
-        figures = self._figures
-        if figures is None or changed is None:
-            figures = Figures(desk, now)
+        figures, manager = self._figures, self._manager
+        if figures is None or manager is None or changed is None:
+            figures, manager = Figures(desk, now), monthly.KeptManagerLines(desk)
         else:
             figures.refresh(changed)
+            manager.changed(changed)
         figures.advance(now)
         bounds = period_bounds(now, desk.config.tz)
         totals, by_customer = {}, {}
@@ -374,16 +376,16 @@ class DashboardScreen(LoadingScreen):
         # a rolling week against the week before it (a calendar week just begun would compare hours with days)
         data.reasons = reports.top_reasons(list(figures.tickets.values()), now - timedelta(days=7), now)
         data.days[customer] = figures.trend(customer)
-        data.manager[customer] = monthly.manager_lines(desk, now, customer)
-        self._figures = figures
+        data.manager[customer] = manager.lines(now, customer)
+        self._figures, self._manager = figures, manager
         self.post_message(DashboardLoaded(data, generation))
 
     @work(thread=True, exclusive=True, group="dashboard-trend")
     def _compute_trend(self, generation: int, customer: str | None) -> None:
-        figures, data = self._figures, self.data
-        if figures is None or data is None:
+        figures, data, manager = self._figures, self.data, self._manager
+        if figures is None or data is None or manager is None:
             return
-        data.manager[customer] = monthly.manager_lines(self._desk, data.now, customer)
+        data.manager[customer] = manager.lines(data.now, customer)
         self.post_message(TrendLoaded(customer, figures.trend(customer), generation))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
@@ -506,7 +508,8 @@ class DashboardScreen(LoadingScreen):
         self.reload_soon()
 
     def tickets_changed(self, changed: frozenset[int]) -> None:
-        """Only these tickets are read again (the service manager's lines too: a contract names no ticket)."""
+        """Only these tickets are read again; the service manager's lines are computed again only when what they
+        read changed (``monthly.KeptManagerLines``: a contract names no ticket, so even an empty change asks)."""
         if self._changed is not None:
             self._changed |= changed
         self.reload_soon()
