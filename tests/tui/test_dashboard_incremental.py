@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 import tomllib
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -30,6 +31,7 @@ from deskterm_testing import EXAMPLE_CONFIG
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
 ESCALATION = '\n[escalation]\nmanagers = ["duty-manager"]\n'
+CATEGORIES = '\n[categories]\nnetwork = ["vpn", "wifi"]\nemail = []\n'  # the top contact reasons
 
 steps = st.lists(
     st.tuples(
@@ -44,6 +46,9 @@ steps = st.lists(
                 Change(reply="On it."),
                 Change(note="checked"),
                 Change(classification="defect"),
+                Change(category="network/vpn"),
+                Change(category="email"),
+                Change(category="none"),
                 "escalate",
                 "acknowledge",
                 "new",
@@ -61,7 +66,7 @@ steps = st.lists(
 @pytest.fixture
 def busy(desk):
     """bob's desk (escalations to a manager configured) with 20 tickets of the demo's busy queue."""
-    text = EXAMPLE_CONFIG.read_text(encoding="utf-8") + ESCALATION
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8") + ESCALATION + CATEGORIES
     config = parse_config(tomllib.loads(text), str(EXAMPLE_CONFIG))
     bob = Desk(desk.store, config, clock=desk.clock, user="bob")
     tickets = generate(bob.clock.now(), 20, seed=7)
@@ -89,6 +94,7 @@ def _figures(f: Figures, now) -> dict:
     out["trend"] = [(since, k.as_dict()) for since, k in f.trend(None)]
     for customer in sorted({t.customer for t in f.desk.tickets()}):
         out[f"trend of {customer}"] = [(since, k.as_dict()) for since, k in f.trend(customer)]
+    out["reasons"] = f.reasons.top(now - timedelta(days=7), now)
     return out
 
 
@@ -119,6 +125,7 @@ def _report(desk: Desk, now) -> dict:
     out["trend"] = trend(None)
     for customer in sorted({t.customer for t in tickets}):
         out[f"trend of {customer}"] = trend(customer)
+    out["reasons"] = reports.top_reasons(tickets, now - timedelta(days=7), now)
     return out
 
 
@@ -154,6 +161,7 @@ def _apply(desk: Desk, which: int, step) -> bool:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=steps)
 @example(changes=[(380, "new", 0), (530, Change(status="resolved"), 0)])
+@example(changes=[(3, Change(category="network/vpn"), 0), (4, Change(category="email"), 600), (3, "new", 0)])
 def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, changes):
     desk = busy
     watch = ChangeWatch(desk.store)
@@ -220,8 +228,6 @@ manager_steps = st.lists(
 
 def _manager_step(desk: Desk, which: int, step) -> None:
     """One change of what the service manager's lines read (DeskError: refused, nothing written)."""
-    from datetime import timedelta
-
     from deskterm.domain.billing import Contract
 
     tickets = desk.tickets()
@@ -318,8 +324,6 @@ def test_service_manager_lines_kept_equal_a_full_computation(busy, changes):
 def test_service_manager_lines_are_not_computed_again_for_an_unrelated_change(busy):
     """A note on a ticket that is neither a problem nor linked, nor billed this month, keeps the lines; a link
     computes them again."""
-    from datetime import timedelta
-
     from deskterm import monthly
     from deskterm.domain.billing import Contract
 

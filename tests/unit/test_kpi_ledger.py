@@ -125,3 +125,56 @@ def reports_of(present: dict[int, reports.Contribution]) -> dict:
     for key, c in present.items():
         fold.add(key, c, (None, f"c{key % 3}"))
     return fold.kpis(SINCE, UNTIL).as_dict()
+
+
+# -- the top contact reasons kept (``reports.Reasons``) -------------------------------------------------------
+
+
+def _ticket(key: int, category: str | None, hours: int):
+    from datetime import timedelta
+
+    from deskterm.records import TicketRecord
+
+    created = UNTIL - timedelta(hours=hours)
+    return TicketRecord(
+        key, None, "s", "", "c", "P3", "P3", None, None, "incident", "open", None, "", created, "x", created, 1,
+        None, None, category=category,
+    )  # fmt: skip
+
+
+reason_steps = st.lists(
+    st.tuples(
+        st.integers(min_value=1, max_value=15),  # which ticket
+        st.none()
+        | st.tuples(  # None: gone; else its category and how many hours before UNTIL it was created
+            st.none() | st.sampled_from(["network", "network/vpn", "network/wifi", "mail", "mail/spam", "printer"]),
+            st.integers(min_value=-1, max_value=32).map(lambda n: 12 * n),  # half-days: ties with the bounds
+        ),
+        st.integers(min_value=0, max_value=6).map(lambda n: 12 * n),  # hours the window's end moves back
+    ),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=reason_steps, limit=st.integers(min_value=1, max_value=6))
+def test_the_reasons_kept_through_changes_equal_top_reasons_of_what_is_present(steps, limit):
+    """Tickets come, change category or creation, and go in a random order; whatever the window (the last 7
+    days ending at random instants, ties included), ``Reasons.top`` is ``top_reasons`` of the tickets present, at
+    both levels."""
+    from datetime import timedelta
+
+    kept, present = reports.Reasons(), {}
+    for key, what, back in steps:
+        t = _ticket(key, *what) if what is not None else None
+        kept.put(key, t)
+        if t is None:
+            present.pop(key, None)
+        else:
+            present[key] = t
+        until = UNTIL - timedelta(hours=back)
+        since = until - timedelta(days=7)
+        for level in (1, 2):
+            want = reports.top_reasons(list(present.values()), since, until, limit, level)
+            assert kept.top(since, until, limit, level) == want

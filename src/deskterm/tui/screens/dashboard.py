@@ -134,6 +134,9 @@ class Figures:
         read = desk.tickets_for_period(widest_since(now, desk.config.tz), now + timedelta(days=1))
         self.tickets = {t.id: t for t in read}
         self.escalations = reports.by_ticket(desk.escalations(open_only=False))
+        self.reasons = reports.Reasons()  # the top contact reasons of the tickets kept (``top_reasons``)
+        for t in read:
+            self.reasons.put(t.id, t)
         self.ledger: reports.Ledger | None = None
         self._todo: set[int] = set()  # changed since the ledger last took them in
         self._instants = reports.Instants()  # ticket → when its contributions to the periods ending now may change
@@ -154,6 +157,7 @@ class Figures:
                     self.tickets[tid] = fresh[tid]
                 else:
                     self.tickets.pop(tid, None)
+                self.reasons.put(tid, fresh.get(tid))
                 if tid in escalations:
                     self.escalations[tid] = escalations[tid]
                 else:
@@ -374,7 +378,8 @@ class DashboardScreen(LoadingScreen):
         customers = sorted(set().union(*(by.keys() for by in by_customer.values())))  # something this month
         data = DashData(now, bounds, totals, by_customer, customers)
         # a rolling week against the week before it (a calendar week just begun would compare hours with days)
-        data.reasons = reports.top_reasons(list(figures.tickets.values()), now - timedelta(days=7), now)
+        with figures.lock:
+            data.reasons = figures.reasons.top(now - timedelta(days=7), now)
         data.days[customer] = figures.trend(customer)
         data.manager[customer] = manager.lines(now, customer)
         self._figures, self._manager = figures, manager
