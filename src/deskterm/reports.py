@@ -338,6 +338,7 @@ class Fold:
         self.ces = self.ces_sum = 0
         self.info: dict[int, tuple[str | None, str]] = {}  # ticket → (ref, customer), for the breaches listed
         self._listed: dict[int, list[dict[str, Any]]] = {}  # ticket → its breaches as listed (in ``_zone``)
+        self._flat: list[dict[str, Any]] | None = None  # every breach as listed, in order (None: to list again)
         self._zone: tzinfo | None = None
         self._last: tuple[datetime, tzinfo, Kpis] | None = None  # the KPIs last given (since, zone), while unchanged
 
@@ -373,6 +374,7 @@ class Fold:
         for name, n in c.breached:
             self.breached[name] += sign * n
         if c.breaches:
+            self._flat = None
             if sign > 0:
                 self.breaches[key] = c.breaches
                 self.info[key] = info
@@ -412,23 +414,26 @@ class Fold:
         for name in TIMERS:
             k.compliance[name] = Compliance(self.met[name], self.breached[name])
         if self._zone is not tz:
-            self._listed, self._zone = {}, tz
-        listed = self._listed
-        for key in self.breach_order:
-            lines = listed.get(key)
-            if lines is None:  # formatted once per contribution, not once per computation
-                ref, customer = self.info[key]
-                lines = listed[key] = [
-                    {
-                        "ticket": key,
-                        "ref": ref,
-                        "customer": customer,
-                        "timer": name,
-                        "at": datetime.fromtimestamp(at, tz).isoformat(),
-                    }
-                    for name, at in self.breaches[key]
-                ]
-            k.breaches += lines
+            self._listed, self._zone, self._flat = {}, tz, None
+        if self._flat is None:  # listed again only when a breach came or went, not at every change of the period
+            self._flat = []
+            listed = self._listed
+            for key in self.breach_order:
+                lines = listed.get(key)
+                if lines is None:  # formatted once per contribution, not once per computation
+                    ref, customer = self.info[key]
+                    lines = listed[key] = [
+                        {
+                            "ticket": key,
+                            "ref": ref,
+                            "customer": customer,
+                            "timer": name,
+                            "at": datetime.fromtimestamp(at, tz).isoformat(),
+                        }
+                        for name, at in self.breaches[key]
+                    ]
+                self._flat += lines
+        k.breaches = list(self._flat)  # its own list: the fold's changes later never reach the KPIs given
         k.first_response = self.first_response.durations()
         k.resolution = self.resolution.durations()
         k.first_contact_rate = _ratio(self.first_contact, self.resolved)
@@ -1084,18 +1089,24 @@ class Ledger:
         """The ticket ``key`` (``t``: its record, None for escalations whose ticket is not kept, which count only
         for all customers, as in ``compute``) now contributes ``contributions`` (one per period, in order)."""
         old = self.kept.pop(key, None)
-        if old is not None:
-            customer, info, before = old
-            for i, c in enumerate(before):
-                if c is not NOTHING:
-                    self.totals[i].remove(key, c)
-                    if customer is not None:
-                        self.groups[i][customer].remove(key, c)
         customer = t.customer if t is not None else None
         info = _info(t) if t is not None else (None, "")
+        # a period whose contribution is the same as before, under the same customer and ref, is left alone: taking
+        # it away and adding it again would leave its folds as they are, and cost their KPIs (``Fold.kpis``) again
+        same = old is not None and old[0] == customer and old[1] == info
+        before = old[2] if old is not None else ()
+        if old is not None:
+            for i, c in enumerate(before):
+                if c is not NOTHING and not (same and c == contributions[i]):
+                    self.totals[i].remove(key, c)
+                    if old[0] is not None:
+                        self.groups[i][old[0]].remove(key, c)
         shared = self._shared
         kept = []
         for i, c in enumerate(contributions):
+            if same and c == before[i]:
+                kept.append(before[i])
+                continue
             if c is not NOTHING:
                 if not c.breaches and not c.acks:  # the common ones are one object each (memory: periods × tickets)
                     c = shared.setdefault(c, c)

@@ -93,37 +93,41 @@ def test_a_fold_kept_through_changes_equals_the_fold_of_what_is_present(steps):
 
 
 @settings(max_examples=100, deadline=None)
-@given(steps=steps)
-def test_a_ledger_keeps_every_period_and_every_customer(steps):
-    """Two periods, three customers: ``put`` replaces a ticket's contributions to both; the customers listed are
-    those with something counted."""
+@given(steps=steps, moves=st.lists(st.integers(min_value=0, max_value=2), max_size=40))
+def test_a_ledger_keeps_every_period_and_every_customer(steps, moves):
+    """Two periods, three customers: ``put`` replaces a ticket's contributions to both (the same ones again, or
+    under another customer: ``moves``); the customers listed are those with something counted."""
     from deskterm.records import TicketRecord
 
-    def record(key: int) -> TicketRecord:
+    def record(key: int, customer: str) -> TicketRecord:
         return TicketRecord(
-            key, None, "s", "", f"c{key % 3}", "P2", "P2", None, None, "incident", "open", None, "g",
+            key, None, "s", "", customer, "P2", "P2", None, None, "incident", "open", None, "g",
             SINCE, "a", SINCE, 1, None, None,
         )  # fmt: skip
 
     ledger = reports.Ledger([(SINCE, UNTIL), (SINCE, UNTIL)])
-    present: dict[int, tuple[reports.Contribution, reports.Contribution]] = {}
-    for key, c in steps:
-        pair = (c or reports.NOTHING, reports.NOTHING if c is None or c.backlog else c)
-        ledger.put(key, record(key), pair)
-        present[key] = pair
+    present: dict[int, tuple[str, tuple[reports.Contribution, reports.Contribution]]] = {}
+    for j, (key, c) in enumerate(steps):
+        if j < len(moves) and moves[j] and key in present:  # the same contributions again, maybe moved
+            customer, pair = f"c{(key + moves[j] - 1) % 3}", present[key][1]
+        else:
+            customer = f"c{key % 3}"
+            pair = (c or reports.NOTHING, reports.NOTHING if c is None or c.backlog else c)
+        ledger.put(key, record(key, customer), pair)
+        present[key] = (customer, pair)
         for i in (0, 1):
-            assert ledger.kpis(i).as_dict() == reports_of({k: p[i] for k, p in present.items()})
-            customers = sorted({f"c{k % 3}" for k, p in present.items() if p[i] is not reports.NOTHING})
+            assert ledger.kpis(i).as_dict() == reports_of({k: (n, p[i]) for k, (n, p) in present.items()})
+            customers = sorted({n for n, p in present.values() if p[i] is not reports.NOTHING})
             assert ledger.customers(i) == customers
             for name in customers:
-                mine = {k: p[i] for k, p in present.items() if f"c{k % 3}" == name}
+                mine = {k: (n, p[i]) for k, (n, p) in present.items() if n == name}
                 assert ledger.kpis(i, name).as_dict() == reports_of(mine)
 
 
-def reports_of(present: dict[int, reports.Contribution]) -> dict:
+def reports_of(present: dict[int, tuple[str, reports.Contribution]]) -> dict:
     fold = reports.Fold()
-    for key, c in present.items():
-        fold.add(key, c, (None, f"c{key % 3}"))
+    for key, (customer, c) in present.items():
+        fold.add(key, c, (None, customer))
     return fold.kpis(SINCE, UNTIL).as_dict()
 
 
