@@ -67,8 +67,11 @@ def worker(db: str, config_path: str, changes: int, profile: str = "") -> dict:
             for since, until in dashboard.period_bounds(now, config.tz).values():
                 figures.period(since, until)
             figures.trend(None, now)
-        tickets = list(figures.tickets.values()) if isinstance(figures.tickets, dict) else figures.tickets
-        reports.top_reasons(tickets, now - timedelta(days=7), now)
+        if hasattr(figures, "reasons"):  # the top contact reasons kept as a fold
+            figures.reasons.top(now - timedelta(days=7), now)
+        else:
+            tickets = list(figures.tickets.values()) if isinstance(figures.tickets, dict) else figures.tickets
+            reports.top_reasons(tickets, now - timedelta(days=7), now)
         if kept is not None:  # the lines kept, computed again only when what they read changed
             kept.lines(now, None)
         else:
