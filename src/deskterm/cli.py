@@ -89,6 +89,12 @@ class Context:
                     return desk
         return self._plain
 
+    def close_reader(self) -> None:
+        """Done with the plain reads (their snapshot ends): before a write through the store."""
+        if self._plain is not None:
+            self._plain.close()
+            self._plain = None
+
 
 def _read_file(file: str) -> tuple[str, str]:
     """(name for messages, text) of an input FILE (- for stdin), UTF-8 with or without a BOM; bad input otherwise."""
@@ -943,16 +949,29 @@ def escalate(obj: Context, ticket: str, kind: str | None, target: str, reason: s
 @click.pass_obj
 def escalate_due(obj: Context, at_text: str | None) -> None:
     """Apply the automatic escalation rules once; idempotent, safe to run from cron."""
-    from .fmt import one_line
-
     at = _parse_at(at_text)
+    if at is None:
+        # most runs (cron, every minute) find nothing to fire: that is read through the driver alone, and the store
+        # (with the service, which fires) is opened only when some rule is due
+        from .store.plain import PlainDesk
+
+        reader = obj.reader()
+        if isinstance(reader, PlainDesk) and not reader.escalations_due(reader.clock.now()):
+            _say_fired(reader.config, [])
+            return
+        obj.close_reader()
     desk = obj.desk()
     if at is not None and at > desk.clock.now():
         raise BadInput(f"--at: {at_text!r}: in the future; a writing command records nothing later than now")
-    fired = desk.apply_rules(at)
+    _say_fired(desk.config, desk.apply_rules(at))
+
+
+def _say_fired(config: Config, fired: list[tuple[int, str]]) -> None:
+    from .fmt import one_line
+
     per_ticket: dict[int, list[str]] = {}
     for ticket_id, key in fired:  # in firing order: tickets by id, each ticket's rules in configuration order
-        rule = desk.config.escalation.rule(key)
+        rule = config.escalation.rule(key)
         per_ticket.setdefault(ticket_id, []).append(f"{one_line(rule.label)} → {one_line(rule.to)}" if rule else key)
     n, m = len(per_ticket), len(fired)
     click.echo(f"escalated {n} ticket{'s' if n != 1 else ''}" + (f" ({m} escalations)" if m != n else ""))

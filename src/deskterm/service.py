@@ -1535,24 +1535,14 @@ class Desk(Timers):
         if not rules:
             return []
         now = at or self.clock.now()
-        now_s = epoch(now)
         open_statuses = [s for s in workflow.STATUSES if workflow.is_open(s)]
         with self.store.read() as session:
             if at is None:
-                # now, a ticket row says the priority, type and group its replay would: a ticket that no rule's
-                # filters take cannot fire, and its history is neither read nor replayed (one changed after now,
-                # by a clock ahead of this one, is replayed as of now: its row may say what is still to come).
-                # The filters are said in SQL (only the rows they take are read), then checked by the rule itself.
-                def candidate(t: TicketRecord) -> bool:
-                    policy = self.config.policy_for(t.customer).name
-                    return t.updated_at > now or any(
-                        r.matches(priority=t.priority, customer=t.customer, policy=policy, type=t.type, group=t.group)
-                        for r in rules
-                    )
-
-                filters = [self._rule_filter(r) for r in rules]
+                # only the tickets some rule's filters take by their rows (``rule_candidate``) are replayed; the
+                # filters are said in SQL (only the rows they take are read), then checked by the rules themselves
+                filters = [self.rule_filter(r) for r in rules]
                 open_tickets = queries.rule_candidates(session, open_statuses, filters, now)
-                open_tickets = [t for t in open_tickets if candidate(t)]
+                open_tickets = [t for t in open_tickets if self.rule_candidate(t, now)]
             else:
                 open_tickets = queries.load_tickets(session, open_statuses, with_events=False)
             histories = queries.events_of(session, [t.id for t in open_tickets])
@@ -1562,40 +1552,10 @@ class Desk(Timers):
                 session.execute(select(col(RuleFiring.rule), col(RuleFiring.ticket_id), col(RuleFiring.cycle))).all()
             )
         fired_now: list[tuple[int, str]] = []
-        for t in open_tickets:
-            if t.created_at > now:
-                continue
-            sla = self.sla(t, now)
-            events = [e.for_engine() for e in t.events]
-            for f in esc_rules.due_firings(rules, sla, events, now_s, customer=t.customer, type=t.type, group=t.group):
-                if (f.rule.key, t.id, f.cycle) in fired:
-                    continue
-                if self._fire(t.id, f, now):
-                    fired_now.append((t.id, f.rule.key))
+        for ticket_id, f in self.due_firings(open_tickets, fired, now):
+            if self._fire(ticket_id, f, now):
+                fired_now.append((ticket_id, f.rule.key))
         return fired_now
-
-    def _rule_filter(self, rule: esc_rules.Rule) -> dict[str, Any]:
-        """A rule's filters as ``queries.rule_candidates`` takes them: its policies become the customers the
-        configuration gives those policies (or, when the default policy is one of them, all customers but those
-        given another)."""
-        found: dict[str, Any] = {
-            k: v
-            for k, v in (
-                ("priority", rule.priority),
-                ("customer", rule.customer),
-                ("type", rule.type),
-                ("group", rule.group),
-            )
-            if v
-        }
-        if rule.policy:
-            config = self.config
-            named = {c for c, p in config.customers.items() if config.policies[p].name in rule.policy}
-            if config.policies[config.default_policy].name in rule.policy:
-                found["customers_not_in"] = set(config.customers) - named
-            else:
-                found["customers_in"] = named
-        return found
 
     def _fire(self, ticket_id: int, firing, now: datetime) -> bool:
         rule = firing.rule

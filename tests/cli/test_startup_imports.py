@@ -142,3 +142,44 @@ def test_loading_a_configuration_with_holidays_imports_no_package_metadata():
     from importlib.metadata import version
 
     assert name == f"holidays-{version('holidays')}.json" == holiday_cache.cache_path().name
+
+
+RULES = """
+[escalation]
+managers = ["duty-manager"]
+
+[[escalation.rules]]
+when = "resolution.at 75%"
+priority = ["P1"]
+action = "hierarchical"
+to = "duty-manager"
+"""
+
+
+@pytest.mark.engines("sqlite", "postgresql")
+def test_escalate_due_opens_the_store_only_when_a_rule_is_due(db_url, tmp_path):
+    """``escalate-due`` (now) looks through the driver alone (``PlainDesk.escalations_due``: what ``apply_rules``
+    would fire); nothing due, it says so without importing the store. A rule due: the store fires it, once."""
+    from datetime import UTC, datetime, timedelta
+
+    from deskterm.config import load_config
+    from deskterm.records import NewTicket
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+
+    config = tmp_path / "rules.toml"
+    config.write_text(EXAMPLE_CONFIG.read_text() + RULES)
+    store = open_store(db_url)
+    desk = Desk(store, load_config(config), user="alice")
+    desk.rederive()
+    now = datetime.now(UTC).replace(microsecond=0)
+    desk.create(NewTicket(subject="Printer", customer="Acme", priority="P3", created_at=now - timedelta(hours=1)))
+    base = ["--db", db_url, "--config", str(config), "escalate-due"]
+    code, modules, out, err = run(*base)
+    assert (code, out, err) == (0, "escalated 0 tickets\n", "") and loaded(modules, PLAIN_READ) == []
+    due = desk.create(NewTicket(subject="VPN", customer="Acme", priority="P1", created_at=now - timedelta(days=3))).id
+    code, modules, out, err = run(*base)
+    assert (code, err) == (0, "") and out.startswith(f"escalated 1 ticket\n  #{due}  ") and "sqlalchemy" in modules
+    code, modules, out, err = run(*base)  # fired once: nothing due any more, and the store is not opened
+    assert (code, out, err) == (0, "escalated 0 tickets\n", "") and loaded(modules, PLAIN_READ) == []
+    store.dispose()

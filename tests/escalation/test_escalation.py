@@ -602,6 +602,12 @@ def test_escalate_due_by_policy_fires_what_replaying_every_open_ticket_fires(pol
 
 
 def _fires_as_replay(esc_desk: Desk, clock, steps) -> None:
+    """Also what ``escalate-due`` finds due through the driver alone before it opens the store
+    (``PlainDesk.escalations_due``): the same."""
+    from deskterm.store.plain import open_plain
+
+    esc_desk.rederive()  # (the configuration's fingerprint, which the plain reads check)
+    url = esc_desk.store.engine.url.render_as_string(hide_password=False)
     ids = [
         _new(esc_desk, priority="P3"),
         _new(esc_desk, customer="Atelier Moreau", priority="P2"),
@@ -617,6 +623,12 @@ def _fires_as_replay(esc_desk: Desk, clock, steps) -> None:
             except (BadInput, Refused):
                 pass  # refused by the workflow: nothing written
         expected = _due_by_replay(esc_desk)
+        reader = open_plain(url, esc_desk.config, clock)
+        assert reader is not None
+        try:
+            assert {(tid, f.rule.key) for tid, f in reader.escalations_due(clock.now())} == expected
+        finally:
+            reader.close()
         assert set(esc_desk.apply_rules()) == expected
 
 

@@ -31,6 +31,7 @@ from ..timers import Timers
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..domain.escalation import Firing
 
 Column = tuple[str, str]  # (table, column)
 
@@ -293,6 +294,73 @@ class PlainDesk(Timers):
                 yield from batch
         finally:
             cur.close()
+
+    # -- what the escalation rules would fire now (escalate-due looks before it opens the store to write) -------
+
+    def escalations_due(self, now: datetime) -> list[tuple[int, Firing]]:
+        """What ``Desk.apply_rules`` (now) would fire: the same candidates (the rules' filters in SQL, then
+        ``rule_candidate``), their histories, the firings already recorded, and ``due_firings``; read in one
+        snapshot. Empty: there is nothing to write (``escalate-due`` from cron, most minutes)."""
+        from ..domain.workflow import STATUSES, is_open
+
+        rules = self.config.escalation.rules
+        if not rules:
+            return []
+        statuses = [s for s in STATUSES if is_open(s)]
+        filters = [self.rule_filter(r) for r in rules]
+        tickets = [t for t in self.rule_candidates(statuses, filters, now) if self.rule_candidate(t, now)]
+        histories = self.events_of([t.id for t in tickets])
+        for t in tickets:
+            t.events = histories.get(t.id, [])
+        fired = {tuple(r) for r in self._rows('SELECT "rule", ticket_id, "cycle" FROM rule_firings')}
+        return self.due_firings(tickets, fired, now)
+
+    def rule_candidates(
+        self, statuses: Sequence[str], filters: Sequence[dict[str, Any]], now: datetime
+    ) -> list[TicketRecord]:
+        """As ``queries.rule_candidates`` (a superset of it: a row changed within the second of ``now`` too; the
+        rules' ``rule_candidate`` decides), without histories."""
+        params: list[Any] = list(statuses)
+        taken = [f"{self._epoch('t.updated_at')} >= ?"]
+        params.append(int(now.timestamp() // 1))
+        columns = {"priority": 't."priority"', "customer": 'cu."name"', "type": 't."type"', "group": 't."group_name"'}
+        for f in filters:
+            parts = []
+            for key, values in [
+                *((k, v) for k, v in f.items() if k in columns),
+                ("customers_in", f.get("customers_in")),
+            ]:
+                if values is None:
+                    continue
+                values = sorted(values)
+                if not values:
+                    parts.append("1 = 0")
+                    continue
+                column = columns.get(key, 'cu."name"')
+                parts.append(f"{column} IN ({', '.join('?' for _ in values)})")
+                params.extend(values)
+            if f.get("customers_not_in"):
+                values = sorted(f["customers_not_in"])
+                parts.append(f'cu."name" NOT IN ({", ".join("?" for _ in values)})')
+                params.extend(values)
+            taken.append("(" + " AND ".join(parts) + ")" if parts else "1 = 1")
+        sql = (
+            f"SELECT {_sql_columns(TICKET_RECORD)} FROM tickets t JOIN customers cu ON cu.id = t.customer_id"
+            f" WHERE t.status IN ({', '.join('?' for _ in statuses)}) AND ({' OR '.join(taken)}) ORDER BY t.id"
+        )
+        return [TicketRecord(*self._ticket(row)) for row in self._rows(sql, params)]
+
+    def events_of(self, ticket_ids: Sequence[int]) -> dict[int, list[EventRecord]]:
+        """The histories of these tickets (``queries.events_of``)."""
+        out: dict[int, list[EventRecord]] = {}
+        order = ", ".join(f'e."{c}"' for _, c in EVENT_ORDER)
+        for i in range(0, len(ticket_ids), 900):  # SQLite's variable limit
+            chunk = list(ticket_ids[i : i + 900])
+            marks = ", ".join("?" for _ in chunk)
+            sql = f"SELECT {_sql_columns(EVENT)} FROM events e WHERE e.ticket_id IN ({marks}) ORDER BY {order}"
+            for row in self._rows(sql, chunk):
+                out.setdefault(row[0], []).append(event_record(self._event(row)))
+        return out
 
 
 def event_record(row: Sequence[Any]) -> EventRecord:
