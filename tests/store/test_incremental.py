@@ -77,8 +77,21 @@ def _seen(watch):
     return seen
 
 
-def _fresh(desk, view: str, descending: bool) -> QueueQuery:
-    return QueueQuery(desk.store, view=view, sort=Sort("due", descending), user=desk.user, now=desk.clock.now())
+# the other sorts (by their key: ``QueueQuery._patch_sorted``), each in a view, one way or the other
+OTHER_SORTS = [
+    ("open", "priority", False),
+    ("mine", "age", True),
+    ("unassigned", "customer", False),
+    ("open", "assignee", True),
+    ("open", "subject", False),
+    ("open", "status", True),
+    ("escalated", "group", False),
+    ("pending", "id", True),
+]
+
+
+def _fresh(desk, view: str, descending: bool, column: str = "due") -> QueueQuery:
+    return QueueQuery(desk.store, view=view, sort=Sort(column, descending), user=desk.user, now=desk.clock.now())
 
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -89,6 +102,7 @@ def test_counts_and_queues_follow_the_feed(busy, steps):
     counts = ViewCounts(desk.store, desk.user)
     assert counts.load() == data_view_counts(desk.store, desk.user)
     queues = {(v, d): _fresh(desk, v, d) for v in VIEWS for d in (False, True)}
+    queues.update({(v, d, c): _fresh(desk, v, d, c) for v, c, d in OTHER_SORTS})
     for q in queues.values():
         q.ids()
     # ``follow``: each queue with counts of its own (as each app keeps), loaded after the order was taken
@@ -130,7 +144,7 @@ def test_counts_and_queues_follow_the_feed(busy, steps):
                 result = follow(
                     q, seen.tickets, kept[key], thresholds=thresholds[key], fed_at=fed_at, counted_at=now, near=(0, 50)
                 )
-                assert result.query is not None and result.in_memory
+                assert result.query is not None and result.in_memory == (q.sort.column == "due")
                 assert list(result.query.ids()) == list(fresh.ids()), key
                 assert result.counts == data_view_counts(desk.store, desk.user)
                 assert result.rows == q.rows(seen.tickets)

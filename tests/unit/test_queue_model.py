@@ -97,7 +97,7 @@ def test_changed_tickets_are_patched_in_only_into_time_to_breach_without_words_a
     assert model.can_patch(query(view="mine", filters=Filters(priorities=("P1",))), frozen=False)
     assert not model.can_patch(query(), frozen=True)
     assert not model.can_patch(None, frozen=False)
-    assert not model.can_patch(query(sort=Sort("age")), frozen=False)
+    assert model.can_patch(query(sort=Sort("age")), frozen=False)  # (by its key: QueueQuery._patch_sorted)
     assert not model.can_patch(query(view="breaching"), frozen=False)
     assert not model.can_patch(query(filters=Filters(words=("vpn",))), frozen=False)
     model.begin()  # a query on its way (a filter typed)

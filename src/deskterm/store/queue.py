@@ -267,13 +267,14 @@ class QueueQuery:
         return self._joined()
 
     def can_patch(self) -> bool:
-        """Whether ``patched`` can move changed tickets in this query's order: "time to breach" without free
-        words, in any view but "breaching soon" (which the time also moves), its ids known."""
+        """Whether ``patched`` can move changed tickets in this query's order: without free words, in any view
+        but "breaching soon" (which the time also moves), its whole order known; "time to breach" by its groups,
+        another sort by its key (``_patch_sorted``)."""
         return not (
             self._ids is None
-            or self._groups is None
+            or not self.complete
+            or (self._groups is None and self.sort.column == "due")
             or self._earlier is not None
-            or self.sort.column != "due"
             or self.view == "breaching"
             or self.filters.words
             or self.now is None
@@ -310,6 +311,8 @@ class QueueQuery:
         """This query with the tickets ``changed`` taken out and those of ``found`` (id → its deadline and warning
         instant, now) put back in their groups. ``kept``: the deadlines of the tickets as this query ordered them
         (see ``follow``: its lock held), found by bisection in memory; else read by primary key on ``conn``."""
+        if self.sort.column != "due":
+            return self._patch_sorted(changed, sorted(found), conn)
         assert self._groups is not None and self.now is not None
         query = replace(self)
         query._top = self._top
@@ -348,6 +351,23 @@ class QueueQuery:
         query._ids = query._joined()
         if found:
             query._top = max(top, *found)
+        return query
+
+    def _patch_sorted(self, changed: list[int], held: list[int], conn) -> QueueQuery:
+        """``_patch`` for a sort by another column than "time to breach": the order is ``key, id`` (nulls last,
+        both reversed by ``O``), so each ticket of ``held`` goes where a bisection puts it, comparing its key with
+        a few dozen others' in SQL (``_before``: the database's own comparison, the one its ORDER BY uses: its
+        collation, its NULLs last)."""
+        query = replace(self)
+        ids = array("q", self._ids if self._ids is not None else ())
+        top = self._top_id()
+        for ticket_id in changed:
+            if ticket_id <= top and (position := _find(ids, ticket_id)) is not None:
+                ids.pop(position)
+        for ticket_id in held:
+            ids.insert(_position_by_key(conn, ids, ticket_id, self.sort), ticket_id)
+        query._ids = ids
+        query._top = max(top, *held) if held else top
         return query
 
     def _top_id(self) -> int:
@@ -466,6 +486,44 @@ class QueueQuery:
                 rows: Iterable[Any] = conn.execute(_ROWS, {"ids": ids[i : i + 900]})
                 out.update((r[0], Row(*r)) for r in rows)
         return out
+
+
+def _position_by_key(conn, ids: array, ticket_id: int, sort: Sort) -> int:
+    """Where ``ticket_id`` goes in ``ids`` ordered by ``sort`` (not "time to breach"): the same narrowing as
+    ``position_by_due``, each step asking SQL which of a few dozen evenly spaced ids come before it."""
+    lo, hi = 0, len(ids)  # the position lies in lo..hi
+    while lo < hi:
+        step = max(1, -(-(hi - lo) // 48))
+        pick = range(lo, hi, step)
+        before = _before(conn, [ids[i] for i in pick], ticket_id, sort)
+        after = next((i for i in pick if ids[i] not in before), None)
+        last_before = max((i for i in pick if after is None or i < after), default=lo - 1)
+        end = hi if after is None else after
+        lo, hi = (end, end) if step == 1 else (last_before + 1, end)
+    return lo
+
+
+def _before(conn, probes: list[int], ticket_id: int, sort: Sort) -> set[int]:
+    """Those of ``probes`` that ``key, id`` (nulls last; reversed: ``key desc, id desc``, nulls last) puts
+    before ``ticket_id``: compared in SQL, with the ticket's own key as the database has it."""
+    key = sort_key(sort.column)
+    joined = sort.column == "customer"
+    mine = select(key).select_from(Ticket).where(col(Ticket.id) == ticket_id)
+    if joined:
+        mine = mine.join(Customer, col(Customer.id) == col(Ticket.customer_id))
+    value = conn.execute(mine).scalar()
+    tid = col(Ticket.id)
+    if value is None:
+        later_id = tid > ticket_id if sort.descending else tid < ticket_id
+        condition = or_(key.is_not(None), and_(key.is_(None), later_id))
+    elif sort.descending:
+        condition = or_(key > value, and_(key == value, tid > ticket_id))
+    else:
+        condition = or_(key < value, and_(key == value, tid < ticket_id))
+    stmt = select(tid).where(tid.in_(probes), condition)
+    if joined:
+        stmt = stmt.join(Customer, col(Customer.id) == col(Ticket.customer_id))
+    return set(conn.execute(stmt).scalars())
 
 
 class _Unknown(Exception):
@@ -633,7 +691,7 @@ def follow(
         counts=moved,
         breaching_moved=breaching,
         thresholds=thresholds_after(thresholds, [(d, w) for _, d, w in bits.values()], now),
-        in_memory=kept is not None,
+        in_memory=kept is not None and query.sort.column == "due",
     )
 
 

@@ -173,13 +173,12 @@ class QueueModel:
 
     def can_patch(self, shown: Any, frozen: bool) -> bool:
         """Whether the tickets that another connection changed can be moved in the order shown (``shown``: a
-        QueueQuery, or None) rather than the view read again: "time to breach" without free words, in any view
-        but "breaching soon" (which the time also moves), nothing else on its way and the order not frozen."""
+        QueueQuery, or None) rather than the view read again: any sort without free words, in any view but
+        "breaching soon" (which the time also moves), nothing else on its way and the order not frozen."""
         return not (
             frozen
             or shown is None
             or self.data_moved
-            or shown.sort.column != "due"
             or shown.view == "breaching"
             or shown.filters.words
             or self.in_flight

@@ -572,8 +572,11 @@ class QueueScreen(DeskScreen):
             return
         if entries and self.table.sla is not None:
             self.table.sla.store(entries)
-        self.table.set_query(followed.query, keep_cursor=True, reuse_rows=True, stale=changed, fresh=followed.rows)
-        self.model.patched(generation, (*followed.thresholds, None))
+        query = followed.query
+        self.table.set_query(query, keep_cursor=True, reuse_rows=True, stale=changed, fresh=followed.rows)
+        # (an order that the time does not move has no instants: see _thresholds)
+        moves = moves_with_time(query.view, query.sort)
+        self.model.patched(generation, (*followed.thresholds, None) if moves else (None, None, None))
         self.show_status()
 
     def _reload_roster(self) -> None:
