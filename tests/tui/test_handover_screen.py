@@ -215,6 +215,9 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, 
         store = open_store(db)
         other = Desk(store, config, clock=clock, user="carol")
         read = record_reads(monkeypatch, handover.ShiftTickets)
+        options = screen.query_one("#hand-list")
+        options.highlighted = options.rows.row_of("breached", 0)  # the cursor on a ticket the changes leave there
+        kept = options.highlighted_option.id.split(":")[2]
         try:
             breaching = screen.handover.breaching[0][0].id
             waiting = next(
@@ -232,6 +235,37 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, 
         expected = reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8)
         assert shown_ids(screen) == section_ids(expected)
         assert breaching in shown_ids(screen)["resolved"] and waiting in shown_ids(screen)["unacknowledged"]
+        assert options.highlighted_option.id.split(":")[2] == kept  # the list was made again around the cursor
+
+
+async def test_a_long_handover_makes_only_the_lines_it_shows(make_app, config, tmp_path):
+    """Issue 17: a desk of 100,000 tickets has tens of thousands of lines in its handover; the list makes (formats,
+    lays out, renders) only the lines on screen, on every computation, and its keys reach the last line."""
+    import dataclasses
+
+    app = make_app(config=config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path)
+        h = screen.handover
+        first = h.resolved[0]
+        many = [dataclasses.replace(first, id=100_000 + i, subject=f"line {i}") for i in range(50_000)]
+        big = dataclasses.replace(h, resolved=many)
+        screen.handover = big
+        screen.show()
+        await pilot.pause()
+        options = screen.query_one("#hand-list")
+        rows = options.rows
+        assert options.option_count == len(rows) == sum(1 + max(1, len(getattr(big, s))) for s in SECTIONS)
+        assert len(rows._made) < 60  # the rows on screen, not 50,000
+        assert "Resolved during the shift (50000)" in str(rows[rows.starts[-1]].prompt)
+        await pilot.press("end")
+        await pilot.pause()
+        assert options.highlighted_option.id == "resolved:49999:149999"
+        assert len(rows._made) < 120
+        shown = "\n".join(options.render_line(y).text for y in range(options.size.height))
+        assert "#149999" in shown and "line 49999" in shown
+        await pilot.press("tab")  # from the last section to the first that has lines
+        assert options.highlighted_option.id.split(":")[0] == "breaching"
 
 
 async def test_at_80_columns_a_cut_line_ends_with_an_ellipsis(make_app, config, tmp_path):

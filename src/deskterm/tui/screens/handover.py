@@ -10,6 +10,8 @@ since not every terminal passes the clipboard on (OSC 52).
 
 from __future__ import annotations
 
+from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +19,11 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.geometry import Size
 from textual.message import Message
+from textual.strip import Strip
+from textual.style import Style
+from textual.visual import Padding
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -66,51 +72,220 @@ def section_titles(h: reports.Handover) -> dict[str, str]:
     }
 
 
-def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:
-    """One line per item of each section, in the order of ``reports.handover``."""
-    now_s = epoch(h.now)
+def handover_line(h: reports.Handover, section: str, item, tz) -> HandoverLine:
+    """The line of one item of a section (an item as ``reports.handover`` gives it)."""
 
     def name(t) -> str:
         return f"{one_line(t.subject, 50)} ({one_line(t.customer, 24)})"
 
-    out: dict[str, list[HandoverLine]] = {s: [] for s in SECTIONS}
-    for section in ("breaching", "breached"):
-        for t, timer, due, left in getattr(h, section):
-            out[section].append(
-                HandoverLine(
-                    section,
-                    t.id,
-                    f"#{t.id} {t.priority} {reports.timer_due(timer, due, left, now_s, tz)}"
-                    f" · {one_line(t.assignee) or 'unassigned'} · {name(t)}",
-                )
-            )
-    for e in h.unacknowledged:
-        out["unacknowledged"].append(
-            HandoverLine(
-                "unacknowledged",
-                e.ticket_id,
-                f"#{e.ticket_id} escalation {e.id} to "
-                f"{one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by "
-                f"{one_line(e.created_by)}: {one_line(e.reason, 60)}",
-            )
+    if section in ("breaching", "breached"):
+        t, timer, due, left = item
+        return HandoverLine(
+            section,
+            t.id,
+            f"#{t.id} {t.priority} {reports.timer_due(timer, due, left, epoch(h.now), tz)}"
+            f" · {one_line(t.assignee) or 'unassigned'} · {name(t)}",
         )
-    for major, linked in h.majors:
-        out["majors"].append(
-            HandoverLine(
-                "majors",
-                major.id,
-                f"#{major.id} [{major.status}] with {len(linked)} linked: "
-                + ", ".join(f"#{t.id}" for t in linked)
-                + f" · {name(major)}",
-            )
+    if section == "unacknowledged":
+        e = item
+        return HandoverLine(
+            section,
+            e.ticket_id,
+            f"#{e.ticket_id} escalation {e.id} to "
+            f"{one_line(e.target)} ({e.level}), raised {local(e.created_at, tz)} by "
+            f"{one_line(e.created_by)}: {one_line(e.reason, 60)}",
         )
-    for t, hours in h.long_pending:
-        out["long_pending"].append(HandoverLine("long_pending", t.id, f"#{t.id} waiting {hours:.0f} h · {name(t)}"))
-    for t in h.resolved:
-        out["resolved"].append(
-            HandoverLine("resolved", t.id, f"#{t.id} {one_line(t.resolution_code) or 'resolved'} · {name(t)}")
+    if section == "majors":
+        major, linked = item
+        return HandoverLine(
+            section,
+            major.id,
+            f"#{major.id} [{major.status}] with {len(linked)} linked: "
+            + ", ".join(f"#{t.id}" for t in linked)
+            + f" · {name(major)}",
         )
-    return out
+    if section == "long_pending":
+        t, hours = item
+        return HandoverLine(section, t.id, f"#{t.id} waiting {hours:.0f} h · {name(t)}")
+    t = item
+    return HandoverLine(section, t.id, f"#{t.id} {one_line(t.resolution_code) or 'resolved'} · {name(t)}")
+
+
+def handover_lines(h: reports.Handover, tz) -> dict[str, list[HandoverLine]]:
+    """One line per item of each section, in the order of ``reports.handover`` (every line: the list on screen
+    makes only those it shows, ``HandoverRows``)."""
+    return {section: [handover_line(h, section, item, tz) for item in getattr(h, section)] for section in SECTIONS}
+
+
+class HandoverRows(Sequence[Option]):
+    """The rows of the list, made when read: each section's heading, then one row per item ("none" when it has
+    none). Only the rows on screen are made (and those a test reads), whatever the sections hold: a change costs
+    the list the rows it shows, not 33,000 lines formatted and laid out."""
+
+    def __init__(self, h: reports.Handover, tz, width: int, before: HandoverRows | None = None) -> None:
+        self.h, self.tz, self.width = h, tz, width
+        # the rows made for the list before, by what they read: a row that reads the same is the same option,
+        # whose lines Textual has rendered already
+        self._before: dict[tuple[int, str | None, str], Option] = {}
+        if before is not None and before.width == width:
+            self._before = before._by_text
+        self._by_text: dict[tuple[int, str | None, str], Option] = {}
+        self.titles = section_titles(h)
+        self.starts: list[int] = []  # the row of each section's heading
+        at = 0
+        for section in SECTIONS:
+            self.starts.append(at)
+            at += 1 + max(1, len(getattr(h, section)))
+        self.total = at
+        self._made: dict[int, Option] = {}
+
+    def __len__(self) -> int:
+        return self.total
+
+    def locate(self, row: int) -> tuple[str, int]:
+        """The section of a row and its place in it (-1: the heading)."""
+        i = bisect_right(self.starts, row) - 1
+        return SECTIONS[i], row - self.starts[i] - 1
+
+    def row_of(self, section: str, item: int) -> int:
+        return self.starts[SECTIONS.index(section)] + 1 + item
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(self.total))]
+        if row < 0:
+            row += self.total
+        if not 0 <= row < self.total:
+            raise IndexError(row)
+        option = self._made.get(row)
+        if option is None:
+            if len(self._made) > 4096:  # rows scrolled past: made again if they come back
+                self._made.clear()
+            option = self._made[row] = self._make(row)
+        return option
+
+    def _make(self, row: int) -> Option:
+        section, i = self.locate(row)
+        if i < 0:
+            option = Option(Text(self.titles[section], style="bold"), id=f"head:{section}", disabled=True)
+        elif i >= len(getattr(self.h, section)):
+            option = Option(Text("  none"), id=f"none:{section}", disabled=True)
+        else:
+            line = handover_line(self.h, section, getattr(self.h, section)[i], self.tz)
+            option = Option(Text("  " + one_line(line.text, self.width)), id=f"{section}:{i}:{line.ticket_id}")
+        key = (row, option.id, str(option.prompt))
+        option = self._before.get(key, option)
+        if len(self._by_text) > 4096:
+            self._by_text.clear()
+        self._by_text[key] = option
+        option._row = row  # type: ignore[attr-defined]  # for the click's meta (HandoverList._get_option_render)
+        return option
+
+    def ticket_at(self, section: str, i: int) -> int | None:
+        items = getattr(self.h, section)
+        if not 0 <= i < len(items):
+            return None
+        raw = getattr(items, "_items", None)  # a kept section: its entries hold the ticket, no line to make
+        item = raw[i] if raw is not None else items[i]
+        first = item[0] if isinstance(item, tuple) else item
+        if isinstance(first, tuple):  # (since, id) of a long wait
+            return first[1]
+        return getattr(first, "id", None) if section != "unacknowledged" else first.ticket_id
+
+    def find(self, section: str, ticket_id: int, near: int) -> int | None:
+        """The place of ``ticket_id`` in ``section`` within 64 items of ``near`` (a change moves a few lines; a
+        ticket gone further, or to another section, leaves the cursor where it was, not a search of them all)."""
+        count = len(getattr(self.h, section))
+        for i in sorted(range(max(0, near - 64), min(count, near + 65)), key=lambda i: abs(i - near)):
+            if self.ticket_at(section, i) == ticket_id:
+                return i
+        return None
+
+
+class _Lines(Sequence[tuple[int, int]]):
+    """One line per row (every row is one line: ``one_line``)."""
+
+    def __init__(self, count: int) -> None:
+        self.total = count
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, y):
+        if isinstance(y, slice):
+            return [(i, 0) for i in range(*y.indices(self.total))]
+        if not 0 <= y < self.total:
+            raise IndexError(y)
+        return (y, 0)
+
+
+class _Ones(dict):
+    """Each row's height (1) and first line (its index), for rows that exist."""
+
+    def __init__(self, count: int, value: int | None) -> None:
+        super().__init__()
+        self.total, self.value = count, value
+
+    def __missing__(self, key: int) -> int:
+        if not 0 <= key < self.total:
+            raise KeyError(key)
+        return key if self.value is None else self.value
+
+
+class HandoverList(OptionList):
+    """Textual's option list (its keys, its looks), over rows made when shown (``HandoverRows``) instead of a
+    list of options laid out whole: ``set_rows`` costs the same for 10 lines or 50,000."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.rows: HandoverRows | None = None
+
+    def set_rows(self, rows: HandoverRows, highlighted: int | None) -> None:
+        self.rows = rows
+        self._options = rows  # type: ignore[assignment]  # read through OptionList's own code: a Sequence
+        self._option_render_cache.clear()
+        self.refresh()
+        self._update_lines()
+        self.highlighted = highlighted
+
+    def _update_lines(self) -> None:
+        if not self.scrollable_content_region:
+            return
+        width = self.scrollable_content_region.width - self._get_left_gutter_width()
+        virtual_size = Size(width, len(self._options))
+        if virtual_size != self.virtual_size:
+            self.virtual_size = virtual_size
+            self._scroll_update(virtual_size)
+
+    @property
+    def _lines(self) -> Sequence[tuple[int, int]]:
+        return _Lines(len(self._options))
+
+    @property
+    def _heights(self) -> dict[int, int]:
+        return _Ones(len(self._options), 1)
+
+    @property
+    def _index_to_line(self) -> dict[int, int]:
+        return _Ones(len(self._options), None)
+
+    def _get_option_render(self, option: Option, style: Style) -> list[Strip]:
+        """OptionList's, with the row's index as the click's meta (there is no option-to-index table)."""
+        padding = self.get_component_styles("option-list--option").padding
+        width = self.scrollable_content_region.width - self._get_left_gutter_width()
+        key = (option, style, padding)
+        strips = self._option_render_cache.get(key)
+        if strips is None:
+            visual = self._get_visual(option)
+            if padding:
+                visual = Padding(visual, padding)
+            meta = {"option": getattr(option, "_row", 0)}
+            strips = [
+                strip.extend_cell_length(width, style.rich_style).apply_meta(meta)
+                for strip in visual.to_strips(self, visual, width, None, style)
+            ]
+            self._option_render_cache[key] = strips
+        return strips
 
 
 class ShiftTickets:
@@ -145,10 +320,12 @@ class ShiftTickets:
     def _waiting(escalations) -> list:
         return [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
 
-    def _majors(self) -> set[int]:
+    def _majors(self, tickets=None) -> set[int]:
+        """Read the major incidents of these tickets (of all kept) that are not kept; their ids."""
         from ...store.queue import records
 
-        missing = {t.major_id for t in self.by_id.values() if t.major_id is not None} - self.by_id.keys()
+        tickets = self.by_id.values() if tickets is None else tickets
+        missing = {t.major_id for t in tickets if t.major_id is not None} - self.by_id.keys()
         found = records(self.desk.store, sorted(missing)) if missing else []
         for t in found:
             self.by_id[t.id] = t
@@ -162,12 +339,14 @@ class ShiftTickets:
             return
         for tid in changed:
             self.by_id.pop(tid, None)
-        for t in records(self.desk.store, sorted(changed)):
+        fresh = records(self.desk.store, sorted(changed))
+        for t in fresh:
             self.by_id[t.id] = t
         escalations = [e for e in self.escalations if e.ticket_id not in changed]
         escalations += self._waiting(self.desk.escalations(open_only=True, tickets=changed))
         self.escalations = sorted(escalations, key=lambda e: (e.created_at, e.id))
-        self._todo |= set(changed) | self._majors()
+        # a major incident is read when a kept ticket is linked to it: a link is a change of that ticket
+        self._todo |= set(changed) | self._majors(fresh)
 
     def _put(self, tid: int, now) -> None:
         assert self.book is not None
@@ -222,7 +401,7 @@ class HandoverScreen(LoadingScreen):
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.handover: reports.Handover | None = None
         self._markdown: tuple[reports.Handover, str] | None = None
-        self.lines: dict[str, list[HandoverLine]] = {}
+        self._shown: dict[str, Text] = {}  # the title's and the summary's text
         self.loaded = False
         self._ticks = 0
         self._shift: ShiftTickets | None = None  # the tickets of the last computation (thread side)
@@ -231,7 +410,7 @@ class HandoverScreen(LoadingScreen):
     def compose(self) -> ComposeResult:
         yield Static(Text("Shift handover · computing…"), id="hand-title")
         yield Static(id="hand-summary")
-        yield OptionList(id="hand-list", markup=False)
+        yield HandoverList(id="hand-list", markup=False)
         yield KeysFooter()
 
     def on_mount(self) -> None:
@@ -266,7 +445,6 @@ class HandoverScreen(LoadingScreen):
         if message.generation != self._generation:
             return
         self.handover = message.handover
-        self.lines = handover_lines(message.handover, self._desk.config.tz)
         self.show()
         self.loaded = True
 
@@ -278,7 +456,7 @@ class HandoverScreen(LoadingScreen):
         title = Text(no_wrap=True, overflow="ellipsis")
         title.append("Shift handover", style="bold")
         title.append(f" · {local(h.now, tz)} · last {h.hours:g} h (+/-) · y copies the Markdown")
-        self.query_one("#hand-title", Static).update(title)
+        self._update("#hand-title", title)
         counts = {
             "breaching": len(h.breaching),
             "breached": len(h.breached),
@@ -288,30 +466,35 @@ class HandoverScreen(LoadingScreen):
             "resolved": len(h.resolved),
         }
         summary = " · ".join(f"{SHORT[s]} {n}" for s, n in counts.items())
-        self.query_one("#hand-summary", Static).update(Text(summary, no_wrap=True, overflow="ellipsis"))
-        options = self.query_one(OptionList)
-        highlighted = options.highlighted_option.id if options.highlighted_option is not None else None
-        options.clear_options()
-        content: list[Option] = []
+        self._update("#hand-summary", Text(summary, no_wrap=True, overflow="ellipsis"))
+        options = self.query_one(HandoverList)
+        before = options.rows
+        here = options.highlighted
         # one line per item, shortened with "…" to what the list shows (less the indent, and the scroll bar a
         # long list gets): the option list would wrap it, or its edge cut it with no sign of it
         room = options.scrollable_content_region.width or self.size.width - 4
         width = max(20, room - 2 - options.styles.scrollbar_size_vertical)
-        for section, heading in section_titles(h).items():
-            content.append(Option(Text(heading, style="bold"), id=f"head:{section}", disabled=True))
-            items = self.lines.get(section, [])
-            for i, line in enumerate(items):
-                content.append(Option(Text("  " + one_line(line.text, width)), id=f"{section}:{i}:{line.ticket_id}"))
-            if not items:
-                content.append(Option(Text("  none"), id=f"none:{section}", disabled=True))
-        options.add_options(content)
-        ids = [o.id for o in content]
-        if highlighted in ids:
-            options.highlighted = ids.index(highlighted)
-        else:
-            first = next((i for i, o in enumerate(content) if not o.disabled), None)
-            if first is not None:
-                options.highlighted = first
+        rows = HandoverRows(h, tz, width, before)
+        target = None
+        if before is not None and here is not None and 0 <= here < len(before):
+            # the same ticket in the same section when it is still there, else the same place
+            section, i = before.locate(here)
+            ticket = before.ticket_at(section, i) if i >= 0 else None
+            found = rows.find(section, ticket, i) if ticket is not None else None
+            target = rows.row_of(section, found) if found is not None else min(here, len(rows) - 1)
+            if rows[target].disabled:
+                target = next((r for r in range(target, len(rows)) if not rows[r].disabled), None)
+        if target is None:
+            target = next((r for r, o in enumerate(rows) if not o.disabled), None)
+        options.set_rows(rows, target)
+
+    def _update(self, selector: str, text: Text) -> None:
+        """A line of text changed only when it reads differently: an update lays the whole screen out again,
+        which costs more than the rest of a change (the title's minute and the counts change seldom)."""
+        old = self._shown.get(selector)
+        if old is None or old.plain != text.plain or old.spans != text.spans:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text)
 
     # -- the app's hooks -------------------------------------------------------------------------
 
@@ -343,14 +526,13 @@ class HandoverScreen(LoadingScreen):
 
     def action_section(self, step: int) -> None:
         """Highlight the first item of the next (or previous) section that has one."""
-        options = self.query_one(OptionList)
-        count = options.option_count
-        if not count:
+        options = self.query_one(HandoverList)
+        rows = options.rows
+        if rows is None or not len(rows):
             return
-        ids = [options.get_option_at_index(i).id or "" for i in range(count)]
         current = options.highlighted if options.highlighted is not None else 0
-        heads = [i for i, x in enumerate(ids) if x.startswith("head:")]
-        firsts = [h + 1 for h in heads if h + 1 < count and not ids[h + 1].startswith(("head:", "none:"))]
+        heads = rows.starts
+        firsts = [h + 1 for h, section in zip(heads, SECTIONS, strict=True) if len(getattr(rows.h, section))]
         if not firsts:
             return
         here = max((h for h in heads if h <= current), default=heads[0])
