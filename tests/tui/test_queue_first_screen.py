@@ -80,3 +80,27 @@ async def test_a_view_switch_shows_its_first_rows_at_once(make_app, monkeypatch)
         await settle(pilot)
         assert table.query_.complete
         assert head == list(table.query_.ids()[: len(head)])
+
+
+async def test_the_clock_does_not_drop_the_whole_order_on_its_way(make_app, monkeypatch):
+    """While the first screenful is shown, an instant at which the order changes by itself (a warning starting)
+    does not start the order again: that dropped the whole order on its way, and at a million tickets, where it
+    takes longer than the second between two such instants, the queue never got past its first screenful."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        gate = _gate(monkeypatch)
+        await pilot.press("2")
+        screen, table = app.screen, app.screen.query_one(QueueTable)
+        assert not table.query_.complete
+        generation = screen.model.generation
+        now = app.desk.clock.now()
+        screen.model.resort_at = (now, None, None)  # a warning starts now: the order shown has expired
+        for _ in range(3):
+            screen.clock_tick(now)
+            await pilot.pause()
+        assert screen.model.generation == generation  # nothing started again
+        gate.set()
+        await ready(pilot)
+        await settle(pilot)
+        assert table.query_.complete and table.query_.view == "unassigned"

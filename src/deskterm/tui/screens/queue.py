@@ -598,7 +598,10 @@ class QueueScreen(DeskScreen):
         # when the regrouped order arrives from a worker (a few ms later)
         self.table.evaluate_visible()
         self.table.tick()
-        if not self.table.frozen and self.model.order_expired(now):
+        # (not while only the first screenful is shown: the whole order is on its way from a worker, and starting
+        # another would drop it; at a million tickets, where it takes longer than a second, for ever)
+        shown = self.table.query_
+        if not self.table.frozen and self.model.order_expired(now) and (shown is None or shown.complete):
             self._resort(now)
         if count_due:
             self.recount(data=False)
