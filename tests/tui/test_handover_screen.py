@@ -264,6 +264,10 @@ async def test_a_long_handover_makes_only_the_lines_it_shows(make_app, config, t
         assert len(rows._made) < 120
         shown = "\n".join(options.render_line(y).text for y in range(options.size.height))
         assert "#149999" in shown and "line 49999" in shown
+        await pilot.press("pageup", "pageup")
+        await pilot.pause()
+        assert options.highlighted_option.id.startswith("resolved:499")  # a page up, twice
+        assert len(rows._made) < 180
         await pilot.press("tab")  # from the last section to the first that has lines
         assert options.highlighted_option.id.split(":")[0] == "breaching"
 

@@ -151,8 +151,8 @@ class HandoverRows(Sequence[Option]):
         return self.starts[SECTIONS.index(section)] + 1 + item
 
     def __getitem__(self, row):
-        if isinstance(row, slice):
-            return [self[i] for i in range(*row.indices(self.total))]
+        if isinstance(row, slice):  # a view, made when read too (Textual's page keys slice the options)
+            return _RowsView(self, range(*row.indices(self.total)))
         if row < 0:
             row += self.total
         if not 0 <= row < self.total:
@@ -200,6 +200,19 @@ class HandoverRows(Sequence[Option]):
             if self.ticket_at(section, i) == ticket_id:
                 return i
         return None
+
+
+class _RowsView(Sequence[Option]):
+    def __init__(self, rows: HandoverRows, span: range) -> None:
+        self.rows, self.span = rows, span
+
+    def __len__(self) -> int:
+        return len(self.span)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return _RowsView(self.rows, self.span[i])
+        return self.rows[self.span[i]]
 
 
 class _Lines(Sequence[tuple[int, int]]):
@@ -472,7 +485,10 @@ class HandoverScreen(LoadingScreen):
         here = options.highlighted
         # one line per item, shortened with "…" to what the list shows (less the indent, and the scroll bar a
         # long list gets): the option list would wrap it, or its edge cut it with no sign of it
-        room = options.scrollable_content_region.width or self.size.width - 4
+        room = options.scrollable_content_region.width
+        if room and options.show_vertical_scrollbar:  # the width without the bar, which the line leaves room for
+            room += options.styles.scrollbar_size_vertical
+        room = room or self.size.width - 4
         width = max(20, room - 2 - options.styles.scrollbar_size_vertical)
         rows = HandoverRows(h, tz, width, before)
         target = None
