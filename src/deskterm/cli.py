@@ -191,6 +191,7 @@ def cli(ctx: click.Context, db: str | None, config_path: str | None) -> int | No
     """deskterm: a terminal service desk. Without a command, opens the queue."""
     ctx.obj = Context(db, config_path)
     ctx.call_on_close(_say_warnings)  # also when the command fails (before its error line)
+    ctx.call_on_close(ctx.obj.close_reader)  # the plain reads' connection (its snapshot), if one was opened
     if ctx.invoked_subcommand is None:
         from .tui.launch import run_app
 
