@@ -236,6 +236,11 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, 
         assert shown_ids(screen) == section_ids(expected)
         assert breaching in shown_ids(screen)["resolved"] and waiting in shown_ids(screen)["unacknowledged"]
         assert options.highlighted_option.id.split(":")[2] == kept  # the list was made again around the cursor
+        # the lines on screen read as the rows: those that changed were painted again, none is left stale
+        await pilot.pause()
+        top = options.scroll_offset.y
+        for y in range(min(options.size.height, options.option_count - top)):
+            assert str(options.get_option_at_index(top + y).prompt).strip() in options.render_line(y).text
 
 
 async def test_a_long_handover_makes_only_the_lines_it_shows(make_app, config, tmp_path):

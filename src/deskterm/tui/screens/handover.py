@@ -19,7 +19,7 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.strip import Strip
 from textual.style import Style
@@ -254,11 +254,20 @@ class HandoverList(OptionList):
         self.rows: HandoverRows | None = None
 
     def set_rows(self, rows: HandoverRows, highlighted: int | None) -> None:
+        """Show these rows: only the lines on screen that read differently are painted again (a row that reads
+        as before is the same option: ``HandoverRows``)."""
+        before = self.rows
         self.rows = rows
         self._options = rows  # type: ignore[assignment]  # read through OptionList's own code: a Sequence
-        self._option_render_cache.clear()
-        self.refresh()
         self._update_lines()
+        top, height = self.scroll_offset.y, self.scrollable_content_region.height
+        if before is None or not height:
+            self.refresh()
+        else:
+            width = self.size.width
+            for y in range(top, min(top + height, max(len(rows), len(before)))):
+                if y >= len(rows) or y >= len(before) or rows[y] is not before._made.get(y):
+                    self.refresh(Region(0, y - top, width, 1))
         self.highlighted = highlighted
 
     def _update_lines(self) -> None:
