@@ -32,7 +32,7 @@ import statistics
 from array import array
 from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, tzinfo
 from fractions import Fraction
 from itertools import chain
@@ -126,7 +126,10 @@ class Kpis:
         return met / total if total else None
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
+        # the breaches' lines are shared, not copied (``asdict`` would copy each: a year's report lists hundreds
+        # of thousands of them); read them, do not change them (``Fold.kpis``)
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["first_response"], out["resolution"] = asdict(self.first_response), asdict(self.resolution)
         out["since"] = self.since.isoformat()
         out["until"] = self.until.isoformat()
         out["compliance"] = {
