@@ -39,6 +39,8 @@ class Context:
         # the tickets' derived deadlines match this configuration (False: a read-only desk that could not derive
         # them again after a change of configuration; the timers are then replayed from the histories)
         self.derived = True
+        # no progress on stderr, even on a terminal (a command's --quiet): see desk()
+        self.quiet = False
 
     @property
     def config(self) -> Config:
@@ -57,12 +59,16 @@ class Context:
             # a bad configuration is reported before the database is touched, and before the store's libraries
             # (most of a command's start-up) are imported
             config = self.config
+            from .progress import steps
             from .service import Desk
             from .store.engine import open_store
 
             self._desk = Desk(open_store(self.db), config)
             try:
-                self._desk.rederive()  # one cheap read unless the SLA configuration changed
+                # one cheap read unless the SLA configuration changed; then every open ticket's deadlines are
+                # derived again, its progress on stderr when it is a terminal (Rich is imported only then)
+                with steps(self.quiet) as progress:
+                    self._desk.rederive(progress=progress)
             except Exception as exc:
                 from .store.engine import is_read_only
 
@@ -1098,6 +1104,7 @@ def _since(value: str | None, now: datetime, option: str) -> datetime | None:
 @click.option("--customer", help="With --month: the customer's monthly SLA report (md, html, pdf or json).")
 @click.option("--month", metavar="YYYY-MM", help="With --customer: the month of the customer's report.")
 @click.option("--output", "-o", metavar="FILE", help="With --format pdf: the PDF file to write (whole or not at all).")
+@click.option("--quiet", is_flag=True, help="No progress on stderr (shown only when stderr is a terminal).")
 @click.pass_obj
 def report(
     obj: Context,
@@ -1108,6 +1115,7 @@ def report(
     customer: str | None,
     month: str | None,
     output: str | None,
+    quiet: bool,
 ) -> None:
     """KPIs: SLA compliance, breaches, backlog, MTTR, FCR, CSAT, NPS, CES, escalations."""
     import csv
@@ -1115,6 +1123,9 @@ def report(
 
     from . import jsonout, reports
     from .fmt import csv_cell
+    from .progress import shown, steps
+
+    obj.quiet = quiet
 
     if customer is not None or month is not None:
         if customer is None or month is None:
@@ -1127,7 +1138,8 @@ def report(
             raise BadInput("--output: a PDF needs --output FILE, and only a PDF is written to a file")
         from . import monthly
 
-        data = monthly.customer_report(obj.desk(), customer, month)
+        with steps(quiet) as progress:  # (the line is gone before anything is printed)
+            data = monthly.customer_report(obj.desk(), customer, month, progress)
         if fmt == "pdf":
             from pathlib import Path
 
@@ -1157,8 +1169,11 @@ def report(
     if since >= until:
         raise BadInput(f"--since: {since.isoformat()} is not before --until {until.isoformat()}")
     tz = desk.config.tz  # (the period is printed in it: reports.compute)
-    # read and folded a batch of tickets at a time: memory stays flat whatever the desk (Desk.kpis)
-    total, groups = desk.kpis(since, until, by)
+    # read and folded a batch of tickets at a time: memory stays flat whatever the desk (Desk.kpis); on a terminal,
+    # the tickets folded so far of those of the period (counted first, for the time left) on stderr
+    with steps(quiet) as progress:  # (the line is gone before anything is printed)
+        of = desk.count_for_period(since, until) if shown(quiet) else None
+        total, groups = desk.kpis(since, until, by, on_batch=lambda done: progress(reports.COMPUTING, done, of))
     from .domain.billing import churned, ending_within
 
     contracts = desk.contracts()
@@ -1429,12 +1444,16 @@ def action_cancel(obj: Context, action: int) -> None:
 @cli.command()
 @click.option("--month", required=True, metavar="YYYY-MM")
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--quiet", is_flag=True, help="No progress on stderr (shown only when stderr is a terminal).")
 @click.pass_obj
-def improvement(obj: Context, month: str, fmt: str) -> None:
+def improvement(obj: Context, month: str, fmt: str, quiet: bool) -> None:
     """The monthly continuous-improvement report: reasons, problems, actions, SLA trend, changes."""
     from . import jsonout, monthly
+    from .progress import steps
 
-    data = monthly.improvement_report(obj.desk(), month)
+    obj.quiet = quiet
+    with steps(quiet) as progress:  # (the line is gone before anything is printed)
+        data = monthly.improvement_report(obj.desk(), month, progress)
     click.echo(jsonout.dumps(data) if fmt == "json" else monthly.improvement_markdown(data), nl=False)
 
 

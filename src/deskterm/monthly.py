@@ -33,6 +33,7 @@ from .records import TicketRecord
 from .store.models import Customer, ProblemAction, ProblemLink, ProblemRecord, Ticket, TimeEntry
 
 if TYPE_CHECKING:
+    from .progress import Progress
     from .service import Desk
 
 TREND_MONTHS = 6
@@ -45,6 +46,21 @@ def _months_back(month: billing.Month, n: int, tz: ZoneInfo) -> list[billing.Mon
         first = (out[0].first - timedelta(days=1)).replace(day=1)
         out.insert(0, billing.parse_month(f"{first:%Y-%m}", tz, datetime.combine(month.last, datetime.min.time(), tz)))
     return out
+
+
+class _Tally:
+    """The progress of several computations told as one step: ``part(n)`` is the hook of the next, of ``n``
+    tickets, counted on from the parts before it, of ``total`` in all."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.progress, self.total, self.done = progress, total, 0
+
+    def part(self, n: int) -> Progress | None:
+        if self.progress is None:
+            return None
+        hook = reports.part_of(self.progress, reports.COMPUTING, self.done, self.total)
+        self.done += n
+        return hook
 
 
 def _sla_at(desk: Desk, at: datetime, t: TicketRecord) -> Any:
@@ -155,7 +171,9 @@ def _public(problem: dict[str, Any]) -> dict[str, Any]:
 # -- the customer's monthly SLA report ---------------------------------------------------------------------------
 
 
-def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any]:
+def customer_report(desk: Desk, customer: str, month_text: str, progress: Progress | None = None) -> dict[str, Any]:
+    """``progress``: told the tickets read, their histories, then the tickets computed, every period together (the
+    month, by priority, each month of the trend)."""
     tz = desk.config.tz
     now = desk.clock.now()
     month = billing.parse_month(month_text, tz, now)
@@ -167,7 +185,7 @@ def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any
         bill = billing.month_bill(session, customer, month, tz)
         problems = _problems(session, _problem_ids_of(session, customer), today, tz)
     until = min(month.until, now)
-    tickets = desk.tickets_for_period(months[0].since, until, customer=customer)
+    tickets = desk.tickets_for_period(months[0].since, until, customer=customer, progress=progress)
     evaluated: dict[int, Any] = {}
 
     def sla_of(t: TicketRecord):
@@ -178,9 +196,19 @@ def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any
     escalations = desk.escalations(open_only=False)
     policy = desk.config.policy_for(customer)
     in_month = _overlapping(tickets, month.since, until)
-    kpis = reports.compute(in_month, sla_of, month.since, until, escalations, tz)
+    periods = [_overlapping(tickets, m.since, min(m.until, now)) for m in months]
+    tally = _Tally(progress, 2 * len(in_month) + sum(map(len, periods)))
+    kpis = reports.compute(in_month, sla_of, month.since, until, escalations, tz, tally.part(len(in_month)))
     by_priority = reports.compute_by(
-        "priority", in_month, sla_of, month.since, until, lambda c: policy.name, escalations, tz
+        "priority",
+        in_month,
+        sla_of,
+        month.since,
+        until,
+        lambda c: policy.name,
+        escalations,
+        tz,
+        tally.part(len(in_month)),
     )
     in_force = [c for c in contracts if c.start <= month.last and (c.end is None or c.renews or c.end >= month.first)]
     compliance = []
@@ -237,15 +265,16 @@ def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any
             }
         )
     trend = []
-    for m in months:
+    for m, overlapping in zip(months, periods, strict=True):
         end = min(m.until, now)
         mk = reports.compute(
-            _overlapping(tickets, m.since, end),
+            overlapping,
             sla_of if m is month else functools.partial(_sla_at, desk, end),
             m.since,
             end,
             escalations,
             tz,
+            tally.part(len(overlapping)),
         )
         trend.append(
             {
@@ -317,7 +346,8 @@ def customer_report(desk: Desk, customer: str, month_text: str) -> dict[str, Any
 # -- the continuous-improvement report ---------------------------------------------------------------------------
 
 
-def improvement_report(desk: Desk, month_text: str) -> dict[str, Any]:
+def improvement_report(desk: Desk, month_text: str, progress: Progress | None = None) -> dict[str, Any]:
+    """``progress``: told the tickets read, their histories, then the tickets computed, every month together."""
     tz = desk.config.tz
     now = desk.clock.now()
     month = billing.parse_month(month_text, tz, now)
@@ -334,21 +364,26 @@ def improvement_report(desk: Desk, month_text: str) -> dict[str, Any]:
             ).all()
         )
     until = min(month.until, now)
-    tickets = desk.tickets_for_period(months[0].since, until)
+    tickets = desk.tickets_for_period(months[0].since, until, progress=progress)
     escalations = desk.escalations(open_only=False)
 
     cache: dict[str, reports.Kpis] = {}
+    # (each month's tickets counted first, for the progress's total; the lists themselves made one at a time)
+    ends = {m.text: (m.since, min(m.until, now)) for m in (*months, previous)}
+    tally = _Tally(progress, sum(len(_overlapping(tickets, *ends[m])) for m in ends) if progress else 0)
 
     def kpis_of(m: billing.Month) -> reports.Kpis:
         if m.text not in cache:
             end = min(m.until, now)
+            overlapping = _overlapping(tickets, m.since, end)
             cache[m.text] = reports.compute(
-                _overlapping(tickets, m.since, end),
+                overlapping,
                 functools.partial(_sla_at, desk, end),
                 m.since,
                 end,
                 escalations,
                 tz,
+                tally.part(len(overlapping)),
             )
         return cache[m.text]
 

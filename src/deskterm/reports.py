@@ -43,6 +43,7 @@ from .domain.calendar import BusinessCalendar, epoch
 from .domain.history import first_contact, reopens, status_at, survey_scores
 from .domain.sla import TIMERS, TicketSla
 from .domain.workflow import STOPPED
+from .progress import Progress, counting
 from .records import TicketRecord
 
 if TYPE_CHECKING:  # the escalations come as the store's rows, read by the caller
@@ -523,12 +524,14 @@ def compute(
     until: datetime,
     escalations: Sequence[Escalation] = (),
     tz: tzinfo | None = None,
+    progress: Progress | None = None,
 ) -> Kpis:
     """The KPIs of ``tickets`` for [since, until). ``sla_of`` evaluates a ticket as of ``until``. The breaches
-    are listed by ticket id."""
+    are listed by ticket id. ``progress``: told the tickets computed ("computing KPIs"), of how many."""
     folding = Folding(sla_of, since, until)
     theirs = by_ticket(escalations)
-    for t in tickets:
+    total = len(tickets) if isinstance(tickets, Sequence) else None
+    for t in counting(tickets, progress, COMPUTING, total):
         folding.add(t, theirs.pop(t.id, ()))
     folding.add_others(e for others in theirs.values() for e in others)  # tickets not given: their acks count
     return folding.kpis(tz)
@@ -636,13 +639,27 @@ def compute_by(
     policy_of: Callable[[str], str],
     escalations: Sequence[Escalation] = (),
     tz: tzinfo | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, Kpis]:
-    """The KPIs of each group of ``tickets`` (``group_key``), each with its tickets' escalations only."""
+    """The KPIs of each group of ``tickets`` (``group_key``), each with its tickets' escalations only;
+    ``progress``: told the tickets computed, all groups together ("computing KPIs by priority"), of how many."""
     folding = Folding(sla_of, since, until, by, policy_of)
     theirs = by_ticket(escalations)
-    for t in tickets:
+    for t in counting(tickets, progress, f"{COMPUTING} by {by}", len(tickets)):
         folding.add(t, theirs.get(t.id, ()))
     return folding.kpis_by(tz)
+
+
+COMPUTING = "computing KPIs"  # the step of ``compute`` its progress names
+
+
+def part_of(progress: Progress, what: str, done: int, total: int) -> Progress:
+    """A part's progress told as the whole's: ``what``, counted on from ``done`` of ``total``."""
+
+    def step(_: str, part: int, __: int | None) -> None:
+        progress(what, done + part, total)
+
+    return step
 
 
 # -- formats ------------------------------------------------------------------------------------------

@@ -81,6 +81,20 @@ from .timers import Timers
 if TYPE_CHECKING:  # the mail modules (and the e-mail package) are imported by the mail work only: commands start faster
     from . import reports
     from .mail import intake, outbox
+    from .progress import Progress
+
+REDERIVING = "SLA changed"  # what the progress of ``rederive`` says it is about (the SLA configuration changed)
+REDERIVE_BATCH = 5000  # rows of one UPDATE statement of ``rederive`` (executemany)
+
+
+def _prefixed(progress: Progress, prefix: str) -> Progress:
+    """``progress`` with each step's name said as part of ``prefix``'s work ("SLA configuration changed: …")."""
+
+    def step(what: str, done: int, total: int | None) -> None:
+        progress(f"{prefix}: {what}", done, total)
+
+    return step
+
 
 ALERT_AUTHOR = "alertmanager"  # the author of what monitoring alerts write
 # built once, on the table (no ORM round): a fetch inserts thousands of tickets
@@ -286,10 +300,18 @@ class Desk(Timers):
         with self.store.read() as session:
             return queries.load_tickets(session, statuses)
 
-    def tickets_for_period(self, since: datetime, until: datetime, customer: str | None = None) -> list[TicketRecord]:
-        """The tickets whose life overlaps [since, until) (of one customer): all the KPIs of that period need."""
+    def tickets_for_period(
+        self, since: datetime, until: datetime, customer: str | None = None, progress: Progress | None = None
+    ) -> list[TicketRecord]:
+        """The tickets whose life overlaps [since, until) (of one customer): all the KPIs of that period need.
+        ``progress``: told the tickets read, then their histories."""
         with self.store.read() as session:
-            return queries.load_tickets(session, period=(since, until), customer=customer)
+            return queries.load_tickets(session, period=(since, until), customer=customer, progress=progress)
+
+    def count_for_period(self, since: datetime, until: datetime) -> int:
+        """How many tickets ``kpis`` goes through for [since, until) (for a progress display's total)."""
+        with self.store.read() as session:
+            return queries.count_in_period(session, since, until)
 
     def kpis(
         self,
@@ -1076,13 +1098,17 @@ class Desk(Timers):
             left += policy.calendar.cumulative(at) - policy.calendar.cumulative(epoch(updated_at))
         return _utc(result.next_due), _utc(result.next_warn), nearest.name, left
 
-    def rederive(self, only_if_config_changed: bool = True) -> int:
+    def rederive(self, only_if_config_changed: bool = True, progress: Progress | None = None) -> int:
         """Recompute the derived deadline columns of every open ticket from its history.
 
         Needed when the SLA configuration changes (a corrected calendar or target moves every deadline);
         the configuration's fingerprint is kept in ``meta`` so this runs once per change. Returns how
-        many tickets were updated.
+        many tickets were updated. ``progress`` is told each step (the open tickets read, their histories, their
+        deadlines derived, those that moved written), only when there is work: an unchanged configuration
+        tells it nothing.
         """
+        from .progress import counting
+
         fingerprint = self.config.fingerprint
         with self.store.read() as session:
             # one row read on the connection: no ORM object (building one configures every mapper, ~25 ms of a
@@ -1090,22 +1116,24 @@ class Desk(Timers):
             stored = queries.meta_value(session, "sla_config")
             if only_if_config_changed and stored == fingerprint:
                 return 0
-            open_tickets = queries.load_tickets(session, [s for s in workflow.STATUSES if workflow.is_open(s)])
+            step = None if progress is None else _prefixed(progress, REDERIVING)
+            open_statuses = [s for s in workflow.STATUSES if workflow.is_open(s)]
+            open_tickets = queries.load_tickets(session, open_statuses, progress=step)
         now = self.clock.now()
         values = []
-        for t in open_tickets:
+        for t in counting(open_tickets, step, "deriving deadlines", len(open_tickets)):
             derived = self._deadlines(t.customer, t.created_at, t.initial_priority, t.events, t.updated_at, now)
             if derived != (t.next_due, t.next_warn, t.next_timer, t.next_left):
                 values.append({"tid": t.id, **dict(zip(DERIVED, derived, strict=True))})
 
         def work(session: Session) -> int:
-            if values:
-                session.connection().execute(
-                    update(Ticket)
-                    .where(col(Ticket.id) == bindparam("tid"))
-                    .values(**{c: bindparam(c) for c in DERIVED}),
-                    values,
-                )
+            statement = (
+                update(Ticket).where(col(Ticket.id) == bindparam("tid")).values(**{c: bindparam(c) for c in DERIVED})
+            )
+            for i in range(0, len(values), REDERIVE_BATCH):  # (in batches: the progress moves between them)
+                session.connection().execute(statement, values[i : i + REDERIVE_BATCH])
+                if step is not None:
+                    step("writing deadlines", min(i + REDERIVE_BATCH, len(values)), len(values))
             session.merge(Meta(key="sla_config", value=fingerprint))
             return len(values)
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from ptyterm import Term, deskterm_command, private_env
 
+from deskterm_testing import EXAMPLE_CONFIG
+
 pytestmark = pytest.mark.pty
 
 
@@ -72,3 +74,90 @@ def test_import_shows_progress_on_a_terminal_only(tmp_path):
         timeout=120,
     )
     assert piped.returncode == 0 and piped.stderr == b"" and piped.stdout.startswith(b"copied ")
+
+
+def _stdout_to_file(argv: list[str], out: Path) -> list[str]:
+    """``argv`` with its standard output to ``out`` and its standard error still the terminal."""
+    return ["sh", "-c", 'out="$1"; shift; exec "$@" > "$out"', "sh", str(out), *argv]
+
+
+def _changed_config(tmp_path: Path, name: str, warn_at: str) -> Path:
+    """The example configuration with every policy's warning at another share of its target: another SLA
+    configuration, so that every open ticket's deadlines are derived again (``Desk.rederive``)."""
+    text = EXAMPLE_CONFIG.read_text()
+    changed = re.sub(r"(?m)^warn_at = .*$", f"warn_at = {warn_at}", text)
+    assert changed != text
+    path = tmp_path / name
+    path.write_text(changed)
+    return path
+
+
+def test_report_and_rederive_show_progress_on_a_terminal_only(tmp_path):
+    """A year's ``report`` draws the tickets folded so far, of those of the period, on the terminal
+    and prints on standard output exactly what it prints into a pipe or with ``--quiet``; so does the
+    continuous-improvement report. A command after a change of the SLA configuration draws the deadlines derived
+    again ("SLA changed: …") on a terminal, and nothing into a pipe or with ``--quiet``."""
+    home = tmp_path / "home"
+    home.mkdir()
+    source = _tickets(tmp_path / "t.jsonl", 3000)
+    deskterm = deskterm_command()
+    db = str(tmp_path / "a.db")
+    first = _changed_config(tmp_path, "first.toml", "0.7")
+    second = _changed_config(tmp_path, "second.toml", "0.6")
+    third = _changed_config(tmp_path, "third.toml", "0.5")
+    env = private_env(home)
+    imported = subprocess.run(
+        [deskterm, "--db", db, "--config", str(first), "import", str(source)], env=env, capture_output=True
+    )
+    assert imported.returncode == 0, imported.stderr
+    year = ["--since", "2025-06-01T00:00:00Z", "--until", "2026-06-01T00:00:00Z"]
+
+    def piped(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([deskterm, "--db", db, *args], env=env, capture_output=True, timeout=120)
+
+    # the report: on a terminal, its steps; on standard output the same bytes as into a pipe
+    out = tmp_path / "report.md"
+    code, raw = _in_terminal(
+        _stdout_to_file([deskterm, "--db", db, "--config", str(first), "report", *year], out), home
+    )
+    assert code == 0, raw[-2000:]
+    assert b"computing KPIs" in raw and b"/3000" in raw, raw[-2000:]
+    through_pipe = piped("--config", str(first), "report", *year)
+    assert through_pipe.returncode == 0 and through_pipe.stderr == b""
+    assert out.read_bytes() == through_pipe.stdout and b"| opened | 3000 |" in through_pipe.stdout
+    code, raw = _in_terminal(
+        _stdout_to_file([deskterm, "--db", db, "--config", str(first), "report", "--quiet", *year], out), home
+    )
+    assert code == 0 and raw.strip() == b"", raw[-2000:]
+    assert out.read_bytes() == through_pipe.stdout
+
+    # --by: the same pass, the groups folded beside the whole
+    code, raw = _in_terminal(
+        _stdout_to_file([deskterm, "--db", db, "--config", str(first), "report", "--by", "priority", *year], out), home
+    )
+    assert code == 0 and b"computing KPIs" in raw, raw[-2000:]
+    assert out.read_bytes() == piped("--config", str(first), "report", "--by", "priority", *year).stdout
+
+    # the continuous-improvement report: its months computed as one step
+    improvement = ["improvement", "--month", "2026-03"]
+    code, raw = _in_terminal(_stdout_to_file([deskterm, "--db", db, "--config", str(first), *improvement], out), home)
+    assert code == 0 and b"computing KPIs" in raw, raw[-2000:]
+    assert out.read_bytes() == piped("--config", str(first), *improvement).stdout
+
+    # another SLA configuration: the first command derives every open ticket's deadlines again, and says so
+    listing = ["list", "--status", "new"]
+    code, raw = _in_terminal(_stdout_to_file([deskterm, "--db", db, "--config", str(second), *listing], out), home)
+    assert code == 0, raw[-2000:]
+    assert b"SLA changed: reading histories" in raw and b"SLA changed: deriving deadlines" in raw, raw[-2000:]
+    assert b"SLA changed: writing deadlines" in raw and b"/3000" in raw, raw[-2000:]
+    assert out.read_bytes() == piped("--config", str(second), *listing).stdout  # (derived already: no progress)
+    code, raw = _in_terminal(_stdout_to_file([deskterm, "--db", db, "--config", str(second), *listing], out), home)
+    assert code == 0 and raw.strip() == b"", raw[-2000:]  # the same configuration again: no work, nothing drawn
+    # into a pipe, and with a command's --quiet: the work is done, nothing is said
+    changed = piped("--config", str(third), *listing)
+    assert changed.returncode == 0 and changed.stderr == b"" and changed.stdout == out.read_bytes()
+    code, raw = _in_terminal(
+        _stdout_to_file([deskterm, "--db", db, "--config", str(first), "report", "--quiet", *year], out), home
+    )
+    assert code == 0 and raw.strip() == b"", raw[-2000:]
+    assert out.read_bytes() == through_pipe.stdout

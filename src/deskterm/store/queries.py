@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, bindparam, func, or_, select, true
 from sqlmodel import Session, col
@@ -13,6 +13,9 @@ from ..domain.billing import Contract as ContractTerms
 from ..records import EventRecord, TicketRecord
 from . import plain
 from .models import Contract, Customer, Event, Meta, Ticket, core
+
+if TYPE_CHECKING:
+    from ..progress import Progress
 
 # Core columns: the reads of one ticket or of many, as records, run without the ORM (see ``core``)
 _T, _CU, _E, _M = core(Ticket).c, core(Customer).c, core(Event).c, core(Meta).c
@@ -25,7 +28,11 @@ _RECORD_COLUMNS = plain.columns(plain.TICKET_RECORD, tickets=_T, customers=_CU)
 
 
 def _records(
-    session: Session, *where: ColumnElement[bool], order: Any = None, limit: int | None = None
+    session: Session,
+    *where: ColumnElement[bool],
+    order: Any = None,
+    limit: int | None = None,
+    progress: Progress | None = None,
 ) -> list[TicketRecord]:
     stmt = (
         select(*_RECORD_COLUMNS)
@@ -35,6 +42,10 @@ def _records(
         .limit(limit)
     )
     rows: Iterable[Any] = session.connection().execute(stmt)
+    if progress is not None:
+        from ..progress import counting
+
+        rows = counting(rows, progress, "reading tickets")
     return [TicketRecord(*row) for row in rows]
 
 
@@ -145,17 +156,22 @@ def _collect(rows, out: dict[int, list[EventRecord]]) -> None:
 _EVENTS_OF = select(*_EVENT_COLUMNS).where(_E.ticket_id.in_(bindparam("ids", expanding=True))).order_by(*_EVENT_ORDER)
 
 
-def events_of(session: Session, ticket_ids: Iterable[int]) -> dict[int, list[EventRecord]]:
-    return events_on(session.connection(), ticket_ids)
+def events_of(
+    session: Session, ticket_ids: Iterable[int], progress: Progress | None = None
+) -> dict[int, list[EventRecord]]:
+    return events_on(session.connection(), ticket_ids, progress)
 
 
-def events_on(conn: Any, ticket_ids: Iterable[int]) -> dict[int, list[EventRecord]]:
-    """The histories of these tickets, on a connection (``events_of`` on a session's)."""
+def events_on(conn: Any, ticket_ids: Iterable[int], progress: Progress | None = None) -> dict[int, list[EventRecord]]:
+    """The histories of these tickets, on a connection (``events_of`` on a session's); ``progress``: told the
+    tickets whose histories are read, of how many."""
     ids = list(ticket_ids)
     out: dict[int, list[EventRecord]] = defaultdict(list)
     # chunks keep the statement under SQLite's variable limit
     for i in range(0, len(ids), 900):
         _collect(conn.execute(_EVENTS_OF, {"ids": ids[i : i + 900]}), out)
+        if progress is not None:
+            progress("reading histories", min(i + 900, len(ids)), len(ids))
     return out
 
 
@@ -180,8 +196,10 @@ def load_tickets(
     with_events: bool = True,
     period: tuple | None = None,
     customer: str | None = None,
+    progress: Progress | None = None,
 ) -> list[TicketRecord]:
-    """Tickets with their customer and (by default) their histories.
+    """Tickets with their customer and (by default) their histories; ``progress`` is told the tickets read, then
+    the histories read (of how many tickets).
 
     ``period=(since, until)`` keeps only the tickets whose life overlaps it: created before ``until`` and
     either still open or changed since ``since``. That is exact for the KPIs of the period (a ticket closed and
@@ -195,10 +213,10 @@ def load_tickets(
         where.append(_CU.name == customer)
     if period is not None:
         where.append(in_period(*period))
-    found = _records(session, *where)
+    found = _records(session, *where, progress=progress)
     if not with_events:
         return found
-    events = events_of(session, [t.id for t in found]) if where else all_events(session)
+    events = events_of(session, [t.id for t in found], progress) if where else all_events(session)
     for t in found:
         t.events = events.get(t.id, [])
     return found
@@ -228,6 +246,15 @@ def in_period(since: Any, until: Any) -> ColumnElement[bool]:
     """The tickets whose life overlaps [since, until): created before ``until`` and either still open or changed
     since ``since`` (``load_tickets``)."""
     return and_(_T.created_at < until, or_(_T.status.not_in(["resolved", "closed"]), _T.updated_at >= since))
+
+
+def count_in_period(session: Session, since: Any, until: Any) -> int:
+    """How many tickets ``period_batches`` gives (one count, on the same condition)."""
+    return int(
+        session.connection()
+        .execute(select(func.count()).select_from(core(Ticket)).where(in_period(since, until)))
+        .scalar_one()
+    )
 
 
 def period_batches(session: Session, since: Any, until: Any, size: int = 1000) -> Iterator[list[TicketRecord]]:
