@@ -651,6 +651,7 @@ def compute_by(
 
 
 COMPUTING = "computing KPIs"  # the step of ``compute`` its progress names
+HANDOVER = "computing the handover"  # the step of ``handover`` (and the screen's placing of every ticket)
 
 
 def part_of(progress: Progress, what: str, done: int, total: int) -> Progress:
@@ -811,11 +812,13 @@ def handover(
     now: datetime,
     hours: float = 8,
     pending_hours: float = 24,
+    progress: Progress | None = None,
 ) -> Handover:
     """What the next shift must know, as of ``now`` for the shift of the last ``hours``: every ticket placed
-    (``HandoverBook.put``, each open one evaluated as of now), then the sections read."""
+    (``HandoverBook.put``, each open one evaluated as of now), then the sections read. ``progress``: told the
+    tickets placed ("computing the handover"), of how many."""
     book = HandoverBook(hours, pending_hours)
-    for t in tickets:
+    for t in counting(tickets, progress, HANDOVER, len(tickets)):
         book.put(t, None if t.status in STOPPED else sla_of(t), None, now)
     return book.handover(now, escalations)
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from ptyterm import Term, deskterm_command, private_env
 
-from deskterm_testing import EXAMPLE_CONFIG
+from deskterm_testing import EXAMPLE_CONFIG, patience
 
 pytestmark = pytest.mark.pty
 
@@ -161,3 +161,39 @@ def test_report_and_rederive_show_progress_on_a_terminal_only(tmp_path):
     )
     assert code == 0 and raw.strip() == b"", raw[-2000:]
     assert out.read_bytes() == through_pipe.stdout
+
+
+def test_the_app_says_how_far_its_first_load_has_got(tmp_path):
+    """The app at 80x24 on a desk whose SLA configuration changed: the queue's status line says the deadlines
+    derived again and how many of the open tickets, instead of "Opening the desk…" over an empty table, then
+    the rows come; q quits."""
+    home = tmp_path / "home"
+    home.mkdir()
+    source = _tickets(tmp_path / "t.jsonl", 6000)
+    deskterm = deskterm_command()
+    db = str(tmp_path / "a.db")
+    first = _changed_config(tmp_path, "first.toml", "0.7")
+    second = _changed_config(tmp_path, "second.toml", "0.6")
+    env = private_env(home)
+    imported = subprocess.run(
+        [deskterm, "--db", db, "--config", str(first), "import", "--quiet", str(source)], env=env, capture_output=True
+    )
+    assert imported.returncode == 0, imported.stderr
+    term = Term([deskterm, "--db", db, "--config", str(second)], env=env, columns=80, rows=24)
+    seen: list[str] = []
+    try:
+
+        def rows_shown(shown: str) -> bool:
+            status = shown.split("\n")[1] if "\n" in shown else ""
+            if status.strip() and (not seen or seen[-1] != status.strip()):
+                seen.append(status.strip())
+            return bool(re.search(r"\d+ tickets ·", status))
+
+        term.wait_until(rows_shown, "the queue's rows", timeout=patience(120))
+        deriving = [s for s in seen if s.startswith("SLA changed: ")]
+        assert deriving, seen
+        assert any(re.fullmatch(r"SLA changed: deriving deadlines: [\d,]+ of 6,000…", s) for s in deriving), seen
+        term.press("q")
+        assert term.wait_exit(timeout=patience(30)) == 0
+    finally:
+        term.close()

@@ -288,10 +288,10 @@ async def test_changes_during_a_computation_make_one_more_not_one_each(make_app,
         started: list[int] = []
         read = dashboard.Figures.__init__
 
-        def held(self, desk, now=None) -> None:
+        def held(self, desk, now=None, progress=None) -> None:
             started.append(1)
             gate.wait(timeout=60)
-            read(self, desk, now)
+            read(self, desk, now, progress)
 
         monkeypatch.setattr(dashboard.Figures, "__init__", held)
         screen.data_changed()

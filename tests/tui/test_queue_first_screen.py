@@ -23,10 +23,10 @@ def _gate(monkeypatch) -> threading.Event:
     gate = threading.Event()
     real = QueueQuery.ids
 
-    def held(self):
+    def held(self, progress=None):
         if self.complete and threading.current_thread() is not threading.main_thread():
             gate.wait(patience(20))
-        return real(self)
+        return real(self, progress)
 
     monkeypatch.setattr(QueueQuery, "ids", held)
     return gate

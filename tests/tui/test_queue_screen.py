@@ -630,7 +630,9 @@ async def test_breaching_soon_takes_in_tickets_as_time_passes_without_sql(make_a
     )
     sql_runs = []
     original = QueueQuery.sql_ids
-    monkeypatch.setattr(QueueQuery, "sql_ids", lambda self: sql_runs.append(self.view) or original(self))
+    monkeypatch.setattr(
+        QueueQuery, "sql_ids", lambda self, progress=None: sql_runs.append(self.view) or original(self, progress)
+    )
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)

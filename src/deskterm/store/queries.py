@@ -43,9 +43,9 @@ def _records(
     )
     rows: Iterable[Any] = session.connection().execute(stmt)
     if progress is not None:
-        from ..progress import counting
+        from ..progress import ROWS, counting
 
-        rows = counting(rows, progress, "reading tickets")
+        rows = counting(rows, progress, "reading tickets", every=ROWS)
     return [TicketRecord(*row) for row in rows]
 
 

@@ -29,7 +29,7 @@ from bisect import bisect_left
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import and_, bindparam, case, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
@@ -63,6 +63,9 @@ from .queue_thresholds import (
     warned_ids,
 )
 
+if TYPE_CHECKING:
+    from ..progress import Progress
+
 # Core columns (``core``): a window of rows, or ``deskterm list``'s, is read without the ORM
 _T, _CU = core(Ticket).c, core(Customer).c
 _ROW_COLUMNS = plain.columns(plain.ROW, tickets=_T, customers=_CU)  # (the fields of a Row, in order)
@@ -76,6 +79,10 @@ _ROWS = (
 
 HEAD_SCAN_MOST = 4096  # rows read along the deadline index for a first screenful, beyond which the whole order is
 _REGROUP_MOST = 500  # tickets crossing a threshold between two instants, beyond which all are arranged again
+
+
+READING_QUEUE = "reading the queue"  # the step of ``sql_ids`` its progress names
+READ_PART = 16384  # ids taken from the cursor between two reports of ``sql_ids``'s progress
 
 
 @dataclass
@@ -135,15 +142,22 @@ class QueueQuery:
             return [key.desc().nulls_last(), col(Ticket.id).desc()]
         return [key.asc().nulls_last(), col(Ticket.id).asc()]
 
-    def sql_ids(self) -> array:
+    def sql_ids(self, progress: Progress | None = None) -> array:
         """The ids of the view and field filters, in the SQL order (no free words): one SQL query. For
-        "time to breach", by deadline (``next_due, id``, no deadline last): ``arrange`` then groups them."""
+        "time to breach", by deadline (``next_due, id``, no deadline last): ``arrange`` then groups them.
+        ``progress``: told the ids read so far ("reading the queue", of a total not known)."""
         # Core, not the ORM session: 100,000 plain integers need no identity map
         with self.store.engine.connect() as conn:
             stmt = select(col(Ticket.id)).where(*self._where(conn)).order_by(*self._order())
             if self.sort.column == "customer":
                 stmt = stmt.join(Customer, col(Customer.id) == col(Ticket.customer_id))
-            return array("q", conn.execute(stmt).scalars())
+            if progress is None:
+                return array("q", conn.execute(stmt).scalars())
+            out = array("q")
+            for part in conn.execute(stmt).scalars().partitions(READ_PART):
+                out.extend(cast("Sequence[int]", part))  # (ids: never NULL)
+                progress(READING_QUEUE, len(out), None)
+            return out
 
     def arrange(self, ids: array) -> array:
         """The SQL order (any part of it: free words keep a subsequence) as the agent sees it.
@@ -428,17 +442,18 @@ class QueueQuery:
         query._ids, query.complete = found, False
         return query
 
-    def ids(self) -> array:
-        """Every matching ticket id, in order (computed once per QueueQuery)."""
+    def ids(self, progress: Progress | None = None) -> array:
+        """Every matching ticket id, in order (computed once per QueueQuery). ``progress``: told the ids read by
+        SQL, when SQL reads them (the first load of a large desk)."""
         if self._ids is None and self._earlier is not None:
             self._ids = self._regroup(self._earlier)
             self._earlier = None  # (and what it held can go)
         if self._ids is None:
             found = self._found
             if found is None and self.search is not None:
-                found = self.search.find(self)
+                found = self.search.find(self, progress=progress)
             elif found is None:
-                found = SearchIndex().find(self) if self.filters.words else self.sql_ids()
+                found = SearchIndex().find(self) if self.filters.words else self.sql_ids(progress)
             assert found is not None
             self._found = found if self.view == "breaching" else None  # later() arranges it again
             self._ids = self.arrange(found)

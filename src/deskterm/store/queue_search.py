@@ -27,6 +27,7 @@ from .queue_terms import (
 from .queue_thresholds import warned_ids
 
 if TYPE_CHECKING:
+    from ..progress import Progress
     from .queue import QueueQuery
 
 
@@ -128,12 +129,15 @@ class SearchIndex:
             with query.store.engine.connect() as conn:
                 self.warned(conn, query.now)
 
-    def find(self, query: QueueQuery, wait: bool = True, most: int | None = None) -> array | None:
+    def find(
+        self, query: QueueQuery, wait: bool = True, most: int | None = None, progress: Progress | None = None
+    ) -> array | None:
         """The query's ids, its words matched in memory; with ``wait=False``, None unless no SQL is needed, and
         with ``most`` also unless at most that many tickets are to be examined (and their ids arranged after):
-        the event loop asks so, and leaves more to a worker."""
+        the event loop asks so, and leaves more to a worker. ``progress``: told the ids SQL reads, when a query
+        without words reads them (``QueueQuery.sql_ids``)."""
         if not query.filters.words:
-            found = self._base(query, wait)
+            found = self._base(query, wait, progress)
             return None if found is None or (most is not None and len(found) > most) else found
         if not self._lock.acquire(blocking=wait):
             return None
@@ -168,7 +172,7 @@ class SearchIndex:
                 source = positions
         return source
 
-    def _base(self, query: QueueQuery, wait: bool) -> array | None:
+    def _base(self, query: QueueQuery, wait: bool, progress: Progress | None = None) -> array | None:
         """Without words: the held ids when they are this query's, else SQL (kept for the searches that
         follow). Never waits for a search's load: the agent switching views should not."""
         generation = self.generation
@@ -181,7 +185,7 @@ class SearchIndex:
                 self._lock.release()
         if not wait:
             return None
-        ids = query.sql_ids()
+        ids = query.sql_ids(progress)
         if self._lock.acquire(blocking=False):
             try:
                 self._check_generation()

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from ..store.changes import ChangeWatch
     from ..store.models import Escalation
     from .drafts import Drafts
+    from .loading import LoadingProgress
 
 
 class DeskApp(App):
@@ -173,9 +174,14 @@ class DeskApp(App):
         try:
             store = open_store(self.db)
             desk = Desk(store, self.config, clock=self.clock, user=self.user)
-            # as every command does: one cheap read, unless the SLA configuration changed (or a migration asks)
+            # as every command does: one cheap read, unless the SLA configuration changed (or a migration asks);
+            # then its progress goes to the screens (the queue's status line says it instead of "Opening the desk…")
+            from .loading import Stopped, Told
+
             try:
-                desk.rederive()
+                desk.rederive(progress=Told(self, gone=lambda: self.leaving))
+            except Stopped:  # the agent quit meanwhile (nothing written: it is done again at the next start)
+                return
             except Exception as exc:
                 from ..store.engine import is_read_only
 
@@ -198,6 +204,17 @@ class DeskApp(App):
         except Exception:  # noqa: BLE001 - a desk that takes no writes (read-only) still opens
             return
         self.call_from_thread(watch.absorb)  # the app's own shift start is no news to its screens
+
+    def on_loading_progress(self, message: LoadingProgress) -> None:
+        """The store's long work before it is ready (``_open``): told to the screens."""
+        if self.desk is None:
+            self.signals.loading.publish(message)
+
+    leaving = False  # exit() was asked: long work in a thread stops at its next report (loading.py)
+
+    def exit(self, *args, **kwargs) -> None:
+        self.leaving = True
+        super().exit(*args, **kwargs)
 
     def _failed(self, message: str) -> None:
         self.load_error = message

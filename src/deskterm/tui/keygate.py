@@ -29,9 +29,11 @@ pushed or popped without a key (a worker's dialog, a result callback) closes the
 while it opens belongs to it. A key whose dialog comes only after a read in a thread (``a`` and ``l`` on the
 ticket, a bulk action's list) says so with ``expect()``, and so do the queue until its first rows are shown and
 the ticket until it is read: keys typed meanwhile wait for it instead of reaching the screen behind it (``me``
-typed after ``a`` opened the canned responses and escalated). The gate never holds a key longer than
-``PATIENCE`` seconds (a desk slow to answer, a widget removed with a KeyThrough in its queue): the app's clock
-opens it (``watchdog``).
+typed after ``a`` opened the canned responses and escalated); the app's own keys (``q``, ``?``, ``ctrl+p``) do not
+wait for the queue's first rows, which take seconds on a large desk, nor the keys of a screen opened over it
+(``expect(loading=screen)``). The gate never
+holds a key longer than ``PATIENCE`` seconds (a desk slow to answer, a widget removed with a KeyThrough in its
+queue): the app's clock opens it (``watchdog``).
 
 Textual 8.2 internals relied on (pinned in pyproject.toml): ``App.on_event`` forwards a key to ``focused or
 screen``; ``MessagePump._is_mounted``.
@@ -79,6 +81,8 @@ class KeyGate:
         self.passes = 0  # KeyThrough passes made from it
         self.stack: tuple = ()  # the screens at the last look
         self.expecting = 0  # dialogs announced by expect() and not pushed yet
+        self.loading: list[object] = []  # of those, screens waiting for a desk's first rows (expect(loading=…))
+        self.settled = False  # closed only for those rows, their screen on top: settled after the last key
         self.held_count = 0  # keys that had to wait (a measure, for tests and benchmarks)
 
     # -- from the app ---------------------------------------------------------------------------
@@ -120,9 +124,14 @@ class KeyGate:
                 return False
         return True
 
+    # the app's own keys, which mean the same whatever the rows: quit, help, the command palette
+    APP_KEYS = frozenset({"q", "ctrl+q", "question_mark", "ctrl+p"})
+
     def hold(self, event: events.Key | events.Paste) -> bool:
         """A key or a paste from the terminal. True: it waits (handed out later); False: hand it out now
         (``handed_out`` is told once it is)."""
+        if self._through_while_loading(event):
+            return False
         if self.busy or self.held:
             self.held.append(event)
             self.held_count += 1
@@ -135,6 +144,27 @@ class KeyGate:
             self.held_count += 1
             return True
         return False
+
+    def _through_while_loading(self, event: events.Key | events.Paste) -> bool:
+        """The gate waits only for the first rows of the screen on top (seconds on a large desk, or while
+        deadlines are derived again), the app settled after the last key and nothing held: the app's own keys
+        (``APP_KEYS``) need not wait for them. The keys meant for the rows (``enter``, a view's number, ``j``)
+        still wait. (Over another screen, the keys' help or the palette, the rows are not waited for: ``check``.)"""
+        if not (self.busy and self.settled and not self.held and self._only_loading()):
+            return False
+        if isinstance(event, events.Key) and event.key in self.APP_KEYS:
+            self.settled = False  # (the gate settles after this key, as after any)
+            return True
+        return False
+
+    def _only_loading(self) -> bool:
+        """Every dialog expected is a screen's first rows."""
+        return self.expecting > 0 and self.expecting == len(self.loading)
+
+    def _loading_on_top(self) -> bool:
+        """The screen on top is waiting for its first rows: the keys meant for it wait for them."""
+        top = self.app.screen
+        return any(screen is top for screen in self.loading)
 
     def handed_out(self, event: events.Key | events.Paste) -> None:
         """``event`` has just been given by ``App.on_event`` to a widget (forwarded), or used by a priority
@@ -189,19 +219,24 @@ class KeyGate:
 
     def screen_changed(self) -> None:
         """A screen was pushed, popped or switched: keys wait until it has settled."""
-        if not self.busy:
+        if not self.busy or self.settled:  # (settled: closed for a screen's first rows; another may be on top now)
             self._close()
             self.target = None
             self._look_again()
         # else: the settling under way sees the new screen (it checks every screen of the stack)
 
-    def expect(self) -> Callable[[], None]:
+    def expect(self, loading: object | None = None) -> Callable[[], None]:
         """A dialog is coming after some work (a read in a thread): keys wait for it. Returns the function to
         call once the dialog is pushed, or once it will not come (a refusal, a failure); calling it again does
-        nothing."""
+        nothing. ``loading``: what is coming is this screen's first rows of the desk, which the app's own keys
+        (``APP_KEYS``) and the keys of another screen over it need not wait for."""
         self.expecting += 1
+        if loading is not None:
+            self.loading.append(loading)
         if not self.busy:
             self._close()
+            if loading is not None:
+                self._look_again()  # (the app settles meanwhile: check)
         called = False
 
         def done() -> None:
@@ -210,6 +245,12 @@ class KeyGate:
                 return
             called = True
             self.expecting = max(0, self.expecting - 1)
+            if loading is not None and loading in self.loading:
+                self.loading.remove(loading)
+                # the gate waits for these rows only when parked for them (``settled``): else it is settling a
+                # key (the rows waited for by a screen below), and a look now would cut that short
+                if not self.settled:
+                    return
             if self.busy and not self.expecting:
                 self._look_again()
 
@@ -224,6 +265,7 @@ class KeyGate:
 
     def _close(self) -> None:
         self.busy = True
+        self.settled = False
         self.since = time.monotonic()
         self.rounds = 0
 
@@ -242,10 +284,22 @@ class KeyGate:
         if not self.busy or serial != self.serial:
             return  # a late answer to an earlier round
         overdue = time.monotonic() - self.since > self.PATIENCE
-        if (self.awaiting is not None or self.typing is not None or self.expecting) and not overdue:
+        # waiting only for a screen's first rows, the app settles meanwhile: then, that screen on top, the gate
+        # stays closed (``settled``: the keys that need not wait for the rows know they may go, see
+        # ``_through_while_loading``); another screen on top (a ticket, the keys' help), it opens as after any key
+        only_loading = self._only_loading()
+        waiting = self.awaiting is not None or self.typing is not None or (self.expecting and not only_loading)
+        if waiting and not overdue:
             return  # key_through() or expect()'s done() looks again
-        if overdue or self.rounds >= self.ROUNDS:
+        if overdue:
             self._open()
+            return
+        park = only_loading and self._loading_on_top()
+        if self.rounds >= self.ROUNDS:
+            if park:
+                self.settled = True
+                return
+            self._open(keep_loading=only_loading)
             return
         self.rounds += 1
         app = self.app
@@ -261,10 +315,21 @@ class KeyGate:
         if self.target is not None and self.passes < 2:  # (a form's control: see handed_out)
             self._pass()
             return
-        self._open()
+        if park:  # settled, but for the first rows: expect()'s done() (or a screen change) looks again
+            self.settled = True
+            return
+        self._open(keep_loading=only_loading)
 
-    def _open(self) -> None:
-        self.expecting = 0  # (after PATIENCE: a dialog that did not come is no longer waited for)
+    def _open(self, keep_loading: bool = False) -> None:
+        """``keep_loading``: the first rows a screen below waits for are still expected (its keys wait for them
+        when it is on top again); else every expectation is dropped (after PATIENCE: a dialog that did not come
+        is no longer waited for)."""
+        if keep_loading:
+            self.expecting = len(self.loading)
+        else:
+            self.expecting = 0
+            self.loading = []
+        self.settled = False
         self.awaiting = None
         self.typing = None
         self.serial += 1  # answers still on their way are stale

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
     from ..service import Desk
+    from .loading import LoadingProgress
 
 Seen = dict[int, list[tuple[str, str]]]  # ticket id → [(agent, activity)] of the other apps
 
@@ -51,9 +52,12 @@ class DeskSignals:
         # a change in flight started or settled (the screens that asked for it: their keys changed), or its
         # spinner moved (None): pending.py
         self.writes: Signal[frozenset[object] | None] = Signal(app, "writes")
+        # the store is opening and has long work to do first (deadlines derived again after a change of the SLA
+        # configuration): how far it has got (loading.py), until desk_ready
+        self.loading: Signal[LoadingProgress] = Signal(app, "loading")
 
     def all(self) -> tuple[Signal, ...]:
-        return (self.desk_ready, self.clock_tick, self.changes, self.presence, self.config, self.writes)
+        return (self.desk_ready, self.clock_tick, self.changes, self.presence, self.config, self.writes, self.loading)
 
 
 class OthersOpen(Message):

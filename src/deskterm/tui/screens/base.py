@@ -16,6 +16,8 @@ and hears them as these typed hooks, which a screen overrides:
 - ``config_changed()``: the app took new customers' entries from its configuration file (``DeskApp.poll``);
 - ``writes_changed(keys)``: a change in flight (pending.py) started, settled or its spinner moved; ``keys``: it
   is this screen's own, whose keys that change tickets are off while it is pending.
+- ``desk_loading(progress)``: the store, opening, has long work to do before ``desk_ready`` (every open ticket's
+  deadlines derived again after a change of the SLA configuration): how far it has got (``loading.py``).
 
 An error in a hook is the app's (``DeskApp._handle_exception``: a desk that went away is a notice, anything else
 a crash), as it was when the app's clock called the screens itself.
@@ -42,6 +44,7 @@ if TYPE_CHECKING:
 
     from ...service import Desk
     from ..app import DeskApp
+    from ..loading import LoadingProgress
 
 _ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
 T = TypeVar("T")
@@ -65,6 +68,7 @@ class DeskScreen(Screen):
         signals.presence.subscribe(self, self._heard(self.presence_changed), immediate=True)
         signals.config.subscribe(self, self._heard(self._config), immediate=True)
         signals.writes.subscribe(self, self._heard(self._writes), immediate=True)
+        signals.loading.subscribe(self, self._heard(self.desk_loading), immediate=True)
         desk = self.app.desk
         if desk is not None:
             self.desk_ready(desk)
@@ -119,6 +123,9 @@ class DeskScreen(Screen):
 
     def writes_changed(self, keys: bool) -> None:
         """A change in flight started, settled, or its spinner moved; ``keys``: this screen asked for it."""
+
+    def desk_loading(self, progress: LoadingProgress) -> None:
+        """The store is opening and has long work to do first: ``progress.line`` says how far it has got."""
 
 
 class LoadingScreen(DeskScreen):

@@ -28,7 +28,9 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 
 from ... import monthly, reports
 from ...fmt import compact, one_line
+from ...progress import Progress, counting
 from ..keys import KeysFooter
+from ..loading import SLOW, LoadingProgress, Stopped, Told
 from .base import LoadingScreen
 
 PERIODS = {"today": "Today", "week": "This week", "month": "This month"}
@@ -127,11 +129,12 @@ class Figures:
 
     LIVE = len(PERIODS)  # the periods ending now come first in the ledger, then the trend's past days
 
-    def __init__(self, desk, now: datetime | None = None) -> None:
+    def __init__(self, desk, now: datetime | None = None, progress: Progress | None = None) -> None:
         self.desk = desk
         now = now or desk.clock.now()
         # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is kept too
-        read = desk.tickets_for_period(widest_since(now, desk.config.tz), now + timedelta(days=1))
+        ahead = now + timedelta(days=1)
+        read = desk.tickets_for_period(widest_since(now, desk.config.tz), ahead, progress=progress)
         self.tickets = {t.id: t for t in read}
         self.escalations = reports.by_ticket(desk.escalations(open_only=False))
         self.reasons = reports.Reasons()  # the top contact reasons of the tickets kept (``top_reasons``)
@@ -164,9 +167,10 @@ class Figures:
                     self.escalations.pop(tid, None)
             self._todo |= set(changed)
 
-    def advance(self, now: datetime) -> None:
+    def advance(self, now: datetime, progress: Progress | None = None) -> None:
         """Bring the figures to ``now``: the changed tickets' contributions, and those of the tickets whose
-        instant now passed, replaced; the others kept."""
+        instant now passed, replaced; the others kept. ``progress``: told the tickets computed when every one
+        is (the first computation, a new day)."""
         tz = self.desk.config.tz
         bounds = period_bounds(now, tz)
         live = [bounds[key] for key in PERIOD_KEYS]
@@ -183,7 +187,8 @@ class Figures:
                 # is not known to hold then): every ticket
                 self.ledger = reports.Ledger(live + past)
                 self._instants, self._todo = reports.Instants(), set()
-                for tid in sorted(self.tickets.keys() | self.escalations.keys()):
+                every = sorted(self.tickets.keys() | self.escalations.keys())
+                for tid in counting(every, progress, reports.COMPUTING, len(every)):
                     self._put(tid, now, True)
                 return
             ledger.periods[: self.LIVE] = live  # the periods end now
@@ -365,12 +370,22 @@ class DashboardScreen(LoadingScreen):
         desk = self._desk
         now = desk.clock.now()
         figures, manager = self._figures, self._manager
-        if figures is None or manager is None or changed is None:
-            figures, manager = Figures(desk, now), monthly.KeptManagerLines(desk)
-        else:
-            figures.refresh(changed)
-            manager.changed(changed)
-        figures.advance(now)
+        # the first computation says how far it has got once it has taken SLOW seconds (the title), and stops
+        # when the screen is closed before it ends
+        told = (
+            None
+            if self.data is not None
+            else Told(self, SLOW, generation, lambda: self.app.leaving or not self.is_attached)
+        )
+        try:
+            if figures is None or manager is None or changed is None:
+                figures, manager = Figures(desk, now, told), monthly.KeptManagerLines(desk)
+            else:
+                figures.refresh(changed)
+                manager.changed(changed)
+            figures.advance(now, told)
+        except Stopped:
+            return
         bounds = period_bounds(now, desk.config.tz)
         totals, by_customer = {}, {}
         for key in PERIODS:
@@ -392,6 +407,11 @@ class DashboardScreen(LoadingScreen):
             return
         data.manager[customer] = manager.lines(data.now, customer)
         self.post_message(TrendLoaded(customer, figures.trend(customer), generation))
+
+    def on_loading_progress(self, message: LoadingProgress) -> None:
+        """The first computation's progress, until its figures come: in the title."""
+        if message.generation == self._generation and self.data is None:
+            self.query_one("#dash-title", Static).update(Text(f"Dashboard · {message.line}", no_wrap=True))
 
     def on_dashboard_loaded(self, message: DashboardLoaded) -> None:
         if message.generation != self._generation:

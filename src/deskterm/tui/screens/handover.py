@@ -31,8 +31,10 @@ from ... import reports
 from ...domain.calendar import epoch
 from ...domain.workflow import STOPPED
 from ...fmt import local, one_line
+from ...progress import Progress, counting
 from ...safefile import write_atomic
 from ..keys import KeysFooter
+from ..loading import SLOW, LoadingProgress, Stopped, Told
 from .base import LoadingScreen
 
 MIN_HOURS, MAX_HOURS = 1, 168
@@ -323,14 +325,15 @@ class ShiftTickets:
     from it. Every ticket is placed again on the first computation, after a change that names no ticket (a new
     ``ShiftTickets``), and when the clock goes back."""
 
-    def __init__(self, desk, now, hours: float) -> None:
+    def __init__(self, desk, now, hours: float, progress: Progress | None = None) -> None:
         from datetime import timedelta
 
         self.desk, self.hours = desk, hours
         # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is in too, as it
         # is in every section computed later (its change may have been noticed before this read)
         ahead = now + timedelta(days=1)
-        self.by_id = {t.id: t for t in desk.tickets_for_period(now - timedelta(hours=hours), ahead)}
+        read = desk.tickets_for_period(now - timedelta(hours=hours), ahead, progress=progress)
+        self.by_id = {t.id: t for t in read}
         self.escalations = self._waiting(desk.escalations(open_only=True))
         self._majors()
         self.book: reports.HandoverBook | None = None
@@ -382,11 +385,13 @@ class ShiftTickets:
         until = self.book.put(t, sla, desk.config.policy_for(t.customer).calendar, now)
         self._instants.put(tid, until)
 
-    def handover(self, now) -> reports.Handover:
+    def handover(self, now, progress: Progress | None = None) -> reports.Handover:
+        """``progress``: told the tickets placed when every one is (the first computation)."""
         if self.book is None or now < self._at:
             # the first computation, or a clock set back (a place is known to hold only after its instant)
             self.book, self._instants, self._todo = reports.HandoverBook(self.hours), reports.Instants(), set()
-            for tid in sorted(self.by_id):
+            every = sorted(self.by_id)
+            for tid in counting(every, progress, reports.HANDOVER, len(every)):
                 self._put(tid, now)
         else:
             todo, self._todo = self._todo, set()
@@ -447,11 +452,23 @@ class HandoverScreen(LoadingScreen):
         desk = self._desk
         now = desk.clock.now()
         shift = self._shift
-        if shift is None or changed is None or shift.hours != hours:
-            shift = self._shift = ShiftTickets(desk, now, hours)
-        else:
-            shift.refresh(changed)
-        self.post_message(HandoverLoaded(shift.handover(now), generation))
+        # the first computation says how far it has got once it has taken SLOW seconds (the title), and stops
+        # when the screen is closed before it ends
+        told = (
+            None
+            if self.handover is not None
+            else Told(self, SLOW, generation, lambda: self.app.leaving or not self.is_attached)
+        )
+        try:
+            if shift is None or changed is None or shift.hours != hours:
+                shift = self._shift = ShiftTickets(desk, now, hours, told)
+            else:
+                shift.refresh(changed)
+            h = shift.handover(now, told)
+        except Stopped:
+            self._shift = None  # (perhaps half made)
+            return
+        self.post_message(HandoverLoaded(h, generation))
 
     @property
     def markdown(self) -> str:
@@ -462,6 +479,11 @@ class HandoverScreen(LoadingScreen):
         if self._markdown is None or self._markdown[0] is not h:
             self._markdown = (h, reports.handover_markdown(h, self._desk.config.tz))
         return self._markdown[1]
+
+    def on_loading_progress(self, message: LoadingProgress) -> None:
+        """The first computation's progress, until its sections come: in the title."""
+        if message.generation == self._generation and self.handover is None:
+            self.query_one("#hand-title", Static).update(Text(f"Shift handover · {message.line}", no_wrap=True))
 
     def on_handover_loaded(self, message: HandoverLoaded) -> None:
         if message.generation != self._generation:

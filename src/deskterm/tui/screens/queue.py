@@ -54,6 +54,7 @@ if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the s
     from ...store.queue import QueueQuery
     from ...store.queue_counts import ViewCounts
     from ...store.queue_search import SearchIndex
+    from ..loading import LoadingProgress
 
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
 SHORT_TITLES = {
@@ -288,7 +289,8 @@ class QueueScreen(DeskScreen):
         # (then DeskScreen's on_mount: desk_ready, if the store is open already)
         self._composed = True
         # keys typed before the first rows are shown (enter, a view's number) wait for them (keygate.py)
-        self._rows_coming = self.app.keygate.expect() if self.table.query_ is None else None
+        # (the app's own keys, q, ? and ctrl+p, do not wait: on a large desk the first rows take seconds)
+        self._rows_coming = self.app.keygate.expect(loading=self) if self.table.query_ is None else None
         if self._state_problem:
             self.notify(self._state_problem, title="Queue state", severity="warning", timeout=15, markup=False)
             self._state_problem = None
@@ -384,6 +386,7 @@ class QueueScreen(DeskScreen):
         if not fresh and query.try_ids_now(most=SEARCH_ON_KEY):
             self._background_done(query, generation, None)
             return
+        # the first rows of a large desk take seconds: the status line says how many are read meanwhile
         self._background_query(query, generation, first=not self.table.loaded)
 
     def _resort(self, now: datetime) -> None:
@@ -401,12 +404,19 @@ class QueueScreen(DeskScreen):
     @work(thread=True, group="query")
     def _background_query(self, query: QueueQuery, generation: int, first: bool = False) -> None:
         """``first``: nothing is shown yet (the app opens): the first screenful is shown before the whole order
-        (``QueueQuery.head``), which takes a second or more at a million tickets."""
+        (``QueueQuery.head``), which takes a second or more at a million tickets; until one or the other is shown
+        the status line says how many ids are read (``Told``)."""
+        from ..loading import Stopped, Told
+
         if first:
             head = query.head(HEAD_ROWS)
             if head is not None:
                 self.app.call_from_thread(self._background_done, head, generation, None)
-        query.ids()  # the costly part, off the event loop
+        told = Told(self, generation=generation, gone=lambda: self.app.leaving) if first else None
+        try:
+            query.ids(told)  # the costly part, off the event loop
+        except Stopped:  # the agent quit before the rows came
+            return
         thresholds = self._thresholds(query)
         self.app.call_from_thread(self._background_done, query, generation, thresholds)
 
@@ -419,6 +429,24 @@ class QueueScreen(DeskScreen):
         self.table.set_query(query, keep_cursor=True, reuse_rows=not moved)
         self.show_status()
         self._shown(query)
+
+    def on_loading_progress(self, message: LoadingProgress) -> None:
+        """The first rows are being read (``_background_query``): how many so far."""
+        if self.model.is_current(message.generation):
+            self._show_loading(message)
+
+    def desk_loading(self, progress: LoadingProgress) -> None:
+        """The store, opening, derives every open ticket's deadlines again (a new SLA configuration)."""
+        self._show_loading(progress)
+
+    def _show_loading(self, progress: LoadingProgress) -> None:
+        """Until the first rows are shown, the status line says what is being loaded, how many so far, of how
+        many, instead of "Opening the desk…" over an empty table."""
+        if not self._composed or self._widgets_gone() or self.table.loaded:
+            return
+        line = progress.line[:1].upper() + progress.line[1:]
+        for status in self.query("#queue-status").results(Static):
+            status.update(Text(line, no_wrap=True, overflow="ellipsis"), layout=False)  # (plain text)
 
     _rows_coming: Callable[[], None] | None = None
 
