@@ -796,17 +796,20 @@ def manager_lines(desk: Desk, now: datetime, customer: str | None = None) -> lis
     ending within 60 days, churn this month, the problems with the most incidents linked this month, overdue
     corrective actions; for one customer, its contract in force, the month's billable hours and amount, and the
     open problems its incidents are linked to."""
-    return _manager_lines(desk, now, customer)[0]
+    return _manager_lines(desk, now, customer)
 
 
-def _manager_lines(desk: Desk, now: datetime, customer: str | None) -> tuple[list[str], set[int]]:
-    """``manager_lines``, and the tickets its problems' part read: the problems and their linked incidents."""
+def _manager_lines(
+    desk: Desk, now: datetime, customer: str | None, problems: list[dict[str, Any]] | None = None
+) -> list[str]:
+    """``manager_lines``; ``problems``: what ``_problems`` reads of every problem, when it is known already."""
     tz = desk.config.tz
     today = now.astimezone(tz).date()
     month = billing.parse_month(f"{today:%Y-%m}", tz, now)
     with desk.store.read() as session:
         contracts = billing.queries.contracts(session)
-        problems = _problems(session, None, today, tz)
+        if problems is None:
+            problems = _problems(session, None, today, tz)
         bill = None
         if customer is not None and any(c.customer == customer for c in contracts):
             bill = billing.month_bill(session, customer, month, tz)
@@ -862,7 +865,7 @@ def _manager_lines(desk: Desk, now: datetime, customer: str | None) -> tuple[lis
                 f"{one_line(a['title'], 28)} ({one_line(a['owner'], 12)}, due {a['due']})" for a, _ in overdue[:3]
             )
         )
-    return lines, {p["ticket"] for p in problems}.union(*(p["incidents"] for p in problems))
+    return lines
 
 
 _TICKETS = Ticket.__table__  # type: ignore[attr-defined]
@@ -870,10 +873,10 @@ _LINKS = ProblemLink.__table__  # type: ignore[attr-defined]
 _TIMES = TimeEntry.__table__  # type: ignore[attr-defined]
 _CUSTOMERS = Customer.__table__  # type: ignore[attr-defined]
 # built once (building a statement costs about as much as running it): what the changed tickets are to the lines
-_PROBLEM_SIDE = (
+_PROBLEMS_OF = (  # the changed tickets that are problems, and the problems of those that are linked incidents
     select(_TICKETS.c.id)
     .where(_TICKETS.c.id.in_(bindparam("ids", expanding=True)), _TICKETS.c.type == "problem")
-    .union(select(_LINKS.c.ticket_id).where(_LINKS.c.ticket_id.in_(bindparam("ids", expanding=True))))
+    .union(select(_LINKS.c.problem_id).where(_LINKS.c.ticket_id.in_(bindparam("ids", expanding=True))))
 )
 _BILLED = (
     select(_TIMES.c.ticket_id)
@@ -889,20 +892,22 @@ _CUSTOMER_ID = select(_CUSTOMERS.c.id).where(_CUSTOMERS.c.name == bindparam("nam
 
 class KeptManagerLines:
     """``manager_lines`` kept from one computation to the next (the dashboard's, issue 17), computed again only
-    when something they read may have changed. What they read, and how its change is known:
+    when something they read may have changed, and then from the problems kept. What they read, and how its
+    change is known:
 
+    - the problems (tickets of type ``problem``) with their records, corrective actions and linked incidents
+      (``_problems``), read whole once a day and kept: every write of a record or an action names the problem in
+      the feed of ticket changes, a link names the incident. The problems of the changed tickets (those that are
+      problems now or were, and those whose incidents changed, before or now: read by primary key) are read
+      again; when one reads differently, the lines are computed again from the problems kept;
     - the contracts (with their customers' names): read again at every ``lines`` (a few rows) and compared with
       those read before the lines were computed; a contract is added, or moved by a customer's merge, without
       naming any ticket;
-    - the problems (tickets of type ``problem``), their records and corrective actions, their links and the
-      linked incidents' creation: every write of a record or an action names the problem in the feed of ticket
-      changes, a link names the incident. A changed ticket counts when it is a problem or a linked incident now
-      (read by primary key) or was one in the lines kept: all the lines are computed again;
     - one customer's lines read too its billable month (the time entries of its tickets in the month, those
       tickets, their change requests: every such write names its ticket) and its id: a changed ticket with a
       time entry in the month counts for every customer's lines; a customer renamed, merged or deleted is
       found by its id read again (by its name, one indexed row);
-    - the day (``today``: contracts ending, churn, the month, overdue actions): a new day computes all again.
+    - the day (``today``: contracts ending, churn, the month, overdue actions): a new day reads all again.
 
     ``changed(None)`` (any ticket: an import, ``ctrl+r``) forgets everything. Thread-safe: the dashboard's two
     workers ask for their customers' lines at the same time. ``tests/tui/test_dashboard_incremental.py`` checks
@@ -914,10 +919,12 @@ class KeptManagerLines:
         self._pending: set[int] | None = set()  # tickets changed since the last look (None: any)
         self._day: date | None = None
         self._contracts: list[rules.Contract] | None = None
-        self._read: set[int] = set()  # the problems and incidents the kept lines read
+        self._problems: dict[int, dict[str, Any]] | None = None  # problem → what ``_problems`` read of it
+        self._problem_of: dict[int, int] = {}  # linked incident → its problem, as kept
         self._lines: dict[str | None, list[str]] = {}
         self._ids: dict[str, int | None] = {}  # customer → its id when its lines were computed
-        self.computed = 0  # how many times the lines were computed whole (what the tests and benchmarks watch)
+        self.computed = 0  # how many times lines were computed (what the tests and benchmarks watch)
+        self.read_whole = 0  # how many times every problem was read
 
     def changed(self, tickets: Iterable[int] | None) -> None:
         """These tickets changed (None: any may have)."""
@@ -935,35 +942,69 @@ class KeptManagerLines:
         with self._lock:
             pending, self._pending = self._pending, set()
             with desk.store.read() as session:
+                if pending is None or today != self._day:
+                    self._set_problems(None)
                 contracts = billing.queries.contracts(session)
-                if pending is None or today != self._day or contracts != self._contracts:
-                    self._forget()
-                elif pending and self._lines:
-                    self._look(session, sorted(pending), now)
+                if contracts != self._contracts:
+                    self._lines, self._ids = {}, {}
+                if pending and self._problems is not None:
+                    self._look(session, sorted(pending), now, today)
                 if customer is not None and customer in self._lines:
                     if session.execute(_CUSTOMER_ID, {"name": customer}).scalar() != self._ids.get(customer):
                         del self._lines[customer]
+                if self._problems is None:
+                    self._set_problems({p["ticket"]: p for p in _problems(session, None, today, tz)})
+                    self.read_whole += 1
             self._day, self._contracts = today, contracts
             if customer not in self._lines:
-                lines, read = _manager_lines(desk, now, customer)
+                assert self._problems is not None
+                problems = [self._problems[k] for k in sorted(self._problems)]
+                self._lines[customer] = _manager_lines(desk, now, customer, problems)
                 self.computed += 1
-                self._lines[customer] = lines
-                self._read |= read
                 if customer is not None:
                     with desk.store.read() as session:
                         self._ids[customer] = session.execute(_CUSTOMER_ID, {"name": customer}).scalar()
             return list(self._lines[customer])
 
-    def _forget(self) -> None:
-        self._lines, self._ids, self._read = {}, {}, set()
+    def _set_problems(self, problems: dict[int, dict[str, Any]] | None) -> None:
+        self._problems = problems
+        self._problem_of = {i: pid for pid, p in (problems or {}).items() for i in p["incidents"]}
+        self._lines, self._ids = {}, {}
 
-    def _look(self, session: Session, changed: list[int], now: datetime) -> None:
-        """Forget the lines that the changed tickets may change."""
-        if self._read.intersection(changed) or session.execute(_PROBLEM_SIDE, {"ids": changed}).first():
-            self._forget()
-            return
+    def _look(self, session: Session, changed: list[int], now: datetime, today: date) -> None:
+        """Read again the problems of the changed tickets; forget the lines they, or the tickets, may change."""
+        problems = self._problems
+        assert problems is not None
+        mine = {i for i in changed if i in problems} | {self._problem_of[i] for i in changed if i in self._problem_of}
+        mine |= set(session.execute(_PROBLEMS_OF, {"ids": changed}).scalars())
+        if mine:
+            fresh = {p["ticket"]: p for p in _problems(session, sorted(mine), today, self.desk.config.tz)}
+            moved = False
+            for pid in mine:
+                old, new = problems.get(pid), fresh.get(pid)
+                if _same_problem(old, new):
+                    continue
+                moved = True
+                for i in old["incidents"] if old is not None else ():
+                    if self._problem_of.get(i) == pid:
+                        del self._problem_of[i]
+                if new is None:
+                    problems.pop(pid, None)
+                else:
+                    problems[pid] = new
+                    self._problem_of.update((i, pid) for i in new["incidents"])
+            if moved:
+                self._lines, self._ids = {}, {}
+                return
         if any(name is not None for name in self._lines):
             tz = self.desk.config.tz
             month = billing.parse_month(f"{now.astimezone(tz):%Y-%m}", tz, now)
             if session.execute(_BILLED, {"ids": changed, "since": month.since, "until": month.until}).first():
                 self._lines = {None: self._lines[None]} if None in self._lines else {}
+
+
+def _same_problem(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """The same, for the lines: everything ``_problems`` read but the problem's last change."""
+    if a is None or b is None:
+        return a is b
+    return {k: v for k, v in a.items() if k != "_updated_at"} == {k: v for k, v in b.items() if k != "_updated_at"}

@@ -26,7 +26,7 @@ from deskterm.service import Change, Desk, NewTicket
 from deskterm.store.changes import ChangeWatch
 from deskterm.tui.screens.dashboard import Figures, day_windows, period_bounds
 from deskterm.tui.screens.handover import ShiftTickets
-from deskterm_testing import EXAMPLE_CONFIG
+from deskterm_testing import EXAMPLE_CONFIG, patience
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -78,7 +78,7 @@ def busy(desk):
 
 def _seen(watch):
     """What the watch reports of a change just committed (PostgreSQL's notification comes a moment after)."""
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + patience(5)
     while (seen := watch.changes()) is None and time.monotonic() < deadline:
         time.sleep(0.01)
     return seen
@@ -204,6 +204,7 @@ manager_steps = st.lists(
                 "make problem",  # an incident's type set to problem
                 "make incident",  # a problem's type set back to incident
                 "link",
+                "move",  # a linked incident linked to another problem
                 "record",  # a problem's root cause
                 "action",  # a corrective action, due yesterday or tomorrow
                 "action done",
@@ -226,8 +227,9 @@ manager_steps = st.lists(
 )
 
 
-def _manager_step(desk: Desk, which: int, step) -> None:
-    """One change of what the service manager's lines read (DeskError: refused, nothing written)."""
+def _manager_step(desk: Desk, which: int, step) -> bool:
+    """One change of what the service manager's lines read; False when there was nothing to do (DeskError:
+    refused, nothing written)."""
     from deskterm.domain.billing import Contract
 
     tickets = desk.tickets()
@@ -254,6 +256,15 @@ def _manager_step(desk: Desk, which: int, step) -> None:
         desk.update(problem.id, Change(type="incident"))
     elif step == "link" and problem is not None:
         desk.link_problem(problem.id, [ticket.id])
+    elif step == "move" and problem is not None:
+        linked = [(t.id, p) for t in others if (p := desk.work_summary(t.id).problem_id) is not None]
+        if linked:
+            incident, now_of = linked[which % len(linked)]
+            elsewhere = [t.id for t in problems if t is not None and t.id != now_of]
+            if elsewhere:
+                desk.link_problem(elsewhere[which % len(elsewhere)], [incident])
+                return True
+        return False
     elif step == "record" and problem is not None:
         desk.update_problem(problem.id, root_cause=f"cause {which}")
     elif step == "action" and problem is not None:
@@ -276,6 +287,9 @@ def _manager_step(desk: Desk, which: int, step) -> None:
         desk.update(ticket.id, step)
     elif step == "new":
         desk.create(NewTicket(subject="new", customer=customer, priority="P2", created_at=desk.clock.now()))
+    else:
+        return False
+    return True
 
 
 def _lines(get, customer):
@@ -290,6 +304,7 @@ def _lines(get, customer):
 @example(changes=[(1, "problem", 0), (2, "link", 0), (3, "action", 0), (0, "contract", 0), (1, "time", 1440)])
 @example(changes=[(1, "problem", 0), (1, "action", 0), (0, "nothing", 1440)])  # the action is overdue the next day
 @example(changes=[(5, "contract", 0), (5, "time", 0)])  # the customer's billable month
+@example(changes=[(1, "problem", 0), (2, "problem", 0), (0, "link", 0), (0, "move", 0)])  # from one to another
 @example(changes=[(2, "rename", 0), (2, Change(note="checked"), 0)])  # the kept customer's lines are refused
 def test_service_manager_lines_kept_equal_a_full_computation(busy, changes):
     """The lines kept (computed again only when what they read changed) equal ``monthly.manager_lines`` computed
@@ -306,12 +321,13 @@ def test_service_manager_lines_kept_equal_a_full_computation(busy, changes):
             desk.clock.advance(minutes=minutes)
             if step != "nothing":
                 try:
-                    _manager_step(desk, which, step)
+                    if not _manager_step(desk, which, step):
+                        continue
                 except DeskError:
                     continue  # refused: nothing was written
                 seen = _seen(watch)
-                if seen is not None:
-                    kept.changed(seen.tickets)
+                assert seen is not None, "every write is noticed"
+                kept.changed(seen.tickets)
             now = desk.clock.now()
             asked += [c for c in sorted({t.customer for t in desk.tickets()}) if c not in asked]
             for customer in asked:
@@ -322,8 +338,9 @@ def test_service_manager_lines_kept_equal_a_full_computation(busy, changes):
 
 
 def test_service_manager_lines_are_not_computed_again_for_an_unrelated_change(busy):
-    """A note on a ticket that is neither a problem nor linked, nor billed this month, keeps the lines; a link
-    computes them again."""
+    """A note on a ticket that is neither a problem nor linked, nor billed this month, keeps the lines, and so does
+    a note on a problem (read again alone: the same for the lines); a link computes them again from the problems
+    kept, without reading every problem again."""
     from deskterm import monthly
     from deskterm.domain.billing import Contract
 
@@ -345,9 +362,13 @@ def test_service_manager_lines_are_not_computed_again_for_an_unrelated_change(bu
         kept.changed(_seen(watch).tickets)
         assert (kept.lines(now, None), kept.lines(now, customer)) == first
         assert kept.computed == 2  # kept
+        desk.update(problem, Change(note="looking into it"))  # the problem read again: the same for the lines
+        kept.changed(_seen(watch).tickets)
+        assert (kept.lines(now, None), kept.lines(now, customer)) == first
+        assert kept.computed == 2 and kept.read_whole == 1
         desk.link_problem(problem, [incidents[1]])
         kept.changed(_seen(watch).tickets)
         assert kept.lines(now, None) == monthly.manager_lines(desk, now, None) != first[0]
-        assert kept.computed == 3
+        assert kept.computed == 3 and kept.read_whole == 1  # from the problems kept, the linked one read again
     finally:
         watch.close()
