@@ -41,16 +41,16 @@ _app.DeskApp.tick = tick
 
 import deskterm.reports as _reports
 
-_handover = _reports.handover
+_put = _reports.HandoverBook.put
 
 
-def handover(*args, **kwargs):  # computed in a worker thread by the handover screen
+def put(*args, **kwargs):  # each ticket placed in the sections, in the handover screen's worker thread
     if os.path.exists(os.environ["DESKTERM_TEST_CRASH_FILE"] + "-worker"):
         raise RuntimeError("injected in a worker by the test")
-    return _handover(*args, **kwargs)
+    return _put(*args, **kwargs)
 
 
-_reports.handover = handover
+_reports.HandoverBook.put = put
 """
 
 

@@ -518,7 +518,7 @@ class QueueScreen(DeskScreen):
         watch = getattr(self.app, "change_watch", None)
         table = self.table
         top, n = int(table.scroll_y), table.rows_visible
-        window = (table._win_start, table._win_start + len(table._win), frozenset(r.id for r in table._win))
+        window = table.window_span
         self._background_follow(
             shown,
             changed,

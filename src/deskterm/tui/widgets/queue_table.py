@@ -195,6 +195,12 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
     def sort(self) -> Sort:
         return self.query_.sort if self.query_ else Sort()
 
+    @property
+    def window_span(self) -> tuple[int, int, frozenset[int]]:
+        """The window of rows held: its first and past-the-last positions in the order, and its tickets' ids
+        (what a change's worker needs to know which lines it may have to read again)."""
+        return self._win_start, self._win_start + len(self._win), frozenset(r.id for r in self._win)
+
     def row_at(self, index: int) -> Row | None:
         i = index - self._win_start
         return self._win[i] if 0 <= i < len(self._win) else None
