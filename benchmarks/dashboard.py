@@ -37,13 +37,31 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import desks
 
 
+def _change_elsewhere(other, clock, watch, opened: list[int], i: int):
+    """The i-th change another agent makes, 7 s after the last (a ticket set to pending, a note, a new ticket, in
+    turn), and what the feed says of it."""
+    from deskterm.service import Change, NewTicket  # (imported in the worker: the installation measured)
+
+    clock.advance(seconds=7)
+    which = i % 3
+    if which == 0:
+        other.update(opened[i], Change(status="pending"))
+    elif which == 1:
+        other.update(opened[i], Change(note="called the customer"))
+    else:
+        other.create(NewTicket(subject="printer", customer="Lyon", priority="P3", created_at=clock.now()))
+    seen = watch.changes()
+    assert seen is not None and seen.tickets, "the change is in the feed"
+    return seen
+
+
 def worker(db: str, config_path: str, changes: int, profile: str = "") -> dict:
     """Runs in the measured installation: the dashboard's computations, timed (``profile``: a file to write a
     cProfile of the per-change part to)."""
     from deskterm import monthly, reports
     from deskterm.clock import FrozenClock
     from deskterm.config import load_config
-    from deskterm.service import Change, Desk, NewTicket
+    from deskterm.service import Desk
     from deskterm.store.changes import ChangeWatch
     from deskterm.store.engine import open_store
     from deskterm.tui.screens import dashboard
@@ -96,16 +114,7 @@ def worker(db: str, config_path: str, changes: int, profile: str = "") -> dict:
 
         profiler = cProfile.Profile()
     for i in range(changes):
-        clock.advance(seconds=7)
-        which = i % 3
-        if which == 0:
-            other.update(opened[i], Change(status="pending"))
-        elif which == 1:
-            other.update(opened[i], Change(note="called the customer"))
-        else:
-            other.create(NewTicket(subject="printer", customer="Lyon", priority="P3", created_at=clock.now()))
-        seen = watch.changes()
-        assert seen is not None and seen.tickets, "the change is in the feed"
+        seen = _change_elsewhere(other, clock, watch, opened, i)
         c0 = time.process_time()
         figures.refresh(seen.tickets)
         if kept is not None:
@@ -131,7 +140,7 @@ def handover_worker(db: str, config_path: str, changes: int) -> dict:
     from deskterm import reports
     from deskterm.clock import FrozenClock
     from deskterm.config import load_config
-    from deskterm.service import Change, Desk, NewTicket
+    from deskterm.service import Desk
     from deskterm.store.changes import ChangeWatch
     from deskterm.store.engine import open_store
     from deskterm.tui.screens import handover
@@ -174,16 +183,7 @@ def handover_worker(db: str, config_path: str, changes: int) -> dict:
     opened = [t.id for t in other.tickets(["open"])][:changes]
     reads, computes, markdowns, liness = [], [], [], []
     for i in range(changes):
-        clock.advance(seconds=7)
-        which = i % 3
-        if which == 0:
-            other.update(opened[i], Change(status="pending"))
-        elif which == 1:
-            other.update(opened[i], Change(note="called the customer"))
-        else:
-            other.create(NewTicket(subject="printer", customer="Lyon", priority="P3", created_at=clock.now()))
-        seen = watch.changes()
-        assert seen is not None and seen.tickets, "the change is in the feed"
+        seen = _change_elsewhere(other, clock, watch, opened, i)
         c0 = time.process_time()
         shift.refresh(seen.tickets)
         c1 = time.process_time()
