@@ -5,6 +5,7 @@
 - ``CliServer``: the same command line, forked from one process that imported deskterm once (a few tens of
   milliseconds a command). The CLI tests run each command on both database engines, so the suite takes this
   road for most commands; tests/test_corpus.py checks that both give byte-identical results.
+- ``apply_changes``: a hypothesis example's (which ticket, change, minutes later) steps applied to a desk.
 - ``db_state``, ``db_rows``, ``db_counts``: what a database holds, for a SQLite file or a PostgreSQL URL alike
   (the "nothing was written" checks on both engines).
 """
@@ -290,3 +291,18 @@ def _ordered(conn, table: str) -> list[tuple]:
     width = len(conn.execute(f'SELECT * FROM "{table}" LIMIT 0').description)
     order = ", ".join(str(i) for i in range(1, width + 1))
     return [tuple(r) for r in conn.execute(f'SELECT * FROM "{table}" ORDER BY {order}').fetchall()]
+
+
+def apply_changes(desk, statuses, steps) -> None:
+    """Apply (which, change, minutes) steps to ``desk``'s tickets in ``statuses`` as they were at the start (which
+    modulo their number), the clock moved ``minutes`` before each; a change the workflow refuses writes nothing
+    and is skipped."""
+    from deskterm.errors import DeskError
+
+    ids = [t.id for t in desk.tickets(list(statuses))]
+    for which, change, minutes in steps:
+        desk.clock.advance(minutes=minutes)
+        try:
+            desk.update(ids[which % len(ids)], change)
+        except DeskError:
+            continue

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from deskterm.cli import list_from_deadlines, list_replayed
 from deskterm.config import load_config
 from deskterm.demo import generate
-from deskterm.errors import DeskError
 from deskterm.service import Change, Desk
 from deskterm.store.plain import open_plain
+from deskterm_testing import apply_changes
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -118,13 +118,7 @@ def test_paused_and_breached_rows_read_as_the_replay(mixed):
 @given(steps=changes, after=later)
 def test_after_random_changes_and_any_time_later(mixed, steps, after):
     desk = mixed
-    ids = [t.id for t in desk.tickets(list(OPEN))]
-    for which, change, minutes in steps:
-        desk.clock.advance(minutes=minutes)
-        try:
-            desk.update(ids[which % len(ids)], change)
-        except DeskError:
-            continue  # refused by the workflow: nothing written
+    apply_changes(desk, OPEN, steps)
     for minutes in after:
         desk.clock.advance(minutes=minutes)
         _same(desk)

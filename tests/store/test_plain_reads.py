@@ -17,12 +17,13 @@ from sqlalchemy import Boolean, select, update
 from deskterm.cli import list_from_deadlines, list_replayed
 from deskterm.demo import generate
 from deskterm.domain.calendar import epoch
-from deskterm.errors import BadInput, DeskError
+from deskterm.errors import BadInput
 from deskterm.records import TicketRecord
 from deskterm.service import Change
 from deskterm.store import plain
 from deskterm.store.models import SQLModel, Ticket, core
 from deskterm.store.types import UTCDateTime
+from deskterm_testing import apply_changes
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 OPEN = ("new", "open", "pending", "on_hold")
@@ -106,12 +107,7 @@ changes = st.lists(
 def test_plain_reads_agree_with_the_store_after_random_changes(busy, steps, stamps):
     desk = busy
     ids = [t.id for t in desk.tickets(list(OPEN))]
-    for which, change, minutes in steps:
-        desk.clock.advance(minutes=minutes)
-        try:
-            desk.update(ids[which % len(ids)], change)
-        except DeskError:
-            continue
+    apply_changes(desk, OPEN, steps)
     _agree(desk)
     # instants of any second and fraction, written through the store's column type, read back both ways (then
     # put back: hypothesis runs every example on the same desk)
