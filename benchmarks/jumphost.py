@@ -216,7 +216,29 @@ def _vacuum(url: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def run(bin_dir: Path, db: str, config: Path, k: int, rate: float, seconds: float, idle: float, tmp: Path) -> dict:
+def _settle(apps: list[App], most: float, *, window: float = 5.0, quiet: float = 0.05) -> float:
+    """Waits until every app spends under ``quiet`` of a core over ``window`` seconds (its first load done in
+    the background: the order, the counts, the search texts), at most ``most`` seconds; the time waited."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < most:
+        before = [a.cpu() for a in apps]
+        time.sleep(window)
+        if all((a.cpu() - b) / window < quiet for a, b in zip(apps, before, strict=True)):
+            break
+    return time.monotonic() - t0
+
+
+def run(
+    bin_dir: Path,
+    db: str,
+    config: Path,
+    k: int,
+    rate: float,
+    seconds: float,
+    idle: float,
+    tmp: Path,
+    settle: float = 0.0,
+) -> dict:
     deskterm = str(bin_dir / "deskterm")
     apps = []
     started = time.monotonic()
@@ -240,6 +262,7 @@ def run(bin_dir: Path, db: str, config: Path, k: int, rate: float, seconds: floa
             app.wait_until(READY, COUNTED, timeout=60 + 10 * k)
         opened = time.monotonic() - started
         time.sleep(3)  # what the first load left (search haystacks, the first countdowns) settles
+        settled = _settle(apps, settle) if settle else 0.0
         targets = [int(t) for s, t in ROW.findall(apps[0].text()) if s == "open"][:4]
         if not targets:
             raise SystemExit("no open ticket on the first screen:\n" + apps[0].text())
@@ -289,6 +312,9 @@ def run(bin_dir: Path, db: str, config: Path, k: int, rate: float, seconds: floa
     return {
         "apps": k,
         "opened_s": opened,
+        "settled_s": settled,
+        # the apps' CPU in all while the changes came, as a share of one core (idle included)
+        "core_share": sum(c2 - c1 for c1, c2 in zip(cpu1, cpu2, strict=True)) / busy,
         "changes": changes,
         "cpu_ms": per_change,
         "idle": idle_rate,
@@ -315,6 +341,14 @@ def main() -> int:
         " first with the same desk and the same changes, in the same run",
     )
     parser.add_argument("--engine", choices=("sqlite", "pg", "both"), default="sqlite")
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="after the queues are shown, wait (at most this long) until every app is quiet (under 5 %% of a core"
+        " over 5 s: its first load finished in the background) before measuring: the steady state",
+    )
     parser.add_argument(
         "--built-by",
         metavar="VENV_BIN",
@@ -350,7 +384,17 @@ def main() -> int:
                         with tempfile.TemporaryDirectory(dir=scratch) as tmp:
                             db, config = where.for_run(bin_dir, Path(tmp) / "desk")
                             try:
-                                r = run(bin_dir, db, config, k, args.rate, args.seconds, args.idle, Path(tmp))
+                                r = run(
+                                    bin_dir,
+                                    db,
+                                    config,
+                                    k,
+                                    args.rate,
+                                    args.seconds,
+                                    args.idle,
+                                    Path(tmp),
+                                    args.settle,
+                                )
                             finally:
                                 where.done(db)
                         _print(ENGINES[engine], name, k, r)
@@ -385,7 +429,8 @@ def _print(engine: str, name: str, k: int, r: dict) -> None:
     print(f"{engine:10} {name:9} {k:>4} {cpu:>34} {idle:>16} {max(r['rss']):>13.0f} {lat:>30} {r['missed']:>7}")
     print(
         f"      ({r['changes']} changes, {r['shown']} appearances; all apps showed their queue in"
-        f" {r['opened_s']:.1f} s; load average {os.getloadavg()[0]:.2f})",
+        f" {r['opened_s']:.1f} s, quiet {r['settled_s']:.1f} s later; the apps in all used"
+        f" {r['core_share'] * 100:.1f} % of a core during the changes; load average {os.getloadavg()[0]:.2f})",
         file=sys.stderr,
     )
     sys.stdout.flush()
