@@ -8,6 +8,7 @@ built-in defaults (one 24x7 calendar, one policy). Every problem is collected an
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import tomllib
@@ -122,7 +123,10 @@ class Config:
     customers: dict[str, str] = field(default_factory=dict)  # customer name → policy name
     default_policy: str = "standard"
     source: Path | None = None  # the file it came from, None for built-in defaults
-    fingerprint: str = "builtin-1"  # changes when the file does: derived deadlines are then recomputed
+    fingerprint: str = "builtin-1"  # of the file's bytes: changes when the file does (a running app notices it)
+    # the file's part that the derived deadlines depend on (the zone as resolved, calendars, policies, defaults),
+    # canonical: see ``sla_fingerprint``; "" for the built-in defaults
+    sla_basis: str = ""
     resolution_codes: tuple[str, ...] = DEFAULT_RESOLUTION_CODES
     canned: dict[str, str] = field(default_factory=dict)  # name → reply template
     escalation: EscalationSettings = field(default_factory=EscalationSettings)
@@ -134,6 +138,18 @@ class Config:
     taxonomy: Taxonomy = field(default_factory=Taxonomy)  # [categories]: the contact reasons
     routing: tuple[RoutingRule, ...] = ()  # [[routing]]: rules applied when a ticket is created
     alertmanager: AlertSettings = field(default_factory=AlertSettings)  # [alertmanager]: alerts in (domain/alerts.py)
+
+    @property
+    def sla_fingerprint(self) -> str:
+        """What the derived deadlines were computed under, kept in the desk's ``meta`` (``sla_config``): the time
+        zone, calendars, policies, the default policy and each customer's policy, whatever the file's layout,
+        comments or other sections. Two files that differ only elsewhere (another agent's copy, a mail setting,
+        a canned reply) give the same, so switching between them does not derive every open ticket's deadlines
+        again."""
+        if not self.sla_basis:
+            return "builtin-1"
+        text = json.dumps([self.sla_basis, sorted(self.customers.items()), self.default_policy])
+        return "sla-" + hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
     @property
     def tz(self) -> ZoneInfo:
@@ -191,6 +207,10 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
     config = parse_config(data, str(file))
     config.fingerprint = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
     return config
+
+
+# the configuration's keys that the derived deadlines depend on (with each customer's policy: ``sla_fingerprint``)
+SLA_KEYS = ("timezone", "calendars", "policies", "defaults")
 
 
 class CustomerEntries:
@@ -417,6 +437,9 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
         default_policy=default_policy or "standard",
         source=Path(where) if where != "config" else None,
         warnings=warnings,
+        sla_basis=json.dumps(
+            {**{key: data.get(key) for key in SLA_KEYS}, "timezone": timezone}, sort_keys=True, default=str
+        ),
     )
 
 

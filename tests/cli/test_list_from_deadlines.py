@@ -139,3 +139,36 @@ def test_after_the_configuration_changed(mixed, tmp_path):
     _same(desk)
     desk.clock.advance(days=2, minutes=13)
     _same(desk)
+
+
+def test_another_copy_of_the_same_slas_derives_nothing(mixed, tmp_path):
+    """Two agents' files that differ only outside the SLA part (a comment, canned replies) keep
+    the deadlines derived under the other: no command derives every open ticket's deadlines again when the desk
+    is opened with one file then the other (the whole file's hash used to decide, so switching did), and the
+    plain reads (store/plain.py) are still taken."""
+    desk = mixed
+    lines = _same(desk)
+    copy = "# bob's copy\n" + BUSINESS + '\n[canned.ack]\nbody = "We are on it."\n' + CUSTOMERS
+    desk.config = _config(tmp_path, "bob.toml", copy)
+    assert desk.config.fingerprint != _config(tmp_path, "again.toml", BUSINESS + CUSTOMERS).fingerprint
+    assert desk.rederive() == 0
+    assert _same(desk) == lines
+    moved = (BUSINESS + CUSTOMERS).replace('[customers."Atelier Moreau"]\npolicy = "night"', "")
+    desk.config = _config(tmp_path, "moved.toml", moved)  # a customer's policy is the SLA's part
+    assert desk.rederive() > 0
+    _same(desk)
+
+
+def test_a_desk_derived_under_the_whole_files_hash_is_not_derived_again(mixed, tmp_path):
+    """Desks derived before the SLA part had its own fingerprint keep the file's hash in ``meta``: under that very
+    file nothing is derived again (the fingerprint is only rewritten), under another the deadlines are."""
+    from deskterm.store import queries
+    from deskterm.store.models import Meta
+
+    desk = mixed
+    old = desk.config.fingerprint
+    desk.store.write(lambda session: session.merge(Meta(key="sla_config", value=old)))
+    assert desk.rederive() == 0
+    with desk.store.read() as session:
+        assert queries.meta_value(session, "sla_config") == desk.config.sla_fingerprint != old
+    _same(desk)

@@ -81,7 +81,7 @@ def _changed(demo):
     path = db.parent / "deskterm.toml"
     text = re.sub(r"(?m)^warn_at = .*$", "warn_at = 0.6", path.read_text(encoding="utf-8"))
     changed = parse_config(tomllib.loads(text), str(path))
-    assert changed.fingerprint != config.fingerprint
+    assert changed.sla_fingerprint != config.sla_fingerprint
     store = open_store(db)
     with store.read() as session:
         opened = len(queries.load_tickets(session, ["new", "open", "pending", "on_hold"], with_events=False))
@@ -135,7 +135,7 @@ async def test_the_queue_says_what_it_loads_and_the_apps_keys_work_meanwhile(mak
         assert steps["SLA changed: deriving deadlines"] == (opened, opened)
         written, of = steps["SLA changed: writing deadlines"]
         assert 0 < written == of <= opened
-        assert _fingerprint(demo[0]) == changed.fingerprint
+        assert _fingerprint(demo[0]) == changed.sla_fingerprint
     finally:
         hold.release()
 
@@ -155,7 +155,7 @@ async def test_quitting_while_deadlines_are_derived_again_stops_at_once(make_app
             assert app.leaving
             hold.release()
         assert app.return_code in (0, None)
-        assert _fingerprint(demo[0]) == before != changed.fingerprint
+        assert _fingerprint(demo[0]) == before != changed.sla_fingerprint
     finally:
         hold.release()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from deskterm.config import DEFAULT_TARGETS, load_config
+from deskterm.config import DEFAULT_TARGETS, builtin_config, load_config
 from deskterm.errors import BadInput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -442,3 +442,22 @@ def test_customer_entries_are_followed_and_the_rest_is_only_said(tmp_path):
     said = entries.check()
     assert said is not None and "restart deskterm" in said, said
     assert config.customers == {"Acme": "gold", "Acme SA": "gold"}  # nothing taken half
+
+
+def test_the_sla_fingerprint_is_the_sla_part_only(tmp_path):
+    """The derived deadlines' fingerprint (kept in the desk's meta) changes with the zone, calendars, targets,
+    default policy or a customer's policy, not with comments, other sections or the order of the tables."""
+    base = (Path(__file__).parents[1] / "cli" / "business.toml").read_text()
+
+    def fp(text: str, name: str = "c.toml") -> str:
+        path = tmp_path / name
+        path.write_text(text)
+        return load_config(path).sla_fingerprint
+
+    same = fp(base)
+    assert same.startswith("sla-") and fp(base, "other.toml") == same
+    assert fp("# a copy\n" + base + '\n[canned.hi]\nbody = "Hello"\n') == same
+    assert fp(base + '\n[customers."Nouveau SA"]\npolicy = "gold"\n') != same  # a customer's policy
+    assert fp(base.replace('timezone = "Europe/Paris"            # how times are shown', 'timezone = "UTC"')) != same
+    assert fp(base.replace('fri = ["09:00-17:00"]', 'fri = ["09:00-16:00"]', 1)) != same
+    assert builtin_config().sla_fingerprint == "builtin-1"  # (what desks under the defaults keep already)

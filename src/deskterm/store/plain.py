@@ -392,7 +392,7 @@ def open_plain(db: str | os.PathLike | None, config: Config, clock: Clock | None
     errors = _driver_errors(postgresql)
     try:
         revision = desk._rows("SELECT version_num FROM alembic_version")
-        if revision != [(HEAD,)] or desk.meta_value("sla_config") != config.fingerprint:
+        if revision != [(HEAD,)] or desk.meta_value("sla_config") != config.sla_fingerprint:
             desk.close()
             return None
     except errors:
