@@ -92,11 +92,14 @@ def one(db: str, config: str, changes: int) -> dict:
     from deskterm.tui.app import DeskApp
 
     async def settle(app, pilot) -> None:
+        reader = getattr(app, "reader", None)  # the live refresh's thread (tui/reader.py), where there is one
         for _ in range(3):
             try:
                 await app.workers.wait_for_complete()
             except Exception:  # noqa: BLE001 - a worker replaced by a newer one: wait for the newer
                 continue
+            if reader is not None:
+                await reader.idle()
             await pilot.pause()
         await pilot.pause(0.02)
 

@@ -9,9 +9,11 @@ that one worker), without reading the whole view again nor anything on the event
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
-from tuihelp import SIZE, lines, ready, settle
+import pytest
+from tuihelp import SIZE, lines, ready, settle, until
 
 import deskterm.store.queue as queue_store
 from deskterm.service import Change, NewTicket
@@ -78,3 +80,48 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
         row = next(r for r in table.visible_rows() if r.id == third.id)
         assert row.status == "pending"
         assert any(str(third.id) in line and "pending" in line for line in lines(table))
+
+
+@pytest.mark.engines("sqlite", "postgresql")
+async def test_a_change_reaches_the_queue_without_the_clocks_second(db_engine, demo, request):
+    """The app looks for other agents' changes more often than its clock's second: on SQLite every
+    ``FEED_EVERY`` seconds, on PostgreSQL when a notification arrives on the listening socket (the event loop
+    wakes on it). With the second's poll stopped, a change still reaches the screen, through the feed."""
+    from deskterm.dbcopy import copy_database
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+    from deskterm.tui.app import DeskApp
+
+    db, config, clock = demo
+    url = str(db)
+    if db_engine == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        copy_database(str(db), url)
+    other = Desk(open_store(url), config, clock=clock, user="bob")
+    app = DeskApp(db=url, config=config, clock=clock, user="alice")
+    app._every_second = lambda: None  # type: ignore[method-assign]  (the second's poll and tick: stopped)
+    followed: list[set[int]] = []
+    original = queue_store.follow
+
+    def spy(query, changed, *args, **kwargs):
+        followed.append(set(changed))
+        return original(query, changed, *args, **kwargs)
+
+    try:
+        queue_store.follow = spy  # type: ignore[assignment]
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            table = app.screen.query_one(QueueTable)
+            row = next(r for r in table.visible_rows() if r.status == "open")
+            await asyncio.to_thread(other.update, row.id, Change(status="on_hold"))
+
+            def shown() -> bool:
+                now = next((r for r in table.visible_rows() if r.id == row.id), None)
+                return now is not None and now.status == "on_hold"
+
+            await until(pilot, shown, what="the change on screen")
+            assert {row.id} in followed, "followed through the feed"
+            assert any(str(row.id) in line and "on_hold" in line for line in lines(table))
+    finally:
+        queue_store.follow = original  # type: ignore[assignment]
+        other.store.dispose()

@@ -9,21 +9,25 @@ SIZE = (120, 40)
 
 
 async def workers_done(app) -> None:
-    """Wait for the app's workers. A worker that a newer one replaced (an exclusive worker: the handover or the
-    dashboard reloading when the app's rules change the desk at start) ends cancelled: wait for the newer. A worker
-    that failed has had its error handed to the app (``DeskApp._handle_exception``: a notice for a desk that stopped
-    answering, else a crash the test sees in the return code): wait for the others."""
+    """Wait for the app's workers and its reader's jobs (tui/reader.py). A worker that a newer one replaced (an
+    exclusive worker: the handover or the dashboard reloading when the app's rules change the desk at start) ends
+    cancelled: wait for the newer. A worker that failed has had its error handed to the app
+    (``DeskApp._handle_exception``: a notice for a desk that stopped answering, else a crash the test sees in the
+    return code): wait for the others."""
     import asyncio
 
     from textual.worker import WorkerCancelled, WorkerFailed
 
+    reader = getattr(app, "reader", None)  # the live refresh's thread (tui/reader.py)
     for _ in range(50):
         try:
             await app.workers.wait_for_complete()
-            return
         except (WorkerCancelled, WorkerFailed):
             await asyncio.sleep(0)  # the ended worker leaves the manager in its done callback
             continue
+        if reader is None or not reader.busy:
+            return
+        await reader.idle()  # (what it hands back may start workers: wait for them too)
 
 
 async def ready(pilot) -> None:

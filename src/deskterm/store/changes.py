@@ -126,6 +126,16 @@ class ChangeWatch:
             return ANY
         return Changes(frozenset(ticket for _, ticket in rows))
 
+    def fileno(self) -> int | None:
+        """PostgreSQL: the listening connection's socket, readable when a notification arrives (the app wakes on
+        it instead of looking at fixed times); None on SQLite, or while the connection is lost."""
+        if self.store.is_sqlite or self._conn is None or self._closed:
+            return None
+        try:
+            return int(self._conn.pgconn.socket)
+        except Exception:  # noqa: BLE001 - a connection that broke: the next look listens again
+            return None
+
     @property
     def trouble(self) -> str | None:
         """Why the server cannot be heard from (PostgreSQL: the listening connection is lost and could not be

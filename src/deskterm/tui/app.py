@@ -77,6 +77,10 @@ class DeskApp(App):
         from .pending import PendingWrites
 
         self.writes = PendingWrites(self)  # changes in flight, each in a thread (pending.py)
+        from .reader import Reader
+
+        # the live refresh's reads, one long-lived thread for the app (not a worker per change: reader.py)
+        self.reader = Reader(self._reader_failed)
         # presence: what this app's agent has open (ticket, activity), published by the presence thread, and
         # what the other apps have open (ticket → [(agent, activity)]), for the screens to show
         self.presence_state: tuple[int | None, str] = (None, "viewing")
@@ -227,6 +231,7 @@ class DeskApp(App):
             self.drafts = drafts
             self._offer_drafts(drafts)
         self.signals.desk_ready.publish(desk)
+        self._watch_changes()
         # a thread of its own, not a worker: it runs as long as the app (waiting for workers must not wait for it)
         import threading
 
@@ -423,9 +428,16 @@ class DeskApp(App):
             self.signals.config.publish(None)
         elif followed is not None:
             self.notify(followed, title="Configuration", severity="warning", timeout=15)
+        return self.poll_changes() or followed == "customers"
+
+    def poll_changes(self) -> bool:
+        """Tell the screens what another connection committed since the last look; True if it had. Called by
+        ``poll`` every second, and more often than that (``_watch_changes``): on SQLite every ``FEED_EVERY``
+        seconds (a ``PRAGMA data_version`` on the watch's own connection, a few microseconds, and the feed read
+        only when it moved), on PostgreSQL as soon as a notification arrives on the listening socket."""
         changes = self.change_watch.changes() if self.change_watch is not None else None
         if changes is None:
-            return followed == "customers"
+            return False
         latest = (
             self.change_watch.latest_escalation if self.change_watch is not None else None
         )  # (SQLite: read with the feed)
@@ -542,6 +554,48 @@ class DeskApp(App):
             self.bell()
         return len(news)
 
+    FEED_EVERY = 0.25  # SQLite: seconds between two looks at the desk's change counter (poll_changes)
+
+    def _watch_changes(self) -> None:
+        """Look for other agents' changes more often than the clock's second: the time a change takes to reach
+        the screens is mostly the wait for the next look. SQLite: an interval of ``FEED_EVERY``; PostgreSQL: the
+        event loop wakes the app when the listening socket has something to read (a notification), and
+        ``_rewatch`` follows the socket when the connection is made again."""
+        watch = self.change_watch
+        if watch is None:
+            return
+        if watch.store.is_sqlite:
+            self.set_interval(self.FEED_EVERY, self._feed_due, name="deskterm change watch")
+        else:
+            self._rewatch()
+
+    _watched_fd: int | None = None
+
+    def _feed_due(self) -> None:
+        if self.desk is not None and self.desk_problem is None:
+            self.poll_changes()
+
+    def _socket_readable(self) -> None:
+        if self.change_watch is not None and self.change_watch.trouble is None:
+            self.poll_changes()
+        self._rewatch()
+
+    def _rewatch(self) -> None:
+        """Wake on the listening socket, the one of the connection as it is now (None: lost; the clock's second
+        tries to listen again)."""
+        import asyncio
+
+        fd = self.change_watch.fileno() if self.change_watch is not None else None
+        if fd == self._watched_fd:
+            return
+        loop = asyncio.get_running_loop()
+        if self._watched_fd is not None:
+            loop.remove_reader(self._watched_fd)
+        self._watched_fd = None
+        if fd is not None:
+            loop.add_reader(fd, self._socket_readable)
+            self._watched_fd = fd
+
     def _every_second(self) -> None:
         self.keygate.watchdog()
         if self._terminal_gone():
@@ -552,6 +606,8 @@ class DeskApp(App):
             self._listen_again()  # reaching a lost server can take seconds: never on the event loop
         else:
             self.poll()
+            if self.change_watch is not None and not self.change_watch.store.is_sqlite:
+                self._rewatch()  # (PostgreSQL: the poll may have listened again, on a new connection)
         self.tick()
 
     # -- losing the desk ---------------------------------------------------------------------------
@@ -602,6 +658,7 @@ class DeskApp(App):
 
     def _server_back(self) -> None:
         self.check_desk()
+        self._rewatch()  # the new listening connection's socket
         self.signals.changes.publish(None)  # whatever changed while nobody listened is unknown: reload
 
     # -- presence: who else has which ticket open -------------------------------------------------
@@ -676,8 +733,21 @@ class DeskApp(App):
         self._presence_running = False
         self._presence_wake.set()
 
+    def _reader_failed(self, error: BaseException) -> None:
+        """A live refresh's read failed (reader.py): as a failed worker's error."""
+        if isinstance(error, Exception):
+            self._handle_exception(error)
+        else:
+            raise error
+
     def on_unmount(self) -> None:
         self._stop_presence()
+        self.reader.close()
+        if self._watched_fd is not None:
+            import asyncio
+
+            asyncio.get_running_loop().remove_reader(self._watched_fd)
+            self._watched_fd = None
         if self.drafts is not None:
             self.drafts.close()  # what was typed in the last moments is written now
         gc.unfreeze()  # what was frozen is collectable again (an app that runs in a longer process: tests)

@@ -518,32 +518,36 @@ class QueueScreen(DeskScreen):
         watch = getattr(self.app, "change_watch", None)
         table = self.table
         top, n = int(table.scroll_y), table.rows_visible
-        window = table.window_span
-        self._background_follow(
-            shown,
-            changed,
-            self.model.begin(),
-            self.model.ask_count_changed(),
-            getattr(watch, "read_at", None),
-            self.model.resort_at[:2],
-            (top - n, top + 2 * n),
-            window,
+        generation, count = self.model.begin(), self.model.ask_count_changed()
+        # in the app's reader thread (reader.py: one long-lived thread, not a worker per change)
+        self.app.reader.submit(
+            partial(
+                self._follow,
+                shown,
+                changed,
+                count,
+                getattr(watch, "read_at", None),
+                self.model.resort_at[:2],
+                (top - n, top + 2 * n),
+                table.window_span,
+            ),
+            partial(self._followed, changed=changed, generation=generation),
+            partial(self._follow_failed, count),
         )
         self._reload_roster()
 
-    @work(thread=True, group="query")
-    def _background_follow(
+    def _follow(
         self,
         shown: QueueQuery,
         changed: frozenset[int],
-        generation: int,
         count: bool,
         fed_at: float | None,
         thresholds: tuple,
         near: tuple[int, int],
         window: tuple,
-    ) -> None:
-        """``count``: the counts are moved here (else a whole count is running, and another follows it)."""
+    ) -> tuple:
+        """In the reader's thread: what ``_followed`` shows. ``count``: the counts are moved here (else a whole
+        count is running, and another follows it)."""
         from ...store.queue import follow
         from ...store.queue_counts import breaching_count
 
@@ -551,26 +555,23 @@ class QueueScreen(DeskScreen):
         assert desk is not None
         counts: dict[str, int] | None = None
         whole = False
-        try:
-            kept = self._kept_counts() if count else None
-            now = desk.clock.now()
-            followed = follow(
-                shown, changed, kept, thresholds=thresholds, fed_at=fed_at, counted_at=now, near=near, window=window
-            )
-            entries = [sla.evaluate(r, now) for r in followed.records] if sla is not None else []
-            if count and kept is not None:
-                if followed.counts is not None:
-                    counts = followed.counts
-                else:  # not counted yet: counted whole
-                    counts, whole = kept.load(), True
-                    counts["breaching"] = breaching_count(desk.store, now)
-        except BaseException:
-            if count:  # the count asked is over (failed: counted again next time)
-                self.app.call_from_thread(self._counted, None, False)
-            raise
-        self.app.call_from_thread(
-            self._followed, followed, changed, generation, entries, (counts, whole) if count else None
+        kept = self._kept_counts() if count else None
+        now = desk.clock.now()
+        followed = follow(
+            shown, changed, kept, thresholds=thresholds, fed_at=fed_at, counted_at=now, near=near, window=window
         )
+        entries = [sla.evaluate(r, now) for r in followed.records] if sla is not None else []
+        if count and kept is not None:
+            if followed.counts is not None:
+                counts = followed.counts
+            else:  # not counted yet: counted whole
+                counts, whole = kept.load(), True
+                counts["breaching"] = breaching_count(desk.store, now)
+        return followed, entries, (counts, whole) if count else None
+
+    def _follow_failed(self, count: bool, _error: BaseException) -> None:
+        if count:  # the count asked is over (failed: counted again next time)
+            self._counted(None, False)
 
     def _kept_counts(self) -> ViewCounts:
         from ...store.queue_counts import ViewCounts
@@ -581,9 +582,10 @@ class QueueScreen(DeskScreen):
             self._view_counts = ViewCounts(desk.store, desk.user)
         return self._view_counts
 
-    def _followed(self, followed, changed: frozenset[int], generation: int, entries: list, counted) -> None:
+    def _followed(self, result: tuple, changed: frozenset[int], generation: int) -> None:
         """On the event loop, once per change: the tabs, the order, the changed rows and their countdowns, the
         status line, all in the frame that follows."""
+        followed, entries, counted = result
         if counted is not None:
             counts, whole = counted
             if counts is not None and not whole and self._view_counts is not None and "breaching" in self.counts:
