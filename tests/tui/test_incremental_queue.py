@@ -79,6 +79,13 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
         assert {v: app.screen.counts[v] for v in counts} == counts
         row = next(r for r in table.visible_rows() if r.id == third.id)
         assert row.status == "pending"
+        # every line shows the ticket of its place at its version (the lines of tickets that did not change and
+        # stayed in place were not compared: only the clock moves them)
+        top = int(table.scroll_y)
+        for y in range(1, table.rows_visible + 1):
+            shown_row = table.row_at(top + y - 1)
+            key = table._line_keys.get(y)
+            assert (key[:2] if key else None) == ((shown_row.id, shown_row.version) if shown_row else None)
         assert any(str(third.id) in line and "pending" in line for line in lines(table))
 
 

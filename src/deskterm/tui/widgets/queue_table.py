@@ -336,8 +336,9 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._settle_cursor()
         self.loaded = True
         self._prepare_after_frame()
-        # only what reads differently: typing on in a search or a re-sort often leaves most lines as they were
-        self.refresh_changed()
+        # only what reads differently: typing on in a search or a re-sort often leaves most lines as they were;
+        # another agent's change: only the lines that show another ticket, or one of those that changed
+        self.refresh_changed(stale if reuse_rows and stale else None)
 
     def reload(self) -> None:
         """Re-read the same query (the data changed); a frozen table only refreshes its rows' contents."""
@@ -532,16 +533,30 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Repaint the lines whose countdown or age text changed; return how many."""
         return self.refresh_changed()
 
-    def refresh_changed(self) -> int:
+    def refresh_changed(self, tickets: Collection[int] | None = None) -> int:
         """Repaint the lines (header included) that would read differently from what they show; return how
         many. A clock tick, a re-sort that leaves the screen as it was, an evaluation that confirms what the
-        ticket row said: nothing to write to the terminal."""
+        ticket row said: nothing to write to the terminal.
+
+        ``tickets``: only these tickets changed (another agent's change, the order patched): a line that still
+        shows the ticket it showed, at the same version, with the same cursor, mark and presence, and not one
+        of these, is left as it is without computing its countdown: only the clock moves its cells, and the
+        clock's tick (every second) compares every line. The others are compared as always."""
         changed = 0
         now = self._now()
         width = self.scrollable_content_region.width
         top = int(self.scroll_y)
         for y in range(0, self.rows_visible + 1):
-            old, new = self._line_keys.get(y, _UNKNOWN), self._line_key(y, top, now, width)
+            old = self._line_keys.get(y, _UNKNOWN)
+            if (
+                tickets is not None
+                and y
+                and old is not None
+                and len(old) == 7
+                and self._same(old, y, top, width, tickets)
+            ):
+                continue
+            new = self._line_key(y, top, now, width)
             if old == new:
                 continue
             changed += 1
@@ -552,6 +567,20 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
                 for x, w in cells:
                     self.refresh(Region(x, y, w, 1))
         return changed
+
+    def _same(self, old: tuple, y: int, top: int, width: int, tickets: Collection[int]) -> bool:
+        """Screen line ``y`` (a ticket's, ``old`` its key) would show the same ticket at the same version, with the
+        same cursor, mark, width and presence: all it could show differently is its clock-driven cells."""
+        index = top + y - 1
+        row = self.row_at(index) if index < self.total else None
+        return (
+            row is not None
+            and row.id not in tickets
+            and (row.id, row.version, index == self.cursor_index, row.id in self.marked)
+            == (old[0], old[1], old[3], old[4])
+            and old[5] == width
+            and old[6] == presence_mark(self.others_open.get(row.id))
+        )
 
     @staticmethod
     def _changed_cells(old: tuple | None, new: tuple | None, width: int) -> list[tuple[int, int]] | None:
