@@ -33,6 +33,7 @@ TABLES = (
     "agents",
     "groups",
     "tickets",
+    "ticket_search",
     "events",
     "escalations",
     "rule_firings",

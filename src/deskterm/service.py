@@ -49,6 +49,7 @@ from .domain.customers import (
 from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_state
 from .domain.sla import CUSTOMER, evaluate
 from .domain.survey import SurveyAnswer
+from .domain.text import search_text
 from .errors import BadInput, Conflict, Refused
 from .records import ContactRecord, CustomerRecord, EventRecord, NewEvent, NewTicket, TicketRecord
 from .store import bulk, queries
@@ -73,6 +74,7 @@ from .store.models import (
     ProblemRecord,
     RuleFiring,
     Ticket,
+    TicketSearch,
     TimeEntry,
 )
 from .store.queue_terms import OPEN_STATUSES, Row
@@ -100,6 +102,7 @@ ALERT_AUTHOR = "alertmanager"  # the author of what monitoring alerts write
 # built once, on the table (no ORM round): a fetch inserts thousands of tickets
 _INSERT_TICKET = insert(Ticket.__table__).returning(Ticket.__table__.c.id)  # type: ignore[attr-defined]
 _INSERT_EVENT = insert(Event.__table__)  # type: ignore[attr-defined]
+_INSERT_SEARCH = insert(TicketSearch.__table__)  # type: ignore[attr-defined]
 _INSERT_ALERT = insert(AlertRow.__table__)  # type: ignore[attr-defined]
 _NEW_TICKET = {"type": "incident", "status": "new", "group_name": "L1", "created_by": CUSTOMER, "version": 1}
 UNASSIGN = ("", "none", "nobody", "-")
@@ -647,6 +650,12 @@ class Desk(Timers):
             for e in t.events
         ]
         bulk.insert_tuples(conn, _EVENTS, _EVENT_COLUMNS, event_rows)
+        bulk.insert_tuples(
+            conn,
+            _SEARCH,
+            ("ticket_id", "text"),
+            [(tid, search_text(t.subject, t.ref)) for tid, t in zip(ids, tickets, strict=True)],
+        )
         run.written += len(ids)
         if len(run.feed) <= FEED_MOST:
             run.feed += ids[: FEED_MOST + 1 - len(run.feed)]
@@ -2389,6 +2398,7 @@ class Desk(Timers):
             },
         ).scalar_one()
         session.execute(_INSERT_EVENT, [e.row(ticket_id) for e in events])
+        session.execute(_INSERT_SEARCH, {"ticket_id": ticket_id, "text": search_text(subject, None)})
         if m.group not in tx.groups:
             self._register(session, [], [m.group])
             tx.groups.add(m.group)
@@ -2512,6 +2522,7 @@ class Desk(Timers):
                 "next_left": left,
             },
         ).scalar_one()
+        session.execute(_INSERT_SEARCH, {"ticket_id": ticket_id, "text": search_text(subject, None)})
         feed_changed(session, ticket_id)  # the other apps touch only this ticket
         return ticket_id
 
@@ -2762,6 +2773,7 @@ _TICKET_COLUMNS = (
 )
 # The tables themselves, for the bulk inserts of an import (SQLModel does not type ``Model.__table__``).
 _TICKETS = SQLModel.metadata.tables[Ticket.__tablename__]
+_SEARCH = SQLModel.metadata.tables[TicketSearch.__tablename__]
 _EVENTS = SQLModel.metadata.tables[Event.__tablename__]
 _EVENT_COLUMNS = ("ticket_id", "at", "kind", "author", "public", "body", "from_value", "to", "reason")
 

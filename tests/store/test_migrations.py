@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import SQLModel
 
-from deskterm.store import migrate, models, search  # noqa: F401  (models: the tables of SQLModel.metadata)
+from deskterm.store import migrate, models, queue_search, search  # noqa: F401  (models: the tables of SQLModel.metadata)
 from deskterm.store.engine import open_store
 from deskterm_testing import db_rows, is_pg
 
@@ -118,7 +118,7 @@ def test_migrations_from_an_empty_database_build_the_models_schema(empty_db):
             assert {
                 (i["name"], tuple(i["column_names"]), bool(i["unique"]))
                 for i in insp.get_indexes(name)
-                if not i.get("duplicates_constraint") and i["name"] != search.PG_INDEX
+                if not i.get("duplicates_constraint") and i["name"] not in (search.PG_INDEX, queue_search.TRGM_INDEX)
             } == {(i.name, tuple(c.name for c in i.columns), bool(i.unique)) for i in table.indexes}, name
     finally:
         store.dispose()

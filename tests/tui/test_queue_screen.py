@@ -153,8 +153,7 @@ async def test_search_folds_non_ascii_case_and_narrows_as_you_type(make_app, oth
         table, search = table_of(app), app.screen.search
         everything = table.total
         await pilot.press("slash")
-        await settle(pilot)  # the prompt loads the haystacks in a worker
-        assert search.loads == 1
+        await settle(pilot)  # the prompt loads the base ids in a worker
         scanned = search.scanned
         await pilot.press("é")  # lower case: finds the upper-case subject
         await settle(pilot)
@@ -176,7 +175,6 @@ async def test_search_folds_non_ascii_case_and_narrows_as_you_type(make_app, oth
             await pilot.press("backspace")
         await settle(pilot)
         assert table.total == everything and search.scanned == scanned  # backspace: earlier results, kept
-        assert search.loads == 1
 
 
 async def test_claim_and_refusal(make_app, other_desk):
@@ -656,19 +654,14 @@ async def test_breaching_soon_takes_in_tickets_as_time_passes_without_sql(make_a
         assert sql_runs == []  # taken again from the same SQL order
 
 
-async def test_search_haystacks_are_loaded_once_open_and_kept_across_changes(make_app, other_desk):
-    """The search's haystacks are read once after the queue opens (not at the agent's first ``/``), and a
-    change made elsewhere reads only the new tickets' haystacks, not every ticket's again."""
+async def test_search_finds_a_ticket_created_elsewhere(make_app, other_desk):
+    """The search's texts are the store's (``ticket_search``, written with each ticket): a ticket another agent
+    created is found by its first search."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         search = app.screen.search
-        for _ in range(100):
-            await pilot.pause(0.05)
-            if search.loads:
-                break
         await settle(pilot)
-        assert search.loads == 1
         [tid] = other_desk.import_tickets(
             [
                 NewTicket(
@@ -686,7 +679,7 @@ async def test_search_haystacks_are_loaded_once_open_and_kept_across_changes(mak
         await settle(pilot)
         table = table_of(app)
         assert [r.id for r in table.visible_rows()] == [tid]
-        assert search.loads == 1
+        assert search.searches >= 1
 
 
 async def test_the_mouse_works_too(make_app):

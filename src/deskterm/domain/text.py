@@ -17,5 +17,13 @@ def fold(text: str) -> str:
     return _COMBINING.sub("", unicodedata.normalize("NFKD", text.casefold()))
 
 
+def search_text(subject: str, ref: str | None) -> str:
+    """What the queue's free words are looked for in, beside the customer's name: the subject and the ref, folded
+    (``fold``), joined by a character nobody types (whitespace to the search prompt: a word never holds it, so
+    it never matches across the two). Kept in the store beside each ticket (``ticket_search``), where a trigram
+    index finds a word's tickets; written where tickets are inserted, from here only."""
+    return f"{fold(subject)}\x1f{fold(ref or '')}"
+
+
 # the blocks of combining marks (diacritics), removed by one regular expression at C speed
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")

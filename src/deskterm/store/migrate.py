@@ -22,7 +22,7 @@ from ..safefile import NOFOLLOW, private_dir, publish, set_mode
 if TYPE_CHECKING:  # engine.open_store imports this module: a type only here, so that there is no cycle
     from .engine import Store
 
-HEAD = "0017"  # keep in step with the newest file in migrations/versions (a test checks it)
+HEAD = "0018"  # keep in step with the newest file in migrations/versions (a test checks it)
 MIGRATIONS = Path(__file__).with_name("migrations")
 _PG_MIGRATION_LOCK = 0x6465736B  # "desk": the advisory lock key held while migrating a PostgreSQL database
 

@@ -123,6 +123,17 @@ class Ticket(SQLModel, table=True):
     category: str | None = Field(default=None, sa_column=Column(Text, nullable=True, index=True))
 
 
+class TicketSearch(SQLModel, table=True):
+    """A ticket's ``search_text`` (subject and ref, folded): what the queue's free words are looked for in, under
+    a trigram index (SQLite: the FTS5 table ``ticket_trigram`` over it, kept by triggers; PostgreSQL: a
+    ``pg_trgm`` GIN index), in a narrow table of its own that a scan reads fast (a word of one or two characters
+    has no trigram). Written beside the ticket by the service and the importer (migration 0018)."""
+
+    __tablename__ = "ticket_search"
+    ticket_id: int = Field(foreign_key="tickets.id", primary_key=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
 class Event(SQLModel, table=True):
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_ticket_at", "ticket_id", "at", "id"),)

@@ -38,7 +38,7 @@ from sqlmodel import col
 from ..records import TicketRecord
 from . import plain, queries
 from .engine import Store
-from .models import Customer, Escalation, Ticket, core
+from .models import Customer, Escalation, Ticket, TicketSearch, core
 from .queue_conditions import customer_names, escalated_condition, filter_conditions, sort_key, view_condition
 from .queue_counts import ViewCounts, breaching_count, data_view_counts, view_bits, view_counts
 from .queue_search import SearchIndex, haystack
@@ -68,6 +68,7 @@ if TYPE_CHECKING:
 
 # Core columns (``core``): a window of rows, or ``deskterm list``'s, is read without the ORM
 _T, _CU = core(Ticket).c, core(Customer).c
+_SEARCH = core(TicketSearch)
 _ROW_COLUMNS = plain.columns(plain.ROW, tickets=_T, customers=_CU)  # (the fields of a Row, in order)
 # built once: see queue_thresholds._DEADLINES
 _ROWS = (
@@ -402,7 +403,7 @@ class QueueQuery:
         early), until ``n`` of them are in the view. A view whose first tickets are rare along the index (a
         filter on one customer) is given up after ``HEAD_SCAN_MOST`` rows: its whole order is cheap anyway
         (the filter's index). The same ids as the whole order's first ``n`` (``tests/store/test_queue_head.py``)."""
-        if self.sort.column != "due" or self.view == "breaching" or self.filters.words or self.now is None:
+        if self.sort.column != "due" or self.view == "breaching" or self.now is None:
             return None
         now, due, warn, ticket_id = self.now, col(Ticket.next_due), col(Ticket.next_warn), col(Ticket.id)
         groups: list[list[ColumnElement[bool]]] = [  # as arrange() cuts them out of the order by deadline
@@ -419,17 +420,24 @@ class QueueQuery:
         budget = HEAD_SCAN_MOST
         with self.store.engine.connect() as conn:
             in_view = case((and_(*self._where(conn)), 1), else_=0)
+            words = self.filters.words
+            match = (self.search or SearchIndex()).matcher(conn, words) if words else None
             for conditions, by in ranges:
                 if len(found) >= n:
                     break
                 if budget <= 0:
                     return None
                 read, limit = 0, budget
-                result = conn.execute(select(ticket_id, in_view).where(*conditions).order_by(*by).limit(limit))
+                stmt = select(ticket_id, in_view)
+                if match is not None:  # free words: matched as each row is read (the same ``Matcher`` as the order's)
+                    stmt = select(ticket_id, in_view, _SEARCH.c.text, _T.customer_id).outerjoin(
+                        _SEARCH, _SEARCH.c.ticket_id == ticket_id
+                    )
+                result = conn.execute(stmt.where(*conditions).order_by(*by).limit(limit))
                 try:
-                    for i, inside in result:
+                    for i, inside, *texts in result:
                         read += 1
-                        if inside:
+                        if inside and (match is None or match(i, *texts)):
                             found.append(i)
                             if len(found) >= n:
                                 break

@@ -1,8 +1,12 @@
-"""Free words, matched in Python (``SearchIndex``).
+"""Free words, matched in the store (``SearchIndex``, ``Matcher``).
 
-A folded haystack per ticket (``fold``: case and diacritics), looked up along the ordered ids of the view +
-filters + sort, so that a search typed character by character narrows in milliseconds, and matches "RHÔNE" or
-"Rhône" for "rhone" (SQLite's LIKE only folds ASCII case).
+A ticket matches a free word when the word, folded (``fold``: case and diacritics), is in its subject, its ref or
+its customer's name, folded alike, or when the word is its number (``1234``, ``#1234``); it matches the search when
+it matches every word. The subject and ref are kept folded in the store (``ticket_search``, written beside each
+ticket: ``domain.text.search_text``) under a trigram index (migration 0018), so that the app holds no text of its
+own: SQLite's FTS5 trigram table ``ticket_trigram`` or PostgreSQL's ``pg_trgm`` finds the tickets holding a word
+of three characters or more; a shorter word (no trigram) is looked for along the narrow table. The customers
+(a handful) are folded in memory and matched by their id.
 """
 
 from __future__ import annotations
@@ -10,20 +14,16 @@ from __future__ import annotations
 import threading
 from array import array
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import col
 
-from .engine import Store
-from .models import Ticket
+from .models import Ticket, TicketSearch
 from .queue_conditions import customer_names
-from .queue_terms import (
-    OPEN_STATUSES,
-    fold,
-)
+from .queue_terms import fold
 from .queue_thresholds import warned_ids
 
 if TYPE_CHECKING:
@@ -32,9 +32,9 @@ if TYPE_CHECKING:
 
 
 def haystack(subject: str, customer: str, ref: str | None) -> str:
-    """What a free word is looked for in: subject, customer and ref, folded (``fold``: "rhone" finds "RHÔNE",
-    "strasse" finds "Straße"), joined by a character nobody types so that a word never matches across two
-    of them. A word of digits (``1234`` or ``#1234``) also finds the ticket with that number."""
+    """Everything a free word is looked for in, as one text (the reference the store's matching is tested
+    against): subject, customer and ref, folded, joined by a character nobody types (whitespace to the prompt)
+    so that a word never matches across two of them."""
     return fold(f"{subject}\x1f{customer}\x1f{ref or ''}")
 
 
@@ -47,46 +47,119 @@ def _ticket_number(word: str) -> int | None:
     return int(digits) if digits.isascii() and digits.isdigit() else None
 
 
+TRIGRAM = 3  # the shortest word a trigram index can find
+TRGM_INDEX = "ix_ticket_search_trgm"  # PostgreSQL's pg_trgm index (migration 0018; outside the models)
+BY_ID = 900  # ids read per statement (SQLite's variable limit)
+_SEARCH = TicketSearch.__table__  # type: ignore[attr-defined]
+_BY_ID = (
+    select(col(Ticket.id), _SEARCH.c.text, col(Ticket.customer_id))
+    .select_from(Ticket)
+    .outerjoin(_SEARCH, _SEARCH.c.ticket_id == col(Ticket.id))
+)
+
+
+class Matcher:
+    """Folded words matched against a ticket's ``search_text``, customer and number, in Python: the same as the
+    store's matching (``matching_ids``), for the few tickets read by id."""
+
+    def __init__(self, words: tuple[str, ...], customers: dict[int, str]) -> None:
+        self.words = words
+        self.customers = [frozenset(c for c, name in customers.items() if w in name) for w in words]
+        self.numbers = [_ticket_number(w) for w in words]
+
+    def __call__(self, ticket_id: int, haystack: str | None, customer_id: int) -> bool:
+        hay = haystack or ""
+        return all(
+            w in hay or customer_id in c or ticket_id == n
+            for w, c, n in zip(self.words, self.customers, self.numbers, strict=True)
+        )
+
+    def among(self, conn, ids: Iterable[int]) -> set[int]:
+        """Those of these tickets that match, read by id."""
+        ids = list(ids)
+        found: set[int] = set()
+        for i in range(0, len(ids), BY_ID):
+            rows = conn.execute(_BY_ID.where(col(Ticket.id).in_(ids[i : i + BY_ID])))
+            found.update(t for t, hay, customer in rows if self(t, hay, customer))
+        return found
+
+    def word_ids(self, conn, k: int) -> set[int]:
+        """Every ticket matching the ``k``-th word, from the store: its text by the trigram index (three characters
+        or more) or along ``ticket_search`` (fewer), its customers' tickets, its number."""
+        w = self.words[k]
+        if conn.dialect.name == "sqlite":
+            if len(w) >= TRIGRAM:
+                phrase = '"' + w.replace('"', '""') + '"'
+                stmt = text("SELECT rowid FROM ticket_trigram WHERE ticket_trigram MATCH :w").bindparams(w=phrase)
+            else:
+                stmt = text("SELECT ticket_id FROM ticket_search WHERE instr(text, :w) > 0").bindparams(w=w)
+        elif len(w) >= TRIGRAM:  # pg_trgm's index, exact by its recheck (LIKE is case-sensitive)
+            like = "%" + w.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            stmt = text("SELECT ticket_id FROM ticket_search WHERE text LIKE :w").bindparams(w=like)
+        else:
+            stmt = text("SELECT ticket_id FROM ticket_search WHERE strpos(text, :w) > 0").bindparams(w=w)
+        found = set(conn.execute(stmt).scalars())
+        customers = sorted(self.customers[k])
+        for i in range(0, len(customers), BY_ID):
+            chunk = customers[i : i + BY_ID]
+            found.update(conn.execute(select(col(Ticket.id)).where(col(Ticket.customer_id).in_(chunk))).scalars())
+        n = self.numbers[k]
+        if n is not None:
+            found.add(n)
+        return found
+
+    def matching_ids(self, conn, most_by_id: int) -> set[int]:
+        """Every ticket matching every word: the longest word's (the fewest, as a rule) from the store, the others
+        checked by id among them when they are at most ``most_by_id``, else from the store too."""
+        order = sorted(range(len(self.words)), key=lambda k: -len(self.words[k]))
+        found = self.word_ids(conn, order[0])
+        if len(order) > 1:
+            if len(found) <= most_by_id:
+                return self.among(conn, found)
+            for k in order[1:]:
+                found &= self.word_ids(conn, k)
+        return found
+
+
+def customers_folded(conn) -> dict[int, str]:
+    return {i: fold(name) for i, name in customer_names(conn).items()}
+
+
 class SearchIndex:
-    """Free words, matched in memory: per (view, filters, sort), the ids in SQL order and a haystack per id
-    (the query then ``arrange``s what matches: for "time to breach", grouped at its instant).
+    """Free words, matched in the store: per (view, filters, sort), the ids in SQL order (no free words), kept,
+    and the positions among them of the tickets each search matched (the query then ``arrange``s them: for "time
+    to breach", grouped at its instant).
 
-    The haystacks (``haystack``: subject, customer, ref, folded) of every open ticket are loaded
-    once, in one sequential scan (about 150 ms at 70,000 open tickets, in a worker); the ordered ids of
-    the view + field filters + sort come from SQL (or from the screen's query without words, which the
-    index keeps: clearing the search shows them again without SQL). A search is then a substring test
-    per haystack along that list, 5–20 ms at 70,000; when the new words extend earlier ones (typing on:
-    "v" → "vp" → "vpn"), only the earlier, smaller result is examined, and earlier results are kept for
-    backspace.
+    The ordered ids of the view + field filters + sort come from SQL (or from the screen's query without words,
+    which the index keeps: clearing the search shows them again without SQL). A search asks the store which
+    tickets match (``Matcher.matching_ids``: a trigram index) and keeps those of the held ids, in their order.
+    When the new words extend earlier ones (typing on: "v" → "vp" → "vpn"), only the earlier result is examined:
+    read by id when it is small (``BY_ID_MOST``), else intersected with the store's answer; earlier results are
+    kept for backspace, which answers without the store.
 
-    One index serves the queries of one screen, from the event loop and from workers (a lock).
-    ``invalidate`` (the data changed) drops the ids and results: the next query reads its ids again, and
-    the haystacks of the tickets it has not seen yet. The queue screen loads the haystacks once it has
-    opened, so that the agent's first ``/`` finds them there.
+    One index serves the queries of one screen, from the event loop and from workers (a lock); the event loop
+    only takes what is held (``find(wait=False)``). ``invalidate`` (the data changed) drops the ids and results:
+    the next query reads its ids again.
     """
 
     RESULTS_KEPT = 32
+    BY_ID_MOST = 20_000  # tickets of an earlier result (or of a first word) read by id rather than the index
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.generation = 0  # bumped by invalidate(): what was loaded before is dropped
         self._held = 0  # the generation of what is held
-        # by ticket id (None: not loaded): a list, not a dict, whose keys and slots held about as much again as
-        # the texts (35 MB of 100 at a million tickets, 473,030 open)
-        self._texts: list[str | None] | None = None
         self._key: tuple | None = None
         self._ids: array | None = None
-        self._hays: list[str] | None = None
         self._positions: dict[int, int] | None = None  # id → position in _ids, when a word is a number
+        self._customers: dict[int, str] | None = None  # the customers' names, folded
         self._results: OrderedDict[tuple[str, ...], list[int]] = OrderedDict()  # words → positions in _ids
         self._warned: tuple | None = None  # (generation, instant, ids) of the last warned_ids
-        self.loads = 0  # full loads of the haystacks (tests and benchmarks read these)
-        self.scanned = 0  # haystacks examined
+        self.searches = 0  # searches asked of the store (tests and benchmarks read these)
+        self.scanned = 0  # held ids examined
 
     def invalidate(self) -> None:
-        """The data changed: what is held is stale (dropped by the next call, which waits for no load), but
-        for the haystacks: a ticket's subject, customer and ref never change once it exists (the service has
-        no such edit), so the next load reads only the tickets it has not seen (the new ones)."""
+        """The data changed: what is held is stale (dropped by the next call, which waits for no load)."""
         self.generation += 1
 
     def warned(self, conn, now: datetime) -> set[int]:
@@ -98,74 +171,73 @@ class SearchIndex:
         self._warned = (generation, now, found)  # one assignment: safe between the loop and a worker
         return found
 
+    def customers(self, conn) -> dict[int, str]:
+        """The customers' names, folded (kept until the data changes)."""
+        held = self._customers
+        if held is None or self._held != self.generation:
+            held = self._customers = customers_folded(conn)
+        return held
+
+    def matcher(self, conn, words: Sequence[str]) -> Matcher:
+        return Matcher(fold_words(words), self.customers(conn))
+
     def _check_generation(self) -> None:
         if self._held != self.generation:
             self._held = self.generation
-            self._key, self._ids, self._hays, self._positions = None, None, None, None  # (not _texts: invalidate)
+            self._key, self._ids, self._positions, self._customers = None, None, None, None
             self._results.clear()
 
     def _use_base(self, key: tuple, ids: array) -> None:
         if key != self._key or ids is not self._ids:
-            self._key, self._ids, self._hays, self._positions = key, ids, None, None
+            self._key, self._ids, self._positions = key, ids, None
             self._results.clear()
 
-    def _holds(self, query: QueueQuery, texts: bool) -> bool:
-        return (
-            self._held == self.generation
-            and self._ids is not None
-            and self._key == query.base_key()
-            and (not texts or self._texts is not None)
-        )
+    def _holds(self, query: QueueQuery) -> bool:
+        return self._held == self.generation and self._ids is not None and self._key == query.base_key()
 
     def ready(self, query: QueueQuery) -> bool:
         """Whether ``find`` would answer this query without SQL."""
-        return self._holds(query, texts=bool(query.filters.words))
+        words = query.filters.words
+        return self._holds(query) and (not words or fold_words(words) in self._results)
 
     def prepare(self, query: QueueQuery) -> None:
-        """Load what a search on this query will need (in a worker, when the search prompt opens)."""
+        """Load what a search on this query will need (in a worker, when the search prompt opens): its ids in
+        SQL order, the customers, and what its grouping will."""
         with self._lock:
             self._load(query)
-        if query.sort.column == "due" and query.now is not None:  # and what grouping its results will
+            with query.store.engine.connect() as conn:
+                self.customers(conn)
+        if query.sort.column == "due" and query.now is not None:
             with query.store.engine.connect() as conn:
                 self.warned(conn, query.now)
 
     def find(
         self, query: QueueQuery, wait: bool = True, most: int | None = None, progress: Progress | None = None
     ) -> array | None:
-        """The query's ids, its words matched in memory; with ``wait=False``, None unless no SQL is needed, and
-        with ``most`` also unless at most that many tickets are to be examined (and their ids arranged after):
-        the event loop asks so, and leaves more to a worker. ``progress``: told the ids SQL reads, when a query
-        without words reads them (``QueueQuery.sql_ids``)."""
+        """The query's ids, its words matched by the store; with ``wait=False``, None unless the answer is held
+        (no SQL: the event loop asks so), and without words also unless it holds at most ``most`` ids (to be
+        arranged after). ``progress``: told the ids SQL reads, when a query without words reads them
+        (``QueueQuery.sql_ids``)."""
         if not query.filters.words:
             found = self._base(query, wait, progress)
             return None if found is None or (most is not None and len(found) > most) else found
         if not self._lock.acquire(blocking=wait):
             return None
         try:
+            self._check_generation()
             if not wait and not self.ready(query):
                 return None
             self._load(query)
             ids = self._ids
             assert ids is not None
-            words = fold_words(query.filters.words)
-            if most is not None and self._examines(words) > most:
-                return None
-            return array("q", [ids[p] for p in self._narrow(words)])
+            return array("q", [ids[p] for p in self._narrow(query, query.filters.words)])
         finally:
             self._lock.release()
 
-    def _examines(self, words: tuple[str, ...]) -> int:
-        """How many tickets ``_narrow(words)`` would look at (or give, when it holds the result already)."""
-        held = self._results.get(words)
-        if held is not None:
-            return len(held)
-        source = self._source(words)
-        return len(source) if source is not None else len(self._ids or ())
-
     def _source(self, words: tuple[str, ...]) -> list[int] | None:
         """The smallest earlier result whose every word is within one of the new words: it holds every ticket
-        whose haystack holds the new words, so only it needs examining (None: every ticket). (Not the ticket a
-        number finds: see ``_add_numbered``.)"""
+        whose texts hold the new words, so only it needs examining (None: every ticket). (Not the ticket a
+        number finds: see ``_numbered``.)"""
         source: list[int] | None = None
         for earlier, positions in self._results.items():
             if (source is None or len(positions) < len(source)) and all(any(e in w for w in words) for e in earlier):
@@ -174,12 +246,12 @@ class SearchIndex:
 
     def _base(self, query: QueueQuery, wait: bool, progress: Progress | None = None) -> array | None:
         """Without words: the held ids when they are this query's, else SQL (kept for the searches that
-        follow). Never waits for a search's load: the agent switching views should not."""
+        follow). Never waits for a search: the agent switching views should not."""
         generation = self.generation
         if self._lock.acquire(blocking=False):
             try:
                 self._check_generation()
-                if self._holds(query, texts=False):
+                if self._holds(query):
                     return self._ids
             finally:
                 self._lock.release()
@@ -196,87 +268,47 @@ class SearchIndex:
         return ids
 
     def _load(self, query: QueueQuery) -> None:
-        """Under the lock: the haystacks, the query's base ids and their haystacks in that order."""
+        """Under the lock: the query's base ids."""
         self._check_generation()
-        if self._texts is None:
-            self._texts = self._load_texts(query.store)
-            self.loads += 1
         key = query.base_key()
         if key != self._key or self._ids is None:
             self._use_base(key, query.sql_ids())
-        if self._hays is None:
-            texts, ids = self._texts, self._ids
-            assert ids is not None
-            known = len(texts)
-            missing = [i for i in ids if i >= known or texts[i] is None]
-            if missing:  # committed between the two reads (data_changed follows and reloads anyway)
-                self._load_texts(query.store, missing, texts)
-            self._hays = [texts[i] for i in ids]  # (every one loaded now)
-        # invalidated meanwhile: this answer is from the old data, and the next call drops it all
 
-    @staticmethod
-    def _load_texts(
-        store: Store, ids: Sequence[int] | None = None, into: list[str | None] | None = None
-    ) -> list[str | None]:
-        """The haystacks of these tickets (None: every open ticket), by id, into ``into`` (grown to hold them)."""
-        out: list[str | None] = [] if into is None else into
-        stmt = select(col(Ticket.id), col(Ticket.subject), col(Ticket.customer_id), col(Ticket.ref))
-        with store.engine.connect() as conn:
-            customers = {i: fold(name) for i, name in customer_names(conn).items()}
-            if ids is None:
-                # every open ticket (every view is within them); "status || ''" keeps SQLite off the status
-                # index: a sequential scan reads them about 2.5x faster than 70,000 index lookups
-                chunks = [stmt.where((col(Ticket.status) + "").in_(OPEN_STATUSES))]
-            else:
-                ids = list(ids)
-                chunks = [stmt.where(col(Ticket.id).in_(ids[i : i + 900])) for i in range(0, len(ids), 900)]
-            for chunk in chunks:
-                found: Iterable[Any] = conn.execute(chunk)
-                for i, subject, customer_id, ref in found:
-                    # = haystack(), with each customer folded once rather than once per ticket
-                    if i >= len(out):
-                        out.extend([None] * (i + 1 - len(out) + 4096))
-                    out[i] = f"{fold(subject)}\x1f{customers.get(customer_id, '')}\x1f{fold(ref or '')}"
-        return out
-
-    def _narrow(self, words: tuple[str, ...]) -> list[int]:
+    def _narrow(self, query: QueueQuery, typed: Sequence[str]) -> list[int]:
         """Positions (in the base ids) of the tickets matching every word, in order."""
+        words = fold_words(typed)
         results = self._results
         found = results.get(words)
         if found is not None:
             results.move_to_end(words)
             return found
-        hays = self._hays
-        assert hays is not None
+        ids = self._ids
+        assert ids is not None
         source = self._source(words)
-        if len(words) == 1:
-            needle = words[0]
-            if source is None:
-                found = [p for p, h in enumerate(hays) if needle in h]
+        with query.store.engine.connect() as conn:
+            match = Matcher(words, self.customers(conn))
+            if source is not None and len(source) <= self.BY_ID_MOST:
+                matched = match.among(conn, [ids[p] for p in source])
             else:
-                found = [p for p in source if needle in hays[p]]
-        elif source is None:
-            found = [p for p, h in enumerate(hays) if all(w in h for w in words)]
-        else:
-            found = [p for p in source if all(w in hays[p] for w in words)]
-        self.scanned += len(hays) if source is None else len(source)
-        numbers = {n for n in map(_ticket_number, words) if n is not None}
-        if numbers:
-            found = self._add_numbered(found, words, numbers)
+                matched = match.matching_ids(conn, self.BY_ID_MOST)
+                self.searches += 1
+            positions: Collection[int] = range(len(ids)) if source is None else source
+            found = [p for p in positions if ids[p] in matched]
+            self.scanned += len(positions)
+            if source is not None and any(n is not None for n in match.numbers):
+                found = self._numbered(conn, found, match)
         results[words] = found
         if len(results) > self.RESULTS_KEPT:
             results.popitem(last=False)
         return found
 
-    def _add_numbered(self, found: list[int], words: tuple[str, ...], numbers: set[int]) -> list[int]:
-        """The tickets whose number is a word (``1234``, ``#1234``) match it wherever the text does not."""
-        ids, hays = self._ids, self._hays
-        assert ids is not None and hays is not None
+    def _numbered(self, conn, found: list[int], match: Matcher) -> list[int]:
+        """The tickets whose number is a word (``1234``, ``#1234``) match it wherever the text does not: an earlier
+        result without that word may lack them."""
+        ids = self._ids
+        assert ids is not None
         if self._positions is None:
             self._positions = {i: p for p, i in enumerate(ids)}
-        extra = []
-        for n in numbers:
-            p = self._positions.get(n)
-            if p is not None and all(w in hays[p] or _ticket_number(w) == n for w in words):
-                extra.append(p)
+        numbered = {n for n in match.numbers if n is not None and n in self._positions}
+        extra = [self._positions[i] for i in match.among(conn, numbered)]
         return sorted(set(found).union(extra)) if extra else found

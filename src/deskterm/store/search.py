@@ -24,7 +24,9 @@ from .types import UTCDateTime
 
 FTS = "ticket_fts"
 # what the FTS5 table is made of (the test of the models' schema leaves them out)
-SQLITE_TABLES = frozenset({FTS, f"{FTS}_data", f"{FTS}_idx", f"{FTS}_docsize", f"{FTS}_config"})
+SQLITE_TABLES = frozenset(
+    {f"{t}{part}" for t in (FTS, "ticket_trigram") for part in ("", "_data", "_idx", "_docsize", "_config")}
+)
 SQLITE_TRIGGERS = ("ticket_fts_ai", "ticket_fts_ad", "ticket_fts_au")
 PG_INDEX = "ix_tickets_search"
 INDEXED_CHARS = 20000  # of a description: a 1 MB one is stored whole, its first 20,000 characters indexed

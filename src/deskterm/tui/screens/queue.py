@@ -65,11 +65,12 @@ SHORT_TITLES = {
     "pending": "Pending",
     "open": "Open",
 }
-# seconds after the queue opens at which the search's haystacks are loaded (about 150 ms in a worker at
-# 70,000 open tickets): after the first paint and the first evaluations, before the agent's first "/"
+# seconds after the queue opens at which the search's base is loaded (the view's ids in SQL order and the
+# customers' names): after the first paint and the first evaluations, before the agent's first "/"
 SEARCH_PRELOAD_AFTER = 1.0
-# tickets a search character may examine (and arrange) on the event loop; more are narrowed in a worker. About
-# 10 ms here at 100,000 tickets (47,538 open: typing there gives the character and its rows in one frame)
+# ids a cleared search may arrange on the event loop (the held order of the view); more are arranged in a worker,
+# the first screenful first. A search's words are matched by the store, in a worker (only a result held, after a
+# backspace, is shown at once). About 10 ms here at 100,000 tickets (47,538 open)
 SEARCH_ON_KEY = 60_000
 # ids of a first screenful read before the whole order (``QueueQuery.head``): a tall terminal's rows and the
 # margins the table fetches around them
@@ -219,7 +220,7 @@ class QueueScreen(DeskScreen):
         self._view_counts: ViewCounts | None = None  # the data views' counts, moved by the tickets that change
         self._status = ""  # the status line as shown (updated only when it reads differently)
         self._count_when_shown = False  # the tabs are counted when the first rows are shown
-        self._preload_when_shown = False  # and the search's haystacks loaded a little after
+        self._preload_when_shown = False  # and the search's base loaded a little after
         self._pending: tuple[list[int], dict[int, int], bool] | None = None  # the assign prompt's tickets
         self._directory = None  # the agents the assign prompt checks against (loaded when it opens)
         self._undo: tuple[str, list, float] | None = None  # the last change made here: label, undo, until when
@@ -312,11 +313,11 @@ class QueueScreen(DeskScreen):
         self._desk_applied = True
         self.table.use(SlaCache(desk), desk.clock.now)
         # in a worker, like typing: the rows paint when it is done, and the app answers keys meanwhile (a
-        # filter saved with free words first loads the search's haystacks: 0.2 s at 100,000 tickets)
+        # filter saved with free words is matched by the store, its first screenful first)
         self.requery_in_background(fresh=True)
         # the tabs are counted once the rows are shown (_shown): a count (a scan of every ticket) run beside
         # the first query made both wait for each other, about 0.1 s more before the rows at 100,000 open
-        # and the search's haystacks a little after the whole order is shown (_shown): both read every open ticket
+        # and the search's base (its ids in SQL order) a little after the whole order is shown (_shown)
         self._count_when_shown = True
         self._preload_when_shown = True
 
@@ -405,10 +406,12 @@ class QueueScreen(DeskScreen):
     def _background_query(self, query: QueueQuery, generation: int, first: bool = False) -> None:
         """``first``: nothing is shown yet (the app opens): the first screenful is shown before the whole order
         (``QueueQuery.head``), which takes a second or more at a million tickets; until one or the other is shown
-        the status line says how many ids are read (``Told``)."""
+        the status line says how many ids are read (``Told``). A search shows its first screenful of matches the
+        same way (read along the order, a few ms), then the whole order (the store's trigram index: at a million
+        tickets, a word of one or two characters is looked for in every ticket's text, a second or so)."""
         from ..loading import Stopped, Told
 
-        if first:
+        if first or query.filters.words:  # a search: its first screenful of matches, then the whole order's
             head = query.head(HEAD_ROWS)
             if head is not None:
                 self.app.call_from_thread(self._background_done, head, generation, None)
@@ -459,7 +462,7 @@ class QueueScreen(DeskScreen):
     def _shown(self, query: QueueQuery) -> None:
         """Rows are on screen: let the keys typed meanwhile through; the first time the whole order is (not only
         its first screenful: ``QueueQuery.head``), count the tabs and, a little later, load the search's
-        haystacks (see desk_ready): each reads every open ticket, and would delay the order they ran beside."""
+        base (see desk_ready): each reads every open ticket, and would delay the order they ran beside."""
         coming = self._rows_coming
         if coming is not None:
             self._rows_coming = None
@@ -865,7 +868,7 @@ class QueueScreen(DeskScreen):
             "search", self.state.filter, "/ search: words, prio:P1 status:open customer:lyon assignee:me group:L2"
         )
         if self.desk is not None:
-            # load the haystacks while the agent starts typing, so that the first character is fast too
+            # load the base ids while the agent starts typing, so that the first character is fast too
             self._prepare_search(self.make_query())
 
     def action_command_line(self) -> None:
