@@ -18,7 +18,7 @@ boolean as a bool. ``tests/store/test_plain_reads.py`` compares both ways, recor
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +32,7 @@ from ..timers import Timers
 if TYPE_CHECKING:
     from ..config import Config
     from ..domain.escalation import Firing
+    from .queue_terms import Row, Sort
 
 Column = tuple[str, str]  # (table, column)
 
@@ -295,6 +296,99 @@ class PlainDesk(Timers):
         finally:
             cur.close()
 
+    # -- the queue's first screenful, before the store's libraries are imported (the app's launch) --------------
+
+    def queue_head(
+        self, view: str, user: str, descending: bool, now: datetime, n: int, scan_most: int | None = None
+    ) -> QueueHead | None:
+        """The first ``n`` rows of a data view in "time to breach", without field filters or free words: what
+        ``QueueQuery.head`` reads (its groups, breached, warning, the rest, no deadline, as ranges of the deadline
+        index, each in its order with the view as a column, until ``n`` are in the view; given up after
+        ``HEAD_SCAN_MOST`` rows read), through the driver. The app paints it before SQLAlchemy, SQLModel and the
+        table models are imported (about a second and a half of a launch at a million tickets). None for another
+        view, or where the reads would run long. ``tests/store/test_queue_head.py`` compares it with
+        ``QueueQuery.head`` and the whole order on both engines."""
+        from .queue_terms import FIRST_LEVEL, HEAD_SCAN_MOST, OPEN_STATUSES
+
+        is_open = f"t.status IN ({', '.join('?' for _ in OPEN_STATUSES)})"
+        views: dict[str, tuple[str, list[Any]]] = {  # queue_conditions.data_view_condition, as SQL text
+            "open": (is_open, [*OPEN_STATUSES]),
+            "mine": (f"{is_open} AND t.assignee = ?", [*OPEN_STATUSES, user]),
+            "unassigned": (f"{is_open} AND t.assignee IS NULL", [*OPEN_STATUSES]),
+            "pending": ("t.status = ?", ["pending"]),
+            "escalated": (
+                f"{is_open} AND (t.group_name <> ? OR EXISTS (SELECT e.id FROM escalations e"
+                " WHERE e.closed_at IS NULL AND e.ticket_id = t.id))",
+                [*OPEN_STATUSES, FIRST_LEVEL],
+            ),
+        }
+        if view not in views:
+            return None
+        condition, params = views[view]
+        at: Any = now.astimezone(UTC)
+        if not self.postgresql:  # the text SQLAlchemy binds for an instant on SQLite (store.types.UTCDateTime)
+            at = at.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        groups: list[tuple[str, list[Any]]] = [  # as QueueQuery.arrange cuts them out of the order by deadline
+            ("t.next_due < ?", [at]),
+            ("t.next_due >= ? AND t.next_warn <= ?", [at, at]),
+            ("t.next_due >= ? AND (t.next_warn IS NULL OR t.next_warn > ?)", [at, at]),
+        ]
+        order = "t.next_due DESC, t.id DESC" if descending else "t.next_due ASC, t.id ASC"
+        if descending:
+            groups = groups[::-1]
+        ranges = [(where, values, order) for where, values in groups]
+        ranges.append(("t.next_due IS NULL", [], "t.id DESC" if descending else "t.id ASC"))
+        found: list[int] = []
+        budget = HEAD_SCAN_MOST if scan_most is None else scan_most
+        for where, values, by in ranges:
+            if len(found) >= n:
+                break
+            if budget <= 0:
+                return None
+            sql = (
+                f"SELECT t.id, CASE WHEN {condition} THEN 1 ELSE 0 END FROM tickets t WHERE {where}"
+                f" ORDER BY {by} LIMIT {int(budget)}"
+            )
+            cur = self.conn.execute(sql.replace("?", self._mark), [*params, *values])
+            read = 0
+            try:
+                while len(found) < n:
+                    batch = cur.fetchmany(256)
+                    if not batch:
+                        break
+                    for ticket_id, inside in batch:
+                        read += 1
+                        if inside:
+                            found.append(ticket_id)
+                            if len(found) >= n:
+                                break
+            finally:
+                cur.close()
+            if len(found) < n and read == budget:  # the range goes on beyond what was read
+                return None
+            budget -= read
+        return QueueHead(view, descending, found, self.queue_rows(found))
+
+    def queue_rows(self, ids: Sequence[int]) -> dict[int, Row]:
+        """The queue's rows of these tickets (``ROW``), as ``QueueQuery.rows`` reads them."""
+        from .queue_terms import Row
+
+        instant = _from_pg_instant if self.postgresql else _from_sqlite_instant
+        at = [i for i, c in enumerate(ROW) if c in INSTANTS]
+        out: dict[int, Row] = {}
+        for i in range(0, len(ids), 900):  # SQLite's variable limit
+            chunk = list(ids[i : i + 900])
+            sql = (
+                f"SELECT {_sql_columns(ROW)} FROM tickets t JOIN customers cu ON cu.id = t.customer_id"
+                f" WHERE t.id IN ({', '.join('?' for _ in chunk)})"
+            )
+            for found in self._rows(sql, chunk):
+                values = list(found)
+                for k in at:
+                    values[k] = instant(values[k])
+                out[values[0]] = Row(*values)
+        return out
+
     # -- what the escalation rules would fire now (escalate-due looks before it opens the store to write) -------
 
     def escalations_due(self, now: datetime) -> list[tuple[int, Firing]]:
@@ -361,6 +455,44 @@ class PlainDesk(Timers):
             for row in self._rows(sql, chunk):
                 out.setdefault(row[0], []).append(event_record(self._event(row)))
         return out
+
+
+@dataclass
+class QueueHead:
+    """A queue's first screenful read through the driver (``PlainDesk.queue_head``): what the queue's table asks of
+    a query (``ids``, ``count``, ``position``, ``window``, ``rows``, ``sort``), for the rows it holds only, until
+    the store is open and the query proper replaces it. ``complete`` is False: the status line says "… tickets"."""
+
+    view: str
+    descending: bool
+    _ids: list[int]
+    _rows: dict[int, Row]
+    complete: bool = False
+
+    @property
+    def sort(self) -> Sort:
+        from .queue_terms import Sort
+
+        return Sort("due", self.descending)
+
+    def ids(self) -> list[int]:
+        return self._ids
+
+    def count(self) -> int:
+        return len(self._ids)
+
+    def position(self, ticket_id: int | None) -> int | None:
+        try:
+            return None if ticket_id is None else self._ids.index(ticket_id)
+        except ValueError:
+            return None
+
+    def window(self, offset: int, limit: int, known: Mapping[int, Row] | None = None) -> list[Row]:
+        offset = max(offset, 0)
+        return [self._rows[i] for i in self._ids[offset : offset + limit] if i in self._rows]
+
+    def rows(self, ids: Sequence[int]) -> dict[int, Row]:
+        return {i: self._rows[i] for i in ids if i in self._rows}
 
 
 def event_record(row: Sequence[Any]) -> EventRecord:

@@ -44,6 +44,7 @@ from .queue_counts import ViewCounts, breaching_count, data_view_counts, view_bi
 from .queue_search import SearchIndex, haystack
 from .queue_terms import (
     BREACHING_HORIZON,
+    HEAD_SCAN_MOST,
     OPEN_STATUSES,
     SORTS,
     VIEWS,
@@ -78,7 +79,6 @@ _ROWS = (
 )
 
 
-HEAD_SCAN_MOST = 4096  # rows read along the deadline index for a first screenful, beyond which the whole order is
 _REGROUP_MOST = 500  # tickets crossing a threshold between two instants, beyond which all are arranged again
 
 

@@ -24,6 +24,9 @@ VIEWS: dict[str, str] = {
     "open": "All open",
 }
 BREACHING_HORIZON = timedelta(hours=1)
+# rows read along the deadline index for a queue's first screenful (``QueueQuery.head``, ``PlainDesk.queue_head``),
+# beyond which the whole order is
+HEAD_SCAN_MOST = 4096
 FIRST_LEVEL = "L1"  # tickets in any other group are "escalated", and so are those with an open escalation
 
 # sort key → column title, in the order ``o`` cycles through them
@@ -137,6 +140,7 @@ class Row:
 __all__ = [
     "BREACHING_HORIZON",
     "FIRST_LEVEL",
+    "HEAD_SCAN_MOST",
     "OPEN_STATUSES",
     "SORTS",
     "VIEWS",
