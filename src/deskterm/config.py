@@ -155,6 +155,13 @@ class Config:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
+    def acting_agent(self, user: str | None = None) -> str:
+        """The agent this process acts as: the name it was given, else the agent of the OS account running it
+        (``agent_for_account``). The service's author of every change, and the queue's "My tickets"."""
+        from .clock import os_user
+
+        return user or self.agent_for_account(os_user())
+
     def agent_for_account(self, account: str) -> str:
         """The agent name of an OS account: the agent whose ``os_user`` it is, else the account's own name."""
         for agent in self.agents:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col
 
 from .accounts import unix_group_members
-from .clock import CLOCK_SKEW, Clock, os_user
+from .clock import CLOCK_SKEW, Clock
 from .config import Config
 from .domain import billing as billing_rules
 from .domain import escalation as esc_rules
@@ -215,7 +215,7 @@ class Desk(Timers):
         self.config = config
         self.clock = clock or Clock()
         # the OS account is the author of every change, under its agent's name when [agents] maps it
-        self.user = user or config.agent_for_account(os_user())
+        self.user = config.acting_agent(user)
 
     # -- the directory of agents and their shifts -------------------------------------------------
 

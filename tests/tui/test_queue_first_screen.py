@@ -104,3 +104,81 @@ async def test_the_clock_does_not_drop_the_whole_order_on_its_way(make_app, monk
         await ready(pilot)
         await settle(pilot)
         assert table.query_.complete and table.query_.view == "unassigned"
+
+
+def _hold_the_store(monkeypatch) -> threading.Event:
+    """Holds the store's opening (in the app's worker, after the driver's first screenful) until set."""
+    from deskterm.store import engine
+
+    gate = threading.Event()
+    real = engine.open_store
+
+    def held(*args, **kwargs):
+        gate.wait(patience(20))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "open_store", held)
+    return gate
+
+
+async def test_the_first_rows_are_read_through_the_driver_before_the_store_opens(make_app, demo, monkeypatch):
+    """The launch: the first screenful of the saved view (time to breach, no filter) is read with the database's
+    driver and painted while the store's libraries are still to come; the keys typed meanwhile wait for the store,
+    then act; the rows are those of the store's own read."""
+    from deskterm.store.plain import QueueHead
+    from deskterm.tui.sla_cache import ProvisionalSla
+
+    db, config, clock = demo
+    from deskterm.service import Desk  # (the test's own reads: the app's worker is held before the store)
+    from deskterm.store.engine import open_store
+
+    store = open_store(str(db))
+    try:
+        Desk(store, config, clock=clock, user="alice").rederive()  # the fingerprint the driver's reads check
+    finally:
+        store.dispose()
+    gate = _hold_the_store(monkeypatch)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(500):
+            await pilot.pause(0.01)
+            tables = app.screen.query(QueueTable)
+            if tables and tables.first().loaded:
+                break
+        table = tables.first()
+        assert app.desk is None  # the store is not open: the rows came through the driver
+        assert isinstance(table.query_, QueueHead) and isinstance(table.sla, ProvisionalSla)
+        first = [r.id for r in table.visible_rows()]
+        assert first
+        await pilot.pause(0.1)
+        status = str(app.screen.query_one("#queue-status").render())
+        assert status.startswith("… tickets · sorted by time to breach"), status
+        shown = lines(table)
+        assert any(str(first[0]) in line for line in shown)
+        await pilot.press("j")  # waits for the store
+        assert app.desk is None and table.cursor_index == 0
+        gate.set()
+        await ready(pilot)
+        await settle(pilot)
+        assert app.desk is not None and not isinstance(table.query_, QueueHead) and table.query_.complete
+        whole = QueueQuery(app.desk.store, view="open", user=app.desk.user, now=table.query_.now).ids()
+        assert first == list(whole[: len(first)])
+        assert table.cursor_index == 1 and table.cursor_id == whole[1]
+        assert not isinstance(table.sla, ProvisionalSla)
+
+
+async def test_no_driver_read_for_a_filtered_queue(make_app, demo, monkeypatch):
+    """A saved filter (or sort, or "breaching soon"): the store's path shows the first rows, as before."""
+    from deskterm.store.plain import QueueHead
+    from deskterm.tui.state import QueueState, save_state
+
+    save_state(QueueState(view="open", filter="prio:P1"))
+    gate = _hold_the_store(monkeypatch)
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        table = app.screen.query_one(QueueTable)
+        assert not table.loaded and not isinstance(table.query_, QueueHead)
+        gate.set()
+        await ready(pilot)
+        assert table.loaded and table.query_.complete

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from ..store.models import Escalation
     from .drafts import Drafts
     from .loading import LoadingProgress
+    from .screens.queue import QueueScreen
 
 
 class DeskApp(App):
@@ -121,14 +122,15 @@ class DeskApp(App):
     def on_mount(self) -> None:
         from .screens.queue import QueueScreen
 
-        self.push_screen(QueueScreen())
+        queue = QueueScreen()
+        self.push_screen(queue)
         self.screen_change_signal.subscribe(self, self._screen_changed)
         cache = sys.modules.get("deskterm.holiday_cache")  # read with the configuration, before the app
         warning = cache.take_warning() if cache is not None else None
         if warning:
             self.notify(warning, title="Holidays cache", severity="warning", timeout=15)
         self.set_interval(1.0, self._every_second, name="deskterm clock")
-        self._open_store()
+        self._open_store(queue)
         self._watch_the_terminal()
 
     def _watch_the_terminal(self) -> None:
@@ -165,11 +167,16 @@ class DeskApp(App):
             return True
         return False
 
-    def _open_store(self) -> None:
-        self.run_worker(self._open, thread=True, group="store", name="open store")
+    def _open_store(self, queue: QueueScreen | None = None) -> None:
+        from functools import partial
 
-    def _open(self) -> None:
-        # SQLAlchemy's import costs most of a second: here it happens after the frame is painted
+        self.run_worker(partial(self._open, queue), thread=True, group="store", name="open store")
+
+    def _open(self, queue: QueueScreen | None = None) -> None:
+        # the queue's first screenful through the database's driver first, painted before the store's libraries
+        # are imported: SQLAlchemy, SQLModel and the models cost a second and more, here after that frame
+        if queue is not None:
+            queue.first_from_driver(self.db, self.config, self.clock, self.user)
         from ..service import Desk
         from ..store.changes import ChangeWatch
         from ..store.engine import open_store

@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from textual.cache import LRUCache
 
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from ..records import TicketRecord
     from ..service import Desk
     from ..store.queue_terms import Row
+    from ..timers import Timers
 
 # (id, version) → (evaluation, evaluated at, policy calendar, warn_at, the fingerprint of the configuration used)
 Entry = tuple
@@ -140,3 +141,19 @@ class SlaCache:
         warning instant, timer and time left). What the evaluation then says, so that painting it costs no second
         frame, but for the ticket in warning by a timer other than the one due first (see ``nearest``)."""
         return self.desk.row_timer(row, now)
+
+
+class ProvisionalSla(SlaCache):
+    """The countdowns of a first screenful read through the database's driver before the store is open
+    (``PlainDesk.queue_head``, the app's launch): what each ticket row says (``provisional``, the timers of the
+    configuration: ``Timers.row_timer``), nothing evaluated (that reads the histories through the store). The
+    desk's own ``SlaCache`` replaces it once the store is open."""
+
+    def __init__(self, timers: Timers) -> None:
+        super().__init__(cast("Desk", timers))
+
+    def missing(self, rows: Iterable[Row]) -> list[Row]:
+        return []
+
+    def unknown(self, ids: Iterable[int]) -> list[int]:
+        return []

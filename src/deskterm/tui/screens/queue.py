@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from rich.cells import cell_len, set_cell_size
 from rich.text import Text
@@ -40,6 +40,7 @@ from ...domain.priority import PRIORITIES
 from ...domain.workflow import STATUSES
 from ...errors import Conflict
 from ...fmt import one_line
+from ...store.plain import QueueHead
 from ...store.queue_terms import SORTS, VIEWS, Filters, Row, Sort
 from ..keys import KeysFooter
 from ..queue_model import VIEW_KEYS, QueueModel, moves_with_time
@@ -50,10 +51,15 @@ from .base import DeskScreen
 from .modals import ChoiceScreen, TicketListScreen
 
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
+    import threading
+
+    from ...clock import Clock
+    from ...config import Config
     from ...service import Change, Desk
     from ...store.queue import QueueQuery
     from ...store.queue_counts import ViewCounts
     from ...store.queue_search import SearchIndex
+    from ...timers import Timers
     from ..loading import LoadingProgress
 
 # tab titles for narrow terminals (80 columns must show all six, with their counts)
@@ -297,6 +303,9 @@ class QueueScreen(DeskScreen):
             self._state_problem = None
         self.query_one(ViewTabs).show(self.state.view)
         self.table.focus()
+        if self._first_read is not None:  # the first screenful, read through the driver before the screen was mounted
+            first, self._first_read = self._first_read, None
+            self._first_shown(*first)
 
     # -- data ------------------------------------------------------------------------------------
 
@@ -320,6 +329,63 @@ class QueueScreen(DeskScreen):
         # and the search's base (its ids in SQL order) a little after the whole order is shown (_shown)
         self._count_when_shown = True
         self._preload_when_shown = True
+
+    def first_from_driver(self, db: str | None, config: Config, clock: Clock, user: str | None) -> None:
+        """(In the app's thread that opens the store, before it imports the store's libraries: SQLAlchemy, SQLModel
+        and the table models, a second and more of a launch.) The first screenful of the agent's queue, read
+        through the database's driver (``PlainDesk.queue_head``: a data view in "time to breach" without filters,
+        the same rows as ``QueueQuery.head``), is shown with its countdowns as the ticket rows say them, and this
+        waits for its frame (half a second at most) before the imports take the interpreter. The keys typed
+        meanwhile wait for the store (``_rows_coming``): what they do needs it. Nothing is shown where the driver
+        cannot read the desk as it is (a desk to create, migrate or derive again, a busy or damaged file: the
+        store opens it, or says why it cannot) or the queue is another; then the store's path shows the rows."""
+        import threading
+
+        from ...store.plain import open_plain
+
+        view, sort = self.state.view, self.model.sort
+        if sort.column != "due" or view == "breaching" or self.model.filters != Filters():
+            return
+        try:
+            reader = open_plain(db, config, clock)
+        except Exception:  # noqa: BLE001 - the store opens the desk next, and says what is wrong with it
+            return
+        if reader is None:
+            return
+        try:
+            now = clock.now()
+            head = reader.queue_head(view, config.acting_agent(user), sort.descending, now, HEAD_ROWS)
+        except Exception:  # noqa: BLE001 - (the same)
+            head = None
+        finally:
+            reader.close()
+        if head is None:
+            return
+        painted = threading.Event()
+        self.app.call_from_thread(self._first_shown, head, reader, now, painted)
+        painted.wait(0.5)
+
+    def _first_shown(self, head: QueueHead, timers: Timers, now: datetime, painted: threading.Event) -> None:
+        if not self._composed and self.desk is None:  # read before the screen is mounted: shown when it is
+            self._first_read = (head, timers, now, painted)
+            return
+        if self.desk is not None or self._widgets_gone() or self.table.loaded:
+            painted.set()
+            return
+        from ..sla_cache import ProvisionalSla
+
+        generation = self.model.begin(now)
+        self.table.use(ProvisionalSla(timers), self.app.clock.now)
+        # (a QueueHead answers what the table asks of a query, for the rows it holds: ids, window, position, rows)
+        self.table.set_query(cast("QueueQuery", head), keep_cursor=False)
+        self.model.shown(generation)
+        self.show_status()
+        self.call_after_refresh(painted.set)
+
+    @property
+    def _from_driver(self) -> bool:
+        """The rows shown were read through the driver, before the store was open (``first_from_driver``)."""
+        return isinstance(self.table.query_, QueueHead)
 
     def _preload_search(self) -> None:
         if self.desk is not None and not self._widgets_gone():
@@ -388,7 +454,8 @@ class QueueScreen(DeskScreen):
             self._background_done(query, generation, None)
             return
         # the first rows of a large desk take seconds: the status line says how many are read meanwhile
-        self._background_query(query, generation, first=not self.table.loaded)
+        # (a first screenful read through the driver, the store not open yet, is replaced as at the first load)
+        self._background_query(query, generation, first=not self.table.loaded or self._from_driver)
 
     def _resort(self, now: datetime) -> None:
         """A ticket has crossed a warning or a deadline: it changes group in "time to breach" (or enters
@@ -429,7 +496,8 @@ class QueueScreen(DeskScreen):
         # the rows held are current unless the data changed since they were read: then all are read again.
         # thresholds None: answered from the search index: the same order, the same instants
         moved = self.model.shown(generation, thresholds)
-        self.table.set_query(query, keep_cursor=True, reuse_rows=not moved)
+        # (rows read through the driver before the store was open are read again: no change was watched then)
+        self.table.set_query(query, keep_cursor=True, reuse_rows=not moved and not self._from_driver)
         self.show_status()
         self._shown(query)
 
@@ -452,6 +520,7 @@ class QueueScreen(DeskScreen):
             status.update(Text(line, no_wrap=True, overflow="ellipsis"), layout=False)  # (plain text)
 
     _rows_coming: Callable[[], None] | None = None
+    _first_read: tuple[QueueHead, Timers, datetime, threading.Event] | None = None  # (first_from_driver)
 
     def _await_rows(self) -> None:
         """The search prompt closed while the rows it filtered are still being read: the keys typed next
