@@ -175,3 +175,75 @@ def test_an_import_of_many_tickets_reads_everything_again(busy):
         assert seen is not None and seen.tickets == frozenset({1})
     finally:
         watch.close()
+
+
+clock_moves = st.lists(
+    st.tuples(
+        st.integers(min_value=-30, max_value=24 * 60),  # minutes the clock moves (back a little, or on)
+        st.integers(min_value=0, max_value=10_000),  # which ticket changes then (modulo the desk's size)
+        st.sampled_from(
+            [None, Change(status="open"), Change(status="pending"), Change(priority="P1"), Change(reply="On it.")]
+        ),
+    ),
+    min_size=1,
+    max_size=10,
+)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(moves=clock_moves)
+def test_breaching_soon_kept_as_the_clock_moves(busy, moves):
+    """``ViewCounts.breaching``: "breaching soon" kept from the deadlines held, moved by the tickets whose instant
+    passed as the clock moves (on, or set back), and by the changes (``apply``) at their instant, is
+    ``breaching_count`` at every instant."""
+    desk = busy
+    watch = ChangeWatch(desk.store)
+    counts = ViewCounts(desk.store, desk.user)
+    counts.load()
+    try:
+        assert counts.breaching(desk.clock.now()) == breaching_count(desk.store, desk.clock.now())
+        for minutes, which, change in moves:
+            desk.clock.advance(minutes=minutes)
+            now = desk.clock.now()
+            if change is not None:
+                ids = [t.id for t in desk.tickets()]
+                try:
+                    desk.update(ids[which % len(ids)], change)
+                except DeskError:
+                    pass  # refused by the workflow: nothing written
+                else:
+                    if not desk.store.is_sqlite:
+                        time.sleep(0.3)
+                    seen = _seen(watch)
+                    assert seen is not None and seen.tickets is not None
+                    counts.apply(seen.tickets, now)
+                    assert counts.breaching_known == breaching_count(desk.store, now)
+            assert counts.breaching(now) == breaching_count(desk.store, now), now
+    finally:
+        watch.close()
+
+
+def test_breaching_soon_at_the_very_instants_that_move_it(busy):
+    """At a deadline a ticket is still "breaching soon", a moment after it has left; when its warning starts or
+    its deadline comes within the horizon it enters: the kept count is ``breaching_count`` at each of those very
+    instants, visited in order."""
+    from datetime import UTC
+
+    from deskterm.store.queue_terms import BREACHING_HORIZON
+
+    desk = busy
+    counts = ViewCounts(desk.store, desk.user)
+    counts.load()
+    start = desk.clock.now()
+    counts.breaching(start)
+    instants = set()
+    for t in desk.tickets():
+        for at in (t.next_due, t.next_due and t.next_due - BREACHING_HORIZON, t.next_warn):
+            if at is not None and at.replace(tzinfo=at.tzinfo or UTC) > start:
+                instants.add(at.replace(tzinfo=at.tzinfo or UTC))
+    assert instants, "the desk has deadlines to come"
+    for at in sorted(instants)[:40]:
+        for moment in (at - timedelta(microseconds=1), at, at + timedelta(seconds=1)):
+            desk.clock.set(max(moment, desk.clock.now()))
+            now = desk.clock.now()
+            assert counts.breaching(now) == breaching_count(desk.store, now), (at, moment)
