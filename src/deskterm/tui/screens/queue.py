@@ -53,6 +53,8 @@ from .modals import ChoiceScreen, TicketListScreen
 if TYPE_CHECKING:  # the reads import SQLAlchemy: in the worker that opens the store, after the first frame
     import threading
 
+    from textual.widget import Widget
+
     from ...clock import Clock
     from ...config import Config
     from ...service import Change, Desk
@@ -272,9 +274,12 @@ class QueueScreen(DeskScreen):
     # -- layout ----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield ViewTabs(id="views")
-        yield Static(Text("Opening the desk…"), id="queue-status")
-        yield Static(Text(""), id="roster")
+        self._tabs = ViewTabs(id="views")
+        yield self._tabs
+        self._status_line = Static(Text("Opening the desk…"), id="queue-status")
+        yield self._status_line
+        self._roster = Static(Text(""), id="roster")
+        yield self._roster
         self._table = QueueTable(id="queue-table")
         yield self._table
         yield Prompt(self._prompt_changed, id="prompt")
@@ -282,9 +287,19 @@ class QueueScreen(DeskScreen):
 
     @property
     def table(self) -> QueueTable:
-        return self.query_one(QueueTable)
+        table = self._table
+        return table if table is not None and table.parent is self else self.query_one(QueueTable)
 
     _table: QueueTable | None = None  # (compose)
+    # (compose) the widgets every change of the desk may touch, held rather than queried: a query of the screen's
+    # widgets walks the DOM, about 0.3 ms each, several times per change in every open app
+    _tabs: ViewTabs | None = None
+    _status_line: Static | None = None
+    _roster: Static | None = None
+
+    def _mounted(self, widget: Widget | None) -> Widget | None:
+        """``widget`` if it is still on this screen (the app closes its widgets one by one), else None."""
+        return widget if widget is not None and widget.parent is self else None
 
     def _widgets_gone(self) -> bool:
         """The app is closing and the screen's widgets are gone: a late callback (the clock's, a worker's)
@@ -685,8 +700,8 @@ class QueueScreen(DeskScreen):
         self.show_status()
 
     def _reload_roster(self) -> None:
-        roster = self.query("#roster")
-        if roster and roster.first().display:
+        roster = self._mounted(self._roster)
+        if roster is not None and roster.display:
             self._load_roster()
 
     def presence_changed(self, seen: dict[int, list[tuple[str, str]]]) -> None:
@@ -759,7 +774,8 @@ class QueueScreen(DeskScreen):
             return
         again = self.model.counted(counts, data)  # (failed: counted again next time)
         if counts is not None:
-            for tabs in self.query(ViewTabs):  # none while the app closes (the table can outlive the tabs)
+            tabs = self._mounted(self._tabs)  # none while the app closes (the table can outlive the tabs)
+            if isinstance(tabs, ViewTabs):
                 tabs.show(self.state.view, self.counts)
         if again:
             self.recount(data=False)
@@ -771,7 +787,8 @@ class QueueScreen(DeskScreen):
         table = self.table
         if not table.loaded:  # "Opening the desk…" until the first rows: never "0 tickets" while loading
             return
-        if not self.query("#queue-status"):  # the app is closing: its widgets go one by one
+        status_line = self._mounted(self._status_line)
+        if not isinstance(status_line, Static):  # the app is closing: its widgets go one by one
             return
         self._show_empty(table)
         filter_text = one_line(self.state.filter, 1000) if self.state.filter else ""
@@ -787,7 +804,7 @@ class QueueScreen(DeskScreen):
         if unsent:
             tail.append(unsent)
         sort = "sorted by " + SORTS[self.state.sort] + (" ▼" if self.state.descending else " ▲")
-        width = max(self.query_one("#queue-status", Static).content_region.width, 20)
+        width = max(status_line.content_region.width, 20)
 
         def line(filter_shown: str, with_sort: bool) -> str:
             parts = head + ([f"filter: {filter_shown}"] if filter_shown else []) + tail + ([sort] if with_sort else [])
@@ -807,7 +824,7 @@ class QueueScreen(DeskScreen):
         self._status = status
         # the filter is typed by the agent: plain text, never markup. No layout: the line's size is fixed
         # (one line, the screen's width), and a layout pass costs a frame of its own
-        self.query_one("#queue-status", Static).update(Text(status, no_wrap=True, overflow="ellipsis"), layout=False)
+        status_line.update(Text(status, no_wrap=True, overflow="ellipsis"), layout=False)
 
     def _show_empty(self, table: QueueTable) -> None:
         """An empty table says why: the filter matches nothing (esc clears it), or the view is empty."""
