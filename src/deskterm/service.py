@@ -13,22 +13,20 @@ import dataclasses
 import functools
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from sqlalchemy import bindparam, func, insert, not_, select, update
-from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col
 
-from .accounts import unix_group_members
+from .change import _NOT_UNICODE, DERIVED, UNASSIGN, Change, ChangeRules, _expect, _unencodable
 from .clock import CLOCK_SKEW, Clock
 from .config import Config
 from .domain import billing as billing_rules
 from .domain import escalation as esc_rules
-from .domain import priority as prio_rules
 from .domain import problems as problem_rules
-from .domain import routing, survey, taxonomy, workflow
+from .domain import routing, survey, workflow
 from .domain.agents import Directory, on_shift
 from .domain.alerts import Alert, Notification
 from .domain.alerts import Mapping_ as AlertMapping
@@ -46,15 +44,15 @@ from .domain.customers import (
     name_key,
     unknown_customer_message,
 )
-from .domain.history import SURVEY_REMINDER, first_contact, resolved_at, survey_state
-from .domain.sla import CUSTOMER, evaluate
+from .domain.history import SURVEY_REMINDER, resolved_at, survey_state
+from .domain.sla import CUSTOMER
 from .domain.survey import SurveyAnswer
 from .domain.text import search_text
 from .errors import BadInput, Conflict, Refused
 from .records import ContactRecord, CustomerRecord, EventRecord, NewEvent, NewTicket, TicketRecord
-from .store import bulk, queries
+from .store import bulk, queries, writes
 from .store import customers as store_customers
-from .store.engine import FEED_MOST, Store
+from .store.engine import FEED_MOST, SessionSQL, Store
 from .store.engine import changed as feed_changed
 from .store.models import (
     Agent,
@@ -78,7 +76,6 @@ from .store.models import (
     TimeEntry,
 )
 from .store.queue_terms import OPEN_STATUSES, Row
-from .timers import Timers
 
 if TYPE_CHECKING:  # the mail modules (and the e-mail package) are imported by the mail work only: commands start faster
     from . import reports
@@ -105,48 +102,6 @@ _INSERT_EVENT = insert(Event.__table__)  # type: ignore[attr-defined]
 _INSERT_SEARCH = insert(TicketSearch.__table__)  # type: ignore[attr-defined]
 _INSERT_ALERT = insert(AlertRow.__table__)  # type: ignore[attr-defined]
 _NEW_TICKET = {"type": "incident", "status": "new", "group_name": "L1", "created_by": CUSTOMER, "version": 1}
-UNASSIGN = ("", "none", "nobody", "-")
-
-
-@dataclass
-class Change:
-    """One agent change to one ticket (any combination of fields)."""
-
-    status: str | None = None
-    priority: str | None = None
-    assign: str | None = None  # an agent, "me", or "" to unassign
-    group: str | None = None
-    reply: str | None = None
-    note: str | None = None
-    reason: str | None = None
-    impact: int | None = None  # with urgency: the priority through the ITIL matrix
-    urgency: int | None = None
-    type: str | None = None
-    classification: str | None = None  # defect (covered by the contract) or change_request (billable)
-    resolution_code: str | None = None  # with status resolved (the screens require one; the contract's CLI does not)
-    category: str | None = None  # a path of the taxonomy (any case); "none" or "-" clears it
-    # a message from the customer (recorded by an agent, or read from the customer's mail): a reply event whose
-    # author is "customer"; it takes a pending ticket back to open (the SLA resumes)
-    customer_message: str | None = None
-
-    def is_empty(self) -> bool:
-        return all(
-            v is None
-            for v in (
-                self.status,
-                self.priority,
-                self.assign,
-                self.group,
-                self.reply,
-                self.note,
-                self.impact,
-                self.urgency,
-                self.type,
-                self.classification,
-                self.category,
-                self.customer_message,
-            )
-        )
 
 
 @dataclass(frozen=True)
@@ -207,7 +162,7 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
 
 
-class Desk(Timers):
+class Desk(ChangeRules):
     """The service layer: one per process, bound to a store, a configuration, a clock and an OS user."""
 
     def __init__(self, store: Store, config: Config, clock: Clock | None = None, user: str | None = None) -> None:
@@ -219,17 +174,12 @@ class Desk(Timers):
 
     # -- the directory of agents and their shifts -------------------------------------------------
 
-    def directory(self) -> Directory:
-        """Every known agent: the configured ones, the OS users who have changed the desk, and the members
-        of the configured unix group (see ``domain/agents.py``)."""
-        with self.store.read() as session:
-            return self._directory(session)
-
     def _directory(self, session: Session) -> Directory:
-        seen = list(session.execute(select(col(Agent.name)).where(col(Agent.wrote))).scalars())
-        if self.config.unix_group:
-            seen.extend(unix_group_members(self.config.unix_group))
-        return Directory.of(self.config.agents, [*seen, self.user], self.config.allow_new_agents)
+        return self.directory_of(list(session.execute(select(col(Agent.name)).where(col(Agent.wrote))).scalars()))
+
+    def seen_agents(self) -> list[str]:
+        with self.store.read() as session:
+            return list(session.execute(select(col(Agent.name)).where(col(Agent.wrote))).scalars())
 
     def names_seen(self) -> tuple[set[str], set[str]]:
         """Every agent and every group name the desk has recorded (for completion in the ticket screen)."""
@@ -237,19 +187,6 @@ class Desk(Timers):
             agents = set(session.execute(select(col(Agent.name))).scalars())
             groups = set(session.execute(select(col(Group.name))).scalars())
         return agents, groups
-
-    def agent(self, typed: str) -> str:
-        """The agent a typed assignee means (``me`` and ``none`` as they are), or BadInput naming the closest
-        known ones, unless the configuration allows new names."""
-        if typed.strip().lower() in ("me", *UNASSIGN):
-            return typed.strip().lower()
-        directory = self.directory()
-        who = directory.resolve(typed)
-        if who is not None:
-            return who
-        if directory.allow_new:
-            return typed.strip()
-        raise BadInput(f"assign: {directory.unknown_message(typed)}")
 
     def shift(self, start: bool) -> datetime | None:
         """Start (or end) this agent's shift; returns when the shift began (None once ended). Starting a
@@ -383,17 +320,6 @@ class Desk(Timers):
                 seconds(r.next_warn),
                 seconds(r.updated_at),
             )
-
-    def _stamp(self, last_change: datetime, at: datetime | None = None) -> datetime:
-        """The instant a change is recorded: now (or ``at``, never later than now), moved to the ticket's last
-        change when that is later, so that its history stays in order across hosts whose clocks differ a
-        little. A last change further ahead than ``CLOCK_SKEW`` was written by a wrong clock (an older
-        ``escalate-due --at`` in the future): it is not followed, a change is never recorded in the future."""
-        real = self.clock.now()
-        when = min(at, real) if at is not None else real
-        if when < last_change <= real + CLOCK_SKEW:
-            return last_change
-        return when
 
     def _load(self, session: Session, key: str | int) -> TicketRecord:
         try:
@@ -1069,43 +995,8 @@ class Desk(Timers):
         return out
 
     def _register(self, session: Session, agents: Iterable[str], groups: Iterable[str], wrote: bool = False) -> None:
-        """Remember agent and group names (for completion); never fails on a name seen before. ``wrote``: the
-        agents changed the desk (or its imported history), which makes them known agents."""
-        for model, names in ((Agent, set(agents)), (Group, set(groups))):
-            names.discard(None)  # a row without an assignee or a group passes None
-            if not names:
-                continue
-            known = set(session.execute(select(col(model.name)).where(col(model.name).in_(sorted(names)))).scalars())
-            new = sorted(names - known)
-            if new:
-                extra = {"wrote": wrote} if model is Agent else {}
-                session.execute(insert(model), [{"name": n, **extra} for n in new])
-            if wrote and model is Agent and known:
-                session.execute(
-                    update(Agent)
-                    .where(col(Agent.name).in_(sorted(known)), col(Agent.wrote).is_(False))
-                    .values(wrote=True)
-                )
-
-    def _deadlines(
-        self, customer: str, created_at: datetime, priority: str, events: Sequence, updated_at: datetime, now: datetime
-    ) -> tuple:
-        """The derived columns (``DERIVED``) of a ticket last changed at ``updated_at``, evaluated at ``now``
-        (or at ``updated_at`` if later): the nearest deadline and warning of the active timers (indexed), the
-        timer an agent looks at (``TicketSla.nearest``) and the counted seconds it had left at ``updated_at``.
-        Nothing happens to a ticket's timers between two changes but the counting: from these, the time
-        left at any later instant is ``next_left`` less the counted time since ``updated_at`` (none while
-        paused), which only differences of the calendar's ``cumulative`` give."""
-        policy = self.config.policy_for(customer)
-        at = epoch(max(now, updated_at))
-        result = evaluate(epoch(created_at), priority, [e.for_engine() for e in events], policy, at)
-        nearest = result.nearest()
-        if nearest is None:
-            return _utc(result.next_due), _utc(result.next_warn), None, None
-        left = nearest.remaining
-        if nearest.counting:  # (running, or breached and running) since updated_at at least
-            left += policy.calendar.cumulative(at) - policy.calendar.cumulative(epoch(updated_at))
-        return _utc(result.next_due), _utc(result.next_warn), nearest.name, left
+        """Remember agent and group names (``writes.register``)."""
+        writes.register(SessionSQL(session), agents, groups, wrote)
 
     def rederive(self, only_if_config_changed: bool = True, progress: Progress | None = None) -> int:
         """Recompute the derived deadline columns of every open ticket from its history.
@@ -1157,49 +1048,7 @@ class Desk(Timers):
 
     def update(self, key: str | int, change: Change, expect_version: int | None = None) -> int:
         """Apply one change; return the ticket's new version."""
-        if change.is_empty():
-            raise BadInput("nothing to change: give --status, --priority, --assign, --group, --reply or --note")
-        for name, text in (
-            ("reply", change.reply),
-            ("note", change.note),
-            ("customer message", change.customer_message),
-        ):
-            if text is not None and not text.strip():
-                raise BadInput(f"{name}: empty text")
-        bad = [
-            f"{name}: {_NOT_UNICODE}"
-            for name in ("reply", "note", "reason", "assign", "group", "customer_message")
-            if _unencodable(getattr(change, name))
-        ]
-        if bad:
-            raise BadInput(bad)
-        if change.priority is not None and not prio_rules.is_priority(change.priority):
-            raise BadInput(f"priority: {change.priority!r} is not one of {', '.join(prio_rules.PRIORITIES)}")
-        if change.status is not None and change.status not in workflow.STATUSES:
-            raise BadInput(f"status: {change.status!r} is not one of {', '.join(workflow.STATUSES)}")
-        if (change.impact is None) != (change.urgency is None):
-            raise BadInput("impact and urgency go together")
-        if change.impact is not None:
-            if change.priority is not None:
-                raise BadInput("give a priority or impact and urgency, not both")
-            try:
-                prio_rules.from_matrix(change.impact, change.urgency)  # type: ignore[arg-type]
-            except ValueError as exc:
-                raise BadInput(f"impact/urgency: {exc}") from None
-        if change.type is not None and change.type not in prio_rules.TYPES:
-            raise BadInput(f"type: {change.type!r} is not one of {', '.join(prio_rules.TYPES)}")
-        if change.classification is not None and change.classification not in prio_rules.CLASSIFICATIONS:
-            raise BadInput(
-                f"classification: {change.classification!r} is not one of {', '.join(prio_rules.CLASSIFICATIONS)}"
-            )
-        if change.resolution_code is not None:
-            if change.status != "resolved":
-                raise BadInput("a resolution code goes with --status resolved")
-            self._check_code(change.resolution_code)
-        if change.assign is not None:
-            change = dataclasses.replace(change, assign=self.agent(change.assign))
-        if change.category is not None:
-            change = dataclasses.replace(change, category=self.category(change.category) or "")
+        change = self.checked(change)
         return self._change(key, expect_version, lambda t, now: self._apply(t, change, now))
 
     # -- resolution, satisfaction, major incidents -------------------------------------------------
@@ -1207,20 +1056,6 @@ class Desk(Timers):
     def resolve(self, key: str | int, code: str, reply: str | None = None, expect_version: int | None = None) -> int:
         """Resolve with a resolution code (required here); records whether it was resolved at first contact."""
         return self.update(key, Change(status="resolved", resolution_code=code, reply=reply), expect_version)
-
-    def category(self, typed: str) -> str | None:
-        """The configured category that ``typed`` names (None for "none" or "-": no category), or BadInput
-        naming the closest ones: a category outside the taxonomy is never stored."""
-        if typed.strip().casefold() in taxonomy.CLEAR:
-            return None
-        try:
-            return self.config.taxonomy.resolve(typed)
-        except ValueError as exc:
-            raise BadInput(f"category: {exc}") from None
-
-    def _check_code(self, code: str) -> None:
-        if code not in self.config.resolution_codes:
-            raise BadInput(f"resolution code: {code!r} is not one of {', '.join(self.config.resolution_codes)}")
 
     def close(
         self, key: str | int, csat: int | None = None, comment: str | None = None, expect_version: int | None = None
@@ -2560,120 +2395,27 @@ class Desk(Timers):
                 ],
             )
 
-    def _apply(self, t: TicketRecord, change: Change, now: datetime) -> tuple[dict, list[NewEvent]]:
-        values: dict = {}
-        events: list[NewEvent] = []
-        me = self.user
-
-        def ev(kind: str, **kw) -> None:
-            events.append(NewEvent(at=now, kind=kind, author=me, **kw))
-
-        if change.customer_message is not None:
-            events.append(NewEvent(at=now, kind="reply", author=CUSTOMER, public=True, body=change.customer_message))
-            if t.status in workflow.PAUSING and change.status is None:  # the desk waited on the customer: resume
-                events.append(NewEvent(at=now, kind="status", author=CUSTOMER, from_value=t.status, to="open"))
-                values["status"] = "open"
-        if change.reply is not None:
-            ev("reply", public=True, body=change.reply)
-        if change.note is not None:
-            ev("reply", public=False, body=change.note)
-        if change.priority is not None and change.priority != t.priority:
-            ev("priority", from_value=t.priority, to=change.priority, reason=change.reason)
-            values["priority"] = change.priority
-        if change.impact is not None and (change.impact, change.urgency) != (t.impact, t.urgency):
-            new_prio = prio_rules.from_matrix(change.impact, change.urgency)  # type: ignore[arg-type]
-            why = f"impact {change.impact} × urgency {change.urgency}" + (f": {change.reason}" if change.reason else "")
-            ev("priority", from_value=t.priority, to=new_prio, reason=why)
-            values.update(priority=new_prio, impact=change.impact, urgency=change.urgency)
-        if change.type is not None and change.type != t.type:
-            ev("type", from_value=t.type, to=change.type)
-            values["type"] = change.type
-        if change.classification is not None and change.classification != t.classification:
-            ev("classification", from_value=t.classification, to=change.classification)
-            values["classification"] = change.classification
-        if change.category is not None and (change.category or None) != t.category:
-            ev("category", from_value=t.category, to=change.category or None, reason=change.reason)
-            values["category"] = change.category or None
-        if change.assign is not None:
-            who = (
-                me
-                if change.assign == "me"
-                else (None if change.assign.strip().lower() in UNASSIGN else change.assign.strip())
-            )
-            if who != t.assignee:
-                ev("assign", from_value=t.assignee, to=who)
-                values["assignee"] = who
-        if change.group is not None:
-            group = change.group.strip()
-            if not group:
-                raise BadInput("group: empty name")
-            if group != t.group:
-                ev("group", from_value=t.group, to=group, reason=change.reason)
-                values["group_name"] = group
-        if change.status is not None:
-            try:
-                workflow.check_transition(t.status, change.status)
-            except workflow.TransitionError as exc:
-                raise Refused(f"ticket {t.key}: {exc}") from None
-            ev("status", from_value=t.status, to=change.status, reason=change.resolution_code or change.reason)
-            values["status"] = change.status
-            if change.status == "resolved":
-                values.update(resolution_code=change.resolution_code, first_contact=first_contact(t.events, self.user))
-        if not events:
-            raise Refused(f"ticket {t.key}: nothing changed (the ticket already has those values)")
-        return values, events
-
     def _write(self, session: Session, t: TicketRecord, values: dict, events: list[NewEvent], now: datetime) -> int:
-        """Write one change of one ticket: derived deadlines, version bump guarded by the version read,
-        the history events, and the names seen (for completion). Returns the new version."""
-        # as the history reads back (by instant, then as written): a change recorded before the ticket's last
-        # one (a clock behind, the demo's story) is derived with every event of the history, as the
-        # evaluation that paints its countdown is, not with those up to its own instant only
-        all_events = sorted([*t.events, *events], key=lambda e: e.at)
-        latest = max(now, all_events[-1].at) if all_events else now
-        values.update(
-            zip(
-                DERIVED,
-                self._deadlines(t.customer, t.created_at, t.initial_priority, all_events, now, latest),
-                strict=True,
-            )
-        )
-        values["updated_at"] = now
-        values["version"] = t.version + 1
-        result = cast(
-            CursorResult[Any],
-            session.execute(
-                update(Ticket).where(col(Ticket.id) == t.id, col(Ticket.version) == t.version).values(**values)
-            ),
-        )
-        if result.rowcount != 1:  # another writer got in between (PostgreSQL read committed)
-            raise Conflict(f"ticket {t.key}: changed by someone else while saving; reload it", current_version=None)
+        """Write one change of one ticket (``writes.write_change``, after ``_finish``), named in the feed of changes;
+        with the mail's outbox when a reply goes out. Returns the new version."""
+        version = self._finish(t, values, events, now)
+        mail = self.config.mail
+        if mail is not None:
+            from .mail import outbox
+        with_mail = mail is not None and (outbox.needs_ids(events) or values.get("status") == "resolved")
+        writes.write_change(SessionSQL(session), t, values, events, now, self.user, insert_events=not with_mail)
         feed_changed(session, t.id)  # the feed of ticket changes: every app touches only this ticket (store/changes.py)
         if "major_id" in values:  # a link changes what its major incidents show (their linked tickets): named too
             for major in {t.major_id, values["major_id"]} - {None}:
                 feed_changed(session, major)
-        mail = self.config.mail
-        if mail is not None:
-            from .mail import outbox
-        if mail is not None and (outbox.needs_ids(events) or values.get("status") == "resolved"):
+        if with_mail and mail is not None:
             # the transactional outbox: the reply and its message are written together or not at all
             ids = [
                 session.execute(insert(Event).values(**e.row(t.id)).returning(col(Event.id))).scalar_one()
                 for e in events
             ]
             outbox.queue_for_change(session, mail, t, events, ids, values, now)
-        else:
-            session.execute(insert(Event), [e.row(t.id) for e in events])
-        if values.get("status") in workflow.STOPPED:
-            # the ticket's end ends its escalations: nobody is left to acknowledge or return them (a reopen
-            # does not reopen them; the rules may raise new ones in the new cycle)
-            session.execute(
-                update(Escalation)
-                .where(col(Escalation.ticket_id) == t.id, col(Escalation.closed_at).is_(None))
-                .values(closed_at=now, closed_by=self.user, outcome=values["status"])
-            )
-        self._register(session, [self.user], [values["group_name"]] if "group_name" in values else [], wrote=True)
-        return t.version + 1
+        return version
 
     def _change(self, key: str | int, expect_version: int | None, apply) -> int:
         def work(session: Session) -> int:
@@ -2746,8 +2488,6 @@ def _survey_change(answer: SurveyAnswer, who: str, now: datetime) -> tuple[dict,
     return values, events
 
 
-# the ticket columns derived from its history by the SLA engine (``Desk._deadlines``), in its order
-DERIVED = ("next_due", "next_warn", "next_timer", "next_left")
 # the columns an import writes, in the order of the tuples import_tickets builds
 _TICKET_COLUMNS = (
     "ref",
@@ -2777,19 +2517,6 @@ _SEARCH = SQLModel.metadata.tables[TicketSearch.__tablename__]
 _EVENTS = SQLModel.metadata.tables[Event.__tablename__]
 _EVENT_COLUMNS = ("ticket_id", "at", "kind", "author", "public", "body", "from_value", "to", "reason")
 
-_NOT_UNICODE = "not valid Unicode text (undecodable bytes or a lone surrogate such as \\ud800)"
-
-
-def _unencodable(text: object) -> bool:
-    """Text that SQLite cannot store (a lone surrogate: from \\ud800 in JSON, or non-UTF-8 bytes in argv)."""
-    if not isinstance(text, str):
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
 
 def _all_text(t: NewTicket) -> str:
     parts = [t.subject, t.customer, t.description, t.ref or ""]
@@ -2802,10 +2529,6 @@ def _texts(t: NewTicket) -> Iterable[tuple[str, object]]:
     yield from (("subject", t.subject), ("customer", t.customer), ("description", t.description), ("ref", t.ref))
     for i, e in enumerate(t.events, start=1):
         yield from ((f"events[{i}].{k}", getattr(e, k)) for k in ("author", "body", "to", "reason"))
-
-
-def _utc(t: int | None) -> datetime | None:
-    return datetime.fromtimestamp(t, UTC) if t is not None else None
 
 
 @dataclass
@@ -2930,14 +2653,3 @@ def _copy_batch(directory: CustomerBatch) -> CustomerBatch:
 
 def _batch_size(directory: CustomerBatch) -> int:
     return len(directory.customers) + len(directory.contacts)
-
-
-def _expect(t: Any, expect_version: int | None) -> None:
-    """Refuse a change made on a version of the ticket that is no longer its own (``--expect-version``, a dialog's
-    or a draft's version): Conflict, with the ticket's present version."""
-    if expect_version is not None and t.version != expect_version:
-        raise Conflict(
-            f"ticket {t.key}: changed since version {expect_version} (now version {t.version}); "
-            "reload it and try again",
-            current_version=t.version,
-        )

@@ -18,20 +18,22 @@ import os
 import random
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import column, create_engine, delete, event, func, insert, select, table
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlmodel import Session
 
 from ..errors import BadInput, DeskLost
 from ..safefile import NOFOLLOW, set_mode
+from . import writes
 from .deskfile import BUSY_TIMEOUT_MS, busy_window, check_desk_files, db_url, on_read_only_mount
+from .writes import FEED_KEEP, FEED_MOST, NOTIFY_CHANNEL  # noqa: F401 - (where the service and changes.py take them)
 
 T = TypeVar("T")
 FILE_MODE = 0o660  # a new database file: owner and group read-write, others nothing (issue 6)
@@ -39,14 +41,8 @@ DIR_MODE = 0o770  # a new data directory
 _RETRIES = 8
 _UNIQUE_RETRIES = 3  # a unique violation that persists is a real error, not a race: give up sooner
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
-NOTIFY_CHANNEL = "deskterm"  # PostgreSQL: what a write transaction notifies and every running app listens to
 _WROTE = "deskterm_wrote"  # connection.info key: this transaction changed a row
 _WRITES = {"INSERT", "UPDATE", "DELETE"}
-# The feed of ticket changes (models.TicketChange; read by store/changes.py), as a Core table: this module is
-# imported by the screens, which never import the models.
-_FEED = table("ticket_changes", column("seq"), column("ticket_id"))
-FEED_KEEP = 20_000  # the newest rows of the feed kept: an app further behind reads everything again
-FEED_MOST = 1_000  # more tickets changed by one transaction: one NULL row (every app reads everything again)
 _CHANGED = "deskterm_changed"  # session.info: the tickets this transaction changed (None among them: any)
 _TOUCHED = "deskterm_touched"  # connection.info: this transaction wrote to a table the screens show
 _SHOWN_TABLES = re.compile(r"\b(tickets|events|escalations|customers)\b", re.IGNORECASE)
@@ -58,6 +54,26 @@ def changed(session: Session, ticket_id: int | None) -> None:
     tickets (or their events, escalations or customers) without naming any is recorded as "any ticket", so
     that no change goes unseen; naming the tickets is what spares every app a whole reload."""
     session.info.setdefault(_CHANGED, set()).add(ticket_id)
+
+
+class SessionSQL:
+    """``writes.SQL`` on a session's connection, in its transaction: SQLAlchemy's ``exec_driver_sql`` (its errors
+    wrapped and its events heard, as any statement's: a busy desk is retried, a write noted)."""
+
+    def __init__(self, session: Session) -> None:
+        self.conn = session.connection()
+        self.postgresql = self.conn.dialect.name != "sqlite"
+        self._mark = "%s" if self.postgresql else "?"
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.exec_driver_sql(sql.replace("?", self._mark), tuple(params)).rowcount
+
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.conn.exec_driver_sql(sql.replace("?", self._mark), [tuple(r) for r in rows])
+
+    def column(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return [row[0] for row in self.conn.exec_driver_sql(sql.replace("?", self._mark), tuple(params))]
 
 
 @dataclass
@@ -141,13 +157,7 @@ class Store:
         if not marked and not touched:
             return None
         ids = sorted(i for i in marked if i is not None) if marked and None not in marked else None
-        if ids is not None and len(ids) > FEED_MOST:
-            ids = None
-        conn.execute(insert(_FEED), [{"ticket_id": i} for i in ids] if ids is not None else [{"ticket_id": None}])
-        newest = conn.execute(select(func.max(_FEED.c.seq))).scalar() or 0
-        if newest > FEED_KEEP:
-            conn.execute(delete(_FEED).where(_FEED.c.seq <= newest - FEED_KEEP))
-        return "*" if ids is None else ",".join(map(str, ids))
+        return writes.record_feed(SessionSQL(session), ids)
 
     def _notify_if_changed(self, session: Session, payload: str | None = None) -> None:
         """PostgreSQL: tell every listener (store/changes.py) that this transaction changed something, and which
@@ -158,9 +168,7 @@ class Store:
         each running app would make every other reload every 30 s)."""
         conn = session.connection()
         if conn.info.pop(_WROTE, False) or payload is not None:
-            if payload is not None and len(payload) > 7000:  # (a notification carries at most 8000 bytes)
-                payload = "*"
-            conn.execute(select(func.pg_notify(NOTIFY_CHANNEL, payload or "")))
+            writes.notify(SessionSQL(session), payload or "")
 
     def dispose(self) -> None:
         self.engine.dispose()
