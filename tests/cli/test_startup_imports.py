@@ -105,6 +105,34 @@ def test_show_and_list_read_through_the_driver_alone(desk, db_url):
         assert not orm or command[0] == "show", command
 
 
+@pytest.mark.engines("sqlite", "postgresql")
+def test_update_writes_through_the_driver_alone(desk, db_url):
+    """``update`` writes through the driver (store/plain_write.py) with the service's rules: none of the store's
+    libraries imported; what it says, its refusals and the history are the service's."""
+    from deskterm.records import NewTicket
+
+    ticket = desk.create(NewTicket(subject="VPN down", customer="Acme", priority="P2", created_at=desk.clock.now())).id
+    desk.rederive()
+    base = ["--db", db_url, "--config", str(EXAMPLE_CONFIG), "update", str(ticket)]
+    code, modules, out, err = run(*base, "--note", "rebooted the router", "--priority", "P1", "--reason", "outage")
+    assert (code, out, err) == (0, "2\n", "") and loaded(modules, PLAIN_READ) == []
+    for args, said in (
+        (["--priority", "P1"], f"ticket {ticket}: nothing changed (the ticket already has those values)"),
+        (["--status", "resolved", "--resolution-code", "nope"], "resolution code: 'nope' is not one of"),
+        (["--note", "x", "--expect-version", "1"], f"ticket {ticket}: changed since version 1 (now version 2)"),
+    ):
+        code, modules, out, err = run(*base, *args)
+        assert code != 0 and out == "" and err.startswith(said) and "\n" not in err, (args, err)
+        assert loaded(modules, PLAIN_READ) == [], args
+    t = desk.ticket(ticket)
+    assert (t.version, t.priority) == (2, "P1")
+    assert [(e.kind, e.body or e.to, e.reason) for e in t.events[-2:]] == [
+        ("reply", "rebooted the router", None),
+        ("priority", "P1", "outage"),
+    ]
+    assert all(e.author == t.events[-1].author != "alice" for e in t.events[-2:])  # the OS user's
+
+
 def test_a_desk_to_migrate_or_derive_again_is_opened_by_the_store_then_read_plainly(tmp_path):
     """A desk whose deadlines were derived with another configuration (or that is to be created or migrated) is
     first opened by the store, which derives them again (a write); the next command reads it plainly."""

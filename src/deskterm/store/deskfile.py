@@ -12,6 +12,8 @@ from pathlib import Path
 from ..errors import BadInput
 
 BUSY_TIMEOUT_MS = 10_000  # how long one statement waits for SQLite's lock (at most the retry window)
+# what every connection that writes to a SQLite desk sets (WAL mode aside, which the store sets once for all)
+WRITE_PRAGMAS = ("foreign_keys=ON", "synchronous=NORMAL")  # (NORMAL: safe in WAL mode, a crash loses no commit)
 RETRY_WINDOW_S = 30.0  # how long a write keeps trying (busy_window: DESKTERM_BUSY_TIMEOUT overrides it)
 
 

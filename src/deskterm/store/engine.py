@@ -32,7 +32,7 @@ from sqlmodel import Session
 from ..errors import BadInput, DeskLost
 from ..safefile import NOFOLLOW, set_mode
 from . import writes
-from .deskfile import BUSY_TIMEOUT_MS, busy_window, check_desk_files, db_url, on_read_only_mount
+from .deskfile import BUSY_TIMEOUT_MS, WRITE_PRAGMAS, busy_window, check_desk_files, db_url, on_read_only_mount
 from .writes import FEED_KEEP, FEED_MOST, NOTIFY_CHANNEL  # noqa: F401 - (where the service and changes.py take them)
 
 T = TypeVar("T")
@@ -377,9 +377,9 @@ def _sqlite_engine(url: str) -> Engine:
             tables = {r[0] for r in cur.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             if not tables or "alembic_version" in tables:
                 cur.execute("PRAGMA journal_mode=WAL")
-        cur.execute("PRAGMA foreign_keys=ON")
+        for pragma in WRITE_PRAGMAS:
+            cur.execute(f"PRAGMA {pragma}")
         cur.execute(f"PRAGMA busy_timeout={int(window * 1000)}")
-        cur.execute("PRAGMA synchronous=NORMAL")  # safe in WAL mode: a crash loses no committed data
         cur.close()
 
     @event.listens_for(engine, "begin")

@@ -501,17 +501,21 @@ def event_record(row: Sequence[Any]) -> EventRecord:
     return EventRecord(at, kind, author, public, body, from_value, to, reason, eid)
 
 
-def open_plain(db: str | os.PathLike | None, config: Config, clock: Clock | None = None) -> PlainDesk | None:
+def open_plain(
+    db: str | os.PathLike | None, config: Config, clock: Clock | None = None, write: bool = False
+) -> PlainDesk | None:
     """The desk opened with its driver alone, for reading, when it is a desk at this deskterm's schema whose
     deadlines were derived with this configuration (its ``fingerprint``); None otherwise (a desk to create, migrate
     or derive again, another program's file, a server that cannot be reached: the store opens it and says what
-    is wrong). A SQLite desk's companion files are checked first, as the store does (``check_desk_files``)."""
+    is wrong). A SQLite desk's companion files are checked first, as the store does (``check_desk_files``).
+    ``write``: its transaction takes the desk's write lock first (SQLite: ``BEGIN IMMEDIATE``, on a desk in WAL mode
+    that this user may write, as the store's writes do); ``plain_write.py`` writes in it."""
     from .deskfile import db_url
     from .migrate import HEAD
 
     url = db_url(db)
     if url.startswith("sqlite:///"):
-        conn = _open_sqlite(url[len("sqlite:///") :])
+        conn = _open_sqlite(url[len("sqlite:///") :], write)
         postgresql = False
     elif url.startswith("postgresql+psycopg://"):
         conn = _open_pg(url)
@@ -543,11 +547,11 @@ def _driver_errors(postgresql: bool) -> type[Exception]:
     return sqlite3.Error
 
 
-def _open_sqlite(path: str) -> Any:
+def _open_sqlite(path: str, write: bool = False) -> Any:
     import sqlite3
     from urllib.parse import quote
 
-    from .deskfile import BUSY_TIMEOUT_MS, busy_window, check_desk_files, on_read_only_mount
+    from .deskfile import BUSY_TIMEOUT_MS, WRITE_PRAGMAS, busy_window, check_desk_files, on_read_only_mount
 
     if not path or path == ":memory:" or "?" in path:
         return None
@@ -558,10 +562,21 @@ def _open_sqlite(path: str) -> Any:
     if not Path(f"{file}-wal").exists() and on_read_only_mount(file):
         return None  # read as immutable by the store
     mode = "rw" if os.access(path, os.W_OK) else "ro"
+    if write and mode == "ro":
+        return None  # the store says why it cannot be written
     window = min(busy_window(), BUSY_TIMEOUT_MS / 1000)
     try:
         conn = sqlite3.connect(f"file:{quote(str(file.absolute()))}?mode={mode}", uri=True, timeout=window)
-        conn.execute("BEGIN")  # one snapshot for the command's reads (rolled back: nothing is written)
+        if write:
+            conn.isolation_level = None  # (the transaction is the one begun here)
+            for pragma in WRITE_PRAGMAS:
+                conn.execute(f"PRAGMA {pragma}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.close()
+                return None  # the store puts it in WAL mode first
+        # one snapshot for the command's reads (rolled back: nothing is written), or the write lock taken before
+        # the reads of a write (no lock upgrade: as the store's writes)
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     except sqlite3.Error:
         return None
     return conn
