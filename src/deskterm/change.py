@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .clock import CLOCK_SKEW
 from .domain import priority as prio_rules
@@ -24,9 +24,6 @@ from .domain.sla import CUSTOMER, evaluate
 from .errors import BadInput, Conflict, Refused
 from .records import NewEvent, TicketRecord
 from .timers import Timers
-
-if TYPE_CHECKING:
-    pass
 
 # what ``--assign`` takes for "nobody"
 UNASSIGN = ("", "none", "nobody", "-")

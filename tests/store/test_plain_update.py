@@ -132,7 +132,7 @@ def test_what_the_driver_does_not_do_is_left_to_the_store(pair):
     tid = desk.tickets(list(OPEN))[0].id
     before = db_state(other_url)
     for config in (
-        dataclasses.replace(desk.config, fingerprint="another"),
+        dataclasses.replace(desk.config, sla_basis="another"),  # deadlines derived under another SLA
         dataclasses.replace(desk.config, mail=object()),
     ):
         assert update_plain(other_url, config, tid, Change(note="x"), clock=other_clock, user="alice") is None
