@@ -5,7 +5,8 @@ fixed seed, then runs each variant in its own process (so that peak RSS is its o
 ``App.run_test`` with a driver that counts the bytes the app would write to the terminal:
 
 - time to first painted queue: from launching the ``deskterm`` command in a pseudo-terminal to the queue on
-  screen (``launch_to_queue_s``: interpreter, imports, store, first query), and in-process from the app's
+  screen (``launch_to_queue_s``: interpreter, imports, store, first query; ``launch_cpu_s``, the CPU seconds the
+  process had used by then, which the machine's load does not inflate), and in-process from the app's
   start to its rows (``first_paint_s``, the figure the DataTable has too),
 - key-to-repaint, median and worst: ``j`` (50 presses), ``G``/``g`` (10 each), a search character
   (``/`` then ``v``, ``p``, ``n`` and three backspaces: the first one includes what is left of loading
@@ -287,17 +288,21 @@ else:
             pass
         return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
-    def launch_in_terminal(where: Path, size: tuple[int, int], runs: int = 3, python: str | None = None) -> float:
+    def launch_in_terminal(
+        where: Path, size: tuple[int, int], runs: int = 3, python: str | None = None
+    ) -> tuple[float, float]:
         """Seconds from starting the real ``deskterm`` command in a pseudo-terminal to the queue's status line
         on screen ("N tickets · sorted by …", painted with the rows; not "tickets" alone, which the wide
         tabs' "My tickets" holds from the first frame): interpreter start, imports, store and first query
-        included. The median of ``runs``."""
+        included. The median of ``runs``; and the median of the CPU seconds the process had used by then (all
+        its threads: what the wall time is on an idle machine, less the waits, whatever the load)."""
         import fcntl
         import select
         import struct
         import termios
 
-        times = []
+        times, cpus = [], []
+        tick = os.sysconf("SC_CLK_TCK")
         for _ in range(runs):
             master, slave = os.openpty()
             fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[1], size[0], 0, 0))
@@ -325,13 +330,16 @@ else:
                 close_fds=True,
             )
             os.close(slave)
-            seen, shown = b"", None
+            seen, shown, cpu = b"", None, 0.0
             try:
                 while shown is None and time.perf_counter() - started < 30:
                     if select.select([master], [], [], 0.05)[0]:
                         seen += os.read(master, 1 << 16)
                         if b" sorted by " in seen:  # the status line, shown with the rows
                             shown = time.perf_counter() - started
+                            with open(f"/proc/{proc.pid}/stat") as stat:  # utime and stime, in clock ticks
+                                fields = stat.read().rsplit(")", 1)[1].split()
+                            cpu = (int(fields[11]) + int(fields[12])) / tick
             finally:
                 proc.terminate()
                 proc.wait()
@@ -339,7 +347,8 @@ else:
             if shown is None:
                 raise RuntimeError("the queue never showed in the terminal")
             times.append(shown)
-        return round(statistics.median(times), 2)
+            cpus.append(cpu)
+        return round(statistics.median(times), 2), round(statistics.median(cpus), 2)
 
     def child(variant: str, where: Path, size: tuple[int, int], idle: float) -> None:
         os.environ["XDG_STATE_HOME"] = tempfile.mkdtemp(prefix="deskterm-bench-state-")  # no saved filter
@@ -399,13 +408,13 @@ else:
             results.append(json.loads(out.stdout.strip().splitlines()[-1]))
             results[-1]["variant"] += label
             # the real command in a terminal (the DataTable is no command: its in-process figure is beside)
-            results[-1]["launch_to_queue_s"] = (
-                launch_in_terminal(where, size, python=python) if variant == "deskterm" else "—"
-            )
+            launch, cpu = launch_in_terminal(where, size, python=python) if variant == "deskterm" else ("—", "—")
+            results[-1]["launch_to_queue_s"], results[-1]["launch_cpu_s"] = launch, cpu
             results[-1]["load_average"] = round(os.getloadavg()[0], 1)
         keys = [
             "rows",
             "launch_to_queue_s",
+            "launch_cpu_s",
             "first_paint_s",
             "j",
             "G",
