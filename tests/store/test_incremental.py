@@ -12,8 +12,9 @@ those read afresh (its thresholds never later). On SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import math
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -247,3 +248,37 @@ def test_breaching_soon_at_the_very_instants_that_move_it(busy):
             desk.clock.set(max(moment, desk.clock.now()))
             now = desk.clock.now()
             assert counts.breaching(now) == breaching_count(desk.store, now), (at, moment)
+
+
+instants = (
+    st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2100, 12, 31), timezones=st.just(UTC)) | st.none()
+)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stamps=st.lists(st.tuples(instants, instants), min_size=1, max_size=8))
+def test_the_first_count_keeps_the_deadlines_timestamp_gives(busy, stamps):
+    """``ViewCounts.load`` has the database turn each open ticket's instants into epoch seconds
+    (``epoch_seconds``): they must be the floats ``datetime.timestamp()`` gives for what SQLAlchemy reads, which
+    ``apply`` keeps and what ``follow`` compares them with (microseconds included)."""
+    from sqlalchemy import select, update
+
+    from deskterm.store.models import Ticket, core
+    from deskterm.store.queue_terms import OPEN_STATUSES
+
+    desk = busy
+    t = core(Ticket).c
+    with desk.store.engine.begin() as conn:
+        open_ids = [i for (i,) in conn.execute(select(t.id).where(t.status.in_(OPEN_STATUSES)).order_by(t.id))]
+        for ticket_id, (due, warn) in zip(open_ids, stamps, strict=False):
+            conn.execute(update(core(Ticket)).where(t.id == ticket_id).values(next_due=due, next_warn=warn))
+        read = conn.execute(select(t.id, t.next_due, t.next_warn).where(t.id.in_(open_ids)))
+        stored = {i: (d, w) for i, d, w in read}
+    counts = ViewCounts(desk.store, desk.user)
+    counts.load()
+    for ticket_id, (due, warn) in stored.items():
+        for instant, kept in ((due, counts.deadline(ticket_id)), (warn, counts._warn[ticket_id])):
+            if instant is None:
+                assert math.isnan(kept)
+            else:
+                assert kept == instant.timestamp(), (instant, kept)
