@@ -1073,6 +1073,20 @@ def escalations(obj: Context, show_all: bool, as_json: bool) -> None:
         )
 
 
+def write_lines(lines: Iterable[str], size: int = 1 << 16) -> None:
+    """Text made piece by piece written out in pieces of about ``size`` characters, never held whole."""
+    pending: list[str] = []
+    held = 0
+    for line in lines:
+        pending.append(line)
+        held += len(line)
+        if held >= size:
+            click.echo("".join(pending), nl=False)
+            pending, held = [], 0
+    if pending:
+        click.echo("".join(pending), nl=False)
+
+
 def _since(value: str | None, now: datetime, option: str) -> datetime | None:
     """An ISO 8601 instant, or a duration back from now (``7d``, ``24h``)."""
     if value is None:
@@ -1186,18 +1200,20 @@ def report(
     def contract_json(c) -> dict:
         return {"customer": c.customer, "name": c.name, "end": c.end.isoformat() if c.end else None, "renews": c.renews}
 
+    # the breaches (a year's report at a million tickets lists hundreds of thousands) are made as they are written
+    # out, never all held (jsonout.write, reports.kpis_markdown_lines)
     if fmt == "json":
-        click.echo(
-            jsonout.dumps(
-                {
-                    "total": total.as_dict(),
-                    "by": by,
-                    "groups": {k: v.as_dict() for k, v in groups.items()},
-                    "contracts_ending_within_60_days": [contract_json(c) for c in ending],
-                    "churn": [contract_json(c) for c in churn],
-                }
-            )
+        jsonout.write(
+            {
+                "total": total.as_dict(listed=False),
+                "by": by,
+                "groups": {k: v.as_dict(listed=False) for k, v in groups.items()},
+                "contracts_ending_within_60_days": [contract_json(c) for c in ending],
+                "churn": [contract_json(c) for c in churn],
+            },
+            lambda text: click.echo(text, nl=False),
         )
+        click.echo()
     elif fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf)
@@ -1207,9 +1223,9 @@ def report(
             w.writerow([csv_cell(c) for c in reports.csv_row(name, k)])  # customer names: inert, never a formula
         click.echo(buf.getvalue(), nl=False)
     else:
-        click.echo(reports.kpis_markdown(total, "All customers", tz))
-        for name, k in groups.items():
-            click.echo(reports.kpis_markdown(k, f"{by} {name}", tz))
+        for title, k in (("All customers", total), *((f"{by} {name}", k) for name, k in groups.items())):
+            write_lines(reports.kpis_markdown_lines(k, title, tz))
+            click.echo()
         if contracts:
             from .fmt import md_text
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -139,3 +140,64 @@ def event_json(e: EventRecord, tz: ZoneInfo) -> dict:
 def dumps(data: object) -> str:
     text = json.dumps(data, ensure_ascii=False, indent=2)
     return _RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
+
+
+_STRING = json.JSONEncoder(ensure_ascii=False)  # (its ``encode`` of a str is the C string encoder)
+
+
+def write(data: object, out: Callable[[str], object], size: int = 1 << 16) -> None:
+    """``dumps(data)`` written to ``out`` piece by piece (of about ``size`` characters), never held whole: the
+    same text. A ``Sequence`` other than a list or tuple (``reports.BreachLines``, hundreds of thousands of lines
+    made when read) is written as a list, each of its items made, written and dropped in turn."""
+    pending: list[str] = []
+    held = 0
+    for piece in _pieces(data, "\n"):
+        pending.append(piece)
+        held += len(piece)
+        if held >= size:
+            out(_RAW.sub(_escape, "".join(pending)))
+            pending, held = [], 0
+    if pending:
+        out(_RAW.sub(_escape, "".join(pending)))
+
+
+def _escape(m: re.Match[str]) -> str:
+    return f"\\u{ord(m.group(0)):04x}"
+
+
+def _pieces(o: object, newline: str) -> Iterator[str]:
+    """The text of ``json.dumps(o, ensure_ascii=False, indent=2)`` (``newline``: a line break and the indent of
+    ``o``'s level), a piece at a time."""
+    if isinstance(o, str):
+        yield _STRING.encode(o)
+    elif o is None or isinstance(o, bool | int | float):
+        yield json.dumps(o)
+    elif isinstance(o, Mapping):
+        if not o:
+            yield "{}"
+            return
+        inner = newline + "  "
+        sep = "{" + inner
+        for key, value in o.items():
+            yield sep + _STRING.encode(key if isinstance(key, str) else _key(key)) + ": "
+            yield from _pieces(value, inner)
+            sep = "," + inner
+        yield newline + "}"
+    elif isinstance(o, Sequence):
+        if not o:
+            yield "[]"
+            return
+        inner = newline + "  "
+        sep = "[" + inner
+        for value in o:
+            yield sep
+            yield from _pieces(value, inner)
+            sep = "," + inner
+        yield newline + "]"
+    else:
+        yield json.dumps(o, ensure_ascii=False, indent=2).replace("\n", newline)  # (what dumps does: it refuses)
+
+
+def _key(key: object) -> str:
+    """A key that is not a string, as ``json.dumps`` writes it (an int: its digits; None: null)."""
+    return next(iter(json.loads(json.dumps({key: 0}))))

@@ -30,13 +30,13 @@ from __future__ import annotations
 import heapq
 import statistics
 from array import array
-from bisect import bisect_left, insort
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from bisect import bisect_left, bisect_right, insort
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, tzinfo
 from fractions import Fraction
-from itertools import chain
-from typing import TYPE_CHECKING, Any
+from itertools import accumulate, chain
+from typing import TYPE_CHECKING, Any, overload
 from zoneinfo import ZoneInfo
 
 from .domain.calendar import BusinessCalendar, epoch
@@ -96,7 +96,7 @@ class Kpis:
     resolved: int = 0
     backlog: int = 0
     compliance: dict[str, Compliance] = field(default_factory=lambda: {t: Compliance() for t in TIMERS})
-    breaches: list[dict[str, Any]] = field(default_factory=list)  # {"ticket", "ref", "customer", "timer", "at"}
+    breaches: Sequence[dict[str, Any]] = field(default_factory=list)  # {"ticket", "ref", "customer", "timer", "at"}
     first_response: Durations = field(default_factory=Durations)
     resolution: Durations = field(default_factory=Durations)
     first_contact_rate: float | None = None
@@ -126,10 +126,13 @@ class Kpis:
         total = met + sum(c.breached for c in self.compliance.values())
         return met / total if total else None
 
-    def as_dict(self) -> dict[str, Any]:
-        # the breaches' lines are shared, not copied (``asdict`` would copy each: a year's report lists hundreds
-        # of thousands of them); read them, do not change them (``Fold.kpis``)
+    def as_dict(self, listed: bool = True) -> dict[str, Any]:
+        """The figures as plain data. ``listed`` False: the breaches as the sequence that makes each line when read
+        (``BreachLines``), for ``jsonout.write`` to write them out one by one (a year's report at a million tickets
+        lists hundreds of thousands); otherwise a list of them."""
         out = {f.name: getattr(self, f.name) for f in fields(self)}
+        if listed:
+            out["breaches"] = list(self.breaches)
         out["first_response"], out["resolution"] = asdict(self.first_response), asdict(self.resolution)
         out["since"] = self.since.isoformat()
         out["until"] = self.until.isoformat()
@@ -273,8 +276,8 @@ class _Pairs:
     def __init__(self) -> None:
         self.business = array("q")
         self.wall = array("q")
-        self._new_business: list[int] = []
-        self._new_wall: list[int] = []
+        self._new_business = array("q")  # (8 bytes each: a list would hold an int object of each)
+        self._new_wall = array("q")
         self.sum_business = 0
         self.sum_wall = 0
 
@@ -301,7 +304,7 @@ class _Pairs:
         else:
             self.business = array("q", sorted(chain(self.business, self._new_business)))
             self.wall = array("q", sorted(chain(self.wall, self._new_wall)))
-        self._new_business, self._new_wall = [], []
+        self._new_business, self._new_wall = array("q"), array("q")
 
     def durations(self) -> Durations:
         self._settle()
@@ -320,6 +323,66 @@ def _median(xs: Sequence[int]) -> float:
     return xs[i] if n % 2 else (xs[i - 1] + xs[i]) / 2
 
 
+_Breaches = tuple[int, str | None, str, tuple[tuple[str, int], ...]]  # (ticket, ref, customer, (timer, instant)…)
+
+
+class BreachLines(Sequence[dict[str, Any]]):
+    """The breaches a period lists, in ticket order, each line (``{"ticket", "ref", "customer", "timer", "at"}``,
+    the instant in ``tz``) made when read: a year's report at a million tickets lists hundreds of thousands of
+    them, which are written out as they are made (``jsonout.write``), never all held as lines. Holds the fold's
+    tuples (immutable), one per ticket, not the fold: what the fold adds or takes away later is not seen."""
+
+    __slots__ = ("_count", "_entries", "_starts", "tz")
+
+    def __init__(self, entries: list[_Breaches], count: int, tz: tzinfo) -> None:
+        self._entries, self._count, self.tz = entries, count, tz
+        self._starts: list[int] | None = None  # each entry's first line's index (made when indexed)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _line(self, entry: _Breaches, name: str, at: int) -> dict[str, Any]:
+        key, ref, customer, _ = entry
+        return {
+            "ticket": key,
+            "ref": ref,
+            "customer": customer,
+            "timer": name,
+            "at": datetime.fromtimestamp(at, self.tz).isoformat(),
+        }
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        line = self._line
+        for entry in self._entries:
+            for name, at in entry[3]:
+                yield line(entry, name, at)
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._count))]
+        if i < 0:
+            i += self._count
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        if self._starts is None:
+            self._starts = list(accumulate((len(e[3]) for e in self._entries), initial=0))
+        n = bisect_right(self._starts, i) - 1
+        entry = self._entries[n]
+        return self._line(entry, *entry[3][i - self._starts[n]])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and len(self) == len(other) and list(self) == list(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"BreachLines({list(self)!r})"
+
+
 class Fold:
     """The KPIs of one period as the sum of its contributions: ``add`` and ``remove`` cost what one contribution
     holds, ``kpis`` what the figures hold (the breaches listed), never the number of tickets. Equal to
@@ -331,8 +394,10 @@ class Fold:
         self.classes = {"defect": 0, "change_request": 0, "": 0}
         self.met = {t: 0 for t in TIMERS}
         self.breached = {t: 0 for t in TIMERS}
-        self.breaches: dict[int, tuple[tuple[str, int], ...]] = {}
+        # ticket → (ticket, ref, customer, its breaches (timer, instant)): one tuple each, shared by the KPIs given
+        self.breaches: dict[int, _Breaches] = {}
         self.breach_order: list[int] = []  # the keys of ``breaches``, sorted
+        self.breach_count = 0  # the breaches listed
         self.first_response = _Pairs()
         self.resolution = _Pairs()
         self.acks = 0
@@ -340,10 +405,7 @@ class Fold:
         self.csat = self.csat_sum = self.satisfied = 0
         self.nps = self.promoters = self.passives = self.detractors = 0
         self.ces = self.ces_sum = 0
-        self.info: dict[int, tuple[str | None, str]] = {}  # ticket → (ref, customer), for the breaches listed
-        self._listed: dict[int, list[dict[str, Any]]] = {}  # ticket → its breaches as listed (in ``_zone``)
-        self._flat: list[dict[str, Any]] | None = None  # every breach as listed, in order (None: to list again)
-        self._zone: tzinfo | None = None
+        self._lines: BreachLines | None = None  # the breaches as last listed (None: one came or went since)
         self._last: tuple[datetime, tzinfo, Kpis] | None = None  # the KPIs last given (since, zone), while unchanged
 
     def add(self, key: int, c: Contribution, info: tuple[str | None, str] = (None, ""), sign: int = 1) -> None:
@@ -378,15 +440,17 @@ class Fold:
         for name, n in c.breached:
             self.breached[name] += sign * n
         if c.breaches:
-            self._flat = None
+            self._lines = None
+            self.breach_count += sign * len(c.breaches)
             if sign > 0:
-                self.breaches[key] = c.breaches
-                self.info[key] = info
-                insort(self.breach_order, key)
+                self.breaches[key] = (key, *info, c.breaches)
+                order = self.breach_order
+                if order and order[-1] > key:
+                    insort(order, key)
+                else:  # (a report's tickets come in id order)
+                    order.append(key)
             else:
                 del self.breaches[key]
-                del self.info[key]
-                self._listed.pop(key, None)
                 del self.breach_order[bisect_left(self.breach_order, key)]
         if c.first_response is not None:
             self.first_response.add(c.first_response, sign)
@@ -417,27 +481,10 @@ class Fold:
         k.defects, k.change_requests, k.unclassified = (self.classes[c] for c in ("defect", "change_request", ""))
         for name in TIMERS:
             k.compliance[name] = Compliance(self.met[name], self.breached[name])
-        if self._zone is not tz:
-            self._listed, self._zone, self._flat = {}, tz, None
-        if self._flat is None:  # listed again only when a breach came or went, not at every change of the period
-            self._flat = []
-            listed = self._listed
-            for key in self.breach_order:
-                lines = listed.get(key)
-                if lines is None:  # formatted once per contribution, not once per computation
-                    ref, customer = self.info[key]
-                    lines = listed[key] = [
-                        {
-                            "ticket": key,
-                            "ref": ref,
-                            "customer": customer,
-                            "timer": name,
-                            "at": datetime.fromtimestamp(at, tz).isoformat(),
-                        }
-                        for name, at in self.breaches[key]
-                    ]
-                self._flat += lines
-        k.breaches = list(self._flat)  # its own list: the fold's changes later never reach the KPIs given
+        if self._lines is None or self._lines.tz is not tz:  # listed again only when a breach came or went
+            breaches = self.breaches
+            self._lines = BreachLines([breaches[key] for key in self.breach_order], self.breach_count, tz)
+        k.breaches = self._lines  # a copy of the fold's list: its changes later never reach the KPIs given
         k.first_response = self.first_response.durations()
         k.resolution = self.resolution.durations()
         k.first_contact_rate = _ratio(self.first_contact, self.resolved)
@@ -678,6 +725,12 @@ def _dur(seconds: float | None) -> str:
 
 def kpis_markdown(k: Kpis, title: str, tz: ZoneInfo | None = None) -> str:
     """The KPIs as Markdown; the period in the display zone ``tz`` (the configuration's ``timezone``)."""
+    return "".join(kpis_markdown_lines(k, title, tz))
+
+
+def kpis_markdown_lines(k: Kpis, title: str, tz: ZoneInfo | None = None) -> Iterator[str]:
+    """``kpis_markdown`` line by line (each with its newline), the breaches made as they are written: `deskterm
+    report` writes a year's hundreds of thousands of them out as they come."""
     from .fmt import local, md_text
 
     period = (
@@ -717,11 +770,12 @@ def kpis_markdown(k: Kpis, title: str, tz: ZoneInfo | None = None) -> str:
     ]
     if k.breaches:
         lines += ["", "Breaches:", ""]
-        for b in k.breaches:
-            lines.append(
-                f"- #{b['ticket']}{' ' + md_text(b['ref']) if b['ref'] else ''} ({md_text(b['customer'])}): {b['timer'].replace('_', ' ')} breached at {b['at']}"
-            )
-    return "\n".join(lines) + "\n"
+    for line in lines:
+        yield line + "\n"
+    for b in k.breaches:
+        yield (
+            f"- #{b['ticket']}{' ' + md_text(b['ref']) if b['ref'] else ''} ({md_text(b['customer'])}): {b['timer'].replace('_', ' ')} breached at {b['at']}\n"
+        )
 
 
 CSV_COLUMNS = (

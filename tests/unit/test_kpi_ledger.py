@@ -182,3 +182,30 @@ def test_the_reasons_kept_through_changes_equal_top_reasons_of_what_is_present(s
         for level in (1, 2):
             want = reports.top_reasons(list(present.values()), since, until, limit, level)
             assert kept.top(since, until, limit, level) == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=steps)
+def test_breach_lines_read_as_a_list(steps: list[tuple[int, reports.Contribution | None]]) -> None:
+    """The breaches a fold lists (``BreachLines``, each line made when read) are a sequence like the list of them:
+    by index, negative index and slice; and the KPIs given keep their lines when the fold changes after."""
+    fold = reports.Fold()
+    present: dict[int, reports.Contribution] = {}
+    given_before: list[tuple[reports.Kpis, list]] = []
+    for key, c in steps:
+        if key in present:
+            fold.remove(key, present.pop(key))
+        if c is not None:
+            fold.add(key, c, (f"R{key}", f"c{key % 3}"))
+            present[key] = c
+        k = fold.kpis(SINCE, UNTIL)
+        lines = list(k.breaches)
+        assert len(k.breaches) == len(lines) == sum(len(c.breaches) for c in present.values())
+        assert [k.breaches[i] for i in range(-len(lines), len(lines))] == lines + lines
+        assert k.breaches[1:-1:2] == lines[1:-1:2] and k.breaches == lines and lines == k.breaches
+        assert [(b["ticket"], b["timer"]) for b in lines] == [
+            (key, name) for key in sorted(present) for name, _ in present[key].breaches
+        ]
+        given_before.append((k, lines))
+    for k, lines in given_before:
+        assert list(k.breaches) == lines
