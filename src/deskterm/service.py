@@ -418,7 +418,7 @@ class Desk(ChangeRules):
             run.directory = _copy_batch(source.directory)
             self._import_directory(session, run, known_bad=False)
         conn = session.connection()
-        with bulk.large_writes(conn):
+        with bulk.large_writes(conn) as run.empty_desk:
             batch: list[NewTicket] = []
             for t in source.tickets():
                 batch.append(t)
@@ -478,7 +478,9 @@ class Desk(ChangeRules):
             tickets = self._routed(self._categorised(batch))
         except BadInput as exc:
             problems += exc.problems
-        refs = [t.ref for t in tickets if t.ref]
+        # (a desk that had no ticket when this transaction began holds only this file's: a ref twice in the file
+        # was found in reading it; so is the write lock held, and ``ref``'s index is built after the rows)
+        refs = [t.ref for t in tickets if t.ref] if not run.empty_desk else []
         taken: set[str] = set()
         for i in range(0, len(refs), 900):
             chunk = select(col(Ticket.ref)).where(col(Ticket.ref).in_(refs[i : i + 900]))
@@ -2641,6 +2643,7 @@ class _ImportRun:
     feed: list[int] = dataclasses.field(default_factory=list)  # the first FEED_MOST + 1 ids
     agents: set[str] = dataclasses.field(default_factory=set)
     groups: set[str] = dataclasses.field(default_factory=set)
+    empty_desk: bool = False  # the desk held no ticket when the transaction began (bulk.large_writes)
 
 
 class _LateDirectory(Exception):

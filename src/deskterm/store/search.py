@@ -30,6 +30,13 @@ SQLITE_TABLES = frozenset(
 SQLITE_TRIGGERS = ("ticket_fts_ai", "ticket_fts_ad", "ticket_fts_au")
 PG_INDEX = "ix_tickets_search"
 INDEXED_CHARS = 20000  # of a description: a 1 MB one is stored whole, its first 20,000 characters indexed
+# the FTS5 table's insert trigger, and what it does for every ticket at once (an import into an empty desk
+# builds the index after the rows: store/bulk.py)
+SQLITE_INSERT_TRIGGER = SQLITE_TRIGGERS[0]
+SQLITE_INDEX_ALL = (
+    f"INSERT INTO {FTS}(rowid, subject, description) SELECT id, subject, substr(description, 1, {INDEXED_CHARS})"
+    " FROM tickets"
+)
 MAX_WORDS = 32
 
 # the weighted vector of a ticket: what the generated column ``tickets.search_vector`` holds (migration 0017), under
