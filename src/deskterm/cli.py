@@ -248,24 +248,34 @@ def import_(obj: Context, file: str, quiet: bool) -> None:
         # right after, and the collector is back as it was for anything that follows in-process (tests).
         collecting = gc.isenabled()
         gc.disable()
+        db = obj.db
         try:
+            from .store.deskfile import new_desk_aside
             from .store.engine import desk_exists
 
-            if not desk_exists(obj.db):
-                # a desk is created only for a file found good: it is read once to check it, then to import it
-                for _ in source.tickets():
-                    pass
-                if source.problems:
-                    raise BadInput(source.report())
-            del config
-            desk = obj.desk()
-            from .progress import progress, shown
+            # a desk is created only for a file found good. A new SQLite desk is made aside and put in place when
+            # the import is done (the file is read once); a new PostgreSQL desk only after a first reading that
+            # checks the file, then the import reads it again
+            with new_desk_aside(db) as aside:
+                if aside is not None:
+                    obj.db = aside
+                elif not desk_exists(db):
+                    for _ in source.tickets():
+                        pass
+                    if source.problems:
+                        raise BadInput(source.report())
+                del config
+                desk = obj.desk()
+                from .progress import progress, shown
 
-            # on a terminal: the tickets written, with the rate and the time left (stderr)
-            total = _records_in(path) if shown(quiet) else None
-            with progress(f"{os.path.basename(name)}: importing", total, quiet) as advance:
-                count = desk.import_file(source, progress=advance)
+                # on a terminal: the tickets written, with the rate and the time left (stderr)
+                total = _records_in(path) if shown(quiet) else None
+                with progress(f"{os.path.basename(name)}: importing", total, quiet) as advance:
+                    count = desk.import_file(source, progress=advance)
+                if aside is not None:
+                    desk.store.dispose()  # (closed before it takes the desk's place)
         finally:
+            obj.db = db
             if collecting:
                 gc.enable()
     directory = source.directory

@@ -410,6 +410,25 @@ def test_bad_import_into_a_new_database_creates_nothing(empty_db, tmp_path, cli_
         ]
     else:
         assert not Path(empty_db).exists()
+        # nor the file it was being made in, beside the desk (a new SQLite desk is made aside, then put in place)
+        assert [p.name for p in Path(empty_db).parent.iterdir() if "importing" in p.name] == []
+
+
+def test_a_new_sqlite_desk_is_made_aside_and_put_in_its_place(tmp_path, cli_server):
+    desk = tmp_path / "new-dir" / "desk.db"
+    name = write(tmp_path, jsonl(good(ref="NEW-1"), good(ref="NEW-2", customer="Aside Co")))
+    out = Db(str(desk), cli_server.run)("import", name)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "imported 2 tickets\n"
+    # the desk alone, closed cleanly (no write-ahead log left), with a new desk's mode; nothing else beside it
+    assert [p.name for p in desk.parent.iterdir()] == ["desk.db"]
+    assert desk.stat().st_mode & 0o777 == 0o660
+    assert db_rows(str(desk), "SELECT ref, status FROM tickets ORDER BY id") == [
+        ("NEW-1", "resolved"),
+        ("NEW-2", "resolved"),
+    ]
+    shown = Db(str(desk), cli_server.run)("show", "NEW-2")
+    assert shown.returncode == 0 and "Aside Co" in shown.stdout
 
 
 # -- stdin and JSON Lines that are valid -----------------------------------------------------------------

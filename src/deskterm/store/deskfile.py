@@ -6,7 +6,11 @@ the plain reads of ``show`` and ``list`` (``plain.py``, the driver alone), so th
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import BadInput
@@ -78,3 +82,51 @@ def check_desk_files(file: Path) -> None:
                 f"--db: {companion}: {what}, refused (SQLite would write through it); remove it,"
                 " then open the desk again"
             )
+
+
+@contextmanager
+def new_desk_aside(db: str | os.PathLike | None) -> Iterator[str | None]:
+    """A new SQLite desk made where nobody opens it, and put in its place only when done (an import into a desk
+    that does not exist yet: it is created only for a file found good, and the file is read once).
+
+    Yields None when ``db`` is not a SQLite file that is missing (a desk that exists, PostgreSQL, memory);
+    otherwise the path of a hidden file beside it, to be opened and filled as the desk. When the block ends
+    normally, every connection to that file closed, the file becomes the desk (a hard link: never over a desk
+    that someone created meanwhile, which is an error); when it raises, the file is deleted.
+    """
+    url = db_url(db)
+    path = url.split(":///", 1)[1].split("?", 1)[0] if url.startswith("sqlite") and ":///" in url else ""
+    if path in ("", ":memory:") or os.path.lexists(path):
+        yield None
+        return
+    target = Path(path)
+    aside = target.with_name(f".{target.name}.importing-{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        yield str(aside)
+        _fold_wal(aside)
+        try:
+            os.link(aside, target)
+        except FileExistsError:
+            raise BadInput(f"--db: {target}: created by someone else meanwhile: nothing was imported") from None
+        except OSError as exc:
+            raise BadInput(f"--db: {target}: cannot create the desk: {exc.strerror or exc}") from None
+    finally:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(f"{aside}{suffix}")
+
+
+def _fold_wal(file: Path) -> None:
+    """Write a closed desk's write-ahead log into the file itself (SQLite does it when the last connection
+    closes; this makes sure), so that the file alone is the whole desk."""
+    import sqlite3
+
+    if not Path(f"{file}-wal").exists():
+        return
+    con = sqlite3.connect(file)
+    try:
+        busy, _, _ = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        con.close()
+    if busy or (Path(f"{file}-wal").exists() and Path(f"{file}-wal").stat().st_size):
+        raise BadInput(f"--db: {file}: still open elsewhere: nothing was imported")
