@@ -24,6 +24,7 @@ from deskterm.clock import FrozenClock
 from deskterm.importer import ImportFile
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
+from deskterm.store.search import SQLITE_TABLES
 from deskterm_testing import db_state, is_pg
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
@@ -103,18 +104,24 @@ def comparable(db: str) -> dict:
         state["(sequences)"] = [s for s in state["(sequences)"] if not s[0].startswith("ticket_changes")]
     for table in ("agents", "groups"):  # numbered in the order an import registers them: a set's
         state[table] = sorted(row[1:] for row in state[table])
-    return {k: v for k, v in state.items() if not k.startswith("ticket_fts")}
+    return {k: v for k, v in state.items() if k not in SQLITE_TABLES}  # (the FTS5 tables' inner layout)
 
 
 def fts_found(db: str) -> dict[str, list[int]]:
     conn = sqlite3.connect(db)
     try:
-        conn.execute(
-            "INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')"
-        )  # (not against the content: it indexes a part of long descriptions)
+        # (the full-text index not checked against its content: it indexes a part of long descriptions)
+        conn.execute("INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')")
+        conn.execute("INSERT INTO ticket_trigram(ticket_trigram, rank) VALUES ('integrity-check', 1)")
         return {
             w: [r[0] for r in conn.execute("SELECT rowid FROM ticket_fts WHERE ticket_fts MATCH ? ORDER BY 1", (w,))]
             for w in ["printer", "vpn", "ward", "reseau", "mail", "jams", "down"]
+        } | {
+            f"trigram {w}": [
+                r[0]
+                for r in conn.execute("SELECT rowid FROM ticket_trigram WHERE ticket_trigram MATCH ? ORDER BY 1", (w,))
+            ]
+            for w in ['"rin"', '"r-1"', '"eau"', '"vpn"']
         }
     finally:
         conn.close()

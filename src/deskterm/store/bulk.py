@@ -98,22 +98,28 @@ def large_writes(conn) -> Iterator[bool]:
             yield False
             return
         indexes = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name IN ('tickets', 'events')"
-            " AND sql IS NOT NULL ORDER BY rowid"  # (the automatic ones, of UNIQUE and PRIMARY KEY, have no sql)
-        ).all()
-        trigger = conn.exec_driver_sql(
-            "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (search.SQLITE_INSERT_TRIGGER,)
-        ).scalar()
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+            " AND tbl_name IN ('tickets', 'events', 'ticket_search') ORDER BY rowid"
+        ).all()  # (not the automatic ones, of UNIQUE and PRIMARY KEY: they have no sql)
+        triggers = [
+            (sql, fill)
+            for name, fill in search.SQLITE_FILLS
+            for sql in conn.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?", (name,)
+            )
+            .scalars()
+            .all()
+        ]
         for name, _ in indexes:
             conn.exec_driver_sql(f'DROP INDEX "{name}"')
-        if trigger is not None:
-            conn.exec_driver_sql(f'DROP TRIGGER "{search.SQLITE_INSERT_TRIGGER}"')
+        for name, _ in search.SQLITE_FILLS:
+            conn.exec_driver_sql(f'DROP TRIGGER IF EXISTS "{name}"')
         yield True
         # (not reached when the import failed: the transaction is rolled back, and the indexes come back with it)
         for _, sql in indexes:
             conn.exec_driver_sql(sql)
-        if trigger is not None:
-            conn.exec_driver_sql(search.SQLITE_INDEX_ALL)
-            conn.exec_driver_sql(trigger)
+        for sql, fill in triggers:
+            conn.exec_driver_sql(fill)
+            conn.exec_driver_sql(sql)
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size={int(before)}")

@@ -30,12 +30,15 @@ SQLITE_TABLES = frozenset(
 SQLITE_TRIGGERS = ("ticket_fts_ai", "ticket_fts_ad", "ticket_fts_au")
 PG_INDEX = "ix_tickets_search"
 INDEXED_CHARS = 20000  # of a description: a 1 MB one is stored whole, its first 20,000 characters indexed
-# the FTS5 table's insert trigger, and what it does for every ticket at once (an import into an empty desk
-# builds the index after the rows: store/bulk.py)
-SQLITE_INSERT_TRIGGER = SQLITE_TRIGGERS[0]
-SQLITE_INDEX_ALL = (
-    f"INSERT INTO {FTS}(rowid, subject, description) SELECT id, subject, substr(description, 1, {INDEXED_CHARS})"
-    " FROM tickets"
+# each FTS5 table's insert trigger, and what it does for every row at once (an import into an empty desk builds
+# the indexes after the rows: store/bulk.py): this full-text index, and the queue's trigram index (migration 0018)
+SQLITE_FILLS = (
+    (
+        SQLITE_TRIGGERS[0],
+        f"INSERT INTO {FTS}(rowid, subject, description)"
+        f" SELECT id, subject, substr(description, 1, {INDEXED_CHARS}) FROM tickets",
+    ),
+    ("ticket_trigram_ai", "INSERT INTO ticket_trigram(ticket_trigram) VALUES ('rebuild')"),
 )
 MAX_WORDS = 32
 
