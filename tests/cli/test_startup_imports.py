@@ -144,7 +144,8 @@ def test_a_desk_to_migrate_or_derive_again_is_opened_by_the_store_then_read_plai
     code, modules, out, err = run(*base, "list", "--status", "new")
     assert (code, err) == (0, "") and loaded(modules, PLAIN_READ) == []
     other = tmp_path / "other.toml"
-    other.write_text(EXAMPLE_CONFIG.read_text() + "\n# another configuration\n")
+    # another SLA (a comment alone is the same SLA: nothing derived again, tests/cli/test_list_from_deadlines.py)
+    other.write_text(EXAMPLE_CONFIG.read_text().replace("warn_at = 0.75", "warn_at = 0.6", 1))
     code, modules, out, err = run("--db", str(db), "--config", str(other), "show", "1")
     assert (code, out, err) == (2, "", "ticket 1: no such ticket") and "sqlalchemy" in modules  # derived again
     code, modules, out, err = run("--db", str(db), "--config", str(other), "show", "1")
@@ -211,3 +212,15 @@ def test_escalate_due_opens_the_store_only_when_a_rule_is_due(db_url, tmp_path):
     code, modules, out, err = run(*base)  # fired once: nothing due any more, and the store is not opened
     assert (code, out, err) == (0, "escalated 0 tickets\n", "") and loaded(modules, PLAIN_READ) == []
     store.dispose()
+
+
+@pytest.mark.parametrize("command", [["list", "--status", "open"], ["show", "1"]])
+def test_an_unreachable_server_is_said_before_the_store_is_imported(command):
+    """The reads through the driver alone find the server unreachable: they say so (the store's very line), and
+    the store is not tried after them (an unreachable host made the command wait its connect timeout twice)."""
+    url = "postgresql://deskterm:s3cret@127.0.0.1:1/desk"
+    code, modules, out, err = run("--db", url, "--config", str(EXAMPLE_CONFIG), *command)
+    assert code == 2 and out == ""
+    assert err.strip().startswith("--db: cannot connect to postgresql+psycopg://deskterm:***@127.0.0.1:1/desk: ")
+    assert len(err.strip().splitlines()) == 1 and "s3cret" not in err
+    assert loaded(modules, STORE) == []

@@ -38,6 +38,30 @@ def db_url(db: str | os.PathLike | None) -> str:
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
+def cannot_connect(where: str, error: BaseException) -> BadInput:
+    """The one line said when the desk's server cannot be reached (``where``: its URL without the password), from
+    the driver's error (its first line); the store and the reads through the driver alone (store/plain.py) say
+    the same."""
+    lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
+    reason = lines[0] if lines else type(error).__name__
+    return BadInput(f"--db: cannot connect to {where}: {reason}")
+
+
+def without_password(url: str) -> str:
+    """The URL with its password shown as ``***`` (as SQLAlchemy renders it), for messages; without SQLAlchemy."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user = parts.username or ""
+        host = parts.netloc.rsplit("@", 1)[1]
+        return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+    except ValueError:
+        return "<unparsable URL>"
+
+
 def busy_window() -> float:
     """How long a write keeps trying to get the desk's write lock before "the desk is busy", in seconds: 30, or
     the ``DESKTERM_BUSY_TIMEOUT`` environment variable (for tests and scripts that would rather fail fast; at

@@ -32,7 +32,15 @@ from sqlmodel import Session
 from ..errors import BadInput, DeskLost
 from ..safefile import NOFOLLOW, set_mode
 from . import writes
-from .deskfile import BUSY_TIMEOUT_MS, WRITE_PRAGMAS, busy_window, check_desk_files, db_url, on_read_only_mount
+from .deskfile import (
+    BUSY_TIMEOUT_MS,
+    WRITE_PRAGMAS,
+    busy_window,
+    cannot_connect,
+    check_desk_files,
+    db_url,
+    on_read_only_mount,
+)
 from .writes import FEED_KEEP, FEED_MOST, NOTIFY_CHANNEL  # noqa: F401 - (where the service and changes.py take them)
 
 T = TypeVar("T")
@@ -292,11 +300,8 @@ def _check_connection(store: Store) -> None:
         with store.engine.connect():
             pass
     except DBAPIError as exc:
-        text = str(exc.orig if exc.orig is not None else exc)
-        lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
-        reason = lines[0] if lines else type(exc).__name__
         where = store.engine.url.render_as_string(hide_password=True)
-        raise BadInput(f"--db: cannot connect to {where}: {reason}") from None
+        raise cannot_connect(where, exc.orig if exc.orig is not None else exc) from None
 
 
 def _create_desk_dir(directory: Path) -> None:

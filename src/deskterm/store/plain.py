@@ -585,9 +585,15 @@ def _open_sqlite(path: str, write: bool = False) -> Any:
 def _open_pg(url: str) -> Any:
     import psycopg
 
+    from .deskfile import cannot_connect, without_password
+
     try:
         conn = psycopg.connect("postgresql://" + url[len("postgresql+psycopg://") :], application_name="deskterm")
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for the command's reads
+    except psycopg.OperationalError as exc:
+        # the server cannot be reached (or refuses us): the store would wait for it again (an unreachable host:
+        # the whole connect timeout, twice) and then say this very line
+        raise cannot_connect(without_password(url), exc) from None
     except psycopg.Error:
         return None
     return conn
