@@ -12,15 +12,23 @@ from datetime import date, datetime
 
 from sqlalchemy import Boolean, Column, Date, Index, Table, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
+from sqlmodel.main import SQLModelConfig
 
 from .types import UTCDateTime
+
+
+class _Table(SQLModel):
+    """The tables' base: pydantic's validator of each table model is built when first used (never, by the store:
+    a table model's constructor does not validate), not at import (a sixth of the models' import)."""
+
+    model_config = SQLModelConfig(defer_build=True)
 
 
 def _instant(nullable: bool = False, index: bool = False):
     return Field(sa_column=Column(UTCDateTime(), nullable=nullable, index=index))
 
 
-class Meta(SQLModel, table=True):
+class Meta(_Table, table=True):
     """Small facts about the desk itself (e.g. the fingerprint of the SLA configuration last applied)."""
 
     __tablename__ = "meta"
@@ -28,7 +36,7 @@ class Meta(SQLModel, table=True):
     value: str
 
 
-class Customer(SQLModel, table=True):
+class Customer(_Table, table=True):
     """A customer of the desk. ``name_key``: the name folded (case and accents, ``queue_terms.fold``), unique: "ACME"
     and "Acmé" are one customer. ``policy``: the policy the customer's record names (the configuration's
     ``[customers]`` still decides the SLA). ``notes``: for the desk ("call before restarting anything")."""
@@ -42,7 +50,7 @@ class Customer(SQLModel, table=True):
     notes: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
-class CustomerDomain(SQLModel, table=True):
+class CustomerDomain(_Table, table=True):
     """An e-mail domain of a customer (lower case): a sender of that domain belongs to that customer."""
 
     __tablename__ = "customer_domains"
@@ -50,7 +58,7 @@ class CustomerDomain(SQLModel, table=True):
     customer_id: int = Field(foreign_key="customers.id", index=True)
 
 
-class Contact(SQLModel, table=True):
+class Contact(_Table, table=True):
     """A person of a customer who calls or writes. ``email_key``: the address lower-cased, unique on the desk."""
 
     __tablename__ = "contacts"
@@ -63,7 +71,7 @@ class Contact(SQLModel, table=True):
     role: str | None = None
 
 
-class Agent(SQLModel, table=True):
+class Agent(_Table, table=True):
     """A name seen on the desk. ``wrote``: an OS user who changed the desk (or an agent of imported history),
     hence a known agent; other rows are names that were only ever typed as assignees before the directory.
     ``on_shift_since``: when the agent's shift began (None: off shift)."""
@@ -75,14 +83,14 @@ class Agent(SQLModel, table=True):
     on_shift_since: datetime | None = _instant(nullable=True)
 
 
-class Group(SQLModel, table=True):
+class Group(_Table, table=True):
     __tablename__ = "groups"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(sa_column=Column(Text, nullable=False, unique=True))
     level: str = Field(default="L1")
 
 
-class Ticket(SQLModel, table=True):
+class Ticket(_Table, table=True):
     __tablename__ = "tickets"
     __table_args__ = (Index("ix_tickets_open_due", "status", "next_due"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -123,7 +131,7 @@ class Ticket(SQLModel, table=True):
     category: str | None = Field(default=None, sa_column=Column(Text, nullable=True, index=True))
 
 
-class TicketSearch(SQLModel, table=True):
+class TicketSearch(_Table, table=True):
     """A ticket's ``search_text`` (subject and ref, folded): what the queue's free words are looked for in, under
     a trigram index (SQLite: the FTS5 table ``ticket_trigram`` over it, kept by triggers; PostgreSQL: a
     ``pg_trgm`` GIN index), in a narrow table of its own that a scan reads fast (a word of one or two characters
@@ -134,7 +142,7 @@ class TicketSearch(SQLModel, table=True):
     text: str = Field(sa_column=Column(Text, nullable=False))
 
 
-class Event(SQLModel, table=True):
+class Event(_Table, table=True):
     __tablename__ = "events"
     __table_args__ = (Index("ix_events_ticket_at", "ticket_id", "at", "id"),)
     id: int | None = Field(default=None, primary_key=True)
@@ -149,7 +157,7 @@ class Event(SQLModel, table=True):
     reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class Escalation(SQLModel, table=True):
+class Escalation(_Table, table=True):
     """One escalation of a ticket: who, when, to whom, why; acknowledged by whom; returned or closed when."""
 
     __tablename__ = "escalations"
@@ -171,7 +179,7 @@ class Escalation(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class RuleFiring(SQLModel, table=True):
+class RuleFiring(_Table, table=True):
     """A rule that fired for a ticket in a timer cycle: the unique key makes firing exactly-once across
     every app and cron job sharing the database (an insert that loses the race fails, it never doubles)."""
 
@@ -185,7 +193,7 @@ class RuleFiring(SQLModel, table=True):
     escalation_id: int | None = Field(default=None, foreign_key="escalations.id")
 
 
-class PresenceRow(SQLModel, table=True):
+class PresenceRow(_Table, table=True):
     """PostgreSQL's presence (store/presence.py): which app's agent has which ticket open, by heartbeat.
     Written and read with plain SQL off the event loop; SQLite keeps the same rows in a file of its own."""
 
@@ -197,7 +205,7 @@ class PresenceRow(SQLModel, table=True):
     seen_at: float
 
 
-class Contract(SQLModel, table=True):
+class Contract(_Table, table=True):
     """A customer's contract: the days it is in force (``end`` the last one; with ``renews`` a renewal date, the
     contract going on), its policy, the hours of covered work included each month, the billable rate (cents an
     hour) and its scope. A customer's contracts never overlap (checked by the service: domain/billing.py)."""
@@ -218,7 +226,7 @@ class Contract(SQLModel, table=True):
     created_by: str
 
 
-class TimeEntry(SQLModel, table=True):
+class TimeEntry(_Table, table=True):
     """Time an agent logged on a ticket (the ticket's history has a ``time`` event for it too)."""
 
     __tablename__ = "time_entries"
@@ -230,7 +238,7 @@ class TimeEntry(SQLModel, table=True):
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class ChangeRequest(SQLModel, table=True):
+class ChangeRequest(_Table, table=True):
     """The estimate and approval state of a ticket classified ``change_request``."""
 
     __tablename__ = "change_requests"
@@ -241,7 +249,7 @@ class ChangeRequest(SQLModel, table=True):
     approval_at: datetime | None = _instant(nullable=True)
 
 
-class OutboxMail(SQLModel, table=True):
+class OutboxMail(_Table, table=True):
     """A message to a customer, queued in the transaction of the reply it carries (the transactional outbox):
     ``message_id`` is made and kept before any attempt, so a retry sends the same message. ``state``: queued,
     sending (claimed by a sender at ``claimed_at``), sent, failed (``last_error``: the server's reason).
@@ -272,7 +280,7 @@ class OutboxMail(SQLModel, table=True):
     possible_duplicate: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
 
 
-class InboundMail(SQLModel, table=True):
+class InboundMail(_Table, table=True):
     """Every message taken (or set aside), once: the unique ``message_id`` makes two fetchers racing on one
     message write it once. ``state``: ticket (opened one), added (to ``ticket_id``), flood (added to the ticket
     of a flooding sender), quarantined (``reason``; the raw message kept under ``raw_sha256``)."""
@@ -293,7 +301,7 @@ class InboundMail(SQLModel, table=True):
     taken_at: datetime = _instant(index=True)
 
 
-class Attachment(SQLModel, table=True):
+class Attachment(_Table, table=True):
     """A file that came with a customer's message: stored once by content (``sha256``) beside the desk,
     numbered ``n`` within its ticket (``deskterm attachment get TICKET N``)."""
 
@@ -309,7 +317,7 @@ class Attachment(SQLModel, table=True):
     sha256: str
 
 
-class TicketChange(SQLModel, table=True):
+class TicketChange(_Table, table=True):
     """The feed of ticket changes: which tickets each committed write transaction changed (``Store.write``), read
     by every running app (store/changes.py) so that it touches only those tickets' rows and counts. ``ticket_id``
     NULL: any ticket may have changed (an import, deadlines derived again, a write that named no ticket): the
@@ -321,7 +329,7 @@ class TicketChange(SQLModel, table=True):
     ticket_id: int | None = None
 
 
-class ProblemRecord(SQLModel, table=True):
+class ProblemRecord(_Table, table=True):
     """What is known of a ticket of type ``problem``: its root cause, whether it is a known error, the workaround."""
 
     __tablename__ = "problems"
@@ -331,7 +339,7 @@ class ProblemRecord(SQLModel, table=True):
     workaround: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-class ProblemLink(SQLModel, table=True):
+class ProblemLink(_Table, table=True):
     """An incident linked to the problem that causes it (an incident has one problem at most)."""
 
     __tablename__ = "problem_links"
@@ -341,7 +349,7 @@ class ProblemLink(SQLModel, table=True):
     linked_by: str
 
 
-class ProblemAction(SQLModel, table=True):
+class ProblemAction(_Table, table=True):
     """A corrective action of a problem: who owns it, when it is due, open, done or cancelled."""
 
     __tablename__ = "problem_actions"
@@ -356,7 +364,7 @@ class ProblemAction(SQLModel, table=True):
     created_by: str
 
 
-class AlertRow(SQLModel, table=True):
+class AlertRow(_Table, table=True):
     """One firing of one Alertmanager alert (domain/alerts.py): its fingerprint and start make it unique, so a
     notification sent again changes nothing; ``ticket_id`` is the ticket it opened or was added to, ``status``
     firing or resolved. The open tickets of one ``group_key`` are what a storm links to its major incident."""
