@@ -10,6 +10,7 @@ from __future__ import annotations
 import gc
 import sys
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -1083,6 +1084,20 @@ def escalations(obj: Context, show_all: bool, as_json: bool) -> None:
         )
 
 
+@contextmanager
+def bulk_work() -> Iterator[None]:
+    """The cyclic garbage collector off while a command makes millions of objects and no reference cycles (a
+    report's fold; ``import`` does the same): it would only walk the growing heap again and again. The process
+    ends right after, and the collector is back as it was for anything that follows in-process (tests)."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
+
+
 def write_lines(lines: Iterable[str], size: int = 1 << 16) -> None:
     """Text made piece by piece written out in pieces of about ``size`` characters, never held whole."""
     pending: list[str] = []
@@ -1199,7 +1214,8 @@ def report(
     # the tickets folded so far of those of the period (counted first, for the time left) on stderr
     with steps(quiet) as progress:  # (the line is gone before anything is printed)
         of = desk.count_for_period(since, until) if shown(quiet) else None
-        total, groups = desk.kpis(since, until, by, on_batch=lambda done: progress(reports.COMPUTING, done, of))
+        with bulk_work():  # (8-10 % of the CPU of a year's report at 100,000 tickets)
+            total, groups = desk.kpis(since, until, by, on_batch=lambda done: progress(reports.COMPUTING, done, of))
     from .domain.billing import churned, ending_within
 
     contracts = desk.contracts()
