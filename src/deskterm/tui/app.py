@@ -2,8 +2,9 @@
 
 ``tick`` is the single clock of the screens: an interval calls it every second (and polls the
 database's change counter); tests freeze the injected clock, ``advance`` it and call ``tick`` themselves.
-When the poll sees a change, the app also looks for new escalations (one ``max(id)`` read per change, in a
-worker; on SQLite the change watch reads it with the feed, and the worker starts only when there is one): each
+When the poll sees a change, the app also looks for new escalations (one ``max(id)`` read per change, in the
+reader's thread, reader.py; on SQLite the change watch reads it with the feed, and the look is made only when
+there is one): each
 one that this agent did not raise by hand is a toast, and the bell rings (``escalation.bell``), whatever
 screen is on top.
 """
@@ -449,9 +450,10 @@ class DeskApp(App):
             self.change_watch.latest_escalation if self.change_watch is not None else None
         )  # (SQLite: read with the feed)
         nothing_new = latest is not None and self.last_escalation is not None and latest <= self.last_escalation
+        # the screens first: their reads go to the reader's thread before the look for new escalations
+        self.signals.changes.publish(changes.tickets)
         if not self.applying_rules and not nothing_new:  # (this app's rules' are announced when they are done)
             self.announce_escalations()
-        self.signals.changes.publish(changes.tickets)
         return True
 
     @property
@@ -471,11 +473,13 @@ class DeskApp(App):
             self._announce_again = True
             return
         self._announcing = True
-        self.run_worker(
-            self._look_for_escalations, thread=True, group="announce", name="new escalations", exit_on_error=False
-        )
+        # in the reader's thread, after the screens' reads of the same change (reader.py: no worker per change)
+        self.reader.submit(self._look_for_escalations, self._found_escalations)
 
-    def _look_for_escalations(self) -> None:
+    def _found_escalations(self, found: tuple[int | None, list]) -> None:
+        self._announce(*found)
+
+    def _look_for_escalations(self) -> tuple[int | None, list[tuple[Escalation, str]]]:
         from ..store.queue import escalations_after, latest_escalation_id
 
         desk, last = self.desk, self.last_escalation
@@ -488,10 +492,7 @@ class DeskApp(App):
                     rows = escalations_after(desk.store, last, limit=100)
         except Exception:  # noqa: BLE001 - a busy or lost database: look again at the next change
             latest, rows = None, []
-        try:
-            self.call_from_thread(self._announce, latest, rows)
-        except RuntimeError:  # the app closed meanwhile
-            pass
+        return latest, rows
 
     def _announce(self, latest: int | None, rows: list) -> int:
         """Toasts for the escalations found, and one bell; returns how many were news.
