@@ -1,6 +1,7 @@
 """The contract between the app and its screens (tui/messages.py, screens/base.py): the app publishes on its
-signals, each mounted ``DeskScreen`` hears them as its hooks, at once, the bottom screen first; a screen that
-left hears nothing more; a screen mounted after the store opened is told ``desk_ready`` once its widgets are
+signals, each mounted ``DeskScreen`` hears them as its hooks, at once, the bottom screen first, except that a
+screen covered by another hears the desk's changes only when it is uncovered, merged; a screen that left hears
+nothing more; a screen mounted after the store opened is told ``desk_ready`` once its widgets are
 there; an error in a hook is the app's, as it was when the app's clock called the screens itself."""
 
 from __future__ import annotations
@@ -69,9 +70,7 @@ async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app,
         assert heard == [
             ("lower", "clock_tick", now),
             ("upper", "clock_tick", now),
-            ("lower", "tickets_changed", frozenset({7})),
-            ("upper", "tickets_changed", frozenset({7})),
-            ("lower", "data_changed", None),
+            ("upper", "tickets_changed", frozenset({7})),  # (lower is covered: told when it shows again)
             ("upper", "data_changed", None),
             ("lower", "presence_changed", {7: [("bob", "viewing")]}),
             ("upper", "presence_changed", {7: [("bob", "viewing")]}),
@@ -81,12 +80,63 @@ async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app,
             ("upper", "writes_changed", True),
         ]
 
+        heard.clear()
         app.pop_screen()
         await settle(pilot)
+        # uncovered: the changes heard meanwhile, once (every ticket's: a data_changed came among them)
+        assert [h for h in heard if h[1] in ("tickets_changed", "data_changed")] == [("lower", "data_changed", None)]
         heard.clear()
         app.tick()
         assert heard == [("lower", "clock_tick", now)]  # the popped screen left: it hears nothing more
         assert all(upper not in signal._subscriptions for signal in app.signals.all())
+
+
+async def test_a_covered_screen_hears_the_changes_once_uncovered_merged(make_app):
+    """The queue under a ticket (or the handover, the escalations…) does no work for a change it cannot show;
+    once uncovered it is told every ticket changed meanwhile, in one call, before its first frame. A dialog
+    does not cover: the screen shows through it, and hears each change at once."""
+    from deskterm.tui.screens.modals import TextPromptScreen
+
+    app = make_app()
+    heard: list[tuple[str, str, object]] = []
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        lower, upper = Recorder("lower", heard), Recorder("upper", heard)
+        await app.push_screen(lower)
+        await settle(pilot)
+
+        def changes() -> list[tuple[str, str, object]]:
+            told = [h for h in heard if h[1] in ("tickets_changed", "data_changed")]
+            heard.clear()
+            return told
+
+        await app.push_screen(TextPromptScreen("Say", ""))
+        await settle(pilot)
+        changes()
+        app.signals.changes.publish(frozenset({3}))
+        assert changes() == [("lower", "tickets_changed", frozenset({3}))]  # under a dialog: at once
+        app.pop_screen()
+        await settle(pilot)
+        assert changes() == []  # nothing kept
+
+        await app.push_screen(upper)
+        await settle(pilot)
+        changes()
+        app.signals.changes.publish(frozenset({7}))
+        app.signals.changes.publish(frozenset({8, 9}))
+        assert changes() == [
+            ("upper", "tickets_changed", frozenset({7})),
+            ("upper", "tickets_changed", frozenset({8, 9})),
+        ]
+        app.pop_screen()
+        await settle(pilot)
+        assert changes() == [("lower", "tickets_changed", frozenset({7, 8, 9}))]
+
+        await app.push_screen(Recorder("again", heard))
+        await settle(pilot)
+        app.pop_screen()
+        await settle(pilot)
+        assert changes() == []  # covered and uncovered with no change between: told nothing
 
 
 async def test_a_screen_pushed_before_the_store_opens_is_told_once(make_app):

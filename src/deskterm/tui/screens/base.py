@@ -12,6 +12,10 @@ and hears them as these typed hooks, which a screen overrides:
 - ``data_changed()``: another connection committed a change (re-read what is shown);
 - ``tickets_changed(ids)``: another connection changed these tickets (a screen that can touch only them does;
   by default it reads its data again, as for ``data_changed``);
+  a screen covered by another (the queue under a ticket, the handover or the escalations; not under a dialog,
+  through which it shows) is not told at once: the changes are kept, merged (a ``data_changed`` takes in every
+  ticket's), and told once when it is uncovered, before its first frame. A change costs a covered screen
+  nothing; what it reads then is the same, since each hook reads the tickets' state as committed when it reads;
 - ``presence_changed(seen)``: who else has which ticket open changed;
 - ``config_changed()``: the app took new customers' entries from its configuration file (``DeskApp.poll``);
 - ``writes_changed(keys)``: a change in flight (pending.py) started, settled or its spinner moved; ``keys``: it
@@ -47,6 +51,7 @@ if TYPE_CHECKING:
     from ..loading import LoadingProgress
 
 _ENDED = (WorkerState.SUCCESS, WorkerState.ERROR, WorkerState.CANCELLED)
+_HELD_NONE = object()  # no change heard while covered
 T = TypeVar("T")
 
 
@@ -64,7 +69,7 @@ class DeskScreen(Screen):
         signals = self.app.signals
         signals.desk_ready.subscribe(self, self._heard(self.desk_ready), immediate=True)
         signals.clock_tick.subscribe(self, self._heard(self.clock_tick), immediate=True)
-        signals.changes.subscribe(self, self._heard(self._changes), immediate=True)
+        signals.changes.subscribe(self, self._heard(self._heard_changes), immediate=True)
         signals.presence.subscribe(self, self._heard(self.presence_changed), immediate=True)
         signals.config.subscribe(self, self._heard(self._config), immediate=True)
         signals.writes.subscribe(self, self._heard(self._writes), immediate=True)
@@ -77,6 +82,26 @@ class DeskScreen(Screen):
         for signal in self.app.signals.all():
             signal.unsubscribe(self)
 
+    # the changes heard while covered: not yet (_HELD_NONE), these tickets, or every one (None)
+    _held: frozenset[int] | None | object = _HELD_NONE
+
+    def _covered(self) -> bool:
+        """Another screen that hides this one is above it (a dialog, whose background is not opaque, is not)."""
+        stack = self.app.screen_stack
+        if not stack or stack[-1] is self:
+            return False
+        try:
+            above = stack[stack.index(self) + 1 :]
+        except ValueError:  # not in the stack (going): as before
+            return False
+        return any(s.styles.background.a == 1 for s in above)
+
+    def on_screen_resume(self) -> None:
+        """Uncovered: the changes kept meanwhile are told now (a handler of each class is called: this one too)."""
+        held, self._held = self._held, _HELD_NONE
+        if held is not _HELD_NONE:
+            self._heard(self._changes)(held)  # type: ignore[arg-type]
+
     def _heard(self, hook: Callable[[T], object]) -> Callable[[T], None]:
         """``hook``, its error handed to the app (Textual's ``Signal`` would log it and go on)."""
 
@@ -87,6 +112,16 @@ class DeskScreen(Screen):
                 self.app._handle_exception(error)
 
         return heard
+
+    def _heard_changes(self, tickets: frozenset[int] | None) -> None:
+        if self._covered():
+            held = self._held
+            if held is _HELD_NONE:
+                self._held = tickets
+            elif held is not None:
+                self._held = None if tickets is None else held | tickets  # type: ignore[operator]
+            return
+        self._changes(tickets)
 
     def _changes(self, tickets: frozenset[int] | None) -> None:
         if tickets is None:
