@@ -112,7 +112,7 @@ async def test_y_copies_and_writes_the_markdown(make_app, config, tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await show(app, pilot, export_dir=tmp_path / "out")
         await pilot.press("y")
-        await pilot.pause()
+        await settle(pilot)  # (made and written in a thread)
         desk = app.desk
         expected = reports.handover_markdown(
             reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8), config.tz
@@ -120,6 +120,58 @@ async def test_y_copies_and_writes_the_markdown(make_app, config, tmp_path):
         assert copied == [expected]
         [written] = (tmp_path / "out").iterdir()
         assert written.name == "handover-20260327-1600.md" and written.read_text(encoding="utf-8") == expected
+        assert any(str(written) in str(n.message) for n in app._notifications)
+
+
+async def test_y_copies_the_handover_shown_at_the_key_whatever_comes_meanwhile(
+    make_app, config, demo, tmp_path, monkeypatch
+):
+    """``y`` makes the Markdown in a thread (half a second at tens of thousands of lines): the keys answer
+    meanwhile, and a change that computes the handover again before it is done does not change what is copied
+    and written: the handover shown when the key was pressed, whole."""
+    import threading
+
+    from deskterm.tui.screens import handover as screen_module
+
+    db, _, clock = demo
+    gate = threading.Event()
+    made = reports.handover_markdown
+
+    def held(h, tz):  # the real Markdown, once the test lets the thread go on
+        assert gate.wait(30)
+        return made(h, tz)
+
+    monkeypatch.setattr(screen_module.reports, "handover_markdown", held)
+    app = make_app(config=config)
+    copied: list[str] = []
+    app.copy_to_clipboard = copied.append
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot, export_dir=tmp_path / "out")
+        pressed = screen.handover
+        assert pressed is not None
+        await pilot.press("y")
+        await pilot.pause()
+        at = screen.query_one("HandoverList").highlighted
+        await pilot.press("j")  # the key answers while the Markdown is made
+        await pilot.pause()
+        assert screen.query_one("HandoverList").highlighted != at and copied == []
+        # another agent resolves a ticket of the "breached" section: the screen computes the handover again
+        other = Desk(open_store(db), config, clock=clock, user="carol")
+        gone = pressed.breached[0][0].id
+        other.resolve(gone, config.resolution_codes[0])
+        app.poll()
+        for _ in range(50):
+            await pilot.pause(0.02)
+            if screen.handover is not pressed:
+                break
+        assert screen.handover is not pressed and gone not in [t.id for t, *_ in screen.handover.breached]
+        gate.set()
+        await settle(pilot)
+        expected = made(pressed, config.tz)
+        assert gone in [t.id for t, *_ in pressed.breached] and f"#{gone}" in expected
+        assert copied == [expected]
+        [written] = (tmp_path / "out").iterdir()
+        assert written.read_text(encoding="utf-8") == expected
         assert any(str(written) in str(n.message) for n in app._notifications)
 
 
