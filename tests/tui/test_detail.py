@@ -685,6 +685,30 @@ async def test_poll_reloads_when_the_version_moved(make_app, tickets, other_desk
         assert any("ticket changed by bob: assigned to bruno" in m for m in notes(app))
 
 
+async def test_a_change_elsewhere_adds_its_entries_and_keeps_the_others(make_app, tickets, other_desk):
+    """Issue 17: another agent's change of the ticket mounts only its new entries in the history (every entry
+    mounted again laid the screen out anew); the history then reads as a whole one made afresh, and the head as
+    the ticket is now."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[3])
+        timeline = screen.query_one(Timeline)
+        before = list(timeline.query(TimelineEntry))
+        other_desk.update(tickets[3], Change(assign="bruno", note="took it over"))
+        app.poll()
+        await settle(pilot)
+        after = list(timeline.query(TimelineEntry))
+        record = screen.record
+        assert record.assignee == "bruno" and timeline.shown == [e.id for e in record.events]
+        assert after[: len(before)] == before and len(after) == len(before) + 2  # the same widgets, two more
+        kept = [(str(e.render()), e.kind) for e in after]
+        await timeline.remove_children()  # a history made afresh from the same events reads the same
+        await screen._show(record, screen.linked)
+        await settle(pilot)
+        assert [(str(e.render()), e.kind) for e in timeline.query(TimelineEntry)] == kept
+        assert "bruno" in str(screen.query_one("#detail-head", Static).render())
+
+
 async def test_only_a_change_of_its_ticket_or_a_linked_one_is_read(make_app, tickets, other_desk, monkeypatch):
     """Issue 17: the ticket screen reads the desk again when the feed of ticket changes names its ticket, or a
     ticket linked to it (linked now: a link names the major incident too); another ticket's change costs no

@@ -36,6 +36,7 @@ from ...why import why_lines
 from ..keys import KeysFooter
 from ..pending import refusal, run_write
 from ..widgets.countdown import Countdown, live_timer
+from ..widgets.line import show_text
 from ..widgets.timeline import Timeline, describe
 from .base import DeskScreen
 from .detail_modals import (
@@ -264,7 +265,7 @@ class DetailScreen(DeskScreen):
         self._policy = desk.config.policy_for(record.customer)
         self._evaluated_at = epoch(now)
         zone = desk.config.tz
-        self.query_one("#detail-head", Static).update(self._head_text(record, zone))
+        self._put_text("#detail-head", self._head_text(record, zone))
         await self._show_timers(zone)
         self._show_drafts()
         await self.query_one(Timeline).show(
@@ -283,7 +284,7 @@ class DetailScreen(DeskScreen):
     def on_resize(self) -> None:
         """The head's fields are laid out for the width: a resized terminal lays them out again."""
         if self.record is not None and self._policy is not None and self.query("#detail-head"):
-            self.query_one("#detail-head", Static).update(self._head_text(self.record, self._desk.config.tz))
+            self._put_text("#detail-head", self._head_text(self.record, self._desk.config.tz))
 
     def _ticket_shown(self) -> None:
         coming = self._ticket_coming
@@ -379,7 +380,11 @@ class DetailScreen(DeskScreen):
             await box.mount_all(rows)
             self._timer_names = names
         for name, timer in sla.timers.items():
-            self.query_one(f"#detail-due-{name}", Static).update(Text(self._due_text(timer, zone)))
+            self._put_text(f"#detail-due-{name}", Text(self._due_text(timer, zone)))
+
+    def _put_text(self, selector: str, text: Text) -> None:
+        """A line of the head shows ``text`` (another agent's change mostly leaves it as it was)."""
+        show_text(self.query_one(selector, Static), text)
 
     def _due_text(self, timer, zone: ZoneInfo) -> str:
         if timer.state == "paused":

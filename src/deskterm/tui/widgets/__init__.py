@@ -1,1 +1,1 @@
-"""Reusable widgets: the virtual queue table and the SLA countdown."""
+"""Reusable widgets: the virtual queue table, the SLA countdown, the timeline and a line updated only on change."""

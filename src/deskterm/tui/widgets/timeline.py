@@ -33,7 +33,11 @@ def entry_class(e) -> str:
 
 
 class TimelineEntry(Static):
-    """One event of the history."""
+    """One event of the history: its text and its kind (a class of the CSS below), kept to compare."""
+
+    def __init__(self, text: Text, classes: str) -> None:
+        super().__init__(text, classes=classes)
+        self.text, self.kind = text, classes
 
     DEFAULT_CSS = """
     TimelineEntry { height: auto; padding: 0 1; margin: 0 0 0 0; }
@@ -167,7 +171,6 @@ class Timeline(VerticalScroll, can_focus=True):
     ) -> None:
         events = with_previous_values(events, initial_priority)
         following, forced, y = self._going or (self.following, False, self.scroll_y)
-        await self.remove_children()
         first = Text()
         first.append(local(created_at, zone), style="bold")
         first.append("  ")
@@ -181,10 +184,22 @@ class Timeline(VerticalScroll, can_focus=True):
             if len(description) > DESCRIPTION_SHOWN:  # a pasted log of a megabyte: stored whole, shown capped
                 more = len(description) - DESCRIPTION_SHOWN
                 first.append(f"\n… {more:,} more characters (deskterm show ID --json prints them all)", style="dim")
-        entries = [TimelineEntry(first, classes="-created")]
         mail = mail or {}
-        entries += [TimelineEntry(entry_text(e, zone, mail.get(e.id)), classes=entry_class(e)) for e in events]
-        await self.mount_all(entries)
+        wanted = [(first, "-created")] + [(entry_text(e, zone, mail.get(e.id)), entry_class(e)) for e in events]
+        # A history only grows: the entries shown stay, those whose text changed (a mail's line) are updated in
+        # place, and only the new events are mounted (every entry mounted again laid the whole screen out anew,
+        # most of what another agent's change cost this screen). Anything else is laid out whole, as before.
+        have = list(self.query_children(TimelineEntry))
+        if len(have) <= len(wanted) and all(entry.kind == kind for entry, (_, kind) in zip(have, wanted, strict=False)):
+            for entry, (text, _) in zip(have, wanted, strict=False):
+                if entry.text != text:
+                    entry.text = text
+                    entry.update(text)
+            wanted = wanted[len(have) :]
+        else:
+            await self.remove_children()
+        if wanted:
+            await self.mount_all([TimelineEntry(text, classes=kind) for text, kind in wanted])
         self.shown = [e.id for e in events]
         self._going = (following or not keep_position, forced or not keep_position, y)
         self._reloads += 1
