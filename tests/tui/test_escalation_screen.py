@@ -497,6 +497,15 @@ async def test_changes_elsewhere_read_only_the_changed_tickets(make_app, screen_
 
         app.desk.escalations = spy  # type: ignore[method-assign]
         before = {i.row.id: i for i in items(screen)}
+        painted: list[int] = []
+        paint = screen._paint
+
+        def painting(item, now, ack_within):
+            painted.append(item.row.ticket_id)
+            return paint(item, now, ack_within)
+
+        screen._paint = painting  # type: ignore[method-assign]
+        app.signals.clock_tick.unsubscribe(screen)  # (the app's clock draws every line each second)
         other = next(t for t in open_tickets(setup_desk, NOW) if t.id not in (a, b, c))
         setup_desk.update(b, Change(note="called the vendor"))  # its row stays where it is, at a new version
         setup_desk.update(other.id, Change(note="nothing to escalate here"))
@@ -504,8 +513,14 @@ async def test_changes_elsewhere_read_only_the_changed_tickets(make_app, screen_
         await until_shown(pilot, screen)
         assert asked == [frozenset({b, other.id})]
         assert {i.row.id: i for i in items(screen)} == before  # the same items: nothing laid out again
+        assert painted == [b]  # only the changed ticket's line is drawn again
         patched = _shown(screen)
         assert next(r for r in patched if r[1] == b)[2] == setup_desk.ticket(b).version
+        await pilot.pause()
+        shown = [line_text(i) for i in items(screen)], str(screen.query_one("#esc-status").render())
+        screen.clock_tick(app.desk.clock.now())  # every line drawn again reads the same
+        await pilot.pause()
+        assert ([line_text(i) for i in items(screen)], str(screen.query_one("#esc-status").render())) == shown
         # an acknowledgement elsewhere moves its row (acknowledged last) and a new escalation adds one
         setup_desk.acknowledge(setup_desk.escalations(ticket=a)[0].id)
         setup_desk.escalate(other.id, "functional", "L2-network", "needs the network team")

@@ -34,6 +34,7 @@ from textual.widgets import ListItem, ListView, Static
 from ...fmt import compact, local, one_line
 from ..keys import KeysFooter
 from ..widgets.countdown import SLA_CLASSES, LiveTimer, countdown_text, state_style
+from ..widgets.line import show_text
 from .base import LoadingScreen
 from .escalate import ask_escalation, escalation_targets
 from .modals import TextPromptScreen
@@ -304,12 +305,18 @@ class EscalationScreen(LoadingScreen):
             rows = [r for r in self.rows if r.ticket_id not in message.tickets] + message.rows
             rows.sort(key=lambda r: urgency_key(r, self._due(r)))
             if [r.id for r in rows] == [r.id for r in self.rows] and not self._rebuilding:
-                # the same escalations in the same order: each item takes its row again, its line is redrawn
+                # the same escalations in the same order: only the changed tickets' lines take their new row
+                # and are redrawn (the others are as the last tick drew them; the next one redraws all)
+                now = self._desk.clock.now()
+                ack_within = self._desk.config.escalation.ack_within
                 for item, row in zip(self.list_view.query(EscItem), rows, strict=True):
-                    item.row = item.line.row = row
+                    if item.row is not row:
+                        item.row = item.line.row = row
+                        self._paint(item, now, ack_within)
                 self.rows = rows
                 self._shown = message.generation
-                self.clock_tick(self._desk.clock.now())
+                self._show_status(sum(overdue(r, now, ack_within) for r in rows))
+                self._show_detail()
                 return
             message = EscalationsLoaded(rows, message.generation, message.tickets)
         lv = self.list_view
@@ -367,17 +374,21 @@ class EscalationScreen(LoadingScreen):
         ack_within = self.desk.config.escalation.ack_within
         late = 0
         for item in self.list_view.query(EscItem):
-            row = item.row
-            line = item.line
-            line.now = now
-            line.late = overdue(row, now, ack_within)
-            line.timer = self._sla.nearest(row.ticket_id, row.version, now) if self._sla else None
-            late += line.late
-            item.set_class(line.late, "-overdue")
-            item.set_class(row.acknowledged, "-acked")
-            line.refresh()
+            late += self._paint(item, now, ack_within)
         self._show_status(late)
         self._show_detail()
+
+    def _paint(self, item: EscItem, now, ack_within) -> bool:
+        """One line as of ``now`` (its age, whether it is overdue, its ticket's nearest timer); True: overdue."""
+        row = item.row
+        line = item.line
+        line.now = now
+        line.late = overdue(row, now, ack_within)
+        line.timer = self._sla.nearest(row.ticket_id, row.version, now) if self._sla else None
+        item.set_class(line.late, "-overdue")
+        item.set_class(row.acknowledged, "-acked")
+        line.refresh()
+        return line.late
 
     def _show_status(self, late: int) -> None:
         self._late = late
@@ -397,7 +408,7 @@ class EscalationScreen(LoadingScreen):
         saving = self.app.writes.line(self)  # "⠹ saving acknowledge escalation 12…" while a write waits
         if saving:
             text = Text(saving + " · ").append_text(text)
-        self.query_one("#esc-status", Static).update(text)
+        show_text(self.query_one("#esc-status", Static), text)
 
     WRITERS = ("acknowledge", "return_to_l1", "escalate")  # off (dimmed) while this screen's write is pending
 
@@ -416,7 +427,7 @@ class EscalationScreen(LoadingScreen):
         row = self.cursor_row
         detail = self.query_one("#esc-detail", Static)
         if row is None:
-            detail.update(Text("a acknowledge · r return to L1 · e escalate further · enter open the ticket"))
+            show_text(detail, Text("a acknowledge · r return to L1 · e escalate further · enter open the ticket"))
             return
         config = self._desk.config
         e, tz = row.esc, config.tz
@@ -431,7 +442,7 @@ class EscalationScreen(LoadingScreen):
         if e.acknowledged_at is not None:
             text.append(f" · acknowledged {local(e.acknowledged_at, tz)} by {one_line(e.acknowledged_by or '')}")
         text.append(f"\nReason: {one_line(e.reason)}")
-        detail.update(text)
+        show_text(detail, text)
 
     def on_list_view_highlighted(self, event: ListView.Highlighted) -> None:
         if self.desk is not None:

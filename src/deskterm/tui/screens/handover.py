@@ -35,6 +35,7 @@ from ...progress import Progress, counting
 from ...safefile import write_atomic
 from ..keys import KeysFooter
 from ..loading import SLOW, LoadingProgress, Stopped, Told
+from ..widgets.line import show_text
 from .base import LoadingScreen
 
 MIN_HOURS, MAX_HOURS = 1, 168
@@ -428,7 +429,6 @@ class HandoverScreen(LoadingScreen):
         self.export_dir = Path(export_dir) if export_dir is not None else None
         self.handover: reports.Handover | None = None
         self._markdown: tuple[reports.Handover, str] | None = None
-        self._shown: dict[str, Text] = {}  # the title's and the summary's text
         self.loaded = False
         self._ticks = 0
         self._shift: ShiftTickets | None = None  # the tickets of the last computation (thread side)
@@ -540,12 +540,8 @@ class HandoverScreen(LoadingScreen):
         options.set_rows(rows, target)
 
     def _update(self, selector: str, text: Text) -> None:
-        """A line of text changed only when it reads differently: an update lays the whole screen out again,
-        which costs more than the rest of a change (the title's minute and the counts change seldom)."""
-        old = self._shown.get(selector)
-        if old is None or old.plain != text.plain or old.spans != text.spans:
-            self._shown[selector] = text
-            self.query_one(selector, Static).update(text)
+        """The title's or the summary's line (their minute and counts change seldom: ``show_text``)."""
+        show_text(self.query_one(selector, Static), text)
 
     # -- the app's hooks -------------------------------------------------------------------------
 
