@@ -17,7 +17,14 @@ back to ``open``, so that every change shows on every app's screen. It prints, p
   change and app (a change that never showed is counted as missed).
 
     nice python benchmarks/jumphost.py [--apps 1,10] [--tickets 100000] [--rate 1] [--seconds 20] [--idle 10]
-        [--engine sqlite|pg|both] [--against /path/to/baseline/.venv/bin]
+        [--engine sqlite|pg|both] [--screen queue|ticket|ticket-own|escalations|handover|dashboard]
+        [--against /path/to/baseline/.venv/bin]
+
+``--screen`` opens another screen over the queue before measuring, by the keys an agent would press in the
+terminal: ``ticket`` the first row's ticket (``enter``), the changes made to the other tickets of the first rows;
+``ticket-own`` the same screen, every change made to its own ticket; ``escalations`` (``E``), ``handover``
+(``H``), ``dashboard`` (``D``), each measured once it shows its content. The time to a change's appearance is
+measured on the queue only (the other screens show no row of the changed tickets' statuses to look for).
 
 ``--engine pg`` runs the same on PostgreSQL: a throwaway server started for the run (``tests/pg/pgserver.py``, as
 the tests' fixtures: ``initdb`` in a temporary directory, listening on 127.0.0.1 only, durability off, killed at
@@ -50,6 +57,19 @@ TICK = os.sysconf("SC_CLK_TCK")
 ROW = re.compile(r"\b(new|open|on.hold|pending)\s+(\d+)\b")
 READY = re.compile(r"\d+ tickets? · ")
 COUNTED = re.compile(r"Unassigned \d+")  # the tabs are counted once the rows are shown
+# --screen: the keys that open it from the queue, and what it shows once it has its content
+SCREENS: dict[str, tuple[bytes, tuple[re.Pattern, ...]]] = {
+    "queue": (b"", ()),
+    "ticket": (
+        b"\r",
+        (re.compile(r"^ #\d+ ", re.M), re.compile(r"esc Back"), re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d")),
+    ),
+    "escalations": (b"E", (re.compile(r"open escalation|ticket +level +target"),)),
+    "handover": (b"H", (re.compile(r"^ Shift handover · \d{4}-", re.M), re.compile(r"^ breaching \d+", re.M))),
+    "dashboard": (b"D", (re.compile(r"^ Dashboard\b(?!.*(reading|computing))", re.M),)),
+}
+SCREENS["ticket-own"] = SCREENS["ticket"]
+OPENED = re.compile(r"^ #(\d+) ", re.M)
 
 
 class App:
@@ -115,14 +135,14 @@ class App:
                     return int(line.split()[1]) / 1024
         return 0.0
 
-    def wait_until(self, *patterns: re.Pattern, timeout: float) -> None:
+    def wait_until(self, *patterns: re.Pattern, timeout: float, what: str = "its queue") -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             shown = self.text()
             if all(p.search(shown) for p in patterns):
                 return
             time.sleep(0.1)
-        raise SystemExit(f"an app did not show its queue within {timeout:g} s:\n{self.text()}")
+        raise SystemExit(f"an app did not show {what} within {timeout:g} s:\n{self.text()}")
 
     def close(self) -> None:
         try:
@@ -238,6 +258,7 @@ def run(
     idle: float,
     tmp: Path,
     settle: float = 0.0,
+    screen: str = "queue",
 ) -> dict:
     deskterm = str(bin_dir / "deskterm")
     apps = []
@@ -263,9 +284,23 @@ def run(
         opened = time.monotonic() - started
         time.sleep(3)  # what the first load left (search haystacks, the first countdowns) settles
         settled = _settle(apps, settle) if settle else 0.0
-        targets = [int(t) for s, t in ROW.findall(apps[0].text()) if s == "open"][:4]
+        targets = [int(t) for s, t in ROW.findall(apps[0].text()) if s == "open"][:5]
         if not targets:
             raise SystemExit("no open ticket on the first screen:\n" + apps[0].text())
+        keys, shown = SCREENS[screen]
+        if keys:
+            for app in apps:
+                app.proc.write(keys)
+            for app in apps:
+                app.wait_until(*shown, timeout=600 + 30 * k, what=f"the {screen} screen")
+            time.sleep(3)  # what opening it left settles
+        if screen.startswith("ticket"):
+            found = OPENED.search(apps[0].text())
+            assert found is not None
+            opened_id = int(found.group(1))
+            targets = [opened_id] if screen == "ticket-own" else [t for t in targets if t != opened_id]
+        targets = targets[:4]
+        watched = screen == "queue"  # a change's appearance is looked for in the queue's rows only
         cpu0 = [a.cpu() for a in apps]
         time.sleep(idle)
         cpu1 = [a.cpu() for a in apps]
@@ -290,7 +325,7 @@ def run(
         for line in changer.stdout:
             ticket, status, committed = line.split()
             changes += 1
-            for app in apps:
+            for app in apps if watched else ():
                 app.expect(int(ticket), status, float(committed))
         changer.wait()
         time.sleep(2.0)  # the last change's chance to show
@@ -350,6 +385,12 @@ def main() -> int:
         " over 5 s: its first load finished in the background) before measuring: the steady state",
     )
     parser.add_argument(
+        "--screen",
+        choices=tuple(SCREENS),
+        default="queue",
+        help="the screen open over the queue while the changes come (its keys sent in the terminal)",
+    )
+    parser.add_argument(
         "--built-by",
         metavar="VENV_BIN",
         help="the installation whose generator builds the desk (default: --against, else this one): an older one"
@@ -362,7 +403,8 @@ def main() -> int:
     engines = ["sqlite", "pg"] if args.engine == "both" else [args.engine]
     print(
         f"{args.tickets} tickets, {' and '.join(ENGINES[e] for e in engines)}, {args.rate:g} changes/s for"
-        f" {args.seconds:g} s; load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
+        f" {args.seconds:g} s, the {args.screen} screen open;"
+        f" load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs",
         file=sys.stderr,
     )
     installs = [("this", Path(sys.executable).parent)]
@@ -394,6 +436,7 @@ def main() -> int:
                                     args.idle,
                                     Path(tmp),
                                     args.settle,
+                                    args.screen,
                                 )
                             finally:
                                 where.done(db)
