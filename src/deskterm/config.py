@@ -7,6 +7,7 @@ built-in defaults (one 24x7 calendar, one policy). Every problem is collected an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -21,17 +22,16 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.agents import AgentEntry
-from .domain.alerts import AlertSettings
-from .domain.alerts import parse_settings as parse_alert_settings
 from .domain.calendar import WEEKDAYS, BusinessCalendar, parse_hhmm_interval
 from .domain.escalation import KINDS, LEVELS, EscalationSettings, Rule, parse_condition
 from .domain.priority import PRIORITIES
-from .domain.routing import RoutingRule, parse_rules
 from .domain.sla import TIMERS, Policy, Targets
 from .domain.taxonomy import Taxonomy, parse_tree
 from .errors import BadInput
 
 if TYPE_CHECKING:  # holiday_cache is imported only when a calendar names holidays
+    from .domain.alerts import AlertSettings
+    from .domain.routing import RoutingRule
     from .holiday_cache import CountryHolidays
     from .mail.settings import MailSettings
 
@@ -137,7 +137,13 @@ class Config:
     mail: MailSettings | None = None  # [mail]: customer e-mail in and out (None: none sent, none taken)
     taxonomy: Taxonomy = field(default_factory=Taxonomy)  # [categories]: the contact reasons
     routing: tuple[RoutingRule, ...] = ()  # [[routing]]: rules applied when a ticket is created
-    alertmanager: AlertSettings = field(default_factory=AlertSettings)  # [alertmanager]: alerts in (domain/alerts.py)
+    # [alertmanager]: alerts in (domain/alerts.py), as the file gives it; None: absent (``alertmanager``: the
+    # defaults). The alerts' and routing's modules are imported by a file that has their tables, or when asked.
+    alerts: AlertSettings | None = None
+
+    @property
+    def alertmanager(self) -> AlertSettings:
+        return self.alerts if self.alerts is not None else _default_alerts()
 
     @property
     def sla_fingerprint(self) -> str:
@@ -188,6 +194,13 @@ def builtin_config() -> Config:
         policies={"standard": policy},
         default_policy="standard",
     )
+
+
+@functools.cache
+def _default_alerts() -> AlertSettings:
+    from .domain.alerts import AlertSettings
+
+    return AlertSettings()
 
 
 def load_config(path: str | os.PathLike[str] | None = None) -> Config:
@@ -418,19 +431,25 @@ def parse_config(data: dict[str, Any], where: str = "config") -> Config:
 
         mail = parse_mail(data, bad, parse_duration)
     taxonomy = parse_tree(data["categories"], bad) if "categories" in data else Taxonomy()
-    routing = parse_rules(data["routing"], taxonomy, set(escalation.groups), bad) if "routing" in data else ()
-    alertmanager = AlertSettings()
+    routing: tuple[RoutingRule, ...] = ()
+    if "routing" in data:
+        from .domain.routing import parse_rules
+
+        routing = parse_rules(data["routing"], taxonomy, set(escalation.groups), bad)
+    alerts = None
     if "alertmanager" in data:
+        from .domain.alerts import AlertSettings
+        from .domain.alerts import parse_settings as parse_alert_settings
         from .mail.settings import parse_size
 
-        alertmanager = parse_alert_settings(data["alertmanager"], bad, parse_size) or alertmanager
+        alerts = parse_alert_settings(data["alertmanager"], bad, parse_size) or AlertSettings()
     if problems:
         raise BadInput(problems)
     return Config(
         mail=mail,
         taxonomy=taxonomy,
         routing=routing,
-        alertmanager=alertmanager,
+        alerts=alerts,
         agents=agents,
         unix_group=unix_group,
         allow_new_agents=allow_new,
