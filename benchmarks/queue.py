@@ -13,7 +13,8 @@ fixed seed, then runs each variant in its own process (so that peak RSS is its o
   (``/`` then ``v``, ``p``, ``n`` and three backspaces: the first one includes what is left of loading
   the search's haystacks, which ``/`` starts). Each key is timed to the first frame it causes and to
   the last one (for ``G``, the last is the repaint of countdowns evaluated after the frame; for a search
-  character, the narrowed rows),
+  character, the narrowed rows; and ``rows``: to the first frame after the table took the query of the words
+  typed, its first screenful of matches or its whole order),
 - peak RSS, CPU used while idle, bytes written while idle (10 s at 80x24 by default; the tab counts
   that the clock moves are recounted every 60 s: ``--idle 60`` includes one).
 
@@ -86,20 +87,45 @@ else:
         )
         if (where / "demo.db").exists() and (where / "deskterm.toml").exists():
             return where
-        import importlib.util
-
         # the same desk as benchmarks/desks.py's (build_demo of the busy queue, the clock frozen at NOW), which
         # keeps it between runs under $DESKTERM_BENCH_DIR (a million tickets take ten minutes or more to build):
         # built there once, copied here (this benchmark's apps write to their desk)
+        desks = _desks()
+        started = time.perf_counter()
+        desks.working_copy(tickets, where)
+        print(f"copied {tickets} tickets in {time.perf_counter() - started:.0f} s → {where}", file=sys.stderr)
+        return where
+
+    def _desks():
+        import importlib.util
+
         spec = importlib.util.spec_from_file_location("bench_desks", Path(__file__).with_name("desks.py"))
         assert spec is not None and spec.loader is not None
         desks = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(desks)
         assert desks.NOW == NOW
-        started = time.perf_counter()
-        desks.working_copy(tickets, where)
-        print(f"copied {tickets} tickets in {time.perf_counter() - started:.0f} s → {where}", file=sys.stderr)
-        return where
+        return desks
+
+    def copies_against(tickets: int, against: Path, into: Path) -> tuple[Path, Path]:
+        """With ``--against``: the desk as the other installation builds it (its generator, its schema), in two
+        working copies: the other's, and this deskterm's, migrated up to this schema first (the migration timed
+        and printed: not part of the launch measured)."""
+        desks = _desks()
+        source = desks.cached_by(against, tickets)
+        theirs, ours = into / "against", into / "this"
+        for where in (theirs, ours):
+            started = time.perf_counter()
+            desks.working_copy(tickets, where, source=source)
+            print(f"copied {tickets} tickets in {time.perf_counter() - started:.0f} s → {where}", file=sys.stderr)
+        started, cpu = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+        desks.migrate(Path(sys.executable).parent, ours / "demo.db", ours / "deskterm.toml")
+        cpu = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime - cpu
+        print(
+            f"this deskterm migrated its copy in {time.perf_counter() - started:.1f} s ({cpu:.1f} s of CPU),"
+            f" load average {os.getloadavg()[0]:.1f}",
+            file=sys.stderr,
+        )
+        return ours, theirs
 
     def _counting_driver():
         from textual.drivers.headless_driver import HeadlessDriver
@@ -160,12 +186,54 @@ else:
             "first_frame_worst_ms": round(max(first), 1),
         }
 
+    def _watch_queries() -> list[tuple[float, tuple[str, ...]]]:
+        """When the queue table is given each query, and its free words (the rows of a search character are on
+        screen in the first frame written after the table took a query of that character's words)."""
+        from deskterm.tui.widgets.queue_table import QueueTable
+
+        given: list[tuple[float, tuple[str, ...]]] = []
+        set_query = QueueTable.set_query
+
+        def watched(self, query, *args, **kwargs):
+            given.append((time.perf_counter(), tuple(query.filters.words)))
+            return set_query(self, query, *args, **kwargs)
+
+        QueueTable.set_query = watched  # type: ignore[method-assign]
+        return given
+
+    async def _timed_search(pilot, Driver, given, typed: list[str]) -> dict:
+        """``_timed_keys`` for the search's characters, and from each to its rows: the first frame written after
+        the table took a query of the words typed so far (its first screenful, or the whole order)."""
+        rows: list[float] = []
+        first, last = [], []
+        text = ""
+        for key in typed:
+            text = text[:-1] if key == "backspace" else text + key
+            await pilot.pause(0.05)
+            t = time.perf_counter()
+            await pilot.press(key)
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause(0.05)
+            after = [w for w in Driver.writes if w > t]
+            if after:
+                first.append((after[0] - t) * 1000)
+                last.append((after[-1] - t) * 1000)
+            took = [at for at, words in given if at > t and words == tuple(text.split())]
+            shown = [w for w in Driver.writes if took and w >= took[0]]
+            if shown:
+                rows.append((shown[0] - t) * 1000)
+        out = _summary((first, last))
+        if rows:
+            out["rows_median_ms"], out["rows_worst_ms"] = round(statistics.median(rows), 1), round(max(rows), 1)
+        return out
+
     async def run_deskterm(where: Path, size: tuple[int, int], idle: float) -> dict:
         from deskterm.config import load_config
         from deskterm.tui.app import DeskApp
         from deskterm.tui.widgets.queue_table import QueueTable
 
         Driver = _counting_driver()
+        given = _watch_queries()
         started = time.perf_counter()
         app = DeskApp(
             db=str(where / "demo.db"), config=load_config(where / "deskterm.toml"), clock=_running_clock(), user="alice"
@@ -192,7 +260,7 @@ else:
             result["j"] = _summary(await _timed_keys(pilot, Driver, ["j"] * 50))
             result["G"] = _summary(await _timed_keys(pilot, Driver, ["G", "g"] * 10))
             await pilot.press("slash")
-            result["search_char"] = _summary(await _timed_keys(pilot, Driver, list("vpn") + ["backspace"] * 3))
+            result["search_char"] = await _timed_search(pilot, Driver, given, list("vpn") + ["backspace"] * 3)
             await pilot.press("escape")
             await app.workers.wait_for_complete()
             await pilot.pause()
@@ -380,15 +448,19 @@ else:
         )
         args = parser.parse_args()
         size = tuple(int(v) for v in args.size.split("x"))
-        where = Path(args.where) if args.where else build(args.tickets)
         if args.variant:
-            child(args.variant, where, size, args.idle)  # type: ignore[arg-type]
+            child(args.variant, Path(args.where), size, args.idle)  # type: ignore[arg-type]
             return 0
         results = []
-        runs = [(v, sys.executable, "") for v in ([args.only] if args.only else ["deskterm", "datatable"])]
+        if args.against:  # each deskterm its own copy of the desk the other builds, this one's migrated first
+            scratch = Path(tempfile.mkdtemp(prefix="deskterm-bench-queue-"))
+            ours, theirs = copies_against(args.tickets, Path(args.against), scratch)
+        else:
+            ours = theirs = build(args.tickets)
+        runs = [(v, sys.executable, "", ours) for v in ([args.only] if args.only else ["deskterm", "datatable"])]
         if args.against:
-            runs.insert(1, ("deskterm", str(Path(args.against) / "python"), " (baseline)"))
-        for variant, python, label in runs:
+            runs.insert(1, ("deskterm", str(Path(args.against) / "python"), " (baseline)", theirs))
+        for variant, python, label, where in runs:
             # the load average before each variant: the machine is shared, and its figures move with it
             print(f"{variant}{label}: load average {os.getloadavg()[0]:.1f}", file=sys.stderr)
             out = subprocess.run(
@@ -433,7 +505,8 @@ else:
             "load_average",
         ]
         print(
-            "key rows, ms from the key: median / worst to its first frame · median / worst to the last frame it caused"
+            "key rows, ms from the key: median / worst to its first frame · (a search: to its rows) · to the last"
+            " frame it caused"
         )
         print(f"{'':22}" + "".join(f"{r['variant']:>46}" for r in results))
         for k in keys:
@@ -442,12 +515,17 @@ else:
                 v = r.get(k, "—")
                 cells.append(
                     f"1st {v['first_frame_median_ms']} / {v['first_frame_worst_ms']} · "
-                    f"last {v['median_ms']} / {v['worst_ms']}"
+                    + (f"rows {v['rows_median_ms']} / {v['rows_worst_ms']} · " if "rows_median_ms" in v else "")
+                    + f"last {v['median_ms']} / {v['worst_ms']}"
                     if isinstance(v, dict)
                     else str(v)
                 )
             print(f"{k:22}" + "".join(f"{c:>46}" for c in cells))
         print(json.dumps(results))
+        if args.against:
+            import shutil
+
+            shutil.rmtree(scratch, ignore_errors=True)
         return 0
 
     if __name__ == "__main__":
