@@ -20,7 +20,7 @@ from .domain.customers import ContactSpec, CustomerBatch, CustomerSpec
 from .domain.workflow import STATUSES
 from .errors import BadInput
 from .fmt import one_line
-from .records import NewEvent, NewTicket
+from .records import NewEvent, NewTicket, new_event
 
 TICKET_KEYS = {
     "ref",
@@ -732,12 +732,4 @@ def _well_formed(e: object, importer: str) -> NewEvent | None:
     reason = e.get("reason")
     if reason is not None and type(reason) is not str:
         return None
-    return NewEvent(
-        at=instant,
-        kind=kind,
-        author=author,
-        public=e.get("public") if kind == "reply" else None,
-        body=e.get("body"),
-        to=to,
-        reason=reason,
-    )
+    return new_event(instant, kind, author, e.get("public") if kind == "reply" else None, e.get("body"), to, reason)

@@ -82,6 +82,20 @@ class EventRecord:
 
 NewEvent = EventRecord  # the name the writers use for an event not yet written: the same record, without an id
 
+_new_record = object.__new__
+
+
+def new_event(
+    at: datetime, kind: str, author: str, public: bool | None, body: str | None, to: str | None, reason: str | None
+) -> EventRecord:
+    """``NewEvent(at=at, kind=kind, ...)`` (no ``from_value``, no ``id``), equal to it, made at half the cost: a
+    frozen dataclass sets each field through ``object.__setattr__``, and an import makes millions of them."""
+    event = _new_record(EventRecord)
+    event.__dict__.update(
+        at=at, kind=kind, author=author, public=public, body=body, from_value=None, to=to, reason=reason, id=None
+    )
+    return event
+
 
 @dataclass
 class NewTicket:
