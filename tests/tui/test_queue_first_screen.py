@@ -106,6 +106,37 @@ async def test_the_clock_does_not_drop_the_whole_order_on_its_way(make_app, monk
         assert table.query_.complete and table.query_.view == "unassigned"
 
 
+async def test_the_clock_starts_one_order_at_a_time(make_app, monkeypatch):
+    """The whole order shown, a warning starting makes the clock arrange it again (``_resort``); while that order is
+    on its way, the next ticks whose thresholds have passed too start no other: at a million tickets, where it takes
+    seconds on a busy machine, each tick dropped the one on its way and started another, and none was ever shown.
+    Once it has come, the next threshold starts the next."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen, table = app.screen, app.screen.query_one(QueueTable)
+        assert table.query_.complete
+        gate = _gate(monkeypatch)
+        now = app.desk.clock.now()
+        screen.model.resort_at = (now, None, None)  # a warning starts now: the order shown has expired
+        screen.clock_tick(now)
+        generation = screen.model.generation
+        assert screen.model.in_flight
+        for _ in range(3):
+            screen.model.resort_at = (now, None, None)
+            screen.clock_tick(now)
+            await pilot.pause()
+        assert screen.model.generation == generation  # the one on its way is left to come
+        gate.set()
+        await ready(pilot)
+        await settle(pilot)
+        assert not screen.model.in_flight and table.query_.complete
+        screen.model.resort_at = (now, None, None)
+        screen.clock_tick(now)
+        assert screen.model.generation == generation + 1  # the next threshold: the next order
+        await ready(pilot)
+
+
 def _hold_the_store(monkeypatch) -> threading.Event:
     """Holds the store's opening (in the app's worker, after the driver's first screenful) until set."""
     from deskterm.store import engine
