@@ -18,6 +18,9 @@ from ..errors import BadInput
 BUSY_TIMEOUT_MS = 10_000  # how long one statement waits for SQLite's lock (at most the retry window)
 # what every connection that writes to a SQLite desk sets (WAL mode aside, which the store sets once for all)
 WRITE_PRAGMAS = ("foreign_keys=ON", "synchronous=NORMAL")  # (NORMAL: safe in WAL mode, a crash loses no commit)
+# how long the command line's plain write (plain_write.py) waits for the desk's write lock (SQLite) or a row's
+# (PostgreSQL) before it leaves the change to the store, which keeps trying for the whole retry window
+PLAIN_WRITE_WAIT_S = 1.0
 RETRY_WINDOW_S = 30.0  # how long a write keeps trying (busy_window: DESKTERM_BUSY_TIMEOUT overrides it)
 
 
@@ -45,6 +48,16 @@ def cannot_connect(where: str, error: BaseException) -> BadInput:
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     reason = lines[0] if lines else type(error).__name__
     return BadInput(f"--db: cannot connect to {where}: {reason}")
+
+
+def lost_connection(where: str, reason: str) -> BadInput:
+    """The one line said when the connection to the desk's server was lost in the middle of a command (``where``:
+    its URL without the password; ``reason``: the driver's error, its first line): the store and the command
+    line's writes through the driver alone (store/plain_write.py) say the same."""
+    return BadInput(
+        f"--db: {where}: lost the connection to the server ({reason}); this command's change,"
+        " if any, was not made: try again"
+    )
 
 
 def without_password(url: str) -> str:
@@ -154,3 +167,9 @@ def _fold_wal(file: Path) -> None:
         con.close()
     if busy or (Path(f"{file}-wal").exists() and Path(f"{file}-wal").stat().st_size):
         raise BadInput(f"--db: {file}: still open elsewhere: nothing was imported")
+
+
+def lock_timeout_sql(seconds: float) -> str:
+    """PostgreSQL: a lock held by a stuck session (a psql left in BEGIN) ends the wait after ``seconds`` (then
+    "the desk is busy", or the store's retries), not a command, a cron job or a screen that waits for ever."""
+    return f"SET lock_timeout = {int(seconds * 1000)}"

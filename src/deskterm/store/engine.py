@@ -39,6 +39,8 @@ from .deskfile import (
     cannot_connect,
     check_desk_files,
     db_url,
+    lock_timeout_sql,
+    lost_connection,
     on_read_only_mount,
 )
 from .writes import FEED_KEEP, FEED_MOST, NOTIFY_CHANNEL  # noqa: F401 - (where the service and changes.py take them)
@@ -269,7 +271,7 @@ def _server_engine(url: str) -> Engine:
             if statement[:6].upper() in _WRITES and cursor.rowcount != 0:
                 conn.info[_WROTE] = True
 
-        lock_ms = int(busy_window() * 1000)
+        lock_s = busy_window()
 
         @event.listens_for(engine, "connect")
         def _lock_timeout(dbapi_conn, _record):
@@ -278,7 +280,7 @@ def _server_engine(url: str) -> Engine:
             autocommit = dbapi_conn.autocommit
             dbapi_conn.autocommit = True
             try:
-                dbapi_conn.execute(f"SET lock_timeout = {lock_ms}")
+                dbapi_conn.execute(lock_timeout_sql(lock_s))
             finally:
                 dbapi_conn.autocommit = autocommit
 
@@ -567,10 +569,7 @@ def _explain(exc: BaseException, db: str | os.PathLike | None) -> BadInput | Non
         if _sqlstate(exc) in _RETRY_SQLSTATES:  # retried for the whole window, still in conflict
             return Busy(f"--db: {_safe(url)}: the desk is busy: other agents keep changing the same rows; try again")
         if any(needle in text.lower() for needle in _LOST_CONNECTION) or _sqlstate(exc) in ("57P01", "57P02", "57P03"):
-            return BadInput(
-                f"--db: {_safe(url)}: lost the connection to the server ({text}); this command's change,"
-                " if any, was not made: try again"
-            )
+            return lost_connection(_safe(url), text)
         return None
     path = url.split(":///", 1)[1] if ":///" in url else url
     code = _sqlite_code(exc)

@@ -518,7 +518,7 @@ def open_plain(
         conn = _open_sqlite(url[len("sqlite:///") :], write)
         postgresql = False
     elif url.startswith("postgresql+psycopg://"):
-        conn = _open_pg(url)
+        conn = _open_pg(url, write)
         postgresql = True
     else:
         return None
@@ -551,7 +551,14 @@ def _open_sqlite(path: str, write: bool = False) -> Any:
     import sqlite3
     from urllib.parse import quote
 
-    from .deskfile import BUSY_TIMEOUT_MS, WRITE_PRAGMAS, busy_window, check_desk_files, on_read_only_mount
+    from .deskfile import (
+        BUSY_TIMEOUT_MS,
+        PLAIN_WRITE_WAIT_S,
+        WRITE_PRAGMAS,
+        busy_window,
+        check_desk_files,
+        on_read_only_mount,
+    )
 
     if not path or path == ":memory:" or "?" in path:
         return None
@@ -564,7 +571,7 @@ def _open_sqlite(path: str, write: bool = False) -> Any:
     mode = "rw" if os.access(path, os.W_OK) else "ro"
     if write and mode == "ro":
         return None  # the store says why it cannot be written
-    window = min(busy_window(), BUSY_TIMEOUT_MS / 1000)
+    window = min(busy_window(), PLAIN_WRITE_WAIT_S if write else BUSY_TIMEOUT_MS / 1000)
     try:
         conn = sqlite3.connect(f"file:{quote(str(file.absolute()))}?mode={mode}", uri=True, timeout=window)
         if write:
@@ -582,13 +589,16 @@ def _open_sqlite(path: str, write: bool = False) -> Any:
     return conn
 
 
-def _open_pg(url: str) -> Any:
+def _open_pg(url: str, write: bool = False) -> Any:
     import psycopg
 
-    from .deskfile import cannot_connect, without_password
+    from .deskfile import PLAIN_WRITE_WAIT_S, busy_window, cannot_connect, lock_timeout_sql, without_password
 
     try:
         conn = psycopg.connect("postgresql://" + url[len("postgresql+psycopg://") :], application_name="deskterm")
+        # a row another session holds: the store's retry window (reads), a short wait before the store (a write)
+        conn.execute(lock_timeout_sql(min(busy_window(), PLAIN_WRITE_WAIT_S) if write else busy_window()))
+        conn.commit()
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ  # one snapshot for the command's reads
     except psycopg.OperationalError as exc:
         # the server cannot be reached (or refuses us): the store would wait for it again (an unreachable host:

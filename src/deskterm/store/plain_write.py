@@ -114,7 +114,15 @@ def update_plain(
         if exc.current_version is not None:  # the version asked for is not the ticket's
             raise
         return None  # another writer got in between: the store's write runs it again on the fresh row
-    except _driver_errors(desk.postgresql):
-        return None  # busy, lost, refused by the server: the store tries, and says what is wrong
+    except _driver_errors(desk.postgresql) as exc:
+        if desk.postgresql and desk.conn.broken:  # the server went away: the store's words, not its retry
+            from .deskfile import db_url, lost_connection, without_password
+
+            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+            raise lost_connection(without_password(db_url(db)), lines[0] if lines else type(exc).__name__) from None
+        return None  # busy, refused by the server: the store tries, and says what is wrong
     finally:
-        writer.close()  # (rolls back what was not committed)
+        try:
+            writer.close()  # (rolls back what was not committed)
+        except _driver_errors(desk.postgresql):
+            pass  # (the connection is gone: nothing was committed)
