@@ -8,8 +8,10 @@ same statements (``writes.write_change``, the feed of changes ``writes.record_fe
 run on the driver's connection in one transaction that takes the write lock before it reads the ticket (as
 ``Store.write``). Whatever this way does not do is left to the store, which then does the whole change: a desk the
 plain reads would not open (to create, migrate or derive again: ``plain.open_plain``), a desk that sends mail (the
-outbox is the service's), the desk busy or any error of the driver, another writer in between (the store's
-write retries it). A change refused by the rules is refused here, with the same words.
+outbox is the service's), the desk's lock or the ticket's row not had within ``PLAIN_WRITE_WAIT_S`` (the store
+keeps trying for its retry window), any other error of the driver, another writer in between (the store's
+write retries it); a server lost in the middle is the store's one line (``deskfile.lost_connection``). A change
+refused by the rules is refused here, with the same words.
 ``tests/store/test_plain_update.py`` applies random changes both ways and compares the two desks.
 """
 
