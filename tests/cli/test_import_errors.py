@@ -414,6 +414,15 @@ def test_bad_import_into_a_new_database_creates_nothing(empty_db, tmp_path, cli_
         assert [p.name for p in Path(empty_db).parent.iterdir() if "importing" in p.name] == []
 
 
+def test_a_bad_import_into_a_new_desk_leaves_no_directory_either(tmp_path, cli_server):
+    desk = tmp_path / "new" / "dir" / "desk.db"
+    name = write(tmp_path, jsonl(good(), good(subject=...)))
+    out = Db(str(desk), cli_server.run)("import", name)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [f"{name}:2: subject: missing"]
+    assert not (tmp_path / "new").exists()
+
+
 def test_a_new_sqlite_desk_is_made_aside_and_put_in_its_place(tmp_path, cli_server):
     desk = tmp_path / "new-dir" / "desk.db"
     name = write(tmp_path, jsonl(good(ref="NEW-1"), good(ref="NEW-2", customer="Aside Co")))

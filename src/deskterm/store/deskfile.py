@@ -138,6 +138,8 @@ def new_desk_aside(db: str | os.PathLike | None) -> Iterator[str | None]:
         return
     target = Path(path)
     aside = target.with_name(f".{target.name}.importing-{os.getpid()}-{secrets.token_hex(4)}")
+    missing = [d for d in target.parents if not d.exists()]  # made for the desk: removed again if it fails
+    done = False
     try:
         yield str(aside)
         _fold_wal(aside)
@@ -147,10 +149,14 @@ def new_desk_aside(db: str | os.PathLike | None) -> Iterator[str | None]:
             raise BadInput(f"--db: {target}: created by someone else meanwhile: nothing was imported") from None
         except OSError as exc:
             raise BadInput(f"--db: {target}: cannot create the desk: {exc.strerror or exc}") from None
+        done = True
     finally:
         for suffix in ("", "-wal", "-shm", "-journal"):
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(f"{aside}{suffix}")
+        for directory in missing if not done else ():
+            with contextlib.suppress(OSError):  # (not empty: someone else's now)
+                directory.rmdir()
 
 
 def _fold_wal(file: Path) -> None:
