@@ -195,7 +195,8 @@ else:
         set_query = QueueTable.set_query
 
         def watched(self, query, *args, **kwargs):
-            given.append((time.perf_counter(), tuple(query.filters.words)))
+            # (a first screenful read before the store is open is no QueueQuery: no filters)
+            given.append((time.perf_counter(), tuple(getattr(getattr(query, "filters", None), "words", ()))))
             return set_query(self, query, *args, **kwargs)
 
         QueueTable.set_query = watched  # type: ignore[method-assign]
