@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, tzinfo
 from fractions import Fraction
+from functools import partial
 from itertools import accumulate, chain
 from typing import TYPE_CHECKING, Any, overload
 from zoneinfo import ZoneInfo
@@ -96,7 +97,9 @@ class Kpis:
     resolved: int = 0
     backlog: int = 0
     compliance: dict[str, Compliance] = field(default_factory=lambda: {t: Compliance() for t in TIMERS})
-    breaches: Sequence[dict[str, Any]] = field(default_factory=list)  # {"ticket", "ref", "customer", "timer", "at"}
+    # {"ticket", "ref", "customer", "timer", "at"} (``BreachLines``: each made when read); empty when the KPIs were
+    # given without their lines (``Fold.kpis(lines=False)``, the dashboard's: ``breach_count`` says how many)
+    breaches: Sequence[dict[str, Any]] = field(default_factory=list)
     first_response: Durations = field(default_factory=Durations)
     resolution: Durations = field(default_factory=Durations)
     first_contact_rate: float | None = None
@@ -119,6 +122,12 @@ class Kpis:
     defects: int = 0
     change_requests: int = 0
     unclassified: int = 0
+    unlisted: int | None = None  # given without the breaches' lines (``Fold.kpis(lines=False)``): how many
+
+    @property
+    def breach_count(self) -> int:
+        """How many breaches, listed or not."""
+        return len(self.breaches) if self.unlisted is None else self.unlisted
 
     @property
     def overall_compliance(self) -> float | None:
@@ -129,9 +138,11 @@ class Kpis:
     def as_dict(self, listed: bool = True) -> dict[str, Any]:
         """The figures as plain data. ``listed`` False: the breaches as the sequence that makes each line when read
         (``BreachLines``), for ``jsonout.write`` to write them out one by one (a year's report at a million tickets
-        lists hundreds of thousands); otherwise a list of them."""
-        out = {f.name: getattr(self, f.name) for f in fields(self)}
-        if listed:
+        lists hundreds of thousands); otherwise a list of them. KPIs given without their lines: their number."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "unlisted"}
+        if self.unlisted is not None:
+            out["breaches"] = self.unlisted
+        elif listed:
             out["breaches"] = list(self.breaches)
         out["first_response"], out["resolution"] = asdict(self.first_response), asdict(self.resolution)
         out["since"] = self.since.isoformat()
@@ -193,38 +204,51 @@ class Contribution:
 NOTHING = Contribution()
 
 
-def contribution(
-    t: TicketRecord | None,
-    sla_of: SlaOf,
-    since: datetime,
-    until: datetime,
-    escalations: Sequence[Escalation] = (),
-) -> Contribution:
-    """The contribution of ``t`` with ``escalations`` (its own) to [since, until): every rule of the KPIs is here.
-    ``t`` None: escalations whose ticket is not among those computed (they count in the mean time to
-    acknowledge, as ``compute`` always counted every escalation it was given)."""
-    acks = tuple(
-        (e.acknowledged_at - e.created_at).total_seconds()
-        for e in escalations
-        if e.acknowledged_at is not None and since <= e.created_at < until
-    )
-    if t is None or t.created_at >= until or (t.status in STOPPED and t.updated_at < since):
-        # created later, or closed and untouched since before the period: nothing of it counts
-        # (queries.load_tickets); its escalations' acknowledgements still do
-        return Contribution(acks=acks) if acks else NOTHING
-    s, u = epoch(since), epoch(until)
-    opened: str | None = None
-    escalated = False
-    if since <= t.created_at:
-        opened = t.classification if t.classification in ("defect", "change_request") else ""
-        escalated = bool(escalations) or any(e.kind == "escalate" for e in t.events)
-    backlog = status_at(t.events, until) not in STOPPED
-    resolved = _resolved_at(t, since, until) is not None
+def _counts(t: TicketRecord, since: datetime, until: datetime) -> bool:
+    """Whether anything of ``t`` counts in [since, until): not when it was created later, or closed and untouched
+    since before the period (queries.load_tickets)."""
+    return not (t.created_at >= until or (t.status in STOPPED and t.updated_at < since))
+
+
+def sla_same_before(old: TicketRecord | None, new: TicketRecord | None) -> float:
+    """The instant (whole epoch seconds) before which ``new``'s SLA evaluation is ``old``'s: evaluated as of any
+    ``until`` with ``epoch(until)`` earlier, the two records give the same timers (``-inf``: none known). An SLA
+    evaluation (``Timers.sla``: ``domain.sla.evaluate``) reads the creation, the initial priority, the customer's
+    policy and the events up to ``until`` (those after it ignored, the list in time order): two histories equal
+    up to their first difference, which comes after ``until`` in both, replay the same."""
+    if (
+        old is None
+        or new is None
+        or old.created_at != new.created_at
+        or old.initial_priority != new.initial_priority
+        or old.customer != new.customer
+    ):
+        return float("-inf")
+    for a, b in zip(old.events, new.events, strict=False):
+        ea, eb = a.for_engine(), b.for_engine()
+        if ea != eb:
+            return min(ea.at, eb.at)
+    n = min(len(old.events), len(new.events))
+    rest = [e.for_engine().at for e in (*old.events[n : n + 1], *new.events[n : n + 1])]
+    return min(rest, default=float("inf"))
+
+
+def _timers(
+    sla: TicketSla, s: int, u: int
+) -> tuple[
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int], ...],
+    tuple[tuple[str, int], ...],
+    tuple[int, int] | None,
+    tuple[int, int] | None,
+]:
+    """What a ticket's timers (its SLA evaluated as of ``u``) add to [s, u) in epoch seconds: the timers met and
+    breached by name, the breaches (timer, instant), the first response's and the resolution's durations."""
     met: dict[str, int] = {}
     breached: dict[str, int] = {}
     breaches: list[tuple[str, int]] = []
     first_response = resolution = None
-    for name, timer in sla_of(t).timers.items():
+    for name, timer in sla.timers.items():
         # every cycle of next_update and customer_reply counts, the finished ones (``cycles``) and the current one
         for run in (*timer.cycles, timer):
             if run.breached_at is not None and s <= run.breached_at < u:
@@ -238,6 +262,62 @@ def contribution(
                 first_response = pair
             elif name == "resolution":
                 resolution = pair
+    return tuple(met.items()), tuple(breached.items()), tuple(breaches), first_response, resolution
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """What a ticket contributed to a period before it changed: its record then (``old``), that contribution
+    (``of``), and ``sla_same_before(old, new)``. When the two records' SLA evaluations as of the period's end are
+    the same (the change came after it: most changes are made now, after every past day's end), the contribution's
+    timers are ``of``'s, without evaluating the SLA again; everything else is computed from the new record."""
+
+    old: TicketRecord | None
+    of: Contribution
+    same_before: float
+
+
+def contribution(
+    t: TicketRecord | None,
+    sla_of: SlaOf,
+    since: datetime,
+    until: datetime,
+    escalations: Sequence[Escalation] = (),
+    earlier: Earlier | None = None,
+) -> Contribution:
+    """The contribution of ``t`` with ``escalations`` (its own) to [since, until): every rule of the KPIs is here.
+    ``t`` None: escalations whose ticket is not among those computed (they count in the mean time to
+    acknowledge, as ``compute`` always counted every escalation it was given). ``earlier``: what the ticket
+    contributed before it changed (``Earlier``), whose timers serve when its SLA as of ``until`` is the same."""
+    acks = tuple(
+        (e.acknowledged_at - e.created_at).total_seconds()
+        for e in escalations
+        if e.acknowledged_at is not None and since <= e.created_at < until
+    )
+    if t is None or not _counts(t, since, until):
+        # created later, or closed and untouched since before the period: nothing of it counts
+        # (queries.load_tickets); its escalations' acknowledgements still do
+        return Contribution(acks=acks) if acks else NOTHING
+    s, u = epoch(since), epoch(until)
+    opened: str | None = None
+    escalated = False
+    if since <= t.created_at:
+        opened = t.classification if t.classification in ("defect", "change_request") else ""
+        escalated = bool(escalations) or any(e.kind == "escalate" for e in t.events)
+    backlog = status_at(t.events, until) not in STOPPED
+    resolved = _resolved_at(t, since, until) is not None
+    if (
+        earlier is not None
+        and earlier.old is not None
+        and u < earlier.same_before
+        and _counts(earlier.old, since, until)  # (else its contribution says nothing of its timers)
+    ):
+        # the same SLA as of ``until``: the same timers met, breached and stopped in the period
+        was = earlier.of
+        met_, breached_, breaches_ = was.met, was.breached, was.breaches
+        first_response, resolution = was.first_response, was.resolution
+    else:
+        met_, breached_, breaches_, first_response, resolution = _timers(sla_of(t), s, u)
     fc = reopened = False
     csat = nps = ces = None
     if resolved:
@@ -255,14 +335,44 @@ def contribution(
         csat,
         nps,
         ces,
-        tuple(met.items()),
-        tuple(breached.items()),
-        tuple(breaches),
+        met_,
+        breached_,
+        breaches_,
         first_response,
         resolution,
         acks,
     )
     return NOTHING if c == NOTHING else c  # nothing counted: the one object that ``Fold.add`` passes over
+
+
+def contributions(
+    t: TicketRecord | None,
+    sla_at: Callable[[datetime], TicketSla],
+    periods: Sequence[tuple[datetime, datetime]],
+    escalations: Sequence[Escalation] = (),
+    earlier: Sequence[Earlier | None] | None = None,
+) -> list[Contribution]:
+    """``contribution`` of ``t`` to each period (their ends in time order: the trend's days), each as of its end,
+    ``sla_at(until)`` evaluating ``t`` as of ``until``. One evaluation serves the periods that end before the
+    ticket's next instant after it (``next_instant``: no event, no deadline, no escalation in between, so the timers
+    met, breached and stopped are the same, as for a period ending now that the dashboard keeps): a ticket long
+    closed, or quiet for days, is replayed once, not once a day. ``earlier``: each period's ``Earlier``."""
+    sla: TicketSla | None = None
+    evaluated = good = float("-inf")  # the instant of ``sla``; it serves up to (not including) ``good``
+
+    def sla_of(_: TicketRecord, until: datetime) -> TicketSla:
+        nonlocal sla, evaluated, good
+        u = until.timestamp()
+        if sla is None or not evaluated <= u < good:
+            sla, evaluated = sla_at(until), u
+            good = next_instant(t, sla, escalations, until)
+        return sla
+
+    out = []
+    for i, (since, until) in enumerate(periods):
+        of: SlaOf = partial(sla_of, until=until)
+        out.append(contribution(t, of, since, until, escalations, earlier[i] if earlier is not None else None))
+    return out
 
 
 class _Pairs:
@@ -406,7 +516,8 @@ class Fold:
         self.nps = self.promoters = self.passives = self.detractors = 0
         self.ces = self.ces_sum = 0
         self._lines: BreachLines | None = None  # the breaches as last listed (None: one came or went since)
-        self._last: tuple[datetime, tzinfo, Kpis] | None = None  # the KPIs last given (since, zone), while unchanged
+        # the KPIs last given (since, zone, lines), while unchanged
+        self._last: tuple[datetime, tzinfo, bool, Kpis] | None = None
 
     def add(self, key: int, c: Contribution, info: tuple[str | None, str] = (None, ""), sign: int = 1) -> None:
         """Add (``sign`` -1: take away) the contribution of the ticket ``key`` (``info``: its ref and customer)."""
@@ -463,28 +574,33 @@ class Fold:
     def remove(self, key: int, c: Contribution) -> None:
         self.add(key, c, sign=-1)
 
-    def kpis(self, since: datetime, until: datetime, tz: tzinfo | None = None) -> Kpis:
+    def kpis(self, since: datetime, until: datetime, tz: tzinfo | None = None, lines: bool = True) -> Kpis:
         """The KPIs of [since, until). Unchanged since the last call (nothing added or taken away), the same
         figures with the new ``until``: a period ending now costs nothing when none of its tickets changed. The
-        breaches' lines are shared between the KPIs given (read them, do not change them)."""
+        breaches' lines are shared between the KPIs given (read them, do not change them); ``lines`` False: not
+        listed, only counted (the dashboard shows their number: listing the month's thousands again when one comes
+        or goes is what a change would cost it)."""
         tz = tz or UTC
-        if self._last is not None and self._last[0] == since and self._last[1] is tz:
-            last = self._last[2]
+        if self._last is not None and self._last[0] == since and self._last[1] is tz and self._last[2] == lines:
+            last = self._last[3]
             return last if last.until == until else replace(last, until=until.astimezone(tz))
-        k = self._kpis(since, until, tz)
-        self._last = (since, tz, k)
+        k = self._kpis(since, until, tz, lines)
+        self._last = (since, tz, lines, k)
         return k
 
-    def _kpis(self, since: datetime, until: datetime, tz: tzinfo) -> Kpis:
+    def _kpis(self, since: datetime, until: datetime, tz: tzinfo, lines: bool = True) -> Kpis:
         k = Kpis(since=since.astimezone(tz), until=until.astimezone(tz))  # the period in the display zone
         k.opened, k.resolved, k.backlog = self.opened, self.resolved, self.backlog
         k.defects, k.change_requests, k.unclassified = (self.classes[c] for c in ("defect", "change_request", ""))
         for name in TIMERS:
             k.compliance[name] = Compliance(self.met[name], self.breached[name])
-        if self._lines is None or self._lines.tz is not tz:  # listed again only when a breach came or went
-            breaches = self.breaches
-            self._lines = BreachLines([breaches[key] for key in self.breach_order], self.breach_count, tz)
-        k.breaches = self._lines  # a copy of the fold's list: its changes later never reach the KPIs given
+        if not lines:  # counted, not listed (the dashboard shows their number)
+            k.breaches, k.unlisted = (), self.breach_count
+        else:
+            if self._lines is None or self._lines.tz is not tz:  # listed again only when a breach came or went
+                breaches = self.breaches
+                self._lines = BreachLines([breaches[key] for key in self.breach_order], self.breach_count, tz)
+            k.breaches = self._lines  # a copy of the fold's list: its changes later never reach the KPIs given
         k.first_response = self.first_response.durations()
         k.resolution = self.resolution.durations()
         k.first_contact_rate = _ratio(self.first_contact, self.resolved)
@@ -1174,14 +1290,14 @@ class Ledger:
         before = old[2] if old is not None else ()
         if old is not None:
             for i, c in enumerate(before):
-                if c is not NOTHING and not (same and c == contributions[i]):
+                if c is not NOTHING and not (same and (c is contributions[i] or c == contributions[i])):
                     self.totals[i].remove(key, c)
                     if old[0] is not None:
                         self.groups[i][old[0]].remove(key, c)
         shared = self._shared
         kept = []
         for i, c in enumerate(contributions):
-            if same and c == before[i]:
+            if same and (c is before[i] or c == before[i]):
                 kept.append(before[i])
                 continue
             if c is not NOTHING:
@@ -1197,11 +1313,25 @@ class Ledger:
         if any(c is not NOTHING for c in kept):
             self.kept[key] = (customer, info, tuple(kept))
 
-    def kpis(self, i: int, customer: str | None = None, tz: tzinfo | None = None) -> Kpis:
-        """The KPIs of period ``i``, of all customers or of one."""
+    def move(self, periods: Sequence[tuple[datetime, datetime]], keep: Sequence[int | None]) -> None:
+        """The periods become ``periods``: the new period ``j`` is the old period ``keep[j]`` with its folds and each
+        ticket's contribution to it (the caller knows they hold: the same start, contributions as of the end given),
+        or, ``keep[j]`` None, a period with nothing in it yet (``put`` fills it). The old periods not kept go."""
+        self.periods = list(periods)
+        self.totals = [self.totals[k] if k is not None else Fold() for k in keep]
+        self.groups = [self.groups[k] if k is not None else {} for k in keep]
+        kept = {}
+        for key, (customer, info, contributions) in self.kept.items():
+            moved = tuple(contributions[k] if k is not None else NOTHING for k in keep)
+            if any(c is not NOTHING for c in moved):
+                kept[key] = (customer, info, moved)
+        self.kept = kept
+
+    def kpis(self, i: int, customer: str | None = None, tz: tzinfo | None = None, lines: bool = True) -> Kpis:
+        """The KPIs of period ``i``, of all customers or of one (``lines``: ``Fold.kpis``)."""
         since, until = self.periods[i]
         fold = self.totals[i] if customer is None else self.groups[i].get(customer)
-        return (fold or Fold()).kpis(since, until, tz)
+        return (fold or Fold()).kpis(since, until, tz, lines)
 
     def customers(self, i: int) -> list[str]:
         """The customers with something in period ``i`` (``compute_by``'s groups whose KPIs are not empty)."""

@@ -55,8 +55,9 @@ steps = st.lists(
             ]
         ),
         # minutes the clock moves first: 0, the contributions kept; else the tickets whose deadline passed are
-        # evaluated again (and a day may begin: everything computed again)
-        st.sampled_from([0, 0, 1, 5, 30, 180, 600]),
+        # evaluated again (and a day may begin: the past days moved)
+        # a day, the past days moved by one; two days, everything computed again
+        st.sampled_from([0, 0, 1, 5, 30, 180, 600, 1440, 2880]),
     ),
     min_size=1,
     max_size=3,
@@ -84,16 +85,21 @@ def _seen(watch):
     return seen
 
 
+def _shown(k: reports.Kpis) -> dict:
+    """The figures of ``k`` as the dashboard shows them: the breaches counted (the screen does not list them)."""
+    return {**k.as_dict(), "breaches": k.breach_count}
+
+
 def _figures(f: Figures, now) -> dict:
     """What the dashboard shows, from the figures kept (``advance`` to ``now``)."""
     f.advance(now)
     out = {}
     for key in period_bounds(now, f.desk.config.tz):
         total, by = f.period(key)
-        out[key] = (total.as_dict(), {name: k.as_dict() for name, k in by.items()})
-    out["trend"] = [(since, k.as_dict()) for since, k in f.trend(None)]
+        out[key] = (_shown(total), {name: _shown(k) for name, k in by.items()})
+    out["trend"] = [(since, _shown(k)) for since, k in f.trend(None)]
     for customer in sorted({t.customer for t in f.desk.tickets()}):
-        out[f"trend of {customer}"] = [(since, k.as_dict()) for since, k in f.trend(customer)]
+        out[f"trend of {customer}"] = [(since, _shown(k)) for since, k in f.trend(customer)]
     out["reasons"] = f.reasons.top(now - timedelta(days=7), now)
     return out
 
@@ -111,14 +117,14 @@ def _report(desk: Desk, now) -> dict:
             "customer", tickets, sla_of, since, until, lambda c: desk.config.policy_for(c).name, escalations, tz
         )
         nothing = reports.compute((), sla_of, since, until, (), tz).as_dict()
-        out[key] = (total.as_dict(), {name: k.as_dict() for name, k in by.items() if k.as_dict() != nothing})
+        out[key] = (_shown(total), {name: _shown(k) for name, k in by.items() if k.as_dict() != nothing})
 
     def trend(customer):
         mine = tickets if customer is None else [t for t in tickets if t.customer == customer]
         ids = {t.id for t in mine}
         theirs = escalations if customer is None else [e for e in escalations if e.ticket_id in ids]
         return [
-            (since, reports.compute(mine, lambda t, u=until: desk.sla(t, u), since, until, theirs, tz).as_dict())
+            (since, _shown(reports.compute(mine, lambda t, u=until: desk.sla(t, u), since, until, theirs, tz)))
             for since, until in day_windows(now, tz)
         ]
 
@@ -189,6 +195,35 @@ def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, chan
                 ),
             )
             assert got == want
+    finally:
+        watch.close()
+
+
+def test_a_new_day_moves_the_past_days_instead_of_computing_every_period(busy):
+    """Six days, a change each day: Saturday, Sunday (Paris's clocks move on: a day of 23 hours), Monday (a new
+    week), Tuesday, Wednesday the 1st (a new month). Each day the past days' figures move by one and yesterday's
+    are what today's were (``Figures.days_moved``), never every period computed again, and the figures are the
+    report's; two days at once compute everything again."""
+    desk = busy
+    watch = ChangeWatch(desk.store)
+    kept = Figures(desk)
+    try:
+        assert _figures(kept, desk.clock.now()) == _report(desk, desk.clock.now())
+        for day in range(6):
+            desk.clock.advance(minutes=1440)
+            if day % 2:
+                tid = [t.id for t in desk.tickets(["new", "open", "pending"])][day]
+                desk.update(tid, Change(note="checked"))
+            else:
+                desk.create(NewTicket(subject="new", customer="Lyon", priority="P2", created_at=desk.clock.now()))
+            kept.refresh(_seen(watch).tickets)
+            now = desk.clock.now()
+            assert _figures(kept, now) == _report(desk, now), day
+        assert (kept.computed_whole, kept.days_moved) == (1, 6)
+        desk.clock.advance(minutes=2 * 1440)
+        now = desk.clock.now()
+        assert _figures(kept, now) == _report(desk, now)
+        assert (kept.computed_whole, kept.days_moved) == (2, 6)
     finally:
         watch.close()
 

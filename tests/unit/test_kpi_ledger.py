@@ -116,7 +116,11 @@ def test_a_ledger_keeps_every_period_and_every_customer(steps, moves):
         ledger.put(key, record(key, customer), pair)
         present[key] = (customer, pair)
         for i in (0, 1):
-            assert ledger.kpis(i).as_dict() == reports_of({k: (n, p[i]) for k, (n, p) in present.items()})
+            want = reports_of({k: (n, p[i]) for k, (n, p) in present.items()})
+            assert ledger.kpis(i).as_dict() == want
+            counted = ledger.kpis(i, lines=False)  # the dashboard's: the breaches counted, not listed
+            assert counted.breach_count == len(want["breaches"]) and counted.breaches == ()
+            assert {**counted.as_dict(), "breaches": want["breaches"]} == want
             customers = sorted({n for n, p in present.values() if p[i] is not reports.NOTHING})
             assert ledger.customers(i) == customers
             for name in customers:
@@ -209,3 +213,183 @@ def test_breach_lines_read_as_a_list(steps: list[tuple[int, reports.Contribution
         given_before.append((k, lines))
     for k, lines in given_before:
         assert list(k.breaches) == lines
+
+
+# -- a changed ticket's past contributions: its timers kept when its SLA as of the period's end is the same ----------
+
+_POLICIES = """
+[policies.silver]
+calendar = "office"
+P1 = { first_response = "15m", resolution = "4h", next_update = "1h" }
+P2 = { first_response = "30m", resolution = "8h", next_update = "2h" }
+P3 = { first_response = "2h",  resolution = "3bd" }
+P4 = { first_response = "8h",  resolution = "10d" }
+
+[customers."Silver"]
+policy = "silver"
+"""
+T0 = datetime(2026, 11, 2, 8, tzinfo=UTC)  # a Monday
+_EVENTS = [
+    ("status", "open", "a", None),
+    ("status", "pending", "a", None),
+    ("status", "resolved", "a", None),
+    ("status", "closed", "a", None),
+    ("reply", None, "a", True),
+    ("reply", None, "customer", True),
+    ("note", None, "b", False),
+    ("priority", "P1", "a", None),
+    ("priority", "P3", "a", None),
+    ("escalate", None, "a", None),
+]
+events = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=30 * 60), st.integers(min_value=0, max_value=len(_EVENTS) - 1)),
+    max_size=8,
+)
+changes = st.one_of(
+    st.tuples(st.just("append"), st.integers(min_value=0, max_value=3 * 24 * 60), events),  # after a gap
+    st.tuples(st.just("insert"), st.integers(min_value=0, max_value=8), events),  # at an earlier event's instant
+    st.tuples(st.just("drop"), st.integers(min_value=0, max_value=8), st.just([])),
+    st.tuples(st.sampled_from(["customer", "initial priority", "fields"]), st.just(0), st.just([])),
+)
+
+
+def _timers():
+    import tomllib
+
+    from deskterm.clock import FrozenClock
+    from deskterm.config import parse_config
+    from deskterm.timers import Timers
+    from deskterm_testing import EXAMPLE_CONFIG
+
+    class Desk(Timers):  # the desk's SLA evaluation (``Timers.sla``), without a store
+        def __init__(self, config, clock) -> None:
+            self.config, self.clock = config, clock
+
+    text = EXAMPLE_CONFIG.read_text(encoding="utf-8") + _POLICIES
+    return Desk(parse_config(tomllib.loads(text), str(EXAMPLE_CONFIG)), FrozenClock(T0))
+
+
+def _history(start: datetime, drawn) -> list:
+    from datetime import timedelta
+
+    from deskterm.records import EventRecord
+
+    out, at = [], start
+    for minutes, which in drawn:
+        at += timedelta(minutes=minutes)
+        kind, to, author, public = _EVENTS[which]
+        out.append(EventRecord(at, kind, author, public, to=to))
+    return out
+
+
+def _record(key: int, customer: str, prio: str, created: datetime, history: list, **fields):
+    from dataclasses import replace
+
+    from deskterm.records import TicketRecord
+
+    status = next((e.to for e in reversed(history) if e.kind == "status"), "new")
+    updated = history[-1].at if history else created
+    t = TicketRecord(
+        key, None, "s", "", customer, prio, prio, None, None, "incident", status, None, "g", created, "x", updated, 1,
+        None, None, events=history,
+    )  # fmt: skip
+    return replace(t, **fields)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    first=events,
+    change=changes,
+    customer=st.sampled_from(["Gold", "Silver"]),
+    hours=st.integers(min_value=0, max_value=72),
+)
+def test_a_changed_tickets_contributions_with_its_earlier_timers_equal_those_computed_whole(
+    first, change, customer, hours
+):
+    """A ticket's history changed at random (events after a gap, or inserted or dropped among the earlier ones, its
+    customer's policy, its initial priority, its fields): to every day around its life, its contribution computed
+    with what it contributed before (``reports.Earlier``: the timers kept when ``sla_same_before`` says its SLA as of
+    the day's end is the same) equals its contribution computed whole, the SLA evaluated again."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    timers = _timers()
+    created = T0 + timedelta(hours=hours)
+    old = _record(7, customer, "P2", created, _history(created, first))
+    how, n, drawn = change
+    history = list(old.events)
+    last = history[-1].at if history else created
+    if how == "append":
+        history += _history(last + timedelta(minutes=n), drawn)
+    elif how == "insert" and history:
+        i = n % len(history)
+        history[i:i] = _history(history[i].at, drawn[:1])
+    elif how == "drop" and history:
+        del history[n % len(history)]
+    new = _record(7, old.customer, old.initial_priority, created, history)
+    if how == "customer":
+        new = replace(new, customer="Gold" if customer == "Silver" else "Silver")
+    elif how == "initial priority":
+        new = replace(new, initial_priority="P1")
+    elif how == "fields":
+        new = replace(new, classification="defect", csat_score=5, first_contact=True)
+    same = reports.sla_same_before(old, new)
+    days = [(T0 + timedelta(days=d), T0 + timedelta(days=d + 1)) for d in range(-1, 8)]
+    days += [(T0, T0 + timedelta(hours=h)) for h in (1, 5, 30)]  # periods ending at odd instants
+    for since, until in days:
+
+        def sla_of(t, until=until):
+            return timers.sla(t, until)
+
+        before = reports.contribution(old, sla_of, since, until)
+        earlier = reports.Earlier(old, before, same)
+        assert reports.contribution(new, sla_of, since, until, (), earlier) == reports.contribution(
+            new, sla_of, since, until
+        ), (since, until, how)
+
+
+def test_a_change_made_now_evaluates_no_past_days_sla_again():
+    """Events added now leave every past day's SLA as it was: their timers come from the earlier contributions,
+    the SLA is not evaluated (``sla_of`` would say so)."""
+    from datetime import timedelta
+
+    timers = _timers()
+    old = _record(7, "Silver", "P1", T0, _history(T0, [(5, 4), (600, 5), (30, 1), (2000, 0)]))
+    now = old.events[-1].at + timedelta(days=3)  # after the end of every day below
+    new = _record(7, "Silver", "P1", T0, [*old.events, *_history(now, [(0, 6), (0, 2)])])
+    same = reports.sla_same_before(old, new)
+    assert same == int(now.timestamp())
+
+    def never(t):
+        raise AssertionError("the SLA was evaluated again")
+
+    counted = 0
+    for d in range(0, 4):
+        since, until = T0 + timedelta(days=d), T0 + timedelta(days=d + 1)
+        before = reports.contribution(old, lambda t, until=until: timers.sla(t, until), since, until)
+        got = reports.contribution(new, never, since, until, (), reports.Earlier(old, before, same))
+        assert got == reports.contribution(new, lambda t, until=until: timers.sla(t, until), since, until)
+        counted += got.met != () or got.breached != ()
+    assert counted  # some of those days had timers to keep
+
+
+@settings(max_examples=150, deadline=None)
+@given(first=events, customer=st.sampled_from(["Gold", "Silver"]), hours=st.integers(min_value=0, max_value=72))
+def test_contributions_to_days_from_evaluations_shared_equal_one_evaluation_a_day(first, customer, hours):
+    """``reports.contributions`` over the days around a ticket's life (one SLA evaluation serving the days up to
+    the ticket's next instant) equals ``contribution`` to each day with the SLA evaluated as of its end."""
+    from datetime import timedelta
+
+    timers = _timers()
+    created = T0 + timedelta(hours=hours)
+    t = _record(7, customer, "P2", created, _history(created, first))
+    days = [(T0 + timedelta(days=d), T0 + timedelta(days=d + 1)) for d in range(-1, 12)]
+    evaluated = []
+
+    def sla_at(at):
+        evaluated.append(at)
+        return timers.sla(t, at)
+
+    got = reports.contributions(t, sla_at, days)
+    assert got == [reports.contribution(t, lambda t, u=until: timers.sla(t, u), since, until) for since, until in days]
+    assert len(evaluated) <= len(days)

@@ -29,6 +29,7 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 from ... import monthly, reports
 from ...fmt import compact, one_line
 from ...progress import Progress, counting
+from ...records import TicketRecord
 from ..keys import KeysFooter
 from ..loading import SLOW, LoadingProgress, Stopped, Told
 from .base import LoadingScreen
@@ -76,7 +77,7 @@ def at_risk(by_customer: dict[str, reports.Kpis], limit: int = AT_RISK) -> list[
     def key(item: tuple[str, reports.Kpis]):
         name, k = item
         rate = k.overall_compliance
-        return (rate is None, rate if rate is not None else 0, -len(k.breaches), -k.backlog, name)
+        return (rate is None, rate if rate is not None else 0, -k.breach_count, -k.backlog, name)
 
     return sorted(by_customer.items(), key=key)[:limit]
 
@@ -124,8 +125,11 @@ class Figures:
     Another agent's change reads again only the tickets it changed (``refresh``), and ``advance`` replaces
     their contributions by their new ones. A contribution to a period ending now changes too when now passes
     one of the ticket's instants (a deadline, a creation, an escalation: ``reports.next_instant``): those
-    tickets alone are evaluated again, the others keep theirs. Everything is computed again when a day begins
-    (the periods' starts move): once a day."""
+    tickets alone are evaluated again, the others keep theirs. When a day begins, the past days' figures move by
+    one day and yesterday's are what "today"'s were, brought to midnight (``_next_day``): only the periods ending
+    now are computed again, every ticket's (today's starts empty; the week and the month keep their start but on
+    a Monday or the 1st); everything is computed again only the first time, after a clock set back, or when
+    more than a day passed."""
 
     LIVE = len(PERIODS)  # the periods ending now come first in the ledger, then the trend's past days
 
@@ -142,8 +146,12 @@ class Figures:
             self.reasons.put(t.id, t)
         self.ledger: reports.Ledger | None = None
         self._todo: set[int] = set()  # changed since the ledger last took them in
+        # the changed tickets' records as the ledger last took them in (None: not kept then): their SLA as of a past
+        # day's end is evaluated again only when the change reaches it (``reports.Earlier``)
+        self._before: dict[int, TicketRecord | None] = {}
         self._instants = reports.Instants()  # ticket → when its contributions to the periods ending now may change
         self.lock = threading.Lock()  # the trend of another customer is computed in another thread
+        self.computed_whole = self.days_moved = 0  # every period computed again; a day begun, the days moved
 
     def refresh(self, changed) -> None:
         """Read again these tickets (changed elsewhere: new ones come in, a deleted one goes) and their
@@ -156,6 +164,8 @@ class Figures:
         escalations = reports.by_ticket(self.desk.escalations(open_only=False, tickets=changed))
         with self.lock:
             for tid in changed:
+                if tid not in self._before:
+                    self._before[tid] = self.tickets.get(tid)
                 if tid in fresh:
                     self.tickets[tid] = fresh[tid]
                 else:
@@ -177,27 +187,64 @@ class Figures:
         past = day_windows(now, tz)[:-1]  # the last one is today's, the period "today"
         with self.lock:
             ledger = self.ledger
+            if ledger is not None and now >= ledger.periods[0][1] and self._next_day(ledger, live, past):
+                # a day began: the past days moved by one, yesterday is what "today" was, as of midnight; the
+                # periods ending now are computed again (today's is new), every ticket's once
+                self._instants = reports.Instants()  # (each ticket's next instant set again)
+                self.days_moved += 1
+                every = sorted(self.tickets.keys() | self.escalations.keys())
+                for tid in counting(every, progress, reports.COMPUTING, len(every)):
+                    self._put(tid, now, False)
+                return
             if (
                 ledger is None
                 or [p[0] for p in ledger.periods[: self.LIVE]] != [p[0] for p in live]
                 or ledger.periods[self.LIVE :] != past
                 or now < ledger.periods[0][1]
             ):
-                # the first computation, a new day, or a clock set back (what was evaluated as of a later instant
-                # is not known to hold then): every ticket
+                # the first computation, days later, or a clock set back (what was evaluated as of a later instant
+                # is not known to hold then): every ticket, every period
                 self.ledger = reports.Ledger(live + past)
-                self._instants, self._todo = reports.Instants(), set()
+                self._instants, self._todo, self._before = reports.Instants(), set(), {}
+                self.computed_whole += 1
                 every = sorted(self.tickets.keys() | self.escalations.keys())
                 for tid in counting(every, progress, reports.COMPUTING, len(every)):
                     self._put(tid, now, True)
                 return
-            ledger.periods[: self.LIVE] = live  # the periods end now
-            todo, self._todo = self._todo, set()
-            passed = self._instants.passed(now.timestamp())
-            for tid in sorted(passed - todo):  # a changed one is done below, every period
-                self._put(tid, now, False)  # (once: its next instant may be as near as a second away)
-            for tid in sorted(todo):
-                self._put(tid, now, True)
+            self._step(ledger, live, now)
+
+    def _step(self, ledger: reports.Ledger, live: list[tuple[datetime, datetime]], now: datetime) -> None:
+        """The periods ending now (``live``, their starts those of the ledger) brought to ``now``: the changed
+        tickets' contributions replaced, and those of the tickets whose instant passed."""
+        ledger.periods[: self.LIVE] = live  # the periods end now
+        todo, self._todo = self._todo, set()
+        passed = self._instants.passed(now.timestamp())
+        for tid in sorted(passed - todo):  # a changed one is done below, every period
+            self._put(tid, now, False)  # (once: its next instant may be as near as a second away)
+        for tid in sorted(todo):
+            self._put(tid, now, True)
+
+    def _next_day(
+        self, ledger: reports.Ledger, live: list[tuple[datetime, datetime]], past: list[tuple[datetime, datetime]]
+    ) -> bool:
+        """When exactly one day began since the ledger's periods (the past days are the ledger's but the oldest,
+        then what was "today"), move the ledger to the new day and say so: first the periods ending then are
+        brought to midnight (as to any instant: the changed tickets, the instants passed), so that "today" is
+        yesterday as of its end; then the past days move by one (the oldest goes), yesterday joins them, and
+        the periods ending now keep their folds when they start where they started (the week and the month
+        but on a Monday or the 1st) or start empty (today). Their contributions as of midnight are computed
+        again as of now by the caller (every ticket's ``_put`` of the periods ending now)."""
+        old = ledger.periods
+        midnight = live[0][0]
+        yesterday = (old[0][0], midnight)
+        if past != [*old[self.LIVE + 1 :], yesterday] or old[0][1] > midnight:
+            return False
+        self._step(ledger, [(since, midnight) for since, _ in old[: self.LIVE]], midnight)
+        keep: list[int | None] = [None]  # today: nothing in it yet
+        keep += [i if live[i][0] == old[i][0] else None for i in range(1, self.LIVE)]
+        keep += list(range(self.LIVE + 1, len(old))) + [0]
+        ledger.move(live + past, keep)
+        return True
 
     def _put(self, tid: int, now: datetime, changed: bool) -> None:
         """The contributions of ticket ``tid`` as of now: to every period when it ``changed``, else to the
@@ -218,17 +265,23 @@ class Figures:
             reports.contribution(t, sla_now, since, until, escalations) for since, until in ledger.periods[: self.LIVE]
         ]
 
-        def sla_at(at):  # an evaluation as of the end of a past period
-            return lambda t: desk.sla(t, at)
-
+        kept = ledger.kept.get(tid)
+        was = kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
         if changed:
-            contributions += [
-                reports.contribution(t, sla_at(until), since, until, escalations)
-                for since, until in ledger.periods[self.LIVE :]
-            ]
+            # a past day's timers as of its end are evaluated again only when the change reaches that day (an event
+            # dated in it or before, another customer...): most changes are made now, after every past day's end;
+            # and one evaluation serves the following days until the ticket's next instant (``reports.contributions``)
+            old = self._before.pop(tid, None)
+            same = reports.sla_same_before(old, t)
+            contributions += reports.contributions(
+                t,
+                lambda at: desk.sla(t, at),
+                ledger.periods[self.LIVE :],
+                escalations,
+                [reports.Earlier(old, before, same) for before in was] if old else None,
+            )
         else:
-            kept = ledger.kept.get(tid)
-            contributions += kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
+            contributions += was
         ledger.put(tid, t, contributions)
         self._instants.put(tid, reports.next_instant(t, found[0] if found else None, escalations, now))
 
@@ -239,7 +292,10 @@ class Figures:
         assert ledger is not None
         i = PERIOD_KEYS.index(key)
         with self.lock:
-            return ledger.kpis(i, None, tz), {name: ledger.kpis(i, name, tz) for name in ledger.customers(i)}
+            # the breaches counted, not listed: the screen shows their number
+            return ledger.kpis(i, None, tz, False), {
+                name: ledger.kpis(i, name, tz, False) for name in ledger.customers(i)
+            }
 
     def trend(self, customer: str | None) -> list[tuple[datetime, reports.Kpis]]:
         """The trend's days, oldest first, of all customers or of one; today's is the period "today"."""
@@ -247,7 +303,7 @@ class Figures:
         assert ledger is not None
         with self.lock:
             days = [*range(self.LIVE, len(ledger.periods)), PERIOD_KEYS.index("today")]
-            return [(ledger.periods[i][0], ledger.kpis(i, customer, tz)) for i in days]
+            return [(ledger.periods[i][0], ledger.kpis(i, customer, tz, False)) for i in days]
 
 
 def _pct(x: float | None) -> str:
@@ -269,7 +325,7 @@ def kpi_text(k: reports.Kpis) -> Text:
     for name, c in k.compliance.items():
         rows.append((f"  {name.replace('_', ' ')}", f"{_pct(c.rate)} {c.met}/{c.met + c.breached}"))
     rows += [
-        ("Breaches", str(len(k.breaches))),
+        ("Breaches", str(k.breach_count)),
         ("1st response (mean)", _dur(k.first_response.mean_business)),
         ("Resolution (mean)", _dur(k.resolution.mean_business)),
         ("Resolution (median)", _dur(k.resolution.median_business)),
@@ -516,7 +572,7 @@ class DashboardScreen(LoadingScreen):
             table.add_row(
                 Text(one_line(name, width)),
                 Text(_pct(k.overall_compliance), justify="right"),
-                Text(str(len(k.breaches)), justify="right"),
+                Text(str(k.breach_count), justify="right"),
                 Text(str(k.backlog), justify="right"),
                 key=name,
             )
