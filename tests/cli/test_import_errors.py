@@ -414,6 +414,14 @@ def test_bad_import_into_a_new_database_creates_nothing(empty_db, tmp_path, cli_
         assert [p.name for p in Path(empty_db).parent.iterdir() if "importing" in p.name] == []
 
 
+def test_a_new_desk_that_cannot_be_made_is_named_as_given(tmp_path, cli_server):
+    name = write(tmp_path, jsonl(good()))
+    desk = Path(name) / "desk.db"  # under a file, not a directory
+    out = Db(str(desk), cli_server.run)("import", name)
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [f"--db: {desk}: cannot open the desk: Not a directory"]
+
+
 def test_a_bad_import_into_a_new_desk_leaves_no_directory_either(tmp_path, cli_server):
     desk = tmp_path / "new" / "dir" / "desk.db"
     name = write(tmp_path, jsonl(good(), good(subject=...)))

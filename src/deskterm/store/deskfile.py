@@ -150,9 +150,11 @@ def new_desk_aside(db: str | os.PathLike | None) -> Iterator[str | None]:
         except OSError as exc:
             raise BadInput(f"--db: {target}: cannot create the desk: {exc.strerror or exc}") from None
         done = True
+    except BadInput as exc:  # (opening the file aside: its problem is the desk's, named as the user gave it)
+        raise BadInput([p.replace(str(aside), str(target)) for p in exc.problems]) from None
     finally:
         for suffix in ("", "-wal", "-shm", "-journal"):
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(OSError):  # (not there; or its directory is not one: nothing was made)
                 os.unlink(f"{aside}{suffix}")
         for directory in missing if not done else ():
             with contextlib.suppress(OSError):  # (not empty: someone else's now)
