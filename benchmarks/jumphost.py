@@ -236,15 +236,16 @@ def _vacuum(url: str) -> None:
         conn.execute("VACUUM ANALYZE")
 
 
-def _settle(apps: list[App], most: float, *, window: float = 5.0, quiet: float = 0.05) -> float:
-    """Waits until every app spends under ``quiet`` of a core over ``window`` seconds (its first load done in
-    the background: the order, the counts, the search texts), at most ``most`` seconds; the time waited."""
+def _settle(apps: list[App], most: float, *, window: float = 5.0, quiet: float = 0.05, times: int = 3) -> float:
+    """Waits until every app spends under ``quiet`` of a core over ``window`` seconds, ``times`` windows in a row
+    (its first load done in the background: the order, the counts; an app whose load waits on another's lock
+    can look quiet for one window), at most ``most`` seconds; the time waited."""
     t0 = time.monotonic()
-    while time.monotonic() - t0 < most:
+    calm = 0
+    while time.monotonic() - t0 < most and calm < times:
         before = [a.cpu() for a in apps]
         time.sleep(window)
-        if all((a.cpu() - b) / window < quiet for a, b in zip(apps, before, strict=True)):
-            break
+        calm = calm + 1 if all((a.cpu() - b) / window < quiet for a, b in zip(apps, before, strict=True)) else 0
     return time.monotonic() - t0
 
 
@@ -382,7 +383,8 @@ def main() -> int:
         default=0.0,
         metavar="SECONDS",
         help="after the queues are shown, wait (at most this long) until every app is quiet (under 5 %% of a core"
-        " over 5 s: its first load finished in the background) before measuring: the steady state",
+        " over 5 s, three times in a row: its first load finished in the background) before measuring: the steady"
+        " state",
     )
     parser.add_argument(
         "--screen",
