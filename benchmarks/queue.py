@@ -164,18 +164,25 @@ else:
         """From a key to the first frame it causes and to the last one (a search echoes the character
         at once and shows the narrowed rows when its query, run in a thread, is done). The pilot's own
         waiting for idle, tens of milliseconds, is not counted: the times are the driver's writes."""
-        first, last = [], []
+        first: list[float] = []
+        last: list[float] = []
         for key in keys:
-            await pilot.pause(0.05)
-            t = time.perf_counter()
-            await pilot.press(key)
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause(0.05)
-            after = [w for w in Driver.writes if w > t]
-            if after:
-                first.append((after[0] - t) * 1000)
-                last.append((after[-1] - t) * 1000)
+            await _press_timed(pilot, Driver, key, first, last)
         return first, last
+
+    async def _press_timed(pilot, Driver, key: str, first: list[float], last: list[float]) -> float:
+        """Press ``key``, wait for its work, and add the time to its first and last frame (ms) to ``first`` and
+        ``last``; returns the instant it was pressed."""
+        await pilot.pause(0.05)
+        t = time.perf_counter()
+        await pilot.press(key)
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause(0.05)
+        after = [w for w in Driver.writes if w > t]
+        if after:
+            first.append((after[0] - t) * 1000)
+            last.append((after[-1] - t) * 1000)
+        return t
 
     def _summary(timings: tuple[list[float], list[float]]) -> dict:
         first, last = timings
@@ -210,15 +217,7 @@ else:
         text = ""
         for key in typed:
             text = text[:-1] if key == "backspace" else text + key
-            await pilot.pause(0.05)
-            t = time.perf_counter()
-            await pilot.press(key)
-            await pilot.app.workers.wait_for_complete()
-            await pilot.pause(0.05)
-            after = [w for w in Driver.writes if w > t]
-            if after:
-                first.append((after[0] - t) * 1000)
-                last.append((after[-1] - t) * 1000)
+            t = await _press_timed(pilot, Driver, key, first, last)
             took = [at for at, words in given if at > t and words == tuple(text.split())]
             shown = [w for w in Driver.writes if took and w >= took[0]]
             if shown:
