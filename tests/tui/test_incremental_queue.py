@@ -84,8 +84,7 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
         top = int(table.scroll_y)
         for y in range(1, table.rows_visible + 1):
             shown_row = table.row_at(top + y - 1)
-            key = table._line_keys.get(y)
-            assert (key[:2] if key else None) == ((shown_row.id, shown_row.version) if shown_row else None)
+            assert table.line_shows(y) == ((shown_row.id, shown_row.version) if shown_row else None)
         assert any(str(third.id) in line and "pending" in line for line in lines(table))
 
 

@@ -201,6 +201,12 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         (what a change's worker needs to know which lines it may have to read again)."""
         return self._win_start, self._win_start + len(self._win), frozenset(r.id for r in self._win)
 
+    def line_shows(self, y: int) -> tuple[int, int] | None:
+        """The ticket and version the screen line ``y`` was last rendered from (None: the header, a blank line, a
+        placeholder or a line not rendered yet): what a change compares to find the lines it must render again."""
+        key = self._line_keys.get(y)
+        return (key[0], key[1]) if key and isinstance(key[0], int) else None
+
     def row_at(self, index: int) -> Row | None:
         i = index - self._win_start
         return self._win[i] if 0 <= i < len(self._win) else None
