@@ -17,6 +17,7 @@ from deskterm.config import parse_config
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm.tui.screens.dashboard import (
+    FIGURES_WIDTH,
     TREND_DAYS,
     DashboardScreen,
     ShowCustomerQueue,
@@ -273,8 +274,33 @@ async def test_service_manager_lines_for_the_desk_and_a_customer(make_app, desk_
         breached = sum(c.breached for c in month.compliance.values())
         assert met + breached > 0
         rate = f"{100 * month.overall_compliance:.1f} %"
-        assert f"month to date: SLA compliance {rate} ({met} met, {breached} breached)" in shown
-        assert "open problems (1)" in shown
+        # each line cut at its spaces to the figures' column, its continuations indented under it
+        assert all(len(line) <= FIGURES_WIDTH for line in shown.splitlines())
+        manager = shown.split("Service manager\n")[1].splitlines()
+        assert manager[0].startswith("  month to date:") and manager[1].startswith("    ")
+        said = " ".join(shown.split())
+        assert f"month to date: SLA compliance {rate} ({met} met, {breached} breached)" in said
+        assert "open problems (1)" in said
+
+
+async def test_the_customers_column_follows_a_resized_terminal(make_app, desk_files):
+    """The customers at risk are cut to the terminal's width when it changes (a terminal resized over SSH), not
+    left at the width the dashboard was first shown at, which pushed the backlog out of an 80-column screen."""
+    app = make_app(config=desk_files[2])
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await show(app, pilot, period="month")
+        table = screen.query_one("#dash-risk")
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert any(len(name) > 14 for name in names)
+        await pilot.resize_terminal(80, 24)
+        await settle(pilot)
+        await pilot.pause(0.05)
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert names and all(len(name) <= 14 for name in names)
+        await pilot.resize_terminal(120, 40)
+        await settle(pilot)
+        await pilot.pause(0.05)
+        assert any(len(str(table.get_row_at(i)[0])) > 14 for i in range(table.row_count))
 
 
 async def test_changes_during_a_computation_make_one_more_not_one_each(make_app, desk_files, monkeypatch):

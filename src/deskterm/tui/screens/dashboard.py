@@ -13,6 +13,7 @@ The work runs in a thread worker and comes back as a typed message: keystrokes n
 
 from __future__ import annotations
 
+import textwrap
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,10 @@ PERIOD_KEYS = list(PERIODS)
 TREND_DAYS = 30
 AT_RISK = 5
 REFRESH_EVERY = 60  # seconds: the periods end now, so the figures move with the time
+# the cells a line of the figures' column holds: #dash-kpis in deskterm.tcss is 36 wide, less its padding and
+# its scrollbar
+FIGURES_WIDTH = 34
+REASON_WIDTH = 16  # a contact reason's name in the top reasons
 
 
 class ShowCustomerQueue(Message):
@@ -314,6 +319,18 @@ def _dur(x: float | None) -> str:
     return "–" if x is None else compact(int(round(x)))
 
 
+def column_lines(lines: Sequence[str], width: int = FIGURES_WIDTH) -> list[str]:
+    """The service manager's lines in the figures' column: each indented, cut into lines of ``width`` at its
+    spaces, its continuations indented further (left to the terminal, a long line went on at the column's left
+    edge, under the figures' labels)."""
+    out: list[str] = []
+    for line in lines:
+        out += textwrap.wrap(
+            one_line(line), width, initial_indent="  ", subsequent_indent="    ", break_on_hyphens=False
+        ) or [""]
+    return out
+
+
 def kpi_text(k: reports.Kpis) -> Text:
     """The figures of one period, one per line (labels left, values right-aligned)."""
     rows: list[tuple[str, str]] = [
@@ -526,13 +543,14 @@ class DashboardScreen(LoadingScreen):
         if manager:
             figures = figures.copy()
             figures.append("\nService manager\n", style="bold")
-            for line in manager:
-                figures.append(f"  {line}\n")
+            for line in column_lines(manager):
+                figures.append(f"{line}\n")
         if data.reasons:  # only on a desk that classifies its tickets (categories)
             figures = figures.copy()
             figures.append("\nTop contact reasons, last 7 days\n", style="bold")
             for r in data.reasons:
-                figures.append(f"{one_line(r.category, 22):<22} {r.count:>3} {r.trend:>3} (was {r.previous})\n")
+                name = one_line(r.category, REASON_WIDTH)
+                figures.append(f"{name:<{REASON_WIDTH}} {r.count:>3} {r.trend:>3} (was {r.previous})\n")
         self.query_one("#dash-figures", Static).update(figures)
         self._show_trend()
         self._show_risk()
@@ -560,6 +578,10 @@ class DashboardScreen(LoadingScreen):
         self.query_one("#spark-opened", Sparkline).data = opened
         self.query_one("#spark-resolved", Sparkline).data = resolved
         self.query_one("#spark-compliance", Sparkline).data = compliance
+
+    def on_resize(self) -> None:
+        if self.data is not None:  # the customers' column is cut to the width (a terminal resized over SSH)
+            self._show_risk()
 
     def _show_risk(self) -> None:
         table = self.query_one("#dash-risk", DataTable)
