@@ -489,7 +489,7 @@ class Desk(ChangeRules):
         # once a problem is known, nothing more is written, not even a new customer (on PostgreSQL that would
         # take a number of its sequence, which a rollback does not give back): the rest is only checked
         writing = not problems and not source.problems
-        customers = store_customers.customer_ids(session, {t.customer for t in tickets}, create=writing)
+        customers = store_customers.customer_ids(session, [t.customer for t in tickets], create=writing)
         if not run.directory_written:  # (a problem came first) its contacts are not on the desk: not checked
             unwritten = {name_key(c.customer) for c in run.directory.contacts if c.customer}
             tickets = [t for t in tickets if not (t.contact and name_key(t.customer) in unwritten)]
@@ -519,10 +519,11 @@ class Desk(ChangeRules):
                 rows.append(
                     (t, final, updated, *self._deadlines(t.customer, t.created_at, t.priority, t.events, updated, now))
                 )
+            # (dicts, not sets: registered in the order the file names them, so numbered in that order)
             if final.assignee:
-                run.agents.add(final.assignee)
-            run.groups.add(final.group)
-            run.agents.update(e.author for e in t.events if e.kind == "reply" and e.author != "customer")
+                run.agents[final.assignee] = None
+            run.groups[final.group] = None
+            run.agents.update((e.author, None) for e in t.events if e.kind == "reply" and e.author != "customer")
         conn = session.connection()
         at = bulk.instant_writer(conn)
         user = self.user
@@ -2641,8 +2642,8 @@ class _ImportRun:
     problems: list[str] = dataclasses.field(default_factory=list)
     written: int = 0
     feed: list[int] = dataclasses.field(default_factory=list)  # the first FEED_MOST + 1 ids
-    agents: set[str] = dataclasses.field(default_factory=set)
-    groups: set[str] = dataclasses.field(default_factory=set)
+    agents: dict[str, None] = dataclasses.field(default_factory=dict)  # in the order met (an ordered set)
+    groups: dict[str, None] = dataclasses.field(default_factory=dict)
     empty_desk: bool = False  # the desk held no ticket when the transaction began (bulk.large_writes)
 
 

@@ -96,9 +96,10 @@ def write_change(
 
 def register(db: SQL, agents: Iterable[str | None], groups: Iterable[str | None], wrote: bool = False) -> None:
     """Remember agent and group names (for completion); never fails on a name seen before. ``wrote``: the
-    agents changed the desk (or its imported history), which makes them known agents."""
+    agents changed the desk (or its imported history), which makes them known agents. New names are numbered
+    in the order given (an import gives them in the order its file names them)."""
     for table, given in (("agents", agents), ("groups", groups)):
-        names = {n for n in given if n is not None}  # a row without an assignee or a group passes None
+        names = [n for n in dict.fromkeys(given) if n is not None]  # a row without an assignee or group: None
         if not names:
             continue
         ordered = sorted(names)
@@ -107,7 +108,7 @@ def register(db: SQL, agents: Iterable[str | None], groups: Iterable[str | None]
             chunk = ordered[i : i + 900]
             marks = ", ".join("?" for _ in chunk)
             known.update(db.column(f"SELECT name FROM {table} WHERE name IN ({marks})", chunk))
-        new = sorted(names - known)
+        new = [n for n in names if n not in known]
         if new:
             if table == "agents":
                 db.executemany("INSERT INTO agents (name, wrote) VALUES (?, ?)", [[n, wrote] for n in new])
