@@ -8,6 +8,7 @@ from typing import Any
 
 from .domain.calendar import epoch
 from .domain.sla import Event as SlaEvent
+from .domain.sla import event as sla_event
 
 
 @dataclass
@@ -64,7 +65,7 @@ class EventRecord:
     id: int | None = None
 
     def for_engine(self) -> SlaEvent:
-        return SlaEvent(at=epoch(self.at), kind=self.kind, public=bool(self.public), author=self.author, to=self.to)
+        return sla_event(epoch(self.at), self.kind, bool(self.public), self.author, self.to)
 
     def row(self, ticket_id: int) -> dict[str, Any]:
         return {
@@ -90,9 +91,25 @@ def new_event(
 ) -> EventRecord:
     """``NewEvent(at=at, kind=kind, ...)`` (no ``from_value``, no ``id``), equal to it, made at half the cost: a
     frozen dataclass sets each field through ``object.__setattr__``, and an import makes millions of them."""
+    return stored_event(at, kind, author, public, body, None, to, reason, None)
+
+
+def stored_event(
+    at: datetime,
+    kind: str,
+    author: str,
+    public: bool | None,
+    body: str | None,
+    from_value: str | None,
+    to: str | None,
+    reason: str | None,
+    id: int | None,
+) -> EventRecord:
+    """``EventRecord(at, kind, ...)`` with every field given, equal to it, at half the cost (``new_event``): how the
+    reads make the events of the histories they read."""
     event = _new_record(EventRecord)
     event.__dict__.update(
-        at=at, kind=kind, author=author, public=public, body=body, from_value=None, to=to, reason=reason, id=None
+        at=at, kind=kind, author=author, public=public, body=body, from_value=from_value, to=to, reason=reason, id=id
     )
     return event
 

@@ -50,7 +50,7 @@ from .domain.survey import SurveyAnswer
 from .domain.text import search_text
 from .errors import BadInput, Conflict, Refused
 from .records import ContactRecord, CustomerRecord, EventRecord, NewEvent, NewTicket, TicketRecord
-from .store import bulk, queries, writes
+from .store import bulk, plain, queries, writes
 from .store import customers as store_customers
 from .store.engine import FEED_MOST, SessionSQL, Store
 from .store.engine import changed as feed_changed
@@ -273,7 +273,9 @@ class Desk(ChangeRules):
         )
         done = 0
         with self.store.read() as session:
-            for tickets in queries.period_batches(session, since, until, batch):
+            # the rows read through the driver, on the session's connection (its transaction, one snapshot)
+            conn: Any = session.connection().connection.driver_connection
+            for tickets in plain.period_batches(conn, not self.store.is_sqlite, since, until, batch):
                 ids = [t.id for t in tickets]
                 theirs = self._escalations(session, col(Escalation.ticket_id).in_(ids))
                 folding.add_batch(tickets, reports.by_ticket(theirs))

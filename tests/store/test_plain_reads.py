@@ -20,7 +20,7 @@ from deskterm.domain.calendar import epoch
 from deskterm.errors import BadInput
 from deskterm.records import TicketRecord
 from deskterm.service import Change
-from deskterm.store import plain
+from deskterm.store import plain, queries
 from deskterm.store.models import SQLModel, Ticket, core
 from deskterm.store.types import UTCDateTime
 from deskterm_testing import apply_changes
@@ -79,6 +79,7 @@ def _agree(desk, replayed: bool = True) -> None:
             assert lines == list(list_from_deadlines(desk, statuses, now))
             if replayed:  # (the deadlines written below are no replay's)
                 assert lines == list(list_replayed(desk, now, None, statuses))
+        _periods_agree(desk)
         for key in ("99999999", "#0", "nothing", "99999999999999999999999", "\udcff"):
             with pytest.raises(BadInput, match="no such ticket"):
                 reader.ticket(key)
@@ -86,6 +87,23 @@ def _agree(desk, replayed: bool = True) -> None:
                 desk.ticket(key)
     finally:
         reader.close()
+
+
+def _periods_agree(desk, instants=()) -> None:
+    """A report's batches read through the driver (``plain.period_batches``, on the store's connection) are the
+    store's (``queries.period_batches``): the same tickets, records and histories, in the same batches."""
+    now = desk.clock.now()
+    ends = [now, now + timedelta(seconds=1), now - timedelta(days=1, microseconds=7), *instants]
+    with desk.store.read() as session:
+        conn = session.connection().connection.driver_connection
+        for until in ends:
+            for days in (1, 365):
+                since = until - timedelta(days=days)
+                for size in (3, 1000):
+                    stored = list(queries.period_batches(session, since, until, size))
+                    assert list(
+                        plain.period_batches(conn, desk.store.engine.name == "postgresql", since, until, size)
+                    ) == (stored)
 
 
 instants = st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 12, 30), timezones=st.just(UTC))
@@ -125,6 +143,7 @@ def test_plain_reads_agree_with_the_store_after_random_changes(busy, steps, stam
             )
     try:
         _agree(desk, replayed=False)
+        _periods_agree(desk, [updated for _, _, updated in stamps])
     finally:
         with desk.store.engine.begin() as conn:
             for tid, due, warn, updated in kept:

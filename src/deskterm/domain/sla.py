@@ -95,6 +95,17 @@ class Event:
         return self.kind == "reply" and self.public and self.author != CUSTOMER
 
 
+_new_event = object.__new__
+
+
+def event(at: int, kind: str, public: bool, author: str | None, to: str | None) -> Event:
+    """``Event(at, kind, public, author, to)``, equal to it, at a third of the cost (a frozen dataclass sets each
+    field through ``object.__setattr__``): a report replays a million histories."""
+    made = _new_event(Event)
+    made.__dict__.update(at=at, kind=kind, public=public, author=author, to=to)
+    return made
+
+
 @dataclass
 class TimerResult:
     name: str
