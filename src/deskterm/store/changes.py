@@ -43,6 +43,45 @@ class Changes:
 ANY = Changes(None)
 
 
+class Peek:
+    """SQLite: whether anyone committed to the desk since the last ``moved()`` (``PRAGMA data_version`` on a
+    connection of its own, a few microseconds, no transaction), for a thread that wakes anyway (the app's presence
+    thread) to tell the event loop to look at the feed only then: waking the event loop four times a second to
+    find that nothing moved cost an idle app about 1 ms of CPU a second (issue 17). ``ChangeWatch`` still says
+    what changed; this only says when to ask it. Make it, use it and close it in one thread."""
+
+    def __init__(self, store: Store) -> None:
+        fairy = store.engine.raw_connection()
+        self._conn: Any = fairy.driver_connection
+        fairy.detach()  # ours until close()
+        self._last = self._version()
+
+    def _version(self) -> int:
+        cur = self._conn.cursor()
+        try:
+            cur.execute("PRAGMA data_version")
+            return int(cur.fetchone()[0])
+        finally:
+            cur.close()
+
+    def moved(self) -> bool:
+        """True when a commit happened since the last call (or the counter cannot be read: let the watch look)."""
+        try:
+            value = self._version()
+        except Exception:  # noqa: BLE001 - the desk's trouble is the watch's to find and say
+            return True
+        if value == self._last:
+            return False
+        self._last = value
+        return True
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+
 class ChangeWatch:
     """``changed()`` is true when something was committed since the last call (cheap: call it every second)."""
 
