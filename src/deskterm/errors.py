@@ -20,6 +20,11 @@ class BadInput(DeskError):
     exit_code = 2
 
 
+class CannotConnect(BadInput):
+    """The desk's server cannot be reached (or refuses the connection): said at once, never tried again by another
+    path (an unreachable host costs its whole connect timeout each time)."""
+
+
 class Refused(DeskError):
     exit_code = 1
 

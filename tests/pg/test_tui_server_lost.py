@@ -61,3 +61,34 @@ async def test_the_app_survives_its_server_going_away_and_coming_back(own_server
     assert [e.body for e in after.events if e.kind == "reply"] == []  # the note was not half-written
     after_change = Desk(open_store(url), example_config, clock=clock, user="alice")
     after_change.update(tid, Change(note="written once the server is back"))
+
+
+async def test_a_server_that_cannot_be_reached_is_said_at_once_and_once(example_config, monkeypatch):
+    """The app's first screenful, read through the driver, finds the server unreachable: the app says the command
+    line's one line, and the store does not try the server again (the app waited for an unreachable host's
+    connect timeout twice: the driver's failure was taken for "let the store try")."""
+    import deskterm.store.engine as engine
+    from deskterm.clock import FrozenClock
+    from deskterm.tui.app import DeskApp
+
+    tried: list[object] = []
+    open_store = engine.open_store
+
+    def counted(*args, **kwargs):
+        tried.append(args)
+        return open_store(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "open_store", counted)
+    app = DeskApp(db="postgresql://deskterm:s3cret@127.0.0.1:1/desk", config=example_config, clock=FrozenClock(NOW))
+    async with app.run_test(size=SIZE) as pilot:
+        for _ in range(200):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            if app.load_error:
+                break
+        said = app.load_error or ""
+        assert said.startswith("--db: cannot connect to postgresql+psycopg://deskterm:***@127.0.0.1:1/desk: "), said
+        assert len(said.splitlines()) == 1 and "s3cret" not in said
+        assert tried == []  # the store was not asked to connect again
+        assert [n.title for n in app._notifications] == ["Cannot open the desk"]
+        assert app.is_running and app.desk is None

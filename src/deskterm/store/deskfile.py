@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..errors import BadInput
+from ..errors import BadInput, CannotConnect
 
 BUSY_TIMEOUT_MS = 10_000  # how long one statement waits for SQLite's lock (at most the retry window)
 # what every connection that writes to a SQLite desk sets (WAL mode aside, which the store sets once for all)
@@ -41,13 +41,13 @@ def db_url(db: str | os.PathLike | None) -> str:
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
-def cannot_connect(where: str, error: BaseException) -> BadInput:
+def cannot_connect(where: str, error: BaseException) -> CannotConnect:
     """The one line said when the desk's server cannot be reached (``where``: its URL without the password), from
     the driver's error (its first line); the store and the reads through the driver alone (store/plain.py) say
     the same."""
     lines = [line.strip() for line in str(error).strip().splitlines() if line.strip()]
     reason = lines[0] if lines else type(error).__name__
-    return BadInput(f"--db: cannot connect to {where}: {reason}")
+    return CannotConnect(f"--db: cannot connect to {where}: {reason}")
 
 
 def lost_connection(where: str, reason: str) -> BadInput:

@@ -179,7 +179,13 @@ class DeskApp(App):
         # the queue's first screenful through the database's driver first, painted before the store's libraries
         # are imported: SQLAlchemy, SQLModel and the models cost a second and more, here after that frame
         if queue is not None:
-            queue.first_from_driver(self.db, self.config, self.clock, self.user)
+            from ..errors import CannotConnect
+
+            try:
+                queue.first_from_driver(self.db, self.config, self.clock, self.user)
+            except CannotConnect as exc:  # said once, at once (the store would wait for the server again)
+                self.call_from_thread(self._failed, str(exc))
+                return
         from ..service import Desk
         from ..store.changes import ChangeWatch
         from ..store.engine import open_store

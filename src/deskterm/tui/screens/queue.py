@@ -356,9 +356,12 @@ class QueueScreen(DeskScreen):
         waits for its frame (half a second at most) before the imports take the interpreter. The keys typed
         meanwhile wait for the store (``_rows_coming``): what they do needs it. Nothing is shown where the driver
         cannot read the desk as it is (a desk to create, migrate or derive again, a busy or damaged file: the
-        store opens it, or says why it cannot) or the queue is another; then the store's path shows the rows."""
+        store opens it, or says why it cannot) or the queue is another; then the store's path shows the rows.
+        A server that cannot be reached raises ``CannotConnect``: the app says it at once, as the command line
+        does, rather than have the store wait for the server a second time."""
         import threading
 
+        from ...errors import CannotConnect
         from ...store.plain import open_plain
 
         view, sort = self.state.view, self.model.sort
@@ -366,6 +369,8 @@ class QueueScreen(DeskScreen):
             return
         try:
             reader = open_plain(db, config, clock)
+        except CannotConnect:
+            raise  # the store would wait for the server again (an unreachable host: its whole connect timeout)
         except Exception:  # noqa: BLE001 - the store opens the desk next, and says what is wrong with it
             return
         if reader is None:
