@@ -26,7 +26,8 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
@@ -66,6 +67,7 @@ from .queue_thresholds import (
 
 if TYPE_CHECKING:
     from ..progress import Progress
+    from .driver_reads import Reads
 
 # Core columns (``core``): a window of rows, or ``deskterm list``'s, is read without the ORM
 _T, _CU = core(Ticket).c, core(Customer).c
@@ -639,6 +641,7 @@ def follow(
     counted_at: datetime | None = None,
     near: tuple[int, int] | None = None,
     window: tuple[int, int, Collection[int]] | None = None,
+    reads: Reads | None = None,
 ) -> Followed:
     """Everything one queue reads for a change of the desk, on one connection in one transaction: the changed
     tickets' records with their view bits and whether the query holds them (one statement), then the histories
@@ -651,13 +654,16 @@ def follow(
     ``fed_at`` (the instant, ``time.monotonic()``, the feed that named ``changed`` was read): every ticket whose
     deadline differs between what the order was taken from and what the counts were read from changed before
     that, so is among ``changed`` (taken out, not compared with). Otherwise they are read by primary key.
-    ``tests/store/test_incremental.py`` compares both ways with a full recomputation, on both engines."""
+    ``tests/store/test_incremental.py`` compares both ways with a full recomputation, on both engines.
+
+    ``reads`` (SQLite: ``driver_reads.Reads``, made in the calling thread): the same statements on the driver's
+    connection alone, in one snapshot (a few tenths of a millisecond less per change); else the store's."""
     from .queries import _RECORD_COLUMNS
 
     ids = sorted(set(changed))
     patchable = query.can_patch()
     now = query.now or datetime.now().astimezone()
-    with query.store.engine.connect() as conn, conn.begin():
+    with _snapshot(query.store, reads) as conn:
         stmt = _follow_statement(query, conn)
         n = len(_RECORD_COLUMNS)
         records: dict[int, TicketRecord] = {}
@@ -716,6 +722,17 @@ def follow(
         thresholds=thresholds_after(thresholds, [(d, w) for _, d, w in bits.values()], now),
         in_memory=kept is not None and query.sort.column == "due",
     )
+
+
+@contextmanager
+def _snapshot(store: Store, reads: Reads | None) -> Iterator[Any]:
+    """One transaction to read in: on ``reads`` (the driver's connection) when given, else the store's."""
+    if reads is not None and reads.store is store:
+        with reads.snapshot() as driver:
+            yield driver
+        return
+    with store.engine.connect() as conn, conn.begin():
+        yield conn
 
 
 # how long before the feed was read the counts' deadlines must have been read for the order to use them. SQLite:

@@ -652,7 +652,15 @@ class QueueScreen(DeskScreen):
         kept = self._kept_counts() if count else None
         now = desk.clock.now()
         followed = follow(
-            shown, changed, kept, thresholds=thresholds, fed_at=fed_at, counted_at=now, near=near, window=window
+            shown,
+            changed,
+            kept,
+            thresholds=thresholds,
+            fed_at=fed_at,
+            counted_at=now,
+            near=near,
+            window=window,
+            reads=self._driver_reads(desk.store),
         )
         entries = [sla.evaluate(r, now) for r in followed.records] if sla is not None else []
         if count and kept is not None:
@@ -662,6 +670,22 @@ class QueueScreen(DeskScreen):
                 counts, whole = kept.load(), True
                 counts["breaching"] = kept.breaching(now)
         return followed, entries, (counts, whole) if count else None
+
+    _reads: Any = None  # SQLite: the reader thread's connection of the driver's alone (store/driver_reads.py)
+
+    def _driver_reads(self, store: Any) -> Any:
+        """In the reader's thread: the statements of a change on a connection of the driver's, made in that
+        thread and used only there (SQLite; None on PostgreSQL, or when it cannot be made: the store's path)."""
+        if not store.is_sqlite:
+            return None
+        if self._reads is None or self._reads.store is not store:
+            from ...store.driver_reads import Reads
+
+            try:
+                self._reads = Reads(store)
+            except Exception:  # noqa: BLE001 - the store's path says what is wrong with the desk
+                return None
+        return self._reads
 
     def _follow_failed(self, count: bool, _error: BaseException) -> None:
         if count:  # the count asked is over (failed: counted again next time)
