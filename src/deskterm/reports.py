@@ -351,27 +351,46 @@ def contributions(
     periods: Sequence[tuple[datetime, datetime]],
     escalations: Sequence[Escalation] = (),
     earlier: Sequence[Earlier | None] | None = None,
+    used: list[TicketSla | None] | None = None,
 ) -> list[Contribution]:
-    """``contribution`` of ``t`` to each period (their ends in time order: the trend's days), each as of its end,
-    ``sla_at(until)`` evaluating ``t`` as of ``until``. One evaluation serves the periods that end before the
-    ticket's next instant after it (``next_instant``: no event, no deadline, no escalation in between, so the timers
-    met, breached and stopped are the same, as for a period ending now that the dashboard keeps): a ticket long
-    closed, or quiet for days, is replayed once, not once a day. ``earlier``: each period's ``Earlier``."""
+    """``contribution`` of ``t`` to each period (their ends in time order: the trend's days, then periods ending
+    now), each as of its end, ``sla_at(until)`` evaluating ``t`` as of ``until``. One evaluation serves the periods
+    that end before the ticket's next instant after it (``next_instant``: no event, no deadline, no escalation in
+    between, so the timers met, breached and stopped are the same, as for a period ending now that the dashboard
+    keeps): a ticket long closed, or quiet for days, is replayed once, not once a day. ``earlier``: each period's
+    ``Earlier``. ``used``: appended, for each period, the evaluation its contribution read (None: none read).
+
+    A period in which nothing of ``t`` counts (``_counts``: created after it, or closed and untouched since before
+    it) and that has no escalation of it is ``NOTHING`` without a call: most of a desk's tickets count in a few of
+    the trend's 30 days."""
     sla: TicketSla | None = None
     evaluated = good = float("-inf")  # the instant of ``sla``; it serves up to (not including) ``good``
+    read: TicketSla | None = None  # the evaluation the last contribution read
 
     def sla_of(_: TicketRecord, until: datetime) -> TicketSla:
-        nonlocal sla, evaluated, good
+        nonlocal sla, evaluated, good, read
         u = until.timestamp()
         if sla is None or not evaluated <= u < good:
             sla, evaluated = sla_at(until), u
             good = next_instant(t, sla, escalations, until)
+        read = sla
         return sla
 
-    out = []
+    out: list[Contribution] = []
+    # (``_counts`` inlined: the periods in which nothing of ``t`` counts are passed over at the cost of a comparison)
+    created = t.created_at if t is not None and not escalations else None
+    stopped_since = t.updated_at if t is not None and t.status in STOPPED else None
     for i, (since, until) in enumerate(periods):
+        if created is not None and (created >= until or (stopped_since is not None and stopped_since < since)):
+            out.append(NOTHING)
+            if used is not None:
+                used.append(None)
+            continue
+        read = None
         of: SlaOf = partial(sla_of, until=until)
         out.append(contribution(t, of, since, until, escalations, earlier[i] if earlier is not None else None))
+        if used is not None:
+            used.append(read)
     return out
 
 

@@ -384,12 +384,23 @@ def test_contributions_to_days_from_evaluations_shared_equal_one_evaluation_a_da
     created = T0 + timedelta(hours=hours)
     t = _record(7, customer, "P2", created, _history(created, first))
     days = [(T0 + timedelta(days=d), T0 + timedelta(days=d + 1)) for d in range(-1, 12)]
+    # then periods all ending at the same later instant (the dashboard's today, week and month, ending now)
+    now = T0 + timedelta(days=12, hours=hours % 24, minutes=7)
+    days += [(now - timedelta(hours=hours % 24), now), (T0 + timedelta(days=7), now), (T0, now)]
     evaluated = []
 
     def sla_at(at):
         evaluated.append(at)
         return timers.sla(t, at)
 
-    got = reports.contributions(t, sla_at, days)
+    used: list = []
+    got = reports.contributions(t, sla_at, days, used=used)
     assert got == [reports.contribution(t, lambda t, u=until: timers.sla(t, u), since, until) for since, until in days]
     assert len(evaluated) <= len(days)
+    # the evaluation each period read: none where nothing of the ticket counts, else one as of an instant up to its end
+    assert len(used) == len(days)
+    for (since, until), sla, c in zip(days, used, got, strict=True):
+        if sla is None:  # (a period in which the ticket counts reads its timers)
+            assert c is reports.NOTHING
+        else:
+            assert reports.contribution(t, lambda _, sla=sla: sla, since, until) == c

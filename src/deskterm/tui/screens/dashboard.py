@@ -28,6 +28,7 @@ from textual.message import Message
 from textual.widgets import DataTable, Label, Sparkline, Static
 
 from ... import monthly, reports
+from ...domain.sla import TicketSla
 from ...fmt import compact, one_line
 from ...progress import Progress, counting
 from ...records import TicketRecord
@@ -259,36 +260,42 @@ class Figures:
         desk = self.desk
         t = self.tickets.get(tid)
         escalations = self.escalations.get(tid, ())
-        found: list = []
-
-        def sla_now(t):  # one evaluation as of now serves the three periods
-            if not found:
-                found.append(desk.sla(t, now))
-            return found[0]
-
-        contributions = [
-            reports.contribution(t, sla_now, since, until, escalations) for since, until in ledger.periods[: self.LIVE]
-        ]
-
-        kept = ledger.kept.get(tid)
-        was = kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
+        live = ledger.periods[: self.LIVE]
+        sla: TicketSla | None = None  # its evaluation as of now, when a contribution to a period ending now read it
         if changed:
             # a past day's timers as of its end are evaluated again only when the change reaches that day (an event
             # dated in it or before, another customer...): most changes are made now, after every past day's end;
-            # and one evaluation serves the following days until the ticket's next instant (``reports.contributions``)
+            # and one evaluation serves the following days until the ticket's next instant (``reports.contributions``),
+            # the periods ending now included (the past days first: their ends in time order)
+            kept = ledger.kept.get(tid)
+            was = kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
             old = self._before.pop(tid, None)
             same = reports.sla_same_before(old, t)
-            contributions += reports.contributions(
+            used: list[TicketSla | None] = []
+            got = reports.contributions(
                 t,
                 lambda at: desk.sla(t, at),
-                ledger.periods[self.LIVE :],
+                [*ledger.periods[self.LIVE :], *live],
                 escalations,
-                [reports.Earlier(old, before, same) for before in was] if old else None,
+                [*(reports.Earlier(old, before, same) for before in was), *[None] * self.LIVE] if old else None,
+                used,
             )
+            contributions = got[-self.LIVE :] + got[: -self.LIVE]
+            sla = next((s for s in used[-self.LIVE :] if s is not None), None)
         else:
-            contributions += was
+            found: list[TicketSla] = []
+
+            def sla_now(t):  # one evaluation as of now serves the three periods
+                if not found:
+                    found.append(desk.sla(t, now))
+                return found[0]
+
+            contributions = [reports.contribution(t, sla_now, since, until, escalations) for since, until in live]
+            sla = found[0] if found else None
+            kept = ledger.kept.get(tid)
+            contributions += kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
         ledger.put(tid, t, contributions)
-        self._instants.put(tid, reports.next_instant(t, found[0] if found else None, escalations, now))
+        self._instants.put(tid, reports.next_instant(t, sla, escalations, now))
 
     def period(self, key: str) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
         """The KPIs of a period ending now (``advance`` first), of all customers and of each customer with
