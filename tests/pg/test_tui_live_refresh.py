@@ -65,3 +65,56 @@ async def test_live_refresh_from_another_connection_on_postgresql(pg_demo):
         assert table.cursor_id == ticket
         assert table.query_.position(new_id) is not None
     other.store.dispose()
+
+
+async def test_the_app_looks_for_new_escalations_only_when_one_was_raised(pg_demo, tmp_path):
+    """PostgreSQL: a write that raised an escalation says so on a channel of its own; on the other changes the
+    app does not ask the server for new escalations, and an escalation raised elsewhere is still toasted."""
+    from tuihelp import until
+
+    from deskterm.config import load_config
+    from deskterm.service import Change, Desk
+    from deskterm.store.engine import open_store
+    from deskterm.tui.app import DeskApp
+    from deskterm.tui.widgets.queue_table import QueueTable
+
+    url, _, clock = pg_demo
+    with open(tmp_path / "deskterm.toml", "a", encoding="utf-8") as fh:  # (the demo's, pg_demo's tmp_path)
+        fh.write('\n[groups.L2-network]\nlevel = "L2"\n')
+    config = load_config(tmp_path / "deskterm.toml")
+    other = Desk(open_store(url), config, clock=clock, user="bob")
+    app = DeskApp(db=url, config=config, clock=clock, user="alice")
+    looks: list[int] = []
+    look = app._look_for_escalations
+
+    def counted():
+        looks.append(1)
+        return look()
+
+    app._look_for_escalations = counted  # type: ignore[method-assign]
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            table = app.screen.query_one(QueueTable)
+            first, second = [r for r in table.visible_rows() if r.status == "open"][:2]
+            await asyncio.to_thread(other.update, first.id, Change(status="on_hold"))
+            await until(
+                pilot,
+                lambda: any(r.id == first.id and r.status == "on_hold" for r in table.visible_rows()),
+                what="the change on screen",
+            )
+            await app.reader.idle()
+            assert looks == [], "no escalation raised: none looked for"
+            assert app.change_watch is not None and app.change_watch.escalated is False
+
+            await asyncio.to_thread(other.escalate, second.id, "functional", "L2-network", "needs the network team")
+            await until(
+                pilot,
+                lambda: any(
+                    n.title == "New escalation" and f"#{second.id}" in str(n.message) for n in app._notifications
+                ),
+                what="the escalation toasted",
+            )
+            assert looks, "looked for it"
+    finally:
+        other.store.dispose()

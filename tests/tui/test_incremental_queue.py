@@ -130,4 +130,64 @@ async def test_a_change_reaches_the_queue_without_the_clocks_second(db_engine, d
             assert any(str(row.id) in line and "on_hold" in line for line in lines(table))
     finally:
         queue_store.follow = original  # type: ignore[assignment]
+
+
+def _unread(fd: int) -> int:
+    """Bytes arrived on a socket and not read yet."""
+    import fcntl
+    import struct
+    import termios
+
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
+async def test_notifications_arriving_together_are_followed_in_one_look(demo, pg_url):
+    """PostgreSQL: the first notification stops the app waking on the socket; what arrives while it waits
+    (``NOTIFY_WINDOW``) is followed in one look, both changes in one read of the queue's rows."""
+    from deskterm.dbcopy import copy_database
+    from deskterm.service import Desk
+    from deskterm.store.engine import open_store
+    from deskterm.tui.app import DeskApp
+
+    db, config, clock = demo
+    copy_database(str(db), pg_url)
+    other = Desk(open_store(pg_url), config, clock=clock, user="bob")
+    app = DeskApp(db=pg_url, config=config, clock=clock, user="alice")
+    app._every_second = lambda: None  # type: ignore[method-assign]  (the second's poll and tick: stopped)
+    app.NOTIFY_WINDOW = 3600  # the window ends when the test says (below), not by the clock
+    followed: list[set[int]] = []
+    original = queue_store.follow
+
+    def spy(query, changed, *args, **kwargs):
+        followed.append(set(changed))
+        return original(query, changed, *args, **kwargs)
+
+    try:
+        queue_store.follow = spy  # type: ignore[assignment]
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            table = app.screen.query_one(QueueTable)
+            first, second = [r for r in table.visible_rows() if r.status == "open"][:2]
+            await asyncio.to_thread(other.update, first.id, Change(status="on_hold"))
+            await until(pilot, lambda: app._gathering is not None, what="woken by the first notification")
+            assert app._watched_fd is None, "no longer woken by the socket while gathering"
+            fd = app.change_watch.fileno()
+            before = _unread(fd)
+            await asyncio.to_thread(other.update, second.id, Change(status="on_hold"))
+            await until(pilot, lambda: _unread(fd) > before, what="the second notification on the socket")
+            await settle(pilot)
+            assert followed == [] and app._watched_fd is None, "the second did not wake the app"
+            app._gathering.cancel()
+            app._gathered()  # the window's end
+            on_hold = {first.id, second.id}
+
+            def shown() -> bool:
+                return on_hold <= {r.id for r in table.visible_rows() if r.status == "on_hold"}
+
+            await until(pilot, shown, what="both changes on screen")
+            assert followed == [on_hold], "both followed in one look"
+            assert app._watched_fd == fd and app._gathering is None, "woken by the socket again"
+    finally:
+        queue_store.follow = original  # type: ignore[assignment]
+        other.store.dispose()
         other.store.dispose()

@@ -27,9 +27,10 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .engine import NOTIFY_CHANNEL, Store
+from .engine import ESCALATION_CHANNEL, NOTIFY_CHANNEL, Store
 
 log = logging.getLogger(__name__)
+_ESCALATION_CHANNEL = ESCALATION_CHANNEL.encode()
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class ChangeWatch:
         # SQLite: the highest escalation id when the last change was seen (read with the feed: the app then looks
         # for new escalations only when there are some); None: not known (PostgreSQL), the app looks each time
         self.latest_escalation: int | None = None
+        # PostgreSQL: whether the changes of the last look may have raised an escalation (a notification on
+        # ``ESCALATION_CHANNEL``, or any change: a reload); None on SQLite (``latest_escalation`` says it)
+        self.escalated: bool | None = None
         self._connect()
 
     def _connect(self) -> None:
@@ -111,6 +115,7 @@ class ChangeWatch:
         driver.rollback()  # the pool may have begun a transaction; LISTEN must not sit in one
         driver.autocommit = True
         driver.execute(f"LISTEN {NOTIFY_CHANNEL}")
+        driver.execute(f"LISTEN {ESCALATION_CHANNEL}")
         self._conn = driver
 
     def _data_version(self) -> int:
@@ -201,6 +206,7 @@ class ChangeWatch:
         self.read_at = time.monotonic()
         if self._conn is None:  # lost earlier and not back yet
             self._reconnect()
+            self.escalated = True
             return ANY if self._conn is not None else None  # listening again: reload once
         if self.store.is_sqlite:
             value = self._data_version()
@@ -212,10 +218,13 @@ class ChangeWatch:
         try:
             pgconn = self._conn.pgconn
             pgconn.consume_input()  # reads what the server already sent; no query, no round trip
-            arrived = False
+            arrived = escalated = False
             tickets: set[int] | None = set()
             while (note := pgconn.notifies()) is not None:
                 arrived = True
+                if bytes(note.relname) == _ESCALATION_CHANNEL:
+                    escalated = True
+                    continue
                 payload = bytes(note.extra).decode("ascii", "replace")
                 if tickets is None or payload == "*":
                     tickets = None
@@ -226,10 +235,12 @@ class ChangeWatch:
                         tickets = None
             if not arrived:
                 return None
+            self.escalated = escalated or tickets is None
             return ANY if tickets is None else Changes(frozenset(tickets))
         except Exception as exc:  # noqa: BLE001 - the server restarted, the network dropped: listen again
             log.info("change watch: listening again after %s", exc)
             self._reconnect()
+            self.escalated = True
             return ANY  # whatever happened while we were not listening is unknown: reload once
 
     def _reconnect(self) -> None:

@@ -43,7 +43,7 @@ from .deskfile import (
     lost_connection,
     on_read_only_mount,
 )
-from .writes import FEED_KEEP, FEED_MOST, NOTIFY_CHANNEL  # noqa: F401 - (where the service and changes.py take them)
+from .writes import ESCALATION_CHANNEL, FEED_KEEP, FEED_MOST, NOTIFY_CHANNEL  # noqa: F401 - (where the service and changes.py take them)
 
 T = TypeVar("T")
 FILE_MODE = 0o660  # a new database file: owner and group read-write, others nothing (issue 6)
@@ -53,6 +53,8 @@ _UNIQUE_RETRIES = 3  # a unique violation that persists is a real error, not a r
 _RETRY_SQLSTATES = {"40001", "40P01"}  # serialization_failure, deadlock_detected
 _WROTE = "deskterm_wrote"  # connection.info key: this transaction changed a row
 _WRITES = {"INSERT", "UPDATE", "DELETE"}
+_ESCALATED = "deskterm_escalated"  # connection.info (PostgreSQL): this transaction inserted an escalation
+_ESCALATION_INSERT = re.compile(r'\s*INSERT\s+INTO\s+"?escalations"?[\s(]', re.IGNORECASE)
 _CHANGED = "deskterm_changed"  # session.info: the tickets this transaction changed (None among them: any)
 _TOUCHED = "deskterm_touched"  # connection.info: this transaction wrote to a table the screens show
 _SHOWN_TABLES = re.compile(r"\b(tickets|events|escalations|customers)\b", re.IGNORECASE)
@@ -177,8 +179,9 @@ class Store:
         row was written, so the escalation rules' periodic pass that finds nothing sends nothing (else
         each running app would make every other reload every 30 s)."""
         conn = session.connection()
+        escalated = conn.info.pop(_ESCALATED, False)
         if conn.info.pop(_WROTE, False) or payload is not None:
-            writes.notify(SessionSQL(session), payload or "")
+            writes.notify(SessionSQL(session), payload or "", escalated)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -270,6 +273,8 @@ def _server_engine(url: str) -> Engine:
             # what Store.write needs to know to send NOTIFY: did this transaction change a row?
             if statement[:6].upper() in _WRITES and cursor.rowcount != 0:
                 conn.info[_WROTE] = True
+                if _ESCALATION_INSERT.match(statement):  # (every path of the store: the ORM's, Core's, SessionSQL's)
+                    conn.info[_ESCALATED] = True
 
         lock_s = busy_window()
 
@@ -288,6 +293,7 @@ def _server_engine(url: str) -> Engine:
         def _forget_write(conn):
             try:
                 conn.info.pop(_WROTE, None)
+                conn.info.pop(_ESCALATED, None)
             except SQLAlchemyError:  # the connection was lost (a server restart): nothing to forget, let its error show
                 pass
 

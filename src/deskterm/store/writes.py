@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from ..records import NewEvent, TicketRecord
 
 NOTIFY_CHANNEL = "deskterm"  # PostgreSQL: what a write transaction notifies and every running app listens to
+# PostgreSQL: notified too by a write transaction that raised an escalation (the apps then look for new ones; on the
+# other changes they need not: issue 17), on a channel of its own so that older apps read the other unchanged
+ESCALATION_CHANNEL = "deskterm_escalations"
 FEED_KEEP = 20_000  # the newest rows of the feed kept: an app further behind reads everything again
 FEED_MOST = 1_000  # more tickets changed by one transaction: one NULL row (every app reads everything again)
 GROUP_LEVEL = "L1"  # a group's level when its name is first seen (``models.Group.level``'s default)
@@ -136,9 +139,13 @@ def record_feed(db: SQL, ids: Sequence[int] | None) -> str:
     return "*" if ids is None else ",".join(map(str, ids))
 
 
-def notify(db: SQL, payload: str) -> None:
+def notify(db: SQL, payload: str, escalated: bool = False) -> None:
     """PostgreSQL: tell every listener (``changes.py``) which tickets this transaction changed (``payload``: their
-    ids, ``*`` for any; empty when no ticket changed, only something else), delivered when it commits."""
+    ids, ``*`` for any; empty when no ticket changed, only something else), and whether it raised an escalation
+    (``ESCALATION_CHANNEL``, after the first), delivered when it commits."""
     if len(payload) > 7000:  # (a notification carries at most 8000 bytes)
         payload = "*"
-    db.column("SELECT pg_notify(?, ?)", [NOTIFY_CHANNEL, payload])
+    if escalated:
+        db.column("SELECT pg_notify(?, ?), pg_notify(?, '')", [NOTIFY_CHANNEL, payload, ESCALATION_CHANNEL])
+    else:
+        db.column("SELECT pg_notify(?, ?)", [NOTIFY_CHANNEL, payload])
