@@ -30,6 +30,7 @@ from .commands import ScreenActions
 from .messages import DeskSignals, OthersOpen
 
 if TYPE_CHECKING:
+    from textual.driver import Driver
     from textual.notifications import Notification
 
     from ..service import Desk
@@ -121,6 +122,16 @@ class DeskApp(App):
         for command in super().get_system_commands(screen):
             if command.title not in ("Quit", "Keys"):
                 yield command
+
+    def get_driver_class(self) -> type[Driver]:
+        """Textual's, but on Linux its driver with an input thread that sleeps while nothing is typed
+        (tui/driver.py: it woke ten times a second)."""
+        driver = super().get_driver_class()
+        if driver.__name__ == "LinuxDriver" and driver.__module__ == "textual.drivers.linux_driver":
+            from .driver import QuietLinuxDriver
+
+            return QuietLinuxDriver
+        return driver
 
     def on_mount(self) -> None:
         from .screens.queue import QueueScreen
