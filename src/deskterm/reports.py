@@ -1392,6 +1392,13 @@ class Instants:
             self._next[key] = at
             heapq.heappush(self._heap, (at, key))
 
+    def first(self) -> float:
+        """The earliest instant kept (``inf``: none)."""
+        heap, kept = self._heap, self._next
+        while heap and kept.get(heap[0][1]) != heap[0][0]:
+            heapq.heappop(heap)  # (an instant replaced or taken out since)
+        return heap[0][0] if heap else float("inf")
+
     def passed(self, moment: float) -> set[int]:
         """The keys whose instant is ``moment`` or earlier, taken out (each is set again when evaluated)."""
         heap, out = self._heap, set[int]()

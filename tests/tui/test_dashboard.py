@@ -374,3 +374,47 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, desk_files, mo
             desk.tickets(), lambda t: desk.sla(t, until_), since, until_, desk.escalations(open_only=False), config.tz
         )
         assert counted(screen.kpis.as_dict()) == counted(expected.as_dict()) and expected.resolved == before + 1
+
+
+async def test_a_change_in_the_second_of_a_computation_is_shown_the_second_after(make_app, desk_files, monkeypatch):
+    """The periods end now, excluded, and the clock counts whole seconds: a ticket resolved in the very second of a
+    computation is left out of it. It is in the figures once the clock has passed that second (the next tick), not
+    at the next minute's computation (up to 60 s later); a clock that stays in that second computes nothing more."""
+    from tuihelp import record_reads, until
+
+    from deskterm.service import Change
+    from deskterm.tui.screens import dashboard
+
+    monkeypatch.setattr(dashboard, "REFRESH_EVERY", 10**9)  # (the minute's computation out of the way)
+    db, _, config, clock = desk_files
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        store = open_store(db)
+        other = Desk(store, config, clock=clock, user="carol")
+        read = record_reads(monkeypatch, dashboard.Figures)
+        try:
+            before = screen.kpis.resolved
+            tid = next(t.id for t in other.tickets(["open"]))
+            other.update(tid, Change(status="resolved", resolution_code="fixed"))  # in the second of the clock's now
+            assert app.poll()
+            await until(pilot, lambda: read and not screen._loading(), what="the dashboard computed again")
+            await settle(pilot)
+            assert read == [{tid}] and screen.kpis.resolved == before and screen.data.pending
+            for _ in range(3):  # still that second: nothing computed
+                screen.clock_tick(clock.now())
+                await settle(pilot)
+            assert read == [{tid}]
+            clock.advance(seconds=1)
+            screen.clock_tick(clock.now())
+            await until(pilot, lambda: len(read) == 2 and not screen._loading(), what="computed the second after")
+            await settle(pilot)
+        finally:
+            store.dispose()
+        assert screen.kpis.resolved == before + 1 and not screen.data.pending
+        desk = app.desk
+        since, until_ = period_bounds(clock.now(), config.tz)["today"]
+        expected = reports.compute(
+            desk.tickets(), lambda t: desk.sla(t, until_), since, until_, desk.escalations(open_only=False), config.tz
+        )
+        assert counted(screen.kpis.as_dict()) == counted(expected.as_dict())

@@ -99,6 +99,9 @@ class DashData:
     # customer (None: all) → the service manager's lines: contracts ending, churn, problems, overdue actions
     manager: dict[str | None, list[str]] = field(default_factory=dict)
     reasons: list[reports.Reason] = field(default_factory=list)  # top contact reasons, last 7 days, with their trend
+    # an instant at ``now`` itself (a change made in the very second of the computation: ``Figures.pending``) is not
+    # in the periods yet: computed again as soon as the clock has passed it, not at the next REFRESH_EVERY
+    pending: bool = False
 
 
 class DashboardLoaded(Message):
@@ -297,6 +300,13 @@ class Figures:
         ledger.put(tid, t, contributions)
         self._instants.put(tid, reports.next_instant(t, sla, escalations, now))
 
+    def pending(self, now: datetime) -> bool:
+        """After ``advance(now)``: a ticket has an instant at ``now`` itself (a change committed in the second of
+        ``now``, the clock counting whole seconds), which the periods, ending at ``now`` excluded, leave out; the
+        first computation after ``now`` takes it in (its ``next_instant`` has passed then)."""
+        with self.lock:
+            return self._instants.first() <= now.timestamp() - 1  # (an instant is kept a second early)
+
     def period(self, key: str) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
         """The KPIs of a period ending now (``advance`` first), of all customers and of each customer with
         something in it."""
@@ -471,7 +481,7 @@ class DashboardScreen(LoadingScreen):
         for key in PERIODS:
             totals[key], by_customer[key] = figures.period(key)
         customers = sorted(set().union(*(by.keys() for by in by_customer.values())))  # something this month
-        data = DashData(now, bounds, totals, by_customer, customers)
+        data = DashData(now, bounds, totals, by_customer, customers, pending=figures.pending(now))
         # a rolling week against the week before it (a calendar week just begun would compare hours with days)
         with figures.lock:
             data.reasons = figures.reasons.top(now - timedelta(days=7), now)
@@ -626,7 +636,11 @@ class DashboardScreen(LoadingScreen):
 
     def clock_tick(self, now) -> None:
         self._ticks += 1
-        if self._ticks % REFRESH_EVERY == 0:
+        data = self.data
+        if data is not None and data.pending and now > data.now:  # (a frozen clock never gets there)
+            data.pending = False  # once: the next computation says whether it is still owed
+            self.reload_soon()
+        elif self._ticks % REFRESH_EVERY == 0:
             self.reload_soon()
 
     # -- actions ---------------------------------------------------------------------------------
