@@ -1,13 +1,14 @@
 """What an open dashboard spends on a change made elsewhere, on a desk of N tickets (issue 17: ≤ 5 ms of CPU).
 
 Each installation measured (this one, and with ``--against`` a baseline: another installation's bin
-directory, or an older ``src`` put first on ``PYTHONPATH``) works on its own copy of the cached demo desk
-(``desks.py``), in a process of its own, as the dashboard's worker does: it reads the desk and computes the
-figures once (the first load), then for each change, made by another ``Desk`` on the same file (an open ticket
-set to ``pending`` and back, a note, a new ticket), with the clock moved a few seconds as between two changes
-on a real desk, it reads again the changed tickets and computes what the screen shows: the three periods for
-all customers and for each, the 30-day trend, the top contact reasons and the service manager's lines. It
-prints the CPU seconds (``time.process_time``) of each phase, the median and worst per change.
+directory, or an older ``src`` put first on ``PYTHONPATH``) works on its own copy of the cached demo desk as the
+baseline builds it, migrated by its own deskterm before anything is timed (``desks.own_copies``: an older
+deskterm refused a copy of a newer schema), in a process of its own, as the dashboard's worker does: it reads
+the desk and computes the figures once (the first load), then for each change, made by another ``Desk`` on the
+same file (an open ticket set to ``pending`` and back, a note, a new ticket), with the clock moved a few seconds
+as between two changes on a real desk, it reads again the changed tickets and computes what the screen shows:
+the three periods for all customers and for each, the 30-day trend, the top contact reasons and the service
+manager's lines. It prints the CPU seconds (``time.process_time``) of each phase, the median and worst per change.
 
 With ``--screen handover`` it measures the handover screen the same way (the shift of the last 8 hours): the
 first read and computation, then per change the changed tickets read again, the sections computed (with the
@@ -231,13 +232,16 @@ def main() -> int:
             installs.append(("baseline", str(against / "python"), ""))
         else:
             installs.append(("baseline", sys.executable, str(against)))
-    source = desks.cached(args.tickets)
     print(f"{args.screen}: {args.tickets} tickets, {args.changes} changes; load average {os.getloadavg()[0]:.2f}, "
           f"{os.cpu_count()} CPUs", file=sys.stderr)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="deskterm-bench-dashboard-") as tmp:
+        # each installation its own copy of the desk the baseline builds, migrated by its own deskterm (desks.py)
+        copies = desks.own_copies(
+            args.tickets, {"this": None, **({"baseline": Path(args.against)} if args.against else {})}, Path(tmp)
+        )
         results = []
         for name, python, src in installs:
-            db, config = desks.working_copy(args.tickets, Path(tmp) / name, source=source)
+            db, config = copies[name]
             env = {**os.environ, "PYTHONPATH": src} if src else dict(os.environ)
             done = subprocess.run(
                 [

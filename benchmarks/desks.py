@@ -7,7 +7,13 @@ about a minute; 1,000,000: about ten) under ``$DESKTERM_BENCH_DIR`` (default: ``
 temporary directory), keyed by the generator's source and the schema it was built at, so that a desk made
 by another generator is never measured and an older deskterm (a baseline: ``cached_by``) gets one it can
 open. ``working_copy`` copies one to a scratch directory, where ``migrate`` brings it to the schema of the
-deskterm that will measure it before anything is timed; the cached desk stays as it was built.
+deskterm that will measure it before anything is timed; the cached desk stays as it was built. ``own_copies``
+gives each installation measured its own copy of the desk the baseline builds, each migrated by its own deskterm:
+a desk opened by a newer deskterm is never handed to an older one (it refuses a newer schema; and a desk whose
+deadlines another configuration's code derived is derived again on opening, inside what is timed).
+
+An installation is named by a path: a venv's ``bin`` directory (its ``python``), an older checkout's ``src``
+directory (run with this Python, first on ``PYTHONPATH``), or None for this checkout (``run_with``).
 """
 
 from __future__ import annotations
@@ -68,18 +74,47 @@ def cached(tickets: int) -> Path:
     return where
 
 
-def cached_by(bin_dir: Path, tickets: int) -> Path:
-    """``cached(tickets)`` as the deskterm installed in ``bin_dir`` builds it (its generator, its schema): the
-    desk a baseline and this deskterm both open (this one migrates its copy up, an older one could not open a
-    desk of a newer schema)."""
+SRC = Path(__file__).resolve().parents[1] / "src"  # this checkout's deskterm
+
+
+def run_with(install: Path | None) -> tuple[str, dict[str, str]]:
+    """(the python, its environment) that runs the deskterm of ``install``: this checkout's (None: this Python, its
+    ``src`` first), a venv's ``bin`` (its own python, nothing of this checkout on its path), or an older ``src``."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    if install is not None and (install / "python").exists():
+        return str(install / "python"), env
+    return sys.executable, {**env, "PYTHONPATH": str(install or SRC)}
+
+
+def cached_by(install: Path, tickets: int) -> Path:
+    """``cached(tickets)`` as the deskterm of ``install`` builds it (its generator, its schema): the desk a baseline
+    and this deskterm both open (this one migrates its copy up, an older one could not open a desk of a newer
+    schema)."""
     import subprocess
 
-    done = subprocess.run(
-        [str(bin_dir / "python"), str(Path(__file__).resolve()), str(tickets)], capture_output=True, text=True
-    )
+    python, env = run_with(install)
+    argv = [python, str(Path(__file__).resolve()), str(tickets)]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
     if done.returncode != 0:
-        raise SystemExit(f"building the desk with {bin_dir}: {done.stderr[-1000:]}")
+        raise SystemExit(f"building the desk with {install}: {done.stderr[-1000:]}")
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+def own_copies(
+    tickets: int, installs: dict[str, Path | None], into: Path, rules: bool = False
+) -> dict[str, tuple[Path, Path]]:
+    """Each installation's own working copy (database, configuration) of the desk of ``tickets``, in ``into/LABEL``:
+    the desk as the last installation given (the baseline, the oldest) builds it, or this checkout's when it is the
+    only one; each copy is then brought to its own deskterm's schema by that deskterm (``migrate``), before anything
+    is timed. No copy is opened by two installations."""
+    last = list(installs.values())[-1]
+    source = cached(tickets) if last is None else cached_by(last, tickets)
+    copies = {}
+    for label, install in installs.items():
+        db, config = working_copy(tickets, into / label, rules=rules, source=source)
+        migrate(install, db, config)
+        copies[label] = (db, config)
+    return copies
 
 
 def working_copy(tickets: int, into: Path, rules: bool = False, source: Path | None = None) -> tuple[Path, Path]:
@@ -101,13 +136,16 @@ def working_copy(tickets: int, into: Path, rules: bool = False, source: Path | N
     return db, config
 
 
-def migrate(bin_dir: Path, db: Path, config: Path) -> None:
-    """Bring a working copy to the schema of the deskterm installed in ``bin_dir`` (a command that reads)."""
+def migrate(install: Path | None, db: Path, config: Path) -> None:
+    """Bring a working copy to the schema of the deskterm of ``install`` (``run_with``), its deadlines derived with
+    that deskterm's fingerprint (a command that reads: it opens the desk as every command does)."""
     import subprocess
 
+    python, env = run_with(install)
     subprocess.run(
-        [str(bin_dir / "deskterm"), "--db", str(db), "--config", str(config), "agents"],
+        [python, "-m", "deskterm.cli", "--db", str(db), "--config", str(config), "agents"],
         check=True,
+        env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,  # (the configuration's warnings, once per copy)
     )

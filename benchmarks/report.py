@@ -4,8 +4,9 @@ report <= 5 s and the 30-day figures <= 1 s at 1,000,000 tickets, <= 500 MB).
 Runs the real command (`deskterm report --since Nd --until END --format json`) in a process of its own per
 period and per installation, and prints its wall and CPU seconds and its peak resident memory (from the
 kernel), with the load average beside. ``--against`` runs the same reports with another installation (a venv's
-``bin``, or an older ``src`` run with this Python), in turn with this one, on the same working copy of the
-desk, and says whether the two printed the same bytes.
+``bin``, or an older ``src`` run with this Python), in turn with this one, each on its own working copy of the
+desk that installation builds (benchmarks/desks.py ``own_copies``; without ``--cached``, the baseline builds it),
+migrated by its own deskterm before anything is timed, and says whether the two printed the same bytes.
 
     python benchmarks/report.py [--tickets 100000]            # a desk built here, spread over a year
     nice python benchmarks/report.py --tickets 1000000 --cached --periods 30,365 --against /work/baseline/src
@@ -33,7 +34,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))
+BUILD = "--build-into"  # (a desk built by the deskterm running this script: the baseline's, see ``built_by``)
+if BUILD not in sys.argv:
+    sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
@@ -45,20 +49,23 @@ def main() -> None:
     parser.add_argument("--against", type=Path, help="a baseline deskterm: an older src directory, or a venv's bin")
     parser.add_argument("--stop-mb", type=float, default=8000, help="stop a run past this resident memory")
     parser.add_argument("--stop-cpu", type=float, default=900, help="stop a run past these CPU seconds")
+    parser.add_argument(BUILD, type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.build_into:
+        build(args, args.build_into, END)
+        return
+    import desks
+
+    installs: list[tuple[str, Path | None]] = [("now", None)]
+    if args.against:
+        installs.append(("baseline", args.against))
     with tempfile.TemporaryDirectory(dir=os.environ.get("DESKTERM_BENCH_DIR")) as tmp:
         if args.cached:
-            sys.path.insert(0, str(Path(__file__).resolve().parent))
-            import desks
-
-            db, config = desks.working_copy(args.tickets, Path(tmp))
             end = desks.NOW
+            copies = desks.own_copies(args.tickets, dict(installs), Path(tmp))
         else:
-            end = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
-            db, config = build(args, Path(tmp), end)
-        installs: list[tuple[str, Path | None]] = [("now", None)]
-        if args.against:
-            installs.append(("baseline", args.against))
+            end = END
+            copies = built_by(args, installs, Path(tmp))
         print(f"machine: {os.cpu_count()} CPUs; load average {os.getloadavg()[0]:.1f}")
         for days in (int(d) for d in args.periods.split(",")):
             goal = 1.0 if days <= 30 else 5.0  # issue 17: the 30-day figures <= 1 s, a year's report <= 5 s
@@ -66,6 +73,7 @@ def main() -> None:
             digests = {}
             for label, install in installs:  # in turn, so that both see the same load
                 argv, env = command(install)
+                db, config = copies[label]
                 argv += ["--db", str(db), "--config", str(config), "report"]
                 argv += ["--since", f"{days}d", "--until", end.isoformat(), "--format", "json"]
                 out = Path(tmp) / f"{label}-{days}.json"
@@ -91,13 +99,42 @@ def main() -> None:
 
 def command(install: Path | None) -> tuple[list[str], dict[str, str]]:
     """How to run a deskterm: this checkout's (None), an older ``src`` (with this Python), or a ``bin``."""
-    if install is not None and (install / "python").exists():
-        return [str(install / "python"), "-m", "deskterm.cli"], dict(os.environ)
-    src = install or ROOT / "src"
-    return [sys.executable, "-m", "deskterm.cli"], {
-        **os.environ,
-        "PYTHONPATH": str(src) + os.pathsep + os.environ.get("PYTHONPATH", ""),
-    }
+    import desks
+
+    python, env = desks.run_with(install)
+    return [python, "-m", "deskterm.cli"], env
+
+
+END = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)  # the clock of a desk built here
+
+
+def built_by(args, installs: list[tuple[str, Path | None]], tmp: Path) -> dict[str, tuple[Path, Path]]:
+    """Each installation's own copy of a desk built here (``build``) by the last one (the baseline: an older
+    deskterm cannot open a desk of a newer schema), each copy migrated by its own deskterm before it is timed."""
+    import shutil
+    import sqlite3
+
+    import desks
+
+    builder = installs[-1][1]
+    made = tmp / "built"
+    python, env = desks.run_with(builder)
+    argv = [python, str(Path(__file__).resolve()), "--tickets", str(args.tickets), "--days", str(args.days)]
+    subprocess.run([*argv, BUILD, str(made)], env=env, check=True)
+    copies = {}
+    for label, install in installs:
+        (tmp / label).mkdir()
+        db, config = tmp / label / "bench.db", tmp / label / "deskterm.toml"
+        src, out = sqlite3.connect(made / "bench.db"), sqlite3.connect(db)
+        try:
+            src.backup(out)  # (what a write-ahead log holds too)
+        finally:
+            src.close()
+            out.close()
+        shutil.copy(made / "deskterm.toml", config)
+        desks.migrate(install, db, config)
+        copies[label] = (db, config)
+    return copies
 
 
 def run(argv: list[str], env: dict[str, str], out: Path, stop_mb: float, stop_cpu: float):
@@ -146,6 +183,8 @@ def figures(out: Path) -> str:
 
 
 def build(args, tmp: Path, end: datetime) -> tuple[Path, Path]:
+    """A desk of ``args.tickets`` in ``tmp`` (bench.db, deskterm.toml) by the deskterm running this script."""
+    tmp.mkdir(parents=True, exist_ok=True)
     from deskterm.clock import FrozenClock
     from deskterm.config import load_config
     from deskterm.demo import generate, write_demo_config
