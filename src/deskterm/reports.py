@@ -435,6 +435,15 @@ class _Pairs:
             self.wall = array("q", sorted(chain(self.wall, self._new_wall)))
         self._new_business, self._new_wall = array("q"), array("q")
 
+    def merge(self, other: _Pairs) -> None:
+        """Take in another's durations (of other tickets), as if each had been added here."""
+        self.sum_business += other.sum_business
+        self.sum_wall += other.sum_wall
+        self._new_business.extend(other.business)  # (sorted in with the others when next read)
+        self._new_business.extend(other._new_business)
+        self._new_wall.extend(other.wall)
+        self._new_wall.extend(other._new_wall)
+
     def durations(self) -> Durations:
         self._settle()
         n = len(self.business)
@@ -593,6 +602,41 @@ class Fold:
     def remove(self, key: int, c: Contribution) -> None:
         self.add(key, c, sign=-1)
 
+    def merge(self, other: Fold) -> None:
+        """Add another fold's contributions (of other tickets than this one's): the same fold as if each had been
+        added here. A report folds parts of its period in two processes and merges them (``Folding.merge``)."""
+        self._last = None
+        self.size += other.size
+        self.opened += other.opened
+        self.escalated += other.escalated
+        self.backlog += other.backlog
+        self.resolved += other.resolved
+        self.first_contact += other.first_contact
+        self.reopened += other.reopened
+        for name, n in other.classes.items():
+            self.classes[name] += n
+        for name in TIMERS:
+            self.met[name] += other.met[name]
+            self.breached[name] += other.breached[name]
+        if other.breaches:
+            self._lines = None
+            self.breaches.update(other.breaches)
+            self.breach_order = list(heapq.merge(self.breach_order, other.breach_order))
+            self.breach_count += other.breach_count
+        self.first_response.merge(other.first_response)
+        self.resolution.merge(other.resolution)
+        self.acks += other.acks
+        self.ack_sum += other.ack_sum
+        self.csat += other.csat
+        self.csat_sum += other.csat_sum
+        self.satisfied += other.satisfied
+        self.nps += other.nps
+        self.promoters += other.promoters
+        self.passives += other.passives
+        self.detractors += other.detractors
+        self.ces += other.ces
+        self.ces_sum += other.ces_sum
+
     def kpis(self, since: datetime, until: datetime, tz: tzinfo | None = None, lines: bool = True) -> Kpis:
         """The KPIs of [since, until). Unchanged since the last call (nothing added or taken away), the same
         figures with the new ``until``: a period ending now costs nothing when none of its tickets changed. The
@@ -684,6 +728,16 @@ class Folding:
         """Escalations whose ticket is not among those given: their acknowledgements count for all customers."""
         for ticket_id, others in by_ticket(escalations).items():
             self.total.add(ticket_id, contribution(None, self.sla_of, self.since, self.until, others))
+
+    def merge(self, other: Folding) -> None:
+        """Take in the folds of another ``Folding`` of the same period and grouping, over other tickets."""
+        self.total.merge(other.total)
+        for key, fold in other.groups.items():
+            mine = self.groups.get(key)
+            if mine is None:
+                self.groups[key] = fold
+            else:
+                mine.merge(fold)
 
     def kpis(self, tz: tzinfo | None = None) -> Kpis:
         return self.total.kpis(self.since, self.until, tz)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -79,6 +79,7 @@ from .store.queue_terms import OPEN_STATUSES, Row
 
 if TYPE_CHECKING:  # the mail modules (and the e-mail package) are imported by the mail work only: commands start faster
     from . import reports
+    from .forked import Forked
     from .mail import intake, outbox
     from .progress import Progress
 
@@ -160,6 +161,22 @@ class Renamed:
 
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'s' if n != 1 else ''}"
+
+
+def events_of(events: list[Any], tickets: Mapping[int, Any]) -> list[Any]:
+    """The event rows (``plain.EVENT``: the ticket's id first) of these tickets."""
+    return [row for row in events if row[0] in tickets]
+
+
+def _fold_apart(folding: reports.Folding, postgresql: bool) -> Forked:
+    """A forked process folding the batches of rows it is sent (``plain.period_rows``'), which gives back its
+    folds (the total and the groups)."""
+    from .forked import Forked
+
+    def work(rows: tuple[list[Any], list[Any]]) -> None:
+        folding.add_batch(plain.period_records(rows[0], rows[1], postgresql), {})
+
+    return Forked(work, lambda: (folding.total, folding.groups))
 
 
 class Desk(ChangeRules):
@@ -260,41 +277,71 @@ class Desk(ChangeRules):
         by: str | None = None,
         on_batch: Callable[[int], None] | None = None,
         batch: int = 1000,
+        processes: int = 1,
     ) -> tuple[reports.Kpis, dict[str, reports.Kpis]]:
         """``deskterm report``'s figures of [since, until), for all customers and (``by``) for each group: what
         ``reports.compute`` and ``reports.compute_by`` give over ``tickets_for_period`` and every escalation, but
         read and folded ``batch`` tickets at a time (with their histories and escalations), in one read
-        transaction, so that memory does not grow with the desk. ``on_batch`` is told the tickets folded so
-        far after each batch (a progress display)."""
+        transaction, so that memory does not grow with the desk. ``on_batch`` is told the tickets read so
+        far after each batch (a progress display). ``processes`` 2: from the second batch on, a forked process
+        (``forked.Forked``) folds the batches sent to it (the rows read here, in this transaction) whenever it has
+        taken those sent before, this one the others; its folds are merged at the end (``Folding.merge``: the same
+        figures whichever ticket was folded where, the breaches in ticket order). A ticket with escalations is
+        folded here (only this process has its escalations)."""
         from . import reports
 
-        folding = reports.Folding(
-            lambda t: self.sla(t, until), since, until, by, lambda c: self.config.policy_for(c).name
-        )
-        done = 0
-        with self.store.read() as session:
-            # the rows read through the driver, on the session's connection (its transaction, one snapshot)
-            conn: Any = session.connection().connection.driver_connection
-            for tickets in plain.period_batches(conn, not self.store.is_sqlite, since, until, batch):
-                ids = [t.id for t in tickets]
-                theirs = self._escalations(session, col(Escalation.ticket_id).in_(ids))
-                folding.add_batch(tickets, reports.by_ticket(theirs))
-                done += len(tickets)
-                if on_batch is not None:
-                    on_batch(done)
-            # the escalations of the tickets outside the period: only an acknowledgement of one raised in the
-            # period counts (``reports.contribution`` of no ticket), so only those are read
-            folding.add_others(
-                self._escalations(
-                    session,
-                    not_(queries.in_period(since, until)),
-                    col(Escalation.created_at) >= since,
-                    col(Escalation.created_at) < until,
-                    col(Escalation.acknowledged_at).is_not(None),
-                )
+        def folding() -> reports.Folding:
+            return reports.Folding(
+                lambda t: self.sla(t, until), since, until, by, lambda c: self.config.policy_for(c).name
             )
+
+        mine = folding()
+        postgresql = not self.store.is_sqlite
+        helper: Forked | None = None
+        done = 0
+        try:
+            with self.store.read() as session:
+                # the rows read through the driver, on the session's connection (its transaction, one snapshot)
+                conn: Any = session.connection().connection.driver_connection
+                for n, (tickets, events) in enumerate(plain.period_rows(conn, postgresql, since, until, batch)):
+                    ids = [row[0] for row in tickets]
+                    theirs = reports.by_ticket(self._escalations(session, col(Escalation.ticket_id).in_(ids)))
+                    done += len(tickets)
+                    if processes > 1 and n and (helper is None or helper.ready()):
+                        if theirs:  # (folded here, with their escalations)
+                            here = [row for row in tickets if row[0] in theirs]
+                            mine.add_batch(plain.period_records(here, events_of(events, theirs), postgresql), theirs)
+                            tickets = [row for row in tickets if row[0] not in theirs]
+                            events = [row for row in events if row[0] not in theirs]
+                        if helper is None:
+                            helper = _fold_apart(folding(), postgresql)
+                        helper.send((tickets, events))
+                    else:
+                        mine.add_batch(plain.period_records(tickets, events, postgresql), theirs)
+                    if on_batch is not None:
+                        on_batch(done)
+                # the escalations of the tickets outside the period: only an acknowledgement of one raised in the
+                # period counts (``reports.contribution`` of no ticket), so only those are read
+                mine.add_others(
+                    self._escalations(
+                        session,
+                        not_(queries.in_period(since, until)),
+                        col(Escalation.created_at) >= since,
+                        col(Escalation.created_at) < until,
+                        col(Escalation.acknowledged_at).is_not(None),
+                    )
+                )
+            if helper is not None:
+                total, groups = helper.result()
+                helper = None
+                apart = folding()
+                apart.total, apart.groups = total, groups
+                mine.merge(apart)
+        finally:
+            if helper is not None:
+                helper.close()
         tz = self.config.tz
-        return folding.kpis(tz), folding.kpis_by(tz)
+        return mine.kpis(tz), mine.kpis_by(tz)
 
     def rows(self, statuses: Sequence[str]) -> list[Row]:
         """The queue's rows of the tickets in these statuses, by id: the ticket rows alone, no history read."""

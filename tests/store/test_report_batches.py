@@ -55,6 +55,7 @@ periods = st.tuples(
     st.sampled_from([0, 0, 1, 3]),  # days the end is before now
     st.sampled_from([None, "customer", "policy", "group", "priority", "type", "category"]),
     st.sampled_from([1, 2, 3, 7, 1000]),  # tickets a batch
+    st.sampled_from([1, 2]),  # processes: 2, batches folded by a forked process too, the folds merged
 )
 
 
@@ -134,11 +135,11 @@ def test_the_report_folded_batch_by_batch_equals_the_whole_computation(busy, ste
             _apply(desk, which, step)
         except DeskError:
             pass  # refused by the workflow: nothing written
-    days, before, by, batch = period
+    days, before, by, batch, processes = period
     until = desk.clock.now() - timedelta(days=before)
     since = until - timedelta(days=days)
     told: list[int] = []
-    total, groups = desk.kpis(since, until, by, on_batch=told.append, batch=batch)
+    total, groups = desk.kpis(since, until, by, on_batch=told.append, batch=batch, processes=processes)
     want_total, want_groups, n = _whole(desk, since, until, by)
     assert total.as_dict() == want_total
     assert {k: v.as_dict() for k, v in groups.items()} == want_groups
@@ -171,5 +172,6 @@ def test_an_acknowledgement_of_a_ticket_outside_the_period_still_counts(busy):
     total, groups = desk.kpis(since, until, "customer", batch=2)
     want_total, want_groups, _ = _whole(desk, since, until, "customer")
     assert total.mean_ack_seconds == 20 * 60
+    assert desk.kpis(since, until, "customer", batch=1, processes=2) == (total, groups)
     assert total.as_dict() == want_total
     assert {k: v.as_dict() for k, v in groups.items()} == want_groups

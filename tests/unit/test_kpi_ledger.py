@@ -11,6 +11,7 @@ chain (tickets, SLA, escalations) against ``reports.compute`` on a real desk.
 
 from __future__ import annotations
 
+import pickle
 import statistics
 from datetime import UTC, datetime
 
@@ -90,6 +91,32 @@ def test_a_fold_kept_through_changes_equals_the_fold_of_what_is_present(steps):
             present[key] = c
         assert _kept(fold) == _whole(present)
         assert fold.size == sum(1 for c in present.values() if c is not reports.NOTHING)
+
+
+@settings(max_examples=100, deadline=None)
+@given(steps=steps, parts=st.lists(st.integers(min_value=0, max_value=2), min_size=12, max_size=12))
+def test_folds_of_parts_merged_equal_the_fold_of_the_whole(steps, parts):
+    """A report folds parts of its tickets in two processes and merges the folds (``Fold.merge``, through pickle):
+    the same figures as one fold of them all, whichever ticket went to which part, added in any order."""
+    present: dict[int, reports.Contribution] = {}
+    for key, c in steps:
+        if c is None:
+            present.pop(key, None)
+        else:
+            present[key] = c
+    folds = [reports.Fold() for _ in range(3)]
+    for key, c in present.items():
+        folds[parts[key - 1]].add(key, c, (None, f"c{key % 3}"))
+    merged = pickle.loads(pickle.dumps(folds[0]))
+    merged.kpis(SINCE, UNTIL)  # (figures read before a merge, kept by the fold until something comes)
+    for part in folds[1:]:
+        merged.merge(pickle.loads(pickle.dumps(part)))
+    assert _kept(merged) == _whole(present)
+    assert merged.size == sum(1 for c in present.values() if c is not reports.NOTHING)
+    whole = reports.Fold()
+    for key in sorted(present):
+        whole.add(key, present[key], (None, f"c{key % 3}"))
+    assert merged.kpis(SINCE, UNTIL) == whole.kpis(SINCE, UNTIL)
 
 
 @settings(max_examples=100, deadline=None)

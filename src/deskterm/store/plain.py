@@ -18,7 +18,7 @@ boolean as a bool. ``tests/store/test_plain_reads.py`` compares both ways, recor
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -208,11 +208,18 @@ def period_batches(
     tickets, by id, ``size`` at a time, with their histories, the same records. A year's report at a million
     tickets spent a third of its time having SQLAlchemy make these records (``tests/store/test_plain_reads.py``
     compares both, on both engines)."""
+    for tickets, events in period_rows(conn, postgresql, since, until, size):
+        yield period_records(tickets, events, postgresql)
+
+
+def period_rows(
+    conn: Any, postgresql: bool, since: datetime, until: datetime, size: int = 1000
+) -> Iterator[tuple[list[Any], list[Any]]]:
+    """The rows ``period_batches`` makes its records of, as the driver gives them: a batch's tickets (``TICKET_RECORD``)
+    and their events (``EVENT``, by ticket), plain values that another process can be sent (``Desk.kpis``)."""
     from ..domain.workflow import STOPPED
 
     mark = "%s" if postgresql else "?"
-    ticket = _converter(TICKET_RECORD, postgresql)
-    instant = _from_pg_instant if postgresql else _from_sqlite_instant
     stopped = sorted(STOPPED)
     # queries.in_period: created before ``until``, and open or changed since ``since``
     where = (
@@ -228,13 +235,13 @@ def period_batches(
     while True:
         cur = conn.execute(sql, [*bounds, after])
         try:
-            found = [TicketRecord(*ticket(row)) for row in cur.fetchall()]
+            tickets = cur.fetchall()
         finally:
             cur.close()
-        if not found:
+        if not tickets:
             return
-        histories: dict[int, list[EventRecord]] = {t.id: t.events for t in found}
-        ids = list(histories)
+        ids = [row[0] for row in tickets]
+        events: list[Any] = []
         for i in range(0, len(ids), 900):  # SQLite's variable limit
             chunk = ids[i : i + 900]
             marks = ", ".join(mark for _ in chunk)
@@ -242,17 +249,27 @@ def period_batches(
                 f"SELECT {_sql_columns(EVENT)} FROM events e WHERE e.ticket_id IN ({marks}) ORDER BY {order}", chunk
             )
             try:
-                for tid, eid, at, kind, author, public, body, from_value, to, reason in cur.fetchall():
-                    if public is not None and not postgresql:  # (SQLite keeps booleans as 0 and 1)
-                        public = bool(public)
-                    when: Any = instant(at)  # (never None: events.at is NOT NULL)
-                    histories[tid].append(stored_event(when, kind, author, public, body, from_value, to, reason, eid))
+                events.extend(cur.fetchall())
             finally:
                 cur.close()
-        yield found
-        if len(found) < size:
+        yield tickets, events
+        if len(tickets) < size:
             return
-        after = found[-1].id
+        after = ids[-1]
+
+
+def period_records(tickets: Sequence[Any], events: Iterable[Any], postgresql: bool) -> list[TicketRecord]:
+    """The records of ``period_rows``' rows: the tickets with their histories (each event's ticket among them)."""
+    ticket = _converter(TICKET_RECORD, postgresql)
+    instant = _from_pg_instant if postgresql else _from_sqlite_instant
+    found = [TicketRecord(*ticket(row)) for row in tickets]
+    histories: dict[int, list[EventRecord]] = {t.id: t.events for t in found}
+    for tid, eid, at, kind, author, public, body, from_value, to, reason in events:
+        if public is not None and not postgresql:  # (SQLite keeps booleans as 0 and 1)
+            public = bool(public)
+        when: Any = instant(at)  # (never None: events.at is NOT NULL)
+        histories[tid].append(stored_event(when, kind, author, public, body, from_value, to, reason, eid))
+    return found
 
 
 @dataclass
