@@ -231,9 +231,8 @@ class SearchIndex:
         self, query: QueueQuery, wait: bool = True, most: int | None = None, progress: Progress | None = None
     ) -> array | None:
         """The query's ids, its words matched by the store; with ``wait=False``, None unless the answer is held
-        (no SQL: the event loop asks so), and without words also unless it holds at most ``most`` ids (to be
-        arranged after). ``progress``: told the ids SQL reads, when a query without words reads them
-        (``QueueQuery.sql_ids``)."""
+        (no SQL: the event loop asks so) and holds at most ``most`` ids (to be arranged after). ``progress``: told
+        the ids SQL reads, when a query without words reads them (``QueueQuery.sql_ids``)."""
         if not query.filters.words:
             found = self._base(query, wait, progress)
             return None if found is None or (most is not None and len(found) > most) else found
@@ -246,7 +245,10 @@ class SearchIndex:
             self._load(query)
             ids = self._ids
             assert ids is not None
-            return array("q", [ids[p] for p in self._narrow(query, query.filters.words)])
+            positions = self._narrow(query, query.filters.words)
+            if not wait and most is not None and len(positions) > most:  # (held, but too many to arrange now)
+                return None
+            return array("q", [ids[p] for p in positions])
         finally:
             self._lock.release()
 
