@@ -9,12 +9,13 @@ fixed seed, then runs each variant in its own process (so that peak RSS is its o
   process had used by then, which the machine's load does not inflate), and in-process from the app's
   start to its rows (``first_paint_s``, the figure the DataTable has too; a first screenful may come first: then
   ``whole_order_s``, to the whole order shown, after which the keys are timed),
-- key-to-repaint, median and worst: ``j`` (50 presses), ``G``/``g`` (10 each), a search character
-  (``/`` then ``v``, ``p``, ``n`` and three backspaces: the first one includes what is left of loading
-  the search's haystacks, which ``/`` starts). Each key is timed to the first frame it causes and to
-  the last one (for ``G``, the last is the repaint of countdowns evaluated after the frame; for a search
-  character, the narrowed rows; and ``rows``: to the first frame after the table took the query of the words
-  typed, its first screenful of matches or its whole order),
+- key-to-repaint, median and worst: ``j`` (50 presses), ``G``/``g`` (10 each), page down and up (5 each), the
+  next view and back (``tab``, ``shift+tab``: twice), a search character (``/`` then ``v``, ``p``, ``n`` and
+  three backspaces: the first one includes what is left of loading the search's haystacks, which ``/`` starts).
+  Each key is timed to the first frame it causes and to the last one, and the CPU the event loop spent to the
+  first (``cpu``: the load inflates it far less than the wall time) (for ``G``, the last is the repaint of
+  countdowns evaluated after the frame; for a search character, the narrowed rows; and ``rows``: to the first
+  frame after the table took the query of the words typed, its first screenful of matches or its whole order),
 - peak RSS, CPU used while idle, bytes written while idle (10 s at 80x24 by default; the tab counts
   that the clock moves are recounted every 60 s: ``--idle 60`` includes one).
 
@@ -135,6 +136,7 @@ else:
 
             written = 0
             writes: list[float] = []  # when each frame was written
+            cpu: list[float] = []  # the CPU seconds the writing thread (the event loop's) had used by then
 
             @property
             def is_headless(self) -> bool:
@@ -143,6 +145,7 @@ else:
             def write(self, data: str) -> None:
                 CountingDriver.written += len(data.encode("utf-8"))
                 CountingDriver.writes.append(time.perf_counter())
+                CountingDriver.cpu.append(time.thread_time())
 
         return CountingDriver
 
@@ -160,38 +163,49 @@ else:
 
         return RunningClock()
 
-    async def _timed_keys(pilot, Driver, keys: list[str]) -> tuple[list[float], list[float]]:
+    async def _timed_keys(pilot, Driver, keys: list[str]) -> tuple[list[float], list[float], list[float]]:
         """From a key to the first frame it causes and to the last one (a search echoes the character
-        at once and shows the narrowed rows when its query, run in a thread, is done). The pilot's own
-        waiting for idle, tens of milliseconds, is not counted: the times are the driver's writes."""
+        at once and shows the narrowed rows when its query, run in a thread, is done), and the CPU the event loop
+        spent from the key to its first frame. The pilot's own waiting for idle, tens of milliseconds, is not
+        counted: the times are the driver's writes."""
         first: list[float] = []
         last: list[float] = []
+        cpu: list[float] = []
         for key in keys:
-            await _press_timed(pilot, Driver, key, first, last)
-        return first, last
+            await _press_timed(pilot, Driver, key, first, last, cpu)
+        return first, last, cpu
 
-    async def _press_timed(pilot, Driver, key: str, first: list[float], last: list[float]) -> float:
+    async def _press_timed(
+        pilot, Driver, key: str, first: list[float], last: list[float], cpu: list[float] | None = None
+    ) -> float:
         """Press ``key``, wait for its work, and add the time to its first and last frame (ms) to ``first`` and
-        ``last``; returns the instant it was pressed."""
+        ``last``, and to ``cpu`` the event loop's CPU (ms) to the first frame, which the machine's load inflates
+        far less than the wall time; returns the instant it was pressed."""
         await pilot.pause(0.05)
-        t = time.perf_counter()
+        t, c, n = time.perf_counter(), time.thread_time(), len(Driver.writes)
         await pilot.press(key)
         await pilot.app.workers.wait_for_complete()
         await pilot.pause(0.05)
-        after = [w for w in Driver.writes if w > t]
+        after = [i for i in range(n, len(Driver.writes)) if Driver.writes[i] > t]
         if after:
-            first.append((after[0] - t) * 1000)
-            last.append((after[-1] - t) * 1000)
+            first.append((Driver.writes[after[0]] - t) * 1000)
+            last.append((Driver.writes[after[-1]] - t) * 1000)
+            if cpu is not None:
+                cpu.append((Driver.cpu[after[0]] - c) * 1000)
         return t
 
-    def _summary(timings: tuple[list[float], list[float]]) -> dict:
-        first, last = timings
-        return {
+    def _summary(timings: tuple) -> dict:
+        first, last, *cpu = timings
+        out = {
             "median_ms": round(statistics.median(last), 1),
             "worst_ms": round(max(last), 1),
             "first_frame_median_ms": round(statistics.median(first), 1),
             "first_frame_worst_ms": round(max(first), 1),
         }
+        if cpu and cpu[0]:
+            out["first_frame_cpu_median_ms"] = round(statistics.median(cpu[0]), 1)
+            out["first_frame_cpu_worst_ms"] = round(max(cpu[0]), 1)
+        return out
 
     def _watch_queries() -> list[tuple[float, tuple[str, ...]]]:
         """When the queue table is given each query, and its free words (the rows of a search character are on
@@ -213,16 +227,18 @@ else:
         """``_timed_keys`` for the search's characters, and from each to its rows: the first frame written after
         the table took a query of the words typed so far (its first screenful, or the whole order)."""
         rows: list[float] = []
-        first, last = [], []
+        first: list[float] = []
+        last: list[float] = []
+        cpu: list[float] = []
         text = ""
         for key in typed:
             text = text[:-1] if key == "backspace" else text + key
-            t = await _press_timed(pilot, Driver, key, first, last)
+            t = await _press_timed(pilot, Driver, key, first, last, cpu)
             took = [at for at, words in given if at > t and words == tuple(text.split())]
             shown = [w for w in Driver.writes if took and w >= took[0]]
             if shown:
                 rows.append((shown[0] - t) * 1000)
-        out = _summary((first, last))
+        out = _summary((first, last, cpu))
         if rows:
             out["rows_median_ms"], out["rows_worst_ms"] = round(statistics.median(rows), 1), round(max(rows), 1)
         return out
@@ -260,6 +276,9 @@ else:
             result["rows"] = table.total
             result["j"] = _summary(await _timed_keys(pilot, Driver, ["j"] * 50))
             result["G"] = _summary(await _timed_keys(pilot, Driver, ["G", "g"] * 10))
+            result["page"] = _summary(await _timed_keys(pilot, Driver, ["pagedown"] * 5 + ["pageup"] * 5))
+            # the next view and back (each one's first screenful, then its whole order from a worker, awaited)
+            result["view"] = _summary(await _timed_keys(pilot, Driver, ["tab", "shift+tab"] * 2))
             await pilot.press("slash")
             result["search_char"] = await _timed_search(pilot, Driver, given, list("vpn") + ["backspace"] * 3)
             await pilot.press("escape")
@@ -499,6 +518,8 @@ else:
             "whole_order_s",
             "j",
             "G",
+            "page",
+            "view",
             "search_char",
             "peak_rss_mb",
             "idle_cpu_percent",
@@ -509,19 +530,24 @@ else:
             "key rows, ms from the key: median / worst to its first frame · (a search: to its rows) · to the last"
             " frame it caused"
         )
-        print(f"{'':22}" + "".join(f"{r['variant']:>46}" for r in results))
+        print(f"{'':22}" + "".join(f"{r['variant']:>64}" for r in results))
         for k in keys:
             cells = []
             for r in results:
                 v = r.get(k, "—")
                 cells.append(
                     f"1st {v['first_frame_median_ms']} / {v['first_frame_worst_ms']} · "
+                    + (
+                        f"cpu {v['first_frame_cpu_median_ms']} / {v['first_frame_cpu_worst_ms']} · "
+                        if "first_frame_cpu_median_ms" in v
+                        else ""
+                    )
                     + (f"rows {v['rows_median_ms']} / {v['rows_worst_ms']} · " if "rows_median_ms" in v else "")
                     + f"last {v['median_ms']} / {v['worst_ms']}"
                     if isinstance(v, dict)
                     else str(v)
                 )
-            print(f"{k:22}" + "".join(f"{c:>46}" for c in cells))
+            print(f"{k:22}" + "".join(f"{c:>64}" for c in cells))
         print(json.dumps(results))
         if args.against:
             import shutil
