@@ -196,7 +196,7 @@ def _copy(source: str, target: str, quiet: bool = False) -> dict[str, int]:
                         majors,
                     )
                 if later:
-                    with progress("building indexes", len(later), quiet) as advance:
+                    with progress("indexes and foreign keys", len(later), quiet) as advance:
                         for statement in later:
                             d.exec_driver_sql(statement)
                             advance(1)
