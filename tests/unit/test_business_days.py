@@ -150,6 +150,23 @@ def test_a_later_start_never_gives_an_earlier_deadline(cal, a, b, n):
     assert cal.business_days_later(a, n, True) <= cal.business_days_later(b, n, True)
 
 
+@SETTINGS
+@given(
+    cal=calendars(),
+    asked=st.lists(st.tuples(instants(), st.integers(1, 25), st.booleans()), min_size=1, max_size=12),
+)
+def test_the_business_days_kept_by_a_calendar_give_what_a_fresh_calendar_finds(cal, asked):
+    """A calendar keeps the n-th business day after each day it was asked about (a report asks it for every
+    ticket): asked again and again, in any order (its table growing forwards and backwards), each deadline is the
+    one a new calendar of the same hours, asked only that, finds by walking the days."""
+    for start, n, eod in asked:
+        fresh = BusinessCalendar(cal.name, cal.timezone, cal.weekly, cal.holidays, cal.closed, cal.always)
+        assert cal.business_days_later(start, n, eod) == fresh.business_days_later(start, n, eod)
+    for start, n, eod in reversed(asked):  # (every one kept now)
+        fresh = BusinessCalendar(cal.name, cal.timezone, cal.weekly, cal.holidays, cal.closed, cal.always)
+        assert cal.business_days_later(start, n, eod) == fresh.business_days_later(start, n, eod)
+
+
 # -- the engine -------------------------------------------------------------------------------------------------
 
 

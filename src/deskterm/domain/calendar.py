@@ -53,6 +53,7 @@ class BusinessCalendar:
         self._days: list[tuple[tuple[int, int], ...]] = []  # business intervals of each day (epoch)
         self._cum: list[int] = []  # counted seconds from the anchor to the start of each day (+1 end)
         self._end = 0  # local midnight after the last day of the table
+        self._days_on: dict[tuple[int, int], int] = {}  # (day's ordinal, n) → ordinal of the n-th business day after
         # the app's event loop and its worker threads share one calendar per policy: the table is read and grown
         # under this lock, so that no reader sees it half built (re-entrant: add calls cumulative and instant_of)
         self._lock = threading.RLock()
@@ -226,15 +227,30 @@ class BusinessCalendar:
         else:
             wall = time(0)  # from the next business day's opening
             i = self._next_business(i)
-        for _ in range(days):
-            i = self._next_business(i)
+        i = self._business_days_on(i, days)
         if end_of_day:
             return self._days[i][-1][1]
         assert self._anchor is not None  # _ensure built the table
         day = date.fromordinal(self._anchor + i)
         target = int(datetime.combine(day, wall, tzinfo=self.tz).timestamp())
         closing = self._days[i][-1][1]
-        return self.instant_of(self.cumulative(min(max(target, self._midnights[i]), closing)))
+        return self._instant_of_unlocked(self._cumulative_unlocked(min(max(target, self._midnights[i]), closing)))
+
+    def _business_days_on(self, i: int, days: int) -> int:
+        """The index of the ``days``-th day with business hours after the day ``i`` of the table (``_next_business``
+        ``days`` times), kept by the days' ordinals (the table's indices move when it is rebuilt further back)."""
+        assert self._anchor is not None  # _ensure built the table
+        key = (self._anchor + i, days)
+        found = self._days_on.get(key)
+        if found is None:
+            j = i
+            for _ in range(days):
+                j = self._next_business(j)
+            found = self._days_on[key] = self._anchor + j
+        else:
+            while found - self._anchor >= len(self._days):  # (the table grows as far as the day found)
+                self._extend(_CHUNK_DAYS)
+        return found - self._anchor
 
     def _next_business(self, i: int) -> int:
         """The index of the next day of the table after ``i`` that has business hours."""
