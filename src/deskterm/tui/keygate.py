@@ -33,7 +33,11 @@ typed after ``a`` opened the canned responses and escalated); the app's own keys
 wait for the queue's first rows, which take seconds on a large desk, nor the keys of a screen opened over it
 (``expect(loading=screen)``). The gate never
 holds a key longer than ``PATIENCE`` seconds (a desk slow to answer, a widget removed with a KeyThrough in its
-queue): the app's clock opens it (``watchdog``).
+queue): the app's clock opens it (``watchdog``). Those are seconds the app could run: the time its threads waited
+for a processor (``CpuWait``) does not count, up to ``LIMIT`` seconds in all. On a loaded machine (many apps on
+one jump host, a test run beside others) reading a ticket or mounting a dialog took longer than ``PATIENCE`` of
+the wall clock, and the keys typed meanwhile went to the screen behind (``r`` and a reply typed as a ticket
+opened: the ``a`` of "Quick answer" opened the assign dialog).
 
 Textual 8.2 internals relied on (pinned in pyproject.toml): ``App.on_event`` forwards a key to ``focused or
 screen``; ``MessagePump._is_mounted``.
@@ -64,7 +68,8 @@ class KeyThrough(Message):
 
 
 class KeyGate:
-    PATIENCE = 2.0  # seconds a key may be held at most
+    PATIENCE = 2.0  # seconds a key may be held at most, of the time the app could run (CpuWait)
+    LIMIT = 30.0  # seconds a key may be held at most however loaded the machine (as the desk's busy window)
     ROUNDS = 30  # settling checks at most per key (a widget that keeps posting to itself cannot hold keys)
 
     def __init__(self, app: App) -> None:
@@ -76,6 +81,7 @@ class KeyGate:
         self.awaiting: int | None = None  # the key whose KeyThrough the gate waits for (closed)
         self.typing: int | None = None  # the last character handed to a text field, not through yet
         self.since = 0.0  # when the gate closed (monotonic)
+        self.cpu_wait = CpuWait()  # since it closed, how long the app waited for a processor
         self.rounds = 0
         self.target: MessagePump | None = None  # the widget the key being settled was handed to
         self.passes = 0  # KeyThrough passes made from it
@@ -257,17 +263,28 @@ class KeyGate:
         return done
 
     def watchdog(self) -> None:
-        """Called every second by the app's clock: a gate closed for longer than PATIENCE opens."""
-        if self.busy and time.monotonic() - self.since > self.PATIENCE:
+        """Called every second by the app's clock: a gate closed for longer than PATIENCE (of the time the app could
+        run) opens."""
+        if self.busy and self._overdue():
             self._open()
+
+    def _overdue(self) -> bool:
+        held = time.monotonic() - self.since
+        if held <= self.PATIENCE:
+            return False
+        return held > self.LIMIT or held - self.cpu_wait.seconds() > self.PATIENCE
 
     # -- settling -------------------------------------------------------------------------------
 
     def _close(self) -> None:
         self.busy = True
         self.settled = False
-        self.since = time.monotonic()
+        self._started()
         self.rounds = 0
+
+    def _started(self) -> None:
+        self.since = time.monotonic()
+        self.cpu_wait.mark()
 
     def _look_again(self) -> None:
         self.serial += 1
@@ -283,7 +300,7 @@ class KeyGate:
         and the screens are looked at again."""
         if not self.busy or serial != self.serial:
             return  # a late answer to an earlier round
-        overdue = time.monotonic() - self.since > self.PATIENCE
+        overdue = self._overdue()
         # waiting only for a screen's first rows, the app settles meanwhile: then, that screen on top, the gate
         # stays closed (``settled``: the keys that need not wait for the rows know they may go, see
         # ``_through_while_loading``); another screen on top (a ticket, the keys' help), it opens as after any key
@@ -336,7 +353,7 @@ class KeyGate:
         self.busy = False
         if self.held:
             self.busy = True
-            self.since = time.monotonic()
+            self._started()
             self.app.call_later(self._next)
 
     async def _next(self) -> None:
@@ -354,3 +371,40 @@ class KeyGate:
             self.handed_out(event)
             if self.busy:
                 return
+
+
+class CpuWait:
+    """How long the app has waited for a processor since ``mark()``: of its threads (the event loop, the reader, the
+    workers), the one that waited longest in the kernel's run queue, ready to run (Linux: the second field of
+    ``/proc/self/task/*/schedstat``, nanoseconds; a thread started since counts all its wait). 0 where the kernel
+    does not say. A reading costs a few files of /proc (about 0.1 ms a thread): the gate marks when it closes (a key
+    other than text or a move) and reads only once it has been closed for ``PATIENCE`` seconds."""
+
+    TASKS = "/proc/self/task"
+
+    def __init__(self) -> None:
+        self.base: dict[str, int] = {}
+
+    def mark(self) -> None:
+        self.base = self._waits()
+
+    def seconds(self) -> float:
+        base = self.base
+        return max((wait - base.get(tid, 0) for tid, wait in self._waits().items()), default=0) / 1e9
+
+    @classmethod
+    def _waits(cls) -> dict[str, int]:
+        import os
+
+        waits: dict[str, int] = {}
+        try:
+            tasks = os.listdir(cls.TASKS)
+        except OSError:
+            return waits
+        for tid in tasks:
+            try:
+                with open(f"{cls.TASKS}/{tid}/schedstat", "rb") as f:
+                    waits[tid] = int(f.read().split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+        return waits
