@@ -44,6 +44,22 @@ def story_demo(tmp_path, story_demo_template):
     return where / "demo.db", load_config(where / "deskterm.toml")
 
 
+@pytest.fixture(autouse=True)
+def notifications_kept(monkeypatch):
+    """Every notification an app raises is kept, in order, whether still on screen or not (``tuihelp.said``): a
+    toast leaves after its timeout in wall-clock seconds, and on a loaded machine a test that looked for it after
+    a settle found it gone (a reply's "its mail is queued" toast: an empty list). What the app shows is unchanged."""
+    from textual.notifications import Notifications
+
+    add = Notifications.add
+
+    def keep(self, notification):
+        self.__dict__.setdefault("said", []).append(notification)
+        return add(self, notification)
+
+    monkeypatch.setattr(Notifications, "add", keep)
+
+
 @pytest.fixture
 def clock():
     from deskterm.clock import FrozenClock

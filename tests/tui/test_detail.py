@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from textual import events
 from textual.widgets import Input, Select, Static, TextArea
-from tuihelp import NOW, SIZE, settle
+from tuihelp import NOW, SIZE, said, settle
 
 from deskterm.clock import FrozenClock
 from deskterm.domain.calendar import epoch
@@ -141,19 +141,19 @@ async def open_detail(pilot, ticket_id: int) -> DetailScreen:
 
 
 def notes(app) -> list[str]:
-    return [f"{n.title}: {n.message}" for n in app._notifications]
+    """What the app has said, toasts gone included (a test on a loaded machine may look after their timeout)."""
+    return [f"{n.title}: {n.message}" for n in said(app)]
 
 
 async def type_text(pilot, text: str) -> None:
-    """Short text is typed key by key; longer text is pasted into the focused field (much faster)."""
+    """Short text is typed key by key; longer text is pasted (much faster), as a terminal pastes: through the app's
+    key gate, so it reaches the field that has the focus once the dialog opened by the keys before it has settled
+    (given straight to the widget focused at the time, it went to the ticket behind a reply editor still opening
+    on a loaded machine)."""
     if len(text) <= 4:
         await pilot.press(*[{" ": "space", "\n": "enter"}.get(ch, ch) for ch in text])
         return
-    focused = pilot.app.focused
-    if isinstance(focused, TextArea):
-        focused.insert(text)
-    else:
-        focused.post_message(events.Paste(text))
+    pilot.app.post_message(events.Paste(text))
     await pilot.pause()
 
 

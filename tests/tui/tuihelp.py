@@ -48,7 +48,30 @@ async def ready(pilot) -> None:
 async def settle(pilot) -> None:
     await workers_done(pilot.app)
     await pilot.pause()
+    await keys_handed_out(pilot)
     await pilot.pause()
+
+
+async def keys_handed_out(pilot) -> None:
+    """Wait until the app's key gate (tui/keygate.py) has handed out every key typed and settled after the last one
+    (a key held while a ticket is read or a dialog opens is handled only then: on a loaded machine, after any
+    number of pauses). A gate parked for a screen's first rows with nothing held is settled. Bounded by the gate's
+    own limit, after which it opens by itself."""
+    import time
+
+    gate = getattr(pilot.app, "keygate", None)
+    if gate is None:
+        return
+    deadline = time.monotonic() + gate.LIMIT + 1
+    while (gate.held or (gate.busy and not gate.settled)) and time.monotonic() < deadline:
+        await pilot.pause(0.01)
+        await workers_done(pilot.app)  # (what the keys started)
+
+
+def said(app) -> list:
+    """Every notification the app has raised, oldest first, including those whose toast has gone (the
+    ``notifications_kept`` fixture of tests/tui/conftest.py)."""
+    return list(getattr(app._notifications, "said", []))
 
 
 def lines(table) -> list[str]:
