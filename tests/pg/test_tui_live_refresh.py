@@ -118,3 +118,49 @@ async def test_the_app_looks_for_new_escalations_only_when_one_was_raised(pg_dem
             assert looks, "looked for it"
     finally:
         other.store.dispose()
+
+
+async def test_an_escalation_notified_while_the_rules_run_is_looked_for_at_the_next_change(
+    pg_demo, tmp_path, monkeypatch
+):
+    """PostgreSQL: while this app's own rules run, a change does not look for new escalations (the rules' end
+    does, when they fired any); an escalation notified then is looked for at the next change, though that
+    change's notification says no escalation was raised."""
+    from tuihelp import until
+
+    from deskterm.config import load_config
+    from deskterm.service import Change, Desk
+    from deskterm.store.engine import open_store
+    from deskterm.tui.app import DeskApp
+    from deskterm.tui.widgets.queue_table import QueueTable
+
+    url, _, clock = pg_demo
+    with open(tmp_path / "deskterm.toml", "a", encoding="utf-8") as fh:  # (the demo's, pg_demo's tmp_path)
+        fh.write('\n[groups.L2-network]\nlevel = "L2"\n')
+    config = load_config(tmp_path / "deskterm.toml")
+    other = Desk(open_store(url), config, clock=clock, user="bob")
+    rules_running = [False]
+    monkeypatch.setattr(DeskApp, "applying_rules", property(lambda self: rules_running[0]))
+    app = DeskApp(db=url, config=config, clock=clock, user="alice")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await ready(pilot)
+            table = app.screen.query_one(QueueTable)
+            first, second = [r for r in table.visible_rows() if r.status == "open"][:2]
+            rules_running[0] = True
+            await asyncio.to_thread(other.escalate, second.id, "functional", "L2-network", "needs the network team")
+            await until(pilot, lambda: app._escalation_unseen, what="the escalation's notification heard")
+            await app.reader.idle()
+            assert not any(n.title == "New escalation" for n in app._notifications)
+            rules_running[0] = False
+            await asyncio.to_thread(other.update, first.id, Change(status="on_hold"))
+            await until(
+                pilot,
+                lambda: any(
+                    n.title == "New escalation" and f"#{second.id}" in str(n.message) for n in app._notifications
+                ),
+                what="the escalation toasted at the next change",
+            )
+            assert not app._escalation_unseen
+    finally:
+        other.store.dispose()

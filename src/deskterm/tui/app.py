@@ -471,13 +471,19 @@ class DeskApp(App):
             self.change_watch.latest_escalation if self.change_watch is not None else None
         )  # (SQLite: read with the feed)
         nothing_new = (latest is not None and self.last_escalation is not None and latest <= self.last_escalation) or (
-            self.change_watch is not None and self.change_watch.escalated is False
-        )  # (PostgreSQL: no notification said an escalation was raised)
+            self.change_watch is not None and self.change_watch.escalated is False and not self._escalation_unseen
+        )  # (PostgreSQL: no notification said an escalation was raised since the last look)
         # the screens first: their reads go to the reader's thread before the look for new escalations
         self.signals.changes.publish(changes.tickets)
-        if not self.applying_rules and not nothing_new:  # (this app's rules' are announced when they are done)
-            self.announce_escalations()
+        if not nothing_new:
+            if self.applying_rules:  # (this app's rules' are announced when they are done, if they fired any)
+                self._escalation_unseen = True  # else the next change looks (PostgreSQL: its notification won't say)
+            else:
+                self._escalation_unseen = False
+                self.announce_escalations()
         return True
+
+    _escalation_unseen = False  # an escalation was notified while this app's rules ran, and not looked for yet
 
     @property
     def applying_rules(self) -> bool:
