@@ -91,7 +91,11 @@ def new_event(
 ) -> EventRecord:
     """``NewEvent(at=at, kind=kind, ...)`` (no ``from_value``, no ``id``), equal to it, made at half the cost: a
     frozen dataclass sets each field through ``object.__setattr__``, and an import makes millions of them."""
-    return stored_event(at, kind, author, public, body, None, to, reason, None)
+    event = _new_record(EventRecord)  # (as stored_event, one call less: an import makes millions)
+    event.__dict__.update(
+        at=at, kind=kind, author=author, public=public, body=body, from_value=None, to=to, reason=reason, id=None
+    )
+    return event
 
 
 def stored_event(
