@@ -273,3 +273,27 @@ def test_the_service_managers_month(desk, tickets):
     assert report["volumes"]["opened"] > 0 and report["contracts"][0]["name"] == "Gold support"  # the last one
     page = monthly.customer_html(report)
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "Banque Rhône-Alpes" in page
+
+
+def test_the_ticket_screens_one_read_is_the_separate_reads(desk, tickets):
+    """``Desk.ticket_view`` (the ticket screen's read, one transaction) gives for every ticket of the demo (problems,
+    change requests, time logged, major incidents and their linked tickets, open escalations) what the separate
+    reads give."""
+    seen = Counter()
+    for t in tickets:
+        view = desk.ticket_view(t.id)
+        assert view.record == desk.ticket(t.id)
+        assert view.work == desk.work_summary(t.id)
+        opened = [(e.kind, e.target) for e in desk.escalations(open_only=True, tickets=[t.id])]
+        assert view.open_lines == opened
+        assert view.linked == (desk.linked(t.id) if t.major_id is None else [])
+        seen.update(
+            {
+                "linked": bool(view.linked),
+                "escalated": bool(view.open_lines),
+                "problem": view.work.incidents > 0,
+                "logged": view.work.logged_seconds > 0,
+                "contract": view.work.contract is not None,
+            }
+        )
+    assert all(seen[k] for k in ("linked", "escalated", "problem", "logged", "contract")), seen

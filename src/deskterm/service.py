@@ -122,6 +122,18 @@ class WorkSummary:
 
 
 @dataclass(frozen=True)
+class TicketView:
+    """What the ticket screen shows of one ticket, read in one transaction (``Desk.ticket_view``): the ticket with
+    its history, the service manager's side, the (kind, target) of its open escalations, and the tickets linked
+    to it when it is not itself linked to a major incident."""
+
+    record: TicketRecord
+    work: WorkSummary
+    open_lines: list[tuple[str, str]]
+    linked: list[TicketRecord]
+
+
+@dataclass(frozen=True)
 class MailTaken:
     """What became of one message: ``ticket`` (opened one), ``added`` (to its ticket), ``flood`` (to the ticket
     of a flooding sender), ``duplicate`` (taken before), ``quarantined`` (``why`` says why)."""
@@ -252,6 +264,19 @@ class Desk(ChangeRules):
     def ticket(self, key: str | int) -> TicketRecord:
         with self.store.read() as session:
             return self._load(session, key)
+
+    def ticket_view(self, key: str | int) -> TicketView:
+        """The ticket screen's read of a ticket (``TicketView``): what ``ticket``, ``work_summary``, ``escalations``
+        (open, of this ticket) and ``linked`` give, in one read transaction, the ticket read once."""
+        with self.store.read() as session:
+            record = self._load(session, key)
+            opened = self._escalations(session, *self._open_escalation(), col(Escalation.ticket_id) == record.id)
+            return TicketView(
+                record=record,
+                work=self._work_summary(session, record),
+                open_lines=[(e.kind, e.target) for e in opened],
+                linked=queries.linked_tickets(session, record.id) if record.major_id is None else [],
+            )
 
     def tickets(self, statuses: Sequence[str] | None = None) -> list[TicketRecord]:
         with self.store.read() as session:
@@ -1415,14 +1440,17 @@ class Desk(ChangeRules):
         may hold open escalations of resolved or closed tickets: they are read as closed by the ticket's end
         (outcome its status, at its last change), never as waiting for an acknowledgement."""
         with self.store.read() as session:
-            where: list[Any] = []
-            if open_only:
-                where += [col(Escalation.closed_at).is_(None), col(Ticket.status).not_in(sorted(workflow.STOPPED))]
+            where: list[Any] = self._open_escalation() if open_only else []
             if ticket is not None:
                 where.append(col(Escalation.ticket_id) == self._load(session, ticket).id)
             if tickets is not None:
                 where.append(col(Escalation.ticket_id).in_(sorted(tickets)))
             return self._escalations(session, *where)
+
+    @staticmethod
+    def _open_escalation() -> list[Any]:
+        """What ``escalations(open_only=True)`` holds of an escalation and its ticket."""
+        return [col(Escalation.closed_at).is_(None), col(Ticket.status).not_in(sorted(workflow.STOPPED))]
 
     @staticmethod
     def _escalations(session: Session, *where: Any) -> list[Escalation]:
@@ -1619,39 +1647,38 @@ class Desk(ChangeRules):
         """What the ticket screen shows of the service manager's side: the contract the ticket belongs to (in
         force on the day it was created), the time logged on it, and its change request's estimate and state."""
         with self.store.read() as session:
-            t = self._load(session, key)
-            day = t.created_at.astimezone(self.config.tz).date()
-            contract = billing_rules.in_force(queries.contracts(session, t.customer), day)
-            logged = session.execute(
-                select(func.coalesce(func.sum(col(TimeEntry.seconds)), 0)).where(col(TimeEntry.ticket_id) == t.id)
-            ).scalar()
-            row = session.get(ChangeRequest, t.id)
-            link = session.get(ProblemLink, t.id)
-            record = session.get(ProblemRecord, t.id) if t.type == "problem" else None
-            incidents = open_actions = 0
-            if t.type == "problem":
-                incidents = session.execute(
-                    select(func.count()).where(col(ProblemLink.problem_id) == t.id)
-                ).scalar_one()
-                open_actions = session.execute(
-                    select(func.count()).where(
-                        col(ProblemAction.problem_id) == t.id, col(ProblemAction.state) == "open"
-                    )
-                ).scalar_one()
-            return WorkSummary(
-                contract=contract,
-                logged_seconds=int(logged or 0),
-                estimate_seconds=row.estimate_seconds if row else None,
-                approval=row.approval if row else None,
-                approval_by=row.approval_by if row else None,
-                approval_at=row.approval_at if row else None,
-                problem_id=link.problem_id if link else None,
-                root_cause=record.root_cause if record else None,
-                known_error=bool(record.known_error) if record else False,
-                workaround=record.workaround if record else None,
-                incidents=int(incidents),
-                open_actions=int(open_actions),
-            )
+            return self._work_summary(session, self._load(session, key))
+
+    def _work_summary(self, session: Session, t: TicketRecord) -> WorkSummary:
+        """``work_summary`` of a ticket read in ``session``."""
+        day = t.created_at.astimezone(self.config.tz).date()
+        contract = billing_rules.in_force(queries.contracts(session, t.customer), day)
+        logged = session.execute(
+            select(func.coalesce(func.sum(col(TimeEntry.seconds)), 0)).where(col(TimeEntry.ticket_id) == t.id)
+        ).scalar()
+        row = session.get(ChangeRequest, t.id)
+        link = session.get(ProblemLink, t.id)
+        record = session.get(ProblemRecord, t.id) if t.type == "problem" else None
+        incidents = open_actions = 0
+        if t.type == "problem":
+            incidents = session.execute(select(func.count()).where(col(ProblemLink.problem_id) == t.id)).scalar_one()
+            open_actions = session.execute(
+                select(func.count()).where(col(ProblemAction.problem_id) == t.id, col(ProblemAction.state) == "open")
+            ).scalar_one()
+        return WorkSummary(
+            contract=contract,
+            logged_seconds=int(logged or 0),
+            estimate_seconds=row.estimate_seconds if row else None,
+            approval=row.approval if row else None,
+            approval_by=row.approval_by if row else None,
+            approval_at=row.approval_at if row else None,
+            problem_id=link.problem_id if link else None,
+            root_cause=record.root_cause if record else None,
+            known_error=bool(record.known_error) if record else False,
+            workaround=record.workaround if record else None,
+            incidents=int(incidents),
+            open_actions=int(open_actions),
+        )
 
     # -- problems: root cause, known error, linked incidents, corrective actions (domain/problems.py) --
 

@@ -192,12 +192,12 @@ class DetailScreen(DeskScreen):
         desk, key = self._desk, self.ticket_id
 
         def read() -> tuple:
-            record = desk.ticket(key)
-            self._mail = desk.mail_lines(record.id) if desk.config.mail is not None else {}
-            self.work = desk.work_summary(record.id)
+            view = desk.ticket_view(key)  # one transaction: the ticket, its work summary, escalations, links
+            self._mail = desk.mail_lines(view.record.id) if desk.config.mail is not None else {}
+            self.work = view.work
             # its open escalations' lines: `e` does not offer their targets again (escalate.escalation_targets)
-            self._open_lines = [(e.kind, e.target) for e in desk.escalations(open_only=True, tickets=[record.id])]
-            return record, (desk.linked(record.id) if record.major_id is None else [])
+            self._open_lines = view.open_lines
+            return view.record, view.linked
 
         return await asyncio.to_thread(read)
 
@@ -428,7 +428,7 @@ class DetailScreen(DeskScreen):
         kept = [k for k, v in self.drafts.items() if v.strip()]
         box = self.query_one("#detail-drafts", Static)
         box.set_class(bool(kept), "-shown")
-        box.update(Text(f"unsent draft: {', '.join(kept)} (r / n reopens it)" if kept else ""))
+        show_text(box, Text(f"unsent draft: {', '.join(kept)} (r / n reopens it)" if kept else ""))
 
     # -- the clock and other connections ---------------------------------------------------------
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual.reactive import reactive
@@ -80,14 +81,18 @@ def state_style(widget: Widget, state: str) -> Style:
 
 
 class Countdown(Widget):
-    """One timer's countdown, e.g. ``! 42m first response``; set ``timer`` to update it."""
+    """One timer's countdown, e.g. ``! 42m first response``; set ``timer`` to update it.
+
+    The clock sets it every second: it repaints itself alone, and asks for the screen to be laid out again only
+    when its width follows its text (``width: auto``) and the text's width changed (a layout each second, of the
+    whole ticket screen with its history, was most of what that screen cost while idle)."""
 
     COMPONENT_CLASSES = set(SLA_CLASSES)
     DEFAULT_CSS = """
     Countdown { width: auto; height: 1; }
     """
 
-    timer: reactive[LiveTimer | None] = reactive(None, layout=True)
+    timer: reactive[LiveTimer | None] = reactive(None)
 
     def __init__(
         self,
@@ -104,8 +109,15 @@ class Countdown(Widget):
         # a CSS class per state as well, so that screens may style the whole widget
         for state in STATES:
             self.set_class(new is not None and new.state == state, f"-{state}")
+        width = self.styles.width
+        if (width is None or width.is_auto) and cell_len(self._text(old)) != cell_len(self._text(new)):
+            self.refresh(layout=True)
+
+    @staticmethod
+    def _text(timer: LiveTimer | None) -> str:
+        return "" if timer is None else countdown_text(timer, long=True)
 
     def render(self) -> Text:
         if self.timer is None:
             return Text("")
-        return Text(countdown_text(self.timer, long=True), style=state_style(self, self.timer.state))
+        return Text(self._text(self.timer), style=state_style(self, self.timer.state))

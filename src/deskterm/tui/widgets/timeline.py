@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from rich.text import Text
 from textual.containers import VerticalScroll
+from textual.geometry import Size
 from textual.widgets import Static
 
 from ...eventtext import describe, with_previous_values
@@ -38,6 +39,12 @@ class TimelineEntry(Static):
     def __init__(self, text: Text, classes: str) -> None:
         super().__init__(text, classes=classes)
         self.text, self.kind = text, classes
+
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # The layout that placed an entry gave it its size: a line of text scrolls nothing, so its new virtual
+        # size asks for no layout of its own (Textual's default asks for one per entry mounted: every new event
+        # of the history laid the whole screen out twice).
+        return super()._size_updated(size, virtual_size, container_size, layout=False)
 
     DEFAULT_CSS = """
     TimelineEntry { height: auto; padding: 0 1; margin: 0 0 0 0; }
