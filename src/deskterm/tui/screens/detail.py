@@ -125,6 +125,7 @@ class DetailScreen(DeskScreen):
         self._policy: Policy | None = None
         self._evaluated_at = 0
         self._timer_names: tuple[str, ...] = ()
+        self._countdowns: dict[str, Countdown] = {}  # the timers' widgets, by name (the clock sets them each second)
         self._key_waits: list = []  # keys wait for the changes under way (see _later)
         self._changing = 0  # changes of this screen under way (written, then shown)
         self._missed = False  # the desk changed meanwhile
@@ -369,9 +370,10 @@ class DetailScreen(DeskScreen):
         names = tuple(sla.timers)
         if names != self._timer_names:
             await box.remove_children()
+            self._countdowns = {n: Countdown(id=f"detail-timer-{n}") for n in names}
             rows = [
                 Horizontal(
-                    Countdown(id=f"detail-timer-{n}"),
+                    self._countdowns[n],
                     Static(id=f"detail-due-{n}", classes="detail-due"),
                     classes="detail-timer",
                 )
@@ -438,9 +440,9 @@ class DetailScreen(DeskScreen):
             return
         t = epoch(now)
         for name, timer in sla.timers.items():
-            live = live_timer(timer, policy.calendar, policy.warn_at, self._evaluated_at, t)
-            for widget in self.query(f"#detail-timer-{name}"):
-                widget.timer = live  # type: ignore[attr-defined]
+            widget = self._countdowns.get(name)
+            if widget is not None:  # (mounted with the timers' rows; a query per timer each second cost more)
+                widget.timer = live_timer(timer, policy.calendar, policy.warn_at, self._evaluated_at, t)
 
     # (typed Worker[None]: Textual's run_worker infers no result type from an async method by itself)
     def _read_again(self) -> Worker[None]:

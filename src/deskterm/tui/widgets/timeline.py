@@ -137,6 +137,16 @@ class Timeline(VerticalScroll, can_focus=True):
         if self.following:
             self.call_after_refresh(self._follow)
 
+    def _size_updated(self, size: Size, virtual_size: Size, container_size: Size, layout: bool = True) -> bool:
+        # The layout that placed the entries measured them: the history's new length asks for no second layout of
+        # the whole screen (Textual's default, through the reactive ``virtual_size``); the scroll bars follow it
+        # (``_scroll_update``, in Textual's own), and a bar that comes or goes still lays the screen out.
+        grown = virtual_size != self.virtual_size
+        resized = super()._size_updated(size, virtual_size, container_size, layout=False)
+        if grown:
+            self.watch_virtual_size()
+        return resized
+
     def watch_virtual_size(self) -> None:
         """The entries laid out again (a reload, text wrapping once the width is known): following, go on
         following (whether they overflow is known only now)."""
