@@ -449,12 +449,21 @@ class QueueScreen(DeskScreen):
         # unless the search index holds this order and arranging it is cheap (SEARCH_ON_KEY), its first screenful
         # first (a few LIMITed reads), and the whole order from a worker: at a million tickets that is a second or
         # more (arranging the 473,030 held ids of "All open" again when a search is cleared: 0.2 s and more)
-        first = None if query.try_ids_now(most=SEARCH_ON_KEY) else query.head(HEAD_ROWS)
+        held = query.try_ids_now(most=SEARCH_ON_KEY)
+        first = None if held else query.head(HEAD_ROWS)
         if first is not None:
             self.table.set_query(first, keep_cursor=keep_cursor)
             self.model.shown(generation)
             self.show_status()
             self._shown(first)
+            self._background_query(query, generation, after=self._after_frame())
+            return
+        if not held:
+            # no first screenful either (another sort than time to breach, "breaching soon", a filter whose first
+            # tickets are rare along the deadlines): the whole order from the worker too, the keys meant for the
+            # rows waiting for it. On the loop it took 60-120 ms of CPU at 100,000 tickets for a view sorted by
+            # priority, seconds at a million, the screen frozen meanwhile
+            self._await_rows()
             self._background_query(query, generation, after=self._after_frame())
             return
         self.table.set_query(query, keep_cursor=keep_cursor)
@@ -569,8 +578,8 @@ class QueueScreen(DeskScreen):
     _first_read: tuple[QueueHead, Timers, datetime, threading.Event] | None = None  # (first_from_driver)
 
     def _await_rows(self) -> None:
-        """The search prompt closed while the rows it filtered are still being read: the keys typed next
-        (``enter`` to open the first match) wait for them instead of acting on the rows shown before."""
+        """The search prompt closed, or a view or sort was chosen, while the rows are still being read: the keys
+        typed next (``enter`` to open the first match) wait for them instead of acting on the rows shown before."""
         if self.model.in_flight and self._rows_coming is None:
             self._rows_coming = self.app.keygate.expect()
 
