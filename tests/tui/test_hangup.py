@@ -70,3 +70,45 @@ def test_the_app_exits_when_its_terminal_hangs_up(demo, tmp_path, how):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_sigterm_leaves_as_a_quit_does_with_the_draft_written_and_its_own_code(demo, tmp_path):
+    """``kill`` (or the host shutting down) ends the app as a quit does, the terminal given back and a reply typed
+    an instant before written to disk, but with the signal's code (143), not 0: the agent did not quit. Left to
+    the default action, the app died at once in its own screen and the last half second of typing was lost."""
+    db, _, _ = demo
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24 rows, 80 columns
+    state = tmp_path / "state"
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(state)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        close_fds=True,
+    )
+    os.close(slave)
+    try:
+        assert b"tickets" in _read_until(master, b"tickets", patience(20))  # the queue is up
+        os.write(master, b"\r")  # the first ticket
+        assert b"Reply" in _read_until(master, b"Reply", patience(10))
+        os.write(master, b"r")
+        assert b"sends" in _read_until(master, b"sends", patience(10))  # the editor: "ctrl+s sends"
+        os.write(master, b"kept through a kill")
+        _read_until(master, b"kill", patience(5))  # (echoed: the app has the keys)
+        proc.send_signal(signal.SIGTERM)
+        said = _read_until(master, b"stopped by SIGTERM", patience(10))
+        code = proc.wait(timeout=patience(10))
+        assert code == 128 + signal.SIGTERM
+        assert b"\x1b[?1049l" in said  # the terminal's own screen given back
+        assert b"1 unsent draft is kept" in said, said[-500:]
+        drafts = [p.read_text() for p in state.rglob("*.json")]
+        assert any("kept through a kill" in text for text in drafts), drafts
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)

@@ -74,6 +74,7 @@ class DeskApp(App):
         self.load_error: str | None = None
         self.last_escalation: int | None = None  # the highest escalation id already seen (None: store not open)
         self._tty: int | None = None  # the terminal's file descriptor, watched by the clock (_terminal_gone)
+        self.stopped_by: str | None = None  # the signal that ended the app ("SIGTERM"), if one did
         self.desk_problem: str | None = None  # why the desk cannot be used now (deleted, server down), else None
         self._problem_notice: Notification | None = None  # the notification that says so, as long as it lasts
         self._listening_again = False  # a worker is trying to reach the server again
@@ -158,8 +159,11 @@ class DeskApp(App):
         try:
             import asyncio
 
+            loop = asyncio.get_running_loop()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
-            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self.exit)
+            loop.add_signal_handler(signal.SIGHUP, self.exit)
+            if not self.is_headless:  # (a test's pilot shares the test runner's process: its SIGTERM is the runner's)
+                loop.add_signal_handler(signal.SIGTERM, self._terminated)
         except (AttributeError, NotImplementedError, RuntimeError, ValueError):
             pass
         if not self.is_headless:
@@ -168,6 +172,14 @@ class DeskApp(App):
                 self._tty = fd if fd >= 0 and os.isatty(fd) else None
             except (OSError, ValueError):
                 pass
+
+    def _terminated(self) -> None:
+        """SIGTERM (``kill``, the host shutting down, the session's processes ended): leave as on a quit, the
+        terminal given back as it was and every draft written, but with the signal's exit code (128 + 15), not 0:
+        the agent did not quit. Left to the default action, the process died at once, the terminal left in the
+        app's screen and a draft typed in the last half second not written."""
+        self.stopped_by = "SIGTERM"
+        self.exit(return_code=128 + signal.SIGTERM)
 
     def _terminal_gone(self) -> bool:
         """The terminal the app was started in has been hung up (its attributes cannot be read: EIO)."""

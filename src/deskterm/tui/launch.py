@@ -22,5 +22,6 @@ def run_app(db: str | None, config: Config) -> int:
     if code:
         unsent = app.unsent_drafts()
         kept = f"; {unsent} unsent draft{'s are' if unsent != 1 else ' is'} kept for the next start" if unsent else ""
-        print(f"deskterm: the app stopped on an error (exit {code}){kept}", file=sys.stderr)
+        why = f"stopped by {app.stopped_by}" if app.stopped_by else "the app stopped on an error"
+        print(f"deskterm: {why} (exit {code}){kept}", file=sys.stderr)
     return code
