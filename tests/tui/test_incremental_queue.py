@@ -88,6 +88,55 @@ async def test_a_change_elsewhere_touches_only_its_tickets(make_app, other_desk)
         assert any(str(third.id) in line and "pending" in line for line in lines(table))
 
 
+async def test_changes_while_a_follow_is_on_its_way_are_followed_after_it(make_app, other_desk):
+    """Changes that come while the previous change's follow is still on its way (the reader busy: an app that fell
+    behind on a loaded host) wait for it and are followed together on the order it patched, not the view read
+    again for each (a million ids at 1M); the screen and the counts end as a fresh read's."""
+    from deskterm.tui.screens.queue import QueueScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        table = app.screen.query_one(QueueTable)
+        followed: list[set[int]] = []
+        reread: list[object] = []
+        original, data_changed = queue_store.follow, QueueScreen.data_changed
+
+        def spy(query, changed, *args, **kwargs):
+            followed.append(set(changed))
+            return original(query, changed, *args, **kwargs)
+
+        def spy_data_changed(self, changed=None):
+            reread.append(changed)
+            return data_changed(self, changed)
+
+        queue_store.follow = spy  # type: ignore[assignment]
+        QueueScreen.data_changed = spy_data_changed  # type: ignore[method-assign]
+        gate = threading.Event()
+        try:
+            rows = [r for r in table.visible_rows() if r.status == "open"][:3]
+            assert len(rows) == 3
+            app.reader.submit(lambda: gate.wait(30), lambda _: None)  # the reader busy: the follows wait behind it
+            for row in rows:
+                other_desk.update(row.id, Change(status="on_hold"))
+                assert app.poll_changes(), "each change seen at its own look"
+            gate.set()
+            await settle(pilot)
+        finally:
+            gate.set()
+            queue_store.follow = original  # type: ignore[assignment]
+            QueueScreen.data_changed = data_changed  # type: ignore[method-assign]
+        assert followed == [{rows[0].id}, {rows[1].id, rows[2].id}], "the two that came meanwhile, in one follow"
+        assert reread == [], "the view was not read again"
+        assert list(table.query_.ids()) == _fresh_ids(app)
+        counts = data_view_counts(app.desk.store, app.desk.user)
+        assert {v: app.screen.counts[v] for v in counts} == counts
+        for row in rows:
+            shown = next(r for r in table.visible_rows() if r.id == row.id)
+            assert shown.status == "on_hold"
+        assert all(any(str(r.id) in line and "on_hold" in line for line in lines(table)) for r in rows)
+
+
 @pytest.mark.engines("sqlite", "postgresql")
 async def test_a_change_reaches_the_queue_without_the_clocks_second(db_engine, demo, request):
     """The app looks for other agents' changes more often than its clock's second: on SQLite every
