@@ -112,3 +112,40 @@ def test_sigterm_leaves_as_a_quit_does_with_the_draft_written_and_its_own_code(d
             proc.kill()
             proc.wait()
         os.close(master)
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.3, 1.0])
+def test_a_terminal_gone_while_the_app_leaves_ends_the_process(demo, tmp_path, pause):
+    """``q``, then the terminal closed before the app is out (tmux's session killed, the SSH window closed): the
+    process ends. The input thread read the hung-up terminal's end of file in a busy loop, and the interpreter
+    waited for it: the process lived on at a core's share."""
+    db, _, _ = demo
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24 rows, 80 columns
+
+    def controlling_terminal() -> None:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(tmp_path / "state")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        start_new_session=True,
+        preexec_fn=controlling_terminal,
+        close_fds=True,
+    )
+    os.close(slave)
+    try:
+        assert b"tickets" in _read_until(master, b"tickets", patience(20))
+        os.write(master, b"q")
+        time.sleep(pause)
+        os.close(master)
+        code = proc.wait(timeout=patience(15))
+        assert code == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -82,10 +82,13 @@ class QuietLinuxDriver(LinuxDriver):
                 return _TICK
             return max(0.0, due - get_time())
 
+        ended = False  # the terminal's end of input: hung up (its session gone), or a pipe closed
+
         def process_selector_events(
             selector_events: list[tuple[selectors.SelectorKey, int]],
             final: bool = False,
         ) -> None:
+            nonlocal ended
             events = [(key, mask) for key, mask in selector_events if key.fd != woken]
             if len(events) != len(selector_events):
                 try:
@@ -95,9 +98,15 @@ class QuietLinuxDriver(LinuxDriver):
                     pass
             for last, (_selector_key, mask) in loop_last(events):
                 if mask & EVENT_READ:
-                    unicode_data = decode(read(fileno, 1024 * 4), final=final and last)
+                    data = read(fileno, 1024 * 4)
+                    if not data:
+                        # The end of input: a terminal hung up reads nothing at once, for ever. Textual's thread went
+                        # on selecting it, a busy loop that kept the process alive at a core's share when the
+                        # terminal went away while the app was leaving (the interpreter waits for this thread)
+                        ended = True
+                        break
+                    unicode_data = decode(data, final=final and last)
                     if not unicode_data:
-                        # This can occur if the stdin is piped
                         break
                     for event in feed(unicode_data):
                         self.process_message(event)
@@ -105,7 +114,7 @@ class QuietLinuxDriver(LinuxDriver):
                 self.process_message(event)
 
         try:
-            while not self.exit_event.is_set():
+            while not self.exit_event.is_set() and not ended:
                 process_selector_events(selector.select(wait()))
             selector.unregister(self.fileno)
             process_selector_events(selector.select(_TICK), final=True)
