@@ -385,7 +385,8 @@ def kpi_text(k: reports.Kpis) -> Text:
 
 def _compliance_series(days: Sequence[tuple[datetime, reports.Kpis]]) -> list[float]:
     """Daily compliance in %, from the first day on which a timer ended; a later day on which none ended
-    keeps the previous day's value."""
+    keeps the previous day's value; none when no timer ended in the 30 days (a flat line: a single value would
+    draw as a full bar)."""
     out: list[float] = []
     last = None
     for _, k in days:
@@ -394,7 +395,7 @@ def _compliance_series(days: Sequence[tuple[datetime, reports.Kpis]]) -> list[fl
             last = rate * 100
         if last is not None:
             out.append(last)
-    return out or [0.0]
+    return out
 
 
 class DashboardScreen(LoadingScreen):
@@ -432,14 +433,14 @@ class DashboardScreen(LoadingScreen):
         yield Static(Text("Dashboard · computing…"), id="dash-title")
         with Horizontal(id="dash-body"):
             with VerticalScroll(id="dash-kpis"):
-                yield Static(id="dash-figures")
+                yield Static(Text("computing…"), id="dash-figures")
             with Vertical(id="dash-right"):
                 yield Label(id="label-opened", classes="dash-label")
-                yield Sparkline([0], id="spark-opened")
+                yield Sparkline([], id="spark-opened")
                 yield Label(id="label-resolved", classes="dash-label")
-                yield Sparkline([0], id="spark-resolved")
+                yield Sparkline([], id="spark-resolved")
                 yield Label(id="label-compliance", classes="dash-label")
-                yield Sparkline([0], id="spark-compliance")
+                yield Sparkline([], id="spark-compliance")
                 yield Label(Text("Customers at risk (enter: queue · i: panel)"), id="label-risk", classes="dash-label")
                 yield DataTable(cursor_type="row", id="dash-risk")
         yield KeysFooter()
@@ -451,6 +452,7 @@ class DashboardScreen(LoadingScreen):
         table.add_column("breaches", key="breaches")
         table.add_column("backlog", key="backlog")
         table.focus()
+        self._show_trend()  # "computing…" under each trend until the first figures come (its progress in the title)
 
     # -- computing (in a thread) -----------------------------------------------------------------
 
