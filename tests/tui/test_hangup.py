@@ -32,11 +32,10 @@ def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
     return seen
 
 
-@pytest.mark.parametrize("how", ["hang-up", "hang-up, SIGHUP blocked by the parent", "not the controlling terminal"])
-def test_the_app_exits_when_its_terminal_hangs_up(demo, tmp_path, how):
-    """The signal, also when the process that started the app had it blocked (the mask is inherited: the app
-    then spun at more than a core on the dead terminal); without the signal, the clock notices."""
-    db, _, _ = demo
+def _app_in_a_pty(db, state, how: str = "hang-up") -> tuple[subprocess.Popen, int]:
+    """The real app in a new session whose terminal is a pseudo-terminal of 80x24: (the process, the master side).
+    ``how``: "hang-up" (the pty is the session's controlling terminal), with "blocked" SIGHUP blocked by the
+    parent (the mask is inherited), or "not the controlling terminal"."""
     master, slave = os.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24 rows, 80 columns
 
@@ -46,7 +45,7 @@ def test_the_app_exits_when_its_terminal_hangs_up(demo, tmp_path, how):
         if "blocked" in how:
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGHUP})
 
-    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(tmp_path / "state")}
+    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(state)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
         stdin=slave,
@@ -58,6 +57,15 @@ def test_the_app_exits_when_its_terminal_hangs_up(demo, tmp_path, how):
         close_fds=True,
     )
     os.close(slave)
+    return proc, master
+
+
+@pytest.mark.parametrize("how", ["hang-up", "hang-up, SIGHUP blocked by the parent", "not the controlling terminal"])
+def test_the_app_exits_when_its_terminal_hangs_up(demo, tmp_path, how):
+    """The signal, also when the process that started the app had it blocked (the mask is inherited: the app
+    then spun at more than a core on the dead terminal); without the signal, the clock notices."""
+    db, _, _ = demo
+    proc, master = _app_in_a_pty(db, tmp_path / "state", how)
     try:
         shown = _read_until(master, b"tickets", patience(20))
         assert b"tickets" in shown, shown[-500:]  # the queue is up
@@ -77,20 +85,8 @@ def test_sigterm_leaves_as_a_quit_does_with_the_draft_written_and_its_own_code(d
     an instant before written to disk, but with the signal's code (143), not 0: the agent did not quit. Left to
     the default action, the app died at once in its own screen and the last half second of typing was lost."""
     db, _, _ = demo
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24 rows, 80 columns
     state = tmp_path / "state"
-    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(state)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        close_fds=True,
-    )
-    os.close(slave)
+    proc, master = _app_in_a_pty(db, state, "not the controlling terminal")
     try:
         assert b"tickets" in _read_until(master, b"tickets", patience(20))  # the queue is up
         os.write(master, b"\r")  # the first ticket
@@ -120,24 +116,7 @@ def test_a_terminal_gone_while_the_app_leaves_ends_the_process(demo, tmp_path, p
     process ends. The input thread read the hung-up terminal's end of file in a busy loop, and the interpreter
     waited for it: the process lived on at a core's share."""
     db, _, _ = demo
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, b"\x18\x00\x50\x00\x00\x00\x00\x00")  # 24 rows, 80 columns
-
-    def controlling_terminal() -> None:
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
-
-    env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(tmp_path / "state")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
-        stdin=slave,
-        stdout=slave,
-        stderr=slave,
-        env=env,
-        start_new_session=True,
-        preexec_fn=controlling_terminal,
-        close_fds=True,
-    )
-    os.close(slave)
+    proc, master = _app_in_a_pty(db, tmp_path / "state")
     try:
         assert b"tickets" in _read_until(master, b"tickets", patience(20))
         os.write(master, b"q")
