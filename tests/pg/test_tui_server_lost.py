@@ -92,3 +92,6 @@ async def test_a_server_that_cannot_be_reached_is_said_at_once_and_once(example_
         assert tried == []  # the store was not asked to connect again
         assert [n.title for n in app._notifications] == ["Cannot open the desk"]
         assert app.is_running and app.desk is None
+        await pilot.pause()
+        status = str(app.screen.query_one("#queue-status").render())
+        assert status.startswith("Cannot open the desk: --db: cannot connect to"), status  # not "Opening…" for ever

@@ -262,6 +262,11 @@ class DeskApp(App):
     def _failed(self, message: str) -> None:
         self.load_error = message
         self.notify(message, title="Cannot open the desk", severity="error", timeout=30)
+        from .screens.queue import QueueScreen
+
+        for screen in self.screen_stack:  # (the notice goes; the queue's status line keeps saying it)
+            if isinstance(screen, QueueScreen):
+                screen.desk_failed(message)
 
     def _opened(self, desk: Desk, watch: ChangeWatch, latest_escalation: int = 0, drafts: Drafts | None = None) -> None:
         self.desk, self.change_watch = desk, watch

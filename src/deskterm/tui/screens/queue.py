@@ -320,6 +320,9 @@ class QueueScreen(DeskScreen):
         # keys typed before the first rows are shown (enter, a view's number) wait for them (keygate.py)
         # (the app's own keys, q, ? and ctrl+p, do not wait: on a large desk the first rows take seconds)
         self._rows_coming = self.app.keygate.expect(loading=self) if self.table.query_ is None else None
+        failed = getattr(self.app, "load_error", None)
+        if failed:  # the desk failed before the screen was up
+            self.call_after_refresh(self.desk_failed, failed)
         if self._state_problem:
             self.notify(self._state_problem, title="Queue state", severity="warning", timeout=15, markup=False)
             self._state_problem = None
@@ -564,6 +567,16 @@ class QueueScreen(DeskScreen):
     def desk_loading(self, progress: LoadingProgress) -> None:
         """The store, opening, derives every open ticket's deadlines again (a new SLA configuration)."""
         self._show_loading(progress)
+
+    def desk_failed(self, message: str) -> None:
+        """The desk could not be opened: the status line says so instead of "Opening the desk…" for ever (the
+        notice, gone after 30 s, says it whole)."""
+        if not self._composed or self._widgets_gone() or self.table.loaded:
+            return
+        said = one_line(f"Cannot open the desk: {message}", max(self.size.width - 2, 20))  # (cut with an ellipsis)
+        line = Text(said, no_wrap=True, overflow="ellipsis")  # (plain text)
+        for status in self.query("#queue-status").results(Static):
+            status.update(line, layout=False)
 
     def _show_loading(self, progress: LoadingProgress) -> None:
         """Until the first rows are shown, the status line says what is being loaded, how many so far, of how
