@@ -798,53 +798,13 @@ def _quick_ticket(rec: object, where: str, importer: str) -> NewTicket | None:
         return None
     events: list[NewEvent] = []
     last = created
-    fromisoformat, shapes, make = datetime.fromisoformat, _SHAPES, new_event
-    for e in raw:
-        if type(e) is not dict:
+    well_formed = _well_formed
+    for e in raw:  # (each event by the one fast check of an event; the order here)
+        event = well_formed(e, importer)
+        if event is None or event.at < last:
             return None
-        kind = e.get("kind")
-        if type(kind) is not str:
-            return None
-        shape = shapes.get(kind)
-        if shape is None:
-            return None
-        allowed, required = shape
-        if not e.keys() <= allowed:
-            return None
-        for key in required:
-            if e.get(key) is None:
-                return None
-        at = e.get("at")
-        if type(at) is not str:
-            return None
-        try:
-            instant = fromisoformat(at)
-        except ValueError:
-            return None
-        if instant.tzinfo is None or instant < last:
-            return None
-        author = e.get("author", importer)
-        if type(author) is not str or not author.strip():
-            return None
-        to = e.get("to")
-        public = None
-        if kind == "reply":
-            public = e["public"]
-            if type(public) is not bool or type(e["body"]) is not str:
-                return None
-        elif kind == "status":
-            if type(to) is not str or to not in _STATUSES:
-                return None
-        elif kind == "priority":
-            if type(to) is not str or to not in _PRIORITIES:
-                return None
-        elif kind in _NAMED and (type(to) is not str or not to.strip()):
-            return None
-        reason = e.get("reason")
-        if reason is not None and type(reason) is not str:
-            return None
-        events.append(make(instant, kind, author, public, e.get("body"), to, reason))
-        last = instant
+        events.append(event)
+        last = event.at
     if last > LATEST:  # (the events are in time order and none is before created_at, itself in range)
         return None
     return NewTicket(
