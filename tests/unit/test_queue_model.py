@@ -131,3 +131,15 @@ def test_one_count_at_a_time_asked_again_while_it_runs_and_whole_after_a_data_ch
     assert model.ask_count(False) is True
     model.counted({}, True)
     assert model.ask_count_changed() is True and model.counting  # the difference, now
+
+
+def test_a_change_over_the_first_screenful_reads_the_view_again():
+    """Before the store is open, the table holds the first screenful read through the driver (``QueueHead``: no
+    filters, no user). A change heard then is neither patched into it nor taken as the same order: the view is
+    read again. (It was read for its filters, and the app stopped on an AttributeError.)"""
+    from deskterm.store.plain import QueueHead
+
+    model = QueueModel()
+    head = QueueHead("open", False, [1, 2], {})
+    assert not model.can_patch(head, frozen=False)
+    assert not model.can_move_on(head, head)

@@ -167,6 +167,7 @@ class QueueModel:
         return (
             shown is not None
             and not self.data_moved
+            and hasattr(shown, "filters")  # (not the first screenful read through the driver: store.plain.QueueHead)
             and (shown.view, shown.filters, shown.sort, shown.user)
             == (query.view, query.filters, query.sort, query.user)
         )
@@ -178,6 +179,7 @@ class QueueModel:
         return not (
             frozen
             or shown is None
+            or not hasattr(shown, "filters")  # the first screenful (QueueHead): the view is read again
             or self.data_moved
             or shown.view == "breaching"
             or shown.filters.words
