@@ -44,6 +44,17 @@ class Changes:
 ANY = Changes(None)
 
 
+def data_version(conn: Any) -> int:
+    """SQLite's count of the commits other connections made to the file, as ``conn`` (a sqlite3 connection) sees it:
+    it moves when anyone else commits (``PRAGMA data_version``: no transaction, a few microseconds)."""
+    cur = conn.cursor()
+    try:
+        cur.execute("PRAGMA data_version")
+        return int(cur.fetchone()[0])
+    finally:
+        cur.close()
+
+
 class Peek:
     """SQLite: whether anyone committed to the desk since the last ``moved()`` (``PRAGMA data_version`` on a
     connection of its own, a few microseconds, no transaction), for a thread that wakes anyway (the app's presence
@@ -55,20 +66,12 @@ class Peek:
         fairy = store.engine.raw_connection()
         self._conn: Any = fairy.driver_connection
         fairy.detach()  # ours until close()
-        self._last = self._version()
-
-    def _version(self) -> int:
-        cur = self._conn.cursor()
-        try:
-            cur.execute("PRAGMA data_version")
-            return int(cur.fetchone()[0])
-        finally:
-            cur.close()
+        self._last = data_version(self._conn)
 
     def moved(self) -> bool:
         """True when a commit happened since the last call (or the counter cannot be read: let the watch look)."""
         try:
-            value = self._version()
+            value = data_version(self._conn)
         except Exception:  # noqa: BLE001 - the desk's trouble is the watch's to find and say
             return True
         if value == self._last:
@@ -109,7 +112,7 @@ class ChangeWatch:
         fairy.detach()  # ours until close(): never handed back to the pool in autocommit or listening
         if self.store.is_sqlite:
             self._conn = driver
-            self._last = self._data_version()
+            self._last = data_version(self._conn)
             self._seq = self._newest()
             return
         driver.rollback()  # the pool may have begun a transaction; LISTEN must not sit in one
@@ -117,14 +120,6 @@ class ChangeWatch:
         driver.execute(f"LISTEN {NOTIFY_CHANNEL}")
         driver.execute(f"LISTEN {ESCALATION_CHANNEL}")
         self._conn = driver
-
-    def _data_version(self) -> int:
-        cur = self._conn.cursor()
-        try:
-            cur.execute("PRAGMA data_version")
-            return int(cur.fetchone()[0])
-        finally:
-            cur.close()
 
     def _newest(self) -> int | None:
         cur = self._conn.cursor()
@@ -209,7 +204,7 @@ class ChangeWatch:
             self.escalated = True
             return ANY if self._conn is not None else None  # listening again: reload once
         if self.store.is_sqlite:
-            value = self._data_version()
+            value = data_version(self._conn)
             if value != self._last:
                 self._last = value
                 self.latest_escalation = self._latest_escalation()
