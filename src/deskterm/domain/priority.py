@@ -22,5 +22,19 @@ def from_matrix(impact: int, urgency: int) -> str:
     return f"P{min(impact + urgency - 1, 4)}"
 
 
+def matrix_note(priority: str, impact: int | None, urgency: int | None) -> str | None:
+    """What to say of a ticket's impact and urgency beside its priority: "impact 2 × urgency 1" when the
+    matrix gives that priority; when the priority was set by hand since (a P4 raised to P2 for a VIP), the
+    matrix's answer too, so that the two are not read as agreeing; None when they are not known."""
+    if impact is None or urgency is None:
+        return None
+    note = f"impact {impact} × urgency {urgency}"
+    try:
+        given = from_matrix(impact, urgency)
+    except ValueError:
+        return note
+    return note if given == priority else f"set by hand; {note} gives {given}"
+
+
 def is_priority(value: object) -> bool:
     return value in PRIORITIES

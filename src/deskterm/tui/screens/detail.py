@@ -29,7 +29,7 @@ from textual.worker import Worker
 
 from ...domain import workflow
 from ...domain.calendar import epoch
-from ...domain.priority import CLASSIFICATIONS, TYPES
+from ...domain.priority import CLASSIFICATIONS, TYPES, matrix_note
 from ...errors import BadInput, Conflict, Refused
 from ...fmt import SUBJECT_SHOWN, hours_minutes, local, one_line
 from ...why import why_lines
@@ -318,8 +318,9 @@ class DetailScreen(DeskScreen):
         if r.category:
             fields.append([(one_line(r.category), "")])
         priority = [(r.priority, "bold")]
-        if r.impact is not None and r.urgency is not None:
-            priority.append((f" (impact {r.impact} × urgency {r.urgency})", ""))
+        matrix = matrix_note(r.priority, r.impact, r.urgency)
+        if matrix is not None:
+            priority.append((f" ({matrix})", ""))
         fields.append(priority)
         status = [(r.status, "bold")]
         if r.resolution_code:
