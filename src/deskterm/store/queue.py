@@ -39,6 +39,7 @@ from sqlmodel import col
 from ..records import TicketRecord
 from . import plain, queries
 from .engine import Store
+from .ids import IdBits, id_array
 from .models import Customer, Escalation, Ticket, TicketSearch, core
 from .queue_conditions import customer_names, escalated_condition, filter_conditions, sort_key, view_condition
 from .queue_counts import ViewCounts, breaching_count, data_view_counts, view_bits, view_counts
@@ -155,8 +156,8 @@ class QueueQuery:
             if self.sort.column == "customer":
                 stmt = stmt.join(Customer, col(Customer.id) == col(Ticket.customer_id))
             if progress is None:
-                return array("q", conn.execute(stmt).scalars())
-            out = array("q")
+                return id_array(conn.execute(stmt).scalars())
+            out = id_array()
             for part in conn.execute(stmt).scalars().partitions(READ_PART):
                 out.extend(cast("Sequence[int]", part))  # (ids: never NULL)
                 progress(READING_QUEUE, len(out), None)
@@ -193,8 +194,11 @@ class QueueQuery:
             # the breached left out (those in warning by another timer: their deadlines, by primary key)
             with self.store.engine.connect() as conn:
                 warned = self._warned(conn, now)
-                inside = (warned - breached_ids(conn, warned, now)) | soon_ids(conn, now)
-            return array("q", [i for i in ids if i in inside])
+                inside = IdBits(bytearray(warned.bits))
+                for i in breached_ids(conn, warned, now):
+                    inside.bits[i] = 0
+                inside.add_all(soon_ids(conn, now))
+            return inside.among(ids)
         with self.store.engine.connect() as conn:
             if not ids:
                 breached = paused = soon = 0
@@ -205,17 +209,17 @@ class QueueQuery:
             warned = self._warned(conn, now)
         if breaching:
             # due within the horizon: a prefix of the deadline order; beyond it, only those in warning
-            middle = ids[breached:soon] + array("q", [i for i in ids[soon:paused] if i in warned])
-            last = array("q", [i for i in ids[paused:] if i in warned])
+            middle = ids[breached:soon] + warned.among(ids[soon:paused])
+            last = warned.among(ids[paused:])
         else:
             middle, last = ids[breached:paused], ids[paused:]
-        warning = array("q", [i for i in middle if i in warned])
-        rest = array("q", [i for i in middle if i not in warned]) if warning else middle
+        warning = warned.among(middle)
+        rest = warned.outside(middle) if warning else middle
         # "breaching soon" holds no breached ticket: they are "breached", not "soon"
-        self._groups = (array("q") if breaching else ids[:breached], warning, rest, last)
+        self._groups = (id_array() if breaching else ids[:breached], warning, rest, last)
         return self._joined()
 
-    def _warned(self, conn, now: datetime) -> set[int]:
+    def _warned(self, conn, now: datetime) -> IdBits:
         return self.search.warned(conn, now) if self.search is not None else warned_ids(conn, now)
 
     def _joined(self) -> array:
@@ -223,7 +227,7 @@ class QueueQuery:
         *groups, last = self._groups
         if self.sort.descending:
             groups, last = [g[::-1] for g in reversed(groups)], last[::-1]
-        out = array("q")
+        out = id_array()
         for group in (*groups, last):
             out.extend(group)
         return out
@@ -246,7 +250,7 @@ class QueueQuery:
         t0, t1 = earlier.now, self.now
         if earlier._groups is None or t0 is None or t1 is None or t1 < t0:
             return None
-        breached, warning, rest, paused = (array("q", g) for g in earlier._groups)
+        breached, warning, rest, paused = (id_array(g) for g in earlier._groups)
         crossed_warning = and_(col(Ticket.next_warn) > t0, col(Ticket.next_warn) <= t1)
         crossed_deadline = and_(col(Ticket.next_due) >= t0, col(Ticket.next_due) < t1)
         with self.store.engine.connect() as conn:
@@ -336,7 +340,7 @@ class QueueQuery:
         if not changed:
             query._groups, query._ids = self._groups, self._ids
             return query
-        groups = tuple(array("q", g) for g in self._groups)
+        groups = tuple(id_array(g) for g in self._groups)
         top = self._top_id()
         for ticket_id in changed:
             if kept is not None and _take_out_by_deadline(groups, ticket_id, kept):
@@ -376,7 +380,7 @@ class QueueQuery:
         a few dozen others' in SQL (``_before``: the database's own comparison, the one its ORDER BY uses: its
         collation, its NULLs last)."""
         query = replace(self)
-        ids = array("q", self._ids if self._ids is not None else ())
+        ids = id_array(self._ids if self._ids is not None else ())
         top = self._top_id()
         for ticket_id in changed:
             if ticket_id <= top and (position := _find(ids, ticket_id)) is not None:
@@ -390,7 +394,7 @@ class QueueQuery:
     def _top_id(self) -> int:
         """The highest ticket id in this order (a ticket created since it was taken has a higher one)."""
         if self._top is None:
-            ids = self._ids if self._ids is not None else array("q")
+            ids = self._ids if self._ids is not None else id_array()
             self._top = max(ids, default=0)
         return self._top
 
@@ -418,7 +422,7 @@ class QueueQuery:
             groups, order = groups[::-1], [due.desc(), ticket_id.desc()]
         ranges: list[tuple[list[ColumnElement[bool]], list[Any]]] = [(g, order) for g in groups]
         ranges.append(([due.is_(None)], [ticket_id.desc() if self.sort.descending else ticket_id.asc()]))
-        found = array("q")
+        found = id_array()
         budget = HEAD_SCAN_MOST
         with self.store.engine.connect() as conn:
             in_view = case((and_(*self._where(conn)), 1), else_=0)
@@ -597,7 +601,7 @@ def _find(group: array, ticket_id: int) -> int | None:
         return head.index(ticket_id)
     if len(group) <= _HEAD:
         return None
-    data, needle, start = group.tobytes(), array("q", [ticket_id]).tobytes(), _HEAD * group.itemsize
+    data, needle, start = group.tobytes(), array(group.typecode, [ticket_id]).tobytes(), _HEAD * group.itemsize
     while (at := data.find(needle, start)) >= 0:
         if at % group.itemsize == 0:
             return at // group.itemsize

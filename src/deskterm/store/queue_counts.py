@@ -22,6 +22,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col
 
 from .engine import Store
+from .ids import id_array
 from .models import Ticket
 from .queue_conditions import data_views
 from .queue_terms import (
@@ -301,7 +302,7 @@ class ViewCounts:
         key = math.floor(instant / _SOON_BUCKET)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[key] = array("q")
+            bucket = self._buckets[key] = id_array()
             heapq.heappush(self._bucket_keys, key)
         bucket.append(ticket_id)
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select, text
 from sqlmodel import col
 
+from .ids import IdBits, id_array
 from .models import Ticket, TicketSearch
 from .queue_conditions import customer_names
 from .queue_terms import fold
@@ -168,7 +169,7 @@ class SearchIndex:
         self._positions: dict[int, int] | None = None  # id → position in _ids, when a word is a number
         self._top: int | None = None  # the highest id in _ids
         self._customers: dict[int, str] | None = None  # the customers' names, folded
-        # words → positions in _ids (an array: 8 bytes each, where a list of ints took 36)
+        # words → positions in _ids (an array: 4 bytes each, where a list of ints took 36)
         self._results: OrderedDict[tuple[str, ...], array] = OrderedDict()
         self._warned: tuple | None = None  # (generation, instant, ids) of the last warned_ids
         self.searches = 0  # searches asked of the store (tests and benchmarks read these)
@@ -178,7 +179,7 @@ class SearchIndex:
         """The data changed: what is held is stale (dropped by the next call, which waits for no load)."""
         self.generation += 1
 
-    def warned(self, conn, now: datetime) -> set[int]:
+    def warned(self, conn, now: datetime) -> IdBits:
         """``warned_ids`` at ``now``, kept for the next queries at the same instant (typing on)."""
         generation, held = self.generation, self._warned
         if held is not None and held[:2] == (generation, now):
@@ -248,7 +249,7 @@ class SearchIndex:
             positions = self._narrow(query, query.filters.words)
             if not wait and most is not None and len(positions) > most:  # (held, but too many to arrange now)
                 return None
-            return array("q", [ids[p] for p in positions])
+            return id_array([ids[p] for p in positions])
         finally:
             self._lock.release()
 
@@ -308,13 +309,13 @@ class SearchIndex:
             positions: Sequence[int] = range(len(ids)) if source is None else source
             if source is not None and len(source) <= self.BY_ID_MOST:
                 matched = match.among(conn, [ids[p] for p in source])
-                found = array("q", [p for p in positions if ids[p] in matched])
+                found = id_array([p for p in positions if ids[p] in matched])
             else:
                 if self._top is None:
                     self._top = max(ids, default=0)
                 bits = match.matching_ids(conn, self.BY_ID_MOST, self._top)
                 self.searches += 1
-                found = array("q", [p for p in positions if bits[ids[p]]])
+                found = id_array([p for p in positions if bits[ids[p]]])
             self.scanned += len(positions)
             if source is not None and any(n is not None for n in match.numbers):
                 found = self._numbered(conn, found, match)
@@ -332,4 +333,4 @@ class SearchIndex:
             self._positions = {i: p for p, i in enumerate(ids)}
         numbered = {n for n in match.numbers if n is not None and n in self._positions}
         extra = [self._positions[i] for i in match.among(conn, numbered)]
-        return array("q", sorted(set(found).union(extra))) if extra else found
+        return id_array(sorted(set(found).union(extra))) if extra else found
