@@ -294,7 +294,7 @@ def test_the_first_count_keeps_the_deadlines_timestamp_gives(busy, stamps):
     counts = ViewCounts(desk.store, desk.user)
     counts.load()
     for ticket_id, (due, warn) in stored.items():
-        for instant, kept in ((due, counts.deadline(ticket_id)), (warn, counts._warn[ticket_id])):
+        for instant, kept in ((due, counts.deadline(ticket_id)), (warn, counts.warning(ticket_id))):
             if instant is None:
                 assert math.isnan(kept)
             else:
