@@ -169,6 +169,22 @@ def test_search_index_narrows_incrementally_and_agrees_with_brute_force(store):
     assert index.find(QueueQuery(store, view="open", user="alice", now=NOW), wait=False) is None  # would need SQL
 
 
+def test_a_change_drops_what_the_search_index_held(store):
+    """``SearchIndex.invalidate`` (the data changed) lets go of the base order, the results and the warned tickets
+    at once: a queue that follows changes asks nothing of the index until the next search, and at a million tickets
+    kept them meanwhile. The next search reads them again and answers as a fresh one."""
+    from deskterm.store.queue import SearchIndex
+
+    index = SearchIndex()
+    query = QueueQuery(store, view="open", filters=parse_filter("pr"), user="alice", now=NOW, search=index)
+    before = list(query.ids())
+    assert index._ids is not None and index._results and index._warned is not None
+    index.invalidate()
+    assert index._ids is None and not index._results and index._warned is None
+    again = QueueQuery(store, view="open", filters=parse_filter("pr"), user="alice", now=NOW, search=index)
+    assert list(again.ids()) == before == _reference(store, "open", "pr")
+
+
 def test_search_is_case_insensitive_beyond_ascii(demo):
     """SQLite's LIKE folds ASCII only; the search folds like str.casefold."""
     from deskterm.service import Desk, NewTicket

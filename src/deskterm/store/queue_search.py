@@ -177,8 +177,16 @@ class SearchIndex:
         self.scanned = 0  # held ids examined
 
     def invalidate(self) -> None:
-        """The data changed: what is held is stale (dropped by the next call, which waits for no load)."""
+        """The data changed: what is held is stale, and dropped now unless a worker is using the index (then by
+        the next call, which waits for no load). A queue that follows changes (``follow``) asks nothing of the index
+        until the next search: at a million tickets it kept the stale base order and warned tickets meanwhile."""
         self.generation += 1
+        self._warned = None
+        if self._lock.acquire(blocking=False):  # (never waits: the event loop calls it)
+            try:
+                self._check_generation()
+            finally:
+                self._lock.release()
 
     def warned(self, conn, now: datetime) -> IdBits:
         """``warned_ids`` at ``now``, kept for the next queries at the same instant (typing on)."""
