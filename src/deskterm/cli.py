@@ -42,6 +42,18 @@ class Context:
         self.derived = True
         # no progress on stderr, even on a terminal (a command's --quiet): see desk()
         self.quiet = False
+        # the command only reads (or, as escalate-due, acts on what is there): a missing desk is an error, not an
+        # empty desk created on the way (a mistyped DESKTERM_DB in a cron line would escalate nothing, silently)
+        self.reads = False
+
+    def _must_exist(self) -> None:
+        if not self.reads:
+            return
+        from .store.deskfile import new_desk_file
+
+        where = new_desk_file(self.db)
+        if where is not None:
+            raise BadInput(f"--db: {where}: no desk there (the app, `deskterm new` or `deskterm import` creates one)")
 
     @property
     def config(self) -> Config:
@@ -60,6 +72,7 @@ class Context:
             # a bad configuration is reported before the database is touched, and before the store's libraries
             # (most of a command's start-up) are imported
             config = self.config
+            self._must_exist()
             from .progress import steps
             from .service import Desk
             from .store.engine import open_store
@@ -88,6 +101,7 @@ class Context:
             from .store.plain import open_plain
 
             config = self.config  # (a bad configuration is said before the desk is touched)
+            self._must_exist()
             self._plain = open_plain(self.db, config)
             if self._plain is None:
                 desk = self.desk()
@@ -159,6 +173,12 @@ class FiniteRange(click.FloatRange):
         return number
 
 
+# The commands that only read the desk, or act on what it holds: on a desk file that does not exist they say so
+# (exit 2) instead of creating an empty desk and answering from it. The app, ``new``, ``import`` and the
+# directories' commands (customers, agents…) create a new desk.
+READS = frozenset({"list", "show", "history", "report", "escalations", "handover", "escalate-due", "improvement"})
+
+
 class DeskGroup(click.Group):
     """Failures of the database that are not deskterm's bugs (a file that is no desk, a damaged, read-only or busy
     desk, a full disk, a lost server) become one line naming the problem, exit 2, wherever they happen."""
@@ -197,6 +217,7 @@ class DeskGroup(click.Group):
 def cli(ctx: click.Context, db: str | None, config_path: str | None) -> int | None:
     """deskterm: a terminal service desk. Without a command, opens the queue."""
     ctx.obj = Context(db, config_path)
+    ctx.obj.reads = ctx.invoked_subcommand in READS
     ctx.call_on_close(_say_warnings)  # also when the command fails (before its error line)
     ctx.call_on_close(ctx.obj.close_reader)  # the plain reads' connection (its snapshot), if one was opened
     if ctx.invoked_subcommand is None:

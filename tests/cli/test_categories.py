@@ -106,7 +106,7 @@ def test_import_with_categories_all_or_nothing(cli, db_url, tmp_path):
     ]
     path = tmp_path / "in.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records), encoding="utf-8")
-    ok(cli("list"))  # the desk exists (empty)
+    ok(cli("customers", "list"))  # the desk exists (empty; ``list`` creates none: tests/cli/test_missing_desk.py)
     before = db_state(db_url)
     r = cli("import", str(path))
     assert r.returncode == 2

@@ -263,7 +263,7 @@ def test_cli_says_the_warning_on_one_line_and_runs(tmp_path):
     )
     path = tmp_path / "desk.toml"
     path.write_text(text)
-    out = run_cli("--db", str(tmp_path / "desk.db"), "--config", str(path), "list")
+    out = run_cli("--db", str(tmp_path / "desk.db"), "--config", str(path), "customers", "list")
     assert out.returncode == 0, out.stderr
     lines = out.stderr.splitlines()
     assert len(lines) == 1, lines

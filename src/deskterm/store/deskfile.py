@@ -41,6 +41,16 @@ def db_url(db: str | os.PathLike | None) -> str:
     return f"sqlite:///{Path(value).expanduser().absolute()}"
 
 
+def new_desk_file(db: str | os.PathLike | None) -> str | None:
+    """The file of a SQLite desk that does not exist (yet): opening it creates a new, empty desk there. None for a
+    desk that exists, a server's, or one in memory."""
+    url = db_url(db)
+    if not url.startswith("sqlite:///") or "?" in url:
+        return None
+    file = url[len("sqlite:///") :]
+    return None if file in ("", ":memory:") or os.path.lexists(file) else file
+
+
 def cannot_connect(where: str, error: BaseException) -> CannotConnect:
     """The one line said when the desk's server cannot be reached (``where``: its URL without the password), from
     the driver's error (its first line); the store and the reads through the driver alone (store/plain.py) say

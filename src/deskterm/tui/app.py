@@ -26,6 +26,7 @@ from textual.screen import Screen
 from ..clock import Clock
 from ..config import Config
 from ..errors import DeskError
+from ..store.deskfile import new_desk_file
 from .commands import ScreenActions
 from .messages import DeskSignals, OthersOpen
 
@@ -66,6 +67,9 @@ class DeskApp(App):
         self.config = config
         self.clock = clock or Clock()
         self.user = user
+        # the desk file did not exist when the app started: it creates a new, empty desk, which the queue says
+        # (a mistyped DESKTERM_DB would otherwise read as a quiet queue)
+        self.new_desk_at = new_desk_file(db)
         self.desk: Desk | None = None  # the service layer, once the store is open (_opened)
         self.change_watch: ChangeWatch | None = None
         from ..config import CustomerEntries

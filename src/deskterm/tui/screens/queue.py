@@ -947,12 +947,20 @@ class QueueScreen(DeskScreen):
             # the whole line in the table's width: the filter is cut (…) before "esc clears" is
             room = table.scrollable_content_region.width - 2 - cell_len("No ticket matches  — esc clears")
             text = f"No ticket matches {_cut(one_line(self.state.filter, 1000), max(room, 8))} — esc clears"
+        elif (where := getattr(self.app, "new_desk_at", None)) and table.total == 0 and not self._any_ticket():
+            # a desk created by this start: said with where it is (a mistyped DESKTERM_DB reads as a quiet queue)
+            room = table.scrollable_content_region.width - 2 - cell_len("No ticket yet: a new desk, ")
+            text = f"No ticket yet: a new desk, {_cut_left(where, max(room, 12))}"
         else:
             text = f"No ticket in {VIEWS[self.state.view]}"
         if text != table.empty_text:
             table.empty_text = text
             if table.total == 0:
                 table.refresh()
+
+    def _any_ticket(self) -> bool:
+        """Whether any view counts a ticket (the tabs' counts, once counted)."""
+        return self._tabs is not None and any(self._tabs.counts.values())
 
     def on_resize(self) -> None:
         if self._composed and not self._widgets_gone():
@@ -1615,6 +1623,15 @@ class QueueScreen(DeskScreen):
         from ..keys import show_keys
 
         show_keys(self.app)
+
+
+def _cut_left(text: str, cells: int) -> str:
+    """``text`` in at most ``cells`` cells, shortened at its start with ``…`` (a path: its end says most)."""
+    if cell_len(text) <= cells:
+        return text
+    while text and cell_len(text) > cells - 1:
+        text = text[1:]
+    return "…" + text
 
 
 def _cut(text: str, cells: int) -> str:
