@@ -34,7 +34,7 @@ from deskterm.tui.screens.detail_modals import (
 from deskterm.tui.screens.modals import ChoiceScreen
 from deskterm.tui.screens.stale import StaleDialog
 from deskterm.tui.widgets.countdown import Countdown
-from deskterm.tui.widgets.timeline import Timeline, TimelineEntry
+from deskterm.tui.widgets.timeline import Timeline
 
 PARIS = ZoneInfo("Europe/Paris")
 LONG = (
@@ -196,17 +196,17 @@ async def test_header_timers_and_timeline(make_app, tickets):
         timeline = screen.query_one(Timeline)
         record = app.desk.ticket(tickets[0])
         assert timeline.shown == [e.id for e in record.events]  # every event, in order
-        entries = list(screen.query(TimelineEntry))
+        entries = timeline.entries
         assert len(entries) == len(record.events) + 1  # + "ticket created"
-        note_entries = [e for e in entries if e.has_class("-note")]
-        assert len(note_entries) == 3 and all("INTERNAL NOTE" in str(e.render()) for e in note_entries)
+        note_entries = [text for text, kind in entries if kind == "-note"]
+        assert len(note_entries) == 3 and all("INTERNAL NOTE" in str(text) for text in note_entries)
         # untrusted text is inert: markup is shown as written, escapes are made visible
-        texts = "\n".join(str(e.render()) for e in entries)
+        texts = "\n".join(str(text) for text, _ in entries)
         assert "[b]not bold[/b]" in texts and "\\x1b[31m" in texts and "\x1b" not in texts
         assert "priority P2 → P1 (whole ward affected)" in texts and "escalation to L2-network" in texts
         # long bodies wrap instead of being cut
-        first_customer = next(e for e in entries if e.has_class("-customer"))
-        assert first_customer.size.height > 4
+        first_customer = next(i for i, (_, kind) in enumerate(entries) if kind == "-customer")
+        assert timeline.entry_lines(first_customer)[1] > 4
         # it scrolls, with the keyboard
         assert timeline.max_scroll_y > 0
         await pilot.press("home")
@@ -279,7 +279,7 @@ async def test_reply_and_note_each_write_one_event(make_app, tickets):
             ("reply", False, "alice", "check the badge server"),
         ]
         assert screen.record.version == 3 and screen.drafts == {"reply": "", "note": ""}
-        assert screen.query(TimelineEntry).last().has_class("-note")
+        assert screen.query_one(Timeline).entries[-1][1] == "-note"
 
 
 async def test_empty_reply_is_refused(make_app, tickets):
@@ -686,26 +686,29 @@ async def test_poll_reloads_when_the_version_moved(make_app, tickets, other_desk
 
 
 async def test_a_change_elsewhere_adds_its_entries_and_keeps_the_others(make_app, tickets, other_desk):
-    """Issue 17: another agent's change of the ticket mounts only its new entries in the history (every entry
-    mounted again laid the screen out anew); the history then reads as a whole one made afresh, and the head as
-    the ticket is now."""
+    """Issue 17: another agent's change of the ticket adds only its new entries' lines to the history (every entry
+    mounted again laid the screen out anew); the history then reads, and is drawn, as a whole one made afresh, and
+    the head as the ticket is now."""
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, tickets[3])
         timeline = screen.query_one(Timeline)
-        before = list(timeline.query(TimelineEntry))
+        before = list(timeline._lines)  # each entry's rendered lines
         other_desk.update(tickets[3], Change(assign="bruno", note="took it over"))
         app.poll()
         await settle(pilot)
-        after = list(timeline.query(TimelineEntry))
+        after = list(timeline._lines)
         record = screen.record
         assert record.assignee == "bruno" and timeline.shown == [e.id for e in record.events]
-        assert after[: len(before)] == before and len(after) == len(before) + 2  # the same widgets, two more
-        kept = [(str(e.render()), e.kind) for e in after]
-        await timeline.remove_children()  # a history made afresh from the same events reads the same
+        assert len(after) == len(before) + 2 and all(a is b for a, b in zip(after, before, strict=False))  # two more
+        kept = [(str(text), kind) for text, kind in timeline.entries]
+        drawn = [line for lines in after for line in lines]
+        timeline.entries = []  # a history made afresh from the same events reads, and is drawn, the same
+        timeline._look = None
         await screen._show(record, screen.linked)
         await settle(pilot)
-        assert [(str(e.render()), e.kind) for e in timeline.query(TimelineEntry)] == kept
+        assert [(str(text), kind) for text, kind in timeline.entries] == kept
+        assert [line for lines in timeline._lines for line in lines] == drawn
         assert "bruno" in str(screen.query_one("#detail-head", Static).render())
 
 

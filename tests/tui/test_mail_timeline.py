@@ -13,7 +13,7 @@ from deskterm.records import NewTicket
 from deskterm.service import Change, Desk
 from deskterm.store.engine import open_store
 from deskterm.store.models import InboundMail, OutboxMail
-from deskterm.tui.widgets.timeline import Timeline, TimelineEntry
+from deskterm.tui.widgets.timeline import Timeline
 
 MAIL = """
 [mail]
@@ -61,14 +61,14 @@ async def test_failed_mail_is_shown_and_R_queues_it_again(demo, make_app):
     app = make_app(config=config)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, t.id)
-        text = "\n".join(str(w.render()) for w in screen.query_one(Timeline).query(TimelineEntry))
+        text = "\n".join(str(text) for text, _ in screen.query_one(Timeline).entries)
         assert (
             "✉ mail failed: 550 5.1.1 \\x1b[2Jno such user (R retries)" in text
         )  # inert: no escape reaches the screen
         await pilot.press("R")
         await settle(pilot)
         assert any("1 message queued again" in n for n in notes(app))
-        text = "\n".join(str(w.render()) for w in screen.query_one(Timeline).query(TimelineEntry))
+        text = "\n".join(str(text) for text, _ in screen.query_one(Timeline).entries)
         assert "✉ mail queued, attempt" in text
         await pilot.press("R")  # nothing failed any more: said, nothing changed
         await settle(pilot)
@@ -110,7 +110,7 @@ async def test_an_open_ticket_screen_shows_its_mail_sent_or_failed_by_the_sender
             screen = await open_detail(pilot, t.id)
 
             def timeline() -> str:
-                return "\n".join(str(w.render()) for w in screen.query_one(Timeline).query(TimelineEntry))
+                return "\n".join(str(text) for text, _ in screen.query_one(Timeline).entries)
 
             assert timeline().count("✉ mail queued to joe@acme.example") == 2
             version = screen.record.version

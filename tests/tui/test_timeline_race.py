@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from textual.app import App
 
 from deskterm.records import EventRecord
-from deskterm.tui.widgets.timeline import Timeline, TimelineEntry
+from deskterm.tui.widgets.timeline import Timeline
 
 
 class _One(App):
@@ -30,4 +30,5 @@ async def test_concurrent_shows_leave_one_copy_of_the_history():
 
         await asyncio.gather(show(), show(), show())
         await pilot.pause()
-        assert len(timeline.query(TimelineEntry)) == 1 + len(events)
+        assert len(timeline.entries) == 1 + len(events)
+        assert timeline.virtual_size.height == sum(len(lines) for lines in timeline._lines)
