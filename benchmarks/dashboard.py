@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -104,6 +105,7 @@ def worker(db: str, config_path: str, changes: int, profile: str = "") -> dict:
     compute(figures, clock.now())
     c2 = time.process_time()
     out["first read"], out["first compute"] = c1 - c0, c2 - c1
+    out["first rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak resident, MB
     out["tickets kept"] = len(figures.tickets)
     watch = ChangeWatch(store)
     watch.changes()
@@ -269,10 +271,12 @@ def main() -> int:
         ("tickets kept", lambda r: f"{r['tickets kept']:>14,}"),
         ("first load: reading", lambda r: f"{r['first read']:14.2f}"),
         ("first load: computing", lambda r: f"{r['first compute']:14.2f}"),
-        ("per change: reading (median)", lambda r: f"{statistics.median(r['reads']) * 1000:11.1f} ms"),
-        ("per change: computing (median)", lambda r: f"{statistics.median(r['computes']) * 1000:11.1f} ms"),
-        ("per change: computing (worst)", lambda r: f"{max(r['computes']) * 1000:11.1f} ms"),
+        ("per change: reading (median)", lambda r: f"{statistics.median(r['reads'] or [0]) * 1000:11.1f} ms"),
+        ("per change: computing (median)", lambda r: f"{statistics.median(r['computes'] or [0]) * 1000:11.1f} ms"),
+        ("per change: computing (worst)", lambda r: f"{max(r['computes'] or [0]) * 1000:11.1f} ms"),
     ]
+    if args.screen == "dashboard":
+        rows[3:3] = [("first load: peak resident (MB)", lambda r: f"{r.get('first rss', 0):14.0f}")]
     if args.screen == "handover":
         rows[3:3] = [
             ("sections on screen", lambda r: f"{sum(r['sections'].values()):>14,}"),

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import heapq
 import statistics
+import sys
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -45,7 +46,7 @@ from .domain.history import first_contact, reopens, status_at, survey_scores
 from .domain.sla import TIMERS, TicketSla
 from .domain.workflow import STOPPED
 from .progress import Progress, counting
-from .records import TicketRecord
+from .records import EventRecord, TicketRecord
 
 if TYPE_CHECKING:  # the escalations come as the store's rows, read by the caller
     from .store.models import Escalation
@@ -204,7 +205,7 @@ class Contribution:
 NOTHING = Contribution()
 
 
-def _counts(t: TicketRecord, since: datetime, until: datetime) -> bool:
+def _counts(t: TicketRecord | Digest, since: datetime, until: datetime) -> bool:
     """Whether anything of ``t`` counts in [since, until): not when it was created later, or closed and untouched
     since before the period (queries.load_tickets)."""
     return not (t.created_at >= until or (t.status in STOPPED and t.updated_at < since))
@@ -231,6 +232,56 @@ def sla_same_before(old: TicketRecord | None, new: TicketRecord | None) -> float
     n = min(len(old.events), len(new.events))
     rest = [e.for_engine().at for e in (*old.events[n : n + 1], *new.events[n : n + 1])]
     return min(rest, default=float("inf"))
+
+
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """What the dashboard keeps of a ticket's record once its contributions are computed, instead of the record
+    with its history (at a million tickets, 6 KB each: the records did not fit in a jump host's memory): what
+    ``_counts`` reads (creation, last change, status) and, for ``digest_same_before``, a hash of what an SLA
+    evaluation reads besides the events (creation, initial priority, customer) and a hash of the events.
+    ``digest(t)`` makes it."""
+
+    created_at: datetime
+    updated_at: datetime
+    status: str
+    sla_key: int  # hash((created_at, initial_priority, customer))
+    events: int  # how many events the history had
+    history: int  # _history_hash of those events
+
+
+def _history_hash(events: Sequence[EventRecord], n: int) -> int:
+    """A hash of the first ``n`` events as the SLA engine reads them (their instant, kind, public flag, author and
+    target): two histories whose first ``n`` events hash the same give those events to the engine alike (the
+    hash of the fields themselves, a finer equality than the engine's: ``public`` None and False differ here)."""
+    return hash(tuple([(e.at, e.kind, e.public, e.author, e.to) for e in events[:n]]))
+
+
+def digest(t: TicketRecord) -> Digest:
+    """The ``Digest`` of ``t`` (its strings shared with every other digest's: a status is one of a few)."""
+    return Digest(
+        t.created_at,
+        t.updated_at,
+        sys.intern(t.status),
+        hash((t.created_at, t.initial_priority, t.customer)),
+        len(t.events),
+        _history_hash(t.events, len(t.events)),
+    )
+
+
+def digest_same_before(old: Digest | None, new: TicketRecord | None) -> float:
+    """``sla_same_before`` of the record ``old`` is the digest of and ``new``, or an earlier instant (``-inf``): when
+    ``new``'s history begins with ``old``'s whole (events added after them: a change made now), the instant of
+    the first added event (``inf``: none), as ``sla_same_before``; any other difference (an event inserted, changed
+    or dropped among the old ones, the creation, initial priority or customer changed) gives ``-inf``, every past
+    day evaluated again. Earlier is never wrong: a contribution's timers are kept only before that instant (up to
+    a collision of the 64-bit hashes)."""
+    if old is None or new is None or old.sla_key != hash((new.created_at, new.initial_priority, new.customer)):
+        return float("-inf")
+    n = old.events
+    if len(new.events) < n or _history_hash(new.events, n) != old.history:
+        return float("-inf")
+    return float(new.events[n].for_engine().at) if len(new.events) > n else float("inf")
 
 
 def _timers(
@@ -272,7 +323,7 @@ class Earlier:
     the same (the change came after it: most changes are made now, after every past day's end), the contribution's
     timers are ``of``'s, without evaluating the SLA again; everything else is computed from the new record."""
 
-    old: TicketRecord | None
+    old: TicketRecord | Digest | None
     of: Contribution
     same_before: float
 
@@ -847,7 +898,7 @@ class Reasons:
             if not instants:
                 del self._created[old[0]]
         if t is not None and t.category is not None:
-            self._kept[key] = (t.category, t.created_at)
+            self._kept[key] = (sys.intern(t.category), t.created_at)  # (a category is one of a few)
             insort(self._created.setdefault(t.category, []), t.created_at)
 
     def top(self, since: datetime, until: datetime, limit: int = 5, level: int = 2) -> list[Reason]:

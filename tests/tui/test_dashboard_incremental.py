@@ -199,6 +199,36 @@ def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, chan
         watch.close()
 
 
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(changes=steps)
+@example(changes=[(2, Change(status="resolved"), 1440), (5, Change(reply="On it."), 600)])
+def test_figures_that_read_a_change_before_the_feed_told_it_equal_a_full_read(busy, changes):
+    """The dashboard keeps a digest of each ticket, not its record: the records are read again when an instant
+    passes or a day begins, and may then hold a change the feed has not told yet (it tells it a moment after the
+    commit). Figures brought to a later instant between a change and its refresh, then refreshed, equal the
+    report's."""
+    desk = busy
+    watch = ChangeWatch(desk.store)
+    kept = Figures(desk)
+    kept.advance(desk.clock.now())
+    try:
+        for which, step, minutes in changes:
+            try:
+                if not _apply(desk, which, step):
+                    continue
+            except DeskError:
+                continue
+            seen = _seen(watch)
+            assert seen is not None and seen.tickets is not None
+            desk.clock.advance(minutes=minutes)  # (the instants passed, a day begun: records read again)
+            kept.advance(desk.clock.now())
+            kept.refresh(seen.tickets)
+            now = desk.clock.now()
+            assert _figures(kept, now) == _report(desk, now)
+    finally:
+        watch.close()
+
+
 def test_a_new_day_moves_the_past_days_instead_of_computing_every_period(busy):
     """Six days, a change each day: Saturday, Sunday (Paris's clocks move on: a day of 23 hours), Monday (a new
     week), Tuesday, Wednesday the 1st (a new month). Each day the past days' figures move by one and yesterday's

@@ -361,6 +361,14 @@ def test_a_changed_tickets_contributions_with_its_earlier_timers_equal_those_com
     elif how == "fields":
         new = replace(new, classification="defect", csat_score=5, first_contact=True)
     same = reports.sla_same_before(old, new)
+    kept = reports.digest(old)
+    same_kept = reports.digest_same_before(kept, new)
+    # never later than the records' own comparison; the same when events were only added after the old ones
+    assert same_kept <= same
+    if how in ("append", "fields") or (how in ("insert", "drop") and not old.events):
+        assert same_kept == same, how
+    assert reports.digest_same_before(kept, old) == float("inf")
+    assert reports.digest(new) != kept or same == float("inf")
     days = [(T0 + timedelta(days=d), T0 + timedelta(days=d + 1)) for d in range(-1, 8)]
     days += [(T0, T0 + timedelta(hours=h)) for h in (1, 5, 30)]  # periods ending at odd instants
     for since, until in days:
@@ -373,6 +381,11 @@ def test_a_changed_tickets_contributions_with_its_earlier_timers_equal_those_com
         assert reports.contribution(new, sla_of, since, until, (), earlier) == reports.contribution(
             new, sla_of, since, until
         ), (since, until, how)
+        # the same with the digest of the old record (what the dashboard keeps instead of the record)
+        earlier = reports.Earlier(kept, before, same_kept)
+        assert reports.contribution(new, sla_of, since, until, (), earlier) == reports.contribution(
+            new, sla_of, since, until
+        ), (since, until, how, "digest")
 
 
 def test_a_change_made_now_evaluates_no_past_days_sla_again():

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import textwrap
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
@@ -30,7 +30,7 @@ from textual.widgets import DataTable, Label, Sparkline, Static
 from ... import monthly, reports
 from ...domain.sla import TicketSla
 from ...fmt import compact, one_line
-from ...progress import Progress, counting
+from ...progress import Progress
 from ...records import TicketRecord
 from ..keys import KeysFooter
 from ..loading import SLOW, LoadingProgress, Stopped, Told
@@ -127,9 +127,10 @@ def widest_since(now: datetime, tz) -> datetime:
 class Figures:
     """What a desk's figures are made of (thread side): the tickets whose life overlaps the widest window shown
     (``widest_since`` to now: exact for every KPI of a window inside it, as ``queries.load_tickets`` says; a
-    ticket left out is closed and untouched since before it, and the window's start only moves forward), their
-    escalations, and the KPIs kept as folds of each ticket's contributions (``reports.Ledger``): the three
-    periods (ending now) and the trend's past days (ending at their midnight).
+    ticket left out is closed and untouched since before it, and the window's start only moves forward), read
+    in batches and kept as a digest each (``reports.Digest``: not their records), their escalations, and the
+    KPIs kept as folds of each ticket's contributions (``reports.Ledger``): the three periods (ending now) and
+    the trend's past days (ending at their midnight).
 
     Another agent's change reads again only the tickets it changed (``refresh``), and ``advance`` replaces
     their contributions by their new ones. A contribution to a period ending now changes too when now passes
@@ -144,50 +145,63 @@ class Figures:
 
     def __init__(self, desk, now: datetime | None = None, progress: Progress | None = None) -> None:
         self.desk = desk
-        now = now or desk.clock.now()
-        # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is kept too
-        ahead = now + timedelta(days=1)
-        self.tickets: dict[int, TicketRecord] = {}
+        # what is kept of each ticket whose contributions the ledger holds: its ``reports.Digest``, not its record
+        # (a record with its history is 6 KB: at a million tickets they did not fit in memory). The records are
+        # read when a ticket's contributions are computed (the first computation and a new day read the desk in
+        # batches, a change reads the changed tickets, an instant passing those whose instant passed) and let go
+        self.tickets: dict[int, reports.Digest] = {}
         self.reasons = reports.Reasons()  # the top contact reasons of the tickets kept (``top_reasons``)
-        # read in batches through the driver (``Desk.period_batches``): a third of the CPU of reading them whole
-        # through SQLAlchemy, and the rows of one batch at a time
-        for batch in desk.period_batches(widest_since(now, desk.config.tz), ahead, progress=progress):
-            for t in batch:
-                self.tickets[t.id] = t
-                self.reasons.put(t.id, t)
         self.escalations = reports.by_ticket(desk.escalations(open_only=False))
         self.ledger: reports.Ledger | None = None
-        self._todo: set[int] = set()  # changed since the ledger last took them in
-        # the changed tickets' records as the ledger last took them in (None: not kept then): their SLA as of a past
-        # day's end is evaluated again only when the change reaches it (``reports.Earlier``)
-        self._before: dict[int, TicketRecord | None] = {}
+        # changed since the ledger last took them in: their records as ``refresh`` read them (None: gone)
+        self._todo: dict[int, TicketRecord | None] = {}
         self._instants = reports.Instants()  # ticket → when its contributions to the periods ending now may change
         self.lock = threading.Lock()  # the trend of another customer is computed in another thread
         self.computed_whole = self.days_moved = 0  # every period computed again; a day begun, the days moved
 
     def refresh(self, changed) -> None:
         """Read again these tickets (changed elsewhere: new ones come in, a deleted one goes) and their
-        escalations; the others are kept as read. ``advance`` takes them in."""
-        from ...store.queue import records
-
+        escalations; ``advance`` takes them in."""
         if not changed:
             return
-        fresh = {t.id: t for t in records(self.desk.store, sorted(changed))}
+        fresh = self._records(changed)
         escalations = reports.by_ticket(self.desk.escalations(open_only=False, tickets=changed))
         with self.lock:
             for tid in changed:
-                if tid not in self._before:
-                    self._before[tid] = self.tickets.get(tid)
-                if tid in fresh:
-                    self.tickets[tid] = fresh[tid]
-                else:
-                    self.tickets.pop(tid, None)
+                self._todo[tid] = fresh.get(tid)
                 self.reasons.put(tid, fresh.get(tid))
                 if tid in escalations:
                     self.escalations[tid] = escalations[tid]
                 else:
                     self.escalations.pop(tid, None)
-            self._todo |= set(changed)
+
+    def _records(self, ids) -> dict[int, TicketRecord]:
+        """These tickets' records with their histories, read now (one transaction)."""
+        from ...store.queue import records
+
+        return {t.id: t for t in records(self.desk.store, sorted(ids))} if ids else {}
+
+    def _every(self, now: datetime, progress: Progress | None) -> Iterator[TicketRecord | int]:
+        """Every ticket whose contributions may count: the desk's tickets whose life overlaps the widest window
+        shown (``widest_since`` to a day ahead: a ticket created at the instant of now, or by a clock a little
+        ahead, is read too), read in batches through the driver (``Desk.period_batches``: the rows of one batch at
+        a time), then those of the escalations whose ticket was not among them (read by id; the key alone when
+        the ticket is gone: its escalations count for all customers). ``progress``: told the tickets read."""
+        tz = self.desk.config.tz
+
+        def told(_: str, done: int, total: int | None) -> None:
+            if progress is not None:
+                progress(reports.COMPUTING, done, total)
+
+        seen: set[int] = set()
+        for batch in self.desk.period_batches(widest_since(now, tz), now + timedelta(days=1), progress=told):
+            for t in batch:
+                seen.add(t.id)
+                yield t
+        others = sorted(self.escalations.keys() - seen)
+        found = self._records(others)
+        for tid in others:
+            yield found.get(tid, tid)
 
     def advance(self, now: datetime, progress: Progress | None = None) -> None:
         """Bring the figures to ``now``: the changed tickets' contributions, and those of the tickets whose
@@ -201,12 +215,18 @@ class Figures:
             ledger = self.ledger
             if ledger is not None and now >= ledger.periods[0][1] and self._next_day(ledger, live, past):
                 # a day began: the past days moved by one, yesterday is what "today" was, as of midnight; the
-                # periods ending now are computed again (today's is new), every ticket's once
+                # periods ending now are computed again (today's is new), every ticket's once: those the desk
+                # reads in the window now. A ticket the window left (closed and untouched since before it) counts
+                # in none of the periods ending now, nor in the past days kept: its digest goes
                 self._instants = reports.Instants()  # (each ticket's next instant set again)
                 self.days_moved += 1
-                every = sorted(self.tickets.keys() | self.escalations.keys())
-                for tid in counting(every, progress, reports.COMPUTING, len(every)):
-                    self._put(tid, now, False)
+                read: dict[int, reports.Digest] = {}
+                for t in self._every(now, progress):  # (the changed ones were taken in by the midnight step)
+                    tid = t if isinstance(t, int) else t.id
+                    self._put_record(tid, None if isinstance(t, int) else t, now, False)
+                    if tid in self.tickets:
+                        read[tid] = self.tickets[tid]
+                self.tickets = read
                 return
             if (
                 ledger is None
@@ -215,13 +235,19 @@ class Figures:
                 or now < ledger.periods[0][1]
             ):
                 # the first computation, days later, or a clock set back (what was evaluated as of a later instant
-                # is not known to hold then): every ticket, every period
+                # is not known to hold then): every ticket read again, every period
                 self.ledger = reports.Ledger(live + past)
-                self._instants, self._todo, self._before = reports.Instants(), set(), {}
+                self._instants, self.tickets = reports.Instants(), {}
+                todo, self._todo = self._todo, {}
                 self.computed_whole += 1
-                every = sorted(self.tickets.keys() | self.escalations.keys())
-                for tid in counting(every, progress, reports.COMPUTING, len(every)):
-                    self._put(tid, now, True)
+                for t in self._every(now, progress):
+                    tid = t if isinstance(t, int) else t.id
+                    todo.pop(tid, None)
+                    if not isinstance(t, int):
+                        self.reasons.put(tid, t)
+                    self._put_record(tid, None if isinstance(t, int) else t, now, True)
+                for tid, record in sorted(todo.items()):  # changed, and no longer in the window (or gone)
+                    self._put_record(tid, record, now, True)
                 return
             self._step(ledger, live, now)
 
@@ -229,12 +255,13 @@ class Figures:
         """The periods ending now (``live``, their starts those of the ledger) brought to ``now``: the changed
         tickets' contributions replaced, and those of the tickets whose instant passed."""
         ledger.periods[: self.LIVE] = live  # the periods end now
-        todo, self._todo = self._todo, set()
-        passed = self._instants.passed(now.timestamp())
-        for tid in sorted(passed - todo):  # a changed one is done below, every period
-            self._put(tid, now, False)  # (once: its next instant may be as near as a second away)
-        for tid in sorted(todo):
-            self._put(tid, now, True)
+        todo, self._todo = self._todo, {}
+        passed = sorted(self._instants.passed(now.timestamp()) - todo.keys())  # a changed one is done below
+        found = self._records(passed)  # (their records are not kept: read again)
+        for tid in passed:
+            self._put_record(tid, found.get(tid), now, False)  # (once: its next instant may be a second away)
+        for tid, record in sorted(todo.items()):
+            self._put_record(tid, record, now, True)
 
     def _next_day(
         self, ledger: reports.Ledger, live: list[tuple[datetime, datetime]], past: list[tuple[datetime, datetime]]
@@ -258,13 +285,28 @@ class Figures:
         ledger.move(live + past, keep)
         return True
 
-    def _put(self, tid: int, now: datetime, changed: bool) -> None:
-        """The contributions of ticket ``tid`` as of now: to every period when it ``changed``, else to the
-        periods ending now (those of the past days are kept)."""
+    def _put_record(self, tid: int, t: TicketRecord | None, now: datetime, changed: bool) -> None:
+        """The contributions of ticket ``tid`` (``t``: its record read now, None: gone) as of now: to every period
+        when it ``changed``, else to the periods ending now (those of the past days are kept). A record read for
+        the periods ending now that differs from the one the ledger took in (a change the feed has not told yet)
+        is taken in as a change: the past days' contributions always are those of the record digested."""
+        kept = self.tickets.get(tid)
+        if not changed and t is not None and (kept is None or reports.digest(t) != kept):
+            changed = True  # (no digest: the past days' contributions are of a record not known)
+        self._put(tid, t, now, changed, kept)
+        if changed:
+            if t is not None:
+                self.tickets[tid] = reports.digest(t)
+            else:
+                self.tickets.pop(tid, None)
+
+    def _put(self, tid: int, t: TicketRecord | None, now: datetime, changed: bool, old: reports.Digest | None) -> None:
+        """The contributions of ticket ``tid`` (``t``) as of now: to every period when it ``changed`` (``old``: the
+        digest of the record the ledger took in before), else to the periods ending now (those of the past days
+        are kept)."""
         ledger = self.ledger
         assert ledger is not None
         desk = self.desk
-        t = self.tickets.get(tid)
         escalations = self.escalations.get(tid, ())
         live = ledger.periods[: self.LIVE]
         sla: TicketSla | None = None  # its evaluation as of now, when a contribution to a period ending now read it
@@ -275,8 +317,7 @@ class Figures:
             # the periods ending now included (the past days first: their ends in time order)
             kept = ledger.kept.get(tid)
             was = kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
-            old = self._before.pop(tid, None)
-            same = reports.sla_same_before(old, t)
+            same = reports.digest_same_before(old, t)
             used: list[TicketSla | None] = []
             got = reports.contributions(
                 t,
