@@ -29,12 +29,13 @@ from __future__ import annotations
 
 import heapq
 import statistics
+import struct
 import sys
 from array import array
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from fractions import Fraction
 from functools import partial
 from itertools import accumulate, chain
@@ -234,20 +235,50 @@ def sla_same_before(old: TicketRecord | None, new: TicketRecord | None) -> float
     return min(rest, default=float("inf"))
 
 
-@dataclass(frozen=True, slots=True)
-class Digest:
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_DIGEST = struct.Struct("<qqqqIB")  # creation, last change (µs), sla key, history, events, status
+_STATUSES: list[str] = []  # the statuses digested, each once (a workflow has a few)
+
+
+class Digest(bytes):
     """What the dashboard keeps of a ticket's record once its contributions are computed, instead of the record
     with its history (at a million tickets, 6 KB each: the records did not fit in a jump host's memory): what
     ``_counts`` reads (creation, last change, status) and, for ``digest_same_before``, a hash of what an SLA
-    evaluation reads besides the events (creation, initial priority, customer) and a hash of the events.
-    ``digest(t)`` makes it."""
+    evaluation reads besides the events (creation, initial priority, customer) and a hash of the events, packed
+    in 37 bytes. ``digest(t)`` makes it; two digests are equal when those are."""
 
-    created_at: datetime
-    updated_at: datetime
-    status: str
-    sla_key: int  # hash((created_at, initial_priority, customer))
-    events: int  # how many events the history had
-    history: int  # _history_hash of those events
+    __slots__ = ()
+
+    @property
+    def created_at(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=_DIGEST.unpack(self)[0])
+
+    @property
+    def updated_at(self) -> datetime:
+        return _EPOCH + timedelta(microseconds=_DIGEST.unpack(self)[1])
+
+    @property
+    def sla_key(self) -> int:
+        """hash((created_at, initial_priority, customer))"""
+        return int(_DIGEST.unpack(self)[2])
+
+    @property
+    def history(self) -> int:
+        """``_history_hash`` of the ``events`` first events"""
+        return int(_DIGEST.unpack(self)[3])
+
+    @property
+    def events(self) -> int:
+        """How many events the history had."""
+        return int(_DIGEST.unpack(self)[4])
+
+    @property
+    def status(self) -> str:
+        return _STATUSES[int(_DIGEST.unpack(self)[5])]
+
+
+def _micro(at: datetime) -> int:
+    return (at - _EPOCH) // timedelta(microseconds=1)
 
 
 def _history_hash(events: Sequence[EventRecord], n: int) -> int:
@@ -258,14 +289,18 @@ def _history_hash(events: Sequence[EventRecord], n: int) -> int:
 
 
 def digest(t: TicketRecord) -> Digest:
-    """The ``Digest`` of ``t`` (its strings shared with every other digest's: a status is one of a few)."""
+    """The ``Digest`` of ``t``."""
+    if t.status not in _STATUSES:
+        _STATUSES.append(t.status)
     return Digest(
-        t.created_at,
-        t.updated_at,
-        sys.intern(t.status),
-        hash((t.created_at, t.initial_priority, t.customer)),
-        len(t.events),
-        _history_hash(t.events, len(t.events)),
+        _DIGEST.pack(
+            _micro(t.created_at),
+            _micro(t.updated_at),
+            hash((t.created_at, t.initial_priority, t.customer)),
+            _history_hash(t.events, len(t.events)),
+            len(t.events),
+            _STATUSES.index(t.status),
+        )
     )
 
 
@@ -276,10 +311,12 @@ def digest_same_before(old: Digest | None, new: TicketRecord | None) -> float:
     or dropped among the old ones, the creation, initial priority or customer changed) gives ``-inf``, every past
     day evaluated again. Earlier is never wrong: a contribution's timers are kept only before that instant (up to
     a collision of the 64-bit hashes)."""
-    if old is None or new is None or old.sla_key != hash((new.created_at, new.initial_priority, new.customer)):
+    if old is None or new is None:
         return float("-inf")
-    n = old.events
-    if len(new.events) < n or _history_hash(new.events, n) != old.history:
+    _, _, sla_key, history, n, _ = _DIGEST.unpack(old)
+    if sla_key != hash((new.created_at, new.initial_priority, new.customer)):
+        return float("-inf")
+    if len(new.events) < n or _history_hash(new.events, n) != history:
         return float("-inf")
     return float(new.events[n].for_engine().at) if len(new.events) > n else float("inf")
 
@@ -577,7 +614,10 @@ class Fold:
     holds, ``kpis`` what the figures hold (the breaches listed), never the number of tickets. Equal to
     ``compute`` over the same tickets (``compute`` is a fold)."""
 
-    def __init__(self) -> None:
+    def __init__(self, listed: bool = True) -> None:
+        # ``listed`` False: the breaches counted, not kept for their lines (``kpis(lines=False)`` only: the
+        # dashboard's, which at a million tickets held the breaches of every period twice, its customer's and all's)
+        self.listed = listed
         self.size = 0  # contributions that count something (a group with none shows nothing)
         self.opened = self.escalated = self.backlog = self.resolved = self.first_contact = self.reopened = 0
         self.classes = {"defect": 0, "change_request": 0, "": 0}
@@ -632,7 +672,9 @@ class Fold:
         if c.breaches:
             self._lines = None
             self.breach_count += sign * len(c.breaches)
-            if sign > 0:
+            if not self.listed:
+                pass
+            elif sign > 0:
                 self.breaches[key] = (key, *info, c.breaches)
                 order = self.breach_order
                 if order and order[-1] > key:
@@ -669,7 +711,11 @@ class Fold:
         for name in TIMERS:
             self.met[name] += other.met[name]
             self.breached[name] += other.breached[name]
-        if other.breaches:
+        if other.breach_count and not (self.listed and other.listed):  # (counted only)
+            self._lines = None
+            self.listed = False
+            self.breach_count += other.breach_count
+        elif other.breaches:
             self._lines = None
             self.breaches.update(other.breaches)
             self.breach_order = list(heapq.merge(self.breach_order, other.breach_order))
@@ -711,6 +757,7 @@ class Fold:
         if not lines:  # counted, not listed (the dashboard shows their number)
             k.breaches, k.unlisted = (), self.breach_count
         else:
+            assert self.listed, "the breaches of a fold made with listed=False are counted, not listed"
             if self._lines is None or self._lines.tz is not tz:  # listed again only when a breach came or went
                 breaches = self.breaches
                 self._lines = BreachLines([breaches[key] for key in self.breach_order], self.breach_count, tz)
@@ -1389,73 +1436,210 @@ def handover_markdown(h: Handover, tz: ZoneInfo | str) -> str:
 # -- KPIs kept from one change to the next (the dashboard) ----------------------------------------------
 
 
+_PAIR = struct.Struct("<qq")  # (business, wall) seconds
+_BREACH = struct.Struct("<Bq")  # (the timer's index in TIMERS, instant)
+_ACK = struct.Struct("<d")
+_TIMER_INDEX = {name: i for i, name in enumerate(TIMERS)}
+
+
+def _varint(out: bytearray, n: int) -> None:
+    while n >= 0x80:
+        out.append((n & 0x7F) | 0x80)
+        n >>= 7
+    out.append(n)
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    n = shift = 0
+    while True:
+        b = data[pos]
+        pos += 1
+        n |= (b & 0x7F) << shift
+        if b < 0x80:
+            return n, pos
+        shift += 7
+
+
+class Rows:
+    """A ticket's contributions to a ledger's periods as bytes (``pack``, ``unpack``: the same contributions back):
+    at a million tickets a tuple of 33 contributions a ticket was most of what the dashboard held. Each period
+    takes a byte when nothing counts (most of a ticket's days), else a byte saying what follows: the index of its
+    "base" (the contribution without its durations, breaches and acknowledgements: flags and counts, of which a
+    desk has a few hundred kinds, kept once here), the durations, the breaches and the acknowledgements."""
+
+    def __init__(self) -> None:
+        self._bases: list[Contribution] = [NOTHING]
+        self._index: dict[Contribution, int] = {NOTHING: 0}
+
+    def pack(self, row: Iterable[Contribution]) -> bytes:
+        out = bytearray()
+        for c in row:
+            if c is NOTHING:
+                out.append(0)
+                continue
+            base = Contribution(
+                c.opened, c.escalated, c.backlog, c.resolved, c.first_contact, c.reopened, c.csat, c.nps, c.ces, c.met,
+                c.breached,
+            )  # fmt: skip
+            i = self._index.get(base)
+            if i is None:
+                i = self._index[base] = len(self._bases)
+                self._bases.append(base)
+            head = (
+                (c.first_response is not None)
+                | (c.resolution is not None) << 1
+                | bool(c.breaches) << 2
+                | bool(c.acks) << 3
+                | bool(i) << 4
+            )
+            out.append(head)
+            if i:
+                _varint(out, i)
+            if c.first_response is not None:
+                out += _PAIR.pack(*c.first_response)
+            if c.resolution is not None:
+                out += _PAIR.pack(*c.resolution)
+            if c.breaches:
+                _varint(out, len(c.breaches))
+                for name, at in c.breaches:
+                    out += _BREACH.pack(_TIMER_INDEX[name], at)
+            if c.acks:
+                _varint(out, len(c.acks))
+                for a in c.acks:
+                    out += _ACK.pack(a)
+        return bytes(out)
+
+    def unpack(self, data: bytes) -> list[Contribution]:
+        out: list[Contribution] = []
+        bases = self._bases
+        pos, n = 0, len(data)
+        while pos < n:
+            head = data[pos]
+            pos += 1
+            if not head:
+                out.append(NOTHING)
+                continue
+            base = NOTHING
+            if head & 16:
+                i, pos = _read_varint(data, pos)
+                base = bases[i]
+            if not head & 15:
+                out.append(base)  # (one object for each kind: ``Fold.add`` and ``Ledger.put`` compare them)
+                continue
+            first_response = resolution = None
+            breaches: tuple[tuple[str, int], ...] = ()
+            acks: tuple[float, ...] = ()
+            if head & 1:
+                first_response = _PAIR.unpack_from(data, pos)
+                pos += 16
+            if head & 2:
+                resolution = _PAIR.unpack_from(data, pos)
+                pos += 16
+            if head & 4:
+                k, pos = _read_varint(data, pos)
+                got = []
+                for _ in range(k):
+                    t, at = _BREACH.unpack_from(data, pos)
+                    pos += 9
+                    got.append((TIMERS[t], at))
+                breaches = tuple(got)
+            if head & 8:
+                k, pos = _read_varint(data, pos)
+                acks = struct.unpack_from(f"<{k}d", data, pos)
+                pos += 8 * k
+            out.append(
+                Contribution(
+                    base.opened,
+                    base.escalated,
+                    base.backlog,
+                    base.resolved,
+                    base.first_contact,
+                    base.reopened,
+                    base.csat,
+                    base.nps,
+                    base.ces,
+                    base.met,
+                    base.breached,
+                    breaches,
+                    first_response,
+                    resolution,
+                    acks,
+                )  # fmt: skip
+            )
+        return out
+
+
 class Ledger:
     """The folds of a list of periods, for all customers and for each, fed ticket by ticket: ``put`` replaces
     a ticket's contributions (one per period) by its new ones, at the cost of those contributions. The caller
     says when a contribution may have changed (the ticket changed, or the end of a period moved past one of the
-    ticket's instants: ``next_instant``); ``tests/unit/test_kpi_ledger.py`` compares it with ``compute``."""
+    ticket's instants: ``next_instant``); ``tests/unit/test_kpi_ledger.py`` compares it with ``compute``. Each
+    ticket's contributions are kept as bytes (``Rows``), with its customer and ref: ``contributions`` gives them
+    back."""
 
-    def __init__(self, periods: Sequence[tuple[datetime, datetime]]) -> None:
+    def __init__(self, periods: Sequence[tuple[datetime, datetime]], listed: bool = True) -> None:
         self.periods = list(periods)
-        self.totals = [Fold() for _ in self.periods]
+        self.listed = listed  # False: the breaches counted only (``Fold``), the KPIs given with ``lines=False``
+        self.totals = [Fold(listed) for _ in self.periods]
         self.groups: list[dict[str, Fold]] = [{} for _ in self.periods]
-        self.kept: dict[int, tuple[str | None, tuple[str | None, str], tuple[Contribution, ...]]] = {}
-        self._shared: dict[Contribution, Contribution] = {}
+        self.kept: dict[int, tuple[str | None, str | None, bytes]] = {}  # ticket → (customer, ref, its row)
+        self._rows = Rows()
+
+    def contributions(self, key: int) -> list[Contribution] | None:
+        """The contributions of ticket ``key`` to each period (None: nothing counted in any)."""
+        kept = self.kept.get(key)
+        return self._rows.unpack(kept[2]) if kept is not None else None
 
     def put(self, key: int, t: TicketRecord | None, contributions: Sequence[Contribution]) -> None:
         """The ticket ``key`` (``t``: its record, None for escalations whose ticket is not kept, which count only
         for all customers, as in ``compute``) now contributes ``contributions`` (one per period, in order)."""
         old = self.kept.pop(key, None)
-        customer = t.customer if t is not None else None
-        info = _info(t) if t is not None else (None, "")
+        customer = sys.intern(t.customer) if t is not None else None  # (one string for each customer)
+        ref = t.ref if t is not None else None
+        info = (ref, customer or "")
         # a period whose contribution is the same as before, under the same customer and ref, is left alone: taking
         # it away and adding it again would leave its folds as they are, and cost their KPIs (``Fold.kpis``) again
-        same = old is not None and old[0] == customer and old[1] == info
-        before = old[2] if old is not None else ()
+        same = old is not None and old[0] == customer and old[1] == ref
+        before = self._rows.unpack(old[2]) if old is not None else []
         if old is not None:
             for i, c in enumerate(before):
                 if c is not NOTHING and not (same and (c is contributions[i] or c == contributions[i])):
                     self.totals[i].remove(key, c)
                     if old[0] is not None:
                         self.groups[i][old[0]].remove(key, c)
-        shared = self._shared
-        kept = []
         for i, c in enumerate(contributions):
-            if same and (c is before[i] or c == before[i]):
-                kept.append(before[i])
+            if c is NOTHING or (same and (c is before[i] or c == before[i])):
                 continue
-            if c is not NOTHING:
-                if not c.breaches and not c.acks:  # the common ones are one object each (memory: periods × tickets)
-                    c = shared.setdefault(c, c)
-                self.totals[i].add(key, c, info)
-                if customer is not None:
-                    fold = self.groups[i].get(customer)
-                    if fold is None:
-                        fold = self.groups[i][customer] = Fold()
-                    fold.add(key, c, info)
-            kept.append(c)
-        if any(c is not NOTHING for c in kept):
-            self.kept[key] = (customer, info, tuple(kept))
+            self.totals[i].add(key, c, info)
+            if customer is not None:
+                fold = self.groups[i].get(customer)
+                if fold is None:
+                    fold = self.groups[i][customer] = Fold(self.listed)
+                fold.add(key, c, info)
+        if any(c is not NOTHING for c in contributions):
+            self.kept[key] = (customer, ref, self._rows.pack(contributions))
 
     def move(self, periods: Sequence[tuple[datetime, datetime]], keep: Sequence[int | None]) -> None:
         """The periods become ``periods``: the new period ``j`` is the old period ``keep[j]`` with its folds and each
         ticket's contribution to it (the caller knows they hold: the same start, contributions as of the end given),
         or, ``keep[j]`` None, a period with nothing in it yet (``put`` fills it). The old periods not kept go."""
         self.periods = list(periods)
-        self.totals = [self.totals[k] if k is not None else Fold() for k in keep]
+        self.totals = [self.totals[k] if k is not None else Fold(self.listed) for k in keep]
         self.groups = [self.groups[k] if k is not None else {} for k in keep]
         kept = {}
-        for key, (customer, info, contributions) in self.kept.items():
-            moved = tuple(contributions[k] if k is not None else NOTHING for k in keep)
+        rows = self._rows
+        for key, (customer, ref, row) in self.kept.items():
+            contributions = rows.unpack(row)
+            moved = [contributions[k] if k is not None else NOTHING for k in keep]
             if any(c is not NOTHING for c in moved):
-                kept[key] = (customer, info, moved)
+                kept[key] = (customer, ref, rows.pack(moved))
         self.kept = kept
 
     def kpis(self, i: int, customer: str | None = None, tz: tzinfo | None = None, lines: bool = True) -> Kpis:
         """The KPIs of period ``i``, of all customers or of one (``lines``: ``Fold.kpis``)."""
         since, until = self.periods[i]
         fold = self.totals[i] if customer is None else self.groups[i].get(customer)
-        return (fold or Fold()).kpis(since, until, tz, lines)
+        return (fold or Fold(self.listed)).kpis(since, until, tz, lines)
 
     def customers(self, i: int) -> list[str]:
         """The customers with something in period ``i`` (``compute_by``'s groups whose KPIs are not empty)."""

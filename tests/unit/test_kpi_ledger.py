@@ -133,6 +133,7 @@ def test_a_ledger_keeps_every_period_and_every_customer(steps, moves):
         )  # fmt: skip
 
     ledger = reports.Ledger([(SINCE, UNTIL), (SINCE, UNTIL)])
+    counting = reports.Ledger([(SINCE, UNTIL), (SINCE, UNTIL)], listed=False)  # the dashboard's: breaches counted
     present: dict[int, tuple[str, tuple[reports.Contribution, reports.Contribution]]] = {}
     for j, (key, c) in enumerate(steps):
         if j < len(moves) and moves[j] and key in present:  # the same contributions again, maybe moved
@@ -141,6 +142,7 @@ def test_a_ledger_keeps_every_period_and_every_customer(steps, moves):
             customer = f"c{key % 3}"
             pair = (c or reports.NOTHING, reports.NOTHING if c is None or c.backlog else c)
         ledger.put(key, record(key, customer), pair)
+        counting.put(key, record(key, customer), pair)
         present[key] = (customer, pair)
         for i in (0, 1):
             want = reports_of({k: (n, p[i]) for k, (n, p) in present.items()})
@@ -148,11 +150,33 @@ def test_a_ledger_keeps_every_period_and_every_customer(steps, moves):
             counted = ledger.kpis(i, lines=False)  # the dashboard's: the breaches counted, not listed
             assert counted.breach_count == len(want["breaches"]) and counted.breaches == ()
             assert {**counted.as_dict(), "breaches": want["breaches"]} == want
+            assert counting.kpis(i, lines=False) == counted
             customers = sorted({n for n, p in present.values() if p[i] is not reports.NOTHING})
-            assert ledger.customers(i) == customers
+            assert ledger.customers(i) == customers == counting.customers(i)
             for name in customers:
                 mine = {k: (n, p[i]) for k, (n, p) in present.items() if n == name}
                 assert ledger.kpis(i, name).as_dict() == reports_of(mine)
+                assert counting.kpis(i, name, lines=False) == ledger.kpis(i, name, lines=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.lists(st.none() | contributions, max_size=35), min_size=1, max_size=5))
+def test_rows_give_back_the_contributions_packed(rows):
+    """``Rows.pack`` then ``unpack``: the same contributions (NOTHING as the one object, the kinds without
+    durations, breaches or acknowledgements as one object each), whatever was packed before with the same
+    ``Rows``."""
+    packer = reports.Rows()
+    packed = []
+    for row in rows:
+        row = [c or reports.NOTHING for c in row]
+        data = packer.pack(row)
+        assert len(data) >= len(row)
+        packed.append((row, data))
+    for row, data in packed:
+        got = packer.unpack(data)
+        assert got == row
+        assert all((g is reports.NOTHING) == (c == reports.NOTHING) for g, c in zip(got, row, strict=True))
+        assert [hash(g) for g in got] == [hash(c) for c in row]
 
 
 def reports_of(present: dict[int, tuple[str, reports.Contribution]]) -> dict:
@@ -362,6 +386,9 @@ def test_a_changed_tickets_contributions_with_its_earlier_timers_equal_those_com
         new = replace(new, classification="defect", csat_score=5, first_contact=True)
     same = reports.sla_same_before(old, new)
     kept = reports.digest(old)
+    assert (kept.created_at, kept.updated_at, kept.status, kept.events) == (
+        old.created_at, old.updated_at, old.status, len(old.events),
+    )  # fmt: skip
     same_kept = reports.digest_same_before(kept, new)
     # never later than the records' own comparison; the same when events were only added after the old ones
     assert same_kept <= same

@@ -236,7 +236,7 @@ class Figures:
             ):
                 # the first computation, days later, or a clock set back (what was evaluated as of a later instant
                 # is not known to hold then): every ticket read again, every period
-                self.ledger = reports.Ledger(live + past)
+                self.ledger = reports.Ledger(live + past, listed=False)  # (the screen shows their number)
                 self._instants, self.tickets = reports.Instants(), {}
                 todo, self._todo = self._todo, {}
                 self.computed_whole += 1
@@ -315,8 +315,8 @@ class Figures:
             # dated in it or before, another customer...): most changes are made now, after every past day's end;
             # and one evaluation serves the following days until the ticket's next instant (``reports.contributions``),
             # the periods ending now included (the past days first: their ends in time order)
-            kept = ledger.kept.get(tid)
-            was = kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
+            kept = ledger.contributions(tid)
+            was = kept[self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
             same = reports.digest_same_before(old, t)
             used: list[TicketSla | None] = []
             got = reports.contributions(
@@ -339,8 +339,8 @@ class Figures:
 
             contributions = [reports.contribution(t, sla_now, since, until, escalations) for since, until in live]
             sla = found[0] if found else None
-            kept = ledger.kept.get(tid)
-            contributions += kept[2][self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
+            kept = ledger.contributions(tid)
+            contributions += kept[self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
         ledger.put(tid, t, contributions)
         self._instants.put(tid, reports.next_instant(t, sla, escalations, now))
 
