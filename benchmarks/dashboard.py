@@ -106,7 +106,8 @@ def worker(db: str, config_path: str, changes: int, profile: str = "") -> dict:
     c2 = time.process_time()
     out["first read"], out["first compute"] = c1 - c0, c2 - c1
     out["first rss"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak resident, MB
-    out["tickets kept"] = len(figures.tickets)
+    # the records kept (before), the tickets the ledger keeps something of (now: a digest and their contributions)
+    out["tickets kept"] = len(figures.tickets) if hasattr(figures, "tickets") else len(figures.ledger.kept)
     watch = ChangeWatch(store)
     watch.changes()
     opened = [t.id for t in other.tickets(["open"])][:changes]

@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from fractions import Fraction
-from functools import partial
+from functools import lru_cache, partial
 from itertools import accumulate, chain
 from typing import TYPE_CHECKING, Any, overload
 from zoneinfo import ZoneInfo
@@ -321,6 +321,12 @@ def digest_same_before(old: Digest | None, new: TicketRecord | None) -> float:
     return float(new.events[n].for_engine().at) if len(new.events) > n else float("inf")
 
 
+# the periods' bounds in epoch seconds: the same few instants for every ticket (a dashboard's 33 periods, a report's
+# one), converted once each instead of once for each ticket and period
+_bound = lru_cache(maxsize=256)(epoch)
+_timestamp = lru_cache(maxsize=256)(datetime.timestamp)
+
+
 def _timers(
     sla: TicketSla, s: int, u: int
 ) -> tuple[
@@ -386,7 +392,7 @@ def contribution(
         # created later, or closed and untouched since before the period: nothing of it counts
         # (queries.load_tickets); its escalations' acknowledgements still do
         return Contribution(acks=acks) if acks else NOTHING
-    s, u = epoch(since), epoch(until)
+    s, u = _bound(since), _bound(until)
     opened: str | None = None
     escalated = False
     if since <= t.created_at:
@@ -457,7 +463,7 @@ def contributions(
 
     def sla_of(_: TicketRecord, until: datetime) -> TicketSla:
         nonlocal sla, evaluated, good, read
-        u = until.timestamp()
+        u = _timestamp(until)
         if sla is None or not evaluated <= u < good:
             sla, evaluated = sla_at(until), u
             good = next_instant(t, sla, escalations, until)
@@ -1471,8 +1477,13 @@ class Rows:
         self._bases: list[Contribution] = [NOTHING]
         self._index: dict[Contribution, int] = {NOTHING: 0}
 
-    def pack(self, row: Iterable[Contribution]) -> bytes:
+    def pack(self, row: Iterable[Contribution], head: int = 0, note: bytes = b"") -> bytes:
+        """``row`` as bytes, after ``head`` (a number the caller keeps with it: ``unpack`` gives it back) and ``note``
+        (bytes the caller keeps with it: ``note`` gives them back)."""
         out = bytearray()
+        _varint(out, head)
+        _varint(out, len(note))
+        out += note
         for c in row:
             if c is NOTHING:
                 out.append(0)
@@ -1509,10 +1520,14 @@ class Rows:
                     out += _ACK.pack(a)
         return bytes(out)
 
-    def unpack(self, data: bytes) -> list[Contribution]:
+    def unpack(self, data: bytes) -> tuple[int, list[Contribution]]:
+        """The ``head`` and the row ``pack`` was given."""
         out: list[Contribution] = []
         bases = self._bases
-        pos, n = 0, len(data)
+        first, pos = _read_varint(data, 0)
+        size, pos = _read_varint(data, pos)
+        pos += size
+        n = len(data)
         while pos < n:
             head = data[pos]
             pos += 1
@@ -1566,7 +1581,14 @@ class Rows:
                     acks,
                 )  # fmt: skip
             )
-        return out
+        return first, out
+
+    @staticmethod
+    def note(data: bytes) -> bytes:
+        """The ``note`` ``pack`` was given."""
+        _, pos = _read_varint(data, 0)
+        size, pos = _read_varint(data, pos)
+        return data[pos : pos + size]
 
 
 class Ledger:
@@ -1574,39 +1596,59 @@ class Ledger:
     a ticket's contributions (one per period) by its new ones, at the cost of those contributions. The caller
     says when a contribution may have changed (the ticket changed, or the end of a period moved past one of the
     ticket's instants: ``next_instant``); ``tests/unit/test_kpi_ledger.py`` compares it with ``compute``. Each
-    ticket's contributions are kept as bytes (``Rows``), with its customer and ref: ``contributions`` gives them
-    back."""
+    ticket's contributions are kept as bytes (``Rows``), its customer's number first (``contributions`` gives
+    them back), and its ref when the breaches are listed (their lines name it)."""
 
     def __init__(self, periods: Sequence[tuple[datetime, datetime]], listed: bool = True) -> None:
         self.periods = list(periods)
         self.listed = listed  # False: the breaches counted only (``Fold``), the KPIs given with ``lines=False``
         self.totals = [Fold(listed) for _ in self.periods]
         self.groups: list[dict[str, Fold]] = [{} for _ in self.periods]
-        self.kept: dict[int, tuple[str | None, str | None, bytes]] = {}  # ticket → (customer, ref, its row)
+        self.kept: dict[int, bytes] = {}  # ticket → its row (``Rows``), its customer's number first
+        self._refs: dict[int, str | None] = {}  # ticket → its ref, when the breaches are listed
+        self._customers: list[str | None] = [None]  # the customers' numbers (0: none)
+        self._numbers: dict[str | None, int] = {None: 0}
         self._rows = Rows()
 
     def contributions(self, key: int) -> list[Contribution] | None:
         """The contributions of ticket ``key`` to each period (None: nothing counted in any)."""
         kept = self.kept.get(key)
-        return self._rows.unpack(kept[2]) if kept is not None else None
+        return self._rows.unpack(kept)[1] if kept is not None else None
 
-    def put(self, key: int, t: TicketRecord | None, contributions: Sequence[Contribution]) -> None:
+    def note(self, key: int) -> bytes | None:
+        """The ``note`` put with ticket ``key`` (None: nothing of it counts)."""
+        kept = self.kept.get(key)
+        return self._rows.note(kept) if kept is not None else None
+
+    def _number(self, customer: str | None) -> int:
+        number = self._numbers.get(customer)
+        if number is None:
+            number = self._numbers[customer] = len(self._customers)
+            self._customers.append(customer)
+        return number
+
+    def put(self, key: int, t: TicketRecord | None, contributions: Sequence[Contribution], note: bytes = b"") -> None:
         """The ticket ``key`` (``t``: its record, None for escalations whose ticket is not kept, which count only
-        for all customers, as in ``compute``) now contributes ``contributions`` (one per period, in order)."""
+        for all customers, as in ``compute``) now contributes ``contributions`` (one per period, in order).
+        ``note``: bytes kept with them (the dashboard's ``Digest``), given back by ``note`` while something of the
+        ticket counts."""
         old = self.kept.pop(key, None)
-        customer = sys.intern(t.customer) if t is not None else None  # (one string for each customer)
+        customer = t.customer if t is not None else None
+        number = self._number(customer)
+        customer = self._customers[number]  # (one string for each customer)
         ref = t.ref if t is not None else None
+        old_ref = self._refs.pop(key, None)
         info = (ref, customer or "")
         # a period whose contribution is the same as before, under the same customer and ref, is left alone: taking
         # it away and adding it again would leave its folds as they are, and cost their KPIs (``Fold.kpis``) again
-        same = old is not None and old[0] == customer and old[1] == ref
-        before = self._rows.unpack(old[2]) if old is not None else []
+        was, before = self._rows.unpack(old) if old is not None else (0, [])
+        same = old is not None and was == number and (old_ref == ref or not self.listed)
         if old is not None:
             for i, c in enumerate(before):
                 if c is not NOTHING and not (same and (c is contributions[i] or c == contributions[i])):
                     self.totals[i].remove(key, c)
-                    if old[0] is not None:
-                        self.groups[i][old[0]].remove(key, c)
+                    if was:
+                        self.groups[i][self._customers[was]].remove(key, c)  # type: ignore[index]
         for i, c in enumerate(contributions):
             if c is NOTHING or (same and (c is before[i] or c == before[i])):
                 continue
@@ -1617,7 +1659,9 @@ class Ledger:
                     fold = self.groups[i][customer] = Fold(self.listed)
                 fold.add(key, c, info)
         if any(c is not NOTHING for c in contributions):
-            self.kept[key] = (customer, ref, self._rows.pack(contributions))
+            self.kept[key] = self._rows.pack(contributions, number, note)
+            if self.listed:
+                self._refs[key] = ref
 
     def move(self, periods: Sequence[tuple[datetime, datetime]], keep: Sequence[int | None]) -> None:
         """The periods become ``periods``: the new period ``j`` is the old period ``keep[j]`` with its folds and each
@@ -1628,11 +1672,13 @@ class Ledger:
         self.groups = [self.groups[k] if k is not None else {} for k in keep]
         kept = {}
         rows = self._rows
-        for key, (customer, ref, row) in self.kept.items():
-            contributions = rows.unpack(row)
+        for key, row in self.kept.items():
+            number, contributions = rows.unpack(row)
             moved = [contributions[k] if k is not None else NOTHING for k in keep]
             if any(c is not NOTHING for c in moved):
-                kept[key] = (customer, ref, rows.pack(moved))
+                kept[key] = rows.pack(moved, number, rows.note(row))
+            else:
+                self._refs.pop(key, None)
         self.kept = kept
 
     def kpis(self, i: int, customer: str | None = None, tz: tzinfo | None = None, lines: bool = True) -> Kpis:
@@ -1653,7 +1699,7 @@ def next_instant(
     (its since fixed) may differ from its contribution as of ``until``: its creation, an event, an escalation
     raised, a running timer's deadline. A second early (the SLA counts in whole seconds, the periods in
     microseconds), so that it is never late; ``inf`` when nothing is to come."""
-    u = until.timestamp() - 1
+    u = _timestamp(until) - 1
     instants = [e.created_at.timestamp() for e in escalations]
     if t is not None:
         instants.append(t.created_at.timestamp())

@@ -142,8 +142,9 @@ def test_a_ledger_keeps_every_period_and_every_customer(steps, moves):
             customer = f"c{key % 3}"
             pair = (c or reports.NOTHING, reports.NOTHING if c is None or c.backlog else c)
         ledger.put(key, record(key, customer), pair)
-        counting.put(key, record(key, customer), pair)
+        counting.put(key, record(key, customer), pair, note=f"{key}:{j}".encode())
         present[key] = (customer, pair)
+        assert counting.note(key) == (f"{key}:{j}".encode() if any(c is not reports.NOTHING for c in pair) else None)
         for i in (0, 1):
             want = reports_of({k: (n, p[i]) for k, (n, p) in present.items()})
             assert ledger.kpis(i).as_dict() == want
@@ -169,11 +170,14 @@ def test_rows_give_back_the_contributions_packed(rows):
     packed = []
     for row in rows:
         row = [c or reports.NOTHING for c in row]
-        data = packer.pack(row)
+        head = len(packed) * 1000  # (a number and bytes kept before the row)
+        note = bytes(range(len(row) * 5 % 256))
+        data = packer.pack(row, head, note)
         assert len(data) >= len(row)
-        packed.append((row, data))
-    for row, data in packed:
-        got = packer.unpack(data)
+        packed.append((head, note, row, data))
+    for head, note, row, data in packed:
+        number, got = packer.unpack(data)
+        assert number == head and packer.note(data) == note
         assert got == row
         assert all((g is reports.NOTHING) == (c == reports.NOTHING) for g, c in zip(got, row, strict=True))
         assert [hash(g) for g in got] == [hash(c) for c in row]

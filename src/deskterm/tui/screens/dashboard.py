@@ -145,11 +145,11 @@ class Figures:
 
     def __init__(self, desk, now: datetime | None = None, progress: Progress | None = None) -> None:
         self.desk = desk
-        # what is kept of each ticket whose contributions the ledger holds: its ``reports.Digest``, not its record
-        # (a record with its history is 6 KB: at a million tickets they did not fit in memory). The records are
-        # read when a ticket's contributions are computed (the first computation and a new day read the desk in
-        # batches, a change reads the changed tickets, an instant passing those whose instant passed) and let go
-        self.tickets: dict[int, reports.Digest] = {}
+        # what is kept of each ticket whose contributions the ledger holds: its ``reports.Digest`` (the ledger's note
+        # of it), not its record (a record with its history is 6 KB: at a million tickets they did not fit in
+        # memory). The records are read when a ticket's contributions are computed (the first computation and a
+        # new day read the desk in batches, a change reads the changed tickets, an instant passing those whose
+        # instant passed) and let go
         self.reasons = reports.Reasons()  # the top contact reasons of the tickets kept (``top_reasons``)
         self.escalations = reports.by_ticket(desk.escalations(open_only=False))
         self.ledger: reports.Ledger | None = None
@@ -186,18 +186,27 @@ class Figures:
         shown (``widest_since`` to a day ahead: a ticket created at the instant of now, or by a clock a little
         ahead, is read too), read in batches through the driver (``Desk.period_batches``: the rows of one batch at
         a time), then those of the escalations whose ticket was not among them (read by id; the key alone when
-        the ticket is gone: its escalations count for all customers). ``progress``: told the tickets read."""
+        the ticket is gone: its escalations count for all customers). ``progress``: told the tickets computed (those
+        given before the batch just read), of how many."""
         tz = self.desk.config.tz
+        done, total = 0, None
 
-        def told(_: str, done: int, total: int | None) -> None:
+        def told(_: str, __: int, of: int | None) -> None:  # (a batch read: the tickets before it are computed)
+            nonlocal total
+            total = of
             if progress is not None:
                 progress(reports.COMPUTING, done, total)
 
         seen: set[int] = set()
-        for batch in self.desk.period_batches(widest_since(now, tz), now + timedelta(days=1), progress=told):
+        for batch in self.desk.period_batches(
+            widest_since(now, tz), now + timedelta(days=1), progress=told if progress is not None else None
+        ):
             for t in batch:
                 seen.add(t.id)
                 yield t
+            done += len(batch)
+        if progress is not None:
+            progress(reports.COMPUTING, done, total)
         others = sorted(self.escalations.keys() - seen)
         found = self._records(others)
         for tid in others:
@@ -217,16 +226,12 @@ class Figures:
                 # a day began: the past days moved by one, yesterday is what "today" was, as of midnight; the
                 # periods ending now are computed again (today's is new), every ticket's once: those the desk
                 # reads in the window now. A ticket the window left (closed and untouched since before it) counts
-                # in none of the periods ending now, nor in the past days kept: its digest goes
+                # in none of the periods ending now, nor in the past days kept (``Ledger.move`` let it go)
                 self._instants = reports.Instants()  # (each ticket's next instant set again)
                 self.days_moved += 1
-                read: dict[int, reports.Digest] = {}
                 for t in self._every(now, progress):  # (the changed ones were taken in by the midnight step)
                     tid = t if isinstance(t, int) else t.id
                     self._put_record(tid, None if isinstance(t, int) else t, now, False)
-                    if tid in self.tickets:
-                        read[tid] = self.tickets[tid]
-                self.tickets = read
                 return
             if (
                 ledger is None
@@ -237,7 +242,7 @@ class Figures:
                 # the first computation, days later, or a clock set back (what was evaluated as of a later instant
                 # is not known to hold then): every ticket read again, every period
                 self.ledger = reports.Ledger(live + past, listed=False)  # (the screen shows their number)
-                self._instants, self.tickets = reports.Instants(), {}
+                self._instants = reports.Instants()
                 todo, self._todo = self._todo, {}
                 self.computed_whole += 1
                 for t in self._every(now, progress):
@@ -290,20 +295,21 @@ class Figures:
         when it ``changed``, else to the periods ending now (those of the past days are kept). A record read for
         the periods ending now that differs from the one the ledger took in (a change the feed has not told yet)
         is taken in as a change: the past days' contributions always are those of the record digested."""
-        kept = self.tickets.get(tid)
+        assert self.ledger is not None
+        note = self.ledger.note(tid)
+        kept = reports.Digest(note) if note else None
         if not changed and t is not None and (kept is None or reports.digest(t) != kept):
             changed = True  # (no digest: the past days' contributions are of a record not known)
-        self._put(tid, t, now, changed, kept)
         if changed:
-            if t is not None:
-                self.tickets[tid] = reports.digest(t)
-            else:
-                self.tickets.pop(tid, None)
+            note = reports.digest(t) if t is not None else b""
+        self._put(tid, t, now, changed, kept, note or b"")
 
-    def _put(self, tid: int, t: TicketRecord | None, now: datetime, changed: bool, old: reports.Digest | None) -> None:
+    def _put(
+        self, tid: int, t: TicketRecord | None, now: datetime, changed: bool, old: reports.Digest | None, note: bytes
+    ) -> None:
         """The contributions of ticket ``tid`` (``t``) as of now: to every period when it ``changed`` (``old``: the
         digest of the record the ledger took in before), else to the periods ending now (those of the past days
-        are kept)."""
+        are kept); ``note``: the digest kept with them."""
         ledger = self.ledger
         assert ledger is not None
         desk = self.desk
@@ -341,7 +347,7 @@ class Figures:
             sla = found[0] if found else None
             kept = ledger.contributions(tid)
             contributions += kept[self.LIVE :] if kept else [reports.NOTHING] * (len(ledger.periods) - self.LIVE)
-        ledger.put(tid, t, contributions)
+        ledger.put(tid, t, contributions, note)
         self._instants.put(tid, reports.next_instant(t, sla, escalations, now))
 
     def pending(self, now: datetime) -> bool:
