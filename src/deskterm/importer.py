@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from .clock import LATEST, check_range, in_range
+from .clock import EARLIEST, LATEST, check_range
 from .domain import priority as prio_rules
 from .domain.customers import ContactSpec, CustomerBatch, CustomerSpec
 from .domain.workflow import STATUSES
@@ -68,6 +69,12 @@ def split_records(stream: TextIO, name: str, problems: list[str]) -> Iterator[tu
     million tickets is never held whole): (position, ``file:N``, record), N being the record's 1-based
     position in an array or its line in JSON Lines. A record that is not JSON is a problem appended to
     ``problems`` (every bad line of JSON Lines; the first error of an array, which cannot be read past it)."""
+    for position, where, rec, _ in _records(stream, name, problems):
+        yield position, where, rec
+
+
+def _records(stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any, bool]]:
+    """``split_records``, each record with whether its text is known to be storable (``storable``)."""
     head = ""
     while not head.strip():
         piece = stream.read(4096)
@@ -81,13 +88,29 @@ def split_records(stream: TextIO, name: str, problems: list[str]) -> Iterator[tu
         yield from _lines(head, stream, name, problems)
 
 
-def _lines(head: str, stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any]]:
+def storable(text: str) -> bool:
+    """Whether the JSON text of a record is known to hold no lone surrogate, nor to make one once decoded (an
+    escape ``\\ud800``): then none of the record's strings is text that the store cannot hold, and the service
+    need not look at them again (``NewTicket.storable``). False says only that it is not known."""
+    if not text.isascii():  # (isascii is a flag of the string: free; other text is encoded, as the store would)
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+    return "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None
+
+
+# an escape of a surrogate in JSON text (conservative: ``\\\\ud800`` is a backslash and "ud800", matched too)
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _lines(head: str, stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any, bool]]:
     loads = json.loads
     for lineno, line in enumerate(_rejoined(head, stream), start=1):
         if not line or line.isspace():
             continue
         try:
-            yield lineno, f"{name}:{lineno}", loads(line)
+            yield lineno, f"{name}:{lineno}", loads(line), storable(line)
         except json.JSONDecodeError as exc:
             problems.append(f"{name}:{lineno}: not valid JSON: {exc.msg} (column {exc.colno})")
         except (ValueError, RecursionError) as exc:
@@ -109,7 +132,7 @@ def _rejoined(start: str, stream: TextIO) -> Iterator[str]:
         yield tail
 
 
-def _array(head: str, stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any]]:
+def _array(head: str, stream: TextIO, name: str, problems: list[str]) -> Iterator[tuple[int, str, Any, bool]]:
     """The elements of a JSON array, decoded one at a time from a window of the text (``raw_decode``); an
     element cut by the window's end is decoded again once more text is read. Error positions are the
     file's: the lines and the columns before the window are counted as it moves."""
@@ -189,7 +212,7 @@ def _array(head: str, stream: TextIO, name: str, problems: list[str]) -> Iterato
                 continue
             break
         index += 1
-        yield index, f"{name}:{index}", value
+        yield index, f"{name}:{index}", value, storable(buf[pos:end])
         pos = end
         expect_value = False
 
@@ -221,9 +244,10 @@ class ImportFile:
         refs: dict[str, int] = {}
         name = self.name
         count = 0
+        importer_storable = storable(self.importer)
         with self.open_text() as stream:
             try:
-                for position, where, rec in split_records(stream, name, problems):
+                for position, where, rec, plain in _records(stream, name, problems):
                     if problems:
                         self._note(problems)
                     kind = rec.get("record", "ticket") if type(rec) is dict else "ticket"
@@ -248,6 +272,7 @@ class ImportFile:
                         self._note(problems)
                     if ticket is not None:
                         count += 1
+                        ticket.storable = plain and importer_storable  # (the authors an event leaves out)
                         yield ticket
             except UnicodeDecodeError:
                 problems.append(f"{name}: not UTF-8 text (byte {self.first_bad_byte()})")
@@ -735,6 +760,8 @@ def _well_formed(e: object, importer: str) -> NewEvent | None:
     return new_event(instant, kind, author, e.get("public") if kind == "reply" else None, e.get("body"), to, reason)
 
 
+_UTC = UTC
+_EARLIEST, _LATEST = EARLIEST.astimezone(UTC), LATEST.astimezone(UTC)  # (the same tzinfo as the instants compared)
 _TICKET_KEYS = frozenset(TICKET_KEYS)
 _TYPES = frozenset(prio_rules.TYPES)
 _PRIORITIES = frozenset(prio_rules.PRIORITIES)
@@ -791,21 +818,31 @@ def _quick_ticket(rec: object, where: str, importer: str) -> NewTicket | None:
         created = datetime.fromisoformat(text)
     except ValueError:
         return None
-    if created.tzinfo is None or not in_range(created):
+    if created.tzinfo is None:
         return None
+    # the instants are compared in UTC: two instants of different offsets compare at the cost of two
+    # ``utcoffset`` calls and a subtraction (a microsecond); converted once, each comparison is a few bytes'
     raw = get("events", [])
     if type(raw) is not list:
         return None
     events: list[NewEvent] = []
-    last = created
     well_formed = _well_formed
-    for e in raw:  # (each event by the one fast check of an event; the order here)
-        event = well_formed(e, importer)
-        if event is None or event.at < last:
+    try:  # (an instant of the year 1 or 9999 whose offset takes it out of the years datetime holds: not quick)
+        last = created.astimezone(_UTC)
+        if not _EARLIEST <= last <= _LATEST:
             return None
-        events.append(event)
-        last = event.at
-    if last > LATEST:  # (the events are in time order and none is before created_at, itself in range)
+        for e in raw:  # (each event by the one fast check of an event; the order here)
+            event = well_formed(e, importer)
+            if event is None:
+                return None
+            at = event.at.astimezone(_UTC)
+            if at < last:
+                return None
+            events.append(event)
+            last = at
+    except OverflowError:
+        return None
+    if last > _LATEST:  # (the events are in time order and none is before created_at, itself in range)
         return None
     return NewTicket(
         subject=subject,
@@ -821,4 +858,5 @@ def _quick_ticket(rec: object, where: str, importer: str) -> NewTicket | None:
         where=where,
         category=category,
         contact=contact,
+        latest=last,
     )

@@ -135,6 +135,13 @@ class NewTicket:
     where: str = ""  # file:record, for error messages
     category: str | None = None  # a path of the taxonomy, as typed (the service resolves and checks it)
     contact: str | None = None  # a contact of the customer: its e-mail or its name
+    # The latest of its instants (``created_at`` and the events'), in UTC, when the reader knows it already (the
+    # import's quick path, which compares them anyway): the service takes it instead of comparing them all again
+    # (two instants in different offsets compare at the cost of a microsecond). Not part of the ticket.
+    latest: datetime | None = field(default=None, compare=False)
+    # Whether its texts are known to be storable (no lone surrogate: importer.storable, on the record's JSON text,
+    # and the name its events' authors default to), so that the service need not look at them. Not part of it.
+    storable: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True)

@@ -556,11 +556,13 @@ class Desk(ChangeRules):
             return
         problems = run.problems
         self._canonical_customers(batch, run.directory, session)
-        # one encode of all the text finds the rare bad one; only then is each field checked, to name it
-        if _unencodable(_batch_text(batch)):
+        # one encode of all the text finds the rare bad one; only then is each field checked, to name it (the
+        # tickets whose reader saw their text storable are left out: a file's records, nearly always)
+        unchecked = [t for t in batch if not t.storable]
+        if unchecked and _unencodable(_batch_text(unchecked)):
             problems += [
                 f"{t.where or 'ticket'}: {name}: {_NOT_UNICODE}"
-                for t in batch
+                for t in unchecked
                 if _unencodable(_all_text(t))
                 for name, value in _texts(t)
                 if _unencodable(value)
@@ -605,7 +607,7 @@ class Desk(ChangeRules):
         rows = []
         for t in tickets:
             final = _final_state(t)
-            updated = max(chain((t.created_at,), map(_AT, t.events)))
+            updated = _latest(t)
             if final.status in workflow.STOPPED:  # every timer has stopped: nothing to derive (same as a replay)
                 rows.append((t, final, updated, None, None, None, None))
             else:
@@ -2620,7 +2622,6 @@ _TICKET_TEXTS = operator.attrgetter("subject", "customer", "description", "ref")
 _EVENT_TEXTS = operator.attrgetter("author", "body", "to", "reason")
 _EVENTS_OF = operator.attrgetter("events")
 _AT = operator.attrgetter("at")
-_CREATED_AT = operator.attrgetter("created_at")
 
 
 def _batch_text(batch: Sequence[NewTicket]) -> str:
@@ -2651,6 +2652,13 @@ class _Final:
     assignee: str | None
     group: str
     resolution_code: str | None = None  # the reason of the last resolution, unless reopened since
+
+
+def _latest(t: NewTicket) -> datetime:
+    """The latest of a ticket's instants: what its reader found (``NewTicket.latest``), else the greatest of them."""
+    if t.latest is not None:
+        return t.latest
+    return max(chain((t.created_at,), map(_AT, t.events)))
 
 
 def _final_state(t: NewTicket) -> _Final:
@@ -2693,8 +2701,7 @@ def _future(tickets: Sequence[NewTicket], now: datetime) -> list[str]:
     """An import records what already happened: a ticket or event dated later than now (beyond the clock skew
     tolerated between two hosts) is a mistake of the exporting system, refused for the whole file."""
     limit = now + CLOCK_SKEW
-    latest = chain(map(_CREATED_AT, tickets), map(_AT, chain.from_iterable(map(_EVENTS_OF, tickets))))
-    if max(latest, default=limit) <= limit:  # (nearly always: one pass over every instant, no line of Python)
+    if max(map(_latest, tickets), default=limit) <= limit:  # (nearly always: one pass, no line of Python)
         return []
     problems = []
     for t in tickets:

@@ -13,9 +13,10 @@ words find.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sqlite3
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from deskterm.clock import FrozenClock
-from deskterm.importer import ImportFile
+from deskterm.errors import BadInput
+from deskterm.importer import ImportFile, parse_import, storable
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm.store.search import SQLITE_TABLES
@@ -197,3 +199,75 @@ def test_a_file_names_its_new_customers_agents_and_groups_in_its_own_order(desk,
         "group-mu",
         "group-beta",
     ]
+
+
+ZONES = [UTC, timezone(timedelta(hours=9)), timezone(timedelta(hours=-5, minutes=-30))]
+
+
+@st.composite
+def odd_files(draw) -> tuple[list[dict], bool]:
+    """Files whose instants are written in several offsets, sometimes with a lone surrogate in a text or an
+    instant in the future; and whether it is written with ``ensure_ascii`` (every surrogate an escape)."""
+    records = list(draw(FILES))
+    for rec in records:
+        zone = draw(st.sampled_from(ZONES))
+        for holder in [rec, *rec.get("events", [])]:
+            key = "created_at" if holder is rec else "at"
+            holder[key] = datetime.fromisoformat(holder[key]).astimezone(zone).isoformat()
+    choice, ascii = draw(st.integers(0, 5)), draw(st.booleans())
+    rec = draw(st.sampled_from(records))
+    if choice == 1 and ascii:  # (written as itself, it is not UTF-8: another error)
+        rec["subject"] += "\ud800"
+    elif choice == 2 and rec.get("events"):
+        rec["events"][-1]["at"] = (NOW + timedelta(hours=1)).astimezone(ZONES[1]).isoformat()
+    return records, ascii
+
+
+def desk_after(db: str, config, work) -> tuple[dict | None, list[str]]:
+    store = open_store(db)
+    try:
+        work(Desk(store, config, clock=FrozenClock(NOW), user="alice"))
+        problems: list[str] = []
+    except BadInput as exc:
+        problems = exc.problems
+    finally:
+        store.dispose()
+    return comparable(db), problems
+
+
+@settings(
+    max_examples=25, deadline=None, phases=[Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(drawn=odd_files())
+def test_what_the_reader_knows_of_a_ticket_changes_nothing_the_import_writes(
+    drawn, db_engine, tmp_path_factory, example_config, request
+):
+    """The reader tells the service what it found on the way (``NewTicket.latest``: the latest instant;
+    ``storable``: no lone surrogate in the record's text), which the service then need not compute again: the
+    same tickets without those hints (each instant compared, every text checked: the full computation) must
+    leave every row of every table the same, or be refused with the same problems."""
+    records, ascii = drawn
+    tmp = tmp_path_factory.mktemp("hints")
+    path = tmp / "file.jsonl"
+    path.write_text("".join(json.dumps(r, ensure_ascii=ascii) + "\n" for r in records), encoding="utf-8")
+    if db_engine == "sqlite":
+        hinted, plain = str(tmp / "hinted.db"), str(tmp / "plain.db")
+        server = None
+    else:
+        server = request.getfixturevalue("pg_server")
+        hinted, plain = server.create_database(), server.create_database()
+    try:
+        source = ImportFile.of_path(str(path), path.name, importer="alice")
+        tickets, directory = parse_import(path.read_text(encoding="utf-8"), path.name, "alice")
+        assert all(
+            t.latest is not None and t.storable == storable(json.dumps(r, ensure_ascii=ascii))
+            for t, r in zip(tickets, records, strict=True)
+        )
+        bare = [dataclasses.replace(t, latest=None, storable=False) for t in tickets]
+        got = desk_after(hinted, example_config, lambda desk: desk.import_file(source))
+        expected = desk_after(plain, example_config, lambda desk: desk.import_tickets(bare, directory))
+        assert got == expected
+    finally:
+        if server is not None:
+            server.drop_database(hinted)
+            server.drop_database(plain)

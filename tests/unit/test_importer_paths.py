@@ -7,6 +7,10 @@ silently differ from its error report. Hypothesis throws events of every shape a
 
 from __future__ import annotations
 
+import io
+import json
+from datetime import UTC
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,3 +138,77 @@ def test_well_formed_tickets_take_the_quick_path():
     quick = importer._quick_ticket(rec, "f:1", "importer")
     assert quick is not None and quick.priority == "P2" and len(quick.events) == 6
     assert quick == importer._ticket("f:1", rec, [], "importer")
+
+
+@settings(max_examples=1500, deadline=None)
+@given(tickets())
+def test_the_quick_ticket_path_knows_the_latest_instant(rec):
+    """``NewTicket.latest``, which the service takes instead of comparing every instant again, is the greatest."""
+    quick = importer._quick_ticket(rec, "f:1", "importer")
+    if quick is not None:
+        assert quick.latest == max([quick.created_at, *(e.at for e in quick.events)])
+        assert quick.latest.tzinfo is UTC
+
+
+ANY_TEXT = st.text(st.characters(blacklist_categories=()), max_size=6)  # lone surrogates too
+JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), ANY_TEXT),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(ANY_TEXT, inner, max_size=3)),
+    max_leaves=8,
+)
+
+
+def strings(value) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [s for v in value for s in strings(v)]
+    if isinstance(value, dict):
+        return [s for k, v in value.items() for s in (k, *strings(v))]
+    return []
+
+
+def encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+@settings(max_examples=1500, deadline=None)
+@given(JSON_VALUES, st.booleans())
+def test_a_record_known_storable_holds_no_lone_surrogate(value, ascii):
+    """The service leaves out of its check for unstorable text the tickets whose JSON text ``storable`` passed: it
+    must never pass one holding a lone surrogate, written as itself or as an escape; and it passes the usual ones."""
+    text = json.dumps(value, ensure_ascii=ascii)
+    found = strings(json.loads(text))
+    if importer.storable(text):
+        assert all(encodable(s) for s in found)
+    plain = all(encodable(s) and "\\" not in s and (not ascii or max(s, default=" ") < "\U00010000") for s in found)
+    if plain:  # (ensure_ascii writes a character beyond the first plane as an escaped pair of surrogates)
+        assert importer.storable(text)
+
+
+def test_the_reader_marks_the_tickets_whose_text_it_knows_storable():
+    base = {"subject": "VPN down", "customer": "Acme", "priority": "P3", "created_at": "2026-03-27T09:00:00Z"}
+    records = [
+        base,
+        {**base, "subject": "Réseau"},
+        {**base, "subject": "x\ud800"},
+        {
+            **base,
+            "events": [
+                {"at": "2026-03-27T10:00:00Z", "kind": "reply", "public": True, "author": "bob", "body": "caf\udce9"}
+            ],
+        },
+    ]
+    for ascii in (True, False):
+        lines = "".join(json.dumps(r, ensure_ascii=ascii) + "\n" for r in records)
+        array = json.dumps(records, ensure_ascii=ascii)
+        for text in (lines, array):
+            source = importer.ImportFile(lambda text=text: io.StringIO(text), "f", "importer")
+            got = [t.storable for t in source.tickets()]
+            assert got == [True, True, False, False]
+    source = importer.ImportFile(lambda: io.StringIO(json.dumps(base)), "f", "imp\udc80rter")  # the events' author
+    assert [t.storable for t in source.tickets()] == [False]
