@@ -1488,10 +1488,13 @@ class Rows:
             if c is NOTHING:
                 out.append(0)
                 continue
-            base = Contribution(
-                c.opened, c.escalated, c.backlog, c.resolved, c.first_contact, c.reopened, c.csat, c.nps, c.ces, c.met,
-                c.breached,
-            )  # fmt: skip
+            if c.first_response is None and c.resolution is None and not c.breaches and not c.acks:
+                base = c  # (its own base: most of them)
+            else:
+                base = Contribution(
+                    c.opened, c.escalated, c.backlog, c.resolved, c.first_contact, c.reopened, c.csat, c.nps, c.ces,
+                    c.met, c.breached,
+                )  # fmt: skip
             i = self._index.get(base)
             if i is None:
                 i = self._index[base] = len(self._bases)
