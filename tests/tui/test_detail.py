@@ -682,7 +682,19 @@ async def test_poll_reloads_when_the_version_moved(make_app, tickets, other_desk
         app.poll()
         await settle(pilot)
         assert screen.record.assignee == "bruno" and screen.drafts["note"] == "my draft"
-        assert any("ticket changed by bob: assigned to bruno" in m for m in notes(app))
+        assert screen.news == ["ticket changed by bob: assigned to bruno"]
+        # said on the line above the keys (not a toast: a widget mounted, then removed, each laying the screen out)
+        line = screen.query_one("#detail-news", Static)
+        assert line.display and str(line.render()) == "Ticket changed: ticket changed by bob: assigned to bruno"
+        assert not [n for n in notes(app) if n.startswith("Ticket changed")]
+        other_desk.update(tickets[3], Change(status="pending"))  # the next change takes the line's place
+        app.poll()
+        await settle(pilot)
+        assert str(line.render()).startswith("Ticket changed: ticket changed by bob: status ") and line.display
+        assert len(screen.news) == 2
+        screen._news_gone()  # (its seconds passed)
+        await settle(pilot)
+        assert not line.display
 
 
 async def test_a_change_elsewhere_adds_its_entries_and_keeps_the_others(make_app, tickets, other_desk):
@@ -751,7 +763,7 @@ async def test_only_a_change_of_its_ticket_or_a_linked_one_is_read(make_app, tic
         assert reads == [] and screen.record.assignee != "bruno"
         await changed_by_bob(lambda: other_desk.link(child, major), child)
         assert reads == [major] and [t.id for t in screen.linked] == [child]
-        assert any(f"linked tickets: +#{child}" in m for m in notes(app))
+        assert any(f"linked tickets: +#{child}" in m for m in screen.news)  # said on the line above the keys
         await changed_by_bob(lambda: other_desk.update(child, Change(status="open")), child)
         assert reads == [major] and screen.linked[0].status == "open"
         await changed_by_bob(lambda: other_desk.update(major, Change(assign="bruno")), major)
@@ -934,6 +946,7 @@ async def test_the_agents_own_change_is_not_told_as_someone_elses(make_app, tick
         await settle(pilot)
         assert any(e.body == "Checked the logs" for e in screen.record.events)
         assert not [n for n in notes(app) if n.startswith("Ticket changed")], notes(app)
+        assert not screen.news, screen.news
 
 
 async def test_a_customer_renamed_elsewhere_keeps_its_policy_in_a_running_app(make_app, tickets, demo):

@@ -249,7 +249,7 @@ async def test_an_open_major_incident_shows_tickets_linked_by_others(app, ticket
         head = str(screen.query_one("#detail-head").render())
         assert f"major incident: 2 linked (#{tickets[1]} pending, #{tickets[3]} new)" in head
         assert screen.record.version == version
-        assert any(f"linked tickets: +#{tickets[3]}" in m for m in notes(app))
+        assert any(f"linked tickets: +#{tickets[3]}" in m for m in screen.news)  # the line above the keys
         await asyncio.to_thread(bob.update, tickets[1], Change(status="open"))
         await poll(pilot)
         assert f"#{tickets[1]} open" in str(screen.query_one("#detail-head").render())

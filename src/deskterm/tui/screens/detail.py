@@ -24,6 +24,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.timer import Timer
 from textual.widgets import Static
 from textual.worker import Worker
 
@@ -130,6 +131,8 @@ class DetailScreen(DeskScreen):
         self._changing = 0  # changes of this screen under way (written, then shown)
         self._missed = False  # the desk changed meanwhile
         self._sending: set[str] = set()  # the drafts being sent ("reply", "note")
+        self.news: list[str] = []  # what was said of others' changes of the ticket, oldest first (tests read it)
+        self._news_timer: Timer | None = None  # hides the line that says the last one
 
     # -- layout and loading ----------------------------------------------------------------------
 
@@ -140,6 +143,7 @@ class DetailScreen(DeskScreen):
         yield Static(id="detail-drafts")
         yield Static(id="detail-saving")
         yield Timeline(id="detail-timeline")
+        yield Static(id="detail-news")
         yield KeysFooter()
 
     @property
@@ -499,7 +503,35 @@ class DetailScreen(DeskScreen):
         changes = [self.changes_since(old)] if moved else []
         if links:
             changes.append(links)
-        self.say("; ".join(changes), title="Ticket changed", timeout=8)
+        self.tell_changed("; ".join(changes))
+
+    NEWS_SECONDS = 8
+
+    def tell_changed(self, message: str) -> None:
+        """Another agent's change of the ticket shown: said for ``NEWS_SECONDS`` on a line of its own above the keys
+        (the newest change; each is in the history too), or in a toast while a dialog covers the screen. Not a toast
+        on the screen: a toast is a widget mounted, then removed, each laying the whole screen out (most of what a
+        change of the ticket cost once the history was drawn as lines; at a change a second, eight toasts stacked
+        and took the history's lines). The line takes its room when it appears and gives it back when it goes; a
+        change while it is there repaints it alone."""
+        self.news.append(message)
+        if not self.is_current:
+            self.say(message, title="Ticket changed", timeout=self.NEWS_SECONDS)
+            return
+        line = self.query_one("#detail-news", Static)
+        room = line.content_region.width or max(20, self.size.width - 4)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        text.append("Ticket changed", style="bold")
+        text.append(one_line(f": {message}", max(1, room - len("Ticket changed"))))
+        show_text(line, text)
+        line.set_class(True, "-shown")
+        if self._news_timer is not None:
+            self._news_timer.stop()
+        self._news_timer = self.set_timer(self.NEWS_SECONDS, self._news_gone)
+
+    def _news_gone(self) -> None:
+        self._news_timer = None
+        self.query_one("#detail-news", Static).set_class(False, "-shown")
 
     def changes_since(self, old: TicketRecord) -> str:
         """``ticket changed by bob: status open → pending`` for the events newer than ``old``."""
