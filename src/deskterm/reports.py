@@ -1612,11 +1612,18 @@ class Ledger:
         self._customers: list[str | None] = [None]  # the customers' numbers (0: none)
         self._numbers: dict[str | None, int] = {None: 0}
         self._rows = Rows()
+        self._unpacked: tuple[bytes, int, list[Contribution]] | None = None  # the row ``contributions`` last gave
 
     def contributions(self, key: int) -> list[Contribution] | None:
-        """The contributions of ticket ``key`` to each period (None: nothing counted in any)."""
+        """The contributions of ticket ``key`` to each period (None: nothing counted in any). Those given back to
+        ``put`` next (the past days kept by the dashboard) are the very objects ``put`` compares them with: left
+        alone at the cost of ``is``."""
         kept = self.kept.get(key)
-        return self._rows.unpack(kept)[1] if kept is not None else None
+        if kept is None:
+            return None
+        number, got = self._rows.unpack(kept)
+        self._unpacked = (kept, number, got)
+        return list(got)
 
     def note(self, key: int) -> bytes | None:
         """The ``note`` put with ticket ``key`` (None: nothing of it counts)."""
@@ -1644,7 +1651,11 @@ class Ledger:
         info = (ref, customer or "")
         # a period whose contribution is the same as before, under the same customer and ref, is left alone: taking
         # it away and adding it again would leave its folds as they are, and cost their KPIs (``Fold.kpis``) again
-        was, before = self._rows.unpack(old) if old is not None else (0, [])
+        unpacked, self._unpacked = self._unpacked, None
+        if old is not None and unpacked is not None and unpacked[0] is old:
+            _, was, before = unpacked  # (the same objects the caller was given)
+        else:
+            was, before = self._rows.unpack(old) if old is not None else (0, [])
         same = old is not None and was == number and (old_ref == ref or not self.listed)
         if old is not None:
             for i, c in enumerate(before):

@@ -143,6 +143,10 @@ def test_a_ledger_keeps_every_period_and_every_customer(steps, moves):
             pair = (c or reports.NOTHING, reports.NOTHING if c is None or c.backlog else c)
         ledger.put(key, record(key, customer), pair)
         counting.put(key, record(key, customer), pair, note=f"{key}:{j}".encode())
+        if j % 2 and key in counting.kept:  # what it holds given back (the dashboard's past days): nothing moves
+            again = counting.contributions(key)
+            assert again == list(pair)
+            counting.put(key, record(key, customer), again, note=f"{key}:{j}".encode())
         present[key] = (customer, pair)
         assert counting.note(key) == (f"{key}:{j}".encode() if any(c is not reports.NOTHING for c in pair) else None)
         for i in (0, 1):
