@@ -685,12 +685,12 @@ async def test_poll_reloads_when_the_version_moved(make_app, tickets, other_desk
         assert screen.news == ["ticket changed by bob: assigned to bruno"]
         # said on the line above the keys (not a toast: a widget mounted, then removed, each laying the screen out)
         line = screen.query_one("#detail-news", Static)
-        assert line.display and str(line.render()) == "Ticket changed: ticket changed by bob: assigned to bruno"
+        assert line.display and str(line.render()) == "Ticket changed by bob: assigned to bruno"
         assert not [n for n in notes(app) if n.startswith("Ticket changed")]
         other_desk.update(tickets[3], Change(status="pending"))  # the next change takes the line's place
         app.poll()
         await settle(pilot)
-        assert str(line.render()).startswith("Ticket changed: ticket changed by bob: status ") and line.display
+        assert str(line.render()).startswith("Ticket changed by bob: status ") and line.display
         assert len(screen.news) == 2
         screen._news_gone()  # (its seconds passed)
         await settle(pilot)
@@ -921,7 +921,7 @@ async def test_the_head_breaks_between_fields_at_80_columns(make_app, other_desk
 
 async def test_the_agents_own_change_is_not_told_as_someone_elses(make_app, tickets, monkeypatch):
     """The desk's notice of a commit can reach the screen before the write's own answer: the screen then said
-    "Ticket changed: ticket changed by <the agent>: internal note" about the note just sent. What others do
+    "Ticket changed by <the agent>: internal note" about the note just sent. What others do
     meanwhile is still told, once the change is shown."""
     import time
 

@@ -521,8 +521,11 @@ class DetailScreen(DeskScreen):
         line = self.query_one("#detail-news", Static)
         room = line.content_region.width or max(20, self.size.width - 4)
         text = Text(no_wrap=True, overflow="ellipsis")
-        text.append("Ticket changed", style="bold")
-        text.append(one_line(f": {message}", max(1, room - len("Ticket changed"))))
+        head = "Ticket changed"
+        # "Ticket changed by bob: status open → pending" (the message says who: not "Ticket changed: ticket changed…")
+        said = message[len(head) :] if message[:1].upper() + message[1 : len(head)] == head else f": {message}"
+        text.append(head, style="bold")
+        text.append(one_line(said, max(1, room - len(head))))
         show_text(line, text)
         line.set_class(True, "-shown")
         if self._news_timer is not None:
