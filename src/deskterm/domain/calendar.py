@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -53,7 +53,14 @@ class BusinessCalendar:
         self._days: list[tuple[tuple[int, int], ...]] = []  # business intervals of each day (epoch)
         self._cum: list[int] = []  # counted seconds from the anchor to the start of each day (+1 end)
         self._end = 0  # local midnight after the last day of the table
+        # whether each day of the table lasts 86,400 s: its UTC offset is then the same all day (no zone changes
+        # its offset twice within two days), so its wall-clock time is the seconds since its midnight
+        self._regular: list[bool] = []
         self._days_on: dict[tuple[int, int], int] = {}  # (day's ordinal, n) → ordinal of the n-th business day after
+        # counted seconds of instants already measured, and of business-day targets (the engine's memos: values
+        # handed out stay valid, see _ensure); cleared when they grow past _MEMO entries
+        self.counted: _Counted = _Counted(self._cumulative_unlocked)
+        self._day_targets: dict[tuple[int, int, bool], int] = {}
         # the app's event loop and its worker threads share one calendar per policy: the table is read and grown
         # under this lock, so that no reader sees it half built (re-entrant: add calls cumulative and instant_of)
         self._lock = threading.RLock()
@@ -102,7 +109,7 @@ class BusinessCalendar:
 
     def _build(self, first: int, count: int) -> None:
         self._anchor = first
-        self._midnights, self._days, self._cum = [], [], [0]
+        self._midnights, self._days, self._cum, self._regular = [], [], [0], []
         self._end = self._local_midnight(first)
         self._extend(count)
 
@@ -114,7 +121,8 @@ class BusinessCalendar:
             intervals = self.day_intervals(date.fromordinal(o))
             self._days.append(intervals)
             self._cum.append(self._cum[-1] + sum(e - s for s, e in intervals))
-            self._end = self._local_midnight(o + 1)
+            midnight, self._end = self._end, self._local_midnight(o + 1)
+            self._regular.append(self._end - midnight == 86400)
 
     def _ensure(self, t: int) -> int:
         """Make the table cover instant ``t``; return the index of its day."""
@@ -183,6 +191,22 @@ class BusinessCalendar:
             rest -= e - s
         raise AssertionError("cumulative table is inconsistent")  # pragma: no cover
 
+    @property
+    def lock(self) -> threading.RLock:
+        """The calendar's lock: ``measured`` and ``instant_of_held`` are read under it."""
+        return self._lock
+
+    def measured(self) -> _Counted:
+        """``counted``, the cumulative of the instants measured so far (``counted[t]`` is ``cumulative(t)``), emptied
+        first once it holds _MEMO entries. Under ``lock``."""
+        if len(self.counted) >= _MEMO:
+            self.counted.clear()
+        return self.counted
+
+    def instant_of_held(self, value: int) -> int:
+        """``instant_of`` under ``lock``, already held."""
+        return self._instant_of_unlocked(value)
+
     def seconds_between(self, a: int, b: int) -> int:
         """Counted seconds in [a, b); 0 when b <= a."""
         if b <= a:
@@ -236,6 +260,55 @@ class BusinessCalendar:
         closing = self._days[i][-1][1]
         return self._instant_of_unlocked(self._cumulative_unlocked(min(max(target, self._midnights[i]), closing)))
 
+    def business_day_seconds(self, start: int, days: int, end_of_day: bool = False) -> int:
+        """The counted seconds from ``start`` to ``business_days_later(start, days, end_of_day)``: what
+        ``seconds_between`` gives of the two, measured without finding the instant (the counted seconds up to the
+        day's wall-clock time, clipped to its hours, are those up to the deadline), and kept: a replay asks it of
+        every timer whose target is written in business days, again at each evaluation of the ticket."""
+        if days <= 0:
+            return 0
+        if self.always:
+            return max(0, self._business_days_later_unlocked(start, days, end_of_day) - start)
+        key = (start, days, end_of_day)
+        with self._lock:
+            found = self._day_targets.get(key)
+            if found is None:
+                if len(self._day_targets) >= _MEMO:
+                    self._day_targets.clear()
+                found = self._day_targets[key] = self._business_day_seconds(start, days, end_of_day)
+            return found
+
+    def _business_day_seconds(self, start: int, days: int, end_of_day: bool) -> int:
+        """``business_day_seconds`` computed (under the lock): ``_business_days_later_unlocked``'s steps, the
+        wall-clock time of a day that lasts 86,400 s taken from its midnight rather than through ``datetime``."""
+        i = self._ensure(start)
+        today = self._days[i]
+        wall: time | None = None
+        if today and start < today[-1][1]:
+            if self._regular[i]:
+                seconds = start - self._midnights[i]
+            else:
+                wall = datetime.fromtimestamp(start, self.tz).time()  # (with its fold, as datetime.combine takes it)
+                seconds = wall.hour * 3600 + wall.minute * 60 + wall.second
+        else:
+            seconds = 0  # from the next business day's opening
+            i = self._next_business(i)
+        j = self._business_days_on(i, days)
+        closing = self._days[j][-1][1]
+        if end_of_day:
+            point = closing
+        else:
+            if self._regular[j]:
+                target = self._midnights[j] + seconds
+            else:
+                if wall is None:
+                    wall = time(seconds // 3600, seconds // 60 % 60, seconds % 60)
+                assert self._anchor is not None  # _ensure built the table
+                target = int(datetime.combine(date.fromordinal(self._anchor + j), wall, tzinfo=self.tz).timestamp())
+            point = min(max(target, self._midnights[j]), closing)
+        # (business_days_later gives instant_of(cumulative(point)), whose cumulative is cumulative(point))
+        return max(0, self._cumulative_unlocked(point) - self.counted[start])  # (the timer's start: measured again)
+
     def _business_days_on(self, i: int, days: int) -> int:
         """The index of the ``days``-th day with business hours after the day ``i`` of the table (``_next_business``
         ``days`` times), kept by the days' ordinals (the table's indices move when it is rebuilt further back)."""
@@ -286,6 +359,25 @@ class BusinessCalendar:
                         found.append((s2, e2))
                 i += 1
         yield from found
+
+
+_MEMO = 1 << 16  # entries a calendar's memos keep before they are cleared
+
+
+class _Counted(dict[int, int]):
+    """``cumulative`` of the instants asked, kept: ``counted[t]`` (read under the calendar's lock) is a dictionary's
+    look-up once ``t`` was measured. The SLA engine measures the same instants again and again (a ticket's creation
+    for each of its timers, the ends of pauses, the evaluation's instant for every running timer)."""
+
+    __slots__ = ("measure",)
+
+    def __init__(self, measure: Callable[[int], int]) -> None:
+        super().__init__()
+        self.measure = measure
+
+    def __missing__(self, t: int) -> int:
+        value = self[t] = self.measure(t)
+        return value
 
 
 def parse_hhmm_interval(text: str) -> tuple[int, int]:

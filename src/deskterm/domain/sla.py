@@ -34,7 +34,7 @@ earlier ones are in ``cycles``.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .calendar import BusinessCalendar
@@ -301,6 +301,32 @@ def evaluate(
             prio = e.to
             prio_changes.append((t, prio))
 
+    spans = (("next_update", update, updates_done), ("customer_reply", waiting, waits_done))
+    cal = policy.calendar
+    if cal.always:  # every second counts: cumulative(t) == t
+        timers = _timers(policy, priority, now, prio_changes, first, resolution, spans, _SAME, _same)
+    else:  # measured under the calendar's lock, taken once (its table is shared with the app's threads)
+        with cal.lock:
+            timers = _timers(
+                policy, priority, now, prio_changes, first, resolution, spans, cal.measured(), cal.instant_of_held
+            )
+    return TicketSla(policy=policy.name, status=status, priority=prio, timers=timers)
+
+
+def _timers(
+    policy: Policy,
+    priority: str,
+    now: int,
+    prio_changes: list[tuple[int, str]],
+    first: _Span,
+    resolution: _Span,
+    spans: tuple[tuple[str, _Span | None, list[_Span]], ...],
+    counted: Mapping[int, int],
+    instant_of: Callable[[int], int],
+) -> dict[str, TimerResult]:
+    """``evaluate``'s timers from its spans: ``counted[t]`` is the calendar's ``cumulative(t)`` and ``instant_of`` its
+    inverse (under its lock)."""
+
     def prio_when(t: int) -> str:
         if not prio_changes:
             return priority
@@ -311,7 +337,7 @@ def evaluate(
             p = to
         return p
 
-    cal = policy.calendar
+    always, warn_at = policy.calendar.always, policy.warn_at
     timers: dict[str, TimerResult] = {}
 
     def earlier(span: _Span, name: str) -> list[tuple[int, int, int]]:
@@ -336,7 +362,8 @@ def evaluate(
         target = _target(policy, prio_in_force, name, span.started_at)
         if target is None:
             return None
-        timer = _result(name, span, target, cal, policy.warn_at, now, earlier(span, name))
+        before = earlier(span, name) if prio_changes else ()
+        timer = _result(name, span, target, warn_at, now, before, always, counted, instant_of)
         timer.priority = prio_in_force if timer.target == target else _prio_of_target(span, name, timer.target)
         return timer
 
@@ -352,7 +379,7 @@ def evaluate(
         timer = result(name, span)
         if timer is not None:
             timers[name] = timer
-    for name, last, done_spans in (("next_update", update, updates_done), ("customer_reply", waiting, waits_done)):
+    for name, last, done_spans in spans:
         if last is None:
             continue
         current = result(name, last)
@@ -364,7 +391,21 @@ def evaluate(
                     if cycle.state == "breached":
                         current.past_breaches += 1
             timers[name] = current
-    return TicketSla(policy=policy.name, status=status, priority=prio, timers=timers)
+    return timers
+
+
+class _Same(dict[int, int]):
+    """``counted`` of a calendar where every second counts: ``cumulative(t)`` is ``t`` (nothing kept)."""
+
+    def __missing__(self, t: int) -> int:
+        return t
+
+
+_SAME = _Same()
+
+
+def _same(value: int) -> int:
+    return value
 
 
 def _target(policy: Policy, prio: str, timer: str, start: int) -> int | None:
@@ -381,63 +422,73 @@ def _target(policy: Policy, prio: str, timer: str, start: int) -> int | None:
 def business_day_target(policy: Policy, days: int, start: int) -> int:
     """The counted seconds of a ``days``-business-day target for a timer started at ``start``: from the start
     to the same business moment ``days`` business days later (or the closing of that day, ``end_of_day``).
-    Pauses then push the deadline by the business time they took, as for any target."""
-    cal = policy.calendar
-    return max(1, cal.seconds_between(start, cal.business_days_later(start, days, policy.end_of_day)))
+    Pauses then push the deadline by the business time they took, as for any target.
+    (``seconds_between(start, business_days_later(start, days, end_of_day))``, kept by the calendar.)"""
+    return max(1, policy.calendar.business_day_seconds(start, days, policy.end_of_day))
 
 
-def _reach(segments: list[tuple[int, int]], target: int, cal: BusinessCalendar) -> int | None:
+def _reach(
+    segments: list[tuple[int, int]], target: int, counted: Mapping[int, int], instant_of: Callable[[int], int]
+) -> int | None:
     """The instant at which the running spans had counted ``target`` seconds, if they did."""
     consumed = 0
     for a, b in segments:
-        ca = cal.cumulative(a)
-        d = cal.cumulative(b) - ca
+        ca = counted[a]
+        d = counted[b] - ca
         if consumed + d >= target:
             rest = target - consumed
-            return cal.instant_of(ca + rest) if rest > 0 else a
+            return instant_of(ca + rest) if rest > 0 else a
         consumed += d
     return None
+
+
+_new_timer = object.__new__
 
 
 def _result(
     name: str,
     span: _Span,
     target: int,
-    cal: BusinessCalendar,
     warn_at: float,
     now: int,
-    earlier: Sequence[tuple[int, int, int]] = (),
+    earlier: Sequence[tuple[int, int, int]],
+    always: bool,
+    counted: Mapping[int, int],
+    instant_of: Callable[[int], int],
 ) -> TimerResult:
+    """One timer (one cycle) of ``evaluate``: ``counted[t]`` is the calendar's ``cumulative(t)``, ``instant_of``
+    its inverse; ``always``: every second counts."""
     span_segments = list(span.segments)
-    running = span.stopped_at is None and span.run_from is not None
-    if running and now > span.run_from:  # type: ignore[operator]
-        span_segments.append((span.run_from, now))  # type: ignore[arg-type]
+    stopped_at, run_from = span.stopped_at, span.run_from
+    running = stopped_at is None and run_from is not None
+    if running and now > run_from:  # type: ignore[operator]
+        span_segments.append((run_from, now))  # type: ignore[arg-type]
 
     consumed = 0
     reached: int | None = None  # the instant the counted time reached the target, if it has
-    if cal.always:  # every second counts: cumulative(t) == t (same arithmetic, no calls)
+    if always:  # cumulative(t) == t (same arithmetic, no look-ups)
         for a, b in span_segments:
             if reached is None and consumed + b - a >= target:
                 reached = a + max(target - consumed, 0)
             consumed += b - a
     else:
         for a, b in span_segments:
-            ca = cal.cumulative(a)
-            d = cal.cumulative(b) - ca
+            ca = counted[a]
+            d = counted[b] - ca
             if reached is None and consumed + d >= target:
                 rest = target - consumed
                 # rest <= 0 only for a zero target: reached at the start, not at the end of the business
                 # interval before it (which may precede the ticket's creation)
-                reached = cal.instant_of(ca + rest) if rest > 0 else a
+                reached = instant_of(ca + rest) if rest > 0 else a
             consumed += d
 
-    end = span.stopped_at if span.stopped_at is not None else now
+    end = stopped_at if stopped_at is not None else now
     remaining = target - consumed
     breached_at = reached if reached is not None and end > reached else None
     # A breach under an earlier priority stays: lowering the priority afterwards does not undo it.
     # The timer then reports the target it breached, so that remaining is negative as for any breach.
     for start, until, old_target in earlier:
-        hit = _reach([(a, min(b, until)) for a, b in span_segments if a < until], old_target, cal)
+        hit = _reach([(a, min(b, until)) for a, b in span_segments if a < until], old_target, counted, instant_of)
         if hit is not None and hit < until:
             hit = max(hit, start)
             if breached_at is None or hit < breached_at:
@@ -445,10 +496,13 @@ def _result(
     due: int | None
     if breached_at is not None:
         state, due = "breached", breached_at
-    elif span.stopped_at is not None or running:
+    elif stopped_at is not None or running:
         # met: the deadline it stood under when it stopped; running: the deadline as it stands now
-        state = "met" if span.stopped_at is not None else "running"
-        due = reached if reached is not None else cal.add(end, remaining)
+        state = "met" if stopped_at is not None else "running"
+        if reached is not None:
+            due = reached
+        else:  # (BusinessCalendar.add)
+            due = instant_of(counted[end] + remaining) if remaining > 0 else end
     else:
         state, due = "paused", None
     warning = state in ("running", "paused") and consumed >= warn_at * target
@@ -456,34 +510,43 @@ def _result(
     if state in ("running", "paused", "breached"):  # a breached timer keeps the instant its warning started
         threshold = -(-int(warn_at * target * 1000) // 1000)  # whole seconds, rounded up
         if consumed >= threshold:
-            warn_due = _instant_of_consumed(cal, span_segments, threshold)
-        elif state == "running":
-            warn_due = cal.add(end, threshold - consumed)
-    return TimerResult(
-        name=name,
-        target=target,
-        state=state,
-        due=due,
-        warning=warning,
-        remaining=remaining,
-        consumed=consumed,
-        started_at=span.started_at,
-        stopped_at=span.stopped_at,
-        breached_at=breached_at,
-        segments=span_segments,
-        warn_due=warn_due,
-        counting=running,
-    )
+            warn_due = _instant_of_consumed(span_segments, threshold, counted, instant_of)
+        elif state == "running":  # (BusinessCalendar.add of threshold - consumed > 0)
+            warn_due = instant_of(counted[end] + threshold - consumed)
+    # TimerResult(...) with every field given, equal to it, made without the dataclass's __init__ (its two
+    # default factories): a report makes two or three a ticket (test_sla_fast_paths checks the fields)
+    timer: TimerResult = _new_timer(TimerResult)
+    timer.__dict__ = {
+        "name": name,
+        "target": target,
+        "state": state,
+        "due": due,
+        "warning": warning,
+        "remaining": remaining,
+        "consumed": consumed,
+        "started_at": span.started_at,
+        "stopped_at": stopped_at,
+        "breached_at": breached_at,
+        "segments": span_segments,
+        "past_breaches": 0,
+        "cycles": [],
+        "priority": None,
+        "warn_due": warn_due,
+        "counting": running,
+    }
+    return timer
 
 
-def _instant_of_consumed(cal: BusinessCalendar, segments: list[tuple[int, int]], amount: int) -> int | None:
+def _instant_of_consumed(
+    segments: list[tuple[int, int]], amount: int, counted: Mapping[int, int], instant_of: Callable[[int], int]
+) -> int | None:
     """The instant at which the running spans had counted ``amount`` seconds."""
     consumed = 0
     for a, b in segments:
-        ca = cal.cumulative(a)
-        d = cal.cumulative(b) - ca
+        ca = counted[a]
+        d = counted[b] - ca
         if consumed + d >= amount:
-            return cal.instant_of(ca + (amount - consumed)) if amount > consumed else a
+            return instant_of(ca + (amount - consumed)) if amount > consumed else a
         consumed += d
     return None
 
