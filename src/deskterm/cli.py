@@ -680,6 +680,7 @@ class _ListLine:
         from . import fmt
 
         self.fmt, self.now_s, self.tz = fmt, now_s, tz
+        self.today = fmt.day_of(now_s, tz)  # (fmt.due_clock's, made once)
         self._customers: dict[str, str] = {}
         self._subjects: dict[str, str] = {}
         self._left: dict[tuple[bool, int, int | None], str] = {}
@@ -696,7 +697,7 @@ class _ListLine:
                 left = self._left[key] = (
                     "⏸" + fmt.compact(nearest.remaining)
                     if paused
-                    else fmt.left_and_due(nearest.remaining, nearest.due, self.now_s, self.tz)
+                    else fmt.left_and_due(nearest.remaining, nearest.due, self.now_s, self.tz, today=self.today)
                 )
         cell = self._customers.get(customer)
         if cell is None:

@@ -17,7 +17,7 @@ never markup strings.)
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 # C0, DEL, C1; bidirectional marks, embeddings, overrides and isolates; and the invisible characters a terminal
@@ -107,13 +107,23 @@ def clocks_differ(remaining: int, due: int | None, now: int) -> bool:
     return due is not None and abs((due - now) - remaining) >= DIFFER_BY
 
 
-def due_clock(due: int, now: int, tz: ZoneInfo | str, long: bool = False, wide: bool = False) -> str:
+def day_of(now: int, tz: ZoneInfo | str) -> date:
+    """The day of the instant ``now`` (epoch) in the display zone: ``due_clock``'s ``today``."""
+    zone = ZoneInfo(tz) if isinstance(tz, str) else tz
+    return datetime.fromtimestamp(now, UTC).astimezone(zone).date()
+
+
+def due_clock(
+    due: int, now: int, tz: ZoneInfo | str, long: bool = False, wide: bool = False, today: date | None = None
+) -> str:
     """The wall-clock due time in the display zone, as short as it reads unambiguously next to ``now``:
     ``09:30`` the same day; within six days ``Tue`` (``wide`` or ``long``: ``Tue 09:30``); further away
-    ``11-12`` (``long``: ``2026-11-12 14:02``)."""
+    ``11-12`` (``long``: ``2026-11-12 14:02``). ``today``: ``now``'s day in that zone, when the caller has it
+    (``deskterm list`` asks for tens of thousands of deadlines at one instant)."""
     zone = ZoneInfo(tz) if isinstance(tz, str) else tz
     d = datetime.fromtimestamp(due, UTC).astimezone(zone)
-    today = datetime.fromtimestamp(now, UTC).astimezone(zone).date()
+    if today is None:
+        today = day_of(now, zone)
     if d.date() == today:
         return d.strftime("%H:%M")
     if abs((d.date() - today).days) <= 6:
@@ -121,13 +131,15 @@ def due_clock(due: int, now: int, tz: ZoneInfo | str, long: bool = False, wide: 
     return d.strftime("%Y-%m-%d %H:%M") if long else d.strftime("%m-%d")
 
 
-def left_and_due(remaining: int, due: int | None, now: int, tz: ZoneInfo | str, long: bool = False) -> str:
+def left_and_due(
+    remaining: int, due: int | None, now: int, tz: ZoneInfo | str, long: bool = False, today: date | None = None
+) -> str:
     """The one rule of the queue, ``deskterm list`` and the handover for a deadline: the business time left
     (negative once breached), then the wall-clock due time (once breached: the instant of the breach).
 
     Short (a table cell): ``30m`` when the deadline is as far on the wall clock as in business time, else
     ``30m · 09:30``. Long (a sentence, the handover): both always, ``30m left · due 09:30``, ``5h01 over ·
-    breached Fri 17:00``. A paused timer (no ``due``) shows its time left alone."""
+    breached Fri 17:00``. A paused timer (no ``due``) shows its time left alone. ``today``: as ``due_clock``'s."""
     if long:
         if due is None:
             return f"{compact(remaining)} left, paused"
@@ -138,7 +150,7 @@ def left_and_due(remaining: int, due: int | None, now: int, tz: ZoneInfo | str, 
     left = compact(remaining)
     if not clocks_differ(remaining, due, now):
         return left
-    return f"{left} · {due_clock(due, now, tz)}"  # type: ignore[arg-type]
+    return f"{left} · {due_clock(due, now, tz, today=today)}"  # type: ignore[arg-type]
 
 
 # -- text that leaves deskterm for other programs -------------------------------------------------------------

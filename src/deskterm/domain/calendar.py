@@ -57,8 +57,8 @@ class BusinessCalendar:
         # its offset twice within two days), so its wall-clock time is the seconds since its midnight
         self._regular: list[bool] = []
         self._days_on: dict[tuple[int, int], int] = {}  # (day's ordinal, n) → ordinal of the n-th business day after
-        # counted seconds of instants already measured, and of business-day targets (the engine's memos: values
-        # handed out stay valid, see _ensure); cleared when they grow past _MEMO entries
+        # counted seconds of instants already measured, and of business-day targets (values handed out stay valid,
+        # see _ensure); emptied when they reach _MEMO entries
         self.counted: _Counted = _Counted(self._cumulative_unlocked)
         self._day_targets: dict[tuple[int, int, bool], int] = {}
         # the app's event loop and its worker threads share one calendar per policy: the table is read and grown
@@ -145,8 +145,10 @@ class BusinessCalendar:
     # -- measuring and searching -----------------------------------------------------------------
 
     def cumulative(self, t: int) -> int:
+        if self.always:
+            return t
         with self._lock:
-            return self._cumulative_unlocked(t)
+            return self.counted[t]  # (kept: the queue and ``list`` measure the same instant, now, for every row)
 
     def _cumulative_unlocked(self, t: int) -> int:
         """Counted seconds from a fixed origin up to instant ``t`` (only differences mean anything).
@@ -197,10 +199,8 @@ class BusinessCalendar:
         return self._lock
 
     def measured(self) -> _Counted:
-        """``counted``, the cumulative of the instants measured so far (``counted[t]`` is ``cumulative(t)``), emptied
-        first once it holds _MEMO entries. Under ``lock``."""
-        if len(self.counted) >= _MEMO:
-            self.counted.clear()
+        """``counted``: ``counted[t]`` is ``cumulative(t)``, kept (the last _MEMO instants measured at most). Under
+        ``lock``."""
         return self.counted
 
     def instant_of_held(self, value: int) -> int:
@@ -361,7 +361,7 @@ class BusinessCalendar:
         yield from found
 
 
-_MEMO = 1 << 16  # entries a calendar's memos keep before they are cleared
+_MEMO = 4096  # entries a calendar's memos keep before they are cleared (about 0.5 MB)
 
 
 class _Counted(dict[int, int]):
@@ -376,6 +376,8 @@ class _Counted(dict[int, int]):
         self.measure = measure
 
     def __missing__(self, t: int) -> int:
+        if len(self) >= _MEMO:
+            self.clear()
         value = self[t] = self.measure(t)
         return value
 
