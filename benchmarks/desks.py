@@ -4,7 +4,8 @@
 generator (``build_demo(story=False)``, fixed seed, the clock frozen at ``NOW``: about 47 % of the tickets
 open), the desk the queue benchmark and the screen tests use. It is built the first time (100,000 tickets:
 about a minute; 1,000,000: about ten) under ``$DESKTERM_BENCH_DIR`` (default: ``deskterm-bench-desks`` in the
-temporary directory), keyed by the generator's source and the schema it was built at, so that a desk made
+temporary directory; a process asking for a desk that another is building waits for that build, by a lock
+beside it), keyed by the generator's source and the schema it was built at, so that a desk made
 by another generator is never measured and an older deskterm (a baseline: ``cached_by``) gets one it can
 open. ``working_copy`` copies one to a scratch directory, where ``migrate`` brings it to the schema of the
 deskterm that will measure it before anything is timed; the cached desk stays as it was built. ``own_copies``
@@ -62,14 +63,23 @@ def cached(tickets: int) -> Path:
     where = root() / f"{tickets}-{made_by}-{deskterm.store.migrate.HEAD}"
     if (where / "demo.db").exists() and (where / "done").exists():
         return where
+    import fcntl
+
     from deskterm.clock import FrozenClock
     from deskterm.demo import build_demo
 
-    if where.exists():  # an interrupted build
-        shutil.rmtree(where)
-    started = time.perf_counter()
-    build_demo(where, tickets=tickets, clock=FrozenClock(NOW), story=False)
-    (where / "done").touch()
+    where.parent.mkdir(parents=True, exist_ok=True)
+    # one build at a time: a benchmark asking for a desk that another process is building waits for it (a build of
+    # a million tickets takes ten minutes to an hour) instead of taking it for an interrupted build and deleting it
+    with open(where.parent / f".{where.name}.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (where / "demo.db").exists() and (where / "done").exists():  # built meanwhile by the one we waited for
+            return where
+        if where.exists():  # an interrupted build (its builder no longer holds the lock)
+            shutil.rmtree(where)
+        started = time.perf_counter()
+        build_demo(where, tickets=tickets, clock=FrozenClock(NOW), story=False)
+        (where / "done").touch()
     print(f"built {tickets} tickets in {time.perf_counter() - started:.0f} s → {where}", file=sys.stderr)
     return where
 
