@@ -1695,6 +1695,12 @@ def intake_alertmanager(obj: Context, listen: str | None, token_file: str | None
         raise BadInput(f"--listen: {listen}: {exc.strerror or exc}") from None
     bound = server.server_address
     print(f"alertmanager: listening on http://{bound[0]}:{bound[1]}/ (ctrl+c stops)", file=sys.stderr, flush=True)
+    import signal
+
+    def stopped(_signum, _frame):  # SIGTERM (systemd's stop, kill) as ctrl+c: the server closed, exit 0
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stopped)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
