@@ -1693,14 +1693,15 @@ def intake_alertmanager(obj: Context, listen: str | None, token_file: str | None
         server = alertlisten.make_server(desk, host, port, token, settings.max_body)
     except OSError as exc:
         raise BadInput(f"--listen: {listen}: {exc.strerror or exc}") from None
-    bound = server.server_address
-    print(f"alertmanager: listening on http://{bound[0]}:{bound[1]}/ (ctrl+c stops)", file=sys.stderr, flush=True)
     import signal
 
     def stopped(_signum, _frame):  # SIGTERM (systemd's stop, kill) as ctrl+c: the server closed, exit 0
         raise KeyboardInterrupt
 
+    # before the line that says it listens: a manager that reads that line may stop it at once
     signal.signal(signal.SIGTERM, stopped)
+    bound = server.server_address
+    print(f"alertmanager: listening on http://{bound[0]}:{bound[1]}/ (ctrl+c stops)", file=sys.stderr, flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
