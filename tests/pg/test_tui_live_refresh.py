@@ -15,6 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tui"))
 from tuihelp import NOW, SIZE, ready
 
 from deskterm.service import NewTicket
+from deskterm_testing import patience
 
 
 @pytest.fixture
@@ -58,10 +59,10 @@ async def test_live_refresh_from_another_connection_on_postgresql(pg_demo):
             )
         )
         start = time.monotonic()
-        while table.total == before and time.monotonic() - start < 2.5:
+        while table.total == before and time.monotonic() - start < patience(2.5):
             await asyncio.sleep(0.1)
         assert table.total == before + 1, "a new ticket from another host shows within 2 s"
-        assert time.monotonic() - start <= 2.0
+        assert time.monotonic() - start <= patience(2.0)  # 2 s on a quiet machine
         assert table.cursor_id == ticket
         assert table.query_.position(new_id) is not None
     other.store.dispose()

@@ -10,16 +10,18 @@ import time
 import pytest
 
 from deskterm.tui import drafts as drafts_module
-from deskterm.tui.drafts import Drafts
+from deskterm.tui.drafts import DEBOUNCE, Drafts
+from deskterm_testing import patience
 
 
 def test_put_writes_behind_and_for_desk_reads_back(tmp_path):
     d = Drafts.for_desk("sqlite:/desks/a.db", root=tmp_path)
-    started = time.monotonic()
     for i in range(50):  # typing: put never waits on the disk
         d.put(7, "reply", "x" * (i + 1))
-    assert time.monotonic() - started < 0.05
-    assert not list(tmp_path.rglob("*.json"))  # not yet: the typing has not paused
+        last_put = time.monotonic()
+    written = list(tmp_path.rglob("*.json"))
+    if time.monotonic() - last_put < DEBOUNCE:  # (a loaded machine may have paused this test longer than that)
+        assert not written  # not yet: the typing has not paused
     deadline = time.monotonic() + 5
     while not list(tmp_path.rglob("7.reply.json")) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -107,7 +109,7 @@ def test_the_writer_waits_for_a_pause_but_not_forever(tmp_path, monkeypatch):
         i += 1
         d.put(1, "note", "k" * i)
         time.sleep(0.05)
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < patience(3)
     assert time.monotonic() - started >= 0.5
     d.close()
 
