@@ -368,11 +368,11 @@ async def test_resolve_requires_a_code_then_close_with_csat(make_app, tickets):
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_detail(pilot, tickets[0])
         await pilot.press("x")
-        await pilot.pause()
+        await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, ResolveDialog)
         await pilot.press("ctrl+s")  # no code chosen
-        await pilot.pause()
+        await settle(pilot)
         assert app.screen is dialog and any("choose a resolution code" in m for m in notes(app))
         assert screen.record.status == "open"
         await choose(pilot, dialog, "code", "workaround")
@@ -381,7 +381,7 @@ async def test_resolve_requires_a_code_then_close_with_csat(make_app, tickets):
         assert screen.record.status == "resolved" and screen.record.resolution_code == "workaround"
         assert not await screen.resolve(None)  # the screen itself refuses a resolution without a code
         await pilot.press("X")
-        await pilot.pause()
+        await settle(pilot)
         dialog = app.screen
         assert isinstance(dialog, CloseDialog)
         await choose(pilot, dialog, "csat", 4)
