@@ -269,15 +269,40 @@ class Desk(ChangeRules):
 
     def ticket_view(self, key: str | int) -> TicketView:
         """The ticket screen's read of a ticket (``TicketView``): what ``ticket``, ``work_summary``, ``escalations``
-        (open, of this ticket) and ``linked`` give, in one read transaction, the ticket read once."""
+        (open, of this ticket) and ``linked`` give, in one read transaction, the ticket read once.
+
+        Read through the database's driver (``plain.PlainDesk`` on the transaction's own connection): every open
+        ticket screen reads its ticket again on each change of it, and the same ten statements through the ORM
+        cost some 10 ms of CPU, most of it SQLAlchemy building each statement, its cache key and its objects
+        (issue 17); the driver, about a tenth of that. ``tests/store/test_plain_reads.py`` and
+        ``tests/test_demo.py`` compare it with the separate reads through the store."""
         with self.store.read() as session:
-            record = self._load(session, key)
-            opened = self._escalations(session, *self._open_escalation(), col(Escalation.ticket_id) == record.id)
+            reader = plain.PlainDesk(
+                session.connection().connection.driver_connection, not self.store.is_sqlite, self.config, self.clock
+            )
+            record = reader.ticket(key)
+            rows = reader.work(record.id, record.type == "problem")
+            day = record.created_at.astimezone(self.config.tz).date()
+            change = rows.change or (None, None, None, None)
+            problem = rows.problem or (None, False, None)
             return TicketView(
                 record=record,
-                work=self._work_summary(session, record),
-                open_lines=[(e.kind, e.target) for e in opened],
-                linked=queries.linked_tickets(session, record.id) if record.major_id is None else [],
+                work=WorkSummary(
+                    contract=billing_rules.in_force(reader.contracts(record.customer), day),
+                    logged_seconds=rows.logged,
+                    estimate_seconds=change[0],
+                    approval=change[1],
+                    approval_by=change[2],
+                    approval_at=change[3],
+                    problem_id=rows.problem_id,
+                    root_cause=problem[0],
+                    known_error=problem[1],
+                    workaround=problem[2],
+                    incidents=rows.incidents,
+                    open_actions=rows.open_actions,
+                ),
+                open_lines=reader.open_escalation_lines(record.id, workflow.STOPPED),
+                linked=reader.linked(record.id) if record.major_id is None else [],
             )
 
     def tickets(self, statuses: Sequence[str] | None = None) -> list[TicketRecord]:

@@ -7,7 +7,7 @@ the rows ``list`` prints (their instants as epoch seconds computed by the databa
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,6 +16,7 @@ from sqlalchemy import Boolean, select, update
 
 from deskterm.cli import list_from_deadlines, list_replayed
 from deskterm.demo import generate
+from deskterm.domain.billing import Contract
 from deskterm.domain.calendar import epoch
 from deskterm.errors import BadInput
 from deskterm.records import TicketRecord
@@ -72,6 +73,7 @@ def _agree(desk, replayed: bool = True) -> None:
             assert reader.ticket(i) == stored
             assert reader.ticket(f"#{i}") == stored
             assert reader.contact_of(stored) == desk.contact_of(stored)
+            _view_agrees(desk, i, stored)
         for statuses in (OPEN, ("pending",), ("new", "open")):
             assert list(reader.list_lines(statuses)) == list(desk.list_lines(statuses))
             now = desk.clock.now()
@@ -87,6 +89,66 @@ def _agree(desk, replayed: bool = True) -> None:
                 desk.ticket(key)
     finally:
         reader.close()
+
+
+def _view_agrees(desk, key, stored=None) -> None:
+    """The ticket screen's read (``Desk.ticket_view``, through the driver) is what the store's separate reads give."""
+    view = desk.ticket_view(key)
+    stored = stored or desk.ticket(key)
+    assert view.record == stored
+    assert view.work == desk.work_summary(key)
+    assert view.open_lines == [(e.kind, e.target) for e in desk.escalations(open_only=True, tickets=[stored.id])]
+    assert view.linked == (desk.linked(stored.id) if stored.major_id is None else [])
+
+
+def test_the_ticket_screens_read_is_the_stores_separate_reads(busy):
+    """Contracts (in force, ended, renewing), time logged, a change request approved, a problem with its record,
+    linked incidents and actions, open and closed escalations, a major incident and its linked tickets: the ticket
+    screen's one read through the driver gives what the store's reads give, for every ticket."""
+    desk = busy
+    tickets = desk.tickets(list(OPEN))
+    a, b, c, d, e, f, g = (t.id for t in tickets[:7])
+    customer = desk.ticket(a).customer
+    desk.add_contract(Contract(name="Old", customer=customer, start=date(2000, 1, 1), end=date(2000, 12, 31)))
+    desk.add_contract(
+        Contract(name="Gold", customer=customer, start=date(2001, 1, 1), end=date(2001, 6, 30), renews=True)
+    )
+    desk.log_time(a, 1800, note="first look")
+    desk.log_time(a, 600)
+    desk.update(b, Change(classification="change_request"))
+    desk.change_request(b, estimate=7200, approval="proposed")
+    desk.change_request(b, approval="approved")
+    desk.update(c, Change(type="problem"))
+    desk.update_problem(c, root_cause="a bad cable", known_error=True, workaround="reboot")
+    desk.link_problem(c, [d, e])
+    desk.add_action(c, "replace the cable", "me", date(2030, 1, 1))
+    desk.escalate(d, "functional", "L1", "router on ward B")
+    desk.escalate(f, "functional", "L1", "angry customer")
+    desk.escalate(e, "functional", "L1", "again")
+    desk.update(e, Change(status="resolved", resolution_code="fixed"))  # its escalation closed with it
+    desk.link(f, g)
+    desk.link(a, g)
+    seen = set()
+    for t in desk.tickets():
+        _view_agrees(desk, t.id)
+        view = desk.ticket_view(t.id)
+        seen |= {
+            k
+            for k, v in (
+                ("linked", view.linked),
+                ("escalated", view.open_lines),
+                ("contract", view.work.contract),
+                ("logged", view.work.logged_seconds),
+                ("approval", view.work.approval),
+                ("problem", view.work.problem_id),
+                ("actions", view.work.open_actions),
+            )
+            if v
+        }
+    assert seen == {"linked", "escalated", "contract", "logged", "approval", "problem", "actions"}
+    for key in ("99999999", "nothing", "\udcff"):
+        with pytest.raises(BadInput, match="no such ticket"):
+            desk.ticket_view(key)
 
 
 def _periods_agree(desk, instants=()) -> None:

@@ -20,11 +20,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
+from ..domain.billing import Contract as ContractTerms
 from ..errors import BadInput
 from ..records import ContactRecord, EventRecord, TicketRecord, stored_event
 from ..timers import Timers
@@ -542,6 +543,101 @@ class PlainDesk(Timers):
             for row in self._rows(sql, chunk):
                 out.setdefault(row[0], []).append(event_record(self._event(row)))
         return out
+
+    # -- the ticket screen's read (``Desk.ticket_view``): what the store's ORM reads gave, statement for statement
+
+    def linked(self, major_id: int) -> list[TicketRecord]:
+        """The tickets linked to a major incident, without their histories, by id (``queries.linked_tickets``)."""
+        rows = self._rows(
+            f"SELECT {_sql_columns(TICKET_RECORD)} FROM tickets t JOIN customers cu ON cu.id = t.customer_id"
+            " WHERE t.major_id = ? ORDER BY t.id",
+            (major_id,),
+        )
+        return [TicketRecord(*self._ticket(row)) for row in rows]
+
+    def open_escalation_lines(self, ticket_id: int, stopped: Iterable[str]) -> list[tuple[str, str]]:
+        """(kind, target) of a ticket's open escalations, oldest first: not closed, the ticket's status not in
+        ``stopped`` (``Desk.escalations(open_only=True)``)."""
+        stopped = sorted(stopped)
+        marks = ", ".join("?" for _ in stopped)
+        return [
+            (kind, target)
+            for kind, target in self._rows(
+                "SELECT e.kind, e.target FROM escalations e JOIN tickets t ON t.id = e.ticket_id"
+                f" WHERE e.ticket_id = ? AND e.closed_at IS NULL AND t.status NOT IN ({marks})"
+                " ORDER BY e.created_at, e.id",
+                (ticket_id, *stopped),
+            )
+        ]
+
+    def contracts(self, customer: str) -> list[ContractTerms]:
+        """A customer's contracts, by start (``queries.contracts``)."""
+
+        def day(value: Any) -> Any:  # (SQLite keeps a date as its ISO text)
+            return value if self.postgresql or value is None else date.fromisoformat(value)
+
+        rows = self._rows(
+            'SELECT c.name, cu.name, c.start, c."end", c.renews, c.policy, c.included_seconds, c.rate_cents, c.scope,'
+            " c.id FROM contracts c JOIN customers cu ON cu.id = c.customer_id WHERE cu.name = ?"
+            " ORDER BY cu.name, c.start",
+            (customer,),
+        )
+        return [
+            ContractTerms(
+                name=name,
+                customer=who,
+                start=day(start),
+                end=day(end),
+                renews=bool(renews),
+                policy=policy,
+                included_seconds=included,
+                rate_cents=rate,
+                scope=scope,
+                id=number,
+            )
+            for name, who, start, end, renews, policy, included, rate, scope, number in rows
+        ]
+
+    def work(self, ticket_id: int, problem: bool) -> WorkRows:
+        """What ``Desk.work_summary`` reads of a ticket besides its contracts."""
+        instant = _from_pg_instant if self.postgresql else _from_sqlite_instant
+        logged = self._rows("SELECT coalesce(sum(seconds), 0) FROM time_entries WHERE ticket_id = ?", (ticket_id,))
+        change = self._rows(
+            "SELECT estimate_seconds, approval, approval_by, approval_at FROM change_requests WHERE ticket_id = ?",
+            (ticket_id,),
+        )
+        link = self._rows("SELECT problem_id FROM problem_links WHERE ticket_id = ?", (ticket_id,))
+        record = incidents = actions = None
+        if problem:
+            found = self._rows(
+                "SELECT root_cause, known_error, workaround FROM problems WHERE ticket_id = ?", (ticket_id,)
+            )
+            record = (found[0][0], bool(found[0][1]), found[0][2]) if found else None
+            incidents = self._rows("SELECT count(*) FROM problem_links WHERE problem_id = ?", (ticket_id,))[0][0]
+            actions = self._rows(
+                "SELECT count(*) FROM problem_actions WHERE problem_id = ? AND state = 'open'", (ticket_id,)
+            )[0][0]
+        return WorkRows(
+            logged=int(logged[0][0] or 0),
+            change=(*change[0][:3], instant(change[0][3])) if change else None,
+            problem_id=link[0][0] if link else None,
+            problem=record,
+            incidents=int(incidents or 0),
+            open_actions=int(actions or 0),
+        )
+
+
+@dataclass(frozen=True)
+class WorkRows:
+    """``PlainDesk.work``: the time logged on a ticket, its change request (estimate, approval, by, at), the problem
+    it is linked to, and for a problem its record (root cause, known error, workaround) and counts."""
+
+    logged: int
+    change: tuple[int | None, str | None, str | None, datetime | None] | None
+    problem_id: int | None
+    problem: tuple[str | None, bool, str | None] | None
+    incidents: int
+    open_actions: int
 
 
 @dataclass
