@@ -632,6 +632,32 @@ def _fires_as_replay(esc_desk: Desk, clock, steps) -> None:
         assert set(esc_desk.apply_rules()) == expected
 
 
+def test_a_ticket_changed_after_the_rules_now_is_read_whatever_its_row_says(filtered_desk, clock):
+    """A row changed after the rules' now (by another host's clock, a little ahead) says what is still to come: a
+    P1 lowered to P3 then is no rule's by its row, while its replay as of now fires the P1 rule. Both the store's
+    candidates and the driver's (``PlainDesk.rule_candidates``: the rows changed since the second of now, read
+    apart from the rules' filters) take it, and fire what the replay of every open ticket fires."""
+    from deskterm.store.plain import open_plain
+
+    filtered_desk.rederive()
+    url = filtered_desk.store.engine.url.render_as_string(hide_password=False)
+    lowered = _new(filtered_desk, customer="Atelier Moreau", priority="P1")
+    clock.advance(3 * 3600 + 300)  # P1's resolution (4h) at 75 % (3h): the first rule is due
+    filtered_desk.update(lowered, Change(priority="P3"))
+    for back in (0.5, 59.5, 240):  # (a fraction of a second: the change's instant is compared to the second)
+        clock.set(START + timedelta(seconds=3 * 3600 + 300))
+        clock.advance(-back)
+        expected = _due_by_replay(filtered_desk)
+        assert (lowered, filtered_desk.config.escalation.rules[0].key) in expected
+        reader = open_plain(url, filtered_desk.config, clock)
+        assert reader is not None
+        try:
+            assert {(tid, f.rule.key) for tid, f in reader.escalations_due(clock.now())} == expected
+        finally:
+            reader.close()
+    assert set(filtered_desk.apply_rules()) == expected
+
+
 def test_rules_by_policy_fire_for_the_customers_of_that_policy_only(policy_desk, clock):
     silver = _new(policy_desk, customer="Atelier Moreau", priority="P1")
     gold = _new(policy_desk, priority="P1")

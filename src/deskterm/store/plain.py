@@ -501,11 +501,18 @@ class PlainDesk(Timers):
         self, statuses: Sequence[str], filters: Sequence[dict[str, Any]], now: datetime
     ) -> list[TicketRecord]:
         """As ``queries.rule_candidates`` (a superset of it: a row changed within the second of ``now`` too; the
-        rules' ``rule_candidate`` decides), without histories."""
-        params: list[Any] = list(statuses)
-        taken = [f"{self._epoch('t.updated_at')} >= ?"]
-        params.append(int(now.timestamp() // 1))
+        rules' ``rule_candidate`` decides), without histories. Two statements, their rows merged by id: the rows
+        the rules' filters take (through the index of a filter's column: a few rows, where one statement with
+        the change's instant in the same ``OR`` read every open row), and the rows changed since the second of
+        ``now`` (every open row read, comparing the stored text: no instant computed per row)."""
+        marks = ", ".join("?" for _ in statuses)
+        head = (
+            f"SELECT {_sql_columns(TICKET_RECORD)} FROM tickets t JOIN customers cu ON cu.id = t.customer_id"
+            f" WHERE t.status IN ({marks}) AND "
+        )
+        params: list[Any] = []
         columns = {"priority": 't."priority"', "customer": 'cu."name"', "type": 't."type"', "group": 't."group_name"'}
+        taken = []
         for f in filters:
             parts = []
             for key, values in [
@@ -526,11 +533,18 @@ class PlainDesk(Timers):
                 parts.append(f'cu."name" NOT IN ({", ".join("?" for _ in values)})')
                 params.extend(values)
             taken.append("(" + " AND ".join(parts) + ")" if parts else "1 = 1")
-        sql = (
-            f"SELECT {_sql_columns(TICKET_RECORD)} FROM tickets t JOIN customers cu ON cu.id = t.customer_id"
-            f" WHERE t.status IN ({', '.join('?' for _ in statuses)}) AND ({' OR '.join(taken)}) ORDER BY t.id"
-        )
-        return [TicketRecord(*self._ticket(row)) for row in self._rows(sql, params)]
+        found: dict[int, Any] = {}
+        if taken:
+            for row in self._rows(head + f"({' OR '.join(taken)})", [*statuses, *params]):
+                found[row[0]] = row
+        if "1 = 1" not in taken:  # (a rule without filters took every row already)
+            # the second of ``now``: on SQLite the text SQLAlchemy writes cut there (``YYYY-MM-DD HH:MM:SS``), which
+            # the stored text (with its fraction) is compared with as the instant its first 19 characters say
+            second = datetime.fromtimestamp(int(now.timestamp() // 1), UTC)
+            bound: Any = second if self.postgresql else second.strftime("%Y-%m-%d %H:%M:%S")
+            for row in self._rows(head + "t.updated_at >= ?", [*statuses, bound]):
+                found[row[0]] = row
+        return [TicketRecord(*self._ticket(found[k])) for k in sorted(found)]
 
     def events_of(self, ticket_ids: Sequence[int]) -> dict[int, list[EventRecord]]:
         """The histories of these tickets (``queries.events_of``)."""
