@@ -1283,7 +1283,7 @@ class _AsOf(Sequence[Any]):
     """A section's items as of the handover's instant, each computed when read (its time left, its wait): the
     section holds a copy of the kept entries, so that showing a few lines costs a few lines."""
 
-    def __init__(self, items: list[Any], make: Callable[[Any], Any]) -> None:
+    def __init__(self, items: Sequence[Any], make: Callable[[Any], Any]) -> None:
         self._items, self._make = items, make
 
     def __len__(self) -> int:
@@ -1301,6 +1301,26 @@ class _AsOf(Sequence[Any]):
         return isinstance(other, Sequence) and list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+class _Zipped(Sequence[Any]):
+    """``list(zip(keys, values))`` made when read: copies of the two lists, no pair made per entry (a handover per
+    change copied 10,000 pairs of a section, each a tuple that lived until the next change: the garbage collector's
+    passes that these fed cost the app more than the handover's own work)."""
+
+    def __init__(self, keys: list[Any], values: list[Any]) -> None:
+        self._keys, self._values = keys, values
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return list(zip(self._keys[i], self._values[i], strict=True))
+        return (self._keys[i], self._values[i])
+
+    def __iter__(self) -> Any:
+        return zip(self._keys, self._values, strict=True)
 
 
 class HandoverBook:
@@ -1382,7 +1402,7 @@ class HandoverBook:
         h = Handover(now=now, hours=self.hours)
         h.breaching = _AsOf(list(self._deadlines["breaching"].values), left)
         h.breached = _AsOf(list(self._deadlines["breached"].values), left)  # breached longest ago first
-        h.long_pending = _AsOf(list(zip(self._pending.keys, self._pending.values, strict=True)), waited)
+        h.long_pending = _AsOf(_Zipped(list(self._pending.keys), list(self._pending.values)), waited)
         h.resolved = list(self._resolved.values)
         h.unacknowledged = [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
         h.majors = [

@@ -82,3 +82,39 @@ def test_kept_sections_equal_a_full_computation(busy, changes, hours):  # noqa: 
             assert got == want
     finally:
         watch.close()
+
+
+@pytest.mark.engines("sqlite")
+def test_a_handover_of_the_book_makes_no_object_per_line(busy):  # noqa: F811
+    """Each change hands the screen a new ``Handover``: its sections are copies of the kept lists, with no object
+    made per line (a pair per long wait lived until the next change and fed the garbage collector's full passes,
+    which cost the app more than the handover's own work). The lines are the same (the test above)."""
+    import dataclasses
+    import gc
+
+    desk = busy
+    tid = [t.id for t in desk.tickets(["new", "open"])][0]
+    desk.update(tid, Change(status="pending"))
+    desk.clock.advance(hours=25)  # a long wait
+    now = desk.clock.now()
+    shift = ShiftTickets(desk, now, 8)
+    shift.handover(now)
+    book = shift.book
+    assert book is not None
+    waiting = book.tickets[tid]
+    sla, calendar = desk.sla(waiting, now), desk.config.policy_for(waiting.customer).calendar
+    for i in range(500):  # 500 more tickets waiting as long
+        book.put(dataclasses.replace(waiting, id=1_000_000 + i), sla, calendar, now)
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        before = len(gc.get_objects())
+        h = book.handover(now, shift.escalations)
+        made = len(gc.get_objects()) - before
+    finally:
+        if collecting:
+            gc.enable()
+    assert len(h.long_pending) == 501
+    assert h.long_pending[500][0].id == 1_000_499 and h.long_pending[-1][1] >= 25
+    assert list(h.long_pending)[:2] == [h.long_pending[0], h.long_pending[1]] == h.long_pending[:2]
+    assert made < 100, made

@@ -351,7 +351,9 @@ class ShiftTickets:
         from ...store.queue import records
 
         tickets = self.by_id.values() if tickets is None else tickets
-        missing = {t.major_id for t in tickets if t.major_id is not None} - self.by_id.keys()
+        # (not ``set - by_id.keys()``: that walks every kept ticket's key, 66,000 at 100k, for each change)
+        kept = self.by_id
+        missing = {t.major_id for t in tickets if t.major_id is not None and t.major_id not in kept}
         found = records(self.desk.store, sorted(missing)) if missing else []
         for t in found:
             self.by_id[t.id] = t
