@@ -254,7 +254,8 @@ async def test_screen_and_command_line_give_the_same_handover(make_app, config, 
 
 async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, monkeypatch):
     """Issue 17: another agent resolves a ticket and escalates another; after the app's poll the handover reads
-    again only those two tickets (not every ticket) and shows what a full computation shows."""
+    again only those two tickets (not every ticket), in the app's reader thread (no worker per change), and shows
+    what a full computation shows."""
     from tuihelp import record_reads, until
 
     from deskterm.service import Change
@@ -267,6 +268,8 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, 
         store = open_store(db)
         other = Desk(store, config, clock=clock, user="carol")
         read = record_reads(monkeypatch, handover.ShiftTickets)
+        workers: list = []  # a change is followed in the app's reader thread, not by a worker of its own
+        monkeypatch.setattr(screen, "_compute", lambda *args: workers.append(args))
         options = screen.query_one("#hand-list")
         options.highlighted = options.rows.row_of("breached", 0)  # the cursor on a ticket the changes leave there
         kept = options.highlighted_option.id.split(":")[2]
@@ -283,6 +286,7 @@ async def test_a_change_elsewhere_reads_only_its_ticket(make_app, config, demo, 
         finally:
             store.dispose()
         assert read == [{breaching, waiting}]
+        assert workers == []
         desk = app.desk
         expected = reports.handover(desk.tickets(), lambda t: desk.sla(t, NOW), desk.escalations(), NOW, 8)
         assert shown_ids(screen) == section_ids(expected)

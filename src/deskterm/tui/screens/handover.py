@@ -13,6 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.text import Text
@@ -435,6 +436,8 @@ class HandoverScreen(LoadingScreen):
         self._ticks = 0
         self._shift: ShiftTickets | None = None  # the tickets of the last computation (thread side)
         self._changed: set[int] | None = None  # changed elsewhere since the last computation began (None: any)
+        self._following = False  # a change's computation is in the app's reader thread (``_follow``)
+        self._load_after = False  # a load asked for meanwhile: it starts when that one is handed back
 
     def compose(self) -> ComposeResult:
         yield Static(Text("Shift handover · computing…"), id="hand-title")
@@ -446,8 +449,53 @@ class HandoverScreen(LoadingScreen):
         self.query_one(OptionList).focus()
 
     def load(self, generation: int) -> None:
+        if self._following:  # one computation at a time on the kept tickets: this one after the change's
+            self._load_after = True
+            return
         changed, self._changed = self._changed, set()
+        shift = self._shift
+        if (
+            self.handover is not None
+            and shift is not None
+            and changed is not None
+            and shift.hours == self.hours
+            and not self._loading()
+        ):
+            # another agent's change, or the minute: in the app's long-lived reader thread (``tui/reader.py``), as
+            # the queue's changes, not a worker per change (its thread, its task and state messages)
+            self._following = True
+            self.app.reader.submit(
+                partial(self._follow, shift, frozenset(changed)),
+                partial(self._followed, shift),
+                self._follow_failed,
+            )
+            return
         self._compute(generation, self.hours, changed)
+
+    def _follow(self, shift: ShiftTickets, changed: frozenset[int]) -> reports.Handover:
+        """In the reader's thread: the kept tickets read again where changed, placed again where changed or their
+        instant has passed."""
+        shift.refresh(changed)
+        return shift.handover(self._desk.clock.now())
+
+    def _followed(self, shift: ShiftTickets, h: reports.Handover) -> None:
+        self._following = False
+        if shift is self._shift and shift.hours == self.hours and self.is_attached:
+            self.handover = h
+            self.show()
+            self.loaded = True
+        self._then_load()
+
+    def _follow_failed(self, _: BaseException) -> None:
+        self._following = False
+        self._shift = None  # (perhaps half placed: every ticket is read and placed again)
+        self._changed = None
+        self._then_load()
+
+    def _then_load(self) -> None:
+        if self._load_after and self.is_attached:
+            self._load_after = False
+            self.reload()
 
     @work(thread=True, exclusive=True, group="handover")
     def _compute(self, generation: int, hours: float, changed: set[int] | None) -> None:
