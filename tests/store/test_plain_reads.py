@@ -227,3 +227,22 @@ def test_the_epoch_seconds_of_fractions_are_those_of_epoch(busy):
         finally:
             reader.close()
         assert row[6] == epoch(when) == int(when.replace(microsecond=0).timestamp())
+
+
+@pytest.mark.engines("sqlite")
+@settings(max_examples=200, deadline=None)
+@given(
+    when=st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2199, 12, 31)).map(
+        lambda d: d.replace(tzinfo=UTC)
+    )
+)
+def test_sqlites_two_epoch_expressions_are_epoch(when):
+    """``unixepoch()`` (SQLite 3.38 on) and the cast of ``strftime('%s')`` (before) give the same whole seconds as
+    ``epoch``, the fraction dropped, for the text SQLAlchemy writes (``plain.sqlite_epoch``)."""
+    import sqlite3
+
+    text = when.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    with sqlite3.connect(":memory:") as conn:
+        ways = [False, True] if sqlite3.sqlite_version_info >= (3, 38) else [False]
+        found = {u: conn.execute(f"SELECT {plain.sqlite_epoch('?', u)}", (text,)).fetchone()[0] for u in ways}
+    assert set(found.values()) == {epoch(when)}, found
