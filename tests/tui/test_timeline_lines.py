@@ -99,6 +99,7 @@ async def _run(program: list) -> None:
             await kept.show(AT, "customer", "the description", history, ZONE, mail=dict(mail))
             afresh.entries, afresh._look = [], None  # a timeline that shows this history at once
             afresh._lines, afresh._starts, afresh._height = [], [], 0
+            afresh._made = []  # (its entries' texts made afresh too)
             await afresh.show(AT, "customer", "the description", history, ZONE, mail=dict(mail))
             await pilot.pause()
             assert kept.entries == afresh.entries

@@ -96,6 +96,8 @@ class Timeline(ScrollView, can_focus=True):
         # was going
         self._going: tuple[bool, bool, float] | None = None  # (following, this agent's own change, scroll_y)
         self._reloads = 0
+        self._made: list[tuple] = []  # (event, its mail line, (text, kind)) of each entry after the first
+        self._made_in: ZoneInfo | None = None  # the zone they were made in
         self._showing: asyncio.Lock | None = None  # made in the event loop that runs the widget
 
     # -- the entries' lines --------------------------------------------------------------------------------
@@ -289,7 +291,22 @@ class Timeline(ScrollView, can_focus=True):
                 more = len(description) - DESCRIPTION_SHOWN
                 first.append(f"\n… {more:,} more characters (deskterm show ID --json prints them all)", style="dim")
         mail = mail or {}
-        wanted = [(first, "-created")] + [(entry_text(e, zone, mail.get(e.id)), entry_class(e)) for e in events]
+        # Each event's text is made once: the events shown before, as they were (the event, its mail line, the
+        # zone), keep the text made for them, and only the newer ones are made (making every entry's text again,
+        # and comparing each with the old, cost more than the rest of a change on a long history: 9 ms at 240
+        # events). An event's text depends on those before it (``with_previous_values``): from the first event
+        # that differs, every text is made again.
+        made = [(e, mail.get(e.id)) for e in events]
+        same = 0
+        if self._made_in == zone:
+            for (old, old_said, _), (new, said) in zip(self._made, made, strict=False):
+                if old != new or old_said != said:
+                    break
+                same += 1
+        kept = self._made[:same]
+        self._made = kept + [(e, said, (entry_text(e, zone, said), entry_class(e))) for e, said in made[same:]]
+        self._made_in = zone
+        wanted = [(first, "-created")] + [entry for _, _, entry in self._made]
         # A history only grows: the entries shown stay as rendered, from the first whose text or kind changed (a
         # mail's line) the lines are rendered again, and a new event's lines are added: no widget is mounted and
         # the screen is not laid out (each entry a widget, a new one laid the whole screen out: most of what another
@@ -298,7 +315,7 @@ class Timeline(ScrollView, can_focus=True):
         have, keep = self.entries, 0
         if self._look is not None:
             for (old, old_kind), (new, kind) in zip(have, wanted, strict=False):
-                if old_kind != kind or old != new:
+                if old is not new and (old_kind != kind or old != new):
                     break
                 keep += 1
         self.entries = wanted
