@@ -34,6 +34,7 @@ from deskterm.tui.screens.detail_modals import (
 from deskterm.tui.screens.modals import ChoiceScreen
 from deskterm.tui.screens.stale import StaleDialog
 from deskterm.tui.widgets.countdown import Countdown
+from deskterm.tui.widgets.fields import Editor
 from deskterm.tui.widgets.timeline import Timeline
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -293,6 +294,41 @@ async def test_empty_reply_is_refused(make_app, tickets):
         await settle(pilot)
         assert any("Reply: refused: reply: empty text" in n for n in notes(app))
         assert history(app, tickets[3]) == []
+
+
+async def test_the_editors_cursor_is_drawn_and_steady(make_app, tickets):
+    """The reply editor's cursor never blinks (no repaint twice a second over SSH) and is drawn whenever the editor
+    has the focus: Textual's TextArea with its blink turned off served lines cached without their cursor."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, tickets[0])
+        await pilot.press("r")
+        await settle(pilot)
+        editor = app.screen.query_one("#detail-editor", Editor)
+        await type_text(pilot, "ab")
+        await settle(pilot)
+        cursor = editor._theme.cursor_style
+
+        def drawn() -> bool:
+            return any(
+                seg.style is not None
+                and seg.style.reverse == cursor.reverse
+                and seg.style.bgcolor == cursor.bgcolor
+                and seg.text == " "
+                for seg in editor.render_line(0)
+            )
+
+        seen = set()
+        for _ in range(4):  # past two halves of Textual's blink (0.5 s each)
+            seen.add(drawn())
+            await pilot.pause(0.3)
+        assert seen == {True}
+        editor.blur()
+        await settle(pilot)
+        assert not drawn()
+        editor.focus()
+        await settle(pilot)
+        assert drawn()
 
 
 async def test_cancelled_editor_keeps_the_draft(make_app, tickets):

@@ -70,8 +70,6 @@ def test_dialog_snapshot(snap_compare, make_app, dialog_config, tickets, other_d
         if typed:
             await type_text(pilot, typed)
             await settle(pilot)
-        for field in app.screen.query("Input, TextArea"):
-            field.cursor_blink = False  # the cursor as drawn, never caught in the off half of its blink
         await pilot.pause(0.1)  # the screen repaints on its own update timer
 
     assert snap_compare(app, terminal_size=SMALL, run_before=run_before)

@@ -19,6 +19,7 @@ from textual.widgets.option_list import Option
 
 from ...domain.priority import PRIORITIES
 from ...fmt import one_line
+from ..widgets.fields import Editor, Field
 
 NONE = Select.NULL
 
@@ -93,7 +94,7 @@ class EditorDialog(DetailDialog):
         self.dismiss(("discard", self.query_one(TextArea).text))
 
     def fields(self) -> ComposeResult:
-        area = TextArea(self.initial, soft_wrap=True, tab_behavior="focus", id="detail-editor", classes=f"-{self.kind}")
+        area = Editor(self.initial, soft_wrap=True, tab_behavior="focus", id="detail-editor", classes=f"-{self.kind}")
         yield area
 
     def on_mount(self) -> None:
@@ -130,7 +131,7 @@ class PriorityDialog(DetailDialog):
                 yield Label("or directly", classes="detail-field-label")
                 yield Select(options(PRIORITIES), prompt="priority", id="direct")
         yield Label("reason (kept in the history)", classes="detail-field-label")
-        yield Input(self.reason, placeholder="why the priority changes", id="reason")
+        yield Field(self.reason, placeholder="why the priority changes", id="reason")
 
     def values(self) -> dict | None:
         direct, impact, urgency = self.select("direct"), self.select("impact"), self.select("urgency")
@@ -180,9 +181,9 @@ class TimeDialog(DetailDialog):
 
     def fields(self) -> ComposeResult:
         yield Label("time spent", classes="detail-field-label")
-        yield Input(placeholder="25m, 1h30, 2h", id="duration")
+        yield Field(placeholder="25m, 1h30, 2h", id="duration")
         yield Label("note (what it was spent on; optional)", classes="detail-field-label")
-        yield Input(placeholder="restored the tunnel", id="note")
+        yield Field(placeholder="restored the tunnel", id="note")
 
     def values(self) -> dict | None:
         from ...domain.billing import RuleError, parse_work
@@ -207,14 +208,14 @@ class AssignDialog(DetailDialog):
 
     def fields(self) -> ComposeResult:
         yield Label("agent", classes="detail-field-label")
-        yield Input(
+        yield Field(
             self.assignee,
             placeholder="agent name, me, none",
             suggester=SuggestFromList([*self.agents, "me", "none"], case_sensitive=False),
             id="agent",
         )
         yield Label("group", classes="detail-field-label")
-        yield Input(
+        yield Field(
             self.group, placeholder="group", suggester=SuggestFromList(self.groups, case_sensitive=False), id="group"
         )
 
@@ -238,7 +239,7 @@ class CategoryDialog(DetailDialog):
 
     def fields(self) -> ComposeResult:
         yield Label(Text(self.about or f"now: {self.current or 'none'}"), classes="detail-field-label")
-        yield Input(
+        yield Field(
             "",
             placeholder="category, e.g. network/vpn",
             suggester=SuggestFromList([*self.paths, "none"], case_sensitive=False),
@@ -332,7 +333,7 @@ class LinkDialog(DetailDialog):
         else:
             yield Label("no open major incident: give the ticket that becomes one", classes="detail-field-label")
         yield Label("another ticket (id or ref; empty unlinks)", classes="detail-field-label")
-        yield Input(str(self.current) if self.current else "", placeholder="major incident: id or ref", id="major")
+        yield Field(str(self.current) if self.current else "", placeholder="major incident: id or ref", id="major")
 
     def on_mount(self) -> None:
         self.query_one("#majors" if self.majors else "#major").focus()
@@ -363,7 +364,7 @@ class ResolveDialog(DetailDialog):
         yield Label("resolution code (required)", classes="detail-field-label")
         yield Select(options(self.codes), prompt="resolution code", value=self.code or NONE, id="code")
         yield Label("reply to the customer (optional)", classes="detail-field-label")
-        yield TextArea(self.reply, soft_wrap=True, id="resolve-reply")
+        yield Editor(self.reply, soft_wrap=True, id="resolve-reply")
 
     def on_mount(self) -> None:
         self.query_one("#code", Select).focus()
@@ -391,7 +392,7 @@ class CloseDialog(DetailDialog):
         yield Label("satisfaction (optional)", classes="detail-field-label")
         yield Select(options((1, 2, 3, 4, 5), labels), prompt="CSAT 1–5", value=self.csat or NONE, id="csat")
         yield Label("comment (optional)", classes="detail-field-label")
-        yield Input(self.comment, placeholder="what the customer said", id="comment")
+        yield Field(self.comment, placeholder="what the customer said", id="comment")
 
     def values(self) -> dict | None:
         return {"csat": self.select("csat"), "comment": self.text("comment") or None}
@@ -407,7 +408,7 @@ class BroadcastDialog(DetailDialog):
 
     def fields(self) -> ComposeResult:
         yield Label("public reply (optional)", classes="detail-field-label")
-        yield TextArea("", soft_wrap=True, id="broadcast-reply")
+        yield Editor("", soft_wrap=True, id="broadcast-reply")
         yield Label("resolve with code (optional)", classes="detail-field-label")
         yield Select(options(self.codes), prompt="do not resolve", id="code")
 

@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ..keys import KeysScreen  # noqa: F401  (where the screens found it)
+from ..widgets.fields import Field
 
 
 class ChoiceScreen(ModalScreen[str | None]):
@@ -50,7 +51,7 @@ class TextPromptScreen(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-dialog"):
             yield Label(Text(self.title_text), id="prompt-title")
-            yield Input(placeholder=self.placeholder, id="prompt-input")
+            yield Field(placeholder=self.placeholder, id="prompt-input")
             yield Static(Text(self.hint), id="prompt-hint")
 
     def on_mount(self) -> None:

@@ -32,6 +32,7 @@ from ...errors import DeskError
 from ...fmt import hours_minutes, one_line
 from ...records import ContactRecord, CustomerRecord, NewEvent, NewTicket
 from ..pending import run_write
+from ..widgets.fields import Editor, Field
 from .detail_modals import DetailDialog
 
 DRAFT_TICKET, DRAFT_KIND = 0, "new"  # the form's draft: tui/drafts.py keeps it beside the replies and notes
@@ -126,7 +127,7 @@ class NewTicketScreen(DetailDialog):
         names = [c.name for c in self.data.customers]
         yield self._row(
             "Customer",
-            Input(
+            Field(
                 placeholder="type to complete · tab",
                 suggester=CallbackSuggester(lambda: names),
                 id="nt-customer",
@@ -135,26 +136,26 @@ class NewTicketScreen(DetailDialog):
         yield Static("", id="nt-about")
         yield self._row(
             "Contact",
-            Input(
+            Field(
                 placeholder="name or e-mail (a new one: type it)",
                 suggester=CallbackSuggester(self._contact_labels),
                 id="nt-contact",
             ),
         )
-        yield self._row("Subject", Input(placeholder="what the caller reports", id="nt-subject"))
+        yield self._row("Subject", Field(placeholder="what the caller reports", id="nt-subject"))
         yield Label("Description", classes="nt-label")
-        yield TextArea("", soft_wrap=True, tab_behavior="focus", id="nt-description")
+        yield Editor("", soft_wrap=True, tab_behavior="focus", id="nt-description")
         types = list(prio_rules.TYPES)
         yield self._row(
             "Priority",
-            Input("", placeholder="P3 or 21=impact,urgency", id="nt-priority", classes="nt-small"),
+            Field("", placeholder="P3 or 21=impact,urgency", id="nt-priority", classes="nt-small"),
             Label(" Type ", classes="nt-label"),
-            Input("incident", suggester=CallbackSuggester(lambda: types), id="nt-type", classes="nt-small"),
+            Field("incident", suggester=CallbackSuggester(lambda: types), id="nt-type", classes="nt-small"),
         )
         categories = self.data.categories
         yield self._row(
             "Category",
-            Input(
+            Field(
                 placeholder="network/vpn" if categories else "(no taxonomy configured)",
                 suggester=CallbackSuggester(lambda: categories),
                 id="nt-category",
@@ -162,19 +163,17 @@ class NewTicketScreen(DetailDialog):
                 disabled=not categories,
             ),
             Label(" Group ", classes="nt-label"),
-            Input("L1", suggester=CallbackSuggester(lambda: self.data.groups), id="nt-group", classes="nt-small"),
+            Field("L1", suggester=CallbackSuggester(lambda: self.data.groups), id="nt-group", classes="nt-small"),
         )
         yield self._row(
             "New contact",
-            Input(placeholder="e-mail", id="nt-email", classes="nt-small"),
-            Input(placeholder="phone", id="nt-phone", classes="nt-small"),
+            Field(placeholder="e-mail", id="nt-email", classes="nt-small"),
+            Field(placeholder="phone", id="nt-phone", classes="nt-small"),
         )
         yield Static("", id="nt-sla")
         yield Static("", id="nt-problem")
 
     def on_mount(self) -> None:
-        for widget in (*self.query(Input), self.query_one("#nt-description", TextArea)):
-            widget.cursor_blink = False  # no repaint twice a second over SSH (and the same screen each time)
         draft = self.data.draft or {}
         for name in FIELDS:
             if name in draft and isinstance(draft[name], str):

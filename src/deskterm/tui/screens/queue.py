@@ -46,6 +46,7 @@ from ..keys import KeysFooter
 from ..queue_model import VIEW_KEYS, QueueModel, moves_with_time
 from ..state import QueueState, read_state, save_state
 from ..widgets.countdown import LEGEND
+from ..widgets.fields import Field
 from ..widgets.queue_table import COLUMNS, QueueTable, sort_named, sortable_columns
 from .base import DeskScreen
 from .modals import ChoiceScreen, TicketListScreen
@@ -148,8 +149,8 @@ class ViewTabs(Static):
                     self.post_message(self.Chosen(key))
 
 
-class Prompt(Input):
-    """The search / command line at the bottom of the queue; ``on_change`` is called with each new value,
+class Prompt(Field):
+    """The search / command line at the bottom of the queue (its cursor steady, as every field's); ``on_change`` is called with each new value,
     in the keystroke's own handler.
 
     A keystroke should give one frame, with the character and the narrowed rows. Textual paints the
