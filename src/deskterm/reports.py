@@ -1262,21 +1262,127 @@ def _place(
 
 
 class _Sorted:
-    """Values kept in the order of their keys (unique): a bisection to put or take one."""
+    """Values kept in the order of their keys (unique): a bisection to put or take one. Kept in chunks of at most
+    ``CHUNK`` entries, so that ``snapshot`` (what the screen shows while the next change is placed) copies the list of
+    chunks, not every entry: a chunk is copied when it is first changed after a snapshot (copy on write). Copying
+    37,000 entries (each a reference counted, an object touched) and freeing the previous copy cost the app ~8 ms a
+    change at 100,000 tickets."""
+
+    CHUNK = 512
 
     def __init__(self) -> None:
-        self.keys: list[Any] = []
-        self.values: list[Any] = []
+        self._keys: list[list[Any]] = []  # the chunks of keys, in order; none empty
+        self._values: list[list[Any]] = []  # the chunks of values, beside them
+        self._last: list[Any] = []  # each chunk's last key (the bisection across chunks)
+        self._owned: list[bool] = []  # the chunk is this one's alone (no snapshot holds it): changed in place
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    @property
+    def keys(self) -> list[Any]:
+        return [k for chunk in self._keys for k in chunk]
+
+    @property
+    def values(self) -> list[Any]:
+        return [v for chunk in self._values for v in chunk]
+
+    def _own(self, c: int) -> None:
+        if not self._owned[c]:
+            self._keys[c], self._values[c] = self._keys[c][:], self._values[c][:]
+            self._owned[c] = True
 
     def add(self, key: Any, value: Any) -> None:
-        i = bisect_left(self.keys, key)
-        self.keys.insert(i, key)
-        self.values.insert(i, value)
+        if not self._keys:
+            self._keys, self._values, self._last, self._owned = [[key]], [[value]], [key], [True]
+            self._len = 1
+            return
+        c = min(bisect_left(self._last, key), len(self._keys) - 1)
+        self._own(c)
+        keys, values = self._keys[c], self._values[c]
+        i = bisect_left(keys, key)
+        keys.insert(i, key)
+        values.insert(i, value)
+        self._len += 1
+        if len(keys) > 2 * self.CHUNK:  # split in two halves, both this one's
+            half = len(keys) // 2
+            self._keys[c : c + 1] = [keys[:half], keys[half:]]
+            self._values[c : c + 1] = [values[:half], values[half:]]
+            self._last[c : c + 1] = [keys[half - 1], keys[-1]]
+            self._owned[c : c + 1] = [True, True]
+        else:
+            self._last[c] = keys[-1]
 
     def remove(self, key: Any) -> None:
-        i = bisect_left(self.keys, key)
-        if i < len(self.keys) and self.keys[i] == key:
-            del self.keys[i], self.values[i]
+        c = bisect_left(self._last, key)
+        if c == len(self._keys):
+            return
+        i = bisect_left(self._keys[c], key)
+        if i == len(self._keys[c]) or self._keys[c][i] != key:
+            return
+        self._own(c)
+        keys, values = self._keys[c], self._values[c]
+        del keys[i], values[i]
+        self._len -= 1
+        if keys:
+            self._last[c] = keys[-1]
+        else:
+            del self._keys[c], self._values[c], self._last[c], self._owned[c]
+
+    def snapshot(self) -> tuple[_Chunks, _Chunks]:
+        """The keys and the values as they are now, unchanged by what is added or removed later."""
+        self._owned = [False] * len(self._keys)
+        return _Chunks(list(self._keys)), _Chunks(list(self._values))
+
+
+class _Chunks(Sequence[Any]):
+    """A sequence over chunks (lists) that are never changed: ``_Sorted.snapshot``."""
+
+    def __init__(self, chunks: list[list[Any]]) -> None:
+        self._chunks = chunks
+        self._starts: list[int] = []  # each chunk's first index
+        n = 0
+        for chunk in chunks:
+            self._starts.append(n)
+            n += len(chunk)
+        self._len = n
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(self._len))]
+        if i < 0:
+            i += self._len
+        if not 0 <= i < self._len:
+            raise IndexError(i)
+        c = bisect_right(self._starts, i) - 1
+        return self._chunks[c][i - self._starts[c]]
+
+    def __iter__(self) -> Any:
+        return (x for chunk in self._chunks for x in chunk)
+
+
+class _Zipped(Sequence[Any]):
+    """``list(zip(keys, values))`` made when read: no pair made per entry (a handover per change copied 10,000 pairs
+    of a section, each a tuple that lived until the next change: the garbage collector's passes that these fed
+    cost the app more than the handover's own work)."""
+
+    def __init__(self, keys: Sequence[Any], values: Sequence[Any]) -> None:
+        self._keys, self._values = keys, values
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return list(zip(self._keys[i], self._values[i], strict=True))
+        return (self._keys[i], self._values[i])
+
+    def __iter__(self) -> Any:
+        return zip(self._keys, self._values, strict=True)
 
 
 class _AsOf(Sequence[Any]):
@@ -1301,26 +1407,6 @@ class _AsOf(Sequence[Any]):
         return isinstance(other, Sequence) and list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]
-
-
-class _Zipped(Sequence[Any]):
-    """``list(zip(keys, values))`` made when read: copies of the two lists, no pair made per entry (a handover per
-    change copied 10,000 pairs of a section, each a tuple that lived until the next change: the garbage collector's
-    passes that these fed cost the app more than the handover's own work)."""
-
-    def __init__(self, keys: list[Any], values: list[Any]) -> None:
-        self._keys, self._values = keys, values
-
-    def __len__(self) -> int:
-        return len(self._keys)
-
-    def __getitem__(self, i: Any) -> Any:
-        if isinstance(i, slice):
-            return list(zip(self._keys[i], self._values[i], strict=True))
-        return (self._keys[i], self._values[i])
-
-    def __iter__(self) -> Any:
-        return zip(self._keys, self._values, strict=True)
 
 
 class HandoverBook:
@@ -1400,10 +1486,11 @@ class HandoverBook:
 
         tickets = self.tickets
         h = Handover(now=now, hours=self.hours)
-        h.breaching = _AsOf(list(self._deadlines["breaching"].values), left)
-        h.breached = _AsOf(list(self._deadlines["breached"].values), left)  # breached longest ago first
-        h.long_pending = _AsOf(_Zipped(list(self._pending.keys), list(self._pending.values)), waited)
-        h.resolved = list(self._resolved.values)
+        # snapshots: the book changes with the next change while these are shown
+        h.breaching = _AsOf(self._deadlines["breaching"].snapshot()[1], left)
+        h.breached = _AsOf(self._deadlines["breached"].snapshot()[1], left)  # breached longest ago first
+        h.long_pending = _AsOf(_Zipped(*self._pending.snapshot()), waited)
+        h.resolved = self._resolved.snapshot()[1]
         h.unacknowledged = [e for e in escalations if e.acknowledged_at is None and e.closed_at is None]
         h.majors = [
             (tickets[mid], [tickets[i] for i in sorted(ids)])
