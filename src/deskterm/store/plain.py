@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..clock import Clock
-from ..domain.billing import Contract as ContractTerms
 from ..errors import BadInput
 from ..records import ContactRecord, EventRecord, TicketRecord, stored_event
 from ..timers import Timers
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..domain.billing import Contract as ContractTerms
     from ..domain.escalation import Firing
     from .queue_terms import Row, Sort
 
@@ -597,6 +597,7 @@ class PlainDesk(Timers):
 
     def contracts(self, customer: str) -> list[ContractTerms]:
         """A customer's contracts, by start (``queries.contracts``)."""
+        from ..domain.billing import Contract as ContractTerms  # (here: show, list, update need it not)
 
         def day(value: Any) -> Any:  # (SQLite keeps a date as its ISO text)
             return value if self.postgresql or value is None else date.fromisoformat(value)
