@@ -118,3 +118,43 @@ def test_a_handover_of_the_book_makes_no_object_per_line(busy):  # noqa: F811
     assert h.long_pending[500][0].id == 1_000_499 and h.long_pending[-1][1] >= 25
     assert list(h.long_pending)[:2] == [h.long_pending[0], h.long_pending[1]] == h.long_pending[:2]
     assert made < 100, made
+
+
+def test_a_change_reads_the_escalations_only_when_they_may_have_changed(busy):  # noqa: F811
+    """A changed ticket with no waiting escalation, none raised since: its escalations are not read again (the
+    highest id is looked up instead); one raised, or one of the changed tickets waiting, reads them; the sections
+    equal a full computation at each step."""
+    desk = busy
+    watch = ChangeWatch(desk.store)
+    shift = ShiftTickets(desk, desk.clock.now(), 8)
+    reads: list = []
+    escalations = desk.escalations
+    # (the handover's reads name open_only; the full computation of the comparison reads them all, unnamed)
+    desk.escalations = lambda *args, **kwargs: (kwargs and reads.append(kwargs)) or escalations(*args, **kwargs)
+    try:
+        tids = [t.id for t in desk.tickets(["new", "open"])]
+        waiting = {e.ticket_id for e in shift.escalations}
+        quiet = next(t for t in tids if t not in waiting)
+
+        def step(change) -> None:
+            change()
+            seen = _seen(watch)
+            assert seen is not None and seen.tickets is not None
+            shift.refresh(seen.tickets)
+            now = desk.clock.now()
+            assert _handover(shift.handover(now)) == _handover(_full(desk, now, 8))
+
+        step(lambda: desk.update(quiet, Change(note="checked")))
+        assert reads == []
+        step(lambda: desk.escalate(quiet, "hierarchical", "duty-manager", "asked twice"))
+        assert len(reads) == 1
+        step(lambda: desk.update(quiet, Change(note="again")))  # its escalation waits: read again
+        assert len(reads) == 2
+        waiting_on = next(e for e in shift.escalations if e.ticket_id == quiet)
+        step(lambda: desk.acknowledge(waiting_on.id))
+        assert len(reads) == 3 and all(e.ticket_id != quiet for e in shift.escalations)
+        step(lambda: desk.update(quiet, Change(note="once more")))  # acknowledged: not read
+        assert len(reads) == 3
+    finally:
+        del desk.escalations
+        watch.close()

@@ -330,12 +330,17 @@ class ShiftTickets:
     def __init__(self, desk, now, hours: float, progress: Progress | None = None) -> None:
         from datetime import timedelta
 
+        from ...store.queue import latest_escalation_id
+
         self.desk, self.hours = desk, hours
         # up to a day ahead: a ticket created at the instant of now (or by a clock a little ahead) is in too, as it
         # is in every section computed later (its change may have been noticed before this read)
         ahead = now + timedelta(days=1)
         read = desk.tickets_for_period(now - timedelta(hours=hours), ahead, progress=progress)
         self.by_id = {t.id: t for t in read}
+        self._latest_escalation = latest_escalation_id(
+            desk.store
+        )  # (before the read: one raised between is read again)
         self.escalations = self._waiting(desk.escalations(open_only=True))
         self._majors()
         self.book: reports.HandoverBook | None = None
@@ -362,18 +367,30 @@ class ShiftTickets:
 
     def refresh(self, changed) -> None:
         """Read again these tickets (changed elsewhere) and their open escalations; the others are kept."""
-        from ...store.queue import records
+        from ...store.queue import latest_escalation_id, records
 
         if not changed:
             return
-        for tid in changed:
-            self.by_id.pop(tid, None)
+        before = {tid: self.by_id.pop(tid, None) for tid in changed}
         fresh = records(self.desk.store, sorted(changed))
         for t in fresh:
             self.by_id[t.id] = t
-        escalations = [e for e in self.escalations if e.ticket_id not in changed]
-        escalations += self._waiting(self.desk.escalations(open_only=True, tickets=changed))
-        self.escalations = sorted(escalations, key=lambda e: (e.created_at, e.id))
+        # A changed ticket's waiting escalations change only if one of them is waiting already (acknowledged,
+        # closed, the ticket resolved), if one was raised (an id above the highest known: then every open one is
+        # read, whatever ticket it is of), or if the ticket is reopened (an escalation left open by a desk older
+        # than the rule that closes them with their ticket is read as waiting again). Else they are not read: one
+        # lookup of the highest id instead of the escalations joined to their tickets through the ORM (2.4 ms a
+        # change at 100,000 tickets)
+        latest = latest_escalation_id(self.desk.store)
+        if latest > self._latest_escalation:
+            self.escalations = self._waiting(self.desk.escalations(open_only=True))
+            self._latest_escalation = latest
+        elif any(e.ticket_id in changed for e in self.escalations) or any(
+            (old := before[t.id]) is not None and old.status in STOPPED and t.status not in STOPPED for t in fresh
+        ):
+            escalations = [e for e in self.escalations if e.ticket_id not in changed]
+            escalations += self._waiting(self.desk.escalations(open_only=True, tickets=changed))
+            self.escalations = sorted(escalations, key=lambda e: (e.created_at, e.id))
         # a major incident is read when a kept ticket is linked to it: a link is a change of that ticket
         self._todo |= set(changed) | self._majors(fresh)
 
