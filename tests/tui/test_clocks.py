@@ -17,6 +17,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from rich.console import Console
 from tuihelp import ready, settle
 
@@ -155,3 +157,36 @@ def test_the_one_rule():
         "7s",
     ]
     assert [compact(s) for s in (42 * 60, 2 * 86400 + 4 * 3600, -(19 * 86400 + 7 * 3600))] == ["42m", "2d4h", "-19d"]
+
+
+def _due_clock_by_strftime(due: int, now: int, tz: ZoneInfo, long: bool, wide: bool) -> str:
+    """``due_clock`` as it was written, every field through strftime (the reference)."""
+    from datetime import UTC
+
+    d = datetime.fromtimestamp(due, UTC).astimezone(tz)
+    today = datetime.fromtimestamp(now, UTC).astimezone(tz).date()
+    if d.date() == today:
+        return d.strftime("%H:%M")
+    if abs((d.date() - today).days) <= 6:
+        return d.strftime("%a %H:%M") if long or wide else d.strftime("%a")
+    return d.strftime("%Y-%m-%d %H:%M") if long else d.strftime("%m-%d")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    now=st.integers(min_value=0, max_value=4_000_000_000),
+    ahead=st.integers(min_value=-40 * 86400, max_value=40 * 86400),
+    zone=st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]),
+    long=st.booleans(),
+    wide=st.booleans(),
+)
+def test_due_clock_writes_what_strftime_writes(now, ahead, zone, long, wide):
+    """Its two-digit fields are written by hand (``list`` writes tens of thousands): the same text as strftime's,
+    across days, weeks, zones with half-hour offsets and daylight saving."""
+    tz = ZoneInfo(zone)
+    due = now + ahead
+    assert due_clock(due, now, tz, long=long, wide=wide) == _due_clock_by_strftime(due, now, tz, long, wide)
+    today = datetime.fromtimestamp(now, tz).date()
+    assert due_clock(due, now, tz, long=long, wide=wide, today=today) == _due_clock_by_strftime(
+        due, now, tz, long, wide
+    )
