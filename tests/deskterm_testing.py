@@ -38,6 +38,14 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> su
     )
 
 
+def examples(n: int) -> int:
+    """A hypothesis test's number of examples: ``n`` in the suite (sized so that ``make test`` stays within its
+    10 minutes on 2 cores; the store's comparisons cost up to a second an example), times
+    ``DESKTERM_TEST_EXAMPLES`` when it is set (``make test-deep``: more examples for a change to the incremental
+    structures, the import or the SQL fast paths)."""
+    return max(1, round(n * float(os.environ.get("DESKTERM_TEST_EXAMPLES") or 1)))
+
+
 def patience(seconds: float) -> float:
     """How long to wait for a condition (a screen, a process to end) that takes at most ``seconds`` on a quiet
     machine: longer on a loaded one, by the load per core over the last minute when it is above 1 (at most 10

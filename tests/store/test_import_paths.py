@@ -29,7 +29,7 @@ from deskterm.importer import ImportFile, parse_import, storable
 from deskterm.service import Desk
 from deskterm.store.engine import open_store
 from deskterm.store.search import SQLITE_TABLES
-from deskterm_testing import db_state, is_pg
+from deskterm_testing import db_state, examples, is_pg
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -130,7 +130,10 @@ def fts_found(db: str) -> dict[str, list[int]]:
 
 
 @settings(
-    max_examples=25, deadline=None, phases=[Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(8),
+    deadline=None,
+    phases=[Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(records=FILES)
 def test_an_import_into_an_empty_desk_leaves_what_one_at_a_time_leaves(
@@ -236,7 +239,10 @@ def desk_after(db: str, config, work) -> tuple[dict | None, list[str]]:
 
 
 @settings(
-    max_examples=25, deadline=None, phases=[Phase.generate], suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(8),
+    deadline=None,
+    phases=[Phase.generate],
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(drawn=odd_files())
 def test_what_the_reader_knows_of_a_ticket_changes_nothing_the_import_writes(

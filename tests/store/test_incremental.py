@@ -28,6 +28,7 @@ from deskterm.store.driver_reads import Reads
 from deskterm.store.queue import QueueQuery, ViewCounts, breaching_count, data_view_counts, follow
 from deskterm.store.queue_terms import Sort
 from deskterm.store.queue_thresholds import next_thresholds
+from deskterm_testing import examples
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -96,7 +97,7 @@ def _fresh(desk, view: str, descending: bool, column: str = "due") -> QueueQuery
     return QueueQuery(desk.store, view=view, sort=Sort(column, descending), user=desk.user, now=desk.clock.now())
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(5), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=changes)
 def test_counts_and_queues_follow_the_feed(busy, steps):
     desk = busy
@@ -208,7 +209,7 @@ clock_moves = st.lists(
 )
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(moves=clock_moves)
 def test_breaching_soon_kept_as_the_clock_moves(busy, moves):
     """``ViewCounts.breaching``: "breaching soon" kept from the deadlines held, moved by the tickets whose instant
@@ -272,7 +273,7 @@ instants = (
 )
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stamps=st.lists(st.tuples(instants, instants), min_size=1, max_size=8))
 def test_the_first_count_keeps_the_deadlines_timestamp_gives(busy, stamps):
     """``ViewCounts.load`` has the database turn each open ticket's instants into epoch seconds

@@ -24,7 +24,7 @@ from deskterm.service import Change
 from deskterm.store import plain, queries
 from deskterm.store.models import SQLModel, Ticket, core
 from deskterm.store.types import UTCDateTime
-from deskterm_testing import apply_changes
+from deskterm_testing import apply_changes, examples
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 OPEN = ("new", "open", "pending", "on_hold")
@@ -182,7 +182,7 @@ changes = st.lists(
 )
 
 
-@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(4), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=changes, stamps=st.lists(st.tuples(st.integers(0, 10_000), instants, instants), max_size=4))
 def test_plain_reads_agree_with_the_store_after_random_changes(busy, steps, stamps):
     desk = busy

@@ -25,7 +25,7 @@ from deskterm.store import writes
 from deskterm.store.engine import open_store
 from deskterm.store.plain_write import update_plain
 from deskterm.store.types import UTCDateTime
-from deskterm_testing import db_state
+from deskterm_testing import db_state, examples
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 OPEN = ("new", "open", "pending", "on_hold")
@@ -95,7 +95,7 @@ def _outcome(write, *args, **kwargs):
         return (type(exc).__name__, str(exc), getattr(exc, "current_version", None))
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     steps=st.lists(
         st.tuples(

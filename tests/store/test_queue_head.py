@@ -22,6 +22,7 @@ from deskterm.store import plain
 from deskterm.store import queue as queue_module
 from deskterm.store.queue import QueueQuery
 from deskterm.store.queue_terms import Filters, Sort
+from deskterm_testing import examples
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -70,7 +71,7 @@ def busy(desk):
     return desk
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     steps=changes,
     view=st.sampled_from(["open", "mine", "unassigned", "pending", "escalated"]),

@@ -23,6 +23,7 @@ from deskterm.service import NewTicket
 from deskterm.store.queue import QueueQuery
 from deskterm.store.queue_search import SearchIndex, fold_words, haystack
 from deskterm.store.queue_terms import Filters, Sort
+from deskterm_testing import examples
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -52,7 +53,7 @@ def _reference(store, view: str, words: tuple[str, ...], sort: Sort) -> list[int
 NOW_OF: list = [None]
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(12), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     tickets=st.lists(
         st.tuples(texts, st.sampled_from(CUSTOMERS), st.one_of(st.none(), texts)), min_size=1, max_size=12

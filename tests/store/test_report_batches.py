@@ -22,7 +22,7 @@ from deskterm.demo import generate
 from deskterm.errors import DeskError
 from deskterm.service import Change, Desk, NewEvent, NewTicket
 from deskterm.store.models import Ticket
-from deskterm_testing import EXAMPLE_CONFIG
+from deskterm_testing import EXAMPLE_CONFIG, examples
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -125,7 +125,7 @@ def _whole(desk: Desk, since, until, by):
     return total.as_dict(), {k: v.as_dict() for k, v in groups.items()}, len(tickets)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=changes, period=periods)
 def test_the_report_folded_batch_by_batch_equals_the_whole_computation(busy, steps, period):
     desk = busy

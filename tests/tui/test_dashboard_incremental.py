@@ -26,7 +26,7 @@ from deskterm.service import Change, Desk, NewTicket
 from deskterm.store.changes import ChangeWatch
 from deskterm.tui.screens.dashboard import Figures, day_windows, period_bounds
 from deskterm.tui.screens.handover import ShiftTickets
-from deskterm_testing import EXAMPLE_CONFIG, patience
+from deskterm_testing import EXAMPLE_CONFIG, examples, patience
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -164,7 +164,7 @@ def _apply(desk: Desk, which: int, step) -> bool:
     return True
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=steps)
 @example(changes=[(380, "new", 0), (530, Change(status="resolved"), 0)])
 @example(changes=[(3, Change(category="network/vpn"), 0), (4, Change(category="email"), 600), (3, "new", 0)])
@@ -199,7 +199,7 @@ def test_figures_refreshed_with_the_changed_tickets_equal_a_full_read(busy, chan
         watch.close()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(6), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=steps)
 @example(changes=[(2, Change(status="resolved"), 1440), (5, Change(reply="On it."), 600)])
 def test_figures_that_read_a_change_before_the_feed_told_it_equal_a_full_read(busy, changes):
@@ -364,7 +364,7 @@ def _lines(get, customer):
         return ("refused", str(exc))
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(8), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=manager_steps)
 @example(changes=[(1, "problem", 0), (2, "link", 0), (3, "action", 0), (0, "contract", 0), (1, "time", 1440)])
 @example(changes=[(1, "problem", 0), (1, "action", 0), (0, "nothing", 1440)])  # the action is overdue the next day

@@ -20,6 +20,7 @@ from deskterm.errors import DeskError
 from deskterm.service import Change
 from deskterm.store.changes import ChangeWatch
 from deskterm.tui.screens.handover import ShiftTickets
+from deskterm_testing import examples
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
 
@@ -56,7 +57,7 @@ def _full(desk, now, hours):
     return reports.handover(desk.tickets(), lambda t: desk.sla(t, now), desk.escalations(), now, hours)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(changes=steps, hours=st.sampled_from([1, 8, 30]))
 @example(changes=[(0, None, 25 * 3_600), (3, Change(status="pending"), 0), (0, None, 25 * 3_600)], hours=8)
 @example(changes=[(1, Change(status="resolved"), 0), (0, None, 8 * 3_600 + 1)], hours=8)

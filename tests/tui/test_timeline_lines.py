@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 
 from deskterm.records import EventRecord
 from deskterm.tui.widgets.timeline import Timeline
+from deskterm_testing import examples
 
 ZONE = ZoneInfo("Europe/Paris")
 AT = datetime(2026, 3, 27, 15, 0, tzinfo=UTC)
@@ -110,7 +111,7 @@ async def _run(program: list) -> None:
                 assert [s.text for s in _drawn(kept)] == [s.text for s in _drawn(afresh)]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(10), deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(program=steps)
 @example(program=[("grow", [(0, 1), (2, 3), (3, 0)]), ("mail", 1, "mail queued"), ("grow", [(1, 1)])])
 @example(program=[("width", 30), ("grow", [(0, 1)]), ("replace", []), ("grow", [(2, 1)])])
