@@ -1698,11 +1698,12 @@ def intake_alertmanager(obj: Context, listen: str | None, token_file: str | None
     def stopped(_signum, _frame):  # SIGTERM (systemd's stop, kill) as ctrl+c: the server closed, exit 0
         raise KeyboardInterrupt
 
-    # before the line that says it listens: a manager that reads that line may stop it at once
-    signal.signal(signal.SIGTERM, stopped)
     bound = server.server_address
-    print(f"alertmanager: listening on http://{bound[0]}:{bound[1]}/ (ctrl+c stops)", file=sys.stderr, flush=True)
+    # set before the line that says it listens (a manager that reads that line may stop it at once), and that line
+    # said inside the try: a signal that comes between two statements is still caught there, never exit 130
+    signal.signal(signal.SIGTERM, stopped)
     try:
+        print(f"alertmanager: listening on http://{bound[0]}:{bound[1]}/ (ctrl+c stops)", file=sys.stderr, flush=True)
         server.serve_forever()
     except KeyboardInterrupt:
         pass
