@@ -8,6 +8,7 @@ configuration; never a traceback for bad input.
 from __future__ import annotations
 
 import gc
+import os
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -611,13 +612,18 @@ def _echo_lines(lines: Iterable[str]) -> None:
     """Each line through ``click.echo`` (the same stream, the same treatment), a thousand at a time: it flushes
     after every call, and tens of thousands of lines made as many system calls."""
     batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == 1000:
+    try:
+        for line in lines:
+            batch.append(line)
+            if len(batch) == 1000:
+                click.echo("\n".join(batch))
+                batch.clear()
+        if batch:
             click.echo("\n".join(batch))
-            batch.clear()
-    if batch:
-        click.echo("\n".join(batch))
+    finally:  # (a reader gone, `| head`: the lines' cursor closed now, while its connection is still open)
+        close = getattr(lines, "close", None)
+        if close is not None:
+            close()
 
 
 LIST_HEADER = f"{'ID':>6} {'PRIO':4} {'STATUS':8} {'LEFT · DUE':>14}  {'CUSTOMER':18} SUBJECT"
@@ -1762,7 +1768,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         for line in exc.problems:
             print(_inert_line(line), file=sys.stderr)
         sys.exit(exc.exit_code)
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader went away (`deskterm list | head`): quietly, as a pipe's writer does
+        try:
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # (nothing left to flush at exit)
+        except (OSError, ValueError):
+            pass
         sys.exit(1)
     sys.exit(rv if isinstance(rv, int) else 0)
 
