@@ -68,9 +68,8 @@ async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app,
         app.signals.config.publish(None)
         app.signals.writes.publish(frozenset({upper}))  # a write the upper screen asked for
         assert heard == [
-            ("lower", "clock_tick", now),
-            ("upper", "clock_tick", now),
-            ("upper", "tickets_changed", frozenset({7})),  # (lower is covered: told when it shows again)
+            ("upper", "clock_tick", now),  # (lower is covered: its clock and changes told when it shows again)
+            ("upper", "tickets_changed", frozenset({7})),
             ("upper", "data_changed", None),
             ("lower", "presence_changed", {7: [("bob", "viewing")]}),
             ("upper", "presence_changed", {7: [("bob", "viewing")]}),
@@ -83,8 +82,12 @@ async def test_every_stacked_screen_hears_the_app_at_once_bottom_first(make_app,
         heard.clear()
         app.pop_screen()
         await settle(pilot)
-        # uncovered: the changes heard meanwhile, once (every ticket's: a data_changed came among them)
-        assert [h for h in heard if h[1] in ("tickets_changed", "data_changed")] == [("lower", "data_changed", None)]
+        # uncovered: the clock once, then the changes heard meanwhile, once (every ticket's: a data_changed came
+        # among them)
+        assert [h for h in heard if h[1] in ("clock_tick", "tickets_changed", "data_changed")] == [
+            ("lower", "clock_tick", now),
+            ("lower", "data_changed", None),
+        ]
         heard.clear()
         app.tick()
         assert heard == [("lower", "clock_tick", now)]  # the popped screen left: it hears nothing more
@@ -137,6 +140,20 @@ async def test_a_covered_screen_hears_the_changes_once_uncovered_merged(make_app
         app.pop_screen()
         await settle(pilot)
         assert changes() == []  # covered and uncovered with no change between: told nothing
+
+        # the clock: a covered screen moves nothing each second; uncovered, it catches up in one tick
+        await app.push_screen(upper := Recorder("upper2", heard))
+        await settle(pilot)
+        heard.clear()
+        for _ in range(3):
+            app.tick()
+        ticks = [h[0] for h in heard if h[1] == "clock_tick"]  # (the app's own clock may have ticked too)
+        assert len(ticks) >= 3 and set(ticks) == {"upper2"}
+        heard.clear()
+        app.pop_screen()
+        await settle(pilot)
+        ticks = [h[0] for h in heard if h[1] == "clock_tick"]
+        assert ticks and set(ticks) == {"lower"}
 
 
 async def test_a_screen_pushed_before_the_store_opens_is_told_once(make_app):

@@ -8,7 +8,8 @@ and hears them as these typed hooks, which a screen overrides:
 - ``desk_ready(desk)``: the store is open. It opens in a worker after the first paint, so a screen may be
   mounted before or after that: mounted after, it is told at the end of its ``on_mount`` (Textual calls the
   screen's own ``on_mount`` first, then ``DeskScreen``'s), so the screen's widgets are there either way;
-- ``clock_tick(now)``: a second passed (countdowns move on);
+- ``clock_tick(now)``: a second passed (countdowns move on); a covered screen (below) is told once, as of then,
+  when it is uncovered;
 - ``data_changed()``: another connection committed a change (re-read what is shown);
 - ``tickets_changed(ids)``: another connection changed these tickets (a screen that can touch only them does;
   by default it reads its data again, as for ``data_changed``);
@@ -68,7 +69,7 @@ class DeskScreen(Screen):
         """Listen to the app (after the screen's own ``on_mount``), and take the desk if it is open already."""
         signals = self.app.signals
         signals.desk_ready.subscribe(self, self._heard(self.desk_ready), immediate=True)
-        signals.clock_tick.subscribe(self, self._heard(self.clock_tick), immediate=True)
+        signals.clock_tick.subscribe(self, self._heard(self._heard_tick), immediate=True)
         signals.changes.subscribe(self, self._heard(self._heard_changes), immediate=True)
         signals.presence.subscribe(self, self._heard(self.presence_changed), immediate=True)
         signals.config.subscribe(self, self._heard(self._config), immediate=True)
@@ -96,8 +97,15 @@ class DeskScreen(Screen):
             return False
         return any(s.styles.background.a == 1 for s in above)
 
+    # a clock tick came while covered (told once, as of now, when uncovered)
+    _tick_held = False
+
     def on_screen_resume(self) -> None:
-        """Uncovered: the changes kept meanwhile are told now (a handler of each class is called: this one too)."""
+        """Uncovered: the clock, if it ticked meanwhile, and the changes kept meanwhile are told now (a handler of
+        each class is called: this one too), before the screen's first frame."""
+        if self._tick_held:
+            self._tick_held = False
+            self._heard(self.clock_tick)(self.app.clock.now())
         held, self._held = self._held, _HELD_NONE
         if held is not _HELD_NONE:
             self._heard(self._changes)(held)  # type: ignore[arg-type]
@@ -112,6 +120,15 @@ class DeskScreen(Screen):
                 self.app._handle_exception(error)
 
         return heard
+
+    def _heard_tick(self, now: datetime) -> None:
+        """Each second: a screen nobody sees (the queue under a ticket, the handover or the escalations) moves no
+        countdown and recounts nothing; it catches up in one tick when uncovered. On a jump host most apps sit on
+        a ticket screen over the queue: the queue's second cost them CPU for nothing."""
+        if self._covered():
+            self._tick_held = True
+            return
+        self.clock_tick(now)
 
     def _heard_changes(self, tickets: frozenset[int] | None) -> None:
         if self._covered():
