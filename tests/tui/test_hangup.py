@@ -32,7 +32,7 @@ def _read_until(fd: int, wanted: bytes, seconds: float) -> bytes:
     return seen
 
 
-def _app_in_a_pty(db, state, how: str = "hang-up") -> tuple[subprocess.Popen, int]:
+def _app_in_a_pty(db, state, how: str = "hang-up", program: list[str] | None = None) -> tuple[subprocess.Popen, int]:
     """The real app in a new session whose terminal is a pseudo-terminal of 80x24: (the process, the master side).
     ``how``: "hang-up" (the pty is the session's controlling terminal), with "blocked" SIGHUP blocked by the
     parent (the mask is inherited), or "not the controlling terminal"."""
@@ -47,7 +47,13 @@ def _app_in_a_pty(db, state, how: str = "hang-up") -> tuple[subprocess.Popen, in
 
     env = {**os.environ, "TERM": "xterm-256color", "XDG_STATE_HOME": str(state)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "deskterm.cli", "--db", str(db), "--config", str(db.parent / "deskterm.toml")],
+        [
+            *(program or [sys.executable, "-m", "deskterm.cli"]),
+            "--db",
+            str(db),
+            "--config",
+            str(db.parent / "deskterm.toml"),
+        ],
         stdin=slave,
         stdout=slave,
         stderr=slave,
@@ -128,3 +134,40 @@ def test_a_terminal_gone_while_the_app_leaves_ends_the_process(demo, tmp_path, p
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# the app, whose run is followed at once by a hang-up: the terminal closed as the app's event loop has just closed
+# (its drafts, its last message still to come)
+HUNG_UP_AFTER_THE_LOOP = """
+import os, signal, sys, time
+from deskterm import cli
+from deskterm.tui.app import DeskApp
+
+run = DeskApp.run
+
+def run_then_hang_up(self, *args, **kwargs):
+    result = run(self, *args, **kwargs)
+    os.kill(os.getpid(), signal.SIGHUP)
+    time.sleep(0.2)
+    return result
+
+DeskApp.run = run_then_hang_up
+cli.main(sys.argv[1:])
+"""
+
+
+def test_a_hang_up_after_the_event_loop_closed_does_not_kill_the_app(demo, tmp_path):
+    """The event loop, closing, sets back to their default the signals it handled: a hang-up in the app's last
+    moments (after "q", while the drafts are written) killed the process (exit -1; seen under load)."""
+    db, _, _ = demo
+    proc, master = _app_in_a_pty(db, tmp_path / "state", program=[sys.executable, "-c", HUNG_UP_AFTER_THE_LOOP])
+    try:
+        assert b"tickets" in _read_until(master, b"tickets", patience(20))
+        os.write(master, b"q")
+        _read_until(master, b"\x1b[?1049l", patience(10))  # (the terminal's own screen given back)
+        assert proc.wait(timeout=patience(15)) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)

@@ -165,9 +165,19 @@ class DeskApp(App):
 
             loop = asyncio.get_running_loop()
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGHUP})
-            loop.add_signal_handler(signal.SIGHUP, self.exit)
-            if not self.is_headless:  # (a test's pilot shares the test runner's process: its SIGTERM is the runner's)
+            if not self.is_headless:  # (a test's pilot shares the test runner's process: its signals are the runner's)
                 loop.add_signal_handler(signal.SIGTERM, self._terminated)
+
+                def hung_up(_signum, _frame) -> None:
+                    try:
+                        loop.call_soon_threadsafe(self.exit)
+                    except RuntimeError:  # (the loop has closed: the app is leaving already)
+                        pass
+
+                # not the loop's own handler: closing, the loop sets a signal it handled back to its default,
+                # and a hang-up in the app's last moments (the terminal closed just after "q": the drafts being
+                # written) then killed the process (exit -1, a draft lost)
+                signal.signal(signal.SIGHUP, hung_up)
         except (AttributeError, NotImplementedError, RuntimeError, ValueError):
             pass
         if not self.is_headless:
