@@ -41,8 +41,8 @@ def run_cli(*args: str, input: str | None = None, env: dict | None = None) -> su
 def examples(n: int) -> int:
     """A hypothesis test's number of examples: ``n`` in the suite (sized so that ``make test`` stays within its
     10 minutes on 2 cores; the store's comparisons cost up to a second an example), times
-    ``DESKTERM_TEST_EXAMPLES`` when it is set (``make test-deep``: more examples for a change to the incremental
-    structures, the import or the SQL fast paths)."""
+    ``DESKTERM_TEST_EXAMPLES`` when it is set (``DESKTERM_TEST_EXAMPLES=5 make test``: more examples after a change
+    to the incremental structures, the import or the SQL fast paths)."""
     return max(1, round(n * float(os.environ.get("DESKTERM_TEST_EXAMPLES") or 1)))
 
 
