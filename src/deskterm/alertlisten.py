@@ -164,6 +164,15 @@ class _Server(ThreadingHTTPServer):
         self.desk, self.token, self.limit, self.say = desk, token, limit, say
         self.lock = threading.Lock()
 
+    def handle_error(self, request: object, client_address: tuple) -> None:
+        """socketserver's own prints a traceback between two rules of dashes. A client that went away (it read
+        its answer and closed, leaving the rest unread: the kernel resets the kept-alive connection) is not a
+        request and says nothing; anything else is one line."""
+        exc = sys.exception()
+        if isinstance(exc, OSError):
+            return
+        self.say(f"alertmanager: a connection from {client_address[0]} failed: {type(exc).__name__}: {exc}")
+
 
 def make_server(desk: Desk, host: str, port: int, token: str, limit: int, say: Callable[[str], None] | None = None):
     """The listener, bound (port 0: a free one, ``server.server_address`` tells which); ``serve_forever`` runs it."""

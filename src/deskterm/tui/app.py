@@ -148,7 +148,8 @@ class DeskApp(App):
         warning = cache.take_warning() if cache is not None else None
         if warning:
             self.notify(warning, title="Holidays cache", severity="warning", timeout=15)
-        self.set_interval(1.0, self._every_second, name="deskterm clock")
+        # kept: a test stops it to tell the app's seconds itself (``tick``), none coming between
+        self.clock_timer = self.set_interval(1.0, self._every_second, name="deskterm clock")
         self._open_store(queue)
         self._watch_the_terminal()
 
