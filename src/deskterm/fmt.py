@@ -23,10 +23,12 @@ from zoneinfo import ZoneInfo
 # C0, DEL, C1; bidirectional marks, embeddings, overrides and isolates; and the invisible characters a terminal
 # and the width computation disagree on (zero-width space, joiners, word joiner, invisible operators, BOM, soft
 # hyphen, line and paragraph separators, interlinear annotations): each would shift the columns of a table
-_UNSAFE = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
-    "\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb]"
+_INVISIBLE = (
+    "\x7f-\x9f\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\u3164\ufeff\uffa0\ufff9-\ufffb"
 )
+_UNSAFE = re.compile(f"[\x00-\x1f{_INVISIBLE}]")
+_UNSAFE_TYPED = re.compile(f"[\x00-\x08\x0b-\x1f{_INVISIBLE}]")  # the same, but tabs and line breaks
 SUBJECT_SHOWN = 300  # characters of a subject shown on the ticket screen (all of it is kept)
 DESCRIPTION_SHOWN = 20_000  # characters of a description the ticket screen (and the new-ticket form) shows
 
@@ -45,6 +47,17 @@ def inert(text: str | None, newlines: bool = False) -> str:
         text = text.replace("\r\n", "\n")
         return "\n".join(_UNSAFE.sub(_escape, line.replace("\t", "    ")) for line in text.split("\n"))
     return _UNSAFE.sub(_escape, text)
+
+
+def typed(text: str, newlines: bool = True) -> str:
+    """Text typed or pasted into a field, made inert as it goes in: a paste (a customer's mail, a log) is drawn
+    again by the field, and an escape sequence in it would reach the agent's terminal as such. Tabs are kept, and
+    line breaks where ``newlines`` (``\\r\\n`` and ``\\r`` made ``\\n``); the rest of ``inert``'s characters become
+    its visible escapes, so that what is drawn, kept as a draft and sent are one text. Idempotent."""
+    if newlines:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return _UNSAFE_TYPED.sub(_escape, text)
+    return _UNSAFE_TYPED.sub(_escape, text).replace("\n", "\\x0a")
 
 
 def one_line(text: str | None, width: int | None = None) -> str:

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import timedelta
 
 from rich.cells import cell_len
+from textual import events
 from tuihelp import NOW, SIZE, lines, ready, settle
 
 from deskterm.records import NewTicket
@@ -89,3 +91,53 @@ async def test_a_file_that_is_no_desk_or_a_damaged_desk_is_said_plainly_on_the_s
                 if app.load_error:
                     break
             assert said in app.load_error and "sqlalche.me" not in app.load_error, app.load_error
+
+
+# pasted text (a customer's mail copied into a reply, a log into the search): nothing a terminal acts on
+PASTED = "[b]x[/b] \x1b]0;pwned\x07 \x1b[31mred\x1b[0m \x9b2J c1 \u202eevil\u202c tab\tend\r\nline two \u2066x\u2069"
+RAW = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def _drawn(widget) -> str:
+    """What a widget writes to the terminal, line by line."""
+    return "\n".join("".join(s.text for s in widget.render_line(y)) for y in range(widget.size.height))
+
+
+async def test_text_pasted_into_a_field_or_an_editor_is_drawn_inert_and_kept_as_shown(make_app, other_desk):
+    """A paste goes to the terminal again as the field draws it: an escape sequence in it was written to the
+    agent's terminal as such (a title changed, colours, an OSC 52 clipboard write). Typed or pasted text holds
+    the visible escapes, so what is drawn, what is kept as a draft and what is sent are one text."""
+    from deskterm.tui.screens.detail_modals import EditorDialog
+    from deskterm.tui.widgets.fields import Editor, Field
+
+    tid = other_desk.create(
+        NewTicket(subject="Paste me", customer="Acme", priority="P2", created_at=NOW - timedelta(hours=1))
+    ).id
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash")
+        await settle(pilot)
+        field = app.screen.focused
+        assert isinstance(field, Field)
+        app.post_message(events.Paste(PASTED))
+        await settle(pilot)
+        drawn = _drawn(field)
+        assert not RAW.findall(drawn) and "\\x1b]0;pwned" in drawn, repr(drawn)
+        await pilot.press("escape", "escape")
+        await settle(pilot)
+        await app.push_screen(DetailScreen(tid))
+        await settle(pilot)
+        await pilot.press("r")
+        await settle(pilot)
+        assert isinstance(app.screen, EditorDialog)
+        editor = app.screen.query_one(Editor)
+        app.post_message(events.Paste(PASTED))
+        await settle(pilot)
+        drawn = _drawn(editor)
+        assert not RAW.findall(drawn) and "\\x1b[31mred" in drawn and "\\u202eevil" in drawn, repr(drawn)
+        shown = editor.text
+        assert shown.endswith("tab\tend\nline two \\u2066x\\u2069") and not RAW.findall(shown.replace("\t", ""))
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+    assert other_desk.ticket(tid).events[-1].body == shown  # sent as it was shown
