@@ -217,3 +217,47 @@ async def test_L_links_the_marked_incidents_to_a_problem(make_app, other_desk):
         for t in (first.id, second.id):
             event = app.desk.ticket(t).events[-1]
             assert (event.kind, event.to, event.author) == ("problem-link", str(problem), "alice")
+
+
+async def test_the_list_says_at_80_columns_which_ticket_changed_since_it_was_marked(make_app, other_desk):
+    """The list's "(changed since you marked it)" came after the whole subject: at 80 columns the line is cut
+    before it (a subject of 40 characters does it), and the agent saw the ticket's new state unflagged."""
+    from datetime import timedelta
+
+    from tuihelp import NOW
+
+    from deskterm.records import NewTicket
+
+    customer = other_desk.tickets()[0].customer
+    ids = [
+        other_desk.create(
+            NewTicket(
+                subject=f"Zanzibar {i}: the badge readers of the whole east wing stopped at noon",
+                customer=customer,
+                priority="P2",
+                created_at=NOW - timedelta(minutes=30),
+            )
+        ).id
+        for i in range(2)
+    ]
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("slash", *"zanzibar", "enter")
+        await settle(pilot)
+        table = table_of(app)
+        await until(pilot, lambda: {table.row_at(0).id, table.row_at(1).id} == set(ids))
+        await pilot.press("space", "space")
+        assert set(table.marked) == set(ids)
+        changed = table.row_at(1).id
+        other_desk.update(changed, Change(note="bob looked at it"))
+        await pilot.press("p")
+        await until(pilot, lambda: isinstance(app.screen, ChoiceScreen) and app.screen.query("OptionList"))
+        await pilot.press("home", "enter")  # P1
+        await until(pilot, lambda: isinstance(app.screen, TicketListScreen))
+        await settle(pilot)
+        box = app.screen.query_one("#list-lines")
+        drawn = ["".join(s.text for s in box.render_line(y)) for y in range(box.size.height)]
+        flagged = [line for line in drawn if f"#{changed}" in line]
+        assert len(flagged) == 1 and "changed since you marked it" in flagged[0], drawn
+        assert not any("changed since" in line for line in drawn if f"#{changed}" not in line)

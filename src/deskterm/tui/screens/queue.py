@@ -1418,17 +1418,17 @@ class QueueScreen(DeskScreen):
                 skipped.append((ticket_id, "no such ticket any more"))
                 lines.append(f"{'#' + str(ticket_id):<{width}}  skipped: no such ticket any more")
                 continue
+            # a change since the mark is said before the subject, which a narrow list cuts
+            flag = "(changed since you marked it) " if marked.get(ticket_id) not in (None, row.version) else ""
             line = (
                 f"{'#' + str(row.id):<{width}}  {row.priority}  {row.status:<8} "
-                f"{one_line(row.assignee or '-')[:12]:<12} {one_line(row.subject)}"
+                f"{one_line(row.assignee or '-')[:12]:<12} {flag}{one_line(row.subject)}"
             )
             if ticket_id not in shown:
                 reason = f"no longer in this view ({row.status}, {row.assignee or 'unassigned'})"
                 skipped.append((ticket_id, reason))
                 lines.append(f"{'#' + str(row.id):<{width}}  skipped: {reason}")
                 continue
-            if marked.get(ticket_id) not in (None, row.version):
-                line += "   (changed since you marked it)"
             items.append((ticket_id, row.version))
             lines.append(line)
         self.app.call_from_thread(self._confirm_bulk, items, skipped, lines, label, title, one, listed)
