@@ -249,7 +249,7 @@ class CustomerEntries:
         self._data: dict[str, Any] | None = None  # the file as the app read it (None: not known, or no file)
         raw = self._read()
         if raw is not None and hashlib.sha256(raw).hexdigest()[:16] == config.fingerprint:
-            self._data = self._parse(raw)
+            self._data = self._parse(raw)[0]
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -265,11 +265,14 @@ class CustomerEntries:
             return None
 
     @staticmethod
-    def _parse(raw: bytes) -> dict[str, Any] | None:
+    def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
+        """The file's document, or None and why not (as ``load_config`` says it)."""
         try:
-            return tomllib.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, tomllib.TOMLDecodeError):
-            return None
+            return tomllib.loads(raw.decode("utf-8")), ""
+        except UnicodeDecodeError:
+            return None, "not UTF-8 text"
+        except tomllib.TOMLDecodeError as exc:
+            return None, f"invalid TOML: {exc}"
 
     def check(self) -> str | None:
         """None when there is nothing to do; ``"customers"`` when the customers' entries were taken from the file
@@ -285,9 +288,21 @@ class CustomerEntries:
         if fingerprint == self.config.fingerprint:
             return None
         where = str(self.config.source)
-        data = self._parse(raw)
-        if data is None or self._data is None:
-            return f"{where} changed but cannot be read as it is now: restart deskterm to use it"
+        data, error = self._parse(raw)
+        if data is None:
+            error = f"{where}: {error}"
+        else:
+            try:
+                parse_config(data, where)
+            except BadInput as exc:
+                problems = str(exc).splitlines()
+                error = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        if data is None or error:  # a restart would not start: said so, and why, instead of "restart to use it"
+            return (
+                f"{error}: this app keeps the configuration it started with; deskterm will not start until it is fixed"
+            )
+        if self._data is None:
+            return f"{where} changed: restart deskterm to use it"
         rest_new = {k: v for k, v in data.items() if k != "customers"}
         rest_old = {k: v for k, v in self._data.items() if k != "customers"}
         if rest_new != rest_old:

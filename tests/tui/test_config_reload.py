@@ -55,7 +55,8 @@ async def test_a_customers_entry_added_to_the_file_is_shown_at_once(make_app, de
         source.write_text(good + "\n[customers.\n", encoding="utf-8")
         app.poll()
         await settle(pilot)
-        assert len(_said(app, "Configuration")) == 1 and "restart deskterm" in _said(app, "Configuration")[0]
+        said = _said(app, "Configuration")
+        assert len(said) == 1 and "invalid TOML" in said[0] and "will not start until it is fixed" in said[0], said
         app.poll()  # the same file again: nothing more is said
         await settle(pilot)
         assert len(_said(app, "Configuration")) == 1

@@ -436,12 +436,21 @@ def test_customer_entries_are_followed_and_the_rest_is_only_said(tmp_path):
     assert entries.check() is None
     path.write_text(base + '[customers."Acme SA"]\npolicy = "platinum"\n', encoding="utf-8")
     said = entries.check()
-    assert said is not None and "not a policy of this configuration" in said, said
+    assert said is not None and "unknown policy 'platinum'" in said and "keeps the configuration" in said, said
     assert config.policy_for("Acme SA").name == "gold"  # kept
     path.write_text(base.replace('resolution = "4h"', 'resolution = "5h"'), encoding="utf-8")
     said = entries.check()
     assert said is not None and "restart deskterm" in said, said
     assert config.customers == {"Acme": "gold", "Acme SA": "gold"}  # nothing taken half
+    # a file a restart would refuse is not "restart to use it": it says why, and that the app keeps its own
+    path.write_text(base + "this is [not toml\n", encoding="utf-8")
+    said = entries.check()
+    assert said is not None and "invalid TOML" in said and "line 19" in said, said
+    assert "keeps the configuration it started with" in said and "will not start" in said, said
+    path.write_text(base.replace('resolution = "4h"', 'resolution = "soon"'), encoding="utf-8")
+    said = entries.check()
+    assert said is not None and "policies.gold.P1.resolution" in said and "will not start" in said, said
+    assert "restart deskterm to use it" not in said and config.customers == {"Acme": "gold", "Acme SA": "gold"}
 
 
 def test_the_sla_fingerprint_is_the_sla_part_only(tmp_path):
