@@ -152,3 +152,28 @@ async def test_the_list_moves_and_its_keys_read_as_every_other_screen(make_app, 
         assert words["a"].startswith("Accept every suggestion") and words["enter"].startswith("Open the ticket")
         listed_keys = {k for e in help_.entries for k in e.keys}
         assert {"j", "k", "g", "G", "a", "C", "l", "enter", "ctrl+r", "esc"} <= listed_keys, listed_keys
+
+
+async def test_the_list_and_the_suggestions_follow_other_agents_changes(make_app, setup, demo):
+    """Seen in a shift: another agent changed the highlighted ticket (its priority, by phone) and `a` was refused
+    ("changed since version 1 (now version 2); reload it") as often as it was pressed: the screen never read the
+    ticket again. It follows the desk as the other screens do: the list, and the suggestions of the ticket shown."""
+    from deskterm.service import Change
+
+    config, major, first, second = setup
+    app = make_app(config=config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_triage(pilot, first)
+        version = screen.result.ticket.version
+        store = open_store(demo[0])
+        bob = Desk(store, config, clock=demo[2], user="bob")
+        bob.update(first, Change(priority="P2", reason="by phone: the whole floor"))
+        third = bob.create(NewTicket(subject="Zorglub VPN again", customer="Acme", priority="P3", created_at=NOW)).id
+        store.dispose()
+        app.poll()
+        await until(pilot, lambda: third in [t.id for t in screen.tickets])
+        await until(pilot, lambda: screen.result is not None and screen.result.ticket.version > version)
+        assert screen.result.ticket.id == first
+        await pilot.press("a")
+        await until(pilot, lambda: app.desk.ticket(first).category == "network/vpn")
+        assert not any("changed since" in n for n in notes(app)), notes(app)

@@ -40,10 +40,25 @@ class TriageScreen(LoadingScreen):
         Binding("escape", "back", "Back", id="triage.back"),
     ]
 
+    LOAD_GROUP = "triage-list"
+
     def __init__(self) -> None:
         super().__init__()
         self.tickets: list = []
         self.result: Any = None  # the Triage of the highlighted ticket
+        self._suggest_again = False  # the highlighted ticket changed: its suggestions are read again
+
+    def tickets_changed(self, changed: frozenset[int]) -> None:
+        """Another agent changed tickets: the list is read again (a new ticket, one triaged elsewhere), and the
+        suggestions of the ticket shown when it is one of them (they carry the version ``a`` writes at: a
+        ticket changed by phone was refused as often as ``a`` was pressed)."""
+        if self.result is not None and self.result.ticket.id in changed:
+            self._suggest_again = True
+        self.reload_soon()
+
+    def data_changed(self) -> None:
+        self._suggest_again = True
+        self.reload_soon()
 
     def compose(self) -> ComposeResult:
         yield Static(Text("To triage: loading…"), id="triage-title")
@@ -94,6 +109,10 @@ class TriageScreen(LoadingScreen):
 
     def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
         if event.option.id is not None:
+            # the list read again highlights its row again: the suggestions shown stay unless their ticket changed
+            if self.result is not None and self.result.ticket.id == int(event.option.id) and not self._suggest_again:
+                return
+            self._suggest_again = False
             self.result = None
             self.query_one("#triage-pane", Static).update(Text("suggestions: looking at similar tickets…"))
             self._suggest(int(event.option.id), self._generation)
@@ -179,7 +198,7 @@ class TriageScreen(LoadingScreen):
             self.app.call_from_thread(self._said, f"#{result.ticket.id}: {exc}", "warning")
             return
         self.app.call_from_thread(self._said, f"#{result.ticket.id} triaged", "information")
-        self.app.call_from_thread(self.reload)
+        self.app.call_from_thread(self.action_reload)  # (its suggestions too)
 
     def _said(self, message: str, severity: str) -> None:
         self.notify(message, title="Triage", severity=severity, markup=False)  # type: ignore[arg-type]
@@ -222,7 +241,7 @@ class TriageScreen(LoadingScreen):
             self.app.call_from_thread(self._said, f"#{ticket_id}: {exc}", "warning")
             return
         self.app.call_from_thread(self._said, f"#{ticket_id} linked to major incident #{major}", "information")
-        self.app.call_from_thread(self.reload)
+        self.app.call_from_thread(self.action_reload)  # (its suggestions too)
 
     def action_open(self) -> None:
         ticket_id = self._current_id()
@@ -247,6 +266,7 @@ class TriageScreen(LoadingScreen):
         self._list().action_last()
 
     def action_reload(self) -> None:
+        self._suggest_again = True
         self.reload()
 
     def action_back(self) -> None:
