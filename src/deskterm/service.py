@@ -1319,9 +1319,17 @@ class Desk(ChangeRules):
             t = self._load(session, major)
             return queries.linked_tickets(session, t.id)
 
-    def broadcast(self, major: str | int, reply: str | None = None, resolve_code: str | None = None) -> list[int]:
+    def broadcast(
+        self,
+        major: str | int,
+        reply: str | None = None,
+        resolve_code: str | None = None,
+        seen: dict[int, int] | None = None,
+    ) -> list[int]:
         """Apply a public reply and/or a resolution to a major incident and every ticket linked to it, in
-        one transaction (all or nothing). Tickets already resolved are given the reply only."""
+        one transaction (all or nothing). Tickets already resolved are given the reply only. ``seen``: the
+        tickets the agent was shown (the major and its linked ones, id → version); when they are not exactly
+        those at the versions shown (one changed, linked or unlinked since), nothing is applied (``Conflict``)."""
         if reply is None and resolve_code is None:
             raise BadInput("nothing to apply: give a reply or a resolution code")
         if reply is not None and not reply.strip():
@@ -1332,6 +1340,8 @@ class Desk(ChangeRules):
         def work(session: Session) -> list[int]:
             head = self._load(session, major)
             targets = [head] + [self._load(session, t.id) for t in queries.linked_tickets(session, head.id)]
+            if seen is not None and {t.id: t.version for t in targets} != seen:
+                raise Conflict(_broadcast_changes(head.key, seen, targets))
             changed = []
             for t in targets:
                 now = self._stamp(t.updated_at)
@@ -2802,3 +2812,14 @@ def _copy_batch(directory: CustomerBatch) -> CustomerBatch:
 
 def _batch_size(directory: CustomerBatch) -> int:
     return len(directory.customers) + len(directory.contacts)
+
+
+def _broadcast_changes(major: str, seen: dict[int, int], targets: list[TicketRecord]) -> str:
+    """Why a broadcast is not applied: which tickets changed, were linked or unlinked since they were shown."""
+    now = {t.id: t for t in targets}
+    said = [
+        f"#{t.id} changed (now {t.status}, v{t.version})" for t in targets if t.id in seen and seen[t.id] != t.version
+    ]
+    said += [f"#{i} linked" for i in now if i not in seen]
+    said += [f"#{i} unlinked" for i in seen if i not in now]
+    return f"major incident {major}: nothing applied: since you opened it, {', '.join(said)}; look and try again"

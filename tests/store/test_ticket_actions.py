@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from deskterm.config import parse_config
-from deskterm.errors import BadInput, Refused
+from deskterm.errors import BadInput, Conflict, Refused
 from deskterm.service import Change, Desk, NewTicket
 
 pytestmark = pytest.mark.engines("sqlite", "postgresql")
@@ -111,6 +111,31 @@ def test_major_incident_links_and_broadcast(desk):
         assert any(e.kind == "reply" and e.public and e.body == "The ISP is repairing the fibre." for e in t.events)
     desk.link(a, None)
     assert desk.ticket(a).major_id is None
+
+
+def test_a_broadcast_applies_only_to_the_tickets_and_versions_shown(desk):
+    """The ticket screen's `b` gives what it showed: a linked ticket changed, linked or unlinked since by another
+    agent, and nothing is applied (the whole set, as one transaction), with what changed said."""
+    major = _new(desk, "Internet down at the whole clinic", priority="P1")
+    a, b, c = _new(desk, "No email"), _new(desk, "Teams down"), _new(desk, "VPN down")
+    desk.link(a, major)
+    desk.link(b, major)
+
+    def shown() -> dict[int, int]:
+        return {t.id: t.version for t in [desk.ticket(major), *desk.linked(major)]}
+
+    seen = shown()
+    desk.update(b, Change(status="pending", reason="the customer says ward C is still down"))
+    desk.link(c, major)
+    before = {t: desk.ticket(t).version for t in (major, a, b, c)}
+    with pytest.raises(Conflict) as caught:
+        desk.broadcast(major, reply="Fixed.", resolve_code="fixed", seen=seen)
+    assert f"#{b} changed (now pending" in str(caught.value) and f"#{c} linked" in str(caught.value)
+    assert {t: desk.ticket(t).version for t in (major, a, b, c)} == before  # nothing applied
+    desk.link(a, None)
+    with pytest.raises(Conflict, match=f"#{a} unlinked"):
+        desk.broadcast(major, reply="Fixed.", seen={**shown(), a: desk.ticket(a).version})
+    assert sorted(desk.broadcast(major, reply="Fixed.", resolve_code="fixed", seen=shown())) == sorted([major, b, c])
 
 
 def test_a_closed_ticket_is_refused_as_a_major_incident_and_open_majors_are_listed(desk):

@@ -592,6 +592,38 @@ async def test_link_and_broadcast_a_resolution(make_app, tickets):
         assert screen.record.status == "resolved"
 
 
+async def test_a_broadcast_is_not_applied_to_tickets_changed_since_the_dialog_opened(make_app, tickets, other_desk):
+    """Seen in a shift: `b` on a major incident, and meanwhile another agent resolved (or set pending with a
+    word from the customer) one of its linked tickets: the reply and the resolution went to every ticket linked
+    at that moment, in states the agent had not seen. Now nothing is applied, what changed is said, and the
+    dialog opens again with what was typed, on the tickets as they are now."""
+    from deskterm.tui.screens.detail_modals import BroadcastDialog
+
+    other_desk.link(tickets[3], tickets[2])
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, tickets[2])
+        await pilot.press("b")
+        dialog = await until(pilot, lambda: isinstance(app.screen, BroadcastDialog) and app.screen)
+        await type_text(pilot, "Fixed at the source.")
+        await choose(pilot, dialog, "code", "fixed")
+        other_desk.update(tickets[3], Change(status="pending", reason="the customer says it is still down"))
+        await pilot.press("ctrl+s")
+        again = await until(
+            pilot, lambda: isinstance(app.screen, BroadcastDialog) and app.screen is not dialog and app.screen
+        )
+        assert any(f"#{tickets[3]} changed (now pending" in n and "nothing applied" in n for n in notes(app)), notes(
+            app
+        )
+        for tid in (tickets[2], tickets[3]):
+            assert not any(e.author == "alice" for e in app.desk.ticket(tid).events)
+        assert again.query_one(Editor).text == "Fixed at the source." and again.select("code") == "fixed"
+        await pilot.press("ctrl+s")  # on the state now shown: applied
+        await settle(pilot)
+        assert app.desk.ticket(tickets[2]).status == "resolved"
+        assert any(e.author == "alice" and e.kind == "reply" for e in app.desk.ticket(tickets[3]).events)
+
+
 # -- why is it due then? -------------------------------------------------------------------------
 
 

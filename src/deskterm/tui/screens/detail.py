@@ -1145,24 +1145,28 @@ class DetailScreen(DeskScreen):
             )
         )
 
-    def action_broadcast(self) -> None:
+    def action_broadcast(self, again: dict | None = None) -> None:
+        """``again``: what was typed in a dialog whose tickets changed before it was applied (it opens again
+        with it, on the tickets as they are now)."""
         if self.record is None:
             return
         if not self.linked:
             self.say("not a major incident: no ticket is linked to this one (link them with l)", severity="warning")
             return
+        # the tickets shown when the dialog opened, at their versions: nothing is applied if the set changed since
+        seen = {self.record.id: self.record.version, **{t.id: t.version for t in self.linked}}
         self.app.push_screen(
-            BroadcastDialog(self._desk.config.resolution_codes, len(self.linked)),
-            lambda values: None if values is None else self._later(self._broadcast(values)),
+            BroadcastDialog(self._desk.config.resolution_codes, len(self.linked), again),
+            lambda values: None if values is None else self._later(self._broadcast(values, seen)),
         )
 
-    async def _broadcast(self, values: dict) -> None:
+    async def _broadcast(self, values: dict, seen: dict[int, int]) -> None:
         try:
             changed = await run_write(
                 self,
                 f"broadcast #{self.ticket_id}",
                 lambda: self._desk.broadcast(
-                    self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"]
+                    self.ticket_id, reply=values["reply"], resolve_code=values["resolve_code"], seen=seen
                 ),
             )
         except Exception as exc:  # a refusal, the desk busy or gone: said; anything else raised
@@ -1170,6 +1174,10 @@ class DetailScreen(DeskScreen):
             if message is None:
                 raise
             self.say(message, title="Broadcast: refused", severity="warning", timeout=10)
+            if isinstance(exc, Conflict):  # the reply typed is not lost: the dialog again, on the tickets as now
+                await self.reload(follow=True)
+                if self.is_current:
+                    self.action_broadcast(again=values)
             return
         await self.reload(follow=True)
         self.say(f"applied to {len(changed)} ticket{'s' if len(changed) != 1 else ''}", title="Broadcast")

@@ -401,16 +401,18 @@ class CloseDialog(DetailDialog):
 class BroadcastDialog(DetailDialog):
     title_text = "Apply to the major incident and every linked ticket"
 
-    def __init__(self, codes, count: int) -> None:
+    def __init__(self, codes, count: int, again: dict | None = None) -> None:
         super().__init__()
         self.codes = codes
         self.title_text = f"Apply to this major incident and its {count} linked ticket{'s' if count != 1 else ''}"
+        self.again = again or {}  # what was typed before the tickets changed (the dialog opened again)
 
     def fields(self) -> ComposeResult:
         yield Label("public reply (optional)", classes="detail-field-label")
-        yield Editor("", soft_wrap=True, id="broadcast-reply")
+        yield Editor(self.again.get("reply") or "", soft_wrap=True, id="broadcast-reply")
         yield Label("resolve with code (optional)", classes="detail-field-label")
-        yield Select(options(self.codes), prompt="do not resolve", id="code")
+        code = self.again.get("resolve_code")
+        yield Select(options(self.codes), prompt="do not resolve", id="code", value=code or NONE)
 
     def values(self) -> dict | None:
         text = self.query_one("#broadcast-reply", TextArea).text
