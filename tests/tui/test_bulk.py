@@ -261,3 +261,27 @@ async def test_the_list_says_at_80_columns_which_ticket_changed_since_it_was_mar
         flagged = [line for line in drawn if f"#{changed}" in line]
         assert len(flagged) == 1 and "changed since you marked it" in flagged[0], drawn
         assert not any("changed since" in line for line in drawn if f"#{changed}" not in line)
+
+
+async def test_the_status_line_counts_the_marks_as_they_are_made(make_app):
+    """Seen in a shift: `space` and `v` … `v` marked rows, and the status line went on without "N marked" until
+    something else redrew it (another agent's change): the agent could not see how many tickets a bulk action
+    was about to list."""
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(pilot)
+        await pilot.press("6")
+        await settle(pilot)
+
+        def status() -> str:
+            return str(app.screen.query_one("#queue-status").render())
+
+        await pilot.press("space")
+        await settle(pilot)
+        assert "1 marked" in status(), status()
+        await pilot.press("v", "j", "j", "v")
+        await settle(pilot)
+        assert "4 marked" in status(), status()
+        await pilot.press("escape")
+        await settle(pilot)
+        assert "marked" not in status(), status()

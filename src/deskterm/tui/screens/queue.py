@@ -976,6 +976,9 @@ class QueueScreen(DeskScreen):
     def on_view_tabs_chosen(self, message: ViewTabs.Chosen) -> None:
         self.action_view(message.view)
 
+    def on_queue_table_marks_changed(self, message: QueueTable.MarksChanged) -> None:
+        self.show_status()  # "3 marked"
+
     def on_queue_table_header_clicked(self, message: QueueTable.HeaderClicked) -> None:
         """Sort by the clicked column; clicked again, the other way round."""
         same = message.column == self.state.sort

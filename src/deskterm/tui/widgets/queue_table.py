@@ -151,6 +151,9 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.table = table
             self.row = row
 
+    class MarksChanged(Message):
+        """A row was marked or unmarked by a key: the status line counts the marks."""
+
     def __init__(
         self, sla: SlaCache | None = None, now: Callable[[], datetime] | None = None, *, id: str | None = None
     ) -> None:
@@ -586,6 +589,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
             self.marked[row.id] = row.version
         self.refresh_line(self.cursor_index + 1)
         self.move_cursor(self.cursor_index + 1)
+        self.post_message(self.MarksChanged())
 
     def action_mark_range(self) -> None:
         """First ``v`` drops an anchor; the second marks every row between it and the cursor."""
@@ -599,6 +603,7 @@ class QueueTable(ScrollView, can_focus=True, inherit_bindings=False):
         self.marked.update((r.id, r.version) for r in self.query_.window(lo, hi - lo + 1))
         self._range_anchor = None
         self.refresh()
+        self.post_message(self.MarksChanged())
 
     class HeaderClicked(Message):
         """A column title was clicked: sort by that column (the screen decides the direction)."""
