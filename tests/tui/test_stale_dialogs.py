@@ -237,6 +237,46 @@ async def test_every_dialog_and_the_note_draft_ask_before_applying_over_a_change
         assert app.desk.ticket(ticket).version == before + 2
 
 
+async def test_re_opening_the_escalation_or_the_time_dialog_keeps_what_was_typed(app, tickets, bob):
+    """Seen in a shift: `r` (re-open the dialog on the new state) after another agent's change started the
+    escalation over with an empty reason, and the time dialog empty: what was typed had to be typed again."""
+    ticket = tickets[3]
+    async with app.run_test(size=SIZE) as pilot:
+        await open_detail(pilot, ticket)
+        await pilot.press("e")
+        choice = await opened(pilot, ChoiceScreen)
+        await pilot.press("down", "enter")
+        target = choice.choices[1]
+        await opened(pilot, TextPromptScreen)
+        await type_text(pilot, "tried the restart, needs the vendor")
+        await asyncio.to_thread(bob.update, ticket, Change(note="bob looks too"))
+        await pilot.press("enter")
+        await opened(pilot, StaleDialog)
+        await pilot.press("r")  # re-open the dialog on the new state
+        again = await opened(pilot, ChoiceScreen)
+        assert again.choices[again.query_one("OptionList").highlighted] == target
+        await pilot.press("enter")
+        prompt = await opened(pilot, TextPromptScreen)
+        assert prompt.query_one(Input).value == "tried the restart, needs the vendor"
+        await pilot.press("enter")
+        await settle(pilot)
+        assert [e.kind for e in history(app, ticket)][-2:] == ["reply", "escalate"]
+        await pilot.press("t")
+        dialog = await opened(pilot, TimeDialog)
+        dialog.query_one("#duration", Input).value = "1h30"
+        dialog.query_one("#note", Input).value = "rebuilt the profile"
+        await asyncio.to_thread(bob.update, ticket, Change(note="bob again"))
+        await pilot.press("ctrl+s")
+        await opened(pilot, StaleDialog)
+        await pilot.press("r")
+        dialog = await opened(pilot, TimeDialog)
+        assert dialog.query_one("#duration", Input).value == "1h30m"
+        assert dialog.query_one("#note", Input).value == "rebuilt the profile"
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert [e.kind for e in history(app, ticket)][-1] == "time"
+
+
 async def test_an_open_major_incident_shows_tickets_linked_by_others(app, tickets, bob):
     major = tickets[2]
     await asyncio.to_thread(bob.link, tickets[1], major)

@@ -1024,11 +1024,11 @@ class DetailScreen(DeskScreen):
             )
         )
 
-    def action_log_time(self) -> None:
+    def action_log_time(self, preset: dict | None = None) -> None:
         if self.record is None:
             return
         seen = Seen.of(self.record)
-        self.app.push_screen(TimeDialog(), lambda values: self._time_chosen(values, seen))
+        self.app.push_screen(TimeDialog(preset), lambda values: self._time_chosen(values, seen))
 
     def _time_chosen(self, values: dict | None, seen: Seen | None = None) -> None:
         if values is None:
@@ -1040,7 +1040,7 @@ class DetailScreen(DeskScreen):
                 seen,
                 lambda v: self._desk.log_time(self.ticket_id, seconds, note, expect_version=v),
                 f"{hours_minutes(seconds)} logged",
-                reopen=self.action_log_time,
+                reopen=lambda: self.action_log_time(preset={"duration": hours_minutes(seconds), "note": note}),
             )
         )
 
@@ -1184,8 +1184,9 @@ class DetailScreen(DeskScreen):
 
     # escalation --------------------------------------------------------------------------------
 
-    def action_escalate(self) -> None:
-        """A group above L1 (functional: the ticket moves there) or a manager (hierarchical), with a reason."""
+    def action_escalate(self, again: tuple[str, str, str] | None = None) -> None:
+        """A group above L1 (functional: the ticket moves there) or a manager (hierarchical), with a reason;
+        ``again``: what was given before the ticket changed under the dialog (it opens again with it)."""
         from ...domain.escalation import why_not_escalate
         from .escalate import ask_escalation
 
@@ -1202,6 +1203,7 @@ class DetailScreen(DeskScreen):
             f"#{self.record.id}",
             lambda kind, to, reason: self._later(self.escalate(kind, to, reason, seen)),
             open_lines=self._open_lines,
+            again=again,
         )
 
     async def escalate(self, kind: str, to: str, reason: str, seen: Seen | None = None) -> bool:
@@ -1212,7 +1214,7 @@ class DetailScreen(DeskScreen):
             seen,
             lambda v: self._desk.escalate(self.ticket_id, kind, to, reason, expect_version=v),
             f"escalated to {to} ({what})",
-            reopen=self.action_escalate,
+            reopen=lambda: self.action_escalate(again=(kind, to, reason)),  # the reason typed is not lost
         )
 
     # why is it due then? -----------------------------------------------------------------------

@@ -179,11 +179,15 @@ class TimeDialog(DetailDialog):
     title_text = "Log time spent on this ticket"
     hint = "25m, 1h30, 2h (at most 24 h) · enter or ctrl+s logs · esc cancels"
 
+    def __init__(self, preset: dict | None = None) -> None:
+        super().__init__()
+        self.preset = preset or {}  # what was typed before the ticket changed under the dialog
+
     def fields(self) -> ComposeResult:
         yield Label("time spent", classes="detail-field-label")
-        yield Field(placeholder="25m, 1h30, 2h", id="duration")
+        yield Field(self.preset.get("duration") or "", placeholder="25m, 1h30, 2h", id="duration")
         yield Label("note (what it was spent on; optional)", classes="detail-field-label")
-        yield Field(placeholder="restored the tunnel", id="note")
+        yield Field(self.preset.get("note") or "", placeholder="restored the tunnel", id="note")
 
     def values(self) -> dict | None:
         from ...domain.billing import RuleError, parse_work

@@ -47,11 +47,13 @@ def ask_escalation(
     title: str = "Escalate",
     further: tuple[str, str] | None = None,
     open_lines: Collection[tuple[str, str]] = (),
+    again: tuple[str, str, str] | None = None,
 ) -> bool:
     """Ask where to escalate ``what`` (``#12``, ``3 tickets``) and why, then call ``done(kind, to, reason)``
     (which may be a coroutine function). False, with a warning, when the configuration offers nowhere to go.
     ``further``: the (kind, target) of the open escalation escalated further, ``open_lines`` the ticket's open
-    escalations (see ``escalation_targets``)."""
+    escalations (see ``escalation_targets``). ``again``: the (kind, target, reason) given before the ticket changed
+    under the dialog: the same target is offered first and the reason is typed already."""
     targets = escalation_targets(config, further, open_lines)
     if not targets:
         if further is not None or open_lines:
@@ -79,9 +81,14 @@ def ask_escalation(
                 await result
 
         app.push_screen(
-            TextPromptScreen(f"{title} {what} to {to}: the reason (required)", "what was tried, why it needs them"),
+            TextPromptScreen(
+                f"{title} {what} to {to}: the reason (required)",
+                "what was tried, why it needs them",
+                value=again[2] if again is not None else "",
+            ),
             reason_given,
         )
 
-    app.push_screen(ChoiceScreen(f"{title} {what} to", list(targets)), chosen)
+    before = next((label for label, target in targets.items() if again is not None and target == again[:2]), None)
+    app.push_screen(ChoiceScreen(f"{title} {what} to", list(targets), chosen=before), chosen)
     return True

@@ -20,15 +20,20 @@ class ChoiceScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, choices: list[str]) -> None:
+    def __init__(self, title: str, choices: list[str], chosen: str | None = None) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
+        self.chosen = chosen  # the choice the cursor starts on (the one made before, the dialog opened again)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(Text(self.title_text), id="dialog-title")
             yield OptionList(*[Option(Text(c), id=c) for c in self.choices], id="choices")
+
+    def on_mount(self) -> None:
+        if self.chosen in self.choices:
+            self.query_one(OptionList).highlighted = self.choices.index(self.chosen)
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
@@ -42,16 +47,19 @@ class TextPromptScreen(ModalScreen[str | None]):
 
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, placeholder: str = "", hint: str = "enter confirms · esc cancels") -> None:
+    def __init__(
+        self, title: str, placeholder: str = "", hint: str = "enter confirms · esc cancels", value: str = ""
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.placeholder = placeholder
         self.hint = hint
+        self.value = value  # what was typed before (the dialog opened again)
 
     def compose(self) -> ComposeResult:
         with Vertical(id="prompt-dialog"):
             yield Label(Text(self.title_text), id="prompt-title")
-            yield Field(placeholder=self.placeholder, id="prompt-input")
+            yield Field(self.value, placeholder=self.placeholder, id="prompt-input")
             yield Static(Text(self.hint), id="prompt-hint")
 
     def on_mount(self) -> None:
