@@ -187,6 +187,33 @@ async def test_per_customer_and_trends(make_app, desk_files):
         assert screen.period == "month"
 
 
+async def test_at_80_columns_the_title_names_the_customer_shown(make_app, desk_files):
+    """Seen in a shift: `c` at 80 columns, and the title ended "since Tue 01 Dec 00:00 ·": the customer whose
+    figures were shown was cut off (it came last). It comes before the period's start, which gives way."""
+    from deskterm.records import NewTicket
+
+    db, config_path, config, clock = desk_files
+    long_name = "Établissements-Durand-Frères-et-Associés"  # one word: it does not fit after the period's start
+    store = open_store(db)
+    Desk(store, config, clock=clock, user="bob").create(
+        NewTicket(subject="Printer", customer=long_name, priority="P3", created_at=NOW - timedelta(minutes=5))
+    )
+    store.dispose()
+    app = make_app(config=config)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await show(app, pilot)
+        title = screen.query_one("#dash-title")
+        assert "all customers · since" in "".join(s.text for s in title.render_line(0))
+        for _ in range(len(screen.data.customers) + 1):
+            await pilot.press("c")
+            await settle(pilot)
+            drawn = "".join(s.text for s in title.render_line(0))
+            assert screen.customer and screen.customer[:10] in drawn, drawn
+            if screen.customer == long_name:
+                break
+        assert screen.customer == long_name
+
+
 async def test_customers_at_risk_and_enter_asks_for_their_queue(make_app, desk_files):
     db, config_path, config, clock = desk_files
     app = make_app(config=config)

@@ -596,8 +596,9 @@ class DashboardScreen(LoadingScreen):
             label = f" {i} {name} "
             title.append(label, style="bold reverse" if key == self.period else "")
             title.append(" ")
-        title.append(f"since {since.astimezone(tz):%a %d %b %H:%M} · ")
-        title.append(one_line(self.customer) if self.customer else "all customers", style="bold")
+        # whose figures first: at 80 columns what does not fit is the period's start, cut at its end (``…``)
+        title.append(one_line(self.customer, 40) if self.customer else "all customers", style="bold")
+        title.append(f" · since {since.astimezone(tz):%a %d %b %H:%M}")
         self.query_one("#dash-title", Static).update(title)
         k = self.kpis
         figures = kpi_text(k) if k is not None else Text("no tickets")
