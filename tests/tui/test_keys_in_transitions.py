@@ -275,6 +275,40 @@ async def test_places_opened_and_left_at_once(make_app):
         assert app.screen is screen and screen.query_one("#prompt", Input).value == "lyon"
 
 
+async def test_the_new_ticket_form_typed_at_once_from_the_queue(make_app):
+    """Seen in a shift: `N` `c l i` typed at once on the queue (README's ten keys for a known caller) claimed the
+    ticket under the queue's cursor, and "l i" were lost: the form comes after a read in a thread, and the
+    keys typed meanwhile went to the queue behind it."""
+    from deskterm.tui.screens.new_ticket import NewTicketScreen
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.screen
+        row = screen.table.row_at(0)
+        before = app.desk.ticket(row.id)
+        await burst(pilot, "N", "cli")
+        await until(pilot, lambda: isinstance(app.screen, NewTicketScreen))
+        await settle(pilot)
+        assert app.screen.query_one("#nt-customer", Input).value == "cli"
+        after = app.desk.ticket(row.id)
+        assert (after.version, after.assignee) == (before.version, before.assignee)  # not claimed behind it
+
+
+async def test_the_customer_panel_typed_at_once_from_a_ticket(make_app, tickets):
+    """`i` then `esc` `r` at once: the panel comes after a read; the esc closes it (it reached the ticket, which
+    went back to the queue, and `r` was lost)."""
+    from deskterm.tui.screens.customer_panel import CustomerPanel
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_detail(pilot, tickets[0])
+        await burst(pilot, "i", "escape", "r", "ok")
+        await until(pilot, lambda: isinstance(app.screen, EditorDialog))
+        assert not isinstance(app.screen, CustomerPanel) and app.screen_stack[-2] is screen
+        assert app.screen.query_one(TextArea).text == "ok"
+
+
 async def test_quit_question_answered_at_once(make_app, tickets):
     """q with an unsent draft asks; n typed straight after answers it (the app stays)."""
     app = make_app()

@@ -404,9 +404,18 @@ class DeskApp(App):
         if caller_ticket is None:
             screen_ticket = getattr(self.screen, "ticket_id", None)
             caller_ticket = screen_ticket if isinstance(screen_ticket, int) else None
-        self.run_worker(self._open_new_ticket(caller_ticket, same_caller_of is not None), group="new-ticket")
+        # the form comes after a read in a thread: what is typed meanwhile waits for it (keygate.py). Else `N c l
+        # i` typed at once claimed the queue's ticket under the cursor and "l i" were lost
+        coming = self.keygate.expect()
+        self.run_worker(self._open_new_ticket(caller_ticket, same_caller_of is not None, coming), group="new-ticket")
 
-    async def _open_new_ticket(self, caller_ticket: int | None, fill: bool) -> None:
+    async def _open_new_ticket(self, caller_ticket: int | None, fill: bool, coming=lambda: None) -> None:
+        try:
+            await self._open_new_ticket_now(caller_ticket, fill)
+        finally:
+            coming()  # the form is pushed (the gate waits for it to settle), or will not come
+
+    async def _open_new_ticket_now(self, caller_ticket: int | None, fill: bool) -> None:
         import asyncio
         import json
 

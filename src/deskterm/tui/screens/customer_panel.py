@@ -137,12 +137,25 @@ class CustomerPanel(ModalScreen):
         self.dismiss(None)
 
 
-async def open_customer_panel(screen, name: str, ticket: TicketRecord | None = None) -> None:
+def show_customer_panel(screen, name: str, ticket: TicketRecord | None = None) -> None:
+    """``i``: the customer's panel, read in a worker. It comes after a read: the keys typed meanwhile wait for it
+    (keygate.py; asked here, in the key's own handling, before the worker runs), not reach the screen behind."""
+    coming = screen.app.keygate.expect()
+    screen.run_worker(open_customer_panel(screen, name, ticket, coming), group="customer-panel")
+
+
+async def open_customer_panel(screen, name: str, ticket: TicketRecord | None = None, coming=lambda: None) -> None:
     """Read the customer's panel in a thread, show it; a ticket chosen there opens on the ticket screen."""
-    app = screen.app
-    desk = getattr(app, "desk", None)
-    if desk is None:
-        return
+    try:
+        app = screen.app
+        desk = getattr(app, "desk", None)
+        if desk is not None:
+            await _open_panel(app, screen, desk, name, ticket)
+    finally:
+        coming()
+
+
+async def _open_panel(app, screen, desk, name: str, ticket: TicketRecord | None) -> None:
     try:
         data = await asyncio.to_thread(load_panel, desk, name, ticket)
     except DeskError as exc:

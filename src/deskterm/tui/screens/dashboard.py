@@ -744,9 +744,9 @@ class DashboardScreen(LoadingScreen):
         table = self.query_one("#dash-risk", DataTable)
         if not self._risk or not 0 <= table.cursor_row < len(self._risk):
             return
-        from .customer_panel import open_customer_panel
+        from .customer_panel import show_customer_panel
 
-        self.run_worker(open_customer_panel(self, self._risk[table.cursor_row]), group="customer-panel")
+        show_customer_panel(self, self._risk[table.cursor_row])
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()

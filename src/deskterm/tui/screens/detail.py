@@ -766,9 +766,9 @@ class DetailScreen(DeskScreen):
         """``i``: the customer panel (contact, VIP, notes, its other open and last resolved tickets)."""
         if self.record is None:
             return
-        from .customer_panel import open_customer_panel
+        from .customer_panel import show_customer_panel
 
-        self.run_worker(open_customer_panel(self, self.record.customer, self.record), group="customer-panel")
+        show_customer_panel(self, self.record.customer, self.record)
 
     def action_same_caller(self) -> None:
         """``A``: the new-ticket form with this ticket's customer and contact filled in (the same caller again)."""
