@@ -1453,8 +1453,11 @@ class Desk(ChangeRules):
 
         return self._change(esc.ticket_id, None, apply)
 
-    def de_escalate(self, escalation_id: int, note: str, to_group: str = "L1") -> int:
-        """Return the ticket to L1 (or another group) with a note; the escalation is closed as returned."""
+    def de_escalate(
+        self, escalation_id: int, note: str, to_group: str = "L1", expect_version: int | None = None
+    ) -> int:
+        """Return the ticket to L1 (or another group) with a note; the escalation is closed as returned.
+        ``expect_version``: the ticket's version the agent saw (a change since: ``Conflict``, nothing written)."""
         if not note or not note.strip():
             raise BadInput("de-escalation: a note for L1 is required")
         esc = self._escalation_row(escalation_id)
@@ -1477,7 +1480,7 @@ class Desk(ChangeRules):
 
             return values, events, after
 
-        return self._change(esc.ticket_id, None, apply)
+        return self._change(esc.ticket_id, expect_version, apply)
 
     def _escalation_row(self, escalation_id: int) -> Escalation:
         with self.store.read() as session:

@@ -173,6 +173,40 @@ async def test_return_to_l1_requires_a_note(make_app, screen_config, escalated):
         assert {i.row.ticket_id for i in items(screen)} == {a, b}
 
 
+async def test_return_to_l1_over_a_change_made_meanwhile_writes_nothing_and_asks_again(
+    make_app, screen_config, escalated, setup_desk
+):
+    """Seen in a shift: `r` on an escalation, and while the note was typed L2 wrote on the ticket ("replaced the
+    router"): the return went through over a state the agent had not seen. It now carries the ticket's version
+    shown: nothing is written, the change is said, and the prompt opens again with the note, on the new state."""
+    a, b, c = escalated
+    app = make_app(config=screen_config)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await show(app, pilot)
+        await pilot.press("j", "j")
+        row = screen.cursor_row
+        assert row.ticket_id == c
+        await pilot.press("r")
+        await pilot.pause()
+        assert isinstance(app.screen, TextPromptScreen)
+        await pilot.press(*"check the PC")
+        await asyncio.to_thread(setup_desk.update, c, Change(note="replaced the router"))
+        await pilot.press("enter")
+        for _ in range(100):
+            await settle(pilot)
+            if isinstance(app.screen, TextPromptScreen):
+                break
+        assert isinstance(app.screen, TextPromptScreen), app.screen
+        assert app.screen.query_one("#prompt-input").value == "check the PC"
+        record = next(e for e in app.desk.escalations(open_only=False) if e.id == row.id)
+        assert record.closed_at is None  # nothing written
+        assert any("changed since" in str(n.message) for n in app._notifications)
+        await pilot.press("enter")  # on the state now shown
+        await settle(pilot)
+        record = next(e for e in app.desk.escalations(open_only=False) if e.id == row.id)
+        assert (record.outcome, record.note) == ("returned", "check the PC")
+
+
 async def test_escalate_further_offers_only_higher_or_other_targets(make_app, screen_config, escalated):
     """From L2-network (functional): L3 and the manager, not L2-network itself; from the duty manager
     (hierarchical): the groups, not the duty manager; from L3-vendor, the top group: the manager only. Going

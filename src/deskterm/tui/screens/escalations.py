@@ -40,6 +40,8 @@ from .escalate import ask_escalation, escalation_targets
 from .modals import TextPromptScreen
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ...service import Desk
     from ...store.models import Escalation
     from ..sla_cache import SlaCache
@@ -484,20 +486,33 @@ class EscalationScreen(LoadingScreen):
         if row is not None:
             self.app.push_screen(ticket_screen(row.ticket_id))
 
-    def _do(self, what: str, call, done: str, label: str = "") -> None:
+    def _do(self, what: str, call, done: str, label: str = "", again: Callable[[], None] | None = None) -> None:
         """Write in a thread (a desk busy with another writer must not freeze the screen for its retry
-        window; the status line shows it pending, pending.py), then say ``done`` (or why not) and reload."""
+        window; the status line shows it pending, pending.py), then say ``done`` (or why not) and reload.
+        ``again``: the dialog opened again with what was typed, when the ticket changed since the row shown."""
+        from ...errors import Conflict
         from ..pending import write_in_thread
+
+        changed: list[bool] = []
+
+        def guarded():
+            try:
+                return call()
+            except Conflict:
+                changed.append(True)
+                raise
 
         def ok(_result) -> None:
             self.app.notify(done, title=what.capitalize())
             self._reload_if_shown()
 
         def refused(message: str) -> None:
-            self.app.notify(message, title=f"Not {what}", severity="warning", timeout=10)
+            self.app.notify(message, title=f"Not {what}", severity="warning", timeout=10, markup=False)
             self._reload_if_shown()
+            if changed and again is not None and self.is_current:
+                again()
 
-        write_in_thread(self, label or what, call, done=ok, failed=refused)
+        write_in_thread(self, label or what, guarded, done=ok, failed=refused)
 
     def _reload_if_shown(self) -> None:
         if self.is_mounted and not self._app_closing():
@@ -515,7 +530,9 @@ class EscalationScreen(LoadingScreen):
             f"acknowledgement of escalation {row.id}",
         )
 
-    def action_return_to_l1(self) -> None:
+    def action_return_to_l1(self, again: str = "") -> None:
+        """``r``: back to L1 with a note, at the ticket's version shown (``again``: the note typed before the
+        ticket changed under the prompt: it opens again with it, on the row as it is now)."""
         row = self.cursor_row
         if row is None or self.desk is None:
             return
@@ -523,25 +540,36 @@ class EscalationScreen(LoadingScreen):
 
         def done(note: str | None) -> None:
             if note:
+                version = self._version_shown(row, again=bool(again))
                 self._do(
                     "returned",
-                    lambda: desk.de_escalate(row.id, note),
+                    lambda: desk.de_escalate(row.id, note, expect_version=version),
                     f"#{row.ticket_id} is back with L1",
                     f"return of #{row.ticket_id} to L1",
+                    again=lambda: self.action_return_to_l1(again=note),
                 )
 
         self.app.push_screen(
             TextPromptScreen(
-                f"Return #{row.ticket_id} to L1: a note for L1 (required)", "what was done, what L1 should do next"
+                f"Return #{row.ticket_id} to L1: a note for L1 (required)",
+                "what was done, what L1 should do next",
+                value=again,
             ),
             done,
         )
+
+    def _version_shown(self, row: EscRow, again: bool) -> int:
+        """The ticket's version a change from a dialog is made at: the row's when the dialog opened; for a dialog
+        opened again after a refusal (the ticket changed), the row's as the list shows it now (reloaded since)."""
+        if again:
+            return next((r.version for r in self.rows if r.id == row.id), row.version)
+        return row.version
 
     def escalation_targets(self) -> dict[str, tuple[str, str]]:
         """Choice label → (kind, target): the configured groups above L1, then the managers."""
         return escalation_targets(self._desk.config)
 
-    def action_escalate(self) -> None:
+    def action_escalate(self, again: tuple[str, str, str] | None = None) -> None:
         row = self.cursor_row
         if row is None or self.desk is None:
             return
@@ -549,11 +577,13 @@ class EscalationScreen(LoadingScreen):
         desk = self.desk
 
         def escalate(kind: str, to: str, reason: str) -> None:
+            version = self._version_shown(row, again=again is not None)
             self._do(
                 "escalated",
-                lambda: desk.escalate(row.ticket_id, kind, to, reason),
+                lambda: desk.escalate(row.ticket_id, kind, to, reason, expect_version=version),
                 f"#{row.ticket_id} → {to}",
                 f"escalation of #{row.ticket_id} to {to}",
+                again=lambda: self.action_escalate(again=(kind, to, reason)),
             )
 
         ask_escalation(
@@ -564,6 +594,7 @@ class EscalationScreen(LoadingScreen):
             title="Escalate further",
             further=(row.esc.kind, row.esc.target),
             open_lines=[(r.esc.kind, r.esc.target) for r in self.rows if r.ticket_id == row.ticket_id],
+            again=again,
         )
 
 
