@@ -12,6 +12,7 @@ test kills the child by its pid, as it killed the process it had started; only t
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -111,6 +112,10 @@ def _serve() -> None:
 
     sys.path.insert(0, str(HERE))
     import worker
+
+    # the imported heap frozen: the children's collections walk (and copy on write) only what they made
+    gc.collect()
+    gc.freeze()
 
     for line in sys.stdin:
         request = json.loads(line)
