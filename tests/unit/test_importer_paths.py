@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deskterm import importer
+from deskterm_testing import examples
 
 KEYS = ["at", "kind", "public", "author", "body", "to", "reason", "extra"]
 VALUES = st.one_of(
@@ -51,7 +52,7 @@ def events(draw):
     return draw(st.one_of(st.just(event), st.sampled_from([None, [], "reply", 3])))
 
 
-@settings(max_examples=2000, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(events())
 def test_fast_path_agrees_with_the_detailed_checks(event):
     problems: list[str] = []
@@ -108,7 +109,7 @@ def tickets(draw):
     return draw(st.one_of(st.just(rec), st.sampled_from([None, [], "ticket", 3])))
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(tickets())
 def test_the_quick_ticket_path_agrees_with_the_detailed_checks(rec):
     problems: list[str] = []
@@ -140,7 +141,7 @@ def test_well_formed_tickets_take_the_quick_path():
     assert quick == importer._ticket("f:1", rec, [], "importer")
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(tickets())
 def test_the_quick_ticket_path_knows_the_latest_instant(rec):
     """``NewTicket.latest``, which the service takes instead of comparing every instant again, is the greatest."""
@@ -176,7 +177,7 @@ def encodable(text: str) -> bool:
     return True
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(JSON_VALUES, st.booleans())
 def test_a_record_known_storable_holds_no_lone_surrogate(value, ascii):
     """The service leaves out of its check for unstorable text the tickets whose JSON text ``storable`` passed: it
