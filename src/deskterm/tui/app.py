@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import gc
 import signal
 import sys
 from collections.abc import Iterable
@@ -28,6 +27,7 @@ from ..config import Config
 from ..errors import DeskError
 from ..store.deskfile import new_desk_file
 from .commands import ScreenActions
+from .gcpolicy import GcPolicy
 from .messages import DeskSignals, OthersOpen
 
 if TYPE_CHECKING:
@@ -67,6 +67,7 @@ class DeskApp(App):
         self.config = config
         self.clock = clock or Clock()
         self.user = user
+        self.gc_policy = GcPolicy()  # the garbage collector's thresholds and freezes (gcpolicy.py)
         # the desk file did not exist when the app started: it creates a new, empty desk, which the queue says
         # (a mistyped DESKTERM_DB would otherwise read as a quiet queue)
         self.new_desk_at = new_desk_file(db)
@@ -140,6 +141,8 @@ class DeskApp(App):
 
     def on_mount(self) -> None:
         from .screens.queue import QueueScreen
+
+        self.gc_policy.start()
 
         queue = QueueScreen()
         self.push_screen(queue)
@@ -304,7 +307,12 @@ class DeskApp(App):
         # What is alive now (modules, classes, widgets, the store: over 100,000 objects) lives as long as the
         # app: out of the garbage collector's full passes, which otherwise stop the app for 70-90 ms at
         # unpredictable keystrokes (the worst key latencies of the queue at 100,000 tickets).
-        gc.freeze()
+        self.steady("desk opened")
+
+    def steady(self, why: str) -> None:
+        """The app is steady after a large load (the desk opened, the queue's first load): what is alive now is
+        collected once and frozen (gcpolicy.py)."""
+        self.gc_policy.settle(why)
 
     def _offer_drafts(self, drafts: Drafts) -> None:
         """At start, drafts a previous run left unsent (a crash, a quit) are offered by the queue's status line
@@ -875,7 +883,7 @@ class DeskApp(App):
             self._watched_fd = None
         if self.drafts is not None:
             self.drafts.close()  # what was typed in the last moments is written now
-        gc.unfreeze()  # what was frozen is collectable again (an app that runs in a longer process: tests)
+        self.gc_policy.stop()  # what was frozen is collectable again (an app that runs in a longer process: tests)
         if self.change_watch is not None:
             self.change_watch.close()
         if self.desk is not None:

@@ -590,6 +590,7 @@ class QueueScreen(DeskScreen):
 
     _rows_coming: Callable[[], None] | None = None
     _first_read: tuple[QueueHead, Timers, datetime, threading.Event] | None = None  # (first_from_driver)
+    _settled = False  # the app was told the queue's first load is done (``DeskApp.steady``)
 
     def _await_rows(self) -> None:
         """The search prompt closed, or a view or sort was chosen, while the rows are still being read: the keys
@@ -889,6 +890,9 @@ class QueueScreen(DeskScreen):
             self.model.counting = False
             return
         again = self.model.counted(counts, data)  # (failed: counted again next time)
+        if counts is not None and not self._settled:
+            self._settled = True
+            self.app.steady("queue counted")  # the first load done: the collector's full passes skip it
         if counts is not None:
             tabs = self._mounted(self._tabs)  # none while the app closes (the table can outlive the tabs)
             if isinstance(tabs, ViewTabs):

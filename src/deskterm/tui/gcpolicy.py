@@ -1,0 +1,71 @@
+"""The app's garbage-collector policy: the one place the ``deskterm`` app tells Python's collector what to do.
+
+CPython frees most objects by their reference counts; the cyclic collector only finds cycles, and to find them it
+scans every object of the generations it collects. At Python's default thresholds (700, 10, 10) the app, which
+keeps a few hundred thousand long-lived objects (the imported modules and classes, Textual's widgets and styles,
+the store, what each screen keeps), had the collector scan them all again and again: in session 12, 63 of the
+handover's 84 ms of CPU per remote change were full passes over its ~420,000 objects (docs/scale.md, "Handover");
+in the test processes, 17 % of the screen tests' CPU.
+
+The policy (``GcPolicy``, held by the app):
+
+- from the app's mount, a young generation collected every ``YOUNG`` allocations instead of 700: a frame, a
+  change read and shown, make thousands of short-lived objects whose cycles (Textual's messages and events,
+  SQLAlchemy's rows) are found as well by one young collection as by fourteen;
+- when the app becomes steady (``settle``: the store opened; the queue's first load done, its tabs counted;
+  a handover's or dashboard's first computation shown), one full collection, then ``gc.freeze()``: what is alive
+  then is moved out of the collector's generations and never scanned again (it is still freed by its reference
+  count when no longer used: only cycles among frozen objects wait for ``gc.unfreeze``);
+- a screen whose large state was frozen with it (the handover, the dashboard) thaws it when it is closed
+  (``thaw``): everything frozen goes back to the oldest generation and the next settle collects what that screen
+  left in cycles, so that opening and closing a screen all day does not grow the app;
+- at the app's unmount everything is thawed and the thresholds put back (an app run inside a longer process: the
+  tests).
+
+Figures: docs/scale.md, "Session 13: the collector".
+"""
+
+from __future__ import annotations
+
+import gc
+
+YOUNG = 10_000
+THRESHOLDS = (YOUNG, 10, 10)
+
+
+class GcPolicy:
+    def __init__(self) -> None:
+        self._before: tuple[int, int, int] | None = None
+        self.settled: list[str] = []  # why each settle was made, in order (the tests read it)
+        self._thaw_pending = False
+
+    def start(self) -> None:
+        """The app is mounting: the young generation's threshold raised."""
+        if self._before is None:
+            self._before = gc.get_threshold()
+        gc.set_threshold(*THRESHOLDS)
+
+    def settle(self, why: str) -> None:
+        """The app is steady after a large load: collect once, then freeze what is alive."""
+        gc.collect()
+        gc.freeze()
+        self._thaw_pending = False
+        self.settled.append(why)
+
+    def thaw(self) -> None:
+        """A screen whose state was frozen with the rest is gone: everything frozen is collectable again; the
+        next ``settle`` (``settle_if_thawed``) collects the screen's cycles and freezes what is left."""
+        gc.unfreeze()
+        self._thaw_pending = True
+
+    def settle_if_thawed(self, why: str) -> None:
+        if self._thaw_pending:
+            self.settle(why)
+
+    def stop(self) -> None:
+        """The app unmounts: all thawed, the thresholds put back."""
+        gc.unfreeze()
+        self._thaw_pending = False
+        if self._before is not None:
+            gc.set_threshold(*self._before)
+            self._before = None
