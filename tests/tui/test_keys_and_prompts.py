@@ -422,3 +422,33 @@ async def test_palette_lists_every_action_in_plain_words_and_the_places(make_app
         assert type(app.screen).__name__ == "HandoverScreen"
         found = [str(h.text) async for h in ScreenActions(app.screen).discover()]
         assert any(t.startswith("Copy the handover") for t in found)
+
+
+async def test_the_footer_is_remade_only_when_what_it_shows_changed(make_app):
+    """Textual's footer composes its keys again whenever the screen says its bindings may have changed (a focus
+    moving, a dialog closing, a write settling): a dozen widgets, each styled, 15 % of a screen test's CPU. The
+    same keys are kept; keys turned off (the prompt's openers while it is open) leave at once, and come back."""
+    from textual.widgets._footer import FooterKey
+
+    from deskterm.tui.keys import KeysFooter
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        screen = app.screen
+        footer = screen.query_one(KeysFooter)
+        before = list(footer.query(FooterKey))
+        assert before and before[0].key == "question_mark"
+        screen.refresh_bindings()
+        await settle(pilot)
+        assert list(footer.query(FooterKey)) == before and all(
+            a is b for a, b in zip(footer.query(FooterKey), before, strict=True)
+        )
+        assert any(k.action == "search" for k in before)
+        await pilot.press("slash")  # the prompt opens: search, the command line and the like are hidden meanwhile
+        await settle(pilot)
+        assert not any(k.action == "search" for k in footer.query(FooterKey))
+        await pilot.press("escape")
+        await settle(pilot)
+        search = [k for k in footer.query(FooterKey) if k.action == "search"]
+        assert search and search[0] not in before
