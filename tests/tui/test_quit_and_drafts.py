@@ -149,7 +149,8 @@ async def test_q_with_unsent_drafts_asks_first(make_app):
 
 async def test_quit_from_the_palette_asks_first_like_q(make_app):
     """ctrl+p listed Textual's own "Quit" ("as soon as possible"), which quit at once past the question about
-    unsent drafts, and its "Keys", a panel other than `?`: the palette has deskterm's quit and keys only."""
+    unsent drafts, its "Keys", a panel other than `?`, and its "Screenshot" (the screen into ~/Downloads,
+    following links): the palette has deskterm's quit and keys only."""
     from textual.command import CommandPalette
 
     from deskterm.tui.screens.confirm import ConfirmScreen
@@ -161,7 +162,7 @@ async def test_quit_from_the_palette_asks_first_like_q(make_app):
         await pilot.press("r", "h", "i", "escape")  # an unsent reply draft
         await settle(pilot)
         titles = [command.title for command in app.get_system_commands(app.screen)]
-        assert "Quit" not in titles and "Keys" not in titles
+        assert "Quit" not in titles and "Keys" not in titles and "Screenshot" not in titles
         await pilot.press("ctrl+p")
         await settle(pilot)
         assert isinstance(app.screen, CommandPalette)

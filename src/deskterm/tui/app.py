@@ -124,9 +124,12 @@ class DeskApp(App):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         """Textual's own palette entries, less two that deskterm has in its own words (commands.py): Textual's
         "Quit" quit at once, past the question about unsent drafts, and its "Keys" opened a panel other than
-        `?`. One rule everywhere: quitting asks first while drafts are unsent."""
+        `?`. One rule everywhere: quitting asks first while drafts are unsent. Its "Screenshot" is left out too:
+        it wrote an SVG of the screen (tickets, customers' words) into ~/Downloads, following links and with the
+        process's umask rather than the desk's modes, and said only "Failed to save screenshot" on a jump host
+        without that directory."""
         for command in super().get_system_commands(screen):
-            if command.title not in ("Quit", "Keys"):
+            if command.title not in ("Quit", "Keys", "Screenshot"):
                 yield command
 
     def get_driver_class(self) -> type[Driver]:
