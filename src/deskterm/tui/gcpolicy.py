@@ -22,7 +22,11 @@ The policy (``GcPolicy``, held by the app):
 - at the app's unmount everything is thawed and the thresholds put back (an app run inside a longer process: the
   tests).
 
-Figures: docs/scale.md, "Session 13: the collector".
+Figures (jumphost.py at 100k beside main at 6a30c95, the collector's passes timed through ``gc.callbacks``): per
+remote change the collector was already under 0.5 % of the app's CPU on the queue and the handover (none now);
+the handover's first load spent 1.95 s in the collector (11 full passes, 1.38 s), now 0.61 s (3, 0.10 s); the
+start 0.06 s more (the two collections before the freezes); RSS the same. More in docs/scale.md, "Session 13: the
+collector".
 """
 
 from __future__ import annotations
