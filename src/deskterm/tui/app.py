@@ -310,12 +310,12 @@ class DeskApp(App):
         # What is alive now (modules, classes, widgets, the store: over 100,000 objects) lives as long as the
         # app: out of the garbage collector's full passes, which otherwise stop the app for 70-90 ms at
         # unpredictable keystrokes (the worst key latencies of the queue at 100,000 tickets).
-        self.steady("desk opened")
+        self.steady("desk opened", collect=False)
 
-    def steady(self, why: str) -> None:
+    def steady(self, why: str, collect: bool = True) -> None:
         """The app is steady after a large load (the desk opened, the queue's first load): what is alive now is
         collected once and frozen (gcpolicy.py)."""
-        self.gc_policy.settle(why)
+        self.gc_policy.settle(why, collect)
 
     def _offer_drafts(self, drafts: Drafts) -> None:
         """At start, drafts a previous run left unsent (a crash, a quit) are offered by the queue's status line

@@ -12,20 +12,19 @@ The policy (``GcPolicy``, held by the app):
 - from the app's mount, a young generation collected every ``YOUNG`` allocations instead of 700: a frame, a
   change read and shown, make thousands of short-lived objects whose cycles (Textual's messages and events,
   SQLAlchemy's rows) are found as well by one young collection as by fourteen;
-- when the app becomes steady (``settle``: the store opened; the queue's first load done, its tabs counted;
-  a handover's or dashboard's first computation shown), one full collection, then ``gc.freeze()``: what is alive
-  then is moved out of the collector's generations and never scanned again (it is still freed by its reference
+- when the store is open, ``gc.freeze()``; when the queue's first load is done (its tabs counted), one
+  collection of what is not frozen yet, then ``gc.freeze()`` again (``settle``): what is alive then is moved out
+  of the collector's generations and never scanned again (it is still freed by its reference
   count when no longer used: only cycles among frozen objects wait for ``gc.unfreeze``);
-- a screen whose large state was frozen with it (the handover, the dashboard) thaws it when it is closed
-  (``thaw``): everything frozen goes back to the oldest generation and the next settle collects what that screen
-  left in cycles, so that opening and closing a screen all day does not grow the app;
+- the handover and the dashboard do not freeze what they load (closing them would leave their cycles frozen);
 - at the app's unmount everything is thawed and the thresholds put back (an app run inside a longer process: the
   tests).
 
 Figures (jumphost.py at 100k beside main at 6a30c95, the collector's passes timed through ``gc.callbacks``): per
 remote change the collector was already under 0.5 % of the app's CPU on the queue and the handover (none now);
-the handover's first load spent 1.95 s in the collector (11 full passes, 1.38 s), now 0.61 s (3, 0.10 s); the
-start 0.06 s more (the two collections before the freezes); RSS the same. More in docs/scale.md, "Session 13: the
+the handover's first load spent 1.95 s in the collector (11 full passes, 1.38 s), now 0.61 s (3, 0.10 s); RSS the
+same. (Those runs collected before the first freeze too: in the tests' processes that full collection added
+half again to the collector's time, so the desk's opening only freezes.) More in docs/scale.md, "Session 13: the
 collector".
 """
 
@@ -41,7 +40,6 @@ class GcPolicy:
     def __init__(self) -> None:
         self._before: tuple[int, int, int] | None = None
         self.settled: list[str] = []  # why each settle was made, in order (the tests read it)
-        self._thaw_pending = False
 
     def start(self) -> None:
         """The app is mounting: the young generation's threshold raised."""
@@ -49,27 +47,18 @@ class GcPolicy:
             self._before = gc.get_threshold()
         gc.set_threshold(*THRESHOLDS)
 
-    def settle(self, why: str) -> None:
-        """The app is steady after a large load: collect once, then freeze what is alive."""
-        gc.collect()
+    def settle(self, why: str, collect: bool = True) -> None:
+        """The app is steady after a large load: collect once (what is not frozen yet), then freeze what is alive.
+        Without ``collect`` only frozen: the first freeze, when the desk is open (a full collection then scans the
+        whole heap: in a test process, pytest's and the apps' before, 0.1 s and more an app)."""
+        if collect:
+            gc.collect()
         gc.freeze()
-        self._thaw_pending = False
         self.settled.append(why)
-
-    def thaw(self) -> None:
-        """A screen whose state was frozen with the rest is gone: everything frozen is collectable again; the
-        next ``settle`` (``settle_if_thawed``) collects the screen's cycles and freezes what is left."""
-        gc.unfreeze()
-        self._thaw_pending = True
-
-    def settle_if_thawed(self, why: str) -> None:
-        if self._thaw_pending:
-            self.settle(why)
 
     def stop(self) -> None:
         """The app unmounts: all thawed, the thresholds put back."""
         gc.unfreeze()
-        self._thaw_pending = False
         if self._before is not None:
             gc.set_threshold(*self._before)
             self._before = None
