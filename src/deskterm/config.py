@@ -216,17 +216,22 @@ def load_config(path: str | os.PathLike[str] | None = None) -> Config:
             raise BadInput(f"{file}: no such configuration file")
         return builtin_config()
     try:
-        raw = file.read_bytes().decode("utf-8")
-        data = tomllib.loads(raw)
-    except UnicodeDecodeError:
-        raise BadInput(f"{file}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise BadInput(f"{file}: invalid TOML: {exc}") from None
+        raw = file.read_bytes()
     except OSError as exc:
         raise BadInput(f"{file}: cannot read: {exc.strerror}") from None
-    config = parse_config(data, str(file))
-    config.fingerprint = hashlib.sha256(raw.encode("utf-8")).hexdigest()[:16]
+    config = parse_config(_document(raw, str(file)), str(file))
+    config.fingerprint = hashlib.sha256(raw).hexdigest()[:16]
     return config
+
+
+def _document(raw: bytes, where: str) -> dict[str, Any]:
+    """The configuration file's bytes as a TOML document; BadInput (one line) when they are not one."""
+    try:
+        return tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise BadInput(f"{where}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{where}: invalid TOML: {exc}") from None
 
 
 # the configuration's keys that the derived deadlines depend on (with each customer's policy: ``sla_fingerprint``)
@@ -249,7 +254,7 @@ class CustomerEntries:
         self._data: dict[str, Any] | None = None  # the file as the app read it (None: not known, or no file)
         raw = self._read()
         if raw is not None and hashlib.sha256(raw).hexdigest()[:16] == config.fingerprint:
-            self._data = self._parse(raw)[0]
+            self._data = _document(raw, str(config.source))  # (the file the configuration was read from)
 
     def _stat(self) -> tuple[int, int] | None:
         try:
@@ -263,16 +268,6 @@ class CustomerEntries:
             return self.config.source.read_bytes() if self.config.source is not None else None
         except OSError:
             return None
-
-    @staticmethod
-    def _parse(raw: bytes) -> tuple[dict[str, Any] | None, str]:
-        """The file's document, or None and why not (as ``load_config`` says it)."""
-        try:
-            return tomllib.loads(raw.decode("utf-8")), ""
-        except UnicodeDecodeError:
-            return None, "not UTF-8 text"
-        except tomllib.TOMLDecodeError as exc:
-            return None, f"invalid TOML: {exc}"
 
     def check(self) -> str | None:
         """None when there is nothing to do; ``"customers"`` when the customers' entries were taken from the file
@@ -288,16 +283,12 @@ class CustomerEntries:
         if fingerprint == self.config.fingerprint:
             return None
         where = str(self.config.source)
-        data, error = self._parse(raw)
-        if data is None:
-            error = f"{where}: {error}"
-        else:
-            try:
-                parse_config(data, where)
-            except BadInput as exc:
-                problems = str(exc).splitlines()
-                error = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-        if data is None or error:  # a restart would not start: said so, and why, instead of "restart to use it"
+        try:
+            data = _document(raw, where)
+            parse_config(data, where)
+        except BadInput as exc:  # a restart would not start: said so, and why, instead of "restart to use it"
+            problems = str(exc).splitlines()
+            error = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
             return (
                 f"{error}: this app keeps the configuration it started with; deskterm will not start until it is fixed"
             )
