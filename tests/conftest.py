@@ -25,16 +25,18 @@ settings.load_profile("deskterm")
 # every 100 of those, over the whole heap: pytest's, hypothesis's, every imported module) the collector took 17 %
 # of the screen tests' CPU (16.6 of 96 s for test_queue_screen.py and test_detail.py). What is imported and
 # collected by then is frozen (never scanned again) and the young generation is collected every 10,000: 3.7 s.
-# A worker then peaks at ~460 MB instead of ~180 (garbage in cycles waits longer for a full collection).
-GC_THRESHOLD = (10_000, 10, 10)
+# A worker then peaks at ~460 MB instead of ~180 (garbage in cycles waits longer for a full collection). The
+# thresholds are the app's own (src/deskterm/tui/gcpolicy.py), which each screen test's app sets while it runs.
 
 
 def pytest_collection_finish(session):
     import gc
 
+    from deskterm.tui.gcpolicy import THRESHOLDS
+
     gc.collect()
     gc.freeze()
-    gc.set_threshold(*GC_THRESHOLD)
+    gc.set_threshold(*THRESHOLDS)
 
 
 @pytest.fixture(autouse=True)
