@@ -142,17 +142,23 @@ async def test_acknowledge(make_app, screen_config, escalated):
         assert any("already acknowledged" in str(n.message) for n in app._notifications)
 
 
+async def return_prompt(app, pilot, ticket_id: int):
+    """The escalation list with ``r`` pressed on the third row (``ticket_id``'s): (the screen, the row)."""
+    screen = await show(app, pilot)
+    await pilot.press("j", "j")
+    row = screen.cursor_row
+    assert row.ticket_id == ticket_id
+    await pilot.press("r")
+    await pilot.pause()
+    assert isinstance(app.screen, TextPromptScreen)
+    return screen, row
+
+
 async def test_return_to_l1_requires_a_note(make_app, screen_config, escalated):
     a, b, c = escalated
     app = make_app(config=screen_config)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await show(app, pilot)
-        await pilot.press("j", "j")
-        row = screen.cursor_row
-        assert row.ticket_id == c
-        await pilot.press("r")
-        await pilot.pause()
-        assert isinstance(app.screen, TextPromptScreen)
+        screen, row = await return_prompt(app, pilot, c)
         await pilot.press("enter")  # empty: refused by the dialog
         await pilot.pause()
         assert isinstance(app.screen, TextPromptScreen)
@@ -182,13 +188,7 @@ async def test_return_to_l1_over_a_change_made_meanwhile_writes_nothing_and_asks
     a, b, c = escalated
     app = make_app(config=screen_config)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await show(app, pilot)
-        await pilot.press("j", "j")
-        row = screen.cursor_row
-        assert row.ticket_id == c
-        await pilot.press("r")
-        await pilot.pause()
-        assert isinstance(app.screen, TextPromptScreen)
+        screen, row = await return_prompt(app, pilot, c)
         await pilot.press(*"check the PC")
         await asyncio.to_thread(setup_desk.update, c, Change(note="replaced the router"))
         await pilot.press("enter")
